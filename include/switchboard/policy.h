@@ -1,0 +1,71 @@
+// Model selection: a Policy picks which configured model answers one request.
+//
+// Contract: choose() runs concurrently from every worker thread, must not block or do I/O, and
+// returns an Error (kUnavailable / kBadRequest) when no candidate is eligible. Policies are built
+// once from a route's `policy:` YAML mapping by a factory registered under the policy's `type`
+// (see PolicyRegistrar) and are immutable afterwards.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "switchboard/registry.h"
+#include "switchboard/result.h"
+
+namespace switchboard {
+
+namespace config {
+struct Config;
+}
+
+// Cheap features of a request, computed once and shared by all policies (grown by later work).
+struct Signals {
+  std::int64_t prompt_tokens = 0;  // estimate
+  std::size_t message_count = 0;
+};
+
+// What a policy sees of the request.
+struct RouteRequest {
+  std::string_view route;        // the route name the client asked for
+  std::string_view prompt_text;  // all message texts joined by '\n'
+  bool stream = false;
+};
+
+struct Candidate {
+  std::string model;
+  double predicted_quality = -1;  // in [0,1]; -1 = this policy does not predict it
+  double predicted_cost = -1;     // USD for this request; -1 = unknown
+  bool eligible = true;
+  std::string note;               // why not eligible, or anything worth showing
+};
+
+struct Decision {
+  std::string model;                 // the chosen, configured model
+  std::string policy;                // policy type that decided
+  std::string reason;                // one line for humans
+  std::vector<Candidate> candidates; // may be empty for policies that do not score
+  std::vector<std::string> fallbacks;  // models to try, in order, if `model` is unavailable
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual Result<Decision> choose(const RouteRequest& request, const Signals& signals) const = 0;
+};
+
+struct PolicyContext {
+  const YAML::Node& spec;         // the route's `policy:` mapping (has `type`)
+  const config::Config& config;   // to validate model names
+  const std::string& where;       // "file:line:col" of the spec, to prefix error messages
+};
+
+// Returns the policy, or an Error whose message starts with `where` and says what is wrong.
+using PolicyFactory = std::function<Result<std::unique_ptr<Policy>>(const PolicyContext&)>;
+using PolicyRegistry = Registry<PolicyFactory>;
+using PolicyRegistrar = Registrar<PolicyFactory>;
+
+}  // namespace switchboard

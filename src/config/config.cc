@@ -1,0 +1,273 @@
+#include "config/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace switchboard::config {
+namespace {
+
+// Thrown only inside this file while walking the YAML tree, turned into an Error at the boundary.
+struct ConfigError {
+  std::string message;
+};
+
+class Walker {
+ public:
+  explicit Walker(std::string source) : source_(std::move(source)) {}
+
+  std::string where(const YAML::Node& node) const {
+    auto m = node.Mark();
+    if (m.is_null()) return source_;
+    return source_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& reason) const {
+    throw ConfigError{where(node) + ": " + reason};
+  }
+  void expect_map(const YAML::Node& node, const std::string& what) const {
+    if (!node.IsMap()) fail(node, what + " must be a mapping");
+  }
+  void only_keys(const YAML::Node& node, const std::string& what,
+                 std::initializer_list<const char*> allowed) const {
+    expect_map(node, what);
+    std::set<std::string> ok(allowed.begin(), allowed.end());
+    for (const auto& kv : node) {
+      auto key = kv.first.as<std::string>();
+      if (!ok.count(key)) {
+        std::string list;
+        for (const auto* k : allowed) list += std::string(list.empty() ? "" : ", ") + k;
+        fail(kv.first, "unknown key '" + key + "' in " + what + " (allowed: " + list + ")");
+      }
+    }
+  }
+  template <typename T>
+  T scalar(const YAML::Node& node, const std::string& what) const {
+    if (!node.IsScalar()) fail(node, what + " must be a scalar");
+    try {
+      return node.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(node, what + " has the wrong type (got '" + node.Scalar() + "')");
+    }
+  }
+  std::string string(const YAML::Node& node, const std::string& what) const {
+    auto s = scalar<std::string>(node, what);
+    if (s.empty()) fail(node, what + " must not be empty");
+    return s;
+  }
+  double non_negative(const YAML::Node& node, const std::string& what) const {
+    auto v = scalar<double>(node, what);
+    if (!(v >= 0)) fail(node, what + " must be >= 0");
+    return v;
+  }
+  std::int64_t positive_int(const YAML::Node& node, const std::string& what) const {
+    auto v = scalar<std::int64_t>(node, what);
+    if (v <= 0) fail(node, what + " must be > 0");
+    return v;
+  }
+  std::chrono::milliseconds millis(const YAML::Node& node, const std::string& what) const {
+    return std::chrono::milliseconds(positive_int(node, what));
+  }
+
+ private:
+  std::string source_;
+};
+
+void parse_listen(const Walker& w, const YAML::Node& node, ServerConfig& server) {
+  auto text = w.string(node, "listen");
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) w.fail(node, "listen must be HOST:PORT, got '" + text + "'");
+  server.host = text.substr(0, colon);
+  if (server.host.size() > 2 && server.host.front() == '[' && server.host.back() == ']')
+    server.host = server.host.substr(1, server.host.size() - 2);
+  try {
+    std::size_t used = 0;
+    int port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || port < 0 || port > 65535) throw std::out_of_range("port");
+    server.port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    w.fail(node, "listen port must be a number 0-65535, got '" + text.substr(colon + 1) + "'");
+  }
+}
+
+void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
+  w.only_keys(node, "server",
+              {"threads", "max_body_bytes", "max_header_bytes", "idle_timeout_ms",
+               "body_timeout_ms", "write_timeout_ms", "drain_timeout_ms"});
+  if (node["threads"]) s.threads = static_cast<unsigned>(w.positive_int(node["threads"], "server.threads"));
+  if (node["max_body_bytes"]) s.max_body_bytes = w.positive_int(node["max_body_bytes"], "server.max_body_bytes");
+  if (node["max_header_bytes"]) s.max_header_bytes = w.positive_int(node["max_header_bytes"], "server.max_header_bytes");
+  if (node["idle_timeout_ms"]) s.idle_timeout = w.millis(node["idle_timeout_ms"], "server.idle_timeout_ms");
+  if (node["body_timeout_ms"]) s.body_timeout = w.millis(node["body_timeout_ms"], "server.body_timeout_ms");
+  if (node["write_timeout_ms"]) s.write_timeout = w.millis(node["write_timeout_ms"], "server.write_timeout_ms");
+  if (node["drain_timeout_ms"]) s.drain_timeout = w.millis(node["drain_timeout_ms"], "server.drain_timeout_ms");
+}
+
+ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::string& what) {
+  w.only_keys(node, what, {"url", "name", "api_key_env", "upstream_model"});
+  ReplicaConfig r;
+  if (!node["url"]) w.fail(node, what + " needs a url");
+  r.url = w.string(node["url"], what + ".url");
+  auto url = parse_url(r.url);
+  if (!url) w.fail(node["url"], url.error().message);
+  r.endpoint = *url;
+  r.id = node["name"] ? w.string(node["name"], what + ".name") : r.endpoint.host + ":" + r.endpoint.port;
+  if (node["api_key_env"]) {
+    r.api_key_env = w.string(node["api_key_env"], what + ".api_key_env");
+    for (char c : r.api_key_env) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
+        w.fail(node["api_key_env"], what + ".api_key_env must name an environment variable "
+                                           "(letters, digits, '_'), not hold a key");
+    }
+  }
+  if (node["upstream_model"]) r.upstream_model = w.string(node["upstream_model"], what + ".upstream_model");
+  return r;
+}
+
+ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::string& what) {
+  w.only_keys(node, what,
+              {"name", "price", "context_window", "replicas", "timeout_ms", "stream_idle_timeout_ms",
+               "balancer"});
+  ModelConfig m;
+  if (!node["name"]) w.fail(node, what + " needs a name");
+  m.name = w.string(node["name"], what + ".name");
+  if (node["price"]) {
+    w.only_keys(node["price"], what + ".price", {"input_per_mtok", "output_per_mtok"});
+    if (node["price"]["input_per_mtok"])
+      m.price.input_per_mtok = w.non_negative(node["price"]["input_per_mtok"], "price.input_per_mtok");
+    if (node["price"]["output_per_mtok"])
+      m.price.output_per_mtok = w.non_negative(node["price"]["output_per_mtok"], "price.output_per_mtok");
+  }
+  if (node["context_window"]) m.context_window = w.positive_int(node["context_window"], what + ".context_window");
+  if (node["timeout_ms"]) m.timeout = w.millis(node["timeout_ms"], what + ".timeout_ms");
+  if (node["stream_idle_timeout_ms"])
+    m.stream_idle_timeout = w.millis(node["stream_idle_timeout_ms"], what + ".stream_idle_timeout_ms");
+  if (node["balancer"]) m.balancer = w.string(node["balancer"], what + ".balancer");
+  const auto& replicas = node["replicas"];
+  if (!replicas || !replicas.IsSequence() || replicas.size() == 0)
+    w.fail(replicas ? replicas : node, "model '" + m.name + "' needs a non-empty list of replicas");
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < replicas.size(); ++i) {
+    auto r = parse_replica(w, replicas[i], what + ".replicas[" + std::to_string(i) + "]");
+    if (!ids.insert(r.id).second)
+      w.fail(replicas[i], "duplicate replica '" + r.id + "' in model '" + m.name + "' (give it a name:)");
+    m.replicas.push_back(std::move(r));
+  }
+  return m;
+}
+
+RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::string& what) {
+  w.only_keys(node, what, {"name", "policy"});
+  RouteConfig r;
+  if (!node["name"]) w.fail(node, what + " needs a name");
+  r.name = w.string(node["name"], what + ".name");
+  const auto& policy = node["policy"];
+  if (!policy) w.fail(node, "route '" + r.name + "' needs a policy");
+  w.expect_map(policy, what + ".policy");
+  if (!policy["type"]) w.fail(policy, "route '" + r.name + "' policy needs a type");
+  r.policy_type = w.string(policy["type"], what + ".policy.type");
+  r.policy = policy;
+  r.where = w.where(policy);
+  return r;
+}
+
+std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, const std::string& source) {
+  auto cfg = std::make_shared<Config>();
+  cfg->source = source;
+  w.only_keys(root, "the configuration", {"listen", "server", "models", "routes", "store"});
+  if (root["listen"]) parse_listen(w, root["listen"], cfg->server);
+  if (root["server"]) parse_server(w, root["server"], cfg->server);
+  const auto& models = root["models"];
+  if (!models || !models.IsSequence() || models.size() == 0)
+    w.fail(models ? models : root, "models must be a non-empty list");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    auto m = parse_model(w, models[i], "models[" + std::to_string(i) + "]");
+    if (!names.insert(m.name).second) w.fail(models[i], "duplicate model name '" + m.name + "'");
+    cfg->models.push_back(std::move(m));
+  }
+  if (const auto& routes = root["routes"]) {
+    if (!routes.IsSequence()) w.fail(routes, "routes must be a list");
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+      auto r = parse_route(w, routes[i], "routes[" + std::to_string(i) + "]");
+      if (!names.insert(r.name).second)
+        w.fail(routes[i], "route name '" + r.name + "' is already used by a model or route");
+      cfg->routes.push_back(std::move(r));
+    }
+  }
+  if (const auto& store = root["store"]) {
+    w.only_keys(store, "store", {"sqlite"});
+    if (store["sqlite"]) cfg->store.sqlite_path = w.scalar<std::string>(store["sqlite"], "store.sqlite");
+  }
+  return cfg;
+}
+
+}  // namespace
+
+Result<Url> parse_url(const std::string& text) {
+  Url url;
+  std::string rest;
+  if (text.rfind("http://", 0) == 0) {
+    rest = text.substr(7);
+  } else if (text.rfind("https://", 0) == 0) {
+    url.tls = true;
+    rest = text.substr(8);
+  } else {
+    return make_error(ErrorKind::kBadRequest, "bad_url", "url must start with http:// or https://, got '" + text + "'");
+  }
+  auto slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  url.base_path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!url.base_path.empty() && url.base_path.back() == '/') url.base_path.pop_back();
+  if (url.base_path.size() >= 3 && url.base_path.compare(url.base_path.size() - 3, 3, "/v1") == 0)
+    url.base_path.resize(url.base_path.size() - 3);  // "…/v1" is implied by the API paths
+  auto colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
+    url.host = authority.substr(0, colon);
+    url.port = authority.substr(colon + 1);
+  } else {
+    url.host = authority;
+    url.port = url.tls ? "443" : "80";
+  }
+  if (url.host.empty()) return make_error(ErrorKind::kBadRequest, "bad_url", "url has no host: '" + text + "'");
+  if (url.port.empty() || url.port.find_first_not_of("0123456789") != std::string::npos)
+    return make_error(ErrorKind::kBadRequest, "bad_url", "url has a bad port: '" + text + "'");
+  return url;
+}
+
+const ModelConfig* Config::find_model(std::string_view name) const {
+  for (const auto& m : models)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+const RouteConfig* Config::find_route(std::string_view name) const {
+  for (const auto& r : routes)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+Result<std::shared_ptr<const Config>> parse_config(const std::string& yaml_text, const std::string& source) {
+  Walker w(source);
+  try {
+    YAML::Node root = YAML::Load(yaml_text);
+    if (!root.IsDefined() || root.IsNull())
+      return make_error(ErrorKind::kBadRequest, "bad_config", source + ": the configuration is empty");
+    return std::shared_ptr<const Config>(parse_root(w, root, source));
+  } catch (const ConfigError& e) {
+    return make_error(ErrorKind::kBadRequest, "bad_config", e.message);
+  } catch (const YAML::Exception& e) {
+    return make_error(ErrorKind::kBadRequest, "bad_config",
+                      source + ":" + std::to_string(e.mark.line + 1) + ":" +
+                          std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+}
+
+Result<std::shared_ptr<const Config>> load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(ErrorKind::kBadRequest, "bad_config", path + ": cannot open the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+}  // namespace switchboard::config

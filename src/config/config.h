@@ -1,0 +1,93 @@
+// Gateway configuration: parsed once from YAML at start-up into immutable objects that every
+// request shares (std::shared_ptr<const Config>). Every mistake is reported as
+// "FILE:LINE:COLUMN: reason" and the gateway refuses to start. Every key is documented in README.md.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "switchboard/result.h"
+
+namespace switchboard::config {
+
+// A parsed upstream base URL such as "https://api.example.com:8443/openai".
+struct Url {
+  bool tls = false;
+  std::string host;
+  std::string port;       // always set (80/443 by default)
+  std::string base_path;  // without trailing '/', may be empty; "/v1/..." is appended
+};
+Result<Url> parse_url(const std::string& text);
+
+struct Price {
+  double input_per_mtok = 0;   // USD per million prompt tokens
+  double output_per_mtok = 0;  // USD per million completion tokens
+  double cost(std::int64_t prompt_tokens, std::int64_t completion_tokens) const {
+    return (prompt_tokens * input_per_mtok + completion_tokens * output_per_mtok) / 1e6;
+  }
+};
+
+struct ReplicaConfig {
+  std::string id;              // unique display name, e.g. "127.0.0.1:9001" (or `name:` if given)
+  std::string url;             // as written
+  Url endpoint;
+  std::string api_key_env;     // name of the environment variable; the key itself is never stored here
+  std::string upstream_model;  // model name sent upstream; empty = unchanged
+};
+
+struct ModelConfig {
+  std::string name;
+  Price price;
+  std::int64_t context_window = 0;  // tokens; 0 = unknown
+  std::chrono::milliseconds timeout{60'000};  // whole upstream request (first byte for streams)
+  std::chrono::milliseconds stream_idle_timeout{60'000};  // between chunks of a stream
+  std::string balancer = "least_outstanding";
+  std::vector<ReplicaConfig> replicas;
+};
+
+struct RouteConfig {
+  std::string name;
+  std::string policy_type;
+  YAML::Node policy;  // the whole `policy:` mapping, given to the policy's factory
+  std::string where;  // "file:line:col" of the policy, for factory error messages
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  unsigned threads = 0;  // 0 = one per core
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  std::chrono::milliseconds drain_timeout{30'000};
+};
+
+struct StoreConfig {
+  std::string sqlite_path = "./switchboard.db";  // empty = decisions kept in memory only
+};
+
+struct Config {
+  std::string source;  // file name, for messages
+  ServerConfig server;
+  std::vector<ModelConfig> models;
+  std::vector<RouteConfig> routes;
+  StoreConfig store;
+
+  const ModelConfig* find_model(std::string_view name) const;
+  const RouteConfig* find_route(std::string_view name) const;
+};
+
+// Parses and validates. `source` names the text in error messages (the file path).
+Result<std::shared_ptr<const Config>> parse_config(const std::string& yaml_text,
+                                                   const std::string& source);
+Result<std::shared_ptr<const Config>> load_config(const std::string& path);
+
+}  // namespace switchboard::config

@@ -1,0 +1,201 @@
+#include "http/upstream.h"
+
+#include <openssl/ssl.h>
+
+namespace switchboard::http {
+
+using asio::awaitable;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+struct UpstreamCall::Connection {
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<TlsStream> tls;
+  beast::flat_buffer buffer;
+  bool reused = false;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  // Calls f with whichever stream this connection has; both branches return the same type.
+  template <typename F>
+  auto visit(F&& f) {
+    return tls ? f(*tls) : f(*plain);
+  }
+};
+
+namespace {
+
+Error unreachable(const std::string& what, const boost::system::error_code& ec) {
+  return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", what + ": " + ec.message());
+}
+
+Error timed_out(const std::string& what) {
+  return make_error(ErrorKind::kUpstreamTimeout, "upstream_timeout", what + " timed out");
+}
+
+Error classify(const std::string& what, const boost::system::error_code& ec) {
+  if (ec == beast::error::timeout) return timed_out(what);
+  return unreachable(what, ec);
+}
+
+// True for errors a reused keep-alive connection shows when the server closed it while idle.
+bool stale_connection(const boost::system::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+}  // namespace
+
+std::unique_ptr<asio::ssl::context> make_client_tls_context() {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_default_verify_paths();
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  return ctx;
+}
+
+// ---------------------------------------------------------------- UpstreamCall
+
+UpstreamCall::UpstreamCall(UpstreamClient& client, std::size_t key, std::unique_ptr<Connection> conn)
+    : client_(client), key_(key), conn_(std::move(conn)), chunk_(16 * 1024) {}
+
+UpstreamCall::~UpstreamCall() {
+  if (conn_ && done_ && !failed_ && parser_ && parser_->keep_alive()) {
+    client_.release(key_, std::move(conn_));
+  }
+}
+
+awaitable<Result<std::string_view>> UpstreamCall::read_some(Clock::time_point deadline) {
+  if (done_) co_return std::string_view{};
+  conn_->lowest().expires_at(deadline);
+  for (;;) {
+    auto& body = parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    auto [ec, n] = co_await conn_->visit([&](auto& s) {
+      return bhttp::async_read_some(s, conn_->buffer, *parser_, kNoThrow);
+    });
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      failed_ = true;
+      co_return classify("reading the upstream response", ec);
+    }
+    std::size_t got = chunk_.size() - parser_->get().body().size;
+    if (parser_->is_done()) done_ = true;
+    if (got > 0 || done_) co_return std::string_view(chunk_.data(), got);
+  }
+}
+
+awaitable<Result<std::string>> UpstreamCall::read_all(std::size_t limit, Clock::time_point deadline) {
+  std::string out;
+  for (;;) {
+    auto piece = co_await read_some(deadline);
+    if (!piece) co_return piece.error();
+    if (piece->empty() && done_) co_return out;
+    if (out.size() + piece->size() > limit) {
+      failed_ = true;
+      co_return make_error(ErrorKind::kUpstreamError, "upstream_response_too_large",
+                           "upstream response exceeds " + std::to_string(limit) + " bytes");
+    }
+    out.append(*piece);
+    if (done_) co_return out;
+  }
+}
+
+// ---------------------------------------------------------------- UpstreamClient
+
+UpstreamClient::UpstreamClient(asio::io_context& io, asio::ssl::context& tls, std::size_t max_idle_per_key)
+    : io_(io), tls_(tls), max_idle_per_key_(max_idle_per_key) {}
+
+UpstreamClient::~UpstreamClient() = default;
+
+std::size_t UpstreamClient::idle_connections() const {
+  std::size_t n = 0;
+  for (const auto& [_, v] : idle_) n += v.size();
+  return n;
+}
+
+void UpstreamClient::release(std::size_t key, std::unique_ptr<Connection> conn) {
+  auto& pool = idle_[key];
+  if (pool.size() >= max_idle_per_key_) return;  // dropping it closes it
+  conn->reused = true;
+  conn->lowest().expires_never();
+  pool.push_back(std::move(conn));
+}
+
+awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::connect(
+    const config::Url& url, Clock::time_point deadline) {
+  tcp::resolver resolver(io_);
+  auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, kNoThrow);
+  if (rec) co_return unreachable("resolving " + url.host, rec);
+  auto conn = std::make_unique<Connection>();
+  if (url.tls) {
+    conn->tls = std::make_unique<TlsStream>(io_, tls_);
+  } else {
+    conn->plain = std::make_unique<beast::tcp_stream>(io_);
+  }
+  auto& lowest = conn->lowest();
+  lowest.expires_at(deadline);
+  auto [cec, ep] = co_await lowest.async_connect(endpoints, kNoThrow);
+  if (cec) co_return classify("connecting to " + url.host + ":" + url.port, cec);
+  boost::system::error_code ignored;
+  lowest.socket().set_option(tcp::no_delay(true), ignored);
+  if (conn->tls) {
+    if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), url.host.c_str()))
+      co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "cannot set TLS SNI");
+    conn->tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
+    auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kNoThrow);
+    if (hec) co_return classify("TLS handshake with " + url.host, hec);
+  }
+  co_return conn;
+}
+
+awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const UpstreamTarget& target,
+                                                                        Request request,
+                                                                        Clock::time_point deadline) {
+  const auto& url = *target.url;
+  request.version(11);
+  request.keep_alive(true);
+  request.set(bhttp::field::host, url.host);
+  if (!target.authorization.empty()) request.set(bhttp::field::authorization, target.authorization);
+  request.prepare_payload();
+
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<Connection> conn;
+    auto& pool = idle_[target.pool_key];
+    if (!pool.empty() && attempt == 0) {
+      conn = std::move(pool.back());
+      pool.pop_back();
+    } else {
+      auto fresh = co_await connect(url, deadline);
+      if (!fresh) co_return fresh.error();
+      conn = std::move(*fresh);
+    }
+    const bool reused = conn->reused;
+    conn->lowest().expires_at(deadline);
+    auto [wec, wn] = co_await conn->visit([&](auto& s) { return bhttp::async_write(s, request, kNoThrow); });
+    if (wec) {
+      if (reused && stale_connection(wec)) continue;
+      co_return classify("sending to " + url.host + ":" + url.port, wec);
+    }
+    std::unique_ptr<UpstreamCall> call(new UpstreamCall(*this, target.pool_key, std::move(conn)));
+    call->parser_ = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
+    call->parser_->body_limit(boost::none);
+    auto& c = *call->conn_;
+    auto [hec, hn] = co_await c.visit(
+        [&](auto& s) { return bhttp::async_read_header(s, c.buffer, *call->parser_, kNoThrow); });
+    if (hec) {
+      call->failed_ = true;
+      if (reused && stale_connection(hec) && c.buffer.size() == 0) continue;
+      co_return classify("waiting for " + url.host + ":" + url.port, hec);
+    }
+    auto& msg = call->parser_->get();
+    call->head_.result(msg.result());
+    call->head_.version(msg.version());
+    for (const auto& field : msg) call->head_.set(field.name_string(), field.value());
+    if (call->parser_->is_done()) call->done_ = true;  // e.g. 204 or empty body
+    co_return call;
+  }
+}
+
+}  // namespace switchboard::http

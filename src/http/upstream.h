@@ -1,0 +1,88 @@
+// HTTP client for upstream OpenAI-compatible servers, with a keep-alive connection pool.
+//
+// One UpstreamClient per worker thread (see Server::context()); it is not thread-safe, and needs no
+// locks because a worker's coroutines run on one thread. Connections are pooled per pool key (one
+// key per replica) and reused only after a response was read completely.
+//
+// Errors (as values): upstream_unreachable (kUpstreamError: resolve/connect/TLS failure, reset,
+// malformed response) and upstream_timeout (kUpstreamTimeout: the deadline passed). A request on
+// a pooled connection that the upstream had already closed is retried once on a fresh connection,
+// because nothing of it can have been processed.
+#pragma once
+
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "http/server.h"
+
+namespace switchboard::http {
+
+struct UpstreamTarget {
+  const config::Url* url = nullptr;
+  std::string_view authorization;  // full header value ("Bearer …"); empty = none
+  std::size_t pool_key = 0;        // connections are reused only under the same key
+};
+
+class UpstreamClient;
+
+// One request in progress: the response head has arrived; the body is read with read_some().
+// Destroying it returns the connection to the pool when the body was read to its end.
+class UpstreamCall {
+ public:
+  ~UpstreamCall();
+  const ResponseHead& head() const { return head_; }
+  unsigned status() const { return head_.result_int(); }
+  // Next piece of the body as it arrives (de-chunked). An empty view means the body is complete.
+  // The view is valid until the next call.
+  asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline);
+  // Reads the remaining body, failing with upstream_error beyond `limit` bytes.
+  asio::awaitable<Result<std::string>> read_all(std::size_t limit, Clock::time_point deadline);
+
+ private:
+  friend class UpstreamClient;
+  struct Connection;
+  UpstreamCall(UpstreamClient& client, std::size_t key, std::unique_ptr<Connection> conn);
+  UpstreamClient& client_;
+  std::size_t key_;
+  std::unique_ptr<Connection> conn_;
+  std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser_;
+  ResponseHead head_;
+  std::vector<char> chunk_;
+  bool done_ = false;
+  bool failed_ = false;
+};
+
+class UpstreamClient {
+ public:
+  UpstreamClient(asio::io_context& io, asio::ssl::context& tls, std::size_t max_idle_per_key = 256);
+  ~UpstreamClient();
+
+  // Sends `request` (target, method and body set by the caller; Host, Authorization and
+  // Content-Length are set here) and waits for the response head until `deadline`.
+  asio::awaitable<Result<std::unique_ptr<UpstreamCall>>> start(const UpstreamTarget& target,
+                                                               Request request,
+                                                               Clock::time_point deadline);
+  std::size_t idle_connections() const;
+
+ private:
+  friend class UpstreamCall;
+  using Connection = UpstreamCall::Connection;
+  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const config::Url& url,
+                                                               Clock::time_point deadline);
+  void release(std::size_t key, std::unique_ptr<Connection> conn);
+
+  asio::io_context& io_;
+  asio::ssl::context& tls_;
+  std::size_t max_idle_per_key_;
+  std::unordered_map<std::size_t, std::vector<std::unique_ptr<Connection>>> idle_;
+};
+
+// A TLS client context that verifies peers against the system's CA store.
+std::unique_ptr<asio::ssl::context> make_client_tls_context();
+
+}  // namespace switchboard::http

@@ -1,0 +1,57 @@
+// The gateway: the HTTP handler that serves the OpenAI API and the operational endpoints.
+//
+//   POST /v1/chat/completions   parse → choose model (direct or route policy) → pick replica →
+//                               forward / stream → record decision
+//   GET  /v1/models             configured models and routes
+//   GET  /v1/decisions/{id}     a decision record
+//   GET  /healthz /readyz       liveness; readiness (503 while draining)
+//   GET  /metrics               Prometheus
+//
+// Every chat request, failed or not, gets a decision id (header x-switchboard-decision), a decision
+// record and metrics. Errors are answered in OpenAI's shape with the status from http_status().
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "http/server.h"
+#include "http/upstream.h"
+#include "metrics/metrics.h"
+#include "pipeline/runtime.h"
+#include "store/decision_store.h"
+
+namespace switchboard::pipeline {
+
+namespace asio = boost::asio;
+
+class Gateway {
+ public:
+  Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::DecisionStore> store);
+  ~Gateway();
+
+  // Creates one upstream client per server worker. Must be called before the server runs.
+  void attach(http::Server& server);
+  asio::awaitable<void> handle(http::Exchange& exchange);
+
+  store::DecisionStore& decisions() { return *store_; }
+  metrics::GatewayMetrics& metrics() { return metrics_; }
+
+ private:
+  struct ChatCall;
+  asio::awaitable<void> chat(http::Exchange& exchange);
+  asio::awaitable<void> forward(ChatCall& call);
+  asio::awaitable<void> relay_stream(ChatCall& call, http::UpstreamCall& upstream);
+  asio::awaitable<void> fail(ChatCall& call, const Error& error, const char* outcome);
+  void finish(ChatCall& call);
+  asio::awaitable<void> models(http::Exchange& exchange);
+  asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
+
+  std::unique_ptr<Runtime> runtime_;  // constant after construction
+  std::unique_ptr<store::DecisionStore> store_;
+  metrics::GatewayMetrics metrics_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  std::vector<std::unique_ptr<http::UpstreamClient>> clients_;  // index = worker; each used by its worker only
+  http::Server* server_ = nullptr;
+};
+
+}  // namespace switchboard::pipeline

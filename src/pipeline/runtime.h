@@ -1,0 +1,44 @@
+// The gateway's runtime objects built once from a validated Config: a policy per route, replicas
+// and a balancer per model. Immutable after build() except for the replicas' atomic load counters
+// and the balancers' internal state, which are safe for concurrent use.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "switchboard/balancer.h"
+#include "switchboard/policy.h"
+
+namespace switchboard::pipeline {
+
+struct ModelRuntime {
+  const config::ModelConfig* config = nullptr;
+  std::vector<std::unique_ptr<Replica>> replicas;
+  std::vector<Replica*> replica_ptrs;  // all replicas, for the balancer
+  std::unique_ptr<Balancer> balancer;
+};
+
+struct RouteRuntime {
+  const config::RouteConfig* config = nullptr;
+  std::unique_ptr<Policy> policy;
+};
+
+struct Runtime {
+  std::shared_ptr<const config::Config> config;
+  std::map<std::string, ModelRuntime, std::less<>> models;
+  std::map<std::string, RouteRuntime, std::less<>> routes;
+  std::size_t replica_count = 0;
+
+  const ModelRuntime* find_model(std::string_view name) const;
+  const RouteRuntime* find_route(std::string_view name) const;
+};
+
+// Builds policies (via PolicyRegistry) and balancers (via BalancerRegistry) and reads API keys from
+// the environment. Errors name the config location: an unknown policy type or balancer, a policy's
+// own validation error, or an api_key_env variable that is not set.
+Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Config> config);
+
+}  // namespace switchboard::pipeline

@@ -1,0 +1,238 @@
+#include "store/decision_store.h"
+
+#include <sqlite3.h>
+
+#include <random>
+
+namespace switchboard::store {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE IF NOT EXISTS decisions (
+  id TEXT PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  route TEXT, policy TEXT, model TEXT, replica TEXT, reason TEXT,
+  status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
+  stream INTEGER, latency_ms REAL, upstream_ms REAL,
+  prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
+  candidates TEXT, attempts TEXT
+);
+CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time_ms);
+)sql";
+
+constexpr const char* kInsert =
+    "INSERT OR REPLACE INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
+    "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
+    "tokens_source,cost_usd,candidates,attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+constexpr const char* kSelect =
+    "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
+    "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
+    "candidates,attempts FROM decisions WHERE id = ?";
+
+Error sqlite_error(sqlite3* db, const std::string& what) {
+  return make_error(ErrorKind::kInternal, "store_error",
+                    what + ": " + (db ? sqlite3_errmsg(db) : "cannot allocate"));
+}
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  auto* p = sqlite3_column_text(s, i);
+  return p ? reinterpret_cast<const char*>(p) : "";
+}
+
+}  // namespace
+
+std::string new_decision_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "dec_";
+  for (int word = 0; word < 2; ++word) {
+    auto bits = rng();
+    for (int i = 0; i < (word == 0 ? 16 : 8); ++i, bits >>= 4) id.push_back(kHex[bits & 15]);
+  }
+  return id;
+}
+
+nlohmann::json DecisionRecord::to_json() const {
+  return {{"id", id},
+          {"time_ms", time_ms},
+          {"route", route},
+          {"policy", policy},
+          {"model", model},
+          {"replica", replica},
+          {"reason", reason},
+          {"status", status},
+          {"outcome", outcome},
+          {"error", error_code.empty() ? nlohmann::json(nullptr)
+                                       : nlohmann::json{{"code", error_code}, {"message", error_message}}},
+          {"stream", stream},
+          {"latency_ms", latency_ms},
+          {"upstream_ms", upstream_ms},
+          {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
+                     {"source", tokens_source}}},
+          {"cost_usd", cost_usd},
+          {"candidates", candidates},
+          {"attempts", attempts}};
+}
+
+Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& path, std::size_t max_pending) {
+  std::unique_ptr<DecisionStore> store(new DecisionStore());
+  store->max_pending_ = max_pending;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &store->write_db_, flags, nullptr) != SQLITE_OK)
+    return sqlite_error(store->write_db_, "opening " + path);
+  char* err = nullptr;
+  if (sqlite3_exec(store->write_db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return make_error(ErrorKind::kInternal, "store_error", "creating the schema in " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(store->write_db_, 5000);
+  if (sqlite3_open_v2(path.c_str(), &store->read_db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK)
+    return sqlite_error(store->read_db_, "opening " + path + " for reading");
+  sqlite3_busy_timeout(store->read_db_, 1000);
+  store->writer_ = std::thread([s = store.get()] { s->writer_loop(); });
+  return store;
+}
+
+DecisionStore::~DecisionStore() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  sqlite3_close_v2(read_db_);
+  sqlite3_close_v2(write_db_);
+}
+
+void DecisionStore::record(DecisionRecord record) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= max_pending_) {
+      dropped_.fetch_add(1);
+      return;
+    }
+    pending_[record.id] = record;
+    queue_.push_back(std::move(record));
+    ++enqueued_;
+  }
+  wake_.notify_one();
+}
+
+void DecisionStore::flush() {
+  std::unique_lock lock(mu_);
+  auto target = enqueued_;
+  flushed_.wait(lock, [&] { return written_ >= target || stopping_; });
+}
+
+std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = pending_.find(id); it != pending_.end()) return it->second;
+  }
+  std::lock_guard lock(read_mu_);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(read_db_, kSelect, -1, &stmt, nullptr) != SQLITE_OK) return std::nullopt;
+  sqlite3_bind_text(stmt, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+  std::optional<DecisionRecord> out;
+  if (sqlite3_step(stmt) == SQLITE_ROW) {
+    DecisionRecord r;
+    r.id = column_text(stmt, 0);
+    r.time_ms = sqlite3_column_int64(stmt, 1);
+    r.route = column_text(stmt, 2);
+    r.policy = column_text(stmt, 3);
+    r.model = column_text(stmt, 4);
+    r.replica = column_text(stmt, 5);
+    r.reason = column_text(stmt, 6);
+    r.status = sqlite3_column_int(stmt, 7);
+    r.outcome = column_text(stmt, 8);
+    r.error_code = column_text(stmt, 9);
+    r.error_message = column_text(stmt, 10);
+    r.stream = sqlite3_column_int(stmt, 11) != 0;
+    r.latency_ms = sqlite3_column_double(stmt, 12);
+    r.upstream_ms = sqlite3_column_double(stmt, 13);
+    r.prompt_tokens = sqlite3_column_int64(stmt, 14);
+    r.completion_tokens = sqlite3_column_int64(stmt, 15);
+    r.tokens_source = column_text(stmt, 16);
+    r.cost_usd = sqlite3_column_double(stmt, 17);
+    r.candidates = nlohmann::json::parse(column_text(stmt, 18), nullptr, false);
+    r.attempts = nlohmann::json::parse(column_text(stmt, 19), nullptr, false);
+    out = std::move(r);
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+void DecisionStore::writer_loop() {
+  for (;;) {
+    std::deque<DecisionRecord> batch;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty() && stopping_) {
+        flushed_.notify_all();
+        return;
+      }
+      while (!queue_.empty() && batch.size() < 1024) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    write_batch(batch);
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& r : batch) pending_.erase(r.id);
+      written_ += batch.size();
+    }
+    flushed_.notify_all();
+  }
+}
+
+void DecisionStore::write_batch(std::deque<DecisionRecord>& batch) {
+  sqlite3_exec(write_db_, "BEGIN", nullptr, nullptr, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(write_db_, kInsert, -1, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_exec(write_db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    dropped_.fetch_add(batch.size());
+    return;
+  }
+  for (const auto& r : batch) {
+    int i = 0;
+    auto text = [&](const std::string& s) { sqlite3_bind_text(stmt, ++i, s.c_str(), -1, SQLITE_TRANSIENT); };
+    text(r.id);
+    sqlite3_bind_int64(stmt, ++i, r.time_ms);
+    text(r.route);
+    text(r.policy);
+    text(r.model);
+    text(r.replica);
+    text(r.reason);
+    sqlite3_bind_int(stmt, ++i, r.status);
+    text(r.outcome);
+    text(r.error_code);
+    text(r.error_message);
+    sqlite3_bind_int(stmt, ++i, r.stream ? 1 : 0);
+    sqlite3_bind_double(stmt, ++i, r.latency_ms);
+    sqlite3_bind_double(stmt, ++i, r.upstream_ms);
+    sqlite3_bind_int64(stmt, ++i, r.prompt_tokens);
+    sqlite3_bind_int64(stmt, ++i, r.completion_tokens);
+    text(r.tokens_source);
+    sqlite3_bind_double(stmt, ++i, r.cost_usd);
+    text(dump(r.candidates));
+    text(dump(r.attempts));
+    if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_exec(write_db_, "COMMIT", nullptr, nullptr, nullptr);
+}
+
+}  // namespace switchboard::store

@@ -1,0 +1,90 @@
+// Decision records: one row per chat request (success or failure), in SQLite.
+//
+// record() never blocks the request path: it appends to an in-memory queue that a background
+// writer thread drains in batched transactions. When the queue holds more than `max_pending`
+// records (SQLite cannot keep up), new records are dropped and counted (dropped()), never waited
+// for. find() sees records still in the queue too, so a client can read its decision right after
+// the response. find() does a primary-key read on SQLite under a mutex (microseconds; WAL mode
+// means it never waits for the writer).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "switchboard/result.h"
+
+struct sqlite3;
+
+namespace switchboard::store {
+
+struct DecisionRecord {
+  std::string id;
+  std::int64_t time_ms = 0;  // unix epoch, when the request arrived
+  std::string route;         // what the client named (a route or a model)
+  std::string policy;        // "direct" when a model was named, else the route's policy type
+  std::string model;         // chosen model ("" if none was chosen)
+  std::string replica;       // replica id ("" if none)
+  std::string reason;
+  int status = 0;            // HTTP status sent to the client (200 for a stream that broke later)
+  std::string outcome;       // ok | client_error | upstream_error | upstream_timeout | stream_broken | client_gone
+  std::string error_code;
+  std::string error_message;
+  bool stream = false;
+  double latency_ms = 0;           // received → response complete
+  double upstream_ms = 0;          // sent upstream → response head
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::string tokens_source;       // upstream | counted | estimated | none
+  double cost_usd = 0;
+  nlohmann::json candidates = nlohmann::json::array();  // the policy's candidates with predictions
+  nlohmann::json attempts = nlohmann::json::array();    // replicas tried, in order, with results
+
+  nlohmann::json to_json() const;
+};
+
+class DecisionStore {
+ public:
+  // Opens (creating if needed) the SQLite database at `path`. Errors: kInternal with SQLite's message.
+  static Result<std::unique_ptr<DecisionStore>> open(const std::string& path, std::size_t max_pending = 100'000);
+  ~DecisionStore();  // writes everything still queued, then closes
+
+  void record(DecisionRecord record);
+  std::optional<DecisionRecord> find(const std::string& id);
+  // Blocks until every record queued before the call is in SQLite.
+  void flush();
+  std::uint64_t dropped() const { return dropped_.load(); }
+
+ private:
+  DecisionStore() = default;
+  void writer_loop();
+  void write_batch(std::deque<DecisionRecord>& batch);
+
+  sqlite3* write_db_ = nullptr;  // used by the writer thread only
+  sqlite3* read_db_ = nullptr;   // guarded by read_mu_
+  std::mutex read_mu_;
+  std::size_t max_pending_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable wake_, flushed_;
+  std::deque<DecisionRecord> queue_;                        // guarded by mu_
+  std::unordered_map<std::string, DecisionRecord> pending_;  // guarded by mu_: queued or being written
+  std::uint64_t enqueued_ = 0, written_ = 0;                // guarded by mu_
+  bool stopping_ = false;                                   // guarded by mu_
+  std::atomic<std::uint64_t> dropped_{0};
+  std::thread writer_;
+};
+
+// A new decision id: "dec_" + 24 random hex digits.
+std::string new_decision_id();
+
+}  // namespace switchboard::store
