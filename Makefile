@@ -1,0 +1,34 @@
+# Switchboard — top-level commands. `make run` and `make test` work on a fresh Debian 12 (as root).
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: run test build deps test-deps bench format clean
+
+run: deps build
+	bash scripts/run-demo.sh
+
+test: test-deps build
+	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 600
+
+build:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j$(JOBS)
+
+deps:
+	bash scripts/install-deps.sh
+
+test-deps:
+	bash scripts/install-deps.sh --test
+	cd tests && npm ci --no-audit --no-fund --loglevel=error
+
+bench:
+	bash scripts/install-deps.sh --bench
+	$(MAKE) build
+	bash bench/run.sh
+
+format:
+	find src include tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Starts the demo: one replay backend per model of demo/switchboard.yaml, then the gateway on
+# 127.0.0.1:8080 in the foreground. Uses RouterBench's recorded answers when ../shared/data is
+# beside the project, else the demo set shipped in demo/data. Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${SWITCHBOARD_BIN:-build/switchboard}
+data=demo/data/demo_outcomes.jsonl
+if [[ -d ../shared/data/routerbench_zs ]]; then data=../shared/data/routerbench_zs; fi
+mkdir -p .demo
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+start_backend() {  # model port input_price output_price
+  "$bin" replay-backend --data "$data" --model "$1" --port "$2" --input-price "$3" --output-price "$4" \
+    --ttft-ms 150 --tokens-per-sec 80 >".demo/backend-$2.log" 2>&1 &
+  pids+=($!)
+}
+start_backend gpt-4-1106-preview 9101 10.0 30.0
+start_backend mistralai/mixtral-8x7b-chat 9102 0.6 0.6
+start_backend mistralai/mistral-7b-chat 9103 0.2 0.2
+for port in 9101 9102 9103; do
+  for _ in $(seq 100); do
+    grep -q "listening on" ".demo/backend-$port.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q "listening on" ".demo/backend-$port.log" || { cat ".demo/backend-$port.log"; exit 1; }
+done
+echo "replay backends ready on data: $data"
+cat <<MSG
+Try:
+  curl -s localhost:8080/v1/chat/completions -H 'content-type: application/json' \\
+    -d '{"model":"auto","messages":[{"role":"user","content":"Write a python function to identify non-prime numbers."}]}'
+  curl -sN localhost:8080/v1/chat/completions -d '{"model":"best","stream":true,"messages":[{"role":"user","content":"hello"}]}'
+  curl -s localhost:8080/metrics
+MSG
+"$bin" serve --config demo/switchboard.yaml &
+pids+=($!)
+wait "${pids[-1]}"
