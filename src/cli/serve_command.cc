@@ -25,15 +25,14 @@ int run_serve(const ServeOptions& opts) {
   }
   auto cfg = *config;
   if (!opts.listen.empty()) {
-    auto text = "listen: " + opts.listen + "\nmodels: [{name: x, replicas: [{url: 'http://127.0.0.1:1'}]}]";
-    auto parsed = config::parse_config(text, "--listen");
-    if (!parsed) {
-      spdlog::error("{}", parsed.error().message);
+    auto listen = config::parse_listen(opts.listen);
+    if (!listen) {
+      spdlog::error("--listen: {}", listen.error().message);
       return 2;
     }
     auto copy = std::make_shared<config::Config>(*cfg);
-    copy->server.host = (*parsed)->server.host;
-    copy->server.port = (*parsed)->server.port;
+    copy->server.host = listen->first;
+    copy->server.port = listen->second;
     cfg = copy;
   }
   auto runtime = pipeline::build_runtime(cfg);

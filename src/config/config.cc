@@ -72,21 +72,11 @@ class Walker {
   std::string source_;
 };
 
-void parse_listen(const Walker& w, const YAML::Node& node, ServerConfig& server) {
-  auto text = w.string(node, "listen");
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) w.fail(node, "listen must be HOST:PORT, got '" + text + "'");
-  server.host = text.substr(0, colon);
-  if (server.host.size() > 2 && server.host.front() == '[' && server.host.back() == ']')
-    server.host = server.host.substr(1, server.host.size() - 2);
-  try {
-    std::size_t used = 0;
-    int port = std::stoi(text.substr(colon + 1), &used);
-    if (used != text.size() - colon - 1 || port < 0 || port > 65535) throw std::out_of_range("port");
-    server.port = static_cast<uint16_t>(port);
-  } catch (const std::exception&) {
-    w.fail(node, "listen port must be a number 0-65535, got '" + text.substr(colon + 1) + "'");
-  }
+void parse_listen_key(const Walker& w, const YAML::Node& node, ServerConfig& server) {
+  auto parsed = parse_listen(w.string(node, "listen"));
+  if (!parsed) w.fail(node, parsed.error().message);
+  server.host = parsed->first;
+  server.port = parsed->second;
 }
 
 void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
@@ -174,7 +164,7 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
   auto cfg = std::make_shared<Config>();
   cfg->source = source;
   w.only_keys(root, "the configuration", {"listen", "server", "models", "routes", "store"});
-  if (root["listen"]) parse_listen(w, root["listen"], cfg->server);
+  if (root["listen"]) parse_listen_key(w, root["listen"], cfg->server);
   if (root["server"]) parse_server(w, root["server"], cfg->server);
   const auto& models = root["models"];
   if (!models || !models.IsSequence() || models.size() == 0)
@@ -232,6 +222,20 @@ Result<Url> parse_url(const std::string& text) {
   if (url.port.empty() || url.port.find_first_not_of("0123456789") != std::string::npos)
     return make_error(ErrorKind::kBadRequest, "bad_url", "url has a bad port: '" + text + "'");
   return url;
+}
+
+Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& text) {
+  auto bad = [&](const std::string& why) { return make_error(ErrorKind::kBadRequest, "bad_listen", why); };
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad("listen must be HOST:PORT, got '" + text + "'");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port_text = text.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos)
+    return bad("listen port must be a number 0-65535, got '" + port_text + "'");
+  int port = std::stoi(port_text);
+  if (port > 65535) return bad("listen port must be a number 0-65535, got '" + port_text + "'");
+  return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
 const ModelConfig* Config::find_model(std::string_view name) const {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "switchboard/result.h"
@@ -24,6 +25,9 @@ struct Url {
   std::string base_path;  // without trailing '/', may be empty; "/v1/..." is appended
 };
 Result<Url> parse_url(const std::string& text);
+
+// Parses "HOST:PORT" ("[v6]:PORT" too) into server.host and server.port.
+Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& text);
 
 struct Price {
   double input_per_mtok = 0;   // USD per million prompt tokens
@@ -71,7 +75,7 @@ struct ServerConfig {
 };
 
 struct StoreConfig {
-  std::string sqlite_path = "./switchboard.db";  // empty = decisions kept in memory only
+  std::string sqlite_path = "./switchboard.db";
 };
 
 struct Config {

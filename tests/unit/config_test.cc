@@ -1,0 +1,132 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "pipeline/runtime.h"
+
+using namespace switchboard;
+using ::testing::HasSubstr;
+
+namespace {
+
+const char* kGood = R"(listen: 127.0.0.1:9000
+server: {threads: 2, max_body_bytes: 1024}
+models:
+  - name: big
+    price: {input_per_mtok: 10.0, output_per_mtok: 30.0}
+    context_window: 128000
+    replicas:
+      - url: https://api.example.com/v1
+        api_key_env: SB_TEST_KEY
+        upstream_model: gpt-big
+  - name: small
+    replicas: [{url: "http://127.0.0.1:9001"}, {url: "http://127.0.0.1:9002"}]
+routes:
+  - name: auto
+    policy: {type: static, model: small}
+store: {sqlite: /tmp/x.db}
+)";
+
+std::string error_of(const std::string& yaml) {
+  auto cfg = config::parse_config(yaml, "test.yaml");
+  EXPECT_FALSE(cfg.ok()) << yaml;
+  return cfg.ok() ? "" : cfg.error().message;
+}
+
+}  // namespace
+
+TEST(Config, ParsesEveryDocumentedKey) {
+  auto cfg = config::parse_config(kGood, "test.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  const auto& c = **cfg;
+  EXPECT_EQ(c.server.host, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 9000);
+  EXPECT_EQ(c.server.threads, 2u);
+  EXPECT_EQ(c.server.max_body_bytes, 1024u);
+  ASSERT_EQ(c.models.size(), 2u);
+  const auto& big = c.models[0];
+  EXPECT_DOUBLE_EQ(big.price.input_per_mtok, 10.0);
+  EXPECT_DOUBLE_EQ(big.price.cost(1000, 1000), 0.04);
+  EXPECT_EQ(big.context_window, 128000);
+  EXPECT_TRUE(big.replicas[0].endpoint.tls);
+  EXPECT_EQ(big.replicas[0].endpoint.host, "api.example.com");
+  EXPECT_EQ(big.replicas[0].endpoint.port, "443");
+  EXPECT_EQ(big.replicas[0].endpoint.base_path, "");  // "/v1" is implied
+  EXPECT_EQ(big.replicas[0].api_key_env, "SB_TEST_KEY");
+  EXPECT_EQ(big.replicas[0].upstream_model, "gpt-big");
+  EXPECT_EQ(c.models[1].replicas[1].id, "127.0.0.1:9002");
+  EXPECT_EQ(c.models[1].balancer, "least_outstanding");
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].policy_type, "static");
+  EXPECT_EQ(c.store.sqlite_path, "/tmp/x.db");
+  EXPECT_NE(c.find_model("small"), nullptr);
+  EXPECT_EQ(c.find_model("auto"), nullptr);
+  EXPECT_NE(c.find_route("auto"), nullptr);
+}
+
+TEST(Config, ErrorsNameFileLineAndReason) {
+  auto msg = error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:1'}]\n    colour: red\n");
+  EXPECT_THAT(msg, HasSubstr("test.yaml:4:"));
+  EXPECT_THAT(msg, HasSubstr("unknown key 'colour'"));
+}
+
+TEST(Config, RejectsBadValues) {
+  const std::string replica = "    replicas: [{url: 'http://h:1'}]\n";
+  EXPECT_THAT(error_of("models: []\n"), HasSubstr("non-empty list"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n"), HasSubstr("needs a non-empty list of replicas"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'ftp://h'}]\n"), HasSubstr("http:// or https://"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:x1'}]\n"), HasSubstr("bad port"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    price: {input_per_mtok: -1}\n" + replica), HasSubstr("must be >= 0"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    price: {input_per_mtok: cheap}\n" + replica), HasSubstr("wrong type"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n" + replica + "  - name: a\n" + replica), HasSubstr("duplicate model name 'a'"));
+  EXPECT_THAT(error_of("listen: nowhere\nmodels:\n  - name: a\n" + replica), HasSubstr("HOST:PORT"));
+  EXPECT_THAT(error_of("listen: h:70000\nmodels:\n  - name: a\n" + replica), HasSubstr("0-65535"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api_key_env: 'sk-abc def'}]\n"),
+              HasSubstr("name an environment variable"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n" + replica + "routes:\n  - name: a\n    policy: {type: static, model: a}\n"),
+              HasSubstr("already used"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n" + replica + "routes:\n  - name: r\n"), HasSubstr("needs a policy"));
+  EXPECT_THAT(error_of("models: [unclosed\n"), HasSubstr("test.yaml:"));
+  EXPECT_THAT(error_of(""), HasSubstr("empty"));
+}
+
+TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
+  auto build = [](const std::string& yaml) {
+    auto cfg = config::parse_config(yaml, "rt.yaml");
+    EXPECT_TRUE(cfg.ok()) << (cfg.ok() ? "" : cfg.error().message);
+    auto rt = pipeline::build_runtime(*cfg);
+    return rt.ok() ? std::string() : rt.error().message;
+  };
+  const std::string model = "models:\n  - name: a\n    replicas: [{url: 'http://h:1'}]\n";
+  EXPECT_EQ(build(model + "routes:\n  - name: r\n    policy: {type: static, model: a}\n"), "");
+  EXPECT_THAT(build(model + "routes:\n  - name: r\n    policy: {type: magic}\n"),
+              HasSubstr("rt.yaml:6:13: unknown policy type 'magic' (known: "));
+  EXPECT_THAT(build(model + "routes:\n  - name: r\n    policy: {type: static, model: b}\n"),
+              HasSubstr("unknown model 'b'"));
+  EXPECT_THAT(build(model + "routes:\n  - name: r\n    policy: {type: static, model: a, speed: 3}\n"),
+              HasSubstr("unknown key 'speed'"));
+  EXPECT_THAT(build("models:\n  - name: a\n    balancer: psychic\n    replicas: [{url: 'http://h:1'}]\n"),
+              HasSubstr("unknown balancer 'psychic'"));
+  unsetenv("SB_SURELY_UNSET_KEY");
+  EXPECT_THAT(build("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api_key_env: SB_SURELY_UNSET_KEY}]\n"),
+              HasSubstr("$SB_SURELY_UNSET_KEY, which is not set"));
+  setenv("SB_SET_KEY", "sk-secret", 1);
+  auto cfg = config::parse_config("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api_key_env: SB_SET_KEY}]\n", "k");
+  auto rt = pipeline::build_runtime(*cfg);
+  ASSERT_TRUE(rt.ok());
+  EXPECT_EQ((*rt)->find_model("a")->replicas[0]->authorization, "Bearer sk-secret");
+}
+
+TEST(Config, ParsesUrls) {
+  auto u = config::parse_url("http://10.0.0.1:8000/openai/v1/");
+  ASSERT_TRUE(u.ok());
+  EXPECT_FALSE(u->tls);
+  EXPECT_EQ(u->host, "10.0.0.1");
+  EXPECT_EQ(u->port, "8000");
+  EXPECT_EQ(u->base_path, "/openai");
+  auto plain = config::parse_url("http://localhost");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->port, "80");
+  EXPECT_FALSE(config::parse_url("http://:80").ok());
+}
