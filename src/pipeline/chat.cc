@@ -53,7 +53,7 @@ struct Gateway::ChatCall {
 };
 
 awaitable<void> Gateway::chat(http::Exchange& ex) {
-  ChatCall call{ex, {}, {}};
+  ChatCall call{.ex = ex};
   call.rec.id = store::new_decision_id();
   call.rec.time_ms = unix_ms();
   metrics_.in_flight.add(1);
@@ -101,43 +101,69 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
                                    {"eligible", c.eligible},
                                    {"note", c.note}});
   }
-  call.model = runtime_->find_model(decision.model);
-  if (!call.model) {
-    co_return co_await fail(call, make_error(ErrorKind::kInternal, "policy_error",
-                                             "policy chose unknown model '" + decision.model + "'"),
-                            "internal_error");
+  // The chosen model first, then the policy's fallbacks in order, each tried once.
+  std::vector<const ModelRuntime*> plan;
+  plan.push_back(runtime_->find_model(decision.model));
+  for (const auto& name : decision.fallbacks) plan.push_back(runtime_->find_model(name));
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    if (!plan[i]) {
+      const auto& name = i == 0 ? decision.model : decision.fallbacks[i - 1];
+      co_return co_await fail(
+          call, make_error(ErrorKind::kInternal, "policy_error", "policy chose unknown model '" + name + "'"),
+          "internal_error");
+    }
   }
-  RouteRequest rr{call.req.model, call.req.prompt_text, call.req.stream};
-  call.replica = &call.model->balancer->pick(call.model->replica_ptrs, rr);
-  call.rec.replica = call.replica->config->id;
-  co_await forward(call);
+  co_await forward(call, plan);
 }
 
-awaitable<void> Gateway::forward(ChatCall& call) {
+awaitable<void> Gateway::forward(ChatCall& call, const std::vector<const ModelRuntime*>& plan) {
+  RouteRequest rr{call.req.model, call.req.prompt_text, call.req.stream};
+  std::string& body = call.ex.request().body();
+  std::optional<InFlight> in_flight;
+  std::unique_ptr<http::UpstreamCall> started_call;
+  std::optional<Error> last_error;
+  Clock::time_point sent_at;
+  for (std::size_t i = 0; i < plan.size() && !started_call; ++i) {
+    call.model = plan[i];
+    call.replica = &call.model->balancer->pick(call.model->replica_ptrs, rr);
+    call.rec.model = call.model->config->name;
+    call.rec.replica = call.replica->config->id;
+    const auto& rc = *call.replica->config;
+    in_flight.emplace(call.replica->in_flight);
+
+    http::Request up{http::bhttp::verb::post, rc.endpoint.base_path + "/v1/chat/completions", 11};
+    up.set(field::content_type, "application/json");
+    up.set(field::accept, call.req.stream ? "text/event-stream" : "application/json");
+    const bool last = i + 1 == plan.size();
+    if (!rc.upstream_model.empty()) {
+      up.body() = api::rewrite_model(body, rc.upstream_model);
+    } else {
+      up.body() = last ? std::move(body) : body;  // the only attempt never copies the body
+    }
+    http::UpstreamTarget target{&rc.endpoint, call.replica->authorization, call.replica->index};
+    sent_at = Clock::now();
+    auto started = co_await clients_[call.ex.worker()]->start(target, std::move(up), sent_at + call.model->config->timeout);
+    call.rec.upstream_ms = ms_since(sent_at);
+    call.rec.attempts.push_back({{"replica", rc.id},
+                                 {"model", call.model->config->name},
+                                 {"result", started ? "ok" : started.error().code},
+                                 {"ms", call.rec.upstream_ms}});
+    if (started) {
+      started_call = std::move(*started);
+    } else {
+      last_error = started.error();
+      in_flight.reset();
+    }
+  }
+  if (!started_call) {
+    co_return co_await fail(call, *last_error,
+                            last_error->kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error");
+  }
+  if (call.rec.attempts.size() > 1) call.rec.reason += "; fell back to " + call.rec.model;
   const auto& mc = *call.model->config;
   const auto& rc = *call.replica->config;
-  InFlight in_flight(call.replica->in_flight);
-
-  http::Request up{http::bhttp::verb::post, rc.endpoint.base_path + "/v1/chat/completions", 11};
-  up.set(field::content_type, "application/json");
-  up.set(field::accept, call.req.stream ? "text/event-stream" : "application/json");
-  auto& body = call.ex.request().body();
-  up.body() = rc.upstream_model.empty() ? std::move(body) : api::rewrite_model(body, rc.upstream_model);
-
-  http::UpstreamTarget target{&rc.endpoint, call.replica->authorization, call.replica->index};
-  auto sent_at = Clock::now();
-  auto started = co_await clients_[call.ex.worker()]->start(target, std::move(up), sent_at + mc.timeout);
-  call.rec.upstream_ms = ms_since(sent_at);
-  call.rec.attempts.push_back({{"replica", rc.id},
-                               {"model", mc.name},
-                               {"result", started ? "ok" : started.error().code},
-                               {"ms", call.rec.upstream_ms}});
-  if (!started) {
-    co_return co_await fail(call, started.error(),
-                            started.error().kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error");
-  }
   metrics_.upstream_latency.with({mc.name, rc.id}).observe(call.rec.upstream_ms / 1000);
-  auto& upstream = **started;
+  auto& upstream = *started_call;
   bool upstream_sse = upstream.head()[field::content_type].starts_with("text/event-stream");
   if (call.req.stream && upstream.status() == 200 && upstream_sse) co_return co_await relay_stream(call, upstream);
 

@@ -39,7 +39,7 @@ class Gateway {
  private:
   struct ChatCall;
   asio::awaitable<void> chat(http::Exchange& exchange);
-  asio::awaitable<void> forward(ChatCall& call);
+  asio::awaitable<void> forward(ChatCall& call, const std::vector<const ModelRuntime*>& plan);
   asio::awaitable<void> relay_stream(ChatCall& call, http::UpstreamCall& upstream);
   asio::awaitable<void> fail(ChatCall& call, const Error& error, const char* outcome);
   void finish(ChatCall& call);
