@@ -75,6 +75,7 @@ int run_serve(const ServeOptions& opts) {
   spdlog::info("switchboard listening on {}:{} ({} threads, {} models, {} routes)", s.host, (*server)->port(),
                (*server)->threads(), cfg->models.size(), cfg->routes.size());
   (*server)->run();
+  gateway->detach();
   gateway->decisions().flush();
   spdlog::info("switchboard stopped");
   return 0;

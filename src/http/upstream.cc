@@ -56,12 +56,13 @@ std::unique_ptr<asio::ssl::context> make_client_tls_context() {
 
 // ---------------------------------------------------------------- UpstreamCall
 
-UpstreamCall::UpstreamCall(UpstreamClient& client, std::size_t key, std::unique_ptr<Connection> conn)
-    : client_(client), key_(key), conn_(std::move(conn)), chunk_(16 * 1024) {}
+UpstreamCall::UpstreamCall(std::shared_ptr<UpstreamClient> client, std::size_t key,
+                           std::unique_ptr<Connection> conn)
+    : client_(std::move(client)), key_(key), conn_(std::move(conn)), chunk_(16 * 1024) {}
 
 UpstreamCall::~UpstreamCall() {
   if (conn_ && done_ && !failed_ && parser_ && parser_->keep_alive()) {
-    client_.release(key_, std::move(conn_));
+    client_->release(key_, std::move(conn_));
   }
 }
 
@@ -178,7 +179,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       if (reused && stale_connection(wec)) continue;
       co_return classify("sending to " + url.host + ":" + url.port, wec);
     }
-    std::unique_ptr<UpstreamCall> call(new UpstreamCall(*this, target.pool_key, std::move(conn)));
+    std::unique_ptr<UpstreamCall> call(new UpstreamCall(shared_from_this(), target.pool_key, std::move(conn)));
     call->parser_ = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
     call->parser_->body_limit(boost::none);
     auto& c = *call->conn_;

@@ -1,6 +1,7 @@
 // HTTP client for upstream OpenAI-compatible servers, with a keep-alive connection pool.
 //
-// One UpstreamClient per worker thread (see Server::context()); it is not thread-safe, and needs no
+// One UpstreamClient per worker thread (see Server::context()), held by std::shared_ptr and
+// destroyed before its io_context (Gateway::detach()); it is not thread-safe, and needs no
 // locks because a worker's coroutines run on one thread. Connections are pooled per pool key (one
 // key per replica) and reused only after a response was read completely.
 //
@@ -46,8 +47,10 @@ class UpstreamCall {
  private:
   friend class UpstreamClient;
   struct Connection;
-  UpstreamCall(UpstreamClient& client, std::size_t key, std::unique_ptr<Connection> conn);
-  UpstreamClient& client_;
+  UpstreamCall(std::shared_ptr<UpstreamClient> client, std::size_t key, std::unique_ptr<Connection> conn);
+  // Keeps the client (and its io_context's sockets) alive while this call exists, so that a call
+  // destroyed during io_context shutdown never touches a destroyed pool.
+  std::shared_ptr<UpstreamClient> client_;
   std::size_t key_;
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser_;
@@ -57,7 +60,7 @@ class UpstreamCall {
   bool failed_ = false;
 };
 
-class UpstreamClient {
+class UpstreamClient : public std::enable_shared_from_this<UpstreamClient> {
  public:
   UpstreamClient(asio::io_context& io, asio::ssl::context& tls, std::size_t max_idle_per_key = 256);
   ~UpstreamClient();

@@ -38,6 +38,7 @@ class InFlight {
 }  // namespace
 
 struct Gateway::ChatCall {
+  explicit ChatCall(http::Exchange& exchange) : ex(exchange) {}
   http::Exchange& ex;
   store::DecisionRecord rec;
   api::ChatRequest req;
@@ -53,7 +54,7 @@ struct Gateway::ChatCall {
 };
 
 awaitable<void> Gateway::chat(http::Exchange& ex) {
-  ChatCall call{.ex = ex};
+  ChatCall call(ex);
   call.rec.id = store::new_decision_id();
   call.rec.time_ms = unix_ms();
   metrics_.in_flight.add(1);

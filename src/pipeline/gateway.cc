@@ -38,7 +38,12 @@ void Gateway::attach(http::Server& server) {
   server_ = &server;
   clients_.clear();
   for (unsigned i = 0; i < server.threads(); ++i)
-    clients_.push_back(std::make_unique<http::UpstreamClient>(server.context(i), *tls_));
+    clients_.push_back(std::make_shared<http::UpstreamClient>(server.context(i), *tls_));
+}
+
+void Gateway::detach() {
+  clients_.clear();
+  server_ = nullptr;
 }
 
 awaitable<void> Gateway::handle(http::Exchange& ex) {

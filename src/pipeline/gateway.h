@@ -31,6 +31,9 @@ class Gateway {
 
   // Creates one upstream client per server worker. Must be called before the server runs.
   void attach(http::Server& server);
+  // Drops the upstream clients (and their pooled connections). Must be called after the server
+  // stopped running and before it is destroyed.
+  void detach();
   asio::awaitable<void> handle(http::Exchange& exchange);
 
   store::DecisionStore& decisions() { return *store_; }
@@ -50,7 +53,7 @@ class Gateway {
   std::unique_ptr<store::DecisionStore> store_;
   metrics::GatewayMetrics metrics_;
   std::unique_ptr<asio::ssl::context> tls_;
-  std::vector<std::unique_ptr<http::UpstreamClient>> clients_;  // index = worker; each used by its worker only
+  std::vector<std::shared_ptr<http::UpstreamClient>> clients_;  // index = worker; each used by its worker only
   http::Server* server_ = nullptr;
 };
 

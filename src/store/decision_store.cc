@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <cstdio>
 #include <random>
 
 namespace switchboard::store {
@@ -11,14 +13,14 @@ constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
 CREATE TABLE IF NOT EXISTS decisions (
-  id TEXT PRIMARY KEY,
+  id TEXT PRIMARY KEY NOT NULL,
   time_ms INTEGER NOT NULL,
   route TEXT, policy TEXT, model TEXT, replica TEXT, reason TEXT,
   status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
   candidates TEXT, attempts TEXT
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time_ms);
 )sql";
 
@@ -50,13 +52,14 @@ std::string column_text(sqlite3_stmt* s, int i) {
 
 std::string new_decision_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "dec_";
-  for (int word = 0; word < 2; ++word) {
-    auto bits = rng();
-    for (int i = 0; i < (word == 0 ? 16 : 8); ++i, bits >>= 4) id.push_back(kHex[bits & 15]);
-  }
-  return id;
+  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  auto random = rng();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "dec_%011llx%013llx", static_cast<unsigned long long>(ms & 0xfffffffffffULL),
+                static_cast<unsigned long long>(random & 0xfffffffffffffULL));
+  return buf;
 }
 
 nlohmann::json DecisionRecord::to_json() const {
@@ -120,8 +123,9 @@ void DecisionStore::record(DecisionRecord record) {
       dropped_.fetch_add(1);
       return;
     }
-    pending_[record.id] = record;
-    queue_.push_back(std::move(record));
+    auto shared = std::make_shared<const DecisionRecord>(std::move(record));
+    pending_[shared->id] = shared;
+    queue_.push_back(std::move(shared));
     ++enqueued_;
   }
   wake_.notify_one();
@@ -136,7 +140,7 @@ void DecisionStore::flush() {
 std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
   {
     std::lock_guard lock(mu_);
-    if (auto it = pending_.find(id); it != pending_.end()) return it->second;
+    if (auto it = pending_.find(id); it != pending_.end()) return *it->second;
   }
   std::lock_guard lock(read_mu_);
   sqlite3_stmt* stmt = nullptr;
@@ -173,7 +177,7 @@ std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
 
 void DecisionStore::writer_loop() {
   for (;;) {
-    std::deque<DecisionRecord> batch;
+    std::vector<RecordPtr> batch;
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
@@ -189,14 +193,14 @@ void DecisionStore::writer_loop() {
     write_batch(batch);
     {
       std::lock_guard lock(mu_);
-      for (const auto& r : batch) pending_.erase(r.id);
+      for (const auto& r : batch) pending_.erase(r->id);
       written_ += batch.size();
     }
     flushed_.notify_all();
   }
 }
 
-void DecisionStore::write_batch(std::deque<DecisionRecord>& batch) {
+void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
   sqlite3_exec(write_db_, "BEGIN", nullptr, nullptr, nullptr);
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(write_db_, kInsert, -1, &stmt, nullptr) != SQLITE_OK) {
@@ -204,7 +208,8 @@ void DecisionStore::write_batch(std::deque<DecisionRecord>& batch) {
     dropped_.fetch_add(batch.size());
     return;
   }
-  for (const auto& r : batch) {
+  for (const auto& record : batch) {
+    const DecisionRecord& r = *record;
     int i = 0;
     auto text = [&](const std::string& s) { sqlite3_bind_text(stmt, ++i, s.c_str(), -1, SQLITE_TRANSIENT); };
     text(r.id);

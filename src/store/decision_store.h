@@ -67,7 +67,8 @@ class DecisionStore {
  private:
   DecisionStore() = default;
   void writer_loop();
-  void write_batch(std::deque<DecisionRecord>& batch);
+  using RecordPtr = std::shared_ptr<const DecisionRecord>;
+  void write_batch(const std::vector<RecordPtr>& batch);
 
   sqlite3* write_db_ = nullptr;  // used by the writer thread only
   sqlite3* read_db_ = nullptr;   // guarded by read_mu_
@@ -76,15 +77,16 @@ class DecisionStore {
 
   std::mutex mu_;
   std::condition_variable wake_, flushed_;
-  std::deque<DecisionRecord> queue_;                        // guarded by mu_
-  std::unordered_map<std::string, DecisionRecord> pending_;  // guarded by mu_: queued or being written
+  std::deque<RecordPtr> queue_;                        // guarded by mu_
+  std::unordered_map<std::string_view, RecordPtr> pending_;  // guarded by mu_: queued or being written
   std::uint64_t enqueued_ = 0, written_ = 0;                // guarded by mu_
   bool stopping_ = false;                                   // guarded by mu_
   std::atomic<std::uint64_t> dropped_{0};
   std::thread writer_;
 };
 
-// A new decision id: "dec_" + 24 random hex digits.
+// A new decision id: "dec_" + 24 hex digits: 11 of milliseconds since the epoch, then 13 random,
+// so ids sort by time and SQLite appends rather than inserting at random places.
 std::string new_decision_id();
 
 }  // namespace switchboard::store

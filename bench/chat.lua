@@ -1,0 +1,5 @@
+-- wrk script for bench/run.sh: every request is the same small OpenAI chat completion request.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model":"bench-model","messages":[{"role":"user","content":' ..
+  '"Summarise in one sentence why a router sits in front of several language model endpoints."}]}'
