@@ -9,6 +9,9 @@
 namespace switchboard::store {
 namespace {
 
+constexpr std::size_t kBatchSize = 1024;                // records per transaction at most
+constexpr auto kBatchWindow = std::chrono::milliseconds(20);  // longest a record waits in memory
+
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
@@ -127,6 +130,9 @@ void DecisionStore::record(DecisionRecord record) {
     pending_[shared->id] = shared;
     queue_.push_back(std::move(shared));
     ++enqueued_;
+    // The writer wakes by itself every kBatchWindow; waking it per record would cost a futex
+    // call on the request path and a transaction per record.
+    if (queue_.size() < kBatchSize) return;
   }
   wake_.notify_one();
 }
@@ -134,6 +140,8 @@ void DecisionStore::record(DecisionRecord record) {
 void DecisionStore::flush() {
   std::unique_lock lock(mu_);
   auto target = enqueued_;
+  flush_requested_ = true;
+  wake_.notify_one();
   flushed_.wait(lock, [&] { return written_ >= target || stopping_; });
 }
 
@@ -180,12 +188,18 @@ void DecisionStore::writer_loop() {
     std::vector<RecordPtr> batch;
     {
       std::unique_lock lock(mu_);
-      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      wake_.wait_for(lock, kBatchWindow,
+                     [&] { return queue_.size() >= kBatchSize || stopping_ || flush_requested_; });
+      flush_requested_ = false;
+      if (queue_.empty() && !stopping_) {
+        flushed_.notify_all();
+        continue;
+      }
       if (queue_.empty() && stopping_) {
         flushed_.notify_all();
         return;
       }
-      while (!queue_.empty() && batch.size() < 1024) {
+      while (!queue_.empty() && batch.size() < kBatchSize) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

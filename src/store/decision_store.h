@@ -1,7 +1,7 @@
 // Decision records: one row per chat request (success or failure), in SQLite.
 //
 // record() never blocks the request path: it appends to an in-memory queue that a background
-// writer thread drains in batched transactions. When the queue holds more than `max_pending`
+// writer thread drains in batched transactions (every 20 ms, or at once when 1024 are waiting). When the queue holds more than `max_pending`
 // records (SQLite cannot keep up), new records are dropped and counted (dropped()), never waited
 // for. find() sees records still in the queue too, so a client can read its decision right after
 // the response. find() does a primary-key read on SQLite under a mutex (microseconds; WAL mode
@@ -81,6 +81,7 @@ class DecisionStore {
   std::unordered_map<std::string_view, RecordPtr> pending_;  // guarded by mu_: queued or being written
   std::uint64_t enqueued_ = 0, written_ = 0;                // guarded by mu_
   bool stopping_ = false;                                   // guarded by mu_
+  bool flush_requested_ = false;                            // guarded by mu_
   std::atomic<std::uint64_t> dropped_{0};
   std::thread writer_;
 };
