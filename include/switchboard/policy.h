@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct RouteRequest {
   std::string_view route;        // the route name the client asked for
   std::string_view prompt_text;  // all message texts joined by '\n'
   bool stream = false;
+  // Willingness to pay (λ, quality points per US dollar) for this request, overriding the policy's
+  // configured value; set per request (header) or by the evaluator sweeping a policy's curve.
+  // Policies without a cost-quality knob ignore it.
+  std::optional<double> lambda;
 };
 
 struct Candidate {

@@ -74,6 +74,13 @@ class Exchange {
   asio::awaitable<bool> write_chunk(std::string_view data);
   asio::awaitable<bool> finish_stream();
 
+  // Closes the connection without answering (or, after start_stream(), without ending the body),
+  // as a server that crashed would. For fault injection; a real handler always answers.
+  void abort() {
+    responded_ = true;
+    close_after_ = true;
+  }
+
   bool responded() const { return responded_; }
   bool close_after() const { return close_after_; }
   void set_close_after() { close_after_ = true; }

@@ -1,0 +1,99 @@
+// The pure parts of the replay backend (an OpenAI-compatible fake upstream that answers with
+// recorded responses): reading what it needs from a request, looking a prompt up, inventing a
+// deterministic answer when there is none, and making up token usage that reproduces the recorded
+// cost. No I/O here; the server (replay_server.h) is a thin shell around these.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "data/outcomes.h"
+#include "switchboard/result.h"
+
+namespace switchboard::replay {
+
+struct ReplayRequest {
+  std::string model;  // as requested; empty when the request names none
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  // The prompt key: the text of the user messages joined by "\n". A message's content is a string
+  // or an array of parts, of which the {"type":"text","text":...} ones count, joined by "\n".
+  std::string prompt_key;
+  std::size_t prompt_chars = 0;  // code points of the text of all messages, whatever their role
+};
+
+// Errors (kind kBadRequest): code "invalid_json" when the body is not JSON, "invalid_request" when
+// it is not an object, messages is missing/empty/not an array, a message is not an object with a
+// string role, or model/stream have the wrong type.
+Result<ReplayRequest> parse_replay_request(std::string_view body);
+
+struct Prices {
+  double input_per_mtok = 0;   // USD per million prompt tokens
+  double output_per_mtok = 0;  // USD per million completion tokens
+};
+
+struct TokenUsage {
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t total_tokens = 0;
+  bool operator==(const TokenUsage&) const = default;
+};
+
+// prompt_tokens = max(1, ceil(prompt_chars / 4)). completion_tokens reproduces `cost` at `prices`:
+// max(1, round((cost - prompt_tokens * in / 1e6) / (out / 1e6))), or, when there is no cost, the
+// output price is not positive or that difference is not positive, max(1, ceil(response_chars/4)).
+TokenUsage compute_usage(std::size_t prompt_chars, std::size_t response_chars,
+                         std::optional<double> cost, const Prices& prices);
+
+// Number of UTF-8 code points (continuation bytes are not counted).
+std::size_t utf8_length(std::string_view text);
+
+// 8 lowercase hex digits of a stable 64-bit FNV-1a hash of `key` (same on every platform).
+std::string prompt_hash(std::string_view key);
+
+// The answer given when nothing is recorded: names the model and the prompt's hash, and is the
+// same for the same model and prompt.
+std::string placeholder_response(std::string_view model, std::string_view prompt_key);
+
+// Splits text into stream pieces of `chars` code points each (the last may be shorter), never
+// inside a UTF-8 sequence. Empty text gives no pieces. The views point into `text`.
+std::vector<std::string_view> split_pieces(std::string_view text, std::size_t chars = 4);
+
+enum class Fault { kNone, kError, kHang, kDrop };
+// Maps a uniform draw u in [0, 1) onto the fault bands [0, error) [.., +hang) [.., +drop).
+Fault pick_fault(double u, double error_rate, double hang_rate, double drop_rate);
+
+struct RecordedAnswer {
+  std::optional<std::string> response;  // absent when only score/cost were recorded
+  double cost = 0;
+};
+
+// The recorded answers of one model, by prompt key. Immutable after build(); safe to share.
+class ReplayBook {
+ public:
+  // Indexes every record that has an outcome for `model`. When several records share a prompt
+  // key, the first one with a response wins.
+  static ReplayBook build(const data::Outcomes& outcomes, const std::string& model);
+  // nullptr when the prompt was never recorded for the model.
+  const RecordedAnswer* find(const std::string& prompt_key) const;
+  std::size_t size() const { return answers_.size(); }
+
+ private:
+  std::unordered_map<std::string, RecordedAnswer> answers_;
+};
+
+// What to send for a request: the recorded response, or the placeholder, and the usage.
+struct Answer {
+  std::string text;
+  bool recorded = false;  // text is a recorded response
+  TokenUsage usage;
+};
+Answer answer_for(const ReplayBook& book, const ReplayRequest& request, const std::string& model,
+                  const Prices& prices);
+
+}  // namespace switchboard::replay

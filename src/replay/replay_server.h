@@ -1,0 +1,104 @@
+// The replay backend: an OpenAI-compatible fake upstream serving one model from recorded outcomes,
+// with injectable latency and failures, for tests, demos and benchmarks of the gateway.
+//
+// Endpoints:
+//   POST /v1/chat/completions  recorded answer (or placeholder), plain or streamed (SSE)
+//   GET  /v1/models            the one model served
+//   GET  /healthz              {"status":"ok"}
+//   POST /admin/faults         TEST ONLY: change fault settings live; answers with the settings
+//   GET  /admin/stats          TEST ONLY: {"requests": N}, N = chat-completion requests received
+// Any other path is 404, a known path with another method 405, both with OpenAI error bodies.
+//
+// Fault injection: each chat-completion request draws one number from a PRNG seeded with --seed
+// (shared under a mutex, so a single-threaded server is reproducible run to run) and picks at most
+// one of: error (HTTP 500), hang (no answer for an hour, or until shutdown), drop (a stream stops
+// after about half its chunks; a plain answer stops after half its body) — see pick_fault().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "data/outcomes.h"
+#include "http/server.h"
+#include "replay/replay_core.h"
+
+namespace switchboard::replay {
+
+struct FaultOptions {
+  double error_rate = 0, hang_rate = 0, drop_rate = 0;  // each in [0, 1]
+  double ttft_ms = 0;                                   // delay before the first byte of an answer
+  double tokens_per_sec = 0;  // pacing of stream pieces; 0 = as fast as possible
+};
+
+struct ReplayOptions {
+  std::string
+      data_path;  // a directory of RouterBench CSVs, one such .csv, or a .jsonl outcomes file
+  std::string model;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  unsigned threads = 1;
+  Prices prices;
+  FaultOptions faults;
+  std::uint64_t seed = 1;
+};
+
+// Loads the data set: a directory → all its RouterBench CSVs (both splits), a .csv file → that
+// table (rows with missing scores kept in both cases); a .jsonl file → read_outcomes_jsonl.
+// Errors name the path.
+Result<data::Outcomes> load_replay_data(const std::string& path);
+
+// Settings that /admin/faults may change while requests run. Relaxed atomics: a request reads a
+// consistent-enough snapshot at its start.
+class LiveFaults {
+ public:
+  explicit LiveFaults(const FaultOptions& o) { set(o); }
+  FaultOptions get() const;
+  void set(const FaultOptions& o);
+
+ private:
+  std::atomic<double> error_rate_, hang_rate_, drop_rate_, ttft_ms_, tokens_per_sec_;
+};
+
+// Applies a JSON object with any subset of error_rate, hang_rate, drop_rate, ttft_ms,
+// tokens_per_sec to `current`. Errors (kBadRequest): not JSON / not an object, a value that is not
+// a number or out of range; nothing is applied then.
+Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions current);
+
+// Serves one model. Constant after construction except the members marked otherwise; handle() is
+// safe to call concurrently from the server's workers.
+class ReplayService {
+ public:
+  ReplayService(ReplayBook book, std::string model, Prices prices, FaultOptions faults,
+                std::uint64_t seed);
+
+  boost::asio::awaitable<void> handle(http::Exchange& ex);
+  std::int64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+  // Distinct prompts with a recorded outcome for the model.
+  std::size_t prompts() const { return book_.size(); }
+
+ private:
+  boost::asio::awaitable<void> chat(http::Exchange& ex);
+  boost::asio::awaitable<void> admin_faults(http::Exchange& ex);
+  double draw();
+
+  const ReplayBook book_;
+  const std::string model_;
+  const Prices prices_;
+  LiveFaults faults_;                      // atomics
+  std::atomic<std::int64_t> requests_{0};  // chat-completion requests received
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;  // guarded by rng_mu_
+};
+
+// Loads the data, binds, prints "replay-backend: model=M prompts=N listening on HOST:PORT" (N =
+// ReplayService::prompts(), PORT the bound one when 0 was asked for) and
+// serves until SIGINT/SIGTERM. Returns the process exit code: 0 after a clean shutdown, 2 on a
+// start-up error (unreadable data, model absent from the data, cannot bind) with a message on
+// stderr.
+int run_replay_backend(const ReplayOptions& options);
+
+}  // namespace switchboard::replay
