@@ -136,8 +136,11 @@ awaitable<void> Gateway::forward(ChatCall& call, const std::vector<const ModelRu
     up.set(field::content_type, "application/json");
     up.set(field::accept, call.req.stream ? "text/event-stream" : "application/json");
     const bool last = i + 1 == plan.size();
-    if (!rc.upstream_model.empty()) {
-      up.body() = api::rewrite_model(body, rc.upstream_model);
+    // The upstream must see the name it knows: the replica's rename, else the chosen model's name
+    // (the client may have named a route such as "auto").
+    const std::string& upstream_name = rc.upstream_model.empty() ? call.model->config->name : rc.upstream_model;
+    if (upstream_name != call.req.model) {
+      up.body() = api::rewrite_model(body, upstream_name);
     } else {
       up.body() = last ? std::move(body) : body;  // the only attempt never copies the body
     }
