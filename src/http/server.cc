@@ -187,10 +187,13 @@ awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker) {
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    parser.body_limit(options_.max_body_bytes);
+    // No body limit while reading the header: Beast would fail the header read itself on a large
+    // Content-Length, and that request deserves a 413 with a decision record, not a 400.
+    parser.body_limit(boost::none);
 
     stream.expires_after(options_.idle_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kNoThrow);
+    parser.body_limit(options_.max_body_bytes);
     if (hec) {
       // Oversized or malformed headers get a terse 4xx; timeouts and closes just end the connection.
       if (hec == bhttp::error::header_limit ||

@@ -1,0 +1,91 @@
+// HTTP/1.1 details at the gateway's front door, on raw sockets: oversized headers, garbage,
+// pipelined requests on one connection, HTTP/1.0 and Connection: close.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, rawExchange, rawConnect, withTimeout, GPT4,
+} from './lib/harness.mjs';
+
+const req = (body, extra = '') =>
+  `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+  `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+
+// Splits a byte string holding several Content-Length HTTP responses into [{status, headers, body}].
+function splitResponses(text) {
+  const out = [];
+  let rest = text;
+  while (rest.length) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = rest.slice(0, end).split('\r\n');
+    const headers = Object.fromEntries(head.slice(1).map((l) => {
+      const i = l.indexOf(':');
+      return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
+    }));
+    const len = Number(headers['content-length'] ?? 0);
+    out.push({ status: Number(head[0].split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + len) });
+    rest = rest.slice(end + 4 + len);
+  }
+  return out;
+}
+
+describe('HTTP edge cases', () => {
+  let gw;
+  before(async () => {
+    const backend = await startReplay({ model: GPT4 });
+    gw = await startGateway({ server: { max_header_bytes: 8192 }, models: [model(GPT4, backend.url)] });
+  });
+  after(stopAll);
+
+  test('a header over max_header_bytes → 431 with an OpenAI error body, connection closed', async () => {
+    const r = await rawExchange(gw.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(10000)}\r\n\r\n`);
+    assert.equal(r.status, 431, r.text.slice(0, 300));
+    assert.ok(r.closed);
+    const [res] = splitResponses(r.text);
+    assert.equal(JSON.parse(res.body).error.code, 'header_too_large');
+  });
+
+  test('garbage instead of HTTP → 400, connection closed', async () => {
+    const r = await rawExchange(gw.port, 'HELLO THERE\r\n\r\n');
+    assert.equal(r.status, 400, r.text);
+    assert.ok(r.closed);
+  });
+
+  test('pipelined requests on one connection are answered in order', async () => {
+    const p0 = demoPrompt(GPT4, 0);
+    const p1 = demoPrompt(GPT4, 1);
+    const bytes = req(JSON.stringify(chatBody(GPT4, p0.prompt))) + 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' +
+      req(JSON.stringify(chatBody(GPT4, p1.prompt)), 'Connection: close\r\n');
+    const r = await rawExchange(gw.port, bytes);
+    assert.ok(r.closed, 'closed after the request with Connection: close');
+    const responses = splitResponses(r.text);
+    assert.deepEqual(responses.map((x) => x.status), [200, 200, 200], r.text.slice(0, 500));
+    assert.equal(JSON.parse(responses[0].body).choices[0].message.content, p0.response);
+    assert.equal(JSON.parse(responses[1].body).status, 'ok');
+    assert.equal(JSON.parse(responses[2].body).choices[0].message.content, p1.response);
+    assert.notEqual(responses[0].headers['x-switchboard-decision'], responses[2].headers['x-switchboard-decision']);
+  });
+
+  test('HTTP/1.0 without keep-alive gets an answer and the connection closes', async () => {
+    const p = demoPrompt(GPT4, 0);
+    const body = JSON.stringify(chatBody(GPT4, p.prompt));
+    const r = await rawExchange(gw.port,
+      `POST /v1/chat/completions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    assert.ok(r.closed);
+    assert.match(r.text, /^HTTP\/1\.[01] 200/);
+    const [res] = splitResponses(r.text);
+    assert.equal(JSON.parse(res.body).choices[0].message.content, p.response);
+  });
+
+  test('a streamed answer on a raw socket is chunked and ends with the last chunk', async () => {
+    const p = demoPrompt(GPT4, 0);
+    const s = await rawConnect(gw.port);
+    s.write(req(JSON.stringify(chatBody(GPT4, p.prompt, { stream: true })), 'Connection: close\r\n'));
+    await withTimeout(s.whenClosed, 10000, 'stream connection not closed');
+    assert.match(s.received, /^HTTP\/1\.1 200/);
+    assert.match(s.received, /\r\ntransfer-encoding: chunked\r\n/i);
+    assert.match(s.received, /\r\ncontent-type: text\/event-stream/i);
+    assert.ok(s.received.endsWith('\r\n0\r\n\r\n'), 'ends with the terminating chunk');
+    assert.match(s.received, /data: \[DONE\]\n\n/);
+  });
+});

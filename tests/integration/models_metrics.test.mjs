@@ -1,0 +1,103 @@
+// GET /v1/models lists the configured models and routes; GET /metrics exposes request counters and
+// the latency histogram labelled with the model after traffic.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getJson,
+  parseMetrics, GPT4, MIXTRAL,
+} from './lib/harness.mjs';
+
+describe('models and metrics', () => {
+  let gpt4;
+  let mixtral;
+  let gw;
+  before(async () => {
+    [gpt4, mixtral] = await Promise.all([
+      startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 }),
+      startReplay({ model: MIXTRAL, inputPrice: 0.6, outputPrice: 0.6 }),
+    ]);
+    gw = await startGateway({
+      models: [
+        model(GPT4, gpt4.url),
+        model(MIXTRAL, mixtral.url, { price: { input_per_mtok: 0.6, output_per_mtok: 0.6 } }),
+      ],
+      routes: [
+        { name: 'auto', policy: { type: 'static', model: MIXTRAL, fallbacks: [GPT4] } },
+        { name: 'best', policy: { type: 'static', model: GPT4 } },
+      ],
+    });
+  });
+  after(stopAll);
+
+  test('GET /v1/models lists every model and route in the OpenAI list shape', async () => {
+    const r = await getJson(gw.base, '/v1/models');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /application\/json/);
+    assert.equal(r.json.object, 'list');
+    const ids = r.json.data.map((m) => m.id);
+    assert.deepEqual(new Set(ids), new Set([GPT4, MIXTRAL, 'auto', 'best']));
+    assert.equal(ids.length, 4, 'no duplicates');
+    for (const m of r.json.data) {
+      assert.equal(m.object, 'model');
+      assert.equal(typeof m.created, 'number');
+      assert.equal(typeof m.owned_by, 'string');
+    }
+    const auto = r.json.data.find((m) => m.id === 'auto');
+    const direct = r.json.data.find((m) => m.id === GPT4);
+    assert.notEqual(auto.owned_by, direct.owned_by, 'routes are distinguishable from models');
+  });
+
+  test('GET /metrics: requests_total and the latency histogram carry the model label', async () => {
+    const p = demoPrompt(MIXTRAL, 0);
+    const a = await postChat(gw.base, chatBody(MIXTRAL, p.prompt));
+    assert.equal(a.status, 200, a.text);
+    const b = await streamChat(gw.base, chatBody('auto', p.prompt));
+    assert.equal(b.status, 200);
+    const c = await postChat(gw.base, chatBody(GPT4, demoPrompt(GPT4, 0).prompt));
+    assert.equal(c.status, 200, c.text);
+    const e = await postChat(gw.base, chatBody('nope', 'x'));
+    assert.equal(e.status, 404);
+
+    const res = await fetch(`${gw.base}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await res.text();
+    assert.match(text, /^# TYPE switchboard_requests_total counter$/m);
+    assert.match(text, /^# TYPE switchboard_request_duration_seconds histogram$/m);
+    const samples = parseMetrics(text);
+
+    const requests = samples.filter((s) => s.name === 'switchboard_requests_total');
+    const sumFor = (pred) => requests.filter(pred).reduce((n, s) => n + s.value, 0);
+    assert.equal(sumFor((s) => s.labels.model === MIXTRAL && s.labels.status === '200'), 2, text);
+    assert.equal(sumFor((s) => s.labels.model === GPT4 && s.labels.status === '200'), 1);
+    assert.equal(sumFor((s) => s.labels.route === 'auto'), 1);
+    assert.equal(sumFor((s) => s.labels.status === '404'), 1);
+    assert.equal(sumFor(() => true), 4, 'one count per chat request');
+    for (const s of requests) {
+      for (const k of ['route', 'model', 'replica', 'status']) assert.ok(k in s.labels, `${k} label: ${JSON.stringify(s)}`);
+    }
+    // An unknown model name must not become a label value (bounded cardinality).
+    assert.ok(!text.includes('"nope"'), 'client-supplied unknown model name is not a label');
+
+    const hist = samples.filter((s) => s.name.startsWith('switchboard_request_duration_seconds'));
+    const mixCount = hist.filter((s) => s.name === 'switchboard_request_duration_seconds_count' &&
+                                        s.labels.model === MIXTRAL).reduce((n, s) => n + s.value, 0);
+    assert.equal(mixCount, 2);
+    const inf = hist.filter((s) => s.name === 'switchboard_request_duration_seconds_bucket' &&
+                                   s.labels.model === MIXTRAL && s.labels.le === '+Inf');
+    assert.ok(inf.length >= 1, 'a +Inf bucket for the model');
+    assert.equal(inf.reduce((n, s) => n + s.value, 0), 2);
+    const sum = hist.filter((s) => s.name === 'switchboard_request_duration_seconds_sum' && s.labels.model === MIXTRAL);
+    assert.ok(sum.every((s) => s.value > 0));
+    // Buckets are cumulative: non-decreasing in le within one series.
+    const series = hist.filter((s) => s.name === 'switchboard_request_duration_seconds_bucket' &&
+                                      s.labels.model === GPT4);
+    const values = series.map((s) => s.value);
+    assert.deepEqual([...values].sort((x, y) => x - y), values, 'cumulative buckets');
+
+    const cost = samples.filter((s) => s.name === 'switchboard_cost_usd_total' && s.labels.model === GPT4);
+    assert.ok(cost.length === 1 && cost[0].value > 0, 'cost counter for the model');
+    const tokens = samples.filter((s) => s.name === 'switchboard_tokens_total' && s.labels.model === MIXTRAL);
+    assert.ok(tokens.some((s) => s.labels.kind === 'completion' && s.value > 0));
+  });
+});

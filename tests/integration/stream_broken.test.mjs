@@ -1,0 +1,117 @@
+// An upstream that dies in the middle of a stream: the client gets the chunks that were sent, then a
+// well-formed SSE error event (code upstream_stream_broken) and [DONE]; the decision record says
+// stream_broken; the gateway keeps serving. Also the non-streaming variant (half a body, then the
+// connection is cut) and an upstream that goes silent mid-stream (stream_idle_timeout_ms).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getDecision,
+  fakeUpstream, chunkEvent, expectErrorShape, GPT4,
+} from './lib/harness.mjs';
+
+describe('upstream dies mid-stream', () => {
+  let backend;
+  let silent;
+  let gw;
+  before(async () => {
+    backend = await startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 });
+    // Sends two chunks, then neither data nor end: the gateway's stream idle timeout must fire.
+    silent = await fakeUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunkEvent('silent', 'Hello'));
+      res.write(chunkEvent('silent', ' there'));
+    });
+    gw = await startGateway({
+      models: [
+        model(GPT4, backend.url),
+        model('silent-model', silent.url, { stream_idle_timeout_ms: 400, timeout_ms: 5000 }),
+      ],
+    });
+  });
+  after(stopAll);
+
+  test('drop_rate 1: partial chunks, an error event, [DONE]; decision outcome stream_broken', async () => {
+    await backend.setFaults({ drop_rate: 1 });
+    let r;
+    try {
+      r = await streamChat(gw.base, chatBody(GPT4, demoPrompt(GPT4, 2).prompt));
+    } finally {
+      await backend.setFaults({ drop_rate: 0 });
+    }
+    const full = demoPrompt(GPT4, 2).response;
+    assert.equal(r.status, 200);
+    assert.equal(r.trailing, '', 'the stream ends on an event boundary');
+    const data = r.events.map((e) => e.data);
+    assert.equal(data.at(-1), '[DONE]', `last event: ${data.at(-1)}`);
+    const errEvent = r.events.at(-2);
+    assert.ok(errEvent?.json, `error event is JSON: ${errEvent?.data}`);
+    const err = expectErrorShape(assert, errEvent.json, 'upstream_stream_broken');
+    assert.ok(err.message.length > 0);
+    assert.equal(r.events.filter((e) => e.json?.error).length, 1, 'exactly one error event');
+    assert.equal(data.filter((d) => d === '[DONE]').length, 1, 'exactly one [DONE]');
+    // What arrived before the break is a proper prefix of the recorded answer.
+    assert.ok(r.text.length < full.length, 'the answer was cut short');
+    assert.ok(full.startsWith(r.text), `"${r.text}" is a prefix of the answer`);
+
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'stream_broken');
+    assert.equal(d.status, 200);
+    assert.equal(d.stream, true);
+    assert.equal(d.error?.code, 'upstream_stream_broken');
+    assert.equal(d.model, GPT4);
+  });
+
+  test('the gateway serves the next request normally after a broken stream', async () => {
+    const p = demoPrompt(GPT4, 2);
+    const s = await streamChat(gw.base, chatBody(GPT4, p.prompt));
+    assert.equal(s.status, 200);
+    assert.equal(s.events.at(-1).data, '[DONE]');
+    assert.equal(s.text, p.response);
+    assert.ok(!s.events.some((e) => e.json?.error));
+    const r = await postChat(gw.base, chatBody(GPT4, p.prompt));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.choices[0].message.content, p.response);
+  });
+
+  test('several broken streams in a row, interleaved with good ones', async () => {
+    for (let i = 0; i < 3; i++) {
+      await backend.setFaults({ drop_rate: 1 });
+      const bad = await streamChat(gw.base, chatBody(GPT4, demoPrompt(GPT4, i).prompt));
+      await backend.setFaults({ drop_rate: 0 });
+      assert.equal(bad.events.at(-2)?.json?.error?.code, 'upstream_stream_broken');
+      assert.equal(bad.events.at(-1)?.data, '[DONE]');
+      const good = await streamChat(gw.base, chatBody(GPT4, demoPrompt(GPT4, i).prompt));
+      assert.equal(good.text, demoPrompt(GPT4, i).response);
+    }
+  });
+
+  test('non-streaming answer cut in half → 502 with the OpenAI error shape', async () => {
+    await backend.setFaults({ drop_rate: 1 });
+    let r;
+    try {
+      r = await postChat(gw.base, chatBody(GPT4, demoPrompt(GPT4, 0).prompt));
+    } finally {
+      await backend.setFaults({ drop_rate: 0 });
+    }
+    assert.equal(r.status, 502, r.text);
+    expectErrorShape(assert, r.json);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.status, 502);
+    assert.equal(d.outcome, 'upstream_error');
+  });
+
+  test('an upstream that goes silent mid-stream is cut after stream_idle_timeout_ms', async () => {
+    const t0 = performance.now();
+    const r = await streamChat(gw.base, chatBody('silent-model', 'hi'));
+    const elapsed = performance.now() - t0;
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'Hello there');
+    assert.equal(r.events.at(-2)?.json?.error?.code, 'upstream_stream_broken');
+    assert.equal(r.events.at(-1)?.data, '[DONE]');
+    assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'stream_broken');
+    assert.equal(d.usage.completion_tokens, 2, 'two content chunks counted');
+    assert.equal(d.usage.source, 'counted');
+  });
+});

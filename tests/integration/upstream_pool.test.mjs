@@ -1,0 +1,59 @@
+// The gateway's upstream connection pool, seen from a Node upstream: connections are reused
+// across requests, and a pooled connection that the upstream closed while idle is replaced
+// transparently (the client never sees the stale connection).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startGateway, model, stopAll, chatBody, postChat, streamChat, fakeUpstream, completionJson, chunkEvent, sleep,
+} from './lib/harness.mjs';
+
+describe('upstream connection pool', () => {
+  let up;
+  let gw;
+  const sockets = new Set();
+  before(async () => {
+    up = await fakeUpstream((req, res, body) => {
+      const parsed = JSON.parse(body);
+      if (parsed.stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunkEvent(parsed.model, 'a'));
+        res.write(chunkEvent(parsed.model, 'b'));
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(parsed.model, 'pooled'));
+    });
+    up.server.on('connection', (s) => sockets.add(s));
+    up.server.keepAliveTimeout = 300; // the upstream closes idle connections after 300 ms
+    gw = await startGateway({ server: { threads: 1 }, models: [model('m', up.url)] });
+  });
+  after(stopAll);
+
+  test('sequential requests reuse one upstream connection', async () => {
+    const before = sockets.size;
+    for (let i = 0; i < 10; i++) {
+      const r = i % 2 ? await postChat(gw.base, chatBody('m', `q${i}`)) : await streamChat(gw.base, chatBody('m', `q${i}`));
+      assert.equal(r.status, 200, r.text);
+    }
+    const opened = sockets.size - before;
+    assert.ok(opened >= 1 && opened <= 2, `${opened} upstream connections for 10 sequential requests`);
+  });
+
+  test('a pooled connection the upstream closed while idle is replaced without an error', async () => {
+    for (let i = 0; i < 3; i++) {
+      const a = await postChat(gw.base, chatBody('m', 'before idle'));
+      assert.equal(a.status, 200, a.text);
+      await sleep(700); // past the upstream's keep-alive timeout: it has closed the pooled connection
+      const b = await postChat(gw.base, chatBody('m', 'after idle'));
+      assert.equal(b.status, 200, `request ${i} on a stale pooled connection: ${b.status} ${b.text}`);
+      assert.equal(b.json.choices[0].message.content, 'pooled');
+      const s = await streamChat(gw.base, chatBody('m', 'stream after idle'));
+      assert.equal(s.status, 200, s.text);
+      await sleep(700);
+      const s2 = await streamChat(gw.base, chatBody('m', 'stream after idle'));
+      assert.equal(s2.status, 200, `stream on a stale pooled connection: ${s2.status} ${s2.text}`);
+      assert.equal(s2.text, 'ab');
+    }
+  });
+});
