@@ -4,6 +4,7 @@
 #include "api/chat_request.h"
 #include "api/errors.h"
 #include "api/sse.h"
+#include "pipeline/explain.h"
 #include "pipeline/gateway.h"
 
 namespace switchboard::pipeline {
@@ -70,38 +71,23 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
   call.rec.route = call.req.model;
   call.rec.stream = call.req.stream;
 
-  // Which model: a configured model is used directly; a route asks its policy.
-  Decision decision;
-  if (const ModelRuntime* m = runtime_->find_model(call.req.model)) {
-    decision.model = m->config->name;
-    decision.policy = "direct";
-    decision.reason = "the request named a configured model";
-    call.route_label = call.req.model;
-  } else if (const RouteRuntime* route = runtime_->find_route(call.req.model)) {
-    RouteRequest rr{call.req.model, call.req.prompt_text, call.req.stream};
-    Signals signals{call.req.estimated_prompt_tokens, call.req.message_count};
-    auto chosen = route->policy->choose(rr, signals);
-    call.rec.policy = route->config->policy_type;
-    call.route_label = call.req.model;
-    if (!chosen) co_return co_await fail(call, chosen.error(), "no_candidate");
-    decision = std::move(*chosen);
-  } else {
-    co_return co_await fail(
-        call,
-        make_error(ErrorKind::kNotFound, "model_not_found",
-                   "The model '" + call.req.model + "' does not exist; GET /v1/models lists the models and routes"),
-        "client_error");
+  RouteRequest rr{call.req.model, call.req.prompt_text, call.req.stream};
+  Signals signals{call.req.estimated_prompt_tokens, call.req.message_count};
+  auto decided = runtime_->decide(call.req.model, rr, signals);
+  if (!decided) {
+    if (const RouteRuntime* route = runtime_->find_route(call.req.model)) {
+      call.route_label = call.req.model;
+      call.rec.policy = route->config->policy_type;
+    }
+    co_return co_await fail(call, decided.error(),
+                            decided.error().kind == ErrorKind::kNotFound ? "client_error" : "no_candidate");
   }
+  call.route_label = call.req.model;
+  Decision decision = std::move(*decided);
   call.rec.policy = decision.policy;
   call.rec.model = decision.model;
   call.rec.reason = decision.reason;
-  for (const auto& c : decision.candidates) {
-    call.rec.candidates.push_back({{"model", c.model},
-                                   {"predicted_quality", c.predicted_quality},
-                                   {"predicted_cost", c.predicted_cost},
-                                   {"eligible", c.eligible},
-                                   {"note", c.note}});
-  }
+  call.rec.candidates = candidates_json(decision.candidates);
   // The chosen model first, then the policy's fallbacks in order, each tried once.
   std::vector<const ModelRuntime*> plan;
   plan.push_back(runtime_->find_model(decision.model));

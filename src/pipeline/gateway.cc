@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/chat_request.h"
 #include "api/errors.h"
+#include "pipeline/explain.h"
 
 namespace switchboard::pipeline {
 
@@ -55,6 +57,8 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
 
   if (target == "/v1/chat/completions") {
     if (method == verb::post) co_return co_await chat(ex);
+  } else if (target == "/v1/route") {
+    if (method == verb::post) co_return co_await explain_route(ex);
   } else if (target == "/v1/models") {
     if (method == verb::get) co_return co_await models(ex);
   } else if (target.starts_with("/v1/decisions/")) {
@@ -84,6 +88,20 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
   co_return (void)co_await ex.respond(error_response(make_error(
       ErrorKind::kMethodNotAllowed, "method_not_allowed",
       std::string(req.method_string()) + " is not allowed on " + std::string(target))));
+}
+
+awaitable<void> Gateway::explain_route(http::Exchange& ex) {
+  if (ex.read_error()) co_return (void)co_await ex.respond(error_response(*ex.read_error()));
+  auto req = api::parse_chat_request(ex.request().body());
+  if (!req) co_return (void)co_await ex.respond(error_response(req.error()));
+  RouteRequest rr{req->model, req->prompt_text, req->stream};
+  Signals signals{req->estimated_prompt_tokens, req->message_count};
+  auto decision = runtime_->decide(req->model, rr, signals);
+  if (!decision) co_return (void)co_await ex.respond(error_response(decision.error()));
+  nlohmann::json body = decision_json(*decision);
+  body["route"] = req->model;
+  body["signals"] = {{"prompt_tokens", signals.prompt_tokens}, {"message_count", signals.message_count}};
+  co_await ex.respond(json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 awaitable<void> Gateway::models(http::Exchange& ex) {

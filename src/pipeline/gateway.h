@@ -2,6 +2,7 @@
 //
 //   POST /v1/chat/completions   parse → choose model (direct or route policy) → pick replica →
 //                               forward / stream → record decision
+//   POST /v1/route              the decision a chat request would get, explained; not forwarded
 //   GET  /v1/models             configured models and routes
 //   GET  /v1/decisions/{id}     a decision record
 //   GET  /healthz /readyz       liveness; readiness (503 while draining)
@@ -46,6 +47,7 @@ class Gateway {
   asio::awaitable<void> relay_stream(ChatCall& call, http::UpstreamCall& upstream);
   asio::awaitable<void> fail(ChatCall& call, const Error& error, const char* outcome);
   void finish(ChatCall& call);
+  asio::awaitable<void> explain_route(http::Exchange& exchange);
   asio::awaitable<void> models(http::Exchange& exchange);
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
 

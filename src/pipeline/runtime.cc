@@ -22,6 +22,21 @@ const RouteRuntime* Runtime::find_route(std::string_view name) const {
   return it == routes.end() ? nullptr : &it->second;
 }
 
+Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& request,
+                                 const Signals& signals) const {
+  if (const ModelRuntime* m = find_model(name)) {
+    Decision d;
+    d.model = m->config->name;
+    d.policy = "direct";
+    d.reason = "the request named a configured model";
+    return d;
+  }
+  if (const RouteRuntime* route = find_route(name)) return route->policy->choose(request, signals);
+  return make_error(ErrorKind::kNotFound, "model_not_found",
+                    "The model '" + std::string(name) +
+                        "' does not exist; GET /v1/models lists the models and routes");
+}
+
 Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Config> config) {
   auto rt = std::make_unique<Runtime>();
   rt->config = config;

@@ -34,6 +34,12 @@ struct Runtime {
 
   const ModelRuntime* find_model(std::string_view name) const;
   const RouteRuntime* find_route(std::string_view name) const;
+
+  // Which model answers a request that named `name`: a configured model is used directly (policy
+  // "direct"); a route asks its policy. The one place this is decided, shared by the gateway's
+  // chat path, POST /v1/route and `switchboard route`. Errors: model_not_found (kNotFound) when
+  // `name` is neither; the policy's own error when it has no eligible candidate.
+  Result<Decision> decide(std::string_view name, const RouteRequest& request, const Signals& signals) const;
 };
 
 // Builds policies (via PolicyRegistry) and balancers (via BalancerRegistry) and reads API keys from

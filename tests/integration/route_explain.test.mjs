@@ -1,0 +1,68 @@
+// POST /v1/route explains the decision a chat request would get without forwarding it: the
+// upstream sees no request, and the explanation matches what the chat path then records.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, getDecision, getJson,
+  expectErrorShape, GPT4, MIXTRAL,
+} from './lib/harness.mjs';
+
+async function postRoute(base, body) {
+  const res = await fetch(`${base}/v1/route`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+describe('POST /v1/route', () => {
+  let gpt4;
+  let mixtral;
+  let gw;
+  before(async () => {
+    [gpt4, mixtral] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: MIXTRAL })]);
+    gw = await startGateway({
+      models: [model(GPT4, gpt4.url), model(MIXTRAL, mixtral.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: MIXTRAL, fallbacks: [GPT4] } }],
+    });
+  });
+  after(stopAll);
+
+  test('explains a route decision and forwards nothing', async () => {
+    const p = demoPrompt(MIXTRAL, 0);
+    const r = await postRoute(gw.base, chatBody('auto', p.prompt));
+    assert.equal(r.status, 200);
+    assert.equal(r.json.route, 'auto');
+    assert.equal(r.json.model, MIXTRAL);
+    assert.equal(r.json.policy, 'static');
+    assert.deepEqual(r.json.fallbacks, [GPT4]);
+    assert.equal(r.json.candidates[0].model, MIXTRAL);
+    assert.ok(r.json.signals.prompt_tokens > 0);
+    const stats = await getJson(mixtral.url, '/admin/stats');
+    assert.equal(stats.json.requests, 0, 'the upstream must not have been called');
+
+    // The chat path decides the same way and records the same explanation.
+    const chat = await postChat(gw.base, chatBody('auto', p.prompt));
+    assert.equal(chat.status, 200);
+    const d = await getDecision(gw.base, chat.headers.get('x-switchboard-decision'));
+    assert.equal(d.model, r.json.model);
+    assert.equal(d.policy, r.json.policy);
+    assert.deepEqual(d.candidates, r.json.candidates);
+  });
+
+  test('a configured model is a direct decision', async () => {
+    const r = await postRoute(gw.base, chatBody(GPT4, 'hello'));
+    assert.equal(r.status, 200);
+    assert.equal(r.json.model, GPT4);
+    assert.equal(r.json.policy, 'direct');
+  });
+
+  test('errors have the OpenAI shape', async () => {
+    const unknown = await postRoute(gw.base, chatBody('nope', 'hello'));
+    assert.equal(unknown.status, 404);
+    expectErrorShape(assert, unknown.json, 'model_not_found');
+    const bad = await postRoute(gw.base, '{"model":');
+    assert.equal(bad.status, 400);
+    expectErrorShape(assert, bad.json, 'invalid_json');
+  });
+});
