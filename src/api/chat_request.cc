@@ -24,16 +24,30 @@ void append_content(simdjson::dom::element content, std::string& out) {
   }
   simdjson::dom::array parts;
   if (content.get_array().get(parts) != simdjson::SUCCESS) return;
+  bool first = true;
   for (auto part : parts) {
-    std::string_view piece;
-    if (part["text"].get_string().get(piece) == simdjson::SUCCESS) {
-      if (!out.empty() && out.back() != '\n') out.push_back('\n');
-      out.append(piece);
-    }
+    std::string_view type, piece;
+    if (part["type"].get_string().get(type) != simdjson::SUCCESS || type != "text") continue;
+    if (part["text"].get_string().get(piece) != simdjson::SUCCESS) continue;
+    if (!first) out.push_back('\n');
+    out.append(piece);
+    first = false;
   }
 }
 
 }  // namespace
+
+std::string ChatRequest::user_text() const {
+  std::string out;
+  bool first = true;
+  for (const auto& m : messages) {
+    if (m.role != "user") continue;
+    if (!first) out.push_back('\n');
+    out.append(text_of(m));
+    first = false;
+  }
+  return out;
+}
 
 std::int64_t estimate_tokens(std::size_t chars) {
   return chars == 0 ? 0 : static_cast<std::int64_t>((chars + 3) / 4);
@@ -78,9 +92,12 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
     std::string_view role;
     if (m["role"].get_string().get(role) != simdjson::SUCCESS)
       return invalid("messages[" + std::to_string(req.message_count) + "].role must be a string");
-    if (!req.prompt_text.empty()) req.prompt_text.push_back('\n');
+    if (req.message_count > 0) req.prompt_text.push_back('\n');
+    MessageSpan span{std::string(role), req.prompt_text.size(), 0};
     if (auto content = m["content"]; content.error() == simdjson::SUCCESS)
       append_content(content.value_unsafe(), req.prompt_text);
+    span.length = req.prompt_text.size() - span.offset;
+    req.messages.push_back(std::move(span));
     ++req.message_count;
   }
   if (req.message_count == 0) return invalid("'messages' must not be empty");

@@ -6,10 +6,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "switchboard/result.h"
 
 namespace switchboard::api {
+
+// Where one message's text lies in ChatRequest::prompt_text.
+struct MessageSpan {
+  std::string role;
+  std::size_t offset = 0;
+  std::size_t length = 0;
+};
 
 struct ChatRequest {
   std::string model;
@@ -17,8 +25,17 @@ struct ChatRequest {
   bool include_usage = false;           // stream_options.include_usage
   std::optional<std::int64_t> max_tokens;  // max_tokens or max_completion_tokens
   std::size_t message_count = 0;
-  std::string prompt_text;              // text contents of all messages, joined by '\n'
+  // Text of all messages joined by '\n'. A message's content is a string, or an array of parts
+  // whose {"type":"text"} parts are joined by '\n'.
+  std::string prompt_text;
+  std::vector<MessageSpan> messages;    // one per message, in order
   std::int64_t estimated_prompt_tokens = 0;
+
+  std::string_view text_of(const MessageSpan& m) const {
+    return std::string_view(prompt_text).substr(m.offset, m.length);
+  }
+  // The user messages' texts joined by '\n' (how recorded prompts are keyed, see data::PromptRecord).
+  std::string user_text() const;
 };
 
 // Validates `body` fully as JSON and extracts the fields above. Errors (kind kBadRequest):

@@ -1,89 +1,19 @@
 #include "replay/replay_core.h"
 
-#include <simdjson.h>
+#include "api/chat_request.h"
 
 #include <cmath>
 
 namespace switchboard::replay {
-namespace {
-
-Error invalid(std::string message) {
-  return make_error(ErrorKind::kBadRequest, "invalid_request", std::move(message));
-}
-
-simdjson::dom::parser& thread_parser() {
-  thread_local simdjson::dom::parser parser;
-  return parser;
-}
-
-// The text of a message's content: a string, or the text parts of an array joined by "\n".
-std::string content_text(simdjson::dom::element content) {
-  std::string_view text;
-  if (content.get_string().get(text) == simdjson::SUCCESS) return std::string(text);
-  std::string out;
-  simdjson::dom::array parts;
-  if (content.get_array().get(parts) != simdjson::SUCCESS) return out;
-  bool first = true;
-  for (auto part : parts) {
-    std::string_view type, piece;
-    if (part["type"].get_string().get(type) != simdjson::SUCCESS || type != "text") continue;
-    if (part["text"].get_string().get(piece) != simdjson::SUCCESS) continue;
-    if (!first) out.push_back('\n');
-    out.append(piece);
-    first = false;
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<ReplayRequest> parse_replay_request(std::string_view body) {
-  simdjson::padded_string padded(body);
-  simdjson::dom::element doc;
-  if (auto err = thread_parser().parse(padded).get(doc); err) {
-    return make_error(
-        ErrorKind::kBadRequest, "invalid_json",
-        std::string("request body is not valid JSON: ") + simdjson::error_message(err));
-  }
-  simdjson::dom::object root;
-  if (doc.get_object().get(root) != simdjson::SUCCESS)
-    return invalid("request body must be a JSON object");
-
+  auto chat = api::parse_chat_request(body);
+  if (!chat) return chat.error();
   ReplayRequest req;
-  if (auto model = root["model"]; model.error() == simdjson::SUCCESS && !model.is_null()) {
-    std::string_view m;
-    if (model.get_string().get(m) != simdjson::SUCCESS) return invalid("'model' must be a string");
-    req.model = m;
-  }
-  if (auto stream = root["stream"]; stream.error() == simdjson::SUCCESS && !stream.is_null()) {
-    if (stream.get_bool().get(req.stream) != simdjson::SUCCESS)
-      return invalid("'stream' must be a boolean");
-  }
-  bool include_usage = false;
-  if (root["stream_options"]["include_usage"].get_bool().get(include_usage) == simdjson::SUCCESS)
-    req.include_usage = include_usage;
-
-  simdjson::dom::array messages;
-  if (root["messages"].get_array().get(messages) != simdjson::SUCCESS)
-    return invalid("'messages' is required and must be an array");
-  if (messages.size() == 0) return invalid("'messages' must not be empty");
-  std::size_t index = 0, users = 0;
-  for (auto message : messages) {
-    std::string where = "messages[" + std::to_string(index++) + "]";
-    simdjson::dom::object m;
-    if (message.get_object().get(m) != simdjson::SUCCESS)
-      return invalid(where + " must be an object");
-    std::string_view role;
-    if (m["role"].get_string().get(role) != simdjson::SUCCESS)
-      return invalid(where + ".role must be a string");
-    std::string text;
-    if (auto content = m["content"]; content.error() == simdjson::SUCCESS)
-      text = content_text(content.value_unsafe());
-    req.prompt_chars += utf8_length(text);
-    if (role != "user") continue;
-    if (users++) req.prompt_key.push_back('\n');
-    req.prompt_key += text;
-  }
+  req.model = chat->model;
+  req.stream = chat->stream;
+  req.include_usage = chat->include_usage;
+  req.prompt_key = chat->user_text();
+  for (const auto& m : chat->messages) req.prompt_chars += utf8_length(chat->text_of(m));
   return req;
 }
 

@@ -18,7 +18,7 @@
 namespace switchboard::replay {
 
 struct ReplayRequest {
-  std::string model;  // as requested; empty when the request names none
+  std::string model;  // as requested
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   // The prompt key: the text of the user messages joined by "\n". A message's content is a string
@@ -27,9 +27,8 @@ struct ReplayRequest {
   std::size_t prompt_chars = 0;  // code points of the text of all messages, whatever their role
 };
 
-// Errors (kind kBadRequest): code "invalid_json" when the body is not JSON, "invalid_request" when
-// it is not an object, messages is missing/empty/not an array, a message is not an object with a
-// string role, or model/stream have the wrong type.
+// Reads a request with the gateway's own parser (api::parse_chat_request) and keeps what the replay
+// needs. Errors: those of api::parse_chat_request (invalid_json, invalid_request).
 Result<ReplayRequest> parse_replay_request(std::string_view body);
 
 struct Prices {

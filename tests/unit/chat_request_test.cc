@@ -22,6 +22,10 @@ TEST(ChatRequest, ExtractsWhatTheGatewayNeeds) {
   EXPECT_EQ(r->max_tokens, 50);
   EXPECT_EQ(r->message_count, 2u);
   EXPECT_EQ(r->prompt_text, "Be brief.\nHello");
+  ASSERT_EQ(r->messages.size(), 2u);
+  EXPECT_EQ(r->messages[1].role, "user");
+  EXPECT_EQ(r->text_of(r->messages[0]), "Be brief.");
+  EXPECT_EQ(r->user_text(), "Hello");
   EXPECT_EQ(r->estimated_prompt_tokens, api::estimate_tokens(r->prompt_text.size()));
 }
 

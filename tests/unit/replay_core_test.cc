@@ -28,10 +28,9 @@ TEST(ReplayRequest, KeyJoinsUserMessagesOnly) {
 TEST(ReplayRequest, KeyMatchesARecordsUserText) {
   data::PromptRecord rec{"id", {{"user", "part one"}, {"user", "part two"}}, "", {}};
   auto r = parse_replay_request(
-      R"({"messages":[{"role":"user","content":"part one"},{"role":"user","content":"part two"}]})");
+      R"({"model":"m","messages":[{"role":"user","content":"part one"},{"role":"user","content":"part two"}]})");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->prompt_key, rec.user_text());
-  EXPECT_EQ(r->model, "");
   EXPECT_FALSE(r->stream);
 }
 
