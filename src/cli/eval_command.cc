@@ -1,0 +1,191 @@
+// `switchboard eval`: the offline evaluator (eval/evaluator.h), and `switchboard route`: the
+// decision a configured route would make for a prompt, explained, without forwarding anything.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+
+#include "cli/command.h"
+#include "config/config.h"
+#include "data/outcomes.h"
+#include "eval/evaluator.h"
+#include "eval/explain.h"
+#include "eval/report.h"
+#include "eval/route_input.h"
+#include "pipeline/runtime.h"
+
+namespace switchboard::cli {
+namespace {
+
+struct EvalCliOptions {
+  std::string train, test;
+  std::vector<std::string> policies;
+  std::string policy_config;
+  std::string strong, weak;
+  std::string json_out, plot_out, report_out;
+  std::string artifacts = "switchboard-eval";
+  std::uint64_t seed = 1;
+  bool quiet = false;
+};
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) {
+    fmt::print(stderr, "switchboard eval: cannot write {}\n", path);
+    return false;
+  }
+  return true;
+}
+
+// A one-line bar on stderr, redrawn in place; only on a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+  void update(std::size_t done, std::size_t total) {
+    if (!enabled_ || total == 0) return;
+    const int percent = static_cast<int>(done * 100 / total);
+    if (percent == last_) return;
+    last_ = percent;
+    constexpr int kWidth = 40;
+    const int filled = percent * kWidth / 100;
+    fmt::print(stderr, "\r  routing [{}{}] {:3d}%  {}/{} decisions", std::string(filled, '#'),
+               std::string(kWidth - filled, '.'), percent, done, total);
+    if (done == total) fmt::print(stderr, "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+  int last_ = -1;
+};
+
+int run_eval(const EvalCliOptions& o) {
+  const bool tty = isatty(STDERR_FILENO);
+  if (tty) fmt::print(stderr, "  loading {} and {}\n", o.train, o.test);
+  auto train = data::read_outcomes_jsonl(o.train);
+  if (!train) {
+    fmt::print(stderr, "switchboard eval: {}\n", train.error().message);
+    return 1;
+  }
+  auto test = data::read_outcomes_jsonl(o.test);
+  if (!test) {
+    fmt::print(stderr, "switchboard eval: {}\n", test.error().message);
+    return 1;
+  }
+  ProgressBar bar(tty);
+  eval::EvalOptions options;
+  options.policies = o.policies;
+  options.policy_config = o.policy_config;
+  if (!o.strong.empty()) options.strong = o.strong;
+  if (!o.weak.empty()) options.weak = o.weak;
+  options.artifacts_dir = o.artifacts;
+  options.seed = o.seed;
+  options.progress = [&bar](std::size_t done, std::size_t total) { bar.update(done, total); };
+  auto result = eval::evaluate(*train, *test, options);
+  if (!result) {
+    fmt::print(stderr, "switchboard eval: {}\n", result.error().message);
+    return 1;
+  }
+  result->train_path = o.train;
+  result->test_path = o.test;
+  if (!o.quiet) fmt::print("{}", eval::to_table(*result));
+  bool ok = true;
+  if (!o.json_out.empty()) ok &= write_file(o.json_out, eval::to_json(*result).dump(2) + "\n");
+  if (!o.plot_out.empty()) ok &= write_file(o.plot_out, eval::to_svg(*result));
+  if (!o.report_out.empty()) ok &= write_file(o.report_out, eval::to_markdown(*result));
+  return ok ? 0 : 1;
+}
+
+const CommandRegistrar kEval(
+    "eval", "Measure routing policies' quality-cost frontier on recorded outcomes",
+    [](CLI::App& app) {
+      auto o = std::make_shared<EvalCliOptions>();
+      app.add_option("--train", o->train, "Recorded outcomes to train on (JSONL)")->required();
+      app.add_option("--test", o->test, "Recorded outcomes to evaluate on (JSONL)")->required();
+      app.add_option("--policy", o->policies,
+                     "Policies to evaluate: labels from --policy-config, or policy types")
+          ->delimiter(',');
+      app.add_option("--policy-config", o->policy_config,
+                     "YAML: a mapping of label to policy spec, or a gateway config (its routes)");
+      app.add_option("--strong", o->strong, "Strong model, for APGR and CPT");
+      app.add_option("--weak", o->weak, "Weak model, for APGR and CPT");
+      app.add_option("--json", o->json_out, "Write every point and metric as JSON");
+      app.add_option("--plot", o->plot_out, "Write an SVG plot of the frontiers");
+      app.add_option("--report", o->report_out, "Write a Markdown report");
+      app.add_option("--artifacts", o->artifacts, "Directory for trained policies' files")
+          ->capture_default_str();
+      app.add_option("--seed", o->seed, "Seed for anything random")->capture_default_str();
+      app.add_flag("--quiet", o->quiet, "Do not print the table");
+      return [o] { return run_eval(*o); };
+    });
+
+struct RouteCliOptions {
+  std::string config;
+  std::string route;
+  std::string prompt;
+  std::optional<double> lambda;
+  bool json = false;
+};
+
+int run_route(const RouteCliOptions& o) {
+  auto config = config::load_config(o.config);
+  if (!config) {
+    fmt::print(stderr, "switchboard route: {}\n", config.error().message);
+    return 2;
+  }
+  auto runtime = pipeline::build_runtime(*config);
+  if (!runtime) {
+    fmt::print(stderr, "switchboard route: {}\n", runtime.error().message);
+    return 2;
+  }
+  const auto& cfg = **config;
+  if (cfg.routes.empty()) {
+    fmt::print(stderr, "switchboard route: {} defines no routes\n", o.config);
+    return 2;
+  }
+  const std::string route_name = o.route.empty() ? cfg.routes.front().name : o.route;
+  auto chat = eval::chat_request_for_prompt(o.prompt, route_name);
+  if (!chat) {
+    fmt::print(stderr, "switchboard route: {}\n", chat.error().message);
+    return 1;
+  }
+  RouteRequest request = eval::route_request_for(*chat, o.lambda);
+  Signals signals = eval::signals_for(*chat);
+  // The gateway's own decision step: a route asks its policy, a model name is used directly.
+  auto decision = (*runtime)->decide(route_name, request, signals);
+  if (!decision) {
+    if (decision.error().kind == ErrorKind::kNotFound) {
+      std::string names;
+      for (const auto& r : cfg.routes) names += (names.empty() ? "" : ", ") + r.name;
+      fmt::print(stderr, "switchboard route: no route or model '{}' in {} (routes: {})\n",
+                 route_name, o.config, names);
+      return 2;
+    }
+    fmt::print(stderr, "switchboard route: no decision: {}\n", decision.error().message);
+    return 1;
+  }
+  if (o.json)
+    fmt::print("{}\n", eval::explain_decision(*decision, request, signals).dump(2));
+  else
+    fmt::print("{}", eval::explain_decision_text(*decision, request, signals));
+  return 0;
+}
+
+const CommandRegistrar kRoute(
+    "route", "Show which model a configured route would choose for a prompt (nothing is sent)",
+    [](CLI::App& app) {
+      auto o = std::make_shared<RouteCliOptions>();
+      app.add_option("--config", o->config, "Gateway configuration (YAML)")->required();
+      app.add_option("--route", o->route, "Route (or model) to ask; default: the first route");
+      app.add_option("--lambda", o->lambda,
+                     "Willingness to pay, quality points per USD (overrides the policy's)");
+      app.add_flag("--json", o->json, "Print the explanation as JSON");
+      app.add_option("prompt", o->prompt, "The prompt text (one user message)")->required();
+      return [o] { return run_route(*o); };
+    });
+
+}  // namespace
+}  // namespace switchboard::cli

@@ -1,0 +1,56 @@
+#include "eval/explain.h"
+
+#include <fmt/format.h>
+
+#include "pipeline/explain.h"
+
+namespace switchboard::eval {
+namespace {
+
+std::string text_or_dash(double v, const char* format) {
+  return v < 0 ? std::string("-") : fmt::format(fmt::runtime(format), v);
+}
+
+}  // namespace
+
+nlohmann::json explain_decision(const Decision& decision, const RouteRequest& request,
+                                const Signals& signals) {
+  nlohmann::json out = pipeline::decision_json(decision);
+  out["route"] = std::string(request.route);
+  out["signals"] = {{"prompt_tokens", signals.prompt_tokens},
+                    {"message_count", signals.message_count}};
+  out["lambda"] = request.lambda ? nlohmann::json(*request.lambda) : nlohmann::json(nullptr);
+  return out;
+}
+
+std::string explain_decision_text(const Decision& decision, const RouteRequest& request,
+                                  const Signals& signals) {
+  std::string out;
+  out += fmt::format("route    {}\n", request.route);
+  out += fmt::format("policy   {}\n", decision.policy);
+  out += fmt::format("model    {}\n", decision.model);
+  out += fmt::format("reason   {}\n", decision.reason);
+  if (request.lambda) out += fmt::format("lambda   {:g} quality points per USD\n", *request.lambda);
+  out += fmt::format("prompt   ~{} tokens in {} message(s)\n", signals.prompt_tokens,
+                     signals.message_count);
+  if (!decision.fallbacks.empty()) {
+    std::string list;
+    for (const auto& f : decision.fallbacks) list += (list.empty() ? "" : ", ") + f;
+    out += fmt::format("fallback {}\n", list);
+  }
+  if (decision.candidates.empty()) return out;
+  std::size_t width = 5;
+  for (const auto& c : decision.candidates) width = std::max(width, c.model.size());
+  out += fmt::format("\n  {:<{}}  {:>9}  {:>12}  {}\n", "model", width, "quality", "cost (USD)",
+                     "note");
+  for (const auto& c : decision.candidates) {
+    std::string note = c.note;
+    if (!c.eligible) note = "not eligible" + (note.empty() ? "" : ": " + note);
+    out += fmt::format("{} {:<{}}  {:>9}  {:>12}  {}\n", c.model == decision.model ? "*" : " ",
+                       c.model, width, text_or_dash(c.predicted_quality, "{:.3f}"),
+                       text_or_dash(c.predicted_cost, "{:.6f}"), note);
+  }
+  return out;
+}
+
+}  // namespace switchboard::eval

@@ -1,0 +1,56 @@
+// Trainers for policies that learn from recorded outcomes, registered by policy type.
+//
+// `switchboard eval` (and later `switchboard train`) looks a policy up here before building it: a
+// trainer fits the policy on the TRAIN outcomes, writes whatever artifacts the policy loads
+// (index, weights) under `out_dir`, and returns the `policy:` YAML spec that the gateway's
+// PolicyRegistry factory builds the policy from, plus how to sweep its cost–quality knob. Adding a
+// learned policy is a new file with a static TrainerRegistrar; policies without a trainer are
+// evaluated from their spec as written.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/outcomes.h"
+#include "switchboard/registry.h"
+#include "switchboard/result.h"
+
+namespace switchboard::eval {
+
+// How a policy's cost–quality curve is traced.
+struct Sweep {
+  enum class Kind {
+    kLambda,   // one policy; RouteRequest::lambda is set to each value in turn
+    kSpecKey,  // one policy per value, built from the spec with `key: value` set
+  };
+  Kind kind = Kind::kLambda;
+  std::string key = "lambda";  // the knob's name (the spec key for kSpecKey)
+  std::vector<double> values;  // in sweep order; empty = default_lambda_sweep()
+};
+
+// 0, then 39 log-spaced values from 1e-1 to 1e5 (quality points per US dollar): 40 in all.
+std::vector<double> default_lambda_sweep();
+
+struct TrainContext {
+  const data::Outcomes& train;
+  std::vector<std::string> models;  // the models a policy may choose (the config's, sorted)
+  YAML::Node base_spec;             // the user's spec for this policy (has `type`), or null
+  std::string out_dir;              // created by the caller; the trainer's to fill
+  std::uint64_t seed = 1;           // for anything random; same seed, same result
+};
+
+struct TrainedPolicy {
+  YAML::Node spec;  // a complete `policy:` mapping with `type`
+  Sweep sweep;
+};
+
+// Errors (kind kBadRequest for unusable data or spec, kInternal for I/O) name the policy.
+using PolicyTrainer = std::function<Result<TrainedPolicy>(const TrainContext&)>;
+using TrainerRegistry = Registry<PolicyTrainer>;
+using TrainerRegistrar = Registrar<PolicyTrainer>;
+
+}  // namespace switchboard::eval
