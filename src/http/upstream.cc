@@ -191,9 +191,8 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       co_return classify("waiting for " + url.host + ":" + url.port, hec);
     }
     auto& msg = call->parser_->get();
-    call->head_.result(msg.result());
-    call->head_.version(msg.version());
-    for (const auto& field : msg) call->head_.set(field.name_string(), field.value());
+    call->status_ = msg.result_int();
+    call->content_type_ = msg[bhttp::field::content_type];
     if (call->parser_->is_done()) call->done_ = true;  // e.g. 204 or empty body
     co_return call;
   }

@@ -36,8 +36,9 @@ class UpstreamClient;
 class UpstreamCall {
  public:
   ~UpstreamCall();
-  const ResponseHead& head() const { return head_; }
-  unsigned status() const { return head_.result_int(); }
+  unsigned status() const { return status_; }
+  // The response's Content-Type ("" when absent). Other upstream headers are not passed on.
+  const std::string& content_type() const { return content_type_; }
   // Next piece of the body as it arrives (de-chunked). An empty view means the body is complete.
   // The view is valid until the next call.
   asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline);
@@ -54,7 +55,8 @@ class UpstreamCall {
   std::size_t key_;
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser_;
-  ResponseHead head_;
+  unsigned status_ = 0;
+  std::string content_type_;
   std::vector<char> chunk_;
   bool done_ = false;
   bool failed_ = false;

@@ -154,7 +154,7 @@ awaitable<void> Gateway::forward(ChatCall& call, const std::vector<const ModelRu
   const auto& rc = *call.replica->config;
   metrics_.upstream_latency.with({mc.name, rc.id}).observe(call.rec.upstream_ms / 1000);
   auto& upstream = *started_call;
-  bool upstream_sse = upstream.head()[field::content_type].starts_with("text/event-stream");
+  bool upstream_sse = upstream.content_type().starts_with("text/event-stream");
   if (call.req.stream && upstream.status() == 200 && upstream_sse) co_return co_await relay_stream(call, upstream);
 
   auto whole = co_await upstream.read_all(kMaxUpstreamBody, sent_at + mc.timeout);
@@ -163,7 +163,7 @@ awaitable<void> Gateway::forward(ChatCall& call, const std::vector<const ModelRu
                             whole.error().kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error");
   }
   http::Response res{static_cast<http::bhttp::status>(upstream.status()), 11};
-  auto content_type = upstream.head()[field::content_type];
+  const auto& content_type = upstream.content_type();
   res.set(field::content_type, content_type.empty() ? "application/json" : content_type);
   call.set_headers(res);
   call.rec.status = static_cast<int>(upstream.status());
