@@ -1,9 +1,14 @@
 // Replica selection: a Balancer picks one replica of a model for one request.
 //
-// Contract: pick() is called concurrently from every worker thread with a non-empty span of
-// candidate replicas, must not block, and returns one of them. Balancers are built per model
-// from the model's `balancer:` name via BalancerRegistry.
+// Contract: pick() is called concurrently from every worker thread (and, single-threaded, by the
+// fleet simulator) with a non-empty span of candidate replicas, never blocks on I/O, and returns
+// one of them. It first applies the context-length filter (a replica that declares max_context only
+// gets prompts that fit), then asks the implementation's choose(). Balancers are built per model by
+// the factory registered under the `balancer:` type (see pool/pool.h: make_balancer), once, from
+// the model's replicas and the balancer's options; they keep only bounded internal state.
 #pragma once
+
+#include <yaml-cpp/yaml.h>
 
 #include <atomic>
 #include <cstdint>
@@ -11,9 +16,11 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "switchboard/policy.h"
 #include "switchboard/registry.h"
+#include "switchboard/result.h"
 
 namespace switchboard {
 
@@ -21,22 +28,82 @@ namespace config {
 struct ReplicaConfig;
 }
 
-// Runtime state of one replica, shared by all workers.
+// Load a replica reports about itself (vLLM-style Prometheus gauges on its /metrics), written by a
+// scraper, read by balancers. Every field is -1 while there is no fresh report: the scraper writes
+// -1 again when a scrape fails or its last report is older than it trusts. Relaxed atomics: a
+// balancer may see a mix of two consecutive reports, which is harmless for a load estimate.
+struct ReportedLoad {
+  std::atomic<std::int64_t> running{-1};  // vllm:num_requests_running
+  std::atomic<std::int64_t> waiting{-1};  // vllm:num_requests_waiting
+  std::atomic<std::int32_t> kv_usage_permille{
+      -1};  // vllm:gpu_cache_usage_perc (v1: kv_cache_usage_perc) × 1000
+  std::atomic<std::int64_t> updated_ms{
+      0};  // steady-clock milliseconds of the report, for the scraper
+};
+
+// Runtime state of one replica, shared by all workers. Not copyable (atomics); owned by the
+// model's runtime (gateway) or by the simulator, and never moves once balancers have seen it.
 struct Replica {
-  const config::ReplicaConfig* config = nullptr;  // constant after construction
+  // Constant after construction.
+  const config::ReplicaConfig* config = nullptr;  // null in the simulator and unit tests
   std::string model;                              // the model it serves
   std::string authorization;  // "Bearer <key>" read from the environment at start-up; never logged
   std::size_t index = 0;      // unique across the gateway; the upstream connection-pool key
-  std::atomic<std::int64_t> in_flight{0};
+  std::uint32_t ordinal = 0;  // position among its model's replicas (0..n-1); keys balancer state
+  std::int64_t max_context = 0;       // tokens (prompt + max_tokens) it accepts; 0 = not declared
+  std::vector<std::string> adapters;  // LoRA adapters loaded when it starts
+  std::int64_t max_adapters = 0;      // adapter slots; 0 = not declared (no limit assumed)
+
+  // Written concurrently.
+  std::atomic<std::int64_t> in_flight{0};  // requests this gateway sent and that have not finished
+  ReportedLoad reported;                   // from the replica's /metrics, when scraped
+
+  // The load balancers compare: the gateway's own in-flight count, or — when a fresh report exists
+  // — the larger of that and the replica's running + waiting requests (the report sees other
+  // gateways' traffic; the in-flight count sees requests sent since the last scrape).
+  std::int64_t load() const {
+    std::int64_t own = in_flight.load(std::memory_order_relaxed);
+    std::int64_t waiting = reported.waiting.load(std::memory_order_relaxed);
+    std::int64_t running = reported.running.load(std::memory_order_relaxed);
+    if (waiting < 0 || running < 0) return own;
+    return own > running + waiting ? own : running + waiting;
+  }
 };
 
 class Balancer {
  public:
   virtual ~Balancer() = default;
-  virtual Replica& pick(std::span<Replica* const> candidates, const RouteRequest& request) = 0;
+
+  // Returns one of `candidates` (non-empty). Replicas whose max_context is smaller than the
+  // request's prompt_tokens + max_output_tokens are left out; when no candidate fits, only those
+  // with the largest max_context are considered (the upstream then answers with its own error, as
+  // the gateway's token count is an estimate). Thread-safe; never blocks on I/O.
+  Replica& pick(std::span<Replica* const> candidates, const RouteRequest& request);
+
+  // How this balancer wants RouteRequest::prefix_blocks cut: block_chars prompt characters per
+  // block, at most max_blocks blocks; block_chars == 0 when it ignores them (then the gateway need
+  // not hash the prompt). pool::prefix_blocks_for() applies it.
+  struct PrefixBlocking {
+    std::size_t block_chars = 0;
+    std::size_t max_blocks = 0;
+  };
+  virtual PrefixBlocking prefix_blocking() const { return {}; }
+
+ protected:
+  // The implementation: one of `eligible` (non-empty, all fit the request's context).
+  virtual Replica& choose(std::span<Replica* const> eligible, const RouteRequest& request) = 0;
 };
 
-using BalancerFactory = std::function<std::unique_ptr<Balancer>()>;
+// What a balancer factory gets: the model's replicas (ordinal order) and the `balancer:` options.
+struct BalancerContext {
+  const YAML::Node& options;           // the `balancer:` mapping (has `type`), or null when named
+  std::span<Replica* const> replicas;  // every replica of the model; ordinal == position
+  const std::string& where;            // "file:line:col" of the options, for error messages
+  const std::string& source;           // the config file name, to name an option's own line
+};
+
+// Returns the balancer, or an Error (kBadRequest, "bad_config") whose message starts with `where`.
+using BalancerFactory = std::function<Result<std::unique_ptr<Balancer>>(const BalancerContext&)>;
 using BalancerRegistry = Registry<BalancerFactory>;
 using BalancerRegistrar = Registrar<BalancerFactory>;
 

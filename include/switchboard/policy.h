@@ -8,10 +8,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "switchboard/registry.h"
@@ -38,6 +41,16 @@ struct RouteRequest {
   // configured value; set per request (header) or by the evaluator sweeping a policy's curve.
   // Policies without a cost-quality knob ignore it.
   std::optional<double> lambda;
+
+  // For the replica balancers (include/switchboard/balancer.h); filled per request by the gateway
+  // and by the fleet simulator (from a trace). All optional: balancers treat empty/0 as unknown.
+  // Chained hashes of the prompt's consecutive blocks (pool::prefix_block_hashes): equal values
+  // at position i mean equal prompts up to the end of block i. Points into the caller's storage,
+  // which outlives the pick.
+  std::span<const std::uint64_t> prefix_blocks;
+  std::string_view adapter;             // LoRA adapter the request asks for; empty = base model
+  std::int64_t prompt_tokens = 0;       // estimated prompt tokens; 0 = unknown
+  std::int64_t max_output_tokens = 0;   // the request's max_tokens; 0 = not given
 };
 
 struct Candidate {

@@ -152,8 +152,8 @@ int run_route(const RouteCliOptions& o) {
     fmt::print(stderr, "switchboard route: {}\n", chat.error().message);
     return 1;
   }
-  RouteRequest request = eval::route_request_for(*chat, o.lambda);
-  Signals signals = eval::signals_for(*chat);
+  RouteRequest request = pipeline::route_request(*chat, o.lambda);
+  Signals signals = pipeline::signals_for(*chat);
   // The gateway's own decision step: a route asks its policy, a model name is used directly.
   auto decision = (*runtime)->decide(route_name, request, signals);
   if (!decision) {

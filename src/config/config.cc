@@ -93,7 +93,7 @@ void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
 }
 
 ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::string& what) {
-  w.only_keys(node, what, {"url", "name", "api_key_env", "upstream_model"});
+  w.only_keys(node, what, {"url", "name", "api_key_env", "upstream_model", "max_context", "adapters", "max_adapters"});
   ReplicaConfig r;
   if (!node["url"]) w.fail(node, what + " needs a url");
   r.url = w.string(node["url"], what + ".url");
@@ -110,6 +110,21 @@ ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::
     }
   }
   if (node["upstream_model"]) r.upstream_model = w.string(node["upstream_model"], what + ".upstream_model");
+  if (node["max_context"]) r.max_context = w.positive_int(node["max_context"], what + ".max_context");
+  if (const auto& adapters = node["adapters"]) {
+    if (!adapters.IsSequence()) w.fail(adapters, what + ".adapters must be a list of adapter names");
+    std::set<std::string> seen;
+    for (const auto& a : adapters) {
+      auto name = w.string(a, what + ".adapters[]");
+      if (!seen.insert(name).second) w.fail(a, "duplicate adapter '" + name + "' in " + what + ".adapters");
+      r.adapters.push_back(name);
+    }
+  }
+  if (node["max_adapters"]) {
+    r.max_adapters = w.positive_int(node["max_adapters"], what + ".max_adapters");
+    if (static_cast<std::size_t>(r.max_adapters) < r.adapters.size())
+      w.fail(node["max_adapters"], what + ".max_adapters is smaller than the number of adapters listed");
+  }
   return r;
 }
 
@@ -131,7 +146,18 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
   if (node["timeout_ms"]) m.timeout = w.millis(node["timeout_ms"], what + ".timeout_ms");
   if (node["stream_idle_timeout_ms"])
     m.stream_idle_timeout = w.millis(node["stream_idle_timeout_ms"], what + ".stream_idle_timeout_ms");
-  if (node["balancer"]) m.balancer = w.string(node["balancer"], what + ".balancer");
+  m.balancer_where = w.where(node);
+  if (const auto& b = node["balancer"]) {
+    // A name, or a mapping {type: NAME, ...options}; the balancer's factory checks the options.
+    m.balancer_where = w.where(b);
+    if (b.IsMap()) {
+      if (!b["type"]) w.fail(b, what + ".balancer needs a type");
+      m.balancer = w.string(b["type"], what + ".balancer.type");
+      m.balancer_options = b;
+    } else {
+      m.balancer = w.string(b, what + ".balancer");
+    }
+  }
   const auto& replicas = node["replicas"];
   if (!replicas || !replicas.IsSequence() || replicas.size() == 0)
     w.fail(replicas ? replicas : node, "model '" + m.name + "' needs a non-empty list of replicas");

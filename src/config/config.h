@@ -43,6 +43,9 @@ struct ReplicaConfig {
   Url endpoint;
   std::string api_key_env;     // name of the environment variable; the key itself is never stored here
   std::string upstream_model;  // model name sent upstream; empty = unchanged
+  std::int64_t max_context = 0;       // tokens (prompt + max_tokens) it accepts; 0 = not declared
+  std::vector<std::string> adapters;  // LoRA adapters loaded at start (for lora_affinity)
+  std::int64_t max_adapters = 0;      // adapter slots; 0 = not declared
 };
 
 struct ModelConfig {
@@ -51,7 +54,9 @@ struct ModelConfig {
   std::int64_t context_window = 0;  // tokens; 0 = unknown
   std::chrono::milliseconds timeout{60'000};  // whole upstream request (first byte for streams)
   std::chrono::milliseconds stream_idle_timeout{60'000};  // between chunks of a stream
-  std::string balancer = "least_outstanding";
+  std::string balancer = "least_outstanding";  // the balancer's registered type
+  YAML::Node balancer_options;  // the `balancer:` mapping when given as one (has `type`), else null
+  std::string balancer_where;   // "file:line:col" of `balancer:` (of the model when absent)
   std::vector<ReplicaConfig> replicas;
 };
 

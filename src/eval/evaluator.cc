@@ -152,8 +152,8 @@ Result<EvalPoint> route_all(const pipeline::Runtime& runtime, const std::string&
   double cost = 0, score = 0;
   for (std::size_t i = 0; i < test.records.size(); ++i) {
     requests[i].model = route;
-    RouteRequest rr = route_request_for(requests[i], lambda);
-    auto decision = runtime.decide(route, rr, signals_for(requests[i]));
+    RouteRequest rr = pipeline::route_request(requests[i], lambda);
+    auto decision = runtime.decide(route, rr, pipeline::signals_for(requests[i]));
     const std::string& id = test.records[i]->id;
     if (!decision)
       return bad("policy route '" + route + "' failed on prompt '" + id +

@@ -32,18 +32,4 @@ Result<api::ChatRequest> chat_request_for_prompt(const std::string& prompt,
                 {"messages", nlohmann::json::array({{{"role", "user"}, {"content", prompt}}})}});
 }
 
-// Mirrors pipeline/chat.cc and pipeline/gateway.cc (POST /v1/route): keep them in step.
-RouteRequest route_request_for(const api::ChatRequest& chat, std::optional<double> lambda) {
-  RouteRequest rr;
-  rr.route = chat.model;
-  rr.prompt_text = chat.prompt_text;
-  rr.stream = chat.stream;
-  rr.lambda = lambda;
-  return rr;
-}
-
-Signals signals_for(const api::ChatRequest& chat) {
-  return Signals{chat.estimated_prompt_tokens, chat.message_count};
-}
-
 }  // namespace switchboard::eval

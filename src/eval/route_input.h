@@ -7,6 +7,8 @@
 // offline figures meaningless.
 #pragma once
 
+#include "pipeline/runtime.h"
+
 #include <optional>
 #include <string>
 
@@ -26,9 +28,7 @@ Result<api::ChatRequest> chat_request_for(const data::PromptRecord& record,
 Result<api::ChatRequest> chat_request_for_prompt(const std::string& prompt,
                                                  const std::string& route);
 
-// The policy inputs the gateway derives from a parsed request. `chat` must outlive the result
-// (RouteRequest holds views into it).
-RouteRequest route_request_for(const api::ChatRequest& chat, std::optional<double> lambda);
-Signals signals_for(const api::ChatRequest& chat);
+// The policy inputs come from pipeline::route_request() and pipeline::signals_for(), exactly as
+// in the gateway.
 
 }  // namespace switchboard::eval

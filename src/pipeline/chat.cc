@@ -6,6 +6,7 @@
 #include "api/sse.h"
 #include "pipeline/explain.h"
 #include "pipeline/gateway.h"
+#include "pool/pool.h"
 
 namespace switchboard::pipeline {
 
@@ -71,8 +72,8 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
   call.rec.route = call.req.model;
   call.rec.stream = call.req.stream;
 
-  RouteRequest rr{call.req.model, call.req.prompt_text, call.req.stream};
-  Signals signals{call.req.estimated_prompt_tokens, call.req.message_count};
+  RouteRequest rr = route_request(call.req);
+  Signals signals = signals_for(call.req);
   auto decided = runtime_->decide(call.req.model, rr, signals);
   if (!decided) {
     if (const RouteRuntime* route = runtime_->find_route(call.req.model)) {
@@ -104,7 +105,8 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
 }
 
 awaitable<void> Gateway::forward(ChatCall& call, const std::vector<const ModelRuntime*>& plan) {
-  RouteRequest rr{call.req.model, call.req.prompt_text, call.req.stream};
+  RouteRequest rr = route_request(call.req);
+  std::vector<std::uint64_t> blocks;  // the prompt's prefix block hashes; outlives each pick
   std::string& body = call.ex.request().body();
   std::optional<InFlight> in_flight;
   std::unique_ptr<http::UpstreamCall> started_call;
@@ -112,6 +114,8 @@ awaitable<void> Gateway::forward(ChatCall& call, const std::vector<const ModelRu
   Clock::time_point sent_at;
   for (std::size_t i = 0; i < plan.size() && !started_call; ++i) {
     call.model = plan[i];
+    blocks = pool::prefix_blocks_for(*call.model->balancer, call.req.prompt_text);  // empty unless used
+    rr.prefix_blocks = blocks;
     call.replica = &call.model->balancer->pick(call.model->replica_ptrs, rr);
     call.rec.model = call.model->config->name;
     call.rec.replica = call.replica->config->id;

@@ -94,8 +94,8 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
   if (ex.read_error()) co_return (void)co_await ex.respond(error_response(*ex.read_error()));
   auto req = api::parse_chat_request(ex.request().body());
   if (!req) co_return (void)co_await ex.respond(error_response(req.error()));
-  RouteRequest rr{req->model, req->prompt_text, req->stream};
-  Signals signals{req->estimated_prompt_tokens, req->message_count};
+  RouteRequest rr = route_request(*req);
+  Signals signals = signals_for(*req);
   auto decision = runtime_->decide(req->model, rr, signals);
   if (!decision) co_return (void)co_await ex.respond(error_response(decision.error()));
   nlohmann::json body = decision_json(*decision);

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "pool/pool.h"
+
 namespace switchboard::pipeline {
 
 namespace {
@@ -22,6 +24,21 @@ const RouteRuntime* Runtime::find_route(std::string_view name) const {
   return it == routes.end() ? nullptr : &it->second;
 }
 
+RouteRequest route_request(const api::ChatRequest& request, std::optional<double> lambda) {
+  RouteRequest rr;
+  rr.route = request.model;
+  rr.prompt_text = request.prompt_text;
+  rr.stream = request.stream;
+  rr.lambda = lambda;
+  rr.prompt_tokens = request.estimated_prompt_tokens;
+  rr.max_output_tokens = request.max_tokens.value_or(0);
+  return rr;
+}
+
+Signals signals_for(const api::ChatRequest& request) {
+  return Signals{request.estimated_prompt_tokens, request.message_count};
+}
+
 Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& request,
                                  const Signals& signals) const {
   if (const ModelRuntime* m = find_model(name)) {
@@ -40,21 +57,15 @@ Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& requ
 Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Config> config) {
   auto rt = std::make_unique<Runtime>();
   rt->config = config;
-  const auto& balancers = BalancerRegistry::instance();
   for (const auto& m : config->models) {
     ModelRuntime mr;
     mr.config = &m;
-    const BalancerFactory* make_balancer = balancers.find(m.balancer);
-    if (!make_balancer)
-      return make_error(ErrorKind::kBadRequest, "bad_config",
-                        config->source + ": model '" + m.name + "' names unknown balancer '" + m.balancer +
-                            "' (known: " + join(balancers.names()) + ")");
-    mr.balancer = (*make_balancer)();
     for (const auto& rc : m.replicas) {
       auto r = std::make_unique<Replica>();
       r->config = &rc;
       r->model = m.name;
       r->index = rt->replica_count++;
+      pool::init_replica(*r, rc, static_cast<std::uint32_t>(mr.replicas.size()));
       if (!rc.api_key_env.empty()) {
         const char* key = std::getenv(rc.api_key_env.c_str());
         if (!key || !*key)
@@ -66,6 +77,10 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
       mr.replica_ptrs.push_back(r.get());
       mr.replicas.push_back(std::move(r));
     }
+    auto balancer = pool::make_balancer(m.balancer, m.balancer_options, mr.replica_ptrs, m.balancer_where,
+                                        config->source);
+    if (!balancer) return balancer.error();
+    mr.balancer = std::move(*balancer);
     rt->models.emplace(m.name, std::move(mr));
   }
   const auto& policies = PolicyRegistry::instance();

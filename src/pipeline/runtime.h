@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "api/chat_request.h"
 #include "config/config.h"
 #include "switchboard/balancer.h"
 #include "switchboard/policy.h"
@@ -41,6 +42,13 @@ struct Runtime {
   // `name` is neither; the policy's own error when it has no eligible candidate.
   Result<Decision> decide(std::string_view name, const RouteRequest& request, const Signals& signals) const;
 };
+
+// What policies and balancers see of a parsed chat request (prefix_blocks is left empty: it is
+// computed per model, see pool::prefix_blocks_for). The gateway, POST /v1/route and the evaluator
+// all build it here, so they all see the same request.
+// `request` must outlive the result (RouteRequest holds views into it).
+RouteRequest route_request(const api::ChatRequest& request, std::optional<double> lambda = std::nullopt);
+Signals signals_for(const api::ChatRequest& request);
 
 // Builds policies (via PolicyRegistry) and balancers (via BalancerRegistry) and reads API keys from
 // the environment. Errors name the config location: an unknown policy type or balancer, a policy's

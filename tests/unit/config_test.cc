@@ -118,6 +118,53 @@ TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
   EXPECT_EQ((*rt)->find_model("a")->replicas[0]->authorization, "Bearer sk-secret");
 }
 
+TEST(Config, ParsesPoolKeys) {
+  auto cfg = config::parse_config(R"(models:
+  - name: m
+    balancer: {type: prefix_affinity, balance_margin: 0.25}
+    replicas:
+      - {url: 'http://h:1', max_context: 32768, adapters: [sql, chat], max_adapters: 4}
+      - {url: 'http://h:2'}
+  - name: n
+    balancer: p2c
+    replicas: [{url: 'http://h:3'}]
+)", "pool.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  const auto& m = (*cfg)->models[0];
+  EXPECT_EQ(m.balancer, "prefix_affinity");
+  EXPECT_TRUE(m.balancer_options.IsMap());
+  EXPECT_EQ(m.balancer_where, "pool.yaml:3:15");
+  EXPECT_EQ(m.replicas[0].max_context, 32768);
+  EXPECT_EQ(m.replicas[0].adapters, (std::vector<std::string>{"sql", "chat"}));
+  EXPECT_EQ(m.replicas[0].max_adapters, 4);
+  EXPECT_EQ(m.replicas[1].max_context, 0);
+  EXPECT_EQ((*cfg)->models[1].balancer, "p2c");
+  EXPECT_FALSE((*cfg)->models[1].balancer_options.IsMap());
+
+  auto rt = pipeline::build_runtime(*cfg);
+  ASSERT_TRUE(rt.ok()) << rt.error().message;
+  const auto* mr = (*rt)->find_model("m");
+  EXPECT_EQ(mr->replicas[0]->max_context, 32768);
+  EXPECT_EQ(mr->replicas[1]->ordinal, 1u);
+  EXPECT_EQ(mr->replicas[0]->adapters.size(), 2u);
+  EXPECT_EQ(mr->balancer->prefix_blocking().block_chars, 1024u);
+
+  const std::string head = "models:\n  - name: a\n";
+  EXPECT_THAT(error_of(head + "    replicas: [{url: 'http://h:1', max_context: 0}]\n"), HasSubstr("max_context must be > 0"));
+  EXPECT_THAT(error_of(head + "    replicas: [{url: 'http://h:1', adapters: sql}]\n"), HasSubstr("adapters must be a list"));
+  EXPECT_THAT(error_of(head + "    replicas: [{url: 'http://h:1', adapters: [a, a]}]\n"), HasSubstr("duplicate adapter 'a'"));
+  EXPECT_THAT(error_of(head + "    replicas: [{url: 'http://h:1', adapters: [a, b], max_adapters: 1}]\n"),
+              HasSubstr("test.yaml:3:68: models[0].replicas[0].max_adapters is smaller than"));
+  EXPECT_THAT(error_of(head + "    balancer: {balance_margin: 1}\n    replicas: [{url: 'http://h:1'}]\n"),
+              HasSubstr("balancer needs a type"));
+  // Balancer options are checked by the balancer when the runtime is built, with their location.
+  auto bad = config::parse_config(head + "    balancer: {type: p2c,\n      sed: 1}\n    replicas: [{url: 'http://h:1'}]\n", "b.yaml");
+  ASSERT_TRUE(bad.ok());
+  auto bad_rt = pipeline::build_runtime(*bad);
+  ASSERT_FALSE(bad_rt.ok());
+  EXPECT_THAT(bad_rt.error().message, HasSubstr("b.yaml:4:7: unknown key 'sed' in p2c balancer"));
+}
+
 TEST(Config, ParsesUrls) {
   auto u = config::parse_url("http://10.0.0.1:8000/openai/v1/");
   ASSERT_TRUE(u.ok());

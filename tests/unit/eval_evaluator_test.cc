@@ -262,12 +262,12 @@ TEST(EvalRouteInput, JoinsAllMessagesLikeTheGateway) {
   ASSERT_TRUE(chat.ok()) << chat.error().message;
   EXPECT_EQ(chat->prompt_text, "Be brief.\nHi\nHello\nBye");
   EXPECT_EQ(chat->message_count, 4u);
-  auto rr = route_request_for(*chat, 2.5);
+  auto rr = pipeline::route_request(*chat, 2.5);
   EXPECT_EQ(rr.route, "auto");
   EXPECT_EQ(rr.prompt_text, "Be brief.\nHi\nHello\nBye");
   EXPECT_EQ(*rr.lambda, 2.5);
-  EXPECT_EQ(signals_for(*chat).message_count, 4u);
-  EXPECT_GT(signals_for(*chat).prompt_tokens, 0);
+  EXPECT_EQ(pipeline::signals_for(*chat).message_count, 4u);
+  EXPECT_GT(pipeline::signals_for(*chat).prompt_tokens, 0);
 }
 
 TEST(EvalExplain, DecisionJsonWithRouteSignalsAndLambda) {
@@ -279,8 +279,8 @@ TEST(EvalExplain, DecisionJsonWithRouteSignalsAndLambda) {
   d.candidates = {{"a", 0.5, -1, true, ""}, {"b", -1, 0.002, true, "n"}};
   auto chat = chat_request_for_prompt("hello", "auto");
   ASSERT_TRUE(chat.ok());
-  auto rr = route_request_for(*chat, std::nullopt);
-  auto j = explain_decision(d, rr, signals_for(*chat));
+  auto rr = pipeline::route_request(*chat, std::nullopt);
+  auto j = explain_decision(d, rr, pipeline::signals_for(*chat));
   EXPECT_EQ(j["route"], "auto");
   EXPECT_EQ(j["model"], "b");
   EXPECT_EQ(j["policy"], "p");
@@ -290,8 +290,8 @@ TEST(EvalExplain, DecisionJsonWithRouteSignalsAndLambda) {
   EXPECT_TRUE(j["candidates"][0]["predicted_cost"].is_null());
   EXPECT_EQ(j["candidates"][0]["predicted_quality"], 0.5);
   EXPECT_TRUE(j["candidates"][1]["predicted_quality"].is_null());
-  EXPECT_EQ(explain_decision(d, route_request_for(*chat, 4.0), signals_for(*chat))["lambda"], 4.0);
-  auto text = explain_decision_text(d, rr, signals_for(*chat));
+  EXPECT_EQ(explain_decision(d, pipeline::route_request(*chat, 4.0), pipeline::signals_for(*chat))["lambda"], 4.0);
+  auto text = explain_decision_text(d, rr, pipeline::signals_for(*chat));
   EXPECT_NE(text.find("* b"), std::string::npos);
 }
 

@@ -1,20 +1,25 @@
-// `round_robin`: replicas in turn, regardless of load.
+// `round_robin`: replicas in turn, regardless of load. No options.
+#include "pool/options.h"
 #include "switchboard/balancer.h"
 
 namespace switchboard::pool {
 namespace {
 
 class RoundRobin final : public Balancer {
- public:
-  Replica& pick(std::span<Replica* const> candidates, const RouteRequest&) override {
-    return *candidates[next_.fetch_add(1, std::memory_order_relaxed) % candidates.size()];
+ protected:
+  Replica& choose(std::span<Replica* const> eligible, const RouteRequest&) override {
+    return *eligible[next_.fetch_add(1, std::memory_order_relaxed) % eligible.size()];
   }
 
  private:
   std::atomic<std::size_t> next_{0};
 };
 
-const BalancerRegistrar kRegister("round_robin", [] { return std::make_unique<RoundRobin>(); });
+const BalancerRegistrar kRegister(
+    "round_robin", [](const BalancerContext& ctx) -> Result<std::unique_ptr<Balancer>> {
+      Options(ctx, "round_robin", {});  // rejects any option
+      return std::unique_ptr<Balancer>(std::make_unique<RoundRobin>());
+    });
 
 }  // namespace
 }  // namespace switchboard::pool

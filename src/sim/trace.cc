@@ -1,0 +1,140 @@
+#include "sim/trace.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "data/csv_reader.h"
+
+namespace switchboard::sim {
+namespace {
+
+Error bad(const std::string& message) {
+  return make_error(ErrorKind::kBadRequest, "bad_trace", message);
+}
+
+// "2023-11-16 18:15:46.6805900" -> microseconds since the epoch; false if malformed.
+bool parse_timestamp(const std::string& s, std::int64_t& us) {
+  int y, mo, d, h, mi;
+  double sec;
+  char tail;
+  if (std::sscanf(s.c_str(), "%d-%d-%d %d:%d:%lf%c", &y, &mo, &d, &h, &mi, &sec, &tail) != 6)
+    return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+      sec >= 61)
+    return false;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  std::int64_t whole = static_cast<std::int64_t>(timegm(&tm));  // UTC; only differences matter
+  us = whole * 1'000'000LL + static_cast<std::int64_t>(sec * 1e6 + 0.5);
+  return true;
+}
+
+void finish(Trace& t) {
+  std::stable_sort(
+      t.requests.begin(), t.requests.end(),
+      [](const TraceRequest& a, const TraceRequest& b) { return a.arrival_us < b.arrival_us; });
+  if (t.requests.empty()) return;
+  std::int64_t t0 = t.requests.front().arrival_us;
+  for (auto& r : t.requests) r.arrival_us -= t0;
+}
+
+}  // namespace
+
+Result<Trace> parse_mooncake(const std::string& text, const std::string& name, std::size_t limit) {
+  Trace t;
+  t.format = "mooncake";
+  std::istringstream in(text);
+  std::string line;
+  std::size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto where = name + ":" + std::to_string(line_no) + ": ";
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return bad(where + "not a JSON object");
+    TraceRequest r;
+    try {
+      r.arrival_us = static_cast<std::int64_t>(j.at("timestamp").get<double>() * 1000.0);
+      r.input_tokens = j.at("input_length").get<std::int64_t>();
+      r.output_tokens = j.at("output_length").get<std::int64_t>();
+      for (const auto& h : j.at("hash_ids")) r.blocks.push_back(h.get<std::uint64_t>());
+      if (j.contains("adapter") && !j["adapter"].is_null())
+        r.adapter = j["adapter"].get<std::string>();
+    } catch (const nlohmann::json::exception& e) {
+      return bad(where +
+                 "needs numeric timestamp, input_length, output_length and a list hash_ids (" +
+                 e.what() + ")");
+    }
+    if (r.input_tokens <= 0 || r.output_tokens < 0 || r.arrival_us < 0)
+      return bad(where + "lengths and timestamp must be non-negative (input_length > 0)");
+    t.requests.push_back(std::move(r));
+    if (limit && t.requests.size() >= limit) break;
+  }
+  if (t.requests.empty()) return bad(name + ": no requests");
+  finish(t);
+  return t;
+}
+
+Result<Trace> parse_azure(const std::string& text, const std::string& name, std::size_t limit) {
+  Trace t;
+  t.format = "azure";
+  std::istringstream in(text);
+  data::CsvReader csv(in, name);
+  std::vector<std::string> f;
+  auto header = csv.next(f);
+  if (!header) return header.error();
+  if (!*header || f.size() < 3 || f[0] != "TIMESTAMP" || f[1] != "ContextTokens" ||
+      f[2] != "GeneratedTokens")
+    return bad(name + ":1: expected the header TIMESTAMP,ContextTokens,GeneratedTokens");
+  // No prefix information: every block of every request is distinct.
+  std::uint64_t next_block = std::uint64_t{1} << 48;
+  for (;;) {
+    auto more = csv.next(f);
+    if (!more) return more.error();
+    if (!*more) break;
+    auto where = name + ":" + std::to_string(csv.record_line()) + ": ";
+    TraceRequest r;
+    if (f.size() < 3 || !parse_timestamp(f[0], r.arrival_us)) return bad(where + "bad TIMESTAMP");
+    try {
+      std::size_t used = 0;
+      r.input_tokens = std::stoll(f[1], &used);
+      if (used != f[1].size()) throw std::invalid_argument("");
+      r.output_tokens = std::stoll(f[2], &used);
+      if (used != f[2].size()) throw std::invalid_argument("");
+    } catch (const std::exception&) {
+      return bad(where + "ContextTokens and GeneratedTokens must be integers");
+    }
+    if (r.input_tokens <= 0 || r.output_tokens < 0)
+      return bad(where + "token counts must be positive");
+    std::int64_t n = (r.input_tokens + t.block_tokens - 1) / t.block_tokens;
+    for (std::int64_t i = 0; i < n; ++i) r.blocks.push_back(next_block++);
+    t.requests.push_back(std::move(r));
+    if (limit && t.requests.size() >= limit) break;
+  }
+  if (t.requests.empty()) return bad(name + ": no requests");
+  finish(t);
+  return t;
+}
+
+Result<Trace> load_trace(const std::string& path, std::size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return bad(path + ": cannot open the file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string text = buf.str();
+  auto first = text.find_first_not_of(" \t\r\n\xef\xbb\xbf");
+  if (first != std::string::npos && text[first] == '{') return parse_mooncake(text, path, limit);
+  if (text.compare(first == std::string::npos ? 0 : first, 9, "TIMESTAMP") == 0)
+    return parse_azure(text, path, limit);
+  return bad(path + ": unknown trace format (expected Mooncake JSON lines or the Azure LLM CSV)");
+}
+
+}  // namespace switchboard::sim
