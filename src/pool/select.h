@@ -4,10 +4,31 @@
 #include <atomic>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "switchboard/balancer.h"
 
 namespace switchboard::pool {
+
+// Each candidate's load() read once, on the stack for pools of up to 64 replicas.
+class LoadSnapshot {
+ public:
+  explicit LoadSnapshot(std::span<Replica* const> candidates) : n_(candidates.size()) {
+    if (n_ > kInline) large_.resize(n_);
+    std::int64_t* out = data();
+    for (std::size_t i = 0; i < n_; ++i) out[i] = candidates[i]->load();
+  }
+  std::span<const std::int64_t> loads() const { return {data(), n_}; }
+  std::int64_t operator[](std::size_t i) const { return data()[i]; }
+
+ private:
+  static constexpr std::size_t kInline = 64;
+  std::int64_t* data() { return n_ > kInline ? large_.data() : small_; }
+  const std::int64_t* data() const { return n_ > kInline ? large_.data() : small_; }
+  std::size_t n_;
+  std::int64_t small_[kInline];
+  std::vector<std::int64_t> large_;
+};
 
 // The candidate with the lowest load(); among equals, the first found scanning from `start`
 // (callers rotate `start`, so that an idle pool is still spread evenly).

@@ -44,15 +44,8 @@ class LoraAffinity final : public Balancer {
     std::size_t start = next_.fetch_add(1, std::memory_order_relaxed) % n;
     if (request.adapter.empty() || n == 1) return *least_loaded(eligible, start);
     std::uint64_t a = hash(request.adapter);
-    std::int64_t small[64];
-    std::vector<std::int64_t> large;
-    std::int64_t* loads = small;
-    if (n > 64) {
-      large.resize(n);
-      loads = large.data();
-    }
-    for (std::size_t i = 0; i < n; ++i) loads[i] = eligible[i]->load();
-    const double limit = overload_threshold({loads, n}, margin_, slack_);
+    const LoadSnapshot loads(eligible);
+    const double limit = overload_threshold(loads.loads(), margin_, slack_);
 
     std::lock_guard lock(mu_);
     std::size_t holder = n, holder_ok = n, free_ok = n, least = n;

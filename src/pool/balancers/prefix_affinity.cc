@@ -67,15 +67,8 @@ class PrefixAffinity final : public Balancer {
     std::size_t start = next_.fetch_add(1, std::memory_order_relaxed) % n;
     if (request.prefix_blocks.empty() || n == 1) return *least_loaded(eligible, start);
 
-    std::int64_t small[64];
-    std::vector<std::int64_t> large;
-    std::int64_t* loads = small;
-    if (n > 64) {
-      large.resize(n);
-      loads = large.data();
-    }
-    for (std::size_t i = 0; i < n; ++i) loads[i] = eligible[i]->load();
-    const double limit = overload_threshold({loads, n}, p_.balance_margin, p_.balance_slack);
+    const LoadSnapshot loads(eligible);
+    const double limit = overload_threshold(loads.loads(), p_.balance_margin, p_.balance_slack);
     std::uint64_t open = 0;  // replicas that are not overloaded
     for (std::size_t i = 0; i < n; ++i)
       if (static_cast<double>(loads[i]) <= limit) open |= PrefixIndex::bit(eligible[i]->ordinal);
