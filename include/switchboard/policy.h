@@ -26,10 +26,34 @@ namespace config {
 struct Config;
 }
 
-// Cheap features of a request, computed once and shared by all policies (grown by later work).
+// Which of the costlier signals a policy reads; the extractor (src/signals/) computes the union of
+// what the route's policy needs and leaves the rest empty.
+struct SignalNeeds {
+  bool language = false;
+  bool code = false;
+  bool embedding = false;
+  bool task = false;
+  SignalNeeds& operator|=(const SignalNeeds& o) {
+    language |= o.language;
+    code |= o.code;
+    embedding |= o.embedding;
+    task |= o.task;
+    return *this;
+  }
+  bool any() const { return language || code || embedding || task; }
+};
+
+// Cheap features of a request, computed once per request by signals::Extractor and shared by all
+// policies. Fields a route's policy did not ask for (SignalNeeds) keep their empty value.
 struct Signals {
-  std::int64_t prompt_tokens = 0;  // estimate
-  std::size_t message_count = 0;
+  std::int64_t prompt_tokens = 0;  // estimate, always set
+  std::size_t message_count = 0;   // always set
+  std::string language;            // ISO 639 code from the language identifier ("en"); "" = unknown
+  float language_confidence = 0;   // in [0,1]
+  bool has_code = false;           // the prompt contains source code (fenced block or code-like lines)
+  std::vector<float> embedding;    // unit-length text embedding; empty = not computed
+  std::string task;                // task/domain label from the trained task classifier; "" = none
+  float task_confidence = 0;       // in [0,1]
 };
 
 // What a policy sees of the request.
@@ -41,6 +65,12 @@ struct RouteRequest {
   // configured value; set per request (header) or by the evaluator sweeping a policy's curve.
   // Policies without a cost-quality knob ignore it.
   std::optional<double> lambda;
+  // Named objective from the `x-switchboard-objective` header ("quality", "balanced", "cost"),
+  // which a policy maps to its own λ; empty = the policy's default. `lambda` wins when both are set.
+  std::string_view objective;
+  // Hard ceiling on the predicted cost of this call in US dollars (`x-switchboard-max-cost`):
+  // models predicted to cost more are not eligible (the cheapest is used if none fits).
+  std::optional<double> max_cost;
 
   // For the replica balancers (include/switchboard/balancer.h); filled per request by the gateway
   // and by the fleet simulator (from a trace). All optional: balancers treat empty/0 as unknown.
@@ -73,6 +103,8 @@ class Policy {
  public:
   virtual ~Policy() = default;
   virtual Result<Decision> choose(const RouteRequest& request, const Signals& signals) const = 0;
+  // The signals choose() reads beyond the always-present ones.
+  virtual SignalNeeds needs() const { return {}; }
 };
 
 struct PolicyContext {
