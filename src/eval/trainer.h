@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "data/outcomes.h"
+#include "signals/extractor.h"
 #include "switchboard/registry.h"
 #include "switchboard/result.h"
 
@@ -41,6 +42,9 @@ struct TrainContext {
   YAML::Node base_spec;             // the user's spec for this policy (has `type`), or null
   std::string out_dir;              // created by the caller; the trainer's to fill
   std::uint64_t seed = 1;           // for anything random; same seed, same result
+  // Where the trainer loads the signal extractor from (signals::Extractor::load with its needs),
+  // so it trains on the very features the gateway computes.
+  signals::ExtractorOptions signal_options;
 };
 
 struct TrainedPolicy {
