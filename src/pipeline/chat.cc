@@ -6,6 +6,7 @@
 #include "api/sse.h"
 #include "pipeline/explain.h"
 #include "pipeline/gateway.h"
+#include "pipeline/routing_headers.h"
 #include "pool/pool.h"
 
 namespace switchboard::pipeline {
@@ -73,6 +74,7 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
   call.rec.stream = call.req.stream;
 
   RouteRequest rr = route_request(call.req);
+  if (auto bad = apply_routing_headers(ex.request(), rr)) co_return co_await fail(call, *bad, "client_error");
   Signals signals = signals_for(call.req);
   auto decided = runtime_->decide(call.req.model, rr, signals);
   if (!decided) {

@@ -5,6 +5,7 @@
 #include "api/chat_request.h"
 #include "api/errors.h"
 #include "pipeline/explain.h"
+#include "pipeline/routing_headers.h"
 
 namespace switchboard::pipeline {
 
@@ -95,6 +96,7 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
   auto req = api::parse_chat_request(ex.request().body());
   if (!req) co_return (void)co_await ex.respond(error_response(req.error()));
   RouteRequest rr = route_request(*req);
+  if (auto bad = apply_routing_headers(ex.request(), rr)) co_return (void)co_await ex.respond(error_response(*bad));
   Signals signals = signals_for(*req);
   auto decision = runtime_->decide(req->model, rr, signals);
   if (!decision) co_return (void)co_await ex.respond(error_response(decision.error()));

@@ -7,9 +7,9 @@ import {
   expectErrorShape, GPT4, MIXTRAL,
 } from './lib/harness.mjs';
 
-async function postRoute(base, body) {
+async function postRoute(base, body, headers = {}) {
   const res = await fetch(`${base}/v1/route`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
@@ -64,5 +64,24 @@ describe('POST /v1/route', () => {
     const bad = await postRoute(gw.base, '{"model":');
     assert.equal(bad.status, 400);
     expectErrorShape(assert, bad.json, 'invalid_json');
+  });
+
+  test('malformed routing headers are rejected on both paths, naming the header', async () => {
+    const bad = await postRoute(gw.base, chatBody('auto', 'hello'), { 'x-switchboard-objective': 'cheapest' });
+    assert.equal(bad.status, 400);
+    expectErrorShape(assert, bad.json, 'invalid_header');
+    assert.match(bad.json.error.message, /x-switchboard-objective/);
+    const res = await fetch(`${gw.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-switchboard-max-cost': '-1' },
+      body: JSON.stringify(chatBody('auto', 'hello')),
+    });
+    assert.equal(res.status, 400);
+    const json = await res.json();
+    expectErrorShape(assert, json, 'invalid_header');
+    assert.match(json.error.message, /x-switchboard-max-cost/);
+    const ok = await postRoute(gw.base, chatBody('auto', 'hello'),
+      { 'x-switchboard-objective': 'cost', 'x-switchboard-max-cost': '0.01' });
+    assert.equal(ok.status, 200);
   });
 });

@@ -1,0 +1,46 @@
+#include "pipeline/routing_headers.h"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+namespace switchboard::pipeline {
+namespace {
+
+Error invalid(std::string_view header, std::string_view value, std::string_view expected) {
+  return make_error(ErrorKind::kBadRequest, "invalid_header",
+                    std::string(header) + ": '" + std::string(value) + "' is not valid; expected " +
+                        std::string(expected));
+}
+
+// A finite number >= 0, written as plain decimal (no sign, no spaces).
+std::optional<double> parse_non_negative(std::string_view text) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < 0) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::optional<Error> apply_routing_headers(const http::Request& request, RouteRequest& rr) {
+  if (auto it = request.find("x-switchboard-objective"); it != request.end()) {
+    std::string_view v = it->value();
+    if (v != "quality" && v != "balanced" && v != "cost")
+      return invalid("x-switchboard-objective", v, "one of quality, balanced, cost");
+    rr.objective = v;
+  }
+  if (auto it = request.find("x-switchboard-lambda"); it != request.end()) {
+    auto v = parse_non_negative(it->value());
+    if (!v) return invalid("x-switchboard-lambda", it->value(), "a number >= 0 (quality points per US dollar)");
+    rr.lambda = *v;
+  }
+  if (auto it = request.find("x-switchboard-max-cost"); it != request.end()) {
+    auto v = parse_non_negative(it->value());
+    if (!v) return invalid("x-switchboard-max-cost", it->value(), "a number of US dollars >= 0");
+    rr.max_cost = *v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace switchboard::pipeline

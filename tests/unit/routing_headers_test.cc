@@ -1,0 +1,60 @@
+#include "pipeline/routing_headers.h"
+
+#include <gtest/gtest.h>
+
+namespace switchboard::pipeline {
+namespace {
+
+http::Request with(std::initializer_list<std::pair<const char*, const char*>> headers) {
+  http::Request req;
+  for (auto [k, v] : headers) req.set(k, v);
+  return req;
+}
+
+TEST(RoutingHeaders, AbsentHeadersChangeNothing) {
+  auto req = with({});
+  RouteRequest rr;
+  EXPECT_FALSE(apply_routing_headers(req, rr));
+  EXPECT_TRUE(rr.objective.empty());
+  EXPECT_FALSE(rr.lambda);
+  EXPECT_FALSE(rr.max_cost);
+}
+
+TEST(RoutingHeaders, ReadsObjectiveLambdaAndMaxCost) {
+  auto req = with({{"x-switchboard-objective", "cost"}, {"X-Switchboard-Lambda", "250.5"},
+                   {"x-switchboard-max-cost", "0.002"}});
+  RouteRequest rr;
+  EXPECT_FALSE(apply_routing_headers(req, rr));
+  EXPECT_EQ(rr.objective, "cost");
+  ASSERT_TRUE(rr.lambda);
+  EXPECT_DOUBLE_EQ(*rr.lambda, 250.5);
+  ASSERT_TRUE(rr.max_cost);
+  EXPECT_DOUBLE_EQ(*rr.max_cost, 0.002);
+}
+
+TEST(RoutingHeaders, RejectsUnknownObjective) {
+  auto req = with({{"x-switchboard-objective", "cheapest"}});
+  RouteRequest rr;
+  auto err = apply_routing_headers(req, rr);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->kind, ErrorKind::kBadRequest);
+  EXPECT_EQ(err->code, "invalid_header");
+  EXPECT_NE(err->message.find("quality, balanced, cost"), std::string::npos);
+}
+
+TEST(RoutingHeaders, RejectsNegativeOrMalformedNumbers) {
+  for (const char* bad : {"-1", "abc", "1.5x", "", "inf", "nan", "1e400"}) {
+    auto req = with({{"x-switchboard-max-cost", bad}});
+    RouteRequest rr;
+    auto err = apply_routing_headers(req, rr);
+    ASSERT_TRUE(err) << bad;
+    EXPECT_NE(err->message.find("x-switchboard-max-cost"), std::string::npos);
+    EXPECT_FALSE(rr.max_cost);
+  }
+  auto req = with({{"x-switchboard-lambda", "-3"}});
+  RouteRequest rr;
+  EXPECT_TRUE(apply_routing_headers(req, rr));
+}
+
+}  // namespace
+}  // namespace switchboard::pipeline
