@@ -40,8 +40,9 @@ describe('a replica killed mid-run', () => {
           victim.proc.kill('SIGKILL');
         }
         const p = demoPrompt(GPT4, i % 10);
+        const sentAfterKill = killed;
         const r = await postChat(gw.base, chatBody(GPT4, p.prompt));
-        results.push({ i, afterKill: killed, status: r.status, replica: replicaOf(r), ok: r.json?.choices?.[0]?.message?.content === p.response, id: r.headers.get('x-switchboard-decision') });
+        results.push({ i, afterKill: sentAfterKill, status: r.status, replica: replicaOf(r), ok: r.json?.choices?.[0]?.message?.content === p.response, id: r.headers.get('x-switchboard-decision') });
       }
     };
     await Promise.all([client(), client(), client(), client()]);
@@ -53,6 +54,17 @@ describe('a replica killed mid-run', () => {
     assert.equal(late.filter((r) => r.replica === victimId).length, 0, 'no answer from the dead replica');
     const early = results.filter((r) => r.i < 20);
     assert.ok(early.some((r) => r.replica === victimId), 'the victim served requests before the kill');
+    // Traffic moves away: of the requests sent after the kill, the first that finds the victim dead
+    // ejects it, and perhaps one probe tries it when the ejection runs out before the health check
+    // marks it down; each of those was retried elsewhere.
+    const after = results.filter((r) => r.afterKill);
+    const decisions = await Promise.all(after.map((r) => getDecision(gw.base, r.id)));
+    const onVictim = decisions.flatMap((d) => d.attempts.filter((a) => a.replica === victimId));
+    assert.ok(onVictim.length >= 1, 'some request found the victim dead');
+    assert.ok(onVictim.length <= 7, `${onVictim.length} attempts on the dead replica`);
+    assert.ok(onVictim.every((a) => a.result !== 'ok'));
+    const retried = decisions.filter((d) => d.attempts.some((a) => a.replica === victimId));
+    for (const d of retried) assert.equal(d.attempts.at(-1).result, 'ok', 'retried on another replica');
 
     // The health check marks it unavailable.
     let metrics;
