@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "pool/hash.h"
+#include "pool/health.h"
 #include "pool/pool.h"
 #include "pool/prefix_hash.h"
 #include "sim/trace.h"
@@ -62,6 +63,31 @@ void simple(benchmark::State& state, const std::string& type) {
     Replica* done = f.ptrs[(x >> 32) % n];
     if (done->in_flight.load(std::memory_order_relaxed) > 0)
       done->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// What the gateway does per attempt: the health filter (one replica in 8 ejected, one down, one
+// already tried by this request) and then pick() on what is left.
+void healthy(benchmark::State& state, const std::string& type) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  Fleet f(type, n, true);
+  const std::int64_t now = pool::steady_ms();
+  for (std::size_t i = 0; i < n; i += 8) f.ptrs[i]->health.ejected_until_ms = now + 3'600'000;
+  f.ptrs[1]->health.down = true;
+  const Replica* tried[] = {f.ptrs[2]};
+  pool::CandidateBuffer buffer;
+  RouteRequest rr;
+  rr.prompt_tokens = 2000;
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    std::uint64_t x = pool::mix64(i++);
+    auto c = pool::healthy_candidates(f.ptrs, tried, now, buffer);
+    Replica& r = f.lb->pick(c.replicas, rr);
+    benchmark::DoNotOptimize(&r);
+    if (r.in_flight.load(std::memory_order_relaxed) < 31) r.in_flight.fetch_add(1, std::memory_order_relaxed);
+    Replica* done = f.ptrs[(x >> 32) % n];
+    if (done->in_flight.load(std::memory_order_relaxed) > 0) done->in_flight.fetch_sub(1, std::memory_order_relaxed);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
@@ -173,6 +199,8 @@ BENCHMARK_CAPTURE(simple, least_outstanding, "least_outstanding")
     ->Arg(8)
     ->Arg(64);
 BENCHMARK_CAPTURE(simple, p2c, "p2c")->ArgName("replicas")->Arg(8)->Arg(64);
+BENCHMARK_CAPTURE(healthy, least_outstanding, "least_outstanding")->ArgName("replicas")->Arg(8)->Arg(64);
+BENCHMARK_CAPTURE(healthy, p2c, "p2c")->ArgName("replicas")->Arg(8)->Arg(64);
 BENCHMARK_CAPTURE(simple, lora_affinity, "lora_affinity")->ArgName("replicas")->Arg(8)->Arg(64);
 BENCHMARK_CAPTURE(simple, prefix_affinity_no_prefix, "prefix_affinity")
     ->ArgName("replicas")

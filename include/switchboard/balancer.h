@@ -41,6 +41,15 @@ struct ReportedLoad {
       0};  // steady-clock milliseconds of the report, for the scraper
 };
 
+// Whether a replica may be picked, written by the gateway's outlier detection (pool/health.h) and
+// active health checker (pool/health_checker.h), read on every pick. Relaxed atomics.
+struct ReplicaHealth {
+  std::atomic<std::int64_t> ejected_until_ms{0};    // steady-clock ms; passive ejection ends then
+  std::atomic<std::int32_t> consecutive_failures{0};  // failed attempts since the last success
+  std::atomic<std::int32_t> ejections{0};  // ejections since the last success (backoff exponent)
+  std::atomic<bool> down{false};           // the active health check's verdict
+};
+
 // Runtime state of one replica, shared by all workers. Not copyable (atomics); owned by the
 // model's runtime (gateway) or by the simulator, and never moves once balancers have seen it.
 struct Replica {
@@ -57,6 +66,7 @@ struct Replica {
   // Written concurrently.
   std::atomic<std::int64_t> in_flight{0};  // requests this gateway sent and that have not finished
   ReportedLoad reported;                   // from the replica's /metrics, when scraped
+  ReplicaHealth health;                    // ejection and health-check state
 
   // The load balancers compare: the gateway's own in-flight count, or — when a fresh report exists
   // — the larger of that and the replica's running + waiting requests (the report sees other

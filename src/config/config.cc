@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -128,10 +129,89 @@ ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::
   return r;
 }
 
+// The pool keys of a model (see pool_config.h).
+void parse_pool(const Walker& w, const YAML::Node& node, const std::string& what, ModelConfig& m) {
+  auto& p = m.pool;
+  if (const auto& n = node["outlier_ejection"]) {
+    const std::string k = what + ".outlier_ejection";
+    w.only_keys(n, k, {"consecutive_failures", "base_ejection_ms", "max_ejection_ms"});
+    if (n["consecutive_failures"]) {
+      auto v = w.scalar<std::int64_t>(n["consecutive_failures"], k + ".consecutive_failures");
+      if (v < 0 || v > 1000000) w.fail(n["consecutive_failures"], k + ".consecutive_failures must be >= 0 (0 = off)");
+      p.outlier.consecutive_failures = static_cast<std::int32_t>(v);
+    }
+    if (n["base_ejection_ms"]) p.outlier.base_ejection = w.millis(n["base_ejection_ms"], k + ".base_ejection_ms");
+    if (n["max_ejection_ms"]) p.outlier.max_ejection = w.millis(n["max_ejection_ms"], k + ".max_ejection_ms");
+    if (p.outlier.max_ejection < p.outlier.base_ejection)
+      w.fail(n, k + ".max_ejection_ms must be >= base_ejection_ms");
+  }
+  if (const auto& n = node["retry"]) {
+    const std::string k = what + ".retry";
+    w.only_keys(n, k, {"max_attempts", "budget_percent", "min_retries"});
+    if (n["max_attempts"]) {
+      auto v = w.positive_int(n["max_attempts"], k + ".max_attempts");
+      if (v > 10) w.fail(n["max_attempts"], k + ".max_attempts must be at most 10");
+      p.retry.max_attempts = static_cast<std::int32_t>(v);
+    }
+    if (n["budget_percent"]) {
+      p.retry.budget_percent = w.non_negative(n["budget_percent"], k + ".budget_percent");
+      if (p.retry.budget_percent > 100) w.fail(n["budget_percent"], k + ".budget_percent must be at most 100");
+    }
+    if (n["min_retries"]) {
+      auto v = w.scalar<std::int64_t>(n["min_retries"], k + ".min_retries");
+      if (v < 0) w.fail(n["min_retries"], k + ".min_retries must be >= 0");
+      p.retry.min_retries = v;
+    }
+  }
+  if (const auto& n = node["hedge"]) {
+    const std::string k = what + ".hedge";
+    w.only_keys(n, k, {"after_ms", "max"});
+    if (!n["after_ms"]) w.fail(n, k + " needs after_ms");
+    p.hedge.enabled = true;
+    p.hedge.after = w.millis(n["after_ms"], k + ".after_ms");
+    if (n["max"] && w.positive_int(n["max"], k + ".max") != 1) w.fail(n["max"], k + ".max must be 1");
+  }
+  if (const auto& n = node["health_check"]) {
+    const std::string k = what + ".health_check";
+    w.only_keys(n, k, {"path", "interval_ms", "timeout_ms", "unhealthy_after", "healthy_after"});
+    auto& h = p.health_check;
+    h.enabled = true;
+    if (n["path"]) h.path = w.string(n["path"], k + ".path");
+    if (h.path.front() != '/') w.fail(n["path"], k + ".path must start with '/'");
+    if (n["interval_ms"]) h.interval = w.millis(n["interval_ms"], k + ".interval_ms");
+    if (n["timeout_ms"]) h.timeout = w.millis(n["timeout_ms"], k + ".timeout_ms");
+    if (n["unhealthy_after"])
+      h.unhealthy_after = static_cast<std::int32_t>(w.positive_int(n["unhealthy_after"], k + ".unhealthy_after"));
+    if (n["healthy_after"])
+      h.healthy_after = static_cast<std::int32_t>(w.positive_int(n["healthy_after"], k + ".healthy_after"));
+  }
+  if (const auto& n = node["load_metrics"]) {
+    const std::string k = what + ".load_metrics";
+    w.only_keys(n, k, {"path", "interval_ms", "timeout_ms"});
+    auto& l = p.load_metrics;
+    l.enabled = true;
+    if (n["path"]) l.path = w.string(n["path"], k + ".path");
+    if (l.path.front() != '/') w.fail(n["path"], k + ".path must start with '/'");
+    if (n["interval_ms"]) l.interval = w.millis(n["interval_ms"], k + ".interval_ms");
+    l.timeout = std::min(l.interval / 2, std::chrono::milliseconds(500));
+    if (l.timeout.count() == 0) l.timeout = std::chrono::milliseconds(1);
+    if (n["timeout_ms"]) l.timeout = w.millis(n["timeout_ms"], k + ".timeout_ms");
+  }
+  if (const auto& n = node["adapters"]) {
+    if (!n.IsSequence()) w.fail(n, what + ".adapters must be a list of adapter names");
+    for (const auto& a : n) {
+      auto name = w.string(a, what + ".adapters[]");
+      if (std::find(p.adapters.begin(), p.adapters.end(), name) != p.adapters.end())
+        w.fail(a, "duplicate adapter '" + name + "' in " + what + ".adapters");
+      p.adapters.push_back(name);
+    }
+  }
+}
+
 ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::string& what) {
   w.only_keys(node, what,
               {"name", "price", "context_window", "replicas", "timeout_ms", "stream_idle_timeout_ms",
-               "balancer"});
+               "balancer", "outlier_ejection", "retry", "hedge", "health_check", "load_metrics", "adapters"});
   ModelConfig m;
   if (!node["name"]) w.fail(node, what + " needs a name");
   m.name = w.string(node["name"], what + ".name");
@@ -168,6 +248,12 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
       w.fail(replicas[i], "duplicate replica '" + r.id + "' in model '" + m.name + "' (give it a name:)");
     m.replicas.push_back(std::move(r));
   }
+  parse_pool(w, node, what, m);
+  // Adapters a replica loads at start are served by the model too.
+  for (const auto& r : m.replicas)
+    for (const auto& a : r.adapters)
+      if (std::find(m.pool.adapters.begin(), m.pool.adapters.end(), a) == m.pool.adapters.end())
+        m.pool.adapters.push_back(a);
   return m;
 }
 
@@ -200,6 +286,16 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
     auto m = parse_model(w, models[i], "models[" + std::to_string(i) + "]");
     if (!names.insert(m.name).second) w.fail(models[i], "duplicate model name '" + m.name + "'");
     cfg->models.push_back(std::move(m));
+  }
+  // An adapter is asked for by name in `model`, so its name must not be taken by a model or by an
+  // adapter of another model.
+  for (std::size_t i = 0; i < cfg->models.size(); ++i) {
+    for (const auto& a : cfg->models[i].pool.adapters) {
+      const auto& where = models[i]["adapters"] ? models[i]["adapters"] : models[i];
+      if (!names.insert(a).second)
+        w.fail(where, "adapter name '" + a + "' of model '" + cfg->models[i].name +
+                          "' is already used by a model or another model's adapter");
+    }
   }
   if (const auto& routes = root["routes"]) {
     if (!routes.IsSequence()) w.fail(routes, "routes must be a list");
@@ -267,6 +363,13 @@ Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& text) {
 const ModelConfig* Config::find_model(std::string_view name) const {
   for (const auto& m : models)
     if (m.name == name) return &m;
+  return nullptr;
+}
+
+const ModelConfig* Config::find_adapter_model(std::string_view name) const {
+  for (const auto& m : models)
+    for (const auto& a : m.pool.adapters)
+      if (a == name) return &m;
   return nullptr;
 }
 

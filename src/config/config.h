@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/pool_config.h"
 #include "switchboard/result.h"
 
 namespace switchboard::config {
@@ -58,6 +59,7 @@ struct ModelConfig {
   YAML::Node balancer_options;  // the `balancer:` mapping when given as one (has `type`), else null
   std::string balancer_where;   // "file:line:col" of `balancer:` (of the model when absent)
   std::vector<ReplicaConfig> replicas;
+  PoolConfig pool;  // ejection, retries, hedging, health checks, load metrics, adapters
 };
 
 struct RouteConfig {
@@ -92,6 +94,8 @@ struct Config {
 
   const ModelConfig* find_model(std::string_view name) const;
   const RouteConfig* find_route(std::string_view name) const;
+  // The model serving LoRA adapter `name` (listed in its `adapters:` or a replica's), or null.
+  const ModelConfig* find_adapter_model(std::string_view name) const;
 };
 
 // Parses and validates. `source` names the text in error messages (the file path).

@@ -88,6 +88,11 @@ std::string GatewayMetrics::render() {
   tokens.render(out);
   cost.render(out);
   replica_in_flight.render(out);
+  replica_available.render(out);
+  retries.render(out);
+  budget_exhausted.render(out);
+  hedges.render(out);
+  ejections.render(out);
   out += "# HELP switchboard_requests_in_flight Chat requests being served now.\n"
          "# TYPE switchboard_requests_in_flight gauge\n";
   sample(out, "switchboard_requests_in_flight", "", static_cast<double>(in_flight.value()));

@@ -93,6 +93,16 @@ struct GatewayMetrics {
   Family<Counter> cost{"switchboard_cost_usd_total", "Cost in US dollars at the configured prices.", {"model"}};
   Family<Gauge> replica_in_flight{"switchboard_replica_in_flight", "Requests in flight per replica.",
                                   {"model", "replica"}};
+  Family<Counter> retries{"switchboard_retries_total", "Retries sent (another replica or a fallback model).",
+                          {"model"}};
+  Family<Counter> budget_exhausted{"switchboard_retry_budget_exhausted_total",
+                                   "Retries (and hedges) not sent because the model's retry budget was spent.",
+                                   {"model"}};
+  Family<Counter> hedges{"switchboard_hedges_total", "Hedged attempts sent.", {"model"}};
+  Family<Counter> ejections{"switchboard_replica_ejections_total",
+                            "Replicas ejected after consecutive failures.", {"model", "replica"}};
+  Family<Gauge> replica_available{"switchboard_replica_available",
+                                  "1 when the replica may be picked (not ejected, not down).", {"model", "replica"}};
   Gauge in_flight;
   Gauge decisions_dropped;  // mirrors DecisionStore::dropped()
   void decisions_dropped_total_set(std::uint64_t n) { decisions_dropped.set(static_cast<std::int64_t>(n)); }

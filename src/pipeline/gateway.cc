@@ -6,6 +6,8 @@
 #include "api/errors.h"
 #include "pipeline/explain.h"
 #include "pipeline/routing_headers.h"
+#include "pool/health.h"
+#include "pool/replica_monitor.h"
 
 namespace switchboard::pipeline {
 
@@ -28,8 +30,11 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
     : runtime_(std::move(runtime)), store_(std::move(store)), tls_(http::make_client_tls_context()) {
   metrics_.before_render = [this] {
     for (const auto& [name, model] : runtime_->models) {
-      for (const auto& r : model.replicas)
+      const std::int64_t now = pool::steady_ms();
+      for (const auto& r : model.replicas) {
         metrics_.replica_in_flight.with({name, r->config->id}).set(r->in_flight.load());
+        metrics_.replica_available.with({name, r->config->id}).set(pool::available(*r, now) ? 1 : 0);
+      }
     }
     metrics_.decisions_dropped_total_set(store_->dropped());
   };
@@ -42,6 +47,10 @@ void Gateway::attach(http::Server& server) {
   clients_.clear();
   for (unsigned i = 0; i < server.threads(); ++i)
     clients_.push_back(std::make_shared<http::UpstreamClient>(server.context(i), *tls_));
+  // Health checks and load scrapes of every replica run on the first worker's io_context.
+  std::vector<pool::MonitoredModel> watched;
+  for (const auto& [name, model] : runtime_->models) watched.push_back({model.config, model.replica_ptrs});
+  pool::start_replica_monitors(server.context(0), *tls_, watched);
 }
 
 void Gateway::detach() {
@@ -110,6 +119,12 @@ awaitable<void> Gateway::models(http::Exchange& ex) {
   nlohmann::json data = nlohmann::json::array();
   for (const auto& m : runtime_->config->models) {
     data.push_back({{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"}});
+  }
+  // LoRA adapters as vLLM lists them: their own id, the base model as parent.
+  for (const auto& m : runtime_->config->models) {
+    for (const auto& a : m.pool.adapters)
+      data.push_back({{"id", a}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"},
+                      {"parent", m.name}, {"root", m.name}});
   }
   for (const auto& r : runtime_->config->routes) {
     data.push_back({{"id", r.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard-route"},

@@ -42,8 +42,20 @@ class Gateway {
 
  private:
   struct ChatCall;
+  struct Attempt;
+  struct HedgeRace;
   asio::awaitable<void> chat(http::Exchange& exchange);
   asio::awaitable<void> forward(ChatCall& call, const std::vector<const ModelRuntime*>& plan);
+  // One attempt on replica `r` of `m`: sends the request, waits for the head (and, unless
+  // streaming, the body). Never throws except on cancellation.
+  asio::awaitable<Attempt> run_attempt(ChatCall& call, const ModelRuntime& m, Replica& r);
+  // run_attempt() on `first`, plus — when no answer came within the model's hedge.after_ms — a
+  // second one on another healthy replica (if the retry budget allows); the first good answer
+  // wins and the other attempt is cancelled. Appends the hedge's replica to `tried`.
+  asio::awaitable<Attempt> hedged_attempt(ChatCall& call, const ModelRuntime& m, Replica& first,
+                                          std::vector<const Replica*>& tried, const RouteRequest& rr);
+  // Appends the attempt to the decision record and reports its outcome to the replica's health.
+  void note_attempt(ChatCall& call, Attempt& a, bool hedge);
   asio::awaitable<void> relay_stream(ChatCall& call, http::UpstreamCall& upstream);
   asio::awaitable<void> fail(ChatCall& call, const Error& error, const char* outcome);
   void finish(ChatCall& call);

@@ -49,9 +49,21 @@ Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& requ
     return d;
   }
   if (const RouteRuntime* route = find_route(name)) return route->policy->choose(request, signals);
+  if (const config::ModelConfig* base = config->find_adapter_model(name)) {
+    Decision d;
+    d.model = base->name;
+    d.policy = "direct";
+    d.reason = "the request named LoRA adapter '" + std::string(name) + "' of model " + base->name;
+    return d;
+  }
   return make_error(ErrorKind::kNotFound, "model_not_found",
                     "The model '" + std::string(name) +
                         "' does not exist; GET /v1/models lists the models and routes");
+}
+
+std::string_view Runtime::adapter_of(std::string_view name) const {
+  if (find_model(name) || find_route(name)) return {};
+  return config->find_adapter_model(name) ? name : std::string_view{};
 }
 
 Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Config> config) {
@@ -81,6 +93,9 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
                                         config->source);
     if (!balancer) return balancer.error();
     mr.balancer = std::move(*balancer);
+    const auto& pc = m.pool;
+    mr.outlier = {pc.outlier.consecutive_failures, pc.outlier.base_ejection.count(), pc.outlier.max_ejection.count()};
+    mr.retry_budget = std::make_unique<pool::RetryBudget>(pc.retry.budget_percent, pc.retry.min_retries);
     rt->models.emplace(m.name, std::move(mr));
   }
   const auto& policies = PolicyRegistry::instance();

@@ -10,6 +10,8 @@
 
 #include "api/chat_request.h"
 #include "config/config.h"
+#include "pool/health.h"
+#include "pool/retry_budget.h"
 #include "switchboard/balancer.h"
 #include "switchboard/policy.h"
 
@@ -20,6 +22,8 @@ struct ModelRuntime {
   std::vector<std::unique_ptr<Replica>> replicas;
   std::vector<Replica*> replica_ptrs;  // all replicas, for the balancer
   std::unique_ptr<Balancer> balancer;
+  pool::OutlierPolicy outlier;                     // from config->pool.outlier
+  std::unique_ptr<pool::RetryBudget> retry_budget;  // never null after build_runtime()
 };
 
 struct RouteRuntime {
@@ -37,10 +41,13 @@ struct Runtime {
   const RouteRuntime* find_route(std::string_view name) const;
 
   // Which model answers a request that named `name`: a configured model is used directly (policy
-  // "direct"); a route asks its policy. The one place this is decided, shared by the gateway's
+  // "direct"); a LoRA adapter a model serves goes to that model (policy "direct"; the caller
+  // passes the adapter on, see adapter_of()); a route asks its policy. The one place this is decided, shared by the gateway's
   // chat path, POST /v1/route and `switchboard route`. Errors: model_not_found (kNotFound) when
   // `name` is neither; the policy's own error when it has no eligible candidate.
   Result<Decision> decide(std::string_view name, const RouteRequest& request, const Signals& signals) const;
+  // `name` when it names a LoRA adapter (and not a model or route), else empty.
+  std::string_view adapter_of(std::string_view name) const;
 };
 
 // What policies and balancers see of a parsed chat request (prefix_blocks is left empty: it is

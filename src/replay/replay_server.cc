@@ -60,7 +60,9 @@ std::string faults_json(const FaultOptions& f) {
                       {"hang_rate", f.hang_rate},
                       {"drop_rate", f.drop_rate},
                       {"ttft_ms", f.ttft_ms},
-                      {"tokens_per_sec", f.tokens_per_sec}};
+                      {"tokens_per_sec", f.tokens_per_sec},
+                      {"extra_waiting", f.extra_waiting},
+                      {"unhealthy", f.unhealthy}};
   return j.dump();
 }
 
@@ -85,7 +87,7 @@ Result<data::Outcomes> load_replay_data(const std::string& path) {
 FaultOptions LiveFaults::get() const {
   constexpr auto r = std::memory_order_relaxed;
   return {error_rate_.load(r), hang_rate_.load(r), drop_rate_.load(r), ttft_ms_.load(r),
-          tokens_per_sec_.load(r)};
+          tokens_per_sec_.load(r), extra_waiting_.load(r), unhealthy_.load(r)};
 }
 
 void LiveFaults::set(const FaultOptions& o) {
@@ -95,6 +97,8 @@ void LiveFaults::set(const FaultOptions& o) {
   drop_rate_.store(o.drop_rate, r);
   ttft_ms_.store(o.ttft_ms, r);
   tokens_per_sec_.store(o.tokens_per_sec, r);
+  extra_waiting_.store(o.extra_waiting, r);
+  unhealthy_.store(o.unhealthy, r);
 }
 
 Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions current) {
@@ -111,7 +115,8 @@ Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions curr
   for (const Field& f :
        {Field{"error_rate", &current.error_rate, 1.0}, Field{"hang_rate", &current.hang_rate, 1.0},
         Field{"drop_rate", &current.drop_rate, 1.0}, Field{"ttft_ms", &current.ttft_ms, kInf},
-        Field{"tokens_per_sec", &current.tokens_per_sec, kInf}}) {
+        Field{"tokens_per_sec", &current.tokens_per_sec, kInf},
+        Field{"extra_waiting", &current.extra_waiting, kInf}, Field{"unhealthy", &current.unhealthy, 1.0}}) {
     auto it = j.find(f.name);
     if (it == j.end()) continue;
     double v = it->is_number() ? it->get<double>() : -1;
@@ -156,9 +161,21 @@ awaitable<void> ReplayService::handle(http::Exchange& ex) {
     co_await ex.respond(json_response(bhttp::status::ok, models_json(model_), version));
     co_return;
   }
-  if (path == "/healthz") {
+  if (path == "/healthz" || path == "/health") {
     if (verb != bhttp::verb::get) co_return co_await method_not_allowed(ex, "GET");
+    if (path == "/health" && faults_.get().unhealthy > 0) {
+      co_await ex.respond(json_response(bhttp::status::service_unavailable, R"({"status":"unhealthy"})", version));
+      co_return;
+    }
     co_await ex.respond(json_response(bhttp::status::ok, R"({"status":"ok"})", version));
+    co_return;
+  }
+  if (path == "/metrics") {
+    if (verb != bhttp::verb::get) co_return co_await method_not_allowed(ex, "GET");
+    http::Response r{bhttp::status::ok, version};
+    r.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+    r.body() = metrics_text();
+    co_await ex.respond(std::move(r));
     co_return;
   }
   if (path == "/admin/faults") {
@@ -183,8 +200,30 @@ awaitable<void> ReplayService::admin_faults(http::Exchange& ex) {
       json_response(bhttp::status::ok, faults_json(*updated), ex.request().version()));
 }
 
+std::string ReplayService::metrics_text() const {
+  const std::int64_t running = running_.load(std::memory_order_relaxed);
+  const auto waiting = static_cast<std::int64_t>(faults_.get().extra_waiting);
+  const std::string labels = "{model_name=\"" + model_ + "\"}";
+  std::string out;
+  out += "# HELP vllm:num_requests_running Number of requests currently running on GPU.\n";
+  out += "# TYPE vllm:num_requests_running gauge\n";
+  out += "vllm:num_requests_running" + labels + " " + std::to_string(running) + ".0\n";
+  out += "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n";
+  out += "# TYPE vllm:num_requests_waiting gauge\n";
+  out += "vllm:num_requests_waiting" + labels + " " + std::to_string(waiting) + ".0\n";
+  out += "# HELP vllm:gpu_cache_usage_perc GPU KV-cache usage. 1 means 100 percent usage.\n";
+  out += "# TYPE vllm:gpu_cache_usage_perc gauge\n";
+  out += "vllm:gpu_cache_usage_perc" + labels + " " + std::to_string(std::min(1.0, running / 100.0)) + "\n";
+  return out;
+}
+
 awaitable<void> ReplayService::chat(http::Exchange& ex) {
   const std::int64_t number = requests_.fetch_add(1, std::memory_order_relaxed) + 1;
+  running_.fetch_add(1, std::memory_order_relaxed);
+  struct Done {
+    std::atomic<std::int64_t>& n;
+    ~Done() { n.fetch_sub(1, std::memory_order_relaxed); }
+  } done{running_};
   auto req = parse_replay_request(ex.request().body());
   if (!req) co_return co_await send_error(ex, req.error());
 

@@ -4,7 +4,10 @@
 // Endpoints:
 //   POST /v1/chat/completions  recorded answer (or placeholder), plain or streamed (SSE)
 //   GET  /v1/models            the one model served
-//   GET  /healthz              {"status":"ok"}
+//   GET  /healthz, /health     {"status":"ok"} (/health: 503 while the `unhealthy` fault is set)
+//   GET  /metrics              vLLM-style gauges: vllm:num_requests_running (chat requests being
+//                              answered), vllm:num_requests_waiting (0 + the extra_waiting fault),
+//                              vllm:gpu_cache_usage_perc (running / 100, at most 1)
 //   POST /admin/faults         TEST ONLY: change fault settings live; answers with the settings
 //   GET  /admin/stats          TEST ONLY: {"requests": N}, N = chat-completion requests received
 // Any other path is 404, a known path with another method 405, both with OpenAI error bodies.
@@ -32,6 +35,8 @@ struct FaultOptions {
   double error_rate = 0, hang_rate = 0, drop_rate = 0;  // each in [0, 1]
   double ttft_ms = 0;                                   // delay before the first byte of an answer
   double tokens_per_sec = 0;  // pacing of stream pieces; 0 = as fast as possible
+  double extra_waiting = 0;   // added to vllm:num_requests_waiting on /metrics (a fake backlog)
+  double unhealthy = 0;       // 1: GET /health answers 503 (0 or 1)
 };
 
 struct ReplayOptions {
@@ -60,11 +65,12 @@ class LiveFaults {
   void set(const FaultOptions& o);
 
  private:
-  std::atomic<double> error_rate_, hang_rate_, drop_rate_, ttft_ms_, tokens_per_sec_;
+  std::atomic<double> error_rate_, hang_rate_, drop_rate_, ttft_ms_, tokens_per_sec_, extra_waiting_,
+      unhealthy_;
 };
 
 // Applies a JSON object with any subset of error_rate, hang_rate, drop_rate, ttft_ms,
-// tokens_per_sec to `current`. Errors (kBadRequest): not JSON / not an object, a value that is not
+// tokens_per_sec, extra_waiting, unhealthy to `current`. Errors (kBadRequest): not JSON / not an object, a value that is not
 // a number or out of range; nothing is applied then.
 Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions current);
 
@@ -83,6 +89,7 @@ class ReplayService {
  private:
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   boost::asio::awaitable<void> admin_faults(http::Exchange& ex);
+  std::string metrics_text() const;
   double draw();
 
   const ReplayBook book_;
@@ -90,6 +97,7 @@ class ReplayService {
   const Prices prices_;
   LiveFaults faults_;                      // atomics
   std::atomic<std::int64_t> requests_{0};  // chat-completion requests received
+  std::atomic<std::int64_t> running_{0};   // chat-completion requests being answered
   std::mutex rng_mu_;
   std::mt19937_64 rng_;  // guarded by rng_mu_
 };

@@ -155,10 +155,10 @@ export function startProcess(name, args, { env = {} } = {}) {
 const LISTEN_RE = /listening on (?:\[?[0-9a-fA-F.:]+\]?):(\d+)/;
 
 // Starts `switchboard replay-backend`. Options: data, model, inputPrice, outputPrice, ttftMs,
-// tokensPerSec, errorRate, hangRate, dropRate, seed, extraArgs.
+// tokensPerSec, errorRate, hangRate, dropRate, seed, port (default 0: any), extraArgs.
 export async function startReplay(opts = {}) {
   const model = opts.model ?? GPT4;
-  const args = ['replay-backend', '--data', opts.data ?? DEMO_DATA, '--model', model, '--port', '0'];
+  const args = ['replay-backend', '--data', opts.data ?? DEMO_DATA, '--model', model, '--port', String(opts.port ?? 0)];
   const flag = (name, v) => { if (v !== undefined) args.push(name, String(v)); };
   flag('--input-price', opts.inputPrice);
   flag('--output-price', opts.outputPrice);

@@ -1,0 +1,132 @@
+#include "pool/replica_monitor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cmath>
+
+#include "http/upstream.h"
+#include "pool/health.h"
+#include "pool/prom_text.h"
+
+namespace switchboard::pool {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using Clock = std::chrono::steady_clock;
+constexpr auto kRelaxed = std::memory_order_relaxed;
+constexpr std::size_t kMaxBody = 4 * 1024 * 1024;
+
+// GET `path` on the replica; the status and body, or an error.
+awaitable<Result<std::pair<unsigned, std::string>>> get(http::UpstreamClient& client, const Replica& r,
+                                                         const std::string& path, std::chrono::milliseconds timeout) {
+  const auto& rc = *r.config;
+  http::Request req{http::bhttp::verb::get, rc.endpoint.base_path + path, 11};
+  http::UpstreamTarget target{&rc.endpoint, r.authorization, r.index};
+  const auto deadline = Clock::now() + timeout;
+  auto started = co_await client.start(target, std::move(req), deadline);
+  if (!started) co_return started.error();
+  auto body = co_await (*started)->read_all(kMaxBody, deadline);
+  if (!body) co_return body.error();
+  co_return std::make_pair((*started)->status(), std::move(*body));
+}
+
+awaitable<void> wait(asio::steady_timer& timer, std::chrono::milliseconds d) {
+  timer.expires_after(d);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client, const config::ModelConfig* m, Replica* r) {
+  const auto& hc = m->pool.health_check;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::int32_t passes = 0, failures = 0;
+  for (;;) {
+    auto res = co_await get(*client, *r, hc.path, hc.timeout);
+    bool pass = res && res->first >= 200 && res->first < 300;
+    if (pass) {
+      failures = 0;
+      ++passes;
+      if (r->health.ejected_until_ms.load(kRelaxed) > steady_ms()) {
+        r->health.ejected_until_ms.store(0, kRelaxed);
+        record_success(*r);
+        spdlog::info("replica {} of {} passed its health check: ejection ended", r->config->id, m->name);
+      }
+      if (passes >= hc.healthy_after && r->health.down.load(kRelaxed)) {
+        r->health.down.store(false, kRelaxed);
+        spdlog::info("replica {} of {} is up (health check passed {} times)", r->config->id, m->name, passes);
+      }
+    } else {
+      passes = 0;
+      ++failures;
+      if (failures >= hc.unhealthy_after && !r->health.down.load(kRelaxed)) {
+        r->health.down.store(true, kRelaxed);
+        spdlog::warn("replica {} of {} is down: health check failed {} times (last: {})", r->config->id, m->name,
+                     failures, res ? "status " + std::to_string(res->first) : res.error().message);
+      }
+    }
+    co_await wait(timer, hc.interval);
+  }
+}
+
+void clear_report(Replica& r) {
+  r.reported.running.store(-1, kRelaxed);
+  r.reported.waiting.store(-1, kRelaxed);
+  r.reported.kv_usage_permille.store(-1, kRelaxed);
+}
+
+awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client, const config::ModelConfig* m, Replica* r) {
+  const auto& lm = m->pool.load_metrics;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  bool warned = false;
+  for (;;) {
+    auto res = co_await get(*client, *r, lm.path, lm.timeout);
+    VllmGauges g;
+    if (res && res->first == 200) g = parse_vllm_gauges(res->second);
+    if (g.running && g.waiting) {
+      r->reported.running.store(std::llround(*g.running), kRelaxed);
+      r->reported.waiting.store(std::llround(*g.waiting), kRelaxed);
+      r->reported.kv_usage_permille.store(g.kv_usage ? static_cast<std::int32_t>(std::lround(*g.kv_usage * 1000)) : -1,
+                                          kRelaxed);
+      r->reported.updated_ms.store(steady_ms(), kRelaxed);
+      warned = false;
+    } else {
+      clear_report(*r);
+      if (!warned)
+        spdlog::warn("replica {} of {}: no load report from {} ({})", r->config->id, m->name, lm.path,
+                     !res ? res.error().message
+                          : res->first != 200 ? "status " + std::to_string(res->first)
+                                              : std::string("no vllm:num_requests_running/waiting gauges"));
+      warned = true;
+    }
+    co_await wait(timer, lm.interval);
+  }
+}
+
+}  // namespace
+
+std::size_t start_replica_monitors(asio::io_context& io, asio::ssl::context& tls,
+                                   const std::vector<MonitoredModel>& models) {
+  std::size_t started = 0;
+  std::shared_ptr<http::UpstreamClient> client;
+  for (const auto& mm : models) {
+    const auto& pc = mm.config->pool;
+    if (!pc.health_check.enabled && !pc.load_metrics.enabled) continue;
+    if (!client) client = std::make_shared<http::UpstreamClient>(io, tls, 4);
+    for (Replica* r : mm.replicas) {
+      if (pc.health_check.enabled) {
+        asio::co_spawn(io, health_loop(client, mm.config, r), asio::detached);
+        ++started;
+      }
+      if (pc.load_metrics.enabled) {
+        asio::co_spawn(io, scrape_loop(client, mm.config, r), asio::detached);
+        ++started;
+      }
+    }
+  }
+  return started;
+}
+
+}  // namespace switchboard::pool

@@ -1,0 +1,36 @@
+// Background watchers of a model's replicas, run on one io_context (the gateway's first worker):
+//
+//  * the active health check (`health_check:`): GET <path> on every replica each interval; a
+//    2xx answer within timeout passes. unhealthy_after failures in a row set ReplicaHealth::down
+//    (balancers then skip the replica); healthy_after passes in a row clear it. A pass also ends a
+//    passive ejection early (as Envoy's successful_active_health_check_uneject_host), so a
+//    restarted replica is back within one interval instead of after its ejection backoff.
+//  * the load scraper (`load_metrics:`): GET <path> each interval, parsed by parse_vllm_gauges()
+//    into Replica::reported. A failed scrape (or one without both request gauges) writes −1, so a
+//    stale report is never used.
+//
+// The loops own their HTTP client and run until the io_context stops; Replica and ModelConfig
+// objects must outlive the io_context's run (they belong to the gateway's Runtime).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <span>
+#include <vector>
+
+#include "config/config.h"
+#include "switchboard/balancer.h"
+
+namespace switchboard::pool {
+
+struct MonitoredModel {
+  const config::ModelConfig* config = nullptr;
+  std::span<Replica* const> replicas;
+};
+
+// Starts the health-check and scrape loops the models' configs ask for; returns how many loops
+// it started (0 when none is configured).
+std::size_t start_replica_monitors(boost::asio::io_context& io, boost::asio::ssl::context& tls,
+                                   const std::vector<MonitoredModel>& models);
+
+}  // namespace switchboard::pool

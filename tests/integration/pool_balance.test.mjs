@@ -1,0 +1,112 @@
+// Load-aware balancing through real processes: least_outstanding sends a slow replica fewer
+// requests, and uses the load replicas report on /metrics (vLLM gauges) when load_metrics is on;
+// an active health check takes an unhealthy replica out and puts it back.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, sleep, GPT4,
+} from './lib/harness.mjs';
+
+const replicaOf = (r) => r.headers.get('x-switchboard-replica');
+
+async function countPerReplica(base, n, concurrency, name = GPT4) {
+  const counts = {};
+  let i = 0;
+  const client = async () => {
+    while (i < n) {
+      const k = i++;
+      const r = await postChat(base, chatBody(name, demoPrompt(GPT4, k % 10).prompt));
+      assert.equal(r.status, 200, r.text);
+      counts[replicaOf(r)] = (counts[replicaOf(r)] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return counts;
+}
+
+describe('a slow replica', () => {
+  let fast;
+  let slow;
+  let gw;
+  before(async () => {
+    [fast, slow] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: GPT4, ttftMs: 300 })]);
+    gw = await startGateway({ models: [model(GPT4, [fast.url, slow.url])] });
+  });
+  after(stopAll);
+
+  test('least_outstanding sends it measurably less', async () => {
+    const counts = await countPerReplica(gw.base, 60, 4);
+    const f = counts[`127.0.0.1:${fast.port}`] ?? 0;
+    const s = counts[`127.0.0.1:${slow.port}`] ?? 0;
+    assert.equal(f + s, 60);
+    assert.ok(s >= 1, 'the slow replica is not excluded');
+    assert.ok(s * 3 < f, `slow ${s} vs fast ${f}`);
+  });
+});
+
+describe('reported load', () => {
+  let a;
+  let b;
+  let gw;
+  before(async () => {
+    [a, b] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: GPT4 })]);
+    gw = await startGateway({
+      models: [model(GPT4, [a.url, b.url], { load_metrics: { path: '/metrics', interval_ms: 100 } })],
+    });
+  });
+  after(stopAll);
+
+  test('the replay backend exposes vLLM gauges', async () => {
+    await b.setFaults({ extra_waiting: 7 });
+    const text = await (await fetch(`${b.url}/metrics`)).text();
+    assert.match(text, /^vllm:num_requests_running\{model_name="[^"]+"\} 0(\.0)?$/m);
+    assert.match(text, /^vllm:num_requests_waiting\{model_name="[^"]+"\} 7(\.0)?$/m);
+    assert.match(text, /^vllm:gpu_cache_usage_perc\{/m);
+    await b.setFaults({ extra_waiting: 0 });
+  });
+
+  // A report is up to one interval old, and a scrape that caught a request in flight makes that
+  // replica look busier until the next one: so "both are used", not an exact split.
+  test('with equal load both replicas are used; a reported backlog steers traffic away', async () => {
+    await sleep(300);
+    const even = await countPerReplica(gw.base, 20, 1);
+    assert.ok((even[`127.0.0.1:${a.port}`] ?? 0) >= 1, JSON.stringify(even));
+    assert.ok((even[`127.0.0.1:${b.port}`] ?? 0) >= 1, JSON.stringify(even));
+    await b.setFaults({ extra_waiting: 50 });
+    await sleep(400);  // a few scrape intervals
+    const steered = await countPerReplica(gw.base, 20, 2);
+    assert.equal(steered[`127.0.0.1:${a.port}`], 20, JSON.stringify(steered));
+    await b.setFaults({ extra_waiting: 0 });
+    await sleep(400);
+    const again = await countPerReplica(gw.base, 20, 1);
+    assert.ok((again[`127.0.0.1:${b.port}`] ?? 0) >= 1, JSON.stringify(again));
+  });
+});
+
+describe('active health checks', () => {
+  let a;
+  let b;
+  let gw;
+  before(async () => {
+    [a, b] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: GPT4 })]);
+    gw = await startGateway({
+      models: [model(GPT4, [a.url, b.url], {
+        health_check: { path: '/health', interval_ms: 100, timeout_ms: 200, unhealthy_after: 2, healthy_after: 2 },
+      })],
+    });
+  });
+  after(stopAll);
+
+  test('a replica failing its health check gets nothing until it passes again', async () => {
+    const both = await countPerReplica(gw.base, 10, 1);
+    assert.equal(both[`127.0.0.1:${a.port}`], 5);
+    await a.setFaults({ unhealthy: 1 });
+    await sleep(500);
+    const down = await countPerReplica(gw.base, 10, 2);
+    assert.equal(down[`127.0.0.1:${b.port}`], 10);
+    await a.setFaults({ unhealthy: 0 });
+    await sleep(500);
+    const up = await countPerReplica(gw.base, 10, 1);
+    assert.equal(up[`127.0.0.1:${a.port}`], 5, JSON.stringify(up));
+  });
+});

@@ -1,0 +1,123 @@
+// Hedging (a second attempt on another replica when the first has not answered in time) and LoRA
+// adapter routing (a request naming an adapter as its model goes to the base model's replicas,
+// preferring one that has the adapter loaded; the upstream sees the adapter's name).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, getDecision, getJson,
+  fakeUpstream, completionJson, GPT4,
+} from './lib/harness.mjs';
+
+describe('hedging', () => {
+  let fast;
+  let slow;
+  let gw;
+  before(async () => {
+    [fast, slow] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: GPT4, ttftMs: 3000 })]);
+    gw = await startGateway({
+      models: [
+        model(GPT4, [slow.url, fast.url], { balancer: 'round_robin', hedge: { after_ms: 150 } }),
+        model('unhedged', [slow.url, fast.url].map((url) => ({ url, upstream_model: GPT4 })), { balancer: 'round_robin' }),
+      ],
+    });
+  });
+  after(stopAll);
+
+  test('a request stuck on the slow replica is answered by the hedge; the slow attempt is cancelled', async () => {
+    let hedged = 0;
+    for (let i = 0; i < 4; i++) {
+      const p = demoPrompt(GPT4, i);
+      const t0 = performance.now();
+      const r = await postChat(gw.base, chatBody(GPT4, p.prompt));
+      const ms = performance.now() - t0;
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.choices[0].message.content, p.response);
+      assert.equal(r.headers.get('x-switchboard-replica'), `127.0.0.1:${fast.port}`);
+      assert.ok(ms < 2500, `answered in ${ms} ms, not after the slow replica's 3 s`);
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      if (d.attempts.length === 2) {
+        hedged++;
+        assert.deepEqual(d.attempts.map((a) => [a.replica, a.result, a.hedge ?? false]), [
+          [`127.0.0.1:${fast.port}`, 'ok', true], [`127.0.0.1:${slow.port}`, 'cancelled', false],
+        ]);
+        assert.ok(d.attempts[0].ms >= 0 && d.attempts[1].ms >= 150);
+      } else {
+        assert.deepEqual(d.attempts.map((a) => a.result), ['ok']);
+      }
+    }
+    assert.ok(hedged >= 1, 'round robin put requests first on the slow replica');
+  });
+
+  test('without hedge the slow replica answers slowly (the hedge is what made it fast)', async () => {
+    let slowest = 0;
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      const r = await postChat(gw.base, chatBody('unhedged', demoPrompt(GPT4, i).prompt));
+      assert.equal(r.status, 200, r.text);
+      slowest = Math.max(slowest, performance.now() - t0);
+    }
+    assert.ok(slowest >= 2900, `slowest ${slowest} ms`);
+  });
+});
+
+describe('LoRA adapters', () => {
+  let withAdapter;
+  let plain;
+  let gw;
+  const answer = (name) => (req, res, body) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(completionJson(JSON.parse(body).model, `from ${name}`));
+  };
+  before(async () => {
+    [withAdapter, plain] = await Promise.all([fakeUpstream(answer('a')), fakeUpstream(answer('b'))]);
+    gw = await startGateway({
+      models: [model('llama-base', [{ url: withAdapter.url, adapters: ['sql-lora'], max_adapters: 2 }, { url: plain.url, max_adapters: 2 }], {
+        balancer: 'lora_affinity', adapters: ['chat-lora'],
+      })],
+    });
+  });
+  after(stopAll);
+
+  test('/v1/models lists the adapters with their base model', async () => {
+    const r = await getJson(gw.base, '/v1/models');
+    const ids = Object.fromEntries(r.json.data.map((m) => [m.id, m]));
+    assert.equal(ids['chat-lora']?.parent, 'llama-base');
+    assert.equal(ids['sql-lora']?.parent, 'llama-base');
+    assert.ok(ids['llama-base']);
+  });
+
+  test('a request for an adapter goes to the replica holding it, with the adapter as model', async () => {
+    for (let i = 0; i < 6; i++) {
+      const r = await postChat(gw.base, chatBody('sql-lora', `query ${i}`));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.choices[0].message.content, 'from a');
+      assert.equal(r.headers.get('x-switchboard-model'), 'llama-base');
+    }
+    assert.ok(withAdapter.requests.every((q) => JSON.parse(q.body).model === 'sql-lora'));
+    assert.equal(plain.requests.length, 0);
+    const r = await postChat(gw.base, chatBody('sql-lora', 'one more'));
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.route, 'sql-lora');
+    assert.equal(d.model, 'llama-base');
+    assert.equal(d.policy, 'direct');
+    assert.match(d.reason, /LoRA adapter 'sql-lora'/);
+  });
+
+  test('a new adapter goes to the replica with free slots and fewer adapters, then stays there', async () => {
+    const before = plain.requests.length;
+    for (let i = 0; i < 4; i++) {
+      const r = await postChat(gw.base, chatBody('chat-lora', `hi ${i}`));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.choices[0].message.content, 'from b');
+    }
+    assert.equal(plain.requests.length - before, 4);
+    assert.ok(plain.requests.slice(before).every((q) => JSON.parse(q.body).model === 'chat-lora'));
+  });
+
+  test('the base model itself is sent as the base model', async () => {
+    const r = await postChat(gw.base, chatBody('llama-base', 'plain'));
+    assert.equal(r.status, 200, r.text);
+    const all = [...withAdapter.requests, ...plain.requests];
+    assert.equal(JSON.parse(all.at(-1).body).model, 'llama-base');
+  });
+});
