@@ -31,7 +31,7 @@ inline constexpr char kLanguageModelFileName[] = "lid.176.ftz";
 // The language identifier reads the last lines of the prompt that hold at least kLanguageMinBytes,
 // within its last kLanguageBytes: messages are joined by '\n', so that is the latest message, and
 // a long English system prompt does not decide the language of a French question.
-inline constexpr std::size_t kLanguageBytes = 512;
+inline constexpr std::size_t kLanguageBytes = 320;
 inline constexpr std::size_t kLanguageMinBytes = 48;
 
 struct ExtractorOptions {
