@@ -92,7 +92,7 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
 
   RouteRequest rr = route_request(call.req);
   if (auto bad = apply_routing_headers(ex.request(), rr)) co_return co_await fail(call, *bad, "client_error");
-  Signals signals = signals_for(call.req);
+  Signals signals = runtime_->signals_for(call.req);
   auto decided = runtime_->decide(call.req.model, rr, signals);
   if (!decided) {
     if (const RouteRuntime* route = runtime_->find_route(call.req.model)) {

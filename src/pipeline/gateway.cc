@@ -8,6 +8,7 @@
 #include "pipeline/routing_headers.h"
 #include "pool/health.h"
 #include "pool/replica_monitor.h"
+#include "signals/signals_json.h"
 
 namespace switchboard::pipeline {
 
@@ -106,12 +107,12 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
   if (!req) co_return (void)co_await ex.respond(error_response(req.error()));
   RouteRequest rr = route_request(*req);
   if (auto bad = apply_routing_headers(ex.request(), rr)) co_return (void)co_await ex.respond(error_response(*bad));
-  Signals signals = signals_for(*req);
+  Signals signals = runtime_->signals_for(*req);
   auto decision = runtime_->decide(req->model, rr, signals);
   if (!decision) co_return (void)co_await ex.respond(error_response(decision.error()));
   nlohmann::json body = decision_json(*decision);
   body["route"] = req->model;
-  body["signals"] = {{"prompt_tokens", signals.prompt_tokens}, {"message_count", signals.message_count}};
+  body["signals"] = signals::signals_json(signals);
   co_await ex.respond(json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
