@@ -21,10 +21,17 @@ constexpr std::array<std::string_view, 40> kStatementStarts = {
 
 // How many distinct operators of "=>", "->", "::", "==", "!=", "&&", "||", "+=", "();", "){" or ") {",
 // "</" the line has, in one pass.
+constexpr std::array<bool, 256> kOperatorStart = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : std::string_view("=-:!&|+()<")) t[c] = true;
+  return t;
+}();
+
 int count_operators(std::string_view line) {
   unsigned mask = 0;
   const std::size_t n = line.size();
   for (std::size_t i = 0; i + 1 < n; ++i) {
+    if (!kOperatorStart[static_cast<unsigned char>(line[i])]) continue;  // most bytes: one predictable branch
     const char c = line[i], d = line[i + 1];
     switch (c) {
       case '=': mask |= (d == '>' ? 1u : 0u) | (d == '=' ? 2u : 0u); break;
