@@ -38,7 +38,8 @@ struct Fixture {
       std::exit(1);
     }
     extractor = *ex;
-    auto glove = signals::GloveTable::open(signals::default_weights_dir() + "/" + signals::kGloveFileName);
+    auto glove =
+        signals::GloveTable::open(signals::default_weights_dir() + "/" + signals::kGloveFileName);
     std::mt19937_64 rng(42);
     // Zipf over the 50,000 most frequent words.
     std::vector<double> w(50000);
@@ -103,7 +104,8 @@ void run(benchmark::State& state, SignalNeeds needs) {
     f.extractor->extract(f.prompts[i++ & 63], needs, s);
     benchmark::DoNotOptimize(s);
     if (us.size() < us.capacity())
-      us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      us.push_back(
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   if (!us.empty()) {
     std::sort(us.begin(), us.end());

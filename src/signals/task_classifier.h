@@ -30,7 +30,8 @@ struct TaskTrainOptions {
   double lr = 0.5;
   int word_ngrams = 2;
   int dim = 32;
-  int buckets = 20000;  // hashed word-bigram rows; the model is ~ (vocab + buckets) * dim * 4 bytes (small: cache-resident)
+  int buckets = 20000;  // hashed word-bigram rows; the model is ~ (vocab + buckets) * dim * 4 bytes
+                        // (small: cache-resident)
 };
 
 struct TaskTrainReport {
@@ -42,7 +43,8 @@ struct TaskTrainReport {
 // The classifier's input text for a prompt (exposed for tests and for tools that export data).
 std::string task_text(std::string_view prompt_text);
 
-Result<TaskTrainReport> train_task_classifier(const data::Outcomes& train, const std::string& out_path,
+Result<TaskTrainReport> train_task_classifier(const data::Outcomes& train,
+                                              const std::string& out_path,
                                               const TaskTrainOptions& options = {});
 
 Prediction predict_task(const FastTextModel& model, std::string_view prompt_text);

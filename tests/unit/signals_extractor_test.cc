@@ -47,7 +47,8 @@ TEST(SignalsWords, LowercasesAndSplits) {
 }
 
 TEST(SignalsExtractor, LanguageOfFrenchAndEnglish) {
-  auto fr = extract("Bonjour, pouvez-vous m'expliquer comment fonctionne la photosynthèse chez les plantes ?");
+  auto fr = extract(
+      "Bonjour, pouvez-vous m'expliquer comment fonctionne la photosynthèse chez les plantes ?");
   EXPECT_EQ(fr.language, "fr");
   EXPECT_GT(fr.language_confidence, 0.5f);
   auto en = extract("Could you explain how photosynthesis works in plants?");
@@ -58,7 +59,8 @@ TEST(SignalsExtractor, LanguageOfFrenchAndEnglish) {
 
 TEST(SignalsExtractor, LanguageFollowsTheLatestMessageOfALongPrompt) {
   std::string text;
-  for (int i = 0; i < 40; ++i) text += "You are a helpful assistant. Answer briefly and politely.\n";
+  for (int i = 0; i < 40; ++i)
+    text += "You are a helpful assistant. Answer briefly and politely.\n";
   text += "Quelle est la capitale de l'Australie et pourquoi n'est-ce pas Sydney ?";
   EXPECT_EQ(extract(text).language, "fr");
 }
@@ -128,7 +130,8 @@ TEST(SignalsExtractor, MissingWeightsNameTheInstallCommand) {
   emb.embedding = true;
   auto e = Extractor::load({"/nonexistent/dir", ""}, emb);
   ASSERT_FALSE(e);
-  EXPECT_NE(e.error().message.find("/nonexistent/dir/glove-100d.bin"), std::string::npos) << e.error().message;
+  EXPECT_NE(e.error().message.find("/nonexistent/dir/glove-100d.bin"), std::string::npos)
+      << e.error().message;
   EXPECT_NE(e.error().message.find("make weights"), std::string::npos) << e.error().message;
   SignalNeeds lang;
   lang.language = true;
@@ -186,7 +189,8 @@ TEST(SignalsGlove, ConvertAndLookUp) {
   std::ofstream(json) << R"({"size":2,"dimensions":2,"words":["a","b"],"vectors":{"a":[1,2,3,0]}})";
   auto missing = convert_glove_json(json, bin);
   ASSERT_FALSE(missing);
-  EXPECT_NE(missing.error().message.find("no vector for word #1 'b'"), std::string::npos) << missing.error().message;
+  EXPECT_NE(missing.error().message.find("no vector for word #1 'b'"), std::string::npos)
+      << missing.error().message;
   std::filesystem::remove_all(dir);
 }
 
