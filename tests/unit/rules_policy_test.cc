@@ -52,6 +52,8 @@ struct Built {
   std::string error;
 };
 
+const std::string* task_model_path = nullptr;
+
 // A task classifier trained here on a few labelled prompts (also exercises train_task_classifier).
 std::string task_model() {
   static std::string path = [] {
@@ -72,7 +74,8 @@ std::string task_model() {
                           .string();
     auto r = signals::train_task_classifier(o, out);
     EXPECT_TRUE(r) << r.error().message;
-    std::atexit([] { std::filesystem::remove(task_model()); });
+    task_model_path = new std::string(out);  // outlives static destructors, for the atexit handler
+    std::atexit([] { std::filesystem::remove(*task_model_path); });
     return out;
   }();
   return path;
