@@ -6,6 +6,7 @@
 #include "signals/fasttext_model.h"
 #include "signals/glove.h"
 #include "signals/task_classifier.h"
+#include "signals/words.h"
 
 #ifndef SB_PROJECT_ROOT
 #define SB_PROJECT_ROOT "."
@@ -31,6 +32,12 @@ std::string_view language_window(std::string_view text) {
   return text;
 }
 
+bool has_word(std::string_view text) {
+  for (char c : text)
+    if (is_word_byte(static_cast<unsigned char>(c))) return true;
+  return false;
+}
+
 class ExtractorImpl final : public Extractor {
  public:
   // Constant after load().
@@ -39,7 +46,7 @@ class ExtractorImpl final : public Extractor {
   std::unique_ptr<FastTextModel> task;
 
   void extract(std::string_view text, const SignalNeeds& needs, Signals& out) const override {
-    if (needs.language && lid) {
+    if (needs.language && lid && has_word(text)) {  // no words, no language (fastText would guess)
       Prediction p = lid->predict(language_window(text), kLanguageBytes);
       out.language = std::move(p.label);
       out.language_confidence = p.probability;
