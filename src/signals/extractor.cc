@@ -6,6 +6,7 @@
 #include "signals/fasttext_model.h"
 #include "signals/glove.h"
 #include "signals/task_classifier.h"
+#include "signals/words.h"
 
 #ifndef SB_PROJECT_ROOT
 #define SB_PROJECT_ROOT "."
@@ -18,7 +19,8 @@ namespace {
 // kLanguageMinBytes, within its last kLanguageBytes. Messages are joined by '\n', so this is the
 // latest message (or its last lines), not a long English system prompt before it.
 std::string_view language_window(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) text.remove_suffix(1);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r'))
+    text.remove_suffix(1);
   if (text.size() > kLanguageBytes) text.remove_prefix(text.size() - kLanguageBytes);
   std::size_t pos = text.size();
   while (pos > 0) {
@@ -30,6 +32,12 @@ std::string_view language_window(std::string_view text) {
   return text;
 }
 
+bool has_word(std::string_view text) {
+  for (char c : text)
+    if (is_word_byte(static_cast<unsigned char>(c))) return true;
+  return false;
+}
+
 class ExtractorImpl final : public Extractor {
  public:
   // Constant after load().
@@ -38,7 +46,7 @@ class ExtractorImpl final : public Extractor {
   std::unique_ptr<FastTextModel> task;
 
   void extract(std::string_view text, const SignalNeeds& needs, Signals& out) const override {
-    if (needs.language && lid) {
+    if (needs.language && lid && has_word(text)) {  // no words, no language (fastText would guess)
       Prediction p = lid->predict(language_window(text), kLanguageBytes);
       out.language = std::move(p.label);
       out.language_confidence = p.probability;
@@ -61,16 +69,19 @@ std::string default_weights_dir() {
   return std::string(SB_PROJECT_ROOT) + "/weights";
 }
 
-Result<std::shared_ptr<const Extractor>> Extractor::load(const ExtractorOptions& options, const SignalNeeds& needs) {
+Result<std::shared_ptr<const Extractor>> Extractor::load(const ExtractorOptions& options,
+                                                         const SignalNeeds& needs) {
   auto impl = std::make_shared<ExtractorImpl>();
   const std::string dir = options.weights_dir.empty() ? default_weights_dir() : options.weights_dir;
-  const std::string hint = "install the weights with `make weights` (scripts/fetch-weights.sh; "
-                           "SWITCHBOARD_WEIGHTS_DIR or signals.weights_dir choose the directory)";
+  const std::string hint =
+      "install the weights with `make weights` (scripts/fetch-weights.sh; "
+      "SWITCHBOARD_WEIGHTS_DIR or signals.weights_dir choose the directory)";
   if (needs.embedding) {
     auto g = GloveTable::open(dir + "/" + kGloveFileName);
     if (!g) {
       Error e = g.error();
-      if (e.code == "missing_weights") e.message = dir + "/" + kGloveFileName + ": not found; " + hint;
+      if (e.code == "missing_weights")
+        e.message = dir + "/" + kGloveFileName + ": not found; " + hint;
       return e;
     }
     impl->glove = std::move(*g);
@@ -82,11 +93,14 @@ Result<std::shared_ptr<const Extractor>> Extractor::load(const ExtractorOptions&
   }
   if (needs.task) {
     if (options.task_model.empty())
-      return make_error(ErrorKind::kBadRequest, "missing_weights",
-                        "a policy reads the task signal but no task classifier is configured (signals.task_model); "
-                        "train one with `switchboard train --policy task --data TRAIN.jsonl --out DIR`");
-    auto m = FastTextModel::load(options.task_model,
-                                 "train it with `switchboard train --policy task --data TRAIN.jsonl --out DIR`");
+      return make_error(
+          ErrorKind::kBadRequest, "missing_weights",
+          "a policy reads the task signal but no task classifier is configured "
+          "(signals.task_model); "
+          "train one with `switchboard train --policy task --data TRAIN.jsonl --out DIR`");
+    auto m = FastTextModel::load(
+        options.task_model,
+        "train it with `switchboard train --policy task --data TRAIN.jsonl --out DIR`");
     if (!m) return m.error();
     impl->task = std::move(*m);
   }

@@ -31,7 +31,9 @@ struct Header {
   std::uint64_t table_off, scales_off, word_offsets_off, words_off, words_size, rows_off;
 };
 
-std::size_t align64(std::size_t x) { return (x + 63) & ~std::size_t{63}; }
+std::size_t align64(std::size_t x) {
+  return (x + 63) & ~std::size_t{63};
+}
 
 // SIF weight of the word at frequency rank `row` (Zipf: p(rank) = 1 / ((rank + 1) * H_count)).
 float sif_weight(std::size_t row, std::size_t count) {
@@ -44,7 +46,8 @@ float sif_weight(std::size_t row, std::size_t count) {
 constexpr std::array<unsigned char, 256> kWordByte = [] {
   std::array<unsigned char, 256> t{};
   for (int c = 0; c < 256; ++c)
-    if (is_word_byte(static_cast<unsigned char>(c))) t[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    if (is_word_byte(static_cast<unsigned char>(c)))
+      t[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
   return t;
 }();
 
@@ -85,7 +88,8 @@ Result<std::unique_ptr<GloveTable>> GloveTable::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return make_error(ErrorKind::kInternal, "missing_weights",
-                      path + ": cannot open (" + std::strerror(errno) + "); install the weights with `make weights`");
+                      path + ": cannot open (" + std::strerror(errno) +
+                          "); install the weights with `make weights`");
   struct stat st {};
   if (fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(Header))) {
     ::close(fd);
@@ -94,7 +98,8 @@ Result<std::unique_ptr<GloveTable>> GloveTable::open(const std::string& path) {
   const std::size_t size = static_cast<std::size_t>(st.st_size);
   std::unique_ptr<GloveTable> t(new GloveTable());
   t->mem_size_ = (size + kHugePage - 1) / kHugePage * kHugePage;
-  void* mem = mmap(nullptr, t->mem_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mem =
+      mmap(nullptr, t->mem_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) {
     ::close(fd);
     return bad_file(path, std::string("cannot allocate memory: ") + std::strerror(errno));
@@ -106,7 +111,8 @@ Result<std::unique_ptr<GloveTable>> GloveTable::open(const std::string& path) {
     ssize_t n = ::pread(fd, static_cast<char*>(mem) + done, size - done, static_cast<off_t>(done));
     if (n <= 0) {
       ::close(fd);
-      return bad_file(path, std::string("read failed: ") + (n < 0 ? std::strerror(errno) : "unexpected end"));
+      return bad_file(
+          path, std::string("read failed: ") + (n < 0 ? std::strerror(errno) : "unexpected end"));
     }
     done += static_cast<std::size_t>(n);
   }
@@ -115,11 +121,15 @@ Result<std::unique_ptr<GloveTable>> GloveTable::open(const std::string& path) {
   std::memcpy(&h, mem, sizeof h);
   if (std::memcmp(h.magic, kMagic, 8) != 0) return bad_file(path, "not a Switchboard GloVe file");
   if (h.version != kVersion)
-    return bad_file(path, "format version " + std::to_string(h.version) + " (this build reads " + std::to_string(kVersion) + ")");
-  auto fits = [&](std::uint64_t off, std::uint64_t bytes) { return off <= size && bytes <= size - off; };
-  if (h.dim == 0 || h.dim > 1024 || h.stride < h.dim || h.stride % 64 || h.count == 0 || h.table_size < h.count ||
-      (h.table_size & (h.table_size - 1)) || !fits(h.table_off, h.table_size * 8) ||
-      !fits(h.scales_off, std::uint64_t{h.count} * 4) || !fits(h.word_offsets_off, (std::uint64_t{h.count} + 1) * 4) ||
+    return bad_file(path, "format version " + std::to_string(h.version) + " (this build reads " +
+                              std::to_string(kVersion) + ")");
+  auto fits = [&](std::uint64_t off, std::uint64_t bytes) {
+    return off <= size && bytes <= size - off;
+  };
+  if (h.dim == 0 || h.dim > 1024 || h.stride < h.dim || h.stride % 64 || h.count == 0 ||
+      h.table_size < h.count || (h.table_size & (h.table_size - 1)) ||
+      !fits(h.table_off, h.table_size * 8) || !fits(h.scales_off, std::uint64_t{h.count} * 4) ||
+      !fits(h.word_offsets_off, (std::uint64_t{h.count} + 1) * 4) ||
       !fits(h.words_off, h.words_size) || !fits(h.rows_off, std::uint64_t{h.count} * h.stride))
     return bad_file(path, "sections do not fit the file (truncated?)");
   const char* base = static_cast<const char*>(mem);
@@ -132,7 +142,8 @@ Result<std::unique_ptr<GloveTable>> GloveTable::open(const std::string& path) {
   t->word_offsets_ = reinterpret_cast<const std::uint32_t*>(base + h.word_offsets_off);
   t->words_ = base + h.words_off;
   t->rows_ = reinterpret_cast<const std::int8_t*>(base + h.rows_off);
-  if (t->word_offsets_[h.count] != h.words_size) return bad_file(path, "vocabulary section is inconsistent");
+  if (t->word_offsets_[h.count] != h.words_size)
+    return bad_file(path, "vocabulary section is inconsistent");
   for (std::uint64_t i = 0; i < h.table_size; ++i) {
     const std::uint64_t row = t->table_[i] & 0xffffffffu;
     if (row > h.count) return bad_file(path, "hash table points past the vocabulary");
@@ -149,13 +160,17 @@ std::int64_t GloveTable::probe(std::uint64_t h) const {
   }
 }
 
-std::int64_t GloveTable::find(std::string_view w) const { return probe(glove_hash(w)); }
+std::int64_t GloveTable::find(std::string_view w) const {
+  return probe(glove_hash(w));
+}
 
 std::string_view GloveTable::word(std::size_t row) const {
   return {words_ + word_offsets_[row], word_offsets_[row + 1] - word_offsets_[row]};
 }
 
-float GloveTable::weight(std::size_t row) const { return sif_weight(row, count_); }
+float GloveTable::weight(std::size_t row) const {
+  return sif_weight(row, count_);
+}
 
 std::vector<float> GloveTable::vector(std::size_t row) const {
   std::vector<float> v(dim_);
@@ -166,7 +181,8 @@ std::vector<float> GloveTable::vector(std::size_t row) const {
 
 // Looks up n words by hash and adds their weighted rows to acc[0, stride): first prefetch every
 // table slot, then resolve the rows and prefetch them, then add — so the misses overlap.
-void GloveTable::accumulate(const std::uint64_t* hashes, std::size_t n, float* acc, std::size_t& found) const {
+void GloveTable::accumulate(const std::uint64_t* hashes, std::size_t n, float* acc,
+                            std::size_t& found) const {
   std::int64_t rows[kBatch];
   for (std::size_t j = 0; j < n; ++j) __builtin_prefetch(&table_[hashes[j] & table_mask_]);
   for (std::size_t j = 0; j < n; ++j) {
@@ -204,9 +220,11 @@ std::size_t GloveTable::embed(std::string_view text, std::vector<float>& out) co
   } else {
     // Cut both parts at a non-word byte so that no word is split in two.
     std::size_t head_end = kEmbedHeadBytes;
-    while (head_end < text.size() && is_word_byte(static_cast<unsigned char>(text[head_end]))) ++head_end;
+    while (head_end < text.size() && is_word_byte(static_cast<unsigned char>(text[head_end])))
+      ++head_end;
     std::size_t tail_begin = text.size() - kEmbedTailBytes;
-    while (tail_begin < text.size() && is_word_byte(static_cast<unsigned char>(text[tail_begin]))) ++tail_begin;
+    while (tail_begin < text.size() && is_word_byte(static_cast<unsigned char>(text[tail_begin])))
+      ++tail_begin;
     for_each_word_hash(text.substr(0, head_end), add);
     if (tail_begin > head_end) for_each_word_hash(text.substr(tail_begin), add);
   }
@@ -229,7 +247,8 @@ Result<std::size_t> convert_glove_json(const std::string& json_path, const std::
     return make_error(ErrorKind::kBadRequest, "bad_glove_json", json_path + ": " + why);
   };
   padded_string json;
-  if (auto err = padded_string::load(json_path).get(json)) return fail(std::string("cannot read: ") + error_message(err));
+  if (auto err = padded_string::load(json_path).get(json))
+    return fail(std::string("cannot read: ") + error_message(err));
   ondemand::parser parser;
   ondemand::document doc;
   if (parser.iterate(json).get(doc)) return fail("not JSON");
@@ -248,9 +267,11 @@ Result<std::size_t> convert_glove_json(const std::string& json_path, const std::
       } else if (key == "size") {
         count = static_cast<std::size_t>(field.value().get_uint64().value());
       } else if (key == "words") {
-        for (auto w : field.value().get_array()) words.emplace_back(std::string_view(w.get_string().value()));
+        for (auto w : field.value().get_array())
+          words.emplace_back(std::string_view(w.get_string().value()));
       } else if (key == "vectors") {
-        if (dim == 0 || count == 0 || dim > 1024) return fail("'dimensions' and 'size' must come before 'vectors'");
+        if (dim == 0 || count == 0 || dim > 1024)
+          return fail("'dimensions' and 'size' must come before 'vectors'");
         vectors.assign(count * dim, 0.0f);
         filled.assign(count, 0);
         std::vector<double> row(dim + 2);
@@ -258,17 +279,22 @@ Result<std::size_t> convert_glove_json(const std::string& json_path, const std::
           std::string_view word = entry.unescaped_key().value();
           std::size_t n = 0;
           for (auto x : entry.value().get_array()) {
-            if (n == dim + 2) return fail("vector of '" + std::string(word) + "' is longer than dim + 2");
+            if (n == dim + 2)
+              return fail("vector of '" + std::string(word) + "' is longer than dim + 2");
             row[n++] = x.get_double().value();
           }
-          if (n != dim + 2) return fail("vector of '" + std::string(word) + "' has " + std::to_string(n) + " numbers");
+          if (n != dim + 2)
+            return fail("vector of '" + std::string(word) + "' has " + std::to_string(n) +
+                        " numbers");
           const auto index = static_cast<std::size_t>(row[dim + 1]);
-          if (index >= count || filled[index]) return fail("bad or repeated index for '" + std::string(word) + "'");
+          if (index >= count || filled[index])
+            return fail("bad or repeated index for '" + std::string(word) + "'");
           double norm = 0;
           for (std::size_t k = 0; k < dim; ++k) norm += row[k] * row[k];
           norm = std::sqrt(norm);
           if (norm > 0)
-            for (std::size_t k = 0; k < dim; ++k) vectors[index * dim + k] = static_cast<float>(row[k] / norm);
+            for (std::size_t k = 0; k < dim; ++k)
+              vectors[index * dim + k] = static_cast<float>(row[k] / norm);
           filled[index] = 1;
         }
       }
@@ -277,7 +303,9 @@ Result<std::size_t> convert_glove_json(const std::string& json_path, const std::
     return fail(std::string("malformed: ") + e.what());
   }
   if (dim == 0 || count == 0) return fail("missing 'dimensions' or 'size'");
-  if (words.size() != count) return fail("'words' has " + std::to_string(words.size()) + " entries, 'size' says " + std::to_string(count));
+  if (words.size() != count)
+    return fail("'words' has " + std::to_string(words.size()) + " entries, 'size' says " +
+                std::to_string(count));
   for (std::size_t i = 0; i < count; ++i)
     if (!filled[i]) return fail("no vector for word #" + std::to_string(i) + " '" + words[i] + "'");
 
@@ -294,7 +322,8 @@ Result<std::size_t> convert_glove_json(const std::string& json_path, const std::
     std::size_t i = hash & (h.table_size - 1);
     bool dup = false;
     while (table[i] != 0) {
-      if ((table[i] >> 32) == (hash >> 32)) dup = true;  // same key (or a 52-bit collision): keep the first
+      if ((table[i] >> 32) == (hash >> 32))
+        dup = true;  // same key (or a 52-bit collision): keep the first
       i = (i + 1) & (h.table_size - 1);
     }
     if (!dup) table[i] = ((hash >> 32) << 32) | (r + 1);
@@ -307,7 +336,8 @@ Result<std::size_t> convert_glove_json(const std::string& json_path, const std::
     float max_abs = 0;
     for (std::size_t k = 0; k < dim; ++k) max_abs = std::max(max_abs, std::fabs(v[k]));
     const float q = max_abs > 0 ? 127.0f / max_abs : 0.0f;
-    for (std::size_t k = 0; k < dim; ++k) rows[r * stride + k] = static_cast<std::int8_t>(std::lround(v[k] * q));
+    for (std::size_t k = 0; k < dim; ++k)
+      rows[r * stride + k] = static_cast<std::int8_t>(std::lround(v[k] * q));
     scales[r] = max_abs > 0 ? (max_abs / 127.0f) * sif_weight(r, count) : 0.0f;
   }
   std::vector<std::uint32_t> offsets(count + 1, 0);
@@ -345,7 +375,8 @@ Result<std::size_t> convert_glove_json(const std::string& json_path, const std::
     out.write(blob.data(), blob.size());
     pad_to(h.rows_off);
     out.write(reinterpret_cast<const char*>(rows.data()), rows.size());
-    if (!out.flush()) return make_error(ErrorKind::kInternal, "write_failed", tmp + ": write failed");
+    if (!out.flush())
+      return make_error(ErrorKind::kInternal, "write_failed", tmp + ": write failed");
   }
   if (std::rename(tmp.c_str(), out_path.c_str()) != 0)
     return make_error(ErrorKind::kInternal, "write_failed", out_path + ": cannot rename " + tmp);

@@ -2,12 +2,13 @@
 // sentence embedding computed from them.
 //
 // File layout (little-endian, version 2; every section 64-byte aligned, offsets from the start):
-//   Header            magic "SBGLOVE\0", version, dim, count, row stride, table_size (power of two), offsets
-//   table[table_size] uint64: (high 32 bits of the word's FNV-1a-64 hash) << 32 | (row + 1); 0 = empty.
+//   Header            magic "SBGLOVE\0", version, dim, count, row stride, table_size (power of
+//   two), offsets table[table_size] uint64: (high 32 bits of the word's FNV-1a-64 hash) << 32 |
+//   (row + 1); 0 = empty.
 //                     Linear probing from (hash & (table_size - 1)).
 //   scales[count]     float32: the row's dequantisation scale times its SIF weight a / (a + p(w)),
-//                     a = 1e-3, Zipf p(w) from the word's frequency rank (the npm package lists words
-//                     most frequent first), so that "the", "," and "of" barely count.
+//                     a = 1e-3, Zipf p(w) from the word's frequency rank (the npm package lists
+//                     words most frequent first), so that "the", "," and "of" barely count.
 //   word_offsets[count + 1], words blob: the vocabulary (row order), for tools and tests.
 //   rows[count][stride] int8: each word's unit vector quantised to int8 (v / max|v| * 127), padded
 //                     with zeros to the stride (128 for 100-d: two cache lines).
@@ -67,8 +68,9 @@ class GloveTable {
   GloveTable() = default;
   std::int64_t probe(std::uint64_t hash) const;
   // Compiled for AVX2 and baseline x86-64, chosen at load time (GCC target_clones).
-  __attribute__((target_clones("avx2", "default"))) void accumulate(const std::uint64_t* hashes, std::size_t n,
-                                                                      float* acc, std::size_t& found) const;
+  __attribute__((target_clones("avx2", "default"))) void accumulate(const std::uint64_t* hashes,
+                                                                    std::size_t n, float* acc,
+                                                                    std::size_t& found) const;
 
   void* mem_ = nullptr;  // the file's bytes (anonymous mapping)
   std::size_t mem_size_ = 0;

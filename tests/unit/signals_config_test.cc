@@ -26,7 +26,8 @@ TEST(SignalsConfig, DefaultsAndKeys) {
   weights_dir: /opt/w
   task_model: /opt/task.bin
   embedding: {provider: http, url: 'http://127.0.0.1:9000/v1', model: bge-small, api_key_env: EMB_KEY, timeout_ms: 500}
-)", "s.yaml");
+)",
+                                  "s.yaml");
   ASSERT_TRUE(cfg) << cfg.error().message;
   const auto& s = (*cfg)->signals;
   EXPECT_EQ(s.weights_dir, "/opt/w");
@@ -40,14 +41,17 @@ TEST(SignalsConfig, DefaultsAndKeys) {
 }
 
 TEST(SignalsConfig, ErrorsHaveFileLineColumn) {
-  EXPECT_THAT(error_of(kModel + "signals: {weights: x}\n"), HasSubstr("s.yaml:4:11: unknown key 'weights' in signals"));
+  EXPECT_THAT(error_of(kModel + "signals: {weights: x}\n"),
+              HasSubstr("s.yaml:4:11: unknown key 'weights' in signals"));
   EXPECT_THAT(error_of(kModel + "signals:\n  embedding: {provider: magic}\n"),
               HasSubstr("s.yaml:5:25: signals.embedding.provider must be glove or http"));
   EXPECT_THAT(error_of(kModel + "signals:\n  embedding: {provider: http}\n"),
               HasSubstr("s.yaml:5:14: signals.embedding with provider http needs url and model"));
-  EXPECT_THAT(error_of(kModel + "signals:\n  embedding: {provider: http, url: 'ftp://x', model: m}\n"),
-              HasSubstr("url must start with http://"));
+  EXPECT_THAT(
+      error_of(kModel + "signals:\n  embedding: {provider: http, url: 'ftp://x', model: m}\n"),
+      HasSubstr("url must start with http://"));
   EXPECT_THAT(error_of(kModel + "signals:\n  embedding: {url: 'http://x'}\n"),
               HasSubstr("url, model and api_key_env are for provider http"));
-  EXPECT_THAT(error_of(kModel + "signals: {weights_dir: ''}\n"), HasSubstr("signals.weights_dir must not be empty"));
+  EXPECT_THAT(error_of(kModel + "signals: {weights_dir: ''}\n"),
+              HasSubstr("signals.weights_dir must not be empty"));
 }

@@ -2,10 +2,12 @@
 // weight-dependent tests fail (not skip) when the weights are absent, naming the command.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "signals/code_detect.h"
 #include "signals/extractor.h"
@@ -47,7 +49,8 @@ TEST(SignalsWords, LowercasesAndSplits) {
 }
 
 TEST(SignalsExtractor, LanguageOfFrenchAndEnglish) {
-  auto fr = extract("Bonjour, pouvez-vous m'expliquer comment fonctionne la photosynthèse chez les plantes ?");
+  auto fr = extract(
+      "Bonjour, pouvez-vous m'expliquer comment fonctionne la photosynthèse chez les plantes ?");
   EXPECT_EQ(fr.language, "fr");
   EXPECT_GT(fr.language_confidence, 0.5f);
   auto en = extract("Could you explain how photosynthesis works in plants?");
@@ -58,7 +61,8 @@ TEST(SignalsExtractor, LanguageOfFrenchAndEnglish) {
 
 TEST(SignalsExtractor, LanguageFollowsTheLatestMessageOfALongPrompt) {
   std::string text;
-  for (int i = 0; i < 40; ++i) text += "You are a helpful assistant. Answer briefly and politely.\n";
+  for (int i = 0; i < 40; ++i)
+    text += "You are a helpful assistant. Answer briefly and politely.\n";
   text += "Quelle est la capitale de l'Australie et pourquoi n'est-ce pas Sydney ?";
   EXPECT_EQ(extract(text).language, "fr");
 }
@@ -85,6 +89,60 @@ TEST(SignalsExtractor, EmbeddingIsUnitLengthAndMeaningful) {
   EXPECT_NEAR(std::sqrt(n), 1.0, 1e-4);
   EXPECT_GT(cosine(a, b), cosine(a, c) + 0.1f);
   EXPECT_GT(cosine(a, b), 0.7f);
+}
+
+TEST(SignalsExtractor, EmbeddingIsTheWeightedAverageOfTheWordVectors) {
+  auto t = GloveTable::open(default_weights_dir() + "/" + kGloveFileName);
+  ASSERT_TRUE(t) << t.error().message << " (run `make weights`)";
+  const auto& g = **t;
+  std::vector<float> want(g.dim(), 0.0f);
+  for (const char* w : {"cat", "chases", "mouse"}) {
+    auto row = g.find(w);
+    ASSERT_GE(row, 0) << w;
+    auto v = g.vector(row);
+    for (std::size_t k = 0; k < g.dim(); ++k) want[k] += g.weight(row) * v[k];
+  }
+  double n = 0;
+  for (float x : want) n += double(x) * x;
+  for (float& x : want) x = static_cast<float>(x / std::sqrt(n));
+  std::vector<float> got;
+  // "the" counts, barely; the npm package has no vector for "a" (nor "i", "s", "t").
+  EXPECT_EQ(g.embed("The CAT chases -- a mouse!", got), 4u);
+  EXPECT_EQ(g.find("a"), -1);
+  ASSERT_EQ(got.size(), g.dim());
+  EXPECT_GT(cosine(got, want), 0.995f);
+  EXPECT_LT(g.weight(g.find("the")), 0.05f);
+  EXPECT_GT(g.weight(g.find("mouse")), 0.8f);
+}
+
+TEST(SignalsExtractor, ConcurrentExtractionGivesTheSameSignals) {
+  auto ex = loaded();
+  ASSERT_TRUE(ex);
+  const std::vector<std::string> texts = {
+      "Bonjour, comment vas-tu aujourd'hui ?", "int main() {\n  return 0;\n}\n",
+      "How do I bake bread at home?", "Wie spät ist es in Berlin?"};
+  std::vector<Signals> want(texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) ex->extract(texts[i], all_but_task(), want[i]);
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        const std::size_t k = (i + t) % texts.size();
+        Signals s;
+        ex->extract(texts[k], all_but_task(), s);
+        if (s.language != want[k].language || s.has_code != want[k].has_code ||
+            s.embedding != want[k].embedding)
+          ++mismatches;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(SignalsExtractor, NoWordsNoLanguage) {
+  EXPECT_EQ(extract("").language, "");
+  EXPECT_EQ(extract("  \n ?! ").language, "");
 }
 
 TEST(SignalsExtractor, EmbeddingOfAnUnknownTextIsEmpty) {
@@ -128,7 +186,8 @@ TEST(SignalsExtractor, MissingWeightsNameTheInstallCommand) {
   emb.embedding = true;
   auto e = Extractor::load({"/nonexistent/dir", ""}, emb);
   ASSERT_FALSE(e);
-  EXPECT_NE(e.error().message.find("/nonexistent/dir/glove-100d.bin"), std::string::npos) << e.error().message;
+  EXPECT_NE(e.error().message.find("/nonexistent/dir/glove-100d.bin"), std::string::npos)
+      << e.error().message;
   EXPECT_NE(e.error().message.find("make weights"), std::string::npos) << e.error().message;
   SignalNeeds lang;
   lang.language = true;
@@ -186,7 +245,8 @@ TEST(SignalsGlove, ConvertAndLookUp) {
   std::ofstream(json) << R"({"size":2,"dimensions":2,"words":["a","b"],"vectors":{"a":[1,2,3,0]}})";
   auto missing = convert_glove_json(json, bin);
   ASSERT_FALSE(missing);
-  EXPECT_NE(missing.error().message.find("no vector for word #1 'b'"), std::string::npos) << missing.error().message;
+  EXPECT_NE(missing.error().message.find("no vector for word #1 'b'"), std::string::npos)
+      << missing.error().message;
   std::filesystem::remove_all(dir);
 }
 
