@@ -86,6 +86,7 @@ awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client, const 
     VllmGauges g;
     if (res && res->first == 200) g = parse_vllm_gauges(res->second);
     if (g.running && g.waiting) {
+      r->reported.own_at_report.store(r->in_flight.load(kRelaxed), kRelaxed);
       r->reported.running.store(std::llround(*g.running), kRelaxed);
       r->reported.waiting.store(std::llround(*g.waiting), kRelaxed);
       r->reported.kv_usage_permille.store(g.kv_usage ? static_cast<std::int32_t>(std::lround(*g.kv_usage * 1000)) : -1,
