@@ -44,7 +44,7 @@ struct ReportedLoad {
 };
 
 // Whether a replica may be picked, written by the gateway's outlier detection (pool/health.h) and
-// active health checker (pool/health_checker.h), read on every pick. Relaxed atomics.
+// active health checker (pool/replica_monitor.h), read on every pick. Relaxed atomics.
 struct ReplicaHealth {
   std::atomic<std::int64_t> ejected_until_ms{0};    // steady-clock ms; passive ejection ends then
   std::atomic<std::int32_t> consecutive_failures{0};  // failed attempts since the last success
