@@ -66,9 +66,11 @@ struct Replica {
   std::int64_t max_adapters = 0;      // adapter slots; 0 = not declared (no limit assumed)
 
   // Written concurrently.
+  // in_flight and health sit together so that the health filter and a load-aware pick read one
+  // cache line per replica.
   std::atomic<std::int64_t> in_flight{0};  // requests this gateway sent and that have not finished
-  ReportedLoad reported;                   // from the replica's /metrics, when scraped
   ReplicaHealth health;                    // ejection and health-check state
+  ReportedLoad reported;                   // from the replica's /metrics, when scraped
 
   // The load balancers compare: the gateway's own in-flight count, plus — when a fresh report
   // exists — the report's running + waiting requests that were not this gateway's when it was
