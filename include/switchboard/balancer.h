@@ -39,10 +39,12 @@ struct ReportedLoad {
       -1};  // vllm:gpu_cache_usage_perc (v1: kv_cache_usage_perc) × 1000
   std::atomic<std::int64_t> updated_ms{
       0};  // steady-clock milliseconds of the report, for the scraper
+  std::atomic<std::int64_t> own_at_report{
+      0};  // Replica::in_flight when the report arrived: this gateway's share of running + waiting
 };
 
 // Whether a replica may be picked, written by the gateway's outlier detection (pool/health.h) and
-// active health checker (pool/health_checker.h), read on every pick. Relaxed atomics.
+// active health checker (pool/replica_monitor.h), read on every pick. Relaxed atomics.
 struct ReplicaHealth {
   std::atomic<std::int64_t> ejected_until_ms{0};    // steady-clock ms; passive ejection ends then
   std::atomic<std::int32_t> consecutive_failures{0};  // failed attempts since the last success
@@ -64,19 +66,24 @@ struct Replica {
   std::int64_t max_adapters = 0;      // adapter slots; 0 = not declared (no limit assumed)
 
   // Written concurrently.
+  // in_flight and health sit together so that the health filter and a load-aware pick read one
+  // cache line per replica.
   std::atomic<std::int64_t> in_flight{0};  // requests this gateway sent and that have not finished
-  ReportedLoad reported;                   // from the replica's /metrics, when scraped
   ReplicaHealth health;                    // ejection and health-check state
+  ReportedLoad reported;                   // from the replica's /metrics, when scraped
 
-  // The load balancers compare: the gateway's own in-flight count, or — when a fresh report exists
-  // — the larger of that and the replica's running + waiting requests (the report sees other
-  // gateways' traffic; the in-flight count sees requests sent since the last scrape).
+  // The load balancers compare: the gateway's own in-flight count, plus — when a fresh report
+  // exists — the report's running + waiting requests that were not this gateway's when it was
+  // taken (other gateways' traffic and the server's own queue). Subtracting the gateway's share at
+  // report time keeps a request that has finished since from counting until the next scrape, and
+  // one sent since from counting twice.
   std::int64_t load() const {
     std::int64_t own = in_flight.load(std::memory_order_relaxed);
     std::int64_t waiting = reported.waiting.load(std::memory_order_relaxed);
     std::int64_t running = reported.running.load(std::memory_order_relaxed);
     if (waiting < 0 || running < 0) return own;
-    return own > running + waiting ? own : running + waiting;
+    std::int64_t others = running + waiting - reported.own_at_report.load(std::memory_order_relaxed);
+    return others > 0 ? own + others : own;
   }
 };
 

@@ -16,10 +16,10 @@ struct OutlierConfig {                    // `outlier_ejection:`
   std::chrono::milliseconds max_ejection{30000};  // backoff cap
 };
 
-struct RetryConfig {               // `retry:`
-  std::int32_t max_attempts = 3;   // attempts on this model per request (1 = no retry)
-  double budget_percent = 20;      // concurrent retries ≤ this % of the model's active requests…
-  std::int64_t min_retries = 3;    // …or this many, whichever is larger
+struct RetryConfig {              // `retry:`
+  std::int32_t max_attempts = 3;  // attempts on this model per request (1 = no retry)
+  double budget_percent = 20;     // concurrent retries ≤ this % of the model's active requests…
+  std::int64_t min_retries = 3;   // …or this many, whichever is larger
 };
 
 struct HedgeConfig {  // `hedge:` (absent = off)

@@ -64,6 +64,7 @@ struct Gateway::ChatCall {
   const ModelRuntime* model = nullptr;
   Replica* replica = nullptr;
   std::string_view adapter;  // the LoRA adapter the client named as `model` (a view of req.model)
+  std::size_t unavailable = 0;  // replicas of the current model ejected or down at the last pick
   std::string route_label;  // metrics label: only names that are configured (bounded cardinality)
 
   void set_headers(http::bhttp::fields& h) const {
@@ -203,6 +204,7 @@ void Gateway::note_attempt(ChatCall& call, Attempt& a, bool hedge) {
   nlohmann::json j = {{"model", a.model->config->name}, {"replica", a.replica->config->id},
                       {"result", a.result()}, {"ms", a.ms}};
   if (hedge) j["hedge"] = true;
+  if (call.unavailable) j["unavailable"] = call.unavailable;  // skipped as ejected or down
   call.rec.attempts.push_back(std::move(j));
   if (a.cancelled) return;  // says nothing about the replica
   if (!a.replica_failed()) {
@@ -341,6 +343,7 @@ awaitable<void> Gateway::forward(ChatCall& call, const std::vector<const ModelRu
         metrics_.retries.with({m.config->name}).inc();
       }
       first = false;
+      call.unavailable = c.unavailable;
       Replica& r = m.balancer->pick(candidates, rr);
       tried.push_back(&r);
       Attempt a;

@@ -1,7 +1,9 @@
 // The gateway: the HTTP handler that serves the OpenAI API and the operational endpoints.
 //
-//   POST /v1/chat/completions   parse → choose model (direct or route policy) → pick replica →
-//                               forward / stream → record decision
+//   POST /v1/chat/completions   parse → choose model (direct, LoRA adapter or route policy) →
+//                               pick a healthy replica → forward / stream (retries on other
+//                               replicas and fallback models before the first byte, under the
+//                               retry budget; optional hedging) → record decision with attempts
 //   POST /v1/route              the decision a chat request would get, explained; not forwarded
 //   GET  /v1/models             configured models and routes
 //   GET  /v1/decisions/{id}     a decision record

@@ -25,7 +25,8 @@ std::int64_t ejection_ms(const OutlierPolicy& policy, std::int32_t k) {
 }
 
 void record_success(Replica& r) {
-  if (r.health.consecutive_failures.load(kRelaxed) != 0) r.health.consecutive_failures.store(0, kRelaxed);
+  if (r.health.consecutive_failures.load(kRelaxed) != 0)
+    r.health.consecutive_failures.store(0, kRelaxed);
   if (r.health.ejections.load(kRelaxed) != 0) r.health.ejections.store(0, kRelaxed);
 }
 
@@ -41,8 +42,9 @@ std::int64_t record_failure(Replica& r, const OutlierPolicy& policy, std::int64_
   return ms;
 }
 
-Candidates healthy_candidates(std::span<Replica* const> all, std::span<const Replica* const> exclude,
-                              std::int64_t now_ms, CandidateBuffer& buffer) {
+Candidates healthy_candidates(std::span<Replica* const> all,
+                              std::span<const Replica* const> exclude, std::int64_t now_ms,
+                              CandidateBuffer& buffer) {
   Replica** out = buffer.reserve(all.size());
   std::size_t n = 0, unavailable = 0;
   for (Replica* r : all) {
@@ -56,7 +58,8 @@ Candidates healthy_candidates(std::span<Replica* const> all, std::span<const Rep
   return {std::span<Replica* const>(out, n), unavailable};
 }
 
-std::span<Replica* const> untried(std::span<Replica* const> all, std::span<const Replica* const> exclude,
+std::span<Replica* const> untried(std::span<Replica* const> all,
+                                  std::span<const Replica* const> exclude,
                                   CandidateBuffer& buffer) {
   Replica** out = buffer.reserve(all.size());
   std::size_t n = 0;

@@ -62,17 +62,18 @@ class CandidateBuffer {
 
 struct Candidates {
   std::span<Replica* const> replicas;  // available and not excluded, in the pool's order
-  std::size_t unavailable = 0;         // replicas left out as ejected or down (not counting excluded)
+  std::size_t unavailable = 0;  // replicas left out as ejected or down (not counting excluded)
 };
 
 // The replicas of `all` that are available at `now_ms` and not in `exclude` (replicas a request
 // already tried). One pass, no allocation for up to 64 replicas; the result views `buffer`.
-Candidates healthy_candidates(std::span<Replica* const> all, std::span<const Replica* const> exclude,
-                              std::int64_t now_ms, CandidateBuffer& buffer);
+Candidates healthy_candidates(std::span<Replica* const> all,
+                              std::span<const Replica* const> exclude, std::int64_t now_ms,
+                              CandidateBuffer& buffer);
 
 // The replicas of `all` not in `exclude`, whatever their health (the last resort when none is
 // available).
-std::span<Replica* const> untried(std::span<Replica* const> all, std::span<const Replica* const> exclude,
-                                  CandidateBuffer& buffer);
+std::span<Replica* const> untried(std::span<Replica* const> all,
+                                  std::span<const Replica* const> exclude, CandidateBuffer& buffer);
 
 }  // namespace switchboard::pool

@@ -9,7 +9,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -24,7 +25,9 @@ std::optional<double> number(std::string_view s) {
   return v;
 }
 
-void add(std::optional<double>& slot, double v) { slot = slot.value_or(0) + v; }
+void add(std::optional<double>& slot, double v) {
+  slot = slot.value_or(0) + v;
+}
 
 }  // namespace
 
@@ -40,7 +43,8 @@ VllmGauges parse_vllm_gauges(std::string_view text) {
     std::string_view name = line.substr(0, name_end);
     std::string_view rest = line.substr(name_end);
     if (rest.front() == '{') {
-      auto close = rest.rfind('}');  // label values may hold spaces, not an unescaped '}' at the end
+      auto close =
+          rest.rfind('}');  // label values may hold spaces, not an unescaped '}' at the end
       if (close == std::string_view::npos) continue;
       rest = rest.substr(close + 1);
     }

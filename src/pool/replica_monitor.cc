@@ -21,8 +21,9 @@ constexpr auto kRelaxed = std::memory_order_relaxed;
 constexpr std::size_t kMaxBody = 4 * 1024 * 1024;
 
 // GET `path` on the replica; the status and body, or an error.
-awaitable<Result<std::pair<unsigned, std::string>>> get(http::UpstreamClient& client, const Replica& r,
-                                                         const std::string& path, std::chrono::milliseconds timeout) {
+awaitable<Result<std::pair<unsigned, std::string>>> get(http::UpstreamClient& client,
+                                                        const Replica& r, const std::string& path,
+                                                        std::chrono::milliseconds timeout) {
   const auto& rc = *r.config;
   http::Request req{http::bhttp::verb::get, rc.endpoint.base_path + path, 11};
   http::UpstreamTarget target{&rc.endpoint, r.authorization, r.index};
@@ -39,7 +40,8 @@ awaitable<void> wait(asio::steady_timer& timer, std::chrono::milliseconds d) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client, const config::ModelConfig* m, Replica* r) {
+awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client,
+                            const config::ModelConfig* m, Replica* r) {
   const auto& hc = m->pool.health_check;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   std::int32_t passes = 0, failures = 0;
@@ -52,19 +54,22 @@ awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client, const 
       if (r->health.ejected_until_ms.load(kRelaxed) > steady_ms()) {
         r->health.ejected_until_ms.store(0, kRelaxed);
         record_success(*r);
-        spdlog::info("replica {} of {} passed its health check: ejection ended", r->config->id, m->name);
+        spdlog::info("replica {} of {} passed its health check: ejection ended", r->config->id,
+                     m->name);
       }
       if (passes >= hc.healthy_after && r->health.down.load(kRelaxed)) {
         r->health.down.store(false, kRelaxed);
-        spdlog::info("replica {} of {} is up (health check passed {} times)", r->config->id, m->name, passes);
+        spdlog::info("replica {} of {} is up (health check passed {} times)", r->config->id,
+                     m->name, passes);
       }
     } else {
       passes = 0;
       ++failures;
       if (failures >= hc.unhealthy_after && !r->health.down.load(kRelaxed)) {
         r->health.down.store(true, kRelaxed);
-        spdlog::warn("replica {} of {} is down: health check failed {} times (last: {})", r->config->id, m->name,
-                     failures, res ? "status " + std::to_string(res->first) : res.error().message);
+        spdlog::warn("replica {} of {} is down: health check failed {} times (last: {})",
+                     r->config->id, m->name, failures,
+                     res ? "status " + std::to_string(res->first) : res.error().message);
       }
     }
     co_await wait(timer, hc.interval);
@@ -77,7 +82,8 @@ void clear_report(Replica& r) {
   r.reported.kv_usage_permille.store(-1, kRelaxed);
 }
 
-awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client, const config::ModelConfig* m, Replica* r) {
+awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client,
+                            const config::ModelConfig* m, Replica* r) {
   const auto& lm = m->pool.load_metrics;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   bool warned = false;
@@ -86,19 +92,21 @@ awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client, const 
     VllmGauges g;
     if (res && res->first == 200) g = parse_vllm_gauges(res->second);
     if (g.running && g.waiting) {
+      r->reported.own_at_report.store(r->in_flight.load(kRelaxed), kRelaxed);
       r->reported.running.store(std::llround(*g.running), kRelaxed);
       r->reported.waiting.store(std::llround(*g.waiting), kRelaxed);
-      r->reported.kv_usage_permille.store(g.kv_usage ? static_cast<std::int32_t>(std::lround(*g.kv_usage * 1000)) : -1,
-                                          kRelaxed);
+      r->reported.kv_usage_permille.store(
+          g.kv_usage ? static_cast<std::int32_t>(std::lround(*g.kv_usage * 1000)) : -1, kRelaxed);
       r->reported.updated_ms.store(steady_ms(), kRelaxed);
       warned = false;
     } else {
       clear_report(*r);
       if (!warned)
-        spdlog::warn("replica {} of {}: no load report from {} ({})", r->config->id, m->name, lm.path,
-                     !res ? res.error().message
-                          : res->first != 200 ? "status " + std::to_string(res->first)
-                                              : std::string("no vllm:num_requests_running/waiting gauges"));
+        spdlog::warn(
+            "replica {} of {}: no load report from {} ({})", r->config->id, m->name, lm.path,
+            !res                ? res.error().message
+            : res->first != 200 ? "status " + std::to_string(res->first)
+                                : std::string("no vllm:num_requests_running/waiting gauges"));
       warned = true;
     }
     co_await wait(timer, lm.interval);

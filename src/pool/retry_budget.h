@@ -47,7 +47,8 @@ class RetryBudget {
 
   // The largest number of concurrent retries allowed with `active_requests` in flight.
   std::int64_t limit(std::int64_t active_requests) const {
-    auto by_share = static_cast<std::int64_t>(percent_ * static_cast<double>(active_requests) / 100.0);
+    auto by_share =
+        static_cast<std::int64_t>(percent_ * static_cast<double>(active_requests) / 100.0);
     return by_share > min_retries_ ? by_share : min_retries_;
   }
   // A token when a retry may start now (holding it counts the retry as in progress), else an
@@ -56,7 +57,8 @@ class RetryBudget {
     std::int64_t cap = limit(active_requests);
     std::int64_t cur = active_.load(std::memory_order_relaxed);
     while (cur < cap) {
-      if (active_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed)) return Token(this);
+      if (active_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed))
+        return Token(this);
     }
     exhausted_.fetch_add(1, std::memory_order_relaxed);
     return Token();

@@ -65,13 +65,13 @@ describe('reported load', () => {
     await b.setFaults({ extra_waiting: 0 });
   });
 
-  // A report is up to one interval old, and a scrape that caught a request in flight makes that
-  // replica look busier until the next one: so "both are used", not an exact split.
+  // A report is up to one interval old, and a request that ended between the server's count and the
+  // answer's arrival can count until the next scrape: so a rough split, not an exact one.
   test('with equal load both replicas are used; a reported backlog steers traffic away', async () => {
     await sleep(300);
     const even = await countPerReplica(gw.base, 20, 1);
-    assert.ok((even[`127.0.0.1:${a.port}`] ?? 0) >= 1, JSON.stringify(even));
-    assert.ok((even[`127.0.0.1:${b.port}`] ?? 0) >= 1, JSON.stringify(even));
+    assert.ok((even[`127.0.0.1:${a.port}`] ?? 0) >= 5, JSON.stringify(even));
+    assert.ok((even[`127.0.0.1:${b.port}`] ?? 0) >= 5, JSON.stringify(even));
     await b.setFaults({ extra_waiting: 50 });
     await sleep(400);  // a few scrape intervals
     const steered = await countPerReplica(gw.base, 20, 2);
@@ -79,7 +79,7 @@ describe('reported load', () => {
     await b.setFaults({ extra_waiting: 0 });
     await sleep(400);
     const again = await countPerReplica(gw.base, 20, 1);
-    assert.ok((again[`127.0.0.1:${b.port}`] ?? 0) >= 1, JSON.stringify(again));
+    assert.ok((again[`127.0.0.1:${b.port}`] ?? 0) >= 5, JSON.stringify(again));
   });
 });
 

@@ -137,6 +137,9 @@ describe('fallback to another model and retry bounds', () => {
       [[MIXTRAL, 'upstream_unreachable'], [MIXTRAL, 'upstream_unreachable'], [GPT4, 'ok']]);
     assert.deepEqual(new Set(d.attempts.slice(0, 2).map((a) => a.replica)),
       new Set(downPorts.map((port) => `127.0.0.1:${port}`)), 'two different replicas');
+    // The first failure ejected the first replica (consecutive_failures: 1) before the retry's pick.
+    assert.equal(d.attempts[0].unavailable, undefined);
+    assert.equal(d.attempts[2].unavailable, undefined);
     assert.match(d.reason, /fell back to/);
     assert.equal(d.model, GPT4);
   });
@@ -156,6 +159,7 @@ describe('fallback to another model and retry bounds', () => {
     assert.equal(r.status, 502, r.text);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.match(d.reason, /ejected or down, tried anyway/);
+    assert.equal(d.attempts[0].unavailable, 2, 'both replicas were ejected when it was picked');
     assert.ok(d.attempts.length >= 1 && d.attempts.length <= 3);
     assert.ok(d.attempts.every((a) => a.result === 'upstream_unreachable'));
   });

@@ -101,6 +101,13 @@ describe('LoRA adapters', () => {
     assert.equal(d.model, 'llama-base');
     assert.equal(d.policy, 'direct');
     assert.match(d.reason, /LoRA adapter 'sql-lora'/);
+    // POST /v1/route explains the same decision without forwarding.
+    const res = await fetch(`${gw.base}/v1/route`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chatBody('sql-lora', 'x')),
+    });
+    const explained = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(explained));
+    assert.equal(explained.model, 'llama-base');
   });
 
   test('a new adapter goes to the replica with free slots and fewer adapters, then stays there', async () => {

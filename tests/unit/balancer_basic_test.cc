@@ -75,8 +75,17 @@ TEST(BalancerLeastOutstanding, UsesReportedLoadWhenFresh) {
   // Replica 0 reports 5 running + 3 waiting (other gateways' traffic): it is the busier one.
   p.ptrs[0]->reported.running = 5;
   p.ptrs[0]->reported.waiting = 3;
+  p.ptrs[0]->reported.own_at_report = 1;  // one of the 8 was this gateway's request
   EXPECT_EQ(p.ptrs[0]->load(), 8);
   EXPECT_EQ(p.pick(), 1u);
+  // That request finished since the report: it no longer counts (7 others + 0 own).
+  p.ptrs[0]->in_flight = 0;
+  EXPECT_EQ(p.ptrs[0]->load(), 7);
+  // A report that saw fewer than this gateway had then (it was taken before they arrived) adds nothing.
+  p.ptrs[0]->reported.own_at_report = 9;
+  EXPECT_EQ(p.ptrs[0]->load(), 0);
+  p.ptrs[0]->in_flight = 1;
+  p.ptrs[0]->reported.own_at_report = 1;
   // A stale report (-1) falls back to the gateway's own count.
   p.ptrs[0]->reported.waiting = -1;
   EXPECT_EQ(p.ptrs[0]->load(), 1);

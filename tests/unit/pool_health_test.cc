@@ -142,7 +142,9 @@ TEST(PromText, ReadsVllmGaugesAndSumsSeries) {
 }
 
 TEST(PromText, V1CacheGaugeAndGarbage) {
-  auto g = pool::parse_vllm_gauges("vllm:kv_cache_usage_perc 0.5\nvllm:num_requests_running{\nvllm:num_requests_waiting abc\n{}\n\n");
+  auto g = pool::parse_vllm_gauges(
+      "vllm:kv_cache_usage_perc 0.5\nvllm:num_requests_running{\nvllm:num_requests_waiting "
+      "abc\n{}\n\n");
   EXPECT_FALSE(g.running);
   EXPECT_FALSE(g.waiting);
   ASSERT_TRUE(g.kv_usage);
@@ -160,7 +162,8 @@ TEST(PoolConfig, ParsesPoolKeys) {
     health_check: {path: /health, interval_ms: 200, timeout_ms: 100, unhealthy_after: 3, healthy_after: 2}
     load_metrics: {interval_ms: 250}
     replicas: [{url: "http://127.0.0.1:1", adapters: [chat-lora]}]
-)", "t.yaml");
+)",
+                                  "t.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   const auto& p = (*cfg)->models[0].pool;
   EXPECT_EQ(p.outlier.consecutive_failures, 2);
@@ -183,7 +186,8 @@ TEST(PoolConfig, ParsesPoolKeys) {
 }
 
 TEST(PoolConfig, DefaultsAndErrors) {
-  auto cfg = config::parse_config("models: [{name: m, replicas: [{url: 'http://h:1'}]}]\n", "t.yaml");
+  auto cfg =
+      config::parse_config("models: [{name: m, replicas: [{url: 'http://h:1'}]}]\n", "t.yaml");
   ASSERT_TRUE(cfg.ok());
   const auto& p = (*cfg)->models[0].pool;
   EXPECT_EQ(p.retry.max_attempts, 3);
@@ -195,11 +199,13 @@ TEST(PoolConfig, DefaultsAndErrors) {
     auto c = config::parse_config(y, "t.yaml");
     return c.ok() ? std::string() : c.error().message;
   };
-  EXPECT_NE(err("models: [{name: m, retry: {tries: 2}, replicas: [{url: 'http://h:1'}]}]").find("t.yaml:1:"),
+  EXPECT_NE(err("models: [{name: m, retry: {tries: 2}, replicas: [{url: 'http://h:1'}]}]")
+                .find("t.yaml:1:"),
             std::string::npos);
-  EXPECT_NE(err("models: [{name: m, hedge: {after_ms: 5, max: 2}, replicas: [{url: 'http://h:1'}]}]")
-                .find("max must be 1"),
-            std::string::npos);
+  EXPECT_NE(
+      err("models: [{name: m, hedge: {after_ms: 5, max: 2}, replicas: [{url: 'http://h:1'}]}]")
+          .find("max must be 1"),
+      std::string::npos);
   EXPECT_NE(err("models: [{name: m, outlier_ejection: {base_ejection_ms: 10, max_ejection_ms: 5}, "
                 "replicas: [{url: 'http://h:1'}]}]")
                 .find("max_ejection_ms"),

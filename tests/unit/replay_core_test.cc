@@ -107,6 +107,13 @@ TEST(ReplayFaults, BandsAndUpdates) {
   EXPECT_FALSE(apply_fault_update(R"({"ttft_ms":-1})", base).ok());
   EXPECT_FALSE(apply_fault_update(R"({"hang_rate":"0.1"})", base).ok());
   EXPECT_FALSE(apply_fault_update("nope", base).ok());
+  // The pool's test knobs: a fake backlog on /metrics and a failing /health.
+  auto pool = apply_fault_update(R"({"extra_waiting":40,"unhealthy":1})", base);
+  ASSERT_TRUE(pool.ok());
+  EXPECT_EQ(pool->extra_waiting, 40.0);
+  EXPECT_EQ(pool->unhealthy, 1.0);
+  EXPECT_FALSE(apply_fault_update(R"({"unhealthy":2})", base).ok());
+  EXPECT_FALSE(apply_fault_update(R"({"extra_waiting":-1})", base).ok());
 }
 
 TEST(ReplayBook, FindsRecordedAnswersAndFallsBack) {
