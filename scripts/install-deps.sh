@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libssl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libmimalloc-dev
+  libfasttext-dev libhnswlib-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [[ "${1:-}" == "--test" ]]; then packages+=(nodejs npm); fi

@@ -1,0 +1,121 @@
+#include "eval/calibrate.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <optional>
+
+namespace switchboard::eval {
+namespace {
+
+Error bad(std::string message) { return make_error(ErrorKind::kBadRequest, "bad_target", std::move(message)); }
+
+std::optional<double> parse_number(const std::string& s) {
+  try {
+    std::size_t used = 0;
+    double v = std::stod(s, &used);
+    if (used == s.size() && std::isfinite(v) && v >= 0) return v;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string CalibrationTarget::to_string() const {
+  switch (kind) {
+    case Kind::kShare: return fmt::format("share:{}={:g}", model, value);
+    case Kind::kCostPer1k: return fmt::format("cost-per-1k:{:g}", value);
+    case Kind::kMinScore: return fmt::format("min-score:{:g}", value);
+  }
+  return "";
+}
+
+Result<CalibrationTarget> parse_target(const std::string& text) {
+  const std::string syntax = "a target is share:MODEL=X (X in [0,1]), cost-per-1k:USD or min-score:S (S in [0,1])";
+  auto colon = text.find(':');
+  if (colon == std::string::npos) return bad("bad target '" + text + "': " + syntax);
+  const std::string kind = text.substr(0, colon), rest = text.substr(colon + 1);
+  CalibrationTarget t;
+  std::optional<double> v;
+  if (kind == "share") {
+    auto eq = rest.rfind('=');
+    if (eq == std::string::npos || eq == 0) return bad("bad target '" + text + "': " + syntax);
+    t.kind = CalibrationTarget::Kind::kShare;
+    t.model = rest.substr(0, eq);
+    v = parse_number(rest.substr(eq + 1));
+    if (v && *v > 1) v.reset();
+  } else if (kind == "cost-per-1k") {
+    t.kind = CalibrationTarget::Kind::kCostPer1k;
+    v = parse_number(rest);
+  } else if (kind == "min-score") {
+    t.kind = CalibrationTarget::Kind::kMinScore;
+    v = parse_number(rest);
+    if (v && *v > 1) v.reset();
+  } else {
+    return bad("bad target '" + text + "': " + syntax);
+  }
+  if (!v) return bad("bad target '" + text + "': " + syntax);
+  t.value = *v;
+  return t;
+}
+
+double OperatingPoint::value(const CalibrationTarget& t) const {
+  switch (t.kind) {
+    case CalibrationTarget::Kind::kShare: {
+      auto it = shares.find(t.model);
+      return it == shares.end() ? 0 : it->second;
+    }
+    case CalibrationTarget::Kind::kCostPer1k: return cost_per_1k;
+    case CalibrationTarget::Kind::kMinScore: return mean_score;
+  }
+  return 0;
+}
+
+Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double)>& at, const CalibrationTarget& t) {
+  // ok(λ): the target holds. For share and cost it holds from some λ upwards (find the smallest);
+  // for min-score it holds up to some λ (find the largest).
+  const bool upper = t.kind == CalibrationTarget::Kind::kMinScore;
+  auto ok = [&](const OperatingPoint& p) {
+    const double v = p.value(t);
+    return upper ? v >= t.value - 1e-12 : v <= t.value + 1e-12;
+  };
+  constexpr double kLo = -3, kHi = 7;  // log10 λ
+  auto eval_at = [&](double lambda) { return CalibrationResult{lambda, at(lambda), 0}; };
+  auto finish = [&](CalibrationResult r) {
+    r.achieved = r.point.value(t);
+    return r;
+  };
+  CalibrationResult zero = eval_at(0), high = eval_at(std::pow(10.0, kHi));
+  if (upper) {
+    if (ok(high.point)) return finish(high);
+    if (!ok(zero.point))
+      return bad(fmt::format("target {} cannot be met: the best reached is {:.6g} at lambda 0", t.to_string(),
+                             zero.point.value(t)));
+  } else {
+    if (ok(zero.point)) return finish(zero);
+    if (!ok(high.point))
+      return bad(fmt::format("target {} cannot be met: the least reached is {:.6g} at lambda 1e7", t.to_string(),
+                             high.point.value(t)));
+  }
+  // λ = 1e-3 stands in for "just above 0": met there (share/cost) or not (min-score) ends it.
+  CalibrationResult lo = eval_at(std::pow(10.0, kLo));
+  if (!upper && ok(lo.point)) return finish(lo);
+  if (upper && !ok(lo.point)) return finish(zero);
+  // Bisection over log10 λ: `good` meets the target, `other` does not.
+  double good = upper ? kLo : kHi, other = upper ? kHi : kLo;
+  CalibrationResult best = upper ? lo : high;
+  for (int i = 0; i < 60 && std::abs(good - other) > 1e-4; ++i) {
+    const double mid = (good + other) / 2;
+    CalibrationResult r = eval_at(std::pow(10.0, mid));
+    if (ok(r.point)) {
+      good = mid;
+      best = r;
+    } else {
+      other = mid;
+    }
+  }
+  return finish(best);
+}
+
+}  // namespace switchboard::eval

@@ -1,0 +1,51 @@
+// Calibration of a λ-driven policy (`switchboard calibrate`): finds the λ at which the policy's
+// decisions on held data meet a target, by bisection over log λ (the curve is treated as monotone:
+// a larger λ never makes the policy pay more).
+//
+// Targets:
+//   share:MODEL=X     the share of calls sent to MODEL is at most X (RouteLLM-style threshold):
+//                     the smallest λ with share ≤ X
+//   cost-per-1k:C     the mean cost per 1,000 requests is at most C dollars: the smallest such λ
+//   min-score:S       the mean score is at least S: the largest such λ (the cheapest way to get S)
+//
+// Contract: calibrate() calls `at` a bounded number of times (≤ 70) and is deterministic. It returns
+// kBadRequest when no λ in [0, 1e7] meets the target (the message gives the closest value reached).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "switchboard/result.h"
+
+namespace switchboard::eval {
+
+struct CalibrationTarget {
+  enum class Kind { kShare, kCostPer1k, kMinScore };
+  Kind kind = Kind::kMinScore;
+  std::string model;  // for kShare
+  double value = 0;
+  std::string to_string() const;
+};
+
+// Parses "share:MODEL=X", "cost-per-1k:C", "min-score:S". Errors (kBadRequest) say the syntax.
+Result<CalibrationTarget> parse_target(const std::string& text);
+
+// The policy's operating point at one λ on the held data.
+struct OperatingPoint {
+  double mean_score = 0;
+  double cost_per_1k = 0;                 // USD per 1,000 requests
+  std::map<std::string, double> shares;   // model → share of calls
+  double value(const CalibrationTarget& t) const;
+};
+
+struct CalibrationResult {
+  double lambda = 0;
+  OperatingPoint point;
+  double achieved = 0;  // the target's metric at `lambda`
+};
+
+Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double lambda)>& at,
+                                    const CalibrationTarget& target);
+
+}  // namespace switchboard::eval
