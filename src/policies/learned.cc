@@ -85,6 +85,22 @@ double CostTable::cost(std::size_t model, const std::string& task, std::int64_t 
   return a_[model] + b_[model] * static_cast<double>(prompt_tokens);
 }
 
+std::vector<std::string> CostTable::tasks() const {
+  std::vector<std::string> out;
+  for (const auto& [t, _] : task_cost_) out.push_back(t);
+  return out;
+}
+
+double CostTable::expected_cost(std::size_t model, const std::vector<double>& p, std::int64_t prompt_tokens) const {
+  double sum = 0, weight = 0;
+  for (std::size_t t = 0; t < task_cost_.size() && t < p.size(); ++t) {
+    sum += p[t] * task_cost_[t].second[model];
+    weight += p[t];
+  }
+  if (weight <= 1e-9) return a_[model] + b_[model] * static_cast<double>(prompt_tokens);
+  return sum / weight;
+}
+
 nlohmann::json CostTable::to_json() const {
   nlohmann::json tasks = nlohmann::json::object();
   for (const auto& [t, v] : task_cost_) tasks[t] = v;

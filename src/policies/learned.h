@@ -52,6 +52,10 @@ class CostTable {
   nlohmann::json to_json() const;
   double cost(std::size_t model, const std::string& task, std::int64_t prompt_tokens) const;
   double latency_ms(std::size_t model) const { return latency_[model]; }  // -1 = unknown
+  // The tasks seen in training (sorted) and the expected cost given task probabilities `p` (one
+  // per task, need not sum to 1); the token line when they are all 0.
+  std::vector<std::string> tasks() const;
+  double expected_cost(std::size_t model, const std::vector<double>& p, std::int64_t prompt_tokens) const;
 
  private:
   std::vector<double> a_, b_, latency_;                 // per model: cost = a + b·tokens

@@ -1,7 +1,7 @@
 // `classifier`: a fastText one-vs-all text model predicts P(model answers well) for every model at
 // once from the prompt's word n-grams (and the task label token when the model was trained with
 // the task signal); isotonic calibration maps it to an expected score; cost per model comes from
-// the training means (per task when known, else a line in the prompt's tokens).
+// the training means per task, weighted by the model's own P(task) (or the task signal when set).
 // YAML: {type: classifier, model_dir: DIR, <objective keys: models, lambda, objective, objectives, mu>}
 #include "policies/calibration.h"
 #include "policies/classifier/fasttext_text.h"
@@ -21,7 +21,8 @@ class ClassifierPolicy final : public LearnedPolicy {
         model_(std::move(model)),
         calibration_(std::move(calibration)),
         costs_(std::move(costs)),
-        uses_task_(uses_task) {}
+        uses_task_(uses_task),
+        tasks_(costs_.tasks()) {}
 
   SignalNeeds needs() const override {
     SignalNeeds n;
@@ -31,12 +32,14 @@ class ClassifierPolicy final : public LearnedPolicy {
 
   Result<std::vector<ModelPrediction>> predict(const RouteRequest& request, const Signals& signals) const override {
     const std::size_t n = objective().models().size();
-    std::vector<double> p;
-    predict_ova(*model_, fasttext_text(request.prompt_text, uses_task_ ? signals.task : ""), n, p);
+    std::vector<double> p, task_p;
+    predict_ova(*model_, fasttext_text(request.prompt_text, uses_task_ ? signals.task : ""), n, p, &tasks_, &task_p);
     std::vector<ModelPrediction> out(n);
     for (std::size_t m = 0; m < n; ++m) {
       out[m].quality = calibration_.apply(m, p[m]);
-      out[m].cost = costs_.cost(m, signals.task, signals.prompt_tokens);
+      // The task signal when known, else the model's own estimate of the task.
+      out[m].cost = signals.task.empty() ? costs_.expected_cost(m, task_p, signals.prompt_tokens)
+                                         : costs_.cost(m, signals.task, signals.prompt_tokens);
       out[m].latency_ms = costs_.latency_ms(m);
     }
     return out;
@@ -47,6 +50,7 @@ class ClassifierPolicy final : public LearnedPolicy {
   QualityCalibration calibration_;
   CostTable costs_;
   bool uses_task_;
+  std::vector<std::string> tasks_;
 };
 
 Result<std::unique_ptr<Policy>> make_classifier(const PolicyContext& ctx) {

@@ -24,6 +24,7 @@ Result<std::unique_ptr<fasttext::FastText>> train_ova(const TrainTable& table, c
           any = true;
         }
       if (!any) out << "__label__none ";
+      if (!table.rows[i].task.empty()) out << "__label__t:" << table.rows[i].task << ' ';
       out << (texts[i].empty() ? "_empty_" : texts[i]) << '\n';
     }
     if (!out) return make_error(ErrorKind::kInternal, "write_failed", "cannot write " + scratch_path);
@@ -55,14 +56,22 @@ Result<std::unique_ptr<fasttext::FastText>> train_ova(const TrainTable& table, c
 }
 
 void predict_ova(const fasttext::FastText& model, const std::string& text, std::size_t n_models,
-                 std::vector<double>& out) {
+                 std::vector<double>& out, const std::vector<std::string>* tasks, std::vector<double>* task_probs) {
   out.assign(n_models, 0.0);
+  if (task_probs) task_probs->assign(tasks->size(), 0.0);
   std::istringstream in(text + "\n");
   std::vector<std::pair<fasttext::real, std::string>> predictions;
   model.predictLine(in, predictions, -1, 0.0);
   constexpr std::string_view kPrefix = "__label__";
   for (const auto& [prob, label] : predictions) {
     if (label.size() <= kPrefix.size() || label == "__label__none") continue;
+    if (label.compare(kPrefix.size(), 2, "t:") == 0) {
+      if (!task_probs) continue;
+      const std::string_view task = std::string_view(label).substr(kPrefix.size() + 2);
+      for (std::size_t t = 0; t < tasks->size(); ++t)
+        if ((*tasks)[t] == task) (*task_probs)[t] = prob;
+      continue;
+    }
     std::size_t m = std::strtoul(label.c_str() + kPrefix.size(), nullptr, 10);
     if (m < n_models) out[m] = prob;
   }

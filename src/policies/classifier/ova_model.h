@@ -1,6 +1,8 @@
 // The classifier policy's model: one fastText supervised model with one-vs-all loss whose labels
 // are the models (`__label__<index>`, plus `__label__none` for prompts no model answers well), so
-// one forward pass gives P(model answers well) for every model at once.
+// one forward pass gives P(model answers well) for every model at once. Records with a task label
+// also carry `__label__t:<task>`, so the same pass estimates the task, which the policy uses to
+// predict cost from the per-task means even when no task signal is configured.
 //
 // Contract: train_ova() is deterministic for a given seed (one training thread); it writes its
 // training text to `scratch_path` and removes it. predict_ova() is const and thread-safe
@@ -35,8 +37,10 @@ Result<std::unique_ptr<fasttext::FastText>> train_ova(const TrainTable& table, c
                                                       const std::vector<std::size_t>& rows, const OvaParams& params,
                                                       const std::string& scratch_path);
 
-// P(good) per model into `out` (size n_models), for a prepared text.
+// P(good) per model into `out` (size n_models), and P(task) per entry of `tasks` into
+// `task_probs` (when non-null), for a prepared text.
 void predict_ova(const fasttext::FastText& model, const std::string& text, std::size_t n_models,
-                 std::vector<double>& out);
+                 std::vector<double>& out, const std::vector<std::string>* tasks = nullptr,
+                 std::vector<double>* task_probs = nullptr);
 
 }  // namespace switchboard::policies
