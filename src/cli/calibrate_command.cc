@@ -9,7 +9,6 @@
 #include "config/config.h"
 #include "data/outcomes.h"
 #include "eval/calibrate.h"
-#include "eval/route_input.h"
 #include "pipeline/runtime.h"
 #include "policies/model_dir.h"
 
@@ -55,41 +54,17 @@ int run_calibrate(const CalibrateCliOptions& o) {
   if (!runtime) return fail(runtime.error().message);
 
   std::vector<const data::PromptRecord*> records;
-  std::vector<api::ChatRequest> requests;
   for (const auto& r : data->records) {
     bool complete = true;
     for (const auto& m : manifest->models) complete &= r.outcomes.count(m) > 0;
-    if (!complete) continue;
-    auto chat = eval::chat_request_for(r, "calibrate");
-    if (!chat) return fail("prompt '" + r.id + "': " + chat.error().message);
-    records.push_back(&r);
-    requests.push_back(std::move(*chat));
+    if (complete) records.push_back(&r);
   }
   if (records.empty()) return fail(o.data + " has no record with an outcome for every model of the model directory");
-
-  std::optional<std::string> error;
-  auto at = [&](double lambda) {
-    eval::OperatingPoint p;
-    for (std::size_t i = 0; i < records.size() && !error; ++i) {
-      RouteRequest rr = pipeline::route_request(requests[i], lambda);
-      auto d = (*runtime)->decide("calibrate", rr, pipeline::signals_for(requests[i]));
-      if (!d) {
-        error = "prompt '" + records[i]->id + "': " + d.error().message;
-        break;
-      }
-      const auto& outcome = records[i]->outcomes.at(d->model);
-      p.mean_score += outcome.score;
-      p.cost_per_1k += outcome.cost;
-      p.shares[d->model] += 1;
-    }
-    const double n = static_cast<double>(records.size());
-    p.mean_score /= n;
-    p.cost_per_1k *= 1000.0 / n;
-    for (auto& [m, s] : p.shares) s /= n;
-    return p;
-  };
-  auto result = eval::calibrate(at, *target);
-  if (error) return fail(*error);
+  auto error = std::make_shared<std::string>();
+  auto at = eval::operating_points(**runtime, "calibrate", records, error);
+  if (!at) return fail(at.error().message);
+  auto result = eval::calibrate(*at, *target);
+  if (!error->empty()) return fail(*error);
   if (!result) return fail(result.error().message);
   fmt::print("target {} on {} ({} prompts)\n", target->to_string(), o.data, records.size());
   fmt::print("lambda: {:.6g}\nachieved: {:.6g}\nmean score: {:.4f}\ncost per 1k requests: ${:.4f}\n", result->lambda,

@@ -153,7 +153,7 @@ int run_route(const RouteCliOptions& o) {
     return 1;
   }
   RouteRequest request = pipeline::route_request(*chat, o.lambda);
-  Signals signals = pipeline::signals_for(*chat);
+  Signals signals = (*runtime)->signals_for(*chat);
   // The gateway's own decision step: a route asks its policy, a model name is used directly.
   auto decision = (*runtime)->decide(route_name, request, signals);
   if (!decision) {

@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "data/outcomes.h"
 #include "eval/trainer.h"
+#include "signals/task_classifier.h"
 
 namespace switchboard::cli {
 namespace {
@@ -48,7 +49,36 @@ class TrainProgress {
   int last_percent_ = -100;
 };
 
+// `--policy task`: the signals' task classifier (signals/task_classifier.h), not a routing policy.
+int run_train_task(const TrainCliOptions& o, const data::Outcomes& data) {
+  const std::string path = (std::filesystem::path(o.out) / "task_model.bin").string();
+  signals::TaskTrainOptions options;
+  options.seed = o.seed;
+  fmt::print(stderr, "train: task classifier on {} records\n", data.records.size());
+  auto report = signals::train_task_classifier(data, path, options);
+  if (!report) {
+    fmt::print(stderr, "switchboard train: {}\n", report.error().message);
+    return 1;
+  }
+  std::string labels;
+  for (const auto& l : report->labels) labels += (labels.empty() ? "" : ", ") + l;
+  fmt::print("trained the task classifier on {} examples ({} without a label skipped); labels: {}\n",
+             report->examples, report->skipped, labels);
+  fmt::print("gateway config:\n  signals: {{task_model: {}}}\n", std::filesystem::absolute(path).string());
+  return 0;
+}
+
 int run_train(const TrainCliOptions& o) {
+  if (o.policy == "task") {
+    auto data = data::read_outcomes_jsonl(o.data);
+    if (!data) {
+      fmt::print(stderr, "switchboard train: {}\n", data.error().message);
+      return 1;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(o.out, ec);
+    return run_train_task(o, *data);
+  }
   const eval::PolicyTrainer* trainer = eval::TrainerRegistry::instance().find(o.policy);
   if (!trainer) {
     std::string names;

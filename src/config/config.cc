@@ -186,10 +186,39 @@ RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::stri
   return r;
 }
 
+void parse_signals(const Walker& w, const YAML::Node& node, SignalsConfig& s) {
+  w.only_keys(node, "signals", {"weights_dir", "task_model", "embedding"});
+  s.where = w.where(node);
+  if (node["weights_dir"]) s.weights_dir = w.string(node["weights_dir"], "signals.weights_dir");
+  if (node["task_model"]) s.task_model = w.string(node["task_model"], "signals.task_model");
+  if (const auto& e = node["embedding"]) {
+    w.only_keys(e, "signals.embedding", {"provider", "url", "model", "api_key_env", "timeout_ms"});
+    auto& emb = s.embedding;
+    if (e["provider"]) {
+      emb.provider = w.string(e["provider"], "signals.embedding.provider");
+      if (emb.provider != "glove" && emb.provider != "http")
+        w.fail(e["provider"], "signals.embedding.provider must be glove or http, got '" + emb.provider + "'");
+    }
+    if (e["url"]) {
+      emb.url = w.string(e["url"], "signals.embedding.url");
+      if (auto url = parse_url(emb.url); !url) w.fail(e["url"], url.error().message);
+    }
+    if (e["model"]) emb.model = w.string(e["model"], "signals.embedding.model");
+    if (e["api_key_env"]) emb.api_key_env = w.string(e["api_key_env"], "signals.embedding.api_key_env");
+    if (e["timeout_ms"]) emb.timeout = w.millis(e["timeout_ms"], "signals.embedding.timeout_ms");
+    if (emb.provider == "http" && (emb.url.empty() || emb.model.empty()))
+      w.fail(e, "signals.embedding with provider http needs url and model");
+    if (emb.provider == "glove" && (!emb.url.empty() || !emb.model.empty() || !emb.api_key_env.empty()))
+      w.fail(e, "signals.embedding: url, model and api_key_env are for provider http");
+  }
+}
+
 std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, const std::string& source) {
   auto cfg = std::make_shared<Config>();
   cfg->source = source;
-  w.only_keys(root, "the configuration", {"listen", "server", "models", "routes", "store"});
+  w.only_keys(root, "the configuration", {"listen", "server", "models", "routes", "store", "signals"});
+  cfg->signals.where = source;
+  if (root["signals"]) parse_signals(w, root["signals"], cfg->signals);
   if (root["listen"]) parse_listen_key(w, root["listen"], cfg->server);
   if (root["server"]) parse_server(w, root["server"], cfg->server);
   const auto& models = root["models"];

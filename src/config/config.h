@@ -83,9 +83,27 @@ struct StoreConfig {
   std::string sqlite_path = "./switchboard.db";
 };
 
+// The `signals:` section: where the signal extractor's weights are (docs/signals.md). Paths are used
+// as written (relative ones from the working directory, like store.sqlite).
+struct EmbeddingConfig {
+  std::string provider = "glove";  // "glove" (local vectors) or "http" (an OpenAI-compatible /v1/embeddings)
+  std::string url;                 // http: base URL, e.g. http://127.0.0.1:9000/v1
+  std::string model;               // http: the `model` sent
+  std::string api_key_env;         // http: environment variable holding the API key; empty = none
+  std::chrono::milliseconds timeout{2'000};  // http: whole call
+};
+
+struct SignalsConfig {
+  std::string weights_dir;  // empty = $SWITCHBOARD_WEIGHTS_DIR or <project>/weights
+  std::string task_model;   // trained task classifier; empty = no task signal
+  EmbeddingConfig embedding;
+  std::string where;        // "file:line:col" of the section (of the file when absent)
+};
+
 struct Config {
   std::string source;  // file name, for messages
   ServerConfig server;
+  SignalsConfig signals;
   std::vector<ModelConfig> models;
   std::vector<RouteConfig> routes;
   StoreConfig store;

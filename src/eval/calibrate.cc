@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
+
+#include "eval/route_input.h"
+#include "pipeline/runtime.h"
 #include <optional>
 
 namespace switchboard::eval {
@@ -70,6 +73,48 @@ double OperatingPoint::value(const CalibrationTarget& t) const {
     case CalibrationTarget::Kind::kMinScore: return mean_score;
   }
   return 0;
+}
+
+Result<std::function<OperatingPoint(double)>> operating_points(const pipeline::Runtime& runtime,
+                                                               const std::string& route,
+                                                               const std::vector<const data::PromptRecord*>& records,
+                                                               std::shared_ptr<std::string> error) {
+  struct Prepared {
+    std::vector<api::ChatRequest> requests;
+    std::vector<Signals> signals;
+  };
+  auto prep = std::make_shared<Prepared>();
+  for (const auto* r : records) {
+    auto chat = chat_request_for(*r, route);
+    if (!chat) return bad("prompt '" + r->id + "': " + chat.error().message);
+    prep->requests.push_back(std::move(*chat));
+  }
+  for (const auto& req : prep->requests) prep->signals.push_back(runtime.signals_for(req));
+  return std::function<OperatingPoint(double)>([&runtime, route, &records, prep, error](double lambda) {
+    OperatingPoint p;
+    if (records.empty() || !error->empty()) return p;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      RouteRequest rr = pipeline::route_request(prep->requests[i], lambda);
+      auto d = runtime.decide(route, rr, prep->signals[i]);
+      if (!d) {
+        *error = "prompt '" + records[i]->id + "': " + d.error().message;
+        return OperatingPoint{};
+      }
+      auto it = records[i]->outcomes.find(d->model);
+      if (it == records[i]->outcomes.end()) {
+        *error = "prompt '" + records[i]->id + "' has no outcome for '" + d->model + "'";
+        return OperatingPoint{};
+      }
+      p.mean_score += it->second.score;
+      p.cost_per_1k += it->second.cost;
+      p.shares[d->model] += 1;
+    }
+    const double n = static_cast<double>(records.size());
+    p.mean_score /= n;
+    p.cost_per_1k *= 1000.0 / n;
+    for (auto& [m, s] : p.shares) s /= n;
+    return p;
+  });
 }
 
 Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double)>& at, const CalibrationTarget& t) {

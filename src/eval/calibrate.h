@@ -14,9 +14,16 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <vector>
 #include <string>
 
+#include "data/outcomes.h"
 #include "switchboard/result.h"
+
+namespace switchboard::pipeline {
+struct Runtime;
+}
 
 namespace switchboard::eval {
 
@@ -44,6 +51,15 @@ struct CalibrationResult {
   OperatingPoint point;
   double achieved = 0;  // the target's metric at `lambda`
 };
+
+// The operating point of `route` in `runtime` on `records` (each needs an outcome for every model
+// the route may choose) at a given λ, routed as the gateway routes (signals computed once per
+// prompt). The first policy error is kept in *error and later calls return zeros.
+// `runtime` and `records` must outlive the returned function.
+Result<std::function<OperatingPoint(double)>> operating_points(const pipeline::Runtime& runtime,
+                                                               const std::string& route,
+                                                               const std::vector<const data::PromptRecord*>& records,
+                                                               std::shared_ptr<std::string> error);
 
 Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double lambda)>& at,
                                     const CalibrationTarget& target);

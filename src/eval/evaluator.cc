@@ -146,14 +146,14 @@ std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
 // Runtime::decide: the call the gateway's chat path makes.
 Result<EvalPoint> route_all(const pipeline::Runtime& runtime, const std::string& route,
                             std::optional<double> lambda, const TestSet& test,
-                            std::vector<api::ChatRequest>& requests,
+                            std::vector<api::ChatRequest>& requests, const std::vector<Signals>& signals,
                             const std::function<void(std::size_t)>& tick) {
   std::vector<std::size_t> calls(test.models.size(), 0);
   double cost = 0, score = 0;
   for (std::size_t i = 0; i < test.records.size(); ++i) {
     requests[i].model = route;
     RouteRequest rr = pipeline::route_request(requests[i], lambda);
-    auto decision = runtime.decide(route, rr, pipeline::signals_for(requests[i]));
+    auto decision = runtime.decide(route, rr, signals[i]);
     const std::string& id = test.records[i]->id;
     if (!decision)
       return bad("policy route '" + route + "' failed on prompt '" + id +
@@ -244,6 +244,10 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
     if (!chat) return bad("prompt '" + r->id + "': " + chat.error().message);
     requests.push_back(std::move(*chat));
   }
+  // Their signals, once per prompt (not per sweep point) with what any of the policies reads.
+  std::vector<Signals> signals;
+  signals.reserve(requests.size());
+  for (const auto& req : requests) signals.push_back((*runtime)->signals_for(req, (*runtime)->needs));
 
   std::size_t total = 0, done = 0;
   for (const auto& plan : plans) total += plan.sweep.values.size() * test.records.size();
@@ -266,7 +270,7 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
       const bool per_request = plan.sweep.kind == Sweep::Kind::kLambda;
       const std::string& route = per_request ? plan.routes[0] : plan.routes[v];
       auto point = route_all(**runtime, route, per_request ? std::optional(value) : std::nullopt,
-                             test, requests, tick);
+                             test, requests, signals, tick);
       if (!point) return point.error();
       point->knob = value;
       points.push_back(std::move(*point));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pipeline/explain.h"
+#include "signals/signals_json.h"
 
 namespace switchboard::eval {
 namespace {
@@ -17,8 +18,7 @@ nlohmann::json explain_decision(const Decision& decision, const RouteRequest& re
                                 const Signals& signals) {
   nlohmann::json out = pipeline::decision_json(decision);
   out["route"] = std::string(request.route);
-  out["signals"] = {{"prompt_tokens", signals.prompt_tokens},
-                    {"message_count", signals.message_count}};
+  out["signals"] = signals::signals_json(signals);
   out["lambda"] = request.lambda ? nlohmann::json(*request.lambda) : nlohmann::json(nullptr);
   return out;
 }
@@ -31,8 +31,7 @@ std::string explain_decision_text(const Decision& decision, const RouteRequest& 
   out += fmt::format("model    {}\n", decision.model);
   out += fmt::format("reason   {}\n", decision.reason);
   if (request.lambda) out += fmt::format("lambda   {:g} quality points per USD\n", *request.lambda);
-  out += fmt::format("prompt   ~{} tokens in {} message(s)\n", signals.prompt_tokens,
-                     signals.message_count);
+  out += fmt::format("prompt   {}\n", signals::signals_text(signals));
   if (!decision.fallbacks.empty()) {
     std::string list;
     for (const auto& f : decision.fallbacks) list += (list.empty() ? "" : ", ") + f;

@@ -73,7 +73,7 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
   call.rec.stream = call.req.stream;
 
   RouteRequest rr = route_request(call.req);
-  Signals signals = signals_for(call.req);
+  Signals signals = runtime_->signals_for(call.req);
   auto decided = runtime_->decide(call.req.model, rr, signals);
   if (!decided) {
     if (const RouteRuntime* route = runtime_->find_route(call.req.model)) {

@@ -5,6 +5,7 @@
 #include "api/chat_request.h"
 #include "api/errors.h"
 #include "pipeline/explain.h"
+#include "signals/signals_json.h"
 
 namespace switchboard::pipeline {
 
@@ -95,12 +96,12 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
   auto req = api::parse_chat_request(ex.request().body());
   if (!req) co_return (void)co_await ex.respond(error_response(req.error()));
   RouteRequest rr = route_request(*req);
-  Signals signals = signals_for(*req);
+  Signals signals = runtime_->signals_for(*req);
   auto decision = runtime_->decide(req->model, rr, signals);
   if (!decision) co_return (void)co_await ex.respond(error_response(decision.error()));
   nlohmann::json body = decision_json(*decision);
   body["route"] = req->model;
-  body["signals"] = {{"prompt_tokens", signals.prompt_tokens}, {"message_count", signals.message_count}};
+  body["signals"] = signals::signals_json(signals);
   co_await ex.respond(json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 

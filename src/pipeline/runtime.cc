@@ -12,6 +12,37 @@ std::string join(const std::vector<std::string>& names) {
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
   return out;
 }
+std::string needs_text(const SignalNeeds& n) {
+  std::string out;
+  auto add = [&](bool b, const char* name) {
+    if (b) out += (out.empty() ? "" : ", ") + std::string(name);
+  };
+  add(n.language, "language");
+  add(n.code, "code");
+  add(n.embedding, "embedding");
+  add(n.task, "task");
+  return out;
+}
+
+// The extractor with what the routes need; a failure names the first route that needs the missing part.
+Result<std::shared_ptr<const signals::Extractor>> load_extractor(const config::Config& config, const Runtime& rt) {
+  const auto& sc = config.signals;
+  if (rt.needs.embedding && sc.embedding.provider == "http")
+    return make_error(ErrorKind::kBadRequest, "bad_config",
+                      sc.where + ": signals.embedding.provider http is not supported yet; use glove");
+  auto ex = signals::Extractor::load({sc.weights_dir, sc.task_model}, rt.needs);
+  if (ex) return ex;
+  std::string who;
+  for (const auto& [name, route] : rt.routes) {
+    if (route.needs.any()) {
+      who = route.config->where + ": route '" + name + "' (" + route.config->policy_type + ") reads signals " +
+            needs_text(route.needs) + ": ";
+      break;
+    }
+  }
+  return make_error(ex.error().kind, ex.error().code, who + ex.error().message);
+}
+
 }  // namespace
 
 const ModelRuntime* Runtime::find_model(std::string_view name) const {
@@ -36,7 +67,21 @@ RouteRequest route_request(const api::ChatRequest& request, std::optional<double
 }
 
 Signals signals_for(const api::ChatRequest& request) {
-  return Signals{request.estimated_prompt_tokens, request.message_count};
+  Signals s;
+  s.prompt_tokens = request.estimated_prompt_tokens;
+  s.message_count = request.message_count;
+  return s;
+}
+
+Signals Runtime::signals_for(const api::ChatRequest& request) const {
+  const RouteRuntime* route = find_route(request.model);
+  return route ? signals_for(request, route->needs) : pipeline::signals_for(request);
+}
+
+Signals Runtime::signals_for(const api::ChatRequest& request, const SignalNeeds& wanted) const {
+  Signals s = pipeline::signals_for(request);
+  if (wanted.any() && extractor) extractor->extract(request.prompt_text, wanted, s);
+  return s;
 }
 
 Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& request,
@@ -98,8 +143,13 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
       return make_error(ErrorKind::kBadRequest, "bad_config", route.where + ": " + e.msg);
     }
     if (!policy) return policy.error();
-    rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy)});
+    SignalNeeds needs = (*policy)->needs();
+    rt->needs |= needs;
+    rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy), needs});
   }
+  auto extractor = load_extractor(*config, *rt);
+  if (!extractor) return extractor.error();
+  rt->extractor = std::move(*extractor);
   return rt;
 }
 

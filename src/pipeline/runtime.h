@@ -10,6 +10,7 @@
 
 #include "api/chat_request.h"
 #include "config/config.h"
+#include "signals/extractor.h"
 #include "switchboard/balancer.h"
 #include "switchboard/policy.h"
 
@@ -25,6 +26,7 @@ struct ModelRuntime {
 struct RouteRuntime {
   const config::RouteConfig* config = nullptr;
   std::unique_ptr<Policy> policy;
+  SignalNeeds needs;  // policy->needs(), cached
 };
 
 struct Runtime {
@@ -32,6 +34,9 @@ struct Runtime {
   std::map<std::string, ModelRuntime, std::less<>> models;
   std::map<std::string, RouteRuntime, std::less<>> routes;
   std::size_t replica_count = 0;
+  // Loaded with the union of every route's SignalNeeds (only the weights some policy reads).
+  std::shared_ptr<const signals::Extractor> extractor;
+  SignalNeeds needs;  // that union
 
   const ModelRuntime* find_model(std::string_view name) const;
   const RouteRuntime* find_route(std::string_view name) const;
@@ -41,6 +46,12 @@ struct Runtime {
   // chat path, POST /v1/route and `switchboard route`. Errors: model_not_found (kNotFound) when
   // `name` is neither; the policy's own error when it has no eligible candidate.
   Result<Decision> decide(std::string_view name, const RouteRequest& request, const Signals& signals) const;
+
+  // The signals of a request that names `request.model`: the always-present ones plus what that
+  // route's policy needs (nothing more for a configured model or an unknown name). Thread-safe, no I/O.
+  Signals signals_for(const api::ChatRequest& request) const;
+  // The same with explicit needs (the evaluator computes the union once per prompt).
+  Signals signals_for(const api::ChatRequest& request, const SignalNeeds& needs) const;
 };
 
 // What policies and balancers see of a parsed chat request (prefix_blocks is left empty: it is
@@ -48,11 +59,13 @@ struct Runtime {
 // all build it here, so they all see the same request.
 // `request` must outlive the result (RouteRequest holds views into it).
 RouteRequest route_request(const api::ChatRequest& request, std::optional<double> lambda = std::nullopt);
+// Only the always-present signals (token estimate, message count); Runtime::signals_for adds the rest.
 Signals signals_for(const api::ChatRequest& request);
 
-// Builds policies (via PolicyRegistry) and balancers (via BalancerRegistry) and reads API keys from
-// the environment. Errors name the config location: an unknown policy type or balancer, a policy's
-// own validation error, or an api_key_env variable that is not set.
+// Builds policies (via PolicyRegistry) and balancers (via BalancerRegistry), reads API keys from
+// the environment and loads the signal extractor. Errors name the config location: an unknown
+// policy type or balancer, a policy's own validation error, an api_key_env variable that is not
+// set, or missing signal weights (naming the route that needs them and `make weights`).
 Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Config> config);
 
 }  // namespace switchboard::pipeline

@@ -165,6 +165,27 @@ Result<Decision> LearnedPolicy::choose(const RouteRequest& request, const Signal
   return objective_->decide(name_, *predictions, request);
 }
 
+Result<RowSignals> extract_row_signals(const eval::TrainContext& ctx, const TrainTable& table,
+                                      const SignalNeeds& needs) {
+  RowSignals out;
+  auto extractor = signals::Extractor::load(ctx.signal_options, needs);
+  if (!extractor) return extractor.error();
+  out.dim = needs.embedding ? (*extractor)->embedding_dim() : 0;
+  if (needs.embedding) out.provider = "glove-100d";
+  for (std::size_t i = 0; i < table.rows.size(); ++i) {
+    Signals s;
+    s.prompt_tokens = table.rows[i].prompt_tokens;
+    (*extractor)->extract(table.rows[i].text, needs, s);
+    if (needs.embedding) {
+      if (s.embedding.size() != out.dim) s.embedding.assign(out.dim, 0.f);
+      out.embeddings.push_back(std::move(s.embedding));
+    }
+    out.tasks.push_back(std::move(s.task));
+    if (i % 256 == 0) report_progress(ctx, "signals", i, table.rows.size());
+  }
+  return out;
+}
+
 Manifest base_manifest(const eval::TrainContext& ctx, const std::string& policy, const TrainTable& table) {
   Manifest m;
   m.policy = policy;

@@ -89,6 +89,17 @@ class LearnedPolicy : public Policy {
   std::shared_ptr<const Objective> objective_;
 };
 
+// The signals of every training row, from the extractor the gateway loads (ctx.signal_options),
+// so that a policy trains on the very features it is routed with. Embeddings are unit length (a
+// prompt without known words gets zeros).
+struct RowSignals {
+  std::vector<std::vector<float>> embeddings;  // empty unless needs.embedding
+  std::vector<std::string> tasks;              // per row; "" without a task signal
+  std::size_t dim = 0;
+  std::string provider;  // "glove-100d" when embeddings were computed
+};
+Result<RowSignals> extract_row_signals(const eval::TrainContext& ctx, const TrainTable& table, const SignalNeeds& needs);
+
 // Trainer helpers. The manifest gets the context's data summary and the current time; the output
 // spec is `{type, model_dir}` plus the objective keys of the user's spec; `train_only` keys of the
 // user's spec are hyper-parameters the trainer consumed (not copied).

@@ -9,6 +9,9 @@
 // A task classifier (fastText supervised model on task labels) is optional and trained from the
 // user's data (`switchboard train --policy task`).
 //
+// Cost (bench/signals_bench.cc, docs/signals.md): a 2,000-token prompt takes a few tens of µs for
+// all signals on one core; work is bounded for huge prompts (see glove.h, code_detect.h).
+//
 // Contract: load() reads only what `needs` requires and fails with a message naming the missing
 // file and the command that installs it. extract() is const, thread-safe, allocation-light, does no
 // I/O and never fails: a signal it cannot compute stays empty.
@@ -23,6 +26,13 @@
 #include "switchboard/result.h"
 
 namespace switchboard::signals {
+
+inline constexpr char kLanguageModelFileName[] = "lid.176.ftz";
+// The language identifier reads the last lines of the prompt that hold at least kLanguageMinBytes,
+// within its last kLanguageBytes: messages are joined by '\n', so that is the latest message, and
+// a long English system prompt does not decide the language of a French question.
+inline constexpr std::size_t kLanguageBytes = 512;
+inline constexpr std::size_t kLanguageMinBytes = 48;
 
 struct ExtractorOptions {
   std::string weights_dir;  // empty = default_weights_dir()

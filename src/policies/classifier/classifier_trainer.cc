@@ -1,5 +1,6 @@
 // Trainer of the `classifier` policy (eval/trainer.h). Spec keys it reads (hyper-parameters, not
-// copied to the output spec): dim, epoch, word_ngrams, bucket, lr, threshold, folds.
+// copied to the output spec): dim, epoch, word_ngrams, bucket, lr, threshold, folds. When the
+// context names a task classifier (signals.task_model), its label is appended as a feature token.
 //
 // 1. Out-of-fold predictions: `folds` fastText models, each trained without one fold, predict it.
 // 2. Per-model isotonic calibration of those predictions against the observed scores.
@@ -30,8 +31,18 @@ Result<eval::TrainedPolicy> train_classifier(const eval::TrainContext& ctx) {
   p.seed = ctx.seed;
   const std::size_t folds = static_cast<std::size_t>(spec_number(ctx, "folds", 5));
 
+  // With a task classifier configured, its label (as the gateway computes it) is a feature token.
+  const bool task_token = !ctx.signal_options.task_model.empty();
+  std::vector<std::string> tasks(rows);
+  if (task_token) {
+    SignalNeeds needs;
+    needs.task = true;
+    auto sig = extract_row_signals(ctx, *table, needs);
+    if (!sig) return sig.error();
+    tasks = std::move(sig->tasks);
+  }
   std::vector<std::string> texts;
-  for (const auto& r : table->rows) texts.push_back(fasttext_text(r.text, ""));
+  for (std::size_t i = 0; i < rows; ++i) texts.push_back(fasttext_text(table->rows[i].text, tasks[i]));
   const std::string scratch = (fs::path(ctx.out_dir) / "train.txt").string();
 
   std::vector<std::vector<float>> raw(rows, std::vector<float>(n, 0)), score(rows);
@@ -67,7 +78,7 @@ Result<eval::TrainedPolicy> train_classifier(const eval::TrainContext& ctx) {
   Manifest m = base_manifest(ctx, "classifier", *table);
   m.hyperparameters.update(p.to_json());
   m.hyperparameters["folds"] = folds;
-  m.hyperparameters["task_token"] = false;
+  m.hyperparameters["task_token"] = task_token;
   if (auto err = write_manifest(ctx.out_dir, m)) return *err;
   report_progress(ctx, "classifier: done", folds + 1, folds + 1);
   return eval::TrainedPolicy{output_spec(ctx, "classifier", {}), eval::Sweep{}};

@@ -1,6 +1,6 @@
 // `mf`: matrix factorisation (mf_model.h) predicts P(answers well) per model from the prompt's
 // embedding, isotonic-calibrated; cost per model from the training means (per task when the task
-// signal is known, else a line in the prompt's tokens). Needs the embedding signal.
+// signal is set, else weighted by the factorisation's own task outputs). Needs the embedding signal.
 // YAML: {type: mf, model_dir: DIR, <objective keys>}
 #include <filesystem>
 
@@ -35,10 +35,13 @@ class MfPolicy final : public LearnedPolicy {
       std::vector<float> zero(model_.input_dim(), 0.f);  // no embedding: the models' base rates
       model_.raw(zero.data(), p);
     }
+    // Outputs past the models are the model's estimate of each training task.
+    std::vector<double> task_p(p.begin() + static_cast<std::ptrdiff_t>(n), p.end());
     std::vector<ModelPrediction> out(n);
     for (std::size_t m = 0; m < n; ++m) {
       out[m].quality = calibration_.apply(m, p[m]);
-      out[m].cost = costs_.cost(m, signals.task, signals.prompt_tokens);
+      out[m].cost = signals.task.empty() ? costs_.expected_cost(m, task_p, signals.prompt_tokens)
+                                         : costs_.cost(m, signals.task, signals.prompt_tokens);
       out[m].latency_ms = costs_.latency_ms(m);
     }
     return out;
@@ -63,12 +66,13 @@ Result<std::unique_ptr<Policy>> make_mf(const PolicyContext& ctx) {
   if (!text) return fail("no weights.json");
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded()) return fail("weights.json is not JSON");
-  auto model = MfModel::from_json(j.value("model", nlohmann::json()), setup->manifest.embedding_dim, n);
+  auto costs = CostTable::from_json(j.value("costs", nlohmann::json()), n);
+  if (!costs) return fail(costs.error().message);
+  auto model = MfModel::from_json(j.value("model", nlohmann::json()), setup->manifest.embedding_dim,
+                                  n + costs->tasks().size());
   if (!model) return fail(model.error().message);
   auto calibration = QualityCalibration::from_json(j.value("calibration", nlohmann::json()), n);
   if (!calibration) return fail(calibration.error().message);
-  auto costs = CostTable::from_json(j.value("costs", nlohmann::json()), n);
-  if (!costs) return fail(costs.error().message);
   return std::unique_ptr<Policy>(
       std::make_unique<MfPolicy>(setup->objective, std::move(*model), std::move(*calibration), std::move(*costs)));
 }
