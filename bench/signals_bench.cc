@@ -3,11 +3,13 @@
 // of them, and the `rules` policy's decision on top. Prompts are 64 different texts drawn from the
 // GloVe vocabulary with Zipf frequencies (so lookups are not all cache-hot), cycled.
 // Run: cmake -DSWITCHBOARD_BENCH=ON ... && build/bench/signals_bench
+// (SB_TASK_MODEL=FILE adds the task classifier.)
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <vector>
@@ -36,7 +38,8 @@ struct Fixture {
       std::exit(1);
     }
     extractor = *ex;
-    auto glove = signals::GloveTable::open(signals::default_weights_dir() + "/" + signals::kGloveFileName);
+    auto glove =
+        signals::GloveTable::open(signals::default_weights_dir() + "/" + signals::kGloveFileName);
     std::mt19937_64 rng(42);
     // Zipf over the 50,000 most frequent words.
     std::vector<double> w(50000);
@@ -101,7 +104,8 @@ void run(benchmark::State& state, SignalNeeds needs) {
     f.extractor->extract(f.prompts[i++ & 63], needs, s);
     benchmark::DoNotOptimize(s);
     if (us.size() < us.capacity())
-      us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      us.push_back(
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   if (!us.empty()) {
     std::sort(us.begin(), us.end());
@@ -131,6 +135,27 @@ void BM_AllSignals(benchmark::State& state) {
   run(state, n);
 }
 
+// The task classifier, when SB_TASK_MODEL names a trained model (signals::train_task_classifier).
+void BM_Task(benchmark::State& state) {
+  const char* path = std::getenv("SB_TASK_MODEL");
+  if (!path || !*path) {
+    state.SkipWithError("set SB_TASK_MODEL to a trained task classifier");
+    return;
+  }
+  static auto ex = signals::Extractor::load({"", path}, SignalNeeds{.task = true});
+  if (!ex) {
+    state.SkipWithError(ex.error().message.c_str());
+    return;
+  }
+  auto& f = fixture();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    Signals s;
+    (*ex)->extract(f.prompts[i++ & 63], SignalNeeds{.task = true}, s);
+    benchmark::DoNotOptimize(s);
+  }
+}
+
 // What the gateway does for a rules route: signals the route needs (language, code) + decision.
 void BM_RulesRouteSignalsAndDecision(benchmark::State& state) {
   auto& f = fixture();
@@ -156,5 +181,6 @@ BENCHMARK(BM_Embedding);
 BENCHMARK(BM_Language);
 BENCHMARK(BM_Code);
 BENCHMARK(BM_AllSignals);
+BENCHMARK(BM_Task);
 BENCHMARK(BM_RulesRouteSignalsAndDecision);
 BENCHMARK_MAIN();

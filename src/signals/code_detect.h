@@ -3,9 +3,10 @@
 // def/if/for header, '#include', operators such as '=>', '->', '::', '==', '!=', '&&').
 //
 // Contract: pure function of the text, no allocation; reads at most kCodeScanBytes (the first
-// 24 KiB and the last 8 KiB of longer prompts, like the embedding). "Enough" is >= 2 code-like lines
-// making up at least a quarter of the non-empty lines, or >= 8 such lines anywhere, or one line
-// when it is the whole prompt and it is strongly code-like. A request *about* code written in prose
+// 24 KiB and the last 8 KiB of longer prompts, like the embedding). "Enough" is >= 2 code-like
+// lines making up at least a quarter of the non-empty lines, or >= 8 such lines anywhere, or one
+// line when it is the whole prompt and it is strongly code-like. A request *about* code written in
+// prose
 // ("write a python function that ...") has no code; that is the task signal's business.
 #pragma once
 

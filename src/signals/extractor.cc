@@ -18,7 +18,8 @@ namespace {
 // kLanguageMinBytes, within its last kLanguageBytes. Messages are joined by '\n', so this is the
 // latest message (or its last lines), not a long English system prompt before it.
 std::string_view language_window(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) text.remove_suffix(1);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r'))
+    text.remove_suffix(1);
   if (text.size() > kLanguageBytes) text.remove_prefix(text.size() - kLanguageBytes);
   std::size_t pos = text.size();
   while (pos > 0) {
@@ -61,16 +62,19 @@ std::string default_weights_dir() {
   return std::string(SB_PROJECT_ROOT) + "/weights";
 }
 
-Result<std::shared_ptr<const Extractor>> Extractor::load(const ExtractorOptions& options, const SignalNeeds& needs) {
+Result<std::shared_ptr<const Extractor>> Extractor::load(const ExtractorOptions& options,
+                                                         const SignalNeeds& needs) {
   auto impl = std::make_shared<ExtractorImpl>();
   const std::string dir = options.weights_dir.empty() ? default_weights_dir() : options.weights_dir;
-  const std::string hint = "install the weights with `make weights` (scripts/fetch-weights.sh; "
-                           "SWITCHBOARD_WEIGHTS_DIR or signals.weights_dir choose the directory)";
+  const std::string hint =
+      "install the weights with `make weights` (scripts/fetch-weights.sh; "
+      "SWITCHBOARD_WEIGHTS_DIR or signals.weights_dir choose the directory)";
   if (needs.embedding) {
     auto g = GloveTable::open(dir + "/" + kGloveFileName);
     if (!g) {
       Error e = g.error();
-      if (e.code == "missing_weights") e.message = dir + "/" + kGloveFileName + ": not found; " + hint;
+      if (e.code == "missing_weights")
+        e.message = dir + "/" + kGloveFileName + ": not found; " + hint;
       return e;
     }
     impl->glove = std::move(*g);
@@ -82,11 +86,14 @@ Result<std::shared_ptr<const Extractor>> Extractor::load(const ExtractorOptions&
   }
   if (needs.task) {
     if (options.task_model.empty())
-      return make_error(ErrorKind::kBadRequest, "missing_weights",
-                        "a policy reads the task signal but no task classifier is configured (signals.task_model); "
-                        "train one with `switchboard train --policy task --data TRAIN.jsonl --out DIR`");
-    auto m = FastTextModel::load(options.task_model,
-                                 "train it with `switchboard train --policy task --data TRAIN.jsonl --out DIR`");
+      return make_error(
+          ErrorKind::kBadRequest, "missing_weights",
+          "a policy reads the task signal but no task classifier is configured "
+          "(signals.task_model); "
+          "train one with `switchboard train --policy task --data TRAIN.jsonl --out DIR`");
+    auto m = FastTextModel::load(
+        options.task_model,
+        "train it with `switchboard train --policy task --data TRAIN.jsonl --out DIR`");
     if (!m) return m.error();
     impl->task = std::move(*m);
   }

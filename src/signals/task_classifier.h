@@ -22,7 +22,7 @@
 
 namespace switchboard::signals {
 
-inline constexpr std::size_t kTaskBytes = 4096;
+inline constexpr std::size_t kTaskBytes = 1024;
 
 struct TaskTrainOptions {
   std::uint64_t seed = 1;
@@ -30,7 +30,8 @@ struct TaskTrainOptions {
   double lr = 0.5;
   int word_ngrams = 2;
   int dim = 32;
-  int buckets = 100000;  // hashed word-bigram rows; the model file is ~ (vocab + buckets) * dim * 4 bytes
+  int buckets = 20000;  // hashed word-bigram rows; the model is ~ (vocab + buckets) * dim * 4 bytes
+                        // (small: cache-resident)
 };
 
 struct TaskTrainReport {
@@ -42,7 +43,8 @@ struct TaskTrainReport {
 // The classifier's input text for a prompt (exposed for tests and for tools that export data).
 std::string task_text(std::string_view prompt_text);
 
-Result<TaskTrainReport> train_task_classifier(const data::Outcomes& train, const std::string& out_path,
+Result<TaskTrainReport> train_task_classifier(const data::Outcomes& train,
+                                              const std::string& out_path,
                                               const TaskTrainOptions& options = {});
 
 Prediction predict_task(const FastTextModel& model, std::string_view prompt_text);

@@ -10,7 +10,7 @@ namespace switchboard::signals {
 
 inline constexpr std::size_t kMaxWordBytes = 48;
 
-inline bool is_word_byte(unsigned char c) {
+constexpr bool is_word_byte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 

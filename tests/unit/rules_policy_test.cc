@@ -2,17 +2,16 @@
 // hand-made Signals with known answers; and the runtime's signal wiring with the real weights.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "api/chat_request.h"
 #include "config/config.h"
 #include "pipeline/runtime.h"
 #include "signals/task_classifier.h"
-
-#include <unistd.h>
-
-#include <filesystem>
 
 using namespace switchboard;
 using ::testing::HasSubstr;
@@ -53,12 +52,15 @@ struct Built {
   std::string error;
 };
 
+const std::string* task_model_path = nullptr;
+
 // A task classifier trained here on a few labelled prompts (also exercises train_task_classifier).
 std::string task_model() {
   static std::string path = [] {
     data::Outcomes o;
     const char* math[] = {"solve the equation x squared plus two", "what is the integral of sine",
-                          "compute the derivative of the polynomial", "prove the triangle inequality"};
+                          "compute the derivative of the polynomial",
+                          "prove the triangle inequality"};
     const char* chat[] = {"tell me a joke about cats", "how was your day today friend",
                           "recommend a movie for tonight", "what should I cook for dinner"};
     int id = 0;
@@ -67,9 +69,13 @@ std::string task_model() {
         o.records.push_back({std::to_string(id++), {{"user", math[i]}}, "math", {}});
         o.records.push_back({std::to_string(id++), {{"user", chat[i]}}, "chat", {}});
       }
-    std::string out = (std::filesystem::temp_directory_path() / ("sb-task-" + std::to_string(::getpid()) + ".bin")).string();
+    std::string out = (std::filesystem::temp_directory_path() /
+                       ("sb-task-" + std::to_string(::getpid()) + ".bin"))
+                          .string();
     auto r = signals::train_task_classifier(o, out);
     EXPECT_TRUE(r) << r.error().message;
+    task_model_path = new std::string(out);  // outlives static destructors, for the atexit handler
+    std::atexit([] { std::filesystem::remove(*task_model_path); });
     return out;
   }();
   return path;
@@ -77,14 +83,16 @@ std::string task_model() {
 
 Built build(const std::string& policy_yaml, bool with_task_model = true) {
   Built b;
-  std::string signals_yaml = with_task_model ? "signals: {task_model: '" + task_model() + "'}\n" : "";
+  std::string signals_yaml =
+      with_task_model ? "signals: {task_model: '" + task_model() + "'}\n" : "";
   auto cfg = config::parse_config(kModels + policy_yaml + signals_yaml, "rules.yaml");
   if (!cfg) {
     b.error = cfg.error().message;
     return b;
   }
   b.cfg = *cfg;
-  // Nothing here reads weights except language/task, which the runtime loads; point at the real dir.
+  // Nothing here reads weights except language/task, which the runtime loads; point at the real
+  // dir.
   auto rt = pipeline::build_runtime(b.cfg);
   if (!rt) {
     b.error = rt.error().message;
@@ -129,7 +137,8 @@ TEST(RulesPolicy, FirstMatchingRuleInOrderElseDefault) {
   d = decide(rt, fr);
   EXPECT_EQ(d.model, "french");
   EXPECT_EQ(d.fallbacks, std::vector<std::string>{"general"});
-  EXPECT_THAT(d.reason, HasSubstr("rule 2 'non-english' matched: (language is not en and not has code)"));
+  EXPECT_THAT(d.reason,
+              HasSubstr("rule 2 'non-english' matched: (language is not en and not has code)"));
 
   Signals fr_code = fr;
   fr_code.has_code = true;
@@ -149,8 +158,8 @@ TEST(RulesPolicy, KeywordsAreCaseInsensitiveWholeWords) {
   ASSERT_TRUE(b.rt) << b.error;
   EXPECT_EQ(decide(*b.rt, english(), "How do I read a file in PYTHON?").model, "coder");
   EXPECT_EQ(decide(*b.rt, english(), "is c++ faster than java").model, "coder");
-  EXPECT_EQ(decide(*b.rt, english(), "the rusty nail").model, "general");     // not a whole word
-  EXPECT_EQ(decide(*b.rt, english(), "pythonic ways").model, "general");      // not a whole word
+  EXPECT_EQ(decide(*b.rt, english(), "the rusty nail").model, "general");  // not a whole word
+  EXPECT_EQ(decide(*b.rt, english(), "pythonic ways").model, "general");   // not a whole word
   EXPECT_EQ(decide(*b.rt, english(), "here is my Stack Trace:").model, "coder");  // regex, (?i)
   EXPECT_THAT(decide(*b.rt, english(), "rust").reason, HasSubstr("rule 3 'code' matched"));
 }
@@ -163,7 +172,8 @@ TEST(RulesPolicy, TaskAndCountsInOneMappingAreAnded) {
   EXPECT_EQ(decide(*b.rt, s).model, "general");  // one message
   s.message_count = 2;
   EXPECT_EQ(decide(*b.rt, s).model, "backup");
-  EXPECT_THAT(decide(*b.rt, s).reason, HasSubstr("rule 4 matched: (task is one of math, physics and message_count >= 2"));
+  EXPECT_THAT(decide(*b.rt, s).reason,
+              HasSubstr("rule 4 matched: (task is one of math, physics and message_count >= 2"));
   s.task = "chat";
   EXPECT_EQ(decide(*b.rt, s).model, "general");
 }
@@ -185,24 +195,33 @@ TEST(RulesPolicy, NeedsWhatItReads) {
 
 TEST(RulesPolicy, ValidationErrorsHaveFileLineColumn) {
   auto err = [](const std::string& yaml) { return build(yaml).error; };
-  EXPECT_THAT(err("      type: rules\n      rules: []\n      default: nobody\n"),
-              HasSubstr("rules.yaml:12:16: default names 'nobody', which is not a configured model"));
-  EXPECT_THAT(err("      type: rules\n      rules: [{when: {colour: red}, model: coder}]\n      default: general\n"),
+  EXPECT_THAT(
+      err("      type: rules\n      rules: []\n      default: nobody\n"),
+      HasSubstr("rules.yaml:12:16: default names 'nobody', which is not a configured model"));
+  EXPECT_THAT(err("      type: rules\n      rules: [{when: {colour: red}, model: coder}]\n      "
+                  "default: general\n"),
               HasSubstr("rules.yaml:11:23: unknown condition 'colour'"));
-  EXPECT_THAT(err("      type: rules\n      rules: [{when: {regex: 'a(b'}, model: coder}]\n      default: general\n"),
+  EXPECT_THAT(err("      type: rules\n      rules: [{when: {regex: 'a(b'}, model: coder}]\n      "
+                  "default: general\n"),
               HasSubstr("rules.yaml:11:30: regex is not a valid RE2 pattern: missing ): a(b"));
-  EXPECT_THAT(err("      type: rules\n      rules: [{when: {prompt_tokens: {above: 3}}, model: coder}]\n      default: general\n"),
+  EXPECT_THAT(err("      type: rules\n      rules: [{when: {prompt_tokens: {above: 3}}, model: "
+                  "coder}]\n      default: general\n"),
               HasSubstr("rules.yaml:11:39: unknown comparison 'above'"));
-  EXPECT_THAT(err("      type: rules\n      rules: [{when: {has_code: maybe}, model: coder}]\n      default: general\n"),
+  EXPECT_THAT(err("      type: rules\n      rules: [{when: {has_code: maybe}, model: coder}]\n     "
+                  " default: general\n"),
               HasSubstr("has_code must be true or false"));
-  EXPECT_THAT(err("      type: rules\n      rules: [{when: {has_code: true}}]\n      default: general\n"),
-              HasSubstr("rules[0] needs `model:` or `models:`"));
-  EXPECT_THAT(err("      type: rules\n      rules: [{when: {has_code: true}, model: coder, colour: 1}]\n      default: general\n"),
+  EXPECT_THAT(
+      err("      type: rules\n      rules: [{when: {has_code: true}}]\n      default: general\n"),
+      HasSubstr("rules[0] needs `model:` or `models:`"));
+  EXPECT_THAT(err("      type: rules\n      rules: [{when: {has_code: true}, model: coder, colour: "
+                  "1}]\n      default: general\n"),
               HasSubstr("unknown key 'colour' in rules[0]"));
-  EXPECT_THAT(err("      type: rules\n      rules: [{when: {any: []}, model: coder}]\n      default: general\n"),
+  EXPECT_THAT(err("      type: rules\n      rules: [{when: {any: []}, model: coder}]\n      "
+                  "default: general\n"),
               HasSubstr("any must be a non-empty list of conditions"));
   EXPECT_THAT(err("      type: rules\n      rules: []\n"), HasSubstr("needs `default:`"));
-  EXPECT_THAT(err("      type: rules\n      rules: [{when: {language: {is: fr}}, model: coder}]\n      default: general\n"),
+  EXPECT_THAT(err("      type: rules\n      rules: [{when: {language: {is: fr}}, model: coder}]\n  "
+                  "    default: general\n"),
               HasSubstr("language as a mapping must be {not: VALUE or [VALUES]}"));
 }
 
@@ -210,7 +229,8 @@ TEST(RulesPolicy, TaskRuleWithoutClassifierFailsAtStartup) {
   auto b = build(R"(      type: rules
       rules: [{when: {task: math}, model: coder}]
       default: general
-)", false);
+)",
+                 false);
   EXPECT_FALSE(b.rt);
   EXPECT_THAT(b.error, HasSubstr("route 'r' (rules) reads signals task"));
   EXPECT_THAT(b.error, HasSubstr("switchboard train --policy task"));
@@ -226,7 +246,8 @@ TEST(RulesPolicy, RuntimeComputesTheRoutesSignals) {
 )");
   ASSERT_TRUE(b.rt) << b.error << " (run `make weights`)";
   auto pick = [&](const std::string& prompt) {
-    std::string body = R"({"model":"r","messages":[{"role":"user","content":)" + nlohmann::json(prompt).dump() + "}]}";
+    std::string body = R"({"model":"r","messages":[{"role":"user","content":)" +
+                       nlohmann::json(prompt).dump() + "}]}";
     auto req = api::parse_chat_request(body);
     EXPECT_TRUE(req);
     Signals s = b.rt->signals_for(*req);
@@ -234,20 +255,25 @@ TEST(RulesPolicy, RuntimeComputesTheRoutesSignals) {
     auto d = b.rt->decide("r", rr, s);
     return d ? d->model : std::string("error");
   };
-  EXPECT_EQ(pick("Quelle est la meilleure façon d'apprendre une langue étrangère rapidement ?"), "french");
+  EXPECT_EQ(pick("Quelle est la meilleure façon d'apprendre une langue étrangère rapidement ?"),
+            "french");
   EXPECT_EQ(pick("Why does this crash?\n```c\nint *p = 0;\n*p = 1;\n```"), "coder");
   EXPECT_EQ(pick("What is the best way to learn a foreign language quickly?"), "general");
   // The task signal from the classifier trained above.
-  auto b2 = build("      type: rules\n      rules: [{when: {task: math}, model: coder}]\n      default: general\n");
+  auto b2 = build(
+      "      type: rules\n      rules: [{when: {task: math}, model: coder}]\n      default: "
+      "general\n");
   ASSERT_TRUE(b2.rt) << b2.error;
-  auto req2 = api::parse_chat_request(R"({"model":"r","messages":[{"role":"user","content":"what is the derivative of the integral"}]})");
+  auto req2 = api::parse_chat_request(
+      R"({"model":"r","messages":[{"role":"user","content":"what is the derivative of the integral"}]})");
   ASSERT_TRUE(req2);
   Signals s2 = b2.rt->signals_for(*req2);
   EXPECT_EQ(s2.task, "math");
   EXPECT_GT(s2.task_confidence, 0.5f);
   EXPECT_EQ(b2.rt->decide("r", pipeline::route_request(*req2), s2)->model, "coder");
   // A configured model name gets only the always-present signals.
-  auto req = api::parse_chat_request(R"({"model":"general","messages":[{"role":"user","content":"Bonjour à tous"}]})");
+  auto req = api::parse_chat_request(
+      R"({"model":"general","messages":[{"role":"user","content":"Bonjour à tous"}]})");
   ASSERT_TRUE(req);
   EXPECT_TRUE(b.rt->signals_for(*req).language.empty());
 }

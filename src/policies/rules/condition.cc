@@ -13,7 +13,8 @@ using Where = std::function<std::string(const YAML::Node&)>;
 }
 
 std::string scalar(const YAML::Node& node, const Where& where, const std::string& what) {
-  if (!node.IsScalar() || node.Scalar().empty()) fail(node, where, what + " must be a non-empty string");
+  if (!node.IsScalar() || node.Scalar().empty())
+    fail(node, where, what + " must be a non-empty string");
   return node.Scalar();
 }
 
@@ -23,7 +24,8 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-std::vector<std::string> string_list(const YAML::Node& node, const Where& where, const std::string& what) {
+std::vector<std::string> string_list(const YAML::Node& node, const Where& where,
+                                     const std::string& what) {
   std::vector<std::string> out;
   if (node.IsScalar()) {
     out.push_back(scalar(node, where, what));
@@ -35,7 +37,8 @@ std::vector<std::string> string_list(const YAML::Node& node, const Where& where,
   return out;
 }
 
-Condition parse_compare(Condition::Kind kind, const std::string& name, const YAML::Node& node, const Where& where) {
+Condition parse_compare(Condition::Kind kind, const std::string& name, const YAML::Node& node,
+                        const Where& where) {
   Condition c;
   c.kind = kind;
   if (!node.IsMap() || node.size() == 0)
@@ -50,37 +53,49 @@ Condition parse_compare(Condition::Kind kind, const std::string& name, const YAM
     } catch (const YAML::Exception&) {
       fail(kv.second, where, name + "." + op + " must be an integer");
     }
-    if (op == "gt") c.gt = v;
-    else if (op == "gte") c.gte = v;
-    else if (op == "lt") c.lt = v;
-    else if (op == "lte") c.lte = v;
-    else if (op == "eq") c.eq = v;
-    else fail(kv.first, where, "unknown comparison '" + op + "' in " + name + " (allowed: gt, gte, lt, lte, eq)");
-    static const std::map<std::string, std::string> symbol = {{"gt", ">"}, {"gte", ">="}, {"lt", "<"}, {"lte", "<="}, {"eq", "=="}};
+    if (op == "gt")
+      c.gt = v;
+    else if (op == "gte")
+      c.gte = v;
+    else if (op == "lt")
+      c.lt = v;
+    else if (op == "lte")
+      c.lte = v;
+    else if (op == "eq")
+      c.eq = v;
+    else
+      fail(kv.first, where,
+           "unknown comparison '" + op + "' in " + name + " (allowed: gt, gte, lt, lte, eq)");
+    static const std::map<std::string, std::string> symbol = {
+        {"gt", ">"}, {"gte", ">="}, {"lt", "<"}, {"lte", "<="}, {"eq", "=="}};
     parts.push_back(name + " " + symbol.at(op) + " " + std::to_string(v));
   }
   c.text = join(parts, " and ");
   return c;
 }
 
-Condition parse_membership(Condition::Kind kind, const std::string& name, const YAML::Node& node, const Where& where) {
+Condition parse_membership(Condition::Kind kind, const std::string& name, const YAML::Node& node,
+                           const Where& where) {
   Condition c;
   c.kind = kind;
   if (node.IsMap()) {
-    if (node.size() != 1 || !node["not"]) fail(node, where, name + " as a mapping must be {not: VALUE or [VALUES]}");
+    if (node.size() != 1 || !node["not"])
+      fail(node, where, name + " as a mapping must be {not: VALUE or [VALUES]}");
     c.negate = true;
     c.values = string_list(node["not"], where, name + ".not");
   } else {
     c.values = string_list(node, where, name);
   }
-  c.text = name + (c.negate ? " is not " : " is ") + (c.values.size() > 1 ? "one of " : "") + join(c.values, ", ");
+  c.text = name + (c.negate ? " is not " : " is ") + (c.values.size() > 1 ? "one of " : "") +
+           join(c.values, ", ");
   return c;
 }
 
 // Keywords become one case-insensitive RE2 alternation, with word boundaries on the sides where the
 // keyword starts or ends with a word character (so "c++" and ".NET" still match).
-std::shared_ptr<const RE2> compile(const std::string& pattern, bool case_insensitive, const YAML::Node& node,
-                                   const Where& where, const std::string& what) {
+std::shared_ptr<const RE2> compile(const std::string& pattern, bool case_insensitive,
+                                   const YAML::Node& node, const Where& where,
+                                   const std::string& what) {
   RE2::Options opts;
   opts.set_log_errors(false);
   opts.set_case_sensitive(!case_insensitive);
@@ -89,7 +104,9 @@ std::shared_ptr<const RE2> compile(const std::string& pattern, bool case_insensi
   return re;
 }
 
-bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 Condition parse_keywords(const YAML::Node& node, const Where& where) {
   Condition c;
@@ -98,7 +115,8 @@ Condition parse_keywords(const YAML::Node& node, const Where& where) {
   std::string pattern;
   for (const auto& w : words) {
     if (!pattern.empty()) pattern += '|';
-    pattern += (word_char(w.front()) ? "\\b" : "") + RE2::QuoteMeta(w) + (word_char(w.back()) ? "\\b" : "");
+    pattern += (word_char(w.front()) ? "\\b" : "") + RE2::QuoteMeta(w) +
+               (word_char(w.back()) ? "\\b" : "");
   }
   c.regex = compile(pattern, true, node, where, "keywords");
   c.text = "keywords (" + join(words, ", ") + ")";
@@ -109,13 +127,16 @@ Condition parse_keywords(const YAML::Node& node, const Where& where) {
 
 Condition parse_condition(const YAML::Node& node, const Where& where) {
   if (!node.IsMap() || node.size() == 0)
-    fail(node, where, "a condition must be a mapping such as {language: fr}, {all: [...]}, {any: [...]} or {not: ...}");
+    fail(node, where,
+         "a condition must be a mapping such as {language: fr}, {all: [...]}, {any: [...]} or "
+         "{not: ...}");
   std::vector<Condition> parts;
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
     if (key == "all" || key == "any") {
-      if (!v.IsSequence() || v.size() == 0) fail(v, where, key + " must be a non-empty list of conditions");
+      if (!v.IsSequence() || v.size() == 0)
+        fail(v, where, key + " must be a non-empty list of conditions");
       Condition c;
       c.kind = key == "all" ? Condition::Kind::kAll : Condition::Kind::kAny;
       std::vector<std::string> texts;
@@ -162,7 +183,8 @@ Condition parse_condition(const YAML::Node& node, const Where& where) {
     } else {
       fail(kv.first, where,
            "unknown condition '" + key +
-               "' (allowed: all, any, not, prompt_tokens, message_count, language, task, has_code, keywords, regex)");
+               "' (allowed: all, any, not, prompt_tokens, message_count, language, task, has_code, "
+               "keywords, regex)");
     }
   }
   if (parts.size() == 1) return std::move(parts.front());
@@ -177,7 +199,8 @@ Condition parse_condition(const YAML::Node& node, const Where& where) {
 
 bool Condition::evaluate(const Signals& s, std::string_view prompt) const {
   auto compare = [&](std::int64_t x) {
-    return (!gt || x > *gt) && (!gte || x >= *gte) && (!lt || x < *lt) && (!lte || x <= *lte) && (!eq || x == *eq);
+    return (!gt || x > *gt) && (!gte || x >= *gte) && (!lt || x < *lt) && (!lte || x <= *lte) &&
+           (!eq || x == *eq);
   };
   auto member = [&](const std::string& x) {
     const bool in = std::find(values.begin(), values.end(), x) != values.end();

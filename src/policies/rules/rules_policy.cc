@@ -33,8 +33,11 @@ struct Rule {
 
 class RulesPolicy final : public Policy {
  public:
-  RulesPolicy(std::vector<Rule> rules, std::string default_model, std::vector<std::string> default_fallbacks)
-      : rules_(std::move(rules)), default_model_(std::move(default_model)), default_fallbacks_(std::move(default_fallbacks)) {
+  RulesPolicy(std::vector<Rule> rules, std::string default_model,
+              std::vector<std::string> default_fallbacks)
+      : rules_(std::move(rules)),
+        default_model_(std::move(default_model)),
+        default_fallbacks_(std::move(default_fallbacks)) {
     for (const auto& r : rules_) r.when.add_needs(needs_);
   }
 
@@ -81,8 +84,11 @@ std::function<std::string(const YAML::Node&)> locator(const std::string& spec_wh
 
 Result<std::unique_ptr<Policy>> make_rules(const PolicyContext& ctx) {
   auto where = locator(ctx.where);
-  auto fail = [&](const YAML::Node& n, const std::string& why) { throw RuleError{where(n) + ": " + why}; };
-  auto only_keys = [&](const YAML::Node& n, const std::set<std::string>& allowed, const std::string& what) {
+  auto fail = [&](const YAML::Node& n, const std::string& why) {
+    throw RuleError{where(n) + ": " + why};
+  };
+  auto only_keys = [&](const YAML::Node& n, const std::set<std::string>& allowed,
+                       const std::string& what) {
     if (!n.IsMap()) fail(n, what + " must be a mapping");
     for (const auto& kv : n) {
       auto k = kv.first.as<std::string>();
@@ -95,7 +101,8 @@ Result<std::unique_ptr<Policy>> make_rules(const PolicyContext& ctx) {
   };
   auto model_name = [&](const YAML::Node& n, const std::string& what) {
     if (!n.IsScalar() || n.Scalar().empty()) fail(n, what + " must name a model");
-    if (!ctx.config.find_model(n.Scalar())) fail(n, what + " names '" + n.Scalar() + "', which is not a configured model");
+    if (!ctx.config.find_model(n.Scalar()))
+      fail(n, what + " names '" + n.Scalar() + "', which is not a configured model");
     return n.Scalar();
   };
   auto model_list = [&](const YAML::Node& n, const std::string& what) {
@@ -109,7 +116,8 @@ Result<std::unique_ptr<Policy>> make_rules(const PolicyContext& ctx) {
     only_keys(spec, {"type", "rules", "default"}, "the rules policy");
     if (!spec["rules"] || !spec["rules"].IsSequence())
       fail(spec, "the rules policy needs `rules:`, a list of {when, model | models, fallbacks}");
-    if (!spec["default"]) fail(spec, "the rules policy needs `default:` (the model when no rule matches)");
+    if (!spec["default"])
+      fail(spec, "the rules policy needs `default:` (the model when no rule matches)");
     std::vector<Rule> rules;
     for (std::size_t i = 0; i < spec["rules"].size(); ++i) {
       const YAML::Node& rn = spec["rules"][i];
@@ -150,8 +158,8 @@ Result<std::unique_ptr<Policy>> make_rules(const PolicyContext& ctx) {
     } else {
       default_model = model_name(dn, "default");
     }
-    return std::unique_ptr<Policy>(
-        std::make_unique<RulesPolicy>(std::move(rules), std::move(default_model), std::move(default_fallbacks)));
+    return std::unique_ptr<Policy>(std::make_unique<RulesPolicy>(
+        std::move(rules), std::move(default_model), std::move(default_fallbacks)));
   } catch (const RuleError& e) {
     return make_error(ErrorKind::kBadRequest, "bad_config", e.message);
   }
