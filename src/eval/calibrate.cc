@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 
 #include "eval/route_input.h"
 #include "pipeline/runtime.h"
@@ -106,11 +107,14 @@ Result<std::function<OperatingPoint(double)>> operating_points(const pipeline::R
         return OperatingPoint{};
       }
       p.mean_score += it->second.score;
+      p.score_se += it->second.score * it->second.score;  // sum of squares until the end
       p.cost_per_1k += it->second.cost;
       p.shares[d->model] += 1;
     }
     const double n = static_cast<double>(records.size());
     p.mean_score /= n;
+    const double var = std::max(0.0, p.score_se / n - p.mean_score * p.mean_score);
+    p.score_se = n > 1 ? std::sqrt(var / (n - 1)) : 0;
     p.cost_per_1k *= 1000.0 / n;
     for (auto& [m, s] : p.shares) s /= n;
     return p;
@@ -123,7 +127,7 @@ Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double)>&
   const bool upper = t.kind == CalibrationTarget::Kind::kMinScore;
   auto ok = [&](const OperatingPoint& p) {
     const double v = p.value(t);
-    return upper ? v >= t.value - 1e-12 : v <= t.value + 1e-12;
+    return upper ? v - p.score_se >= t.value - 1e-12 : v <= t.value + 1e-12;
   };
   constexpr double kLo = -3, kHi = 7;  // log10 λ
   auto eval_at = [&](double lambda) { return CalibrationResult{lambda, at(lambda), 0}; };
@@ -143,14 +147,38 @@ Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double)>&
       return bad(fmt::format("target {} cannot be met: the least reached is {:.6g} at lambda 1e7", t.to_string(),
                              high.point.value(t)));
   }
-  // λ = 1e-3 stands in for "just above 0": met there (share/cost) or not (min-score) ends it.
-  CalibrationResult lo = eval_at(std::pow(10.0, kLo));
-  if (!upper && ok(lo.point)) return finish(lo);
-  if (upper && !ok(lo.point)) return finish(zero);
-  // Bisection over log10 λ: `good` meets the target, `other` does not.
-  double good = upper ? kLo : kHi, other = upper ? kHi : kLo;
-  CalibrationResult best = upper ? lo : high;
-  for (int i = 0; i < 60 && std::abs(good - other) > 1e-4; ++i) {
+  // The curve is not exactly monotone (decisions flip prompt by prompt), so a plain bisection could
+  // stop at any crossing, possibly at the edge of a cliff. Scan a grid from λ = 1e-3 upwards to the
+  // first crossing — the first λ meeting a share/cost target, or the last λ before a min-score
+  // target first fails — then bisect between the two grid points around it.
+  constexpr int kGrid = 100;
+  double good = 0, other = 0;
+  CalibrationResult best = zero;
+  bool found = false;
+  double prev = -std::numeric_limits<double>::infinity();  // log10 λ of the previous grid point (λ=0)
+  for (int i = 0; i <= kGrid && !found; ++i) {
+    const double e = kLo + (kHi - kLo) * i / kGrid;
+    CalibrationResult r = eval_at(std::pow(10.0, e));
+    if (upper) {
+      if (ok(r.point)) {
+        best = r;
+        prev = e;
+        continue;
+      }
+      good = prev, other = e;
+    } else {
+      if (!ok(r.point)) {
+        prev = e;
+        continue;
+      }
+      best = r;
+      good = e, other = prev;
+    }
+    found = true;
+  }
+  if (!found) return finish(best);
+  if (!std::isfinite(good) || !std::isfinite(other)) return finish(best);  // crossing next to λ = 0
+  for (int i = 0; i < 30 && std::abs(good - other) > 1e-4; ++i) {
     const double mid = (good + other) / 2;
     CalibrationResult r = eval_at(std::pow(10.0, mid));
     if (ok(r.point)) {
