@@ -39,7 +39,8 @@ struct Fixture {
     namespace fs = std::filesystem;
     const fs::path dir = fs::temp_directory_path() / "sb_policy_bench";
     fs::create_directories(dir);
-    if (auto r = eval::import_routerbench(SB_SHARED_DATA "/routerbench_zs", dir.string()); !r) die(r.error().message);
+    if (auto r = eval::import_routerbench(SB_SHARED_DATA "/routerbench_zs", dir.string()); !r)
+      die(r.error().message);
     auto train = data::read_outcomes_jsonl((dir / "train.jsonl").string());
     auto test = data::read_outcomes_jsonl((dir / "test.jsonl").string());
     if (!train || !test) die("cannot read the imported RouterBench data");
@@ -71,7 +72,8 @@ struct Fixture {
     std::size_t next = 0;
     for (int p = 0; p < 64; ++p) {
       std::string text;
-      while (text.size() < 8000) text += test->records[next++ % test->records.size()].user_text() + "\n";
+      while (text.size() < 8000)
+        text += test->records[next++ % test->records.size()].user_text() + "\n";
       text.resize(8000);
       api::ChatRequest req;
       req.prompt_text = std::move(text);
@@ -101,7 +103,8 @@ void run(benchmark::State& state, const std::string& route) {
     auto d = f.runtime->decide(route, rr, s);
     benchmark::DoNotOptimize(d);
     if (us.size() < us.capacity())
-      us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      us.push_back(
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   if (!us.empty()) {
     std::sort(us.begin(), us.end());
@@ -110,9 +113,15 @@ void run(benchmark::State& state, const std::string& route) {
   }
 }
 
-void BM_Knn(benchmark::State& state) { run(state, "knn"); }
-void BM_Classifier(benchmark::State& state) { run(state, "classifier"); }
-void BM_Mf(benchmark::State& state) { run(state, "mf"); }
+void BM_Knn(benchmark::State& state) {
+  run(state, "knn");
+}
+void BM_Classifier(benchmark::State& state) {
+  run(state, "classifier");
+}
+void BM_Mf(benchmark::State& state) {
+  run(state, "mf");
+}
 
 }  // namespace
 

@@ -30,8 +30,11 @@ int run_calibrate(const CalibrateCliOptions& o) {
   auto manifest = policies::load_manifest(o.model_dir);
   if (!manifest) return fail(manifest.error().message);
   if (target->kind == eval::CalibrationTarget::Kind::kShare &&
-      std::find(manifest->models.begin(), manifest->models.end(), target->model) == manifest->models.end())
-    return fail("the target names '" + target->model + "', which is not one of the model directory's models", 2);
+      std::find(manifest->models.begin(), manifest->models.end(), target->model) ==
+          manifest->models.end())
+    return fail("the target names '" + target->model +
+                    "', which is not one of the model directory's models",
+                2);
   auto data = data::read_outcomes_jsonl(o.data);
   if (!data) return fail(data.error().message);
 
@@ -59,7 +62,8 @@ int run_calibrate(const CalibrateCliOptions& o) {
     for (const auto& m : manifest->models) complete &= r.outcomes.count(m) > 0;
     if (complete) records.push_back(&r);
   }
-  if (records.empty()) return fail(o.data + " has no record with an outcome for every model of the model directory");
+  if (records.empty())
+    return fail(o.data + " has no record with an outcome for every model of the model directory");
   auto error = std::make_shared<std::string>();
   auto at = eval::operating_points(**runtime, "calibrate", records, error);
   if (!at) return fail(at.error().message);
@@ -67,31 +71,36 @@ int run_calibrate(const CalibrateCliOptions& o) {
   if (!error->empty()) return fail(*error);
   if (!result) return fail(result.error().message);
   fmt::print("target {} on {} ({} prompts)\n", target->to_string(), o.data, records.size());
-  fmt::print("lambda: {:.6g}\nachieved: {:.6g}\nmean score: {:.4f}\ncost per 1k requests: ${:.4f}\n", result->lambda,
-             result->achieved, result->point.mean_score, result->point.cost_per_1k);
+  fmt::print(
+      "lambda: {:.6g}\nachieved: {:.6g}\nmean score: {:.4f}\ncost per 1k requests: ${:.4f}\n",
+      result->lambda, result->achieved, result->point.mean_score, result->point.cost_per_1k);
   for (const auto& [m, s] : result->point.shares) fmt::print("  {:<40} {:6.1f}%\n", m, 100 * s);
   if (o.write) {
     auto m = *manifest;
     policies::Objectives obj = m.objectives.value_or(policies::Objectives{});
     obj.balanced = result->lambda;
     m.objectives = obj;
-    m.calibration = {{"target", target->to_string()}, {"lambda", result->lambda},      {"achieved", result->achieved},
-                     {"data", o.data},                {"records", records.size()},     {"time", policies::utc_now()}};
+    m.calibration = {{"target", target->to_string()}, {"lambda", result->lambda},
+                     {"achieved", result->achieved},  {"data", o.data},
+                     {"records", records.size()},     {"time", policies::utc_now()}};
     if (auto err = policies::write_manifest(o.model_dir, m)) return fail(err->message);
-    fmt::print("wrote objectives.balanced = {:.6g} into {}/manifest.json\n", result->lambda, o.model_dir);
+    fmt::print("wrote objectives.balanced = {:.6g} into {}/manifest.json\n", result->lambda,
+               o.model_dir);
   }
   return 0;
 }
 
 const CommandRegistrar kCalibrate(
-    "calibrate", "Set a trained policy's lambda so that a target is met on held data", [](CLI::App& app) {
+    "calibrate", "Set a trained policy's lambda so that a target is met on held data",
+    [](CLI::App& app) {
       auto o = std::make_shared<CalibrateCliOptions>();
-      app.add_option("--model-dir", o->model_dir, "Model directory written by `switchboard train`")->required();
-      app.add_option("--data", o->data, "Held-out recorded outcomes (JSONL)")->required();
-      app.add_option("--target", o->target,
-                     "share:MODEL=X | cost-per-1k:USD | min-score:S")
+      app.add_option("--model-dir", o->model_dir, "Model directory written by `switchboard train`")
           ->required();
-      app.add_flag("--write", o->write, "Store the lambda as the model directory's `balanced` objective");
+      app.add_option("--data", o->data, "Held-out recorded outcomes (JSONL)")->required();
+      app.add_option("--target", o->target, "share:MODEL=X | cost-per-1k:USD | min-score:S")
+          ->required();
+      app.add_flag("--write", o->write,
+                   "Store the lambda as the model directory's `balanced` objective");
       return [o] { return run_calibrate(*o); };
     });
 

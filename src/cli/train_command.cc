@@ -32,8 +32,8 @@ class TrainProgress {
     if (tty_) {
       constexpr int kWidth = 30;
       const int filled = percent * kWidth / 100;
-      fmt::print(stderr, "\r  [{}{}] {:3d}%  {:<40}", std::string(filled, '#'), std::string(kWidth - filled, '.'),
-                 percent, stage);
+      fmt::print(stderr, "\r  [{}{}] {:3d}%  {:<40}", std::string(filled, '#'),
+                 std::string(kWidth - filled, '.'), percent, stage);
       if (done >= total) fmt::print(stderr, "\n");
     } else if (stage != last_stage_ || percent / 10 != last_percent_ / 10 || done >= total) {
       fmt::print(stderr, "train: {} {}%\n", stage, percent);
@@ -62,9 +62,11 @@ int run_train_task(const TrainCliOptions& o, const data::Outcomes& data) {
   }
   std::string labels;
   for (const auto& l : report->labels) labels += (labels.empty() ? "" : ", ") + l;
-  fmt::print("trained the task classifier on {} examples ({} without a label skipped); labels: {}\n",
-             report->examples, report->skipped, labels);
-  fmt::print("gateway config:\n  signals: {{task_model: {}}}\n", std::filesystem::absolute(path).string());
+  fmt::print(
+      "trained the task classifier on {} examples ({} without a label skipped); labels: {}\n",
+      report->examples, report->skipped, labels);
+  fmt::print("gateway config:\n  signals: {{task_model: {}}}\n",
+             std::filesystem::absolute(path).string());
   return 0;
 }
 
@@ -82,8 +84,10 @@ int run_train(const TrainCliOptions& o) {
   const eval::PolicyTrainer* trainer = eval::TrainerRegistry::instance().find(o.policy);
   if (!trainer) {
     std::string names;
-    for (const auto& n : eval::TrainerRegistry::instance().names()) names += (names.empty() ? "" : ", ") + n;
-    fmt::print(stderr, "switchboard train: no trainer for policy '{}' (known: {})\n", o.policy, names);
+    for (const auto& n : eval::TrainerRegistry::instance().names())
+      names += (names.empty() ? "" : ", ") + n;
+    fmt::print(stderr, "switchboard train: no trainer for policy '{}' (known: {})\n", o.policy,
+               names);
     return 2;
   }
   auto data = data::read_outcomes_jsonl(o.data);
@@ -112,8 +116,13 @@ int run_train(const TrainCliOptions& o) {
     spec[kv.substr(0, eq)] = YAML::Load(kv.substr(eq + 1));
   }
   TrainProgress progress(isatty(STDERR_FILENO));
-  eval::TrainContext ctx{*data, models, spec, o.out, o.seed,
-                         signals::ExtractorOptions{o.weights_dir, o.task_model}, o.data,
+  eval::TrainContext ctx{*data,
+                         models,
+                         spec,
+                         o.out,
+                         o.seed,
+                         signals::ExtractorOptions{o.weights_dir, o.task_model},
+                         o.data,
                          [&progress](std::string_view stage, std::size_t done, std::size_t total) {
                            progress.update(stage, done, total);
                          }};
@@ -124,22 +133,26 @@ int run_train(const TrainCliOptions& o) {
   }
   YAML::Emitter out;
   out << YAML::Flow << trained->spec;
-  fmt::print("trained {} on {} ({} records, {} models) into {}\n", o.policy, o.data, data->records.size(),
-             models.size(), o.out);
+  fmt::print("trained {} on {} ({} records, {} models) into {}\n", o.policy, o.data,
+             data->records.size(), models.size(), o.out);
   fmt::print("route config:\n  policy: {}\n", out.c_str());
   return 0;
 }
 
 const CommandRegistrar kTrain(
-    "train", "Train a learned routing policy on recorded outcomes into a model directory", [](CLI::App& app) {
+    "train", "Train a learned routing policy on recorded outcomes into a model directory",
+    [](CLI::App& app) {
       auto o = std::make_shared<TrainCliOptions>();
       app.add_option("--data", o->data, "Recorded outcomes to train on (JSONL)")->required();
-      app.add_option("--policy", o->policy, "Policy type: knn, classifier, mf (or task)")->required();
+      app.add_option("--policy", o->policy, "Policy type: knn, classifier, mf (or task)")
+          ->required();
       app.add_option("--out", o->out, "Model directory to write")->required();
-      app.add_option("--models", o->models, "Models the route may choose (default: every model in the data)")
+      app.add_option("--models", o->models,
+                     "Models the route may choose (default: every model in the data)")
           ->delimiter(',');
       app.add_option("--param", o->params, "Hyper-parameter KEY=VALUE (repeatable), e.g. k=20");
-      app.add_option("--weights", o->weights_dir, "Signal weights directory (default: the built-in one)");
+      app.add_option("--weights", o->weights_dir,
+                     "Signal weights directory (default: the built-in one)");
       app.add_option("--task-model", o->task_model, "Task classifier for the task signal");
       app.add_option("--seed", o->seed, "Seed for anything random")->capture_default_str();
       return [o] { return run_train(*o); };

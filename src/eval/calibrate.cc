@@ -4,15 +4,17 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "eval/route_input.h"
 #include "pipeline/runtime.h"
-#include <optional>
 
 namespace switchboard::eval {
 namespace {
 
-Error bad(std::string message) { return make_error(ErrorKind::kBadRequest, "bad_target", std::move(message)); }
+Error bad(std::string message) {
+  return make_error(ErrorKind::kBadRequest, "bad_target", std::move(message));
+}
 
 std::optional<double> parse_number(const std::string& s) {
   try {
@@ -28,15 +30,19 @@ std::optional<double> parse_number(const std::string& s) {
 
 std::string CalibrationTarget::to_string() const {
   switch (kind) {
-    case Kind::kShare: return fmt::format("share:{}={:g}", model, value);
-    case Kind::kCostPer1k: return fmt::format("cost-per-1k:{:g}", value);
-    case Kind::kMinScore: return fmt::format("min-score:{:g}", value);
+    case Kind::kShare:
+      return fmt::format("share:{}={:g}", model, value);
+    case Kind::kCostPer1k:
+      return fmt::format("cost-per-1k:{:g}", value);
+    case Kind::kMinScore:
+      return fmt::format("min-score:{:g}", value);
   }
   return "";
 }
 
 Result<CalibrationTarget> parse_target(const std::string& text) {
-  const std::string syntax = "a target is share:MODEL=X (X in [0,1]), cost-per-1k:USD or min-score:S (S in [0,1])";
+  const std::string syntax =
+      "a target is share:MODEL=X (X in [0,1]), cost-per-1k:USD or min-score:S (S in [0,1])";
   auto colon = text.find(':');
   if (colon == std::string::npos) return bad("bad target '" + text + "': " + syntax);
   const std::string kind = text.substr(0, colon), rest = text.substr(colon + 1);
@@ -70,16 +76,17 @@ double OperatingPoint::value(const CalibrationTarget& t) const {
       auto it = shares.find(t.model);
       return it == shares.end() ? 0 : it->second;
     }
-    case CalibrationTarget::Kind::kCostPer1k: return cost_per_1k;
-    case CalibrationTarget::Kind::kMinScore: return mean_score;
+    case CalibrationTarget::Kind::kCostPer1k:
+      return cost_per_1k;
+    case CalibrationTarget::Kind::kMinScore:
+      return mean_score;
   }
   return 0;
 }
 
-Result<std::function<OperatingPoint(double)>> operating_points(const pipeline::Runtime& runtime,
-                                                               const std::string& route,
-                                                               const std::vector<const data::PromptRecord*>& records,
-                                                               std::shared_ptr<std::string> error) {
+Result<std::function<OperatingPoint(double)>> operating_points(
+    const pipeline::Runtime& runtime, const std::string& route,
+    const std::vector<const data::PromptRecord*>& records, std::shared_ptr<std::string> error) {
   struct Prepared {
     std::vector<api::ChatRequest> requests;
     std::vector<Signals> signals;
@@ -91,37 +98,39 @@ Result<std::function<OperatingPoint(double)>> operating_points(const pipeline::R
     prep->requests.push_back(std::move(*chat));
   }
   for (const auto& req : prep->requests) prep->signals.push_back(runtime.signals_for(req));
-  return std::function<OperatingPoint(double)>([&runtime, route, &records, prep, error](double lambda) {
-    OperatingPoint p;
-    if (records.empty() || !error->empty()) return p;
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      RouteRequest rr = pipeline::route_request(prep->requests[i], lambda);
-      auto d = runtime.decide(route, rr, prep->signals[i]);
-      if (!d) {
-        *error = "prompt '" + records[i]->id + "': " + d.error().message;
-        return OperatingPoint{};
-      }
-      auto it = records[i]->outcomes.find(d->model);
-      if (it == records[i]->outcomes.end()) {
-        *error = "prompt '" + records[i]->id + "' has no outcome for '" + d->model + "'";
-        return OperatingPoint{};
-      }
-      p.mean_score += it->second.score;
-      p.score_se += it->second.score * it->second.score;  // sum of squares until the end
-      p.cost_per_1k += it->second.cost;
-      p.shares[d->model] += 1;
-    }
-    const double n = static_cast<double>(records.size());
-    p.mean_score /= n;
-    const double var = std::max(0.0, p.score_se / n - p.mean_score * p.mean_score);
-    p.score_se = n > 1 ? std::sqrt(var / (n - 1)) : 0;
-    p.cost_per_1k *= 1000.0 / n;
-    for (auto& [m, s] : p.shares) s /= n;
-    return p;
-  });
+  return std::function<OperatingPoint(double)>(
+      [&runtime, route, &records, prep, error](double lambda) {
+        OperatingPoint p;
+        if (records.empty() || !error->empty()) return p;
+        for (std::size_t i = 0; i < records.size(); ++i) {
+          RouteRequest rr = pipeline::route_request(prep->requests[i], lambda);
+          auto d = runtime.decide(route, rr, prep->signals[i]);
+          if (!d) {
+            *error = "prompt '" + records[i]->id + "': " + d.error().message;
+            return OperatingPoint{};
+          }
+          auto it = records[i]->outcomes.find(d->model);
+          if (it == records[i]->outcomes.end()) {
+            *error = "prompt '" + records[i]->id + "' has no outcome for '" + d->model + "'";
+            return OperatingPoint{};
+          }
+          p.mean_score += it->second.score;
+          p.score_se += it->second.score * it->second.score;  // sum of squares until the end
+          p.cost_per_1k += it->second.cost;
+          p.shares[d->model] += 1;
+        }
+        const double n = static_cast<double>(records.size());
+        p.mean_score /= n;
+        const double var = std::max(0.0, p.score_se / n - p.mean_score * p.mean_score);
+        p.score_se = n > 1 ? std::sqrt(var / (n - 1)) : 0;
+        p.cost_per_1k *= 1000.0 / n;
+        for (auto& [m, s] : p.shares) s /= n;
+        return p;
+      });
 }
 
-Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double)>& at, const CalibrationTarget& t) {
+Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double)>& at,
+                                    const CalibrationTarget& t) {
   // ok(λ): the target holds. For share and cost it holds from some λ upwards (find the smallest);
   // for min-score it holds up to some λ (find the largest).
   const bool upper = t.kind == CalibrationTarget::Kind::kMinScore;
@@ -139,13 +148,13 @@ Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double)>&
   if (upper) {
     if (ok(high.point)) return finish(high);
     if (!ok(zero.point))
-      return bad(fmt::format("target {} cannot be met: the best reached is {:.6g} at lambda 0", t.to_string(),
-                             zero.point.value(t)));
+      return bad(fmt::format("target {} cannot be met: the best reached is {:.6g} at lambda 0",
+                             t.to_string(), zero.point.value(t)));
   } else {
     if (ok(zero.point)) return finish(zero);
     if (!ok(high.point))
-      return bad(fmt::format("target {} cannot be met: the least reached is {:.6g} at lambda 1e7", t.to_string(),
-                             high.point.value(t)));
+      return bad(fmt::format("target {} cannot be met: the least reached is {:.6g} at lambda 1e7",
+                             t.to_string(), high.point.value(t)));
   }
   // The curve is not exactly monotone (decisions flip prompt by prompt), so a plain bisection could
   // stop at any crossing, possibly at the edge of a cliff. Scan a grid from λ = 1e-3 upwards to the
@@ -155,7 +164,8 @@ Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double)>&
   double good = 0, other = 0;
   CalibrationResult best = zero;
   bool found = false;
-  double prev = -std::numeric_limits<double>::infinity();  // log10 λ of the previous grid point (λ=0)
+  double prev =
+      -std::numeric_limits<double>::infinity();  // log10 λ of the previous grid point (λ=0)
   for (int i = 0; i <= kGrid && !found; ++i) {
     const double e = kLo + (kHi - kLo) * i / kGrid;
     CalibrationResult r = eval_at(std::pow(10.0, e));

@@ -13,15 +13,16 @@
 //                     similar prompts at once, and right at such a cliff the other half of a
 //                     split can be 0.04 lower (tests/unit/calibrate_test.cc).
 //
-// Contract: calibrate() calls `at` a bounded number of times (≤ 135) and is deterministic. It returns
-// kBadRequest when no λ in [0, 1e7] meets the target (the message gives the closest value reached).
+// Contract: calibrate() calls `at` a bounded number of times (≤ 135) and is deterministic. It
+// returns kBadRequest when no λ in [0, 1e7] meets the target (the message gives the closest value
+// reached).
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "data/outcomes.h"
 #include "switchboard/result.h"
@@ -46,9 +47,9 @@ Result<CalibrationTarget> parse_target(const std::string& text);
 // The policy's operating point at one λ on the held data.
 struct OperatingPoint {
   double mean_score = 0;
-  double score_se = 0;                    // standard error of mean_score
-  double cost_per_1k = 0;                 // USD per 1,000 requests
-  std::map<std::string, double> shares;   // model → share of calls
+  double score_se = 0;                   // standard error of mean_score
+  double cost_per_1k = 0;                // USD per 1,000 requests
+  std::map<std::string, double> shares;  // model → share of calls
   double value(const CalibrationTarget& t) const;
 };
 
@@ -62,10 +63,9 @@ struct CalibrationResult {
 // the route may choose) at a given λ, routed as the gateway routes (signals computed once per
 // prompt). The first policy error is kept in *error and later calls return zeros.
 // `runtime` and `records` must outlive the returned function.
-Result<std::function<OperatingPoint(double)>> operating_points(const pipeline::Runtime& runtime,
-                                                               const std::string& route,
-                                                               const std::vector<const data::PromptRecord*>& records,
-                                                               std::shared_ptr<std::string> error);
+Result<std::function<OperatingPoint(double)>> operating_points(
+    const pipeline::Runtime& runtime, const std::string& route,
+    const std::vector<const data::PromptRecord*>& records, std::shared_ptr<std::string> error);
 
 Result<CalibrationResult> calibrate(const std::function<OperatingPoint(double lambda)>& at,
                                     const CalibrationTarget& target);

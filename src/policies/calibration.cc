@@ -34,7 +34,8 @@ std::vector<std::pair<double, double>> isotonic(std::vector<std::pair<double, do
 }  // namespace
 
 QualityCalibration QualityCalibration::fit(const std::vector<std::vector<float>>& raw,
-                                           const std::vector<std::vector<float>>& score, std::size_t n_models) {
+                                           const std::vector<std::vector<float>>& score,
+                                           std::size_t n_models) {
   QualityCalibration c;
   for (std::size_t m = 0; m < n_models; ++m) {
     std::vector<std::pair<double, double>> xy;
@@ -49,7 +50,8 @@ double QualityCalibration::apply(std::size_t model, double raw) const {
   const auto& k = knots_[model];
   if (raw <= k.front().first) return k.front().second;
   if (raw >= k.back().first) return k.back().second;
-  auto hi = std::upper_bound(k.begin(), k.end(), raw, [](double v, const auto& p) { return v < p.first; });
+  auto hi = std::upper_bound(k.begin(), k.end(), raw,
+                             [](double v, const auto& p) { return v < p.first; });
   auto lo = hi - 1;
   if (hi->first - lo->first < 1e-12) return hi->second;
   const double t = (raw - lo->first) / (hi->first - lo->first);
@@ -66,7 +68,8 @@ nlohmann::json QualityCalibration::to_json() const {
   return out;
 }
 
-Result<QualityCalibration> QualityCalibration::from_json(const nlohmann::json& j, std::size_t n_models) {
+Result<QualityCalibration> QualityCalibration::from_json(const nlohmann::json& j,
+                                                         std::size_t n_models) {
   QualityCalibration c;
   try {
     for (const auto& pts : j) {
@@ -75,10 +78,12 @@ Result<QualityCalibration> QualityCalibration::from_json(const nlohmann::json& j
       c.knots_.push_back(std::move(k));
     }
   } catch (const nlohmann::json::exception& e) {
-    return make_error(ErrorKind::kBadRequest, "bad_model_dir", std::string("malformed calibration: ") + e.what());
+    return make_error(ErrorKind::kBadRequest, "bad_model_dir",
+                      std::string("malformed calibration: ") + e.what());
   }
   if (c.knots_.size() != n_models)
-    return make_error(ErrorKind::kBadRequest, "bad_model_dir", "calibration does not match the models");
+    return make_error(ErrorKind::kBadRequest, "bad_model_dir",
+                      "calibration does not match the models");
   return c;
 }
 

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <vector>
 
 #include "switchboard/result.h"
@@ -30,6 +29,8 @@ class QualityCalibration {
 };
 
 // Which of `n` rows go to fold `f` of `folds` (a fixed interleaving: row i is in fold i % folds).
-inline bool in_fold(std::size_t row, std::size_t fold, std::size_t folds) { return row % folds == fold; }
+inline bool in_fold(std::size_t row, std::size_t fold, std::size_t folds) {
+  return row % folds == fold;
+}
 
 }  // namespace switchboard::policies

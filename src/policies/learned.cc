@@ -10,12 +10,14 @@
 namespace switchboard::policies {
 
 std::vector<std::string> train_models(const eval::TrainContext& ctx) {
-  if (ctx.base_spec && ctx.base_spec.IsMap() && ctx.base_spec["models"] && ctx.base_spec["models"].IsSequence())
+  if (ctx.base_spec && ctx.base_spec.IsMap() && ctx.base_spec["models"] &&
+      ctx.base_spec["models"].IsSequence())
     return ctx.base_spec["models"].as<std::vector<std::string>>();
   return ctx.models;
 }
 
-Result<TrainTable> make_train_table(const data::Outcomes& outcomes, const std::vector<std::string>& models) {
+Result<TrainTable> make_train_table(const data::Outcomes& outcomes,
+                                    const std::vector<std::string>& models) {
   TrainTable t;
   t.models = models;
   for (const auto& r : outcomes.records) {
@@ -23,7 +25,9 @@ Result<TrainTable> make_train_table(const data::Outcomes& outcomes, const std::v
     for (const auto& m : models) complete &= r.outcomes.count(m) > 0;
     if (!complete) continue;
     auto chat = eval::chat_request_for(r, "train");
-    if (!chat) return make_error(ErrorKind::kBadRequest, "bad_data", "prompt '" + r.id + "': " + chat.error().message);
+    if (!chat)
+      return make_error(ErrorKind::kBadRequest, "bad_data",
+                        "prompt '" + r.id + "': " + chat.error().message);
     TrainRow row;
     row.text = chat->prompt_text;
     row.prompt_tokens = chat->estimated_prompt_tokens;
@@ -76,7 +80,8 @@ CostTable CostTable::fit(const TrainTable& table) {
   return c;
 }
 
-double CostTable::cost(std::size_t model, const std::string& task, std::int64_t prompt_tokens) const {
+double CostTable::cost(std::size_t model, const std::string& task,
+                       std::int64_t prompt_tokens) const {
   if (!task.empty()) {
     auto it = std::lower_bound(task_cost_.begin(), task_cost_.end(), task,
                                [](const auto& e, const std::string& t) { return e.first < t; });
@@ -91,7 +96,8 @@ std::vector<std::string> CostTable::tasks() const {
   return out;
 }
 
-double CostTable::expected_cost(std::size_t model, const std::vector<double>& p, std::int64_t prompt_tokens) const {
+double CostTable::expected_cost(std::size_t model, const std::vector<double>& p,
+                                std::int64_t prompt_tokens) const {
   double sum = 0, weight = 0;
   for (std::size_t t = 0; t < task_cost_.size() && t < p.size(); ++t) {
     sum += p[t] * task_cost_[t].second[model];
@@ -113,13 +119,17 @@ Result<CostTable> CostTable::from_json(const nlohmann::json& j, std::size_t n) {
     c.a_ = j.at("intercept").get<std::vector<double>>();
     c.b_ = j.at("per_token").get<std::vector<double>>();
     c.latency_ = j.at("latency_ms").get<std::vector<double>>();
-    for (const auto& [t, v] : j.at("task_mean").items()) c.task_cost_.push_back({t, v.get<std::vector<double>>()});
+    for (const auto& [t, v] : j.at("task_mean").items())
+      c.task_cost_.push_back({t, v.get<std::vector<double>>()});
   } catch (const nlohmann::json::exception& e) {
-    return make_error(ErrorKind::kBadRequest, "bad_model_dir", std::string("malformed cost table: ") + e.what());
+    return make_error(ErrorKind::kBadRequest, "bad_model_dir",
+                      std::string("malformed cost table: ") + e.what());
   }
   bool ok = c.a_.size() == n && c.b_.size() == n && c.latency_.size() == n;
   for (const auto& [t, v] : c.task_cost_) ok &= v.size() == n;
-  if (!ok) return make_error(ErrorKind::kBadRequest, "bad_model_dir", "cost table does not match the models");
+  if (!ok)
+    return make_error(ErrorKind::kBadRequest, "bad_model_dir",
+                      "cost table does not match the models");
   std::sort(c.task_cost_.begin(), c.task_cost_.end());
   return c;
 }
@@ -141,7 +151,8 @@ Result<LearnedSetup> setup_learned(const PolicyContext& ctx, const std::string& 
     }
   }
   if (!ctx.spec["model_dir"] || !ctx.spec["model_dir"].IsScalar())
-    return err(policy + " policy needs `model_dir: DIR` (written by `switchboard train --policy " + policy + "`)");
+    return err(policy + " policy needs `model_dir: DIR` (written by `switchboard train --policy " +
+               policy + "`)");
   LearnedSetup s;
   s.dir = ctx.spec["model_dir"].as<std::string>();
   auto settings = parse_objective_settings(ctx.spec, ctx.config, ctx.where, std::nullopt);
@@ -154,7 +165,8 @@ Result<LearnedSetup> setup_learned(const PolicyContext& ctx, const std::string& 
   if (!settings) return settings.error();
   settings->models = s.manifest.models;
   settings->context_windows.clear();
-  for (const auto& m : settings->models) settings->context_windows.push_back(ctx.config.find_model(m)->context_window);
+  for (const auto& m : settings->models)
+    settings->context_windows.push_back(ctx.config.find_model(m)->context_window);
   s.objective = std::make_shared<const Objective>(std::move(*settings));
   return s;
 }
@@ -166,7 +178,7 @@ Result<Decision> LearnedPolicy::choose(const RouteRequest& request, const Signal
 }
 
 Result<RowSignals> extract_row_signals(const eval::TrainContext& ctx, const TrainTable& table,
-                                      const SignalNeeds& needs) {
+                                       const SignalNeeds& needs) {
   RowSignals out;
   auto extractor = signals::Extractor::load(ctx.signal_options, needs);
   if (!extractor) return extractor.error();
@@ -186,7 +198,8 @@ Result<RowSignals> extract_row_signals(const eval::TrainContext& ctx, const Trai
   return out;
 }
 
-Manifest base_manifest(const eval::TrainContext& ctx, const std::string& policy, const TrainTable& table) {
+Manifest base_manifest(const eval::TrainContext& ctx, const std::string& policy,
+                       const TrainTable& table) {
   Manifest m;
   m.policy = policy;
   m.models = table.models;
@@ -208,18 +221,21 @@ YAML::Node output_spec(const eval::TrainContext& ctx, const std::string& policy,
     keep.insert(keep.end(), runtime_keys.begin(), runtime_keys.end());
     for (const auto& kv : ctx.base_spec) {
       const auto key = kv.first.as<std::string>();
-      if (std::find(keep.begin(), keep.end(), key) != keep.end()) spec[key] = YAML::Clone(kv.second);
+      if (std::find(keep.begin(), keep.end(), key) != keep.end())
+        spec[key] = YAML::Clone(kv.second);
     }
   }
   return spec;
 }
 
 double spec_number(const eval::TrainContext& ctx, const std::string& key, double fallback) {
-  if (ctx.base_spec && ctx.base_spec.IsMap() && ctx.base_spec[key]) return ctx.base_spec[key].as<double>();
+  if (ctx.base_spec && ctx.base_spec.IsMap() && ctx.base_spec[key])
+    return ctx.base_spec[key].as<double>();
   return fallback;
 }
 
-void report_progress(const eval::TrainContext& ctx, std::string_view stage, std::size_t done, std::size_t total) {
+void report_progress(const eval::TrainContext& ctx, std::string_view stage, std::size_t done,
+                     std::size_t total) {
   if (ctx.progress) ctx.progress(stage, done, total);
 }
 

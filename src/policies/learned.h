@@ -7,10 +7,9 @@
 // client would send (eval::chat_request_for) and its prompt_text / estimated tokens are used.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -23,10 +22,10 @@ namespace switchboard::policies {
 
 // One training prompt: what the gateway would see, and every model's outcome.
 struct TrainRow {
-  std::string text;               // RouteRequest::prompt_text
-  std::int64_t prompt_tokens = 0; // the gateway's estimate
-  std::string task;               // the record's label ("" = none)
-  std::vector<float> score;       // per model (TrainTable::models order)
+  std::string text;                // RouteRequest::prompt_text
+  std::int64_t prompt_tokens = 0;  // the gateway's estimate
+  std::string task;                // the record's label ("" = none)
+  std::vector<float> score;        // per model (TrainTable::models order)
   std::vector<float> cost;
   std::vector<float> latency_ms;  // -1 = not recorded
 };
@@ -40,7 +39,8 @@ struct TrainTable {
 std::vector<std::string> train_models(const eval::TrainContext& ctx);
 
 // Errors (kBadRequest): fewer than 2 usable records (with every model's outcome).
-Result<TrainTable> make_train_table(const data::Outcomes& outcomes, const std::vector<std::string>& models);
+Result<TrainTable> make_train_table(const data::Outcomes& outcomes,
+                                    const std::vector<std::string>& models);
 
 // Per-model cost and latency, for policies that predict quality only: the mean cost of the
 // request's task (when the task signal is set and was seen in training), else a least-squares line
@@ -55,10 +55,11 @@ class CostTable {
   // The tasks seen in training (sorted) and the expected cost given task probabilities `p` (one
   // per task, need not sum to 1); the token line when they are all 0.
   std::vector<std::string> tasks() const;
-  double expected_cost(std::size_t model, const std::vector<double>& p, std::int64_t prompt_tokens) const;
+  double expected_cost(std::size_t model, const std::vector<double>& p,
+                       std::int64_t prompt_tokens) const;
 
  private:
-  std::vector<double> a_, b_, latency_;                 // per model: cost = a + b·tokens
+  std::vector<double> a_, b_, latency_;  // per model: cost = a + b·tokens
   std::vector<std::pair<std::string, std::vector<double>>> task_cost_;  // sorted by task
 };
 
@@ -98,16 +99,19 @@ struct RowSignals {
   std::size_t dim = 0;
   std::string provider;  // "glove-100d" when embeddings were computed
 };
-Result<RowSignals> extract_row_signals(const eval::TrainContext& ctx, const TrainTable& table, const SignalNeeds& needs);
+Result<RowSignals> extract_row_signals(const eval::TrainContext& ctx, const TrainTable& table,
+                                       const SignalNeeds& needs);
 
 // Trainer helpers. The manifest gets the context's data summary and the current time; the output
 // spec is `{type, model_dir}` plus the objective keys of the user's spec; `train_only` keys of the
 // user's spec are hyper-parameters the trainer consumed (not copied).
-Manifest base_manifest(const eval::TrainContext& ctx, const std::string& policy, const TrainTable& table);
+Manifest base_manifest(const eval::TrainContext& ctx, const std::string& policy,
+                       const TrainTable& table);
 YAML::Node output_spec(const eval::TrainContext& ctx, const std::string& policy,
                        const std::vector<std::string>& runtime_keys);
 // A hyper-parameter from the user's spec, or `fallback`.
 double spec_number(const eval::TrainContext& ctx, const std::string& key, double fallback);
-void report_progress(const eval::TrainContext& ctx, std::string_view stage, std::size_t done, std::size_t total);
+void report_progress(const eval::TrainContext& ctx, std::string_view stage, std::size_t done,
+                     std::size_t total);
 
 }  // namespace switchboard::policies

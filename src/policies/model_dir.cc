@@ -12,7 +12,8 @@ namespace switchboard::policies {
 namespace {
 
 Error bad_dir(const std::string& dir, const std::string& reason) {
-  return make_error(ErrorKind::kBadRequest, "bad_model_dir", "model directory " + dir + ": " + reason);
+  return make_error(ErrorKind::kBadRequest, "bad_model_dir",
+                    "model directory " + dir + ": " + reason);
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -69,7 +70,9 @@ std::optional<Error> write_file_atomic(const std::string& path, const std::strin
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) return make_error(ErrorKind::kInternal, "write_failed", "cannot rename " + tmp + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorKind::kInternal, "write_failed",
+                      "cannot rename " + tmp + ": " + ec.message());
   return std::nullopt;
 }
 
@@ -97,7 +100,8 @@ std::optional<Error> write_manifest(const std::string& dir, const Manifest& m) {
                        {"balanced", m.objectives->balanced},
                        {"cost", m.objectives->cost}};
   if (!m.calibration.is_null()) j["calibration"] = m.calibration;
-  return write_file_atomic((std::filesystem::path(dir) / "manifest.json").string(), j.dump(2) + "\n");
+  return write_file_atomic((std::filesystem::path(dir) / "manifest.json").string(),
+                           j.dump(2) + "\n");
 }
 
 Result<Manifest> load_manifest(const std::string& dir, const std::string& policy,
@@ -112,9 +116,10 @@ Result<Manifest> load_manifest(const std::string& dir, const std::string& policy
       return bad_dir(dir, "manifest.json is not a switchboard policy model");
     m.version = j.at("version").get<int>();
     if (m.version != kModelDirVersion)
-      return bad_dir(dir, fmt::format("format version {} is not supported (this build reads version {}); "
-                                      "retrain with `switchboard train`",
-                                      m.version, kModelDirVersion));
+      return bad_dir(
+          dir, fmt::format("format version {} is not supported (this build reads version {}); "
+                           "retrain with `switchboard train`",
+                           m.version, kModelDirVersion));
     m.policy = j.at("policy").get<std::string>();
     m.models = j.at("models").get<std::vector<std::string>>();
     m.embedding_dim = j.at("embedding").at("dim").get<std::size_t>();
@@ -143,10 +148,11 @@ Result<Manifest> load_manifest(const std::string& dir, const std::string& policy
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
     if (a != b)
-      return bad_dir(dir, "was trained for the models " + join(m.models) + " but the route may choose " +
-                              join(models) +
-                              "; retrain for these models (switchboard train --models) or set the route's "
-                              "`models:` to the trained ones");
+      return bad_dir(
+          dir, "was trained for the models " + join(m.models) + " but the route may choose " +
+                   join(models) +
+                   "; retrain for these models (switchboard train --models) or set the route's "
+                   "`models:` to the trained ones");
   }
   return m;
 }

@@ -15,9 +15,8 @@
 // are named). Writes go to a temporary file renamed into place.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

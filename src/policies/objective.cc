@@ -27,13 +27,14 @@ std::optional<double> number(const YAML::Node& node) {
 }  // namespace
 
 const std::vector<std::string>& objective_spec_keys() {
-  static const std::vector<std::string> keys = {"models", "lambda", "objective", "objectives", "mu"};
+  static const std::vector<std::string> keys = {"models", "lambda", "objective", "objectives",
+                                                "mu"};
   return keys;
 }
 
-Result<ObjectiveSettings> parse_objective_settings(const YAML::Node& spec, const config::Config& config,
-                                                   const std::string& where,
-                                                   const std::optional<Objectives>& manifest_objectives) {
+Result<ObjectiveSettings> parse_objective_settings(
+    const YAML::Node& spec, const config::Config& config, const std::string& where,
+    const std::optional<Objectives>& manifest_objectives) {
   ObjectiveSettings s;
   if (manifest_objectives) s.objectives = *manifest_objectives;
   if (const auto& models = spec["models"]) {
@@ -41,7 +42,8 @@ Result<ObjectiveSettings> parse_objective_settings(const YAML::Node& spec, const
       return spec_error(where, "`models` must be a non-empty list of model names");
     for (const auto& m : models) {
       const auto name = m.as<std::string>();
-      if (!config.find_model(name)) return spec_error(where, "`models` names unknown model '" + name + "'");
+      if (!config.find_model(name))
+        return spec_error(where, "`models` names unknown model '" + name + "'");
       if (std::find(s.models.begin(), s.models.end(), name) != s.models.end())
         return spec_error(where, "`models` names '" + name + "' twice");
       s.models.push_back(name);
@@ -49,7 +51,8 @@ Result<ObjectiveSettings> parse_objective_settings(const YAML::Node& spec, const
   } else {
     for (const auto& m : config.models) s.models.push_back(m.name);
   }
-  for (const auto& name : s.models) s.context_windows.push_back(config.find_model(name)->context_window);
+  for (const auto& name : s.models)
+    s.context_windows.push_back(config.find_model(name)->context_window);
   if (const auto& l = spec["lambda"]) {
     s.lambda = number(l);
     if (!s.lambda) return spec_error(where, "`lambda` must be a number >= 0");
@@ -60,20 +63,27 @@ Result<ObjectiveSettings> parse_objective_settings(const YAML::Node& spec, const
     s.mu = *v;
   }
   if (const auto& objs = spec["objectives"]) {
-    if (!objs.IsMap()) return spec_error(where, "`objectives` must be a mapping {quality, balanced, cost}");
+    if (!objs.IsMap())
+      return spec_error(where, "`objectives` must be a mapping {quality, balanced, cost}");
     for (const auto& kv : objs) {
       const auto key = kv.first.as<std::string>();
       auto v = number(kv.second);
       if (!v) return spec_error(where, "objectives." + key + " must be a number >= 0");
-      if (key == "quality") s.objectives.quality = *v;
-      else if (key == "balanced") s.objectives.balanced = *v;
-      else if (key == "cost") s.objectives.cost = *v;
-      else return spec_error(where, "unknown objective '" + key + "' (known: quality, balanced, cost)");
+      if (key == "quality")
+        s.objectives.quality = *v;
+      else if (key == "balanced")
+        s.objectives.balanced = *v;
+      else if (key == "cost")
+        s.objectives.cost = *v;
+      else
+        return spec_error(where,
+                          "unknown objective '" + key + "' (known: quality, balanced, cost)");
     }
   }
   if (const auto& o = spec["objective"]) {
     s.default_objective = o.as<std::string>();
-    if (s.default_objective != "quality" && s.default_objective != "balanced" && s.default_objective != "cost")
+    if (s.default_objective != "quality" && s.default_objective != "balanced" &&
+        s.default_objective != "cost")
       return spec_error(where, "`objective` must be quality, balanced or cost");
   }
   return s;
@@ -99,7 +109,8 @@ Result<std::pair<double, std::string>> Objective::lambda_for(const RouteRequest&
   return std::pair{*named(s_.default_objective), "objective '" + s_.default_objective + "'"};
 }
 
-Result<Decision> Objective::decide(std::string_view policy, const std::vector<ModelPrediction>& predictions,
+Result<Decision> Objective::decide(std::string_view policy,
+                                   const std::vector<ModelPrediction>& predictions,
                                    const RouteRequest& request) const {
   auto lam = lambda_for(request);
   if (!lam) return lam.error();
@@ -129,10 +140,11 @@ Result<Decision> Objective::decide(std::string_view policy, const std::vector<Mo
   for (std::size_t i = 0; i < n; ++i)
     if (fits[i]) order.push_back(i);
   if (order.empty())
-    return make_error(ErrorKind::kBadRequest, "context_length_exceeded",
-                      fmt::format("the request needs {} tokens, more than the context window of every model of "
-                                  "this route",
-                                  needed));
+    return make_error(
+        ErrorKind::kBadRequest, "context_length_exceeded",
+        fmt::format("the request needs {} tokens, more than the context window of every model of "
+                    "this route",
+                    needed));
   std::string ceiling_note;
   if (request.max_cost) {
     std::vector<std::size_t> under;
@@ -143,15 +155,16 @@ Result<Decision> Objective::decide(std::string_view policy, const std::vector<Mo
         return predictions[a].cost < predictions[b].cost;
       });
       under.push_back(cheapest);
-      ceiling_note = fmt::format("; no model is predicted under max_cost ${:.6g}, so the cheapest", *request.max_cost);
+      ceiling_note = fmt::format("; no model is predicted under max_cost ${:.6g}, so the cheapest",
+                                 *request.max_cost);
     } else {
       ceiling_note = fmt::format("; max_cost ${:.6g}", *request.max_cost);
     }
     for (auto i : order)
       if (std::find(under.begin(), under.end(), i) == under.end()) {
         d.candidates[i].eligible = false;
-        d.candidates[i].note = fmt::format("predicted cost ${:.6g} over max_cost ${:.6g}", predictions[i].cost,
-                                           *request.max_cost);
+        d.candidates[i].note = fmt::format("predicted cost ${:.6g} over max_cost ${:.6g}",
+                                           predictions[i].cost, *request.max_cost);
       }
     order = under;
   }
@@ -163,10 +176,11 @@ Result<Decision> Objective::decide(std::string_view policy, const std::vector<Mo
   const std::size_t best = order.front();
   d.model = s_.models[best];
   for (std::size_t k = 1; k < order.size(); ++k) d.fallbacks.push_back(s_.models[order[k]]);
-  d.reason = fmt::format("{}: {} maximises quality - lambda*cost (lambda {:.6g} from {}): predicted quality {:.3f}, "
-                         "cost ${:.6f}, utility {:.4f}{}",
-                         policy, d.model, lambda, lam->second, predictions[best].quality, predictions[best].cost,
-                         *d.candidates[best].utility, ceiling_note);
+  d.reason = fmt::format(
+      "{}: {} maximises quality - lambda*cost (lambda {:.6g} from {}): predicted quality {:.3f}, "
+      "cost ${:.6f}, utility {:.4f}{}",
+      policy, d.model, lambda, lam->second, predictions[best].quality, predictions[best].cost,
+      *d.candidates[best].utility, ceiling_note);
   return d;
 }
 

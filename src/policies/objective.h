@@ -34,20 +34,20 @@ struct Config;
 namespace switchboard::policies {
 
 struct Objectives {
-  double quality = 0;     // quality only: the best predicted model whatever it costs
-  double balanced = 20;   // default: 0.1 quality points are worth $0.005 (a GPT-4 call)
-  double cost = 1e6;      // the cheapest model unless predictions are nearly equal in cost
+  double quality = 0;    // quality only: the best predicted model whatever it costs
+  double balanced = 20;  // default: 0.1 quality points are worth $0.005 (a GPT-4 call)
+  double cost = 1e6;     // the cheapest model unless predictions are nearly equal in cost
   bool operator==(const Objectives&) const = default;
 };
 
 struct ModelPrediction {
-  double quality = 0;       // in [0,1]
-  double cost = 0;          // USD for this request
-  double latency_ms = -1;   // -1 = unknown (μ ignores it)
+  double quality = 0;      // in [0,1]
+  double cost = 0;         // USD for this request
+  double latency_ms = -1;  // -1 = unknown (μ ignores it)
 };
 
 struct ObjectiveSettings {
-  std::vector<std::string> models;  // the models the policy may choose, in config order
+  std::vector<std::string> models;            // the models the policy may choose, in config order
   std::vector<std::int64_t> context_windows;  // per model; 0 = unknown
   Objectives objectives;
   std::string default_objective = "balanced";
@@ -61,9 +61,9 @@ struct ObjectiveSettings {
 //   mu: X
 // `manifest_objectives` (from the model directory) fills objectives the spec does not set.
 // Errors (kBadRequest, message prefixed by `where`): unknown model, bad numbers, unknown objective.
-Result<ObjectiveSettings> parse_objective_settings(const YAML::Node& spec, const config::Config& config,
-                                                   const std::string& where,
-                                                   const std::optional<Objectives>& manifest_objectives);
+Result<ObjectiveSettings> parse_objective_settings(
+    const YAML::Node& spec, const config::Config& config, const std::string& where,
+    const std::optional<Objectives>& manifest_objectives);
 
 // The keys parse_objective_settings reads (so that a policy can reject unknown keys).
 const std::vector<std::string>& objective_spec_keys();

@@ -1,13 +1,14 @@
 // Calibration: target parsing, the bisection on a known curve, and on RouterBench: a classifier
 // trained on the train split, calibrated on one half of the test split, meets each target on the
 // other half within a tolerance.
+#include "eval/calibrate.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 
 #include "config/config.h"
-#include "eval/calibrate.h"
 #include "eval/import.h"
 #include "eval/trainer.h"
 #include "pipeline/runtime.h"
@@ -23,7 +24,8 @@ TEST(Calibrate, ParsesTargets) {
   EXPECT_DOUBLE_EQ(s->value, 0.2);
   EXPECT_EQ(parse_target("cost-per-1k:0.5")->kind, CalibrationTarget::Kind::kCostPer1k);
   EXPECT_EQ(parse_target("min-score:0.8")->to_string(), "min-score:0.8");
-  for (const char* bad : {"share:m", "share:=0.2", "share:m=1.5", "cost-per-1k:x", "min-score:2", "speed:1", "0.5"})
+  for (const char* bad :
+       {"share:m", "share:=0.2", "share:m=1.5", "cost-per-1k:x", "min-score:2", "speed:1", "0.5"})
     EXPECT_FALSE(parse_target(bad)) << bad;
 }
 
@@ -85,7 +87,8 @@ TEST(Calibrate, HeldOutHalfMeetsTheTargetOnRouterBench) {
   auto rt = pipeline::build_runtime(cfg);
   ASSERT_TRUE(rt) << rt.error().message;
   std::vector<const data::PromptRecord*> fit, held;
-  for (std::size_t i = 0; i < test->records.size(); ++i) (i % 2 ? held : fit).push_back(&test->records[i]);
+  for (std::size_t i = 0; i < test->records.size(); ++i)
+    (i % 2 ? held : fit).push_back(&test->records[i]);
   auto err = std::make_shared<std::string>();
   auto on_fit = operating_points(**rt, "r", fit, err);
   auto on_held = operating_points(**rt, "r", held, err);
@@ -102,12 +105,14 @@ TEST(Calibrate, HeldOutHalfMeetsTheTargetOnRouterBench) {
     ASSERT_TRUE(err->empty()) << *err;
     const double on_other_half = (*on_held)(r->lambda).value(*target);
     EXPECT_NEAR(on_other_half, target->value, c.tolerance)
-        << c.target << ": lambda " << r->lambda << " gives " << r->achieved << " on the calibration half";
+        << c.target << ": lambda " << r->lambda << " gives " << r->achieved
+        << " on the calibration half";
     // Calibrated the other way round, too.
     auto back = calibrate(*on_held, *target);
     ASSERT_TRUE(back) << back.error().message;
     EXPECT_NEAR((*on_fit)(back->lambda).value(*target), target->value, c.tolerance)
-        << c.target << ": lambda " << r->lambda << " gives " << r->achieved << " on the calibration half";
+        << c.target << ": lambda " << r->lambda << " gives " << r->achieved
+        << " on the calibration half";
   }
 }
 

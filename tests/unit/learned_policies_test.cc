@@ -18,10 +18,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* kVerbs[] = {"sort", "reverse", "sum", "filter", "parse", "count", "merge", "split", "flatten", "search"};
-const char* kThings[] = {"list", "string", "array", "dictionary", "matrix", "tuple", "set", "integer"};
-const char* kTopics[] = {"sea", "moon", "forest", "river", "mountain", "rain", "garden", "sunset", "winter", "love"};
-const char* kMoods[] = {"sad", "joyful", "quiet", "gentle", "lonely", "bright", "tender", "wistful"};
+const char* kVerbs[] = {"sort",  "reverse", "sum",   "filter",  "parse",
+                        "count", "merge",   "split", "flatten", "search"};
+const char* kThings[] = {"list",   "string", "array", "dictionary",
+                         "matrix", "tuple",  "set",   "integer"};
+const char* kTopics[] = {"sea",  "moon",   "forest", "river",  "mountain",
+                         "rain", "garden", "sunset", "winter", "love"};
+const char* kMoods[] = {"sad",    "joyful", "quiet",  "gentle",
+                        "lonely", "bright", "tender", "wistful"};
 
 data::PromptRecord record(const std::string& id, const std::string& prompt, bool code) {
   data::PromptRecord r;
@@ -35,7 +39,8 @@ data::PromptRecord record(const std::string& id, const std::string& prompt, bool
 }
 
 std::string code_prompt(int v, int t) {
-  return std::string("Write a python function to ") + kVerbs[v] + " a " + kThings[t] + " and return the result.";
+  return std::string("Write a python function to ") + kVerbs[v] + " a " + kThings[t] +
+         " and return the result.";
 }
 std::string poem_prompt(int v, int t) {
   return std::string("Write a ") + kMoods[t] + " poem about the " + kTopics[v] + " with rhymes.";
@@ -47,8 +52,10 @@ data::Outcomes train_data() {
   for (int v = 0; v < 10; ++v)
     for (int t = 0; t < 8; ++t)
       if ((v + t) % 2 == 0) {
-        o.records.push_back(record("c" + std::to_string(v) + std::to_string(t), code_prompt(v, t), true));
-        o.records.push_back(record("p" + std::to_string(v) + std::to_string(t), poem_prompt(v, t), false));
+        o.records.push_back(
+            record("c" + std::to_string(v) + std::to_string(t), code_prompt(v, t), true));
+        o.records.push_back(
+            record("p" + std::to_string(v) + std::to_string(t), poem_prompt(v, t), false));
       }
   return o;
 }
@@ -75,7 +82,8 @@ Trained train(const std::string& policy, std::uint64_t seed = 7, const std::stri
   return {dir, result->spec};
 }
 
-std::shared_ptr<config::Config> config_with(const YAML::Node& spec, std::vector<std::string> models) {
+std::shared_ptr<config::Config> config_with(const YAML::Node& spec,
+                                            std::vector<std::string> models) {
   auto cfg = std::make_shared<config::Config>();
   for (auto& m : models) {
     config::ModelConfig mc;
@@ -91,7 +99,8 @@ std::shared_ptr<config::Config> config_with(const YAML::Node& spec, std::vector<
   return cfg;
 }
 
-Result<Decision> ask(const pipeline::Runtime& rt, const std::string& prompt, std::optional<double> lambda) {
+Result<Decision> ask(const pipeline::Runtime& rt, const std::string& prompt,
+                     std::optional<double> lambda) {
   api::ChatRequest req;
   req.model = "auto";
   req.prompt_text = prompt;
@@ -153,7 +162,8 @@ TEST_P(LearnedPolicyTest, SameSeedSameModel) {
     const auto name = entry.path().filename().string();
     if (name == "manifest.json") continue;  // holds the creation time and the directory
     std::ifstream fa(entry.path(), std::ios::binary), fb(fs::path(b.dir) / name, std::ios::binary);
-    std::string ta((std::istreambuf_iterator<char>(fa)), {}), tb((std::istreambuf_iterator<char>(fb)), {});
+    std::string ta((std::istreambuf_iterator<char>(fa)), {}),
+        tb((std::istreambuf_iterator<char>(fb)), {});
     EXPECT_FALSE(ta.empty()) << name;
     EXPECT_TRUE(ta == tb) << name << " differs between two trainings with the same seed";
   }
@@ -187,8 +197,10 @@ TEST_P(LearnedPolicyTest, ModelDirectoryRoundTripAndChecks) {
   auto other = pipeline::build_runtime(config_with(t.spec, {"coder", "writer", "gpt-x"}));
   ASSERT_FALSE(other);
   EXPECT_NE(other.error().message.find("test.yaml:1:1"), std::string::npos);
-  EXPECT_NE(other.error().message.find("[coder, premium, writer]"), std::string::npos) << other.error().message;
-  EXPECT_NE(other.error().message.find("[coder, writer, gpt-x]"), std::string::npos) << other.error().message;
+  EXPECT_NE(other.error().message.find("[coder, premium, writer]"), std::string::npos)
+      << other.error().message;
+  EXPECT_NE(other.error().message.find("[coder, writer, gpt-x]"), std::string::npos)
+      << other.error().message;
   // Another format version is refused.
   std::ifstream in(fs::path(t.dir) / "manifest.json");
   std::string text((std::istreambuf_iterator<char>(in)), {});

@@ -16,7 +16,9 @@ ObjectiveSettings settings() {
 }
 
 // big: 0.9 for $0.01, mid: 0.8 for $0.002, cheap: 0.5 for $0.0001.
-std::vector<ModelPrediction> preds() { return {{0.9, 0.01}, {0.8, 0.002}, {0.5, 0.0001}}; }
+std::vector<ModelPrediction> preds() {
+  return {{0.9, 0.01}, {0.8, 0.002}, {0.5, 0.0001}};
+}
 
 TEST(PolicyObjective, LambdaZeroPicksBestQuality) {
   Objective o(settings());
@@ -54,7 +56,7 @@ TEST(PolicyObjective, NamedObjectivesAndDefaults) {
   EXPECT_EQ(o.decide("knn", preds(), r)->model, "cheap");
   r.objective = "balanced";
   EXPECT_EQ(o.decide("knn", preds(), r)->model, "mid");  // 0.9-1, 0.8-0.2, 0.5-0.01
-  r.lambda = 0;  // an explicit λ wins over the objective
+  r.lambda = 0;                                          // an explicit λ wins over the objective
   EXPECT_EQ(o.decide("knn", preds(), r)->model, "big");
   r.lambda.reset();
   r.objective = "cheapest";
@@ -123,7 +125,8 @@ routes:
 )",
                                   "t.yaml");
   ASSERT_TRUE(cfg) << cfg.error().message;
-  auto spec = YAML::Load("{type: knn, models: [b, a], objective: cost, objectives: {balanced: 7}, mu: 0.5}");
+  auto spec = YAML::Load(
+      "{type: knn, models: [b, a], objective: cost, objectives: {balanced: 7}, mu: 0.5}");
   auto s = parse_objective_settings(spec, **cfg, "t.yaml:5:3", Objectives{1, 2, 3});
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ(s->models, (std::vector<std::string>{"b", "a"}));
@@ -131,9 +134,11 @@ routes:
   EXPECT_EQ(s->objectives, (Objectives{1, 7, 3}));
   EXPECT_EQ(s->default_objective, "cost");
   EXPECT_EQ(s->mu, 0.5);
-  auto unknown = parse_objective_settings(YAML::Load("{models: [zz]}"), **cfg, "t.yaml:5:3", std::nullopt);
+  auto unknown =
+      parse_objective_settings(YAML::Load("{models: [zz]}"), **cfg, "t.yaml:5:3", std::nullopt);
   ASSERT_FALSE(unknown);
-  EXPECT_NE(unknown.error().message.find("t.yaml:5:3: `models` names unknown model 'zz'"), std::string::npos);
+  EXPECT_NE(unknown.error().message.find("t.yaml:5:3: `models` names unknown model 'zz'"),
+            std::string::npos);
   EXPECT_FALSE(parse_objective_settings(YAML::Load("{lambda: -1}"), **cfg, "w", std::nullopt));
   EXPECT_FALSE(parse_objective_settings(YAML::Load("{objective: fast}"), **cfg, "w", std::nullopt));
 }

@@ -2,21 +2,23 @@
 // once from the prompt's word n-grams (and the task label token when the model was trained with
 // the task signal); isotonic calibration maps it to an expected score; cost per model comes from
 // the training means per task, weighted by the model's own P(task) (or the task signal when set).
-// YAML: {type: classifier, model_dir: DIR, <objective keys: models, lambda, objective, objectives, mu>}
+// YAML: {type: classifier, model_dir: DIR, <objective keys: models, lambda, objective, objectives,
+// mu>}
+#include <filesystem>
+
 #include "policies/calibration.h"
 #include "policies/classifier/fasttext_text.h"
 #include "policies/classifier/ova_model.h"
 #include "policies/learned.h"
-
-#include <filesystem>
 
 namespace switchboard::policies {
 namespace {
 
 class ClassifierPolicy final : public LearnedPolicy {
  public:
-  ClassifierPolicy(std::shared_ptr<const Objective> objective, std::unique_ptr<fasttext::FastText> model,
-                   QualityCalibration calibration, CostTable costs, bool uses_task)
+  ClassifierPolicy(std::shared_ptr<const Objective> objective,
+                   std::unique_ptr<fasttext::FastText> model, QualityCalibration calibration,
+                   CostTable costs, bool uses_task)
       : LearnedPolicy("classifier", std::move(objective)),
         model_(std::move(model)),
         calibration_(std::move(calibration)),
@@ -30,10 +32,12 @@ class ClassifierPolicy final : public LearnedPolicy {
     return n;
   }
 
-  Result<std::vector<ModelPrediction>> predict(const RouteRequest& request, const Signals& signals) const override {
+  Result<std::vector<ModelPrediction>> predict(const RouteRequest& request,
+                                               const Signals& signals) const override {
     const std::size_t n = objective().models().size();
     std::vector<double> p, task_p;
-    predict_ova(*model_, fasttext_text(request.prompt_text, uses_task_ ? signals.task : ""), n, p, &tasks_, &task_p);
+    predict_ova(*model_, fasttext_text(request.prompt_text, uses_task_ ? signals.task : ""), n, p,
+                &tasks_, &task_p);
     std::vector<ModelPrediction> out(n);
     for (std::size_t m = 0; m < n; ++m) {
       out[m].quality = calibration_.apply(m, p[m]);
@@ -58,7 +62,8 @@ Result<std::unique_ptr<Policy>> make_classifier(const PolicyContext& ctx) {
   if (!setup) return setup.error();
   namespace fs = std::filesystem;
   auto fail = [&](const std::string& reason) {
-    return make_error(ErrorKind::kBadRequest, "bad_config", ctx.where + ": model directory " + setup->dir + ": " + reason);
+    return make_error(ErrorKind::kBadRequest, "bad_config",
+                      ctx.where + ": model directory " + setup->dir + ": " + reason);
   };
   const std::size_t n = setup->manifest.models.size();
   auto model = std::make_unique<fasttext::FastText>();

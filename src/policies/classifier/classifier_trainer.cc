@@ -42,7 +42,8 @@ Result<eval::TrainedPolicy> train_classifier(const eval::TrainContext& ctx) {
     tasks = std::move(sig->tasks);
   }
   std::vector<std::string> texts;
-  for (std::size_t i = 0; i < rows; ++i) texts.push_back(fasttext_text(table->rows[i].text, tasks[i]));
+  for (std::size_t i = 0; i < rows; ++i)
+    texts.push_back(fasttext_text(table->rows[i].text, tasks[i]));
   const std::string scratch = (fs::path(ctx.out_dir) / "train.txt").string();
 
   std::vector<std::vector<float>> raw(rows, std::vector<float>(n, 0)), score(rows);
@@ -70,10 +71,13 @@ Result<eval::TrainedPolicy> train_classifier(const eval::TrainContext& ctx) {
   try {
     (*model)->saveModel(model_path);
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "write_failed", "cannot write " + model_path + ": " + e.what());
+    return make_error(ErrorKind::kInternal, "write_failed",
+                      "cannot write " + model_path + ": " + e.what());
   }
-  nlohmann::json predictors = {{"calibration", calibration.to_json()}, {"costs", CostTable::fit(*table).to_json()}};
-  if (auto err = write_file_atomic((fs::path(ctx.out_dir) / "predictors.json").string(), predictors.dump() + "\n"))
+  nlohmann::json predictors = {{"calibration", calibration.to_json()},
+                               {"costs", CostTable::fit(*table).to_json()}};
+  if (auto err = write_file_atomic((fs::path(ctx.out_dir) / "predictors.json").string(),
+                                   predictors.dump() + "\n"))
     return *err;
   Manifest m = base_manifest(ctx, "classifier", *table);
   m.hyperparameters.update(p.to_json());

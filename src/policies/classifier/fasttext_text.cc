@@ -7,7 +7,8 @@ namespace switchboard::policies {
 std::string fasttext_text(std::string_view text, std::string_view task, std::size_t max_tokens) {
   if (text.size() > kClassifierBytes) {
     text.remove_prefix(text.size() - kClassifierBytes);
-    while (!text.empty() && !std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+    while (!text.empty() && !std::isspace(static_cast<unsigned char>(text.front())))
+      text.remove_prefix(1);
   }
   std::string out;
   out.reserve(text.size() + 32);

@@ -7,12 +7,15 @@
 namespace switchboard::policies {
 
 nlohmann::json OvaParams::to_json() const {
-  return {{"dim", dim},       {"epoch", epoch}, {"word_ngrams", word_ngrams}, {"bucket", bucket},
-          {"lr", lr},         {"threshold", threshold}, {"loss", "ova"}};
+  return {{"dim", dim},       {"epoch", epoch}, {"word_ngrams", word_ngrams},
+          {"bucket", bucket}, {"lr", lr},       {"threshold", threshold},
+          {"loss", "ova"}};
 }
 
-Result<std::unique_ptr<fasttext::FastText>> train_ova(const TrainTable& table, const std::vector<std::string>& texts,
-                                                      const std::vector<std::size_t>& rows, const OvaParams& p,
+Result<std::unique_ptr<fasttext::FastText>> train_ova(const TrainTable& table,
+                                                      const std::vector<std::string>& texts,
+                                                      const std::vector<std::size_t>& rows,
+                                                      const OvaParams& p,
                                                       const std::string& scratch_path) {
   {
     std::ofstream out(scratch_path, std::ios::trunc);
@@ -27,7 +30,8 @@ Result<std::unique_ptr<fasttext::FastText>> train_ova(const TrainTable& table, c
       if (!table.rows[i].task.empty()) out << "__label__t:" << table.rows[i].task << ' ';
       out << (texts[i].empty() ? "_empty_" : texts[i]) << '\n';
     }
-    if (!out) return make_error(ErrorKind::kInternal, "write_failed", "cannot write " + scratch_path);
+    if (!out)
+      return make_error(ErrorKind::kInternal, "write_failed", "cannot write " + scratch_path);
   }
   fasttext::Args args;
   args.input = scratch_path;
@@ -49,14 +53,16 @@ Result<std::unique_ptr<fasttext::FastText>> train_ova(const TrainTable& table, c
     model->train(args);
   } catch (const std::exception& e) {
     std::remove(scratch_path.c_str());
-    return make_error(ErrorKind::kBadRequest, "train_failed", std::string("fastText training failed: ") + e.what());
+    return make_error(ErrorKind::kBadRequest, "train_failed",
+                      std::string("fastText training failed: ") + e.what());
   }
   std::remove(scratch_path.c_str());
   return model;
 }
 
 void predict_ova(const fasttext::FastText& model, const std::string& text, std::size_t n_models,
-                 std::vector<double>& out, const std::vector<std::string>* tasks, std::vector<double>* task_probs) {
+                 std::vector<double>& out, const std::vector<std::string>* tasks,
+                 std::vector<double>* task_probs) {
   out.assign(n_models, 0.0);
   if (task_probs) task_probs->assign(tasks->size(), 0.0);
   std::istringstream in(text + "\n");

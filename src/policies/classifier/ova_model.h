@@ -33,8 +33,10 @@ struct OvaParams {
 };
 
 // Trains on table rows `rows` with their prepared texts (fasttext_text()).
-Result<std::unique_ptr<fasttext::FastText>> train_ova(const TrainTable& table, const std::vector<std::string>& texts,
-                                                      const std::vector<std::size_t>& rows, const OvaParams& params,
+Result<std::unique_ptr<fasttext::FastText>> train_ova(const TrainTable& table,
+                                                      const std::vector<std::string>& texts,
+                                                      const std::vector<std::size_t>& rows,
+                                                      const OvaParams& params,
                                                       const std::string& scratch_path);
 
 // P(good) per model into `out` (size n_models), and P(task) per entry of `tasks` into

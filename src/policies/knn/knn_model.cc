@@ -19,10 +19,13 @@ namespace {
 
 constexpr std::size_t kEfSearch = 128;
 
-Error bad(const std::string& m) { return make_error(ErrorKind::kBadRequest, "bad_model_dir", m); }
+Error bad(const std::string& m) {
+  return make_error(ErrorKind::kBadRequest, "bad_model_dir", m);
+}
 
-void finish_means(std::size_t rows, std::size_t n, const std::vector<float>& score, const std::vector<float>& cost,
-                  std::vector<double>& ms, std::vector<double>& mc) {
+void finish_means(std::size_t rows, std::size_t n, const std::vector<float>& score,
+                  const std::vector<float>& cost, std::vector<double>& ms,
+                  std::vector<double>& mc) {
   ms.assign(n, 0);
   mc.assign(n, 0);
   for (std::size_t i = 0; i < rows; ++i)
@@ -32,8 +35,9 @@ void finish_means(std::size_t rows, std::size_t n, const std::vector<float>& sco
 
 }  // namespace
 
-Result<KnnModel> KnnModel::build(const TrainTable& table, const std::vector<std::vector<float>>& vectors,
-                                 std::size_t dim, std::size_t k, std::uint64_t seed) {
+Result<KnnModel> KnnModel::build(const TrainTable& table,
+                                 const std::vector<std::vector<float>>& vectors, std::size_t dim,
+                                 std::size_t k, std::uint64_t seed) {
   KnnModel m;
   m.dim_ = dim;
   m.n_ = table.models.size();
@@ -42,9 +46,11 @@ Result<KnnModel> KnnModel::build(const TrainTable& table, const std::vector<std:
   if (vectors.size() != m.rows_) return bad("one embedding per training row is needed");
   m.index_ = std::make_unique<Index>();
   m.index_->space = std::make_unique<hnswlib::InnerProductSpace>(dim);
-  m.index_->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(m.index_->space.get(), m.rows_, 16, 200, seed);
+  m.index_->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(m.index_->space.get(), m.rows_,
+                                                                     16, 200, seed);
   for (std::size_t i = 0; i < m.rows_; ++i) {
-    if (vectors[i].size() != dim) return bad("embedding of training row " + std::to_string(i) + " has the wrong size");
+    if (vectors[i].size() != dim)
+      return bad("embedding of training row " + std::to_string(i) + " has the wrong size");
     m.index_->hnsw->addPoint(vectors[i].data(), i);
   }
   m.index_->hnsw->setEf(kEfSearch);
@@ -58,8 +64,8 @@ Result<KnnModel> KnnModel::build(const TrainTable& table, const std::vector<std:
   return m;
 }
 
-void KnnModel::neighbour_means(const float* embedding, std::size_t k, std::size_t exclude, std::vector<double>& score,
-                               std::vector<double>& cost) const {
+void KnnModel::neighbour_means(const float* embedding, std::size_t k, std::size_t exclude,
+                               std::vector<double>& score, std::vector<double>& cost) const {
   if (k == 0) k = k_;
   score.assign(n_, 0);
   cost.assign(n_, 0);
@@ -71,7 +77,8 @@ void KnnModel::neighbour_means(const float* embedding, std::size_t k, std::size_
   for (std::size_t row : nearest) {
     if (row == exclude || used == k) continue;
     ++used;
-    for (std::size_t m = 0; m < n_; ++m) score[m] += score_[row * n_ + m], cost[m] += cost_[row * n_ + m];
+    for (std::size_t m = 0; m < n_; ++m)
+      score[m] += score_[row * n_ + m], cost[m] += cost_[row * n_ + m];
   }
   for (std::size_t m = 0; m < n_; ++m) {
     score[m] = used ? score[m] / used : mean_score_[m];
@@ -79,7 +86,8 @@ void KnnModel::neighbour_means(const float* embedding, std::size_t k, std::size_
   }
 }
 
-void KnnModel::predict(const std::vector<float>& embedding, std::size_t k, std::vector<ModelPrediction>& out) const {
+void KnnModel::predict(const std::vector<float>& embedding, std::size_t k,
+                       std::vector<ModelPrediction>& out) const {
   out.assign(n_, {});
   std::vector<double> score, cost;
   if (embedding.size() == dim_) {
@@ -111,15 +119,20 @@ std::optional<Error> KnnModel::save(const std::string& dir) const {
   try {
     index_->hnsw->saveIndex((fs::path(dir) / "index.bin").string());
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::kInternal, "write_failed", std::string("cannot write index.bin: ") + e.what());
+    return make_error(ErrorKind::kInternal, "write_failed",
+                      std::string("cannot write index.bin: ") + e.what());
   }
   {
-    std::ofstream out((fs::path(dir) / "outcomes.bin").string(), std::ios::binary | std::ios::trunc);
+    std::ofstream out((fs::path(dir) / "outcomes.bin").string(),
+                      std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(score_.data()), score_.size() * sizeof(float));
     out.write(reinterpret_cast<const char*>(cost_.data()), cost_.size() * sizeof(float));
     if (!out) return make_error(ErrorKind::kInternal, "write_failed", "cannot write outcomes.bin");
   }
-  nlohmann::json j = {{"k", k_}, {"rows", rows_}, {"calibration", calibration_.to_json()}, {"latency_ms", latency_}};
+  nlohmann::json j = {{"k", k_},
+                      {"rows", rows_},
+                      {"calibration", calibration_.to_json()},
+                      {"latency_ms", latency_}};
   return write_file_atomic((fs::path(dir) / "predictors.json").string(), j.dump() + "\n");
 }
 
@@ -142,17 +155,20 @@ Result<KnnModel> KnnModel::load(const std::string& dir, std::size_t dim, std::si
   auto cal = QualityCalibration::from_json(j.value("calibration", nlohmann::json()), n);
   if (!cal) return cal.error();
   m.calibration_ = std::move(*cal);
-  if (m.latency_.size() != n || m.rows_ == 0) return bad("predictors.json does not match the models");
+  if (m.latency_.size() != n || m.rows_ == 0)
+    return bad("predictors.json does not match the models");
   const std::string index_path = (fs::path(dir) / "index.bin").string();
   if (!fs::exists(index_path)) return bad("no index.bin");
   m.index_ = std::make_unique<Index>();
   m.index_->space = std::make_unique<hnswlib::InnerProductSpace>(dim);
   try {
-    m.index_->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(m.index_->space.get(), index_path);
+    m.index_->hnsw =
+        std::make_unique<hnswlib::HierarchicalNSW<float>>(m.index_->space.get(), index_path);
   } catch (const std::exception& e) {
     return bad(std::string("cannot load index.bin: ") + e.what());
   }
-  if (m.index_->hnsw->cur_element_count != m.rows_) return bad("index.bin does not match predictors.json");
+  if (m.index_->hnsw->cur_element_count != m.rows_)
+    return bad("index.bin does not match predictors.json");
   m.index_->hnsw->setEf(kEfSearch);
   std::ifstream in((fs::path(dir) / "outcomes.bin").string(), std::ios::binary);
   m.score_.resize(m.rows_ * n);

@@ -29,16 +29,18 @@ class KnnModel {
   KnnModel(KnnModel&&) noexcept;
   KnnModel& operator=(KnnModel&&) noexcept;
   // `vectors[i]` is the embedding of table.rows[i]; all of size `dim`, unit length.
-  static Result<KnnModel> build(const TrainTable& table, const std::vector<std::vector<float>>& vectors,
-                                std::size_t dim, std::size_t k, std::uint64_t seed);
+  static Result<KnnModel> build(const TrainTable& table,
+                                const std::vector<std::vector<float>>& vectors, std::size_t dim,
+                                std::size_t k, std::uint64_t seed);
   static Result<KnnModel> load(const std::string& dir, std::size_t dim, std::size_t n_models);
   std::optional<Error> save(const std::string& dir) const;
 
   // Raw (uncalibrated) mean score and mean cost per model over the k nearest rows, skipping row
   // `exclude` (for leave-one-out); k = 0 uses the model's k.
-  void neighbour_means(const float* embedding, std::size_t k, std::size_t exclude, std::vector<double>& score,
-                       std::vector<double>& cost) const;
-  void predict(const std::vector<float>& embedding, std::size_t k, std::vector<ModelPrediction>& out) const;
+  void neighbour_means(const float* embedding, std::size_t k, std::size_t exclude,
+                       std::vector<double>& score, std::vector<double>& cost) const;
+  void predict(const std::vector<float>& embedding, std::size_t k,
+               std::vector<ModelPrediction>& out) const;
 
   // Leave-one-out raw predictions of every training row, then fits the calibration.
   void fit_calibration(const std::vector<std::vector<float>>& vectors);

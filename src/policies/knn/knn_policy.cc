@@ -20,7 +20,8 @@ class KnnPolicy final : public LearnedPolicy {
     return n;
   }
 
-  Result<std::vector<ModelPrediction>> predict(const RouteRequest&, const Signals& signals) const override {
+  Result<std::vector<ModelPrediction>> predict(const RouteRequest&,
+                                               const Signals& signals) const override {
     std::vector<ModelPrediction> out;
     model_.predict(signals.embedding, k_, out);
     return out;
@@ -39,7 +40,8 @@ Result<std::unique_ptr<Policy>> make_knn(const PolicyContext& ctx) {
                       ctx.where + ": model directory " + setup->dir + ": " + reason);
   };
   if (setup->manifest.embedding_dim == 0) return fail("the manifest has no embedding dimension");
-  auto model = KnnModel::load(setup->dir, setup->manifest.embedding_dim, setup->manifest.models.size());
+  auto model =
+      KnnModel::load(setup->dir, setup->manifest.embedding_dim, setup->manifest.models.size());
   if (!model) return fail(model.error().message);
   std::size_t k = model->k();
   if (const auto& kn = ctx.spec["k"]) {
@@ -47,7 +49,8 @@ Result<std::unique_ptr<Policy>> make_knn(const PolicyContext& ctx) {
     if (v < 1) return fail("`k` must be at least 1");
     k = std::min<std::size_t>(static_cast<std::size_t>(v), model->rows());
   }
-  return std::unique_ptr<Policy>(std::make_unique<KnnPolicy>(setup->objective, std::move(*model), k));
+  return std::unique_ptr<Policy>(
+      std::make_unique<KnnPolicy>(setup->objective, std::move(*model), k));
 }
 
 const PolicyRegistrar kRegisterKnn("knn", make_knn);

@@ -18,7 +18,9 @@ Result<eval::TrainedPolicy> train_knn(const eval::TrainContext& ctx) {
   needs.embedding = true;
   auto sig = extract_row_signals(ctx, *table, needs);
   if (!sig) return sig.error();
-  if (sig->dim == 0) return make_error(ErrorKind::kBadRequest, "train_failed", "knn: the extractor has no embedding");
+  if (sig->dim == 0)
+    return make_error(ErrorKind::kBadRequest, "train_failed",
+                      "knn: the extractor has no embedding");
   const auto k = static_cast<std::size_t>(spec_number(ctx, "k", kDefaultK));
   report_progress(ctx, "knn: index", 0, 3);
   auto model = KnnModel::build(*table, sig->embeddings, sig->dim, k, ctx.seed);
@@ -30,7 +32,8 @@ Result<eval::TrainedPolicy> train_knn(const eval::TrainContext& ctx) {
   m.embedding_dim = sig->dim;
   m.embedding_provider = sig->provider;
   m.hyperparameters["k"] = model->k();
-  m.hyperparameters["index"] = {{"library", "hnswlib"}, {"space", "ip"}, {"M", 16}, {"ef_construction", 200}};
+  m.hyperparameters["index"] = {
+      {"library", "hnswlib"}, {"space", "ip"}, {"M", 16}, {"ef_construction", 200}};
   if (auto err = write_manifest(ctx.out_dir, m)) return *err;
   report_progress(ctx, "knn: done", 3, 3);
   return eval::TrainedPolicy{output_spec(ctx, "knn", {"k"}), eval::Sweep{}};

@@ -12,7 +12,8 @@ using Vec = Eigen::VectorXf;
 // One Adam-updated parameter block.
 struct Adam {
   Mat m, v;
-  explicit Adam(const Mat& like) : m(Mat::Zero(like.rows(), like.cols())), v(Mat::Zero(like.rows(), like.cols())) {}
+  explicit Adam(const Mat& like)
+      : m(Mat::Zero(like.rows(), like.cols())), v(Mat::Zero(like.rows(), like.cols())) {}
   void step(Mat& param, const Mat& grad, double lr, int t) {
     constexpr float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     m = b1 * m + (1 - b1) * grad;
@@ -41,8 +42,8 @@ nlohmann::json MfParams::to_json() const {
 }
 
 MfModel MfModel::train(const TrainTable& table, const std::vector<std::vector<float>>& vectors,
-                       const std::vector<std::size_t>& rows, std::size_t input_dim, const MfParams& p,
-                       const std::function<void(int, int)>& tick) {
+                       const std::vector<std::size_t>& rows, std::size_t input_dim,
+                       const MfParams& p, const std::function<void(int, int)>& tick) {
   const int n = static_cast<int>(table.models.size()), d = p.dim, D = static_cast<int>(input_dim);
   const int r = static_cast<int>(rows.size());
   Mat E(r, D), S(r, n);
@@ -61,9 +62,9 @@ MfModel MfModel::train(const TrainTable& table, const std::vector<std::vector<fl
   }
   Adam aw(model.w_), av(model.v_), ab(b);
   for (int t = 1; t <= p.epochs; ++t) {
-    Mat Z = E * model.w_.transpose();                                  // r × d
+    Mat Z = E * model.w_.transpose();                                          // r × d
     Mat logits = (Z * model.v_.transpose()).rowwise() + b.col(0).transpose();  // r × n
-    Mat G = (1.0f / (1.0f + (-logits.array()).exp())).matrix() - S;    // dLoss/dlogits
+    Mat G = (1.0f / (1.0f + (-logits.array()).exp())).matrix() - S;            // dLoss/dlogits
     G /= static_cast<float>(r);
     Mat gV = G.transpose() * Z + static_cast<float>(p.l2) * model.v_;
     Mat gb = G.colwise().sum().transpose();
@@ -82,7 +83,8 @@ void MfModel::raw(const float* embedding, std::vector<double>& out) const {
   Vec z = w_ * e;
   Vec logits = v_ * z + b_;
   out.resize(static_cast<std::size_t>(logits.size()));
-  for (Eigen::Index m = 0; m < logits.size(); ++m) out[m] = 1.0 / (1.0 + std::exp(-static_cast<double>(logits[m])));
+  for (Eigen::Index m = 0; m < logits.size(); ++m)
+    out[m] = 1.0 / (1.0 + std::exp(-static_cast<double>(logits[m])));
 }
 
 nlohmann::json MfModel::to_json() const {
@@ -90,17 +92,22 @@ nlohmann::json MfModel::to_json() const {
     std::vector<float> flat(m.data(), m.data() + m.size());  // column-major
     return nlohmann::json{{"rows", m.rows()}, {"cols", m.cols()}, {"data", flat}};
   };
-  return {{"W", mat(w_)}, {"V", mat(v_)}, {"b", std::vector<float>(b_.data(), b_.data() + b_.size())}};
+  return {
+      {"W", mat(w_)}, {"V", mat(v_)}, {"b", std::vector<float>(b_.data(), b_.data() + b_.size())}};
 }
 
-Result<MfModel> MfModel::from_json(const nlohmann::json& j, std::size_t input_dim, std::size_t n_models) {
-  auto bad = [](const std::string& m) { return make_error(ErrorKind::kBadRequest, "bad_model_dir", m); };
+Result<MfModel> MfModel::from_json(const nlohmann::json& j, std::size_t input_dim,
+                                   std::size_t n_models) {
+  auto bad = [](const std::string& m) {
+    return make_error(ErrorKind::kBadRequest, "bad_model_dir", m);
+  };
   MfModel model;
   try {
     auto mat = [](const nlohmann::json& x) {
       auto flat = x.at("data").get<std::vector<float>>();
       Mat m(x.at("rows").get<int>(), x.at("cols").get<int>());
-      if (static_cast<std::size_t>(m.size()) != flat.size()) throw std::runtime_error("matrix size");
+      if (static_cast<std::size_t>(m.size()) != flat.size())
+        throw std::runtime_error("matrix size");
       std::copy(flat.begin(), flat.end(), m.data());
       return m;
     };
@@ -111,8 +118,9 @@ Result<MfModel> MfModel::from_json(const nlohmann::json& j, std::size_t input_di
   } catch (const std::exception& e) {
     return bad(std::string("malformed weights.json: ") + e.what());
   }
-  if (static_cast<std::size_t>(model.w_.cols()) != input_dim || static_cast<std::size_t>(model.v_.rows()) != n_models ||
-      model.v_.cols() != model.w_.rows() || static_cast<std::size_t>(model.b_.size()) != n_models)
+  if (static_cast<std::size_t>(model.w_.cols()) != input_dim ||
+      static_cast<std::size_t>(model.v_.rows()) != n_models || model.v_.cols() != model.w_.rows() ||
+      static_cast<std::size_t>(model.b_.size()) != n_models)
     return bad("weights.json does not match the manifest (embedding dim or models)");
   return model;
 }

@@ -12,10 +12,9 @@
 #pragma once
 
 #include <Eigen/Dense>
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "policies/learned.h"
@@ -23,10 +22,10 @@
 namespace switchboard::policies {
 
 struct MfParams {
-  int dim = 16;        // latent dimension
-  int epochs = 300;    // full-batch steps
-  double lr = 0.01;    // Adam step size
-  double l2 = 1e-4;    // weight decay on W and V
+  int dim = 16;      // latent dimension
+  int epochs = 300;  // full-batch steps
+  double lr = 0.01;  // Adam step size
+  double l2 = 1e-4;  // weight decay on W and V
   std::uint64_t seed = 1;
   nlohmann::json to_json() const;
 };
@@ -36,14 +35,15 @@ class MfModel {
   // Trains on table rows `rows` (vectors[i] is row i's embedding, size `input_dim`). `tick` is
   // called with (epoch, epochs) now and then; may be empty.
   static MfModel train(const TrainTable& table, const std::vector<std::vector<float>>& vectors,
-                       const std::vector<std::size_t>& rows, std::size_t input_dim, const MfParams& params,
-                       const std::function<void(int, int)>& tick = {});
+                       const std::vector<std::size_t>& rows, std::size_t input_dim,
+                       const MfParams& params, const std::function<void(int, int)>& tick = {});
   // P(good) per model, uncalibrated; `embedding` must have input_dim() entries.
   void raw(const float* embedding, std::vector<double>& out) const;
   std::size_t input_dim() const { return static_cast<std::size_t>(w_.cols()); }
 
   nlohmann::json to_json() const;
-  static Result<MfModel> from_json(const nlohmann::json& j, std::size_t input_dim, std::size_t n_models);
+  static Result<MfModel> from_json(const nlohmann::json& j, std::size_t input_dim,
+                                   std::size_t n_models);
 
  private:
   Eigen::MatrixXf w_;  // dim × input_dim

@@ -1,7 +1,7 @@
 // `mf`: matrix factorisation (mf_model.h) predicts P(answers well) per model from the prompt's
 // embedding, isotonic-calibrated; cost per model from the training means (per task when the task
-// signal is set, else weighted by the factorisation's own task outputs). Needs the embedding signal.
-// YAML: {type: mf, model_dir: DIR, <objective keys>}
+// signal is set, else weighted by the factorisation's own task outputs). Needs the embedding
+// signal. YAML: {type: mf, model_dir: DIR, <objective keys>}
 #include <filesystem>
 
 #include "policies/calibration.h"
@@ -13,8 +13,8 @@ namespace {
 
 class MfPolicy final : public LearnedPolicy {
  public:
-  MfPolicy(std::shared_ptr<const Objective> objective, MfModel model, QualityCalibration calibration,
-           CostTable costs)
+  MfPolicy(std::shared_ptr<const Objective> objective, MfModel model,
+           QualityCalibration calibration, CostTable costs)
       : LearnedPolicy("mf", std::move(objective)),
         model_(std::move(model)),
         calibration_(std::move(calibration)),
@@ -26,7 +26,8 @@ class MfPolicy final : public LearnedPolicy {
     return n;
   }
 
-  Result<std::vector<ModelPrediction>> predict(const RouteRequest&, const Signals& signals) const override {
+  Result<std::vector<ModelPrediction>> predict(const RouteRequest&,
+                                               const Signals& signals) const override {
     const std::size_t n = objective().models().size();
     std::vector<double> p;
     if (signals.embedding.size() == model_.input_dim()) {
@@ -73,8 +74,8 @@ Result<std::unique_ptr<Policy>> make_mf(const PolicyContext& ctx) {
   if (!model) return fail(model.error().message);
   auto calibration = QualityCalibration::from_json(j.value("calibration", nlohmann::json()), n);
   if (!calibration) return fail(calibration.error().message);
-  return std::unique_ptr<Policy>(
-      std::make_unique<MfPolicy>(setup->objective, std::move(*model), std::move(*calibration), std::move(*costs)));
+  return std::unique_ptr<Policy>(std::make_unique<MfPolicy>(
+      setup->objective, std::move(*model), std::move(*calibration), std::move(*costs)));
 }
 
 const PolicyRegistrar kRegisterMf("mf", make_mf);

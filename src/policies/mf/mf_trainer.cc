@@ -31,7 +31,8 @@ Result<eval::TrainedPolicy> train_mf(const eval::TrainContext& ctx) {
   needs.embedding = true;
   auto sig = extract_row_signals(ctx, *table, needs);
   if (!sig) return sig.error();
-  if (sig->dim == 0) return make_error(ErrorKind::kBadRequest, "train_failed", "mf: the extractor has no embedding");
+  if (sig->dim == 0)
+    return make_error(ErrorKind::kBadRequest, "train_failed", "mf: the extractor has no embedding");
   MfParams p;
   p.dim = static_cast<int>(spec_number(ctx, "dim", p.dim));
   p.epochs = static_cast<int>(spec_number(ctx, "epochs", p.epochs));
@@ -65,8 +66,11 @@ Result<eval::TrainedPolicy> train_mf(const eval::TrainContext& ctx) {
   auto model = MfModel::train(aug, sig->embeddings, all, sig->dim, p, [&](int e, int) {
     report_progress(ctx, "mf: final model", folds * p.epochs + e, total);
   });
-  nlohmann::json weights = {{"model", model.to_json()}, {"calibration", calibration.to_json()}, {"costs", costs.to_json()}};
-  if (auto err = write_file_atomic((fs::path(ctx.out_dir) / "weights.json").string(), weights.dump() + "\n"))
+  nlohmann::json weights = {{"model", model.to_json()},
+                            {"calibration", calibration.to_json()},
+                            {"costs", costs.to_json()}};
+  if (auto err = write_file_atomic((fs::path(ctx.out_dir) / "weights.json").string(),
+                                   weights.dump() + "\n"))
     return *err;
   Manifest m = base_manifest(ctx, "mf", *table);
   m.embedding_dim = sig->dim;
