@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libssl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libmimalloc-dev libfasttext-dev libre2-dev
+  libhnswlib-dev libeigen3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # npm fetches the signal weights (scripts/fetch-weights.sh) and runs the Node tests.

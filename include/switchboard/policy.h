@@ -87,6 +87,7 @@ struct Candidate {
   std::string model;
   double predicted_quality = -1;  // in [0,1]; -1 = this policy does not predict it
   double predicted_cost = -1;     // USD for this request; -1 = unknown
+  std::optional<double> utility;  // the objective's value (learned policies); empty = not scored
   bool eligible = true;
   std::string note;               // why not eligible, or anything worth showing
 };

@@ -40,14 +40,15 @@ std::string explain_decision_text(const Decision& decision, const RouteRequest& 
   if (decision.candidates.empty()) return out;
   std::size_t width = 5;
   for (const auto& c : decision.candidates) width = std::max(width, c.model.size());
-  out += fmt::format("\n  {:<{}}  {:>9}  {:>12}  {}\n", "model", width, "quality", "cost (USD)",
-                     "note");
+  out += fmt::format("\n  {:<{}}  {:>9}  {:>12}  {:>9}  {}\n", "model", width, "quality", "cost (USD)",
+                     "utility", "note");
   for (const auto& c : decision.candidates) {
     std::string note = c.note;
     if (!c.eligible) note = "not eligible" + (note.empty() ? "" : ": " + note);
-    out += fmt::format("{} {:<{}}  {:>9}  {:>12}  {}\n", c.model == decision.model ? "*" : " ",
+    out += fmt::format("{} {:<{}}  {:>9}  {:>12}  {:>9}  {}\n", c.model == decision.model ? "*" : " ",
                        c.model, width, text_or_dash(c.predicted_quality, "{:.3f}"),
-                       text_or_dash(c.predicted_cost, "{:.6f}"), note);
+                       text_or_dash(c.predicted_cost, "{:.6f}"),
+                       c.utility ? fmt::format("{:.4f}", *c.utility) : std::string("-"), note);
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/outcomes.h"
@@ -45,6 +46,9 @@ struct TrainContext {
   // Where the trainer loads the signal extractor from (signals::Extractor::load with its needs),
   // so it trains on the very features the gateway computes.
   signals::ExtractorOptions signal_options;
+  std::string train_path;  // for the model directory's manifest; empty when unknown
+  // Called now and then by trainers that take a while (stage name, work done, total); may be empty.
+  std::function<void(std::string_view stage, std::size_t done, std::size_t total)> progress;
 };
 
 struct TrainedPolicy {

@@ -12,6 +12,7 @@ nlohmann::json candidates_json(const std::vector<Candidate>& candidates) {
     out.push_back({{"model", c.model},
                    {"predicted_quality", prediction(c.predicted_quality)},
                    {"predicted_cost", prediction(c.predicted_cost)},
+                   {"utility", c.utility ? nlohmann::json(*c.utility) : nlohmann::json(nullptr)},
                    {"eligible", c.eligible},
                    {"note", c.note}});
   }

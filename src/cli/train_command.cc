@@ -1,0 +1,162 @@
+// `switchboard train --data TRAIN.jsonl --policy knn|classifier|mf --out DIR`: fits a learned
+// policy on recorded outcomes through its registered trainer (eval/trainer.h), writes the versioned
+// model directory (policies/model_dir.h) and prints the `policy:` YAML to paste into a route.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "cli/command.h"
+#include "data/outcomes.h"
+#include "eval/trainer.h"
+#include "signals/task_classifier.h"
+
+namespace switchboard::cli {
+namespace {
+
+struct TrainCliOptions {
+  std::string data, policy, out;
+  std::vector<std::string> models;
+  std::vector<std::string> params;  // key=value hyper-parameters
+  std::string weights_dir, task_model;
+  std::uint64_t seed = 1;
+};
+
+// A bar redrawn in place on a terminal; otherwise one plain line per change of stage or 10%.
+class TrainProgress {
+ public:
+  explicit TrainProgress(bool tty) : tty_(tty) {}
+  void update(std::string_view stage, std::size_t done, std::size_t total) {
+    const int percent = total ? static_cast<int>(done * 100 / total) : 100;
+    if (tty_) {
+      constexpr int kWidth = 30;
+      const int filled = percent * kWidth / 100;
+      fmt::print(stderr, "\r  [{}{}] {:3d}%  {:<40}", std::string(filled, '#'),
+                 std::string(kWidth - filled, '.'), percent, stage);
+      if (done >= total) fmt::print(stderr, "\n");
+    } else if (stage != last_stage_ || percent / 10 != last_percent_ / 10 || done >= total) {
+      fmt::print(stderr, "train: {} {}%\n", stage, percent);
+    }
+    last_stage_ = stage;
+    last_percent_ = percent;
+    std::fflush(stderr);
+  }
+
+ private:
+  bool tty_;
+  std::string last_stage_;
+  int last_percent_ = -100;
+};
+
+// `--policy task`: the signals' task classifier (signals/task_classifier.h), not a routing policy.
+int run_train_task(const TrainCliOptions& o, const data::Outcomes& data) {
+  const std::string path = (std::filesystem::path(o.out) / "task_model.bin").string();
+  signals::TaskTrainOptions options;
+  options.seed = o.seed;
+  fmt::print(stderr, "train: task classifier on {} records\n", data.records.size());
+  auto report = signals::train_task_classifier(data, path, options);
+  if (!report) {
+    fmt::print(stderr, "switchboard train: {}\n", report.error().message);
+    return 1;
+  }
+  std::string labels;
+  for (const auto& l : report->labels) labels += (labels.empty() ? "" : ", ") + l;
+  fmt::print(
+      "trained the task classifier on {} examples ({} without a label skipped); labels: {}\n",
+      report->examples, report->skipped, labels);
+  fmt::print("gateway config:\n  signals: {{task_model: {}}}\n",
+             std::filesystem::absolute(path).string());
+  return 0;
+}
+
+int run_train(const TrainCliOptions& o) {
+  if (o.policy == "task") {
+    auto data = data::read_outcomes_jsonl(o.data);
+    if (!data) {
+      fmt::print(stderr, "switchboard train: {}\n", data.error().message);
+      return 1;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(o.out, ec);
+    return run_train_task(o, *data);
+  }
+  const eval::PolicyTrainer* trainer = eval::TrainerRegistry::instance().find(o.policy);
+  if (!trainer) {
+    std::string names;
+    for (const auto& n : eval::TrainerRegistry::instance().names())
+      names += (names.empty() ? "" : ", ") + n;
+    fmt::print(stderr, "switchboard train: no trainer for policy '{}' (known: {})\n", o.policy,
+               names);
+    return 2;
+  }
+  auto data = data::read_outcomes_jsonl(o.data);
+  if (!data) {
+    fmt::print(stderr, "switchboard train: {}\n", data.error().message);
+    return 1;
+  }
+  std::vector<std::string> models = o.models.empty() ? data->models() : o.models;
+  std::sort(models.begin(), models.end());
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  if (ec) {
+    fmt::print(stderr, "switchboard train: cannot create {}: {}\n", o.out, ec.message());
+    return 1;
+  }
+  YAML::Node spec;
+  spec["type"] = o.policy;
+  if (!o.models.empty())
+    for (const auto& m : models) spec["models"].push_back(m);
+  for (const auto& kv : o.params) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fmt::print(stderr, "switchboard train: --param wants KEY=VALUE, got '{}'\n", kv);
+      return 2;
+    }
+    spec[kv.substr(0, eq)] = YAML::Load(kv.substr(eq + 1));
+  }
+  TrainProgress progress(isatty(STDERR_FILENO));
+  eval::TrainContext ctx{*data,
+                         models,
+                         spec,
+                         o.out,
+                         o.seed,
+                         signals::ExtractorOptions{o.weights_dir, o.task_model},
+                         o.data,
+                         [&progress](std::string_view stage, std::size_t done, std::size_t total) {
+                           progress.update(stage, done, total);
+                         }};
+  auto trained = (*trainer)(ctx);
+  if (!trained) {
+    fmt::print(stderr, "switchboard train: {}\n", trained.error().message);
+    return 1;
+  }
+  YAML::Emitter out;
+  out << YAML::Flow << trained->spec;
+  fmt::print("trained {} on {} ({} records, {} models) into {}\n", o.policy, o.data,
+             data->records.size(), models.size(), o.out);
+  fmt::print("route config:\n  policy: {}\n", out.c_str());
+  return 0;
+}
+
+const CommandRegistrar kTrain(
+    "train", "Train a learned routing policy on recorded outcomes into a model directory",
+    [](CLI::App& app) {
+      auto o = std::make_shared<TrainCliOptions>();
+      app.add_option("--data", o->data, "Recorded outcomes to train on (JSONL)")->required();
+      app.add_option("--policy", o->policy, "Policy type: knn, classifier, mf (or task)")
+          ->required();
+      app.add_option("--out", o->out, "Model directory to write")->required();
+      app.add_option("--models", o->models,
+                     "Models the route may choose (default: every model in the data)")
+          ->delimiter(',');
+      app.add_option("--param", o->params, "Hyper-parameter KEY=VALUE (repeatable), e.g. k=20");
+      app.add_option("--weights", o->weights_dir,
+                     "Signal weights directory (default: the built-in one)");
+      app.add_option("--task-model", o->task_model, "Task classifier for the task signal");
+      app.add_option("--seed", o->seed, "Seed for anything random")->capture_default_str();
+      return [o] { return run_train(*o); };
+    });
+
+}  // namespace
+}  // namespace switchboard::cli

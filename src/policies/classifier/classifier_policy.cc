@@ -1,0 +1,93 @@
+// `classifier`: a fastText one-vs-all text model predicts P(model answers well) for every model at
+// once from the prompt's word n-grams (and the task label token when the model was trained with
+// the task signal); isotonic calibration maps it to an expected score; cost per model comes from
+// the training means per task, weighted by the model's own P(task) (or the task signal when set).
+// YAML: {type: classifier, model_dir: DIR, <objective keys: models, lambda, objective, objectives,
+// mu>}
+#include <filesystem>
+
+#include "policies/calibration.h"
+#include "policies/classifier/fasttext_text.h"
+#include "policies/classifier/ova_model.h"
+#include "policies/learned.h"
+
+namespace switchboard::policies {
+namespace {
+
+class ClassifierPolicy final : public LearnedPolicy {
+ public:
+  ClassifierPolicy(std::shared_ptr<const Objective> objective,
+                   std::unique_ptr<fasttext::FastText> model, QualityCalibration calibration,
+                   CostTable costs, bool uses_task)
+      : LearnedPolicy("classifier", std::move(objective)),
+        model_(std::move(model)),
+        calibration_(std::move(calibration)),
+        costs_(std::move(costs)),
+        uses_task_(uses_task),
+        tasks_(costs_.tasks()) {}
+
+  SignalNeeds needs() const override {
+    SignalNeeds n;
+    n.task = uses_task_;
+    return n;
+  }
+
+  Result<std::vector<ModelPrediction>> predict(const RouteRequest& request,
+                                               const Signals& signals) const override {
+    const std::size_t n = objective().models().size();
+    std::vector<double> p, task_p;
+    predict_ova(*model_, fasttext_text(request.prompt_text, uses_task_ ? signals.task : ""), n, p,
+                &tasks_, &task_p);
+    std::vector<ModelPrediction> out(n);
+    for (std::size_t m = 0; m < n; ++m) {
+      out[m].quality = calibration_.apply(m, p[m]);
+      // The task signal when known, else the model's own estimate of the task.
+      out[m].cost = signals.task.empty() ? costs_.expected_cost(m, task_p, signals.prompt_tokens)
+                                         : costs_.cost(m, signals.task, signals.prompt_tokens);
+      out[m].latency_ms = costs_.latency_ms(m);
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<fasttext::FastText> model_;
+  QualityCalibration calibration_;
+  CostTable costs_;
+  bool uses_task_;
+  std::vector<std::string> tasks_;
+};
+
+Result<std::unique_ptr<Policy>> make_classifier(const PolicyContext& ctx) {
+  auto setup = setup_learned(ctx, "classifier", {});
+  if (!setup) return setup.error();
+  namespace fs = std::filesystem;
+  auto fail = [&](const std::string& reason) {
+    return make_error(ErrorKind::kBadRequest, "bad_config",
+                      ctx.where + ": model directory " + setup->dir + ": " + reason);
+  };
+  const std::size_t n = setup->manifest.models.size();
+  auto model = std::make_unique<fasttext::FastText>();
+  const std::string model_path = (fs::path(setup->dir) / "model.bin").string();
+  if (!fs::exists(model_path)) return fail("no model.bin");
+  try {
+    model->loadModel(model_path);
+  } catch (const std::exception& e) {
+    return fail(std::string("cannot load model.bin: ") + e.what());
+  }
+  auto text = read_file((fs::path(setup->dir) / "predictors.json").string());
+  if (!text) return fail("no predictors.json");
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return fail("predictors.json is not JSON");
+  auto calibration = QualityCalibration::from_json(j.value("calibration", nlohmann::json()), n);
+  if (!calibration) return fail(calibration.error().message);
+  auto costs = CostTable::from_json(j.value("costs", nlohmann::json()), n);
+  if (!costs) return fail(costs.error().message);
+  const bool uses_task = setup->manifest.hyperparameters.value("task_token", false);
+  return std::unique_ptr<Policy>(std::make_unique<ClassifierPolicy>(
+      setup->objective, std::move(model), std::move(*calibration), std::move(*costs), uses_task));
+}
+
+const PolicyRegistrar kRegisterClassifier("classifier", make_classifier);
+
+}  // namespace
+}  // namespace switchboard::policies

@@ -1,0 +1,221 @@
+// The learned policies (knn, classifier, mf) end to end on a tiny dataset where the right choice is
+// known: "coder" answers programming prompts well and poems badly, "writer" the reverse, "premium"
+// answers everything but costs 50 times more. Each policy is trained by its registered trainer
+// (with the real signal weights, which `make test` installs via `make weights`), built by its
+// registered factory from the model directory, and asked about prompts it has not seen.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.h"
+#include "eval/trainer.h"
+#include "pipeline/runtime.h"
+#include "policies/model_dir.h"
+
+namespace switchboard {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kVerbs[] = {"sort",  "reverse", "sum",   "filter",  "parse",
+                        "count", "merge",   "split", "flatten", "search"};
+const char* kThings[] = {"list",   "string", "array", "dictionary",
+                         "matrix", "tuple",  "set",   "integer"};
+const char* kTopics[] = {"sea",  "moon",   "forest", "river",  "mountain",
+                         "rain", "garden", "sunset", "winter", "love"};
+const char* kMoods[] = {"sad",    "joyful", "quiet",  "gentle",
+                        "lonely", "bright", "tender", "wistful"};
+
+data::PromptRecord record(const std::string& id, const std::string& prompt, bool code) {
+  data::PromptRecord r;
+  r.id = id;
+  r.task = code ? "code" : "poetry";
+  r.messages = {{"user", prompt}};
+  r.outcomes["coder"] = {code ? 1.0 : 0.0, 0.001, {}, {}};
+  r.outcomes["writer"] = {code ? 0.0 : 1.0, 0.001, {}, {}};
+  r.outcomes["premium"] = {1.0, 0.05, {}, {}};
+  return r;
+}
+
+std::string code_prompt(int v, int t) {
+  return std::string("Write a python function to ") + kVerbs[v] + " a " + kThings[t] +
+         " and return the result.";
+}
+std::string poem_prompt(int v, int t) {
+  return std::string("Write a ") + kMoods[t] + " poem about the " + kTopics[v] + " with rhymes.";
+}
+
+// Even (v + t) combinations train; odd ones are held out for the questions.
+data::Outcomes train_data() {
+  data::Outcomes o;
+  for (int v = 0; v < 10; ++v)
+    for (int t = 0; t < 8; ++t)
+      if ((v + t) % 2 == 0) {
+        o.records.push_back(
+            record("c" + std::to_string(v) + std::to_string(t), code_prompt(v, t), true));
+        o.records.push_back(
+            record("p" + std::to_string(v) + std::to_string(t), poem_prompt(v, t), false));
+      }
+  return o;
+}
+
+struct Trained {
+  std::string dir;
+  YAML::Node spec;
+};
+
+Trained train(const std::string& policy, std::uint64_t seed = 7, const std::string& sub = "") {
+  const std::string dir = (fs::temp_directory_path() / ("sb_learned_" + policy + sub)).string();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto* trainer = eval::TrainerRegistry::instance().find(policy);
+  EXPECT_NE(trainer, nullptr);
+  data::Outcomes data = train_data();
+  YAML::Node base;
+  base["type"] = policy;
+  if (policy == "knn") base["k"] = 5;
+  eval::TrainContext ctx{data, {"coder", "premium", "writer"}, base, dir, seed};
+  auto result = (*trainer)(ctx);
+  EXPECT_TRUE(result) << (result ? "" : result.error().message);
+  if (!result) return {dir, {}};
+  return {dir, result->spec};
+}
+
+std::shared_ptr<config::Config> config_with(const YAML::Node& spec,
+                                            std::vector<std::string> models) {
+  auto cfg = std::make_shared<config::Config>();
+  for (auto& m : models) {
+    config::ModelConfig mc;
+    mc.name = m;
+    cfg->models.push_back(mc);
+  }
+  config::RouteConfig rc;
+  rc.name = "auto";
+  rc.policy_type = spec["type"].as<std::string>();
+  rc.policy = spec;
+  rc.where = "test.yaml:1:1";
+  cfg->routes.push_back(rc);
+  return cfg;
+}
+
+Result<Decision> ask(const pipeline::Runtime& rt, const std::string& prompt,
+                     std::optional<double> lambda) {
+  api::ChatRequest req;
+  req.model = "auto";
+  req.prompt_text = prompt;
+  req.message_count = 1;
+  req.estimated_prompt_tokens = static_cast<std::int64_t>(prompt.size() / 4);
+  RouteRequest rr = pipeline::route_request(req, lambda);
+  return rt.decide("auto", rr, rt.signals_for(req));
+}
+
+double quality_of(const Decision& d, const std::string& model) {
+  for (const auto& c : d.candidates)
+    if (c.model == model) return c.predicted_quality;
+  return -1;
+}
+
+class LearnedPolicyTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LearnedPolicyTest, RoutesEachPromptToTheModelThatAnswersItWell) {
+  Trained t = train(GetParam());
+  ASSERT_TRUE(t.spec.IsMap());
+  EXPECT_EQ(t.spec["type"].as<std::string>(), GetParam());
+  auto rt = pipeline::build_runtime(config_with(t.spec, {"coder", "premium", "writer"}));
+  ASSERT_TRUE(rt) << rt.error().message;
+  int right = 0, total = 0;
+  for (int v = 0; v < 10; ++v)
+    for (int k = 0; k < 8; ++k) {
+      if ((v + k) % 2 == 0) continue;  // held out only
+      for (bool code : {true, false}) {
+        auto d = ask(**rt, code ? code_prompt(v, k) : poem_prompt(v, k), 100.0);
+        ASSERT_TRUE(d) << d.error().message;
+        right += d->model == (code ? "coder" : "writer");
+        ++total;
+        EXPECT_EQ(d->candidates.size(), 3u);
+        EXPECT_TRUE(d->candidates[0].utility.has_value());
+      }
+    }
+  EXPECT_GE(right, total * 9 / 10) << right << " of " << total;
+  // The predictions themselves say why, and λ = 0 buys the premium model only if it is better.
+  auto d = ask(**rt, "Write a python function to reverse a string and return the result.", 100.0);
+  ASSERT_TRUE(d);
+  EXPECT_GT(quality_of(*d, "coder"), quality_of(*d, "writer") + 0.3) << d->reason;
+  EXPECT_GT(quality_of(*d, "premium"), 0.8);
+  EXPECT_NE(d->reason.find(GetParam() + ": coder"), std::string::npos) << d->reason;
+  // A budget-tier request (objective cost) always takes a cheap model.
+  api::ChatRequest req;
+  req.model = "auto";
+  req.prompt_text = "Write a gentle poem about the sea with rhymes.";
+  RouteRequest rr = pipeline::route_request(req);
+  rr.objective = "cost";
+  auto cheap = (*rt)->decide("auto", rr, (*rt)->signals_for(req));
+  ASSERT_TRUE(cheap);
+  EXPECT_NE(cheap->model, "premium");
+}
+
+TEST_P(LearnedPolicyTest, SameSeedSameModel) {
+  Trained a = train(GetParam(), 3, "_a");
+  Trained b = train(GetParam(), 3, "_b");
+  for (const auto& entry : fs::directory_iterator(a.dir)) {
+    const auto name = entry.path().filename().string();
+    if (name == "manifest.json") continue;  // holds the creation time and the directory
+    std::ifstream fa(entry.path(), std::ios::binary), fb(fs::path(b.dir) / name, std::ios::binary);
+    std::string ta((std::istreambuf_iterator<char>(fa)), {}),
+        tb((std::istreambuf_iterator<char>(fb)), {});
+    EXPECT_FALSE(ta.empty()) << name;
+    EXPECT_TRUE(ta == tb) << name << " differs between two trainings with the same seed";
+  }
+}
+
+TEST_P(LearnedPolicyTest, ModelDirectoryRoundTripAndChecks) {
+  Trained t = train(GetParam(), 7, "_rt");
+  auto m = policies::load_manifest(t.dir, GetParam(), {"writer", "coder", "premium"});
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->version, policies::kModelDirVersion);
+  EXPECT_EQ(m->models, (std::vector<std::string>{"coder", "premium", "writer"}));
+  EXPECT_EQ(m->train_records, 80u);
+  EXPECT_EQ(m->train_hash, policies::outcomes_hash(train_data()));
+  EXPECT_EQ(m->embedding_dim, GetParam() == "classifier" ? 0u : 100u);
+  // Written back (as calibrate does) and read again: the same manifest.
+  m->objectives = policies::Objectives{0, 42, 1e6};
+  ASSERT_FALSE(policies::write_manifest(t.dir, *m));
+  auto again = policies::load_manifest(t.dir);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->objectives, m->objectives);
+  EXPECT_EQ(again->hyperparameters, m->hyperparameters);
+  EXPECT_EQ(again->created, m->created);
+  // The calibrated λ is the route's `balanced` default.
+  auto rt = pipeline::build_runtime(config_with(t.spec, {"coder", "premium", "writer"}));
+  ASSERT_TRUE(rt) << rt.error().message;
+  auto d = ask(**rt, "hello", std::nullopt);
+  ASSERT_TRUE(d);
+  EXPECT_NE(d->reason.find("lambda 42 from objective 'balanced'"), std::string::npos) << d->reason;
+
+  // A route whose models differ from the trained ones is refused, naming both lists.
+  auto other = pipeline::build_runtime(config_with(t.spec, {"coder", "writer", "gpt-x"}));
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message.find("test.yaml:1:1"), std::string::npos);
+  EXPECT_NE(other.error().message.find("[coder, premium, writer]"), std::string::npos)
+      << other.error().message;
+  EXPECT_NE(other.error().message.find("[coder, writer, gpt-x]"), std::string::npos)
+      << other.error().message;
+  // Another format version is refused.
+  std::ifstream in(fs::path(t.dir) / "manifest.json");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text.replace(text.find("\"version\": 1"), 12, "\"version\": 9");
+  std::ofstream(fs::path(t.dir) / "manifest.json") << text;
+  auto old = pipeline::build_runtime(config_with(t.spec, {"coder", "premium", "writer"}));
+  ASSERT_FALSE(old);
+  EXPECT_NE(old.error().message.find("format version 9"), std::string::npos) << old.error().message;
+  // So is a manifest of another policy type.
+  auto wrong = YAML::Clone(t.spec);
+  wrong["type"] = GetParam() == "knn" ? "mf" : "knn";
+  EXPECT_FALSE(pipeline::build_runtime(config_with(wrong, {"coder", "premium", "writer"})));
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, LearnedPolicyTest, ::testing::Values("knn", "classifier", "mf"));
+
+}  // namespace
+}  // namespace switchboard
