@@ -6,21 +6,17 @@
 
 namespace switchboard::pool {
 
-const std::vector<std::uint32_t>& PrefixIndex::lengths() {
-  static const std::vector<std::uint32_t> all = [] {
-    std::vector<std::uint32_t> v{1, 2, 3};
-    for (std::uint32_t p = 4; p <= 65535; p *= 2) {
-      v.push_back(p);
-      if (p + p / 2 <= 65535) v.push_back(p + p / 2);
-    }
-    return v;
-  }();
-  return all;
+std::size_t PrefixIndex::recorded(std::size_t blocks, std::uint32_t* out) {
+  const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(blocks, 65535));
+  std::size_t k = 0;
+  for (std::uint32_t p = 1; p <= n; p *= 2) out[k++] = p;
+  if (k > 0 && out[k - 1] != n) out[k++] = n;
+  return k;
 }
 
-std::size_t PrefixIndex::count_lengths(std::size_t blocks) {
-  const auto& l = lengths();
-  return static_cast<std::size_t>(std::upper_bound(l.begin(), l.end(), blocks) - l.begin());
+std::vector<std::uint32_t> PrefixIndex::lengths(std::size_t blocks) {
+  std::uint32_t len[kMaxRecorded];
+  return {len, len + recorded(blocks, len)};
 }
 
 PrefixIndex::PrefixIndex(std::size_t replicas, std::size_t capacity_per_replica)
@@ -47,9 +43,9 @@ std::uint32_t PrefixIndex::node(std::uint64_t block, std::uint32_t ordinal) cons
 
 std::size_t PrefixIndex::deepest(std::span<const std::uint64_t> blocks, std::uint64_t candidates,
                                  std::uint64_t* holders) const {
-  const auto& len = lengths();
+  std::uint32_t len[kMaxRecorded];
   // Invariant: some candidate holds the first lo recorded prefixes; none holds prefix hi + 1.
-  std::size_t lo = 0, hi = count_lengths(blocks.size());
+  std::size_t lo = 0, hi = recorded(blocks.size(), len);
   std::uint64_t at_lo = 0;
   // The probes of a binary search depend on each other; fetching every slot it may visit first
   // overlaps their cache misses.
@@ -71,8 +67,8 @@ std::size_t PrefixIndex::deepest(std::span<const std::uint64_t> blocks, std::uin
 
 std::size_t PrefixIndex::depth_of(std::span<const std::uint64_t> blocks,
                                   std::uint32_t ordinal) const {
-  const auto& len = lengths();
-  std::size_t lo = 0, hi = count_lengths(blocks.size());
+  std::uint32_t len[kMaxRecorded];
+  std::size_t lo = 0, hi = recorded(blocks.size(), len);
   for (std::size_t j = 0; j < hi; ++j)
     nodes_.prefetch(node_key(block_key(blocks[len[j] - 1]), ordinal));
   while (lo < hi) {
@@ -122,7 +118,8 @@ void PrefixIndex::push_back(List& l, std::uint32_t i) {
 void PrefixIndex::insert(std::span<const std::uint64_t> blocks, std::uint32_t ordinal,
                          std::size_t known_depth) {
   if (ordinal >= lists_.size() || blocks.empty()) return;
-  const auto& len = lengths();
+  std::uint32_t len[kMaxRecorded];
+  const std::size_t last = recorded(blocks.size(), len);
   List& list = lists_[ordinal];
   std::size_t have =
       known_depth <= blocks.size() && !shared_bits_ ? known_depth : depth_of(blocks, ordinal);
@@ -131,7 +128,7 @@ void PrefixIndex::insert(std::span<const std::uint64_t> blocks, std::uint32_t or
     have = depth_of(blocks, ordinal);
     parent = have ? node(blocks[have - 1], ordinal) : kNone;
   }
-  const std::size_t first = count_lengths(have), last = count_lengths(blocks.size());
+  const auto first = static_cast<std::size_t>(std::upper_bound(len, len + last, have) - len);
   const std::size_t top = last ? len[last - 1] : 0;  // the longest recorded prefix of the prompt
   // The clock counts blocks used, so that "recent" compares with the capacity in blocks.
   const std::uint32_t now = list.tick += static_cast<std::uint32_t>(1 + top - have);

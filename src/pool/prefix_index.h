@@ -6,9 +6,11 @@
 // smaller, or other gateways use it), or hold blocks the index dropped; a wrong guess only costs a
 // cache miss.
 //
-// Sparse: of a prompt's blocks it records only the prefixes of lengths 1, 2, 3, 4, 6, 8, 12, 16,
-// 24, 32, 48, ... blocks (each at most 1.5 × the previous), so a depth is known to within a third,
-// which is plenty to tell replicas apart, while a new 64-block prompt costs 12 entries, not 64.
+// Sparse: of a prompt's blocks it records only the prefixes whose lengths are powers of two, plus
+// the whole prompt (1, 2, 4, 8, 16, 20 for a 20-block prompt), so a match is known to within a
+// factor of two (exactly for a repeated prompt), which is plenty to tell replicas apart, while a
+// new 64-block prompt costs 7 entries, not 64. A lookup probes its own prompt's recorded lengths:
+// a held 20-block prompt matches a 28-block one at 16.
 //
 // Per replica the recorded prefixes form a tree (a prefix's parent is the next shorter recorded
 // prefix of the same prompt; chained hashes make it unique). Only leaves sit on the replica's LRU
@@ -53,8 +55,9 @@ class PrefixIndex {
 
   std::size_t replica_blocks(std::uint32_t ordinal) const { return lists_.at(ordinal).count; }
   std::size_t replica_entries(std::uint32_t ordinal) const { return lists_.at(ordinal).entries; }
-  // The prefix lengths recorded: 1, 2, 3, 4, 6, 8, 12, 16, ... up to 65535.
-  static const std::vector<std::uint32_t>& lengths();
+  // The prefix lengths recorded for a prompt of `blocks` blocks: the powers of two below it and
+  // its own length (at most 65535): 1, 2, 4, 8, 16, 20 for 20 blocks.
+  static std::vector<std::uint32_t> lengths(std::size_t blocks);
   std::size_t distinct_blocks() const { return masks_.size(); }
   std::size_t memory_bytes() const;
 
@@ -80,7 +83,8 @@ class PrefixIndex {
   static std::uint64_t block_key(std::uint64_t block);
   static std::uint64_t node_key(std::uint64_t key, std::uint32_t ordinal);
   std::uint32_t node(std::uint64_t block, std::uint32_t ordinal) const;
-  static std::size_t count_lengths(std::size_t blocks);  // recorded lengths <= blocks
+  static constexpr std::size_t kMaxRecorded = 17;  // 1, 2, 4, ..., 32768, and the length
+  static std::size_t recorded(std::size_t blocks, std::uint32_t* out);  // lengths(), into out
   void unlink(List& l, std::uint32_t i);
   void push_front(List& l, std::uint32_t i);
   void push_back(List& l, std::uint32_t i);

@@ -100,7 +100,44 @@ TEST(PrefixIndex, FindsTheDeepestHoldersAmongCandidates) {
   // Extending a held prefix adds only the new blocks.
   idx.insert(std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6}, 0, 4);
   EXPECT_EQ(idx.replica_blocks(0), 6u);
-  EXPECT_EQ(idx.depth_of(std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7}, 0), 6u);
+  EXPECT_EQ(idx.depth_of(std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6}, 0), 6u);
+  // A longer prompt probes only its own recorded lengths (1, 2, 4, 7): the match is known to
+  // within a factor of two.
+  EXPECT_EQ(idx.depth_of(std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7}, 0), 4u);
+  EXPECT_EQ(idx.deepest(std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7}, 0b1111, &holders), 4u);
+  EXPECT_EQ(holders, 0b0001u);
+}
+
+TEST(PrefixIndex, RecordsPowersOfTwoAndThePromptsLength) {
+  using L = std::vector<std::uint32_t>;
+  EXPECT_EQ(pool::PrefixIndex::lengths(0), L{});
+  EXPECT_EQ(pool::PrefixIndex::lengths(1), L{1});
+  EXPECT_EQ(pool::PrefixIndex::lengths(3), (L{1, 2, 3}));
+  EXPECT_EQ(pool::PrefixIndex::lengths(16), (L{1, 2, 4, 8, 16}));
+  EXPECT_EQ(pool::PrefixIndex::lengths(20), (L{1, 2, 4, 8, 16, 20}));
+  EXPECT_EQ(pool::PrefixIndex::lengths(1 << 20).back(), 65535u);
+  EXPECT_EQ(pool::PrefixIndex::lengths(1 << 20).size(), 17u);
+  // A new 64-block prompt is 7 entries; a turn that extends a held 20-block conversation to 28
+  // blocks adds one entry (28) under the held 16.
+  pool::PrefixIndex idx(2, 1000);
+  std::vector<std::uint64_t> conv;
+  for (std::uint64_t b = 0; b < 64; ++b) conv.push_back(b + 1);
+  idx.insert(conv, 0);
+  EXPECT_EQ(idx.replica_entries(0), 7u);
+  EXPECT_EQ(idx.replica_blocks(0), 64u);
+  std::span<const std::uint64_t> all(conv);
+  idx.insert(all.first(20), 1);
+  EXPECT_EQ(idx.replica_entries(1), 6u);
+  EXPECT_EQ(idx.depth_of(all.first(20), 1), 20u);
+  idx.insert(all.first(28), 1);
+  EXPECT_EQ(idx.replica_entries(1), 7u);
+  EXPECT_EQ(idx.depth_of(all.first(28), 1), 28u);
+  EXPECT_EQ(idx.depth_of(all.first(20), 1), 20u);
+  std::uint64_t holders = 0;
+  EXPECT_EQ(idx.deepest(all.first(40), 0b11, &holders), 32u);
+  EXPECT_EQ(holders, 0b01u);
+  EXPECT_EQ(idx.deepest(all.first(24), 0b10, &holders), 16u);
+  EXPECT_EQ(holders, 0b10u);
 }
 
 TEST(PrefixIndex, ForgetsLeastRecentlyUsedPromptsDeepestFirstAndStaysBounded) {
@@ -144,7 +181,7 @@ TEST(PrefixIndex, ForgetsLeastRecentlyUsedPromptsDeepestFirstAndStaysBounded) {
   // A prompt longer than the capacity keeps its beginning.
   idx.insert(std::vector<std::uint64_t>{50, 51, 52, 53, 54, 55, 56, 57, 58, 59}, 0);
   EXPECT_EQ(idx.depth_of(std::vector<std::uint64_t>{50, 51, 52, 53, 54, 55, 56, 57, 58, 59}, 0),
-            6u);
+            4u);  // recorded 1, 2, 4, 8, 10: the last two go
 }
 
 TEST(PrefixAffinity, SendsARepeatedPrefixBackToItsReplica) {
@@ -163,17 +200,21 @@ TEST(PrefixAffinity, SendsARepeatedPrefixBackToItsReplica) {
 
 TEST(PrefixAffinity, LeavesAnOverloadedReplicaForTheNextBestMatch) {
   Pool p(4, "{type: prefix_affinity, balance_margin: 0.5, balance_slack: 1}");
-  auto home = p.pick(conversation(1, 0)).ordinal;
+  // Turns of 3, 4, 5 and 6 blocks: depths are known to within a factor of two (recorded lengths
+  // are powers of two and the prompt's own), so the turns cross 4 for the deeper match to show.
+  auto turn = [](std::size_t t) { return conversation(1, t, 2); };
+  auto home = p.pick(turn(0)).ordinal;
   p.ptrs[home]->in_flight = 10;  // least loaded 0 → limit 0 × 1.5 + 1: overloaded
-  auto other = p.pick(conversation(1, 1)).ordinal;
+  auto other = p.pick(turn(1)).ordinal;
   EXPECT_NE(other, home);
-  // The overflow replica now holds the longer prefix (turn 1), so it is the deepest match.
+  // The overflow replica now holds the longer prefix (turn 1: 4 blocks against 2 recorded on
+  // home for this 5-block prompt), so it is the deepest match.
   p.ptrs[home]->in_flight = 0;
-  EXPECT_EQ(p.pick(conversation(1, 2)).ordinal, other);
+  EXPECT_EQ(p.pick(turn(2)).ordinal, other);
   // When it is overloaded, the first replica (a shorter match) still beats the idle ones.
   p.ptrs[other]->in_flight = 6;
   p.ptrs[home]->in_flight = 1;  // at the limit (0 × 1.5 + 1), not above it
-  EXPECT_EQ(p.pick(conversation(1, 3)).ordinal, home);
+  EXPECT_EQ(p.pick(turn(3)).ordinal, home);
 }
 
 // The known failure of prefix routers: one hot prefix (a long shared system prompt, a popular

@@ -30,8 +30,8 @@
 //   balance_slack    2     absolute overload margin, in requests
 //
 // Thread safety: the index is guarded by one spin lock (SpinLock), held for one match + one
-// insert per pick — under a microsecond for a repeated prompt, about a microsecond per new block of
-// a new one (bench/balancer_bench.cc). Loads are read before locking.
+// insert per pick — under a microsecond at 64 replicas, for repeated and new prompts alike
+// (bench/balancer_bench.cc). Loads are read before locking.
 #include <algorithm>
 #include <cmath>
 #include <mutex>  // std::lock_guard
