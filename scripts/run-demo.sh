@@ -27,13 +27,35 @@ for port in 9101 9102 9103; do
   grep -q "listening on" ".demo/backend-$port.log" || { cat ".demo/backend-$port.log"; exit 1; }
 done
 echo "replay backends ready on data: $data"
+
+# The learned route: a classifier trained on the recorded outcomes in use (RouterBench's train split,
+# or the shipped demo set), once per data source; its model directory lives in .demo/.
+models=gpt-4-1106-preview,mistralai/mixtral-8x7b-chat,mistralai/mistral-7b-chat
+train_data=demo/data/demo_outcomes.jsonl
+if [[ $data != "$train_data" ]]; then
+  [[ -s .demo/routerbench/train.jsonl ]] || "$bin" import routerbench --in "$data" --out .demo/routerbench
+  train_data=.demo/routerbench/train.jsonl
+fi
+model_dir=.demo/models/classifier
+if [[ ! -s $model_dir/manifest.json || $(cat .demo/models/source 2>/dev/null) != "$train_data" ]]; then
+  rm -rf "$model_dir"
+  "$bin" train --data "$train_data" --policy classifier --out "$model_dir" --models "$models" >/dev/null
+  echo "$train_data" >.demo/models/source
+fi
+{
+  cat demo/switchboard.yaml
+  echo "  - name: smart         # learned: quality - lambda * cost, per request x-switchboard-objective"
+  echo "    policy: {type: classifier, model_dir: $model_dir}"
+} >.demo/switchboard.yaml
 cat <<MSG
 Try:
   curl -s localhost:8080/v1/chat/completions -H 'content-type: application/json' \\
     -d '{"model":"auto","messages":[{"role":"user","content":"Write a python function to identify non-prime numbers."}]}'
   curl -sN localhost:8080/v1/chat/completions -d '{"model":"best","stream":true,"messages":[{"role":"user","content":"hello"}]}'
+  curl -s localhost:8080/v1/route -H 'x-switchboard-objective: cost' \
+    -d '{"model":"smart","messages":[{"role":"user","content":"Write a python function to identify non-prime numbers."}]}'
   curl -s localhost:8080/metrics
 MSG
-"$bin" serve --config demo/switchboard.yaml &
+"$bin" serve --config .demo/switchboard.yaml &
 pids+=($!)
 wait "${pids[-1]}"

@@ -27,9 +27,9 @@ function runOk(args) {
   return r;
 }
 
-async function postRoute(base, body) {
+async function postRoute(base, body, headers = {}) {
   const res = await fetch(`${base}/v1/route`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
 }
@@ -102,6 +102,30 @@ describe('learned policies in the gateway', { skip: !HAVE_ROUTERBENCH && 'no ../
       assert.ok(chosen.size >= 1);
     });
   }
+
+  test('per-request headers choose the tier: quality, cost and a cost ceiling', async () => {
+    for (const rec of testRecords.filter((_, i) => i % 151 === 0)) {
+      const body = chatBody('classifier', rec.prompt);
+      const quality = await postRoute(gw.base, body, { 'x-switchboard-objective': 'quality' });
+      const cost = await postRoute(gw.base, body, { 'x-switchboard-objective': 'cost' });
+      assert.equal(quality.status, 200, JSON.stringify(quality.json));
+      assert.equal(cost.status, 200, JSON.stringify(cost.json));
+      const pick = (r) => r.json.candidates.find((c) => c.model === r.json.model);
+      // quality: the highest predicted quality wins; cost: never a costlier model than quality's.
+      const best = Math.max(...quality.json.candidates.map((c) => c.predicted_quality));
+      assert.equal(pick(quality).predicted_quality, best, JSON.stringify(quality.json.candidates));
+      assert.ok(pick(cost).predicted_cost <= pick(quality).predicted_cost, JSON.stringify(cost.json.candidates));
+      // An explicit lambda of 0 is the quality objective.
+      const zero = await postRoute(gw.base, body, { 'x-switchboard-lambda': '0' });
+      assert.equal(zero.json.model, quality.json.model);
+      // A ceiling below every model but the cheapest leaves only the cheapest eligible.
+      const costs = quality.json.candidates.map((c) => c.predicted_cost).sort((a, b) => a - b);
+      const capped = await postRoute(gw.base, body, { 'x-switchboard-max-cost': String((costs[0] + costs[1]) / 2) });
+      assert.equal(capped.status, 200, JSON.stringify(capped.json));
+      assert.equal(pick(capped).predicted_cost, costs[0]);
+      assert.equal(capped.json.candidates.filter((c) => c.eligible).length, 1, JSON.stringify(capped.json.candidates));
+    }
+  });
 
   test('calibrate finds the lambda for a target and writes it as the balanced objective', () => {
     // The command end to end; that a calibrated lambda holds on held-back data is checked in
