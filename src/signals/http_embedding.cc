@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 namespace switchboard::signals {
@@ -138,21 +139,19 @@ namespace {
 
 http::asio::awaitable<void> embed_all(std::shared_ptr<http::UpstreamClient> client, const HttpEmbeddingEndpoint* ep,
                                       std::span<const std::string_view> texts,
-                                      Result<std::vector<std::vector<float>>>* out) {
-  std::vector<std::vector<float>> all;
-  all.reserve(texts.size());
+                                      std::vector<std::vector<float>>* all, std::optional<Error>* error) {
+  all->reserve(texts.size());
   for (std::size_t i = 0; i < texts.size(); i += kEmbeddingBatch) {
     std::vector<std::string> inputs;
     for (std::size_t j = i; j < std::min(texts.size(), i + kEmbeddingBatch); ++j)
       inputs.push_back(embedding_input(texts[j]));
     auto got = co_await fetch_embeddings(*client, *ep, inputs);
     if (!got) {
-      *out = got.error();
+      *error = got.error();
       co_return;
     }
-    for (auto& v : *got) all.push_back(std::move(v));
+    for (auto& v : *got) all->push_back(std::move(v));
   }
-  *out = std::move(all);
 }
 
 }  // namespace
@@ -161,16 +160,18 @@ Result<std::vector<std::vector<float>>> embed_texts(const ExtractorOptions& opti
                                                    std::span<const std::string_view> texts) {
   auto ep = make_http_endpoint(options);
   if (!ep) return ep.error();
-  Result<std::vector<std::vector<float>>> out = std::vector<std::vector<float>>{};
-  if (texts.empty()) return out;
+  std::vector<std::vector<float>> all;
+  std::optional<Error> error;
+  if (texts.empty()) return all;
   http::asio::io_context io;
   std::unique_ptr<http::asio::ssl::context> tls = http::make_client_tls_context();
   {
     auto client = std::make_shared<http::UpstreamClient>(io, *tls);
-    http::asio::co_spawn(io, embed_all(client, &*ep, texts, &out), http::asio::detached);
+    http::asio::co_spawn(io, embed_all(client, &*ep, texts, &all, &error), http::asio::detached);
   }
   io.run();
-  return out;
+  if (error) return *error;
+  return all;
 }
 
 }  // namespace switchboard::signals
