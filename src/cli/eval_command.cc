@@ -13,6 +13,7 @@
 #include "eval/explain.h"
 #include "eval/report.h"
 #include "eval/route_input.h"
+#include "pipeline/embedding_step.h"
 #include "pipeline/runtime.h"
 
 namespace switchboard::cli {
@@ -154,6 +155,12 @@ int run_route(const RouteCliOptions& o) {
   }
   RouteRequest request = pipeline::route_request(*chat, o.lambda);
   Signals signals = (*runtime)->signals_for(*chat);
+  if (const auto* route = (*runtime)->find_route(route_name)) {
+    if (auto e = pipeline::add_http_embeddings_blocking(**runtime, std::span(&*chat, 1), std::span(&signals, 1), route->needs)) {
+      fmt::print(stderr, "switchboard route: {}\n", e->message);
+      return 1;
+    }
+  }
   // The gateway's own decision step: a route asks its policy, a model name is used directly.
   auto decision = (*runtime)->decide(route_name, request, signals);
   if (!decision) {

@@ -33,7 +33,9 @@ int convert(const WeightsOptions& o) {
 int check(const WeightsOptions& o) {
   SignalNeeds needs;
   needs.language = needs.embedding = needs.code = true;
-  auto ex = signals::Extractor::load({o.dir, ""}, needs);
+  signals::ExtractorOptions options;
+  options.weights_dir = o.dir;
+  auto ex = signals::Extractor::load(options, needs);
   if (!ex) {
     fmt::print(stderr, "switchboard weights: {}\n", ex.error().message);
     return 1;

@@ -258,7 +258,7 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
 }
 
 RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::string& what) {
-  w.only_keys(node, what, {"name", "policy"});
+  w.only_keys(node, what, {"name", "policy", "signals"});
   RouteConfig r;
   if (!node["name"]) w.fail(node, what + " needs a name");
   r.name = w.string(node["name"], what + ".name");
@@ -269,6 +269,15 @@ RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::stri
   r.policy_type = w.string(policy["type"], what + ".policy.type");
   r.policy = policy;
   r.where = w.where(policy);
+  if (const auto& sig = node["signals"]) {
+    if (!sig.IsSequence()) w.fail(sig, what + ".signals must be a list of language, code, embedding, task");
+    for (std::size_t i = 0; i < sig.size(); ++i) {
+      std::string name = w.string(sig[i], what + ".signals");
+      if (name != "language" && name != "code" && name != "embedding" && name != "task")
+        w.fail(sig[i], what + ".signals: unknown signal '" + name + "' (language, code, embedding, task)");
+      r.signals.push_back(std::move(name));
+    }
+  }
   return r;
 }
 

@@ -67,6 +67,9 @@ struct RouteConfig {
   std::string policy_type;
   YAML::Node policy;  // the whole `policy:` mapping, given to the policy's factory
   std::string where;  // "file:line:col" of the policy, for factory error messages
+  // `signals: [language, code, embedding, task]`: signals computed for this route even though its
+  // policy does not read them (shown by POST /v1/route; e.g. to check an embedding provider).
+  std::vector<std::string> signals;
 };
 
 struct ServerConfig {
@@ -89,7 +92,8 @@ struct StoreConfig {
 // as written (relative ones from the working directory, like store.sqlite).
 struct EmbeddingConfig {
   std::string provider = "glove";  // "glove" (local vectors) or "http" (an OpenAI-compatible /v1/embeddings)
-  std::string url;                 // http: base URL, e.g. http://127.0.0.1:9000/v1
+  std::string url;                 // http: base URL, e.g. http://127.0.0.1:9000 (POST <url>/v1/embeddings;
+                                   // a url ending in /v1 gets only /embeddings appended)
   std::string model;               // http: the `model` sent
   std::string api_key_env;         // http: environment variable holding the API key; empty = none
   std::chrono::milliseconds timeout{2'000};  // http: whole call

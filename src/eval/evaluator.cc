@@ -8,6 +8,7 @@
 #include "eval/curves.h"
 #include "eval/route_input.h"
 #include "eval/trainer.h"
+#include "pipeline/embedding_step.h"
 #include "pipeline/runtime.h"
 
 namespace switchboard::eval {
@@ -248,6 +249,7 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
   std::vector<Signals> signals;
   signals.reserve(requests.size());
   for (const auto& req : requests) signals.push_back((*runtime)->signals_for(req, (*runtime)->needs));
+  if (auto e = pipeline::add_http_embeddings_blocking(**runtime, requests, signals, (*runtime)->needs)) return bad(e->message);
 
   std::size_t total = 0, done = 0;
   for (const auto& plan : plans) total += plan.sweep.values.size() * test.records.size();

@@ -92,6 +92,7 @@ std::string GatewayMetrics::render() {
   retries.render(out);
   budget_exhausted.render(out);
   hedges.render(out);
+  embeddings.render(out);
   ejections.render(out);
   out += "# HELP switchboard_requests_in_flight Chat requests being served now.\n"
          "# TYPE switchboard_requests_in_flight gauge\n";

@@ -99,6 +99,9 @@ struct GatewayMetrics {
                                    "Retries (and hedges) not sent because the model's retry budget was spent.",
                                    {"model"}};
   Family<Counter> hedges{"switchboard_hedges_total", "Hedged attempts sent.", {"model"}};
+  Family<Counter> embeddings{"switchboard_embedding_requests_total",
+                             "Calls to the http embedding provider, by result (ok or the error code).",
+                             {"result"}};
   Family<Counter> ejections{"switchboard_replica_ejections_total",
                             "Replicas ejected after consecutive failures.", {"model", "replica"}};
   Family<Gauge> replica_available{"switchboard_replica_available",

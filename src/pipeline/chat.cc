@@ -8,6 +8,7 @@
 #include "api/chat_request.h"
 #include "api/errors.h"
 #include "api/sse.h"
+#include "pipeline/embedding_step.h"
 #include "pipeline/explain.h"
 #include "pipeline/gateway.h"
 #include "pipeline/routing_headers.h"
@@ -94,6 +95,7 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
   RouteRequest rr = route_request(call.req);
   if (auto bad = apply_routing_headers(ex.request(), rr)) co_return co_await fail(call, *bad, "client_error");
   Signals signals = runtime_->signals_for(call.req);
+  std::string embed_note = co_await add_http_embedding(*runtime_, *clients_[ex.worker()], metrics_, call.req, signals);
   auto decided = runtime_->decide(call.req.model, rr, signals);
   if (!decided) {
     if (const RouteRuntime* route = runtime_->find_route(call.req.model)) {
@@ -107,7 +109,7 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
   Decision decision = std::move(*decided);
   call.rec.policy = decision.policy;
   call.rec.model = decision.model;
-  call.rec.reason = decision.reason;
+  call.rec.reason = decision.reason + embed_note;
   call.rec.candidates = candidates_json(decision.candidates);
   call.adapter = runtime_->adapter_of(call.req.model);
   // The chosen model first, then the policy's fallbacks in order, each tried once.

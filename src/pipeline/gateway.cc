@@ -4,6 +4,7 @@
 
 #include "api/chat_request.h"
 #include "api/errors.h"
+#include "pipeline/embedding_step.h"
 #include "pipeline/explain.h"
 #include "pipeline/routing_headers.h"
 #include "pool/health.h"
@@ -108,8 +109,10 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
   RouteRequest rr = route_request(*req);
   if (auto bad = apply_routing_headers(ex.request(), rr)) co_return (void)co_await ex.respond(error_response(*bad));
   Signals signals = runtime_->signals_for(*req);
+  std::string embed_note = co_await add_http_embedding(*runtime_, *clients_[ex.worker()], metrics_, *req, signals);
   auto decision = runtime_->decide(req->model, rr, signals);
   if (!decision) co_return (void)co_await ex.respond(error_response(decision.error()));
+  decision->reason += embed_note;
   nlohmann::json body = decision_json(*decision);
   body["route"] = req->model;
   body["signals"] = signals::signals_json(signals);

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "pipeline/embedding_step.h"
 #include "pool/pool.h"
 
 namespace switchboard::pipeline {
@@ -27,10 +28,7 @@ std::string needs_text(const SignalNeeds& n) {
 // The extractor with what the routes need; a failure names the first route that needs the missing part.
 Result<std::shared_ptr<const signals::Extractor>> load_extractor(const config::Config& config, const Runtime& rt) {
   const auto& sc = config.signals;
-  if (rt.needs.embedding && sc.embedding.provider == "http")
-    return make_error(ErrorKind::kBadRequest, "bad_config",
-                      sc.where + ": signals.embedding.provider http is not supported yet; use glove");
-  auto ex = signals::Extractor::load({sc.weights_dir, sc.task_model}, rt.needs);
+  auto ex = signals::Extractor::load(extractor_options(sc), rt.needs);
   if (ex) return ex;
   std::string who;
   for (const auto& [name, route] : rt.routes) {
@@ -82,6 +80,18 @@ Signals Runtime::signals_for(const api::ChatRequest& request, const SignalNeeds&
   Signals s = pipeline::signals_for(request);
   if (wanted.any() && extractor) extractor->extract(request.prompt_text, wanted, s);
   return s;
+}
+
+signals::ExtractorOptions extractor_options(const config::SignalsConfig& sc) {
+  signals::ExtractorOptions o;
+  o.weights_dir = sc.weights_dir;
+  o.task_model = sc.task_model;
+  o.embedding_provider = sc.embedding.provider;
+  o.embedding_url = sc.embedding.url;
+  o.embedding_model = sc.embedding.model;
+  o.embedding_api_key_env = sc.embedding.api_key_env;
+  o.embedding_timeout = sc.embedding.timeout;
+  return o;
 }
 
 Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& request,
@@ -159,12 +169,23 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
     }
     if (!policy) return policy.error();
     SignalNeeds needs = (*policy)->needs();
+    for (const auto& name : route.signals) {  // the route's own `signals:` list
+      needs.language |= name == "language";
+      needs.code |= name == "code";
+      needs.embedding |= name == "embedding";
+      needs.task |= name == "task";
+    }
     rt->needs |= needs;
     rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy), needs});
   }
   auto extractor = load_extractor(*config, *rt);
   if (!extractor) return extractor.error();
   rt->extractor = std::move(*extractor);
+  if (rt->needs.embedding && config->signals.embedding.provider == "http") {
+    auto he = make_http_embedding(config->signals);
+    if (!he) return he.error();
+    rt->http_embedding = std::move(*he);
+  }
   return rt;
 }
 

@@ -27,6 +27,8 @@ struct ModelRuntime {
   std::unique_ptr<pool::RetryBudget> retry_budget;  // never null after build_runtime()
 };
 
+struct HttpEmbedding;  // pipeline/embedding_step.h
+
 struct RouteRuntime {
   const config::RouteConfig* config = nullptr;
   std::unique_ptr<Policy> policy;
@@ -41,6 +43,9 @@ struct Runtime {
   // Loaded with the union of every route's SignalNeeds (only the weights some policy reads).
   std::shared_ptr<const signals::Extractor> extractor;
   SignalNeeds needs;  // that union
+  // Non-null when a route needs the embedding and signals.embedding.provider is http: the endpoint
+  // the gateway calls after signals_for() (pipeline/embedding_step.h).
+  std::shared_ptr<const HttpEmbedding> http_embedding;
 
   const ModelRuntime* find_model(std::string_view name) const;
   const RouteRuntime* find_route(std::string_view name) const;
@@ -68,6 +73,10 @@ struct Runtime {
 RouteRequest route_request(const api::ChatRequest& request, std::optional<double> lambda = std::nullopt);
 // Only the always-present signals (token estimate, message count); Runtime::signals_for adds the rest.
 Signals signals_for(const api::ChatRequest& request);
+
+// The extractor's options from the `signals:` section (the gateway, the evaluator and the trainers
+// all build them here, so they use the same embedding provider).
+signals::ExtractorOptions extractor_options(const config::SignalsConfig& signals);
 
 // Builds policies (via PolicyRegistry) and balancers (via BalancerRegistry), reads API keys from
 // the environment and loads the signal extractor. Errors name the config location: an unknown

@@ -76,7 +76,7 @@ Result<std::shared_ptr<const Extractor>> Extractor::load(const ExtractorOptions&
   const std::string hint =
       "install the weights with `make weights` (scripts/fetch-weights.sh; "
       "SWITCHBOARD_WEIGHTS_DIR or signals.weights_dir choose the directory)";
-  if (needs.embedding) {
+  if (needs.embedding && !options.http_embedding()) {  // http: see http_embedding.h
     auto g = GloveTable::open(dir + "/" + kGloveFileName);
     if (!g) {
       Error e = g.error();

@@ -18,6 +18,7 @@
 // I/O and never fails: a signal it cannot compute stays empty.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,6 +39,16 @@ inline constexpr std::size_t kLanguageMinBytes = 48;
 struct ExtractorOptions {
   std::string weights_dir;  // empty = default_weights_dir()
   std::string task_model;   // path of a trained task classifier (.ftz/.bin); empty = no task signal
+  // The embedding provider (signals.embedding, docs/signals.md): "glove" is computed by extract();
+  // "http" is not (extract() does no I/O): the gateway calls the endpoint as an awaitable step
+  // (pipeline/embedding_step.h) and offline users call embed_texts() (signals/http_embedding.h).
+  // Trainers and the gateway must use the same provider, hence it lives here.
+  std::string embedding_provider = "glove";
+  std::string embedding_url;          // http: base URL
+  std::string embedding_model;        // http: the `model` sent
+  std::string embedding_api_key_env;  // http: environment variable holding the API key; empty = none
+  std::chrono::milliseconds embedding_timeout{2'000};  // http: per call
+  bool http_embedding() const { return embedding_provider == "http"; }
 };
 
 // $SWITCHBOARD_WEIGHTS_DIR if set, else "weights" under the project root the binary was built from.
@@ -55,7 +66,8 @@ class Extractor {
   virtual void extract(std::string_view prompt_text, const SignalNeeds& needs,
                        Signals& out) const = 0;
 
-  // Length of Signals::embedding when computed (100 for GloVe); 0 when no embedding was loaded.
+  // Length of Signals::embedding when computed (100 for GloVe); 0 when no embedding was loaded or
+  // the provider is http (its length is known only from the endpoint's answers).
   virtual std::size_t embedding_dim() const = 0;
 };
 

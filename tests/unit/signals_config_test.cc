@@ -55,3 +55,16 @@ TEST(SignalsConfig, ErrorsHaveFileLineColumn) {
   EXPECT_THAT(error_of(kModel + "signals: {weights_dir: ''}\n"),
               HasSubstr("signals.weights_dir must not be empty"));
 }
+
+TEST(SignalsConfig, RouteSignals) {
+  auto cfg = config::parse_config(kModel + R"(routes:
+  - name: r
+    signals: [embedding, language]
+    policy: {type: static, model: a}
+)",
+                                  "s.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ((*cfg)->routes[0].signals, (std::vector<std::string>{"embedding", "language"}));
+  EXPECT_THAT(error_of(kModel + "routes:\n  - name: r\n    signals: [colour]\n    policy: {type: static, model: a}\n"),
+              HasSubstr("s.yaml:6:15: routes[0].signals: unknown signal 'colour'"));
+}

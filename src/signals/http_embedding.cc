@@ -1,0 +1,177 @@
+#include "signals/http_embedding.h"
+
+#include <simdjson.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <optional>
+#include <nlohmann/json.hpp>
+
+namespace switchboard::signals {
+
+namespace {
+
+Error bad_response(std::string message) {
+  return make_error(ErrorKind::kUpstreamError, "embedding_bad_response", "embedding endpoint: " + std::move(message));
+}
+
+bool continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+}  // namespace
+
+std::string embedding_input(std::string_view text) {
+  if (text.size() <= kEmbeddingHeadBytes + kEmbeddingTailBytes) return std::string(text);
+  std::size_t head = kEmbeddingHeadBytes;
+  while (head > 0 && continuation(static_cast<unsigned char>(text[head]))) --head;
+  std::size_t tail = text.size() - kEmbeddingTailBytes;
+  while (tail < text.size() && continuation(static_cast<unsigned char>(text[tail]))) ++tail;
+  std::string out(text.substr(0, head));
+  out += '\n';
+  out += text.substr(tail);
+  return out;
+}
+
+std::string embeddings_request_body(std::string_view model, std::span<const std::string> inputs) {
+  nlohmann::json j;
+  j["model"] = model;
+  if (inputs.size() == 1) {
+    j["input"] = inputs[0];
+  } else {
+    j["input"] = nlohmann::json::array();
+    for (const auto& t : inputs) j["input"].push_back(t);
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<std::vector<std::vector<float>>> parse_embeddings_response(std::string_view body, std::size_t expected) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element doc;
+  if (parser.parse(padded).get(doc) != simdjson::SUCCESS) return bad_response("the answer is not JSON");
+  simdjson::dom::array data;
+  if (doc["data"].get_array().get(data) != simdjson::SUCCESS) return bad_response("the answer has no `data` array");
+  if (data.size() != expected)
+    return bad_response("expected " + std::to_string(expected) + " embedding(s), got " + std::to_string(data.size()));
+  std::vector<std::vector<float>> out(expected);
+  std::size_t position = 0;
+  for (simdjson::dom::element item : data) {
+    std::size_t slot = position++;
+    std::int64_t index = 0;
+    if (item["index"].get_int64().get(index) == simdjson::SUCCESS) {
+      if (index < 0 || static_cast<std::size_t>(index) >= expected) return bad_response("data[].index out of range");
+      slot = static_cast<std::size_t>(index);
+    }
+    if (!out[slot].empty()) return bad_response("data[].index " + std::to_string(slot) + " appears twice");
+    simdjson::dom::array values;
+    if (item["embedding"].get_array().get(values) != simdjson::SUCCESS)
+      return bad_response("data[" + std::to_string(slot) + "].embedding is not an array (ask for encoding_format float)");
+    std::vector<float>& v = out[slot];
+    v.reserve(values.size());
+    double norm2 = 0;
+    for (simdjson::dom::element x : values) {
+      double d = 0;
+      if (x.get_double().get(d) != simdjson::SUCCESS) {
+        std::int64_t i = 0;
+        if (x.get_int64().get(i) != simdjson::SUCCESS)
+          return bad_response("data[" + std::to_string(slot) + "].embedding holds a non-number");
+        d = static_cast<double>(i);
+      }
+      if (!std::isfinite(d)) return bad_response("data[" + std::to_string(slot) + "].embedding holds a non-finite number");
+      norm2 += d * d;
+      v.push_back(static_cast<float>(d));
+    }
+    if (v.empty()) return bad_response("data[" + std::to_string(slot) + "].embedding is empty");
+    if (!(norm2 > 0)) return bad_response("data[" + std::to_string(slot) + "].embedding is all zeros");
+    const double inv = 1.0 / std::sqrt(norm2);
+    for (float& f : v) f = static_cast<float>(f * inv);
+    if (v.size() != out[0].size() && !out[0].empty())
+      return bad_response("the embeddings have different lengths");
+  }
+  for (std::size_t i = 1; i < out.size(); ++i)
+    if (out[i].size() != out[0].size()) return bad_response("the embeddings have different lengths");
+  return out;
+}
+
+Result<HttpEmbeddingEndpoint> make_http_endpoint(const ExtractorOptions& o) {
+  auto bad = [](std::string m) { return make_error(ErrorKind::kBadRequest, "bad_config", std::move(m)); };
+  if (!o.http_embedding()) return bad("signals.embedding.provider is not http");
+  if (o.embedding_url.empty() || o.embedding_model.empty())
+    return bad("signals.embedding with provider http needs url and model");
+  auto url = config::parse_url(o.embedding_url);
+  if (!url) return bad("signals.embedding.url: " + url.error().message);
+  HttpEmbeddingEndpoint ep;
+  ep.url = std::move(*url);
+  const std::string& base = ep.url.base_path;
+  ep.target = base.ends_with("/v1") ? base + "/embeddings" : base + "/v1/embeddings";
+  ep.model = o.embedding_model;
+  ep.timeout = o.embedding_timeout;
+  if (!o.embedding_api_key_env.empty()) {
+    const char* key = std::getenv(o.embedding_api_key_env.c_str());
+    if (!key || !*key)
+      return bad("signals.embedding.api_key_env: environment variable " + o.embedding_api_key_env + " is not set");
+    ep.authorization = std::string("Bearer ") + key;
+  }
+  return ep;
+}
+
+http::asio::awaitable<Result<std::vector<std::vector<float>>>> fetch_embeddings(
+    http::UpstreamClient& client, const HttpEmbeddingEndpoint& ep, std::span<const std::string> inputs) {
+  http::Request req{http::bhttp::verb::post, ep.target, 11};
+  req.set(http::bhttp::field::content_type, "application/json");
+  req.set(http::bhttp::field::accept, "application/json");
+  req.body() = embeddings_request_body(ep.model, inputs);
+  http::UpstreamTarget target{&ep.url, ep.authorization, ep.pool_key};
+  const auto deadline = http::Clock::now() + ep.timeout;
+  auto started = co_await client.start(target, std::move(req), deadline);
+  if (!started) co_return started.error();
+  auto body = co_await (*started)->read_all(kMaxEmbeddingResponse, deadline);
+  if (!body) co_return body.error();
+  if (unsigned status = (*started)->status(); status != 200)
+    co_return make_error(ErrorKind::kUpstreamError, "embedding_status_" + std::to_string(status),
+                         "embedding endpoint answered HTTP " + std::to_string(status) + ": " +
+                             body->substr(0, 200));
+  co_return parse_embeddings_response(*body, inputs.size());
+}
+
+namespace {
+
+http::asio::awaitable<void> embed_all(std::shared_ptr<http::UpstreamClient> client, const HttpEmbeddingEndpoint* ep,
+                                      std::span<const std::string_view> texts,
+                                      std::vector<std::vector<float>>* all, std::optional<Error>* error) {
+  all->reserve(texts.size());
+  for (std::size_t i = 0; i < texts.size(); i += kEmbeddingBatch) {
+    std::vector<std::string> inputs;
+    for (std::size_t j = i; j < std::min(texts.size(), i + kEmbeddingBatch); ++j)
+      inputs.push_back(embedding_input(texts[j]));
+    auto got = co_await fetch_embeddings(*client, *ep, inputs);
+    if (!got) {
+      *error = got.error();
+      co_return;
+    }
+    for (auto& v : *got) all->push_back(std::move(v));
+  }
+}
+
+}  // namespace
+
+Result<std::vector<std::vector<float>>> embed_texts(const ExtractorOptions& options,
+                                                   std::span<const std::string_view> texts) {
+  auto ep = make_http_endpoint(options);
+  if (!ep) return ep.error();
+  std::vector<std::vector<float>> all;
+  std::optional<Error> error;
+  if (texts.empty()) return all;
+  http::asio::io_context io;
+  std::unique_ptr<http::asio::ssl::context> tls = http::make_client_tls_context();
+  {
+    auto client = std::make_shared<http::UpstreamClient>(io, *tls);
+    http::asio::co_spawn(io, embed_all(client, &*ep, texts, &all, &error), http::asio::detached);
+  }
+  io.run();
+  if (error) return *error;
+  return all;
+}
+
+}  // namespace switchboard::signals
