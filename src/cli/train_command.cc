@@ -116,12 +116,15 @@ int run_train(const TrainCliOptions& o) {
     spec[kv.substr(0, eq)] = YAML::Load(kv.substr(eq + 1));
   }
   TrainProgress progress(isatty(STDERR_FILENO));
+  signals::ExtractorOptions signal_options;
+  signal_options.weights_dir = o.weights_dir;
+  signal_options.task_model = o.task_model;
   eval::TrainContext ctx{*data,
                          models,
                          spec,
                          o.out,
                          o.seed,
-                         signals::ExtractorOptions{o.weights_dir, o.task_model},
+                         signal_options,
                          o.data,
                          [&progress](std::string_view stage, std::size_t done, std::size_t total) {
                            progress.update(stage, done, total);

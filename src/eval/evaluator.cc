@@ -88,8 +88,8 @@ Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<Spe
     if (ec)
       return make_error(ErrorKind::kInternal, "write_failed",
                         "cannot create " + dir + ": " + ec.message());
-    TrainContext ctx{train, models, given ? YAML::Clone(given->spec) : YAML::Node(), dir,
-                     options.seed};
+    TrainContext ctx{train, models, given ? YAML::Clone(given->spec) : YAML::Node(), dir, options.seed,
+                     signals::ExtractorOptions(), std::string(), nullptr};
     auto trained = (*trainer)(ctx);
     if (!trained) return bad("training policy '" + label + "' failed: " + trained.error().message);
     plan.spec = trained->spec;

@@ -69,7 +69,7 @@ TEST(Calibrate, HeldOutHalfMeetsTheTargetOnRouterBench) {
   ASSERT_TRUE(train && test);
   YAML::Node base;
   base["type"] = "classifier";
-  TrainContext ctx{*train, train->models(), base, (dir / "model").string(), 1};
+  TrainContext ctx{*train, train->models(), base, (dir / "model").string(), 1, signals::ExtractorOptions(), std::string(), nullptr};
   auto trained = (*TrainerRegistry::instance().find("classifier"))(ctx);
   ASSERT_TRUE(trained) << trained.error().message;
   auto cfg = std::make_shared<config::Config>();

@@ -276,7 +276,7 @@ TEST(EvalExplain, DecisionJsonWithRouteSignalsAndLambda) {
   d.policy = "p";
   d.reason = "why";
   d.fallbacks = {"a"};
-  d.candidates = {{"a", 0.5, -1, true, ""}, {"b", -1, 0.002, true, "n"}};
+  d.candidates = {{"a", 0.5, -1, std::nullopt, true, ""}, {"b", -1, 0.002, std::nullopt, true, "n"}};
   auto chat = chat_request_for_prompt("hello", "auto");
   ASSERT_TRUE(chat.ok());
   auto rr = pipeline::route_request(*chat, std::nullopt);
