@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "eval/route_input.h"
+#include "policies/calibration.h"
 
 namespace switchboard::policies {
 
@@ -132,6 +133,19 @@ Result<CostTable> CostTable::from_json(const nlohmann::json& j, std::size_t n) {
                       "cost table does not match the models");
   std::sort(c.task_cost_.begin(), c.task_cost_.end());
   return c;
+}
+
+std::vector<ModelPrediction> predictions_by_task(const std::vector<double>& raw, const std::vector<double>& task_p,
+                                                 std::size_t n_models, const QualityCalibration& calibration,
+                                                 const CostTable& costs, const Signals& signals) {
+  std::vector<ModelPrediction> out(n_models);
+  for (std::size_t m = 0; m < n_models; ++m) {
+    out[m].quality = calibration.apply(m, raw[m]);
+    out[m].cost = signals.task.empty() ? costs.expected_cost(m, task_p, signals.prompt_tokens)
+                                       : costs.cost(m, signals.task, signals.prompt_tokens);
+    out[m].latency_ms = costs.latency_ms(m);
+  }
+  return out;
 }
 
 Result<LearnedSetup> setup_learned(const PolicyContext& ctx, const std::string& policy,

@@ -63,6 +63,15 @@ class CostTable {
   std::vector<std::pair<std::string, std::vector<double>>> task_cost_;  // sorted by task
 };
 
+class QualityCalibration;  // policies/calibration.h
+
+// The predictions of a policy that scores quality itself and prices by task: model m's quality is
+// calibration.apply(m, raw[m]); its cost is the task signal's mean cost when the signal is set,
+// else the cost expected over `task_p` (the policy's own task probabilities). m < n_models.
+std::vector<ModelPrediction> predictions_by_task(const std::vector<double>& raw, const std::vector<double>& task_p,
+                                                 std::size_t n_models, const QualityCalibration& calibration,
+                                                 const CostTable& costs, const Signals& signals);
+
 // The spec's `model_dir` resolved, the manifest checked against the allowed models and the
 // objective built. `extra_keys` are the policy's own spec keys (beyond type, model_dir and the
 // objective's keys); any other key is an error.

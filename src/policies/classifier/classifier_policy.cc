@@ -38,15 +38,8 @@ class ClassifierPolicy final : public LearnedPolicy {
     std::vector<double> p, task_p;
     predict_ova(*model_, fasttext_text(request.prompt_text, uses_task_ ? signals.task : ""), n, p,
                 &tasks_, &task_p);
-    std::vector<ModelPrediction> out(n);
-    for (std::size_t m = 0; m < n; ++m) {
-      out[m].quality = calibration_.apply(m, p[m]);
-      // The task signal when known, else the model's own estimate of the task.
-      out[m].cost = signals.task.empty() ? costs_.expected_cost(m, task_p, signals.prompt_tokens)
-                                         : costs_.cost(m, signals.task, signals.prompt_tokens);
-      out[m].latency_ms = costs_.latency_ms(m);
-    }
-    return out;
+    // Priced by the task signal when known, else by the model's own estimate of the task.
+    return predictions_by_task(p, task_p, n, calibration_, costs_, signals);
   }
 
  private:

@@ -38,14 +38,7 @@ class MfPolicy final : public LearnedPolicy {
     }
     // Outputs past the models are the model's estimate of each training task.
     std::vector<double> task_p(p.begin() + static_cast<std::ptrdiff_t>(n), p.end());
-    std::vector<ModelPrediction> out(n);
-    for (std::size_t m = 0; m < n; ++m) {
-      out[m].quality = calibration_.apply(m, p[m]);
-      out[m].cost = signals.task.empty() ? costs_.expected_cost(m, task_p, signals.prompt_tokens)
-                                         : costs_.cost(m, signals.task, signals.prompt_tokens);
-      out[m].latency_ms = costs_.latency_ms(m);
-    }
-    return out;
+    return predictions_by_task(p, task_p, n, calibration_, costs_, signals);
   }
 
  private:
