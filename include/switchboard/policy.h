@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "switchboard/plan.h"
 #include "switchboard/registry.h"
 #include "switchboard/result.h"
 
@@ -92,12 +93,12 @@ struct Candidate {
   std::string note;               // why not eligible, or anything worth showing
 };
 
+// A policy's choice: the plan the executor runs (include/switchboard/plan.h), and why.
 struct Decision {
-  std::string model;                 // the chosen, configured model
-  std::string policy;                // policy type that decided
-  std::string reason;                // one line for humans
-  std::vector<Candidate> candidates; // may be empty for policies that do not score
-  std::vector<std::string> fallbacks;  // models to try, in order, if `model` is unavailable
+  Plan plan;                          // what to execute; plan.model is the chosen model of a single call
+  std::string policy;                 // policy type that decided
+  std::string reason;                 // one line for humans
+  std::vector<Candidate> candidates;  // may be empty for policies that do not score
 };
 
 class Policy {

@@ -25,7 +25,7 @@ struct EvalCliOptions {
   std::string policy_config;
   std::string strong, weak;
   std::string json_out, plot_out, report_out;
-  std::string artifacts = "switchboard-eval";
+  std::string artifacts;  // empty: a temporary directory
   std::uint64_t seed = 1;
   bool quiet = false;
 };
@@ -116,8 +116,8 @@ const CommandRegistrar kEval(
       app.add_option("--json", o->json_out, "Write every point and metric as JSON");
       app.add_option("--plot", o->plot_out, "Write an SVG plot of the frontiers");
       app.add_option("--report", o->report_out, "Write a Markdown report");
-      app.add_option("--artifacts", o->artifacts, "Directory for trained policies' files")
-          ->capture_default_str();
+      app.add_option("--artifacts", o->artifacts,
+                     "Keep the trained policies' files in this directory (default: a temporary one, removed)");
       app.add_option("--seed", o->seed, "Seed for anything random")->capture_default_str();
       app.add_flag("--quiet", o->quiet, "Do not print the table");
       return [o] { return run_eval(*o); };

@@ -258,7 +258,7 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
 }
 
 RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::string& what) {
-  w.only_keys(node, what, {"name", "policy", "signals"});
+  w.only_keys(node, what, {"name", "policy", "signals", "stages"});
   RouteConfig r;
   if (!node["name"]) w.fail(node, what + " needs a name");
   r.name = w.string(node["name"], what + ".name");
@@ -276,6 +276,22 @@ RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::stri
       if (name != "language" && name != "code" && name != "embedding" && name != "task")
         w.fail(sig[i], what + ".signals: unknown signal '" + name + "' (language, code, embedding, task)");
       r.signals.push_back(std::move(name));
+    }
+  }
+  // `stages: {NAME: off|on}`: the stage runner checks the names (build_runtime), as stages register
+  // themselves.
+  if (const auto& st = node["stages"]) {
+    w.expect_map(st, what + ".stages");
+    for (const auto& kv : st) {
+      std::string name = w.string(kv.first, what + ".stages");
+      const std::string value = kv.second.IsScalar() ? kv.second.Scalar() : "";
+      bool on = false;
+      if (value == "on" || value == "true") {
+        on = true;
+      } else if (value != "off" && value != "false") {
+        w.fail(kv.second, what + ".stages." + name + " must be on or off");
+      }
+      r.stages.push_back({std::move(name), on, w.where(kv.first)});
     }
   }
   return r;
@@ -431,6 +447,20 @@ Result<std::shared_ptr<const Config>> parse_config(const std::string& yaml_text,
                       source + ":" + std::to_string(e.mark.line + 1) + ":" +
                           std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
+}
+
+Result<SignalsConfig> parse_signals_section(const YAML::Node& signals, const std::string& source) {
+  Walker w(source);
+  SignalsConfig out;
+  out.where = source;
+  try {
+    if (signals && !signals.IsNull()) parse_signals(w, signals, out);
+  } catch (const ConfigError& e) {
+    return make_error(ErrorKind::kBadRequest, "bad_config", e.message);
+  } catch (const YAML::Exception& e) {
+    return make_error(ErrorKind::kBadRequest, "bad_config", source + ": " + e.msg);
+  }
+  return out;
 }
 
 Result<std::shared_ptr<const Config>> load_config(const std::string& path) {

@@ -70,6 +70,13 @@ struct RouteConfig {
   // `signals: [language, code, embedding, task]`: signals computed for this route even though its
   // policy does not read them (shown by POST /v1/route; e.g. to check an embedding provider).
   std::vector<std::string> signals;
+  // `stages: {NAME: off}`: stages of the request path switched off (or explicitly on) for this route.
+  struct StageSwitch {
+    std::string name;
+    bool on = false;
+    std::string where;  // "file:line:col"
+  };
+  std::vector<StageSwitch> stages;
 };
 
 struct ServerConfig {
@@ -124,5 +131,8 @@ struct Config {
 Result<std::shared_ptr<const Config>> parse_config(const std::string& yaml_text,
                                                    const std::string& source);
 Result<std::shared_ptr<const Config>> load_config(const std::string& path);
+// Only a `signals:` section (a null node gives the defaults), for tools that read the section of
+// a gateway config without its models (`switchboard eval --policy-config`).
+Result<SignalsConfig> parse_signals_section(const YAML::Node& signals, const std::string& source);
 
 }  // namespace switchboard::config

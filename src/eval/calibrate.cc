@@ -109,15 +109,15 @@ Result<std::function<OperatingPoint(double)>> operating_points(
             *error = "prompt '" + records[i]->id + "': " + d.error().message;
             return OperatingPoint{};
           }
-          auto it = records[i]->outcomes.find(d->model);
+          auto it = records[i]->outcomes.find(d->plan.model);
           if (it == records[i]->outcomes.end()) {
-            *error = "prompt '" + records[i]->id + "' has no outcome for '" + d->model + "'";
+            *error = "prompt '" + records[i]->id + "' has no outcome for '" + d->plan.model + "'";
             return OperatingPoint{};
           }
           p.mean_score += it->second.score;
           p.score_se += it->second.score * it->second.score;  // sum of squares until the end
           p.cost_per_1k += it->second.cost;
-          p.shares[d->model] += 1;
+          p.shares[d->plan.model] += 1;
         }
         const double n = static_cast<double>(records.size());
         p.mean_score /= n;

@@ -1,15 +1,20 @@
 #include "eval/evaluator.h"
 
+#include <fmt/format.h>
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
 
 #include "config/config.h"
 #include "eval/curves.h"
+#include "eval/offline_runner.h"
 #include "eval/route_input.h"
 #include "eval/trainer.h"
 #include "pipeline/embedding_step.h"
 #include "pipeline/runtime.h"
+#include "replay/recorded_upstream.h"
 
 namespace switchboard::eval {
 namespace {
@@ -29,16 +34,21 @@ struct SpecSource {
   std::string where;
 };
 
-// Labelled policy specs from --policy-config, in file order.
-Result<std::vector<std::pair<std::string, SpecSource>>> load_policy_config(
-    const std::string& path) {
+struct PolicyConfig {
+  std::vector<std::pair<std::string, SpecSource>> specs;  // labelled policy specs, in file order
+  config::SignalsConfig signals;  // a gateway config's `signals:` section (defaults otherwise)
+};
+
+// Labelled policy specs and signals from --policy-config.
+Result<PolicyConfig> load_policy_config(const std::string& path) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
     return bad(path + ": " + e.what());
   }
-  std::vector<std::pair<std::string, SpecSource>> out;
+  PolicyConfig cfg;
+  auto& out = cfg.specs;
   auto add = [&](const YAML::Node& label, const YAML::Node& spec) -> std::optional<Error> {
     if (!label.IsScalar()) return bad(mark_of(path, label) + ": a policy label must be a string");
     if (!spec.IsMap() || !spec["type"] || !spec["type"].IsScalar())
@@ -46,7 +56,10 @@ Result<std::vector<std::pair<std::string, SpecSource>>> load_policy_config(
     out.push_back({label.Scalar(), {spec, mark_of(path, spec)}});
     return std::nullopt;
   };
-  if (root.IsMap() && root["routes"]) {  // a gateway config: its routes
+  if (root.IsMap() && root["routes"]) {  // a gateway config: its routes and signals
+    auto signals = config::parse_signals_section(root["signals"], path);
+    if (!signals) return signals.error();
+    cfg.signals = std::move(*signals);
     const YAML::Node routes = root["routes"];
     if (!routes.IsSequence()) return bad(mark_of(path, routes) + ": routes must be a list");
     for (const auto& r : routes) {
@@ -60,7 +73,7 @@ Result<std::vector<std::pair<std::string, SpecSource>>> load_policy_config(
   } else {
     return bad(path + ": expected a mapping of label to policy spec, or a gateway config");
   }
-  return out;
+  return cfg;
 }
 
 // One policy to evaluate: its spec(s) and how to sweep it.
@@ -75,21 +88,22 @@ struct PolicyPlan {
 
 Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<SpecSource>& given,
                                const data::Outcomes& train, const std::vector<std::string>& models,
-                               const EvalOptions& options) {
+                               const EvalOptions& options, const std::string& artifacts_dir,
+                               const config::SignalsConfig& signals) {
   PolicyPlan plan;
   plan.label = label;
   plan.type = given ? given->spec["type"].Scalar() : label;
   plan.where = given ? given->where : "--policy " + label;
   if (const PolicyTrainer* trainer = TrainerRegistry::instance().find(plan.type)) {
     namespace fs = std::filesystem;
-    std::string dir = (fs::path(options.artifacts_dir) / label).string();
+    std::string dir = (fs::path(artifacts_dir) / label).string();
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec)
       return make_error(ErrorKind::kInternal, "write_failed",
                         "cannot create " + dir + ": " + ec.message());
     TrainContext ctx{train, models, given ? YAML::Clone(given->spec) : YAML::Node(), dir, options.seed,
-                     signals::ExtractorOptions(), std::string(), nullptr};
+                     pipeline::extractor_options(signals), std::string(), nullptr};
     auto trained = (*trainer)(ctx);
     if (!trained) return bad("training policy '" + label + "' failed: " + trained.error().message);
     plan.spec = trained->spec;
@@ -111,13 +125,18 @@ Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<Spe
 }
 
 // The routes of a Config in which every policy under evaluation is one or more routes.
-std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
-                                            const std::vector<std::string>& models) {
+std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans, const std::vector<std::string>& models,
+                                            const config::SignalsConfig& signals) {
   auto cfg = std::make_shared<config::Config>();
   cfg->source = "eval";
+  cfg->signals = signals;
   for (const auto& m : models) {
     config::ModelConfig mc;
-    mc.name = m;  // prices unknown: costs come from the recorded outcomes
+    mc.name = m;  // prices unknown: the recorded upstream bills the recorded cost
+    config::ReplicaConfig rc;  // one replica, answered by the recorded upstream
+    rc.id = "recorded";
+    rc.url = "recorded";
+    mc.replicas.push_back(std::move(rc));
     cfg->models.push_back(std::move(mc));
   }
   for (auto& plan : plans) {
@@ -143,28 +162,30 @@ std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
   return cfg;
 }
 
-// Routes every TEST prompt to one route of the runtime at one knob value, through
-// Runtime::decide: the call the gateway's chat path makes.
-Result<EvalPoint> route_all(const pipeline::Runtime& runtime, const std::string& route,
-                            std::optional<double> lambda, const TestSet& test,
-                            std::vector<api::ChatRequest>& requests, const std::vector<Signals>& signals,
+// Sends every TEST prompt to one route at one knob value through the gateway's stages and executor
+// on the recorded upstream, as a client would (λ in the x-switchboard-lambda header). The point's
+// cost is what the calls made were billed; its quality the recorded score of the model that answered.
+Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std::optional<double> lambda,
+                            const TestSet& test, const std::vector<std::string>& bodies,
                             const std::function<void(std::size_t)>& tick) {
   std::vector<std::size_t> calls(test.models.size(), 0);
   double cost = 0, score = 0;
+  const std::string lambda_text = lambda ? fmt::format("{:.17g}", *lambda) : std::string();
+  pipeline::RequestHeaders headers;
+  if (lambda) headers.items.emplace_back("x-switchboard-lambda", lambda_text);
   for (std::size_t i = 0; i < test.records.size(); ++i) {
-    requests[i].model = route;
-    RouteRequest rr = pipeline::route_request(requests[i], lambda);
-    auto decision = runtime.decide(route, rr, signals[i]);
+    OfflineResult r = runner.run(bodies[i], headers);
     const std::string& id = test.records[i]->id;
-    if (!decision)
-      return bad("policy route '" + route + "' failed on prompt '" + id +
-                 "': " + decision.error().message);
-    auto m = test.model_index(decision->model);
+    if (auto e = runner.embedding_error()) return bad(e->message);
+    if (r.record.outcome != "ok")
+      return bad("policy route '" + route + "' failed on prompt '" + id + "': " +
+                 (r.record.error_message.empty() ? r.record.outcome : r.record.error_message));
+    auto m = test.model_index(r.record.model);
     if (!m)
-      return bad("policy route '" + route + "' chose '" + decision->model + "' for prompt '" + id +
+      return bad("policy route '" + route + "' chose '" + r.record.model + "' for prompt '" + id +
                  "', which has no recorded outcome there");
     ++calls[*m];
-    cost += test.cost(i, *m);
+    cost += r.record.cost_usd;
     score += test.score(i, *m);
     if ((i + 1) % 64 == 0) tick(64);
   }
@@ -208,15 +229,32 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
     return bad("--strong and --weak must name different models");
 
   // Which policies, from which specs.
-  std::vector<std::pair<std::string, SpecSource>> configured;
+  PolicyConfig configured;
   if (!options.policy_config.empty()) {
     auto loaded = load_policy_config(options.policy_config);
     if (!loaded) return loaded.error();
     configured = std::move(*loaded);
   }
+  // Trained policies go to a temporary directory unless the caller keeps them.
+  namespace fs = std::filesystem;
+  std::string artifacts = options.artifacts_dir;
+  struct RemoveAtExit {
+    std::string dir;
+    ~RemoveAtExit() {
+      std::error_code ec;
+      if (!dir.empty()) fs::remove_all(dir, ec);
+    }
+  } temporary;
+  if (artifacts.empty()) {
+    std::string pattern = (fs::temp_directory_path() / "switchboard-eval-XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+      return make_error(ErrorKind::kInternal, "write_failed", "cannot create a temporary directory in " +
+                                                                  fs::temp_directory_path().string());
+    artifacts = temporary.dir = pattern;
+  }
   std::vector<std::string> labels = options.policies;
   if (labels.empty())
-    for (const auto& [label, _] : configured) labels.push_back(label);
+    for (const auto& [label, _] : configured.specs) labels.push_back(label);
   std::vector<PolicyPlan> plans;
   for (const auto& label : labels) {
     if (std::count(labels.begin(), labels.end(), label) > 1)
@@ -225,31 +263,19 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
       return bad("policy label '" + label +
                  "' is also a model's name; give the policy another label");
     std::optional<SpecSource> given;
-    for (const auto& [l, src] : configured)
+    for (const auto& [l, src] : configured.specs)
       if (l == label) given = src;
-    auto plan = plan_policy(label, given, train, test.models, options);
+    auto plan = plan_policy(label, given, train, test.models, options, artifacts, configured.signals);
     if (!plan) return plan.error();
     plans.push_back(std::move(*plan));
   }
 
-  // Build them the way the gateway does.
-  std::shared_ptr<config::Config> cfg = make_config(plans, test.models);
+  // Build them the way the gateway does, with an upstream that answers from the TEST outcomes.
+  std::shared_ptr<config::Config> cfg = make_config(plans, test.models, configured.signals);
   auto runtime = pipeline::build_runtime(cfg);
   if (!runtime) return runtime.error();
-
-  // The requests a client would send for the TEST prompts, parsed by the gateway's parser.
-  std::vector<api::ChatRequest> requests;
-  requests.reserve(test.records.size());
-  for (const auto* r : test.records) {
-    auto chat = chat_request_for(*r, "eval");
-    if (!chat) return bad("prompt '" + r->id + "': " + chat.error().message);
-    requests.push_back(std::move(*chat));
-  }
-  // Their signals, once per prompt (not per sweep point) with what any of the policies reads.
-  std::vector<Signals> signals;
-  signals.reserve(requests.size());
-  for (const auto& req : requests) signals.push_back((*runtime)->signals_for(req, (*runtime)->needs));
-  if (auto e = pipeline::add_http_embeddings_blocking(**runtime, requests, signals, (*runtime)->needs)) return bad(e->message);
+  replay::RecordedUpstream upstream(test_outcomes);
+  OfflineRunner runner(**runtime, upstream);
 
   std::size_t total = 0, done = 0;
   for (const auto& plan : plans) total += plan.sweep.values.size() * test.records.size();
@@ -267,12 +293,20 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
     curve.knob = plan.sweep.key;
     curve.description = "policy type " + plan.type;
     std::vector<EvalPoint> points;
+    std::vector<std::vector<std::string>> bodies(plan.routes.size());  // per route, per TEST prompt
+    for (std::size_t k = 0; k < plan.routes.size(); ++k) {
+      for (const auto* r : test.records) {
+        auto body = chat_body_for(*r, plan.routes[k]);
+        if (!body) return bad("prompt '" + r->id + "': " + body.error().message);
+        bodies[k].push_back(std::move(*body));
+      }
+    }
     for (std::size_t v = 0; v < plan.sweep.values.size(); ++v) {
       const double value = plan.sweep.values[v];
       const bool per_request = plan.sweep.kind == Sweep::Kind::kLambda;
-      const std::string& route = per_request ? plan.routes[0] : plan.routes[v];
-      auto point = route_all(**runtime, route, per_request ? std::optional(value) : std::nullopt,
-                             test, requests, signals, tick);
+      const std::size_t k = per_request ? 0 : v;
+      auto point = route_all(runner, plan.routes[k], per_request ? std::optional(value) : std::nullopt, test,
+                             bodies[k], tick);
       if (!point) return point.error();
       point->knob = value;
       points.push_back(std::move(*point));

@@ -2,10 +2,12 @@
 // recorded outcomes (data/outcomes.h), compared with reference baselines.
 //
 // Policies are built exactly as the gateway builds them (pipeline::build_runtime over a Config
-// whose models are the dataset's models), trained first on TRAIN when a trainer is registered for
-// their type (eval/trainer.h), and every TEST prompt is routed through Policy::choose with the
-// request the gateway would derive from it (eval/route_input.h). The cost and score of the chosen
-// model are read from the record. Baselines (single models, random mixing, oracle, task-best) are
+// whose models are the dataset's models, each with one replica, and the `signals:` section of a
+// gateway config given as --policy-config), trained first on TRAIN when a trainer is registered
+// for their type (eval/trainer.h), and every TEST prompt is sent as a client would send it through
+// the gateway's own stages and executor (eval/offline_runner.h) on an upstream answering from the
+// TEST outcomes (replay/recorded_upstream.h). A point's cost is what the calls made were billed
+// (the recorded costs), its quality the recorded score of the model that answered. Baselines (single models, random mixing, oracle, task-best) are
 // computed from the outcomes directly; they are references, not production policies.
 //
 // Deterministic: no clock, no unordered iteration, no sampling; the same inputs give the same
@@ -36,7 +38,8 @@ struct EvalOptions {
   std::string policy_config;
   std::optional<std::string> strong, weak;           // for APGR and CPT
   std::vector<double> budgets = {0.10, 0.25, 0.50};  // shares of the most expensive model's cost
-  std::string artifacts_dir = "switchboard-eval";    // trainers write under DIR/<label>/
+  // Trainers write under DIR/<label>/; empty = a temporary directory removed at the end.
+  std::string artifacts_dir;
   std::uint64_t seed = 1;
   // Called now and then with the work done and the total (both in routed prompts).
   std::function<void(std::size_t done, std::size_t total)> progress;

@@ -28,13 +28,13 @@ std::string explain_decision_text(const Decision& decision, const RouteRequest& 
   std::string out;
   out += fmt::format("route    {}\n", request.route);
   out += fmt::format("policy   {}\n", decision.policy);
-  out += fmt::format("model    {}\n", decision.model);
+  out += fmt::format("model    {}\n", decision.plan.model);
   out += fmt::format("reason   {}\n", decision.reason);
   if (request.lambda) out += fmt::format("lambda   {:g} quality points per USD\n", *request.lambda);
   out += fmt::format("prompt   {}\n", signals::signals_text(signals));
-  if (!decision.fallbacks.empty()) {
+  if (!decision.plan.fallbacks.empty()) {
     std::string list;
-    for (const auto& f : decision.fallbacks) list += (list.empty() ? "" : ", ") + f;
+    for (const auto& f : decision.plan.fallbacks) list += (list.empty() ? "" : ", ") + f;
     out += fmt::format("fallback {}\n", list);
   }
   if (decision.candidates.empty()) return out;
@@ -45,7 +45,7 @@ std::string explain_decision_text(const Decision& decision, const RouteRequest& 
   for (const auto& c : decision.candidates) {
     std::string note = c.note;
     if (!c.eligible) note = "not eligible" + (note.empty() ? "" : ": " + note);
-    out += fmt::format("{} {:<{}}  {:>9}  {:>12}  {:>9}  {}\n", c.model == decision.model ? "*" : " ",
+    out += fmt::format("{} {:<{}}  {:>9}  {:>12}  {:>9}  {}\n", c.model == decision.plan.model ? "*" : " ",
                        c.model, width, text_or_dash(c.predicted_quality, "{:.3f}"),
                        text_or_dash(c.predicted_cost, "{:.6f}"),
                        c.utility ? fmt::format("{:.4f}", *c.utility) : std::string("-"), note);

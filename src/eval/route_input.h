@@ -19,6 +19,10 @@
 
 namespace switchboard::eval {
 
+// The chat-completions body a client would send for `record` to `route`: {"model","messages"}.
+// Errors: the record's text is not valid UTF-8 (kBadRequest).
+Result<std::string> chat_body_for(const data::PromptRecord& record, const std::string& route);
+
 // The request a client would send for `record` to `route` (a JSON body with model and messages),
 // parsed by the gateway's parser. Errors: the record's text is not valid UTF-8 (kBadRequest).
 Result<api::ChatRequest> chat_request_for(const data::PromptRecord& record,

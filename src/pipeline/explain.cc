@@ -20,10 +20,11 @@ nlohmann::json candidates_json(const std::vector<Candidate>& candidates) {
 }
 
 nlohmann::json decision_json(const Decision& decision) {
-  return {{"model", decision.model},
+  return {{"model", decision.plan.model},
           {"policy", decision.policy},
           {"reason", decision.reason},
-          {"fallbacks", decision.fallbacks},
+          {"plan", decision.plan.kind},
+          {"fallbacks", decision.plan.fallbacks},
           {"candidates", candidates_json(decision.candidates)}};
 }
 

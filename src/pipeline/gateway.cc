@@ -5,8 +5,11 @@
 #include "api/chat_request.h"
 #include "api/errors.h"
 #include "pipeline/embedding_step.h"
+#include "pipeline/exchange_writer.h"
 #include "pipeline/explain.h"
+#include "pipeline/http_upstream.h"
 #include "pipeline/routing_headers.h"
+#include "pipeline/stage_runner.h"
 #include "pool/health.h"
 #include "pool/replica_monitor.h"
 #include "signals/signals_json.h"
@@ -26,10 +29,43 @@ http::Response json_response(unsigned status, std::string body) {
 
 http::Response error_response(const Error& e) { return json_response(http_status(e.kind), api::error_json(e)); }
 
+// Decision records go to SQLite through the store's queue.
+class StoreSink final : public RecordSink {
+ public:
+  explicit StoreSink(store::DecisionStore& store) : store_(store) {}
+  void write(store::DecisionRecord record) override { store_.record(std::move(record)); }
+
+ private:
+  store::DecisionStore& store_;
+};
+
+// signals.embedding.provider http, through the worker's client (pipeline/embedding_step.h).
+class HttpEmbeddingSource final : public EmbeddingSource {
+ public:
+  HttpEmbeddingSource(http::UpstreamClient& client, metrics::GatewayMetrics& metrics)
+      : client_(client), metrics_(metrics) {}
+  asio::awaitable<std::string> fill(const Runtime& runtime, const api::ChatRequest& request,
+                                    Signals& signals) override {
+    return add_http_embedding(runtime, client_, metrics_, request, signals);
+  }
+
+ private:
+  http::UpstreamClient& client_;
+  metrics::GatewayMetrics& metrics_;
+};
+
 }  // namespace
 
+struct Gateway::Worker {
+  std::unique_ptr<HttpUpstream> upstream;
+  std::unique_ptr<HttpEmbeddingSource> embedder;
+};
+
 Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::DecisionStore> store)
-    : runtime_(std::move(runtime)), store_(std::move(store)), tls_(http::make_client_tls_context()) {
+    : runtime_(std::move(runtime)),
+      store_(std::move(store)),
+      tls_(http::make_client_tls_context()),
+      sink_(std::make_unique<StoreSink>(*store_)) {
   metrics_.before_render = [this] {
     for (const auto& [name, model] : runtime_->models) {
       const std::int64_t now = pool::steady_ms();
@@ -46,9 +82,14 @@ Gateway::~Gateway() = default;
 
 void Gateway::attach(http::Server& server) {
   server_ = &server;
-  clients_.clear();
-  for (unsigned i = 0; i < server.threads(); ++i)
-    clients_.push_back(std::make_shared<http::UpstreamClient>(server.context(i), *tls_));
+  workers_.clear();
+  for (unsigned i = 0; i < server.threads(); ++i) {
+    auto w = std::make_unique<Worker>();
+    auto client = std::make_shared<http::UpstreamClient>(server.context(i), *tls_);
+    w->embedder = std::make_unique<HttpEmbeddingSource>(*client, metrics_);
+    w->upstream = std::make_unique<HttpUpstream>(std::move(client), runtime_->authorizations);
+    workers_.push_back(std::move(w));
+  }
   // Health checks and load scrapes of every replica run on the first worker's io_context.
   std::vector<pool::MonitoredModel> watched;
   for (const auto& [name, model] : runtime_->models) watched.push_back({model.config, model.replica_ptrs});
@@ -56,7 +97,7 @@ void Gateway::attach(http::Server& server) {
 }
 
 void Gateway::detach() {
-  clients_.clear();
+  workers_.clear();
   server_ = nullptr;
 }
 
@@ -102,20 +143,51 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
       std::string(req.method_string()) + " is not allowed on " + std::string(target))));
 }
 
+void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w) {
+  ctx.body = ex.request().body();
+  for (std::string_view name : kRoutingHeaders)
+    if (auto it = ex.request().find(name); it != ex.request().end()) ctx.headers.items.emplace_back(name, it->value());
+  ctx.read_error = ex.read_error();
+  ctx.received_at = ex.received_at();
+  ctx.runtime = runtime_.get();
+  ctx.upstream = w.upstream.get();
+  ctx.embedder = runtime_->http_embedding ? w.embedder.get() : nullptr;
+  ctx.metrics = &metrics_;
+  ctx.sink = sink_.get();
+  ctx.rec.id = store::new_decision_id();
+  ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+}
+
+awaitable<void> Gateway::chat(http::Exchange& ex) {
+  metrics_.in_flight.add(1);
+  struct Leave {
+    metrics::Gauge& g;
+    ~Leave() { g.add(-1); }
+  } leave{metrics_.in_flight};
+  RequestContext ctx;
+  ExchangeWriter writer(ex);
+  prepare(ctx, ex, *workers_[ex.worker()]);
+  ctx.client = &writer;
+  co_await runtime_->runner->run(ctx);
+}
+
 awaitable<void> Gateway::explain_route(http::Exchange& ex) {
-  if (ex.read_error()) co_return (void)co_await ex.respond(error_response(*ex.read_error()));
-  auto req = api::parse_chat_request(ex.request().body());
-  if (!req) co_return (void)co_await ex.respond(error_response(req.error()));
-  RouteRequest rr = route_request(*req);
-  if (auto bad = apply_routing_headers(ex.request(), rr)) co_return (void)co_await ex.respond(error_response(*bad));
-  Signals signals = runtime_->signals_for(*req);
-  std::string embed_note = co_await add_http_embedding(*runtime_, *clients_[ex.worker()], metrics_, *req, signals);
-  auto decision = runtime_->decide(req->model, rr, signals);
-  if (!decision) co_return (void)co_await ex.respond(error_response(decision.error()));
-  decision->reason += embed_note;
-  nlohmann::json body = decision_json(*decision);
-  body["route"] = req->model;
-  body["signals"] = signals::signals_json(signals);
+  RequestContext ctx;
+  prepare(ctx, ex, *workers_[ex.worker()]);
+  ctx.explain_only = true;
+  ctx.metrics = nullptr;  // an explanation is not a request: no request metrics
+  co_await runtime_->runner->run(ctx);
+  if (!ctx.decision) {
+    Error e = ctx.error ? *ctx.error : make_error(ErrorKind::kInternal, "internal_error", "no decision was made");
+    co_return (void)co_await ex.respond(error_response(e));
+  }
+  ctx.decision->reason = ctx.rec.reason;
+  nlohmann::json body = decision_json(*ctx.decision);
+  body["route"] = ctx.req.model;
+  body["signals"] = signals::signals_json(ctx.signals);
+  body["stages"] = store::stages_json(ctx.rec.stages);
   co_await ex.respond(json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 

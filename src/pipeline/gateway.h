@@ -1,10 +1,10 @@
 // The gateway: the HTTP handler that serves the OpenAI API and the operational endpoints.
 //
-//   POST /v1/chat/completions   parse → choose model (direct, LoRA adapter or route policy) →
-//                               pick a healthy replica → forward / stream (retries on other
-//                               replicas and fallback models before the first byte, under the
-//                               retry budget; optional hedging) → record decision with attempts
-//   POST /v1/route              the decision a chat request would get, explained; not forwarded
+//   POST /v1/chat/completions   the stages (pipeline/stage_runner.h): parse → guard → cache →
+//                               signals → decide → execute (pipeline/executor.h: replica choice,
+//                               retries, fallback, hedging, streaming relay) → record
+//   POST /v1/route              the same stages up to decide: the decision a chat request would
+//                               get, explained, with the stages' times; nothing is forwarded
 //   GET  /v1/models             configured models and routes
 //   GET  /v1/decisions/{id}     a decision record
 //   GET  /healthz /readyz       liveness; readiness (503 while draining)
@@ -20,6 +20,7 @@
 #include "http/server.h"
 #include "http/upstream.h"
 #include "metrics/metrics.h"
+#include "pipeline/request_context.h"
 #include "pipeline/runtime.h"
 #include "store/decision_store.h"
 
@@ -43,24 +44,10 @@ class Gateway {
   metrics::GatewayMetrics& metrics() { return metrics_; }
 
  private:
-  struct ChatCall;
-  struct Attempt;
-  struct HedgeRace;
+  struct Worker;  // per worker thread: its upstream and embedding source
+  // Builds the request context of a chat request (front end: OpenAI chat completions).
+  void prepare(RequestContext& ctx, http::Exchange& exchange, Worker& worker);
   asio::awaitable<void> chat(http::Exchange& exchange);
-  asio::awaitable<void> forward(ChatCall& call, const std::vector<const ModelRuntime*>& plan);
-  // One attempt on replica `r` of `m`: sends the request, waits for the head (and, unless
-  // streaming, the body). Never throws except on cancellation.
-  asio::awaitable<Attempt> run_attempt(ChatCall& call, const ModelRuntime& m, Replica& r);
-  // run_attempt() on `first`, plus — when no answer came within the model's hedge.after_ms — a
-  // second one on another healthy replica (if the retry budget allows); the first good answer
-  // wins and the other attempt is cancelled. Appends the hedge's replica to `tried`.
-  asio::awaitable<Attempt> hedged_attempt(ChatCall& call, const ModelRuntime& m, Replica& first,
-                                          std::vector<const Replica*>& tried, const RouteRequest& rr);
-  // Appends the attempt to the decision record and reports its outcome to the replica's health.
-  void note_attempt(ChatCall& call, Attempt& a, bool hedge);
-  asio::awaitable<void> relay_stream(ChatCall& call, http::UpstreamCall& upstream);
-  asio::awaitable<void> fail(ChatCall& call, const Error& error, const char* outcome);
-  void finish(ChatCall& call);
   asio::awaitable<void> explain_route(http::Exchange& exchange);
   asio::awaitable<void> models(http::Exchange& exchange);
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
@@ -69,7 +56,8 @@ class Gateway {
   std::unique_ptr<store::DecisionStore> store_;
   metrics::GatewayMetrics metrics_;
   std::unique_ptr<asio::ssl::context> tls_;
-  std::vector<std::shared_ptr<http::UpstreamClient>> clients_;  // index = worker; each used by its worker only
+  std::vector<std::unique_ptr<Worker>> workers_;  // index = worker; each used by its worker only
+  std::unique_ptr<RecordSink> sink_;
   http::Server* server_ = nullptr;
 };
 

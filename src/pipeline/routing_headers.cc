@@ -23,21 +23,21 @@ std::optional<double> parse_non_negative(std::string_view text) {
 
 }  // namespace
 
-std::optional<Error> apply_routing_headers(const http::Request& request, RouteRequest& rr) {
-  if (auto it = request.find("x-switchboard-objective"); it != request.end()) {
-    std::string_view v = it->value();
+std::optional<Error> apply_routing_headers(const RequestHeaders& headers, RouteRequest& rr) {
+  if (auto it = headers.find("x-switchboard-objective")) {
+    std::string_view v = *it;
     if (v != "quality" && v != "balanced" && v != "cost")
       return invalid("x-switchboard-objective", v, "one of quality, balanced, cost");
     rr.objective = v;
   }
-  if (auto it = request.find("x-switchboard-lambda"); it != request.end()) {
-    auto v = parse_non_negative(it->value());
-    if (!v) return invalid("x-switchboard-lambda", it->value(), "a number >= 0 (quality points per US dollar)");
+  if (auto it = headers.find("x-switchboard-lambda")) {
+    auto v = parse_non_negative(*it);
+    if (!v) return invalid("x-switchboard-lambda", *it, "a number >= 0 (quality points per US dollar)");
     rr.lambda = *v;
   }
-  if (auto it = request.find("x-switchboard-max-cost"); it != request.end()) {
-    auto v = parse_non_negative(it->value());
-    if (!v) return invalid("x-switchboard-max-cost", it->value(), "a number of US dollars >= 0");
+  if (auto it = headers.find("x-switchboard-max-cost")) {
+    auto v = parse_non_negative(*it);
+    if (!v) return invalid("x-switchboard-max-cost", *it, "a number of US dollars >= 0");
     rr.max_cost = *v;
   }
   return std::nullopt;

@@ -10,13 +10,18 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 
-#include "http/server.h"
+#include "pipeline/request_headers.h"
 #include "switchboard/policy.h"
 #include "switchboard/result.h"
 
 namespace switchboard::pipeline {
 
-std::optional<Error> apply_routing_headers(const http::Request& request, RouteRequest& route_request);
+std::optional<Error> apply_routing_headers(const RequestHeaders& headers, RouteRequest& route_request);
+
+// The header names apply_routing_headers() reads (the front end copies these).
+inline constexpr std::string_view kRoutingHeaders[] = {"x-switchboard-objective", "x-switchboard-lambda",
+                                                       "x-switchboard-max-cost"};
 
 }  // namespace switchboard::pipeline

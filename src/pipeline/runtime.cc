@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "pipeline/embedding_step.h"
+#include "pipeline/stage_runner.h"
 #include "pool/pool.h"
 
 namespace switchboard::pipeline {
@@ -42,6 +43,9 @@ Result<std::shared_ptr<const signals::Extractor>> load_extractor(const config::C
 }
 
 }  // namespace
+
+Runtime::Runtime() = default;
+Runtime::~Runtime() = default;
 
 const ModelRuntime* Runtime::find_model(std::string_view name) const {
   auto it = models.find(name);
@@ -98,7 +102,7 @@ Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& requ
                                  const Signals& signals) const {
   if (const ModelRuntime* m = find_model(name)) {
     Decision d;
-    d.model = m->config->name;
+    d.plan = Plan::single(m->config->name);
     d.policy = "direct";
     d.reason = "the request named a configured model";
     return d;
@@ -106,7 +110,7 @@ Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& requ
   if (const RouteRuntime* route = find_route(name)) return route->policy->choose(request, signals);
   if (const config::ModelConfig* base = config->find_adapter_model(name)) {
     Decision d;
-    d.model = base->name;
+    d.plan = Plan::single(base->name);
     d.policy = "direct";
     d.reason = "the request named LoRA adapter '" + std::string(name) + "' of model " + base->name;
     return d;
@@ -141,6 +145,7 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
                                 "' reads its API key from $" + rc.api_key_env + ", which is not set");
         r->authorization = std::string("Bearer ") + key;
       }
+      rt->authorizations.push_back(r->authorization);
       mr.replica_ptrs.push_back(r.get());
       mr.replicas.push_back(std::move(r));
     }
@@ -176,7 +181,18 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
       needs.task |= name == "task";
     }
     rt->needs |= needs;
-    rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy), needs});
+    rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy), needs, 0});
+  }
+  auto runner = StageRunner::standard();
+  if (!runner) return runner.error();
+  rt->runner = std::move(*runner);
+  for (auto& [name, route] : rt->routes) {
+    for (const auto& sw : route.config->stages) {
+      auto bit = rt->runner->disable_bit(sw.name);
+      if (!bit && !(sw.on && bit.error().message.find("cannot be switched off") != std::string::npos))
+        return make_error(ErrorKind::kBadRequest, "bad_config", sw.where + ": route '" + name + "': " + bit.error().message);
+      if (!sw.on) route.disabled_stages |= *bit;
+    }
   }
   auto extractor = load_extractor(*config, *rt);
   if (!extractor) return extractor.error();

@@ -33,13 +33,23 @@ struct RouteRuntime {
   const config::RouteConfig* config = nullptr;
   std::unique_ptr<Policy> policy;
   SignalNeeds needs;  // policy->needs(), cached
+  std::uint32_t disabled_stages = 0;  // the stages its `stages:` switches off (StageRunner bits)
 };
 
+class StageRunner;  // pipeline/stage_runner.h
+
 struct Runtime {
+  Runtime();
+  ~Runtime();
+  // The request path's stages, run for every request (pipeline/stage_runner.h).
+  std::unique_ptr<StageRunner> runner;
   std::shared_ptr<const config::Config> config;
   std::map<std::string, ModelRuntime, std::less<>> models;
   std::map<std::string, RouteRuntime, std::less<>> routes;
   std::size_t replica_count = 0;
+  // "Bearer <key>" of each replica by Replica::index ("" = none), read from the environment at
+  // start-up; only the serving upstream reads it (never logged, never seen by balancers).
+  std::vector<std::string> authorizations;
   // Loaded with the union of every route's SignalNeeds (only the weights some policy reads).
   std::shared_ptr<const signals::Extractor> extractor;
   SignalNeeds needs;  // that union

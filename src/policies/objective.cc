@@ -174,12 +174,12 @@ Result<Decision> Objective::decide(std::string_view policy,
     return predictions[a].cost < predictions[b].cost;
   });
   const std::size_t best = order.front();
-  d.model = s_.models[best];
-  for (std::size_t k = 1; k < order.size(); ++k) d.fallbacks.push_back(s_.models[order[k]]);
+  d.plan = Plan::single(s_.models[best]);
+  for (std::size_t k = 1; k < order.size(); ++k) d.plan.fallbacks.push_back(s_.models[order[k]]);
   d.reason = fmt::format(
       "{}: {} maximises quality - lambda*cost (lambda {:.6g} from {}): predicted quality {:.3f}, "
       "cost ${:.6f}, utility {:.4f}{}",
-      policy, d.model, lambda, lam->second, predictions[best].quality, predictions[best].cost,
+      policy, d.plan.model, lambda, lam->second, predictions[best].quality, predictions[best].cost,
       *d.candidates[best].utility, ceiling_note);
   return d;
 }

@@ -89,7 +89,7 @@ ReplayBook ReplayBook::build(const data::Outcomes& outcomes, const std::string& 
     if (it == record.outcomes.end()) continue;
     auto [slot, inserted] = book.answers_.try_emplace(record.user_text());
     if (inserted || (!slot->second.response && it->second.response))
-      slot->second = RecordedAnswer{it->second.response, it->second.cost};
+      slot->second = RecordedAnswer{it->second.response, it->second.cost, it->second.latency_ms};
   }
   return book;
 }

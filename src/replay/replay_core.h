@@ -70,6 +70,7 @@ Fault pick_fault(double u, double error_rate, double hang_rate, double drop_rate
 struct RecordedAnswer {
   std::optional<std::string> response;  // absent when only score/cost were recorded
   double cost = 0;
+  std::optional<double> latency_ms;     // when recorded
 };
 
 // The recorded answers of one model, by prompt key. Immutable after build(); safe to share.

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
-  candidates TEXT, attempts TEXT
+  candidates TEXT, attempts TEXT, stages TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time_ms);
 )sql";
@@ -32,12 +32,12 @@ CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time_ms);
 constexpr const char* kInsert =
     "INSERT OR REPLACE INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
-    "tokens_source,cost_usd,candidates,attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "tokens_source,cost_usd,candidates,attempts,stages) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 constexpr const char* kSelect =
     "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
-    "candidates,attempts FROM decisions WHERE id = ?";
+    "candidates,attempts,stages FROM decisions WHERE id = ?";
 
 Error sqlite_error(sqlite3* db, const std::string& what) {
   return make_error(ErrorKind::kInternal, "store_error",
@@ -48,12 +48,28 @@ std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::vector<StageSpan> stages_from_json(const nlohmann::json& j) {
+  std::vector<StageSpan> out;
+  if (!j.is_array()) return out;
+  for (const auto& s : j) {
+    if (!s.is_object()) continue;
+    out.push_back({s.value("name", ""), s.value("us", 0.0), s.value("outcome", "")});
+  }
+  return out;
+}
+
 std::string column_text(sqlite3_stmt* s, int i) {
   auto* p = sqlite3_column_text(s, i);
   return p ? reinterpret_cast<const char*>(p) : "";
 }
 
 }  // namespace
+
+nlohmann::json stages_json(const std::vector<StageSpan>& stages) {
+  auto out = nlohmann::json::array();
+  for (const auto& s : stages) out.push_back({{"name", s.name}, {"us", s.us}, {"outcome", s.outcome}});
+  return out;
+}
 
 std::string new_decision_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -86,7 +102,8 @@ nlohmann::json DecisionRecord::to_json() const {
                      {"source", tokens_source}}},
           {"cost_usd", cost_usd},
           {"candidates", candidates},
-          {"attempts", attempts}};
+          {"attempts", attempts},
+          {"stages", stages_json(stages)}};
 }
 
 Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& path, std::size_t max_pending) {
@@ -101,6 +118,9 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
     sqlite3_free(err);
     return make_error(ErrorKind::kInternal, "store_error", "creating the schema in " + path + ": " + msg);
   }
+  // Databases written before decision records had stage spans get the column (an error just means
+  // it is there already).
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN stages TEXT", nullptr, nullptr, nullptr);
   sqlite3_busy_timeout(store->write_db_, 5000);
   if (sqlite3_open_v2(path.c_str(), &store->read_db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK)
@@ -179,6 +199,7 @@ std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
     r.cost_usd = sqlite3_column_double(stmt, 17);
     r.candidates = nlohmann::json::parse(column_text(stmt, 18), nullptr, false);
     r.attempts = nlohmann::json::parse(column_text(stmt, 19), nullptr, false);
+    r.stages = stages_from_json(nlohmann::json::parse(column_text(stmt, 20), nullptr, false));
     out = std::move(r);
   }
   sqlite3_finalize(stmt);
@@ -251,6 +272,7 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
     sqlite3_bind_double(stmt, ++i, r.cost_usd);
     text(dump(r.candidates));
     text(dump(r.attempts));
+    text(dump(stages_json(r.stages)));
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);

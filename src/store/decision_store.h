@@ -20,12 +20,22 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "switchboard/result.h"
 
 struct sqlite3;
 
 namespace switchboard::store {
+
+// One stage's span, written by the stage runner: how long it ran and how it ended ("next": the
+// request went on, "end": it answered the request, "error": it failed the request, "off": the
+// route switched it off).
+struct StageSpan {
+  std::string name;
+  double us = 0;
+  std::string outcome;
+};
 
 struct DecisionRecord {
   std::string id;
@@ -48,6 +58,7 @@ struct DecisionRecord {
   double cost_usd = 0;
   nlohmann::json candidates = nlohmann::json::array();  // the policy's candidates with predictions
   nlohmann::json attempts = nlohmann::json::array();    // replicas tried, in order, with results
+  std::vector<StageSpan> stages;                         // the stages run, in order, with their times
 
   nlohmann::json to_json() const;
 };
@@ -85,6 +96,9 @@ class DecisionStore {
   std::atomic<std::uint64_t> dropped_{0};
   std::thread writer_;
 };
+
+// The stage spans as JSON: [{"name","us","outcome"}].
+nlohmann::json stages_json(const std::vector<StageSpan>& stages);
 
 // A new decision id: "dec_" + 24 hex digits: 11 of milliseconds since the epoch, then 13 random,
 // so ids sort by time and SQLite appends rather than inserting at random places.

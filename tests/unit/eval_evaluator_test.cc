@@ -67,7 +67,7 @@ class KnobPolicy final : public Policy {
     Decision d;
     d.policy = "eval_test_knob";
     const bool cheap = (req.lambda && *req.lambda > 5) || threshold_ >= 0.5;
-    d.model = cheap ? "cheap" : "big";
+    d.plan.model = cheap ? "cheap" : "big";
     d.reason = "test";
     return d;
   }
@@ -272,10 +272,10 @@ TEST(EvalRouteInput, JoinsAllMessagesLikeTheGateway) {
 
 TEST(EvalExplain, DecisionJsonWithRouteSignalsAndLambda) {
   Decision d;
-  d.model = "b";
+  d.plan.model = "b";
   d.policy = "p";
   d.reason = "why";
-  d.fallbacks = {"a"};
+  d.plan.fallbacks = {"a"};
   d.candidates = {{"a", 0.5, -1, std::nullopt, true, ""}, {"b", -1, 0.002, std::nullopt, true, "n"}};
   auto chat = chat_request_for_prompt("hello", "auto");
   ASSERT_TRUE(chat.ok());

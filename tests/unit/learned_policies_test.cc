@@ -131,7 +131,7 @@ TEST_P(LearnedPolicyTest, RoutesEachPromptToTheModelThatAnswersItWell) {
       for (bool code : {true, false}) {
         auto d = ask(**rt, code ? code_prompt(v, k) : poem_prompt(v, k), 100.0);
         ASSERT_TRUE(d) << d.error().message;
-        right += d->model == (code ? "coder" : "writer");
+        right += d->plan.model == (code ? "coder" : "writer");
         ++total;
         EXPECT_EQ(d->candidates.size(), 3u);
         EXPECT_TRUE(d->candidates[0].utility.has_value());
@@ -152,7 +152,7 @@ TEST_P(LearnedPolicyTest, RoutesEachPromptToTheModelThatAnswersItWell) {
   rr.objective = "cost";
   auto cheap = (*rt)->decide("auto", rr, (*rt)->signals_for(req));
   ASSERT_TRUE(cheap);
-  EXPECT_NE(cheap->model, "premium");
+  EXPECT_NE(cheap->plan.model, "premium");
 }
 
 TEST_P(LearnedPolicyTest, SameSeedSameModel) {

@@ -26,9 +26,9 @@ TEST(PolicyObjective, LambdaZeroPicksBestQuality) {
   r.lambda = 0;
   auto d = o.decide("knn", preds(), r);
   ASSERT_TRUE(d) << d.error().message;
-  EXPECT_EQ(d->model, "big");
+  EXPECT_EQ(d->plan.model, "big");
   EXPECT_EQ(d->policy, "knn");
-  EXPECT_EQ(d->fallbacks, (std::vector<std::string>{"mid", "cheap"}));
+  EXPECT_EQ(d->plan.fallbacks, (std::vector<std::string>{"mid", "cheap"}));
   ASSERT_EQ(d->candidates.size(), 3u);
   EXPECT_DOUBLE_EQ(*d->candidates[1].utility, 0.8);
   EXPECT_NE(d->reason.find("lambda 0 from request"), std::string::npos) << d->reason;
@@ -38,11 +38,11 @@ TEST(PolicyObjective, LambdaTradesQualityForCost) {
   Objective o(settings());
   RouteRequest r;
   r.lambda = 20;  // big 0.7, mid 0.76, cheap 0.498
-  EXPECT_EQ(o.decide("knn", preds(), r)->model, "mid");
+  EXPECT_EQ(o.decide("knn", preds(), r)->plan.model, "mid");
   r.lambda = 1000;  // big -9.1, mid -1.2, cheap 0.4
   auto d = o.decide("knn", preds(), r);
-  EXPECT_EQ(d->model, "cheap");
-  EXPECT_EQ(d->fallbacks, (std::vector<std::string>{"mid", "big"}));
+  EXPECT_EQ(d->plan.model, "cheap");
+  EXPECT_EQ(d->plan.fallbacks, (std::vector<std::string>{"mid", "big"}));
 }
 
 TEST(PolicyObjective, NamedObjectivesAndDefaults) {
@@ -51,13 +51,13 @@ TEST(PolicyObjective, NamedObjectivesAndDefaults) {
   RouteRequest r;
   EXPECT_EQ(o.lambda_for(r)->first, 100);  // default objective: balanced
   r.objective = "quality";
-  EXPECT_EQ(o.decide("knn", preds(), r)->model, "big");
+  EXPECT_EQ(o.decide("knn", preds(), r)->plan.model, "big");
   r.objective = "cost";
-  EXPECT_EQ(o.decide("knn", preds(), r)->model, "cheap");
+  EXPECT_EQ(o.decide("knn", preds(), r)->plan.model, "cheap");
   r.objective = "balanced";
-  EXPECT_EQ(o.decide("knn", preds(), r)->model, "mid");  // 0.9-1, 0.8-0.2, 0.5-0.01
+  EXPECT_EQ(o.decide("knn", preds(), r)->plan.model, "mid");  // 0.9-1, 0.8-0.2, 0.5-0.01
   r.lambda = 0;                                          // an explicit λ wins over the objective
-  EXPECT_EQ(o.decide("knn", preds(), r)->model, "big");
+  EXPECT_EQ(o.decide("knn", preds(), r)->plan.model, "big");
   r.lambda.reset();
   r.objective = "cheapest";
   auto bad = o.decide("knn", preds(), r);
@@ -65,7 +65,7 @@ TEST(PolicyObjective, NamedObjectivesAndDefaults) {
   EXPECT_EQ(bad.error().kind, ErrorKind::kBadRequest);
   EXPECT_NE(bad.error().message.find("cheapest"), std::string::npos);
   s.lambda = 0;  // the spec's λ beats the default objective
-  EXPECT_EQ(Objective(s).decide("knn", preds(), RouteRequest{})->model, "big");
+  EXPECT_EQ(Objective(s).decide("knn", preds(), RouteRequest{})->plan.model, "big");
 }
 
 TEST(PolicyObjective, ContextWindowExcludesModels) {
@@ -76,10 +76,10 @@ TEST(PolicyObjective, ContextWindowExcludesModels) {
   r.max_output_tokens = 2000;  // 5000 > cheap's 4000
   auto d = o.decide("knn", preds(), r);
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->model, "mid");
+  EXPECT_EQ(d->plan.model, "mid");
   EXPECT_FALSE(d->candidates[2].eligible);
   EXPECT_NE(d->candidates[2].note.find("context window 4000"), std::string::npos);
-  EXPECT_EQ(d->fallbacks, (std::vector<std::string>{"big"}));
+  EXPECT_EQ(d->plan.fallbacks, (std::vector<std::string>{"big"}));
   r.prompt_tokens = 200000;
   auto none = o.decide("knn", preds(), r);
   ASSERT_FALSE(none);
@@ -92,13 +92,13 @@ TEST(PolicyObjective, MaxCostIsACeiling) {
   r.lambda = 0;
   r.max_cost = 0.005;
   auto d = o.decide("knn", preds(), r);
-  EXPECT_EQ(d->model, "mid");
+  EXPECT_EQ(d->plan.model, "mid");
   EXPECT_FALSE(d->candidates[0].eligible);
   EXPECT_NE(d->candidates[0].note.find("max_cost"), std::string::npos);
   r.max_cost = 0.00001;  // nothing fits: the cheapest
   d = o.decide("knn", preds(), r);
-  EXPECT_EQ(d->model, "cheap");
-  EXPECT_TRUE(d->fallbacks.empty());
+  EXPECT_EQ(d->plan.model, "cheap");
+  EXPECT_TRUE(d->plan.fallbacks.empty());
   EXPECT_NE(d->reason.find("cheapest"), std::string::npos);
 }
 
@@ -110,9 +110,9 @@ TEST(PolicyObjective, LatencyPenaltyAndTies) {
   r.lambda = 0;
   auto p = preds();
   p[0].latency_ms = 3000;  // big: 0.9 - 0.3 = 0.6 < mid 0.8
-  EXPECT_EQ(o.decide("knn", p, r)->model, "mid");
+  EXPECT_EQ(o.decide("knn", p, r)->plan.model, "mid");
   std::vector<ModelPrediction> tie = {{0.5, 0.02}, {0.5, 0.01}, {0.5, 0.01}};
-  EXPECT_EQ(Objective(settings()).decide("knn", tie, r)->model, "mid");  // cheaper, then earlier
+  EXPECT_EQ(Objective(settings()).decide("knn", tie, r)->plan.model, "mid");  // cheaper, then earlier
 }
 
 TEST(PolicyObjective, ParsesSpecKeys) {

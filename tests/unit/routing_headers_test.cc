@@ -2,13 +2,27 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
+#include <vector>
+
 namespace switchboard::pipeline {
 namespace {
 
-http::Request with(std::initializer_list<std::pair<const char*, const char*>> headers) {
-  http::Request req;
-  for (auto [k, v] : headers) req.set(k, v);
-  return req;
+// As the front end copies them: names lower-cased (HTTP header names are case-insensitive).
+struct Headers : RequestHeaders {
+  std::vector<std::string> names;
+};
+Headers with(std::initializer_list<std::pair<const char*, const char*>> headers) {
+  Headers h;
+  h.names.reserve(headers.size());
+  for (auto [k, v] : headers) {
+    std::string n = k;
+    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    h.names.push_back(std::move(n));
+    h.items.emplace_back(h.names.back(), v);
+  }
+  return h;
 }
 
 TEST(RoutingHeaders, AbsentHeadersChangeNothing) {

@@ -127,40 +127,40 @@ TEST(RulesPolicy, FirstMatchingRuleInOrderElseDefault) {
   const auto& rt = *b.rt;
 
   auto d = decide(rt, english());
-  EXPECT_EQ(d.model, "general");
+  EXPECT_EQ(d.plan.model, "general");
   EXPECT_EQ(d.policy, "rules");
-  EXPECT_EQ(d.fallbacks, std::vector<std::string>{"backup"});
+  EXPECT_EQ(d.plan.fallbacks, std::vector<std::string>{"backup"});
   EXPECT_EQ(d.reason, "no rule matched; default");
 
   Signals fr = english();
   fr.language = "fr";
   d = decide(rt, fr);
-  EXPECT_EQ(d.model, "french");
-  EXPECT_EQ(d.fallbacks, std::vector<std::string>{"general"});
+  EXPECT_EQ(d.plan.model, "french");
+  EXPECT_EQ(d.plan.fallbacks, std::vector<std::string>{"general"});
   EXPECT_THAT(d.reason,
               HasSubstr("rule 2 'non-english' matched: (language is not en and not has code)"));
 
   Signals fr_code = fr;
   fr_code.has_code = true;
-  EXPECT_EQ(decide(rt, fr_code).model, "coder");  // NOT excluded rule 2; rule 3 matches
+  EXPECT_EQ(decide(rt, fr_code).plan.model, "coder");  // NOT excluded rule 2; rule 3 matches
 
   Signals long_fr = fr;
   long_fr.prompt_tokens = 40000;  // rule 1 comes first
   d = decide(rt, long_fr);
-  EXPECT_EQ(d.model, "long");
-  EXPECT_EQ(d.fallbacks, std::vector<std::string>{"backup"});
+  EXPECT_EQ(d.plan.model, "long");
+  EXPECT_EQ(d.plan.fallbacks, std::vector<std::string>{"backup"});
   long_fr.prompt_tokens = 32000;  // gt, not gte
-  EXPECT_EQ(decide(rt, long_fr).model, "french");
+  EXPECT_EQ(decide(rt, long_fr).plan.model, "french");
 }
 
 TEST(RulesPolicy, KeywordsAreCaseInsensitiveWholeWords) {
   auto b = build(kRules);
   ASSERT_TRUE(b.rt) << b.error;
-  EXPECT_EQ(decide(*b.rt, english(), "How do I read a file in PYTHON?").model, "coder");
-  EXPECT_EQ(decide(*b.rt, english(), "is c++ faster than java").model, "coder");
-  EXPECT_EQ(decide(*b.rt, english(), "the rusty nail").model, "general");  // not a whole word
-  EXPECT_EQ(decide(*b.rt, english(), "pythonic ways").model, "general");   // not a whole word
-  EXPECT_EQ(decide(*b.rt, english(), "here is my Stack Trace:").model, "coder");  // regex, (?i)
+  EXPECT_EQ(decide(*b.rt, english(), "How do I read a file in PYTHON?").plan.model, "coder");
+  EXPECT_EQ(decide(*b.rt, english(), "is c++ faster than java").plan.model, "coder");
+  EXPECT_EQ(decide(*b.rt, english(), "the rusty nail").plan.model, "general");  // not a whole word
+  EXPECT_EQ(decide(*b.rt, english(), "pythonic ways").plan.model, "general");   // not a whole word
+  EXPECT_EQ(decide(*b.rt, english(), "here is my Stack Trace:").plan.model, "coder");  // regex, (?i)
   EXPECT_THAT(decide(*b.rt, english(), "rust").reason, HasSubstr("rule 3 'code' matched"));
 }
 
@@ -169,13 +169,13 @@ TEST(RulesPolicy, TaskAndCountsInOneMappingAreAnded) {
   ASSERT_TRUE(b.rt) << b.error;
   Signals s = english();
   s.task = "math";
-  EXPECT_EQ(decide(*b.rt, s).model, "general");  // one message
+  EXPECT_EQ(decide(*b.rt, s).plan.model, "general");  // one message
   s.message_count = 2;
-  EXPECT_EQ(decide(*b.rt, s).model, "backup");
+  EXPECT_EQ(decide(*b.rt, s).plan.model, "backup");
   EXPECT_THAT(decide(*b.rt, s).reason,
               HasSubstr("rule 4 matched: (task is one of math, physics and message_count >= 2"));
   s.task = "chat";
-  EXPECT_EQ(decide(*b.rt, s).model, "general");
+  EXPECT_EQ(decide(*b.rt, s).plan.model, "general");
 }
 
 TEST(RulesPolicy, NeedsWhatItReads) {
@@ -253,7 +253,7 @@ TEST(RulesPolicy, RuntimeComputesTheRoutesSignals) {
     Signals s = b.rt->signals_for(*req);
     RouteRequest rr = pipeline::route_request(*req);
     auto d = b.rt->decide("r", rr, s);
-    return d ? d->model : std::string("error");
+    return d ? d->plan.model : std::string("error");
   };
   EXPECT_EQ(pick("Quelle est la meilleure façon d'apprendre une langue étrangère rapidement ?"),
             "french");
@@ -270,7 +270,7 @@ TEST(RulesPolicy, RuntimeComputesTheRoutesSignals) {
   Signals s2 = b2.rt->signals_for(*req2);
   EXPECT_EQ(s2.task, "math");
   EXPECT_GT(s2.task_confidence, 0.5f);
-  EXPECT_EQ(b2.rt->decide("r", pipeline::route_request(*req2), s2)->model, "coder");
+  EXPECT_EQ(b2.rt->decide("r", pipeline::route_request(*req2), s2)->plan.model, "coder");
   // A configured model name gets only the always-present signals.
   auto req = api::parse_chat_request(
       R"({"model":"general","messages":[{"role":"user","content":"Bonjour à tous"}]})");

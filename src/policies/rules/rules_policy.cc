@@ -46,14 +46,12 @@ class RulesPolicy final : public Policy {
     d.policy = "rules";
     for (const auto& r : rules_) {
       if (r.when.evaluate(signals, request.prompt_text)) {
-        d.model = r.model;
-        d.fallbacks = r.fallbacks;
+        d.plan = Plan::single(r.model, r.fallbacks);
         d.reason = r.label + " matched: " + r.when.text;
         return d;
       }
     }
-    d.model = default_model_;
-    d.fallbacks = default_fallbacks_;
+    d.plan = Plan::single(default_model_, default_fallbacks_);
     d.reason = "no rule matched; default";
     return d;
   }

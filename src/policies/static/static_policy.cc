@@ -27,21 +27,21 @@ Result<std::unique_ptr<Policy>> make_static(const PolicyContext& ctx) {
   if (!ctx.spec["model"] || !ctx.spec["model"].IsScalar())
     return config_error(ctx, "static policy needs `model: NAME`");
   Decision d;
-  d.model = ctx.spec["model"].as<std::string>();
+  d.plan = Plan::single(ctx.spec["model"].as<std::string>());
   d.policy = "static";
-  d.reason = "static route to " + d.model;
-  if (!ctx.config.find_model(d.model))
-    return config_error(ctx, "static policy names unknown model '" + d.model + "'");
+  d.reason = "static route to " + d.plan.model;
+  if (!ctx.config.find_model(d.plan.model))
+    return config_error(ctx, "static policy names unknown model '" + d.plan.model + "'");
   if (const auto& fb = ctx.spec["fallbacks"]) {
     if (!fb.IsSequence()) return config_error(ctx, "fallbacks must be a list of model names");
     for (const auto& f : fb) {
       auto name = f.as<std::string>();
       if (!ctx.config.find_model(name)) return config_error(ctx, "fallback names unknown model '" + name + "'");
-      d.fallbacks.push_back(name);
+      d.plan.fallbacks.push_back(name);
     }
   }
   Candidate c;
-  c.model = d.model;
+  c.model = d.plan.model;
   d.candidates.push_back(c);
   return std::unique_ptr<Policy>(std::make_unique<StaticPolicy>(std::move(d)));
 }

@@ -1,0 +1,59 @@
+// Model calls: how the executor reaches a model's replica.
+//
+// Two implementations: the HTTP client pool when serving (src/pipeline/http_upstream.h), and
+// recorded outcomes answered in-process when evaluating offline (src/replay/recorded_upstream.h).
+// The executor (replica choice, retries, hedging, streaming relay, metering) is the same for both,
+// so `switchboard eval` measures exactly what `switchboard serve` does.
+//
+// Contract: start() sends one request to one replica and completes when the response head has
+// arrived (or failed); errors are values: upstream_unreachable (kUpstreamError) and
+// upstream_timeout (kUpstreamTimeout). An UpstreamResponse is used by one coroutine at a time.
+// Both run on the request's worker thread; an Upstream is not shared between workers.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "switchboard/result.h"
+
+namespace switchboard {
+
+struct Replica;
+
+struct ModelCall {
+  std::string_view model;   // the configured model's name
+  const Replica* replica = nullptr;  // the replica chosen by the model's balancer
+  std::string_view path;    // "/v1/chat/completions"
+  std::string_view body;    // the request body as the upstream must see it; outlives the call
+  bool stream = false;      // the client asked for server-sent events
+  std::chrono::steady_clock::time_point deadline;  // for the response head
+};
+
+class UpstreamResponse {
+ public:
+  using Clock = std::chrono::steady_clock;
+  virtual ~UpstreamResponse() = default;
+  virtual unsigned status() const = 0;
+  virtual const std::string& content_type() const = 0;  // "" when absent
+  // Next piece of the body; an empty view means the body is complete. Valid until the next call.
+  virtual boost::asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline) = 0;
+  // The rest of the body; upstream_response_too_large (kUpstreamError) beyond `limit` bytes.
+  virtual boost::asio::awaitable<Result<std::string>> read_all(std::size_t limit, Clock::time_point deadline) = 0;
+  // What the provider billed for this call, when it says so (recorded outcomes do); otherwise the
+  // executor prices the usage with the model's price.
+  virtual std::optional<double> billed_usd() const { return std::nullopt; }
+  // The latency the call had when it was recorded (offline); nullopt = use the measured time.
+  virtual std::optional<double> recorded_latency_ms() const { return std::nullopt; }
+};
+
+class Upstream {
+ public:
+  virtual ~Upstream() = default;
+  virtual boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(const ModelCall& call) = 0;
+};
+
+}  // namespace switchboard

@@ -1,0 +1,120 @@
+// deliver(): the answer chosen by a plan runner goes to the client (pipeline/executor.h).
+#include "api/chat_request.h"
+#include "api/sse.h"
+#include "pipeline/executor.h"
+
+namespace switchboard::pipeline {
+
+using asio::awaitable;
+
+namespace {
+constexpr std::size_t kMaxUpstreamBody = 64 * 1024 * 1024;
+
+void set_cost(RequestContext& ctx, const UpstreamResponse& upstream) {
+  if (auto billed = upstream.billed_usd()) {
+    ctx.rec.cost_usd = *billed;
+  } else {
+    ctx.rec.cost_usd = ctx.model->config->price.cost(ctx.rec.prompt_tokens, ctx.rec.completion_tokens);
+  }
+}
+
+awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstream) {
+  const auto& mc = *ctx.model->config;
+  auto& rec = ctx.rec;
+  rec.status = 200;
+  api::StreamMeter meter;
+  api::SseParser sse([&meter](std::string_view data) { meter.on_event(data); });
+  auto headers = ctx.response_headers();
+  bool client_ok = co_await ctx.client->start_stream(headers);
+  std::optional<Error> broken;
+  while (client_ok) {
+    auto piece = co_await upstream.read_some(Clock::now() + mc.stream_idle_timeout);
+    if (!piece) {
+      broken = piece.error();
+      break;
+    }
+    if (piece->empty()) break;  // the upstream finished its body
+    sse.feed(*piece);
+    client_ok = co_await ctx.client->write_chunk(*piece);
+  }
+  sse.finish();
+  if (broken) {
+    Error e = make_error(broken->kind, "upstream_stream_broken",
+                         "the upstream stream ended abnormally after it had started: " + broken->message);
+    rec.outcome = "stream_broken";
+    rec.error_code = e.code;
+    rec.error_message = e.message;
+    ctx.metrics->errors.with({ctx.route_label, rec.model, e.code}).inc();
+    if (client_ok) client_ok = co_await ctx.client->stream_error(e);
+  } else if (!client_ok) {
+    rec.outcome = "client_gone";
+  } else {
+    rec.outcome = meter.saw_error() ? "upstream_error" : "ok";
+  }
+  if (client_ok) client_ok = co_await ctx.client->finish_stream();
+  if (!client_ok && rec.outcome == "ok") rec.outcome = "client_gone";
+  if (meter.reported_usage()) {
+    rec.prompt_tokens = meter.reported_usage()->prompt_tokens;
+    rec.completion_tokens = meter.reported_usage()->completion_tokens;
+    rec.tokens_source = "upstream";
+  } else {
+    rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
+    rec.completion_tokens = meter.content_chunks();
+    rec.tokens_source = "counted";
+  }
+  set_cost(ctx, upstream);
+  co_return StageResult::next();
+}
+
+}  // namespace
+
+awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer, const ModelRuntime* first_choice) {
+  auto& rec = ctx.rec;
+  ctx.model = answer.model;
+  rec.model = answer.model->config->name;
+  rec.replica = answer.replica->config->id;
+  rec.upstream_ms = answer.head_ms;
+  if (answer.model != first_choice) rec.reason += "; fell back to " + rec.model;
+  const auto& mc = *answer.model->config;
+  ctx.metrics->upstream_latency.with({mc.name, rec.replica}).observe(rec.upstream_ms / 1000);
+  auto& upstream = *answer.call;
+  const bool upstream_sse = upstream.content_type().starts_with("text/event-stream");
+  if (ctx.req.stream && upstream.status() == 200 && upstream_sse) co_return co_await relay_stream(ctx, upstream);
+
+  if (!answer.body) {
+    auto whole = co_await upstream.read_all(kMaxUpstreamBody, answer.sent_at + mc.timeout);
+    if (!whole) {
+      const char* outcome = whole.error().kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
+      co_return StageResult::fail(whole.error(), outcome);
+    }
+    answer.body = std::move(*whole);
+  }
+  std::string& whole = *answer.body;
+  rec.status = static_cast<int>(upstream.status());
+  if (upstream.status() == 200) {
+    rec.outcome = "ok";
+    if (auto usage = api::parse_usage(whole)) {
+      rec.prompt_tokens = usage->prompt_tokens;
+      rec.completion_tokens = usage->completion_tokens;
+      rec.tokens_source = "upstream";
+    } else {
+      rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
+      rec.tokens_source = "estimated";
+    }
+    set_cost(ctx, upstream);
+  } else {
+    // The upstream's own error is passed through unchanged; the record keeps its status.
+    rec.outcome = upstream.status() >= 500 ? "upstream_error" : "client_error";
+    rec.error_code = "upstream_status_" + std::to_string(upstream.status());
+    rec.error_message = whole.substr(0, 512);
+  }
+  // (No temporaries inside co_await expressions: GCC 12 may destroy them twice.)
+  std::string_view content_type = upstream.content_type();
+  if (content_type.empty()) content_type = "application/json";
+  auto headers = ctx.response_headers();
+  if (!co_await ctx.client->respond(upstream.status(), content_type, headers, std::move(whole)))
+    rec.outcome = "client_gone";
+  co_return StageResult::next();
+}
+
+}  // namespace switchboard::pipeline

@@ -1,0 +1,50 @@
+// The executor: runs a decision's plan (include/switchboard/plan.h) — the `execute` stage.
+//
+// A plan names its runner by kind; each runner is a file in src/pipeline/plans/ registered by name
+// (PlanRunnerRegistrar), so cascades and ensembles are new files, not edits here. Runners call
+// models through pipeline/model_call.h (replicas, retries, hedging) and RequestContext::upstream
+// (HTTP pool when serving, recorded outcomes offline), and answer the client through deliver():
+// the streaming relay or the whole answer, usage metering and cost.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "pipeline/model_call.h"
+#include "pipeline/request_context.h"
+#include "switchboard/registry.h"
+#include "switchboard/stage.h"
+
+namespace switchboard::pipeline {
+
+class PlanRunner {
+ public:
+  virtual ~PlanRunner() = default;
+  // Runs `plan` for the request and answers the client; returns next() once an answer (or the
+  // upstream's own error) was sent, fail() when there is none to send.
+  virtual asio::awaitable<StageResult> run(RequestContext& ctx, const Plan& plan) const = 0;
+};
+using PlanRunnerFactory = std::function<std::unique_ptr<PlanRunner>()>;
+using PlanRunnerRegistry = Registry<PlanRunnerFactory>;
+using PlanRunnerRegistrar = Registrar<PlanRunnerFactory>;
+
+class Executor {
+ public:
+  Executor();  // one runner of every registered kind
+  // Errors: an unknown plan kind or a model the runtime does not have (500 policy_error).
+  asio::awaitable<StageResult> run(RequestContext& ctx) const;
+
+ private:
+  std::map<std::string, std::unique_ptr<PlanRunner>, std::less<>> runners_;
+};
+
+// Sends `answer` to the client — a stream relayed event by event as it arrives, or the whole body
+// — and fills the record: status, outcome, usage (reported, counted or estimated), cost (billed
+// by the upstream, else the model's price), upstream_ms. `first_choice` is the model the plan
+// preferred (a fallback is noted in the reason). Returns next(), or fail() when the rest of a
+// non-streamed body could not be read.
+asio::awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer, const ModelRuntime* first_choice);
+
+}  // namespace switchboard::pipeline

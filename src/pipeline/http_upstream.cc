@@ -1,0 +1,42 @@
+#include "pipeline/http_upstream.h"
+
+#include "config/config.h"
+#include "switchboard/balancer.h"
+
+namespace switchboard::pipeline {
+
+namespace {
+namespace bhttp = http::bhttp;
+
+class HttpResponse final : public UpstreamResponse {
+ public:
+  explicit HttpResponse(std::unique_ptr<http::UpstreamCall> call) : call_(std::move(call)) {}
+  unsigned status() const override { return call_->status(); }
+  const std::string& content_type() const override { return call_->content_type(); }
+  asio::awaitable<Result<std::string_view>> read_some(UpstreamResponse::Clock::time_point deadline) override {
+    return call_->read_some(deadline);
+  }
+  asio::awaitable<Result<std::string>> read_all(std::size_t limit, UpstreamResponse::Clock::time_point deadline) override {
+    return call_->read_all(limit, deadline);
+  }
+
+ private:
+  std::unique_ptr<http::UpstreamCall> call_;
+};
+}  // namespace
+
+asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(const ModelCall& call) {
+  const auto& rc = *call.replica->config;
+  http::Request up{bhttp::verb::post, rc.endpoint.base_path + std::string(call.path), 11};
+  up.set(bhttp::field::content_type, "application/json");
+  up.set(bhttp::field::accept, call.stream ? "text/event-stream" : "application/json");
+  up.body() = std::string(call.body);
+  const std::size_t index = call.replica->index;
+  std::string_view authorization = index < authorizations_.size() ? authorizations_[index] : std::string_view();
+  http::UpstreamTarget target{&rc.endpoint, authorization, index};
+  auto started = co_await client_->start(target, std::move(up), call.deadline);
+  if (!started) co_return started.error();
+  co_return std::unique_ptr<UpstreamResponse>(std::make_unique<HttpResponse>(std::move(*started)));
+}
+
+}  // namespace switchboard::pipeline

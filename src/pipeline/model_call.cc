@@ -1,0 +1,251 @@
+#include "pipeline/model_call.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <variant>
+
+#include "api/chat_request.h"
+#include "pool/health.h"
+
+namespace switchboard::pipeline {
+
+using asio::awaitable;
+
+namespace {
+constexpr std::size_t kMaxUpstreamBody = 64 * 1024 * 1024;
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// Shared by the two branches of a hedged attempt (both run on the request's worker thread).
+struct HedgeRace {
+  bool decided = false;         // a branch has returned the race's result
+  bool primary_running = true;  // the first attempt has not finished
+  bool hedge_running = false;   // the hedge was sent and has not finished
+};
+
+// One attempt on replica `r` of `m`: sends the request, waits for the head (and, unless streaming,
+// the body).
+awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m, Replica& r) {
+  Attempt a;
+  a.model = &m;
+  a.replica = &r;
+  a.in_flight = InFlight(r.in_flight);
+  const auto& rc = *r.config;
+  // The upstream must see the name it knows: the adapter's (vLLM serves LoRA adapters under their
+  // own names), else the replica's rename, else the chosen model's name (the client may have named
+  // a route such as "auto").
+  std::string_view upstream_name = !ctx.adapter.empty()           ? std::string_view(ctx.req.model)
+                                   : !rc.upstream_model.empty() ? std::string_view(rc.upstream_model)
+                                                                : std::string_view(m.config->name);
+  a.sent_at = Clock::now();
+  const auto deadline = a.sent_at + m.config->timeout;
+  ModelCall call{m.config->name, &r, "/v1/chat/completions", st.body_for(ctx, upstream_name), ctx.req.stream,
+                 deadline};
+  auto started = co_await ctx.upstream->start(call);
+  a.head_ms = ms_since(a.sent_at);
+  if (!started) {
+    a.error = started.error();
+  } else {
+    a.call = std::move(*started);
+    if (!ctx.req.stream) {
+      auto whole = co_await a.call->read_all(kMaxUpstreamBody, deadline);
+      if (whole) {
+        a.body = std::move(*whole);
+      } else {
+        a.error = whole.error();
+        a.call.reset();
+      }
+    }
+  }
+  a.ms = ms_since(a.sent_at);
+  if (a.call) {
+    if (auto recorded = a.call->recorded_latency_ms()) a.head_ms = a.ms = *recorded;
+  }
+  co_return a;
+}
+
+// Appends the attempt to the decision record and reports its outcome to the replica's health.
+void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unavailable) {
+  nlohmann::json j = {{"model", a.model->config->name}, {"replica", a.replica->config->id},
+                      {"result", a.result()}, {"ms", a.ms}};
+  if (hedge) j["hedge"] = true;
+  if (unavailable) j["unavailable"] = unavailable;  // skipped as ejected or down
+  ctx.rec.attempts.push_back(std::move(j));
+  if (a.cancelled) return;  // says nothing about the replica
+  if (!a.replica_failed()) {
+    pool::record_success(*a.replica);
+    return;
+  }
+  if (std::int64_t ms = pool::record_failure(*a.replica, a.model->outlier, pool::steady_ms())) {
+    ctx.metrics->ejections.with({a.model->config->name, a.replica->config->id}).inc();
+    spdlog::warn("replica {} of {} ejected for {} ms after {} failures in a row (last: {})", a.replica->config->id,
+                 a.model->config->name, ms, a.replica->health.consecutive_failures.load(std::memory_order_relaxed),
+                 a.result());
+  }
+}
+
+// run_attempt() on `first`, plus — when no answer came within the model's hedge.after_ms — a second
+// one on another healthy replica (if the retry budget allows); the first good answer wins and the
+// other attempt is cancelled. Appends the hedge's replica to st.tried.
+awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m, Replica& first,
+                                  std::size_t unavailable) {
+  using namespace asio::experimental::awaitable_operators;
+  HedgeRace race;
+  auto executor = co_await asio::this_coro::executor;
+  // Waits until the other branch ends the race (and cancels this one).
+  auto park = [executor]() -> awaitable<void> {
+    asio::steady_timer forever(executor, asio::steady_timer::time_point::max());
+    co_await forever.async_wait(asio::as_tuple(asio::use_awaitable));
+  };
+  auto cancelled = [&](Replica& r) {
+    Attempt a;
+    a.model = &m;
+    a.replica = &r;
+    a.cancelled = true;
+    return a;
+  };
+  auto primary = [&]() -> awaitable<Attempt> {
+    Attempt a;
+    try {
+      a = co_await run_attempt(ctx, st, m, first);
+    } catch (const std::exception&) {
+      a = cancelled(first);
+    }
+    race.primary_running = false;
+    if (race.decided) a.cancelled = true;
+    note_attempt(ctx, a, false, unavailable);
+    if (a.cancelled) co_return a;
+    // A failure waits for a hedge in progress; otherwise it ends the race (and the retry loop goes on).
+    if (a.retryable() && race.hedge_running) {
+      co_await park();
+      a.cancelled = true;
+      co_return a;
+    }
+    race.decided = true;
+    co_return a;
+  };
+  auto hedge = [&]() -> awaitable<Attempt> {
+    asio::steady_timer timer(executor, m.config->pool.hedge.after);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec || race.decided) co_return cancelled(first);
+    pool::CandidateBuffer buffer;
+    auto c = pool::healthy_candidates(m.replica_ptrs, st.tried, pool::steady_ms(), buffer);
+    pool::RetryBudget::Token token;
+    if (!c.replicas.empty()) token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
+    if (c.replicas.empty() || !token) {
+      if (!c.replicas.empty()) {
+        ctx.rec.attempts.push_back({{"model", m.config->name}, {"result", "budget_exhausted"}, {"hedge", true}});
+        ctx.metrics->budget_exhausted.with({m.config->name}).inc();
+      }
+      co_await park();  // no hedge: the primary decides
+      co_return cancelled(first);
+    }
+    Replica& second = m.balancer->pick(c.replicas, ctx.route_request);
+    st.tried.push_back(&second);
+    ctx.metrics->hedges.with({m.config->name}).inc();
+    race.hedge_running = true;
+    Attempt a;
+    try {
+      a = co_await run_attempt(ctx, st, m, second);
+    } catch (const std::exception&) {
+      a = cancelled(second);
+    }
+    race.hedge_running = false;
+    if (race.decided) a.cancelled = true;
+    note_attempt(ctx, a, true, 0);
+    if (a.cancelled) co_return a;
+    if (a.retryable() && race.primary_running) {
+      co_await park();
+      a.cancelled = true;
+      co_return a;
+    }
+    race.decided = true;
+    co_return a;
+  };
+  auto won = co_await (primary() || hedge());
+  co_return std::visit([](Attempt& a) { return std::move(a); }, won);
+}
+
+}  // namespace
+
+std::string Attempt::result() const {
+  if (cancelled) return "cancelled";
+  if (error) return error->code;
+  if (call->status() >= 500 || call->status() == 429) return "upstream_status_" + std::to_string(call->status());
+  return "ok";
+}
+
+std::string_view CallState::body_for(const RequestContext& ctx, std::string_view name) {
+  if (name == ctx.req.model) return ctx.body;
+  if (rewritten_for != name) {
+    rewritten = api::rewrite_model(ctx.body, name);
+    rewritten_for = name;
+  }
+  return rewritten;
+}
+
+awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const ModelRuntime& m, bool last) {
+  ModelCallResult out;
+  const auto& pc = m.config->pool;
+  // The balancer's view of the request, with this model's prefix blocks (empty unless it uses them).
+  st.blocks = pool::prefix_blocks_for(*m.balancer, ctx.req.prompt_text);
+  ctx.route_request.prefix_blocks = st.blocks;
+  ctx.route_request.adapter = ctx.adapter;
+  st.tried.clear();
+  for (std::int32_t n = 0; n < pc.retry.max_attempts && !out.answer && !out.stop; ++n) {
+    auto c = pool::healthy_candidates(m.replica_ptrs, st.tried, pool::steady_ms(), st.buffer);
+    std::span<Replica* const> candidates = c.replicas;
+    if (candidates.empty()) {
+      if (!st.tried.empty()) break;  // every available replica of this model was tried
+      if (!last) {                   // none is available: on to the next model
+        ctx.rec.attempts.push_back(
+            {{"model", m.config->name}, {"result", "no_healthy_replica"}, {"unavailable", c.unavailable}});
+        ctx.rec.reason += "; no healthy replica of " + m.config->name;
+        break;
+      }
+      // The last model has no healthy replica either: better a replica that may have recovered
+      // than no answer.
+      candidates = m.replica_ptrs;
+      if (candidates.empty()) break;
+      ctx.rec.reason += "; every replica of " + m.config->name + " is ejected or down, tried anyway";
+    }
+    pool::RetryBudget::Token token;  // held while this retry waits for its answer
+    if (!st.first) {
+      token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
+      if (!token) {
+        ctx.rec.attempts.push_back({{"model", m.config->name}, {"result", "budget_exhausted"}});
+        ctx.metrics->budget_exhausted.with({m.config->name}).inc();
+        out.stop = true;
+        break;
+      }
+      ctx.metrics->retries.with({m.config->name}).inc();
+    }
+    st.first = false;
+    Replica& r = m.balancer->pick(candidates, ctx.route_request);
+    st.tried.push_back(&r);
+    Attempt a;
+    if (pc.hedge.enabled && !ctx.req.stream && m.replica_ptrs.size() > 1) {
+      a = co_await hedged_attempt(ctx, st, m, r, c.unavailable);
+    } else {
+      a = co_await run_attempt(ctx, st, m, r);
+      note_attempt(ctx, a, false, c.unavailable);
+    }
+    ctx.rec.model = m.config->name;
+    ctx.rec.replica = a.replica->config->id;
+    if (!a.retryable()) {
+      out.answer = std::move(a);
+    } else if (a.call) {
+      out.held = std::move(a);
+    } else if (a.error) {
+      out.error = a.error;
+    }
+  }
+  co_return out;
+}
+
+}  // namespace switchboard::pipeline

@@ -1,0 +1,96 @@
+// Everything one request carries through the stages (include/switchboard/stage.h).
+//
+// Built by an API front end (chat completions: pipeline/chat_front.cc; offline evaluation:
+// eval/offline_runner.h) with the raw request and the services of the worker it runs on; filled by
+// the stages in order. Owned by the front end's coroutine and touched by one coroutine at a time
+// (a request's stages and calls run on its worker thread), so nothing here is locked.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/chat_request.h"
+#include "metrics/metrics.h"
+#include "pipeline/request_headers.h"
+#include "pipeline/runtime.h"
+#include "store/decision_store.h"
+#include "switchboard/policy.h"
+#include "switchboard/response_writer.h"
+#include "switchboard/upstream.h"
+
+namespace switchboard::pipeline {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// Fills Signals::embedding for routes that need it when the provider is a service (http), after the
+// extractor's local signals. Returns "" or a note for the decision's reason ("; no embedding (...)").
+// Serving: the worker's HTTP client; offline: a blocking, memoised call.
+class EmbeddingSource {
+ public:
+  virtual ~EmbeddingSource() = default;
+  virtual asio::awaitable<std::string> fill(const Runtime& runtime, const api::ChatRequest& request,
+                                            Signals& signals) = 0;
+};
+
+// Where finished decision records go: the SQLite store when serving, a collector offline.
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual void write(store::DecisionRecord record) = 0;
+};
+
+struct RequestContext {
+  // --- Set by the front end, constant afterwards.
+  std::string_view body;        // the raw request body; outlives the run
+  RequestHeaders headers;
+  std::optional<Error> read_error;  // the body could not be read (too large, timeout)
+  Clock::time_point received_at = Clock::now();
+  bool explain_only = false;    // POST /v1/route: stop after decide, answer nothing, record nothing
+  // Services.
+  const Runtime* runtime = nullptr;
+  Upstream* upstream = nullptr;
+  ResponseWriter* client = nullptr;
+  EmbeddingSource* embedder = nullptr;  // null: no service-backed embedding
+  metrics::GatewayMetrics* metrics = nullptr;
+  RecordSink* sink = nullptr;
+
+  // --- Filled by the stages.
+  api::ChatRequest req;              // parse
+  RouteRequest route_request;        // parse (views into req)
+  const RouteRuntime* route = nullptr;  // parse: the route the client named, if any
+  std::uint32_t disabled_stages = 0;    // parse: the route's switched-off stages (runner's bit per stage)
+  Signals signals;                   // parse: the always-present ones; signals: the route's others
+  std::string signals_note;          // signals: a note for the decision's reason (embedding failed)
+  std::optional<Decision> decision;  // decide
+  std::string_view adapter;          // decide: the LoRA adapter named as `model`
+  std::string route_label;           // metrics label: only configured names (bounded cardinality)
+  const ModelRuntime* model = nullptr;  // execute: the model that answered
+  // A response a stage ends the request with (StageResult::end()); the runner sends it.
+  struct Reply {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+  };
+  std::optional<Reply> reply;
+  std::optional<Error> error;  // the error a stage failed the request with (the runner sets it)
+  store::DecisionRecord rec;
+
+  // x-switchboard-decision, -model and -replica for the client.
+  std::vector<std::pair<std::string_view, std::string_view>> response_headers() const {
+    std::vector<std::pair<std::string_view, std::string_view>> h;
+    h.reserve(3);
+    h.emplace_back("x-switchboard-decision", rec.id);
+    if (!rec.model.empty()) h.emplace_back("x-switchboard-model", rec.model);
+    if (!rec.replica.empty()) h.emplace_back("x-switchboard-replica", rec.replica);
+    return h;
+  }
+};
+
+}  // namespace switchboard::pipeline

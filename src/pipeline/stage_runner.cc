@@ -1,0 +1,147 @@
+#include "pipeline/stage_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
+
+namespace switchboard::pipeline {
+
+namespace {
+double us_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
+const char* outcome_of(StageResult::Kind k) {
+  switch (k) {
+    case StageResult::Kind::kNext: return "next";
+    case StageResult::Kind::kEnd: return "end";
+    case StageResult::Kind::kFail: return "error";
+  }
+  return "";
+}
+bool is_cancellation(const boost::system::system_error& e) {
+  return e.code() == boost::asio::error::operation_aborted;
+}
+}  // namespace
+
+StageRunner::StageRunner(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::move(stages)) {
+  for (std::size_t i = 0; i < stages_.size(); ++i) {
+    if (stages_[i]->name() == "record") record_ = i;
+    if (stages_[i]->name() == "decide") decide_ = i;
+  }
+}
+
+Result<std::unique_ptr<StageRunner>> StageRunner::standard() {
+  std::vector<std::unique_ptr<Stage>> stages;
+  for (const char* slot : kStageOrder) {
+    const StageFactory* factory = StageRegistry::instance().find(slot);
+    if (!factory) continue;  // an empty slot (guard and cache until they are built)
+    auto stage = (*factory)();
+    if (!stage) return stage.error();
+    stages.push_back(std::move(*stage));
+  }
+  return std::make_unique<StageRunner>(std::move(stages));
+}
+
+Result<std::uint32_t> StageRunner::disable_bit(const std::string& name) const {
+  for (std::size_t i = 0; i < stages_.size(); ++i) {
+    if (stages_[i]->name() != name) continue;
+    if (stages_[i]->required())
+      return make_error(ErrorKind::kBadRequest, "bad_config", "stage '" + name + "' cannot be switched off");
+    return std::uint32_t{1} << i;
+  }
+  std::string known;
+  for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
+  return make_error(ErrorKind::kBadRequest, "bad_config", "no stage '" + name + "' (stages: " + known + ")");
+}
+
+std::vector<std::string> StageRunner::names() const {
+  std::vector<std::string> out;
+  for (const auto& s : stages_) out.emplace_back(s->name());
+  return out;
+}
+
+asio::awaitable<void> StageRunner::send_error(RequestContext& ctx, const Error& e, const char* outcome) const {
+  auto& rec = ctx.rec;
+  rec.status = http_status(e.kind);
+  rec.outcome = outcome;
+  rec.error_code = e.code;
+  rec.error_message = e.message;
+  ctx.error = e;
+  if (ctx.metrics) ctx.metrics->errors.with({ctx.route_label, rec.model, e.code}).inc();
+  if (ctx.explain_only || !ctx.client) co_return;
+  auto headers = ctx.response_headers();
+  if (!co_await ctx.client->error(e, headers)) rec.outcome = "client_gone";
+}
+
+asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
+  ctx.rec.stages.reserve(stages_.size());
+  std::size_t i = 0;
+  bool ended = false;
+  for (; i < stages_.size() && !ended; ++i) {
+    if (i == record_) break;
+    if (ctx.explain_only && i > decide_) break;
+    const Stage& stage = *stages_[i];
+    if (ctx.disabled_stages & (std::uint32_t{1} << i)) {
+      ctx.rec.stages.push_back({std::string(stage.name()), 0, "off"});
+      continue;
+    }
+    const auto start = Clock::now();
+    StageResult result;
+    std::optional<std::string> crash;
+    try {
+      result = co_await stage.run(ctx);
+    } catch (const boost::system::system_error& e) {
+      if (is_cancellation(e)) throw;
+      crash = e.what();
+    } catch (const std::exception& e) {
+      crash = e.what();
+    }
+    if (crash) {
+      spdlog::error("stage {} failed on request {}: {}", stage.name(), ctx.rec.id, *crash);
+      result = StageResult::fail(make_error(ErrorKind::kInternal, "internal_error",
+                                            "stage " + std::string(stage.name()) + " failed: " + *crash),
+                                 "internal_error");
+    }
+    ctx.rec.stages.push_back({std::string(stage.name()), us_between(start, Clock::now()), outcome_of(result.kind)});
+    switch (result.kind) {
+      case StageResult::Kind::kNext:
+        break;
+      case StageResult::Kind::kFail:
+        if (crash && ctx.client && ctx.rec.status != 0) {
+          // The stage had already answered (or started a stream): nothing more can be sent.
+          ctx.rec.outcome = "internal_error";
+          ctx.rec.error_code = result.error->code;
+          ctx.rec.error_message = result.error->message;
+        } else {
+          co_await send_error(ctx, *result.error, result.outcome);
+        }
+        ended = true;
+        break;
+      case StageResult::Kind::kEnd:
+        if (ctx.reply && !ctx.explain_only && ctx.client) {
+          ctx.rec.status = ctx.reply->status;
+          if (ctx.rec.outcome.empty()) ctx.rec.outcome = "ok";
+          auto headers = ctx.response_headers();
+          if (!co_await ctx.client->respond(ctx.reply->status, ctx.reply->content_type, headers,
+                                            std::move(ctx.reply->body)))
+            ctx.rec.outcome = "client_gone";
+        }
+        ended = true;
+        break;
+    }
+  }
+  if (ctx.explain_only || record_ == SIZE_MAX) co_return;
+  const Stage& record = *stages_[record_];
+  if (ctx.disabled_stages & (std::uint32_t{1} << record_)) co_return;  // the route keeps no records
+  const auto start = Clock::now();
+  try {
+    co_await record.run(ctx);
+  } catch (const std::exception& e) {
+    spdlog::error("stage record failed on request {}: {}", ctx.rec.id, e.what());
+  }
+  ctx.rec.stages.push_back({"record", us_between(start, Clock::now()), "next"});
+  if (ctx.sink) ctx.sink->write(std::move(ctx.rec));
+}
+
+}  // namespace switchboard::pipeline

@@ -1,0 +1,48 @@
+// The stage runner: runs a request through the stages in order, times each one and writes the
+// spans into the decision record (`stages: [{"name","us","outcome"}]`).
+//
+// Order: the stages given at construction (the gateway's: parse → guard → cache → signals →
+// decide → execute → record; slots with no registered implementation are left out). A stage
+// switched off for the request's route (RequestContext::disabled_stages, set by parse) is skipped
+// and recorded with outcome "off". When a stage ends the request (end() or fail()), the runner
+// sends the reply or the error to the client, records the outcome, and goes straight to the
+// `record` stage. An exception escaping a stage becomes a 500 internal_error answered to the
+// client (if nothing was sent yet) and recorded; the runner itself never throws except on
+// cancellation. In explain-only mode (POST /v1/route) it stops after `decide` and answers nothing.
+// Finally the record goes to RequestContext::sink.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/request_context.h"
+#include "switchboard/stage.h"
+
+namespace switchboard::pipeline {
+
+// The gateway's order of stage slots.
+inline constexpr const char* kStageOrder[] = {"parse", "guard", "cache", "signals", "decide", "execute", "record"};
+
+class StageRunner {
+ public:
+  // Stages run in the given order; at most 32.
+  explicit StageRunner(std::vector<std::unique_ptr<Stage>> stages);
+  // The registered implementation of each slot of kStageOrder, in that order (empty slots skipped).
+  static Result<std::unique_ptr<StageRunner>> standard();
+
+  asio::awaitable<void> run(RequestContext& ctx) const;
+
+  // The bit of RequestContext::disabled_stages for the stage `name`; an error when there is no
+  // such stage or it is required.
+  Result<std::uint32_t> disable_bit(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  asio::awaitable<void> send_error(RequestContext& ctx, const Error& e, const char* outcome) const;
+  std::vector<std::unique_ptr<Stage>> stages_;
+  std::size_t record_ = SIZE_MAX;  // index of the `record` stage, SIZE_MAX if none
+  std::size_t decide_ = SIZE_MAX;
+};
+
+}  // namespace switchboard::pipeline

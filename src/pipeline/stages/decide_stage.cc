@@ -1,0 +1,40 @@
+// `decide`: which plan answers — a configured model or LoRA adapter directly, or the route's
+// policy (Runtime::decide). Required.
+#include "pipeline/explain.h"
+#include "pipeline/request_context.h"
+#include "switchboard/stage.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+class DecideStage final : public Stage {
+ public:
+  std::string_view name() const override { return "decide"; }
+  bool required() const override { return true; }
+  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    auto decided = ctx.runtime->decide(ctx.req.model, ctx.route_request, ctx.signals);
+    if (!decided) {
+      if (ctx.route) {
+        ctx.route_label = ctx.req.model;
+        ctx.rec.policy = ctx.route->config->policy_type;
+      }
+      const char* outcome = decided.error().kind == ErrorKind::kNotFound ? "client_error" : "no_candidate";
+      co_return StageResult::fail(decided.error(), outcome);
+    }
+    ctx.route_label = ctx.req.model;
+    ctx.rec.policy = decided->policy;
+    ctx.rec.model = decided->plan.model;
+    ctx.rec.reason = decided->reason + ctx.signals_note;
+    if (!ctx.explain_only) ctx.rec.candidates = candidates_json(decided->candidates);
+    ctx.adapter = ctx.runtime->adapter_of(ctx.req.model);
+    ctx.decision = std::move(*decided);
+    co_return StageResult::next();
+  }
+};
+
+const StageRegistrar kRegister("decide", []() -> Result<std::unique_ptr<Stage>> {
+  return std::unique_ptr<Stage>(std::make_unique<DecideStage>());
+});
+
+}  // namespace
+}  // namespace switchboard::pipeline

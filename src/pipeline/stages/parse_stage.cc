@@ -1,0 +1,39 @@
+// `parse`: the request body (fully validated JSON) and the routing headers; finds the route the
+// client named and its switched-off stages. Required.
+#include "api/chat_request.h"
+#include "pipeline/request_context.h"
+#include "pipeline/routing_headers.h"
+#include "switchboard/stage.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+class ParseStage final : public Stage {
+ public:
+  std::string_view name() const override { return "parse"; }
+  bool required() const override { return true; }
+  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    if (ctx.read_error) co_return StageResult::fail(*ctx.read_error, "client_error");
+    auto parsed = api::parse_chat_request(ctx.body);
+    if (!parsed) co_return StageResult::fail(parsed.error(), "client_error");
+    ctx.req = std::move(*parsed);
+    ctx.rec.route = ctx.req.model;
+    ctx.rec.stream = ctx.req.stream;
+    ctx.route_request = route_request(ctx.req);
+    ctx.signals = signals_for(ctx.req);  // the always-present ones
+    if (const RouteRuntime* route = ctx.runtime->find_route(ctx.req.model)) {
+      ctx.route = route;
+      ctx.disabled_stages = route->disabled_stages;
+    }
+    if (auto bad = apply_routing_headers(ctx.headers, ctx.route_request))
+      co_return StageResult::fail(std::move(*bad), "client_error");
+    co_return StageResult::next();
+  }
+};
+
+const StageRegistrar kRegister("parse", []() -> Result<std::unique_ptr<Stage>> {
+  return std::unique_ptr<Stage>(std::make_unique<ParseStage>());
+});
+
+}  // namespace
+}  // namespace switchboard::pipeline

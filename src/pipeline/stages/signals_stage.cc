@@ -1,0 +1,26 @@
+// `signals`: the costlier signals the route's policy reads (language, code, embedding, task), from
+// the local extractor, then — when the embedding comes from a service — the awaited embedding call
+// (RequestContext::embedder). Switched off, policies see only the always-present signals.
+#include "pipeline/request_context.h"
+#include "switchboard/stage.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+class SignalsStage final : public Stage {
+ public:
+  std::string_view name() const override { return "signals"; }
+  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    if (!ctx.route || !ctx.route->needs.any()) co_return StageResult::next();
+    ctx.signals = ctx.runtime->signals_for(ctx.req, ctx.route->needs);
+    if (ctx.embedder) ctx.signals_note = co_await ctx.embedder->fill(*ctx.runtime, ctx.req, ctx.signals);
+    co_return StageResult::next();
+  }
+};
+
+const StageRegistrar kRegister("signals", []() -> Result<std::unique_ptr<Stage>> {
+  return std::unique_ptr<Stage>(std::make_unique<SignalsStage>());
+});
+
+}  // namespace
+}  // namespace switchboard::pipeline
