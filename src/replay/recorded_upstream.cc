@@ -41,7 +41,8 @@ class RecordedResponse final : public UpstreamResponse {
 
 }  // namespace
 
-RecordedUpstream::RecordedUpstream(const data::Outcomes& outcomes) {
+RecordedUpstream::RecordedUpstream(const data::Outcomes& outcomes, std::map<std::string, Prices, std::less<>> prices)
+    : prices_(std::move(prices)) {
   for (const auto& model : outcomes.models()) books_.emplace(model, ReplayBook::build(outcomes, model));
 }
 
@@ -53,11 +54,13 @@ boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> RecordedUpstre
   auto it = books_.find(call.model);
   const ReplayBook& book = it == books_.end() ? kEmpty : it->second;
   const std::string model(call.model);
-  const Answer answer = answer_for(book, *req, model, Prices{});
+  auto priced = prices_.find(call.model);
+  const bool has_price = priced != prices_.end() && priced->second.output_per_mtok > 0;
+  const Answer answer = answer_for(book, *req, model, has_price ? priced->second : Prices{});
   const RecordedAnswer* recorded = book.find(req->prompt_key);
   std::optional<double> billed, latency;
   if (recorded) {
-    billed = recorded->cost;
+    if (!has_price) billed = recorded->cost;
     latency = recorded->latency_ms;
   }
   const CompletionHead head{"chatcmpl-recorded-" + prompt_hash(req->prompt_key), req->model, 0};
