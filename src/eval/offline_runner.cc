@@ -99,6 +99,9 @@ OfflineResult OfflineRunner::run(std::string_view body, const pipeline::RequestH
   ctx.metrics = &metrics_;
   ctx.sink = &sink;
   ctx.rec.id = store::new_decision_id();
+  ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
   std::exception_ptr failure;
   boost::asio::co_spawn(io_, runtime_.runner->run(ctx), [&failure](std::exception_ptr e) { failure = e; });
   io_.restart();

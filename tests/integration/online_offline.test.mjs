@@ -1,7 +1,12 @@
-// Online decisions equal offline ones: a sample of recorded prompts is sent through a running
-// gateway (replay backends upstream) and each answer's x-switchboard-model is compared with what
-// `switchboard route` decides offline for the same prompt with the same configuration. With
-// RouterBench present the sample is its test split; otherwise the shipped demo set.
+// Online decisions equal offline ones, for every kind of route. A sample of recorded prompts is sent
+// through a running gateway (replay backends upstream, priced like the config's models) and each
+// request's decision record (GET /v1/decisions/{id}) is compared with the record `switchboard batch`
+// writes for the same prompt and the same configuration file — the same stages and executor, on
+// the recorded-outcomes upstream. Compared: the chosen model, policy, reason, fallbacks tried,
+// every candidate's predicted quality, cost and utility, the usage and the cost, status, outcome
+// and the stages run. Routes: static (with a fallback), rules on signals, and — with RouterBench
+// beside the project — knn, classifier and mf trained on its train split, at the route's default
+// objective and at an explicit λ. Without RouterBench the demo set serves static and rules only.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,57 +14,131 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BIN, DEMO_DATA, ROUTERBENCH_DATA, GPT4, MIXTRAL, startReplay, startGateway, model, stopAll,
-  chatBody, postChat, tempDir,
+  postChat, getDecision, tempDir,
 } from './lib/harness.mjs';
 
 const MISTRAL = 'mistralai/mistral-7b-chat';
+const MODELS = [GPT4, MIXTRAL, MISTRAL];
+const PRICES = {
+  [GPT4]: { input_per_mtok: 10, output_per_mtok: 30 },
+  [MIXTRAL]: { input_per_mtok: 0.6, output_per_mtok: 0.6 },
+  [MISTRAL]: { input_per_mtok: 0.2, output_per_mtok: 0.2 },
+};
+const HAVE_ROUTERBENCH = ['arc_challenge', 'mbpp', 'winograde'].every((t) =>
+  existsSync(path.join(ROUTERBENCH_DATA, `${t}_train.csv`)) && existsSync(path.join(ROUTERBENCH_DATA, `${t}_test.csv`)));
+const LEARNED = HAVE_ROUTERBENCH ? ['knn', 'classifier', 'mf'] : [];
+const SAMPLE = 14;
 
-function offlineModel(configPath, route, prompt) {
-  const r = spawnSync(BIN, ['route', '--config', configPath, '--route', route, '--json', prompt], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout).model;
+function runOk(args) {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 });
+  if (r.error) throw r.error;
+  assert.equal(r.status, 0, `switchboard ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r;
 }
 
-function samplePrompts(n) {
-  let file = DEMO_DATA;
-  if (existsSync(ROUTERBENCH_DATA)) {
-    const out = tempDir('sb-online-');
-    const imp = spawnSync(BIN, ['import', 'routerbench', '--in', ROUTERBENCH_DATA, '--out', out], { encoding: 'utf8' });
-    assert.equal(imp.status, 0, imp.stderr);
-    file = path.join(out, 'test.jsonl');
-  }
-  const records = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const step = Math.max(1, Math.floor(records.length / n));
-  return records.filter((_, i) => i % step === 0).slice(0, n)
-    .filter((r) => r.prompt !== undefined)  // one user message: what `route "prompt"` sends
-    .map((r) => r.prompt);
+// What must be equal online and offline (ids, times and measured latencies differ by nature).
+function comparable(d) {
+  return {
+    status: d.status, outcome: d.outcome, error: d.error, route: d.route, policy: d.policy, model: d.model,
+    replica: d.replica, reason: d.reason, stream: d.stream, usage: d.usage, cost_usd: d.cost_usd,
+    candidates: d.candidates,
+    attempts: d.attempts.map((a) => ({ model: a.model, replica: a.replica, result: a.result })),
+    stages: d.stages.map((s) => `${s.name}:${s.outcome}`),
+  };
 }
 
 describe('online decisions equal offline decisions', () => {
   let gw;
+  let data;
+  let records;
+  let every;
+
   before(async () => {
-    const data = existsSync(ROUTERBENCH_DATA) ? ROUTERBENCH_DATA : DEMO_DATA;
-    const [a, b, c] = await Promise.all([GPT4, MIXTRAL, MISTRAL].map((m) => startReplay({ model: m, data })));
+    const dir = tempDir('sb-online-');
+    data = DEMO_DATA;
+    if (HAVE_ROUTERBENCH) {
+      runOk(['import', 'routerbench', '--in', ROUTERBENCH_DATA, '--out', dir]);
+      data = path.join(dir, 'test.jsonl');
+      for (const p of LEARNED) {
+        runOk(['train', '--data', path.join(dir, 'train.jsonl'), '--policy', p, '--out', path.join(dir, `model-${p}`),
+          '--models', MODELS.join(',')]);
+      }
+    }
+    records = readFileSync(data, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    every = Math.max(1, Math.floor(records.length / SAMPLE));
+    const backends = await Promise.all(MODELS.map((m) => startReplay({
+      model: m, data, inputPrice: PRICES[m].input_per_mtok, outputPrice: PRICES[m].output_per_mtok,
+    })));
+    const routes = [
+      { name: 'auto', policy: { type: 'static', model: MIXTRAL, fallbacks: [GPT4] } },
+      {
+        name: 'ruled',
+        policy: {
+          type: 'rules',
+          rules: [
+            { name: 'code', when: { any: [{ has_code: true }, { keywords: ['python', 'function'] }] }, model: GPT4 },
+            { name: 'long', when: { prompt_tokens: { gt: 120 } }, models: [MIXTRAL, GPT4] },
+          ],
+          default: MISTRAL,
+        },
+      },
+      ...LEARNED.map((p) => ({ name: p, policy: { type: p, model_dir: path.join(dir, `model-${p}`), models: MODELS } })),
+    ];
     gw = await startGateway({
-      models: [model(GPT4, a.url), model(MIXTRAL, b.url), model(MISTRAL, c.url)],
-      routes: [
-        { name: 'auto', policy: { type: 'static', model: MIXTRAL, fallbacks: [GPT4] } },
-        { name: 'cheap', policy: { type: 'static', model: MISTRAL } },
-      ],
+      models: backends.map((b) => model(b.model, b.url, { price: PRICES[b.model], context_window: 32768 })),
+      routes,
     });
   });
   after(stopAll);
 
-  test('a sample of recorded prompts routes the same way online and offline', async () => {
-    const prompts = samplePrompts(24);
-    assert.ok(prompts.length >= 10, `only ${prompts.length} prompts sampled`);
-    for (const route of ['auto', 'cheap', GPT4]) {
-      for (const prompt of prompts) {
-        const offline = offlineModel(gw.configPath, route, prompt);
-        const online = await postChat(gw.base, chatBody(route, prompt));
-        assert.equal(online.status, 200, online.text);
-        assert.equal(online.headers.get('x-switchboard-model'), offline, `${route}: ${prompt.slice(0, 60)}`);
-      }
+  async function online(route, rec, headers = {}) {
+    const body = { model: route, messages: rec.messages ?? [{ role: 'user', content: rec.prompt }] };
+    const res = await postChat(gw.base, body, { headers });
+    assert.equal(res.status, 200, res.text);
+    return getDecision(gw.base, res.headers.get('x-switchboard-decision'));
+  }
+
+  function offline(route, extra = []) {
+    const r = runOk(['batch', '--config', gw.configPath, '--data', data, '--route', route, '--every', String(every),
+      '--limit', String(SAMPLE), ...extra]);
+    return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  }
+
+  async function compareRoute(route, { headers = {}, extra = [] } = {}) {
+    const lines = offline(route, extra);
+    assert.equal(lines.length, Math.min(SAMPLE, Math.ceil(records.length / every)));
+    const chosen = new Set();
+    for (let i = 0; i < lines.length; ++i) {
+      const rec = records[i * every];
+      assert.equal(lines[i].id, rec.id);
+      const on = await online(route, rec, headers);
+      assert.deepEqual(comparable(on), comparable(lines[i].decision), `${route}: prompt ${rec.id}`);
+      chosen.add(on.model);
     }
+    return chosen;
+  }
+
+  test('static route with a fallback', async () => {
+    const chosen = await compareRoute('auto');
+    assert.deepEqual([...chosen], [MIXTRAL]);
   });
+
+  test('a configured model named directly', async () => {
+    await compareRoute(GPT4);
+  });
+
+  test('rules on signals choose more than one model, the same way online and offline', async () => {
+    const chosen = await compareRoute('ruled');
+    assert.ok(chosen.size >= 2, `rules chose only ${[...chosen]}: the sample does not exercise them`);
+  });
+
+  for (const p of LEARNED) {
+    test(`${p}: decisions, predictions and cost at the default objective and at an explicit lambda`, async () => {
+      const chosen = await compareRoute(p);
+      // At λ = 0 the best predicted quality wins; the per-request λ travels as a header both ways.
+      await compareRoute(p, { headers: { 'x-switchboard-lambda': '0' }, extra: ['--lambda', '0'] });
+      await compareRoute(p, { headers: { 'x-switchboard-objective': 'cost' }, extra: ['--objective', 'cost'] });
+      assert.ok(chosen.size >= 1);
+    });
+  }
 });
