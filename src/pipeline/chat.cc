@@ -179,7 +179,7 @@ awaitable<Gateway::Attempt> Gateway::run_attempt(ChatCall& call, const ModelRunt
                                                                   : m.config->name;
   const std::string& body = call.ex.request().body();
   up.body() = upstream_name != call.req.model ? api::rewrite_model(body, upstream_name) : body;
-  http::UpstreamTarget target{&rc.endpoint, r.authorization, r.index};
+  http::UpstreamTarget target{&rc.endpoint, m.authorization[r.ordinal], r.index};
   a.sent_at = Clock::now();
   const auto deadline = a.sent_at + m.config->timeout;
   auto started = co_await clients_[call.ex.worker()]->start(target, std::move(up), deadline);

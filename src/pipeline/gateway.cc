@@ -6,9 +6,9 @@
 #include "api/errors.h"
 #include "pipeline/embedding_step.h"
 #include "pipeline/explain.h"
+#include "pipeline/replica_monitor.h"
 #include "pipeline/routing_headers.h"
 #include "pool/health.h"
-#include "pool/replica_monitor.h"
 #include "signals/signals_json.h"
 
 namespace switchboard::pipeline {
@@ -50,9 +50,7 @@ void Gateway::attach(http::Server& server) {
   for (unsigned i = 0; i < server.threads(); ++i)
     clients_.push_back(std::make_shared<http::UpstreamClient>(server.context(i), *tls_));
   // Health checks and load scrapes of every replica run on the first worker's io_context.
-  std::vector<pool::MonitoredModel> watched;
-  for (const auto& [name, model] : runtime_->models) watched.push_back({model.config, model.replica_ptrs});
-  pool::start_replica_monitors(server.context(0), *tls_, watched);
+  start_replica_monitors(server.context(0), *tls_, *runtime_);
 }
 
 void Gateway::detach() {
