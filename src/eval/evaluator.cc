@@ -6,10 +6,10 @@
 
 #include "config/config.h"
 #include "eval/curves.h"
-#include "eval/route_input.h"
-#include "eval/trainer.h"
-#include "pipeline/embedding_step.h"
+#include "pipeline/embedding_blocking.h"
 #include "pipeline/runtime.h"
+#include "policies/route_input.h"
+#include "policies/trainer.h"
 
 namespace switchboard::eval {
 namespace {

@@ -3,10 +3,10 @@
 //
 // Policies are built exactly as the gateway builds them (pipeline::build_runtime over a Config
 // whose models are the dataset's models), trained first on TRAIN when a trainer is registered for
-// their type (eval/trainer.h), and every TEST prompt is routed through Policy::choose with the
-// request the gateway would derive from it (eval/route_input.h). The cost and score of the chosen
-// model are read from the record. Baselines (single models, random mixing, oracle, task-best) are
-// computed from the outcomes directly; they are references, not production policies.
+// their type (policies/trainer.h), and every TEST prompt is routed through Policy::choose with the
+// request the gateway would derive from it (policies/route_input.h). The cost and score of the
+// chosen model are read from the record. Baselines (single models, random mixing, oracle,
+// task-best) are computed from the outcomes directly; they are references, not production policies.
 //
 // Deterministic: no clock, no unordered iteration, no sampling; the same inputs give the same
 // result, bit for bit.
@@ -22,9 +22,22 @@
 
 #include "data/outcomes.h"
 #include "eval/metrics.h"
+#include "policies/route_input.h"
+#include "policies/trainer.h"
 #include "switchboard/result.h"
 
 namespace switchboard::eval {
+
+// The training interface and the recorded-prompt request live below eval (policies may not
+// depend on eval); the evaluator uses them under these names.
+using policies::chat_request_for;
+using policies::default_lambda_sweep;
+using policies::PolicyTrainer;
+using policies::Sweep;
+using policies::TrainContext;
+using policies::TrainedPolicy;
+using policies::TrainerRegistrar;
+using policies::TrainerRegistry;
 
 struct EvalOptions {
   // Policy labels to evaluate. A label is looked up in the policy config (below) for its spec;

@@ -1,0 +1,33 @@
+#include "api/route_input.h"
+
+#include <nlohmann/json.hpp>
+
+namespace switchboard::api {
+namespace {
+
+Result<ChatRequest> parse(nlohmann::json body) {
+  std::string text;
+  try {
+    text = body.dump();  // strict: invalid UTF-8 throws rather than being silently changed
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorKind::kBadRequest, "bad_prompt",
+                      std::string("prompt text: ") + e.what());
+  }
+  return parse_chat_request(text);
+}
+
+}  // namespace
+
+Result<ChatRequest> chat_request_for(std::span<const PromptMessage> messages,
+                                     std::string_view route) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& m : messages) list.push_back({{"role", m.role}, {"content", m.content}});
+  return parse({{"model", route}, {"messages", std::move(list)}});
+}
+
+Result<ChatRequest> chat_request_for_prompt(std::string_view prompt, std::string_view route) {
+  const PromptMessage user{"user", prompt};
+  return chat_request_for(std::span(&user, 1), route);
+}
+
+}  // namespace switchboard::api
