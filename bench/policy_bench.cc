@@ -19,8 +19,8 @@
 #include "config/config.h"
 #include "data/outcomes.h"
 #include "eval/import.h"
-#include "eval/trainer.h"
 #include "pipeline/runtime.h"
+#include "policies/trainer.h"
 
 using namespace switchboard;
 
@@ -56,8 +56,8 @@ struct Fixture {
       fs::create_directories(out);
       YAML::Node base;
       base["type"] = policy;
-      eval::TrainContext ctx{*train, train->models(), base, out, 1};
-      auto trained = (*eval::TrainerRegistry::instance().find(policy))(ctx);
+      policies::TrainContext ctx{*train, train->models(), base, out, 1};
+      auto trained = (*policies::TrainerRegistry::instance().find(policy))(ctx);
       if (!trained) die(trained.error().message);
       config::RouteConfig rc;
       rc.name = policy;

@@ -44,7 +44,7 @@ struct ReportedLoad {
 };
 
 // Whether a replica may be picked, written by the gateway's outlier detection (pool/health.h) and
-// active health checker (pool/replica_monitor.h), read on every pick. Relaxed atomics.
+// active health checker (pipeline/replica_monitor.h), read on every pick. Relaxed atomics.
 struct ReplicaHealth {
   std::atomic<std::int64_t> ejected_until_ms{0};    // steady-clock ms; passive ejection ends then
   std::atomic<std::int32_t> consecutive_failures{0};  // failed attempts since the last success
@@ -58,7 +58,6 @@ struct Replica {
   // Constant after construction.
   const config::ReplicaConfig* config = nullptr;  // null in the simulator and unit tests
   std::string model;                              // the model it serves
-  std::string authorization;  // "Bearer <key>" read from the environment at start-up; never logged
   std::size_t index = 0;      // unique across the gateway; the upstream connection-pool key
   std::uint32_t ordinal = 0;  // position among its model's replicas (0..n-1); keys balancer state
   std::int64_t max_context = 0;       // tokens (prompt + max_tokens) it accepts; 0 = not declared

@@ -29,6 +29,7 @@ struct ModelCall {
   const Replica* replica = nullptr;  // the replica chosen by the model's balancer
   std::string_view path;    // "/v1/chat/completions"
   std::string_view body;    // the request body as the upstream must see it; outlives the call
+  std::string_view authorization;  // the replica's "Bearer <key>" ("" = none); never logged
   bool stream = false;      // the client asked for server-sent events
   std::chrono::steady_clock::time_point deadline;  // for the response head
 };

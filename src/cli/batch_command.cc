@@ -11,7 +11,7 @@
 #include "config/config.h"
 #include "data/outcomes.h"
 #include "eval/offline_runner.h"
-#include "eval/route_input.h"
+#include "policies/route_input.h"
 #include "pipeline/runtime.h"
 #include "replay/recorded_upstream.h"
 
@@ -55,7 +55,7 @@ int run_batch(const BatchOptions& o) {
   for (std::size_t i = 0; i < data->records.size(); i += std::max<std::size_t>(o.every, 1)) {
     if (o.limit && sent == o.limit) break;
     const auto& rec = data->records[i];
-    auto body = eval::chat_body_for(rec, o.route);
+    auto body = policies::chat_body_for(rec, o.route);
     if (!body) {
       fmt::print(stderr, "switchboard batch: prompt '{}': {}\n", rec.id, body.error().message);
       return 1;

@@ -6,14 +6,14 @@
 #include <fstream>
 #include <memory>
 
+#include "api/route_input.h"
 #include "cli/command.h"
 #include "config/config.h"
 #include "data/outcomes.h"
 #include "eval/evaluator.h"
 #include "eval/explain.h"
 #include "eval/report.h"
-#include "eval/route_input.h"
-#include "pipeline/embedding_step.h"
+#include "pipeline/embedding_blocking.h"
 #include "pipeline/runtime.h"
 
 namespace switchboard::cli {
@@ -148,7 +148,7 @@ int run_route(const RouteCliOptions& o) {
     return 2;
   }
   const std::string route_name = o.route.empty() ? cfg.routes.front().name : o.route;
-  auto chat = eval::chat_request_for_prompt(o.prompt, route_name);
+  auto chat = api::chat_request_for_prompt(o.prompt, route_name);
   if (!chat) {
     fmt::print(stderr, "switchboard route: {}\n", chat.error().message);
     return 1;

@@ -1,6 +1,7 @@
 // `switchboard train --data TRAIN.jsonl --policy knn|classifier|mf --out DIR`: fits a learned
-// policy on recorded outcomes through its registered trainer (eval/trainer.h), writes the versioned
-// model directory (policies/model_dir.h) and prints the `policy:` YAML to paste into a route.
+// policy on recorded outcomes through its registered trainer (policies/trainer.h), writes the
+// versioned model directory (policies/model_dir.h) and prints the `policy:` YAML to paste into a
+// route.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -9,7 +10,7 @@
 
 #include "cli/command.h"
 #include "data/outcomes.h"
-#include "eval/trainer.h"
+#include "policies/trainer.h"
 #include "signals/task_classifier.h"
 
 namespace switchboard::cli {
@@ -81,10 +82,10 @@ int run_train(const TrainCliOptions& o) {
     std::filesystem::create_directories(o.out, ec);
     return run_train_task(o, *data);
   }
-  const eval::PolicyTrainer* trainer = eval::TrainerRegistry::instance().find(o.policy);
+  const policies::PolicyTrainer* trainer = policies::TrainerRegistry::instance().find(o.policy);
   if (!trainer) {
     std::string names;
-    for (const auto& n : eval::TrainerRegistry::instance().names())
+    for (const auto& n : policies::TrainerRegistry::instance().names())
       names += (names.empty() ? "" : ", ") + n;
     fmt::print(stderr, "switchboard train: no trainer for policy '{}' (known: {})\n", o.policy,
                names);
@@ -119,16 +120,17 @@ int run_train(const TrainCliOptions& o) {
   signals::ExtractorOptions signal_options;
   signal_options.weights_dir = o.weights_dir;
   signal_options.task_model = o.task_model;
-  eval::TrainContext ctx{*data,
-                         models,
-                         spec,
-                         o.out,
-                         o.seed,
-                         signal_options,
-                         o.data,
-                         [&progress](std::string_view stage, std::size_t done, std::size_t total) {
-                           progress.update(stage, done, total);
-                         }};
+  policies::TrainContext ctx{
+      *data,
+      models,
+      spec,
+      o.out,
+      o.seed,
+      signal_options,
+      o.data,
+      [&progress](std::string_view stage, std::size_t done, std::size_t total) {
+        progress.update(stage, done, total);
+      }};
   auto trained = (*trainer)(ctx);
   if (!trained) {
     fmt::print(stderr, "switchboard train: {}\n", trained.error().message);

@@ -6,8 +6,8 @@
 #include <limits>
 #include <optional>
 
-#include "eval/route_input.h"
 #include "pipeline/runtime.h"
+#include "policies/route_input.h"
 
 namespace switchboard::eval {
 namespace {
@@ -93,7 +93,7 @@ Result<std::function<OperatingPoint(double)>> operating_points(
   };
   auto prep = std::make_shared<Prepared>();
   for (const auto* r : records) {
-    auto chat = chat_request_for(*r, route);
+    auto chat = policies::chat_request_for(*r, route);
     if (!chat) return bad("prompt '" + r->id + "': " + chat.error().message);
     prep->requests.push_back(std::move(*chat));
   }

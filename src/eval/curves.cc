@@ -5,7 +5,7 @@
 #include <set>
 #include <utility>
 
-#include "eval/trainer.h"
+#include "policies/trainer.h"
 
 namespace switchboard::eval {
 

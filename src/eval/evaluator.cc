@@ -10,10 +10,10 @@
 #include "config/config.h"
 #include "eval/curves.h"
 #include "eval/offline_runner.h"
-#include "eval/route_input.h"
-#include "eval/trainer.h"
-#include "pipeline/embedding_step.h"
+#include "pipeline/embedding_blocking.h"
 #include "pipeline/runtime.h"
+#include "policies/route_input.h"
+#include "policies/trainer.h"
 #include "replay/recorded_upstream.h"
 
 namespace switchboard::eval {
@@ -296,7 +296,7 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
     std::vector<std::vector<std::string>> bodies(plan.routes.size());  // per route, per TEST prompt
     for (std::size_t k = 0; k < plan.routes.size(); ++k) {
       for (const auto* r : test.records) {
-        auto body = chat_body_for(*r, plan.routes[k]);
+        auto body = policies::chat_body_for(*r, plan.routes[k]);
         if (!body) return bad("prompt '" + r->id + "': " + body.error().message);
         bodies[k].push_back(std::move(*body));
       }

@@ -4,7 +4,7 @@
 // Policies are built exactly as the gateway builds them (pipeline::build_runtime over a Config
 // whose models are the dataset's models, each with one replica, and the `signals:` section of a
 // gateway config given as --policy-config), trained first on TRAIN when a trainer is registered
-// for their type (eval/trainer.h), and every TEST prompt is sent as a client would send it through
+// for their type (policies/trainer.h), and every TEST prompt is sent as a client would send it through
 // the gateway's own stages and executor (eval/offline_runner.h) on an upstream answering from the
 // TEST outcomes (replay/recorded_upstream.h). A point's cost is what the calls made were billed
 // (the recorded costs), its quality the recorded score of the model that answered. Baselines (single models, random mixing, oracle, task-best) are
@@ -24,9 +24,22 @@
 
 #include "data/outcomes.h"
 #include "eval/metrics.h"
+#include "policies/route_input.h"
+#include "policies/trainer.h"
 #include "switchboard/result.h"
 
 namespace switchboard::eval {
+
+// The training interface and the recorded-prompt request live below eval (policies may not
+// depend on eval); the evaluator uses them under these names.
+using policies::chat_request_for;
+using policies::default_lambda_sweep;
+using policies::PolicyTrainer;
+using policies::Sweep;
+using policies::TrainContext;
+using policies::TrainedPolicy;
+using policies::TrainerRegistrar;
+using policies::TrainerRegistry;
 
 struct EvalOptions {
   // Policy labels to evaluate. A label is looked up in the policy config (below) for its spec;

@@ -5,7 +5,7 @@
 #include <exception>
 
 #include "api/errors.h"
-#include "pipeline/embedding_step.h"
+#include "pipeline/embedding_blocking.h"
 #include "pipeline/stage_runner.h"
 
 namespace switchboard::eval {

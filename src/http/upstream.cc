@@ -13,6 +13,10 @@ struct UpstreamCall::Connection {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<TlsStream> tls;
   beast::flat_buffer buffer;
+  // Where response bodies are read into: allocated (not zeroed) once per connection and reused by
+  // every call on it, instead of a fresh buffer per call.
+  static constexpr std::size_t kChunk = 16 * 1024;
+  std::unique_ptr<char[]> chunk{new char[kChunk]};
   bool reused = false;
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
@@ -58,7 +62,7 @@ std::unique_ptr<asio::ssl::context> make_client_tls_context() {
 
 UpstreamCall::UpstreamCall(std::shared_ptr<UpstreamClient> client, std::size_t key,
                            std::unique_ptr<Connection> conn)
-    : client_(std::move(client)), key_(key), conn_(std::move(conn)), chunk_(16 * 1024) {}
+    : client_(std::move(client)), key_(key), conn_(std::move(conn)) {}
 
 UpstreamCall::~UpstreamCall() {
   if (conn_ && done_ && !failed_ && parser_ && parser_->keep_alive()) {
@@ -71,8 +75,8 @@ awaitable<Result<std::string_view>> UpstreamCall::read_some(Clock::time_point de
   conn_->lowest().expires_at(deadline);
   for (;;) {
     auto& body = parser_->get().body();
-    body.data = chunk_.data();
-    body.size = chunk_.size();
+    body.data = conn_->chunk.get();
+    body.size = Connection::kChunk;
     auto [ec, n] = co_await conn_->visit([&](auto& s) {
       return bhttp::async_read_some(s, conn_->buffer, *parser_, kNoThrow);
     });
@@ -81,9 +85,9 @@ awaitable<Result<std::string_view>> UpstreamCall::read_some(Clock::time_point de
       failed_ = true;
       co_return classify("reading the upstream response", ec);
     }
-    std::size_t got = chunk_.size() - parser_->get().body().size;
+    std::size_t got = Connection::kChunk - parser_->get().body().size;
     if (parser_->is_done()) done_ = true;
-    if (got > 0 || done_) co_return std::string_view(chunk_.data(), got);
+    if (got > 0 || done_) co_return std::string_view(conn_->chunk.get(), got);
   }
 }
 

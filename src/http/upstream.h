@@ -57,7 +57,6 @@ class UpstreamCall {
   std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser_;
   unsigned status_ = 0;
   std::string content_type_;
-  std::vector<char> chunk_;
   bool done_ = false;
   bool failed_ = false;
 };

@@ -10,6 +10,26 @@ Result<std::shared_ptr<const HttpEmbedding>> make_http_embedding(const config::S
   return std::shared_ptr<const HttpEmbedding>(std::move(he));
 }
 
+http::asio::awaitable<Result<std::vector<std::vector<float>>>> fetch_embeddings(
+    http::UpstreamClient& client, const signals::HttpEmbeddingEndpoint& ep,
+    std::span<const std::string> inputs) {
+  http::Request req{http::bhttp::verb::post, ep.target, 11};
+  req.set(http::bhttp::field::content_type, "application/json");
+  req.set(http::bhttp::field::accept, "application/json");
+  req.body() = signals::embeddings_request_body(ep.model, inputs);
+  http::UpstreamTarget target{&ep.url, ep.authorization, ep.pool_key};
+  const auto deadline = http::Clock::now() + ep.timeout;
+  auto started = co_await client.start(target, std::move(req), deadline);
+  if (!started) co_return started.error();
+  auto body = co_await (*started)->read_all(signals::kMaxEmbeddingResponse, deadline);
+  if (!body) co_return body.error();
+  if (unsigned status = (*started)->status(); status != 200)
+    co_return make_error(
+        ErrorKind::kUpstreamError, "embedding_status_" + std::to_string(status),
+        "embedding endpoint answered HTTP " + std::to_string(status) + ": " + body->substr(0, 200));
+  co_return signals::parse_embeddings_response(*body, inputs.size());
+}
+
 http::asio::awaitable<std::string> add_http_embedding(const Runtime& runtime, http::UpstreamClient& client,
                                                       metrics::GatewayMetrics& metrics,
                                                       const api::ChatRequest& request, Signals& signals) {
@@ -17,7 +37,8 @@ http::asio::awaitable<std::string> add_http_embedding(const Runtime& runtime, ht
   const RouteRuntime* route = runtime.find_route(request.model);
   if (!route || !route->needs.embedding) co_return std::string();
   const std::string input = signals::embedding_input(request.prompt_text);
-  auto got = co_await signals::fetch_embeddings(client, *runtime.http_embedding, std::span<const std::string>(&input, 1));
+  auto got = co_await fetch_embeddings(client, *runtime.http_embedding,
+                                       std::span<const std::string>(&input, 1));
   if (!got) {
     metrics.embeddings.with({got.error().code}).inc();
     co_return "; no embedding (" + got.error().code + ")";
@@ -25,18 +46,6 @@ http::asio::awaitable<std::string> add_http_embedding(const Runtime& runtime, ht
   metrics.embeddings.with({"ok"}).inc();
   signals.embedding = std::move(got->front());
   co_return std::string();
-}
-
-std::optional<Error> add_http_embeddings_blocking(const Runtime& runtime, std::span<const api::ChatRequest> requests,
-                                                  std::span<Signals> signals, const SignalNeeds& needs) {
-  if (!runtime.http_embedding || !needs.embedding || requests.empty()) return std::nullopt;
-  std::vector<std::string_view> texts;
-  texts.reserve(requests.size());
-  for (const auto& r : requests) texts.push_back(r.prompt_text);
-  auto got = signals::embed_texts(extractor_options(runtime.config->signals), texts);
-  if (!got) return got.error();
-  for (std::size_t i = 0; i < signals.size() && i < got->size(); ++i) signals[i].embedding = std::move((*got)[i]);
-  return std::nullopt;
 }
 
 }  // namespace switchboard::pipeline

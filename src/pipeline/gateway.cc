@@ -8,10 +8,10 @@
 #include "pipeline/exchange_writer.h"
 #include "pipeline/explain.h"
 #include "pipeline/http_upstream.h"
+#include "pipeline/replica_monitor.h"
 #include "pipeline/routing_headers.h"
 #include "pipeline/stage_runner.h"
 #include "pool/health.h"
-#include "pool/replica_monitor.h"
 #include "signals/signals_json.h"
 
 namespace switchboard::pipeline {
@@ -87,13 +87,11 @@ void Gateway::attach(http::Server& server) {
     auto w = std::make_unique<Worker>();
     auto client = std::make_shared<http::UpstreamClient>(server.context(i), *tls_);
     w->embedder = std::make_unique<HttpEmbeddingSource>(*client, metrics_);
-    w->upstream = std::make_unique<HttpUpstream>(std::move(client), runtime_->authorizations);
+    w->upstream = std::make_unique<HttpUpstream>(std::move(client));
     workers_.push_back(std::move(w));
   }
   // Health checks and load scrapes of every replica run on the first worker's io_context.
-  std::vector<pool::MonitoredModel> watched;
-  for (const auto& [name, model] : runtime_->models) watched.push_back({model.config, model.replica_ptrs});
-  pool::start_replica_monitors(server.context(0), *tls_, watched);
+  start_replica_monitors(server.context(0), *tls_, *runtime_);
 }
 
 void Gateway::detach() {

@@ -31,9 +31,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(c
   up.set(bhttp::field::content_type, "application/json");
   up.set(bhttp::field::accept, call.stream ? "text/event-stream" : "application/json");
   up.body() = std::string(call.body);
-  const std::size_t index = call.replica->index;
-  std::string_view authorization = index < authorizations_.size() ? authorizations_[index] : std::string_view();
-  http::UpstreamTarget target{&rc.endpoint, authorization, index};
+  http::UpstreamTarget target{&rc.endpoint, call.authorization, call.replica->index};
   auto started = co_await client_->start(target, std::move(up), call.deadline);
   if (!started) co_return started.error();
   co_return std::unique_ptr<UpstreamResponse>(std::make_unique<HttpResponse>(std::move(*started)));

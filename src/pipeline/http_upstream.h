@@ -1,6 +1,6 @@
 // The serving Upstream (include/switchboard/upstream.h): one worker's HTTP client pool
-// (http/upstream.h). Holds the replicas' credentials, which balancers never see: the
-// Authorization value of replica `index` is authorizations[index] ("" = none).
+// (http/upstream.h). The replica's credentials come with the call (ModelCall::authorization, from
+// the model's runtime), never from the Replica that balancers see.
 #pragma once
 
 #include <memory>
@@ -16,14 +16,12 @@ namespace asio = boost::asio;
 
 class HttpUpstream final : public Upstream {
  public:
-  HttpUpstream(std::shared_ptr<http::UpstreamClient> client, const std::vector<std::string>& authorizations)
-      : client_(std::move(client)), authorizations_(authorizations) {}
+  explicit HttpUpstream(std::shared_ptr<http::UpstreamClient> client) : client_(std::move(client)) {}
   asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(const ModelCall& call) override;
   http::UpstreamClient& client() { return *client_; }
 
  private:
   std::shared_ptr<http::UpstreamClient> client_;
-  const std::vector<std::string>& authorizations_;  // by Replica::index; owned by the Runtime
 };
 
 }  // namespace switchboard::pipeline

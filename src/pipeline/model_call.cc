@@ -44,8 +44,8 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
                                                                 : std::string_view(m.config->name);
   a.sent_at = Clock::now();
   const auto deadline = a.sent_at + m.config->timeout;
-  ModelCall call{m.config->name, &r, "/v1/chat/completions", st.body_for(ctx, upstream_name), ctx.req.stream,
-                 deadline};
+  ModelCall call{m.config->name, &r, "/v1/chat/completions", st.body_for(ctx, upstream_name),
+                 m.authorization[r.ordinal], ctx.req.stream, deadline};
   auto started = co_await ctx.upstream->start(call);
   a.head_ms = ms_since(a.sent_at);
   if (!started) {

@@ -137,15 +137,15 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
       r->model = m.name;
       r->index = rt->replica_count++;
       pool::init_replica(*r, rc, static_cast<std::uint32_t>(mr.replicas.size()));
+      mr.authorization.emplace_back();  // at r->ordinal
       if (!rc.api_key_env.empty()) {
         const char* key = std::getenv(rc.api_key_env.c_str());
         if (!key || !*key)
           return make_error(ErrorKind::kBadRequest, "bad_config",
                             config->source + ": model '" + m.name + "' replica '" + rc.id +
                                 "' reads its API key from $" + rc.api_key_env + ", which is not set");
-        r->authorization = std::string("Bearer ") + key;
+        mr.authorization.back() = std::string("Bearer ") + key;
       }
-      rt->authorizations.push_back(r->authorization);
       mr.replica_ptrs.push_back(r.get());
       mr.replicas.push_back(std::move(r));
     }

@@ -22,6 +22,10 @@ struct ModelRuntime {
   const config::ModelConfig* config = nullptr;
   std::vector<std::unique_ptr<Replica>> replicas;
   std::vector<Replica*> replica_ptrs;  // all replicas, for the balancer
+  // Per replica, indexed by Replica::ordinal: the Authorization header value ("Bearer <key>", read
+  // from the environment at start-up; empty = none). Kept here, on the serving side, so balancers
+  // never see credentials. Never logged.
+  std::vector<std::string> authorization;
   std::unique_ptr<Balancer> balancer;
   pool::OutlierPolicy outlier;                     // from config->pool.outlier
   std::unique_ptr<pool::RetryBudget> retry_budget;  // never null after build_runtime()
@@ -47,9 +51,6 @@ struct Runtime {
   std::map<std::string, ModelRuntime, std::less<>> models;
   std::map<std::string, RouteRuntime, std::less<>> routes;
   std::size_t replica_count = 0;
-  // "Bearer <key>" of each replica by Replica::index ("" = none), read from the environment at
-  // start-up; only the serving upstream reads it (never logged, never seen by balancers).
-  std::vector<std::string> authorizations;
   // Loaded with the union of every route's SignalNeeds (only the weights some policy reads).
   std::shared_ptr<const signals::Extractor> extractor;
   SignalNeeds needs;  // that union

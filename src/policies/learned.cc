@@ -5,12 +5,12 @@
 #include <map>
 
 #include "config/config.h"
-#include "eval/route_input.h"
 #include "policies/calibration.h"
+#include "policies/route_input.h"
 
 namespace switchboard::policies {
 
-std::vector<std::string> train_models(const eval::TrainContext& ctx) {
+std::vector<std::string> train_models(const TrainContext& ctx) {
   if (ctx.base_spec && ctx.base_spec.IsMap() && ctx.base_spec["models"] &&
       ctx.base_spec["models"].IsSequence())
     return ctx.base_spec["models"].as<std::vector<std::string>>();
@@ -25,7 +25,7 @@ Result<TrainTable> make_train_table(const data::Outcomes& outcomes,
     bool complete = true;
     for (const auto& m : models) complete &= r.outcomes.count(m) > 0;
     if (!complete) continue;
-    auto chat = eval::chat_request_for(r, "train");
+    auto chat = chat_request_for(r, "train");
     if (!chat)
       return make_error(ErrorKind::kBadRequest, "bad_data",
                         "prompt '" + r.id + "': " + chat.error().message);
@@ -191,7 +191,7 @@ Result<Decision> LearnedPolicy::choose(const RouteRequest& request, const Signal
   return objective_->decide(name_, *predictions, request);
 }
 
-Result<RowSignals> extract_row_signals(const eval::TrainContext& ctx, const TrainTable& table,
+Result<RowSignals> extract_row_signals(const TrainContext& ctx, const TrainTable& table,
                                        const SignalNeeds& needs) {
   RowSignals out;
   auto extractor = signals::Extractor::load(ctx.signal_options, needs);
@@ -212,7 +212,7 @@ Result<RowSignals> extract_row_signals(const eval::TrainContext& ctx, const Trai
   return out;
 }
 
-Manifest base_manifest(const eval::TrainContext& ctx, const std::string& policy,
+Manifest base_manifest(const TrainContext& ctx, const std::string& policy,
                        const TrainTable& table) {
   Manifest m;
   m.policy = policy;
@@ -225,7 +225,7 @@ Manifest base_manifest(const eval::TrainContext& ctx, const std::string& policy,
   return m;
 }
 
-YAML::Node output_spec(const eval::TrainContext& ctx, const std::string& policy,
+YAML::Node output_spec(const TrainContext& ctx, const std::string& policy,
                        const std::vector<std::string>& runtime_keys) {
   YAML::Node spec;
   spec["type"] = policy;
@@ -242,13 +242,13 @@ YAML::Node output_spec(const eval::TrainContext& ctx, const std::string& policy,
   return spec;
 }
 
-double spec_number(const eval::TrainContext& ctx, const std::string& key, double fallback) {
+double spec_number(const TrainContext& ctx, const std::string& key, double fallback) {
   if (ctx.base_spec && ctx.base_spec.IsMap() && ctx.base_spec[key])
     return ctx.base_spec[key].as<double>();
   return fallback;
 }
 
-void report_progress(const eval::TrainContext& ctx, std::string_view stage, std::size_t done,
+void report_progress(const TrainContext& ctx, std::string_view stage, std::size_t done,
                      std::size_t total) {
   if (ctx.progress) ctx.progress(stage, done, total);
 }

@@ -4,7 +4,7 @@
 //
 // Contract: a LearnedPolicy is immutable after construction; predict() must be thread-safe and do
 // no I/O. Trainers see prompts exactly as the gateway does: the record becomes the chat request a
-// client would send (eval::chat_request_for) and its prompt_text / estimated tokens are used.
+// client would send (policies/route_input.h) and its prompt_text / estimated tokens are used.
 #pragma once
 
 #include <functional>
@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "eval/trainer.h"
 #include "policies/model_dir.h"
 #include "policies/objective.h"
+#include "policies/trainer.h"
 #include "switchboard/policy.h"
 
 namespace switchboard::policies {
@@ -36,7 +36,7 @@ struct TrainTable {
 };
 
 // The models a trainer fits: the user's spec's `models:` when given, else the context's.
-std::vector<std::string> train_models(const eval::TrainContext& ctx);
+std::vector<std::string> train_models(const TrainContext& ctx);
 
 // Errors (kBadRequest): fewer than 2 usable records (with every model's outcome).
 Result<TrainTable> make_train_table(const data::Outcomes& outcomes,
@@ -108,19 +108,18 @@ struct RowSignals {
   std::size_t dim = 0;
   std::string provider;  // "glove-100d" when embeddings were computed
 };
-Result<RowSignals> extract_row_signals(const eval::TrainContext& ctx, const TrainTable& table,
+Result<RowSignals> extract_row_signals(const TrainContext& ctx, const TrainTable& table,
                                        const SignalNeeds& needs);
 
 // Trainer helpers. The manifest gets the context's data summary and the current time; the output
 // spec is `{type, model_dir}` plus the objective keys of the user's spec; `train_only` keys of the
 // user's spec are hyper-parameters the trainer consumed (not copied).
-Manifest base_manifest(const eval::TrainContext& ctx, const std::string& policy,
-                       const TrainTable& table);
-YAML::Node output_spec(const eval::TrainContext& ctx, const std::string& policy,
+Manifest base_manifest(const TrainContext& ctx, const std::string& policy, const TrainTable& table);
+YAML::Node output_spec(const TrainContext& ctx, const std::string& policy,
                        const std::vector<std::string>& runtime_keys);
 // A hyper-parameter from the user's spec, or `fallback`.
-double spec_number(const eval::TrainContext& ctx, const std::string& key, double fallback);
-void report_progress(const eval::TrainContext& ctx, std::string_view stage, std::size_t done,
+double spec_number(const TrainContext& ctx, const std::string& key, double fallback);
+void report_progress(const TrainContext& ctx, std::string_view stage, std::size_t done,
                      std::size_t total);
 
 }  // namespace switchboard::policies

@@ -41,8 +41,9 @@ struct ExtractorOptions {
   std::string task_model;   // path of a trained task classifier (.ftz/.bin); empty = no task signal
   // The embedding provider (signals.embedding, docs/signals.md): "glove" is computed by extract();
   // "http" is not (extract() does no I/O): the gateway calls the endpoint as an awaitable step
-  // (pipeline/embedding_step.h) and offline users call embed_texts() (signals/http_embedding.h).
-  // Trainers and the gateway must use the same provider, hence it lives here.
+  // (pipeline/embedding_step.h) and offline users call pipeline::embed_texts()
+  // (pipeline/embedding_blocking.h). Trainers and the gateway must use the same provider, hence it
+  // lives here.
   std::string embedding_provider = "glove";
   std::string embedding_url;          // http: base URL
   std::string embedding_model;        // http: the `model` sent

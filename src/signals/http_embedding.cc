@@ -2,11 +2,8 @@
 
 #include <simdjson.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <cmath>
 #include <cstdlib>
-#include <optional>
 #include <nlohmann/json.hpp>
 
 namespace switchboard::signals {
@@ -114,64 +111,6 @@ Result<HttpEmbeddingEndpoint> make_http_endpoint(const ExtractorOptions& o) {
     ep.authorization = std::string("Bearer ") + key;
   }
   return ep;
-}
-
-http::asio::awaitable<Result<std::vector<std::vector<float>>>> fetch_embeddings(
-    http::UpstreamClient& client, const HttpEmbeddingEndpoint& ep, std::span<const std::string> inputs) {
-  http::Request req{http::bhttp::verb::post, ep.target, 11};
-  req.set(http::bhttp::field::content_type, "application/json");
-  req.set(http::bhttp::field::accept, "application/json");
-  req.body() = embeddings_request_body(ep.model, inputs);
-  http::UpstreamTarget target{&ep.url, ep.authorization, ep.pool_key};
-  const auto deadline = http::Clock::now() + ep.timeout;
-  auto started = co_await client.start(target, std::move(req), deadline);
-  if (!started) co_return started.error();
-  auto body = co_await (*started)->read_all(kMaxEmbeddingResponse, deadline);
-  if (!body) co_return body.error();
-  if (unsigned status = (*started)->status(); status != 200)
-    co_return make_error(ErrorKind::kUpstreamError, "embedding_status_" + std::to_string(status),
-                         "embedding endpoint answered HTTP " + std::to_string(status) + ": " +
-                             body->substr(0, 200));
-  co_return parse_embeddings_response(*body, inputs.size());
-}
-
-namespace {
-
-http::asio::awaitable<void> embed_all(std::shared_ptr<http::UpstreamClient> client, const HttpEmbeddingEndpoint* ep,
-                                      std::span<const std::string_view> texts,
-                                      std::vector<std::vector<float>>* all, std::optional<Error>* error) {
-  all->reserve(texts.size());
-  for (std::size_t i = 0; i < texts.size(); i += kEmbeddingBatch) {
-    std::vector<std::string> inputs;
-    for (std::size_t j = i; j < std::min(texts.size(), i + kEmbeddingBatch); ++j)
-      inputs.push_back(embedding_input(texts[j]));
-    auto got = co_await fetch_embeddings(*client, *ep, inputs);
-    if (!got) {
-      *error = got.error();
-      co_return;
-    }
-    for (auto& v : *got) all->push_back(std::move(v));
-  }
-}
-
-}  // namespace
-
-Result<std::vector<std::vector<float>>> embed_texts(const ExtractorOptions& options,
-                                                   std::span<const std::string_view> texts) {
-  auto ep = make_http_endpoint(options);
-  if (!ep) return ep.error();
-  std::vector<std::vector<float>> all;
-  std::optional<Error> error;
-  if (texts.empty()) return all;
-  http::asio::io_context io;
-  std::unique_ptr<http::asio::ssl::context> tls = http::make_client_tls_context();
-  {
-    auto client = std::make_shared<http::UpstreamClient>(io, *tls);
-    http::asio::co_spawn(io, embed_all(client, &*ep, texts, &all, &error), http::asio::detached);
-  }
-  io.run();
-  if (error) return *error;
-  return all;
 }
 
 }  // namespace switchboard::signals

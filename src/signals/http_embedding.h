@@ -1,10 +1,12 @@
 // The `http` embedding provider (signals.embedding.provider: http, docs/signals.md): any
-// OpenAI-compatible POST /v1/embeddings endpoint. It needs I/O, so it is not part of
-// Extractor::extract(): the gateway awaits fetch_embeddings() on its worker's UpstreamClient after
-// Runtime::signals_for() (pipeline/embedding_step.h), and offline users (the evaluator, the
-// trainers, `switchboard route`) call the blocking embed_texts(), which runs the same client on a
-// private io_context. Both send the same request and parse the answer here, so a model trained
-// offline sees the vectors the gateway will give it.
+// OpenAI-compatible POST /v1/embeddings endpoint. This file holds its pure part: the endpoint
+// description, the request body and the parsing of the answer. The calls themselves are I/O, which
+// signals never do (Extractor::extract() does none): the gateway awaits
+// pipeline::fetch_embeddings() on its worker's UpstreamClient after Runtime::signals_for()
+// (pipeline/embedding_step.h), and offline users (the evaluator, `switchboard route`) call the
+// blocking pipeline::embed_texts() (pipeline/embedding_blocking.h), which runs the same client on a
+// private io_context. Both send the request built here and parse the answer here, so a model
+// trained offline sees the vectors the gateway will give it.
 //
 // Request: {"model": M, "input": TEXT} (one text) or {"model": M, "input": [TEXT, …]} (a batch of
 // up to kEmbeddingBatch texts, offline). Answer: data[i].embedding (ordered by data[i].index when
@@ -12,7 +14,8 @@
 // start-up, so Extractor::embedding_dim() is 0 for this provider).
 //
 // Huge inputs are truncated like the GloVe embedding reads them: the first kEmbeddingHeadBytes and
-// the last kEmbeddingTailBytes, joined by "\n", cut on UTF-8 character boundaries (embedding_input()).
+// the last kEmbeddingTailBytes, joined by "\n", cut on UTF-8 character boundaries
+// (embedding_input()).
 #pragma once
 
 #include <chrono>
@@ -22,7 +25,6 @@
 #include <vector>
 
 #include "config/config.h"
-#include "http/upstream.h"
 #include "signals/extractor.h"
 #include "switchboard/result.h"
 
@@ -56,17 +58,5 @@ struct HttpEmbeddingEndpoint {
 // Errors (kBadRequest, "bad_config"): not the http provider, no url/model, a bad url, or an
 // api_key_env variable that is not set.
 Result<HttpEmbeddingEndpoint> make_http_endpoint(const ExtractorOptions& options);
-
-// One call for `inputs` (already passed through embedding_input()), within endpoint.timeout.
-// `inputs` must stay alive until the call completes. Errors: the client's (upstream_unreachable,
-// upstream_timeout), "embedding_status_NNN" for a non-200 answer, or the parser's.
-http::asio::awaitable<Result<std::vector<std::vector<float>>>> fetch_embeddings(http::UpstreamClient& client,
-                                                                         const HttpEmbeddingEndpoint& endpoint,
-                                                                         std::span<const std::string> inputs);
-
-// Blocking, for offline use: the embeddings of `texts` (truncated with embedding_input()), in
-// batches of kEmbeddingBatch on a private io_context. Fails on the first failed call.
-Result<std::vector<std::vector<float>>> embed_texts(const ExtractorOptions& options,
-                                                   std::span<const std::string_view> texts);
 
 }  // namespace switchboard::signals

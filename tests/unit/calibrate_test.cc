@@ -10,8 +10,8 @@
 
 #include "config/config.h"
 #include "eval/import.h"
-#include "eval/trainer.h"
 #include "pipeline/runtime.h"
+#include "policies/trainer.h"
 
 namespace switchboard::eval {
 namespace {
@@ -69,8 +69,15 @@ TEST(Calibrate, HeldOutHalfMeetsTheTargetOnRouterBench) {
   ASSERT_TRUE(train && test);
   YAML::Node base;
   base["type"] = "classifier";
-  TrainContext ctx{*train, train->models(), base, (dir / "model").string(), 1, signals::ExtractorOptions(), std::string(), nullptr};
-  auto trained = (*TrainerRegistry::instance().find("classifier"))(ctx);
+  policies::TrainContext ctx{*train,
+                             train->models(),
+                             base,
+                             (dir / "model").string(),
+                             1,
+                             signals::ExtractorOptions(),
+                             std::string(),
+                             nullptr};
+  auto trained = (*policies::TrainerRegistry::instance().find("classifier"))(ctx);
   ASSERT_TRUE(trained) << trained.error().message;
   auto cfg = std::make_shared<config::Config>();
   for (const auto& m : train->models()) {

@@ -115,7 +115,7 @@ TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
   auto cfg = config::parse_config("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api_key_env: SB_SET_KEY}]\n", "k");
   auto rt = pipeline::build_runtime(*cfg);
   ASSERT_TRUE(rt.ok());
-  EXPECT_EQ((*rt)->find_model("a")->replicas[0]->authorization, "Bearer sk-secret");
+  EXPECT_EQ((*rt)->find_model("a")->authorization[0], "Bearer sk-secret");
 }
 
 TEST(Config, ParsesPoolKeys) {

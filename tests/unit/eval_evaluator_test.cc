@@ -5,13 +5,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "api/route_input.h"
 #include "config/config.h"
 #include "eval/curves.h"
 #include "eval/evaluator.h"
 #include "eval/explain.h"
 #include "eval/report.h"
-#include "eval/route_input.h"
-#include "eval/trainer.h"
+#include "pipeline/runtime.h"
+#include "policies/route_input.h"
+#include "policies/trainer.h"
 
 namespace switchboard::eval {
 namespace {
@@ -277,7 +279,7 @@ TEST(EvalExplain, DecisionJsonWithRouteSignalsAndLambda) {
   d.reason = "why";
   d.plan.fallbacks = {"a"};
   d.candidates = {{"a", 0.5, -1, std::nullopt, true, ""}, {"b", -1, 0.002, std::nullopt, true, "n"}};
-  auto chat = chat_request_for_prompt("hello", "auto");
+  auto chat = api::chat_request_for_prompt("hello", "auto");
   ASSERT_TRUE(chat.ok());
   auto rr = pipeline::route_request(*chat, std::nullopt);
   auto j = explain_decision(d, rr, pipeline::signals_for(*chat));

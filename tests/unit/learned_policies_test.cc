@@ -9,9 +9,9 @@
 #include <fstream>
 
 #include "config/config.h"
-#include "eval/trainer.h"
 #include "pipeline/runtime.h"
 #include "policies/model_dir.h"
+#include "policies/trainer.h"
 
 namespace switchboard {
 namespace {
@@ -69,13 +69,13 @@ Trained train(const std::string& policy, std::uint64_t seed = 7, const std::stri
   const std::string dir = (fs::temp_directory_path() / ("sb_learned_" + policy + sub)).string();
   fs::remove_all(dir);
   fs::create_directories(dir);
-  const auto* trainer = eval::TrainerRegistry::instance().find(policy);
+  const auto* trainer = policies::TrainerRegistry::instance().find(policy);
   EXPECT_NE(trainer, nullptr);
   data::Outcomes data = train_data();
   YAML::Node base;
   base["type"] = policy;
   if (policy == "knn") base["k"] = 5;
-  eval::TrainContext ctx{data, {"coder", "premium", "writer"}, base, dir, seed};
+  policies::TrainContext ctx{data, {"coder", "premium", "writer"}, base, dir, seed};
   auto result = (*trainer)(ctx);
   EXPECT_TRUE(result) << (result ? "" : result.error().message);
   if (!result) return {dir, {}};

@@ -1,5 +1,6 @@
 // The http embedding provider's request, response parsing and normalisation, truncation and
-// endpoint settings (signals/http_embedding.h); the network part is tested in
+// endpoint settings (signals/http_embedding.h); the calls (pipeline/embedding_step.h,
+// pipeline/embedding_blocking.h) are tested in pipeline_embedding_test.cc and
 // tests/integration/embeddings_http.test.mjs.
 #include "signals/http_embedding.h"
 
@@ -113,18 +114,6 @@ TEST(HttpEmbedding, Endpoint) {
   ASSERT_TRUE(ep);
   EXPECT_EQ(ep->authorization, "Bearer k1");
   ::unsetenv("SB_TEST_EMBEDDING_KEY_UNSET");
-}
-
-TEST(HttpEmbedding, EmbedTextsFailsCleanlyWhenUnreachable) {
-  ExtractorOptions o;
-  o.embedding_provider = "http";
-  o.embedding_url = "http://127.0.0.1:1";  // nothing listens on port 1
-  o.embedding_model = "bge";
-  o.embedding_timeout = std::chrono::milliseconds(2000);
-  std::vector<std::string_view> texts{"a", "b"};
-  auto r = embed_texts(o, texts);
-  ASSERT_FALSE(r);
-  EXPECT_THAT(r.error().code, HasSubstr("upstream_"));
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Trainer of the `classifier` policy (eval/trainer.h). Spec keys it reads (hyper-parameters, not
-// copied to the output spec): dim, epoch, word_ngrams, bucket, lr, threshold, folds. When the
+// Trainer of the `classifier` policy (policies/trainer.h). Spec keys it reads (hyper-parameters,
+// not copied to the output spec): dim, epoch, word_ngrams, bucket, lr, threshold, folds. When the
 // context names a task classifier (signals.task_model), its label is appended as a feature token.
 //
 // 1. Out-of-fold predictions: `folds` fastText models, each trained without one fold, predict it.
@@ -16,7 +16,7 @@
 namespace switchboard::policies {
 namespace {
 
-Result<eval::TrainedPolicy> train_classifier(const eval::TrainContext& ctx) {
+Result<TrainedPolicy> train_classifier(const TrainContext& ctx) {
   namespace fs = std::filesystem;
   auto table = make_train_table(ctx.train, train_models(ctx));
   if (!table) return table.error();
@@ -85,10 +85,10 @@ Result<eval::TrainedPolicy> train_classifier(const eval::TrainContext& ctx) {
   m.hyperparameters["task_token"] = task_token;
   if (auto err = write_manifest(ctx.out_dir, m)) return *err;
   report_progress(ctx, "classifier: done", folds + 1, folds + 1);
-  return eval::TrainedPolicy{output_spec(ctx, "classifier", {}), eval::Sweep{}};
+  return TrainedPolicy{output_spec(ctx, "classifier", {}), Sweep{}};
 }
 
-const eval::TrainerRegistrar kRegisterClassifierTrainer("classifier", train_classifier);
+const TrainerRegistrar kRegisterClassifierTrainer("classifier", train_classifier);
 
 }  // namespace
 }  // namespace switchboard::policies

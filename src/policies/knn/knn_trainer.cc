@@ -1,4 +1,4 @@
-// Trainer of the `knn` policy (eval/trainer.h). Spec keys: k (neighbours, default 80; also a
+// Trainer of the `knn` policy (policies/trainer.h). Spec keys: k (neighbours, default 80; also a
 // runtime key, copied to the output spec when given).
 // Embeds every training prompt with the gateway's extractor, indexes them with hnswlib, fits the
 // per-model isotonic calibration on leave-one-out neighbour means.
@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::size_t kDefaultK = 80;  // 3-fold cross-validation on the RouterBench train split
 
-Result<eval::TrainedPolicy> train_knn(const eval::TrainContext& ctx) {
+Result<TrainedPolicy> train_knn(const TrainContext& ctx) {
   auto table = make_train_table(ctx.train, train_models(ctx));
   if (!table) return table.error();
   SignalNeeds needs;
@@ -36,10 +36,10 @@ Result<eval::TrainedPolicy> train_knn(const eval::TrainContext& ctx) {
       {"library", "hnswlib"}, {"space", "ip"}, {"M", 16}, {"ef_construction", 200}};
   if (auto err = write_manifest(ctx.out_dir, m)) return *err;
   report_progress(ctx, "knn: done", 3, 3);
-  return eval::TrainedPolicy{output_spec(ctx, "knn", {"k"}), eval::Sweep{}};
+  return TrainedPolicy{output_spec(ctx, "knn", {"k"}), Sweep{}};
 }
 
-const eval::TrainerRegistrar kRegisterKnnTrainer("knn", train_knn);
+const TrainerRegistrar kRegisterKnnTrainer("knn", train_knn);
 
 }  // namespace
 }  // namespace switchboard::policies

@@ -1,7 +1,7 @@
-// Trainer of the `mf` policy (eval/trainer.h). Spec keys (hyper-parameters): dim, epochs, lr, l2,
-// folds. The factorisation is trained on the models' outcomes plus one extra output per training
-// task (1 when the prompt has that task), so that the policy can weight per-task mean costs by
-// its own task estimate when no task signal is configured.
+// Trainer of the `mf` policy (policies/trainer.h). Spec keys (hyper-parameters): dim, epochs, lr,
+// l2, folds. The factorisation is trained on the models' outcomes plus one extra output per
+// training task (1 when the prompt has that task), so that the policy can weight per-task mean
+// costs by its own task estimate when no task signal is configured.
 // 1. Out-of-fold predictions (`folds` models) → per-model isotonic calibration.
 // 2. The final model on all rows.
 // Artifacts: weights.json ({model, calibration, costs}), manifest.json.
@@ -23,7 +23,7 @@ TrainTable with_task_columns(const TrainTable& table, const std::vector<std::str
   return t;
 }
 
-Result<eval::TrainedPolicy> train_mf(const eval::TrainContext& ctx) {
+Result<TrainedPolicy> train_mf(const TrainContext& ctx) {
   namespace fs = std::filesystem;
   auto table = make_train_table(ctx.train, train_models(ctx));
   if (!table) return table.error();
@@ -79,10 +79,10 @@ Result<eval::TrainedPolicy> train_mf(const eval::TrainContext& ctx) {
   m.hyperparameters["folds"] = folds;
   m.hyperparameters["task_outputs"] = costs.tasks();
   if (auto err = write_manifest(ctx.out_dir, m)) return *err;
-  return eval::TrainedPolicy{output_spec(ctx, "mf", {}), eval::Sweep{}};
+  return TrainedPolicy{output_spec(ctx, "mf", {}), Sweep{}};
 }
 
-const eval::TrainerRegistrar kRegisterMfTrainer("mf", train_mf);
+const TrainerRegistrar kRegisterMfTrainer("mf", train_mf);
 
 }  // namespace
 }  // namespace switchboard::policies

@@ -1,8 +1,8 @@
-#include "eval/trainer.h"
+#include "policies/trainer.h"
 
 #include <cmath>
 
-namespace switchboard::eval {
+namespace switchboard::policies {
 
 std::vector<double> default_lambda_sweep() {
   constexpr int kLogPoints = 39;
@@ -13,4 +13,4 @@ std::vector<double> default_lambda_sweep() {
   return out;
 }
 
-}  // namespace switchboard::eval
+}  // namespace switchboard::policies

@@ -9,28 +9,22 @@
 //    into Replica::reported. A failed scrape (or one without both request gauges) writes −1, so a
 //    stale report is never used.
 //
-// The loops own their HTTP client and run until the io_context stops; Replica and ModelConfig
-// objects must outlive the io_context's run (they belong to the gateway's Runtime).
+// The loops own their HTTP client and run until the io_context stops; the Runtime (its models,
+// replicas and credentials) must outlive the io_context's run. They live on the serving side (not
+// in pool/, which does no I/O); the gauges are parsed by pool/prom_text.h.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <span>
-#include <vector>
+#include <cstddef>
 
-#include "config/config.h"
-#include "switchboard/balancer.h"
+#include "pipeline/runtime.h"
 
-namespace switchboard::pool {
-
-struct MonitoredModel {
-  const config::ModelConfig* config = nullptr;
-  std::span<Replica* const> replicas;
-};
+namespace switchboard::pipeline {
 
 // Starts the health-check and scrape loops the models' configs ask for; returns how many loops
 // it started (0 when none is configured).
 std::size_t start_replica_monitors(boost::asio::io_context& io, boost::asio::ssl::context& tls,
-                                   const std::vector<MonitoredModel>& models);
+                                   const Runtime& runtime);
 
-}  // namespace switchboard::pool
+}  // namespace switchboard::pipeline

@@ -1,4 +1,4 @@
-#include "pool/replica_monitor.h"
+#include "pipeline/replica_monitor.h"
 
 #include <spdlog/spdlog.h>
 
@@ -11,7 +11,7 @@
 #include "pool/health.h"
 #include "pool/prom_text.h"
 
-namespace switchboard::pool {
+namespace switchboard::pipeline {
 namespace {
 
 namespace asio = boost::asio;
@@ -20,13 +20,14 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kRelaxed = std::memory_order_relaxed;
 constexpr std::size_t kMaxBody = 4 * 1024 * 1024;
 
-// GET `path` on the replica; the status and body, or an error.
+// GET `path` on the replica (with its credentials); the status and body, or an error.
 awaitable<Result<std::pair<unsigned, std::string>>> get(http::UpstreamClient& client,
-                                                        const Replica& r, const std::string& path,
+                                                        const ModelRuntime& m, const Replica& r,
+                                                        const std::string& path,
                                                         std::chrono::milliseconds timeout) {
   const auto& rc = *r.config;
   http::Request req{http::bhttp::verb::get, rc.endpoint.base_path + path, 11};
-  http::UpstreamTarget target{&rc.endpoint, r.authorization, r.index};
+  http::UpstreamTarget target{&rc.endpoint, m.authorization[r.ordinal], r.index};
   const auto deadline = Clock::now() + timeout;
   auto started = co_await client.start(target, std::move(req), deadline);
   if (!started) co_return started.error();
@@ -40,20 +41,21 @@ awaitable<void> wait(asio::steady_timer& timer, std::chrono::milliseconds d) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client,
-                            const config::ModelConfig* m, Replica* r) {
+awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client, const ModelRuntime* mr,
+                            Replica* r) {
+  const config::ModelConfig* m = mr->config;
   const auto& hc = m->pool.health_check;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   std::int32_t passes = 0, failures = 0;
   for (;;) {
-    auto res = co_await get(*client, *r, hc.path, hc.timeout);
+    auto res = co_await get(*client, *mr, *r, hc.path, hc.timeout);
     bool pass = res && res->first >= 200 && res->first < 300;
     if (pass) {
       failures = 0;
       ++passes;
-      if (r->health.ejected_until_ms.load(kRelaxed) > steady_ms()) {
+      if (r->health.ejected_until_ms.load(kRelaxed) > pool::steady_ms()) {
         r->health.ejected_until_ms.store(0, kRelaxed);
-        record_success(*r);
+        pool::record_success(*r);
         spdlog::info("replica {} of {} passed its health check: ejection ended", r->config->id,
                      m->name);
       }
@@ -82,22 +84,23 @@ void clear_report(Replica& r) {
   r.reported.kv_usage_permille.store(-1, kRelaxed);
 }
 
-awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client,
-                            const config::ModelConfig* m, Replica* r) {
+awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client, const ModelRuntime* mr,
+                            Replica* r) {
+  const config::ModelConfig* m = mr->config;
   const auto& lm = m->pool.load_metrics;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   bool warned = false;
   for (;;) {
-    auto res = co_await get(*client, *r, lm.path, lm.timeout);
-    VllmGauges g;
-    if (res && res->first == 200) g = parse_vllm_gauges(res->second);
+    auto res = co_await get(*client, *mr, *r, lm.path, lm.timeout);
+    pool::VllmGauges g;
+    if (res && res->first == 200) g = pool::parse_vllm_gauges(res->second);
     if (g.running && g.waiting) {
       r->reported.own_at_report.store(r->in_flight.load(kRelaxed), kRelaxed);
       r->reported.running.store(std::llround(*g.running), kRelaxed);
       r->reported.waiting.store(std::llround(*g.waiting), kRelaxed);
       r->reported.kv_usage_permille.store(
           g.kv_usage ? static_cast<std::int32_t>(std::lround(*g.kv_usage * 1000)) : -1, kRelaxed);
-      r->reported.updated_ms.store(steady_ms(), kRelaxed);
+      r->reported.updated_ms.store(pool::steady_ms(), kRelaxed);
       warned = false;
     } else {
       clear_report(*r);
@@ -116,20 +119,20 @@ awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client,
 }  // namespace
 
 std::size_t start_replica_monitors(asio::io_context& io, asio::ssl::context& tls,
-                                   const std::vector<MonitoredModel>& models) {
+                                   const Runtime& runtime) {
   std::size_t started = 0;
   std::shared_ptr<http::UpstreamClient> client;
-  for (const auto& mm : models) {
+  for (const auto& [name, mm] : runtime.models) {
     const auto& pc = mm.config->pool;
     if (!pc.health_check.enabled && !pc.load_metrics.enabled) continue;
     if (!client) client = std::make_shared<http::UpstreamClient>(io, tls, 4);
-    for (Replica* r : mm.replicas) {
+    for (Replica* r : mm.replica_ptrs) {
       if (pc.health_check.enabled) {
-        asio::co_spawn(io, health_loop(client, mm.config, r), asio::detached);
+        asio::co_spawn(io, health_loop(client, &mm, r), asio::detached);
         ++started;
       }
       if (pc.load_metrics.enabled) {
-        asio::co_spawn(io, scrape_loop(client, mm.config, r), asio::detached);
+        asio::co_spawn(io, scrape_loop(client, &mm, r), asio::detached);
         ++started;
       }
     }
@@ -137,4 +140,4 @@ std::size_t start_replica_monitors(asio::io_context& io, asio::ssl::context& tls
   return started;
 }
 
-}  // namespace switchboard::pool
+}  // namespace switchboard::pipeline

@@ -1,6 +1,6 @@
 // Trainers for policies that learn from recorded outcomes, registered by policy type.
 //
-// `switchboard eval` (and later `switchboard train`) looks a policy up here before building it: a
+// `switchboard eval` and `switchboard train` look a policy up here before building it: a
 // trainer fits the policy on the TRAIN outcomes, writes whatever artifacts the policy loads
 // (index, weights) under `out_dir`, and returns the `policy:` YAML spec that the gateway's
 // PolicyRegistry factory builds the policy from, plus how to sweep its cost–quality knob. Adding a
@@ -21,7 +21,7 @@
 #include "switchboard/registry.h"
 #include "switchboard/result.h"
 
-namespace switchboard::eval {
+namespace switchboard::policies {
 
 // How a policy's cost–quality curve is traced.
 struct Sweep {
@@ -61,4 +61,4 @@ using PolicyTrainer = std::function<Result<TrainedPolicy>(const TrainContext&)>;
 using TrainerRegistry = Registry<PolicyTrainer>;
 using TrainerRegistrar = Registrar<PolicyTrainer>;
 
-}  // namespace switchboard::eval
+}  // namespace switchboard::policies
