@@ -12,11 +12,14 @@ namespace switchboard::store {
 namespace {
 
 constexpr std::size_t kBatchSize = 1024;                // records per transaction at most
-constexpr auto kBatchWindow = std::chrono::milliseconds(20);  // longest a record waits in memory
+constexpr auto kBatchWindow = std::chrono::milliseconds(50);  // longest a record waits in memory
 
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
+PRAGMA cache_size=-16384;
+PRAGMA mmap_size=268435456;
+PRAGMA wal_autocheckpoint=4096;
 CREATE TABLE IF NOT EXISTS decisions (
   id TEXT PRIMARY KEY NOT NULL,
   time_ms INTEGER NOT NULL,
