@@ -2,34 +2,94 @@
 
 #include <simdjson.h>
 
+#include <limits>
+
 namespace switchboard::api {
 
-void SseParser::feed(std::string_view bytes) {
+namespace {
+
+std::size_t saturating_sum(std::size_t a, std::size_t b) {
+  return b > std::numeric_limits<std::size_t>::max() - a ? std::numeric_limits<std::size_t>::max()
+                                                         : a + b;
+}
+
+}  // namespace
+
+SseParser::SseParser(OnData on_data, std::size_t max_line_bytes, std::size_t max_event_bytes)
+    : on_data_(std::move(on_data)), max_line_(max_line_bytes), max_event_(max_event_bytes) {}
+
+bool SseParser::feed(std::string_view bytes) {
+  if (overflowed_) {
+    track(bytes);
+    return false;
+  }
   while (!bytes.empty()) {
-    auto nl = bytes.find('\n');
+    const auto nl = bytes.find('\n');
+    const std::size_t take = nl == std::string_view::npos ? bytes.size() : nl;
+    if (line_bytes_ == 0 && take > 0) line_first_ = bytes.front();
+    if (take > max_line_ - line_bytes_) {  // line_bytes_ <= max_line_ until an overflow
+      overflow();
+      line_bytes_ += take;
+      track(bytes.substr(take));
+      return false;
+    }
     if (nl == std::string_view::npos) {
       partial_line_.append(bytes);
-      return;
+      line_bytes_ += bytes.size();
+      return true;
     }
     if (partial_line_.empty()) {
       line(bytes.substr(0, nl));
     } else {
       partial_line_.append(bytes.substr(0, nl));
-      std::string l = std::move(partial_line_);
-      partial_line_.clear();
-      line(l);
+      line(partial_line_);
+      partial_line_.clear();  // keeps its capacity for the next split line
     }
+    line_bytes_ = 0;
     bytes.remove_prefix(nl + 1);
+    if (overflowed_) {  // the event grew past its bound in line()
+      track(bytes);
+      return false;
+    }
   }
+  return true;
 }
 
 void SseParser::finish() {
+  if (overflowed_) return;
   if (!partial_line_.empty()) {
-    std::string l = std::move(partial_line_);
+    line(partial_line_);
     partial_line_.clear();
-    line(l);
   }
-  line("");
+  line_bytes_ = 0;
+  if (!overflowed_) line("");
+}
+
+void SseParser::overflow() {
+  overflowed_ = true;
+  has_data_ = false;
+  std::string().swap(partial_line_);  // release the memory, not just the contents
+  std::string().swap(data_);
+}
+
+void SseParser::track(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto nl = bytes.find('\n');
+    if (nl == std::string_view::npos) {
+      if (line_bytes_ == 0) line_first_ = bytes.front();
+      line_bytes_ = saturating_sum(line_bytes_, bytes.size());
+      return;
+    }
+    if (line_bytes_ == 0 && nl > 0) line_first_ = bytes.front();
+    const std::size_t length = saturating_sum(line_bytes_, nl);
+    if (length == 0 || (length == 1 && line_first_ == '\r')) {
+      pending_fields_ = false;  // blank line: the event ends
+    } else if (line_first_ != ':') {
+      pending_fields_ = true;
+    }
+    line_bytes_ = 0;
+    bytes.remove_prefix(nl + 1);
+  }
 }
 
 void SseParser::line(std::string_view l) {
@@ -38,18 +98,32 @@ void SseParser::line(std::string_view l) {
     if (has_data_) on_data_(data_);
     data_.clear();
     has_data_ = false;
+    pending_fields_ = false;
     return;
   }
   if (l.front() == ':') return;  // comment
+  pending_fields_ = true;
   auto colon = l.find(':');
   std::string_view field = l.substr(0, colon);
-  std::string_view value = colon == std::string_view::npos ? std::string_view{} : l.substr(colon + 1);
+  std::string_view value =
+      colon == std::string_view::npos ? std::string_view{} : l.substr(colon + 1);
   if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (field == "data") {
+    const std::size_t added = value.size() + (has_data_ ? 1 : 0);
+    if (added > max_event_ - data_.size()) {  // data_.size() <= max_event_ always
+      overflow();
+      return;
+    }
     if (has_data_) data_.push_back('\n');
     data_.append(value);
     has_data_ = true;
   }
+}
+
+std::string_view sse_closing_bytes(const SseParser& parser) {
+  if (parser.mid_line()) return "\n\n";
+  if (!parser.at_event_boundary()) return "\n";
+  return "";
 }
 
 namespace {
@@ -84,7 +158,10 @@ void StreamMeter::on_event(std::string_view data) {
     done_ = true;
     return;
   }
-  simdjson::padded_string padded(data);
+  // Copies into a reused buffer with simdjson's padding instead of allocating per event.
+  scratch_.assign(data);
+  scratch_.resize(data.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::padded_string_view padded(scratch_.data(), data.size(), scratch_.size());
   simdjson::ondemand::document doc;
   if (meter_parser().iterate(padded).get(doc) != simdjson::SUCCESS) return;
   simdjson::ondemand::object obj;
@@ -103,7 +180,8 @@ void StreamMeter::on_event(std::string_view data) {
       if (value.get_array().get(choices) != simdjson::SUCCESS) continue;
       for (auto choice : choices) {
         std::string_view content;
-        if (choice["delta"]["content"].get_string().get(content) == simdjson::SUCCESS && !content.empty()) {
+        if (choice["delta"]["content"].get_string().get(content) == simdjson::SUCCESS &&
+            !content.empty()) {
           ++content_chunks_;
           content_chars_ += content.size();
         }
