@@ -133,12 +133,60 @@ simdjson::ondemand::parser& meter_parser() {
   return parser;
 }
 
-std::optional<Usage> usage_of(simdjson::ondemand::value usage) {
-  Usage u;
-  std::int64_t n = 0;
-  if (usage["prompt_tokens"].get_int64().get(n) == simdjson::SUCCESS) u.prompt_tokens = n;
-  if (usage["completion_tokens"].get_int64().get(n) == simdjson::SUCCESS) u.completion_tokens = n;
-  return u;
+// After an error other than these (a missing field, a value of another type), simdjson's
+// on-demand iterator is left dead: touching it again is undefined behaviour (a null dereference
+// in simdjson 3.0), so the reading of that document must stop there.
+bool recoverable(simdjson::error_code e) {
+  return e == simdjson::SUCCESS || e == simdjson::NO_SUCH_FIELD || e == simdjson::INCORRECT_TYPE;
+}
+
+// Reads "usage" in one pass over its fields: a usage that is not an object, or fields that are
+// not integers, count as 0. False when the JSON is broken (`out` is then partial).
+bool read_usage(simdjson::ondemand::value value, Usage& out) {
+  simdjson::ondemand::object usage;
+  if (auto e = value.get_object().get(usage); e != simdjson::SUCCESS) return recoverable(e);
+  for (auto field : usage) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    std::int64_t* target = key == "prompt_tokens"       ? &out.prompt_tokens
+                           : key == "completion_tokens" ? &out.completion_tokens
+                                                        : nullptr;
+    if (!target) continue;  // the iteration skips the value
+    std::int64_t n = 0;
+    auto e = field.value().get_int64().get(n);
+    if (e == simdjson::SUCCESS) {
+      *target = n;
+    } else if (!recoverable(e)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether `value` is null; false (with `ok` false) when the JSON is broken.
+bool is_null(simdjson::ondemand::value& value, bool& ok) {
+  bool null = false;
+  ok = value.is_null().get(null) == simdjson::SUCCESS;
+  return ok && null;
+}
+
+// Counts the non-empty delta contents of "choices"; false when the JSON is broken.
+bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::size_t& chars) {
+  simdjson::ondemand::array choices;
+  if (auto e = value.get_array().get(choices); e != simdjson::SUCCESS) return recoverable(e);
+  for (auto choice : choices) {
+    std::string_view content;
+    auto e = choice["delta"]["content"].get_string().get(content);
+    if (e == simdjson::SUCCESS) {
+      if (!content.empty()) {
+        ++chunks;
+        chars += content.size();
+      }
+    } else if (!recoverable(e)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -149,8 +197,11 @@ std::optional<Usage> parse_usage(std::string_view json) {
   if (meter_parser().iterate(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;
   simdjson::ondemand::value usage;
   if (doc["usage"].get(usage) != simdjson::SUCCESS) return std::nullopt;
-  if (usage.is_null()) return std::nullopt;
-  return usage_of(usage);
+  bool ok = false;
+  if (is_null(usage, ok) || !ok) return std::nullopt;
+  Usage u;
+  if (!read_usage(usage, u)) return std::nullopt;
+  return u;
 }
 
 void StreamMeter::on_event(std::string_view data) {
@@ -166,6 +217,7 @@ void StreamMeter::on_event(std::string_view data) {
   if (meter_parser().iterate(padded).get(doc) != simdjson::SUCCESS) return;
   simdjson::ondemand::object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) return;
+  // Every error below that is not recoverable() ends the reading of this event.
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) return;
@@ -174,18 +226,16 @@ void StreamMeter::on_event(std::string_view data) {
     if (key == "error") {
       error_ = true;
     } else if (key == "usage") {
-      if (!value.is_null()) usage_ = usage_of(value);
-    } else if (key == "choices") {
-      simdjson::ondemand::array choices;
-      if (value.get_array().get(choices) != simdjson::SUCCESS) continue;
-      for (auto choice : choices) {
-        std::string_view content;
-        if (choice["delta"]["content"].get_string().get(content) == simdjson::SUCCESS &&
-            !content.empty()) {
-          ++content_chunks_;
-          content_chars_ += content.size();
-        }
+      bool ok = false;
+      if (is_null(value, ok) || !ok) {
+        if (!ok) return;
+        continue;
       }
+      Usage u;
+      if (!read_usage(value, u)) return;
+      usage_ = u;
+    } else if (key == "choices") {
+      if (!count_content(value, content_chunks_, content_chars_)) return;
     }
   }
 }

@@ -253,3 +253,46 @@ TEST(StreamMeter, SurvivesArbitraryEventData) {
   EXPECT_EQ(m.content_chunks(), 0);
   EXPECT_FALSE(m.saw_done());
 }
+
+// Found by fuzz/sse_fuzz.cc: a usage object that breaks off mid-way made the second lookup in it
+// touch simdjson's iterator after the error had killed it (a null dereference: the gateway
+// crashed on one malformed upstream chunk).
+TEST(StreamMeter, MalformedUsageOrChoicesDoNotCrash) {
+  const std::vector<std::string> broken = {
+      R"({"id":"x","choices":[],"usage":{"prompt_tokgnta":{},"finish_reason":"stop";}]})",
+      R"({"usage":{"prompt_tokens":1;"completion_tokens":2}})",
+      R"({"usage":{"a":[1,2;],"completion_tokens":2}})",
+      R"({"usage":{"completion_tokens":2,"prompt_tokens":]}})",
+      R"({"usage":{"prompt_tokens":1e999999,"completion_tokens":3}})",
+      R"({"choices":[{"delta":{"x":;}},{"delta":{"content":"a"}}]})",
+      R"({"choices":[{"delta":{"content":"a"}};{"delta":{"content":"b"}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"a"}}],"usage":{"prompt_tokens":2,;}})",
+      R"({"error":{"message":"x"},"usage":{"prompt_tokens":{"a":;}}})",
+  };
+  for (const auto& event : broken) {
+    StreamMeter m;
+    m.on_event(event);
+    m.on_event(R"({"choices":[{"delta":{"content":"ok"}}]})");  // the meter still works after
+    EXPECT_GE(m.content_chunks(), 1) << event;
+    (void)parse_usage(event);
+  }
+  // A well-formed chunk after broken ones is still read in full.
+  StreamMeter m;
+  m.on_event(broken[0]);
+  m.on_event(R"({"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}})");
+  ASSERT_TRUE(m.reported_usage());
+  EXPECT_EQ(m.reported_usage()->prompt_tokens, 7);
+  EXPECT_EQ(m.reported_usage()->completion_tokens, 2);
+  EXPECT_FALSE(parse_usage(R"({"usage":{"prompt_tokens":1;"completion_tokens":2}})"));
+}
+
+TEST(StreamMeter, UsageFieldsOfTheWrongTypeCountAsZero) {
+  StreamMeter m;
+  m.on_event(R"({"usage":{"prompt_tokens":"7","completion_tokens":3}})");
+  ASSERT_TRUE(m.reported_usage());
+  EXPECT_EQ(m.reported_usage()->prompt_tokens, 0);
+  EXPECT_EQ(m.reported_usage()->completion_tokens, 3);
+  auto u = parse_usage(R"({"usage":5})");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->prompt_tokens, 0);
+}
