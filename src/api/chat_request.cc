@@ -2,7 +2,13 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <array>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace switchboard::api {
 namespace {
@@ -10,6 +16,39 @@ namespace {
 Error invalid(std::string message) {
   return make_error(ErrorKind::kBadRequest, "invalid_request", std::move(message));
 }
+
+// A repeated top-level key: named in the message, cut to 64 bytes (at a UTF-8 boundary).
+Error duplicate_key(std::string_view key) {
+  constexpr std::size_t kShown = 64;
+  std::string shown(key.substr(0, kShown));
+  if (key.size() > kShown) {
+    while (!shown.empty() && (static_cast<unsigned char>(key[shown.size()]) & 0xC0) == 0x80)
+      shown.pop_back();
+    shown += "...";
+  }
+  return invalid("duplicate key '" + shown + "' in the request body: each field may appear once");
+}
+
+// The top-level fields the parser reads, found in one pass.
+struct Fields {
+  std::optional<simdjson::dom::element> model, stream, stream_options, max_tokens,
+      max_completion_tokens, messages;
+  void take(std::string_view key, simdjson::dom::element value) {
+    if (key == "model") {
+      model = value;
+    } else if (key == "messages") {
+      messages = value;
+    } else if (key == "stream") {
+      stream = value;
+    } else if (key == "stream_options") {
+      stream_options = value;
+    } else if (key == "max_tokens") {
+      max_tokens = value;
+    } else if (key == "max_completion_tokens") {
+      max_completion_tokens = value;
+    }
+  }
+};
 
 simdjson::dom::parser& thread_parser() {
   thread_local simdjson::dom::parser parser;
@@ -49,41 +88,95 @@ std::string ChatRequest::user_text() const {
   return out;
 }
 
+std::int64_t ChatRequest::tokens_needed() const {
+  return saturating_add(estimated_prompt_tokens, max_tokens.value_or(0));
+}
+
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+  std::int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<std::int64_t>::max()
+               : std::numeric_limits<std::int64_t>::min();
+}
+
 std::int64_t estimate_tokens(std::size_t chars) {
-  return chars == 0 ? 0 : static_cast<std::int64_t>((chars + 3) / 4);
+  // chars / 4 rounded up, without the overflow of (chars + 3) / 4 near SIZE_MAX.
+  const std::size_t tokens = chars / 4 + (chars % 4 != 0);
+  constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min(tokens, kMax));
 }
 
 Result<ChatRequest> parse_chat_request(std::string_view body) {
   simdjson::dom::element doc;
   simdjson::padded_string padded(body);
   if (auto err = thread_parser().parse(padded).get(doc); err) {
-    return make_error(ErrorKind::kBadRequest, "invalid_json",
-                      std::string("request body is not valid JSON: ") + simdjson::error_message(err));
+    return make_error(
+        ErrorKind::kBadRequest, "invalid_json",
+        std::string("request body is not valid JSON: ") + simdjson::error_message(err));
   }
   simdjson::dom::object root;
-  if (doc.get_object().get(root) != simdjson::SUCCESS) return invalid("request body must be a JSON object");
+  if (doc.get_object().get(root) != simdjson::SUCCESS)
+    return invalid("request body must be a JSON object");
+
+  // One pass over the top-level fields: finds a repeated key (compared unescaped) and the fields
+  // read below. The DOM is already built and validated, so this walks only the top-level keys
+  // (a nested value is skipped in O(1)), which is cheaper than a second on-demand pass over the
+  // whole body. Up to kInlineKeys keys are compared pairwise in a stack array; larger objects
+  // (rare: OpenAI defines about 30 fields) are sorted once.
+  constexpr std::size_t kInlineKeys = 16;
+  std::array<std::string_view, kInlineKeys> keys;
+  std::size_t key_count = 0;
+  std::vector<std::string_view> many_keys;
+  const bool many = root.size() > kInlineKeys;
+  if (many) many_keys.reserve(root.size());
+  Fields f;
+  for (auto [key, value] : root) {
+    if (many) {
+      many_keys.push_back(key);
+    } else {
+      for (std::size_t i = 0; i < key_count; ++i)
+        if (keys[i] == key) return duplicate_key(key);
+      keys[key_count++] = key;
+    }
+    f.take(key, value);
+  }
+  if (many) {
+    std::sort(many_keys.begin(), many_keys.end());
+    if (auto it = std::adjacent_find(many_keys.begin(), many_keys.end()); it != many_keys.end())
+      return duplicate_key(*it);
+  }
 
   ChatRequest req;
   std::string_view model;
-  if (root["model"].get_string().get(model) != simdjson::SUCCESS || model.empty())
+  if (!f.model || f.model->get_string().get(model) != simdjson::SUCCESS || model.empty())
     return invalid("'model' is required and must be a non-empty string");
+  if (model.size() > kMaxModelBytes)
+    return invalid("'model' must be at most " + std::to_string(kMaxModelBytes) + " bytes long");
   req.model = model;
 
-  if (auto stream = root["stream"]; stream.error() == simdjson::SUCCESS && !stream.is_null()) {
+  if (f.stream && !f.stream->is_null()) {
     bool b = false;
-    if (stream.get_bool().get(b) != simdjson::SUCCESS) return invalid("'stream' must be a boolean");
+    if (f.stream->get_bool().get(b) != simdjson::SUCCESS)
+      return invalid("'stream' must be a boolean");
     req.stream = b;
   }
   bool include_usage = false;
-  if (root["stream_options"]["include_usage"].get_bool().get(include_usage) == simdjson::SUCCESS)
+  if (f.stream_options &&
+      (*f.stream_options)["include_usage"].get_bool().get(include_usage) == simdjson::SUCCESS)
     req.include_usage = include_usage;
-  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+  // max_tokens wins over max_completion_tokens when both are given; both must be valid.
+  for (auto [name, element] : {std::pair{"max_completion_tokens", f.max_completion_tokens},
+                               std::pair{"max_tokens", f.max_tokens}}) {
+    if (!element || element->is_null()) continue;
     std::int64_t n = 0;
-    if (root[key].get_int64().get(n) == simdjson::SUCCESS) req.max_tokens = n;
+    if (element->get_int64().get(n) != simdjson::SUCCESS || n < 0 || n > kMaxOutputTokens)
+      return invalid(std::string("'") + name + "' must be an integer between 0 and " +
+                     std::to_string(kMaxOutputTokens));
+    req.max_tokens = n;
   }
 
   simdjson::dom::array messages;
-  if (root["messages"].get_array().get(messages) != simdjson::SUCCESS)
+  if (!f.messages || f.messages->get_array().get(messages) != simdjson::SUCCESS)
     return invalid("'messages' is required and must be an array");
   for (auto message : messages) {
     simdjson::dom::object m;
@@ -106,12 +199,27 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
 }
 
 std::string rewrite_model(std::string_view body, std::string_view model) {
-  simdjson::ondemand::parser parser;
+  // The key is matched unescaped ("mod\u0065l" is "model"), as parse_chat_request read it.
+  thread_local simdjson::ondemand::parser parser;
   simdjson::padded_string padded(body);
-  auto doc = parser.iterate(padded);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object root;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(root) != simdjson::SUCCESS)
+    return std::string(body);
   std::string_view raw;
-  if (doc["model"].raw_json_token().get(raw) != simdjson::SUCCESS) return std::string(body);
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
+  bool found = false;
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return std::string(body);
+    if (key != "model") continue;
+    if (field.value().raw_json_token().get(raw) != simdjson::SUCCESS) return std::string(body);
+    found = true;
+    break;
+  }
+  if (!found) return std::string(body);
+  while (!raw.empty() &&
+         (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
     raw.remove_suffix(1);
   auto offset = static_cast<std::size_t>(raw.data() - padded.data());
   std::string out;

@@ -22,32 +22,50 @@ struct MessageSpan {
 struct ChatRequest {
   std::string model;
   bool stream = false;
-  bool include_usage = false;           // stream_options.include_usage
-  std::optional<std::int64_t> max_tokens;  // max_tokens or max_completion_tokens
+  bool include_usage = false;  // stream_options.include_usage
+  // max_tokens, else max_completion_tokens; within [0, kMaxOutputTokens] when present.
+  std::optional<std::int64_t> max_tokens;
   std::size_t message_count = 0;
   // Text of all messages joined by '\n'. A message's content is a string, or an array of parts
   // whose {"type":"text"} parts are joined by '\n'.
   std::string prompt_text;
-  std::vector<MessageSpan> messages;    // one per message, in order
+  std::vector<MessageSpan> messages;  // one per message, in order
   std::int64_t estimated_prompt_tokens = 0;
 
   std::string_view text_of(const MessageSpan& m) const {
     return std::string_view(prompt_text).substr(m.offset, m.length);
   }
-  // The user messages' texts joined by '\n' (how recorded prompts are keyed, see data::PromptRecord).
+  // The user messages' texts joined by '\n' (how recorded prompts are keyed, see
+  // data::PromptRecord).
   std::string user_text() const;
+  // estimated_prompt_tokens + max_tokens (0 when absent), saturating at INT64_MAX: the context a
+  // replica must accept. Never overflows, whatever the two values.
+  std::int64_t tokens_needed() const;
 };
 
+// Largest max_tokens / max_completion_tokens accepted (2^31).
+inline constexpr std::int64_t kMaxOutputTokens = std::int64_t{1} << 31;
+// Longest `model` accepted, in bytes.
+inline constexpr std::size_t kMaxModelBytes = 256;
+
+// a + b, clamped to [INT64_MIN, INT64_MAX] instead of overflowing.
+std::int64_t saturating_add(std::int64_t a, std::int64_t b);
+
 // Validates `body` fully as JSON and extracts the fields above. Errors (kind kBadRequest):
-// invalid_json, invalid_request (with the offending field named in the message).
+// invalid_json; invalid_request (the message names the offending field) when the body is not an
+// object, a top-level key appears more than once (keys compared after unescaping; keys of nested
+// objects are not checked), `model` is missing, not a string, empty or longer than
+// kMaxModelBytes, `stream` is not a boolean, max_tokens / max_completion_tokens is present, not
+// null and not an integer in [0, kMaxOutputTokens], or `messages` is missing, empty or malformed.
 Result<ChatRequest> parse_chat_request(std::string_view body);
 
-// Returns `body` with the top-level "model" value replaced by `model` (JSON-escaped). The body
-// must have passed parse_chat_request.
+// Returns `body` with the top-level "model" value replaced by `model` (JSON-escaped); the result
+// holds exactly one top-level "model". The body must have passed parse_chat_request (so the key
+// appears once, possibly spelled with escapes); otherwise it is returned unchanged.
 std::string rewrite_model(std::string_view body, std::string_view model);
 
-// A rough token count for text (about four characters per token), used when the upstream
-// reports no usage. Never less than 1 for non-empty text.
+// A rough token count for text (about four characters per token, rounded up), used when the
+// upstream reports no usage. Never less than 1 for non-empty text; never overflows.
 std::int64_t estimate_tokens(std::size_t chars);
 
 }  // namespace switchboard::api

@@ -2,34 +2,94 @@
 
 #include <simdjson.h>
 
+#include <limits>
+
 namespace switchboard::api {
 
-void SseParser::feed(std::string_view bytes) {
+namespace {
+
+std::size_t saturating_sum(std::size_t a, std::size_t b) {
+  return b > std::numeric_limits<std::size_t>::max() - a ? std::numeric_limits<std::size_t>::max()
+                                                         : a + b;
+}
+
+}  // namespace
+
+SseParser::SseParser(OnData on_data, std::size_t max_line_bytes, std::size_t max_event_bytes)
+    : on_data_(std::move(on_data)), max_line_(max_line_bytes), max_event_(max_event_bytes) {}
+
+bool SseParser::feed(std::string_view bytes) {
+  if (overflowed_) {
+    track(bytes);
+    return false;
+  }
   while (!bytes.empty()) {
-    auto nl = bytes.find('\n');
+    const auto nl = bytes.find('\n');
+    const std::size_t take = nl == std::string_view::npos ? bytes.size() : nl;
+    if (line_bytes_ == 0 && take > 0) line_first_ = bytes.front();
+    if (take > max_line_ - line_bytes_) {  // line_bytes_ <= max_line_ until an overflow
+      overflow();
+      line_bytes_ += take;
+      track(bytes.substr(take));
+      return false;
+    }
     if (nl == std::string_view::npos) {
       partial_line_.append(bytes);
-      return;
+      line_bytes_ += bytes.size();
+      return true;
     }
     if (partial_line_.empty()) {
       line(bytes.substr(0, nl));
     } else {
       partial_line_.append(bytes.substr(0, nl));
-      std::string l = std::move(partial_line_);
-      partial_line_.clear();
-      line(l);
+      line(partial_line_);
+      partial_line_.clear();  // keeps its capacity for the next split line
     }
+    line_bytes_ = 0;
     bytes.remove_prefix(nl + 1);
+    if (overflowed_) {  // the event grew past its bound in line()
+      track(bytes);
+      return false;
+    }
   }
+  return true;
 }
 
 void SseParser::finish() {
+  if (overflowed_) return;
   if (!partial_line_.empty()) {
-    std::string l = std::move(partial_line_);
+    line(partial_line_);
     partial_line_.clear();
-    line(l);
   }
-  line("");
+  line_bytes_ = 0;
+  if (!overflowed_) line("");
+}
+
+void SseParser::overflow() {
+  overflowed_ = true;
+  has_data_ = false;
+  std::string().swap(partial_line_);  // release the memory, not just the contents
+  std::string().swap(data_);
+}
+
+void SseParser::track(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto nl = bytes.find('\n');
+    if (nl == std::string_view::npos) {
+      if (line_bytes_ == 0) line_first_ = bytes.front();
+      line_bytes_ = saturating_sum(line_bytes_, bytes.size());
+      return;
+    }
+    if (line_bytes_ == 0 && nl > 0) line_first_ = bytes.front();
+    const std::size_t length = saturating_sum(line_bytes_, nl);
+    if (length == 0 || (length == 1 && line_first_ == '\r')) {
+      pending_fields_ = false;  // blank line: the event ends
+    } else if (line_first_ != ':') {
+      pending_fields_ = true;
+    }
+    line_bytes_ = 0;
+    bytes.remove_prefix(nl + 1);
+  }
 }
 
 void SseParser::line(std::string_view l) {
@@ -38,18 +98,32 @@ void SseParser::line(std::string_view l) {
     if (has_data_) on_data_(data_);
     data_.clear();
     has_data_ = false;
+    pending_fields_ = false;
     return;
   }
   if (l.front() == ':') return;  // comment
+  pending_fields_ = true;
   auto colon = l.find(':');
   std::string_view field = l.substr(0, colon);
-  std::string_view value = colon == std::string_view::npos ? std::string_view{} : l.substr(colon + 1);
+  std::string_view value =
+      colon == std::string_view::npos ? std::string_view{} : l.substr(colon + 1);
   if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (field == "data") {
+    const std::size_t added = value.size() + (has_data_ ? 1 : 0);
+    if (added > max_event_ - data_.size()) {  // data_.size() <= max_event_ always
+      overflow();
+      return;
+    }
     if (has_data_) data_.push_back('\n');
     data_.append(value);
     has_data_ = true;
   }
+}
+
+std::string_view sse_closing_bytes(const SseParser& parser) {
+  if (parser.mid_line()) return "\n\n";
+  if (!parser.at_event_boundary()) return "\n";
+  return "";
 }
 
 namespace {
@@ -59,12 +133,60 @@ simdjson::ondemand::parser& meter_parser() {
   return parser;
 }
 
-std::optional<Usage> usage_of(simdjson::ondemand::value usage) {
-  Usage u;
-  std::int64_t n = 0;
-  if (usage["prompt_tokens"].get_int64().get(n) == simdjson::SUCCESS) u.prompt_tokens = n;
-  if (usage["completion_tokens"].get_int64().get(n) == simdjson::SUCCESS) u.completion_tokens = n;
-  return u;
+// After an error other than these (a missing field, a value of another type), simdjson's
+// on-demand iterator is left dead: touching it again is undefined behaviour (a null dereference
+// in simdjson 3.0), so the reading of that document must stop there.
+bool recoverable(simdjson::error_code e) {
+  return e == simdjson::SUCCESS || e == simdjson::NO_SUCH_FIELD || e == simdjson::INCORRECT_TYPE;
+}
+
+// Reads "usage" in one pass over its fields: a usage that is not an object, or fields that are
+// not integers, count as 0. False when the JSON is broken (`out` is then partial).
+bool read_usage(simdjson::ondemand::value value, Usage& out) {
+  simdjson::ondemand::object usage;
+  if (auto e = value.get_object().get(usage); e != simdjson::SUCCESS) return recoverable(e);
+  for (auto field : usage) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    std::int64_t* target = key == "prompt_tokens"       ? &out.prompt_tokens
+                           : key == "completion_tokens" ? &out.completion_tokens
+                                                        : nullptr;
+    if (!target) continue;  // the iteration skips the value
+    std::int64_t n = 0;
+    auto e = field.value().get_int64().get(n);
+    if (e == simdjson::SUCCESS) {
+      *target = n;
+    } else if (!recoverable(e)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether `value` is null; false (with `ok` false) when the JSON is broken.
+bool is_null(simdjson::ondemand::value& value, bool& ok) {
+  bool null = false;
+  ok = value.is_null().get(null) == simdjson::SUCCESS;
+  return ok && null;
+}
+
+// Counts the non-empty delta contents of "choices"; false when the JSON is broken.
+bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::size_t& chars) {
+  simdjson::ondemand::array choices;
+  if (auto e = value.get_array().get(choices); e != simdjson::SUCCESS) return recoverable(e);
+  for (auto choice : choices) {
+    std::string_view content;
+    auto e = choice["delta"]["content"].get_string().get(content);
+    if (e == simdjson::SUCCESS) {
+      if (!content.empty()) {
+        ++chunks;
+        chars += content.size();
+      }
+    } else if (!recoverable(e)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -75,8 +197,11 @@ std::optional<Usage> parse_usage(std::string_view json) {
   if (meter_parser().iterate(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;
   simdjson::ondemand::value usage;
   if (doc["usage"].get(usage) != simdjson::SUCCESS) return std::nullopt;
-  if (usage.is_null()) return std::nullopt;
-  return usage_of(usage);
+  bool ok = false;
+  if (is_null(usage, ok) || !ok) return std::nullopt;
+  Usage u;
+  if (!read_usage(usage, u)) return std::nullopt;
+  return u;
 }
 
 void StreamMeter::on_event(std::string_view data) {
@@ -84,11 +209,15 @@ void StreamMeter::on_event(std::string_view data) {
     done_ = true;
     return;
   }
-  simdjson::padded_string padded(data);
+  // Copies into a reused buffer with simdjson's padding instead of allocating per event.
+  scratch_.assign(data);
+  scratch_.resize(data.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::padded_string_view padded(scratch_.data(), data.size(), scratch_.size());
   simdjson::ondemand::document doc;
   if (meter_parser().iterate(padded).get(doc) != simdjson::SUCCESS) return;
   simdjson::ondemand::object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) return;
+  // Every error below that is not recoverable() ends the reading of this event.
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) return;
@@ -97,17 +226,16 @@ void StreamMeter::on_event(std::string_view data) {
     if (key == "error") {
       error_ = true;
     } else if (key == "usage") {
-      if (!value.is_null()) usage_ = usage_of(value);
-    } else if (key == "choices") {
-      simdjson::ondemand::array choices;
-      if (value.get_array().get(choices) != simdjson::SUCCESS) continue;
-      for (auto choice : choices) {
-        std::string_view content;
-        if (choice["delta"]["content"].get_string().get(content) == simdjson::SUCCESS && !content.empty()) {
-          ++content_chunks_;
-          content_chars_ += content.size();
-        }
+      bool ok = false;
+      if (is_null(value, ok) || !ok) {
+        if (!ok) return;
+        continue;
       }
+      Usage u;
+      if (!read_usage(value, u)) return;
+      usage_ = u;
+    } else if (key == "choices") {
+      if (!count_content(value, content_chunks_, content_chars_)) return;
     }
   }
 }

@@ -1,8 +1,10 @@
 // Server-sent events (text/event-stream) as OpenAI streams use them.
 //
 // SseParser splits a byte stream that arrives in arbitrary pieces into events and hands each
-// event's data (the "data:" lines joined by '\n') to a callback. Comments, "event:", "id:" and
-// "retry:" lines are ignored. Holds at most one incomplete event in memory.
+// event's data (the "data:" lines joined by '\n') to a callback. Lines end with "\n" or "\r\n".
+// Comments, "event:", "id:" and "retry:" lines are ignored. Holds at most one incomplete line and
+// one incomplete event in memory, each bounded (see the constructor): an upstream that sends an
+// endless line or event overflows the parser instead of growing the gateway's memory.
 //
 // StreamMeter watches a chat-completions stream (the data of each event) and counts what the
 // decision record needs: the usage the upstream reported, if any, else the number of content
@@ -10,6 +12,7 @@
 // sent an error event or the final [DONE].
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -21,25 +24,66 @@ namespace switchboard::api {
 class SseParser {
  public:
   using OnData = std::function<void(std::string_view data)>;
-  explicit SseParser(OnData on_data) : on_data_(std::move(on_data)) {}
-  void feed(std::string_view bytes);
-  // Flushes a final event that was not followed by a blank line.
+  static constexpr std::size_t kDefaultMaxLineBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kDefaultMaxEventBytes = std::size_t{1} << 20;
+
+  // `max_line_bytes` bounds one line (its bytes before the '\n', a trailing '\r' included);
+  // `max_event_bytes` bounds one event's data (its data lines' values joined by '\n'). A stream
+  // that exceeds either overflows, whatever the sizes of the pieces it arrives in.
+  explicit SseParser(OnData on_data, std::size_t max_line_bytes = kDefaultMaxLineBytes,
+                     std::size_t max_event_bytes = kDefaultMaxEventBytes);
+
+  // Parses `bytes`, calling on_data for each event completed. Returns false when the stream has
+  // overflowed, in this call or an earlier one: then the parser has released what it buffered,
+  // buffers nothing more and calls on_data never again (the events before the overflow were
+  // delivered); the caller is expected to end the client's stream with an
+  // `upstream_stream_broken` error event (see sse_closing_bytes()). Pieces of any size, even empty.
+  bool feed(std::string_view bytes);
+  // Delivers a final event that was not followed by a blank line (none after an overflow).
   void finish();
+
+  bool overflowed() const { return overflowed_; }
+  // True when the bytes fed so far end exactly at an event boundary: no partial line and no
+  // field line ("data:", "event:", ...) since the last blank line; comments do not count. Stays
+  // accurate after an overflow (the parser keeps tracking lines without buffering them).
+  bool at_event_boundary() const { return line_bytes_ == 0 && !pending_fields_; }
+  // True when the bytes fed so far end inside a line (a partial line is pending).
+  bool mid_line() const { return line_bytes_ != 0; }
+  // Bytes held for the incomplete line and event (tests and fuzzing check the bounds).
+  std::size_t buffered_bytes() const { return partial_line_.size() + data_.size(); }
 
  private:
   void line(std::string_view l);
+  void overflow();
+  void track(std::string_view bytes);  // boundary tracking only, after an overflow
   OnData on_data_;
-  std::string partial_line_;
-  std::string data_;
-  bool has_data_ = false;
+  const std::size_t max_line_, max_event_;
+  std::string partial_line_;     // the current line's bytes received so far (not after overflow)
+  std::string data_;             // the current event's data
+  std::size_t line_bytes_ = 0;   // bytes of the current (unterminated) line, saturating
+  char line_first_ = 0;          // the current line's first byte, when line_bytes_ > 0
+  bool has_data_ = false;        // a data line is in data_
+  bool pending_fields_ = false;  // a field line was seen since the last blank line
+  bool overflowed_ = false;
 };
+
+// The bytes to write after the bytes fed to `parser` so that whatever is written next starts a
+// new event for any SSE client: "" at an event boundary, "\n" after complete lines of an
+// unfinished event, "\n\n" inside a line (that line and its event are then delivered to the client
+// as they are, cut short). Feed the parser exactly the bytes written to the client, e.g.:
+//
+//   bool ok = sse.feed(piece);
+//   write(piece);
+//   if (!ok || broken) { write(sse_closing_bytes(sse)); write(error_sse_event(e)); ... }
+std::string_view sse_closing_bytes(const SseParser& parser);
 
 struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
 };
 
-// Reads "usage" from a chat.completion or chat.completion.chunk JSON object, if present and not null.
+// Reads "usage" from a chat.completion or chat.completion.chunk JSON object, if present and not
+// null.
 std::optional<Usage> parse_usage(std::string_view json);
 
 class StreamMeter {
@@ -57,6 +101,7 @@ class StreamMeter {
   std::size_t content_chars_ = 0;
   bool done_ = false;
   bool error_ = false;
+  std::string scratch_;  // the event's data with simdjson's padding, reused between events
 };
 
 }  // namespace switchboard::api

@@ -45,8 +45,17 @@ const CommandRegistrar kReplayBackend(
       app.add_option("--drop-rate", o->faults.drop_rate, "Share of requests cut off half-way")
           ->capture_default_str()
           ->check(CLI::Range(0.0, 1.0));
+      auto cut = std::make_shared<std::string>("event");
+      app.add_option("--cut", *cut,
+                     "Where a dropped stream is cut: after a whole event, mid-line, or inside a "
+                     "multi-byte UTF-8 character")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"event", "line", "utf8"}));
       app.add_option("--seed", o->seed, "Seed of the fault PRNG")->capture_default_str();
-      return [o] { return replay::run_replay_backend(*o); };
+      return [o, cut] {
+        o->faults.cut = replay::parse_cut(*cut).value_or(replay::Cut::kEvent);
+        return replay::run_replay_backend(*o);
+      };
     });
 
 }  // namespace

@@ -2,17 +2,25 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace switchboard::metrics {
 
 void Histogram::observe(double seconds) {
-  for (std::size_t i = 0; i < kBounds.size(); ++i) {
-    if (seconds <= kBounds[i]) {
-      buckets_[i].fetch_add(1, std::memory_order_relaxed);
-      break;
-    }
-  }
-  count_.fetch_add(1, std::memory_order_relaxed);
-  sum_ns_.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+  if (!(seconds >= 0)) seconds = 0;  // negative or NaN
+  // The first bucket whose bound is >= seconds (le is inclusive); past the last: +Inf.
+  const auto i = static_cast<std::size_t>(
+      std::lower_bound(kBounds.begin(), kBounds.end(), seconds) - kBounds.begin());
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  if (seconds != std::numeric_limits<double>::infinity())
+    sum_.fetch_add(seconds, std::memory_order_relaxed);
+}
+
+std::uint64_t Histogram::count() const {
+  std::uint64_t n = 0;
+  for (const auto& b : buckets_) n += b.load(std::memory_order_relaxed);
+  return n;
 }
 
 namespace {
@@ -30,8 +38,8 @@ std::string escape(const std::string& v) {
   return out;
 }
 
-std::string label_text(const std::vector<std::string>& names, const std::vector<std::string>& values,
-                       const std::string& extra = "") {
+std::string label_text(const std::vector<std::string>& names,
+                       const std::vector<std::string>& values, const std::string& extra = "") {
   std::string out;
   for (std::size_t i = 0; i < names.size() && i < values.size(); ++i) {
     out += fmt::format("{}{}=\"{}\"", out.empty() ? "" : ",", names[i], escape(values[i]));
@@ -44,20 +52,30 @@ void sample(std::string& out, const std::string& name, const std::string& labels
   out += fmt::format("{}{} {}\n", name, labels, v);
 }
 
+void sample(std::string& out, const std::string& name, const std::string& labels, std::uint64_t v) {
+  out += fmt::format("{}{} {}\n", name, labels, v);
+}
+
+void sample(std::string& out, const std::string& name, const std::string& labels, std::int64_t v) {
+  out += fmt::format("{}{} {}\n", name, labels, v);
+}
+
 }  // namespace
 
 template <>
 void Family<Counter>::render(std::string& out) const {
   out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name_, help_, name_);
   std::lock_guard lock(mu_);
-  for (const auto& [values, c] : series_) sample(out, name_, label_text(labels_, values), c->value());
+  for (const auto& [values, c] : series_)
+    sample(out, name_, label_text(labels_, values), c->value());
 }
 
 template <>
 void Family<Gauge>::render(std::string& out) const {
   out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name_, help_, name_);
   std::lock_guard lock(mu_);
-  for (const auto& [values, g] : series_) sample(out, name_, label_text(labels_, values), g->value());
+  for (const auto& [values, g] : series_)
+    sample(out, name_, label_text(labels_, values), g->value());
 }
 
 template <>
@@ -65,15 +83,19 @@ void Family<Histogram>::render(std::string& out) const {
   out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name_, help_, name_);
   std::lock_guard lock(mu_);
   for (const auto& [values, h] : series_) {
+    // Each bucket is read once and the count derived from them, so the rendered buckets are
+    // cumulative and _count equals the +Inf bucket even while observations land concurrently.
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < Histogram::kBounds.size(); ++i) {
       cumulative += h->bucket(i);
-      sample(out, name_ + "_bucket", label_text(labels_, values, fmt::format("le=\"{}\"", Histogram::kBounds[i])),
-             static_cast<double>(cumulative));
+      sample(out, name_ + "_bucket",
+             label_text(labels_, values, fmt::format("le=\"{}\"", Histogram::kBounds[i])),
+             cumulative);
     }
-    sample(out, name_ + "_bucket", label_text(labels_, values, "le=\"+Inf\""), static_cast<double>(h->count()));
+    cumulative += h->bucket(Histogram::kBounds.size());
+    sample(out, name_ + "_bucket", label_text(labels_, values, "le=\"+Inf\""), cumulative);
     sample(out, name_ + "_sum", label_text(labels_, values), h->sum());
-    sample(out, name_ + "_count", label_text(labels_, values), static_cast<double>(h->count()));
+    sample(out, name_ + "_count", label_text(labels_, values), cumulative);
   }
 }
 
@@ -94,12 +116,15 @@ std::string GatewayMetrics::render() {
   hedges.render(out);
   embeddings.render(out);
   ejections.render(out);
-  out += "# HELP switchboard_requests_in_flight Chat requests being served now.\n"
-         "# TYPE switchboard_requests_in_flight gauge\n";
-  sample(out, "switchboard_requests_in_flight", "", static_cast<double>(in_flight.value()));
-  out += "# HELP switchboard_decisions_dropped_total Decision records dropped because the writer queue was full.\n"
-         "# TYPE switchboard_decisions_dropped_total counter\n";
-  sample(out, "switchboard_decisions_dropped_total", "", static_cast<double>(decisions_dropped.value()));
+  out +=
+      "# HELP switchboard_requests_in_flight Chat requests being served now.\n"
+      "# TYPE switchboard_requests_in_flight gauge\n";
+  sample(out, "switchboard_requests_in_flight", "", in_flight.value());
+  out +=
+      "# HELP switchboard_decisions_dropped_total Decision records dropped because the writer "
+      "queue was full.\n"
+      "# TYPE switchboard_decisions_dropped_total counter\n";
+  sample(out, "switchboard_decisions_dropped_total", "", decisions_dropped.value());
   return out;
 }
 

@@ -1,34 +1,52 @@
-// Prometheus metrics (text exposition format 0.0.4), lock-free on the hot path once a series exists.
+// Prometheus metrics (text exposition format 0.0.4), lock-free on the hot path once a series
+// exists.
 //
-// A Family owns the series of one metric name, one per distinct label-value tuple; with() finds or
-// creates a series under a mutex and returns a reference that stays valid for the process's life,
-// so callers that see the same labels often may keep it. Counter/Gauge/Histogram updates are
-// relaxed atomics. (Debian has no prometheus-cpp package; this is the small subset we need.)
+// A Family owns the series of one metric name, one per distinct label-value tuple. with() finds or
+// creates a series under the family's mutex and returns a reference that stays valid, at the same
+// address, for the life of the Family (the process's, for GatewayMetrics): series are never
+// removed or moved. So a caller that sees the same labels again (per route, model, replica) may
+// resolve them once and keep the reference, e.g. in its per-replica state, and from then on
+// update it with atomics only, without the mutex or the label lookup:
+//
+//   metrics::Counter& ok = m.requests.with({route, model, replica, "200"});  // once
+//   ok.inc();                                                                // per request
+//
+// Counter/Gauge/Histogram updates are relaxed atomics (no ordering with other memory is needed:
+// a scrape reads each value independently). (Debian has no prometheus-cpp package; this is the
+// small subset we need.)
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace switchboard::metrics {
 
+// A monotonically increasing value (a double, like Prometheus's: exact for integer counts up to
+// 2^53, no wrap-around).
 class Counter {
  public:
+  // Adds `by`. Only positive finite amounts count: a negative, NaN or infinite `by` is treated as
+  // 0 (a counter never goes down, and one bad input must not make it NaN/Inf for good).
   void inc(double by = 1) {
-    auto bits = static_cast<std::uint64_t>(by * kScale);
-    v_.fetch_add(bits, std::memory_order_relaxed);
+    if (!(by > 0 && by <= kMaxIncrement)) return;  // also false for NaN
+    v_.fetch_add(by, std::memory_order_relaxed);
   }
-  double value() const { return static_cast<double>(v_.load(std::memory_order_relaxed)) / kScale; }
+  double value() const { return v_.load(std::memory_order_relaxed); }
 
  private:
-  static constexpr double kScale = 1e9;  // fixed point: exact for integer counts, 1e-9 for dollars
-  std::atomic<std::uint64_t> v_{0};
+  static constexpr double kMaxIncrement = std::numeric_limits<double>::max();  // excludes +Inf
+  std::atomic<double> v_{0};
 };
 
 class Gauge {
@@ -41,20 +59,41 @@ class Gauge {
   std::atomic<std::int64_t> v_{0};
 };
 
-// Latency histogram in seconds with fixed buckets from 100 µs to 120 s.
+// Latency histogram in seconds with fixed buckets from 100 µs to 120 s, plus the +Inf bucket.
+// The count is the sum of the buckets, so a scrape always sees _count == the +Inf bucket.
 class Histogram {
  public:
-  static constexpr std::array<double, 16> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                     0.05,   0.1,     0.25,   0.5,   1,      2.5,   10,    120};
+  static constexpr std::array<double, 16> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                     0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                                     1,      2.5,     10,     120};
+  // Records one observation. A negative or NaN value is recorded as 0 (first bucket); +Inf goes to
+  // the +Inf bucket and adds nothing to the sum (which stays finite).
   void observe(double seconds);
-  std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
-  double sum() const { return static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9; }
+  std::uint64_t count() const;
+  double sum() const { return sum_.load(std::memory_order_relaxed); }
+  // Observations in bucket i alone (not cumulative); i == kBounds.size() is the (kBounds.back(),
+  // +Inf] bucket.
   std::uint64_t bucket(std::size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
 
  private:
-  std::array<std::atomic<std::uint64_t>, kBounds.size()> buckets_{};
-  std::atomic<std::uint64_t> count_{0};
-  std::atomic<std::uint64_t> sum_ns_{0};
+  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};
+  std::atomic<double> sum_{0};
+};
+
+// Orders label tuples given as any range of string-likes, so that with() can look a series up
+// from string_views without building a std::vector<std::string> first.
+struct LabelsLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    auto ai = std::begin(a), ae = std::end(a);
+    auto bi = std::begin(b), be = std::end(b);
+    for (; ai != ae && bi != be; ++ai, ++bi) {
+      const int c = std::string_view(*ai).compare(std::string_view(*bi));
+      if (c != 0) return c < 0;
+    }
+    return ai == ae && bi != be;
+  }
 };
 
 template <typename T>
@@ -62,53 +101,85 @@ class Family {
  public:
   Family(std::string name, std::string help, std::vector<std::string> labels)
       : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)) {}
-  T& with(const std::vector<std::string>& values) {
+  // The series for these label values (one per label name, in order), created on first use.
+  // Takes the family's mutex; allocates only when the series is new. The reference is stable for
+  // the Family's lifetime: cache it to skip this call on the hot path.
+  T& with(std::initializer_list<std::string_view> values) { return find_or_add(values); }
+  T& with(const std::vector<std::string>& values) { return find_or_add(values); }
+  // Number of series (for tests).
+  std::size_t size() const {
     std::lock_guard lock(mu_);
-    auto& slot = series_[values];
-    if (!slot) slot = std::make_unique<T>();
-    return *slot;
+    return series_.size();
   }
   void render(std::string& out) const;
 
  private:
+  template <typename Values>
+  T& find_or_add(const Values& values) {
+    std::lock_guard lock(mu_);
+    auto it = series_.find(values);
+    if (it == series_.end()) {
+      it = series_
+               .emplace(std::vector<std::string>(std::begin(values), std::end(values)),
+                        std::make_unique<T>())
+               .first;
+    }
+    return *it->second;
+  }
+
   std::string name_, help_;
   std::vector<std::string> labels_;
   mutable std::mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<T>> series_;  // guarded by mu_
+  // Guarded by mu_. Entries are never erased, and each T lives in its own allocation: references
+  // returned by with() stay valid.
+  std::map<std::vector<std::string>, std::unique_ptr<T>, LabelsLess> series_;
 };
 
 // The gateway's metrics. One instance per process.
 struct GatewayMetrics {
-  Family<Counter> requests{"switchboard_requests_total", "Chat requests answered, by outcome.",
+  Family<Counter> requests{"switchboard_requests_total",
+                           "Chat requests answered, by outcome.",
                            {"route", "model", "replica", "status"}};
-  Family<Counter> errors{"switchboard_request_errors_total", "Requests that ended in an error, by error code.",
+  Family<Counter> errors{"switchboard_request_errors_total",
+                         "Requests that ended in an error, by error code.",
                          {"route", "model", "code"}};
   Family<Histogram> latency{"switchboard_request_duration_seconds",
-                            "Time from request received to response complete.", {"route", "model", "replica"}};
-  Family<Histogram> upstream_latency{"switchboard_upstream_duration_seconds",
-                                     "Time from sending upstream to the upstream's response head (first byte).",
-                                     {"model", "replica"}};
-  Family<Counter> tokens{"switchboard_tokens_total", "Tokens used, from upstream usage or counted.",
+                            "Time from request received to response complete.",
+                            {"route", "model", "replica"}};
+  Family<Histogram> upstream_latency{
+      "switchboard_upstream_duration_seconds",
+      "Time from sending upstream to the upstream's response head (first byte).",
+      {"model", "replica"}};
+  Family<Counter> tokens{"switchboard_tokens_total",
+                         "Tokens used, from upstream usage or counted.",
                          {"model", "kind"}};
-  Family<Counter> cost{"switchboard_cost_usd_total", "Cost in US dollars at the configured prices.", {"model"}};
-  Family<Gauge> replica_in_flight{"switchboard_replica_in_flight", "Requests in flight per replica.",
-                                  {"model", "replica"}};
-  Family<Counter> retries{"switchboard_retries_total", "Retries sent (another replica or a fallback model).",
+  Family<Counter> cost{
+      "switchboard_cost_usd_total", "Cost in US dollars at the configured prices.", {"model"}};
+  Family<Gauge> replica_in_flight{
+      "switchboard_replica_in_flight", "Requests in flight per replica.", {"model", "replica"}};
+  Family<Counter> retries{"switchboard_retries_total",
+                          "Retries sent (another replica or a fallback model).",
                           {"model"}};
-  Family<Counter> budget_exhausted{"switchboard_retry_budget_exhausted_total",
-                                   "Retries (and hedges) not sent because the model's retry budget was spent.",
-                                   {"model"}};
+  Family<Counter> budget_exhausted{
+      "switchboard_retry_budget_exhausted_total",
+      "Retries (and hedges) not sent because the model's retry budget was spent.",
+      {"model"}};
   Family<Counter> hedges{"switchboard_hedges_total", "Hedged attempts sent.", {"model"}};
-  Family<Counter> embeddings{"switchboard_embedding_requests_total",
-                             "Calls to the http embedding provider, by result (ok or the error code).",
-                             {"result"}};
+  Family<Counter> embeddings{
+      "switchboard_embedding_requests_total",
+      "Calls to the http embedding provider, by result (ok or the error code).",
+      {"result"}};
   Family<Counter> ejections{"switchboard_replica_ejections_total",
-                            "Replicas ejected after consecutive failures.", {"model", "replica"}};
+                            "Replicas ejected after consecutive failures.",
+                            {"model", "replica"}};
   Family<Gauge> replica_available{"switchboard_replica_available",
-                                  "1 when the replica may be picked (not ejected, not down).", {"model", "replica"}};
+                                  "1 when the replica may be picked (not ejected, not down).",
+                                  {"model", "replica"}};
   Gauge in_flight;
   Gauge decisions_dropped;  // mirrors DecisionStore::dropped()
-  void decisions_dropped_total_set(std::uint64_t n) { decisions_dropped.set(static_cast<std::int64_t>(n)); }
+  void decisions_dropped_total_set(std::uint64_t n) {
+    decisions_dropped.set(static_cast<std::int64_t>(n));
+  }
 
   // Called at the start of render(), e.g. to copy replica load into replica_in_flight.
   std::function<void()> before_render;

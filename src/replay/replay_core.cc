@@ -1,8 +1,9 @@
 #include "replay/replay_core.h"
 
-#include "api/chat_request.h"
-
+#include <algorithm>
 #include <cmath>
+
+#include "api/chat_request.h"
 
 namespace switchboard::replay {
 Result<ReplayRequest> parse_replay_request(std::string_view body) {
@@ -80,6 +81,63 @@ Fault pick_fault(double u, double error_rate, double hang_rate, double drop_rate
   if (u < error_rate + hang_rate) return Fault::kHang;
   if (u < error_rate + hang_rate + drop_rate) return Fault::kDrop;
   return Fault::kNone;
+}
+
+std::optional<Cut> parse_cut(std::string_view name) {
+  if (name == "event") return Cut::kEvent;
+  if (name == "line") return Cut::kLine;
+  if (name == "utf8") return Cut::kUtf8;
+  return std::nullopt;
+}
+
+const char* cut_name(Cut cut) {
+  switch (cut) {
+    case Cut::kLine:
+      return "line";
+    case Cut::kUtf8:
+      return "utf8";
+    case Cut::kEvent:
+      break;
+  }
+  return "event";
+}
+
+namespace {
+
+bool has_multibyte(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0xC0; });
+}
+
+}  // namespace
+
+DropPlan plan_drop(const std::vector<std::string_view>& pieces, Cut cut) {
+  DropPlan plan{pieces.size() / 2, std::nullopt};
+  if (cut == Cut::kLine) {
+    plan.cut_piece = plan.whole < pieces.size() ? std::string(pieces[plan.whole]) : std::string();
+  } else if (cut == Cut::kUtf8) {
+    auto it = std::find_if(pieces.begin() + static_cast<std::ptrdiff_t>(plan.whole), pieces.end(),
+                           has_multibyte);
+    if (it != pieces.end()) {
+      plan.whole = static_cast<std::size_t>(it - pieces.begin());
+      plan.cut_piece = std::string(*it);
+    } else {
+      plan.cut_piece = std::string(kCutFiller);
+    }
+  }
+  return plan;
+}
+
+std::size_t cut_offset(std::string_view event, Cut cut) {
+  if (cut == Cut::kLine) {
+    const std::size_t line = std::min(event.find('\n'), event.size());
+    return line == 0 ? 0 : std::max<std::size_t>(1, line / 2);
+  }
+  if (cut == Cut::kUtf8) {
+    for (std::size_t i = 0; i < event.size(); ++i)
+      if (static_cast<unsigned char>(event[i]) >= 0xC0) return i + 1;
+  }
+  return 0;
 }
 
 ReplayBook ReplayBook::build(const data::Outcomes& outcomes, const std::string& model) {

@@ -67,6 +67,36 @@ enum class Fault { kNone, kError, kHang, kDrop };
 // Maps a uniform draw u in [0, 1) onto the fault bands [0, error) [.., +hang) [.., +drop).
 Fault pick_fault(double u, double error_rate, double hang_rate, double drop_rate);
 
+// Where the drop fault cuts a stream, after the whole events sent before the cut:
+enum class Cut {
+  kEvent,  // nothing more: the stream ends at an event boundary (the default)
+  kLine,   // half of the next event's "data:" line (no '\n')
+  kUtf8,   // the next event carrying a multi-byte character, up to that character's first byte
+};
+// "event", "line", "utf8" (nullopt for anything else) and back.
+std::optional<Cut> parse_cut(std::string_view name);
+const char* cut_name(Cut cut);
+
+// The content a kUtf8 cut sends (cut inside the 'é') when the rest of the answer is all ASCII.
+inline constexpr std::string_view kCutFiller = "héllo ✓";  // 2- and 3-byte characters
+
+// How a dropped stream of content `pieces` ends: pieces [0, whole) are sent as whole events, then,
+// unless the cut is kEvent, one more content event carrying `cut_piece`, cut part-way with
+// cut_offset(). kEvent and kLine stop at half the pieces (kLine cuts the next piece, or an empty
+// one when none is left); kUtf8 stops at the first piece from the half on that holds a multi-byte
+// character, or at the half with kCutFiller when there is none.
+struct DropPlan {
+  std::size_t whole = 0;
+  std::optional<std::string> cut_piece;
+};
+DropPlan plan_drop(const std::vector<std::string_view>& pieces, Cut cut);
+
+// How many bytes of `event` (one server-sent event, "data: ...\n\n") to send before the
+// connection is cut: kLine: half of its first line, at least 1 byte, never its '\n'; kUtf8: up to
+// and including the lead byte of its first multi-byte UTF-8 character (so the cut falls inside
+// it), 0 when it has none; kEvent: 0.
+std::size_t cut_offset(std::string_view event, Cut cut);
+
 struct RecordedAnswer {
   std::optional<std::string> response;  // absent when only score/cost were recorded
   double cost = 0;

@@ -56,13 +56,10 @@ microseconds from_ms(double ms) {
 }
 
 std::string faults_json(const FaultOptions& f) {
-  nlohmann::json j = {{"error_rate", f.error_rate},
-                      {"hang_rate", f.hang_rate},
-                      {"drop_rate", f.drop_rate},
-                      {"ttft_ms", f.ttft_ms},
-                      {"tokens_per_sec", f.tokens_per_sec},
-                      {"extra_waiting", f.extra_waiting},
-                      {"unhealthy", f.unhealthy}};
+  nlohmann::json j = {{"error_rate", f.error_rate},         {"hang_rate", f.hang_rate},
+                      {"drop_rate", f.drop_rate},           {"ttft_ms", f.ttft_ms},
+                      {"tokens_per_sec", f.tokens_per_sec}, {"extra_waiting", f.extra_waiting},
+                      {"unhealthy", f.unhealthy},           {"cut", cut_name(f.cut)}};
   return j.dump();
 }
 
@@ -86,8 +83,8 @@ Result<data::Outcomes> load_replay_data(const std::string& path) {
 
 FaultOptions LiveFaults::get() const {
   constexpr auto r = std::memory_order_relaxed;
-  return {error_rate_.load(r), hang_rate_.load(r), drop_rate_.load(r), ttft_ms_.load(r),
-          tokens_per_sec_.load(r), extra_waiting_.load(r), unhealthy_.load(r)};
+  return {error_rate_.load(r),     hang_rate_.load(r),     drop_rate_.load(r), ttft_ms_.load(r),
+          tokens_per_sec_.load(r), extra_waiting_.load(r), unhealthy_.load(r), cut_.load(r)};
 }
 
 void LiveFaults::set(const FaultOptions& o) {
@@ -99,6 +96,7 @@ void LiveFaults::set(const FaultOptions& o) {
   tokens_per_sec_.store(o.tokens_per_sec, r);
   extra_waiting_.store(o.extra_waiting, r);
   unhealthy_.store(o.unhealthy, r);
+  cut_.store(o.cut, r);
 }
 
 Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions current) {
@@ -116,7 +114,8 @@ Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions curr
        {Field{"error_rate", &current.error_rate, 1.0}, Field{"hang_rate", &current.hang_rate, 1.0},
         Field{"drop_rate", &current.drop_rate, 1.0}, Field{"ttft_ms", &current.ttft_ms, kInf},
         Field{"tokens_per_sec", &current.tokens_per_sec, kInf},
-        Field{"extra_waiting", &current.extra_waiting, kInf}, Field{"unhealthy", &current.unhealthy, 1.0}}) {
+        Field{"extra_waiting", &current.extra_waiting, kInf},
+        Field{"unhealthy", &current.unhealthy, 1.0}}) {
     auto it = j.find(f.name);
     if (it == j.end()) continue;
     double v = it->is_number() ? it->get<double>() : -1;
@@ -125,6 +124,13 @@ Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions curr
                         std::string(f.name) + (f.max == 1.0 ? " must be a number in [0, 1]"
                                                             : " must be a non-negative number"));
     *f.target = v;
+  }
+  if (auto it = j.find("cut"); it != j.end()) {
+    std::optional<Cut> cut = it->is_string() ? parse_cut(it->get<std::string>()) : std::nullopt;
+    if (!cut)
+      return make_error(ErrorKind::kBadRequest, "invalid_request",
+                        "cut must be \"event\", \"line\" or \"utf8\"");
+    current.cut = *cut;
   }
   return current;
 }
@@ -164,7 +170,8 @@ awaitable<void> ReplayService::handle(http::Exchange& ex) {
   if (path == "/healthz" || path == "/health") {
     if (verb != bhttp::verb::get) co_return co_await method_not_allowed(ex, "GET");
     if (path == "/health" && faults_.get().unhealthy > 0) {
-      co_await ex.respond(json_response(bhttp::status::service_unavailable, R"({"status":"unhealthy"})", version));
+      co_await ex.respond(
+          json_response(bhttp::status::service_unavailable, R"({"status":"unhealthy"})", version));
       co_return;
     }
     co_await ex.respond(json_response(bhttp::status::ok, R"({"status":"ok"})", version));
@@ -213,7 +220,8 @@ std::string ReplayService::metrics_text() const {
   out += "vllm:num_requests_waiting" + labels + " " + std::to_string(waiting) + ".0\n";
   out += "# HELP vllm:gpu_cache_usage_perc GPU KV-cache usage. 1 means 100 percent usage.\n";
   out += "# TYPE vllm:gpu_cache_usage_perc gauge\n";
-  out += "vllm:gpu_cache_usage_perc" + labels + " " + std::to_string(std::min(1.0, running / 100.0)) + "\n";
+  out += "vllm:gpu_cache_usage_perc" + labels + " " +
+         std::to_string(std::min(1.0, running / 100.0)) + "\n";
   return out;
 }
 
@@ -267,12 +275,20 @@ awaitable<void> ReplayService::chat(http::Exchange& ex) {
   stream_head.set(bhttp::field::cache_control, "no-cache");
   if (!co_await ex.start_stream(std::move(stream_head))) co_return;
   if (!co_await ex.write_chunk(sse_event(role_chunk_json(head)))) co_return;
-  for (std::size_t i = 0; i < pieces.size(); ++i) {
-    if (fault == Fault::kDrop && i == pieces.size() / 2) break;
+  const DropPlan drop =
+      fault == Fault::kDrop ? plan_drop(pieces, f.cut) : DropPlan{pieces.size(), std::nullopt};
+  for (std::size_t i = 0; i < drop.whole; ++i) {
     if (i > 0) co_await sleep_for(exec, gap);
     if (!co_await ex.write_chunk(sse_event(content_chunk_json(head, pieces[i])))) co_return;
   }
   if (fault == Fault::kDrop) {
+    if (drop.cut_piece) {  // part of one more event, cut inside its line or a character
+      const std::string event = sse_event(content_chunk_json(head, *drop.cut_piece));
+      const std::size_t bytes = cut_offset(event, f.cut);  // > 0; an empty chunk would end the body
+      if (drop.whole > 0) co_await sleep_for(exec, gap);
+      if (bytes > 0 && !co_await ex.write_chunk(std::string_view(event).substr(0, bytes)))
+        co_return;
+    }
     ex.abort();  // returning without finish_stream() cuts the chunked body short
     co_return;
   }

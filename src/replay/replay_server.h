@@ -15,7 +15,9 @@
 // Fault injection: each chat-completion request draws one number from a PRNG seeded with --seed
 // (shared under a mutex, so a single-threaded server is reproducible run to run) and picks at most
 // one of: error (HTTP 500), hang (no answer for an hour, or until shutdown), drop (a stream stops
-// after about half its chunks; a plain answer stops after half its body) — see pick_fault().
+// after about half its chunks, where `cut` says: after a whole event, in the middle of the next
+// event's line, or inside a multi-byte UTF-8 character — see plan_drop(); a plain answer is not
+// sent at all) — see pick_fault().
 #pragma once
 
 #include <atomic>
@@ -37,6 +39,7 @@ struct FaultOptions {
   double tokens_per_sec = 0;  // pacing of stream pieces; 0 = as fast as possible
   double extra_waiting = 0;   // added to vllm:num_requests_waiting on /metrics (a fake backlog)
   double unhealthy = 0;       // 1: GET /health answers 503 (0 or 1)
+  Cut cut = Cut::kEvent;      // where the drop fault cuts a stream
 };
 
 struct ReplayOptions {
@@ -65,13 +68,15 @@ class LiveFaults {
   void set(const FaultOptions& o);
 
  private:
-  std::atomic<double> error_rate_, hang_rate_, drop_rate_, ttft_ms_, tokens_per_sec_, extra_waiting_,
-      unhealthy_;
+  std::atomic<double> error_rate_, hang_rate_, drop_rate_, ttft_ms_, tokens_per_sec_,
+      extra_waiting_, unhealthy_;
+  std::atomic<Cut> cut_;
 };
 
 // Applies a JSON object with any subset of error_rate, hang_rate, drop_rate, ttft_ms,
-// tokens_per_sec, extra_waiting, unhealthy to `current`. Errors (kBadRequest): not JSON / not an object, a value that is not
-// a number or out of range; nothing is applied then.
+// tokens_per_sec, extra_waiting, unhealthy (numbers) and cut ("event", "line" or "utf8") to
+// `current`. Errors (kBadRequest): not JSON / not an object, a value of the wrong type or out of
+// range; nothing is applied then.
 Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions current);
 
 // Serves one model. Constant after construction except the members marked otherwise; handle() is

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "api/errors.h"
@@ -11,7 +12,8 @@ using namespace switchboard;
 using ::testing::HasSubstr;
 
 TEST(ChatRequest, ExtractsWhatTheGatewayNeeds) {
-  auto r = api::parse_chat_request(R"({"model":"auto","stream":true,"stream_options":{"include_usage":true},
+  auto r = api::parse_chat_request(
+      R"({"model":"auto","stream":true,"stream_options":{"include_usage":true},
     "max_tokens":50,"messages":[{"role":"system","content":"Be brief."},
     {"role":"user","content":[{"type":"text","text":"Hello"},{"type":"image_url","image_url":{"url":"x"}}]}],
     "temperature":0.2,"unknown_field":{"kept":true}})");
@@ -37,14 +39,18 @@ TEST(ChatRequest, RejectsMalformedInputWithPreciseMessages) {
     return r.ok() ? std::string() : r.error().code + ": " + r.error().message;
   };
   EXPECT_THAT(code(R"({"model":"a","messages":[)"), HasSubstr("invalid_json"));
-  EXPECT_THAT(code("{\"model\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}"), HasSubstr("invalid_json"));
+  EXPECT_THAT(code("{\"model\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}"),
+              HasSubstr("invalid_json"));
   EXPECT_THAT(code(""), HasSubstr("invalid_json"));
   EXPECT_THAT(code("[1,2]"), HasSubstr("must be a JSON object"));
-  EXPECT_THAT(code(R"({"messages":[{"role":"user","content":"x"}]})"), HasSubstr("'model' is required"));
-  EXPECT_THAT(code(R"({"model":7,"messages":[{"role":"user","content":"x"}]})"), HasSubstr("'model' is required"));
+  EXPECT_THAT(code(R"({"messages":[{"role":"user","content":"x"}]})"),
+              HasSubstr("'model' is required"));
+  EXPECT_THAT(code(R"({"model":7,"messages":[{"role":"user","content":"x"}]})"),
+              HasSubstr("'model' is required"));
   EXPECT_THAT(code(R"({"model":"a"})"), HasSubstr("'messages' is required"));
   EXPECT_THAT(code(R"({"model":"a","messages":[]})"), HasSubstr("must not be empty"));
-  EXPECT_THAT(code(R"({"model":"a","messages":["hi"]})"), HasSubstr("messages[0] must be an object"));
+  EXPECT_THAT(code(R"({"model":"a","messages":["hi"]})"),
+              HasSubstr("messages[0] must be an object"));
   EXPECT_THAT(code(R"({"model":"a","messages":[{"content":"x"}]})"), HasSubstr("messages[0].role"));
   EXPECT_THAT(code(R"({"model":"a","stream":"yes","messages":[{"role":"user","content":"x"}]})"),
               HasSubstr("'stream' must be a boolean"));
@@ -57,6 +63,135 @@ TEST(ChatRequest, RewriteModelChangesOnlyTheModel) {
   EXPECT_EQ(j["model"], "up/\"quoted\"");
   EXPECT_EQ(j["messages"][0]["content"], "model");
   EXPECT_EQ(j["n"], 1);
+}
+
+namespace {
+// The error of a body that must be rejected with 400 invalid_request.
+std::string rejection(std::string_view body) {
+  auto r = api::parse_chat_request(body);
+  EXPECT_FALSE(r.ok()) << body;
+  if (r.ok()) return "accepted";
+  EXPECT_EQ(r.error().kind, ErrorKind::kBadRequest) << body;
+  EXPECT_EQ(r.error().code, "invalid_request") << body;
+  return r.error().message;
+}
+constexpr std::string_view kMsgs = R"("messages":[{"role":"user","content":"x"}])";
+std::string body_with(std::string_view fields) {
+  return "{" + std::string(fields) + "," + std::string(kMsgs) + "}";
+}
+}  // namespace
+
+TEST(ChatRequest, RejectsATopLevelKeyThatRepeats) {
+  EXPECT_THAT(rejection(body_with(R"("model":"auto","model":"gpt-4")")), HasSubstr("'model'"));
+  EXPECT_THAT(rejection(body_with(R"("model":"auto","stream":true,"stream":false)")),
+              HasSubstr("'stream'"));
+  EXPECT_THAT(
+      rejection(R"({"model":"a","messages":[],"messages":[{"role":"user","content":"x"}]})"),
+      HasSubstr("'messages'"));
+  // An escaped spelling of the same key is the same key.
+  EXPECT_THAT(rejection(body_with(R"("model":"auto","mod\u0065l":"gpt-4")")), HasSubstr("'model'"));
+  // Unknown fields count too, and repeats far apart in a large object are found.
+  std::string many = R"("model":"a","dup":1)";
+  for (int i = 0; i < 40; ++i) many += ",\"k" + std::to_string(i) + "\":" + std::to_string(i);
+  EXPECT_THAT(rejection(body_with(many + R"(,"dup":2)")), HasSubstr("'dup'"));
+  EXPECT_TRUE(api::parse_chat_request(body_with(many)).ok());
+  // Keys repeated inside nested objects are not the parser's business.
+  EXPECT_TRUE(api::parse_chat_request(
+                  body_with(R"("model":"a","metadata":{"x":1,"x":2},"tools":[{"a":1},{"a":2}])"))
+                  .ok());
+  // A huge repeated key is named, but not copied whole into the message.
+  std::string big(10000, 'k');
+  auto msg = rejection(body_with("\"model\":\"a\",\"" + big + "\":1,\"" + big + "\":2"));
+  EXPECT_LT(msg.size(), 400u);
+}
+
+TEST(ChatRequest, BoundsMaxTokens) {
+  for (const char* field : {"max_tokens", "max_completion_tokens"}) {
+    auto with = [&](std::string_view v) {
+      return body_with("\"model\":\"a\",\"" + std::string(field) + "\":" + std::string(v));
+    };
+    for (const char* bad : {"-1", "-9223372036854775808", "2147483649", "9223372036854775807",
+                            "18446744073709551615", "1e300", "12.5", "\"100\"", "true", "[]"}) {
+      EXPECT_THAT(rejection(with(bad)), HasSubstr(field)) << bad;
+    }
+    for (auto [text, value] : {std::pair{"0", 0LL}, {"1", 1LL}, {"2147483648", 2147483648LL}}) {
+      auto r = api::parse_chat_request(with(text));
+      ASSERT_TRUE(r.ok()) << text << ": " << r.error().message;
+      EXPECT_EQ(r->max_tokens, value);
+    }
+    auto null = api::parse_chat_request(with("null"));
+    ASSERT_TRUE(null.ok());
+    EXPECT_FALSE(null->max_tokens);
+  }
+}
+
+TEST(ChatRequest, BoundsTheModelName) {
+  std::string longest(256, 'm');
+  auto ok = api::parse_chat_request(body_with("\"model\":\"" + longest + "\""));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->model, longest);
+  EXPECT_THAT(rejection(body_with("\"model\":\"" + longest + "x\"")), HasSubstr("'model'"));
+  EXPECT_THAT(rejection(body_with("\"model\":\"" + std::string(1 << 20, 'm') + "\"")),
+              HasSubstr("256"));
+}
+
+TEST(ChatRequest, TokenArithmeticSaturates) {
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(api::estimate_tokens(0), 0);
+  EXPECT_EQ(api::estimate_tokens(1), 1);
+  EXPECT_EQ(api::estimate_tokens(8), 2);
+  EXPECT_EQ(api::estimate_tokens(9), 3);
+  EXPECT_EQ(api::estimate_tokens(std::numeric_limits<std::size_t>::max()),
+            static_cast<std::int64_t>(std::numeric_limits<std::size_t>::max() / 4 + 1));
+  EXPECT_EQ(api::saturating_add(kMax, 1), kMax);
+  EXPECT_EQ(api::saturating_add(kMax - 5, 5), kMax);
+  EXPECT_EQ(api::saturating_add(3, 4), 7);
+  EXPECT_EQ(api::saturating_add(std::numeric_limits<std::int64_t>::min(), -1),
+            std::numeric_limits<std::int64_t>::min());
+  api::ChatRequest req;
+  req.estimated_prompt_tokens = kMax - 10;
+  req.max_tokens = 2147483648LL;
+  EXPECT_EQ(req.tokens_needed(), kMax);
+  req.estimated_prompt_tokens = 100;
+  EXPECT_EQ(req.tokens_needed(), 2147483748LL);
+  req.max_tokens.reset();
+  EXPECT_EQ(req.tokens_needed(), 100);
+}
+
+TEST(ChatRequest, RewriteModelLeavesExactlyOneModel) {
+  auto count_models = [](const std::string& text) {
+    std::size_t n = 0;
+    for (auto at = text.find("\"model\""); at != std::string::npos;
+         at = text.find("\"model\"", at + 1))
+      ++n;
+    return n;
+  };
+  for (
+      std::string body :
+      {std::string(R"({"model":"auto","messages":[{"role":"user","content":"hi"}]})"),
+       std::string(
+           R"({"messages":[{"role":"user","content":"hi","name":"model"}],"model":"auto"})"),
+       std::string(
+           R"({"metadata":{"model":"inner"},"model" : "auto" ,"messages":[{"role":"user","content":"x"}]})")}) {
+    ASSERT_TRUE(api::parse_chat_request(body).ok()) << body;
+    auto out = api::rewrite_model(body, "upstream-model");
+    auto parsed = api::parse_chat_request(out);
+    ASSERT_TRUE(parsed.ok()) << out << ": " << parsed.error().message;
+    EXPECT_EQ(parsed->model, "upstream-model") << out;
+    EXPECT_EQ(count_models(out), count_models(body)) << out;
+    EXPECT_EQ(out.find("auto"), std::string::npos) << out;
+  }
+  // The key spelled with an escape is still the model: it is replaced, not left beside a new one.
+  std::string escaped = R"({"mod\u0065l":"auto","messages":[{"role":"user","content":"x"}]})";
+  ASSERT_TRUE(api::parse_chat_request(escaped).ok());
+  auto out = api::rewrite_model(escaped, "up");
+  auto parsed = api::parse_chat_request(out);
+  ASSERT_TRUE(parsed.ok()) << out;
+  EXPECT_EQ(parsed->model, "up") << out;
+  // A body whose model repeats never gets this far, and a rewrite never creates a repeat.
+  EXPECT_FALSE(api::parse_chat_request(
+                   R"({"model":"a","model":"b","messages":[{"role":"user","content":"x"}]})")
+                   .ok());
 }
 
 TEST(Errors, OpenAIShapeAndStatusMapping) {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/sse.h"
 #include "replay/replay_server.h"
 #include "replay/replay_wire.h"
 
@@ -114,6 +115,110 @@ TEST(ReplayFaults, BandsAndUpdates) {
   EXPECT_EQ(pool->unhealthy, 1.0);
   EXPECT_FALSE(apply_fault_update(R"({"unhealthy":2})", base).ok());
   EXPECT_FALSE(apply_fault_update(R"({"extra_waiting":-1})", base).ok());
+}
+
+TEST(ReplayCut, NamesAndFaultUpdates) {
+  for (Cut c : {Cut::kEvent, Cut::kLine, Cut::kUtf8}) EXPECT_EQ(parse_cut(cut_name(c)), c);
+  EXPECT_FALSE(parse_cut("byte"));
+  FaultOptions base;
+  EXPECT_EQ(base.cut, Cut::kEvent);
+  auto u = apply_fault_update(R"({"drop_rate":1,"cut":"utf8"})", base);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->cut, Cut::kUtf8);
+  EXPECT_EQ(u->drop_rate, 1.0);
+  EXPECT_EQ(apply_fault_update(R"({"cut":"line"})", *u)->cut, Cut::kLine);
+  EXPECT_EQ(apply_fault_update(R"({"ttft_ms":5})", *u)->cut, Cut::kUtf8);  // kept
+  EXPECT_FALSE(apply_fault_update(R"({"cut":"middle"})", base).ok());
+  EXPECT_FALSE(apply_fault_update(R"({"cut":1})", base).ok());
+  LiveFaults live(*u);
+  EXPECT_EQ(live.get().cut, Cut::kUtf8);
+}
+
+// The bytes a dropped stream sends, composed as ReplayService::chat does, and what an SSE client
+// makes of them.
+struct ClientState {
+  bool boundary = false;  // the bytes end at an event boundary
+  bool mid_line = false;  // the bytes end inside a line
+};
+struct Dropped {
+  std::string bytes;
+  std::vector<std::string> events;
+  ClientState state;
+};
+Dropped drop_stream(std::string_view answer, Cut cut) {
+  CompletionHead head{"chatcmpl-x", "m", 7};
+  auto pieces = split_pieces(answer);
+  DropPlan plan = plan_drop(pieces, cut);
+  Dropped d;
+  d.bytes = sse_event(role_chunk_json(head));
+  for (std::size_t i = 0; i < plan.whole; ++i)
+    d.bytes += sse_event(content_chunk_json(head, pieces[i]));
+  if (plan.cut_piece) {
+    std::string event = sse_event(content_chunk_json(head, *plan.cut_piece));
+    std::size_t n = cut_offset(event, cut);
+    EXPECT_GT(n, 0u);
+    EXPECT_LT(n, event.size());
+    d.bytes += event.substr(0, n);
+  }
+  api::SseParser client([&](std::string_view data) { d.events.emplace_back(data); });
+  client.feed(d.bytes);
+  d.state = {client.at_event_boundary(), client.mid_line()};
+  return d;
+}
+
+bool ends_inside_utf8_character(std::string_view bytes) {
+  return !bytes.empty() && static_cast<unsigned char>(bytes.back()) >= 0xC0;
+}
+
+TEST(ReplayCut, EventCutEndsOnABoundary) {
+  auto d = drop_stream("abcdefghijklmnopqrstuvwxyz012345", Cut::kEvent);  // 8 pieces
+  EXPECT_TRUE(d.state.boundary);
+  EXPECT_EQ(d.events.size(), 1u + 4u);  // role + half the pieces
+  EXPECT_TRUE(d.bytes.ends_with("\n\n"));
+}
+
+TEST(ReplayCut, LineCutEndsInsideADataLine) {
+  for (std::string_view answer : {"abcdefghijklmnopqrstuvwxyz012345", "x", ""}) {
+    auto d = drop_stream(answer, Cut::kLine);
+    EXPECT_FALSE(d.state.boundary) << answer;
+    EXPECT_TRUE(d.state.mid_line) << answer;
+    EXPECT_EQ(d.events.size(), 1u + split_pieces(answer).size() / 2) << answer;
+    auto last_line = std::string_view(d.bytes).substr(d.bytes.rfind('\n') + 1);
+    EXPECT_TRUE(last_line.starts_with("data: {")) << last_line;
+    EXPECT_EQ(d.bytes.back() == '\n', false);
+  }
+}
+
+TEST(ReplayCut, Utf8CutEndsInsideAMultiByteCharacter) {
+  // A recorded answer with multi-byte characters after its half: cut inside the first of them.
+  auto d = drop_stream("plain ascii text then caf\xC3\xA9 and more", Cut::kUtf8);
+  EXPECT_TRUE(ends_inside_utf8_character(d.bytes));
+  EXPECT_TRUE(d.state.mid_line);
+  std::string seen;
+  for (const auto& e : d.events) {
+    auto j = nlohmann::json::parse(e);
+    seen += j["choices"][0]["delta"]["content"].get<std::string>();
+  }
+  EXPECT_EQ(seen, "plain ascii text then ca");  // the whole pieces before "fé a"
+  // An all-ASCII answer: the filler's 'é' is cut after half the pieces.
+  auto a = drop_stream("abcdefghijklmnopqrstuvwxyz012345", Cut::kUtf8);
+  EXPECT_TRUE(ends_inside_utf8_character(a.bytes));
+  EXPECT_EQ(a.events.size(), 1u + 4u);
+  EXPECT_NE(a.bytes.find("\"content\":\"h\xC3"), std::string::npos);
+  EXPECT_EQ(kCutFiller, "h\xC3\xA9llo \xE2\x9C\x93");
+  // Multi-byte text only before the half does not count; an empty answer gets the filler too.
+  EXPECT_TRUE(ends_inside_utf8_character(
+      drop_stream("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9 ascii after", Cut::kUtf8).bytes));
+  EXPECT_TRUE(ends_inside_utf8_character(drop_stream("", Cut::kUtf8).bytes));
+}
+
+TEST(ReplayCut, Offsets) {
+  EXPECT_EQ(cut_offset("data: {}\n\n", Cut::kEvent), 0u);
+  EXPECT_EQ(cut_offset("data: {}\n\n", Cut::kLine), 4u);
+  EXPECT_EQ(cut_offset("data: {}\n\n", Cut::kUtf8), 0u);  // nothing to cut inside
+  EXPECT_EQ(cut_offset("data: \xE2\x9C\x93\n\n", Cut::kUtf8), 7u);
+  EXPECT_EQ(cut_offset("\n\n", Cut::kLine), 0u);
+  EXPECT_EQ(cut_offset("d\n", Cut::kLine), 1u);
 }
 
 TEST(ReplayBook, FindsRecordedAnswersAndFallsBack) {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace switchboard::api;
@@ -18,7 +21,8 @@ std::vector<std::string> events_of(const std::vector<std::string>& pieces) {
 }  // namespace
 
 TEST(SseParser, SplitsEventsWhateverThePieces) {
-  std::string stream = "data: {\"a\":1}\n\n: comment\n\nevent: x\ndata: line1\ndata: line2\n\ndata: [DONE]\n\n";
+  std::string stream =
+      "data: {\"a\":1}\n\n: comment\n\nevent: x\ndata: line1\ndata: line2\n\ndata: [DONE]\n\n";
   std::vector<std::string> expected = {"{\"a\":1}", "line1\nline2", "[DONE]"};
   EXPECT_EQ(events_of({stream}), expected);
   std::vector<std::string> bytes;  // one byte at a time
@@ -43,7 +47,8 @@ TEST(StreamMeter, CountsContentUsageErrorsAndDone) {
   EXPECT_FALSE(m.reported_usage());
   EXPECT_EQ(m.content_chunks(), 2);
   EXPECT_EQ(m.content_chars(), 5u);
-  m.on_event(R"({"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}})");
+  m.on_event(
+      R"({"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}})");
   ASSERT_TRUE(m.reported_usage());
   EXPECT_EQ(m.reported_usage()->prompt_tokens, 7);
   EXPECT_EQ(m.reported_usage()->completion_tokens, 2);
@@ -64,4 +69,230 @@ TEST(Usage, ParsedFromCompletionBodies) {
   EXPECT_FALSE(parse_usage(R"({"id":"x"})"));
   EXPECT_FALSE(parse_usage(R"({"usage":null})"));
   EXPECT_FALSE(parse_usage("garbage"));
+}
+
+namespace {
+
+// Feeds `stream` to a parser in random pieces (sizes 1..max_piece, seeded), returns the events and
+// whether every feed() returned true.
+struct Fed {
+  std::vector<std::string> events;
+  bool ok = true;
+  bool overflowed = false;
+  bool boundary = false;
+};
+Fed feed_randomly(std::string_view stream, std::mt19937& rng, std::size_t max_piece,
+                  std::size_t max_line, std::size_t max_event, bool finish = true) {
+  Fed out;
+  SseParser p([&](std::string_view d) { out.events.emplace_back(d); }, max_line, max_event);
+  while (!stream.empty()) {
+    std::size_t n = std::uniform_int_distribution<std::size_t>(1, max_piece)(rng);
+    n = std::min(n, stream.size());
+    bool ok = p.feed(stream.substr(0, n));
+    EXPECT_EQ(ok, !p.overflowed());
+    if (!ok) out.ok = false;
+    stream.remove_prefix(n);
+  }
+  out.boundary = p.at_event_boundary();
+  if (finish) p.finish();
+  out.overflowed = p.overflowed();
+  return out;
+}
+
+std::string data_event(std::string_view data) {
+  return "data: " + std::string(data) + "\n\n";
+}
+
+}  // namespace
+
+TEST(SseParser, RandomChunkingNeverChangesTheEvents) {
+  std::mt19937 rng(12345);
+  std::string stream;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 200; ++i) {
+    std::string data(std::uniform_int_distribution<int>(0, 300)(rng), 'a' + i % 26);
+    if (i % 7 == 0) stream += ": keep-alive\n\n";
+    if (i % 5 == 0) {
+      stream += "event: chunk\r\ndata: " + data + "\r\ndata: 2\r\n\r\n";
+      expected.push_back(data + "\n2");
+    } else {
+      stream += data_event(data);
+      expected.push_back(data);
+    }
+  }
+  for (std::size_t max_piece : {1u, 2u, 7u, 64u, 1000u, 100000u}) {
+    for (int round = 0; round < 5; ++round) {
+      Fed f = feed_randomly(stream, rng, max_piece, 1024, 4096);
+      EXPECT_TRUE(f.ok);
+      EXPECT_FALSE(f.overflowed);
+      EXPECT_TRUE(f.boundary);
+      EXPECT_EQ(f.events, expected) << "max piece " << max_piece;
+    }
+  }
+}
+
+TEST(SseParser, DefaultLimitsAreOneMebibyte) {
+  EXPECT_EQ(SseParser::kDefaultMaxLineBytes, 1u << 20);
+  EXPECT_EQ(SseParser::kDefaultMaxEventBytes, 1u << 20);
+  std::vector<std::string> events;
+  SseParser p([&](std::string_view d) { events.emplace_back(d); });
+  std::string line = "data: " + std::string((1u << 20) - 6, 'x');  // exactly 1 MiB before '\n'
+  EXPECT_TRUE(p.feed(line + "\n\n"));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(p.feed("data: " + std::string((1u << 20) - 6, 'y')));  // at the limit, unterminated
+  EXPECT_FALSE(p.feed("y"));
+  EXPECT_TRUE(p.overflowed());
+}
+
+TEST(SseParser, LongLineOverflowsWhateverTheChunking) {
+  std::mt19937 rng(7);
+  // Two good events, one line of 5000 bytes (limit 1000), then more events that must be dropped.
+  std::string stream = data_event("one") + data_event("two") + "data: " + std::string(5000, 'z') +
+                       "\n\n" + data_event("after");
+  for (std::size_t max_piece : {1u, 3u, 100u, 999u, 1001u, 100000u}) {
+    for (int round = 0; round < 5; ++round) {
+      Fed f = feed_randomly(stream, rng, max_piece, 1000, 100000);
+      EXPECT_FALSE(f.ok);
+      EXPECT_TRUE(f.overflowed);
+      EXPECT_EQ(f.events, (std::vector<std::string>{"one", "two"})) << max_piece;
+    }
+  }
+}
+
+TEST(SseParser, LargeEventOverflowsWhateverTheChunking) {
+  std::mt19937 rng(8);
+  // Each line is short, but together the event's data exceeds the 1000-byte event limit.
+  std::string big;
+  for (int i = 0; i < 30; ++i) big += "data: " + std::string(50, 'e') + "\n";
+  std::string stream = data_event("first") + big + "\n" + data_event("dropped");
+  for (std::size_t max_piece : {1u, 13u, 500u, 100000u}) {
+    Fed f = feed_randomly(stream, rng, max_piece, 1000, 1000);
+    EXPECT_FALSE(f.ok);
+    EXPECT_TRUE(f.overflowed);
+    EXPECT_EQ(f.events, (std::vector<std::string>{"first"}));
+  }
+  // The same event fits under a larger event limit.
+  Fed f = feed_randomly(stream, rng, 100, 1000, 2000);
+  EXPECT_TRUE(f.ok);
+  EXPECT_EQ(f.events.size(), 3u);
+}
+
+TEST(SseParser, StopsBufferingAfterOverflow) {
+  std::size_t events = 0;
+  SseParser p([&](std::string_view) { ++events; }, 64, 128);
+  EXPECT_FALSE(p.feed("data: " + std::string(100, 'x')));
+  EXPECT_TRUE(p.overflowed());
+  // Megabytes more of a never-ending line: nothing is buffered, nothing dispatched.
+  for (int i = 0; i < 64; ++i) EXPECT_FALSE(p.feed(std::string(1 << 16, 'x')));
+  EXPECT_LE(p.buffered_bytes(), 128u);
+  EXPECT_FALSE(p.feed("\n\ndata: later\n\n"));
+  p.finish();
+  EXPECT_EQ(events, 0u);
+}
+
+TEST(SseParser, KnowsWhenTheBytesEndAtAnEventBoundary) {
+  auto state = [](std::string_view bytes) {
+    SseParser p([](std::string_view) {});
+    p.feed(bytes);
+    return std::pair{p.at_event_boundary(), std::string(sse_closing_bytes(p))};
+  };
+  using S = std::pair<bool, std::string>;
+  EXPECT_EQ(state(""), (S{true, ""}));
+  EXPECT_EQ(state("data: a\n\n"), (S{true, ""}));
+  EXPECT_EQ(state("data: a\r\n\r\n"), (S{true, ""}));
+  EXPECT_EQ(state("data: a\n\n: keep-alive\n"), (S{true, ""}));    // a comment changes nothing
+  EXPECT_EQ(state("data: a\n"), (S{false, "\n"}));                 // a data line is pending
+  EXPECT_EQ(state("event: x\n"), (S{false, "\n"}));                // so is an event type
+  EXPECT_EQ(state("data: a\n\ndata: {\"ch"), (S{false, "\n\n"}));  // mid-line
+  EXPECT_EQ(state("data: a\r"), (S{false, "\n\n"}));
+  EXPECT_EQ(state("data: \xC3"), (S{false, "\n\n"}));  // mid-UTF-8 character
+  EXPECT_EQ(state(": comm"), (S{false, "\n\n"}));
+}
+
+TEST(SseParser, ClosingBytesMakeTheNextEventItsOwnWhereverTheCut) {
+  // Cut a stream at every byte, close it with sse_closing_bytes() as the gateway does before
+  // writing its error event, and check that a second parser (the client) sees the error event
+  // whole and last.
+  const std::string stream = data_event(R"({"choices":[{"delta":{"content":"h\u00e9"}}]})") +
+                             "event: x\r\ndata: line1\r\ndata: héllo ✓\r\n\r\n: ping\n" +
+                             data_event("[DONE]");
+  const std::string error_event = "data: {\"error\":{\"code\":\"upstream_stream_broken\"}}\n\n";
+  for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
+    std::string sent = stream.substr(0, cut);
+    SseParser gateway([](std::string_view) {});
+    gateway.feed(sent);
+    sent += sse_closing_bytes(gateway);
+    sent += error_event;
+    std::vector<std::string> seen;
+    SseParser client([&](std::string_view d) { seen.emplace_back(d); });
+    client.feed(sent);
+    EXPECT_TRUE(client.at_event_boundary()) << cut;
+    ASSERT_FALSE(seen.empty()) << cut;
+    EXPECT_EQ(seen.back(), "{\"error\":{\"code\":\"upstream_stream_broken\"}}") << cut;
+  }
+}
+
+TEST(SseParser, OverflowedParserStillTracksTheBoundary) {
+  SseParser p([](std::string_view) {}, 16, 16);
+  EXPECT_FALSE(p.feed("data: " + std::string(40, 'x')));
+  EXPECT_FALSE(p.at_event_boundary());
+  EXPECT_EQ(sse_closing_bytes(p), "\n\n");
+  p.feed("xx\n");
+  EXPECT_EQ(sse_closing_bytes(p), "\n");
+  p.feed("\n");
+  EXPECT_TRUE(p.at_event_boundary());
+  EXPECT_EQ(sse_closing_bytes(p), "");
+}
+
+TEST(StreamMeter, SurvivesArbitraryEventData) {
+  StreamMeter m;
+  for (std::string_view d :
+       {"", "{", "[]", "null", R"({"choices":7})", R"({"choices":[1,{"delta":3}]})",
+        R"({"usage":{"prompt_tokens":"x"}})", "\xff\xfe"})
+    m.on_event(d);
+  EXPECT_EQ(m.content_chunks(), 0);
+  EXPECT_FALSE(m.saw_done());
+}
+
+// Found by fuzz/sse_fuzz.cc: a usage object that breaks off mid-way made the second lookup in it
+// touch simdjson's iterator after the error had killed it (a null dereference: the gateway
+// crashed on one malformed upstream chunk).
+TEST(StreamMeter, MalformedUsageOrChoicesDoNotCrash) {
+  const std::vector<std::string> broken = {
+      R"({"id":"x","choices":[],"usage":{"prompt_tokgnta":{},"finish_reason":"stop";}]})",
+      R"({"usage":{"prompt_tokens":1;"completion_tokens":2}})",
+      R"({"usage":{"a":[1,2;],"completion_tokens":2}})",
+      R"({"usage":{"completion_tokens":2,"prompt_tokens":]}})",
+      R"({"usage":{"prompt_tokens":1e999999,"completion_tokens":3}})",
+      R"({"choices":[{"delta":{"x":;}},{"delta":{"content":"a"}}]})",
+      R"({"choices":[{"delta":{"content":"a"}};{"delta":{"content":"b"}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"a"}}],"usage":{"prompt_tokens":2,;}})",
+      R"({"error":{"message":"x"},"usage":{"prompt_tokens":{"a":;}}})",
+  };
+  for (const auto& event : broken) {
+    StreamMeter m;
+    m.on_event(event);
+    m.on_event(R"({"choices":[{"delta":{"content":"ok"}}]})");  // the meter still works after
+    EXPECT_GE(m.content_chunks(), 1) << event;
+    (void)parse_usage(event);
+  }
+  // A well-formed chunk after broken ones is still read in full.
+  StreamMeter m;
+  m.on_event(broken[0]);
+  m.on_event(R"({"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}})");
+  ASSERT_TRUE(m.reported_usage());
+  EXPECT_EQ(m.reported_usage()->prompt_tokens, 7);
+  EXPECT_EQ(m.reported_usage()->completion_tokens, 2);
+  EXPECT_FALSE(parse_usage(R"({"usage":{"prompt_tokens":1;"completion_tokens":2}})"));
+}
+
+TEST(StreamMeter, UsageFieldsOfTheWrongTypeCountAsZero) {
+  StreamMeter m;
+  m.on_event(R"({"usage":{"prompt_tokens":"7","completion_tokens":3}})");
+  ASSERT_TRUE(m.reported_usage());
+  EXPECT_EQ(m.reported_usage()->prompt_tokens, 0);
+  EXPECT_EQ(m.reported_usage()->completion_tokens, 3);
+  auto u = parse_usage(R"({"usage":5})");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->prompt_tokens, 0);
 }

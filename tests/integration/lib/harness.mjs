@@ -155,7 +155,8 @@ export function startProcess(name, args, { env = {} } = {}) {
 const LISTEN_RE = /listening on (?:\[?[0-9a-fA-F.:]+\]?):(\d+)/;
 
 // Starts `switchboard replay-backend`. Options: data, model, inputPrice, outputPrice, ttftMs,
-// tokensPerSec, errorRate, hangRate, dropRate, seed, port (default 0: any), extraArgs.
+// tokensPerSec, errorRate, hangRate, dropRate, cut (event|line|utf8), seed, port (default 0: any),
+// extraArgs.
 export async function startReplay(opts = {}) {
   const model = opts.model ?? GPT4;
   const args = ['replay-backend', '--data', opts.data ?? DEMO_DATA, '--model', model, '--port', String(opts.port ?? 0)];
@@ -167,6 +168,7 @@ export async function startReplay(opts = {}) {
   flag('--error-rate', opts.errorRate);
   flag('--hang-rate', opts.hangRate);
   flag('--drop-rate', opts.dropRate);
+  flag('--cut', opts.cut);
   flag('--seed', opts.seed);
   args.push(...(opts.extraArgs ?? []));
   const proc = startProcess(`replay-backend(${model})`, args, { env: opts.env });
