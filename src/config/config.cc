@@ -211,7 +211,8 @@ void parse_pool(const Walker& w, const YAML::Node& node, const std::string& what
 ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::string& what) {
   w.only_keys(node, what,
               {"name", "price", "context_window", "replicas", "timeout_ms", "stream_idle_timeout_ms",
-               "balancer", "outlier_ejection", "retry", "hedge", "health_check", "load_metrics", "adapters"});
+               "balancer", "outlier_ejection", "retry", "hedge", "health_check", "load_metrics", "adapters",
+               "max_stream_line_bytes", "max_stream_event_bytes"});
   ModelConfig m;
   if (!node["name"]) w.fail(node, what + " needs a name");
   m.name = w.string(node["name"], what + ".name");
@@ -224,6 +225,10 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
   }
   if (node["context_window"]) m.context_window = w.positive_int(node["context_window"], what + ".context_window");
   if (node["timeout_ms"]) m.timeout = w.millis(node["timeout_ms"], what + ".timeout_ms");
+  if (node["max_stream_line_bytes"])
+    m.max_stream_line_bytes = w.positive_int(node["max_stream_line_bytes"], what + ".max_stream_line_bytes");
+  if (node["max_stream_event_bytes"])
+    m.max_stream_event_bytes = w.positive_int(node["max_stream_event_bytes"], what + ".max_stream_event_bytes");
   if (node["stream_idle_timeout_ms"])
     m.stream_idle_timeout = w.millis(node["stream_idle_timeout_ms"], what + ".stream_idle_timeout_ms");
   m.balancer_where = w.where(node);

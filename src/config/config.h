@@ -55,6 +55,10 @@ struct ModelConfig {
   std::int64_t context_window = 0;  // tokens; 0 = unknown
   std::chrono::milliseconds timeout{60'000};  // whole upstream request (first byte for streams)
   std::chrono::milliseconds stream_idle_timeout{60'000};  // between chunks of a stream
+  // Bounds on one line and one event of an upstream's server-sent events stream; past either, the
+  // client's stream ends with upstream_stream_broken (an endless line must not grow memory).
+  std::size_t max_stream_line_bytes = std::size_t{1} << 20;
+  std::size_t max_stream_event_bytes = std::size_t{1} << 20;
   std::string balancer = "least_outstanding";  // the balancer's registered type
   YAML::Node balancer_options;  // the `balancer:` mapping when given as one (has `type`), else null
   std::string balancer_where;   // "file:line:col" of `balancer:` (of the model when absent)

@@ -1,4 +1,6 @@
 // deliver(): the answer chosen by a plan runner goes to the client (pipeline/executor.h).
+#include <algorithm>
+
 #include "api/chat_request.h"
 #include "api/sse.h"
 #include "pipeline/executor.h"
@@ -23,7 +25,10 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   auto& rec = ctx.rec;
   rec.status = 200;
   api::StreamMeter meter;
-  api::SseParser sse([&meter](std::string_view data) { meter.on_event(data); });
+  // Fed exactly the bytes written to the client, so that an error event can be written as an event
+  // of its own whatever the upstream broke off in (sse_closing_bytes).
+  api::SseParser sse([&meter](std::string_view data) { meter.on_event(data); }, mc.max_stream_line_bytes,
+                     mc.max_stream_event_bytes);
   auto headers = ctx.response_headers();
   bool client_ok = co_await ctx.client->start_stream(headers);
   std::optional<Error> broken;
@@ -34,8 +39,15 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
       break;
     }
     if (piece->empty()) break;  // the upstream finished its body
-    sse.feed(*piece);
+    const bool within_bounds = sse.feed(*piece);
     client_ok = co_await ctx.client->write_chunk(*piece);
+    if (!within_bounds) {
+      broken = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
+                          "a line or event of the upstream stream exceeds " +
+                              std::to_string(std::min(mc.max_stream_line_bytes, mc.max_stream_event_bytes)) +
+                              " bytes");
+      break;
+    }
   }
   sse.finish();
   if (broken) {
@@ -45,6 +57,9 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     rec.error_code = e.code;
     rec.error_message = e.message;
     ctx.metrics->errors.with({ctx.route_label, rec.model, e.code}).inc();
+    // Close whatever event the upstream broke off in, so the error is an event of its own.
+    const std::string_view closing = api::sse_closing_bytes(sse);
+    if (client_ok && !closing.empty()) client_ok = co_await ctx.client->write_chunk(closing);
     if (client_ok) client_ok = co_await ctx.client->stream_error(e);
   } else if (!client_ok) {
     rec.outcome = "client_gone";

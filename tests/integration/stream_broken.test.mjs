@@ -1,7 +1,8 @@
 // An upstream that dies in the middle of a stream: the client gets the chunks that were sent, then a
 // well-formed SSE error event (code upstream_stream_broken) and [DONE]; the decision record says
 // stream_broken; the gateway keeps serving. Also the non-streaming variant (half a body, then the
-// connection is cut) and an upstream that goes silent mid-stream (stream_idle_timeout_ms).
+// connection is cut), an upstream that goes silent mid-stream (stream_idle_timeout_ms) and one whose
+// data line never ends (max_stream_line_bytes: the gateway stops relaying instead of buffering).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -12,6 +13,7 @@ import {
 describe('upstream dies mid-stream', () => {
   let backend;
   let silent;
+  let endless;
   let gw;
   before(async () => {
     backend = await startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 });
@@ -21,10 +23,22 @@ describe('upstream dies mid-stream', () => {
       res.write(chunkEvent('silent', 'Hello'));
       res.write(chunkEvent('silent', ' there'));
     });
+    // One chunk, then a data line that never ends (8 MiB without a newline, 64 KiB at a time).
+    endless = await fakeUpstream(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunkEvent('endless', 'Hi'));
+      res.write('data: {"choices":[{"delta":{"content":"');
+      const block = 'x'.repeat(65536);
+      for (let i = 0; i < 128 && !res.destroyed; i++) {
+        if (!res.write(block)) await new Promise((r) => res.once('drain', r));
+      }
+      res.end();
+    });
     gw = await startGateway({
       models: [
         model(GPT4, backend.url),
         model('silent-model', silent.url, { stream_idle_timeout_ms: 400, timeout_ms: 5000 }),
+        model('endless-model', endless.url, { max_stream_line_bytes: 262144, timeout_ms: 5000 }),
       ],
     });
   });
@@ -98,6 +112,18 @@ describe('upstream dies mid-stream', () => {
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.status, 502);
     assert.equal(d.outcome, 'upstream_error');
+  });
+
+  test('a line longer than max_stream_line_bytes ends the stream with an error event of its own', async () => {
+    const r = await streamChat(gw.base, chatBody('endless-model', 'hi'));
+    assert.equal(r.status, 200);
+    assert.equal(r.trailing, '', 'the stream ends on an event boundary');
+    assert.equal(r.events.at(-1)?.data, '[DONE]');
+    assert.equal(r.events.at(-2)?.json?.error?.code, 'upstream_stream_broken', r.events.at(-2)?.data?.slice(0, 200));
+    assert.match(r.events.at(-2).json.error.message, /exceeds 262144 bytes/);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'stream_broken');
+    assert.equal(d.error?.code, 'upstream_stream_broken');
   });
 
   test('an upstream that goes silent mid-stream is cut after stream_idle_timeout_ms', async () => {

@@ -1,0 +1,38 @@
+// api::parse_chat_request on arbitrary bodies, and api::rewrite_model on the accepted ones.
+// Properties: no crash or UB; an accepted request satisfies the documented bounds; rewriting the
+// model of an accepted body gives a body that is accepted again with exactly the new model.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "api/chat_request.h"
+#include "fuzz_check.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace switchboard;
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  auto req = api::parse_chat_request(body);
+  if (!req) {
+    FUZZ_CHECK(req.error().kind == ErrorKind::kBadRequest);
+    FUZZ_CHECK(req.error().code == "invalid_json" || req.error().code == "invalid_request");
+    return 0;
+  }
+  FUZZ_CHECK(!req->model.empty() && req->model.size() <= api::kMaxModelBytes);
+  FUZZ_CHECK(!req->max_tokens ||
+             (*req->max_tokens >= 0 && *req->max_tokens <= api::kMaxOutputTokens));
+  FUZZ_CHECK(req->message_count == req->messages.size() && req->message_count > 0);
+  for (const auto& m : req->messages)
+    FUZZ_CHECK(m.offset <= req->prompt_text.size() &&
+               m.length <= req->prompt_text.size() - m.offset);
+  FUZZ_CHECK(req->estimated_prompt_tokens >= 0);
+  FUZZ_CHECK(req->tokens_needed() >= req->estimated_prompt_tokens);
+  (void)req->user_text();
+
+  const std::string renamed = api::rewrite_model(body, "fuzz/model\"\\");
+  auto again = api::parse_chat_request(renamed);
+  FUZZ_CHECK(again.ok());
+  FUZZ_CHECK(again->model == "fuzz/model\"\\");
+  FUZZ_CHECK(again->prompt_text == req->prompt_text);
+  FUZZ_CHECK(again->stream == req->stream && again->max_tokens == req->max_tokens);
+  return 0;
+}

@@ -1,0 +1,83 @@
+// api::SseParser fed an upstream stream in random pieces, with api::StreamMeter on its events.
+// The first 5 bytes choose the line and event bounds and seed the piece sizes; the rest is the
+// stream. Properties: no crash or UB; the pieces never change the events, the overflow or the
+// boundary state (compared with feeding the stream whole); the buffers stay within their bounds;
+// after sse_closing_bytes() an error event is parsed by a client as an event of its own.
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/sse.h"
+#include "fuzz_check.h"
+
+namespace {
+
+using switchboard::api::SseParser;
+
+struct Outcome {
+  std::vector<std::string> events;
+  bool overflowed = false;
+  bool boundary = false;
+  bool mid_line = false;
+};
+
+Outcome run(std::string_view stream, std::size_t max_line, std::size_t max_event,
+            std::uint32_t seed, bool whole) {
+  Outcome out;
+  switchboard::api::StreamMeter meter;
+  SseParser p(
+      [&](std::string_view d) {
+        out.events.emplace_back(d);
+        meter.on_event(d);
+      },
+      max_line, max_event);
+  std::minstd_rand rng(seed);
+  while (!stream.empty()) {
+    std::size_t n = whole ? stream.size() : 1 + rng() % 64;
+    if (n > stream.size()) n = stream.size();
+    const bool ok = p.feed(stream.substr(0, n));
+    FUZZ_CHECK(ok == !p.overflowed());
+    FUZZ_CHECK(p.buffered_bytes() <= max_line + max_event);
+    stream.remove_prefix(n);
+  }
+  out.overflowed = p.overflowed();
+  out.boundary = p.at_event_boundary();
+  out.mid_line = p.mid_line();
+  FUZZ_CHECK(!out.boundary || !out.mid_line);
+  p.finish();
+  FUZZ_CHECK(meter.content_chunks() >= 0);
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 5) return 0;
+  const std::size_t max_line = 1 + data[0] * 4;   // 1..1021 bytes
+  const std::size_t max_event = 1 + data[1] * 8;  // 1..2041 bytes
+  const std::uint32_t seed = data[2] | (data[3] << 8) | (std::uint32_t{data[4]} << 16);
+  const std::string_view stream(reinterpret_cast<const char*>(data) + 5, size - 5);
+
+  const Outcome whole = run(stream, max_line, max_event, seed, true);
+  const Outcome pieces = run(stream, max_line, max_event, seed, false);
+  FUZZ_CHECK(whole.events == pieces.events);
+  FUZZ_CHECK(whole.overflowed == pieces.overflowed);
+  FUZZ_CHECK(whole.boundary == pieces.boundary && whole.mid_line == pieces.mid_line);
+
+  // What the gateway would send: the stream, the closing bytes, an error event. A client (no
+  // bounds) must see the error event last and whole.
+  SseParser gateway([](std::string_view) {});
+  gateway.feed(stream);
+  std::string sent(stream);
+  sent += switchboard::api::sse_closing_bytes(gateway);
+  sent += "data: {\"error\":{}}\n\n";
+  std::string last;
+  SseParser client([&](std::string_view d) { last = d; }, sent.size(), sent.size());
+  FUZZ_CHECK(client.feed(sent));
+  FUZZ_CHECK(client.at_event_boundary());
+  FUZZ_CHECK(last == "{\"error\":{}}");
+  return 0;
+}
