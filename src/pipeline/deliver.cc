@@ -49,6 +49,8 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
       break;
     }
   }
+  // What closes the event the upstream broke off in (before finish(), which ends it in the parser).
+  const std::string_view closing = api::sse_closing_bytes(sse);
   sse.finish();
   if (broken) {
     Error e = make_error(broken->kind, "upstream_stream_broken",
@@ -58,7 +60,6 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     rec.error_message = e.message;
     ctx.metrics->errors.with({ctx.route_label, rec.model, e.code}).inc();
     // Close whatever event the upstream broke off in, so the error is an event of its own.
-    const std::string_view closing = api::sse_closing_bytes(sse);
     if (client_ok && !closing.empty()) client_ok = co_await ctx.client->write_chunk(closing);
     if (client_ok) client_ok = co_await ctx.client->stream_error(e);
   } else if (!client_ok) {
