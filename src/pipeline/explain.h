@@ -11,6 +11,5 @@ namespace switchboard::pipeline {
 // {"model","policy","reason","fallbacks":[...],"candidates":[{"model","predicted_quality",
 //  "predicted_cost","utility","eligible","note"}]}; predictions a policy does not make are null.
 nlohmann::json decision_json(const Decision& decision);
-nlohmann::json candidates_json(const std::vector<Candidate>& candidates);
 
 }  // namespace switchboard::pipeline

@@ -71,11 +71,8 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
 
 // Appends the attempt to the decision record and reports its outcome to the replica's health.
 void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unavailable) {
-  nlohmann::json j = {{"model", a.model->config->name}, {"replica", a.replica->config->id},
-                      {"result", a.result()}, {"ms", a.ms}};
-  if (hedge) j["hedge"] = true;
-  if (unavailable) j["unavailable"] = unavailable;  // skipped as ejected or down
-  ctx.rec.attempts.push_back(std::move(j));
+  ctx.rec.attempts.push_back({a.model->config->name, a.replica->config->id, a.result(), a.ms, hedge,
+                              unavailable});  // unavailable: skipped as ejected or down
   if (a.cancelled) return;  // says nothing about the replica
   if (!a.replica_failed()) {
     pool::record_success(*a.replica);
@@ -139,7 +136,7 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     if (!c.replicas.empty()) token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
     if (c.replicas.empty() || !token) {
       if (!c.replicas.empty()) {
-        ctx.rec.attempts.push_back({{"model", m.config->name}, {"result", "budget_exhausted"}, {"hedge", true}});
+        ctx.rec.attempts.push_back({m.config->name, "", "budget_exhausted", std::nullopt, true, 0});
         ctx.metrics->budget_exhausted.with({m.config->name}).inc();
       }
       co_await park();  // no hedge: the primary decides
@@ -203,8 +200,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     if (candidates.empty()) {
       if (!st.tried.empty()) break;  // every available replica of this model was tried
       if (!last) {                   // none is available: on to the next model
-        ctx.rec.attempts.push_back(
-            {{"model", m.config->name}, {"result", "no_healthy_replica"}, {"unavailable", c.unavailable}});
+        ctx.rec.attempts.push_back({m.config->name, "", "no_healthy_replica", std::nullopt, false, c.unavailable});
         ctx.rec.reason += "; no healthy replica of " + m.config->name;
         break;
       }
@@ -218,7 +214,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     if (!st.first) {
       token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
       if (!token) {
-        ctx.rec.attempts.push_back({{"model", m.config->name}, {"result", "budget_exhausted"}});
+        ctx.rec.attempts.push_back({m.config->name, "", "budget_exhausted", std::nullopt, false, 0});
         ctx.metrics->budget_exhausted.with({m.config->name}).inc();
         out.stop = true;
         break;

@@ -78,6 +78,7 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
   ctx.rec.stages.reserve(stages_.size());
   std::size_t i = 0;
   bool ended = false;
+  auto start = Clock::now();  // each stage starts when the previous one ended: one clock read per stage
   for (; i < stages_.size() && !ended; ++i) {
     if (i == record_) break;
     if (ctx.explain_only && i > decide_) break;
@@ -86,7 +87,6 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
       ctx.rec.stages.push_back({std::string(stage.name()), 0, "off"});
       continue;
     }
-    const auto start = Clock::now();
     StageResult result;
     std::optional<std::string> crash;
     try {
@@ -103,7 +103,9 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
                                             "stage " + std::string(stage.name()) + " failed: " + *crash),
                                  "internal_error");
     }
-    ctx.rec.stages.push_back({std::string(stage.name()), us_between(start, Clock::now()), outcome_of(result.kind)});
+    const auto end = Clock::now();
+    ctx.rec.stages.push_back({std::string(stage.name()), us_between(start, end), outcome_of(result.kind)});
+    start = end;
     switch (result.kind) {
       case StageResult::Kind::kNext:
         break;
@@ -134,7 +136,7 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
   if (ctx.explain_only || record_ == SIZE_MAX) co_return;
   const Stage& record = *stages_[record_];
   if (ctx.disabled_stages & (std::uint32_t{1} << record_)) co_return;  // the route keeps no records
-  const auto start = Clock::now();
+  start = Clock::now();  // the reply (if any) was sent in between
   try {
     co_await record.run(ctx);
   } catch (const std::exception& e) {

@@ -1,5 +1,10 @@
 #include "store/decision_store.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iterator>
+
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -68,6 +73,159 @@ std::string column_text(sqlite3_stmt* s, int i) {
 
 }  // namespace
 
+namespace {
+// Stage names and outcomes are identifiers (registered names, a fixed vocabulary): written as JSON
+// without escaping. Anything else goes through nlohmann.
+bool plain_identifier(std::string_view s) {
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  return !s.empty();
+}
+
+// Text that can go between JSON quotes as it is: printable ASCII but '"' and '\\'. Model and replica
+// names, results and notes nearly always are; anything else takes the nlohmann path.
+bool json_safe(std::string_view s) {
+  for (char c : s)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  return true;
+}
+
+void append_number(std::string& out, double v) { fmt::format_to(std::back_inserter(out), "{}", v); }
+
+// The candidates and attempts columns, formatted directly when every string is json_safe and every
+// number finite (the writer thread does this for every request); otherwise through nlohmann.
+std::string candidates_text(const std::vector<Candidate>& candidates) {
+  std::string out = "[";
+  for (const auto& c : candidates) {
+    if (!json_safe(c.model) || !json_safe(c.note) || !std::isfinite(c.predicted_quality) ||
+        !std::isfinite(c.predicted_cost) || (c.utility && !std::isfinite(*c.utility)))
+      return candidates_json(candidates).dump();
+    if (out.size() > 1) out += ',';
+    out += R"({"model":")";
+    out += c.model;
+    out += R"(","predicted_quality":)";
+    if (c.predicted_quality < 0) out += "null"; else append_number(out, c.predicted_quality);
+    out += R"(,"predicted_cost":)";
+    if (c.predicted_cost < 0) out += "null"; else append_number(out, c.predicted_cost);
+    out += R"(,"utility":)";
+    if (!c.utility) out += "null"; else append_number(out, *c.utility);
+    out += c.eligible ? R"(,"eligible":true,"note":")" : R"(,"eligible":false,"note":")";
+    out += c.note;
+    out += "\"}";
+  }
+  out += ']';
+  return out;
+}
+
+std::string attempts_text(const std::vector<AttemptRecord>& attempts) {
+  std::string out = "[";
+  for (const auto& a : attempts) {
+    if (!json_safe(a.model) || !json_safe(a.replica) || !json_safe(a.result) || (a.ms && !std::isfinite(*a.ms)))
+      return attempts_json(attempts).dump();
+    if (out.size() > 1) out += ',';
+    out += R"({"model":")";
+    out += a.model;
+    if (!a.replica.empty()) {
+      out += R"(","replica":")";
+      out += a.replica;
+    }
+    out += R"(","result":")";
+    out += a.result;
+    out += '"';
+    if (a.ms) {
+      out += R"(,"ms":)";
+      append_number(out, *a.ms);
+    }
+    if (a.hedge) out += R"(,"hedge":true)";
+    if (a.unavailable) fmt::format_to(std::back_inserter(out), R"(,"unavailable":{})", a.unavailable);
+    out += '}';
+  }
+  out += ']';
+  return out;
+}
+
+std::vector<Candidate> candidates_from_json(const nlohmann::json& j) {
+  std::vector<Candidate> out;
+  if (!j.is_array()) return out;
+  auto number = [](const nlohmann::json& o, const char* key, double none) {
+    auto it = o.find(key);
+    return it != o.end() && it->is_number() ? it->get<double>() : none;
+  };
+  for (const auto& o : j) {
+    if (!o.is_object()) continue;
+    Candidate c;
+    c.model = o.value("model", "");
+    c.predicted_quality = number(o, "predicted_quality", -1);
+    c.predicted_cost = number(o, "predicted_cost", -1);
+    if (auto it = o.find("utility"); it != o.end() && it->is_number()) c.utility = it->get<double>();
+    c.eligible = o.value("eligible", true);
+    c.note = o.value("note", "");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<AttemptRecord> attempts_from_json(const nlohmann::json& j) {
+  std::vector<AttemptRecord> out;
+  if (!j.is_array()) return out;
+  for (const auto& o : j) {
+    if (!o.is_object()) continue;
+    AttemptRecord a;
+    a.model = o.value("model", "");
+    a.replica = o.value("replica", "");
+    a.result = o.value("result", "");
+    if (auto it = o.find("ms"); it != o.end() && it->is_number()) a.ms = it->get<double>();
+    a.hedge = o.value("hedge", false);
+    a.unavailable = o.value("unavailable", std::size_t{0});
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+// The stages column, written per record by the writer thread: formatted directly (it has a fixed
+// shape and is written for every request), times to 0.1 µs.
+std::string stages_text(const std::vector<StageSpan>& stages) {
+  std::string out = "[";
+  for (const auto& s : stages) {
+    if (!plain_identifier(s.name) || !plain_identifier(s.outcome) || !std::isfinite(s.us))
+      return stages_json(stages).dump();
+    if (out.size() > 1) out += ',';
+    fmt::format_to(std::back_inserter(out), R"({{"name":"{}","us":{:.1f},"outcome":"{}"}})", s.name, s.us,
+                   s.outcome);
+  }
+  out += ']';
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json candidates_json(const std::vector<Candidate>& candidates) {
+  auto prediction = [](double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  auto out = nlohmann::json::array();
+  for (const auto& c : candidates) {
+    out.push_back({{"model", c.model},
+                   {"predicted_quality", prediction(c.predicted_quality)},
+                   {"predicted_cost", prediction(c.predicted_cost)},
+                   {"utility", c.utility ? nlohmann::json(*c.utility) : nlohmann::json(nullptr)},
+                   {"eligible", c.eligible},
+                   {"note", c.note}});
+  }
+  return out;
+}
+
+nlohmann::json attempts_json(const std::vector<AttemptRecord>& attempts) {
+  auto out = nlohmann::json::array();
+  for (const auto& a : attempts) {
+    nlohmann::json j = {{"model", a.model}, {"result", a.result}};
+    if (!a.replica.empty()) j["replica"] = a.replica;
+    if (a.ms) j["ms"] = *a.ms;
+    if (a.hedge) j["hedge"] = true;
+    if (a.unavailable) j["unavailable"] = a.unavailable;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 nlohmann::json stages_json(const std::vector<StageSpan>& stages) {
   auto out = nlohmann::json::array();
   for (const auto& s : stages) out.push_back({{"name", s.name}, {"us", s.us}, {"outcome", s.outcome}});
@@ -104,8 +262,8 @@ nlohmann::json DecisionRecord::to_json() const {
           {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
                      {"source", tokens_source}}},
           {"cost_usd", cost_usd},
-          {"candidates", candidates},
-          {"attempts", attempts},
+          {"candidates", candidates_json(candidates)},
+          {"attempts", attempts_json(attempts)},
           {"stages", stages_json(stages)}};
 }
 
@@ -200,8 +358,8 @@ std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
     r.completion_tokens = sqlite3_column_int64(stmt, 15);
     r.tokens_source = column_text(stmt, 16);
     r.cost_usd = sqlite3_column_double(stmt, 17);
-    r.candidates = nlohmann::json::parse(column_text(stmt, 18), nullptr, false);
-    r.attempts = nlohmann::json::parse(column_text(stmt, 19), nullptr, false);
+    r.candidates = candidates_from_json(nlohmann::json::parse(column_text(stmt, 18), nullptr, false));
+    r.attempts = attempts_from_json(nlohmann::json::parse(column_text(stmt, 19), nullptr, false));
     r.stages = stages_from_json(nlohmann::json::parse(column_text(stmt, 20), nullptr, false));
     out = std::move(r);
   }
@@ -254,7 +412,10 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
   for (const auto& record : batch) {
     const DecisionRecord& r = *record;
     int i = 0;
-    auto text = [&](const std::string& s) { sqlite3_bind_text(stmt, ++i, s.c_str(), -1, SQLITE_TRANSIENT); };
+    // The strings outlive sqlite3_step (the record and the locals below): bound without a copy.
+    auto text = [&](const std::string& s) {
+      sqlite3_bind_text(stmt, ++i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+    };
     text(r.id);
     sqlite3_bind_int64(stmt, ++i, r.time_ms);
     text(r.route);
@@ -273,12 +434,13 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
     sqlite3_bind_int64(stmt, ++i, r.completion_tokens);
     text(r.tokens_source);
     sqlite3_bind_double(stmt, ++i, r.cost_usd);
-    text(dump(r.candidates));
-    text(dump(r.attempts));
-    text(dump(stages_json(r.stages)));
+    const std::string candidates = candidates_text(r.candidates), attempts = attempts_text(r.attempts),
+                      stages = stages_text(r.stages);
+    text(candidates);
+    text(attempts);
+    text(stages);
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
   }
   sqlite3_finalize(stmt);
   sqlite3_exec(write_db_, "COMMIT", nullptr, nullptr, nullptr);

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "switchboard/policy.h"
 #include "switchboard/result.h"
 
 struct sqlite3;
@@ -35,6 +36,17 @@ struct StageSpan {
   std::string name;
   double us = 0;
   std::string outcome;
+};
+
+// One try of a replica, or a model or retry skipped (vocabulary in docs/pool.md).
+struct AttemptRecord {
+  std::string model;
+  std::string replica;         // "" for a skip
+  std::string result;          // ok | upstream_status_N | an error code | cancelled | no_healthy_replica | budget_exhausted
+  std::optional<double> ms;    // sent → answer or failure (tries only)
+  bool hedge = false;          // the hedged second attempt (or its refusal)
+  std::size_t unavailable = 0; // replicas of the model skipped as ejected or down
+  bool operator==(const AttemptRecord&) const = default;
 };
 
 struct DecisionRecord {
@@ -56,8 +68,8 @@ struct DecisionRecord {
   std::int64_t completion_tokens = 0;
   std::string tokens_source;       // upstream | counted | estimated | none
   double cost_usd = 0;
-  nlohmann::json candidates = nlohmann::json::array();  // the policy's candidates with predictions
-  nlohmann::json attempts = nlohmann::json::array();    // replicas tried, in order, with results
+  std::vector<Candidate> candidates;      // the policy's candidates with predictions
+  std::vector<AttemptRecord> attempts;    // replicas tried, in order, with results
   std::vector<StageSpan> stages;                         // the stages run, in order, with their times
 
   nlohmann::json to_json() const;
@@ -99,6 +111,11 @@ class DecisionStore {
 
 // The stage spans as JSON: [{"name","us","outcome"}].
 nlohmann::json stages_json(const std::vector<StageSpan>& stages);
+// [{"model","predicted_quality","predicted_cost","utility","eligible","note"}]; predictions a policy
+// does not make are null. The one serialisation of candidates (records, POST /v1/route, explain).
+nlohmann::json candidates_json(const std::vector<Candidate>& candidates);
+// [{"model","replica","result","ms"[,"hedge"][,"unavailable"]}]; skips have no replica and ms.
+nlohmann::json attempts_json(const std::vector<AttemptRecord>& attempts);
 
 // A new decision id: "dec_" + 24 hex digits: 11 of milliseconds since the epoch, then 13 random,
 // so ids sort by time and SQLite appends rather than inserting at random places.

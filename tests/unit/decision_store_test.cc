@@ -30,7 +30,10 @@ TEST(DecisionStore, RecordsAreFoundBeforeAndAfterTheyAreWritten) {
   r.prompt_tokens = 10;
   r.completion_tokens = 20;
   r.cost_usd = 0.0007;
-  r.candidates.push_back({{"model", "m"}, {"predicted_quality", 0.5}});
+  switchboard::Candidate c;
+  c.model = "m";
+  c.predicted_quality = 0.5;
+  r.candidates.push_back(c);
   (*store)->record(r);
   auto found = (*store)->find(r.id);  // may still be queued: must be visible anyway
   ASSERT_TRUE(found);
@@ -40,7 +43,7 @@ TEST(DecisionStore, RecordsAreFoundBeforeAndAfterTheyAreWritten) {
   ASSERT_TRUE(found);
   EXPECT_EQ(found->to_json()["usage"]["completion_tokens"], 20);
   EXPECT_DOUBLE_EQ(found->cost_usd, 0.0007);
-  EXPECT_EQ(found->candidates[0]["predicted_quality"], 0.5);
+  EXPECT_EQ(found->candidates[0].predicted_quality, 0.5);
   EXPECT_FALSE((*store)->find("dec_missing"));
 
   // Survives a restart: the row is really in SQLite.
@@ -77,4 +80,52 @@ TEST(DecisionIds, AreUniqueAndWellFormed) {
     ids.insert(id);
   }
   EXPECT_EQ(ids.size(), 10000u);
+}
+
+// Candidates, attempts and stage spans come back from SQLite as they went in, whether their text
+// was plain (formatted directly) or needed escaping (quotes, backslashes, control characters,
+// non-ASCII: through nlohmann).
+TEST(DecisionStore, CandidatesAttemptsAndStagesRoundTripThroughSqlite) {
+  auto store = DecisionStore::open(temp_db("roundtrip"));
+  ASSERT_TRUE(store.ok());
+  for (const std::string odd : {std::string("plain-model"), std::string("q\"uo\\te\n\xc3\xa9")}) {
+    DecisionRecord r;
+    r.id = new_decision_id();
+    switchboard::Candidate a;
+    a.model = odd;
+    a.predicted_quality = 0.75;
+    a.predicted_cost = 1.5e-05;
+    a.utility = -0.25;
+    a.note = "over the " + odd;
+    switchboard::Candidate b;
+    b.model = "other";
+    b.eligible = false;
+    r.candidates = {a, b};
+    r.attempts = {{odd, "r-1", "upstream_status_503", 12.5, false, 1},
+                  {odd, "", "no_healthy_replica", std::nullopt, false, 2},
+                  {"other", "r-2", "ok", 3.25, true, 0}};
+    r.stages = {{"parse", 4.5, "next"}, {"guard", 0, "off"}, {"execute", 1234.5, "next"}};
+    (*store)->record(r);
+    (*store)->flush();
+    auto found = (*store)->find(r.id);
+    ASSERT_TRUE(found);
+    ASSERT_EQ(found->candidates.size(), 2u);
+    EXPECT_EQ(found->candidates[0].model, odd);
+    EXPECT_EQ(found->candidates[0].note, a.note);
+    EXPECT_DOUBLE_EQ(found->candidates[0].predicted_quality, 0.75);
+    EXPECT_DOUBLE_EQ(found->candidates[0].predicted_cost, 1.5e-05);
+    EXPECT_DOUBLE_EQ(*found->candidates[0].utility, -0.25);
+    EXPECT_EQ(found->candidates[1].predicted_quality, -1);  // null: not predicted
+    EXPECT_FALSE(found->candidates[1].utility);
+    EXPECT_FALSE(found->candidates[1].eligible);
+    EXPECT_EQ(found->attempts, r.attempts);
+    ASSERT_EQ(found->stages.size(), 3u);
+    EXPECT_EQ(found->stages[2].name, "execute");
+    EXPECT_DOUBLE_EQ(found->stages[2].us, 1234.5);
+    EXPECT_EQ(found->stages[1].outcome, "off");
+    auto j = found->to_json();
+    EXPECT_TRUE(j["candidates"][1]["predicted_quality"].is_null());
+    EXPECT_FALSE(j["attempts"][1].contains("replica"));
+    EXPECT_EQ(j["attempts"][2]["hedge"], true);
+  }
 }

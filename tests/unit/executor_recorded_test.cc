@@ -104,9 +104,9 @@ TEST(ExecutorRecorded, ASinglePlanRecordsWhatTheHttpPathRecords) {
   EXPECT_DOUBLE_EQ(rec.cost_usd, 0.0123);   // what the recorded call was billed
   EXPECT_DOUBLE_EQ(rec.upstream_ms, 850.0);  // the recorded latency
   ASSERT_EQ(rec.attempts.size(), 1u);
-  EXPECT_EQ(rec.attempts[0]["model"], "big");
-  EXPECT_EQ(rec.attempts[0]["replica"], "big-1");
-  EXPECT_EQ(rec.attempts[0]["result"], "ok");
+  EXPECT_EQ(rec.attempts[0].model, "big");
+  EXPECT_EQ(rec.attempts[0].replica, "big-1");
+  EXPECT_EQ(rec.attempts[0].result, "ok");
   EXPECT_EQ(rec.candidates.size(), 1u);
   EXPECT_EQ(stage_names(rec), (std::vector<std::string>{"parse:next", "signals:next", "decide:next",
                                                         "execute:next", "record:next"}));
@@ -138,10 +138,10 @@ TEST(ExecutorRecorded, AFailingModelFallsBackAndEveryAttemptIsRecorded) {
   EXPECT_EQ(rec.replica, "small-1");
   EXPECT_DOUBLE_EQ(rec.cost_usd, 0.0004);
   ASSERT_EQ(rec.attempts.size(), 2u);
-  EXPECT_EQ(rec.attempts[0]["model"], "big");
-  EXPECT_EQ(rec.attempts[0]["result"], "upstream_unreachable");
-  EXPECT_EQ(rec.attempts[1]["model"], "small");
-  EXPECT_EQ(rec.attempts[1]["result"], "ok");
+  EXPECT_EQ(rec.attempts[0].model, "big");
+  EXPECT_EQ(rec.attempts[0].result, "upstream_unreachable");
+  EXPECT_EQ(rec.attempts[1].model, "small");
+  EXPECT_EQ(rec.attempts[1].result, "ok");
   EXPECT_NE(rec.reason.find("fell back to small"), std::string::npos) << rec.reason;
 }
 

@@ -25,7 +25,7 @@ class DecideStage final : public Stage {
     ctx.rec.policy = decided->policy;
     ctx.rec.model = decided->plan.model;
     ctx.rec.reason = decided->reason + ctx.signals_note;
-    if (!ctx.explain_only) ctx.rec.candidates = candidates_json(decided->candidates);
+    if (!ctx.explain_only) ctx.rec.candidates = decided->candidates;
     ctx.adapter = ctx.runtime->adapter_of(ctx.req.model);
     ctx.decision = std::move(*decided);
     co_return StageResult::next();
