@@ -15,8 +15,8 @@ namespace switchboard {
 // One tier of a multi-call plan: its models are called in parallel.
 struct PlanTier {
   std::vector<std::string> models;
-  std::string judge;       // registered judge scoring the tier's answers; empty = final tier
-  double threshold = 0;    // escalate to the next tier when the judge's confidence is below it
+  std::string judge;     // registered judge scoring the tier's answers; empty = final tier
+  double threshold = 0;  // escalate to the next tier when the judge's confidence is below it
 };
 
 struct Plan {

@@ -22,8 +22,8 @@ class ResponseWriter {
  public:
   using Headers = std::span<const std::pair<std::string_view, std::string_view>>;
   virtual ~ResponseWriter() = default;
-  virtual boost::asio::awaitable<bool> respond(unsigned status, std::string_view content_type, Headers headers,
-                                               std::string body) = 0;
+  virtual boost::asio::awaitable<bool> respond(unsigned status, std::string_view content_type,
+                                               Headers headers, std::string body) = 0;
   virtual boost::asio::awaitable<bool> error(const Error& error, Headers headers) = 0;
   // 200, text/event-stream, chunked.
   virtual boost::asio::awaitable<bool> start_stream(Headers headers) = 0;

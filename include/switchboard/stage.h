@@ -35,7 +35,9 @@ struct StageResult {
 
   static StageResult next() { return {}; }
   static StageResult end() { return {Kind::kEnd, std::nullopt, ""}; }
-  static StageResult fail(Error e, const char* outcome) { return {Kind::kFail, std::move(e), outcome}; }
+  static StageResult fail(Error e, const char* outcome) {
+    return {Kind::kFail, std::move(e), outcome};
+  }
 };
 
 class Stage {
@@ -47,7 +49,8 @@ class Stage {
   virtual boost::asio::awaitable<StageResult> run(pipeline::RequestContext& ctx) const = 0;
 };
 
-// Stages are built once per runtime, after policies and models. Returns the stage or a config error.
+// Stages are built once per runtime, after policies and models. Returns the stage or a config
+// error.
 using StageFactory = std::function<Result<std::unique_ptr<Stage>>()>;
 using StageRegistry = Registry<StageFactory>;
 using StageRegistrar = Registrar<StageFactory>;

@@ -25,12 +25,12 @@ namespace switchboard {
 struct Replica;
 
 struct ModelCall {
-  std::string_view model;   // the configured model's name
+  std::string_view model;            // the configured model's name
   const Replica* replica = nullptr;  // the replica chosen by the model's balancer
-  std::string_view path;    // "/v1/chat/completions"
-  std::string_view body;    // the request body as the upstream must see it; outlives the call
+  std::string_view path;             // "/v1/chat/completions"
+  std::string_view body;  // the request body as the upstream must see it; outlives the call
   std::string_view authorization;  // the replica's "Bearer <key>" ("" = none); never logged
-  bool stream = false;      // the client asked for server-sent events
+  bool stream = false;             // the client asked for server-sent events
   std::chrono::steady_clock::time_point deadline;  // for the response head
 };
 
@@ -41,9 +41,11 @@ class UpstreamResponse {
   virtual unsigned status() const = 0;
   virtual const std::string& content_type() const = 0;  // "" when absent
   // Next piece of the body; an empty view means the body is complete. Valid until the next call.
-  virtual boost::asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline) = 0;
+  virtual boost::asio::awaitable<Result<std::string_view>> read_some(
+      Clock::time_point deadline) = 0;
   // The rest of the body; upstream_response_too_large (kUpstreamError) beyond `limit` bytes.
-  virtual boost::asio::awaitable<Result<std::string>> read_all(std::size_t limit, Clock::time_point deadline) = 0;
+  virtual boost::asio::awaitable<Result<std::string>> read_all(std::size_t limit,
+                                                               Clock::time_point deadline) = 0;
   // What the provider billed for this call, when it says so (recorded outcomes do); otherwise the
   // executor prices the usage with the model's price.
   virtual std::optional<double> billed_usd() const { return std::nullopt; }
@@ -54,7 +56,8 @@ class UpstreamResponse {
 class Upstream {
  public:
   virtual ~Upstream() = default;
-  virtual boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(const ModelCall& call) = 0;
+  virtual boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(
+      const ModelCall& call) = 0;
 };
 
 }  // namespace switchboard

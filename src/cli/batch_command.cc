@@ -11,8 +11,8 @@
 #include "config/config.h"
 #include "data/outcomes.h"
 #include "eval/offline_runner.h"
-#include "policies/route_input.h"
 #include "pipeline/runtime.h"
+#include "policies/route_input.h"
 #include "replay/recorded_upstream.h"
 
 namespace switchboard::cli {
@@ -44,7 +44,8 @@ int run_batch(const BatchOptions& o) {
   // Each configured model's price: the recorded upstream makes usage that reproduces the recorded
   // cost at that price, as a replay backend started with the same prices does.
   std::map<std::string, replay::Prices, std::less<>> prices;
-  for (const auto& m : (*config)->models) prices[m.name] = {m.price.input_per_mtok, m.price.output_per_mtok};
+  for (const auto& m : (*config)->models)
+    prices[m.name] = {m.price.input_per_mtok, m.price.output_per_mtok};
   replay::RecordedUpstream upstream(*data, std::move(prices));
   eval::OfflineRunner runner(**runtime, upstream);
   const std::string lambda_text = o.lambda ? fmt::format("{:.17g}", *o.lambda) : "";
@@ -78,13 +79,18 @@ int run_batch(const BatchOptions& o) {
 }
 
 const CommandRegistrar kBatch(
-    "batch", "Send recorded prompts through a gateway config offline (recorded answers); print the decision records",
+    "batch",
+    "Send recorded prompts through a gateway config offline (recorded answers); print the decision "
+    "records",
     [](CLI::App& app) {
       auto o = std::make_shared<BatchOptions>();
-      app.add_option("--config", o->config, "Gateway configuration (YAML), as `serve` takes it")->required();
-      app.add_option("--data", o->data, "Recorded outcomes (JSONL): the prompts, and the answers that serve them")
+      app.add_option("--config", o->config, "Gateway configuration (YAML), as `serve` takes it")
           ->required();
-      app.add_option("--route", o->route, "Route (or model) the requests name as `model`")->required();
+      app.add_option("--data", o->data,
+                     "Recorded outcomes (JSONL): the prompts, and the answers that serve them")
+          ->required();
+      app.add_option("--route", o->route, "Route (or model) the requests name as `model`")
+          ->required();
       app.add_option("--lambda", o->lambda, "Sent as x-switchboard-lambda");
       app.add_option("--objective", o->objective, "Sent as x-switchboard-objective");
       app.add_option("--limit", o->limit, "At most this many prompts (0 = all)");

@@ -15,7 +15,8 @@ namespace {
 class BufferWriter final : public ResponseWriter {
  public:
   explicit BufferWriter(OfflineResult& out) : out_(out) {}
-  boost::asio::awaitable<bool> respond(unsigned status, std::string_view, Headers, std::string body) override {
+  boost::asio::awaitable<bool> respond(unsigned status, std::string_view, Headers,
+                                       std::string body) override {
     out_.status = status;
     out_.body = std::move(body);
     co_return true;
@@ -58,14 +59,16 @@ class CaptureSink final : public pipeline::RecordSink {
 // signals.embedding.provider http, offline: one blocking call per distinct prompt text.
 class OfflineRunner::Embedder final : public pipeline::EmbeddingSource {
  public:
-  boost::asio::awaitable<std::string> fill(const pipeline::Runtime& runtime, const api::ChatRequest& request,
+  boost::asio::awaitable<std::string> fill(const pipeline::Runtime& runtime,
+                                           const api::ChatRequest& request,
                                            Signals& signals) override {
     const pipeline::RouteRuntime* route = runtime.find_route(request.model);
     if (!route || !route->needs.embedding) co_return "";
     auto it = memo_.find(request.prompt_text);
     if (it == memo_.end()) {
       Signals s = signals;
-      auto e = pipeline::add_http_embeddings_blocking(runtime, std::span(&request, 1), std::span(&s, 1), route->needs);
+      auto e = pipeline::add_http_embeddings_blocking(runtime, std::span(&request, 1),
+                                                      std::span(&s, 1), route->needs);
       if (e && !error_) error_ = e;
       it = memo_.emplace(request.prompt_text, std::move(s.embedding)).first;
     }
@@ -83,7 +86,9 @@ OfflineRunner::OfflineRunner(const pipeline::Runtime& runtime, Upstream& upstrea
 
 OfflineRunner::~OfflineRunner() = default;
 
-const std::optional<Error>& OfflineRunner::embedding_error() const { return embedder_->error_; }
+const std::optional<Error>& OfflineRunner::embedding_error() const {
+  return embedder_->error_;
+}
 
 OfflineResult OfflineRunner::run(std::string_view body, const pipeline::RequestHeaders& headers) {
   OfflineResult out;
@@ -103,7 +108,8 @@ OfflineResult OfflineRunner::run(std::string_view body, const pipeline::RequestH
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
   std::exception_ptr failure;
-  boost::asio::co_spawn(io_, runtime_.runner->run(ctx), [&failure](std::exception_ptr e) { failure = e; });
+  boost::asio::co_spawn(io_, runtime_.runner->run(ctx),
+                        [&failure](std::exception_ptr e) { failure = e; });
   io_.restart();
   io_.run();
   if (failure) std::rethrow_exception(failure);

@@ -18,7 +18,7 @@
 namespace switchboard::eval {
 
 struct OfflineResult {
-  store::DecisionRecord record;     // what the gateway would have recorded
+  store::DecisionRecord record;      // what the gateway would have recorded
   std::optional<Decision> decision;  // the decide stage's, when it ran
   unsigned status = 0;               // the status the client got
   std::string body;                  // the whole answer (a stream's events concatenated)

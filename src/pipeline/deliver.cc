@@ -16,7 +16,8 @@ void set_cost(RequestContext& ctx, const UpstreamResponse& upstream) {
   if (auto billed = upstream.billed_usd()) {
     ctx.rec.cost_usd = *billed;
   } else {
-    ctx.rec.cost_usd = ctx.model->config->price.cost(ctx.rec.prompt_tokens, ctx.rec.completion_tokens);
+    ctx.rec.cost_usd =
+        ctx.model->config->price.cost(ctx.rec.prompt_tokens, ctx.rec.completion_tokens);
   }
 }
 
@@ -27,8 +28,8 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   api::StreamMeter meter;
   // Fed exactly the bytes written to the client, so that an error event can be written as an event
   // of its own whatever the upstream broke off in (sse_closing_bytes).
-  api::SseParser sse([&meter](std::string_view data) { meter.on_event(data); }, mc.max_stream_line_bytes,
-                     mc.max_stream_event_bytes);
+  api::SseParser sse([&meter](std::string_view data) { meter.on_event(data); },
+                     mc.max_stream_line_bytes, mc.max_stream_event_bytes);
   auto headers = ctx.response_headers();
   bool client_ok = co_await ctx.client->start_stream(headers);
   std::optional<Error> broken;
@@ -42,10 +43,11 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     const bool within_bounds = sse.feed(*piece);
     client_ok = co_await ctx.client->write_chunk(*piece);
     if (!within_bounds) {
-      broken = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
-                          "a line or event of the upstream stream exceeds " +
-                              std::to_string(std::min(mc.max_stream_line_bytes, mc.max_stream_event_bytes)) +
-                              " bytes");
+      broken = make_error(
+          ErrorKind::kUpstreamError, "upstream_stream_too_large",
+          "a line or event of the upstream stream exceeds " +
+              std::to_string(std::min(mc.max_stream_line_bytes, mc.max_stream_event_bytes)) +
+              " bytes");
       break;
     }
   }
@@ -53,8 +55,9 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   const std::string_view closing = api::sse_closing_bytes(sse);
   sse.finish();
   if (broken) {
-    Error e = make_error(broken->kind, "upstream_stream_broken",
-                         "the upstream stream ended abnormally after it had started: " + broken->message);
+    Error e =
+        make_error(broken->kind, "upstream_stream_broken",
+                   "the upstream stream ended abnormally after it had started: " + broken->message);
     rec.outcome = "stream_broken";
     rec.error_code = e.code;
     rec.error_message = e.message;
@@ -84,7 +87,8 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
 
 }  // namespace
 
-awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer, const ModelRuntime* first_choice) {
+awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
+                               const ModelRuntime* first_choice) {
   auto& rec = ctx.rec;
   ctx.model = answer.model;
   rec.model = answer.model->config->name;
@@ -95,12 +99,14 @@ awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer, const Model
   ctx.metrics->upstream_latency.with({mc.name, rec.replica}).observe(rec.upstream_ms / 1000);
   auto& upstream = *answer.call;
   const bool upstream_sse = upstream.content_type().starts_with("text/event-stream");
-  if (ctx.req.stream && upstream.status() == 200 && upstream_sse) co_return co_await relay_stream(ctx, upstream);
+  if (ctx.req.stream && upstream.status() == 200 && upstream_sse)
+    co_return co_await relay_stream(ctx, upstream);
 
   if (!answer.body) {
     auto whole = co_await upstream.read_all(kMaxUpstreamBody, answer.sent_at + mc.timeout);
     if (!whole) {
-      const char* outcome = whole.error().kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
+      const char* outcome =
+          whole.error().kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
       co_return StageResult::fail(whole.error(), outcome);
     }
     answer.body = std::move(*whole);

@@ -34,7 +34,9 @@ boost::asio::awaitable<bool> ExchangeWriter::start_stream(Headers headers) {
   return ex_.start_stream(std::move(head));
 }
 
-boost::asio::awaitable<bool> ExchangeWriter::write_chunk(std::string_view data) { return ex_.write_chunk(data); }
+boost::asio::awaitable<bool> ExchangeWriter::write_chunk(std::string_view data) {
+  return ex_.write_chunk(data);
+}
 
 boost::asio::awaitable<bool> ExchangeWriter::stream_error(const Error& error) {
   const std::string event = api::error_sse_event(error);
@@ -42,6 +44,8 @@ boost::asio::awaitable<bool> ExchangeWriter::stream_error(const Error& error) {
   co_return co_await ex_.write_chunk("data: [DONE]\n\n");
 }
 
-boost::asio::awaitable<bool> ExchangeWriter::finish_stream() { return ex_.finish_stream(); }
+boost::asio::awaitable<bool> ExchangeWriter::finish_stream() {
+  return ex_.finish_stream();
+}
 
 }  // namespace switchboard::pipeline

@@ -10,8 +10,8 @@ namespace switchboard::pipeline {
 class ExchangeWriter final : public ResponseWriter {
  public:
   explicit ExchangeWriter(http::Exchange& ex) : ex_(ex) {}
-  boost::asio::awaitable<bool> respond(unsigned status, std::string_view content_type, Headers headers,
-                                       std::string body) override;
+  boost::asio::awaitable<bool> respond(unsigned status, std::string_view content_type,
+                                       Headers headers, std::string body) override;
   boost::asio::awaitable<bool> error(const Error& error, Headers headers) override;
   boost::asio::awaitable<bool> start_stream(Headers headers) override;
   boost::asio::awaitable<bool> write_chunk(std::string_view data) override;

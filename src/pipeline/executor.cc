@@ -12,13 +12,14 @@ asio::awaitable<StageResult> Executor::run(RequestContext& ctx) const {
   auto it = runners_.find(plan.kind);
   if (it == runners_.end())
     co_return StageResult::fail(
-        make_error(ErrorKind::kInternal, "policy_error", "policy returned a plan of unknown kind '" + plan.kind + "'"),
+        make_error(ErrorKind::kInternal, "policy_error",
+                   "policy returned a plan of unknown kind '" + plan.kind + "'"),
         "internal_error");
   for (const auto& name : plan.models()) {
     if (!ctx.runtime->find_model(name))
-      co_return StageResult::fail(
-          make_error(ErrorKind::kInternal, "policy_error", "policy chose unknown model '" + name + "'"),
-          "internal_error");
+      co_return StageResult::fail(make_error(ErrorKind::kInternal, "policy_error",
+                                             "policy chose unknown model '" + name + "'"),
+                                  "internal_error");
   }
   co_return co_await it->second->run(ctx, plan);
 }

@@ -45,6 +45,7 @@ class Executor {
 // by the upstream, else the model's price), upstream_ms. `first_choice` is the model the plan
 // preferred (a fallback is noted in the reason). Returns next(), or fail() when the rest of a
 // non-streamed body could not be read.
-asio::awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer, const ModelRuntime* first_choice);
+asio::awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
+                                     const ModelRuntime* first_choice);
 
 }  // namespace switchboard::pipeline

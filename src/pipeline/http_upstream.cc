@@ -13,10 +13,12 @@ class HttpResponse final : public UpstreamResponse {
   explicit HttpResponse(std::unique_ptr<http::UpstreamCall> call) : call_(std::move(call)) {}
   unsigned status() const override { return call_->status(); }
   const std::string& content_type() const override { return call_->content_type(); }
-  asio::awaitable<Result<std::string_view>> read_some(UpstreamResponse::Clock::time_point deadline) override {
+  asio::awaitable<Result<std::string_view>> read_some(
+      UpstreamResponse::Clock::time_point deadline) override {
     return call_->read_some(deadline);
   }
-  asio::awaitable<Result<std::string>> read_all(std::size_t limit, UpstreamResponse::Clock::time_point deadline) override {
+  asio::awaitable<Result<std::string>> read_all(
+      std::size_t limit, UpstreamResponse::Clock::time_point deadline) override {
     return call_->read_all(limit, deadline);
   }
 
@@ -25,7 +27,8 @@ class HttpResponse final : public UpstreamResponse {
 };
 }  // namespace
 
-asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(const ModelCall& call) {
+asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(
+    const ModelCall& call) {
   const auto& rc = *call.replica->config;
   http::Request up{bhttp::verb::post, rc.endpoint.base_path + std::string(call.path), 11};
   up.set(bhttp::field::content_type, "application/json");

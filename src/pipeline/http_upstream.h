@@ -16,7 +16,8 @@ namespace asio = boost::asio;
 
 class HttpUpstream final : public Upstream {
  public:
-  explicit HttpUpstream(std::shared_ptr<http::UpstreamClient> client) : client_(std::move(client)) {}
+  explicit HttpUpstream(std::shared_ptr<http::UpstreamClient> client)
+      : client_(std::move(client)) {}
   asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(const ModelCall& call) override;
   http::UpstreamClient& client() { return *client_; }
 

@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <variant>
 
 #include "api/chat_request.h"
@@ -19,7 +19,9 @@ using asio::awaitable;
 namespace {
 constexpr std::size_t kMaxUpstreamBody = 64 * 1024 * 1024;
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 // Shared by the two branches of a hedged attempt (both run on the request's worker thread).
 struct HedgeRace {
@@ -30,7 +32,8 @@ struct HedgeRace {
 
 // One attempt on replica `r` of `m`: sends the request, waits for the head (and, unless streaming,
 // the body).
-awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m, Replica& r) {
+awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m,
+                               Replica& r) {
   Attempt a;
   a.model = &m;
   a.replica = &r;
@@ -39,13 +42,19 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
   // The upstream must see the name it knows: the adapter's (vLLM serves LoRA adapters under their
   // own names), else the replica's rename, else the chosen model's name (the client may have named
   // a route such as "auto").
-  std::string_view upstream_name = !ctx.adapter.empty()           ? std::string_view(ctx.req.model)
-                                   : !rc.upstream_model.empty() ? std::string_view(rc.upstream_model)
-                                                                : std::string_view(m.config->name);
+  std::string_view upstream_name = !ctx.adapter.empty() ? std::string_view(ctx.req.model)
+                                   : !rc.upstream_model.empty()
+                                       ? std::string_view(rc.upstream_model)
+                                       : std::string_view(m.config->name);
   a.sent_at = Clock::now();
   const auto deadline = a.sent_at + m.config->timeout;
-  ModelCall call{m.config->name, &r, "/v1/chat/completions", st.body_for(ctx, upstream_name),
-                 m.authorization[r.ordinal], ctx.req.stream, deadline};
+  ModelCall call{m.config->name,
+                 &r,
+                 "/v1/chat/completions",
+                 st.body_for(ctx, upstream_name),
+                 m.authorization[r.ordinal],
+                 ctx.req.stream,
+                 deadline};
   auto started = co_await ctx.upstream->start(call);
   a.head_ms = ms_since(a.sent_at);
   if (!started) {
@@ -73,15 +82,16 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
 void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unavailable) {
   ctx.rec.attempts.push_back({a.model->config->name, a.replica->config->id, a.result(), a.ms, hedge,
                               unavailable});  // unavailable: skipped as ejected or down
-  if (a.cancelled) return;  // says nothing about the replica
+  if (a.cancelled) return;                    // says nothing about the replica
   if (!a.replica_failed()) {
     pool::record_success(*a.replica);
     return;
   }
   if (std::int64_t ms = pool::record_failure(*a.replica, a.model->outlier, pool::steady_ms())) {
     ctx.metrics->ejections.with({a.model->config->name, a.replica->config->id}).inc();
-    spdlog::warn("replica {} of {} ejected for {} ms after {} failures in a row (last: {})", a.replica->config->id,
-                 a.model->config->name, ms, a.replica->health.consecutive_failures.load(std::memory_order_relaxed),
+    spdlog::warn("replica {} of {} ejected for {} ms after {} failures in a row (last: {})",
+                 a.replica->config->id, a.model->config->name, ms,
+                 a.replica->health.consecutive_failures.load(std::memory_order_relaxed),
                  a.result());
   }
 }
@@ -89,8 +99,8 @@ void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unava
 // run_attempt() on `first`, plus — when no answer came within the model's hedge.after_ms — a second
 // one on another healthy replica (if the retry budget allows); the first good answer wins and the
 // other attempt is cancelled. Appends the hedge's replica to st.tried.
-awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m, Replica& first,
-                                  std::size_t unavailable) {
+awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m,
+                                  Replica& first, std::size_t unavailable) {
   using namespace asio::experimental::awaitable_operators;
   HedgeRace race;
   auto executor = co_await asio::this_coro::executor;
@@ -117,7 +127,8 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     if (race.decided) a.cancelled = true;
     note_attempt(ctx, a, false, unavailable);
     if (a.cancelled) co_return a;
-    // A failure waits for a hedge in progress; otherwise it ends the race (and the retry loop goes on).
+    // A failure waits for a hedge in progress; otherwise it ends the race (and the retry loop goes
+    // on).
     if (a.retryable() && race.hedge_running) {
       co_await park();
       a.cancelled = true;
@@ -133,7 +144,8 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     pool::CandidateBuffer buffer;
     auto c = pool::healthy_candidates(m.replica_ptrs, st.tried, pool::steady_ms(), buffer);
     pool::RetryBudget::Token token;
-    if (!c.replicas.empty()) token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
+    if (!c.replicas.empty())
+      token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
     if (c.replicas.empty() || !token) {
       if (!c.replicas.empty()) {
         ctx.rec.attempts.push_back({m.config->name, "", "budget_exhausted", std::nullopt, true, 0});
@@ -173,7 +185,8 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
 std::string Attempt::result() const {
   if (cancelled) return "cancelled";
   if (error) return error->code;
-  if (call->status() >= 500 || call->status() == 429) return "upstream_status_" + std::to_string(call->status());
+  if (call->status() >= 500 || call->status() == 429)
+    return "upstream_status_" + std::to_string(call->status());
   return "ok";
 }
 
@@ -186,10 +199,12 @@ std::string_view CallState::body_for(const RequestContext& ctx, std::string_view
   return rewritten;
 }
 
-awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const ModelRuntime& m, bool last) {
+awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const ModelRuntime& m,
+                                      bool last) {
   ModelCallResult out;
   const auto& pc = m.config->pool;
-  // The balancer's view of the request, with this model's prefix blocks (empty unless it uses them).
+  // The balancer's view of the request, with this model's prefix blocks (empty unless it uses
+  // them).
   st.blocks = pool::prefix_blocks_for(*m.balancer, ctx.req.prompt_text);
   ctx.route_request.prefix_blocks = st.blocks;
   ctx.route_request.adapter = ctx.adapter;
@@ -200,7 +215,8 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     if (candidates.empty()) {
       if (!st.tried.empty()) break;  // every available replica of this model was tried
       if (!last) {                   // none is available: on to the next model
-        ctx.rec.attempts.push_back({m.config->name, "", "no_healthy_replica", std::nullopt, false, c.unavailable});
+        ctx.rec.attempts.push_back(
+            {m.config->name, "", "no_healthy_replica", std::nullopt, false, c.unavailable});
         ctx.rec.reason += "; no healthy replica of " + m.config->name;
         break;
       }
@@ -208,13 +224,15 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       // than no answer.
       candidates = m.replica_ptrs;
       if (candidates.empty()) break;
-      ctx.rec.reason += "; every replica of " + m.config->name + " is ejected or down, tried anyway";
+      ctx.rec.reason +=
+          "; every replica of " + m.config->name + " is ejected or down, tried anyway";
     }
     pool::RetryBudget::Token token;  // held while this retry waits for its answer
     if (!st.first) {
       token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
       if (!token) {
-        ctx.rec.attempts.push_back({m.config->name, "", "budget_exhausted", std::nullopt, false, 0});
+        ctx.rec.attempts.push_back(
+            {m.config->name, "", "budget_exhausted", std::nullopt, false, 0});
         ctx.metrics->budget_exhausted.with({m.config->name}).inc();
         out.stop = true;
         break;

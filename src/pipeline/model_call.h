@@ -2,8 +2,8 @@
 // ejection, hedging — the model-call mechanics every plan runner (pipeline/plans/) shares.
 //
 // call_model() tries replicas of one model until one gives an answer worth passing on (anything but
-// a failure, a 5xx or a 429), at most retry.max_attempts times, each retry only if the model's retry
-// budget allows; non-streaming requests may be hedged. Every try and skip is appended to the
+// a failure, a 5xx or a 429), at most retry.max_attempts times, each retry only if the model's
+// retry budget allows; non-streaming requests may be hedged. Every try and skip is appended to the
 // decision record's `attempts` (vocabulary in docs/pool.md) and reported to the replica's health.
 // Runs on the request's worker; never throws except on cancellation.
 #pragma once
@@ -22,7 +22,9 @@ namespace switchboard::pipeline {
 class InFlight {
  public:
   InFlight() = default;
-  explicit InFlight(std::atomic<std::int64_t>& n) : n_(&n) { n_->fetch_add(1, std::memory_order_relaxed); }
+  explicit InFlight(std::atomic<std::int64_t>& n) : n_(&n) {
+    n_->fetch_add(1, std::memory_order_relaxed);
+  }
   InFlight(InFlight&& o) noexcept : n_(std::exchange(o.n_, nullptr)) {}
   InFlight& operator=(InFlight&& o) noexcept {
     if (this != &o) {
@@ -56,7 +58,9 @@ struct Attempt {
   bool cancelled = false;
 
   // Worth another replica: no answer, a 5xx, or 429 (that replica is busy).
-  bool retryable() const { return cancelled || error || (call && (call->status() >= 500 || call->status() == 429)); }
+  bool retryable() const {
+    return cancelled || error || (call && (call->status() >= 500 || call->status() == 429));
+  }
   // Counts against the replica's health: no answer or a 5xx (a 429 is a load signal, not a fault).
   bool replica_failed() const { return error || (call && call->status() >= 500); }
   std::string result() const;
@@ -64,11 +68,11 @@ struct Attempt {
 
 // State shared by the calls of one request (across the models of a plan).
 struct CallState {
-  bool first = true;                    // no attempt yet: the next one is not a retry
-  std::vector<std::uint64_t> blocks;    // the prompt's prefix block hashes; outlive each pick
-  std::vector<const Replica*> tried;    // replicas of the current model this request tried
+  bool first = true;                  // no attempt yet: the next one is not a retry
+  std::vector<std::uint64_t> blocks;  // the prompt's prefix block hashes; outlive each pick
+  std::vector<const Replica*> tried;  // replicas of the current model this request tried
   pool::CandidateBuffer buffer;
-  std::string rewritten;                // the body with `model` renamed, for rewritten_for
+  std::string rewritten;  // the body with `model` renamed, for rewritten_for
   std::string rewritten_for;
   // The body as the upstream named `name` must see it (the client's when the name is the same).
   std::string_view body_for(const RequestContext& ctx, std::string_view name);
@@ -82,6 +86,7 @@ struct ModelCallResult {
 };
 
 // `last` = no other model follows in the plan: when no replica is healthy, try one anyway.
-asio::awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const ModelRuntime& m, bool last);
+asio::awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st,
+                                            const ModelRuntime& m, bool last);
 
 }  // namespace switchboard::pipeline

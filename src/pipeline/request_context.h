@@ -30,8 +30,8 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 // Fills Signals::embedding for routes that need it when the provider is a service (http), after the
-// extractor's local signals. Returns "" or a note for the decision's reason ("; no embedding (...)").
-// Serving: the worker's HTTP client; offline: a blocking, memoised call.
+// extractor's local signals. Returns "" or a note for the decision's reason ("; no embedding
+// (...)"). Serving: the worker's HTTP client; offline: a blocking, memoised call.
 class EmbeddingSource {
  public:
   virtual ~EmbeddingSource() = default;
@@ -48,11 +48,11 @@ class RecordSink {
 
 struct RequestContext {
   // --- Set by the front end, constant afterwards.
-  std::string_view body;        // the raw request body; outlives the run
+  std::string_view body;  // the raw request body; outlives the run
   RequestHeaders headers;
   std::optional<Error> read_error;  // the body could not be read (too large, timeout)
   Clock::time_point received_at = Clock::now();
-  bool explain_only = false;    // POST /v1/route: stop after decide, answer nothing, record nothing
+  bool explain_only = false;  // POST /v1/route: stop after decide, answer nothing, record nothing
   // Services.
   const Runtime* runtime = nullptr;
   Upstream* upstream = nullptr;
@@ -62,12 +62,13 @@ struct RequestContext {
   RecordSink* sink = nullptr;
 
   // --- Filled by the stages.
-  api::ChatRequest req;              // parse
-  RouteRequest route_request;        // parse (views into req)
+  api::ChatRequest req;                 // parse
+  RouteRequest route_request;           // parse (views into req)
   const RouteRuntime* route = nullptr;  // parse: the route the client named, if any
-  std::uint32_t disabled_stages = 0;    // parse: the route's switched-off stages (runner's bit per stage)
-  Signals signals;                   // parse: the always-present ones; signals: the route's others
-  std::string signals_note;          // signals: a note for the decision's reason (embedding failed)
+  std::uint32_t disabled_stages =
+      0;                     // parse: the route's switched-off stages (runner's bit per stage)
+  Signals signals;           // parse: the always-present ones; signals: the route's others
+  std::string signals_note;  // signals: a note for the decision's reason (embedding failed)
   std::optional<Decision> decision;  // decide
   std::string_view adapter;          // decide: the LoRA adapter named as `model`
   std::string route_label;           // metrics label: only configured names (bounded cardinality)

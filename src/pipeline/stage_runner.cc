@@ -13,9 +13,12 @@ double us_between(Clock::time_point a, Clock::time_point b) {
 }
 const char* outcome_of(StageResult::Kind k) {
   switch (k) {
-    case StageResult::Kind::kNext: return "next";
-    case StageResult::Kind::kEnd: return "end";
-    case StageResult::Kind::kFail: return "error";
+    case StageResult::Kind::kNext:
+      return "next";
+    case StageResult::Kind::kEnd:
+      return "end";
+    case StageResult::Kind::kFail:
+      return "error";
   }
   return "";
 }
@@ -47,12 +50,14 @@ Result<std::uint32_t> StageRunner::disable_bit(const std::string& name) const {
   for (std::size_t i = 0; i < stages_.size(); ++i) {
     if (stages_[i]->name() != name) continue;
     if (stages_[i]->required())
-      return make_error(ErrorKind::kBadRequest, "bad_config", "stage '" + name + "' cannot be switched off");
+      return make_error(ErrorKind::kBadRequest, "bad_config",
+                        "stage '" + name + "' cannot be switched off");
     return std::uint32_t{1} << i;
   }
   std::string known;
   for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
-  return make_error(ErrorKind::kBadRequest, "bad_config", "no stage '" + name + "' (stages: " + known + ")");
+  return make_error(ErrorKind::kBadRequest, "bad_config",
+                    "no stage '" + name + "' (stages: " + known + ")");
 }
 
 std::vector<std::string> StageRunner::names() const {
@@ -61,7 +66,8 @@ std::vector<std::string> StageRunner::names() const {
   return out;
 }
 
-asio::awaitable<void> StageRunner::send_error(RequestContext& ctx, const Error& e, const char* outcome) const {
+asio::awaitable<void> StageRunner::send_error(RequestContext& ctx, const Error& e,
+                                              const char* outcome) const {
   auto& rec = ctx.rec;
   rec.status = http_status(e.kind);
   rec.outcome = outcome;
@@ -78,7 +84,8 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
   ctx.rec.stages.reserve(stages_.size());
   std::size_t i = 0;
   bool ended = false;
-  auto start = Clock::now();  // each stage starts when the previous one ended: one clock read per stage
+  auto start =
+      Clock::now();  // each stage starts when the previous one ended: one clock read per stage
   for (; i < stages_.size() && !ended; ++i) {
     if (i == record_) break;
     if (ctx.explain_only && i > decide_) break;
@@ -99,12 +106,14 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
     }
     if (crash) {
       spdlog::error("stage {} failed on request {}: {}", stage.name(), ctx.rec.id, *crash);
-      result = StageResult::fail(make_error(ErrorKind::kInternal, "internal_error",
-                                            "stage " + std::string(stage.name()) + " failed: " + *crash),
-                                 "internal_error");
+      result =
+          StageResult::fail(make_error(ErrorKind::kInternal, "internal_error",
+                                       "stage " + std::string(stage.name()) + " failed: " + *crash),
+                            "internal_error");
     }
     const auto end = Clock::now();
-    ctx.rec.stages.push_back({std::string(stage.name()), us_between(start, end), outcome_of(result.kind)});
+    ctx.rec.stages.push_back(
+        {std::string(stage.name()), us_between(start, end), outcome_of(result.kind)});
     start = end;
     switch (result.kind) {
       case StageResult::Kind::kNext:

@@ -22,7 +22,8 @@
 namespace switchboard::pipeline {
 
 // The gateway's order of stage slots.
-inline constexpr const char* kStageOrder[] = {"parse", "guard", "cache", "signals", "decide", "execute", "record"};
+inline constexpr const char* kStageOrder[] = {"parse",  "guard",   "cache", "signals",
+                                              "decide", "execute", "record"};
 
 class StageRunner {
  public:

@@ -9,7 +9,8 @@ namespace {
 
 class RecordedResponse final : public UpstreamResponse {
  public:
-  RecordedResponse(std::string body, bool stream, std::optional<double> billed, std::optional<double> latency)
+  RecordedResponse(std::string body, bool stream, std::optional<double> billed,
+                   std::optional<double> latency)
       : body_(std::move(body)),
         content_type_(stream ? "text/event-stream" : "application/json"),
         billed_(billed),
@@ -21,9 +22,11 @@ class RecordedResponse final : public UpstreamResponse {
     offset_ = body_.size();
     co_return rest;
   }
-  boost::asio::awaitable<Result<std::string>> read_all(std::size_t limit, Clock::time_point) override {
+  boost::asio::awaitable<Result<std::string>> read_all(std::size_t limit,
+                                                       Clock::time_point) override {
     if (body_.size() - offset_ > limit)
-      co_return make_error(ErrorKind::kUpstreamError, "upstream_response_too_large", "recorded answer over the limit");
+      co_return make_error(ErrorKind::kUpstreamError, "upstream_response_too_large",
+                           "recorded answer over the limit");
     std::string rest = body_.substr(offset_);
     offset_ = body_.size();
     co_return rest;
@@ -41,14 +44,18 @@ class RecordedResponse final : public UpstreamResponse {
 
 }  // namespace
 
-RecordedUpstream::RecordedUpstream(const data::Outcomes& outcomes, std::map<std::string, Prices, std::less<>> prices)
+RecordedUpstream::RecordedUpstream(const data::Outcomes& outcomes,
+                                   std::map<std::string, Prices, std::less<>> prices)
     : prices_(std::move(prices)) {
-  for (const auto& model : outcomes.models()) books_.emplace(model, ReplayBook::build(outcomes, model));
+  for (const auto& model : outcomes.models())
+    books_.emplace(model, ReplayBook::build(outcomes, model));
 }
 
-boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> RecordedUpstream::start(const ModelCall& call) {
+boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> RecordedUpstream::start(
+    const ModelCall& call) {
   auto req = parse_replay_request(call.body);
-  if (!req) co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", req.error().message);
+  if (!req)
+    co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", req.error().message);
   calls_.fetch_add(1, std::memory_order_relaxed);
   static const ReplayBook kEmpty;
   auto it = books_.find(call.model);

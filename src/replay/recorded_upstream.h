@@ -9,8 +9,9 @@
 // (replay::compute_usage, exactly as `replay-backend --input-price/--output-price` does) and the
 // executor prices it like any upstream's usage; without a price, usage is estimated from the text
 // (4 characters a token) and the call is billed the recorded cost. A prompt or model without a
-// record gets the replay backend's deterministic placeholder and no billed cost. A malformed body gets upstream_unreachable (it cannot happen behind the parse stage).
-// Thread-safe after construction (immutable); cheap to share between workers.
+// record gets the replay backend's deterministic placeholder and no billed cost. A malformed body
+// gets upstream_unreachable (it cannot happen behind the parse stage). Thread-safe after
+// construction (immutable); cheap to share between workers.
 #pragma once
 
 #include <map>
@@ -24,8 +25,10 @@ namespace switchboard::replay {
 
 class RecordedUpstream final : public Upstream {
  public:
-  explicit RecordedUpstream(const data::Outcomes& outcomes, std::map<std::string, Prices, std::less<>> prices = {});
-  boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(const ModelCall& call) override;
+  explicit RecordedUpstream(const data::Outcomes& outcomes,
+                            std::map<std::string, Prices, std::less<>> prices = {});
+  boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(
+      const ModelCall& call) override;
   // Calls answered so far (all threads).
   std::size_t calls() const { return calls_.load(std::memory_order_relaxed); }
 

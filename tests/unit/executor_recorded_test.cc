@@ -44,7 +44,8 @@ data::Outcomes outcomes() {
 class FailingFor final : public Upstream {
  public:
   FailingFor(Upstream& inner, std::string model) : inner_(inner), model_(std::move(model)) {}
-  boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(const ModelCall& call) override {
+  boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(
+      const ModelCall& call) override {
     if (call.model == model_)
       co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "connection refused");
     co_return co_await inner_.start(call);
@@ -69,7 +70,8 @@ struct Offline {
 };
 
 std::string body(const std::string& route, bool stream = false) {
-  nlohmann::json b = {{"model", route}, {"messages", {{{"role", "user"}, {"content", "What is 2+2?"}}}}};
+  nlohmann::json b = {{"model", route},
+                      {"messages", {{{"role", "user"}, {"content", "What is 2+2?"}}}}};
   if (stream) {
     b["stream"] = true;
     b["stream_options"] = {{"include_usage", true}};
@@ -101,7 +103,7 @@ TEST(ExecutorRecorded, ASinglePlanRecordsWhatTheHttpPathRecords) {
   EXPECT_EQ(rec.outcome, "ok");
   EXPECT_EQ(rec.tokens_source, "upstream");
   EXPECT_GT(rec.completion_tokens, 0);
-  EXPECT_DOUBLE_EQ(rec.cost_usd, 0.0123);   // what the recorded call was billed
+  EXPECT_DOUBLE_EQ(rec.cost_usd, 0.0123);    // what the recorded call was billed
   EXPECT_DOUBLE_EQ(rec.upstream_ms, 850.0);  // the recorded latency
   ASSERT_EQ(rec.attempts.size(), 1u);
   EXPECT_EQ(rec.attempts[0].model, "big");
@@ -157,8 +159,9 @@ TEST(ExecutorRecorded, NoModelAnsweringIsA502WithTheLastError) {
   EXPECT_EQ(r.record.outcome, "upstream_error");
   EXPECT_EQ(r.record.error_code, "upstream_unreachable");
   // The route switches its signals stage off.
-  EXPECT_EQ(stage_names(r.record), (std::vector<std::string>{"parse:next", "signals:off", "decide:next",
-                                                               "execute:error", "record:next"}));
+  EXPECT_EQ(stage_names(r.record),
+            (std::vector<std::string>{"parse:next", "signals:off", "decide:next", "execute:error",
+                                      "record:next"}));
 }
 
 TEST(ExecutorRecorded, StreamsAreRelayedAndMeteredFromTheUsageEvent) {

@@ -20,20 +20,24 @@ namespace asio = boost::asio;
 class FakeStage final : public Stage {
  public:
   enum class Does { kNext, kEnd, kFail, kThrow, kSleep };
-  FakeStage(std::string name, std::vector<std::string>& log, Does does = Does::kNext, bool required = false)
+  FakeStage(std::string name, std::vector<std::string>& log, Does does = Does::kNext,
+            bool required = false)
       : name_(std::move(name)), log_(log), does_(does), required_(required) {}
   std::string_view name() const override { return name_; }
   bool required() const override { return required_; }
   asio::awaitable<StageResult> run(RequestContext& ctx) const override {
     log_.push_back(name_);
     switch (does_) {
-      case Does::kNext: break;
+      case Does::kNext:
+        break;
       case Does::kEnd:
         ctx.reply = RequestContext::Reply{200, "application/json", R"({"cached":true})"};
         co_return StageResult::end();
       case Does::kFail:
-        co_return StageResult::fail(make_error(ErrorKind::kBadRequest, "prompt_rejected", "no"), "client_error");
-      case Does::kThrow: throw std::runtime_error("boom");
+        co_return StageResult::fail(make_error(ErrorKind::kBadRequest, "prompt_rejected", "no"),
+                                    "client_error");
+      case Does::kThrow:
+        throw std::runtime_error("boom");
       case Does::kSleep: {
         asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
         co_await t.async_wait(asio::use_awaitable);
@@ -52,7 +56,8 @@ class FakeStage final : public Stage {
 
 class FakeClient final : public ResponseWriter {
  public:
-  asio::awaitable<bool> respond(unsigned status, std::string_view, Headers headers, std::string body) override {
+  asio::awaitable<bool> respond(unsigned status, std::string_view, Headers headers,
+                                std::string body) override {
     this->status = status;
     this->body = std::move(body);
     for (const auto& [n, v] : headers) this->headers.emplace_back(n, v);
@@ -112,14 +117,17 @@ using Does = FakeStage::Does;
 
 TEST(StageRunner, RunsStagesInOrderAndRecordsEachSpan) {
   Fixture f;
-  auto r = f.runner({{"parse", Does::kNext}, {"signals", Does::kSleep}, {"decide", Does::kNext},
-                     {"execute", Does::kNext}, {"record", Does::kNext}});
+  auto r = f.runner({{"parse", Does::kNext},
+                     {"signals", Does::kSleep},
+                     {"decide", Does::kNext},
+                     {"execute", Does::kNext},
+                     {"record", Does::kNext}});
   f.run(*r);
   EXPECT_EQ(f.log, (std::vector<std::string>{"parse", "signals", "decide", "execute", "record"}));
   ASSERT_EQ(f.sink.records.size(), 1u);
   const auto& rec = f.sink.records[0];
-  EXPECT_EQ(f.spans(rec), (std::vector<std::string>{"parse:next", "signals:next", "decide:next", "execute:next",
-                                                    "record:next"}));
+  EXPECT_EQ(f.spans(rec), (std::vector<std::string>{"parse:next", "signals:next", "decide:next",
+                                                    "execute:next", "record:next"}));
   // The runner times each stage: the sleeping one took at least its 5 ms.
   EXPECT_GE(rec.stages[1].us, 5000.0);
   for (const auto& s : rec.stages) EXPECT_GE(s.us, 0.0);
@@ -127,14 +135,18 @@ TEST(StageRunner, RunsStagesInOrderAndRecordsEachSpan) {
 
 TEST(StageRunner, AStageEndingTheRequestSkipsToRecordAndTheReplyIsSent) {
   Fixture f;
-  auto r = f.runner({{"parse", Does::kNext}, {"cache", Does::kEnd}, {"decide", Does::kNext},
-                     {"execute", Does::kNext}, {"record", Does::kNext}});
+  auto r = f.runner({{"parse", Does::kNext},
+                     {"cache", Does::kEnd},
+                     {"decide", Does::kNext},
+                     {"execute", Does::kNext},
+                     {"record", Does::kNext}});
   f.run(*r);
   EXPECT_EQ(f.log, (std::vector<std::string>{"parse", "cache", "record"}));
   EXPECT_EQ(f.client.status, 200u);
   EXPECT_EQ(f.client.body, R"({"cached":true})");
   ASSERT_FALSE(f.client.headers.empty());
-  EXPECT_EQ(f.client.headers[0], (std::pair<std::string, std::string>{"x-switchboard-decision", "dec_test"}));
+  EXPECT_EQ(f.client.headers[0],
+            (std::pair<std::string, std::string>{"x-switchboard-decision", "dec_test"}));
   const auto& rec = f.sink.records.at(0);
   EXPECT_EQ(f.spans(rec), (std::vector<std::string>{"parse:next", "cache:end", "record:next"}));
   EXPECT_EQ(rec.status, 200);
@@ -143,7 +155,10 @@ TEST(StageRunner, AStageEndingTheRequestSkipsToRecordAndTheReplyIsSent) {
 
 TEST(StageRunner, AFailingStageIsAnsweredAsAnErrorAndRecorded) {
   Fixture f;
-  auto r = f.runner({{"parse", Does::kNext}, {"guard", Does::kFail}, {"decide", Does::kNext}, {"record", Does::kNext}});
+  auto r = f.runner({{"parse", Does::kNext},
+                     {"guard", Does::kFail},
+                     {"decide", Does::kNext},
+                     {"record", Does::kNext}});
   f.run(*r);
   EXPECT_EQ(f.log, (std::vector<std::string>{"parse", "guard", "record"}));
   EXPECT_EQ(f.client.status, 400u);
@@ -157,7 +172,10 @@ TEST(StageRunner, AFailingStageIsAnsweredAsAnErrorAndRecorded) {
 
 TEST(StageRunner, AStageSwitchedOffIsSkippedAndShownAsOff) {
   Fixture f;
-  auto r = f.runner({{"parse", Does::kNext}, {"guard", Does::kFail}, {"decide", Does::kNext}, {"record", Does::kNext}});
+  auto r = f.runner({{"parse", Does::kNext},
+                     {"guard", Does::kFail},
+                     {"decide", Does::kNext},
+                     {"record", Does::kNext}});
   auto bit = r->disable_bit("guard");
   ASSERT_TRUE(bit);
   f.ctx.disabled_stages = *bit;
@@ -176,7 +194,8 @@ TEST(StageRunner, RequiredStagesCannotBeSwitchedOffAndUnknownOnesAreNamed) {
   EXPECT_NE(decide.error().message.find("cannot be switched off"), std::string::npos);
   auto unknown = r->disable_bit("cahce");
   ASSERT_FALSE(unknown);
-  EXPECT_NE(unknown.error().message.find("no stage 'cahce' (stages: parse, decide, record)"), std::string::npos);
+  EXPECT_NE(unknown.error().message.find("no stage 'cahce' (stages: parse, decide, record)"),
+            std::string::npos);
   EXPECT_TRUE(r->disable_bit("record"));
 }
 
@@ -191,7 +210,9 @@ TEST(StageRunner, ASwitchedOffRecordStageKeepsNoRecord) {
 
 TEST(StageRunner, AnExceptionBecomesAnInternalErrorAndIsStillRecorded) {
   Fixture f;
-  auto r = f.runner({{"parse", Does::kNext}, {"signals", Does::kThrow}, {"decide", Does::kNext},
+  auto r = f.runner({{"parse", Does::kNext},
+                     {"signals", Does::kThrow},
+                     {"decide", Does::kNext},
                      {"record", Does::kNext}});
   f.run(*r);
   EXPECT_EQ(f.log, (std::vector<std::string>{"parse", "signals", "record"}));
@@ -204,7 +225,9 @@ TEST(StageRunner, AnExceptionBecomesAnInternalErrorAndIsStillRecorded) {
 
 TEST(StageRunner, ExplainOnlyStopsAfterDecideAndRecordsNothing) {
   Fixture f;
-  auto r = f.runner({{"parse", Does::kNext}, {"decide", Does::kNext}, {"execute", Does::kNext},
+  auto r = f.runner({{"parse", Does::kNext},
+                     {"decide", Does::kNext},
+                     {"execute", Does::kNext},
                      {"record", Does::kNext}});
   f.ctx.explain_only = true;
   f.run(*r);
@@ -217,7 +240,8 @@ TEST(StageRunner, TheStandardRunnerHasTheGatewaysOrder) {
   auto r = StageRunner::standard();
   ASSERT_TRUE(r);
   // guard and cache are empty slots until their stages are built.
-  EXPECT_EQ((*r)->names(), (std::vector<std::string>{"parse", "signals", "decide", "execute", "record"}));
+  EXPECT_EQ((*r)->names(),
+            (std::vector<std::string>{"parse", "signals", "decide", "execute", "record"}));
 }
 
 }  // namespace

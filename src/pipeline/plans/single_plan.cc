@@ -22,8 +22,11 @@ class SinglePlan final : public PlanRunner {
       if (r.stop) break;
     }
     if (held) co_return co_await deliver(ctx, *held, models[0]);
-    if (!last_error) last_error = make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no replica answered");
-    const char* outcome = last_error->kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
+    if (!last_error)
+      last_error =
+          make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no replica answered");
+    const char* outcome =
+        last_error->kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
     co_return StageResult::fail(std::move(*last_error), outcome);
   }
 };

@@ -18,7 +18,8 @@ class DecideStage final : public Stage {
         ctx.route_label = ctx.req.model;
         ctx.rec.policy = ctx.route->config->policy_type;
       }
-      const char* outcome = decided.error().kind == ErrorKind::kNotFound ? "client_error" : "no_candidate";
+      const char* outcome =
+          decided.error().kind == ErrorKind::kNotFound ? "client_error" : "no_candidate";
       co_return StageResult::fail(decided.error(), outcome);
     }
     ctx.route_label = ctx.req.model;

@@ -8,7 +8,9 @@ class ExecuteStage final : public Stage {
  public:
   std::string_view name() const override { return "execute"; }
   bool required() const override { return true; }
-  asio::awaitable<StageResult> run(RequestContext& ctx) const override { return executor_.run(ctx); }
+  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    return executor_.run(ctx);
+  }
 
  private:
   Executor executor_;

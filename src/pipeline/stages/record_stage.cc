@@ -12,7 +12,8 @@ class RecordStage final : public Stage {
   std::string_view name() const override { return "record"; }
   asio::awaitable<StageResult> run(RequestContext& ctx) const override {
     auto& rec = ctx.rec;
-    rec.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - ctx.received_at).count();
+    rec.latency_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - ctx.received_at).count();
     if (auto* m = ctx.metrics) {
       m->requests.with({ctx.route_label, rec.model, rec.replica, std::to_string(rec.status)}).inc();
       m->latency.with({ctx.route_label, rec.model, rec.replica}).observe(rec.latency_ms / 1000);

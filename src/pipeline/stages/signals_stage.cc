@@ -13,7 +13,8 @@ class SignalsStage final : public Stage {
   asio::awaitable<StageResult> run(RequestContext& ctx) const override {
     if (!ctx.route || !ctx.route->needs.any()) co_return StageResult::next();
     ctx.signals = ctx.runtime->signals_for(ctx.req, ctx.route->needs);
-    if (ctx.embedder) ctx.signals_note = co_await ctx.embedder->fill(*ctx.runtime, ctx.req, ctx.signals);
+    if (ctx.embedder)
+      ctx.signals_note = co_await ctx.embedder->fill(*ctx.runtime, ctx.req, ctx.signals);
     co_return StageResult::next();
   }
 };
