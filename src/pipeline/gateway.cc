@@ -85,7 +85,8 @@ void Gateway::attach(http::Server& server) {
   workers_.clear();
   for (unsigned i = 0; i < server.threads(); ++i) {
     auto w = std::make_unique<Worker>();
-    auto client = std::make_shared<http::UpstreamClient>(server.context(i), *tls_);
+    auto client = std::make_shared<http::UpstreamClient>(
+        server.context(i), *tls_, 256, runtime_->config->server.upstream_idle_timeout);
     w->embedder = std::make_unique<HttpEmbeddingSource>(*client, metrics_);
     w->upstream = std::make_unique<HttpUpstream>(std::move(client));
     workers_.push_back(std::move(w));

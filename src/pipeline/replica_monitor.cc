@@ -26,7 +26,7 @@ awaitable<Result<std::pair<unsigned, std::string>>> get(http::UpstreamClient& cl
                                                         const std::string& path,
                                                         std::chrono::milliseconds timeout) {
   const auto& rc = *r.config;
-  http::Request req{http::bhttp::verb::get, rc.endpoint.base_path + path, 11};
+  auto req = http::make_upstream_request(http::bhttp::verb::get, rc.endpoint.base_path + path);
   http::UpstreamTarget target{&rc.endpoint, m.authorization[r.ordinal], r.index};
   const auto deadline = Clock::now() + timeout;
   auto started = co_await client.start(target, std::move(req), deadline);
@@ -125,7 +125,9 @@ std::size_t start_replica_monitors(asio::io_context& io, asio::ssl::context& tls
   for (const auto& [name, mm] : runtime.models) {
     const auto& pc = mm.config->pool;
     if (!pc.health_check.enabled && !pc.load_metrics.enabled) continue;
-    if (!client) client = std::make_shared<http::UpstreamClient>(io, tls, 4);
+    if (!client)
+      client = std::make_shared<http::UpstreamClient>(io, tls, 4,
+                                                      runtime.config->server.upstream_idle_timeout);
     for (Replica* r : mm.replica_ptrs) {
       if (pc.health_check.enabled) {
         asio::co_spawn(io, health_loop(client, &mm, r), asio::detached);

@@ -452,8 +452,9 @@ function closeServer(srv) {
 }
 
 // A Node HTTP server standing in for an upstream. handler(req, res, body) with the body read as
-// text. Every request is recorded in `requests` as {method, url, headers, body}.
-export async function fakeUpstream(handler) {
+// text. Every request is recorded in `requests` as {method, url, headers, body}. `host` is the
+// address it listens on ('::1' for IPv6; `url` then has the address in brackets).
+export async function fakeUpstream(handler, { host = '127.0.0.1' } = {}) {
   const requests = [];
   const srv = http.createServer((req, res) => {
     const chunks = [];
@@ -467,9 +468,10 @@ export async function fakeUpstream(handler) {
     });
   });
   servers.add(srv);
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  await new Promise((r) => srv.listen(0, host, r));
   const { port } = srv.address();
-  return { server: srv, port, url: `http://127.0.0.1:${port}`, requests, close: () => closeServer(srv) };
+  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return { server: srv, port, url: `http://${authority}`, requests, close: () => closeServer(srv) };
 }
 
 // OpenAI-shaped bodies for fake upstreams.
