@@ -40,7 +40,10 @@ int run_serve(const ServeOptions& opts) {
     spdlog::error("{}", runtime.error().message);
     return 2;
   }
-  auto store = store::DecisionStore::open(cfg->store.sqlite_path);
+  store::StoreOptions store_options;
+  store_options.retention_days = cfg->store.retention_days;
+  store_options.max_rows = cfg->store.max_rows;
+  auto store = store::DecisionStore::open(cfg->store.sqlite_path, store_options);
   if (!store) {
     spdlog::error("{}", store.error().message);
     return 2;
