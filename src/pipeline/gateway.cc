@@ -143,6 +143,11 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
 }
 
 void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w) {
+  // The id first: a request that fails from here on is still recorded under it.
+  ctx.rec.id = store::new_decision_id();
+  ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
   ctx.body = ex.request().body();
   for (std::string_view name : kRoutingHeaders)
     if (auto it = ex.request().find(name); it != ex.request().end()) ctx.headers.items.emplace_back(name, it->value());
@@ -153,10 +158,6 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w) {
   ctx.embedder = runtime_->http_embedding ? w.embedder.get() : nullptr;
   ctx.metrics = &metrics_;
   ctx.sink = sink_.get();
-  ctx.rec.id = store::new_decision_id();
-  ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
 }
 
 awaitable<void> Gateway::chat(http::Exchange& ex) {
@@ -167,9 +168,35 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
   } leave{metrics_.in_flight};
   RequestContext ctx;
   ExchangeWriter writer(ex);
-  prepare(ctx, ex, *workers_[ex.worker()]);
-  ctx.client = &writer;
-  co_await runtime_->runner->run(ctx);
+  std::exception_ptr crash;
+  try {
+    prepare(ctx, ex, *workers_[ex.worker()]);
+    ctx.client = &writer;
+    co_await runtime_->runner->run(ctx);
+  } catch (...) {
+    crash = std::current_exception();
+  }
+  if (!crash) co_return;
+  // The runner contains its own failures, so this is the last net: a model call always leaves a
+  // record. The server answers 500 when nothing was sent.
+  if (!ctx.recorded && !ctx.rec.id.empty()) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(crash);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    mark_internal_error(ctx, "internal error: " + what);
+    if (!ex.responded()) ctx.rec.status = 500;
+    ctx.rec.latency_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - ctx.received_at).count();
+    try {
+      sink_->write(std::move(ctx.rec));
+    } catch (...) {
+    }
+  }
+  std::rethrow_exception(crash);
 }
 
 awaitable<void> Gateway::explain_route(http::Exchange& ex) {
