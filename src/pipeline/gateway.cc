@@ -91,11 +91,15 @@ void Gateway::attach(http::Server& server) {
     w->upstream = std::make_unique<HttpUpstream>(std::move(client));
     workers_.push_back(std::move(w));
   }
+  lookups_ = std::make_unique<asio::thread_pool>(2);
   // Health checks and load scrapes of every replica run on the first worker's io_context.
   start_replica_monitors(server.context(0), *tls_, *runtime_);
 }
 
 void Gateway::detach() {
+  // Lookups still running finish (their answers go to the stopped workers and are dropped).
+  if (lookups_) lookups_->join();
+  lookups_.reset();
   workers_.clear();
   server_ = nullptr;
 }
@@ -237,14 +241,34 @@ awaitable<void> Gateway::models(http::Exchange& ex) {
 }
 
 awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
-  auto record = store_->find(std::string(id));
-  if (!record) {
-    co_await ex.respond(error_response(
-        make_error(ErrorKind::kNotFound, "decision_not_found", "no decision with id '" + std::string(id) + "'")));
+  std::string key(id);
+  std::optional<std::string> body;
+  auto render = [](const store::DecisionRecord& r) {
+    return r.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  if (auto pending = store_->find_pending(key)) {
+    body = render(*pending);  // still queued: an in-memory lookup
+  } else if (lookups_) {
+    // SQLite may block (file locks, a cold page cache): never on this worker's event loop. The
+    // coroutine resumes on the worker with the answer. The lambda captures only pointers (this
+    // frame outlives the lookup): GCC 12 may copy a closure in a co_await expression bitwise.
+    body = co_await asio::co_spawn(
+        *lookups_,
+        [store = store_.get(), key = &key, render]() -> awaitable<std::optional<std::string>> {
+          auto r = store->find_stored(*key);
+          if (!r) co_return std::nullopt;
+          co_return render(*r);
+        },
+        asio::use_awaitable);
+  } else if (auto stored = store_->find_stored(key)) {
+    body = render(*stored);  // not attached to a server (tests): nothing to block
+  }
+  if (!body) {
+    co_await ex.respond(error_response(make_error(ErrorKind::kNotFound, "decision_not_found",
+                                                  "no decision with id '" + key + "'")));
     co_return;
   }
-  co_await ex.respond(json_response(200, record->to_json().dump(-1, ' ', false,
-                                                                nlohmann::json::error_handler_t::replace)));
+  co_await ex.respond(json_response(200, std::move(*body)));
 }
 
 }  // namespace switchboard::pipeline
