@@ -230,10 +230,12 @@ class BodyHold {
   BodyHold(std::atomic<std::size_t>& budget) : budget_(budget) {}
   BodyHold(const BodyHold&) = delete;
   BodyHold& operator=(const BodyHold&) = delete;
-  ~BodyHold() {
-    if (held_) budget_.fetch_sub(held_, std::memory_order_relaxed);
-  }
+  ~BodyHold() { release(); }
   void add(std::size_t n) { held_ += n; }
+  void release() {
+    if (held_) budget_.fetch_sub(held_, std::memory_order_relaxed);
+    held_ = 0;
+  }
   std::size_t held() const { return held_; }
 
  private:
@@ -243,15 +245,19 @@ class BodyHold {
 
 class InFlightCount {
  public:
-  explicit InFlightCount(std::atomic<std::int64_t>& n) : n_(n) {
-    n_.fetch_add(1, std::memory_order_relaxed);
+  explicit InFlightCount(std::atomic<std::int64_t>& n) : n_(&n) {
+    n_->fetch_add(1, std::memory_order_relaxed);
   }
   InFlightCount(const InFlightCount&) = delete;
   InFlightCount& operator=(const InFlightCount&) = delete;
-  ~InFlightCount() { n_.fetch_sub(1, std::memory_order_relaxed); }
+  ~InFlightCount() { release(); }
+  void release() {
+    if (n_) n_->fetch_sub(1, std::memory_order_relaxed);
+    n_ = nullptr;
+  }
 
  private:
-  std::atomic<std::int64_t>& n_;
+  std::atomic<std::int64_t>* n_;
 };
 
 }  // namespace
@@ -399,6 +405,10 @@ awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker, Conne
       if (failed) break;
     }
     if (over_budget) {
+      // Nothing of this request is kept while the connection lingers.
+      parser.get().body() = std::string();
+      body_hold.release();
+      in_flight.release();
       auto r = overloaded_response("request bodies in memory are over the server's budget");
       stream.expires_after(options_.write_timeout);
       auto [wec, wn] = co_await bhttp::async_write(stream, r, kNoThrow);
@@ -431,6 +441,9 @@ awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker, Conne
       co_await exchange.respond(std::move(r));
     }
     if (exchange.read_error()) {
+      request.body() = std::string();
+      body_hold.release();
+      in_flight.release();
       co_await linger_close(stream);
       co_return;
     }
