@@ -109,6 +109,10 @@ TEST(HttpServer, RequestBodiesOverTheBudgetAreAnswered503Overloaded) {
     chunked.send_raw("64\r\n" + std::string(100, 'd') + "\r\n");  // 400 bytes
   auto cr = chunked.read();
   EXPECT_EQ(cr.status, 503u) << cr.error;
+  // Given back before the answer was written, though the connection still lingers (reading what
+  // the client sends, for up to 2 s).
+  EXPECT_EQ(server->body_bytes_held(), 800u);
+  EXPECT_EQ(server->in_flight(), 1);  // the held request only
 
   // The held request completes; its bytes are released with it.
   held.send_raw(std::string(790, 'a'));
