@@ -40,7 +40,10 @@ int run_serve(const ServeOptions& opts) {
     spdlog::error("{}", runtime.error().message);
     return 2;
   }
-  auto store = store::DecisionStore::open(cfg->store.sqlite_path);
+  store::StoreOptions store_options;
+  store_options.retention_days = cfg->store.retention_days;
+  store_options.max_rows = cfg->store.max_rows;
+  auto store = store::DecisionStore::open(cfg->store.sqlite_path, store_options);
   if (!store) {
     spdlog::error("{}", store.error().message);
     return 2;
@@ -58,6 +61,8 @@ int run_serve(const ServeOptions& opts) {
   options.body_timeout = s.body_timeout;
   options.write_timeout = s.write_timeout;
   options.drain_timeout = s.drain_timeout;
+  options.max_connections = s.max_connections;
+  options.max_body_budget_bytes = s.max_body_budget_bytes;
   auto server = http::Server::create(options, [gateway](http::Exchange& ex) { return gateway->handle(ex); });
   if (!server) {
     spdlog::error("{}", server.error().message);
@@ -72,8 +77,10 @@ int run_serve(const ServeOptions& opts) {
     (*server)->begin_shutdown();
   });
   std::signal(SIGPIPE, SIG_IGN);
-  spdlog::info("switchboard listening on {}:{} ({} threads, {} models, {} routes)", s.host, (*server)->port(),
-               (*server)->threads(), cfg->models.size(), cfg->routes.size());
+  spdlog::info(
+      "switchboard listening on {}:{} ({} threads, {} models, {} routes, max {} connections)",
+      s.host, (*server)->port(), (*server)->threads(), cfg->models.size(), cfg->routes.size(),
+      (*server)->max_connections());
   (*server)->run();
   gateway->detach();
   gateway->decisions().flush();

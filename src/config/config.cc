@@ -83,7 +83,8 @@ void parse_listen_key(const Walker& w, const YAML::Node& node, ServerConfig& ser
 void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
   w.only_keys(node, "server",
               {"threads", "max_body_bytes", "max_header_bytes", "idle_timeout_ms",
-               "body_timeout_ms", "write_timeout_ms", "drain_timeout_ms"});
+               "body_timeout_ms", "write_timeout_ms", "drain_timeout_ms", "max_connections",
+               "max_body_budget_bytes", "upstream_idle_timeout_ms"});
   if (node["threads"]) s.threads = static_cast<unsigned>(w.positive_int(node["threads"], "server.threads"));
   if (node["max_body_bytes"]) s.max_body_bytes = w.positive_int(node["max_body_bytes"], "server.max_body_bytes");
   if (node["max_header_bytes"]) s.max_header_bytes = w.positive_int(node["max_header_bytes"], "server.max_header_bytes");
@@ -91,6 +92,14 @@ void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
   if (node["body_timeout_ms"]) s.body_timeout = w.millis(node["body_timeout_ms"], "server.body_timeout_ms");
   if (node["write_timeout_ms"]) s.write_timeout = w.millis(node["write_timeout_ms"], "server.write_timeout_ms");
   if (node["drain_timeout_ms"]) s.drain_timeout = w.millis(node["drain_timeout_ms"], "server.drain_timeout_ms");
+  if (node["max_connections"])
+    s.max_connections = w.positive_int(node["max_connections"], "server.max_connections");
+  if (node["max_body_budget_bytes"])
+    s.max_body_budget_bytes =
+        w.positive_int(node["max_body_budget_bytes"], "server.max_body_budget_bytes");
+  if (node["upstream_idle_timeout_ms"])
+    s.upstream_idle_timeout =
+        w.millis(node["upstream_idle_timeout_ms"], "server.upstream_idle_timeout_ms");
 }
 
 ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::string& what) {
@@ -101,7 +110,7 @@ ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::
   auto url = parse_url(r.url);
   if (!url) w.fail(node["url"], url.error().message);
   r.endpoint = *url;
-  r.id = node["name"] ? w.string(node["name"], what + ".name") : r.endpoint.host + ":" + r.endpoint.port;
+  r.id = node["name"] ? w.string(node["name"], what + ".name") : r.endpoint.authority();
   if (node["api_key_env"]) {
     r.api_key_env = w.string(node["api_key_env"], what + ".api_key_env");
     for (char c : r.api_key_env) {
@@ -366,8 +375,16 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
     }
   }
   if (const auto& store = root["store"]) {
-    w.only_keys(store, "store", {"sqlite"});
+    w.only_keys(store, "store", {"sqlite", "retention_days", "max_rows"});
     if (store["sqlite"]) cfg->store.sqlite_path = w.scalar<std::string>(store["sqlite"], "store.sqlite");
+    if (store["retention_days"]) {
+      cfg->store.retention_days = w.non_negative(store["retention_days"], "store.retention_days");
+      if (cfg->store.retention_days <= 0)
+        w.fail(store["retention_days"],
+               "store.retention_days must be > 0 (leave it out to keep records forever)");
+    }
+    if (store["max_rows"])
+      cfg->store.max_rows = w.positive_int(store["max_rows"], "store.max_rows");
   }
   return cfg;
 }
@@ -391,18 +408,54 @@ Result<Url> parse_url(const std::string& text) {
   while (!url.base_path.empty() && url.base_path.back() == '/') url.base_path.pop_back();
   if (url.base_path.size() >= 3 && url.base_path.compare(url.base_path.size() - 3, 3, "/v1") == 0)
     url.base_path.resize(url.base_path.size() - 3);  // "…/v1" is implied by the API paths
-  auto colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
-    url.host = authority.substr(0, colon);
-    url.port = authority.substr(colon + 1);
-  } else {
-    url.host = authority;
-    url.port = url.tls ? "443" : "80";
-  }
-  if (url.host.empty()) return make_error(ErrorKind::kBadRequest, "bad_url", "url has no host: '" + text + "'");
-  if (url.port.empty() || url.port.find_first_not_of("0123456789") != std::string::npos)
+  auto bad_port = [&] {
     return make_error(ErrorKind::kBadRequest, "bad_url", "url has a bad port: '" + text + "'");
+  };
+  std::string port;
+  bool has_port = false;
+  if (!authority.empty() && authority.front() == '[') {
+    // An IPv6 literal: "[::1]" or "[::1]:8080".
+    auto close = authority.find(']');
+    if (close == std::string::npos)
+      return make_error(ErrorKind::kBadRequest, "bad_url",
+                        "url has an unclosed '[': '" + text + "'");
+    url.host = authority.substr(1, close - 1);
+    std::string after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad_port();
+      port = after.substr(1);
+      has_port = true;
+    }
+    if (url.host.find(':') == std::string::npos)
+      return make_error(ErrorKind::kBadRequest, "bad_url",
+                        "only IPv6 addresses go in brackets: '" + text + "'");
+  } else {
+    auto colon = authority.rfind(':');
+    if (colon != std::string::npos && authority.find(':') != colon)
+      return make_error(
+          ErrorKind::kBadRequest, "bad_url",
+          "an IPv6 address must be in brackets, as in http://[::1]:8080: '" + text + "'");
+    url.host = authority.substr(0, colon);
+    if (colon != std::string::npos) {
+      port = authority.substr(colon + 1);
+      has_port = true;
+    }
+  }
+  const std::string default_port = url.tls ? "443" : "80";
+  url.port = has_port ? port : default_port;
+  if (url.host.empty()) return make_error(ErrorKind::kBadRequest, "bad_url", "url has no host: '" + text + "'");
+  if (url.port.empty() || url.port.size() > 5 ||
+      url.port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(url.port) > 65535 || std::stoi(url.port) == 0)
+    return bad_port();
+  const bool v6 = url.host.find(':') != std::string::npos;
+  url.host_header = v6 ? "[" + url.host + "]" : url.host;
+  if (std::stoi(url.port) != std::stoi(default_port)) url.host_header += ":" + url.port;
   return url;
+}
+
+std::string Url::authority() const {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
 }
 
 Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& text) {

@@ -18,12 +18,17 @@
 
 namespace switchboard::config {
 
-// A parsed upstream base URL such as "https://api.example.com:8443/openai".
+// A parsed upstream base URL such as "https://api.example.com:8443/openai" or "http://[::1]:8080".
 struct Url {
   bool tls = false;
-  std::string host;
+  std::string host;       // as the resolver takes it: an IPv6 literal without its brackets
   std::string port;       // always set (80/443 by default)
   std::string base_path;  // without trailing '/', may be empty; "/v1/..." is appended
+  // The Host header value (RFC 9110 7.2): host, brackets around an IPv6 literal, ":port" unless the
+  // port is the scheme's default (80 for http, 443 for https).
+  std::string host_header;
+  // "host:port" with an IPv6 literal in brackets: for replica ids and messages.
+  std::string authority() const;
 };
 Result<Url> parse_url(const std::string& text);
 
@@ -93,10 +98,21 @@ struct ServerConfig {
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds drain_timeout{30'000};
+  // Client connections open at once; 0 = derived from the process's file descriptor limit at
+  // start-up (http::default_max_connections). More are answered 503 `overloaded` and closed.
+  std::size_t max_connections = 0;
+  // Bytes of request bodies held at once across all workers; a request that would exceed it is
+  // answered 503 `overloaded`.
+  std::size_t max_body_budget_bytes = std::size_t{1} << 30;
+  // Pooled upstream connections idle longer than this are closed, not reused.
+  std::chrono::milliseconds upstream_idle_timeout{30'000};
 };
 
 struct StoreConfig {
   std::string sqlite_path = "./switchboard.db";
+  double retention_days = 0;  // decision records older than this are deleted; 0 = kept forever
+  std::int64_t max_rows =
+      0;  // at most this many records are kept (oldest deleted first); 0 = no bound
 };
 
 // The `signals:` section: where the signal extractor's weights are (docs/signals.md). Paths are used

@@ -1,7 +1,11 @@
 #include "http/server.h"
 
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <thread>
 
 namespace switchboard::http {
@@ -68,8 +72,32 @@ Server::Server(ServerOptions options, Handler handler)
 
 Server::~Server() = default;
 
+std::size_t default_max_connections() {
+  rlimit rl{};
+  std::uint64_t nofile = 1024;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0)
+    nofile = rl.rlim_cur == RLIM_INFINITY ? (std::uint64_t{1} << 20)
+                                          : static_cast<std::uint64_t>(rl.rlim_cur);
+  const std::uint64_t reserve = std::clamp<std::uint64_t>(nofile / 4, 64, 4096);
+  const std::uint64_t n = nofile > reserve + 16 ? nofile - reserve : nofile / 2;
+  return static_cast<std::size_t>(std::max<std::uint64_t>(16, n));
+}
+
+Response overloaded_response(std::string_view why) {
+  Response r{bhttp::status::service_unavailable, 11};
+  r.set(bhttp::field::content_type, "application/json");
+  r.set(bhttp::field::retry_after, "1");
+  r.body() = R"({"error":{"message":"server overloaded: )" + std::string(why) +
+             R"(; retry later","type":"server_error","code":"overloaded","param":null}})";
+  r.keep_alive(false);
+  r.prepare_payload();
+  return r;
+}
+
 Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Handler handler) {
   std::unique_ptr<Server> server(new Server(std::move(options), std::move(handler)));
+  server->max_connections_ = server->options_.max_connections ? server->options_.max_connections
+                                                              : default_max_connections();
   unsigned n = server->options_.threads ? server->options_.threads
                                         : std::max(1u, std::thread::hardware_concurrency());
   boost::system::error_code ec;
@@ -107,7 +135,10 @@ asio::io_context& Server::context(unsigned worker) { return workers_.at(worker)-
 
 void Server::run() {
   for (unsigned i = 0; i < workers_.size(); ++i) {
-    asio::co_spawn(workers_[i]->io, accept_loop(*workers_[i]), asio::detached);
+    asio::co_spawn(workers_[i]->io, accept_loop(*workers_[i], i), [](std::exception_ptr e) {
+      if (e)
+        spdlog::critical("accept loop ended by an exception: no new connections on this worker");
+    });
   }
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < workers_.size(); ++i) {
@@ -142,22 +173,27 @@ awaitable<void> Server::drain_watch() {
   stop();
 }
 
-awaitable<void> Server::accept_loop(Worker& w) {
-  unsigned index = 0;
-  for (unsigned i = 0; i < workers_.size(); ++i)
-    if (workers_[i].get() == &w) index = i;
-  for (;;) {
-    auto [ec, socket] = co_await w.acceptor.async_accept(kNoThrow);
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !w.acceptor.is_open()) co_return;
-      continue;  // e.g. EMFILE: keep serving the connections we have
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(w.io, session(beast::tcp_stream(std::move(socket)), index), asio::detached);
+namespace {
+
+// A coroutine's completion handler that logs an exception instead of dropping it silently.
+void log_exception(std::exception_ptr e, const char* what) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    spdlog::error("{} ended by an exception: {}", what, x.what());
+  } catch (...) {
+    spdlog::error("{} ended by an exception of unknown type", what);
   }
 }
 
-namespace {
+// accept() failed for lack of descriptors or memory: the pending connection stays in the backlog
+// and the listener stays readable, so trying again at once would spin.
+bool out_of_resources(const boost::system::error_code& ec) {
+  if (ec.category() != boost::system::system_category()) return false;
+  const int v = ec.value();
+  return v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM;
+}
 
 Error payload_too_large(std::size_t limit) {
   return make_error(ErrorKind::kPayloadTooLarge, "request_too_large",
@@ -166,13 +202,15 @@ Error payload_too_large(std::size_t limit) {
 
 // After answering a request whose body we did not read, closing at once would make the kernel
 // reset the connection and the client could lose our answer. Read and discard for a while first.
-awaitable<void> linger_close(beast::tcp_stream& stream) {
+awaitable<void> linger_close(beast::tcp_stream& stream,
+                             std::chrono::milliseconds for_at_most = std::chrono::seconds(2),
+                             std::size_t max_bytes = 256u << 20) {
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.expires_after(std::chrono::seconds(2));
-  std::array<char, 64 * 1024> sink;
+  stream.expires_after(for_at_most);
+  std::array<char, 16 * 1024> sink;
   std::size_t total = 0;
-  while (total < (256u << 20)) {
+  while (total < max_bytes) {
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
     if (ec) break;
     total += n;
@@ -180,11 +218,122 @@ awaitable<void> linger_close(beast::tcp_stream& stream) {
   stream.close();
 }
 
+// Rejections in progress at most (each holds a descriptor for up to a few seconds); beyond, an
+// excess connection is closed at once.
+std::int64_t max_rejecting(std::size_t max_connections) {
+  return static_cast<std::int64_t>(std::clamp<std::size_t>(max_connections / 16, 4, 256));
+}
+
+// Releases a request's share of the body budget when the request is done.
+class BodyHold {
+ public:
+  BodyHold(std::atomic<std::size_t>& budget) : budget_(budget) {}
+  BodyHold(const BodyHold&) = delete;
+  BodyHold& operator=(const BodyHold&) = delete;
+  ~BodyHold() { release(); }
+  void add(std::size_t n) { held_ += n; }
+  void release() {
+    if (held_) budget_.fetch_sub(held_, std::memory_order_relaxed);
+    held_ = 0;
+  }
+  std::size_t held() const { return held_; }
+
+ private:
+  std::atomic<std::size_t>& budget_;
+  std::size_t held_ = 0;
+};
+
+class InFlightCount {
+ public:
+  explicit InFlightCount(std::atomic<std::int64_t>& n) : n_(&n) {
+    n_->fetch_add(1, std::memory_order_relaxed);
+  }
+  InFlightCount(const InFlightCount&) = delete;
+  InFlightCount& operator=(const InFlightCount&) = delete;
+  ~InFlightCount() { release(); }
+  void release() {
+    if (n_) n_->fetch_sub(1, std::memory_order_relaxed);
+    n_ = nullptr;
+  }
+
+ private:
+  std::atomic<std::int64_t>* n_;
+};
+
 }  // namespace
 
-awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker) {
+bool Server::reserve_body(std::size_t n) {
+  const std::size_t before = body_bytes_.fetch_add(n, std::memory_order_relaxed);
+  if (before + n <= options_.max_body_budget_bytes) return true;
+  body_bytes_.fetch_sub(n, std::memory_order_relaxed);
+  return false;
+}
+
+awaitable<void> Server::accept_loop(Worker& w, unsigned index) {
+  asio::steady_timer backoff(w.io);
+  bool warned = false;
+  for (;;) {
+    auto [ec, socket] = co_await w.acceptor.async_accept(kNoThrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !w.acceptor.is_open()) co_return;
+      if (out_of_resources(ec)) {
+        if (!warned)
+          spdlog::warn("accept failed ({}): keeping the connections we have, retrying every {} ms",
+                       ec.message(), options_.accept_backoff.count());
+        warned = true;
+        backoff.expires_after(options_.accept_backoff);
+        co_await backoff.async_wait(kNoThrow);
+      }
+      continue;
+    }
+    warned = false;
+    socket.set_option(tcp::no_delay(true), ec);
+    if (connections_.fetch_add(1, std::memory_order_relaxed) >=
+        static_cast<std::int64_t>(max_connections_)) {
+      connections_.fetch_sub(1, std::memory_order_relaxed);
+      if (rejecting_.fetch_add(1, std::memory_order_relaxed) >= max_rejecting(max_connections_)) {
+        rejecting_.fetch_sub(1, std::memory_order_relaxed);
+        continue;  // the socket closes here
+      }
+      asio::co_spawn(w.io,
+                     reject(beast::tcp_stream(std::move(socket)), ConnectionSlot(&rejecting_)),
+                     [](std::exception_ptr e) { log_exception(e, "rejecting a connection"); });
+      continue;
+    }
+    asio::co_spawn(
+        w.io, session(beast::tcp_stream(std::move(socket)), index, ConnectionSlot(&connections_)),
+        [](std::exception_ptr e) { log_exception(e, "a client connection"); });
+  }
+}
+
+awaitable<void> Server::reject(beast::tcp_stream stream, ConnectionSlot slot) {
+  // Read the request's header first (briefly), so that the answer follows a request the client has
+  // sent and the close does not reset a connection with unread bytes.
+  constexpr auto kBrief = std::chrono::seconds(1);
+  beast::flat_buffer buffer;
+  bhttp::request_parser<bhttp::empty_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+  stream.expires_after(kBrief);
+  auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kNoThrow);
+  if (hec == bhttp::error::end_of_stream || hec == asio::error::eof ||
+      hec == asio::error::connection_reset) {
+    stream.close();
+    co_return;
+  }
+  auto r = overloaded_response("too many connections");
+  stream.expires_after(std::min<std::chrono::milliseconds>(options_.write_timeout, kBrief));
+  auto [wec, wn] = co_await bhttp::async_write(stream, r, kNoThrow);
+  if (wec) {
+    stream.close();
+    co_return;
+  }
+  co_await linger_close(stream, kBrief, 1u << 20);
+}
+
+awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker, ConnectionSlot slot) {
   beast::flat_buffer buffer;
   for (;;) {
+    BodyHold body_hold(body_bytes_);  // declared first: released after the request is gone
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     // No body limit while reading the header: Beast would fail the header read itself on a large
@@ -214,39 +363,87 @@ awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker) {
       }
       break;
     }
-    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    InFlightCount in_flight(in_flight_);
     std::optional<Error> read_error;
+    bool over_budget = false;
     auto length = parser.content_length();
     if (length && *length > options_.max_body_bytes) {
       read_error = payload_too_large(options_.max_body_bytes);
-    } else {
-      stream.expires_after(options_.body_timeout);
-      auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
-      if (bec == bhttp::error::body_limit) {
-        read_error = payload_too_large(options_.max_body_bytes);
-      } else if (bec) {
-        in_flight_.fetch_sub(1, std::memory_order_relaxed);
-        break;  // client vanished or too slow: nobody to answer
+    } else if (length) {
+      // The body's size is known: its share of the budget is taken before a byte is read.
+      if (*length > 0 && !reserve_body(static_cast<std::size_t>(*length))) {
+        over_budget = true;
+      } else {
+        body_hold.add(static_cast<std::size_t>(*length));
+        stream.expires_after(options_.body_timeout);
+        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
+        if (bec) break;  // client vanished or too slow: nobody to answer
       }
+    } else {
+      // Chunked (or no body): the budget is taken as the body grows.
+      stream.expires_after(options_.body_timeout);
+      bool failed = false;
+      while (!parser.is_done()) {
+        auto [bec, bn] = co_await bhttp::async_read_some(stream, buffer, parser, kNoThrow);
+        if (bec == bhttp::error::body_limit) {
+          read_error = payload_too_large(options_.max_body_bytes);
+          break;
+        }
+        if (bec) {
+          failed = true;
+          break;
+        }
+        const std::size_t size = parser.get().body().size();
+        if (size > body_hold.held()) {
+          if (!reserve_body(size - body_hold.held())) {
+            over_budget = true;
+            break;
+          }
+          body_hold.add(size - body_hold.held());
+        }
+      }
+      if (failed) break;
+    }
+    if (over_budget) {
+      // Nothing of this request is kept while the connection lingers.
+      parser.get().body() = std::string();
+      body_hold.release();
+      in_flight.release();
+      auto r = overloaded_response("request bodies in memory are over the server's budget");
+      stream.expires_after(options_.write_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(stream, r, kNoThrow);
+      if (!wec) co_await linger_close(stream);
+      co_return;
     }
     Request request = parser.release();
     Exchange exchange(stream, request, worker, options_.write_timeout);
     if (read_error) exchange.set_read_error(std::move(*read_error));
     if (draining()) exchange.set_close_after();
+    bool crashed = false;
     try {
       co_await handler_(exchange);
-    } catch (const std::exception&) {
-      exchange.set_close_after();
+    } catch (const std::exception& e) {
+      spdlog::error("handler of {} {} failed: {}", std::string_view(request.method_string()),
+                    std::string_view(request.target()), e.what());
+      crashed = true;
+    } catch (...) {
+      spdlog::error("handler of {} {} failed with an exception of unknown type",
+                    std::string_view(request.method_string()), std::string_view(request.target()));
+      crashed = true;
     }
+    if (crashed) exchange.set_close_after();
     if (!exchange.responded()) {
       Response r{bhttp::status::internal_server_error, 11};
       r.set(bhttp::field::content_type, "application/json");
-      r.body() = R"({"error":{"message":"internal error","type":"server_error","code":"internal"}})";
+      r.body() =
+          R"({"error":{"message":"internal error","type":"server_error","code":"internal","param":null}})";
       exchange.set_close_after();
       co_await exchange.respond(std::move(r));
     }
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
     if (exchange.read_error()) {
+      request.body() = std::string();
+      body_hold.release();
+      in_flight.release();
       co_await linger_close(stream);
       co_return;
     }

@@ -9,9 +9,21 @@
 // an idle/header timeout (keep-alive wait and slow headers), a body timeout and a write timeout,
 // so a slow client cannot pin a connection.
 //
-// Shutdown: begin_shutdown() closes the acceptors, marks the server draining (keep-alive connections
-// close after their current request) and run() returns once in-flight requests have finished or
-// the drain timeout has passed.
+// Bounds: at most max_connections client connections at once (across workers); one more is still
+// accepted, answered 503 `overloaded` with `retry-after` and closed, so the client gets an answer
+// (and beyond a small number of such rejections in progress, closed at once). Request bodies held
+// in memory count against max_body_budget_bytes (across workers, from the moment the header
+// announces a body until the handler returned); a request that would exceed it is answered 503
+// `overloaded` without calling the handler. When accept() fails for lack of descriptors or memory
+// (EMFILE, ENFILE, ENOBUFS, ENOMEM) the worker's accept loop waits a little before trying again
+// instead of spinning on the listener.
+//
+// Exceptions: an exception escaping the handler (of any type) is contained: the client gets a 500
+// if nothing was sent yet, the connection is closed, and the in-flight count is released.
+//
+// Shutdown: begin_shutdown() closes the acceptors, marks the server draining (keep-alive
+// connections close after their current request) and run() returns once in-flight requests have
+// finished or the drain timeout has passed.
 #pragma once
 
 #include <atomic>
@@ -23,6 +35,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "switchboard/result.h"
@@ -48,7 +62,18 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{30'000};    // reading a request body
   std::chrono::milliseconds write_timeout{30'000};   // each write to the client
   std::chrono::milliseconds drain_timeout{30'000};   // graceful shutdown bound
+  std::size_t max_connections = 0;                   // 0 = default_max_connections()
+  std::size_t max_body_budget_bytes = std::size_t{1} << 30;
+  std::chrono::milliseconds accept_backoff{100};  // after EMFILE & co.
 };
+
+// The default connection bound: the process's file-descriptor limit (RLIMIT_NOFILE, soft) less a
+// reserve for upstream connections, the database and other files (a quarter of the limit, at least
+// 64, at most 4096), and at least 16.
+std::size_t default_max_connections();
+
+// The 503 answer when over a bound: OpenAI's error shape, code `overloaded`, `retry-after: 1`.
+Response overloaded_response(std::string_view why);
 
 // One request and its response on a client connection. Owned by the connection; valid for the
 // duration of the handler call only.
@@ -117,22 +142,49 @@ class Server {
   unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // Client connections open now (rejected ones not counted) and the bound in force.
+  std::int64_t connections() const { return connections_.load(std::memory_order_relaxed); }
+  std::size_t max_connections() const { return max_connections_; }
+  // Bytes of request bodies held now.
+  std::size_t body_bytes_held() const { return body_bytes_.load(std::memory_order_relaxed); }
   // Each worker's io_context, index = Exchange::worker(); for per-worker clients.
   asio::io_context& context(unsigned worker);
 
  private:
   struct Worker;
+  // Counts a client connection from accept to close (moved into the session's frame, so it is
+  // released however the session ends, even if it never starts).
+  class ConnectionSlot {
+   public:
+    explicit ConnectionSlot(std::atomic<std::int64_t>* n) : n_(n) {}
+    ConnectionSlot(ConnectionSlot&& o) noexcept : n_(std::exchange(o.n_, nullptr)) {}
+    ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+    ~ConnectionSlot() {
+      if (n_) n_->fetch_sub(1, std::memory_order_relaxed);
+    }
+
+   private:
+    std::atomic<std::int64_t>* n_;
+  };
   Server(ServerOptions options, Handler handler);
-  asio::awaitable<void> accept_loop(Worker& w);
-  asio::awaitable<void> session(beast::tcp_stream stream, unsigned worker);
+  asio::awaitable<void> accept_loop(Worker& w, unsigned index);
+  asio::awaitable<void> session(beast::tcp_stream stream, unsigned worker, ConnectionSlot slot);
+  asio::awaitable<void> reject(beast::tcp_stream stream, ConnectionSlot slot);
   asio::awaitable<void> drain_watch();
+  // Adds `n` bytes to the body budget; false (and nothing added) when that would exceed it.
+  bool reserve_body(std::size_t n);
+  void release_body(std::size_t n) { body_bytes_.fetch_sub(n, std::memory_order_relaxed); }
 
   ServerOptions options_;
   Handler handler_;
   uint16_t port_ = 0;
+  std::size_t max_connections_ = 0;  // constant after create()
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> draining_{false};
   std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::int64_t> connections_{0};  // counted client connections
+  std::atomic<std::int64_t> rejecting_{0};    // connections being answered 503 before closing
+  std::atomic<std::size_t> body_bytes_{0};    // request body bytes held
 };
 
 }  // namespace switchboard::http

@@ -2,6 +2,9 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <optional>
+
 namespace switchboard::http {
 
 using asio::awaitable;
@@ -18,6 +21,7 @@ struct UpstreamCall::Connection {
   static constexpr std::size_t kChunk = 16 * 1024;
   std::unique_ptr<char[]> chunk{new char[kChunk]};
   bool reused = false;
+  Clock::time_point idle_since;  // when it was returned to the pool
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
   // Calls f with whichever stream this connection has; both branches return the same type.
@@ -109,8 +113,13 @@ awaitable<Result<std::string>> UpstreamCall::read_all(std::size_t limit, Clock::
 
 // ---------------------------------------------------------------- UpstreamClient
 
-UpstreamClient::UpstreamClient(asio::io_context& io, asio::ssl::context& tls, std::size_t max_idle_per_key)
-    : io_(io), tls_(tls), max_idle_per_key_(max_idle_per_key) {}
+UpstreamClient::UpstreamClient(asio::io_context& io, asio::ssl::context& tls,
+                               std::size_t max_idle_per_key, std::chrono::milliseconds idle_timeout)
+    : io_(io),
+      tls_(tls),
+      max_idle_per_key_(max_idle_per_key),
+      idle_timeout_(idle_timeout),
+      sweeper_(io) {}
 
 UpstreamClient::~UpstreamClient() = default;
 
@@ -125,7 +134,45 @@ void UpstreamClient::release(std::size_t key, std::unique_ptr<Connection> conn) 
   if (pool.size() >= max_idle_per_key_) return;  // dropping it closes it
   conn->reused = true;
   conn->lowest().expires_never();
+  conn->idle_since = Clock::now();
+  if (!sweep_armed_) arm_sweep(conn->idle_since + idle_timeout_);
   pool.push_back(std::move(conn));
+}
+
+std::unique_ptr<UpstreamCall::Connection> UpstreamClient::take_idle(std::size_t key,
+                                                                    Clock::time_point now) {
+  auto it = idle_.find(key);
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  auto& pool = it->second;
+  std::unique_ptr<Connection> conn = std::move(pool.back());
+  pool.pop_back();
+  if (now - conn->idle_since < idle_timeout_) return conn;
+  pool.clear();  // the newest has expired, so have the older ones: close them all
+  return nullptr;
+}
+
+void UpstreamClient::arm_sweep(Clock::time_point at) {
+  sweep_armed_ = true;
+  // A little later than the first expiry, so that one sweep closes a batch.
+  sweeper_.expires_at(at + idle_timeout_ / 8);
+  sweeper_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->sweep();
+  });
+}
+
+void UpstreamClient::sweep() {
+  sweep_armed_ = false;
+  const auto now = Clock::now();
+  std::optional<Clock::time_point> next;
+  for (auto& [key, pool] : idle_) {
+    auto alive = std::find_if(pool.begin(), pool.end(),
+                              [&](const auto& c) { return now - c->idle_since < idle_timeout_; });
+    pool.erase(pool.begin(), alive);  // closes them
+    if (!pool.empty() && (!next || pool.front()->idle_since + idle_timeout_ < *next))
+      next = pool.front()->idle_since + idle_timeout_;
+  }
+  if (next) arm_sweep(*next);
 }
 
 awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::connect(
@@ -142,11 +189,14 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
   auto& lowest = conn->lowest();
   lowest.expires_at(deadline);
   auto [cec, ep] = co_await lowest.async_connect(endpoints, kNoThrow);
-  if (cec) co_return classify("connecting to " + url.host + ":" + url.port, cec);
+  if (cec) co_return classify("connecting to " + url.authority(), cec);
   boost::system::error_code ignored;
   lowest.socket().set_option(tcp::no_delay(true), ignored);
   if (conn->tls) {
-    if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), url.host.c_str()))
+    // SNI carries host names only (RFC 6066 3), not IP literals.
+    boost::system::error_code not_ip;
+    asio::ip::make_address(url.host, not_ip);
+    if (not_ip && !SSL_set_tlsext_host_name(conn->tls->native_handle(), url.host.c_str()))
       co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "cannot set TLS SNI");
     conn->tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
     auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kNoThrow);
@@ -156,22 +206,19 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
 }
 
 awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const UpstreamTarget& target,
-                                                                        Request request,
-                                                                        Clock::time_point deadline) {
+                                                                       UpstreamRequest request,
+                                                                       Clock::time_point deadline) {
   const auto& url = *target.url;
   request.version(11);
   request.keep_alive(true);
-  request.set(bhttp::field::host, url.host);
+  request.set(bhttp::field::host, url.host_header.empty() ? url.host : url.host_header);
   if (!target.authorization.empty()) request.set(bhttp::field::authorization, target.authorization);
   request.prepare_payload();
 
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Connection> conn;
-    auto& pool = idle_[target.pool_key];
-    if (!pool.empty() && attempt == 0) {
-      conn = std::move(pool.back());
-      pool.pop_back();
-    } else {
+    if (attempt == 0) conn = take_idle(target.pool_key, Clock::now());
+    if (!conn) {
       auto fresh = co_await connect(url, deadline);
       if (!fresh) co_return fresh.error();
       conn = std::move(*fresh);
@@ -181,7 +228,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
     auto [wec, wn] = co_await conn->visit([&](auto& s) { return bhttp::async_write(s, request, kNoThrow); });
     if (wec) {
       if (reused && stale_connection(wec)) continue;
-      co_return classify("sending to " + url.host + ":" + url.port, wec);
+      co_return classify("sending to " + url.authority(), wec);
     }
     std::unique_ptr<UpstreamCall> call(new UpstreamCall(shared_from_this(), target.pool_key, std::move(conn)));
     call->parser_ = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
@@ -192,7 +239,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
     if (hec) {
       call->failed_ = true;
       if (reused && stale_connection(hec) && c.buffer.size() == 0) continue;
-      co_return classify("waiting for " + url.host + ":" + url.port, hec);
+      co_return classify("waiting for " + url.authority(), hec);
     }
     auto& msg = call->parser_->get();
     call->status_ = msg.result_int();

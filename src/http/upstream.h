@@ -3,7 +3,12 @@
 // One UpstreamClient per worker thread (see Server::context()), held by std::shared_ptr and
 // destroyed before its io_context (Gateway::detach()); it is not thread-safe, and needs no
 // locks because a worker's coroutines run on one thread. Connections are pooled per pool key (one
-// key per replica) and reused only after a response was read completely.
+// key per replica) and reused only after a response was read completely, and only while they have
+// been idle for less than the client's idle timeout: older ones are closed (by a sweep timer, so an
+// upstream sees them go even when no request comes).
+//
+// The request body is a view: it is written by every attempt (the stale-connection retry here, and
+// the executor's retries and hedges, which share the body the executor holds), never copied.
 //
 // Errors (as values): upstream_unreachable (kUpstreamError: resolve/connect/TLS failure, reset,
 // malformed response) and upstream_timeout (kUpstreamTimeout: the deadline passed). A request on
@@ -22,6 +27,17 @@
 #include "http/server.h"
 
 namespace switchboard::http {
+
+// An upstream request: method, target and headers set by the caller; the body is a view of memory
+// that must stay valid until start() completes.
+using UpstreamRequest = bhttp::request<bhttp::span_body<const char>>;
+
+inline UpstreamRequest make_upstream_request(bhttp::verb method, std::string_view target,
+                                             std::string_view body = {}) {
+  UpstreamRequest r{method, target, 11};
+  r.body() = {body.data(), body.size()};
+  return r;
+}
 
 struct UpstreamTarget {
   const config::Url* url = nullptr;
@@ -63,13 +79,16 @@ class UpstreamCall {
 
 class UpstreamClient : public std::enable_shared_from_this<UpstreamClient> {
  public:
-  UpstreamClient(asio::io_context& io, asio::ssl::context& tls, std::size_t max_idle_per_key = 256);
+  static constexpr std::chrono::milliseconds kDefaultIdleTimeout{30'000};
+  UpstreamClient(asio::io_context& io, asio::ssl::context& tls, std::size_t max_idle_per_key = 256,
+                 std::chrono::milliseconds idle_timeout = kDefaultIdleTimeout);
   ~UpstreamClient();
 
-  // Sends `request` (target, method and body set by the caller; Host, Authorization and
-  // Content-Length are set here) and waits for the response head until `deadline`.
+  // Sends `request` (target, method, headers and body view set by the caller; Host, Authorization
+  // and Content-Length are set here) and waits for the response head until `deadline`. The body
+  // must outlive this call; it is not copied.
   asio::awaitable<Result<std::unique_ptr<UpstreamCall>>> start(const UpstreamTarget& target,
-                                                               Request request,
+                                                               UpstreamRequest request,
                                                                Clock::time_point deadline);
   std::size_t idle_connections() const;
 
@@ -79,11 +98,20 @@ class UpstreamClient : public std::enable_shared_from_this<UpstreamClient> {
   asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const config::Url& url,
                                                                Clock::time_point deadline);
   void release(std::size_t key, std::unique_ptr<Connection> conn);
+  // A pooled connection for `key` that has not idled too long, or null; drops expired ones.
+  std::unique_ptr<Connection> take_idle(std::size_t key, Clock::time_point now);
+  // Closes the connections idle for longer than the timeout; re-arms itself while any are pooled.
+  void sweep();
+  void arm_sweep(Clock::time_point at);
 
   asio::io_context& io_;
   asio::ssl::context& tls_;
   std::size_t max_idle_per_key_;
+  std::chrono::milliseconds idle_timeout_;
+  // Per key, oldest first (connections are taken from and returned to the back).
   std::unordered_map<std::size_t, std::vector<std::unique_ptr<Connection>>> idle_;
+  asio::steady_timer sweeper_;
+  bool sweep_armed_ = false;
 };
 
 // A TLS client context that verifies peers against the system's CA store.

@@ -13,10 +13,11 @@ Result<std::shared_ptr<const HttpEmbedding>> make_http_embedding(const config::S
 http::asio::awaitable<Result<std::vector<std::vector<float>>>> fetch_embeddings(
     http::UpstreamClient& client, const signals::HttpEmbeddingEndpoint& ep,
     std::span<const std::string> inputs) {
-  http::Request req{http::bhttp::verb::post, ep.target, 11};
+  const std::string request_body =
+      signals::embeddings_request_body(ep.model, inputs);  // outlives start()
+  auto req = http::make_upstream_request(http::bhttp::verb::post, ep.target, request_body);
   req.set(http::bhttp::field::content_type, "application/json");
   req.set(http::bhttp::field::accept, "application/json");
-  req.body() = signals::embeddings_request_body(ep.model, inputs);
   http::UpstreamTarget target{&ep.url, ep.authorization, ep.pool_key};
   const auto deadline = http::Clock::now() + ep.timeout;
   auto started = co_await client.start(target, std::move(req), deadline);

@@ -85,16 +85,21 @@ void Gateway::attach(http::Server& server) {
   workers_.clear();
   for (unsigned i = 0; i < server.threads(); ++i) {
     auto w = std::make_unique<Worker>();
-    auto client = std::make_shared<http::UpstreamClient>(server.context(i), *tls_);
+    auto client = std::make_shared<http::UpstreamClient>(
+        server.context(i), *tls_, 256, runtime_->config->server.upstream_idle_timeout);
     w->embedder = std::make_unique<HttpEmbeddingSource>(*client, metrics_);
     w->upstream = std::make_unique<HttpUpstream>(std::move(client));
     workers_.push_back(std::move(w));
   }
+  lookups_ = std::make_unique<asio::thread_pool>(2);
   // Health checks and load scrapes of every replica run on the first worker's io_context.
   start_replica_monitors(server.context(0), *tls_, *runtime_);
 }
 
 void Gateway::detach() {
+  // Lookups still running finish (their answers go to the stopped workers and are dropped).
+  if (lookups_) lookups_->join();
+  lookups_.reset();
   workers_.clear();
   server_ = nullptr;
 }
@@ -142,6 +147,11 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
 }
 
 void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w) {
+  // The id first: a request that fails from here on is still recorded under it.
+  ctx.rec.id = store::new_decision_id();
+  ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
   ctx.body = ex.request().body();
   for (std::string_view name : kRoutingHeaders)
     if (auto it = ex.request().find(name); it != ex.request().end()) ctx.headers.items.emplace_back(name, it->value());
@@ -152,10 +162,6 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w) {
   ctx.embedder = runtime_->http_embedding ? w.embedder.get() : nullptr;
   ctx.metrics = &metrics_;
   ctx.sink = sink_.get();
-  ctx.rec.id = store::new_decision_id();
-  ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
 }
 
 awaitable<void> Gateway::chat(http::Exchange& ex) {
@@ -166,9 +172,35 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
   } leave{metrics_.in_flight};
   RequestContext ctx;
   ExchangeWriter writer(ex);
-  prepare(ctx, ex, *workers_[ex.worker()]);
-  ctx.client = &writer;
-  co_await runtime_->runner->run(ctx);
+  std::exception_ptr crash;
+  try {
+    prepare(ctx, ex, *workers_[ex.worker()]);
+    ctx.client = &writer;
+    co_await runtime_->runner->run(ctx);
+  } catch (...) {
+    crash = std::current_exception();
+  }
+  if (!crash) co_return;
+  // The runner contains its own failures, so this is the last net: a model call always leaves a
+  // record. The server answers 500 when nothing was sent.
+  if (!ctx.recorded && !ctx.rec.id.empty()) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(crash);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    mark_internal_error(ctx, "internal error: " + what);
+    if (!ex.responded()) ctx.rec.status = 500;
+    ctx.rec.latency_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - ctx.received_at).count();
+    try {
+      sink_->write(std::move(ctx.rec));
+    } catch (...) {
+    }
+  }
+  std::rethrow_exception(crash);
 }
 
 awaitable<void> Gateway::explain_route(http::Exchange& ex) {
@@ -209,14 +241,34 @@ awaitable<void> Gateway::models(http::Exchange& ex) {
 }
 
 awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
-  auto record = store_->find(std::string(id));
-  if (!record) {
-    co_await ex.respond(error_response(
-        make_error(ErrorKind::kNotFound, "decision_not_found", "no decision with id '" + std::string(id) + "'")));
+  std::string key(id);
+  std::optional<std::string> body;
+  auto render = [](const store::DecisionRecord& r) {
+    return r.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  if (auto pending = store_->find_pending(key)) {
+    body = render(*pending);  // still queued: an in-memory lookup
+  } else if (lookups_) {
+    // SQLite may block (file locks, a cold page cache): never on this worker's event loop. The
+    // coroutine resumes on the worker with the answer. The lambda captures only pointers (this
+    // frame outlives the lookup): GCC 12 may copy a closure in a co_await expression bitwise.
+    body = co_await asio::co_spawn(
+        *lookups_,
+        [store = store_.get(), key = &key, render]() -> awaitable<std::optional<std::string>> {
+          auto r = store->find_stored(*key);
+          if (!r) co_return std::nullopt;
+          co_return render(*r);
+        },
+        asio::use_awaitable);
+  } else if (auto stored = store_->find_stored(key)) {
+    body = render(*stored);  // not attached to a server (tests): nothing to block
+  }
+  if (!body) {
+    co_await ex.respond(error_response(make_error(ErrorKind::kNotFound, "decision_not_found",
+                                                  "no decision with id '" + key + "'")));
     co_return;
   }
-  co_await ex.respond(json_response(200, record->to_json().dump(-1, ' ', false,
-                                                                nlohmann::json::error_handler_t::replace)));
+  co_await ex.respond(json_response(200, std::move(*body)));
 }
 
 }  // namespace switchboard::pipeline

@@ -6,14 +6,18 @@
 //   POST /v1/route              the same stages up to decide: the decision a chat request would
 //                               get, explained, with the stages' times; nothing is forwarded
 //   GET  /v1/models             configured models and routes
-//   GET  /v1/decisions/{id}     a decision record
+//   GET  /v1/decisions/{id}     a decision record (SQLite is read on a small thread pool, never on
+//                               a worker's event loop)
 //   GET  /healthz /readyz       liveness; readiness (503 while draining)
 //   GET  /metrics               Prometheus
 //
 // Every chat request, failed or not, gets a decision id (header x-switchboard-decision), a decision
-// record and metrics. Errors are answered in OpenAI's shape with the status from http_status().
+// record and metrics — also when an exception escapes the request path (then recorded as
+// internal_error; the server answers 500 if nothing was sent). Errors are answered in OpenAI's
+// shape with the status from http_status().
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <vector>
 
@@ -59,6 +63,8 @@ class Gateway {
   std::vector<std::unique_ptr<Worker>> workers_;  // index = worker; each used by its worker only
   std::unique_ptr<RecordSink> sink_;
   http::Server* server_ = nullptr;
+  // Decision lookups in SQLite (attach() to detach()); declared after store_, so it is gone first.
+  std::unique_ptr<asio::thread_pool> lookups_;
 };
 
 }  // namespace switchboard::pipeline

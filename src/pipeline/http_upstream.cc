@@ -30,10 +30,14 @@ class HttpResponse final : public UpstreamResponse {
 asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(
     const ModelCall& call) {
   const auto& rc = *call.replica->config;
-  http::Request up{bhttp::verb::post, rc.endpoint.base_path + std::string(call.path), 11};
+  std::string target_path;
+  target_path.reserve(rc.endpoint.base_path.size() + call.path.size());
+  target_path.append(rc.endpoint.base_path).append(call.path);
+  // The body is a view of the one the executor holds (ModelCall::body outlives the call): every
+  // attempt and hedge writes the same bytes, none copies them.
+  auto up = http::make_upstream_request(bhttp::verb::post, target_path, call.body);
   up.set(bhttp::field::content_type, "application/json");
   up.set(bhttp::field::accept, call.stream ? "text/event-stream" : "application/json");
-  up.body() = std::string(call.body);
   http::UpstreamTarget target{&rc.endpoint, call.authorization, call.replica->index};
   auto started = co_await client_->start(target, std::move(up), call.deadline);
   if (!started) co_return started.error();

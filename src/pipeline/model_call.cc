@@ -192,11 +192,9 @@ std::string Attempt::result() const {
 
 std::string_view CallState::body_for(const RequestContext& ctx, std::string_view name) {
   if (name == ctx.req.model) return ctx.body;
-  if (rewritten_for != name) {
-    rewritten = api::rewrite_model(ctx.body, name);
-    rewritten_for = name;
-  }
-  return rewritten;
+  for (const auto& [n, body] : rewritten)
+    if (n == name) return body;
+  return rewritten.emplace_front(std::string(name), api::rewrite_model(ctx.body, name)).second;
 }
 
 awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const ModelRuntime& m,

@@ -8,6 +8,7 @@
 // Runs on the request's worker; never throws except on cancellation.
 #pragma once
 
+#include <forward_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,9 +73,12 @@ struct CallState {
   std::vector<std::uint64_t> blocks;  // the prompt's prefix block hashes; outlive each pick
   std::vector<const Replica*> tried;  // replicas of the current model this request tried
   pool::CandidateBuffer buffer;
-  std::string rewritten;  // the body with `model` renamed, for rewritten_for
-  std::string rewritten_for;
+  // The body with `model` renamed, per name. A list, so that a view handed out stays valid while
+  // another rename is added: a hedge to a replica with another upstream_model must not move the
+  // bytes an attempt still in flight is writing (upstream requests hold views, not copies).
+  std::forward_list<std::pair<std::string, std::string>> rewritten;  // {name, body}
   // The body as the upstream named `name` must see it (the client's when the name is the same).
+  // Valid as long as this CallState.
   std::string_view body_for(const RequestContext& ctx, std::string_view name);
 };
 

@@ -6,6 +6,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cmath>
+#include <functional>
+#include <string>
 
 #include "http/upstream.h"
 #include "pool/health.h"
@@ -26,7 +28,7 @@ awaitable<Result<std::pair<unsigned, std::string>>> get(http::UpstreamClient& cl
                                                         const std::string& path,
                                                         std::chrono::milliseconds timeout) {
   const auto& rc = *r.config;
-  http::Request req{http::bhttp::verb::get, rc.endpoint.base_path + path, 11};
+  auto req = http::make_upstream_request(http::bhttp::verb::get, rc.endpoint.base_path + path);
   http::UpstreamTarget target{&rc.endpoint, m.authorization[r.ordinal], r.index};
   const auto deadline = Clock::now() + timeout;
   auto started = co_await client.start(target, std::move(req), deadline);
@@ -41,40 +43,36 @@ awaitable<void> wait(asio::steady_timer& timer, std::chrono::milliseconds d) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client, const ModelRuntime* mr,
-                            Replica* r) {
-  const config::ModelConfig* m = mr->config;
+// One health check of `r`; `passes` and `failures` count in a row across checks.
+awaitable<void> health_check_once(http::UpstreamClient& client, const ModelRuntime& mr, Replica& r,
+                                  std::int32_t& passes, std::int32_t& failures) {
+  const config::ModelConfig* m = mr.config;
   const auto& hc = m->pool.health_check;
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  std::int32_t passes = 0, failures = 0;
-  for (;;) {
-    auto res = co_await get(*client, *mr, *r, hc.path, hc.timeout);
-    bool pass = res && res->first >= 200 && res->first < 300;
-    if (pass) {
-      failures = 0;
-      ++passes;
-      if (r->health.ejected_until_ms.load(kRelaxed) > pool::steady_ms()) {
-        r->health.ejected_until_ms.store(0, kRelaxed);
-        pool::record_success(*r);
-        spdlog::info("replica {} of {} passed its health check: ejection ended", r->config->id,
-                     m->name);
-      }
-      if (passes >= hc.healthy_after && r->health.down.load(kRelaxed)) {
-        r->health.down.store(false, kRelaxed);
-        spdlog::info("replica {} of {} is up (health check passed {} times)", r->config->id,
-                     m->name, passes);
-      }
-    } else {
-      passes = 0;
-      ++failures;
-      if (failures >= hc.unhealthy_after && !r->health.down.load(kRelaxed)) {
-        r->health.down.store(true, kRelaxed);
-        spdlog::warn("replica {} of {} is down: health check failed {} times (last: {})",
-                     r->config->id, m->name, failures,
-                     res ? "status " + std::to_string(res->first) : res.error().message);
-      }
+  auto res = co_await get(client, mr, r, hc.path, hc.timeout);
+  bool pass = res && res->first >= 200 && res->first < 300;
+  if (pass) {
+    failures = 0;
+    ++passes;
+    if (r.health.ejected_until_ms.load(kRelaxed) > pool::steady_ms()) {
+      r.health.ejected_until_ms.store(0, kRelaxed);
+      pool::record_success(r);
+      spdlog::info("replica {} of {} passed its health check: ejection ended", r.config->id,
+                   m->name);
     }
-    co_await wait(timer, hc.interval);
+    if (passes >= hc.healthy_after && r.health.down.load(kRelaxed)) {
+      r.health.down.store(false, kRelaxed);
+      spdlog::info("replica {} of {} is up (health check passed {} times)", r.config->id, m->name,
+                   passes);
+    }
+  } else {
+    passes = 0;
+    ++failures;
+    if (failures >= hc.unhealthy_after && !r.health.down.load(kRelaxed)) {
+      r.health.down.store(true, kRelaxed);
+      spdlog::warn("replica {} of {} is down: health check failed {} times (last: {})",
+                   r.config->id, m->name, failures,
+                   res ? "status " + std::to_string(res->first) : res.error().message);
+    }
   }
 }
 
@@ -84,34 +82,84 @@ void clear_report(Replica& r) {
   r.reported.kv_usage_permille.store(-1, kRelaxed);
 }
 
+// One load scrape of `r`; `warned` says a failure was logged already (logged once per streak).
+awaitable<void> scrape_once(http::UpstreamClient& client, const ModelRuntime& mr, Replica& r,
+                            bool& warned) {
+  const config::ModelConfig* m = mr.config;
+  const auto& lm = m->pool.load_metrics;
+  auto res = co_await get(client, mr, r, lm.path, lm.timeout);
+  pool::VllmGauges g;
+  if (res && res->first == 200) g = pool::parse_vllm_gauges(res->second);
+  if (g.running && g.waiting) {
+    r.reported.own_at_report.store(r.in_flight.load(kRelaxed), kRelaxed);
+    r.reported.running.store(std::llround(*g.running), kRelaxed);
+    r.reported.waiting.store(std::llround(*g.waiting), kRelaxed);
+    r.reported.kv_usage_permille.store(
+        g.kv_usage ? static_cast<std::int32_t>(std::lround(*g.kv_usage * 1000)) : -1, kRelaxed);
+    r.reported.updated_ms.store(pool::steady_ms(), kRelaxed);
+    warned = false;
+  } else {
+    clear_report(r);
+    if (!warned)
+      spdlog::warn("replica {} of {}: no load report from {} ({})", r.config->id, m->name, lm.path,
+                   !res ? res.error().message
+                   : res->first != 200
+                       ? "status " + std::to_string(res->first)
+                       : std::string("no vllm:num_requests_running/waiting gauges"));
+    warned = true;
+  }
+}
+
+}  // namespace
+
+awaitable<bool> run_guarded(std::string_view what, const std::function<awaitable<void>()>& step) {
+  std::string error;
+  try {
+    co_await step();
+    co_return true;
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == asio::error::operation_aborted) throw;
+    error = e.what();
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "an exception of unknown type";
+  }
+  spdlog::error("{} failed: {} (the loop goes on)", what, error);
+  co_return false;
+}
+
+namespace {
+
+awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client, const ModelRuntime* mr,
+                            Replica* r) {
+  const auto& hc = mr->config->pool.health_check;
+  const std::string what = "health check of replica " + r->config->id + " of " + mr->config->name;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::int32_t passes = 0, failures = 0;
+  for (;;) {
+    const bool ok = co_await run_guarded(
+        what, [&] { return health_check_once(*client, *mr, *r, passes, failures); });
+    if (!ok) {
+      // A check that could not run says nothing good about the replica: count it as failed.
+      passes = 0;
+      ++failures;
+      if (failures >= hc.unhealthy_after) r->health.down.store(true, kRelaxed);
+    }
+    co_await wait(timer, hc.interval);
+  }
+}
+
 awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client, const ModelRuntime* mr,
                             Replica* r) {
-  const config::ModelConfig* m = mr->config;
-  const auto& lm = m->pool.load_metrics;
+  const auto& lm = mr->config->pool.load_metrics;
+  const std::string what = "load scrape of replica " + r->config->id + " of " + mr->config->name;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   bool warned = false;
   for (;;) {
-    auto res = co_await get(*client, *mr, *r, lm.path, lm.timeout);
-    pool::VllmGauges g;
-    if (res && res->first == 200) g = pool::parse_vllm_gauges(res->second);
-    if (g.running && g.waiting) {
-      r->reported.own_at_report.store(r->in_flight.load(kRelaxed), kRelaxed);
-      r->reported.running.store(std::llround(*g.running), kRelaxed);
-      r->reported.waiting.store(std::llround(*g.waiting), kRelaxed);
-      r->reported.kv_usage_permille.store(
-          g.kv_usage ? static_cast<std::int32_t>(std::lround(*g.kv_usage * 1000)) : -1, kRelaxed);
-      r->reported.updated_ms.store(pool::steady_ms(), kRelaxed);
-      warned = false;
-    } else {
-      clear_report(*r);
-      if (!warned)
-        spdlog::warn(
-            "replica {} of {}: no load report from {} ({})", r->config->id, m->name, lm.path,
-            !res                ? res.error().message
-            : res->first != 200 ? "status " + std::to_string(res->first)
-                                : std::string("no vllm:num_requests_running/waiting gauges"));
-      warned = true;
-    }
+    const bool ok =
+        co_await run_guarded(what, [&] { return scrape_once(*client, *mr, *r, warned); });
+    if (!ok) clear_report(*r);  // never act on a stale report
     co_await wait(timer, lm.interval);
   }
 }
@@ -125,7 +173,9 @@ std::size_t start_replica_monitors(asio::io_context& io, asio::ssl::context& tls
   for (const auto& [name, mm] : runtime.models) {
     const auto& pc = mm.config->pool;
     if (!pc.health_check.enabled && !pc.load_metrics.enabled) continue;
-    if (!client) client = std::make_shared<http::UpstreamClient>(io, tls, 4);
+    if (!client)
+      client = std::make_shared<http::UpstreamClient>(io, tls, 4,
+                                                      runtime.config->server.upstream_idle_timeout);
     for (Replica* r : mm.replica_ptrs) {
       if (pc.health_check.enabled) {
         asio::co_spawn(io, health_loop(client, &mm, r), asio::detached);

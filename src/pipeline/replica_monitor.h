@@ -9,14 +9,19 @@
 //    into Replica::reported. A failed scrape (or one without both request gauges) writes −1, so a
 //    stale report is never used.
 //
-// The loops own their HTTP client and run until the io_context stops; the Runtime (its models,
+// An exception in one check or scrape is logged and the loop goes on (a check that threw counts as
+// failed; a scrape that threw clears the report). The loops own their HTTP client and run until
+// the io_context stops; the Runtime (its models,
 // replicas and credentials) must outlive the io_context's run. They live on the serving side (not
 // in pool/, which does no I/O); the gauges are parsed by pool/prom_text.h.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <cstddef>
+#include <functional>
+#include <string_view>
 
 #include "pipeline/runtime.h"
 
@@ -26,5 +31,10 @@ namespace switchboard::pipeline {
 // it started (0 when none is configured).
 std::size_t start_replica_monitors(boost::asio::io_context& io, boost::asio::ssl::context& tls,
                                    const Runtime& runtime);
+
+// Runs one iteration of a monitor loop: true when it completed; false when it threw (logged with
+// `what`; cancellation is rethrown).
+boost::asio::awaitable<bool> run_guarded(std::string_view what,
+                                         const std::function<boost::asio::awaitable<void>()>& step);
 
 }  // namespace switchboard::pipeline

@@ -82,6 +82,7 @@ struct RequestContext {
   std::optional<Reply> reply;
   std::optional<Error> error;  // the error a stage failed the request with (the runner sets it)
   store::DecisionRecord rec;
+  bool recorded = false;  // the runner handed `rec` to the sink (it is moved-from then)
 
   // x-switchboard-decision, -model and -replica for the client.
   std::vector<std::pair<std::string_view, std::string_view>> response_headers() const {

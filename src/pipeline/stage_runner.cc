@@ -25,6 +25,19 @@ const char* outcome_of(StageResult::Kind k) {
 bool is_cancellation(const boost::system::system_error& e) {
   return e.code() == boost::asio::error::operation_aborted;
 }
+// What an exception in flight says about itself; rethrows cancellation.
+std::string describe_current_exception() {
+  try {
+    throw;
+  } catch (const boost::system::system_error& e) {
+    if (is_cancellation(e)) throw;
+    return e.what();
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception of unknown type";
+  }
+}
 }  // namespace
 
 StageRunner::StageRunner(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::move(stages)) {
@@ -82,10 +95,10 @@ asio::awaitable<void> StageRunner::send_error(RequestContext& ctx, const Error& 
 
 asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
   ctx.rec.stages.reserve(stages_.size());
-  std::size_t i = 0;
-  bool ended = false;
   auto start =
       Clock::now();  // each stage starts when the previous one ended: one clock read per stage
+  std::size_t i = 0;
+  bool ended = false;
   for (; i < stages_.size() && !ended; ++i) {
     if (i == record_) break;
     if (ctx.explain_only && i > decide_) break;
@@ -98,11 +111,8 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
     std::optional<std::string> crash;
     try {
       result = co_await stage.run(ctx);
-    } catch (const boost::system::system_error& e) {
-      if (is_cancellation(e)) throw;
-      crash = e.what();
-    } catch (const std::exception& e) {
-      crash = e.what();
+    } catch (...) {
+      crash = describe_current_exception();
     }
     if (crash) {
       spdlog::error("stage {} failed on request {}: {}", stage.name(), ctx.rec.id, *crash);
@@ -115,44 +125,75 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
     ctx.rec.stages.push_back(
         {std::string(stage.name()), us_between(start, end), outcome_of(result.kind)});
     start = end;
-    switch (result.kind) {
-      case StageResult::Kind::kNext:
-        break;
-      case StageResult::Kind::kFail:
-        if (crash && ctx.client && ctx.rec.status != 0) {
-          // The stage had already answered (or started a stream): nothing more can be sent.
-          ctx.rec.outcome = "internal_error";
-          ctx.rec.error_code = result.error->code;
-          ctx.rec.error_message = result.error->message;
-        } else {
-          co_await send_error(ctx, *result.error, result.outcome);
-        }
-        ended = true;
-        break;
-      case StageResult::Kind::kEnd:
-        if (ctx.reply && !ctx.explain_only && ctx.client) {
-          ctx.rec.status = ctx.reply->status;
-          if (ctx.rec.outcome.empty()) ctx.rec.outcome = "ok";
-          auto headers = ctx.response_headers();
-          if (!co_await ctx.client->respond(ctx.reply->status, ctx.reply->content_type, headers,
-                                            std::move(ctx.reply->body)))
-            ctx.rec.outcome = "client_gone";
-        }
-        ended = true;
-        break;
+    // Answering the client may fail too (an exception from the writer): the request is then
+    // recorded as an internal error and the server answers 500 if nothing was sent.
+    std::optional<std::string> answer_crash;
+    try {
+      switch (result.kind) {
+        case StageResult::Kind::kNext:
+          break;
+        case StageResult::Kind::kFail:
+          if (crash && ctx.client && ctx.rec.status != 0) {
+            // The stage had already answered (or started a stream): nothing more can be sent.
+            ctx.rec.outcome = "internal_error";
+            ctx.rec.error_code = result.error->code;
+            ctx.rec.error_message = result.error->message;
+          } else {
+            co_await send_error(ctx, *result.error, result.outcome);
+          }
+          ended = true;
+          break;
+        case StageResult::Kind::kEnd:
+          if (ctx.reply && !ctx.explain_only && ctx.client) {
+            ctx.rec.status = ctx.reply->status;
+            if (ctx.rec.outcome.empty()) ctx.rec.outcome = "ok";
+            auto headers = ctx.response_headers();
+            if (!co_await ctx.client->respond(ctx.reply->status, ctx.reply->content_type, headers,
+                                              std::move(ctx.reply->body)))
+              ctx.rec.outcome = "client_gone";
+          }
+          ended = true;
+          break;
+      }
+    } catch (...) {
+      answer_crash = describe_current_exception();
+    }
+    if (answer_crash) {
+      spdlog::error("answering request {} failed: {}", ctx.rec.id, *answer_crash);
+      mark_internal_error(ctx, "answering the client failed: " + *answer_crash);
+      ended = true;
     }
   }
   if (ctx.explain_only || record_ == SIZE_MAX) co_return;
   const Stage& record = *stages_[record_];
   if (ctx.disabled_stages & (std::uint32_t{1} << record_)) co_return;  // the route keeps no records
   start = Clock::now();  // the reply (if any) was sent in between
+  std::optional<std::string> record_crash;
   try {
     co_await record.run(ctx);
-  } catch (const std::exception& e) {
-    spdlog::error("stage record failed on request {}: {}", ctx.rec.id, e.what());
+  } catch (...) {
+    record_crash = describe_current_exception();
   }
-  ctx.rec.stages.push_back({"record", us_between(start, Clock::now()), "next"});
-  if (ctx.sink) ctx.sink->write(std::move(ctx.rec));
+  if (record_crash)
+    spdlog::error("stage record failed on request {}: {}", ctx.rec.id, *record_crash);
+  ctx.rec.stages.push_back(
+      {"record", us_between(start, Clock::now()), record_crash ? "error" : "next"});
+  if (!ctx.sink) co_return;
+  try {
+    ctx.sink->write(std::move(ctx.rec));
+    ctx.recorded = true;
+  } catch (...) {
+    spdlog::error("recording request {} failed: {}", ctx.rec.id, describe_current_exception());
+  }
+}
+
+void mark_internal_error(RequestContext& ctx, const std::string& message) {
+  auto& rec = ctx.rec;
+  // A status already sent stays (the client got it); otherwise the server answers 500.
+  if (rec.status == 0) rec.status = 500;
+  rec.outcome = "internal_error";
+  rec.error_code = "internal_error";
+  rec.error_message = message;
 }
 
 }  // namespace switchboard::pipeline

@@ -6,10 +6,12 @@
 // switched off for the request's route (RequestContext::disabled_stages, set by parse) is skipped
 // and recorded with outcome "off". When a stage ends the request (end() or fail()), the runner
 // sends the reply or the error to the client, records the outcome, and goes straight to the
-// `record` stage. An exception escaping a stage becomes a 500 internal_error answered to the
-// client (if nothing was sent yet) and recorded; the runner itself never throws except on
-// cancellation. In explain-only mode (POST /v1/route) it stops after `decide` and answers nothing.
-// Finally the record goes to RequestContext::sink.
+// `record` stage. An exception (of any type) escaping a stage becomes a 500 internal_error
+// answered to the client (if nothing was sent yet) and recorded; one escaping the client's writer
+// or the record stage is recorded as internal_error too (the HTTP server then answers 500 if
+// nothing was sent); the runner itself never throws except on cancellation. After the record went
+// to the sink, RequestContext::recorded is set. In explain-only mode (POST /v1/route) it stops
+// after `decide` and answers nothing. Finally the record goes to RequestContext::sink.
 #pragma once
 
 #include <memory>
@@ -45,5 +47,9 @@ class StageRunner {
   std::size_t record_ = SIZE_MAX;  // index of the `record` stage, SIZE_MAX if none
   std::size_t decide_ = SIZE_MAX;
 };
+
+// Marks the record of a request that failed with an exception: outcome and code internal_error,
+// status 500 unless a status was already sent.
+void mark_internal_error(RequestContext& ctx, const std::string& message);
 
 }  // namespace switchboard::pipeline

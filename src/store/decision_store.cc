@@ -47,6 +47,13 @@ constexpr const char* kSelect =
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
     "candidates,attempts,stages FROM decisions WHERE id = ?";
 
+constexpr const char* kCount = "SELECT count(*) FROM decisions";
+constexpr const char* kDeleteOlder =
+    "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions WHERE time_ms < ? ORDER BY "
+    "time_ms LIMIT ?)";
+constexpr const char* kDeleteOldest =
+    "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions ORDER BY time_ms LIMIT ?)";
+
 Error sqlite_error(sqlite3* db, const std::string& what) {
   return make_error(ErrorKind::kInternal, "store_error",
                     what + ": " + (db ? sqlite3_errmsg(db) : "cannot allocate"));
@@ -267,9 +274,21 @@ nlohmann::json DecisionRecord::to_json() const {
           {"stages", stages_json(stages)}};
 }
 
-Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& path, std::size_t max_pending) {
+struct DecisionStore::Reader {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* select = nullptr;
+  ~Reader() {
+    sqlite3_finalize(select);
+    sqlite3_close_v2(db);
+  }
+};
+
+Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& path,
+                                                           StoreOptions options) {
   std::unique_ptr<DecisionStore> store(new DecisionStore());
-  store->max_pending_ = max_pending;
+  store->path_ = path;
+  store->options_ = options;
+  if (store->options_.delete_batch == 0) store->options_.delete_batch = 1;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &store->write_db_, flags, nullptr) != SQLITE_OK)
     return sqlite_error(store->write_db_, "opening " + path);
@@ -283,12 +302,39 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
   // it is there already).
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN stages TEXT", nullptr, nullptr, nullptr);
   sqlite3_busy_timeout(store->write_db_, 5000);
-  if (sqlite3_open_v2(path.c_str(), &store->read_db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK)
-    return sqlite_error(store->read_db_, "opening " + path + " for reading");
-  sqlite3_busy_timeout(store->read_db_, 1000);
+  // One read connection now, so that a path that cannot be read fails here, not at the first
+  // lookup.
+  auto reader = store->take_reader();
+  if (!reader)
+    return make_error(ErrorKind::kInternal, "store_error", "opening " + path + " for reading");
+  store->return_reader(std::move(reader));
   store->writer_ = std::thread([s = store.get()] { s->writer_loop(); });
   return store;
+}
+
+std::unique_ptr<DecisionStore::Reader> DecisionStore::take_reader() {
+  {
+    std::lock_guard lock(read_mu_);
+    if (!readers_.empty()) {
+      auto r = std::move(readers_.back());
+      readers_.pop_back();
+      return r;
+    }
+  }
+  auto r = std::make_unique<Reader>();
+  if (sqlite3_open_v2(path_.c_str(), &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK)
+    return nullptr;
+  sqlite3_busy_timeout(r->db, 1000);
+  if (sqlite3_prepare_v2(r->db, kSelect, -1, &r->select, nullptr) != SQLITE_OK) return nullptr;
+  return r;
+}
+
+void DecisionStore::return_reader(std::unique_ptr<Reader> r) {
+  sqlite3_reset(r->select);
+  sqlite3_clear_bindings(r->select);
+  std::lock_guard lock(read_mu_);
+  if (readers_.size() < 8) readers_.push_back(std::move(r));  // more idle ones are closed
 }
 
 DecisionStore::~DecisionStore() {
@@ -298,14 +344,14 @@ DecisionStore::~DecisionStore() {
   }
   wake_.notify_all();
   if (writer_.joinable()) writer_.join();
-  sqlite3_close_v2(read_db_);
+  readers_.clear();
   sqlite3_close_v2(write_db_);
 }
 
 void DecisionStore::record(DecisionRecord record) {
   {
     std::lock_guard lock(mu_);
-    if (queue_.size() >= max_pending_) {
+    if (queue_.size() >= options_.max_pending) {
       dropped_.fetch_add(1);
       return;
     }
@@ -329,13 +375,20 @@ void DecisionStore::flush() {
 }
 
 std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = pending_.find(id); it != pending_.end()) return *it->second;
-  }
-  std::lock_guard lock(read_mu_);
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(read_db_, kSelect, -1, &stmt, nullptr) != SQLITE_OK) return std::nullopt;
+  if (auto r = find_pending(id)) return r;
+  return find_stored(id);
+}
+
+std::optional<DecisionRecord> DecisionStore::find_pending(const std::string& id) {
+  std::lock_guard lock(mu_);
+  if (auto it = pending_.find(id); it != pending_.end()) return *it->second;
+  return std::nullopt;
+}
+
+std::optional<DecisionRecord> DecisionStore::find_stored(const std::string& id) {
+  auto reader = take_reader();
+  if (!reader) return std::nullopt;
+  sqlite3_stmt* stmt = reader->select;
   sqlite3_bind_text(stmt, 1, id.c_str(), -1, SQLITE_TRANSIENT);
   std::optional<DecisionRecord> out;
   if (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -363,41 +416,107 @@ std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
     r.stages = stages_from_json(nlohmann::json::parse(column_text(stmt, 20), nullptr, false));
     out = std::move(r);
   }
-  sqlite3_finalize(stmt);
+  return_reader(std::move(reader));
   return out;
+}
+
+std::int64_t DecisionStore::stored_count() {
+  auto reader = take_reader();
+  if (!reader) return -1;
+  sqlite3_stmt* stmt = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_prepare_v2(reader->db, kCount, -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return_reader(std::move(reader));
+  return n;
+}
+
+bool DecisionStore::retention_step() {
+  const bool by_age = options_.retention_days > 0;
+  const bool by_rows = options_.max_rows > 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (!aging_ && excess_rows_ <= 0) {
+    if (now < next_retention_) return false;
+    next_retention_ = now + options_.retention_interval;
+    aging_ = by_age;
+    if (by_rows) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(write_db_, kCount, -1, &stmt, nullptr) == SQLITE_OK &&
+          sqlite3_step(stmt) == SQLITE_ROW)
+        excess_rows_ = sqlite3_column_int64(stmt, 0) - options_.max_rows;
+      sqlite3_finalize(stmt);
+    }
+  }
+  const auto batch = static_cast<std::int64_t>(options_.delete_batch);
+  sqlite3_stmt* stmt = nullptr;
+  std::int64_t limit = batch;
+  if (aging_) {
+    const auto cutoff = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() -
+                        static_cast<std::int64_t>(options_.retention_days * 86'400'000.0);
+    if (sqlite3_prepare_v2(write_db_, kDeleteOlder, -1, &stmt, nullptr) != SQLITE_OK) {
+      aging_ = false;
+      return excess_rows_ > 0;
+    }
+    sqlite3_bind_int64(stmt, 1, cutoff);
+    sqlite3_bind_int64(stmt, 2, limit);
+  } else {
+    limit = std::min(batch, excess_rows_);
+    if (sqlite3_prepare_v2(write_db_, kDeleteOldest, -1, &stmt, nullptr) != SQLITE_OK) {
+      excess_rows_ = 0;
+      return false;
+    }
+    sqlite3_bind_int64(stmt, 1, limit);
+  }
+  const bool ok = sqlite3_step(stmt) == SQLITE_DONE;
+  sqlite3_finalize(stmt);
+  const std::int64_t deleted = ok ? sqlite3_changes(write_db_) : 0;
+  expired_.fetch_add(static_cast<std::uint64_t>(deleted));
+  if (aging_) {
+    if (!ok || deleted < limit) aging_ = false;  // nothing older is left
+    excess_rows_ -= deleted;                     // aged rows count against the excess too
+  } else {
+    excess_rows_ = ok ? excess_rows_ - deleted : 0;
+  }
+  return aging_ || excess_rows_ > 0;
 }
 
 void DecisionStore::writer_loop() {
   // Below the request path's priority: on a saturated machine the writer catches up when the
   // workers idle (the bounded queue and the drop counter cover a writer that never can).
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+  const bool retention = options_.retention_days > 0 || options_.max_rows > 0;
+  next_retention_ = std::chrono::steady_clock::now();  // a first pass at start-up
+  bool more_to_delete = false;
   for (;;) {
     std::vector<RecordPtr> batch;
+    bool stop = false;
     {
       std::unique_lock lock(mu_);
-      wake_.wait_for(lock, kBatchWindow,
-                     [&] { return queue_.size() >= kBatchSize || stopping_ || flush_requested_; });
+      // While retention has rows left to delete, go on at once (after this batch of inserts).
+      if (!more_to_delete)
+        wake_.wait_for(lock, kBatchWindow, [&] {
+          return queue_.size() >= kBatchSize || stopping_ || flush_requested_;
+        });
       flush_requested_ = false;
-      if (queue_.empty() && !stopping_) {
-        flushed_.notify_all();
-        continue;
-      }
-      if (queue_.empty() && stopping_) {
-        flushed_.notify_all();
-        return;
-      }
       while (!queue_.empty() && batch.size() < kBatchSize) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      stop = stopping_ && queue_.empty();
     }
-    write_batch(batch);
-    {
+    if (!batch.empty()) {
+      write_batch(batch);
       std::lock_guard lock(mu_);
       for (const auto& r : batch) pending_.erase(r->id);
       written_ += batch.size();
     }
     flushed_.notify_all();
+    if (stop) return;
+    if (retention) more_to_delete = retention_step();
   }
 }
 

@@ -1,21 +1,29 @@
 // Decision records: one row per chat request (success or failure), in SQLite.
 //
 // record() never blocks the request path: it appends to an in-memory queue that a background
-// writer thread drains in batched transactions (every 20 ms, or at once when 1024 are waiting). When the queue holds more than `max_pending`
-// records (SQLite cannot keep up), new records are dropped and counted (dropped()), never waited
-// for. find() sees records still in the queue too, so a client can read its decision right after
-// the response. find() does a primary-key read on SQLite under a mutex (microseconds; WAL mode
-// means it never waits for the writer).
+// writer thread drains in batched transactions (every 20 ms, or at once when 1024 are waiting).
+// When the queue holds more than `max_pending` records (SQLite cannot keep up), new records are
+// dropped and counted (dropped()), never waited for.
+//
+// Lookups come in two halves: find_pending() sees records still in the queue (so a client can read
+// its decision right after the response; a hash lookup, fine on an event loop), and find_stored()
+// reads SQLite — a blocking call that may wait on the file's locks (busy timeout 1 s), so the
+// gateway runs it on a thread pool, never on an I/O thread. Each concurrent find_stored() uses its
+// own read connection (a free list of them; the mutex guards only the list).
+//
+// Retention: the writer thread deletes records older than `retention_days` and the oldest beyond
+// `max_rows`, every `retention_interval`, in transactions of at most `delete_batch` rows between
+// its insert batches, so inserts never wait long behind a large delete.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -75,14 +83,37 @@ struct DecisionRecord {
   nlohmann::json to_json() const;
 };
 
+struct StoreOptions {
+  std::size_t max_pending = 100'000;
+  double retention_days = 0;  // 0 = keep records forever
+  std::int64_t max_rows = 0;  // 0 = no bound
+  std::chrono::milliseconds retention_interval{60'000};
+  std::size_t delete_batch = 1000;
+};
+
 class DecisionStore {
  public:
   // Opens (creating if needed) the SQLite database at `path`. Errors: kInternal with SQLite's message.
-  static Result<std::unique_ptr<DecisionStore>> open(const std::string& path, std::size_t max_pending = 100'000);
+  static Result<std::unique_ptr<DecisionStore>> open(const std::string& path, StoreOptions options);
+  static Result<std::unique_ptr<DecisionStore>> open(const std::string& path,
+                                                     std::size_t max_pending = 100'000) {
+    StoreOptions o;
+    o.max_pending = max_pending;
+    return open(path, o);
+  }
   ~DecisionStore();  // writes everything still queued, then closes
 
   void record(DecisionRecord record);
+  // find_pending(), then find_stored().
   std::optional<DecisionRecord> find(const std::string& id);
+  // A record still queued or being written; never touches SQLite.
+  std::optional<DecisionRecord> find_pending(const std::string& id);
+  // A record in SQLite (blocking: run it off the event loop). nullopt when absent or unreadable.
+  std::optional<DecisionRecord> find_stored(const std::string& id);
+  // Records in SQLite (blocking; for tests and tools).
+  std::int64_t stored_count();
+  // Records deleted by retention so far.
+  std::uint64_t expired() const { return expired_.load(); }
   // Blocks until every record queued before the call is in SQLite.
   void flush();
   std::uint64_t dropped() const { return dropped_.load(); }
@@ -92,11 +123,22 @@ class DecisionStore {
   void writer_loop();
   using RecordPtr = std::shared_ptr<const DecisionRecord>;
   void write_batch(const std::vector<RecordPtr>& batch);
+  // One step of retention (one DELETE of at most delete_batch rows); true when more is to delete.
+  bool retention_step();
+  struct Reader;
+  std::unique_ptr<Reader> take_reader();
+  void return_reader(std::unique_ptr<Reader> r);
 
+  std::string path_;             // constant after open()
+  StoreOptions options_;         // constant after open()
   sqlite3* write_db_ = nullptr;  // used by the writer thread only
-  sqlite3* read_db_ = nullptr;   // guarded by read_mu_
   std::mutex read_mu_;
-  std::size_t max_pending_ = 0;
+  std::vector<std::unique_ptr<Reader>> readers_;  // guarded by read_mu_: idle read connections
+  // Retention state, writer thread only.
+  std::chrono::steady_clock::time_point next_retention_{};
+  std::int64_t excess_rows_ = 0;  // rows over max_rows still to delete
+  bool aging_ = false;            // old rows may remain to delete
+  std::atomic<std::uint64_t> expired_{0};
 
   std::mutex mu_;
   std::condition_variable wake_, flushed_;

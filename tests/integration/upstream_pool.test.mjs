@@ -57,3 +57,63 @@ describe('upstream connection pool', () => {
     }
   });
 });
+
+describe('upstream idle expiry, Host header and IPv6 replicas', () => {
+  let up;
+  let gw;
+  const opened = [];
+  const closed = [];
+  before(async () => {
+    up = await fakeUpstream((req, res, body) => {
+      const parsed = JSON.parse(body);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(parsed.model, 'fresh'));
+    });
+    up.server.keepAliveTimeout = 60000; // the upstream itself keeps idle connections open
+    up.server.on('connection', (s) => {
+      opened.push(s);
+      s.on('close', () => closed.push(s));
+    });
+    gw = await startGateway({
+      server: { threads: 1, upstream_idle_timeout_ms: 300 }, models: [model('m', up.url)],
+    });
+  });
+  after(stopAll);
+
+  test('the Host header names a non-default port', async () => {
+    const r = await postChat(gw.base, chatBody('m', 'host'));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(up.requests.at(-1).headers.host, `127.0.0.1:${up.port}`);
+  });
+
+  test('a pooled connection idle past upstream_idle_timeout_ms is closed by the gateway, not reused', async () => {
+    await sleep(800); // whatever the previous test left pooled has expired
+    const startOpened = opened.length;
+    const a = await postChat(gw.base, chatBody('m', 'one'));
+    const b = await postChat(gw.base, chatBody('m', 'two'));
+    assert.equal(a.status, 200, a.text);
+    assert.equal(b.status, 200, b.text);
+    assert.equal(opened.length - startOpened, 1, 'back-to-back requests share one pooled connection');
+    const used = opened.at(-1);
+    await sleep(1000);
+    assert.ok(closed.includes(used), 'the idle connection was closed by the gateway');
+    const c = await postChat(gw.base, chatBody('m', 'three'));
+    assert.equal(c.status, 200, c.text);
+    assert.equal(opened.length - startOpened, 2, 'a fresh connection after the idle timeout');
+  });
+
+  test('an IPv6 replica URL connects, with the address in brackets in Host and the replica id', async () => {
+    const up6 = await fakeUpstream((req, res, body) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(JSON.parse(body).model, 'over v6'));
+    }, { host: '::1' });
+    assert.equal(up6.url, `http://[::1]:${up6.port}`);
+    const gw6 = await startGateway({ models: [model('v6', `${up6.url}/v1`)] });
+    const r = await postChat(gw6.base, chatBody('v6', 'hello'));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.choices[0].message.content, 'over v6');
+    assert.equal(r.headers.get('x-switchboard-replica'), `[::1]:${up6.port}`);
+    assert.equal(up6.requests[0].headers.host, `[::1]:${up6.port}`);
+    await gw6.stop();
+  });
+});

@@ -177,3 +177,74 @@ TEST(Config, ParsesUrls) {
   EXPECT_EQ(plain->port, "80");
   EXPECT_FALSE(config::parse_url("http://:80").ok());
 }
+
+TEST(Config, ParsesIpv6UrlsAndTheHostHeader) {
+  auto v6 = config::parse_url("http://[::1]:8080/v1");
+  ASSERT_TRUE(v6.ok()) << v6.error().message;
+  EXPECT_EQ(v6->host, "::1");  // as the resolver takes it
+  EXPECT_EQ(v6->port, "8080");
+  EXPECT_EQ(v6->base_path, "");
+  EXPECT_EQ(v6->host_header, "[::1]:8080");
+  EXPECT_EQ(v6->authority(), "[::1]:8080");
+  auto v6_default = config::parse_url("https://[2001:db8::5]/openai");
+  ASSERT_TRUE(v6_default.ok());
+  EXPECT_EQ(v6_default->host, "2001:db8::5");
+  EXPECT_EQ(v6_default->port, "443");
+  EXPECT_EQ(v6_default->host_header, "[2001:db8::5]");
+  EXPECT_EQ(v6_default->base_path, "/openai");
+
+  // The Host header names the port unless it is the scheme's default.
+  EXPECT_EQ(config::parse_url("http://10.0.0.1:8000")->host_header, "10.0.0.1:8000");
+  EXPECT_EQ(config::parse_url("http://example.com:80")->host_header, "example.com");
+  EXPECT_EQ(config::parse_url("https://example.com:443/x")->host_header, "example.com");
+  EXPECT_EQ(config::parse_url("https://example.com:80")->host_header, "example.com:80");
+  EXPECT_EQ(config::parse_url("http://example.com:443")->host_header, "example.com:443");
+  EXPECT_EQ(config::parse_url("http://example.com")->host_header, "example.com");
+
+  EXPECT_FALSE(config::parse_url("http://[::1").ok());
+  EXPECT_FALSE(config::parse_url("http://[::1]x").ok());
+  EXPECT_FALSE(config::parse_url("http://::1:8080").ok());  // IPv6 needs brackets
+  EXPECT_FALSE(config::parse_url("http://h:70000").ok());
+
+  // A replica's default id is its authority, IPv6 in brackets.
+  auto cfg = config::parse_config(
+      "models:\n  - name: a\n    replicas: [{url: 'http://[::1]:9001'}]\n", "t.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ((*cfg)->models[0].replicas[0].id, "[::1]:9001");
+}
+
+TEST(Config, ParsesServerBoundsAndStoreRetention) {
+  const std::string replica = "models:\n  - name: a\n    replicas: [{url: 'http://h:1'}]\n";
+  auto defaults = config::parse_config(replica, "t.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ((*defaults)->server.max_connections, 0u);  // derived from the fd limit at start-up
+  EXPECT_EQ((*defaults)->server.max_body_budget_bytes, std::size_t{1} << 30);
+  EXPECT_EQ((*defaults)->server.upstream_idle_timeout, std::chrono::milliseconds(30'000));
+  EXPECT_EQ((*defaults)->store.retention_days, 0);
+  EXPECT_EQ((*defaults)->store.max_rows, 0);
+
+  auto cfg = config::parse_config(
+      "server: {max_connections: 5000, max_body_budget_bytes: 1048576, upstream_idle_timeout_ms: "
+      "250}\n"
+      "store: {sqlite: /tmp/x.db, retention_days: 30, max_rows: 1000000}\n" +
+          replica,
+      "t.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ((*cfg)->server.max_connections, 5000u);
+  EXPECT_EQ((*cfg)->server.max_body_budget_bytes, 1048576u);
+  EXPECT_EQ((*cfg)->server.upstream_idle_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ((*cfg)->store.retention_days, 30);
+  EXPECT_EQ((*cfg)->store.max_rows, 1000000);
+
+  EXPECT_THAT(error_of("server: {max_connections: 0}\n" + replica),
+              HasSubstr("server.max_connections must be > 0"));
+  EXPECT_THAT(error_of("server: {max_body_budget_bytes: -1}\n" + replica),
+              HasSubstr("max_body_budget_bytes"));
+  EXPECT_THAT(error_of("server: {upstream_idle_timeout_ms: 0}\n" + replica),
+              HasSubstr("upstream_idle_timeout_ms"));
+  EXPECT_THAT(error_of("store: {retention_days: 0}\n" + replica),
+              HasSubstr("store.retention_days must be > 0"));
+  EXPECT_THAT(error_of("store: {max_rows: -5}\n" + replica),
+              HasSubstr("store.max_rows must be > 0"));
+  EXPECT_THAT(error_of("store: {keep: 5}\n" + replica), HasSubstr("unknown key 'keep'"));
+}

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 using namespace switchboard::store;
 
@@ -128,4 +131,82 @@ TEST(DecisionStore, CandidatesAttemptsAndStagesRoundTripThroughSqlite) {
     EXPECT_FALSE(j["attempts"][1].contains("replica"));
     EXPECT_EQ(j["attempts"][2]["hedge"], true);
   }
+}
+
+namespace {
+DecisionRecord record_at(std::int64_t time_ms, int n) {
+  DecisionRecord r;
+  char id[32];
+  std::snprintf(id, sizeof id, "dec_%011llx%013d", static_cast<unsigned long long>(time_ms), n);
+  r.id = id;
+  r.time_ms = time_ms;
+  r.status = 200;
+  r.outcome = "ok";
+  return r;
+}
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+template <typename F>
+bool eventually(F&& cond) {
+  for (int i = 0; i < 1000 && !cond(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return cond();
+}
+}  // namespace
+
+TEST(DecisionStore, PendingAndStoredLookupsAreSeparate) {
+  auto store = DecisionStore::open(temp_db("split"));
+  ASSERT_TRUE(store.ok());
+  auto r = record_at(now_ms(), 1);
+  (*store)->record(r);
+  (*store)->flush();
+  EXPECT_FALSE((*store)->find_pending(r.id));  // written: no longer in memory
+  ASSERT_TRUE((*store)->find_stored(r.id));
+  EXPECT_EQ((*store)->find_stored(r.id)->outcome, "ok");
+  EXPECT_FALSE((*store)->find_stored("dec_missing"));
+}
+
+TEST(DecisionStore, RetentionDeletesRecordsOlderThanRetentionDaysInBatches) {
+  StoreOptions o;
+  o.retention_days = 7;
+  o.retention_interval = std::chrono::milliseconds(50);
+  o.delete_batch = 7;  // several batches
+  auto store = DecisionStore::open(temp_db("retention_age"), o);
+  ASSERT_TRUE(store.ok());
+  const auto now = now_ms();
+  const std::int64_t day = 86'400'000;
+  for (int i = 0; i < 30; ++i) (*store)->record(record_at(now - 10 * day + i, i));  // too old
+  for (int i = 0; i < 20; ++i)
+    (*store)->record(record_at(now - 6 * day + i, 100 + i));  // within 7 days
+  (*store)->flush();
+  ASSERT_TRUE(eventually([&] { return (*store)->stored_count() == 20; }))
+      << (*store)->stored_count();
+  EXPECT_EQ((*store)->expired(), 30u);
+  EXPECT_FALSE((*store)->find(record_at(now - 10 * day, 0).id));
+  EXPECT_TRUE((*store)->find(record_at(now - 6 * day, 100).id));
+}
+
+TEST(DecisionStore, RetentionKeepsAtMostMaxRowsDeletingTheOldest) {
+  StoreOptions o;
+  o.max_rows = 25;
+  o.retention_interval = std::chrono::milliseconds(50);
+  o.delete_batch = 10;
+  auto store = DecisionStore::open(temp_db("retention_rows"), o);
+  ASSERT_TRUE(store.ok());
+  const auto now = now_ms();
+  for (int i = 0; i < 100; ++i) (*store)->record(record_at(now - 100'000 + i * 1000, i));
+  (*store)->flush();
+  ASSERT_TRUE(eventually([&] { return (*store)->stored_count() == 25; }))
+      << (*store)->stored_count();
+  EXPECT_FALSE((*store)->find(record_at(now - 100'000 + 74 * 1000, 74).id));  // oldest gone
+  EXPECT_TRUE((*store)->find(record_at(now - 100'000 + 75 * 1000, 75).id));   // newest kept
+  // New records keep the table at the bound.
+  for (int i = 100; i < 140; ++i) (*store)->record(record_at(now + i, i));
+  (*store)->flush();
+  ASSERT_TRUE(eventually([&] { return (*store)->stored_count() == 25; }))
+      << (*store)->stored_count();
+  EXPECT_TRUE((*store)->find(record_at(now + 139, 139).id));
 }

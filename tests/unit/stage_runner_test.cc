@@ -19,7 +19,7 @@ namespace asio = boost::asio;
 // A stage that logs its name and then does what it was told.
 class FakeStage final : public Stage {
  public:
-  enum class Does { kNext, kEnd, kFail, kThrow, kSleep };
+  enum class Does { kNext, kEnd, kFail, kThrow, kThrowInt, kSleep };
   FakeStage(std::string name, std::vector<std::string>& log, Does does = Does::kNext,
             bool required = false)
       : name_(std::move(name)), log_(log), does_(does), required_(required) {}
@@ -34,6 +34,8 @@ class FakeStage final : public Stage {
         ctx.reply = RequestContext::Reply{200, "application/json", R"({"cached":true})"};
         co_return StageResult::end();
       case Does::kFail:
+      case Does::kThrowInt:
+        throw 42;
         co_return StageResult::fail(make_error(ErrorKind::kBadRequest, "prompt_rejected", "no"),
                                     "client_error");
       case Does::kThrow:
@@ -53,6 +55,7 @@ class FakeStage final : public Stage {
   Does does_;
   bool required_;
 };
+if (throws) throw std::runtime_error("writer broke");
 
 class FakeClient final : public ResponseWriter {
  public:
@@ -72,6 +75,7 @@ class FakeClient final : public ResponseWriter {
   asio::awaitable<bool> write_chunk(std::string_view) override { co_return true; }
   asio::awaitable<bool> stream_error(const Error&) override { co_return true; }
   asio::awaitable<bool> finish_stream() override { co_return true; }
+  bool throws = false;
   unsigned status = 0;
   std::string body, error_code;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -221,6 +225,41 @@ TEST(StageRunner, AnExceptionBecomesAnInternalErrorAndIsStillRecorded) {
   const auto& rec = f.sink.records.at(0);
   EXPECT_EQ(rec.outcome, "internal_error");
   EXPECT_NE(rec.error_message.find("stage signals failed: boom"), std::string::npos);
+}
+
+TEST(StageRunner, AnExceptionOfAnyTypeIsContainedAndRecorded) {
+  Fixture f;
+  auto r = f.runner({{"parse", Does::kNext},
+                     {"signals", Does::kThrowInt},
+                     {"decide", Does::kNext},
+                     {"record", Does::kNext}});
+  f.run(*r);  // rethrows anything that escaped the runner
+  EXPECT_EQ(f.client.status, 500u);
+  EXPECT_EQ(f.client.error_code, "internal_error");
+  ASSERT_EQ(f.sink.records.size(), 1u);
+  EXPECT_EQ(f.sink.records[0].outcome, "internal_error");
+  EXPECT_TRUE(f.ctx.recorded);
+}
+
+TEST(StageRunner, AnExceptionFromTheClientWriterIsRecordedAsAnInternalError) {
+  Fixture f;
+  f.client.throws = true;
+  auto r = f.runner({{"parse", Does::kNext},
+                     {"cache", Does::kEnd},
+                     {"decide", Does::kNext},
+                     {"record", Does::kNext}});
+  f.run(*r);
+  ASSERT_EQ(f.sink.records.size(), 1u);
+  EXPECT_EQ(f.sink.records[0].outcome, "internal_error");
+  EXPECT_NE(f.sink.records[0].error_message.find("writer broke"), std::string::npos);
+}
+
+TEST(StageRunner, AnExceptionInTheRecordStageStillHandsTheRecordToTheSink) {
+  Fixture f;
+  auto r = f.runner({{"parse", Does::kNext}, {"decide", Does::kNext}, {"record", Does::kThrowInt}});
+  f.run(*r);
+  ASSERT_EQ(f.sink.records.size(), 1u);
+  EXPECT_EQ(f.spans(f.sink.records[0]).back(), "record:error");
 }
 
 TEST(StageRunner, ExplainOnlyStopsAfterDecideAndRecordsNothing) {

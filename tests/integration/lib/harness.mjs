@@ -142,9 +142,13 @@ class ManagedProcess {
   }
 }
 
-export function startProcess(name, args, { env = {} } = {}) {
+// `nofile`: the process's file-descriptor limit (set by a shell's `ulimit -n` before exec).
+export function startProcess(name, args, { env = {}, nofile } = {}) {
   if (!existsSync(BIN)) throw new Error(`switchboard binary not found at ${BIN} (set SWITCHBOARD_BIN)`);
-  const child = spawn(BIN, args, {
+  const [cmd, argv] = nofile === undefined
+    ? [BIN, args]
+    : ['/bin/sh', ['-c', `ulimit -n ${Number(nofile)} && exec "$0" "$@"`, BIN, ...args]];
+  const child = spawn(cmd, argv, {
     cwd: SOURCE_DIR,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -210,13 +214,14 @@ export function gatewayConfig({ models, routes = [], server = {}, dir, sqlite } 
 }
 
 // Starts `switchboard serve` with a generated config (decisions in a fresh temp dir unless `sqlite`
-// names a database file). Returns {proc, port, base, dir, config, sqlite, stop}.
-export async function startGateway({ models, routes, server, env, sqlite, extraConfig } = {}) {
+// names a database file; `nofile` sets its file-descriptor limit). Returns {proc, port, base, dir,
+// config, sqlite, stop}.
+export async function startGateway({ models, routes, server, env, sqlite, extraConfig, nofile } = {}) {
   const dir = tempDir('sb-gw-');
   const config = { ...gatewayConfig({ models, routes, server, dir, sqlite }), ...(extraConfig ?? {}) };
   const configPath = path.join(dir, 'switchboard.yaml');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const proc = startProcess('gateway', ['serve', '--config', configPath], { env });
+  const proc = startProcess('gateway', ['serve', '--config', configPath], { env, nofile });
   const m = await proc.waitFor(/switchboard listening on (?:\[?[0-9a-fA-F.:]+\]?):(\d+)/, 15000);
   const port = Number(m[1]);
   return {
@@ -449,8 +454,9 @@ function closeServer(srv) {
 }
 
 // A Node HTTP server standing in for an upstream. handler(req, res, body) with the body read as
-// text. Every request is recorded in `requests` as {method, url, headers, body}.
-export async function fakeUpstream(handler) {
+// text. Every request is recorded in `requests` as {method, url, headers, body}. `host` is the
+// address it listens on ('::1' for IPv6; `url` then has the address in brackets).
+export async function fakeUpstream(handler, { host = '127.0.0.1' } = {}) {
   const requests = [];
   const srv = http.createServer((req, res) => {
     const chunks = [];
@@ -464,9 +470,10 @@ export async function fakeUpstream(handler) {
     });
   });
   servers.add(srv);
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  await new Promise((r) => srv.listen(0, host, r));
   const { port } = srv.address();
-  return { server: srv, port, url: `http://127.0.0.1:${port}`, requests, close: () => closeServer(srv) };
+  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return { server: srv, port, url: `http://${authority}`, requests, close: () => closeServer(srv) };
 }
 
 // OpenAI-shaped bodies for fake upstreams.

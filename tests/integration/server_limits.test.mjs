@@ -1,0 +1,155 @@
+// Bounds at the gateway's front door: connections over server.max_connections and request bodies
+// over server.max_body_budget_bytes are answered 503 `overloaded` with retry-after (never unbounded
+// growth); the default connection bound comes from the file-descriptor limit; and when accept()
+// runs out of descriptors the accept loop backs off instead of spinning.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import {
+  startGateway, model, stopAll, chatBody, postChat, getJson, fakeUpstream, completionJson, rawConnect, sleep,
+  expectErrorShape, withTimeout,
+} from './lib/harness.mjs';
+
+async function upstream() {
+  return fakeUpstream((req, res, body) => {
+    const parsed = JSON.parse(body);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(completionJson(parsed.model, 'fine'));
+  });
+}
+
+// Polls `fn` until it returns a truthy value (or throws after `ms`).
+async function eventually(fn, ms = 10000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+// Opens `n` raw connections that send nothing (each is accepted and waits for a header).
+async function idleConnections(port, n) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(await rawConnect(port));
+  await sleep(300); // connected is not yet accepted: let the gateway's accept loops catch up
+  return out;
+}
+
+// CPU seconds (user + system) the process has used, from /proc.
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+describe('server.max_connections', () => {
+  let up;
+  let gw;
+  before(async () => {
+    up = await upstream();
+    gw = await startGateway({ server: { max_connections: 4 }, models: [model('m', up.url)] });
+  });
+  after(stopAll);
+
+  test('a connection over the bound gets 503 overloaded with retry-after, then is closed', async () => {
+    const held = await idleConnections(gw.port, 4);
+    const r = await getJson(gw.base, '/healthz');
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.headers.get('retry-after'), '1');
+    expectErrorShape(assert, r.json, 'overloaded');
+    const c = await postChat(gw.base, chatBody('m', 'hello'));
+    assert.equal(c.status, 503, c.text);
+    expectErrorShape(assert, c.json, 'overloaded');
+
+    // The over-limit connection is closed by the gateway after the answer.
+    const extra = await rawConnect(gw.port);
+    extra.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await withTimeout(extra.whenClosed, 5000, 'the rejected connection was not closed');
+    assert.match(extra.received, /^HTTP\/1\.1 503/);
+
+    // A slot frees when a client leaves.
+    held[0].destroy();
+    await eventually(async () => (await postChat(gw.base, chatBody('m', 'again'))).status === 200, 10000,
+                     'a request after a connection closed');
+    for (const s of held) s.destroy();
+  });
+});
+
+describe('server.max_body_budget_bytes', () => {
+  let up;
+  let gw;
+  before(async () => {
+    up = await upstream();
+    gw = await startGateway({
+      server: { max_body_budget_bytes: 100000, max_body_bytes: 1048576 }, models: [model('m', up.url)],
+    });
+  });
+  after(stopAll);
+
+  test('a body that would exceed the budget gets 503 overloaded; the budget frees with the request', async () => {
+    // One request announces a 90,000-byte body and sends a little: all 90,000 bytes are held.
+    const body = JSON.stringify(chatBody('m', 'x'.repeat(90000 - 60)));
+    const len = Buffer.byteLength(body);
+    assert.ok(len > 89000 && len <= 90000, `${len}`);
+    const held = await rawConnect(gw.port);
+    held.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+               `Content-Length: ${len}\r\n\r\n${body.slice(0, 100)}`);
+    await sleep(200);
+
+    const big = await postChat(gw.base, chatBody('m', 'y'.repeat(20000)));
+    assert.equal(big.status, 503, big.text);
+    assert.equal(big.headers.get('retry-after'), '1');
+    expectErrorShape(assert, big.json, 'overloaded');
+
+    const small = await postChat(gw.base, chatBody('m', 'z'.repeat(5000)));
+    assert.equal(small.status, 200, small.text);
+
+    held.write(body.slice(100));
+    await eventually(async () => /^HTTP\/1\.1 200/.test(held.received), 10000, 'the held request answered');
+    held.destroy();
+    const after = await postChat(gw.base, chatBody('m', 'y'.repeat(20000)));
+    assert.equal(after.status, 200, after.text);
+  });
+});
+
+describe('descriptor limits', () => {
+  after(stopAll);
+
+  test('without max_connections the bound is derived from the descriptor limit', async () => {
+    const up = await upstream();
+    const gw = await startGateway({ models: [model('m', up.url)], nofile: 64 });
+    const m = gw.proc.output.match(/max (\d+) connections/);
+    assert.ok(m, gw.proc.output);
+    assert.equal(Number(m[1]), 32); // 64 less a reserve of 64, floored at half
+    const held = await idleConnections(gw.port, 32);
+    const r = await getJson(gw.base, '/healthz');
+    assert.equal(r.status, 503, r.text);
+    expectErrorShape(assert, r.json, 'overloaded');
+    for (const s of held) s.destroy();
+    await eventually(async () => (await getJson(gw.base, '/healthz')).status === 200, 10000, 'served again');
+    assert.ok(gw.proc.running, gw.proc.output);
+    await gw.stop();
+  });
+
+  test('when accept() runs out of descriptors the gateway backs off instead of spinning, then recovers', async () => {
+    const up = await upstream();
+    // A connection bound far above what 64 descriptors allow: accept() itself fails with EMFILE.
+    const gw = await startGateway({ server: { max_connections: 10000 }, models: [model('m', up.url)], nofile: 64 });
+    const held = await idleConnections(gw.port, 70); // the kernel completes them all; the gateway cannot
+    await sleep(500);
+    const before = cpuSeconds(gw.proc.child.pid);
+    await sleep(1500);
+    const used = cpuSeconds(gw.proc.child.pid) - before;
+    // A loop retrying accept() at once would burn a core (~1.5 s here); backing off costs nearly nothing.
+    assert.ok(used < 0.4, `gateway used ${used.toFixed(2)} s of CPU in 1.5 s while out of descriptors`);
+    assert.match(gw.proc.output, /accept failed/);
+    for (const s of held) s.destroy();
+    await eventually(async () => (await getJson(gw.base, '/healthz')).status === 200, 10000, 'served again');
+    const c = await postChat(gw.base, chatBody('m', 'after'));
+    assert.equal(c.status, 200, c.text);
+    assert.ok(gw.proc.running, gw.proc.output);
+    await gw.stop();
+  });
+});
