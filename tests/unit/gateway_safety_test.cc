@@ -111,8 +111,11 @@ struct InProcessGateway {
     server = std::make_unique<RunningServer>(std::move(*s));
   }
   ~InProcessGateway() {
-    server.reset();
+    // As `switchboard serve` does: stop the loops, detach (joins the lookup pool, whose last
+    // completions still touch the workers' io_contexts), then destroy the server.
+    server->stop();
     gateway->detach();
+    server.reset();
   }
   uint16_t port() const { return server->port(); }
 };

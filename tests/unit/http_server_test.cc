@@ -101,6 +101,9 @@ TEST(HttpServer, RequestBodiesOverTheBudgetAreAnswered503Overloaded) {
   auto ok = fits.request(bhttp::verb::post, "/ok", std::string(150, 'c'));
   EXPECT_EQ(ok.status, 200u) << ok.error;
   EXPECT_EQ(ok.body, "150");
+  // (That request is released just after its answer was written.)
+  ASSERT_TRUE(
+      eventually([&] { return server->body_bytes_held() == 800 && server->in_flight() == 1; }));
 
   // A chunked body is counted as it grows.
   Client chunked(server.port());

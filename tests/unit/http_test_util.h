@@ -27,7 +27,11 @@ class RunningServer {
   explicit RunningServer(std::unique_ptr<http::Server> server) : server_(std::move(server)) {
     thread_ = std::thread([this] { server_->run(); });
   }
-  ~RunningServer() {
+  ~RunningServer() { stop(); }
+  // Stops the event loops and joins the thread; the server (and its io_contexts) stay alive until
+  // the object is destroyed.
+  void stop() {
+    if (!thread_.joinable()) return;
     server_->stop();
     thread_.join();
   }
