@@ -34,12 +34,12 @@ class FakeStage final : public Stage {
         ctx.reply = RequestContext::Reply{200, "application/json", R"({"cached":true})"};
         co_return StageResult::end();
       case Does::kFail:
-      case Does::kThrowInt:
-        throw 42;
         co_return StageResult::fail(make_error(ErrorKind::kBadRequest, "prompt_rejected", "no"),
                                     "client_error");
       case Does::kThrow:
         throw std::runtime_error("boom");
+      case Does::kThrowInt:
+        throw 42;
       case Does::kSleep: {
         asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
         co_await t.async_wait(asio::use_awaitable);
@@ -55,12 +55,12 @@ class FakeStage final : public Stage {
   Does does_;
   bool required_;
 };
-if (throws) throw std::runtime_error("writer broke");
 
 class FakeClient final : public ResponseWriter {
  public:
   asio::awaitable<bool> respond(unsigned status, std::string_view, Headers headers,
                                 std::string body) override {
+    if (throws) throw std::runtime_error("writer broke");
     this->status = status;
     this->body = std::move(body);
     for (const auto& [n, v] : headers) this->headers.emplace_back(n, v);
