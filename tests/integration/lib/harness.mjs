@@ -19,6 +19,7 @@ export const MIXTRAL = 'mistralai/mixtral-8x7b-chat';
 export const GPT4_PRICE = { input_per_mtok: 10.0, output_per_mtok: 30.0 };
 
 const live = new Set(); // running ManagedProcess instances
+const started = new Set(); // every ManagedProcess since the last stopAll(), for the sanitizer check
 const unexpected = new Set(); // processes that exited without being asked to
 const tempDirs = new Set();
 const servers = new Set(); // Node servers started by fakeUpstream()
@@ -85,6 +86,7 @@ class ManagedProcess {
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     live.add(this);
+    started.add(this);
   }
 
   get running() { return this.exitCode === undefined && this.signal === undefined; }
@@ -254,7 +256,18 @@ export async function stopAll() {
     try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
   }
   tempDirs.clear();
+  // A sanitized build (`make test-asan`) aborts on a report, but a process the test killed anyway may
+  // not have been noticed: any report fails the test file.
+  const reports = [];
+  for (const p of started) {
+    const m = p.output.match(SANITIZER_REPORT);
+    if (m) reports.push(`--- ${p.name}: ${m[0]}\n${p.output.slice(Math.max(0, m.index - 200), m.index + 4000)}`);
+  }
+  started.clear();
+  if (reports.length) throw new Error(`sanitizer report(s) in process output:\n${reports.join('\n')}`);
 }
+
+const SANITIZER_REPORT = /(ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: UndefinedBehaviorSanitizer|runtime error:)[^\n]*/;
 
 // ------------------------------------------------------------------ demo data
 
