@@ -49,9 +49,20 @@ class Stage {
   virtual boost::asio::awaitable<StageResult> run(pipeline::RequestContext& ctx) const = 0;
 };
 
+namespace config {
+struct Config;  // src/config/config.h
+}
+
+// What a stage's factory sees: the whole validated configuration. A stage with settings of its own
+// reads its top-level section (Config::sections, e.g. `cache:`) and each route's
+// (RouteConfig::sections), checks them and builds its per-route state once.
+struct StageContext {
+  const config::Config& config;
+};
+
 // Stages are built once per runtime, after policies and models. Returns the stage or a config
-// error.
-using StageFactory = std::function<Result<std::unique_ptr<Stage>>()>;
+// error whose message starts with the offending "file:line:col".
+using StageFactory = std::function<Result<std::unique_ptr<Stage>>(const StageContext&)>;
 using StageRegistry = Registry<StageFactory>;
 using StageRegistrar = Registrar<StageFactory>;
 

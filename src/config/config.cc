@@ -272,7 +272,7 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
 }
 
 RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::string& what) {
-  w.only_keys(node, what, {"name", "policy", "signals", "stages"});
+  w.only_keys(node, what, {"name", "policy", "signals", "stages", "guard", "cache"});
   RouteConfig r;
   if (!node["name"]) w.fail(node, what + " needs a name");
   r.name = w.string(node["name"], what + ".name");
@@ -308,6 +308,8 @@ RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::stri
       r.stages.push_back({std::move(name), on, w.where(kv.first)});
     }
   }
+  for (const char* section : kStageSections)
+    if (node[section]) r.sections.emplace(section, node[section]);
   return r;
 }
 
@@ -341,7 +343,10 @@ void parse_signals(const Walker& w, const YAML::Node& node, SignalsConfig& s) {
 std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, const std::string& source) {
   auto cfg = std::make_shared<Config>();
   cfg->source = source;
-  w.only_keys(root, "the configuration", {"listen", "server", "models", "routes", "store", "signals"});
+  w.only_keys(root, "the configuration",
+              {"listen", "server", "models", "routes", "store", "signals", "guard", "cache"});
+  for (const char* section : kStageSections)
+    if (root[section]) cfg->sections.emplace(section, root[section]);
   cfg->signals.where = source;
   if (root["signals"]) parse_signals(w, root["signals"], cfg->signals);
   if (root["listen"]) parse_listen_key(w, root["listen"], cfg->server);

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -86,6 +87,9 @@ struct RouteConfig {
     std::string where;  // "file:line:col"
   };
   std::vector<StageSwitch> stages;
+  // The route's settings of stages that have their own (`guard:`, `cache:`; kStageSections), as
+  // written: the stage's factory checks and reads them (include/switchboard/stage.h).
+  std::map<std::string, YAML::Node, std::less<>> sections;
 };
 
 struct ServerConfig {
@@ -140,12 +144,19 @@ struct Config {
   std::vector<ModelConfig> models;
   std::vector<RouteConfig> routes;
   StoreConfig store;
+  // Top-level settings of stages that have their own (kStageSections), as written; read and checked
+  // by the stage's factory (e.g. a cache store shared by several routes).
+  std::map<std::string, YAML::Node, std::less<>> sections;
 
   const ModelConfig* find_model(std::string_view name) const;
   const RouteConfig* find_route(std::string_view name) const;
   // The model serving LoRA adapter `name` (listed in its `adapters:` or a replica's), or null.
   const ModelConfig* find_adapter_model(std::string_view name) const;
 };
+
+// Stages with settings of their own, accepted at the top level and in a route; their factories
+// check them. A new such stage adds its name here.
+inline constexpr const char* kStageSections[] = {"guard", "cache"};
 
 // Parses and validates. `source` names the text in error messages (the file path).
 Result<std::shared_ptr<const Config>> parse_config(const std::string& yaml_text,

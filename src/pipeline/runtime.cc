@@ -183,7 +183,7 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
     rt->needs |= needs;
     rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy), needs, 0});
   }
-  auto runner = StageRunner::standard();
+  auto runner = StageRunner::standard(*config);
   if (!runner) return runner.error();
   rt->runner = std::move(*runner);
   for (auto& [name, route] : rt->routes) {

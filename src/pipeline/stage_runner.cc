@@ -47,12 +47,12 @@ StageRunner::StageRunner(std::vector<std::unique_ptr<Stage>> stages) : stages_(s
   }
 }
 
-Result<std::unique_ptr<StageRunner>> StageRunner::standard() {
+Result<std::unique_ptr<StageRunner>> StageRunner::standard(const config::Config& config) {
   std::vector<std::unique_ptr<Stage>> stages;
   for (const char* slot : kStageOrder) {
     const StageFactory* factory = StageRegistry::instance().find(slot);
     if (!factory) continue;  // an empty slot (guard and cache until they are built)
-    auto stage = (*factory)();
+    auto stage = (*factory)(StageContext{config});
     if (!stage) return stage.error();
     stages.push_back(std::move(*stage));
   }

@@ -31,8 +31,9 @@ class StageRunner {
  public:
   // Stages run in the given order; at most 32.
   explicit StageRunner(std::vector<std::unique_ptr<Stage>> stages);
-  // The registered implementation of each slot of kStageOrder, in that order (empty slots skipped).
-  static Result<std::unique_ptr<StageRunner>> standard();
+  // The registered implementation of each slot of kStageOrder, in that order (empty slots skipped),
+  // each built from `config` (a stage's factory error is returned as is).
+  static Result<std::unique_ptr<StageRunner>> standard(const config::Config& config);
 
   asio::awaitable<void> run(RequestContext& ctx) const;
 

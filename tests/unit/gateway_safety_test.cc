@@ -168,7 +168,7 @@ TEST(GatewaySafety, AnExceptionOfAnyTypeOnTheChatPathAnswers500AndIsRecorded) {
       continue;
     }
     if (const auto* factory = StageRegistry::instance().find(slot))
-      stages.push_back((*factory)().value());
+      stages.push_back((*factory)(StageContext{*rt->config}).value());
   }
   rt->runner = std::make_unique<StageRunner>(std::move(stages));
   auto store = store::DecisionStore::open(temp_db("crash"));

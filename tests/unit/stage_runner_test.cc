@@ -276,7 +276,8 @@ TEST(StageRunner, ExplainOnlyStopsAfterDecideAndRecordsNothing) {
 }
 
 TEST(StageRunner, TheStandardRunnerHasTheGatewaysOrder) {
-  auto r = StageRunner::standard();
+  config::Config config;
+  auto r = StageRunner::standard(config);
   ASSERT_TRUE(r);
   // guard and cache are empty slots until their stages are built.
   EXPECT_EQ((*r)->names(),

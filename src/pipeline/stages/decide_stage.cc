@@ -33,7 +33,7 @@ class DecideStage final : public Stage {
   }
 };
 
-const StageRegistrar kRegister("decide", []() -> Result<std::unique_ptr<Stage>> {
+const StageRegistrar kRegister("decide", [](const StageContext&) -> Result<std::unique_ptr<Stage>> {
   return std::unique_ptr<Stage>(std::make_unique<DecideStage>());
 });
 

@@ -16,7 +16,7 @@ class ExecuteStage final : public Stage {
   Executor executor_;
 };
 
-const StageRegistrar kRegister("execute", []() -> Result<std::unique_ptr<Stage>> {
+const StageRegistrar kRegister("execute", [](const StageContext&) -> Result<std::unique_ptr<Stage>> {
   return std::unique_ptr<Stage>(std::make_unique<ExecuteStage>());
 });
 

@@ -31,7 +31,7 @@ class ParseStage final : public Stage {
   }
 };
 
-const StageRegistrar kRegister("parse", []() -> Result<std::unique_ptr<Stage>> {
+const StageRegistrar kRegister("parse", [](const StageContext&) -> Result<std::unique_ptr<Stage>> {
   return std::unique_ptr<Stage>(std::make_unique<ParseStage>());
 });
 

@@ -27,7 +27,7 @@ class RecordStage final : public Stage {
   }
 };
 
-const StageRegistrar kRegister("record", []() -> Result<std::unique_ptr<Stage>> {
+const StageRegistrar kRegister("record", [](const StageContext&) -> Result<std::unique_ptr<Stage>> {
   return std::unique_ptr<Stage>(std::make_unique<RecordStage>());
 });
 

@@ -19,7 +19,7 @@ class SignalsStage final : public Stage {
   }
 };
 
-const StageRegistrar kRegister("signals", []() -> Result<std::unique_ptr<Stage>> {
+const StageRegistrar kRegister("signals", [](const StageContext&) -> Result<std::unique_ptr<Stage>> {
   return std::unique_ptr<Stage>(std::make_unique<SignalsStage>());
 });
 
