@@ -1,10 +1,13 @@
 #include "http/server.h"
 
+#include "http/wire.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <thread>
 
@@ -28,7 +31,9 @@ awaitable<bool> Exchange::respond(Response response) {
   response.keep_alive(keep_alive_ && !close_after_);
   response.prepare_payload();
   stream_.expires_after(write_timeout_);
-  auto [ec, n] = co_await bhttp::async_write(stream_, response, kNoThrow);
+  const std::string head = head_text(response.base());
+  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(response.body())};
+  auto [ec, n] = co_await asio::async_write(stream_, message, kNoThrow);
   if (ec) close_after_ = true;
   co_return !ec;
 }

@@ -1,8 +1,11 @@
 #include "http/upstream.h"
 
+#include "http/wire.h"
+
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 namespace switchboard::http {
@@ -214,6 +217,9 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
   request.set(bhttp::field::host, url.host_header.empty() ? url.host : url.host_header);
   if (!target.authorization.empty()) request.set(bhttp::field::authorization, target.authorization);
   request.prepare_payload();
+  const std::string head = head_text(request.base());
+  const std::array<asio::const_buffer, 2> message{
+      asio::buffer(head), asio::const_buffer(request.body().data(), request.body().size())};
 
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Connection> conn;
@@ -225,7 +231,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
     }
     const bool reused = conn->reused;
     conn->lowest().expires_at(deadline);
-    auto [wec, wn] = co_await conn->visit([&](auto& s) { return bhttp::async_write(s, request, kNoThrow); });
+    auto [wec, wn] = co_await conn->visit([&](auto& s) { return asio::async_write(s, message, kNoThrow); });
     if (wec) {
       if (reused && stale_connection(wec)) continue;
       co_return classify("sending to " + url.authority(), wec);

@@ -1,8 +1,8 @@
 #include "store/decision_store.h"
 
-#include <fmt/format.h>
-
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 
 #include <sqlite3.h>
@@ -34,8 +34,11 @@ CREATE TABLE IF NOT EXISTS decisions (
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
   candidates TEXT, attempts TEXT, stages TEXT
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time_ms);
+DROP INDEX IF EXISTS decisions_time;
 )sql";
+// No index on time_ms: ids begin with the time (new_decision_id), so the primary key orders rows
+// by time and retention deletes the lowest ids; an index would cost every insert a second b-tree
+// insert.
 
 constexpr const char* kInsert =
     "INSERT OR REPLACE INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
@@ -49,10 +52,9 @@ constexpr const char* kSelect =
 
 constexpr const char* kCount = "SELECT count(*) FROM decisions";
 constexpr const char* kDeleteOlder =
-    "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions WHERE time_ms < ? ORDER BY "
-    "time_ms LIMIT ?)";
+    "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions WHERE id < ? ORDER BY id LIMIT ?)";
 constexpr const char* kDeleteOldest =
-    "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions ORDER BY time_ms LIMIT ?)";
+    "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions ORDER BY id LIMIT ?)";
 
 Error sqlite_error(sqlite3* db, const std::string& what) {
   return make_error(ErrorKind::kInternal, "store_error",
@@ -97,7 +99,35 @@ bool json_safe(std::string_view s) {
   return true;
 }
 
-void append_number(std::string& out, double v) { fmt::format_to(std::back_inserter(out), "{}", v); }
+// Shortest text that reads back as the same double (what nlohmann writes too), without a format
+// string: the writer thread formats several numbers for every request.
+void append_number(std::string& out, double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, ec == std::errc() ? end : buf);
+}
+
+void append_integer(std::string& out, std::uint64_t v);
+
+// One decimal, as for stage microseconds (finite; the caller checked).
+void append_fixed1(std::string& out, double v) {
+  if (v < 0 || v >= 1e15) {
+    char buf[48];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 1);
+    out.append(buf, ec == std::errc() ? end : buf);
+    return;
+  }
+  const auto tenths = static_cast<std::uint64_t>(std::llround(v * 10));
+  append_integer(out, tenths / 10);
+  out += '.';
+  out += static_cast<char>('0' + tenths % 10);
+}
+
+void append_integer(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
 
 // The candidates and attempts columns, formatted directly when every string is json_safe and every
 // number finite (the writer thread does this for every request); otherwise through nlohmann.
@@ -144,7 +174,10 @@ std::string attempts_text(const std::vector<AttemptRecord>& attempts) {
       append_number(out, *a.ms);
     }
     if (a.hedge) out += R"(,"hedge":true)";
-    if (a.unavailable) fmt::format_to(std::back_inserter(out), R"(,"unavailable":{})", a.unavailable);
+    if (a.unavailable) {
+      out += R"(,"unavailable":)";
+      append_integer(out, a.unavailable);
+    }
     out += '}';
   }
   out += ']';
@@ -197,8 +230,13 @@ std::string stages_text(const std::vector<StageSpan>& stages) {
     if (!plain_identifier(s.name) || !plain_identifier(s.outcome) || !std::isfinite(s.us))
       return stages_json(stages).dump();
     if (out.size() > 1) out += ',';
-    fmt::format_to(std::back_inserter(out), R"({{"name":"{}","us":{:.1f},"outcome":"{}"}})", s.name, s.us,
-                   s.outcome);
+    out += R"({"name":")";
+    out += s.name;
+    out += R"(","us":)";
+    append_fixed1(out, s.us);
+    out += R"(,"outcome":")";
+    out += s.outcome;
+    out += "\"}";
   }
   out += ']';
   return out;
@@ -239,16 +277,27 @@ nlohmann::json stages_json(const std::vector<StageSpan>& stages) {
   return out;
 }
 
+namespace {
+constexpr char kHex[] = "0123456789abcdef";
+}
+
+std::string id_prefix(std::int64_t time_ms) {
+  std::string id = "dec_00000000000";
+  const auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(time_ms, 0));
+  for (int i = 0; i < 11; ++i) id[4 + 10 - i] = kHex[(ms >> (4 * i)) & 0xf];
+  return id;
+}
+
 std::string new_decision_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                            std::chrono::system_clock::now().time_since_epoch())
                                            .count());
   auto random = rng();
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "dec_%011llx%013llx", static_cast<unsigned long long>(ms & 0xfffffffffffULL),
-                static_cast<unsigned long long>(random & 0xfffffffffffffULL));
-  return buf;
+  std::string id = id_prefix(static_cast<std::int64_t>(ms & 0xfffffffffffULL));
+  id.resize(4 + 11 + 13);
+  for (int i = 0; i < 13; ++i) id[15 + 12 - i] = kHex[(random >> (4 * i)) & 0xf];
+  return id;
 }
 
 nlohmann::json DecisionRecord::to_json() const {
@@ -461,7 +510,9 @@ bool DecisionStore::retention_step() {
       aging_ = false;
       return excess_rows_ > 0;
     }
-    sqlite3_bind_int64(stmt, 1, cutoff);
+    // Every id of a record from before `cutoff` sorts below "dec_" + the cutoff's 11 hex digits.
+    const std::string below = id_prefix(cutoff);
+    sqlite3_bind_text(stmt, 1, below.data(), static_cast<int>(below.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(stmt, 2, limit);
   } else {
     limit = std::min(batch, excess_rows_);

@@ -160,7 +160,10 @@ nlohmann::json candidates_json(const std::vector<Candidate>& candidates);
 nlohmann::json attempts_json(const std::vector<AttemptRecord>& attempts);
 
 // A new decision id: "dec_" + 24 hex digits: 11 of milliseconds since the epoch, then 13 random,
-// so ids sort by time and SQLite appends rather than inserting at random places.
+// so ids sort by time and SQLite appends rather than inserting at random places. The store relies
+// on it: retention deletes by id order (no index on time_ms).
 std::string new_decision_id();
+// "dec_" + the 11 hex digits of `time_ms`: every id made at or after that time sorts at or above it.
+std::string id_prefix(std::int64_t time_ms);
 
 }  // namespace switchboard::store

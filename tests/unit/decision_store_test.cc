@@ -157,6 +157,19 @@ bool eventually(F&& cond) {
 }
 }  // namespace
 
+TEST(DecisionStore, IdsSortByTimeAboveThePrefixOfTheirTime) {
+  // Retention deletes by id order, so this order is what it relies on.
+  const auto before = now_ms();
+  const std::string a = new_decision_id();
+  EXPECT_EQ(a.size(), 28u);
+  EXPECT_EQ(a.rfind("dec_", 0), 0u);
+  EXPECT_LE(id_prefix(before), a);
+  EXPECT_LT(a, id_prefix(now_ms() + 1));
+  EXPECT_LT(id_prefix(0xfffffffffff - 1), id_prefix(0xfffffffffff));
+  EXPECT_EQ(id_prefix(0x123), "dec_00000000123");
+  EXPECT_EQ(id_prefix(-5), "dec_00000000000");
+}
+
 TEST(DecisionStore, PendingAndStoredLookupsAreSeparate) {
   auto store = DecisionStore::open(temp_db("split"));
   ASSERT_TRUE(store.ok());
