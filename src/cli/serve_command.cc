@@ -58,7 +58,7 @@ int run_serve(const ServeOptions& opts) {
   options.body_timeout = s.body_timeout;
   options.write_timeout = s.write_timeout;
   options.drain_timeout = s.drain_timeout;
-  auto server = http::Server::create(options, [gateway](http::Exchange& ex) { return gateway->handle(ex); });
+  auto server = http::Server::create(options, [gateway](http::Exchange& ex) { return gateway->serve(ex); });
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 2;
