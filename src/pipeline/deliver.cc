@@ -49,6 +49,10 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
       break;
     }
   }
+  // An upstream whose body breaks off after its [DONE] event (the connection closed or went silent
+  // before the last chunk, say) gave the whole answer: the client's stream ends normally instead of
+  // with an error event after [DONE] (found by bench/soak.sh, killing backends).
+  if (broken && meter.saw_done()) broken.reset();
   // What closes the event the upstream broke off in (before finish(), which ends it in the parser).
   const std::string_view closing = api::sse_closing_bytes(sse);
   sse.finish();
