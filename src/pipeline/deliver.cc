@@ -51,6 +51,10 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
       break;
     }
   }
+  // An upstream whose body breaks off after its [DONE] event (the connection closed or went silent
+  // before the last chunk, say) gave the whole answer: the client's stream ends normally instead of
+  // with an error event after [DONE] (found by bench/soak.sh, killing backends).
+  if (broken && meter.saw_done()) broken.reset();
   // What closes the event the upstream broke off in (before finish(), which ends it in the parser).
   const std::string_view closing = api::sse_closing_bytes(sse);
   sse.finish();
@@ -85,23 +89,11 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   co_return StageResult::next();
 }
 
-}  // namespace
-
-awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
-                               const ModelRuntime* first_choice) {
+// A whole answer (or the upstream's error answer) to the client.
+awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   auto& rec = ctx.rec;
-  ctx.model = answer.model;
-  rec.model = answer.model->config->name;
-  rec.replica = answer.replica->config->id;
-  rec.upstream_ms = answer.head_ms;
-  if (answer.model != first_choice) rec.reason += "; fell back to " + rec.model;
   const auto& mc = *answer.model->config;
-  ctx.metrics->upstream_latency.with({mc.name, rec.replica}).observe(rec.upstream_ms / 1000);
   auto& upstream = *answer.call;
-  const bool upstream_sse = upstream.content_type().starts_with("text/event-stream");
-  if (ctx.req.stream && upstream.status() == 200 && upstream_sse)
-    co_return co_await relay_stream(ctx, upstream);
-
   if (!answer.body) {
     auto whole = co_await upstream.read_all(kMaxUpstreamBody, answer.sent_at + mc.timeout);
     if (!whole) {
@@ -137,6 +129,28 @@ awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
   if (!co_await ctx.client->respond(upstream.status(), content_type, headers, std::move(whole)))
     rec.outcome = "client_gone";
   co_return StageResult::next();
+}
+
+}  // namespace
+
+// Not a coroutine: it hands back relay_stream()'s or deliver_whole()'s awaitable, so that only that
+// one's frame stays allocated while the answer goes out (as long as a stream lasts:
+// bench/streams.sh).
+awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
+                               const ModelRuntime* first_choice) {
+  auto& rec = ctx.rec;
+  ctx.model = answer.model;
+  rec.model = answer.model->config->name;
+  rec.replica = answer.replica->config->id;
+  rec.upstream_ms = answer.head_ms;
+  if (answer.model != first_choice) rec.reason += "; fell back to " + rec.model;
+  const auto& mc = *answer.model->config;
+  ctx.metrics->upstream_latency.with({mc.name, rec.replica}).observe(rec.upstream_ms / 1000);
+  auto& upstream = *answer.call;
+  const bool upstream_sse = upstream.content_type().starts_with("text/event-stream");
+  if (ctx.req.stream && upstream.status() == 200 && upstream_sse)
+    return relay_stream(ctx, upstream);
+  return deliver_whole(ctx, answer);
 }
 
 }  // namespace switchboard::pipeline

@@ -43,6 +43,9 @@ class Gateway {
   // stopped running and before it is destroyed.
   void detach();
   asio::awaitable<void> handle(http::Exchange& exchange);
+  // The server's handler (gateway_serve.cc): handle(), except that chat requests go straight to
+  // chat(), so that no dispatcher coroutine frame stays allocated for as long as a stream lasts.
+  asio::awaitable<void> serve(http::Exchange& exchange);
 
   store::DecisionStore& decisions() { return *store_; }
   metrics::GatewayMetrics& metrics() { return metrics_; }

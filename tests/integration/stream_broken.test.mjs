@@ -2,7 +2,8 @@
 // well-formed SSE error event (code upstream_stream_broken) and [DONE]; the decision record says
 // stream_broken; the gateway keeps serving. Also the non-streaming variant (half a body, then the
 // connection is cut), an upstream that goes silent mid-stream (stream_idle_timeout_ms) and one whose
-// data line never ends (max_stream_line_bytes: the gateway stops relaying instead of buffering).
+// data line never ends (max_stream_line_bytes: the gateway stops relaying instead of buffering), and
+// one whose body breaks off only after its [DONE] (the client's stream is complete: no error event).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -14,6 +15,7 @@ describe('upstream dies mid-stream', () => {
   let backend;
   let silent;
   let endless;
+  let afterDone;
   let gw;
   before(async () => {
     backend = await startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 });
@@ -34,9 +36,17 @@ describe('upstream dies mid-stream', () => {
       }
       res.end();
     });
+    // A whole answer with [DONE], then the connection closes before the chunked body's last chunk.
+    afterDone = await fakeUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunkEvent('after-done', 'All'));
+      res.write(chunkEvent('after-done', ' here', 'stop'));
+      res.write('data: [DONE]\n\n', () => setTimeout(() => res.socket.destroy(), 50));
+    });
     gw = await startGateway({
       models: [
         model(GPT4, backend.url),
+        model('after-done-model', afterDone.url, { timeout_ms: 5000 }),
         model('silent-model', silent.url, { stream_idle_timeout_ms: 400, timeout_ms: 5000 }),
         model('endless-model', endless.url, { max_stream_line_bytes: 262144, timeout_ms: 5000 }),
       ],
@@ -124,6 +134,19 @@ describe('upstream dies mid-stream', () => {
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'stream_broken');
     assert.equal(d.error?.code, 'upstream_stream_broken');
+  });
+
+  test('a body that breaks off after [DONE] ends the client stream normally; outcome ok', async () => {
+    const r = await streamChat(gw.base, chatBody('after-done-model', 'hi'));
+    assert.equal(r.status, 200);
+    assert.equal(r.trailing, '');
+    assert.equal(r.text, 'All here');
+    assert.deepEqual(r.events.map((e) => e.data).filter((d) => d === '[DONE]'), ['[DONE]']);
+    assert.equal(r.events.at(-1).data, '[DONE]');
+    assert.ok(!r.events.some((e) => e.json?.error), 'no error event');
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'ok');
+    assert.equal(d.error, null);
   });
 
   test('an upstream that goes silent mid-stream is cut after stream_idle_timeout_ms', async () => {

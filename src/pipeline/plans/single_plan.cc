@@ -5,29 +5,48 @@
 namespace switchboard::pipeline {
 namespace {
 
+// What the calls came to: the attempt to deliver (an answer, or the last 5xx/429 held back), else
+// the last error.
+struct Calls {
+  std::optional<Attempt> deliver;
+  std::optional<Error> error;
+  const ModelRuntime* first = nullptr;
+};
+
+// The model, then its fallbacks. A coroutine of its own so that its frame (the call state, the
+// candidate buffer, each model's result) is freed before the answer is delivered, which may take as
+// long as a stream lasts (bench/streams.sh).
+asio::awaitable<Calls> call_models(RequestContext& ctx, const Plan& plan) {
+  std::vector<const ModelRuntime*> models;
+  models.push_back(ctx.runtime->find_model(plan.model));
+  for (const auto& f : plan.fallbacks) models.push_back(ctx.runtime->find_model(f));
+  Calls out;
+  out.first = models[0];
+  CallState st;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    ModelCallResult r = co_await call_model(ctx, st, *models[i], i + 1 == models.size());
+    if (r.answer) {
+      out.deliver = std::move(r.answer);
+      co_return out;
+    }
+    if (r.held) out.deliver = std::move(r.held);
+    if (r.error) out.error = std::move(r.error);
+    if (r.stop) break;
+  }
+  co_return out;
+}
+
 class SinglePlan final : public PlanRunner {
  public:
   asio::awaitable<StageResult> run(RequestContext& ctx, const Plan& plan) const override {
-    std::vector<const ModelRuntime*> models;
-    models.push_back(ctx.runtime->find_model(plan.model));
-    for (const auto& f : plan.fallbacks) models.push_back(ctx.runtime->find_model(f));
-    CallState st;
-    std::optional<Attempt> held;
-    std::optional<Error> last_error;
-    for (std::size_t i = 0; i < models.size(); ++i) {
-      ModelCallResult r = co_await call_model(ctx, st, *models[i], i + 1 == models.size());
-      if (r.answer) co_return co_await deliver(ctx, *r.answer, models[0]);
-      if (r.held) held = std::move(r.held);
-      if (r.error) last_error = std::move(r.error);
-      if (r.stop) break;
-    }
-    if (held) co_return co_await deliver(ctx, *held, models[0]);
-    if (!last_error)
-      last_error =
-          make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no replica answered");
+    Calls calls = co_await call_models(ctx, plan);
+    if (calls.deliver) co_return co_await deliver(ctx, *calls.deliver, calls.first);
+    Error error = calls.error ? std::move(*calls.error)
+                              : make_error(ErrorKind::kUpstreamError, "upstream_unreachable",
+                                           "no replica answered");
     const char* outcome =
-        last_error->kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
-    co_return StageResult::fail(std::move(*last_error), outcome);
+        error.kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
+    co_return StageResult::fail(std::move(error), outcome);
   }
 };
 
