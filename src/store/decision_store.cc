@@ -41,7 +41,7 @@ DROP INDEX IF EXISTS decisions_time;
 // insert.
 
 constexpr const char* kInsert =
-    "INSERT OR REPLACE INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
+    "INSERT INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
     "tokens_source,cost_usd,candidates,attempts,stages) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
