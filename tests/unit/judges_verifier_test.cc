@@ -180,8 +180,10 @@ TEST(JudgesVerifierRouterBench, CalibratedOnTest) {
   const double auc = roc_auc(p, y);
   std::printf("[verifier] TEST: AUC %.4f, ECE %.4f, Brier %.4f (a constant %.3f: %.4f)\n", auc, ece,
               brier, base, base * (1 - base));
-  EXPECT_GE(auc, 0.75);
-  EXPECT_LE(ece, 0.05);
+  // The figures of docs/evaluation.md ("Judges"), reproduced (training is seeded): AUC 0.748,
+  // ECE 0.016.
+  EXPECT_GE(auc, 0.74);
+  EXPECT_LE(ece, 0.03);
   EXPECT_LT(brier, base * (1 - base) * 0.85);
 }
 
@@ -262,7 +264,7 @@ void print(const std::string& name, const std::string& weak, const std::string& 
            const CascadeFigures& f) {
   std::printf(
       "[cascade] %s: %s -> %s on %zu TEST prompts: weak %.3f, strong %.3f; verifier AUC "
-      "on the weak answers %.3f; cascade APGR %.3f\n",
+      "on the weak answers %.3f; cascade APGR %.3f (-1: no gap)\n",
       name.c_str(), weak.c_str(), strong.c_str(), f.prompts, f.q_weak, f.q_strong, f.auc, f.apgr);
   for (const auto& [t, share, q, cost] : f.at)
     std::printf("[cascade]   threshold %.1f: %.3f escalated, mean score %.3f, cost $%.3f\n", t,
@@ -284,8 +286,13 @@ TEST(JudgesVerifierRouterBench, CascadeApgrOnMbppAndMultipleChoice) {
     // figures reported in docs/evaluation.md must be reproduced (training is seeded).
     EXPECT_GT(mc.auc, 0.5) << weak;
     if (weak == "mistralai/mixtral-8x7b-chat") {
-      EXPECT_GT(mbpp.auc, 0.5);
-      EXPECT_GT(mbpp.apgr, 0.5);  // better than escalating at random
+      // Reported: APGR 0.695 on MBPP, 0.593 on ARC-Challenge + Winogrande.
+      EXPECT_GT(mbpp.auc, 0.6);
+      EXPECT_GE(mbpp.apgr, 0.68);
+      EXPECT_GE(mc.apgr, 0.58);
+    } else {
+      EXPECT_LT(mbpp.apgr, 0);   // gpt-3.5 scores as gpt-4 on MBPP's test: no gap, no APGR
+      EXPECT_GE(mc.apgr, 0.55);  // reported: 0.565
     }
   }
 }
