@@ -180,8 +180,8 @@ TEST(JudgesVerifierRouterBench, CalibratedOnTest) {
   const double auc = roc_auc(p, y);
   std::printf("[verifier] TEST: AUC %.4f, ECE %.4f, Brier %.4f (a constant %.3f: %.4f)\n", auc, ece,
               brier, base, base * (1 - base));
-  // The figures of docs/evaluation.md ("Judges"), reproduced (training is seeded): AUC 0.748,
-  // ECE 0.016.
+  // The figures of docs/evaluation.md ("Judges"), reproduced (training is seeded): AUC 0.749,
+  // ECE 0.015.
   EXPECT_GE(auc, 0.74);
   EXPECT_LE(ece, 0.03);
   EXPECT_LT(brier, base * (1 - base) * 0.85);
@@ -286,13 +286,13 @@ TEST(JudgesVerifierRouterBench, CascadeApgrOnMbppAndMultipleChoice) {
     // figures reported in docs/evaluation.md must be reproduced (training is seeded).
     EXPECT_GT(mc.auc, 0.5) << weak;
     if (weak == "mistralai/mixtral-8x7b-chat") {
-      // Reported: APGR 0.695 on MBPP, 0.593 on ARC-Challenge + Winogrande.
+      // Reported: APGR 0.684 on MBPP, 0.593 on ARC-Challenge + Winogrande.
       EXPECT_GT(mbpp.auc, 0.6);
       EXPECT_GE(mbpp.apgr, 0.68);
       EXPECT_GE(mc.apgr, 0.58);
     } else {
       EXPECT_LT(mbpp.apgr, 0);   // gpt-3.5 scores as gpt-4 on MBPP's test: no gap, no APGR
-      EXPECT_GE(mc.apgr, 0.55);  // reported: 0.565
+      EXPECT_GE(mc.apgr, 0.55);  // reported: 0.564
     }
   }
 }

@@ -26,23 +26,38 @@ bool word_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
 }
 
-// Lower-cased words of `text` (at most `max_words`, the last ones when `from_end`).
-std::vector<std::string> words(std::string_view text, std::size_t max_words, bool from_end) {
-  std::vector<std::string> out;
+// FNV-1a hashes of the lower-cased words of `text` (each cut at 24 bytes; at most `max_words`,
+// the last ones when `from_end`).
+std::vector<std::uint64_t> words(std::string_view text, std::size_t max_words, bool from_end) {
+  std::vector<std::uint64_t> out;
   std::size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && !word_char(text[i])) ++i;
     const std::size_t b = i;
-    while (i < text.size() && word_char(text[i])) ++i;
+    std::uint64_t h = kFnvOffset;
+    while (i < text.size() && word_char(text[i])) {
+      if (i - b < 24) {
+        h ^= static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(text[i])));
+        h *= kFnvPrime;
+      }
+      ++i;
+    }
     if (i > b) {
-      std::string w(text.substr(b, std::min<std::size_t>(i - b, 24)));
-      for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.push_back(std::move(w));
+      out.push_back(h);
       if (!from_end && out.size() >= max_words) break;
     }
   }
   if (from_end && out.size() > max_words) out.erase(out.begin(), out.end() - max_words);
   return out;
+}
+
+std::uint64_t mix(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
 }
 
 class Builder {
@@ -63,16 +78,28 @@ class Builder {
     out_.emplace_back(bucket("s", name), value);
     out_.emplace_back(bucket("sk", name, kind), value);
   }
-  // Distinct tokens of a group, scaled to unit length.
-  void bag(std::string_view ns, const std::vector<std::string>& w, bool bigrams) {
-    std::vector<std::uint32_t> b;
-    b.reserve(w.size() * (bigrams ? 2 : 1));
+  // Distinct tokens (and bigrams) of a group, scaled to unit length. Duplicates are dropped with a
+  // per-thread bitset over the buckets (cleared again before returning): linear, no sort.
+  void bag(std::string_view ns, const std::vector<std::uint64_t>& w, bool bigrams) {
+    thread_local std::vector<std::uint64_t> seen;
+    thread_local std::vector<std::uint32_t> b;
+    if (seen.size() < (std::size_t{mask_} + 64) / 64)
+      seen.assign((std::size_t{mask_} + 64) / 64, 0);
+    b.clear();
+    const std::uint64_t salt = fnv(kFnvOffset, ns);
+    auto put = [&](std::uint64_t h) {
+      const auto x = static_cast<std::uint32_t>(mix(h ^ salt) & mask_);
+      std::uint64_t& word = seen[x >> 6];
+      const std::uint64_t bit = std::uint64_t{1} << (x & 63);
+      if (word & bit) return;
+      word |= bit;
+      b.push_back(x);
+    };
     for (std::size_t i = 0; i < w.size(); ++i) {
-      b.push_back(bucket(ns, w[i]));
-      if (bigrams && i + 1 < w.size()) b.push_back(bucket(ns, w[i], w[i + 1]));
+      put(w[i]);
+      if (bigrams && i + 1 < w.size()) put(w[i] * 31 + mix(w[i + 1]));
     }
-    std::sort(b.begin(), b.end());
-    b.erase(std::unique(b.begin(), b.end()), b.end());
+    for (auto x : b) seen[x >> 6] = 0;
     if (b.empty()) return;
     const float v = 1.0f / std::sqrt(static_cast<float>(b.size()));
     for (auto x : b) out_.emplace_back(x, v);
