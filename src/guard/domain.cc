@@ -1,5 +1,6 @@
 #include "guard/domain.h"
 
+#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -33,8 +34,20 @@ Result<std::shared_ptr<const DomainModel>> DomainModel::build(
   for (std::size_t i = 0; i < kept.size(); ++i)
     m->rows_.row(static_cast<Eigen::Index>(i)) =
         Eigen::Map<const Eigen::RowVectorXf>(kept[i].data(), d);
-  // Leave-one-out distances, in blocks of rows (n^2 similarities, never all in memory).
   const Eigen::Index n = m->rows_.rows();
+  const int r = std::clamp(options.remove_components, 0, static_cast<int>(d) - 1);
+  m->components_.resize(d, r);
+  if (r > 0) {
+    const Eigen::MatrixXf cov = m->rows_.transpose() * m->rows_;  // d x d
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXf> eig(cov);     // ascending eigenvalues
+    m->components_ = eig.eigenvectors().rightCols(r);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      Eigen::VectorXf v = m->rows_.row(i).transpose();
+      m->project(v);
+      m->rows_.row(i) = v.transpose();
+    }
+  }
+  // Leave-one-out distances, in blocks of rows (n^2 similarities, never all in memory).
   constexpr Eigen::Index kBlock = 256;
   m->loo_.reserve(static_cast<std::size_t>(n));
   for (Eigen::Index b = 0; b < n; b += kBlock) {
@@ -86,10 +99,17 @@ double DomainModel::mean_top_k(const Eigen::VectorXf& sims, Eigen::Index skip) c
   return have ? 1.0 - sum / have : 1.0;
 }
 
+void DomainModel::project(Eigen::Ref<Eigen::VectorXf> v) const {
+  if (components_.cols() > 0) v -= components_ * (components_.transpose() * v);
+  const float norm = v.norm();
+  if (norm > 0) v /= norm;
+}
+
 double DomainModel::distance(std::string_view text) const {
   thread_local std::vector<float> v;
   if (glove_->embed(text, v) == 0) return 1.0;
-  const Eigen::Map<const Eigen::VectorXf> q(v.data(), static_cast<Eigen::Index>(v.size()));
+  Eigen::Map<Eigen::VectorXf> q(v.data(), static_cast<Eigen::Index>(v.size()));
+  project(q);
   const Eigen::VectorXf sims = rows_ * q;
   return mean_top_k(sims, -1);
 }

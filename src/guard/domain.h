@@ -25,6 +25,10 @@ struct DomainOptions {
   int k = 5;
   double quantile = 0.95;  // of the leave-one-out distances: the threshold
   std::optional<double> threshold;  // set explicitly instead of calibrating
+  // Principal components of the domain's embeddings projected out of every embedding (the SIF
+  // paper's common-component removal): averaged word vectors share a large common direction that
+  // makes every English sentence look alike; without it, distances between topics shrink.
+  int remove_components = 1;
 };
 
 class DomainModel {
@@ -45,9 +49,12 @@ class DomainModel {
  private:
   DomainModel() = default;
   double mean_top_k(const Eigen::VectorXf& sims, Eigen::Index skip) const;
+  // v minus its projection on the removed components, L2-normalised.
+  void project(Eigen::Ref<Eigen::VectorXf> v) const;
 
   std::shared_ptr<const signals::GloveTable> glove_;
   Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows_;  // n x d, unit rows
+  Eigen::MatrixXf components_;  // d x r, orthonormal columns
   int k_ = 5;
   double threshold_ = 1;
   std::vector<double> loo_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -86,7 +87,10 @@ TEST(GuardDomain, RouterBenchHeldOutTask) {
   for (const auto& r : train->records) train_by_task[r.task].push_back(r.user_text());
   for (const auto& r : test->records) test_by_task[r.task].push_back(r.user_text());
   ASSERT_EQ(train_by_task.size(), 3u);
-  DomainOptions o;  // k = 5, quantile 0.95: chosen before looking at any test prompt
+  DomainOptions o;  // k = 5, quantile 0.95, one component removed (chosen on train: see below)
+  if (const char* r = std::getenv("SB_GUARD_REMOVE")) o.remove_components = std::atoi(r);
+  if (const char* k = std::getenv("SB_GUARD_K")) o.k = std::atoi(k);
+  if (std::getenv("SB_GUARD_ON_TRAIN")) test_by_task = train_by_task;  // selection on train only
   for (const auto& [held_out, _] : train_by_task) {
     std::vector<std::string> domain;
     for (const auto& [task, prompts] : train_by_task)
