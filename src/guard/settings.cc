@@ -128,10 +128,10 @@ Result<DomainSettings> GuardLoader::domain(const YAML::Node& node) {
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
     if (key != "examples" && key != "k" && key != "quantile" && key != "threshold" &&
-        key != "action" && key != "route_to")
+        key != "remove_components" && key != "action" && key != "route_to")
       return error(kv.first, "unknown key '" + key +
-                                 "' in guard.domain (examples, k, quantile, threshold, action, "
-                                 "route_to)");
+                                 "' in guard.domain (examples, k, quantile, threshold, "
+                                 "remove_components, action, route_to)");
   }
   auto examples = node["examples"];
   if (!examples || !examples.IsScalar() || examples.Scalar().empty())
@@ -152,9 +152,13 @@ Result<DomainSettings> GuardLoader::domain(const YAML::Node& node) {
     out = v;
     return std::nullopt;
   };
-  double k = o.k, q = o.quantile, t = -1;
+  double k = o.k, q = o.quantile, t = -1, r = o.remove_components;
   if (auto e = number("k", 1, 64, k)) return *e;
   if (k != static_cast<int>(k)) return error(node["k"], "guard.domain.k must be an integer");
+  if (auto e = number("remove_components", 0, 10, r)) return *e;
+  if (r != static_cast<int>(r))
+    return error(node["remove_components"], "guard.domain.remove_components must be an integer");
+  o.remove_components = static_cast<int>(r);
   if (auto e = number("quantile", 0.5, 1, q)) return *e;
   if (auto e = number("threshold", 0, 2, t)) return *e;
   if (node["quantile"] && node["threshold"])
@@ -164,7 +168,8 @@ Result<DomainSettings> GuardLoader::domain(const YAML::Node& node) {
   if (node["threshold"]) o.threshold = t;
   DomainSettings s;
   const std::string key = examples.Scalar() + "|" + std::to_string(o.k) + "|" +
-                          std::to_string(o.quantile) + "|" + std::to_string(t);
+                          std::to_string(o.quantile) + "|" + std::to_string(t) + "|" +
+                          std::to_string(o.remove_components);
   if (auto it = domains_.find(key); it != domains_.end()) {
     s.model = it->second;
   } else {

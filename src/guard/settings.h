@@ -15,6 +15,7 @@
 //       examples: FILE      # JSONL prompts (text/prompt) or recorded outcomes
 //       k: 5
 //       quantile: 0.95      # calibration; or `threshold: 0.3` (cosine distance)
+//       remove_components: 1  # principal components projected out (0 for a small one-topic domain)
 //       action: reject      # 400 out_of_domain; or `route_to: MODEL`
 #pragma once
 

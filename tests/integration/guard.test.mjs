@@ -86,7 +86,7 @@ describe('guard stage', () => {
         },
         {
           name: 'cooking', policy: { type: 'static', model: 'main-model' },
-          guard: { domain: { examples: domainFile, k: 3, quantile: 1.0 } },
+          guard: { domain: { examples: domainFile, k: 3, quantile: 1.0, remove_components: 0 } },
         },
       ],
     });
