@@ -65,7 +65,8 @@ struct Fixture {
     std::vector<std::string> examples;
     for (int i = 0; i < 2000; ++i) examples.push_back(zipf_text(g, rng, zipf, 300));
     auto d = guard::DomainModel::build(*glove, examples, {});
-    auto labelled = guard::read_labelled_jsonl(std::string(SB_SOURCE_DIR) + "/tests/data/guard/train.jsonl");
+    auto labelled =
+        guard::read_labelled_jsonl(std::string(SB_SOURCE_DIR) + "/tests/data/guard/train.jsonl");
     if (!d || !labelled) {
       std::fprintf(stderr, "guard_bench: cannot build the domain or read the labelled set\n");
       std::exit(1);
@@ -109,14 +110,16 @@ BENCHMARK(BM_GuardPiiRedactBody);
 void BM_GuardJailbreak(benchmark::State& state) {
   auto& f = fixture();
   std::size_t i = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(f.jailbreak->score(f.prompts[i++ % f.prompts.size()]));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(f.jailbreak->score(f.prompts[i++ % f.prompts.size()]));
 }
 BENCHMARK(BM_GuardJailbreak);
 
 void BM_GuardDomain(benchmark::State& state) {
   auto& f = fixture();
   std::size_t i = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(f.domain->distance(f.prompts[i++ % f.prompts.size()]));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(f.domain->distance(f.prompts[i++ % f.prompts.size()]));
 }
 BENCHMARK(BM_GuardDomain);
 

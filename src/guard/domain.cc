@@ -26,10 +26,10 @@ Result<std::shared_ptr<const DomainModel>> DomainModel::build(
     kept.push_back(v);
   }
   if (kept.size() < static_cast<std::size_t>(m->k_) + 1)
-    return make_error(ErrorKind::kBadRequest, "bad_domain",
-                      "the domain has " + std::to_string(kept.size()) +
-                          " examples with known words; it needs at least k + 1 = " +
-                          std::to_string(m->k_ + 1));
+    return make_error(
+        ErrorKind::kBadRequest, "bad_domain",
+        "the domain has " + std::to_string(kept.size()) +
+            " examples with known words; it needs at least k + 1 = " + std::to_string(m->k_ + 1));
   m->rows_.resize(static_cast<Eigen::Index>(kept.size()), d);
   for (std::size_t i = 0; i < kept.size(); ++i)
     m->rows_.row(static_cast<Eigen::Index>(i)) =
@@ -39,7 +39,7 @@ Result<std::shared_ptr<const DomainModel>> DomainModel::build(
   m->components_.resize(d, r);
   if (r > 0) {
     const Eigen::MatrixXf cov = m->rows_.transpose() * m->rows_;  // d x d
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXf> eig(cov);     // ascending eigenvalues
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXf> eig(cov);      // ascending eigenvalues
     m->components_ = eig.eigenvectors().rightCols(r);
     for (Eigen::Index i = 0; i < n; ++i) {
       Eigen::VectorXf v = m->rows_.row(i).transpose();
@@ -63,8 +63,8 @@ Result<std::shared_ptr<const DomainModel>> DomainModel::build(
     m->threshold_ = *options.threshold;
   } else {
     const double q = std::clamp(options.quantile, 0.0, 1.0);
-    const auto at = static_cast<std::size_t>(std::min<double>(
-        double(m->loo_.size() - 1), std::ceil(q * double(m->loo_.size())) - 1));
+    const auto at = static_cast<std::size_t>(
+        std::min<double>(double(m->loo_.size() - 1), std::ceil(q * double(m->loo_.size())) - 1));
     m->threshold_ = m->loo_[std::max<std::size_t>(at, 0)];
   }
   return std::shared_ptr<const DomainModel>(std::move(m));

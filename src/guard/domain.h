@@ -23,7 +23,7 @@ namespace switchboard::guard {
 
 struct DomainOptions {
   int k = 5;
-  double quantile = 0.95;  // of the leave-one-out distances: the threshold
+  double quantile = 0.95;           // of the leave-one-out distances: the threshold
   std::optional<double> threshold;  // set explicitly instead of calibrating
   // Principal components of the domain's embeddings projected out of every embedding (the SIF
   // paper's common-component removal): averaged word vectors share a large common direction that

@@ -49,15 +49,29 @@ void featurize(std::string_view text, unsigned dim_bits, Features& out) {
   for (char& c : lowered)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
   const std::uint32_t mask = (1u << dim_bits) - 1;
-  // (index, weight): words, bigrams and marks weigh 1, character n-grams kCharGramWeight.
-  thread_local std::vector<std::pair<std::uint32_t, float>> all;
-  all.clear();
-  all.reserve(lowered.size() * 4);
+  // Weighted counts per hashed index in an open-addressing table (no sort: one pass): words,
+  // bigrams and marks weigh 1, character n-grams kCharGramWeight.
+  thread_local std::vector<std::uint32_t> keys;  // index + 1; 0 = empty
+  thread_local std::vector<float> weights;
+  std::size_t cap = 1024;
+  while (cap < lowered.size() * 8) cap <<= 1;
+  if (keys.size() < cap) {
+    keys.assign(cap, 0);
+    weights.assign(cap, 0);
+  }
+  const std::size_t slot_mask = cap - 1;
+  std::vector<std::uint32_t>& idx = out.index;  // the distinct indices, in first-seen order
   auto add = [&](std::uint64_t h, float weight) {
-    all.emplace_back(static_cast<std::uint32_t>(h) & mask, weight);
+    const auto key = static_cast<std::uint32_t>(h) & mask;
+    std::size_t slot = (key * 0x9E3779B1u) & slot_mask;
+    while (keys[slot] != 0 && keys[slot] != key + 1) slot = (slot + 1) & slot_mask;
+    if (keys[slot] == 0) {
+      keys[slot] = key + 1;
+      idx.push_back(key);
+    }
+    weights[slot] += weight;
   };
   std::uint64_t prev = 0;
-  std::string padded;
   std::size_t i = 0;
   const std::size_t n = lowered.size();
   while (i < n) {
@@ -77,30 +91,36 @@ void featurize(std::string_view text, unsigned dim_bits, Features& out) {
     add(mix(wh), 1.0f);
     if (prev) add(mix(prev * 31 + wh + 1), 1.0f);
     prev = wh;
-    padded.assign(1, '<');
-    padded.append(word.substr(0, 24));
-    padded += '>';
-    for (std::size_t len = 3; len <= 5; ++len)
-      for (std::size_t s = 0; s + len <= padded.size(); ++s)
-        add(mix(fnv(std::string_view(padded).substr(s, len), len)), kCharGramWeight);
+    // Character 3- to 5-grams of "<word>" (the first 24 bytes): from each start, the FNV state
+    // of the 3-, 4- and 5-byte prefixes in one pass.
+    char padded[32];
+    const std::size_t len = std::min<std::size_t>(word.size(), 24) + 2;
+    padded[0] = '<';
+    std::memcpy(padded + 1, word.data(), len - 2);
+    padded[len - 1] = '>';
+    for (std::size_t st = 0; st + 3 <= len; ++st) {
+      std::uint64_t h = 14695981039346656037ull;
+      for (std::size_t k = st; k < st + 5 && k < len; ++k) {
+        h ^= static_cast<unsigned char>(padded[k]);
+        h *= 1099511628211ull;
+        if (k >= st + 2) add(mix(h + (k - st + 1) * 0x9E3779B97F4A7C15ull), kCharGramWeight);
+      }
+    }
     i = j;
   }
-  std::sort(all.begin(), all.end());
-  std::vector<std::uint32_t>& idx = out.index;
   std::vector<float>& val = out.value;
-  idx.reserve(all.size());
-  val.reserve(all.size());
+  val.reserve(idx.size());
   double norm = 0;
-  for (std::size_t r = 0; r < all.size();) {
-    std::size_t e = r;
-    float weight = 0;
-    for (; e < all.size() && all[e].first == all[r].first; ++e) weight += all[e].second;
+  for (std::uint32_t key : idx) {
+    std::size_t slot = (key * 0x9E3779B1u) & slot_mask;
+    while (keys[slot] != key + 1) slot = (slot + 1) & slot_mask;
+    const float weight = weights[slot];
+    keys[slot] = 0;  // the table is left empty for the next call
+    weights[slot] = 0;
     // Sub-linear in the (weighted) count: 1 + log(count) from one occurrence of a word on.
     const float v = weight >= 1 ? 1.0f + std::log(weight) : weight;
-    idx.push_back(all[r].first);
     val.push_back(v);
     norm += double(v) * v;
-    r = e;
   }
   if (norm > 0) {
     const float inv = static_cast<float>(1.0 / std::sqrt(norm));
@@ -123,8 +143,7 @@ double JailbreakModel::score(std::string_view text) const {
 Result<bool> JailbreakModel::save(const std::string& path) const {
   const std::string tmp = path + ".tmp";
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  if (!out)
-    return make_error(ErrorKind::kInternal, "io_error", "cannot write " + tmp);
+  if (!out) return make_error(ErrorKind::kInternal, "io_error", "cannot write " + tmp);
   const std::uint32_t bits = dim_bits_;
   out.write(kMagic, sizeof kMagic);
   out.write(reinterpret_cast<const char*>(&bits), sizeof bits);
@@ -157,17 +176,18 @@ Result<std::shared_ptr<const JailbreakModel>> JailbreakModel::load(const std::st
   if (!in || std::memcmp(magic, kMagic, sizeof magic) != 0 || bits < 8 || bits > 26)
     return bad("not a jailbreak model file");
   Eigen::VectorXf w(Eigen::Index{1} << bits);
-  in.read(reinterpret_cast<char*>(w.data()), static_cast<std::streamsize>(w.size() * sizeof(float)));
+  in.read(reinterpret_cast<char*>(w.data()),
+          static_cast<std::streamsize>(w.size() * sizeof(float)));
   if (!in) return bad("the jailbreak model file is truncated");
-  if (!std::isfinite(bias) || !w.allFinite()) return bad("the jailbreak model holds non-finite weights");
+  if (!std::isfinite(bias) || !w.allFinite())
+    return bad("the jailbreak model holds non-finite weights");
   return std::shared_ptr<const JailbreakModel>(
       std::make_shared<JailbreakModel>(bits, std::move(w), bias, threshold));
 }
 
 Result<std::vector<LabelledText>> read_labelled_jsonl(const std::string& path) {
   std::ifstream in(path);
-  if (!in)
-    return make_error(ErrorKind::kBadRequest, "bad_examples", path + ": cannot open");
+  if (!in) return make_error(ErrorKind::kBadRequest, "bad_examples", path + ": cannot open");
   std::vector<LabelledText> out;
   std::string line;
   for (int no = 1; std::getline(in, line); ++no) {
@@ -183,7 +203,8 @@ Result<std::vector<LabelledText>> read_labelled_jsonl(const std::string& path) {
     auto label = j.find("label");
     if (label == j.end()) return fail("\"label\" is missing");
     bool attack;
-    if (label->is_string() && (*label == "attack" || *label == "jailbreak" || *label == "injection"))
+    if (label->is_string() &&
+        (*label == "attack" || *label == "jailbreak" || *label == "injection"))
       attack = true;
     else if (label->is_string() && *label == "benign")
       attack = false;
@@ -207,7 +228,8 @@ Result<std::shared_ptr<const JailbreakModel>> train_jailbreak(
                       "the examples need both classes (attack and benign); got " +
                           std::to_string(pos) + " attacks of " + std::to_string(examples.size()));
   std::vector<Features> feats(examples.size());
-  for (std::size_t i = 0; i < examples.size(); ++i) featurize(examples[i].text, o.dim_bits, feats[i]);
+  for (std::size_t i = 0; i < examples.size(); ++i)
+    featurize(examples[i].text, o.dim_bits, feats[i]);
   const std::size_t dim = std::size_t{1} << o.dim_bits;
   Eigen::VectorXf w = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dim));
   Eigen::VectorXf g2 = Eigen::VectorXf::Constant(static_cast<Eigen::Index>(dim), 1e-6f);

@@ -31,7 +31,8 @@ struct LabelledText {
 // accepted too). Errors (kBadRequest, bad_examples) name the file and line.
 Result<std::vector<LabelledText>> read_labelled_jsonl(const std::string& path);
 
-// The sparse feature vector of a text: sorted unique hashed indices and L2-normalised values.
+// The sparse feature vector of a text: distinct hashed indices (in first-seen order) and their
+// L2-normalised values. One pass, no sort: ~0.1-0.3 ms for 8,000 characters.
 struct Features {
   std::vector<std::uint32_t> index;
   std::vector<float> value;
@@ -78,7 +79,7 @@ struct BinaryScores {
   double recall() const { return tp + fn ? double(tp) / double(tp + fn) : 0; }
 };
 // The model's confusion counts on `examples` at `threshold`.
-BinaryScores evaluate_jailbreak(const JailbreakModel& model, const std::vector<LabelledText>& examples,
-                                double threshold);
+BinaryScores evaluate_jailbreak(const JailbreakModel& model,
+                                const std::vector<LabelledText>& examples, double threshold);
 
 }  // namespace switchboard::guard

@@ -97,8 +97,8 @@ std::string restore_plain(std::string_view text,
 }
 }  // namespace
 
-std::string restore_json_text(std::string_view json,
-                              const std::vector<std::pair<std::string, std::string>>& placeholders) {
+std::string restore_json_text(
+    std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders) {
   std::vector<std::pair<std::string, std::string>> escaped;
   escaped.reserve(placeholders.size());
   for (const auto& [p, v] : placeholders) escaped.emplace_back(p, json_escaped(v));

@@ -48,7 +48,8 @@ Result<PiiSettings> GuardLoader::pii(const YAML::Node& node) {
       const std::string key = kv.first.as<std::string>();
       if (key == "default") continue;
       if (key == "restore") {
-        if (!kv.second.IsScalar() || (kv.second.Scalar() != "true" && kv.second.Scalar() != "false"))
+        if (!kv.second.IsScalar() ||
+            (kv.second.Scalar() != "true" && kv.second.Scalar() != "false"))
           return error(kv.second, "guard.pii.restore must be true or false");
         s.restore = kv.second.Scalar() == "true";
         continue;
@@ -75,7 +76,8 @@ Result<std::string> GuardLoader::route_target(const YAML::Node& node, const char
   auto action = node["action"];
   auto route_to = node["route_to"];
   if (action && route_to)
-    return error(route_to, std::string("give either action: ") + refuse_word + " or route_to, not both");
+    return error(route_to,
+                 std::string("give either action: ") + refuse_word + " or route_to, not both");
   if (action && (!action.IsScalar() || action.Scalar() != refuse_word))
     return error(action, std::string("action must be ") + refuse_word +
                              " (or give route_to: MODEL instead)");

@@ -26,19 +26,18 @@ std::shared_ptr<const signals::GloveTable> glove() {
 TEST(GuardDomain, CalibratedThresholdSeparatesTopics) {
   auto g = glove();
   if (!g) GTEST_SKIP() << "no GloVe weights (make weights)";
-  std::vector<std::string> cooking = {
-      "How long should I boil an egg for a runny yolk?",
-      "What is the best way to roast a chicken with vegetables?",
-      "Can I substitute butter with olive oil when baking bread?",
-      "How do I make a simple tomato sauce for pasta?",
-      "What spices go well in a lentil curry?",
-      "How do I keep rice from sticking to the pot?",
-      "What temperature should I bake chocolate chip cookies at?",
-      "How do I make a vinaigrette salad dressing?",
-      "How long does it take to slow cook beef stew?",
-      "What can I cook with leftover potatoes and onions?",
-      "How do I caramelise onions properly in a pan?",
-      "Which flour is best for making pizza dough at home?"};
+  std::vector<std::string> cooking = {"How long should I boil an egg for a runny yolk?",
+                                      "What is the best way to roast a chicken with vegetables?",
+                                      "Can I substitute butter with olive oil when baking bread?",
+                                      "How do I make a simple tomato sauce for pasta?",
+                                      "What spices go well in a lentil curry?",
+                                      "How do I keep rice from sticking to the pot?",
+                                      "What temperature should I bake chocolate chip cookies at?",
+                                      "How do I make a vinaigrette salad dressing?",
+                                      "How long does it take to slow cook beef stew?",
+                                      "What can I cook with leftover potatoes and onions?",
+                                      "How do I caramelise onions properly in a pan?",
+                                      "Which flour is best for making pizza dough at home?"};
   DomainOptions o;
   o.k = 3;
   o.quantile = 1.0;
@@ -61,16 +60,25 @@ TEST(GuardDomain, CalibratedThresholdSeparatesTopics) {
 
 TEST(GuardDomain, ExamplesFileFormats) {
   const auto path = (std::filesystem::temp_directory_path() / "sb_guard_domain.jsonl").string();
-  std::ofstream(path) << R"({"text":"a"})" << "\n"
-                      << R"({"prompt":"b"})" << "\n"
-                      << R"({"id":"1","messages":[{"role":"system","content":"s"},{"role":"user","content":"c"},{"role":"user","content":"d"}]})"
-                      << "\n\n"
-                      << R"({"other":1})" << "\n";
+  std::ofstream(path)
+      << R"({"text":"a"})"
+      << "\n"
+      << R"({"prompt":"b"})"
+      << "\n"
+      << R"({"id":"1","messages":[{"role":"system","content":"s"},{"role":"user","content":"c"},{"role":"user","content":"d"}]})"
+      << "\n\n"
+      << R"({"other":1})"
+      << "\n";
   auto r = read_domain_examples(path);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find(path + ":5:"), std::string::npos) << r.error().message;
-  std::ofstream(path) << R"({"text":"a"})" << "\n" << R"({"prompt":"b"})" << "\n"
-                      << R"({"messages":[{"role":"user","content":"c"},{"role":"user","content":"d"}]})" << "\n";
+  std::ofstream(path)
+      << R"({"text":"a"})"
+      << "\n"
+      << R"({"prompt":"b"})"
+      << "\n"
+      << R"({"messages":[{"role":"user","content":"c"},{"role":"user","content":"d"}]})"
+      << "\n";
   r = read_domain_examples(path);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*r, (std::vector<std::string>{"a", "b", "c\nd"}));
@@ -116,10 +124,11 @@ TEST(GuardDomain, RouterBenchHeldOutTask) {
     }
     const double refusal = double(refused_out) / double(n_out);
     const double false_refusal = double(refused_in) / double(n_in);
-    std::printf("domain = train of the other two tasks (%zu prompts), held out %s: refusal %.1f%% "
-                "(%zu/%zu), false refusal %.1f%% (%zu/%zu), threshold %.4f\n",
-                domain.size(), held_out.c_str(), 100 * refusal, refused_out, n_out,
-                100 * false_refusal, refused_in, n_in, (*m)->threshold());
+    std::printf(
+        "domain = train of the other two tasks (%zu prompts), held out %s: refusal %.1f%% "
+        "(%zu/%zu), false refusal %.1f%% (%zu/%zu), threshold %.4f\n",
+        domain.size(), held_out.c_str(), 100 * refusal, refused_out, n_out, 100 * false_refusal,
+        refused_in, n_in, (*m)->threshold());
     EXPECT_GE(refusal, 0.90) << held_out;
     EXPECT_LE(false_refusal, 0.06) << held_out;
   }

@@ -35,9 +35,9 @@ TEST(GuardChecksums, Iban) {
   EXPECT_TRUE(iban_valid("GB82WEST12345698765432"));
   EXPECT_TRUE(iban_valid("DE89370400440532013000"));
   EXPECT_TRUE(iban_valid("FR1420041010050500013M02606"));
-  EXPECT_FALSE(iban_valid("GB82WEST12345698765431"));   // check digits wrong
-  EXPECT_FALSE(iban_valid("DE8937040044053201300"));    // one short for DE
-  EXPECT_FALSE(iban_valid("G182WEST12345698765432"));   // country not letters
+  EXPECT_FALSE(iban_valid("GB82WEST12345698765431"));  // check digits wrong
+  EXPECT_FALSE(iban_valid("DE8937040044053201300"));   // one short for DE
+  EXPECT_FALSE(iban_valid("G182WEST12345698765432"));  // country not letters
   EXPECT_FALSE(iban_valid("GB82WEST1234569876543!"));
 }
 
@@ -78,14 +78,15 @@ TEST(GuardPii, Card) {
   EXPECT_EQ(found("card 4111 1111 1111 1111 exp 12/29"), V{"card:4111 1111 1111 1111"});
   EXPECT_EQ(found("mc 5500-0000-0000-0004"), V{"card:5500-0000-0000-0004"});
   EXPECT_EQ(found("amex 378282246310005."), V{"card:378282246310005"});
-  EXPECT_EQ(found("4111 1111 1111 1112"), V{});          // Luhn fails
-  EXPECT_EQ(found("1234 5678 9012 3452"), V{});          // no known issuer
-  EXPECT_EQ(found("4111 1111-1111 1111"), V{});          // mixed separators
-  EXPECT_EQ(found("tracking 41111111111111110"), V{});   // 17 digits, Luhn fails
+  EXPECT_EQ(found("4111 1111 1111 1112"), V{});         // Luhn fails
+  EXPECT_EQ(found("1234 5678 9012 3452"), V{});         // no known issuer
+  EXPECT_EQ(found("4111 1111-1111 1111"), V{});         // mixed separators
+  EXPECT_EQ(found("tracking 41111111111111110"), V{});  // 17 digits, Luhn fails
 }
 
 TEST(GuardPii, Iban) {
-  EXPECT_EQ(found("pay to GB82 WEST 1234 5698 7654 32 please"), V{"iban:GB82 WEST 1234 5698 7654 32"});
+  EXPECT_EQ(found("pay to GB82 WEST 1234 5698 7654 32 please"),
+            V{"iban:GB82 WEST 1234 5698 7654 32"});
   EXPECT_EQ(found("IBAN: DE89370400440532013000"), V{"iban:DE89370400440532013000"});
   EXPECT_EQ(found("GB82 WEST 1234 5698 7654 31"), V{});  // mod 97 fails
   EXPECT_EQ(found("model XY12 ABCD EFGH"), V{});
@@ -131,7 +132,8 @@ TEST(GuardPii, MaskSelectsKinds) {
 TEST(GuardRedact, SameValueSamePlaceholder) {
   Redaction r;
   const auto out = redact_text(
-      "mail a@example.com, then b@example.org, then a@example.com again; SSN 123-45-6789", ~0ull, r);
+      "mail a@example.com, then b@example.org, then a@example.com again; SSN 123-45-6789", ~0ull,
+      r);
   EXPECT_EQ(out, "mail [EMAIL_1], then [EMAIL_2], then [EMAIL_1] again; SSN [SSN_1]");
   ASSERT_EQ(r.placeholders.size(), 3u);
   EXPECT_EQ(r.placeholders[0], (std::pair<std::string, std::string>{"[EMAIL_1]", "a@example.com"}));
@@ -161,7 +163,7 @@ TEST(GuardRedact, ChatBodyMessagesAndParts) {
 
 TEST(GuardRestore, WholeAnswerJsonEscaped) {
   std::vector<std::pair<std::string, std::string>> p = {{"[EMAIL_1]", "a@example.com"},
-                                                         {"[SECRET_1]", "line1\nline\"2"}};
+                                                        {"[SECRET_1]", "line1\nline\"2"}};
   const std::string answer =
       R"({"choices":[{"message":{"content":"Write to [EMAIL_1]; key [SECRET_1]; [EMAIL_12] [X"}}]})";
   const auto restored = restore_json_text(answer, p);
@@ -210,7 +212,8 @@ TEST(GuardRestore, StreamedPlaceholderSplitOverChunks) {
   out += r.feed(event("] done [EMA", true));
   out += r.feed("data: [DONE]\n\n");
   out += r.finish();
-  EXPECT_EQ(content_of(out), "Hello write to a@example.com or call +1 415 555 2671. [Note] done [EMA");
+  EXPECT_EQ(content_of(out),
+            "Hello write to a@example.com or call +1 415 555 2671. [Note] done [EMA");
   EXPECT_NE(out.find("data: [DONE]"), std::string::npos);
 }
 

@@ -17,15 +17,16 @@ TEST(GuardRecord, StoredInAColumnAddedToOldDatabases) {
     // A database from before the guard column.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "CREATE TABLE decisions (id TEXT PRIMARY KEY NOT NULL, time_ms INTEGER "
-                           "NOT NULL, route TEXT, policy TEXT, model TEXT, replica TEXT, reason "
-                           "TEXT, status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT, "
-                           "stream INTEGER, latency_ms REAL, upstream_ms REAL, prompt_tokens "
-                           "INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL, "
-                           "candidates TEXT, attempts TEXT, stages TEXT) WITHOUT ROWID",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db,
+                     "CREATE TABLE decisions (id TEXT PRIMARY KEY NOT NULL, time_ms INTEGER "
+                     "NOT NULL, route TEXT, policy TEXT, model TEXT, replica TEXT, reason "
+                     "TEXT, status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT, "
+                     "stream INTEGER, latency_ms REAL, upstream_ms REAL, prompt_tokens "
+                     "INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL, "
+                     "candidates TEXT, attempts TEXT, stages TEXT) WITHOUT ROWID",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
     sqlite3_close(db);
   }
   auto store = DecisionStore::open(path);

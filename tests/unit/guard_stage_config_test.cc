@@ -32,17 +32,18 @@ class GuardStageConfig : public ::testing::Test {
 
   // Builds the guard stage from a config whose routes end with `route_extra` lines.
   static Result<std::unique_ptr<Stage>> build(const std::string& top, const std::string& route) {
-    const std::string yaml = "listen: 127.0.0.1:0\n"
-                             "models:\n"
-                             "  - name: big\n"
-                             "    replicas: [{url: \"http://127.0.0.1:9001\"}]\n"
-                             "  - name: safe\n"
-                             "    replicas: [{url: \"http://127.0.0.1:9002\"}]\n" +
-                             top +
-                             "routes:\n"
-                             "  - name: guarded\n"
-                             "    policy: {type: static, model: big}\n" +
-                             route;
+    const std::string yaml =
+        "listen: 127.0.0.1:0\n"
+        "models:\n"
+        "  - name: big\n"
+        "    replicas: [{url: \"http://127.0.0.1:9001\"}]\n"
+        "  - name: safe\n"
+        "    replicas: [{url: \"http://127.0.0.1:9002\"}]\n" +
+        top +
+        "routes:\n"
+        "  - name: guarded\n"
+        "    policy: {type: static, model: big}\n" +
+        route;
     auto cfg = config::parse_config(yaml, "g.yaml");
     if (!cfg) return cfg.error();
     const StageFactory* f = StageRegistry::instance().find("guard");
@@ -61,11 +62,13 @@ TEST_F(GuardStageConfig, AcceptsEveryKey) {
   auto s = build("guard:\n  pii: redact\n",
                  "    guard:\n"
                  "      pii: {default: allow, email: redact, card: block, restore: true}\n"
-                 "      jailbreak: {model: " + dir_ + ", threshold: 0.7, route_to: safe}\n");
+                 "      jailbreak: {model: " +
+                     dir_ + ", threshold: 0.7, route_to: safe}\n");
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ((*s)->name(), "guard");
   EXPECT_FALSE((*s)->required());
-  auto t = build("", "    guard:\n      jailbreak: {model: " + dir_ + "/jailbreak.bin, action: block}\n");
+  auto t = build(
+      "", "    guard:\n      jailbreak: {model: " + dir_ + "/jailbreak.bin, action: block}\n");
   ASSERT_TRUE(t) << t.error().message;
 }
 
@@ -74,13 +77,15 @@ TEST_F(GuardStageConfig, ErrorsNameFileLineColumn) {
               HasSubstr("g.yaml:11:13: unknown kind 'emial' in guard.pii"));
   EXPECT_THAT(error_of("", "    guard:\n      pii: {email: hide}\n"),
               HasSubstr("g.yaml:11:20: guard.pii.email must be allow, redact or block"));
-  EXPECT_THAT(error_of("", "    guard:\n      pii: maybe\n"), HasSubstr("g.yaml:11:12: guard.pii must be"));
+  EXPECT_THAT(error_of("", "    guard:\n      pii: maybe\n"),
+              HasSubstr("g.yaml:11:12: guard.pii must be"));
   EXPECT_THAT(error_of("", "    guard:\n      pii: {restore: yes please}\n"),
               HasSubstr("guard.pii.restore must be true or false"));
   EXPECT_THAT(error_of("", "    guard:\n      jailbreak: {model: /nonexistent/jb.bin}\n"),
               HasSubstr("g.yaml:11:26: /nonexistent/jb.bin: cannot open the jailbreak model"));
-  EXPECT_THAT(error_of("", "    guard:\n      jailbreak: {model: " + dir_ + ", route_to: nobody}\n"),
-              HasSubstr("route_to must name a configured model"));
+  EXPECT_THAT(
+      error_of("", "    guard:\n      jailbreak: {model: " + dir_ + ", route_to: nobody}\n"),
+      HasSubstr("route_to must name a configured model"));
   EXPECT_THAT(error_of("", "    guard:\n      jailbreak: {model: " + dir_ + ", action: shout}\n"),
               HasSubstr("action must be block"));
   EXPECT_THAT(error_of("", "    guard:\n      jailbreak: {model: " + dir_ + ", threshold: 2}\n"),

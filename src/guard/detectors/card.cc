@@ -9,16 +9,16 @@ namespace {
 
 bool known_issuer(std::string_view d) {
   auto prefix = [&](int digits) { return std::stoi(std::string(d.substr(0, digits))); };
-  if (d[0] == '4') return true;                                        // Visa
+  if (d[0] == '4') return true;  // Visa
   const int p2 = prefix(2), p3 = prefix(3), p4 = prefix(4), p6 = prefix(6);
-  if (p2 >= 51 && p2 <= 55) return true;                               // Mastercard
-  if (p6 >= 222100 && p6 <= 272099) return true;                       // Mastercard 2-series
-  if (p2 == 34 || p2 == 37) return true;                               // Amex
+  if (p2 >= 51 && p2 <= 55) return true;                                // Mastercard
+  if (p6 >= 222100 && p6 <= 272099) return true;                        // Mastercard 2-series
+  if (p2 == 34 || p2 == 37) return true;                                // Amex
   if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649)) return true;  // Discover
-  if (p4 >= 3528 && p4 <= 3589) return true;                           // JCB
+  if (p4 >= 3528 && p4 <= 3589) return true;                            // JCB
   if (p2 == 36 || p2 == 38 || p2 == 39 || (p3 >= 300 && p3 <= 305)) return true;  // Diners
-  if (p2 == 62) return true;                                           // UnionPay
-  if (p2 == 50 || (p2 >= 56 && p2 <= 69)) return true;                 // Maestro
+  if (p2 == 62) return true;                                                      // UnionPay
+  if (p2 == 50 || (p2 >= 56 && p2 <= 69)) return true;                            // Maestro
   return false;
 }
 
@@ -27,8 +27,8 @@ class CardDetector final : public PiiDetector {
   void find(std::string_view text, std::vector<PiiMatch>& out) const override {
     for_each_match(re_, text, [&](std::size_t b, std::size_t e, const auto&) {
       if (b > 0 && (is_word_byte(text[b - 1]) || text[b - 1] == '.')) return;
-      if (e < text.size() && (is_word_byte(text[e]) || (text[e] == '.' && e + 1 < text.size() &&
-                                                         is_digit(text[e + 1]))))
+      if (e < text.size() && (is_word_byte(text[e]) ||
+                              (text[e] == '.' && e + 1 < text.size() && is_digit(text[e + 1]))))
         return;
       std::string digits;
       char sep = 0;
@@ -53,9 +53,9 @@ class CardDetector final : public PiiDetector {
 };
 
 const PiiDetectorRegistrar kRegister("card", {20, "CARD", [] {
-                                              return std::unique_ptr<PiiDetector>(
-                                                  std::make_unique<CardDetector>());
-                                            }});
+                                                return std::unique_ptr<PiiDetector>(
+                                                    std::make_unique<CardDetector>());
+                                              }});
 
 }  // namespace
 }  // namespace switchboard::guard

@@ -16,14 +16,15 @@ class EmailDetector final : public PiiDetector {
   }
 
  private:
-  RE2 re_{R"([A-Za-z0-9_][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24})",
-          detector_options()};
+  RE2 re_{
+      R"([A-Za-z0-9_][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24})",
+      detector_options()};
 };
 
 const PiiDetectorRegistrar kRegister("email", {40, "EMAIL", [] {
-                                               return std::unique_ptr<PiiDetector>(
-                                                   std::make_unique<EmailDetector>());
-                                             }});
+                                                 return std::unique_ptr<PiiDetector>(
+                                                     std::make_unique<EmailDetector>());
+                                               }});
 
 }  // namespace
 }  // namespace switchboard::guard

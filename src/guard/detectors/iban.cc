@@ -37,9 +37,9 @@ class IbanDetector final : public PiiDetector {
 };
 
 const PiiDetectorRegistrar kRegister("iban", {25, "IBAN", [] {
-                                              return std::unique_ptr<PiiDetector>(
-                                                  std::make_unique<IbanDetector>());
-                                            }});
+                                                return std::unique_ptr<PiiDetector>(
+                                                    std::make_unique<IbanDetector>());
+                                              }});
 
 }  // namespace
 }  // namespace switchboard::guard

@@ -57,10 +57,8 @@ class IpDetector final : public PiiDetector {
           detector_options()};
 };
 
-const PiiDetectorRegistrar kRegister("ip", {50, "IP", [] {
-                                            return std::unique_ptr<PiiDetector>(
-                                                std::make_unique<IpDetector>());
-                                          }});
+const PiiDetectorRegistrar kRegister(
+    "ip", {50, "IP", [] { return std::unique_ptr<PiiDetector>(std::make_unique<IpDetector>()); }});
 
 }  // namespace
 }  // namespace switchboard::guard

@@ -39,9 +39,9 @@ class PhoneDetector final : public PiiDetector {
 };
 
 const PiiDetectorRegistrar kRegister("phone", {60, "PHONE", [] {
-                                               return std::unique_ptr<PiiDetector>(
-                                                   std::make_unique<PhoneDetector>());
-                                             }});
+                                                 return std::unique_ptr<PiiDetector>(
+                                                     std::make_unique<PhoneDetector>());
+                                               }});
 
 }  // namespace
 }  // namespace switchboard::guard

@@ -31,7 +31,9 @@ void for_each_match(const RE2& re, std::string_view text, Fn&& fn) {
 inline bool is_word_byte(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // RE2 options for the detectors: byte-oriented (prompts may hold any UTF-8), no error logging.
 inline RE2::Options detector_options() {

@@ -18,21 +18,22 @@ class SecretDetector final : public PiiDetector {
   }
 
  private:
-  RE2 re_{R"(sk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_\-]{20,})"
-          R"(|(?:AKIA|ASIA)[0-9A-Z]{16})"
-          R"(|gh[pousr]_[A-Za-z0-9]{36,})"
-          R"(|github_pat_[A-Za-z0-9_]{22,})"
-          R"(|xox[abprs]-[A-Za-z0-9\-]{10,})"
-          R"(|AIza[0-9A-Za-z_\-]{35})"
-          R"(|[rs]k_live_[0-9A-Za-z]{16,})"
-          R"(|-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z ]{0,20}PRIVATE KEY-----|$))",
-          detector_options()};
+  RE2 re_{
+      R"(sk-(?:proj-|ant-(?:api\d\d-)?)?[A-Za-z0-9_\-]{20,})"
+      R"(|(?:AKIA|ASIA)[0-9A-Z]{16})"
+      R"(|gh[pousr]_[A-Za-z0-9]{36,})"
+      R"(|github_pat_[A-Za-z0-9_]{22,})"
+      R"(|xox[abprs]-[A-Za-z0-9\-]{10,})"
+      R"(|AIza[0-9A-Za-z_\-]{35})"
+      R"(|[rs]k_live_[0-9A-Za-z]{16,})"
+      R"(|-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z ]{0,20}PRIVATE KEY-----|$))",
+      detector_options()};
 };
 
 const PiiDetectorRegistrar kRegister("secret", {10, "SECRET", [] {
-                                                return std::unique_ptr<PiiDetector>(
-                                                    std::make_unique<SecretDetector>());
-                                              }});
+                                                  return std::unique_ptr<PiiDetector>(
+                                                      std::make_unique<SecretDetector>());
+                                                }});
 
 }  // namespace
 }  // namespace switchboard::guard

@@ -21,9 +21,9 @@ class SsnDetector final : public PiiDetector {
 };
 
 const PiiDetectorRegistrar kRegister("ssn", {30, "SSN", [] {
-                                             return std::unique_ptr<PiiDetector>(
-                                                 std::make_unique<SsnDetector>());
-                                           }});
+                                               return std::unique_ptr<PiiDetector>(
+                                                   std::make_unique<SsnDetector>());
+                                             }});
 
 }  // namespace
 }  // namespace switchboard::guard

@@ -2,7 +2,8 @@
 //
 // Per route (its `guard:` section over the top-level one; requests naming a model directly get the
 // top-level one), in order:
-//   pii        personal data and secrets by kind: allow, redact (typed placeholders in the body sent
+//   pii        personal data and secrets by kind: allow, redact (typed placeholders in the body
+//   sent
 //              upstream — then every later stage, policies included, sees the redacted text), or
 //              block (400 pii_blocked naming the kinds, never the values)
 //   jailbreak  the n-gram classifier on the user and tool messages: block (403 prompt_rejected) or
@@ -89,7 +90,8 @@ class GuardStage final : public Stage {
       c.us = us_since(start);
       ctx.rec.guard.push_back(c);
       if (c.verdict == "reject" && !ctx.explain_only) {
-        const std::string served = ctx.route ? "route '" + ctx.route->config->name + "'" : "this gateway";
+        const std::string served =
+            ctx.route ? "route '" + ctx.route->config->name + "'" : "this gateway";
         co_return StageResult::fail(
             make_error(ErrorKind::kBadRequest, "out_of_domain",
                        "the request is outside the domain " + served + " serves"),
@@ -127,10 +129,10 @@ class GuardStage final : public Stage {
       if (!parsed) {
         c.us = us_since(start);
         ctx.rec.guard.push_back(c);
-        return StageResult::fail(make_error(ErrorKind::kInternal, "internal_error",
-                                            "redacting the request failed: " +
-                                                parsed.error().message),
-                                 "internal_error");
+        return StageResult::fail(
+            make_error(ErrorKind::kInternal, "internal_error",
+                       "redacting the request failed: " + parsed.error().message),
+            "internal_error");
       }
       ctx.rewritten_body = std::move(*body);
       ctx.body = ctx.rewritten_body;
@@ -147,11 +149,10 @@ class GuardStage final : public Stage {
     c.us = us_since(start);
     ctx.rec.guard.push_back(std::move(c));
     if (blocked.empty() || ctx.explain_only) return std::nullopt;
-    return StageResult::fail(
-        make_error(ErrorKind::kBadRequest, "pii_blocked",
-                   "the request contains data this route does not accept (" + blocked +
-                       "); remove it and retry"),
-        "guard_blocked");
+    return StageResult::fail(make_error(ErrorKind::kBadRequest, "pii_blocked",
+                                        "the request contains data this route does not accept (" +
+                                            blocked + "); remove it and retry"),
+                             "guard_blocked");
   }
 
   // The request goes to `model` instead of what the client named (a direct decision).
@@ -164,26 +165,30 @@ class GuardStage final : public Stage {
   }
 };
 
-const StageRegistrar kRegister("guard", [](const StageContext& sc) -> Result<std::unique_ptr<Stage>> {
-  guard::GuardLoader loader(sc.config);
-  YAML::Node top;
-  if (auto it = sc.config.sections.find("guard"); it != sc.config.sections.end()) top = it->second;
-  auto stage = std::make_unique<GuardStage>();
-  for (const auto& r : sc.config.routes) {
-    YAML::Node own;
-    if (auto it = r.sections.find("guard"); it != r.sections.end()) own = it->second;
-    if (!own && !top) continue;
-    auto s = loader.settings(own, top);
-    if (!s) return s.error();
-    if (s->any()) stage->routes.emplace(r.name, std::move(*s));
-  }
-  if (top) {
-    auto s = loader.settings(YAML::Node(), top);
-    if (!s) return s.error();
-    if (s->any()) stage->direct = std::move(*s);
-  }
-  return std::unique_ptr<Stage>(std::move(stage));
-});
+const StageRegistrar kRegister("guard",
+                               [](const StageContext& sc) -> Result<std::unique_ptr<Stage>> {
+                                 guard::GuardLoader loader(sc.config);
+                                 YAML::Node top;
+                                 if (auto it = sc.config.sections.find("guard");
+                                     it != sc.config.sections.end())
+                                   top = it->second;
+                                 auto stage = std::make_unique<GuardStage>();
+                                 for (const auto& r : sc.config.routes) {
+                                   YAML::Node own;
+                                   if (auto it = r.sections.find("guard"); it != r.sections.end())
+                                     own = it->second;
+                                   if (!own && !top) continue;
+                                   auto s = loader.settings(own, top);
+                                   if (!s) return s.error();
+                                   if (s->any()) stage->routes.emplace(r.name, std::move(*s));
+                                 }
+                                 if (top) {
+                                   auto s = loader.settings(YAML::Node(), top);
+                                   if (!s) return s.error();
+                                   if (s->any()) stage->direct = std::move(*s);
+                                 }
+                                 return std::unique_ptr<Stage>(std::move(stage));
+                               });
 
 }  // namespace
 }  // namespace switchboard::pipeline
