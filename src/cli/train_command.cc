@@ -84,14 +84,21 @@ int run_train_guard(const TrainCliOptions& o) {
   options.seed = o.seed;
   for (const auto& kv : o.params) {
     auto eq = kv.find('=');
-    const std::string key = kv.substr(0, eq), value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    const std::string key = kv.substr(0, eq),
+                      value = eq == std::string::npos ? "" : kv.substr(eq + 1);
     try {
-      if (key == "epochs") options.epochs = std::stoi(value);
-      else if (key == "dim_bits") options.dim_bits = static_cast<unsigned>(std::stoul(value));
-      else if (key == "learning_rate") options.learning_rate = std::stod(value);
-      else if (key == "l2") options.l2 = std::stod(value);
-      else if (key == "threshold") options.threshold = std::stod(value);
-      else throw std::invalid_argument(key);
+      if (key == "epochs")
+        options.epochs = std::stoi(value);
+      else if (key == "dim_bits")
+        options.dim_bits = static_cast<unsigned>(std::stoul(value));
+      else if (key == "learning_rate")
+        options.learning_rate = std::stod(value);
+      else if (key == "l2")
+        options.l2 = std::stod(value);
+      else if (key == "threshold")
+        options.threshold = std::stod(value);
+      else
+        throw std::invalid_argument(key);
     } catch (const std::exception&) {
       fmt::print(stderr,
                  "switchboard train: bad --param '{}' for guard (epochs, dim_bits, learning_rate, "
@@ -117,9 +124,10 @@ int run_train_guard(const TrainCliOptions& o) {
     return 1;
   }
   const auto fit = guard::evaluate_jailbreak(**model, *examples, options.threshold);
-  fmt::print("trained the jailbreak classifier on {} examples ({} attacks); on its own training set: "
-             "precision {:.3f}, recall {:.3f}\n",
-             examples->size(), fit.tp + fit.fn, fit.precision(), fit.recall());
+  fmt::print(
+      "trained the jailbreak classifier on {} examples ({} attacks); on its own training set: "
+      "precision {:.3f}, recall {:.3f}\n",
+      examples->size(), fit.tp + fit.fn, fit.precision(), fit.recall());
   fmt::print("route config:\n  guard: {{jailbreak: {{model: {}, action: block}}}}\n",
              std::filesystem::absolute(o.out).string());
   return 0;
