@@ -54,6 +54,8 @@ Try:
   curl -sN localhost:8080/v1/chat/completions -d '{"model":"best","stream":true,"messages":[{"role":"user","content":"hello"}]}'
   curl -s localhost:8080/v1/route -H 'x-switchboard-objective: cost' \
     -d '{"model":"smart","messages":[{"role":"user","content":"Write a python function to identify non-prime numbers."}]}'
+  curl -s localhost:8080/v1/chat/completions \\
+    -d '{"model":"guarded","messages":[{"role":"user","content":"Mail me at jane@example.com"}]}'
   curl -s localhost:8080/metrics
 MSG
 "$bin" serve --config .demo/switchboard.yaml &

@@ -13,6 +13,7 @@ namespace switchboard {
 enum class ErrorKind {
   kBadRequest,         // 400 malformed JSON, missing fields
   kUnauthorized,       // 401
+  kForbidden,          // 403 refused by policy (the guard's prompt_rejected)
   kNotFound,           // 404 unknown model / route / path
   kMethodNotAllowed,   // 405
   kPayloadTooLarge,    // 413

@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "data/outcomes.h"
+#include "guard/jailbreak.h"
 #include "policies/trainer.h"
 #include "signals/task_classifier.h"
 
@@ -71,7 +72,69 @@ int run_train_task(const TrainCliOptions& o, const data::Outcomes& data) {
   return 0;
 }
 
+// `--policy guard`: the guard's jailbreak / prompt-injection classifier (guard/jailbreak.h) on
+// labelled examples ({"text","label":"attack"|"benign"} per line), not a routing policy.
+int run_train_guard(const TrainCliOptions& o) {
+  auto examples = guard::read_labelled_jsonl(o.data);
+  if (!examples) {
+    fmt::print(stderr, "switchboard train: {}\n", examples.error().message);
+    return 1;
+  }
+  guard::JailbreakTrainOptions options;
+  options.seed = o.seed;
+  for (const auto& kv : o.params) {
+    auto eq = kv.find('=');
+    const std::string key = kv.substr(0, eq),
+                      value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    try {
+      if (key == "epochs")
+        options.epochs = std::stoi(value);
+      else if (key == "dim_bits")
+        options.dim_bits = static_cast<unsigned>(std::stoul(value));
+      else if (key == "learning_rate")
+        options.learning_rate = std::stod(value);
+      else if (key == "l2")
+        options.l2 = std::stod(value);
+      else if (key == "threshold")
+        options.threshold = std::stod(value);
+      else
+        throw std::invalid_argument(key);
+    } catch (const std::exception&) {
+      fmt::print(stderr,
+                 "switchboard train: bad --param '{}' for guard (epochs, dim_bits, learning_rate, "
+                 "l2, threshold)\n",
+                 kv);
+      return 2;
+    }
+  }
+  if (options.dim_bits < 8 || options.dim_bits > 26 || options.epochs < 1) {
+    fmt::print(stderr, "switchboard train: dim_bits must be in [8, 26] and epochs >= 1\n");
+    return 2;
+  }
+  auto model = guard::train_jailbreak(*examples, options);
+  if (!model) {
+    fmt::print(stderr, "switchboard train: {}: {}\n", o.data, model.error().message);
+    return 1;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  const std::string path = (std::filesystem::path(o.out) / guard::kJailbreakModelFile).string();
+  if (auto saved = (*model)->save(path); !saved) {
+    fmt::print(stderr, "switchboard train: {}\n", saved.error().message);
+    return 1;
+  }
+  const auto fit = guard::evaluate_jailbreak(**model, *examples, options.threshold);
+  fmt::print(
+      "trained the jailbreak classifier on {} examples ({} attacks); on its own training set: "
+      "precision {:.3f}, recall {:.3f}\n",
+      examples->size(), fit.tp + fit.fn, fit.precision(), fit.recall());
+  fmt::print("route config:\n  guard: {{jailbreak: {{model: {}, action: block}}}}\n",
+             std::filesystem::absolute(o.out).string());
+  return 0;
+}
+
 int run_train(const TrainCliOptions& o) {
+  if (o.policy == "guard") return run_train_guard(o);
   if (o.policy == "task") {
     auto data = data::read_outcomes_jsonl(o.data);
     if (!data) {
@@ -149,7 +212,7 @@ const CommandRegistrar kTrain(
     [](CLI::App& app) {
       auto o = std::make_shared<TrainCliOptions>();
       app.add_option("--data", o->data, "Recorded outcomes to train on (JSONL)")->required();
-      app.add_option("--policy", o->policy, "Policy type: knn, classifier, mf (or task)")
+      app.add_option("--policy", o->policy, "Policy type: knn, classifier, mf (or task, guard)")
           ->required();
       app.add_option("--out", o->out, "Model directory to write")->required();
       app.add_option("--models", o->models,

@@ -6,6 +6,7 @@ int http_status(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kBadRequest: return 400;
     case ErrorKind::kUnauthorized: return 401;
+    case ErrorKind::kForbidden: return 403;
     case ErrorKind::kNotFound: return 404;
     case ErrorKind::kMethodNotAllowed: return 405;
     case ErrorKind::kPayloadTooLarge: return 413;
@@ -23,7 +24,8 @@ const char* openai_error_type(ErrorKind kind) {
     case ErrorKind::kBadRequest:
     case ErrorKind::kNotFound:
     case ErrorKind::kMethodNotAllowed:
-    case ErrorKind::kPayloadTooLarge: return "invalid_request_error";
+    case ErrorKind::kPayloadTooLarge:
+    case ErrorKind::kForbidden: return "invalid_request_error";
     case ErrorKind::kUnauthorized: return "authentication_error";
     case ErrorKind::kRateLimited: return "rate_limit_error";
     case ErrorKind::kInternal: return "server_error";

@@ -3,6 +3,7 @@
 
 #include "api/chat_request.h"
 #include "api/sse.h"
+#include "guard/redact.h"
 #include "pipeline/executor.h"
 
 namespace switchboard::pipeline {
@@ -33,15 +34,32 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   auto headers = ctx.response_headers();
   bool client_ok = co_await ctx.client->start_stream(headers);
   std::optional<Error> broken;
+  // The guard's redacted values go back into the client's stream (guard/redact.h).
+  std::optional<guard::StreamRestorer> restorer;
+  if (!ctx.restore.empty()) restorer.emplace(ctx.restore);
+  std::string restored;
   while (client_ok) {
     auto piece = co_await upstream.read_some(Clock::now() + mc.stream_idle_timeout);
     if (!piece) {
       broken = piece.error();
       break;
     }
-    if (piece->empty()) break;  // the upstream finished its body
-    const bool within_bounds = sse.feed(*piece);
-    client_ok = co_await ctx.client->write_chunk(*piece);
+    if (piece->empty()) {  // the upstream finished its body
+      if (restorer) {
+        restored = restorer->finish();
+        if (!restored.empty() && sse.feed(restored))
+          client_ok = co_await ctx.client->write_chunk(restored);
+      }
+      break;
+    }
+    std::string_view out = *piece;
+    if (restorer) {
+      restored = restorer->feed(*piece);
+      out = restored;
+      if (out.empty()) continue;
+    }
+    const bool within_bounds = sse.feed(out);
+    client_ok = co_await ctx.client->write_chunk(out);
     if (!within_bounds) {
       broken = make_error(
           ErrorKind::kUpstreamError, "upstream_stream_too_large",
@@ -104,6 +122,8 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
     answer.body = std::move(*whole);
   }
   std::string& whole = *answer.body;
+  if (!ctx.restore.empty() && upstream.status() == 200)
+    whole = guard::restore_json_text(whole, ctx.restore);
   rec.status = static_cast<int>(upstream.status());
   if (upstream.status() == 200) {
     rec.outcome = "ok";

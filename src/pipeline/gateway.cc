@@ -220,6 +220,7 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
   body["route"] = ctx.req.model;
   body["signals"] = signals::signals_json(ctx.signals);
   body["stages"] = store::stages_json(ctx.rec.stages);
+  if (!ctx.rec.guard.empty()) body["guard"] = store::guard_json(ctx.rec.guard);
   co_await ex.respond(json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 

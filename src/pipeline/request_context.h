@@ -69,6 +69,10 @@ struct RequestContext {
       0;                     // parse: the route's switched-off stages (runner's bit per stage)
   Signals signals;           // parse: the always-present ones; signals: the route's others
   std::string signals_note;  // signals: a note for the decision's reason (embedding failed)
+  // guard: the body after redaction or a change of model (`body` then views it; every attempt
+  // sends it), and the placeholders to put back into the answer for the client (pii restore).
+  std::string rewritten_body;
+  std::vector<std::pair<std::string, std::string>> restore;
   std::optional<Decision> decision;  // decide
   std::string_view adapter;          // decide: the LoRA adapter named as `model`
   std::string route_label;           // metrics label: only configured names (bounded cardinality)

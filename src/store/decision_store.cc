@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
-  candidates TEXT, attempts TEXT, stages TEXT
+  candidates TEXT, attempts TEXT, stages TEXT, guard TEXT
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS decisions_time;
 )sql";
@@ -43,12 +43,12 @@ DROP INDEX IF EXISTS decisions_time;
 constexpr const char* kInsert =
     "INSERT INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
-    "tokens_source,cost_usd,candidates,attempts,stages) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "tokens_source,cost_usd,candidates,attempts,stages,guard) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 constexpr const char* kSelect =
     "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
-    "candidates,attempts,stages FROM decisions WHERE id = ?";
+    "candidates,attempts,stages,guard FROM decisions WHERE id = ?";
 
 constexpr const char* kCount = "SELECT count(*) FROM decisions";
 constexpr const char* kDeleteOlder =
@@ -71,6 +71,27 @@ std::vector<StageSpan> stages_from_json(const nlohmann::json& j) {
   for (const auto& s : j) {
     if (!s.is_object()) continue;
     out.push_back({s.value("name", ""), s.value("us", 0.0), s.value("outcome", "")});
+  }
+  return out;
+}
+
+std::vector<GuardCheck> guard_from_json(const nlohmann::json& j) {
+  std::vector<GuardCheck> out;
+  if (!j.is_array()) return out;
+  for (const auto& o : j) {
+    if (!o.is_object()) continue;
+    GuardCheck c;
+    c.check = o.value("check", "");
+    c.verdict = o.value("verdict", "");
+    if (auto k = o.find("kinds"); k != o.end() && k->is_object())
+      for (const auto& [kind, n] : k->items())
+        if (n.is_number_integer()) c.kinds.emplace_back(kind, n.get<int>());
+    if (auto it = o.find("score"); it != o.end() && it->is_number()) c.score = it->get<double>();
+    if (auto it = o.find("threshold"); it != o.end() && it->is_number())
+      c.threshold = it->get<double>();
+    c.target = o.value("target", "");
+    c.us = o.value("us", 0.0);
+    out.push_back(std::move(c));
   }
   return out;
 }
@@ -277,6 +298,23 @@ nlohmann::json stages_json(const std::vector<StageSpan>& stages) {
   return out;
 }
 
+nlohmann::json guard_json(const std::vector<GuardCheck>& checks) {
+  auto out = nlohmann::json::array();
+  for (const auto& c : checks) {
+    nlohmann::json j = {{"check", c.check}, {"verdict", c.verdict}, {"us", c.us}};
+    if (!c.kinds.empty()) {
+      nlohmann::json kinds = nlohmann::json::object();
+      for (const auto& [kind, n] : c.kinds) kinds[kind] = n;
+      j["kinds"] = std::move(kinds);
+    }
+    if (c.score) j["score"] = *c.score;
+    if (c.threshold) j["threshold"] = *c.threshold;
+    if (!c.target.empty()) j["target"] = c.target;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 namespace {
 constexpr char kHex[] = "0123456789abcdef";
 }
@@ -320,7 +358,8 @@ nlohmann::json DecisionRecord::to_json() const {
           {"cost_usd", cost_usd},
           {"candidates", candidates_json(candidates)},
           {"attempts", attempts_json(attempts)},
-          {"stages", stages_json(stages)}};
+          {"stages", stages_json(stages)},
+          {"guard", guard_json(guard)}};
 }
 
 struct DecisionStore::Reader {
@@ -350,6 +389,7 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
   // Databases written before decision records had stage spans get the column (an error just means
   // it is there already).
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN stages TEXT", nullptr, nullptr, nullptr);
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN guard TEXT", nullptr, nullptr, nullptr);
   sqlite3_busy_timeout(store->write_db_, 5000);
   // One read connection now, so that a path that cannot be read fails here, not at the first
   // lookup.
@@ -463,6 +503,7 @@ std::optional<DecisionRecord> DecisionStore::find_stored(const std::string& id) 
     r.candidates = candidates_from_json(nlohmann::json::parse(column_text(stmt, 18), nullptr, false));
     r.attempts = attempts_from_json(nlohmann::json::parse(column_text(stmt, 19), nullptr, false));
     r.stages = stages_from_json(nlohmann::json::parse(column_text(stmt, 20), nullptr, false));
+    r.guard = guard_from_json(nlohmann::json::parse(column_text(stmt, 21), nullptr, false));
     out = std::move(r);
   }
   return_reader(std::move(reader));
@@ -609,6 +650,8 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
     text(candidates);
     text(attempts);
     text(stages);
+    const std::string guard = r.guard.empty() ? std::string("[]") : guard_json(r.guard).dump();
+    text(guard);
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
   }

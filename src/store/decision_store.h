@@ -57,6 +57,19 @@ struct AttemptRecord {
   bool operator==(const AttemptRecord&) const = default;
 };
 
+// One check of the guard stage (docs/guard.md): what it found, what it did, how long it took. Never
+// holds the text it matched: personal data appears as kinds and counts only.
+struct GuardCheck {
+  std::string check;    // pii | jailbreak | domain
+  std::string verdict;  // pass | redact | block | route | reject (explain-only: what it would do)
+  std::vector<std::pair<std::string, int>> kinds;  // pii: kind -> spans found
+  std::optional<double> score;                     // jailbreak: P(attack); domain: distance
+  std::optional<double> threshold;
+  std::string target;  // route: the model the request went to
+  double us = 0;
+  bool operator==(const GuardCheck&) const = default;
+};
+
 struct DecisionRecord {
   std::string id;
   std::int64_t time_ms = 0;  // unix epoch, when the request arrived
@@ -79,6 +92,7 @@ struct DecisionRecord {
   std::vector<Candidate> candidates;      // the policy's candidates with predictions
   std::vector<AttemptRecord> attempts;    // replicas tried, in order, with results
   std::vector<StageSpan> stages;                         // the stages run, in order, with their times
+  std::vector<GuardCheck> guard;                         // the guard stage's checks, in order
 
   nlohmann::json to_json() const;
 };
@@ -153,6 +167,8 @@ class DecisionStore {
 
 // The stage spans as JSON: [{"name","us","outcome"}].
 nlohmann::json stages_json(const std::vector<StageSpan>& stages);
+// [{"check","verdict","us"[,"kinds":{kind:count}][,"score"][,"threshold"][,"target"]}].
+nlohmann::json guard_json(const std::vector<GuardCheck>& checks);
 // [{"model","predicted_quality","predicted_cost","utility","eligible","note"}]; predictions a policy
 // does not make are null. The one serialisation of candidates (records, POST /v1/route, explain).
 nlohmann::json candidates_json(const std::vector<Candidate>& candidates);

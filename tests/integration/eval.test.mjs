@@ -101,7 +101,7 @@ describe('eval on RouterBench (import, baselines, policies, outputs)', { skip: !
   });
 
   test('policies are the demo config\'s routes, routed through the gateway\'s policy code', () => {
-    assert.deepEqual(report.policies.map((p) => p.name), ['auto', 'best']);
+    assert.deepEqual(report.policies.map((p) => p.name), ['auto', 'best', 'guarded']);
     const auto = byName(report.policies, 'auto');
     assert.equal(auto.type, 'static');
     assert.equal(auto.points.length, 1);  // a static policy has one point whatever λ

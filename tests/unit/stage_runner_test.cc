@@ -279,9 +279,9 @@ TEST(StageRunner, TheStandardRunnerHasTheGatewaysOrder) {
   config::Config config;
   auto r = StageRunner::standard(config);
   ASSERT_TRUE(r);
-  // guard and cache are empty slots until their stages are built.
+  // cache is an empty slot until its stage is built.
   EXPECT_EQ((*r)->names(),
-            (std::vector<std::string>{"parse", "signals", "decide", "execute", "record"}));
+            (std::vector<std::string>{"parse", "guard", "signals", "decide", "execute", "record"}));
 }
 
 }  // namespace

@@ -1,0 +1,215 @@
+#include "guard/redact.h"
+
+#include <nlohmann/json.hpp>
+
+namespace switchboard::guard {
+
+std::string redact_text(std::string_view text, std::uint64_t mask, Redaction& r) {
+  const PiiScanner& scanner = PiiScanner::instance();
+  const auto matches = scanner.scan(text, mask);
+  if (r.counts.size() < scanner.kinds().size()) r.counts.resize(scanner.kinds().size(), 0);
+  if (matches.empty()) return std::string(text);
+  std::string out;
+  out.reserve(text.size());
+  std::size_t pos = 0;
+  for (const PiiMatch& m : matches) {
+    out.append(text.substr(pos, m.begin - pos));
+    const std::string_view value = text.substr(m.begin, m.end - m.begin);
+    const std::string& prefix = scanner.placeholder(m.kind);
+    std::string placeholder;
+    int same_kind = 0;
+    for (const auto& [p, v] : r.placeholders) {
+      const bool kind_matches = p.compare(1, prefix.size(), prefix) == 0 &&
+                                p.size() > prefix.size() + 1 && p[prefix.size() + 1] == '_';
+      if (!kind_matches) continue;
+      ++same_kind;
+      if (v == value) placeholder = p;
+    }
+    if (placeholder.empty()) {
+      placeholder = "[" + prefix + "_" + std::to_string(same_kind + 1) + "]";
+      r.placeholders.emplace_back(placeholder, std::string(value));
+    }
+    ++r.counts[m.kind];
+    out += placeholder;
+    pos = m.end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+Result<std::string> redact_chat_body(std::string_view body, std::uint64_t mask, Redaction& r) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not JSON");
+  auto messages = j.find("messages");
+  if (messages != j.end() && messages->is_array()) {
+    for (auto& m : *messages) {
+      if (!m.is_object()) continue;
+      auto content = m.find("content");
+      if (content == m.end()) continue;
+      if (content->is_string()) {
+        *content = redact_text(content->get_ref<const std::string&>(), mask, r);
+      } else if (content->is_array()) {
+        for (auto& part : *content) {
+          if (!part.is_object()) continue;
+          auto text = part.find("text");
+          if (text != part.end() && text->is_string())
+            *text = redact_text(text->get_ref<const std::string&>(), mask, r);
+        }
+      }
+    }
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+// The JSON string escape of `s` without its quotes.
+std::string json_escaped(std::string_view s) {
+  std::string quoted =
+      nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+std::string restore_plain(std::string_view text,
+                          const std::vector<std::pair<std::string, std::string>>& placeholders) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t open = text.find('[', pos);
+    if (open == std::string_view::npos) break;
+    out.append(text.substr(pos, open - pos));
+    bool replaced = false;
+    for (const auto& [p, v] : placeholders) {
+      if (text.compare(open, p.size(), p) == 0) {
+        out += v;
+        pos = open + p.size();
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) {
+      out += '[';
+      pos = open + 1;
+    }
+  }
+  out.append(text.substr(std::min(pos, text.size())));
+  return out;
+}
+}  // namespace
+
+std::string restore_json_text(
+    std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders) {
+  std::vector<std::pair<std::string, std::string>> escaped;
+  escaped.reserve(placeholders.size());
+  for (const auto& [p, v] : placeholders) escaped.emplace_back(p, json_escaped(v));
+  return restore_plain(json, escaped);
+}
+
+std::size_t placeholder_prefix_suffix(std::string_view text) {
+  // A placeholder is '[' + A-Z+ + '_' + digits + ']'; at most 24 bytes are held.
+  const std::size_t from = text.size() > 24 ? text.size() - 24 : 0;
+  for (std::size_t i = from; i < text.size(); ++i) {
+    if (text[i] != '[') continue;
+    std::size_t k = i + 1;
+    while (k < text.size() && text[k] >= 'A' && text[k] <= 'Z') ++k;
+    if (k < text.size() && text[k] == '_' && k > i + 1) {
+      ++k;
+      while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
+    }
+    if (k == text.size()) return text.size() - i;
+  }
+  return 0;
+}
+
+StreamRestorer::StreamRestorer(std::vector<std::pair<std::string, std::string>> placeholders)
+    : placeholders_(std::move(placeholders)) {}
+
+std::string StreamRestorer::feed(std::string_view in) {
+  pending_.append(in);
+  std::string out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t lf = pending_.find("\n\n", start);
+    const std::size_t crlf = pending_.find("\r\n\r\n", start);
+    std::size_t end, sep;
+    if (lf == std::string::npos && crlf == std::string::npos) break;
+    if (crlf != std::string::npos && (lf == std::string::npos || crlf < lf)) {
+      end = crlf;
+      sep = 4;
+    } else {
+      end = lf;
+      sep = 2;
+    }
+    out += process_event(std::string_view(pending_).substr(start, end + sep - start));
+    start = end + sep;
+  }
+  pending_.erase(0, start);
+  return out;
+}
+
+std::string StreamRestorer::flush_held() {
+  std::string out;
+  for (std::size_t i = 0; i < held_.size(); ++i) {
+    if (held_[i].empty()) continue;
+    nlohmann::json ev = {{"object", "chat.completion.chunk"},
+                         {"choices",
+                          {{{"index", i},
+                            {"delta", {{"content", restore_plain(held_[i], placeholders_)}}},
+                            {"finish_reason", nullptr}}}}};
+    out += "data: " + ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+    held_[i].clear();
+  }
+  return out;
+}
+
+std::string StreamRestorer::process_event(std::string_view event) {
+  // One "data: " line holding a JSON object, else passed through.
+  std::string_view line = event;
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (!line.starts_with("data:") || line.find('\n') != std::string_view::npos)
+    return std::string(event);
+  std::string_view data = line.substr(5);
+  if (!data.empty() && data.front() == ' ') data.remove_prefix(1);
+  if (data == "[DONE]") return flush_held() + std::string(event);
+  bool holding = false;
+  for (const auto& h : held_) holding |= !h.empty();
+  if (!holding && data.find('[') == std::string_view::npos) return std::string(event);
+  auto j = nlohmann::json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("choices") || !j["choices"].is_array())
+    return std::string(event);
+  for (auto& choice : j["choices"]) {
+    if (!choice.is_object()) continue;
+    const std::size_t index = choice.value("index", std::size_t{0});
+    if (index > 1024) continue;
+    if (held_.size() <= index) held_.resize(index + 1);
+    const bool finished = choice.contains("finish_reason") && !choice["finish_reason"].is_null();
+    auto delta = choice.find("delta");
+    if (delta == choice.end() || !delta->is_object()) continue;
+    auto content = delta->find("content");
+    if (content == delta->end() || !content->is_string()) {
+      if (finished && !held_[index].empty()) {
+        (*delta)["content"] = restore_plain(held_[index], placeholders_);
+        held_[index].clear();
+      }
+      continue;
+    }
+    std::string text = held_[index] + content->get<std::string>();
+    held_[index].clear();
+    if (!finished) {
+      const std::size_t keep = placeholder_prefix_suffix(text);
+      held_[index] = text.substr(text.size() - keep);
+      text.resize(text.size() - keep);
+    }
+    *content = restore_plain(text, placeholders_);
+  }
+  return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+}
+
+std::string StreamRestorer::finish() {
+  std::string out = flush_held();
+  if (!pending_.empty()) out += process_event(pending_);
+  pending_.clear();
+  return out;
+}
+
+}  // namespace switchboard::guard

@@ -1,0 +1,67 @@
+// Redaction of personal data in a chat request, and restoring it in the answer (docs/guard.md).
+//
+// Each distinct value found gets a typed placeholder — [EMAIL_1], [EMAIL_2], [CARD_1] — the same
+// one wherever it appears in the request, so the model can still refer to "[EMAIL_1]"; restoring
+// swaps the placeholders in the answer back for the values (only for the client: neither the values
+// nor the placeholders' meanings are ever recorded or logged). Pure functions, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "guard/pii.h"
+#include "switchboard/result.h"
+
+namespace switchboard::guard {
+
+struct Redaction {
+  // placeholder → original value, in the order they were made.
+  std::vector<std::pair<std::string, std::string>> placeholders;
+  std::vector<int> counts;  // per kind (PiiScanner::kinds()): spans replaced
+
+  bool empty() const { return placeholders.empty(); }
+};
+
+// `text` with the spans of kinds in `mask` replaced by placeholders, added to `r`.
+std::string redact_text(std::string_view text, std::uint64_t mask, Redaction& r);
+
+// The chat request `body` (it passed api::parse_chat_request) with every message's text — a string
+// `content`, or the `text` of its {"type":"text"} parts — redacted as above. Other fields are kept;
+// the body is re-serialised. Errors (kBadRequest, invalid_json) only if the body is not JSON.
+Result<std::string> redact_chat_body(std::string_view body, std::uint64_t mask, Redaction& r);
+
+// `json` (a JSON document or one event's JSON) with each placeholder replaced by its original,
+// JSON-escaped: placeholders hold no character JSON escapes, so they appear in the text as written.
+std::string restore_json_text(std::string_view json,
+                              const std::vector<std::pair<std::string, std::string>>& placeholders);
+
+// Restores placeholders in a streamed answer (server-sent events of chat completion chunks).
+// A placeholder may arrive split over several chunks ("[EM", "AIL_", "1]"): text that could still
+// become a placeholder is held back per choice until it can be decided, and released with the next
+// content, the choice's finish_reason, or the final [DONE]. Events that carry no content pass
+// through unchanged.
+class StreamRestorer {
+ public:
+  explicit StreamRestorer(std::vector<std::pair<std::string, std::string>> placeholders);
+  // The bytes to send for `in`: whole events only (a partial event is kept for the next call).
+  std::string feed(std::string_view in);
+  // Whatever is still held (a last partial event, held text as an event of its own).
+  std::string finish();
+
+ private:
+  std::string process_event(std::string_view event);
+  std::string flush_held();
+
+  std::vector<std::pair<std::string, std::string>> placeholders_;
+  std::string pending_;            // bytes of an incomplete event
+  std::vector<std::string> held_;  // per choice index: text that may be a placeholder's start
+};
+
+// The length of the longest suffix of `text` that could be the start of a placeholder ("[",
+// "[EMAIL", "[EMAIL_1"), 0 if none.
+std::size_t placeholder_prefix_suffix(std::string_view text);
+
+}  // namespace switchboard::guard

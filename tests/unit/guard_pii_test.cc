@@ -1,0 +1,239 @@
+// The guard's PII detectors (true and false positives per kind, checksums), redaction and
+// restoring the originals in plain and streamed answers.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "guard/pii.h"
+#include "guard/redact.h"
+
+namespace switchboard::guard {
+namespace {
+
+// The kinds found in `text`, in order, as "kind:matched text".
+std::vector<std::string> found(std::string_view text) {
+  const auto& s = PiiScanner::instance();
+  std::vector<std::string> out;
+  for (const auto& m : s.scan(text))
+    out.push_back(s.kinds()[m.kind] + ":" + std::string(text.substr(m.begin, m.end - m.begin)));
+  return out;
+}
+using V = std::vector<std::string>;
+using Placeholders = std::vector<std::pair<std::string, std::string>>;
+
+TEST(GuardChecksums, Luhn) {
+  EXPECT_TRUE(luhn_valid("4111111111111111"));
+  EXPECT_TRUE(luhn_valid("79927398713"));
+  EXPECT_TRUE(luhn_valid("378282246310005"));
+  EXPECT_FALSE(luhn_valid("4111111111111112"));
+  EXPECT_FALSE(luhn_valid("79927398710"));
+  EXPECT_FALSE(luhn_valid(""));
+  EXPECT_FALSE(luhn_valid("4111-1111"));
+}
+
+TEST(GuardChecksums, Iban) {
+  EXPECT_TRUE(iban_valid("GB82WEST12345698765432"));
+  EXPECT_TRUE(iban_valid("DE89370400440532013000"));
+  EXPECT_TRUE(iban_valid("FR1420041010050500013M02606"));
+  EXPECT_FALSE(iban_valid("GB82WEST12345698765431"));  // check digits wrong
+  EXPECT_FALSE(iban_valid("DE8937040044053201300"));   // one short for DE
+  EXPECT_FALSE(iban_valid("G182WEST12345698765432"));  // country not letters
+  EXPECT_FALSE(iban_valid("GB82WEST1234569876543!"));
+}
+
+TEST(GuardChecksums, Ssn) {
+  EXPECT_TRUE(ssn_valid("123", "45", "6789"));
+  EXPECT_FALSE(ssn_valid("000", "45", "6789"));
+  EXPECT_FALSE(ssn_valid("666", "45", "6789"));
+  EXPECT_FALSE(ssn_valid("912", "45", "6789"));
+  EXPECT_FALSE(ssn_valid("123", "00", "6789"));
+  EXPECT_FALSE(ssn_valid("123", "45", "0000"));
+}
+
+TEST(GuardPii, KindsAreRegistered) {
+  EXPECT_EQ(PiiScanner::instance().kinds(),
+            (V{"card", "email", "iban", "ip", "phone", "secret", "ssn"}));
+}
+
+TEST(GuardPii, Email) {
+  EXPECT_EQ(found("write to jane.doe+news@mail.example.org today"),
+            V{"email:jane.doe+news@mail.example.org"});
+  EXPECT_EQ(found("Contact: BOB_42@Example.co.uk."), V{"email:BOB_42@Example.co.uk"});
+  EXPECT_EQ(found("ping @jane on slack, or user@localhost, or a@b"), V{});
+  EXPECT_EQ(found("git clone git@github"), V{});
+}
+
+TEST(GuardPii, Phone) {
+  EXPECT_EQ(found("call +1 (415) 555-2671 now"), V{"phone:+1 (415) 555-2671"});
+  EXPECT_EQ(found("office: 415-555-2671"), V{"phone:415-555-2671"});
+  EXPECT_EQ(found("London +44 20 7946 0958"), V{"phone:+44 20 7946 0958"});
+  EXPECT_EQ(found("mon portable: 06 12 34 56 78"), V{"phone:06 12 34 56 78"});
+  EXPECT_EQ(found("(212) 555-0100"), V{"phone:(212) 555-0100"});
+  // Dates, versions, decimals and bare ids are not phone numbers.
+  EXPECT_EQ(found("on 2023-01-15 we shipped v1.2.3 with pi=3.14159 for order 1234567890"), V{});
+  EXPECT_EQ(found("the range 10-20-30 and 1/2/2024"), V{});
+}
+
+TEST(GuardPii, Card) {
+  EXPECT_EQ(found("card 4111 1111 1111 1111 exp 12/29"), V{"card:4111 1111 1111 1111"});
+  EXPECT_EQ(found("mc 5500-0000-0000-0004"), V{"card:5500-0000-0000-0004"});
+  EXPECT_EQ(found("amex 378282246310005."), V{"card:378282246310005"});
+  EXPECT_EQ(found("4111 1111 1111 1112"), V{});         // Luhn fails
+  EXPECT_EQ(found("1234 5678 9012 3452"), V{});         // no known issuer
+  EXPECT_EQ(found("4111 1111-1111 1111"), V{});         // mixed separators
+  EXPECT_EQ(found("tracking 41111111111111110"), V{});  // 17 digits, Luhn fails
+}
+
+TEST(GuardPii, Iban) {
+  EXPECT_EQ(found("pay to GB82 WEST 1234 5698 7654 32 please"),
+            V{"iban:GB82 WEST 1234 5698 7654 32"});
+  EXPECT_EQ(found("IBAN: DE89370400440532013000"), V{"iban:DE89370400440532013000"});
+  EXPECT_EQ(found("GB82 WEST 1234 5698 7654 31"), V{});  // mod 97 fails
+  EXPECT_EQ(found("model XY12 ABCD EFGH"), V{});
+}
+
+TEST(GuardPii, Ssn) {
+  EXPECT_EQ(found("SSN 123-45-6789."), V{"ssn:123-45-6789"});
+  EXPECT_EQ(found("000-12-3456 666-12-3456 987-65-4321"), V{});
+  EXPECT_EQ(found("part no. 123-45-67890"), V{});
+}
+
+TEST(GuardPii, Ip) {
+  EXPECT_EQ(found("server at 192.168.0.1, port 80"), V{"ip:192.168.0.1"});
+  EXPECT_EQ(found("v6 2001:db8::8a2e:370:7334 ok"), V{"ip:2001:db8::8a2e:370:7334"});
+  EXPECT_EQ(found("mapped ::ffff:192.0.2.1"), V{"ip:::ffff:192.0.2.1"});
+  EXPECT_EQ(found("999.1.1.1 and 1.2.3.4.5 and 01.02.03.04"), V{});
+  EXPECT_EQ(found("at 12:30:45 use std::vector and a::b"), V{});
+}
+
+TEST(GuardPii, Secret) {
+  const std::string openai = "sk-proj-" + std::string("Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z");
+  EXPECT_EQ(found("key=" + openai), V{"secret:" + openai});
+  EXPECT_EQ(found("AKIAIOSFODNN7EXAMPLE is the id"), V{"secret:AKIAIOSFODNN7EXAMPLE"});
+  const std::string gh = "ghp_" + std::string(36, 'a');
+  EXPECT_EQ(found("token " + gh), V{"secret:" + gh});
+  const std::string pem =
+      "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----";
+  EXPECT_EQ(found("here:\n" + pem + "\nthanks"), V{"secret:" + pem});
+  EXPECT_EQ(found("cut off: -----BEGIN PRIVATE KEY-----\nMIIE"),
+            V{"secret:-----BEGIN PRIVATE KEY-----\nMIIE"});
+  // Lookalikes: a word ending in "sk-", a short sk-, an AKIA prefix, a public key.
+  EXPECT_EQ(found("task-management-system-overview-document; sk-short; AKIA123"), V{});
+  EXPECT_EQ(found("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"), V{});
+}
+
+TEST(GuardPii, MaskSelectsKinds) {
+  const auto& s = PiiScanner::instance();
+  const std::uint64_t email_only = std::uint64_t{1} << s.kind_index("email");
+  EXPECT_EQ(s.scan("a.b@example.com 123-45-6789", email_only).size(), 1u);
+  EXPECT_EQ(s.scan("123-45-6789", email_only).size(), 0u);
+}
+
+TEST(GuardRedact, SameValueSamePlaceholder) {
+  Redaction r;
+  const auto out = redact_text(
+      "mail a@example.com, then b@example.org, then a@example.com again; SSN 123-45-6789", ~0ull,
+      r);
+  EXPECT_EQ(out, "mail [EMAIL_1], then [EMAIL_2], then [EMAIL_1] again; SSN [SSN_1]");
+  ASSERT_EQ(r.placeholders.size(), 3u);
+  EXPECT_EQ(r.placeholders[0], (std::pair<std::string, std::string>{"[EMAIL_1]", "a@example.com"}));
+  const auto& s = PiiScanner::instance();
+  EXPECT_EQ(r.counts[s.kind_index("email")], 3);
+  EXPECT_EQ(r.counts[s.kind_index("ssn")], 1);
+}
+
+TEST(GuardRedact, ChatBodyMessagesAndParts) {
+  Redaction r;
+  const std::string body =
+      R"({"model":"guarded","temperature":0.5,"messages":[{"role":"system","content":"be brief"},)"
+      R"({"role":"user","content":[{"type":"text","text":"I am a@example.com"},{"type":"image_url","image_url":{"url":"x"}}]},)"
+      R"({"role":"user","content":"again: a@example.com and 4111 1111 1111 1111"}]})";
+  auto out = redact_chat_body(body, ~0ull, r);
+  ASSERT_TRUE(out) << out.error().message;
+  auto j = nlohmann::json::parse(*out);
+  EXPECT_EQ(j["model"], "guarded");
+  EXPECT_EQ(j["temperature"], 0.5);
+  EXPECT_EQ(j["messages"][0]["content"], "be brief");
+  EXPECT_EQ(j["messages"][1]["content"][0]["text"], "I am [EMAIL_1]");
+  EXPECT_EQ(j["messages"][1]["content"][1]["image_url"]["url"], "x");
+  EXPECT_EQ(j["messages"][2]["content"], "again: [EMAIL_1] and [CARD_1]");
+  EXPECT_EQ(out->find("a@example.com"), std::string::npos);
+  EXPECT_FALSE(redact_chat_body("not json", ~0ull, r));
+}
+
+TEST(GuardRestore, WholeAnswerJsonEscaped) {
+  std::vector<std::pair<std::string, std::string>> p = {{"[EMAIL_1]", "a@example.com"},
+                                                        {"[SECRET_1]", "line1\nline\"2"}};
+  const std::string answer =
+      R"({"choices":[{"message":{"content":"Write to [EMAIL_1]; key [SECRET_1]; [EMAIL_12] [X"}}]})";
+  const auto restored = restore_json_text(answer, p);
+  auto j = nlohmann::json::parse(restored);
+  EXPECT_EQ(j["choices"][0]["message"]["content"],
+            "Write to a@example.com; key line1\nline\"2; [EMAIL_12] [X");
+}
+
+std::string event(const std::string& content, bool finish = false) {
+  nlohmann::json j = {{"choices",
+                       {{{"index", 0},
+                         {"delta", {{"content", content}}},
+                         {"finish_reason", finish ? nlohmann::json("stop") : nlohmann::json()}}}}};
+  return "data: " + j.dump() + "\n\n";
+}
+
+// The client's text out of a stream of events.
+std::string content_of(const std::string& sse) {
+  std::string out;
+  std::size_t pos = 0;
+  while ((pos = sse.find("data: ", pos)) != std::string::npos) {
+    const auto end = sse.find("\n\n", pos);
+    const auto data = sse.substr(pos + 6, end - pos - 6);
+    pos = end;
+    if (data == "[DONE]") continue;
+    auto j = nlohmann::json::parse(data);
+    if (j["choices"][0]["delta"].contains("content"))
+      out += j["choices"][0]["delta"]["content"].get<std::string>();
+  }
+  return out;
+}
+
+TEST(GuardRestore, StreamedPlaceholderSplitOverChunks) {
+  StreamRestorer r(Placeholders{{"[EMAIL_1]", "a@example.com"}, {"[PHONE_1]", "+1 415 555 2671"}});
+  std::string out;
+  const std::string no_placeholder = event("Hello ");
+  out += r.feed(no_placeholder);
+  EXPECT_EQ(out, no_placeholder);  // passed through unchanged
+  // "[EM" "AIL_" "1] and [" "PHONE_1]" split across events, and the second event split mid-bytes.
+  const std::string e2 = event("write to [EM");
+  out += r.feed(e2.substr(0, 10));
+  out += r.feed(e2.substr(10));
+  out += r.feed(event("AIL_"));
+  out += r.feed(event("1] or call ["));
+  out += r.feed(event("PHONE_1]. [Note"));
+  out += r.feed(event("] done [EMA", true));
+  out += r.feed("data: [DONE]\n\n");
+  out += r.finish();
+  EXPECT_EQ(content_of(out),
+            "Hello write to a@example.com or call +1 415 555 2671. [Note] done [EMA");
+  EXPECT_NE(out.find("data: [DONE]"), std::string::npos);
+}
+
+TEST(GuardRestore, HeldTextFlushedAtDone) {
+  StreamRestorer r(Placeholders{{"[EMAIL_1]", "a@example.com"}});
+  std::string out = r.feed(event("see [EMAIL_"));
+  out += r.feed("data: [DONE]\n\n");
+  out += r.finish();
+  EXPECT_EQ(content_of(out), "see [EMAIL_");
+  EXPECT_LT(out.find("[EMAIL_"), out.find("[DONE]"));
+}
+
+TEST(GuardRestore, PlaceholderPrefixSuffix) {
+  EXPECT_EQ(placeholder_prefix_suffix("abc ["), 1u);
+  EXPECT_EQ(placeholder_prefix_suffix("abc [EMA"), 4u);
+  EXPECT_EQ(placeholder_prefix_suffix("abc [EMAIL_1"), 8u);
+  EXPECT_EQ(placeholder_prefix_suffix("abc [EMAIL_1]"), 0u);
+  EXPECT_EQ(placeholder_prefix_suffix("abc [a"), 0u);
+  EXPECT_EQ(placeholder_prefix_suffix("abc"), 0u);
+}
+
+}  // namespace
+}  // namespace switchboard::guard
