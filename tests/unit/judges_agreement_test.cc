@@ -191,7 +191,7 @@ const data::Outcomes& routerbench_all() {
 // replies where that prediction equals the recorded score (over prompts with a reply scored 1),
 // and counts replies with nothing extracted.
 struct ChoiceAgreement {
-  std::size_t replies = 0, matches = 0, empty = 0, empty_but_right = 0;
+  std::size_t replies = 0, matches = 0, empty = 0, empty_but_right = 0, shown = 0;
   double accuracy() const { return replies ? double(matches) / double(replies) : 0; }
 };
 
@@ -219,7 +219,16 @@ ChoiceAgreement measure_choice(const std::string& task) {
     for (std::size_t i = 0; i < replies.size(); ++i) {
       ++out.replies;
       const bool predicted = extracted[i] == gold;
-      out.matches += predicted == (scores[i] >= 0.5);
+      const bool match = predicted == (scores[i] >= 0.5);
+      out.matches += match;
+      if (!match && out.shown < 8) {
+        ++out.shown;
+        std::string shown(replies[i].substr(0, 40));
+        for (char& c : shown)
+          if (c == '\n') c = ' ';
+        std::printf("[extraction]   mismatch %s: reply '%s' -> '%s', gold '%s', score %.0f\n",
+                    r.id.c_str(), shown.c_str(), extracted[i].c_str(), gold.c_str(), scores[i]);
+      }
       if (extracted[i].empty()) {
         ++out.empty;
         out.empty_but_right += scores[i] >= 0.5;

@@ -189,6 +189,7 @@ TEST(JudgesVerifierRouterBench, CalibratedOnTest) {
 
 struct CascadeFigures {
   double q_weak = 0, q_strong = 0, apgr = 0, auc = 0;
+  double aiq = 0;  // costs normalised by the strong model's total, as switchboard eval does
   std::size_t prompts = 0;
   // Points (strong share, quality) at a few thresholds, for the report.
   std::vector<std::tuple<double, double, double, double>> at;  // threshold, share, quality, cost
@@ -257,6 +258,9 @@ CascadeFigures cascade(const std::string& weak, const std::string& strong,
     f.at.emplace_back(t, pt.strong_share, pt.quality, pt.cost);
   }
   f.apgr = eval::apgr(points, f.q_weak, f.q_strong).value_or(-1);
+  double strong_total = 0;
+  for (const auto& r : rows) strong_total += r.strong_cost;
+  f.aiq = eval::aiq(points, strong_total).value_or(-1);
   return f;
 }
 
@@ -266,6 +270,7 @@ void print(const std::string& name, const std::string& weak, const std::string& 
       "[cascade] %s: %s -> %s on %zu TEST prompts: weak %.3f, strong %.3f; verifier AUC "
       "on the weak answers %.3f; cascade APGR %.3f (-1: no gap)\n",
       name.c_str(), weak.c_str(), strong.c_str(), f.prompts, f.q_weak, f.q_strong, f.auc, f.apgr);
+  std::printf("[cascade]   AIQ %.3f (the weak call is paid on every prompt)\n", f.aiq);
   for (const auto& [t, share, q, cost] : f.at)
     std::printf("[cascade]   threshold %.1f: %.3f escalated, mean score %.3f, cost $%.3f\n", t,
                 share, q, cost);

@@ -70,6 +70,7 @@ std::optional<LeadingLabel> leading_label(std::string_view s) {
 // The label a token names among `labels`: itself, or the i-th label for a number i (or the i-th
 // number for a letter when the labels are numbers). "" when it names none.
 std::string resolve_label(const std::string& token, const std::vector<std::string>& labels) {
+  if (token.empty() || labels.empty() || labels[0].empty()) return "";
   if (std::find(labels.begin(), labels.end(), token) != labels.end()) return token;
   std::size_t index = 0;
   if (is_digit(token[0])) {
