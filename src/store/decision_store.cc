@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
-  candidates TEXT, attempts TEXT, stages TEXT
+  candidates TEXT, attempts TEXT, stages TEXT, calls TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time_ms);
 )sql";
@@ -40,12 +40,13 @@ CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time_ms);
 constexpr const char* kInsert =
     "INSERT OR REPLACE INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
-    "tokens_source,cost_usd,candidates,attempts,stages) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "tokens_source,cost_usd,candidates,attempts,stages,calls) VALUES "
+    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 constexpr const char* kSelect =
     "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
-    "candidates,attempts,stages FROM decisions WHERE id = ?";
+    "candidates,attempts,stages,calls FROM decisions WHERE id = ?";
 
 constexpr const char* kCount = "SELECT count(*) FROM decisions";
 constexpr const char* kDeleteOlder =
@@ -189,6 +190,29 @@ std::vector<AttemptRecord> attempts_from_json(const nlohmann::json& j) {
   return out;
 }
 
+std::vector<CallRecord> calls_from_json(const nlohmann::json& j) {
+  std::vector<CallRecord> out;
+  if (!j.is_array()) return out;
+  for (const auto& o : j) {
+    if (!o.is_object()) continue;
+    CallRecord c;
+    c.model = o.value("model", "");
+    c.replica = o.value("replica", "");
+    c.tier = o.value("tier", 0);
+    c.result = o.value("result", "");
+    c.ms = o.value("ms", 0.0);
+    c.prompt_tokens = o.value("prompt_tokens", std::int64_t{0});
+    c.completion_tokens = o.value("completion_tokens", std::int64_t{0});
+    c.cost_usd = o.value("cost_usd", 0.0);
+    if (auto it = o.find("score"); it != o.end() && it->is_number()) c.score = it->get<double>();
+    c.extracted = o.value("extracted", "");
+    c.note = o.value("note", "");
+    c.accepted = o.value("accepted", false);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 // The stages column, written per record by the writer thread: formatted directly (it has a fixed
 // shape and is written for every request), times to 0.1 µs.
 std::string stages_text(const std::vector<StageSpan>& stages) {
@@ -233,6 +257,25 @@ nlohmann::json attempts_json(const std::vector<AttemptRecord>& attempts) {
   return out;
 }
 
+nlohmann::json calls_json(const std::vector<CallRecord>& calls) {
+  auto out = nlohmann::json::array();
+  for (const auto& c : calls)
+    out.push_back({{"model", c.model},
+                   {"replica", c.replica},
+                   {"tier", c.tier},
+                   {"result", c.result},
+                   {"ms", std::isfinite(c.ms) ? c.ms : 0.0},
+                   {"prompt_tokens", c.prompt_tokens},
+                   {"completion_tokens", c.completion_tokens},
+                   {"cost_usd", c.cost_usd},
+                   {"score", c.score && std::isfinite(*c.score) ? nlohmann::json(*c.score)
+                                                                : nlohmann::json(nullptr)},
+                   {"extracted", c.extracted},
+                   {"note", c.note},
+                   {"accepted", c.accepted}});
+  return out;
+}
+
 nlohmann::json stages_json(const std::vector<StageSpan>& stages) {
   auto out = nlohmann::json::array();
   for (const auto& s : stages) out.push_back({{"name", s.name}, {"us", s.us}, {"outcome", s.outcome}});
@@ -271,7 +314,8 @@ nlohmann::json DecisionRecord::to_json() const {
           {"cost_usd", cost_usd},
           {"candidates", candidates_json(candidates)},
           {"attempts", attempts_json(attempts)},
-          {"stages", stages_json(stages)}};
+          {"stages", stages_json(stages)},
+          {"calls", calls_json(calls)}};
 }
 
 struct DecisionStore::Reader {
@@ -301,6 +345,8 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
   // Databases written before decision records had stage spans get the column (an error just means
   // it is there already).
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN stages TEXT", nullptr, nullptr, nullptr);
+  // ... and before multi-call plans recorded their calls.
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN calls TEXT", nullptr, nullptr, nullptr);
   sqlite3_busy_timeout(store->write_db_, 5000);
   // One read connection now, so that a path that cannot be read fails here, not at the first
   // lookup.
@@ -414,6 +460,7 @@ std::optional<DecisionRecord> DecisionStore::find_stored(const std::string& id) 
     r.candidates = candidates_from_json(nlohmann::json::parse(column_text(stmt, 18), nullptr, false));
     r.attempts = attempts_from_json(nlohmann::json::parse(column_text(stmt, 19), nullptr, false));
     r.stages = stages_from_json(nlohmann::json::parse(column_text(stmt, 20), nullptr, false));
+    r.calls = calls_from_json(nlohmann::json::parse(column_text(stmt, 21), nullptr, false));
     out = std::move(r);
   }
   return_reader(std::move(reader));
@@ -558,6 +605,9 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
     text(candidates);
     text(attempts);
     text(stages);
+    // Single-call records (nearly all) store an empty list without formatting anything.
+    const std::string calls = r.calls.empty() ? std::string("[]") : dump(calls_json(r.calls));
+    text(calls);
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
   }
