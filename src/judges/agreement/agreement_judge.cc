@@ -1,0 +1,103 @@
+// The `agreement` judge (ACAR's σ over probes): the answers' normalised extractions
+// (agreement/extract.h) are compared, and the confidence is the share of answers that agree with
+// the majority answer — 3 probes answering B, B, C give 2/3. An answer with nothing extracted
+// agrees with no one. Ties between answers are broken by order (the earliest answer's value wins).
+//
+//   judge:
+//     type: agreement
+//     kind: auto | choice | number | code | text     # default auto
+//     patterns: ["(?i)final answer:\\s*(\\S+)"]      # optional RE2, group 1 is the answer
+//     last_match: false      # take a pattern's last match instead of its first
+//     builtin: true          # after the patterns, the kind's built-in extraction
+//     labels: ABCDE          # choice labels when the prompt lists no options
+//
+// Verdict: confidence = majority count / answers; `extracted` = each answer's extraction;
+// `scores[i]` = the share of answers agreeing with answer i (0 when nothing was extracted).
+// With fewer than two answers agreement is undefined: available = false (extracted still filled).
+#include <unordered_map>
+
+#include "judges/agreement/extract.h"
+#include "judges/spec.h"
+
+namespace switchboard::judges {
+namespace {
+
+class AgreementJudge final : public Judge {
+ public:
+  explicit AgreementJudge(AnswerExtractor extractor) : extractor_(std::move(extractor)) {}
+
+  Verdict judge(const JudgeInput& input) const override {
+    Verdict v;
+    std::vector<std::string_view> replies;
+    replies.reserve(input.answers.size());
+    for (const auto& a : input.answers) replies.push_back(a.text);
+    AnswerKind kind = AnswerKind::kText;
+    v.extracted = extractor_.extract(input.prompt, replies, &kind);
+    const std::size_t n = v.extracted.size();
+    std::vector<std::size_t> agreeing(n, 0);
+    std::size_t best = n;  // index of the majority answer's first occurrence
+    for (std::size_t i = 0; i < n; ++i) {
+      if (v.extracted[i].empty()) continue;
+      for (std::size_t j = 0; j < n; ++j) agreeing[i] += v.extracted[j] == v.extracted[i];
+      if (best == n || agreeing[i] > agreeing[best]) best = i;
+    }
+    v.scores.resize(n);
+    for (std::size_t i = 0; i < n; ++i)
+      v.scores[i] = n ? static_cast<double>(agreeing[i]) / static_cast<double>(n) : 0.0;
+    const std::string kind_name = answer_kind_name(kind);
+    if (n < 2) {
+      v.available = false;
+      v.confidence = 0;
+      v.note = "agreement needs at least 2 answers (got " + std::to_string(n) + ")";
+      return v;
+    }
+    if (best == n) {
+      v.confidence = 0;
+      v.note = kind_name + ": no answer extracted from " + std::to_string(n);
+      return v;
+    }
+    v.confidence = v.scores[best];
+    std::string shown = v.extracted[best].substr(0, 24);
+    for (char& c : shown)
+      if (c == '\n' || c == '\t') c = ' ';
+    if (v.extracted[best].size() > 24) shown += "...";
+    v.note = kind_name + ": " + std::to_string(agreeing[best]) + " of " + std::to_string(n) +
+             " agree on '" + shown + "'";
+    return v;
+  }
+
+ private:
+  AnswerExtractor extractor_;
+};
+
+Result<std::unique_ptr<Judge>> make_agreement(const JudgeContext& ctx) {
+  SpecReader spec(ctx);
+  if (auto e = spec.only_keys({"type", "kind", "patterns", "last_match", "builtin", "labels"}))
+    return *e;
+  ExtractorOptions options;
+  auto kind = spec.string("kind", "auto", {"auto", "choice", "number", "code", "text"});
+  if (!kind) return kind.error();
+  options.kind = *parse_answer_kind(*kind);
+  auto patterns = spec.strings("patterns");
+  if (!patterns) return patterns.error();
+  options.patterns = *patterns;
+  auto last = spec.boolean("last_match", false);
+  if (!last) return last.error();
+  options.last_match = *last;
+  auto builtin = spec.boolean("builtin", true);
+  if (!builtin) return builtin.error();
+  options.builtin = *builtin;
+  auto labels = spec.string("labels", "ABCDE");
+  if (!labels) return labels.error();
+  options.labels = *labels;
+  if (!options.builtin && options.patterns.empty())
+    return spec.error(ctx.spec, "`builtin: false` needs `patterns:` (else nothing is extracted)");
+  auto extractor = AnswerExtractor::make(std::move(options));
+  if (!extractor) return spec.error(ctx.spec["patterns"], extractor.error().message);
+  return std::unique_ptr<Judge>(std::make_unique<AgreementJudge>(std::move(*extractor)));
+}
+
+const JudgeRegistrar kAgreement("agreement", make_agreement);
+
+}  // namespace
+}  // namespace switchboard::judges
