@@ -39,12 +39,13 @@ std::optional<Error> check_keys(const PolicyContext& ctx, const YAML::Node& spec
 }
 
 Result<BuiltJudge> build_judge(const PolicyContext& ctx, const YAML::Node& node) {
-  YAML::Node spec = node;
   const std::string where = where_of(ctx, node);
-  if (node.IsScalar()) {
-    spec = YAML::Node(YAML::NodeType::Map);
+  // (A fresh node: assigning to a yaml-cpp node that refers to the spec would rewrite the spec.)
+  YAML::Node spec(YAML::NodeType::Map);
+  if (node.IsScalar())
     spec["type"] = node.Scalar();
-  }
+  else
+    spec = node;
   if (!spec.IsMap() || !spec["type"] || !spec["type"].IsScalar())
     return spec_error(where, "a judge is a type name or a mapping with `type`");
   const std::string type = spec["type"].Scalar();

@@ -18,11 +18,13 @@ namespace {
 // The index (into `answered`) of the answer a tier stands for.
 std::size_t tier_answer(const Verdict& v, std::size_t n) {
   if (v.extracted.size() != n) return 0;
+  // An answer with nothing extracted agrees with no one.
   std::map<std::string_view, int> count;
-  for (const auto& e : v.extracted) ++count[e];
+  for (const auto& e : v.extracted)
+    if (!e.empty()) ++count[e];
   std::size_t best = 0;
   for (std::size_t i = 1; i < n; ++i)
-    if (count[v.extracted[i]] > count[v.extracted[best]]) best = i;
+    if (!v.extracted[i].empty() && count[v.extracted[i]] > count[v.extracted[best]]) best = i;
   return best;
 }
 

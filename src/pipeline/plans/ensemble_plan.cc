@@ -1,7 +1,8 @@
 // "ensemble": the members (plan.tiers[0].models) are called in parallel (buffered) and their
 // answers aggregated (plan.aggregate):
 //   vote       — groups the answers by their extracted form (the judge's Verdict::extracted, else
-//                the trimmed text); the largest group wins, ties go to the group whose best member
+//                the trimmed text; an answer with nothing extracted is a group of its own); the
+//                largest group wins, ties go to the group whose best member
 //                has the highest predicted quality, then to the earliest member; the group's member
 //                of highest predicted quality (then the earliest) answers.
 //   best-of    — the answer with the highest judge score (Verdict::scores); vote when the judge
@@ -117,10 +118,12 @@ class EnsemblePlan final : public PlanRunner {
     }
     std::vector<std::string> keys;
     for (std::size_t i = 0; i < answered.size(); ++i) {
-      if (verdict && verdict->available && verdict->extracted.size() == answered.size())
+      if (verdict && verdict->extracted.size() == answered.size())
         keys.push_back(verdict->extracted[i]);
       else
         keys.emplace_back(trimmed(answered[i]->answer->content));
+      // Nothing extracted: a vote of its own, never the same as another empty one.
+      if (keys.back().empty()) keys.back() = fmt::format("\x01{}", i);
     }
     std::size_t pick = vote(plan, keys, member);
     std::string how = "vote";
@@ -144,7 +147,7 @@ class EnsemblePlan final : public PlanRunner {
         const auto same = std::count(keys.begin(), keys.end(), keys[i]);
         rec.score = static_cast<double>(same) / static_cast<double>(keys.size());
       }
-      rec.extracted = keys[i].substr(0, 64);
+      if (keys[i][0] != '\x01') rec.extracted = keys[i].substr(0, 64);
       if (verdict && !verdict->note.empty()) rec.note = agg.judge_name + ": " + verdict->note;
     }
 

@@ -84,8 +84,9 @@ Result<TrainedPolicy> train_cascade(const TrainContext& ctx) {
   const std::string judge_type =
       judge_spec.IsScalar() ? judge_spec.Scalar() : judge_spec["type"].as<std::string>("");
   if (judge_spec.IsScalar()) {
-    judge_spec = YAML::Node(YAML::NodeType::Map);
-    judge_spec["type"] = judge_type;
+    YAML::Node map(YAML::NodeType::Map);
+    map["type"] = judge_type;
+    judge_spec.reset(map);
   }
   const JudgeFactory* factory = JudgeRegistry::instance().find(judge_type);
   if (!factory) return fail("no judge of type '" + judge_type + "' is registered");
@@ -160,9 +161,10 @@ Result<TrainedPolicy> train_cascade(const TrainContext& ctx) {
       std::size_t pick = 0;
       if (v.extracted.size() == set.size()) {
         std::map<std::string, int> count;
-        for (const auto& e : v.extracted) ++count[e];
+        for (const auto& e : v.extracted)
+          if (!e.empty()) ++count[e];
         for (std::size_t k = 1; k < set.size(); ++k)
-          if (count[v.extracted[k]] > count[v.extracted[pick]]) pick = k;
+          if (!v.extracted[k].empty() && count[v.extracted[k]] > count[v.extracted[pick]]) pick = k;
       }
       answer_score[i] = rows[i].score[set[pick]];
       probe_cost[i] = 0;

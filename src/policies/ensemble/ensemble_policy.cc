@@ -118,11 +118,12 @@ Result<Aggregate> parse_aggregator(const PolicyContext& ctx) {
   const YAML::Node node = ctx.spec["aggregator"];
   if (!node) return a;  // vote
   const std::string where = where_of(ctx, node);
-  YAML::Node spec = node;
-  if (node.IsScalar()) {
-    spec = YAML::Node(YAML::NodeType::Map);
+  // (A fresh node: assigning to a yaml-cpp node that refers to the spec would rewrite the spec.)
+  YAML::Node spec(YAML::NodeType::Map);
+  if (node.IsScalar())
     spec["type"] = node.Scalar();
-  }
+  else
+    spec = YAML::Clone(node);
   if (auto e = check_keys(ctx, spec, "an aggregator", {"type", "model", "template"})) return *e;
   a.kind = spec["type"] ? spec["type"].as<std::string>() : "";
   if (a.kind != "vote" && a.kind != "best-of" && a.kind != "synthesize")
