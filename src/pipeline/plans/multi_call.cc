@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <forward_list>
 
 namespace switchboard::pipeline::plans {
@@ -120,6 +121,7 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
   // request points into them).
   std::vector<CallState> states(models.size());
   for (auto& st : states) st.buffered = body;
+  const std::size_t attempts_before = ctx.rec.attempts.size();
   if (auto deadline = spend.deadline()) {
     auto executor = co_await asio::this_coro::executor;
     asio::steady_timer timer(executor, *deadline);
@@ -136,6 +138,16 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
     co_await call_all(ctx, states, models, last, out);
   }
   ctx.route_request.prefix_blocks = {};
+  // The calls' attempts were recorded as they ended: put them in the plan's model order (each
+  // model's own tries keep their order), so that a record does not depend on timing.
+  auto rank = [&models](const store::AttemptRecord& a) {
+    for (std::size_t i = 0; i < models.size(); ++i)
+      if (models[i]->config->name == a.model) return i;
+    return models.size();
+  };
+  std::stable_sort(ctx.rec.attempts.begin() + static_cast<std::ptrdiff_t>(attempts_before),
+                   ctx.rec.attempts.end(),
+                   [&rank](const auto& a, const auto& b) { return rank(a) < rank(b); });
   for (auto& m : out) {
     store::CallRecord rec;
     rec.model = m.model->config->name;

@@ -4,8 +4,8 @@
 //
 // Calls go through call_model() (replicas, retries, hedging) with the answer read whole and never
 // relayed: intermediate answers never reach the client. Every call is appended to
-// ctx.rec.calls in the plan's model order (not completion order), so a record is the same online
-// and offline. A call that fails is kept as a failed member (result = its error code); a call
+// ctx.rec.calls in the plan's model order (not completion order), and the tier's attempts are
+// reordered the same way, so a record is the same online and offline. A call that fails is kept as a failed member (result = its error code); a call
 // still running at the plan's deadline is cancelled (result "deadline"). Runs on the request's
 // worker; never throws except on the request's own cancellation.
 #pragma once
