@@ -23,9 +23,11 @@ namespace switchboard {
 namespace {
 
 // Confidence = the share of answers equal (trimmed) to the most common one; unavailable when an
-// answer contains "??"; scores: 1 for an answer containing "right", else 0.
+// answer contains "??"; scores: each answer's share of equal answers, or (`right`) 1 for an answer
+// containing "right", else 0.
 class SameJudge final : public Judge {
  public:
+  explicit SameJudge(bool right) : right_(right) {}
   Verdict judge(const JudgeInput& in) const override {
     Verdict v;
     std::map<std::string, int> count;
@@ -37,18 +39,26 @@ class SameJudge final : public Judge {
         v.note = "unreadable answer";
       }
       v.extracted.push_back(t);
-      v.scores.push_back(t.find("right") != std::string::npos ? 1.0 : 0.0);
       ++count[t];
     }
+    for (const auto& e : v.extracted)
+      v.scores.push_back(right_ ? (e.find("right") != std::string::npos ? 1.0 : 0.0)
+                                : static_cast<double>(count[e]) / in.answers.size());
     int top = 0;
     for (const auto& [_, n] : count) top = std::max(top, n);
     v.confidence = in.answers.empty() ? 0 : static_cast<double>(top) / in.answers.size();
     if (!v.available) v.confidence = 0;
     return v;
   }
+
+ private:
+  bool right_;
 };
 const JudgeRegistrar kSame("test_same", [](const JudgeContext&) -> Result<std::unique_ptr<Judge>> {
-  return std::unique_ptr<Judge>(std::make_unique<SameJudge>());
+  return std::unique_ptr<Judge>(std::make_unique<SameJudge>(false));
+});
+const JudgeRegistrar kRight("test_right", [](const JudgeContext&) -> Result<std::unique_ptr<Judge>> {
+  return std::unique_ptr<Judge>(std::make_unique<SameJudge>(true));
 });
 
 constexpr const char* kConfig = R"(
@@ -97,7 +107,7 @@ routes:
   - name: vote_order
     policy: {type: ensemble, members: [cheap1, cheap2], aggregator: vote}
   - name: best_of
-    policy: {type: ensemble, members: [cheap1, cheap2, cheap3], judge: test_same, aggregator: best-of}
+    policy: {type: ensemble, members: [cheap1, cheap2, cheap3], judge: test_right, aggregator: best-of}
   - name: synth
     policy: {type: ensemble, members: [cheap1, cheap2], aggregator: {type: synthesize, model: strong}}
   - name: recruit
