@@ -117,19 +117,21 @@ std::string synthesis_call_body(std::string_view body, std::string_view model,
 std::string completion_as_sse(const CompletionAnswer& a, bool include_usage,
                               std::size_t piece_chars) {
   auto chunk = [&](nlohmann::json delta, nlohmann::json finish) {
-    return nlohmann::json{{"id", a.id},
-                          {"object", "chat.completion.chunk"},
-                          {"created", a.created},
-                          {"model", a.model},
-                          {"choices", nlohmann::json::array({{{"index", 0},
-                                                              {"delta", std::move(delta)},
-                                                              {"finish_reason", std::move(finish)}}})}};
+    return nlohmann::json{
+        {"id", a.id},
+        {"object", "chat.completion.chunk"},
+        {"created", a.created},
+        {"model", a.model},
+        {"choices",
+         nlohmann::json::array(
+             {{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}})}};
   };
   std::string out = event(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
   for (auto piece : pieces(a.content, piece_chars))
     out += event(chunk({{"content", std::string(piece)}}, nullptr));
-  out += event(chunk(nlohmann::json::object(),
-                     a.finish_reason.empty() ? nlohmann::json("stop") : nlohmann::json(a.finish_reason)));
+  out += event(chunk(nlohmann::json::object(), a.finish_reason.empty()
+                                                   ? nlohmann::json("stop")
+                                                   : nlohmann::json(a.finish_reason)));
   if (include_usage && a.usage) {
     auto u = chunk(nlohmann::json::object(), nullptr);
     u["choices"] = nlohmann::json::array();

@@ -20,8 +20,8 @@ struct CompletionAnswer {
   std::string id;
   std::string model;
   std::int64_t created = 0;
-  std::string content;        // choices[0].message.content ("" when null or absent)
-  std::string finish_reason;  // choices[0].finish_reason ("" when absent)
+  std::string content;                     // choices[0].message.content ("" when null or absent)
+  std::string finish_reason;               // choices[0].finish_reason ("" when absent)
   std::optional<AnswerLogprobs> logprobs;  // choices[0].logprobs.content, when present
   std::optional<Usage> usage;
 };

@@ -75,7 +75,8 @@ Table metrics_table(const EvalResult& r) {
       if (multi) {
         std::string stops;
         if (p && c.kind == "policy")
-          for (double s : p->tier_shares) stops += (stops.empty() ? "" : " / ") + percent(rounded(s, 4));
+          for (double s : p->tier_shares)
+            stops += (stops.empty() ? "" : " / ") + percent(rounded(s, 4));
         row.push_back(stops.empty() ? "-" : stops);
         row.push_back(p && c.kind == "policy" ? num(p->mean_calls, 2) : "-");
       }
@@ -212,7 +213,8 @@ std::string to_markdown(const EvalResult& r) {
         if (r.strong) row.push_back(percent(rounded(p.strong_share, 4)));
         if (multi) {
           std::string stops;
-          for (double s : p.tier_shares) stops += (stops.empty() ? "" : " / ") + percent(rounded(s, 4));
+          for (double s : p.tier_shares)
+            stops += (stops.empty() ? "" : " / ") + percent(rounded(s, 4));
           row.push_back(stops);
           row.push_back(num(p.mean_calls, 2));
         }

@@ -23,8 +23,8 @@ Error spec_error(const std::string& where, const std::string& reason) {
   return make_error(ErrorKind::kBadRequest, "bad_config", where + ": " + reason);
 }
 
-std::optional<Error> check_keys(const PolicyContext& ctx, const YAML::Node& spec, const std::string& what,
-                        const std::vector<std::string>& allowed) {
+std::optional<Error> check_keys(const PolicyContext& ctx, const YAML::Node& spec,
+                                const std::string& what, const std::vector<std::string>& allowed) {
   if (!spec.IsMap()) return spec_error(where_of(ctx, spec), what + " must be a mapping");
   for (const auto& kv : spec) {
     const auto key = kv.first.as<std::string>();
@@ -52,7 +52,8 @@ Result<BuiltJudge> build_judge(const PolicyContext& ctx, const YAML::Node& node)
   const JudgeFactory* factory = JudgeRegistry::instance().find(type);
   if (!factory) {
     std::string known;
-    for (const auto& n : JudgeRegistry::instance().names()) known += (known.empty() ? "" : ", ") + n;
+    for (const auto& n : JudgeRegistry::instance().names())
+      known += (known.empty() ? "" : ", ") + n;
     return spec_error(where, "unknown judge type '" + type + "' (known: " + known + ")");
   }
   Result<std::unique_ptr<Judge>> judge = make_error(ErrorKind::kInternal, "", "");

@@ -21,8 +21,8 @@ std::string where_of(const PolicyContext& ctx, const YAML::Node& node);
 Error spec_error(const std::string& where, const std::string& reason);
 
 // Checks that every key of `spec` is one of `allowed` (the message lists them).
-std::optional<Error> check_keys(const PolicyContext& ctx, const YAML::Node& spec, const std::string& what,
-                        const std::vector<std::string>& allowed);
+std::optional<Error> check_keys(const PolicyContext& ctx, const YAML::Node& spec,
+                                const std::string& what, const std::vector<std::string>& allowed);
 
 struct BuiltJudge {
   std::shared_ptr<const Judge> judge;
@@ -32,7 +32,8 @@ struct BuiltJudge {
 Result<BuiltJudge> build_judge(const PolicyContext& ctx, const YAML::Node& node);
 
 // A nested policy from a `policy:`-like mapping with `type`.
-Result<std::unique_ptr<Policy>> build_nested_policy(const PolicyContext& ctx, const YAML::Node& spec);
+Result<std::unique_ptr<Policy>> build_nested_policy(const PolicyContext& ctx,
+                                                    const YAML::Node& spec);
 
 // A model name or a list of them (each must be a configured model, unless `placeholder` allows
 // one more name).

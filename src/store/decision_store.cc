@@ -346,7 +346,8 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
   // it is there already).
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN stages TEXT", nullptr, nullptr, nullptr);
   // ... and before multi-call plans recorded their calls.
-  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN calls TEXT", nullptr, nullptr, nullptr);
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN calls TEXT", nullptr, nullptr,
+               nullptr);
   sqlite3_busy_timeout(store->write_db_, 5000);
   // One read connection now, so that a path that cannot be read fails here, not at the first
   // lookup.

@@ -60,17 +60,17 @@ struct AttemptRecord {
 // One model call of a multi-call plan (cascade tier, ensemble member or aggregator), in call order.
 struct CallRecord {
   std::string model;
-  std::string replica;           // "" when no replica answered
-  int tier = 0;                  // cascade: the tier (0 first); ensemble: 0 members, 1 aggregator
-  std::string result;            // ok | an error code | upstream_status_N | skipped_deadline ...
-  double ms = 0;                 // sent → whole answer (or failure)
+  std::string replica;  // "" when no replica answered
+  int tier = 0;         // cascade: the tier (0 first); ensemble: 0 members, 1 aggregator
+  std::string result;   // ok | an error code | upstream_status_N | deadline (cut by the plan)
+  double ms = 0;        // sent → whole answer (or failure)
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   double cost_usd = 0;
-  std::optional<double> score;   // the judge's confidence in this call's tier / score of its answer
-  std::string extracted;         // the judge's normalised answer ("B", "42"), when it gives one
-  std::string note;              // the judge's note and what the plan did ("escalate", ...)
-  bool accepted = false;         // this call's answer is the one the client got
+  std::optional<double> score;  // the judge's confidence in this call's tier / score of its answer
+  std::string extracted;        // the judge's normalised answer ("B", "42"), when it gives one
+  std::string note;             // the judge's note and what the plan did ("escalate", ...)
+  bool accepted = false;        // this call's answer is the one the client got
   bool operator==(const CallRecord&) const = default;
 };
 
@@ -96,7 +96,7 @@ struct DecisionRecord {
   std::vector<Candidate> candidates;      // the policy's candidates with predictions
   std::vector<AttemptRecord> attempts;    // replicas tried, in order, with results
   std::vector<StageSpan> stages;                         // the stages run, in order, with their times
-  std::vector<CallRecord> calls;   // multi-call plans: every model call, in order (empty otherwise)
+  std::vector<CallRecord> calls;  // multi-call plans: every model call, in order (empty otherwise)
 
   nlohmann::json to_json() const;
 };

@@ -57,9 +57,10 @@ class SameJudge final : public Judge {
 const JudgeRegistrar kSame("test_same", [](const JudgeContext&) -> Result<std::unique_ptr<Judge>> {
   return std::unique_ptr<Judge>(std::make_unique<SameJudge>(false));
 });
-const JudgeRegistrar kRight("test_right", [](const JudgeContext&) -> Result<std::unique_ptr<Judge>> {
-  return std::unique_ptr<Judge>(std::make_unique<SameJudge>(true));
-});
+const JudgeRegistrar kRight("test_right",
+                            [](const JudgeContext&) -> Result<std::unique_ptr<Judge>> {
+                              return std::unique_ptr<Judge>(std::make_unique<SameJudge>(true));
+                            });
 
 constexpr const char* kConfig = R"(
 models:
@@ -121,7 +122,8 @@ data::PromptRecord record(const std::string& id, const std::string& prompt,
   r.messages = {{"user", prompt}};
   double cost = 0.001;
   for (const auto& [model, text] : answers) {
-    r.outcomes[model] = {model == "strong" ? 1.0 : 0.5, model == "strong" ? 0.01 : cost, 100.0, text};
+    r.outcomes[model] = {model == "strong" ? 1.0 : 0.5, model == "strong" ? 0.01 : cost, 100.0,
+                         text};
     cost += 0.001;
   }
   return r;
@@ -129,11 +131,17 @@ data::PromptRecord record(const std::string& id, const std::string& prompt,
 
 data::Outcomes outcomes() {
   data::Outcomes o;
-  o.records.push_back(record("agree", "agree?", {{"cheap1", "B"}, {"cheap2", "B\n"}, {"cheap3", "C"}, {"strong", "B"}}));
-  o.records.push_back(record("split", "split?", {{"cheap1", "A"}, {"cheap2", "C"}, {"cheap3", "C"}, {"strong", "D"}}));
-  o.records.push_back(record("tie", "tie?", {{"cheap1", "A"}, {"cheap2", "B"}, {"cheap3", "E"}, {"strong", "D"}}));
-  o.records.push_back(record("odd", "odd?", {{"cheap1", "A ??"}, {"cheap2", "A ??"}, {"cheap3", "E"}, {"strong", "D"}}));
-  o.records.push_back(record("best", "best?", {{"cheap1", "wrong"}, {"cheap2", "right"}, {"cheap3", "wrong"}, {"strong", "D"}}));
+  o.records.push_back(record(
+      "agree", "agree?", {{"cheap1", "B"}, {"cheap2", "B\n"}, {"cheap3", "C"}, {"strong", "B"}}));
+  o.records.push_back(record("split", "split?",
+                             {{"cheap1", "A"}, {"cheap2", "C"}, {"cheap3", "C"}, {"strong", "D"}}));
+  o.records.push_back(
+      record("tie", "tie?", {{"cheap1", "A"}, {"cheap2", "B"}, {"cheap3", "E"}, {"strong", "D"}}));
+  o.records.push_back(record(
+      "odd", "odd?", {{"cheap1", "A ??"}, {"cheap2", "A ??"}, {"cheap3", "E"}, {"strong", "D"}}));
+  o.records.push_back(
+      record("best", "best?",
+             {{"cheap1", "wrong"}, {"cheap2", "right"}, {"cheap3", "wrong"}, {"strong", "D"}}));
   return o;
 }
 
@@ -147,8 +155,10 @@ class Faulty final : public Upstream {
     ++calls_[std::string(call.model)];
     if (call.model == model_) {
       if (!hang_)
-        co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "connection refused");
-      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, std::chrono::seconds(10));
+        co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable",
+                             "connection refused");
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
+                                  std::chrono::seconds(10));
       co_await t.async_wait(boost::asio::use_awaitable);
     }
     co_return co_await inner_.start(call);
@@ -191,7 +201,8 @@ std::string content(const eval::OfflineResult& r) {
 
 std::vector<std::string> called(const store::DecisionRecord& r) {
   std::vector<std::string> out;
-  for (const auto& c : r.calls) out.push_back(c.model + "@" + std::to_string(c.tier) + ":" + c.result);
+  for (const auto& c : r.calls)
+    out.push_back(c.model + "@" + std::to_string(c.tier) + ":" + c.result);
   return out;
 }
 
@@ -276,7 +287,8 @@ TEST(CascadePlan, AFailedProbeIsSkippedAndAFailedTierEscalates) {
   auto r = runner.run(body("cascade", "split?"));
   ASSERT_EQ(r.status, 200u);
   EXPECT_EQ(r.record.model, "cheap1");
-  EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok", "cheap2@0:upstream_unreachable"}));
+  EXPECT_EQ(called(r.record),
+            (std::vector<std::string>{"cheap1@0:ok", "cheap2@0:upstream_unreachable"}));
   EXPECT_DOUBLE_EQ(r.record.calls[1].cost_usd, 0);
   // Both probes failing: the final tier answers.
   Faulty both(o.recorded, "cheap1", false);
@@ -345,8 +357,8 @@ TEST(EnsemblePlan, VotesWithTheMajority) {
 TEST(EnsemblePlan, BreaksVoteTiesByPredictedQualityThenOrder) {
   Offline o;
   eval::OfflineRunner runner(*o.runtime, o.recorded);
-  auto r = runner.run(body("vote", "tie?"));  // A, B, E: one vote each
-  EXPECT_EQ(r.record.model, "cheap2");        // quality 0.9
+  auto r = runner.run(body("vote", "tie?"));         // A, B, E: one vote each
+  EXPECT_EQ(r.record.model, "cheap2");               // quality 0.9
   auto r2 = runner.run(body("vote_order", "tie?"));  // no qualities: the first member
   EXPECT_EQ(r2.record.model, "cheap1");
 }
@@ -418,7 +430,8 @@ models:
   - {name: b, replicas: [{url: "http://127.0.0.1:9"}]}
 routes:
   - name: r
-    policy: )" + policy + "\n";
+    policy: )" + policy +
+                       "\n";
     auto c = config::parse_config(yaml, "bad.yaml");
     if (!c) return c.error().message;
     auto rt = pipeline::build_runtime(*c);
@@ -430,13 +443,17 @@ routes:
   EXPECT_NE(bad("{type: cascade, tiers: [{model: a, judge: nope, threshold: 1}, {model: b}]}")
                 .find("unknown judge type 'nope'"),
             std::string::npos);
-  EXPECT_NE(bad("{type: cascade, tiers: [{model: a, judge: test_same}, {model: b}]}").find("threshold"),
+  EXPECT_NE(
+      bad("{type: cascade, tiers: [{model: a, judge: test_same}, {model: b}]}").find("threshold"),
+      std::string::npos);
+  EXPECT_NE(bad("{type: ensemble, members: [a, zz]}").find("unknown model 'zz'"),
             std::string::npos);
-  EXPECT_NE(bad("{type: ensemble, members: [a, zz]}").find("unknown model 'zz'"), std::string::npos);
-  EXPECT_NE(bad("{type: ensemble, members: [a, b], aggregator: best-of}").find("judge"), std::string::npos);
+  EXPECT_NE(bad("{type: ensemble, members: [a, b], aggregator: best-of}").find("judge"),
+            std::string::npos);
   EXPECT_NE(bad("{type: ensemble, members: [a, b], aggregator: {type: synthesize}}").find("model"),
             std::string::npos);
-  EXPECT_NE(bad("{type: ensemble, members: [a, b], max_calls: 0}").find("bad.yaml:"), std::string::npos);
+  EXPECT_NE(bad("{type: ensemble, members: [a, b], max_calls: 0}").find("bad.yaml:"),
+            std::string::npos);
   EXPECT_EQ(bad("{type: ensemble, members: [a, b], max_calls: 2, deadline_ms: 1000}"), "");
 }
 

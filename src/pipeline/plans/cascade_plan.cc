@@ -84,13 +84,17 @@ class CascadePlan final : public PlanRunner {
         if (!v.available) {
           const bool take = tier.on_unavailable == OnUnavailable::kAccept;
           note = fmt::format("{} unavailable ({}): {}", tier.judge_name, v.note,
-                             last ? "final tier" : take ? "accept" : "escalate");
+                             last   ? "final tier"
+                             : take ? "accept"
+                                    : "escalate");
           accept = accept || take;
         } else {
           const bool sure = v.confidence >= tier.threshold;
           note = fmt::format("{} {:.3f} {} {:g}: {}", tier.judge_name, v.confidence,
                              sure ? ">=" : "<", tier.threshold,
-                             sure ? "accept" : last ? "final tier" : "escalate");
+                             sure   ? "accept"
+                             : last ? "final tier"
+                                    : "escalate");
           if (!v.note.empty()) note += " (" + v.note + ")";
           accept = accept || sure;
         }

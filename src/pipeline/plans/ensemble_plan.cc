@@ -55,9 +55,8 @@ std::size_t vote(const Plan& plan, const std::vector<std::string>& keys,
   const Group* win = nullptr;
   for (const auto& [_, g] : groups) {
     if (!win || g.count > win->count ||
-        (g.count == win->count &&
-         (g.best_quality > win->best_quality ||
-          (g.best_quality == win->best_quality && g.first < win->first))))
+        (g.count == win->count && (g.best_quality > win->best_quality ||
+                                   (g.best_quality == win->best_quality && g.first < win->first))))
       win = &g;
   }
   return win->pick;
@@ -100,8 +99,8 @@ class EnsemblePlan final : public PlanRunner {
     }
     const bool logprobs = !plan.tiers.empty() && plan.tiers[0].logprobs;
     const std::string body = api::buffered_call_body(ctx.body, ctx.req.model, logprobs);
-    std::vector<MemberAnswer> all = co_await call_parallel(
-        ctx, models, body, 0, agg.kind != "synthesize", spend);
+    std::vector<MemberAnswer> all =
+        co_await call_parallel(ctx, models, body, 0, agg.kind != "synthesize", spend);
     std::vector<MemberAnswer*> answered;
     std::vector<std::size_t> member;
     for (std::size_t i = 0; i < all.size(); ++i)
@@ -156,14 +155,15 @@ class EnsemblePlan final : public PlanRunner {
       if (more == 0) {
         ctx.rec.reason += "; no synthesis (" + why + "), vote";
       } else {
-        const std::string prompt = fill_template(agg.prompt_template, ctx.req.prompt_text, answered);
+        const std::string prompt =
+            fill_template(agg.prompt_template, ctx.req.prompt_text, answered);
         const std::string synth_body = api::synthesis_call_body(ctx.body, agg.model, prompt);
         std::vector<const ModelRuntime*> aggregator{ctx.runtime->find_model(agg.model)};
         std::vector<MemberAnswer> out =
             co_await call_parallel(ctx, aggregator, synth_body, 1, true, spend);
         if (out[0].ok()) {
-          ctx.rec.reason += fmt::format("; synthesized by {} from {} answer(s)", agg.model,
-                                        answered.size());
+          ctx.rec.reason +=
+              fmt::format("; synthesized by {} from {} answer(s)", agg.model, answered.size());
           MemberAnswer final = std::move(out[0]);
           co_return co_await deliver_final(ctx, final, spend);
         }

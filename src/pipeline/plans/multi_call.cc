@@ -1,5 +1,6 @@
 #include "pipeline/plans/multi_call.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -7,7 +8,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <forward_list>
 
 namespace switchboard::pipeline::plans {
@@ -42,7 +42,8 @@ awaitable<void> call_one(RequestContext& ctx, CallState& st, const ModelRuntime&
     } else if (r.error) {
       out.error = std::move(r.error);
     } else {
-      out.error = make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no replica answered");
+      out.error =
+          make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no replica answered");
     }
   } catch (const std::exception&) {
     out.error = make_error(ErrorKind::kUpstreamTimeout, "deadline",
@@ -59,8 +60,8 @@ awaitable<void> call_all(RequestContext& ctx, std::vector<CallState>& states,
   std::vector<Op> ops;
   ops.reserve(models.size());
   for (std::size_t i = 0; i < models.size(); ++i)
-    ops.push_back(
-        asio::co_spawn(executor, call_one(ctx, states[i], *models[i], last, out[i]), asio::deferred));
+    ops.push_back(asio::co_spawn(executor, call_one(ctx, states[i], *models[i], last, out[i]),
+                                 asio::deferred));
   auto group = asio::experimental::make_parallel_group(std::move(ops));
   auto done = co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
   (void)done;

@@ -5,9 +5,10 @@
 // Calls go through call_model() (replicas, retries, hedging) with the answer read whole and never
 // relayed: intermediate answers never reach the client. Every call is appended to
 // ctx.rec.calls in the plan's model order (not completion order), and the tier's attempts are
-// reordered the same way, so a record is the same online and offline. A call that fails is kept as a failed member (result = its error code); a call
-// still running at the plan's deadline is cancelled (result "deadline"). Runs on the request's
-// worker; never throws except on the request's own cancellation.
+// reordered the same way, so a record is the same online and offline. A call that fails is kept as
+// a failed member (result = its error code); a call still running at the plan's deadline is
+// cancelled (result "deadline"). Runs on the request's worker; never throws except on the request's
+// own cancellation.
 #pragma once
 
 #include <optional>
@@ -23,11 +24,11 @@ namespace switchboard::pipeline::plans {
 // One model's call in a multi-call plan.
 struct MemberAnswer {
   const ModelRuntime* model = nullptr;
-  std::optional<Attempt> attempt;             // the answering attempt (status 200, body read)
+  std::optional<Attempt> attempt;               // the answering attempt (status 200, body read)
   std::optional<api::CompletionAnswer> answer;  // parsed; set iff the member answered
-  std::optional<Attempt> held;                // a non-200 answer, passed on if nothing answers
-  std::optional<Error> error;                 // why there is no answer
-  std::size_t call = 0;                       // index in ctx.rec.calls
+  std::optional<Attempt> held;                  // a non-200 answer, passed on if nothing answers
+  std::optional<Error> error;                   // why there is no answer
+  std::size_t call = 0;                         // index in ctx.rec.calls
   bool ok() const { return answer.has_value(); }
 };
 
@@ -52,10 +53,9 @@ class Spend {
 // Calls `models` in parallel, each with the buffered body `body` (renamed per model), records each
 // call in ctx.rec.calls with `tier`, and adds them to `spend`. `last`: no other tier follows (a
 // model without a healthy replica is tried anyway).
-asio::awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
-                                                         const std::vector<const ModelRuntime*>& models,
-                                                         const std::string& body, int tier, bool last,
-                                                         Spend& spend);
+asio::awaitable<std::vector<MemberAnswer>> call_parallel(
+    RequestContext& ctx, const std::vector<const ModelRuntime*>& models, const std::string& body,
+    int tier, bool last, Spend& spend);
 
 // The judge's input for the members that answered (views into `members`).
 std::vector<JudgeAnswer> judge_answers(const std::vector<MemberAnswer*>& answered);
@@ -64,7 +64,8 @@ std::vector<JudgeAnswer> judge_answers(const std::vector<MemberAnswer*>& answere
 // re-chunked as chat.completion.chunk events — marks its call accepted, and fills the record:
 // model, replica, usage of the final answer, cost_usd = every call's cost (spend), and the
 // x-switchboard-calls header.
-asio::awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, const Spend& spend);
+asio::awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final,
+                                           const Spend& spend);
 
 // No member answered: passes on the last non-200 answer if there is one, else fails with the last
 // error (upstream_unreachable when none).

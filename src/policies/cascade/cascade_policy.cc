@@ -131,7 +131,8 @@ Result<std::unique_ptr<Policy>> make_cascade(const PolicyContext& ctx) {
   if (auto e = check_keys(ctx, ctx.spec, "cascade policy", keys)) return *e;
   const YAML::Node tiers = ctx.spec["tiers"];
   if (!tiers || !tiers.IsSequence() || tiers.size() < 2)
-    return spec_error(ctx.where, "cascade policy needs `tiers: [...]`, at least two (the last one final)");
+    return spec_error(ctx.where,
+                      "cascade policy needs `tiers: [...]`, at least two (the last one final)");
   std::optional<double> threshold;
   if (auto n = ctx.spec["threshold"]) {
     try {
@@ -154,7 +155,8 @@ Result<std::unique_ptr<Policy>> make_cascade(const PolicyContext& ctx) {
   }
   const auto& last = out.back().models;
   if (std::find(last.begin(), last.end(), kFirst) != last.end())
-    return spec_error(where_of(ctx, tiers[tiers.size() - 1]), "`first` cannot be in the final tier");
+    return spec_error(where_of(ctx, tiers[tiers.size() - 1]),
+                      "`first` cannot be in the final tier");
   auto bounds = parse_bounds(ctx);
   if (!bounds) return bounds.error();
   return std::unique_ptr<Policy>(

@@ -4,10 +4,10 @@
 //   {type: ensemble,
 //    members: [A, B, C],                                  # fixed members, or
 //    recruit: {policy: {type: classifier, ...}, k: 3, max_cost: USD},   # per prompt
-//    aggregator: vote | best-of | {type: synthesize, model: M, template: "...{prompt}...{answers}"},
-//    judge: TYPE | {type: TYPE, ...},   # extracts answers (vote) or scores them (best-of)
-//    member_quality: [q...],            # fixed members: tie-break order for vote (default: order)
-//    max_calls: N, max_cost: USD, deadline_ms: N}
+//    aggregator: vote | best-of | {type: synthesize, model: M, template:
+//    "...{prompt}...{answers}"}, judge: TYPE | {type: TYPE, ...},   # extracts answers (vote) or
+//    scores them (best-of) member_quality: [q...],            # fixed members: tie-break order for
+//    vote (default: order) max_calls: N, max_cost: USD, deadline_ms: N}
 // Recruiting (Symbolic-MoE): the nested policy's candidates, by decreasing utility (its objective
 // at the request's λ; predicted quality when it has no utility), eligible ones only, the first k
 // whose predicted costs fit together under recruit.max_cost (a candidate that would pass it is
@@ -83,8 +83,8 @@ class EnsemblePolicy final : public Policy {
       more.insert(more.end(), nested->plan.fallbacks.begin(), nested->plan.fallbacks.end());
       for (const auto& m : more) {
         if (members.models.size() >= recruit_.k) break;
-        if (m.empty() || std::find(members.models.begin(), members.models.end(), m) !=
-                             members.models.end())
+        if (m.empty() ||
+            std::find(members.models.begin(), members.models.end(), m) != members.models.end())
           continue;
         members.models.push_back(m);
         d.plan.aggregate.member_quality.push_back(-1);
@@ -144,8 +144,8 @@ Result<Aggregate> parse_aggregator(const PolicyContext& ctx) {
 }
 
 Result<std::unique_ptr<Policy>> make_ensemble(const PolicyContext& ctx) {
-  std::vector<std::string> keys = {"type", "members", "recruit", "aggregator", "judge",
-                                   "member_quality"};
+  std::vector<std::string> keys = {"type",       "members", "recruit",
+                                   "aggregator", "judge",   "member_quality"};
   for (const auto& k : bounds_keys()) keys.push_back(k);
   if (auto e = check_keys(ctx, ctx.spec, "ensemble policy", keys)) return *e;
   if (!ctx.spec["members"] == !ctx.spec["recruit"])

@@ -41,9 +41,10 @@ Result<TrainedPolicy> train_ensemble(const TrainContext& ctx) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
-    return make_error(ErrorKind::kInternal, "write_failed", "cannot create " + dir + ": " + ec.message());
-  TrainContext nested{ctx.train,          ctx.models, recruiter_spec, dir, ctx.seed,
-                      ctx.signal_options, ctx.train_path, ctx.progress};
+    return make_error(ErrorKind::kInternal, "write_failed",
+                      "cannot create " + dir + ": " + ec.message());
+  TrainContext nested{ctx.train, ctx.models,         recruiter_spec, dir,
+                      ctx.seed,  ctx.signal_options, ctx.train_path, ctx.progress};
   auto trained = (*trainer)(nested);
   if (!trained) return trained.error();
   YAML::Node spec;
@@ -54,7 +55,8 @@ Result<TrainedPolicy> train_ensemble(const TrainContext& ctx) {
                              : static_cast<int>(spec_number(ctx, "k", 3));
   if (base && base["recruit"] && base["recruit"]["max_cost"])
     spec["recruit"]["max_cost"] = YAML::Clone(base["recruit"]["max_cost"]);
-  spec["aggregator"] = base && base["aggregator"] ? YAML::Clone(base["aggregator"]) : YAML::Node("vote");
+  spec["aggregator"] =
+      base && base["aggregator"] ? YAML::Clone(base["aggregator"]) : YAML::Node("vote");
   if (base && base["judge"]) {
     spec["judge"] = YAML::Clone(base["judge"]);
   } else if (JudgeRegistry::instance().find("agreement")) {
