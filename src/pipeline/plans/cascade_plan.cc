@@ -33,7 +33,10 @@ class CascadePlan final : public PlanRunner {
   asio::awaitable<StageResult> run(RequestContext& ctx, const Plan& plan) const override {
     Spend spend(plan.bounds, Clock::now());
     const std::string body = api::buffered_call_body(ctx.body, ctx.req.model, false);
-    const std::string body_logprobs = api::buffered_call_body(ctx.body, ctx.req.model, true);
+    const bool any_logprobs = std::any_of(plan.tiers.begin(), plan.tiers.end(),
+                                          [](const PlanTier& t) { return t.logprobs; });
+    const std::string body_logprobs =
+        any_logprobs ? api::buffered_call_body(ctx.body, ctx.req.model, true) : std::string();
     std::vector<MemberAnswer> all;  // every call, for the failure path
     std::vector<std::string> called;
     std::optional<std::size_t> best;  // index in `all` of the latest tier's answer
