@@ -171,6 +171,7 @@ Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std
   std::vector<std::size_t> calls(test.models.size(), 0);
   std::vector<std::size_t> stops;  // prompts answered by each tier
   std::size_t model_calls = 0;
+  bool multi_call = false;  // some prompt ran a multi-call plan
   double cost = 0, score = 0;
   const std::string lambda_text = lambda ? fmt::format("{:.17g}", *lambda) : std::string();
   pipeline::RequestHeaders headers;
@@ -193,6 +194,7 @@ Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std
     if (stops.size() <= tier) stops.resize(tier + 1, 0);
     ++stops[tier];
     model_calls += r.record.calls.empty() ? 1 : r.record.calls.size();
+    multi_call |= !r.record.calls.empty();
     cost += r.record.cost_usd;
     score += test.score(i, *m);
     if ((i + 1) % 64 == 0) tick(64);
@@ -200,7 +202,8 @@ Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std
   tick(test.records.size() % 64);
   EvalPoint point = test.point(cost, score, calls, lambda);
   const double n = std::max<double>(1, static_cast<double>(test.records.size()));
-  for (std::size_t s : stops) point.tier_shares.push_back(static_cast<double>(s) / n);
+  if (multi_call)
+    for (std::size_t s : stops) point.tier_shares.push_back(static_cast<double>(s) / n);
   point.mean_calls = static_cast<double>(model_calls) / n;
   return point;
 }

@@ -62,16 +62,7 @@ describe('online decisions equal offline decisions', () => {
     if (HAVE_ROUTERBENCH) {
       runOk(['import', 'routerbench', '--in', ROUTERBENCH_DATA, '--out', dir]);
       data = path.join(dir, 'test.jsonl');
-      test('a cascade: the same calls, scores, escalations and summed cost online and offline', async () => {
-    const chosen = await compareRoute('cascade');
-    assert.ok(chosen.size >= 1);
-  });
-
-  test('an ensemble: the same members, votes and summed cost online and offline', async () => {
-    await compareRoute('ensemble');
-  });
-
-  for (const p of LEARNED) {
+      for (const p of LEARNED) {
         runOk(['train', '--data', path.join(dir, 'train.jsonl'), '--policy', p, '--out', path.join(dir, `model-${p}`),
           '--models', MODELS.join(',')]);
       }
