@@ -1,22 +1,65 @@
 // What the executor runs for one request: the plan inside a policy's Decision.
 //
 // A plan names the runner that executes it (`kind`, a PlanRunner registered by name in
-// src/pipeline/plans/) and the models it may call. Today's policies return single-call plans: one
-// model, then each fallback in order when it fails before answering. Multi-call plans (a cascade of
-// tiers judged between calls, an ensemble fanned out and aggregated) use `tiers` and `aggregator`
-// and are run by their own runners; the executor's callers never change when one is added.
+// src/pipeline/plans/) and the models it may call. Single-call plans ("single"): one model, then
+// each fallback in order when it fails before answering. Multi-call plans are run by their own
+// runners and never stream an intermediate answer to the client:
+//   "cascade"  — `tiers` in order; the models of a tier are called in parallel, its judge scores
+//                the answers, and below the tier's threshold the next tier is called; the last
+//                tier that answered gives the final answer.
+//   "ensemble" — `tiers[0].models` (the members) are called in parallel and `aggregate` turns
+//                their answers into the final one.
+// Both are bounded by `bounds`. Judges (include/switchboard/judge.h) are built once by the policy
+// that owns them and shared with every plan it returns (shared_ptr<const Judge>: immutable,
+// thread-safe), so a plan never outlives its judges.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace switchboard {
 
+class Judge;  // include/switchboard/judge.h
+
+// What a tier does when its judge cannot score (Verdict::available == false).
+enum class OnUnavailable {
+  kEscalate,  // treat as unsure: call the next tier (the default)
+  kAccept,    // take the tier's answer
+};
+
 // One tier of a multi-call plan: its models are called in parallel.
 struct PlanTier {
   std::vector<std::string> models;
-  std::string judge;     // registered judge scoring the tier's answers; empty = final tier
+  std::shared_ptr<const Judge> judge;  // null: the tier is final (its answer is taken)
+  std::string judge_name;              // the judge's type, for the record
   double threshold = 0;  // escalate to the next tier when the judge's confidence is below it
+  OnUnavailable on_unavailable = OnUnavailable::kEscalate;
+  bool logprobs = false;  // ask the upstream for logprobs (for a `logprobs` judge)
+};
+
+// How an ensemble turns its members' answers into one.
+struct Aggregate {
+  // "vote": the most common extracted answer (the judge's Verdict::extracted; the raw text
+  //         trimmed when no judge), ties broken by `member_quality`, then member order;
+  // "best-of": the answer with the highest judge score (Verdict::scores), ties as for vote;
+  // "synthesize": `model` gets the prompt and the members' answers in `prompt_template`
+  //         (placeholders {prompt} and {answers}; each answer as "Answer N (MODEL):\n TEXT")
+  //         and writes the final answer.
+  std::string kind = "vote";
+  std::shared_ptr<const Judge> judge;  // extracts (vote) or scores (best-of) the answers
+  std::string judge_name;
+  std::string model;                   // synthesize
+  std::string prompt_template;         // synthesize
+  std::vector<double> member_quality;  // per member of tiers[0]: predicted quality (-1 = unknown)
+};
+
+// Bounds of a multi-call plan; a bound that stops a plan delivers the best answer so far.
+struct PlanBounds {
+  int max_calls = 0;               // model calls at most (0 = no bound)
+  std::optional<double> max_cost;  // USD: no further tier once the calls made cost this much
+  int deadline_ms = 0;             // for every call together (0 = only the models' timeouts)
 };
 
 struct Plan {
@@ -27,7 +70,8 @@ struct Plan {
   std::vector<std::string> fallbacks;
   // Multi-call plans only (read by their runners).
   std::vector<PlanTier> tiers;
-  std::string aggregator;  // ensembles: registered aggregator of the answers
+  Aggregate aggregate;  // ensembles
+  PlanBounds bounds;
 
   static Plan single(std::string model, std::vector<std::string> fallbacks = {}) {
     Plan p;
@@ -47,6 +91,7 @@ struct Plan {
     for (const auto& m : fallbacks) add(m);
     for (const auto& t : tiers)
       for (const auto& m : t.models) add(m);
+    if (!aggregate.model.empty()) add(aggregate.model);
     return out;
   }
 };

@@ -169,6 +169,9 @@ Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std
                             const TestSet& test, const std::vector<std::string>& bodies,
                             const std::function<void(std::size_t)>& tick) {
   std::vector<std::size_t> calls(test.models.size(), 0);
+  std::vector<std::size_t> stops;  // prompts answered by each tier
+  std::size_t model_calls = 0;
+  bool multi_call = false;  // some prompt ran a multi-call plan
   double cost = 0, score = 0;
   const std::string lambda_text = lambda ? fmt::format("{:.17g}", *lambda) : std::string();
   pipeline::RequestHeaders headers;
@@ -185,12 +188,24 @@ Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std
       return bad("policy route '" + route + "' chose '" + r.record.model + "' for prompt '" + id +
                  "', which has no recorded outcome there");
     ++calls[*m];
+    std::size_t tier = 0;
+    for (const auto& c : r.record.calls)
+      if (c.accepted) tier = static_cast<std::size_t>(std::max(0, c.tier));
+    if (stops.size() <= tier) stops.resize(tier + 1, 0);
+    ++stops[tier];
+    model_calls += r.record.calls.empty() ? 1 : r.record.calls.size();
+    multi_call |= !r.record.calls.empty();
     cost += r.record.cost_usd;
     score += test.score(i, *m);
     if ((i + 1) % 64 == 0) tick(64);
   }
   tick(test.records.size() % 64);
-  return test.point(cost, score, calls, lambda);
+  EvalPoint point = test.point(cost, score, calls, lambda);
+  const double n = std::max<double>(1, static_cast<double>(test.records.size()));
+  if (multi_call)
+    for (std::size_t s : stops) point.tier_shares.push_back(static_cast<double>(s) / n);
+  point.mean_calls = static_cast<double>(model_calls) / n;
+  return point;
 }
 
 }  // namespace

@@ -16,11 +16,15 @@ json curve_json(const Curve& c) {
   for (const auto& p : c.points) {
     json shares = json::object();
     for (const auto& [model, s] : p.shares) shares[model] = rounded(s);
+    json tiers = json::array();
+    for (double t : p.tier_shares) tiers.push_back(rounded(t));
     points.push_back({{"cost", rounded(p.cost)},
                       {"quality", rounded(p.quality)},
                       {"strong_share", rounded(p.strong_share)},
                       {"knob", opt(p.knob)},
-                      {"shares", std::move(shares)}});
+                      {"shares", std::move(shares)},
+                      {"tier_shares", tiers},
+                      {"mean_calls", rounded(p.mean_calls)}});
   }
   json budgets = json::array();
   for (const auto& [b, q] : c.metrics.quality_at_budget)

@@ -46,6 +46,17 @@ Table metrics_table(const EvalResult& r) {
     t.header.push_back("score @" + percent(b));
     t.right.push_back(true);
   }
+  // Multi-call policies: at the best point, the share of prompts answered by each tier and the
+  // mean number of model calls per prompt.
+  bool multi = false;
+  for (const auto& c : r.policies)
+    for (const auto& p : c.points) multi |= p.tier_shares.size() > 1 || p.mean_calls != 1;
+  if (multi) {
+    t.header.push_back("stops per tier");
+    t.right.push_back(false);
+    t.header.push_back("calls");
+    t.right.push_back(true);
+  }
   for (const auto* curves : {&r.policies, &r.baselines}) {
     for (const auto& c : *curves) {
       const EvalPoint* p = top(c);
@@ -61,6 +72,14 @@ Table metrics_table(const EvalResult& r) {
         row.push_back(c.metrics.cpt80 ? percent(rounded(*c.metrics.cpt80, 4)) : "-");
       }
       for (const auto& [_, q] : c.metrics.quality_at_budget) row.push_back(num(q));
+      if (multi) {
+        std::string stops;
+        if (p && c.kind == "policy")
+          for (double s : p->tier_shares)
+            stops += (stops.empty() ? "" : " / ") + percent(rounded(s, 4));
+        row.push_back(stops.empty() ? "-" : stops);
+        row.push_back(p && c.kind == "policy" ? num(p->mean_calls, 2) : "-");
+      }
       t.rows.push_back(std::move(row));
     }
   }
@@ -179,10 +198,26 @@ std::string to_markdown(const EvalResult& r) {
         t.header.push_back("strong share");
         t.right.push_back(true);
       }
+      // Multi-call policies: where prompts stopped and how many calls they took.
+      bool multi = false;
+      for (const auto& p : c.points) multi |= p.tier_shares.size() > 1 || p.mean_calls != 1;
+      if (multi) {
+        t.header.push_back("stops per tier");
+        t.right.push_back(false);
+        t.header.push_back("mean calls");
+        t.right.push_back(true);
+      }
       for (const auto& p : c.points) {
         std::vector<std::string> row = {p.knob ? fmt::format("{:g}", rounded(*p.knob, 4)) : "-",
                                         num(p.cost, 4), num(p.quality)};
         if (r.strong) row.push_back(percent(rounded(p.strong_share, 4)));
+        if (multi) {
+          std::string stops;
+          for (double s : p.tier_shares)
+            stops += (stops.empty() ? "" : " / ") + percent(rounded(s, 4));
+          row.push_back(stops);
+          row.push_back(num(p.mean_calls, 2));
+        }
         t.rows.push_back(std::move(row));
       }
       out += render_markdown(t);

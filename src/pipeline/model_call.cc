@@ -53,7 +53,7 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
                  "/v1/chat/completions",
                  st.body_for(ctx, upstream_name),
                  m.authorization[r.ordinal],
-                 ctx.req.stream,
+                 st.streams(ctx),
                  deadline};
   auto started = co_await ctx.upstream->start(call);
   a.head_ms = ms_since(a.sent_at);
@@ -61,7 +61,7 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
     a.error = started.error();
   } else {
     a.call = std::move(*started);
-    if (!ctx.req.stream) {
+    if (!st.streams(ctx)) {
       auto whole = co_await a.call->read_all(kMaxUpstreamBody, deadline);
       if (whole) {
         a.body = std::move(*whole);
@@ -191,10 +191,11 @@ std::string Attempt::result() const {
 }
 
 std::string_view CallState::body_for(const RequestContext& ctx, std::string_view name) {
-  if (name == ctx.req.model) return ctx.body;
+  if (!buffered && name == ctx.req.model) return ctx.body;
   for (const auto& [n, body] : rewritten)
     if (n == name) return body;
-  return rewritten.emplace_front(std::string(name), api::rewrite_model(ctx.body, name)).second;
+  const std::string_view base = buffered ? std::string_view(*buffered) : ctx.body;
+  return rewritten.emplace_front(std::string(name), api::rewrite_model(base, name)).second;
 }
 
 awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const ModelRuntime& m,
@@ -241,7 +242,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     Replica& r = m.balancer->pick(candidates, ctx.route_request);
     st.tried.push_back(&r);
     Attempt a;
-    if (pc.hedge.enabled && !ctx.req.stream && m.replica_ptrs.size() > 1) {
+    if (pc.hedge.enabled && !st.streams(ctx) && m.replica_ptrs.size() > 1) {
       a = co_await hedged_attempt(ctx, st, m, r, c.unavailable);
     } else {
       a = co_await run_attempt(ctx, st, m, r);

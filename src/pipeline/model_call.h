@@ -77,9 +77,14 @@ struct CallState {
   // another rename is added: a hedge to a replica with another upstream_model must not move the
   // bytes an attempt still in flight is writing (upstream requests hold views, not copies).
   std::forward_list<std::pair<std::string, std::string>> rewritten;  // {name, body}
+  // Multi-call plans (pipeline/plans/): the body every call of this state sends instead of the
+  // client's (before the model rename), read whole, never relayed as a stream (stream false).
+  std::optional<std::string> buffered;
   // The body as the upstream named `name` must see it (the client's when the name is the same).
   // Valid as long as this CallState.
   std::string_view body_for(const RequestContext& ctx, std::string_view name);
+  // Whether calls of this state ask the upstream for a stream.
+  bool streams(const RequestContext& ctx) const { return !buffered && ctx.req.stream; }
 };
 
 struct ModelCallResult {

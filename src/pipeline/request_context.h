@@ -77,6 +77,7 @@ struct RequestContext {
   std::string_view adapter;          // decide: the LoRA adapter named as `model`
   std::string route_label;           // metrics label: only configured names (bounded cardinality)
   const ModelRuntime* model = nullptr;  // execute: the model that answered
+  std::string calls_header;  // execute: x-switchboard-calls of a multi-call plan ("" = none)
   // A response a stage ends the request with (StageResult::end()); the runner sends it.
   struct Reply {
     unsigned status = 200;
@@ -88,13 +89,14 @@ struct RequestContext {
   store::DecisionRecord rec;
   bool recorded = false;  // the runner handed `rec` to the sink (it is moved-from then)
 
-  // x-switchboard-decision, -model and -replica for the client.
+  // x-switchboard-decision, -model and -replica (and -calls for multi-call plans) for the client.
   std::vector<std::pair<std::string_view, std::string_view>> response_headers() const {
     std::vector<std::pair<std::string_view, std::string_view>> h;
-    h.reserve(3);
+    h.reserve(4);
     h.emplace_back("x-switchboard-decision", rec.id);
     if (!rec.model.empty()) h.emplace_back("x-switchboard-model", rec.model);
     if (!rec.replica.empty()) h.emplace_back("x-switchboard-replica", rec.replica);
+    if (!calls_header.empty()) h.emplace_back("x-switchboard-calls", calls_header);
     return h;
   }
 };

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
-  candidates TEXT, attempts TEXT, stages TEXT, guard TEXT
+  candidates TEXT, attempts TEXT, stages TEXT, guard TEXT, calls TEXT
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS decisions_time;
 )sql";
@@ -43,12 +43,13 @@ DROP INDEX IF EXISTS decisions_time;
 constexpr const char* kInsert =
     "INSERT INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
-    "tokens_source,cost_usd,candidates,attempts,stages,guard) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "tokens_source,cost_usd,candidates,attempts,stages,guard,calls) VALUES "
+    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 constexpr const char* kSelect =
     "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
-    "candidates,attempts,stages,guard FROM decisions WHERE id = ?";
+    "candidates,attempts,stages,guard,calls FROM decisions WHERE id = ?";
 
 constexpr const char* kCount = "SELECT count(*) FROM decisions";
 constexpr const char* kDeleteOlder =
@@ -243,6 +244,29 @@ std::vector<AttemptRecord> attempts_from_json(const nlohmann::json& j) {
   return out;
 }
 
+std::vector<CallRecord> calls_from_json(const nlohmann::json& j) {
+  std::vector<CallRecord> out;
+  if (!j.is_array()) return out;
+  for (const auto& o : j) {
+    if (!o.is_object()) continue;
+    CallRecord c;
+    c.model = o.value("model", "");
+    c.replica = o.value("replica", "");
+    c.tier = o.value("tier", 0);
+    c.result = o.value("result", "");
+    c.ms = o.value("ms", 0.0);
+    c.prompt_tokens = o.value("prompt_tokens", std::int64_t{0});
+    c.completion_tokens = o.value("completion_tokens", std::int64_t{0});
+    c.cost_usd = o.value("cost_usd", 0.0);
+    if (auto it = o.find("score"); it != o.end() && it->is_number()) c.score = it->get<double>();
+    c.extracted = o.value("extracted", "");
+    c.note = o.value("note", "");
+    c.accepted = o.value("accepted", false);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 // The stages column, written per record by the writer thread: formatted directly (it has a fixed
 // shape and is written for every request), times to 0.1 µs.
 std::string stages_text(const std::vector<StageSpan>& stages) {
@@ -289,6 +313,25 @@ nlohmann::json attempts_json(const std::vector<AttemptRecord>& attempts) {
     if (a.unavailable) j["unavailable"] = a.unavailable;
     out.push_back(std::move(j));
   }
+  return out;
+}
+
+nlohmann::json calls_json(const std::vector<CallRecord>& calls) {
+  auto out = nlohmann::json::array();
+  for (const auto& c : calls)
+    out.push_back({{"model", c.model},
+                   {"replica", c.replica},
+                   {"tier", c.tier},
+                   {"result", c.result},
+                   {"ms", std::isfinite(c.ms) ? c.ms : 0.0},
+                   {"prompt_tokens", c.prompt_tokens},
+                   {"completion_tokens", c.completion_tokens},
+                   {"cost_usd", c.cost_usd},
+                   {"score", c.score && std::isfinite(*c.score) ? nlohmann::json(*c.score)
+                                                                : nlohmann::json(nullptr)},
+                   {"extracted", c.extracted},
+                   {"note", c.note},
+                   {"accepted", c.accepted}});
   return out;
 }
 
@@ -359,7 +402,8 @@ nlohmann::json DecisionRecord::to_json() const {
           {"candidates", candidates_json(candidates)},
           {"attempts", attempts_json(attempts)},
           {"stages", stages_json(stages)},
-          {"guard", guard_json(guard)}};
+          {"guard", guard_json(guard)},
+          {"calls", calls_json(calls)}};
 }
 
 struct DecisionStore::Reader {
@@ -390,6 +434,9 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
   // it is there already).
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN stages TEXT", nullptr, nullptr, nullptr);
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN guard TEXT", nullptr, nullptr, nullptr);
+  // ... and before multi-call plans recorded their calls.
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN calls TEXT", nullptr, nullptr,
+               nullptr);
   sqlite3_busy_timeout(store->write_db_, 5000);
   // One read connection now, so that a path that cannot be read fails here, not at the first
   // lookup.
@@ -504,6 +551,7 @@ std::optional<DecisionRecord> DecisionStore::find_stored(const std::string& id) 
     r.attempts = attempts_from_json(nlohmann::json::parse(column_text(stmt, 19), nullptr, false));
     r.stages = stages_from_json(nlohmann::json::parse(column_text(stmt, 20), nullptr, false));
     r.guard = guard_from_json(nlohmann::json::parse(column_text(stmt, 21), nullptr, false));
+    r.calls = calls_from_json(nlohmann::json::parse(column_text(stmt, 22), nullptr, false));
     out = std::move(r);
   }
   return_reader(std::move(reader));
@@ -652,6 +700,9 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
     text(stages);
     const std::string guard = r.guard.empty() ? std::string("[]") : guard_json(r.guard).dump();
     text(guard);
+    // Single-call records (nearly all) store an empty list without formatting anything.
+    const std::string calls = r.calls.empty() ? std::string("[]") : dump(calls_json(r.calls));
+    text(calls);
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
   }

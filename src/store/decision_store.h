@@ -70,6 +70,23 @@ struct GuardCheck {
   bool operator==(const GuardCheck&) const = default;
 };
 
+// One model call of a multi-call plan (cascade tier, ensemble member or aggregator), in call order.
+struct CallRecord {
+  std::string model;
+  std::string replica;  // "" when no replica answered
+  int tier = 0;         // cascade: the tier (0 first); ensemble: 0 members, 1 aggregator
+  std::string result;   // ok | an error code | upstream_status_N | deadline (cut by the plan)
+  double ms = 0;        // sent → whole answer (or failure)
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  double cost_usd = 0;
+  std::optional<double> score;  // the judge's confidence in this call's tier / score of its answer
+  std::string extracted;        // the judge's normalised answer ("B", "42"), when it gives one
+  std::string note;             // the judge's note and what the plan did ("escalate", ...)
+  bool accepted = false;        // this call's answer is the one the client got
+  bool operator==(const CallRecord&) const = default;
+};
+
 struct DecisionRecord {
   std::string id;
   std::int64_t time_ms = 0;  // unix epoch, when the request arrived
@@ -88,11 +105,12 @@ struct DecisionRecord {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   std::string tokens_source;       // upstream | counted | estimated | none
-  double cost_usd = 0;
+  double cost_usd = 0;             // every call's cost summed (multi-call plans pay for all)
   std::vector<Candidate> candidates;      // the policy's candidates with predictions
   std::vector<AttemptRecord> attempts;    // replicas tried, in order, with results
   std::vector<StageSpan> stages;                         // the stages run, in order, with their times
   std::vector<GuardCheck> guard;                         // the guard stage's checks, in order
+  std::vector<CallRecord> calls;  // multi-call plans: every model call, in order (empty otherwise)
 
   nlohmann::json to_json() const;
 };
@@ -174,6 +192,10 @@ nlohmann::json guard_json(const std::vector<GuardCheck>& checks);
 nlohmann::json candidates_json(const std::vector<Candidate>& candidates);
 // [{"model","replica","result","ms"[,"hedge"][,"unavailable"]}]; skips have no replica and ms.
 nlohmann::json attempts_json(const std::vector<AttemptRecord>& attempts);
+
+// [{"model","replica","tier","result","ms","prompt_tokens","completion_tokens","cost_usd","score",
+//   "extracted","note","accepted"}]; score is null when no judge scored the call.
+nlohmann::json calls_json(const std::vector<CallRecord>& calls);
 
 // A new decision id: "dec_" + 24 hex digits: 11 of milliseconds since the epoch, then 13 random,
 // so ids sort by time and SQLite appends rather than inserting at random places. The store relies

@@ -101,7 +101,15 @@ describe('eval on RouterBench (import, baselines, policies, outputs)', { skip: !
   });
 
   test('policies are the demo config\'s routes, routed through the gateway\'s policy code', () => {
-    assert.deepEqual(report.policies.map((p) => p.name), ['auto', 'best', 'guarded']);
+    assert.deepEqual(report.policies.map((p) => p.name), ['auto', 'best', 'guarded', 'cascade', 'ensemble']);
+    // Multi-call routes report where prompts stopped and how many calls they took.
+    const cascade = byName(report.policies, 'cascade');
+    assert.equal(cascade.type, 'cascade');
+    for (const p of cascade.points) {
+      assert.ok(p.mean_calls >= 2 && p.mean_calls <= 3, `mean calls ${p.mean_calls}`);
+      assert.ok(Math.abs(p.tier_shares.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+    }
+    for (const p of byName(report.policies, 'ensemble').points) assert.equal(p.mean_calls, 3);
     const auto = byName(report.policies, 'auto');
     assert.equal(auto.type, 'static');
     assert.equal(auto.points.length, 1);  // a static policy has one point whatever λ

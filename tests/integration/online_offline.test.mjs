@@ -6,7 +6,9 @@
 // every candidate's predicted quality, cost and utility, the usage and the cost, status, outcome
 // and the stages run. Routes: static (with a fallback), rules on signals, and — with RouterBench
 // beside the project — knn, classifier and mf trained on its train split, at the route's default
-// objective and at an explicit λ. Without RouterBench the demo set serves static and rules only.
+// objective and at an explicit λ; a cascade (two probes judged by `agreement`, then GPT-4) and an
+// ensemble (three members voting), whose records list every call (compared without latencies).
+// Without RouterBench the demo set serves static, rules, cascade and ensemble.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -44,6 +46,7 @@ function comparable(d) {
     candidates: d.candidates,
     attempts: d.attempts.map((a) => ({ model: a.model, replica: a.replica, result: a.result })),
     stages: d.stages.map((s) => `${s.name}:${s.outcome}`),
+    calls: (d.calls ?? []).map(({ ms, ...c }) => c),
   };
 }
 
@@ -82,6 +85,10 @@ describe('online decisions equal offline decisions', () => {
           default: MISTRAL,
         },
       },
+      { name: 'cascade', policy: { type: 'cascade', tiers: [
+        { models: [MISTRAL, MIXTRAL], judge: { type: 'agreement' }, threshold: 1 }, { model: GPT4 }] } },
+      { name: 'ensemble', policy: { type: 'ensemble', members: [MIXTRAL, MISTRAL, GPT4], judge: 'agreement',
+        aggregator: 'vote', member_quality: [0.75, 0.6, 0.88] } },
       ...LEARNED.map((p) => ({ name: p, policy: { type: p, model_dir: path.join(dir, `model-${p}`), models: MODELS } })),
     ];
     gw = await startGateway({
@@ -130,6 +137,15 @@ describe('online decisions equal offline decisions', () => {
   test('rules on signals choose more than one model, the same way online and offline', async () => {
     const chosen = await compareRoute('ruled');
     assert.ok(chosen.size >= 2, `rules chose only ${[...chosen]}: the sample does not exercise them`);
+  });
+
+  test('a cascade: the same calls, scores, escalations and summed cost online and offline', async () => {
+    const chosen = await compareRoute('cascade');
+    assert.ok(chosen.size >= 1);
+  });
+
+  test('an ensemble: the same members, votes and summed cost online and offline', async () => {
+    await compareRoute('ensemble');
   });
 
   for (const p of LEARNED) {

@@ -1,0 +1,147 @@
+#include "api/chat_response.h"
+
+#include <simdjson.h>
+
+#include <nlohmann/json.hpp>
+
+namespace switchboard::api {
+namespace {
+
+simdjson::dom::parser& response_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+Error bad_answer(std::string what) {
+  return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                    "the upstream's answer is not a chat completion: " + std::move(what));
+}
+
+std::optional<AnswerLogprobs> read_logprobs(simdjson::dom::element choice) {
+  simdjson::dom::array content;
+  if (choice["logprobs"]["content"].get_array().get(content) != simdjson::SUCCESS)
+    return std::nullopt;
+  AnswerLogprobs out;
+  bool first = true;
+  for (auto token : content) {
+    double lp = 0;
+    if (token["logprob"].get_double().get(lp) != simdjson::SUCCESS) continue;
+    out.tokens.push_back(static_cast<float>(lp));
+    if (first) {
+      simdjson::dom::array top;
+      if (token["top_logprobs"].get_array().get(top) == simdjson::SUCCESS)
+        for (auto t : top) {
+          double v = 0;
+          if (t["logprob"].get_double().get(v) == simdjson::SUCCESS)
+            out.first_top.push_back(static_cast<float>(v));
+        }
+      first = false;
+    }
+  }
+  return out;
+}
+
+// Cuts `text` into pieces of about `n` bytes, never inside a UTF-8 character.
+std::vector<std::string_view> pieces(std::string_view text, std::size_t n) {
+  std::vector<std::string_view> out;
+  if (n == 0) n = 1;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = std::min(text.size(), at + n);
+    while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    out.push_back(text.substr(at, end - at));
+    at = end;
+  }
+  return out;
+}
+
+std::string event(const nlohmann::json& j) {
+  return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+}
+
+}  // namespace
+
+Result<CompletionAnswer> parse_completion(std::string_view body) {
+  simdjson::dom::element doc;
+  if (response_parser().parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS)
+    return bad_answer("invalid JSON");
+  if (!doc.is_object()) return bad_answer("not an object");
+  CompletionAnswer a;
+  std::string_view s;
+  if (doc["id"].get_string().get(s) == simdjson::SUCCESS) a.id = s;
+  if (doc["model"].get_string().get(s) == simdjson::SUCCESS) a.model = s;
+  std::int64_t created = 0;
+  if (doc["created"].get_int64().get(created) == simdjson::SUCCESS) a.created = created;
+  simdjson::dom::element choice;
+  if (doc["choices"].at(0).get(choice) != simdjson::SUCCESS) return bad_answer("no choices[0]");
+  simdjson::dom::element message;
+  if (choice["message"].get(message) != simdjson::SUCCESS || !message.is_object())
+    return bad_answer("no choices[0].message");
+  if (message["content"].get_string().get(s) == simdjson::SUCCESS) a.content = s;
+  if (choice["finish_reason"].get_string().get(s) == simdjson::SUCCESS) a.finish_reason = s;
+  a.logprobs = read_logprobs(choice);
+  simdjson::dom::element usage;
+  if (doc["usage"].get(usage) == simdjson::SUCCESS && usage.is_object()) {
+    std::int64_t p = 0, c = 0;
+    if (usage["prompt_tokens"].get_int64().get(p) == simdjson::SUCCESS &&
+        usage["completion_tokens"].get_int64().get(c) == simdjson::SUCCESS)
+      a.usage = Usage{p, c};
+  }
+  return a;
+}
+
+std::string buffered_call_body(std::string_view body, std::string_view model, bool logprobs) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::string(body);
+  j["model"] = model;
+  j["stream"] = false;
+  j.erase("stream_options");
+  if (logprobs) {
+    if (!j.contains("logprobs")) j["logprobs"] = true;
+    if (!j.contains("top_logprobs")) j["top_logprobs"] = 5;
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string synthesis_call_body(std::string_view body, std::string_view model,
+                                std::string_view prompt) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) j = nlohmann::json::object();
+  j["model"] = model;
+  j["stream"] = false;
+  j.erase("stream_options");
+  j["messages"] = nlohmann::json::array({{{"role", "user"}, {"content", prompt}}});
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string completion_as_sse(const CompletionAnswer& a, bool include_usage,
+                              std::size_t piece_chars) {
+  auto chunk = [&](nlohmann::json delta, nlohmann::json finish) {
+    return nlohmann::json{
+        {"id", a.id},
+        {"object", "chat.completion.chunk"},
+        {"created", a.created},
+        {"model", a.model},
+        {"choices",
+         nlohmann::json::array(
+             {{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}})}};
+  };
+  std::string out = event(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
+  for (auto piece : pieces(a.content, piece_chars))
+    out += event(chunk({{"content", std::string(piece)}}, nullptr));
+  out += event(chunk(nlohmann::json::object(), a.finish_reason.empty()
+                                                   ? nlohmann::json("stop")
+                                                   : nlohmann::json(a.finish_reason)));
+  if (include_usage && a.usage) {
+    auto u = chunk(nlohmann::json::object(), nullptr);
+    u["choices"] = nlohmann::json::array();
+    u["usage"] = {{"prompt_tokens", a.usage->prompt_tokens},
+                  {"completion_tokens", a.usage->completion_tokens},
+                  {"total_tokens", a.usage->prompt_tokens + a.usage->completion_tokens}};
+    out += event(u);
+  }
+  out += "data: [DONE]\n\n";
+  return out;
+}
+
+}  // namespace switchboard::api

@@ -1,0 +1,49 @@
+// OpenAI chat-completion responses as multi-call plans need them (pipeline/plans/): the answer
+// read out of a whole `chat.completion` body, the request body for a call whose answer is
+// buffered (never streamed to the client), the body of a synthesizing call, and a buffered answer
+// re-sent to a streaming client as `chat.completion.chunk` events.
+//
+// Pure functions, no I/O; never throw on any input (upstream bodies are untrusted).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/sse.h"
+#include "switchboard/judge.h"
+#include "switchboard/result.h"
+
+namespace switchboard::api {
+
+struct CompletionAnswer {
+  std::string id;
+  std::string model;
+  std::int64_t created = 0;
+  std::string content;                     // choices[0].message.content ("" when null or absent)
+  std::string finish_reason;               // choices[0].finish_reason ("" when absent)
+  std::optional<AnswerLogprobs> logprobs;  // choices[0].logprobs.content, when present
+  std::optional<Usage> usage;
+};
+
+// Reads a chat.completion body. Errors (kUpstreamError, "upstream_bad_answer"): not JSON, not an
+// object, or no choices[0].message.
+Result<CompletionAnswer> parse_completion(std::string_view body);
+
+// The client's request body for a buffered upstream call: "stream" false, no "stream_options",
+// `model` renamed; with `logprobs`, "logprobs": true and "top_logprobs": 5 unless the client set
+// them. The body must have passed parse_chat_request (else it is returned unchanged).
+std::string buffered_call_body(std::string_view body, std::string_view model, bool logprobs);
+
+// The body of a synthesizing call: the client's request (its parameters kept) with `model`,
+// "stream" false and `messages` replaced by one user message holding `prompt`.
+std::string synthesis_call_body(std::string_view body, std::string_view model,
+                                std::string_view prompt);
+
+// The answer as the events a streaming client gets: a role chunk, the content in pieces of about
+// `piece_chars` characters (cut at UTF-8 character boundaries), a chunk with the finish reason,
+// a usage chunk when `include_usage` and the answer has usage, then "data: [DONE]".
+std::string completion_as_sse(const CompletionAnswer& answer, bool include_usage,
+                              std::size_t piece_chars = 24);
+
+}  // namespace switchboard::api

@@ -1,0 +1,236 @@
+#include "pipeline/plans/multi_call.h"
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <forward_list>
+
+namespace switchboard::pipeline::plans {
+
+using asio::awaitable;
+
+namespace {
+
+// One member's call; catches the cancellation of a plan's deadline.
+awaitable<void> call_one(RequestContext& ctx, CallState& st, const ModelRuntime& m, bool last,
+                         MemberAnswer& out) {
+  out.model = &m;
+  try {
+    ModelCallResult r = co_await call_model(ctx, st, m, last);
+    if (r.answer && r.answer->call && r.answer->call->status() == 200 && r.answer->body) {
+      auto parsed = api::parse_completion(*r.answer->body);
+      if (parsed) {
+        out.answer = std::move(*parsed);
+        out.attempt = std::move(r.answer);
+      } else {
+        out.error = parsed.error();
+        out.attempt = std::move(r.answer);
+      }
+    } else if (r.answer) {
+      out.error = make_error(ErrorKind::kUpstreamError, r.answer->result(), "upstream status");
+      if (r.answer->call)
+        out.error->code = "upstream_status_" + std::to_string(r.answer->call->status());
+      out.held = std::move(r.answer);
+    } else if (r.held) {
+      out.error = make_error(ErrorKind::kUpstreamError, r.held->result(), "upstream status");
+      out.held = std::move(r.held);
+    } else if (r.error) {
+      out.error = std::move(r.error);
+    } else {
+      out.error =
+          make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no replica answered");
+    }
+  } catch (const std::exception&) {
+    out.error = make_error(ErrorKind::kUpstreamTimeout, "deadline",
+                           "the plan's deadline passed before " + m.config->name + " answered");
+  }
+}
+
+awaitable<void> call_all(RequestContext& ctx, std::vector<CallState>& states,
+                         const std::vector<const ModelRuntime*>& models, bool last,
+                         std::vector<MemberAnswer>& out) {
+  using Op = decltype(asio::co_spawn(std::declval<asio::any_io_executor>(),
+                                     std::declval<awaitable<void>>(), asio::deferred));
+  auto executor = co_await asio::this_coro::executor;
+  std::vector<Op> ops;
+  ops.reserve(models.size());
+  for (std::size_t i = 0; i < models.size(); ++i)
+    ops.push_back(asio::co_spawn(executor, call_one(ctx, states[i], *models[i], last, out[i]),
+                                 asio::deferred));
+  auto group = asio::experimental::make_parallel_group(std::move(ops));
+  auto done = co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  (void)done;
+}
+
+}  // namespace
+
+Spend::Spend(const PlanBounds& bounds, Clock::time_point start) : bounds_(bounds) {
+  if (bounds.deadline_ms > 0) deadline_ = start + std::chrono::milliseconds(bounds.deadline_ms);
+}
+
+std::size_t Spend::allowed(std::size_t wanted, std::string& why) const {
+  if (bounds_.max_cost && cost_ >= *bounds_.max_cost) {
+    why = "max_cost";
+    return 0;
+  }
+  if (deadline_ && Clock::now() >= *deadline_) {
+    why = "deadline";
+    return 0;
+  }
+  if (bounds_.max_calls > 0) {
+    const auto left = static_cast<std::size_t>(std::max(0, bounds_.max_calls - calls_));
+    if (left < wanted) {
+      why = "max_calls";
+      return left;
+    }
+  }
+  return wanted;
+}
+
+void Spend::add(const MemberAnswer& m, const RequestContext& ctx) {
+  ++calls_;
+  cost_ += ctx.rec.calls[m.call].cost_usd;
+}
+
+void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& rec) {
+  if (!m.attempt || !m.answer) return;
+  if (m.answer->usage) {
+    rec.prompt_tokens = m.answer->usage->prompt_tokens;
+    rec.completion_tokens = m.answer->usage->completion_tokens;
+  } else {
+    rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
+    rec.completion_tokens = api::estimate_tokens(m.answer->content.size());
+  }
+  if (auto billed = m.attempt->call->billed_usd())
+    rec.cost_usd = *billed;
+  else
+    rec.cost_usd = m.model->config->price.cost(rec.prompt_tokens, rec.completion_tokens);
+}
+
+awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
+                                                   const std::vector<const ModelRuntime*>& models,
+                                                   const std::string& body, int tier, bool last,
+                                                   Spend& spend) {
+  using namespace asio::experimental::awaitable_operators;
+  std::vector<MemberAnswer> out(models.size());
+  // One state per call, alive until every call of the tier ended (the balancers' view of the
+  // request points into them).
+  std::vector<CallState> states(models.size());
+  for (auto& st : states) st.buffered = body;
+  const std::size_t attempts_before = ctx.rec.attempts.size();
+  if (auto deadline = spend.deadline()) {
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor, *deadline);
+    auto all = call_all(ctx, states, models, last, out);
+    auto expiry = timer.async_wait(asio::use_awaitable);
+    auto race = std::move(all) || std::move(expiry);
+    try {
+      auto won = co_await std::move(race);
+      (void)won;
+    } catch (const std::exception&) {
+      // The timer's wait was cancelled: every call ended first.
+    }
+  } else {
+    co_await call_all(ctx, states, models, last, out);
+  }
+  ctx.route_request.prefix_blocks = {};
+  // The calls' attempts were recorded as they ended: put them in the plan's model order (each
+  // model's own tries keep their order), so that a record does not depend on timing.
+  auto rank = [&models](const store::AttemptRecord& a) {
+    for (std::size_t i = 0; i < models.size(); ++i)
+      if (models[i]->config->name == a.model) return i;
+    return models.size();
+  };
+  std::stable_sort(ctx.rec.attempts.begin() + static_cast<std::ptrdiff_t>(attempts_before),
+                   ctx.rec.attempts.end(),
+                   [&rank](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  for (auto& m : out) {
+    store::CallRecord rec;
+    rec.model = m.model->config->name;
+    rec.tier = tier;
+    const Attempt* a = m.attempt ? &*m.attempt : m.held ? &*m.held : nullptr;
+    if (a) {
+      rec.replica = a->replica->config->id;
+      rec.ms = a->ms;
+    }
+    rec.result = m.ok() ? "ok" : m.error ? m.error->code : "upstream_unreachable";
+    price_call(ctx, m, rec);
+    m.call = ctx.rec.calls.size();
+    ctx.rec.calls.push_back(std::move(rec));
+    spend.add(m, ctx);
+  }
+  co_return out;
+}
+
+std::vector<JudgeAnswer> judge_answers(const std::vector<MemberAnswer*>& answered) {
+  std::vector<JudgeAnswer> out;
+  out.reserve(answered.size());
+  for (const auto* m : answered)
+    out.push_back({m->model->config->name, m->answer->content, m->answer->logprobs,
+                   m->answer->finish_reason});
+  return out;
+}
+
+awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, const Spend& spend) {
+  auto& rec = ctx.rec;
+  Attempt& a = *final.attempt;
+  const auto& call = rec.calls[final.call];
+  rec.calls[final.call].accepted = true;
+  ctx.model = final.model;
+  rec.model = final.model->config->name;
+  rec.replica = a.replica->config->id;
+  rec.upstream_ms = a.head_ms;
+  ctx.metrics->upstream_latency.with({rec.model, rec.replica}).observe(rec.upstream_ms / 1000);
+  rec.status = 200;
+  rec.outcome = "ok";
+  rec.prompt_tokens = call.prompt_tokens;
+  rec.completion_tokens = call.completion_tokens;
+  rec.tokens_source = final.answer->usage ? "upstream" : "estimated";
+  rec.cost_usd = spend.cost();
+  ctx.calls_header = std::to_string(spend.calls());
+  auto headers = ctx.response_headers();
+  bool client_ok = true;
+  if (!ctx.req.stream) {
+    std::string body = std::move(*a.body);
+    client_ok = co_await ctx.client->respond(200, "application/json", headers, std::move(body));
+  } else {
+    // The answer was buffered: the client's first token waits for every call of the plan.
+    const std::string events = api::completion_as_sse(*final.answer, ctx.req.include_usage);
+    client_ok = co_await ctx.client->start_stream(headers);
+    if (client_ok) client_ok = co_await ctx.client->write_chunk(events);
+    if (client_ok) client_ok = co_await ctx.client->finish_stream();
+  }
+  if (!client_ok) rec.outcome = "client_gone";
+  co_return StageResult::next();
+}
+
+awaitable<StageResult> deliver_failure(RequestContext& ctx, std::vector<MemberAnswer>& all,
+                                       const Spend& spend) {
+  ctx.calls_header = std::to_string(spend.calls());
+  MemberAnswer* held = nullptr;
+  std::optional<Error> last_error;
+  for (auto& m : all) {
+    if (m.held) held = &m;
+    if (m.error) last_error = m.error;
+  }
+  if (held) {
+    const double cost = spend.cost();
+    StageResult r = co_await deliver(ctx, *held->held, held->model);
+    ctx.rec.cost_usd = cost;
+    co_return r;
+  }
+  if (!last_error)
+    last_error = make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no model answered");
+  if (last_error->code == "deadline") last_error->kind = ErrorKind::kUpstreamTimeout;
+  ctx.rec.cost_usd = spend.cost();
+  const char* outcome =
+      last_error->kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
+  co_return StageResult::fail(std::move(*last_error), outcome);
+}
+
+}  // namespace switchboard::pipeline::plans

@@ -1,0 +1,78 @@
+// What the multi-call plan runners (cascade_plan.cc, ensemble_plan.cc) share: calling several
+// models in parallel with buffered answers, the plan's bounds, the decision record's `calls`, and
+// delivering the one final answer.
+//
+// Calls go through call_model() (replicas, retries, hedging) with the answer read whole and never
+// relayed: intermediate answers never reach the client. Every call is appended to
+// ctx.rec.calls in the plan's model order (not completion order), and the tier's attempts are
+// reordered the same way, so a record is the same online and offline. A call that fails is kept as
+// a failed member (result = its error code); a call still running at the plan's deadline is
+// cancelled (result "deadline"). Runs on the request's worker; never throws except on the request's
+// own cancellation.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/chat_response.h"
+#include "pipeline/executor.h"
+#include "switchboard/judge.h"
+
+namespace switchboard::pipeline::plans {
+
+// One model's call in a multi-call plan.
+struct MemberAnswer {
+  const ModelRuntime* model = nullptr;
+  std::optional<Attempt> attempt;               // the answering attempt (status 200, body read)
+  std::optional<api::CompletionAnswer> answer;  // parsed; set iff the member answered
+  std::optional<Attempt> held;                  // a non-200 answer, passed on if nothing answers
+  std::optional<Error> error;                   // why there is no answer
+  std::size_t call = 0;                         // index in ctx.rec.calls
+  bool ok() const { return answer.has_value(); }
+};
+
+// The spending of one plan against its bounds.
+class Spend {
+ public:
+  Spend(const PlanBounds& bounds, Clock::time_point start);
+  // How many of `wanted` more calls the bounds allow now (0: stop); `why` says which bound.
+  std::size_t allowed(std::size_t wanted, std::string& why) const;
+  void add(const MemberAnswer& m, const RequestContext& ctx);
+  int calls() const { return calls_; }
+  double cost() const { return cost_; }
+  std::optional<Clock::time_point> deadline() const { return deadline_; }
+
+ private:
+  PlanBounds bounds_;
+  std::optional<Clock::time_point> deadline_;
+  int calls_ = 0;
+  double cost_ = 0;
+};
+
+// Calls `models` in parallel, each with the buffered body `body` (renamed per model), records each
+// call in ctx.rec.calls with `tier`, and adds them to `spend`. `last`: no other tier follows (a
+// model without a healthy replica is tried anyway).
+asio::awaitable<std::vector<MemberAnswer>> call_parallel(
+    RequestContext& ctx, const std::vector<const ModelRuntime*>& models, const std::string& body,
+    int tier, bool last, Spend& spend);
+
+// The judge's input for the members that answered (views into `members`).
+std::vector<JudgeAnswer> judge_answers(const std::vector<MemberAnswer*>& answered);
+
+// Sends `final` to the client — the whole JSON, or for a streaming request the buffered answer
+// re-chunked as chat.completion.chunk events — marks its call accepted, and fills the record:
+// model, replica, usage of the final answer, cost_usd = every call's cost (spend), and the
+// x-switchboard-calls header.
+asio::awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final,
+                                           const Spend& spend);
+
+// No member answered: passes on the last non-200 answer if there is one, else fails with the last
+// error (upstream_unreachable when none).
+asio::awaitable<StageResult> deliver_failure(RequestContext& ctx, std::vector<MemberAnswer>& all,
+                                             const Spend& spend);
+
+// The cost and tokens of one answered call: billed by the upstream, else the model's price.
+void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& rec);
+
+}  // namespace switchboard::pipeline::plans

@@ -1,0 +1,169 @@
+// `cascade`: ask cheaper models first and escalate when a judge is unsure of their answer.
+//
+// YAML:
+//   {type: cascade,
+//    first: {type: classifier, ...},   # optional nested policy: route first, then verify
+//    tiers: [{models: [A, B] | model: A, judge: TYPE | {type: TYPE, ...}, threshold: X,
+//             on_unavailable: escalate | accept, logprobs: false}, ..., {model: STRONG}],
+//    threshold: X,                      # optional: overrides every judged tier's threshold
+//    max_calls: N, max_cost: USD, deadline_ms: N}
+// A tier's models are called in parallel; its judge scores their answers in [0,1]; below the
+// tier's threshold the next tier is called; the last tier has no judge and its answer is final.
+// With `first`, the nested policy's chosen model is called in the first tier, with the first
+// tier's models as probes beside it (the name `first` in a tier's models marks another place for
+// it); when it chose a model of the final tier, that tier alone is the plan (nothing to verify).
+// The request's x-switchboard-max-cost lowers max_cost; λ and the objective reach the nested
+// policy unchanged. The plan's tiers, thresholds and judges are shown in the decision's reason.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "config/config.h"
+#include "policies/multi_call_spec.h"
+
+namespace switchboard::policies {
+namespace {
+
+constexpr const char* kFirst = "first";
+
+class CascadePolicy final : public Policy {
+ public:
+  CascadePolicy(std::vector<PlanTier> tiers, PlanBounds bounds, std::unique_ptr<Policy> first)
+      : tiers_(std::move(tiers)), bounds_(bounds), first_(std::move(first)) {}
+
+  SignalNeeds needs() const override { return first_ ? first_->needs() : SignalNeeds{}; }
+
+  Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override {
+    Decision d;
+    d.policy = "cascade";
+    d.plan.kind = "cascade";
+    d.plan.bounds = bounds_for(bounds_, request);
+    d.plan.tiers = tiers_;
+    std::string chosen;
+    if (first_) {
+      auto nested = first_->choose(request, signals);
+      if (!nested) return nested.error();
+      chosen = nested->plan.model;
+      d.candidates = std::move(nested->candidates);
+      d.reason = "first " + nested->policy + " chose " + chosen + "; ";
+      const auto& final_models = tiers_.back().models;
+      if (std::find(final_models.begin(), final_models.end(), chosen) != final_models.end()) {
+        d.plan.tiers = {tiers_.back()};
+        d.plan.tiers[0].models = {chosen};
+      } else {
+        bool placed = false;
+        for (auto& t : d.plan.tiers)
+          for (auto& m : t.models)
+            if (m == kFirst) m = chosen, placed = true;
+        if (!placed) d.plan.tiers[0].models.insert(d.plan.tiers[0].models.begin(), chosen);
+        // The chosen model may also be a probe: called once.
+        for (auto& t : d.plan.tiers) {
+          std::vector<std::string> unique;
+          for (auto& m : t.models)
+            if (std::find(unique.begin(), unique.end(), m) == unique.end()) unique.push_back(m);
+          t.models = std::move(unique);
+        }
+      }
+    }
+    d.plan.model = d.plan.tiers[0].models[0];
+    std::string tiers;
+    for (std::size_t i = 0; i < d.plan.tiers.size(); ++i) {
+      const auto& t = d.plan.tiers[i];
+      std::string names;
+      for (const auto& m : t.models) names += (names.empty() ? "" : "+") + m;
+      tiers += (i ? " -> " : "") + names;
+      if (t.judge) tiers += fmt::format(" [{} >= {:g}]", t.judge_name, t.threshold);
+    }
+    d.reason += "cascade " + tiers;
+    return d;
+  }
+
+ private:
+  std::vector<PlanTier> tiers_;
+  PlanBounds bounds_;
+  std::unique_ptr<Policy> first_;
+};
+
+Result<PlanTier> parse_tier(const PolicyContext& ctx, const YAML::Node& node, bool last,
+                            bool has_first, std::optional<double> threshold) {
+  const std::string where = where_of(ctx, node);
+  if (auto e = check_keys(ctx, node, "a cascade tier",
+                          {"models", "model", "judge", "threshold", "on_unavailable", "logprobs"}))
+    return *e;
+  PlanTier tier;
+  const YAML::Node models = node["models"] ? node["models"] : node["model"];
+  if (!models || (node["models"] && node["model"]))
+    return spec_error(where, "a tier needs `models: [NAME...]` or `model: NAME`");
+  auto list = model_list(ctx, models, has_first ? kFirst : "");
+  if (!list) return list.error();
+  tier.models = std::move(*list);
+  try {
+    if (node["judge"]) {
+      if (last)
+        return spec_error(where_of(ctx, node["judge"]),
+                          "the last tier is final: it has no judge (add a tier after it)");
+      auto judge = build_judge(ctx, node["judge"]);
+      if (!judge) return judge.error();
+      tier.judge = std::move(judge->judge);
+      tier.judge_name = std::move(judge->name);
+      if (!node["threshold"] && !threshold)
+        return spec_error(where, "a judged tier needs `threshold` (confidence in [0,1])");
+      tier.threshold = threshold ? *threshold : node["threshold"].as<double>();
+    } else if (!last) {
+      return spec_error(where, "every tier but the last needs a `judge`");
+    }
+    if (auto n = node["on_unavailable"]) {
+      const std::string v = n.as<std::string>();
+      if (v != "escalate" && v != "accept")
+        return spec_error(where_of(ctx, n), "on_unavailable is `escalate` or `accept`");
+      tier.on_unavailable = v == "accept" ? OnUnavailable::kAccept : OnUnavailable::kEscalate;
+    }
+    if (auto n = node["logprobs"]) tier.logprobs = n.as<bool>();
+  } catch (const YAML::Exception& e) {
+    return spec_error(where, e.msg);
+  }
+  return tier;
+}
+
+Result<std::unique_ptr<Policy>> make_cascade(const PolicyContext& ctx) {
+  std::vector<std::string> keys = {"type", "first", "tiers", "threshold"};
+  for (const auto& k : bounds_keys()) keys.push_back(k);
+  if (auto e = check_keys(ctx, ctx.spec, "cascade policy", keys)) return *e;
+  const YAML::Node tiers = ctx.spec["tiers"];
+  if (!tiers || !tiers.IsSequence() || tiers.size() < 2)
+    return spec_error(ctx.where,
+                      "cascade policy needs `tiers: [...]`, at least two (the last one final)");
+  std::optional<double> threshold;
+  if (auto n = ctx.spec["threshold"]) {
+    try {
+      threshold = n.as<double>();
+    } catch (const YAML::Exception& e) {
+      return spec_error(where_of(ctx, n), "threshold must be a number");
+    }
+  }
+  std::unique_ptr<Policy> first;
+  if (auto n = ctx.spec["first"]) {
+    auto nested = build_nested_policy(ctx, n);
+    if (!nested) return nested.error();
+    first = std::move(*nested);
+  }
+  std::vector<PlanTier> out;
+  for (std::size_t i = 0; i < tiers.size(); ++i) {
+    auto tier = parse_tier(ctx, tiers[i], i + 1 == tiers.size(), first != nullptr, threshold);
+    if (!tier) return tier.error();
+    out.push_back(std::move(*tier));
+  }
+  const auto& last = out.back().models;
+  if (std::find(last.begin(), last.end(), kFirst) != last.end())
+    return spec_error(where_of(ctx, tiers[tiers.size() - 1]),
+                      "`first` cannot be in the final tier");
+  auto bounds = parse_bounds(ctx);
+  if (!bounds) return bounds.error();
+  return std::unique_ptr<Policy>(
+      std::make_unique<CascadePolicy>(std::move(out), *bounds, std::move(first)));
+}
+
+const PolicyRegistrar kRegisterCascade("cascade", make_cascade);
+
+}  // namespace
+}  // namespace switchboard::policies
