@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,15 +83,22 @@ struct RequestContext {
   std::optional<Reply> reply;
   std::optional<Error> error;  // the error a stage failed the request with (the runner sets it)
   store::DecisionRecord rec;
+  // cache: x-switchboard-cache for the client (hit, miss, bypass); empty on routes not cached.
+  std::string_view cache_status;
+  // Run by the runner, in order, once the request was answered (after execute, or after the stage
+  // that ended it) and before `record`; each may amend `rec`. Not in explain-only mode. The cache
+  // stores a miss's answer here (pipeline/stages/cache_stage.cc).
+  std::vector<std::function<void(RequestContext&)>> after_answer;
   bool recorded = false;  // the runner handed `rec` to the sink (it is moved-from then)
 
-  // x-switchboard-decision, -model and -replica for the client.
+  // x-switchboard-decision, -model, -replica and -cache for the client.
   std::vector<std::pair<std::string_view, std::string_view>> response_headers() const {
     std::vector<std::pair<std::string_view, std::string_view>> h;
-    h.reserve(3);
+    h.reserve(4);
     h.emplace_back("x-switchboard-decision", rec.id);
     if (!rec.model.empty()) h.emplace_back("x-switchboard-model", rec.model);
     if (!rec.replica.empty()) h.emplace_back("x-switchboard-replica", rec.replica);
+    if (!cache_status.empty()) h.emplace_back("x-switchboard-cache", cache_status);
     return h;
   }
 };

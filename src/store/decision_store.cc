@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
-  candidates TEXT, attempts TEXT, stages TEXT
+  candidates TEXT, attempts TEXT, stages TEXT, cache TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time_ms);
 )sql";
@@ -40,12 +40,13 @@ CREATE INDEX IF NOT EXISTS decisions_time ON decisions(time_ms);
 constexpr const char* kInsert =
     "INSERT OR REPLACE INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
-    "tokens_source,cost_usd,candidates,attempts,stages) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "tokens_source,cost_usd,candidates,attempts,stages,cache) VALUES "
+    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 constexpr const char* kSelect =
     "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
-    "candidates,attempts,stages FROM decisions WHERE id = ?";
+    "candidates,attempts,stages,cache FROM decisions WHERE id = ?";
 
 constexpr const char* kCount = "SELECT count(*) FROM decisions";
 constexpr const char* kDeleteOlder =
@@ -61,6 +62,19 @@ Error sqlite_error(sqlite3* db, const std::string& what) {
 
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<CacheRecord> cache_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  CacheRecord c;
+  c.status = j.value("status", "");
+  c.entry = j.value("entry", "");
+  if (j.contains("similarity") && j["similarity"].is_number())
+    c.similarity = j["similarity"].get<double>();
+  c.match = j.value("match", "");
+  c.saved_usd = j.value("saved_usd", 0.0);
+  c.note = j.value("note", "");
+  return c;
 }
 
 std::vector<StageSpan> stages_from_json(const nlohmann::json& j) {
@@ -233,6 +247,17 @@ nlohmann::json attempts_json(const std::vector<AttemptRecord>& attempts) {
   return out;
 }
 
+nlohmann::json cache_json(const std::optional<CacheRecord>& c) {
+  if (!c) return nullptr;
+  nlohmann::json j = {{"status", c->status}};
+  if (!c->entry.empty()) j["entry"] = c->entry;
+  if (c->similarity) j["similarity"] = *c->similarity;
+  if (!c->match.empty()) j["match"] = c->match;
+  if (c->status == "hit") j["saved_usd"] = c->saved_usd;
+  if (!c->note.empty()) j["note"] = c->note;
+  return j;
+}
+
 nlohmann::json stages_json(const std::vector<StageSpan>& stages) {
   auto out = nlohmann::json::array();
   for (const auto& s : stages) out.push_back({{"name", s.name}, {"us", s.us}, {"outcome", s.outcome}});
@@ -261,17 +286,21 @@ nlohmann::json DecisionRecord::to_json() const {
           {"reason", reason},
           {"status", status},
           {"outcome", outcome},
-          {"error", error_code.empty() ? nlohmann::json(nullptr)
-                                       : nlohmann::json{{"code", error_code}, {"message", error_message}}},
+          {"error", error_code.empty()
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json{{"code", error_code}, {"message", error_message}}},
           {"stream", stream},
           {"latency_ms", latency_ms},
           {"upstream_ms", upstream_ms},
-          {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
-                     {"source", tokens_source}}},
+          {"usage",
+           {{"prompt_tokens", prompt_tokens},
+            {"completion_tokens", completion_tokens},
+            {"source", tokens_source}}},
           {"cost_usd", cost_usd},
           {"candidates", candidates_json(candidates)},
           {"attempts", attempts_json(attempts)},
-          {"stages", stages_json(stages)}};
+          {"stages", stages_json(stages)},
+          {"cache", cache_json(cache)}};
 }
 
 struct DecisionStore::Reader {
@@ -301,6 +330,9 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
   // Databases written before decision records had stage spans get the column (an error just means
   // it is there already).
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN stages TEXT", nullptr, nullptr, nullptr);
+  // ... and before they had the cache's outcome.
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN cache TEXT", nullptr, nullptr,
+               nullptr);
   sqlite3_busy_timeout(store->write_db_, 5000);
   // One read connection now, so that a path that cannot be read fails here, not at the first
   // lookup.
@@ -414,6 +446,7 @@ std::optional<DecisionRecord> DecisionStore::find_stored(const std::string& id) 
     r.candidates = candidates_from_json(nlohmann::json::parse(column_text(stmt, 18), nullptr, false));
     r.attempts = attempts_from_json(nlohmann::json::parse(column_text(stmt, 19), nullptr, false));
     r.stages = stages_from_json(nlohmann::json::parse(column_text(stmt, 20), nullptr, false));
+    r.cache = cache_from_json(nlohmann::json::parse(column_text(stmt, 21), nullptr, false));
     out = std::move(r);
   }
   return_reader(std::move(reader));
@@ -558,6 +591,11 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
     text(candidates);
     text(attempts);
     text(stages);
+    const std::string cache = r.cache ? dump(cache_json(r.cache)) : std::string();
+    if (r.cache)
+      text(cache);
+    else
+      sqlite3_bind_null(stmt, ++i);
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
   }
