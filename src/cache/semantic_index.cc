@@ -1,8 +1,35 @@
 #include "cache/semantic_index.h"
 
-#include <hnswlib/hnswlib.h>
+// Debian's hnswlib 0.6.2 defines non-inline functions and globals in its headers, so a second
+// translation unit including it (policies/knn already does) breaks the link. Everything it
+// includes is included first; then the library is wrapped in an anonymous namespace (internal
+// linkage) for this file.
+#include <assert.h>
+#include <cpuid.h>
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <x86intrin.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <list>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace {
+#include <hnswlib/hnswlib.h>
+}  // namespace
 
 namespace switchboard::cache {
 
@@ -10,8 +37,14 @@ namespace {
 constexpr std::size_t kM = 16, kEfConstruction = 100, kEfSearch = 32;
 }
 
+struct SemanticIndex::Hnsw {
+  explicit Hnsw(std::size_t dim) : space(dim) {}
+  hnswlib::InnerProductSpace space;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index;
+};
+
 SemanticIndex::SemanticIndex(std::size_t dim) : dim_(dim) {
-  space_ = std::make_unique<hnswlib::InnerProductSpace>(dim_);
+  hnsw_ = std::make_unique<Hnsw>(dim_);
   rebuild(kRebuildMin);
 }
 
@@ -19,12 +52,12 @@ SemanticIndex::~SemanticIndex() = default;
 
 void SemanticIndex::rebuild(std::size_t capacity) {
   capacity_ = std::max(capacity, kRebuildMin);
-  hnsw_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), capacity_, kM,
-                                                            kEfConstruction, 42);
-  hnsw_->setEf(kEfSearch);
+  hnsw_->index = std::make_unique<hnswlib::HierarchicalNSW<float>>(&hnsw_->space, capacity_, kM,
+                                                                   kEfConstruction, 42);
+  hnsw_->index->setEf(kEfSearch);
   used_ = 0;
   for (const auto& [label, meta] : live_) {
-    hnsw_->addPoint(meta.embedding.data(), label);
+    hnsw_->index->addPoint(meta.embedding.data(), label);
     ++used_;
   }
 }
@@ -39,11 +72,11 @@ void SemanticIndex::add(std::uint64_t label, std::uint64_t partition, Features f
       rebuild(std::max(capacity_, 2 * (live_.size() + 1)));
     else {
       capacity_ *= 2;
-      hnsw_->resizeIndex(capacity_);
+      hnsw_->index->resizeIndex(capacity_);
     }
   }
   live_.emplace(label, Meta{partition, std::move(features), embedding});
-  hnsw_->addPoint(embedding.data(), label);
+  hnsw_->index->addPoint(embedding.data(), label);
   ++used_;
 }
 
@@ -54,7 +87,7 @@ void SemanticIndex::clear() {
 
 void SemanticIndex::remove(std::uint64_t label) {
   if (live_.erase(label) == 0) return;
-  hnsw_->markDelete(label);
+  hnsw_->index->markDelete(label);
 }
 
 std::vector<SemanticIndex::Candidate> SemanticIndex::search(const std::vector<float>& embedding,
@@ -63,7 +96,7 @@ std::vector<SemanticIndex::Candidate> SemanticIndex::search(const std::vector<fl
                                                             float threshold, std::size_t k) const {
   std::vector<Candidate> out;
   if (live_.empty() || embedding.size() != dim_) return out;
-  auto found = hnsw_->searchKnn(embedding.data(), std::min(k, live_.size()));
+  auto found = hnsw_->index->searchKnn(embedding.data(), std::min(k, live_.size()));
   // The queue pops the farthest first.
   while (!found.empty()) {
     const auto [distance, label] = found.top();

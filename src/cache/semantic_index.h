@@ -14,12 +14,6 @@
 
 #include "cache/features.h"
 
-namespace hnswlib {
-template <typename T>
-class HierarchicalNSW;
-class InnerProductSpace;
-}  // namespace hnswlib
-
 namespace switchboard::cache {
 
 class SemanticIndex {
@@ -55,8 +49,8 @@ class SemanticIndex {
   };
   void rebuild(std::size_t capacity);
   std::size_t dim_;
-  std::unique_ptr<hnswlib::InnerProductSpace> space_;
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> hnsw_;
+  struct Hnsw;  // hnswlib's space and index (semantic_index.cc)
+  std::unique_ptr<Hnsw> hnsw_;
   std::size_t capacity_ = 0, used_ = 0;  // hnswlib slots: allocated, taken (live + deleted)
   std::unordered_map<std::uint64_t, Meta> live_;
 };
