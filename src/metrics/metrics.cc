@@ -116,6 +116,8 @@ std::string GatewayMetrics::render() {
   hedges.render(out);
   embeddings.render(out);
   ejections.render(out);
+  cache_lookups.render(out);
+  cache_saved.render(out);
   out +=
       "# HELP switchboard_requests_in_flight Chat requests being served now.\n"
       "# TYPE switchboard_requests_in_flight gauge\n";

@@ -175,6 +175,13 @@ struct GatewayMetrics {
   Family<Gauge> replica_available{"switchboard_replica_available",
                                   "1 when the replica may be picked (not ejected, not down).",
                                   {"model", "replica"}};
+  Family<Counter> cache_lookups{"switchboard_cache_requests_total",
+                                "Requests of cached routes, by cache result (hit, miss, bypass).",
+                                {"route", "result"}};
+  Family<Counter> cache_saved{
+      "switchboard_cache_saved_usd_total",
+      "Cost of the upstream calls cache hits avoided (each cached answer's original cost).",
+      {"route"}};
   Gauge in_flight;
   Gauge decisions_dropped;  // mirrors DecisionStore::dropped()
   void decisions_dropped_total_set(std::uint64_t n) {

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,16 +88,23 @@ struct RequestContext {
   std::optional<Reply> reply;
   std::optional<Error> error;  // the error a stage failed the request with (the runner sets it)
   store::DecisionRecord rec;
+  // cache: x-switchboard-cache for the client (hit, miss, bypass); empty on routes not cached.
+  std::string_view cache_status;
+  // Run by the runner, in order, once the request was answered (after execute, or after the stage
+  // that ended it) and before `record`; each may amend `rec`. Not in explain-only mode. The cache
+  // stores a miss's answer here (pipeline/stages/cache_stage.cc).
+  std::vector<std::function<void(RequestContext&)>> after_answer;
   bool recorded = false;  // the runner handed `rec` to the sink (it is moved-from then)
 
-  // x-switchboard-decision, -model and -replica (and -calls for multi-call plans) for the client.
+  // x-switchboard-decision, -model, -replica, -cache and -calls (multi-call plans) for the client.
   std::vector<std::pair<std::string_view, std::string_view>> response_headers() const {
     std::vector<std::pair<std::string_view, std::string_view>> h;
-    h.reserve(4);
+    h.reserve(5);
     h.emplace_back("x-switchboard-decision", rec.id);
     if (!rec.model.empty()) h.emplace_back("x-switchboard-model", rec.model);
     if (!rec.replica.empty()) h.emplace_back("x-switchboard-replica", rec.replica);
     if (!calls_header.empty()) h.emplace_back("x-switchboard-calls", calls_header);
+    if (!cache_status.empty()) h.emplace_back("x-switchboard-cache", cache_status);
     return h;
   }
 };

@@ -164,7 +164,16 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
       ended = true;
     }
   }
-  if (ctx.explain_only || record_ == SIZE_MAX) co_return;
+  if (ctx.explain_only) co_return;
+  for (auto& after : ctx.after_answer) {
+    try {
+      after(ctx);
+    } catch (...) {
+      spdlog::error("after-answer hook failed on request {}: {}", ctx.rec.id,
+                    describe_current_exception());
+    }
+  }
+  if (record_ == SIZE_MAX) co_return;
   const Stage& record = *stages_[record_];
   if (ctx.disabled_stages & (std::uint32_t{1} << record_)) co_return;  // the route keeps no records
   start = Clock::now();  // the reply (if any) was sent in between

@@ -9,7 +9,8 @@
 // `record` stage. An exception (of any type) escaping a stage becomes a 500 internal_error
 // answered to the client (if nothing was sent yet) and recorded; one escaping the client's writer
 // or the record stage is recorded as internal_error too (the HTTP server then answers 500 if
-// nothing was sent); the runner itself never throws except on cancellation. After the record went
+// nothing was sent); the runner itself never throws except on cancellation. Before `record`, it
+// runs RequestContext::after_answer (the cache stores a miss's answer there). After the record went
 // to the sink, RequestContext::recorded is set. In explain-only mode (POST /v1/route) it stops
 // after `decide` and answers nothing. Finally the record goes to RequestContext::sink.
 #pragma once

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
-  candidates TEXT, attempts TEXT, stages TEXT, guard TEXT, calls TEXT
+  candidates TEXT, attempts TEXT, stages TEXT, guard TEXT, calls TEXT, cache TEXT
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS decisions_time;
 )sql";
@@ -43,13 +43,13 @@ DROP INDEX IF EXISTS decisions_time;
 constexpr const char* kInsert =
     "INSERT INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
-    "tokens_source,cost_usd,candidates,attempts,stages,guard,calls) VALUES "
-    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "tokens_source,cost_usd,candidates,attempts,stages,guard,calls,cache) VALUES "
+    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 constexpr const char* kSelect =
     "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
-    "candidates,attempts,stages,guard,calls FROM decisions WHERE id = ?";
+    "candidates,attempts,stages,guard,calls,cache FROM decisions WHERE id = ?";
 
 constexpr const char* kCount = "SELECT count(*) FROM decisions";
 constexpr const char* kDeleteOlder =
@@ -64,6 +64,19 @@ Error sqlite_error(sqlite3* db, const std::string& what) {
 
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<CacheRecord> cache_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  CacheRecord c;
+  c.status = j.value("status", "");
+  c.entry = j.value("entry", "");
+  if (j.contains("similarity") && j["similarity"].is_number())
+    c.similarity = j["similarity"].get<double>();
+  c.match = j.value("match", "");
+  c.saved_usd = j.value("saved_usd", 0.0);
+  c.note = j.value("note", "");
+  return c;
 }
 
 std::vector<StageSpan> stages_from_json(const nlohmann::json& j) {
@@ -335,6 +348,17 @@ nlohmann::json calls_json(const std::vector<CallRecord>& calls) {
   return out;
 }
 
+nlohmann::json cache_json(const std::optional<CacheRecord>& c) {
+  if (!c) return nullptr;
+  nlohmann::json j = {{"status", c->status}};
+  if (!c->entry.empty()) j["entry"] = c->entry;
+  if (c->similarity) j["similarity"] = *c->similarity;
+  if (!c->match.empty()) j["match"] = c->match;
+  if (c->status == "hit") j["saved_usd"] = c->saved_usd;
+  if (!c->note.empty()) j["note"] = c->note;
+  return j;
+}
+
 nlohmann::json stages_json(const std::vector<StageSpan>& stages) {
   auto out = nlohmann::json::array();
   for (const auto& s : stages) out.push_back({{"name", s.name}, {"us", s.us}, {"outcome", s.outcome}});
@@ -391,19 +415,23 @@ nlohmann::json DecisionRecord::to_json() const {
           {"reason", reason},
           {"status", status},
           {"outcome", outcome},
-          {"error", error_code.empty() ? nlohmann::json(nullptr)
-                                       : nlohmann::json{{"code", error_code}, {"message", error_message}}},
+          {"error", error_code.empty()
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json{{"code", error_code}, {"message", error_message}}},
           {"stream", stream},
           {"latency_ms", latency_ms},
           {"upstream_ms", upstream_ms},
-          {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
-                     {"source", tokens_source}}},
+          {"usage",
+           {{"prompt_tokens", prompt_tokens},
+            {"completion_tokens", completion_tokens},
+            {"source", tokens_source}}},
           {"cost_usd", cost_usd},
           {"candidates", candidates_json(candidates)},
           {"attempts", attempts_json(attempts)},
           {"stages", stages_json(stages)},
           {"guard", guard_json(guard)},
-          {"calls", calls_json(calls)}};
+          {"calls", calls_json(calls)},
+          {"cache", cache_json(cache)}};
 }
 
 struct DecisionStore::Reader {
@@ -436,6 +464,9 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN guard TEXT", nullptr, nullptr, nullptr);
   // ... and before multi-call plans recorded their calls.
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN calls TEXT", nullptr, nullptr,
+               nullptr);
+  // ... and before they had the cache's outcome.
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN cache TEXT", nullptr, nullptr,
                nullptr);
   sqlite3_busy_timeout(store->write_db_, 5000);
   // One read connection now, so that a path that cannot be read fails here, not at the first
@@ -552,6 +583,7 @@ std::optional<DecisionRecord> DecisionStore::find_stored(const std::string& id) 
     r.stages = stages_from_json(nlohmann::json::parse(column_text(stmt, 20), nullptr, false));
     r.guard = guard_from_json(nlohmann::json::parse(column_text(stmt, 21), nullptr, false));
     r.calls = calls_from_json(nlohmann::json::parse(column_text(stmt, 22), nullptr, false));
+    r.cache = cache_from_json(nlohmann::json::parse(column_text(stmt, 23), nullptr, false));
     out = std::move(r);
   }
   return_reader(std::move(reader));
@@ -703,6 +735,11 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
     // Single-call records (nearly all) store an empty list without formatting anything.
     const std::string calls = r.calls.empty() ? std::string("[]") : dump(calls_json(r.calls));
     text(calls);
+    const std::string cache = r.cache ? dump(cache_json(r.cache)) : std::string();
+    if (r.cache)
+      text(cache);
+    else
+      sqlite3_bind_null(stmt, ++i);
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
   }

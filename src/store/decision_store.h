@@ -87,6 +87,17 @@ struct CallRecord {
   bool operator==(const CallRecord&) const = default;
 };
 
+// What the response cache did for a request of a cached route (pipeline/stages/cache_stage.cc).
+struct CacheRecord {
+  std::string status;                // hit | miss | bypass
+  std::string entry;                 // hit: the matched entry's id
+  std::optional<double> similarity;  // hit: cosine to the entry's question (1 for an exact hit)
+  std::string match;                 // hit: exact | semantic
+  double saved_usd = 0;              // hit: what the cached answer cost when it was produced
+  std::string note;                  // bypass: why; miss: "stored" once the answer was stored
+  bool operator==(const CacheRecord&) const = default;
+};
+
 struct DecisionRecord {
   std::string id;
   std::int64_t time_ms = 0;  // unix epoch, when the request arrived
@@ -111,6 +122,7 @@ struct DecisionRecord {
   std::vector<StageSpan> stages;                         // the stages run, in order, with their times
   std::vector<GuardCheck> guard;                         // the guard stage's checks, in order
   std::vector<CallRecord> calls;  // multi-call plans: every model call, in order (empty otherwise)
+  std::optional<CacheRecord> cache;                      // routes with a cache only
 
   nlohmann::json to_json() const;
 };
@@ -183,6 +195,8 @@ class DecisionStore {
   std::thread writer_;
 };
 
+// {"status","entry","similarity","match","saved_usd","note"} (null when absent).
+nlohmann::json cache_json(const std::optional<CacheRecord>& cache);
 // The stage spans as JSON: [{"name","us","outcome"}].
 nlohmann::json stages_json(const std::vector<StageSpan>& stages);
 // [{"check","verdict","us"[,"kinds":{kind:count}][,"score"][,"threshold"][,"target"]}].

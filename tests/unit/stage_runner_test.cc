@@ -279,9 +279,8 @@ TEST(StageRunner, TheStandardRunnerHasTheGatewaysOrder) {
   config::Config config;
   auto r = StageRunner::standard(config);
   ASSERT_TRUE(r);
-  // cache is an empty slot until its stage is built.
-  EXPECT_EQ((*r)->names(),
-            (std::vector<std::string>{"parse", "guard", "signals", "decide", "execute", "record"}));
+  EXPECT_EQ((*r)->names(), (std::vector<std::string>{"parse", "guard", "cache", "signals", "decide",
+                                                     "execute", "record"}));
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+// Guards beyond cosine: what a near-duplicate must share with the cached question to be answered
+// from it. Embedding cosine says two questions are about the same thing; it does not see that
+// "how do I enable X" and "how do I disable X", "... 3 eggs" and "... 4 eggs", "... France" and
+// "... Germany" or "... in French" and "... in German" want different answers. compatible() is
+// false when the two texts differ in any of:
+//   numbers     digit runs (with inner '.' ',' ':' '/'), number and ordinal words (one..twenty,
+//               hundred, first..tenth, half, double, ...)
+//   negation    how many negations (not, no, never, n't, without, none, cannot, ...)
+//   polarity    words whose swap inverts the question (enable/disable, increase/decrease,
+//               before/after, max/min, buy/sell, ...), units and comparatives
+//   entities    capitalised words other than a sentence's ordinary first word, acronyms, words
+//               with inner capitals or digits (iPhone, GPT4), lowercased
+//   languages   natural and programming language names (French, Python, ...)
+// Each is compared as a sequence of first occurrences, so that "km to miles" and "miles to km" or
+// "London to Paris" and "Paris to London" differ too (negation as a count). Contract: extract() is
+// pure, allocation-light (small sorted vectors of 64-bit word hashes) and linear in the text.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace switchboard::cache {
+
+struct Features {
+  std::vector<std::uint64_t> numbers;   // hashes, first occurrences in order
+  std::vector<std::uint64_t> polarity;  // the same (polarity words, units, languages)
+  std::vector<std::uint64_t> entities;  // the same
+  int negations = 0;
+  bool operator==(const Features&) const = default;
+};
+
+Features extract_features(std::string_view text);
+
+// True when a cached answer to `cached` may answer `query` (see above). Symmetric.
+inline bool compatible(const Features& query, const Features& cached) {
+  return query == cached;
+}
+
+}  // namespace switchboard::cache

@@ -1,0 +1,308 @@
+#include "cache/redis_store.h"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace switchboard::cache {
+namespace {
+
+struct RedisDown {
+  std::string why;
+};
+
+struct ReplyPtr {
+  redisReply* r = nullptr;
+  ~ReplyPtr() {
+    if (r) freeReplyObject(r);
+  }
+  redisReply* operator->() const { return r; }
+};
+
+std::string features_bytes(const Features& f) {
+  std::string out;
+  auto put32 = [&](std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
+  auto put_vec = [&](const std::vector<std::uint64_t>& v) {
+    put32(static_cast<std::uint32_t>(v.size()));
+    out.append(reinterpret_cast<const char*>(v.data()), v.size() * 8);
+  };
+  put32(static_cast<std::uint32_t>(f.negations));
+  put_vec(f.numbers);
+  put_vec(f.polarity);
+  put_vec(f.entities);
+  return out;
+}
+
+std::optional<Features> features_from(std::string_view b) {
+  Features f;
+  std::size_t pos = 0;
+  auto get32 = [&](std::uint32_t& v) {
+    if (pos + 4 > b.size()) return false;
+    std::memcpy(&v, b.data() + pos, 4);
+    pos += 4;
+    return true;
+  };
+  auto get_vec = [&](std::vector<std::uint64_t>& v) {
+    std::uint32_t n = 0;
+    if (!get32(n) || pos + std::size_t{n} * 8 > b.size()) return false;
+    v.resize(n);
+    std::memcpy(v.data(), b.data() + pos, std::size_t{n} * 8);
+    pos += std::size_t{n} * 8;
+    return true;
+  };
+  std::uint32_t neg = 0;
+  if (!get32(neg) || !get_vec(f.numbers) || !get_vec(f.polarity) || !get_vec(f.entities))
+    return std::nullopt;
+  f.negations = static_cast<int>(neg);
+  return f;
+}
+
+std::string_view str(const redisReply* r) {
+  if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return {};
+  return {r->str, r->len};
+}
+
+}  // namespace
+
+RedisStore::RedisStore(RedisSettings settings, std::string cache_name, Limits limits,
+                       std::size_t dim)
+    : settings_(std::move(settings)),
+      prefix_(settings_.prefix + cache_name + ":"),
+      limits_(limits),
+      index_(dim) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+RedisStore::~RedisStore() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  disconnect();
+}
+
+bool RedisStore::submit(std::function<void()> run) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || queue_.size() >= settings_.queue) return false;
+    queue_.push_back({Clock::now(), std::move(run)});
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void RedisStore::loop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job.run();
+  }
+}
+
+bool RedisStore::connected() {
+  if (ctx_) return true;
+  const auto now = Clock::now();
+  if (now < next_connect_) return false;
+  next_connect_ = now + std::chrono::seconds(1);
+  timeval tv{static_cast<long>(settings_.timeout.count() / 1000),
+             static_cast<long>((settings_.timeout.count() % 1000) * 1000)};
+  redisContext* c = redisConnectWithTimeout(settings_.host.c_str(), settings_.port, tv);
+  if (!c || c->err) {
+    spdlog::warn("cache: cannot connect to redis at {}: {} (cache bypassed; retrying in 1 s)",
+                 settings_.url, c ? c->errstr : "out of memory");
+    if (c) redisFree(c);
+    return false;
+  }
+  redisSetTimeout(c, tv);
+  if (settings_.db != 0) {
+    ReplyPtr r{static_cast<redisReply*>(redisCommand(c, "SELECT %d", settings_.db))};
+    if (!r.r || r->type == REDIS_REPLY_ERROR) {
+      redisFree(c);
+      return false;
+    }
+  }
+  ctx_ = c;
+  // A new connection may be to a restarted (emptied) server: resync the local index from scratch.
+  index_.clear();
+  label_of_.clear();
+  id_of_.clear();
+  synced_seq_ = 0;
+  return true;
+}
+
+void RedisStore::disconnect() {
+  if (ctx_) redisFree(ctx_);
+  ctx_ = nullptr;
+}
+
+namespace {
+// One command; throws RedisDown (and drops the connection) on an I/O error or timeout.
+ReplyPtr command(redisContext*& ctx, std::initializer_list<std::string_view> args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (auto a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  if (!r) {
+    std::string why = ctx->errstr;
+    redisFree(ctx);
+    ctx = nullptr;
+    throw RedisDown{why};
+  }
+  return ReplyPtr{r};
+}
+}  // namespace
+
+void RedisStore::forget(const std::string& id) {
+  auto it = label_of_.find(id);
+  if (it == label_of_.end()) return;
+  index_.remove(it->second);
+  id_of_.erase(it->second);
+  label_of_.erase(it);
+}
+
+void RedisStore::sync() {
+  if (index_.size() > 2 * limits_.max_entries + 16) {  // entries evicted elsewhere pile up: restart
+    index_.clear();
+    label_of_.clear();
+    id_of_.clear();
+    synced_seq_ = 0;
+  }
+  const std::string from = "(" + std::to_string(static_cast<long long>(synced_seq_));
+  const std::string log = prefix_ + "log";
+  ReplyPtr ids = command(ctx_, {"ZRANGEBYSCORE", log, from, "+inf", "WITHSCORES"});
+  if (ids->type != REDIS_REPLY_ARRAY) return;
+  for (std::size_t i = 0; i + 1 < ids->elements; i += 2) {
+    const std::string id(str(ids->element[i]));
+    const double seq = std::strtod(std::string(str(ids->element[i + 1])).c_str(), nullptr);
+    synced_seq_ = std::max(synced_seq_, seq);
+    if (label_of_.count(id)) continue;
+    const std::string key = prefix_ + "e:" + id;
+    ReplyPtr m = command(ctx_, {"HMGET", key, "p", "f", "v"});
+    if (m->type != REDIS_REPLY_ARRAY || m->elements != 3 ||
+        m->element[0]->type != REDIS_REPLY_STRING) {
+      // Expired or evicted: drop it from the log and the LRU set too.
+      command(ctx_, {"ZREM", log, id});
+      command(ctx_, {"ZREM", prefix_ + "lru", id});
+      continue;
+    }
+    const std::string_view p = str(m->element[0]), f = str(m->element[1]), v = str(m->element[2]);
+    std::uint64_t partition = 0;
+    std::from_chars(p.data(), p.data() + p.size(), partition);
+    auto features = features_from(f);
+    if (!features || v.size() != index_.dim() * sizeof(float)) continue;
+    std::vector<float> emb(index_.dim());
+    std::memcpy(emb.data(), v.data(), v.size());
+    const std::uint64_t label = next_label_++;
+    index_.add(label, partition, std::move(*features), emb);
+    label_of_[id] = label;
+    id_of_[label] = id;
+  }
+}
+
+std::optional<Hit> RedisStore::find(const Query& q) {
+  auto fetch = [&](const std::string& id, float sim, bool exact) -> std::optional<Hit> {
+    ReplyPtr a = command(ctx_, {"HGET", prefix_ + "e:" + id, "a"});
+    auto answer = Answer::deserialise(str(a.r));
+    if (!answer) return std::nullopt;
+    const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+    command(ctx_, {"ZADD", prefix_ + "lru", now, id});
+    return Hit{id, sim, exact, std::move(*answer)};
+  };
+  ReplyPtr x = command(ctx_, {"GET", prefix_ + "x:" + q.exact.hex()});
+  if (auto id = str(x.r); !id.empty()) {
+    if (auto hit = fetch(std::string(id), 1.0f, true)) return hit;
+  }
+  if (q.embedding.empty()) return std::nullopt;
+  sync();
+  for (const auto& c : index_.search(q.embedding, q.partition, q.features, q.threshold)) {
+    const std::string id = id_of_.at(c.label);
+    if (auto hit = fetch(id, c.similarity, false)) return hit;
+    forget(id);  // expired or evicted by another gateway
+  }
+  return std::nullopt;
+}
+
+void RedisStore::put(const Entry& e) {
+  const std::string id = new_entry_id();
+  const std::string key = prefix_ + "e:" + id, xkey = prefix_ + "x:" + e.exact.hex();
+  const std::string ttl = std::to_string(std::max<long long>(1, limits_.ttl.count()));
+  const std::string partition = std::to_string(e.partition);
+  const std::string features = features_bytes(e.features);
+  const std::string_view emb(reinterpret_cast<const char*>(e.embedding.data()),
+                             e.embedding.size() * sizeof(float));
+  const std::string answer = e.answer.serialise();
+  const std::string exact = e.exact.hex();
+  command(ctx_, {"HSET", key, "x", exact, "p", partition, "f", features, "v", emb, "a", answer});
+  command(ctx_, {"PEXPIRE", key, ttl});
+  command(ctx_, {"SET", xkey, id, "PX", ttl});
+  ReplyPtr seq = command(ctx_, {"INCR", prefix_ + "seq"});
+  const std::string seq_s = std::to_string(seq->type == REDIS_REPLY_INTEGER ? seq->integer : 0);
+  if (!e.embedding.empty()) command(ctx_, {"ZADD", prefix_ + "log", seq_s, id});
+  const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  command(ctx_, {"ZADD", prefix_ + "lru", now, id});
+  ReplyPtr n = command(ctx_, {"ZCARD", prefix_ + "lru"});
+  if (n->type == REDIS_REPLY_INTEGER &&
+      static_cast<std::size_t>(n->integer) > limits_.max_entries) {
+    const std::string excess =
+        std::to_string(static_cast<std::size_t>(n->integer) - limits_.max_entries);
+    ReplyPtr old = command(ctx_, {"ZPOPMIN", prefix_ + "lru", excess});
+    if (old->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t i = 0; i + 1 < old->elements; i += 2) {
+        const std::string victim(str(old->element[i]));
+        command(ctx_, {"DEL", prefix_ + "e:" + victim});
+        command(ctx_, {"ZREM", prefix_ + "log", victim});
+        forget(victim);
+      }
+    }
+  }
+}
+
+bool RedisStore::lookup(Query q, Done done) {
+  return submit([this, q = std::move(q), done = std::move(done), queued = Clock::now()]() {
+    if (Clock::now() - queued > settings_.timeout) {
+      done(make_error(ErrorKind::kUpstreamTimeout, "cache_timeout", "redis queue too slow"));
+      return;
+    }
+    if (!connected()) {
+      done(make_error(ErrorKind::kUnavailable, "cache_unavailable", "redis unreachable"));
+      return;
+    }
+    try {
+      done(find(q));
+    } catch (const RedisDown& d) {
+      spdlog::warn("cache: redis at {} failed: {} (cache bypassed)", settings_.url, d.why);
+      done(make_error(ErrorKind::kUnavailable, "cache_unavailable", "redis: " + d.why));
+    }
+  });
+}
+
+void RedisStore::insert(Entry e) {
+  submit([this, e = std::move(e)]() {
+    if (!connected()) return;
+    try {
+      put(e);
+    } catch (const RedisDown& d) {
+      spdlog::warn("cache: storing in redis at {} failed: {}", settings_.url, d.why);
+    }
+  });
+}
+
+}  // namespace switchboard::cache

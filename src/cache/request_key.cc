@@ -1,0 +1,151 @@
+#include "cache/request_key.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+namespace switchboard::cache {
+namespace {
+
+// Two independent 64-bit FNV-1a-style streams (different offsets and a final avalanche): a 128-bit
+// key whose collision odds are negligible for any cache size.
+struct Hasher {
+  std::uint64_t a = 14695981039346656037ull, b = 0x84222325cbf29ce4ull;
+  void bytes(std::string_view s) {
+    for (unsigned char c : s) {
+      a = (a ^ c) * 1099511628211ull;
+      b = (b ^ c) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull;
+    }
+    // A separator that cannot be confused with content: the length.
+    const std::uint64_t n = s.size();
+    a = (a ^ n) * 1099511628211ull;
+    b = (b ^ (n * 31)) * 0x100000001b3ull;
+  }
+  static std::uint64_t mix(std::uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+  }
+  Key128 key() const { return {mix(a), mix(b ^ 0x5bd1e995)}; }
+};
+
+bool ignored_field(std::string_view key) {
+  return key == "model" || key == "messages" || key == "stream" || key == "stream_options" ||
+         key == "user" || key == "metadata" || key == "store" || key == "service_tier";
+}
+
+simdjson::dom::parser& parser() {
+  thread_local simdjson::dom::parser p;
+  return p;
+}
+
+}  // namespace
+
+std::string Key128::hex() const {
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(hi),
+                static_cast<unsigned long long>(lo));
+  return buf;
+}
+
+std::string collapse_whitespace(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool space = false;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+Result<NormalisedRequest> normalise(std::string_view body, const api::ChatRequest& req) {
+  NormalisedRequest out;
+  simdjson::dom::element doc;
+  if (parser().parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || !doc.is_object())
+    return make_error(ErrorKind::kBadRequest, "invalid_json", "the body is not a JSON object");
+  std::vector<std::pair<std::string_view, std::string>> params;
+  simdjson::dom::object top;
+  if (doc.get_object().get(top) != simdjson::SUCCESS)
+    return make_error(ErrorKind::kBadRequest, "invalid_json", "the body is not a JSON object");
+  for (auto field : top) {
+    const std::string_view key = field.key;
+    if (ignored_field(key)) continue;
+    const auto value = field.value;
+    if (key == "temperature") {
+      double t = 0;
+      if (value.is_null()) continue;
+      if (value.get_double().get(t) != simdjson::SUCCESS || t != 0) {
+        out.deterministic = false;
+        out.not_deterministic = "temperature";
+      }
+    } else if (key == "tools" || key == "functions") {
+      simdjson::dom::array a;
+      if (!value.is_null() && (value.get_array().get(a) != simdjson::SUCCESS || a.size() > 0)) {
+        out.deterministic = false;
+        out.not_deterministic = "tools";
+      }
+    } else if (key == "n") {
+      std::int64_t n = 1;
+      if (value.is_null()) continue;
+      if (value.get_int64().get(n) != simdjson::SUCCESS || n != 1) {
+        out.deterministic = false;
+        out.not_deterministic = "n";
+        out.multiple_choices = true;
+      } else {
+        continue;  // n: 1 is the default
+      }
+    }
+    params.emplace_back(key, simdjson::minify(value));
+  }
+  std::sort(params.begin(), params.end());
+  Hasher h;
+  for (const auto& [k, v] : params) {
+    h.bytes(k);
+    h.bytes(v);
+  }
+  h.bytes("\x1emessages");
+  // Messages: role and normalised text. A message with fields beyond role/content (name,
+  // tool_calls, tool_call_id) adds its minified object, so such histories match only exactly.
+  simdjson::dom::array messages;
+  simdjson::dom::element messages_el;
+  if (top.at_key("messages").get(messages_el) == simdjson::SUCCESS &&
+      messages_el.get_array().get(messages) == simdjson::SUCCESS && messages.size() > 0) {
+    std::size_t i = 0;
+    const std::size_t last = messages.size() - 1;
+    for (auto m : messages) {
+      simdjson::dom::object obj;
+      if (m.get_object().get(obj) != simdjson::SUCCESS) continue;
+      bool extra = false;
+      for (auto f : obj)
+        if (f.key != "role" && f.key != "content") extra = true;
+      if (extra) h.bytes(simdjson::minify(m));
+      if (i < req.messages.size()) {
+        h.bytes(req.messages[i].role);
+        if (i == last && !extra) {
+          out.partition = Hasher::mix(h.a ^ (h.b << 1));
+          out.last_text = collapse_whitespace(req.text_of(req.messages[i]));
+          h.bytes(out.last_text);
+        } else {
+          h.bytes(collapse_whitespace(req.text_of(req.messages[i])));
+        }
+      }
+      ++i;
+    }
+    if (out.partition == 0) out.partition = Hasher::mix(h.a ^ (h.b << 1));  // last had extras
+  }
+  out.exact = h.key();
+  return out;
+}
+
+}  // namespace switchboard::cache

@@ -1,0 +1,286 @@
+// `cache`: answers a repeated or near-duplicate request of a cached route from the response cache
+// (src/cache/, docs/cache.md) without calling a model, and stores the answers of misses.
+//
+// Lookup (this stage, after guard, before signals): a route with a `cache:` section has its
+// request normalised (cache/request_key.h); a request that is not deterministic (temperature ≠ 0,
+// tools, n > 1; unless the route says deterministic_only: false — n > 1 never) bypasses. The exact
+// key is looked up, then, for semantic routes, the GloVe embedding of the prompt (the same vector
+// the signals stage would compute: it is left in ctx.signals so that stage does not compute it
+// again) against the cache's hnswlib index, with the guards of cache/features.h on the last
+// message. A hit answers here — a chat.completion, or SSE chunks ending with `data: [DONE]` for a
+// streamed request — and ends the request; the record gets the entry's id, the similarity and the
+// cost saved (also metered: switchboard_cache_saved_usd_total). An asynchronous store (Redis) is
+// awaited on an Asio timer; its error, timeout or full queue means bypass, never a failed request.
+//
+// The "after execute" hook, for a miss: the stage wraps ctx.client in a tap (a ResponseWriter that
+// forwards every call and keeps a copy of a 200 answer's body or of the relayed stream's bytes) and
+// pushes a callback onto RequestContext::after_answer, which the stage runner runs once the request
+// was answered, before `record`. The callback stores the answer only when the request succeeded
+// (status 200, outcome ok, no error) and the captured bytes form one complete answer
+// (cache/answer.h: a single choice with content and a finish_reason; a stream ending with [DONE]),
+// with the record's cost as the entry's cost. Executor, plan runners and deliver() are unchanged.
+//
+// Every response of a cached route carries `x-switchboard-cache: hit|miss|bypass`.
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "cache/cache_config.h"
+#include "cache/features.h"
+#include "cache/memory_store.h"
+#include "cache/redis_store.h"
+#include "cache/request_key.h"
+#include "pipeline/request_context.h"
+#include "signals/extractor.h"
+#include "signals/glove.h"
+#include "switchboard/stage.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+// Largest answer captured for the cache (bytes of body or stream); larger answers are not stored.
+constexpr std::size_t kMaxCaptured = 8u << 20;
+
+// Forwards everything to the client and keeps a copy of a successful answer.
+class Tap final : public ResponseWriter {
+ public:
+  explicit Tap(ResponseWriter* client) : client_(client) {}
+  asio::awaitable<bool> respond(unsigned status, std::string_view content_type, Headers headers,
+                                std::string body) override {
+    if (status == 200) keep(body);
+    return client_->respond(status, content_type, headers, std::move(body));
+  }
+  asio::awaitable<bool> error(const Error& e, Headers headers) override {
+    broken_ = true;
+    return client_->error(e, headers);
+  }
+  asio::awaitable<bool> start_stream(Headers headers) override {
+    streamed_ = true;
+    return client_->start_stream(headers);
+  }
+  asio::awaitable<bool> write_chunk(std::string_view data) override {
+    keep(data);
+    return client_->write_chunk(data);
+  }
+  asio::awaitable<bool> stream_error(const Error& e) override {
+    broken_ = true;
+    return client_->stream_error(e);
+  }
+  asio::awaitable<bool> finish_stream() override { return client_->finish_stream(); }
+
+  std::optional<cache::Answer> answer() const {
+    if (broken_ || overflow_ || captured_.empty()) return std::nullopt;
+    return streamed_ ? cache::answer_from_sse(captured_) : cache::answer_from_body(captured_);
+  }
+
+ private:
+  void keep(std::string_view data) {
+    if (captured_.size() + data.size() > kMaxCaptured) {
+      overflow_ = true;
+      return;
+    }
+    captured_.append(data);
+  }
+  ResponseWriter* client_;
+  std::string captured_;
+  bool streamed_ = false, broken_ = false, overflow_ = false;
+};
+
+struct CachedRoute {
+  cache::RouteCache settings;
+  cache::CacheStore* store = nullptr;
+  std::chrono::milliseconds wait{0};  // asynchronous store: the longest a lookup is awaited
+};
+
+class CacheStage final : public Stage {
+ public:
+  std::string_view name() const override { return "cache"; }
+
+  static Result<std::unique_ptr<Stage>> build(const config::Config& config) {
+    auto settings = cache::parse_cache_settings(config);
+    if (!settings) return settings.error();
+    auto stage = std::make_unique<CacheStage>();
+    if (settings->routes.empty()) return std::unique_ptr<Stage>(std::move(stage));
+    std::size_t dim = 100;
+    if (settings->any_semantic()) {
+      const std::string dir = config.signals.weights_dir.empty() ? signals::default_weights_dir()
+                                                                 : config.signals.weights_dir;
+      auto glove = signals::GloveTable::open(dir + "/" + signals::kGloveFileName);
+      if (!glove) {
+        Error e = glove.error();
+        e.message = config.source + ": a route's cache is semantic (the default), which needs " +
+                    dir + "/" + signals::kGloveFileName + " (" + e.message +
+                    "); install it with `make weights` or set `semantic: false`";
+        return e;
+      }
+      dim = (*glove)->dim();
+      stage->glove_ = std::move(*glove);
+      // The signals stage reuses the vector only when it would compute the same one.
+      stage->share_embedding_ = config.signals.embedding.provider == "glove";
+    }
+    for (const auto& [name, def] : settings->caches) {
+      if (def.store == "memory") {
+        stage->stores_.emplace(name, std::make_unique<cache::MemoryStore>(def.limits, dim));
+      } else {
+        stage->stores_.emplace(name, std::make_unique<cache::RedisStore>(
+                                         settings->stores.at(def.store), name, def.limits, dim));
+      }
+    }
+    for (const auto& [route, rc] : settings->routes) {
+      CachedRoute cr;
+      cr.settings = rc;
+      cr.store = stage->stores_.at(rc.cache).get();
+      const auto& def = settings->caches.at(rc.cache);
+      if (def.store != "memory") cr.wait = 2 * settings->stores.at(def.store).timeout;
+      stage->routes_.emplace(route, cr);
+    }
+    return std::unique_ptr<Stage>(std::move(stage));
+  }
+
+  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    if (!ctx.route || ctx.explain_only) co_return StageResult::next();
+    auto it = routes_.find(ctx.route->config->name);
+    if (it == routes_.end()) co_return StageResult::next();
+    const CachedRoute& route = it->second;
+    auto& rec = ctx.rec;
+    ctx.route_label = ctx.req.model;
+    rec.cache.emplace();
+    auto bypass = [&](std::string why) {
+      ctx.cache_status = "bypass";
+      rec.cache->status = "bypass";
+      rec.cache->note = std::move(why);
+      if (ctx.metrics) ctx.metrics->cache_lookups.with({ctx.route_label, "bypass"}).inc();
+      return StageResult::next();
+    };
+    auto norm = cache::normalise(ctx.body, ctx.req);
+    if (!norm) co_return bypass("unreadable request");
+    if (norm->multiple_choices) co_return bypass("n > 1");
+    if (route.settings.deterministic_only && !norm->deterministic)
+      co_return bypass("not deterministic (" + norm->not_deterministic + ")");
+
+    cache::Query q;
+    q.exact = norm->exact;
+    q.partition = norm->partition;
+    q.threshold = route.settings.threshold;
+    if (route.settings.semantic && glove_ && !norm->last_text.empty()) {
+      q.features = cache::extract_features(norm->last_text);
+      if (share_embedding_ && !ctx.signals.embedding.empty()) {
+        q.embedding = ctx.signals.embedding;
+      } else {
+        glove_->embed(ctx.req.prompt_text, q.embedding);
+        if (share_embedding_) ctx.signals.embedding = q.embedding;
+      }
+    }
+    // What a miss stores, kept before the query is handed to the store.
+    cache::Entry entry{q.exact, q.partition, q.features, q.embedding, {}};
+
+    std::optional<Result<std::optional<cache::Hit>>> found;
+    if (!route.store->asynchronous()) {
+      route.store->lookup(std::move(q),
+                          [&found](Result<std::optional<cache::Hit>> r) { found = std::move(r); });
+    } else {
+      // (The awaitable is built first: no temporaries inside the co_await, GCC 12.)
+      auto op = await_lookup(*route.store, std::move(q), route.wait);
+      found = co_await std::move(op);
+    }
+    if (!found) co_return bypass("cache store busy or too slow");
+    if (!*found) co_return bypass("cache store unavailable: " + found->error().message);
+
+    if (const auto& hit = **found) {
+      ctx.cache_status = "hit";
+      rec.cache->status = "hit";
+      rec.cache->entry = hit->id;
+      rec.cache->similarity = hit->similarity;
+      rec.cache->match = hit->exact ? "exact" : "semantic";
+      rec.cache->saved_usd = hit->answer.cost_usd;
+      rec.policy = "cache";
+      rec.reason = std::string("answered from the cache (") + rec.cache->match + " match, entry " +
+                   hit->id + ", similarity " + std::to_string(hit->similarity) + ", answer of " +
+                   hit->answer.model + ")";
+      rec.tokens_source = "none";
+      if (ctx.metrics) {
+        ctx.metrics->cache_lookups.with({ctx.route_label, "hit"}).inc();
+        ctx.metrics->cache_saved.with({ctx.route_label}).inc(hit->answer.cost_usd);
+      }
+      const std::string response_id = "chatcmpl-" + rec.id;
+      const auto created = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+      if (!ctx.req.stream) {
+        ctx.reply.emplace();
+        ctx.reply->body = cache::completion_body(hit->answer, response_id, created);
+        co_return StageResult::end();
+      }
+      rec.status = 200;
+      rec.outcome = "ok";
+      if (!ctx.client) co_return StageResult::end();
+      const std::string sse =
+          cache::completion_sse(hit->answer, response_id, created, ctx.req.include_usage);
+      const auto headers = ctx.response_headers();
+      bool ok = co_await ctx.client->start_stream(headers);
+      if (ok) ok = co_await ctx.client->write_chunk(sse);
+      if (ok) ok = co_await ctx.client->finish_stream();
+      if (!ok) rec.outcome = "client_gone";
+      co_return StageResult::end();
+    }
+
+    // A miss: tap the answer, store it once the request was answered.
+    ctx.cache_status = "miss";
+    rec.cache->status = "miss";
+    if (ctx.metrics) ctx.metrics->cache_lookups.with({ctx.route_label, "miss"}).inc();
+    if (!ctx.client) co_return StageResult::next();
+    auto tap = std::make_shared<Tap>(ctx.client);
+    ctx.client = tap.get();
+    ctx.after_answer.push_back(
+        [tap, store = route.store, entry = std::move(entry)](RequestContext& c) mutable {
+          c.client = nullptr;  // the tap dies with this callback; nothing writes after the answer
+          if (c.error || c.rec.status != 200 || c.rec.outcome != "ok") return;
+          auto answer = tap->answer();
+          if (!answer) return;
+          answer->cost_usd = c.rec.cost_usd;
+          entry.answer = std::move(*answer);
+          store->insert(std::move(entry));
+          if (c.rec.cache) c.rec.cache->note = "stored";
+        });
+    co_return StageResult::next();
+  }
+
+ private:
+  // Hands `q` to an asynchronous store and waits for its answer at most `wait`; nullopt when the
+  // store refused the job (queue full) or did not answer in time.
+  static asio::awaitable<std::optional<Result<std::optional<cache::Hit>>>> await_lookup(
+      cache::CacheStore& store, cache::Query q, std::chrono::milliseconds wait) {
+    struct Waiter {
+      explicit Waiter(asio::any_io_executor ex) : timer(ex) {}
+      asio::steady_timer timer;
+      std::optional<Result<std::optional<cache::Hit>>> result;
+    };
+    auto ex = co_await asio::this_coro::executor;
+    auto w = std::make_shared<Waiter>(ex);
+    w->timer.expires_after(wait);
+    const bool queued = store.lookup(std::move(q), [w, ex](Result<std::optional<cache::Hit>> r) {
+      asio::post(ex, [w, r = std::move(r)]() mutable {
+        w->result = std::move(r);
+        w->timer.cancel();
+      });
+    });
+    if (!queued) co_return std::nullopt;
+    boost::system::error_code ec;
+    co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_return std::move(w->result);
+  }
+
+  std::unique_ptr<signals::GloveTable> glove_;  // null when no cached route is semantic
+  bool share_embedding_ = false;
+  std::map<std::string, std::unique_ptr<cache::CacheStore>, std::less<>> stores_;
+  std::map<std::string, CachedRoute, std::less<>> routes_;
+};
+
+const StageRegistrar kRegister("cache",
+                               [](const StageContext& c) { return CacheStage::build(c.config); });
+
+}  // namespace
+}  // namespace switchboard::pipeline

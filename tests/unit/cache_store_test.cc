@@ -1,0 +1,285 @@
+// The cache's pieces without weights: normalisation and the deterministic rule, guard features,
+// answers (plain, streamed, incomplete), the in-process store's TTL and LRU bounds, the config.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/chat_request.h"
+#include "cache/answer.h"
+#include "cache/cache_config.h"
+#include "cache/features.h"
+#include "cache/memory_store.h"
+#include "cache/request_key.h"
+#include "config/config.h"
+
+namespace switchboard::cache {
+namespace {
+
+NormalisedRequest norm(const std::string& body) {
+  auto req = api::parse_chat_request(body);
+  EXPECT_TRUE(req) << body;
+  auto n = normalise(body, *req);
+  EXPECT_TRUE(n);
+  return *n;
+}
+
+TEST(CacheKey, WhitespaceKeyOrderStreamAndRouteDoNotMatter) {
+  const auto a = norm(
+      R"({"model":"r","messages":[{"role":"user","content":"Hello   world"}],"max_tokens":5})");
+  const auto b = norm(R"({ "max_tokens": 5, "stream": true, "model": "other",
+      "messages": [ {"content": "  Hello world\n", "role": "user"} ], "user": "u1", "n": 1 })");
+  EXPECT_EQ(a.exact, b.exact);
+  EXPECT_EQ(a.partition, b.partition);
+  EXPECT_EQ(a.last_text, "Hello world");
+}
+
+TEST(CacheKey, ParametersAndHistoryChangeTheKey) {
+  const std::string base = R"({"model":"r","messages":[{"role":"user","content":"Hi"}]})";
+  const auto a = norm(base);
+  EXPECT_NE(
+      a.exact,
+      norm(R"({"model":"r","messages":[{"role":"user","content":"Hi"}],"max_tokens":9})").exact);
+  EXPECT_NE(a.exact, norm(R"({"model":"r","messages":[{"role":"user","content":"hi"}]})").exact);
+  EXPECT_NE(
+      a.exact,
+      norm(R"({"model":"r","messages":[{"role":"user","content":"Hi"}],"temperature":0})").exact);
+  const auto sys = norm(
+      R"({"model":"r","messages":[{"role":"system","content":"Be terse."},{"role":"user","content":"Hi"}]})");
+  EXPECT_NE(a.partition, sys.partition);
+  EXPECT_NE(a.exact, sys.exact);
+  // Same history and parameters, another last question: same partition, another key.
+  const auto other = norm(R"({"model":"r","messages":[{"role":"user","content":"Bye"}]})");
+  EXPECT_EQ(a.partition, other.partition);
+  EXPECT_NE(a.exact, other.exact);
+}
+
+TEST(CacheKey, DeterministicRule) {
+  EXPECT_TRUE(norm(R"({"model":"r","messages":[{"role":"user","content":"x"}]})").deterministic);
+  EXPECT_TRUE(norm(R"({"model":"r","messages":[{"role":"user","content":"x"}],"temperature":0})")
+                  .deterministic);
+  EXPECT_TRUE(
+      norm(R"({"model":"r","messages":[{"role":"user","content":"x"}],"tools":[]})").deterministic);
+  auto t = norm(R"({"model":"r","messages":[{"role":"user","content":"x"}],"temperature":0.7})");
+  EXPECT_FALSE(t.deterministic);
+  EXPECT_EQ(t.not_deterministic, "temperature");
+  EXPECT_FALSE(
+      norm(
+          R"({"model":"r","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]})")
+          .deterministic);
+  auto n = norm(R"({"model":"r","messages":[{"role":"user","content":"x"}],"n":2})");
+  EXPECT_FALSE(n.deterministic);
+  EXPECT_TRUE(n.multiple_choices);
+}
+
+TEST(CacheFeatures, NumbersNegationsEntitiesLanguagesPolarity) {
+  auto f = [](const char* s) { return extract_features(s); };
+  EXPECT_EQ(f("How many calories in 2 eggs?"), f("how many calories in two eggs"));
+  EXPECT_NE(f("How many calories in 2 eggs?"), f("How many calories in 3 eggs?"));
+  EXPECT_NE(f("1,000 people"), f("1,001 people"));
+  EXPECT_EQ(f("1,000 people"), f("1000 people"));
+  EXPECT_NE(f("Why does it work?"), f("Why doesn't it work?"));
+  EXPECT_NE(f("Why does it work?"), f("Why does it not work?"));
+  EXPECT_EQ(f("What is the capital of France?"), f("Which city is the capital of France?"));
+  EXPECT_NE(f("What is the capital of France?"), f("What is the capital of Germany?"));
+  EXPECT_NE(f("Translate it into French."), f("Translate it into german."));
+  EXPECT_EQ(f("Explain pointers in C++."), f("explain pointers in c++"));
+  EXPECT_NE(f("Explain pointers in C++."), f("Explain pointers in C#."));
+  EXPECT_NE(f("How do I enable it?"), f("How do I disable it?"));
+  EXPECT_NE(f("Turn on the light"), f("Turn off the light"));
+  EXPECT_NE(f("convert km to miles"), f("convert miles to km"));
+  // Sentence-initial ordinary words are not entities.
+  EXPECT_EQ(f("Explain the water cycle."), f("Describe the water cycle."));
+}
+
+TEST(CacheAnswer, FromBodyAndBack) {
+  const std::string body =
+      R"({"id":"x","object":"chat.completion","model":"m1","choices":[{"index":0,"message":{"role":"assistant","content":"Hi there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2}})";
+  auto a = answer_from_body(body);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->content, "Hi there");
+  EXPECT_EQ(a->model, "m1");
+  EXPECT_EQ(a->prompt_tokens, 3);
+  auto again = answer_from_body(completion_body(*a, "chatcmpl-1", 1));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->content, a->content);
+  EXPECT_EQ(Answer::deserialise(a->serialise())->content, "Hi there");
+  // Not storable: tool calls, two choices, no finish_reason, an error.
+  EXPECT_FALSE(answer_from_body(
+      R"({"choices":[{"message":{"content":null,"tool_calls":[{}]},"finish_reason":"tool_calls"}]})"));
+  EXPECT_FALSE(answer_from_body(
+      R"({"choices":[{"message":{"content":"a"},"finish_reason":"stop"},{"message":{"content":"b"},"finish_reason":"stop"}]})"));
+  EXPECT_FALSE(answer_from_body(R"({"choices":[{"message":{"content":"a"}}]})"));
+  EXPECT_FALSE(answer_from_body(R"({"error":{"message":"x"}})"));
+}
+
+TEST(CacheAnswer, FromStreamOnlyWhenComplete) {
+  Answer a{"Héllo wörld, a longer answer.", "stop", "m", 4, 7, 0.5};
+  const std::string sse = completion_sse(a, "id", 1, true, 5);  // pieces of ≤ 5 bytes
+  auto back = answer_from_sse(sse);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->content, a.content);  // UTF-8 never cut
+  EXPECT_EQ(back->finish_reason, "stop");
+  EXPECT_EQ(back->completion_tokens, 7);
+  EXPECT_TRUE(sse.ends_with("data: [DONE]\n\n"));
+  // Without [DONE], cut in the middle, or with an error event: not an answer.
+  EXPECT_FALSE(answer_from_sse(sse.substr(0, sse.size() - 14)));
+  EXPECT_FALSE(answer_from_sse(sse.substr(0, sse.size() / 2)));
+  EXPECT_FALSE(answer_from_sse("data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"));
+}
+
+Entry entry(std::uint64_t n, std::size_t content_bytes = 10) {
+  Entry e;
+  e.exact = {n, n};
+  e.partition = 1;
+  e.answer.content = std::string(content_bytes, 'x');
+  return e;
+}
+Query query(std::uint64_t n) {
+  Query q;
+  q.exact = {n, n};
+  q.partition = 1;
+  return q;
+}
+
+TEST(CacheMemoryStore, TtlExpires) {
+  Limits l;
+  l.ttl = std::chrono::seconds(10);
+  MemoryStore s(l, 4);
+  const auto t0 = MemoryStore::Clock::now();
+  s.put(entry(1), t0);
+  EXPECT_TRUE(s.find(query(1), t0 + std::chrono::seconds(9)));
+  EXPECT_FALSE(s.find(query(1), t0 + std::chrono::seconds(11)));
+  EXPECT_EQ(s.size(), 0u);  // removed when met
+}
+
+TEST(CacheMemoryStore, MaxEntriesEvictsLeastRecentlyUsed) {
+  Limits l;
+  l.max_entries = 3;
+  MemoryStore s(l, 4);
+  for (std::uint64_t i = 1; i <= 3; ++i) s.put(entry(i));
+  EXPECT_TRUE(s.find(query(1)));  // 1 is now the most recent; 2 the least
+  s.put(entry(4));
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_FALSE(s.find(query(2)));
+  EXPECT_TRUE(s.find(query(1)));
+  EXPECT_TRUE(s.find(query(3)));
+  EXPECT_TRUE(s.find(query(4)));
+}
+
+TEST(CacheMemoryStore, MaxBytesBoundsTheStore) {
+  Limits l;
+  l.max_bytes = 10'000;
+  MemoryStore s(l, 4);
+  for (std::uint64_t i = 1; i <= 50; ++i) s.put(entry(i, 1'000));
+  EXPECT_LE(s.bytes(), 10'000u);
+  EXPECT_GE(s.size(), 5u);
+  EXPECT_TRUE(s.find(query(50)));
+  EXPECT_FALSE(s.find(query(1)));
+  s.put(entry(99, 20'000));  // larger than the whole cache: not stored, nothing evicted
+  EXPECT_FALSE(s.find(query(99)));
+  EXPECT_TRUE(s.find(query(50)));
+}
+
+TEST(CacheMemoryStore, SemanticNeedsPartitionThresholdAndGuards) {
+  MemoryStore s(Limits{}, 4);
+  Entry e = entry(1);
+  e.embedding = {1, 0, 0, 0};
+  e.features = extract_features("What is the capital of France?");
+  s.put(e);
+  Query q = query(2);
+  q.embedding = {0.96f, 0.28f, 0, 0};  // cos 0.96
+  q.threshold = 0.9f;
+  q.features = extract_features("Which city is the capital of France?");
+  auto h = s.find(q);
+  ASSERT_TRUE(h);
+  EXPECT_FALSE(h->exact);
+  EXPECT_NEAR(h->similarity, 0.96, 1e-3);
+  q.threshold = 0.97f;
+  EXPECT_FALSE(s.find(q));
+  q.threshold = 0.9f;
+  q.partition = 2;
+  EXPECT_FALSE(s.find(q));
+  q.partition = 1;
+  q.features = extract_features("Which city is the capital of Spain?");
+  EXPECT_FALSE(s.find(q));
+}
+
+TEST(CacheMemoryStore, IndexSurvivesManyEvictions) {
+  Limits l;
+  l.max_entries = 50;
+  MemoryStore s(l, 4);
+  for (std::uint64_t i = 1; i <= 5000; ++i) {
+    Entry e = entry(i);
+    e.embedding = {float(i % 7), 1, float(i % 3), 1};
+    float n = 0;
+    for (float v : e.embedding) n += v * v;
+    for (float& v : e.embedding) v /= std::sqrt(n);
+    s.put(std::move(e));
+  }
+  EXPECT_EQ(s.size(), 50u);
+  EXPECT_TRUE(s.find(query(5000)));
+}
+
+std::shared_ptr<const config::Config> parse(const std::string& yaml) {
+  auto c = config::parse_config(yaml, "gw.yaml");
+  EXPECT_TRUE(c) << (c ? "" : c.error().message);
+  return c ? *c : nullptr;
+}
+const char* kModels = R"(
+models:
+  - name: m
+    replicas: [{url: "http://127.0.0.1:1"}]
+)";
+
+TEST(CacheConfig, RoutesStoresAndErrorsWithLocations) {
+  auto c = parse(std::string(kModels) + R"(
+cache:
+  stores:
+    shared: {redis: "redis://127.0.0.1:7000/2", timeout_ms: 20}
+routes:
+  - name: a
+    policy: {type: static, model: m}
+    cache: {name: faq, store: shared, threshold: 0.9, ttl_s: 60, max_entries: 10}
+  - name: b
+    policy: {type: static, model: m}
+    cache: {name: faq, store: shared, ttl_s: 60, max_entries: 10, semantic: false}
+  - name: c
+    policy: {type: static, model: m}
+    cache: on
+  - name: d
+    policy: {type: static, model: m}
+)");
+  auto s = parse_cache_settings(*c);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->routes.size(), 3u);
+  EXPECT_EQ(s->routes.at("a").cache, "faq");
+  EXPECT_EQ(s->routes.at("b").cache, "faq");
+  EXPECT_FLOAT_EQ(s->routes.at("a").threshold, 0.9f);
+  EXPECT_FLOAT_EQ(s->routes.at("c").threshold, kDefaultThreshold);
+  EXPECT_EQ(s->caches.at("faq").store, "shared");
+  EXPECT_EQ(s->caches.at("c").store, "memory");
+  EXPECT_EQ(s->stores.at("shared").port, 7000);
+  EXPECT_EQ(s->stores.at("shared").db, 2);
+
+  auto bad = [&](const std::string& routes, const std::string& top = "") {
+    auto cfg = parse(std::string(kModels) + top +
+                     "routes:\n  - name: a\n    policy: {type: static, model: m}\n" + routes);
+    auto r = parse_cache_settings(*cfg);
+    EXPECT_FALSE(r);
+    return r ? std::string() : r.error().message;
+  };
+  EXPECT_EQ(bad("    cache: {threshold: 2}\n").rfind("gw.yaml:8:", 0), 0u);
+  EXPECT_NE(bad("    cache: {thresold: 0.9}\n").find("unknown key 'thresold'"), std::string::npos);
+  EXPECT_NE(bad("    cache: {store: nowhere}\n").find("no cache store 'nowhere'"),
+            std::string::npos);
+  EXPECT_NE(bad("    cache: on\n", "cache: {redis: \"http://x\"}\n").find("no redis URL"),
+            std::string::npos);
+  EXPECT_NE(
+      bad("    cache: {name: x, ttl_s: 5}\n  - name: b\n    policy: {type: static, model: m}\n"
+          "    cache: {name: x, ttl_s: 6}\n")
+          .find("shares cache 'x'"),
+      std::string::npos);
+}
+
+}  // namespace
+}  // namespace switchboard::cache
