@@ -8,13 +8,24 @@ std::int64_t CounterTable::get(const std::string& name) const {
   return it->second.base + it->second.inflight + it->second.pending;
 }
 
+std::int64_t CounterTable::watch(const std::string& name, std::int64_t expires_ms) {
+  auto& e = entries_[name];
+  if (expires_ms > e.expires_ms) e.expires_ms = expires_ms;
+  return e.base + e.inflight + e.pending;
+}
+
+void CounterTable::expire(std::int64_t now_ms) {
+  auto l = lock();
+  std::erase_if(entries_, [&](const auto& kv) { return kv.second.expires_ms <= now_ms; });
+}
+
 void CounterTable::add(const std::string& name, std::int64_t delta, std::int64_t expires_ms) {
   auto& e = entries_[name];
   e.pending += delta;
   if (expires_ms > e.expires_ms) e.expires_ms = expires_ms;
 }
 
-std::vector<CounterTable::Delta> CounterTable::take(std::int64_t now_ms) {
+std::vector<CounterTable::Delta> CounterTable::take(std::int64_t now_ms, bool all) {
   std::vector<Delta> out;
   auto l = lock();
   out.reserve(entries_.size());
@@ -22,6 +33,10 @@ std::vector<CounterTable::Delta> CounterTable::take(std::int64_t now_ms) {
     Entry& e = it->second;
     if (e.expires_ms <= now_ms && e.pending == 0 && e.inflight == 0) {
       it = entries_.erase(it);
+      continue;
+    }
+    if (!all && e.pending == 0) {
+      ++it;
       continue;
     }
     e.inflight += e.pending;

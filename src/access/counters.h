@@ -32,6 +32,9 @@ class CounterTable {
   // Requires the lock (lock()) for get/add; the limiter checks and counts under one lock.
   std::unique_lock<std::mutex> lock() { return std::unique_lock(mu_); }
   std::int64_t get(const std::string& name) const;
+  // get(), and keeps the counter (value 0 if new) until `expires_ms`, so that the sync thread
+  // fetches its total even before this process counts anything in it.
+  std::int64_t watch(const std::string& name, std::int64_t expires_ms);
   void add(const std::string& name, std::int64_t delta, std::int64_t expires_ms);
   // Takes the lock itself.
   void add_locked(const std::string& name, std::int64_t delta, std::int64_t expires_ms) {
@@ -43,9 +46,12 @@ class CounterTable {
     return get(name);
   }
 
-  // Sync thread: every live counter with its pending delta (moved to inflight; 0 when nothing is
-  // new, so that its total is read back); drops expired idle counters (`now_ms`).
-  std::vector<Delta> take(std::int64_t now_ms);
+  // Sync thread: the live counters with their pending deltas (moved to inflight): all of them when
+  // `all` (a delta of 0 reads the total back), else only those with something new; drops expired
+  // idle counters (`now_ms`).
+  std::vector<Delta> take(std::int64_t now_ms, bool all = true);
+  // Without a sync thread: drops every expired counter (nothing is ever sent).
+  void expire(std::int64_t now_ms);
   // totals[i] is the total Redis returned for taken[i] (nullopt: unknown, keep the local view).
   void settle(const std::vector<Delta>& taken, const std::vector<std::optional<std::int64_t>>& totals);
   // The send failed: the inflight deltas go back to pending.

@@ -96,7 +96,7 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
   auto lock = table_.lock();
   // Budgets first: a spent budget is the more lasting refusal.
   if (l.usd_per_day > 0) {
-    const std::int64_t spent = table_.get(name_of(key, 'd', a.day));
+    const std::int64_t spent = table_.watch(name_of(key, 'd', a.day), (a.day + 2) * kDayMs);
     if (spent >= micros(l.usd_per_day)) {
       refuse(limited("budget_exceeded", "key '" + key.name + "' spent its daily budget ($" +
                                             money(spent / 1e6) + " of $" + money(l.usd_per_day) +
@@ -106,7 +106,8 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
     }
   }
   if (l.usd_per_month > 0) {
-    const std::int64_t spent = table_.get(name_of(key, 'm', a.month));
+    const std::int64_t spent =
+        table_.watch(name_of(key, 'm', a.month), month_start_ms(a.month + 2));
     if (spent >= micros(l.usd_per_month)) {
       refuse(limited("budget_exceeded", "key '" + key.name + "' spent its monthly budget ($" +
                                             money(spent / 1e6) + " of $" +
@@ -117,10 +118,17 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
       return a;
     }
   }
-  SlidingWindow rq{table_.get(name_of(key, 'r', a.minute - 1)),
-                   table_.get(name_of(key, 'r', a.minute)), elapsed_s};
-  SlidingWindow tk{table_.get(name_of(key, 't', a.minute - 1)),
-                   table_.get(name_of(key, 't', a.minute)), elapsed_s};
+  const std::int64_t expires = (a.minute + 2) * kMinuteMs;
+  SlidingWindow rq, tk;
+  rq.elapsed_s = tk.elapsed_s = elapsed_s;
+  if (l.requests_per_minute > 0) {
+    rq.prev = table_.get(name_of(key, 'r', a.minute - 1));
+    rq.cur = table_.watch(name_of(key, 'r', a.minute), expires);
+  }
+  if (l.tokens_per_minute > 0) {
+    tk.prev = table_.get(name_of(key, 't', a.minute - 1));
+    tk.cur = table_.watch(name_of(key, 't', a.minute), expires);
+  }
   auto limit_headers = [&](const char* kind, std::int64_t limit, const SlidingWindow& w,
                            std::int64_t now_cost) {
     const auto remaining = std::max<std::int64_t>(
@@ -165,9 +173,9 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
     }
   }
   // Admitted: count it (the windows expire one minute after they end).
-  const std::int64_t expires = (a.minute + 2) * kMinuteMs;
-  table_.add(name_of(key, 'r', a.minute), 1, expires);
-  if (a.estimated_tokens > 0) table_.add(name_of(key, 't', a.minute), a.estimated_tokens, expires);
+  if (l.requests_per_minute > 0) table_.add(name_of(key, 'r', a.minute), 1, expires);
+  if (l.tokens_per_minute > 0 && a.estimated_tokens > 0)
+    table_.add(name_of(key, 't', a.minute), a.estimated_tokens, expires);
   a.counted = true;
   if (l.requests_per_minute > 0) limit_headers("requests", l.requests_per_minute, rq, 1);
   if (l.tokens_per_minute > 0)
@@ -175,12 +183,20 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
   return a;
 }
 
+void Limiter::watch(const Key& key, std::int64_t now_ms) {
+  const std::int64_t day = day_of(now_ms), month = month_of(now_ms);
+  auto lock = table_.lock();
+  if (key.limits.usd_per_day > 0) table_.watch(name_of(key, 'd', day), (day + 2) * kDayMs);
+  if (key.limits.usd_per_month > 0)
+    table_.watch(name_of(key, 'm', month), month_start_ms(month + 2));
+}
+
 void Limiter::settle(const Key& key, const Admission& a, std::int64_t actual_tokens,
                      double cost_usd) {
   if (!a.counted || !key.limits.any()) return;
   auto lock = table_.lock();
   const std::int64_t correction = std::max<std::int64_t>(actual_tokens, 0) - a.estimated_tokens;
-  if (correction != 0)
+  if (correction != 0 && key.limits.tokens_per_minute > 0)
     table_.add(name_of(key, 't', a.minute), correction, (a.minute + 2) * kMinuteMs);
   const std::int64_t spent = micros(cost_usd);
   if (spent > 0) {

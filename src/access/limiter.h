@@ -60,6 +60,9 @@ class Limiter {
   Admission admit(const Key& key, std::int64_t estimated_tokens, std::int64_t now_ms);
   // After the answer: the actual tokens replace the estimate and `cost_usd` is spent.
   void settle(const Key& key, const Admission& a, std::int64_t actual_tokens, double cost_usd);
+  // Keeps the key's current budget counters in the table (access/counters.h watch()), so that with
+  // Redis their totals are known before this gateway admits the key's first request.
+  void watch(const Key& key, std::int64_t now_ms);
   // Spend so far in the UTC day / month of `now_ms` (for listings and tests), USD.
   double spent_today(const Key& key, std::int64_t now_ms);
   double spent_this_month(const Key& key, std::int64_t now_ms);

@@ -89,10 +89,14 @@ bool RedisSync::connect() {
 }
 
 bool RedisSync::sync_once() {
-  auto taken = table_.take(now_ms());
+  // New counts go at once; every counter's total (the other gateways' counts) is read back every
+  // kRefreshRounds sync intervals.
+  const auto now = std::chrono::steady_clock::now();
+  const bool full = now >= next_full_;
+  if (full) next_full_ = now + kRefreshRounds * settings_.sync;
+  auto taken = table_.take(now_ms(), full);
   if (taken.empty()) {
     // Nothing to count: a PING now and then keeps up() true to the facts.
-    const auto now = std::chrono::steady_clock::now();
     if (now < next_ping_) return true;
     next_ping_ = now + std::chrono::seconds(1);
     auto* r = static_cast<redisReply*>(redisCommand(ctx_, "PING"));

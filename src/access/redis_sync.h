@@ -1,12 +1,14 @@
 // Shares a CounterTable between gateways through Redis (hiredis, redis-server).
 //
 // The request path never waits on Redis: it counts in the local table (access/counters.h) and
-// kick()s this class's thread, which — at once when kicked, else every `sync` interval — takes
-// every live counter's delta and sends one pipelined batch: INCRBY name delta (+ PEXPIREAT at the
-// window's end plus one window) per counter; INCRBY returns the counter's total over all gateways,
-// which becomes the local base. So each gateway sees the others' counts after at most one round
-// trip plus the time its own thread was busy, and N gateways enforce one limit with an overshoot
-// bounded by what all of them admit during that lag (docs/keys.md).
+// kick()s this class's thread, which at once sends the new deltas in one pipelined batch: INCRBY
+// name delta (+ PEXPIREAT at the window's end plus one window) per counter. INCRBY returns the
+// counter's total over all gateways, which becomes the local base. Every 5 `sync` intervals
+// (100 ms by default) it also reads back every live counter's total (INCRBY 0), so each gateway
+// sees the others' counts within about that time, and N gateways enforce one limit with an
+// overshoot bounded by what all of them admit during that lag (docs/keys.md). A counter this
+// gateway never touched (the first request of a key in a minute) is known after its first check
+// (the limiter watches it); budget counters of all keys with budgets are watched from start-up.
 //
 // Redis unreachable (connect refused, a timeout, an error reply): the deltas stay local (restored
 // to pending, sent after reconnecting, so totals end up right), up() turns false, a warning is
@@ -51,6 +53,8 @@ class RedisSync {
   redisContext* ctx_ = nullptr;
   std::chrono::steady_clock::time_point next_connect_{};
   std::chrono::steady_clock::time_point next_ping_{};
+  std::chrono::steady_clock::time_point next_full_{};
+  static constexpr int kRefreshRounds = 5;
 
   std::atomic<bool> up_{true};
   std::atomic<bool> kicked_{false};

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <map>
 
 #include "access/key_store.h"
@@ -33,6 +34,7 @@ Result<std::shared_ptr<AccessService>> AccessService::acquire(const AccessSettin
     s->meter_ = std::move(*m);
   }
   if (settings.redis) s->sync_ = std::make_unique<RedisSync>(*settings.redis, s->counters_);
+  s->housekeeping();
   s->registry_ = std::thread([p = s.get()] { p->registry_loop(); });
   slot = s;
   return s;
@@ -109,6 +111,23 @@ std::optional<Error> AccessService::reload_keys() {
   return std::nullopt;
 }
 
+void AccessService::housekeeping() {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  if (!sync_) counters_.expire(now);  // with Redis, the sync thread drops expired counters
+  std::shared_ptr<const Index> index;
+  {
+    std::lock_guard lock(index_mu_);
+    index = index_;
+  }
+  // Budget counters are fetched from Redis before a key's first request on this gateway.
+  if (sync_)
+    for (const auto& [hash, live] : *index)
+      if (live->key.limits.usd_per_day > 0 || live->key.limits.usd_per_month > 0)
+        limiter_.watch(live->key, now);
+}
+
 void AccessService::registry_loop() {
   for (;;) {
     {
@@ -118,6 +137,7 @@ void AccessService::registry_loop() {
     if (auto e = reload_keys())
       spdlog::warn("keys: reloading from {} failed: {} (the loaded keys stay)", settings_.keys_db,
                    e->message);
+    housekeeping();
   }
 }
 

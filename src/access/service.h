@@ -63,6 +63,9 @@ class AccessService {
  private:
   explicit AccessService(AccessSettings settings);
   void registry_loop();
+  // Drops expired counters (without Redis) and watches the budget counters of keys with budgets
+  // (with Redis). Registry thread (and acquire()).
+  void housekeeping();
   using Index = std::unordered_map<std::string, std::shared_ptr<const LiveKey>>;  // by hash
 
   const AccessSettings settings_;
