@@ -64,8 +64,9 @@ std::optional<std::string> db_path(const KeysOptions& o) {
   return s->keys_db;
 }
 
-std::string list_text(const std::vector<std::string>& v) {
-  if (v.empty()) return "*";
+// An empty list: "*" (anything), or "-" (nothing) when the other list of names restricts the key.
+std::string list_text(const std::vector<std::string>& v, bool restricted = false) {
+  if (v.empty()) return restricted ? "-" : "*";
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
   return out;
@@ -104,8 +105,9 @@ int create(KeysOptions o) {
   }
   const auto& k = created->key;
   fmt::print("created key '{}' ({}), team '{}'\n", k.name, k.id, k.team);
-  fmt::print("  routes {}  models {}  objectives {}  limits {}\n", list_text(k.allow.routes),
-             list_text(k.allow.models), list_text(k.allow.objectives), limit_text(k.limits));
+  fmt::print("  routes {}  models {}  objectives {}  limits {}\n", list_text(k.allow.routes, !k.allow.models.empty()),
+             list_text(k.allow.models, !k.allow.routes.empty()), list_text(k.allow.objectives),
+             limit_text(k.limits));
   fmt::print("\n  {}\n\nThis secret is shown only now; store it safely (the gateway keeps its "
              "SHA-256 only).\n",
              created->secret);
@@ -135,7 +137,8 @@ int list(const KeysOptions& o) {
              "PREFIX", "ROUTES", "MODELS", "OBJECTIVES", "LIMITS");
   for (const auto& k : *keys)
     fmt::print("{:<20} {:<14} {:<21} {:<12} {:<16} {:<16} {:<12} {}{}\n", k.name, k.team, k.id,
-               k.prefix, list_text(k.allow.routes), list_text(k.allow.models),
+               k.prefix, list_text(k.allow.routes, !k.allow.models.empty()),
+               list_text(k.allow.models, !k.allow.routes.empty()),
                list_text(k.allow.objectives), limit_text(k.limits),
                k.active() ? "" : "  (revoked)");
   return 0;

@@ -189,6 +189,7 @@ describe('API keys', () => {
     // $0.00026 per answer against $0.00039: the second is still admitted (spent 0.00026 < budget).
     assert.equal((await postChat(gw.base, chatBody('auto', 'one'), h)).status, 200);
     assert.equal((await postChat(gw.base, chatBody('auto', 'two'), h)).status, 200);
+    await sleep(100); // the cost is settled right after the answer is sent
     const r = await postChat(gw.base, chatBody('auto', 'three'), h);
     assert.equal(r.status, 429, r.text);
     const e = expectErrorShape(assert, r.json, 'budget_exceeded');

@@ -119,7 +119,7 @@ class LimitsStage final : public Stage {
         service->limiter().settle(key->key, a, tokens, rec.cost_usd);
         if (a.counted) service->kick();
         if (auto* m = c.metrics) {
-          const std::string_view outcome = rec.outcome.empty() ? "ok" : rec.outcome;
+          const std::string outcome = rec.outcome.empty() ? std::string("ok") : rec.outcome;
           m->key_requests.with({key->label, key->team_label, outcome}).inc();
           if (tokens > 0) m->key_tokens.with({key->label, key->team_label}).inc(static_cast<double>(tokens));
           if (rec.cost_usd > 0) m->key_cost.with({key->label, key->team_label}).inc(rec.cost_usd);
