@@ -9,6 +9,8 @@
 #include "access/key_store.h"
 #include "access/meter.h"
 #include "access/service.h"
+#include "access/settings.h"
+#include "config/config.h"
 
 namespace switchboard::access {
 namespace {
@@ -181,6 +183,47 @@ TEST(AccessMeter, SumsUsagePerHourKeyTeamRouteAndModel) {
   EXPECT_EQ((*by_model)[0].group, "big");
   EXPECT_FALSE(query_usage(path, "key; DROP TABLE usage", 0));
   EXPECT_EQ(usage_hour(1'764'633'600'000 + 3'600'000 * 13 + 5), "2025-12-02T13");
+}
+
+}  // namespace
+}  // namespace switchboard::access
+
+namespace switchboard::access {
+namespace {
+
+Result<AccessSettings> settings_of(const std::string& extra) {
+  const std::string yaml = "models:\n  - name: m\n    replicas: [{url: 'http://127.0.0.1:1'}]\n" + extra;
+  auto cfg = config::parse_config(yaml, "gw.yaml");
+  if (!cfg) return cfg.error();
+  return parse_access_settings(**cfg);
+}
+
+TEST(AccessSettings, DefaultsAndErrorsWithTheirPlace) {
+  auto none = settings_of("");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->configured);
+  auto on = settings_of(
+      "auth: {required: true, reload_ms: 250}\nstate: {redis: 'redis://10.0.0.5:6380/2', "
+      "fail_open: false}\n");
+  ASSERT_TRUE(on) << on.error().message;
+  EXPECT_TRUE(on->configured);
+  EXPECT_TRUE(on->required);
+  EXPECT_EQ(on->keys_db, "./switchboard.db") << "the decision store's file by default";
+  EXPECT_EQ(on->reload.count(), 250);
+  ASSERT_TRUE(on->redis);
+  EXPECT_EQ(on->redis->host, "10.0.0.5");
+  EXPECT_EQ(on->redis->port, 6380);
+  EXPECT_EQ(on->redis->db, 2);
+  EXPECT_FALSE(on->redis->fail_open);
+  auto bad = settings_of("auth:\n  required: maybe\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind("gw.yaml:5:", 0), 0u) << bad.error().message;
+  auto unknown = settings_of("auth: {requred: true}\n");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("unknown key 'requred'"), std::string::npos);
+  auto url = settings_of("auth: {}\nstate: {redis: 'http://x'}\n");
+  ASSERT_FALSE(url);
+  EXPECT_NE(url.error().message.find("redis://"), std::string::npos);
 }
 
 }  // namespace
