@@ -8,7 +8,7 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import {
   startGateway, model, stopAll, chatBody, postChat, getDecision, getJson, sleep, expectErrorShape,
-  parseMetrics,
+  parseMetrics, streamChat,
 } from './lib/harness.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
 import { keysCli, createKey, bearer } from './lib/keys.mjs';
@@ -242,6 +242,39 @@ describe('API keys', () => {
     assert.equal(limited.status, 429);
     assert.equal(limited.code, 'rate_limit_exceeded');
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+  });
+
+  test('streams carry the headers; POST /v1/route checks permissions but counts nothing', async () => {
+    const k = createKey(db, 'streamer', { team: 'web', routes: 'auto', rpm: 2 });
+    await eventually(async () => (await fetch(`${gw.base}/v1/route`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...bearer(k.secret) },
+      body: JSON.stringify(chatBody('auto', 'x')),
+    })).status === 200);
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${gw.base}/v1/route`, {
+        method: 'POST', headers: { 'content-type': 'application/json', ...bearer(k.secret) },
+        body: JSON.stringify(chatBody('auto', 'x')),
+      });
+      assert.equal(r.status, 200);
+    }
+    const forbidden = await fetch(`${gw.base}/v1/route`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...bearer(k.secret) },
+      body: JSON.stringify(chatBody('other', 'x')),
+    });
+    assert.equal(forbidden.status, 403);
+    assert.equal((await fetch(`${gw.base}/v1/route`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chatBody('auto', 'x')),
+    })).status, 401);
+    const res = await streamChat(gw.base, chatBody('auto', 'stream me'), { headers: bearer(k.secret) });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /text\/event-stream/);
+    assert.equal(res.headers.get('x-ratelimit-limit-requests'), '2');
+    assert.equal(res.headers.get('x-ratelimit-remaining-requests'), '1', 'the explanations were not counted');
+    assert.equal(res.text, 'answer to: stream me');
+    assert.equal(res.events.at(-1).data, '[DONE]');
+    const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
+    assert.deepEqual(d.key, { name: 'streamer', team: 'web' });
+    assert.equal(d.stream, true);
   });
 
   test('per-key metrics name configured keys only', async () => {
