@@ -53,7 +53,8 @@ class CounterTable {
   // Without a sync thread: drops every expired counter (nothing is ever sent).
   void expire(std::int64_t now_ms);
   // totals[i] is the total Redis returned for taken[i] (nullopt: unknown, keep the local view).
-  void settle(const std::vector<Delta>& taken, const std::vector<std::optional<std::int64_t>>& totals);
+  void settle(const std::vector<Delta>& taken,
+              const std::vector<std::optional<std::int64_t>>& totals);
   // The send failed: the inflight deltas go back to pending.
   void restore(const std::vector<Delta>& taken);
   std::size_t size() {

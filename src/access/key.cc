@@ -51,14 +51,17 @@ bool Key::may_use_objective(std::string_view objective) const {
   return listed(allow.objectives, objective);
 }
 
-std::string generate_secret() { return std::string(kSecretPrefix) + random_hex(24); }
-std::string generate_key_id() { return "key_" + random_hex(8); }
+std::string generate_secret() {
+  return std::string(kSecretPrefix) + random_hex(24);
+}
+std::string generate_key_id() {
+  return "key_" + random_hex(8);
+}
 
 std::string hash_secret(std::string_view secret) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(secret.data(), secret.size(), md, &len, EVP_sha256(), nullptr) != 1)
-    return {};
+  if (EVP_Digest(secret.data(), secret.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
   return hex(md, len);
 }
 

@@ -6,9 +6,8 @@
 // and find the key by that hash.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +26,7 @@ struct KeyLimits {
   double usd_per_day = 0;              // UTC days
   double usd_per_month = 0;            // UTC calendar months
   bool any() const {
-    return requests_per_minute > 0 || tokens_per_minute > 0 || usd_per_day > 0 ||
-           usd_per_month > 0;
+    return requests_per_minute > 0 || tokens_per_minute > 0 || usd_per_day > 0 || usd_per_month > 0;
   }
   bool operator==(const KeyLimits&) const = default;
 };
@@ -52,7 +50,7 @@ struct KeySpec {
 };
 
 struct Key {
-  std::string id;      // "key_" + 16 hex digits
+  std::string id;  // "key_" + 16 hex digits
   std::string name;
   std::string team;
   std::string hash;    // SHA-256 of the secret, hex

@@ -82,7 +82,9 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
   return ks;
 }
 
-KeyStore::~KeyStore() { sqlite3_close_v2(db_); }
+KeyStore::~KeyStore() {
+  sqlite3_close_v2(db_);
+}
 
 Result<CreatedKey> KeyStore::create(const KeySpec& spec) {
   if (auto bad = validate(spec)) return *bad;
@@ -145,8 +147,8 @@ Result<Key> KeyStore::revoke(const std::string& name_or_id) {
   Key k = read_key(find.s);
   k.revoked_ms = now_ms();
   Stmt up;
-  if (sqlite3_prepare_v2(db_, "UPDATE api_keys SET revoked_ms = ?, updated_ms = ? WHERE id = ?",
-                         -1, &up.s, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db_, "UPDATE api_keys SET revoked_ms = ?, updated_ms = ? WHERE id = ?", -1,
+                         &up.s, nullptr) != SQLITE_OK)
     return sqlite_error(db_, "revoking the key");
   sqlite3_bind_int64(up.s, 1, k.revoked_ms);
   sqlite3_bind_int64(up.s, 2, k.revoked_ms);

@@ -13,7 +13,9 @@ std::string name_of(const Key& k, char kind, std::int64_t window) {
   return k.id + ":" + kind + ":" + std::to_string(window);
 }
 
-std::int64_t micros(double usd) { return static_cast<std::int64_t>(std::llround(usd * 1e6)); }
+std::int64_t micros(double usd) {
+  return static_cast<std::int64_t>(std::llround(usd * 1e6));
+}
 
 Error limited(std::string code, std::string message) {
   return make_error(ErrorKind::kRateLimited, std::move(code), std::move(message));
@@ -64,7 +66,8 @@ std::string reset_text(double s) {
 std::int64_t Limiter::month_of(std::int64_t ms) {
   using namespace std::chrono;
   const year_month_day ymd{floor<days>(sys_time<milliseconds>(milliseconds(ms)))};
-  return static_cast<int>(ymd.year()) * 12 + static_cast<int>(static_cast<unsigned>(ymd.month())) - 1;
+  return static_cast<int>(ymd.year()) * 12 + static_cast<int>(static_cast<unsigned>(ymd.month())) -
+         1;
 }
 
 std::int64_t Limiter::month_start_ms(std::int64_t month) {
@@ -110,11 +113,9 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
         table_.watch(name_of(key, 'm', a.month), month_start_ms(a.month + 2));
     if (spent >= micros(l.usd_per_month)) {
       refuse(limited("budget_exceeded", "key '" + key.name + "' spent its monthly budget ($" +
-                                            money(spent / 1e6) + " of $" +
-                                            money(l.usd_per_month) +
+                                            money(spent / 1e6) + " of $" + money(l.usd_per_month) +
                                             " this month, UTC); it renews on the 1st"),
-             "budget_exceeded",
-             static_cast<double>(month_start_ms(a.month + 1) - now_ms) / 1000.0);
+             "budget_exceeded", static_cast<double>(month_start_ms(a.month + 1) - now_ms) / 1000.0);
       return a;
     }
   }
@@ -132,8 +133,8 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
   auto limit_headers = [&](const char* kind, std::int64_t limit, const SlidingWindow& w,
                            std::int64_t now_cost) {
     const auto remaining = std::max<std::int64_t>(
-        0, static_cast<std::int64_t>(std::floor(static_cast<double>(limit) - w.used() -
-                                                static_cast<double>(now_cost))));
+        0, static_cast<std::int64_t>(
+               std::floor(static_cast<double>(limit) - w.used() - static_cast<double>(now_cost))));
     a.headers.emplace_back(std::string("x-ratelimit-limit-") + kind, std::to_string(limit));
     a.headers.emplace_back(std::string("x-ratelimit-remaining-") + kind, std::to_string(remaining));
     SlidingWindow after = w;
@@ -164,9 +165,9 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
                            std::to_string(l.tokens_per_minute) + " tokens per minute"),
                "rate_limited", 60);
       } else {
-        refuse(limited("rate_limit_exceeded",
-                       "key '" + key.name + "' is over its limit of " +
-                           std::to_string(l.tokens_per_minute) + " tokens per minute"),
+        refuse(limited("rate_limit_exceeded", "key '" + key.name + "' is over its limit of " +
+                                                  std::to_string(l.tokens_per_minute) +
+                                                  " tokens per minute"),
                "rate_limited", t);
       }
       return a;
@@ -178,8 +179,7 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
     table_.add(name_of(key, 't', a.minute), a.estimated_tokens, expires);
   a.counted = true;
   if (l.requests_per_minute > 0) limit_headers("requests", l.requests_per_minute, rq, 1);
-  if (l.tokens_per_minute > 0)
-    limit_headers("tokens", l.tokens_per_minute, tk, a.estimated_tokens);
+  if (l.tokens_per_minute > 0) limit_headers("tokens", l.tokens_per_minute, tk, a.estimated_tokens);
   return a;
 }
 

@@ -115,8 +115,8 @@ void Meter::write(const std::map<RowKey, Sums>& rows) {
   }
   for (const auto& [k, s] : rows) {
     int i = 0;
-    for (const std::string* t : {&std::get<0>(k), &std::get<1>(k), &std::get<2>(k),
-                                 &std::get<3>(k), &std::get<4>(k)})
+    for (const std::string* t :
+         {&std::get<0>(k), &std::get<1>(k), &std::get<2>(k), &std::get<3>(k), &std::get<4>(k)})
       sqlite3_bind_text(st, ++i, t->data(), static_cast<int>(t->size()), SQLITE_STATIC);
     sqlite3_bind_int64(st, ++i, s.requests);
     sqlite3_bind_int64(st, ++i, s.refused);

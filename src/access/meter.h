@@ -29,8 +29,8 @@ struct UsageEvent {
   std::int64_t time_ms = 0;
   std::string key;  // key name; "" for requests without a key
   std::string team;
-  std::string route;  // what the client named
-  std::string model;  // the model that answered ("" if none)
+  std::string route;     // what the client named
+  std::string model;     // the model that answered ("" if none)
   bool refused = false;  // refused by the auth or limits stage
   std::int64_t prompt_tokens = 0, completion_tokens = 0;
   double cost_usd = 0;
@@ -63,9 +63,9 @@ class Meter {
   sqlite3* db_ = nullptr;  // writer thread only (after open)
   std::mutex mu_;
   std::condition_variable wake_, written_;
-  std::map<RowKey, Sums> rows_;       // guarded by mu_
-  std::uint64_t generation_ = 0;      // guarded by mu_: batches taken
-  std::uint64_t done_ = 0;            // guarded by mu_: batches written
+  std::map<RowKey, Sums> rows_;            // guarded by mu_
+  std::uint64_t generation_ = 0;           // guarded by mu_: batches taken
+  std::uint64_t done_ = 0;                 // guarded by mu_: batches written
   bool stopping_ = false, flush_ = false;  // guarded by mu_
   std::atomic<std::uint64_t> dropped_{0};
   std::thread thread_;

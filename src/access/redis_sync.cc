@@ -151,9 +151,8 @@ void RedisSync::loop() {
     bool stop;
     {
       std::unique_lock lock(mu_);
-      wake_.wait_for(lock, settings_.sync, [&] {
-        return stopping_ || kicked_.load(std::memory_order_acquire);
-      });
+      wake_.wait_for(lock, settings_.sync,
+                     [&] { return stopping_ || kicked_.load(std::memory_order_acquire); });
       stop = stopping_;
     }
     kicked_.store(false, std::memory_order_release);

@@ -16,7 +16,8 @@ class Reader {
   [[noreturn]] void fail(const YAML::Node& n, const std::string& why) const {
     auto m = n.Mark();
     std::string where = source_;
-    if (!m.is_null()) where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    if (!m.is_null())
+      where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
     throw Bad{where + ": " + why};
   }
   void keys(const YAML::Node& n, std::initializer_list<const char*> allowed,
@@ -76,7 +77,8 @@ Result<RedisSettings> parse_redis_url(const std::string& url) {
       if (ec != std::errc() || p != db.data() + db.size() || s.db < 0) return bad("bad database");
     }
   }
-  if (rest.find('@') != std::string_view::npos) return bad("credentials in the URL are not supported");
+  if (rest.find('@') != std::string_view::npos)
+    return bad("credentials in the URL are not supported");
   if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     const auto port = rest.substr(colon + 1);
     auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), s.port);

@@ -27,7 +27,7 @@ struct KeysOptions {
   access::KeySpec spec;
   std::string routes, models, objectives;
   bool json = false, all = false;
-  std::string target;   // revoke
+  std::string target;      // revoke
   std::string by = "key";  // usage
   double days = 1;
 };
@@ -105,12 +105,14 @@ int create(KeysOptions o) {
   }
   const auto& k = created->key;
   fmt::print("created key '{}' ({}), team '{}'\n", k.name, k.id, k.team);
-  fmt::print("  routes {}  models {}  objectives {}  limits {}\n", list_text(k.allow.routes, !k.allow.models.empty()),
+  fmt::print("  routes {}  models {}  objectives {}  limits {}\n",
+             list_text(k.allow.routes, !k.allow.models.empty()),
              list_text(k.allow.models, !k.allow.routes.empty()), list_text(k.allow.objectives),
              limit_text(k.limits));
-  fmt::print("\n  {}\n\nThis secret is shown only now; store it safely (the gateway keeps its "
-             "SHA-256 only).\n",
-             created->secret);
+  fmt::print(
+      "\n  {}\n\nThis secret is shown only now; store it safely (the gateway keeps its "
+      "SHA-256 only).\n",
+      created->secret);
   return 0;
 }
 
@@ -138,9 +140,8 @@ int list(const KeysOptions& o) {
   for (const auto& k : *keys)
     fmt::print("{:<20} {:<14} {:<21} {:<12} {:<16} {:<16} {:<12} {}{}\n", k.name, k.team, k.id,
                k.prefix, list_text(k.allow.routes, !k.allow.models.empty()),
-               list_text(k.allow.models, !k.allow.routes.empty()),
-               list_text(k.allow.objectives), limit_text(k.limits),
-               k.active() ? "" : "  (revoked)");
+               list_text(k.allow.models, !k.allow.routes.empty()), list_text(k.allow.objectives),
+               limit_text(k.limits), k.active() ? "" : "  (revoked)");
   return 0;
 }
 
@@ -167,7 +168,8 @@ int usage(const KeysOptions& o) {
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  auto rows = access::query_usage(*path, o.by, now - static_cast<std::int64_t>(o.days * 86'400'000));
+  auto rows =
+      access::query_usage(*path, o.by, now - static_cast<std::int64_t>(o.days * 86'400'000));
   if (!rows) {
     fmt::print(stderr, "switchboard keys: {}\n", rows.error().message);
     return 1;
@@ -184,8 +186,8 @@ int usage(const KeysOptions& o) {
     fmt::print("{}\n", arr.dump(2));
     return 0;
   }
-  fmt::print("{:<28} {:>9} {:>8} {:>12} {:>12} {:>12}\n", o.by, "requests", "refused",
-             "prompt_tok", "complet_tok", "cost_usd");
+  fmt::print("{:<28} {:>9} {:>8} {:>12} {:>12} {:>12}\n", o.by, "requests", "refused", "prompt_tok",
+             "complet_tok", "cost_usd");
   for (const auto& r : *rows)
     fmt::print("{:<28} {:>9} {:>8} {:>12} {:>12} {:>12.6f}\n", r.group.empty() ? "(none)" : r.group,
                r.requests, r.refused, r.prompt_tokens, r.completion_tokens, r.cost_usd);
@@ -197,7 +199,8 @@ const CommandRegistrar kKeys(
       auto o = std::make_shared<KeysOptions>();
       app.require_subcommand(1);
       auto common = [o](CLI::App* sub) {
-        sub->add_option("-c,--config", o->config, "gateway config (its auth.keys_db or store.sqlite)");
+        sub->add_option("-c,--config", o->config,
+                        "gateway config (its auth.keys_db or store.sqlite)");
         sub->add_option("--db", o->db, "the keys database (SQLite file), instead of --config");
         sub->add_flag("--json", o->json, "JSON output");
       };

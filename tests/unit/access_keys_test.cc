@@ -192,7 +192,8 @@ namespace switchboard::access {
 namespace {
 
 Result<AccessSettings> settings_of(const std::string& extra) {
-  const std::string yaml = "models:\n  - name: m\n    replicas: [{url: 'http://127.0.0.1:1'}]\n" + extra;
+  const std::string yaml =
+      "models:\n  - name: m\n    replicas: [{url: 'http://127.0.0.1:1'}]\n" + extra;
   auto cfg = config::parse_config(yaml, "gw.yaml");
   if (!cfg) return cfg.error();
   return parse_access_settings(**cfg);

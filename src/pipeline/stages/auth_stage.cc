@@ -44,8 +44,9 @@ class AuthStage final : public Stage {
     const std::string_view token = bearer_token(ctx.headers.find("authorization"));
     if (token.empty()) {
       if (!required_) co_return StageResult::next();
-      co_return refuse(ctx, "missing API key: send `Authorization: Bearer sk-sb-...` (create one "
-                            "with `switchboard keys create`)");
+      co_return refuse(ctx,
+                       "missing API key: send `Authorization: Bearer sk-sb-...` (create one "
+                       "with `switchboard keys create`)");
     }
     auto key = service_->find(token);
     if (!key) {

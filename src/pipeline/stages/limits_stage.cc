@@ -54,13 +54,13 @@ class LimitsStage final : public Stage {
     }
     for (const auto& [header, objective] : objective_headers(ctx)) {
       if (k.may_use_objective(objective)) continue;
-      co_return refuse(ctx, key, {},
-                       make_error(ErrorKind::kForbidden, "objective_not_allowed",
-                                  "key '" + k.name + "' may not use " + std::string(header) +
-                                      (header == "x-switchboard-objective"
-                                           ? ": " + std::string(objective)
-                                           : std::string())),
-                       "forbidden");
+      co_return refuse(
+          ctx, key, {},
+          make_error(ErrorKind::kForbidden, "objective_not_allowed",
+                     "key '" + k.name + "' may not use " + std::string(header) +
+                         (header == "x-switchboard-objective" ? ": " + std::string(objective)
+                                                              : std::string())),
+          "forbidden");
     }
     if (ctx.explain_only) co_return StageResult::next();
     // How much.
@@ -70,11 +70,12 @@ class LimitsStage final : public Stage {
       ctx.metrics->ratelimit_state_errors.set(static_cast<std::int64_t>(service_->state_errors()));
     }
     if (k.limits.any() && !service_->state_up() && !service_->fail_open()) {
-      co_return refuse(ctx, key, {},
-                       make_error(ErrorKind::kUnavailable, "rate_limit_state_unavailable",
-                                  "the shared rate-limit state is unreachable and the gateway is "
-                                  "configured to fail closed (state.fail_open: false); retry later"),
-                       "rate_limit_state_unavailable");
+      co_return refuse(
+          ctx, key, {},
+          make_error(ErrorKind::kUnavailable, "rate_limit_state_unavailable",
+                     "the shared rate-limit state is unreachable and the gateway is "
+                     "configured to fail closed (state.fail_open: false); retry later"),
+          "rate_limit_state_unavailable");
     }
     access::Admission a = service_->limiter().admit(k, ctx.signals.prompt_tokens, now_ms());
     ctx.limit_headers = a.headers;
@@ -91,8 +92,10 @@ class LimitsStage final : public Stage {
   static std::vector<std::pair<std::string_view, std::string_view>> objective_headers(
       const RequestContext& ctx) {
     std::vector<std::pair<std::string_view, std::string_view>> out;
-    if (auto v = ctx.headers.find("x-switchboard-objective")) out.emplace_back("x-switchboard-objective", *v);
-    if (ctx.headers.find("x-switchboard-lambda")) out.emplace_back("x-switchboard-lambda", "lambda");
+    if (auto v = ctx.headers.find("x-switchboard-objective"))
+      out.emplace_back("x-switchboard-objective", *v);
+    if (ctx.headers.find("x-switchboard-lambda"))
+      out.emplace_back("x-switchboard-lambda", "lambda");
     if (ctx.headers.find("x-switchboard-max-cost"))
       out.emplace_back("x-switchboard-max-cost", "max_cost");
     return out;
@@ -108,37 +111,39 @@ class LimitsStage final : public Stage {
   // After the answer: settle the counters, meter, count per key.
   void settle_later(RequestContext& ctx, std::shared_ptr<const access::LiveKey> key,
                     access::Admission a) const {
-    ctx.after_answer.push_back([service = service_, key = std::move(key),
-                                a = std::move(a)](RequestContext& c) {
-      const auto& rec = c.rec;
-      const std::int64_t tokens = rec.prompt_tokens + rec.completion_tokens;
-      const bool refused = rec.outcome == "forbidden" || rec.outcome == "rate_limited" ||
-                           rec.outcome == "budget_exceeded" ||
-                           rec.outcome == "rate_limit_state_unavailable";
-      if (key) {
-        service->limiter().settle(key->key, a, tokens, rec.cost_usd);
-        if (a.counted) service->kick();
-        if (auto* m = c.metrics) {
-          const std::string outcome = rec.outcome.empty() ? std::string("ok") : rec.outcome;
-          m->key_requests.with({key->label, key->team_label, outcome}).inc();
-          if (tokens > 0) m->key_tokens.with({key->label, key->team_label}).inc(static_cast<double>(tokens));
-          if (rec.cost_usd > 0) m->key_cost.with({key->label, key->team_label}).inc(rec.cost_usd);
-        }
-      }
-      access::UsageEvent e;
-      e.time_ms = rec.time_ms ? rec.time_ms : now_ms();
-      if (key) {
-        e.key = key->key.name;
-        e.team = key->key.team;
-      }
-      e.route = rec.route;
-      e.model = rec.model;
-      e.refused = refused;
-      e.prompt_tokens = rec.prompt_tokens;
-      e.completion_tokens = rec.completion_tokens;
-      e.cost_usd = rec.cost_usd;
-      service->meter(std::move(e));
-    });
+    ctx.after_answer.push_back(
+        [service = service_, key = std::move(key), a = std::move(a)](RequestContext& c) {
+          const auto& rec = c.rec;
+          const std::int64_t tokens = rec.prompt_tokens + rec.completion_tokens;
+          const bool refused = rec.outcome == "forbidden" || rec.outcome == "rate_limited" ||
+                               rec.outcome == "budget_exceeded" ||
+                               rec.outcome == "rate_limit_state_unavailable";
+          if (key) {
+            service->limiter().settle(key->key, a, tokens, rec.cost_usd);
+            if (a.counted) service->kick();
+            if (auto* m = c.metrics) {
+              const std::string outcome = rec.outcome.empty() ? std::string("ok") : rec.outcome;
+              m->key_requests.with({key->label, key->team_label, outcome}).inc();
+              if (tokens > 0)
+                m->key_tokens.with({key->label, key->team_label}).inc(static_cast<double>(tokens));
+              if (rec.cost_usd > 0)
+                m->key_cost.with({key->label, key->team_label}).inc(rec.cost_usd);
+            }
+          }
+          access::UsageEvent e;
+          e.time_ms = rec.time_ms ? rec.time_ms : now_ms();
+          if (key) {
+            e.key = key->key.name;
+            e.team = key->key.team;
+          }
+          e.route = rec.route;
+          e.model = rec.model;
+          e.refused = refused;
+          e.prompt_tokens = rec.prompt_tokens;
+          e.completion_tokens = rec.completion_tokens;
+          e.cost_usd = rec.cost_usd;
+          service->meter(std::move(e));
+        });
   }
 
   std::shared_ptr<access::AccessService> service_;
