@@ -1,5 +1,5 @@
 // One named step of the request path, run by the stage runner (src/pipeline/stage_runner.h) in the
-// order parse → guard → cache → signals → decide → execute → record.
+// order auth → parse → limits → guard → cache → signals → decide → execute → record.
 //
 // Contract: run() is called concurrently for different requests (a stage object is shared and
 // immutable after construction) and must not block; it reads and fills the request context and
@@ -60,8 +60,9 @@ struct StageContext {
   const config::Config& config;
 };
 
-// Stages are built once per runtime, after policies and models. Returns the stage or a config
-// error whose message starts with the offending "file:line:col".
+// Stages are built once per runtime, after policies and models. Returns the stage, null when the
+// configuration does not use it (the slot is then left out: no span, no cost), or a config error
+// whose message starts with the offending "file:line:col".
 using StageFactory = std::function<Result<std::unique_ptr<Stage>>(const StageContext&)>;
 using StageRegistry = Registry<StageFactory>;
 using StageRegistrar = Registrar<StageFactory>;

@@ -344,8 +344,11 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
   auto cfg = std::make_shared<Config>();
   cfg->source = source;
   w.only_keys(root, "the configuration",
-              {"listen", "server", "models", "routes", "store", "signals", "guard", "cache"});
+              {"listen", "server", "models", "routes", "store", "signals", "guard", "cache", "auth",
+               "state"});
   for (const char* section : kStageSections)
+    if (root[section]) cfg->sections.emplace(section, root[section]);
+  for (const char* section : kTopLevelSections)
     if (root[section]) cfg->sections.emplace(section, root[section]);
   cfg->signals.where = source;
   if (root["signals"]) parse_signals(w, root["signals"], cfg->signals);

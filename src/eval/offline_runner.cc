@@ -97,6 +97,7 @@ OfflineResult OfflineRunner::run(std::string_view body, const pipeline::RequestH
   pipeline::RequestContext ctx;
   ctx.body = body;
   ctx.headers = headers;
+  ctx.trusted = true;  // no client to authenticate (docs/keys.md)
   ctx.runtime = &runtime_;
   ctx.upstream = &upstream_;
   ctx.client = &writer;

@@ -118,6 +118,22 @@ std::string GatewayMetrics::render() {
   ejections.render(out);
   cache_lookups.render(out);
   cache_saved.render(out);
+  key_requests.render(out);
+  key_tokens.render(out);
+  key_cost.render(out);
+  auth_refusals.render(out);
+  if (ratelimit_state_present.load(std::memory_order_relaxed)) {
+    out +=
+        "# HELP switchboard_ratelimit_state_up 1 while the shared rate-limit state (Redis) is "
+        "reachable; 0 while the gateway counts locally.\n"
+        "# TYPE switchboard_ratelimit_state_up gauge\n";
+    sample(out, "switchboard_ratelimit_state_up", "", ratelimit_state_up.value());
+    out +=
+        "# HELP switchboard_ratelimit_state_errors_total Failed round trips to the shared "
+        "rate-limit state (Redis).\n"
+        "# TYPE switchboard_ratelimit_state_errors_total counter\n";
+    sample(out, "switchboard_ratelimit_state_errors_total", "", ratelimit_state_errors.value());
+  }
   out +=
       "# HELP switchboard_requests_in_flight Chat requests being served now.\n"
       "# TYPE switchboard_requests_in_flight gauge\n";

@@ -182,6 +182,26 @@ struct GatewayMetrics {
       "switchboard_cache_saved_usd_total",
       "Cost of the upstream calls cache hits avoided (each cached answer's original cost).",
       {"route"}};
+  // API keys (docs/keys.md). Key and team labels are names of configured keys only (the first
+  // 1000 keys; later ones share "other"), never what a client sent.
+  Family<Counter> key_requests{
+      "switchboard_key_requests_total",
+      "Requests per API key, by outcome (ok, rate_limited, budget_exceeded, forbidden, ...).",
+      {"key", "team", "outcome"}};
+  Family<Counter> key_tokens{"switchboard_key_tokens_total",
+                             "Tokens (prompt + completion) used per API key.",
+                             {"key", "team"}};
+  Family<Counter> key_cost{
+      "switchboard_key_cost_usd_total", "Spend in US dollars per API key.", {"key", "team"}};
+  Family<Counter> auth_refusals{
+      "switchboard_auth_refusals_total",
+      "Requests refused by the auth and limits stages, by error code.",
+      {"code"}};
+  // Rate-limit state in Redis (`state:`): 1 while reachable; errors counts failed round trips.
+  // Rendered only once a limits stage with Redis set them.
+  Gauge ratelimit_state_up;
+  Gauge ratelimit_state_errors;
+  std::atomic<bool> ratelimit_state_present{false};
   Gauge in_flight;
   Gauge decisions_dropped;  // mirrors DecisionStore::dropped()
   void decisions_dropped_total_set(std::uint64_t n) {

@@ -157,6 +157,9 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w) {
   ctx.body = ex.request().body();
   for (std::string_view name : kRoutingHeaders)
     if (auto it = ex.request().find(name); it != ex.request().end()) ctx.headers.items.emplace_back(name, it->value());
+  // The API key, for the auth stage (docs/keys.md); never logged or recorded.
+  if (auto it = ex.request().find(http::bhttp::field::authorization); it != ex.request().end())
+    ctx.headers.items.emplace_back("authorization", it->value());
   ctx.read_error = ex.read_error();
   ctx.received_at = ex.received_at();
   ctx.runtime = runtime_.get();

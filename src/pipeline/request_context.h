@@ -10,12 +10,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "access/key.h"
 #include "api/chat_request.h"
 #include "metrics/metrics.h"
 #include "pipeline/request_headers.h"
@@ -54,6 +56,8 @@ struct RequestContext {
   std::optional<Error> read_error;  // the body could not be read (too large, timeout)
   Clock::time_point received_at = Clock::now();
   bool explain_only = false;  // POST /v1/route: stop after decide, answer nothing, record nothing
+  // Offline evaluation (eval, batch): no client to authenticate; the auth and limits stages pass.
+  bool trusted = false;
   // Services.
   const Runtime* runtime = nullptr;
   Upstream* upstream = nullptr;
@@ -90,6 +94,10 @@ struct RequestContext {
   store::DecisionRecord rec;
   // cache: x-switchboard-cache for the client (hit, miss, bypass); empty on routes not cached.
   std::string_view cache_status;
+  // auth: the API key the client presented (null: none, or auth not configured).
+  std::shared_ptr<const access::LiveKey> api_key;
+  // limits: retry-after and x-ratelimit-* for the client (on every answer of a limited key).
+  std::vector<std::pair<std::string, std::string>> limit_headers;
   // Run by the runner, in order, once the request was answered (after execute, or after the stage
   // that ended it) and before `record`; each may amend `rec`. Not in explain-only mode. The cache
   // stores a miss's answer here (pipeline/stages/cache_stage.cc).
@@ -99,12 +107,13 @@ struct RequestContext {
   // x-switchboard-decision, -model, -replica, -cache and -calls (multi-call plans) for the client.
   std::vector<std::pair<std::string_view, std::string_view>> response_headers() const {
     std::vector<std::pair<std::string_view, std::string_view>> h;
-    h.reserve(5);
+    h.reserve(5 + limit_headers.size());
     h.emplace_back("x-switchboard-decision", rec.id);
     if (!rec.model.empty()) h.emplace_back("x-switchboard-model", rec.model);
     if (!rec.replica.empty()) h.emplace_back("x-switchboard-replica", rec.replica);
     if (!calls_header.empty()) h.emplace_back("x-switchboard-calls", calls_header);
     if (!cache_status.empty()) h.emplace_back("x-switchboard-cache", cache_status);
+    for (const auto& [n, v] : limit_headers) h.emplace_back(n, v);
     return h;
   }
 };

@@ -41,6 +41,7 @@ std::string describe_current_exception() {
 }  // namespace
 
 StageRunner::StageRunner(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::move(stages)) {
+  std::erase(stages_, nullptr);  // a factory returns null when its stage is not configured
   for (std::size_t i = 0; i < stages_.size(); ++i) {
     if (stages_[i]->name() == "record") record_ = i;
     if (stages_[i]->name() == "decide") decide_ = i;
@@ -54,6 +55,7 @@ Result<std::unique_ptr<StageRunner>> StageRunner::standard(const config::Config&
     if (!factory) continue;  // an empty slot (guard and cache until they are built)
     auto stage = (*factory)(StageContext{config});
     if (!stage) return stage.error();
+    if (!*stage) continue;  // not configured (auth and limits without an `auth:` section)
     stages.push_back(std::move(*stage));
   }
   return std::make_unique<StageRunner>(std::move(stages));

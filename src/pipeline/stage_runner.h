@@ -1,8 +1,9 @@
 // The stage runner: runs a request through the stages in order, times each one and writes the
 // spans into the decision record (`stages: [{"name","us","outcome"}]`).
 //
-// Order: the stages given at construction (the gateway's: parse → guard → cache → signals →
-// decide → execute → record; slots with no registered implementation are left out). A stage
+// Order: the stages given at construction (the gateway's: auth → parse → limits → guard → cache →
+// signals → decide → execute → record; slots with no registered implementation, or whose factory
+// returned null because the config does not use the stage, are left out). A stage
 // switched off for the request's route (RequestContext::disabled_stages, set by parse) is skipped
 // and recorded with outcome "off". When a stage ends the request (end() or fail()), the runner
 // sends the reply or the error to the client, records the outcome, and goes straight to the
@@ -25,12 +26,15 @@
 namespace switchboard::pipeline {
 
 // The gateway's order of stage slots.
-inline constexpr const char* kStageOrder[] = {"parse",  "guard",   "cache", "signals",
-                                              "decide", "execute", "record"};
+// `auth` runs before `parse` (a request without a valid key is refused 401 before its body is
+// read, like OpenAI's API); `limits` after it (it needs the named route or model and the prompt's
+// token estimate), before anything costly (docs/keys.md).
+inline constexpr const char* kStageOrder[] = {"auth",    "parse",  "limits",  "guard", "cache",
+                                              "signals", "decide", "execute", "record"};
 
 class StageRunner {
  public:
-  // Stages run in the given order; at most 32.
+  // Stages run in the given order (null entries are dropped); at most 32.
   explicit StageRunner(std::vector<std::unique_ptr<Stage>> stages);
   // The registered implementation of each slot of kStageOrder, in that order (empty slots skipped),
   // each built from `config` (a stage's factory error is returned as is).

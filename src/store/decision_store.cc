@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS decisions (
   status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
-  candidates TEXT, attempts TEXT, stages TEXT, guard TEXT, calls TEXT, cache TEXT
+  candidates TEXT, attempts TEXT, stages TEXT, guard TEXT, calls TEXT, cache TEXT,
+  key_name TEXT, key_team TEXT
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS decisions_time;
 )sql";
@@ -43,13 +44,13 @@ DROP INDEX IF EXISTS decisions_time;
 constexpr const char* kInsert =
     "INSERT INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
-    "tokens_source,cost_usd,candidates,attempts,stages,guard,calls,cache) VALUES "
-    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "tokens_source,cost_usd,candidates,attempts,stages,guard,calls,cache,key_name,key_team) VALUES "
+    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 constexpr const char* kSelect =
     "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
-    "candidates,attempts,stages,guard,calls,cache FROM decisions WHERE id = ?";
+    "candidates,attempts,stages,guard,calls,cache,key_name,key_team FROM decisions WHERE id = ?";
 
 constexpr const char* kCount = "SELECT count(*) FROM decisions";
 constexpr const char* kDeleteOlder =
@@ -409,6 +410,8 @@ nlohmann::json DecisionRecord::to_json() const {
   return {{"id", id},
           {"time_ms", time_ms},
           {"route", route},
+          {"key", key_name.empty() ? nlohmann::json(nullptr)
+                                   : nlohmann::json{{"name", key_name}, {"team", key_team}}},
           {"policy", policy},
           {"model", model},
           {"replica", replica},
@@ -467,6 +470,11 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
                nullptr);
   // ... and before they had the cache's outcome.
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN cache TEXT", nullptr, nullptr,
+               nullptr);
+  // ... and before API keys (docs/keys.md).
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN key_name TEXT", nullptr, nullptr,
+               nullptr);
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN key_team TEXT", nullptr, nullptr,
                nullptr);
   sqlite3_busy_timeout(store->write_db_, 5000);
   // One read connection now, so that a path that cannot be read fails here, not at the first
@@ -584,6 +592,8 @@ std::optional<DecisionRecord> DecisionStore::find_stored(const std::string& id) 
     r.guard = guard_from_json(nlohmann::json::parse(column_text(stmt, 21), nullptr, false));
     r.calls = calls_from_json(nlohmann::json::parse(column_text(stmt, 22), nullptr, false));
     r.cache = cache_from_json(nlohmann::json::parse(column_text(stmt, 23), nullptr, false));
+    r.key_name = column_text(stmt, 24);
+    r.key_team = column_text(stmt, 25);
     out = std::move(r);
   }
   return_reader(std::move(reader));
@@ -740,6 +750,13 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
       text(cache);
     else
       sqlite3_bind_null(stmt, ++i);
+    if (r.key_name.empty()) {
+      sqlite3_bind_null(stmt, ++i);
+      sqlite3_bind_null(stmt, ++i);
+    } else {
+      text(r.key_name);
+      text(r.key_team);
+    }
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
   }

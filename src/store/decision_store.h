@@ -102,6 +102,8 @@ struct DecisionRecord {
   std::string id;
   std::int64_t time_ms = 0;  // unix epoch, when the request arrived
   std::string route;         // what the client named (a route or a model)
+  std::string key_name;      // the API key's name ("" without one; docs/keys.md)
+  std::string key_team;      // its team
   std::string policy;        // "direct" when a model was named, else the route's policy type
   std::string model;         // chosen model ("" if none was chosen)
   std::string replica;       // replica id ("" if none)

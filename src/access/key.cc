@@ -1,0 +1,134 @@
+#include "access/key.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace switchboard::access {
+namespace {
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[p[i] >> 4];
+    out[2 * i + 1] = kHex[p[i] & 0xf];
+  }
+  return out;
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  return hex(buf.data(), buf.size());
+}
+
+bool listed(const std::vector<std::string>& list, std::string_view name) {
+  if (list.empty()) return true;
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& s) { return s == "*" || s == name; });
+}
+
+std::vector<std::string> strings(const nlohmann::json& j, const char* key) {
+  std::vector<std::string> out;
+  if (auto it = j.find(key); it != j.end() && it->is_array())
+    for (const auto& s : *it)
+      if (s.is_string()) out.push_back(s.get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+bool Key::may_name(std::string_view name, bool is_route) const {
+  if (allow.routes.empty() && allow.models.empty()) return true;
+  const auto& list = is_route ? allow.routes : allow.models;
+  return !list.empty() && listed(list, name);
+}
+bool Key::may_use_objective(std::string_view objective) const {
+  return listed(allow.objectives, objective);
+}
+
+std::string generate_secret() {
+  return std::string(kSecretPrefix) + random_hex(24);
+}
+std::string generate_key_id() {
+  return "key_" + random_hex(8);
+}
+
+std::string hash_secret(std::string_view secret) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(secret.data(), secret.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
+  return hex(md, len);
+}
+
+std::optional<Error> validate(const KeySpec& spec) {
+  auto bad = [](std::string m) {
+    return make_error(ErrorKind::kBadRequest, "invalid_key_spec", std::move(m));
+  };
+  if (spec.name.empty() || spec.name.size() > 64) return bad("name must have 1 to 64 characters");
+  for (char c : spec.name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+      return bad("name '" + spec.name + "' may only use letters, digits, '_', '-' and '.'");
+  if (spec.team.size() > 64) return bad("team must have at most 64 characters");
+  for (const auto& o : spec.allow.objectives) {
+    bool known = o == "*";
+    for (const char* k : kObjectives) known = known || o == k;
+    if (!known)
+      return bad("unknown objective '" + o +
+                 "' (allowed: quality, balanced, cost, lambda, max_cost)");
+  }
+  const auto& l = spec.limits;
+  if (l.requests_per_minute < 0 || l.tokens_per_minute < 0 || !(l.usd_per_day >= 0) ||
+      !(l.usd_per_month >= 0))
+    return bad("limits must be >= 0 (0 = no limit)");
+  return std::nullopt;
+}
+
+nlohmann::json permissions_json(const KeyPermissions& p) {
+  return {{"routes", p.routes}, {"models", p.models}, {"objectives", p.objectives}};
+}
+
+nlohmann::json limits_json(const KeyLimits& l) {
+  return {{"requests_per_minute", l.requests_per_minute},
+          {"tokens_per_minute", l.tokens_per_minute},
+          {"usd_per_day", l.usd_per_day},
+          {"usd_per_month", l.usd_per_month}};
+}
+
+KeyPermissions permissions_from_json(const nlohmann::json& j) {
+  KeyPermissions p;
+  if (!j.is_object()) return p;
+  p.routes = strings(j, "routes");
+  p.models = strings(j, "models");
+  p.objectives = strings(j, "objectives");
+  return p;
+}
+
+KeyLimits limits_from_json(const nlohmann::json& j) {
+  KeyLimits l;
+  if (!j.is_object()) return l;
+  l.requests_per_minute = j.value("requests_per_minute", std::int64_t{0});
+  l.tokens_per_minute = j.value("tokens_per_minute", std::int64_t{0});
+  l.usd_per_day = j.value("usd_per_day", 0.0);
+  l.usd_per_month = j.value("usd_per_month", 0.0);
+  return l;
+}
+
+nlohmann::json key_json(const Key& k) {
+  nlohmann::json j = {{"id", k.id},
+                      {"name", k.name},
+                      {"team", k.team},
+                      {"prefix", k.prefix},
+                      {"limits", limits_json(k.limits)},
+                      {"created_ms", k.created_ms},
+                      {"revoked_ms", k.revoked_ms},
+                      {"active", k.active()}};
+  j.update(permissions_json(k.allow));
+  return j;
+}
+
+}  // namespace switchboard::access

@@ -1,0 +1,170 @@
+#include "access/key_store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+
+namespace switchboard::access {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL, team TEXT NOT NULL DEFAULT '',
+  hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL,
+  allow TEXT NOT NULL, limits TEXT NOT NULL,
+  created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0, updated_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON api_keys(name) WHERE revoked_ms = 0;
+CREATE TABLE IF NOT EXISTS usage (
+  hour TEXT NOT NULL, key TEXT NOT NULL, team TEXT NOT NULL, route TEXT NOT NULL,
+  model TEXT NOT NULL, requests INTEGER NOT NULL, refused INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
+  PRIMARY KEY (hour, key, team, route, model)
+) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kColumns =
+    "id,name,team,hash,prefix,allow,limits,created_ms,revoked_ms FROM api_keys";
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Error sqlite_error(sqlite3* db, const std::string& what) {
+  return make_error(ErrorKind::kInternal, "store_error",
+                    what + ": " + (db ? sqlite3_errmsg(db) : "cannot allocate"));
+}
+
+std::string text(sqlite3_stmt* s, int i) {
+  auto* p = sqlite3_column_text(s, i);
+  return p ? reinterpret_cast<const char*>(p) : "";
+}
+
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  ~Stmt() { sqlite3_finalize(s); }
+};
+
+Key read_key(sqlite3_stmt* s) {
+  Key k;
+  k.id = text(s, 0);
+  k.name = text(s, 1);
+  k.team = text(s, 2);
+  k.hash = text(s, 3);
+  k.prefix = text(s, 4);
+  k.allow = permissions_from_json(nlohmann::json::parse(text(s, 5), nullptr, false));
+  k.limits = limits_from_json(nlohmann::json::parse(text(s, 6), nullptr, false));
+  k.created_ms = sqlite3_column_int64(s, 7);
+  k.revoked_ms = sqlite3_column_int64(s, 8);
+  return k;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
+  std::unique_ptr<KeyStore> ks(new KeyStore());
+  if (sqlite3_open_v2(path.c_str(), &ks->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    return sqlite_error(ks->db_, "opening " + path);
+  sqlite3_busy_timeout(ks->db_, 2000);
+  char* err = nullptr;
+  if (sqlite3_exec(ks->db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return make_error(ErrorKind::kInternal, "store_error",
+                      "creating the key tables in " + path + ": " + msg);
+  }
+  return ks;
+}
+
+KeyStore::~KeyStore() {
+  sqlite3_close_v2(db_);
+}
+
+Result<CreatedKey> KeyStore::create(const KeySpec& spec) {
+  if (auto bad = validate(spec)) return *bad;
+  CreatedKey out;
+  out.secret = generate_secret();
+  Key& k = out.key;
+  k.id = generate_key_id();
+  k.name = spec.name;
+  k.team = spec.team;
+  k.hash = hash_secret(out.secret);
+  k.prefix = out.secret.substr(0, 12);
+  k.allow = spec.allow;
+  k.limits = spec.limits;
+  k.created_ms = now_ms();
+  Stmt st;
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT INTO api_keys (id,name,team,hash,prefix,allow,limits,created_ms,"
+                         "revoked_ms,updated_ms) VALUES (?,?,?,?,?,?,?,?,0,?)",
+                         -1, &st.s, nullptr) != SQLITE_OK)
+    return sqlite_error(db_, "preparing the key insert");
+  const std::string allow = permissions_json(k.allow).dump(), limits = limits_json(k.limits).dump();
+  int i = 0;
+  for (const std::string* s : std::initializer_list<const std::string*>{
+           &k.id, &k.name, &k.team, &k.hash, &k.prefix, &allow, &limits})
+    sqlite3_bind_text(st.s, ++i, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st.s, ++i, k.created_ms);
+  sqlite3_bind_int64(st.s, ++i, k.created_ms);
+  const int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_CONSTRAINT)
+    return make_error(ErrorKind::kBadRequest, "key_exists",
+                      "an active key named '" + k.name + "' exists (revoke it first)");
+  if (rc != SQLITE_DONE) return sqlite_error(db_, "storing the key");
+  return out;
+}
+
+Result<std::vector<Key>> KeyStore::list(bool include_revoked) {
+  const std::string sql = std::string("SELECT ") + kColumns +
+                          (include_revoked ? "" : " WHERE revoked_ms = 0") +
+                          " ORDER BY created_ms, id";
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+    return sqlite_error(db_, "listing keys");
+  std::vector<Key> out;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) out.push_back(read_key(st.s));
+  if (rc != SQLITE_DONE) return sqlite_error(db_, "listing keys");
+  return out;
+}
+
+Result<Key> KeyStore::revoke(const std::string& name_or_id) {
+  const std::string sql =
+      std::string("SELECT ") + kColumns + " WHERE revoked_ms = 0 AND (name = ?1 OR id = ?1)";
+  Stmt find;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &find.s, nullptr) != SQLITE_OK)
+    return sqlite_error(db_, "finding the key");
+  sqlite3_bind_text(find.s, 1, name_or_id.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(find.s) != SQLITE_ROW)
+    return make_error(ErrorKind::kNotFound, "key_not_found",
+                      "no active key named or with id '" + name_or_id + "'");
+  Key k = read_key(find.s);
+  k.revoked_ms = now_ms();
+  Stmt up;
+  if (sqlite3_prepare_v2(db_, "UPDATE api_keys SET revoked_ms = ?, updated_ms = ? WHERE id = ?", -1,
+                         &up.s, nullptr) != SQLITE_OK)
+    return sqlite_error(db_, "revoking the key");
+  sqlite3_bind_int64(up.s, 1, k.revoked_ms);
+  sqlite3_bind_int64(up.s, 2, k.revoked_ms);
+  sqlite3_bind_text(up.s, 3, k.id.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(up.s) != SQLITE_DONE) return sqlite_error(db_, "revoking the key");
+  return k;
+}
+
+Result<std::int64_t> KeyStore::version() {
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT count(*), coalesce(max(updated_ms), 0) FROM api_keys", -1,
+                         &st.s, nullptr) != SQLITE_OK ||
+      sqlite3_step(st.s) != SQLITE_ROW)
+    return sqlite_error(db_, "reading the key table's version");
+  // Creating adds a row; revoking moves max(updated_ms). Both change this sum.
+  return sqlite3_column_int64(st.s, 0) * 1'000'003 + sqlite3_column_int64(st.s, 1);
+}
+
+}  // namespace switchboard::access

@@ -1,0 +1,167 @@
+#include "access/meter.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "access/key_store.h"
+
+namespace switchboard::access {
+
+std::string usage_hour(std::int64_t time_ms) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> t{milliseconds(time_ms)};
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  const auto hour = duration_cast<hours>(t - day).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hour));
+  return buf;
+}
+
+Result<std::unique_ptr<Meter>> Meter::open(const std::string& path) {
+  // The key store creates the tables.
+  auto ks = KeyStore::open(path);
+  if (!ks) return ks.error();
+  std::unique_ptr<Meter> m(new Meter());
+  if (sqlite3_open_v2(path.c_str(), &m->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    return make_error(ErrorKind::kInternal, "store_error", "opening " + path + " for metering");
+  sqlite3_busy_timeout(m->db_, 5000);
+  m->thread_ = std::thread([p = m.get()] { p->loop(); });
+  return m;
+}
+
+Meter::~Meter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  sqlite3_close_v2(db_);
+}
+
+void Meter::record(UsageEvent e) {
+  std::lock_guard lock(mu_);
+  RowKey k{usage_hour(e.time_ms), std::move(e.key), std::move(e.team), std::move(e.route),
+           std::move(e.model)};
+  auto it = rows_.find(k);
+  if (it == rows_.end()) {
+    if (rows_.size() >= kMaxRows) {
+      dropped_.fetch_add(1);
+      return;
+    }
+    it = rows_.emplace(std::move(k), Sums{}).first;
+  }
+  Sums& s = it->second;
+  s.requests += 1;
+  s.refused += e.refused ? 1 : 0;
+  s.prompt += e.prompt_tokens;
+  s.completion += e.completion_tokens;
+  s.cost += e.cost_usd;
+}
+
+void Meter::flush() {
+  std::unique_lock lock(mu_);
+  const auto target = generation_ + 1;
+  flush_ = true;
+  wake_.notify_one();
+  written_.wait(lock, [&] { return done_ >= target || stopping_; });
+}
+
+void Meter::loop() {
+  for (;;) {
+    std::map<RowKey, Sums> batch;
+    bool stop;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || flush_; });
+      flush_ = false;
+      batch.swap(rows_);
+      ++generation_;
+      stop = stopping_;
+    }
+    if (!batch.empty()) write(batch);
+    {
+      std::lock_guard lock(mu_);
+      done_ = generation_;
+    }
+    written_.notify_all();
+    if (stop) return;
+  }
+}
+
+void Meter::write(const std::map<RowKey, Sums>& rows) {
+  sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(
+          db_,
+          "INSERT INTO usage (hour,key,team,route,model,requests,refused,prompt_tokens,"
+          "completion_tokens,cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?) "
+          "ON CONFLICT(hour,key,team,route,model) DO UPDATE SET "
+          "requests = requests + excluded.requests, refused = refused + excluded.refused, "
+          "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+          "completion_tokens = completion_tokens + excluded.completion_tokens, "
+          "cost_usd = cost_usd + excluded.cost_usd",
+          -1, &st, nullptr) != SQLITE_OK) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    dropped_.fetch_add(rows.size());
+    return;
+  }
+  for (const auto& [k, s] : rows) {
+    int i = 0;
+    for (const std::string* t :
+         {&std::get<0>(k), &std::get<1>(k), &std::get<2>(k), &std::get<3>(k), &std::get<4>(k)})
+      sqlite3_bind_text(st, ++i, t->data(), static_cast<int>(t->size()), SQLITE_STATIC);
+    sqlite3_bind_int64(st, ++i, s.requests);
+    sqlite3_bind_int64(st, ++i, s.refused);
+    sqlite3_bind_int64(st, ++i, s.prompt);
+    sqlite3_bind_int64(st, ++i, s.completion);
+    sqlite3_bind_double(st, ++i, s.cost);
+    if (sqlite3_step(st) != SQLITE_DONE) dropped_.fetch_add(1);
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+}
+
+Result<std::vector<UsageRow>> query_usage(const std::string& path, const std::string& group_by,
+                                          std::int64_t since_ms) {
+  if (group_by != "key" && group_by != "team" && group_by != "route" && group_by != "model" &&
+      group_by != "hour")
+    return make_error(ErrorKind::kBadRequest, "bad_request",
+                      "group by one of key, team, route, model, hour (got '" + group_by + "')");
+  auto ks = KeyStore::open(path);
+  if (!ks) return ks.error();
+  const std::string sql = "SELECT " + group_by +
+                          ", sum(requests), sum(refused), sum(prompt_tokens), "
+                          "sum(completion_tokens), sum(cost_usd) FROM usage WHERE hour >= ? "
+                          "GROUP BY " +
+                          group_by + " ORDER BY sum(cost_usd) DESC, " + group_by;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2((*ks)->db(), sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+    return make_error(ErrorKind::kInternal, "store_error", sqlite3_errmsg((*ks)->db()));
+  const std::string since = usage_hour(since_ms);
+  sqlite3_bind_text(st, 1, since.c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<UsageRow> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    UsageRow r;
+    auto* g = sqlite3_column_text(st, 0);
+    r.group = g ? reinterpret_cast<const char*>(g) : "";
+    r.requests = sqlite3_column_int64(st, 1);
+    r.refused = sqlite3_column_int64(st, 2);
+    r.prompt_tokens = sqlite3_column_int64(st, 3);
+    r.completion_tokens = sqlite3_column_int64(st, 4);
+    r.cost_usd = sqlite3_column_double(st, 5);
+    out.push_back(std::move(r));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+}  // namespace switchboard::access

@@ -1,0 +1,83 @@
+// Usage metering by key, team, route and model (tokens, USD) into the `usage` table of the keys
+// database (access/key_store.h): one row per UTC hour and (key, team, route, model), summed.
+//
+// record() never blocks the request path: it adds to an in-memory map under a mutex (one row per
+// distinct hour/key/team/route/model, so memory is bounded by what is in use within a second);
+// a background thread writes the sums in one transaction per second (UPSERT adding to the row).
+// If more than `max_rows` distinct rows wait (SQLite far behind), new events are dropped and
+// counted (dropped()).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "switchboard/result.h"
+
+struct sqlite3;
+
+namespace switchboard::access {
+
+struct UsageEvent {
+  std::int64_t time_ms = 0;
+  std::string key;  // key name; "" for requests without a key
+  std::string team;
+  std::string route;     // what the client named
+  std::string model;     // the model that answered ("" if none)
+  bool refused = false;  // refused by the auth or limits stage
+  std::int64_t prompt_tokens = 0, completion_tokens = 0;
+  double cost_usd = 0;
+};
+
+struct UsageRow {
+  std::string group;  // the grouped value (key, team, route, model or hour)
+  std::int64_t requests = 0, refused = 0, prompt_tokens = 0, completion_tokens = 0;
+  double cost_usd = 0;
+};
+
+class Meter {
+ public:
+  static Result<std::unique_ptr<Meter>> open(const std::string& path);
+  ~Meter();  // writes what is left
+  void record(UsageEvent e);
+  void flush();  // blocks until everything recorded before the call is in SQLite
+  std::uint64_t dropped() const { return dropped_.load(); }
+
+ private:
+  Meter() = default;
+  void loop();
+  struct Sums {
+    std::int64_t requests = 0, refused = 0, prompt = 0, completion = 0;
+    double cost = 0;
+  };
+  using RowKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  void write(const std::map<RowKey, Sums>& rows);
+
+  sqlite3* db_ = nullptr;  // writer thread only (after open)
+  std::mutex mu_;
+  std::condition_variable wake_, written_;
+  std::map<RowKey, Sums> rows_;            // guarded by mu_
+  std::uint64_t generation_ = 0;           // guarded by mu_: batches taken
+  std::uint64_t done_ = 0;                 // guarded by mu_: batches written
+  bool stopping_ = false, flush_ = false;  // guarded by mu_
+  std::atomic<std::uint64_t> dropped_{0};
+  std::thread thread_;
+  static constexpr std::size_t kMaxRows = 100'000;
+};
+
+// Usage summed over rows since `since_ms` (hour granularity), grouped by "key", "team", "route",
+// "model" or "hour", largest cost first. Blocking SQLite read (CLI, admin API).
+Result<std::vector<UsageRow>> query_usage(const std::string& path, const std::string& group_by,
+                                          std::int64_t since_ms);
+
+// "2026-12-02T14" for a unix ms time (UTC hour).
+std::string usage_hour(std::int64_t time_ms);
+
+}  // namespace switchboard::access

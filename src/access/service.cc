@@ -1,0 +1,144 @@
+#include "access/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+
+#include "access/key_store.h"
+
+namespace switchboard::access {
+namespace {
+
+std::mutex g_mu;
+std::map<std::string, std::weak_ptr<AccessService>>& services() {
+  static std::map<std::string, std::weak_ptr<AccessService>> s;
+  return s;
+}
+
+std::string identity(const AccessSettings& s) {
+  return s.keys_db + "|" + (s.redis ? s.redis->url + "|" + s.redis->prefix : std::string());
+}
+
+}  // namespace
+
+Result<std::shared_ptr<AccessService>> AccessService::acquire(const AccessSettings& settings) {
+  std::lock_guard lock(g_mu);
+  auto& slot = services()[identity(settings)];
+  if (auto running = slot.lock()) return running;
+  std::shared_ptr<AccessService> s(new AccessService(settings));
+  if (auto e = s->reload_keys()) return *e;
+  if (settings.meter) {
+    auto m = Meter::open(settings.keys_db);
+    if (!m) return m.error();
+    s->meter_ = std::move(*m);
+  }
+  if (settings.redis) s->sync_ = std::make_unique<RedisSync>(*settings.redis, s->counters_);
+  s->housekeeping();
+  s->registry_ = std::thread([p = s.get()] { p->registry_loop(); });
+  slot = s;
+  return s;
+}
+
+void AccessService::reload_all() {
+  std::vector<std::shared_ptr<AccessService>> live;
+  {
+    std::lock_guard lock(g_mu);
+    for (auto& [id, w] : services())
+      if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->reload_keys();
+}
+
+AccessService::AccessService(AccessSettings settings)
+    : settings_(std::move(settings)), index_(std::make_shared<Index>()) {}
+
+AccessService::~AccessService() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (registry_.joinable()) registry_.join();
+  sync_.reset();   // a last sync
+  meter_.reset();  // writes what is left
+}
+
+std::shared_ptr<const LiveKey> AccessService::find(std::string_view secret) const {
+  if (!secret.starts_with(kSecretPrefix)) return nullptr;
+  const std::string hash = hash_secret(secret);
+  std::shared_ptr<const Index> index;
+  {
+    std::lock_guard lock(index_mu_);
+    index = index_;
+  }
+  auto it = index->find(hash);
+  return it == index->end() ? nullptr : it->second;
+}
+
+std::size_t AccessService::key_count() const {
+  std::lock_guard lock(index_mu_);
+  return index_->size();
+}
+
+std::optional<Error> AccessService::reload_keys() {
+  std::lock_guard reload(reload_mu_);
+  auto store = KeyStore::open(settings_.keys_db);
+  if (!store) return store.error();
+  auto version = (*store)->version();
+  if (!version) return version.error();
+  if (*version == version_) return std::nullopt;
+  auto keys = (*store)->list(false);
+  if (!keys) return keys.error();
+  auto index = std::make_shared<Index>();
+  std::size_t n = 0;
+  for (auto& k : *keys) {
+    auto live = std::make_shared<LiveKey>();
+    const bool labelled = n++ < kMaxKeyLabels;
+    live->label = labelled ? k.name : "other";
+    live->team_label = labelled ? k.team : "other";
+    const std::string hash = k.hash;
+    live->key = std::move(k);
+    index->emplace(hash, std::move(live));
+  }
+  if (version_ >= 0)
+    spdlog::info("keys: {} active key(s) loaded from {}", index->size(), settings_.keys_db);
+  {
+    std::lock_guard lock(index_mu_);
+    index_ = std::move(index);
+  }
+  version_ = *version;
+  return std::nullopt;
+}
+
+void AccessService::housekeeping() {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  if (!sync_) counters_.expire(now);  // with Redis, the sync thread drops expired counters
+  std::shared_ptr<const Index> index;
+  {
+    std::lock_guard lock(index_mu_);
+    index = index_;
+  }
+  // Budget counters are fetched from Redis before a key's first request on this gateway.
+  if (sync_)
+    for (const auto& [hash, live] : *index)
+      if (live->key.limits.usd_per_day > 0 || live->key.limits.usd_per_month > 0)
+        limiter_.watch(live->key, now);
+}
+
+void AccessService::registry_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (wake_.wait_for(lock, settings_.reload, [&] { return stopping_; })) return;
+    }
+    if (auto e = reload_keys())
+      spdlog::warn("keys: reloading from {} failed: {} (the loaded keys stay)", settings_.keys_db,
+                   e->message);
+    housekeeping();
+  }
+}
+
+}  // namespace switchboard::access

@@ -1,0 +1,96 @@
+// `auth`: who is asking (docs/keys.md). Runs first, before `parse`, so a request without a valid
+// key is refused 401 whatever its body; present only when the config has an `auth:` section.
+//
+// Reads `Authorization: Bearer <secret>`, hashes the secret and looks it up in the live key
+// registry (access/service.h: an in-memory map refreshed from SQLite off the request path). Found:
+// the key goes into RequestContext::api_key and its name and team into the decision record (the
+// `limits` stage, after parse, checks what it may do). Not found, or no header:
+//   auth.required: true   401 invalid_api_key (missing key / unknown or revoked key)
+//   auth.required: false  the request goes on without a key, as without an `auth:` section
+// Offline runs (RequestContext::trusted) pass.
+#include <spdlog/spdlog.h>
+
+#include "access/service.h"
+#include "pipeline/request_context.h"
+#include "switchboard/stage.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+// The token of "Bearer <token>" (scheme case-insensitive, spaces trimmed); empty when absent.
+std::string_view bearer_token(std::optional<std::string_view> header) {
+  if (!header) return {};
+  std::string_view v = *header;
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  constexpr std::string_view kScheme = "bearer ";
+  if (v.size() < kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(v[i])) != kScheme[i]) return {};
+  v.remove_prefix(kScheme.size());
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+class AuthStage final : public Stage {
+ public:
+  AuthStage(std::shared_ptr<access::AccessService> service, bool required)
+      : service_(std::move(service)), required_(required) {}
+  std::string_view name() const override { return "auth"; }
+  bool required() const override { return true; }
+
+  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    if (ctx.trusted) co_return StageResult::next();
+    const std::string_view token = bearer_token(ctx.headers.find("authorization"));
+    if (token.empty()) {
+      if (!required_) co_return StageResult::next();
+      co_return refuse(ctx,
+                       "missing API key: send `Authorization: Bearer sk-sb-...` (create one "
+                       "with `switchboard keys create`)");
+    }
+    auto key = service_->find(token);
+    if (!key) {
+      if (!required_) co_return StageResult::next();
+      co_return refuse(ctx, "incorrect API key provided: unknown or revoked key");
+    }
+    ctx.rec.key_name = key->key.name;
+    ctx.rec.key_team = key->key.team;
+    ctx.api_key = std::move(key);
+    co_return StageResult::next();
+  }
+
+ private:
+  static StageResult refuse(RequestContext& ctx, std::string message) {
+    if (ctx.metrics) ctx.metrics->auth_refusals.with({"invalid_api_key"}).inc();
+    return StageResult::fail(
+        make_error(ErrorKind::kUnauthorized, "invalid_api_key", std::move(message)),
+        "unauthorized");
+  }
+  std::shared_ptr<access::AccessService> service_;
+  bool required_;
+};
+
+const StageRegistrar kRegister("auth",
+                               [](const StageContext& sc) -> Result<std::unique_ptr<Stage>> {
+                                 auto settings = access::parse_access_settings(sc.config);
+                                 if (!settings) return settings.error();
+                                 if (!settings->configured) {
+                                   if (settings->redis)
+                                     return make_error(ErrorKind::kBadRequest, "bad_config",
+                                                       sc.config.source +
+                                                           ": `state:` shares the counters of "
+                                                           "API keys; it needs an `auth:` section");
+                                   return std::unique_ptr<Stage>();
+                                 }
+                                 auto service = access::AccessService::acquire(*settings);
+                                 if (!service) {
+                                   Error e = service.error();
+                                   e.message = sc.config.source + ": auth: " + e.message;
+                                   return e;
+                                 }
+                                 return std::unique_ptr<Stage>(std::make_unique<AuthStage>(
+                                     std::move(*service), settings->required));
+                               });
+
+}  // namespace
+}  // namespace switchboard::pipeline

@@ -1,0 +1,164 @@
+// `limits`: what the presented key may do, and how much (docs/keys.md). After `parse` (it needs the
+// named route or model, the routing headers and the prompt's token estimate), before `guard`;
+// present only when the config has an `auth:` section. Requests without a key pass (metered).
+//
+//   403 model_not_allowed       the key may not name this route or model
+//   403 objective_not_allowed   x-switchboard-objective / -lambda / -max-cost the key may not use
+//   429 budget_exceeded         the key's daily or monthly USD budget is spent
+//   429 rate_limit_exceeded     over its requests or tokens per minute
+//   503 rate_limit_state_unavailable  `state.fail_open: false` and Redis unreachable
+// Refusals carry retry-after (429) and x-ratelimit-{limit,remaining,reset}-{requests,tokens}; so
+// does every answer of a rate-limited key. The key's counters are checked and counted in memory
+// (access/limiter.h; shared through Redis by a background thread with `state:`), never waiting on
+// I/O. An after-answer hook (RequestContext::after_answer) then settles the request: actual tokens
+// replace the estimate, its cost is spent from the budgets, the usage meter and the per-key metrics
+// get it. POST /v1/route checks permissions only (it counts nothing).
+#include <chrono>
+
+#include "access/service.h"
+#include "pipeline/request_context.h"
+#include "switchboard/stage.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class LimitsStage final : public Stage {
+ public:
+  explicit LimitsStage(std::shared_ptr<access::AccessService> service)
+      : service_(std::move(service)) {}
+  std::string_view name() const override { return "limits"; }
+  bool required() const override { return true; }
+
+  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    if (ctx.trusted) co_return StageResult::next();
+    auto key = ctx.api_key;
+    if (!key) {
+      if (!ctx.explain_only) settle_later(ctx, nullptr, {});
+      co_return StageResult::next();
+    }
+    const access::Key& k = key->key;
+    // What it may ask for.
+    const bool is_route = ctx.route != nullptr;
+    if (!k.may_name(ctx.req.model, is_route)) {
+      co_return refuse(ctx, key, {},
+                       make_error(ErrorKind::kForbidden, "model_not_allowed",
+                                  "key '" + k.name + "' may not use " +
+                                      (is_route ? "route" : "model") + " '" + ctx.req.model + "'"),
+                       "forbidden");
+    }
+    for (const auto& [header, objective] : objective_headers(ctx)) {
+      if (k.may_use_objective(objective)) continue;
+      co_return refuse(
+          ctx, key, {},
+          make_error(ErrorKind::kForbidden, "objective_not_allowed",
+                     "key '" + k.name + "' may not use " + std::string(header) +
+                         (header == "x-switchboard-objective" ? ": " + std::string(objective)
+                                                              : std::string())),
+          "forbidden");
+    }
+    if (ctx.explain_only) co_return StageResult::next();
+    // How much.
+    if (service_->has_redis() && ctx.metrics) {
+      ctx.metrics->ratelimit_state_present.store(true, std::memory_order_relaxed);
+      ctx.metrics->ratelimit_state_up.set(service_->state_up() ? 1 : 0);
+      ctx.metrics->ratelimit_state_errors.set(static_cast<std::int64_t>(service_->state_errors()));
+    }
+    if (k.limits.any() && !service_->state_up() && !service_->fail_open()) {
+      co_return refuse(
+          ctx, key, {},
+          make_error(ErrorKind::kUnavailable, "rate_limit_state_unavailable",
+                     "the shared rate-limit state is unreachable and the gateway is "
+                     "configured to fail closed (state.fail_open: false); retry later"),
+          "rate_limit_state_unavailable");
+    }
+    access::Admission a = service_->limiter().admit(k, ctx.signals.prompt_tokens, now_ms());
+    ctx.limit_headers = a.headers;
+    if (!a.ok) {
+      co_return refuse(ctx, key, a, std::move(*a.error), a.outcome);
+    }
+    service_->kick();
+    settle_later(ctx, key, std::move(a));
+    co_return StageResult::next();
+  }
+
+ private:
+  // The objectives the request asks for, by the header that asks.
+  static std::vector<std::pair<std::string_view, std::string_view>> objective_headers(
+      const RequestContext& ctx) {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    if (auto v = ctx.headers.find("x-switchboard-objective"))
+      out.emplace_back("x-switchboard-objective", *v);
+    if (ctx.headers.find("x-switchboard-lambda"))
+      out.emplace_back("x-switchboard-lambda", "lambda");
+    if (ctx.headers.find("x-switchboard-max-cost"))
+      out.emplace_back("x-switchboard-max-cost", "max_cost");
+    return out;
+  }
+
+  StageResult refuse(RequestContext& ctx, const std::shared_ptr<const access::LiveKey>& key,
+                     access::Admission a, Error e, const char* outcome) const {
+    if (ctx.metrics) ctx.metrics->auth_refusals.with({e.code}).inc();
+    if (!ctx.explain_only) settle_later(ctx, key, std::move(a));
+    return StageResult::fail(std::move(e), outcome);
+  }
+
+  // After the answer: settle the counters, meter, count per key.
+  void settle_later(RequestContext& ctx, std::shared_ptr<const access::LiveKey> key,
+                    access::Admission a) const {
+    ctx.after_answer.push_back(
+        [service = service_, key = std::move(key), a = std::move(a)](RequestContext& c) {
+          const auto& rec = c.rec;
+          const std::int64_t tokens = rec.prompt_tokens + rec.completion_tokens;
+          const bool refused = rec.outcome == "forbidden" || rec.outcome == "rate_limited" ||
+                               rec.outcome == "budget_exceeded" ||
+                               rec.outcome == "rate_limit_state_unavailable";
+          if (key) {
+            service->limiter().settle(key->key, a, tokens, rec.cost_usd);
+            if (a.counted) service->kick();
+            if (auto* m = c.metrics) {
+              const std::string outcome = rec.outcome.empty() ? std::string("ok") : rec.outcome;
+              m->key_requests.with({key->label, key->team_label, outcome}).inc();
+              if (tokens > 0)
+                m->key_tokens.with({key->label, key->team_label}).inc(static_cast<double>(tokens));
+              if (rec.cost_usd > 0)
+                m->key_cost.with({key->label, key->team_label}).inc(rec.cost_usd);
+            }
+          }
+          access::UsageEvent e;
+          e.time_ms = rec.time_ms ? rec.time_ms : now_ms();
+          if (key) {
+            e.key = key->key.name;
+            e.team = key->key.team;
+          }
+          e.route = rec.route;
+          e.model = rec.model;
+          e.refused = refused;
+          e.prompt_tokens = rec.prompt_tokens;
+          e.completion_tokens = rec.completion_tokens;
+          e.cost_usd = rec.cost_usd;
+          service->meter(std::move(e));
+        });
+  }
+
+  std::shared_ptr<access::AccessService> service_;
+};
+
+const StageRegistrar kRegister("limits",
+                               [](const StageContext& sc) -> Result<std::unique_ptr<Stage>> {
+                                 auto settings = access::parse_access_settings(sc.config);
+                                 if (!settings) return settings.error();
+                                 if (!settings->configured) return std::unique_ptr<Stage>();
+                                 auto service = access::AccessService::acquire(*settings);
+                                 if (!service) return service.error();
+                                 return std::unique_ptr<Stage>(
+                                     std::make_unique<LimitsStage>(std::move(*service)));
+                               });
+
+}  // namespace
+}  // namespace switchboard::pipeline

@@ -1,0 +1,355 @@
+// Virtual API keys (docs/keys.md) against a real gateway: keys made with `switchboard keys`, the
+// 401/403/429 answers in OpenAI's shape with retry-after and x-ratelimit-* headers, budgets spent
+// after each answer, revocation, decision records naming the key, per-key metrics, usage metering,
+// and the official openai client seeing AuthenticationError / PermissionDeniedError / RateLimitError.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import OpenAI from 'openai';
+import {
+  startGateway, model, stopAll, chatBody, postChat, getDecision, getJson, sleep, expectErrorShape,
+  parseMetrics, streamChat,
+} from './lib/harness.mjs';
+import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
+import { keysCli, createKey, bearer } from './lib/keys.mjs';
+
+// The echo upstream reports 5 prompt + 7 completion tokens; at $10/$30 per million that is
+// $0.00026 per request.
+const COST = (5 * 10 + 7 * 30) / 1e6;
+
+// Retries `fn` until it returns a truthy value (the gateway reloads keys every 200 ms here).
+async function eventually(fn, ms = 5000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
+describe('API keys', () => {
+  let echo;
+  let gw;
+  let db;
+  const secrets = {};
+  before(async () => {
+    echo = await echoUpstream();
+    gw = await startGateway({
+      models: [model(FAKE, echo.url)],
+      routes: [
+        { name: 'auto', policy: { type: 'static', model: FAKE } },
+        { name: 'other', policy: { type: 'static', model: FAKE } },
+      ],
+      extraConfig: { auth: { required: true, reload_ms: 100 } },
+    });
+    db = gw.sqlite;
+    // Keys made by the CLI while the gateway runs: it picks them up within reload_ms.
+    secrets.open = createKey(db, 'open', { team: 'platform' });
+    secrets.routes = createKey(db, 'auto-only', { team: 'web', routes: 'auto' });
+    secrets.cheap = createKey(db, 'cheap', { team: 'web', objectives: 'balanced,cost' });
+    secrets.rpm = createKey(db, 'rpm3', { team: 'ml', rpm: 3 });
+    secrets.tpm = createKey(db, 'tpm40', { team: 'ml', tpm: 40 });
+    secrets.budget = createKey(db, 'budget', { team: 'ml', usdPerDay: COST * 1.5 });
+    secrets.sdk = createKey(db, 'sdk', { team: 'ml', rpm: 1 });
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'hi'), { headers: bearer(secrets.sdk.secret) })).status !== 401);
+  });
+  after(stopAll);
+
+  test('the secret is shown once: list shows neither it nor its hash', () => {
+    assert.match(secrets.open.secret, /^sk-sb-[0-9a-f]{48}$/);
+    const r = keysCli(['list', '--db', db, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const keys = JSON.parse(r.stdout);
+    const open = keys.find((k) => k.name === 'open');
+    assert.equal(open.team, 'platform');
+    assert.equal(open.prefix, secrets.open.secret.slice(0, 12));
+    assert.ok(!r.stdout.includes(secrets.open.secret), 'no secret in the listing');
+    assert.equal(open.hash, undefined);
+    const text = keysCli(['list', '--db', db]);
+    assert.match(text.stdout, /auto-only\s+web/);
+    const dup = keysCli(['create', '--db', db, '--name', 'open']);
+    assert.notEqual(dup.status, 0);
+    assert.match(dup.stderr, /exists/);
+  });
+
+  test('no key, or a malformed body without a key: 401 invalid_api_key, recorded', async () => {
+    const r = await postChat(gw.base, chatBody('auto', 'hello'));
+    assert.equal(r.status, 401);
+    const e = expectErrorShape(assert, r.json, 'invalid_api_key');
+    assert.equal(e.type, 'authentication_error');
+    assert.match(e.message, /missing API key/);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.status, 401);
+    assert.equal(d.outcome, 'unauthorized');
+    assert.equal(d.key, null);
+    assert.deepEqual(d.stages.map((s) => `${s.name}:${s.outcome}`), ['auth:error', 'record:next']);
+    // Auth runs before the body is parsed: garbage gets 401, not 400.
+    const garbage = await postChat(gw.base, '{not json');
+    assert.equal(garbage.status, 401);
+    // With a key, the same garbage is a 400.
+    const bad = await postChat(gw.base, '{not json', { headers: bearer(secrets.open.secret) });
+    assert.equal(bad.status, 400);
+  });
+
+  test('unknown key and a key of the wrong scheme: 401', async () => {
+    for (const headers of [{ authorization: 'Bearer sk-sb-0000' }, { authorization: `Basic ${secrets.open.secret}` },
+      bearer(secrets.open.key.id)]) {
+      const r = await postChat(gw.base, chatBody('auto', 'hello'), { headers });
+      assert.equal(r.status, 401, JSON.stringify(headers));
+      assert.match(expectErrorShape(assert, r.json, 'invalid_api_key').message, /API key/);
+    }
+  });
+
+  test('a valid key is served; the record names the key and its team', async () => {
+    const r = await postChat(gw.base, chatBody('auto', 'hello'), { headers: bearer(secrets.open.secret) });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.choices[0].message.content, 'answer to: hello');
+    assert.equal(r.headers.get('x-ratelimit-limit-requests'), null, 'no limits, no headers');
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.deepEqual(d.key, { name: 'open', team: 'platform' });
+    assert.deepEqual(d.stages.map((s) => s.name),
+      ['auth', 'parse', 'limits', 'guard', 'cache', 'signals', 'decide', 'execute', 'record']);
+    assert.ok(!JSON.stringify(d).includes(secrets.open.secret), 'the secret is not recorded');
+  });
+
+  test('routes and models the key may not name: 403 model_not_allowed', async () => {
+    const h = { headers: bearer(secrets.routes.secret) };
+    assert.equal((await postChat(gw.base, chatBody('auto', 'x'), h)).status, 200);
+    for (const name of ['other', FAKE]) {
+      const r = await postChat(gw.base, chatBody(name, 'x'), h);
+      assert.equal(r.status, 403, name);
+      const e = expectErrorShape(assert, r.json, 'model_not_allowed');
+      assert.match(e.message, new RegExp(`'${name}'`));
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      assert.equal(d.outcome, 'forbidden');
+      assert.deepEqual(d.key, { name: 'auto-only', team: 'web' });
+    }
+  });
+
+  test('objectives the key may not ask for: 403 objective_not_allowed', async () => {
+    const ok = await postChat(gw.base, chatBody('auto', 'x'),
+      { headers: { ...bearer(secrets.cheap.secret), 'x-switchboard-objective': 'cost' } });
+    assert.equal(ok.status, 200, ok.text);
+    for (const extra of [{ 'x-switchboard-objective': 'quality' }, { 'x-switchboard-lambda': '100' },
+      { 'x-switchboard-max-cost': '1' }]) {
+      const r = await postChat(gw.base, chatBody('auto', 'x'), { headers: { ...bearer(secrets.cheap.secret), ...extra } });
+      assert.equal(r.status, 403, JSON.stringify(extra));
+      assert.match(expectErrorShape(assert, r.json, 'objective_not_allowed').message, new RegExp(Object.keys(extra)[0]));
+    }
+    // Another key may.
+    const open = await postChat(gw.base, chatBody('auto', 'x'),
+      { headers: { ...bearer(secrets.open.secret), 'x-switchboard-objective': 'quality' } });
+    assert.equal(open.status, 200);
+  });
+
+  test('requests per minute: 429 rate_limit_exceeded with retry-after and x-ratelimit-* headers', async () => {
+    const h = { headers: bearer(secrets.rpm.secret) };
+    for (let i = 0; i < 3; i++) {
+      const r = await postChat(gw.base, chatBody('auto', `q${i}`), h);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers.get('x-ratelimit-limit-requests'), '3');
+      assert.equal(r.headers.get('x-ratelimit-remaining-requests'), String(2 - i));
+      assert.match(r.headers.get('x-ratelimit-reset-requests'), /^\d+(ms|s|m\d+s)$/);
+    }
+    const n0 = echo.requests.length;
+    const r = await postChat(gw.base, chatBody('auto', 'one too many'), h);
+    assert.equal(r.status, 429);
+    const e = expectErrorShape(assert, r.json, 'rate_limit_exceeded');
+    assert.equal(e.type, 'rate_limit_error');
+    const retry = Number(r.headers.get('retry-after'));
+    assert.ok(retry >= 1 && retry <= 120, `retry-after ${retry}`);
+    assert.equal(r.headers.get('x-ratelimit-limit-requests'), '3');
+    assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '0');
+    assert.ok(r.headers.get('x-ratelimit-reset-requests'));
+    assert.equal(echo.requests.length, n0, 'the refused request never reached a model');
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'rate_limited');
+    assert.equal(d.error.code, 'rate_limit_exceeded');
+    assert.deepEqual(d.key, { name: 'rpm3', team: 'ml' });
+    // The limit is the key's, not the gateway's.
+    assert.equal((await postChat(gw.base, chatBody('auto', 'x'), { headers: bearer(secrets.open.secret) })).status, 200);
+  });
+
+  test('tokens per minute count the estimated prompt up front', async () => {
+    const h = { headers: bearer(secrets.tpm.secret) };
+    const small = await postChat(gw.base, chatBody('auto', 'short'), h);
+    assert.equal(small.status, 200, small.text);
+    assert.equal(small.headers.get('x-ratelimit-limit-tokens'), '40');
+    const remaining = Number(small.headers.get('x-ratelimit-remaining-tokens'));
+    assert.ok(remaining > 0 && remaining < 40, `remaining ${remaining}`);
+    const long = await postChat(gw.base, chatBody('auto', 'word '.repeat(400)), h);
+    assert.equal(long.status, 429);
+    assert.match(expectErrorShape(assert, long.json, 'rate_limit_exceeded').message, /tokens per minute/);
+    assert.equal(long.headers.get('x-ratelimit-limit-tokens'), '40');
+  });
+
+  test('a daily budget is spent after each answer; then 429 budget_exceeded until 00:00 UTC', async () => {
+    const h = { headers: bearer(secrets.budget.secret) };
+    // $0.00026 per answer against $0.00039: the second is still admitted (spent 0.00026 < budget).
+    assert.equal((await postChat(gw.base, chatBody('auto', 'one'), h)).status, 200);
+    assert.equal((await postChat(gw.base, chatBody('auto', 'two'), h)).status, 200);
+    await sleep(100); // the cost is settled right after the answer is sent
+    const r = await postChat(gw.base, chatBody('auto', 'three'), h);
+    assert.equal(r.status, 429, r.text);
+    const e = expectErrorShape(assert, r.json, 'budget_exceeded');
+    assert.equal(e.type, 'rate_limit_error');
+    assert.match(e.message, /daily budget/);
+    const now = new Date();
+    const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+    const retry = Number(r.headers.get('retry-after'));
+    assert.ok(Math.abs(retry - (midnight - Date.now()) / 1000) < 5, `retry-after ${retry}`);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'budget_exceeded');
+  });
+
+  test('a revoked key is refused within reload_ms', async () => {
+    const k = createKey(db, 'short-lived', { team: 'tmp' });
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'x'), { headers: bearer(k.secret) })).status === 200);
+    const rv = keysCli(['revoke', '--db', db, 'short-lived']);
+    assert.equal(rv.status, 0, rv.stderr);
+    assert.match(rv.stdout, /revoked key 'short-lived'/);
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'x'), { headers: bearer(k.secret) })).status === 401);
+    assert.notEqual(keysCli(['revoke', '--db', db, 'short-lived']).status, 0);
+  });
+
+  test('the openai client sees AuthenticationError, PermissionDeniedError and RateLimitError', async () => {
+    const client = (apiKey) => new OpenAI({ baseURL: `${gw.base}/v1`, apiKey, maxRetries: 0, timeout: 10000 });
+    const ask = (c, m = 'auto') => c.chat.completions.create({ model: m, messages: [{ role: 'user', content: 'hi' }] });
+    await assert.rejects(ask(client('sk-sb-not-a-key')), (err) => {
+      assert.ok(err instanceof OpenAI.AuthenticationError, err.constructor.name);
+      assert.equal(err.status, 401);
+      assert.equal(err.code, 'invalid_api_key');
+      return true;
+    });
+    await assert.rejects(ask(client(secrets.routes.secret), 'other'), (err) => {
+      assert.ok(err instanceof OpenAI.PermissionDeniedError, err.constructor.name);
+      assert.equal(err.code, 'model_not_allowed');
+      return true;
+    });
+    const sdk = client(secrets.sdk.secret);
+    // The key's one request per minute may have gone on the set-up probe; use what is left.
+    let limited;
+    for (let i = 0; i < 2 && !limited; i++) {
+      try {
+        const ok = await ask(sdk);
+        assert.equal(ok.choices[0].message.content, 'answer to: hi');
+      } catch (err) {
+        limited = err;
+      }
+    }
+    assert.ok(limited instanceof OpenAI.RateLimitError, limited?.constructor.name);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.code, 'rate_limit_exceeded');
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+  });
+
+  test('streams carry the headers; POST /v1/route checks permissions but counts nothing', async () => {
+    const k = createKey(db, 'streamer', { team: 'web', routes: 'auto', rpm: 2 });
+    await eventually(async () => (await fetch(`${gw.base}/v1/route`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...bearer(k.secret) },
+      body: JSON.stringify(chatBody('auto', 'x')),
+    })).status === 200);
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${gw.base}/v1/route`, {
+        method: 'POST', headers: { 'content-type': 'application/json', ...bearer(k.secret) },
+        body: JSON.stringify(chatBody('auto', 'x')),
+      });
+      assert.equal(r.status, 200);
+    }
+    const forbidden = await fetch(`${gw.base}/v1/route`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...bearer(k.secret) },
+      body: JSON.stringify(chatBody('other', 'x')),
+    });
+    assert.equal(forbidden.status, 403);
+    assert.equal((await fetch(`${gw.base}/v1/route`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chatBody('auto', 'x')),
+    })).status, 401);
+    const res = await streamChat(gw.base, chatBody('auto', 'stream me'), { headers: bearer(k.secret) });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /text\/event-stream/);
+    assert.equal(res.headers.get('x-ratelimit-limit-requests'), '2');
+    assert.equal(res.headers.get('x-ratelimit-remaining-requests'), '1', 'the explanations were not counted');
+    assert.equal(res.text, 'answer to: stream me');
+    assert.equal(res.events.at(-1).data, '[DONE]');
+    const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
+    assert.deepEqual(d.key, { name: 'streamer', team: 'web' });
+    assert.equal(d.stream, true);
+  });
+
+  test('per-key metrics name configured keys only', async () => {
+    const text = (await getJson(gw.base, '/metrics')).text;
+    const m = parseMetrics(text);
+    const series = m.filter((s) => s.name === 'switchboard_key_requests_total');
+    const ok = series.find((s) => s.labels.key === 'open' && s.labels.outcome === 'ok');
+    assert.ok(ok && ok.value >= 2, text);
+    assert.equal(ok.labels.team, 'platform');
+    assert.ok(series.find((s) => s.labels.key === 'rpm3' && s.labels.outcome === 'rate_limited'));
+    assert.ok(series.every((s) => !s.labels.key.startsWith('sk-')), 'no secrets as labels');
+    const cost = m.find((s) => s.name === 'switchboard_key_cost_usd_total' && s.labels.key === 'budget');
+    assert.ok(Math.abs(cost.value - 2 * COST) < 1e-9, `${cost?.value}`);
+    const refusals = m.find((s) => s.name === 'switchboard_auth_refusals_total' && s.labels.code === 'invalid_api_key');
+    assert.ok(refusals.value >= 4);
+  });
+
+  test('usage is metered by key, team, route and model in SQLite', async () => {
+    const usage = await eventually(() => {
+      const r = keysCli(['usage', '--db', db, '--by', 'key', '--json']);
+      const rows = r.status === 0 ? JSON.parse(r.stdout) : [];
+      const b = rows.find((x) => x.key === 'budget');
+      return b && b.requests === 3 ? rows : undefined;
+    });
+    const b = usage.find((x) => x.key === 'budget');
+    assert.equal(b.refused, 1);
+    assert.equal(b.prompt_tokens, 10);
+    assert.equal(b.completion_tokens, 14);
+    assert.ok(Math.abs(b.cost_usd - 2 * COST) < 1e-9);
+    const byTeam = JSON.parse(keysCli(['usage', '--db', db, '--by', 'team', '--json']).stdout);
+    assert.ok(byTeam.find((x) => x.team === 'ml').requests >= 8);
+    const byModel = JSON.parse(keysCli(['usage', '--db', db, '--by', 'model', '--json']).stdout);
+    assert.ok(byModel.find((x) => x.model === FAKE).cost_usd > 0);
+    const byRoute = JSON.parse(keysCli(['usage', '--db', db, '--by', 'route', '--json']).stdout);
+    assert.ok(byRoute.find((x) => x.route === 'other'), 'refused requests are metered under their route');
+  });
+});
+
+describe('auth.required: false keeps the open behaviour', () => {
+  let gw;
+  let secret;
+  before(async () => {
+    const echo = await echoUpstream();
+    gw = await startGateway({
+      models: [model(FAKE, echo.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
+      extraConfig: { auth: { required: false, reload_ms: 100 } },
+    });
+    secret = createKey(gw.sqlite, 'limited', { rpm: 1 }).secret;
+  });
+  after(stopAll);
+
+  test('no key or an unknown key is served; a known key still gets its limits', async () => {
+    assert.equal((await postChat(gw.base, chatBody('auto', 'x'))).status, 200);
+    assert.equal((await postChat(gw.base, chatBody('auto', 'x'), { headers: bearer('sk-anything') })).status, 200);
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'x'), { headers: bearer(secret) })).status === 429);
+    assert.equal((await postChat(gw.base, chatBody('auto', 'x'))).status, 200);
+  });
+});
+
+describe('without an auth section nothing changes', () => {
+  let gw;
+  before(async () => {
+    const echo = await echoUpstream();
+    gw = await startGateway({ models: [model(FAKE, echo.url)] });
+  });
+  after(stopAll);
+
+  test('no auth or limits stage runs', async () => {
+    const r = await postChat(gw.base, chatBody(FAKE, 'x'), { headers: bearer('sk-sb-whatever') });
+    assert.equal(r.status, 200);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.ok(!d.stages.some((s) => s.name === 'auth' || s.name === 'limits'));
+    assert.equal(d.key, null);
+  });
+});
+
+void path;

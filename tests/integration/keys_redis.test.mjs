@@ -1,0 +1,146 @@
+// Rate limits and budgets shared by two gateways through one redis-server (started here on an
+// ephemeral port): N gateways enforce one limit; when Redis dies, a fail-open gateway keeps
+// serving on its local counters (and says so in /metrics and its log) while a fail-closed one
+// refuses limited keys with 503.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import {
+  startGateway, model, stopAll, chatBody, postChat, getJson, closedPort, tempDir, sleep,
+  expectErrorShape, parseMetrics,
+} from './lib/harness.mjs';
+import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
+import { createKey, bearer } from './lib/keys.mjs';
+
+const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
+const COST = (5 * 10 + 7 * 30) / 1e6;
+
+async function startRedis() {
+  const port = await closedPort();
+  const dir = tempDir('sb-redis-');
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+                                      '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (/Ready to accept connections/.test(out)) { clearTimeout(timer); resolve(); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited ${code}:\n${out}`)); });
+  });
+  return { port, proc, url: `redis://127.0.0.1:${port}` };
+}
+
+async function eventually(fn, ms = 5000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
+function metric(text, name) {
+  return parseMetrics(text).find((s) => s.name === name)?.value;
+}
+
+describe('rate limits shared through Redis', { skip: haveRedis ? false : 'redis-server is not installed (apt-get install redis-server; CI installs it)' }, () => {
+  let redis;
+  let gwA;
+  let gwB;
+  let gwClosed;
+  let keysDb;
+  const keys = {};
+  before(async () => {
+    let echo;
+    [redis, echo] = await Promise.all([startRedis(), echoUpstream()]);
+    keysDb = path.join(tempDir('sb-keys-'), 'keys.db');
+    // Keys first (the gateways load them at start-up).
+    keys.shared = createKey(keysDb, 'shared', { team: 'ml', rpm: 6 });
+    keys.budget = createKey(keysDb, 'budget', { team: 'ml', usdPerDay: COST * 1.5 });
+    keys.roomy = createKey(keysDb, 'roomy', { team: 'web', rpm: 1000 });
+    keys.free = createKey(keysDb, 'free', { team: 'web' });
+    const cfg = (failOpen) => ({
+      models: [model(FAKE, echo.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
+      extraConfig: {
+        auth: { required: true, keys_db: keysDb, reload_ms: 200 },
+        state: { redis: redis.url, fail_open: failOpen, sync_ms: 20, timeout_ms: 200 },
+      },
+    });
+    [gwA, gwB, gwClosed] = await Promise.all([startGateway(cfg(true)), startGateway(cfg(true)),
+      startGateway(cfg(false))]);
+  });
+  after(async () => {
+    redis?.proc.kill('SIGKILL');
+    await stopAll();
+  });
+
+  test('two gateways enforce one requests-per-minute limit', async () => {
+    const h = { headers: bearer(keys.shared.secret) };
+    const statuses = [];
+    for (let i = 0; i < 10; i++) {
+      const gw = i % 2 ? gwB : gwA;
+      const r = await postChat(gw.base, chatBody('auto', `q${i}`), h);
+      statuses.push(r.status);
+      if (r.status === 429) {
+        expectErrorShape(assert, r.json, 'rate_limit_exceeded');
+        assert.equal(r.headers.get('x-ratelimit-limit-requests'), '6');
+        assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '0');
+      }
+      await sleep(100); // the other gateway has the count after one sync (kicked at once)
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429, 429, 429],
+      'each gateway alone would have admitted 6; together they admitted 6');
+    // The third gateway (same Redis) knows too, on its first request for the key... after a sync.
+    const c = await postChat(gwClosed.base, chatBody('auto', 'x'), h);
+    assert.ok(c.status === 429 || c.status === 200, `${c.status}`);
+    const after = await postChat(gwClosed.base, chatBody('auto', 'x'), h);
+    assert.equal(after.status, 429, 'after one sync the third gateway sees the shared count');
+  });
+
+  test('a budget spent through one gateway is spent on the other', async () => {
+    const h = { headers: bearer(keys.budget.secret) };
+    assert.equal((await postChat(gwA.base, chatBody('auto', 'one'), h)).status, 200);
+    await sleep(150);
+    assert.equal((await postChat(gwA.base, chatBody('auto', 'two'), h)).status, 200);
+    await sleep(300); // the answer's cost is settled, then synced
+    const r = await postChat(gwB.base, chatBody('auto', 'three'), h);
+    assert.equal(r.status, 429, r.text);
+    expectErrorShape(assert, r.json, 'budget_exceeded');
+  });
+
+  test('Redis killed: fail_open keeps serving on local counters and says so; fail closed refuses', async () => {
+    const up = metric((await getJson(gwA.base, '/metrics')).text, 'switchboard_ratelimit_state_up');
+    assert.equal(up, 1);
+    redis.proc.kill('SIGKILL');
+    await new Promise((r) => redis.proc.once('exit', r));
+    const h = { headers: bearer(keys.roomy.secret) };
+    // Fail open: every request is served, while the gateway notices Redis is gone.
+    for (let i = 0; i < 8; i++) {
+      const r = await postChat(gwA.base, chatBody('auto', `x${i}`), h);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers.get('x-ratelimit-limit-requests'), '1000');
+      await sleep(150);
+    }
+    const text = await eventually(async () => {
+      const t = (await getJson(gwA.base, '/metrics')).text;
+      return metric(t, 'switchboard_ratelimit_state_up') === 0 ? t : undefined;
+    });
+    assert.ok(metric(text, 'switchboard_ratelimit_state_errors_total') >= 1);
+    await gwA.proc.waitFor(/redis at .* unreachable .*local counters/);
+    // The limit already reached stays enforced on the local counts.
+    assert.equal((await postChat(gwA.base, chatBody('auto', 'x'), { headers: bearer(keys.shared.secret) })).status, 429);
+    // Fail closed: limited keys get 503 once the gateway knows; keys without limits are served.
+    const refused = await eventually(async () => {
+      const r = await postChat(gwClosed.base, chatBody('auto', 'x'), h);
+      return r.status === 503 ? r : undefined;
+    });
+    expectErrorShape(assert, refused.json, 'rate_limit_state_unavailable');
+    const free = await postChat(gwClosed.base, chatBody('auto', 'x'), { headers: bearer(keys.free.secret) });
+    assert.equal(free.status, 200);
+  });
+});

@@ -1,0 +1,231 @@
+// Virtual API keys: secrets and their hashes, permissions, the SQLite key store, the usage meter.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "access/key.h"
+#include "access/key_store.h"
+#include "access/meter.h"
+#include "access/service.h"
+#include "access/settings.h"
+#include "config/config.h"
+
+namespace switchboard::access {
+namespace {
+
+std::string temp_db(const char* name) {
+  auto path = std::filesystem::temp_directory_path() /
+              (std::string("sb_keys_") + name + "_" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  return path.string();
+}
+
+TEST(AccessKey, SecretsAreRandomAndPrefixed) {
+  const std::string a = generate_secret(), b = generate_secret();
+  EXPECT_TRUE(a.starts_with("sk-sb-"));
+  EXPECT_EQ(a.size(), 6u + 48u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef", 6), std::string::npos);
+}
+
+TEST(AccessKey, HashIsSha256Hex) {
+  // Known vectors (FIPS 180-2).
+  EXPECT_EQ(hash_secret(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string s = generate_secret();
+  EXPECT_EQ(hash_secret(s), hash_secret(s));
+  EXPECT_NE(hash_secret(s), hash_secret(s + "x"));
+}
+
+TEST(AccessKey, PermissionsByName) {
+  Key open;
+  EXPECT_TRUE(open.may_name("auto", true));
+  EXPECT_TRUE(open.may_name("gpt-4", false));
+  EXPECT_TRUE(open.may_use_objective("quality"));
+  Key routes_only;
+  routes_only.allow.routes = {"auto"};
+  EXPECT_TRUE(routes_only.may_name("auto", true));
+  EXPECT_FALSE(routes_only.may_name("other", true));
+  EXPECT_FALSE(routes_only.may_name("gpt-4", false)) << "a restricted key names only what it lists";
+  Key any_model;
+  any_model.allow.models = {"*"};
+  EXPECT_TRUE(any_model.may_name("gpt-4", false));
+  EXPECT_FALSE(any_model.may_name("auto", true));
+  Key cheap;
+  cheap.allow.objectives = {"cost", "balanced"};
+  EXPECT_TRUE(cheap.may_use_objective("cost"));
+  EXPECT_FALSE(cheap.may_use_objective("quality"));
+  EXPECT_FALSE(cheap.may_use_objective("lambda"));
+}
+
+TEST(AccessKey, SpecsAreValidated) {
+  KeySpec s;
+  s.name = "ok-name_1.2";
+  EXPECT_FALSE(validate(s));
+  s.name = "";
+  EXPECT_TRUE(validate(s));
+  s.name = "bad name";
+  EXPECT_TRUE(validate(s));
+  s.name = "x";
+  s.allow.objectives = {"speed"};
+  auto e = validate(s);
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message.find("speed"), std::string::npos);
+  s.allow.objectives = {};
+  s.limits.usd_per_day = -1;
+  EXPECT_TRUE(validate(s));
+}
+
+TEST(AccessKeyStore, CreateListRevokeAndNameReuse) {
+  auto path = temp_db("store");
+  auto store = KeyStore::open(path);
+  ASSERT_TRUE(store) << store.error().message;
+  KeySpec spec;
+  spec.name = "ci";
+  spec.team = "ml";
+  spec.allow.routes = {"auto"};
+  spec.limits.requests_per_minute = 5;
+  spec.limits.usd_per_day = 1.5;
+  auto v0 = (*store)->version();
+  ASSERT_TRUE(v0);
+  auto created = (*store)->create(spec);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->key.hash, hash_secret(created->secret));
+  EXPECT_EQ(created->key.prefix, created->secret.substr(0, 12));
+  auto v1 = (*store)->version();
+  EXPECT_NE(*v0, *v1);
+
+  // The secret is not stored anywhere in the file.
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(created->secret), std::string::npos);
+  }
+
+  auto dup = (*store)->create(spec);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, "key_exists");
+
+  auto keys = (*store)->list();
+  ASSERT_TRUE(keys);
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].name, "ci");
+  EXPECT_EQ((*keys)[0].team, "ml");
+  EXPECT_EQ((*keys)[0].allow.routes, std::vector<std::string>{"auto"});
+  EXPECT_EQ((*keys)[0].limits, spec.limits);
+
+  auto revoked = (*store)->revoke("ci");
+  ASSERT_TRUE(revoked);
+  EXPECT_GT(revoked->revoked_ms, 0);
+  EXPECT_NE(*(*store)->version(), *v1);
+  EXPECT_TRUE((*store)->list()->empty());
+  EXPECT_EQ((*store)->list(true)->size(), 1u);
+  EXPECT_EQ((*store)->revoke("ci").error().code, "key_not_found");
+  // A revoked key's name may be used again.
+  auto again = (*store)->create(spec);
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->key.id, created->key.id);
+}
+
+TEST(AccessService, FindsActiveKeysByTheirSecretOnly) {
+  AccessSettings settings;
+  settings.configured = true;
+  settings.keys_db = temp_db("service");
+  settings.meter = false;
+  auto store = KeyStore::open(settings.keys_db);
+  KeySpec spec;
+  spec.name = "app";
+  spec.team = "web";
+  auto created = (*store)->create(spec);
+  ASSERT_TRUE(created);
+  auto service = AccessService::acquire(settings);
+  ASSERT_TRUE(service) << service.error().message;
+  auto found = (*service)->find(created->secret);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->key.name, "app");
+  EXPECT_EQ(found->label, "app");
+  EXPECT_FALSE((*service)->find(created->secret + "0"));
+  EXPECT_FALSE((*service)->find("sk-other"));
+  EXPECT_FALSE((*service)->find(found->key.hash)) << "the hash is not a secret";
+  // The same settings give the same service (a config reload keeps its counters).
+  auto same = AccessService::acquire(settings);
+  EXPECT_EQ(same->get(), service->get());
+  // Revoked elsewhere: gone after a reload.
+  ASSERT_TRUE((*store)->revoke("app"));
+  EXPECT_FALSE((*service)->reload_keys());
+  EXPECT_FALSE((*service)->find(created->secret));
+}
+
+TEST(AccessMeter, SumsUsagePerHourKeyTeamRouteAndModel) {
+  auto path = temp_db("meter");
+  {
+    auto meter = Meter::open(path);
+    ASSERT_TRUE(meter) << meter.error().message;
+    const std::int64_t t = 1'764'633'600'000;  // 2025-12-02T00:00Z
+    (*meter)->record({t, "a", "ml", "auto", "big", false, 10, 5, 0.25});
+    (*meter)->record({t + 1000, "a", "ml", "auto", "big", false, 20, 5, 0.5});
+    (*meter)->record({t + 2000, "b", "web", "auto", "small", true, 0, 0, 0});
+    (*meter)->flush();
+    (*meter)->record({t + 3000, "a", "ml", "direct", "small", false, 1, 1, 0.01});
+  }  // the destructor writes the rest
+  auto by_key = query_usage(path, "key", 0);
+  ASSERT_TRUE(by_key) << by_key.error().message;
+  ASSERT_EQ(by_key->size(), 2u);
+  EXPECT_EQ((*by_key)[0].group, "a");
+  EXPECT_EQ((*by_key)[0].requests, 3);
+  EXPECT_EQ((*by_key)[0].prompt_tokens, 31);
+  EXPECT_NEAR((*by_key)[0].cost_usd, 0.76, 1e-9);
+  EXPECT_EQ((*by_key)[1].refused, 1);
+  auto by_model = query_usage(path, "model", 0);
+  ASSERT_EQ(by_model->size(), 2u);
+  EXPECT_EQ((*by_model)[0].group, "big");
+  EXPECT_FALSE(query_usage(path, "key; DROP TABLE usage", 0));
+  EXPECT_EQ(usage_hour(1'764'633'600'000 + 3'600'000 * 13 + 5), "2025-12-02T13");
+}
+
+}  // namespace
+}  // namespace switchboard::access
+
+namespace switchboard::access {
+namespace {
+
+Result<AccessSettings> settings_of(const std::string& extra) {
+  const std::string yaml =
+      "models:\n  - name: m\n    replicas: [{url: 'http://127.0.0.1:1'}]\n" + extra;
+  auto cfg = config::parse_config(yaml, "gw.yaml");
+  if (!cfg) return cfg.error();
+  return parse_access_settings(**cfg);
+}
+
+TEST(AccessSettings, DefaultsAndErrorsWithTheirPlace) {
+  auto none = settings_of("");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->configured);
+  auto on = settings_of(
+      "auth: {required: true, reload_ms: 250}\nstate: {redis: 'redis://10.0.0.5:6380/2', "
+      "fail_open: false}\n");
+  ASSERT_TRUE(on) << on.error().message;
+  EXPECT_TRUE(on->configured);
+  EXPECT_TRUE(on->required);
+  EXPECT_EQ(on->keys_db, "./switchboard.db") << "the decision store's file by default";
+  EXPECT_EQ(on->reload.count(), 250);
+  ASSERT_TRUE(on->redis);
+  EXPECT_EQ(on->redis->host, "10.0.0.5");
+  EXPECT_EQ(on->redis->port, 6380);
+  EXPECT_EQ(on->redis->db, 2);
+  EXPECT_FALSE(on->redis->fail_open);
+  auto bad = settings_of("auth:\n  required: maybe\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind("gw.yaml:5:", 0), 0u) << bad.error().message;
+  auto unknown = settings_of("auth: {requred: true}\n");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("unknown key 'requred'"), std::string::npos);
+  auto url = settings_of("auth: {}\nstate: {redis: 'http://x'}\n");
+  ASSERT_FALSE(url);
+  EXPECT_NE(url.error().message.find("redis://"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace switchboard::access
