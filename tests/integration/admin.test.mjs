@@ -223,14 +223,17 @@ describe('admin listener options', () => {
     const base = `models:\n  - name: m\n    replicas: [{url: "http://127.0.0.1:1"}]\nstore: {sqlite: ${path.join(dir, 'd.db')}}\n`;
     const unset = write('a.yaml', `${base}admin:\n  listen: 127.0.0.1:0\n  key_env: SB_TEST_UNSET_ADMIN_KEY\n`);
     let p = startProcess('gateway-unset', ['serve', '--config', unset]);
+    p.stopping = true;  // expected to exit
     await p.waitFor(/SB_TEST_UNSET_ADMIN_KEY, which is not set/);
     assert.equal((await p.exited).code, 2);
     const unknown = write('b.yaml', `${base}admin:\n  listen: 127.0.0.1:0\n  public_metric: true\n`);
     p = startProcess('gateway-bad', ['serve', '--config', unknown]);
+    p.stopping = true;
     await p.waitFor(/b\.yaml:7:3: unknown key 'public_metric' in admin/);
     assert.equal((await p.exited).code, 2);
     const nolisten = write('c.yaml', `${base}admin: {key_env: X}\n`);
     p = startProcess('gateway-nolisten', ['serve', '--config', nolisten]);
+    p.stopping = true;
     await p.waitFor(/c\.yaml:5:8: admin needs listen/);
     assert.equal((await p.exited).code, 2);
   });

@@ -110,13 +110,14 @@ describe('dashboard', () => {
     console.log(`dashboard screenshot: ${shot}`);
     assert.ok(existsSync(shot));
     assert.deepEqual(problems, [], 'no console errors, failed requests or HTTP errors');
+    await page.close();
   });
 
   test('without the key the page asks for it instead of failing', async () => {
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${gw.adminBase}/dashboard/`, { waitUntil: 'networkidle0' });
+    await page.goto(`${gw.adminBase}/dashboard/`, { waitUntil: 'load' });
     await page.waitForSelector('#key-form:not([hidden])', { timeout: 5000 });
     await page.type('#key', KEY);
     await page.click('#key-form button');
