@@ -144,11 +144,14 @@ describe('hot reload', () => {
       onEvent: () => {
         if (reloaded) return;
         writeFileSync(gw.configPath, configWith(gw, MIXTRAL, 101));
-        reloaded = adminFetch(gw.adminBase, '/admin/reload', { method: 'POST' });
+        reloaded = adminFetch(gw.adminBase, '/admin/reload', { method: 'POST' })
+          .then((r) => ({ ...r, at: performance.now() }));
       },
     });
     const s = await stream;
-    assert.equal((await reloaded).status, 200);
+    const done = await reloaded;
+    assert.equal(done.status, 200);
+    assert.ok(done.at < s.events.at(-1).at, 'the reload completed while the stream was still running');
     assert.equal(s.status, 200);
     assert.equal(s.headers.get('x-switchboard-model'), GPT4);
     assert.equal(s.events.at(-1).data, '[DONE]');

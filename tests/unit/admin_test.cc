@@ -41,10 +41,12 @@ TEST(AdminTimeSeries, CountsRatesPercentilesSpendAndMixPerWindow) {
   for (int i = 0; i < 100; ++i) ts.add(rec("auto", "m1", 10 + i, 0.001), "team-a", now - 5);
   for (int i = 0; i < 10; ++i) ts.add(rec("auto", "m2", 500, 0.01, "upstream_error"), {}, now - 1);
   auto cached = rec("c", "m1", 1, 0);
-  cached.cache = store::CacheRecord{"hit"};
+  cached.cache.emplace();
+  cached.cache->status = "hit";
   ts.add(cached, {}, now);
   auto missed = rec("c", "m1", 1, 0);
-  missed.cache = store::CacheRecord{"miss"};
+  missed.cache.emplace();
+  missed.cache->status = "miss";
   ts.add(missed, {}, now);
 
   auto j = ts.snapshot(now, 10, 5);
