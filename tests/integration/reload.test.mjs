@@ -135,10 +135,13 @@ describe('hot reload', () => {
   });
 
   test('a stream in flight during a reload finishes on the config it started with', async () => {
-    writeFileSync(gw.configPath, configWith(gw, GPT4, 100));
+    // GPT-4 on a slow backend (20 tokens/s): the stream lasts over a second.
+    const slow = await startReplay({ model: GPT4, ttftMs: 20, tokensPerSec: 20 });
+    const cfg = JSON.parse(configWith(gw, GPT4, 100));
+    cfg.models.find((m) => m.name === GPT4).replicas = [{ url: slow.url }];
+    writeFileSync(gw.configPath, JSON.stringify(cfg, null, 2));
     assert.equal((await adminFetch(gw.adminBase, '/admin/reload', { method: 'POST' })).status, 200);
-    // A long stream (the backend sends 2000 tokens/s; ask for a long recorded answer).
-    const p = demoPrompt(GPT4, 7);
+    const p = demoPrompt(GPT4, 5);
     let reloaded;
     const stream = streamChat(gw.base, chatBody('r', p.prompt), {
       onEvent: () => {
