@@ -65,9 +65,12 @@ await page.waitForSelector(`#results tr[data-id="${cascadeId}"]`);
 await page.click(`#results tr[data-id="${cascadeId}"]`);
 await page.waitForSelector('#detail-stages tr[data-stage]');
 await page.$eval('#q-id', (el) => { el.value = ''; });
+await page.select('#q-limit', '10');
 await page.click('#explorer-form button[type=submit]');
 await h.sleep(2500);
-await page.screenshot({ path: out, fullPage: true });
+// Down to the end of the decision's detail (the config section below is left out).
+const bottom = await page.$eval('#detail', (el) => el.getBoundingClientRect().bottom + window.scrollY + 12);
+await page.screenshot({ path: out, clip: { x: 0, y: 0, width: 1440, height: Math.ceil(bottom) }, captureBeyondViewport: true });
 console.log(`screenshot: ${out}`);
 await browser.close();
 await h.stopAll();

@@ -76,7 +76,13 @@ void TimeSeries::add(const store::DecisionRecord& r, std::string_view key, std::
     if (r.cache->status == "hit") ++b.cache_hits;
   }
   if (cost > 0) {
-    add_label(b.cost_model, r.model.empty() ? std::string_view("(none)") : std::string_view(r.model), cost);
+    // A multi-call plan's spend goes to the models it called, each its own calls' cost.
+    if (!r.calls.empty()) {
+      for (const auto& c : r.calls)
+        if (std::isfinite(c.cost_usd) && c.cost_usd > 0) add_label(b.cost_model, c.model, c.cost_usd);
+    } else {
+      add_label(b.cost_model, r.model.empty() ? std::string_view("(none)") : std::string_view(r.model), cost);
+    }
     add_label(b.cost_route, r.route, cost);
     add_label(b.cost_key, key, cost);
   }

@@ -11,8 +11,8 @@
 // survives a config reload.
 //
 // Dimensions: requests, errors (outcome other than ok and client_gone), latency (log-spaced
-// histogram, percentiles interpolated within a bucket), cost per model, route and key, model mix
-// per route, cache lookups and hits. `key` is the API key name when the record has one (the keys
+// histogram, percentiles interpolated within a bucket), cost per model (a multi-call plan's calls
+// each to their own model), route and key, model mix per route (the model that answered), cache lookups and hits. `key` is the API key name when the record has one (the keys
 // module passes it; empty = none).
 #pragma once
 

@@ -49,6 +49,20 @@ TEST(AdminTimeSeries, CountsRatesPercentilesSpendAndMixPerWindow) {
   missed.cache->status = "miss";
   ts.add(missed, {}, now);
 
+  // A cascade: its calls' costs go to the models called.
+  auto cascade = rec("cascade", "m2", 30, 0.0);
+  cascade.calls.resize(2);
+  cascade.calls[0].model = "m3";
+  cascade.calls[0].cost_usd = 0.25;
+  cascade.calls[1].model = "m2";
+  cascade.calls[1].cost_usd = 0.5;
+  cascade.cost_usd = 0.75;
+  ts.add(cascade, {}, now - 20);
+  auto c = ts.snapshot(now - 20, 1, 1);
+  EXPECT_NEAR(c["cost_usd"]["by_model"]["m3"][0].get<double>(), 0.25, 1e-12);
+  EXPECT_NEAR(c["cost_usd"]["by_model"]["m2"][0].get<double>(), 0.5, 1e-12);
+  EXPECT_NEAR(c["cost_usd"]["by_route"]["cascade"][0].get<double>(), 0.75, 1e-12);
+
   auto j = ts.snapshot(now, 10, 5);
   ASSERT_EQ(j["t"].size(), 2u);
   EXPECT_EQ(j["t"][0], now - 9);

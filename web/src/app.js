@@ -142,7 +142,7 @@
       const v = $(`#${id}`).value.trim();
       if (v) p.set(name, v);
     }
-    p.set('limit', '50');
+    p.set('limit', $('#q-limit').value);
     return p;
   }
 
