@@ -101,7 +101,7 @@ describe('eval on RouterBench (import, baselines, policies, outputs)', { skip: !
   });
 
   test('policies are the demo config\'s routes, routed through the gateway\'s policy code', () => {
-    assert.deepEqual(report.policies.map((p) => p.name), ['auto', 'best', 'guarded', 'cascade', 'ensemble']);
+    assert.deepEqual(report.policies.map((p) => p.name), ['auto', 'best', 'guarded', 'cascade', 'ensemble', 'cached']);
     // Multi-call routes report where prompts stopped and how many calls they took.
     const cascade = byName(report.policies, 'cascade');
     assert.equal(cascade.type, 'cascade');
