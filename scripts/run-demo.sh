@@ -56,7 +56,11 @@ Try:
     -d '{"model":"smart","messages":[{"role":"user","content":"Write a python function to identify non-prime numbers."}]}'
   curl -s localhost:8080/v1/chat/completions \\
     -d '{"model":"guarded","messages":[{"role":"user","content":"Mail me at jane@example.com"}]}'
-  curl -s localhost:8080/metrics
+  curl -s localhost:9090/metrics                       # metrics and decisions: the admin listener
+  curl -s 'localhost:9090/admin/decisions?route=auto&limit=5'
+  curl -s -X POST localhost:9090/admin/reload          # or: kill -HUP <gateway pid>
+
+Dashboard (live charts, decision explorer): http://127.0.0.1:9090/dashboard/
 MSG
 "$bin" serve --config .demo/switchboard.yaml &
 pids+=($!)

@@ -1,8 +1,13 @@
-// `switchboard serve --config FILE`: runs the gateway until SIGTERM/SIGINT, then drains.
+// `switchboard serve --config FILE`: runs the gateway until SIGTERM/SIGINT, then drains. SIGHUP
+// reloads the config (admin/reloader.h). With an `admin:` section, the admin listener
+// (admin/admin_server.h) runs beside the public one.
 #include <spdlog/spdlog.h>
 
 #include <csignal>
 
+#include "admin/admin_server.h"
+#include "admin/reloader.h"
+#include "admin/timeseries.h"
 #include "cli/command.h"
 #include "config/config.h"
 #include "http/server.h"
@@ -49,6 +54,23 @@ int run_serve(const ServeOptions& opts) {
     return 2;
   }
   auto gateway = std::make_shared<pipeline::Gateway>(std::move(*runtime), std::move(*store));
+  const auto& admin_config = cfg->admin;
+  gateway->set_public_endpoints(admin_config.public_metrics_served(),
+                                admin_config.public_decisions_served());
+  // The dashboard's live figures: every finished record is counted in the ring. (The keys module
+  // passes the record's key name as the second argument.)
+  admin::TimeSeries timeseries;
+  gateway->set_record_observer([&timeseries](const store::DecisionRecord& r) { timeseries.add(r); });
+  admin::Reloader reloader(opts.config, *config, *gateway);
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (admin_config.enabled) {
+    auto created = admin::AdminServer::create(admin_config, *gateway, timeseries, reloader);
+    if (!created) {
+      spdlog::error("{}", created.error().message);
+      return 2;
+    }
+    admin_server = std::move(*created);
+  }
 
   const auto& s = cfg->server;
   http::ServerOptions options;
@@ -72,17 +94,38 @@ int run_serve(const ServeOptions& opts) {
   gateway->attach(**server);
 
   asio::signal_set signals((*server)->context(0), SIGINT, SIGTERM);
+  asio::signal_set hup((*server)->context(0), SIGHUP);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: draining in-flight requests", sig);
+    hup.cancel();
     (*server)->begin_shutdown();
   });
+  // SIGHUP: reload on a thread of its own (it loads weights and models), one at a time; a signal
+  // arriving during a reload is served after it.
+  asio::thread_pool reloads(1);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      asio::post(reloads, [&] { (void)reloader.reload("sighup"); });
+      wait_hup();
+    });
+  };
+  wait_hup();
   std::signal(SIGPIPE, SIG_IGN);
   spdlog::info(
       "switchboard listening on {}:{} ({} threads, {} models, {} routes, max {} connections)",
       s.host, (*server)->port(), (*server)->threads(), cfg->models.size(), cfg->routes.size(),
       (*server)->max_connections());
+  if (admin_server) {
+    admin_server->start();
+    spdlog::info("admin listener on {}:{} (dashboard: http://{}:{}/dashboard/{})", admin_config.host,
+                 admin_server->port(), admin_config.host, admin_server->port(),
+                 admin_config.key_env.empty() ? "" : ", key from $" + admin_config.key_env);
+  }
   (*server)->run();
+  reloads.join();
+  if (admin_server) admin_server->stop();
   gateway->detach();
   gateway->decisions().flush();
   spdlog::info("switchboard stopped");

@@ -345,7 +345,7 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
   cfg->source = source;
   w.only_keys(root, "the configuration",
               {"listen", "server", "models", "routes", "store", "signals", "guard", "cache", "auth",
-               "state"});
+               "state", "admin"});
   for (const char* section : kStageSections)
     if (root[section]) cfg->sections.emplace(section, root[section]);
   for (const char* section : kTopLevelSections)
@@ -354,6 +354,11 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
   if (root["signals"]) parse_signals(w, root["signals"], cfg->signals);
   if (root["listen"]) parse_listen_key(w, root["listen"], cfg->server);
   if (root["server"]) parse_server(w, root["server"], cfg->server);
+  if (root["admin"]) {
+    auto admin = parse_admin_section(root["admin"], source);
+    if (!admin) throw ConfigError{admin.error().message};
+    cfg->admin = std::move(*admin);
+  }
   const auto& models = root["models"];
   if (!models || !models.IsSequence() || models.size() == 0)
     w.fail(models ? models : root, "models must be a non-empty list");
@@ -505,7 +510,9 @@ Result<std::shared_ptr<const Config>> parse_config(const std::string& yaml_text,
     YAML::Node root = YAML::Load(yaml_text);
     if (!root.IsDefined() || root.IsNull())
       return make_error(ErrorKind::kBadRequest, "bad_config", source + ": the configuration is empty");
-    return std::shared_ptr<const Config>(parse_root(w, root, source));
+    auto cfg = parse_root(w, root, source);
+    cfg->text = yaml_text;
+    return std::shared_ptr<const Config>(std::move(cfg));
   } catch (const ConfigError& e) {
     return make_error(ErrorKind::kBadRequest, "bad_config", e.message);
   } catch (const YAML::Exception& e) {

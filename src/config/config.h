@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/admin_config.h"
 #include "config/pool_config.h"
 #include "switchboard/result.h"
 
@@ -144,6 +145,8 @@ struct Config {
   std::vector<ModelConfig> models;
   std::vector<RouteConfig> routes;
   StoreConfig store;
+  AdminConfig admin;  // `admin:` (config/admin_config.h); disabled when absent
+  std::string text;   // the YAML text as parsed (the admin listener shows it, secrets masked)
   // Top-level settings of stages that have their own (kStageSections), as written; read and checked
   // by the stage's factory (e.g. a cache store shared by several routes).
   std::map<std::string, YAML::Node, std::less<>> sections;

@@ -10,6 +10,7 @@
 #include "pipeline/http_upstream.h"
 #include "pipeline/replica_monitor.h"
 #include "pipeline/routing_headers.h"
+#include "pipeline/runtime_reload.h"
 #include "pipeline/stage_runner.h"
 #include "pool/health.h"
 #include "signals/signals_json.h"
@@ -32,11 +33,16 @@ http::Response error_response(const Error& e) { return json_response(http_status
 // Decision records go to SQLite through the store's queue.
 class StoreSink final : public RecordSink {
  public:
-  explicit StoreSink(store::DecisionStore& store) : store_(store) {}
-  void write(store::DecisionRecord record) override { store_.record(std::move(record)); }
+  StoreSink(store::DecisionStore& store, const std::function<void(const store::DecisionRecord&)>& observer)
+      : store_(store), observer_(observer) {}
+  void write(store::DecisionRecord record) override {
+    if (observer_) observer_(record);
+    store_.record(std::move(record));
+  }
 
  private:
   store::DecisionStore& store_;
+  const std::function<void(const store::DecisionRecord&)>& observer_;
 };
 
 // signals.embedding.provider http, through the worker's client (pipeline/embedding_step.h).
@@ -59,15 +65,19 @@ class HttpEmbeddingSource final : public EmbeddingSource {
 struct Gateway::Worker {
   std::unique_ptr<HttpUpstream> upstream;
   std::unique_ptr<HttpEmbeddingSource> embedder;
+  std::shared_ptr<Runtime> runtime;  // the runtime as of `generation`
+  std::uint64_t generation = 0;
 };
 
 Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::DecisionStore> store)
     : runtime_(std::move(runtime)),
+      next_index_(runtime_->replica_count),
       store_(std::move(store)),
       tls_(http::make_client_tls_context()),
-      sink_(std::make_unique<StoreSink>(*store_)) {
+      sink_(std::make_unique<StoreSink>(*store_, observer_)) {
   metrics_.before_render = [this] {
-    for (const auto& [name, model] : runtime_->models) {
+    const auto rt = this->runtime();
+    for (const auto& [name, model] : rt->models) {
       const std::int64_t now = pool::steady_ms();
       for (const auto& r : model.replicas) {
         metrics_.replica_in_flight.with({name, r->config->id}).set(r->in_flight.load());
@@ -78,7 +88,41 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
   };
 }
 
-Gateway::~Gateway() = default;
+Gateway::~Gateway() {
+  std::lock_guard lock(runtime_mu_);
+  if (monitors_stop_) monitors_stop_->store(true);
+}
+
+std::shared_ptr<Runtime> Gateway::runtime() const {
+  std::lock_guard lock(runtime_mu_);
+  return runtime_;
+}
+
+const std::shared_ptr<Runtime>& Gateway::runtime_for(Worker& w) {
+  const auto g = generation_.load(std::memory_order_acquire);
+  if (!w.runtime || w.generation != g) {
+    std::lock_guard lock(runtime_mu_);
+    w.runtime = runtime_;
+    w.generation = generation_.load(std::memory_order_relaxed);
+  }
+  return w.runtime;
+}
+
+void Gateway::start_monitors() {  // runtime_mu_ held
+  if (monitors_stop_) monitors_stop_->store(true, std::memory_order_release);
+  monitors_stop_ = std::make_shared<std::atomic<bool>>(false);
+  // Health checks and load scrapes of every replica run on the first worker's io_context.
+  if (server_) start_replica_monitors(server_->context(0), *tls_, runtime_, monitors_stop_);
+}
+
+std::size_t Gateway::replace_runtime(std::unique_ptr<Runtime> fresh) {
+  std::lock_guard lock(runtime_mu_);
+  const std::size_t carried = carry_over_replicas(*runtime_, *fresh, next_index_);
+  runtime_ = std::shared_ptr<Runtime>(std::move(fresh));
+  generation_.fetch_add(1, std::memory_order_release);
+  start_monitors();
+  return carried;
+}
 
 void Gateway::attach(http::Server& server) {
   server_ = &server;
@@ -86,14 +130,14 @@ void Gateway::attach(http::Server& server) {
   for (unsigned i = 0; i < server.threads(); ++i) {
     auto w = std::make_unique<Worker>();
     auto client = std::make_shared<http::UpstreamClient>(
-        server.context(i), *tls_, 256, runtime_->config->server.upstream_idle_timeout);
+        server.context(i), *tls_, 256, runtime()->config->server.upstream_idle_timeout);
     w->embedder = std::make_unique<HttpEmbeddingSource>(*client, metrics_);
     w->upstream = std::make_unique<HttpUpstream>(std::move(client));
     workers_.push_back(std::move(w));
   }
   lookups_ = std::make_unique<asio::thread_pool>(2);
-  // Health checks and load scrapes of every replica run on the first worker's io_context.
-  start_replica_monitors(server.context(0), *tls_, *runtime_);
+  std::lock_guard lock(runtime_mu_);
+  start_monitors();
 }
 
 void Gateway::detach() {
@@ -101,6 +145,8 @@ void Gateway::detach() {
   if (lookups_) lookups_->join();
   lookups_.reset();
   workers_.clear();
+  std::lock_guard lock(runtime_mu_);
+  if (monitors_stop_) monitors_stop_->store(true);
   server_ = nullptr;
 }
 
@@ -117,7 +163,7 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
     if (method == verb::post) co_return co_await explain_route(ex);
   } else if (target == "/v1/models") {
     if (method == verb::get) co_return co_await models(ex);
-  } else if (target.starts_with("/v1/decisions/")) {
+  } else if (target.starts_with("/v1/decisions/") && public_decisions_) {
     if (method == verb::get) co_return co_await decision(ex, target.substr(std::string_view("/v1/decisions/").size()));
   } else if (target == "/healthz") {
     if (method == verb::get) co_return (void)co_await ex.respond(json_response(200, R"({"status":"ok"})"));
@@ -129,7 +175,7 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
       http::Response r = draining ? json_response(503, R"({"status":"draining"})") : json_response(200, R"({"status":"ready"})");
       co_return (void)co_await ex.respond(std::move(r));
     }
-  } else if (target == "/metrics") {
+  } else if (target == "/metrics" && public_metrics_) {
     if (method == verb::get) {
       http::Response r{http::bhttp::status::ok, 11};
       r.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
@@ -148,7 +194,7 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
       std::string(req.method_string()) + " is not allowed on " + std::string(target))));
 }
 
-void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w) {
+void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const Runtime& runtime) {
   // The id first: a request that fails from here on is still recorded under it.
   ctx.rec.id = store::new_decision_id();
   ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -162,9 +208,9 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w) {
     ctx.headers.items.emplace_back("authorization", it->value());
   ctx.read_error = ex.read_error();
   ctx.received_at = ex.received_at();
-  ctx.runtime = runtime_.get();
+  ctx.runtime = &runtime;
   ctx.upstream = w.upstream.get();
-  ctx.embedder = runtime_->http_embedding ? w.embedder.get() : nullptr;
+  ctx.embedder = runtime.http_embedding ? w.embedder.get() : nullptr;
   ctx.metrics = &metrics_;
   ctx.sink = sink_.get();
 }
@@ -175,13 +221,15 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
     metrics::Gauge& g;
     ~Leave() { g.add(-1); }
   } leave{metrics_.in_flight};
+  // Held to the end of the request: a reload meanwhile does not free what it uses.
+  const std::shared_ptr<Runtime> runtime = runtime_for(*workers_[ex.worker()]);
   RequestContext ctx;
   ExchangeWriter writer(ex);
   std::exception_ptr crash;
   try {
-    prepare(ctx, ex, *workers_[ex.worker()]);
+    prepare(ctx, ex, *workers_[ex.worker()], *runtime);
     ctx.client = &writer;
-    co_await runtime_->runner->run(ctx);
+    co_await runtime->runner->run(ctx);
   } catch (...) {
     crash = std::current_exception();
   }
@@ -209,11 +257,12 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
 }
 
 awaitable<void> Gateway::explain_route(http::Exchange& ex) {
+  const std::shared_ptr<Runtime> runtime = runtime_for(*workers_[ex.worker()]);
   RequestContext ctx;
-  prepare(ctx, ex, *workers_[ex.worker()]);
+  prepare(ctx, ex, *workers_[ex.worker()], *runtime);
   ctx.explain_only = true;
   ctx.metrics = nullptr;  // an explanation is not a request: no request metrics
-  co_await runtime_->runner->run(ctx);
+  co_await runtime->runner->run(ctx);
   if (!ctx.decision) {
     Error e = ctx.error ? *ctx.error : make_error(ErrorKind::kInternal, "internal_error", "no decision was made");
     co_return (void)co_await ex.respond(error_response(e));
@@ -228,17 +277,18 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
 }
 
 awaitable<void> Gateway::models(http::Exchange& ex) {
+  const std::shared_ptr<Runtime> runtime = runtime_for(*workers_[ex.worker()]);
   nlohmann::json data = nlohmann::json::array();
-  for (const auto& m : runtime_->config->models) {
+  for (const auto& m : runtime->config->models) {
     data.push_back({{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"}});
   }
   // LoRA adapters as vLLM lists them: their own id, the base model as parent.
-  for (const auto& m : runtime_->config->models) {
+  for (const auto& m : runtime->config->models) {
     for (const auto& a : m.pool.adapters)
       data.push_back({{"id", a}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"},
                       {"parent", m.name}, {"root", m.name}});
   }
-  for (const auto& r : runtime_->config->routes) {
+  for (const auto& r : runtime->config->routes) {
     data.push_back({{"id", r.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard-route"},
                     {"policy", r.policy_type}});
   }

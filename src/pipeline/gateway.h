@@ -11,6 +11,12 @@
 //   GET  /healthz /readyz       liveness; readiness (503 while draining)
 //   GET  /metrics               Prometheus
 //
+// Hot reload (docs/admin.md): the runtime is held by shared_ptr. Each request takes the runtime
+// current when it starts and holds it to its end, so in-flight requests finish on the old config
+// while new ones use the new; replace_runtime() swaps it without stopping anything. Each worker
+// caches the current runtime and re-reads it (under a mutex) only when the generation changed, so
+// the request path pays one relaxed atomic load and a reference count.
+//
 // Every chat request, failed or not, gets a decision id (header x-switchboard-decision), a decision
 // record and metrics — also when an exception escapes the request path (then recorded as
 // internal_error; the server answers 500 if nothing was sent). Errors are answered in OpenAI's
@@ -18,7 +24,10 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "http/server.h"
@@ -50,16 +59,44 @@ class Gateway {
   store::DecisionStore& decisions() { return *store_; }
   metrics::GatewayMetrics& metrics() { return metrics_; }
 
+  // The runtime new requests get now. Thread-safe.
+  std::shared_ptr<Runtime> runtime() const;
+  // Swaps in `fresh` for new requests (pipeline/runtime_reload.h: unchanged replicas keep their
+  // health and pooled connections); requests already running finish on the old runtime, which is
+  // freed when the last of them (and of its replica monitors) is done. Restarts the replica
+  // monitors when attached. Thread-safe. Returns how many replicas carried their state over.
+  std::size_t replace_runtime(std::unique_ptr<Runtime> fresh);
+  // Whether the public listener serves GET /metrics and GET /v1/decisions/{id} (both by default;
+  // off when an admin listener serves them, config/admin_config.h). Set before serving.
+  void set_public_endpoints(bool metrics, bool decisions) {
+    public_metrics_ = metrics;
+    public_decisions_ = decisions;
+  }
+  // Called with every finished decision record (on the worker that finished it, before the record
+  // is queued for SQLite); must be thread-safe and quick. Set before serving.
+  void set_record_observer(std::function<void(const store::DecisionRecord&)> observer) {
+    observer_ = std::move(observer);
+  }
+
  private:
-  struct Worker;  // per worker thread: its upstream and embedding source
+  struct Worker;  // per worker thread: its upstream and embedding source, its cached runtime
+  // The worker's cached runtime, refreshed when replace_runtime() ran since.
+  const std::shared_ptr<Runtime>& runtime_for(Worker& worker);
+  void start_monitors();
   // Builds the request context of a chat request (front end: OpenAI chat completions).
-  void prepare(RequestContext& ctx, http::Exchange& exchange, Worker& worker);
+  void prepare(RequestContext& ctx, http::Exchange& exchange, Worker& worker, const Runtime& runtime);
   asio::awaitable<void> chat(http::Exchange& exchange);
   asio::awaitable<void> explain_route(http::Exchange& exchange);
   asio::awaitable<void> models(http::Exchange& exchange);
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
 
-  std::unique_ptr<Runtime> runtime_;  // constant after construction
+  mutable std::mutex runtime_mu_;
+  std::shared_ptr<Runtime> runtime_;              // guarded by runtime_mu_
+  std::atomic<std::uint64_t> generation_{0};       // bumped after each replace_runtime()
+  std::shared_ptr<std::atomic<bool>> monitors_stop_;  // guarded by runtime_mu_: the current monitors'
+  std::size_t next_index_ = 0;                    // guarded by runtime_mu_: next new pool key
+  bool public_metrics_ = true, public_decisions_ = true;  // constant while serving
+  std::function<void(const store::DecisionRecord&)> observer_;  // constant while serving
   std::unique_ptr<store::DecisionStore> store_;
   metrics::GatewayMetrics metrics_;
   std::unique_ptr<asio::ssl::context> tls_;

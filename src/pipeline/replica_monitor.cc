@@ -131,13 +131,21 @@ awaitable<bool> run_guarded(std::string_view what, const std::function<awaitable
 
 namespace {
 
+// Held by each loop: the runtime it watches (null when the caller guarantees its lifetime) and the
+// flag that ends it (null: runs until the io_context stops).
+struct Owner {
+  std::shared_ptr<const Runtime> runtime;
+  std::shared_ptr<const std::atomic<bool>> stop;
+  bool stopped() const { return stop && stop->load(std::memory_order_acquire); }
+};
+
 awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client, const ModelRuntime* mr,
-                            Replica* r) {
+                            Replica* r, Owner owner) {
   const auto& hc = mr->config->pool.health_check;
   const std::string what = "health check of replica " + r->config->id + " of " + mr->config->name;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   std::int32_t passes = 0, failures = 0;
-  for (;;) {
+  while (!owner.stopped()) {
     const bool ok = co_await run_guarded(
         what, [&] { return health_check_once(*client, *mr, *r, passes, failures); });
     if (!ok) {
@@ -151,12 +159,12 @@ awaitable<void> health_loop(std::shared_ptr<http::UpstreamClient> client, const 
 }
 
 awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client, const ModelRuntime* mr,
-                            Replica* r) {
+                            Replica* r, Owner owner) {
   const auto& lm = mr->config->pool.load_metrics;
   const std::string what = "load scrape of replica " + r->config->id + " of " + mr->config->name;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   bool warned = false;
-  for (;;) {
+  while (!owner.stopped()) {
     const bool ok =
         co_await run_guarded(what, [&] { return scrape_once(*client, *mr, *r, warned); });
     if (!ok) clear_report(*r);  // never act on a stale report
@@ -164,10 +172,8 @@ awaitable<void> scrape_loop(std::shared_ptr<http::UpstreamClient> client, const 
   }
 }
 
-}  // namespace
-
-std::size_t start_replica_monitors(asio::io_context& io, asio::ssl::context& tls,
-                                   const Runtime& runtime) {
+std::size_t start_monitors(asio::io_context& io, asio::ssl::context& tls, const Runtime& runtime,
+                           const Owner& owner) {
   std::size_t started = 0;
   std::shared_ptr<http::UpstreamClient> client;
   for (const auto& [name, mm] : runtime.models) {
@@ -178,16 +184,30 @@ std::size_t start_replica_monitors(asio::io_context& io, asio::ssl::context& tls
                                                       runtime.config->server.upstream_idle_timeout);
     for (Replica* r : mm.replica_ptrs) {
       if (pc.health_check.enabled) {
-        asio::co_spawn(io, health_loop(client, &mm, r), asio::detached);
+        asio::co_spawn(io, health_loop(client, &mm, r, owner), asio::detached);
         ++started;
       }
       if (pc.load_metrics.enabled) {
-        asio::co_spawn(io, scrape_loop(client, &mm, r), asio::detached);
+        asio::co_spawn(io, scrape_loop(client, &mm, r, owner), asio::detached);
         ++started;
       }
     }
   }
   return started;
+}
+
+}  // namespace
+
+std::size_t start_replica_monitors(asio::io_context& io, asio::ssl::context& tls,
+                                   const Runtime& runtime) {
+  return start_monitors(io, tls, runtime, Owner{});
+}
+
+std::size_t start_replica_monitors(asio::io_context& io, asio::ssl::context& tls,
+                                   std::shared_ptr<const Runtime> runtime,
+                                   std::shared_ptr<const std::atomic<bool>> stop) {
+  const Runtime& rt = *runtime;
+  return start_monitors(io, tls, rt, Owner{std::move(runtime), std::move(stop)});
 }
 
 }  // namespace switchboard::pipeline

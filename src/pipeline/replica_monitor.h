@@ -19,7 +19,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <atomic>
 #include <cstddef>
+#include <memory>
 #include <functional>
 #include <string_view>
 
@@ -28,9 +30,15 @@
 namespace switchboard::pipeline {
 
 // Starts the health-check and scrape loops the models' configs ask for; returns how many loops
-// it started (0 when none is configured).
+// it started (0 when none is configured). The loops run until the io_context stops.
 std::size_t start_replica_monitors(boost::asio::io_context& io, boost::asio::ssl::context& tls,
                                    const Runtime& runtime);
+
+// The same for a runtime that may be replaced (hot reload): each loop holds `runtime` (so it stays
+// alive while a loop still runs) and ends at its next wake-up after `*stop` became true.
+std::size_t start_replica_monitors(boost::asio::io_context& io, boost::asio::ssl::context& tls,
+                                   std::shared_ptr<const Runtime> runtime,
+                                   std::shared_ptr<const std::atomic<bool>> stop);
 
 // Runs one iteration of a monitor loop: true when it completed; false when it threw (logged with
 // `what`; cancellation is rethrown).

@@ -163,6 +163,8 @@ class DecisionStore {
   // Blocks until every record queued before the call is in SQLite.
   void flush();
   std::uint64_t dropped() const { return dropped_.load(); }
+  // The database file (store/decision_query.h opens its own read connections on it).
+  const std::string& path() const { return path_; }
 
  private:
   DecisionStore() = default;

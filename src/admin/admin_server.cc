@@ -1,0 +1,105 @@
+#include "admin/admin_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+namespace switchboard::admin {
+
+Result<std::unique_ptr<AdminServer>> AdminServer::create(const config::AdminConfig& config,
+                                                         pipeline::Gateway& gateway,
+                                                         TimeSeries& timeseries, Reloader& reloader) {
+  std::unique_ptr<AdminServer> s(new AdminServer());
+  if (!config.key_env.empty()) {
+    const char* key = std::getenv(config.key_env.c_str());
+    if (!key || !*key)
+      return make_error(ErrorKind::kBadRequest, "bad_config",
+                        config.where + ": admin.key_env names $" + config.key_env +
+                            ", which is not set (or empty)");
+    s->key_ = key;
+  }
+  s->pool_ = std::make_unique<asio::thread_pool>(2);
+  s->services_ = std::unique_ptr<AdminServices>(
+      new AdminServices{gateway, timeseries, reloader, *s->pool_, &s->routes_});
+  const auto& registry = AdminRouteRegistry::instance();
+  for (const auto& name : registry.names()) (*registry.find(name))(s->routes_, *s->services_);
+
+  http::ServerOptions options;
+  options.host = config.host;
+  options.port = config.port;
+  options.threads = 1;
+  options.max_body_bytes = 1 << 20;
+  options.max_connections = 256;
+  options.drain_timeout = std::chrono::milliseconds(5000);
+  AdminServer* self = s.get();
+  auto server = http::Server::create(options, [self](http::Exchange& ex) { return self->handle(ex); });
+  if (!server) return make_error(server.error().kind, server.error().code, "admin listener: " + server.error().message);
+  s->server_ = std::move(*server);
+  return s;
+}
+
+AdminServer::~AdminServer() {
+  stop();
+  if (pool_) pool_->join();
+}
+
+void AdminServer::start() {
+  thread_ = std::thread([this] { server_->run(); });
+}
+
+void AdminServer::stop() {
+  if (!thread_.joinable()) return;
+  server_->begin_shutdown();
+  thread_.join();
+}
+
+bool AdminServer::authorized(const http::Request& req) const {
+  if (key_.empty()) return true;
+  auto it = req.find(http::bhttp::field::authorization);
+  if (it == req.end()) return false;
+  std::string_view v = it->value();
+  constexpr std::string_view kBearer = "Bearer ";
+  if (v.size() < kBearer.size() || v.substr(0, kBearer.size()) != kBearer) return false;
+  v.remove_prefix(kBearer.size());
+  // Constant time in the key's content (the length is not secret enough to hide).
+  unsigned char diff = v.size() == key_.size() ? 0 : 1;
+  for (std::size_t i = 0; i < key_.size(); ++i)
+    diff |= static_cast<unsigned char>(key_[i] ^ (i < v.size() ? v[i] : 0));
+  return diff == 0;
+}
+
+asio::awaitable<void> AdminServer::handle(http::Exchange& ex) {
+  auto& req = ex.request();
+  if (ex.read_error()) {
+    http::Response r = error_response(*ex.read_error());
+    co_return (void)co_await ex.respond(std::move(r));
+  }
+  std::string_view target = req.target();
+  std::string_view query;
+  if (auto q = target.find('?'); q != std::string_view::npos) {
+    query = target.substr(q + 1);
+    target = target.substr(0, q);
+  }
+  const auto match = routes_.find(req.method(), target);
+  if (!match.handler) {
+    Error e = match.path_known
+                  ? make_error(ErrorKind::kMethodNotAllowed, "method_not_allowed",
+                               std::string(req.method_string()) + " is not allowed on " + std::string(target))
+                  : make_error(ErrorKind::kNotFound, "not_found",
+                               "no such admin endpoint: " + std::string(req.method_string()) + " " +
+                                   std::string(target));
+    http::Response r = error_response(e);
+    co_return (void)co_await ex.respond(std::move(r));
+  }
+  if (!match.open && !authorized(req)) {
+    http::Response r = error_response(make_error(ErrorKind::kUnauthorized, "invalid_admin_key",
+                                                 "the admin API needs Authorization: Bearer <admin key>"));
+    r.set(http::bhttp::field::www_authenticate, "Bearer");
+    co_return (void)co_await ex.respond(std::move(r));
+  }
+  AdminRequest ar{req, target, match.rest, parse_query(query)};
+  http::Response response = co_await (*match.handler)(ar);
+  co_await ex.respond(std::move(response));
+}
+
+}  // namespace switchboard::admin

@@ -1,0 +1,87 @@
+#include "admin/reloader.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "pipeline/runtime.h"
+
+namespace switchboard::admin {
+namespace {
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Reloader::Reloader(std::string path, std::shared_ptr<const config::Config> loaded,
+                   pipeline::Gateway& gateway)
+    : path_(std::move(path)), gateway_(gateway), file_config_(loaded), startup_(std::move(loaded)) {
+  loaded_at_ms_ = now_ms();
+}
+
+std::shared_ptr<const config::Config> Reloader::config() const {
+  std::lock_guard lock(mu_);
+  return file_config_;
+}
+
+std::vector<std::string> Reloader::restart_only_changes(const config::Config& a, const config::Config& b) {
+  std::vector<std::string> out;
+  const auto& s = a.server;
+  const auto& t = b.server;
+  if (s.host != t.host || s.port != t.port) out.push_back("listen");
+  if (s.threads != t.threads || s.max_body_bytes != t.max_body_bytes ||
+      s.max_header_bytes != t.max_header_bytes || s.idle_timeout != t.idle_timeout ||
+      s.body_timeout != t.body_timeout || s.write_timeout != t.write_timeout ||
+      s.drain_timeout != t.drain_timeout || s.max_connections != t.max_connections ||
+      s.max_body_budget_bytes != t.max_body_budget_bytes ||
+      s.upstream_idle_timeout != t.upstream_idle_timeout)
+    out.push_back("server");
+  if (a.store.sqlite_path != b.store.sqlite_path || a.store.retention_days != b.store.retention_days ||
+      a.store.max_rows != b.store.max_rows)
+    out.push_back("store");
+  const auto& x = a.admin;
+  const auto& y = b.admin;
+  if (x.enabled != y.enabled || x.host != y.host || x.port != y.port || x.key_env != y.key_env ||
+      x.public_metrics != y.public_metrics || x.public_decisions != y.public_decisions)
+    out.push_back("admin");
+  return out;
+}
+
+Result<nlohmann::json> Reloader::reload(const std::string& trigger) {
+  std::lock_guard one(reload_mu_);
+  const auto started = std::chrono::steady_clock::now();
+  auto fail = [&](const Error& e) -> Result<nlohmann::json> {
+    failures_.fetch_add(1);
+    spdlog::error("reload ({}) refused, the running config keeps serving: {}", trigger, e.message);
+    return e;
+  };
+  auto cfg = config::load_config(path_);
+  if (!cfg) return fail(cfg.error());
+  auto runtime = pipeline::build_runtime(*cfg);
+  if (!runtime) return fail(runtime.error());
+  const auto restart = restart_only_changes(*startup_, **cfg);
+  const std::size_t models = (*cfg)->models.size(), routes = (*cfg)->routes.size();
+  const std::size_t carried = gateway_.replace_runtime(std::move(*runtime));
+  {
+    std::lock_guard lock(mu_);
+    file_config_ = *cfg;
+  }
+  const auto generation = generation_.fetch_add(1) + 1;
+  loaded_at_ms_ = now_ms();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  std::string restart_text;
+  for (const auto& r : restart) restart_text += (restart_text.empty() ? "" : ", ") + r;
+  if (!restart.empty())
+    spdlog::warn("reload ({}): {} changed in {}; it takes effect only on restart", trigger,
+                 restart_text, path_);
+  spdlog::info("reload ({}) #{}: {} models, {} routes, {} replicas kept their state, {:.0f} ms",
+               trigger, generation, models, routes, carried, ms);
+  return nlohmann::json{{"status", "reloaded"},   {"generation", generation}, {"source", path_},
+                        {"ms", ms},               {"models", models},         {"routes", routes},
+                        {"carried_replicas", carried}, {"restart_required", restart}};
+}
+
+}  // namespace switchboard::admin
