@@ -50,7 +50,7 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
   const auto deadline = a.sent_at + m.config->timeout;
   ModelCall call{m.config->name,
                  &r,
-                 "/v1/chat/completions",
+                 ctx.upstream_path,
                  st.body_for(ctx, upstream_name),
                  m.authorization[r.ordinal],
                  st.streams(ctx),

@@ -47,9 +47,17 @@ class RecordSink {
   virtual void write(store::DecisionRecord record) = 0;
 };
 
+// What `parse` reads the body as (set by the API front end, pipeline/front_end.h).
+enum class RequestKind {
+  kChat,        // a chat-completions request (the client's, or another API's translated)
+  kEmbeddings,  // an embeddings request: routed on its input text, forwarded as it is
+};
+
 struct RequestContext {
   // --- Set by the front end, constant afterwards.
-  std::string_view body;  // the raw request body; outlives the run
+  std::string_view body;  // the raw request body (or the front end's translation); outlives the run
+  RequestKind kind = RequestKind::kChat;
+  std::string_view upstream_path = "/v1/chat/completions";  // the path every model call posts to
   RequestHeaders headers;
   std::optional<Error> read_error;  // the body could not be read (too large, timeout)
   Clock::time_point received_at = Clock::now();
