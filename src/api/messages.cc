@@ -372,6 +372,48 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   return r;
 }
 
+std::optional<Usage> anthropic_usage(std::string_view message_json) {
+  json j = json::parse(message_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("usage") || !j["usage"].is_object())
+    return std::nullopt;
+  const json& u = j["usage"];
+  Usage out;
+  if (u.contains("input_tokens") && u["input_tokens"].is_number_integer())
+    out.prompt_tokens = u["input_tokens"].get<std::int64_t>();
+  if (u.contains("output_tokens") && u["output_tokens"].is_number_integer())
+    out.completion_tokens = u["output_tokens"].get<std::int64_t>();
+  return out;
+}
+
+void MessagesStreamMeter::on_event(std::string_view data) {
+  json j = json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string()) return;
+  const std::string& type = j["type"].get_ref<const std::string&>();
+  auto tokens = [](const json& usage, const char* key) -> std::optional<std::int64_t> {
+    if (!usage.is_object() || !usage.contains(key) || !usage[key].is_number_integer()) return std::nullopt;
+    return usage[key].get<std::int64_t>();
+  };
+  if (type == "message_start" && j.contains("message") && j["message"].is_object() &&
+      j["message"].contains("usage")) {
+    if (auto n = tokens(j["message"]["usage"], "input_tokens")) input_ = n;
+    if (auto n = tokens(j["message"]["usage"], "output_tokens")) output_ = n;
+  } else if (type == "message_delta" && j.contains("usage")) {
+    if (auto n = tokens(j["usage"], "output_tokens")) output_ = n;
+    if (auto n = tokens(j["usage"], "input_tokens")) input_ = n;
+  } else if (type == "content_block_delta") {
+    ++chunks_;
+  } else if (type == "message_stop") {
+    done_ = true;
+  } else if (type == "error") {
+    error_ = true;
+  }
+}
+
+std::optional<Usage> MessagesStreamMeter::reported_usage() const {
+  if (!input_ && !output_) return std::nullopt;
+  return Usage{input_.value_or(0), output_.value_or(0)};
+}
+
 std::unique_ptr<AnswerTranslator> messages_translator(const MessagesRequest* request) {
   return std::make_unique<MessagesTranslator>(request);
 }

@@ -14,11 +14,14 @@
 // {"type":"error","error":{"type":"invalid_request_error","message":...}}.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "api/answer_translator.h"
+#include "api/sse.h"
 #include "switchboard/result.h"
 
 namespace switchboard::api {
@@ -37,6 +40,28 @@ Result<MessagesRequest> parse_messages_request(std::string_view body);
 
 // `request` may be null (the request did not parse): only the error methods are used then.
 std::unique_ptr<AnswerTranslator> messages_translator(const MessagesRequest* request);
+
+// Metering an answer passed through natively from an Anthropic-compatible upstream (replica
+// `api: anthropic`): the usage of a whole `message` body ({"usage":{"input_tokens",
+// "output_tokens"}}), nullopt when absent or not JSON.
+std::optional<Usage> anthropic_usage(std::string_view message_json);
+
+// The same for a stream, fed each event's data: input tokens from message_start, output tokens
+// from message_delta (its last value), text and input_json deltas counted, message_stop and error
+// events noted.
+class MessagesStreamMeter {
+ public:
+  void on_event(std::string_view data);
+  std::optional<Usage> reported_usage() const;
+  std::int64_t content_chunks() const { return chunks_; }
+  bool saw_done() const { return done_; }
+  bool saw_error() const { return error_; }
+
+ private:
+  std::optional<std::int64_t> input_, output_;
+  std::int64_t chunks_ = 0;
+  bool done_ = false, error_ = false;
+};
 
 // Anthropic's error type for an error kind (invalid_request_error, authentication_error,
 // permission_error, not_found_error, request_too_large, rate_limit_error, api_error,

@@ -44,6 +44,9 @@ class FrontEnd {
   // How `parse` reads the body and which upstream path the executor calls.
   virtual RequestKind kind() const { return RequestKind::kChat; }
   virtual std::string_view upstream_path() const { return "/v1/chat/completions"; }
+  // The `api:` of replicas that take this API's requests natively (the client's body passed
+  // through, the answer sent back unchanged); "" = none.
+  virtual std::string_view native_api() const { return {}; }
 };
 
 using FrontEndFactory = std::function<std::unique_ptr<FrontEnd>()>;

@@ -183,7 +183,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   RequestContext ctx;
   ExchangeWriter writer(ex);
   FrontRequest translated;
-  std::optional<TranslatingWriter> translating;
+  std::optional<TranslatingWriter> translating, native;
   std::exception_ptr crash;
   try {
     prepare(ctx, ex, *workers_[ex.worker()]);
@@ -197,6 +197,11 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
       if (translated.error) ctx.read_error = std::move(translated.error);  // parse fails with it
     }
     if (translated.translator) ctx.client = &translating.emplace(writer, *translated.translator);
+    if (!fe.native_api().empty() && translated.translator && !ctx.read_error) {
+      ctx.native_api = fe.native_api();
+      ctx.native_body = ex.request().body();
+      ctx.native_client = &native.emplace(writer, *translated.translator, /*pass_answers=*/true);
+    }
     co_await runtime_->runner->run(ctx);
   } catch (...) {
     crash = std::current_exception();

@@ -4,13 +4,16 @@ namespace switchboard::pipeline {
 
 using boost::asio::awaitable;
 
-TranslatingWriter::TranslatingWriter(ResponseWriter& inner, api::AnswerTranslator& translator)
+TranslatingWriter::TranslatingWriter(ResponseWriter& inner, api::AnswerTranslator& translator,
+                                     bool pass_answers)
     : inner_(inner),
       translator_(translator),
+      pass_(pass_answers),
       parser_([this](std::string_view data) { pending_ += translator_.event(data); }) {}
 
 awaitable<bool> TranslatingWriter::respond(unsigned status, std::string_view content_type,
                                            Headers headers, std::string body) {
+  if (pass_) co_return co_await inner_.respond(status, content_type, headers, std::move(body));
   if (status != 200) {
     std::string translated = translator_.upstream_error_body(status, body);
     co_return co_await inner_.respond(status, "application/json", headers, std::move(translated));
@@ -43,6 +46,7 @@ awaitable<bool> TranslatingWriter::start_stream(Headers headers) {
 }
 
 awaitable<bool> TranslatingWriter::write_chunk(std::string_view data) {
+  if (pass_) co_return co_await inner_.write_chunk(data);
   pending_.clear();
   parser_.feed(data);
   if (pending_.empty()) co_return true;
@@ -57,6 +61,7 @@ awaitable<bool> TranslatingWriter::stream_error(const Error& error) {
 }
 
 awaitable<bool> TranslatingWriter::finish_stream() {
+  if (pass_) co_return co_await inner_.finish_stream();
   pending_.clear();
   parser_.finish();
   std::string out = std::move(pending_);

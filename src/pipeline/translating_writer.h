@@ -6,6 +6,9 @@
 // A whole 200 answer that is not a chat completion becomes a 502 upstream_bad_answer in the API's
 // shape (the decision record keeps the upstream's status). A stream's chunks are split into events
 // by an SseParser (bounded as the relay's) and each event's data is translated as it arrives.
+//
+// With `pass_answers` (native pass-through: the upstream already speaks the client's API), answers
+// and stream bytes go out unchanged; only the gateway's own errors are written in the API's shape.
 #pragma once
 
 #include <memory>
@@ -19,7 +22,8 @@ namespace switchboard::pipeline {
 class TranslatingWriter final : public ResponseWriter {
  public:
   // Both outlive the writer.
-  TranslatingWriter(ResponseWriter& inner, api::AnswerTranslator& translator);
+  TranslatingWriter(ResponseWriter& inner, api::AnswerTranslator& translator,
+                    bool pass_answers = false);
   boost::asio::awaitable<bool> respond(unsigned status, std::string_view content_type,
                                        Headers headers, std::string body) override;
   boost::asio::awaitable<bool> error(const Error& error, Headers headers) override;
@@ -31,6 +35,7 @@ class TranslatingWriter final : public ResponseWriter {
  private:
   ResponseWriter& inner_;
   api::AnswerTranslator& translator_;
+  const bool pass_;
   std::string pending_;  // translated bytes of the events completed by the last feed
   api::SseParser parser_;
 };

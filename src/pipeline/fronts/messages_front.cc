@@ -20,6 +20,7 @@ class MessagesFront final : public FrontEnd {
     out.body = std::move(r->chat_body);
     return out;
   }
+  std::string_view native_api() const override { return "anthropic"; }
 };
 
 const FrontEndRegistrar kRegister("/v1/messages", [] {
