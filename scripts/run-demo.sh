@@ -19,8 +19,8 @@ start_backend() {  # model port input_price output_price
 start_backend gpt-4-1106-preview 9101 10.0 30.0
 start_backend mistralai/mixtral-8x7b-chat 9102 0.6 0.6
 start_backend mistralai/mistral-7b-chat 9103 0.2 0.2
-start_embedder() {  # model port: deterministic vectors (docs/apis.md)
-  "$bin" replay-backend --data "$data" --model "$1" --port "$2" --embedding-dim 64 >".demo/backend-$2.log" 2>&1 &
+start_embedder() {  # model port: deterministic vectors (docs/apis.md); no recorded answers needed
+  "$bin" replay-backend --data demo/data/demo_outcomes.jsonl --model "$1" --port "$2" --embedding-dim 64 >".demo/backend-$2.log" 2>&1 &
   pids+=($!)
 }
 start_embedder embed-code 9104
