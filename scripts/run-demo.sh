@@ -51,7 +51,7 @@ fi
 {
   cat demo/switchboard.yaml
   echo "  - name: smart         # learned: quality - lambda * cost, per request x-switchboard-objective"
-  echo "    policy: {type: classifier, model_dir: $model_dir}"
+  echo "    policy: {type: classifier, model_dir: $model_dir, models: [${models//,/, }]}  # the chat models it was trained for"
   echo "  - name: embed         # POST /v1/embeddings: code to the code embedding model, the rest to the text one"
   echo "    policy:"
   echo "      type: rules"
