@@ -30,8 +30,9 @@ std::vector<ToolCallPart> tool_calls_of(const json& holder) {
   for (const auto& tc : *it) {
     if (!tc.is_object()) continue;
     ToolCallPart p;
-    p.index = tc.contains("index") && tc["index"].is_number_unsigned() ? tc["index"].get<std::size_t>()
-                                                                       : position;
+    p.index = tc.contains("index") && tc["index"].is_number_unsigned()
+                  ? tc["index"].get<std::size_t>()
+                  : position;
     p.id = str(tc, "id");
     if (auto f = tc.find("function"); f != tc.end() && f->is_object()) {
       p.name = str(*f, "name");

@@ -14,10 +14,10 @@
 namespace switchboard::api {
 
 struct ToolCallPart {
-  std::size_t index = 0;   // position in the choice's tool_calls
-  std::string id;          // "" in a stream's later deltas
-  std::string name;        // "" in a stream's later deltas
-  std::string arguments;   // JSON text (whole, or a stream's piece)
+  std::size_t index = 0;  // position in the choice's tool_calls
+  std::string id;         // "" in a stream's later deltas
+  std::string name;       // "" in a stream's later deltas
+  std::string arguments;  // JSON text (whole, or a stream's piece)
 };
 
 struct TokenCounts {
@@ -39,12 +39,12 @@ Result<ChatAnswer> read_chat_completion(std::string_view body);
 struct ChatChunk {
   std::string id, model;
   std::int64_t created = 0;
-  std::string content;                    // the delta's content ("" when none)
-  std::vector<ToolCallPart> tool_calls;   // the delta's tool-call pieces
-  std::string finish_reason;              // "" when none
+  std::string content;                   // the delta's content ("" when none)
+  std::vector<ToolCallPart> tool_calls;  // the delta's tool-call pieces
+  std::string finish_reason;             // "" when none
   std::optional<TokenCounts> usage;
-  std::optional<std::string> error;       // an error event's message ({"error":...})
-  bool done = false;                      // "[DONE]"
+  std::optional<std::string> error;  // an error event's message ({"error":...})
+  bool done = false;                 // "[DONE]"
 };
 
 // One event's data. nullopt: not JSON or not an object (ignored by translators).

@@ -12,7 +12,9 @@ using nlohmann::json;
 namespace {
 
 constexpr auto kReplace = json::error_handler_t::replace;
-std::string dump(const json& j) { return j.dump(-1, ' ', false, kReplace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, kReplace);
+}
 Error invalid(const std::string& message) {
   return make_error(ErrorKind::kBadRequest, "invalid_request", message);
 }
@@ -35,16 +37,17 @@ class CompletionsTranslator final : public AnswerTranslator {
   Result<std::string> whole(std::string_view body) override {
     auto a = read_chat_completion(body);
     if (!a) return a.error();
-    json j = {{"id", completion_id(a->id)},
-              {"object", "text_completion"},
-              {"created", a->created},
-              {"model", model_.empty() ? a->model : model_},
-              {"choices", json::array({{{"text", a->content},
-                                        {"index", 0},
-                                        {"logprobs", nullptr},
-                                        {"finish_reason", a->finish_reason.empty()
-                                                              ? json(nullptr)
-                                                              : json(a->finish_reason)}}})}};
+    json j = {
+        {"id", completion_id(a->id)},
+        {"object", "text_completion"},
+        {"created", a->created},
+        {"model", model_.empty() ? a->model : model_},
+        {"choices",
+         json::array({{{"text", a->content},
+                       {"index", 0},
+                       {"logprobs", nullptr},
+                       {"finish_reason",
+                        a->finish_reason.empty() ? json(nullptr) : json(a->finish_reason)}}})}};
     if (a->usage) j["usage"] = usage_json(*a->usage);
     return dump(j);
   }
@@ -52,7 +55,8 @@ class CompletionsTranslator final : public AnswerTranslator {
     if (finished_) return "";
     auto c = read_chat_chunk(data);
     if (!c) return "";
-    if (c->error) return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
+    if (c->error)
+      return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     json j = {{"id", completion_id(c->id)},
               {"object", "text_completion"},
@@ -62,11 +66,11 @@ class CompletionsTranslator final : public AnswerTranslator {
     if (!has_choice && !c->usage) return "";  // the role chunk
     j["choices"] = json::array();
     if (has_choice)
-      j["choices"].push_back({{"text", c->content},
-                              {"index", 0},
-                              {"logprobs", nullptr},
-                              {"finish_reason", c->finish_reason.empty() ? json(nullptr)
-                                                                         : json(c->finish_reason)}});
+      j["choices"].push_back(
+          {{"text", c->content},
+           {"index", 0},
+           {"logprobs", nullptr},
+           {"finish_reason", c->finish_reason.empty() ? json(nullptr) : json(c->finish_reason)}});
     if (c->usage) j["usage"] = usage_json(*c->usage);
     return "data: " + dump(j) + "\n\n";
   }
@@ -116,18 +120,22 @@ Result<CompletionsRequest> parse_completions_request(std::string_view body) {
     return invalid("prompt must be a string");
   }
   for (const char* k : {"n", "best_of"}) {
-    if (j.contains(k) && !j[k].is_null() && !(j[k].is_number_integer() && j[k].get<std::int64_t>() == 1))
+    if (j.contains(k) && !j[k].is_null() &&
+        !(j[k].is_number_integer() && j[k].get<std::int64_t>() == 1))
       return invalid(std::string(k) + ": only 1 is supported");
   }
-  if (j.contains("echo") && !j["echo"].is_null() && !(j["echo"].is_boolean() && !j["echo"].get<bool>()))
+  if (j.contains("echo") && !j["echo"].is_null() &&
+      !(j["echo"].is_boolean() && !j["echo"].get<bool>()))
     return invalid("echo: only false is supported");
   if (j.contains("suffix") && !j["suffix"].is_null()) return invalid("suffix is not supported");
-  if (j.contains("logprobs") && !j["logprobs"].is_null()) return invalid("logprobs is not supported");
+  if (j.contains("logprobs") && !j["logprobs"].is_null())
+    return invalid("logprobs is not supported");
   if (j.contains("stream") && !j["stream"].is_null() && !j["stream"].is_boolean())
     return invalid("stream must be a boolean");
   r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();
 
-  json chat = {{"model", r.model}, {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
+  json chat = {{"model", r.model},
+               {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
   if (auto m = j.find("max_tokens"); m != j.end() && !m->is_null()) {
     if (!m->is_number_integer() || m->get<std::int64_t>() < 0)
       return invalid("max_tokens must be a non-negative integer");
@@ -144,7 +152,8 @@ Result<CompletionsRequest> parse_completions_request(std::string_view body) {
     if (j.contains(k) && !j[k].is_null()) chat[k] = j[k];
   if (r.stream) {
     chat["stream"] = true;
-    if (auto so = j.find("stream_options"); so != j.end() && so->is_object()) chat["stream_options"] = *so;
+    if (auto so = j.find("stream_options"); so != j.end() && so->is_object())
+      chat["stream_options"] = *so;
   }
   r.chat_body = dump(chat);
   return r;

@@ -11,7 +11,9 @@ using nlohmann::json;
 namespace {
 
 constexpr auto kReplace = json::error_handler_t::replace;
-std::string dump(const json& j) { return j.dump(-1, ' ', false, kReplace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, kReplace);
+}
 
 Error invalid(const std::string& message) {
   return make_error(ErrorKind::kBadRequest, "invalid_request", message);
@@ -21,11 +23,13 @@ Error invalid(const std::string& message) {
 Result<std::string> tool_result_text(const json& content, const std::string& where) {
   if (content.is_null()) return std::string();
   if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) return invalid(where + ".content must be a string or an array of blocks");
+  if (!content.is_array())
+    return invalid(where + ".content must be a string or an array of blocks");
   std::string out;
   for (std::size_t i = 0; i < content.size(); ++i) {
     const json& b = content[i];
-    if (!b.is_object() || b.value("type", "") != "text" || !b.contains("text") || !b["text"].is_string())
+    if (!b.is_object() || b.value("type", "") != "text" || !b.contains("text") ||
+        !b["text"].is_string())
       return invalid(where + ".content[" + std::to_string(i) + "] must be a text block");
     if (!out.empty()) out += '\n';
     out += b["text"].get<std::string>();
@@ -48,7 +52,8 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
     out.push_back({{"role", role}, {"content", *content}});
     return std::nullopt;
   }
-  if (!content->is_array()) return invalid(where + ".content must be a string or an array of blocks");
+  if (!content->is_array())
+    return invalid(where + ".content must be a string or an array of blocks");
   std::string text;
   bool has_text = false;
   json tool_calls = json::array();
@@ -60,12 +65,14 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
       return invalid(bw + " must be an object with a string type");
     const std::string type = b["type"].get<std::string>();
     if (type == "text") {
-      if (!b.contains("text") || !b["text"].is_string()) return invalid(bw + ".text must be a string");
+      if (!b.contains("text") || !b["text"].is_string())
+        return invalid(bw + ".text must be a string");
       if (has_text) text += '\n';
       text += b["text"].get<std::string>();
       has_text = true;
     } else if (type == "tool_use" && role == "assistant") {
-      if (!b.contains("id") || !b["id"].is_string() || !b.contains("name") || !b["name"].is_string())
+      if (!b.contains("id") || !b["id"].is_string() || !b.contains("name") ||
+          !b["name"].is_string())
         return invalid(bw + " (tool_use) needs a string id and name");
       json input = b.contains("input") ? b["input"] : json::object();
       tool_calls.push_back({{"id", b["id"]},
@@ -78,10 +85,11 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
       if (!result_text) return result_text.error();
       std::string t = std::move(*result_text);
       if (b.value("is_error", false)) t = "Error: " + t;
-      tool_results.push_back({{"role", "tool"}, {"tool_call_id", b["tool_use_id"]}, {"content", t}});
+      tool_results.push_back(
+          {{"role", "tool"}, {"tool_call_id", b["tool_use_id"]}, {"content", t}});
     } else {
-      return invalid(bw + ": content blocks of type \"" + type + "\" are not supported in a " + role +
-                     " message (supported: text" +
+      return invalid(bw + ": content blocks of type \"" + type + "\" are not supported in a " +
+                     role + " message (supported: text" +
                      (role == "user" ? ", tool_result" : ", tool_use") + ")");
     }
   }
@@ -126,8 +134,10 @@ class MessagesTranslator final : public AnswerTranslator {
     json content = json::array();
     if (!a->content.empty()) content.push_back({{"type", "text"}, {"text", a->content}});
     for (const auto& tc : a->tool_calls)
-      content.push_back(
-          {{"type", "tool_use"}, {"id", tc.id}, {"name", tc.name}, {"input", tool_input(tc.arguments)}});
+      content.push_back({{"type", "tool_use"},
+                         {"id", tc.id},
+                         {"name", tc.name},
+                         {"input", tool_input(tc.arguments)}});
     json j = {{"id", message_id(a->id)},
               {"type", "message"},
               {"role", "assistant"},
@@ -145,7 +155,8 @@ class MessagesTranslator final : public AnswerTranslator {
     if (finished_) return "";
     auto c = read_chat_chunk(data);
     if (!c) return "";
-    if (c->error) return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
+    if (c->error)
+      return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     std::string out = start(*c);
     if (!c->content.empty()) {
@@ -168,18 +179,20 @@ class MessagesTranslator final : public AnswerTranslator {
         open_ = Open::kTool;
         tool_index_ = tc.index;
         saw_tool_ = true;
-        out += named_event(
-            "content_block_start",
-            dump({{"type", "content_block_start"},
-                  {"index", index_},
-                  {"content_block",
-                   {{"type", "tool_use"}, {"id", tc.id}, {"name", tc.name}, {"input", json::object()}}}}));
+        out += named_event("content_block_start", dump({{"type", "content_block_start"},
+                                                        {"index", index_},
+                                                        {"content_block",
+                                                         {{"type", "tool_use"},
+                                                          {"id", tc.id},
+                                                          {"name", tc.name},
+                                                          {"input", json::object()}}}}));
       }
       if (!tc.arguments.empty())
-        out += named_event("content_block_delta",
-                           dump({{"type", "content_block_delta"},
-                                 {"index", index_},
-                                 {"delta", {{"type", "input_json_delta"}, {"partial_json", tc.arguments}}}}));
+        out += named_event(
+            "content_block_delta",
+            dump({{"type", "content_block_delta"},
+                  {"index", index_},
+                  {"delta", {{"type", "input_json_delta"}, {"partial_json", tc.arguments}}}}));
     }
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
     if (c->usage) usage_ = c->usage;
@@ -211,14 +224,15 @@ class MessagesTranslator final : public AnswerTranslator {
     return named_event("error", error_body(e));
   }
   std::string upstream_error_body(unsigned status, std::string_view body) const override {
-    const char* type = status == 400   ? "invalid_request_error"
-                       : status == 401 ? "authentication_error"
-                       : status == 403 ? "permission_error"
-                       : status == 404 ? "not_found_error"
-                       : status == 413 ? "request_too_large"
-                       : status == 429 ? "rate_limit_error"
-                       : status == 529 ? "overloaded_error"
-                                       : "api_error";
+    const char* type = status == 400                    ? "invalid_request_error"
+                       : status == 401                  ? "authentication_error"
+                       : status == 403                  ? "permission_error"
+                       : status == 404                  ? "not_found_error"
+                       : status == 413                  ? "request_too_large"
+                       : status == 429                  ? "rate_limit_error"
+                       : status == 503 || status == 529 ? "overloaded_error"
+                       : status == 504                  ? "timeout_error"
+                                                        : "api_error";
     return anthropic_error_json(type, upstream_error_message(body));
   }
 
@@ -227,21 +241,17 @@ class MessagesTranslator final : public AnswerTranslator {
   std::string start(const ChatChunk& c) {
     if (started_) return "";
     started_ = true;
-    json msg = {{"id", message_id(c.id)},
-                {"type", "message"},
-                {"role", "assistant"},
-                {"model", model_.empty() ? c.model : model_},
-                {"content", json::array()},
-                {"stop_reason", nullptr},
-                {"stop_sequence", nullptr},
-                {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}};
+    json msg = {{"id", message_id(c.id)},   {"type", "message"},
+                {"role", "assistant"},      {"model", model_.empty() ? c.model : model_},
+                {"content", json::array()}, {"stop_reason", nullptr},
+                {"stop_sequence", nullptr}, {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}};
     return named_event("message_start", dump({{"type", "message_start"}, {"message", msg}}));
   }
   std::string close_block() {
     if (open_ == Open::kNone) return "";
     open_ = Open::kNone;
-    std::string out = named_event(
-        "content_block_stop", dump({{"type", "content_block_stop"}, {"index", index_}}));
+    std::string out = named_event("content_block_stop",
+                                  dump({{"type", "content_block_stop"}, {"index", index_}}));
     ++index_;
     return out;
   }
@@ -314,7 +324,8 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   for (std::size_t i = 0; i < m->size(); ++i)
     if (auto e = add_message((*m)[i], i, messages)) return *e;
 
-  json chat = {{"model", r.model}, {"messages", std::move(messages)}, {"max_tokens", j["max_tokens"]}};
+  json chat = {
+      {"model", r.model}, {"messages", std::move(messages)}, {"max_tokens", j["max_tokens"]}};
   if (r.stream) {
     chat["stream"] = true;
     chat["stream_options"] = {{"include_usage", true}};
@@ -342,8 +353,8 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
         return invalid(tw + ": server tools of type " + tool["type"].dump() + " are not supported");
       json fn = {{"name", tool["name"]}};
       if (tool.contains("description")) fn["description"] = tool["description"];
-      fn["parameters"] = tool.contains("input_schema") ? tool["input_schema"]
-                                                       : json{{"type", "object"}};
+      fn["parameters"] =
+          tool.contains("input_schema") ? tool["input_schema"] : json{{"type", "object"}};
       tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
     }
     if (!tools.empty()) chat["tools"] = std::move(tools);
@@ -390,7 +401,8 @@ void MessagesStreamMeter::on_event(std::string_view data) {
   if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string()) return;
   const std::string& type = j["type"].get_ref<const std::string&>();
   auto tokens = [](const json& usage, const char* key) -> std::optional<std::int64_t> {
-    if (!usage.is_object() || !usage.contains(key) || !usage[key].is_number_integer()) return std::nullopt;
+    if (!usage.is_object() || !usage.contains(key) || !usage[key].is_number_integer())
+      return std::nullopt;
     return usage[key].get<std::int64_t>();
   };
   if (type == "message_start" && j.contains("message") && j["message"].is_object() &&

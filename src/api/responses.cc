@@ -14,7 +14,9 @@ using nlohmann::json;
 namespace {
 
 constexpr auto kReplace = json::error_handler_t::replace;
-std::string dump(const json& j) { return j.dump(-1, ' ', false, kReplace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, kReplace);
+}
 
 Error invalid(const std::string& message) {
   return make_error(ErrorKind::kBadRequest, "invalid_request", message);
@@ -34,7 +36,8 @@ Result<std::string> content_text(const json& content, const std::string& where) 
     if (type != "input_text" && type != "output_text" && type != "text")
       return invalid(pw + ": parts of type \"" + type +
                      "\" are not supported (supported: input_text, output_text)");
-    if (!p.contains("text") || !p["text"].is_string()) return invalid(pw + ".text must be a string");
+    if (!p.contains("text") || !p["text"].is_string())
+      return invalid(pw + ".text must be a string");
     if (!out.empty()) out += '\n';
     out += p["text"].get<std::string>();
   }
@@ -73,7 +76,8 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
         messages.back().contains("tool_calls")) {
       messages.back()["tool_calls"].push_back(std::move(call));
     } else {
-      messages.push_back({{"role", "assistant"}, {"content", nullptr}, {"tool_calls", json::array({call})}});
+      messages.push_back(
+          {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", json::array({call})}});
     }
     return std::nullopt;
   }
@@ -118,7 +122,10 @@ json usage_json(const std::optional<TokenCounts>& u) {
 }
 
 json text_part(const std::string& text) {
-  return {{"type", "output_text"}, {"text", text}, {"annotations", json::array()}, {"logprobs", json::array()}};
+  return {{"type", "output_text"},
+          {"text", text},
+          {"annotations", json::array()},
+          {"logprobs", json::array()}};
 }
 
 class ResponsesTranslator final : public AnswerTranslator {
@@ -158,7 +165,8 @@ class ResponsesTranslator final : public AnswerTranslator {
     if (finished_) return "";
     auto c = read_chat_chunk(data);
     if (!c) return "";
-    if (c->error) return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
+    if (c->error)
+      return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     std::string out = start(*c);
     if (!c->content.empty()) {
@@ -174,9 +182,9 @@ class ResponsesTranslator final : public AnswerTranslator {
         out += emit("response.output_item.added",
                     {{"output_index", message_index_}, {"item", output_[message_index_]}});
         out += emit("response.content_part.added", {{"item_id", "msg_" + suffix_},
-                                                     {"output_index", message_index_},
-                                                     {"content_index", 0},
-                                                     {"part", text_part("")}});
+                                                    {"output_index", message_index_},
+                                                    {"content_index", 0},
+                                                    {"part", text_part("")}});
       }
       text_ += c->content;
       out += emit("response.output_text.delta", {{"item_id", "msg_" + suffix_},
@@ -241,7 +249,8 @@ class ResponsesTranslator final : public AnswerTranslator {
   }
 
  private:
-  json skeleton(const std::string& id, std::int64_t created, const std::string& upstream_model) const {
+  json skeleton(const std::string& id, std::int64_t created,
+                const std::string& upstream_model) const {
     return {{"id", id},
             {"object", "response"},
             {"created_at", created},
@@ -312,13 +321,15 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string close_tool() {
     if (!tool_open_) return "";
     tool_open_ = false;
-    std::string out = emit("response.function_call_arguments.done", {{"item_id", tool_item_id()},
-                                                                     {"output_index", tool_output_index_},
-                                                                     {"arguments", tool_args_}});
+    std::string out =
+        emit("response.function_call_arguments.done", {{"item_id", tool_item_id()},
+                                                       {"output_index", tool_output_index_},
+                                                       {"arguments", tool_args_}});
     json& item = output_[tool_output_index_];
     item["status"] = "completed";
     item["arguments"] = tool_args_;
-    out += emit("response.output_item.done", {{"output_index", tool_output_index_}, {"item", item}});
+    out +=
+        emit("response.output_item.done", {{"output_index", tool_output_index_}, {"item", item}});
     return out;
   }
 
@@ -364,7 +375,8 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   if (auto ins = j.find("instructions"); ins != j.end() && !ins->is_null()) {
     if (!ins->is_string()) return invalid("instructions must be a string");
     r.instructions = ins->get<std::string>();
-    if (!r.instructions.empty()) messages.push_back({{"role", "system"}, {"content", r.instructions}});
+    if (!r.instructions.empty())
+      messages.push_back({{"role", "system"}, {"content", r.instructions}});
   }
   auto in = j.find("input");
   if (in == j.end() || in->is_null()) return invalid("input is required");
@@ -395,7 +407,8 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     chat[k] = j[k];
   }
   if (auto u = j.find("user"); u != j.end() && u->is_string()) chat["user"] = *u;
-  if (auto p = j.find("parallel_tool_calls"); p != j.end() && p->is_boolean()) chat["parallel_tool_calls"] = *p;
+  if (auto p = j.find("parallel_tool_calls"); p != j.end() && p->is_boolean())
+    chat["parallel_tool_calls"] = *p;
   if (auto t = j.find("tools"); t != j.end() && !t->is_null()) {
     if (!t->is_array()) return invalid("tools must be an array");
     json tools = json::array();
@@ -404,10 +417,13 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
       const std::string tw = "tools[" + std::to_string(i) + "]";
       if (!tool.is_object() || tool.value("type", "") != "function")
         return invalid(tw + ": only tools of type function are supported");
-      if (!tool.contains("name") || !tool["name"].is_string()) return invalid(tw + " needs a string name");
+      if (!tool.contains("name") || !tool["name"].is_string())
+        return invalid(tw + " needs a string name");
       json fn = {{"name", tool["name"]}};
-      if (tool.contains("description") && !tool["description"].is_null()) fn["description"] = tool["description"];
-      if (tool.contains("parameters") && !tool["parameters"].is_null()) fn["parameters"] = tool["parameters"];
+      if (tool.contains("description") && !tool["description"].is_null())
+        fn["description"] = tool["description"];
+      if (tool.contains("parameters") && !tool["parameters"].is_null())
+        fn["parameters"] = tool["parameters"];
       if (tool.contains("strict") && tool["strict"].is_boolean()) fn["strict"] = tool["strict"];
       tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
     }
@@ -423,7 +439,8 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
                (*c)["name"].is_string()) {
       chat["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
     } else {
-      return invalid("tool_choice must be auto, none, required or {\"type\":\"function\",\"name\":...}");
+      return invalid(
+          "tool_choice must be auto, none, required or {\"type\":\"function\",\"name\":...}");
     }
   }
   if (auto t = j.find("text"); t != j.end() && t->is_object() && t->contains("format")) {

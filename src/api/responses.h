@@ -33,7 +33,7 @@ struct ResponsesRequest {
   bool stream = false;
   std::string instructions;  // "" = none
   std::optional<std::int64_t> max_output_tokens;
-  std::string chat_body;     // the equivalent chat-completions request
+  std::string chat_body;  // the equivalent chat-completions request
 };
 
 // Errors (kBadRequest; code invalid_request, or unsupported_parameter for previous_response_id;

@@ -41,7 +41,9 @@ std::string base64(const unsigned char* data, std::size_t n) {
   return out;
 }
 
-Error invalid(const std::string& m) { return make_error(ErrorKind::kBadRequest, "invalid_request", m); }
+Error invalid(const std::string& m) {
+  return make_error(ErrorKind::kBadRequest, "invalid_request", m);
+}
 }  // namespace
 
 std::vector<float> replay_embedding(std::string_view model, std::string_view input,

@@ -50,7 +50,8 @@ TEST(CompletionsRequest, MalformedRequestsAreNamed) {
     auto r = parse_completions_request(c.body);
     ASSERT_FALSE(r) << c.body;
     EXPECT_EQ(r.error().kind, ErrorKind::kBadRequest);
-    EXPECT_NE(r.error().message.find(c.says), std::string::npos) << c.body << " -> " << r.error().message;
+    EXPECT_NE(r.error().message.find(c.says), std::string::npos)
+        << c.body << " -> " << r.error().message;
   }
 }
 
@@ -77,14 +78,16 @@ TEST(CompletionsAnswer, WholeAndStream) {
   EXPECT_EQ(events[4].raw, "[DONE]");
   EXPECT_EQ(s->finish(), "");
   auto e = completions_translator(nullptr);
-  auto err = parse_events(e->error_event(make_error(ErrorKind::kUpstreamError, "upstream_stream_broken", "cut")));
+  auto err = parse_events(
+      e->error_event(make_error(ErrorKind::kUpstreamError, "upstream_stream_broken", "cut")));
   ASSERT_EQ(err.size(), 2u);
   EXPECT_EQ(err[0].data["error"]["code"], "upstream_stream_broken");
   EXPECT_EQ(err[1].raw, "[DONE]");
 }
 
 TEST(EmbeddingsRequest, InputsBecomeOneMessageForRouting) {
-  auto r = parse_embeddings_request(R"({"model":"embed","input":["def f(): pass","hello"],"encoding_format":"base64"})");
+  auto r = parse_embeddings_request(
+      R"({"model":"embed","input":["def f(): pass","hello"],"encoding_format":"base64"})");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->model, "embed");
   EXPECT_FALSE(r->stream);
@@ -121,7 +124,8 @@ TEST(EmbeddingsRequest, MalformedRequestsAreNamed) {
     auto r = parse_embeddings_request(c.body);
     ASSERT_FALSE(r) << c.body;
     EXPECT_EQ(r.error().kind, ErrorKind::kBadRequest);
-    EXPECT_NE(r.error().message.find(c.says), std::string::npos) << c.body << " -> " << r.error().message;
+    EXPECT_NE(r.error().message.find(c.says), std::string::npos)
+        << c.body << " -> " << r.error().message;
   }
   std::string many = R"({"model":"e","input":[)";
   for (std::size_t i = 0; i <= kMaxEmbeddingInputs; ++i) many += (i ? ",\"x\"" : "\"x\"");
@@ -156,7 +160,8 @@ TEST(ReplayEmbeddings, AnswerShapeFloatAndBase64) {
   auto v = j["data"][0]["embedding"].get<std::vector<float>>();
   EXPECT_EQ(v, replay::replay_embedding("m1", "a", 8));
   EXPECT_EQ(j["usage"]["prompt_tokens"], 2);
-  auto b64 = replay::embeddings_answer(R"({"input":"a","encoding_format":"base64","dimensions":4})", "served", 8);
+  auto b64 = replay::embeddings_answer(R"({"input":"a","encoding_format":"base64","dimensions":4})",
+                                       "served", 8);
   json k = json::parse(*b64);
   EXPECT_EQ(k["model"], "served");
   EXPECT_EQ(k["data"][0]["embedding"].get<std::string>().size(), 24u);  // 16 bytes -> 24 chars

@@ -1,9 +1,8 @@
 // The Anthropic Messages API translation (api/messages.h): requests to chat completions, answers
 // and stream events back, errors in Anthropic's shape, malformed requests.
-#include "api/messages.h"
-
 #include <gtest/gtest.h>
 
+#include "api/messages.h"
 #include "api_translate_util.h"
 
 namespace switchboard::api {
@@ -69,8 +68,9 @@ TEST(MessagesRequest, ToolsToolUseAndToolResults) {
 
 TEST(MessagesRequest, ToolChoiceKinds) {
   auto choice = [](const std::string& c) {
-    return chat_of(R"({"model":"m","max_tokens":5,"tools":[{"name":"t","input_schema":{"type":"object"}}],"tool_choice":)" +
-                   c + R"(,"messages":[{"role":"user","content":"x"}]})")["tool_choice"];
+    return chat_of(
+        R"({"model":"m","max_tokens":5,"tools":[{"name":"t","input_schema":{"type":"object"}}],"tool_choice":)" +
+        c + R"(,"messages":[{"role":"user","content":"x"}]})")["tool_choice"];
   };
   EXPECT_EQ(choice(R"({"type":"auto"})"), "auto");
   EXPECT_EQ(choice(R"({"type":"any"})"), "required");
@@ -86,17 +86,20 @@ TEST(MessagesRequest, MalformedRequestsAreNamed) {
       {"[]", "JSON object"},
       {R"({"max_tokens":5,"messages":[{"role":"user","content":"x"}]})", "model"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}]})", "max_tokens is required"},
-      {R"({"model":"m","max_tokens":"5","messages":[{"role":"user","content":"x"}]})", "max_tokens"},
+      {R"({"model":"m","max_tokens":"5","messages":[{"role":"user","content":"x"}]})",
+       "max_tokens"},
       {R"({"model":"m","max_tokens":0,"messages":[{"role":"user","content":"x"}]})", "max_tokens"},
       {R"({"model":"m","max_tokens":5})", "messages"},
       {R"({"model":"m","max_tokens":5,"messages":[]})", "messages"},
-      {R"({"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]})", "messages[0].role"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]})",
+       "messages[0].role"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user"}]})", "messages[0].content"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{}}]}]})",
        "\"image\" are not supported"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result"}]}]})",
        "tool_use_id"},
-      {R"({"model":"m","max_tokens":5,"stream":"yes","messages":[{"role":"user","content":"x"}]})", "stream"},
+      {R"({"model":"m","max_tokens":5,"stream":"yes","messages":[{"role":"user","content":"x"}]})",
+       "stream"},
       {R"({"model":"m","max_tokens":5,"tools":[{"description":"no name"}],"messages":[{"role":"user","content":"x"}]})",
        "tools[0]"},
       {R"({"model":"m","max_tokens":5,"tool_choice":{"type":"maybe"},"messages":[{"role":"user","content":"x"}]})",
@@ -176,8 +179,10 @@ TEST(MessagesStream, ToolUseEvents) {
             (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
                                       "content_block_delta", "content_block_stop", "message_delta",
                                       "message_stop"}));
-  EXPECT_EQ(events[1].data["content_block"],
-            (json{{"type", "tool_use"}, {"id", "call_1"}, {"name", "get_weather"}, {"input", json::object()}}));
+  EXPECT_EQ(events[1].data["content_block"], (json{{"type", "tool_use"},
+                                                   {"id", "call_1"},
+                                                   {"name", "get_weather"},
+                                                   {"input", json::object()}}));
   EXPECT_EQ(events[2].data["delta"]["type"], "input_json_delta");
   EXPECT_EQ(events[2].data["delta"]["partial_json"].get<std::string>() +
                 events[3].data["delta"]["partial_json"].get<std::string>(),
@@ -211,22 +216,28 @@ TEST(MessagesStream, FinishWithoutDoneClosesOnceAndErrorEndsTheStream) {
 
   auto t2 = messages_translator(nullptr);
   t2->event(chunk({{"content", "x"}}));
-  auto err = parse_events(t2->error_event(make_error(ErrorKind::kUpstreamError, "upstream_stream_broken", "cut")));
+  auto err = parse_events(
+      t2->error_event(make_error(ErrorKind::kUpstreamError, "upstream_stream_broken", "cut")));
   ASSERT_EQ(err.size(), 1u);
   EXPECT_EQ(err[0].name, "error");
-  EXPECT_EQ(err[0].data, json::parse(R"({"type":"error","error":{"type":"api_error","message":"cut"}})"));
+  EXPECT_EQ(err[0].data,
+            json::parse(R"({"type":"error","error":{"type":"api_error","message":"cut"}})"));
   EXPECT_EQ(t2->finish(), "");
 }
 
 TEST(MessagesErrors, AnthropicShape) {
   auto t = messages_translator(nullptr);
   json j = json::parse(t->error_body(make_error(ErrorKind::kBadRequest, "invalid_request", "bad")));
-  EXPECT_EQ(j, json::parse(R"({"type":"error","error":{"type":"invalid_request_error","message":"bad"}})"));
-  EXPECT_EQ(json::parse(t->error_body(make_error(ErrorKind::kNotFound, "model_not_found", "x")))["error"]["type"],
+  EXPECT_EQ(j, json::parse(
+                   R"({"type":"error","error":{"type":"invalid_request_error","message":"bad"}})"));
+  EXPECT_EQ(json::parse(t->error_body(
+                make_error(ErrorKind::kNotFound, "model_not_found", "x")))["error"]["type"],
             "not_found_error");
-  EXPECT_EQ(json::parse(t->error_body(make_error(ErrorKind::kRateLimited, "r", "x")))["error"]["type"],
-            "rate_limit_error");
-  json up = json::parse(t->upstream_error_body(500, R"({"error":{"message":"boom","type":"server_error"}})"));
+  EXPECT_EQ(
+      json::parse(t->error_body(make_error(ErrorKind::kRateLimited, "r", "x")))["error"]["type"],
+      "rate_limit_error");
+  json up = json::parse(
+      t->upstream_error_body(500, R"({"error":{"message":"boom","type":"server_error"}})"));
   EXPECT_EQ(up, json::parse(R"({"type":"error","error":{"type":"api_error","message":"boom"}})"));
 }
 

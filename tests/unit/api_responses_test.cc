@@ -1,9 +1,8 @@
 // The OpenAI Responses API translation (api/responses.h): requests to chat completions, answers
 // and the stream's event sequence back, malformed requests.
-#include "api/responses.h"
-
 #include <gtest/gtest.h>
 
+#include "api/responses.h"
 #include "api_translate_util.h"
 
 namespace switchboard::api {
@@ -21,7 +20,9 @@ TEST(ResponsesRequest, StringInputInstructionsAndLimits) {
   json chat = chat_of(R"({"model":"auto","input":"Hello","instructions":"Be brief.",
     "max_output_tokens":100,"temperature":0.2,"store":true,"metadata":{"a":"b"}})");
   EXPECT_EQ(chat["model"], "auto");
-  EXPECT_EQ(chat["messages"], json::parse(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hello"}])"));
+  EXPECT_EQ(chat["messages"],
+            json::parse(
+                R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hello"}])"));
   EXPECT_EQ(chat["max_tokens"], 100);
   EXPECT_EQ(chat["temperature"], 0.2);
   EXPECT_FALSE(chat.contains("stream"));
@@ -33,7 +34,10 @@ TEST(ResponsesRequest, MessageItemsWithPartsAndStream) {
     {"role":"developer","content":"sys"},
     {"type":"message","role":"user","content":[{"type":"input_text","text":"a"},{"type":"input_text","text":"b"}]},
     {"role":"assistant","content":[{"type":"output_text","text":"c"}]}]})");
-  EXPECT_EQ(chat["messages"], json::parse(R"([{"role":"system","content":"sys"},{"role":"user","content":"a\nb"},{"role":"assistant","content":"c"}])"));
+  EXPECT_EQ(
+      chat["messages"],
+      json::parse(
+          R"([{"role":"system","content":"sys"},{"role":"user","content":"a\nb"},{"role":"assistant","content":"c"}])"));
   EXPECT_EQ(chat["stream"], true);
   EXPECT_EQ(chat["stream_options"]["include_usage"], true);
 }
@@ -44,7 +48,10 @@ TEST(ResponsesRequest, FunctionToolsCallsAndOutputs) {
     "input":[{"role":"user","content":"Weather?"},
              {"type":"function_call","call_id":"c1","name":"get_weather","arguments":"{\"city\":\"Paris\"}"},
              {"type":"function_call_output","call_id":"c1","output":"18C"}]})");
-  EXPECT_EQ(chat["tools"][0], json::parse(R"({"type":"function","function":{"name":"get_weather","description":"d","parameters":{"type":"object"},"strict":true}})"));
+  EXPECT_EQ(
+      chat["tools"][0],
+      json::parse(
+          R"({"type":"function","function":{"name":"get_weather","description":"d","parameters":{"type":"object"},"strict":true}})"));
   EXPECT_EQ(chat["tool_choice"], "required");
   const json& m = chat["messages"];
   ASSERT_EQ(m.size(), 3u);
@@ -55,10 +62,13 @@ TEST(ResponsesRequest, FunctionToolsCallsAndOutputs) {
 }
 
 TEST(ResponsesRequest, TextFormatBecomesResponseFormat) {
-  json chat = chat_of(R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","name":"r","schema":{"type":"object"},"strict":true}}})");
+  json chat = chat_of(
+      R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","name":"r","schema":{"type":"object"},"strict":true}}})");
   EXPECT_EQ(chat["response_format"]["type"], "json_schema");
   EXPECT_EQ(chat["response_format"]["json_schema"]["name"], "r");
-  EXPECT_EQ(chat_of(R"({"model":"m","input":"x","text":{"format":{"type":"text"}}})").contains("response_format"), false);
+  EXPECT_EQ(chat_of(R"({"model":"m","input":"x","text":{"format":{"type":"text"}}})")
+                .contains("response_format"),
+            false);
 }
 
 TEST(ResponsesRequest, MalformedRequestsAreNamed) {
@@ -75,22 +85,28 @@ TEST(ResponsesRequest, MalformedRequestsAreNamed) {
       {R"({"model":"m","input":5})", "invalid_request", "input must be"},
       {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","image_url":"x"}]}]})",
        "invalid_request", "input_image"},
-      {R"({"model":"m","input":[{"type":"reasoning","summary":[]}]})", "invalid_request", "\"reasoning\""},
-      {R"({"model":"m","input":[{"role":"tool","content":"x"}]})", "invalid_request", "input[0].role"},
-      {R"({"model":"m","input":"x","max_output_tokens":0})", "invalid_request", "max_output_tokens"},
+      {R"({"model":"m","input":[{"type":"reasoning","summary":[]}]})", "invalid_request",
+       "\"reasoning\""},
+      {R"({"model":"m","input":[{"role":"tool","content":"x"}]})", "invalid_request",
+       "input[0].role"},
+      {R"({"model":"m","input":"x","max_output_tokens":0})", "invalid_request",
+       "max_output_tokens"},
       {R"({"model":"m","input":"x","stream":1})", "invalid_request", "stream"},
-      {R"({"model":"m","input":"x","tools":[{"type":"web_search"}]})", "invalid_request", "tools[0]"},
+      {R"({"model":"m","input":"x","tools":[{"type":"web_search"}]})", "invalid_request",
+       "tools[0]"},
       {R"({"model":"m","input":"x","tool_choice":"sometimes"})", "invalid_request", "tool_choice"},
       {R"({"model":"m","input":"x","previous_response_id":"resp_1"})", "unsupported_parameter",
        "previous_response_id"},
-      {R"({"model":"m","input":[{"type":"function_call","name":"f"}]})", "invalid_request", "call_id"},
+      {R"({"model":"m","input":[{"type":"function_call","name":"f"}]})", "invalid_request",
+       "call_id"},
   };
   for (const auto& c : cases) {
     auto r = parse_responses_request(c.body);
     ASSERT_FALSE(r) << c.body;
     EXPECT_EQ(r.error().kind, ErrorKind::kBadRequest) << c.body;
     EXPECT_EQ(r.error().code, c.code) << c.body;
-    EXPECT_NE(r.error().message.find(c.says), std::string::npos) << c.body << " -> " << r.error().message;
+    EXPECT_NE(r.error().message.find(c.says), std::string::npos)
+        << c.body << " -> " << r.error().message;
   }
 }
 
@@ -161,12 +177,11 @@ TEST(ResponsesStream, FunctionCallEvents) {
   auto t = responses_translator(nullptr);
   auto events = parse_events(run_stream(*t, tool_stream()));
   EXPECT_EQ(names(events),
-            (std::vector<std::string>{"response.created", "response.in_progress",
-                                      "response.output_item.added",
-                                      "response.function_call_arguments.delta",
-                                      "response.function_call_arguments.delta",
-                                      "response.function_call_arguments.done",
-                                      "response.output_item.done", "response.completed"}));
+            (std::vector<std::string>{
+                "response.created", "response.in_progress", "response.output_item.added",
+                "response.function_call_arguments.delta", "response.function_call_arguments.delta",
+                "response.function_call_arguments.done", "response.output_item.done",
+                "response.completed"}));
   EXPECT_EQ(events[2].data["item"]["type"], "function_call");
   EXPECT_EQ(events[2].data["item"]["call_id"], "call_1");
   EXPECT_EQ(events[5].data["arguments"], R"({"city":"Paris"})");

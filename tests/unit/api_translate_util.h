@@ -44,8 +44,12 @@ inline std::string usage_chunk() {
 
 // A text answer streamed as chat chunks: role, "Hel", "lo", stop, usage, [DONE].
 inline std::vector<std::string> text_stream() {
-  return {chunk({{"role", "assistant"}, {"content", ""}}), chunk({{"content", "Hel"}}),
-          chunk({{"content", "lo"}}), chunk(json::object(), "stop"), usage_chunk(), "[DONE]"};
+  return {chunk({{"role", "assistant"}, {"content", ""}}),
+          chunk({{"content", "Hel"}}),
+          chunk({{"content", "lo"}}),
+          chunk(json::object(), "stop"),
+          usage_chunk(),
+          "[DONE]"};
 }
 
 // A tool call streamed: role, call start (id, name), two argument pieces, finish tool_calls.

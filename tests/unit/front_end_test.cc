@@ -3,6 +3,7 @@
 #include "pipeline/front_end.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace switchboard::pipeline {
@@ -15,8 +16,8 @@ std::unique_ptr<FrontEnd> front(const std::string& path) {
 
 TEST(FrontEnds, EveryApiIsRegisteredByItsPath) {
   auto names = FrontEndRegistry::instance().names();
-  for (const char* path : {"/v1/chat/completions", "/v1/responses", "/v1/messages", "/v1/completions",
-                           "/v1/embeddings"})
+  for (const char* path : {"/v1/chat/completions", "/v1/responses", "/v1/messages",
+                           "/v1/completions", "/v1/embeddings"})
     EXPECT_NE(std::find(names.begin(), names.end(), path), names.end()) << path;
 }
 
@@ -44,12 +45,15 @@ TEST(FrontEnds, TranslatedApisGiveAChatBodyOrTheirError) {
     EXPECT_EQ(bad.error->kind, ErrorKind::kBadRequest);
     ASSERT_TRUE(bad.translator) << path;  // errors still go out in the API's shape
   }
-  FrontRequest m = front("/v1/messages")->translate(
-      R"({"model":"auto","max_tokens":8,"messages":[{"role":"user","content":"hi"}]})");
+  FrontRequest m =
+      front("/v1/messages")
+          ->translate(
+              R"({"model":"auto","max_tokens":8,"messages":[{"role":"user","content":"hi"}]})");
   ASSERT_TRUE(m.body);
   auto chat = nlohmann::json::parse(*m.body);
   EXPECT_EQ(chat["messages"][0]["content"], "hi");
-  EXPECT_EQ(nlohmann::json::parse(m.translator->error_body(make_error(ErrorKind::kBadRequest, "x", "y")))["type"],
+  EXPECT_EQ(nlohmann::json::parse(
+                m.translator->error_body(make_error(ErrorKind::kBadRequest, "x", "y")))["type"],
             "error");
   FrontRequest r = front("/v1/responses")->translate(R"({"model":"auto","input":"hi"})");
   ASSERT_TRUE(r.body);

@@ -84,7 +84,8 @@ TEST(TranslatingWriter, WholeAnswerAndErrorsInTheApisShape) {
   });
   EXPECT_EQ(client.status, 404u);
   EXPECT_EQ(json::parse(client.body),
-            json::parse(R"({"type":"error","error":{"type":"not_found_error","message":"no model 'x'"}})"));
+            json::parse(
+                R"({"type":"error","error":{"type":"not_found_error","message":"no model 'x'"}})"));
 
   run([&]() -> asio::awaitable<void> {
     std::string body = R"({"error":{"message":"busy"}})";

@@ -10,8 +10,9 @@ class ChatFront final : public FrontEnd {
   FrontRequest translate(std::string_view) const override { return {}; }
 };
 
-const FrontEndRegistrar kRegister("/v1/chat/completions",
-                                  [] { return std::unique_ptr<FrontEnd>(std::make_unique<ChatFront>()); });
+const FrontEndRegistrar kRegister("/v1/chat/completions", [] {
+  return std::unique_ptr<FrontEnd>(std::make_unique<ChatFront>());
+});
 
 }  // namespace
 }  // namespace switchboard::pipeline

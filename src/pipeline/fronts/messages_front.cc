@@ -1,5 +1,5 @@
-// POST /v1/messages: the Anthropic Messages API (errors in Anthropic's shape), translated to and from chat completions
-// (api/messages.h).
+// POST /v1/messages: the Anthropic Messages API (errors in Anthropic's shape), translated to and
+// from chat completions (api/messages.h).
 #include "api/messages.h"
 #include "pipeline/front_end.h"
 
