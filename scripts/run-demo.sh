@@ -19,7 +19,13 @@ start_backend() {  # model port input_price output_price
 start_backend gpt-4-1106-preview 9101 10.0 30.0
 start_backend mistralai/mixtral-8x7b-chat 9102 0.6 0.6
 start_backend mistralai/mistral-7b-chat 9103 0.2 0.2
-for port in 9101 9102 9103; do
+start_embedder() {  # model port: deterministic vectors (docs/apis.md); no recorded answers needed
+  "$bin" replay-backend --data demo/data/demo_outcomes.jsonl --model "$1" --port "$2" --embedding-dim 64 >".demo/backend-$2.log" 2>&1 &
+  pids+=($!)
+}
+start_embedder embed-code 9104
+start_embedder embed-text 9105
+for port in 9101 9102 9103 9104 9105; do
   for _ in $(seq 100); do
     grep -q "listening on" ".demo/backend-$port.log" 2>/dev/null && break
     sleep 0.1
@@ -45,7 +51,13 @@ fi
 {
   cat demo/switchboard.yaml
   echo "  - name: smart         # learned: quality - lambda * cost, per request x-switchboard-objective"
-  echo "    policy: {type: classifier, model_dir: $model_dir}"
+  echo "    policy: {type: classifier, model_dir: $model_dir, models: [${models//,/, }]}  # the chat models it was trained for"
+  echo "  - name: embed         # POST /v1/embeddings: code to the code embedding model, the rest to the text one"
+  echo "    policy:"
+  echo "      type: rules"
+  echo "      rules:"
+  echo "        - {name: code, when: {any: [{has_code: true}, {keywords: [python, sql, rust, javascript, function]}]}, model: embed-code}"
+  echo "      default: embed-text"
 } >.demo/switchboard.yaml
 cat <<MSG
 Try:
@@ -56,6 +68,11 @@ Try:
     -d '{"model":"smart","messages":[{"role":"user","content":"Write a python function to identify non-prime numbers."}]}'
   curl -s localhost:8080/v1/chat/completions \\
     -d '{"model":"guarded","messages":[{"role":"user","content":"Mail me at jane@example.com"}]}'
+  curl -s localhost:8080/v1/responses -d '{"model":"auto","input":"Write a haiku about routers."}'
+  curl -s localhost:8080/v1/messages -H 'anthropic-version: 2023-06-01' \
+    -d '{"model":"auto","max_tokens":256,"messages":[{"role":"user","content":"hello"}]}'
+  curl -s localhost:8080/v1/completions -d '{"model":"auto","prompt":"Say hi","max_tokens":32}'
+  curl -s localhost:8080/v1/embeddings -d '{"model":"embed","input":"def add(a, b): return a + b"}' | head -c 300
   curl -s localhost:9090/metrics                       # metrics and decisions: the admin listener
   curl -s 'localhost:9090/admin/decisions?route=auto&limit=5'
   curl -s -X POST localhost:9090/admin/reload          # or: kill -HUP <gateway pid>

@@ -52,6 +52,9 @@ const CommandRegistrar kReplayBackend(
           ->capture_default_str()
           ->check(CLI::IsMember({"event", "line", "utf8"}));
       app.add_option("--seed", o->seed, "Seed of the fault PRNG")->capture_default_str();
+      app.add_option("--embedding-dim", o->embedding_dim,
+                     "Also serve /v1/embeddings with deterministic vectors of this length (the "
+                     "model need not be in the data then)");
       return [o, cut] {
         o->faults.cut = replay::parse_cut(*cut).value_or(replay::Cut::kEvent);
         return replay::run_replay_backend(*o);

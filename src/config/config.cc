@@ -103,7 +103,7 @@ void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
 }
 
 ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::string& what) {
-  w.only_keys(node, what, {"url", "name", "api_key_env", "upstream_model", "max_context", "adapters", "max_adapters"});
+  w.only_keys(node, what, {"url", "name", "api_key_env", "upstream_model", "max_context", "adapters", "max_adapters", "api"});
   ReplicaConfig r;
   if (!node["url"]) w.fail(node, what + " needs a url");
   r.url = w.string(node["url"], what + ".url");
@@ -118,6 +118,14 @@ ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::
         w.fail(node["api_key_env"], what + ".api_key_env must name an environment variable "
                                            "(letters, digits, '_'), not hold a key");
     }
+  }
+  if (node["api"]) {
+    r.api = w.string(node["api"], what + ".api");
+    if (r.api == "responses")
+      w.fail(node["api"], what + ".api: responses (native pass-through) is not supported yet; use chat "
+                                 "(docs/apis.md)");
+    if (r.api != "chat" && r.api != "anthropic")
+      w.fail(node["api"], what + ".api must be chat or anthropic, not '" + r.api + "'");
   }
   if (node["upstream_model"]) r.upstream_model = w.string(node["upstream_model"], what + ".upstream_model");
   if (node["max_context"]) r.max_context = w.positive_int(node["max_context"], what + ".max_context");

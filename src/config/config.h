@@ -51,6 +51,10 @@ struct ReplicaConfig {
   Url endpoint;
   std::string api_key_env;     // name of the environment variable; the key itself is never stored here
   std::string upstream_model;  // model name sent upstream; empty = unchanged
+  // The API the replica speaks (`api:`): "chat" (OpenAI chat completions, the default: every
+  // client API is translated to it) or "anthropic" (Anthropic Messages: /v1/messages requests are
+  // passed through natively, the key sent as x-api-key; other requests skip the replica).
+  std::string api = "chat";
   std::int64_t max_context = 0;       // tokens (prompt + max_tokens) it accepts; 0 = not declared
   std::vector<std::string> adapters;  // LoRA adapters loaded at start (for lora_affinity)
   std::int64_t max_adapters = 0;      // adapter slots; 0 = not declared

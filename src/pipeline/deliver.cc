@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "api/chat_request.h"
+#include "api/messages.h"
 #include "api/sse.h"
 #include "guard/redact.h"
 #include "pipeline/executor.h"
@@ -22,17 +23,28 @@ void set_cost(RequestContext& ctx, const UpstreamResponse& upstream) {
   }
 }
 
-awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstream) {
+// `native`: the upstream speaks the client's own API (an Anthropic Messages stream passed through):
+// metered as such and written through RequestContext::native_client.
+awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstream, bool native) {
   const auto& mc = *ctx.model->config;
   auto& rec = ctx.rec;
   rec.status = 200;
+  ResponseWriter& client = native && ctx.native_client ? *ctx.native_client : *ctx.client;
   api::StreamMeter meter;
+  api::MessagesStreamMeter native_meter;
   // Fed exactly the bytes written to the client, so that an error event can be written as an event
   // of its own whatever the upstream broke off in (sse_closing_bytes).
-  api::SseParser sse([&meter](std::string_view data) { meter.on_event(data); },
-                     mc.max_stream_line_bytes, mc.max_stream_event_bytes);
+  api::SseParser sse(
+      [&meter, &native_meter, native](std::string_view data) {
+        if (native) {
+          native_meter.on_event(data);
+        } else {
+          meter.on_event(data);
+        }
+      },
+      mc.max_stream_line_bytes, mc.max_stream_event_bytes);
   auto headers = ctx.response_headers();
-  bool client_ok = co_await ctx.client->start_stream(headers);
+  bool client_ok = co_await client.start_stream(headers);
   std::optional<Error> broken;
   // The guard's redacted values go back into the client's stream (guard/redact.h).
   std::optional<guard::StreamRestorer> restorer;
@@ -48,7 +60,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
       if (restorer) {
         restored = restorer->finish();
         if (!restored.empty() && sse.feed(restored))
-          client_ok = co_await ctx.client->write_chunk(restored);
+          client_ok = co_await client.write_chunk(restored);
       }
       break;
     }
@@ -59,7 +71,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
       if (out.empty()) continue;
     }
     const bool within_bounds = sse.feed(out);
-    client_ok = co_await ctx.client->write_chunk(out);
+    client_ok = co_await client.write_chunk(out);
     if (!within_bounds) {
       broken = make_error(
           ErrorKind::kUpstreamError, "upstream_stream_too_large",
@@ -72,7 +84,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   // An upstream whose body breaks off after its [DONE] event (the connection closed or went silent
   // before the last chunk, say) gave the whole answer: the client's stream ends normally instead of
   // with an error event after [DONE] (found by bench/soak.sh, killing backends).
-  if (broken && meter.saw_done()) broken.reset();
+  if (broken && (native ? native_meter.saw_done() : meter.saw_done())) broken.reset();
   // What closes the event the upstream broke off in (before finish(), which ends it in the parser).
   const std::string_view closing = api::sse_closing_bytes(sse);
   sse.finish();
@@ -85,22 +97,24 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     rec.error_message = e.message;
     ctx.metrics->errors.with({ctx.route_label, rec.model, e.code}).inc();
     // Close whatever event the upstream broke off in, so the error is an event of its own.
-    if (client_ok && !closing.empty()) client_ok = co_await ctx.client->write_chunk(closing);
-    if (client_ok) client_ok = co_await ctx.client->stream_error(e);
+    if (client_ok && !closing.empty()) client_ok = co_await client.write_chunk(closing);
+    if (client_ok) client_ok = co_await client.stream_error(e);
   } else if (!client_ok) {
     rec.outcome = "client_gone";
   } else {
-    rec.outcome = meter.saw_error() ? "upstream_error" : "ok";
+    rec.outcome = (native ? native_meter.saw_error() : meter.saw_error()) ? "upstream_error" : "ok";
   }
-  if (client_ok) client_ok = co_await ctx.client->finish_stream();
+  if (client_ok) client_ok = co_await client.finish_stream();
   if (!client_ok && rec.outcome == "ok") rec.outcome = "client_gone";
-  if (meter.reported_usage()) {
-    rec.prompt_tokens = meter.reported_usage()->prompt_tokens;
-    rec.completion_tokens = meter.reported_usage()->completion_tokens;
+  const std::optional<api::Usage> reported =
+      native ? native_meter.reported_usage() : meter.reported_usage();
+  if (reported) {
+    rec.prompt_tokens = reported->prompt_tokens;
+    rec.completion_tokens = reported->completion_tokens;
     rec.tokens_source = "upstream";
   } else {
     rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
-    rec.completion_tokens = meter.content_chunks();
+    rec.completion_tokens = native ? native_meter.content_chunks() : meter.content_chunks();
     rec.tokens_source = "counted";
   }
   set_cost(ctx, upstream);
@@ -112,6 +126,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   auto& rec = ctx.rec;
   const auto& mc = *answer.model->config;
   auto& upstream = *answer.call;
+  ResponseWriter& client = answer.native && ctx.native_client ? *ctx.native_client : *ctx.client;
   if (!answer.body) {
     auto whole = co_await upstream.read_all(kMaxUpstreamBody, answer.sent_at + mc.timeout);
     if (!whole) {
@@ -127,7 +142,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   rec.status = static_cast<int>(upstream.status());
   if (upstream.status() == 200) {
     rec.outcome = "ok";
-    if (auto usage = api::parse_usage(whole)) {
+    if (auto usage = answer.native ? api::anthropic_usage(whole) : api::parse_usage(whole)) {
       rec.prompt_tokens = usage->prompt_tokens;
       rec.completion_tokens = usage->completion_tokens;
       rec.tokens_source = "upstream";
@@ -146,7 +161,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   std::string_view content_type = upstream.content_type();
   if (content_type.empty()) content_type = "application/json";
   auto headers = ctx.response_headers();
-  if (!co_await ctx.client->respond(upstream.status(), content_type, headers, std::move(whole)))
+  if (!co_await client.respond(upstream.status(), content_type, headers, std::move(whole)))
     rec.outcome = "client_gone";
   co_return StageResult::next();
 }
@@ -169,7 +184,7 @@ awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
   auto& upstream = *answer.call;
   const bool upstream_sse = upstream.content_type().starts_with("text/event-stream");
   if (ctx.req.stream && upstream.status() == 200 && upstream_sse)
-    return relay_stream(ctx, upstream);
+    return relay_stream(ctx, upstream, answer.native);
   return deliver_whole(ctx, answer);
 }
 

@@ -12,6 +12,7 @@
 #include "pipeline/routing_headers.h"
 #include "pipeline/runtime_reload.h"
 #include "pipeline/stage_runner.h"
+#include "pipeline/translating_writer.h"
 #include "pool/health.h"
 #include "signals/signals_json.h"
 
@@ -75,6 +76,8 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
       store_(std::move(store)),
       tls_(http::make_client_tls_context()),
       sink_(std::make_unique<StoreSink>(*store_, observer_)) {
+  for (const auto& path : FrontEndRegistry::instance().names())
+    fronts_.emplace(path, (*FrontEndRegistry::instance().find(path))());
   metrics_.before_render = [this] {
     const auto rt = this->runtime();
     for (const auto& [name, model] : rt->models) {
@@ -157,8 +160,8 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
   const auto method = req.method();
   using http::bhttp::verb;
 
-  if (target == "/v1/chat/completions") {
-    if (method == verb::post) co_return co_await chat(ex);
+  if (const FrontEnd* fe = front_for(target)) {
+    if (method == verb::post) co_return co_await front(ex, *fe);
   } else if (target == "/v1/route") {
     if (method == verb::post) co_return co_await explain_route(ex);
   } else if (target == "/v1/models") {
@@ -215,7 +218,12 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
   ctx.sink = sink_.get();
 }
 
-awaitable<void> Gateway::chat(http::Exchange& ex) {
+const FrontEnd* Gateway::front_for(std::string_view path) const {
+  auto it = fronts_.find(path);
+  return it == fronts_.end() ? nullptr : it->second.get();
+}
+
+awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   metrics_.in_flight.add(1);
   struct Leave {
     metrics::Gauge& g;
@@ -225,10 +233,26 @@ awaitable<void> Gateway::chat(http::Exchange& ex) {
   const std::shared_ptr<Runtime> runtime = runtime_for(*workers_[ex.worker()]);
   RequestContext ctx;
   ExchangeWriter writer(ex);
+  FrontRequest translated;
+  std::optional<TranslatingWriter> translating, native;
   std::exception_ptr crash;
   try {
     prepare(ctx, ex, *workers_[ex.worker()], *runtime);
+    ctx.kind = fe.kind();
+    ctx.upstream_path = fe.upstream_path();
     ctx.client = &writer;
+    // A body that could not be read is translated as an empty one, for the API's error shape.
+    translated = fe.translate(ctx.read_error ? std::string_view() : ctx.body);
+    if (!ctx.read_error) {
+      if (translated.body) ctx.body = *translated.body;
+      if (translated.error) ctx.read_error = std::move(translated.error);  // parse fails with it
+    }
+    if (translated.translator) ctx.client = &translating.emplace(writer, *translated.translator);
+    if (!fe.native_api().empty() && translated.translator && !ctx.read_error) {
+      ctx.native_api = fe.native_api();
+      ctx.native_body = ex.request().body();
+      ctx.native_client = &native.emplace(writer, *translated.translator, /*pass_answers=*/true);
+    }
     co_await runtime->runner->run(ctx);
   } catch (...) {
     crash = std::current_exception();

@@ -3,6 +3,9 @@
 //   POST /v1/chat/completions   the stages (pipeline/stage_runner.h): parse → guard → cache →
 //                               signals → decide → execute (pipeline/executor.h: replica choice,
 //                               retries, fallback, hedging, streaming relay) → record
+//   POST /v1/responses, /v1/messages, /v1/completions, /v1/embeddings
+//                               the same stages behind the API front ends registered by path
+//                               (pipeline/front_end.h, pipeline/fronts/; docs/apis.md)
 //   POST /v1/route              the same stages up to decide: the decision a chat request would
 //                               get, explained, with the stages' times; nothing is forwarded
 //   GET  /v1/models             configured models and routes
@@ -26,13 +29,16 @@
 #include <boost/asio/thread_pool.hpp>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "http/server.h"
 #include "http/upstream.h"
 #include "metrics/metrics.h"
+#include "pipeline/front_end.h"
 #include "pipeline/request_context.h"
 #include "pipeline/runtime.h"
 #include "store/decision_store.h"
@@ -52,8 +58,9 @@ class Gateway {
   // stopped running and before it is destroyed.
   void detach();
   asio::awaitable<void> handle(http::Exchange& exchange);
-  // The server's handler (gateway_serve.cc): handle(), except that chat requests go straight to
-  // chat(), so that no dispatcher coroutine frame stays allocated for as long as a stream lasts.
+  // The server's handler (gateway_serve.cc): handle(), except that requests to an API front end go
+  // straight to front(), so that no dispatcher coroutine frame stays allocated for as long as a
+  // stream lasts.
   asio::awaitable<void> serve(http::Exchange& exchange);
 
   store::DecisionStore& decisions() { return *store_; }
@@ -83,9 +90,12 @@ class Gateway {
   // The worker's cached runtime, refreshed when replace_runtime() ran since.
   const std::shared_ptr<Runtime>& runtime_for(Worker& worker);
   void start_monitors();
-  // Builds the request context of a chat request (front end: OpenAI chat completions).
+  // Builds the request context of a request to a front end (before its translation).
   void prepare(RequestContext& ctx, http::Exchange& exchange, Worker& worker, const Runtime& runtime);
-  asio::awaitable<void> chat(http::Exchange& exchange);
+  // The registered front end serving POST `path`, or null.
+  const FrontEnd* front_for(std::string_view path) const;
+  // Runs a request to an API front end through the stages.
+  asio::awaitable<void> front(http::Exchange& exchange, const FrontEnd& front);
   asio::awaitable<void> explain_route(http::Exchange& exchange);
   asio::awaitable<void> models(http::Exchange& exchange);
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
@@ -97,6 +107,8 @@ class Gateway {
   std::size_t next_index_ = 0;                    // guarded by runtime_mu_: next new pool key
   bool public_metrics_ = true, public_decisions_ = true;  // constant while serving
   std::function<void(const store::DecisionRecord&)> observer_;  // constant while serving
+  // One of every registered front end, by path; constant after construction.
+  std::map<std::string, std::unique_ptr<FrontEnd>, std::less<>> fronts_;
   std::unique_ptr<store::DecisionStore> store_;
   metrics::GatewayMetrics metrics_;
   std::unique_ptr<asio::ssl::context> tls_;

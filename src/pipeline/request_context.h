@@ -1,6 +1,6 @@
 // Everything one request carries through the stages (include/switchboard/stage.h).
 //
-// Built by an API front end (chat completions: pipeline/chat_front.cc; offline evaluation:
+// Built by an API front end (pipeline/front_end.h, pipeline/fronts/; offline evaluation:
 // eval/offline_runner.h) with the raw request and the services of the worker it runs on; filled by
 // the stages in order. Owned by the front end's coroutine and touched by one coroutine at a time
 // (a request's stages and calls run on its worker thread), so nothing here is locked.
@@ -49,9 +49,23 @@ class RecordSink {
   virtual void write(store::DecisionRecord record) = 0;
 };
 
+// What `parse` reads the body as (set by the API front end, pipeline/front_end.h).
+enum class RequestKind {
+  kChat,        // a chat-completions request (the client's, or another API's translated)
+  kEmbeddings,  // an embeddings request: routed on its input text, forwarded as it is
+};
+
 struct RequestContext {
   // --- Set by the front end, constant afterwards.
-  std::string_view body;  // the raw request body; outlives the run
+  std::string_view body;  // the raw request body (or the front end's translation); outlives the run
+  RequestKind kind = RequestKind::kChat;
+  std::string_view upstream_path = "/v1/chat/completions";  // the path every model call posts to
+  // Native pass-through (docs/apis.md): the API the client spoke when a replica may speak it too
+  // ("anthropic" for /v1/messages; "" = none), the client's own body, and the writer that sends a
+  // native answer unchanged (errors still in the client API's shape).
+  std::string_view native_api;
+  std::string_view native_body;
+  ResponseWriter* native_client = nullptr;
   RequestHeaders headers;
   std::optional<Error> read_error;  // the body could not be read (too large, timeout)
   Clock::time_point received_at = Clock::now();

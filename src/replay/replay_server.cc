@@ -11,6 +11,7 @@
 
 #include "api/errors.h"
 #include "data/routerbench_csv.h"
+#include "replay/replay_embeddings.h"
 #include "replay/replay_wire.h"
 
 namespace switchboard::replay {
@@ -136,10 +137,11 @@ Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions curr
 }
 
 ReplayService::ReplayService(ReplayBook book, std::string model, Prices prices, FaultOptions faults,
-                             std::uint64_t seed)
+                             std::uint64_t seed, std::size_t embedding_dim)
     : book_(std::move(book)),
       model_(std::move(model)),
       prices_(prices),
+      embedding_dim_(embedding_dim),
       faults_(faults),
       rng_(seed) {}
 
@@ -161,6 +163,10 @@ awaitable<void> ReplayService::handle(http::Exchange& ex) {
   if (path == "/v1/chat/completions") {
     if (verb != bhttp::verb::post) co_return co_await method_not_allowed(ex, "POST");
     co_return co_await chat(ex);
+  }
+  if (path == "/v1/embeddings" && embedding_dim_ > 0) {
+    if (verb != bhttp::verb::post) co_return co_await method_not_allowed(ex, "POST");
+    co_return co_await embeddings(ex);
   }
   if (path == "/v1/models") {
     if (verb != bhttp::verb::get) co_return co_await method_not_allowed(ex, "GET");
@@ -197,6 +203,24 @@ awaitable<void> ReplayService::handle(http::Exchange& ex) {
   }
   co_await send_error(
       ex, make_error(ErrorKind::kNotFound, "not_found", "no route for " + std::string(path)));
+}
+
+awaitable<void> ReplayService::embeddings(http::Exchange& ex) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  const FaultOptions f = faults_.get();
+  if (pick_fault(draw(), f.error_rate, 0, 0) == Fault::kError) {
+    const Error e = make_error(ErrorKind::kInternal, "replay_injected_error",
+                               "injected failure (replay-backend error rate)");
+    co_return co_await send_error(ex, e);
+  }
+  auto answer = embeddings_answer(ex.request().body(), model_, embedding_dim_);
+  if (!answer) {
+    const Error e = answer.error();
+    co_return co_await send_error(ex, e);
+  }
+  co_await sleep_for(ex.executor(), from_ms(f.ttft_ms));
+  http::Response r = json_response(bhttp::status::ok, std::move(*answer), ex.request().version());
+  co_await ex.respond(std::move(r));
 }
 
 awaitable<void> ReplayService::admin_faults(http::Exchange& ex) {
@@ -309,7 +333,8 @@ int run_replay_backend(const ReplayOptions& options) {
       return 2;
     }
     auto models = data->models();
-    if (std::find(models.begin(), models.end(), options.model) == models.end()) {
+    if (options.embedding_dim == 0 &&
+        std::find(models.begin(), models.end(), options.model) == models.end()) {
       std::string known;
       for (std::size_t i = 0; i < models.size(); ++i) known += (i ? ", " : "") + models[i];
       std::cerr << "replay-backend: model '" << options.model << "' is not in " << options.data_path
@@ -318,7 +343,8 @@ int run_replay_backend(const ReplayOptions& options) {
     }
     service =
         std::make_shared<ReplayService>(ReplayBook::build(*data, options.model), options.model,
-                                        options.prices, options.faults, options.seed);
+                                        options.prices, options.faults, options.seed,
+                                        options.embedding_dim);
   }
   http::ServerOptions so;
   so.host = options.host;

@@ -3,13 +3,16 @@
 //
 // Endpoints:
 //   POST /v1/chat/completions  recorded answer (or placeholder), plain or streamed (SSE)
+//   POST /v1/embeddings        with --embedding-dim N: deterministic vectors (replay_embeddings.h);
+//                              otherwise 404
 //   GET  /v1/models            the one model served
 //   GET  /healthz, /health     {"status":"ok"} (/health: 503 while the `unhealthy` fault is set)
 //   GET  /metrics              vLLM-style gauges: vllm:num_requests_running (chat requests being
 //                              answered), vllm:num_requests_waiting (0 + the extra_waiting fault),
 //                              vllm:gpu_cache_usage_perc (running / 100, at most 1)
 //   POST /admin/faults         TEST ONLY: change fault settings live; answers with the settings
-//   GET  /admin/stats          TEST ONLY: {"requests": N}, N = chat-completion requests received
+//   GET  /admin/stats          TEST ONLY: {"requests": N}, N = chat-completion and embeddings
+//                              requests received
 // Any other path is 404, a known path with another method 405, both with OpenAI error bodies.
 //
 // Fault injection: each chat-completion request draws one number from a PRNG seeded with --seed
@@ -52,6 +55,9 @@ struct ReplayOptions {
   Prices prices;
   FaultOptions faults;
   std::uint64_t seed = 1;
+  // > 0: also serve /v1/embeddings with vectors this long, and the model need not be in the data
+  // (an embedding model has no recorded answers).
+  std::size_t embedding_dim = 0;
 };
 
 // Loads the data set: a directory → all its RouterBench CSVs (both splits), a .csv file → that
@@ -84,7 +90,7 @@ Result<FaultOptions> apply_fault_update(std::string_view body, FaultOptions curr
 class ReplayService {
  public:
   ReplayService(ReplayBook book, std::string model, Prices prices, FaultOptions faults,
-                std::uint64_t seed);
+                std::uint64_t seed, std::size_t embedding_dim = 0);
 
   boost::asio::awaitable<void> handle(http::Exchange& ex);
   std::int64_t requests() const { return requests_.load(std::memory_order_relaxed); }
@@ -93,6 +99,7 @@ class ReplayService {
 
  private:
   boost::asio::awaitable<void> chat(http::Exchange& ex);
+  boost::asio::awaitable<void> embeddings(http::Exchange& ex);
   boost::asio::awaitable<void> admin_faults(http::Exchange& ex);
   std::string metrics_text() const;
   double draw();
@@ -100,6 +107,7 @@ class ReplayService {
   const ReplayBook book_;
   const std::string model_;
   const Prices prices_;
+  const std::size_t embedding_dim_;  // 0: no /v1/embeddings
   LiveFaults faults_;                      // atomics
   std::atomic<std::int64_t> requests_{0};  // chat-completion requests received
   std::atomic<std::int64_t> running_{0};   // chat-completion requests being answered

@@ -91,6 +91,19 @@ TEST(Config, RejectsBadValues) {
   EXPECT_THAT(error_of(""), HasSubstr("empty"));
 }
 
+TEST(Config, ReplicaApi) {
+  auto cfg = config::parse_config(
+      "models:\n  - name: a\n    replicas: [{url: 'http://h:1'}, {url: 'http://h:2', api: anthropic}]\n",
+      "api.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ((*cfg)->models[0].replicas[0].api, "chat");
+  EXPECT_EQ((*cfg)->models[0].replicas[1].api, "anthropic");
+  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api: grpc}]\n"),
+              HasSubstr("api must be chat or anthropic"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api: responses}]\n"),
+              HasSubstr("not supported yet"));
+}
+
 TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
   auto build = [](const std::string& yaml) {
     auto cfg = config::parse_config(yaml, "rt.yaml");

@@ -141,7 +141,9 @@ class CacheStage final : public Stage {
   }
 
   asio::awaitable<StageResult> run(RequestContext& ctx) const override {
-    if (!ctx.route || ctx.explain_only) co_return StageResult::next();
+    // Only chat answers are cached (an embeddings answer must never answer a chat request).
+    if (!ctx.route || ctx.explain_only || ctx.kind != RequestKind::kChat)
+      co_return StageResult::next();
     auto it = routes_.find(ctx.route->config->name);
     if (it == routes_.end()) co_return StageResult::next();
     const CachedRoute& route = it->second;

@@ -48,6 +48,9 @@ class GuardStage final : public Stage {
   std::string_view name() const override { return "guard"; }
 
   asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    // Embeddings requests are not guarded (docs/apis.md): the guard reads and rewrites chat
+    // messages.
+    if (ctx.kind != RequestKind::kChat) co_return StageResult::next();
     const guard::GuardSettings* g = nullptr;
     if (ctx.route) {
       if (auto it = routes.find(ctx.route->config->name); it != routes.end()) g = &it->second;

@@ -1,6 +1,7 @@
 // `parse`: the request body (fully validated JSON) and the routing headers; finds the route the
 // client named and its switched-off stages. Required.
 #include "api/chat_request.h"
+#include "api/embeddings.h"
 #include "pipeline/request_context.h"
 #include "pipeline/routing_headers.h"
 #include "switchboard/stage.h"
@@ -14,7 +15,8 @@ class ParseStage final : public Stage {
   bool required() const override { return true; }
   asio::awaitable<StageResult> run(RequestContext& ctx) const override {
     if (ctx.read_error) co_return StageResult::fail(*ctx.read_error, "client_error");
-    auto parsed = api::parse_chat_request(ctx.body);
+    auto parsed = ctx.kind == RequestKind::kEmbeddings ? api::parse_embeddings_request(ctx.body)
+                                                       : api::parse_chat_request(ctx.body);
     if (!parsed) co_return StageResult::fail(parsed.error(), "client_error");
     ctx.req = std::move(*parsed);
     ctx.rec.route = ctx.req.model;

@@ -1,0 +1,40 @@
+// How an API front end (pipeline/fronts/) turns the answers of an OpenAI chat-completions upstream
+// into its own API's shape: a whole body, a stream of events, and errors.
+//
+// One translator per request, built from the client's parsed request (or with defaults when the
+// request could not be parsed: then only the error methods are used). Pure, no I/O; never throws
+// on any input (upstream bodies are untrusted). Calls come in order from one coroutine:
+// whole() once, or event()* then finish() (after which event() returns "").
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "switchboard/result.h"
+
+namespace switchboard::api {
+
+class AnswerTranslator {
+ public:
+  virtual ~AnswerTranslator() = default;
+  // A whole `chat.completion` body (HTTP 200) in the API's shape. Errors (kUpstreamError,
+  // "upstream_bad_answer") when the body is not a chat completion.
+  virtual Result<std::string> whole(std::string_view chat_completion) = 0;
+  // One server-sent event's data of a `chat.completion.chunk` stream ("[DONE]" included): the
+  // API's SSE bytes it gives (possibly none).
+  virtual std::string event(std::string_view data) = 0;
+  // The upstream stream ended normally: the API's closing events not sent yet ("" when sent).
+  virtual std::string finish() = 0;
+  // An error answered before anything was sent: the API's JSON error body.
+  virtual std::string error_body(const Error& error) const = 0;
+  // An error after a stream started: the API's error event(s), ending the stream.
+  virtual std::string error_event(const Error& error) = 0;
+  // An upstream's own non-200 body (OpenAI-shaped, or anything) in the API's error shape.
+  virtual std::string upstream_error_body(unsigned status, std::string_view body) const = 0;
+};
+
+// The message of an OpenAI-shaped error body ({"error":{"message":...}}), else the body itself
+// cut to 512 bytes.
+std::string upstream_error_message(std::string_view body);
+
+}  // namespace switchboard::api

@@ -1,0 +1,121 @@
+#include "api/chat_reading.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/answer_translator.h"
+
+namespace switchboard::api {
+
+using nlohmann::json;
+
+namespace {
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+std::int64_t int_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+std::optional<TokenCounts> usage_of(const json& j) {
+  auto it = j.find("usage");
+  if (it == j.end() || !it->is_object()) return std::nullopt;
+  return TokenCounts{int_of(*it, "prompt_tokens"), int_of(*it, "completion_tokens")};
+}
+std::vector<ToolCallPart> tool_calls_of(const json& holder) {
+  std::vector<ToolCallPart> out;
+  auto it = holder.find("tool_calls");
+  if (it == holder.end() || !it->is_array()) return out;
+  std::size_t position = 0;
+  for (const auto& tc : *it) {
+    if (!tc.is_object()) continue;
+    ToolCallPart p;
+    p.index = tc.contains("index") && tc["index"].is_number_unsigned()
+                  ? tc["index"].get<std::size_t>()
+                  : position;
+    p.id = str(tc, "id");
+    if (auto f = tc.find("function"); f != tc.end() && f->is_object()) {
+      p.name = str(*f, "name");
+      p.arguments = str(*f, "arguments");
+    }
+    out.push_back(std::move(p));
+    ++position;
+  }
+  return out;
+}
+Error bad_answer(const std::string& why) {
+  return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                    "the upstream's answer is not a chat completion: " + why);
+}
+}  // namespace
+
+Result<ChatAnswer> read_chat_completion(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return bad_answer("not a JSON object");
+  auto choices = j.find("choices");
+  if (choices == j.end() || !choices->is_array() || choices->empty() ||
+      !(*choices)[0].is_object() || !(*choices)[0].contains("message") ||
+      !(*choices)[0]["message"].is_object())
+    return bad_answer("no choices[0].message");
+  const json& choice = (*choices)[0];
+  const json& msg = choice["message"];
+  ChatAnswer a;
+  a.id = str(j, "id");
+  a.model = str(j, "model");
+  a.created = int_of(j, "created");
+  a.content = str(msg, "content");
+  a.finish_reason = str(choice, "finish_reason");
+  a.tool_calls = tool_calls_of(msg);
+  a.usage = usage_of(j);
+  return a;
+}
+
+std::optional<ChatChunk> read_chat_chunk(std::string_view data) {
+  ChatChunk c;
+  if (data == "[DONE]") {
+    c.done = true;
+    return c;
+  }
+  json j = json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  if (auto e = j.find("error"); e != j.end()) {
+    c.error = e->is_object() ? str(*e, "message") : e->dump();
+    if (c.error->empty()) c.error = "upstream error";
+    return c;
+  }
+  c.id = str(j, "id");
+  c.model = str(j, "model");
+  c.created = int_of(j, "created");
+  c.usage = usage_of(j);
+  auto choices = j.find("choices");
+  if (choices != j.end() && choices->is_array() && !choices->empty() && (*choices)[0].is_object()) {
+    const json& choice = (*choices)[0];
+    c.finish_reason = str(choice, "finish_reason");
+    if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
+      c.content = str(*d, "content");
+      c.tool_calls = tool_calls_of(*d);
+    }
+  }
+  return c;
+}
+
+std::string named_event(std::string_view name, std::string_view json_text) {
+  std::string out;
+  out.reserve(name.size() + json_text.size() + 16);
+  out.append("event: ").append(name).append("\ndata: ").append(json_text).append("\n\n");
+  return out;
+}
+
+std::string upstream_error_message(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_discarded() && j.is_object()) {
+    if (auto e = j.find("error"); e != j.end()) {
+      if (e->is_object() && e->contains("message") && (*e)["message"].is_string())
+        return (*e)["message"].get<std::string>();
+      if (e->is_string()) return e->get<std::string>();
+    }
+  }
+  return std::string(body.substr(0, 512));
+}
+
+}  // namespace switchboard::api

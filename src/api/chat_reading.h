@@ -1,0 +1,56 @@
+// Reading what an OpenAI chat-completions upstream answers — a whole `chat.completion` body and the
+// `chat.completion.chunk` events of a stream — for the API translators (responses.h, messages.h,
+// completions.h). Pure; never throws on any input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchboard/result.h"
+
+namespace switchboard::api {
+
+struct ToolCallPart {
+  std::size_t index = 0;  // position in the choice's tool_calls
+  std::string id;         // "" in a stream's later deltas
+  std::string name;       // "" in a stream's later deltas
+  std::string arguments;  // JSON text (whole, or a stream's piece)
+};
+
+struct TokenCounts {
+  std::int64_t prompt = 0, completion = 0;
+};
+
+struct ChatAnswer {
+  std::string id, model;
+  std::int64_t created = 0;
+  std::string content;        // choices[0].message.content ("" when null)
+  std::string finish_reason;  // "" when absent
+  std::vector<ToolCallPart> tool_calls;
+  std::optional<TokenCounts> usage;
+};
+
+// Errors (kUpstreamError, "upstream_bad_answer"): not JSON, not an object, no choices[0].message.
+Result<ChatAnswer> read_chat_completion(std::string_view body);
+
+struct ChatChunk {
+  std::string id, model;
+  std::int64_t created = 0;
+  std::string content;                   // the delta's content ("" when none)
+  std::vector<ToolCallPart> tool_calls;  // the delta's tool-call pieces
+  std::string finish_reason;             // "" when none
+  std::optional<TokenCounts> usage;
+  std::optional<std::string> error;  // an error event's message ({"error":...})
+  bool done = false;                 // "[DONE]"
+};
+
+// One event's data. nullopt: not JSON or not an object (ignored by translators).
+std::optional<ChatChunk> read_chat_chunk(std::string_view data);
+
+// "event: NAME\ndata: JSON\n\n".
+std::string named_event(std::string_view name, std::string_view json);
+
+}  // namespace switchboard::api

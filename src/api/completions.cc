@@ -1,0 +1,166 @@
+#include "api/completions.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/chat_reading.h"
+#include "api/errors.h"
+
+namespace switchboard::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kReplace = json::error_handler_t::replace;
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, kReplace);
+}
+Error invalid(const std::string& message) {
+  return make_error(ErrorKind::kBadRequest, "invalid_request", message);
+}
+std::string completion_id(const std::string& chat_id) {
+  std::string_view id = chat_id;
+  if (id.starts_with("chatcmpl-")) id.remove_prefix(9);
+  return "cmpl-" + std::string(id.empty() ? "switchboard" : id);
+}
+json usage_json(const TokenCounts& u) {
+  return {{"prompt_tokens", u.prompt},
+          {"completion_tokens", u.completion},
+          {"total_tokens", u.prompt + u.completion}};
+}
+
+class CompletionsTranslator final : public AnswerTranslator {
+ public:
+  explicit CompletionsTranslator(const CompletionsRequest* r) {
+    if (r) model_ = r->model;
+  }
+  Result<std::string> whole(std::string_view body) override {
+    auto a = read_chat_completion(body);
+    if (!a) return a.error();
+    json j = {
+        {"id", completion_id(a->id)},
+        {"object", "text_completion"},
+        {"created", a->created},
+        {"model", model_.empty() ? a->model : model_},
+        {"choices",
+         json::array({{{"text", a->content},
+                       {"index", 0},
+                       {"logprobs", nullptr},
+                       {"finish_reason",
+                        a->finish_reason.empty() ? json(nullptr) : json(a->finish_reason)}}})}};
+    if (a->usage) j["usage"] = usage_json(*a->usage);
+    return dump(j);
+  }
+  std::string event(std::string_view data) override {
+    if (finished_) return "";
+    auto c = read_chat_chunk(data);
+    if (!c) return "";
+    if (c->error)
+      return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
+    if (c->done) return finish();
+    json j = {{"id", completion_id(c->id)},
+              {"object", "text_completion"},
+              {"created", c->created},
+              {"model", model_.empty() ? c->model : model_}};
+    const bool has_choice = !c->content.empty() || !c->finish_reason.empty();
+    if (!has_choice && !c->usage) return "";  // the role chunk
+    j["choices"] = json::array();
+    if (has_choice)
+      j["choices"].push_back(
+          {{"text", c->content},
+           {"index", 0},
+           {"logprobs", nullptr},
+           {"finish_reason", c->finish_reason.empty() ? json(nullptr) : json(c->finish_reason)}});
+    if (c->usage) j["usage"] = usage_json(*c->usage);
+    return "data: " + dump(j) + "\n\n";
+  }
+  std::string finish() override {
+    if (finished_) return "";
+    finished_ = true;
+    return "data: [DONE]\n\n";
+  }
+  std::string error_body(const Error& e) const override { return error_json(e); }
+  std::string error_event(const Error& e) override {
+    finished_ = true;
+    return error_sse_event(e) + "data: [DONE]\n\n";
+  }
+  std::string upstream_error_body(unsigned, std::string_view body) const override {
+    return std::string(body);
+  }
+
+ private:
+  std::string model_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Result<CompletionsRequest> parse_completions_request(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded())
+    return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not valid JSON");
+  if (!j.is_object()) return invalid("the request body must be a JSON object");
+  CompletionsRequest r;
+  if (!j.contains("model") || !j["model"].is_string() || j["model"].get<std::string>().empty())
+    return invalid("model is required and must be a non-empty string");
+  r.model = j["model"].get<std::string>();
+  auto p = j.find("prompt");
+  if (p == j.end() || p->is_null()) return invalid("prompt is required");
+  std::string prompt;
+  if (p->is_string()) {
+    prompt = p->get<std::string>();
+  } else if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) {
+    prompt = (*p)[0].get<std::string>();
+  } else if (p->is_array() && !p->empty() && (*p)[0].is_string()) {
+    return invalid("prompt: only one prompt per request is supported (got " +
+                   std::to_string(p->size()) + ")");
+  } else if (p->is_array()) {
+    return invalid("prompt: token arrays are not supported; send the prompt as a string");
+  } else {
+    return invalid("prompt must be a string");
+  }
+  for (const char* k : {"n", "best_of"}) {
+    if (j.contains(k) && !j[k].is_null() &&
+        !(j[k].is_number_integer() && j[k].get<std::int64_t>() == 1))
+      return invalid(std::string(k) + ": only 1 is supported");
+  }
+  if (j.contains("echo") && !j["echo"].is_null() &&
+      !(j["echo"].is_boolean() && !j["echo"].get<bool>()))
+    return invalid("echo: only false is supported");
+  if (j.contains("suffix") && !j["suffix"].is_null()) return invalid("suffix is not supported");
+  if (j.contains("logprobs") && !j["logprobs"].is_null())
+    return invalid("logprobs is not supported");
+  if (j.contains("stream") && !j["stream"].is_null() && !j["stream"].is_boolean())
+    return invalid("stream must be a boolean");
+  r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();
+
+  json chat = {{"model", r.model},
+               {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
+  if (auto m = j.find("max_tokens"); m != j.end() && !m->is_null()) {
+    if (!m->is_number_integer() || m->get<std::int64_t>() < 0)
+      return invalid("max_tokens must be a non-negative integer");
+    chat["max_tokens"] = *m;
+  } else {
+    chat["max_tokens"] = 16;  // the Completions API's default
+  }
+  for (const char* k : {"temperature", "top_p", "presence_penalty", "frequency_penalty"}) {
+    if (!j.contains(k) || j[k].is_null()) continue;
+    if (!j[k].is_number()) return invalid(std::string(k) + " must be a number");
+    chat[k] = j[k];
+  }
+  for (const char* k : {"seed", "user", "stop"})
+    if (j.contains(k) && !j[k].is_null()) chat[k] = j[k];
+  if (r.stream) {
+    chat["stream"] = true;
+    if (auto so = j.find("stream_options"); so != j.end() && so->is_object())
+      chat["stream_options"] = *so;
+  }
+  r.chat_body = dump(chat);
+  return r;
+}
+
+std::unique_ptr<AnswerTranslator> completions_translator(const CompletionsRequest* request) {
+  return std::make_unique<CompletionsTranslator>(request);
+}
+
+}  // namespace switchboard::api

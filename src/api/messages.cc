@@ -1,0 +1,433 @@
+#include "api/messages.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/chat_reading.h"
+
+namespace switchboard::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kReplace = json::error_handler_t::replace;
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, kReplace);
+}
+
+Error invalid(const std::string& message) {
+  return make_error(ErrorKind::kBadRequest, "invalid_request", message);
+}
+
+// Text of a tool_result's content: a string, or text blocks joined by '\n'.
+Result<std::string> tool_result_text(const json& content, const std::string& where) {
+  if (content.is_null()) return std::string();
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array())
+    return invalid(where + ".content must be a string or an array of blocks");
+  std::string out;
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    const json& b = content[i];
+    if (!b.is_object() || b.value("type", "") != "text" || !b.contains("text") ||
+        !b["text"].is_string())
+      return invalid(where + ".content[" + std::to_string(i) + "] must be a text block");
+    if (!out.empty()) out += '\n';
+    out += b["text"].get<std::string>();
+  }
+  return out;
+}
+
+// Appends the chat messages one Anthropic message becomes.
+std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
+  const std::string where = "messages[" + std::to_string(index) + "]";
+  if (!m.is_object()) return invalid(where + " must be an object");
+  auto role_it = m.find("role");
+  if (role_it == m.end() || !role_it->is_string()) return invalid(where + ".role must be a string");
+  const std::string role = role_it->get<std::string>();
+  if (role != "user" && role != "assistant")
+    return invalid(where + ".role must be \"user\" or \"assistant\", not \"" + role + "\"");
+  auto content = m.find("content");
+  if (content == m.end()) return invalid(where + ".content is required");
+  if (content->is_string()) {
+    out.push_back({{"role", role}, {"content", *content}});
+    return std::nullopt;
+  }
+  if (!content->is_array())
+    return invalid(where + ".content must be a string or an array of blocks");
+  std::string text;
+  bool has_text = false;
+  json tool_calls = json::array();
+  json tool_results = json::array();
+  for (std::size_t i = 0; i < content->size(); ++i) {
+    const json& b = (*content)[i];
+    const std::string bw = where + ".content[" + std::to_string(i) + "]";
+    if (!b.is_object() || !b.contains("type") || !b["type"].is_string())
+      return invalid(bw + " must be an object with a string type");
+    const std::string type = b["type"].get<std::string>();
+    if (type == "text") {
+      if (!b.contains("text") || !b["text"].is_string())
+        return invalid(bw + ".text must be a string");
+      if (has_text) text += '\n';
+      text += b["text"].get<std::string>();
+      has_text = true;
+    } else if (type == "tool_use" && role == "assistant") {
+      if (!b.contains("id") || !b["id"].is_string() || !b.contains("name") ||
+          !b["name"].is_string())
+        return invalid(bw + " (tool_use) needs a string id and name");
+      json input = b.contains("input") ? b["input"] : json::object();
+      tool_calls.push_back({{"id", b["id"]},
+                            {"type", "function"},
+                            {"function", {{"name", b["name"]}, {"arguments", dump(input)}}}});
+    } else if (type == "tool_result" && role == "user") {
+      if (!b.contains("tool_use_id") || !b["tool_use_id"].is_string())
+        return invalid(bw + " (tool_result) needs a string tool_use_id");
+      auto result_text = tool_result_text(b.contains("content") ? b["content"] : json(), bw);
+      if (!result_text) return result_text.error();
+      std::string t = std::move(*result_text);
+      if (b.value("is_error", false)) t = "Error: " + t;
+      tool_results.push_back(
+          {{"role", "tool"}, {"tool_call_id", b["tool_use_id"]}, {"content", t}});
+    } else {
+      return invalid(bw + ": content blocks of type \"" + type + "\" are not supported in a " +
+                     role + " message (supported: text" +
+                     (role == "user" ? ", tool_result" : ", tool_use") + ")");
+    }
+  }
+  for (auto& r : tool_results) out.push_back(std::move(r));
+  if (role == "assistant") {
+    json msg = {{"role", "assistant"}, {"content", has_text ? json(text) : json(nullptr)}};
+    if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
+    if (has_text || msg.contains("tool_calls")) out.push_back(std::move(msg));
+  } else if (has_text || tool_results.empty()) {
+    out.push_back({{"role", "user"}, {"content", text}});
+  }
+  return std::nullopt;
+}
+
+std::string stop_reason_of(std::string_view finish, bool tools) {
+  if (finish == "length") return "max_tokens";
+  if (finish == "tool_calls" || finish == "function_call" || tools) return "tool_use";
+  return "end_turn";
+}
+
+json tool_input(const std::string& arguments) {
+  json j = json::parse(arguments, nullptr, false);
+  if (!j.is_discarded() && j.is_object()) return j;
+  return json::object();
+}
+
+std::string message_id(const std::string& chat_id) {
+  std::string_view id = chat_id;
+  if (id.starts_with("chatcmpl-")) id.remove_prefix(9);
+  return "msg_" + std::string(id.empty() ? "switchboard" : id);
+}
+
+class MessagesTranslator final : public AnswerTranslator {
+ public:
+  explicit MessagesTranslator(const MessagesRequest* r) {
+    if (r) model_ = r->model;
+  }
+
+  Result<std::string> whole(std::string_view body) override {
+    auto a = read_chat_completion(body);
+    if (!a) return a.error();
+    json content = json::array();
+    if (!a->content.empty()) content.push_back({{"type", "text"}, {"text", a->content}});
+    for (const auto& tc : a->tool_calls)
+      content.push_back({{"type", "tool_use"},
+                         {"id", tc.id},
+                         {"name", tc.name},
+                         {"input", tool_input(tc.arguments)}});
+    json j = {{"id", message_id(a->id)},
+              {"type", "message"},
+              {"role", "assistant"},
+              {"model", model_.empty() ? a->model : model_},
+              {"content", std::move(content)},
+              {"stop_reason", stop_reason_of(a->finish_reason, !a->tool_calls.empty())},
+              {"stop_sequence", nullptr},
+              {"usage",
+               {{"input_tokens", a->usage ? a->usage->prompt : 0},
+                {"output_tokens", a->usage ? a->usage->completion : 0}}}};
+    return dump(j);
+  }
+
+  std::string event(std::string_view data) override {
+    if (finished_) return "";
+    auto c = read_chat_chunk(data);
+    if (!c) return "";
+    if (c->error)
+      return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
+    if (c->done) return finish();
+    std::string out = start(*c);
+    if (!c->content.empty()) {
+      if (open_ != Open::kText) {
+        out += close_block();
+        open_ = Open::kText;
+        out += named_event("content_block_start",
+                           dump({{"type", "content_block_start"},
+                                 {"index", index_},
+                                 {"content_block", {{"type", "text"}, {"text", ""}}}}));
+      }
+      out += named_event("content_block_delta",
+                         dump({{"type", "content_block_delta"},
+                               {"index", index_},
+                               {"delta", {{"type", "text_delta"}, {"text", c->content}}}}));
+    }
+    for (const auto& tc : c->tool_calls) {
+      if (open_ != Open::kTool || tc.index != tool_index_) {
+        out += close_block();
+        open_ = Open::kTool;
+        tool_index_ = tc.index;
+        saw_tool_ = true;
+        out += named_event("content_block_start", dump({{"type", "content_block_start"},
+                                                        {"index", index_},
+                                                        {"content_block",
+                                                         {{"type", "tool_use"},
+                                                          {"id", tc.id},
+                                                          {"name", tc.name},
+                                                          {"input", json::object()}}}}));
+      }
+      if (!tc.arguments.empty())
+        out += named_event(
+            "content_block_delta",
+            dump({{"type", "content_block_delta"},
+                  {"index", index_},
+                  {"delta", {{"type", "input_json_delta"}, {"partial_json", tc.arguments}}}}));
+    }
+    if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
+    if (c->usage) usage_ = c->usage;
+    return out;
+  }
+
+  std::string finish() override {
+    if (finished_) return "";
+    std::string out = start(ChatChunk{});
+    out += close_block();
+    finished_ = true;
+    json usage = {{"output_tokens", usage_ ? usage_->completion : 0}};
+    if (usage_) usage["input_tokens"] = usage_->prompt;
+    out += named_event("message_delta",
+                       dump({{"type", "message_delta"},
+                             {"delta",
+                              {{"stop_reason", stop_reason_of(finish_reason_, saw_tool_)},
+                               {"stop_sequence", nullptr}}},
+                             {"usage", usage}}));
+    out += named_event("message_stop", R"({"type":"message_stop"})");
+    return out;
+  }
+
+  std::string error_body(const Error& e) const override {
+    return anthropic_error_json(anthropic_error_type(e.kind), e.message);
+  }
+  std::string error_event(const Error& e) override {
+    finished_ = true;
+    return named_event("error", error_body(e));
+  }
+  std::string upstream_error_body(unsigned status, std::string_view body) const override {
+    const char* type = status == 400                    ? "invalid_request_error"
+                       : status == 401                  ? "authentication_error"
+                       : status == 403                  ? "permission_error"
+                       : status == 404                  ? "not_found_error"
+                       : status == 413                  ? "request_too_large"
+                       : status == 429                  ? "rate_limit_error"
+                       : status == 503 || status == 529 ? "overloaded_error"
+                       : status == 504                  ? "timeout_error"
+                                                        : "api_error";
+    return anthropic_error_json(type, upstream_error_message(body));
+  }
+
+ private:
+  enum class Open { kNone, kText, kTool };
+  std::string start(const ChatChunk& c) {
+    if (started_) return "";
+    started_ = true;
+    json msg = {{"id", message_id(c.id)},   {"type", "message"},
+                {"role", "assistant"},      {"model", model_.empty() ? c.model : model_},
+                {"content", json::array()}, {"stop_reason", nullptr},
+                {"stop_sequence", nullptr}, {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}};
+    return named_event("message_start", dump({{"type", "message_start"}, {"message", msg}}));
+  }
+  std::string close_block() {
+    if (open_ == Open::kNone) return "";
+    open_ = Open::kNone;
+    std::string out = named_event("content_block_stop",
+                                  dump({{"type", "content_block_stop"}, {"index", index_}}));
+    ++index_;
+    return out;
+  }
+
+  std::string model_;
+  bool started_ = false, finished_ = false, saw_tool_ = false;
+  Open open_ = Open::kNone;
+  std::size_t index_ = 0;       // the current (or next) content block
+  std::size_t tool_index_ = 0;  // the chat tool call the open tool_use block is
+  std::string finish_reason_;
+  std::optional<TokenCounts> usage_;
+};
+
+}  // namespace
+
+const char* anthropic_error_type(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kBadRequest:
+    case ErrorKind::kMethodNotAllowed:
+      return "invalid_request_error";
+    case ErrorKind::kUnauthorized:
+      return "authentication_error";
+    case ErrorKind::kForbidden:
+      return "permission_error";
+    case ErrorKind::kNotFound:
+      return "not_found_error";
+    case ErrorKind::kPayloadTooLarge:
+      return "request_too_large";
+    case ErrorKind::kRateLimited:
+      return "rate_limit_error";
+    case ErrorKind::kUnavailable:
+      return "overloaded_error";
+    case ErrorKind::kUpstreamTimeout:
+      return "timeout_error";
+    case ErrorKind::kInternal:
+    case ErrorKind::kUpstreamError:
+      return "api_error";
+  }
+  return "api_error";
+}
+
+std::string anthropic_error_json(std::string_view type, std::string_view message) {
+  return dump({{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
+}
+
+Result<MessagesRequest> parse_messages_request(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded())
+    return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not valid JSON");
+  if (!j.is_object()) return invalid("the request body must be a JSON object");
+  MessagesRequest r;
+  if (!j.contains("model") || !j["model"].is_string() || j["model"].get<std::string>().empty())
+    return invalid("model is required and must be a non-empty string");
+  r.model = j["model"].get<std::string>();
+  if (!j.contains("max_tokens")) return invalid("max_tokens is required");
+  if (!j["max_tokens"].is_number_integer() || j["max_tokens"].get<std::int64_t>() < 1)
+    return invalid("max_tokens must be a positive integer");
+  if (j.contains("stream") && !j["stream"].is_boolean()) return invalid("stream must be a boolean");
+  r.stream = j.value("stream", false);
+
+  json messages = json::array();
+  if (auto s = j.find("system"); s != j.end() && !s->is_null()) {
+    auto text = tool_result_text(*s, "system");
+    if (!text) return invalid("system must be a string or an array of text blocks");
+    messages.push_back({{"role", "system"}, {"content", *text}});
+  }
+  auto m = j.find("messages");
+  if (m == j.end() || !m->is_array() || m->empty())
+    return invalid("messages is required and must be a non-empty array");
+  for (std::size_t i = 0; i < m->size(); ++i)
+    if (auto e = add_message((*m)[i], i, messages)) return *e;
+
+  json chat = {
+      {"model", r.model}, {"messages", std::move(messages)}, {"max_tokens", j["max_tokens"]}};
+  if (r.stream) {
+    chat["stream"] = true;
+    chat["stream_options"] = {{"include_usage", true}};
+  }
+  for (const char* k : {"temperature", "top_p"}) {
+    if (!j.contains(k) || j[k].is_null()) continue;
+    if (!j[k].is_number()) return invalid(std::string(k) + " must be a number");
+    chat[k] = j[k];
+  }
+  if (auto s = j.find("stop_sequences"); s != j.end() && !s->is_null()) {
+    if (!s->is_array()) return invalid("stop_sequences must be an array of strings");
+    for (const auto& x : *s)
+      if (!x.is_string()) return invalid("stop_sequences must be an array of strings");
+    if (!s->empty()) chat["stop"] = *s;
+  }
+  if (auto t = j.find("tools"); t != j.end() && !t->is_null()) {
+    if (!t->is_array()) return invalid("tools must be an array");
+    json tools = json::array();
+    for (std::size_t i = 0; i < t->size(); ++i) {
+      const json& tool = (*t)[i];
+      const std::string tw = "tools[" + std::to_string(i) + "]";
+      if (!tool.is_object() || !tool.contains("name") || !tool["name"].is_string())
+        return invalid(tw + " needs a string name");
+      if (tool.contains("type") && tool["type"].is_string() && tool["type"] != "custom")
+        return invalid(tw + ": server tools of type " + tool["type"].dump() + " are not supported");
+      json fn = {{"name", tool["name"]}};
+      if (tool.contains("description")) fn["description"] = tool["description"];
+      fn["parameters"] =
+          tool.contains("input_schema") ? tool["input_schema"] : json{{"type", "object"}};
+      tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
+    }
+    if (!tools.empty()) chat["tools"] = std::move(tools);
+  }
+  if (auto c = j.find("tool_choice"); c != j.end() && !c->is_null()) {
+    if (!c->is_object() || !c->contains("type") || !(*c)["type"].is_string())
+      return invalid("tool_choice must be an object with a type");
+    const std::string type = (*c)["type"].get<std::string>();
+    if (type == "auto") {
+      chat["tool_choice"] = "auto";
+    } else if (type == "any") {
+      chat["tool_choice"] = "required";
+    } else if (type == "none") {
+      chat["tool_choice"] = "none";
+    } else if (type == "tool") {
+      if (!c->contains("name") || !(*c)["name"].is_string())
+        return invalid("tool_choice of type tool needs a name");
+      chat["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
+    } else {
+      return invalid("tool_choice.type must be auto, any, tool or none");
+    }
+    if (c->value("disable_parallel_tool_use", false) && chat.contains("tools"))
+      chat["parallel_tool_calls"] = false;
+  }
+  r.chat_body = dump(chat);
+  return r;
+}
+
+std::optional<Usage> anthropic_usage(std::string_view message_json) {
+  json j = json::parse(message_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("usage") || !j["usage"].is_object())
+    return std::nullopt;
+  const json& u = j["usage"];
+  Usage out;
+  if (u.contains("input_tokens") && u["input_tokens"].is_number_integer())
+    out.prompt_tokens = u["input_tokens"].get<std::int64_t>();
+  if (u.contains("output_tokens") && u["output_tokens"].is_number_integer())
+    out.completion_tokens = u["output_tokens"].get<std::int64_t>();
+  return out;
+}
+
+void MessagesStreamMeter::on_event(std::string_view data) {
+  json j = json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string()) return;
+  const std::string& type = j["type"].get_ref<const std::string&>();
+  auto tokens = [](const json& usage, const char* key) -> std::optional<std::int64_t> {
+    if (!usage.is_object() || !usage.contains(key) || !usage[key].is_number_integer())
+      return std::nullopt;
+    return usage[key].get<std::int64_t>();
+  };
+  if (type == "message_start" && j.contains("message") && j["message"].is_object() &&
+      j["message"].contains("usage")) {
+    if (auto n = tokens(j["message"]["usage"], "input_tokens")) input_ = n;
+    if (auto n = tokens(j["message"]["usage"], "output_tokens")) output_ = n;
+  } else if (type == "message_delta" && j.contains("usage")) {
+    if (auto n = tokens(j["usage"], "output_tokens")) output_ = n;
+    if (auto n = tokens(j["usage"], "input_tokens")) input_ = n;
+  } else if (type == "content_block_delta") {
+    ++chunks_;
+  } else if (type == "message_stop") {
+    done_ = true;
+  } else if (type == "error") {
+    error_ = true;
+  }
+}
+
+std::optional<Usage> MessagesStreamMeter::reported_usage() const {
+  if (!input_ && !output_) return std::nullopt;
+  return Usage{input_.value_or(0), output_.value_or(0)};
+}
+
+std::unique_ptr<AnswerTranslator> messages_translator(const MessagesRequest* request) {
+  return std::make_unique<MessagesTranslator>(request);
+}
+
+}  // namespace switchboard::api

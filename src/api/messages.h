@@ -1,0 +1,72 @@
+// The Anthropic Messages API (POST /v1/messages) over an OpenAI chat-completions upstream.
+//
+// Request: `model`, `max_tokens` (required), `system` (string or text blocks), `messages` (user and
+// assistant turns; content a string or blocks: text, tool_use, tool_result), `stop_sequences`,
+// `temperature`, `top_p`, `stream`, `tools` ({name, description, input_schema}), `tool_choice`
+// (auto, any, tool, none), `metadata` (ignored), `top_k` (ignored: chat completions has none).
+// Translated to one chat request: system first, tool_use blocks → assistant tool_calls,
+// tool_result blocks → role "tool" messages, stop_sequences → stop, tools → function tools.
+//
+// Answers: a chat.completion becomes a `message` (text and tool_use blocks, stop_reason end_turn /
+// max_tokens / tool_use / stop_sequence, usage input/output tokens); a chunk stream becomes
+// message_start, content_block_start, content_block_delta (text_delta, input_json_delta),
+// content_block_stop, message_delta, message_stop. Errors are Anthropic's
+// {"type":"error","error":{"type":"invalid_request_error","message":...}}.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/answer_translator.h"
+#include "api/sse.h"
+#include "switchboard/result.h"
+
+namespace switchboard::api {
+
+struct MessagesRequest {
+  std::string model;
+  bool stream = false;
+  std::string chat_body;  // the equivalent chat-completions request
+};
+
+// Errors (kBadRequest, "invalid_request"; the message names the field): not a JSON object,
+// `model` / `max_tokens` / `messages` missing or of the wrong type, a role other than user or
+// assistant, a content block of an unsupported type (image, document, ...), a tool_use without id
+// or name, a tool_result without tool_use_id, a tool without name.
+Result<MessagesRequest> parse_messages_request(std::string_view body);
+
+// `request` may be null (the request did not parse): only the error methods are used then.
+std::unique_ptr<AnswerTranslator> messages_translator(const MessagesRequest* request);
+
+// Metering an answer passed through natively from an Anthropic-compatible upstream (replica
+// `api: anthropic`): the usage of a whole `message` body ({"usage":{"input_tokens",
+// "output_tokens"}}), nullopt when absent or not JSON.
+std::optional<Usage> anthropic_usage(std::string_view message_json);
+
+// The same for a stream, fed each event's data: input tokens from message_start, output tokens
+// from message_delta (its last value), text and input_json deltas counted, message_stop and error
+// events noted.
+class MessagesStreamMeter {
+ public:
+  void on_event(std::string_view data);
+  std::optional<Usage> reported_usage() const;
+  std::int64_t content_chunks() const { return chunks_; }
+  bool saw_done() const { return done_; }
+  bool saw_error() const { return error_; }
+
+ private:
+  std::optional<std::int64_t> input_, output_;
+  std::int64_t chunks_ = 0;
+  bool done_ = false, error_ = false;
+};
+
+// Anthropic's error type for an error kind (invalid_request_error, authentication_error,
+// permission_error, not_found_error, request_too_large, rate_limit_error, api_error,
+// overloaded_error, timeout_error).
+const char* anthropic_error_type(ErrorKind kind);
+std::string anthropic_error_json(std::string_view type, std::string_view message);
+
+}  // namespace switchboard::api

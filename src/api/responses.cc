@@ -1,0 +1,468 @@
+#include "api/responses.h"
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "api/chat_reading.h"
+#include "api/errors.h"
+
+namespace switchboard::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kReplace = json::error_handler_t::replace;
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, kReplace);
+}
+
+Error invalid(const std::string& message) {
+  return make_error(ErrorKind::kBadRequest, "invalid_request", message);
+}
+
+// A message item's content: a string, or input_text / output_text parts joined by '\n'.
+Result<std::string> content_text(const json& content, const std::string& where) {
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) return invalid(where + ".content must be a string or an array of parts");
+  std::string out;
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    const json& p = content[i];
+    const std::string pw = where + ".content[" + std::to_string(i) + "]";
+    if (!p.is_object() || !p.contains("type") || !p["type"].is_string())
+      return invalid(pw + " must be an object with a string type");
+    const std::string type = p["type"].get<std::string>();
+    if (type != "input_text" && type != "output_text" && type != "text")
+      return invalid(pw + ": parts of type \"" + type +
+                     "\" are not supported (supported: input_text, output_text)");
+    if (!p.contains("text") || !p["text"].is_string())
+      return invalid(pw + ".text must be a string");
+    if (!out.empty()) out += '\n';
+    out += p["text"].get<std::string>();
+  }
+  return out;
+}
+
+std::optional<Error> add_input_item(const json& item, std::size_t i, json& messages) {
+  const std::string where = "input[" + std::to_string(i) + "]";
+  if (!item.is_object()) return invalid(where + " must be an object");
+  const std::string type = item.contains("type") && item["type"].is_string()
+                               ? item["type"].get<std::string>()
+                               : std::string("message");
+  if (type == "message") {
+    if (!item.contains("role") || !item["role"].is_string())
+      return invalid(where + ".role must be a string");
+    std::string role = item["role"].get<std::string>();
+    if (role == "developer") role = "system";
+    if (role != "user" && role != "assistant" && role != "system")
+      return invalid(where + ".role must be user, assistant, system or developer");
+    if (!item.contains("content")) return invalid(where + ".content is required");
+    auto text = content_text(item["content"], where);
+    if (!text) return text.error();
+    // Consecutive assistant text after tool calls stays a message of its own.
+    messages.push_back({{"role", role}, {"content", *text}});
+    return std::nullopt;
+  }
+  if (type == "function_call") {
+    for (const char* k : {"call_id", "name", "arguments"})
+      if (!item.contains(k) || !item[k].is_string())
+        return invalid(where + " (function_call) needs a string " + k);
+    json call = {{"id", item["call_id"]},
+                 {"type", "function"},
+                 {"function", {{"name", item["name"]}, {"arguments", item["arguments"]}}}};
+    // Calls that follow one another form one assistant turn.
+    if (!messages.empty() && messages.back()["role"] == "assistant" &&
+        messages.back().contains("tool_calls")) {
+      messages.back()["tool_calls"].push_back(std::move(call));
+    } else {
+      messages.push_back(
+          {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", json::array({call})}});
+    }
+    return std::nullopt;
+  }
+  if (type == "function_call_output") {
+    if (!item.contains("call_id") || !item["call_id"].is_string())
+      return invalid(where + " (function_call_output) needs a string call_id");
+    if (!item.contains("output")) return invalid(where + " (function_call_output) needs an output");
+    std::string output;
+    if (item["output"].is_string()) {
+      output = item["output"].get<std::string>();
+    } else {
+      auto text = content_text(item["output"], where + ".output");
+      if (!text) return text.error();
+      output = *text;
+    }
+    messages.push_back({{"role", "tool"}, {"tool_call_id", item["call_id"]}, {"content", output}});
+    return std::nullopt;
+  }
+  return invalid(where + ": input items of type \"" + type +
+                 "\" are not supported (supported: message, function_call, function_call_output)");
+}
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string suffix_of(const std::string& chat_id) {
+  std::string_view id = chat_id;
+  if (id.starts_with("chatcmpl-")) id.remove_prefix(9);
+  return std::string(id.empty() ? "switchboard" : id);
+}
+
+json usage_json(const std::optional<TokenCounts>& u) {
+  if (!u) return nullptr;
+  return {{"input_tokens", u->prompt},
+          {"input_tokens_details", {{"cached_tokens", 0}}},
+          {"output_tokens", u->completion},
+          {"output_tokens_details", {{"reasoning_tokens", 0}}},
+          {"total_tokens", u->prompt + u->completion}};
+}
+
+json text_part(const std::string& text) {
+  return {{"type", "output_text"},
+          {"text", text},
+          {"annotations", json::array()},
+          {"logprobs", json::array()}};
+}
+
+class ResponsesTranslator final : public AnswerTranslator {
+ public:
+  explicit ResponsesTranslator(const ResponsesRequest* r) {
+    if (r) {
+      model_ = r->model;
+      instructions_ = r->instructions;
+      max_output_tokens_ = r->max_output_tokens;
+    }
+  }
+
+  Result<std::string> whole(std::string_view body) override {
+    auto a = read_chat_completion(body);
+    if (!a) return a.error();
+    const std::string suffix = suffix_of(a->id);
+    json output = json::array();
+    if (!a->content.empty() || a->tool_calls.empty())
+      output.push_back({{"type", "message"},
+                        {"id", "msg_" + suffix},
+                        {"status", "completed"},
+                        {"role", "assistant"},
+                        {"content", json::array({text_part(a->content)})}});
+    for (const auto& tc : a->tool_calls)
+      output.push_back({{"type", "function_call"},
+                        {"id", "fc_" + suffix + "_" + std::to_string(tc.index)},
+                        {"call_id", tc.id},
+                        {"name", tc.name},
+                        {"arguments", tc.arguments},
+                        {"status", "completed"}});
+    json r = skeleton("resp_" + suffix, a->created ? a->created : now_s(), a->model);
+    set_final(r, a->finish_reason, std::move(output), a->usage);
+    return dump(r);
+  }
+
+  std::string event(std::string_view data) override {
+    if (finished_) return "";
+    auto c = read_chat_chunk(data);
+    if (!c) return "";
+    if (c->error)
+      return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
+    if (c->done) return finish();
+    std::string out = start(*c);
+    if (!c->content.empty()) {
+      if (!message_open_) {
+        out += close_tool();
+        message_open_ = true;
+        message_index_ = output_.size();
+        output_.push_back({{"type", "message"},
+                           {"id", "msg_" + suffix_},
+                           {"status", "in_progress"},
+                           {"role", "assistant"},
+                           {"content", json::array()}});
+        out += emit("response.output_item.added",
+                    {{"output_index", message_index_}, {"item", output_[message_index_]}});
+        out += emit("response.content_part.added", {{"item_id", "msg_" + suffix_},
+                                                    {"output_index", message_index_},
+                                                    {"content_index", 0},
+                                                    {"part", text_part("")}});
+      }
+      text_ += c->content;
+      out += emit("response.output_text.delta", {{"item_id", "msg_" + suffix_},
+                                                 {"output_index", message_index_},
+                                                 {"content_index", 0},
+                                                 {"delta", c->content},
+                                                 {"logprobs", json::array()}});
+    }
+    for (const auto& tc : c->tool_calls) {
+      if (!tool_open_ || tc.index != tool_index_) {
+        out += close_message();
+        out += close_tool();
+        tool_open_ = true;
+        tool_index_ = tc.index;
+        tool_output_index_ = output_.size();
+        tool_args_.clear();
+        output_.push_back({{"type", "function_call"},
+                           {"id", tool_item_id()},
+                           {"call_id", tc.id},
+                           {"name", tc.name},
+                           {"arguments", ""},
+                           {"status", "in_progress"}});
+        out += emit("response.output_item.added",
+                    {{"output_index", tool_output_index_}, {"item", output_[tool_output_index_]}});
+      }
+      if (!tc.arguments.empty()) {
+        tool_args_ += tc.arguments;
+        out += emit("response.function_call_arguments.delta", {{"item_id", tool_item_id()},
+                                                               {"output_index", tool_output_index_},
+                                                               {"delta", tc.arguments}});
+      }
+    }
+    if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
+    if (c->usage) usage_ = c->usage;
+    return out;
+  }
+
+  std::string finish() override {
+    if (finished_) return "";
+    std::string out = start(ChatChunk{});
+    out += close_message();
+    out += close_tool();
+    finished_ = true;
+    json r = skeleton(id_, created_, chat_model_);
+    set_final(r, finish_reason_, output_, usage_);
+    const char* type = r["status"] == "incomplete" ? "response.incomplete" : "response.completed";
+    out += emit(type, {{"response", std::move(r)}});
+    return out;
+  }
+
+  std::string error_body(const Error& e) const override { return error_json(e); }
+  std::string error_event(const Error& e) override {
+    finished_ = true;
+    return named_event("error", dump({{"type", "error"},
+                                      {"code", e.code},
+                                      {"message", e.message},
+                                      {"param", nullptr},
+                                      {"sequence_number", sequence_++}}));
+  }
+  std::string upstream_error_body(unsigned, std::string_view body) const override {
+    return std::string(body);  // already OpenAI's shape
+  }
+
+ private:
+  json skeleton(const std::string& id, std::int64_t created,
+                const std::string& upstream_model) const {
+    return {{"id", id},
+            {"object", "response"},
+            {"created_at", created},
+            {"status", "in_progress"},
+            {"error", nullptr},
+            {"incomplete_details", nullptr},
+            {"instructions", instructions_.empty() ? json(nullptr) : json(instructions_)},
+            {"max_output_tokens", max_output_tokens_ ? json(*max_output_tokens_) : json(nullptr)},
+            {"model", model_.empty() ? upstream_model : model_},
+            {"output", json::array()},
+            {"parallel_tool_calls", true},
+            {"previous_response_id", nullptr},
+            {"store", false},
+            {"text", {{"format", {{"type", "text"}}}}},
+            {"tool_choice", "auto"},
+            {"tools", json::array()},
+            {"usage", nullptr},
+            {"metadata", json::object()}};
+  }
+  static void set_final(json& r, const std::string& finish, json output,
+                        const std::optional<TokenCounts>& usage) {
+    if (finish == "length") {
+      r["status"] = "incomplete";
+      r["incomplete_details"] = {{"reason", "max_output_tokens"}};
+    } else {
+      r["status"] = "completed";
+    }
+    r["output"] = std::move(output);
+    r["usage"] = usage_json(usage);
+  }
+  std::string emit(const char* type, json fields) {
+    fields["type"] = type;
+    fields["sequence_number"] = sequence_++;
+    return named_event(type, dump(fields));
+  }
+  std::string start(const ChatChunk& c) {
+    if (started_) return "";
+    started_ = true;
+    suffix_ = suffix_of(c.id);
+    id_ = "resp_" + suffix_;
+    created_ = c.created ? c.created : now_s();
+    chat_model_ = c.model;
+    json r = skeleton(id_, created_, chat_model_);
+    std::string out = emit("response.created", {{"response", r}});
+    out += emit("response.in_progress", {{"response", std::move(r)}});
+    return out;
+  }
+  std::string tool_item_id() const { return "fc_" + suffix_ + "_" + std::to_string(tool_index_); }
+  std::string close_message() {
+    if (!message_open_) return "";
+    message_open_ = false;
+    const std::string item_id = "msg_" + suffix_;
+    std::string out = emit("response.output_text.done", {{"item_id", item_id},
+                                                         {"output_index", message_index_},
+                                                         {"content_index", 0},
+                                                         {"text", text_},
+                                                         {"logprobs", json::array()}});
+    out += emit("response.content_part.done", {{"item_id", item_id},
+                                               {"output_index", message_index_},
+                                               {"content_index", 0},
+                                               {"part", text_part(text_)}});
+    json& item = output_[message_index_];
+    item["status"] = "completed";
+    item["content"] = json::array({text_part(text_)});
+    out += emit("response.output_item.done", {{"output_index", message_index_}, {"item", item}});
+    return out;
+  }
+  std::string close_tool() {
+    if (!tool_open_) return "";
+    tool_open_ = false;
+    std::string out =
+        emit("response.function_call_arguments.done", {{"item_id", tool_item_id()},
+                                                       {"output_index", tool_output_index_},
+                                                       {"arguments", tool_args_}});
+    json& item = output_[tool_output_index_];
+    item["status"] = "completed";
+    item["arguments"] = tool_args_;
+    out +=
+        emit("response.output_item.done", {{"output_index", tool_output_index_}, {"item", item}});
+    return out;
+  }
+
+  // From the request.
+  std::string model_, instructions_;
+  std::optional<std::int64_t> max_output_tokens_;
+  // The stream's state.
+  bool started_ = false, finished_ = false;
+  std::int64_t sequence_ = 0;
+  std::string suffix_, id_, chat_model_;
+  std::int64_t created_ = 0;
+  json output_ = json::array();
+  bool message_open_ = false;
+  std::size_t message_index_ = 0;
+  std::string text_;
+  bool tool_open_ = false;
+  std::size_t tool_index_ = 0, tool_output_index_ = 0;
+  std::string tool_args_;
+  std::string finish_reason_;
+  std::optional<TokenCounts> usage_;
+};
+
+}  // namespace
+
+Result<ResponsesRequest> parse_responses_request(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded())
+    return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not valid JSON");
+  if (!j.is_object()) return invalid("the request body must be a JSON object");
+  ResponsesRequest r;
+  if (!j.contains("model") || !j["model"].is_string() || j["model"].get<std::string>().empty())
+    return invalid("model is required and must be a non-empty string");
+  r.model = j["model"].get<std::string>();
+  if (auto p = j.find("previous_response_id"); p != j.end() && !p->is_null())
+    return make_error(ErrorKind::kBadRequest, "unsupported_parameter",
+                      "previous_response_id is not supported by this gateway (it keeps no "
+                      "conversation state): send the whole conversation in input");
+  if (j.contains("stream") && !j["stream"].is_null() && !j["stream"].is_boolean())
+    return invalid("stream must be a boolean");
+  r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();
+
+  json messages = json::array();
+  if (auto ins = j.find("instructions"); ins != j.end() && !ins->is_null()) {
+    if (!ins->is_string()) return invalid("instructions must be a string");
+    r.instructions = ins->get<std::string>();
+    if (!r.instructions.empty())
+      messages.push_back({{"role", "system"}, {"content", r.instructions}});
+  }
+  auto in = j.find("input");
+  if (in == j.end() || in->is_null()) return invalid("input is required");
+  if (in->is_string()) {
+    messages.push_back({{"role", "user"}, {"content", *in}});
+  } else if (in->is_array()) {
+    if (in->empty()) return invalid("input must not be empty");
+    for (std::size_t i = 0; i < in->size(); ++i)
+      if (auto e = add_input_item((*in)[i], i, messages)) return *e;
+  } else {
+    return invalid("input must be a string or an array of items");
+  }
+
+  json chat = {{"model", r.model}, {"messages", std::move(messages)}};
+  if (auto m = j.find("max_output_tokens"); m != j.end() && !m->is_null()) {
+    if (!m->is_number_integer() || m->get<std::int64_t>() < 1)
+      return invalid("max_output_tokens must be a positive integer");
+    r.max_output_tokens = m->get<std::int64_t>();
+    chat["max_tokens"] = *r.max_output_tokens;
+  }
+  if (r.stream) {
+    chat["stream"] = true;
+    chat["stream_options"] = {{"include_usage", true}};
+  }
+  for (const char* k : {"temperature", "top_p"}) {
+    if (!j.contains(k) || j[k].is_null()) continue;
+    if (!j[k].is_number()) return invalid(std::string(k) + " must be a number");
+    chat[k] = j[k];
+  }
+  if (auto u = j.find("user"); u != j.end() && u->is_string()) chat["user"] = *u;
+  if (auto p = j.find("parallel_tool_calls"); p != j.end() && p->is_boolean())
+    chat["parallel_tool_calls"] = *p;
+  if (auto t = j.find("tools"); t != j.end() && !t->is_null()) {
+    if (!t->is_array()) return invalid("tools must be an array");
+    json tools = json::array();
+    for (std::size_t i = 0; i < t->size(); ++i) {
+      const json& tool = (*t)[i];
+      const std::string tw = "tools[" + std::to_string(i) + "]";
+      if (!tool.is_object() || tool.value("type", "") != "function")
+        return invalid(tw + ": only tools of type function are supported");
+      if (!tool.contains("name") || !tool["name"].is_string())
+        return invalid(tw + " needs a string name");
+      json fn = {{"name", tool["name"]}};
+      if (tool.contains("description") && !tool["description"].is_null())
+        fn["description"] = tool["description"];
+      if (tool.contains("parameters") && !tool["parameters"].is_null())
+        fn["parameters"] = tool["parameters"];
+      if (tool.contains("strict") && tool["strict"].is_boolean()) fn["strict"] = tool["strict"];
+      tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
+    }
+    if (!tools.empty()) chat["tools"] = std::move(tools);
+  }
+  if (auto c = j.find("tool_choice"); c != j.end() && !c->is_null()) {
+    if (c->is_string()) {
+      const std::string v = c->get<std::string>();
+      if (v != "auto" && v != "none" && v != "required")
+        return invalid("tool_choice must be auto, none, required or a function");
+      chat["tool_choice"] = v;
+    } else if (c->is_object() && c->value("type", "") == "function" && c->contains("name") &&
+               (*c)["name"].is_string()) {
+      chat["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
+    } else {
+      return invalid(
+          "tool_choice must be auto, none, required or {\"type\":\"function\",\"name\":...}");
+    }
+  }
+  if (auto t = j.find("text"); t != j.end() && t->is_object() && t->contains("format")) {
+    const json& f = (*t)["format"];
+    const std::string type = f.is_object() ? f.value("type", "") : "";
+    if (type == "json_object") {
+      chat["response_format"] = {{"type", "json_object"}};
+    } else if (type == "json_schema") {
+      json schema = {{"name", f.value("name", "response")}};
+      if (f.contains("schema")) schema["schema"] = f["schema"];
+      if (f.contains("strict")) schema["strict"] = f["strict"];
+      chat["response_format"] = {{"type", "json_schema"}, {"json_schema", std::move(schema)}};
+    } else if (type != "text") {
+      return invalid("text.format.type must be text, json_object or json_schema");
+    }
+  }
+  r.chat_body = dump(chat);
+  return r;
+}
+
+std::unique_ptr<AnswerTranslator> responses_translator(const ResponsesRequest* request) {
+  return std::make_unique<ResponsesTranslator>(request);
+}
+
+}  // namespace switchboard::api

@@ -1,0 +1,46 @@
+// The OpenAI Responses API (POST /v1/responses) over an OpenAI chat-completions upstream.
+//
+// Request: `model`, `input` (a string, or items: messages {role, content: string or
+// input_text/output_text parts}, function_call, function_call_output), `instructions` (a system
+// message first), `max_output_tokens`, `temperature`, `top_p`, `stream`, `tools` (type function
+// only), `tool_choice`, `parallel_tool_calls`, `text.format` (text, json_object, json_schema),
+// `user`; `store`, `metadata`, `include`, `reasoning`, `truncation` are accepted and ignored.
+// `previous_response_id` is refused (400 unsupported_parameter: the gateway keeps no
+// conversation state); other input item types (images, files, reasoning) are refused too.
+//
+// Answers: a chat.completion becomes a `response` (status completed, or incomplete with reason
+// max_output_tokens; output: a message item with one output_text part, then function_call items;
+// usage input/output/total tokens). A chunk stream becomes response.created, response.in_progress,
+// then per item response.output_item.added, (response.content_part.added,
+// response.output_text.delta*, response.output_text.done, response.content_part.done) or
+// (response.function_call_arguments.delta*, response.function_call_arguments.done),
+// response.output_item.done, and finally response.completed (or response.incomplete), each with
+// a sequence_number. Errors are OpenAI's {"error":{...}}; in a stream, an `error` event.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/answer_translator.h"
+#include "switchboard/result.h"
+
+namespace switchboard::api {
+
+struct ResponsesRequest {
+  std::string model;
+  bool stream = false;
+  std::string instructions;  // "" = none
+  std::optional<std::int64_t> max_output_tokens;
+  std::string chat_body;  // the equivalent chat-completions request
+};
+
+// Errors (kBadRequest; code invalid_request, or unsupported_parameter for previous_response_id;
+// the message names the field).
+Result<ResponsesRequest> parse_responses_request(std::string_view body);
+
+// `request` may be null (the request did not parse): only the error methods are used then.
+std::unique_ptr<AnswerTranslator> responses_translator(const ResponsesRequest* request);
+
+}  // namespace switchboard::api

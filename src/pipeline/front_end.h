@@ -1,0 +1,56 @@
+// API front ends: each client API the gateway speaks is a FrontEnd registered under its path
+// (`FrontEndRegistrar kRegister("/v1/messages", ...)` in src/pipeline/fronts/<api>_front.cc), so a
+// new API is one new file. The gateway (gateway.cc) looks the request's path up in the registry
+// and runs the same stages for every front end: parse → guard → cache → signals → decide →
+// execute → record.
+//
+// A front end does no translation itself: it calls the api module's pure functions (src/api/:
+// request to chat completions, answers back, stream events) and says what the stages need. The
+// executor keeps speaking chat completions to OpenAI-compatible upstreams; the answers go back
+// through a TranslatingWriter (translating_writer.h) in the API's shape, errors included.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/answer_translator.h"
+#include "pipeline/request_context.h"
+#include "switchboard/registry.h"
+#include "switchboard/result.h"
+
+namespace switchboard::pipeline {
+
+// What a front end makes of one request body, before `parse`.
+struct FrontRequest {
+  // The body the stages parse and the upstream gets (a chat-completions request for translated
+  // APIs); nullopt = the client's body unchanged.
+  std::optional<std::string> body;
+  // Turns the upstream's answers and the gateway's errors into the API's shape; null = answers and
+  // errors go out unchanged (OpenAI's shape).
+  std::unique_ptr<api::AnswerTranslator> translator;
+  // The request is malformed for this API: `parse` fails with it (a 400 in the API's shape,
+  // recorded like any other).
+  std::optional<Error> error;
+};
+
+class FrontEnd {
+ public:
+  virtual ~FrontEnd() = default;
+  // Called once per request on the worker; must not block. Never throws on any body.
+  virtual FrontRequest translate(std::string_view body) const = 0;
+  // How `parse` reads the body and which upstream path the executor calls.
+  virtual RequestKind kind() const { return RequestKind::kChat; }
+  virtual std::string_view upstream_path() const { return "/v1/chat/completions"; }
+  // The `api:` of replicas that take this API's requests natively (the client's body passed
+  // through, the answer sent back unchanged); "" = none.
+  virtual std::string_view native_api() const { return {}; }
+};
+
+using FrontEndFactory = std::function<std::unique_ptr<FrontEnd>()>;
+using FrontEndRegistry = Registry<FrontEndFactory>;  // keyed by the path served ("/v1/messages")
+using FrontEndRegistrar = Registrar<FrontEndFactory>;
+
+}  // namespace switchboard::pipeline

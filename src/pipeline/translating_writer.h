@@ -1,0 +1,43 @@
+// A ResponseWriter in another API's shape over the front end's writer (exchange_writer.h): what
+// the stages and the executor write in OpenAI chat-completions shape — a whole answer, a relayed
+// chunk stream, an upstream's error, the gateway's own errors — goes to the client through an
+// api::AnswerTranslator (answer_translator.h). Response headers (x-switchboard-*) pass unchanged.
+//
+// A whole 200 answer that is not a chat completion becomes a 502 upstream_bad_answer in the API's
+// shape (the decision record keeps the upstream's status). A stream's chunks are split into events
+// by an SseParser (bounded as the relay's) and each event's data is translated as it arrives.
+//
+// With `pass_answers` (native pass-through: the upstream already speaks the client's API), answers
+// and stream bytes go out unchanged; only the gateway's own errors are written in the API's shape.
+#pragma once
+
+#include <memory>
+
+#include "api/answer_translator.h"
+#include "api/sse.h"
+#include "switchboard/response_writer.h"
+
+namespace switchboard::pipeline {
+
+class TranslatingWriter final : public ResponseWriter {
+ public:
+  // Both outlive the writer.
+  TranslatingWriter(ResponseWriter& inner, api::AnswerTranslator& translator,
+                    bool pass_answers = false);
+  boost::asio::awaitable<bool> respond(unsigned status, std::string_view content_type,
+                                       Headers headers, std::string body) override;
+  boost::asio::awaitable<bool> error(const Error& error, Headers headers) override;
+  boost::asio::awaitable<bool> start_stream(Headers headers) override;
+  boost::asio::awaitable<bool> write_chunk(std::string_view data) override;
+  boost::asio::awaitable<bool> stream_error(const Error& error) override;
+  boost::asio::awaitable<bool> finish_stream() override;
+
+ private:
+  ResponseWriter& inner_;
+  api::AnswerTranslator& translator_;
+  const bool pass_;
+  std::string pending_;  // translated bytes of the events completed by the last feed
+  api::SseParser parser_;
+};
+
+}  // namespace switchboard::pipeline

@@ -1,0 +1,173 @@
+// POST /v1/messages (Anthropic Messages API) through the gateway with the official
+// @anthropic-ai/sdk: plain and streamed answers from a replay backend, a tool call (plain and
+// streamed) from a tool-using fake upstream, errors in Anthropic's shape, malformed requests
+// answered 400 and recorded.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import Anthropic from '@anthropic-ai/sdk';
+import {
+  startReplay, startGateway, model, stopAll, demoPrompt, getDecision, GPT4,
+} from './lib/harness.mjs';
+import { toolUpstream, TOOL_MODEL } from './lib/tool_upstream.mjs';
+import { postJson, eventNames } from './lib/post.mjs';
+
+describe('Anthropic Messages API', () => {
+  let gw;
+  let client;
+  let tools;
+  before(async () => {
+    const backend = await startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 });
+    tools = await toolUpstream();
+    gw = await startGateway({
+      models: [model(GPT4, backend.url), model(TOOL_MODEL, tools.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: GPT4 } }],
+    });
+    client = new Anthropic({ apiKey: 'test-key', baseURL: gw.base, maxRetries: 0 });
+  });
+  after(stopAll);
+
+  test('messages.create: the recorded answer as a message, usage, decision recorded', async () => {
+    const p = demoPrompt(GPT4, 1);
+    const { data: msg, response } = await client.messages
+      .create({ model: 'auto', max_tokens: 1024, messages: [{ role: 'user', content: p.prompt }] })
+      .withResponse();
+    assert.equal(msg.type, 'message');
+    assert.equal(msg.role, 'assistant');
+    assert.equal(msg.model, 'auto');
+    assert.equal(msg.content.length, 1);
+    assert.equal(msg.content[0].type, 'text');
+    assert.equal(msg.content[0].text, p.response);
+    assert.equal(msg.stop_reason, 'end_turn');
+    assert.ok(msg.usage.input_tokens > 0 && msg.usage.output_tokens > 0, JSON.stringify(msg.usage));
+    const id = response.headers.get('x-switchboard-decision');
+    const d = await getDecision(gw.base, id);
+    assert.equal(d.route, 'auto');
+    assert.equal(d.model, GPT4);
+    assert.equal(d.outcome, 'ok');
+    assert.equal(d.usage.prompt_tokens, msg.usage.input_tokens);
+    assert.equal(d.usage.completion_tokens, msg.usage.output_tokens);
+    assert.ok(d.cost_usd > 0);
+  });
+
+  test('messages.create stream: Anthropic event order, text assembled, final usage', async () => {
+    const p = demoPrompt(GPT4, 2);
+    const stream = await client.messages.create({
+      model: 'auto', max_tokens: 1024, stream: true, system: 'You are terse.',
+      messages: [{ role: 'user', content: p.prompt }],
+    });
+    const types = [];
+    let text = '';
+    let stop;
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') text += ev.delta.text;
+      if (ev.type === 'message_delta') stop = ev;
+    }
+    assert.equal(types[0], 'message_start');
+    assert.equal(types[1], 'content_block_start');
+    assert.ok(types.filter((t) => t === 'content_block_delta').length >= 2, types.join(','));
+    assert.deepEqual(types.slice(-3), ['content_block_stop', 'message_delta', 'message_stop']);
+    assert.ok(text.length > 0);
+    assert.equal(stop.delta.stop_reason, 'end_turn');
+    assert.ok(stop.usage.output_tokens > 0);
+  });
+
+  test('messages.stream helper: finalMessage assembles the same text', async () => {
+    const p = demoPrompt(GPT4, 1);
+    const final = await client.messages
+      .stream({ model: 'auto', max_tokens: 1024, messages: [{ role: 'user', content: p.prompt }] })
+      .finalMessage();
+    assert.equal(final.content[0].text, p.response);
+  });
+
+  const weatherTool = {
+    name: 'get_weather', description: 'Current weather in a city',
+    input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  };
+
+  test('tool use: plain answer has a tool_use block; the tool_result round trip reaches the upstream', async () => {
+    const msg = await client.messages.create({
+      model: TOOL_MODEL, max_tokens: 200, tools: [weatherTool],
+      messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+    });
+    assert.equal(msg.stop_reason, 'tool_use');
+    const use = msg.content.find((b) => b.type === 'tool_use');
+    assert.ok(use, JSON.stringify(msg.content));
+    assert.equal(use.name, 'get_weather');
+    assert.deepEqual(use.input, { city: 'Paris' });
+    const sent = JSON.parse(tools.requests.at(-1).body);
+    assert.equal(sent.tools[0].type, 'function');
+    assert.equal(sent.tools[0].function.name, 'get_weather');
+    assert.deepEqual(sent.tools[0].function.parameters, weatherTool.input_schema);
+
+    const reply = await client.messages.create({
+      model: TOOL_MODEL, max_tokens: 200, tools: [weatherTool],
+      messages: [
+        { role: 'user', content: 'What is the weather in Paris?' },
+        { role: 'assistant', content: msg.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '18C and sunny' }] },
+      ],
+    });
+    assert.equal(reply.stop_reason, 'end_turn');
+    assert.equal(reply.content[0].text, 'answer to: 18C and sunny');
+    const second = JSON.parse(tools.requests.at(-1).body);
+    assert.equal(second.messages[1].tool_calls[0].id, use.id);
+    assert.deepEqual(second.messages[2], { role: 'tool', tool_call_id: use.id, content: '18C and sunny' });
+  });
+
+  test('tool use streamed: input_json_delta pieces assemble the arguments', async () => {
+    const stream = client.messages.stream({
+      model: TOOL_MODEL, max_tokens: 200, tools: [weatherTool],
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+    });
+    const final = await stream.finalMessage();
+    assert.equal(final.stop_reason, 'tool_use');
+    const use = final.content.find((b) => b.type === 'tool_use');
+    assert.equal(use.name, 'get_weather');
+    assert.deepEqual(use.input, { city: 'Paris' });
+  });
+
+  test('raw stream bytes: named events in Anthropic order', async () => {
+    const res = await fetch(`${gw.base}/v1/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: TOOL_MODEL, max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /text\/event-stream/);
+    const names = eventNames(await res.text());
+    assert.deepEqual(names, ['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta',
+      'content_block_stop', 'message_delta', 'message_stop']);
+  });
+
+  test('errors in Anthropic shape: the SDK sees a NotFoundError for an unknown model', async () => {
+    await assert.rejects(
+      client.messages.create({ model: 'no-such-model', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+      (e) => {
+        assert.equal(e.status, 404);
+        assert.equal(e.error.type, 'error');
+        assert.equal(e.error.error.type, 'not_found_error');
+        assert.match(e.error.error.message, /no-such-model/);
+        return true;
+      });
+  });
+
+  test('malformed requests: a precise 400 in Anthropic shape, and a recorded decision', async () => {
+    const cases = [
+      ['{not json', /not valid JSON/],
+      [{ model: 'auto', messages: [{ role: 'user', content: 'x' }] }, /max_tokens is required/],
+      [{ model: 'auto', max_tokens: 5, messages: [{ role: 'system', content: 'x' }] }, /messages\[0\]\.role/],
+      [{ model: 'auto', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'image', source: {} }] }] }, /image/],
+    ];
+    for (const [body, says] of cases) {
+      const r = await postJson(gw.base, '/v1/messages', body);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.type, 'error');
+      assert.equal(r.json.error.type, 'invalid_request_error');
+      assert.match(r.json.error.message, says);
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      assert.equal(d.status, 400);
+      assert.equal(d.outcome, 'client_error');
+      assert.match(d.error.message ?? JSON.stringify(d.error), says);
+    }
+  });
+});

@@ -1,0 +1,39 @@
+// A fake Anthropic-compatible upstream (fakes are for upstream LLMs only) for native pass-through:
+// answers POST /v1/messages with a `message` ("native answer to: <last user text>") or its event
+// stream, with ids and usage no translation would produce; 401 without the expected x-api-key.
+// `requests` keeps what reached it.
+import { fakeUpstream } from './harness.mjs';
+
+export async function anthropicUpstream(apiKey) {
+  return fakeUpstream((req, res, body) => {
+    if (req.headers['x-api-key'] !== apiKey) {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }));
+      return;
+    }
+    const j = JSON.parse(body);
+    const last = j.messages.at(-1).content;
+    const text = `native answer to: ${typeof last === 'string' ? last : last.map((b) => b.text ?? '').join(' ')}`;
+    const message = {
+      id: 'msg_native_01', type: 'message', role: 'assistant', model: j.model,
+      content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null,
+      usage: { input_tokens: 21, output_tokens: 8 },
+    };
+    if (!j.stream) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(message));
+      return;
+    }
+    const ev = (name, data) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(ev('message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { input_tokens: 21, output_tokens: 1 } } }));
+    res.write(ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
+    res.write(ev('ping', { type: 'ping' }));
+    const half = Math.ceil(text.length / 2);
+    res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(0, half) } }));
+    res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(half) } }));
+    res.write(ev('content_block_stop', { type: 'content_block_stop', index: 0 }));
+    res.write(ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 8 } }));
+    res.end(ev('message_stop', { type: 'message_stop' }));
+  });
+}

@@ -1,0 +1,245 @@
+// The Anthropic Messages API translation (api/messages.h): requests to chat completions, answers
+// and stream events back, errors in Anthropic's shape, malformed requests.
+#include <gtest/gtest.h>
+
+#include "api/messages.h"
+#include "api_translate_util.h"
+
+namespace switchboard::api {
+namespace {
+
+using namespace testing;
+
+json chat_of(const std::string& body) {
+  auto r = parse_messages_request(body);
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  return r ? json::parse(r->chat_body) : json();
+}
+
+TEST(MessagesRequest, SystemMessagesStopAndParameters) {
+  json chat = chat_of(R"({"model":"auto","max_tokens":64,"system":"Be brief.",
+    "messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":[{"type":"text","text":"Hello"}]},
+                {"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}],
+    "stop_sequences":["END"],"temperature":0.5,"top_k":3})");
+  EXPECT_EQ(chat["model"], "auto");
+  EXPECT_EQ(chat["max_tokens"], 64);
+  EXPECT_EQ(chat["stop"], json::array({"END"}));
+  EXPECT_EQ(chat["temperature"], 0.5);
+  EXPECT_FALSE(chat.contains("top_k"));
+  ASSERT_EQ(chat["messages"].size(), 4u);
+  EXPECT_EQ(chat["messages"][0], (json{{"role", "system"}, {"content", "Be brief."}}));
+  EXPECT_EQ(chat["messages"][1], (json{{"role", "user"}, {"content", "Hi"}}));
+  EXPECT_EQ(chat["messages"][2]["content"], "Hello");
+  EXPECT_EQ(chat["messages"][3]["content"], "a\nb");
+  EXPECT_FALSE(chat.contains("stream"));
+}
+
+TEST(MessagesRequest, SystemAsBlocksAndStreamAsksForUsage) {
+  json chat = chat_of(R"({"model":"m","max_tokens":5,"stream":true,
+    "system":[{"type":"text","text":"one"},{"type":"text","text":"two"}],
+    "messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(chat["messages"][0]["content"], "one\ntwo");
+  EXPECT_EQ(chat["stream"], true);
+  EXPECT_EQ(chat["stream_options"]["include_usage"], true);
+}
+
+TEST(MessagesRequest, ToolsToolUseAndToolResults) {
+  json chat = chat_of(R"({"model":"m","max_tokens":50,
+    "tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}],
+    "tool_choice":{"type":"tool","name":"get_weather"},
+    "messages":[{"role":"user","content":"Weather in Paris?"},
+      {"role":"assistant","content":[{"type":"text","text":"Let me look."},{"type":"tool_use","id":"tu_1","name":"get_weather","input":{"city":"Paris"}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"tu_1","content":"18C"},{"type":"text","text":"Thanks"}]}]})");
+  ASSERT_EQ(chat["tools"].size(), 1u);
+  EXPECT_EQ(chat["tools"][0]["type"], "function");
+  EXPECT_EQ(chat["tools"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(chat["tools"][0]["function"]["parameters"]["properties"]["city"]["type"], "string");
+  EXPECT_EQ(chat["tool_choice"]["function"]["name"], "get_weather");
+  const json& m = chat["messages"];
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[1]["role"], "assistant");
+  EXPECT_EQ(m[1]["content"], "Let me look.");
+  EXPECT_EQ(m[1]["tool_calls"][0]["id"], "tu_1");
+  EXPECT_EQ(json::parse(m[1]["tool_calls"][0]["function"]["arguments"].get<std::string>()),
+            (json{{"city", "Paris"}}));
+  EXPECT_EQ(m[2], (json{{"role", "tool"}, {"tool_call_id", "tu_1"}, {"content", "18C"}}));
+  EXPECT_EQ(m[3], (json{{"role", "user"}, {"content", "Thanks"}}));
+}
+
+TEST(MessagesRequest, ToolChoiceKinds) {
+  auto choice = [](const std::string& c) {
+    return chat_of(
+        R"({"model":"m","max_tokens":5,"tools":[{"name":"t","input_schema":{"type":"object"}}],"tool_choice":)" +
+        c + R"(,"messages":[{"role":"user","content":"x"}]})")["tool_choice"];
+  };
+  EXPECT_EQ(choice(R"({"type":"auto"})"), "auto");
+  EXPECT_EQ(choice(R"({"type":"any"})"), "required");
+  EXPECT_EQ(choice(R"({"type":"none"})"), "none");
+}
+
+TEST(MessagesRequest, MalformedRequestsAreNamed) {
+  struct Case {
+    const char* body;
+    const char* says;
+  } cases[] = {
+      {"{", "not valid JSON"},
+      {"[]", "JSON object"},
+      {R"({"max_tokens":5,"messages":[{"role":"user","content":"x"}]})", "model"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}]})", "max_tokens is required"},
+      {R"({"model":"m","max_tokens":"5","messages":[{"role":"user","content":"x"}]})",
+       "max_tokens"},
+      {R"({"model":"m","max_tokens":0,"messages":[{"role":"user","content":"x"}]})", "max_tokens"},
+      {R"({"model":"m","max_tokens":5})", "messages"},
+      {R"({"model":"m","max_tokens":5,"messages":[]})", "messages"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]})",
+       "messages[0].role"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user"}]})", "messages[0].content"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{}}]}]})",
+       "\"image\" are not supported"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result"}]}]})",
+       "tool_use_id"},
+      {R"({"model":"m","max_tokens":5,"stream":"yes","messages":[{"role":"user","content":"x"}]})",
+       "stream"},
+      {R"({"model":"m","max_tokens":5,"tools":[{"description":"no name"}],"messages":[{"role":"user","content":"x"}]})",
+       "tools[0]"},
+      {R"({"model":"m","max_tokens":5,"tool_choice":{"type":"maybe"},"messages":[{"role":"user","content":"x"}]})",
+       "tool_choice"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_messages_request(c.body);
+    ASSERT_FALSE(r) << c.body;
+    EXPECT_EQ(r.error().kind, ErrorKind::kBadRequest) << c.body;
+    EXPECT_NE(r.error().message.find(c.says), std::string::npos)
+        << c.body << " -> " << r.error().message;
+  }
+}
+
+TEST(MessagesAnswer, WholeTextAnswer) {
+  MessagesRequest req{"auto", false, ""};
+  auto t = messages_translator(&req);
+  auto out = t->whole(chat_completion("Hello there"));
+  ASSERT_TRUE(out);
+  json j = json::parse(*out);
+  EXPECT_EQ(j["type"], "message");
+  EXPECT_EQ(j["role"], "assistant");
+  EXPECT_EQ(j["id"], "msg_abc");
+  EXPECT_EQ(j["model"], "auto");
+  EXPECT_EQ(j["content"], json::parse(R"([{"type":"text","text":"Hello there"}])"));
+  EXPECT_EQ(j["stop_reason"], "end_turn");
+  EXPECT_EQ(j["usage"], (json{{"input_tokens", 11}, {"output_tokens", 5}}));
+  auto cut = t->whole(chat_completion("Hel", "length"));
+  EXPECT_EQ(json::parse(*cut)["stop_reason"], "max_tokens");
+}
+
+TEST(MessagesAnswer, WholeToolCall) {
+  auto t = messages_translator(nullptr);
+  json calls = json::parse(
+      R"([{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}])");
+  auto out = t->whole(chat_completion("", "tool_calls", calls));
+  ASSERT_TRUE(out);
+  json j = json::parse(*out);
+  ASSERT_EQ(j["content"].size(), 1u);
+  EXPECT_EQ(j["content"][0]["type"], "tool_use");
+  EXPECT_EQ(j["content"][0]["id"], "call_1");
+  EXPECT_EQ(j["content"][0]["name"], "get_weather");
+  EXPECT_EQ(j["content"][0]["input"], (json{{"city", "Paris"}}));
+  EXPECT_EQ(j["stop_reason"], "tool_use");
+  EXPECT_EQ(j["model"], "upstream-model");  // no request: the upstream's name
+}
+
+TEST(MessagesAnswer, NotAChatCompletionIsAnError) {
+  auto t = messages_translator(nullptr);
+  auto out = t->whole(R"({"object":"list"})");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, "upstream_bad_answer");
+}
+
+TEST(MessagesStream, TextEventOrder) {
+  MessagesRequest req{"auto", true, ""};
+  auto t = messages_translator(&req);
+  auto events = parse_events(run_stream(*t, text_stream()));
+  EXPECT_EQ(names(events),
+            (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
+                                      "content_block_delta", "content_block_stop", "message_delta",
+                                      "message_stop"}));
+  EXPECT_EQ(events[0].data["message"]["model"], "auto");
+  EXPECT_EQ(events[0].data["message"]["id"], "msg_abc");
+  EXPECT_EQ(events[1].data["content_block"]["type"], "text");
+  EXPECT_EQ(events[2].data["delta"], (json{{"type", "text_delta"}, {"text", "Hel"}}));
+  EXPECT_EQ(events[3].data["delta"]["text"], "lo");
+  EXPECT_EQ(events[5].data["delta"]["stop_reason"], "end_turn");
+  EXPECT_EQ(events[5].data["usage"]["output_tokens"], 5);
+  for (const auto& e : events) EXPECT_EQ(e.data["type"], e.name);
+}
+
+TEST(MessagesStream, ToolUseEvents) {
+  auto t = messages_translator(nullptr);
+  auto events = parse_events(run_stream(*t, tool_stream()));
+  EXPECT_EQ(names(events),
+            (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
+                                      "content_block_delta", "content_block_stop", "message_delta",
+                                      "message_stop"}));
+  EXPECT_EQ(events[1].data["content_block"], (json{{"type", "tool_use"},
+                                                   {"id", "call_1"},
+                                                   {"name", "get_weather"},
+                                                   {"input", json::object()}}));
+  EXPECT_EQ(events[2].data["delta"]["type"], "input_json_delta");
+  EXPECT_EQ(events[2].data["delta"]["partial_json"].get<std::string>() +
+                events[3].data["delta"]["partial_json"].get<std::string>(),
+            R"({"city":"Paris"})");
+  EXPECT_EQ(events[5].data["delta"]["stop_reason"], "tool_use");
+}
+
+TEST(MessagesStream, TextThenToolGetsTwoBlocks) {
+  auto t = messages_translator(nullptr);
+  std::vector<std::string> s = {chunk({{"content", "Looking."}})};
+  auto tools = tool_stream();
+  s.insert(s.end(), tools.begin() + 1, tools.end());
+  auto events = parse_events(run_stream(*t, s));
+  std::vector<json> starts;
+  for (const auto& e : events)
+    if (e.name == "content_block_start") starts.push_back(e.data);
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[0]["index"], 0);
+  EXPECT_EQ(starts[0]["content_block"]["type"], "text");
+  EXPECT_EQ(starts[1]["index"], 1);
+  EXPECT_EQ(starts[1]["content_block"]["type"], "tool_use");
+}
+
+TEST(MessagesStream, FinishWithoutDoneClosesOnceAndErrorEndsTheStream) {
+  auto t = messages_translator(nullptr);
+  std::string out = t->event(chunk({{"content", "x"}}));
+  out += t->finish();
+  EXPECT_EQ(t->finish(), "");
+  EXPECT_EQ(t->event("[DONE]"), "");
+  EXPECT_EQ(names(parse_events(out)).back(), "message_stop");
+
+  auto t2 = messages_translator(nullptr);
+  t2->event(chunk({{"content", "x"}}));
+  auto err = parse_events(
+      t2->error_event(make_error(ErrorKind::kUpstreamError, "upstream_stream_broken", "cut")));
+  ASSERT_EQ(err.size(), 1u);
+  EXPECT_EQ(err[0].name, "error");
+  EXPECT_EQ(err[0].data,
+            json::parse(R"({"type":"error","error":{"type":"api_error","message":"cut"}})"));
+  EXPECT_EQ(t2->finish(), "");
+}
+
+TEST(MessagesErrors, AnthropicShape) {
+  auto t = messages_translator(nullptr);
+  json j = json::parse(t->error_body(make_error(ErrorKind::kBadRequest, "invalid_request", "bad")));
+  EXPECT_EQ(j, json::parse(
+                   R"({"type":"error","error":{"type":"invalid_request_error","message":"bad"}})"));
+  EXPECT_EQ(json::parse(t->error_body(
+                make_error(ErrorKind::kNotFound, "model_not_found", "x")))["error"]["type"],
+            "not_found_error");
+  EXPECT_EQ(
+      json::parse(t->error_body(make_error(ErrorKind::kRateLimited, "r", "x")))["error"]["type"],
+      "rate_limit_error");
+  json up = json::parse(
+      t->upstream_error_body(500, R"({"error":{"message":"boom","type":"server_error"}})"));
+  EXPECT_EQ(up, json::parse(R"({"type":"error","error":{"type":"api_error","message":"boom"}})"));
+}
+
+}  // namespace
+}  // namespace switchboard::api

@@ -1,0 +1,215 @@
+// The OpenAI Responses API translation (api/responses.h): requests to chat completions, answers
+// and the stream's event sequence back, malformed requests.
+#include <gtest/gtest.h>
+
+#include "api/responses.h"
+#include "api_translate_util.h"
+
+namespace switchboard::api {
+namespace {
+
+using namespace testing;
+
+json chat_of(const std::string& body) {
+  auto r = parse_responses_request(body);
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  return r ? json::parse(r->chat_body) : json();
+}
+
+TEST(ResponsesRequest, StringInputInstructionsAndLimits) {
+  json chat = chat_of(R"({"model":"auto","input":"Hello","instructions":"Be brief.",
+    "max_output_tokens":100,"temperature":0.2,"store":true,"metadata":{"a":"b"}})");
+  EXPECT_EQ(chat["model"], "auto");
+  EXPECT_EQ(chat["messages"],
+            json::parse(
+                R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hello"}])"));
+  EXPECT_EQ(chat["max_tokens"], 100);
+  EXPECT_EQ(chat["temperature"], 0.2);
+  EXPECT_FALSE(chat.contains("stream"));
+  EXPECT_FALSE(chat.contains("store"));
+}
+
+TEST(ResponsesRequest, MessageItemsWithPartsAndStream) {
+  json chat = chat_of(R"({"model":"m","stream":true,"input":[
+    {"role":"developer","content":"sys"},
+    {"type":"message","role":"user","content":[{"type":"input_text","text":"a"},{"type":"input_text","text":"b"}]},
+    {"role":"assistant","content":[{"type":"output_text","text":"c"}]}]})");
+  EXPECT_EQ(
+      chat["messages"],
+      json::parse(
+          R"([{"role":"system","content":"sys"},{"role":"user","content":"a\nb"},{"role":"assistant","content":"c"}])"));
+  EXPECT_EQ(chat["stream"], true);
+  EXPECT_EQ(chat["stream_options"]["include_usage"], true);
+}
+
+TEST(ResponsesRequest, FunctionToolsCallsAndOutputs) {
+  json chat = chat_of(R"({"model":"m","tool_choice":"required",
+    "tools":[{"type":"function","name":"get_weather","description":"d","parameters":{"type":"object"},"strict":true}],
+    "input":[{"role":"user","content":"Weather?"},
+             {"type":"function_call","call_id":"c1","name":"get_weather","arguments":"{\"city\":\"Paris\"}"},
+             {"type":"function_call_output","call_id":"c1","output":"18C"}]})");
+  EXPECT_EQ(
+      chat["tools"][0],
+      json::parse(
+          R"({"type":"function","function":{"name":"get_weather","description":"d","parameters":{"type":"object"},"strict":true}})"));
+  EXPECT_EQ(chat["tool_choice"], "required");
+  const json& m = chat["messages"];
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[1]["role"], "assistant");
+  EXPECT_EQ(m[1]["tool_calls"][0]["id"], "c1");
+  EXPECT_EQ(m[1]["tool_calls"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(m[2], json::parse(R"({"role":"tool","tool_call_id":"c1","content":"18C"})"));
+}
+
+TEST(ResponsesRequest, TextFormatBecomesResponseFormat) {
+  json chat = chat_of(
+      R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","name":"r","schema":{"type":"object"},"strict":true}}})");
+  EXPECT_EQ(chat["response_format"]["type"], "json_schema");
+  EXPECT_EQ(chat["response_format"]["json_schema"]["name"], "r");
+  EXPECT_EQ(chat_of(R"({"model":"m","input":"x","text":{"format":{"type":"text"}}})")
+                .contains("response_format"),
+            false);
+}
+
+TEST(ResponsesRequest, MalformedRequestsAreNamed) {
+  struct Case {
+    const char* body;
+    const char* code;
+    const char* says;
+  } cases[] = {
+      {"nope", "invalid_json", "not valid JSON"},
+      {"3", "invalid_request", "JSON object"},
+      {R"({"input":"x"})", "invalid_request", "model"},
+      {R"({"model":"m"})", "invalid_request", "input is required"},
+      {R"({"model":"m","input":[]})", "invalid_request", "input must not be empty"},
+      {R"({"model":"m","input":5})", "invalid_request", "input must be"},
+      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","image_url":"x"}]}]})",
+       "invalid_request", "input_image"},
+      {R"({"model":"m","input":[{"type":"reasoning","summary":[]}]})", "invalid_request",
+       "\"reasoning\""},
+      {R"({"model":"m","input":[{"role":"tool","content":"x"}]})", "invalid_request",
+       "input[0].role"},
+      {R"({"model":"m","input":"x","max_output_tokens":0})", "invalid_request",
+       "max_output_tokens"},
+      {R"({"model":"m","input":"x","stream":1})", "invalid_request", "stream"},
+      {R"({"model":"m","input":"x","tools":[{"type":"web_search"}]})", "invalid_request",
+       "tools[0]"},
+      {R"({"model":"m","input":"x","tool_choice":"sometimes"})", "invalid_request", "tool_choice"},
+      {R"({"model":"m","input":"x","previous_response_id":"resp_1"})", "unsupported_parameter",
+       "previous_response_id"},
+      {R"({"model":"m","input":[{"type":"function_call","name":"f"}]})", "invalid_request",
+       "call_id"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_responses_request(c.body);
+    ASSERT_FALSE(r) << c.body;
+    EXPECT_EQ(r.error().kind, ErrorKind::kBadRequest) << c.body;
+    EXPECT_EQ(r.error().code, c.code) << c.body;
+    EXPECT_NE(r.error().message.find(c.says), std::string::npos)
+        << c.body << " -> " << r.error().message;
+  }
+}
+
+TEST(ResponsesAnswer, WholeTextAnswer) {
+  ResponsesRequest req{"auto", false, "Be brief.", 100, ""};
+  auto t = responses_translator(&req);
+  auto out = t->whole(chat_completion("Hello there"));
+  ASSERT_TRUE(out);
+  json j = json::parse(*out);
+  EXPECT_EQ(j["object"], "response");
+  EXPECT_EQ(j["id"], "resp_abc");
+  EXPECT_EQ(j["status"], "completed");
+  EXPECT_EQ(j["model"], "auto");
+  EXPECT_EQ(j["instructions"], "Be brief.");
+  EXPECT_EQ(j["max_output_tokens"], 100);
+  ASSERT_EQ(j["output"].size(), 1u);
+  EXPECT_EQ(j["output"][0]["type"], "message");
+  EXPECT_EQ(j["output"][0]["role"], "assistant");
+  EXPECT_EQ(j["output"][0]["content"][0]["type"], "output_text");
+  EXPECT_EQ(j["output"][0]["content"][0]["text"], "Hello there");
+  EXPECT_EQ(j["usage"]["input_tokens"], 11);
+  EXPECT_EQ(j["usage"]["output_tokens"], 5);
+  EXPECT_EQ(j["usage"]["total_tokens"], 16);
+}
+
+TEST(ResponsesAnswer, LengthIsIncompleteAndToolCallsAreItems) {
+  auto t = responses_translator(nullptr);
+  json cut = json::parse(*t->whole(chat_completion("Hel", "length")));
+  EXPECT_EQ(cut["status"], "incomplete");
+  EXPECT_EQ(cut["incomplete_details"]["reason"], "max_output_tokens");
+  json calls = json::parse(
+      R"([{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}])");
+  json j = json::parse(*t->whole(chat_completion("", "tool_calls", calls)));
+  ASSERT_EQ(j["output"].size(), 1u);
+  EXPECT_EQ(j["output"][0]["type"], "function_call");
+  EXPECT_EQ(j["output"][0]["call_id"], "call_1");
+  EXPECT_EQ(j["output"][0]["name"], "get_weather");
+  EXPECT_EQ(j["output"][0]["arguments"], R"({"city":"Paris"})");
+}
+
+TEST(ResponsesStream, TextEventSequence) {
+  ResponsesRequest req{"auto", true, "", std::nullopt, ""};
+  auto t = responses_translator(&req);
+  auto events = parse_events(run_stream(*t, text_stream()));
+  EXPECT_EQ(names(events),
+            (std::vector<std::string>{"response.created", "response.in_progress",
+                                      "response.output_item.added", "response.content_part.added",
+                                      "response.output_text.delta", "response.output_text.delta",
+                                      "response.output_text.done", "response.content_part.done",
+                                      "response.output_item.done", "response.completed"}));
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].data["type"], events[i].name);
+    EXPECT_EQ(events[i].data["sequence_number"], i);
+  }
+  EXPECT_EQ(events[0].data["response"]["status"], "in_progress");
+  EXPECT_EQ(events[4].data["delta"], "Hel");
+  EXPECT_EQ(events[5].data["delta"], "lo");
+  EXPECT_EQ(events[6].data["text"], "Hello");
+  const json& done = events.back().data["response"];
+  EXPECT_EQ(done["status"], "completed");
+  EXPECT_EQ(done["model"], "auto");
+  EXPECT_EQ(done["output"][0]["content"][0]["text"], "Hello");
+  EXPECT_EQ(done["usage"]["output_tokens"], 5);
+  EXPECT_EQ(done["id"], events[0].data["response"]["id"]);
+}
+
+TEST(ResponsesStream, FunctionCallEvents) {
+  auto t = responses_translator(nullptr);
+  auto events = parse_events(run_stream(*t, tool_stream()));
+  EXPECT_EQ(names(events),
+            (std::vector<std::string>{
+                "response.created", "response.in_progress", "response.output_item.added",
+                "response.function_call_arguments.delta", "response.function_call_arguments.delta",
+                "response.function_call_arguments.done", "response.output_item.done",
+                "response.completed"}));
+  EXPECT_EQ(events[2].data["item"]["type"], "function_call");
+  EXPECT_EQ(events[2].data["item"]["call_id"], "call_1");
+  EXPECT_EQ(events[5].data["arguments"], R"({"city":"Paris"})");
+  EXPECT_EQ(events.back().data["response"]["output"][0]["arguments"], R"({"city":"Paris"})");
+}
+
+TEST(ResponsesStream, LengthEndsIncompleteAndErrorsEndTheStream) {
+  auto t = responses_translator(nullptr);
+  std::string out = t->event(chunk({{"content", "x"}}));
+  out += t->event(chunk(json::object(), "length"));
+  out += t->finish();
+  EXPECT_EQ(names(parse_events(out)).back(), "response.incomplete");
+
+  auto t2 = responses_translator(nullptr);
+  t2->event(chunk({{"content", "x"}}));
+  auto err = parse_events(t2->event(R"({"error":{"message":"overloaded"}})"));
+  ASSERT_EQ(err.size(), 1u);
+  EXPECT_EQ(err[0].name, "error");
+  EXPECT_EQ(err[0].data["message"], "overloaded");
+  EXPECT_EQ(t2->finish(), "");
+}
+
+TEST(ResponsesErrors, OpenAIShape) {
+  auto t = responses_translator(nullptr);
+  json j = json::parse(t->error_body(make_error(ErrorKind::kBadRequest, "invalid_request", "bad")));
+  EXPECT_EQ(j["error"]["message"], "bad");
+  EXPECT_EQ(j["error"]["code"], "invalid_request");
+}
+
+}  // namespace
+}  // namespace switchboard::api
