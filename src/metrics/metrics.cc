@@ -101,6 +101,10 @@ void Family<Histogram>::render(std::string& out) const {
 
 std::string GatewayMetrics::render() {
   if (before_render) before_render();
+  {
+    std::lock_guard lock(hooks_mu_);
+    for (const auto& hook : render_hooks_) hook();
+  }
   std::string out;
   out.reserve(16 * 1024);
   requests.render(out);

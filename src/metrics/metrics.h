@@ -210,7 +210,17 @@ struct GatewayMetrics {
 
   // Called at the start of render(), e.g. to copy replica load into replica_in_flight.
   std::function<void()> before_render;
+  // More such callbacks, added by stages at run time (the limits stage copies the rate-limit
+  // state's health into ratelimit_state_*); thread-safe.
+  void add_render_hook(std::function<void()> hook) {
+    std::lock_guard lock(hooks_mu_);
+    render_hooks_.push_back(std::move(hook));
+  }
   std::string render();
+
+ private:
+  std::mutex hooks_mu_;
+  std::vector<std::function<void()>> render_hooks_;  // guarded by hooks_mu_
 };
 
 }  // namespace switchboard::metrics

@@ -16,8 +16,8 @@ import { createKey, bearer } from './lib/keys.mjs';
 const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
 const COST = (5 * 10 + 7 * 30) / 1e6;
 
-async function startRedis() {
-  const port = await closedPort();
+async function startRedis(portWanted) {
+  const port = portWanted ?? await closedPort();
   const dir = tempDir('sb-redis-');
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
                                       '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -142,5 +142,29 @@ describe('rate limits shared through Redis', { skip: haveRedis ? false : 'redis-
     expectErrorShape(assert, refused.json, 'rate_limit_state_unavailable');
     const free = await postChat(gwClosed.base, chatBody('auto', 'x'), { headers: bearer(keys.free.secret) });
     assert.equal(free.status, 200);
+  });
+
+  test('Redis back: the gateways reconnect, send what they counted meanwhile and share again', async () => {
+    redis = await startRedis(redis.port); // empty: the counts it held are gone
+    await gwA.proc.waitFor(/redis at .* reachable again/, 10000);
+    const text = await eventually(async () => {
+      const t = (await getJson(gwA.base, '/metrics')).text;
+      return metric(t, 'switchboard_ratelimit_state_up') === 1 ? t : undefined;
+    });
+    assert.equal(metric(text, 'switchboard_ratelimit_state_up'), 1);
+    // Fail closed serves limited keys again.
+    await eventually(async () => (await postChat(gwClosed.base, chatBody('auto', 'x'),
+      { headers: bearer(keys.roomy.secret) })).status === 200);
+    // gwA's requests of `roomy` made during the outage reached the new Redis.
+    const counted = await eventually(async () => {
+      const r = spawnSync('redis-cli', ['-p', String(redis.port), '--scan', '--pattern', 'sb:rl:*:r:*']);
+      const names = r.stdout?.toString().trim().split('\n').filter(Boolean) ?? [];
+      let total = 0;
+      for (const n of names.filter((x) => x.startsWith(`sb:rl:${keys.roomy.key.id}:`))) {
+        total += Number(spawnSync('redis-cli', ['-p', String(redis.port), 'GET', n]).stdout.toString());
+      }
+      return total >= 8 ? total : undefined;
+    });
+    assert.ok(counted >= 8, `${counted}`);
   });
 });

@@ -13,6 +13,7 @@
 // I/O. An after-answer hook (RequestContext::after_answer) then settles the request: actual tokens
 // replace the estimate, its cost is spent from the budgets, the usage meter and the per-key metrics
 // get it. POST /v1/route checks permissions only (it counts nothing).
+#include <atomic>
 #include <chrono>
 
 #include "access/service.h"
@@ -64,11 +65,7 @@ class LimitsStage final : public Stage {
     }
     if (ctx.explain_only) co_return StageResult::next();
     // How much.
-    if (service_->has_redis() && ctx.metrics) {
-      ctx.metrics->ratelimit_state_present.store(true, std::memory_order_relaxed);
-      ctx.metrics->ratelimit_state_up.set(service_->state_up() ? 1 : 0);
-      ctx.metrics->ratelimit_state_errors.set(static_cast<std::int64_t>(service_->state_errors()));
-    }
+    if (service_->has_redis() && ctx.metrics) watch_state(*ctx.metrics);
     if (k.limits.any() && !service_->state_up() && !service_->fail_open()) {
       co_return refuse(
           ctx, key, {},
@@ -146,7 +143,20 @@ class LimitsStage final : public Stage {
         });
   }
 
+  // /metrics shows the Redis state from then on (read at each scrape, not only on requests).
+  void watch_state(metrics::GatewayMetrics& m) const {
+    if (hooked_.load(std::memory_order_acquire) == &m || hooked_.exchange(&m) == &m) return;
+    m.ratelimit_state_present.store(true, std::memory_order_relaxed);
+    m.add_render_hook([&m, weak = std::weak_ptr<access::AccessService>(service_)] {
+      auto service = weak.lock();
+      if (!service) return;
+      m.ratelimit_state_up.set(service->state_up() ? 1 : 0);
+      m.ratelimit_state_errors.set(static_cast<std::int64_t>(service->state_errors()));
+    });
+  }
+
   std::shared_ptr<access::AccessService> service_;
+  mutable std::atomic<metrics::GatewayMetrics*> hooked_{nullptr};
 };
 
 const StageRegistrar kRegister("limits",
