@@ -60,7 +60,7 @@ int run_serve(const ServeOptions& opts) {
   // The dashboard's live figures: every finished record is counted in the ring. (The keys module
   // passes the record's key name as the second argument.)
   admin::TimeSeries timeseries;
-  gateway->set_record_observer([&timeseries](const store::DecisionRecord& r) { timeseries.add(r); });
+  gateway->set_record_observer([&timeseries](const store::DecisionRecord& r) { timeseries.add(r, r.key_name); });
   admin::Reloader reloader(opts.config, *config, *gateway);
   std::unique_ptr<admin::AdminServer> admin_server;
   if (admin_config.enabled) {

@@ -48,11 +48,11 @@ Result<nlohmann::json> search_decisions(const std::string& path, const DecisionQ
       SQLITE_OK)
     return sqlite_error(db.db, "opening " + path);
   sqlite3_busy_timeout(db.db, 1000);
-  const bool has_key = has_column(db.db, "key");
+  const bool has_key = has_column(db.db, "key_name");
   std::string sql =
       "SELECT id,time_ms,route,policy,model,replica,status,outcome,error_code,stream,latency_ms,"
       "cost_usd,prompt_tokens,completion_tokens,cache,reason";
-  sql += has_key ? ",key" : ",NULL";
+  sql += has_key ? ",key_name" : ",NULL";
   sql += " FROM decisions WHERE 1=1";
   std::vector<std::string> binds;  // text parameters, in order
   std::vector<std::pair<std::size_t, int>> int_binds;  // (position, value)
@@ -73,7 +73,7 @@ Result<nlohmann::json> search_decisions(const std::string& path, const DecisionQ
   if (!q.outcome.empty()) add(" AND outcome = ?", q.outcome);
   if (!q.key.empty()) {
     if (!has_key) return nlohmann::json{{"data", nlohmann::json::array()}, {"next", nullptr}};
-    add(" AND key = ?", q.key);
+    add(" AND key_name = ?", q.key);
   }
   if (q.status) {
     sql += " AND status = ?";
@@ -116,8 +116,10 @@ Result<nlohmann::json> search_decisions(const std::string& path, const DecisionQ
                           {"completion_tokens", sqlite3_column_int64(st.s, 13)},
                           {"cache", cache},
                           {"reason", text(st.s, 15)}};
-    if (has_key) row["key"] = sqlite3_column_type(st.s, 16) == SQLITE_NULL ? nlohmann::json(nullptr)
-                                                                           : nlohmann::json(text(st.s, 16));
+    if (has_key) {  // the API key's name (docs/keys.md); "" = none
+      std::string key = sqlite3_column_type(st.s, 16) == SQLITE_NULL ? std::string() : text(st.s, 16);
+      row["key"] = key.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::move(key));
+    }
     data.push_back(std::move(row));
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(db.db, "searching decisions");

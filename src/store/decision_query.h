@@ -6,7 +6,7 @@
 // new_decision_id), so a page is an index range scan of the primary key, never an OFFSET. Time
 // bounds become id bounds too (id_prefix). `route`, `model`, `outcome` and `key` are exact
 // matches; `id` is a prefix match (a pasted partial id finds its record). `key` filters on the
-// record's API key name when the table has a `key` column (added by the keys module; without it
+// record's API key name when the table has a `key_name` column (added by the keys module; without it
 // the filter matches nothing and summaries carry no key).
 //
 // Blocking (SQLite): run it off the event loop. Opens a read-only connection of its own per call
