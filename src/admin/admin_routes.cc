@@ -42,7 +42,8 @@ AdminRoutes::Match AdminRoutes::find(http::bhttp::verb method, std::string_view 
 std::vector<std::string> AdminRoutes::describe() const {
   std::vector<std::string> out;
   for (const auto& r : routes_)
-    out.push_back(std::string(http::bhttp::to_string(r.method)) + " " + r.path + (r.prefix ? "{...}" : ""));
+    out.push_back(std::string(http::bhttp::to_string(r.method)) + " " + r.path +
+                  (r.prefix ? "{...}" : ""));
   return out;
 }
 

@@ -3,9 +3,9 @@
 // management, say) adds a file in src/admin/routes/ and touches nothing central:
 //
 //   const AdminRouteRegistrar kKeys("keys", [](AdminRoutes& routes, AdminServices& services) {
-//     routes.add(verb::get, "/admin/keys", [&services](AdminRequest& req) -> awaitable<Response> {...});
-//     routes.add(verb::post, "/admin/keys", ...);
-//     routes.add_prefix(verb::delete_, "/admin/keys/", ...);  // req.rest = the id
+//     routes.add(verb::get, "/admin/keys", [&services](AdminRequest& req) -> awaitable<Response>
+//     {...}); routes.add(verb::post, "/admin/keys", ...); routes.add_prefix(verb::delete_,
+//     "/admin/keys/", ...);  // req.rest = the id
 //   });
 //
 // Every installer registered runs once when the admin listener starts (in name order). Handlers run
@@ -34,8 +34,8 @@ struct AdminServices;
 
 struct AdminRequest {
   http::Request& http;
-  std::string_view path;   // the target without the query
-  std::string_view rest;   // for a prefix route: what follows the prefix
+  std::string_view path;  // the target without the query
+  std::string_view rest;  // for a prefix route: what follows the prefix
   std::map<std::string, std::string, std::less<>> query;  // decoded query parameters
 
   // The parameter or "" when absent.
@@ -52,7 +52,8 @@ class AdminRoutes {
   // An exact path. `open`: served without the admin key.
   void add(http::bhttp::verb method, std::string path, AdminHandler handler, bool open = false);
   // Every path starting with `prefix` (AdminRequest::rest is the remainder; never empty).
-  void add_prefix(http::bhttp::verb method, std::string prefix, AdminHandler handler, bool open = false);
+  void add_prefix(http::bhttp::verb method, std::string prefix, AdminHandler handler,
+                  bool open = false);
 
   struct Match {
     const AdminHandler* handler = nullptr;  // null: no route for this method (see path_known)

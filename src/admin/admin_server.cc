@@ -8,7 +8,8 @@ namespace switchboard::admin {
 
 Result<std::unique_ptr<AdminServer>> AdminServer::create(const config::AdminConfig& config,
                                                          pipeline::Gateway& gateway,
-                                                         TimeSeries& timeseries, Reloader& reloader) {
+                                                         TimeSeries& timeseries,
+                                                         Reloader& reloader) {
   std::unique_ptr<AdminServer> s(new AdminServer());
   if (!config.key_env.empty()) {
     const char* key = std::getenv(config.key_env.c_str());
@@ -32,8 +33,11 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(const config::AdminConf
   options.max_connections = 256;
   options.drain_timeout = std::chrono::milliseconds(5000);
   AdminServer* self = s.get();
-  auto server = http::Server::create(options, [self](http::Exchange& ex) { return self->handle(ex); });
-  if (!server) return make_error(server.error().kind, server.error().code, "admin listener: " + server.error().message);
+  auto server =
+      http::Server::create(options, [self](http::Exchange& ex) { return self->handle(ex); });
+  if (!server)
+    return make_error(server.error().kind, server.error().code,
+                      "admin listener: " + server.error().message);
   s->server_ = std::move(*server);
   return s;
 }
@@ -72,7 +76,7 @@ asio::awaitable<void> AdminServer::handle(http::Exchange& ex) {
   auto& req = ex.request();
   if (ex.read_error()) {
     http::Response r = error_response(*ex.read_error());
-    co_return (void)co_await ex.respond(std::move(r));
+    co_return (void) co_await ex.respond(std::move(r));
   }
   std::string_view target = req.target();
   std::string_view query;
@@ -84,18 +88,20 @@ asio::awaitable<void> AdminServer::handle(http::Exchange& ex) {
   if (!match.handler) {
     Error e = match.path_known
                   ? make_error(ErrorKind::kMethodNotAllowed, "method_not_allowed",
-                               std::string(req.method_string()) + " is not allowed on " + std::string(target))
+                               std::string(req.method_string()) + " is not allowed on " +
+                                   std::string(target))
                   : make_error(ErrorKind::kNotFound, "not_found",
                                "no such admin endpoint: " + std::string(req.method_string()) + " " +
                                    std::string(target));
     http::Response r = error_response(e);
-    co_return (void)co_await ex.respond(std::move(r));
+    co_return (void) co_await ex.respond(std::move(r));
   }
   if (!match.open && !authorized(req)) {
-    http::Response r = error_response(make_error(ErrorKind::kUnauthorized, "invalid_admin_key",
-                                                 "the admin API needs Authorization: Bearer <admin key>"));
+    http::Response r =
+        error_response(make_error(ErrorKind::kUnauthorized, "invalid_admin_key",
+                                  "the admin API needs Authorization: Bearer <admin key>"));
     r.set(http::bhttp::field::www_authenticate, "Bearer");
-    co_return (void)co_await ex.respond(std::move(r));
+    co_return (void) co_await ex.respond(std::move(r));
   }
   AdminRequest ar{req, target, match.rest, parse_query(query)};
   http::Response response = co_await (*match.handler)(ar);

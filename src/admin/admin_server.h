@@ -29,8 +29,8 @@ class AdminServer {
   // Binds `config.listen` and installs every registered route. Errors: the key variable is unset
   // (bad_config, naming admin.key_env's location), the address cannot be bound.
   static Result<std::unique_ptr<AdminServer>> create(const config::AdminConfig& config,
-                                                     pipeline::Gateway& gateway, TimeSeries& timeseries,
-                                                     Reloader& reloader);
+                                                     pipeline::Gateway& gateway,
+                                                     TimeSeries& timeseries, Reloader& reloader);
   ~AdminServer();
 
   // Runs the server on a thread of its own; returns at once.

@@ -19,7 +19,7 @@ struct AdminServices {
   pipeline::Gateway& gateway;
   TimeSeries& timeseries;
   Reloader& reloader;
-  asio::thread_pool& pool;  // blocking work: SQLite, reloads
+  asio::thread_pool& pool;              // blocking work: SQLite, reloads
   const AdminRoutes* routes = nullptr;  // the table, for the index page
 };
 
@@ -30,7 +30,8 @@ struct AdminServices {
 template <typename T>
 asio::awaitable<T> blocking(asio::thread_pool& pool, const std::function<T()>* work) {
   std::optional<T> done = co_await asio::co_spawn(
-      pool, [work]() -> asio::awaitable<std::optional<T>> { co_return (*work)(); }, asio::use_awaitable);
+      pool, [work]() -> asio::awaitable<std::optional<T>> { co_return (*work)(); },
+      asio::use_awaitable);
   co_return std::move(*done);
 }
 

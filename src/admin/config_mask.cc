@@ -9,7 +9,8 @@ constexpr const char* kMask = "***";
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -53,7 +54,8 @@ std::string mask_url(std::string_view v) {
   if (scheme == std::string_view::npos) return std::string(v);
   const auto host_start = scheme + 3;
   const auto end = v.find_first_of("/?#", host_start);
-  const auto authority = v.substr(host_start, end == std::string_view::npos ? std::string_view::npos : end - host_start);
+  const auto authority = v.substr(
+      host_start, end == std::string_view::npos ? std::string_view::npos : end - host_start);
   const auto at = authority.rfind('@');
   if (at == std::string_view::npos) return std::string(v);
   return std::string(v.substr(0, host_start)) + kMask + std::string(v.substr(host_start + at));

@@ -26,7 +26,8 @@ std::shared_ptr<const config::Config> Reloader::config() const {
   return file_config_;
 }
 
-std::vector<std::string> Reloader::restart_only_changes(const config::Config& a, const config::Config& b) {
+std::vector<std::string> Reloader::restart_only_changes(const config::Config& a,
+                                                        const config::Config& b) {
   std::vector<std::string> out;
   const auto& s = a.server;
   const auto& t = b.server;
@@ -38,8 +39,8 @@ std::vector<std::string> Reloader::restart_only_changes(const config::Config& a,
       s.max_body_budget_bytes != t.max_body_budget_bytes ||
       s.upstream_idle_timeout != t.upstream_idle_timeout)
     out.push_back("server");
-  if (a.store.sqlite_path != b.store.sqlite_path || a.store.retention_days != b.store.retention_days ||
-      a.store.max_rows != b.store.max_rows)
+  if (a.store.sqlite_path != b.store.sqlite_path ||
+      a.store.retention_days != b.store.retention_days || a.store.max_rows != b.store.max_rows)
     out.push_back("store");
   const auto& x = a.admin;
   const auto& y = b.admin;
@@ -79,9 +80,14 @@ Result<nlohmann::json> Reloader::reload(const std::string& trigger) {
                  restart_text, path_);
   spdlog::info("reload ({}) #{}: {} models, {} routes, {} replicas kept their state, {:.0f} ms",
                trigger, generation, models, routes, carried, ms);
-  return nlohmann::json{{"status", "reloaded"},   {"generation", generation}, {"source", path_},
-                        {"ms", ms},               {"models", models},         {"routes", routes},
-                        {"carried_replicas", carried}, {"restart_required", restart}};
+  return nlohmann::json{{"status", "reloaded"},
+                        {"generation", generation},
+                        {"source", path_},
+                        {"ms", ms},
+                        {"models", models},
+                        {"routes", routes},
+                        {"carried_replicas", carried},
+                        {"restart_required", restart}};
 }
 
 }  // namespace switchboard::admin

@@ -3,8 +3,8 @@
 // reload() reads the config file again and validates it completely — parse (errors name
 // FILE:LINE:COLUMN) and build the runtime (policies, balancers, stages, signal weights, API key
 // variables) — before anything changes; a bad config is refused with that error and the running one
-// keeps serving. A good one is swapped in with Gateway::replace_runtime(): requests in flight finish
-// on the old runtime, new ones get the new; no listener or connection is touched.
+// keeps serving. A good one is swapped in with Gateway::replace_runtime(): requests in flight
+// finish on the old runtime, new ones get the new; no listener or connection is touched.
 //
 // Settings bound at start-up are not reloaded: `listen`, `server:`, `store:` and `admin:` (the
 // sockets, threads, limits and the database stay as they are). When the new file changes one of
@@ -16,11 +16,10 @@
 // an event loop.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -34,10 +33,12 @@ class Reloader {
  public:
   // `path`: the config file; `loaded`: the config as parsed from it at start-up (before any
   // command-line override), the reference for `restart_required`.
-  Reloader(std::string path, std::shared_ptr<const config::Config> loaded, pipeline::Gateway& gateway);
+  Reloader(std::string path, std::shared_ptr<const config::Config> loaded,
+           pipeline::Gateway& gateway);
 
   // {"status":"reloaded","generation","source","ms","models","routes","carried_replicas",
-  //  "restart_required":[...]} or the config's error (kBadRequest "bad_config", "FILE:LINE:COL: ...").
+  //  "restart_required":[...]} or the config's error (kBadRequest "bad_config", "FILE:LINE:COL:
+  //  ...").
   // `trigger` ("sighup", "api") is logged.
   Result<nlohmann::json> reload(const std::string& trigger);
 

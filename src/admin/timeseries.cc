@@ -15,7 +15,8 @@ std::size_t latency_bucket(double ms) {
 }
 
 nlohmann::json rate_or_null(std::uint64_t part, std::uint64_t whole) {
-  return whole ? nlohmann::json(static_cast<double>(part) / static_cast<double>(whole)) : nlohmann::json(nullptr);
+  return whole ? nlohmann::json(static_cast<double>(part) / static_cast<double>(whole))
+               : nlohmann::json(nullptr);
 }
 
 }  // namespace
@@ -79,9 +80,11 @@ void TimeSeries::add(const store::DecisionRecord& r, std::string_view key, std::
     // A multi-call plan's spend goes to the models it called, each its own calls' cost.
     if (!r.calls.empty()) {
       for (const auto& c : r.calls)
-        if (std::isfinite(c.cost_usd) && c.cost_usd > 0) add_label(b.cost_model, c.model, c.cost_usd);
+        if (std::isfinite(c.cost_usd) && c.cost_usd > 0)
+          add_label(b.cost_model, c.model, c.cost_usd);
     } else {
-      add_label(b.cost_model, r.model.empty() ? std::string_view("(none)") : std::string_view(r.model), cost);
+      add_label(b.cost_model,
+                r.model.empty() ? std::string_view("(none)") : std::string_view(r.model), cost);
     }
     add_label(b.cost_route, r.route, cost);
     add_label(b.cost_key, key, cost);
@@ -93,12 +96,14 @@ void TimeSeries::add(const store::DecisionRecord& r, std::string_view key, std::
       it = b.mix.try_emplace(r.route).first;
     }
     const auto before = it->second.size();
-    if (b.mix_entries < 4 * max_labels_ || it->second.count(r.model)) add_label(it->second, r.model, 1);
+    if (b.mix_entries < 4 * max_labels_ || it->second.count(r.model))
+      add_label(it->second, r.model, 1);
     b.mix_entries += it->second.size() - before;
   }
 }
 
-nlohmann::json TimeSeries::snapshot(std::int64_t now_s, std::size_t seconds, std::size_t step) const {
+nlohmann::json TimeSeries::snapshot(std::int64_t now_s, std::size_t seconds,
+                                    std::size_t step) const {
   seconds = std::clamp<std::size_t>(seconds, 1, ring_.size());
   step = std::clamp<std::size_t>(step, 1, seconds);
   const std::size_t windows = (seconds + step - 1) / step;
@@ -112,7 +117,8 @@ nlohmann::json TimeSeries::snapshot(std::int64_t now_s, std::size_t seconds, std
   std::array<std::uint32_t, kLatencyBuckets> all_latency{};
   std::uint64_t all_requests = 0, all_errors = 0, all_lookups = 0, all_hits = 0;
   double all_cost = 0;
-  auto spread = [&](std::map<std::string, std::vector<double>>& out, const Labels& in, std::size_t w) {
+  auto spread = [&](std::map<std::string, std::vector<double>>& out, const Labels& in,
+                    std::size_t w) {
     for (const auto& [label, v] : in) {
       auto& series = out[label];
       series.resize(windows, 0.0);
@@ -143,7 +149,9 @@ nlohmann::json TimeSeries::snapshot(std::int64_t now_s, std::size_t seconds, std
     t.push_back(from);
     rps.push_back(static_cast<double>(requests) / static_cast<double>(step));
     err.push_back(rate_or_null(errors, requests));
-    auto q = [&](double x) { return requests ? nlohmann::json(quantile_ms(latency, x)) : nlohmann::json(nullptr); };
+    auto q = [&](double x) {
+      return requests ? nlohmann::json(quantile_ms(latency, x)) : nlohmann::json(nullptr);
+    };
     p50.push_back(q(0.5));
     p95.push_back(q(0.95));
     p99.push_back(q(0.99));
@@ -162,7 +170,9 @@ nlohmann::json TimeSeries::snapshot(std::int64_t now_s, std::size_t seconds, std
     }
     return j;
   };
-  auto q_all = [&](double x) { return all_requests ? nlohmann::json(quantile_ms(all_latency, x)) : nlohmann::json(nullptr); };
+  auto q_all = [&](double x) {
+    return all_requests ? nlohmann::json(quantile_ms(all_latency, x)) : nlohmann::json(nullptr);
+  };
   return {{"now_s", now_s},
           {"step_s", step},
           {"t", std::move(t)},
@@ -172,7 +182,8 @@ nlohmann::json TimeSeries::snapshot(std::int64_t now_s, std::size_t seconds, std
           {"p95_ms", std::move(p95)},
           {"p99_ms", std::move(p99)},
           {"cache_hit_rate", std::move(hit)},
-          {"cost_usd", {{"by_model", pad(by_model)}, {"by_route", pad(by_route)}, {"by_key", pad(by_key)}}},
+          {"cost_usd",
+           {{"by_model", pad(by_model)}, {"by_route", pad(by_route)}, {"by_key", pad(by_key)}}},
           {"mix", mix},
           {"totals",
            {{"requests", all_requests},

@@ -12,16 +12,16 @@
 //
 // Dimensions: requests, errors (outcome other than ok and client_gone), latency (log-spaced
 // histogram, percentiles interpolated within a bucket), cost per model (a multi-call plan's calls
-// each to their own model), route and key, model mix per route (the model that answered), cache lookups and hits. `key` is the API key name when the record has one (the keys
-// module passes it; empty = none).
+// each to their own model), route and key, model mix per route (the model that answered), cache
+// lookups and hits. `key` is the API key name when the record has one (the keys module passes it;
+// empty = none).
 #pragma once
-
-#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -3,9 +3,10 @@
 //
 //   admin:
 //     listen: 127.0.0.1:9090        # required to enable it
-//     key_env: SWITCHBOARD_ADMIN_KEY  # optional: every admin request needs `Authorization: Bearer <key>`
-//     public_metrics: false         # keep serving GET /metrics on the public listener too
-//     public_decisions: false       # keep serving GET /v1/decisions/{id} on the public listener too
+//     key_env: SWITCHBOARD_ADMIN_KEY  # optional: every admin request needs `Authorization: Bearer
+//     <key>` public_metrics: false         # keep serving GET /metrics on the public listener too
+//     public_decisions: false       # keep serving GET /v1/decisions/{id} on the public listener
+//     too
 //
 // Without the section there is no admin listener and the public listener serves /metrics and
 // /v1/decisions/{id} as before. Errors name FILE:LINE:COLUMN.

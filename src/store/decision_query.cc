@@ -32,8 +32,8 @@ std::string text(sqlite3_stmt* s, int i) {
 
 bool has_column(sqlite3* db, const char* name) {
   Stmt st;
-  if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('decisions')", -1, &st.s, nullptr) !=
-      SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('decisions')", -1, &st.s,
+                         nullptr) != SQLITE_OK)
     return false;
   while (sqlite3_step(st.s) == SQLITE_ROW)
     if (text(st.s, 0) == name) return true;
@@ -54,7 +54,7 @@ Result<nlohmann::json> search_decisions(const std::string& path, const DecisionQ
       "cost_usd,prompt_tokens,completion_tokens,cache,reason";
   sql += has_key ? ",key_name" : ",NULL";
   sql += " FROM decisions WHERE 1=1";
-  std::vector<std::string> binds;  // text parameters, in order
+  std::vector<std::string> binds;                      // text parameters, in order
   std::vector<std::pair<std::size_t, int>> int_binds;  // (position, value)
   auto add = [&](const char* clause, std::string v) {
     sql += clause;
@@ -98,7 +98,8 @@ Result<nlohmann::json> search_decisions(const std::string& path, const DecisionQ
       break;
     }
     nlohmann::json cache = nullptr;
-    if (auto c = nlohmann::json::parse(text(st.s, 14), nullptr, false); c.is_object() && c.contains("status"))
+    if (auto c = nlohmann::json::parse(text(st.s, 14), nullptr, false);
+        c.is_object() && c.contains("status"))
       cache = c["status"];
     nlohmann::json row = {{"id", text(st.s, 0)},
                           {"time_ms", sqlite3_column_int64(st.s, 1)},

@@ -13,9 +13,8 @@
 // (the admin listener is not a hot path).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -24,16 +23,16 @@
 namespace switchboard::store {
 
 struct DecisionQuery {
-  std::string id;       // prefix of the id
+  std::string id;  // prefix of the id
   std::string route;
   std::string model;
-  std::string outcome;  // ok, client_error, upstream_error, ...
-  std::string key;      // the API key's name (records of the keys module)
-  std::optional<int> status;          // HTTP status sent
+  std::string outcome;                   // ok, client_error, upstream_error, ...
+  std::string key;                       // the API key's name (records of the keys module)
+  std::optional<int> status;             // HTTP status sent
   std::optional<std::int64_t> since_ms;  // time_ms >= since (unix ms)
   std::optional<std::int64_t> until_ms;  // time_ms < until
-  std::string before;   // cursor: only ids below it
-  int limit = 50;       // 1..500
+  std::string before;                    // cursor: only ids below it
+  int limit = 50;                        // 1..500
 };
 
 // {"data": [summary...], "next": cursor or null}. A summary: id, time_ms, route, policy, model,

@@ -1,10 +1,10 @@
 // The admin listener's pieces without a server: the time-series ring, config masking, the decision
 // search, the admin config section, and what a reload carries over (docs/admin.md).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
-#include <unistd.h>
 
 #include "admin/admin_routes.h"
 #include "admin/config_mask.h"
@@ -92,7 +92,8 @@ TEST(AdminTimeSeries, CountsRatesPercentilesSpendAndMixPerWindow) {
 TEST(AdminTimeSeries, MemoryIsBoundedByLabelsAndRing) {
   admin::TimeSeries ts(10, 4);
   const std::int64_t now = 5000;
-  for (int i = 0; i < 50; ++i) ts.add(rec("route" + std::to_string(i), "model" + std::to_string(i), 5, 0.5), {}, now);
+  for (int i = 0; i < 50; ++i)
+    ts.add(rec("route" + std::to_string(i), "model" + std::to_string(i), 5, 0.5), {}, now);
   auto j = ts.snapshot(now, 10, 10);
   EXPECT_EQ(j["cost_usd"]["by_model"].size(), 5u);  // 4 labels + (other)
   EXPECT_TRUE(j["cost_usd"]["by_model"].contains("(other)"));
@@ -132,7 +133,9 @@ auth: {keys: [a, b], token: abc, client_secret: s}
 TEST(AdminRoutes, ExactThenLongestPrefixAndMethodNotAllowed) {
   admin::AdminRoutes routes;
   using boost::beast::http::verb;
-  admin::AdminHandler h = [](admin::AdminRequest&) -> boost::asio::awaitable<http::Response> { co_return http::Response{}; };
+  admin::AdminHandler h = [](admin::AdminRequest&) -> boost::asio::awaitable<http::Response> {
+    co_return http::Response{};
+  };
   routes.add(verb::get, "/admin/decisions", h);
   routes.add_prefix(verb::get, "/admin/decisions/", h);
   routes.add_prefix(verb::get, "/dashboard/", h, true);
@@ -153,14 +156,17 @@ TEST(AdminRoutes, ExactThenLongestPrefixAndMethodNotAllowed) {
 }
 
 TEST(DecisionQuery, FiltersAndPagesNewestFirst) {
-  auto path = (std::filesystem::temp_directory_path() / ("sb_query_" + std::to_string(::getpid()) + ".db")).string();
+  auto path =
+      (std::filesystem::temp_directory_path() / ("sb_query_" + std::to_string(::getpid()) + ".db"))
+          .string();
   std::filesystem::remove(path);
   std::vector<std::string> ids;
   {
     auto s = store::DecisionStore::open(path);
     ASSERT_TRUE(s);
     for (int i = 0; i < 7; ++i) {
-      auto r = rec(i % 2 ? "auto" : "best", i % 2 ? "m1" : "m2", 10, 0.1, i == 3 ? "upstream_error" : "ok");
+      auto r = rec(i % 2 ? "auto" : "best", i % 2 ? "m1" : "m2", 10, 0.1,
+                   i == 3 ? "upstream_error" : "ok");
       r.time_ms = 1'700'000'000'000 + i;
       ids.push_back(r.id);
       (*s)->record(std::move(r));
@@ -207,7 +213,8 @@ models:
   - name: m
     replicas: [{url: "http://127.0.0.1:1"}]
 admin: {listen: 127.0.0.1:9191, key_env: K, public_metrics: true}
-)", "a.yaml");
+)",
+                                 "a.yaml");
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_TRUE((*ok)->admin.enabled);
   EXPECT_EQ((*ok)->admin.port, 9191);
@@ -215,10 +222,16 @@ admin: {listen: 127.0.0.1:9191, key_env: K, public_metrics: true}
   EXPECT_TRUE((*ok)->admin.public_metrics_served());
   EXPECT_FALSE((*ok)->admin.public_decisions_served());
   EXPECT_NE((*ok)->text.find("9191"), std::string::npos);
-  auto bad = config::parse_config("models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\nadmin:\n  listen: nope\n", "b.yaml");
+  auto bad = config::parse_config(
+      "models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\nadmin:\n  listen: "
+      "nope\n",
+      "b.yaml");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message.rfind("b.yaml:5:11: admin.listen", 0), 0u) << bad.error().message;
-  auto flag = config::parse_config("models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\nadmin: {listen: 127.0.0.1:1, public_metrics: maybe}\n", "c.yaml");
+  auto flag = config::parse_config(
+      "models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\nadmin: {listen: "
+      "127.0.0.1:1, public_metrics: maybe}\n",
+      "c.yaml");
   ASSERT_FALSE(flag);
   EXPECT_NE(flag.error().message.find("c.yaml:4:"), std::string::npos);
   EXPECT_NE(flag.error().message.find("true or false"), std::string::npos);
@@ -269,9 +282,11 @@ models:
 }
 
 TEST(Reloader, RestartOnlySettingsAreNamed) {
-  auto a = config::parse_config("models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\n", "a.yaml");
+  auto a = config::parse_config(
+      "models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\n", "a.yaml");
   auto b = config::parse_config(
-      "listen: 127.0.0.1:1234\nserver: {threads: 3}\nstore: {sqlite: x.db}\nadmin: {listen: 127.0.0.1:9}\n"
+      "listen: 127.0.0.1:1234\nserver: {threads: 3}\nstore: {sqlite: x.db}\nadmin: {listen: "
+      "127.0.0.1:9}\n"
       "models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\n",
       "b.yaml");
   ASSERT_TRUE(a && b);

@@ -24,8 +24,9 @@ std::optional<T> number(std::string_view s) {
 }
 
 Error bad_param(std::string_view name, std::string_view value) {
-  return make_error(ErrorKind::kBadRequest, "invalid_request",
-                    "query parameter '" + std::string(name) + "' is not valid: '" + std::string(value) + "'");
+  return make_error(
+      ErrorKind::kBadRequest, "invalid_request",
+      "query parameter '" + std::string(name) + "' is not valid: '" + std::string(value) + "'");
 }
 
 Result<store::DecisionQuery> query_of(const AdminRequest& req) {
@@ -53,29 +54,37 @@ Result<store::DecisionQuery> query_of(const AdminRequest& req) {
 }
 
 const AdminRouteRegistrar kDecisions("decisions", [](AdminRoutes& routes, AdminServices& s) {
-  routes.add(verb::get, "/admin/decisions", [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
-    auto q = query_of(req);
-    if (!q) co_return error_response(q.error());
-    const std::string path = s.gateway.decisions().path();
-    const store::DecisionQuery& query = *q;
-    const std::function<Result<nlohmann::json>()> work = [&] { return store::search_decisions(path, query); };
-    Result<nlohmann::json> found = co_await blocking(s.pool, &work);
-    if (!found) co_return error_response(found.error());
-    co_return json_response(200, found->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  });
-  routes.add_prefix(verb::get, "/admin/decisions/", [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
-    const std::string id(req.rest);
-    auto& store = s.gateway.decisions();
-    std::optional<store::DecisionRecord> record = store.find_pending(id);
-    if (!record) {
-      const std::function<std::optional<store::DecisionRecord>()> work = [&] { return store.find_stored(id); };
-      record = co_await blocking(s.pool, &work);
-    }
-    if (!record)
-      co_return error_response(
-          make_error(ErrorKind::kNotFound, "decision_not_found", "no decision with id '" + id + "'"));
-    co_return json_response(200, record->to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  });
+  routes.add(verb::get, "/admin/decisions",
+             [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
+               auto q = query_of(req);
+               if (!q) co_return error_response(q.error());
+               const std::string path = s.gateway.decisions().path();
+               const store::DecisionQuery& query = *q;
+               const std::function<Result<nlohmann::json>()> work = [&] {
+                 return store::search_decisions(path, query);
+               };
+               Result<nlohmann::json> found = co_await blocking(s.pool, &work);
+               if (!found) co_return error_response(found.error());
+               co_return json_response(
+                   200, found->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+             });
+  routes.add_prefix(
+      verb::get, "/admin/decisions/", [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
+        const std::string id(req.rest);
+        auto& store = s.gateway.decisions();
+        std::optional<store::DecisionRecord> record = store.find_pending(id);
+        if (!record) {
+          const std::function<std::optional<store::DecisionRecord>()> work = [&] {
+            return store.find_stored(id);
+          };
+          record = co_await blocking(s.pool, &work);
+        }
+        if (!record)
+          co_return error_response(make_error(ErrorKind::kNotFound, "decision_not_found",
+                                              "no decision with id '" + id + "'"));
+        co_return json_response(
+            200, record->to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      });
 });
 
 }  // namespace

@@ -1,5 +1,5 @@
-// POST /admin/reload: the config file read again, validated, swapped in (admin/reloader.h). 200 with
-// what changed, or 400 `bad_config` with FILE:LINE:COLUMN (the running config keeps serving).
+// POST /admin/reload: the config file read again, validated, swapped in (admin/reloader.h). 200
+// with what changed, or 400 `bad_config` with FILE:LINE:COLUMN (the running config keeps serving).
 #include "admin/admin_services.h"
 
 namespace switchboard::admin {

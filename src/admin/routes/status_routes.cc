@@ -17,12 +17,13 @@ const AdminRouteRegistrar kStatus("status", [](AdminRoutes& routes, AdminService
     co_return r;
   });
   routes.add(verb::get, "/admin", [&s](AdminRequest&) -> asio::awaitable<http::Response> {
-    nlohmann::json body = {{"endpoints", s.routes ? s.routes->describe() : std::vector<std::string>{}},
-                           {"config", s.reloader.path()},
-                           {"generation", s.reloader.generation()},
-                           {"reload_failures", s.reloader.failures()},
-                           {"loaded_at_ms", s.reloader.loaded_at_ms()},
-                           {"in_flight", s.gateway.metrics().in_flight.value()}};
+    nlohmann::json body = {
+        {"endpoints", s.routes ? s.routes->describe() : std::vector<std::string>{}},
+        {"config", s.reloader.path()},
+        {"generation", s.reloader.generation()},
+        {"reload_failures", s.reloader.failures()},
+        {"loaded_at_ms", s.reloader.loaded_at_ms()},
+        {"in_flight", s.gateway.metrics().in_flight.value()}};
     co_return json_response(200, body.dump());
   });
   routes.add(verb::get, "/admin/config", [&s](AdminRequest&) -> asio::awaitable<http::Response> {
@@ -31,7 +32,8 @@ const AdminRouteRegistrar kStatus("status", [](AdminRoutes& routes, AdminService
                            {"generation", s.reloader.generation()},
                            {"loaded_at_ms", s.reloader.loaded_at_ms()},
                            {"config", masked_config_text(cfg->text)}};
-    co_return json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    co_return json_response(200,
+                            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 });
 
