@@ -1,0 +1,32 @@
+#include "policies/bandit/linear_arm.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace switchboard::policies::bandit {
+
+LinearArm LinearArm::make(std::size_t dim, double prior) {
+  LinearArm arm;
+  const auto d = static_cast<Eigen::Index>(dim);
+  arm.a_inv = Eigen::MatrixXd::Identity(d, d) / prior;
+  arm.b = Eigen::VectorXd::Zero(d);
+  arm.theta = Eigen::VectorXd::Zero(d);
+  return arm;
+}
+
+LinearArm LinearArm::updated(const Eigen::VectorXd& x, double reward) const {
+  LinearArm next;
+  // Sherman–Morrison: (A + x xᵀ)⁻¹ = A⁻¹ − (A⁻¹x)(A⁻¹x)ᵀ / (1 + xᵀA⁻¹x)   (A⁻¹ symmetric)
+  const Eigen::VectorXd ax = a_inv * x;
+  next.a_inv = a_inv - (ax * ax.transpose()) / (1.0 + x.dot(ax));
+  next.b = b + reward * x;
+  next.theta = next.a_inv * next.b;
+  next.n = n + 1;
+  return next;
+}
+
+double LinearArm::width(const Eigen::VectorXd& x) const {
+  return std::sqrt(std::max(0.0, x.dot(a_inv * x)));
+}
+
+}  // namespace switchboard::policies::bandit

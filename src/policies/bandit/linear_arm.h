@@ -1,0 +1,30 @@
+// One arm of a disjoint linear bandit (LinUCB, Li et al. 2010; linear Thompson sampling): a ridge
+// regression of the reward on the context x, kept as A⁻¹ and b with
+//
+//     A = prior·I + Σ x xᵀ,   b = Σ r x,   θ = A⁻¹ b,
+//
+// updated in O(d²) per observation by Sherman–Morrison. mean(x) = θᵀx is the predicted reward and
+// width(x) = sqrt(xᵀA⁻¹x) its confidence width: LinUCB adds α·width, Thompson sampling draws
+// θᵀx + v·width·N(0,1) (the exact marginal of θᵀx under the Gaussian posterior N(θ, v²A⁻¹)).
+//
+// Contract: a value type; update() returns a new arm (the state is swapped as immutable snapshots).
+#pragma once
+
+#include <Eigen/Dense>
+#include <cstdint>
+
+namespace switchboard::policies::bandit {
+
+struct LinearArm {
+  Eigen::MatrixXd a_inv;  // d × d
+  Eigen::VectorXd b;      // d
+  Eigen::VectorXd theta;  // A⁻¹ b, cached
+  std::uint64_t n = 0;    // observations
+
+  static LinearArm make(std::size_t dim, double prior);
+  LinearArm updated(const Eigen::VectorXd& x, double reward) const;
+  double mean(const Eigen::VectorXd& x) const { return theta.dot(x); }
+  double width(const Eigen::VectorXd& x) const;
+};
+
+}  // namespace switchboard::policies::bandit
