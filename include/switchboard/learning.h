@@ -28,6 +28,7 @@ namespace switchboard {
 // One piece of feedback on one decision.
 struct Feedback {
   Signals signals;                // the request's signals when it was decided (embedding, task)
+  std::string prompt_text;        // RouteRequest::prompt_text (text-based warm starts re-predict)
   std::int64_t prompt_tokens = 0;  // the gateway's estimate
   std::string model;              // the model that answered
   std::optional<double> score;    // its quality in [0,1], when rated

@@ -84,8 +84,9 @@ struct Runner {
                  ") does not learn from feedback; --online evaluates bandit, elo and other learning policies");
     Trace t;
     std::mt19937_64 rng(options.seed ^ 0x5851F42D4C957F2Dull);
+    const std::string lambda_text = fmt::format("{:.17g}", options.lambda);  // headers hold views
     pipeline::RequestHeaders headers;
-    headers.items.emplace_back("x-switchboard-lambda", fmt::format("{:.17g}", options.lambda));
+    headers.items.emplace_back("x-switchboard-lambda", lambda_text);
     // One upstream per record set (TEST and, for warm-up, TRAIN).
     std::map<const TestSet*, std::unique_ptr<replay::RecordedUpstream>> upstreams;
     std::map<const TestSet*, std::unique_ptr<OfflineRunner>> runners;
@@ -119,6 +120,8 @@ struct Runner {
       }
       if (learn) {
         Feedback f;
+        auto chat = policies::chat_request_for(rec, route);
+        if (chat) f.prompt_text = chat->prompt_text;
         f.signals = r.signals;
         f.prompt_tokens = r.signals.prompt_tokens;
         f.model = r.record.model;

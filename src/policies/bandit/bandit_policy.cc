@@ -96,6 +96,7 @@ std::optional<Error> BanditPolicy::observe(const Feedback& f) {
   if (learned_) {  // learn the residual over the offline prediction
     RouteRequest request;
     request.prompt_tokens = f.prompt_tokens;
+    request.prompt_text = f.prompt_text;
     auto p = learned_->predict(request, f.signals);
     if (!p) return p.error();
     target -= (*p)[m].quality;
