@@ -105,7 +105,7 @@ std::optional<Error> BanditPolicy::observe(const Feedback& f) {
   std::lock_guard lock(write_);
   const std::shared_ptr<const BanditState> cur = state_.load();
   auto next = std::make_shared<BanditState>(*cur);  // copies pointers; only arm m is rebuilt
-  next->arms[m] = std::make_shared<const LinearArm>(cur->arms[m]->updated(x, target));
+  next->arms[m] = std::make_shared<const LinearArm>(cur->arms[m]->updated(x, target, options_.discount, options_.prior));
   next->costs[m] = cur->costs[m].updated(f.prompt_tokens, f.cost);
   ++next->observations;
   state_.store(std::move(next));
@@ -117,6 +117,8 @@ nlohmann::json BanditPolicy::summary() const {
   nlohmann::json j;
   j["algorithm"] = options_.algorithm == Algorithm::kLinUcb ? "linucb" : "thompson";
   j["alpha"] = options_.alpha;
+  j["prior"] = options_.prior;
+  j["discount"] = options_.discount;
   j["observations"] = s->observations;
   j["warm_start"] = learned_ != nullptr;
   for (std::size_t m = 0; m < s->arms.size(); ++m) j["arm_observations"][objective_->models()[m]] = s->arms[m]->n;
@@ -129,7 +131,7 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   auto err = [&](const std::string& reason) {
     return make_error(ErrorKind::kBadRequest, "bad_config", ctx.where + ": " + reason);
   };
-  static const std::vector<std::string> own = {"type", "algorithm", "alpha", "prior", "seed", "warm_start"};
+  static const std::vector<std::string> own = {"type", "algorithm", "alpha", "prior", "discount", "seed", "warm_start"};
   std::vector<std::string> allowed = own;
   for (const auto& k : objective_spec_keys()) allowed.push_back(k);
   for (const auto& kv : ctx.spec) {
@@ -153,12 +155,14 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
     }
     if (const auto& a = ctx.spec["alpha"]) o.alpha = a.as<double>();
     if (const auto& a = ctx.spec["prior"]) o.prior = a.as<double>();
+    if (const auto& a = ctx.spec["discount"]) o.discount = a.as<double>();
     if (const auto& a = ctx.spec["seed"]) o.seed = a.as<std::uint64_t>();
   } catch (const YAML::Exception&) {
-    return err("`alpha` and `prior` must be numbers, `seed` a non-negative integer");
+    return err("`alpha`, `prior` and `discount` must be numbers, `seed` a non-negative integer");
   }
   if (!(o.alpha >= 0) || !std::isfinite(o.alpha)) return err("`alpha` must be a number ≥ 0");
   if (!(o.prior > 0) || !std::isfinite(o.prior)) return err("`prior` must be a number > 0");
+  if (!(o.discount > 0 && o.discount <= 1)) return err("`discount` must be in (0, 1]");
 
   std::unique_ptr<Policy> offline;
   std::shared_ptr<const Objective> objective;

@@ -14,7 +14,8 @@
 // until feedback arrives) and adapts from there.
 //
 // YAML: {type: bandit, algorithm: linucb|thompson (linucb), alpha: X (1 cold, 0.1 warm),
-//        prior: X (ridge, 1 cold, 20 warm), seed: N, warm_start: MODEL_DIR, <objective keys>}
+//        prior: X (ridge, 1 cold, 20 warm), discount: γ in (0,1] (1: stationary), seed: N,
+//        warm_start: MODEL_DIR, <objective keys>}
 // In `switchboard train`/`eval`, `warm_start: TYPE` (a policy type with a trainer) trains TYPE on
 // TRAIN first and uses its directory.
 //
@@ -41,6 +42,7 @@ struct BanditOptions {
   Algorithm algorithm = Algorithm::kLinUcb;
   double alpha = 1;
   double prior = 1;
+  double discount = 1;  // γ: 1 = remember everything
   std::uint64_t seed = 1;
   std::size_t dim = 100;  // embedding dimension (x has dim + 1 entries)
 };

@@ -8,14 +8,26 @@ namespace switchboard::policies::bandit {
 LinearArm LinearArm::make(std::size_t dim, double prior) {
   LinearArm arm;
   const auto d = static_cast<Eigen::Index>(dim);
+  arm.a = Eigen::MatrixXd::Identity(d, d) * prior;
   arm.a_inv = Eigen::MatrixXd::Identity(d, d) / prior;
   arm.b = Eigen::VectorXd::Zero(d);
   arm.theta = Eigen::VectorXd::Zero(d);
   return arm;
 }
 
-LinearArm LinearArm::updated(const Eigen::VectorXd& x, double reward) const {
+LinearArm LinearArm::updated(const Eigen::VectorXd& x, double reward, double discount,
+                             double prior) const {
   LinearArm next;
+  if (discount < 1) {
+    const auto d = a.rows();
+    next.a = discount * a + (1 - discount) * prior * Eigen::MatrixXd::Identity(d, d) + x * x.transpose();
+    next.a_inv = next.a.llt().solve(Eigen::MatrixXd::Identity(d, d));
+    next.b = discount * b + reward * x;
+    next.theta = next.a_inv * next.b;
+    next.n = n + 1;
+    return next;
+  }
+  next.a = a + x * x.transpose();
   // Sherman–Morrison: (A + x xᵀ)⁻¹ = A⁻¹ − (A⁻¹x)(A⁻¹x)ᵀ / (1 + xᵀA⁻¹x)   (A⁻¹ symmetric)
   const Eigen::VectorXd ax = a_inv * x;
   next.a_inv = a_inv - (ax * ax.transpose()) / (1.0 + x.dot(ax));

@@ -3,7 +3,10 @@
 //
 //     A = prior·I + Σ x xᵀ,   b = Σ r x,   θ = A⁻¹ b,
 //
-// updated in O(d²) per observation by Sherman–Morrison. mean(x) = θᵀx is the predicted reward and
+// updated in O(d²) per observation by Sherman–Morrison. With a discount γ < 1 (non-stationary
+// rewards: D-LinUCB, Russac et al. 2019) each update first weighs the past by γ and restores the
+// prior's share, A = γ·A + (1−γ)·prior·I + x xᵀ, b = γ·b + r·x, so the arm remembers about
+// 1/(1−γ) of its observations; A⁻¹ is then refactored (O(d³)). mean(x) = θᵀx is the predicted reward and
 // width(x) = sqrt(xᵀA⁻¹x) its confidence width: LinUCB adds α·width, Thompson sampling draws
 // θᵀx + v·width·N(0,1) (the exact marginal of θᵀx under the Gaussian posterior N(θ, v²A⁻¹)).
 //
@@ -16,13 +19,14 @@
 namespace switchboard::policies::bandit {
 
 struct LinearArm {
+  Eigen::MatrixXd a;      // d × d
   Eigen::MatrixXd a_inv;  // d × d
   Eigen::VectorXd b;      // d
   Eigen::VectorXd theta;  // A⁻¹ b, cached
   std::uint64_t n = 0;    // observations
 
   static LinearArm make(std::size_t dim, double prior);
-  LinearArm updated(const Eigen::VectorXd& x, double reward) const;
+  LinearArm updated(const Eigen::VectorXd& x, double reward, double discount = 1, double prior = 1) const;
   double mean(const Eigen::VectorXd& x) const { return theta.dot(x); }
   double width(const Eigen::VectorXd& x) const;
 };
