@@ -32,7 +32,7 @@ BanditPolicy::BanditPolicy(std::shared_ptr<const Objective> objective, BanditOpt
     : objective_(std::move(objective)), options_(options), offline_(std::move(offline)) {
   learned_ = dynamic_cast<const LearnedPolicy*>(offline_.get());
   auto s = std::make_shared<BanditState>();
-  auto arm = std::make_shared<const LinearArm>(LinearArm::make(options_.dim + 1, options_.prior));
+  auto arm = std::make_shared<const LinearArm>(LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
   s->arms.assign(objective_->models().size(), arm);  // shared until first updated
   s->costs.resize(objective_->models().size());
   state_.store(std::move(s));
@@ -105,7 +105,7 @@ std::optional<Error> BanditPolicy::observe(const Feedback& f) {
   std::lock_guard lock(write_);
   const std::shared_ptr<const BanditState> cur = state_.load();
   auto next = std::make_shared<BanditState>(*cur);  // copies pointers; only arm m is rebuilt
-  next->arms[m] = std::make_shared<const LinearArm>(cur->arms[m]->updated(x, target, options_.discount, options_.prior));
+  next->arms[m] = std::make_shared<const LinearArm>(cur->arms[m]->updated(x, target, options_.discount));
   next->costs[m] = cur->costs[m].updated(f.prompt_tokens, f.cost);
   ++next->observations;
   state_.store(std::move(next));
@@ -118,6 +118,7 @@ nlohmann::json BanditPolicy::summary() const {
   j["algorithm"] = options_.algorithm == Algorithm::kLinUcb ? "linucb" : "thompson";
   j["alpha"] = options_.alpha;
   j["prior"] = options_.prior;
+  j["bias_prior"] = options_.bias_prior;
   j["discount"] = options_.discount;
   j["observations"] = s->observations;
   j["warm_start"] = learned_ != nullptr;
@@ -131,7 +132,7 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   auto err = [&](const std::string& reason) {
     return make_error(ErrorKind::kBadRequest, "bad_config", ctx.where + ": " + reason);
   };
-  static const std::vector<std::string> own = {"type", "algorithm", "alpha", "prior", "discount", "seed", "warm_start"};
+  static const std::vector<std::string> own = {"type", "algorithm", "alpha", "prior", "bias_prior", "discount", "seed", "warm_start"};
   std::vector<std::string> allowed = own;
   for (const auto& k : objective_spec_keys()) allowed.push_back(k);
   for (const auto& kv : ctx.spec) {
@@ -144,17 +145,22 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   }
   BanditOptions o;
   const bool warm = ctx.spec["warm_start"].IsDefined();
-  o.alpha = warm ? 0.1 : 1.0;
+  o.discount = warm ? 0.98 : 1.0;
+  o.alpha = warm ? 0.0 : 1.0;
   o.prior = warm ? 20.0 : 1.0;
   try {
     if (const auto& a = ctx.spec["algorithm"]) {
       const auto name = a.as<std::string>();
       if (name == "linucb") o.algorithm = Algorithm::kLinUcb;
-      else if (name == "thompson") o.algorithm = Algorithm::kThompson;
+      else if (name == "thompson") {
+        o.algorithm = Algorithm::kThompson;
+        if (!warm) o.alpha = 0.2;
+      }
       else return err("`algorithm` must be linucb or thompson, not '" + name + "'");
     }
     if (const auto& a = ctx.spec["alpha"]) o.alpha = a.as<double>();
     if (const auto& a = ctx.spec["prior"]) o.prior = a.as<double>();
+    if (const auto& a = ctx.spec["bias_prior"]) o.bias_prior = a.as<double>();
     if (const auto& a = ctx.spec["discount"]) o.discount = a.as<double>();
     if (const auto& a = ctx.spec["seed"]) o.seed = a.as<std::uint64_t>();
   } catch (const YAML::Exception&) {

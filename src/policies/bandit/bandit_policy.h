@@ -13,8 +13,11 @@
 // feedback the bandit decides exactly as the offline policy (the width term is equal for every arm
 // until feedback arrives) and adapts from there.
 //
-// YAML: {type: bandit, algorithm: linucb|thompson (linucb), alpha: X (1 cold, 0.1 warm),
-//        prior: X (ridge, 1 cold, 20 warm), discount: γ in (0,1] (1: stationary), seed: N,
+// Defaults (tuned by cross-validation inside RouterBench TRAIN, docs/online.md): linucb α = 1,
+// thompson α = 0.2, cold discount 1; warm start α = 0, prior 20, discount 0.98.
+// YAML: {type: bandit, algorithm: linucb|thompson (linucb), alpha: X,
+//        prior: X (ridge, 1 cold, 20 warm), bias_prior: X (the bias term's; default: prior),
+//        discount: γ in (0,1] (1: stationary), seed: N,
 //        warm_start: MODEL_DIR, <objective keys>}
 // In `switchboard train`/`eval`, `warm_start: TYPE` (a policy type with a trainer) trains TYPE on
 // TRAIN first and uses its directory.
@@ -42,6 +45,7 @@ struct BanditOptions {
   Algorithm algorithm = Algorithm::kLinUcb;
   double alpha = 1;
   double prior = 1;
+  double bias_prior = 0;  // the bias term's prior (≤ 0: `prior`)
   double discount = 1;  // γ: 1 = remember everything
   std::uint64_t seed = 1;
   std::size_t dim = 100;  // embedding dimension (x has dim + 1 entries)

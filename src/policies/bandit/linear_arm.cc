@@ -5,22 +5,25 @@
 
 namespace switchboard::policies::bandit {
 
-LinearArm LinearArm::make(std::size_t dim, double prior) {
+LinearArm LinearArm::make(std::size_t dim, double prior, double bias_prior) {
   LinearArm arm;
   const auto d = static_cast<Eigen::Index>(dim);
-  arm.a = Eigen::MatrixXd::Identity(d, d) * prior;
-  arm.a_inv = Eigen::MatrixXd::Identity(d, d) / prior;
+  arm.p = Eigen::VectorXd::Constant(d, prior);
+  if (bias_prior > 0 && d > 0) arm.p[d - 1] = bias_prior;
+  arm.a = arm.p.asDiagonal();
+  arm.a_inv = arm.p.cwiseInverse().asDiagonal();
   arm.b = Eigen::VectorXd::Zero(d);
   arm.theta = Eigen::VectorXd::Zero(d);
   return arm;
 }
 
-LinearArm LinearArm::updated(const Eigen::VectorXd& x, double reward, double discount,
-                             double prior) const {
+LinearArm LinearArm::updated(const Eigen::VectorXd& x, double reward, double discount) const {
   LinearArm next;
+  next.p = p;
   if (discount < 1) {
     const auto d = a.rows();
-    next.a = discount * a + (1 - discount) * prior * Eigen::MatrixXd::Identity(d, d) + x * x.transpose();
+    next.a = discount * a + x * x.transpose();
+    next.a.diagonal() += (1 - discount) * p;
     next.a_inv = next.a.llt().solve(Eigen::MatrixXd::Identity(d, d));
     next.b = discount * b + reward * x;
     next.theta = next.a_inv * next.b;
