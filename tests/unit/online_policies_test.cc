@@ -57,6 +57,24 @@ TEST(LinearArm, ShermanMorrisonMatchesHandComputedRidge) {
   EXPECT_EQ(arm.n, 0u);  // the original is untouched
 }
 
+TEST(LinearArm, DiscountForgetsOldRewards) {
+  Eigen::VectorXd x(2);
+  x << 0, 1;  // the bias term only
+  auto keep = bandit::LinearArm::make(2, 1.0), forget = keep;
+  for (int i = 0; i < 100; ++i) {
+    keep = keep.updated(x, 1.0);
+    forget = forget.updated(x, 1.0, 0.9);
+  }
+  for (int i = 0; i < 30; ++i) {
+    keep = keep.updated(x, 0.0);
+    forget = forget.updated(x, 0.0, 0.9);
+  }
+  EXPECT_NEAR(keep.mean(x), 100.0 / 131.0, 1e-9);  // ridge: Σr / (prior + n)
+  // γ = 0.9: the 100 old 1s weigh 0.9^30·Σ0.9^k ≈ 0.42 against ≈ 9.6 for the 30 new 0s.
+  EXPECT_LT(forget.mean(x), 0.05);
+  EXPECT_GT(forget.width(x), keep.width(x));  // and it is less sure: it remembers less
+}
+
 TEST(BanditPolicy, LinUcbExploresTheUntriedArmThenExploits) {
   bandit::BanditOptions o;
   o.dim = 1;
