@@ -48,7 +48,7 @@ Eigen::VectorXd BanditPolicy::context(const Signals& signals) const {
   Eigen::VectorXd x = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(options_.dim + 1));
   if (signals.embedding.size() == options_.dim)
     for (std::size_t i = 0; i < options_.dim; ++i)
-      x[static_cast<Eigen::Index>(i)] = signals.embedding[i];
+      x[static_cast<Eigen::Index>(i)] = options_.embedding_weight * signals.embedding[i];
   x[static_cast<Eigen::Index>(options_.dim)] = 1.0;
   return x;
 }
@@ -120,6 +120,7 @@ nlohmann::json BanditPolicy::summary() const {
   j["prior"] = options_.prior;
   j["bias_prior"] = options_.bias_prior;
   j["discount"] = options_.discount;
+  j["embedding_weight"] = options_.embedding_weight;
   j["observations"] = s->observations;
   j["warm_start"] = learned_ != nullptr;
   for (std::size_t m = 0; m < s->arms.size(); ++m) j["arm_observations"][objective_->models()[m]] = s->arms[m]->n;
@@ -132,7 +133,7 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   auto err = [&](const std::string& reason) {
     return make_error(ErrorKind::kBadRequest, "bad_config", ctx.where + ": " + reason);
   };
-  static const std::vector<std::string> own = {"type", "algorithm", "alpha", "prior", "bias_prior", "discount", "seed", "warm_start"};
+  static const std::vector<std::string> own = {"type", "algorithm", "alpha", "prior", "bias_prior", "discount", "embedding_weight", "seed", "warm_start"};
   std::vector<std::string> allowed = own;
   for (const auto& k : objective_spec_keys()) allowed.push_back(k);
   for (const auto& kv : ctx.spec) {
@@ -146,6 +147,7 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   BanditOptions o;
   const bool warm = ctx.spec["warm_start"].IsDefined();
   o.discount = warm ? 0.98 : 1.0;
+  o.embedding_weight = warm ? 0.0 : 1.0;
   o.alpha = warm ? 0.0 : 1.0;
   o.prior = warm ? 20.0 : 1.0;
   try {
@@ -160,6 +162,7 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
     }
     if (const auto& a = ctx.spec["alpha"]) o.alpha = a.as<double>();
     if (const auto& a = ctx.spec["prior"]) o.prior = a.as<double>();
+    if (const auto& a = ctx.spec["embedding_weight"]) o.embedding_weight = a.as<double>();
     if (const auto& a = ctx.spec["bias_prior"]) o.bias_prior = a.as<double>();
     if (const auto& a = ctx.spec["discount"]) o.discount = a.as<double>();
     if (const auto& a = ctx.spec["seed"]) o.seed = a.as<std::uint64_t>();
@@ -168,6 +171,7 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   }
   if (!(o.alpha >= 0) || !std::isfinite(o.alpha)) return err("`alpha` must be a number ≥ 0");
   if (!(o.prior > 0) || !std::isfinite(o.prior)) return err("`prior` must be a number > 0");
+  if (!(o.embedding_weight >= 0) || !std::isfinite(o.embedding_weight)) return err("`embedding_weight` must be a number ≥ 0");
   if (!(o.discount > 0 && o.discount <= 1)) return err("`discount` must be in (0, 1]");
 
   std::unique_ptr<Policy> offline;

@@ -14,10 +14,12 @@
 // until feedback arrives) and adapts from there.
 //
 // Defaults (tuned by cross-validation inside RouterBench TRAIN, docs/online.md): linucb α = 1,
-// thompson α = 0.2, cold discount 1; warm start α = 0, prior 20, discount 0.98.
+// thompson α = 0.2, cold discount 1; warm start α = 0, prior 20, discount 0.98, embedding_weight 0
+// (the residual over the offline policy is a per-model bias that forgets with γ).
 // YAML: {type: bandit, algorithm: linucb|thompson (linucb), alpha: X,
 //        prior: X (ridge, 1 cold, 20 warm), bias_prior: X (the bias term's; default: prior),
-//        discount: γ in (0,1] (1: stationary), seed: N,
+//        discount: γ in (0,1] (1: stationary), embedding_weight: w (1; 0 = learn a per-model bias
+//        only), seed: N,
 //        warm_start: MODEL_DIR, <objective keys>}
 // In `switchboard train`/`eval`, `warm_start: TYPE` (a policy type with a trainer) trains TYPE on
 // TRAIN first and uses its directory.
@@ -47,6 +49,7 @@ struct BanditOptions {
   double prior = 1;
   double bias_prior = 0;  // the bias term's prior (≤ 0: `prior`)
   double discount = 1;  // γ: 1 = remember everything
+  double embedding_weight = 1;  // x = [w·embedding, 1]; 0 = a per-model bias only
   std::uint64_t seed = 1;
   std::size_t dim = 100;  // embedding dimension (x has dim + 1 entries)
 };
@@ -80,7 +83,7 @@ class BanditPolicy final : public LearningPolicy {
 
   std::shared_ptr<const BanditState> state() const { return state_.load(); }
   const Objective& objective() const { return *objective_; }
-  // x = [embedding, 1] (zeros when the embedding is missing or of another size).
+  // x = [w·embedding, 1] (zeros when the embedding is missing or of another size).
   Eigen::VectorXd context(const Signals& signals) const;
 
  private:
