@@ -14,9 +14,8 @@
 // gateways (Redis), which would serialise the snapshot and swap a restored one in the same way.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -27,13 +26,13 @@ namespace switchboard {
 
 // One piece of feedback on one decision.
 struct Feedback {
-  Signals signals;                // the request's signals when it was decided (embedding, task)
-  std::string prompt_text;        // RouteRequest::prompt_text (text-based warm starts re-predict)
+  Signals signals;                 // the request's signals when it was decided (embedding, task)
+  std::string prompt_text;         // RouteRequest::prompt_text (text-based warm starts re-predict)
   std::int64_t prompt_tokens = 0;  // the gateway's estimate
-  std::string model;              // the model that answered
-  std::optional<double> score;    // its quality in [0,1], when rated
-  double cost = 0;                // USD billed for the answer
-  std::optional<double> lambda;   // λ the decision was made with (the policy's own when empty)
+  std::string model;               // the model that answered
+  std::optional<double> score;     // its quality in [0,1], when rated
+  double cost = 0;                 // USD billed for the answer
+  std::optional<double> lambda;    // λ the decision was made with (the policy's own when empty)
   // A pairwise preference between `model` and another model's answer to the same prompt:
   // 1 = `model` won, 0 = `other` won, 0.5 = tie. Empty = no comparison.
   std::string other;

@@ -37,7 +37,7 @@ std::vector<std::size_t> seeded_order(std::size_t n, std::uint64_t seed) {
 struct Item {
   const TestSet* set;
   std::size_t record;
-  bool measured;        // a TEST prompt (warm-up prompts only give feedback)
+  bool measured;         // a TEST prompt (warm-up prompts only give feedback)
   std::size_t test_pos;  // position among the TEST prompts
 };
 
@@ -81,7 +81,8 @@ struct Runner {
     LearningPolicy* learner = dynamic_cast<LearningPolicy*>(rr->policy.get());
     if (learn && !learner)
       return bad("policy '" + plan.label + "' (type " + plan.type +
-                 ") does not learn from feedback; --online evaluates bandit, elo and other learning policies");
+                 ") does not learn from feedback; --online evaluates bandit, elo and other "
+                 "learning policies");
     Trace t;
     std::mt19937_64 rng(options.seed ^ 0x5851F42D4C957F2Dull);
     const std::string lambda_text = fmt::format("{:.17g}", options.lambda);  // headers hold views
@@ -108,7 +109,9 @@ struct Runner {
         return bad("policy '" + plan.label + "' failed on prompt '" + rec.id + "': " +
                    (r.record.error_message.empty() ? r.record.outcome : r.record.error_message));
       auto m = it.set->model_index(r.record.model);
-      if (!m) return bad("policy '" + plan.label + "' chose '" + r.record.model + "', which has no recorded outcome");
+      if (!m)
+        return bad("policy '" + plan.label + "' chose '" + r.record.model +
+                   "', which has no recorded outcome");
       const double score = score_of(it, *m);
       const double cost = r.record.cost_usd;
       if (it.measured) {
@@ -134,7 +137,9 @@ struct Runner {
         f.other = models[o];
         f.other_cost = it.set->cost(it.record, o);
         f.outcome = score > other_score ? 1.0 : score < other_score ? 0.0 : 0.5;
-        if (auto e = learner->observe(f)) return bad("policy '" + plan.label + "': feedback on prompt '" + rec.id + "': " + e->message);
+        if (auto e = learner->observe(f))
+          return bad("policy '" + plan.label + "': feedback on prompt '" + rec.id +
+                     "': " + e->message);
       }
       if (++done % 32 == 0) tick(32);
     }
@@ -189,11 +194,12 @@ OnlineCurve summarise(const std::string& name, const std::string& type, const st
     const double k = static_cast<double>(i + 1);
     if (i + 1 >= o.window && ref_sum != 0) {
       const double gap = (sum / k - ref_sum / k) / std::abs(ref_sum / k);
-      if (!c.worst_gap_to_reference || gap < *c.worst_gap_to_reference) c.worst_gap_to_reference = gap;
+      if (!c.worst_gap_to_reference || gap < *c.worst_gap_to_reference)
+        c.worst_gap_to_reference = gap;
     }
     if ((i + 1) % o.every == 0 || i + 1 == n)
-      c.points.push_back({i + 1, regret_o, regret_r, sum / k, wsum / static_cast<double>(window.size()),
-                          share_at[i]});
+      c.points.push_back({i + 1, regret_o, regret_r, sum / k,
+                          wsum / static_cast<double>(window.size()), share_at[i]});
   }
   if (n) {
     c.mean_utility = sum / static_cast<double>(n);
@@ -210,7 +216,8 @@ OnlineCurve summarise(const std::string& name, const std::string& type, const st
     c.drift_share_before = share_at[a - 1];
     if (a + 300 <= n) {
       c.drift_share_300 = share_at[a + 300 - 1];
-      if (*c.drift_share_before > 0) c.drift_moved_300 = 1 - *c.drift_share_300 / *c.drift_share_before;
+      if (*c.drift_share_before > 0)
+        c.drift_moved_300 = 1 - *c.drift_share_300 / *c.drift_share_before;
     }
     for (std::size_t i = a; i < n; ++i)
       if (share_at[i] <= 0.2 * *c.drift_share_before) {
@@ -225,7 +232,8 @@ OnlineCurve summarise(const std::string& name, const std::string& type, const st
 
 Result<Drift> parse_drift(const std::string& text) {
   const auto last = text.rfind(':');
-  const auto mid = last == std::string::npos || last == 0 ? std::string::npos : text.rfind(':', last - 1);
+  const auto mid =
+      last == std::string::npos || last == 0 ? std::string::npos : text.rfind(':', last - 1);
   if (mid == std::string::npos || mid == 0)
     return bad("--drift '" + text + "': expected MODEL:AFTER:FACTOR");
   Drift d;
@@ -233,7 +241,8 @@ Result<Drift> parse_drift(const std::string& text) {
   const std::string after = text.substr(mid + 1, last - mid - 1), factor = text.substr(last + 1);
   char* end = nullptr;
   const long long a = std::strtoll(after.c_str(), &end, 10);
-  if (after.empty() || *end || a < 0) return bad("--drift '" + text + "': AFTER must be a non-negative integer");
+  if (after.empty() || *end || a < 0)
+    return bad("--drift '" + text + "': AFTER must be a non-negative integer");
   const double f = std::strtod(factor.c_str(), &end);
   if (factor.empty() || *end || !std::isfinite(f) || f < 0)
     return bad("--drift '" + text + "': FACTOR must be a number ≥ 0");
@@ -242,7 +251,8 @@ Result<Drift> parse_drift(const std::string& text) {
   return d;
 }
 
-Result<OnlineResult> evaluate_online(const data::Outcomes& train, const data::Outcomes& test_outcomes,
+Result<OnlineResult> evaluate_online(const data::Outcomes& train,
+                                     const data::Outcomes& test_outcomes,
                                      const OnlineOptions& options) {
   if (options.policies.empty()) return bad("--online needs --policy (e.g. bandit,elo)");
   if (options.window == 0 || options.every == 0) return bad("window and every must be ≥ 1");
@@ -255,17 +265,20 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train, const data::Ou
     if (!w) return w.error();
     if (w->models != test.models) return bad("--warmup: TRAIN and TEST have different models");
     if (options.warmup > w->records.size())
-      return bad(fmt::format("--warmup {} is more than the {} TRAIN prompts with every model's outcome",
-                             options.warmup, w->records.size()));
+      return bad(
+          fmt::format("--warmup {} is more than the {} TRAIN prompts with every model's outcome",
+                      options.warmup, w->records.size()));
     warm_set = std::move(*w);
   }
   std::optional<std::size_t> drift_model;
   if (options.drift) {
     drift_model = test.model_index(options.drift->model);
-    if (!drift_model) return bad("--drift names '" + options.drift->model + "', which is not a model of the test data");
+    if (!drift_model)
+      return bad("--drift names '" + options.drift->model +
+                 "', which is not a model of the test data");
     if (options.drift->after >= test.records.size())
-      return bad(fmt::format("--drift AFTER {} is not before the end of the {} TEST prompts", options.drift->after,
-                             test.records.size()));
+      return bad(fmt::format("--drift AFTER {} is not before the end of the {} TEST prompts",
+                             options.drift->after, test.records.size()));
   }
 
   Stream stream;
@@ -274,7 +287,8 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train, const data::Ou
       if (stream.items.size() < options.warmup) stream.items.push_back({&*warm_set, i, false, 0});
   {
     std::size_t pos = 0;
-    for (std::size_t i : seeded_order(test.records.size(), options.seed)) stream.items.push_back({&test, i, true, pos++});
+    for (std::size_t i : seeded_order(test.records.size(), options.seed))
+      stream.items.push_back({&test, i, true, pos++});
     stream.test_count = pos;
   }
 
@@ -297,7 +311,8 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train, const data::Ou
   if (artifacts.empty()) {
     std::string pattern = (fs::temp_directory_path() / "switchboard-online-XXXXXX").string();
     if (!::mkdtemp(pattern.data()))
-      return make_error(ErrorKind::kInternal, "write_failed", "cannot create a temporary directory");
+      return make_error(ErrorKind::kInternal, "write_failed",
+                        "cannot create a temporary directory");
     artifacts = temporary.dir = pattern;
   }
   EvalOptions eo;
@@ -321,7 +336,10 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train, const data::Ou
   if (!ref_plan) return ref_plan.error();
 
   std::size_t total = stream.items.size() * plans.size() + stream.test_count, done = 0;
-  Runner runner{options, stream, test.models, drift_model,
+  Runner runner{options,
+                stream,
+                test.models,
+                drift_model,
                 [&](std::size_t k) {
                   done += k;
                   if (options.progress) options.progress(done, total);
@@ -351,11 +369,11 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train, const data::Ou
   for (const auto& plan : plans) {
     auto trace = runner.run(plan, true);
     if (!trace) return trace.error();
-    result.curves.push_back(summarise(plan.label, plan.type, "online", *trace, *reference, oracle, test.models,
-                                      options, drift_model));
+    result.curves.push_back(summarise(plan.label, plan.type, "online", *trace, *reference, oracle,
+                                      test.models, options, drift_model));
   }
-  result.curves.push_back(summarise(ref_plan->label, ref_plan->type, "reference", *reference, *reference, oracle,
-                                    test.models, options, drift_model));
+  result.curves.push_back(summarise(ref_plan->label, ref_plan->type, "reference", *reference,
+                                    *reference, oracle, test.models, options, drift_model));
   // The oracle as a curve of its own (its choices: the best utility per prompt).
   Trace best;
   for (const auto& it : stream.items) {
@@ -372,7 +390,8 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train, const data::Ou
     best.cost.push_back(test.cost(it.record, bm));
     best.events_before.push_back(0);
   }
-  result.curves.push_back(summarise("oracle", "", "oracle", best, *reference, oracle, test.models, options, drift_model));
+  result.curves.push_back(summarise("oracle", "", "oracle", best, *reference, oracle, test.models,
+                                    options, drift_model));
   return result;
 }
 

@@ -36,7 +36,8 @@ struct Drift {
   double factor = 1;
 };
 
-// Parses MODEL:AFTER:FACTOR (the model name may itself contain ':'; the last two fields are numbers).
+// Parses MODEL:AFTER:FACTOR (the model name may itself contain ':'; the last two fields are
+// numbers).
 Result<Drift> parse_drift(const std::string& text);
 
 struct OnlineOptions {
@@ -47,19 +48,19 @@ struct OnlineOptions {
   std::uint64_t seed = 1;
   std::size_t warmup = 0;  // TRAIN prompts streamed as feedback before TEST
   std::optional<Drift> drift;
-  std::size_t window = 100;        // prompts in the trailing window of shares and utility
-  std::size_t every = 10;          // a curve point every this many TEST prompts (and the last)
-  std::string artifacts_dir;       // trained policies; empty = a temporary directory
+  std::size_t window = 100;   // prompts in the trailing window of shares and utility
+  std::size_t every = 10;     // a curve point every this many TEST prompts (and the last)
+  std::string artifacts_dir;  // trained policies; empty = a temporary directory
   std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
 struct OnlinePoint {
-  std::size_t n = 0;               // TEST prompts so far
-  double regret_oracle = 0;        // Σ (oracle utility − utility)
-  double regret_reference = 0;     // Σ (reference utility − utility); negative = ahead of it
-  double mean_utility = 0;         // over the n prompts
-  double window_utility = 0;       // over the trailing window
-  double drift_share = 0;          // share of the trailing window sent to the drifted model
+  std::size_t n = 0;            // TEST prompts so far
+  double regret_oracle = 0;     // Σ (oracle utility − utility)
+  double regret_reference = 0;  // Σ (reference utility − utility); negative = ahead of it
+  double mean_utility = 0;      // over the n prompts
+  double window_utility = 0;    // over the trailing window
+  double drift_share = 0;       // share of the trailing window sent to the drifted model
 };
 
 struct OnlineCurve {

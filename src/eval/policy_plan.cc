@@ -11,14 +11,11 @@ Error bad(std::string message) {
   return make_error(ErrorKind::kBadRequest, "bad_eval", std::move(message));
 }
 
-
 std::string mark_of(const std::string& file, const YAML::Node& node) {
   auto m = node.Mark();
   if (m.is_null()) return file;
   return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
-
-
 
 }  // namespace
 
@@ -58,7 +55,6 @@ Result<PolicyConfig> load_policy_config(const std::string& path) {
   return cfg;
 }
 
-
 Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<SpecSource>& given,
                                const data::Outcomes& train, const std::vector<std::string>& models,
                                const EvalOptions& options, const std::string& artifacts_dir,
@@ -75,8 +71,9 @@ Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<Spe
     if (ec)
       return make_error(ErrorKind::kInternal, "write_failed",
                         "cannot create " + dir + ": " + ec.message());
-    TrainContext ctx{train, models, given ? YAML::Clone(given->spec) : YAML::Node(), dir, options.seed,
-                     pipeline::extractor_options(signals), std::string(), nullptr};
+    TrainContext ctx{train,         models,       given ? YAML::Clone(given->spec) : YAML::Node(),
+                     dir,           options.seed, pipeline::extractor_options(signals),
+                     std::string(), nullptr};
     auto trained = (*trainer)(ctx);
     if (!trained) return bad("training policy '" + label + "' failed: " + trained.error().message);
     plan.spec = trained->spec;
@@ -97,14 +94,15 @@ Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<Spe
   return plan;
 }
 
-std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans, const std::vector<std::string>& models,
+std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
+                                            const std::vector<std::string>& models,
                                             const config::SignalsConfig& signals) {
   auto cfg = std::make_shared<config::Config>();
   cfg->source = "eval";
   cfg->signals = signals;
   for (const auto& m : models) {
     config::ModelConfig mc;
-    mc.name = m;  // prices unknown: the recorded upstream bills the recorded cost
+    mc.name = m;               // prices unknown: the recorded upstream bills the recorded cost
     config::ReplicaConfig rc;  // one replica, answered by the recorded upstream
     rc.id = "recorded";
     rc.url = "recorded";

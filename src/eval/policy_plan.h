@@ -48,7 +48,8 @@ Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<Spe
 
 // The routes of a Config in which every policy under evaluation is one or more routes (fills
 // each plan's `routes`).
-std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans, const std::vector<std::string>& models,
+std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
+                                            const std::vector<std::string>& models,
                                             const config::SignalsConfig& signals);
 
 }  // namespace switchboard::eval

@@ -107,7 +107,7 @@ TEST(BanditPolicy, CostIsLearnedAndPricedByLambda) {
   o.alpha = 0;
   bandit::BanditPolicy p(two_models(/*lambda=*/100), o, nullptr);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_FALSE(p.observe(score_feedback("a", 1, 0.9, /*cost=*/0.01)));  // 0.9 − 1.0
+    ASSERT_FALSE(p.observe(score_feedback("a", 1, 0.9, /*cost=*/0.01)));    // 0.9 − 1.0
     ASSERT_FALSE(p.observe(score_feedback("b", 1, 0.6, /*cost=*/0.0001)));  // 0.6 − 0.01
   }
   RouteRequest req;
@@ -136,7 +136,8 @@ std::vector<std::string> thompson_choices(std::uint64_t seed) {
     auto d = p.choose(req, with_embedding(static_cast<float>(i % 3)));
     EXPECT_TRUE(d);
     out.push_back(d->plan.model);
-    EXPECT_FALSE(p.observe(score_feedback(d->plan.model, static_cast<float>(i % 3), d->plan.model == "a" ? 0.6 : 0.5)));
+    EXPECT_FALSE(p.observe(score_feedback(d->plan.model, static_cast<float>(i % 3),
+                                          d->plan.model == "a" ? 0.6 : 0.5)));
   }
   return out;
 }

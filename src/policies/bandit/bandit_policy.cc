@@ -32,7 +32,8 @@ BanditPolicy::BanditPolicy(std::shared_ptr<const Objective> objective, BanditOpt
     : objective_(std::move(objective)), options_(options), offline_(std::move(offline)) {
   learned_ = dynamic_cast<const LearnedPolicy*>(offline_.get());
   auto s = std::make_shared<BanditState>();
-  auto arm = std::make_shared<const LinearArm>(LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
+  auto arm = std::make_shared<const LinearArm>(
+      LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
   s->arms.assign(objective_->models().size(), arm);  // shared until first updated
   s->costs.resize(objective_->models().size());
   state_.store(std::move(s));
@@ -64,22 +65,25 @@ Result<Decision> BanditPolicy::choose(const RouteRequest& request, const Signals
   auto predictions = offline_predictions(request, signals);
   if (!predictions) return predictions.error();
   const Eigen::VectorXd x = context(signals);
-  std::mt19937_64 rng(options_.seed * 0x9E3779B97F4A7C15ull ^ s->observations * 0xBF58476D1CE4E5B9ull ^
+  std::mt19937_64 rng(options_.seed * 0x9E3779B97F4A7C15ull ^
+                      s->observations * 0xBF58476D1CE4E5B9ull ^
                       std::hash<std::string_view>{}(request.prompt_text));
   std::normal_distribution<double> normal(0.0, 1.0);
   for (std::size_t m = 0; m < s->arms.size(); ++m) {
     const LinearArm& arm = *s->arms[m];
     const double w = arm.width(x);
-    const double bonus = options_.algorithm == Algorithm::kLinUcb ? options_.alpha * w
-                                                                  : options_.alpha * w * normal(rng);
+    const double bonus = options_.algorithm == Algorithm::kLinUcb
+                             ? options_.alpha * w
+                             : options_.alpha * w * normal(rng);
     ModelPrediction& p = (*predictions)[m];
     p.quality += arm.mean(x) + bonus;
     if (!learned_) p.cost = s->costs[m].predict(request.prompt_tokens);
   }
   auto d = objective_->decide("bandit", *predictions, request);
-  if (d) d->reason += fmt::format("; {} after {} feedback events{}",
-                                  options_.algorithm == Algorithm::kLinUcb ? "LinUCB" : "Thompson",
-                                  s->observations, learned_ ? ", warm-started" : "");
+  if (d)
+    d->reason += fmt::format("; {} after {} feedback events{}",
+                             options_.algorithm == Algorithm::kLinUcb ? "LinUCB" : "Thompson",
+                             s->observations, learned_ ? ", warm-started" : "");
   return d;
 }
 
@@ -87,10 +91,12 @@ std::optional<Error> BanditPolicy::observe(const Feedback& f) {
   const auto& models = objective_->models();
   auto it = std::find(models.begin(), models.end(), f.model);
   if (it == models.end())
-    return make_error(ErrorKind::kBadRequest, "bad_feedback",
-                      "feedback names model '" + f.model + "', which this bandit does not route to");
+    return make_error(
+        ErrorKind::kBadRequest, "bad_feedback",
+        "feedback names model '" + f.model + "', which this bandit does not route to");
   if (!f.score)
-    return make_error(ErrorKind::kBadRequest, "bad_feedback", "the bandit learns from scores; this feedback has none");
+    return make_error(ErrorKind::kBadRequest, "bad_feedback",
+                      "the bandit learns from scores; this feedback has none");
   const auto m = static_cast<std::size_t>(it - models.begin());
   double target = *f.score;
   if (learned_) {  // learn the residual over the offline prediction
@@ -105,7 +111,8 @@ std::optional<Error> BanditPolicy::observe(const Feedback& f) {
   std::lock_guard lock(write_);
   const std::shared_ptr<const BanditState> cur = state_.load();
   auto next = std::make_shared<BanditState>(*cur);  // copies pointers; only arm m is rebuilt
-  next->arms[m] = std::make_shared<const LinearArm>(cur->arms[m]->updated(x, target, options_.discount));
+  next->arms[m] =
+      std::make_shared<const LinearArm>(cur->arms[m]->updated(x, target, options_.discount));
   next->costs[m] = cur->costs[m].updated(f.prompt_tokens, f.cost);
   ++next->observations;
   state_.store(std::move(next));
@@ -123,7 +130,8 @@ nlohmann::json BanditPolicy::summary() const {
   j["embedding_weight"] = options_.embedding_weight;
   j["observations"] = s->observations;
   j["warm_start"] = learned_ != nullptr;
-  for (std::size_t m = 0; m < s->arms.size(); ++m) j["arm_observations"][objective_->models()[m]] = s->arms[m]->n;
+  for (std::size_t m = 0; m < s->arms.size(); ++m)
+    j["arm_observations"][objective_->models()[m]] = s->arms[m]->n;
   return j;
 }
 
@@ -133,7 +141,9 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   auto err = [&](const std::string& reason) {
     return make_error(ErrorKind::kBadRequest, "bad_config", ctx.where + ": " + reason);
   };
-  static const std::vector<std::string> own = {"type", "algorithm", "alpha", "prior", "bias_prior", "discount", "embedding_weight", "seed", "warm_start"};
+  static const std::vector<std::string> own = {
+      "type",     "algorithm",        "alpha", "prior",     "bias_prior",
+      "discount", "embedding_weight", "seed",  "warm_start"};
   std::vector<std::string> allowed = own;
   for (const auto& k : objective_spec_keys()) allowed.push_back(k);
   for (const auto& kv : ctx.spec) {
@@ -153,12 +163,13 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   try {
     if (const auto& a = ctx.spec["algorithm"]) {
       const auto name = a.as<std::string>();
-      if (name == "linucb") o.algorithm = Algorithm::kLinUcb;
+      if (name == "linucb")
+        o.algorithm = Algorithm::kLinUcb;
       else if (name == "thompson") {
         o.algorithm = Algorithm::kThompson;
         if (!warm) o.alpha = 0.2;
-      }
-      else return err("`algorithm` must be linucb or thompson, not '" + name + "'");
+      } else
+        return err("`algorithm` must be linucb or thompson, not '" + name + "'");
     }
     if (const auto& a = ctx.spec["alpha"]) o.alpha = a.as<double>();
     if (const auto& a = ctx.spec["prior"]) o.prior = a.as<double>();
@@ -171,7 +182,8 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   }
   if (!(o.alpha >= 0) || !std::isfinite(o.alpha)) return err("`alpha` must be a number ≥ 0");
   if (!(o.prior > 0) || !std::isfinite(o.prior)) return err("`prior` must be a number > 0");
-  if (!(o.embedding_weight >= 0) || !std::isfinite(o.embedding_weight)) return err("`embedding_weight` must be a number ≥ 0");
+  if (!(o.embedding_weight >= 0) || !std::isfinite(o.embedding_weight))
+    return err("`embedding_weight` must be a number ≥ 0");
   if (!(o.discount > 0 && o.discount <= 1)) return err("`discount` must be in (0, 1]");
 
   std::unique_ptr<Policy> offline;
@@ -186,13 +198,18 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
     inner["type"] = manifest->policy;
     inner["model_dir"] = dir;
     const PolicyFactory* factory = PolicyRegistry::instance().find(manifest->policy);
-    if (!factory) return err("warm_start: " + dir + " holds a '" + manifest->policy + "' policy, which is not registered");
+    if (!factory)
+      return err("warm_start: " + dir + " holds a '" + manifest->policy +
+                 "' policy, which is not registered");
     const std::string where = ctx.where + " (warm_start)";
     auto built = (*factory)(PolicyContext{inner, ctx.config, where});
     if (!built) return built.error();
     const auto* learned = dynamic_cast<const LearnedPolicy*>(built->get());
-    if (!learned) return err("warm_start: a '" + manifest->policy + "' policy does not predict per-model quality");
-    objective = std::shared_ptr<const Objective>(std::shared_ptr<const Objective>(), &learned->objective());
+    if (!learned)
+      return err("warm_start: a '" + manifest->policy +
+                 "' policy does not predict per-model quality");
+    objective =
+        std::shared_ptr<const Objective>(std::shared_ptr<const Objective>(), &learned->objective());
     offline = std::move(*built);
   } else {
     auto settings = parse_objective_settings(ctx.spec, ctx.config, ctx.where, std::nullopt);

@@ -8,10 +8,10 @@
 //   linucb:   θᵀx + α·width(x)
 //   thompson: θᵀx + α·width(x)·N(0,1), drawn from a generator seeded by (seed, observations,
 //             prompt text): the same state and prompt give the same choice.
-// Warm start (`warm_start: MODEL_DIR` of a trained knn / classifier / mf policy): that offline policy
-// predicts quality and cost and the arms learn the residual score − offline quality, so with no
-// feedback the bandit decides exactly as the offline policy (the width term is equal for every arm
-// until feedback arrives) and adapts from there.
+// Warm start (`warm_start: MODEL_DIR` of a trained knn / classifier / mf policy): that offline
+// policy predicts quality and cost and the arms learn the residual score − offline quality, so with
+// no feedback the bandit decides exactly as the offline policy (the width term is equal for every
+// arm until feedback arrives) and adapts from there.
 //
 // Defaults (tuned by cross-validation inside RouterBench TRAIN, docs/online.md): linucb α = 1,
 // thompson α = 0.2, cold discount 1; warm start α = 0, prior 20, discount 0.98, embedding_weight 0
@@ -47,8 +47,8 @@ struct BanditOptions {
   Algorithm algorithm = Algorithm::kLinUcb;
   double alpha = 1;
   double prior = 1;
-  double bias_prior = 0;  // the bias term's prior (≤ 0: `prior`)
-  double discount = 1;  // γ: 1 = remember everything
+  double bias_prior = 0;        // the bias term's prior (≤ 0: `prior`)
+  double discount = 1;          // γ: 1 = remember everything
   double embedding_weight = 1;  // x = [w·embedding, 1]; 0 = a per-model bias only
   std::uint64_t seed = 1;
   std::size_t dim = 100;  // embedding dimension (x has dim + 1 entries)

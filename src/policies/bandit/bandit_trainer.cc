@@ -10,7 +10,8 @@ namespace switchboard::policies {
 namespace {
 
 Result<TrainedPolicy> train_bandit(const TrainContext& ctx) {
-  YAML::Node spec = ctx.base_spec && ctx.base_spec.IsMap() ? YAML::Clone(ctx.base_spec) : YAML::Node();
+  YAML::Node spec =
+      ctx.base_spec && ctx.base_spec.IsMap() ? YAML::Clone(ctx.base_spec) : YAML::Node();
   spec["type"] = "bandit";
   if (const auto& w = spec["warm_start"]) {
     const auto name = w.as<std::string>();
@@ -19,16 +20,20 @@ Result<TrainedPolicy> train_bandit(const TrainContext& ctx) {
       const std::string dir = (std::filesystem::path(ctx.out_dir) / "warm_start").string();
       std::error_code ec;
       std::filesystem::create_directories(dir, ec);
-      if (ec) return make_error(ErrorKind::kInternal, "write_failed", "cannot create " + dir + ": " + ec.message());
+      if (ec)
+        return make_error(ErrorKind::kInternal, "write_failed",
+                          "cannot create " + dir + ": " + ec.message());
       YAML::Node inner;
       inner["type"] = name;
       for (const auto& k : objective_spec_keys())
         if (spec[k]) inner[k] = YAML::Clone(spec[k]);
-      TrainContext sub{ctx.train, ctx.models, inner, dir, ctx.seed, ctx.signal_options, ctx.train_path,
-                       ctx.progress};
+      TrainContext sub{ctx.train, ctx.models,         inner,          dir,
+                       ctx.seed,  ctx.signal_options, ctx.train_path, ctx.progress};
       auto trained = (*trainer)(sub);
-      if (!trained) return make_error(trained.error().kind, trained.error().code,
-                                      "bandit: training the warm start '" + name + "': " + trained.error().message);
+      if (!trained)
+        return make_error(
+            trained.error().kind, trained.error().code,
+            "bandit: training the warm start '" + name + "': " + trained.error().message);
       if (!trained->spec["model_dir"])
         return make_error(ErrorKind::kBadRequest, "train_failed",
                           "bandit: the warm start '" + name + "' does not write a model directory");

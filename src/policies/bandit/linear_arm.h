@@ -6,9 +6,9 @@
 // updated in O(d²) per observation by Sherman–Morrison. With a discount γ < 1 (non-stationary
 // rewards: D-LinUCB, Russac et al. 2019) each update first weighs the past by γ and restores the
 // prior's share, A = γ·A + (1−γ)·P + x xᵀ, b = γ·b + r·x, so the arm remembers about
-// 1/(1−γ) of its observations; A⁻¹ is then refactored (O(d³)). mean(x) = θᵀx is the predicted reward and
-// width(x) = sqrt(xᵀA⁻¹x) its confidence width: LinUCB adds α·width, Thompson sampling draws
-// θᵀx + v·width·N(0,1) (the exact marginal of θᵀx under the Gaussian posterior N(θ, v²A⁻¹)).
+// 1/(1−γ) of its observations; A⁻¹ is then refactored (O(d³)). mean(x) = θᵀx is the predicted
+// reward and width(x) = sqrt(xᵀA⁻¹x) its confidence width: LinUCB adds α·width, Thompson sampling
+// draws θᵀx + v·width·N(0,1) (the exact marginal of θᵀx under the Gaussian posterior N(θ, v²A⁻¹)).
 //
 // Contract: a value type; update() returns a new arm (the state is swapped as immutable snapshots).
 #pragma once

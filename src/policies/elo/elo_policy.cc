@@ -8,7 +8,9 @@
 namespace switchboard::policies::elo {
 
 namespace {
-double expect(double ra, double rb) { return 1.0 / (1.0 + std::pow(10.0, (rb - ra) / 400.0)); }
+double expect(double ra, double rb) {
+  return 1.0 / (1.0 + std::pow(10.0, (rb - ra) / 400.0));
+}
 }  // namespace
 
 void elo_update(Ratings& r, std::size_t a, std::size_t b, double s, double k) {
@@ -79,19 +81,25 @@ std::optional<Error> EloPolicy::observe(const Feedback& f) {
   };
   auto a = index(f.model);
   if (!a)
-    return make_error(ErrorKind::kBadRequest, "bad_feedback",
-                      "feedback names model '" + f.model + "', which this policy does not route to");
+    return make_error(
+        ErrorKind::kBadRequest, "bad_feedback",
+        "feedback names model '" + f.model + "', which this policy does not route to");
   std::optional<std::size_t> b;
   if (!f.other.empty()) {
     b = index(f.other);
     if (!b)
+      return make_error(
+          ErrorKind::kBadRequest, "bad_feedback",
+          "feedback compares with model '" + f.other + "', which this policy does not route to");
+    if (*b == *a)
       return make_error(ErrorKind::kBadRequest, "bad_feedback",
-                        "feedback compares with model '" + f.other + "', which this policy does not route to");
-    if (*b == *a) return make_error(ErrorKind::kBadRequest, "bad_feedback", "a model cannot be compared with itself");
+                        "a model cannot be compared with itself");
     if (!f.outcome || *f.outcome < 0 || *f.outcome > 1)
-      return make_error(ErrorKind::kBadRequest, "bad_feedback", "a comparison needs an outcome in [0,1]");
+      return make_error(ErrorKind::kBadRequest, "bad_feedback",
+                        "a comparison needs an outcome in [0,1]");
   } else {
-    return make_error(ErrorKind::kBadRequest, "bad_feedback", "elo learns from pairwise preferences; this feedback has none");
+    return make_error(ErrorKind::kBadRequest, "bad_feedback",
+                      "elo learns from pairwise preferences; this feedback has none");
   }
   std::lock_guard lock(write_);
   const auto cur = state_.load();

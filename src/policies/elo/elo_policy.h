@@ -1,6 +1,6 @@
-// `elo`: Bradley–Terry / Elo ratings of the models from pairwise preferences (switchboard/learning.h
-// Feedback with `other` and `outcome`), per task when the task signal is on, with the objective's
-// cost term.
+// `elo`: Bradley–Terry / Elo ratings of the models from pairwise preferences
+// (switchboard/learning.h Feedback with `other` and `outcome`), per task when the task signal is
+// on, with the objective's cost term.
 //
 // Ratings start at 1500. A comparison of a and b with outcome S (1 = a won, 0.5 = tie) moves
 //     E = 1 / (1 + 10^((R_b − R_a)/400)),   R_a += K·(S − E),   R_b −= K·(S − E)
@@ -13,7 +13,8 @@
 // YAML: {type: elo, k: K (16), per_task: bool (false; needs the task signal's weights),
 //        min_games: N (20), <objective keys>}
 //
-// Contract: as for every LearningPolicy: choose() reads an immutable snapshot, observe() swaps a new one.
+// Contract: as for every LearningPolicy: choose() reads an immutable snapshot, observe() swaps a
+// new one.
 #pragma once
 
 #include <atomic>
@@ -48,7 +49,8 @@ struct EloState {
 
 class EloPolicy final : public LearningPolicy {
  public:
-  EloPolicy(std::shared_ptr<const Objective> objective, double k, bool per_task, std::uint64_t min_games);
+  EloPolicy(std::shared_ptr<const Objective> objective, double k, bool per_task,
+            std::uint64_t min_games);
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override;
   SignalNeeds needs() const override;
   std::optional<Error> observe(const Feedback& feedback) override;
