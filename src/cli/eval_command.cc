@@ -12,6 +12,7 @@
 #include "data/outcomes.h"
 #include "eval/evaluator.h"
 #include "eval/explain.h"
+#include "eval/online.h"
 #include "eval/report.h"
 #include "pipeline/embedding_blocking.h"
 #include "pipeline/runtime.h"
@@ -28,6 +29,12 @@ struct EvalCliOptions {
   std::string artifacts;  // empty: a temporary directory
   std::uint64_t seed = 1;
   bool quiet = false;
+  // --online (eval/online.h)
+  bool online = false;
+  std::string drift;
+  std::string reference = "classifier";
+  double lambda = 20;
+  std::size_t warmup = 0;
 };
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -63,6 +70,37 @@ class ProgressBar {
   int last_ = -1;
 };
 
+int run_online(const EvalCliOptions& o, const data::Outcomes& train, const data::Outcomes& test,
+               ProgressBar& bar) {
+  eval::OnlineOptions options;
+  options.policies = o.policies;
+  options.policy_config = o.policy_config;
+  options.reference = o.reference;
+  options.lambda = o.lambda;
+  options.seed = o.seed;
+  options.warmup = o.warmup;
+  options.artifacts_dir = o.artifacts;
+  options.progress = [&bar](std::size_t done, std::size_t total) { bar.update(done, total); };
+  if (!o.drift.empty()) {
+    auto d = eval::parse_drift(o.drift);
+    if (!d) {
+      fmt::print(stderr, "switchboard eval: {}\n", d.error().message);
+      return 2;
+    }
+    options.drift = *d;
+  }
+  auto result = eval::evaluate_online(train, test, options);
+  if (!result) {
+    fmt::print(stderr, "switchboard eval: {}\n", result.error().message);
+    return 1;
+  }
+  if (!o.quiet) fmt::print("{}", eval::online_to_table(*result));
+  bool ok = true;
+  if (!o.json_out.empty()) ok &= write_file(o.json_out, eval::online_to_json(*result).dump(2) + "\n");
+  if (!o.plot_out.empty()) ok &= write_file(o.plot_out, eval::online_to_svg(*result));
+  return ok ? 0 : 1;
+}
+
 int run_eval(const EvalCliOptions& o) {
   const bool tty = isatty(STDERR_FILENO);
   if (tty) fmt::print(stderr, "  loading {} and {}\n", o.train, o.test);
@@ -77,6 +115,11 @@ int run_eval(const EvalCliOptions& o) {
     return 1;
   }
   ProgressBar bar(tty);
+  if (o.online) return run_online(o, *train, *test, bar);
+  if (!o.drift.empty() || o.warmup > 0) {
+    fmt::print(stderr, "switchboard eval: --drift and --warmup go with --online\n");
+    return 2;
+  }
   eval::EvalOptions options;
   options.policies = o.policies;
   options.policy_config = o.policy_config;
@@ -120,6 +163,17 @@ const CommandRegistrar kEval(
                      "Keep the trained policies' files in this directory (default: a temporary one, removed)");
       app.add_option("--seed", o->seed, "Seed for anything random")->capture_default_str();
       app.add_flag("--quiet", o->quiet, "Do not print the table");
+      app.add_flag("--online", o->online,
+                   "Replay TEST as a stream, feeding each decision its recorded outcome (learning policies: bandit, elo)");
+      app.add_option("--drift", o->drift,
+                     "--online: MODEL:AFTER:FACTOR multiplies MODEL's recorded scores by FACTOR after AFTER TEST prompts");
+      app.add_option("--reference", o->reference, "--online: the offline policy to compare with")
+          ->capture_default_str();
+      app.add_option("--lambda", o->lambda, "--online: λ (quality points per USD) of every policy")
+          ->capture_default_str();
+      app.add_option("--warmup", o->warmup,
+                     "--online: TRAIN prompts streamed as feedback before TEST")
+          ->capture_default_str();
       return [o] { return run_eval(*o); };
     });
 

@@ -115,6 +115,7 @@ OfflineResult OfflineRunner::run(std::string_view body, const pipeline::RequestH
   io_.run();
   if (failure) std::rethrow_exception(failure);
   out.decision = std::move(ctx.decision);
+  out.signals = std::move(ctx.signals);
   return out;
 }
 

@@ -20,6 +20,7 @@ namespace switchboard::eval {
 struct OfflineResult {
   store::DecisionRecord record;      // what the gateway would have recorded
   std::optional<Decision> decision;  // the decide stage's, when it ran
+  Signals signals;                   // the request's signals (what the policy decided on)
   unsigned status = 0;               // the status the client got
   std::string body;                  // the whole answer (a stream's events concatenated)
 };

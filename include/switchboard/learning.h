@@ -1,0 +1,56 @@
+// Online learning: policies whose state changes with feedback while they serve.
+//
+// A LearningPolicy is a Policy (switchboard/policy.h) that also accepts feedback on its own past
+// decisions. Its learnable state is an immutable snapshot behind an atomic pointer: choose() loads
+// the current snapshot (lock-free, never waits for learning) and observe() — called by whoever
+// delivers feedback, never by choose() — builds the next snapshot from the current one and swaps
+// it in. Concurrent observe() calls are serialised inside the policy; choose() keeps running on
+// the old snapshot meanwhile.
+//
+// Feedback sources that exist: `switchboard eval --online` (eval/online.h) feeds each decision its
+// recorded score. Not built yet (issue 12): the `POST /v1/feedback` endpoint (it would look the
+// decision up in the decision store, rebuild the Feedback below and call observe() on the route's
+// policy from a worker thread), and persistence of the state (SQLite) or sharing it between
+// gateways (Redis), which would serialise the snapshot and swap a restored one in the same way.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "switchboard/policy.h"
+#include "switchboard/result.h"
+
+namespace switchboard {
+
+// One piece of feedback on one decision.
+struct Feedback {
+  Signals signals;                 // the request's signals when it was decided (embedding, task)
+  std::string prompt_text;         // RouteRequest::prompt_text (text-based warm starts re-predict)
+  std::int64_t prompt_tokens = 0;  // the gateway's estimate
+  std::string model;               // the model that answered
+  std::optional<double> score;     // its quality in [0,1], when rated
+  double cost = 0;                 // USD billed for the answer
+  std::optional<double> lambda;    // λ the decision was made with (the policy's own when empty)
+  // A pairwise preference between `model` and another model's answer to the same prompt:
+  // 1 = `model` won, 0 = `other` won, 0.5 = tie. Empty = no comparison.
+  std::string other;
+  double other_cost = 0;
+  std::optional<double> outcome;
+};
+
+class LearningPolicy : public Policy {
+ public:
+  // Updates the state with one piece of feedback and publishes the new snapshot. Thread-safe.
+  // kBadRequest when the feedback names a model the policy does not route to, or carries neither a
+  // score nor a comparison this policy learns from.
+  virtual std::optional<Error> observe(const Feedback& feedback) = 0;
+  // How many feedback events the current snapshot has learned from.
+  virtual std::uint64_t observations() const = 0;
+  // A summary of the current state as JSON (for inspection and reports). A full serialisation with
+  // its inverse (restore) is what SQLite/Redis persistence needs; not built yet.
+  virtual nlohmann::json summary() const = 0;
+};
+
+}  // namespace switchboard

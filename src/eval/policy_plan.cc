@@ -1,0 +1,135 @@
+#include "eval/policy_plan.h"
+
+#include <filesystem>
+
+#include "pipeline/runtime.h"
+
+namespace switchboard::eval {
+namespace {
+
+Error bad(std::string message) {
+  return make_error(ErrorKind::kBadRequest, "bad_eval", std::move(message));
+}
+
+std::string mark_of(const std::string& file, const YAML::Node& node) {
+  auto m = node.Mark();
+  if (m.is_null()) return file;
+  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+}  // namespace
+
+Result<PolicyConfig> load_policy_config(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return bad(path + ": " + e.what());
+  }
+  PolicyConfig cfg;
+  auto& out = cfg.specs;
+  auto add = [&](const YAML::Node& label, const YAML::Node& spec) -> std::optional<Error> {
+    if (!label.IsScalar()) return bad(mark_of(path, label) + ": a policy label must be a string");
+    if (!spec.IsMap() || !spec["type"] || !spec["type"].IsScalar())
+      return bad(mark_of(path, spec) + ": a policy spec must be a mapping with `type`");
+    out.push_back({label.Scalar(), {spec, mark_of(path, spec)}});
+    return std::nullopt;
+  };
+  if (root.IsMap() && root["routes"]) {  // a gateway config: its routes and signals
+    auto signals = config::parse_signals_section(root["signals"], path);
+    if (!signals) return signals.error();
+    cfg.signals = std::move(*signals);
+    const YAML::Node routes = root["routes"];
+    if (!routes.IsSequence()) return bad(mark_of(path, routes) + ": routes must be a list");
+    for (const auto& r : routes) {
+      if (!r.IsMap() || !r["name"] || !r["policy"])
+        return bad(mark_of(path, r) + ": a route needs `name` and `policy`");
+      if (auto err = add(r["name"], r["policy"])) return *err;
+    }
+  } else if (root.IsMap()) {
+    for (const auto& kv : root)
+      if (auto err = add(kv.first, kv.second)) return *err;
+  } else {
+    return bad(path + ": expected a mapping of label to policy spec, or a gateway config");
+  }
+  return cfg;
+}
+
+Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<SpecSource>& given,
+                               const data::Outcomes& train, const std::vector<std::string>& models,
+                               const EvalOptions& options, const std::string& artifacts_dir,
+                               const config::SignalsConfig& signals) {
+  PolicyPlan plan;
+  plan.label = label;
+  plan.type = given ? given->spec["type"].Scalar() : label;
+  plan.where = given ? given->where : "--policy " + label;
+  if (const PolicyTrainer* trainer = TrainerRegistry::instance().find(plan.type)) {
+    namespace fs = std::filesystem;
+    std::string dir = (fs::path(artifacts_dir) / label).string();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+      return make_error(ErrorKind::kInternal, "write_failed",
+                        "cannot create " + dir + ": " + ec.message());
+    TrainContext ctx{train,         models,       given ? YAML::Clone(given->spec) : YAML::Node(),
+                     dir,           options.seed, pipeline::extractor_options(signals),
+                     std::string(), nullptr};
+    auto trained = (*trainer)(ctx);
+    if (!trained) return bad("training policy '" + label + "' failed: " + trained.error().message);
+    plan.spec = trained->spec;
+    plan.sweep = trained->sweep;
+    if (!plan.spec.IsMap() || !plan.spec["type"] || !plan.spec["type"].IsScalar())
+      return bad("the trainer of policy '" + label + "' returned a spec without `type`");
+    plan.type = plan.spec["type"].Scalar();  // a trainer may emit another type's spec
+  } else if (given) {
+    plan.spec = YAML::Clone(given->spec);
+  } else {
+    plan.spec["type"] = label;
+  }
+  if (plan.sweep.values.empty()) {
+    plan.sweep.kind = Sweep::Kind::kLambda;
+    plan.sweep.key = "lambda";
+    plan.sweep.values = default_lambda_sweep();
+  }
+  return plan;
+}
+
+std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
+                                            const std::vector<std::string>& models,
+                                            const config::SignalsConfig& signals) {
+  auto cfg = std::make_shared<config::Config>();
+  cfg->source = "eval";
+  cfg->signals = signals;
+  for (const auto& m : models) {
+    config::ModelConfig mc;
+    mc.name = m;               // prices unknown: the recorded upstream bills the recorded cost
+    config::ReplicaConfig rc;  // one replica, answered by the recorded upstream
+    rc.id = "recorded";
+    rc.url = "recorded";
+    mc.replicas.push_back(std::move(rc));
+    cfg->models.push_back(std::move(mc));
+  }
+  for (auto& plan : plans) {
+    auto add_route = [&](std::string name, YAML::Node spec) {
+      config::RouteConfig rc;
+      rc.name = name;
+      rc.policy_type = plan.type;
+      rc.policy = std::move(spec);
+      rc.where = plan.where;
+      cfg->routes.push_back(std::move(rc));
+      plan.routes.push_back(std::move(name));
+    };
+    if (plan.sweep.kind == Sweep::Kind::kLambda) {
+      add_route(plan.label, plan.spec);
+    } else {
+      for (std::size_t i = 0; i < plan.sweep.values.size(); ++i) {
+        YAML::Node spec = YAML::Clone(plan.spec);
+        spec[plan.sweep.key] = plan.sweep.values[i];
+        add_route(plan.label + "#" + std::to_string(i), spec);
+      }
+    }
+  }
+  return cfg;
+}
+
+}  // namespace switchboard::eval

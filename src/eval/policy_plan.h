@@ -1,0 +1,55 @@
+// How the evaluators (eval/evaluator.h, eval/online.h) turn policy labels into routes: labelled
+// specs from --policy-config, training on TRAIN when the type has a trainer, and a Config whose
+// models are the dataset's (one recorded replica each) and whose routes are the policies.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "eval/evaluator.h"
+
+namespace switchboard::eval {
+
+struct SpecSource {
+  YAML::Node spec;
+  std::string where;
+};
+
+struct PolicyConfig {
+  std::vector<std::pair<std::string, SpecSource>> specs;  // labelled policy specs, in file order
+  config::SignalsConfig signals;  // a gateway config's `signals:` section (defaults otherwise)
+};
+
+// Labelled policy specs and signals from --policy-config: a gateway config (its routes) or a
+// mapping of label to spec. Errors (kBadRequest) name the file and position.
+Result<PolicyConfig> load_policy_config(const std::string& path);
+
+// One policy to evaluate: its spec(s) and how to sweep it.
+struct PolicyPlan {
+  std::string label;
+  std::string type;
+  Sweep sweep;
+  YAML::Node spec;
+  std::string where;
+  std::vector<std::string> routes;  // route names in the built runtime: one, or one per value
+};
+
+// Trains the policy on TRAIN into artifacts_dir/label when its type has a trainer.
+Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<SpecSource>& given,
+                               const data::Outcomes& train, const std::vector<std::string>& models,
+                               const EvalOptions& options, const std::string& artifacts_dir,
+                               const config::SignalsConfig& signals);
+
+// The routes of a Config in which every policy under evaluation is one or more routes (fills
+// each plan's `routes`).
+std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
+                                            const std::vector<std::string>& models,
+                                            const config::SignalsConfig& signals);
+
+}  // namespace switchboard::eval

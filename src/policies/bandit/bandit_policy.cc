@@ -1,0 +1,225 @@
+#include "policies/bandit/bandit_policy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "config/config.h"
+#include "policies/model_dir.h"
+
+namespace switchboard::policies::bandit {
+
+double CostLine::predict(std::int64_t tokens) const {
+  if (n == 0) return 0;
+  const Eigen::Vector2d w = a.ldlt().solve(b);
+  return std::max(0.0, w[0] + w[1] * static_cast<double>(tokens) / 1000.0);
+}
+
+CostLine CostLine::updated(std::int64_t tokens, double cost) const {
+  CostLine next = *this;
+  const Eigen::Vector2d x(1.0, static_cast<double>(tokens) / 1000.0);
+  next.a += x * x.transpose();
+  next.b += cost * x;
+  ++next.n;
+  return next;
+}
+
+BanditPolicy::BanditPolicy(std::shared_ptr<const Objective> objective, BanditOptions options,
+                           std::unique_ptr<Policy> offline)
+    : objective_(std::move(objective)), options_(options), offline_(std::move(offline)) {
+  learned_ = dynamic_cast<const LearnedPolicy*>(offline_.get());
+  auto s = std::make_shared<BanditState>();
+  auto arm = std::make_shared<const LinearArm>(
+      LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
+  s->arms.assign(objective_->models().size(), arm);  // shared until first updated
+  s->costs.resize(objective_->models().size());
+  state_.store(std::move(s));
+}
+
+SignalNeeds BanditPolicy::needs() const {
+  SignalNeeds n = offline_ ? offline_->needs() : SignalNeeds{};
+  n.embedding = true;
+  return n;
+}
+
+Eigen::VectorXd BanditPolicy::context(const Signals& signals) const {
+  Eigen::VectorXd x = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(options_.dim + 1));
+  if (signals.embedding.size() == options_.dim)
+    for (std::size_t i = 0; i < options_.dim; ++i)
+      x[static_cast<Eigen::Index>(i)] = options_.embedding_weight * signals.embedding[i];
+  x[static_cast<Eigen::Index>(options_.dim)] = 1.0;
+  return x;
+}
+
+Result<std::vector<ModelPrediction>> BanditPolicy::offline_predictions(
+    const RouteRequest& request, const Signals& signals) const {
+  if (learned_) return learned_->predict(request, signals);
+  return std::vector<ModelPrediction>(objective_->models().size());
+}
+
+Result<Decision> BanditPolicy::choose(const RouteRequest& request, const Signals& signals) const {
+  const std::shared_ptr<const BanditState> s = state_.load();
+  auto predictions = offline_predictions(request, signals);
+  if (!predictions) return predictions.error();
+  const Eigen::VectorXd x = context(signals);
+  std::mt19937_64 rng(options_.seed * 0x9E3779B97F4A7C15ull ^
+                      s->observations * 0xBF58476D1CE4E5B9ull ^
+                      std::hash<std::string_view>{}(request.prompt_text));
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (std::size_t m = 0; m < s->arms.size(); ++m) {
+    const LinearArm& arm = *s->arms[m];
+    const double w = arm.width(x);
+    const double bonus = options_.algorithm == Algorithm::kLinUcb
+                             ? options_.alpha * w
+                             : options_.alpha * w * normal(rng);
+    ModelPrediction& p = (*predictions)[m];
+    p.quality += arm.mean(x) + bonus;
+    if (!learned_) p.cost = s->costs[m].predict(request.prompt_tokens);
+  }
+  auto d = objective_->decide("bandit", *predictions, request);
+  if (d)
+    d->reason += fmt::format("; {} after {} feedback events{}",
+                             options_.algorithm == Algorithm::kLinUcb ? "LinUCB" : "Thompson",
+                             s->observations, learned_ ? ", warm-started" : "");
+  return d;
+}
+
+std::optional<Error> BanditPolicy::observe(const Feedback& f) {
+  const auto& models = objective_->models();
+  auto it = std::find(models.begin(), models.end(), f.model);
+  if (it == models.end())
+    return make_error(
+        ErrorKind::kBadRequest, "bad_feedback",
+        "feedback names model '" + f.model + "', which this bandit does not route to");
+  if (!f.score)
+    return make_error(ErrorKind::kBadRequest, "bad_feedback",
+                      "the bandit learns from scores; this feedback has none");
+  const auto m = static_cast<std::size_t>(it - models.begin());
+  double target = *f.score;
+  if (learned_) {  // learn the residual over the offline prediction
+    RouteRequest request;
+    request.prompt_tokens = f.prompt_tokens;
+    request.prompt_text = f.prompt_text;
+    auto p = learned_->predict(request, f.signals);
+    if (!p) return p.error();
+    target -= (*p)[m].quality;
+  }
+  const Eigen::VectorXd x = context(f.signals);
+  std::lock_guard lock(write_);
+  const std::shared_ptr<const BanditState> cur = state_.load();
+  auto next = std::make_shared<BanditState>(*cur);  // copies pointers; only arm m is rebuilt
+  next->arms[m] =
+      std::make_shared<const LinearArm>(cur->arms[m]->updated(x, target, options_.discount));
+  next->costs[m] = cur->costs[m].updated(f.prompt_tokens, f.cost);
+  ++next->observations;
+  state_.store(std::move(next));
+  return std::nullopt;
+}
+
+nlohmann::json BanditPolicy::summary() const {
+  const auto s = state_.load();
+  nlohmann::json j;
+  j["algorithm"] = options_.algorithm == Algorithm::kLinUcb ? "linucb" : "thompson";
+  j["alpha"] = options_.alpha;
+  j["prior"] = options_.prior;
+  j["bias_prior"] = options_.bias_prior;
+  j["discount"] = options_.discount;
+  j["embedding_weight"] = options_.embedding_weight;
+  j["observations"] = s->observations;
+  j["warm_start"] = learned_ != nullptr;
+  for (std::size_t m = 0; m < s->arms.size(); ++m)
+    j["arm_observations"][objective_->models()[m]] = s->arms[m]->n;
+  return j;
+}
+
+namespace {
+
+Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
+  auto err = [&](const std::string& reason) {
+    return make_error(ErrorKind::kBadRequest, "bad_config", ctx.where + ": " + reason);
+  };
+  static const std::vector<std::string> own = {
+      "type",     "algorithm",        "alpha", "prior",     "bias_prior",
+      "discount", "embedding_weight", "seed",  "warm_start"};
+  std::vector<std::string> allowed = own;
+  for (const auto& k : objective_spec_keys()) allowed.push_back(k);
+  for (const auto& kv : ctx.spec) {
+    const auto key = kv.first.as<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return err("unknown key '" + key + "' in bandit policy (allowed: " + list + ")");
+    }
+  }
+  BanditOptions o;
+  const bool warm = ctx.spec["warm_start"].IsDefined();
+  o.discount = warm ? 0.98 : 1.0;
+  o.embedding_weight = warm ? 0.0 : 1.0;
+  o.alpha = warm ? 0.0 : 1.0;
+  o.prior = warm ? 20.0 : 1.0;
+  try {
+    if (const auto& a = ctx.spec["algorithm"]) {
+      const auto name = a.as<std::string>();
+      if (name == "linucb")
+        o.algorithm = Algorithm::kLinUcb;
+      else if (name == "thompson") {
+        o.algorithm = Algorithm::kThompson;
+        if (!warm) o.alpha = 0.2;
+      } else
+        return err("`algorithm` must be linucb or thompson, not '" + name + "'");
+    }
+    if (const auto& a = ctx.spec["alpha"]) o.alpha = a.as<double>();
+    if (const auto& a = ctx.spec["prior"]) o.prior = a.as<double>();
+    if (const auto& a = ctx.spec["embedding_weight"]) o.embedding_weight = a.as<double>();
+    if (const auto& a = ctx.spec["bias_prior"]) o.bias_prior = a.as<double>();
+    if (const auto& a = ctx.spec["discount"]) o.discount = a.as<double>();
+    if (const auto& a = ctx.spec["seed"]) o.seed = a.as<std::uint64_t>();
+  } catch (const YAML::Exception&) {
+    return err("`alpha`, `prior` and `discount` must be numbers, `seed` a non-negative integer");
+  }
+  if (!(o.alpha >= 0) || !std::isfinite(o.alpha)) return err("`alpha` must be a number ≥ 0");
+  if (!(o.prior > 0) || !std::isfinite(o.prior)) return err("`prior` must be a number > 0");
+  if (!(o.embedding_weight >= 0) || !std::isfinite(o.embedding_weight))
+    return err("`embedding_weight` must be a number ≥ 0");
+  if (!(o.discount > 0 && o.discount <= 1)) return err("`discount` must be in (0, 1]");
+
+  std::unique_ptr<Policy> offline;
+  std::shared_ptr<const Objective> objective;
+  if (warm) {
+    const auto dir = ctx.spec["warm_start"].as<std::string>();
+    auto manifest = load_manifest(dir);
+    if (!manifest) return err("warm_start: " + manifest.error().message);
+    if (manifest->embedding_dim) o.dim = manifest->embedding_dim;
+    YAML::Node inner = YAML::Clone(ctx.spec);
+    for (const auto& k : own) inner.remove(k);
+    inner["type"] = manifest->policy;
+    inner["model_dir"] = dir;
+    const PolicyFactory* factory = PolicyRegistry::instance().find(manifest->policy);
+    if (!factory)
+      return err("warm_start: " + dir + " holds a '" + manifest->policy +
+                 "' policy, which is not registered");
+    const std::string where = ctx.where + " (warm_start)";
+    auto built = (*factory)(PolicyContext{inner, ctx.config, where});
+    if (!built) return built.error();
+    const auto* learned = dynamic_cast<const LearnedPolicy*>(built->get());
+    if (!learned)
+      return err("warm_start: a '" + manifest->policy +
+                 "' policy does not predict per-model quality");
+    objective =
+        std::shared_ptr<const Objective>(std::shared_ptr<const Objective>(), &learned->objective());
+    offline = std::move(*built);
+  } else {
+    auto settings = parse_objective_settings(ctx.spec, ctx.config, ctx.where, std::nullopt);
+    if (!settings) return settings.error();
+    objective = std::make_shared<const Objective>(std::move(*settings));
+  }
+  return std::unique_ptr<Policy>(std::make_unique<BanditPolicy>(objective, o, std::move(offline)));
+}
+
+const PolicyRegistrar kRegisterBandit("bandit", make_bandit);
+
+}  // namespace
+}  // namespace switchboard::policies::bandit

@@ -1,0 +1,101 @@
+// `bandit`: a contextual bandit over the prompt's embedding (the `embedding` signal, GloVe by
+// default) that learns from feedback while it serves (switchboard/learning.h).
+//
+// Per model, a LinearArm (policies/bandit/linear_arm.h) on x = [embedding, 1] predicts quality;
+// a per-model ridge line in the prompt's tokens predicts cost (learned from the billed costs of its
+// feedback; 0 until the model has any, so untried models look cheap). The decision is the shared
+// Objective's (policies/objective.h): argmax q − λ·cost, i.e. the reward score − λ·cost, with q
+//   linucb:   θᵀx + α·width(x)
+//   thompson: θᵀx + α·width(x)·N(0,1), drawn from a generator seeded by (seed, observations,
+//             prompt text): the same state and prompt give the same choice.
+// Warm start (`warm_start: MODEL_DIR` of a trained knn / classifier / mf policy): that offline
+// policy predicts quality and cost and the arms learn the residual score − offline quality, so with
+// no feedback the bandit decides exactly as the offline policy (the width term is equal for every
+// arm until feedback arrives) and adapts from there.
+//
+// Defaults (tuned by cross-validation inside RouterBench TRAIN, docs/online.md): linucb α = 1,
+// thompson α = 0.2, cold discount 1; warm start α = 0, prior 20, discount 0.98, embedding_weight 0
+// (the residual over the offline policy is a per-model bias that forgets with γ).
+// YAML: {type: bandit, algorithm: linucb|thompson (linucb), alpha: X,
+//        prior: X (ridge, 1 cold, 20 warm), bias_prior: X (the bias term's; default: prior),
+//        discount: γ in (0,1] (1: stationary), embedding_weight: w (1; 0 = learn a per-model bias
+//        only), seed: N,
+//        warm_start: MODEL_DIR, <objective keys>}
+// In `switchboard train`/`eval`, `warm_start: TYPE` (a policy type with a trainer) trains TYPE on
+// TRAIN first and uses its directory.
+//
+// Contract: choose() reads one immutable snapshot (std::atomic<std::shared_ptr<const State>>) and
+// never blocks on observe(); observe() serialises writers with a mutex, copies only the arm it
+// changes, and publishes the new snapshot atomically.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "policies/bandit/linear_arm.h"
+#include "policies/learned.h"
+#include "switchboard/learning.h"
+
+namespace switchboard::policies::bandit {
+
+enum class Algorithm { kLinUcb, kThompson };
+
+struct BanditOptions {
+  Algorithm algorithm = Algorithm::kLinUcb;
+  double alpha = 1;
+  double prior = 1;
+  double bias_prior = 0;        // the bias term's prior (≤ 0: `prior`)
+  double discount = 1;          // γ: 1 = remember everything
+  double embedding_weight = 1;  // x = [w·embedding, 1]; 0 = a per-model bias only
+  std::uint64_t seed = 1;
+  std::size_t dim = 100;  // embedding dimension (x has dim + 1 entries)
+};
+
+// Per-model cost line: ridge regression of cost on [1, tokens/1000].
+struct CostLine {
+  Eigen::Matrix2d a = Eigen::Matrix2d::Identity() * 1e-3;
+  Eigen::Vector2d b = Eigen::Vector2d::Zero();
+  std::uint64_t n = 0;
+  double predict(std::int64_t tokens) const;
+  CostLine updated(std::int64_t tokens, double cost) const;
+};
+
+struct BanditState {
+  std::vector<std::shared_ptr<const LinearArm>> arms;  // per model of the objective
+  std::vector<CostLine> costs;
+  std::uint64_t observations = 0;
+};
+
+class BanditPolicy final : public LearningPolicy {
+ public:
+  // `offline` (may be null) is the warm-start policy; its models must be `objective`'s, in order.
+  BanditPolicy(std::shared_ptr<const Objective> objective, BanditOptions options,
+               std::unique_ptr<Policy> offline);
+
+  Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override;
+  SignalNeeds needs() const override;
+  std::optional<Error> observe(const Feedback& feedback) override;
+  std::uint64_t observations() const override { return state_.load()->observations; }
+  nlohmann::json summary() const override;
+
+  std::shared_ptr<const BanditState> state() const { return state_.load(); }
+  const Objective& objective() const { return *objective_; }
+  // x = [w·embedding, 1] (zeros when the embedding is missing or of another size).
+  Eigen::VectorXd context(const Signals& signals) const;
+
+ private:
+  Result<std::vector<ModelPrediction>> offline_predictions(const RouteRequest& request,
+                                                           const Signals& signals) const;
+
+  std::shared_ptr<const Objective> objective_;
+  BanditOptions options_;
+  std::unique_ptr<Policy> offline_;         // owns the warm-start policy
+  const LearnedPolicy* learned_ = nullptr;  // offline_ as a LearnedPolicy
+  std::atomic<std::shared_ptr<const BanditState>> state_;
+  std::mutex write_;
+};
+
+}  // namespace switchboard::policies::bandit
