@@ -4,6 +4,7 @@
 
 #include "api/chat_reading.h"
 #include "api/errors.h"
+#include "api/json_util.h"
 
 namespace switchboard::api {
 
@@ -11,13 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr auto kReplace = json::error_handler_t::replace;
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, kReplace);
-}
-Error invalid(const std::string& message) {
-  return make_error(ErrorKind::kBadRequest, "invalid_request", message);
-}
 std::string completion_id(const std::string& chat_id) {
   std::string_view id = chat_id;
   if (id.starts_with("chatcmpl-")) id.remove_prefix(9);
@@ -49,7 +43,7 @@ class CompletionsTranslator final : public AnswerTranslator {
                        {"finish_reason",
                         a->finish_reason.empty() ? json(nullptr) : json(a->finish_reason)}}})}};
     if (a->usage) j["usage"] = usage_json(*a->usage);
-    return dump(j);
+    return dump_json(j);
   }
   std::string event(std::string_view data) override {
     if (finished_) return "";
@@ -72,7 +66,7 @@ class CompletionsTranslator final : public AnswerTranslator {
            {"logprobs", nullptr},
            {"finish_reason", c->finish_reason.empty() ? json(nullptr) : json(c->finish_reason)}});
     if (c->usage) j["usage"] = usage_json(*c->usage);
-    return "data: " + dump(j) + "\n\n";
+    return "data: " + dump_json(j) + "\n\n";
   }
   std::string finish() override {
     if (finished_) return "";
@@ -96,56 +90,56 @@ class CompletionsTranslator final : public AnswerTranslator {
 }  // namespace
 
 Result<CompletionsRequest> parse_completions_request(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
-    return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not valid JSON");
-  if (!j.is_object()) return invalid("the request body must be a JSON object");
+  auto parsed = parse_request_object(body);
+  if (!parsed) return parsed.error();
+  json& j = *parsed;
   CompletionsRequest r;
   if (!j.contains("model") || !j["model"].is_string() || j["model"].get<std::string>().empty())
-    return invalid("model is required and must be a non-empty string");
+    return invalid_request("model is required and must be a non-empty string");
   r.model = j["model"].get<std::string>();
   auto p = j.find("prompt");
-  if (p == j.end() || p->is_null()) return invalid("prompt is required");
+  if (p == j.end() || p->is_null()) return invalid_request("prompt is required");
   std::string prompt;
   if (p->is_string()) {
     prompt = p->get<std::string>();
   } else if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) {
     prompt = (*p)[0].get<std::string>();
   } else if (p->is_array() && !p->empty() && (*p)[0].is_string()) {
-    return invalid("prompt: only one prompt per request is supported (got " +
-                   std::to_string(p->size()) + ")");
+    return invalid_request("prompt: only one prompt per request is supported (got " +
+                           std::to_string(p->size()) + ")");
   } else if (p->is_array()) {
-    return invalid("prompt: token arrays are not supported; send the prompt as a string");
+    return invalid_request("prompt: token arrays are not supported; send the prompt as a string");
   } else {
-    return invalid("prompt must be a string");
+    return invalid_request("prompt must be a string");
   }
   for (const char* k : {"n", "best_of"}) {
     if (j.contains(k) && !j[k].is_null() &&
         !(j[k].is_number_integer() && j[k].get<std::int64_t>() == 1))
-      return invalid(std::string(k) + ": only 1 is supported");
+      return invalid_request(std::string(k) + ": only 1 is supported");
   }
   if (j.contains("echo") && !j["echo"].is_null() &&
       !(j["echo"].is_boolean() && !j["echo"].get<bool>()))
-    return invalid("echo: only false is supported");
-  if (j.contains("suffix") && !j["suffix"].is_null()) return invalid("suffix is not supported");
+    return invalid_request("echo: only false is supported");
+  if (j.contains("suffix") && !j["suffix"].is_null())
+    return invalid_request("suffix is not supported");
   if (j.contains("logprobs") && !j["logprobs"].is_null())
-    return invalid("logprobs is not supported");
+    return invalid_request("logprobs is not supported");
   if (j.contains("stream") && !j["stream"].is_null() && !j["stream"].is_boolean())
-    return invalid("stream must be a boolean");
+    return invalid_request("stream must be a boolean");
   r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();
 
   json chat = {{"model", r.model},
                {"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
   if (auto m = j.find("max_tokens"); m != j.end() && !m->is_null()) {
     if (!m->is_number_integer() || m->get<std::int64_t>() < 0)
-      return invalid("max_tokens must be a non-negative integer");
+      return invalid_request("max_tokens must be a non-negative integer");
     chat["max_tokens"] = *m;
   } else {
     chat["max_tokens"] = 16;  // the Completions API's default
   }
   for (const char* k : {"temperature", "top_p", "presence_penalty", "frequency_penalty"}) {
     if (!j.contains(k) || j[k].is_null()) continue;
-    if (!j[k].is_number()) return invalid(std::string(k) + " must be a number");
+    if (!j[k].is_number()) return invalid_request(std::string(k) + " must be a number");
     chat[k] = j[k];
   }
   for (const char* k : {"seed", "user", "stop"})
@@ -155,7 +149,7 @@ Result<CompletionsRequest> parse_completions_request(std::string_view body) {
     if (auto so = j.find("stream_options"); so != j.end() && so->is_object())
       chat["stream_options"] = *so;
   }
-  r.chat_body = dump(chat);
+  r.chat_body = dump_json(chat);
   return r;
 }
 

@@ -2,62 +2,58 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/json_util.h"
+
 namespace switchboard::api {
 
 using nlohmann::json;
 
-namespace {
-Error invalid(const std::string& message) {
-  return make_error(ErrorKind::kBadRequest, "invalid_request", message);
-}
-}  // namespace
-
 Result<ChatRequest> parse_embeddings_request(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
-    return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not valid JSON");
-  if (!j.is_object()) return invalid("the request body must be a JSON object");
+  auto parsed = parse_request_object(body);
+  if (!parsed) return parsed.error();
+  json& j = *parsed;
   ChatRequest r;
   auto m = j.find("model");
   if (m == j.end() || !m->is_string() || m->get<std::string>().empty())
-    return invalid("model is required and must be a non-empty string");
+    return invalid_request("model is required and must be a non-empty string");
   r.model = m->get<std::string>();
   if (r.model.size() > kMaxModelBytes)
-    return invalid("model is longer than " + std::to_string(kMaxModelBytes) + " bytes");
+    return invalid_request("model is longer than " + std::to_string(kMaxModelBytes) + " bytes");
   auto in = j.find("input");
-  if (in == j.end() || in->is_null()) return invalid("input is required");
+  if (in == j.end() || in->is_null()) return invalid_request("input is required");
   std::string text;
   if (in->is_string()) {
     text = in->get<std::string>();
-    if (text.empty()) return invalid("input must not be an empty string");
+    if (text.empty()) return invalid_request("input must not be an empty string");
   } else if (in->is_array()) {
-    if (in->empty()) return invalid("input must not be an empty array");
+    if (in->empty()) return invalid_request("input must not be an empty array");
     if (in->size() > kMaxEmbeddingInputs)
-      return invalid("input has " + std::to_string(in->size()) + " items; at most " +
-                     std::to_string(kMaxEmbeddingInputs) + " are accepted");
+      return invalid_request("input has " + std::to_string(in->size()) + " items; at most " +
+                             std::to_string(kMaxEmbeddingInputs) + " are accepted");
     for (std::size_t i = 0; i < in->size(); ++i) {
       const json& x = (*in)[i];
       if (x.is_number_integer() || x.is_array())
-        return invalid("input: token arrays are not supported; send text");
-      if (!x.is_string()) return invalid("input[" + std::to_string(i) + "] must be a string");
+        return invalid_request("input: token arrays are not supported; send text");
+      if (!x.is_string())
+        return invalid_request("input[" + std::to_string(i) + "] must be a string");
       if (x.get_ref<const std::string&>().empty())
-        return invalid("input[" + std::to_string(i) + "] must not be empty");
+        return invalid_request("input[" + std::to_string(i) + "] must not be empty");
       if (i) text += '\n';
       text += x.get_ref<const std::string&>();
     }
   } else {
-    return invalid("input must be a string or an array of strings");
+    return invalid_request("input must be a string or an array of strings");
   }
   if (auto f = j.find("encoding_format"); f != j.end() && !f->is_null()) {
     if (!f->is_string() || (*f != "float" && *f != "base64"))
-      return invalid("encoding_format must be \"float\" or \"base64\"");
+      return invalid_request("encoding_format must be \"float\" or \"base64\"");
   }
   if (auto d = j.find("dimensions"); d != j.end() && !d->is_null()) {
     if (!d->is_number_integer() || d->get<std::int64_t>() < 1)
-      return invalid("dimensions must be a positive integer");
+      return invalid_request("dimensions must be a positive integer");
   }
   if (j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>())
-    return invalid("stream is not supported on /v1/embeddings");
+    return invalid_request("stream is not supported on /v1/embeddings");
   r.message_count = 1;
   r.prompt_text = std::move(text);
   r.messages.push_back({"user", 0, r.prompt_text.size()});

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/chat_reading.h"
+#include "api/json_util.h"
 
 namespace switchboard::api {
 
@@ -10,27 +11,18 @@ using nlohmann::json;
 
 namespace {
 
-constexpr auto kReplace = json::error_handler_t::replace;
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, kReplace);
-}
-
-Error invalid(const std::string& message) {
-  return make_error(ErrorKind::kBadRequest, "invalid_request", message);
-}
-
 // Text of a tool_result's content: a string, or text blocks joined by '\n'.
 Result<std::string> tool_result_text(const json& content, const std::string& where) {
   if (content.is_null()) return std::string();
   if (content.is_string()) return content.get<std::string>();
   if (!content.is_array())
-    return invalid(where + ".content must be a string or an array of blocks");
+    return invalid_request(where + ".content must be a string or an array of blocks");
   std::string out;
   for (std::size_t i = 0; i < content.size(); ++i) {
     const json& b = content[i];
     if (!b.is_object() || b.value("type", "") != "text" || !b.contains("text") ||
         !b["text"].is_string())
-      return invalid(where + ".content[" + std::to_string(i) + "] must be a text block");
+      return invalid_request(where + ".content[" + std::to_string(i) + "] must be a text block");
     if (!out.empty()) out += '\n';
     out += b["text"].get<std::string>();
   }
@@ -40,20 +32,21 @@ Result<std::string> tool_result_text(const json& content, const std::string& whe
 // Appends the chat messages one Anthropic message becomes.
 std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
   const std::string where = "messages[" + std::to_string(index) + "]";
-  if (!m.is_object()) return invalid(where + " must be an object");
+  if (!m.is_object()) return invalid_request(where + " must be an object");
   auto role_it = m.find("role");
-  if (role_it == m.end() || !role_it->is_string()) return invalid(where + ".role must be a string");
+  if (role_it == m.end() || !role_it->is_string())
+    return invalid_request(where + ".role must be a string");
   const std::string role = role_it->get<std::string>();
   if (role != "user" && role != "assistant")
-    return invalid(where + ".role must be \"user\" or \"assistant\", not \"" + role + "\"");
+    return invalid_request(where + ".role must be \"user\" or \"assistant\", not \"" + role + "\"");
   auto content = m.find("content");
-  if (content == m.end()) return invalid(where + ".content is required");
+  if (content == m.end()) return invalid_request(where + ".content is required");
   if (content->is_string()) {
     out.push_back({{"role", role}, {"content", *content}});
     return std::nullopt;
   }
   if (!content->is_array())
-    return invalid(where + ".content must be a string or an array of blocks");
+    return invalid_request(where + ".content must be a string or an array of blocks");
   std::string text;
   bool has_text = false;
   json tool_calls = json::array();
@@ -62,25 +55,25 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
     const json& b = (*content)[i];
     const std::string bw = where + ".content[" + std::to_string(i) + "]";
     if (!b.is_object() || !b.contains("type") || !b["type"].is_string())
-      return invalid(bw + " must be an object with a string type");
+      return invalid_request(bw + " must be an object with a string type");
     const std::string type = b["type"].get<std::string>();
     if (type == "text") {
       if (!b.contains("text") || !b["text"].is_string())
-        return invalid(bw + ".text must be a string");
+        return invalid_request(bw + ".text must be a string");
       if (has_text) text += '\n';
       text += b["text"].get<std::string>();
       has_text = true;
     } else if (type == "tool_use" && role == "assistant") {
       if (!b.contains("id") || !b["id"].is_string() || !b.contains("name") ||
           !b["name"].is_string())
-        return invalid(bw + " (tool_use) needs a string id and name");
+        return invalid_request(bw + " (tool_use) needs a string id and name");
       json input = b.contains("input") ? b["input"] : json::object();
       tool_calls.push_back({{"id", b["id"]},
                             {"type", "function"},
-                            {"function", {{"name", b["name"]}, {"arguments", dump(input)}}}});
+                            {"function", {{"name", b["name"]}, {"arguments", dump_json(input)}}}});
     } else if (type == "tool_result" && role == "user") {
       if (!b.contains("tool_use_id") || !b["tool_use_id"].is_string())
-        return invalid(bw + " (tool_result) needs a string tool_use_id");
+        return invalid_request(bw + " (tool_result) needs a string tool_use_id");
       auto result_text = tool_result_text(b.contains("content") ? b["content"] : json(), bw);
       if (!result_text) return result_text.error();
       std::string t = std::move(*result_text);
@@ -88,9 +81,9 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
       tool_results.push_back(
           {{"role", "tool"}, {"tool_call_id", b["tool_use_id"]}, {"content", t}});
     } else {
-      return invalid(bw + ": content blocks of type \"" + type + "\" are not supported in a " +
-                     role + " message (supported: text" +
-                     (role == "user" ? ", tool_result" : ", tool_use") + ")");
+      return invalid_request(bw + ": content blocks of type \"" + type +
+                             "\" are not supported in a " + role + " message (supported: text" +
+                             (role == "user" ? ", tool_result" : ", tool_use") + ")");
     }
   }
   for (auto& r : tool_results) out.push_back(std::move(r));
@@ -148,7 +141,7 @@ class MessagesTranslator final : public AnswerTranslator {
               {"usage",
                {{"input_tokens", a->usage ? a->usage->prompt : 0},
                 {"output_tokens", a->usage ? a->usage->completion : 0}}}};
-    return dump(j);
+    return dump_json(j);
   }
 
   std::string event(std::string_view data) override {
@@ -164,14 +157,14 @@ class MessagesTranslator final : public AnswerTranslator {
         out += close_block();
         open_ = Open::kText;
         out += named_event("content_block_start",
-                           dump({{"type", "content_block_start"},
-                                 {"index", index_},
-                                 {"content_block", {{"type", "text"}, {"text", ""}}}}));
+                           dump_json({{"type", "content_block_start"},
+                                      {"index", index_},
+                                      {"content_block", {{"type", "text"}, {"text", ""}}}}));
       }
       out += named_event("content_block_delta",
-                         dump({{"type", "content_block_delta"},
-                               {"index", index_},
-                               {"delta", {{"type", "text_delta"}, {"text", c->content}}}}));
+                         dump_json({{"type", "content_block_delta"},
+                                    {"index", index_},
+                                    {"delta", {{"type", "text_delta"}, {"text", c->content}}}}));
     }
     for (const auto& tc : c->tool_calls) {
       if (open_ != Open::kTool || tc.index != tool_index_) {
@@ -179,20 +172,20 @@ class MessagesTranslator final : public AnswerTranslator {
         open_ = Open::kTool;
         tool_index_ = tc.index;
         saw_tool_ = true;
-        out += named_event("content_block_start", dump({{"type", "content_block_start"},
-                                                        {"index", index_},
-                                                        {"content_block",
-                                                         {{"type", "tool_use"},
-                                                          {"id", tc.id},
-                                                          {"name", tc.name},
-                                                          {"input", json::object()}}}}));
+        out += named_event("content_block_start", dump_json({{"type", "content_block_start"},
+                                                             {"index", index_},
+                                                             {"content_block",
+                                                              {{"type", "tool_use"},
+                                                               {"id", tc.id},
+                                                               {"name", tc.name},
+                                                               {"input", json::object()}}}}));
       }
       if (!tc.arguments.empty())
         out += named_event(
             "content_block_delta",
-            dump({{"type", "content_block_delta"},
-                  {"index", index_},
-                  {"delta", {{"type", "input_json_delta"}, {"partial_json", tc.arguments}}}}));
+            dump_json({{"type", "content_block_delta"},
+                       {"index", index_},
+                       {"delta", {{"type", "input_json_delta"}, {"partial_json", tc.arguments}}}}));
     }
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
     if (c->usage) usage_ = c->usage;
@@ -207,11 +200,11 @@ class MessagesTranslator final : public AnswerTranslator {
     json usage = {{"output_tokens", usage_ ? usage_->completion : 0}};
     if (usage_) usage["input_tokens"] = usage_->prompt;
     out += named_event("message_delta",
-                       dump({{"type", "message_delta"},
-                             {"delta",
-                              {{"stop_reason", stop_reason_of(finish_reason_, saw_tool_)},
-                               {"stop_sequence", nullptr}}},
-                             {"usage", usage}}));
+                       dump_json({{"type", "message_delta"},
+                                  {"delta",
+                                   {{"stop_reason", stop_reason_of(finish_reason_, saw_tool_)},
+                                    {"stop_sequence", nullptr}}},
+                                  {"usage", usage}}));
     out += named_event("message_stop", R"({"type":"message_stop"})");
     return out;
   }
@@ -245,13 +238,13 @@ class MessagesTranslator final : public AnswerTranslator {
                 {"role", "assistant"},      {"model", model_.empty() ? c.model : model_},
                 {"content", json::array()}, {"stop_reason", nullptr},
                 {"stop_sequence", nullptr}, {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}};
-    return named_event("message_start", dump({{"type", "message_start"}, {"message", msg}}));
+    return named_event("message_start", dump_json({{"type", "message_start"}, {"message", msg}}));
   }
   std::string close_block() {
     if (open_ == Open::kNone) return "";
     open_ = Open::kNone;
     std::string out = named_event("content_block_stop",
-                                  dump({{"type", "content_block_stop"}, {"index", index_}}));
+                                  dump_json({{"type", "content_block_stop"}, {"index", index_}}));
     ++index_;
     return out;
   }
@@ -294,33 +287,33 @@ const char* anthropic_error_type(ErrorKind kind) {
 }
 
 std::string anthropic_error_json(std::string_view type, std::string_view message) {
-  return dump({{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
+  return dump_json({{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
 }
 
 Result<MessagesRequest> parse_messages_request(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
-    return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not valid JSON");
-  if (!j.is_object()) return invalid("the request body must be a JSON object");
+  auto parsed = parse_request_object(body);
+  if (!parsed) return parsed.error();
+  json& j = *parsed;
   MessagesRequest r;
   if (!j.contains("model") || !j["model"].is_string() || j["model"].get<std::string>().empty())
-    return invalid("model is required and must be a non-empty string");
+    return invalid_request("model is required and must be a non-empty string");
   r.model = j["model"].get<std::string>();
-  if (!j.contains("max_tokens")) return invalid("max_tokens is required");
+  if (!j.contains("max_tokens")) return invalid_request("max_tokens is required");
   if (!j["max_tokens"].is_number_integer() || j["max_tokens"].get<std::int64_t>() < 1)
-    return invalid("max_tokens must be a positive integer");
-  if (j.contains("stream") && !j["stream"].is_boolean()) return invalid("stream must be a boolean");
+    return invalid_request("max_tokens must be a positive integer");
+  if (j.contains("stream") && !j["stream"].is_boolean())
+    return invalid_request("stream must be a boolean");
   r.stream = j.value("stream", false);
 
   json messages = json::array();
   if (auto s = j.find("system"); s != j.end() && !s->is_null()) {
     auto text = tool_result_text(*s, "system");
-    if (!text) return invalid("system must be a string or an array of text blocks");
+    if (!text) return invalid_request("system must be a string or an array of text blocks");
     messages.push_back({{"role", "system"}, {"content", *text}});
   }
   auto m = j.find("messages");
   if (m == j.end() || !m->is_array() || m->empty())
-    return invalid("messages is required and must be a non-empty array");
+    return invalid_request("messages is required and must be a non-empty array");
   for (std::size_t i = 0; i < m->size(); ++i)
     if (auto e = add_message((*m)[i], i, messages)) return *e;
 
@@ -332,25 +325,26 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   }
   for (const char* k : {"temperature", "top_p"}) {
     if (!j.contains(k) || j[k].is_null()) continue;
-    if (!j[k].is_number()) return invalid(std::string(k) + " must be a number");
+    if (!j[k].is_number()) return invalid_request(std::string(k) + " must be a number");
     chat[k] = j[k];
   }
   if (auto s = j.find("stop_sequences"); s != j.end() && !s->is_null()) {
-    if (!s->is_array()) return invalid("stop_sequences must be an array of strings");
+    if (!s->is_array()) return invalid_request("stop_sequences must be an array of strings");
     for (const auto& x : *s)
-      if (!x.is_string()) return invalid("stop_sequences must be an array of strings");
+      if (!x.is_string()) return invalid_request("stop_sequences must be an array of strings");
     if (!s->empty()) chat["stop"] = *s;
   }
   if (auto t = j.find("tools"); t != j.end() && !t->is_null()) {
-    if (!t->is_array()) return invalid("tools must be an array");
+    if (!t->is_array()) return invalid_request("tools must be an array");
     json tools = json::array();
     for (std::size_t i = 0; i < t->size(); ++i) {
       const json& tool = (*t)[i];
       const std::string tw = "tools[" + std::to_string(i) + "]";
       if (!tool.is_object() || !tool.contains("name") || !tool["name"].is_string())
-        return invalid(tw + " needs a string name");
+        return invalid_request(tw + " needs a string name");
       if (tool.contains("type") && tool["type"].is_string() && tool["type"] != "custom")
-        return invalid(tw + ": server tools of type " + tool["type"].dump() + " are not supported");
+        return invalid_request(tw + ": server tools of type " + tool["type"].dump() +
+                               " are not supported");
       json fn = {{"name", tool["name"]}};
       if (tool.contains("description")) fn["description"] = tool["description"];
       fn["parameters"] =
@@ -361,7 +355,7 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   }
   if (auto c = j.find("tool_choice"); c != j.end() && !c->is_null()) {
     if (!c->is_object() || !c->contains("type") || !(*c)["type"].is_string())
-      return invalid("tool_choice must be an object with a type");
+      return invalid_request("tool_choice must be an object with a type");
     const std::string type = (*c)["type"].get<std::string>();
     if (type == "auto") {
       chat["tool_choice"] = "auto";
@@ -371,15 +365,15 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
       chat["tool_choice"] = "none";
     } else if (type == "tool") {
       if (!c->contains("name") || !(*c)["name"].is_string())
-        return invalid("tool_choice of type tool needs a name");
+        return invalid_request("tool_choice of type tool needs a name");
       chat["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
     } else {
-      return invalid("tool_choice.type must be auto, any, tool or none");
+      return invalid_request("tool_choice.type must be auto, any, tool or none");
     }
     if (c->value("disable_parallel_tool_use", false) && chat.contains("tools"))
       chat["parallel_tool_calls"] = false;
   }
-  r.chat_body = dump(chat);
+  r.chat_body = dump_json(chat);
   return r;
 }
 

@@ -6,6 +6,7 @@
 
 #include "api/chat_reading.h"
 #include "api/errors.h"
+#include "api/json_util.h"
 
 namespace switchboard::api {
 
@@ -13,31 +14,23 @@ using nlohmann::json;
 
 namespace {
 
-constexpr auto kReplace = json::error_handler_t::replace;
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, kReplace);
-}
-
-Error invalid(const std::string& message) {
-  return make_error(ErrorKind::kBadRequest, "invalid_request", message);
-}
-
 // A message item's content: a string, or input_text / output_text parts joined by '\n'.
 Result<std::string> content_text(const json& content, const std::string& where) {
   if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) return invalid(where + ".content must be a string or an array of parts");
+  if (!content.is_array())
+    return invalid_request(where + ".content must be a string or an array of parts");
   std::string out;
   for (std::size_t i = 0; i < content.size(); ++i) {
     const json& p = content[i];
     const std::string pw = where + ".content[" + std::to_string(i) + "]";
     if (!p.is_object() || !p.contains("type") || !p["type"].is_string())
-      return invalid(pw + " must be an object with a string type");
+      return invalid_request(pw + " must be an object with a string type");
     const std::string type = p["type"].get<std::string>();
     if (type != "input_text" && type != "output_text" && type != "text")
-      return invalid(pw + ": parts of type \"" + type +
-                     "\" are not supported (supported: input_text, output_text)");
+      return invalid_request(pw + ": parts of type \"" + type +
+                             "\" are not supported (supported: input_text, output_text)");
     if (!p.contains("text") || !p["text"].is_string())
-      return invalid(pw + ".text must be a string");
+      return invalid_request(pw + ".text must be a string");
     if (!out.empty()) out += '\n';
     out += p["text"].get<std::string>();
   }
@@ -46,18 +39,18 @@ Result<std::string> content_text(const json& content, const std::string& where) 
 
 std::optional<Error> add_input_item(const json& item, std::size_t i, json& messages) {
   const std::string where = "input[" + std::to_string(i) + "]";
-  if (!item.is_object()) return invalid(where + " must be an object");
+  if (!item.is_object()) return invalid_request(where + " must be an object");
   const std::string type = item.contains("type") && item["type"].is_string()
                                ? item["type"].get<std::string>()
                                : std::string("message");
   if (type == "message") {
     if (!item.contains("role") || !item["role"].is_string())
-      return invalid(where + ".role must be a string");
+      return invalid_request(where + ".role must be a string");
     std::string role = item["role"].get<std::string>();
     if (role == "developer") role = "system";
     if (role != "user" && role != "assistant" && role != "system")
-      return invalid(where + ".role must be user, assistant, system or developer");
-    if (!item.contains("content")) return invalid(where + ".content is required");
+      return invalid_request(where + ".role must be user, assistant, system or developer");
+    if (!item.contains("content")) return invalid_request(where + ".content is required");
     auto text = content_text(item["content"], where);
     if (!text) return text.error();
     // Consecutive assistant text after tool calls stays a message of its own.
@@ -67,7 +60,7 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
   if (type == "function_call") {
     for (const char* k : {"call_id", "name", "arguments"})
       if (!item.contains(k) || !item[k].is_string())
-        return invalid(where + " (function_call) needs a string " + k);
+        return invalid_request(where + " (function_call) needs a string " + k);
     json call = {{"id", item["call_id"]},
                  {"type", "function"},
                  {"function", {{"name", item["name"]}, {"arguments", item["arguments"]}}}};
@@ -83,8 +76,9 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
   }
   if (type == "function_call_output") {
     if (!item.contains("call_id") || !item["call_id"].is_string())
-      return invalid(where + " (function_call_output) needs a string call_id");
-    if (!item.contains("output")) return invalid(where + " (function_call_output) needs an output");
+      return invalid_request(where + " (function_call_output) needs a string call_id");
+    if (!item.contains("output"))
+      return invalid_request(where + " (function_call_output) needs an output");
     std::string output;
     if (item["output"].is_string()) {
       output = item["output"].get<std::string>();
@@ -96,8 +90,9 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
     messages.push_back({{"role", "tool"}, {"tool_call_id", item["call_id"]}, {"content", output}});
     return std::nullopt;
   }
-  return invalid(where + ": input items of type \"" + type +
-                 "\" are not supported (supported: message, function_call, function_call_output)");
+  return invalid_request(
+      where + ": input items of type \"" + type +
+      "\" are not supported (supported: message, function_call, function_call_output)");
 }
 
 std::int64_t now_s() {
@@ -158,7 +153,7 @@ class ResponsesTranslator final : public AnswerTranslator {
                         {"status", "completed"}});
     json r = skeleton("resp_" + suffix, a->created ? a->created : now_s(), a->model);
     set_final(r, a->finish_reason, std::move(output), a->usage);
-    return dump(r);
+    return dump_json(r);
   }
 
   std::string event(std::string_view data) override {
@@ -238,11 +233,11 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string error_body(const Error& e) const override { return error_json(e); }
   std::string error_event(const Error& e) override {
     finished_ = true;
-    return named_event("error", dump({{"type", "error"},
-                                      {"code", e.code},
-                                      {"message", e.message},
-                                      {"param", nullptr},
-                                      {"sequence_number", sequence_++}}));
+    return named_event("error", dump_json({{"type", "error"},
+                                           {"code", e.code},
+                                           {"message", e.message},
+                                           {"param", nullptr},
+                                           {"sequence_number", sequence_++}}));
   }
   std::string upstream_error_body(unsigned, std::string_view body) const override {
     return std::string(body);  // already OpenAI's shape
@@ -284,7 +279,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string emit(const char* type, json fields) {
     fields["type"] = type;
     fields["sequence_number"] = sequence_++;
-    return named_event(type, dump(fields));
+    return named_event(type, dump_json(fields));
   }
   std::string start(const ChatChunk& c) {
     if (started_) return "";
@@ -355,45 +350,44 @@ class ResponsesTranslator final : public AnswerTranslator {
 }  // namespace
 
 Result<ResponsesRequest> parse_responses_request(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
-    return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not valid JSON");
-  if (!j.is_object()) return invalid("the request body must be a JSON object");
+  auto parsed = parse_request_object(body);
+  if (!parsed) return parsed.error();
+  json& j = *parsed;
   ResponsesRequest r;
   if (!j.contains("model") || !j["model"].is_string() || j["model"].get<std::string>().empty())
-    return invalid("model is required and must be a non-empty string");
+    return invalid_request("model is required and must be a non-empty string");
   r.model = j["model"].get<std::string>();
   if (auto p = j.find("previous_response_id"); p != j.end() && !p->is_null())
     return make_error(ErrorKind::kBadRequest, "unsupported_parameter",
                       "previous_response_id is not supported by this gateway (it keeps no "
                       "conversation state): send the whole conversation in input");
   if (j.contains("stream") && !j["stream"].is_null() && !j["stream"].is_boolean())
-    return invalid("stream must be a boolean");
+    return invalid_request("stream must be a boolean");
   r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();
 
   json messages = json::array();
   if (auto ins = j.find("instructions"); ins != j.end() && !ins->is_null()) {
-    if (!ins->is_string()) return invalid("instructions must be a string");
+    if (!ins->is_string()) return invalid_request("instructions must be a string");
     r.instructions = ins->get<std::string>();
     if (!r.instructions.empty())
       messages.push_back({{"role", "system"}, {"content", r.instructions}});
   }
   auto in = j.find("input");
-  if (in == j.end() || in->is_null()) return invalid("input is required");
+  if (in == j.end() || in->is_null()) return invalid_request("input is required");
   if (in->is_string()) {
     messages.push_back({{"role", "user"}, {"content", *in}});
   } else if (in->is_array()) {
-    if (in->empty()) return invalid("input must not be empty");
+    if (in->empty()) return invalid_request("input must not be empty");
     for (std::size_t i = 0; i < in->size(); ++i)
       if (auto e = add_input_item((*in)[i], i, messages)) return *e;
   } else {
-    return invalid("input must be a string or an array of items");
+    return invalid_request("input must be a string or an array of items");
   }
 
   json chat = {{"model", r.model}, {"messages", std::move(messages)}};
   if (auto m = j.find("max_output_tokens"); m != j.end() && !m->is_null()) {
     if (!m->is_number_integer() || m->get<std::int64_t>() < 1)
-      return invalid("max_output_tokens must be a positive integer");
+      return invalid_request("max_output_tokens must be a positive integer");
     r.max_output_tokens = m->get<std::int64_t>();
     chat["max_tokens"] = *r.max_output_tokens;
   }
@@ -403,22 +397,22 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   }
   for (const char* k : {"temperature", "top_p"}) {
     if (!j.contains(k) || j[k].is_null()) continue;
-    if (!j[k].is_number()) return invalid(std::string(k) + " must be a number");
+    if (!j[k].is_number()) return invalid_request(std::string(k) + " must be a number");
     chat[k] = j[k];
   }
   if (auto u = j.find("user"); u != j.end() && u->is_string()) chat["user"] = *u;
   if (auto p = j.find("parallel_tool_calls"); p != j.end() && p->is_boolean())
     chat["parallel_tool_calls"] = *p;
   if (auto t = j.find("tools"); t != j.end() && !t->is_null()) {
-    if (!t->is_array()) return invalid("tools must be an array");
+    if (!t->is_array()) return invalid_request("tools must be an array");
     json tools = json::array();
     for (std::size_t i = 0; i < t->size(); ++i) {
       const json& tool = (*t)[i];
       const std::string tw = "tools[" + std::to_string(i) + "]";
       if (!tool.is_object() || tool.value("type", "") != "function")
-        return invalid(tw + ": only tools of type function are supported");
+        return invalid_request(tw + ": only tools of type function are supported");
       if (!tool.contains("name") || !tool["name"].is_string())
-        return invalid(tw + " needs a string name");
+        return invalid_request(tw + " needs a string name");
       json fn = {{"name", tool["name"]}};
       if (tool.contains("description") && !tool["description"].is_null())
         fn["description"] = tool["description"];
@@ -433,13 +427,13 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     if (c->is_string()) {
       const std::string v = c->get<std::string>();
       if (v != "auto" && v != "none" && v != "required")
-        return invalid("tool_choice must be auto, none, required or a function");
+        return invalid_request("tool_choice must be auto, none, required or a function");
       chat["tool_choice"] = v;
     } else if (c->is_object() && c->value("type", "") == "function" && c->contains("name") &&
                (*c)["name"].is_string()) {
       chat["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
     } else {
-      return invalid(
+      return invalid_request(
           "tool_choice must be auto, none, required or {\"type\":\"function\",\"name\":...}");
     }
   }
@@ -454,10 +448,10 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
       if (f.contains("strict")) schema["strict"] = f["strict"];
       chat["response_format"] = {{"type", "json_schema"}, {"json_schema", std::move(schema)}};
     } else if (type != "text") {
-      return invalid("text.format.type must be text, json_object or json_schema");
+      return invalid_request("text.format.type must be text, json_object or json_schema");
     }
   }
-  r.chat_body = dump(chat);
+  r.chat_body = dump_json(chat);
   return r;
 }
 

@@ -1,7 +1,8 @@
 // Virtual API key management on the admin listener (docs/keys.md, docs/admin.md):
 //
 //   GET    /admin/keys[?revoked=1]       the keys (never a hash or a secret)
-//   POST   /admin/keys                   {"name", "team", "allow": {...}, "limits": {...}} -> 201 with
+//   POST   /admin/keys                   {"name", "team", "allow": {...}, "limits": {...}} -> 201
+//   with
 //                                        the key and its secret (shown this once)
 //   DELETE /admin/keys/{name or id}      revokes it
 //   GET    /admin/usage?by=key|team|route|model|hour[&since_ms=N]
@@ -25,7 +26,9 @@ namespace switchboard::admin {
 namespace {
 using http::bhttp::verb;
 
-http::Response error_reply(const Error& e) { return json_response(http_status(e.kind), api::error_json(e)); }
+http::Response error_reply(const Error& e) {
+  return json_response(http_status(e.kind), api::error_json(e));
+}
 
 // The keys database of the running config, or the error to answer.
 Result<std::string> keys_db(AdminServices& s) {
@@ -62,7 +65,8 @@ Result<access::KeySpec> spec_from_body(std::string_view body) {
 // Runs `work` (given the keys database) on the admin pool; answers its JSON with `status`.
 // `work` is the caller's named local (no temporary with a destructor inside a co_await: GCC 12).
 using StoreWork = std::function<Result<nlohmann::json>(const std::string&)>;
-asio::awaitable<http::Response> with_store(AdminServices& s, unsigned status, const StoreWork& work) {
+asio::awaitable<http::Response> with_store(AdminServices& s, unsigned status,
+                                           const StoreWork& work) {
   auto db = keys_db(s);
   if (!db) co_return error_reply(db.error());
   const std::string path = *db;
@@ -101,24 +105,27 @@ const AdminRouteRegistrar kKeys("keys", [](AdminRoutes& routes, AdminServices& s
     };
     co_return co_await with_store(s, 201, work);
   });
-  routes.add_prefix(verb::delete_, "/admin/keys/", [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
-    const StoreWork work = [which = std::string(req.rest)](const std::string& db) -> Result<nlohmann::json> {
-      auto store = access::KeyStore::open(db);
-      if (!store) return store.error();
-      auto revoked = (*store)->revoke(which);
-      if (!revoked) return revoked.error();
-      access::AccessService::reload_all();
-      return access::key_json(*revoked);
-    };
-    co_return co_await with_store(s, 200, work);
-  });
+  routes.add_prefix(
+      verb::delete_, "/admin/keys/", [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
+        const StoreWork work =
+            [which = std::string(req.rest)](const std::string& db) -> Result<nlohmann::json> {
+          auto store = access::KeyStore::open(db);
+          if (!store) return store.error();
+          auto revoked = (*store)->revoke(which);
+          if (!revoked) return revoked.error();
+          access::AccessService::reload_all();
+          return access::key_json(*revoked);
+        };
+        co_return co_await with_store(s, 200, work);
+      });
   routes.add(verb::get, "/admin/usage", [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
     std::string by(req.param("by").empty() ? std::string_view("key") : req.param("by"));
     std::int64_t since = 0;
     if (auto p = req.param("since_ms"); !p.empty()) {
       auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), since);
       if (ec != std::errc{} || end != p.data() + p.size())
-        co_return error_reply(make_error(ErrorKind::kBadRequest, "invalid_parameter", "since_ms: a whole number"));
+        co_return error_reply(
+            make_error(ErrorKind::kBadRequest, "invalid_parameter", "since_ms: a whole number"));
     }
     const StoreWork work = [by, since](const std::string& db) -> Result<nlohmann::json> {
       auto rows = access::query_usage(db, by, since);

@@ -1,0 +1,27 @@
+// Small helpers shared by the API translators (responses, messages, completions, embeddings).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "switchboard/result.h"
+
+namespace switchboard::api {
+
+// Compact JSON text; invalid UTF-8 in strings is replaced, so this never throws.
+inline std::string dump_json(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// 400 `invalid_request` with `message` (which names the offending field).
+inline Error invalid_request(const std::string& message) {
+  return make_error(ErrorKind::kBadRequest, "invalid_request", message);
+}
+
+// Parses a request body that must be one JSON object whose top-level keys are all distinct: 400
+// `invalid_json` when it is not JSON, `invalid_request` when it is not an object or repeats a key
+// (named: a repeated "model" would otherwise route by one value and bill by another).
+Result<nlohmann::json> parse_request_object(std::string_view body);
+
+}  // namespace switchboard::api
