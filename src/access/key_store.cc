@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS usage (
 constexpr const char* kColumns =
     "id,name,team,hash,prefix,allow,limits,created_ms,revoked_ms FROM api_keys";
 
+// updated_ms of a change: its time, but always above every earlier change's, so that two changes
+// within one millisecond still move version() (a create and a revoke in the same ms did not).
+#define kNextUpdate "max(?, (SELECT coalesce(max(updated_ms), 0) + 1 FROM api_keys))"
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -102,7 +106,7 @@ Result<CreatedKey> KeyStore::create(const KeySpec& spec) {
   Stmt st;
   if (sqlite3_prepare_v2(db_,
                          "INSERT INTO api_keys (id,name,team,hash,prefix,allow,limits,created_ms,"
-                         "revoked_ms,updated_ms) VALUES (?,?,?,?,?,?,?,?,0,?)",
+                         "revoked_ms,updated_ms) VALUES (?,?,?,?,?,?,?,?,0," kNextUpdate ")",
                          -1, &st.s, nullptr) != SQLITE_OK)
     return sqlite_error(db_, "preparing the key insert");
   const std::string allow = permissions_json(k.allow).dump(), limits = limits_json(k.limits).dump();
@@ -147,8 +151,9 @@ Result<Key> KeyStore::revoke(const std::string& name_or_id) {
   Key k = read_key(find.s);
   k.revoked_ms = now_ms();
   Stmt up;
-  if (sqlite3_prepare_v2(db_, "UPDATE api_keys SET revoked_ms = ?, updated_ms = ? WHERE id = ?", -1,
-                         &up.s, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          db_, "UPDATE api_keys SET revoked_ms = ?, updated_ms = " kNextUpdate " WHERE id = ?", -1,
+          &up.s, nullptr) != SQLITE_OK)
     return sqlite_error(db_, "revoking the key");
   sqlite3_bind_int64(up.s, 1, k.revoked_ms);
   sqlite3_bind_int64(up.s, 2, k.revoked_ms);
