@@ -143,6 +143,34 @@ const std::unordered_map<std::string_view, std::string_view>& number_words() {
   return m;
 }
 
+// Every listed word with what it is, so that a word costs one hash lookup, not five.
+enum WordKind : std::uint8_t {
+  kNegation = 1,
+  kNumber = 2,
+  kLanguage = 4,
+  kPolarity = 8,
+  kStarter = 16
+};
+struct WordInfo {
+  std::uint8_t kinds = 0;
+  std::string_view number;  // kNumber: the value it stands for
+};
+const std::unordered_map<std::string_view, WordInfo>& lexicon() {
+  static const std::unordered_map<std::string_view, WordInfo> m = [] {
+    std::unordered_map<std::string_view, WordInfo> out;
+    for (auto w : negation_words()) out[w].kinds |= kNegation;
+    for (auto [w, v] : number_words()) {
+      out[w].kinds |= kNumber;
+      out[w].number = v;
+    }
+    for (auto w : language_words()) out[w].kinds |= kLanguage;
+    for (auto w : polarity_words()) out[w].kinds |= kPolarity;
+    for (auto w : sentence_starters()) out[w].kinds |= kStarter;
+    return out;
+  }();
+  return m;
+}
+
 bool is_alpha(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -160,8 +188,15 @@ bool word_byte(unsigned char c) {
 void first_occurrences(std::vector<std::uint64_t>& v) {
   std::vector<std::uint64_t> out;
   out.reserve(v.size());
-  for (auto x : v)
-    if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
+  if (v.size() <= 32) {  // short lists (most prompts): a linear scan beats hashing
+    for (auto x : v)
+      if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
+  } else {  // long prompts: quadratic no more
+    std::unordered_set<std::uint64_t> seen;
+    seen.reserve(v.size());
+    for (auto x : v)
+      if (seen.insert(x).second) out.push_back(x);
+  }
   v = std::move(out);
 }
 
@@ -236,25 +271,27 @@ Features extract_features(std::string_view text) {
     plain.reserve(lower.size());
     for (char ch : lower)
       if (ch != '\'') plain.push_back(ch);
-    if (lower.ends_with("n't") || negation_words().count(plain)) {
+    const auto found = lexicon().find(plain);
+    const std::uint8_t kinds = found == lexicon().end() ? 0 : found->second.kinds;
+    if (lower.ends_with("n't") || (kinds & kNegation)) {
       ++f.negations;
       continue;
     }
-    if (auto it = number_words().find(plain); it != number_words().end()) {
-      f.numbers.push_back(fnv(it->second));
+    if (kinds & kNumber) {
+      f.numbers.push_back(fnv(found->second.number));
       continue;
     }
-    if (language_words().count(plain)) {
+    if (kinds & kLanguage) {
       f.polarity.push_back(fnv(plain));
       continue;
     }
-    if (polarity_words().count(plain)) f.polarity.push_back(fnv(plain));
+    if (kinds & kPolarity) f.polarity.push_back(fnv(plain));
     const unsigned char c0 = static_cast<unsigned char>(word[0]);
     const bool all_caps = word.size() >= 2 && std::all_of(word.begin(), word.end(), [](char ch) {
                             return is_upper(static_cast<unsigned char>(ch)) || ch == '\'';
                           });
     if (all_caps || (inner_upper && is_alpha(c0)) ||
-        (is_upper(c0) && !(first && sentence_starters().count(plain)) && plain != "i"))
+        (is_upper(c0) && !(first && (kinds & kStarter)) && plain != "i"))
       f.entities.push_back(fnv(plain));
   }
   first_occurrences(f.numbers);

@@ -167,7 +167,21 @@ class CacheStage final : public Stage {
     q.exact = norm->exact;
     q.partition = norm->partition;
     q.threshold = route.settings.threshold;
-    if (route.settings.semantic && glove_ && !norm->last_text.empty()) {
+    const bool semantic = route.settings.semantic && glove_ && !norm->last_text.empty();
+    std::optional<Result<std::optional<cache::Hit>>> found;
+    // An exact hit needs neither the guard features nor the embedding (most of a semantic lookup's
+    // CPU): an in-process store is asked for the exact key first. (A remote store gets one
+    // round trip with everything.)
+    if (semantic && !route.store->asynchronous()) {
+      cache::Query exact_only;
+      exact_only.exact = q.exact;
+      exact_only.partition = q.partition;
+      exact_only.threshold = q.threshold;
+      route.store->lookup(std::move(exact_only),
+                          [&found](Result<std::optional<cache::Hit>> r) { found = std::move(r); });
+      if (!(found && *found && **found)) found.reset();
+    }
+    if (semantic && !found) {
       q.features = cache::extract_features(norm->last_text);
       if (share_embedding_ && !ctx.signals.embedding.empty()) {
         q.embedding = ctx.signals.embedding;
@@ -179,8 +193,9 @@ class CacheStage final : public Stage {
     // What a miss stores, kept before the query is handed to the store.
     cache::Entry entry{q.exact, q.partition, q.features, q.embedding, {}};
 
-    std::optional<Result<std::optional<cache::Hit>>> found;
-    if (!route.store->asynchronous()) {
+    if (found) {
+      // Answered by the exact key above.
+    } else if (!route.store->asynchronous()) {
       route.store->lookup(std::move(q),
                           [&found](Result<std::optional<cache::Hit>> r) { found = std::move(r); });
     } else {
