@@ -6,8 +6,10 @@
 // with Zipf frequencies, cycled. Needs the weights (`make weights`). Run: build/bench/cache_bench.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -86,6 +88,13 @@ struct Fixture {
   }
 };
 
+// This thread's CPU time in µs (CLOCK_THREAD_CPUTIME_ID): what one hit costs, without the waits.
+double thread_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e6 + double(ts.tv_nsec) / 1e3;
+}
+
 Fixture& fixture() {
   static Fixture f;
   return f;
@@ -95,7 +104,10 @@ void lookup(benchmark::State& state, bool semantic) {
   auto& f = fixture();
   std::size_t i = 0, hits = 0;
   std::vector<float> emb;
+  std::vector<double> cpu_us;  // each hit's thread CPU time, for the p99 the target is about
+  cpu_us.reserve(1 << 16);
   for (auto _ : state) {
+    const double t0 = thread_cpu_us();
     const std::size_t k = i++ % f.bodies.size();
     const std::string& body = semantic ? f.near_bodies[k] : f.bodies[k];
     const api::ChatRequest& req = semantic ? f.near_reqs[k] : f.reqs[k];
@@ -116,8 +128,14 @@ void lookup(benchmark::State& state, bool semantic) {
       ++hits;
       benchmark::DoNotOptimize(cache::completion_body(hit->answer, "chatcmpl-x", 1));
     }
+    cpu_us.push_back(thread_cpu_us() - t0);
   }
   state.counters["hit_rate"] = double(hits) / double(std::max<std::size_t>(i, 1));
+  if (!cpu_us.empty()) {
+    std::sort(cpu_us.begin(), cpu_us.end());
+    state.counters["p50_us"] = cpu_us[cpu_us.size() / 2];
+    state.counters["p99_us"] = cpu_us[std::min(cpu_us.size() - 1, cpu_us.size() * 99 / 100)];
+  }
 }
 
 void BM_CacheHitExact(benchmark::State& s) {

@@ -209,6 +209,7 @@ Features extract_features(std::string_view text) {
   bool sentence_start = true;
   std::string lower;
   std::string digits;
+  std::string plain_buf;  // a word without its apostrophes, when it has any
   while (i < n) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (!word_byte(c)) {
@@ -267,10 +268,13 @@ Features extract_features(std::string_view text) {
       continue;
     }
     // Contractions: "don't" counts as a negation; other apostrophes are dropped.
-    std::string plain;
-    plain.reserve(lower.size());
-    for (char ch : lower)
-      if (ch != '\'') plain.push_back(ch);
+    std::string_view plain = lower;
+    if (lower.find('\'') != std::string::npos) {
+      plain_buf.clear();
+      for (char ch : lower)
+        if (ch != '\'') plain_buf.push_back(ch);
+      plain = plain_buf;
+    }
     const auto found = lexicon().find(plain);
     const std::uint8_t kinds = found == lexicon().end() ? 0 : found->second.kinds;
     if (lower.ends_with("n't") || (kinds & kNegation)) {
