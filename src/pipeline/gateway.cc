@@ -14,7 +14,6 @@
 #include "pipeline/stage_runner.h"
 #include "pipeline/translating_writer.h"
 #include "pool/health.h"
-#include "signals/signals_json.h"
 
 namespace switchboard::pipeline {
 
@@ -291,12 +290,7 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
     Error e = ctx.error ? *ctx.error : make_error(ErrorKind::kInternal, "internal_error", "no decision was made");
     co_return (void)co_await ex.respond(error_response(e));
   }
-  ctx.decision->reason = ctx.rec.reason;
-  nlohmann::json body = decision_json(*ctx.decision);
-  body["route"] = ctx.req.model;
-  body["signals"] = signals::signals_json(ctx.signals);
-  body["stages"] = store::stages_json(ctx.rec.stages);
-  if (!ctx.rec.guard.empty()) body["guard"] = store::guard_json(ctx.rec.guard);
+  const nlohmann::json body = route_explanation(ctx);
   co_await ex.respond(json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
