@@ -11,6 +11,7 @@
 #include "pipeline/learning/context_cache.h"
 #include "pipeline/learning/learner.h"
 #include "policies/bandit/bandit_policy.h"
+#include "policies/correction/correction_policy.h"
 #include "policies/elo/elo_policy.h"
 #include "policies/objective.h"
 #include "store/feedback_store.h"
@@ -239,6 +240,80 @@ TEST(LearnEvent, StreamJsonRoundTripIsExact) {
   EXPECT_EQ(*back->feedback.lambda, 20);
   EXPECT_EQ(back->feedback.cost, e.feedback.cost);
   EXPECT_FALSE(pipeline::learning::parse_event_json("{"));
+}
+
+// A learned policy with fixed predictions: a 0.8, b 0.6, both free.
+class FixedLearned final : public policies::LearnedPolicy {
+ public:
+  FixedLearned() : LearnedPolicy("fixed", two_models()) {}
+  Result<std::vector<ModelPrediction>> predict(const RouteRequest&, const Signals&) const override {
+    std::vector<ModelPrediction> p(2);
+    p[0].quality = 0.8;
+    p[1].quality = 0.6;
+    return p;
+  }
+};
+
+Feedback tasked(const std::string& model, const std::string& task, double score) {
+  Feedback f;
+  f.model = model;
+  f.signals.task = task;
+  f.score = score;
+  return f;
+}
+
+std::string chosen(const policies::correction::CorrectionPolicy& p, const std::string& task) {
+  RouteRequest req;
+  req.prompt_text = "q";
+  Signals s;
+  s.task = task;
+  auto d = p.choose(req, s);
+  EXPECT_TRUE(d);
+  return d ? d->plan.model : "";
+}
+
+TEST(OnlineCorrection, PerModelPerTaskBiasMovesTheLearnedPolicysChoice) {
+  policies::correction::CorrectionOptions o;  // prior 10, per task, min_n 5
+  policies::correction::CorrectionPolicy p(std::make_unique<FixedLearned>(), o);
+  EXPECT_EQ(chosen(p, "math"), "a");  // no feedback: the base policy's choice
+  EXPECT_EQ(chosen(p, ""), "a");
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_FALSE(p.observe(tasked("a", "math", 0.2)));   // a is much worse than predicted on math
+    ASSERT_FALSE(p.observe(tasked("a", "poetry", 0.9)));  // and a bit better on poetry
+  }
+  // math: 0.8 + 10·(0.2 − 0.8)/(10 + 10) = 0.5 < 0.6 → b; poetry: 0.8 + 10·0.1/20 = 0.85 → a.
+  EXPECT_NEAR(p.bias(0, "math"), -0.3, 1e-12);
+  EXPECT_NEAR(p.bias(0, "poetry"), 0.05, 1e-12);
+  EXPECT_NEAR(p.bias(1, "math"), 0.0, 1e-12);
+  EXPECT_EQ(chosen(p, "math"), "b");
+  EXPECT_EQ(chosen(p, "poetry"), "a");
+  // No task, or one with too little feedback: the global table, (10·−0.6 + 10·0.1)/(10 + 20).
+  EXPECT_NEAR(p.bias(0, ""), -5.0 / 30.0, 1e-12);
+  EXPECT_EQ(chosen(p, "code"), "a");
+  // Refused: a model it does not route to, feedback without a score.
+  EXPECT_TRUE(p.observe(tasked("zzz", "math", 1)));
+  Feedback pair;
+  pair.model = "a";
+  EXPECT_TRUE(p.observe(pair));
+  EXPECT_EQ(p.observations(), 20u);
+  // The state survives save/restore.
+  policies::correction::CorrectionPolicy q(std::make_unique<FixedLearned>(), o);
+  ASSERT_FALSE(q.restore(p.save()));
+  EXPECT_EQ(chosen(q, "math"), "b");
+  EXPECT_NEAR(q.bias(0, "math"), -0.3, 1e-12);
+}
+
+TEST(OnlineCorrection, DiscountForgetsOldFeedback) {
+  policies::correction::CorrectionOptions o;
+  o.prior = 1;
+  o.discount = 0.8;
+  o.per_task = false;
+  policies::correction::CorrectionPolicy p(std::make_unique<FixedLearned>(), o);
+  for (int i = 0; i < 30; ++i) ASSERT_FALSE(p.observe(tasked("a", "", 0.0)));
+  EXPECT_EQ(chosen(p, ""), "b");
+  for (int i = 0; i < 15; ++i) ASSERT_FALSE(p.observe(tasked("a", "", 0.8)));
+  EXPECT_GT(p.bias(0, ""), -0.05);  // the old zeros weigh 0.8^15 ≈ 3.5% now
+  EXPECT_EQ(chosen(p, ""), "a");
 }
 
 }  // namespace
