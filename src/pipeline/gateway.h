@@ -94,6 +94,10 @@ class Gateway {
   void set_record_observer(std::function<void(const store::DecisionRecord&)> observer) {
     observer_ = std::move(observer);
   }
+  // POST /v1/feedback's whole work on a body (docs/online.md): parse, look the decisions up, store
+  // the feedback, hand it to the learner; the answer in OpenAI's shape. Blocking (SQLite): call it
+  // from a thread pool, never an event loop. Thread-safe; 503 before attach() or after detach().
+  http::Response feedback_blocking(std::string_view body);
 
  private:
   struct Worker;  // per worker thread: its upstream and embedding source, its cached runtime

@@ -1,9 +1,9 @@
 // POST /v1/feedback (pipeline/gateway.h, docs/online.md) and the learner's start.
 //
-// The handler parses the body on the worker (400 in OpenAI's shape), then, on the lookup thread
-// pool (SQLite blocks; never the worker's event loop), finds each decision (404 when one is
-// unknown) and stores the feedback rows in one transaction (409 when a decision already has
-// feedback). The decision's context comes from the in-memory ContextCache; the event goes to the
+// The handler runs on the lookup thread pool (SQLite blocks; never a worker's event loop); the
+// admin listener's POST /admin/feedback runs the same on its own pool (admin/routes/). It parses
+// the body (400 in OpenAI's shape), finds each decision (404 when one is unknown) and stores the
+// feedback rows in one transaction (409 when a decision already has feedback). The decision's context comes from the in-memory ContextCache; the event goes to the
 // learner's queue and the answer says whether it was queued ("queued"), or why not
 // ("no_context": the context expired or the request was not answered by a learning route;
 // "dropped": the learner's queue was full). Feedback is counted in
@@ -58,8 +58,8 @@ void Gateway::start_learning() {
   feedback_ = std::move(*fs);
   contexts_ = std::make_unique<learning::ContextCache>(learning::ContextLimits{});
   learning::LearnerOptions options;
-  if (auto access = access::parse_access_settings(*rt->config); access && access->redis)
-    options.redis = access->redis;
+  if (auto settings = access::parse_access_settings(*rt->config); settings && settings->redis)
+    options.redis = settings->redis;
   learner_ = std::make_unique<learning::Learner>(
       options, [this] { return runtime(); }, *feedback_, &metrics_);
   learner_->start();
@@ -70,69 +70,74 @@ asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
     http::Response r = error_reply(http_status(ex.read_error()->kind), *ex.read_error());
     co_return (void)co_await ex.respond(std::move(r));
   }
-  auto parsed = api::parse_feedback(ex.request().body());
+  if (!lookups_) {
+    http::Response r = feedback_blocking(ex.request().body());
+    co_return (void)co_await ex.respond(std::move(r));
+  }
+  // SQLite may block: the whole of it runs on the lookup pool, never on this worker's event loop.
+  // The lambda captures only pointers (this frame outlives it; GCC 12 may copy a closure in a
+  // co_await expression bitwise).
+  const std::string* body = &ex.request().body();
+  http::Response reply = co_await asio::co_spawn(
+      *lookups_,
+      [self = this, body]() -> asio::awaitable<http::Response> {
+        co_return self->feedback_blocking(*body);
+      },
+      asio::use_awaitable);
+  co_await ex.respond(std::move(reply));
+}
+
+http::Response Gateway::feedback_blocking(std::string_view body) {
+  auto parsed = api::parse_feedback(body);
   if (!parsed) {
     metrics_.feedback.with({"", "unknown", "bad_request"}).inc();
-    http::Response r = error_reply(400, parsed.error());
-    co_return (void)co_await ex.respond(std::move(r));
+    return error_reply(400, parsed.error());
   }
-  if (!feedback_ || !lookups_) {
-    Error e = make_error(ErrorKind::kUnavailable, "feedback_unavailable",
-                         "feedback is not available on this gateway (its table could not be opened)");
-    http::Response r = error_reply(503, e);
-    co_return (void)co_await ex.respond(std::move(r));
-  }
+  if (!feedback_ || !contexts_ || !learner_)
+    return error_reply(503, make_error(ErrorKind::kUnavailable, "feedback_unavailable",
+                                       "feedback is not available on this gateway (its table "
+                                       "could not be opened)"));
   const api::FeedbackRequest& fb = *parsed;
   std::vector<std::string> ids;
   if (fb.kind == api::FeedbackRequest::Kind::kPairwise)
     ids = {fb.decision_a, fb.decision_b};
   else
     ids = {fb.decision_id};
-  // The lambda captures only pointers (this frame outlives the lookup; GCC 12 may copy a closure
-  // in a co_await expression bitwise).
-  Stored stored = co_await asio::co_spawn(
-      *lookups_,
-      [store = store_.get(), table = feedback_.get(), ids = &ids,
-       fb = &fb]() -> asio::awaitable<Stored> {
-        Stored out;
-        for (const auto& id : *ids) {
-          auto rec = store->find_pending(id);
-          if (!rec) rec = store->find_stored(id);
-          if (!rec) {
-            out.missing = id;
-            co_return out;
-          }
-          out.records.push_back(std::move(*rec));
-        }
-        std::vector<store::FeedbackRow> rows;
-        const std::int64_t t = now_ms();
-        for (std::size_t i = 0; i < out.records.size(); ++i) {
-          store::FeedbackRow row;
-          row.decision_id = out.records[i].id;
-          row.time_ms = t;
-          row.route = out.records[i].route;
-          row.model = out.records[i].model;
-          row.source = "client";
-          if (fb->kind == api::FeedbackRequest::Kind::kScore) {
-            row.kind = "score";
-            row.score = fb->score;
-          } else {
-            row.kind = "pairwise";
-            row.other_id = out.records[1 - i].id;
-            row.outcome = i == 0 ? fb->outcome : 1 - fb->outcome;
-          }
-          rows.push_back(std::move(row));
-        }
-        auto added = table->add(rows);
-        if (!added)
-          out.error = added.error();
-        else
-          out.duplicate = !*added;
-        co_return out;
-      },
-      asio::use_awaitable);
-  http::Response reply = feedback_answer(fb, ids, stored);
-  co_await ex.respond(std::move(reply));
+  Stored out;
+  for (const auto& id : ids) {
+    auto rec = store_->find_pending(id);
+    if (!rec) rec = store_->find_stored(id);
+    if (!rec) {
+      out.missing = id;
+      return feedback_answer(fb, ids, out);
+    }
+    out.records.push_back(std::move(*rec));
+  }
+  std::vector<store::FeedbackRow> rows;
+  const std::int64_t t = now_ms();
+  for (std::size_t i = 0; i < out.records.size(); ++i) {
+    store::FeedbackRow row;
+    row.decision_id = out.records[i].id;
+    row.time_ms = t;
+    row.route = out.records[i].route;
+    row.model = out.records[i].model;
+    row.source = "client";
+    if (fb.kind == api::FeedbackRequest::Kind::kScore) {
+      row.kind = "score";
+      row.score = fb.score;
+    } else {
+      row.kind = "pairwise";
+      row.other_id = out.records[1 - i].id;
+      row.outcome = i == 0 ? fb.outcome : 1 - fb.outcome;
+    }
+    rows.push_back(std::move(row));
+  }
+  auto added = feedback_->add(rows);
+  if (!added)
+    out.error = added.error();
+  else
+    out.duplicate = !*added;
+  return feedback_answer(fb, ids, out);
 }
 
 http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,

@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <string>
+
 namespace switchboard::pipeline::learning {
 namespace {
 
