@@ -12,7 +12,8 @@ Result<std::string> id_field(const nlohmann::json& j, const char* name) {
   if (it == j.end()) return invalid_request(std::string("missing field '") + name + "'");
   if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
       it->get_ref<const std::string&>().size() > 200)
-    return invalid_request(std::string("'") + name + "' must be a decision id (a non-empty string)");
+    return invalid_request(std::string("'") + name +
+                           "' must be a decision id (a non-empty string)");
   return it->get<std::string>();
 }
 
@@ -23,7 +24,8 @@ Result<FeedbackRequest> parse_feedback(std::string_view body) {
   if (!parsed) return parsed.error();
   const nlohmann::json& j = *parsed;
   const bool score_form = j.contains("decision_id") || j.contains("score");
-  const bool pair_form = j.contains("decision_a") || j.contains("decision_b") || j.contains("winner");
+  const bool pair_form =
+      j.contains("decision_a") || j.contains("decision_b") || j.contains("winner");
   for (const auto& [key, _] : j.items()) {
     if (key != "decision_id" && key != "score" && key != "decision_a" && key != "decision_b" &&
         key != "winner")

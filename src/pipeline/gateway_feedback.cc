@@ -3,11 +3,14 @@
 // The handler runs on the lookup thread pool (SQLite blocks; never a worker's event loop); the
 // admin listener's POST /admin/feedback runs the same on its own pool (admin/routes/). It parses
 // the body (400 in OpenAI's shape), finds each decision (404 when one is unknown) and stores the
-// feedback rows in one transaction (409 when a decision already has feedback). The decision's context comes from the in-memory ContextCache; the event goes to the
-// learner's queue and the answer says whether it was queued ("queued"), or why not
+// feedback rows in one transaction (409 when a decision already has feedback). The decision's
+// context comes from the in-memory ContextCache; the event goes to the learner's queue and the
+// answer says whether it was queued ("queued"), or why not
 // ("no_context": the context expired or the request was not answered by a learning route;
 // "dropped": the learner's queue was full). Feedback is counted in
 // switchboard_feedback_total{route,kind,result}.
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
 
 #include "access/settings.h"
@@ -15,8 +18,6 @@
 #include "api/feedback.h"
 #include "pipeline/gateway.h"
 #include "pipeline/learning/learner.h"
-
-#include <spdlog/spdlog.h>
 
 namespace switchboard::pipeline {
 namespace {
@@ -68,11 +69,11 @@ void Gateway::start_learning() {
 asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
   if (ex.read_error()) {
     http::Response r = error_reply(http_status(ex.read_error()->kind), *ex.read_error());
-    co_return (void)co_await ex.respond(std::move(r));
+    co_return (void) co_await ex.respond(std::move(r));
   }
   if (!lookups_) {
     http::Response r = feedback_blocking(ex.request().body());
-    co_return (void)co_await ex.respond(std::move(r));
+    co_return (void) co_await ex.respond(std::move(r));
   }
   // SQLite may block: the whole of it runs on the lookup pool, never on this worker's event loop.
   // The lambda captures only pointers (this frame outlives it; GCC 12 may copy a closure in a
@@ -157,9 +158,10 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
   if (stored.error) return error_reply(500, *stored.error);
   if (stored.duplicate) {
     metrics_.feedback.with({route, kind, "duplicate"}).inc();
-    return error_reply(409, make_error(ErrorKind::kBadRequest, "feedback_exists",
-                                       pairwise ? "one of these decisions already has feedback"
-                                                : "decision '" + ids[0] + "' already has feedback"));
+    return error_reply(409,
+                       make_error(ErrorKind::kBadRequest, "feedback_exists",
+                                  pairwise ? "one of these decisions already has feedback"
+                                           : "decision '" + ids[0] + "' already has feedback"));
   }
   metrics_.feedback.with({route, kind, "accepted"}).inc();
 
@@ -190,8 +192,8 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
   } else {
     metrics_.learned.with({route, "no_context"}).inc();
   }
-  nlohmann::json body = {{"object", "feedback"}, {"route", stored.records[0].route},
-                         {"learning", learning}};
+  nlohmann::json body = {
+      {"object", "feedback"}, {"route", stored.records[0].route}, {"learning", learning}};
   if (pairwise) {
     body["decision_a"] = ids[0];
     body["decision_b"] = ids[1];

@@ -68,7 +68,9 @@ Result<std::unique_ptr<FeedbackStore>> FeedbackStore::open(const std::string& pa
   return fs;
 }
 
-FeedbackStore::~FeedbackStore() { sqlite3_close_v2(db_); }
+FeedbackStore::~FeedbackStore() {
+  sqlite3_close_v2(db_);
+}
 
 Result<bool> FeedbackStore::add(const std::vector<FeedbackRow>& rows) {
   std::lock_guard lock(mu_);

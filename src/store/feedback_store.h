@@ -1,8 +1,9 @@
 // Feedback on decisions (POST /v1/feedback, docs/online.md) and the learning policies' saved state,
 // in two tables of the decision store's SQLite file:
 //
-//   feedback(decision_id PRIMARY KEY, time_ms, kind, score, other_id, outcome, route, model, source)
-//   learning_state(route PRIMARY KEY, policy, signature, observations, stream_id, state, time_ms)
+//   feedback(decision_id PRIMARY KEY, time_ms, kind, score, other_id, outcome, route, model,
+//   source) learning_state(route PRIMARY KEY, policy, signature, observations, stream_id, state,
+//   time_ms)
 //
 // One feedback row per decision: add() inserts all its rows in one transaction and inserts none
 // when any decision already has feedback (the endpoint's 409). A pairwise preference is two rows,

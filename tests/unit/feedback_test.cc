@@ -1,13 +1,14 @@
 // Feedback and online learning while serving (docs/online.md): the POST /v1/feedback body, the
 // decisions' context cache, the feedback table (one feedback per decision), the learning policies'
 // save/restore round trip, and the learner's stream event round trip.
+#include "api/feedback.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <thread>
 
-#include "api/feedback.h"
 #include "pipeline/learning/context_cache.h"
 #include "pipeline/learning/learner.h"
 #include "policies/bandit/bandit_policy.h"
@@ -54,8 +55,10 @@ TEST(FeedbackBody, ScoreAndPairwiseForms) {
   ASSERT_TRUE(p);
   EXPECT_EQ(p->kind, api::FeedbackRequest::Kind::kPairwise);
   EXPECT_DOUBLE_EQ(p->outcome, 0);
-  EXPECT_DOUBLE_EQ(api::parse_feedback(R"({"decision_a":"x","decision_b":"y","winner":"x"})")->outcome, 1);
-  EXPECT_DOUBLE_EQ(api::parse_feedback(R"({"decision_a":"x","decision_b":"y","winner":"tie"})")->outcome, 0.5);
+  EXPECT_DOUBLE_EQ(
+      api::parse_feedback(R"({"decision_a":"x","decision_b":"y","winner":"x"})")->outcome, 1);
+  EXPECT_DOUBLE_EQ(
+      api::parse_feedback(R"({"decision_a":"x","decision_b":"y","winner":"tie"})")->outcome, 0.5);
 }
 
 TEST(FeedbackBody, MalformedBodiesNameTheProblem) {
@@ -246,8 +249,9 @@ TEST(LearnEvent, StreamJsonRoundTripIsExact) {
 class FixedLearned final : public policies::LearnedPolicy {
  public:
   FixedLearned() : LearnedPolicy("fixed", two_models()) {}
-  Result<std::vector<ModelPrediction>> predict(const RouteRequest&, const Signals&) const override {
-    std::vector<ModelPrediction> p(2);
+  Result<std::vector<policies::ModelPrediction>> predict(const RouteRequest&,
+                                                         const Signals&) const override {
+    std::vector<policies::ModelPrediction> p(2);
     p[0].quality = 0.8;
     p[1].quality = 0.6;
     return p;
@@ -278,7 +282,7 @@ TEST(OnlineCorrection, PerModelPerTaskBiasMovesTheLearnedPolicysChoice) {
   EXPECT_EQ(chosen(p, "math"), "a");  // no feedback: the base policy's choice
   EXPECT_EQ(chosen(p, ""), "a");
   for (int i = 0; i < 10; ++i) {
-    ASSERT_FALSE(p.observe(tasked("a", "math", 0.2)));   // a is much worse than predicted on math
+    ASSERT_FALSE(p.observe(tasked("a", "math", 0.2)));    // a is much worse than predicted on math
     ASSERT_FALSE(p.observe(tasked("a", "poetry", 0.9)));  // and a bit better on poetry
   }
   // math: 0.8 + 10·(0.2 − 0.8)/(10 + 10) = 0.5 < 0.6 → b; poetry: 0.8 + 10·0.1/20 = 0.85 → a.

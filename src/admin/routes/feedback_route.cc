@@ -8,12 +8,15 @@ namespace {
 using http::bhttp::verb;
 
 const AdminRouteRegistrar kFeedback("feedback", [](AdminRoutes& routes, AdminServices& s) {
-  routes.add(verb::post, "/admin/feedback", [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
-    const std::string* body = &req.http.body();
-    const std::function<http::Response()> work = [&s, body] { return s.gateway.feedback_blocking(*body); };
-    http::Response r = co_await blocking(s.pool, &work);
-    co_return r;
-  });
+  routes.add(verb::post, "/admin/feedback",
+             [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
+               const std::string* body = &req.http.body();
+               const std::function<http::Response()> work = [&s, body] {
+                 return s.gateway.feedback_blocking(*body);
+               };
+               http::Response r = co_await blocking(s.pool, &work);
+               co_return r;
+             });
 });
 
 }  // namespace

@@ -30,7 +30,8 @@ void ContextCache::put(const std::string& id, DecisionContext context) {
 }
 
 void ContextCache::evict(std::int64_t now) {
-  const std::int64_t oldest = now - std::chrono::duration_cast<std::chrono::milliseconds>(limits_.ttl).count();
+  const std::int64_t oldest =
+      now - std::chrono::duration_cast<std::chrono::milliseconds>(limits_.ttl).count();
   while (!order_.empty() && (entries_.size() > limits_.max_entries || bytes_ > limits_.max_bytes ||
                              order_.front().second < oldest)) {
     if (auto it = entries_.find(order_.front().first); it != entries_.end()) {

@@ -6,7 +6,8 @@
 //
 // Bounded: at most `max_entries` entries and `max_bytes` of prompt text and embeddings, oldest out
 // first; entries older than `ttl` are dropped. A prompt longer than `max_prompt_bytes` is kept
-// truncated (warm-started policies re-predict from the text; a truncated one predicts on its start).
+// truncated (warm-started policies re-predict from the text; a truncated one predicts on its
+// start).
 //
 // Thread-safe: put() is called on the workers (the record stage), get() by the feedback endpoint;
 // one mutex, O(1) amortised per call.

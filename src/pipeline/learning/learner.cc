@@ -4,9 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace switchboard::pipeline::learning {
@@ -106,9 +105,14 @@ std::optional<LearnEvent> parse_event_json(std::string_view text) {
 
 Learner::Learner(LearnerOptions options, RuntimeSource runtime, store::FeedbackStore& store,
                  metrics::GatewayMetrics* metrics)
-    : options_(std::move(options)), runtime_(std::move(runtime)), store_(store), metrics_(metrics) {}
+    : options_(std::move(options)),
+      runtime_(std::move(runtime)),
+      store_(store),
+      metrics_(metrics) {}
 
-Learner::~Learner() { stop(); }
+Learner::~Learner() {
+  stop();
+}
 
 void Learner::start() {
   {
@@ -173,7 +177,8 @@ void Learner::save_all(Runtime& runtime) {
     auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
     if (!policy) continue;
     const auto obs = policy->observations();
-    if (auto it = saved_observations_.find(name); it != saved_observations_.end() && it->second == obs)
+    if (auto it = saved_observations_.find(name);
+        it != saved_observations_.end() && it->second == obs)
       continue;
     store::LearningStateRow row;
     row.route = name;
@@ -288,8 +293,8 @@ bool Learner::publish(const std::deque<LearnEvent>& events) {
   const std::string max = std::to_string(options_.stream_max);
   for (const auto& e : events) {
     const std::string body = event_json(e);
-    const char* argv[] = {"XADD", options_.stream.c_str(), "MAXLEN", "~", max.c_str(), "*", "e",
-                          body.c_str()};
+    const char* argv[] = {
+        "XADD", options_.stream.c_str(), "MAXLEN", "~", max.c_str(), "*", "e", body.c_str()};
     const std::size_t lens[] = {4, options_.stream.size(), 6, 1, max.size(), 1, 1, body.size()};
     redisAppendCommandArgv(redis_, 8, argv, lens);
   }
@@ -313,7 +318,7 @@ bool Learner::consume() {
       std::lock_guard lock(apply_mu_);
       from = last_id_;
     }
-    const char* argv[] = {"XREAD", "COUNT", "500", "STREAMS", options_.stream.c_str(),
+    const char* argv[] = {"XREAD",     "COUNT", "500", "STREAMS", options_.stream.c_str(),
                           from.c_str()};
     const std::size_t lens[] = {5, 5, 3, 7, options_.stream.size(), from.size()};
     Reply r(redisCommandArgv(redis_, 6, argv, lens));

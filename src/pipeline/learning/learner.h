@@ -103,7 +103,7 @@ class Learner {
 
   std::mutex apply_mu_;
   std::map<std::string, std::uint64_t> saved_observations_;  // guarded by apply_mu_
-  std::string last_id_ = "0";                                // guarded by apply_mu_: stream position
+  std::string last_id_ = "0";  // guarded by apply_mu_: stream position
 
   redisContext* redis_ = nullptr;  // thread only
   bool redis_up_ = true;           // thread only

@@ -46,9 +46,12 @@ CorrectionPolicy::CorrectionPolicy(std::unique_ptr<Policy> base, CorrectionOptio
   state_.store(std::move(s));
 }
 
-SignalNeeds CorrectionPolicy::needs() const { return base_->needs(); }
+SignalNeeds CorrectionPolicy::needs() const {
+  return base_->needs();
+}
 
-double CorrectionPolicy::bias(const CorrectionState& s, std::size_t m, std::string_view task) const {
+double CorrectionPolicy::bias(const CorrectionState& s, std::size_t m,
+                              std::string_view task) const {
   const BiasTable* t = &s.global;
   if (options_.per_task && !task.empty()) {
     auto it = s.by_task.find(task);
@@ -61,7 +64,8 @@ double CorrectionPolicy::bias(std::size_t m, std::string_view task) const {
   return bias(*state_.load(), m, task);
 }
 
-Result<Decision> CorrectionPolicy::choose(const RouteRequest& request, const Signals& signals) const {
+Result<Decision> CorrectionPolicy::choose(const RouteRequest& request,
+                                          const Signals& signals) const {
   const auto s = state_.load();
   auto p = learned_->predict(request, signals);
   if (!p) return p.error();
@@ -75,8 +79,9 @@ std::optional<Error> CorrectionPolicy::observe(const Feedback& f) {
   const auto& models = learned_->objective().models();
   auto it = std::find(models.begin(), models.end(), f.model);
   if (it == models.end())
-    return make_error(ErrorKind::kBadRequest, "bad_feedback",
-                      "feedback names model '" + f.model + "', which this policy does not route to");
+    return make_error(
+        ErrorKind::kBadRequest, "bad_feedback",
+        "feedback names model '" + f.model + "', which this policy does not route to");
   if (!f.score)
     return make_error(ErrorKind::kBadRequest, "bad_feedback",
                       "the correction learns from scores; this feedback has none");
@@ -129,7 +134,8 @@ std::optional<Error> CorrectionPolicy::restore(const nlohmann::json& j) {
     return make_error(ErrorKind::kBadRequest, "bad_state", "correction state: " + why);
   };
   try {
-    if (j.at("models").get<std::vector<std::string>>() != models) return bad("saved for other models");
+    if (j.at("models").get<std::vector<std::string>>() != models)
+      return bad("saved for other models");
     auto next = std::make_shared<CorrectionState>();
     if (!table_from(j.at("global"), models.size(), next->global)) return bad("wrong table size");
     for (const auto& [task, t] : j.at("by_task").items())
@@ -161,7 +167,8 @@ Result<std::unique_ptr<Policy>> make_corrected(const PolicyContext& ctx) {
   }
   if (!(o.prior > 0) || !std::isfinite(o.prior)) return err("`prior` must be a number > 0");
   if (!(o.discount > 0 && o.discount <= 1)) return err("`discount` must be in (0, 1]");
-  if (!ctx.spec["model_dir"]) return err("a corrected policy needs `model_dir` (a trained knn, classifier or mf)");
+  if (!ctx.spec["model_dir"])
+    return err("a corrected policy needs `model_dir` (a trained knn, classifier or mf)");
   const auto dir = ctx.spec["model_dir"].as<std::string>();
   auto manifest = load_manifest(dir);
   if (!manifest) return err("model_dir: " + manifest.error().message);
@@ -169,7 +176,8 @@ Result<std::unique_ptr<Policy>> make_corrected(const PolicyContext& ctx) {
   for (const auto& k : own) inner.remove(k);
   inner["type"] = manifest->policy;
   const PolicyFactory* factory = PolicyRegistry::instance().find(manifest->policy);
-  if (!factory) return err(dir + " holds a '" + manifest->policy + "' policy, which is not registered");
+  if (!factory)
+    return err(dir + " holds a '" + manifest->policy + "' policy, which is not registered");
   auto built = (*factory)(PolicyContext{inner, ctx.config, ctx.where + " (corrected)"});
   if (!built) return built.error();
   if (!dynamic_cast<const LearnedPolicy*>(built->get()))
