@@ -164,6 +164,11 @@ describe('POST /v1/feedback', () => {
     for (const c of learnedPoetry) assert.equal(c.model, A, `poetry → A: ${c.reason}`);
     assert.match(learnedMath[0].reason, /after \d+ feedback events/);
 
+    // A hot reload (SIGHUP, config unchanged) carries the learned state over to the new policies.
+    gw.proc.child.kill('SIGHUP');
+    await gw.proc.waitFor(/reload \(sighup\) #1/, 10000);
+    for (const p of MATH) assert.equal((await choice(gw.base, 'adaptive', p)).model, B, 'after the reload');
+
     // A graceful restart on the same database: the state was saved at shutdown and is restored.
     await gw.stop('SIGTERM');
     gw = await startGateway({ models: [model(A, echo.url), model(B, echo.url)], routes, sqlite });
