@@ -49,7 +49,8 @@ struct LearnerOptions {
   std::size_t max_queue = 10'000;
   std::optional<access::RedisSettings> redis;  // `state: {redis: URL}`
   std::string stream = "switchboard:feedback";
-  std::size_t stream_max = 1'000'000;
+  std::size_t stream_max =
+      100'000;  // entries of a few KB each (prompt ≤ 32 KB): bounds Redis memory
 };
 
 // One piece of feedback for the policy of `route`.
