@@ -126,6 +126,9 @@ std::string GatewayMetrics::render() {
   key_tokens.render(out);
   key_cost.render(out);
   auth_refusals.render(out);
+  feedback.render(out);
+  learned.render(out);
+  learning_observations.render(out);
   if (ratelimit_state_present.load(std::memory_order_relaxed)) {
     out +=
         "# HELP switchboard_ratelimit_state_up 1 while the shared rate-limit state (Redis) is "

@@ -197,6 +197,21 @@ struct GatewayMetrics {
       "switchboard_auth_refusals_total",
       "Requests refused by the auth and limits stages, by error code.",
       {"code"}};
+  // Online learning (docs/online.md): POST /v1/feedback by kind (score, pairwise, implicit) and
+  // result (accepted, not_found, duplicate, bad_request); route labels are configured names only.
+  Family<Counter> feedback{"switchboard_feedback_total",
+                           "Feedback received (POST /v1/feedback and implicit), by result.",
+                           {"route", "kind", "result"}};
+  // What the learner thread made of accepted feedback: applied (the policy learned), rejected
+  // (the policy refused it), no_context (the decision's context expired), no_policy (the route's
+  // policy does not learn), dropped (the learner's queue was full).
+  Family<Counter> learned{"switchboard_feedback_learned_total",
+                          "Feedback events handed to the routes' learning policies, by result.",
+                          {"route", "result"}};
+  Family<Gauge> learning_observations{
+      "switchboard_learning_observations",
+      "Feedback events the route's learning policy's current state has learned from.",
+      {"route"}};
   // Rate-limit state in Redis (`state:`): 1 while reachable; errors counts failed round trips.
   // Rendered only once a limits stage with Redis set them.
   Gauge ratelimit_state_up;
