@@ -1,6 +1,7 @@
 #include "signals/glove.h"
 
 #include <fcntl.h>
+#include <immintrin.h>
 #include <simdjson.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -179,6 +180,46 @@ std::vector<float> GloveTable::vector(std::size_t row) const {
   return v;
 }
 
+namespace {
+
+// acc[0, 16 * blocks) += scales[row] * rows[row] for each found row (row >= 0), in order. Rows are
+// zero-padded to the stride (a multiple of 64), so the last block may read padding. Both versions
+// do the same float operations in the same order per element (convert, multiply, add; no fused
+// multiply-add), so they give the same sum bit for bit. GCC's vectoriser leaves the plain loop
+// scalar at -O2 and turns a vector-extension conversion into scalar shuffles, hence intrinsics.
+void add_rows_scalar(const std::int8_t* base, std::size_t stride, std::size_t blocks,
+                     const float* scales, const std::int64_t* rows, std::size_t n, float* acc,
+                     std::size_t& found) {
+  for (std::size_t j = 0; j < n; ++j) {
+    if (rows[j] < 0) continue;
+    ++found;
+    const float scale = scales[rows[j]];
+    const std::int8_t* r = base + static_cast<std::size_t>(rows[j]) * stride;
+    for (std::size_t k = 0; k < 16 * blocks; ++k) acc[k] += scale * static_cast<float>(r[k]);
+  }
+}
+
+__attribute__((target("avx2"))) void add_rows_avx2(const std::int8_t* base, std::size_t stride,
+                                                   std::size_t blocks, const float* scales,
+                                                   const std::int64_t* rows, std::size_t n,
+                                                   float* acc, std::size_t& found) {
+  for (std::size_t j = 0; j < n; ++j) {
+    if (rows[j] < 0) continue;
+    ++found;
+    const __m256 scale = _mm256_set1_ps(scales[rows[j]]);
+    const std::int8_t* r = base + static_cast<std::size_t>(rows[j]) * stride;
+    for (std::size_t k = 0; k < 16 * blocks; k += 8) {
+      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r + k));
+      const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+      _mm256_storeu_ps(acc + k, _mm256_add_ps(_mm256_loadu_ps(acc + k), _mm256_mul_ps(scale, v)));
+    }
+  }
+}
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+
+}  // namespace
+
 // Looks up n words by hash and adds their weighted rows to acc[0, stride): first prefetch every
 // table slot, then resolve the rows and prefetch them, then add — so the misses overlap.
 void GloveTable::accumulate(const std::uint64_t* hashes, std::size_t n, float* acc,
@@ -193,27 +234,10 @@ void GloveTable::accumulate(const std::uint64_t* hashes, std::size_t n, float* a
       __builtin_prefetch(&scales_[rows[j]]);
     }
   }
-  // Blocks of 16: int8 -> float conversion and multiply-add as GCC vector extensions (AVX2 or SSE2
-  // instructions, per clone), since GCC's -O2 cost model leaves the plain loop scalar. Rows are
-  // zero-padded to the stride, so the last block may read padding. Same operations in the same
-  // order per element as the scalar loop: the sum is unchanged.
-  using F16 = float __attribute__((vector_size(64)));
-  using C16 = std::int8_t __attribute__((vector_size(16)));
-  using I16 = std::int32_t __attribute__((vector_size(64)));
-  const std::size_t stride = stride_, blocks = (dim_ + 15) / 16;
-  for (std::size_t j = 0; j < n; ++j) {
-    if (rows[j] < 0) continue;
-    ++found;
-    const float scale = scales_[rows[j]];
-    const std::int8_t* r = rows_ + static_cast<std::size_t>(rows[j]) * stride;
-    for (std::size_t b = 0; b < blocks; ++b) {
-      C16 c;
-      F16 a;
-      std::memcpy(&c, r + 16 * b, sizeof c);
-      std::memcpy(&a, acc + 16 * b, sizeof a);
-      a += scale * __builtin_convertvector(__builtin_convertvector(c, I16), F16);
-      std::memcpy(acc + 16 * b, &a, sizeof a);
-    }
+  if (kHasAvx2) {
+    add_rows_avx2(rows_, stride_, (dim_ + 15) / 16, scales_, rows, n, acc, found);
+  } else {
+    add_rows_scalar(rows_, stride_, (dim_ + 15) / 16, scales_, rows, n, acc, found);
   }
 }
 

@@ -76,11 +76,8 @@ class GloveTable {
  private:
   GloveTable() = default;
   std::int64_t probe(std::uint64_t hash) const;
-  // Compiled for AVX2 and baseline x86-64, chosen at load time (GCC target_clones).
-  __attribute__((target_clones("avx2", "default"))) void accumulate(const std::uint64_t* hashes,
-                                                                    std::size_t n, float* acc,
-                                                                    std::size_t& found) const;
-
+  // Looks up n <= 32 hashes and adds the rows found, weighted, to acc.
+  void accumulate(const std::uint64_t* hashes, std::size_t n, float* acc, std::size_t& found) const;
   // Normalises the accumulated sum into `out` (cleared when nothing was found).
   std::size_t finish(const float* acc, std::size_t found, std::vector<float>& out) const;
 
