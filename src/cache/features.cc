@@ -149,8 +149,7 @@ enum WordKind : std::uint8_t {
   kStarter = 16
 };
 struct WordInfo {
-  std::uint64_t hash = 0;
-  std::string_view word;          // empty: a free slot
+  std::string_view word;
   std::uint64_t number_hash = 0;  // kNumber: fnv1a of the value it stands for
   std::uint8_t kinds = 0;
 };
@@ -160,14 +159,16 @@ class Lexicon {
     auto at = [this](std::string_view w) -> WordInfo& {
       const std::uint64_t h = fnv1a(w);
       for (std::size_t i = h & kMask;; i = (i + 1) & kMask) {
-        if (slots_[i].word.empty()) {
-          slots_[i].hash = h;
-          slots_[i].word = w;
-          return slots_[i];
+        if (hashes_[i] == 0) {
+          hashes_[i] = h;
+          index_[i] = static_cast<std::uint16_t>(infos_.size());
+          infos_.push_back({w});
+          return infos_.back();
         }
-        if (slots_[i].hash == h && slots_[i].word == w) return slots_[i];
+        if (hashes_[i] == h && infos_[index_[i]].word == w) return infos_[index_[i]];
       }
     };
+    infos_.reserve(kSize / 2);  // no reallocation: `at` returns references into it
     for (auto w : negation_words()) at(w).kinds |= kNegation;
     for (auto [w, v] : number_words()) {
       auto& e = at(w);
@@ -182,9 +183,9 @@ class Lexicon {
   // `bytes` is the word as written, to confirm the match.
   const WordInfo* find(std::uint64_t hash, std::string_view bytes) const {
     for (std::size_t i = hash & kMask;; i = (i + 1) & kMask) {
-      const WordInfo& e = slots_[i];
-      if (e.word.empty()) return nullptr;
-      if (e.hash == hash && same_plain(bytes, e.word)) return &e;
+      if (hashes_[i] == 0) return nullptr;
+      if (hashes_[i] == hash && same_plain(bytes, infos_[index_[i]].word))
+        return &infos_[index_[i]];
     }
   }
 
@@ -199,9 +200,13 @@ class Lexicon {
     }
     return j == listed.size();
   }
-  static constexpr std::size_t kSize = 2048;  // > 3x the listed words: short probes
+  // Probes touch only the hashes (16 KiB, in L1): > 3x the ~600 listed words, short probes. No
+  // listed word hashes to 0 (the free mark).
+  static constexpr std::size_t kSize = 2048;
   static constexpr std::size_t kMask = kSize - 1;
-  std::array<WordInfo, kSize> slots_{};
+  std::array<std::uint64_t, kSize> hashes_{};
+  std::array<std::uint16_t, kSize> index_{};
+  std::vector<WordInfo> infos_;
 };
 const Lexicon& lexicon() {
   static const Lexicon l;

@@ -178,6 +178,31 @@ TEST(CachePromptAnalysis, SameFeaturesAsBeforeOnRandomText) {
   expect_same_features(random_text(rng, 5000));  // long lists: the hash-set de-duplication
 }
 
+TEST(CachePromptAnalysis, CollapseWhitespaceAsBefore) {
+  // The previous implementation (a push_back per byte), against the pointer-writing one.
+  auto reference = [](std::string_view text) {
+    std::string out;
+    bool space = false;
+    for (char c : text) {
+      if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+        space = !out.empty();
+        continue;
+      }
+      if (space) out.push_back(' ');
+      space = false;
+      out.push_back(c);
+    }
+    return out;
+  };
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 2000; ++i) {
+    const std::string t = random_text(rng, rng() % 40);
+    ASSERT_EQ(collapse_whitespace(t), reference(t)) << t;
+  }
+  EXPECT_EQ(collapse_whitespace(" \n\t "), "");
+  EXPECT_EQ(collapse_whitespace("  a \n\n b  "), "a b");
+}
+
 TEST(CachePromptAnalysis, NewlinesMatterOnlyInTheirMode) {
   // The check above can fail: a newline starts a sentence in the raw text, not once collapsed.
   const std::string text = "tell me\nWhat about it";
