@@ -110,32 +110,20 @@ void scan_words(std::string_view text, Newlines newlines, WordFn&& on_word,
     sentence_start = false;
     w.first_upper = k0 & kUpper;
     w.first_alpha = k0 & kAlpha;
-    std::uint64_t lo = kFnvOffset, plain = kFnvOffset, digits = kFnvOffset, run = kFnvOffset;
-    std::size_t run_begin = i;
-    bool caps = true, ordinal = true;
-    // Hashes one byte of the word into the word's hashes (not the embedding run's).
-    auto add = [&](unsigned char b) {
-      const unsigned char l = lower(b);
-      const std::uint8_t k = kClass[b];
-      lo = (lo ^ l) * kFnvPrime;
-      if (b != '\'') plain = (plain ^ l) * kFnvPrime;
-      if (b != ',') digits = (digits ^ l) * kFnvPrime;
-      caps &= (k & kUpper) || b == '\'';
-      ordinal &= (k & kOrdinal) != 0;
-    };
-    auto end_run = [&](std::size_t at) {
-      if (at - run_begin <= signals::kMaxWordBytes) on_glove_word(run);
-      run = kFnvOffset;
-    };
+    // First pass: the word's extent, its byte classes (OR and AND over its letters/digits, OR over
+    // all but the first) and one hash, which is every hash of a word without inner punctuation.
+    std::uint64_t h = (kFnvOffset ^ lower(c)) * kFnvPrime;
+    std::uint8_t any = k0, all = k0, rest = 0;
+    bool punctuated = false;
+    ++i;
     while (i < n) {
       const unsigned char d = p[i];
       const std::uint8_t k = kClass[d];
       if (k & kWord) {
-        w.has_digit |= (k & kDigit) != 0;
-        w.has_alpha |= (k & kAlpha) != 0;
-        if (i > w.begin && (k & kUpper)) w.inner_upper = true;
-        run = (run ^ lower(d)) * kFnvPrime;
-        add(d);
+        any |= k;
+        all &= k;
+        rest |= k;
+        h = (h ^ lower(d)) * kFnvPrime;
         ++i;
         continue;
       }
@@ -143,19 +131,53 @@ void scan_words(std::string_view text, Newlines newlines, WordFn&& on_word,
           i + 1 < n && (d == '\'' || ((d == '.' || d == ',' || d == ':' || d == '/') &&
                                       (kClass[p[i + 1]] & kDigit) && (kClass[p[i - 1]] & kDigit)));
       if (inner && (kClass[p[i + 1]] & kWord)) {
-        end_run(i);
-        add(d);
+        punctuated = true;
         ++i;
-        run_begin = i;
         continue;
       }
       break;
     }
-    end_run(i);
+    w.has_digit = any & kDigit;
+    w.has_alpha = any & kAlpha;
+    w.inner_upper = rest & kUpper;
+    std::uint64_t lo = h, plain = h, digits = h;
+    bool caps = all & kUpper, ordinal = all & kOrdinal;
+    if (!punctuated) {
+      if (i - w.begin <= signals::kMaxWordBytes) on_glove_word(h);
+    } else {
+      // Rare: hash again byte by byte; the embedding's words are the runs between the marks.
+      lo = plain = digits = kFnvOffset;
+      caps = ordinal = true;
+      std::uint64_t run = kFnvOffset;
+      std::size_t run_begin = w.begin;
+      for (std::size_t j = w.begin; j < i; ++j) {
+        const unsigned char b = p[j];
+        const std::uint8_t k = kClass[b];
+        const unsigned char l = lower(b);
+        lo = (lo ^ l) * kFnvPrime;
+        if (b != '\'') plain = (plain ^ l) * kFnvPrime;
+        if (b != ',') digits = (digits ^ l) * kFnvPrime;
+        caps &= (k & kUpper) || b == '\'';
+        ordinal &= (k & kOrdinal) != 0;
+        if (k & kWord) {
+          run = (run ^ l) * kFnvPrime;
+        } else {
+          if (j - run_begin <= signals::kMaxWordBytes) on_glove_word(run);
+          run = kFnvOffset;
+          run_begin = j + 1;
+        }
+      }
+      if (i - run_begin <= signals::kMaxWordBytes) on_glove_word(run);
+    }
     // "C++", "C#", "F#"
     if (i < n && (p[i] == '+' || p[i] == '#') && i - w.begin == 1) {
       const std::size_t extra = (p[i] == '+' && i + 1 < n && p[i + 1] == '+') ? 2 : 1;
-      for (std::size_t e = 0; e < extra; ++e) add(p[i + e]);
+      for (std::size_t e = 0; e < extra; ++e) {
+        lo = (lo ^ p[i + e]) * kFnvPrime;
+        plain = (plain ^ p[i + e]) * kFnvPrime;
+        digits = (digits ^ p[i + e]) * kFnvPrime;
+      }
+      caps = ordinal = false;
       i += extra;
     }
     w.end = static_cast<std::uint32_t>(i);
