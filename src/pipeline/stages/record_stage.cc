@@ -2,6 +2,7 @@
 // the record to RequestContext::sink (SQLite when serving). Runs even when an earlier stage ended
 // the request; a route may switch it off (no record, no request metrics).
 #include "pipeline/request_context.h"
+#include "pipeline/request_metrics.h"
 #include "switchboard/stage.h"
 
 namespace switchboard::pipeline {
@@ -14,15 +15,7 @@ class RecordStage final : public Stage {
     auto& rec = ctx.rec;
     rec.latency_ms =
         std::chrono::duration<double, std::milli>(Clock::now() - ctx.received_at).count();
-    if (auto* m = ctx.metrics) {
-      m->requests.with({ctx.route_label, rec.model, rec.replica, std::to_string(rec.status)}).inc();
-      m->latency.with({ctx.route_label, rec.model, rec.replica}).observe(rec.latency_ms / 1000);
-      if (ctx.model && (rec.prompt_tokens || rec.completion_tokens)) {
-        m->tokens.with({rec.model, "prompt"}).inc(static_cast<double>(rec.prompt_tokens));
-        m->tokens.with({rec.model, "completion"}).inc(static_cast<double>(rec.completion_tokens));
-        m->cost.with({rec.model}).inc(rec.cost_usd);
-      }
-    }
+    count_request(ctx);
     co_return StageResult::next();
   }
 };
