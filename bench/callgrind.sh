@@ -6,6 +6,7 @@
 # an exact count over CALLGRIND_CONNECTIONS keep-alive connections), waits for the decision writer
 # to store them, dumps the counters and prints the instructions per request of the whole process
 # (all threads) and of the top functions (inclusive).
+# Tools: valgrind, nginx (bash scripts/install-deps.sh --bench) and node.
 # Knobs: CALLGRIND_REQUESTS (2000), CALLGRIND_WARMUP (300), CALLGRIND_CONNECTIONS (8),
 # CALLGRIND_OUT (bench/out/callgrind.out), CALLGRIND_TOP (40), SWITCHBOARD_BIN.
 set -euo pipefail
@@ -54,15 +55,16 @@ done
 url="http://127.0.0.1:$gport"
 node bench/load.mjs "$url" "$warm" "$conc" >/dev/null || die "warm-up failed"
 sleep 2  # the decision writer stores the warm-up's records (it wakes every 50 ms)
-callgrind_control -z "$gw" >/dev/null
+callgrind_control -z "$gw" >/dev/null 2>&1
 node bench/load.mjs "$url" "$n" "$conc" >/dev/null || die "load failed"
 sleep 2
-callgrind_control -d "$gw" >/dev/null
+callgrind_control -d "$gw" >/dev/null 2>&1
 kill -TERM "$gw"; wait "$gw" 2>/dev/null || true
 pids=("${pids[@]:0:1}")
-dump=$(ls -t "$out"* | grep -v '\.1$' | head -1)
-# The dump after zeroing is "$out.1" (callgrind numbers dumps); the final one at exit is "$out".
-[[ -f $out.1 ]] && dump=$out.1
+# The dump asked for after zeroing is "$out.1" (callgrind numbers its dumps); "$out" is the rest,
+# written at exit.
+dump=$out.1
+[[ -f $dump ]] || die "no callgrind dump at $dump"
 total=$(awk '/^summary:|^totals:/ { print $2; exit }' "$dump")
 echo "callgrind: $n requests after $warm warm-up, $conc connections: $(awk -v t="$total" -v n="$n" 'BEGIN { printf "%.1f", t / n / 1000 }')k instructions/request ($total in all; $dump)"
 callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | awk -v n="$n" -v top="$top" '

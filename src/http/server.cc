@@ -55,9 +55,9 @@ bool header_value_ok(std::string_view s) {
 }
 }  // namespace
 
-awaitable<bool> Exchange::respond(unsigned status, std::string_view content_type,
-                                  std::span<const std::pair<std::string_view, std::string_view>> headers,
-                                  std::string body) {
+awaitable<bool> Exchange::respond(
+    unsigned status, std::string_view content_type,
+    std::span<const std::pair<std::string_view, std::string_view>> headers, std::string body) {
   bool plain = status >= 200 && status <= 999 && status != 204 && status != 304 &&
                header_value_ok(content_type);
   std::size_t size = 96 + content_type.size();

@@ -85,8 +85,8 @@ awaitable<Result<std::string_view>> UpstreamCall::read_some(Clock::time_point de
     auto& body = parser_->get().body();
     body.data = conn_->chunk.get();
     body.size = Connection::kChunk;
-    auto ec = co_await conn_->visit(
-        [&](auto& s) { return read_some_into(s, conn_->buffer, *parser_); });
+    auto ec =
+        co_await conn_->visit([&](auto& s) { return read_some_into(s, conn_->buffer, *parser_); });
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
       failed_ = true;
