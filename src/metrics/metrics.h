@@ -135,6 +135,34 @@ class Family {
   std::map<std::vector<std::string>, std::unique_ptr<T>, LabelsLess> series_;
 };
 
+// A handle on one series of a Family, resolved on first use and then read without the family's
+// mutex or a label lookup: for label sets that are known per route, model or replica, kept on the
+// runtime object that stands for them (pipeline/runtime.h) and so rebuilt with it on reload.
+// Creating the series only when it is first used keeps the exposition the same as with().
+//
+// get() returns family.with(labels) — the caller passes the same labels every time. The slot
+// remembers the first family it was resolved from; asked for another family's series (a second
+// GatewayMetrics sharing the runtime, as offline runners may), it answers through with() without
+// caching. Thread-safe: two threads resolving at once both get the same series.
+template <typename T>
+class SeriesSlot {
+ public:
+  T& get(Family<T>& family, std::initializer_list<std::string_view> labels) {
+    if (T* s = series_.load(std::memory_order_acquire);
+        s && family_.load(std::memory_order_relaxed) == &family)
+      return *s;
+    T& s = family.with(labels);
+    Family<T>* none = nullptr;
+    if (family_.compare_exchange_strong(none, &family, std::memory_order_relaxed))
+      series_.store(&s, std::memory_order_release);
+    return s;
+  }
+
+ private:
+  std::atomic<Family<T>*> family_{nullptr};  // set once, before series_
+  std::atomic<T*> series_{nullptr};
+};
+
 // The gateway's metrics. One instance per process.
 struct GatewayMetrics {
   Family<Counter> requests{"switchboard_requests_total",

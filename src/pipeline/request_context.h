@@ -100,6 +100,7 @@ struct RequestContext {
   std::string_view adapter;          // decide: the LoRA adapter named as `model`
   std::string route_label;           // metrics label: only configured names (bounded cardinality)
   const ModelRuntime* model = nullptr;  // execute: the model that answered
+  const Replica* replica = nullptr;     // execute: the replica that answered (single-call plans)
   std::string calls_header;  // execute: x-switchboard-calls of a multi-call plan ("" = none)
   // A response a stage ends the request with (StageResult::end()); the runner sends it.
   struct Reply {

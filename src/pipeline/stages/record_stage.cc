@@ -4,6 +4,7 @@
 // learns (switchboard/learning.h), an answered request's context (signals, prompt, model, cost) is
 // kept for POST /v1/feedback (pipeline/learning/context_cache.h).
 #include "pipeline/request_context.h"
+#include "pipeline/request_metrics.h"
 #include "switchboard/learning.h"
 #include "switchboard/stage.h"
 
@@ -17,15 +18,7 @@ class RecordStage final : public Stage {
     auto& rec = ctx.rec;
     rec.latency_ms =
         std::chrono::duration<double, std::milli>(Clock::now() - ctx.received_at).count();
-    if (auto* m = ctx.metrics) {
-      m->requests.with({ctx.route_label, rec.model, rec.replica, std::to_string(rec.status)}).inc();
-      m->latency.with({ctx.route_label, rec.model, rec.replica}).observe(rec.latency_ms / 1000);
-      if (ctx.model && (rec.prompt_tokens || rec.completion_tokens)) {
-        m->tokens.with({rec.model, "prompt"}).inc(static_cast<double>(rec.prompt_tokens));
-        m->tokens.with({rec.model, "completion"}).inc(static_cast<double>(rec.completion_tokens));
-        m->cost.with({rec.model}).inc(rec.cost_usd);
-      }
-    }
+    count_request(ctx);
     if (ctx.contexts && ctx.route && ctx.decision && rec.outcome == "ok" &&
         dynamic_cast<const LearningPolicy*>(ctx.route->policy.get())) {
       learning::DecisionContext c;
