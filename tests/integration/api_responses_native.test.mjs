@@ -165,7 +165,7 @@ describe('Responses passed through to an api: responses replica; previous_respon
     assert.equal(d.api, 'responses');
     assert.equal(d.status, 404);
     assert.equal(d.outcome, 'client_error');
-    assert.equal(d.error_code, 'previous_response_not_found');
+    assert.equal(d.error.code, 'previous_response_not_found');
   });
 });
 
