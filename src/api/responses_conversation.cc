@@ -43,8 +43,10 @@ json output_items(const json& response) {
       json call = {{"type", "function_call"}};
       bool ok = true;
       for (const char* k : {"call_id", "name", "arguments"}) {
-        if (!item.contains(k) || !item[k].is_string()) ok = false;
-        else call[k] = item[k];
+        if (!item.contains(k) || !item[k].is_string())
+          ok = false;
+        else
+          call[k] = item[k];
       }
       if (ok) out.push_back(std::move(call));
     }

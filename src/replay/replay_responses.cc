@@ -6,12 +6,12 @@
 // are made by the api module's Responses translator from the chat answer the backend would have
 // given, so they are exactly what a client of the gateway sees. Faults: the error rate and the
 // timings (ttft, tokens per second) apply; hang and drop are chat-only.
-#include <chrono>
-#include <cmath>
-#include <ctime>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cmath>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "api/errors.h"
@@ -29,7 +29,8 @@ namespace {
 awaitable<void> pause(asio::any_io_executor exec, double ms) {
   if (!(ms > 0)) co_return;
   asio::steady_timer timer(exec);
-  timer.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(std::llround(ms * 1000))));
+  timer.expires_after(
+      std::chrono::microseconds(static_cast<std::int64_t>(std::llround(ms * 1000))));
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
@@ -54,7 +55,8 @@ std::string ReplayService::received_json() const {
     std::lock_guard lock(received_mu_);
     for (const auto& [path, body] : received_) {
       nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
-      list.push_back({{"path", path}, {"body", parsed.is_discarded() ? nlohmann::json(body) : parsed}});
+      list.push_back(
+          {{"path", path}, {"body", parsed.is_discarded() ? nlohmann::json(body) : parsed}});
     }
   }
   return nlohmann::json{{"requests", list}}.dump(-1, ' ', false,
@@ -71,8 +73,8 @@ awaitable<void> ReplayService::responses(http::Exchange& ex) {
   const unsigned version = ex.request().version();
   keep_received("/v1/responses", ex.request().body());
   auto fail = [&ex, version](const Error& e) -> awaitable<void> {
-    http::Response r = json_answer(static_cast<bhttp::status>(http_status(e.kind)),
-                                   api::error_json(e), version);
+    http::Response r =
+        json_answer(static_cast<bhttp::status>(http_status(e.kind)), api::error_json(e), version);
     co_await ex.respond(std::move(r));
   };
   auto rreq = api::parse_responses_request(ex.request().body());

@@ -47,7 +47,9 @@ void write_stored_responses(sqlite3* db,
   sqlite3_finalize(stmt);
 }
 
-void expire_stored_responses(sqlite3* db) { sqlite3_exec(db, kExpire, nullptr, nullptr, nullptr); }
+void expire_stored_responses(sqlite3* db) {
+  sqlite3_exec(db, kExpire, nullptr, nullptr, nullptr);
+}
 
 std::optional<std::string> read_stored_response(sqlite3* db, const std::string& response_id) {
   sqlite3_stmt* stmt = nullptr;

@@ -1,13 +1,12 @@
 // Stored Responses conversations, the pure parts (api/responses_conversation.h): what a request
 // asks, a request continued from stored items, and the conversation an answer (whole or streamed)
 // adds.
-#include "api/responses_conversation.h"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "api/responses.h"
+#include "api/responses_conversation.h"
 
 namespace switchboard::api {
 namespace {
@@ -15,7 +14,8 @@ namespace {
 using json = nlohmann::json;
 
 TEST(ResponsesConversation, WhatTheRequestAsks) {
-  auto c = responses_conversation(R"({"model":"m","input":"hi","store":true,"previous_response_id":"resp_1"})");
+  auto c = responses_conversation(
+      R"({"model":"m","input":"hi","store":true,"previous_response_id":"resp_1"})");
   EXPECT_EQ(c.previous_id, "resp_1");
   EXPECT_TRUE(c.store);
   EXPECT_FALSE(responses_conversation(R"({"input":"hi"})").store);  // only an explicit true
@@ -61,19 +61,26 @@ TEST(ResponsesConversation, ContinuedBodyPrependsTheStoredItems) {
 TEST(ResponsesConversation, CaptureOfAWholeAnswer) {
   auto cap = responses_capture(R"({"model":"m","input":"my name is Ada","store":true})");
   EXPECT_FALSE(cap->result());
-  cap->whole(R"({"id":"resp_7","object":"response","status":"completed","output":[)"
-             R"({"type":"reasoning","id":"rs_1","summary":[]},)"
-             R"({"type":"message","id":"msg_1","role":"assistant","status":"completed",)"
-             R"("content":[{"type":"output_text","text":"Hello Ada","annotations":[]}]},)"
-             R"({"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":"{}"}]})");
+  cap->whole(
+      R"({"id":"resp_7","object":"response","status":"completed","output":[)"
+      R"({"type":"reasoning","id":"rs_1","summary":[]},)"
+      R"({"type":"message","id":"msg_1","role":"assistant","status":"completed",)"
+      R"("content":[{"type":"output_text","text":"Hello Ada","annotations":[]}]},)"
+      R"({"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":"{}"}]})");
   auto stored = cap->result();
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->id, "resp_7");
   json items = json::parse(stored->items);
   ASSERT_EQ(items.size(), 3u);  // input, message, function call; the reasoning item left out
-  EXPECT_EQ(items[0], json::parse(R"({"type":"message","role":"user","content":"my name is Ada"})"));
-  EXPECT_EQ(items[1], json::parse(R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello Ada"}]})"));
-  EXPECT_EQ(items[2], json::parse(R"({"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"})"));
+  EXPECT_EQ(items[0],
+            json::parse(R"({"type":"message","role":"user","content":"my name is Ada"})"));
+  EXPECT_EQ(
+      items[1],
+      json::parse(
+          R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello Ada"}]})"));
+  EXPECT_EQ(
+      items[2],
+      json::parse(R"({"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"})"));
   // Nothing from a failed response or a body that is not one.
   auto failed = responses_capture(R"({"input":"x"})");
   failed->whole(R"({"id":"resp_8","status":"failed","output":[]})");
@@ -84,11 +91,13 @@ TEST(ResponsesConversation, CaptureOfAWholeAnswer) {
 
 TEST(ResponsesConversation, CaptureOfAStreamTakesTheCompletedEvent) {
   auto cap = responses_capture(R"({"model":"m","input":[{"role":"user","content":"hi"}]})");
-  cap->event(R"({"type":"response.created","response":{"id":"resp_9","status":"in_progress","output":[]}})");
+  cap->event(
+      R"({"type":"response.created","response":{"id":"resp_9","status":"in_progress","output":[]}})");
   cap->event(R"({"type":"response.output_text.delta","delta":"Hel"})");
   EXPECT_FALSE(cap->result());  // not finished
-  cap->event(R"({"type":"response.completed","response":{"id":"resp_9","status":"completed","output":[)"
-             R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello"}]}]}})");
+  cap->event(
+      R"({"type":"response.completed","response":{"id":"resp_9","status":"completed","output":[)"
+      R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello"}]}]}})");
   auto stored = cap->result();
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->id, "resp_9");

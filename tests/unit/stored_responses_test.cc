@@ -2,12 +2,11 @@
 // queued and once written, the API column round-trips, and retention expires a conversation with
 // its decision record.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <thread>
-
-#include <unistd.h>
 
 #include "store/decision_store.h"
 
@@ -34,7 +33,8 @@ DecisionRecord record_at(std::int64_t ms, int n, const std::string& response_id 
   r.api = "responses";
   r.outcome = "ok";
   if (!response_id.empty())
-    r.stored_response = StoredResponse{response_id, R"([{"role":"user","content":")" + response_id + "\"}]"};
+    r.stored_response =
+        StoredResponse{response_id, R"([{"role":"user","content":")" + response_id + "\"}]"};
   return r;
 }
 

@@ -19,9 +19,11 @@ std::string PassThroughApi::refusal(const RequestContext& ctx, const CallState& 
   if (ctx.native_api != name())
     return "replica " + id + " of " + replica.model + " speaks the " + api +
            " API, not what this request needs (" +
-           (ctx.native_api.empty() ? std::string("chat completions") : std::string(ctx.native_api)) +
+           (ctx.native_api.empty() ? std::string("chat completions")
+                                   : std::string(ctx.native_api)) +
            ")";
-  if (st.buffered) return "replica " + id + " speaks the " + api + " API; multi-call plans need chat completions";
+  if (st.buffered)
+    return "replica " + id + " speaks the " + api + " API; multi-call plans need chat completions";
   if (!ctx.rewritten_body.empty())
     return "the guard rewrote the request; it is not passed through to replica " + id;
   return {};
