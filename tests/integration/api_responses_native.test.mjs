@@ -183,5 +183,6 @@ describe('previous_response_id without apis.responses.store', () => {
     const r = await postJson(gw.base, '/v1/responses', { model: GPT4, input: 'x', previous_response_id: first.json.id });
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'unsupported_parameter');
+    assert.match(r.json.error.message, /apis.responses.store/);
   });
 });
