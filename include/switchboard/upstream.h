@@ -15,8 +15,10 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "switchboard/result.h"
 
@@ -32,6 +34,8 @@ struct ModelCall {
   std::string_view authorization;  // the replica's "Bearer <key>" ("" = none); never logged
   bool stream = false;             // the client asked for server-sent events
   std::chrono::steady_clock::time_point deadline;  // for the response head
+  // Other headers the replica's API needs (Anthropic's x-api-key, anthropic-version); never logged.
+  std::span<const std::pair<std::string, std::string>> headers = {};
 };
 
 class UpstreamResponse {

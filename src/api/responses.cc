@@ -359,8 +359,8 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   r.model = j["model"].get<std::string>();
   if (auto p = j.find("previous_response_id"); p != j.end() && !p->is_null())
     return make_error(ErrorKind::kBadRequest, "unsupported_parameter",
-                      "previous_response_id is not supported by this gateway (it keeps no "
-                      "conversation state): send the whole conversation in input");
+                      "previous_response_id is not enabled on this gateway (it needs "
+                      "apis.responses.store: true): send the whole conversation in input");
   if (j.contains("stream") && !j["stream"].is_null() && !j["stream"].is_boolean())
     return invalid_request("stream must be a boolean");
   r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();

@@ -121,11 +121,9 @@ ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::
   }
   if (node["api"]) {
     r.api = w.string(node["api"], what + ".api");
-    if (r.api == "responses")
-      w.fail(node["api"], what + ".api: responses (native pass-through) is not supported yet; use chat "
-                                 "(docs/apis.md)");
-    if (r.api != "chat" && r.api != "anthropic")
-      w.fail(node["api"], what + ".api must be chat or anthropic, not '" + r.api + "'");
+    // The names of pipeline/native/'s registered APIs (the runtime resolves them).
+    if (r.api != "chat" && r.api != "anthropic" && r.api != "responses")
+      w.fail(node["api"], what + ".api must be chat, anthropic or responses, not '" + r.api + "'");
   }
   if (node["upstream_model"]) r.upstream_model = w.string(node["upstream_model"], what + ".upstream_model");
   if (node["max_context"]) r.max_context = w.positive_int(node["max_context"], what + ".max_context");
@@ -353,7 +351,7 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
   cfg->source = source;
   w.only_keys(root, "the configuration",
               {"listen", "server", "models", "routes", "store", "signals", "guard", "cache", "auth",
-               "state", "admin"});
+               "state", "admin", "apis"});
   for (const char* section : kStageSections)
     if (root[section]) cfg->sections.emplace(section, root[section]);
   for (const char* section : kTopLevelSections)
@@ -406,6 +404,22 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
     }
     if (store["max_rows"])
       cfg->store.max_rows = w.positive_int(store["max_rows"], "store.max_rows");
+  }
+  if (const auto& apis = root["apis"]) {
+    w.expect_map(apis, "apis");
+    w.only_keys(apis, "apis", {"responses"});
+    if (const auto& r = apis["responses"]) {
+      w.expect_map(r, "apis.responses");
+      w.only_keys(r, "apis.responses", {"store", "max_stored_bytes"});
+      ApiSettings& a = cfg->apis["responses"];
+      if (r["store"]) {
+        const std::string v = r["store"].IsScalar() ? r["store"].Scalar() : "";
+        if (v != "true" && v != "false") w.fail(r["store"], "apis.responses.store must be true or false");
+        a.store = v == "true";
+      }
+      if (r["max_stored_bytes"])
+        a.max_stored_bytes = w.positive_int(r["max_stored_bytes"], "apis.responses.max_stored_bytes");
+    }
   }
   return cfg;
 }

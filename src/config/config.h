@@ -52,8 +52,10 @@ struct ReplicaConfig {
   std::string api_key_env;     // name of the environment variable; the key itself is never stored here
   std::string upstream_model;  // model name sent upstream; empty = unchanged
   // The API the replica speaks (`api:`): "chat" (OpenAI chat completions, the default: every
-  // client API is translated to it) or "anthropic" (Anthropic Messages: /v1/messages requests are
-  // passed through natively, the key sent as x-api-key; other requests skip the replica).
+  // client API is translated to it), "anthropic" (Anthropic Messages: /v1/messages requests are
+  // passed through natively, the key sent as x-api-key; other requests skip the replica) or
+  // "responses" (OpenAI Responses: /v1/responses requests passed through; others skip it).
+  // Each is an object in src/pipeline/native/.
   std::string api = "chat";
   std::int64_t max_context = 0;       // tokens (prompt + max_tokens) it accepts; 0 = not declared
   std::vector<std::string> adapters;  // LoRA adapters loaded at start (for lora_affinity)
@@ -142,6 +144,14 @@ struct SignalsConfig {
   std::string where;        // "file:line:col" of the section (of the file when absent)
 };
 
+// `apis: {NAME: {...}}` (docs/apis.md): settings of one client API. Only `responses` has any:
+// `store: true` lets a Responses request with `store: true` be kept (its input and output, in
+// the decision store's database) for a later request's `previous_response_id`.
+struct ApiSettings {
+  bool store = false;
+  std::int64_t max_stored_bytes = 1 << 20;  // a conversation larger than this is not kept
+};
+
 struct Config {
   std::string source;  // file name, for messages
   ServerConfig server;
@@ -154,7 +164,13 @@ struct Config {
   // Top-level settings of stages that have their own (kStageSections), as written; read and checked
   // by the stage's factory (e.g. a cache store shared by several routes).
   std::map<std::string, YAML::Node, std::less<>> sections;
+  std::map<std::string, ApiSettings, std::less<>> apis;  // by API name ("responses")
 
+  // The settings of client API `name` (null: none, the defaults).
+  const ApiSettings* find_api(std::string_view name) const {
+    auto it = apis.find(name);
+    return it == apis.end() ? nullptr : &it->second;
+  }
   const ModelConfig* find_model(std::string_view name) const;
   const RouteConfig* find_route(std::string_view name) const;
   // The model serving LoRA adapter `name` (listed in its `adapters:` or a replica's), or null.

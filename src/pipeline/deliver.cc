@@ -2,7 +2,6 @@
 #include <algorithm>
 
 #include "api/chat_request.h"
-#include "api/messages.h"
 #include "api/sse.h"
 #include "guard/redact.h"
 #include "pipeline/executor.h"
@@ -24,25 +23,18 @@ void set_cost(RequestContext& ctx, const UpstreamResponse& upstream) {
   }
 }
 
-// `native`: the upstream speaks the client's own API (an Anthropic Messages stream passed through):
-// metered as such and written through RequestContext::native_client.
-awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstream, bool native) {
+// Metered in the upstream's API and written to that API's writer (pipeline/native/native_api.h).
+awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstream,
+                                    const NativeApi& api) {
   const auto& mc = *ctx.model->config;
   auto& rec = ctx.rec;
   rec.status = 200;
-  ResponseWriter& client = native && ctx.native_client ? *ctx.native_client : *ctx.client;
-  api::StreamMeter meter;
-  api::MessagesStreamMeter native_meter;
+  ResponseWriter& client = api.writer(ctx);
+  const std::unique_ptr<UsageMeter> meter = api.stream_meter();
   // Fed exactly the bytes written to the client, so that an error event can be written as an event
   // of its own whatever the upstream broke off in (sse_closing_bytes).
   api::SseParser sse(
-      [&meter, &native_meter, native](std::string_view data) {
-        if (native) {
-          native_meter.on_event(data);
-        } else {
-          meter.on_event(data);
-        }
-      },
+      [m = meter.get()](std::string_view data) { m->on_event(data); },
       mc.max_stream_line_bytes, mc.max_stream_event_bytes);
   auto headers = ctx.response_headers();
   bool client_ok = co_await client.start_stream(headers);
@@ -85,7 +77,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   // An upstream whose body breaks off after its [DONE] event (the connection closed or went silent
   // before the last chunk, say) gave the whole answer: the client's stream ends normally instead of
   // with an error event after [DONE] (found by bench/soak.sh, killing backends).
-  if (broken && (native ? native_meter.saw_done() : meter.saw_done())) broken.reset();
+  if (broken && meter->saw_done()) broken.reset();
   // What closes the event the upstream broke off in (before finish(), which ends it in the parser).
   const std::string_view closing = api::sse_closing_bytes(sse);
   sse.finish();
@@ -103,19 +95,18 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   } else if (!client_ok) {
     rec.outcome = "client_gone";
   } else {
-    rec.outcome = (native ? native_meter.saw_error() : meter.saw_error()) ? "upstream_error" : "ok";
+    rec.outcome = meter->saw_error() ? "upstream_error" : "ok";
   }
   if (client_ok) client_ok = co_await client.finish_stream();
   if (!client_ok && rec.outcome == "ok") rec.outcome = "client_gone";
-  const std::optional<api::Usage> reported =
-      native ? native_meter.reported_usage() : meter.reported_usage();
+  const std::optional<api::Usage> reported = meter->reported_usage();
   if (reported) {
     rec.prompt_tokens = reported->prompt_tokens;
     rec.completion_tokens = reported->completion_tokens;
     rec.tokens_source = "upstream";
   } else {
     rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
-    rec.completion_tokens = native ? native_meter.content_chunks() : meter.content_chunks();
+    rec.completion_tokens = meter->content_chunks();
     rec.tokens_source = "counted";
   }
   set_cost(ctx, upstream);
@@ -127,7 +118,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   auto& rec = ctx.rec;
   const auto& mc = *answer.model->config;
   auto& upstream = *answer.call;
-  ResponseWriter& client = answer.native && ctx.native_client ? *ctx.native_client : *ctx.client;
+  ResponseWriter& client = answer.api->writer(ctx);
   if (!answer.body) {
     auto whole = co_await upstream.read_all(kMaxUpstreamBody, answer.sent_at + mc.timeout);
     if (!whole) {
@@ -143,7 +134,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   rec.status = static_cast<int>(upstream.status());
   if (upstream.status() == 200) {
     rec.outcome = "ok";
-    if (auto usage = answer.native ? api::anthropic_usage(whole) : api::parse_usage(whole)) {
+    if (auto usage = answer.api->usage(whole)) {
       rec.prompt_tokens = usage->prompt_tokens;
       rec.completion_tokens = usage->completion_tokens;
       rec.tokens_source = "upstream";
@@ -185,7 +176,7 @@ awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
   auto& upstream = *answer.call;
   const bool upstream_sse = upstream.content_type().starts_with("text/event-stream");
   if (ctx.req.stream && upstream.status() == 200 && upstream_sse)
-    return relay_stream(ctx, upstream, answer.native);
+    return relay_stream(ctx, upstream, *answer.api);
   return deliver_whole(ctx, answer);
 }
 

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "api/answer_translator.h"
+#include "api/conversation_capture.h"
 #include "pipeline/request_context.h"
 #include "switchboard/registry.h"
 #include "switchboard/result.h"
@@ -44,9 +45,24 @@ class FrontEnd {
   // How `parse` reads the body and which upstream path the executor calls.
   virtual RequestKind kind() const { return RequestKind::kChat; }
   virtual std::string_view upstream_path() const { return "/v1/chat/completions"; }
+  // The API's name in decision records (`api`) and in `apis:` settings: chat, responses, messages,
+  // completions, embeddings.
+  virtual std::string_view name() const = 0;
   // The `api:` of replicas that take this API's requests natively (the client's body passed
-  // through, the answer sent back unchanged); "" = none.
+  // through, the answer sent back unchanged; pipeline/native/); "" = none.
   virtual std::string_view native_api() const { return {}; }
+
+  // Stored conversations (the Responses API's previous_response_id; docs/apis.md), for APIs that
+  // have them, when `apis.<name>.store` allows: what the request asks (lenient, before
+  // translate()), the body continued from a stored conversation's items, and a capture of the
+  // conversation the answer adds.
+  virtual api::ConversationRequest conversation(std::string_view) const { return {}; }
+  virtual Result<std::string> continue_from(std::string_view body, std::string_view) const {
+    return std::string(body);
+  }
+  virtual std::unique_ptr<api::ConversationCapture> capture(std::string_view) const {
+    return nullptr;
+  }
 };
 
 using FrontEndFactory = std::function<std::unique_ptr<FrontEnd>()>;

@@ -13,6 +13,7 @@
 #include "pipeline/routing_headers.h"
 #include "pipeline/runtime_reload.h"
 #include "pipeline/stage_runner.h"
+#include "pipeline/capturing_writer.h"
 #include "pipeline/translating_writer.h"
 #include "pool/health.h"
 
@@ -226,6 +227,8 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
   // The API key, for the auth stage (docs/keys.md); never logged or recorded.
   if (auto it = ex.request().find(http::bhttp::field::authorization); it != ex.request().end())
     ctx.headers.items.emplace_back("authorization", it->value());
+  if (auto it = ex.request().find("x-api-key"); it != ex.request().end())  // Anthropic's clients
+    ctx.headers.items.emplace_back("x-api-key", it->value());
   ctx.read_error = ex.read_error();
   ctx.received_at = ex.received_at();
   ctx.runtime = &runtime;
@@ -253,23 +256,56 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   ExchangeWriter writer(ex);
   FrontRequest translated;
   std::optional<TranslatingWriter> translating, native;
+  // Stored conversations (docs/apis.md): the body continued from one, and the capture of this one.
+  std::string continued;
+  std::unique_ptr<api::ConversationCapture> capture;
+  std::optional<CapturingWriter> capturing;
   std::exception_ptr crash;
   try {
     prepare(ctx, ex, *workers_[ex.worker()], *runtime);
     ctx.kind = fe.kind();
     ctx.upstream_path = fe.upstream_path();
-    ctx.client = &writer;
+    ctx.rec.api = fe.name();
+    ResponseWriter* out = &writer;
+    if (!ctx.read_error) {
+      if (const config::ApiSettings* settings = runtime->config->find_api(fe.name());
+          settings && settings->store) {
+        const api::ConversationRequest asked = fe.conversation(ctx.body);
+        if (!asked.previous_id.empty()) {
+          std::optional<std::string> items = co_await stored_items(asked.previous_id);
+          if (!items) {
+            ctx.read_error = make_error(ErrorKind::kNotFound, "previous_response_not_found",
+                                        "Previous response with id '" + asked.previous_id +
+                                            "' not found.");
+          } else if (auto body = fe.continue_from(ctx.body, *items); !body) {
+            ctx.read_error = body.error();
+          } else {
+            continued = std::move(*body);
+            ctx.body = continued;
+          }
+        }
+        if (asked.store && !ctx.read_error) {
+          capture = fe.capture(ctx.body);
+          if (capture)
+            out = &capturing.emplace(writer, *capture, ctx.rec,
+                                     static_cast<std::size_t>(settings->max_stored_bytes));
+        }
+      }
+    }
+    // The client's body as the API speaks it (continued from a stored conversation, if it was).
+    const std::string_view client_body = ctx.body;
+    ctx.client = out;
     // A body that could not be read is translated as an empty one, for the API's error shape.
     translated = fe.translate(ctx.read_error ? std::string_view() : ctx.body);
     if (!ctx.read_error) {
       if (translated.body) ctx.body = *translated.body;
       if (translated.error) ctx.read_error = std::move(translated.error);  // parse fails with it
     }
-    if (translated.translator) ctx.client = &translating.emplace(writer, *translated.translator);
+    if (translated.translator) ctx.client = &translating.emplace(*out, *translated.translator);
     if (!fe.native_api().empty() && translated.translator && !ctx.read_error) {
       ctx.native_api = fe.native_api();
-      ctx.native_body = ex.request().body();
-      ctx.native_client = &native.emplace(writer, *translated.translator, /*pass_answers=*/true);
+      ctx.native_body = client_body;
+      ctx.native_client = &native.emplace(*out, *translated.translator, /*pass_answers=*/true);
     }
     co_await runtime->runner->run(ctx);
   } catch (...) {
@@ -296,6 +332,19 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
     }
   }
   std::rethrow_exception(crash);
+}
+
+awaitable<std::optional<std::string>> Gateway::stored_items(const std::string& response_id) {
+  if (!lookups_) co_return store_->find_response(response_id);  // tests: nothing to block
+  // SQLite may block: never on this worker's event loop (as decision() does). The lambda captures
+  // only pointers (GCC 12 may copy a closure in a co_await expression bitwise).
+  std::optional<std::string> items = co_await asio::co_spawn(
+      *lookups_,
+      [store = store_.get(), id = &response_id]() -> awaitable<std::optional<std::string>> {
+        co_return store->find_response(*id);
+      },
+      asio::use_awaitable);
+  co_return items;
 }
 
 awaitable<void> Gateway::explain_route(http::Exchange& ex) {

@@ -108,6 +108,8 @@ class Gateway {
   void prepare(RequestContext& ctx, http::Exchange& exchange, Worker& worker, const Runtime& runtime);
   // The registered front end serving POST `path`, or null.
   const FrontEnd* front_for(std::string_view path) const;
+  // The items of a stored conversation (DecisionStore::find_response), looked up off the worker.
+  asio::awaitable<std::optional<std::string>> stored_items(const std::string& response_id);
   // Runs a request to an API front end through the stages.
   asio::awaitable<void> front(http::Exchange& exchange, const FrontEnd& front);
   asio::awaitable<void> explain_route(http::Exchange& exchange);

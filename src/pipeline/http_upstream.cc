@@ -38,15 +38,8 @@ asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(
   auto up = http::make_upstream_request(bhttp::verb::post, target_path, call.body);
   up.set(bhttp::field::content_type, "application/json");
   up.set(bhttp::field::accept, call.stream ? "text/event-stream" : "application/json");
+  for (const auto& [name, value] : call.headers) up.set(name, value);
   std::string_view authorization = call.authorization;
-  if (rc.api == "anthropic") {
-    // Anthropic's API takes the key as x-api-key (the runtime holds it as "Bearer <key>").
-    std::string_view key = authorization;
-    if (key.starts_with("Bearer ")) key.remove_prefix(7);
-    if (!key.empty()) up.set("x-api-key", key);
-    up.set("anthropic-version", "2023-06-01");
-    authorization = {};
-  }
   http::UpstreamTarget target{&rc.endpoint, authorization, call.replica->index};
   auto started = co_await client_->start(target, std::move(up), call.deadline);
   if (!started) co_return started.error();

@@ -48,33 +48,22 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
                                        : std::string_view(m.config->name);
   a.sent_at = Clock::now();
   const auto deadline = a.sent_at + m.config->timeout;
-  if (rc.api != "chat") {  // a replica speaking another API (docs/apis.md: native pass-through)
-    std::string why;
-    if (rc.api != ctx.native_api)
-      why = "replica " + rc.id + " of " + m.config->name + " speaks the " + rc.api +
-            " API, not what this request needs (chat completions)";
-    else if (st.buffered)
-      why = "replica " + rc.id + " speaks the " + rc.api +
-            " API; multi-call plans need chat completions";
-    else if (!ctx.rewritten_body.empty())
-      why = "the guard rewrote the request; it is not passed through to replica " + rc.id;
-    if (!why.empty()) {
-      a.api_mismatch = true;
-      a.error = make_error(ErrorKind::kUpstreamError, "api_mismatch", why);
-      co_return a;
-    }
-    a.native = true;
+  a.api = m.apis[r.ordinal];
+  if (std::string why = a.api->refusal(ctx, st, r); !why.empty()) {
+    a.api_mismatch = true;
+    a.error = make_error(ErrorKind::kUpstreamError, "api_mismatch", why);
+    co_return a;
   }
-  const std::string_view path = a.native ? std::string_view("/v1/messages") : ctx.upstream_path;
-  const std::string_view body =
-      a.native ? st.native_body_for(ctx, upstream_name) : st.body_for(ctx, upstream_name);
+  const std::string_view path = a.api->path(ctx);
+  const std::string_view body = a.api->body(ctx, st, upstream_name);
   ModelCall call{m.config->name,
                  &r,
                  path,
                  body,
                  m.authorization[r.ordinal],
                  st.streams(ctx),
-                 deadline};
+                 deadline,
+                 m.upstream_headers[r.ordinal]};
   auto started = co_await ctx.upstream->start(call);
   a.head_ms = ms_since(a.sent_at);
   if (!started) {
@@ -133,6 +122,7 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     Attempt a;
     a.model = &m;
     a.replica = &r;
+    a.api = m.apis[r.ordinal];
     a.cancelled = true;
     return a;
   };
@@ -216,13 +206,6 @@ std::string_view CallState::body_for(const RequestContext& ctx, std::string_view
     if (n == name) return body;
   const std::string_view base = buffered ? std::string_view(*buffered) : ctx.body;
   return rewritten.emplace_front(std::string(name), api::rewrite_model(base, name)).second;
-}
-
-std::string_view CallState::native_body_for(const RequestContext& ctx, std::string_view name) {
-  const std::string key = std::string("\x01native:") + std::string(name);
-  for (const auto& [n, body] : rewritten)
-    if (n == key) return body;
-  return rewritten.emplace_front(key, api::rewrite_model(ctx.native_body, name)).second;
 }
 
 awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const ModelRuntime& m,

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/native/native_api.h"
 #include "pipeline/request_context.h"
 #include "pool/pool.h"
 
@@ -57,9 +58,9 @@ struct Attempt {
   double head_ms = 0;  // sent → response head
   double ms = 0;       // sent → answer (head for streams, whole body otherwise) or failure
   bool cancelled = false;
-  // The replica speaks the client's own API (`api:` anthropic): the client's body was passed
-  // through and the answer goes back unchanged (deliver() meters it in that API).
-  bool native = false;
+  // The API the replica speaks (pipeline/native/): how the answer is metered and where it goes
+  // (deliver()). Set with `replica`.
+  const NativeApi* api = nullptr;
   // Not sent: the replica speaks another API than this request can use (error api_mismatch);
   // says nothing about the replica's health.
   bool api_mismatch = false;
@@ -89,9 +90,6 @@ struct CallState {
   // The body as the upstream named `name` must see it (the client's when the name is the same).
   // Valid as long as this CallState.
   std::string_view body_for(const RequestContext& ctx, std::string_view name);
-  // The client's own body (RequestContext::native_body) with `model` renamed, for a replica that
-  // speaks the client's API. Valid as long as this CallState.
-  std::string_view native_body_for(const RequestContext& ctx, std::string_view name);
   // Whether calls of this state ask the upstream for a stream.
   bool streams(const RequestContext& ctx) const { return !buffered && ctx.req.stream; }
 };

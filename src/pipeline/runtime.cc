@@ -1,5 +1,7 @@
 #include "pipeline/runtime.h"
 
+#include "pipeline/native/native_api.h"
+
 #include <cstdlib>
 
 #include "pipeline/embedding_step.h"
@@ -137,15 +139,25 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
       r->model = m.name;
       r->index = rt->replica_count++;
       pool::init_replica(*r, rc, static_cast<std::uint32_t>(mr.replicas.size()));
-      mr.authorization.emplace_back();  // at r->ordinal
+      // At r->ordinal: the replica's API and its key as that API takes it.
+      const NativeApi* api = find_native_api(rc.api);
+      if (!api)
+        return make_error(ErrorKind::kBadRequest, "bad_config",
+                          config->source + ": model '" + m.name + "' replica '" + rc.id +
+                              "': no upstream API named '" + rc.api + "'");
+      std::string key;
       if (!rc.api_key_env.empty()) {
-        const char* key = std::getenv(rc.api_key_env.c_str());
-        if (!key || !*key)
+        const char* env = std::getenv(rc.api_key_env.c_str());
+        if (!env || !*env)
           return make_error(ErrorKind::kBadRequest, "bad_config",
                             config->source + ": model '" + m.name + "' replica '" + rc.id +
                                 "' reads its API key from $" + rc.api_key_env + ", which is not set");
-        mr.authorization.back() = std::string("Bearer ") + key;
+        key = env;
       }
+      UpstreamCredentials credentials = api->credentials(key);
+      mr.apis.push_back(api);
+      mr.authorization.push_back(std::move(credentials.authorization));
+      mr.upstream_headers.push_back(std::move(credentials.headers));
       mr.replica_ptrs.push_back(r.get());
       mr.replicas.push_back(std::move(r));
     }

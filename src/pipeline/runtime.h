@@ -19,6 +19,8 @@
 
 namespace switchboard::pipeline {
 
+class NativeApi;  // pipeline/native/native_api.h
+
 struct ModelRuntime {
   const config::ModelConfig* config = nullptr;
   std::vector<std::unique_ptr<Replica>> replicas;
@@ -27,6 +29,10 @@ struct ModelRuntime {
   // from the environment at start-up; empty = none). Kept here, on the serving side, so balancers
   // never see credentials. Never logged.
   std::vector<std::string> authorization;
+  // Per replica: the API it speaks (`api:`, resolved once from pipeline/native/) and the other
+  // headers carrying its key in that API (NativeApi::credentials). Never logged.
+  std::vector<const NativeApi*> apis;
+  std::vector<std::vector<std::pair<std::string, std::string>>> upstream_headers;
   std::unique_ptr<Balancer> balancer;
   pool::OutlierPolicy outlier;                     // from config->pool.outlier
   std::unique_ptr<pool::RetryBudget> retry_budget;  // never null after build_runtime()

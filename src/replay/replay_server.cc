@@ -162,7 +162,18 @@ awaitable<void> ReplayService::handle(http::Exchange& ex) {
   const unsigned version = ex.request().version();
   if (path == "/v1/chat/completions") {
     if (verb != bhttp::verb::post) co_return co_await method_not_allowed(ex, "POST");
+    keep_received(path, ex.request().body());
     co_return co_await chat(ex);
+  }
+  if (path == "/v1/responses") {
+    if (verb != bhttp::verb::post) co_return co_await method_not_allowed(ex, "POST");
+    co_return co_await responses(ex);
+  }
+  if (path == "/admin/received") {
+    if (verb != bhttp::verb::get) co_return co_await method_not_allowed(ex, "GET");
+    http::Response r = json_response(bhttp::status::ok, received_json(), version);
+    co_await ex.respond(std::move(r));
+    co_return;
   }
   if (path == "/v1/embeddings" && embedding_dim_ > 0) {
     if (verb != bhttp::verb::post) co_return co_await method_not_allowed(ex, "POST");

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <deque>
 #include <mutex>
 #include <random>
 #include <string>
@@ -100,6 +101,14 @@ class ReplayService {
  private:
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   boost::asio::awaitable<void> embeddings(http::Exchange& ex);
+  // POST /v1/responses, natively (replay_responses.cc): the request read as the gateway's
+  // translation reads it, the recorded answer in the Responses shape (whole, or the Responses
+  // event sequence), as an upstream with `api: responses` answers.
+  boost::asio::awaitable<void> responses(http::Exchange& ex);
+  // The last kKeepReceived request bodies of /v1/chat/completions and /v1/responses (each cut to
+  // kKeepBytes), for tests: GET /admin/received → {"requests":[{"path","body"}...]}, oldest first.
+  void keep_received(std::string_view path, std::string_view body);
+  std::string received_json() const;
   boost::asio::awaitable<void> admin_faults(http::Exchange& ex);
   std::string metrics_text() const;
   double draw();
@@ -111,6 +120,9 @@ class ReplayService {
   LiveFaults faults_;                      // atomics
   std::atomic<std::int64_t> requests_{0};  // chat-completion requests received
   std::atomic<std::int64_t> running_{0};   // chat-completion requests being answered
+  static constexpr std::size_t kKeepReceived = 16, kKeepBytes = 64 * 1024;
+  mutable std::mutex received_mu_;
+  std::deque<std::pair<std::string, std::string>> received_;  // guarded by received_mu_
   std::mutex rng_mu_;
   std::mt19937_64 rng_;  // guarded by rng_mu_
 };

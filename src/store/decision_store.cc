@@ -1,5 +1,7 @@
 #include "store/decision_store.h"
 
+#include "store/stored_responses.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -33,7 +35,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
   candidates TEXT, attempts TEXT, stages TEXT, guard TEXT, calls TEXT, cache TEXT,
-  key_name TEXT, key_team TEXT
+  key_name TEXT, key_team TEXT, api TEXT
 );
 DROP INDEX IF EXISTS decisions_time;
 )sql";
@@ -53,13 +55,13 @@ DROP INDEX IF EXISTS decisions_time;
 constexpr const char* kInsert =
     "INSERT INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
-    "tokens_source,cost_usd,candidates,attempts,stages,guard,calls,cache,key_name,key_team) VALUES "
-    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "tokens_source,cost_usd,candidates,attempts,stages,guard,calls,cache,key_name,key_team,api) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 constexpr const char* kSelect =
     "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
-    "candidates,attempts,stages,guard,calls,cache,key_name,key_team FROM decisions WHERE id = ?";
+    "candidates,attempts,stages,guard,calls,cache,key_name,key_team,api FROM decisions WHERE id = ?";
 
 constexpr const char* kCount = "SELECT count(*) FROM decisions";
 constexpr const char* kDeleteOlder =
@@ -419,6 +421,7 @@ nlohmann::json DecisionRecord::to_json() const {
   return {{"id", id},
           {"time_ms", time_ms},
           {"route", route},
+          {"api", api},
           {"key", key_name.empty() ? nlohmann::json(nullptr)
                                    : nlohmann::json{{"name", key_name}, {"team", key_team}}},
           {"policy", policy},
@@ -485,6 +488,12 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
                nullptr);
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN key_team TEXT", nullptr, nullptr,
                nullptr);
+  // ... and before they named the client API (docs/apis.md).
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN api TEXT", nullptr, nullptr,
+               nullptr);
+  if (std::string why = create_responses_table(store->write_db_); !why.empty())
+    return make_error(ErrorKind::kInternal, "store_error",
+                      "creating the responses table in " + path + ": " + why);
   sqlite3_busy_timeout(store->write_db_, 5000);
   // One read connection now, so that a path that cannot be read fails here, not at the first
   // lookup.
@@ -541,6 +550,7 @@ void DecisionStore::record(DecisionRecord record) {
     }
     auto shared = std::make_shared<const DecisionRecord>(std::move(record));
     pending_[shared->id] = shared;
+    if (shared->stored_response) pending_responses_[shared->stored_response->id] = shared;
     queue_.push_back(std::move(shared));
     ++enqueued_;
     // The writer wakes by itself every kBatchWindow; waking it per record would cost a futex
@@ -561,6 +571,19 @@ void DecisionStore::flush() {
 std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
   if (auto r = find_pending(id)) return r;
   return find_stored(id);
+}
+
+std::optional<std::string> DecisionStore::find_response(const std::string& response_id) {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = pending_responses_.find(response_id); it != pending_responses_.end())
+      return it->second->stored_response->items;
+  }
+  auto reader = take_reader();
+  if (!reader) return std::nullopt;
+  auto items = read_stored_response(reader->db, response_id);
+  return_reader(std::move(reader));
+  return items;
 }
 
 std::optional<DecisionRecord> DecisionStore::find_pending(const std::string& id) {
@@ -603,6 +626,7 @@ std::optional<DecisionRecord> DecisionStore::find_stored(const std::string& id) 
     r.cache = cache_from_json(nlohmann::json::parse(column_text(stmt, 23), nullptr, false));
     r.key_name = column_text(stmt, 24);
     r.key_team = column_text(stmt, 25);
+    r.api = column_text(stmt, 26);
     out = std::move(r);
   }
   return_reader(std::move(reader));
@@ -666,6 +690,7 @@ bool DecisionStore::retention_step() {
   sqlite3_finalize(stmt);
   const std::int64_t deleted = ok ? sqlite3_changes(write_db_) : 0;
   expired_.fetch_add(static_cast<std::uint64_t>(deleted));
+  if (deleted > 0) expire_stored_responses(write_db_);  // with their decision records
   if (aging_) {
     if (!ok || deleted < limit) aging_ = false;  // nothing older is left
     excess_rows_ -= deleted;                     // aged rows count against the excess too
@@ -702,7 +727,13 @@ void DecisionStore::writer_loop() {
     if (!batch.empty()) {
       write_batch(batch);
       std::lock_guard lock(mu_);
-      for (const auto& r : batch) pending_.erase(r->id);
+      for (const auto& r : batch) {
+        pending_.erase(r->id);
+        if (r->stored_response) {
+          auto it = pending_responses_.find(r->stored_response->id);
+          if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
+        }
+      }
       written_ += batch.size();
     }
     flushed_.notify_all();
@@ -790,10 +821,12 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
       text(r.key_name);
       text(r.key_team);
     }
+    text(r.api);
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
   }
   sqlite3_clear_bindings(stmt);  // the bound strings die with the batch
+  write_stored_responses(write_db_, batch);
   // As before with sqlite3_exec: a COMMIT that fails (busy) leaves the transaction open, and the
   // next batch's COMMIT writes both.
   sqlite3_step(ws.commit);

@@ -98,10 +98,20 @@ struct CacheRecord {
   bool operator==(const CacheRecord&) const = default;
 };
 
+// A Responses-API answer kept for a later request's `previous_response_id` (docs/apis.md): the
+// conversation so far — input items then output items, as a JSON array's text — under the
+// response id the client saw. Written with its decision record, in the `responses` table, and
+// expired with it.
+struct StoredResponse {
+  std::string id;     // the response id ("resp_...")
+  std::string items;  // JSON array text
+};
+
 struct DecisionRecord {
   std::string id;
   std::int64_t time_ms = 0;  // unix epoch, when the request arrived
   std::string route;         // what the client named (a route or a model)
+  std::string api = "chat";  // the client API: chat | responses | messages | completions | embeddings
   std::string key_name;      // the API key's name ("" without one; docs/keys.md)
   std::string key_team;      // its team
   std::string policy;        // "direct" when a model was named, else the route's policy type
@@ -125,6 +135,7 @@ struct DecisionRecord {
   std::vector<GuardCheck> guard;                         // the guard stage's checks, in order
   std::vector<CallRecord> calls;  // multi-call plans: every model call, in order (empty otherwise)
   std::optional<CacheRecord> cache;                      // routes with a cache only
+  std::optional<StoredResponse> stored_response;  // `store: true` Responses requests (not in to_json)
 
   nlohmann::json to_json() const;
 };
@@ -156,6 +167,9 @@ class DecisionStore {
   std::optional<DecisionRecord> find_pending(const std::string& id);
   // A record in SQLite (blocking: run it off the event loop). nullopt when absent or unreadable.
   std::optional<DecisionRecord> find_stored(const std::string& id);
+  // The items of a stored response (StoredResponse), queued or in SQLite (blocking: run it off the
+  // event loop). nullopt when unknown (never stored, or expired).
+  std::optional<std::string> find_response(const std::string& response_id);
   // Records in SQLite (blocking; for tests and tools).
   std::int64_t stored_count();
   // Records deleted by retention so far.
@@ -192,6 +206,8 @@ class DecisionStore {
   std::condition_variable wake_, flushed_;
   std::deque<RecordPtr> queue_;                        // guarded by mu_
   std::unordered_map<std::string_view, RecordPtr> pending_;  // guarded by mu_: queued or being written
+  // guarded by mu_: the queued records' stored responses, by response id
+  std::unordered_map<std::string_view, RecordPtr> pending_responses_;
   std::uint64_t enqueued_ = 0, written_ = 0;                // guarded by mu_
   bool stopping_ = false;                                   // guarded by mu_
   bool flush_requested_ = false;                            // guarded by mu_

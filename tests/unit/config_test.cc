@@ -99,9 +99,11 @@ TEST(Config, ReplicaApi) {
   EXPECT_EQ((*cfg)->models[0].replicas[0].api, "chat");
   EXPECT_EQ((*cfg)->models[0].replicas[1].api, "anthropic");
   EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api: grpc}]\n"),
-              HasSubstr("api must be chat or anthropic"));
-  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api: responses}]\n"),
-              HasSubstr("not supported yet"));
+              HasSubstr("api must be chat, anthropic or responses"));
+  auto responses = config::parse_config(
+      "models:\n  - name: a\n    replicas: [{url: 'http://h:1', api: responses}]\n", "api.yaml");
+  ASSERT_TRUE(responses.ok()) << responses.error().message;
+  EXPECT_EQ((*responses)->models[0].replicas[0].api, "responses");
 }
 
 TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {

@@ -7,6 +7,7 @@ namespace {
 
 class ChatFront final : public FrontEnd {
  public:
+  std::string_view name() const override { return "chat"; }
   FrontRequest translate(std::string_view) const override { return {}; }
 };
 

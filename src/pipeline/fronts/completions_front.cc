@@ -8,6 +8,7 @@ namespace {
 
 class CompletionsFront final : public FrontEnd {
  public:
+  std::string_view name() const override { return "completions"; }
   FrontRequest translate(std::string_view body) const override {
     FrontRequest out;
     auto r = api::parse_completions_request(body);

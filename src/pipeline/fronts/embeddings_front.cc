@@ -7,6 +7,7 @@ namespace {
 
 class EmbeddingsFront final : public FrontEnd {
  public:
+  std::string_view name() const override { return "embeddings"; }
   FrontRequest translate(std::string_view) const override { return {}; }
   RequestKind kind() const override { return RequestKind::kEmbeddings; }
   std::string_view upstream_path() const override { return "/v1/embeddings"; }

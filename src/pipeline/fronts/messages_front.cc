@@ -8,6 +8,7 @@ namespace {
 
 class MessagesFront final : public FrontEnd {
  public:
+  std::string_view name() const override { return "messages"; }
   FrontRequest translate(std::string_view body) const override {
     FrontRequest out;
     auto r = api::parse_messages_request(body);

@@ -1,6 +1,7 @@
 // POST /v1/responses: the OpenAI Responses API, translated to and from chat completions
 // (api/responses.h).
 #include "api/responses.h"
+#include "api/responses_conversation.h"
 #include "pipeline/front_end.h"
 
 namespace switchboard::pipeline {
@@ -8,6 +9,7 @@ namespace {
 
 class ResponsesFront final : public FrontEnd {
  public:
+  std::string_view name() const override { return "responses"; }
   FrontRequest translate(std::string_view body) const override {
     FrontRequest out;
     auto r = api::parse_responses_request(body);
@@ -19,6 +21,17 @@ class ResponsesFront final : public FrontEnd {
     out.translator = api::responses_translator(&*r);
     out.body = std::move(r->chat_body);
     return out;
+  }
+  std::string_view native_api() const override { return "responses"; }
+  api::ConversationRequest conversation(std::string_view body) const override {
+    return api::responses_conversation(body);
+  }
+  Result<std::string> continue_from(std::string_view body,
+                                    std::string_view items) const override {
+    return api::responses_continue(body, items);
+  }
+  std::unique_ptr<api::ConversationCapture> capture(std::string_view body) const override {
+    return api::responses_capture(body);
   }
 };
 

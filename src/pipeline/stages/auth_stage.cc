@@ -17,6 +17,15 @@
 namespace switchboard::pipeline {
 namespace {
 
+// The header's value, spaces trimmed; empty when absent.
+std::string_view trimmed(std::optional<std::string_view> header) {
+  if (!header) return {};
+  std::string_view v = *header;
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
 // The token of "Bearer <token>" (scheme case-insensitive, spaces trimmed); empty when absent.
 std::string_view bearer_token(std::optional<std::string_view> header) {
   if (!header) return {};
@@ -41,12 +50,14 @@ class AuthStage final : public Stage {
 
   asio::awaitable<StageResult> run(RequestContext& ctx) const override {
     if (ctx.trusted) co_return StageResult::next();
-    const std::string_view token = bearer_token(ctx.headers.find("authorization"));
+    std::string_view token = bearer_token(ctx.headers.find("authorization"));
+    // Anthropic's clients send their key as x-api-key (docs/apis.md): the same keys work there.
+    if (token.empty()) token = trimmed(ctx.headers.find("x-api-key"));
     if (token.empty()) {
       if (!required_) co_return StageResult::next();
       co_return refuse(ctx,
-                       "missing API key: send `Authorization: Bearer sk-sb-...` (create one "
-                       "with `switchboard keys create`)");
+                       "missing API key: send `Authorization: Bearer sk-sb-...` or `x-api-key: "
+                       "sk-sb-...` (create one with `switchboard keys create`)");
     }
     auto key = service_->find(token);
     if (!key) {

@@ -1,0 +1,34 @@
+// Stored Responses conversations (`previous_response_id`, docs/apis.md), the pure parts: what a
+// request asks, the request continued from a stored conversation, and the conversation an answer
+// adds. The store itself is the decision store's `responses` table (store/stored_responses.h); the
+// gateway looks it up before the front end translates the body.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "api/conversation_capture.h"
+#include "switchboard/result.h"
+
+namespace switchboard::api {
+
+// Lenient: a body that is not a JSON object, or fields of the wrong type, give {} (the front
+// end's parse reports what is wrong).
+// previous_response_id and `store` (only an explicit true: the gateway keeps nothing else).
+ConversationRequest responses_conversation(std::string_view body);
+
+// The body with the stored conversation `items` (a JSON array of input items) before its own
+// input (a string input becomes one user message item) and previous_response_id removed. The
+// request's own `instructions` stay (as OpenAI's: a previous response's instructions are not
+// carried over). Errors (kBadRequest, invalid_request): the body is not a JSON object, or its
+// input is neither a string nor an array; stored items that are not an array (kInternal).
+Result<std::string> responses_continue(std::string_view body, std::string_view items);
+
+// The conversation after one exchange: the request's input items, then the answer's output —
+// message items as assistant messages with their output_text parts, function_call items as
+// {type, call_id, name, arguments}; other items (reasoning, ...) are left out. From a whole
+// `response` body, or a stream's response.completed / response.incomplete event.
+std::unique_ptr<ConversationCapture> responses_capture(std::string_view request_body);
+
+}  // namespace switchboard::api

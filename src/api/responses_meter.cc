@@ -1,0 +1,49 @@
+#include "api/responses_meter.h"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace switchboard::api {
+
+using json = nlohmann::json;
+
+namespace {
+std::optional<Usage> usage_of(const json& response) {
+  if (!response.is_object()) return std::nullopt;
+  auto it = response.find("usage");
+  if (it == response.end() || !it->is_object()) return std::nullopt;
+  auto tokens = [&](const char* key) -> std::int64_t {
+    auto t = it->find(key);
+    return t != it->end() && t->is_number_integer() ? t->get<std::int64_t>() : 0;
+  };
+  if (!it->contains("input_tokens") && !it->contains("output_tokens")) return std::nullopt;
+  return Usage{tokens("input_tokens"), tokens("output_tokens")};
+}
+}  // namespace
+
+std::optional<Usage> responses_usage(std::string_view response_json) {
+  json j = json::parse(response_json, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return usage_of(j);
+}
+
+void ResponsesStreamMeter::on_event(std::string_view data) {
+  json j = json::parse(data, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return;
+  auto t = j.find("type");
+  if (t == j.end() || !t->is_string()) return;
+  const std::string& type = t->get_ref<const std::string&>();
+  if (type == "response.output_text.delta" || type == "response.function_call_arguments.delta") {
+    ++chunks_;
+  } else if (type == "response.completed" || type == "response.incomplete" ||
+             type == "response.failed") {
+    done_ = true;
+    if (type == "response.failed") error_ = true;
+    if (auto r = j.find("response"); r != j.end())
+      if (auto u = usage_of(*r)) usage_ = u;
+  } else if (type == "error") {
+    error_ = true;
+  }
+}
+
+}  // namespace switchboard::api

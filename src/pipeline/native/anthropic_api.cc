@@ -1,0 +1,33 @@
+// `api: anthropic`: the replica speaks Anthropic Messages. /v1/messages clients are passed through
+// (POST /v1/messages, the key as x-api-key with anthropic-version 2023-06-01), metered in
+// Anthropic's terms (usage.input_tokens / output_tokens; in a stream from message_start and
+// message_delta). Other clients skip the replica (api_mismatch).
+#include "api/messages.h"
+#include "pipeline/native/native_api.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+class AnthropicApi final : public PassThroughApi {
+ public:
+  std::string_view name() const override { return "anthropic"; }
+  std::string_view path(const RequestContext&) const override { return "/v1/messages"; }
+  std::optional<api::Usage> usage(std::string_view whole) const override {
+    return api::anthropic_usage(whole);
+  }
+  std::unique_ptr<UsageMeter> stream_meter() const override {
+    return std::make_unique<MeterOf<api::MessagesStreamMeter>>();
+  }
+  UpstreamCredentials credentials(std::string_view key) const override {
+    UpstreamCredentials c;
+    if (!key.empty()) c.headers.emplace_back("x-api-key", std::string(key));
+    c.headers.emplace_back("anthropic-version", "2023-06-01");
+    return c;
+  }
+};
+
+const AnthropicApi kApi;
+const NativeApiRegistrar kRegister("anthropic", &kApi);
+
+}  // namespace
+}  // namespace switchboard::pipeline

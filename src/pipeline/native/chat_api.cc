@@ -1,0 +1,35 @@
+// `api: chat` (the default): the replica speaks OpenAI chat completions (and embeddings). Every
+// client API is translated to it by its front end; the body is the one the stages parsed (with the
+// model renamed), posted to the front end's path, and the answer goes back through the front end's
+// translator.
+#include "pipeline/model_call.h"
+#include "pipeline/native/native_api.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+class ChatApi final : public NativeApi {
+ public:
+  std::string_view name() const override { return "chat"; }
+  std::string refusal(const RequestContext&, const CallState&, const Replica&) const override {
+    return {};
+  }
+  std::string_view path(const RequestContext& ctx) const override { return ctx.upstream_path; }
+  std::string_view body(const RequestContext& ctx, CallState& st,
+                        std::string_view model) const override {
+    return st.body_for(ctx, model);
+  }
+  ResponseWriter& writer(const RequestContext& ctx) const override { return *ctx.client; }
+  std::optional<api::Usage> usage(std::string_view whole) const override {
+    return api::parse_usage(whole);
+  }
+  std::unique_ptr<UsageMeter> stream_meter() const override {
+    return std::make_unique<MeterOf<api::StreamMeter>>();
+  }
+};
+
+const ChatApi kApi;
+const NativeApiRegistrar kRegister("chat", &kApi);
+
+}  // namespace
+}  // namespace switchboard::pipeline

@@ -1,0 +1,50 @@
+#include "pipeline/native/native_api.h"
+
+#include "api/chat_request.h"
+#include "config/config.h"
+#include "pipeline/model_call.h"
+
+namespace switchboard::pipeline {
+
+UpstreamCredentials NativeApi::credentials(std::string_view key) const {
+  UpstreamCredentials c;
+  if (!key.empty()) c.authorization = "Bearer " + std::string(key);
+  return c;
+}
+
+std::string PassThroughApi::refusal(const RequestContext& ctx, const CallState& st,
+                                    const Replica& replica) const {
+  const std::string id = replica.config ? replica.config->id : std::to_string(replica.ordinal);
+  const std::string api(name());
+  if (ctx.native_api != name())
+    return "replica " + id + " of " + replica.model + " speaks the " + api +
+           " API, not what this request needs (" +
+           (ctx.native_api.empty() ? std::string("chat completions")
+                                   : std::string(ctx.native_api)) +
+           ")";
+  if (st.buffered)
+    return "replica " + id + " speaks the " + api + " API; multi-call plans need chat completions";
+  if (!ctx.rewritten_body.empty())
+    return "the guard rewrote the request; it is not passed through to replica " + id;
+  return {};
+}
+
+std::string_view PassThroughApi::body(const RequestContext& ctx, CallState& st,
+                                      std::string_view model) const {
+  // Kept with the state's other renamed bodies, under a key no model name has.
+  const std::string key = "\x01" + std::string(name()) + ":" + std::string(model);
+  for (const auto& [n, b] : st.rewritten)
+    if (n == key) return b;
+  return st.rewritten.emplace_front(key, api::rewrite_model(ctx.native_body, model)).second;
+}
+
+ResponseWriter& PassThroughApi::writer(const RequestContext& ctx) const {
+  return ctx.native_client ? *ctx.native_client : *ctx.client;
+}
+
+const NativeApi* find_native_api(const std::string& name) {
+  const NativeApi* const* found = NativeApiRegistry::instance().find(name);
+  return found ? *found : nullptr;
+}
+
+}  // namespace switchboard::pipeline

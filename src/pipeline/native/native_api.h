@@ -1,0 +1,105 @@
+// The API an upstream replica speaks (`models[].replicas[].api`, docs/apis.md), as one registered
+// object per API, in this folder: `chat` (OpenAI chat completions: every client API is translated
+// to it), `anthropic` (Anthropic Messages) and `responses` (OpenAI Responses), the last two
+// passing a client of the same API through natively. A new upstream API is a new file here
+// (`NativeApiRegistrar kRegister("name", &instance)`); the executor never branches on the name.
+//
+// Resolved once per replica when the runtime is built (ModelRuntime::apis); each model call asks
+// the replica's API whether it can take the request (refusal), which path and body to send, and
+// which writer the answer goes to; deliver() meters the answer through it (stream_meter, usage).
+// Errors keep the client API's shape: they go through the front end's translator either way.
+// Instances are stateless and shared by every worker.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/sse.h"
+#include "switchboard/balancer.h"
+#include "switchboard/registry.h"
+#include "switchboard/response_writer.h"
+
+namespace switchboard::pipeline {
+
+struct RequestContext;  // pipeline/request_context.h
+struct CallState;       // pipeline/model_call.h
+
+// A relayed stream's usage and end, read in the upstream API's event shapes (fed each event's
+// data).
+class UsageMeter {
+ public:
+  virtual ~UsageMeter() = default;
+  virtual void on_event(std::string_view data) = 0;
+  virtual std::optional<api::Usage> reported_usage() const = 0;
+  virtual std::int64_t content_chunks() const = 0;  // deltas seen: the usage when none is reported
+  virtual bool saw_done() const = 0;                // the stream's terminal event arrived
+  virtual bool saw_error() const = 0;               // an error event arrived
+};
+
+// Any meter with those five members (api::StreamMeter, api::MessagesStreamMeter, ...).
+template <typename Meter>
+class MeterOf final : public UsageMeter {
+ public:
+  void on_event(std::string_view data) override { m_.on_event(data); }
+  std::optional<api::Usage> reported_usage() const override { return m_.reported_usage(); }
+  std::int64_t content_chunks() const override { return m_.content_chunks(); }
+  bool saw_done() const override { return m_.saw_done(); }
+  bool saw_error() const override { return m_.saw_error(); }
+
+ private:
+  Meter m_;
+};
+
+// How the replica's key goes upstream: the Authorization value ("" = none) and other headers.
+struct UpstreamCredentials {
+  std::string authorization;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class NativeApi {
+ public:
+  virtual ~NativeApi() = default;
+  virtual std::string_view name() const = 0;  // the `api:` value
+  // Why this request cannot be sent to `replica` (which speaks this API); "" = it can. A refusal
+  // is the attempt result api_mismatch (not a failure of the replica).
+  virtual std::string refusal(const RequestContext& ctx, const CallState& st,
+                              const Replica& replica) const = 0;
+  // The path posted to (after the replica's base path) and the body, with `model` as the
+  // upstream must see it; the body stays valid as long as `st`.
+  virtual std::string_view path(const RequestContext& ctx) const = 0;
+  virtual std::string_view body(const RequestContext& ctx, CallState& st,
+                                std::string_view model) const = 0;
+  // Where the answer goes: the client's writer in this API's shape.
+  virtual ResponseWriter& writer(const RequestContext& ctx) const = 0;
+  // Metering: a whole answer's usage (nullopt = none reported), and a meter for a stream.
+  virtual std::optional<api::Usage> usage(std::string_view whole) const = 0;
+  virtual std::unique_ptr<UsageMeter> stream_meter() const = 0;
+  // The replica's key (without "Bearer "; "" = none) as this API takes it. Default: a bearer token.
+  virtual UpstreamCredentials credentials(std::string_view key) const;
+};
+
+// A native API: a client of the same API (RequestContext::native_api == name()) has its own body
+// passed through, `model` renamed (api::rewrite_model), and gets the answer unchanged
+// (RequestContext::native_client). Refused: clients of other APIs, multi-call plans' buffered
+// calls, bodies the guard rewrote.
+class PassThroughApi : public NativeApi {
+ public:
+  std::string refusal(const RequestContext& ctx, const CallState& st,
+                      const Replica& replica) const override;
+  std::string_view body(const RequestContext& ctx, CallState& st,
+                        std::string_view model) const override;
+  ResponseWriter& writer(const RequestContext& ctx) const override;
+};
+
+using NativeApiRegistry = Registry<const NativeApi*>;
+using NativeApiRegistrar = Registrar<const NativeApi*>;
+
+// The registered API of that name; null when none.
+const NativeApi* find_native_api(const std::string& name);
+
+}  // namespace switchboard::pipeline

@@ -1,0 +1,29 @@
+// The `responses` table of the decision store's database: Responses-API conversations kept for
+// `previous_response_id` (store::StoredResponse, docs/apis.md). One row per stored response,
+// keyed by its decision record's id (so rows sort by time like the decisions) with the response id
+// indexed; retention deletes the rows whose decision record is gone. Used by DecisionStore only
+// (its writer thread writes and expires, its read connections look up).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/decision_store.h"
+
+struct sqlite3;
+
+namespace switchboard::store {
+
+// "" when done, else SQLite's message.
+std::string create_responses_table(sqlite3* db);
+// Inside the writer's transaction: the batch's records that carry a stored response.
+void write_stored_responses(sqlite3* db,
+                            const std::vector<std::shared_ptr<const DecisionRecord>>& batch);
+// Deletes the rows older than the oldest decision record left (all of them when none is left).
+void expire_stored_responses(sqlite3* db);
+// The items stored under `response_id` (the latest, should an upstream reuse an id).
+std::optional<std::string> read_stored_response(sqlite3* db, const std::string& response_id);
+
+}  // namespace switchboard::store

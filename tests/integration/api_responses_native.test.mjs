@@ -1,0 +1,188 @@
+// POST /v1/responses passed through to a replica that speaks the Responses API (`api: responses`:
+// here a replay backend answering /v1/responses natively), and stored conversations
+// (`previous_response_id` with `store: true` under `apis.responses.store`), with the official
+// openai client. The replica must receive the client's Responses body (model renamed), not a
+// chat translation; its answer and stream come back as they are, metered and recorded.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import {
+  startReplay, startGateway, model, stopAll, demoPrompt, getDecision, postChat, chatBody, GPT4,
+  GPT4_PRICE,
+} from './lib/harness.mjs';
+import { postJson } from './lib/post.mjs';
+
+const NATIVE = 'resp-native';
+
+async function received(backend) {
+  const res = await fetch(`${backend.url}/admin/received`);
+  return (await res.json()).requests;
+}
+
+describe('Responses passed through to an api: responses replica; previous_response_id', () => {
+  let gw;
+  let openai;
+  let native;    // answers /v1/responses itself
+  let chatOnly;  // a chat-completions replica: Responses requests are translated for it
+  before(async () => {
+    native = await startReplay({ model: GPT4 });
+    chatOnly = await startReplay({ model: GPT4 });
+    gw = await startGateway({
+      models: [
+        model(NATIVE, [{ url: native.url, api: 'responses', upstream_model: GPT4 }]),
+        model(GPT4, chatOnly.url),
+      ],
+      routes: [
+        { name: 'native', policy: { type: 'static', model: NATIVE } },
+        { name: 'auto', policy: { type: 'static', model: GPT4 } },
+      ],
+      extraConfig: { apis: { responses: { store: true } } },
+    });
+    openai = new OpenAI({ apiKey: 'test-key', baseURL: `${gw.base}/v1`, maxRetries: 0 });
+  });
+  after(stopAll);
+
+  test('responses.create: the replica gets the Responses body itself; answer, usage, cost recorded', async () => {
+    const p = demoPrompt(GPT4, 0);
+    const { data: r, response } = await openai.responses
+      .create({ model: 'native', input: p.prompt, max_output_tokens: 2048, truncation: 'auto',
+        metadata: { team: 'x' } })
+      .withResponse();
+    assert.equal(r.object, 'response');
+    assert.equal(r.status, 'completed');
+    assert.equal(r.output_text, p.response);
+    assert.equal(r.model, GPT4);  // the replica's own answer: its model name, not the route's
+    const got = (await received(native)).at(-1);
+    assert.equal(got.path, '/v1/responses');
+    assert.equal(got.body.model, GPT4);  // renamed for the replica
+    assert.equal(got.body.input, p.prompt);  // not translated: no `messages`
+    assert.equal(got.body.messages, undefined);
+    assert.equal(got.body.max_output_tokens, 2048);
+    assert.deepEqual(got.body.metadata, { team: 'x' });  // fields kept as the client sent them
+    assert.equal(got.body.truncation, 'auto');
+    assert.equal(response.headers.get('x-switchboard-model'), NATIVE);
+    const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+    assert.equal(d.api, 'responses');
+    assert.equal(d.model, NATIVE);
+    assert.equal(d.outcome, 'ok');
+    assert.deepEqual(d.usage, { prompt_tokens: r.usage.input_tokens, completion_tokens: r.usage.output_tokens, source: 'upstream' });
+    const price = (r.usage.input_tokens * GPT4_PRICE.input_per_mtok + r.usage.output_tokens * GPT4_PRICE.output_per_mtok) / 1e6;
+    assert.ok(Math.abs(d.cost_usd - price) < 1e-12, `${d.cost_usd} vs ${price}`);
+    assert.equal(d.attempts[0].result, 'ok');
+  });
+
+  test('responses.create stream: the replica\'s event sequence relayed, usage from response.completed', async () => {
+    const p = demoPrompt(GPT4, 1);
+    const { data: stream, response } = await openai.responses
+      .create({ model: 'native', stream: true, input: [{ role: 'user', content: [{ type: 'input_text', text: p.prompt }] }] })
+      .withResponse();
+    const types = [];
+    let text = '';
+    let completed;
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === 'response.output_text.delta') text += ev.delta;
+      if (ev.type === 'response.completed') completed = ev.response;
+    }
+    assert.deepEqual(types.slice(0, 2), ['response.created', 'response.in_progress']);
+    assert.equal(types.at(-1), 'response.completed');
+    assert.ok(types.filter((t) => t === 'response.output_text.delta').length >= 2);
+    assert.equal(text, p.response);
+    const got = (await received(native)).at(-1);
+    assert.equal(got.path, '/v1/responses');
+    assert.equal(got.body.stream, true);
+    assert.equal(got.body.stream_options, undefined);  // not the chat translation's
+    assert.deepEqual(got.body.input[0].content[0], { type: 'input_text', text: p.prompt });
+    const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+    assert.equal(d.api, 'responses');
+    assert.equal(d.stream, true);
+    assert.equal(d.outcome, 'ok');
+    assert.deepEqual(d.usage, { prompt_tokens: completed.usage.input_tokens, completion_tokens: completed.usage.output_tokens, source: 'upstream' });
+    assert.ok(d.cost_usd > 0);
+  });
+
+  test('a chat-completions client on that model: no replica speaks chat (502 api_mismatch)', async () => {
+    const r = await postChat(gw.base, chatBody('native', 'hi'));
+    assert.equal(r.status, 502);
+    assert.equal(r.json.error.code, 'api_mismatch');
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.api, 'chat');
+    assert.equal(d.attempts[0].result, 'api_mismatch');
+  });
+
+  test('previous_response_id through the translation to chat: the second upstream request carries turn one', async () => {
+    const first = await openai.responses.create({
+      model: 'auto', store: true, instructions: 'Be brief.',
+      input: 'My name is Ada Lovelace and I like engines.',
+    });
+    assert.equal(first.status, 'completed');
+    const second = await openai.responses.create({
+      model: 'auto', input: 'What is my name?', previous_response_id: first.id,
+    });
+    assert.equal(second.status, 'completed');
+    const got = (await received(chatOnly)).at(-1);
+    assert.equal(got.path, '/v1/chat/completions');
+    const msgs = got.body.messages;
+    assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'user']);  // turn one's instructions not carried
+    assert.equal(msgs[0].content, 'My name is Ada Lovelace and I like engines.');
+    assert.equal(msgs[1].content, first.output_text);
+    assert.equal(msgs[2].content, 'What is my name?');
+  });
+
+  test('previous_response_id passed through natively: the replica gets the whole conversation as input items', async () => {
+    const first = await openai.responses.create({ model: 'native', store: true, input: 'Remember: blue.' });
+    // Streamed turns are stored too.
+    const stream = await openai.responses.create({
+      model: 'native', stream: true, store: true, input: 'And green.', previous_response_id: first.id,
+    });
+    let secondId;
+    for await (const ev of stream) if (ev.type === 'response.completed') secondId = ev.response.id;
+    assert.ok(secondId);
+    const third = await openai.responses.create({ model: 'native', input: 'Which colours?', previous_response_id: secondId });
+    assert.equal(third.status, 'completed');
+    const got = (await received(native)).at(-1);
+    assert.equal(got.body.previous_response_id, undefined);
+    const input = got.body.input;
+    assert.equal(input.length, 5, JSON.stringify(input));
+    assert.equal(input[0].content, 'Remember: blue.');
+    assert.equal(input[1].role, 'assistant');
+    assert.equal(input[1].content[0].text, first.output_text);
+    assert.equal(input[2].content, 'And green.');
+    assert.equal(input[3].role, 'assistant');
+    assert.equal(input[4].content, 'Which colours?');
+  });
+
+  test('an unknown previous_response_id, or one not stored: 404 previous_response_not_found, recorded', async () => {
+    await assert.rejects(
+      openai.responses.create({ model: 'auto', input: 'hi', previous_response_id: 'resp_nope' }),
+      (e) => e.status === 404 && e.error?.code === 'previous_response_not_found');
+    const notStored = await openai.responses.create({ model: 'auto', input: 'not kept' });  // no store: true
+    const r = await postJson(gw.base, '/v1/responses', { model: 'auto', input: 'x', previous_response_id: notStored.id });
+    assert.equal(r.status, 404);
+    assert.equal(r.json.error.code, 'previous_response_not_found');
+    assert.match(r.json.error.message, new RegExp(notStored.id));
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.api, 'responses');
+    assert.equal(d.status, 404);
+    assert.equal(d.outcome, 'client_error');
+    assert.equal(d.error.code, 'previous_response_not_found');
+  });
+});
+
+describe('previous_response_id without apis.responses.store', () => {
+  let gw;
+  before(async () => {
+    const backend = await startReplay({ model: GPT4 });
+    gw = await startGateway({ models: [model(GPT4, backend.url)] });
+  });
+  after(stopAll);
+
+  test('refused with 400 unsupported_parameter; store: true is accepted and nothing is kept', async () => {
+    const first = await postJson(gw.base, '/v1/responses', { model: GPT4, input: 'hi', store: true });
+    assert.equal(first.status, 200);
+    const r = await postJson(gw.base, '/v1/responses', { model: GPT4, input: 'x', previous_response_id: first.json.id });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.code, 'unsupported_parameter');
+    assert.match(r.json.error.message, /apis.responses.store/);
+  });
+});

@@ -1,0 +1,110 @@
+// Stored Responses conversations, the pure parts (api/responses_conversation.h): what a request
+// asks, a request continued from stored items, and the conversation an answer (whole or streamed)
+// adds.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/responses.h"
+#include "api/responses_conversation.h"
+
+namespace switchboard::api {
+namespace {
+
+using json = nlohmann::json;
+
+TEST(ResponsesConversation, WhatTheRequestAsks) {
+  auto c = responses_conversation(
+      R"({"model":"m","input":"hi","store":true,"previous_response_id":"resp_1"})");
+  EXPECT_EQ(c.previous_id, "resp_1");
+  EXPECT_TRUE(c.store);
+  EXPECT_FALSE(responses_conversation(R"({"input":"hi"})").store);  // only an explicit true
+  EXPECT_FALSE(responses_conversation(R"({"store":"yes"})").store);
+  EXPECT_EQ(responses_conversation("not json").previous_id, "");
+  EXPECT_EQ(responses_conversation(R"({"previous_response_id":null})").previous_id, "");
+}
+
+TEST(ResponsesConversation, ContinuedBodyPrependsTheStoredItems) {
+  const std::string items =
+      R"([{"type":"message","role":"user","content":"my name is Ada"},)"
+      R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello Ada"}]}])";
+  auto body = responses_continue(
+      R"({"model":"m","instructions":"be brief","input":"what is my name?","previous_response_id":"resp_1"})",
+      items);
+  ASSERT_TRUE(body) << body.error().message;
+  json j = json::parse(*body);
+  EXPECT_FALSE(j.contains("previous_response_id"));
+  EXPECT_EQ(j["instructions"], "be brief");
+  ASSERT_EQ(j["input"].size(), 3u);
+  EXPECT_EQ(j["input"][0]["content"], "my name is Ada");
+  EXPECT_EQ(j["input"][2]["role"], "user");
+  EXPECT_EQ(j["input"][2]["content"], "what is my name?");
+  // The continued body translates: the chat request carries the whole conversation, in order.
+  auto translated = parse_responses_request(*body);
+  ASSERT_TRUE(translated) << translated.error().message;
+  json chat = json::parse(translated->chat_body);
+  ASSERT_EQ(chat["messages"].size(), 4u);
+  EXPECT_EQ(chat["messages"][0]["role"], "system");
+  EXPECT_EQ(chat["messages"][2]["role"], "assistant");
+  EXPECT_EQ(chat["messages"][2]["content"], "Hello Ada");
+  // Array input appended as it is.
+  auto arr = responses_continue(R"({"model":"m","input":[{"role":"user","content":"x"}]})", items);
+  ASSERT_TRUE(arr);
+  EXPECT_EQ(json::parse(*arr)["input"].size(), 3u);
+  EXPECT_FALSE(responses_continue("[1]", items));
+  EXPECT_FALSE(responses_continue(R"({"input":5})", items));
+  auto bad = responses_continue(R"({"input":"x"})", "{}");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind, ErrorKind::kInternal);
+}
+
+TEST(ResponsesConversation, CaptureOfAWholeAnswer) {
+  auto cap = responses_capture(R"({"model":"m","input":"my name is Ada","store":true})");
+  EXPECT_FALSE(cap->result());
+  cap->whole(
+      R"({"id":"resp_7","object":"response","status":"completed","output":[)"
+      R"({"type":"reasoning","id":"rs_1","summary":[]},)"
+      R"({"type":"message","id":"msg_1","role":"assistant","status":"completed",)"
+      R"("content":[{"type":"output_text","text":"Hello Ada","annotations":[]}]},)"
+      R"({"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":"{}"}]})");
+  auto stored = cap->result();
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->id, "resp_7");
+  json items = json::parse(stored->items);
+  ASSERT_EQ(items.size(), 3u);  // input, message, function call; the reasoning item left out
+  EXPECT_EQ(items[0],
+            json::parse(R"({"type":"message","role":"user","content":"my name is Ada"})"));
+  EXPECT_EQ(
+      items[1],
+      json::parse(
+          R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello Ada"}]})"));
+  EXPECT_EQ(
+      items[2],
+      json::parse(R"({"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"})"));
+  // Nothing from a failed response or a body that is not one.
+  auto failed = responses_capture(R"({"input":"x"})");
+  failed->whole(R"({"id":"resp_8","status":"failed","output":[]})");
+  EXPECT_FALSE(failed->result());
+  failed->whole("garbage");
+  EXPECT_FALSE(failed->result());
+}
+
+TEST(ResponsesConversation, CaptureOfAStreamTakesTheCompletedEvent) {
+  auto cap = responses_capture(R"({"model":"m","input":[{"role":"user","content":"hi"}]})");
+  cap->event(
+      R"({"type":"response.created","response":{"id":"resp_9","status":"in_progress","output":[]}})");
+  cap->event(R"({"type":"response.output_text.delta","delta":"Hel"})");
+  EXPECT_FALSE(cap->result());  // not finished
+  cap->event(
+      R"({"type":"response.completed","response":{"id":"resp_9","status":"completed","output":[)"
+      R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello"}]}]}})");
+  auto stored = cap->result();
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->id, "resp_9");
+  json items = json::parse(stored->items);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1]["content"][0]["text"], "Hello");
+}
+
+}  // namespace
+}  // namespace switchboard::api

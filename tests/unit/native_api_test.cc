@@ -1,0 +1,125 @@
+// The upstream APIs a replica may speak, registered by name (pipeline/native/): what each sends,
+// how each meters an answer, and which requests a pass-through API refuses.
+#include "pipeline/native/native_api.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+#include "pipeline/model_call.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+const NativeApi& api(const std::string& name) {
+  const NativeApi* a = find_native_api(name);
+  EXPECT_NE(a, nullptr) << name;
+  return *a;
+}
+
+TEST(NativeApis, RegisteredByTheirConfigName) {
+  for (const char* name : {"chat", "anthropic", "responses"}) {
+    EXPECT_EQ(api(name).name(), name);
+  }
+  EXPECT_EQ(find_native_api("grpc"), nullptr);
+}
+
+TEST(NativeApis, PathsAndCredentials) {
+  RequestContext ctx;
+  ctx.upstream_path = "/v1/embeddings";
+  EXPECT_EQ(api("chat").path(ctx), "/v1/embeddings");  // the front end's path
+  EXPECT_EQ(api("anthropic").path(ctx), "/v1/messages");
+  EXPECT_EQ(api("responses").path(ctx), "/v1/responses");
+  auto bearer = api("responses").credentials("sk-1");
+  EXPECT_EQ(bearer.authorization, "Bearer sk-1");
+  EXPECT_TRUE(bearer.headers.empty());
+  EXPECT_EQ(api("chat").credentials("").authorization, "");
+  auto anthropic = api("anthropic").credentials("sk-ant");
+  EXPECT_EQ(anthropic.authorization, "");
+  ASSERT_EQ(anthropic.headers.size(), 2u);
+  EXPECT_EQ(anthropic.headers[0].first, "x-api-key");
+  EXPECT_EQ(anthropic.headers[0].second, "sk-ant");
+  EXPECT_EQ(anthropic.headers[1].first, "anthropic-version");
+}
+
+TEST(NativeApis, WholeAnswersAreMeteredInTheirOwnShape) {
+  auto chat = api("chat").usage(R"({"usage":{"prompt_tokens":3,"completion_tokens":4}})");
+  ASSERT_TRUE(chat);
+  EXPECT_EQ(chat->prompt_tokens, 3);
+  EXPECT_EQ(chat->completion_tokens, 4);
+  const std::string responses_body =
+      R"({"id":"resp_1","object":"response","usage":{"input_tokens":12,"output_tokens":5,"total_tokens":17}})";
+  auto r = api("responses").usage(responses_body);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->prompt_tokens, 12);
+  EXPECT_EQ(r->completion_tokens, 5);
+  // Chat completions' reader looks for prompt_tokens, not input_tokens: it cannot meter this.
+  auto misread = api("chat").usage(responses_body);
+  EXPECT_TRUE(!misread || misread->prompt_tokens != 12);
+  auto a = api("anthropic").usage(R"({"usage":{"input_tokens":7,"output_tokens":2}})");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->prompt_tokens, 7);
+  EXPECT_FALSE(api("responses").usage("not json"));
+  EXPECT_FALSE(api("responses").usage(R"({"usage":null})"));
+}
+
+TEST(NativeApis, ResponsesStreamMeterReadsTheCompletedEvent) {
+  auto meter = api("responses").stream_meter();
+  meter->on_event(R"({"type":"response.created","response":{"id":"r","usage":null}})");
+  meter->on_event(R"({"type":"response.output_text.delta","delta":"Hel"})");
+  meter->on_event(R"({"type":"response.output_text.delta","delta":"lo"})");
+  EXPECT_FALSE(meter->saw_done());
+  EXPECT_FALSE(meter->reported_usage());
+  meter->on_event(
+      R"({"type":"response.completed","response":{"id":"r","usage":{"input_tokens":9,"output_tokens":2}}})");
+  EXPECT_TRUE(meter->saw_done());
+  EXPECT_FALSE(meter->saw_error());
+  EXPECT_EQ(meter->content_chunks(), 2);
+  ASSERT_TRUE(meter->reported_usage());
+  EXPECT_EQ(meter->reported_usage()->prompt_tokens, 9);
+  EXPECT_EQ(meter->reported_usage()->completion_tokens, 2);
+
+  auto failed = api("responses").stream_meter();
+  failed->on_event(R"({"type":"error","message":"boom"})");
+  EXPECT_TRUE(failed->saw_error());
+  EXPECT_FALSE(failed->saw_done());
+  // Each API's meter reads only its own events: a chat chunk stream means nothing to it.
+  auto other = api("responses").stream_meter();
+  other->on_event(R"({"choices":[{"delta":{"content":"x"}}]})");
+  other->on_event("[DONE]");
+  EXPECT_EQ(other->content_chunks(), 0);
+  EXPECT_FALSE(other->saw_done());
+  auto chat = api("chat").stream_meter();
+  chat->on_event(R"({"choices":[{"delta":{"content":"x"}}]})");
+  chat->on_event("[DONE]");
+  EXPECT_EQ(chat->content_chunks(), 1);
+  EXPECT_TRUE(chat->saw_done());
+}
+
+TEST(NativeApis, PassThroughServesOnlyClientsOfItsOwnApi) {
+  config::ReplicaConfig rc;
+  rc.id = "r1";
+  Replica replica;
+  replica.config = &rc;
+  replica.model = "m";
+  RequestContext ctx;
+  CallState st;
+  // A chat client (no native API) on a Responses replica.
+  EXPECT_NE(api("responses").refusal(ctx, st, replica).find("speaks the responses API"),
+            std::string::npos);
+  EXPECT_EQ(api("chat").refusal(ctx, st, replica), "");  // chat takes every (translated) request
+  ctx.native_api = "anthropic";
+  EXPECT_NE(api("responses").refusal(ctx, st, replica), "");
+  ctx.native_api = "responses";
+  EXPECT_EQ(api("responses").refusal(ctx, st, replica), "");
+  ctx.native_body = R"({"model":"auto","input":"hi"})";
+  ctx.req.model = "auto";
+  EXPECT_EQ(api("responses").body(ctx, st, "gpt-up"), R"({"model":"gpt-up","input":"hi"})");
+  st.buffered = "{}";  // a multi-call plan's call
+  EXPECT_NE(api("responses").refusal(ctx, st, replica).find("multi-call"), std::string::npos);
+  st.buffered.reset();
+  ctx.rewritten_body = "{}";  // the guard rewrote it
+  EXPECT_NE(api("responses").refusal(ctx, st, replica).find("guard"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace switchboard::pipeline
