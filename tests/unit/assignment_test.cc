@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 
 using namespace switchboard;
@@ -17,7 +18,7 @@ namespace {
 double brute_force(const AssignmentProblem& p, bool* feasible) {
   const std::size_t n = p.prompts, m = p.models;
   std::vector<int> x(n, 0);
-  double best = -1;
+  double best = -std::numeric_limits<double>::infinity();
   std::function<void(std::size_t, double, double, std::vector<std::int64_t>&)> go =
       [&](std::size_t i, double q, double c, std::vector<std::int64_t>& count) {
         if (c > p.budget + 1e-12) return;
@@ -34,7 +35,7 @@ double brute_force(const AssignmentProblem& p, bool* feasible) {
       };
   std::vector<std::int64_t> count(m, 0);
   go(0, 0, 0, count);
-  *feasible = best >= 0;
+  *feasible = std::isfinite(best);
   return best;
 }
 
