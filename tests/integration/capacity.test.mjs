@@ -23,6 +23,7 @@ const MISTRAL = 'mistralai/mistral-7b-chat';
 const MODELS = [GPT4, MISTRAL, MIXTRAL];
 const HAVE_ROUTERBENCH = ['arc_challenge', 'mbpp', 'winograde'].every((t) =>
   existsSync(path.join(ROUTERBENCH_DATA, `${t}_train.csv`)) && existsSync(path.join(ROUTERBENCH_DATA, `${t}_test.csv`)));
+const PRICE = { input_per_mtok: 0.01, output_per_mtok: 0.01 };
 const RPS = 40;           // offered load
 const SECONDS = 32;       // per phase
 const WARMUP = 10;        // seconds not measured
@@ -87,7 +88,7 @@ describe('capacity and budget', { skip: !HAVE_ROUTERBENCH && 'no ../shared/data/
   let share;           // its share of the prompts
   const modelDir = () => path.join(dir, 'model-knn');
   const route = (name, extra = {}) => ({ name, policy: { type: 'knn', model_dir: modelDir(), models: MODELS, lambda: 0 }, ...extra });
-  const models = (extra = {}) => backends.map((b) => model(b.model, b.url, { context_window: 32768, ...(extra[b.model] ?? {}) }));
+  const models = (extra = {}) => backends.map((b) => model(b.model, b.url, { context_window: 32768, price: PRICE, ...(extra[b.model] ?? {}) }));
 
   before(async () => {
     dir = tempDir('sb-capacity-');
@@ -98,7 +99,14 @@ describe('capacity and budget', { skip: !HAVE_ROUTERBENCH && 'no ../shared/data/
       .filter((r) => MODELS.every((m) => r.outcomes[m]));
     prompts = shuffle(records, 12).slice(0, 600);
     backends = [];
-    for (const m of MODELS) backends.push(await startReplay({ data: path.join(dir, 'test.jsonl'), model: m }));
+    // Every backend bills at the gateway's price (PRICE for every model), so the usage it reports
+    // reproduces each prompt's recorded cost and the gateway charges exactly that. The price is low
+    // so that the backend's prompt-token estimate never costs more than a cheap model's recorded call.
+    for (const m of MODELS) {
+      backends.push(await startReplay({
+        data: path.join(dir, 'test.jsonl'), model: m, inputPrice: PRICE.input_per_mtok, outputPrice: PRICE.output_per_mtok,
+      }));
+    }
     // Demand without prices: each prompt's choice and next-best model (POST /v1/route).
     const gw = await startGateway({ models: models(), routes: [route('plain')] });
     const counts = {};
@@ -195,6 +203,8 @@ describe('capacity and budget', { skip: !HAVE_ROUTERBENCH && 'no ../shared/data/
     console.log(`budget $${budget.toFixed(3)}/h (unconstrained $${plainPerHour.toFixed(3)}/h): spent ` +
       `$${perHour.toFixed(3)}/h (${((perHour / budget - 1) * 100).toFixed(1)}%) over ${((tEnd - tWarm) / 1000).toFixed(1)} s, ` +
       `total ${((Date.now() - start) / 1000).toFixed(1)} s`);
+    const cap = (await getJson(gw.base, '/v1/capacity')).json;
+    console.log(`controller: ${JSON.stringify(cap.routes)}; λ over time: ${cap.history.filter((_, i) => i % 10 === 0).map((h) => h.lambdas.budgeted.toFixed(1)).join(' ')}`);
     assert.equal(errors, 0);
     assert.ok(Math.abs(perHour / budget - 1) <= 0.05, `spent $${perHour}/h vs budget $${budget}/h`);
     const metrics = parseMetrics((await getJson(gw.base, '/metrics')).text);
