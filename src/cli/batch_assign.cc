@@ -28,21 +28,29 @@ int fail(int code, const std::string& message) {
 // One prompt line: a recorded-outcomes record, or a Batch-API-like line.
 Result<data::PromptRecord> parse_prompt_line(const std::string& line, const std::string& where) {
   auto j = json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return make_error(ErrorKind::kBadRequest, "bad_input", where + ": not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return make_error(ErrorKind::kBadRequest, "bad_input", where + ": not a JSON object");
   if (j.contains("outcomes")) return data::parse_outcome_line(line, where);
   data::PromptRecord r;
-  if (j.contains("custom_id") && j["custom_id"].is_string()) r.id = j["custom_id"].get<std::string>();
-  else if (j.contains("id") && j["id"].is_string()) r.id = j["id"].get<std::string>();
-  else return make_error(ErrorKind::kBadRequest, "bad_input", where + ": needs a string custom_id or id");
+  if (j.contains("custom_id") && j["custom_id"].is_string())
+    r.id = j["custom_id"].get<std::string>();
+  else if (j.contains("id") && j["id"].is_string())
+    r.id = j["id"].get<std::string>();
+  else
+    return make_error(ErrorKind::kBadRequest, "bad_input",
+                      where + ": needs a string custom_id or id");
   const json* messages = nullptr;
-  if (j.contains("body") && j["body"].is_object() && j["body"].contains("messages")) messages = &j["body"]["messages"];
-  else if (j.contains("messages")) messages = &j["messages"];
+  if (j.contains("body") && j["body"].is_object() && j["body"].contains("messages"))
+    messages = &j["body"]["messages"];
+  else if (j.contains("messages"))
+    messages = &j["messages"];
   if (messages) {
     if (!messages->is_array() || messages->empty())
-      return make_error(ErrorKind::kBadRequest, "bad_input", where + ": messages must be a non-empty array");
+      return make_error(ErrorKind::kBadRequest, "bad_input",
+                        where + ": messages must be a non-empty array");
     for (const auto& m : *messages) {
-      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
-          !m["content"].is_string())
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
+          !m.contains("content") || !m["content"].is_string())
         return make_error(ErrorKind::kBadRequest, "bad_input",
                           where + ": each message needs a string role and string content");
       r.messages.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
@@ -50,7 +58,8 @@ Result<data::PromptRecord> parse_prompt_line(const std::string& line, const std:
   } else if (j.contains("prompt") && j["prompt"].is_string()) {
     r.messages.push_back({"user", j["prompt"].get<std::string>()});
   } else {
-    return make_error(ErrorKind::kBadRequest, "bad_input", where + ": needs prompt, messages or body.messages");
+    return make_error(ErrorKind::kBadRequest, "bad_input",
+                      where + ": needs prompt, messages or body.messages");
   }
   if (j.contains("task") && j["task"].is_string()) r.task = j["task"].get<std::string>();
   return r;
@@ -67,7 +76,8 @@ Result<std::vector<data::PromptRecord>> read_prompts(const std::string& path) {
     auto r = parse_prompt_line(line, path + ":" + std::to_string(n));
     if (!r) return r.error();
     if (!ids.emplace(r->id, n).second)
-      return make_error(ErrorKind::kBadRequest, "bad_input", path + ":" + std::to_string(n) + ": id '" + r->id + "' repeats");
+      return make_error(ErrorKind::kBadRequest, "bad_input",
+                        path + ":" + std::to_string(n) + ": id '" + r->id + "' repeats");
     out.push_back(std::move(*r));
   }
   if (out.empty()) return make_error(ErrorKind::kBadRequest, "bad_input", path + ": no prompts");
@@ -89,7 +99,8 @@ Result<std::shared_ptr<const config::Config>> policy_config(const BatchAssignOpt
     model["replicas"].push_back(std::move(replica));
     cfg["models"].push_back(std::move(model));
   }
-  cfg["routes"].push_back({{"name", "batch"}, {"policy", {{"type", o.policy}, {"model_dir", o.model_dir}}}});
+  cfg["routes"].push_back(
+      {{"name", "batch"}, {"policy", {{"type", o.policy}, {"model_dir", o.model_dir}}}});
   return config::parse_config(cfg.dump(), "batch --policy " + o.policy);
 }
 
@@ -142,15 +153,18 @@ int run_batch_assign(const BatchAssignOptions& o) {
     if (!d) return fail(1, "prompt '" + rec.id + "': " + d.error().message);
     if (models.empty()) {
       for (const auto& c : d->candidates) models.push_back(c.model);
-      if (models.empty()) return fail(2, "route '" + route + "''s policy (" + d->policy +
-                                             ") predicts nothing: use a learned policy (knn, classifier, mf)");
+      if (models.empty())
+        return fail(2, "route '" + route + "''s policy (" + d->policy +
+                           ") predicts nothing: use a learned policy (knn, classifier, mf)");
       p.models = models.size();
     }
-    if (d->candidates.size() != models.size()) return fail(1, "prompt '" + rec.id + "': candidates changed");
+    if (d->candidates.size() != models.size())
+      return fail(1, "prompt '" + rec.id + "': candidates changed");
     for (std::size_t j = 0; j < models.size(); ++j) {
       const auto& c = d->candidates[j];
       if (c.model != models[j] || c.predicted_quality < 0 || c.predicted_cost < 0)
-        return fail(2, "route '" + route + "''s policy does not predict quality and cost for '" + c.model + "'");
+        return fail(2, "route '" + route + "''s policy does not predict quality and cost for '" +
+                           c.model + "'");
       // A model the prompt does not fit (context window) is never chosen.
       p.quality.push_back(c.eligible ? c.predicted_quality : -1e6);
       p.cost.push_back(c.predicted_cost);
@@ -224,7 +238,8 @@ int run_batch_assign(const BatchAssignOptions& o) {
       for (auto i : by_model[j]) {
         const auto& rec = (*prompts)[i];
         json messages = json::array();
-        for (const auto& m : rec.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+        for (const auto& m : rec.messages)
+          messages.push_back({{"role", m.role}, {"content", m.content}});
         json line = {{"custom_id", rec.id},
                      {"method", "POST"},
                      {"url", "/v1/chat/completions"},

@@ -10,14 +10,14 @@
 namespace switchboard::cli {
 
 struct BatchAssignOptions {
-  std::string in;         // prompts: outcomes JSONL, or {"custom_id"|"id", "prompt"|"messages"|"body"}
-  double budget = -1;     // USD for the whole file (< 0: no budget)
-  std::string policy;     // policy type (knn, classifier, mf, ...) with --model-dir
+  std::string in;      // prompts: outcomes JSONL, or {"custom_id"|"id", "prompt"|"messages"|"body"}
+  double budget = -1;  // USD for the whole file (< 0: no budget)
+  std::string policy;  // policy type (knn, classifier, mf, ...) with --model-dir
   std::string model_dir;
-  std::string config;     // or a gateway config and --route
+  std::string config;  // or a gateway config and --route
   std::string route;
   std::vector<std::string> capacity;  // MODEL=N
-  std::string out;        // directory for the per-model files (empty: none written)
+  std::string out;                    // directory for the per-model files (empty: none written)
 };
 
 // Prints the summary as JSON on stdout; returns the exit code (2: bad arguments or config, 1: bad

@@ -14,12 +14,13 @@ auto find_slot(const Slots& slots, std::string_view name) -> decltype(slots.fron
   return it != slots.end() && (*it)->name == name ? it->get() : nullptr;
 }
 
-double clamp(double v, double lo, double hi) { return std::min(std::max(v, lo), hi); }
+double clamp(double v, double lo, double hi) {
+  return std::min(std::max(v, lo), hi);
+}
 
 }  // namespace
 
-CapacityController::CapacityController(const config::Config& config)
-    : settings_(config.control) {
+CapacityController::CapacityController(const config::Config& config) : settings_(config.control) {
   for (const auto& m : config.models) {
     if (m.capacity.unit.empty()) continue;
     auto s = std::make_unique<ModelSlot>();
@@ -65,7 +66,8 @@ void CapacityController::on_finish(std::string_view model, std::string_view rout
                                    std::int64_t tokens, double cost_usd) {
   if (auto* m = find_model(model)) {
     m->in_flight.fetch_sub(1, std::memory_order_relaxed);
-    if (tokens > 0) m->tokens.fetch_add(static_cast<std::uint64_t>(tokens), std::memory_order_relaxed);
+    if (tokens > 0)
+      m->tokens.fetch_add(static_cast<std::uint64_t>(tokens), std::memory_order_relaxed);
   }
   if (auto* r = find_route(route); r && cost_usd > 0 && std::isfinite(cost_usd))
     r->spend.fetch_add(cost_usd, std::memory_order_relaxed);
@@ -100,7 +102,8 @@ void CapacityController::step(double dt, std::int64_t now_ms) {
     else if (m->capacity.unit == "tokens_per_s")
       x = static_cast<double>(tokens - m->last_tokens) / dt;
     else
-      x = static_cast<double>(std::max<std::int64_t>(0, m->in_flight.load(std::memory_order_relaxed)));
+      x = static_cast<double>(
+          std::max<std::int64_t>(0, m->in_flight.load(std::memory_order_relaxed)));
     m->last_requests = requests;
     m->last_tokens = tokens;
     const double load = m->seen ? a * x + (1 - a) * m->load.load(std::memory_order_relaxed) : x;
@@ -120,9 +123,9 @@ void CapacityController::step(double dt, std::int64_t now_ms) {
     const double rate = r->seen ? a * x + (1 - a) * r->rate.load(std::memory_order_relaxed) : x;
     r->seen = true;
     r->rate.store(rate, std::memory_order_relaxed);
-    const double l = clamp(r->lambda.load(std::memory_order_relaxed) +
-                               settings_.lambda_step * (rate / r->budget - 1),
-                           0, settings_.max_lambda);
+    const double l = clamp(
+        r->lambda.load(std::memory_order_relaxed) + settings_.lambda_step * (rate / r->budget - 1),
+        0, settings_.max_lambda);
     r->lambda.store(l, std::memory_order_relaxed);
     e.lambdas.push_back(l);
     e.spends.push_back(rate);
@@ -160,7 +163,8 @@ std::vector<CapacityController::ModelState> CapacityController::models() const {
   std::vector<ModelState> out;
   for (const auto& m : models_)
     out.push_back({m->name, m->capacity.unit, m->capacity.limit,
-                   m->load.load(std::memory_order_relaxed), m->price.load(std::memory_order_relaxed)});
+                   m->load.load(std::memory_order_relaxed),
+                   m->price.load(std::memory_order_relaxed)});
   return out;
 }
 

@@ -11,7 +11,8 @@
 //
 // so a model's price rises while it runs over capacity and decays back to 0 when under (traffic
 // moves to the next-best model, a Sinkhorn-style balance), and a route's λ likewise tracks its
-// budget. Policies read the values lock-free through DualPrices (include/switchboard/dual_prices.h).
+// budget. Policies read the values lock-free through DualPrices
+// (include/switchboard/dual_prices.h).
 //
 // Contract: the set of models and routes is fixed at construction (from the config); lookups of
 // names not in it return 0 / do nothing. All public methods are thread-safe. The thread runs only
@@ -90,7 +91,7 @@ class CapacityController final : public DualPrices {
   };
   struct RouteSlot {
     std::string name;
-    double budget = 0;  // USD per hour
+    double budget = 0;             // USD per hour
     std::atomic<double> spend{0};  // USD since start
     std::atomic<double> lambda{0}, rate{0};
     double last_spend = 0;  // under step_mu_

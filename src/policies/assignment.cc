@@ -9,7 +9,9 @@
 namespace switchboard::policies {
 namespace {
 
-Error bad(const std::string& why) { return make_error(ErrorKind::kBadRequest, "invalid_request", why); }
+Error bad(const std::string& why) {
+  return make_error(ErrorKind::kBadRequest, "invalid_request", why);
+}
 
 std::int64_t cap_of(const std::vector<std::int64_t>& capacity, std::size_t j, std::size_t n) {
   if (capacity.empty() || capacity[j] < 0) return static_cast<std::int64_t>(n);
@@ -22,12 +24,13 @@ Result<bool> check(std::size_t n, std::size_t m, const std::vector<double>& u,
   if (u.size() != n * m) return bad(std::string(what) + " must have prompts × models entries");
   for (double v : u)
     if (!std::isfinite(v)) return bad(std::string(what) + " has a non-finite entry");
-  if (!capacity.empty() && capacity.size() != m) return bad("capacity must have one entry per model");
+  if (!capacity.empty() && capacity.size() != m)
+    return bad("capacity must have one entry per model");
   std::int64_t slots = 0;
   for (std::size_t j = 0; j < m; ++j) slots += cap_of(capacity, j, n);
   if (slots < static_cast<std::int64_t>(n))
-    return bad("the models' capacities (" + std::to_string(slots) + ") are fewer than the prompts (" +
-               std::to_string(n) + ")");
+    return bad("the models' capacities (" + std::to_string(slots) +
+               ") are fewer than the prompts (" + std::to_string(n) + ")");
   return true;
 }
 
@@ -56,7 +59,8 @@ class Augmenter {
     for (std::size_t j = 0; j < m_; ++j)
       for (std::size_t k = 0; k < m_; ++k)
         if (j != k)
-          if (auto top = this->top(j, k)) w[j * m_ + k] = -top->first, who[j * m_ + k] = top->second;
+          if (auto top = this->top(j, k))
+            w[j * m_ + k] = -top->first, who[j * m_ + k] = top->second;
     std::vector<double> d(row, row + m_);
     std::vector<std::ptrdiff_t> pred(m_, -1);  // -1: entered directly
     for (std::size_t round = 0; round + 1 < m_; ++round) {

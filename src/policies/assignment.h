@@ -25,8 +25,8 @@ namespace switchboard::policies {
 
 struct AssignmentProblem {
   std::size_t prompts = 0, models = 0;
-  std::vector<double> quality;        // prompts × models, row-major: predicted quality
-  std::vector<double> cost;           // prompts × models, row-major: predicted USD (≥ 0)
+  std::vector<double> quality;         // prompts × models, row-major: predicted quality
+  std::vector<double> cost;            // prompts × models, row-major: predicted USD (≥ 0)
   std::vector<std::int64_t> capacity;  // per model; < 0 = unbounded (empty = all unbounded)
   double budget = std::numeric_limits<double>::infinity();  // USD
 };
@@ -41,8 +41,8 @@ struct AssignmentResult {
   // Whether the budget is met; false when even the cheapest assignment within the capacities
   // exceeds it (that assignment is returned).
   bool within_budget = true;
-  std::size_t solves = 0;      // capacitated assignments solved (bisection steps)
-  std::size_t exchanges = 0;   // greedy single moves applied after the bisection
+  std::size_t solves = 0;     // capacitated assignments solved (bisection steps)
+  std::size_t exchanges = 0;  // greedy single moves applied after the bisection
   double gap() const { return upper_bound - quality; }
 };
 

@@ -69,7 +69,8 @@ TEST(Assignment, CapacitatedMaxUtilityIsExact) {
     for (auto& v : u) v = d(rng);
     std::vector<std::int64_t> cap(m);
     std::int64_t slots = 0;
-    for (std::size_t j = 0; j < m; ++j) slots += cap[j] = static_cast<std::int64_t>(rng() % (n / 2 + 1));
+    for (std::size_t j = 0; j < m; ++j)
+      slots += cap[j] = static_cast<std::int64_t>(rng() % (n / 2 + 1));
     cap[0] += std::max<std::int64_t>(0, static_cast<std::int64_t>(n) - slots);
     auto x = policies::max_utility_assignment(n, m, u, cap);
     ASSERT_TRUE(x.ok()) << x.error().message;
@@ -101,7 +102,8 @@ TEST(Assignment, BudgetOptimumWithinProvenGap) {
     double cheapest = 0, dearest = 0;
     for (std::size_t i = 0; i < n; ++i) {
       double lo = 1e9, hi = 0;
-      for (std::size_t j = 0; j < m; ++j) lo = std::min(lo, p.cost[i * m + j]), hi = std::max(hi, p.cost[i * m + j]);
+      for (std::size_t j = 0; j < m; ++j)
+        lo = std::min(lo, p.cost[i * m + j]), hi = std::max(hi, p.cost[i * m + j]);
       cheapest += lo, dearest += hi;
     }
     p.budget = cheapest + (dearest - cheapest) * (0.2 + 0.6 * (trial % 4) / 3.0);
@@ -116,10 +118,10 @@ TEST(Assignment, BudgetOptimumWithinProvenGap) {
     }
     ASSERT_TRUE(r->within_budget) << "trial " << trial;
     EXPECT_LE(r->cost, p.budget + 1e-9);
-    EXPECT_LE(r->quality, best + 1e-9);                // feasible, so not above the optimum
-    EXPECT_GE(r->upper_bound, best - 1e-9);            // the bound is a true bound
-    EXPECT_LE(best - r->quality, r->gap() + 1e-9);     // and the reported gap covers the loss
-    double max_diff = 0;                               // one prompt's largest quality difference
+    EXPECT_LE(r->quality, best + 1e-9);             // feasible, so not above the optimum
+    EXPECT_GE(r->upper_bound, best - 1e-9);         // the bound is a true bound
+    EXPECT_LE(best - r->quality, r->gap() + 1e-9);  // and the reported gap covers the loss
+    double max_diff = 0;                            // one prompt's largest quality difference
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < m; ++j)
         for (std::size_t k = 0; k < m; ++k)

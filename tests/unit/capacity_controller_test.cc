@@ -54,7 +54,7 @@ TEST(CapacityController, PriceRisesOverCapacityAndDecaysUnder) {
     c.step(1.0, 30 + step);
   }
   EXPECT_DOUBLE_EQ(c.model_price("a"), 0.5);
-  EXPECT_EQ(c.model_price("b"), 0);        // no capacity
+  EXPECT_EQ(c.model_price("b"), 0);  // no capacity
   EXPECT_EQ(c.model_price("unknown"), 0);
 }
 
@@ -115,17 +115,22 @@ TEST(CapacityController, ConfigErrors) {
     auto cfg = config::parse_config(yaml, "t.yaml");
     return cfg.ok() ? std::string() : cfg.error().message;
   };
-  EXPECT_NE(bad("models: [{name: a, capacity: {rps: 0}, replicas: [{url: 'http://x:1'}]}]").find("must be > 0"),
+  EXPECT_NE(bad("models: [{name: a, capacity: {rps: 0}, replicas: [{url: 'http://x:1'}]}]")
+                .find("must be > 0"),
             std::string::npos);
-  EXPECT_NE(bad("models: [{name: a, capacity: {rps: 1, concurrent: 2}, replicas: [{url: 'http://x:1'}]}]")
-                .find("exactly one"),
+  EXPECT_NE(
+      bad("models: [{name: a, capacity: {rps: 1, concurrent: 2}, replicas: [{url: 'http://x:1'}]}]")
+          .find("exactly one"),
+      std::string::npos);
+  EXPECT_NE(bad("models: [{name: a, capacity: {qps: 1}, replicas: [{url: 'http://x:1'}]}]")
+                .find("unknown key"),
             std::string::npos);
-  EXPECT_NE(bad("models: [{name: a, capacity: {qps: 1}, replicas: [{url: 'http://x:1'}]}]").find("unknown key"),
-            std::string::npos);
-  EXPECT_NE(bad("models: [{name: a, replicas: [{url: 'http://x:1'}]}]\nroutes: [{name: r, budget: {usd_per_hour: -1}, "
+  EXPECT_NE(bad("models: [{name: a, replicas: [{url: 'http://x:1'}]}]\nroutes: [{name: r, budget: "
+                "{usd_per_hour: -1}, "
                 "policy: {type: static, model: a}}]")
                 .find("budget.usd_per_hour"),
             std::string::npos);
-  EXPECT_NE(bad("models: [{name: a, replicas: [{url: 'http://x:1'}]}]\ncontrol: {smoothing: 2}").find("smoothing"),
+  EXPECT_NE(bad("models: [{name: a, replicas: [{url: 'http://x:1'}]}]\ncontrol: {smoothing: 2}")
+                .find("smoothing"),
             std::string::npos);
 }
