@@ -1,7 +1,8 @@
 // The cache stage's CPU cost of a hit for a 2,000-token prompt (8,000 characters), embedding
 // included: normalising the request (simdjson), the exact-key lookup in an in-process store holding
 // 10,000 entries, and for a near-duplicate (exact miss) the guard features of the last message, the
-// GloVe embedding and the hnswlib search + guards; then the answer's body. The request's own parse
+// GloVe embedding (both from one pass over the prompt, cache/prompt_analysis.h) and the hnswlib
+// search + guards; then the answer's body. The request's own parse
 // (the parse stage) is not counted. Prompts are 64 different texts drawn from the GloVe vocabulary
 // with Zipf frequencies, cycled. Needs the weights (`make weights`). Run: build/bench/cache_bench.
 #include <benchmark/benchmark.h>
@@ -17,6 +18,7 @@
 #include "cache/cache_config.h"
 #include "cache/features.h"
 #include "cache/memory_store.h"
+#include "cache/prompt_analysis.h"
 #include "cache/request_key.h"
 #include "signals/extractor.h"
 #include "signals/glove.h"
@@ -119,9 +121,8 @@ void lookup(benchmark::State& state, bool semantic) {
     // As the stage does (pipeline/stages/cache_stage.cc): the exact key first, features and
     // embedding only when it misses.
     auto hit = f.store->find(q);
-    if (!hit) {
-      q.features = cache::extract_features(n->last_text);
-      f.glove->embed(req.prompt_text, q.embedding);
+    if (!hit) {  // features and embedding from one pass (cache/prompt_analysis.h)
+      cache::analyse_prompt(req, *f.glove, q.features, &q.embedding);
       hit = f.store->find(q);
     }
     if (hit) {
@@ -149,7 +150,7 @@ BENCHMARK(BM_CacheHitSemantic)->Unit(benchmark::kMicrosecond);
 
 // Where a semantic hit's time goes: each step of lookup() alone, on the same near-duplicate
 // prompts.
-enum class Step { kNormalise, kFeatures, kEmbed, kFind, kBody };
+enum class Step { kNormalise, kFeatures, kEmbed, kAnalyse, kFind, kBody };
 void step(benchmark::State& state, Step which) {
   auto& f = fixture();
   std::size_t i = 0;
@@ -179,6 +180,13 @@ void step(benchmark::State& state, Step which) {
         f.glove->embed(f.near_reqs[k].prompt_text, emb);
         benchmark::DoNotOptimize(emb.data());
         break;
+      case Step::kAnalyse: {  // features + embedding in one pass, as a semantic lookup does
+        cache::Features features;
+        cache::analyse_prompt(f.near_reqs[k], *f.glove, features, &emb);
+        benchmark::DoNotOptimize(features);
+        benchmark::DoNotOptimize(emb.data());
+        break;
+      }
       case Step::kFind:
         benchmark::DoNotOptimize(f.store->find(queries[k]));
         break;
@@ -191,6 +199,7 @@ void step(benchmark::State& state, Step which) {
 BENCHMARK_CAPTURE(step, normalise, Step::kNormalise)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(step, features, Step::kFeatures)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(step, embed, Step::kEmbed)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(step, analyse, Step::kAnalyse)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(step, find_semantic, Step::kFind)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(step, answer_body, Step::kBody)->Unit(benchmark::kMicrosecond);
 

@@ -21,7 +21,7 @@ if [[ "${1:-}" == "--test" ]]; then packages+=(redis-server); fi
 if [[ "${1:-}" == "--test" ]]; then packages+=(chromium fonts-dejavu-core); fi
 # Lints the deployment files (deploy/, docs/deploy.md).
 if [[ "${1:-}" == "--test" ]]; then packages+=(yamllint); fi
-if [[ "${1:-}" == "--bench" ]]; then packages+=(wrk nginx-light); fi
+if [[ "${1:-}" == "--bench" ]]; then packages+=(wrk nginx-light valgrind); fi
 # bench/soak.sh and bench/streams.sh: Node drivers; the soak reads decision records with sqlite3.
 if [[ "${1:-}" == "--soak" ]]; then packages+=(nodejs npm sqlite3); fi
 # libFuzzer and the sanitizers' runtimes come with clang (make fuzz, docs/reliability.md).

@@ -52,6 +52,8 @@ fi
   cat demo/switchboard.yaml
   echo "  - name: smart         # learned: quality - lambda * cost, per request x-switchboard-objective"
   echo "    policy: {type: classifier, model_dir: $model_dir, models: [${models//,/, }]}  # the chat models it was trained for"
+  echo "  - name: adaptive      # learns while serving (POST /v1/feedback): a bandit warm-started from the classifier"
+  echo "    policy: {type: bandit, warm_start: $model_dir, models: [${models//,/, }]}"
   echo "  - name: embed         # POST /v1/embeddings: code to the code embedding model, the rest to the text one"
   echo "    policy:"
   echo "      type: rules"
@@ -66,6 +68,9 @@ Try:
   curl -sN localhost:8080/v1/chat/completions -d '{"model":"best","stream":true,"messages":[{"role":"user","content":"hello"}]}'
   curl -s localhost:8080/v1/route -H 'x-switchboard-objective: cost' \
     -d '{"model":"smart","messages":[{"role":"user","content":"Write a python function to identify non-prime numbers."}]}'
+  id=\$(curl -si localhost:8080/v1/chat/completions -d '{"model":"adaptive","messages":[{"role":"user","content":"What is 7*8?"}]}' \\
+    | tr -d '\r' | awk 'tolower(\$1)=="x-switchboard-decision:"{print \$2}')
+  curl -s localhost:8080/v1/feedback -d "{\"decision_id\":\"\$id\",\"score\":0.2}"   # the route learns from it
   curl -s localhost:8080/v1/chat/completions \\
     -d '{"model":"guarded","messages":[{"role":"user","content":"Mail me at jane@example.com"}]}'
   curl -s localhost:8080/v1/responses -d '{"model":"auto","input":"Write a haiku about routers."}'

@@ -7,11 +7,11 @@
 // it in. Concurrent observe() calls are serialised inside the policy; choose() keeps running on
 // the old snapshot meanwhile.
 //
-// Feedback sources that exist: `switchboard eval --online` (eval/online.h) feeds each decision its
-// recorded score. Not built yet (issue 12): the `POST /v1/feedback` endpoint (it would look the
-// decision up in the decision store, rebuild the Feedback below and call observe() on the route's
-// policy from a worker thread), and persistence of the state (SQLite) or sharing it between
-// gateways (Redis), which would serialise the snapshot and swap a restored one in the same way.
+// Feedback sources: `switchboard eval --online` (eval/online.h) feeds each decision its recorded
+// score; the gateway's `POST /v1/feedback` (docs/online.md) hands feedback to the pipeline's
+// learner thread (pipeline/learning/learner.h), which calls observe() off the request path, saves
+// the state (save()) to SQLite and restores it at start (restore()), and with `state: {redis: URL}`
+// applies one Redis stream of feedback events in the same order on every gateway.
 #pragma once
 
 #include <cstdint>
@@ -48,9 +48,14 @@ class LearningPolicy : public Policy {
   virtual std::optional<Error> observe(const Feedback& feedback) = 0;
   // How many feedback events the current snapshot has learned from.
   virtual std::uint64_t observations() const = 0;
-  // A summary of the current state as JSON (for inspection and reports). A full serialisation with
-  // its inverse (restore) is what SQLite/Redis persistence needs; not built yet.
+  // A summary of the current state as JSON (for inspection and reports).
   virtual nlohmann::json summary() const = 0;
+  // The whole learnable state as JSON (persistence); restore() is its inverse for a policy built
+  // from the same spec: it publishes the restored snapshot atomically like observe(). kBadRequest
+  // (and the state unchanged) when `state` does not fit this policy (other models, another
+  // dimension, malformed).
+  virtual nlohmann::json save() const = 0;
+  virtual std::optional<Error> restore(const nlohmann::json& state) = 0;
 };
 
 }  // namespace switchboard

@@ -6,16 +6,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "cache/words.h"
+
 namespace switchboard::cache {
 namespace {
-
-std::uint64_t fnv(std::string_view s, std::uint64_t h = 14695981039346656037ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 using WordSet = std::unordered_set<std::string_view>;
 
@@ -143,7 +137,10 @@ const std::unordered_map<std::string_view, std::string_view>& number_words() {
   return m;
 }
 
-// Every listed word with what it is, so that a word costs one hash lookup, not five.
+// Every listed word with what it is, in a flat open-addressing table keyed by the word's FNV-1a
+// hash (the hash the tokeniser computes anyway, cache/words.h), so that a word costs one probe of
+// a table that fits in L2, never a copy or a std::hash. A hash match is confirmed against the
+// listed word, so no unlisted word is ever taken for a listed one.
 enum WordKind : std::uint8_t {
   kNegation = 1,
   kNumber = 2,
@@ -152,156 +149,145 @@ enum WordKind : std::uint8_t {
   kStarter = 16
 };
 struct WordInfo {
+  std::string_view word;
+  std::uint64_t number_hash = 0;  // kNumber: fnv1a of the value it stands for
   std::uint8_t kinds = 0;
-  std::string_view number;  // kNumber: the value it stands for
 };
-const std::unordered_map<std::string_view, WordInfo>& lexicon() {
-  static const std::unordered_map<std::string_view, WordInfo> m = [] {
-    std::unordered_map<std::string_view, WordInfo> out;
-    for (auto w : negation_words()) out[w].kinds |= kNegation;
+class Lexicon {
+ public:
+  Lexicon() {
+    auto at = [this](std::string_view w) -> WordInfo& {
+      const std::uint64_t h = fnv1a(w);
+      for (std::size_t i = h & kMask;; i = (i + 1) & kMask) {
+        if (hashes_[i] == 0) {
+          hashes_[i] = h;
+          index_[i] = static_cast<std::uint16_t>(infos_.size());
+          infos_.push_back({w});
+          return infos_.back();
+        }
+        if (hashes_[i] == h && infos_[index_[i]].word == w) return infos_[index_[i]];
+      }
+    };
+    infos_.reserve(kSize / 2);  // no reallocation: `at` returns references into it
+    for (auto w : negation_words()) at(w).kinds |= kNegation;
     for (auto [w, v] : number_words()) {
-      out[w].kinds |= kNumber;
-      out[w].number = v;
+      auto& e = at(w);
+      e.kinds |= kNumber;
+      e.number_hash = fnv1a(v);
     }
-    for (auto w : language_words()) out[w].kinds |= kLanguage;
-    for (auto w : polarity_words()) out[w].kinds |= kPolarity;
-    for (auto w : sentence_starters()) out[w].kinds |= kStarter;
-    return out;
-  }();
-  return m;
-}
+    for (auto w : language_words()) at(w).kinds |= kLanguage;
+    for (auto w : polarity_words()) at(w).kinds |= kPolarity;
+    for (auto w : sentence_starters()) at(w).kinds |= kStarter;
+  }
+  // The entry of the word whose plain form (lowercase, no apostrophes) hashes to `hash`, or null.
+  // `bytes` is the word as written, to confirm the match.
+  const WordInfo* find(std::uint64_t hash, std::string_view bytes) const {
+    for (std::size_t i = hash & kMask;; i = (i + 1) & kMask) {
+      if (hashes_[i] == 0) return nullptr;
+      if (hashes_[i] == hash && same_plain(bytes, infos_[index_[i]].word))
+        return &infos_[index_[i]];
+    }
+  }
 
-bool is_alpha(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(unsigned char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_upper(unsigned char c) {
-  return c >= 'A' && c <= 'Z';
-}
-bool word_byte(unsigned char c) {
-  return is_alpha(c) || is_digit(c) || c >= 0x80;
+ private:
+  static bool same_plain(std::string_view bytes, std::string_view listed) {
+    std::size_t j = 0;
+    for (char ch : bytes) {
+      if (ch == '\'') continue;
+      const char l = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch + 32) : ch;
+      if (j == listed.size() || listed[j] != l) return false;
+      ++j;
+    }
+    return j == listed.size();
+  }
+  // Probes touch only the hashes (16 KiB, in L1): > 3x the ~600 listed words, short probes. No
+  // listed word hashes to 0 (the free mark).
+  static constexpr std::size_t kSize = 2048;
+  static constexpr std::size_t kMask = kSize - 1;
+  std::array<std::uint64_t, kSize> hashes_{};
+  std::array<std::uint16_t, kSize> index_{};
+  std::vector<WordInfo> infos_;
+};
+const Lexicon& lexicon() {
+  static const Lexicon l;
+  return l;
 }
 
 // Keeps the first occurrence of each value, in order: "km to miles" and "miles to km" differ.
+// In place; long lists use a flat hash set.
 void first_occurrences(std::vector<std::uint64_t>& v) {
-  std::vector<std::uint64_t> out;
-  out.reserve(v.size());
+  std::size_t kept = 0;
   if (v.size() <= 32) {  // short lists (most prompts): a linear scan beats hashing
-    for (auto x : v)
-      if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
-  } else {  // long prompts: quadratic no more
-    std::unordered_set<std::uint64_t> seen;
-    seen.reserve(v.size());
-    for (auto x : v)
-      if (seen.insert(x).second) out.push_back(x);
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (std::find(v.begin(), v.begin() + kept, v[i]) == v.begin() + kept) v[kept++] = v[i];
+  } else {
+    std::size_t size = 64;
+    while (size < 2 * v.size()) size <<= 1;
+    std::vector<std::uint64_t> seen(size, 0);  // 0 = free; the value 0 is tracked apart
+    bool zero_seen = false;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::uint64_t x = v[i];
+      bool fresh;
+      if (x == 0) {
+        fresh = !zero_seen;
+        zero_seen = true;
+      } else {
+        std::size_t s = (x ^ (x >> 29)) & (size - 1);
+        while (seen[s] != 0 && seen[s] != x) s = (s + 1) & (size - 1);
+        fresh = seen[s] == 0;
+        seen[s] = x;
+      }
+      if (fresh) v[kept++] = x;
+    }
   }
-  v = std::move(out);
+  v.resize(kept);
 }
+
+const std::uint64_t kHashOfI = fnv1a("i");
 
 }  // namespace
 
-Features extract_features(std::string_view text) {
-  Features f;
-  const std::size_t n = text.size();
-  std::size_t i = 0;
-  bool sentence_start = true;
-  std::string lower;
-  std::string digits;
-  std::string plain_buf;  // a word without its apostrophes, when it has any
-  while (i < n) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (!word_byte(c)) {
-      if (c == '.' || c == '?' || c == '!' || c == '\n' || c == ':' || c == ';' || c == '"' ||
-          c == '(' || c == '-' || c == '*' || c == '#' || c == '>')
-        sentence_start = true;
-      ++i;
-      continue;
-    }
-    // A word: letters, digits, non-ASCII bytes, inner apostrophes; a number keeps inner . , : /
-    const std::size_t begin = i;
-    bool has_digit = false, has_alpha = false, inner_upper = false;
-    while (i < n) {
-      const unsigned char d = static_cast<unsigned char>(text[i]);
-      if (word_byte(d)) {
-        has_digit |= is_digit(d);
-        has_alpha |= is_alpha(d);
-        if (i > begin && is_upper(d)) inner_upper = true;
-        ++i;
-        continue;
-      }
-      const bool inner =
-          i + 1 < n &&
-          (d == '\'' || ((d == '.' || d == ',' || d == ':' || d == '/') &&
-                         is_digit(static_cast<unsigned char>(text[i + 1])) && i > begin &&
-                         is_digit(static_cast<unsigned char>(text[i - 1]))));
-      if (inner && word_byte(static_cast<unsigned char>(text[i + 1]))) {
-        ++i;
-        continue;
-      }
-      break;
-    }
-    std::string_view word = text.substr(begin, i - begin);
-    // "C++", "C#", "F#"
-    if (i < n && (text[i] == '+' || text[i] == '#') && word.size() == 1) {
-      const std::size_t extra = (text[i] == '+' && i + 1 < n && text[i + 1] == '+') ? 2 : 1;
-      word = text.substr(begin, i - begin + extra);
-      i += extra;
-    }
-    lower.assign(word);
-    for (auto& ch : lower)
-      if (is_upper(static_cast<unsigned char>(ch))) ch = static_cast<char>(ch + 32);
-    const bool first = sentence_start;
-    sentence_start = false;
-
-    if (has_digit) {
-      digits.clear();
-      for (char ch : lower)
-        if (ch != ',') digits.push_back(ch);
-      f.numbers.push_back(fnv(digits));
-      if (has_alpha && !std::all_of(lower.begin(), lower.end(), [](char ch) {
-            return is_digit(static_cast<unsigned char>(ch)) || ch == 's' || ch == 't' ||
-                   ch == 'n' || ch == 'd' || ch == 'r' || ch == 'h' || ch == '.' || ch == ',';
-          }))
-        f.entities.push_back(fnv(lower));  // GPT4, B12, iOS17
-      continue;
-    }
-    // Contractions: "don't" counts as a negation; other apostrophes are dropped.
-    std::string_view plain = lower;
-    if (lower.find('\'') != std::string::npos) {
-      plain_buf.clear();
-      for (char ch : lower)
-        if (ch != '\'') plain_buf.push_back(ch);
-      plain = plain_buf;
-    }
-    const auto found = lexicon().find(plain);
-    const std::uint8_t kinds = found == lexicon().end() ? 0 : found->second.kinds;
-    if (lower.ends_with("n't") || (kinds & kNegation)) {
-      ++f.negations;
-      continue;
-    }
-    if (kinds & kNumber) {
-      f.numbers.push_back(fnv(found->second.number));
-      continue;
-    }
-    if (kinds & kLanguage) {
-      f.polarity.push_back(fnv(plain));
-      continue;
-    }
-    if (kinds & kPolarity) f.polarity.push_back(fnv(plain));
-    const unsigned char c0 = static_cast<unsigned char>(word[0]);
-    const bool all_caps = word.size() >= 2 && std::all_of(word.begin(), word.end(), [](char ch) {
-                            return is_upper(static_cast<unsigned char>(ch)) || ch == '\'';
-                          });
-    if (all_caps || (inner_upper && is_alpha(c0)) ||
-        (is_upper(c0) && !(first && (kinds & kStarter)) && plain != "i"))
-      f.entities.push_back(fnv(plain));
+void FeatureBuilder::add(const WordView& w, std::string_view text) {
+  if (w.has_digit) {
+    f_.numbers.push_back(w.digits);
+    if (w.has_alpha && !w.ordinal_chars) f_.entities.push_back(w.lower);  // GPT4, B12, iOS17
+    return;
   }
-  first_occurrences(f.numbers);
-  first_occurrences(f.polarity);
-  first_occurrences(f.entities);
-  return f;
+  const WordInfo* info = lexicon().find(w.plain, w.text(text));
+  const std::uint8_t kinds = info ? info->kinds : 0;
+  // Contractions: "don't" counts as a negation; other apostrophes are dropped.
+  if (w.ends_nt || (kinds & kNegation)) {
+    ++f_.negations;
+    return;
+  }
+  if (kinds & kNumber) {
+    f_.numbers.push_back(info->number_hash);
+    return;
+  }
+  if (kinds & kLanguage) {
+    f_.polarity.push_back(w.plain);
+    return;
+  }
+  if (kinds & kPolarity) f_.polarity.push_back(w.plain);
+  // "I" is no entity (a one-byte word whose plain form is "i").
+  const bool pronoun_i = w.end - w.begin == 1 && w.plain == kHashOfI;
+  if (w.all_caps || (w.inner_upper && w.first_alpha) ||
+      (w.first_upper && !(w.sentence_start && (kinds & kStarter)) && !pronoun_i))
+    f_.entities.push_back(w.plain);
+}
+
+Features FeatureBuilder::finish() {
+  first_occurrences(f_.numbers);
+  first_occurrences(f_.polarity);
+  first_occurrences(f_.entities);
+  return std::move(f_);
+}
+
+Features extract_features(std::string_view text, Newlines newlines) {
+  FeatureBuilder b;
+  scan_words(
+      text, newlines, [&](const WordView& w) { b.add(w, text); }, [](std::uint64_t) {});
+  return b.finish();
 }
 
 }  // namespace switchboard::cache

@@ -13,12 +13,17 @@
 //   languages   natural and programming language names (French, Python, ...)
 // Each is compared as a sequence of first occurrences, so that "km to miles" and "miles to km" or
 // "London to Paris" and "Paris to London" differ too (negation as a count). Contract: extract() is
-// pure, allocation-light (small sorted vectors of 64-bit word hashes) and linear in the text.
+// pure, allocation-light (small vectors of 64-bit word hashes, no copy of a word) and linear in the
+// text. Words come from cache/words.h's tokeniser, whose one pass can also feed the embedding
+// (cache/prompt_analysis.h); a listed word is found with one probe of a flat table keyed by the
+// hash the tokeniser computed.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 #include <vector>
+
+#include "cache/words.h"
 
 namespace switchboard::cache {
 
@@ -30,7 +35,20 @@ struct Features {
   bool operator==(const Features&) const = default;
 };
 
-Features extract_features(std::string_view text);
+// The features of `text`. With Newlines::kSpace a raw text gives exactly the features of its
+// collapse_whitespace() form (what the cache stores), without the copy.
+Features extract_features(std::string_view text, Newlines newlines = Newlines::kStartSentence);
+
+// Builds Features word by word from a scan_words() pass (for callers that scan once for more than
+// the guards). add() each guard word of `text` in order, then finish() once.
+class FeatureBuilder {
+ public:
+  void add(const WordView& word, std::string_view text);
+  Features finish();
+
+ private:
+  Features f_;
+};
 
 // True when a cached answer to `cached` may answer `query` (see above). Symmetric.
 inline bool compatible(const Features& query, const Features& cached) {

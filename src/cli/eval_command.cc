@@ -12,6 +12,7 @@
 #include "data/outcomes.h"
 #include "eval/evaluator.h"
 #include "eval/explain.h"
+#include "eval/offline_runner.h"
 #include "eval/online.h"
 #include "eval/report.h"
 #include "pipeline/embedding_blocking.h"
@@ -185,6 +186,8 @@ struct RouteCliOptions {
   bool json = false;
 };
 
+// The gateway's own stages up to decide, offline (POST /v1/route without a server): parse, guard,
+// cache lookup-free signals and decide run exactly as they would for this prompt.
 int run_route(const RouteCliOptions& o) {
   auto config = config::load_config(o.config);
   if (!config) {
@@ -202,36 +205,40 @@ int run_route(const RouteCliOptions& o) {
     return 2;
   }
   const std::string route_name = o.route.empty() ? cfg.routes.front().name : o.route;
-  auto chat = api::chat_request_for_prompt(o.prompt, route_name);
-  if (!chat) {
-    fmt::print(stderr, "switchboard route: {}\n", chat.error().message);
+  const std::string body =
+      nlohmann::json{{"model", route_name},
+                     {"messages", {{{"role", "user"}, {"content", o.prompt}}}}}
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string lambda = o.lambda ? fmt::format("{}", *o.lambda) : "";
+  pipeline::RequestHeaders headers;
+  if (o.lambda) headers.items.emplace_back("x-switchboard-lambda", lambda);
+  eval::OfflineRunner runner(**runtime);
+  const eval::OfflineResult r = runner.explain(body, headers);
+  if (const auto& e = runner.embedding_error()) {
+    fmt::print(stderr, "switchboard route: {}\n", e->message);
     return 1;
   }
-  RouteRequest request = pipeline::route_request(*chat, o.lambda);
-  Signals signals = (*runtime)->signals_for(*chat);
-  if (const auto* route = (*runtime)->find_route(route_name)) {
-    if (auto e = pipeline::add_http_embeddings_blocking(**runtime, std::span(&*chat, 1), std::span(&signals, 1), route->needs)) {
-      fmt::print(stderr, "switchboard route: {}\n", e->message);
-      return 1;
-    }
-  }
-  // The gateway's own decision step: a route asks its policy, a model name is used directly.
-  auto decision = (*runtime)->decide(route_name, request, signals);
-  if (!decision) {
-    if (decision.error().kind == ErrorKind::kNotFound) {
+  if (!r.explanation) {
+    const Error e = r.error ? *r.error
+                            : make_error(ErrorKind::kInternal, "internal_error", "no decision was made");
+    if (e.kind == ErrorKind::kNotFound) {
       std::string names;
-      for (const auto& r : cfg.routes) names += (names.empty() ? "" : ", ") + r.name;
+      for (const auto& route : cfg.routes) names += (names.empty() ? "" : ", ") + route.name;
       fmt::print(stderr, "switchboard route: no route or model '{}' in {} (routes: {})\n",
                  route_name, o.config, names);
       return 2;
     }
-    fmt::print(stderr, "switchboard route: no decision: {}\n", decision.error().message);
+    fmt::print(stderr, "switchboard route: no decision: {}\n", e.message);
     return 1;
   }
   if (o.json)
-    fmt::print("{}\n", eval::explain_decision(*decision, request, signals).dump(2));
+    fmt::print("{}\n", r.explanation->dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   else
-    fmt::print("{}", eval::explain_decision_text(*decision, request, signals));
+  {
+    Decision decision = *r.decision;
+    decision.reason = r.explanation->value("reason", decision.reason);
+    fmt::print("{}", eval::explain_decision_text(decision, route_name, o.lambda, r.signals));
+  }
   return 0;
 }
 

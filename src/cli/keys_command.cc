@@ -64,6 +64,18 @@ std::optional<std::string> db_path(const KeysOptions& o) {
   return s->keys_db;
 }
 
+// The keys store named by --db or the config, or nullptr after printing why it cannot be opened.
+std::unique_ptr<access::KeyStore> open_store(const KeysOptions& o) {
+  auto path = db_path(o);
+  if (!path) return nullptr;
+  auto store = access::KeyStore::open(*path);
+  if (!store) {
+    fmt::print(stderr, "switchboard keys: {}\n", store.error().message);
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
 // An empty list: "*" (anything), or "-" (nothing) when the other list of names restricts the key.
 std::string list_text(const std::vector<std::string>& v, bool restricted = false) {
   if (v.empty()) return restricted ? "-" : "*";
@@ -83,17 +95,12 @@ std::string limit_text(const access::KeyLimits& l) {
 }
 
 int create(KeysOptions o) {
-  auto path = db_path(o);
-  if (!path) return 2;
   o.spec.allow.routes = split(o.routes);
   o.spec.allow.models = split(o.models);
   o.spec.allow.objectives = split(o.objectives);
-  auto store = access::KeyStore::open(*path);
-  if (!store) {
-    fmt::print(stderr, "switchboard keys: {}\n", store.error().message);
-    return 1;
-  }
-  auto created = (*store)->create(o.spec);
+  auto store = open_store(o);
+  if (!store) return 1;
+  auto created = store->create(o.spec);
   if (!created) {
     fmt::print(stderr, "switchboard keys: {}\n", created.error().message);
     return 1;
@@ -117,14 +124,9 @@ int create(KeysOptions o) {
 }
 
 int list(const KeysOptions& o) {
-  auto path = db_path(o);
-  if (!path) return 2;
-  auto store = access::KeyStore::open(*path);
-  if (!store) {
-    fmt::print(stderr, "switchboard keys: {}\n", store.error().message);
-    return 1;
-  }
-  auto keys = (*store)->list(o.all);
+  auto store = open_store(o);
+  if (!store) return 1;
+  auto keys = store->list(o.all);
   if (!keys) {
     fmt::print(stderr, "switchboard keys: {}\n", keys.error().message);
     return 1;
@@ -146,14 +148,9 @@ int list(const KeysOptions& o) {
 }
 
 int revoke(const KeysOptions& o) {
-  auto path = db_path(o);
-  if (!path) return 2;
-  auto store = access::KeyStore::open(*path);
-  if (!store) {
-    fmt::print(stderr, "switchboard keys: {}\n", store.error().message);
-    return 1;
-  }
-  auto k = (*store)->revoke(o.target);
+  auto store = open_store(o);
+  if (!store) return 1;
+  auto k = store->revoke(o.target);
   if (!k) {
     fmt::print(stderr, "switchboard keys: {}\n", k.error().message);
     return 1;

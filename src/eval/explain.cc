@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "pipeline/explain.h"
 #include "signals/signals_json.h"
 
 namespace switchboard::eval {
@@ -14,23 +13,14 @@ std::string text_or_dash(double v, const char* format) {
 
 }  // namespace
 
-nlohmann::json explain_decision(const Decision& decision, const RouteRequest& request,
-                                const Signals& signals) {
-  nlohmann::json out = pipeline::decision_json(decision);
-  out["route"] = std::string(request.route);
-  out["signals"] = signals::signals_json(signals);
-  out["lambda"] = request.lambda ? nlohmann::json(*request.lambda) : nlohmann::json(nullptr);
-  return out;
-}
-
-std::string explain_decision_text(const Decision& decision, const RouteRequest& request,
-                                  const Signals& signals) {
+std::string explain_decision_text(const Decision& decision, std::string_view route,
+                                  std::optional<double> lambda, const Signals& signals) {
   std::string out;
-  out += fmt::format("route    {}\n", request.route);
+  out += fmt::format("route    {}\n", route);
   out += fmt::format("policy   {}\n", decision.policy);
   out += fmt::format("model    {}\n", decision.plan.model);
   out += fmt::format("reason   {}\n", decision.reason);
-  if (request.lambda) out += fmt::format("lambda   {:g} quality points per USD\n", *request.lambda);
+  if (lambda) out += fmt::format("lambda   {:g} quality points per USD\n", *lambda);
   out += fmt::format("prompt   {}\n", signals::signals_text(signals));
   if (!decision.plan.fallbacks.empty()) {
     std::string list;

@@ -1,25 +1,18 @@
-// A routing decision explained, for `switchboard route`: pipeline::decision_json (the one
-// serialisation of a Decision) plus what the decision was made for, in the shape of the gateway's
-// POST /v1/route answer:
-//
-//   {"route": "auto", "model": "...", "policy": "static", "reason": "...", "fallbacks": ["..."],
-//    "candidates": [{"model", "predicted_quality" | null, "predicted_cost" | null, "eligible",
-//                    "note"}],
-//    "signals": {"prompt_tokens": 12, "message_count": 1}, "lambda": 20.0 | null}
+// A routing decision explained for people, for `switchboard route` (its --json form, like POST
+// /v1/route, is pipeline::route_explanation): a few aligned lines ending in a newline — route,
+// policy, model, reason, λ when the request set one, the prompt's signals, fallbacks, and one line
+// per candidate (predicted quality, cost, utility, note; the chosen one starred).
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "switchboard/policy.h"
 
 namespace switchboard::eval {
 
-nlohmann::json explain_decision(const Decision& decision, const RouteRequest& request,
-                                const Signals& signals);
-
-// The same explanation for people: a few aligned lines ending in a newline.
-std::string explain_decision_text(const Decision& decision, const RouteRequest& request,
-                                  const Signals& signals);
+std::string explain_decision_text(const Decision& decision, std::string_view route,
+                                  std::optional<double> lambda, const Signals& signals);
 
 }  // namespace switchboard::eval

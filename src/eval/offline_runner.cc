@@ -6,6 +6,7 @@
 
 #include "api/errors.h"
 #include "pipeline/embedding_blocking.h"
+#include "pipeline/explain.h"
 #include "pipeline/stage_runner.h"
 
 namespace switchboard::eval {
@@ -54,6 +55,15 @@ class CaptureSink final : public pipeline::RecordSink {
   OfflineResult& out_;
 };
 
+// The upstream of an explain-only runner, which stops before execute.
+class NoCallsUpstream final : public Upstream {
+ public:
+  boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(const ModelCall&) override {
+    co_return make_error(ErrorKind::kInternal, "internal_error",
+                         "an explain-only run called a model");
+  }
+};
+
 }  // namespace
 
 // signals.embedding.provider http, offline: one blocking call per distinct prompt text.
@@ -84,6 +94,12 @@ class OfflineRunner::Embedder final : public pipeline::EmbeddingSource {
 OfflineRunner::OfflineRunner(const pipeline::Runtime& runtime, Upstream& upstream)
     : runtime_(runtime), upstream_(upstream), embedder_(std::make_unique<Embedder>()) {}
 
+OfflineRunner::OfflineRunner(const pipeline::Runtime& runtime)
+    : runtime_(runtime),
+      no_calls_(std::make_unique<NoCallsUpstream>()),
+      upstream_(*no_calls_),
+      embedder_(std::make_unique<Embedder>()) {}
+
 OfflineRunner::~OfflineRunner() = default;
 
 const std::optional<Error>& OfflineRunner::embedding_error() const {
@@ -91,6 +107,16 @@ const std::optional<Error>& OfflineRunner::embedding_error() const {
 }
 
 OfflineResult OfflineRunner::run(std::string_view body, const pipeline::RequestHeaders& headers) {
+  return run_stages(body, headers, false);
+}
+
+OfflineResult OfflineRunner::explain(std::string_view body, const pipeline::RequestHeaders& headers) {
+  return run_stages(body, headers, true);
+}
+
+OfflineResult OfflineRunner::run_stages(std::string_view body,
+                                        const pipeline::RequestHeaders& headers,
+                                        bool explain_only) {
   OfflineResult out;
   BufferWriter writer(out);
   CaptureSink sink(out);
@@ -98,11 +124,12 @@ OfflineResult OfflineRunner::run(std::string_view body, const pipeline::RequestH
   ctx.body = body;
   ctx.headers = headers;
   ctx.trusted = true;  // no client to authenticate (docs/keys.md)
+  ctx.explain_only = explain_only;
   ctx.runtime = &runtime_;
   ctx.upstream = &upstream_;
   ctx.client = &writer;
   ctx.embedder = runtime_.http_embedding ? embedder_.get() : nullptr;
-  ctx.metrics = &metrics_;
+  ctx.metrics = explain_only ? nullptr : &metrics_;  // an explanation is not a request
   ctx.sink = &sink;
   ctx.rec.id = store::new_decision_id();
   ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -114,6 +141,8 @@ OfflineResult OfflineRunner::run(std::string_view body, const pipeline::RequestH
   io_.restart();
   io_.run();
   if (failure) std::rethrow_exception(failure);
+  if (explain_only && ctx.decision) out.explanation = pipeline::route_explanation(ctx);
+  out.error = std::move(ctx.error);
   out.decision = std::move(ctx.decision);
   out.signals = std::move(ctx.signals);
   return out;

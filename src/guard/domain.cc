@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "signals/extractor.h"
+#include "signals/glove_shared.h"
 
 namespace switchboard::guard {
 
@@ -149,18 +150,7 @@ Result<std::vector<std::string>> read_domain_examples(const std::string& path) {
 }
 
 Result<std::shared_ptr<const signals::GloveTable>> shared_glove(const std::string& weights_dir) {
-  static std::mutex mu;
-  static std::map<std::string, std::weak_ptr<const signals::GloveTable>> loaded;
-  const std::string dir = weights_dir.empty() ? signals::default_weights_dir() : weights_dir;
-  const std::string path = (std::filesystem::path(dir) / signals::kGloveFileName).string();
-  std::lock_guard lock(mu);
-  if (auto it = loaded.find(path); it != loaded.end())
-    if (auto p = it->second.lock()) return p;
-  auto table = signals::GloveTable::open(path);
-  if (!table) return table.error();
-  std::shared_ptr<const signals::GloveTable> shared = std::move(*table);
-  loaded[path] = shared;
-  return shared;
+  return signals::shared_glove(weights_dir);
 }
 
 }  // namespace switchboard::guard

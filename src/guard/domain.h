@@ -65,7 +65,8 @@ class DomainModel {
 Result<std::vector<std::string>> read_domain_examples(const std::string& path);
 
 // The GloVe table of `weights_dir` (signals::default_weights_dir() when empty), loaded once per
-// process and shared by every route that uses it.
+// process and shared by every route that uses it (signals::shared_glove: the signals and cache
+// stages use the same copy).
 Result<std::shared_ptr<const signals::GloveTable>> shared_glove(const std::string& weights_dir);
 
 }  // namespace switchboard::guard

@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include "http/read.h"
 #include "http/wire.h"
 
 #include <spdlog/spdlog.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <thread>
 
 namespace switchboard::http {
@@ -36,6 +38,72 @@ awaitable<bool> Exchange::respond(Response response) {
   auto [ec, n] = co_await asio::async_write(stream_, message, kNoThrow);
   if (ec) close_after_ = true;
   co_return !ec;
+}
+
+namespace {
+bool header_name_ok(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) return false;
+  }
+  return true;
+}
+bool header_value_ok(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+}  // namespace
+
+awaitable<bool> Exchange::respond(
+    unsigned status, std::string_view content_type,
+    std::span<const std::pair<std::string_view, std::string_view>> headers, std::string body) {
+  bool plain = status >= 200 && status <= 999 && status != 204 && status != 304 &&
+               header_value_ok(content_type);
+  std::size_t size = 96 + content_type.size();
+  for (const auto& [name, value] : headers) {
+    plain = plain && header_name_ok(name) && header_value_ok(value);
+    size += name.size() + value.size() + 4;
+  }
+  if (!plain) {
+    Response r{static_cast<bhttp::status>(status), 11};
+    r.set(bhttp::field::content_type, content_type);
+    for (const auto& [name, value] : headers) r.set(name, value);
+    r.body() = std::move(body);
+    co_return co_await respond(std::move(r));
+  }
+  responded_ = true;
+  // As respond(Response) formats it: the status line, the fields in the order they were set,
+  // then Connection (only when closing: HTTP/1.1 keeps alive by default), then Content-Length.
+  std::string head;
+  head.reserve(size);
+  head += "HTTP/1.1 ";
+  head += static_cast<char>('0' + status / 100 % 10);
+  head += static_cast<char>('0' + status / 10 % 10);
+  head += static_cast<char>('0' + status % 10);
+  head += ' ';
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  head.append(reason.data(), reason.size());
+  head += "\r\nContent-Type: ";
+  head += content_type;
+  head += "\r\n";
+  for (const auto& [name, value] : headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  if (!keep_alive_ || close_after_) head += "Connection: close\r\n";
+  head += "Content-Length: ";
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, body.size());
+  head.append(digits, end);
+  head += "\r\n\r\n";
+  stream_.expires_after(write_timeout_);
+  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body)};
+  auto [wec, n] = co_await asio::async_write(stream_, message, kNoThrow);
+  if (wec) close_after_ = true;
+  co_return !wec;
 }
 
 awaitable<bool> Exchange::start_stream(ResponseHead head) {
@@ -346,7 +414,7 @@ awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker, Conne
     parser.body_limit(boost::none);
 
     stream.expires_after(options_.idle_timeout);
-    auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kNoThrow);
+    const auto hec = co_await read_message(stream, buffer, parser, false);
     parser.body_limit(options_.max_body_bytes);
     if (hec) {
       // Oversized or malformed headers get a terse 4xx; timeouts and closes just end the connection.
@@ -381,7 +449,7 @@ awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker, Conne
       } else {
         body_hold.add(static_cast<std::size_t>(*length));
         stream.expires_after(options_.body_timeout);
-        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
+        const auto bec = co_await read_message(stream, buffer, parser, true);
         if (bec) break;  // client vanished or too slow: nobody to answer
       }
     } else {

@@ -34,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -93,6 +94,13 @@ class Exchange {
 
   // Sends a complete response. Returns false if the client is gone (the caller just stops).
   asio::awaitable<bool> respond(Response response);
+  // The same for a complete response given in parts, without building a Beast message (whose
+  // fields cost an allocation each): the head is formatted directly, as respond(Response) would
+  // send it. Statuses without a body (1xx, 204, 304) and header names or values Beast would refuse
+  // (not a token; CR, LF or NUL) go through respond(Response).
+  asio::awaitable<bool> respond(
+      unsigned status, std::string_view content_type,
+      std::span<const std::pair<std::string_view, std::string_view>> headers, std::string body);
   // Chunked streaming: the head is sent with Transfer-Encoding: chunked, each write_chunk() is
   // one HTTP chunk flushed at once, finish_stream() sends the last chunk.
   asio::awaitable<bool> start_stream(ResponseHead head);

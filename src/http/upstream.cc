@@ -1,5 +1,6 @@
 #include "http/upstream.h"
 
+#include "http/read.h"
 #include "http/wire.h"
 
 #include <openssl/ssl.h>
@@ -84,9 +85,8 @@ awaitable<Result<std::string_view>> UpstreamCall::read_some(Clock::time_point de
     auto& body = parser_->get().body();
     body.data = conn_->chunk.get();
     body.size = Connection::kChunk;
-    auto [ec, n] = co_await conn_->visit([&](auto& s) {
-      return bhttp::async_read_some(s, conn_->buffer, *parser_, kNoThrow);
-    });
+    auto ec =
+        co_await conn_->visit([&](auto& s) { return read_some_into(s, conn_->buffer, *parser_); });
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
       failed_ = true;
@@ -240,8 +240,8 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
     call->parser_ = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
     call->parser_->body_limit(boost::none);
     auto& c = *call->conn_;
-    auto [hec, hn] = co_await c.visit(
-        [&](auto& s) { return bhttp::async_read_header(s, c.buffer, *call->parser_, kNoThrow); });
+    const auto hec = co_await c.visit(
+        [&](auto& s) { return read_message(s, c.buffer, *call->parser_, false); });
     if (hec) {
       call->failed_ = true;
       if (reused && stale_connection(hec) && c.buffer.size() == 0) continue;

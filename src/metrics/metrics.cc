@@ -141,6 +141,9 @@ std::string GatewayMetrics::render() {
   route_lambda.render(out);
   route_spend.render(out);
   route_budget.render(out);
+  feedback.render(out);
+  learned.render(out);
+  learning_observations.render(out);
   if (ratelimit_state_present.load(std::memory_order_relaxed)) {
     out +=
         "# HELP switchboard_ratelimit_state_up 1 while the shared rate-limit state (Redis) is "

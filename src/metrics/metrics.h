@@ -145,6 +145,34 @@ class Family {
   std::map<std::vector<std::string>, std::unique_ptr<T>, LabelsLess> series_;
 };
 
+// A handle on one series of a Family, resolved on first use and then read without the family's
+// mutex or a label lookup: for label sets that are known per route, model or replica, kept on the
+// runtime object that stands for them (pipeline/runtime.h) and so rebuilt with it on reload.
+// Creating the series only when it is first used keeps the exposition the same as with().
+//
+// get() returns family.with(labels) — the caller passes the same labels every time. The slot
+// remembers the first family it was resolved from; asked for another family's series (a second
+// GatewayMetrics sharing the runtime, as offline runners may), it answers through with() without
+// caching. Thread-safe: two threads resolving at once both get the same series.
+template <typename T>
+class SeriesSlot {
+ public:
+  T& get(Family<T>& family, std::initializer_list<std::string_view> labels) {
+    if (T* s = series_.load(std::memory_order_acquire);
+        s && family_.load(std::memory_order_relaxed) == &family)
+      return *s;
+    T& s = family.with(labels);
+    Family<T>* none = nullptr;
+    if (family_.compare_exchange_strong(none, &family, std::memory_order_relaxed))
+      series_.store(&s, std::memory_order_release);
+    return s;
+  }
+
+ private:
+  std::atomic<Family<T>*> family_{nullptr};  // set once, before series_
+  std::atomic<T*> series_{nullptr};
+};
+
 // The gateway's metrics. One instance per process.
 struct GatewayMetrics {
   Family<Counter> requests{"switchboard_requests_total",
@@ -224,6 +252,21 @@ struct GatewayMetrics {
                             "Smoothed spend rate of a route with a budget.", {"route"}};
   Family<Value> route_budget{"switchboard_route_budget_usd_per_hour", "The route's budget.",
                              {"route"}};
+  // Online learning (docs/online.md): POST /v1/feedback by kind (score, pairwise, implicit) and
+  // result (accepted, not_found, duplicate, bad_request); route labels are configured names only.
+  Family<Counter> feedback{"switchboard_feedback_total",
+                           "Feedback received (POST /v1/feedback and implicit), by result.",
+                           {"route", "kind", "result"}};
+  // What the learner thread made of accepted feedback: applied (the policy learned), rejected
+  // (the policy refused it), no_context (the decision's context expired), no_policy (the route's
+  // policy does not learn), dropped (the learner's queue was full).
+  Family<Counter> learned{"switchboard_feedback_learned_total",
+                          "Feedback events handed to the routes' learning policies, by result.",
+                          {"route", "result"}};
+  Family<Gauge> learning_observations{
+      "switchboard_learning_observations",
+      "Feedback events the route's learning policy's current state has learned from.",
+      {"route"}};
   // Rate-limit state in Redis (`state:`): 1 while reachable; errors counts failed round trips.
   // Rendered only once a limits stage with Redis set them.
   Gauge ratelimit_state_up;

@@ -6,6 +6,7 @@
 #include "api/sse.h"
 #include "guard/redact.h"
 #include "pipeline/executor.h"
+#include "pipeline/request_metrics.h"
 
 namespace switchboard::pipeline {
 
@@ -179,8 +180,8 @@ awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
   rec.replica = answer.replica->config->id;
   rec.upstream_ms = answer.head_ms;
   if (answer.model != first_choice) rec.reason += "; fell back to " + rec.model;
-  const auto& mc = *answer.model->config;
-  ctx.metrics->upstream_latency.with({mc.name, rec.replica}).observe(rec.upstream_ms / 1000);
+  ctx.replica = answer.replica;
+  upstream_latency_series(ctx, *answer.model, *answer.replica).observe(rec.upstream_ms / 1000);
   auto& upstream = *answer.call;
   const bool upstream_sse = upstream.content_type().starts_with("text/event-stream");
   if (ctx.req.stream && upstream.status() == 200 && upstream_sse)

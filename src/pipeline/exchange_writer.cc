@@ -15,11 +15,7 @@ void set_headers(Message& m, ResponseWriter::Headers headers) {
 
 boost::asio::awaitable<bool> ExchangeWriter::respond(unsigned status, std::string_view content_type,
                                                      Headers headers, std::string body) {
-  http::Response res{static_cast<http::bhttp::status>(status), 11};
-  res.set(field::content_type, content_type);
-  set_headers(res, headers);
-  res.body() = std::move(body);
-  return ex_.respond(std::move(res));
+  return ex_.respond(status, content_type, headers, std::move(body));
 }
 
 boost::asio::awaitable<bool> ExchangeWriter::error(const Error& error, Headers headers) {

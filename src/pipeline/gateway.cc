@@ -10,13 +10,13 @@
 #include "pipeline/exchange_writer.h"
 #include "pipeline/explain.h"
 #include "pipeline/http_upstream.h"
+#include "pipeline/learning/learner.h"
 #include "pipeline/replica_monitor.h"
 #include "pipeline/routing_headers.h"
 #include "pipeline/runtime_reload.h"
 #include "pipeline/stage_runner.h"
 #include "pipeline/translating_writer.h"
 #include "pool/health.h"
-#include "signals/signals_json.h"
 
 namespace switchboard::pipeline {
 
@@ -107,6 +107,7 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
 }
 
 Gateway::~Gateway() {
+  if (learner_) learner_->stop();
   std::lock_guard lock(runtime_mu_);
   if (monitors_stop_) monitors_stop_->store(true);
 }
@@ -134,12 +135,23 @@ void Gateway::start_monitors() {  // runtime_mu_ held
 }
 
 std::size_t Gateway::replace_runtime(std::unique_ptr<Runtime> fresh) {
-  std::lock_guard lock(runtime_mu_);
-  const std::size_t carried = carry_over_replicas(*runtime_, *fresh, next_index_);
-  runtime_ = std::shared_ptr<Runtime>(std::move(fresh));
-  runtime_->start_control();
-  generation_.fetch_add(1, std::memory_order_release);
-  start_monitors();
+  std::size_t carried = 0;
+  auto swap = [&] {
+    std::lock_guard lock(runtime_mu_);
+    carried = carry_over_replicas(*runtime_, *fresh, next_index_);
+    runtime_ = std::shared_ptr<Runtime>(std::move(fresh));
+    runtime_->start_control();
+    generation_.fetch_add(1, std::memory_order_release);
+    start_monitors();
+  };
+  // The learned state moves to the new policies, and the swap happens before the learner applies
+  // anything more (lock order: the learner's, then runtime_mu_).
+  if (learner_) {
+    const auto old = runtime();
+    learner_->carry_over(*old, *fresh, swap);
+  } else {
+    swap();
+  }
   return carried;
 }
 
@@ -155,6 +167,7 @@ void Gateway::attach(http::Server& server) {
     workers_.push_back(std::move(w));
   }
   lookups_ = std::make_unique<asio::thread_pool>(2);
+  start_learning();
   std::lock_guard lock(runtime_mu_);
   start_monitors();
 }
@@ -163,6 +176,8 @@ void Gateway::detach() {
   // Lookups still running finish (their answers go to the stopped workers and are dropped).
   if (lookups_) lookups_->join();
   lookups_.reset();
+  // Applies what is queued and saves the learned state.
+  if (learner_) learner_->stop();
   workers_.clear();
   std::lock_guard lock(runtime_mu_);
   if (monitors_stop_) monitors_stop_->store(true);
@@ -180,6 +195,8 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
     if (method == verb::post) co_return co_await front(ex, *fe);
   } else if (target == "/v1/route") {
     if (method == verb::post) co_return co_await explain_route(ex);
+  } else if (target == "/v1/feedback") {
+    if (method == verb::post) co_return co_await feedback(ex);
   } else if (target == "/v1/models") {
     if (method == verb::get) co_return co_await models(ex);
   } else if (target == "/v1/capacity") {
@@ -243,6 +260,7 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
   ctx.embedder = runtime.http_embedding ? w.embedder.get() : nullptr;
   ctx.metrics = &metrics_;
   ctx.sink = sink_.get();
+  ctx.contexts = contexts_.get();
 }
 
 const FrontEnd* Gateway::front_for(std::string_view path) const {
@@ -318,12 +336,7 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
     Error e = ctx.error ? *ctx.error : make_error(ErrorKind::kInternal, "internal_error", "no decision was made");
     co_return (void)co_await ex.respond(error_response(e));
   }
-  ctx.decision->reason = ctx.rec.reason;
-  nlohmann::json body = decision_json(*ctx.decision);
-  body["route"] = ctx.req.model;
-  body["signals"] = signals::signals_json(ctx.signals);
-  body["stages"] = store::stages_json(ctx.rec.stages);
-  if (!ctx.rec.guard.empty()) body["guard"] = store::guard_json(ctx.rec.guard);
+  const nlohmann::json body = route_explanation(ctx);
   co_await ex.respond(json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 

@@ -8,6 +8,10 @@
 //                               (pipeline/front_end.h, pipeline/fronts/; docs/apis.md)
 //   POST /v1/route              the same stages up to decide: the decision a chat request would
 //                               get, explained, with the stages' times; nothing is forwarded
+//   POST /v1/feedback           a score or a pairwise preference on past decisions (gateway_feedback.cc,
+//                               docs/online.md): validated, stored beside the decision, counted, and
+//                               handed to the route's learning policy off the request path
+//                               (pipeline/learning/learner.h)
 //   GET  /v1/models             configured models and routes
 //   GET  /v1/decisions/{id}     a decision record (SQLite is read on a small thread pool, never on
 //                               a worker's event loop)
@@ -35,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "api/feedback.h"
 #include "http/server.h"
 #include "http/upstream.h"
 #include "metrics/metrics.h"
@@ -42,10 +47,15 @@
 #include "pipeline/request_context.h"
 #include "pipeline/runtime.h"
 #include "store/decision_store.h"
+#include "store/feedback_store.h"
 
 namespace switchboard::pipeline {
 
 namespace asio = boost::asio;
+namespace learning {
+class Learner;
+class ContextCache;
+}  // namespace learning
 
 class Gateway {
  public:
@@ -84,6 +94,10 @@ class Gateway {
   void set_record_observer(std::function<void(const store::DecisionRecord&)> observer) {
     observer_ = std::move(observer);
   }
+  // POST /v1/feedback's whole work on a body (docs/online.md): parse, look the decisions up, store
+  // the feedback, hand it to the learner; the answer in OpenAI's shape. Blocking (SQLite): call it
+  // from a thread pool, never an event loop. Thread-safe; 503 before attach() or after detach().
+  http::Response feedback_blocking(std::string_view body);
 
  private:
   struct Worker;  // per worker thread: its upstream and embedding source, its cached runtime
@@ -99,6 +113,15 @@ class Gateway {
   asio::awaitable<void> explain_route(http::Exchange& exchange);
   asio::awaitable<void> models(http::Exchange& exchange);
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
+  asio::awaitable<void> feedback(http::Exchange& exchange);
+  struct Stored;  // gateway_feedback.cc
+  // The answer to a feedback request once its decisions were looked up and its rows stored (or
+  // not); hands the event to the learner.
+  http::Response feedback_answer(const api::FeedbackRequest& feedback,
+                                 const std::vector<std::string>& ids, Stored& stored);
+  // Opens the feedback table and starts the learner (attach()); feedback is answered 503 when
+  // the table cannot be opened.
+  void start_learning();
 
   mutable std::mutex runtime_mu_;
   std::shared_ptr<Runtime> runtime_;              // guarded by runtime_mu_
@@ -115,6 +138,11 @@ class Gateway {
   std::vector<std::unique_ptr<Worker>> workers_;  // index = worker; each used by its worker only
   std::unique_ptr<RecordSink> sink_;
   http::Server* server_ = nullptr;
+  // Feedback and online learning (attach() to detach()): the feedback table, the decisions'
+  // contexts, the learner thread.
+  std::unique_ptr<store::FeedbackStore> feedback_;
+  std::unique_ptr<learning::ContextCache> contexts_;
+  std::unique_ptr<learning::Learner> learner_;
   // Decision lookups in SQLite (attach() to detach()); declared after store_, so it is gone first.
   std::unique_ptr<asio::thread_pool> lookups_;
 };

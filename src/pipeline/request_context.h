@@ -20,6 +20,7 @@
 #include "access/key.h"
 #include "api/chat_request.h"
 #include "metrics/metrics.h"
+#include "pipeline/learning/context_cache.h"
 #include "pipeline/request_headers.h"
 #include "pipeline/runtime.h"
 #include "store/decision_store.h"
@@ -79,6 +80,9 @@ struct RequestContext {
   EmbeddingSource* embedder = nullptr;  // null: no service-backed embedding
   metrics::GatewayMetrics* metrics = nullptr;
   RecordSink* sink = nullptr;
+  // Serving with feedback on: where `record` keeps what a learning policy decided on, for
+  // POST /v1/feedback (pipeline/learning/context_cache.h); null offline.
+  learning::ContextCache* contexts = nullptr;
 
   // --- Filled by the stages.
   api::ChatRequest req;                 // parse
@@ -96,6 +100,7 @@ struct RequestContext {
   std::string_view adapter;          // decide: the LoRA adapter named as `model`
   std::string route_label;           // metrics label: only configured names (bounded cardinality)
   const ModelRuntime* model = nullptr;  // execute: the model that answered
+  const Replica* replica = nullptr;     // execute: the replica that answered (single-call plans)
   std::string calls_header;  // execute: x-switchboard-calls of a multi-call plan ("" = none)
   // A response a stage ends the request with (StageResult::end()); the runner sends it.
   struct Reply {

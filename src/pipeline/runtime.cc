@@ -163,6 +163,8 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
     mr.retry_budget = std::make_unique<pool::RetryBudget>(pc.retry.budget_percent, pc.retry.min_retries);
     rt->models.emplace(m.name, std::move(mr));
   }
+  for (auto& [name, model] : rt->models)
+    model.metric_slots = std::make_unique<ModelSlots>(rt->replica_count, model.replicas.size());
   const auto& policies = PolicyRegistry::instance();
   for (const auto& route : config->routes) {
     const PolicyFactory* factory = policies.find(route.policy_type);
@@ -186,7 +188,8 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
       needs.task |= name == "task";
     }
     rt->needs |= needs;
-    rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy), needs, 0});
+    rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy), needs, 0,
+                                                std::make_unique<RouteSlots>(rt->replica_count)});
   }
   if (auto control = std::make_shared<CapacityController>(*config); !control->empty())
     rt->control = std::move(control);

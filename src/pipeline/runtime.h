@@ -10,6 +10,7 @@
 
 #include "api/chat_request.h"
 #include "config/config.h"
+#include "pipeline/metric_slots.h"
 #include "pool/health.h"
 #include "pool/retry_budget.h"
 #include "signals/extractor.h"
@@ -29,6 +30,7 @@ struct ModelRuntime {
   std::unique_ptr<Balancer> balancer;
   pool::OutlierPolicy outlier;                     // from config->pool.outlier
   std::unique_ptr<pool::RetryBudget> retry_budget;  // never null after build_runtime()
+  std::unique_ptr<ModelSlots> metric_slots;         // never null after build_runtime()
 };
 
 struct HttpEmbedding;  // pipeline/embedding_step.h
@@ -38,6 +40,7 @@ struct RouteRuntime {
   std::unique_ptr<Policy> policy;
   SignalNeeds needs;  // policy->needs(), cached
   std::uint32_t disabled_stages = 0;  // the stages its `stages:` switches off (StageRunner bits)
+  std::unique_ptr<RouteSlots> metric_slots;  // never null after build_runtime()
 };
 
 class StageRunner;         // pipeline/stage_runner.h

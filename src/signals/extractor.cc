@@ -5,6 +5,7 @@
 #include "signals/code_detect.h"
 #include "signals/fasttext_model.h"
 #include "signals/glove.h"
+#include "signals/glove_shared.h"
 #include "signals/task_classifier.h"
 #include "signals/words.h"
 
@@ -41,7 +42,7 @@ bool has_word(std::string_view text) {
 class ExtractorImpl final : public Extractor {
  public:
   // Constant after load().
-  std::unique_ptr<GloveTable> glove;
+  std::shared_ptr<const GloveTable> glove;  // the process's one copy (glove_shared.h)
   std::unique_ptr<FastTextModel> lid;
   std::unique_ptr<FastTextModel> task;
 
@@ -77,7 +78,7 @@ Result<std::shared_ptr<const Extractor>> Extractor::load(const ExtractorOptions&
       "install the weights with `make weights` (scripts/fetch-weights.sh; "
       "SWITCHBOARD_WEIGHTS_DIR or signals.weights_dir choose the directory)";
   if (needs.embedding && !options.http_embedding()) {  // http: see http_embedding.h
-    auto g = GloveTable::open(dir + "/" + kGloveFileName);
+    auto g = shared_glove(dir);
     if (!g) {
       Error e = g.error();
       if (e.code == "missing_weights")

@@ -1,6 +1,7 @@
 #include "signals/glove.h"
 
 #include <fcntl.h>
+#include <immintrin.h>
 #include <simdjson.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -179,6 +180,46 @@ std::vector<float> GloveTable::vector(std::size_t row) const {
   return v;
 }
 
+namespace {
+
+// acc[0, 16 * blocks) += scales[row] * rows[row] for each found row (row >= 0), in order. Rows are
+// zero-padded to the stride (a multiple of 64), so the last block may read padding. Both versions
+// do the same float operations in the same order per element (convert, multiply, add; no fused
+// multiply-add), so they give the same sum bit for bit. GCC's vectoriser leaves the plain loop
+// scalar at -O2 and turns a vector-extension conversion into scalar shuffles, hence intrinsics.
+void add_rows_scalar(const std::int8_t* base, std::size_t stride, std::size_t blocks,
+                     const float* scales, const std::int64_t* rows, std::size_t n, float* acc,
+                     std::size_t& found) {
+  for (std::size_t j = 0; j < n; ++j) {
+    if (rows[j] < 0) continue;
+    ++found;
+    const float scale = scales[rows[j]];
+    const std::int8_t* r = base + static_cast<std::size_t>(rows[j]) * stride;
+    for (std::size_t k = 0; k < 16 * blocks; ++k) acc[k] += scale * static_cast<float>(r[k]);
+  }
+}
+
+__attribute__((target("avx2"))) void add_rows_avx2(const std::int8_t* base, std::size_t stride,
+                                                   std::size_t blocks, const float* scales,
+                                                   const std::int64_t* rows, std::size_t n,
+                                                   float* acc, std::size_t& found) {
+  for (std::size_t j = 0; j < n; ++j) {
+    if (rows[j] < 0) continue;
+    ++found;
+    const __m256 scale = _mm256_set1_ps(scales[rows[j]]);
+    const std::int8_t* r = base + static_cast<std::size_t>(rows[j]) * stride;
+    for (std::size_t k = 0; k < 16 * blocks; k += 8) {
+      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r + k));
+      const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+      _mm256_storeu_ps(acc + k, _mm256_add_ps(_mm256_loadu_ps(acc + k), _mm256_mul_ps(scale, v)));
+    }
+  }
+}
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+
+}  // namespace
+
 // Looks up n words by hash and adds their weighted rows to acc[0, stride): first prefetch every
 // table slot, then resolve the rows and prefetch them, then add — so the misses overlap.
 void GloveTable::accumulate(const std::uint64_t* hashes, std::size_t n, float* acc,
@@ -193,42 +234,66 @@ void GloveTable::accumulate(const std::uint64_t* hashes, std::size_t n, float* a
       __builtin_prefetch(&scales_[rows[j]]);
     }
   }
-  const std::size_t stride = stride_;
-  for (std::size_t j = 0; j < n; ++j) {
-    if (rows[j] < 0) continue;
-    ++found;
-    const float scale = scales_[rows[j]];
-    const std::int8_t* r = rows_ + static_cast<std::size_t>(rows[j]) * stride;
-    for (std::size_t k = 0; k < stride; ++k) acc[k] += scale * static_cast<float>(r[k]);
+  if (kHasAvx2) {
+    add_rows_avx2(rows_, stride_, (dim_ + 15) / 16, scales_, rows, n, acc, found);
+  } else {
+    add_rows_scalar(rows_, stride_, (dim_ + 15) / 16, scales_, rows, n, acc, found);
   }
 }
+
+namespace {
+
+// Calls fn(hash) for each word embed() reads from `text` (its head and tail when it is long).
+template <typename Fn>
+void for_each_embedded_hash(std::string_view text, Fn&& fn) {
+  if (text.size() <= kEmbedHeadBytes + kEmbedTailBytes) {
+    for_each_word_hash(text, fn);
+    return;
+  }
+  // Cut both parts at a non-word byte so that no word is split in two.
+  std::size_t head_end = kEmbedHeadBytes;
+  while (head_end < text.size() && is_word_byte(static_cast<unsigned char>(text[head_end])))
+    ++head_end;
+  std::size_t tail_begin = text.size() - kEmbedTailBytes;
+  while (tail_begin < text.size() && is_word_byte(static_cast<unsigned char>(text[tail_begin])))
+    ++tail_begin;
+  for_each_word_hash(text.substr(0, head_end), fn);
+  if (tail_begin > head_end) for_each_word_hash(text.substr(tail_begin), fn);
+}
+
+}  // namespace
 
 std::size_t GloveTable::embed(std::string_view text, std::vector<float>& out) const {
   alignas(64) float acc[1024];  // stride_ <= 1024 (checked at open)
   std::fill(acc, acc + stride_, 0.0f);
   std::uint64_t hashes[kBatch];
   std::size_t pending = 0, found = 0;
-  auto add = [&](std::uint64_t hash) {
+  for_each_embedded_hash(text, [&](std::uint64_t hash) {
     hashes[pending++] = hash;
     if (pending == kBatch) {
       accumulate(hashes, pending, acc, found);
       pending = 0;
     }
-  };
-  if (text.size() <= kEmbedHeadBytes + kEmbedTailBytes) {
-    for_each_word_hash(text, add);
-  } else {
-    // Cut both parts at a non-word byte so that no word is split in two.
-    std::size_t head_end = kEmbedHeadBytes;
-    while (head_end < text.size() && is_word_byte(static_cast<unsigned char>(text[head_end])))
-      ++head_end;
-    std::size_t tail_begin = text.size() - kEmbedTailBytes;
-    while (tail_begin < text.size() && is_word_byte(static_cast<unsigned char>(text[tail_begin])))
-      ++tail_begin;
-    for_each_word_hash(text.substr(0, head_end), add);
-    if (tail_begin > head_end) for_each_word_hash(text.substr(tail_begin), add);
-  }
+  });
   accumulate(hashes, pending, acc, found);
+  return finish(acc, found, out);
+}
+
+std::size_t GloveTable::embed_hashes(std::span<const std::uint64_t> hashes,
+                                     std::vector<float>& out) const {
+  alignas(64) float acc[1024];
+  std::fill(acc, acc + stride_, 0.0f);
+  std::size_t found = 0;
+  for (std::size_t i = 0; i < hashes.size(); i += kBatch)
+    accumulate(hashes.data() + i, std::min(kBatch, hashes.size() - i), acc, found);
+  return finish(acc, found, out);
+}
+
+void GloveTable::word_hashes(std::string_view text, std::vector<std::uint64_t>& out) {
+  for_each_embedded_hash(text, [&out](std::uint64_t hash) { out.push_back(hash); });
+}
+
+std::size_t GloveTable::finish(const float* acc, std::size_t found, std::vector<float>& out) const {
   double norm = 0;
   for (std::size_t k = 0; k < dim_; ++k) norm += double(acc[k]) * acc[k];
   if (found == 0 || norm <= 0) {

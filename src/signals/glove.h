@@ -21,7 +21,8 @@
 //
 // Contract: GloveTable::open() reads the file and validates its header and section sizes; every
 // error names the file and says to run `make weights`. The object is immutable and thread-safe;
-// embed() allocates only the output vector.
+// embed() allocates only the output vector. The sum is vectorised (int8 rows converted and added in
+// blocks of 16 floats).
 #pragma once
 
 #include <cstdint>
@@ -64,13 +65,21 @@ class GloveTable {
   // number of words found; when none is found, `out` is cleared.
   std::size_t embed(std::string_view text, std::vector<float>& out) const;
 
+  // The same embedding from the words' hashes (glove_hash of each lowercase word, in text order):
+  // for a caller that already split the text (cache/words.h). embed(text) ==
+  // embed_hashes(word_hashes(text)) exactly (same sums in the same order).
+  std::size_t embed_hashes(std::span<const std::uint64_t> hashes, std::vector<float>& out) const;
+  // Appends the hashes of the words embed() reads from `text` (its head and tail when longer than
+  // kEmbedHeadBytes + kEmbedTailBytes; words longer than kMaxWordBytes skipped).
+  static void word_hashes(std::string_view text, std::vector<std::uint64_t>& out);
+
  private:
   GloveTable() = default;
   std::int64_t probe(std::uint64_t hash) const;
-  // Compiled for AVX2 and baseline x86-64, chosen at load time (GCC target_clones).
-  __attribute__((target_clones("avx2", "default"))) void accumulate(const std::uint64_t* hashes,
-                                                                    std::size_t n, float* acc,
-                                                                    std::size_t& found) const;
+  // Looks up n <= 32 hashes and adds the rows found, weighted, to acc.
+  void accumulate(const std::uint64_t* hashes, std::size_t n, float* acc, std::size_t& found) const;
+  // Normalises the accumulated sum into `out` (cleared when nothing was found).
+  std::size_t finish(const float* acc, std::size_t found, std::vector<float>& out) const;
 
   void* mem_ = nullptr;  // the file's bytes (anonymous mapping)
   std::size_t mem_size_ = 0;

@@ -11,6 +11,8 @@
 #include "eval/evaluator.h"
 #include "eval/explain.h"
 #include "eval/report.h"
+#include "pipeline/explain.h"
+#include "pipeline/request_context.h"
 #include "pipeline/runtime.h"
 #include "policies/route_input.h"
 #include "policies/trainer.h"
@@ -272,29 +274,40 @@ TEST(EvalRouteInput, JoinsAllMessagesLikeTheGateway) {
   EXPECT_GT(pipeline::signals_for(*chat).prompt_tokens, 0);
 }
 
-TEST(EvalExplain, DecisionJsonWithRouteSignalsAndLambda) {
+TEST(EvalExplain, RouteExplanationFromTheStagesAndText) {
   Decision d;
   d.plan.model = "b";
   d.policy = "p";
-  d.reason = "why";
+  d.reason = "the policy's";
   d.plan.fallbacks = {"a"};
   d.candidates = {{"a", 0.5, -1, std::nullopt, true, ""}, {"b", -1, 0.002, std::nullopt, true, "n"}};
   auto chat = api::chat_request_for_prompt("hello", "auto");
   ASSERT_TRUE(chat.ok());
-  auto rr = pipeline::route_request(*chat, std::nullopt);
-  auto j = explain_decision(d, rr, pipeline::signals_for(*chat));
+  pipeline::RequestContext ctx;
+  ctx.req = *chat;
+  ctx.route_request = pipeline::route_request(ctx.req, std::nullopt);
+  ctx.signals = pipeline::signals_for(ctx.req);
+  ctx.decision = d;
+  ctx.rec.reason = "the record's";
+  ctx.rec.stages = {{"parse", 3, "next"}, {"decide", 7, "next"}};
+  auto j = pipeline::route_explanation(ctx);
   EXPECT_EQ(j["route"], "auto");
   EXPECT_EQ(j["model"], "b");
   EXPECT_EQ(j["policy"], "p");
+  EXPECT_EQ(j["reason"], "the record's");  // what the record would say, notes included
   EXPECT_TRUE(j["lambda"].is_null());
   EXPECT_EQ(j["signals"]["message_count"], 1);
+  EXPECT_EQ(j["stages"][1]["name"], "decide");
+  EXPECT_FALSE(j.contains("guard"));
   EXPECT_EQ(j["fallbacks"], nlohmann::json::array({"a"}));
   EXPECT_TRUE(j["candidates"][0]["predicted_cost"].is_null());
   EXPECT_EQ(j["candidates"][0]["predicted_quality"], 0.5);
   EXPECT_TRUE(j["candidates"][1]["predicted_quality"].is_null());
-  EXPECT_EQ(explain_decision(d, pipeline::route_request(*chat, 4.0), pipeline::signals_for(*chat))["lambda"], 4.0);
-  auto text = explain_decision_text(d, rr, pipeline::signals_for(*chat));
+  ctx.route_request.lambda = 4.0;
+  EXPECT_EQ(pipeline::route_explanation(ctx)["lambda"], 4.0);
+  auto text = explain_decision_text(d, "auto", 4.0, ctx.signals);
   EXPECT_NE(text.find("* b"), std::string::npos);
+  EXPECT_NE(text.find("lambda   4 quality"), std::string::npos);
 }
 
 TEST(EvalReport, JsonKeysFixedPrecisionAndStableBytes) {

@@ -74,14 +74,9 @@ const StageRegistrar kRegister("auth",
                                [](const StageContext& sc) -> Result<std::unique_ptr<Stage>> {
                                  auto settings = access::parse_access_settings(sc.config);
                                  if (!settings) return settings.error();
-                                 if (!settings->configured) {
-                                   if (settings->redis)
-                                     return make_error(ErrorKind::kBadRequest, "bad_config",
-                                                       sc.config.source +
-                                                           ": `state:` shares the counters of "
-                                                           "API keys; it needs an `auth:` section");
-                                   return std::unique_ptr<Stage>();
-                                 }
+                                 // Without `auth:`, a `state:` section shares only what the
+                                 // routes learn (docs/online.md).
+                                 if (!settings->configured) return std::unique_ptr<Stage>();
                                  auto service = access::AccessService::acquire(*settings);
                                  if (!service) {
                                    Error e = service.error();

@@ -7,10 +7,12 @@
 // key is looked up, then, for semantic routes, the GloVe embedding of the prompt (the same vector
 // the signals stage would compute: it is left in ctx.signals so that stage does not compute it
 // again) against the cache's hnswlib index, with the guards of cache/features.h on the last
-// message. A hit answers here — a chat.completion, or SSE chunks ending with `data: [DONE]` for a
-// streamed request — and ends the request; the record gets the entry's id, the similarity and the
-// cost saved (also metered: switchboard_cache_saved_usd_total). An asynchronous store (Redis) is
-// awaited on an Asio timer; its error, timeout or full queue means bypass, never a failed request.
+// message; features and embedding come from one pass over that message (cache/prompt_analysis.h),
+// and the GloVe table is the process's one copy (signals/glove_shared.h). A hit answers here — a
+// chat.completion, or SSE chunks ending with `data: [DONE]` for a streamed request — and ends the
+// request; the record gets the entry's id, the similarity and the cost saved (also metered:
+// switchboard_cache_saved_usd_total). An asynchronous store (Redis) is awaited on an Asio timer;
+// its error, timeout or full queue means bypass, never a failed request.
 //
 // The "after execute" hook, for a miss: the stage wraps ctx.client in a tap (a ResponseWriter that
 // forwards every call and keeps a copy of a 200 answer's body or of the relayed stream's bytes) and
@@ -31,11 +33,13 @@
 #include "cache/cache_config.h"
 #include "cache/features.h"
 #include "cache/memory_store.h"
+#include "cache/prompt_analysis.h"
 #include "cache/redis_store.h"
 #include "cache/request_key.h"
 #include "pipeline/request_context.h"
 #include "signals/extractor.h"
 #include "signals/glove.h"
+#include "signals/glove_shared.h"
 #include "switchboard/stage.h"
 
 namespace switchboard::pipeline {
@@ -108,7 +112,8 @@ class CacheStage final : public Stage {
     if (settings->any_semantic()) {
       const std::string dir = config.signals.weights_dir.empty() ? signals::default_weights_dir()
                                                                  : config.signals.weights_dir;
-      auto glove = signals::GloveTable::open(dir + "/" + signals::kGloveFileName);
+      // One table for the process: the signals stage and the guard embed with the same one.
+      auto glove = signals::shared_glove(config.signals.weights_dir);
       if (!glove) {
         Error e = glove.error();
         e.message = config.source + ": a route's cache is semantic (the default), which needs " +
@@ -182,12 +187,13 @@ class CacheStage final : public Stage {
       if (!(found && *found && **found)) found.reset();
     }
     if (semantic && !found) {
-      q.features = cache::extract_features(norm->last_text);
-      if (share_embedding_ && !ctx.signals.embedding.empty()) {
+      // Guard features and embedding from one pass over the last message (cache/prompt_analysis.h).
+      const bool have_embedding = share_embedding_ && !ctx.signals.embedding.empty();
+      cache::analyse_prompt(ctx.req, *glove_, q.features, have_embedding ? nullptr : &q.embedding);
+      if (have_embedding) {
         q.embedding = ctx.signals.embedding;
-      } else {
-        glove_->embed(ctx.req.prompt_text, q.embedding);
-        if (share_embedding_) ctx.signals.embedding = q.embedding;
+      } else if (share_embedding_) {
+        ctx.signals.embedding = q.embedding;
       }
     }
     // What a miss stores, kept before the query is handed to the store.
@@ -290,7 +296,7 @@ class CacheStage final : public Stage {
     co_return std::move(w->result);
   }
 
-  std::unique_ptr<signals::GloveTable> glove_;  // null when no cached route is semantic
+  std::shared_ptr<const signals::GloveTable> glove_;  // null when no cached route is semantic
   bool share_embedding_ = false;
   std::map<std::string, std::unique_ptr<cache::CacheStore>, std::less<>> stores_;
   std::map<std::string, CachedRoute, std::less<>> routes_;

@@ -1,7 +1,11 @@
 // `record`: completes the decision record (latency) and the request metrics; the runner then hands
 // the record to RequestContext::sink (SQLite when serving). Runs even when an earlier stage ended
-// the request; a route may switch it off (no record, no request metrics).
+// the request; a route may switch it off (no record, no request metrics). For a route whose policy
+// learns (switchboard/learning.h), an answered request's context (signals, prompt, model, cost) is
+// kept for POST /v1/feedback (pipeline/learning/context_cache.h).
 #include "pipeline/request_context.h"
+#include "pipeline/request_metrics.h"
+#include "switchboard/learning.h"
 #include "switchboard/stage.h"
 
 namespace switchboard::pipeline {
@@ -14,14 +18,20 @@ class RecordStage final : public Stage {
     auto& rec = ctx.rec;
     rec.latency_ms =
         std::chrono::duration<double, std::milli>(Clock::now() - ctx.received_at).count();
-    if (auto* m = ctx.metrics) {
-      m->requests.with({ctx.route_label, rec.model, rec.replica, std::to_string(rec.status)}).inc();
-      m->latency.with({ctx.route_label, rec.model, rec.replica}).observe(rec.latency_ms / 1000);
-      if (ctx.model && (rec.prompt_tokens || rec.completion_tokens)) {
-        m->tokens.with({rec.model, "prompt"}).inc(static_cast<double>(rec.prompt_tokens));
-        m->tokens.with({rec.model, "completion"}).inc(static_cast<double>(rec.completion_tokens));
-        m->cost.with({rec.model}).inc(rec.cost_usd);
-      }
+    count_request(ctx);
+    if (ctx.contexts && ctx.route && ctx.decision && rec.outcome == "ok" &&
+        dynamic_cast<const LearningPolicy*>(ctx.route->policy.get())) {
+      learning::DecisionContext c;
+      c.route = rec.route;
+      c.model = rec.model;
+      c.signals = ctx.signals;
+      c.prompt_text = std::string(ctx.route_request.prompt_text);
+      c.prompt_tokens = ctx.route_request.prompt_tokens ? ctx.route_request.prompt_tokens
+                                                       : ctx.signals.prompt_tokens;
+      c.cost = rec.cost_usd;
+      c.lambda = ctx.route_request.lambda;
+      c.time_ms = rec.time_ms;
+      ctx.contexts->put(rec.id, std::move(c));
     }
     co_return StageResult::next();
   }

@@ -135,6 +135,86 @@ nlohmann::json BanditPolicy::summary() const {
   return j;
 }
 
+nlohmann::json BanditPolicy::save() const {
+  const auto s = state_.load();
+  nlohmann::json j;
+  j["models"] = objective_->models();
+  j["dim"] = options_.dim;
+  j["observations"] = s->observations;
+  j["arms"] = nlohmann::json::array();
+  for (const auto& arm : s->arms) {
+    if (arm->n == 0) {
+      j["arms"].push_back(nullptr);
+      continue;
+    }
+    std::vector<double> a(arm->a.data(), arm->a.data() + arm->a.size());
+    std::vector<double> b(arm->b.data(), arm->b.data() + arm->b.size());
+    std::vector<double> p(arm->p.data(), arm->p.data() + arm->p.size());
+    j["arms"].push_back({{"p", p}, {"a", a}, {"b", b}, {"n", arm->n}});
+  }
+  j["costs"] = nlohmann::json::array();
+  for (const auto& c : s->costs)
+    j["costs"].push_back({{"a", {c.a(0, 0), c.a(0, 1), c.a(1, 0), c.a(1, 1)}},
+                          {"b", {c.b[0], c.b[1]}},
+                          {"n", c.n}});
+  return j;
+}
+
+std::optional<Error> BanditPolicy::restore(const nlohmann::json& j) {
+  const auto& models = objective_->models();
+  auto bad = [](const std::string& why) {
+    return make_error(ErrorKind::kBadRequest, "bad_state", "bandit state: " + why);
+  };
+  try {
+    if (j.at("models").get<std::vector<std::string>>() != models)
+      return bad("saved for other models");
+    if (j.at("dim").get<std::size_t>() != options_.dim) return bad("saved for another dimension");
+    const auto d = static_cast<Eigen::Index>(options_.dim + 1);
+    const auto& arms = j.at("arms");
+    const auto& costs = j.at("costs");
+    if (arms.size() != models.size() || costs.size() != models.size())
+      return bad("wrong number of arms");
+    const auto cur = state_.load();
+    auto next = std::make_shared<BanditState>(*cur);
+    for (std::size_t m = 0; m < models.size(); ++m) {
+      const auto& aj = arms[m];
+      if (aj.is_null()) {
+        next->arms[m] = std::make_shared<const LinearArm>(
+            LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
+      } else {
+        const auto p = aj.at("p").get<std::vector<double>>();
+        const auto a = aj.at("a").get<std::vector<double>>();
+        const auto b = aj.at("b").get<std::vector<double>>();
+        if (p.size() != static_cast<std::size_t>(d) || b.size() != static_cast<std::size_t>(d) ||
+            a.size() != static_cast<std::size_t>(d * d))
+          return bad("an arm of the wrong size");
+        LinearArm arm;
+        arm.p = Eigen::Map<const Eigen::VectorXd>(p.data(), d);
+        arm.a = Eigen::Map<const Eigen::MatrixXd>(a.data(), d, d);
+        arm.b = Eigen::Map<const Eigen::VectorXd>(b.data(), d);
+        arm.a_inv = arm.a.llt().solve(Eigen::MatrixXd::Identity(d, d));
+        arm.theta = arm.a_inv * arm.b;
+        arm.n = aj.at("n").get<std::uint64_t>();
+        next->arms[m] = std::make_shared<const LinearArm>(std::move(arm));
+      }
+      const auto ca = costs[m].at("a").get<std::vector<double>>();
+      const auto cb = costs[m].at("b").get<std::vector<double>>();
+      if (ca.size() != 4 || cb.size() != 2) return bad("a cost line of the wrong size");
+      CostLine c;
+      c.a << ca[0], ca[1], ca[2], ca[3];
+      c.b << cb[0], cb[1];
+      c.n = costs[m].at("n").get<std::uint64_t>();
+      next->costs[m] = c;
+    }
+    next->observations = j.at("observations").get<std::uint64_t>();
+    std::lock_guard lock(write_);
+    state_.store(std::move(next));
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {

@@ -80,6 +80,10 @@ class BanditPolicy final : public LearningPolicy {
   std::optional<Error> observe(const Feedback& feedback) override;
   std::uint64_t observations() const override { return state_.load()->observations; }
   nlohmann::json summary() const override;
+  // {"models":[...], "dim", "observations", "arms":[null | {"p","a","b","n"}], "costs":[{"a","b","n"}]}
+  // (matrices row-major; an arm never updated is null). restore() refactors A⁻¹ and θ.
+  nlohmann::json save() const override;
+  std::optional<Error> restore(const nlohmann::json& state) override;
 
   std::shared_ptr<const BanditState> state() const { return state_.load(); }
   const Objective& objective() const { return *objective_; }

@@ -129,6 +129,52 @@ nlohmann::json EloPolicy::summary() const {
   return j;
 }
 
+nlohmann::json EloPolicy::save() const {
+  const auto s = state_.load();
+  auto ratings = [](const Ratings& r) {
+    return nlohmann::json{{"rating", r.rating}, {"games", r.games}};
+  };
+  nlohmann::json j;
+  j["models"] = objective_->models();
+  j["observations"] = s->observations;
+  j["global"] = ratings(s->global);
+  j["by_task"] = nlohmann::json::object();
+  for (const auto& [task, r] : s->by_task) j["by_task"][task] = ratings(r);
+  j["cost_sum"] = s->cost_sum;
+  j["cost_n"] = s->cost_n;
+  return j;
+}
+
+std::optional<Error> EloPolicy::restore(const nlohmann::json& j) {
+  const auto& models = objective_->models();
+  auto bad = [](const std::string& why) {
+    return make_error(ErrorKind::kBadRequest, "bad_state", "elo state: " + why);
+  };
+  try {
+    if (j.at("models").get<std::vector<std::string>>() != models)
+      return bad("saved for other models");
+    auto next = std::make_shared<EloState>();
+    auto ratings = [&](const nlohmann::json& r, Ratings& out) {
+      out.rating = r.at("rating").get<std::vector<double>>();
+      out.games = r.at("games").get<std::uint64_t>();
+      return out.rating.size() == models.size();
+    };
+    if (!ratings(j.at("global"), next->global)) return bad("wrong number of ratings");
+    for (const auto& [task, r] : j.at("by_task").items())
+      if (!ratings(r, next->by_task[task])) return bad("wrong number of ratings");
+    next->cost_sum = j.at("cost_sum").get<std::vector<double>>();
+    next->cost_n = j.at("cost_n").get<std::vector<std::uint64_t>>();
+    if (next->cost_sum.size() != models.size() || next->cost_n.size() != models.size())
+      return bad("wrong number of costs");
+    next->observations = j.at("observations").get<std::uint64_t>();
+    std::lock_guard lock(write_);
+    state_.store(std::move(next));
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 Result<std::unique_ptr<Policy>> make_elo(const PolicyContext& ctx) {

@@ -56,6 +56,10 @@ class EloPolicy final : public LearningPolicy {
   std::optional<Error> observe(const Feedback& feedback) override;
   std::uint64_t observations() const override { return state_.load()->observations; }
   nlohmann::json summary() const override;
+  // {"models":[...], "observations", "global":{"rating":[...],"games"}, "by_task":{task:{...}},
+  //  "cost_sum":[...], "cost_n":[...]}
+  nlohmann::json save() const override;
+  std::optional<Error> restore(const nlohmann::json& state) override;
   std::shared_ptr<const EloState> state() const { return state_.load(); }
 
  private:

@@ -1,0 +1,210 @@
+// POST /v1/feedback (pipeline/gateway.h, docs/online.md) and the learner's start.
+//
+// The handler runs on the lookup thread pool (SQLite blocks; never a worker's event loop); the
+// admin listener's POST /admin/feedback runs the same on its own pool (admin/routes/). It parses
+// the body (400 in OpenAI's shape), finds each decision (404 when one is unknown) and stores the
+// feedback rows in one transaction (409 when a decision already has feedback). The decision's
+// context comes from the in-memory ContextCache; the event goes to the learner's queue and the
+// answer says whether it was queued ("queued"), or why not
+// ("no_context": the context expired or the request was not answered by a learning route;
+// "dropped": the learner's queue was full). Feedback is counted in
+// switchboard_feedback_total{route,kind,result}.
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "access/settings.h"
+#include "api/errors.h"
+#include "api/feedback.h"
+#include "pipeline/gateway.h"
+#include "pipeline/learning/learner.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+http::Response json_reply(unsigned status, std::string body) {
+  http::Response r{static_cast<http::bhttp::status>(status), 11};
+  r.set(http::bhttp::field::content_type, "application/json");
+  r.body() = std::move(body);
+  return r;
+}
+
+http::Response error_reply(unsigned status, const Error& e) {
+  return json_reply(status, api::error_json(e));
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// What the lookup thread found out.
+struct Gateway::Stored {
+  std::vector<store::DecisionRecord> records;  // in the order of the ids asked
+  std::string missing;                         // an id with no decision
+  std::optional<Error> error;                  // SQLite failed
+  bool duplicate = false;                      // some decision already has feedback
+};
+
+void Gateway::start_learning() {
+  const auto rt = runtime();
+  auto fs = store::FeedbackStore::open(store_->path());
+  if (!fs) {
+    spdlog::warn("feedback is off: {}", fs.error().message);
+    return;
+  }
+  feedback_ = std::move(*fs);
+  contexts_ = std::make_unique<learning::ContextCache>(learning::ContextLimits{});
+  learning::LearnerOptions options;
+  if (auto settings = access::parse_access_settings(*rt->config); settings && settings->redis)
+    options.redis = settings->redis;
+  learner_ = std::make_unique<learning::Learner>(
+      options, [this] { return runtime(); }, *feedback_, &metrics_);
+  learner_->start();
+}
+
+asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
+  if (ex.read_error()) {
+    http::Response r = error_reply(http_status(ex.read_error()->kind), *ex.read_error());
+    co_return (void) co_await ex.respond(std::move(r));
+  }
+  if (!lookups_) {
+    http::Response r = feedback_blocking(ex.request().body());
+    co_return (void) co_await ex.respond(std::move(r));
+  }
+  // SQLite may block: the whole of it runs on the lookup pool, never on this worker's event loop.
+  // The lambda captures only pointers (this frame outlives it; GCC 12 may copy a closure in a
+  // co_await expression bitwise).
+  const std::string* body = &ex.request().body();
+  http::Response reply = co_await asio::co_spawn(
+      *lookups_,
+      [self = this, body]() -> asio::awaitable<http::Response> {
+        co_return self->feedback_blocking(*body);
+      },
+      asio::use_awaitable);
+  co_await ex.respond(std::move(reply));
+}
+
+http::Response Gateway::feedback_blocking(std::string_view body) {
+  auto parsed = api::parse_feedback(body);
+  if (!parsed) {
+    metrics_.feedback.with({"", "unknown", "bad_request"}).inc();
+    return error_reply(400, parsed.error());
+  }
+  if (!feedback_ || !contexts_ || !learner_)
+    return error_reply(503, make_error(ErrorKind::kUnavailable, "feedback_unavailable",
+                                       "feedback is not available on this gateway (its table "
+                                       "could not be opened)"));
+  const api::FeedbackRequest& fb = *parsed;
+  std::vector<std::string> ids;
+  if (fb.kind == api::FeedbackRequest::Kind::kPairwise)
+    ids = {fb.decision_a, fb.decision_b};
+  else
+    ids = {fb.decision_id};
+  Stored out;
+  for (const auto& id : ids) {
+    auto rec = store_->find_pending(id);
+    if (!rec) rec = store_->find_stored(id);
+    if (!rec) {
+      out.missing = id;
+      return feedback_answer(fb, ids, out);
+    }
+    out.records.push_back(std::move(*rec));
+  }
+  std::vector<store::FeedbackRow> rows;
+  const std::int64_t t = now_ms();
+  for (std::size_t i = 0; i < out.records.size(); ++i) {
+    store::FeedbackRow row;
+    row.decision_id = out.records[i].id;
+    row.time_ms = t;
+    row.route = out.records[i].route;
+    row.model = out.records[i].model;
+    row.source = "client";
+    if (fb.kind == api::FeedbackRequest::Kind::kScore) {
+      row.kind = "score";
+      row.score = fb.score;
+    } else {
+      row.kind = "pairwise";
+      row.other_id = out.records[1 - i].id;
+      row.outcome = i == 0 ? fb.outcome : 1 - fb.outcome;
+    }
+    rows.push_back(std::move(row));
+  }
+  auto added = feedback_->add(rows);
+  if (!added)
+    out.error = added.error();
+  else
+    out.duplicate = !*added;
+  return feedback_answer(fb, ids, out);
+}
+
+http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
+                                        const std::vector<std::string>& ids, Stored& stored) {
+  const bool pairwise = fb.kind == api::FeedbackRequest::Kind::kPairwise;
+  const char* kind = pairwise ? "pairwise" : "score";
+  const auto rt = runtime();
+  auto label = [&](const std::string& route) -> std::string {
+    return rt->find_route(route) || rt->find_model(route) ? route : "other";
+  };
+  if (!stored.missing.empty()) {
+    metrics_.feedback.with({"", kind, "not_found"}).inc();
+    return error_reply(404, make_error(ErrorKind::kNotFound, "decision_not_found",
+                                       "no decision with id '" + stored.missing + "'"));
+  }
+  const std::string route = label(stored.records[0].route);
+  if (stored.error) return error_reply(500, *stored.error);
+  if (stored.duplicate) {
+    metrics_.feedback.with({route, kind, "duplicate"}).inc();
+    return error_reply(409,
+                       make_error(ErrorKind::kBadRequest, "feedback_exists",
+                                  pairwise ? "one of these decisions already has feedback"
+                                           : "decision '" + ids[0] + "' already has feedback"));
+  }
+  metrics_.feedback.with({route, kind, "accepted"}).inc();
+
+  // The learning event, from the decisions' contexts.
+  std::string learning = "no_context";
+  auto ctx_a = contexts_->get(ids[0]);
+  std::optional<learning::DecisionContext> ctx_b;
+  if (pairwise) ctx_b = contexts_->get(ids[1]);
+  if (ctx_a && (!pairwise || ctx_b)) {
+    learning::LearnEvent event;
+    event.route = ctx_a->route;
+    event.decision_id = ids[0];
+    Feedback& f = event.feedback;
+    f.signals = std::move(ctx_a->signals);
+    f.prompt_text = std::move(ctx_a->prompt_text);
+    f.prompt_tokens = ctx_a->prompt_tokens;
+    f.model = ctx_a->model;
+    f.cost = ctx_a->cost;
+    f.lambda = ctx_a->lambda;
+    if (pairwise) {
+      f.other = ctx_b->model;
+      f.other_cost = ctx_b->cost;
+      f.outcome = fb.outcome;
+    } else {
+      f.score = fb.score;
+    }
+    learning = learner_->submit(std::move(event)) ? "queued" : "dropped";
+  } else {
+    metrics_.learned.with({route, "no_context"}).inc();
+  }
+  nlohmann::json body = {
+      {"object", "feedback"}, {"route", stored.records[0].route}, {"learning", learning}};
+  if (pairwise) {
+    body["decision_a"] = ids[0];
+    body["decision_b"] = ids[1];
+    body["models"] = {stored.records[0].model, stored.records[1].model};
+    body["outcome"] = fb.outcome;
+  } else {
+    body["decision_id"] = ids[0];
+    body["model"] = stored.records[0].model;
+    body["score"] = fb.score;
+  }
+  return json_reply(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace switchboard::pipeline

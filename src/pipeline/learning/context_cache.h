@@ -1,0 +1,65 @@
+// What a learning policy decided on, kept in memory per decision id until feedback arrives
+// (docs/online.md): the request's signals (embedding, task), prompt text and token estimate, the
+// model that answered, its cost and the λ of the decision. Decision records in SQLite do not hold
+// the prompt or its embedding, so this is the only copy: feedback that arrives after an entry
+// expired or was evicted is stored but not learned from (`no_context`).
+//
+// Bounded: at most `max_entries` entries and `max_bytes` of prompt text and embeddings, oldest out
+// first; entries older than `ttl` are dropped. A prompt longer than `max_prompt_bytes` is kept
+// truncated (warm-started policies re-predict from the text; a truncated one predicts on its
+// start).
+//
+// Thread-safe: put() is called on the workers (the record stage), get() by the feedback endpoint;
+// one mutex, O(1) amortised per call.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "switchboard/policy.h"
+
+namespace switchboard::pipeline::learning {
+
+struct DecisionContext {
+  std::string route;
+  std::string model;
+  Signals signals;
+  std::string prompt_text;
+  std::int64_t prompt_tokens = 0;
+  double cost = 0;
+  std::optional<double> lambda;
+  std::int64_t time_ms = 0;  // when the request arrived (unix epoch)
+};
+
+struct ContextLimits {
+  std::size_t max_entries = 100'000;
+  std::size_t max_bytes = std::size_t{256} << 20;
+  std::size_t max_prompt_bytes = 32 * 1024;
+  std::chrono::seconds ttl{3600};
+};
+
+class ContextCache {
+ public:
+  explicit ContextCache(ContextLimits limits) : limits_(limits) {}
+  void put(const std::string& decision_id, DecisionContext context);
+  std::optional<DecisionContext> get(const std::string& decision_id);
+  std::size_t size() const;
+  std::size_t bytes() const;
+
+ private:
+  static std::size_t weight(const DecisionContext& c);
+  void evict(std::int64_t now_ms);  // mu_ held
+
+  const ContextLimits limits_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, DecisionContext> entries_;  // guarded by mu_
+  std::deque<std::pair<std::string, std::int64_t>> order_;    // guarded by mu_: (id, time_ms)
+  std::size_t bytes_ = 0;                                     // guarded by mu_
+};
+
+}  // namespace switchboard::pipeline::learning

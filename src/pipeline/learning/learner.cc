@@ -1,0 +1,382 @@
+#include "pipeline/learning/learner.h"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace switchboard::pipeline::learning {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string signature(const RouteRuntime& route) {
+  YAML::Emitter out;
+  out << route.config->policy;
+  return out.c_str();
+}
+
+// Stream ids "MS-SEQ" in order.
+bool id_less(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& s) {
+    const auto dash = s.find('-');
+    std::uint64_t ms = 0, seq = 0;
+    try {
+      ms = std::stoull(s.substr(0, dash));
+      if (dash != std::string::npos) seq = std::stoull(s.substr(dash + 1));
+    } catch (...) {
+    }
+    return std::pair(ms, seq);
+  };
+  return split(a) < split(b);
+}
+
+struct Reply {
+  redisReply* r = nullptr;
+  explicit Reply(void* p) : r(static_cast<redisReply*>(p)) {}
+  ~Reply() {
+    if (r) freeReplyObject(r);
+  }
+};
+
+}  // namespace
+
+std::string event_json(const LearnEvent& e) {
+  const Feedback& f = e.feedback;
+  nlohmann::json j;
+  j["route"] = e.route;
+  j["decision"] = e.decision_id;
+  j["model"] = f.model;
+  j["cost"] = f.cost;
+  j["prompt_tokens"] = f.prompt_tokens;
+  j["prompt_text"] = f.prompt_text;
+  j["embedding"] = f.signals.embedding;
+  j["task"] = f.signals.task;
+  j["task_confidence"] = f.signals.task_confidence;
+  j["language"] = f.signals.language;
+  j["has_code"] = f.signals.has_code;
+  j["signal_tokens"] = f.signals.prompt_tokens;
+  j["messages"] = f.signals.message_count;
+  if (f.score) j["score"] = *f.score;
+  if (f.lambda) j["lambda"] = *f.lambda;
+  if (!f.other.empty()) {
+    j["other"] = f.other;
+    j["other_cost"] = f.other_cost;
+  }
+  if (f.outcome) j["outcome"] = *f.outcome;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<LearnEvent> parse_event_json(std::string_view text) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    LearnEvent e;
+    e.route = j.at("route").get<std::string>();
+    e.decision_id = j.value("decision", "");
+    Feedback& f = e.feedback;
+    f.model = j.at("model").get<std::string>();
+    f.cost = j.value("cost", 0.0);
+    f.prompt_tokens = j.value("prompt_tokens", std::int64_t{0});
+    f.prompt_text = j.value("prompt_text", "");
+    f.signals.embedding = j.value("embedding", std::vector<float>{});
+    f.signals.task = j.value("task", "");
+    f.signals.task_confidence = j.value("task_confidence", 0.0f);
+    f.signals.language = j.value("language", "");
+    f.signals.has_code = j.value("has_code", false);
+    f.signals.prompt_tokens = j.value("signal_tokens", std::int64_t{0});
+    f.signals.message_count = j.value("messages", std::size_t{0});
+    if (j.contains("score")) f.score = j["score"].get<double>();
+    if (j.contains("lambda")) f.lambda = j["lambda"].get<double>();
+    f.other = j.value("other", "");
+    f.other_cost = j.value("other_cost", 0.0);
+    if (j.contains("outcome")) f.outcome = j["outcome"].get<double>();
+    return e;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+Learner::Learner(LearnerOptions options, RuntimeSource runtime, store::FeedbackStore& store,
+                 metrics::GatewayMetrics* metrics)
+    : options_(std::move(options)),
+      runtime_(std::move(runtime)),
+      store_(store),
+      metrics_(metrics) {}
+
+Learner::~Learner() {
+  stop();
+}
+
+void Learner::start() {
+  {
+    std::lock_guard lock(apply_mu_);
+    if (auto rt = runtime_()) restore_all(*rt);
+  }
+  started_ = true;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Learner::stop() {
+  if (!started_) return;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  started_ = false;
+  if (redis_) redisFree(redis_);
+  redis_ = nullptr;
+}
+
+bool Learner::submit(LearnEvent event) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= options_.max_queue || stopping_) {
+      if (metrics_) metrics_->learned.with({event.route, "dropped"}).inc();
+      return false;
+    }
+    queue_.push_back(std::move(event));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void Learner::apply(const LearnEvent& e) {
+  const auto rt = runtime_();
+  const RouteRuntime* route = rt ? rt->find_route(e.route) : nullptr;
+  auto* policy = route ? dynamic_cast<LearningPolicy*>(route->policy.get()) : nullptr;
+  const std::string label = route || (rt && rt->find_model(e.route)) ? e.route : "other";
+  if (!policy) {
+    if (metrics_) metrics_->learned.with({label, "no_policy"}).inc();
+    return;
+  }
+  if (auto err = policy->observe(e.feedback)) {
+    spdlog::debug("feedback on {} not learned by route {}: {}", e.decision_id, e.route,
+                  err->message);
+    if (metrics_) metrics_->learned.with({label, "rejected"}).inc();
+    return;
+  }
+  applied_.fetch_add(1, std::memory_order_relaxed);
+  if (metrics_) {
+    metrics_->learned.with({label, "applied"}).inc();
+    metrics_->learning_observations.with({label}).set(
+        static_cast<std::int64_t>(policy->observations()));
+  }
+}
+
+void Learner::save_all(Runtime& runtime) {
+  for (auto& [name, route] : runtime.routes) {
+    auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
+    if (!policy) continue;
+    const auto obs = policy->observations();
+    if (auto it = saved_observations_.find(name);
+        it != saved_observations_.end() && it->second == obs)
+      continue;
+    store::LearningStateRow row;
+    row.route = name;
+    row.policy = route.config->policy_type;
+    row.signature = signature(route);
+    row.observations = obs;
+    row.stream_id = shared() ? last_id_ : "";
+    row.state = policy->save().dump();
+    row.time_ms = now_ms();
+    if (auto ok = store_.save_state(row); !ok) {
+      spdlog::warn("saving the learning state of route {}: {}", name, ok.error().message);
+      continue;
+    }
+    saved_observations_[name] = obs;
+  }
+}
+
+void Learner::restore_all(Runtime& runtime) {
+  for (auto& [name, route] : runtime.routes) {
+    auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
+    if (!policy) continue;
+    auto row = store_.load_state(name);
+    if (!row) continue;
+    if (row->signature != signature(route)) {
+      spdlog::info("route {}: the saved learning state is of another policy spec; starting fresh",
+                   name);
+      continue;
+    }
+    nlohmann::json state;
+    try {
+      state = nlohmann::json::parse(row->state);
+    } catch (const nlohmann::json::exception& e) {
+      spdlog::warn("route {}: the saved learning state is unreadable ({}); starting fresh", name,
+                   e.what());
+      continue;
+    }
+    if (auto err = policy->restore(state)) {
+      spdlog::warn("route {}: {}; starting fresh", name, err->message);
+      continue;
+    }
+    saved_observations_[name] = policy->observations();
+    if (metrics_)
+      metrics_->learning_observations.with({name}).set(
+          static_cast<std::int64_t>(policy->observations()));
+    if (shared() && !row->stream_id.empty() && id_less(last_id_, row->stream_id))
+      last_id_ = row->stream_id;
+    spdlog::info("route {}: learning state restored ({} feedback events)", name,
+                 policy->observations());
+  }
+}
+
+void Learner::carry_over(Runtime& old, Runtime& fresh, const std::function<void()>& swap) {
+  std::lock_guard lock(apply_mu_);
+  for (auto& [name, route] : fresh.routes) {
+    auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
+    auto it = old.routes.find(name);
+    if (!policy || it == old.routes.end()) continue;
+    auto* before = dynamic_cast<LearningPolicy*>(it->second.policy.get());
+    if (!before || signature(it->second) != signature(route)) continue;
+    if (auto err = policy->restore(before->save()))
+      spdlog::warn("route {}: learning state not carried over the reload: {}", name, err->message);
+  }
+  swap();
+}
+
+void Learner::save_now() {
+  std::lock_guard lock(apply_mu_);
+  if (auto rt = runtime_()) save_all(*rt);
+}
+
+void Learner::redis_down(const std::string& why) {
+  if (redis_up_)
+    spdlog::warn(
+        "learning state: redis at {} unreachable ({}); feedback is learned by this gateway only",
+        options_.redis->url, why);
+  redis_up_ = false;
+  if (redis_) redisFree(redis_);
+  redis_ = nullptr;
+}
+
+bool Learner::connect() {
+  if (redis_) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_connect_) return false;
+  next_connect_ = now + std::chrono::seconds(1);
+  const auto& s = *options_.redis;
+  const auto ms = std::max<std::int64_t>(s.timeout.count(), 1000);
+  const timeval tv{static_cast<long>(ms / 1000), static_cast<long>((ms % 1000) * 1000)};
+  redisContext* c = redisConnectWithTimeout(s.host.c_str(), s.port, tv);
+  if (!c || c->err) {
+    const std::string why = c ? c->errstr : "out of memory";
+    if (c) redisFree(c);
+    redis_down(why);
+    return false;
+  }
+  redisSetTimeout(c, tv);
+  if (s.db != 0) {
+    Reply r(redisCommand(c, "SELECT %d", s.db));
+    if (!r.r || r.r->type == REDIS_REPLY_ERROR) {
+      redisFree(c);
+      redis_down("SELECT failed");
+      return false;
+    }
+  }
+  redis_ = c;
+  if (!redis_up_) spdlog::info("learning state: redis at {} reachable again", s.url);
+  redis_up_ = true;
+  return true;
+}
+
+bool Learner::publish(const std::deque<LearnEvent>& events) {
+  const std::string max = std::to_string(options_.stream_max);
+  for (const auto& e : events) {
+    const std::string body = event_json(e);
+    const char* argv[] = {
+        "XADD", options_.stream.c_str(), "MAXLEN", "~", max.c_str(), "*", "e", body.c_str()};
+    const std::size_t lens[] = {4, options_.stream.size(), 6, 1, max.size(), 1, 1, body.size()};
+    redisAppendCommandArgv(redis_, 8, argv, lens);
+  }
+  bool ok = true;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(redis_, &raw) != REDIS_OK || !raw) {
+      redis_down(redis_->errstr[0] ? redis_->errstr : "no reply");
+      return false;
+    }
+    Reply r(raw);
+    if (r.r->type == REDIS_REPLY_ERROR) ok = false;
+  }
+  return ok;
+}
+
+bool Learner::consume() {
+  for (;;) {
+    std::string from;
+    {
+      std::lock_guard lock(apply_mu_);
+      from = last_id_;
+    }
+    const char* argv[] = {"XREAD",     "COUNT", "500", "STREAMS", options_.stream.c_str(),
+                          from.c_str()};
+    const std::size_t lens[] = {5, 5, 3, 7, options_.stream.size(), from.size()};
+    Reply r(redisCommandArgv(redis_, 6, argv, lens));
+    if (!r.r) {
+      redis_down(redis_->errstr[0] ? redis_->errstr : "no reply");
+      return false;
+    }
+    if (r.r->type != REDIS_REPLY_ARRAY || r.r->elements == 0) return true;  // nil: nothing new
+    const redisReply* stream = r.r->element[0];
+    if (stream->type != REDIS_REPLY_ARRAY || stream->elements < 2) return true;
+    const redisReply* entries = stream->element[1];
+    std::lock_guard lock(apply_mu_);
+    for (std::size_t i = 0; i < entries->elements; ++i) {
+      const redisReply* entry = entries->element[i];
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
+      last_id_.assign(entry->element[0]->str, entry->element[0]->len);
+      const redisReply* fields = entry->element[1];
+      for (std::size_t k = 0; k + 1 < fields->elements; k += 2) {
+        if (std::string_view(fields->element[k]->str, fields->element[k]->len) != "e") continue;
+        if (auto e = parse_event_json(
+                std::string_view(fields->element[k + 1]->str, fields->element[k + 1]->len)))
+          apply(*e);
+      }
+    }
+    if (entries->elements < 500) return true;
+  }
+}
+
+void Learner::loop() {
+  auto next_save = std::chrono::steady_clock::now() + options_.save_every;
+  const auto poll = shared() ? std::chrono::milliseconds(20) : options_.save_every;
+  for (;;) {
+    std::deque<LearnEvent> batch;
+    bool stop;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, poll, [&] { return stopping_ || !queue_.empty(); });
+      batch.swap(queue_);
+      stop = stopping_;
+    }
+    if (shared()) {
+      const bool sent = batch.empty() || (connect() && publish(batch));
+      if (!sent) {  // Redis down: learn locally rather than not at all
+        std::lock_guard lock(apply_mu_);
+        for (const auto& e : batch) apply(e);
+      }
+      if (connect()) consume();
+    } else if (!batch.empty()) {
+      std::lock_guard lock(apply_mu_);
+      for (const auto& e : batch) apply(e);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (stop || now >= next_save) {
+      save_now();
+      next_save = now + options_.save_every;
+    }
+    if (stop) return;
+  }
+}
+
+}  // namespace switchboard::pipeline::learning

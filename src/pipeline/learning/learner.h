@@ -1,0 +1,122 @@
+// The learner: applies feedback to the routes' learning policies off the request path, saves their
+// state to SQLite and restores it at start, and shares one feedback stream between gateways through
+// Redis (docs/online.md).
+//
+// submit() only appends to a bounded queue (full: the event is dropped and counted) and wakes the
+// learner's thread; the request path and the feedback endpoint never wait for learning. The thread
+//   - without Redis: calls LearningPolicy::observe() of the route's policy in the current runtime
+//     for each event, in order;
+//   - with `state: {redis: URL}`: appends each event (with the decision's context: embedding, task,
+//     prompt, tokens, model, cost) to the Redis stream `switchboard:feedback` (XADD, capped at
+//     `stream_max` entries), and applies the stream's entries in stream order (XREAD from the last
+//     id it applied) — its own events too, after they come back — so every gateway applies the same
+//     events in the same order and their policies reach the same state. Redis unreachable: the
+//     thread applies its own events locally (the gateways then diverge until restarted), logs a
+//     warning once per outage, and retries at most once a second.
+//   - every `save_every`, and at stop(), saves each learning policy whose state changed
+//     (LearningPolicy::save()) to the `learning_state` table, with the route's policy spec as
+//     YAML (the signature) and the last stream id applied. start() restores each route's saved
+//     state when the signature matches, and resumes the stream after the saved id.
+// On hot reload, carry_over() moves each route's state from the old runtime's policy to the new
+// one when the route keeps the same policy spec.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "access/settings.h"
+#include "metrics/metrics.h"
+#include "pipeline/learning/context_cache.h"
+#include "pipeline/runtime.h"
+#include "store/feedback_store.h"
+#include "switchboard/learning.h"
+
+struct redisContext;
+
+namespace switchboard::pipeline::learning {
+
+struct LearnerOptions {
+  std::chrono::milliseconds save_every{10'000};
+  std::size_t max_queue = 10'000;
+  std::optional<access::RedisSettings> redis;  // `state: {redis: URL}`
+  std::string stream = "switchboard:feedback";
+  std::size_t stream_max =
+      100'000;  // entries of a few KB each (prompt ≤ 32 KB): bounds Redis memory
+};
+
+// One piece of feedback for the policy of `route`.
+struct LearnEvent {
+  std::string route;
+  std::string decision_id;
+  Feedback feedback;
+};
+
+// The event as the stream carries it, and back (exact round trip of the numbers).
+std::string event_json(const LearnEvent& event);
+std::optional<LearnEvent> parse_event_json(std::string_view text);
+
+class Learner {
+ public:
+  using RuntimeSource = std::function<std::shared_ptr<Runtime>()>;
+  Learner(LearnerOptions options, RuntimeSource runtime, store::FeedbackStore& store,
+          metrics::GatewayMetrics* metrics);
+  ~Learner();  // stop()
+
+  // Restores saved states into the current runtime's learning policies, starts the thread.
+  void start();
+  // Applies what is queued (through the stream, when shared), saves, stops the thread. Idempotent.
+  void stop();
+  // Non-blocking; false when the queue is full (the event is dropped).
+  bool submit(LearnEvent event);
+  // Moves learned state from `old` to `fresh` per route with the same policy spec (hot reload),
+  // then calls `swap` (which makes `fresh` current) before any further feedback is applied.
+  void carry_over(Runtime& old, Runtime& fresh, const std::function<void()>& swap);
+  // Saves every changed state now (blocking: SQLite).
+  void save_now();
+
+  std::uint64_t applied() const { return applied_.load(); }
+  bool shared() const { return options_.redis.has_value(); }
+
+ private:
+  void loop();
+  void apply(const LearnEvent& event);  // apply_mu_ held
+  void save_all(Runtime& runtime);      // apply_mu_ held
+  void restore_all(Runtime& runtime);   // apply_mu_ held
+  // Redis (thread only): connect, XADD the batch (false: not sent), XREAD and apply what is new.
+  bool connect();
+  bool publish(const std::deque<LearnEvent>& events);
+  bool consume();
+  void redis_down(const std::string& why);
+
+  const LearnerOptions options_;
+  RuntimeSource runtime_;
+  store::FeedbackStore& store_;
+  metrics::GatewayMetrics* metrics_;
+
+  std::mutex apply_mu_;
+  std::map<std::string, std::uint64_t> saved_observations_;  // guarded by apply_mu_
+  std::string last_id_ = "0";  // guarded by apply_mu_: stream position
+
+  redisContext* redis_ = nullptr;  // thread only
+  bool redis_up_ = true;           // thread only
+  std::chrono::steady_clock::time_point next_connect_{};
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<LearnEvent> queue_;  // guarded by mu_
+  bool stopping_ = false;         // guarded by mu_
+  bool started_ = false;
+  std::atomic<std::uint64_t> applied_{0};
+  std::thread thread_;
+};
+
+}  // namespace switchboard::pipeline::learning

@@ -1,0 +1,54 @@
+// The request metrics' series of one route or model, resolved once and then updated without the
+// families' mutexes (metrics::SeriesSlot). Kept on the runtime objects (RouteRuntime,
+// ModelRuntime, pipeline/runtime.h), so a reload builds fresh ones; built by build_runtime().
+//
+// Only the label sets of the hot path have slots: a successful request's
+// switchboard_requests_total{status="200"} and its duration, per route and replica; the upstream
+// latency per replica; tokens and cost per model. Anything else (errors, other statuses, LoRA
+// adapters named as the model, multi-call plans' calls) goes through Family::with() as before.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "metrics/metrics.h"
+
+namespace switchboard::pipeline {
+
+// One request label set (route or model named by the client) on one replica.
+struct ReplicaSlots {
+  metrics::SeriesSlot<metrics::Counter> ok;         // switchboard_requests_total{..., status="200"}
+  metrics::SeriesSlot<metrics::Histogram> latency;  // switchboard_request_duration_seconds
+};
+
+// Slots for every replica of the gateway, indexed by Replica::index.
+class ReplicaSlotTable {
+ public:
+  explicit ReplicaSlotTable(std::size_t replicas)
+      : slots_(std::make_unique<ReplicaSlots[]>(replicas)), size_(replicas) {}
+  // Null when `index` is out of range.
+  ReplicaSlots* at(std::size_t index) const { return index < size_ ? &slots_[index] : nullptr; }
+
+ private:
+  std::unique_ptr<ReplicaSlots[]> slots_;
+  std::size_t size_;
+};
+
+struct ModelSlots {
+  explicit ModelSlots(std::size_t replicas_in_gateway, std::size_t own_replicas)
+      : direct(replicas_in_gateway),
+        upstream_latency(std::make_unique<metrics::SeriesSlot<metrics::Histogram>[]>(own_replicas)),
+        own_replicas(own_replicas) {}
+  metrics::SeriesSlot<metrics::Counter> prompt_tokens, completion_tokens, cost;
+  ReplicaSlotTable direct;  // requests that named this model itself
+  // switchboard_upstream_duration_seconds, by Replica::ordinal.
+  std::unique_ptr<metrics::SeriesSlot<metrics::Histogram>[]> upstream_latency;
+  std::size_t own_replicas;
+};
+
+struct RouteSlots {
+  explicit RouteSlots(std::size_t replicas_in_gateway) : by_replica(replicas_in_gateway) {}
+  ReplicaSlotTable by_replica;
+};
+
+}  // namespace switchboard::pipeline

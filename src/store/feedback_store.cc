@@ -1,0 +1,169 @@
+#include "store/feedback_store.h"
+
+#include <sqlite3.h>
+
+namespace switchboard::store {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS feedback (
+  decision_id TEXT PRIMARY KEY NOT NULL,
+  time_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL, score REAL, other_id TEXT, outcome REAL,
+  route TEXT, model TEXT, source TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learning_state (
+  route TEXT PRIMARY KEY NOT NULL,
+  policy TEXT, signature TEXT, observations INTEGER, stream_id TEXT, state TEXT, time_ms INTEGER
+) WITHOUT ROWID;
+)sql";
+
+Error sqlite_error(sqlite3* db, const std::string& what) {
+  return make_error(ErrorKind::kInternal, "store_error",
+                    what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
+  ~Stmt() { sqlite3_finalize(s); }
+  void text(int i, const std::string& v) {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void real(int i, const std::optional<double>& v) {
+    if (v)
+      sqlite3_bind_double(s, i, *v);
+    else
+      sqlite3_bind_null(s, i);
+  }
+  std::string col_text(int i) {
+    const auto* t = sqlite3_column_text(s, i);
+    return t ? std::string(reinterpret_cast<const char*>(t),
+                           static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
+             : std::string();
+  }
+  std::optional<double> col_real(int i) {
+    if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_double(s, i);
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FeedbackStore>> FeedbackStore::open(const std::string& path) {
+  std::unique_ptr<FeedbackStore> fs(new FeedbackStore());
+  if (sqlite3_open_v2(path.c_str(), &fs->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    return sqlite_error(fs->db_, "opening " + path);
+  sqlite3_busy_timeout(fs->db_, 5000);
+  char* err = nullptr;
+  if (sqlite3_exec(fs->db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return make_error(ErrorKind::kInternal, "store_error",
+                      "creating the feedback tables in " + path + ": " + msg);
+  }
+  return fs;
+}
+
+FeedbackStore::~FeedbackStore() {
+  sqlite3_close_v2(db_);
+}
+
+Result<bool> FeedbackStore::add(const std::vector<FeedbackRow>& rows) {
+  std::lock_guard lock(mu_);
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return sqlite_error(db_, "storing feedback");
+  for (const auto& r : rows) {
+    Stmt st(db_,
+            "INSERT INTO feedback (decision_id,time_ms,kind,score,other_id,outcome,route,model,"
+            "source) VALUES (?,?,?,?,?,?,?,?,?)");
+    st.text(1, r.decision_id);
+    sqlite3_bind_int64(st.s, 2, r.time_ms);
+    st.text(3, r.kind);
+    st.real(4, r.score);
+    st.text(5, r.other_id);
+    st.real(6, r.outcome);
+    st.text(7, r.route);
+    st.text(8, r.model);
+    st.text(9, r.source);
+    const int rc = sqlite3_step(st.s);
+    if (rc != SQLITE_DONE) {
+      const bool duplicate = sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_PRIMARYKEY;
+      Error e = sqlite_error(db_, "storing feedback");
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      if (duplicate) return false;
+      return e;
+    }
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Error e = sqlite_error(db_, "storing feedback");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return e;
+  }
+  return true;
+}
+
+std::optional<FeedbackRow> FeedbackStore::find(const std::string& id) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT decision_id,time_ms,kind,score,other_id,outcome,route,model,source FROM feedback "
+          "WHERE decision_id = ?");
+  st.text(1, id);
+  if (sqlite3_step(st.s) != SQLITE_ROW) return std::nullopt;
+  FeedbackRow r;
+  r.decision_id = st.col_text(0);
+  r.time_ms = sqlite3_column_int64(st.s, 1);
+  r.kind = st.col_text(2);
+  r.score = st.col_real(3);
+  r.other_id = st.col_text(4);
+  r.outcome = st.col_real(5);
+  r.route = st.col_text(6);
+  r.model = st.col_text(7);
+  r.source = st.col_text(8);
+  return r;
+}
+
+std::int64_t FeedbackStore::count() {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT count(*) FROM feedback");
+  return sqlite3_step(st.s) == SQLITE_ROW ? sqlite3_column_int64(st.s, 0) : 0;
+}
+
+Result<bool> FeedbackStore::save_state(const LearningStateRow& r) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "INSERT OR REPLACE INTO learning_state (route,policy,signature,observations,stream_id,"
+          "state,time_ms) VALUES (?,?,?,?,?,?,?)");
+  st.text(1, r.route);
+  st.text(2, r.policy);
+  st.text(3, r.signature);
+  sqlite3_bind_int64(st.s, 4, static_cast<std::int64_t>(r.observations));
+  st.text(5, r.stream_id);
+  st.text(6, r.state);
+  sqlite3_bind_int64(st.s, 7, r.time_ms);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqlite_error(db_, "saving learning state");
+  return true;
+}
+
+std::optional<LearningStateRow> FeedbackStore::load_state(const std::string& route) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT route,policy,signature,observations,stream_id,state,time_ms FROM learning_state "
+          "WHERE route = ?");
+  st.text(1, route);
+  if (sqlite3_step(st.s) != SQLITE_ROW) return std::nullopt;
+  LearningStateRow r;
+  r.route = st.col_text(0);
+  r.policy = st.col_text(1);
+  r.signature = st.col_text(2);
+  r.observations = static_cast<std::uint64_t>(sqlite3_column_int64(st.s, 3));
+  r.stream_id = st.col_text(4);
+  r.state = st.col_text(5);
+  r.time_ms = sqlite3_column_int64(st.s, 6);
+  return r;
+}
+
+}  // namespace switchboard::store
