@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "switchboard/dual_prices.h"
 #include "switchboard/plan.h"
 #include "switchboard/registry.h"
 #include "switchboard/result.h"
@@ -72,6 +73,9 @@ struct RouteRequest {
   // Hard ceiling on the predicted cost of this call in US dollars (`x-switchboard-max-cost`):
   // models predicted to cost more are not eligible (the cheapest is used if none fits).
   std::optional<double> max_cost;
+  // Live capacity prices and budget λ (include/switchboard/dual_prices.h), set by the gateway;
+  // null offline and for runtimes without capacities or budgets. Outlives choose().
+  const DualPrices* prices = nullptr;
 
   // For the replica balancers (include/switchboard/balancer.h); filled per request by the gateway
   // and by the fleet simulator (from a trace). All optional: balancers treat empty/0 as unknown.
@@ -91,6 +95,10 @@ struct Candidate {
   std::optional<double> utility;  // the objective's value (learned policies); empty = not scored
   bool eligible = true;
   std::string note;               // why not eligible, or anything worth showing
+  // Set when live dual prices were applied (docs/capacity.md): the λ the utility used (the
+  // route's budget λ included) and the model's capacity price subtracted from it.
+  std::optional<double> lambda;
+  std::optional<double> price;
 };
 
 // A policy's choice: the plan the executor runs (include/switchboard/plan.h), and why.

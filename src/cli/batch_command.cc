@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/batch_assign.h"
 #include "cli/command.h"
 #include "config/config.h"
 #include "data/outcomes.h"
@@ -80,23 +81,43 @@ int run_batch(const BatchOptions& o) {
 
 const CommandRegistrar kBatch(
     "batch",
-    "Send recorded prompts through a gateway config offline (recorded answers); print the decision "
-    "records",
+    "Send recorded prompts through a gateway config offline (recorded answers) and print the "
+    "decision records; or, with --in, assign a file of prompts to models under a budget and "
+    "capacities and write one OpenAI Batch-API file per model",
     [](CLI::App& app) {
       auto o = std::make_shared<BatchOptions>();
-      app.add_option("--config", o->config, "Gateway configuration (YAML), as `serve` takes it")
-          ->required();
+      auto a = std::make_shared<BatchAssignOptions>();
+      app.add_option("--config", o->config,
+                     "Gateway configuration (YAML), as `serve` takes it (required without --in)");
       app.add_option("--data", o->data,
-                     "Recorded outcomes (JSONL): the prompts, and the answers that serve them")
-          ->required();
-      app.add_option("--route", o->route, "Route (or model) the requests name as `model`")
-          ->required();
+                     "Recorded outcomes (JSONL): the prompts, and the answers that serve them "
+                     "(required without --in)");
+      app.add_option("--route", o->route, "Route (or model) the requests name as `model`");
+      app.add_option("--in", a->in,
+                     "Assign mode: prompts (JSONL: recorded outcomes, or custom_id/id with "
+                     "prompt/messages/body.messages)");
+      app.add_option("--budget", a->budget, "Assign mode: total budget in USD (default: none)");
+      app.add_option("--policy", a->policy, "Assign mode: learned policy type (knn, classifier, mf)");
+      app.add_option("--model-dir", a->model_dir, "Assign mode: its trained model directory");
+      app.add_option("--capacity", a->capacity, "Assign mode: MODEL=N, at most N prompts (repeatable)");
+      app.add_option("--out", a->out, "Assign mode: directory for the per-model Batch-API files");
       app.add_option("--lambda", o->lambda, "Sent as x-switchboard-lambda");
       app.add_option("--objective", o->objective, "Sent as x-switchboard-objective");
       app.add_option("--limit", o->limit, "At most this many prompts (0 = all)");
       app.add_option("--every", o->every, "Every Nth prompt of the file")->capture_default_str();
       app.add_flag("--stream", o->stream, "Ask for streamed answers");
-      return [o] { return run_batch(*o); };
+      return [o, a] {
+        if (!a->in.empty()) {
+          a->config = o->config;
+          a->route = o->route;
+          return run_batch_assign(*a);
+        }
+        if (o->config.empty() || o->data.empty() || o->route.empty()) {
+          fmt::print(stderr, "switchboard batch: needs --config, --data and --route (or --in)\n");
+          return 2;
+        }
+        return run_batch(*o);
+      };
     });
 
 }  // namespace

@@ -227,10 +227,20 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
   w.only_keys(node, what,
               {"name", "price", "context_window", "replicas", "timeout_ms", "stream_idle_timeout_ms",
                "balancer", "outlier_ejection", "retry", "hedge", "health_check", "load_metrics", "adapters",
-               "max_stream_line_bytes", "max_stream_event_bytes"});
+               "max_stream_line_bytes", "max_stream_event_bytes", "capacity"});
   ModelConfig m;
   if (!node["name"]) w.fail(node, what + " needs a name");
   m.name = w.string(node["name"], what + ".name");
+  if (const auto& cap = node["capacity"]) {
+    w.only_keys(cap, what + ".capacity", {"rps", "tokens_per_s", "concurrent"});
+    if (cap.size() != 1)
+      w.fail(cap, what + ".capacity must set exactly one of rps, tokens_per_s, concurrent");
+    for (const auto& kv : cap) {
+      m.capacity.unit = kv.first.as<std::string>();
+      m.capacity.limit = w.non_negative(kv.second, what + ".capacity." + m.capacity.unit);
+      if (!(m.capacity.limit > 0)) w.fail(kv.second, what + ".capacity." + m.capacity.unit + " must be > 0");
+    }
+  }
   if (node["price"]) {
     w.only_keys(node["price"], what + ".price", {"input_per_mtok", "output_per_mtok"});
     if (node["price"]["input_per_mtok"])
@@ -278,10 +288,16 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
 }
 
 RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::string& what) {
-  w.only_keys(node, what, {"name", "policy", "signals", "stages", "guard", "cache"});
+  w.only_keys(node, what, {"name", "policy", "signals", "stages", "guard", "cache", "budget"});
   RouteConfig r;
   if (!node["name"]) w.fail(node, what + " needs a name");
   r.name = w.string(node["name"], what + ".name");
+  if (const auto& b = node["budget"]) {
+    w.only_keys(b, what + ".budget", {"usd_per_hour"});
+    if (!b["usd_per_hour"]) w.fail(b, what + ".budget needs usd_per_hour");
+    r.budget.usd_per_hour = w.non_negative(b["usd_per_hour"], what + ".budget.usd_per_hour");
+    if (!(r.budget.usd_per_hour > 0)) w.fail(b["usd_per_hour"], what + ".budget.usd_per_hour must be > 0");
+  }
   const auto& policy = node["policy"];
   if (!policy) w.fail(node, "route '" + r.name + "' needs a policy");
   w.expect_map(policy, what + ".policy");
@@ -319,6 +335,22 @@ RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::stri
   return r;
 }
 
+void parse_control(const Walker& w, const YAML::Node& node, ControlConfig& c) {
+  w.only_keys(node, "control",
+              {"interval_ms", "price_step", "lambda_step", "smoothing", "max_price", "max_lambda",
+               "history"});
+  if (node["interval_ms"]) c.interval = w.millis(node["interval_ms"], "control.interval_ms");
+  if (node["price_step"]) c.price_step = w.non_negative(node["price_step"], "control.price_step");
+  if (node["lambda_step"]) c.lambda_step = w.non_negative(node["lambda_step"], "control.lambda_step");
+  if (node["smoothing"]) {
+    c.smoothing = w.non_negative(node["smoothing"], "control.smoothing");
+    if (!(c.smoothing > 0 && c.smoothing <= 1)) w.fail(node["smoothing"], "control.smoothing must be in (0, 1]");
+  }
+  if (node["max_price"]) c.max_price = w.non_negative(node["max_price"], "control.max_price");
+  if (node["max_lambda"]) c.max_lambda = w.non_negative(node["max_lambda"], "control.max_lambda");
+  if (node["history"]) c.history = w.positive_int(node["history"], "control.history");
+}
+
 void parse_signals(const Walker& w, const YAML::Node& node, SignalsConfig& s) {
   w.only_keys(node, "signals", {"weights_dir", "task_model", "embedding"});
   s.where = w.where(node);
@@ -351,13 +383,14 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
   cfg->source = source;
   w.only_keys(root, "the configuration",
               {"listen", "server", "models", "routes", "store", "signals", "guard", "cache", "auth",
-               "state", "admin", "apis"});
+               "state", "admin", "apis", "control"});
   for (const char* section : kStageSections)
     if (root[section]) cfg->sections.emplace(section, root[section]);
   for (const char* section : kTopLevelSections)
     if (root[section]) cfg->sections.emplace(section, root[section]);
   cfg->signals.where = source;
   if (root["signals"]) parse_signals(w, root["signals"], cfg->signals);
+  if (root["control"]) parse_control(w, root["control"], cfg->control);
   if (root["listen"]) parse_listen_key(w, root["listen"], cfg->server);
   if (root["server"]) parse_server(w, root["server"], cfg->server);
   if (root["admin"]) {

@@ -62,8 +62,32 @@ struct ReplicaConfig {
   std::int64_t max_adapters = 0;      // adapter slots; 0 = not declared
 };
 
+// `capacity: {rps|tokens_per_s|concurrent: N}` of a model (docs/capacity.md): the load above which
+// the capacity controller raises the model's price.
+struct CapacityConfig {
+  std::string unit;  // "rps", "tokens_per_s" or "concurrent"; empty = no capacity
+  double limit = 0;  // > 0 when unit is set
+};
+
+// `budget: {usd_per_hour: X}` of a route: the spend rate above which its λ rises.
+struct BudgetConfig {
+  double usd_per_hour = 0;  // > 0 when set; 0 = no budget
+};
+
+// `control:` (top level): how the capacity controller updates its dual prices.
+struct ControlConfig {
+  std::chrono::milliseconds interval{1000};  // one dual-ascent step per interval
+  double price_step = 0.05;   // quality points per step at 100% over capacity
+  double lambda_step = 20;    // λ (quality points per USD) per step at 100% over budget
+  double smoothing = 0.3;     // EWMA weight of the newest interval's measured load/spend
+  double max_price = 1;       // a price never exceeds this (quality points)
+  double max_lambda = 1e6;    // nor a route's budget λ
+  std::size_t history = 600;  // steps kept for GET /v1/capacity (bounded ring)
+};
+
 struct ModelConfig {
   std::string name;
+  CapacityConfig capacity;
   Price price;
   std::int64_t context_window = 0;  // tokens; 0 = unknown
   std::chrono::milliseconds timeout{60'000};  // whole upstream request (first byte for streams)
@@ -81,6 +105,7 @@ struct ModelConfig {
 
 struct RouteConfig {
   std::string name;
+  BudgetConfig budget;
   std::string policy_type;
   YAML::Node policy;  // the whole `policy:` mapping, given to the policy's factory
   std::string where;  // "file:line:col" of the policy, for factory error messages
@@ -160,6 +185,7 @@ struct Config {
   std::vector<RouteConfig> routes;
   StoreConfig store;
   AdminConfig admin;  // `admin:` (config/admin_config.h); disabled when absent
+  ControlConfig control;  // `control:` (docs/capacity.md)
   std::string text;   // the YAML text as parsed (the admin listener shows it, secrets masked)
   // Top-level settings of stages that have their own (kStageSections), as written; read and checked
   // by the stage's factory (e.g. a cache store shared by several routes).

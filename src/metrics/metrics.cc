@@ -79,6 +79,15 @@ void Family<Gauge>::render(std::string& out) const {
 }
 
 template <>
+void Family<Value>::render(std::string& out) const {
+  std::lock_guard lock(mu_);
+  if (series_.empty()) return;  // only once a controller set them
+  out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name_, help_, name_);
+  for (const auto& [values, g] : series_)
+    sample(out, name_, label_text(labels_, values), g->value());
+}
+
+template <>
 void Family<Histogram>::render(std::string& out) const {
   out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name_, help_, name_);
   std::lock_guard lock(mu_);
@@ -126,6 +135,12 @@ std::string GatewayMetrics::render() {
   key_tokens.render(out);
   key_cost.render(out);
   auth_refusals.render(out);
+  model_price.render(out);
+  model_load.render(out);
+  model_capacity.render(out);
+  route_lambda.render(out);
+  route_spend.render(out);
+  route_budget.render(out);
   feedback.render(out);
   learned.render(out);
   learning_observations.render(out);

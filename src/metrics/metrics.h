@@ -59,6 +59,16 @@ class Gauge {
   std::atomic<std::int64_t> v_{0};
 };
 
+// A gauge holding a double (a price, a rate), rendered with TYPE gauge.
+class Value {
+ public:
+  void set(double v) { v_.store(v, std::memory_order_relaxed); }
+  double value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> v_{0};
+};
+
 // Latency histogram in seconds with fixed buckets from 100 µs to 120 s, plus the +Inf bucket.
 // The count is the sum of the buckets, so a scrape always sees _count == the +Inf bucket.
 class Histogram {
@@ -225,6 +235,23 @@ struct GatewayMetrics {
       "switchboard_auth_refusals_total",
       "Requests refused by the auth and limits stages, by error code.",
       {"code"}};
+  // Capacity- and budget-aware routing (docs/capacity.md), copied from the runtime's controller
+  // at each scrape.
+  Family<Value> model_price{"switchboard_model_price",
+                            "Capacity price (quality points) subtracted from the model's utility.",
+                            {"model"}};
+  Family<Value> model_load{"switchboard_model_load",
+                           "Smoothed load of a model with a capacity, in the capacity's unit.",
+                           {"model", "unit"}};
+  Family<Value> model_capacity{"switchboard_model_capacity", "The model's declared capacity.",
+                               {"model", "unit"}};
+  Family<Value> route_lambda{"switchboard_route_lambda",
+                             "Budget lambda (quality points per USD) added to the route's lambda.",
+                             {"route"}};
+  Family<Value> route_spend{"switchboard_route_spend_usd_per_hour",
+                            "Smoothed spend rate of a route with a budget.", {"route"}};
+  Family<Value> route_budget{"switchboard_route_budget_usd_per_hour", "The route's budget.",
+                             {"route"}};
   // Online learning (docs/online.md): POST /v1/feedback by kind (score, pairwise, implicit) and
   // result (accepted, not_found, duplicate, bad_request); route labels are configured names only.
   Family<Counter> feedback{"switchboard_feedback_total",

@@ -1,5 +1,7 @@
 #include "pipeline/gateway.h"
 
+#include "pipeline/capacity_controller.h"
+
 #include <nlohmann/json.hpp>
 
 #include "api/chat_request.h"
@@ -89,7 +91,20 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
       }
     }
     metrics_.decisions_dropped_total_set(store_->dropped());
+    if (rt->control) {
+      for (const auto& m : rt->control->models()) {
+        metrics_.model_price.with({m.model}).set(m.price);
+        metrics_.model_load.with({m.model, m.unit}).set(m.load);
+        metrics_.model_capacity.with({m.model, m.unit}).set(m.capacity);
+      }
+      for (const auto& r : rt->control->routes()) {
+        metrics_.route_lambda.with({r.route}).set(r.lambda);
+        metrics_.route_spend.with({r.route}).set(r.spend_usd_per_hour);
+        metrics_.route_budget.with({r.route}).set(r.budget_usd_per_hour);
+      }
+    }
   };
+  runtime_->start_control();
 }
 
 Gateway::~Gateway() {
@@ -126,6 +141,7 @@ std::size_t Gateway::replace_runtime(std::unique_ptr<Runtime> fresh) {
     std::lock_guard lock(runtime_mu_);
     carried = carry_over_replicas(*runtime_, *fresh, next_index_);
     runtime_ = std::shared_ptr<Runtime>(std::move(fresh));
+    runtime_->start_control();
     generation_.fetch_add(1, std::memory_order_release);
     start_monitors();
   };
@@ -184,6 +200,17 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
     if (method == verb::post) co_return co_await feedback(ex);
   } else if (target == "/v1/models") {
     if (method == verb::get) co_return co_await models(ex);
+  } else if (target == "/v1/capacity") {
+    if (method == verb::get) {
+      // Capacity prices, budget λ and their history (docs/capacity.md).
+      const auto rt = runtime();
+      nlohmann::json j = rt->control ? rt->control->to_json()
+                                     : nlohmann::json{{"models", nlohmann::json::array()},
+                                                      {"routes", nlohmann::json::array()},
+                                                      {"history", nlohmann::json::array()}};
+      http::Response r = json_response(200, j.dump());
+      co_return (void)co_await ex.respond(std::move(r));
+    }
   } else if (target.starts_with("/v1/decisions/") && public_decisions_) {
     if (method == verb::get) co_return co_await decision(ex, target.substr(std::string_view("/v1/decisions/").size()));
   } else if (target == "/healthz") {

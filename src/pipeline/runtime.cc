@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "pipeline/capacity_controller.h"
 #include "pipeline/embedding_step.h"
 #include "pipeline/stage_runner.h"
 #include "pool/pool.h"
@@ -122,6 +123,10 @@ Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& requ
                         "' does not exist; GET /v1/models lists the models and routes");
 }
 
+void Runtime::start_control() const {
+  if (control) control->start();
+}
+
 std::string_view Runtime::adapter_of(std::string_view name) const {
   if (find_model(name) || find_route(name)) return {};
   return config->find_adapter_model(name) ? name : std::string_view{};
@@ -198,6 +203,8 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
     rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy), needs, 0,
                                                 std::make_unique<RouteSlots>(rt->replica_count)});
   }
+  if (auto control = std::make_shared<CapacityController>(*config); !control->empty())
+    rt->control = std::move(control);
   auto runner = StageRunner::standard(*config);
   if (!runner) return runner.error();
   rt->runner = std::move(*runner);

@@ -49,7 +49,8 @@ struct RouteRuntime {
   std::unique_ptr<RouteSlots> metric_slots;  // never null after build_runtime()
 };
 
-class StageRunner;  // pipeline/stage_runner.h
+class StageRunner;         // pipeline/stage_runner.h
+class CapacityController;  // pipeline/capacity_controller.h
 
 struct Runtime {
   Runtime();
@@ -66,6 +67,11 @@ struct Runtime {
   // Non-null when a route needs the embedding and signals.embedding.provider is http: the endpoint
   // the gateway calls after signals_for() (pipeline/embedding_step.h).
   std::shared_ptr<const HttpEmbedding> http_embedding;
+  // Capacity prices and budget λ (docs/capacity.md); null when no model has a capacity and no
+  // route a budget. Its thread runs only once start_control() was called (the gateway does;
+  // offline runs see prices of 0). Reset by a reload: a new runtime starts from prices of 0.
+  std::shared_ptr<CapacityController> control;
+  void start_control() const;
 
   const ModelRuntime* find_model(std::string_view name) const;
   const RouteRuntime* find_route(std::string_view name) const;

@@ -114,7 +114,10 @@ Result<Decision> Objective::decide(std::string_view policy,
                                    const RouteRequest& request) const {
   auto lam = lambda_for(request);
   if (!lam) return lam.error();
-  const double lambda = lam->first;
+  const DualPrices* live =
+      request.prices && request.prices->active_for(request.route) ? request.prices : nullptr;
+  const double budget_lambda = live ? live->route_lambda(request.route) : 0.0;
+  const double lambda = lam->first + budget_lambda;
   const std::size_t n = s_.models.size();
   Decision d;
   d.policy = std::string(policy);
@@ -129,6 +132,12 @@ Result<Decision> Objective::decide(std::string_view policy,
     c.predicted_cost = p.cost;
     double u = p.quality - lambda * p.cost;
     if (s_.mu > 0 && p.latency_ms >= 0) u -= s_.mu * p.latency_ms / 1000.0;
+    if (live) {
+      const double price = live->model_price(c.model);
+      u -= price;
+      c.lambda = lambda;
+      c.price = price;
+    }
     c.utility = u;
     if (s_.context_windows[i] > 0 && needed > s_.context_windows[i]) {
       fits[i] = false;
@@ -176,11 +185,16 @@ Result<Decision> Objective::decide(std::string_view policy,
   const std::size_t best = order.front();
   d.plan = Plan::single(s_.models[best]);
   for (std::size_t k = 1; k < order.size(); ++k) d.plan.fallbacks.push_back(s_.models[order[k]]);
+  std::string live_note;
+  if (live)
+    live_note = fmt::format("; live prices: budget lambda +{:.6g}, capacity price {:.4g}",
+                            budget_lambda, *d.candidates[best].price);
   d.reason = fmt::format(
-      "{}: {} maximises quality - lambda*cost (lambda {:.6g} from {}): predicted quality {:.3f}, "
-      "cost ${:.6f}, utility {:.4f}{}",
-      policy, d.plan.model, lambda, lam->second, predictions[best].quality, predictions[best].cost,
-      *d.candidates[best].utility, ceiling_note);
+      "{}: {} maximises quality - lambda*cost{} (lambda {:.6g} from {}): predicted quality {:.3f}, "
+      "cost ${:.6f}, utility {:.4f}{}{}",
+      policy, d.plan.model, live ? " - price" : "", lambda, lam->second,
+      predictions[best].quality, predictions[best].cost, *d.candidates[best].utility, ceiling_note,
+      live_note);
   return d;
 }
 

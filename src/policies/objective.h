@@ -1,8 +1,10 @@
 // The one objective every learned policy (knn, classifier, mf) decides with: given per-model
 // predictions of quality (P(answers well), in [0,1]) and cost (USD for this request), choose
 //
-//     argmax  quality − λ·cost − μ·latency_seconds
+//     argmax  quality − λ·cost − μ·latency_seconds − price(model)
 //
+// where, when the request carries live dual prices (RouteRequest::prices, docs/capacity.md), λ
+// gains the route's budget λ and price(model) is the model's capacity price (else both are 0);
 // over the models that pass the hard constraints: the route's allowed models, the context window
 // (prompt_tokens + max_output_tokens ≤ context_window when both are known) and the request's
 // max_cost ceiling (when no model fits under it, the cheapest context-eligible one is used).

@@ -182,7 +182,8 @@ std::string candidates_text(const std::vector<Candidate>& candidates) {
   std::string out = "[";
   for (const auto& c : candidates) {
     if (!json_safe(c.model) || !json_safe(c.note) || !std::isfinite(c.predicted_quality) ||
-        !std::isfinite(c.predicted_cost) || (c.utility && !std::isfinite(*c.utility)))
+        !std::isfinite(c.predicted_cost) || (c.utility && !std::isfinite(*c.utility)) ||
+        c.lambda || c.price)
       return candidates_json(candidates).dump();
     if (out.size() > 1) out += ',';
     out += R"({"model":")";
@@ -247,6 +248,8 @@ std::vector<Candidate> candidates_from_json(const nlohmann::json& j) {
     if (auto it = o.find("utility"); it != o.end() && it->is_number()) c.utility = it->get<double>();
     c.eligible = o.value("eligible", true);
     c.note = o.value("note", "");
+    if (auto it = o.find("lambda"); it != o.end() && it->is_number()) c.lambda = it->get<double>();
+    if (auto it = o.find("price"); it != o.end() && it->is_number()) c.price = it->get<double>();
     out.push_back(std::move(c));
   }
   return out;
@@ -324,6 +327,8 @@ nlohmann::json candidates_json(const std::vector<Candidate>& candidates) {
                    {"utility", c.utility ? nlohmann::json(*c.utility) : nlohmann::json(nullptr)},
                    {"eligible", c.eligible},
                    {"note", c.note}});
+    if (c.lambda) out.back()["lambda"] = *c.lambda;  // live dual prices (docs/capacity.md)
+    if (c.price) out.back()["price"] = *c.price;
   }
   return out;
 }

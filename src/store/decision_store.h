@@ -221,7 +221,7 @@ nlohmann::json cache_json(const std::optional<CacheRecord>& cache);
 nlohmann::json stages_json(const std::vector<StageSpan>& stages);
 // [{"check","verdict","us"[,"kinds":{kind:count}][,"score"][,"threshold"][,"target"]}].
 nlohmann::json guard_json(const std::vector<GuardCheck>& checks);
-// [{"model","predicted_quality","predicted_cost","utility","eligible","note"}]; predictions a policy
+// [{"model","predicted_quality","predicted_cost","utility","eligible","note"[,"lambda","price"]}]; predictions a policy
 // does not make are null. The one serialisation of candidates (records, POST /v1/route, explain).
 nlohmann::json candidates_json(const std::vector<Candidate>& candidates);
 // [{"model","replica","result","ms"[,"hedge"][,"unavailable"]}]; skips have no replica and ms.

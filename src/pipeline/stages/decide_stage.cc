@@ -1,5 +1,6 @@
 // `decide`: which plan answers — a configured model or LoRA adapter directly, or the route's
 // policy (Runtime::decide). Required.
+#include "pipeline/capacity_controller.h"
 #include "pipeline/explain.h"
 #include "pipeline/request_context.h"
 #include "switchboard/stage.h"
@@ -12,6 +13,8 @@ class DecideStage final : public Stage {
   std::string_view name() const override { return "decide"; }
   bool required() const override { return true; }
   asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    CapacityController* control = ctx.runtime->control.get();
+    if (control) ctx.route_request.prices = control;
     auto decided = ctx.runtime->decide(ctx.req.model, ctx.route_request, ctx.signals);
     if (!decided) {
       if (ctx.route) {
@@ -29,6 +32,15 @@ class DecideStage final : public Stage {
     if (!ctx.explain_only) ctx.rec.candidates = decided->candidates;
     ctx.adapter = ctx.runtime->adapter_of(ctx.req.model);
     ctx.decision = std::move(*decided);
+    if (control && !ctx.explain_only) {
+      // Capacity load and route spend (docs/capacity.md): counted when routed, settled once
+      // answered (the model that answered may be a fallback; the plan's first model is counted).
+      control->on_start(ctx.rec.model);
+      ctx.after_answer.push_back([control, model = ctx.rec.model](RequestContext& c) {
+        control->on_finish(model, c.route_label, c.rec.prompt_tokens + c.rec.completion_tokens,
+                           c.rec.cost_usd);
+      });
+    }
     co_return StageResult::next();
   }
 };

@@ -1,0 +1,216 @@
+#include "pipeline/capacity_controller.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace switchboard::pipeline {
+namespace {
+
+template <typename Slots>
+auto find_slot(const Slots& slots, std::string_view name) -> decltype(slots.front().get()) {
+  auto it = std::lower_bound(slots.begin(), slots.end(), name,
+                             [](const auto& s, std::string_view n) { return s->name < n; });
+  return it != slots.end() && (*it)->name == name ? it->get() : nullptr;
+}
+
+double clamp(double v, double lo, double hi) {
+  return std::min(std::max(v, lo), hi);
+}
+
+}  // namespace
+
+CapacityController::CapacityController(const config::Config& config) : settings_(config.control) {
+  for (const auto& m : config.models) {
+    if (m.capacity.unit.empty()) continue;
+    auto s = std::make_unique<ModelSlot>();
+    s->name = m.name;
+    s->capacity = m.capacity;
+    models_.push_back(std::move(s));
+  }
+  for (const auto& r : config.routes) {
+    if (!(r.budget.usd_per_hour > 0)) continue;
+    auto s = std::make_unique<RouteSlot>();
+    s->name = r.name;
+    s->budget = r.budget.usd_per_hour;
+    routes_.push_back(std::move(s));
+  }
+  std::sort(models_.begin(), models_.end(), [](auto& a, auto& b) { return a->name < b->name; });
+  std::sort(routes_.begin(), routes_.end(), [](auto& a, auto& b) { return a->name < b->name; });
+}
+
+CapacityController::~CapacityController() {
+  {
+    std::lock_guard lock(thread_mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+CapacityController::ModelSlot* CapacityController::find_model(std::string_view name) const {
+  return find_slot(models_, name);
+}
+CapacityController::RouteSlot* CapacityController::find_route(std::string_view name) const {
+  return find_slot(routes_, name);
+}
+
+void CapacityController::on_start(std::string_view model) {
+  if (auto* m = find_model(model)) {
+    m->requests.fetch_add(1, std::memory_order_relaxed);
+    m->in_flight.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void CapacityController::on_finish(std::string_view model, std::string_view route,
+                                   std::int64_t tokens, double cost_usd) {
+  if (auto* m = find_model(model)) {
+    m->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (tokens > 0)
+      m->tokens.fetch_add(static_cast<std::uint64_t>(tokens), std::memory_order_relaxed);
+  }
+  if (auto* r = find_route(route); r && cost_usd > 0 && std::isfinite(cost_usd))
+    r->spend.fetch_add(cost_usd, std::memory_order_relaxed);
+}
+
+double CapacityController::model_price(std::string_view model) const {
+  auto* m = find_model(model);
+  return m ? m->price.load(std::memory_order_relaxed) : 0.0;
+}
+
+double CapacityController::route_lambda(std::string_view route) const {
+  auto* r = find_route(route);
+  return r ? r->lambda.load(std::memory_order_relaxed) : 0.0;
+}
+
+bool CapacityController::active_for(std::string_view route) const {
+  return !models_.empty() || find_route(route) != nullptr;
+}
+
+void CapacityController::step(double dt, std::int64_t now_ms) {
+  if (!(dt > 0)) return;
+  std::lock_guard lock(step_mu_);
+  const double a = settings_.smoothing;
+  Entry e;
+  e.t_ms = now_ms;
+  for (auto& m : models_) {
+    const auto requests = m->requests.load(std::memory_order_relaxed);
+    const auto tokens = m->tokens.load(std::memory_order_relaxed);
+    double x = 0;  // this interval's load in the capacity's unit
+    if (m->capacity.unit == "rps")
+      x = static_cast<double>(requests - m->last_requests) / dt;
+    else if (m->capacity.unit == "tokens_per_s")
+      x = static_cast<double>(tokens - m->last_tokens) / dt;
+    else
+      x = static_cast<double>(
+          std::max<std::int64_t>(0, m->in_flight.load(std::memory_order_relaxed)));
+    m->last_requests = requests;
+    m->last_tokens = tokens;
+    const double load = m->seen ? a * x + (1 - a) * m->load.load(std::memory_order_relaxed) : x;
+    m->seen = true;
+    m->load.store(load, std::memory_order_relaxed);
+    const double p = clamp(m->price.load(std::memory_order_relaxed) +
+                               settings_.price_step * (load / m->capacity.limit - 1),
+                           0, settings_.max_price);
+    m->price.store(p, std::memory_order_relaxed);
+    e.prices.push_back(p);
+    e.loads.push_back(load);
+  }
+  for (auto& r : routes_) {
+    const double spend = r->spend.load(std::memory_order_relaxed);
+    const double x = (spend - r->last_spend) / dt * 3600.0;  // USD per hour this interval
+    r->last_spend = spend;
+    const double rate = r->seen ? a * x + (1 - a) * r->rate.load(std::memory_order_relaxed) : x;
+    r->seen = true;
+    r->rate.store(rate, std::memory_order_relaxed);
+    const double l = clamp(
+        r->lambda.load(std::memory_order_relaxed) + settings_.lambda_step * (rate / r->budget - 1),
+        0, settings_.max_lambda);
+    r->lambda.store(l, std::memory_order_relaxed);
+    e.lambdas.push_back(l);
+    e.spends.push_back(rate);
+  }
+  history_.push_back(std::move(e));
+  while (history_.size() > settings_.history) history_.pop_front();
+}
+
+void CapacityController::start() {
+  std::lock_guard lock(thread_mu_);
+  if (empty() || thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void CapacityController::loop() {
+  using clock = std::chrono::steady_clock;
+  auto last = clock::now();
+  std::unique_lock lock(thread_mu_);
+  while (!stopping_) {
+    wake_.wait_for(lock, settings_.interval, [&] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    const auto now = clock::now();
+    const double dt = std::chrono::duration<double>(now - last).count();
+    last = now;
+    const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    step(dt, wall);
+    lock.lock();
+  }
+}
+
+std::vector<CapacityController::ModelState> CapacityController::models() const {
+  std::vector<ModelState> out;
+  for (const auto& m : models_)
+    out.push_back({m->name, m->capacity.unit, m->capacity.limit,
+                   m->load.load(std::memory_order_relaxed),
+                   m->price.load(std::memory_order_relaxed)});
+  return out;
+}
+
+std::vector<CapacityController::RouteState> CapacityController::routes() const {
+  std::vector<RouteState> out;
+  for (const auto& r : routes_)
+    out.push_back({r->name, r->budget, r->rate.load(std::memory_order_relaxed),
+                   r->lambda.load(std::memory_order_relaxed)});
+  return out;
+}
+
+nlohmann::json CapacityController::to_json() const {
+  nlohmann::json j;
+  j["interval_ms"] = settings_.interval.count();
+  j["models"] = nlohmann::json::array();
+  for (const auto& m : models())
+    j["models"].push_back({{"model", m.model},
+                           {"unit", m.unit},
+                           {"capacity", m.capacity},
+                           {"load", m.load},
+                           {"price", m.price}});
+  j["routes"] = nlohmann::json::array();
+  for (const auto& r : routes())
+    j["routes"].push_back({{"route", r.route},
+                           {"budget_usd_per_hour", r.budget_usd_per_hour},
+                           {"spend_usd_per_hour", r.spend_usd_per_hour},
+                           {"lambda", r.lambda}});
+  auto& h = j["history"] = nlohmann::json::array();
+  std::lock_guard lock(step_mu_);
+  for (const auto& e : history_) {
+    nlohmann::json entry = {{"t_ms", e.t_ms}};
+    auto& prices = entry["prices"] = nlohmann::json::object();
+    auto& loads = entry["loads"] = nlohmann::json::object();
+    for (std::size_t i = 0; i < models_.size() && i < e.prices.size(); ++i) {
+      prices[models_[i]->name] = e.prices[i];
+      loads[models_[i]->name] = e.loads[i];
+    }
+    auto& lambdas = entry["lambdas"] = nlohmann::json::object();
+    auto& spends = entry["spend_usd_per_hour"] = nlohmann::json::object();
+    for (std::size_t i = 0; i < routes_.size() && i < e.lambdas.size(); ++i) {
+      lambdas[routes_[i]->name] = e.lambdas[i];
+      spends[routes_[i]->name] = e.spends[i];
+    }
+    h.push_back(std::move(entry));
+  }
+  return j;
+}
+
+}  // namespace switchboard::pipeline

@@ -1,0 +1,136 @@
+// The dual-ascent price update of the capacity controller (pipeline/capacity_controller.h).
+#include "pipeline/capacity_controller.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+
+using namespace switchboard;
+
+namespace {
+
+std::shared_ptr<const config::Config> config_with(const std::string& control) {
+  const std::string yaml = R"(models:
+  - name: a
+    capacity: {rps: 10}
+    replicas: [{url: "http://127.0.0.1:9"}]
+  - name: b
+    replicas: [{url: "http://127.0.0.1:9"}]
+  - name: c
+    capacity: {concurrent: 2}
+    replicas: [{url: "http://127.0.0.1:9"}]
+routes:
+  - name: r
+    budget: {usd_per_hour: 36}
+    policy: {type: static, model: a}
+)" + control;
+  auto cfg = config::parse_config(yaml, "t.yaml");
+  EXPECT_TRUE(cfg.ok()) << (cfg.ok() ? "" : cfg.error().message);
+  return *cfg;
+}
+
+}  // namespace
+
+TEST(CapacityController, PriceRisesOverCapacityAndDecaysUnder) {
+  auto cfg = config_with("control: {price_step: 0.1, smoothing: 1, max_price: 0.5}\n");
+  pipeline::CapacityController c(*cfg);
+  EXPECT_FALSE(c.empty());
+  EXPECT_TRUE(c.active_for("anything"));  // a model has a capacity
+  // 20 requests in 1 s against 10 rps: +0.1 × (20/10 − 1) = +0.1 per step.
+  for (int step = 1; step <= 3; ++step) {
+    for (int i = 0; i < 20; ++i) c.on_start("a"), c.on_finish("a", "r", 10, 0);
+    c.step(1.0, step);
+    EXPECT_NEAR(c.model_price("a"), 0.1 * step, 1e-12);
+  }
+  // 5 requests per second: −0.05 per step, floored at 0.
+  for (int step = 0; step < 10; ++step) {
+    for (int i = 0; i < 5; ++i) c.on_start("a"), c.on_finish("a", "r", 10, 0);
+    c.step(1.0, 10 + step);
+  }
+  EXPECT_EQ(c.model_price("a"), 0);
+  // Far over capacity: capped at max_price.
+  for (int step = 0; step < 10; ++step) {
+    for (int i = 0; i < 200; ++i) c.on_start("a"), c.on_finish("a", "r", 10, 0);
+    c.step(1.0, 30 + step);
+  }
+  EXPECT_DOUBLE_EQ(c.model_price("a"), 0.5);
+  EXPECT_EQ(c.model_price("b"), 0);  // no capacity
+  EXPECT_EQ(c.model_price("unknown"), 0);
+}
+
+TEST(CapacityController, ConcurrentCapacityReadsRequestsInFlight) {
+  auto cfg = config_with("control: {price_step: 0.1, smoothing: 1}\n");
+  pipeline::CapacityController c(*cfg);
+  for (int i = 0; i < 4; ++i) c.on_start("c");  // 4 in flight against 2
+  c.step(0.5, 1);
+  EXPECT_NEAR(c.model_price("c"), 0.1, 1e-12);
+  for (int i = 0; i < 4; ++i) c.on_finish("c", "r", 1, 0);
+  c.step(0.5, 2);
+  EXPECT_NEAR(c.model_price("c"), 0.0, 1e-12);  // 0 in flight: −0.1
+}
+
+TEST(CapacityController, BudgetLambdaTracksSpendRate) {
+  auto cfg = config_with("control: {lambda_step: 10, smoothing: 1}\n");
+  pipeline::CapacityController c(*cfg);
+  // $36/hour = $0.01/s. Spending $0.02 in 1 s is 100% over: +10.
+  c.on_finish("a", "r", 0, 0.02);
+  c.step(1.0, 1);
+  EXPECT_NEAR(c.route_lambda("r"), 10, 1e-9);
+  c.on_finish("a", "r", 0, 0.015);  // 50% over: +5
+  c.step(1.0, 2);
+  EXPECT_NEAR(c.route_lambda("r"), 15, 1e-9);
+  c.step(1.0, 3);  // nothing spent: −10
+  EXPECT_NEAR(c.route_lambda("r"), 5, 1e-9);
+  c.step(1.0, 4);
+  EXPECT_EQ(c.route_lambda("r"), 0);  // floored at 0
+  c.on_finish("a", "other", 0, 5);    // spend of a route without a budget is not counted
+  c.step(1.0, 5);
+  EXPECT_EQ(c.route_lambda("r"), 0);
+  auto j = c.to_json();
+  EXPECT_EQ(j["history"].size(), 5u);
+  EXPECT_NEAR(j["history"][0]["lambdas"]["r"].get<double>(), 10, 1e-9);
+}
+
+TEST(CapacityController, SmoothingAveragesLoad) {
+  auto cfg = config_with("control: {price_step: 0.1, smoothing: 0.5}\n");
+  pipeline::CapacityController c(*cfg);
+  for (int i = 0; i < 10; ++i) c.on_start("a");
+  c.step(1.0, 1);  // first load taken as measured: 10 = capacity, price stays 0
+  EXPECT_EQ(c.model_price("a"), 0);
+  for (int i = 0; i < 30; ++i) c.on_start("a");
+  c.step(1.0, 2);  // load 0.5·30 + 0.5·10 = 20: +0.1
+  EXPECT_NEAR(c.models()[0].load, 20, 1e-12);
+  EXPECT_NEAR(c.model_price("a"), 0.1, 1e-12);
+}
+
+TEST(CapacityController, HistoryIsBounded) {
+  auto cfg = config_with("control: {history: 3}\n");
+  pipeline::CapacityController c(*cfg);
+  for (int i = 0; i < 10; ++i) c.step(1.0, i);
+  EXPECT_EQ(c.to_json()["history"].size(), 3u);
+}
+
+TEST(CapacityController, ConfigErrors) {
+  auto bad = [](const std::string& yaml) {
+    auto cfg = config::parse_config(yaml, "t.yaml");
+    return cfg.ok() ? std::string() : cfg.error().message;
+  };
+  EXPECT_NE(bad("models: [{name: a, capacity: {rps: 0}, replicas: [{url: 'http://x:1'}]}]")
+                .find("must be > 0"),
+            std::string::npos);
+  EXPECT_NE(
+      bad("models: [{name: a, capacity: {rps: 1, concurrent: 2}, replicas: [{url: 'http://x:1'}]}]")
+          .find("exactly one"),
+      std::string::npos);
+  EXPECT_NE(bad("models: [{name: a, capacity: {qps: 1}, replicas: [{url: 'http://x:1'}]}]")
+                .find("unknown key"),
+            std::string::npos);
+  EXPECT_NE(bad("models: [{name: a, replicas: [{url: 'http://x:1'}]}]\nroutes: [{name: r, budget: "
+                "{usd_per_hour: -1}, "
+                "policy: {type: static, model: a}}]")
+                .find("budget.usd_per_hour"),
+            std::string::npos);
+  EXPECT_NE(bad("models: [{name: a, replicas: [{url: 'http://x:1'}]}]\ncontrol: {smoothing: 2}")
+                .find("smoothing"),
+            std::string::npos);
+}
