@@ -91,7 +91,9 @@ describe('rate limits shared through Redis', { skip: haveRedis ? false : 'redis-
         assert.equal(r.headers.get('x-ratelimit-limit-requests'), '6');
         assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '0');
       }
-      await sleep(100); // the other gateway has the count after one sync (kicked at once)
+      // The other gateway has the count after one sync (kicked at once, sync_ms 20): 400 ms leaves
+      // room for a loaded CI machine (one run with 100 ms saw the other gateway a sync behind).
+      await sleep(400);
     }
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429, 429, 429],
       'each gateway alone would have admitted 6; together they admitted 6');
