@@ -59,6 +59,9 @@ struct Runner {
   const Stream& stream;
   const std::vector<std::string>& models;
   std::optional<std::size_t> drift_model;
+  // The --policy-config's `signals:` section: every route computes its own signals as the gateway
+  // would (a task classifier, an embedding provider), as the offline evaluator does.
+  const config::SignalsConfig& signals;
   std::function<void(std::size_t)> tick;
 
   double score_of(const Item& it, std::size_t m) const {
@@ -72,7 +75,7 @@ struct Runner {
     PolicyPlan plan = plan_in;
     plan.routes.clear();
     std::vector<PolicyPlan> plans{plan};
-    auto cfg = make_config(plans, models, config::SignalsConfig{});
+    auto cfg = make_config(plans, models, signals);
     auto runtime = pipeline::build_runtime(cfg);
     if (!runtime) return runtime.error();
     const std::string& route = plans[0].routes.at(0);
@@ -340,6 +343,7 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train,
                 stream,
                 test.models,
                 drift_model,
+                configured.signals,
                 [&](std::size_t k) {
                   done += k;
                   if (options.progress) options.progress(done, total);

@@ -89,6 +89,10 @@ describe('eval --online on a RouterBench sample', { skip: !HAVE_ROUTERBENCH && '
     const warm = curve(plain, 'warm'), ref = curve(plain, 'classifier');
     assert.ok(warm.mean_utility >= ref.mean_utility * 0.97,
       `warm ${warm.mean_utility} vs classifier ${ref.mean_utility}`);
+    // Issue 12's target: never more than 1% below the offline policy (running mean, from the 100th
+    // prompt on). Change detection keeps the warm bandit on the offline policy until a model changes.
+    assert.ok(warm.worst_gap_to_reference >= -0.01, `worst running gap ${warm.worst_gap_to_reference}`);
+    assert.equal(warm.state.change_detection, true);
   });
 
   test('drift: the warm bandit moves traffic off the degraded model, the offline policy does not', () => {

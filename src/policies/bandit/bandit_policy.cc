@@ -36,18 +36,36 @@ BanditPolicy::BanditPolicy(std::shared_ptr<const Objective> objective, BanditOpt
       LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
   s->arms.assign(objective_->models().size(), arm);  // shared until first updated
   s->costs.resize(objective_->models().size());
+  s->detectors.assign(objective_->models().size(),
+                      ChangeDetector{options_.change_delta, options_.change_threshold});
+  s->learning.assign(objective_->models().size(), !options_.detect_changes);
   state_.store(std::move(s));
 }
 
 SignalNeeds BanditPolicy::needs() const {
   SignalNeeds n = offline_ ? offline_->needs() : SignalNeeds{};
-  n.embedding = true;
+  if (options_.context == Context::kTask)
+    n.task = true;
+  else
+    n.embedding = true;
   return n;
 }
 
+namespace {
+// FNV-1a: stable across builds and machines, so saved and Redis-shared states keep their meaning.
+std::uint64_t stable_hash(std::string_view s) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+}  // namespace
+
 Eigen::VectorXd BanditPolicy::context(const Signals& signals) const {
   Eigen::VectorXd x = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(options_.dim + 1));
-  if (signals.embedding.size() == options_.dim)
+  if (options_.context == Context::kTask) {
+    if (!signals.task.empty())
+      x[static_cast<Eigen::Index>(stable_hash(signals.task) % options_.dim)] = 1.0;
+  } else if (signals.embedding.size() == options_.dim)
     for (std::size_t i = 0; i < options_.dim; ++i)
       x[static_cast<Eigen::Index>(i)] = options_.embedding_weight * signals.embedding[i];
   x[static_cast<Eigen::Index>(options_.dim)] = 1.0;
@@ -111,8 +129,15 @@ std::optional<Error> BanditPolicy::observe(const Feedback& f) {
   std::lock_guard lock(write_);
   const std::shared_ptr<const BanditState> cur = state_.load();
   auto next = std::make_shared<BanditState>(*cur);  // copies pointers; only arm m is rebuilt
-  next->arms[m] =
-      std::make_shared<const LinearArm>(cur->arms[m]->updated(x, target, options_.discount));
+  std::shared_ptr<const LinearArm> arm = cur->arms[m];
+  if (options_.detect_changes && next->detectors[m].add(target - arm->mean(x))) {
+    // The model changed: forget what the arm knew and learn from here on.
+    arm = std::make_shared<const LinearArm>(
+        LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
+    next->learning[m] = true;
+  }
+  if (next->learning[m])
+    next->arms[m] = std::make_shared<const LinearArm>(arm->updated(x, target, options_.discount));
   next->costs[m] = cur->costs[m].updated(f.prompt_tokens, f.cost);
   ++next->observations;
   state_.store(std::move(next));
@@ -128,10 +153,16 @@ nlohmann::json BanditPolicy::summary() const {
   j["bias_prior"] = options_.bias_prior;
   j["discount"] = options_.discount;
   j["embedding_weight"] = options_.embedding_weight;
+  j["context"] = options_.context == Context::kTask ? "task" : "embedding";
+  j["dim"] = options_.dim;
   j["observations"] = s->observations;
   j["warm_start"] = learned_ != nullptr;
-  for (std::size_t m = 0; m < s->arms.size(); ++m)
+  j["change_detection"] = options_.detect_changes;
+  for (std::size_t m = 0; m < s->arms.size(); ++m) {
     j["arm_observations"][objective_->models()[m]] = s->arms[m]->n;
+    if (options_.detect_changes)
+      j["change_alarms"][objective_->models()[m]] = s->detectors[m].alarms;
+  }
   return j;
 }
 
@@ -154,9 +185,14 @@ nlohmann::json BanditPolicy::save() const {
   }
   j["costs"] = nlohmann::json::array();
   for (const auto& c : s->costs)
-    j["costs"].push_back({{"a", {c.a(0, 0), c.a(0, 1), c.a(1, 0), c.a(1, 1)}},
-                          {"b", {c.b[0], c.b[1]}},
-                          {"n", c.n}});
+    j["costs"].push_back(
+        {{"a", {c.a(0, 0), c.a(0, 1), c.a(1, 0), c.a(1, 1)}}, {"b", {c.b[0], c.b[1]}}, {"n", c.n}});
+  j["detectors"] = nlohmann::json::array();
+  for (std::size_t m = 0; m < s->detectors.size(); ++m) {
+    auto d = s->detectors[m].to_json();
+    d["learning"] = static_cast<bool>(s->learning[m]);
+    j["detectors"].push_back(std::move(d));
+  }
   return j;
 }
 
@@ -206,6 +242,14 @@ std::optional<Error> BanditPolicy::restore(const nlohmann::json& j) {
       c.n = costs[m].at("n").get<std::uint64_t>();
       next->costs[m] = c;
     }
+    if (const auto it = j.find("detectors"); it != j.end()) {
+      if (!it->is_array() || it->size() != models.size()) return bad("wrong number of detectors");
+      for (std::size_t m = 0; m < models.size(); ++m) {
+        if (!next->detectors[m].from_json((*it)[m])) return bad("a malformed change detector");
+        next->learning[m] =
+            (*it)[m].value("learning", !options_.detect_changes) || !options_.detect_changes;
+      }
+    }
     next->observations = j.at("observations").get<std::uint64_t>();
     std::lock_guard lock(write_);
     state_.store(std::move(next));
@@ -222,8 +266,9 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
     return make_error(ErrorKind::kBadRequest, "bad_config", ctx.where + ": " + reason);
   };
   static const std::vector<std::string> own = {
-      "type",     "algorithm",        "alpha", "prior",     "bias_prior",
-      "discount", "embedding_weight", "seed",  "warm_start"};
+      "type",       "algorithm",        "alpha",   "prior",        "bias_prior",
+      "discount",   "embedding_weight", "context", "task_buckets", "seed",
+      "warm_start", "change_detection"};
   std::vector<std::string> allowed = own;
   for (const auto& k : objective_spec_keys()) allowed.push_back(k);
   for (const auto& kv : ctx.spec) {
@@ -257,9 +302,54 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
     if (const auto& a = ctx.spec["bias_prior"]) o.bias_prior = a.as<double>();
     if (const auto& a = ctx.spec["discount"]) o.discount = a.as<double>();
     if (const auto& a = ctx.spec["seed"]) o.seed = a.as<std::uint64_t>();
+    if (const auto& a = ctx.spec["context"]) {
+      const auto name = a.as<std::string>();
+      if (name == "task")
+        o.context = Context::kTask;
+      else if (name != "embedding")
+        return err("`context` must be embedding or task, not '" + name + "'");
+    }
+    if (const auto& a = ctx.spec["task_buckets"]) {
+      const auto n = a.as<long long>();
+      if (n < 1 || n > 4096) return err("`task_buckets` must be an integer in [1, 4096]");
+      o.dim = static_cast<std::size_t>(n);
+    } else if (o.context == Context::kTask) {
+      o.dim = 16;
+    }
   } catch (const YAML::Exception&) {
-    return err("`alpha`, `prior` and `discount` must be numbers, `seed` a non-negative integer");
+    return err(
+        "`alpha`, `prior` and `discount` must be numbers, `seed` and `task_buckets` non-negative "
+        "integers");
   }
+  o.detect_changes = warm;
+  if (const auto& cd = ctx.spec["change_detection"]) {
+    if (cd.IsScalar() && (cd.Scalar() == "off" || cd.Scalar() == "false")) {
+      o.detect_changes = false;
+    } else if (cd.IsScalar() && (cd.Scalar() == "on" || cd.Scalar() == "true")) {
+      o.detect_changes = true;
+    } else if (cd.IsMap()) {
+      o.detect_changes = true;
+      for (const auto& kv : cd) {
+        const auto key = kv.first.as<std::string>();
+        if (key != "delta" && key != "threshold")
+          return err("unknown key '" + key + "' in change_detection (allowed: delta, threshold)");
+      }
+      try {
+        if (cd["delta"]) o.change_delta = cd["delta"].as<double>();
+        if (cd["threshold"]) o.change_threshold = cd["threshold"].as<double>();
+      } catch (const YAML::Exception&) {
+        return err("change_detection: `delta` and `threshold` must be numbers");
+      }
+      if (!(o.change_delta >= 0) || !std::isfinite(o.change_delta))
+        return err("change_detection: `delta` must be a number ≥ 0");
+      if (!(o.change_threshold > 0) || !std::isfinite(o.change_threshold))
+        return err("change_detection: `threshold` must be a number > 0");
+    } else {
+      return err("`change_detection` must be on, off or {delta: X, threshold: Y}");
+    }
+  }
+  if (ctx.spec["task_buckets"].IsDefined() && o.context != Context::kTask)
+    return err("`task_buckets` goes with `context: task`");
   if (!(o.alpha >= 0) || !std::isfinite(o.alpha)) return err("`alpha` must be a number ≥ 0");
   if (!(o.prior > 0) || !std::isfinite(o.prior)) return err("`prior` must be a number > 0");
   if (!(o.embedding_weight >= 0) || !std::isfinite(o.embedding_weight))
@@ -272,7 +362,8 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
     const auto dir = ctx.spec["warm_start"].as<std::string>();
     auto manifest = load_manifest(dir);
     if (!manifest) return err("warm_start: " + manifest.error().message);
-    if (manifest->embedding_dim) o.dim = manifest->embedding_dim;
+    if (manifest->embedding_dim && o.context == Context::kEmbedding)
+      o.dim = manifest->embedding_dim;
     YAML::Node inner = YAML::Clone(ctx.spec);
     for (const auto& k : own) inner.remove(k);
     inner["type"] = manifest->policy;

@@ -1,7 +1,12 @@
 // `bandit`: a contextual bandit over the prompt's embedding (the `embedding` signal, GloVe by
-// default) that learns from feedback while it serves (switchboard/learning.h).
+// default) or its task label (the `task` signal) that learns from feedback while it serves
+// (switchboard/learning.h).
 //
-// Per model, a LinearArm (policies/bandit/linear_arm.h) on x = [embedding, 1] predicts quality;
+// Per model, a LinearArm (policies/bandit/linear_arm.h) on x predicts quality, where
+//   context: embedding  x = [w·embedding, 1]
+//   context: task       x = [one-hot(task label hashed into `task_buckets` slots), 1]: with a few
+//                       labels (one slot each) this is a per-model, per-task mean — few parameters
+//                       per arm, so it learns from far fewer feedback events than 101 weights do;
 // a per-model ridge line in the prompt's tokens predicts cost (learned from the billed costs of its
 // feedback; 0 until the model has any, so untried models look cheap). The decision is the shared
 // Objective's (policies/objective.h): argmax q − λ·cost, i.e. the reward score − λ·cost, with q
@@ -13,13 +18,23 @@
 // no feedback the bandit decides exactly as the offline policy (the width term is equal for every
 // arm until feedback arrives) and adapts from there.
 //
+// Change detection (`change_detection: {delta, threshold}`, on by default with a warm start): each
+// model's residuals (score − predicted quality) feed a Page–Hinkley test
+// (policies/bandit/change_detector.h); a model's arm stays as it is — with a warm start: no
+// correction at all, exactly the offline policy — until its test raises an alarm, and then restarts
+// from its prior and learns (with the discount) until the next alarm. A stationary stream thus
+// costs nothing against the offline policy, and a drifted model is found after a few dozen of its
+// answers. `change_detection: off` learns from every event (the behaviour without a warm start).
+//
 // Defaults (tuned by cross-validation inside RouterBench TRAIN, docs/online.md): linucb α = 1,
 // thompson α = 0.2, cold discount 1; warm start α = 0, prior 20, discount 0.98, embedding_weight 0
-// (the residual over the offline policy is a per-model bias that forgets with γ).
+// (the residual over the offline policy is a per-model bias that forgets with γ), change detection
+// δ = 0.1, h = 8.
 // YAML: {type: bandit, algorithm: linucb|thompson (linucb), alpha: X,
 //        prior: X (ridge, 1 cold, 20 warm), bias_prior: X (the bias term's; default: prior),
 //        discount: γ in (0,1] (1: stationary), embedding_weight: w (1; 0 = learn a per-model bias
-//        only), seed: N,
+//        only), context: embedding|task (embedding), task_buckets: N (16), seed: N,
+//        change_detection: off | {delta: δ (0.1), threshold: h (8)},
 //        warm_start: MODEL_DIR, <objective keys>}
 // In `switchboard train`/`eval`, `warm_start: TYPE` (a policy type with a trainer) trains TYPE on
 // TRAIN first and uses its directory.
@@ -35,6 +50,7 @@
 #include <string>
 #include <vector>
 
+#include "policies/bandit/change_detector.h"
 #include "policies/bandit/linear_arm.h"
 #include "policies/learned.h"
 #include "switchboard/learning.h"
@@ -42,6 +58,7 @@
 namespace switchboard::policies::bandit {
 
 enum class Algorithm { kLinUcb, kThompson };
+enum class Context { kEmbedding, kTask };
 
 struct BanditOptions {
   Algorithm algorithm = Algorithm::kLinUcb;
@@ -50,8 +67,12 @@ struct BanditOptions {
   double bias_prior = 0;        // the bias term's prior (≤ 0: `prior`)
   double discount = 1;          // γ: 1 = remember everything
   double embedding_weight = 1;  // x = [w·embedding, 1]; 0 = a per-model bias only
+  Context context = Context::kEmbedding;
+  bool detect_changes = false;  // arms learn only after their change detector's alarm
+  double change_delta = 0.1, change_threshold = 8;
   std::uint64_t seed = 1;
-  std::size_t dim = 100;  // embedding dimension (x has dim + 1 entries)
+  // x has dim + 1 entries: the embedding's dimension, or the number of task buckets.
+  std::size_t dim = 100;
 };
 
 // Per-model cost line: ridge regression of cost on [1, tokens/1000].
@@ -66,6 +87,8 @@ struct CostLine {
 struct BanditState {
   std::vector<std::shared_ptr<const LinearArm>> arms;  // per model of the objective
   std::vector<CostLine> costs;
+  std::vector<ChangeDetector> detectors;  // per model; used when options.detect_changes
+  std::vector<bool> learning;             // per model: its detector has raised an alarm
   std::uint64_t observations = 0;
 };
 
@@ -80,14 +103,16 @@ class BanditPolicy final : public LearningPolicy {
   std::optional<Error> observe(const Feedback& feedback) override;
   std::uint64_t observations() const override { return state_.load()->observations; }
   nlohmann::json summary() const override;
-  // {"models":[...], "dim", "observations", "arms":[null | {"p","a","b","n"}], "costs":[{"a","b","n"}]}
-  // (matrices row-major; an arm never updated is null). restore() refactors A⁻¹ and θ.
+  // {"models":[...], "dim", "observations", "arms":[null | {"p","a","b","n"}],
+  // "costs":[{"a","b","n"}]} (matrices row-major; an arm never updated is null). restore()
+  // refactors A⁻¹ and θ.
   nlohmann::json save() const override;
   std::optional<Error> restore(const nlohmann::json& state) override;
 
   std::shared_ptr<const BanditState> state() const { return state_.load(); }
   const Objective& objective() const { return *objective_; }
-  // x = [w·embedding, 1] (zeros when the embedding is missing or of another size).
+  // x = [w·embedding, 1] (zeros when the embedding is missing or of another size), or
+  // [one-hot(FNV-1a(task) mod dim), 1] (zeros when the prompt has no task label).
   Eigen::VectorXd context(const Signals& signals) const;
 
  private:

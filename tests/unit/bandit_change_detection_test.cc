@@ -1,0 +1,123 @@
+// The bandit's change detection (policies/bandit/change_detector.h): no alarm on a stationary
+// stream of 0/1 scores, an alarm within a few dozen observations when their mean drops, the arm
+// frozen until its model's alarm and learning after it, and the detectors' save/restore.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "policies/bandit/bandit_policy.h"
+#include "policies/bandit/change_detector.h"
+#include "policies/objective.h"
+
+namespace switchboard::policies {
+namespace {
+
+std::shared_ptr<const Objective> models_ab() {
+  ObjectiveSettings s;
+  s.models = {"a", "b"};
+  s.context_windows = {0, 0};
+  return std::make_shared<const Objective>(std::move(s));
+}
+
+Feedback scored(const std::string& model, double score) {
+  Feedback f;
+  f.signals.embedding = {1.0f};
+  f.model = model;
+  f.score = score;
+  return f;
+}
+
+bandit::BanditOptions detecting() {
+  bandit::BanditOptions o;
+  o.dim = 1;
+  o.alpha = 0;
+  o.embedding_weight = 0;  // a per-model bias only
+  o.prior = 1;
+  o.detect_changes = true;
+  return o;
+}
+
+double predicted(const bandit::BanditPolicy& p, const std::string& model) {
+  RouteRequest req;
+  req.prompt_text = "q";
+  Signals s;
+  s.embedding = {1.0f};
+  auto d = p.choose(req, s);
+  EXPECT_TRUE(d);
+  for (const auto& c : d->candidates)
+    if (c.model == model) return c.predicted_quality;
+  ADD_FAILURE() << "no candidate " << model;
+  return -1;
+}
+
+TEST(ChangeDetector, QuietOnAStationaryStreamAndQuickOnAShift) {
+  std::mt19937_64 rng(7);
+  std::bernoulli_distribution before(0.8), after(0.35);
+  bandit::ChangeDetector d;  // δ = 0.1, h = 8
+  for (int i = 0; i < 5000; ++i) ASSERT_FALSE(d.add((before(rng) ? 1.0 : 0.0) - 0.8)) << i;
+  int needed = 0;
+  while (!d.add((after(rng) ? 1.0 : 0.0) - 0.8)) ASSERT_LT(++needed, 80);
+  EXPECT_GT(needed, 5);  // evidence accumulates: one bad answer is not a change
+  EXPECT_EQ(d.alarms, 1u);
+  EXPECT_EQ(d.n, 0u);  // restarted
+}
+
+TEST(ChangeDetector, JsonRoundTripAndBadInput) {
+  bandit::ChangeDetector d;
+  for (double r : {0.2, -0.1, 0.4, 0.0}) d.add(r);
+  bandit::ChangeDetector e;
+  ASSERT_TRUE(e.from_json(d.to_json()));
+  EXPECT_EQ(e.to_json(), d.to_json());
+  EXPECT_FALSE(e.from_json({{"mean", 0}}));
+  EXPECT_FALSE(d.add(std::nan("")));  // ignored
+}
+
+TEST(BanditChangeDetection, ArmFrozenUntilItsModelChangesThenLearns) {
+  bandit::BanditPolicy p(models_ab(), detecting(), nullptr);
+  for (int i = 0; i < 50; ++i) ASSERT_FALSE(p.observe(scored("a", 0.0)));
+  // Steady answers: no alarm, nothing learned.
+  EXPECT_EQ(p.state()->arms[0]->n, 0u);
+  EXPECT_EQ(predicted(p, "a"), 0.0);
+  // a starts succeeding: each 1 is a residual of +1 against the mean of 0 seen so far.
+  int events = 0;
+  while (p.state()->arms[0]->n == 0) {
+    ASSERT_FALSE(p.observe(scored("a", 1.0)));
+    ASSERT_LT(++events, 20);
+  }
+  EXPECT_GE(events, 9);  // h / (1 − δ) = 8.9
+  EXPECT_EQ(p.summary()["change_alarms"]["a"], 1);
+  EXPECT_EQ(p.summary()["change_alarms"]["b"], 0);
+  // From the alarm on the arm learns every event: the prediction follows the new scores.
+  for (int i = 0; i < 10; ++i) ASSERT_FALSE(p.observe(scored("a", 1.0)));
+  EXPECT_EQ(p.state()->arms[0]->n, 11u);
+  EXPECT_GT(predicted(p, "a"), 0.5);  // learned the new scores
+  EXPECT_EQ(p.state()->arms[1]->n, 0u);
+
+  // Saved and restored: the alarm, the learning flag and the arm carry over.
+  bandit::BanditPolicy q(models_ab(), detecting(), nullptr);
+  ASSERT_FALSE(q.restore(p.save()));
+  EXPECT_EQ(q.summary()["change_alarms"], p.summary()["change_alarms"]);
+  EXPECT_NEAR(predicted(q, "a"), predicted(p, "a"), 1e-9);  // A⁻¹ refactored on restore
+  ASSERT_FALSE(q.observe(scored("a", 1.0)));
+  EXPECT_EQ(q.state()->arms[0]->n, 12u);  // still learning after the restore
+  // A state saved before detectors existed restores as fresh detectors.
+  auto old = p.save();
+  old.erase("detectors");
+  bandit::BanditPolicy r(models_ab(), detecting(), nullptr);
+  EXPECT_FALSE(r.restore(old));
+  auto broken = p.save();
+  broken["detectors"] = nlohmann::json::array({1});
+  EXPECT_TRUE(r.restore(broken));
+}
+
+TEST(BanditChangeDetection, OffLearnsFromEveryEvent) {
+  auto o = detecting();
+  o.detect_changes = false;
+  bandit::BanditPolicy p(models_ab(), o, nullptr);
+  for (int i = 0; i < 5; ++i) ASSERT_FALSE(p.observe(scored("a", 1.0)));
+  EXPECT_EQ(p.state()->arms[0]->n, 5u);
+  EXPECT_GT(predicted(p, "a"), 0.5);
+}
+
+}  // namespace
+}  // namespace switchboard::policies
