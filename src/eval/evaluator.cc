@@ -50,9 +50,10 @@ Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std
       return bad("policy route '" + route + "' chose '" + r.record.model + "' for prompt '" + id +
                  "', which has no recorded outcome there");
     ++calls[*m];
+    // The tier the plan stopped at: the last one that made a call (a cascade tier may accept an
+    // earlier tier's answer, judged again with new probes).
     std::size_t tier = 0;
-    for (const auto& c : r.record.calls)
-      if (c.accepted) tier = static_cast<std::size_t>(std::max(0, c.tier));
+    for (const auto& c : r.record.calls) tier = std::max(tier, static_cast<std::size_t>(std::max(0, c.tier)));
     if (stops.size() <= tier) stops.resize(tier + 1, 0);
     ++stops[tier];
     model_calls += r.record.calls.empty() ? 1 : r.record.calls.size();
@@ -182,10 +183,13 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
       const double value = plan.sweep.values[v];
       const bool per_request = plan.sweep.kind == Sweep::Kind::kLambda;
       const std::size_t k = per_request ? 0 : v;
-      auto point = route_all(runner, plan.routes[k], per_request ? std::optional(value) : std::nullopt, test,
-                             bodies[k], tick);
+      std::optional<double> lambda;
+      if (per_request) lambda = value;
+      if (!per_request && v < plan.sweep.lambdas.size()) lambda = plan.sweep.lambdas[v];
+      auto point = route_all(runner, plan.routes[k], lambda, test, bodies[k], tick);
       if (!point) return point.error();
       point->knob = value;
+      if (!per_request) point->lambda = lambda;
       points.push_back(std::move(*point));
     }
     curve.points = distinct_sorted(std::move(points));
