@@ -16,9 +16,9 @@
 //   tier 2 = [final].
 // When the first policy picks the final model, that call alone is the plan (nothing to verify).
 // The curve's knob is a grid: tier 0's margin (`tiers.0.margin`, values `thresholds`, default
-// −1 = never escalate, −0.1, −0.05, 0, 0.05, 0.1, 0.2) — or with `escalate: threshold` its
-// threshold (`tiers.0.threshold`: 0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01 = always ask the probes) — × λ
-// (every `lambda_step`-th, default 2nd, value of the first policy's λ sweep). Margin −1 (threshold
+// −1 = never escalate, −0.1, 0, 0.1, 0.2, 0.3) — or with `escalate: threshold` its threshold
+// (`tiers.0.threshold`: 0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01 = always ask the probes) — × λ (every
+// `lambda_step`-th, default every, value of the first policy's λ sweep: 40). Margin −1 (threshold
 // 0) is the first policy alone, so the grid's hull contains the single-call curve; the rest is
 // what verifying adds.
 #include <fmt/format.h>
@@ -128,13 +128,13 @@ Result<TrainedPolicy> train_routed_cascade(const TrainContext& ctx) {
   out.spec = spec;
   out.sweep.kind = Sweep::Kind::kSpecKey;
   out.sweep.key = utility ? "tiers.0.margin" : "tiers.0.threshold";
-  std::vector<double> thresholds = utility ? std::vector<double>{-1, -0.1, -0.05, 0, 0.05, 0.1, 0.2}
+  std::vector<double> thresholds = utility ? std::vector<double>{-1, -0.1, 0, 0.1, 0.2, 0.3}
                                            : std::vector<double>{0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01};
   if (base && base["thresholds"]) thresholds = base["thresholds"].as<std::vector<double>>();
   std::vector<double> lambdas = first->sweep.kind == Sweep::Kind::kLambda && !first->sweep.values.empty()
                                     ? first->sweep.values
                                     : default_lambda_sweep();
-  const auto step = static_cast<std::size_t>(std::max(1.0, spec_number(ctx, "lambda_step", 2)));
+  const auto step = static_cast<std::size_t>(std::max(1.0, spec_number(ctx, "lambda_step", 1)));
   for (double t : thresholds)
     for (std::size_t i = 0; i < lambdas.size(); i += step) {
       out.sweep.values.push_back(t);
