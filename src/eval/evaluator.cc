@@ -26,9 +26,11 @@ Error bad(std::string message) {
 
 // Sends every TEST prompt to one route at one knob value through the gateway's stages and executor
 // on the recorded upstream, as a client would (λ in the x-switchboard-lambda header). The point's
-// cost is what the calls made were billed; its quality the recorded score of the model that answered.
-Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std::optional<double> lambda,
-                            const TestSet& test, const std::vector<std::string>& bodies,
+// cost is what the calls made were billed; its quality the recorded score of the model that
+// answered.
+Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route,
+                            std::optional<double> lambda, const TestSet& test,
+                            const std::vector<std::string>& bodies,
                             const std::function<void(std::size_t)>& tick) {
   std::vector<std::size_t> calls(test.models.size(), 0);
   std::vector<std::size_t> stops;  // prompts answered by each tier
@@ -53,7 +55,8 @@ Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std
     // The tier the plan stopped at: the last one that made a call (a cascade tier may accept an
     // earlier tier's answer, judged again with new probes).
     std::size_t tier = 0;
-    for (const auto& c : r.record.calls) tier = std::max(tier, static_cast<std::size_t>(std::max(0, c.tier)));
+    for (const auto& c : r.record.calls)
+      tier = std::max(tier, static_cast<std::size_t>(std::max(0, c.tier)));
     if (stops.size() <= tier) stops.resize(tier + 1, 0);
     ++stops[tier];
     model_calls += r.record.calls.empty() ? 1 : r.record.calls.size();
@@ -126,8 +129,9 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
   if (artifacts.empty()) {
     std::string pattern = (fs::temp_directory_path() / "switchboard-eval-XXXXXX").string();
     if (!::mkdtemp(pattern.data()))
-      return make_error(ErrorKind::kInternal, "write_failed", "cannot create a temporary directory in " +
-                                                                  fs::temp_directory_path().string());
+      return make_error(
+          ErrorKind::kInternal, "write_failed",
+          "cannot create a temporary directory in " + fs::temp_directory_path().string());
     artifacts = temporary.dir = pattern;
   }
   std::vector<std::string> labels = options.policies;
@@ -143,7 +147,8 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
     std::optional<SpecSource> given;
     for (const auto& [l, src] : configured.specs)
       if (l == label) given = src;
-    auto plan = plan_policy(label, given, train, test.models, options, artifacts, configured.signals);
+    auto plan =
+        plan_policy(label, given, train, test.models, options, artifacts, configured.signals);
     if (!plan) return plan.error();
     plans.push_back(std::move(*plan));
   }

@@ -100,7 +100,8 @@ void set_spec_key(YAML::Node spec, const std::string& key, double value) {
   std::size_t from = 0;
   while (true) {
     const std::size_t dot = key.find('.', from);
-    const std::string part = key.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+    const std::string part =
+        key.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
     const bool index = !part.empty() && at.IsSequence() &&
                        part.find_first_not_of("0123456789") == std::string::npos;
     if (dot == std::string::npos) {

@@ -42,7 +42,8 @@ class CascadePlan final : public PlanRunner {
         any_logprobs ? api::buffered_call_body(ctx.body, ctx.req.model, true) : std::string();
     std::vector<MemberAnswer> all;  // every call, for the failure path
     std::vector<std::string> called;
-    std::vector<std::optional<std::size_t>> all_of_called;  // per name in `called`: its index in `all`
+    std::vector<std::optional<std::size_t>>
+        all_of_called;                // per name in `called`: its index in `all`
     std::optional<std::size_t> best;  // index in `all` of the latest tier's answer
     std::string stopped;
     for (std::size_t t = 0; t < plan.tiers.size(); ++t) {

@@ -107,9 +107,9 @@ Result<PlanTier> parse_tier(const PolicyContext& ctx, const YAML::Node& node, bo
                             bool has_first, std::optional<double> threshold,
                             std::optional<double>& utility_margin) {
   const std::string where = where_of(ctx, node);
-  if (auto e = check_keys(ctx, node, "a cascade tier",
-                          {"models", "model", "judge", "threshold", "margin", "on_unavailable",
-                           "logprobs"}))
+  if (auto e = check_keys(
+          ctx, node, "a cascade tier",
+          {"models", "model", "judge", "threshold", "margin", "on_unavailable", "logprobs"}))
     return *e;
   PlanTier tier;
   const YAML::Node models = node["models"] ? node["models"] : node["model"];
@@ -195,8 +195,8 @@ Result<std::unique_ptr<Policy>> make_cascade(const PolicyContext& ctx) {
                       "`first` cannot be in the final tier");
   auto bounds = parse_bounds(ctx);
   if (!bounds) return bounds.error();
-  return std::unique_ptr<Policy>(
-      std::make_unique<CascadePolicy>(std::move(out), std::move(margins), *bounds, std::move(first)));
+  return std::unique_ptr<Policy>(std::make_unique<CascadePolicy>(std::move(out), std::move(margins),
+                                                                 *bounds, std::move(first)));
 }
 
 const PolicyRegistrar kRegisterCascade("cascade", make_cascade);

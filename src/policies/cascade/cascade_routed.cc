@@ -100,8 +100,10 @@ Result<TrainedPolicy> train_routed_cascade(const TrainContext& ctx) {
   YAML::Node verify;
   verify["models"].push_back("first");
   verify["judge"] = verifier->spec;
-  const std::string escalate = base && base["escalate"] ? base["escalate"].as<std::string>() : "utility";
-  if (escalate != "utility" && escalate != "threshold") return bad("escalate is `utility` or `threshold`");
+  const std::string escalate =
+      base && base["escalate"] ? base["escalate"].as<std::string>() : "utility";
+  if (escalate != "utility" && escalate != "threshold")
+    return bad("escalate is `utility` or `threshold`");
   const bool utility = escalate == "utility";
   if (utility) {
     verify["threshold"] = "utility";
@@ -131,9 +133,10 @@ Result<TrainedPolicy> train_routed_cascade(const TrainContext& ctx) {
   std::vector<double> thresholds = utility ? std::vector<double>{-1, -0.1, 0, 0.1, 0.2, 0.3}
                                            : std::vector<double>{0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01};
   if (base && base["thresholds"]) thresholds = base["thresholds"].as<std::vector<double>>();
-  std::vector<double> lambdas = first->sweep.kind == Sweep::Kind::kLambda && !first->sweep.values.empty()
-                                    ? first->sweep.values
-                                    : default_lambda_sweep();
+  std::vector<double> lambdas =
+      first->sweep.kind == Sweep::Kind::kLambda && !first->sweep.values.empty()
+          ? first->sweep.values
+          : default_lambda_sweep();
   const auto step = static_cast<std::size_t>(std::max(1.0, spec_number(ctx, "lambda_step", 1)));
   for (double t : thresholds)
     for (std::size_t i = 0; i < lambdas.size(); i += step) {

@@ -69,9 +69,10 @@ Result<TrainedPolicy> train_ensemble(const TrainContext& ctx) {
   // The knob: a grid of recruit.k ∈ {1, k} × λ (every 2nd value of the recruiter's λ sweep), so
   // the curve holds the recruiter's own single-call points and, beside them, what voting adds;
   // k = 2 would only ever take the top recruit (a tie goes to the higher predicted quality).
-  std::vector<double> lambdas = trained->sweep.kind == Sweep::Kind::kLambda && !trained->sweep.values.empty()
-                                    ? trained->sweep.values
-                                    : default_lambda_sweep();
+  std::vector<double> lambdas =
+      trained->sweep.kind == Sweep::Kind::kLambda && !trained->sweep.values.empty()
+          ? trained->sweep.values
+          : default_lambda_sweep();
   const int k = spec["recruit"]["k"].as<int>();
   if (spec_number(ctx, "single", 1) == 0 || k == 1) {
     out.sweep = trained->sweep;
