@@ -66,9 +66,10 @@ Result<TrainedPolicy> train_ensemble(const TrainContext& ctx) {
   for (const char* key : {"max_calls", "max_cost", "deadline_ms"})
     if (base && base[key]) spec[key] = YAML::Clone(base[key]);
   out.spec = spec;
-  // The knob: a grid of recruit.k ∈ {1, k} × λ (every 2nd value of the recruiter's λ sweep), so
+  // The knob: a grid of recruit.k ∈ {1, k} × λ (every value of the recruiter's λ sweep), so
   // the curve holds the recruiter's own single-call points and, beside them, what voting adds;
-  // k = 2 would only ever take the top recruit (a tie goes to the higher predicted quality).
+  // k = 2 cannot outvote anyone (two different answers tie; the tie goes to the higher predicted
+  // quality), so it is not in the grid.
   std::vector<double> lambdas =
       trained->sweep.kind == Sweep::Kind::kLambda && !trained->sweep.values.empty()
           ? trained->sweep.values
@@ -81,7 +82,7 @@ Result<TrainedPolicy> train_ensemble(const TrainContext& ctx) {
   out.sweep.kind = Sweep::Kind::kSpecKey;
   out.sweep.key = "recruit.k";
   for (int kk : {1, k})
-    for (std::size_t i = 0; i < lambdas.size(); i += 2) {
+    for (std::size_t i = 0; i < lambdas.size(); ++i) {
       out.sweep.values.push_back(kk);
       out.sweep.lambdas.push_back(lambdas[i]);
     }
