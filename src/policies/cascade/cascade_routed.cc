@@ -117,7 +117,11 @@ Result<TrainedPolicy> train_routed_cascade(const TrainContext& ctx) {
     probe["models"].push_back("first");
     for (std::size_t m : cheap) probe["models"].push_back(models[m]);
     probe["judge"]["type"] = "agreement";
-    probe["threshold"] = spec_number(ctx, "agree_threshold", 0.6);
+    if (utility && base && base["agree_threshold"] && base["agree_threshold"].IsScalar() &&
+        base["agree_threshold"].Scalar() == "utility")
+      probe["threshold"] = "utility";
+    else
+      probe["threshold"] = spec_number(ctx, "agree_threshold", 0.6);
     spec["tiers"].push_back(probe);
   }
   YAML::Node last;
