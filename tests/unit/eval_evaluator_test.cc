@@ -231,11 +231,11 @@ TEST(EvalPolicies, TrainerSpecAndSpecKeySweep) {
 
 // The knob policy with its threshold at a nested path, `inner: [{threshold: X}]`, and a trainer
 // sweeping a grid of that path × λ.
-const PolicyRegistrar kNestedKnob(
-    "eval_test_nested_knob", [](const PolicyContext& ctx) -> Result<std::unique_ptr<Policy>> {
-      const double t = ctx.spec["inner"][0]["threshold"].as<double>();
-      return std::unique_ptr<Policy>(std::make_unique<KnobPolicy>(t));
-    });
+const PolicyRegistrar kNestedKnob("eval_test_nested_knob",
+                                  [](const PolicyContext& ctx) -> Result<std::unique_ptr<Policy>> {
+                                    const double t = ctx.spec["inner"][0]["threshold"].as<double>();
+                                    return std::unique_ptr<Policy>(std::make_unique<KnobPolicy>(t));
+                                  });
 const TrainerRegistrar kGrid("eval_test_grid", [](const TrainContext&) -> Result<TrainedPolicy> {
   TrainedPolicy t;
   t.spec = YAML::Load("{type: eval_test_nested_knob, inner: [{threshold: 0.9}]}");
@@ -329,7 +329,8 @@ TEST(EvalExplain, RouteExplanationFromTheStagesAndText) {
   d.policy = "p";
   d.reason = "the policy's";
   d.plan.fallbacks = {"a"};
-  d.candidates = {{"a", 0.5, -1, std::nullopt, true, ""}, {"b", -1, 0.002, std::nullopt, true, "n"}};
+  d.candidates = {{"a", 0.5, -1, std::nullopt, true, ""},
+                  {"b", -1, 0.002, std::nullopt, true, "n"}};
   auto chat = api::chat_request_for_prompt("hello", "auto");
   ASSERT_TRUE(chat.ok());
   pipeline::RequestContext ctx;

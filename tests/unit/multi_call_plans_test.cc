@@ -70,7 +70,8 @@ class FirstRightJudge final : public Judge {
 };
 const JudgeRegistrar kFirstRight("test_first_right",
                                  [](const JudgeContext&) -> Result<std::unique_ptr<Judge>> {
-                                   return std::unique_ptr<Judge>(std::make_unique<FirstRightJudge>());
+                                   return std::unique_ptr<Judge>(
+                                       std::make_unique<FirstRightJudge>());
                                  });
 // A nested policy for `threshold: utility`: chooses cheap1 and gives `strong` the utility 0.7.
 class UtilityPolicy final : public Policy {
@@ -198,10 +199,10 @@ data::Outcomes outcomes() {
   o.records.push_back(
       record("best", "best?",
              {{"cheap1", "wrong"}, {"cheap2", "right"}, {"cheap3", "wrong"}, {"strong", "D"}}));
-  o.records.push_back(
-      record("sure", "sure?", {{"cheap1", "right"}, {"cheap2", "x"}, {"cheap3", "y"}, {"strong", "D"}}));
-  o.records.push_back(
-      record("reuse", "reuse?", {{"cheap1", "A"}, {"cheap2", "x"}, {"cheap3", "A\n"}, {"strong", "D"}}));
+  o.records.push_back(record(
+      "sure", "sure?", {{"cheap1", "right"}, {"cheap2", "x"}, {"cheap3", "y"}, {"strong", "D"}}));
+  o.records.push_back(record(
+      "reuse", "reuse?", {{"cheap1", "A"}, {"cheap2", "x"}, {"cheap3", "A\n"}, {"strong", "D"}}));
   return o;
 }
 
@@ -326,8 +327,7 @@ TEST(CascadePlan, ALaterTierReusesAnEarlierAnswerWithoutCallingAgain) {
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(content(r), "D");
   rec = r.record;
-  EXPECT_EQ(called(rec),
-            (std::vector<std::string>{"cheap1@0:ok", "cheap3@1:ok", "strong@2:ok"}));
+  EXPECT_EQ(called(rec), (std::vector<std::string>{"cheap1@0:ok", "cheap3@1:ok", "strong@2:ok"}));
   EXPECT_DOUBLE_EQ(rec.cost_usd, 0.001 + 0.003 + 0.01);
 }
 
