@@ -68,6 +68,7 @@ TEST(RoutedCascade, TrainsFirstPolicyVerifierProbesAndAGrid) {
   EXPECT_EQ(spec["tiers"][1]["models"].as<std::vector<std::string>>(),
             (std::vector<std::string>{"first", "good", "fair"}));
   EXPECT_EQ(spec["tiers"][1]["judge"]["type"].as<std::string>(), "agreement");
+  EXPECT_EQ(spec["tiers"][1]["judge"]["reference"].as<std::string>(), "first");
   EXPECT_EQ(spec["tiers"][2]["model"].as<std::string>(), "premium");
   // The grid: 6 margins × the classifier's 40 λ.
   const auto& sweep = trained->sweep;

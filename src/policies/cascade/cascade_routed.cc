@@ -10,9 +10,11 @@
 //            fixed threshold);
 //   tier 1 = [first, probe_1 .. probe_P]: the P (`probes`, default 2) models of best mean TRAIN
 //            score among those whose TRAIN cost is at most `probe_share` (default 1/8) of the final
-//            model's, judged by `agreement` with threshold `agree_threshold` (default 0.6: a
-//            majority of three, or both of two when the routed model is a probe). The routed
-//            model's answer is reused, not asked again. `probes: 0` leaves this tier out;
+//            model's, judged by `agreement` with `reference: first` (the probes confirm the routed
+//            answer; they cannot outvote it; `confirm_first: 0` for the majority instead) and
+//            threshold `agree_threshold` (default 0.6: two of three, or both of two when the
+//            routed model is a probe). The routed model's answer is reused, not asked again.
+//            `probes: 0` leaves this tier out;
 //   tier 2 = [final].
 // When the first policy picks the final model, that call alone is the plan (nothing to verify).
 // The curve's knob is a grid: tier 0's margin (`tiers.0.margin`, values `thresholds`, default
@@ -117,6 +119,7 @@ Result<TrainedPolicy> train_routed_cascade(const TrainContext& ctx) {
     probe["models"].push_back("first");
     for (std::size_t m : cheap) probe["models"].push_back(models[m]);
     probe["judge"]["type"] = "agreement";
+    if (spec_number(ctx, "confirm_first", 1) != 0) probe["judge"]["reference"] = "first";
     if (utility && base && base["agree_threshold"] && base["agree_threshold"].IsScalar() &&
         base["agree_threshold"].Scalar() == "utility")
       probe["threshold"] = "utility";
