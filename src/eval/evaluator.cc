@@ -26,9 +26,11 @@ Error bad(std::string message) {
 
 // Sends every TEST prompt to one route at one knob value through the gateway's stages and executor
 // on the recorded upstream, as a client would (λ in the x-switchboard-lambda header). The point's
-// cost is what the calls made were billed; its quality the recorded score of the model that answered.
-Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std::optional<double> lambda,
-                            const TestSet& test, const std::vector<std::string>& bodies,
+// cost is what the calls made were billed; its quality the recorded score of the model that
+// answered.
+Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route,
+                            std::optional<double> lambda, const TestSet& test,
+                            const std::vector<std::string>& bodies,
                             const std::function<void(std::size_t)>& tick) {
   std::vector<std::size_t> calls(test.models.size(), 0);
   std::vector<std::size_t> stops;  // prompts answered by each tier
@@ -50,9 +52,11 @@ Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route, std
       return bad("policy route '" + route + "' chose '" + r.record.model + "' for prompt '" + id +
                  "', which has no recorded outcome there");
     ++calls[*m];
+    // The tier the plan stopped at: the last one that made a call (a cascade tier may accept an
+    // earlier tier's answer, judged again with new probes).
     std::size_t tier = 0;
     for (const auto& c : r.record.calls)
-      if (c.accepted) tier = static_cast<std::size_t>(std::max(0, c.tier));
+      tier = std::max(tier, static_cast<std::size_t>(std::max(0, c.tier)));
     if (stops.size() <= tier) stops.resize(tier + 1, 0);
     ++stops[tier];
     model_calls += r.record.calls.empty() ? 1 : r.record.calls.size();
@@ -125,8 +129,9 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
   if (artifacts.empty()) {
     std::string pattern = (fs::temp_directory_path() / "switchboard-eval-XXXXXX").string();
     if (!::mkdtemp(pattern.data()))
-      return make_error(ErrorKind::kInternal, "write_failed", "cannot create a temporary directory in " +
-                                                                  fs::temp_directory_path().string());
+      return make_error(
+          ErrorKind::kInternal, "write_failed",
+          "cannot create a temporary directory in " + fs::temp_directory_path().string());
     artifacts = temporary.dir = pattern;
   }
   std::vector<std::string> labels = options.policies;
@@ -142,7 +147,8 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
     std::optional<SpecSource> given;
     for (const auto& [l, src] : configured.specs)
       if (l == label) given = src;
-    auto plan = plan_policy(label, given, train, test.models, options, artifacts, configured.signals);
+    auto plan =
+        plan_policy(label, given, train, test.models, options, artifacts, configured.signals);
     if (!plan) return plan.error();
     plans.push_back(std::move(*plan));
   }
@@ -182,10 +188,13 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
       const double value = plan.sweep.values[v];
       const bool per_request = plan.sweep.kind == Sweep::Kind::kLambda;
       const std::size_t k = per_request ? 0 : v;
-      auto point = route_all(runner, plan.routes[k], per_request ? std::optional(value) : std::nullopt, test,
-                             bodies[k], tick);
+      std::optional<double> lambda;
+      if (per_request) lambda = value;
+      if (!per_request && v < plan.sweep.lambdas.size()) lambda = plan.sweep.lambdas[v];
+      auto point = route_all(runner, plan.routes[k], lambda, test, bodies[k], tick);
       if (!point) return point.error();
       point->knob = value;
+      if (!per_request) point->lambda = lambda;
       points.push_back(std::move(*point));
     }
     curve.points = distinct_sorted(std::move(points));

@@ -61,9 +61,11 @@ struct EvalOptions {
 struct EvalPoint : CurvePoint {
   std::optional<double> knob;            // the sweep value that produced this point
   std::map<std::string, double> shares;  // share of prompts sent to each model (zeros omitted)
-  // Multi-call plans: the share of prompts whose answer came from tier i (cascade tiers; an
-  // ensemble's members are tier 0, its synthesizer tier 1), and the mean number of model calls
-  // per prompt. Single-call policies (and baselines): {} and 1.
+  // A grid sweep (a spec key paired with λ, Sweep::lambdas): the λ of the requests; else unset.
+  std::optional<double> lambda;
+  // Multi-call plans: the share of prompts whose plan stopped at tier i (the last tier that made a
+  // call: cascade tiers; an ensemble's members are tier 0, its synthesizer tier 1), and the mean
+  // number of model calls per prompt. Single-call policies (and baselines): {} and 1.
   std::vector<double> tier_shares;
   double mean_calls = 1;
 };

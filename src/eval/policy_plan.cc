@@ -94,6 +94,33 @@ Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<Spe
   return plan;
 }
 
+void set_spec_key(YAML::Node spec, const std::string& key, double value) {
+  YAML::Node at;
+  at.reset(spec);  // rebinds (`=` on a node would rewrite the node it refers to)
+  std::size_t from = 0;
+  while (true) {
+    const std::size_t dot = key.find('.', from);
+    const std::string part =
+        key.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+    const bool index = !part.empty() && at.IsSequence() &&
+                       part.find_first_not_of("0123456789") == std::string::npos;
+    if (dot == std::string::npos) {
+      if (index)
+        at[std::stoul(part)] = value;
+      else
+        at[part] = value;
+      return;
+    }
+    YAML::Node next;
+    if (index)
+      next.reset(at[std::stoul(part)]);
+    else
+      next.reset(at[part]);
+    at.reset(next);
+    from = dot + 1;
+  }
+}
+
 std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
                                             const std::vector<std::string>& models,
                                             const config::SignalsConfig& signals) {
@@ -124,7 +151,7 @@ std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
     } else {
       for (std::size_t i = 0; i < plan.sweep.values.size(); ++i) {
         YAML::Node spec = YAML::Clone(plan.spec);
-        spec[plan.sweep.key] = plan.sweep.values[i];
+        set_spec_key(spec, plan.sweep.key, plan.sweep.values[i]);
         add_route(plan.label + "#" + std::to_string(i), spec);
       }
     }

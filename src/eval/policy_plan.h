@@ -46,6 +46,10 @@ Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<Spe
                                const EvalOptions& options, const std::string& artifacts_dir,
                                const config::SignalsConfig& signals);
 
+// Sets `key` of `spec` to `value`; a dotted key is a path ("tiers.0.threshold": a number indexes
+// a sequence).
+void set_spec_key(YAML::Node spec, const std::string& key, double value);
+
 // The routes of a Config in which every policy under evaluation is one or more routes (fills
 // each plan's `routes`).
 std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,

@@ -25,6 +25,7 @@ json curve_json(const Curve& c) {
                       {"shares", std::move(shares)},
                       {"tier_shares", tiers},
                       {"mean_calls", rounded(p.mean_calls)}});
+    if (p.lambda) points.back()["lambda"] = rounded(*p.lambda);  // grid sweeps only
   }
   json budgets = json::array();
   for (const auto& [b, q] : c.metrics.quality_at_budget)

@@ -208,8 +208,9 @@ std::string to_markdown(const EvalResult& r) {
         t.right.push_back(true);
       }
       for (const auto& p : c.points) {
-        std::vector<std::string> row = {p.knob ? fmt::format("{:g}", rounded(*p.knob, 4)) : "-",
-                                        num(p.cost, 4), num(p.quality)};
+        std::string knob = p.knob ? fmt::format("{:g}", rounded(*p.knob, 4)) : "-";
+        if (p.lambda) knob += fmt::format(" (λ {:g})", rounded(*p.lambda, 4));  // grid sweeps
+        std::vector<std::string> row = {knob, num(p.cost, 4), num(p.quality)};
         if (r.strong) row.push_back(percent(rounded(p.strong_share, 4)));
         if (multi) {
           std::string stops;

@@ -27,11 +27,15 @@ namespace switchboard::policies {
 struct Sweep {
   enum class Kind {
     kLambda,   // one policy; RouteRequest::lambda is set to each value in turn
-    kSpecKey,  // one policy per value, built from the spec with `key: value` set
+    kSpecKey,  // one policy per value, built from the spec with `key: value` set (a dotted key
+               // is a path: "tiers.0.threshold")
   };
   Kind kind = Kind::kLambda;
   std::string key = "lambda";  // the knob's name (the spec key for kSpecKey)
   std::vector<double> values;  // in sweep order; empty = default_lambda_sweep()
+  // kSpecKey only: empty, or one λ per value (a grid of key × λ: policy i is built with
+  // `key: values[i]` and every request to it carries RouteRequest::lambda = lambdas[i]).
+  std::vector<double> lambdas;
 };
 
 // 0, then 39 log-spaced values from 1e-1 to 1e5 (quality points per US dollar): 40 in all.

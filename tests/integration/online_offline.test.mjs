@@ -7,7 +7,8 @@
 // and the stages run. Routes: static (with a fallback), rules on signals, and — with RouterBench
 // beside the project — knn, classifier and mf trained on its train split, at the route's default
 // objective and at an explicit λ; a cascade (two probes judged by `agreement`, then GPT-4) and an
-// ensemble (three members voting), whose records list every call (compared without latencies).
+// ensemble (three members voting), whose records list every call (compared without latencies);
+// with RouterBench, a routed cascade (classifier, verifier with `threshold: utility`, probes, GPT-4).
 // Without RouterBench the demo set serves static, rules, cascade and ensemble.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,6 +67,8 @@ describe('online decisions equal offline decisions', () => {
         runOk(['train', '--data', path.join(dir, 'train.jsonl'), '--policy', p, '--out', path.join(dir, `model-${p}`),
           '--models', MODELS.join(',')]);
       }
+      runOk(['train', '--data', path.join(dir, 'train.jsonl'), '--policy', 'verifier', '--out', path.join(dir, 'verifier'),
+        '--models', MODELS.join(',')]);
     }
     records = readFileSync(data, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     every = Math.max(1, Math.floor(records.length / SAMPLE));
@@ -91,6 +94,18 @@ describe('online decisions equal offline decisions', () => {
         aggregator: 'vote', member_quality: [0.75, 0.6, 0.88] } },
       ...LEARNED.map((p) => ({ name: p, policy: { type: p, model_dir: path.join(dir, `model-${p}`), models: MODELS } })),
     ];
+    // Route first, then verify (the `routed` default of `eval --policy cascade`): the classifier's
+    // choice, kept when the verifier's P(correct) reaches GPT-4's utility at the request's λ, else
+    // judged again beside two probes (its answer reused), else GPT-4.
+    if (HAVE_ROUTERBENCH) {
+      routes.push({ name: 'routed', policy: { type: 'cascade',
+        first: { type: 'classifier', model_dir: path.join(dir, 'model-classifier'), models: MODELS },
+        tiers: [
+          { models: ['first'], judge: { type: 'verifier', model_dir: path.join(dir, 'verifier') }, threshold: 'utility', margin: 0.1 },
+          { models: ['first', MIXTRAL, MISTRAL], judge: 'agreement', threshold: 0.6 },
+          { model: GPT4 },
+        ] } });
+    }
     gw = await startGateway({
       models: backends.map((b) => model(b.model, b.url, { price: PRICES[b.model], context_window: 32768 })),
       routes,
@@ -147,6 +162,17 @@ describe('online decisions equal offline decisions', () => {
   test('an ensemble: the same members, votes and summed cost online and offline', async () => {
     await compareRoute('ensemble');
   });
+
+  if (HAVE_ROUTERBENCH) {
+    test('a routed cascade: utility thresholds, reused answers and escalations equal online and offline', async () => {
+      const headers = { 'x-switchboard-lambda': '30' };
+      const lines = offline('routed', ['--lambda', '30']);
+      await compareRoute('routed', { headers, extra: ['--lambda', '30'] });
+      // The sample exercises more than the first tier: some prompt was judged again or escalated.
+      const tiers = lines.map((l) => Math.max(0, ...(l.decision.calls ?? []).map((c) => c.tier)));
+      assert.ok(tiers.some((t) => t > 0), `tiers reached: ${tiers}`);
+    });
+  }
 
   for (const p of LEARNED) {
     test(`${p}: decisions, predictions and cost at the default objective and at an explicit lambda`, async () => {

@@ -10,6 +10,7 @@
 #include "eval/curves.h"
 #include "eval/evaluator.h"
 #include "eval/explain.h"
+#include "eval/policy_plan.h"
 #include "eval/report.h"
 #include "pipeline/explain.h"
 #include "pipeline/request_context.h"
@@ -228,6 +229,54 @@ TEST(EvalPolicies, TrainerSpecAndSpecKeySweep) {
   EXPECT_EQ(*p.points[1].knob, 0.0);  // threshold 0 (and 0.25) → big
 }
 
+// The knob policy with its threshold at a nested path, `inner: [{threshold: X}]`, and a trainer
+// sweeping a grid of that path × λ.
+const PolicyRegistrar kNestedKnob("eval_test_nested_knob",
+                                  [](const PolicyContext& ctx) -> Result<std::unique_ptr<Policy>> {
+                                    const double t = ctx.spec["inner"][0]["threshold"].as<double>();
+                                    return std::unique_ptr<Policy>(std::make_unique<KnobPolicy>(t));
+                                  });
+const TrainerRegistrar kGrid("eval_test_grid", [](const TrainContext&) -> Result<TrainedPolicy> {
+  TrainedPolicy t;
+  t.spec = YAML::Load("{type: eval_test_nested_knob, inner: [{threshold: 0.9}]}");
+  t.sweep.kind = Sweep::Kind::kSpecKey;
+  t.sweep.key = "inner.0.threshold";
+  t.sweep.values = {0.0, 0.0, 1.0};
+  t.sweep.lambdas = {0.0, 100.0, 0.0};
+  return t;
+});
+
+TEST(EvalPolicies, GridSweepSetsANestedKeyAndTheRequestsLambda) {
+  EvalOptions o;
+  o.policies = {"eval_test_grid"};
+  o.artifacts_dir =
+      (std::filesystem::temp_directory_path() / "sb_eval_unit" / "artifacts").string();
+  auto r = evaluate(train_data(), test_data(), o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& p = r->policies[0];
+  EXPECT_EQ(p.knob, "inner.0.threshold");
+  ASSERT_EQ(p.points.size(), 2u);
+  // threshold 0 at λ 100 → cheap (λ reached the policy); threshold 1 at λ 0 → cheap too (dropped,
+  // the same point); threshold 0 at λ 0 → big. Without the path the spec's 0.9 would give cheap
+  // everywhere.
+  EXPECT_EQ(*p.points[0].knob, 0.0);
+  ASSERT_TRUE(p.points[0].lambda);
+  EXPECT_EQ(*p.points[0].lambda, 100.0);
+  EXPECT_NEAR(p.points[1].strong_share, 0.0, kEps);
+  EXPECT_NEAR(p.points[1].cost, 4.0, kEps);
+  ASSERT_TRUE(p.points[1].lambda);
+  EXPECT_EQ(*p.points[1].lambda, 0.0);
+}
+
+TEST(EvalPolicies, SetSpecKeyFollowsDottedPaths) {
+  YAML::Node spec = YAML::Load("{a: 1, tiers: [{threshold: 0.5}, {threshold: 0.7}]}");
+  set_spec_key(spec, "tiers.1.threshold", 0.25);
+  set_spec_key(spec, "a", 2);
+  EXPECT_EQ(spec["tiers"][0]["threshold"].as<double>(), 0.5);
+  EXPECT_EQ(spec["tiers"][1]["threshold"].as<double>(), 0.25);
+  EXPECT_EQ(spec["a"].as<double>(), 2.0);
+}
+
 TEST(EvalPolicies, Errors) {
   EvalOptions o;
   o.policies = {"no_such_policy"};
@@ -280,7 +329,8 @@ TEST(EvalExplain, RouteExplanationFromTheStagesAndText) {
   d.policy = "p";
   d.reason = "the policy's";
   d.plan.fallbacks = {"a"};
-  d.candidates = {{"a", 0.5, -1, std::nullopt, true, ""}, {"b", -1, 0.002, std::nullopt, true, "n"}};
+  d.candidates = {{"a", 0.5, -1, std::nullopt, true, ""},
+                  {"b", -1, 0.002, std::nullopt, true, "n"}};
   auto chat = api::chat_request_for_prompt("hello", "auto");
   ASSERT_TRUE(chat.ok());
   pipeline::RequestContext ctx;

@@ -160,6 +160,25 @@ TEST(JudgesAgreement, MajorityShareIsTheConfidence) {
   EXPECT_EQ(v.extracted, std::vector<std::string>{"B"});
 }
 
+TEST(JudgesAgreement, ReferenceFirstMeasuresAgreementWithTheFirstAnswer) {
+  auto j = build("{type: agreement, reference: first}");
+  ASSERT_TRUE(j.ok()) << j.error().message;
+  // The probes agree with each other, not with the first: they do not outvote it.
+  auto v = run(**j, kArcPrompt, {"A", "B", "B"});
+  EXPECT_NEAR(v.confidence, 1.0 / 3, 1e-9);
+  EXPECT_NE(v.note.find("1 of 3 agree with the first, 'A'"), std::string::npos) << v.note;
+  v = run(**j, kArcPrompt, {"B", "C", "B"});
+  EXPECT_NEAR(v.confidence, 2.0 / 3, 1e-9);
+  v = run(**j, kArcPrompt, {"I do", "B", "B"});  // nothing extracted from the first: 0
+  EXPECT_EQ(v.confidence, 0);
+  EXPECT_NE(v.note.find("nothing extracted from the first answer"), std::string::npos) << v.note;
+  // The default (majority) on the same answers.
+  auto m = build("{type: agreement}");
+  ASSERT_TRUE(m.ok());
+  EXPECT_NEAR(run(**m, kArcPrompt, {"A", "B", "B"}).confidence, 2.0 / 3, 1e-9);
+  EXPECT_FALSE(build("{type: agreement, reference: last}").ok());
+}
+
 TEST(JudgesAgreement, ConfigErrorsNameTheKey) {
   auto j = build("{type: agreement, kind: letters}");
   ASSERT_FALSE(j.ok());

@@ -18,6 +18,7 @@
 #include "replay/recorded_upstream.h"
 #include "store/decision_store.h"
 #include "switchboard/judge.h"
+#include "switchboard/policy.h"
 
 namespace switchboard {
 namespace {
@@ -57,6 +58,41 @@ class SameJudge final : public Judge {
 const JudgeRegistrar kSame("test_same", [](const JudgeContext&) -> Result<std::unique_ptr<Judge>> {
   return std::unique_ptr<Judge>(std::make_unique<SameJudge>(false));
 });
+// Confidence 1 when the first answer contains "right", else 0 (a one-answer verifier).
+class FirstRightJudge final : public Judge {
+ public:
+  Verdict judge(const JudgeInput& in) const override {
+    Verdict v;
+    v.confidence =
+        !in.answers.empty() && in.answers[0].text.find("right") != std::string_view::npos ? 1 : 0;
+    return v;
+  }
+};
+const JudgeRegistrar kFirstRight("test_first_right",
+                                 [](const JudgeContext&) -> Result<std::unique_ptr<Judge>> {
+                                   return std::unique_ptr<Judge>(
+                                       std::make_unique<FirstRightJudge>());
+                                 });
+// A nested policy for `threshold: utility`: chooses cheap1 and gives `strong` the utility 0.7.
+class UtilityPolicy final : public Policy {
+ public:
+  Result<Decision> choose(const RouteRequest&, const Signals&) const override {
+    Decision d;
+    d.policy = "test_utility";
+    d.plan.model = "cheap1";
+    Candidate strong;
+    strong.model = "strong";
+    strong.predicted_quality = 0.9;
+    strong.predicted_cost = 0.01;
+    strong.utility = 0.7;
+    d.candidates.push_back(strong);
+    return d;
+  }
+};
+const PolicyRegistrar kUtility("test_utility",
+                               [](const PolicyContext&) -> Result<std::unique_ptr<Policy>> {
+                                 return std::unique_ptr<Policy>(std::make_unique<UtilityPolicy>());
+                               });
 const JudgeRegistrar kRight("test_right",
                             [](const JudgeContext&) -> Result<std::unique_ptr<Judge>> {
                               return std::unique_ptr<Judge>(std::make_unique<SameJudge>(true));
@@ -102,6 +138,27 @@ routes:
       tiers:
         - {models: [cheap1, cheap2], judge: test_same, threshold: 0.5}
         - {model: strong}
+  - name: cascade_reuse
+    policy:
+      type: cascade
+      tiers:
+        - {model: cheap1, judge: test_first_right, threshold: 1}
+        - {models: [cheap1, cheap3], judge: test_same, threshold: 1}
+        - {model: strong}
+  - name: cascade_utility
+    policy:
+      type: cascade
+      first: {type: test_utility}
+      tiers:
+        - {models: [first], judge: test_first_right, threshold: utility}
+        - {model: strong}
+  - name: cascade_margin
+    policy:
+      type: cascade
+      first: {type: test_utility}
+      tiers:
+        - {models: [first], judge: test_first_right, threshold: utility, margin: 0.5}
+        - {model: strong}
   - name: vote
     policy: {type: ensemble, members: [cheap1, cheap2, cheap3], judge: test_same, aggregator: vote,
              member_quality: [0.3, 0.9, 0.5]}
@@ -142,6 +199,10 @@ data::Outcomes outcomes() {
   o.records.push_back(
       record("best", "best?",
              {{"cheap1", "wrong"}, {"cheap2", "right"}, {"cheap3", "wrong"}, {"strong", "D"}}));
+  o.records.push_back(record(
+      "sure", "sure?", {{"cheap1", "right"}, {"cheap2", "x"}, {"cheap3", "y"}, {"strong", "D"}}));
+  o.records.push_back(record(
+      "reuse", "reuse?", {{"cheap1", "A"}, {"cheap2", "x"}, {"cheap3", "A\n"}, {"strong", "D"}}));
   return o;
 }
 
@@ -245,6 +306,46 @@ TEST(CascadePlan, EscalatesWhenTheJudgeIsUnsure) {
   EXPECT_DOUBLE_EQ(*rec.calls[0].score, 0.5);
   EXPECT_NE(rec.calls[0].note.find("escalate"), std::string::npos);
   EXPECT_DOUBLE_EQ(rec.cost_usd, 0.001 + 0.002 + 0.01);
+}
+
+TEST(CascadePlan, ALaterTierReusesAnEarlierAnswerWithoutCallingAgain) {
+  Offline o;
+  eval::OfflineRunner runner(*o.runtime, o.recorded);
+  // cheap1 is unsure alone; with cheap3 it agrees: its answer, called once, is final.
+  auto r = runner.run(body("cascade_reuse", "reuse?"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(content(r), "A");
+  auto rec = r.record;
+  EXPECT_EQ(called(rec), (std::vector<std::string>{"cheap1@0:ok", "cheap3@1:ok"}));
+  EXPECT_TRUE(rec.calls[0].accepted);
+  EXPECT_DOUBLE_EQ(*rec.calls[0].score, 0.0);  // its own tier's verdict stays
+  EXPECT_NE(rec.calls[0].note.find("tier 1: test_same 1.000 >= 1: accept"), std::string::npos)
+      << rec.calls[0].note;
+  EXPECT_DOUBLE_EQ(rec.cost_usd, 0.001 + 0.003);  // cheap1 paid once
+  // Disagreeing, the two answers escalate to the strong model.
+  r = runner.run(body("cascade_reuse", "split?"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(content(r), "D");
+  rec = r.record;
+  EXPECT_EQ(called(rec), (std::vector<std::string>{"cheap1@0:ok", "cheap3@1:ok", "strong@2:ok"}));
+  EXPECT_DOUBLE_EQ(rec.cost_usd, 0.001 + 0.003 + 0.01);
+}
+
+TEST(CascadePlan, AUtilityThresholdIsTheFinalModelsUtilityPlusTheMargin) {
+  Offline o;
+  eval::OfflineRunner runner(*o.runtime, o.recorded);
+  // Threshold 0.7 (strong's utility): a sure answer (1) is kept, an unsure one (0) escalates.
+  auto r = runner.run(body("cascade_utility", "sure?"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(content(r), "right");
+  EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok"}));
+  EXPECT_NE(r.record.reason.find(">= 0.7]"), std::string::npos) << r.record.reason;
+  r = runner.run(body("cascade_utility", "best?"));
+  EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok", "strong@1:ok"}));
+  // Margin 0.5: threshold 1.2, above any confidence: always escalates.
+  r = runner.run(body("cascade_margin", "sure?"));
+  EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok", "strong@1:ok"}));
+  EXPECT_NE(r.record.reason.find(">= 1.2]"), std::string::npos) << r.record.reason;
 }
 
 TEST(CascadePlan, StopsAtTheCostBoundWithTheBestAnswerSoFar) {
@@ -446,6 +547,14 @@ routes:
   EXPECT_NE(
       bad("{type: cascade, tiers: [{model: a, judge: test_same}, {model: b}]}").find("threshold"),
       std::string::npos);
+  EXPECT_NE(bad("{type: cascade, tiers: [{model: a, judge: test_same, threshold: utility}, "
+                "{model: b}]}")
+                .find("needs the cascade's `first` policy"),
+            std::string::npos);
+  EXPECT_NE(bad("{type: cascade, tiers: [{model: a, judge: test_same, threshold: 1, margin: 0.1}, "
+                "{model: b}]}")
+                .find("`margin` is for `threshold: utility`"),
+            std::string::npos);
   EXPECT_NE(bad("{type: ensemble, members: [a, zz]}").find("unknown model 'zz'"),
             std::string::npos);
   EXPECT_NE(bad("{type: ensemble, members: [a, b], aggregator: best-of}").find("judge"),

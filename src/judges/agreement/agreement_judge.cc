@@ -10,10 +10,16 @@
 //     last_match: false      # take a pattern's last match instead of its first
 //     builtin: true          # after the patterns, the kind's built-in extraction
 //     labels: ABCDE          # choice labels when the prompt lists no options
+//     reference: majority    # | first: agreement with the FIRST answer (a cascade verifying a
+//                            #   routed model's answer beside probes: the probes confirm it, they
+//                            #   cannot outvote it; with a threshold above 1/2 the accepted
+//                            #   answer is then the first one)
 //
-// Verdict: confidence = majority count / answers; `extracted` = each answer's extraction;
-// `scores[i]` = the share of answers agreeing with answer i (0 when nothing was extracted).
-// With fewer than two answers agreement is undefined: available = false (extracted still filled).
+// Verdict: confidence = majority count / answers (reference: first — the count of answers equal to
+// the first one's extraction / answers; 0 when the first has none); `extracted` = each answer's
+// extraction; `scores[i]` = the share of answers agreeing with answer i (0 when nothing was
+// extracted). With fewer than two answers agreement is undefined: available = false (extracted
+// still filled).
 #include <unordered_map>
 
 #include "judges/agreement/extract.h"
@@ -24,7 +30,8 @@ namespace {
 
 class AgreementJudge final : public Judge {
  public:
-  explicit AgreementJudge(AnswerExtractor extractor) : extractor_(std::move(extractor)) {}
+  AgreementJudge(AnswerExtractor extractor, bool first)
+      : extractor_(std::move(extractor)), first_(first) {}
 
   Verdict judge(const JudgeInput& input) const override {
     Verdict v;
@@ -41,6 +48,7 @@ class AgreementJudge final : public Judge {
       for (std::size_t j = 0; j < n; ++j) agreeing[i] += v.extracted[j] == v.extracted[i];
       if (best == n || agreeing[i] > agreeing[best]) best = i;
     }
+    if (first_) best = n > 0 && !v.extracted[0].empty() ? 0 : n;
     v.scores.resize(n);
     for (std::size_t i = 0; i < n; ++i)
       v.scores[i] = n ? static_cast<double>(agreeing[i]) / static_cast<double>(n) : 0.0;
@@ -53,7 +61,8 @@ class AgreementJudge final : public Judge {
     }
     if (best == n) {
       v.confidence = 0;
-      v.note = kind_name + ": no answer extracted from " + std::to_string(n);
+      v.note = first_ ? kind_name + ": nothing extracted from the first answer"
+                      : kind_name + ": no answer extracted from " + std::to_string(n);
       return v;
     }
     v.confidence = v.scores[best];
@@ -62,18 +71,22 @@ class AgreementJudge final : public Judge {
       if (c == '\n' || c == '\t') c = ' ';
     if (v.extracted[best].size() > 24) shown += "...";
     v.note = kind_name + ": " + std::to_string(agreeing[best]) + " of " + std::to_string(n) +
-             " agree on '" + shown + "'";
+             (first_ ? " agree with the first, '" : " agree on '") + shown + "'";
     return v;
   }
 
  private:
   AnswerExtractor extractor_;
+  bool first_;  // reference: first
 };
 
 Result<std::unique_ptr<Judge>> make_agreement(const JudgeContext& ctx) {
   SpecReader spec(ctx);
-  if (auto e = spec.only_keys({"type", "kind", "patterns", "last_match", "builtin", "labels"}))
+  if (auto e = spec.only_keys(
+          {"type", "kind", "patterns", "last_match", "builtin", "labels", "reference"}))
     return *e;
+  auto reference = spec.string("reference", "majority", {"majority", "first"});
+  if (!reference) return reference.error();
   ExtractorOptions options;
   auto kind = spec.string("kind", "auto", {"auto", "choice", "number", "code", "text"});
   if (!kind) return kind.error();
@@ -94,7 +107,8 @@ Result<std::unique_ptr<Judge>> make_agreement(const JudgeContext& ctx) {
     return spec.error(ctx.spec, "`builtin: false` needs `patterns:` (else nothing is extracted)");
   auto extractor = AnswerExtractor::make(std::move(options));
   if (!extractor) return spec.error(ctx.spec["patterns"], extractor.error().message);
-  return std::unique_ptr<Judge>(std::make_unique<AgreementJudge>(std::move(*extractor)));
+  return std::unique_ptr<Judge>(
+      std::make_unique<AgreementJudge>(std::move(*extractor), *reference == "first"));
 }
 
 const JudgeRegistrar kAgreement("agreement", make_agreement);

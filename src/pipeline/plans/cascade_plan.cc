@@ -4,7 +4,10 @@
 // called. The answer of a tier is its first answer whose extracted form is the majority's (the
 // judge's Verdict::extracted), else its first answer. A tier whose every call failed escalates;
 // when no later tier answers (or a bound stops the plan) the last answer obtained is delivered.
-// Models an earlier tier already called are not called again. Bounds: plan.bounds (Spend).
+// Models an earlier tier already called are not called again: when a later tier lists one, its
+// earlier answer joins that tier's answers (first in the tier's order), so a tier [first, probe]
+// after a tier [first] calls only the probe and judges the two answers together (ACAR's single →
+// two-model step). Bounds: plan.bounds (Spend).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -39,13 +42,21 @@ class CascadePlan final : public PlanRunner {
         any_logprobs ? api::buffered_call_body(ctx.body, ctx.req.model, true) : std::string();
     std::vector<MemberAnswer> all;  // every call, for the failure path
     std::vector<std::string> called;
+    std::vector<std::optional<std::size_t>>
+        all_of_called;                // per name in `called`: its index in `all`
     std::optional<std::size_t> best;  // index in `all` of the latest tier's answer
     std::string stopped;
     for (std::size_t t = 0; t < plan.tiers.size(); ++t) {
       const PlanTier& tier = plan.tiers[t];
       std::vector<const ModelRuntime*> models;
+      std::vector<std::size_t> reused;  // indices in `all` of earlier answers this tier lists
       for (const auto& name : tier.models) {
-        if (std::find(called.begin(), called.end(), name) != called.end()) continue;
+        if (auto c = std::find(called.begin(), called.end(), name); c != called.end()) {
+          const auto at = static_cast<std::size_t>(c - called.begin());
+          if (at < all_of_called.size() && all_of_called[at] && all[*all_of_called[at]].ok())
+            reused.push_back(*all_of_called[at]);
+          continue;
+        }
         models.push_back(ctx.runtime->find_model(name));
         called.push_back(name);
       }
@@ -66,8 +77,15 @@ class CascadePlan final : public PlanRunner {
           co_await call_parallel(ctx, models, tier_body, static_cast<int>(t), last, spend);
       const std::size_t base = all.size();
       for (auto& a : answers) all.push_back(std::move(a));
+      // `called` gained one name per call made, in order: map each to its answer in `all`.
+      for (std::size_t i = base; i < all.size(); ++i) all_of_called.push_back(i);
+      all_of_called.resize(called.size());
       std::vector<MemberAnswer*> answered;
       std::vector<std::size_t> index;
+      for (std::size_t i : reused) {
+        answered.push_back(&all[i]);
+        index.push_back(i);
+      }
       for (std::size_t i = base; i < all.size(); ++i)
         if (all[i].ok()) {
           answered.push_back(&all[i]);
@@ -103,6 +121,12 @@ class CascadePlan final : public PlanRunner {
         }
         for (std::size_t i = 0; i < answered.size(); ++i) {
           auto& rec = ctx.rec.calls[answered[i]->call];
+          if (i < reused.size()) {  // judged again by a later tier: its first verdict stays
+            rec.note += fmt::format("; tier {}: {}", t, note);
+            if (rec.extracted.empty() && i < v.extracted.size())
+              rec.extracted = v.extracted[i].substr(0, 64);
+            continue;
+          }
           if (v.available) rec.score = i < v.scores.size() ? v.scores[i] : v.confidence;
           if (i < v.extracted.size()) rec.extracted = v.extracted[i].substr(0, 64);
           rec.note = note;

@@ -14,6 +14,13 @@
 // it); when it chose a model of the final tier, that tier alone is the plan (nothing to verify).
 // The request's x-switchboard-max-cost lowers max_cost; λ and the objective reach the nested
 // policy unchanged. The plan's tiers, thresholds and judges are shown in the decision's reason.
+//
+// `threshold: utility` (with `first`; optional `margin: X`, default 0): the tier's threshold is
+// set per request to the utility the nested policy gives the final tier's model (its predicted
+// quality − λ·predicted cost at the request's λ and objective) + margin: the answer in hand is
+// kept when the judge's P(correct) is worth at least what calling the strongest model would be
+// (a calibrated judge, such as `verifier`, makes the comparison meaningful). When the nested
+// policy gives that model no utility, the tier escalates on `margin` alone (as a fixed threshold).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -28,8 +35,12 @@ constexpr const char* kFirst = "first";
 
 class CascadePolicy final : public Policy {
  public:
-  CascadePolicy(std::vector<PlanTier> tiers, PlanBounds bounds, std::unique_ptr<Policy> first)
-      : tiers_(std::move(tiers)), bounds_(bounds), first_(std::move(first)) {}
+  CascadePolicy(std::vector<PlanTier> tiers, std::vector<std::optional<double>> utility_margin,
+                PlanBounds bounds, std::unique_ptr<Policy> first)
+      : tiers_(std::move(tiers)),
+        utility_margin_(std::move(utility_margin)),
+        bounds_(bounds),
+        first_(std::move(first)) {}
 
   SignalNeeds needs() const override { return first_ ? first_->needs() : SignalNeeds{}; }
 
@@ -44,6 +55,13 @@ class CascadePolicy final : public Policy {
       auto nested = first_->choose(request, signals);
       if (!nested) return nested.error();
       chosen = nested->plan.model;
+      // Utility thresholds: the final tier's model's utility for this request (+ margin).
+      std::optional<double> final_utility;
+      for (const auto& c : nested->candidates)
+        if (c.model == tiers_.back().models.front() && c.utility) final_utility = c.utility;
+      for (std::size_t i = 0; i < d.plan.tiers.size() && i < utility_margin_.size(); ++i)
+        if (utility_margin_[i])
+          d.plan.tiers[i].threshold = (final_utility ? *final_utility : 0.0) + *utility_margin_[i];
       d.candidates = std::move(nested->candidates);
       d.reason = "first " + nested->policy + " chose " + chosen + "; ";
       const auto& final_models = tiers_.back().models;
@@ -80,15 +98,18 @@ class CascadePolicy final : public Policy {
 
  private:
   std::vector<PlanTier> tiers_;
+  std::vector<std::optional<double>> utility_margin_;  // per tier: set for `threshold: utility`
   PlanBounds bounds_;
   std::unique_ptr<Policy> first_;
 };
 
 Result<PlanTier> parse_tier(const PolicyContext& ctx, const YAML::Node& node, bool last,
-                            bool has_first, std::optional<double> threshold) {
+                            bool has_first, std::optional<double> threshold,
+                            std::optional<double>& utility_margin) {
   const std::string where = where_of(ctx, node);
-  if (auto e = check_keys(ctx, node, "a cascade tier",
-                          {"models", "model", "judge", "threshold", "on_unavailable", "logprobs"}))
+  if (auto e = check_keys(
+          ctx, node, "a cascade tier",
+          {"models", "model", "judge", "threshold", "margin", "on_unavailable", "logprobs"}))
     return *e;
   PlanTier tier;
   const YAML::Node models = node["models"] ? node["models"] : node["model"];
@@ -108,7 +129,18 @@ Result<PlanTier> parse_tier(const PolicyContext& ctx, const YAML::Node& node, bo
       tier.judge_name = std::move(judge->name);
       if (!node["threshold"] && !threshold)
         return spec_error(where, "a judged tier needs `threshold` (confidence in [0,1])");
-      tier.threshold = threshold ? *threshold : node["threshold"].as<double>();
+      const bool utility = node["threshold"] && node["threshold"].IsScalar() &&
+                           node["threshold"].Scalar() == "utility";
+      if (utility) {
+        if (!has_first)
+          return spec_error(where_of(ctx, node["threshold"]),
+                            "`threshold: utility` needs the cascade's `first` policy");
+        utility_margin = node["margin"] ? node["margin"].as<double>() : 0.0;
+      } else if (node["margin"]) {
+        return spec_error(where_of(ctx, node["margin"]), "`margin` is for `threshold: utility`");
+      } else {
+        tier.threshold = threshold ? *threshold : node["threshold"].as<double>();
+      }
     } else if (!last) {
       return spec_error(where, "every tier but the last needs a `judge`");
     }
@@ -148,10 +180,14 @@ Result<std::unique_ptr<Policy>> make_cascade(const PolicyContext& ctx) {
     first = std::move(*nested);
   }
   std::vector<PlanTier> out;
+  std::vector<std::optional<double>> margins;
   for (std::size_t i = 0; i < tiers.size(); ++i) {
-    auto tier = parse_tier(ctx, tiers[i], i + 1 == tiers.size(), first != nullptr, threshold);
+    std::optional<double> margin;
+    auto tier =
+        parse_tier(ctx, tiers[i], i + 1 == tiers.size(), first != nullptr, threshold, margin);
     if (!tier) return tier.error();
     out.push_back(std::move(*tier));
+    margins.push_back(margin);
   }
   const auto& last = out.back().models;
   if (std::find(last.begin(), last.end(), kFirst) != last.end())
@@ -159,8 +195,8 @@ Result<std::unique_ptr<Policy>> make_cascade(const PolicyContext& ctx) {
                       "`first` cannot be in the final tier");
   auto bounds = parse_bounds(ctx);
   if (!bounds) return bounds.error();
-  return std::unique_ptr<Policy>(
-      std::make_unique<CascadePolicy>(std::move(out), *bounds, std::move(first)));
+  return std::unique_ptr<Policy>(std::make_unique<CascadePolicy>(std::move(out), std::move(margins),
+                                                                 *bounds, std::move(first)));
 }
 
 const PolicyRegistrar kRegisterCascade("cascade", make_cascade);

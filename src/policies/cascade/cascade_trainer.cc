@@ -1,5 +1,6 @@
 // Default cascades learned from TRAIN (`switchboard eval --policy cascade` without a spec, or
-// `switchboard train --policy cascade`), when the user's spec has no `tiers`:
+// `switchboard train --policy cascade`), when the user's spec has no `tiers`: `design: routed`
+// (the default; cascade_routed.cc) or `design: probes`, this file's:
 //   final tier = the model with the best mean TRAIN score (ties: cheaper);
 //   first tier = the probe set (2 or 3 of the `probe_pool` cheapest other models, default 6)
 //                whose cascade — probes judged by the `judge` (default `agreement`), the final
@@ -13,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "policies/cascade/cascade_designs.h"
 #include "policies/learned.h"
 #include "switchboard/judge.h"
 
@@ -72,6 +74,13 @@ Result<TrainedPolicy> train_cascade(const TrainContext& ctx) {
     for (int i = 0; i <= 20; ++i) out.sweep.values.push_back(i / 20.0);
     return out;
   }
+  const std::string design = ctx.base_spec && ctx.base_spec.IsMap() && ctx.base_spec["design"]
+                                 ? ctx.base_spec["design"].as<std::string>()
+                                 : "routed";
+  if (design == "routed") return train_routed_cascade(ctx);
+  if (design != "probes")
+    return make_error(ErrorKind::kBadRequest, "bad_spec",
+                      "cascade: design is `routed` (default) or `probes`, not '" + design + "'");
   auto fail = [](const std::string& m) {
     return make_error(ErrorKind::kBadRequest, "bad_data", "cascade: " + m);
   };

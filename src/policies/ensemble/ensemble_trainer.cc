@@ -3,7 +3,8 @@
 // `recruit`: members recruited per prompt (Symbolic-MoE) by a `classifier` trained on TRAIN into
 // OUT/recruiter — the k (spec `k`, default 3) models of highest utility at the request's λ — and
 // aggregated by `vote` over the answers the `judge` (default `agreement`) extracts, ties to the
-// recruiter's predicted quality. The curve's knob is λ (the classifier's sweep). A user spec with
+// recruiter's predicted quality. The curve's knob is a grid of recruit.k ∈ {1, k} × λ (`single: 0`
+// in the spec: λ alone at k, the release before this one's default). A user spec with
 // members or recruit is returned as given (recruit.policy trained first when it is a learned type
 // without a model_dir).
 #include <filesystem>
@@ -65,7 +66,26 @@ Result<TrainedPolicy> train_ensemble(const TrainContext& ctx) {
   for (const char* key : {"max_calls", "max_cost", "deadline_ms"})
     if (base && base[key]) spec[key] = YAML::Clone(base[key]);
   out.spec = spec;
-  out.sweep = trained->sweep;
+  // The knob: a grid of recruit.k ∈ {1, k} × λ (every value of the recruiter's λ sweep), so
+  // the curve holds the recruiter's own single-call points and, beside them, what voting adds;
+  // k = 2 cannot outvote anyone (two different answers tie; the tie goes to the higher predicted
+  // quality), so it is not in the grid.
+  std::vector<double> lambdas =
+      trained->sweep.kind == Sweep::Kind::kLambda && !trained->sweep.values.empty()
+          ? trained->sweep.values
+          : default_lambda_sweep();
+  const int k = spec["recruit"]["k"].as<int>();
+  if (spec_number(ctx, "single", 1) == 0 || k == 1) {
+    out.sweep = trained->sweep;
+    return out;
+  }
+  out.sweep.kind = Sweep::Kind::kSpecKey;
+  out.sweep.key = "recruit.k";
+  for (int kk : {1, k})
+    for (std::size_t i = 0; i < lambdas.size(); ++i) {
+      out.sweep.values.push_back(kk);
+      out.sweep.lambdas.push_back(lambdas[i]);
+    }
   return out;
 }
 
