@@ -11,6 +11,8 @@
 // switchboard_feedback_total{route,kind,result}.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include "access/settings.h"
