@@ -81,9 +81,10 @@ TEST(SessionHash, NextTurnsHistoryIsTheLastTurnWithItsAnswer) {
       R"([{"role":"system","content":[{"type":"text","text":"be brief"}]},{"role":"user","content":"hi"},)"
       R"({"role":"assistant","content":"hello!"},{"role":"user","content":"and then?"}])");
   EXPECT_EQ(history_hash(parts), history_hash(turn2));
-  // A first turn has no history.
-  EXPECT_EQ(history_hash(turn1), 0u);
+  // A first turn has no history (a system message alone is no earlier turn's conversation: those
+  // end with an assistant message).
   EXPECT_EQ(history_hash(chat(R"([{"role":"user","content":"hi"}])")), 0u);
+  EXPECT_NE(history_hash(turn1), conversation_hash(chat(R"([{"role":"system","content":"be brief"}])"), ""));
   // Roles count.
   auto other = chat(R"([{"role":"system","content":"be brief"},{"role":"user","content":"hi"},)"
                     R"({"role":"user","content":"hello!"},{"role":"user","content":"and then?"}])");
@@ -122,7 +123,7 @@ struct Pool {
   std::vector<Replica*> ptrs;
   std::unique_ptr<Balancer> lb;
   explicit Pool(std::size_t n,
-                const std::string& yaml = "{type: session_affinity, inner: round_robin}") {
+                const std::string& yaml = "{type: session_affinity, inner: least_outstanding}") {
     for (std::size_t i = 0; i < n; ++i) {
       owned.push_back(std::make_unique<Replica>());
       owned.back()->ordinal = static_cast<std::uint32_t>(i);
@@ -143,12 +144,12 @@ TEST(SessionAffinity, GoesToTheSessionsReplicaUnlessOverloaded) {
   rr.session_model = "m";
   rr.session_replica = 2;
   for (int i = 0; i < 10; ++i) EXPECT_EQ(p.lb->pick(p.ptrs, rr).ordinal, 2u);
-  // A hint for another model's replica is ignored (round robin spreads).
+  // A hint for another model's replica is ignored (the inner balancer spreads an idle pool).
   rr.session_model = "other";
   std::set<std::uint32_t> seen;
   for (int i = 0; i < 8; ++i) seen.insert(p.lb->pick(p.ptrs, rr).ordinal);
   EXPECT_EQ(seen.size(), 4u);
-  // Overloaded (load > least × 1.5 + 2): the inner balancer decides.
+  // Overloaded (load > least × 1.5 + 2): the inner balancer (least loaded) decides.
   rr.session_model = "m";
   p.owned[2]->in_flight = 5;
   for (int i = 0; i < 4; ++i) EXPECT_NE(p.lb->pick(p.ptrs, rr).ordinal, 2u);
