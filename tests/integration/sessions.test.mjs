@@ -123,6 +123,24 @@ describe('sessions', () => {
     assert.equal(fd.session.turn, 1);
   });
 
+  test('a streamed answer counts as the conversation\'s history too', async () => {
+    const first = [{ role: 'user', content: 'stream me a greeting' }];
+    const r = await postChat(gw.base, { model: 'chat', messages: first, stream: true });
+    assert.equal(r.status, 200, r.text);
+    const answer = r.text.split('\n').filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)).choices?.[0]?.delta?.content ?? '').join('');
+    assert.match(answer, /answer to: stream me a greeting/);
+    await sleep(TURN_GAP_MS);
+    const t2 = await turn(gw.base, 'chat', [...first, { role: 'assistant', content: answer },
+      { role: 'user', content: 'now some code' }]);
+    assert.equal(t2.model, A);
+    assert.equal(t2.replica, r.headers.get('x-switchboard-replica'));
+    const d = await getDecision(gw.base, t2.id);
+    assert.equal(d.session.kind, 'prefix');
+    assert.equal(d.session.turn, 2);
+    assert.equal(d.session.action, 'stayed');
+  });
+
   test('the body\'s user field names a session', async () => {
     const extra = { user: 'end-user-42' };
     const t1 = await turn(gw.base, 'chat', [{ role: 'user', content: 'hi there' }], { extra });

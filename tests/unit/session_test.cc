@@ -84,7 +84,8 @@ TEST(SessionHash, NextTurnsHistoryIsTheLastTurnWithItsAnswer) {
   // A first turn has no history (a system message alone is no earlier turn's conversation: those
   // end with an assistant message).
   EXPECT_EQ(history_hash(chat(R"([{"role":"user","content":"hi"}])")), 0u);
-  EXPECT_NE(history_hash(turn1), conversation_hash(chat(R"([{"role":"system","content":"be brief"}])"), ""));
+  EXPECT_NE(history_hash(turn1),
+            conversation_hash(chat(R"([{"role":"system","content":"be brief"}])"), ""));
   // Roles count.
   auto other = chat(R"([{"role":"system","content":"be brief"},{"role":"user","content":"hi"},)"
                     R"({"role":"user","content":"hello!"},{"role":"user","content":"and then?"}])");
