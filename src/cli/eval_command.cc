@@ -14,8 +14,8 @@
 #include "eval/explain.h"
 #include "eval/offline_runner.h"
 #include "eval/online.h"
-#include "eval/sessions.h"
 #include "eval/report.h"
+#include "eval/sessions.h"
 #include "pipeline/embedding_blocking.h"
 #include "pipeline/runtime.h"
 
@@ -210,7 +210,8 @@ const CommandRegistrar kEval(
                      "--online: MODEL:AFTER:FACTOR multiplies MODEL's recorded scores by FACTOR after AFTER TEST prompts");
       app.add_option("--reference", o->reference, "--online: the offline policy to compare with")
           ->capture_default_str();
-      app.add_option("--lambda", o->lambda, "--online, --sessions: λ (quality points per USD) of every policy")
+      app.add_option("--lambda", o->lambda,
+                     "--online, --sessions: λ (quality points per USD) of every policy")
           ->capture_default_str();
       app.add_option("--sessions", o->sessions,
                      "Replay TEST as conversations of this many turns (per task, seeded) with and "

@@ -288,7 +288,8 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
 }
 
 RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::string& what) {
-  w.only_keys(node, what, {"name", "policy", "signals", "stages", "guard", "cache", "session", "budget"});
+  w.only_keys(node, what,
+              {"name", "policy", "signals", "stages", "guard", "cache", "session", "budget"});
   RouteConfig r;
   if (!node["name"]) w.fail(node, what + " needs a name");
   r.name = w.string(node["name"], what + ".name");

@@ -159,8 +159,7 @@ std::size_t CapacityController::carry_over(const CapacityController& old) {
       if (a[i]->name != b[i]->name) return false;
     return true;
   };
-  if (same_names(models_, old.models_) && same_names(routes_, old.routes_))
-    history_ = old.history_;
+  if (same_names(models_, old.models_) && same_names(routes_, old.routes_)) history_ = old.history_;
   while (history_.size() > settings_.history) history_.pop_front();
   return carried;
 }

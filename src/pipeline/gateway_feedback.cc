@@ -12,7 +12,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "access/settings.h"
@@ -211,9 +210,8 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
 
 void Gateway::implicit_feedback(std::string decision_id, double score) {
   if (!lookups_) return;
-  asio::post(*lookups_, [this, id = std::move(decision_id), score] {
-    implicit_feedback_blocking(id, score);
-  });
+  asio::post(*lookups_,
+             [this, id = std::move(decision_id), score] { implicit_feedback_blocking(id, score); });
 }
 
 std::string Gateway::implicit_feedback_blocking(const std::string& decision_id, double score) {
