@@ -197,3 +197,100 @@ describe('session config errors', () => {
     }
   });
 });
+
+// The margin on utilities: a bandit route (cold LinUCB, α = 0: predictions only) learns from
+// feedback that model-a is bad; a session started on model-a then switches when model-b's utility
+// beats it by more than the margin, and stays when λ (the cost term) brings the gain under it.
+describe('session margin on a learning route', () => {
+  let gw;
+  const CHEAP = { input_per_mtok: 0.1, output_per_mtok: 0.1 };
+  before(async () => {
+    const echo = await echoUpstream();
+    gw = await startGateway({
+      models: [model(A, echo.url, { price: CHEAP }), model(B, echo.url)],
+      routes: [{
+        name: 'learn', policy: { type: 'bandit', alpha: 0, embedding_weight: 0 },
+        session: { switch_margin: 0.05 },
+      }],
+    });
+  });
+  after(() => stopAll());
+
+  const lambda0 = { 'x-switchboard-lambda': '0' };
+  // The policy's own choice: POST /v1/route as a new session (a header-less request would join the
+  // sessions above by its prefix, and its explanation would show their stickiness).
+  let probes = 0;
+  async function explain(messages, headers) {
+    const res = await fetch(`${gw.base}/v1/route`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-id': `probe-${++probes}`, ...headers },
+      body: JSON.stringify({ model: 'learn', messages }),
+    });
+    assert.equal(res.status, 200);
+    return res.json();
+  }
+  async function feedback(id, score) {
+    for (let i = 0; ; ++i) {
+      const r = await fetch(`${gw.base}/v1/feedback`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ decision_id: id, score }),
+      });
+      if (r.status !== 404 || i > 40) return assert.equal(r.status, 200, await r.text());
+      await sleep(25);
+    }
+  }
+
+  test('switches beyond the margin, stays within it', async () => {
+    const first = [{ role: 'user', content: 'tell me about rivers' }];
+    // Both sessions start on model-a (equal predictions, λ = 0: the cheaper model).
+    const s1 = await turn(gw.base, 'learn', first, { headers: { 'x-session-id': 'm1', ...lambda0 } });
+    const s2 = await turn(gw.base, 'learn', first, { headers: { 'x-session-id': 'm2', ...lambda0 } });
+    assert.equal(s1.model, A);
+    assert.equal(s2.model, A);
+    // Feedback: model-a's answers are bad, model-b's good, until the policy prefers model-b.
+    const next = [...first, { role: 'assistant', content: s1.answer }, { role: 'user', content: 'and lakes?' }];
+    for (let i = 0; i < 40; ++i) {
+      const t = await turn(gw.base, 'learn', [{ role: 'user', content: `question number ${i}` }],
+        { headers: { 'x-session-id': `train-${i}`, ...lambda0 } });
+      await feedback(t.id, t.model === A ? 0 : 1);
+      const e = await explain(next, lambda0);
+      const u = Object.fromEntries(e.candidates.map((c) => [c.model, c.utility]));
+      if (e.model === B && u[B] - u[A] > 0.2) break;
+    }
+    const e = await explain(next, lambda0);
+    const c = Object.fromEntries(e.candidates.map((x) => [x.model, x]));
+    const gain = c[B].utility - c[A].utility;
+    assert.ok(gain > 0.2, `model-b's gain at λ = 0: ${gain}`);
+    // Session 1 at λ = 0: the gain exceeds the margin, it switches.
+    const t1 = await turn(gw.base, 'learn', next, { headers: { 'x-session-id': 'm1', ...lambda0 } });
+    assert.equal(t1.model, B);
+    const d1 = await getDecision(gw.base, t1.id);
+    assert.equal(d1.session.action, 'switched');
+    assert.match(d1.session.reason, /gains 0\.\d+ utility over model-a \(> margin 0\.05\)/);
+    // Session 2 at a λ (found by bisection on POST /v1/route) that leaves model-b a gain between
+    // 0 and the margin — still the policy's own choice: it stays.
+    const gainAt = async (l) => {
+      const x = await explain(next, { 'x-switchboard-lambda': String(l) });
+      const u = Object.fromEntries(x.candidates.map((k) => [k.model, k.utility]));
+      return { gain: u[B] - u[A], model: x.model };
+    };
+    let lo = 0, hi = 1;
+    while ((await gainAt(hi)).gain > 0) hi *= 4;
+    let lambda, at;
+    for (let i = 0; i < 60; ++i) {
+      lambda = (lo + hi) / 2;
+      at = await gainAt(lambda);
+      if (at.gain > 0.01 && at.gain < 0.04) break;
+      if (at.gain >= 0.04) lo = lambda; else hi = lambda;
+    }
+    assert.ok(at.gain > 0.01 && at.gain < 0.04, `gain ${at.gain} at λ ${lambda}`);
+    assert.equal(at.model, B, 'the policy alone still prefers model-b');
+    const headers = { 'x-session-id': 'm2', 'x-switchboard-lambda': String(lambda) };
+    const t2 = await turn(gw.base, 'learn', next, { headers });
+    assert.equal(t2.model, A);
+    const d2 = await getDecision(gw.base, t2.id);
+    assert.equal(d2.session.action, 'stayed');
+    assert.match(d2.session.reason, /would gain 0\.0[1-4]\d* utility \(<= margin 0\.05\)/);
+  });
+});
+
