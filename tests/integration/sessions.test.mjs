@@ -168,6 +168,20 @@ describe('sessions', () => {
     assert.ok(await metric(gw.base, 'switchboard_session_turns_total', { route: 'chat', action: 'stayed' }) >= 2);
   });
 
+  test('a hot reload keeps the sessions', async () => {
+    const headers = { 'x-session-id': 'across-reload' };
+    const t1 = await turn(gw.base, 'chat', [{ role: 'user', content: 'hello before the reload' }], { headers });
+    assert.equal(t1.model, A);
+    gw.proc.child.kill('SIGHUP');
+    await gw.proc.waitFor(/reload \(sighup\) #1/, 10000);
+    const t2 = await turn(gw.base, 'chat', [{ role: 'user', content: 'code after the reload' }], { headers });
+    assert.equal(t2.model, A);
+    assert.equal(t2.replica, t1.replica);
+    const d = await getDecision(gw.base, t2.id);
+    assert.equal(d.session.turn, 2);
+    assert.equal(d.session.action, 'stayed');
+  });
+
   test('an over-long x-session-id is a 400 in OpenAI\'s shape', async () => {
     const r = await postChat(gw.base, { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
       { headers: { 'x-session-id': 'x'.repeat(300) } });

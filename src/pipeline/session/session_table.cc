@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+
 namespace switchboard::pipeline::session {
 namespace {
 
@@ -105,6 +108,22 @@ std::uint64_t SessionTable::evicted() const {
 std::uint64_t SessionTable::expired() const {
   std::lock_guard lock(mu_);
   return expired_;
+}
+
+std::shared_ptr<SessionTable> shared_table(const std::string& route, const Settings& settings) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<SessionTable>, std::less<>> tables;
+  std::lock_guard lock(mu);
+  for (auto it = tables.begin(); it != tables.end();)  // forget tables no runtime holds
+    it = it->second.expired() ? tables.erase(it) : std::next(it);
+  auto& slot = tables[route];
+  if (auto t = slot.lock(); t &&
+                            t->max_sessions() == std::max<std::size_t>(settings.max_sessions, 1) &&
+                            t->ttl_ms() == settings.ttl_ms)
+    return t;
+  auto t = std::make_shared<SessionTable>(settings.max_sessions, settings.ttl_ms);
+  slot = t;
+  return t;
 }
 
 std::uint64_t session_key(std::string_view kind, std::string_view id) {

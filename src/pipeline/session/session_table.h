@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -57,6 +58,8 @@ class SessionTable {
               std::int64_t now_ms);
 
   std::size_t size() const;
+  std::size_t max_sessions() const { return max_; }
+  std::int64_t ttl_ms() const { return ttl_ms_; }
   std::uint64_t evicted() const;  // by the bound
   std::uint64_t expired() const;  // by the TTL
 
@@ -78,6 +81,11 @@ class SessionTable {
   std::unordered_map<std::uint64_t, std::uint64_t> by_conversation_;  // hash → session key
   std::uint64_t evicted_ = 0, expired_ = 0;
 };
+
+// The table of route `route`, shared by every runtime alive that asks for it with the same bounds:
+// a hot reload that keeps a route's max_sessions and ttl_s keeps its sessions (other bounds: a new
+// table). Thread-safe; the table lives as long as a runtime holds it.
+std::shared_ptr<SessionTable> shared_table(const std::string& route, const Settings& settings);
 
 // 64-bit FNV-1a of `kind`, a NUL byte and `id`: the key of a session named by the client
 // (kind "header" or "user"), or of a new header-less one (kind "prefix", id = its decision id).

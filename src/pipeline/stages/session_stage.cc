@@ -13,7 +13,8 @@
 // turn, action, model, reason}; switchboard_session_turns_total counts the actions.
 //
 // Settings, per route: `session: {sticky: true, switch_margin: 0.05, ttl_s: 1800,
-// max_sessions: 100000}`. Memory: one SessionTable per route with sessions (bounded, LRU + TTL).
+// max_sessions: 100000}`. Memory: one SessionTable per route with sessions (bounded, LRU + TTL),
+// kept across hot reloads that do not change the route's bounds.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -89,13 +90,13 @@ class AnswerTap final : public ResponseWriter {
 
 struct RouteSessions {
   session::Settings settings;
-  std::unique_ptr<session::SessionTable> table;
+  std::shared_ptr<session::SessionTable> table;  // shared across reloads (session::shared_table)
 };
 
 // What one request knows of its session, shared by its after_decide and after_answer callbacks
 // (RouteRequest::session_model views `state.model`).
 struct Turn {
-  session::SessionTable* table = nullptr;
+  std::shared_ptr<session::SessionTable> table;
   session::Settings settings;
   std::uint64_t key = 0;
   std::optional<session::State> state;  // the session before this turn (nullopt: new)
@@ -156,7 +157,7 @@ class SessionStage final : public Stage {
       if (!settings) return settings.error();
       RouteSessions rs;
       rs.settings = *settings;
-      rs.table = std::make_unique<session::SessionTable>(settings->max_sessions, settings->ttl_ms);
+      rs.table = session::shared_table(r.name, *settings);
       stage->routes_.emplace(r.name, std::move(rs));
     }
     if (stage->routes_.empty()) return std::unique_ptr<Stage>();
@@ -171,7 +172,7 @@ class SessionStage final : public Stage {
     const std::int64_t now = steady_ms();
 
     auto turn = std::make_shared<Turn>();
-    turn->table = rs.table.get();
+    turn->table = rs.table;
     turn->settings = rs.settings;
     store::SessionRecord rec;
     if (auto header = ctx.headers.find("x-session-id"); header && !header->empty()) {
