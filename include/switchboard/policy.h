@@ -86,6 +86,11 @@ struct RouteRequest {
   std::string_view adapter;             // LoRA adapter the request asks for; empty = base model
   std::int64_t prompt_tokens = 0;       // estimated prompt tokens; 0 = unknown
   std::int64_t max_output_tokens = 0;   // the request's max_tokens; 0 = not given
+  // Sessions (docs/sessions.md): the replica (Replica::ordinal of a replica of `session_model`)
+  // that answered the session's last turn; -1 = none. Set by the session stage; read by the
+  // `session_affinity` balancer, ignored by the others.
+  std::string_view session_model;
+  std::int32_t session_replica = -1;
 };
 
 struct Candidate {

@@ -1,5 +1,6 @@
 // One named step of the request path, run by the stage runner (src/pipeline/stage_runner.h) in the
-// order auth → parse → limits → guard → cache → signals → decide → execute → record.
+// order auth → parse → limits → guard → cache → signals → implicit_feedback → session → decide →
+// execute → record (stages a config does not use are left out).
 //
 // Contract: run() is called concurrently for different requests (a stage object is shared and
 // immutable after construction) and must not block; it reads and fills the request context and

@@ -32,7 +32,7 @@ Error duplicate_key(std::string_view key) {
 // The top-level fields the parser reads, found in one pass.
 struct Fields {
   std::optional<simdjson::dom::element> model, stream, stream_options, max_tokens,
-      max_completion_tokens, messages;
+      max_completion_tokens, messages, user;
   void take(std::string_view key, simdjson::dom::element value) {
     if (key == "model") {
       model = value;
@@ -46,6 +46,8 @@ struct Fields {
       max_tokens = value;
     } else if (key == "max_completion_tokens") {
       max_completion_tokens = value;
+    } else if (key == "user") {
+      user = value;
     }
   }
 };
@@ -174,6 +176,10 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
                      std::to_string(kMaxOutputTokens));
     req.max_tokens = n;
   }
+
+  // `user`: kept when it is a string (sessions, docs/sessions.md); anything else passes through.
+  if (std::string_view user; f.user && f.user->get_string().get(user) == simdjson::SUCCESS)
+    req.user = user;
 
   simdjson::dom::array messages;
   if (!f.messages || f.messages->get_array().get(messages) != simdjson::SUCCESS)

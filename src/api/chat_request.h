@@ -31,6 +31,9 @@ struct ChatRequest {
   std::string prompt_text;
   std::vector<MessageSpan> messages;  // one per message, in order
   std::int64_t estimated_prompt_tokens = 0;
+  // The body's `user` field when it is a string ("" otherwise): an end-user id, which the session
+  // stage uses to recognise a conversation (docs/sessions.md).
+  std::string user;
 
   std::string_view text_of(const MessageSpan& m) const {
     return std::string_view(prompt_text).substr(m.offset, m.length);

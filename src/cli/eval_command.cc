@@ -15,6 +15,7 @@
 #include "eval/offline_runner.h"
 #include "eval/online.h"
 #include "eval/report.h"
+#include "eval/sessions.h"
 #include "pipeline/embedding_blocking.h"
 #include "pipeline/runtime.h"
 
@@ -36,6 +37,9 @@ struct EvalCliOptions {
   std::string reference = "classifier";
   double lambda = 20;
   std::size_t warmup = 0;
+  // --sessions (eval/sessions.h)
+  std::size_t sessions = 0;  // turns per session; 0 = not asked
+  std::vector<std::string> margins;
 };
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -102,6 +106,33 @@ int run_online(const EvalCliOptions& o, const data::Outcomes& train, const data:
   return ok ? 0 : 1;
 }
 
+int run_sessions(const EvalCliOptions& o, const data::Outcomes& train, const data::Outcomes& test,
+                 ProgressBar& bar) {
+  eval::SessionReplayOptions options;
+  if (o.policies.size() > 1) {
+    fmt::print(stderr, "switchboard eval: --sessions evaluates one --policy at a time\n");
+    return 2;
+  }
+  if (!o.policies.empty()) options.policy = o.policies[0];
+  options.policy_config = o.policy_config;
+  options.turns = o.sessions;
+  if (!o.margins.empty()) options.margins = o.margins;
+  options.lambda = o.lambda;
+  options.seed = o.seed;
+  options.artifacts_dir = o.artifacts;
+  options.progress = [&bar](std::size_t done, std::size_t total) { bar.update(done, total); };
+  auto result = eval::evaluate_sessions(train, test, options);
+  if (!result) {
+    fmt::print(stderr, "switchboard eval: {}\n", result.error().message);
+    return 1;
+  }
+  if (!o.quiet) fmt::print("{}", eval::sessions_to_table(*result));
+  if (!o.json_out.empty() &&
+      !write_file(o.json_out, eval::sessions_to_json(*result).dump(2) + "\n"))
+    return 1;
+  return 0;
+}
+
 int run_eval(const EvalCliOptions& o) {
   const bool tty = isatty(STDERR_FILENO);
   if (tty) fmt::print(stderr, "  loading {} and {}\n", o.train, o.test);
@@ -116,6 +147,15 @@ int run_eval(const EvalCliOptions& o) {
     return 1;
   }
   ProgressBar bar(tty);
+  if (o.online && o.sessions > 0) {
+    fmt::print(stderr, "switchboard eval: --online and --sessions are separate replays\n");
+    return 2;
+  }
+  if (o.sessions > 0) return run_sessions(o, *train, *test, bar);
+  if (!o.margins.empty()) {
+    fmt::print(stderr, "switchboard eval: --margins goes with --sessions\n");
+    return 2;
+  }
   if (o.online) return run_online(o, *train, *test, bar);
   if (!o.drift.empty() || o.warmup > 0) {
     fmt::print(stderr, "switchboard eval: --drift and --warmup go with --online\n");
@@ -170,8 +210,16 @@ const CommandRegistrar kEval(
                      "--online: MODEL:AFTER:FACTOR multiplies MODEL's recorded scores by FACTOR after AFTER TEST prompts");
       app.add_option("--reference", o->reference, "--online: the offline policy to compare with")
           ->capture_default_str();
-      app.add_option("--lambda", o->lambda, "--online: λ (quality points per USD) of every policy")
+      app.add_option("--lambda", o->lambda,
+                     "--online, --sessions: λ (quality points per USD) of every policy")
           ->capture_default_str();
+      app.add_option("--sessions", o->sessions,
+                     "Replay TEST as conversations of this many turns (per task, seeded) with and "
+                     "without session stickiness; reports model switches per session "
+                     "(docs/sessions.md)");
+      app.add_option("--margins", o->margins,
+                     "--sessions: switch margins to compare (off, a number, always)")
+          ->delimiter(',');
       app.add_option("--warmup", o->warmup,
                      "--online: TRAIN prompts streamed as feedback before TEST")
           ->capture_default_str();

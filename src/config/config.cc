@@ -288,7 +288,8 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
 }
 
 RouteConfig parse_route(const Walker& w, const YAML::Node& node, const std::string& what) {
-  w.only_keys(node, what, {"name", "policy", "signals", "stages", "guard", "cache", "budget"});
+  w.only_keys(node, what,
+              {"name", "policy", "signals", "stages", "guard", "cache", "session", "budget"});
   RouteConfig r;
   if (!node["name"]) w.fail(node, what + " needs a name");
   r.name = w.string(node["name"], what + ".name");
@@ -383,7 +384,7 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
   cfg->source = source;
   w.only_keys(root, "the configuration",
               {"listen", "server", "models", "routes", "store", "signals", "guard", "cache", "auth",
-               "state", "admin", "apis", "control"});
+               "state", "admin", "apis", "control", "feedback"});
   for (const char* section : kStageSections)
     if (root[section]) cfg->sections.emplace(section, root[section]);
   for (const char* section : kTopLevelSections)

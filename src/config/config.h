@@ -205,10 +205,10 @@ struct Config {
 
 // Stages with settings of their own, accepted at the top level and in a route; their factories
 // check them. A new such stage adds its name here.
-inline constexpr const char* kStageSections[] = {"guard", "cache"};
+inline constexpr const char* kStageSections[] = {"guard", "cache", "session"};
 // Sections read by stages from the top level only (also kept in Config::sections): `auth:` and
-// `state:` (access/settings.h, docs/keys.md).
-inline constexpr const char* kTopLevelSections[] = {"auth", "state"};
+// `state:` (access/settings.h, docs/keys.md), `feedback:` (implicit feedback, docs/online.md).
+inline constexpr const char* kTopLevelSections[] = {"auth", "state", "feedback"};
 
 // Parses and validates. `source` names the text in error messages (the file path).
 Result<std::shared_ptr<const Config>> parse_config(const std::string& yaml_text,

@@ -22,6 +22,12 @@ constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
 
 // ---------------------------------------------------------------- Exchange
 
+std::string Exchange::client_address() const {
+  boost::system::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);
+  return ec ? std::string() : ep.address().to_string();
+}
+
 Exchange::Exchange(beast::tcp_stream& stream, Request& request, unsigned worker,
                    std::chrono::milliseconds write_timeout)
     : stream_(stream), request_(request), worker_(worker), write_timeout_(write_timeout) {

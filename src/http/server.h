@@ -91,6 +91,8 @@ class Exchange {
   unsigned worker() const { return worker_; }
   Clock::time_point received_at() const { return received_at_; }
   asio::any_io_executor executor() { return stream_.get_executor(); }
+  // The client's IP address as text ("" when the socket no longer knows it).
+  std::string client_address() const;
 
   // Sends a complete response. Returns false if the client is gone (the caller just stops).
   asio::awaitable<bool> respond(Response response);

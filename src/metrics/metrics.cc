@@ -131,6 +131,7 @@ std::string GatewayMetrics::render() {
   ejections.render(out);
   cache_lookups.render(out);
   cache_saved.render(out);
+  session_turns.render(out);
   key_requests.render(out);
   key_tokens.render(out);
   key_cost.render(out);

@@ -216,6 +216,12 @@ struct GatewayMetrics {
   Family<Counter> cache_lookups{"switchboard_cache_requests_total",
                                 "Requests of cached routes, by cache result (hit, miss, bypass).",
                                 {"route", "result"}};
+  // Sessions (docs/sessions.md): turns of routes with sessions, by what the session did (new,
+  // same, stayed, switched, none).
+  Family<Counter> session_turns{"switchboard_session_turns_total",
+                                "Requests of routes with sessions, by session action (new, same "
+                                "model, stayed despite a better choice, switched, none).",
+                                {"route", "action"}};
   Family<Counter> cache_saved{
       "switchboard_cache_saved_usd_total",
       "Cost of the upstream calls cache hits avoided (each cached answer's original cost).",

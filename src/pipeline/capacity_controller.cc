@@ -134,6 +134,36 @@ void CapacityController::step(double dt, std::int64_t now_ms) {
   while (history_.size() > settings_.history) history_.pop_front();
 }
 
+std::size_t CapacityController::carry_over(const CapacityController& old) {
+  std::scoped_lock lock(step_mu_, old.step_mu_);
+  std::size_t carried = 0;
+  for (auto& m : models_) {
+    const ModelSlot* o = old.find_model(m->name);
+    if (!o || !o->seen) continue;
+    m->price.store(o->price.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    m->load.store(o->load.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    m->seen = true;
+    ++carried;
+  }
+  for (auto& r : routes_) {
+    const RouteSlot* o = old.find_route(r->name);
+    if (!o || !o->seen) continue;
+    r->lambda.store(o->lambda.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    r->rate.store(o->rate.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    r->seen = true;
+    ++carried;
+  }
+  auto same_names = [](const auto& a, const auto& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i]->name != b[i]->name) return false;
+    return true;
+  };
+  if (same_names(models_, old.models_) && same_names(routes_, old.routes_)) history_ = old.history_;
+  while (history_.size() > settings_.history) history_.pop_front();
+  return carried;
+}
+
 void CapacityController::start() {
   std::lock_guard lock(thread_mu_);
   if (empty() || thread_.joinable() || stopping_) return;

@@ -60,6 +60,12 @@ class CapacityController final : public DualPrices {
   // One control step over the last `dt_seconds` (the thread passes the measured time; tests call
   // it directly). `now_ms` stamps the history entry.
   void step(double dt_seconds, std::int64_t now_ms);
+  // Hot reload (docs/capacity.md): takes over `old`'s price, smoothed load, λ and smoothed spend
+  // rate for every model and route both control (matched by name), and its history when both
+  // control the same models and routes. Call before start(). Counters of requests still running
+  // on `old` stay there (their in-flight count is not moved). Returns the models and routes
+  // carried.
+  std::size_t carry_over(const CapacityController& old);
   // Runs step() every interval on a thread of its own, until destruction. Idempotent; does nothing
   // when empty().
   void start();

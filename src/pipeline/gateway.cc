@@ -140,6 +140,7 @@ std::size_t Gateway::replace_runtime(std::unique_ptr<Runtime> fresh) {
   auto swap = [&] {
     std::lock_guard lock(runtime_mu_);
     carried = carry_over_replicas(*runtime_, *fresh, next_index_);
+    carry_over_prices(*runtime_, *fresh);
     runtime_ = std::shared_ptr<Runtime>(std::move(fresh));
     runtime_->start_control();
     generation_.fetch_add(1, std::memory_order_release);
@@ -256,6 +257,10 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
     ctx.headers.items.emplace_back("authorization", it->value());
   if (auto it = ex.request().find("x-api-key"); it != ex.request().end())  // Anthropic's clients
     ctx.headers.items.emplace_back("x-api-key", it->value());
+  // The conversation a request belongs to, for the session stage (docs/sessions.md).
+  if (auto it = ex.request().find("x-session-id"); it != ex.request().end())
+    ctx.headers.items.emplace_back("x-session-id", it->value());
+  ctx.client_address = ex.client_address();
   ctx.read_error = ex.read_error();
   ctx.received_at = ex.received_at();
   ctx.runtime = &runtime;
@@ -264,6 +269,7 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
   ctx.metrics = &metrics_;
   ctx.sink = sink_.get();
   ctx.contexts = contexts_.get();
+  ctx.implicit = feedback_ && lookups_ ? this : nullptr;
 }
 
 const FrontEnd* Gateway::front_for(std::string_view path) const {

@@ -57,7 +57,7 @@ class Learner;
 class ContextCache;
 }  // namespace learning
 
-class Gateway {
+class Gateway final : private ImplicitFeedbackSink {
  public:
   Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::DecisionStore> store);
   ~Gateway();
@@ -98,6 +98,11 @@ class Gateway {
   // the feedback, hand it to the learner; the answer in OpenAI's shape. Blocking (SQLite): call it
   // from a thread pool, never an event loop. Thread-safe; 503 before attach() or after detach().
   http::Response feedback_blocking(std::string_view body);
+  // Implicit feedback (docs/online.md, pipeline/stages/implicit_feedback_stage.cc): `score` for
+  // `decision_id`, stored with kind and source `implicit` unless the decision already has feedback,
+  // then learned like POST /v1/feedback's. Blocking (SQLite). Returns what happened: "queued",
+  // "no_context", "dropped", "duplicate", "not_found" or "unavailable".
+  std::string implicit_feedback_blocking(const std::string& decision_id, double score);
 
  private:
   struct Worker;  // per worker thread: its upstream and embedding source, its cached runtime
@@ -124,6 +129,8 @@ class Gateway {
   // Opens the feedback table and starts the learner (attach()); feedback is answered 503 when
   // the table cannot be opened.
   void start_learning();
+  // ImplicitFeedbackSink: implicit_feedback_blocking() on the lookup pool.
+  void implicit_feedback(std::string decision_id, double score) override;
 
   mutable std::mutex runtime_mu_;
   std::shared_ptr<Runtime> runtime_;              // guarded by runtime_mu_

@@ -11,6 +11,7 @@
 // switchboard_feedback_total{route,kind,result}.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include "access/settings.h"
@@ -205,6 +206,60 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
     body["score"] = fb.score;
   }
   return json_reply(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void Gateway::implicit_feedback(std::string decision_id, double score) {
+  if (!lookups_) return;
+  asio::post(*lookups_,
+             [this, id = std::move(decision_id), score] { implicit_feedback_blocking(id, score); });
+}
+
+std::string Gateway::implicit_feedback_blocking(const std::string& decision_id, double score) {
+  if (!feedback_ || !contexts_ || !learner_) return "unavailable";
+  auto rec = store_->find_pending(decision_id);
+  if (!rec) rec = store_->find_stored(decision_id);
+  const auto rt = runtime();
+  if (!rec) {
+    metrics_.feedback.with({"", "implicit", "not_found"}).inc();
+    return "not_found";
+  }
+  const std::string route =
+      rt->find_route(rec->route) || rt->find_model(rec->route) ? rec->route : "other";
+  store::FeedbackRow row;
+  row.decision_id = rec->id;
+  row.time_ms = now_ms();
+  row.kind = "implicit";
+  row.score = score;
+  row.route = rec->route;
+  row.model = rec->model;
+  row.source = "implicit";
+  auto added = feedback_->add({row});
+  if (!added) {
+    spdlog::warn("implicit feedback on {}: {}", decision_id, added.error().message);
+    return "unavailable";
+  }
+  if (!*added) {  // explicit (or earlier implicit) feedback exists: it wins
+    metrics_.feedback.with({route, "implicit", "duplicate"}).inc();
+    return "duplicate";
+  }
+  metrics_.feedback.with({route, "implicit", "accepted"}).inc();
+  auto ctx = contexts_->get(decision_id);
+  if (!ctx) {
+    metrics_.learned.with({route, "no_context"}).inc();
+    return "no_context";
+  }
+  learning::LearnEvent event;
+  event.route = ctx->route;
+  event.decision_id = decision_id;
+  Feedback& f = event.feedback;
+  f.signals = std::move(ctx->signals);
+  f.prompt_text = std::move(ctx->prompt_text);
+  f.prompt_tokens = ctx->prompt_tokens;
+  f.model = ctx->model;
+  f.cost = ctx->cost;
+  f.lambda = ctx->lambda;
+  f.score = score;
+  return learner_->submit(std::move(event)) ? "queued" : "dropped";
 }
 
 }  // namespace switchboard::pipeline

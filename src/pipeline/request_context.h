@@ -56,6 +56,17 @@ enum class RequestKind {
   kEmbeddings,  // an embeddings request: routed on its input text, forwarded as it is
 };
 
+// Where implicit feedback goes (docs/online.md): the gateway stores it like POST /v1/feedback's
+// (marked implicit, not when the decision already has feedback) and hands it to the learner, off
+// the request path. null offline.
+class ImplicitFeedbackSink {
+ public:
+  virtual ~ImplicitFeedbackSink() = default;
+  // A negative signal on `decision_id` (the client asked the same prompt again): score `score`.
+  // Must not block.
+  virtual void implicit_feedback(std::string decision_id, double score) = 0;
+};
+
 struct RequestContext {
   // --- Set by the front end, constant afterwards.
   std::string_view body;  // the raw request body (or the front end's translation); outlives the run
@@ -68,6 +79,7 @@ struct RequestContext {
   std::string_view native_body;
   ResponseWriter* native_client = nullptr;
   RequestHeaders headers;
+  std::string client_address;  // the client's IP address ("" offline or unknown)
   std::optional<Error> read_error;  // the body could not be read (too large, timeout)
   Clock::time_point received_at = Clock::now();
   bool explain_only = false;  // POST /v1/route: stop after decide, answer nothing, record nothing
@@ -83,6 +95,7 @@ struct RequestContext {
   // Serving with feedback on: where `record` keeps what a learning policy decided on, for
   // POST /v1/feedback (pipeline/learning/context_cache.h); null offline.
   learning::ContextCache* contexts = nullptr;
+  ImplicitFeedbackSink* implicit = nullptr;  // serving with feedback on; null offline
 
   // --- Filled by the stages.
   api::ChatRequest req;                 // parse
@@ -121,6 +134,10 @@ struct RequestContext {
   // that ended it) and before `record`; each may amend `rec`. Not in explain-only mode. The cache
   // stores a miss's answer here (pipeline/stages/cache_stage.cc).
   std::vector<std::function<void(RequestContext&)>> after_answer;
+  // Run by `decide`, in order, right after the policy decided and before the decision is counted
+  // (capacity) and acted on; each may amend `decision` (the session stage keeps a session's model
+  // there, pipeline/stages/session_stage.cc). Run in explain-only mode too.
+  std::vector<std::function<void(RequestContext&)>> after_decide;
   bool recorded = false;  // the runner handed `rec` to the sink (it is moved-from then)
 
   // x-switchboard-decision, -model, -replica, -cache and -calls (multi-call plans) for the client.

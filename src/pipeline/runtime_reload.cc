@@ -1,5 +1,7 @@
 #include "pipeline/runtime_reload.h"
 
+#include "pipeline/capacity_controller.h"
+
 namespace switchboard::pipeline {
 namespace {
 constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -42,6 +44,11 @@ std::size_t carry_over_replicas(const Runtime& old, Runtime& fresh, std::size_t&
     }
   }
   return carried;
+}
+
+std::size_t carry_over_prices(const Runtime& old, Runtime& fresh) {
+  if (!old.control || !fresh.control) return 0;
+  return fresh.control->carry_over(*old.control);
 }
 
 }  // namespace switchboard::pipeline

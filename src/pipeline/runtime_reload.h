@@ -18,4 +18,9 @@ namespace switchboard::pipeline {
 // Returns how many replicas carried their state over.
 std::size_t carry_over_replicas(const Runtime& old, Runtime& fresh, std::size_t& next_index);
 
+// Carries the capacity prices and budget λ (docs/capacity.md) of models and routes present in both
+// runtimes from `old` into `fresh` (CapacityController::carry_over), before `fresh`'s controller
+// starts; a reload then does not reset them to 0. Returns how many models and routes carried.
+std::size_t carry_over_prices(const Runtime& old, Runtime& fresh);
+
 }  // namespace switchboard::pipeline

@@ -29,8 +29,12 @@ namespace switchboard::pipeline {
 // `auth` runs before `parse` (a request without a valid key is refused 401 before its body is
 // read, like OpenAI's API); `limits` after it (it needs the named route or model and the prompt's
 // token estimate), before anything costly (docs/keys.md).
-inline constexpr const char* kStageOrder[] = {"auth",    "parse",  "limits",  "guard", "cache",
-                                              "signals", "decide", "execute", "record"};
+// `implicit_feedback` (docs/online.md) and `session` (docs/sessions.md) run before `decide`;
+// `session` amends its decision (RequestContext::after_decide).
+inline constexpr const char* kStageOrder[] = {"auth",    "parse",   "limits",
+                                              "guard",   "cache",   "signals",
+                                              "implicit_feedback", "session", "decide",
+                                              "execute", "record"};
 
 class StageRunner {
  public:

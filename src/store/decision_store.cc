@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   stream INTEGER, latency_ms REAL, upstream_ms REAL,
   prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
   candidates TEXT, attempts TEXT, stages TEXT, guard TEXT, calls TEXT, cache TEXT,
-  key_name TEXT, key_team TEXT, api TEXT
+  key_name TEXT, key_team TEXT, api TEXT, session TEXT
 );
 DROP INDEX IF EXISTS decisions_time;
 )sql";
@@ -55,13 +55,14 @@ DROP INDEX IF EXISTS decisions_time;
 constexpr const char* kInsert =
     "INSERT INTO decisions (id,time_ms,route,policy,model,replica,reason,status,outcome,"
     "error_code,error_message,stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,"
-    "tokens_source,cost_usd,candidates,attempts,stages,guard,calls,cache,key_name,key_team,api) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "tokens_source,cost_usd,candidates,attempts,stages,guard,calls,cache,key_name,key_team,api,"
+    "session) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 constexpr const char* kSelect =
     "SELECT id,time_ms,route,policy,model,replica,reason,status,outcome,error_code,error_message,"
     "stream,latency_ms,upstream_ms,prompt_tokens,completion_tokens,tokens_source,cost_usd,"
-    "candidates,attempts,stages,guard,calls,cache,key_name,key_team,api FROM decisions WHERE id = ?";
+    "candidates,attempts,stages,guard,calls,cache,key_name,key_team,api,session FROM decisions "
+    "WHERE id = ?";
 
 constexpr const char* kCount = "SELECT count(*) FROM decisions";
 constexpr const char* kDeleteOlder =
@@ -89,6 +90,18 @@ std::optional<CacheRecord> cache_from_json(const nlohmann::json& j) {
   c.saved_usd = j.value("saved_usd", 0.0);
   c.note = j.value("note", "");
   return c;
+}
+
+std::optional<SessionRecord> session_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  SessionRecord r;
+  r.kind = j.value("kind", "");
+  r.id = j.value("id", "");
+  r.turn = j.value("turn", std::int64_t{0});
+  r.action = j.value("action", "");
+  r.model = j.value("model", "");
+  r.reason = j.value("reason", "");
+  return r;
 }
 
 std::vector<StageSpan> stages_from_json(const nlohmann::json& j) {
@@ -376,6 +389,12 @@ nlohmann::json cache_json(const std::optional<CacheRecord>& c) {
   return j;
 }
 
+nlohmann::json session_json(const std::optional<SessionRecord>& s) {
+  if (!s) return nullptr;
+  return {{"kind", s->kind},     {"id", s->id},       {"turn", s->turn},
+          {"action", s->action}, {"model", s->model}, {"reason", s->reason}};
+}
+
 nlohmann::json stages_json(const std::vector<StageSpan>& stages) {
   auto out = nlohmann::json::array();
   for (const auto& s : stages) out.push_back({{"name", s.name}, {"us", s.us}, {"outcome", s.outcome}});
@@ -451,7 +470,8 @@ nlohmann::json DecisionRecord::to_json() const {
           {"stages", stages_json(stages)},
           {"guard", guard_json(guard)},
           {"calls", calls_json(calls)},
-          {"cache", cache_json(cache)}};
+          {"cache", cache_json(cache)},
+          {"session", session_json(session)}};
 }
 
 struct DecisionStore::Reader {
@@ -495,6 +515,9 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
                nullptr);
   // ... and before they named the client API (docs/apis.md).
   sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN api TEXT", nullptr, nullptr,
+               nullptr);
+  // ... and before sessions (docs/sessions.md).
+  sqlite3_exec(store->write_db_, "ALTER TABLE decisions ADD COLUMN session TEXT", nullptr, nullptr,
                nullptr);
   if (std::string why = create_responses_table(store->write_db_); !why.empty())
     return make_error(ErrorKind::kInternal, "store_error",
@@ -632,6 +655,7 @@ std::optional<DecisionRecord> DecisionStore::find_stored(const std::string& id) 
     r.key_name = column_text(stmt, 24);
     r.key_team = column_text(stmt, 25);
     r.api = column_text(stmt, 26);
+    r.session = session_from_json(nlohmann::json::parse(column_text(stmt, 27), nullptr, false));
     out = std::move(r);
   }
   return_reader(std::move(reader));
@@ -827,6 +851,11 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
       text(r.key_team);
     }
     text(r.api);
+    const std::string session = r.session ? dump(session_json(r.session)) : std::string();
+    if (r.session)
+      text(session);
+    else
+      sqlite3_bind_null(stmt, ++i);
     if (sqlite3_step(stmt) != SQLITE_DONE) dropped_.fetch_add(1);
     sqlite3_reset(stmt);
   }

@@ -98,6 +98,17 @@ struct CacheRecord {
   bool operator==(const CacheRecord&) const = default;
 };
 
+// What the session stage did for a request of a route with sessions (docs/sessions.md).
+struct SessionRecord {
+  std::string kind;    // how the session was found: header | user | prefix (a new one: "new")
+  std::string id;      // "s_" + 16 hex digits: a hash of the kind and the client's id, never the id
+  std::int64_t turn = 0;  // 1 for the session's first request
+  std::string action;  // new | same | stayed | switched | none (not sticky)
+  std::string model;   // the session's model before this turn ("" for a new one)
+  std::string reason;  // why it stayed or switched
+  bool operator==(const SessionRecord&) const = default;
+};
+
 // A Responses-API answer kept for a later request's `previous_response_id` (docs/apis.md): the
 // conversation so far — input items then output items, as a JSON array's text — under the
 // response id the client saw. Written with its decision record, in the `responses` table, and
@@ -135,6 +146,7 @@ struct DecisionRecord {
   std::vector<GuardCheck> guard;                         // the guard stage's checks, in order
   std::vector<CallRecord> calls;  // multi-call plans: every model call, in order (empty otherwise)
   std::optional<CacheRecord> cache;                      // routes with a cache only
+  std::optional<SessionRecord> session;                  // routes with sessions only
   std::optional<StoredResponse> stored_response;  // `store: true` Responses requests (not in to_json)
 
   nlohmann::json to_json() const;
@@ -217,6 +229,8 @@ class DecisionStore {
 
 // {"status","entry","similarity","match","saved_usd","note"} (null when absent).
 nlohmann::json cache_json(const std::optional<CacheRecord>& cache);
+// {"kind","id","turn","action","model","reason"} (null when absent).
+nlohmann::json session_json(const std::optional<SessionRecord>& session);
 // The stage spans as JSON: [{"name","us","outcome"}].
 nlohmann::json stages_json(const std::vector<StageSpan>& stages);
 // [{"check","verdict","us"[,"kinds":{kind:count}][,"score"][,"threshold"][,"target"]}].

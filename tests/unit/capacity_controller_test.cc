@@ -134,3 +134,46 @@ TEST(CapacityController, ConfigErrors) {
                 .find("smoothing"),
             std::string::npos);
 }
+
+TEST(CapacityController, ReloadCarriesPricesAndLambdaOver) {
+  auto cfg = config_with("control: {price_step: 0.1, lambda_step: 1, smoothing: 1}\n");
+  pipeline::CapacityController old(*cfg);
+  for (int step = 1; step <= 3; ++step) {
+    for (int i = 0; i < 20; ++i) old.on_start("a"), old.on_finish("a", "r", 10, 0.02);
+    old.step(1.0, step);
+  }
+  ASSERT_GT(old.model_price("a"), 0.2);
+  ASSERT_GT(old.route_lambda("r"), 0);
+  // The same config: prices, λ and history carry over; a fresh controller starts at 0.
+  pipeline::CapacityController fresh(*cfg);
+  EXPECT_EQ(fresh.model_price("a"), 0);
+  EXPECT_EQ(fresh.carry_over(old), 3u);  // a and c (seen by a step), route r
+  EXPECT_DOUBLE_EQ(fresh.model_price("a"), old.model_price("a"));
+  EXPECT_DOUBLE_EQ(fresh.route_lambda("r"), old.route_lambda("r"));
+  EXPECT_EQ(fresh.to_json()["history"].size(), old.to_json()["history"].size());
+  // The next step goes on from the carried price (smoothed load carried too): under capacity now,
+  // the price decays from where it was rather than from 0.
+  const double before = fresh.model_price("a");
+  for (int i = 0; i < 5; ++i) fresh.on_start("a"), fresh.on_finish("a", "r", 10, 0);
+  fresh.step(1.0, 4);
+  EXPECT_NEAR(fresh.model_price("a"), before - 0.05, 1e-12);
+  // Another config (model a without capacity, c renamed away): only what both control carries.
+  auto other = config::parse_config(R"(models:
+  - name: a
+    replicas: [{url: "http://127.0.0.1:9"}]
+  - name: c
+    capacity: {concurrent: 2}
+    replicas: [{url: "http://127.0.0.1:9"}]
+routes:
+  - name: r2
+    budget: {usd_per_hour: 1}
+    policy: {type: static, model: a}
+)",
+                                    "u.yaml");
+  ASSERT_TRUE(other.ok());
+  pipeline::CapacityController changed(**other);
+  EXPECT_EQ(changed.carry_over(old), 1u);  // c only
+  EXPECT_EQ(changed.model_price("a"), 0);
+  EXPECT_EQ(changed.route_lambda("r2"), 0);
+  EXPECT_TRUE(changed.to_json()["history"].empty());
+}

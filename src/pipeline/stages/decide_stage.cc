@@ -1,5 +1,5 @@
 // `decide`: which plan answers — a configured model or LoRA adapter directly, or the route's
-// policy (Runtime::decide). Required.
+// policy (Runtime::decide), then RequestContext::after_decide (sessions). Required.
 #include "pipeline/capacity_controller.h"
 #include "pipeline/explain.h"
 #include "pipeline/request_context.h"
@@ -27,11 +27,12 @@ class DecideStage final : public Stage {
     }
     ctx.route_label = ctx.req.model;
     ctx.rec.policy = decided->policy;
-    ctx.rec.model = decided->plan.model;
     ctx.rec.reason = decided->reason + ctx.signals_note;
     if (!ctx.explain_only) ctx.rec.candidates = decided->candidates;
     ctx.adapter = ctx.runtime->adapter_of(ctx.req.model);
     ctx.decision = std::move(*decided);
+    for (auto& amend : ctx.after_decide) amend(ctx);
+    ctx.rec.model = ctx.decision->plan.model;
     if (control && !ctx.explain_only) {
       // Capacity load and route spend (docs/capacity.md): counted when routed, settled once
       // answered (the model that answered may be a fallback; the plan's first model is counted).

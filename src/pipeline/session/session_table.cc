@@ -1,0 +1,182 @@
+#include "pipeline/session/session_table.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace switchboard::pipeline::session {
+namespace {
+
+constexpr std::uint64_t kFnvOffset = 1469598103934665603ULL;
+constexpr std::uint64_t kFnvPrime = 1099511628211ULL;
+
+void fnv(std::uint64_t& h, std::string_view s) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= kFnvPrime;
+  }
+}
+
+void hash_message(std::uint64_t& h, std::string_view role, std::string_view text) {
+  fnv(h, role);
+  fnv(h, "\x1f");
+  fnv(h, text);
+  fnv(h, "\x1e");
+}
+
+std::uint64_t nonzero(std::uint64_t h) {
+  return h == 0 ? 1 : h;
+}
+
+}  // namespace
+
+SessionTable::SessionTable(std::size_t max_sessions, std::int64_t ttl_ms)
+    : max_(max_sessions == 0 ? 1 : max_sessions), ttl_ms_(ttl_ms) {}
+
+void SessionTable::erase(List::iterator it) {
+  if (it->conversation) {
+    auto c = by_conversation_.find(it->conversation);
+    if (c != by_conversation_.end() && c->second == it->key) by_conversation_.erase(c);
+  }
+  by_key_.erase(it->key);
+  lru_.erase(it);
+}
+
+std::optional<State> SessionTable::find(std::uint64_t key, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return std::nullopt;
+  if (now_ms - it->second->last_ms > ttl_ms_) {
+    erase(it->second);
+    ++expired_;
+    return std::nullopt;
+  }
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->state;
+}
+
+std::optional<std::uint64_t> SessionTable::find_conversation(std::uint64_t conversation,
+                                                             std::int64_t now_ms) {
+  if (conversation == 0) return std::nullopt;
+  std::lock_guard lock(mu_);
+  auto c = by_conversation_.find(conversation);
+  if (c == by_conversation_.end()) return std::nullopt;
+  auto it = by_key_.find(c->second);
+  if (it == by_key_.end()) return std::nullopt;
+  if (now_ms - it->second->last_ms > ttl_ms_) {
+    erase(it->second);
+    ++expired_;
+    return std::nullopt;
+  }
+  return c->second;
+}
+
+void SessionTable::update(std::uint64_t key, const State& state, std::uint64_t conversation,
+                          std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) {
+    while (lru_.size() >= max_) {
+      erase(std::prev(lru_.end()));
+      ++evicted_;
+    }
+    lru_.push_front(Entry{key, state, now_ms, 0});
+    it = by_key_.emplace(key, lru_.begin()).first;
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    it->second->state = state;
+    it->second->last_ms = now_ms;
+  }
+  Entry& e = *it->second;
+  if (e.conversation && e.conversation != conversation) {
+    auto c = by_conversation_.find(e.conversation);
+    if (c != by_conversation_.end() && c->second == key) by_conversation_.erase(c);
+  }
+  e.conversation = conversation;
+  if (conversation) by_conversation_[conversation] = key;
+}
+
+std::size_t SessionTable::size() const {
+  std::lock_guard lock(mu_);
+  return lru_.size();
+}
+std::uint64_t SessionTable::evicted() const {
+  std::lock_guard lock(mu_);
+  return evicted_;
+}
+std::uint64_t SessionTable::expired() const {
+  std::lock_guard lock(mu_);
+  return expired_;
+}
+
+std::shared_ptr<SessionTable> shared_table(const std::string& route, const Settings& settings) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<SessionTable>, std::less<>> tables;
+  std::lock_guard lock(mu);
+  for (auto it = tables.begin(); it != tables.end();)  // forget tables no runtime holds
+    it = it->second.expired() ? tables.erase(it) : std::next(it);
+  auto& slot = tables[route];
+  if (auto t = slot.lock(); t &&
+                            t->max_sessions() == std::max<std::size_t>(settings.max_sessions, 1) &&
+                            t->ttl_ms() == settings.ttl_ms)
+    return t;
+  auto t = std::make_shared<SessionTable>(settings.max_sessions, settings.ttl_ms);
+  slot = t;
+  return t;
+}
+
+std::uint64_t session_key(std::string_view kind, std::string_view id) {
+  std::uint64_t h = kFnvOffset;
+  fnv(h, kind);
+  fnv(h, std::string_view("\0", 1));
+  fnv(h, id);
+  return nonzero(h);
+}
+
+std::uint64_t history_hash(const api::ChatRequest& request) {
+  std::size_t last_user = request.messages.size();
+  for (std::size_t i = request.messages.size(); i-- > 0;)
+    if (request.messages[i].role == "user") {
+      last_user = i;
+      break;
+    }
+  if (last_user == request.messages.size() || last_user == 0) return 0;
+  std::uint64_t h = kFnvOffset;
+  for (std::size_t i = 0; i < last_user; ++i)
+    hash_message(h, request.messages[i].role, request.text_of(request.messages[i]));
+  return nonzero(h);
+}
+
+std::uint64_t conversation_hash(const api::ChatRequest& request, std::string_view answer) {
+  std::uint64_t h = kFnvOffset;
+  for (const auto& m : request.messages) hash_message(h, m.role, request.text_of(m));
+  hash_message(h, "assistant", answer);
+  return nonzero(h);
+}
+
+Verdict stickiness(const std::vector<Candidate>& candidates, std::string_view chosen,
+                   std::string_view session_model, double margin) {
+  const Candidate* mine = nullptr;
+  const Candidate* theirs = nullptr;
+  for (const auto& c : candidates) {
+    if (c.model == session_model) mine = &c;
+    if (c.model == chosen) theirs = &c;
+  }
+  if (candidates.empty())
+    return {true, "the policy lists no candidates (rules, static): the session keeps its model"};
+  if (!mine) return {false, fmt::format("{} is not a candidate", session_model)};
+  if (!mine->eligible)
+    return {false, fmt::format("{} is not eligible{}{}", session_model,
+                               mine->note.empty() ? "" : ": ", mine->note)};
+  if (theirs && mine->utility && theirs->utility) {
+    const double gain = *theirs->utility - *mine->utility;
+    if (gain > margin)
+      return {false, fmt::format("{} gains {:.4f} utility over {} (> margin {})", chosen, gain,
+                                 session_model, margin)};
+    return {true, fmt::format("{} would gain {:.4f} utility (<= margin {})", chosen, gain, margin)};
+  }
+  return {true, "the policy gives no utilities; the session's model is eligible"};
+}
+
+}  // namespace switchboard::pipeline::session

@@ -1,0 +1,283 @@
+// `session`: keeps a conversation on one model and one replica (docs/sessions.md).
+//
+// A request of a route with a `session:` section belongs to a session found, in this order, by its
+// `x-session-id` header (kind "header"), the body's `user` field (kind "user"), or its
+// conversation so far (kind "prefix": history_hash() of the messages before the last user message
+// equal to the conversation_hash() of an earlier answered turn — its messages plus its answer);
+// otherwise it starts a new session (a header-less one is then found by its next turn's history).
+// Before `decide` it looks the session up; right after the policy decided (after_decide) it keeps
+// the session's model unless another model's utility beats it by more than `switch_margin`
+// (session::stickiness()), and points the balancer at the replica that answered the last turn
+// (RouteRequest::session_replica, honoured by the `session_affinity` balancer). Once the request
+// was answered (after_answer) it records the turn. The decision record gets `session` {kind, id,
+// turn, action, model, reason}; switchboard_session_turns_total counts the actions.
+//
+// Settings, per route: `session: {sticky: true, switch_margin: 0.05, ttl_s: 1800,
+// max_sessions: 100000}`. Memory: one SessionTable per route with sessions (bounded, LRU + TTL),
+// kept across hot reloads that do not change the route's bounds.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "cache/answer.h"
+#include "pipeline/request_context.h"
+#include "pipeline/session/session_table.h"
+#include "switchboard/stage.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+constexpr std::size_t kMaxSessionIdBytes = 256;
+// Largest answer captured to hash the conversation; a longer one leaves the session findable only
+// by its id.
+constexpr std::size_t kMaxCaptured = 4u << 20;
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Forwards everything to the client and keeps a copy of a successful answer (to hash it).
+class AnswerTap final : public ResponseWriter {
+ public:
+  explicit AnswerTap(ResponseWriter* client) : client_(client) {}
+  asio::awaitable<bool> respond(unsigned status, std::string_view content_type, Headers headers,
+                                std::string body) override {
+    if (status == 200) keep(body);
+    return client_->respond(status, content_type, headers, std::move(body));
+  }
+  asio::awaitable<bool> error(const Error& e, Headers headers) override {
+    broken_ = true;
+    return client_->error(e, headers);
+  }
+  asio::awaitable<bool> start_stream(Headers headers) override {
+    streamed_ = true;
+    return client_->start_stream(headers);
+  }
+  asio::awaitable<bool> write_chunk(std::string_view data) override {
+    keep(data);
+    return client_->write_chunk(data);
+  }
+  asio::awaitable<bool> stream_error(const Error& e) override {
+    broken_ = true;
+    return client_->stream_error(e);
+  }
+  asio::awaitable<bool> finish_stream() override { return client_->finish_stream(); }
+
+  // The answer's text, when it was captured whole.
+  std::optional<std::string> answer() const {
+    if (broken_ || overflow_ || captured_.empty()) return std::nullopt;
+    auto a = streamed_ ? cache::answer_from_sse(captured_) : cache::answer_from_body(captured_);
+    if (!a) return std::nullopt;
+    return std::move(a->content);
+  }
+
+ private:
+  void keep(std::string_view data) {
+    if (captured_.size() + data.size() > kMaxCaptured) {
+      overflow_ = true;
+      return;
+    }
+    captured_.append(data);
+  }
+  ResponseWriter* client_;
+  std::string captured_;
+  bool streamed_ = false, broken_ = false, overflow_ = false;
+};
+
+struct RouteSessions {
+  session::Settings settings;
+  std::shared_ptr<session::SessionTable> table;  // shared across reloads (session::shared_table)
+};
+
+// What one request knows of its session, shared by its after_decide and after_answer callbacks
+// (RouteRequest::session_model views `state.model`).
+struct Turn {
+  std::shared_ptr<session::SessionTable> table;
+  session::Settings settings;
+  std::uint64_t key = 0;
+  std::optional<session::State> state;  // the session before this turn (nullopt: new)
+  std::string chosen;                   // the model the session goes on with
+  bool switched = false;
+};
+
+Result<session::Settings> parse_settings(const YAML::Node& node, const std::string& source,
+                                         const std::string& route) {
+  const std::string what = "routes." + route + ".session";
+  auto where = [&source](const YAML::Node& n) {
+    return fmt::format("{}:{}:{}", source, n.Mark().line + 1, n.Mark().column + 1);
+  };
+  auto bad = [&](const YAML::Node& n, const std::string& why) {
+    return make_error(ErrorKind::kBadRequest, "bad_config", where(n) + ": " + what + why);
+  };
+  session::Settings s;
+  if (!node.IsMap()) return bad(node, " must be a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    try {
+      if (key == "sticky") {
+        s.sticky = v.as<bool>();
+      } else if (key == "switch_margin") {
+        s.switch_margin = v.as<double>();
+        if (!(s.switch_margin >= 0 && s.switch_margin <= 1e6))
+          return bad(v, ".switch_margin must be a number >= 0");
+      } else if (key == "ttl_s") {
+        const double t = v.as<double>();
+        if (!(t > 0 && t <= 365.0 * 86400)) return bad(v, ".ttl_s must be > 0 (seconds)");
+        s.ttl_ms = static_cast<std::int64_t>(t * 1000);
+      } else if (key == "max_sessions") {
+        const auto n = v.as<std::int64_t>();
+        if (n < 1 || n > 100'000'000) return bad(v, ".max_sessions must be in [1, 100000000]");
+        s.max_sessions = static_cast<std::size_t>(n);
+      } else {
+        return bad(kv.first, ": unknown key '" + key +
+                                 "' (known: sticky, switch_margin, ttl_s, max_sessions)");
+      }
+    } catch (const YAML::Exception&) {
+      return bad(v, "." + key + " has the wrong type");
+    }
+  }
+  return s;
+}
+
+class SessionStage final : public Stage {
+ public:
+  std::string_view name() const override { return "session"; }
+
+  static Result<std::unique_ptr<Stage>> build(const config::Config& config) {
+    auto stage = std::make_unique<SessionStage>();
+    for (const auto& r : config.routes) {
+      auto it = r.sections.find("session");
+      if (it == r.sections.end()) continue;
+      auto settings = parse_settings(it->second, config.source, r.name);
+      if (!settings) return settings.error();
+      RouteSessions rs;
+      rs.settings = *settings;
+      rs.table = session::shared_table(r.name, *settings);
+      stage->routes_.emplace(r.name, std::move(rs));
+    }
+    if (stage->routes_.empty()) return std::unique_ptr<Stage>();
+    return std::unique_ptr<Stage>(std::move(stage));
+  }
+
+  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+    if (!ctx.route || ctx.kind != RequestKind::kChat) co_return StageResult::next();
+    auto found = routes_.find(ctx.route->config->name);
+    if (found == routes_.end()) co_return StageResult::next();
+    const RouteSessions& rs = found->second;
+    const std::int64_t now = steady_ms();
+
+    auto turn = std::make_shared<Turn>();
+    turn->table = rs.table;
+    turn->settings = rs.settings;
+    store::SessionRecord rec;
+    if (auto header = ctx.headers.find("x-session-id"); header && !header->empty()) {
+      if (header->size() > kMaxSessionIdBytes)
+        co_return StageResult::fail(
+            make_error(ErrorKind::kBadRequest, "invalid_request",
+                       fmt::format("x-session-id must be at most {} bytes", kMaxSessionIdBytes)),
+            "client_error");
+      rec.kind = "header";
+      turn->key = session::session_key("header", *header);
+    } else if (!ctx.req.user.empty()) {
+      rec.kind = "user";
+      turn->key = session::session_key("user", ctx.req.user);
+    } else if (auto key = rs.table->find_conversation(session::history_hash(ctx.req), now)) {
+      rec.kind = "prefix";
+      turn->key = *key;
+    } else {
+      rec.kind = "prefix";
+      turn->key = session::session_key("prefix", ctx.rec.id);
+    }
+    turn->state = rs.table->find(turn->key, now);
+    rec.id = fmt::format("s_{:016x}", turn->key);
+    rec.turn = turn->state ? turn->state->turns + 1 : 1;
+    rec.action = "new";
+    if (turn->state) rec.model = turn->state->model;
+    ctx.rec.session = std::move(rec);
+
+    ctx.after_decide.push_back([turn](RequestContext& c) { amend(c, *turn); });
+    if (ctx.explain_only) co_return StageResult::next();
+
+    std::shared_ptr<AnswerTap> tap;
+    if (ctx.client) {
+      tap = std::make_shared<AnswerTap>(ctx.client);
+      ctx.client = tap.get();
+    }
+    ctx.after_answer.push_back([turn, tap](RequestContext& c) {
+      if (tap) c.client = nullptr;  // the tap dies with this callback
+      if (c.error || c.rec.status != 200 || c.rec.outcome != "ok" || turn->chosen.empty()) return;
+      session::State next = turn->state.value_or(session::State{});
+      next.model = turn->chosen;
+      next.turns += 1;
+      if (turn->switched) next.switches += 1;
+      next.replica = -1;
+      if (c.replica && c.rec.model == turn->chosen)
+        next.replica = static_cast<std::int32_t>(c.replica->ordinal);
+      std::uint64_t conversation = 0;
+      if (tap)
+        if (auto answer = tap->answer()) conversation = session::conversation_hash(c.req, *answer);
+      turn->table->update(turn->key, next, conversation, steady_ms());
+    });
+    co_return StageResult::next();
+  }
+
+ private:
+  // After the policy decided: keep the session's model, or record the switch.
+  static void amend(RequestContext& ctx, Turn& turn) {
+    auto& rec = *ctx.rec.session;
+    Decision& d = *ctx.decision;
+    if (d.plan.kind != "single") {
+      rec.action = "none";
+      rec.reason = "a " + d.plan.kind + " plan is not kept on one model";
+    } else if (!turn.state) {
+      turn.chosen = d.plan.model;
+    } else if (d.plan.model == turn.state->model) {
+      rec.action = "same";
+      turn.chosen = d.plan.model;
+    } else if (!turn.settings.sticky) {
+      rec.action = "switched";
+      rec.reason = "not sticky";
+      turn.chosen = d.plan.model;
+      turn.switched = true;
+    } else {
+      auto verdict = session::stickiness(d.candidates, d.plan.model, turn.state->model,
+                                         turn.settings.switch_margin);
+      rec.reason = verdict.reason;
+      if (verdict.stay) {
+        rec.action = "stayed";
+        // The policy's choice becomes the first fallback; the session's model answers.
+        std::vector<std::string> fallbacks{d.plan.model};
+        for (auto& f : d.plan.fallbacks)
+          if (f != turn.state->model && f != d.plan.model) fallbacks.push_back(std::move(f));
+        d.plan.model = turn.state->model;
+        d.plan.fallbacks = std::move(fallbacks);
+        ctx.rec.reason += "; session: stayed on " + d.plan.model + " (" + verdict.reason + ")";
+      } else {
+        rec.action = "switched";
+        turn.switched = true;
+        ctx.rec.reason +=
+            "; session: switched from " + turn.state->model + " (" + verdict.reason + ")";
+      }
+      turn.chosen = d.plan.model;
+    }
+    if (turn.state && turn.state->replica >= 0 && turn.chosen == turn.state->model) {
+      ctx.route_request.session_model = turn.state->model;
+      ctx.route_request.session_replica = turn.state->replica;
+    }
+    if (ctx.metrics && !ctx.explain_only)
+      ctx.metrics->session_turns.with({ctx.route_label, rec.action}).inc();
+  }
+
+  std::map<std::string, RouteSessions, std::less<>> routes_;
+};
+
+const StageRegistrar kRegister("session",
+                               [](const StageContext& c) { return SessionStage::build(c.config); });
+
+}  // namespace
+}  // namespace switchboard::pipeline

@@ -1,0 +1,133 @@
+// Implicit feedback (docs/online.md): with `feedback: {implicit: {window_s: N}}`, the same client
+// asking the same prompt of the same route again within N s stores a negative score for the first
+// answer (kind `implicit`), which the route's learning policy learns like POST /v1/feedback's —
+// and never when the decision already had feedback, nor after the window, nor for another prompt.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startGateway, model, stopAll, chatBody, postChat, getJson, sleep, parseMetrics, tempDir, startProcess,
+} from './lib/harness.mjs';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { echoUpstream } from './lib/echo_upstream.mjs';
+
+const A = 'model-a';
+const B = 'model-b';
+const WINDOW_S = 1.5;
+
+async function post(base, p, body) {
+  const res = await fetch(`${base}${p}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, json, text };
+}
+
+async function ask(base, route, prompt) {
+  const r = await postChat(base, chatBody(route, prompt));
+  assert.equal(r.status, 200, r.text);
+  return { id: r.headers.get('x-switchboard-decision'), model: r.headers.get('x-switchboard-model') };
+}
+
+async function metric(base, name, labels) {
+  const text = (await getJson(base, '/metrics')).text;
+  return parseMetrics(text).filter((x) => x.name === name &&
+    Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
+}
+
+async function eventually(fn, ms = 5000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) return v;
+    await sleep(50);
+  }
+}
+
+const implicitAccepted = (base, route) =>
+  metric(base, 'switchboard_feedback_total', { route, kind: 'implicit', result: 'accepted' });
+
+describe('implicit feedback', () => {
+  let gw;
+  before(async () => {
+    const echo = await echoUpstream();
+    gw = await startGateway({
+      models: [model(A, echo.url), model(B, echo.url)],
+      routes: [
+        { name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } },
+        { name: 'fixed', policy: { type: 'static', model: A } },
+      ],
+      extraConfig: { feedback: { implicit: { window_s: WINDOW_S } } },
+    });
+  });
+  after(() => stopAll());
+
+  test('re-asking within the window scores the first answer 0, learned by the policy', async () => {
+    const first = await ask(gw.base, 'adaptive', 'what is the capital of france');
+    await sleep(150);  // the first decision's record and context are written after its answer
+    const learnedBefore = await metric(gw.base, 'switchboard_feedback_learned_total', { route: 'adaptive', result: 'applied' });
+    await ask(gw.base, 'adaptive', 'what is the capital of france');
+    assert.equal(await eventually(async () => (await implicitAccepted(gw.base, 'adaptive')) === 1), true);
+    assert.ok(await eventually(async () => (await metric(gw.base, 'switchboard_feedback_learned_total',
+      { route: 'adaptive', result: 'applied' })) === learnedBefore + 1), 'the bandit learned it');
+    // The first decision now has feedback: an explicit one is refused like a second feedback.
+    const r = await post(gw.base, '/v1/feedback', { decision_id: first.id, score: 1 });
+    assert.equal(r.status, 409, r.text);
+  });
+
+  test('not when the decision already has explicit feedback', async () => {
+    const before = await metric(gw.base, 'switchboard_feedback_total', { route: 'adaptive', kind: 'implicit', result: 'duplicate' });
+    const first = await ask(gw.base, 'adaptive', 'name three primary colours');
+    await sleep(150);
+    const r = await post(gw.base, '/v1/feedback', { decision_id: first.id, score: 1 });
+    assert.equal(r.status, 200, r.text);
+    await ask(gw.base, 'adaptive', 'name three primary colours');
+    assert.ok(await eventually(async () => (await metric(gw.base, 'switchboard_feedback_total',
+      { route: 'adaptive', kind: 'implicit', result: 'duplicate' })) === before + 1));
+    assert.equal(await implicitAccepted(gw.base, 'adaptive'), 1);
+  });
+
+  test('not after the window, nor for another prompt or route', async () => {
+    await ask(gw.base, 'adaptive', 'how tall is mount everest');
+    await sleep(WINDOW_S * 1000 + 300);
+    await ask(gw.base, 'adaptive', 'how tall is mount everest');  // too late
+    await ask(gw.base, 'adaptive', 'how deep is the mariana trench');  // another prompt
+    await ask(gw.base, 'fixed', 'how deep is the mariana trench');  // another route
+    await sleep(400);
+    assert.equal(await implicitAccepted(gw.base, 'adaptive'), 1);
+    assert.equal(await implicitAccepted(gw.base, 'fixed'), 0);
+  });
+
+  test('a route whose policy does not learn stores it without learning', async () => {
+    await ask(gw.base, 'fixed', 'spell necessary');
+    await sleep(150);
+    await ask(gw.base, 'fixed', 'spell necessary');
+    assert.ok(await eventually(async () => (await implicitAccepted(gw.base, 'fixed')) === 1));
+    assert.ok(await eventually(async () => (await metric(gw.base, 'switchboard_feedback_learned_total',
+      { route: 'fixed', result: 'no_context' })) >= 1));
+  });
+});
+
+describe('implicit feedback config', () => {
+  after(() => stopAll());
+  test('a bad window is refused at start, naming its line', async () => {
+    const dir = tempDir('sb-implicit-');
+    for (const [feedback, needle] of [['{implicit: {window_s: 0}}', /feedback\.implicit\.window_s must be/],
+      ['{implicit: {score: 0.5}}', /window_s is required/], ['{implicit: {window_s: 5, colour: 1}}', /unknown key 'colour'/],
+      ['{explicit: 1}', /unknown key 'explicit'/]]) {
+      const cfg = 'models:\n  - {name: a, replicas: [{url: "http://127.0.0.1:9"}]}\nroutes:\n' +
+        `  - name: r\n    policy: {type: static, model: a}\nfeedback: ${feedback}\n`;
+      const configPath = path.join(dir, 'c.yaml');
+      writeFileSync(configPath, cfg);
+      const proc = startProcess('gateway(bad feedback)', ['serve', '--config', configPath]);
+      proc.stopping = true; // exiting is what we expect
+      const { code } = await proc.exited;
+      assert.notEqual(code, 0, proc.output);
+      assert.match(proc.output, needle);
+      assert.match(proc.output, /c\.yaml:\d+:\d+: feedback/);
+    }
+  });
+});
