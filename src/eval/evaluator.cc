@@ -110,30 +110,13 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
     return bad("--strong and --weak must name different models");
 
   // Which policies, from which specs.
-  PolicyConfig configured;
-  if (!options.policy_config.empty()) {
-    auto loaded = load_policy_config(options.policy_config);
-    if (!loaded) return loaded.error();
-    configured = std::move(*loaded);
-  }
+  auto configured_or = load_policy_config(options.policy_config);
+  if (!configured_or) return configured_or.error();
+  PolicyConfig configured = std::move(*configured_or);
   // Trained policies go to a temporary directory unless the caller keeps them.
-  namespace fs = std::filesystem;
-  std::string artifacts = options.artifacts_dir;
-  struct RemoveAtExit {
-    std::string dir;
-    ~RemoveAtExit() {
-      std::error_code ec;
-      if (!dir.empty()) fs::remove_all(dir, ec);
-    }
-  } temporary;
-  if (artifacts.empty()) {
-    std::string pattern = (fs::temp_directory_path() / "switchboard-eval-XXXXXX").string();
-    if (!::mkdtemp(pattern.data()))
-      return make_error(
-          ErrorKind::kInternal, "write_failed",
-          "cannot create a temporary directory in " + fs::temp_directory_path().string());
-    artifacts = temporary.dir = pattern;
-  }
+  auto artifacts_dir = ArtifactsDir::make(options.artifacts_dir, "switchboard-eval");
+  if (!artifacts_dir) return artifacts_dir.error();
+  const std::string& artifacts = (*artifacts_dir)->path();
   std::vector<std::string> labels = options.policies;
   if (labels.empty())
     for (const auto& [label, _] : configured.specs) labels.push_back(label);

@@ -296,28 +296,13 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train,
   }
 
   // Policies and the reference, trained on TRAIN when their type has a trainer.
-  PolicyConfig configured;
-  if (!options.policy_config.empty()) {
-    auto loaded = load_policy_config(options.policy_config);
-    if (!loaded) return loaded.error();
-    configured = std::move(*loaded);
-  }
-  namespace fs = std::filesystem;
-  std::string artifacts = options.artifacts_dir;
-  struct RemoveAtExit {
-    std::string dir;
-    ~RemoveAtExit() {
-      std::error_code ec;
-      if (!dir.empty()) fs::remove_all(dir, ec);
-    }
-  } temporary;
-  if (artifacts.empty()) {
-    std::string pattern = (fs::temp_directory_path() / "switchboard-online-XXXXXX").string();
-    if (!::mkdtemp(pattern.data()))
-      return make_error(ErrorKind::kInternal, "write_failed",
-                        "cannot create a temporary directory");
-    artifacts = temporary.dir = pattern;
-  }
+  auto configured_or = load_policy_config(options.policy_config);
+  if (!configured_or) return configured_or.error();
+  PolicyConfig configured = std::move(*configured_or);
+  // Trained policies go to a temporary directory unless the caller keeps them.
+  auto artifacts_dir = ArtifactsDir::make(options.artifacts_dir, "switchboard-online");
+  if (!artifacts_dir) return artifacts_dir.error();
+  const std::string& artifacts = (*artifacts_dir)->path();
   EvalOptions eo;
   eo.seed = options.seed;
   auto plan_for = [&](const std::string& label) -> Result<PolicyPlan> {

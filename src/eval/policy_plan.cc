@@ -1,5 +1,7 @@
 #include "eval/policy_plan.h"
 
+#include <stdlib.h>
+
 #include <filesystem>
 
 #include "pipeline/runtime.h"
@@ -20,6 +22,7 @@ std::string mark_of(const std::string& file, const YAML::Node& node) {
 }  // namespace
 
 Result<PolicyConfig> load_policy_config(const std::string& path) {
+  if (path.empty()) return PolicyConfig{};
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -157,6 +160,28 @@ std::shared_ptr<config::Config> make_config(std::vector<PolicyPlan>& plans,
     }
   }
   return cfg;
+}
+
+}  // namespace switchboard::eval
+
+namespace switchboard::eval {
+
+Result<std::unique_ptr<ArtifactsDir>> ArtifactsDir::make(const std::string& requested,
+                                                         const std::string& prefix) {
+  if (!requested.empty()) return std::unique_ptr<ArtifactsDir>(new ArtifactsDir(requested, false));
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path tmp = fs::temp_directory_path(ec);
+  std::string pattern = ((ec ? fs::path("/tmp") : tmp) / (prefix + "-XXXXXX")).string();
+  if (!::mkdtemp(pattern.data()))
+    return make_error(ErrorKind::kInternal, "write_failed",
+                      "cannot create a temporary directory " + pattern);
+  return std::unique_ptr<ArtifactsDir>(new ArtifactsDir(pattern, true));
+}
+
+ArtifactsDir::~ArtifactsDir() {
+  std::error_code ec;
+  if (temporary_) std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace switchboard::eval

@@ -27,8 +27,27 @@ struct PolicyConfig {
 };
 
 // Labelled policy specs and signals from --policy-config: a gateway config (its routes) or a
-// mapping of label to spec. Errors (kBadRequest) name the file and position.
+// mapping of label to spec; an empty path gives an empty PolicyConfig. Errors (kBadRequest) name
+// the file and position.
 Result<PolicyConfig> load_policy_config(const std::string& path);
+
+// Where trained policies go: `requested` when the caller keeps them (--artifacts), else a new
+// directory under the system's temporary directory, named `<prefix>-XXXXXX` and removed with
+// everything in it when this object is destroyed. Errors: kInternal write_failed.
+class ArtifactsDir {
+ public:
+  static Result<std::unique_ptr<ArtifactsDir>> make(const std::string& requested,
+                                                    const std::string& prefix);
+  ~ArtifactsDir();
+  ArtifactsDir(const ArtifactsDir&) = delete;
+  ArtifactsDir& operator=(const ArtifactsDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  ArtifactsDir(std::string path, bool temporary) : path_(std::move(path)), temporary_(temporary) {}
+  std::string path_;
+  bool temporary_ = false;
+};
 
 // One policy to evaluate: its spec(s) and how to sweep it.
 struct PolicyPlan {

@@ -72,28 +72,13 @@ Result<SessionReplayResult> evaluate_sessions(const data::Outcomes& train,
   if (!test_set) return test_set.error();
   const TestSet& test = *test_set;
 
-  PolicyConfig configured;
-  if (!options.policy_config.empty()) {
-    auto loaded = load_policy_config(options.policy_config);
-    if (!loaded) return loaded.error();
-    configured = std::move(*loaded);
-  }
-  namespace fs = std::filesystem;
-  std::string artifacts = options.artifacts_dir;
-  struct RemoveAtExit {
-    std::string dir;
-    ~RemoveAtExit() {
-      std::error_code ec;
-      if (!dir.empty()) fs::remove_all(dir, ec);
-    }
-  } temporary;
-  if (artifacts.empty()) {
-    std::string pattern = (fs::temp_directory_path() / "switchboard-sessions-XXXXXX").string();
-    if (!::mkdtemp(pattern.data()))
-      return make_error(ErrorKind::kInternal, "write_failed",
-                        "cannot create a temporary directory");
-    artifacts = temporary.dir = pattern;
-  }
+  auto configured_or = load_policy_config(options.policy_config);
+  if (!configured_or) return configured_or.error();
+  PolicyConfig configured = std::move(*configured_or);
+  // Trained policies go to a temporary directory unless the caller keeps them.
+  auto artifacts_dir = ArtifactsDir::make(options.artifacts_dir, "switchboard-sessions");
+  if (!artifacts_dir) return artifacts_dir.error();
+  const std::string& artifacts = (*artifacts_dir)->path();
   EvalOptions eo;
   eo.seed = options.seed;
   if (test.model_index(options.policy))
