@@ -36,6 +36,7 @@
 #include "cache/prompt_analysis.h"
 #include "cache/redis_store.h"
 #include "cache/request_key.h"
+#include "pipeline/answer_tap.h"
 #include "pipeline/request_context.h"
 #include "signals/extractor.h"
 #include "signals/glove.h"
@@ -47,51 +48,6 @@ namespace {
 
 // Largest answer captured for the cache (bytes of body or stream); larger answers are not stored.
 constexpr std::size_t kMaxCaptured = 8u << 20;
-
-// Forwards everything to the client and keeps a copy of a successful answer.
-class Tap final : public ResponseWriter {
- public:
-  explicit Tap(ResponseWriter* client) : client_(client) {}
-  asio::awaitable<bool> respond(unsigned status, std::string_view content_type, Headers headers,
-                                std::string body) override {
-    if (status == 200) keep(body);
-    return client_->respond(status, content_type, headers, std::move(body));
-  }
-  asio::awaitable<bool> error(const Error& e, Headers headers) override {
-    broken_ = true;
-    return client_->error(e, headers);
-  }
-  asio::awaitable<bool> start_stream(Headers headers) override {
-    streamed_ = true;
-    return client_->start_stream(headers);
-  }
-  asio::awaitable<bool> write_chunk(std::string_view data) override {
-    keep(data);
-    return client_->write_chunk(data);
-  }
-  asio::awaitable<bool> stream_error(const Error& e) override {
-    broken_ = true;
-    return client_->stream_error(e);
-  }
-  asio::awaitable<bool> finish_stream() override { return client_->finish_stream(); }
-
-  std::optional<cache::Answer> answer() const {
-    if (broken_ || overflow_ || captured_.empty()) return std::nullopt;
-    return streamed_ ? cache::answer_from_sse(captured_) : cache::answer_from_body(captured_);
-  }
-
- private:
-  void keep(std::string_view data) {
-    if (captured_.size() + data.size() > kMaxCaptured) {
-      overflow_ = true;
-      return;
-    }
-    captured_.append(data);
-  }
-  ResponseWriter* client_;
-  std::string captured_;
-  bool streamed_ = false, broken_ = false, overflow_ = false;
-};
 
 struct CachedRoute {
   cache::RouteCache settings;
@@ -255,7 +211,7 @@ class CacheStage final : public Stage {
     rec.cache->status = "miss";
     if (ctx.metrics) ctx.metrics->cache_lookups.with({ctx.route_label, "miss"}).inc();
     if (!ctx.client) co_return StageResult::next();
-    auto tap = std::make_shared<Tap>(ctx.client);
+    auto tap = std::make_shared<AnswerTap>(ctx.client, kMaxCaptured);
     ctx.client = tap.get();
     ctx.after_answer.push_back(
         [tap, store = route.store, entry = std::move(entry)](RequestContext& c) mutable {

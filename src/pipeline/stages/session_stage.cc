@@ -22,6 +22,7 @@
 #include <memory>
 
 #include "cache/answer.h"
+#include "pipeline/answer_tap.h"
 #include "pipeline/request_context.h"
 #include "pipeline/session/session_table.h"
 #include "switchboard/stage.h"
@@ -39,54 +40,6 @@ std::int64_t steady_ms() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-// Forwards everything to the client and keeps a copy of a successful answer (to hash it).
-class AnswerTap final : public ResponseWriter {
- public:
-  explicit AnswerTap(ResponseWriter* client) : client_(client) {}
-  asio::awaitable<bool> respond(unsigned status, std::string_view content_type, Headers headers,
-                                std::string body) override {
-    if (status == 200) keep(body);
-    return client_->respond(status, content_type, headers, std::move(body));
-  }
-  asio::awaitable<bool> error(const Error& e, Headers headers) override {
-    broken_ = true;
-    return client_->error(e, headers);
-  }
-  asio::awaitable<bool> start_stream(Headers headers) override {
-    streamed_ = true;
-    return client_->start_stream(headers);
-  }
-  asio::awaitable<bool> write_chunk(std::string_view data) override {
-    keep(data);
-    return client_->write_chunk(data);
-  }
-  asio::awaitable<bool> stream_error(const Error& e) override {
-    broken_ = true;
-    return client_->stream_error(e);
-  }
-  asio::awaitable<bool> finish_stream() override { return client_->finish_stream(); }
-
-  // The answer's text, when it was captured whole.
-  std::optional<std::string> answer() const {
-    if (broken_ || overflow_ || captured_.empty()) return std::nullopt;
-    auto a = streamed_ ? cache::answer_from_sse(captured_) : cache::answer_from_body(captured_);
-    if (!a) return std::nullopt;
-    return std::move(a->content);
-  }
-
- private:
-  void keep(std::string_view data) {
-    if (captured_.size() + data.size() > kMaxCaptured) {
-      overflow_ = true;
-      return;
-    }
-    captured_.append(data);
-  }
-  ResponseWriter* client_;
-  std::string captured_;
-  bool streamed_ = false, broken_ = false, overflow_ = false;
-};
 
 struct RouteSessions {
   session::Settings settings;
@@ -205,7 +158,7 @@ class SessionStage final : public Stage {
 
     std::shared_ptr<AnswerTap> tap;
     if (ctx.client) {
-      tap = std::make_shared<AnswerTap>(ctx.client);
+      tap = std::make_shared<AnswerTap>(ctx.client, kMaxCaptured);
       ctx.client = tap.get();
     }
     ctx.after_answer.push_back([turn, tap](RequestContext& c) {
@@ -220,7 +173,8 @@ class SessionStage final : public Stage {
         next.replica = static_cast<std::int32_t>(c.replica->ordinal);
       std::uint64_t conversation = 0;
       if (tap)
-        if (auto answer = tap->answer()) conversation = session::conversation_hash(c.req, *answer);
+        if (auto answer = tap->answer())
+          conversation = session::conversation_hash(c.req, answer->content);
       turn->table->update(turn->key, next, conversation, steady_ms());
     });
     co_return StageResult::next();
