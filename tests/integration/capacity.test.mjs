@@ -12,17 +12,14 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BIN, ROUTERBENCH_DATA, GPT4, MIXTRAL, tempDir, startReplay, startGateway, model, stopAll, postChat,
-  getJson, getDecision, parseMetrics, sleep,
-} from './lib/harness.mjs';
+  getJson, getDecision, parseMetrics, sleep, HAVE_ROUTERBENCH } from './lib/harness.mjs';
 
 const MISTRAL = 'mistralai/mistral-7b-chat';
 const MODELS = [GPT4, MISTRAL, MIXTRAL];
-const HAVE_ROUTERBENCH = ['arc_challenge', 'mbpp', 'winograde'].every((t) =>
-  existsSync(path.join(ROUTERBENCH_DATA, `${t}_train.csv`)) && existsSync(path.join(ROUTERBENCH_DATA, `${t}_test.csv`)));
 const PRICE = { input_per_mtok: 0.01, output_per_mtok: 0.01 };
 const RPS = 40;           // offered load
 const SECONDS = 32;       // per phase

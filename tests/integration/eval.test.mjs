@@ -4,27 +4,13 @@
 // $4.73, the oracle 0.976, mixtral-8x7b 0.747 for $0.23, mistral-7b 0.593 for $0.08.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, SOURCE_DIR, DEMO_DATA, ROUTERBENCH_DATA, GPT4, MIXTRAL, tempDir } from './lib/harness.mjs';
+import { BIN, SOURCE_DIR, DEMO_DATA, ROUTERBENCH_DATA, GPT4, MIXTRAL, tempDir, HAVE_ROUTERBENCH, runCli as run, runCliOk as runOk } from './lib/harness.mjs';
 
 const MISTRAL = 'mistralai/mistral-7b-chat';
 const DEMO_CONFIG = path.join(SOURCE_DIR, 'demo/switchboard.yaml');
-const HAVE_ROUTERBENCH = ['_train.csv', '_test.csv'].every((s) =>
-  ['arc_challenge', 'mbpp', 'winograde'].every((t) => existsSync(path.join(ROUTERBENCH_DATA, t + s))));
 
-function run(args) {
-  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 120_000 });
-  if (r.error) throw r.error;
-  return r;
-}
-
-function runOk(args) {
-  const r = run(args);
-  assert.equal(r.status, 0, `switchboard ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r;
-}
 
 const byName = (list, name) => {
   const found = list.find((c) => c.name === name);

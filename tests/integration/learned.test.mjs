@@ -7,18 +7,15 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BIN, ROUTERBENCH_DATA, GPT4, MIXTRAL, tempDir, startReplay, startGateway, model, stopAll, postChat,
-  getDecision, chatBody,
-} from './lib/harness.mjs';
+  getDecision, chatBody, HAVE_ROUTERBENCH } from './lib/harness.mjs';
 
 const MISTRAL = 'mistralai/mistral-7b-chat';
 const MODELS = [GPT4, MISTRAL, MIXTRAL];
 const POLICIES = ['knn', 'classifier', 'mf'];
-const HAVE_ROUTERBENCH = ['arc_challenge', 'mbpp', 'winograde'].every((t) =>
-  existsSync(path.join(ROUTERBENCH_DATA, `${t}_train.csv`)) && existsSync(path.join(ROUTERBENCH_DATA, `${t}_test.csv`)));
 
 function runOk(args) {
   const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 240_000 });

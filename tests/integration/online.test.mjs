@@ -6,24 +6,11 @@
 // reference does not), plus the command's errors.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, ROUTERBENCH_DATA, GPT4, tempDir } from './lib/harness.mjs';
+import { BIN, ROUTERBENCH_DATA, GPT4, tempDir, HAVE_ROUTERBENCH, runCli as run, runCliOk as runOk } from './lib/harness.mjs';
 
-const HAVE_ROUTERBENCH = ['_train.csv', '_test.csv'].every((s) =>
-  ['arc_challenge', 'mbpp', 'winograde'].every((t) => existsSync(path.join(ROUTERBENCH_DATA, t + s))));
 
-function run(args) {
-  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 240_000 });
-  if (r.error) throw r.error;
-  return r;
-}
-function runOk(args) {
-  const r = run(args);
-  assert.equal(r.status, 0, `switchboard ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r;
-}
 const curve = (report, name) => {
   const c = report.curves.find((x) => x.name === name);
   assert.ok(c, `no curve ${name}`);

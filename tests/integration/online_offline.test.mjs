@@ -13,12 +13,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BIN, DEMO_DATA, ROUTERBENCH_DATA, GPT4, MIXTRAL, startReplay, startGateway, model, stopAll,
-  postChat, getDecision, tempDir,
-} from './lib/harness.mjs';
+  postChat, getDecision, tempDir, HAVE_ROUTERBENCH } from './lib/harness.mjs';
 
 const MISTRAL = 'mistralai/mistral-7b-chat';
 const MODELS = [GPT4, MIXTRAL, MISTRAL];
@@ -27,8 +26,6 @@ const PRICES = {
   [MIXTRAL]: { input_per_mtok: 0.6, output_per_mtok: 0.6 },
   [MISTRAL]: { input_per_mtok: 0.2, output_per_mtok: 0.2 },
 };
-const HAVE_ROUTERBENCH = ['arc_challenge', 'mbpp', 'winograde'].every((t) =>
-  existsSync(path.join(ROUTERBENCH_DATA, `${t}_train.csv`)) && existsSync(path.join(ROUTERBENCH_DATA, `${t}_test.csv`)));
 const LEARNED = HAVE_ROUTERBENCH ? ['knn', 'classifier', 'mf'] : [];
 const SAMPLE = 14;
 

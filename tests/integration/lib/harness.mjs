@@ -3,7 +3,7 @@
 //
 // Every process started here is registered and killed in stopAll(), which tests call from an
 // after() hook; a process 'exit' hook kills whatever is still running as a last resort.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -17,6 +17,22 @@ export const ROUTERBENCH_DATA = path.join(SOURCE_DIR, '../shared/data/routerbenc
 export const GPT4 = 'gpt-4-1106-preview';
 export const MIXTRAL = 'mistralai/mixtral-8x7b-chat';
 export const GPT4_PRICE = { input_per_mtok: 10.0, output_per_mtok: 30.0 };
+// RouterBench's zero-shot CSVs (../shared/data/routerbench_zs): the offline tests skip without them.
+export const HAVE_ROUTERBENCH = ['arc_challenge', 'mbpp', 'winograde'].every((t) =>
+  ['_train.csv', '_test.csv'].every((s) => existsSync(path.join(ROUTERBENCH_DATA, t + s))));
+
+// Runs the switchboard CLI to completion: spawnSync's result (status, stdout, stderr).
+export function runCli(args, { timeoutMs = 240_000 } = {}) {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  if (r.error) throw r.error;
+  return r;
+}
+// runCli(), asserting that the command exits 0 (the message carries its stderr).
+export function runCliOk(args, opts) {
+  const r = runCli(args, opts);
+  if (r.status !== 0) throw new Error(`switchboard ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r;
+}
 
 const live = new Set(); // running ManagedProcess instances
 const started = new Set(); // every ManagedProcess since the last stopAll(), for the sanitizer check
