@@ -1,11 +1,11 @@
 #include "pipeline/gateway.h"
 
-#include "pipeline/capacity_controller.h"
-
 #include <nlohmann/json.hpp>
 
 #include "api/chat_request.h"
 #include "api/errors.h"
+#include "pipeline/capacity_controller.h"
+#include "pipeline/capturing_writer.h"
 #include "pipeline/embedding_step.h"
 #include "pipeline/exchange_writer.h"
 #include "pipeline/explain.h"
@@ -15,7 +15,6 @@
 #include "pipeline/routing_headers.h"
 #include "pipeline/runtime_reload.h"
 #include "pipeline/stage_runner.h"
-#include "pipeline/capturing_writer.h"
 #include "pipeline/translating_writer.h"
 #include "pool/health.h"
 
@@ -32,12 +31,15 @@ http::Response json_response(unsigned status, std::string body) {
   return r;
 }
 
-http::Response error_response(const Error& e) { return json_response(http_status(e.kind), api::error_json(e)); }
+http::Response error_response(const Error& e) {
+  return json_response(http_status(e.kind), api::error_json(e));
+}
 
 // Decision records go to SQLite through the store's queue.
 class StoreSink final : public RecordSink {
  public:
-  StoreSink(store::DecisionStore& store, const std::function<void(const store::DecisionRecord&)>& observer)
+  StoreSink(store::DecisionStore& store,
+            const std::function<void(const store::DecisionRecord&)>& observer)
       : store_(store), observer_(observer) {}
   void write(store::DecisionRecord record) override {
     if (observer_) observer_(record);
@@ -87,7 +89,8 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
       const std::int64_t now = pool::steady_ms();
       for (const auto& r : model.replicas) {
         metrics_.replica_in_flight.with({name, r->config->id}).set(r->in_flight.load());
-        metrics_.replica_available.with({name, r->config->id}).set(pool::available(*r, now) ? 1 : 0);
+        metrics_.replica_available.with({name, r->config->id})
+            .set(pool::available(*r, now) ? 1 : 0);
       }
     }
     metrics_.decisions_dropped_total_set(store_->dropped());
@@ -210,37 +213,40 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
                                                       {"routes", nlohmann::json::array()},
                                                       {"history", nlohmann::json::array()}};
       http::Response r = json_response(200, j.dump());
-      co_return (void)co_await ex.respond(std::move(r));
+      co_return (void) co_await ex.respond(std::move(r));
     }
   } else if (target.starts_with("/v1/decisions/") && public_decisions_) {
-    if (method == verb::get) co_return co_await decision(ex, target.substr(std::string_view("/v1/decisions/").size()));
+    if (method == verb::get)
+      co_return co_await decision(ex, target.substr(std::string_view("/v1/decisions/").size()));
   } else if (target == "/healthz") {
-    if (method == verb::get) co_return (void)co_await ex.respond(json_response(200, R"({"status":"ok"})"));
+    if (method == verb::get)
+      co_return (void) co_await ex.respond(json_response(200, R"({"status":"ok"})"));
   } else if (target == "/readyz") {
     if (method == verb::get) {
       bool draining = server_ && server_->draining();
       // Not a ?: of two temporaries inside co_await: GCC 12 destroys the branch never constructed
       // too (a bad free on every /readyz, found by the ASan build).
-      http::Response r = draining ? json_response(503, R"({"status":"draining"})") : json_response(200, R"({"status":"ready"})");
-      co_return (void)co_await ex.respond(std::move(r));
+      http::Response r = draining ? json_response(503, R"({"status":"draining"})")
+                                  : json_response(200, R"({"status":"ready"})");
+      co_return (void) co_await ex.respond(std::move(r));
     }
   } else if (target == "/metrics" && public_metrics_) {
     if (method == verb::get) {
       http::Response r{http::bhttp::status::ok, 11};
       r.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
       r.body() = metrics_.render();
-      co_return (void)co_await ex.respond(std::move(r));
+      co_return (void) co_await ex.respond(std::move(r));
     }
   } else {
-    if (ex.read_error()) co_return (void)co_await ex.respond(error_response(*ex.read_error()));
-    co_return (void)co_await ex.respond(error_response(make_error(
-        ErrorKind::kNotFound, "not_found", "no such endpoint: " + std::string(req.method_string()) + " " +
-                                               std::string(target))));
+    if (ex.read_error()) co_return (void) co_await ex.respond(error_response(*ex.read_error()));
+    co_return (void) co_await ex.respond(error_response(make_error(
+        ErrorKind::kNotFound, "not_found",
+        "no such endpoint: " + std::string(req.method_string()) + " " + std::string(target))));
   }
-  if (ex.read_error()) co_return (void)co_await ex.respond(error_response(*ex.read_error()));
-  co_return (void)co_await ex.respond(error_response(make_error(
-      ErrorKind::kMethodNotAllowed, "method_not_allowed",
-      std::string(req.method_string()) + " is not allowed on " + std::string(target))));
+  if (ex.read_error()) co_return (void) co_await ex.respond(error_response(*ex.read_error()));
+  co_return (void) co_await ex.respond(error_response(
+      make_error(ErrorKind::kMethodNotAllowed, "method_not_allowed",
+                 std::string(req.method_string()) + " is not allowed on " + std::string(target))));
 }
 
 void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const Runtime& runtime) {
@@ -251,7 +257,8 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
                         .count();
   ctx.body = ex.request().body();
   for (std::string_view name : kRoutingHeaders)
-    if (auto it = ex.request().find(name); it != ex.request().end()) ctx.headers.items.emplace_back(name, it->value());
+    if (auto it = ex.request().find(name); it != ex.request().end())
+      ctx.headers.items.emplace_back(name, it->value());
   // The API key, for the auth stage (docs/keys.md); never logged or recorded.
   if (auto it = ex.request().find(http::bhttp::field::authorization); it != ex.request().end())
     ctx.headers.items.emplace_back("authorization", it->value());
@@ -260,7 +267,7 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
   // The conversation a request belongs to, for the session stage (docs/sessions.md).
   if (auto it = ex.request().find("x-session-id"); it != ex.request().end())
     ctx.headers.items.emplace_back("x-session-id", it->value());
-  ctx.client_address = ex.client_address();
+  ctx.client_address = [&ex] { return ex.client_address(); };  // the exchange outlives the stages
   ctx.read_error = ex.read_error();
   ctx.received_at = ex.received_at();
   ctx.runtime = &runtime;
@@ -307,9 +314,9 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
         if (!asked.previous_id.empty()) {
           std::optional<std::string> items = co_await stored_items(asked.previous_id);
           if (!items) {
-            ctx.read_error = make_error(ErrorKind::kNotFound, "previous_response_not_found",
-                                        "Previous response with id '" + asked.previous_id +
-                                            "' not found.");
+            ctx.read_error =
+                make_error(ErrorKind::kNotFound, "previous_response_not_found",
+                           "Previous response with id '" + asked.previous_id + "' not found.");
           } else if (auto body = fe.continue_from(ctx.body, *items); !body) {
             ctx.read_error = body.error();
           } else {
@@ -388,27 +395,38 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
   ctx.metrics = nullptr;  // an explanation is not a request: no request metrics
   co_await runtime->runner->run(ctx);
   if (!ctx.decision) {
-    Error e = ctx.error ? *ctx.error : make_error(ErrorKind::kInternal, "internal_error", "no decision was made");
-    co_return (void)co_await ex.respond(error_response(e));
+    Error e = ctx.error
+                  ? *ctx.error
+                  : make_error(ErrorKind::kInternal, "internal_error", "no decision was made");
+    co_return (void) co_await ex.respond(error_response(e));
   }
   const nlohmann::json body = route_explanation(ctx);
-  co_await ex.respond(json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  co_await ex.respond(
+      json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 awaitable<void> Gateway::models(http::Exchange& ex) {
   const std::shared_ptr<Runtime> runtime = runtime_for(*workers_[ex.worker()]);
   nlohmann::json data = nlohmann::json::array();
   for (const auto& m : runtime->config->models) {
-    data.push_back({{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"}});
+    data.push_back(
+        {{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"}});
   }
   // LoRA adapters as vLLM lists them: their own id, the base model as parent.
   for (const auto& m : runtime->config->models) {
     for (const auto& a : m.pool.adapters)
-      data.push_back({{"id", a}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"},
-                      {"parent", m.name}, {"root", m.name}});
+      data.push_back({{"id", a},
+                      {"object", "model"},
+                      {"created", 0},
+                      {"owned_by", "switchboard"},
+                      {"parent", m.name},
+                      {"root", m.name}});
   }
   for (const auto& r : runtime->config->routes) {
-    data.push_back({{"id", r.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard-route"},
+    data.push_back({{"id", r.name},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", "switchboard-route"},
                     {"policy", r.policy_type}});
   }
   nlohmann::json body = {{"object", "list"}, {"data", data}};

@@ -79,7 +79,9 @@ struct RequestContext {
   std::string_view native_body;
   ResponseWriter* native_client = nullptr;
   RequestHeaders headers;
-  std::string client_address;  // the client's IP address ("" offline or unknown)
+  // The client's IP address ("" unknown), asked for only by the stages that need it: it costs a
+  // getpeername call. Unset offline.
+  std::function<std::string()> client_address;
   std::optional<Error> read_error;  // the body could not be read (too large, timeout)
   Clock::time_point received_at = Clock::now();
   bool explain_only = false;  // POST /v1/route: stop after decide, answer nothing, record nothing

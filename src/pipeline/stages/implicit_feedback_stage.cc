@@ -85,7 +85,8 @@ class ImplicitFeedbackStage final : public Stage {
   asio::awaitable<StageResult> run(RequestContext& ctx) const override {
     if (!ctx.route || !ctx.implicit || ctx.explain_only || ctx.kind != RequestKind::kChat)
       co_return StageResult::next();
-    std::string client = ctx.api_key ? "key:" + ctx.api_key->key.id : "ip:" + ctx.client_address;
+    std::string client = ctx.api_key ? "key:" + ctx.api_key->key.id
+                                     : "ip:" + (ctx.client_address ? ctx.client_address() : "");
     const std::uint64_t key =
         learning::repeat_key(client, ctx.route->config->name, ctx.req.prompt_text);
     if (auto previous = tracker_->take(key, steady_ms()))
