@@ -12,6 +12,7 @@
 #include "eval/curves.h"
 #include "eval/offline_runner.h"
 #include "eval/policy_plan.h"
+#include "eval/seeded_order.h"
 #include "pipeline/runtime.h"
 #include "pipeline/session/session_table.h"
 #include "policies/route_input.h"
@@ -21,14 +22,6 @@ namespace {
 
 Error bad(std::string message) {
   return make_error(ErrorKind::kBadRequest, "bad_eval", std::move(message));
-}
-
-std::vector<std::size_t> seeded_order(std::size_t n, std::uint64_t seed) {
-  std::vector<std::size_t> order(n);
-  for (std::size_t i = 0; i < n; ++i) order[i] = i;
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-  return order;
 }
 
 // A margin setting: off (no stickiness), a number, or always (an infinite margin).
