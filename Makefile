@@ -22,7 +22,7 @@ ASAN_BUILD ?= build-asan
 ASAN_CMAKE_FLAGS ?= -DSWITCHBOARD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1"
 test-asan: test-deps
 	cmake -S . -B $(ASAN_BUILD) $(ASAN_CMAKE_FLAGS)
-	cmake --build $(ASAN_BUILD) -j$(JOBS) --target switchboard switchboard_unit_tests
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target switchboard switchboard_unit_tests guard_demo_model
 	bash scripts/install-deps.sh --weights
 	BIN=$(ASAN_BUILD)/switchboard bash scripts/fetch-weights.sh
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j2 --timeout 1200

@@ -11,12 +11,11 @@
 // rates are measured after a 10 s warm-up.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BIN, ROUTERBENCH_DATA, GPT4, MIXTRAL, tempDir, startReplay, startGateway, model, stopAll, postChat,
-  getJson, getDecision, parseMetrics, sleep, HAVE_ROUTERBENCH } from './lib/harness.mjs';
+  getJson, getDecision, parseMetrics, sleep, HAVE_ROUTERBENCH, runCliOk as runOk } from './lib/harness.mjs';
 
 const MISTRAL = 'mistralai/mistral-7b-chat';
 const MODELS = [GPT4, MISTRAL, MIXTRAL];
@@ -25,13 +24,6 @@ const RPS = 40;           // offered load
 const SECONDS = 32;       // per phase
 const WARMUP = 10;        // seconds not measured
 const CONTROL = { interval_ms: 200, price_step: 0.02, lambda_step: 20, smoothing: 0.3 };
-
-function runOk(args) {
-  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 240_000 });
-  if (r.error) throw r.error;
-  assert.equal(r.status, 0, `switchboard ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r;
-}
 
 // A seeded shuffle (mulberry32), so every run sends the same stream.
 function shuffle(items, seed) {

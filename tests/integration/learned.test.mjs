@@ -11,18 +11,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BIN, ROUTERBENCH_DATA, GPT4, MIXTRAL, tempDir, startReplay, startGateway, model, stopAll, postChat,
-  getDecision, chatBody, HAVE_ROUTERBENCH } from './lib/harness.mjs';
+  getDecision, chatBody, HAVE_ROUTERBENCH, runCliOk as runOk } from './lib/harness.mjs';
 
 const MISTRAL = 'mistralai/mistral-7b-chat';
 const MODELS = [GPT4, MISTRAL, MIXTRAL];
 const POLICIES = ['knn', 'classifier', 'mf'];
-
-function runOk(args) {
-  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 240_000 });
-  if (r.error) throw r.error;
-  assert.equal(r.status, 0, `switchboard ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r;
-}
 
 async function postRoute(base, body, headers = {}) {
   const res = await fetch(`${base}/v1/route`, {

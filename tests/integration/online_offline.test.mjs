@@ -12,12 +12,11 @@
 // Without RouterBench the demo set serves static, rules, cascade and ensemble.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BIN, DEMO_DATA, ROUTERBENCH_DATA, GPT4, MIXTRAL, startReplay, startGateway, model, stopAll,
-  postChat, getDecision, tempDir, HAVE_ROUTERBENCH } from './lib/harness.mjs';
+  postChat, getDecision, tempDir, HAVE_ROUTERBENCH, runCliOk as runOk } from './lib/harness.mjs';
 
 const MISTRAL = 'mistralai/mistral-7b-chat';
 const MODELS = [GPT4, MIXTRAL, MISTRAL];
@@ -28,13 +27,6 @@ const PRICES = {
 };
 const LEARNED = HAVE_ROUTERBENCH ? ['knn', 'classifier', 'mf'] : [];
 const SAMPLE = 14;
-
-function runOk(args) {
-  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 });
-  if (r.error) throw r.error;
-  assert.equal(r.status, 0, `switchboard ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r;
-}
 
 // What must be equal online and offline (ids, times and measured latencies differ by nature).
 function comparable(d) {

@@ -21,8 +21,13 @@ export const GPT4_PRICE = { input_per_mtok: 10.0, output_per_mtok: 30.0 };
 export const HAVE_ROUTERBENCH = ['arc_challenge', 'mbpp', 'winograde'].every((t) =>
   ['_train.csv', '_test.csv'].every((s) => existsSync(path.join(ROUTERBENCH_DATA, t + s))));
 
+// How much slower than a release build the binary under test runs: tests/CMakeLists.txt sets
+// SB_TEST_SLOWDOWN for the sanitized build (`make test-asan`); timeouts meant for waiting on the
+// binary (not for asserting a speed) are multiplied by it.
+export const SLOWDOWN = Number(process.env.SB_TEST_SLOWDOWN) || 1;
+
 // Runs the switchboard CLI to completion: spawnSync's result (status, stdout, stderr).
-export function runCli(args, { timeoutMs = 240_000 } = {}) {
+export function runCli(args, { timeoutMs = 300_000 * SLOWDOWN } = {}) {
   const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
   return r;
@@ -109,7 +114,7 @@ class ManagedProcess {
 
   // Waits for a line of output matching `re` and returns the match. On timeout or early exit,
   // rejects with the process's output so the failure explains itself.
-  waitFor(re, timeoutMs = 15000) {
+  waitFor(re, timeoutMs = 15000 * SLOWDOWN) {
     return new Promise((resolve, reject) => {
       const check = () => {
         const m = this.output.match(re);
