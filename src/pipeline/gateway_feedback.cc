@@ -60,7 +60,8 @@ void Gateway::start_learning() {
   feedback_ = std::move(*fs);
   // The limits are read once (checked when the runtime was built; a reload does not change them).
   auto limits = learning::parse_context_limits(*rt->config);
-  contexts_ = std::make_unique<learning::ContextCache>(limits ? *limits : learning::ContextLimits{});
+  contexts_ =
+      std::make_unique<learning::ContextCache>(limits ? *limits : learning::ContextLimits{});
   learning::LearnerOptions options;
   if (auto settings = access::parse_access_settings(*rt->config); settings && settings->redis)
     options.redis = settings->redis;

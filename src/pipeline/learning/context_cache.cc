@@ -90,8 +90,8 @@ Result<ContextLimits> parse_context_limits(const config::Config& config) {
     for (const auto& r : kRanges)
       if (key == r.key) range = &r;
     if (!range)
-      return bad(kv.first, ": unknown key '" + key +
-                               "' (known: max_entries, max_mb, max_prompt_kb, ttl_s)");
+      return bad(kv.first,
+                 ": unknown key '" + key + "' (known: max_entries, max_mb, max_prompt_kb, ttl_s)");
     std::int64_t v = 0;
     try {
       v = kv.second.as<std::int64_t>();

@@ -135,8 +135,7 @@ std::optional<Error> BanditPolicy::observe(const Feedback& f) {
     if (!o)
       return bad("feedback compares with model '" + f.other +
                  "', which this bandit does not route to");
-    if (!(*f.outcome >= 0 && *f.outcome <= 1))
-      return bad("a comparison needs an outcome in [0,1]");
+    if (!(*f.outcome >= 0 && *f.outcome <= 1)) return bad("a comparison needs an outcome in [0,1]");
     rewards.push_back({*m, *f.outcome, &f.signals, f.prompt_text, f.prompt_tokens, f.cost});
     if (f.other_signals)
       rewards.push_back({*o, 1 - *f.outcome, &*f.other_signals, f.other_prompt_text,

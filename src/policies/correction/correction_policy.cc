@@ -103,8 +103,7 @@ std::optional<Error> CorrectionPolicy::observe(const Feedback& f) {
     if (!o)
       return bad("feedback compares with model '" + f.other +
                  "', which this policy does not route to");
-    if (!(*f.outcome >= 0 && *f.outcome <= 1))
-      return bad("a comparison needs an outcome in [0,1]");
+    if (!(*f.outcome >= 0 && *f.outcome <= 1)) return bad("a comparison needs an outcome in [0,1]");
     rated.push_back({*m, *f.outcome, &f.signals, f.prompt_text, f.prompt_tokens});
     if (f.other_signals)
       rated.push_back(
@@ -112,8 +111,9 @@ std::optional<Error> CorrectionPolicy::observe(const Feedback& f) {
     else
       rated.push_back({*o, 1 - *f.outcome, &f.signals, f.prompt_text, f.prompt_tokens});
   } else {
-    return bad("the correction learns from scores or pairwise preferences; this feedback has "
-               "neither");
+    return bad(
+        "the correction learns from scores or pairwise preferences; this feedback has "
+        "neither");
   }
   std::vector<double> residuals;
   for (const Rated& r : rated) {
