@@ -33,11 +33,16 @@ struct Feedback {
   std::optional<double> score;     // its quality in [0,1], when rated
   double cost = 0;                 // USD billed for the answer
   std::optional<double> lambda;    // λ the decision was made with (the policy's own when empty)
-  // A pairwise preference between `model` and another model's answer to the same prompt:
-  // 1 = `model` won, 0 = `other` won, 0.5 = tie. Empty = no comparison.
+  // A pairwise preference between `model`'s answer and another answer: 1 = `model` won,
+  // 0 = `other` won, 0.5 = tie. Empty = no comparison.
   std::string other;
   double other_cost = 0;
   std::optional<double> outcome;
+  // The other answer's request when it is known (the gateway's POST /v1/feedback pairs two
+  // decisions, which may be of two prompts); empty: the same prompt as this one.
+  std::optional<Signals> other_signals;
+  std::string other_prompt_text;
+  std::int64_t other_prompt_tokens = 0;
 };
 
 class LearningPolicy : public Policy {

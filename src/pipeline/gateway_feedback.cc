@@ -58,7 +58,10 @@ void Gateway::start_learning() {
     return;
   }
   feedback_ = std::move(*fs);
-  contexts_ = std::make_unique<learning::ContextCache>(learning::ContextLimits{});
+  // The limits are read once (checked when the runtime was built; a reload does not change them).
+  auto limits = learning::parse_context_limits(*rt->config);
+  contexts_ =
+      std::make_unique<learning::ContextCache>(limits ? *limits : learning::ContextLimits{});
   learning::LearnerOptions options;
   if (auto settings = access::parse_access_settings(*rt->config); settings && settings->redis)
     options.redis = settings->redis;
@@ -186,6 +189,9 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
       f.other = ctx_b->model;
       f.other_cost = ctx_b->cost;
       f.outcome = fb.outcome;
+      f.other_signals = std::move(ctx_b->signals);
+      f.other_prompt_text = std::move(ctx_b->prompt_text);
+      f.other_prompt_tokens = ctx_b->prompt_tokens;
     } else {
       f.score = fb.score;
     }

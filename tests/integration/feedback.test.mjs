@@ -87,6 +87,7 @@ async function train(base, route, rounds) {
 
 const routes = [
   { name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } },
+  { name: 'duel', policy: { type: 'bandit', alpha: 1 } },
   { name: 'ranked', policy: { type: 'elo' } },
   { name: 'fixed', policy: { type: 'static', model: A } },
 ];
@@ -95,10 +96,14 @@ describe('POST /v1/feedback', () => {
   let echo;
   let gw;
   let sqlite;
+  let models;
   before(async () => {
     echo = await echoUpstream();
+    // A's context window is small enough that a request asking for 8,000 output tokens goes to B:
+    // how the pairwise test gets one answer of each model for a prompt.
+    models = [model(A, echo.url, { context_window: 4096 }), model(B, echo.url)];
     sqlite = path.join(tempDir('sb-fb-'), 'decisions.db');
-    gw = await startGateway({ models: [model(A, echo.url), model(B, echo.url)], routes, sqlite });
+    gw = await startGateway({ models, routes, sqlite });
   });
   after(() => stopAll());
 
@@ -152,6 +157,42 @@ describe('POST /v1/feedback', () => {
       { route: 'ranked' })) >= 1);
   });
 
+  test('pairwise preferences teach the bandit both answers', async () => {
+    for (const p of [MATH[0], POETRY[0]]) assert.equal((await choice(gw.base, 'duel', p)).model, A);
+    // Each round: the route's answer, and one from B (A cannot take max_tokens 8000), to the same
+    // prompt; the client prefers the answer that would score higher (math: B, poetry: A). The
+    // route explores (α = 1): once B is chosen for a class, only the route's own choice can give A
+    // evidence there (the forced side is always B).
+    let pairs = 0;
+    for (let i = 0; i < 12; ++i) {
+      for (const [cls, prompts] of [['math', MATH], ['poetry', POETRY]]) {
+        const p = prompts[i % prompts.length];
+        const a = await ask(gw.base, 'duel', p);
+        const r = await postChat(gw.base, chatBody('duel', p, { max_tokens: 8000 }));
+        assert.equal(r.status, 200, r.text);
+        const b = { id: r.headers.get('x-switchboard-decision'), model: r.headers.get('x-switchboard-model') };
+        assert.equal(b.model, B);
+        const ra = reward(cls, a.model);
+        const rb = reward(cls, b.model);
+        const winner = ra > rb ? 'a' : ra < rb ? 'b' : 'tie';
+        const fb = await feedback(gw.base, { decision_a: a.id, decision_b: b.id, winner });
+        assert.equal(fb.status, 200, fb.text);
+        assert.equal(fb.json.learning, 'queued');
+        ++pairs;
+      }
+    }
+    await eventually(async () => (await metric(gw.base, 'switchboard_learning_observations',
+      { route: 'duel' })) >= pairs);
+    for (const p of MATH) {
+      const c = await choice(gw.base, 'duel', p);
+      assert.equal(c.model, B, `math → B: ${c.reason}`);
+    }
+    for (const p of POETRY) {
+      const c = await choice(gw.base, 'duel', p);
+      assert.equal(c.model, A, `poetry → A: ${c.reason} ${JSON.stringify(c.candidates)}`);
+    }
+  });
+
   test('the bandit learns which model suits which prompts, and keeps it across a restart', async () => {
     // Before any feedback the untried arms tie and the route sends everything to the first model.
     for (const p of [MATH[0], POETRY[0]]) assert.equal((await choice(gw.base, 'adaptive', p)).model, A);
@@ -171,7 +212,7 @@ describe('POST /v1/feedback', () => {
 
     // A graceful restart on the same database: the state was saved at shutdown and is restored.
     await gw.stop('SIGTERM');
-    gw = await startGateway({ models: [model(A, echo.url), model(B, echo.url)], routes, sqlite });
+    gw = await startGateway({ models, routes, sqlite });
     assert.equal(await metric(gw.base, 'switchboard_learning_observations', { route: 'adaptive' }), 24);
     for (const p of MATH) assert.equal((await choice(gw.base, 'adaptive', p)).model, B);
     for (const p of POETRY) assert.equal((await choice(gw.base, 'adaptive', p)).model, A);
@@ -180,6 +221,38 @@ describe('POST /v1/feedback', () => {
     after.candidates.forEach((c, i) => assert.ok(
       Math.abs(c.predicted_quality - learnedMath[0].candidates[i].predicted_quality) < 1e-9,
       `${c.model}: ${c.predicted_quality} vs ${learnedMath[0].candidates[i].predicted_quality}`));
+  });
+});
+
+// `feedback: {context_cache: {max_entries, ttl_s}}`: feedback on a decision whose context was
+// evicted (too many newer ones) or expired is stored but not learned from.
+describe('the context cache\'s limits come from the config', () => {
+  let gw;
+  before(async () => {
+    const echo = await echoUpstream();
+    gw = await startGateway({
+      models: [model(A, echo.url), model(B, echo.url)],
+      routes: [{ name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } }],
+      extraConfig: { feedback: { context_cache: { max_entries: 2, ttl_s: 1 } } },
+    });
+  });
+  after(() => stopAll());
+
+  test('max_entries evicts the oldest, ttl_s expires', async () => {
+    const first = await ask(gw.base, 'adaptive', 'one');
+    await ask(gw.base, 'adaptive', 'two');
+    const third = await ask(gw.base, 'adaptive', 'three');
+    await sleep(100);  // the contexts are kept just after the answer
+    const evicted = await feedback(gw.base, { decision_id: first.id, score: 1 });
+    assert.equal(evicted.status, 200, evicted.text);
+    assert.equal(evicted.json.learning, 'no_context');
+    const kept = await feedback(gw.base, { decision_id: third.id, score: 1 });
+    assert.equal(kept.json.learning, 'queued');
+    const late = await ask(gw.base, 'adaptive', 'four');
+    await sleep(1500);
+    const expired = await feedback(gw.base, { decision_id: late.id, score: 1 });
+    assert.equal(expired.status, 200, expired.text);
+    assert.equal(expired.json.learning, 'no_context');
   });
 });
 

@@ -117,7 +117,10 @@ describe('implicit feedback config', () => {
     const dir = tempDir('sb-implicit-');
     for (const [feedback, needle] of [['{implicit: {window_s: 0}}', /feedback\.implicit\.window_s must be/],
       ['{implicit: {score: 0.5}}', /window_s is required/], ['{implicit: {window_s: 5, colour: 1}}', /unknown key 'colour'/],
-      ['{explicit: 1}', /unknown key 'explicit'/]]) {
+      ['{explicit: 1}', /unknown key 'explicit'/],
+      ['{context_cache: {ttl_s: 0}}', /feedback\.context_cache\.ttl_s must be in \[1, 604800\]/],
+      ['{context_cache: {max_entries: many}}', /context_cache\.max_entries must be an integer/],
+      ['{context_cache: {entries: 5}}', /context_cache: unknown key 'entries'/]]) {
       const cfg = 'models:\n  - {name: a, replicas: [{url: "http://127.0.0.1:9"}]}\nroutes:\n' +
         `  - name: r\n    policy: {type: static, model: a}\nfeedback: ${feedback}\n`;
       const configPath = path.join(dir, 'c.yaml');

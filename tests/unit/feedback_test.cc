@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "config/config.h"
 #include "pipeline/learning/context_cache.h"
 #include "pipeline/learning/learner.h"
 #include "policies/bandit/bandit_policy.h"
@@ -128,6 +129,42 @@ TEST(ContextCache, ExpiresAfterTtl) {
   EXPECT_FALSE(cache.get("d"));
 }
 
+// `feedback: {context_cache: {...}}`: defaults when absent, each key read, bad values refused
+// with the file position and the key.
+TEST(ContextCache, LimitsFromConfig) {
+  auto limits_of = [](const std::string& yaml) {
+    config::Config c;
+    c.source = "gw.yaml";
+    if (!yaml.empty()) c.sections["feedback"] = YAML::Load(yaml);
+    return pipeline::learning::parse_context_limits(c);
+  };
+  auto d = limits_of("");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->max_entries, 100'000u);
+  EXPECT_EQ(d->max_bytes, std::size_t{256} << 20);
+  EXPECT_EQ(d->ttl, std::chrono::seconds(3600));
+  ASSERT_TRUE(limits_of("{implicit: {window_s: 5}}"));
+  auto l = limits_of("{context_cache: {max_entries: 10, max_mb: 2, max_prompt_kb: 4, ttl_s: 60}}");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->max_entries, 10u);
+  EXPECT_EQ(l->max_bytes, 2u << 20);
+  EXPECT_EQ(l->max_prompt_bytes, 4096u);
+  EXPECT_EQ(l->ttl, std::chrono::seconds(60));
+  auto msg = [&](const std::string& yaml) {
+    auto r = limits_of(yaml);
+    EXPECT_FALSE(r) << yaml;
+    return r ? std::string() : r.error().message;
+  };
+  EXPECT_NE(msg("{context_cache: {max_entries: 0}}").find("max_entries must be in [1,"),
+            std::string::npos);
+  EXPECT_NE(msg("{context_cache: {ttl_s: -1}}").find("ttl_s"), std::string::npos);
+  EXPECT_NE(msg("{context_cache: {ttl_s: 1.5}}").find("must be an integer"), std::string::npos);
+  EXPECT_NE(msg("{context_cache: {max_mb: 0}}").find("max_mb"), std::string::npos);
+  EXPECT_NE(msg("{context_cache: {size: 3}}").find("unknown key 'size'"), std::string::npos);
+  EXPECT_NE(msg("{context_cache: 5}").find("must be a mapping"), std::string::npos);
+  EXPECT_EQ(msg("{context_cache: {ttl_s: 0}}").rfind("gw.yaml:", 0), 0u);
+}
+
 TEST(FeedbackStore, OneFeedbackPerDecision) {
   const auto path = temp_db("store");
   auto fs = store::FeedbackStore::open(path);
@@ -242,7 +279,30 @@ TEST(LearnEvent, StreamJsonRoundTripIsExact) {
   EXPECT_EQ(*back->feedback.score, 0.3);
   EXPECT_EQ(*back->feedback.lambda, 20);
   EXPECT_EQ(back->feedback.cost, e.feedback.cost);
+  EXPECT_FALSE(back->feedback.other_signals);
   EXPECT_FALSE(pipeline::learning::parse_event_json("{"));
+  // A pairwise preference carries the other decision's request.
+  e.feedback.score.reset();
+  e.feedback.other = "b";
+  e.feedback.other_cost = 0.0123456789;
+  e.feedback.outcome = 0.5;
+  e.feedback.other_signals = Signals{};
+  e.feedback.other_signals->embedding = {0.25f, -3e-9f};
+  e.feedback.other_signals->task = "poetry";
+  e.feedback.other_prompt_text = "a poem, \"please\"";
+  e.feedback.other_prompt_tokens = 17;
+  back = pipeline::learning::parse_event_json(pipeline::learning::event_json(e));
+  ASSERT_TRUE(back);
+  EXPECT_FALSE(back->feedback.score);
+  EXPECT_EQ(back->feedback.other, "b");
+  EXPECT_EQ(back->feedback.other_cost, e.feedback.other_cost);
+  EXPECT_EQ(*back->feedback.outcome, 0.5);
+  ASSERT_TRUE(back->feedback.other_signals);
+  EXPECT_EQ(back->feedback.other_signals->embedding, e.feedback.other_signals->embedding);
+  EXPECT_EQ(back->feedback.other_signals->task, "poetry");
+  EXPECT_EQ(back->feedback.other_prompt_text, e.feedback.other_prompt_text);
+  EXPECT_EQ(back->feedback.other_prompt_tokens, 17);
+  EXPECT_EQ(back->feedback.signals.task, "math");
 }
 
 // A learned policy with fixed predictions: a 0.8, b 0.6, both free.
@@ -305,6 +365,31 @@ TEST(OnlineCorrection, PerModelPerTaskBiasMovesTheLearnedPolicysChoice) {
   ASSERT_FALSE(q.restore(p.save()));
   EXPECT_EQ(chosen(q, "math"), "b");
   EXPECT_NEAR(q.bias(0, "math"), -0.3, 1e-12);
+}
+
+// A preference without a score corrects both models: winner 1, loser 0, each at its own task.
+TEST(OnlineCorrection, LearnsFromPairwisePreferences) {
+  policies::correction::CorrectionOptions o;  // prior 10, per task, min_n 5
+  policies::correction::CorrectionPolicy p(std::make_unique<FixedLearned>(), o);
+  for (int i = 0; i < 10; ++i) {
+    Feedback f = tasked("a", "math", 0);
+    f.score.reset();
+    f.other = "b";
+    f.outcome = 0.0;  // b won
+    f.other_signals = Signals{};
+    f.other_signals->task = "math";
+    ASSERT_FALSE(p.observe(f));
+  }
+  // a: 10·(0 − 0.8)/20 = −0.4; b: 10·(1 − 0.6)/20 = +0.2 → b on math.
+  EXPECT_NEAR(p.bias(0, "math"), -0.4, 1e-12);
+  EXPECT_NEAR(p.bias(1, "math"), 0.2, 1e-12);
+  EXPECT_EQ(chosen(p, "math"), "b");
+  EXPECT_EQ(p.observations(), 10u);
+  Feedback unknown = tasked("a", "math", 0);
+  unknown.score.reset();
+  unknown.other = "zzz";
+  unknown.outcome = 1.0;
+  EXPECT_TRUE(p.observe(unknown));
 }
 
 TEST(OnlineCorrection, DiscountForgetsOldFeedback) {

@@ -121,6 +121,71 @@ TEST(BanditPolicy, CostIsLearnedAndPricedByLambda) {
   EXPECT_EQ(d->plan.model, "a");
 }
 
+// A preference without a score rates both answers: winner 1, loser 0 (tie 0.5 each), each at its
+// own request's context; the arms then hold exactly what the same scores would have taught them.
+TEST(BanditPolicy, LearnsFromPairwisePreferences) {
+  bandit::BanditOptions o;
+  o.dim = 1;
+  o.alpha = 0;
+  bandit::BanditPolicy p(two_models(), o, nullptr);
+  bandit::BanditPolicy scored(two_models(), o, nullptr);
+  auto pair = [](float ea, float eb, double outcome) {
+    Feedback f;
+    f.signals = with_embedding(ea);
+    f.model = "a";
+    f.other = "b";
+    f.outcome = outcome;
+    f.cost = 0.001;
+    f.other_cost = 0.002;
+    f.other_signals = with_embedding(eb);
+    return f;
+  };
+  // On e = 1, b beats a; on e = −1 (another prompt), a beats b; one tie at e = 1.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_FALSE(p.observe(pair(1, -1, 0.0)));  // a (at 1) lost to b (at −1)
+    ASSERT_FALSE(scored.observe(score_feedback("a", 1, 0.0, 0.001)));
+    ASSERT_FALSE(scored.observe(score_feedback("b", -1, 1.0, 0.002)));
+  }
+  ASSERT_FALSE(p.observe(pair(1, 1, 0.5)));
+  ASSERT_FALSE(scored.observe(score_feedback("a", 1, 0.5, 0.001)));
+  ASSERT_FALSE(scored.observe(score_feedback("b", 1, 0.5, 0.002)));
+  EXPECT_EQ(p.observations(), 6u);  // one event per preference
+  for (std::size_t m = 0; m < 2; ++m) {
+    const auto& x = *p.state()->arms[m];
+    const auto& y = *scored.state()->arms[m];
+    EXPECT_EQ(x.n, 6u);
+    EXPECT_NEAR((x.theta - y.theta).norm(), 0, 1e-12);
+    EXPECT_NEAR(p.state()->costs[m].predict(0), scored.state()->costs[m].predict(0), 1e-12);
+  }
+  RouteRequest req;
+  req.prompt_text = "q";
+  auto d = p.choose(req, with_embedding(-1));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->plan.model, "b");
+  // Without other_signals the other answer is of the same prompt.
+  bandit::BanditPolicy same(two_models(), o, nullptr);
+  Feedback f = pair(1, 0, 1.0);
+  f.other_signals.reset();
+  ASSERT_FALSE(same.observe(f));
+  EXPECT_NEAR(same.state()->arms[1]->mean(same.context(with_embedding(1))), 0.0, 1e-12);
+  EXPECT_GT(same.state()->arms[0]->mean(same.context(with_embedding(1))), 0.5);
+  // A score wins over a comparison (eval --online sends both): only the rated model learns.
+  Feedback both = score_feedback("a", 1, 1.0);
+  both.other = "b";
+  both.outcome = 0.0;
+  bandit::BanditPolicy only(two_models(), o, nullptr);
+  ASSERT_FALSE(only.observe(both));
+  EXPECT_EQ(only.state()->arms[0]->n, 1u);
+  EXPECT_EQ(only.state()->arms[1]->n, 0u);
+  // Unknown other model, an outcome outside [0, 1]: refused, nothing learned.
+  Feedback bad = pair(1, 1, 1.0);
+  bad.other = "zzz";
+  EXPECT_TRUE(p.observe(bad));
+  bad = pair(1, 1, 1.5);
+  EXPECT_TRUE(p.observe(bad));
+  EXPECT_EQ(p.observations(), 6u);
+}
+
 std::vector<std::string> thompson_choices(std::uint64_t seed) {
   bandit::BanditOptions o;
   o.dim = 1;

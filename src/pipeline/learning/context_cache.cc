@@ -1,5 +1,9 @@
 #include "pipeline/learning/context_cache.h"
 
+#include <fmt/format.h>
+
+#include "config/config.h"
+
 namespace switchboard::pipeline::learning {
 namespace {
 
@@ -58,6 +62,55 @@ std::size_t ContextCache::size() const {
 std::size_t ContextCache::bytes() const {
   std::lock_guard lock(mu_);
   return bytes_;
+}
+
+Result<ContextLimits> parse_context_limits(const config::Config& config) {
+  ContextLimits limits;
+  auto it = config.sections.find("feedback");
+  if (it == config.sections.end() || !it->second.IsMap()) return limits;
+  const YAML::Node node = it->second["context_cache"];
+  if (!node) return limits;
+  auto bad = [&](const YAML::Node& n, const std::string& why) {
+    return make_error(ErrorKind::kBadRequest, "bad_config",
+                      fmt::format("{}:{}:{}: feedback.context_cache{}", config.source,
+                                  n.Mark().line + 1, n.Mark().column + 1, why));
+  };
+  if (!node.IsMap()) return bad(node, " must be a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    struct Range {
+      const char* key;
+      std::int64_t lo, hi;
+    };
+    static constexpr Range kRanges[] = {{"max_entries", 1, 100'000'000},
+                                        {"max_mb", 1, 1'048'576},
+                                        {"max_prompt_kb", 1, 16'384},
+                                        {"ttl_s", 1, 604'800}};
+    const Range* range = nullptr;
+    for (const auto& r : kRanges)
+      if (key == r.key) range = &r;
+    if (!range)
+      return bad(kv.first,
+                 ": unknown key '" + key + "' (known: max_entries, max_mb, max_prompt_kb, ttl_s)");
+    std::int64_t v = 0;
+    try {
+      v = kv.second.as<std::int64_t>();
+    } catch (const YAML::Exception&) {
+      return bad(kv.second, "." + key + " must be an integer");
+    }
+    if (v < range->lo || v > range->hi)
+      return bad(kv.second, fmt::format(".{} must be in [{}, {}]", key, range->lo, range->hi));
+    const auto u = static_cast<std::size_t>(v);
+    if (key == "max_entries")
+      limits.max_entries = u;
+    else if (key == "max_mb")
+      limits.max_bytes = u << 20;
+    else if (key == "max_prompt_kb")
+      limits.max_prompt_bytes = u * 1024;
+    else
+      limits.ttl = std::chrono::seconds(v);
+  }
+  return limits;
 }
 
 }  // namespace switchboard::pipeline::learning

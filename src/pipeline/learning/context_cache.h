@@ -7,7 +7,8 @@
 // Bounded: at most `max_entries` entries and `max_bytes` of prompt text and embeddings, oldest out
 // first; entries older than `ttl` are dropped. A prompt longer than `max_prompt_bytes` is kept
 // truncated (warm-started policies re-predict from the text; a truncated one predicts on its
-// start).
+// start). The limits come from the top-level `feedback: {context_cache: {...}}` section
+// (parse_context_limits below); they are read once, when the gateway starts learning.
 //
 // Thread-safe: put() is called on the workers (the record stage), get() by the feedback endpoint;
 // one mutex, O(1) amortised per call.
@@ -22,6 +23,11 @@
 #include <unordered_map>
 
 #include "switchboard/policy.h"
+#include "switchboard/result.h"
+
+namespace switchboard::config {
+struct Config;
+}
 
 namespace switchboard::pipeline::learning {
 
@@ -42,6 +48,15 @@ struct ContextLimits {
   std::size_t max_prompt_bytes = 32 * 1024;
   std::chrono::seconds ttl{3600};
 };
+
+// The limits of `feedback: {context_cache: {max_entries: N (100000), max_mb: N (256),
+// max_prompt_kb: N (32), ttl_s: N (3600)}}` in the config's top-level sections; every key optional,
+// the defaults above when the section or a key is absent. kBadRequest (`bad_config`, message with
+// file:line:column) for a key of the wrong type or out of range: max_entries in [1, 100000000],
+// max_mb in [1, 1048576], max_prompt_kb in [1, 16384], ttl_s in [1, 604800] (a week), or an
+// unknown key. Other keys of `feedback:` are not checked here (the implicit_feedback stage checks
+// the section as a whole and calls this).
+Result<ContextLimits> parse_context_limits(const config::Config& config);
 
 class ContextCache {
  public:

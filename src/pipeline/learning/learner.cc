@@ -48,6 +48,33 @@ struct Reply {
 
 }  // namespace
 
+namespace {
+
+// A request's signals in a stream event (the keys of the event's top level, and of other_context).
+void put_signals(nlohmann::json& j, const Signals& s) {
+  j["embedding"] = s.embedding;
+  j["task"] = s.task;
+  j["task_confidence"] = s.task_confidence;
+  j["language"] = s.language;
+  j["has_code"] = s.has_code;
+  j["signal_tokens"] = s.prompt_tokens;
+  j["messages"] = s.message_count;
+}
+
+Signals get_signals(const nlohmann::json& j) {
+  Signals s;
+  s.embedding = j.value("embedding", std::vector<float>{});
+  s.task = j.value("task", "");
+  s.task_confidence = j.value("task_confidence", 0.0f);
+  s.language = j.value("language", "");
+  s.has_code = j.value("has_code", false);
+  s.prompt_tokens = j.value("signal_tokens", std::int64_t{0});
+  s.message_count = j.value("messages", std::size_t{0});
+  return s;
+}
+
+}  // namespace
+
 std::string event_json(const LearnEvent& e) {
   const Feedback& f = e.feedback;
   nlohmann::json j;
@@ -57,13 +84,7 @@ std::string event_json(const LearnEvent& e) {
   j["cost"] = f.cost;
   j["prompt_tokens"] = f.prompt_tokens;
   j["prompt_text"] = f.prompt_text;
-  j["embedding"] = f.signals.embedding;
-  j["task"] = f.signals.task;
-  j["task_confidence"] = f.signals.task_confidence;
-  j["language"] = f.signals.language;
-  j["has_code"] = f.signals.has_code;
-  j["signal_tokens"] = f.signals.prompt_tokens;
-  j["messages"] = f.signals.message_count;
+  put_signals(j, f.signals);
   if (f.score) j["score"] = *f.score;
   if (f.lambda) j["lambda"] = *f.lambda;
   if (!f.other.empty()) {
@@ -71,6 +92,13 @@ std::string event_json(const LearnEvent& e) {
     j["other_cost"] = f.other_cost;
   }
   if (f.outcome) j["outcome"] = *f.outcome;
+  if (f.other_signals) {
+    nlohmann::json o;
+    put_signals(o, *f.other_signals);
+    o["prompt_text"] = f.other_prompt_text;
+    o["prompt_tokens"] = f.other_prompt_tokens;
+    j["other_context"] = std::move(o);
+  }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -85,18 +113,17 @@ std::optional<LearnEvent> parse_event_json(std::string_view text) {
     f.cost = j.value("cost", 0.0);
     f.prompt_tokens = j.value("prompt_tokens", std::int64_t{0});
     f.prompt_text = j.value("prompt_text", "");
-    f.signals.embedding = j.value("embedding", std::vector<float>{});
-    f.signals.task = j.value("task", "");
-    f.signals.task_confidence = j.value("task_confidence", 0.0f);
-    f.signals.language = j.value("language", "");
-    f.signals.has_code = j.value("has_code", false);
-    f.signals.prompt_tokens = j.value("signal_tokens", std::int64_t{0});
-    f.signals.message_count = j.value("messages", std::size_t{0});
+    f.signals = get_signals(j);
     if (j.contains("score")) f.score = j["score"].get<double>();
     if (j.contains("lambda")) f.lambda = j["lambda"].get<double>();
     f.other = j.value("other", "");
     f.other_cost = j.value("other_cost", 0.0);
     if (j.contains("outcome")) f.outcome = j["outcome"].get<double>();
+    if (const auto o = j.find("other_context"); o != j.end() && o->is_object()) {
+      f.other_signals = get_signals(*o);
+      f.other_prompt_text = o->value("prompt_text", "");
+      f.other_prompt_tokens = o->value("prompt_tokens", std::int64_t{0});
+    }
     return e;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;

@@ -2,7 +2,9 @@
 // `window_s` counts as a negative score for the first answer (docs/online.md).
 //
 // Settings (top level): `feedback: {implicit: {window_s: N, score: 0, max_entries: 100000}}`;
-// without them the stage is left out. The client is the API key's name when the request has one
+// without them the stage is left out. The stage's factory checks the whole `feedback:` section,
+// `context_cache:` included (pipeline/learning/context_cache.h), so a bad one stops start-up and
+// is refused by a reload. The client is the API key's name when the request has one
 // (docs/keys.md), else its IP address; the prompt is every message's text (ChatRequest's
 // prompt_text). When a request arrives, the answered decision stored under (client, route,
 // prompt) no longer than window_s ago is taken out and handed to RequestContext::implicit (the
@@ -15,6 +17,7 @@
 #include <chrono>
 #include <memory>
 
+#include "pipeline/learning/context_cache.h"
 #include "pipeline/learning/repeat_tracker.h"
 #include "pipeline/request_context.h"
 #include "switchboard/stage.h"
@@ -44,8 +47,10 @@ class ImplicitFeedbackStage final : public Stage {
     };
     if (!node.IsMap()) return bad(node, " must be a mapping");
     for (const auto& kv : node)
-      if (kv.first.Scalar() != "implicit")
-        return bad(kv.first, ": unknown key '" + kv.first.Scalar() + "' (known: implicit)");
+      if (kv.first.Scalar() != "implicit" && kv.first.Scalar() != "context_cache")
+        return bad(kv.first,
+                   ": unknown key '" + kv.first.Scalar() + "' (known: implicit, context_cache)");
+    if (auto limits = learning::parse_context_limits(config); !limits) return limits.error();
     const YAML::Node implicit = node["implicit"];
     if (!implicit) return std::unique_ptr<Stage>();
     if (!implicit.IsMap()) return bad(implicit, ".implicit must be a mapping");

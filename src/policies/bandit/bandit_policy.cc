@@ -107,38 +107,78 @@ Result<Decision> BanditPolicy::choose(const RouteRequest& request, const Signals
 
 std::optional<Error> BanditPolicy::observe(const Feedback& f) {
   const auto& models = objective_->models();
-  auto it = std::find(models.begin(), models.end(), f.model);
-  if (it == models.end())
-    return make_error(
-        ErrorKind::kBadRequest, "bad_feedback",
-        "feedback names model '" + f.model + "', which this bandit does not route to");
-  if (!f.score)
-    return make_error(ErrorKind::kBadRequest, "bad_feedback",
-                      "the bandit learns from scores; this feedback has none");
-  const auto m = static_cast<std::size_t>(it - models.begin());
-  double target = *f.score;
-  if (learned_) {  // learn the residual over the offline prediction
-    RouteRequest request;
-    request.prompt_tokens = f.prompt_tokens;
-    request.prompt_text = f.prompt_text;
-    auto p = learned_->predict(request, f.signals);
-    if (!p) return p.error();
-    target -= (*p)[m].quality;
+  auto index = [&](const std::string& name) -> std::optional<std::size_t> {
+    auto it = std::find(models.begin(), models.end(), name);
+    if (it == models.end()) return std::nullopt;
+    return static_cast<std::size_t>(it - models.begin());
+  };
+  auto bad = [](const std::string& why) {
+    return make_error(ErrorKind::kBadRequest, "bad_feedback", why);
+  };
+  const auto m = index(f.model);
+  if (!m) return bad("feedback names model '" + f.model + "', which this bandit does not route to");
+  // One reward per answer: the score; or, for a pairwise preference without a score, winner 1,
+  // loser 0, tie 0.5 for both answers (bandit_policy.h).
+  struct Reward {
+    std::size_t model;
+    double value;
+    const Signals* signals;
+    std::string_view prompt_text;
+    std::int64_t prompt_tokens;
+    double cost;
+  };
+  std::vector<Reward> rewards;
+  if (f.score) {
+    rewards.push_back({*m, *f.score, &f.signals, f.prompt_text, f.prompt_tokens, f.cost});
+  } else if (f.outcome && !f.other.empty()) {
+    const auto o = index(f.other);
+    if (!o)
+      return bad("feedback compares with model '" + f.other +
+                 "', which this bandit does not route to");
+    if (!(*f.outcome >= 0 && *f.outcome <= 1)) return bad("a comparison needs an outcome in [0,1]");
+    rewards.push_back({*m, *f.outcome, &f.signals, f.prompt_text, f.prompt_tokens, f.cost});
+    if (f.other_signals)
+      rewards.push_back({*o, 1 - *f.outcome, &*f.other_signals, f.other_prompt_text,
+                         f.other_prompt_tokens, f.other_cost});
+    else
+      rewards.push_back(
+          {*o, 1 - *f.outcome, &f.signals, f.prompt_text, f.prompt_tokens, f.other_cost});
+  } else {
+    return bad("the bandit learns from scores or pairwise preferences; this feedback has neither");
   }
-  const Eigen::VectorXd x = context(f.signals);
+  // The targets and contexts, computed before taking the writers' lock.
+  std::vector<double> targets;
+  std::vector<Eigen::VectorXd> xs;
+  for (const Reward& r : rewards) {
+    double target = r.value;
+    if (learned_) {  // learn the residual over the offline prediction
+      RouteRequest request;
+      request.prompt_tokens = r.prompt_tokens;
+      request.prompt_text = r.prompt_text;
+      auto p = learned_->predict(request, *r.signals);
+      if (!p) return p.error();
+      target -= (*p)[r.model].quality;
+    }
+    targets.push_back(target);
+    xs.push_back(context(*r.signals));
+  }
   std::lock_guard lock(write_);
   const std::shared_ptr<const BanditState> cur = state_.load();
-  auto next = std::make_shared<BanditState>(*cur);  // copies pointers; only arm m is rebuilt
-  std::shared_ptr<const LinearArm> arm = cur->arms[m];
-  if (options_.detect_changes && next->detectors[m].add(target - arm->mean(x))) {
-    // The model changed: forget what the arm knew and learn from here on.
-    arm = std::make_shared<const LinearArm>(
-        LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
-    next->learning[m] = true;
+  auto next = std::make_shared<BanditState>(*cur);  // copies pointers; only the arms rated change
+  for (std::size_t k = 0; k < rewards.size(); ++k) {
+    const std::size_t a = rewards[k].model;
+    std::shared_ptr<const LinearArm> arm = next->arms[a];
+    if (options_.detect_changes && next->detectors[a].add(targets[k] - arm->mean(xs[k]))) {
+      // The model changed: forget what the arm knew and learn from here on.
+      arm = std::make_shared<const LinearArm>(
+          LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
+      next->learning[a] = true;
+    }
+    if (next->learning[a])
+      arm = std::make_shared<const LinearArm>(arm->updated(xs[k], targets[k], options_.discount));
+    next->arms[a] = std::move(arm);
+    next->costs[a] = next->costs[a].updated(rewards[k].prompt_tokens, rewards[k].cost);
   }
-  if (next->learning[m])
-    next->arms[m] = std::make_shared<const LinearArm>(arm->updated(x, target, options_.discount));
-  next->costs[m] = cur->costs[m].updated(f.prompt_tokens, f.cost);
   ++next->observations;
   state_.store(std::move(next));
   return std::nullopt;

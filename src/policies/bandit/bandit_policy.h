@@ -26,6 +26,14 @@
 // costs nothing against the offline policy, and a drifted model is found after a few dozen of its
 // answers. `change_detection: off` learns from every event (the behaviour without a warm start).
 //
+// Pairwise preferences (Feedback::outcome with no score: POST /v1/feedback's {decision_a,
+// decision_b, winner}) rate both answers, each at its own request's context: the winner 1, the
+// loser 0, a tie 0.5 each; both arms (and cost lines) learn from the one event. Why these values:
+// for 0/1 scores (RouterBench's, a judge's pass/fail) a strict preference says exactly that the
+// winner scored 1 and the loser 0, and a tie says "both 1 or both 0", whose mean with no other
+// knowledge is 0.5. A feedback with both a score and an outcome (eval --online's) learns the score
+// only.
+//
 // Defaults (tuned by cross-validation inside RouterBench TRAIN, docs/online.md): linucb α = 1,
 // thompson α = 0.2, cold discount 1; warm start α = 0, prior 20, discount 0.98, embedding_weight 0
 // (the residual over the offline policy is a per-model bias that forgets with γ), change detection

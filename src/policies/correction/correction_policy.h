@@ -9,7 +9,9 @@
 // prompt (re-predicted from its text and signals when the feedback arrives). It is added to the
 // base policy's predicted quality before the shared Objective decides; costs stay the base's. With
 // no feedback the route decides exactly as the base policy. `prior` shrinks the first few
-// corrections toward 0; `discount` γ < 1 forgets old feedback (a drifting model).
+// corrections toward 0; `discount` γ < 1 forgets old feedback (a drifting model). A pairwise
+// preference without a score rates both answers like the bandit does (policies/bandit/
+// bandit_policy.h): the winner 1, the loser 0, a tie 0.5 each, each at its own request.
 //
 // YAML: {type: corrected, model_dir: DIR, prior: X (10), discount: γ (1), per_task: bool (true),
 //        min_n: N (5), <the base policy's keys and the objective's>}
