@@ -1,0 +1,458 @@
+#include "store/record_codec.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+namespace switchboard::store {
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "doubles are stored little-endian");
+
+constexpr unsigned char kFormat = 1;
+constexpr std::size_t kItemSlots = 8;  // items of a list beyond this share the last slot
+
+// The string fields, for the encoder's per-field slots.
+enum Field : std::size_t {
+  kRoute, kApi, kKeyName, kKeyTeam, kPolicy, kModel, kReplica, kReason, kOutcome, kErrorCode,
+  kErrorMessage, kTokensSource, kCandModel, kCandNote, kAttModel, kAttReplica, kAttResult,
+  kStageName, kStageOutcome, kGuardCheck, kGuardVerdict, kGuardKind, kGuardTarget, kCallModel,
+  kCallReplica, kCallResult, kCallExtracted, kCallNote, kCacheStatus, kCacheMatch, kCacheNote,
+  kSessKind, kSessAction, kSessModel, kSessReason, kFieldCount
+};
+
+// Flags of one record.
+constexpr unsigned kStream = 1, kHasCache = 2, kHasSession = 4;
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+void put_signed(std::string& out, std::int64_t v) {
+  put_varint(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+}
+void put_double(std::string& out, double v) {
+  char b[8];
+  std::memcpy(b, &v, 8);
+  out.append(b, 8);
+}
+void put_raw(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s.data(), s.size());
+}
+// Stage times to 0.1 µs (what the JSON column kept).
+std::int64_t tenths(double us) {
+  return std::isfinite(us) && std::fabs(us) < 1e15 ? std::llround(us * 10) : 0;
+}
+
+// Reads a blob; every read checks the bounds and sets `bad` instead of reading past the end.
+struct Reader {
+  const unsigned char* p;
+  const unsigned char* end;
+  bool bad = false;
+  const std::vector<std::string_view>* dict = nullptr;
+
+  explicit Reader(std::string_view s)
+      : p(reinterpret_cast<const unsigned char*>(s.data())), end(p + s.size()) {}
+  std::uint64_t varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p >= end) break;
+      const unsigned char b = *p++;
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    bad = true;
+    return 0;
+  }
+  std::int64_t signed_() {
+    const auto u = varint();
+    return static_cast<std::int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  }
+  double dbl() {
+    if (end - p < 8) {
+      bad = true;
+      p = end;
+      return 0;
+    }
+    double v;
+    std::memcpy(&v, p, 8);
+    p += 8;
+    return v;
+  }
+  unsigned char byte() {
+    if (p >= end) {
+      bad = true;
+      return 0;
+    }
+    return *p++;
+  }
+  std::string_view raw() {
+    const auto n = varint();
+    if (bad || n > static_cast<std::uint64_t>(end - p)) {
+      bad = true;
+      p = end;
+      return {};
+    }
+    std::string_view s(reinterpret_cast<const char*>(p), n);
+    p += n;
+    return s;
+  }
+  std::string str() {
+    const auto i = varint();
+    if (bad || i >= dict->size()) {
+      bad = true;
+      return {};
+    }
+    return std::string((*dict)[i]);
+  }
+  // A list's length, bounded by the bytes left (every item takes at least one).
+  std::size_t count() {
+    const auto n = varint();
+    if (n > static_cast<std::uint64_t>(end - p)) {
+      bad = true;
+      return 0;
+    }
+    return n;
+  }
+};
+
+void read_record(Reader& in, DecisionRecord& r) {
+  r.id = std::string(in.raw());
+  r.time_ms = in.signed_();
+  r.route = in.str();
+  r.api = in.str();
+  r.key_name = in.str();
+  r.key_team = in.str();
+  r.policy = in.str();
+  r.model = in.str();
+  r.replica = in.str();
+  r.reason = in.str();
+  r.status = static_cast<int>(in.signed_());
+  r.outcome = in.str();
+  r.error_code = in.str();
+  r.error_message = in.str();
+  r.tokens_source = in.str();
+  const unsigned flags = in.byte();
+  r.stream = flags & kStream;
+  r.latency_ms = in.dbl();
+  r.upstream_ms = in.dbl();
+  r.cost_usd = in.dbl();
+  r.prompt_tokens = in.signed_();
+  r.completion_tokens = in.signed_();
+  for (std::size_t n = in.count(); n-- && !in.bad;) {
+    Candidate c;
+    c.model = in.str();
+    c.predicted_quality = in.dbl();
+    c.predicted_cost = in.dbl();
+    const unsigned f = in.byte();
+    c.eligible = f & 1;
+    if (f & 2) c.utility = in.dbl();
+    if (f & 4) c.lambda = in.dbl();
+    if (f & 8) c.price = in.dbl();
+    c.note = in.str();
+    r.candidates.push_back(std::move(c));
+  }
+  for (std::size_t n = in.count(); n-- && !in.bad;) {
+    AttemptRecord a;
+    a.model = in.str();
+    a.replica = in.str();
+    a.result = in.str();
+    const unsigned f = in.byte();
+    a.hedge = f & 1;
+    if (f & 2) a.ms = in.dbl();
+    a.unavailable = in.varint();
+    r.attempts.push_back(std::move(a));
+  }
+  for (std::size_t n = in.count(); n-- && !in.bad;) {
+    StageSpan s;
+    s.name = in.str();
+    s.us = static_cast<double>(in.signed_()) / 10;
+    s.outcome = in.str();
+    r.stages.push_back(std::move(s));
+  }
+  for (std::size_t n = in.count(); n-- && !in.bad;) {
+    GuardCheck g;
+    g.check = in.str();
+    g.verdict = in.str();
+    for (std::size_t k = in.count(); k-- && !in.bad;) {
+      std::string kind = in.str();
+      g.kinds.emplace_back(std::move(kind), static_cast<int>(in.signed_()));
+    }
+    const unsigned f = in.byte();
+    if (f & 1) g.score = in.dbl();
+    if (f & 2) g.threshold = in.dbl();
+    g.target = in.str();
+    g.us = in.dbl();
+    r.guard.push_back(std::move(g));
+  }
+  for (std::size_t n = in.count(); n-- && !in.bad;) {
+    CallRecord c;
+    c.model = in.str();
+    c.replica = in.str();
+    c.tier = static_cast<int>(in.signed_());
+    c.result = in.str();
+    c.ms = in.dbl();
+    c.prompt_tokens = in.signed_();
+    c.completion_tokens = in.signed_();
+    c.cost_usd = in.dbl();
+    const unsigned f = in.byte();
+    c.accepted = f & 1;
+    if (f & 2) c.score = in.dbl();
+    c.extracted = in.str();
+    c.note = in.str();
+    r.calls.push_back(std::move(c));
+  }
+  if (flags & kHasCache) {
+    CacheRecord c;
+    c.status = in.str();
+    c.entry = std::string(in.raw());
+    if (in.byte() & 1) c.similarity = in.dbl();
+    c.match = in.str();
+    c.saved_usd = in.dbl();
+    c.note = in.str();
+    r.cache = std::move(c);
+  }
+  if (flags & kHasSession) {
+    SessionRecord s;
+    s.kind = in.str();
+    s.id = std::string(in.raw());
+    s.turn = in.signed_();
+    s.action = in.str();
+    s.model = in.str();
+    s.reason = in.str();
+    r.session = std::move(s);
+  }
+}
+
+// Reads the header and dictionary; calls `each(record_reader, id)` for every record with a reader
+// bounded to that record. Stops when `each` returns false.
+template <typename F>
+bool walk(std::string_view blob, F&& each) {
+  Reader in(blob);
+  if (in.byte() != kFormat) return false;
+  std::vector<std::string_view> dict;
+  const std::size_t n = in.count();
+  if (in.bad || n == 0) return false;
+  dict.reserve(n);
+  for (std::size_t i = 0; i < n && !in.bad; ++i) dict.push_back(in.raw());
+  const std::size_t records = in.count();
+  if (in.bad) return false;
+  for (std::size_t i = 0; i < records; ++i) {
+    const std::string_view rec = in.raw();
+    if (in.bad) return false;
+    Reader r(rec);
+    r.dict = &dict;
+    if (!each(r)) return true;
+  }
+  return in.p == in.end;
+}
+
+}  // namespace
+
+std::int64_t id_time_ms(std::string_view id) {
+  if (id.size() < 15 || id.substr(0, 4) != "dec_") return -1;
+  std::int64_t t = 0;
+  for (std::size_t i = 4; i < 15; ++i) {
+    const char c = id[i];
+    int d;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return -1;
+    t = t * 16 + d;
+  }
+  return t;
+}
+
+BatchEncoder::BatchEncoder() : slots_(kFieldCount * kItemSlots) { strings_.push_back({}); }
+
+BatchEncoder::Slot& BatchEncoder::slot(std::size_t field, std::size_t item) {
+  return slots_[field * kItemSlots + std::min(item, kItemSlots - 1)];
+}
+
+void BatchEncoder::str(std::string_view s) {
+  if (s.empty()) {
+    record_.push_back(0);
+    return;
+  }
+  auto [it, added] = dict_.try_emplace(s, static_cast<std::uint32_t>(strings_.size()));
+  if (added) strings_.push_back(s);
+  put_varint(record_, it->second);
+}
+
+void BatchEncoder::str(std::string_view s, Slot& slot) {
+  if (s.empty()) {
+    record_.push_back(0);
+    return;
+  }
+  if (s.size() != slot.last.size() || std::memcmp(s.data(), slot.last.data(), s.size()) != 0) {
+    auto [it, added] = dict_.try_emplace(s, static_cast<std::uint32_t>(strings_.size()));
+    if (added) strings_.push_back(s);
+    slot.last = s;
+    slot.index = it->second;
+  }
+  put_varint(record_, slot.index);
+}
+
+void BatchEncoder::add(const DecisionRecord& r) {
+  const std::int64_t t = record_time_key(r);
+  if (count_ == 0 || t < min_ms_) min_ms_ = t;
+  if (count_ == 0 || t > max_ms_) max_ms_ = t;
+  ++count_;
+  record_.clear();
+  std::string& o = record_;
+  put_raw(o, r.id);
+  put_signed(o, r.time_ms);
+  str(r.route, slot(kRoute, 0));
+  str(r.api, slot(kApi, 0));
+  str(r.key_name, slot(kKeyName, 0));
+  str(r.key_team, slot(kKeyTeam, 0));
+  str(r.policy, slot(kPolicy, 0));
+  str(r.model, slot(kModel, 0));
+  str(r.replica, slot(kReplica, 0));
+  str(r.reason, slot(kReason, 0));
+  put_signed(o, r.status);
+  str(r.outcome, slot(kOutcome, 0));
+  str(r.error_code, slot(kErrorCode, 0));
+  str(r.error_message, slot(kErrorMessage, 0));
+  str(r.tokens_source, slot(kTokensSource, 0));
+  o.push_back(static_cast<char>((r.stream ? kStream : 0) | (r.cache ? kHasCache : 0) |
+                                (r.session ? kHasSession : 0)));
+  put_double(o, r.latency_ms);
+  put_double(o, r.upstream_ms);
+  put_double(o, r.cost_usd);
+  put_signed(o, r.prompt_tokens);
+  put_signed(o, r.completion_tokens);
+  put_varint(o, r.candidates.size());
+  for (std::size_t i = 0; i < r.candidates.size(); ++i) {
+    const Candidate& c = r.candidates[i];
+    str(c.model, slot(kCandModel, i));
+    put_double(o, c.predicted_quality);
+    put_double(o, c.predicted_cost);
+    o.push_back(static_cast<char>((c.eligible ? 1 : 0) | (c.utility ? 2 : 0) |
+                                  (c.lambda ? 4 : 0) | (c.price ? 8 : 0)));
+    if (c.utility) put_double(o, *c.utility);
+    if (c.lambda) put_double(o, *c.lambda);
+    if (c.price) put_double(o, *c.price);
+    str(c.note, slot(kCandNote, i));
+  }
+  put_varint(o, r.attempts.size());
+  for (std::size_t i = 0; i < r.attempts.size(); ++i) {
+    const AttemptRecord& a = r.attempts[i];
+    str(a.model, slot(kAttModel, i));
+    str(a.replica, slot(kAttReplica, i));
+    str(a.result, slot(kAttResult, i));
+    o.push_back(static_cast<char>((a.hedge ? 1 : 0) | (a.ms ? 2 : 0)));
+    if (a.ms) put_double(o, *a.ms);
+    put_varint(o, a.unavailable);
+  }
+  put_varint(o, r.stages.size());
+  for (std::size_t i = 0; i < r.stages.size(); ++i) {
+    const StageSpan& s = r.stages[i];
+    str(s.name, slot(kStageName, i));
+    put_signed(o, tenths(s.us));
+    str(s.outcome, slot(kStageOutcome, i));
+  }
+  put_varint(o, r.guard.size());
+  for (std::size_t i = 0; i < r.guard.size(); ++i) {
+    const GuardCheck& g = r.guard[i];
+    str(g.check, slot(kGuardCheck, i));
+    str(g.verdict, slot(kGuardVerdict, i));
+    put_varint(o, g.kinds.size());
+    for (const auto& [kind, n] : g.kinds) {
+      str(kind, slot(kGuardKind, i));
+      put_signed(o, n);
+    }
+    o.push_back(static_cast<char>((g.score ? 1 : 0) | (g.threshold ? 2 : 0)));
+    if (g.score) put_double(o, *g.score);
+    if (g.threshold) put_double(o, *g.threshold);
+    str(g.target, slot(kGuardTarget, i));
+    put_double(o, g.us);
+  }
+  put_varint(o, r.calls.size());
+  for (std::size_t i = 0; i < r.calls.size(); ++i) {
+    const CallRecord& c = r.calls[i];
+    str(c.model, slot(kCallModel, i));
+    str(c.replica, slot(kCallReplica, i));
+    put_signed(o, c.tier);
+    str(c.result, slot(kCallResult, i));
+    put_double(o, c.ms);
+    put_signed(o, c.prompt_tokens);
+    put_signed(o, c.completion_tokens);
+    put_double(o, c.cost_usd);
+    o.push_back(static_cast<char>((c.accepted ? 1 : 0) | (c.score ? 2 : 0)));
+    if (c.score) put_double(o, *c.score);
+    str(c.extracted);
+    str(c.note, slot(kCallNote, i));
+  }
+  if (r.cache) {
+    const CacheRecord& c = *r.cache;
+    str(c.status, slot(kCacheStatus, 0));
+    put_raw(o, c.entry);
+    o.push_back(c.similarity ? 1 : 0);
+    if (c.similarity) put_double(o, *c.similarity);
+    str(c.match, slot(kCacheMatch, 0));
+    put_double(o, c.saved_usd);
+    str(c.note, slot(kCacheNote, 0));
+  }
+  if (r.session) {
+    const SessionRecord& s = *r.session;
+    str(s.kind, slot(kSessKind, 0));
+    put_raw(o, s.id);
+    put_signed(o, s.turn);
+    str(s.action, slot(kSessAction, 0));
+    str(s.model, slot(kSessModel, 0));
+    str(s.reason, slot(kSessReason, 0));
+  }
+  put_raw(body_, record_);
+}
+
+const std::string& BatchEncoder::finish() {
+  out_.clear();
+  out_.push_back(static_cast<char>(kFormat));
+  put_varint(out_, strings_.size());
+  for (const auto& s : strings_) put_raw(out_, s);
+  put_varint(out_, count_);
+  out_ += body_;
+  body_.clear();
+  dict_.clear();
+  strings_.resize(1);
+  for (auto& s : slots_) s = Slot{};
+  count_ = 0;
+  return out_;
+}
+
+bool decode_batch(std::string_view blob, const std::function<bool(DecisionRecord&&)>& each) {
+  bool ok = true;
+  const bool whole = walk(blob, [&](Reader& in) {
+    DecisionRecord r;
+    read_record(in, r);
+    if (in.bad) {
+      ok = false;
+      return false;
+    }
+    return each(std::move(r));
+  });
+  return ok && whole;
+}
+
+std::optional<DecisionRecord> find_in_batch(std::string_view blob, std::string_view id) {
+  std::optional<DecisionRecord> out;
+  walk(blob, [&](Reader& in) {
+    Reader peek = in;
+    if (peek.raw() != id || peek.bad) return true;
+    DecisionRecord r;
+    read_record(in, r);
+    if (!in.bad) out = std::move(r);
+    return false;
+  });
+  return out;
+}
+
+}  // namespace switchboard::store
