@@ -24,25 +24,51 @@ enum Field : std::size_t {
 // Flags of one record.
 constexpr unsigned kStream = 1, kHasCache = 2, kHasSession = 4;
 
-void put_varint(std::string& out, std::uint64_t v) {
+// The writers below take a cursor into room the caller reserved (kMaxVarint per number).
+constexpr std::size_t kMaxVarint = 10;
+inline char* put_varint(char* p, std::uint64_t v) {
   while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
+    *p++ = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  *p++ = static_cast<char>(v);
+  return p;
 }
-void put_signed(std::string& out, std::int64_t v) {
-  put_varint(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+inline char* put_signed(char* p, std::int64_t v) {
+  return put_varint(p, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
 }
-void put_double(std::string& out, double v) {
-  char b[8];
-  std::memcpy(b, &v, 8);
-  out.append(b, 8);
+inline char* put_double(char* p, double v) {
+  std::memcpy(p, &v, 8);
+  return p + 8;
+}
+void put_varint(std::string& out, std::uint64_t v) {
+  char b[kMaxVarint];
+  out.append(b, put_varint(b, v));
 }
 void put_raw(std::string& out, std::string_view s) {
   put_varint(out, s.size());
   out.append(s.data(), s.size());
 }
+// Equal contents, compared inline for the short strings most fields hold (no memcmp call).
+inline bool same(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&a1, a.data() + n - 8, 8);
+    std::memcpy(&b1, b.data() + n - 8, 8);
+    return a0 == b0 && a1 == b1;
+  }
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
+  return std::memcmp(a.data(), b.data(), n) == 0;
+}
+
 // Stage times to 0.1 µs (what the JSON column kept).
 std::int64_t tenths(double us) {
   return std::isfinite(us) && std::fabs(us) < 1e15 ? std::llround(us * 10) : 0;
@@ -276,28 +302,27 @@ BatchEncoder::Slot& BatchEncoder::slot(std::size_t field, std::size_t item) {
   return slots_[field * kItemSlots + std::min(item, kItemSlots - 1)];
 }
 
-void BatchEncoder::str(std::string_view s) {
-  if (s.empty()) {
-    record_.push_back(0);
-    return;
-  }
+std::uint32_t BatchEncoder::intern(std::string_view s) {
   auto [it, added] = dict_.try_emplace(s, static_cast<std::uint32_t>(strings_.size()));
   if (added) strings_.push_back(s);
-  put_varint(record_, it->second);
+  return it->second;
 }
 
-void BatchEncoder::str(std::string_view s, Slot& slot) {
-  if (s.empty()) {
-    record_.push_back(0);
-    return;
+void BatchEncoder::str(std::string_view s) {
+  const std::uint32_t i = s.empty() ? 0 : intern(s);
+  record_.used = static_cast<std::size_t>(put_varint(record_.room(kMaxVarint), i) - record_.bytes.data());
+}
+
+inline void BatchEncoder::str(std::string_view s, Slot& slot) {
+  std::uint32_t i = 0;
+  if (!s.empty()) {
+    if (!same(s, slot.last)) {
+      slot.last = s;
+      slot.index = intern(s);
+    }
+    i = slot.index;
   }
-  if (s.size() != slot.last.size() || std::memcmp(s.data(), slot.last.data(), s.size()) != 0) {
-    auto [it, added] = dict_.try_emplace(s, static_cast<std::uint32_t>(strings_.size()));
-    if (added) strings_.push_back(s);
-    slot.last = s;
-    slot.index = it->second;
-  }
-  put_varint(record_, slot.index);
+  record_.used = static_cast<std::size_t>(put_varint(record_.room(kMaxVarint), i) - record_.bytes.data());
 }
 
 void BatchEncoder::add(const DecisionRecord& r) {
@@ -305,10 +330,20 @@ void BatchEncoder::add(const DecisionRecord& r) {
   if (count_ == 0 || t < min_ms_) min_ms_ = t;
   if (count_ == 0 || t > max_ms_) max_ms_ = t;
   ++count_;
-  record_.clear();
-  std::string& o = record_;
-  put_raw(o, r.id);
-  put_signed(o, r.time_ms);
+  Buf& b = record_;
+  b.used = 0;
+  auto end_at = [&b](char* p) { b.used = static_cast<std::size_t>(p - b.bytes.data()); };
+  auto var = [&](std::uint64_t v) { end_at(put_varint(b.room(kMaxVarint), v)); };
+  auto sgn = [&](std::int64_t v) { end_at(put_signed(b.room(kMaxVarint), v)); };
+  auto dbl = [&](double v) { end_at(put_double(b.room(8), v)); };
+  auto byte = [&](unsigned v) { *b.room(1) = static_cast<char>(v); ++b.used; };
+  auto raw = [&](std::string_view s) {
+    char* p = put_varint(b.room(kMaxVarint + s.size()), s.size());
+    std::memcpy(p, s.data(), s.size());
+    end_at(p + s.size());
+  };
+  raw(r.id);
+  sgn(r.time_ms);
   str(r.route, slot(kRoute, 0));
   str(r.api, slot(kApi, 0));
   str(r.key_name, slot(kKeyName, 0));
@@ -317,100 +352,100 @@ void BatchEncoder::add(const DecisionRecord& r) {
   str(r.model, slot(kModel, 0));
   str(r.replica, slot(kReplica, 0));
   str(r.reason, slot(kReason, 0));
-  put_signed(o, r.status);
+  sgn(r.status);
   str(r.outcome, slot(kOutcome, 0));
   str(r.error_code, slot(kErrorCode, 0));
   str(r.error_message, slot(kErrorMessage, 0));
   str(r.tokens_source, slot(kTokensSource, 0));
-  o.push_back(static_cast<char>((r.stream ? kStream : 0) | (r.cache ? kHasCache : 0) |
+  byte(((r.stream ? kStream : 0) | (r.cache ? kHasCache : 0) |
                                 (r.session ? kHasSession : 0)));
-  put_double(o, r.latency_ms);
-  put_double(o, r.upstream_ms);
-  put_double(o, r.cost_usd);
-  put_signed(o, r.prompt_tokens);
-  put_signed(o, r.completion_tokens);
-  put_varint(o, r.candidates.size());
+  dbl(r.latency_ms);
+  dbl(r.upstream_ms);
+  dbl(r.cost_usd);
+  sgn(r.prompt_tokens);
+  sgn(r.completion_tokens);
+  var(r.candidates.size());
   for (std::size_t i = 0; i < r.candidates.size(); ++i) {
     const Candidate& c = r.candidates[i];
     str(c.model, slot(kCandModel, i));
-    put_double(o, c.predicted_quality);
-    put_double(o, c.predicted_cost);
-    o.push_back(static_cast<char>((c.eligible ? 1 : 0) | (c.utility ? 2 : 0) |
+    dbl(c.predicted_quality);
+    dbl(c.predicted_cost);
+    byte(((c.eligible ? 1 : 0) | (c.utility ? 2 : 0) |
                                   (c.lambda ? 4 : 0) | (c.price ? 8 : 0)));
-    if (c.utility) put_double(o, *c.utility);
-    if (c.lambda) put_double(o, *c.lambda);
-    if (c.price) put_double(o, *c.price);
+    if (c.utility) dbl(*c.utility);
+    if (c.lambda) dbl(*c.lambda);
+    if (c.price) dbl(*c.price);
     str(c.note, slot(kCandNote, i));
   }
-  put_varint(o, r.attempts.size());
+  var(r.attempts.size());
   for (std::size_t i = 0; i < r.attempts.size(); ++i) {
     const AttemptRecord& a = r.attempts[i];
     str(a.model, slot(kAttModel, i));
     str(a.replica, slot(kAttReplica, i));
     str(a.result, slot(kAttResult, i));
-    o.push_back(static_cast<char>((a.hedge ? 1 : 0) | (a.ms ? 2 : 0)));
-    if (a.ms) put_double(o, *a.ms);
-    put_varint(o, a.unavailable);
+    byte(((a.hedge ? 1 : 0) | (a.ms ? 2 : 0)));
+    if (a.ms) dbl(*a.ms);
+    var(a.unavailable);
   }
-  put_varint(o, r.stages.size());
+  var(r.stages.size());
   for (std::size_t i = 0; i < r.stages.size(); ++i) {
     const StageSpan& s = r.stages[i];
     str(s.name, slot(kStageName, i));
-    put_signed(o, tenths(s.us));
+    sgn(tenths(s.us));
     str(s.outcome, slot(kStageOutcome, i));
   }
-  put_varint(o, r.guard.size());
+  var(r.guard.size());
   for (std::size_t i = 0; i < r.guard.size(); ++i) {
     const GuardCheck& g = r.guard[i];
     str(g.check, slot(kGuardCheck, i));
     str(g.verdict, slot(kGuardVerdict, i));
-    put_varint(o, g.kinds.size());
+    var(g.kinds.size());
     for (const auto& [kind, n] : g.kinds) {
       str(kind, slot(kGuardKind, i));
-      put_signed(o, n);
+      sgn(n);
     }
-    o.push_back(static_cast<char>((g.score ? 1 : 0) | (g.threshold ? 2 : 0)));
-    if (g.score) put_double(o, *g.score);
-    if (g.threshold) put_double(o, *g.threshold);
+    byte(((g.score ? 1 : 0) | (g.threshold ? 2 : 0)));
+    if (g.score) dbl(*g.score);
+    if (g.threshold) dbl(*g.threshold);
     str(g.target, slot(kGuardTarget, i));
-    put_double(o, g.us);
+    dbl(g.us);
   }
-  put_varint(o, r.calls.size());
+  var(r.calls.size());
   for (std::size_t i = 0; i < r.calls.size(); ++i) {
     const CallRecord& c = r.calls[i];
     str(c.model, slot(kCallModel, i));
     str(c.replica, slot(kCallReplica, i));
-    put_signed(o, c.tier);
+    sgn(c.tier);
     str(c.result, slot(kCallResult, i));
-    put_double(o, c.ms);
-    put_signed(o, c.prompt_tokens);
-    put_signed(o, c.completion_tokens);
-    put_double(o, c.cost_usd);
-    o.push_back(static_cast<char>((c.accepted ? 1 : 0) | (c.score ? 2 : 0)));
-    if (c.score) put_double(o, *c.score);
+    dbl(c.ms);
+    sgn(c.prompt_tokens);
+    sgn(c.completion_tokens);
+    dbl(c.cost_usd);
+    byte(((c.accepted ? 1 : 0) | (c.score ? 2 : 0)));
+    if (c.score) dbl(*c.score);
     str(c.extracted);
     str(c.note, slot(kCallNote, i));
   }
   if (r.cache) {
     const CacheRecord& c = *r.cache;
     str(c.status, slot(kCacheStatus, 0));
-    put_raw(o, c.entry);
-    o.push_back(c.similarity ? 1 : 0);
-    if (c.similarity) put_double(o, *c.similarity);
+    raw(c.entry);
+    byte(c.similarity ? 1 : 0);
+    if (c.similarity) dbl(*c.similarity);
     str(c.match, slot(kCacheMatch, 0));
-    put_double(o, c.saved_usd);
+    dbl(c.saved_usd);
     str(c.note, slot(kCacheNote, 0));
   }
   if (r.session) {
     const SessionRecord& s = *r.session;
     str(s.kind, slot(kSessKind, 0));
-    put_raw(o, s.id);
-    put_signed(o, s.turn);
+    raw(s.id);
+    sgn(s.turn);
     str(s.action, slot(kSessAction, 0));
     str(s.model, slot(kSessModel, 0));
     str(s.reason, slot(kSessReason, 0));
   }
-  put_raw(body_, record_);
+  put_raw(body_, std::string_view(b.bytes.data(), b.used));
 }
 
 const std::string& BatchEncoder::finish() {

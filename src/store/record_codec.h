@@ -14,6 +14,7 @@
 // read out of bounds.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -55,14 +56,25 @@ class BatchEncoder {
     std::string_view last;
     std::uint32_t index = 0;
   };
+  // A growable byte buffer written through a cursor: one bounds check per field, not per byte.
+  struct Buf {
+    std::string bytes;
+    std::size_t used = 0;
+    char* room(std::size_t n) {
+      if (used + n > bytes.size()) bytes.resize(std::max(2 * bytes.size(), used + n + 256));
+      return bytes.data() + used;
+    }
+  };
   void str(std::string_view s, Slot& slot);
   void str(std::string_view s);
+  std::uint32_t intern(std::string_view s);
   Slot& slot(std::size_t field, std::size_t item);
 
   std::unordered_map<std::string_view, std::uint32_t> dict_;
   std::vector<std::string_view> strings_;  // by index; [0] = ""
   std::vector<Slot> slots_;
-  std::string body_, record_, out_;
+  Buf record_;
+  std::string body_, out_;
   std::size_t count_ = 0;
   std::int64_t min_ms_ = 0, max_ms_ = 0;
 };
