@@ -71,7 +71,9 @@ inline bool same(std::string_view a, std::string_view b) {
 
 // Stage times to 0.1 µs (what the JSON column kept).
 std::int64_t tenths(double us) {
-  return std::isfinite(us) && std::fabs(us) < 1e15 ? std::llround(us * 10) : 0;
+  if (!(std::fabs(us) < 1e15)) return 0;  // NaN and infinities too
+  const double t = us * 10;
+  return static_cast<std::int64_t>(t < 0 ? t - 0.5 : t + 0.5);  // half away from zero (llround)
 }
 
 // Reads a blob; every read checks the bounds and sets `bad` instead of reading past the end.
@@ -294,6 +296,10 @@ std::int64_t id_time_ms(std::string_view id) {
     t = t * 16 + d;
   }
   return t;
+}
+
+void BatchEncoder::Buf::grow(std::size_t n) {
+  bytes.resize(std::max(2 * bytes.size(), used + n + 256));
 }
 
 BatchEncoder::BatchEncoder() : slots_(kFieldCount * kItemSlots) { strings_.push_back({}); }

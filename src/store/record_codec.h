@@ -61,9 +61,11 @@ class BatchEncoder {
     std::string bytes;
     std::size_t used = 0;
     char* room(std::size_t n) {
-      if (used + n > bytes.size()) bytes.resize(std::max(2 * bytes.size(), used + n + 256));
+      if (used + n > bytes.size()) [[unlikely]]
+        grow(n);
       return bytes.data() + used;
     }
+    void grow(std::size_t n);
   };
   void str(std::string_view s, Slot& slot);
   void str(std::string_view s);
