@@ -12,7 +12,7 @@
 //     saw (and whose error code is the one the client got);
 //   - the gateway never crashed, answered SIGTERM with exit status 0 and logged no sanitizer report;
 //   - the gateway's RSS at the end is within SOAK_RSS_TOLERANCE (10%) of its RSS after warm-up.
-// Only Node built-ins; the sqlite3 CLI reads the decision records.
+// Only Node built-ins; `switchboard decisions` reads the decision records.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, openSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
@@ -379,10 +379,12 @@ log(`${counts.done} requests in ${seconds.toFixed(1)} s (${(counts.done / second
 
 // ------------------------------------------------------------------ records
 
-const sql = (q) => execFileSync('sqlite3', [dbPath, q], { encoding: 'utf8' }).trim();
+// The records are encoded in batches (docs/reliability.md): `switchboard decisions` reads them.
+const storedCount = () => Number(execFileSync(BIN, ['decisions', '--store', dbPath, '--count'],
+                                              { encoding: 'utf8' }).trim());
 let records = 0;
 for (let t = 0, last = -1, still = 0; t < 600; ++t) {
-  records = Number(sql('SELECT count(*) FROM decisions'));
+  records = storedCount();
   if (records >= counts.done) break;
   still = records === last ? still + 1 : 0;
   if (still >= 20) break;  // 10 s without progress
@@ -392,10 +394,9 @@ for (let t = 0, last = -1, still = 0; t < 600; ++t) {
 await sleep(2000);  // let the gateway settle before reading its RSS
 const rssEnd = rssKb();
 rssMax = Math.max(rssMax, rssWarm || 0, rssEnd);
-// What the gateway's attempts met upstream (injected errors, hangs, drops, kills), from the records.
-const attemptResults = Object.fromEntries(sql(
-  "SELECT json_extract(a.value, '$.result'), count(*) FROM decisions, json_each(decisions.attempts) a GROUP BY 1")
-  .split('\n').filter(Boolean).map((l) => { const [k, v] = l.split('|'); return [k, Number(v)]; }));
+// What the gateway's attempts met upstream (injected errors, hangs, drops, kills), from the records
+// (counted while reading them below).
+const attemptResults = {};
 const dropped = (await (await fetch(`http://127.0.0.1:${gwPort}/metrics`)).text())
   .match(/^switchboard_decisions_dropped_total (\S+)/m)?.[1];
 log(`${records} decision records (${dropped ?? '?'} dropped); RSS after warm-up ${rssWarm} KB, at the end ${rssEnd} KB, max ${rssMax} KB`);
@@ -405,12 +406,14 @@ const outcomeOf = { ok: ['ok'], stream_broken: ['stream_broken', 'upstream_error
 const matched = { records: 0, missing: 0, mismatched: 0, unknown: 0 };
 const outcomes = {};
 await new Promise((resolve, reject) => {
-  const q = spawn('sqlite3', ['-separator', '\t', dbPath,
-                              'SELECT id, status, outcome, coalesce(error_code, \'\'), stream FROM decisions'],
-                  { stdio: ['ignore', 'pipe', 'inherit'] });
+  const q = spawn(BIN, ['decisions', '--store', dbPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = readline.createInterface({ input: q.stdout });
   rl.on('line', (line) => {
-    const [id, status, outcome, code, stream] = line.split('\t');
+    const r = JSON.parse(line);
+    for (const a of r.attempts) attemptResults[a.result] = (attemptResults[a.result] ?? 0) + 1;
+    const { id, status, outcome } = r;
+    const code = r.error?.code ?? '';
+    const stream = r.stream ? '1' : '0';
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
     const s = seen.get(id);
     if (!s) { matched.unknown++; problem(`record ${id} (${outcome}) matches no request`); return; }
@@ -427,7 +430,7 @@ await new Promise((resolve, reject) => {
               `the client saw ${cStatus} ${kind} '${cCode}' stream ${cStream}`);
     }
   });
-  q.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sqlite3 exited ${code}`))));
+  q.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`switchboard decisions exited ${code}`))));
 });
 matched.missing = seen.size;
 for (const [id, [status, kind]] of [...seen].slice(0, 20)) problem(`request with decision ${id} (${status} ${kind}) has no record`);

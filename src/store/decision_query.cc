@@ -3,10 +3,11 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <memory>
 #include <vector>
 
+#include "store/decision_batches.h"
 #include "store/decision_store.h"
+#include "store/record_codec.h"
 
 namespace switchboard::store {
 namespace {
@@ -15,115 +16,112 @@ struct Db {
   sqlite3* db = nullptr;
   ~Db() { sqlite3_close_v2(db); }
 };
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  ~Stmt() { sqlite3_finalize(s); }
-};
 
 Error sqlite_error(sqlite3* db, const std::string& what) {
   return make_error(ErrorKind::kInternal, "store_error",
                     what + ": " + (db ? sqlite3_errmsg(db) : "cannot allocate"));
 }
 
-std::string text(sqlite3_stmt* s, int i) {
-  auto* p = sqlite3_column_text(s, i);
-  return p ? reinterpret_cast<const char*>(p) : "";
+// The lowest of the upper bounds given ("" = none).
+void lower_to(std::string& hi, const std::string& bound) {
+  if (!bound.empty() && (hi.empty() || bound < hi)) hi = bound;
 }
 
-bool has_column(sqlite3* db, const char* name) {
-  Stmt st;
-  if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('decisions')", -1, &st.s,
-                         nullptr) != SQLITE_OK)
-    return false;
-  while (sqlite3_step(st.s) == SQLITE_ROW)
-    if (text(st.s, 0) == name) return true;
-  return false;
+nlohmann::json summary(const DecisionRecord& r) {
+  return {{"id", r.id},
+          {"time_ms", r.time_ms},
+          {"route", r.route},
+          {"policy", r.policy},
+          {"model", r.model},
+          {"replica", r.replica},
+          {"status", r.status},
+          {"outcome", r.outcome},
+          {"error_code", r.error_code},
+          {"stream", r.stream},
+          {"latency_ms", r.latency_ms},
+          {"cost_usd", r.cost_usd},
+          {"prompt_tokens", r.prompt_tokens},
+          {"completion_tokens", r.completion_tokens},
+          {"cache", r.cache ? nlohmann::json(r.cache->status) : nlohmann::json(nullptr)},
+          {"key", r.key_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.key_name)},
+          {"reason", r.reason}};
 }
 
-}  // namespace
-
-Result<nlohmann::json> search_decisions(const std::string& path, const DecisionQuery& q) {
-  Db db;
+Result<sqlite3*> open_readonly(const std::string& path, Db& db) {
   if (sqlite3_open_v2(path.c_str(), &db.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK)
     return sqlite_error(db.db, "opening " + path);
   sqlite3_busy_timeout(db.db, 1000);
-  const bool has_key = has_column(db.db, "key_name");
-  std::string sql =
-      "SELECT id,time_ms,route,policy,model,replica,status,outcome,error_code,stream,latency_ms,"
-      "cost_usd,prompt_tokens,completion_tokens,cache,reason";
-  sql += has_key ? ",key_name" : ",NULL";
-  sql += " FROM decisions WHERE 1=1";
-  std::vector<std::string> binds;                      // text parameters, in order
-  std::vector<std::pair<std::size_t, int>> int_binds;  // (position, value)
-  auto add = [&](const char* clause, std::string v) {
-    sql += clause;
-    binds.push_back(std::move(v));
+  return db.db;
+}
+
+}  // namespace
+
+Result<std::int64_t> each_stored_decision(const std::string& path,
+                                          const std::function<void(const DecisionRecord&)>& each) {
+  Db db;
+  if (auto opened = open_readonly(path, db); !opened) return opened.error();
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db.db, "SELECT data FROM decision_batches ORDER BY seq", -1, &st,
+                         nullptr) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return sqlite_error(db.db, "reading decisions");
+  }
+  std::int64_t n = 0;
+  bool damaged = false;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && !damaged) {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(st, 0));
+    const std::string_view data(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+    damaged = !decode_batch(data, [&](DecisionRecord&& r) {
+      each(r);
+      ++n;
+      return true;
+    });
+  }
+  sqlite3_finalize(st);
+  if (damaged)
+    return make_error(ErrorKind::kInternal, "store_error", "a damaged batch of decisions in " + path);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(db.db, "reading decisions");
+  return n;
+}
+
+Result<std::int64_t> count_stored_decisions(const std::string& path) {
+  Db db;
+  if (auto opened = open_readonly(path, db); !opened) return opened.error();
+  const std::int64_t n = count_batched(db.db);
+  if (n < 0) return sqlite_error(db.db, "counting decisions");
+  return n;
+}
+
+Result<nlohmann::json> search_decisions(const std::string& path, const DecisionQuery& q) {
+  Db db;
+  if (auto opened = open_readonly(path, db); !opened) return opened.error();
+  // Id bounds: [lo, hi).
+  std::string lo = q.id, hi;
+  if (q.since_ms) lo = std::max(lo, id_prefix(*q.since_ms));
+  if (!q.id.empty()) lower_to(hi, q.id + "\x7f");  // a prefix match
+  lower_to(hi, q.before);
+  if (q.until_ms) lower_to(hi, id_prefix(*q.until_ms));
+  auto match = [&](const DecisionRecord& r) {
+    return (q.route.empty() || r.route == q.route) && (q.model.empty() || r.model == q.model) &&
+           (q.outcome.empty() || r.outcome == q.outcome) &&
+           (q.key.empty() || r.key_name == q.key) && (!q.status || r.status == *q.status);
   };
-  if (!q.id.empty()) {
-    // A prefix match on the primary key: id >= p AND id < p + '\xff'.
-    add(" AND id >= ?", q.id);
-    add(" AND id < ?", q.id + "\x7f");
-  }
-  if (!q.before.empty()) add(" AND id < ?", q.before);
-  if (q.since_ms) add(" AND id >= ?", id_prefix(*q.since_ms));
-  if (q.until_ms) add(" AND id < ?", id_prefix(*q.until_ms));
-  if (!q.route.empty()) add(" AND route = ?", q.route);
-  if (!q.model.empty()) add(" AND model = ?", q.model);
-  if (!q.outcome.empty()) add(" AND outcome = ?", q.outcome);
-  if (!q.key.empty()) {
-    if (!has_key) return nlohmann::json{{"data", nlohmann::json::array()}, {"next", nullptr}};
-    add(" AND key_name = ?", q.key);
-  }
-  if (q.status) {
-    sql += " AND status = ?";
-    binds.push_back(std::to_string(*q.status));
-  }
   const int limit = std::clamp(q.limit, 1, 500);
-  sql += " ORDER BY id DESC LIMIT " + std::to_string(limit + 1);
-  Stmt st;
-  if (sqlite3_prepare_v2(db.db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+  std::vector<DecisionRecord> found;
+  // One more than a page: whether there is a next one.
+  if (!newest_batched(db.db, lo, hi, static_cast<std::size_t>(limit) + 1, match, found))
     return sqlite_error(db.db, "searching decisions");
-  for (std::size_t i = 0; i < binds.size(); ++i)
-    sqlite3_bind_text(st.s, static_cast<int>(i + 1), binds[i].data(),
-                      static_cast<int>(binds[i].size()), SQLITE_TRANSIENT);
-  if (q.status)  // bound as an integer (the column's affinity)
-    sqlite3_bind_int(st.s, static_cast<int>(binds.size()), *q.status);
   auto data = nlohmann::json::array();
   nlohmann::json next = nullptr;
-  int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+  for (const auto& r : found) {
     if (static_cast<int>(data.size()) == limit) {
       next = data.back()["id"];
       break;
     }
-    nlohmann::json cache = nullptr;
-    if (auto c = nlohmann::json::parse(text(st.s, 14), nullptr, false);
-        c.is_object() && c.contains("status"))
-      cache = c["status"];
-    nlohmann::json row = {{"id", text(st.s, 0)},
-                          {"time_ms", sqlite3_column_int64(st.s, 1)},
-                          {"route", text(st.s, 2)},
-                          {"policy", text(st.s, 3)},
-                          {"model", text(st.s, 4)},
-                          {"replica", text(st.s, 5)},
-                          {"status", sqlite3_column_int(st.s, 6)},
-                          {"outcome", text(st.s, 7)},
-                          {"error_code", text(st.s, 8)},
-                          {"stream", sqlite3_column_int(st.s, 9) != 0},
-                          {"latency_ms", sqlite3_column_double(st.s, 10)},
-                          {"cost_usd", sqlite3_column_double(st.s, 11)},
-                          {"prompt_tokens", sqlite3_column_int64(st.s, 12)},
-                          {"completion_tokens", sqlite3_column_int64(st.s, 13)},
-                          {"cache", cache},
-                          {"reason", text(st.s, 15)}};
-    if (has_key) {  // the API key's name (docs/keys.md); "" = none
-      std::string key = sqlite3_column_type(st.s, 16) == SQLITE_NULL ? std::string() : text(st.s, 16);
-      row["key"] = key.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::move(key));
-    }
-    data.push_back(std::move(row));
+    data.push_back(summary(r));
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(db.db, "searching decisions");
   return nlohmann::json{{"data", std::move(data)}, {"next", std::move(next)}};
 }
 

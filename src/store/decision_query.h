@@ -3,21 +3,25 @@
 //
 // Every filter is optional and they combine with AND. Results are newest first, one page at a
 // time: `before` is the cursor (the last id of the previous page; ids sort by time, see
-// new_decision_id), so a page is an index range scan of the primary key, never an OFFSET. Time
-// bounds become id bounds too (id_prefix). `route`, `model`, `outcome` and `key` are exact
-// matches; `id` is a prefix match (a pasted partial id finds its record). `key` filters on the
-// record's API key name when the table has a `key_name` column (added by the keys module; without it
-// the filter matches nothing and summaries carry no key).
+// new_decision_id), so a page reads the record batches from the cursor's time down, never an
+// OFFSET. Time bounds become id bounds too (id_prefix). `route`, `model`, `outcome` and `key` are
+// exact matches; `id` is a prefix match (a pasted partial id finds its record). `key` filters on
+// the record's API key name.
 //
-// Blocking (SQLite): run it off the event loop. Opens a read-only connection of its own per call
-// (the admin listener is not a hot path).
+// The records are stored in encoded batches (store/decision_batches.h) with only their time
+// indexed: the other filters decode and test every record of the batches read, so a filter that
+// matches rarely reads back until it has a page (or the time bound, or the oldest record). Off the
+// request path: blocking (SQLite), run it off the event loop; it opens a read-only connection of
+// its own per call.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "store/decision_store.h"
 #include "switchboard/result.h"
 
 namespace switchboard::store {
@@ -37,8 +41,16 @@ struct DecisionQuery {
 
 // {"data": [summary...], "next": cursor or null}. A summary: id, time_ms, route, policy, model,
 // replica, status, outcome, error_code, stream, latency_ms, cost_usd, prompt_tokens,
-// completion_tokens, cache (hit|miss|bypass|null), key (when the table has one), reason.
+// completion_tokens, cache (hit|miss|bypass|null), key (name or null), reason.
 // Errors: kInternal "store_error" with SQLite's message.
 Result<nlohmann::json> search_decisions(const std::string& sqlite_path, const DecisionQuery& query);
+
+// Every stored record, batch by batch in the order they were written (`switchboard decisions`,
+// tools). Returns how many were passed to `each`. Errors: kInternal "store_error" (SQLite, or a
+// damaged batch: the records before the damage were passed on).
+Result<std::int64_t> each_stored_decision(const std::string& sqlite_path,
+                                          const std::function<void(const DecisionRecord&)>& each);
+// The number of stored records. Errors: kInternal "store_error".
+Result<std::int64_t> count_stored_decisions(const std::string& sqlite_path);
 
 }  // namespace switchboard::store

@@ -1,19 +1,25 @@
-// Decision records: one row per chat request (success or failure), in SQLite.
+// Decision records: one per request (success or failure), in SQLite, many records per row.
 //
 // record() never blocks the request path: it appends to an in-memory queue that a background
-// writer thread drains in batched transactions (every 20 ms, or at once when 1024 are waiting).
-// When the queue holds more than `max_pending` records (SQLite cannot keep up), new records are
-// dropped and counted (dropped()), never waited for.
+// writer thread drains in transactions, each storing its records as one encoded batch
+// (store/record_codec.h, store/decision_batches.h): a batch is written once 128 records wait, or
+// 50 ms after the first of them was queued. When the queue holds more than `max_pending` records
+// (SQLite cannot keep up), new records are dropped and counted (dropped()), never waited for.
 //
 // Lookups come in two halves: find_pending() sees records still in the queue (so a client can read
 // its decision right after the response; a hash lookup, fine on an event loop), and find_stored()
-// reads SQLite — a blocking call that may wait on the file's locks (busy timeout 1 s), so the
-// gateway runs it on a thread pool, never on an I/O thread. Each concurrent find_stored() uses its
-// own read connection (a free list of them; the mutex guards only the list).
+// reads SQLite — a blocking call that decodes the batches of the id's time (about a millisecond at
+// most) and may wait on the file's locks (busy timeout 1 s), so the gateway runs it on a thread
+// pool, never on an I/O thread. Each concurrent find_stored() uses its own read connection (a free
+// list of them; the mutex guards only the list).
 //
 // Retention: the writer thread deletes records older than `retention_days` and the oldest beyond
-// `max_rows`, every `retention_interval`, in transactions of at most `delete_batch` rows between
-// its insert batches, so inserts never wait long behind a large delete.
+// `max_rows`, every `retention_interval`, in transactions of at most `delete_batch` records between
+// its insert batches, so inserts never wait long behind a large delete. Whole batches go at once;
+// a batch only partly due is rewritten without the records due.
+//
+// A database of the format before batches (a `decisions` table, one row per record) is converted
+// at open (store/legacy_decisions.h).
 #pragma once
 
 #include <atomic>
@@ -196,6 +202,7 @@ class DecisionStore {
   DecisionStore() = default;
   void writer_loop();
   using RecordPtr = std::shared_ptr<const DecisionRecord>;
+  struct WriterState;
   void write_batch(const std::vector<RecordPtr>& batch);
   // One step of retention (one DELETE of at most delete_batch rows); true when more is to delete.
   bool retention_step();
@@ -205,7 +212,8 @@ class DecisionStore {
 
   std::string path_;             // constant after open()
   StoreOptions options_;         // constant after open()
-  sqlite3* write_db_ = nullptr;  // used by the writer thread only
+  sqlite3* write_db_ = nullptr;  // used by the writer thread only (and open() before it starts)
+  std::unique_ptr<WriterState> writer_state_;  // the writer thread's only
   std::mutex read_mu_;
   std::vector<std::unique_ptr<Reader>> readers_;  // guarded by read_mu_: idle read connections
   // Retention state, writer thread only.
@@ -246,8 +254,8 @@ nlohmann::json attempts_json(const std::vector<AttemptRecord>& attempts);
 nlohmann::json calls_json(const std::vector<CallRecord>& calls);
 
 // A new decision id: "dec_" + 24 hex digits: 11 of milliseconds since the epoch, then 13 random,
-// so ids sort by time and SQLite appends rather than inserting at random places. The store relies
-// on it: retention deletes by id order (no index on time_ms).
+// so ids sort by time. The store relies on it: a stored record is found through its id's time
+// (the batches' time index, store/decision_batches.h), and retention deletes by id order.
 std::string new_decision_id();
 // "dec_" + the 11 hex digits of `time_ms`: every id made at or after that time sorts at or above it.
 std::string id_prefix(std::int64_t time_ms);

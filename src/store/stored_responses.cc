@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "store/decision_batches.h"
+
 namespace switchboard::store {
 
 namespace {
@@ -15,8 +17,7 @@ CREATE INDEX IF NOT EXISTS responses_by_id ON responses(response_id);
 )sql";
 constexpr const char* kInsert =
     "INSERT OR REPLACE INTO responses (decision_id,response_id,items) VALUES (?,?,?)";
-constexpr const char* kExpire =
-    "DELETE FROM responses WHERE decision_id < coalesce((SELECT min(id) FROM decisions), '~')";
+constexpr const char* kExpire = "DELETE FROM responses WHERE decision_id < ?";
 constexpr const char* kSelect =
     "SELECT items FROM responses WHERE response_id = ? ORDER BY decision_id DESC LIMIT 1";
 }  // namespace
@@ -48,7 +49,15 @@ void write_stored_responses(sqlite3* db,
 }
 
 void expire_stored_responses(sqlite3* db) {
-  sqlite3_exec(db, kExpire, nullptr, nullptr, nullptr);
+  // Every id of a record still stored sorts at or above the prefix of the oldest one's time.
+  const auto oldest = oldest_batched(db);
+  const std::string below = oldest ? id_prefix(*oldest) : std::string("~");
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, kExpire, -1, &stmt, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(stmt, 1, below.data(), static_cast<int>(below.size()), SQLITE_STATIC);
+    sqlite3_step(stmt);
+  }
+  sqlite3_finalize(stmt);
 }
 
 std::optional<std::string> read_stored_response(sqlite3* db, const std::string& response_id) {

@@ -1,12 +1,17 @@
 #include "store/decision_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <set>
 #include <thread>
+
+#include "store/decision_query.h"
 
 using namespace switchboard::store;
 
@@ -222,4 +227,166 @@ TEST(DecisionStore, RetentionKeepsAtMostMaxRowsDeletingTheOldest) {
   ASSERT_TRUE(eventually([&] { return (*store)->stored_count() == 25; }))
       << (*store)->stored_count();
   EXPECT_TRUE((*store)->find(record_at(now + 139, 139).id));
+}
+
+// A record of a request that ran long is written in a batch with much later ones: its batch's time
+// range is wide, and a lookup by its id still finds it (the span bound, store/decision_batches.h).
+TEST(DecisionStore, RecordsOfLongRequestsAreFoundInTheirLaterBatch) {
+  auto path = temp_db("long_span");
+  auto store = DecisionStore::open(path);
+  ASSERT_TRUE(store.ok());
+  const auto now = now_ms();
+  for (int i = 0; i < 10; ++i) (*store)->record(record_at(now - 3'600'000 + i, i));  // an hour ago
+  (*store)->flush();
+  (*store)->record(record_at(now - 10, 100));
+  (*store)->record(record_at(now - 1'800'000, 101));  // arrived half an hour ago, written now
+  (*store)->record(record_at(now, 102));
+  (*store)->flush();
+  for (int i : {0, 9})
+    EXPECT_TRUE((*store)->find_stored(record_at(now - 3'600'000 + i, i).id)) << i;
+  EXPECT_TRUE((*store)->find_stored(record_at(now - 1'800'000, 101).id));
+  EXPECT_TRUE((*store)->find_stored(record_at(now, 102).id));
+  EXPECT_FALSE((*store)->find_stored(record_at(now - 1'800'000, 7).id));
+  EXPECT_EQ((*store)->stored_count(), 13);
+  // Another process (a read-only connection) sees the same.
+  store->reset();
+  auto reopened = DecisionStore::open(path);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_TRUE((*reopened)->find_stored(record_at(now - 1'800'000, 101).id));
+}
+
+// A database of the format before batches (a `decisions` table, one row per record, JSON columns)
+// is moved into batches at open: its records read back whole, by id and through the search, and
+// the old table is gone.
+TEST(DecisionStore, RecordsOfAnOldTableAreMovedIntoBatchesAtOpen) {
+  auto path = temp_db("legacy");
+  const std::string old_id = id_prefix(now_ms() - 5000) + "0000000000042";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, R"sql(
+CREATE TABLE decisions (
+  id TEXT PRIMARY KEY NOT NULL, time_ms INTEGER NOT NULL,
+  route TEXT, policy TEXT, model TEXT, replica TEXT, reason TEXT,
+  status INTEGER, outcome TEXT, error_code TEXT, error_message TEXT,
+  stream INTEGER, latency_ms REAL, upstream_ms REAL,
+  prompt_tokens INTEGER, completion_tokens INTEGER, tokens_source TEXT, cost_usd REAL,
+  candidates TEXT, attempts TEXT, stages TEXT, guard TEXT, calls TEXT, cache TEXT,
+  key_name TEXT, key_team TEXT, api TEXT) WITHOUT ROWID;
+)sql", nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), SQLITE_OK);
+    for (int i = 0; i < 1500; ++i) {  // more than one migration step (1,024 rows)
+      char id[40];
+      std::snprintf(id, sizeof id, "dec_%011llx%013d",
+                    static_cast<unsigned long long>(now_ms() - 100'000 + i), i);
+      const std::string sql =
+          std::string("INSERT INTO decisions (id,time_ms,route,status,outcome,candidates,attempts,"
+                      "stages) VALUES ('") + id + "', 1, 'bulk', 200, 'ok', '[]', '[]', '[]')";
+      ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+    const std::string sql =
+        "INSERT INTO decisions VALUES ('" + old_id + R"sql(', 1700000000000, 'auto', 'knn',
+ 'gpt-4o', 'r-1', 'best utility', 200, 'ok', '', '', 1, 12.5, 3.25, 10, 20, 'upstream', 0.0007,
+ '[{"model":"gpt-4o","predicted_quality":0.8,"predicted_cost":null,"utility":0.5,"eligible":true,"note":""}]',
+ '[{"model":"gpt-4o","replica":"r-1","result":"ok","ms":3.25}]',
+ '[{"name":"parse","us":4.5,"outcome":"next"}]',
+ '[{"check":"pii","verdict":"redact","us":12.5,"kinds":{"email":2}}]',
+ '[]', '{"status":"miss"}', 'k1', 'team-a', 'responses'))sql";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    ASSERT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = DecisionStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_EQ((*store)->stored_count(), 1501);
+  auto r = (*store)->find_stored(old_id);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->time_ms, 1700000000000);
+  EXPECT_EQ(r->route, "auto");
+  EXPECT_EQ(r->policy, "knn");
+  EXPECT_EQ(r->replica, "r-1");
+  EXPECT_TRUE(r->stream);
+  EXPECT_EQ(r->latency_ms, 12.5);
+  EXPECT_EQ(r->completion_tokens, 20);
+  EXPECT_EQ(r->cost_usd, 0.0007);
+  ASSERT_EQ(r->candidates.size(), 1u);
+  EXPECT_EQ(r->candidates[0].predicted_cost, -1);
+  EXPECT_EQ(*r->candidates[0].utility, 0.5);
+  ASSERT_EQ(r->attempts.size(), 1u);
+  EXPECT_EQ(*r->attempts[0].ms, 3.25);
+  ASSERT_EQ(r->stages.size(), 1u);
+  EXPECT_EQ(r->stages[0].us, 4.5);
+  ASSERT_EQ(r->guard.size(), 1u);
+  EXPECT_EQ(r->guard[0].kinds[0].second, 2);
+  ASSERT_TRUE(r->cache);
+  EXPECT_EQ(r->cache->status, "miss");
+  EXPECT_EQ(r->key_name, "k1");
+  EXPECT_EQ(r->api, "responses");
+  EXPECT_FALSE(r->session);  // the column did not exist
+  // New records go beside them; the old table is gone.
+  auto fresh = record_at(now_ms(), 1);
+  (*store)->record(fresh);
+  (*store)->flush();
+  EXPECT_TRUE((*store)->find_stored(fresh.id));
+  store->reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name='decisions'", -1,
+                               &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+// The search reads batches newest first and stops early; records of one time range spread over
+// several batches (written out of order) still come back in id order, page by page.
+TEST(DecisionStore, SearchPagesInIdOrderAcrossBatches) {
+  auto path = temp_db("search_batches");
+  auto store = DecisionStore::open(path);
+  ASSERT_TRUE(store.ok());
+  const auto base = now_ms() - 60'000;
+  std::vector<std::string> ids;
+  // Batch 1 holds the even records, batch 2 the odd ones; then a long request's record arrives
+  // late in batch 3.
+  for (int parity : {0, 1}) {
+    for (int i = parity; i < 40; i += 2) (*store)->record(record_at(base + i * 10, i));
+    (*store)->flush();
+  }
+  (*store)->record(record_at(base + 5, 1000));
+  (*store)->flush();
+  for (int i = 0; i < 40; ++i) ids.push_back(record_at(base + i * 10, i).id);
+  ids.push_back(record_at(base + 5, 1000).id);
+  std::sort(ids.rbegin(), ids.rend());
+  DecisionQuery page;
+  page.limit = 7;
+  std::vector<std::string> seen;
+  for (int i = 0; i < 20; ++i) {
+    auto p = search_decisions(path, page);
+    ASSERT_TRUE(p) << p.error().message;
+    for (auto& d : (*p)["data"]) seen.push_back(d["id"]);
+    if ((*p)["next"].is_null()) break;
+    page.before = (*p)["next"];
+  }
+  EXPECT_EQ(seen, ids);
+  DecisionQuery window;  // time bounds
+  window.since_ms = base + 100;
+  window.until_ms = base + 200;
+  auto w = search_decisions(path, window);
+  ASSERT_TRUE(w);
+  EXPECT_EQ((*w)["data"].size(), 10u);
+  DecisionQuery prefix;
+  prefix.id = record_at(base + 5, 1000).id.substr(0, 20);
+  auto pr = search_decisions(path, prefix);
+  ASSERT_TRUE(pr);
+  ASSERT_GE((*pr)["data"].size(), 1u);
+  std::int64_t exported = 0;
+  auto n = each_stored_decision(path, [&](const DecisionRecord&) { ++exported; });
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 41);
+  EXPECT_EQ(exported, 41);
+  EXPECT_EQ(*count_stored_decisions(path), 41);
 }

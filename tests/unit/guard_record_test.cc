@@ -1,5 +1,6 @@
-// The decision record's `guard` field: stored in its own SQLite column (added by ALTER TABLE to a
-// database written before it existed), read back, and shown by to_json() without any matched text.
+// The decision record's `guard` field: stored (in a database that began with the old
+// one-row-per-record table, from before the guard existed: moved into batches at open), read back,
+// and shown by to_json() without any matched text.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -10,7 +11,7 @@
 namespace switchboard::store {
 namespace {
 
-TEST(GuardRecord, StoredInAColumnAddedToOldDatabases) {
+TEST(GuardRecord, StoredAndReadBackInADatabaseOfTheOldFormat) {
   const auto path = (std::filesystem::temp_directory_path() / "sb_guard_record.db").string();
   std::filesystem::remove(path);
   {
