@@ -100,8 +100,15 @@ describe('rate limits shared through Redis', { skip: haveRedis ? false : 'redis-
     // The third gateway (same Redis) knows too, on its first request for the key... after a sync.
     const c = await postChat(gwClosed.base, chatBody('auto', 'x'), h);
     assert.ok(c.status === 429 || c.status === 200, `${c.status}`);
-    const after = await postChat(gwClosed.base, chatBody('auto', 'x'), h);
-    assert.equal(after.status, 429, 'after one sync the third gateway sees the shared count');
+    // Its first request kicked a sync; the answer to the next one depends on whether that sync has
+    // landed yet, so ask until it has (one sync is 20 ms; 3 s is room for a loaded machine).
+    let after;
+    for (const deadline = Date.now() + 3000; ;) {
+      after = await postChat(gwClosed.base, chatBody('auto', 'x'), h);
+      if (after.status === 429 || Date.now() > deadline) break;
+      await sleep(100);
+    }
+    assert.equal(after.status, 429, 'after a sync the third gateway sees the shared count');
   });
 
   test('a budget spent through one gateway is spent on the other', async () => {
