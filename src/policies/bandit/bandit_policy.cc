@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "policies/model_dir.h"
+#include "policies/rated_answers.h"
 
 namespace switchboard::policies::bandit {
 
@@ -106,51 +107,15 @@ Result<Decision> BanditPolicy::choose(const RouteRequest& request, const Signals
 }
 
 std::optional<Error> BanditPolicy::observe(const Feedback& f) {
-  const auto& models = objective_->models();
-  auto index = [&](const std::string& name) -> std::optional<std::size_t> {
-    auto it = std::find(models.begin(), models.end(), name);
-    if (it == models.end()) return std::nullopt;
-    return static_cast<std::size_t>(it - models.begin());
-  };
-  auto bad = [](const std::string& why) {
-    return make_error(ErrorKind::kBadRequest, "bad_feedback", why);
-  };
-  const auto m = index(f.model);
-  if (!m) return bad("feedback names model '" + f.model + "', which this bandit does not route to");
-  // One reward per answer: the score; or, for a pairwise preference without a score, winner 1,
-  // loser 0, tie 0.5 for both answers (bandit_policy.h).
-  struct Reward {
-    std::size_t model;
-    double value;
-    const Signals* signals;
-    std::string_view prompt_text;
-    std::int64_t prompt_tokens;
-    double cost;
-  };
-  std::vector<Reward> rewards;
-  if (f.score) {
-    rewards.push_back({*m, *f.score, &f.signals, f.prompt_text, f.prompt_tokens, f.cost});
-  } else if (f.outcome && !f.other.empty()) {
-    const auto o = index(f.other);
-    if (!o)
-      return bad("feedback compares with model '" + f.other +
-                 "', which this bandit does not route to");
-    if (!(*f.outcome >= 0 && *f.outcome <= 1)) return bad("a comparison needs an outcome in [0,1]");
-    rewards.push_back({*m, *f.outcome, &f.signals, f.prompt_text, f.prompt_tokens, f.cost});
-    if (f.other_signals)
-      rewards.push_back({*o, 1 - *f.outcome, &*f.other_signals, f.other_prompt_text,
-                         f.other_prompt_tokens, f.other_cost});
-    else
-      rewards.push_back(
-          {*o, 1 - *f.outcome, &f.signals, f.prompt_text, f.prompt_tokens, f.other_cost});
-  } else {
-    return bad("the bandit learns from scores or pairwise preferences; this feedback has neither");
-  }
+  // One reward per answer: the score, or a preference's 1 / 0 / 0.5 (policies/rated_answers.h).
+  auto rated = rated_answers(f, objective_->models(), "bandit");
+  if (!rated) return rated.error();
+  const std::vector<RatedAnswer>& rewards = *rated;
   // The targets and contexts, computed before taking the writers' lock.
   std::vector<double> targets;
   std::vector<Eigen::VectorXd> xs;
-  for (const Reward& r : rewards) {
-    double target = r.value;
+  for (const RatedAnswer& r : rewards) {
+    double target = r.score;
     if (learned_) {  // learn the residual over the offline prediction
       RouteRequest request;
       request.prompt_tokens = r.prompt_tokens;

@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "policies/model_dir.h"
+#include "policies/rated_answers.h"
 
 namespace switchboard::policies::correction {
 namespace {
@@ -76,47 +77,12 @@ Result<Decision> CorrectionPolicy::choose(const RouteRequest& request,
 }
 
 std::optional<Error> CorrectionPolicy::observe(const Feedback& f) {
-  const auto& models = learned_->objective().models();
-  auto index = [&](const std::string& name) -> std::optional<std::size_t> {
-    auto it = std::find(models.begin(), models.end(), name);
-    if (it == models.end()) return std::nullopt;
-    return static_cast<std::size_t>(it - models.begin());
-  };
-  auto bad = [](const std::string& why) {
-    return make_error(ErrorKind::kBadRequest, "bad_feedback", why);
-  };
-  const auto m = index(f.model);
-  if (!m) return bad("feedback names model '" + f.model + "', which this policy does not route to");
-  // (model, score, request): the score; or a pairwise preference's winner 1, loser 0, tie 0.5.
-  struct Rated {
-    std::size_t model;
-    double score;
-    const Signals* signals;
-    std::string_view prompt_text;
-    std::int64_t prompt_tokens;
-  };
-  std::vector<Rated> rated;
-  if (f.score) {
-    rated.push_back({*m, *f.score, &f.signals, f.prompt_text, f.prompt_tokens});
-  } else if (f.outcome && !f.other.empty()) {
-    const auto o = index(f.other);
-    if (!o)
-      return bad("feedback compares with model '" + f.other +
-                 "', which this policy does not route to");
-    if (!(*f.outcome >= 0 && *f.outcome <= 1)) return bad("a comparison needs an outcome in [0,1]");
-    rated.push_back({*m, *f.outcome, &f.signals, f.prompt_text, f.prompt_tokens});
-    if (f.other_signals)
-      rated.push_back(
-          {*o, 1 - *f.outcome, &*f.other_signals, f.other_prompt_text, f.other_prompt_tokens});
-    else
-      rated.push_back({*o, 1 - *f.outcome, &f.signals, f.prompt_text, f.prompt_tokens});
-  } else {
-    return bad(
-        "the correction learns from scores or pairwise preferences; this feedback has "
-        "neither");
-  }
+  // The score, or a preference's 1 / 0 / 0.5 for both answers (policies/rated_answers.h).
+  auto answers = rated_answers(f, learned_->objective().models(), "correction");
+  if (!answers) return answers.error();
+  const std::vector<RatedAnswer>& rated = *answers;
   std::vector<double> residuals;
-  for (const Rated& r : rated) {
+  for (const RatedAnswer& r : rated) {
     RouteRequest request;
     request.prompt_text = r.prompt_text;
     request.prompt_tokens = r.prompt_tokens;
@@ -131,7 +97,7 @@ std::optional<Error> CorrectionPolicy::observe(const Feedback& f) {
     const std::string& task = rated[k].signals->task;
     if (options_.per_task && !task.empty()) {
       auto [t, fresh] = next->by_task.try_emplace(task);
-      if (fresh) t->second = empty_table(models.size());
+      if (fresh) t->second = empty_table(learned_->objective().models().size());
       add(t->second, rated[k].model, residuals[k], options_.discount);
     }
   }
