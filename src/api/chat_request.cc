@@ -1,5 +1,7 @@
 #include "api/chat_request.h"
 
+#include "api/padded_scratch.h"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -27,6 +29,24 @@ Error duplicate_key(std::string_view key) {
     shown += "...";
   }
   return invalid("duplicate key '" + shown + "' in the request body: each field may appear once");
+}
+
+// Appends `text` as a JSON string. Model names are almost always plain printable ASCII, written
+// between quotes as they are; anything else (quotes, backslashes, control bytes, non-ASCII) goes
+// through nlohmann's serializer, which escapes it and replaces invalid UTF-8.
+void append_json_string(std::string& out, std::string_view text) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7F && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += nlohmann::json(std::string(text)).dump(-1, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
 }
 
 // The top-level fields the parser reads, found in one pass.
@@ -110,7 +130,8 @@ std::int64_t estimate_tokens(std::size_t chars) {
 
 Result<ChatRequest> parse_chat_request(std::string_view body) {
   simdjson::dom::element doc;
-  simdjson::padded_string padded(body);
+  thread_local PaddedScratch scratch;
+  const simdjson::padded_string_view padded = scratch.view(body);
   if (auto err = thread_parser().parse(padded).get(doc); err) {
     return make_error(
         ErrorKind::kBadRequest, "invalid_json",
@@ -207,7 +228,8 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
 std::string rewrite_model(std::string_view body, std::string_view model) {
   // The key is matched unescaped ("mod\u0065l" is "model"), as parse_chat_request read it.
   thread_local simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(body);
+  thread_local PaddedScratch scratch;
+  const simdjson::padded_string_view padded = scratch.view(body);
   simdjson::ondemand::document doc;
   simdjson::ondemand::object root;
   if (parser.iterate(padded).get(doc) != simdjson::SUCCESS ||
@@ -231,7 +253,7 @@ std::string rewrite_model(std::string_view body, std::string_view model) {
   std::string out;
   out.reserve(body.size() + model.size());
   out.append(body.substr(0, offset));
-  out.append(nlohmann::json(std::string(model)).dump());
+  append_json_string(out, model);
   out.append(body.substr(offset + raw.size()));
   return out;
 }

@@ -1,5 +1,7 @@
 #include "api/sse.h"
 
+#include "api/padded_scratch.h"
+
 #include <simdjson.h>
 
 #include <limits>
@@ -192,7 +194,8 @@ bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::s
 }  // namespace
 
 std::optional<Usage> parse_usage(std::string_view json) {
-  simdjson::padded_string padded(json);
+  thread_local PaddedScratch scratch;
+  const simdjson::padded_string_view padded = scratch.view(json);
   simdjson::ondemand::document doc;
   if (meter_parser().iterate(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;
   simdjson::ondemand::value usage;

@@ -49,7 +49,7 @@ class BufferWriter final : public ResponseWriter {
 class CaptureSink final : public pipeline::RecordSink {
  public:
   explicit CaptureSink(OfflineResult& out) : out_(out) {}
-  void write(store::DecisionRecord record) override { out_.record = std::move(record); }
+  void write(store::DecisionRecord&& record) override { out_.record = std::move(record); }
 
  private:
   OfflineResult& out_;

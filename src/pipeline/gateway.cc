@@ -1,5 +1,6 @@
 #include "pipeline/gateway.h"
 
+#include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/chat_request.h"
@@ -41,7 +42,7 @@ class StoreSink final : public RecordSink {
   StoreSink(store::DecisionStore& store,
             const std::function<void(const store::DecisionRecord&)>& observer)
       : store_(store), observer_(observer) {}
-  void write(store::DecisionRecord record) override {
+  void write(store::DecisionRecord&& record) override {
     if (observer_) observer_(record);
     store_.record(std::move(record));
   }
@@ -256,17 +257,22 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
   ctx.body = ex.request().body();
-  for (std::string_view name : kRoutingHeaders)
-    if (auto it = ex.request().find(name); it != ex.request().end())
-      ctx.headers.items.emplace_back(name, it->value());
-  // The API key, for the auth stage (docs/keys.md); never logged or recorded.
-  if (auto it = ex.request().find(http::bhttp::field::authorization); it != ex.request().end())
-    ctx.headers.items.emplace_back("authorization", it->value());
-  if (auto it = ex.request().find("x-api-key"); it != ex.request().end())  // Anthropic's clients
-    ctx.headers.items.emplace_back("x-api-key", it->value());
-  // The conversation a request belongs to, for the session stage (docs/sessions.md).
-  if (auto it = ex.request().find("x-session-id"); it != ex.request().end())
-    ctx.headers.items.emplace_back("x-session-id", it->value());
+  // The headers the stages read, in one pass over the request's fields (the first of a repeated
+  // one wins, RequestHeaders::find): the routing headers; the API key for the auth stage
+  // (docs/keys.md; never logged or recorded), `x-api-key` as Anthropic's clients send it; the
+  // conversation a request belongs to, for the session stage (docs/sessions.md).
+  static constexpr std::string_view kStageHeaders[] = {
+      kRoutingHeaders[0], kRoutingHeaders[1], kRoutingHeaders[2], "authorization", "x-api-key",
+      "x-session-id"};
+  static_assert(std::size(kRoutingHeaders) == 3, "list every routing header in kStageHeaders");
+  for (const auto& field : ex.request()) {
+    const auto name = field.name_string();
+    for (std::string_view wanted : kStageHeaders) {
+      if (!boost::beast::iequals(name, wanted)) continue;
+      ctx.headers.items.emplace_back(wanted, field.value());
+      break;
+    }
+  }
   ctx.client_address = [&ex] { return ex.client_address(); };  // the exchange outlives the stages
   ctx.read_error = ex.read_error();
   ctx.received_at = ex.received_at();

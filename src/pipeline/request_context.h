@@ -47,7 +47,8 @@ class EmbeddingSource {
 class RecordSink {
  public:
   virtual ~RecordSink() = default;
-  virtual void write(store::DecisionRecord record) = 0;
+  // Takes the record over (the caller's copy is left moved-from).
+  virtual void write(store::DecisionRecord&& record) = 0;
 };
 
 // What `parse` reads the body as (set by the API front end, pipeline/front_end.h).

@@ -46,8 +46,8 @@ class StageRunner {
 
   asio::awaitable<void> run(RequestContext& ctx) const;
 
-  // The bit of RequestContext::disabled_stages for the stage `name`; an error when there is no
-  // such stage or it is required.
+  // The bit of RequestContext::disabled_stages for the stage `name`: 0 for a slot of kStageOrder
+  // this runner left out (not configured); an error when `name` is no stage or is required.
   Result<std::uint32_t> disable_bit(const std::string& name) const;
   std::vector<std::string> names() const;
 

@@ -154,7 +154,7 @@ DecisionStore::~DecisionStore() {
   sqlite3_close_v2(write_db_);
 }
 
-void DecisionStore::record(DecisionRecord record) {
+void DecisionStore::record(DecisionRecord&& record) {
   bool wake;
   {
     std::lock_guard lock(mu_);

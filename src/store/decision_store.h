@@ -178,7 +178,9 @@ class DecisionStore {
   }
   ~DecisionStore();  // writes everything still queued, then closes
 
-  void record(DecisionRecord record);
+  // Queues the record for the writer (moved from; one move into shared storage, no copy).
+  void record(DecisionRecord&& record);
+  void record(const DecisionRecord& r) { record(DecisionRecord(r)); }
   // find_pending(), then find_stored().
   std::optional<DecisionRecord> find(const std::string& id);
   // A record still queued or being written; never touches SQLite.

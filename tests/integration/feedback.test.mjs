@@ -179,10 +179,13 @@ describe('POST /v1/feedback', () => {
         assert.equal(fb.status, 200, fb.text);
         assert.equal(fb.json.learning, 'queued');
         ++pairs;
+        // Learning is asynchronous: the next round's own choice is made once this pair was
+        // learned, so the sequence of choices (and what the route learns) does not depend on how
+        // fast the learner runs.
+        await eventually(async () => (await metric(gw.base, 'switchboard_learning_observations',
+          { route: 'duel' })) >= pairs);
       }
     }
-    await eventually(async () => (await metric(gw.base, 'switchboard_learning_observations',
-      { route: 'duel' })) >= pairs);
     for (const p of MATH) {
       const c = await choice(gw.base, 'duel', p);
       assert.equal(c.model, B, `math → B: ${c.reason}`);

@@ -109,7 +109,7 @@ describe('API keys', () => {
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.deepEqual(d.key, { name: 'open', team: 'platform' });
     assert.deepEqual(d.stages.map((s) => s.name),
-      ['auth', 'parse', 'limits', 'guard', 'cache', 'signals', 'decide', 'execute', 'record']);
+      ['auth', 'parse', 'limits', 'signals', 'decide', 'execute', 'record']);
     assert.ok(!JSON.stringify(d).includes(secrets.open.secret), 'the secret is not recorded');
   });
 

@@ -111,8 +111,8 @@ TEST(ExecutorRecorded, ASinglePlanRecordsWhatTheHttpPathRecords) {
   EXPECT_EQ(rec.attempts[0].result, "ok");
   EXPECT_EQ(rec.candidates.size(), 1u);
   EXPECT_EQ(stage_names(rec),
-            (std::vector<std::string>{"parse:next", "guard:next", "cache:next", "signals:next",
-                                      "decide:next", "execute:next", "record:next"}));
+            (std::vector<std::string>{"parse:next", "signals:next", "decide:next", "execute:next",
+                                      "record:next"}));
   ASSERT_TRUE(r.decision);
   EXPECT_EQ(r.decision->plan.fallbacks, std::vector<std::string>{"small"});
 }
@@ -161,8 +161,8 @@ TEST(ExecutorRecorded, NoModelAnsweringIsA502WithTheLastError) {
   EXPECT_EQ(r.record.error_code, "upstream_unreachable");
   // The route switches its signals stage off.
   EXPECT_EQ(stage_names(r.record),
-            (std::vector<std::string>{"parse:next", "guard:next", "cache:next", "signals:off",
-                                      "decide:next", "execute:error", "record:next"}));
+            (std::vector<std::string>{"parse:next", "signals:off", "decide:next", "execute:error",
+                                      "record:next"}));
 }
 
 TEST(ExecutorRecorded, StreamsAreRelayedAndMeteredFromTheUsageEvent) {

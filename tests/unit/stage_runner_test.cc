@@ -2,6 +2,8 @@
 // recorded, failures answered in the front end's shape, exceptions contained, explain-only runs.
 #include "pipeline/stage_runner.h"
 
+#include "config/config.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -83,7 +85,7 @@ class FakeClient final : public ResponseWriter {
 
 class Sink final : public RecordSink {
  public:
-  void write(store::DecisionRecord r) override { records.push_back(std::move(r)); }
+  void write(store::DecisionRecord&& r) override { records.push_back(std::move(r)); }
   std::vector<store::DecisionRecord> records;
 };
 
@@ -276,11 +278,39 @@ TEST(StageRunner, ExplainOnlyStopsAfterDecideAndRecordsNothing) {
 }
 
 TEST(StageRunner, TheStandardRunnerHasTheGatewaysOrder) {
+  auto config = config::parse_config(R"(
+listen: 127.0.0.1:0
+models:
+  - name: m
+    replicas: [{url: "http://127.0.0.1:1"}]
+guard: {pii: redact}
+routes:
+  - name: cached
+    policy: {type: static, model: m}
+    cache: {semantic: false}
+    stages: {cache: off}
+)",
+                                     "order.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  auto r = StageRunner::standard(**config);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ((*r)->names(), (std::vector<std::string>{"parse", "guard", "cache", "signals", "decide",
+                                                     "execute", "record"}));
+  EXPECT_NE(*(*r)->disable_bit("cache"), 0u);
+}
+
+// A guard or cache that no route uses is left out: no span and no cost per request; a route may
+// still name it in `stages:` (there is nothing to switch off).
+TEST(StageRunner, UnusedGuardAndCacheSlotsAreLeftOut) {
   config::Config config;
   auto r = StageRunner::standard(config);
   ASSERT_TRUE(r);
-  EXPECT_EQ((*r)->names(), (std::vector<std::string>{"parse", "guard", "cache", "signals", "decide",
-                                                     "execute", "record"}));
+  EXPECT_EQ((*r)->names(),
+            (std::vector<std::string>{"parse", "signals", "decide", "execute", "record"}));
+  auto bit = (*r)->disable_bit("cache");
+  ASSERT_TRUE(bit);
+  EXPECT_EQ(*bit, 0u);
+  EXPECT_FALSE((*r)->disable_bit("no_such_stage"));
 }
 
 }  // namespace

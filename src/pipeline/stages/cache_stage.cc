@@ -62,8 +62,9 @@ class CacheStage final : public Stage {
   static Result<std::unique_ptr<Stage>> build(const config::Config& config) {
     auto settings = cache::parse_cache_settings(config);
     if (!settings) return settings.error();
+    // No route caches: the slot is left out (no span, no cost per request).
+    if (settings->routes.empty()) return std::unique_ptr<Stage>();
     auto stage = std::make_unique<CacheStage>();
-    if (settings->routes.empty()) return std::unique_ptr<Stage>(std::move(stage));
     std::size_t dim = 100;
     if (settings->any_semantic()) {
       const std::string dir = config.signals.weights_dir.empty() ? signals::default_weights_dir()

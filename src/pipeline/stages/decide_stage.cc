@@ -28,10 +28,12 @@ class DecideStage final : public Stage {
     ctx.route_label = ctx.req.model;
     ctx.rec.policy = decided->policy;
     ctx.rec.reason = decided->reason + ctx.signals_note;
-    if (!ctx.explain_only) ctx.rec.candidates = decided->candidates;
     ctx.adapter = ctx.runtime->adapter_of(ctx.req.model);
     ctx.decision = std::move(*decided);
     for (auto& amend : ctx.after_decide) amend(ctx);
+    // The candidates move to the record once the amendments (sessions) have read them; an
+    // explain-only run answers them from the decision (pipeline/explain.cc).
+    if (!ctx.explain_only) ctx.rec.candidates = std::move(ctx.decision->candidates);
     ctx.rec.model = ctx.decision->plan.model;
     if (control && !ctx.explain_only) {
       // Capacity load and route spend (docs/capacity.md): counted when routed, settled once

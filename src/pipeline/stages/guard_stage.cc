@@ -190,6 +190,10 @@ const StageRegistrar kRegister("guard",
                                    if (!s) return s.error();
                                    if (s->any()) stage->direct = std::move(*s);
                                  }
+                                 // Nothing to check anywhere: the slot is left out (no span,
+                                 // no cost per request).
+                                 if (stage->routes.empty() && !stage->direct)
+                                   return std::unique_ptr<Stage>();
                                  return std::unique_ptr<Stage>(std::move(stage));
                                });
 
