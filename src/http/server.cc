@@ -526,7 +526,7 @@ awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker, Conne
       co_await linger_close(stream);
       co_return;
     }
-    if (exchange.close_after() || !request.keep_alive() || draining()) break;
+    if (exchange.close_after() || !exchange.client_keeps_alive() || draining()) break;
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

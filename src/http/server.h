@@ -118,6 +118,8 @@ class Exchange {
 
   bool responded() const { return responded_; }
   bool close_after() const { return close_after_; }
+  // What the client asked for (HTTP/1.1 without `Connection: close`), read once from the request.
+  bool client_keeps_alive() const { return keep_alive_; }
   void set_close_after() { close_after_ = true; }
 
  private:

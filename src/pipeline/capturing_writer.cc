@@ -5,11 +5,13 @@ namespace switchboard::pipeline {
 using boost::asio::awaitable;
 
 CapturingWriter::CapturingWriter(ResponseWriter& inner, api::ConversationCapture& capture,
-                                 store::DecisionRecord& record, std::size_t max_bytes)
+                                 store::DecisionRecord& record, std::size_t max_bytes,
+                                 std::function<void(const std::string&)> on_kept)
     : inner_(inner),
       capture_(capture),
       record_(record),
       max_bytes_(max_bytes),
+      on_kept_(std::move(on_kept)),
       parser_([this](std::string_view data) { capture_.event(data); }, max_bytes, max_bytes) {}
 
 void CapturingWriter::keep() {
@@ -17,6 +19,7 @@ void CapturingWriter::keep() {
   auto stored = capture_.result();
   if (!stored || stored->items.size() > max_bytes_) return;
   record_.stored_response = store::StoredResponse{std::move(stored->id), std::move(stored->items)};
+  if (on_kept_) on_kept_(record_.stored_response->id);
 }
 
 awaitable<bool> CapturingWriter::respond(unsigned status, std::string_view content_type,

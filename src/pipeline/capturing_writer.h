@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <string>
 
 #include "api/conversation_capture.h"
 #include "api/sse.h"
@@ -19,9 +21,11 @@ namespace switchboard::pipeline {
 
 class CapturingWriter final : public ResponseWriter {
  public:
-  // All three outlive the writer.
+  // All three outlive the writer. `on_kept` (optional) is told the stored response's id once it is
+  // in the record, before the answer's last bytes go to the client.
   CapturingWriter(ResponseWriter& inner, api::ConversationCapture& capture,
-                  store::DecisionRecord& record, std::size_t max_bytes);
+                  store::DecisionRecord& record, std::size_t max_bytes,
+                  std::function<void(const std::string&)> on_kept = {});
   boost::asio::awaitable<bool> respond(unsigned status, std::string_view content_type,
                                        Headers headers, std::string body) override;
   boost::asio::awaitable<bool> error(const Error& error, Headers headers) override;
@@ -37,6 +41,7 @@ class CapturingWriter final : public ResponseWriter {
   api::ConversationCapture& capture_;
   store::DecisionRecord& record_;
   const std::size_t max_bytes_;
+  std::function<void(const std::string&)> on_kept_;
   api::SseParser parser_;
   bool broken_ = false;  // the stream ended in an error: nothing is kept
 };

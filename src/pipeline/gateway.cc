@@ -1,5 +1,7 @@
 #include "pipeline/gateway.h"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
 
@@ -306,6 +308,15 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   std::string continued;
   std::unique_ptr<api::ConversationCapture> capture;
   std::optional<CapturingWriter> capturing;
+  // The stored response this request answered, until its record is queued (answered_responses.h).
+  std::string kept;
+  struct Forget {
+    AnsweredResponses& answered;
+    const std::string& id;
+    ~Forget() {
+      if (!id.empty()) answered.remove(id);
+    }
+  } forget{answered_, kept};
   std::exception_ptr crash;
   try {
     prepare(ctx, ex, *workers_[ex.worker()], *runtime);
@@ -334,7 +345,11 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
           capture = fe.capture(ctx.body);
           if (capture)
             out = &capturing.emplace(writer, *capture, ctx.rec,
-                                     static_cast<std::size_t>(settings->max_stored_bytes));
+                                     static_cast<std::size_t>(settings->max_stored_bytes),
+                                     [this, &kept](const std::string& id) {
+                                       kept = id;
+                                       answered_.add(id);
+                                     });
         }
       }
     }
@@ -381,6 +396,18 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
 }
 
 awaitable<std::optional<std::string>> Gateway::stored_items(const std::string& response_id) {
+  std::optional<std::string> items = co_await find_stored_items(response_id);
+  // Answered but not yet recorded (answered_responses.h): wait for the record, up to 2 s.
+  for (int i = 0; !items && answered_.contains(response_id) && i < 400; ++i) {
+    const auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer wait(executor, std::chrono::milliseconds(5));
+    co_await wait.async_wait(asio::use_awaitable);
+    items = co_await find_stored_items(response_id);
+  }
+  co_return items;
+}
+
+awaitable<std::optional<std::string>> Gateway::find_stored_items(const std::string& response_id) {
   if (!lookups_) co_return store_->find_response(response_id);  // tests: nothing to block
   // SQLite may block: never on this worker's event loop (as decision() does). The lambda captures
   // only pointers (GCC 12 may copy a closure in a co_await expression bitwise).

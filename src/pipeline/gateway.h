@@ -43,6 +43,7 @@
 #include "http/server.h"
 #include "http/upstream.h"
 #include "metrics/metrics.h"
+#include "pipeline/answered_responses.h"
 #include "pipeline/front_end.h"
 #include "pipeline/request_context.h"
 #include "pipeline/runtime.h"
@@ -115,6 +116,7 @@ class Gateway final : private ImplicitFeedbackSink {
   const FrontEnd* front_for(std::string_view path) const;
   // The items of a stored conversation (DecisionStore::find_response), looked up off the worker.
   asio::awaitable<std::optional<std::string>> stored_items(const std::string& response_id);
+  asio::awaitable<std::optional<std::string>> find_stored_items(const std::string& response_id);
   // Runs a request to an API front end through the stages.
   asio::awaitable<void> front(http::Exchange& exchange, const FrontEnd& front);
   asio::awaitable<void> explain_route(http::Exchange& exchange);
@@ -154,6 +156,7 @@ class Gateway final : private ImplicitFeedbackSink {
   std::unique_ptr<learning::Learner> learner_;
   // Decision lookups in SQLite (attach() to detach()); declared after store_, so it is gone first.
   std::unique_ptr<asio::thread_pool> lookups_;
+  AnsweredResponses answered_;
 };
 
 }  // namespace switchboard::pipeline

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   startGateway, model, stopAll, chatBody, postChat, getJson, fakeUpstream, completionJson, rawConnect, sleep,
-  expectErrorShape, withTimeout,
+  expectErrorShape, withTimeout, SANITIZED,
 } from './lib/harness.mjs';
 
 async function upstream() {
@@ -133,7 +133,12 @@ describe('descriptor limits', () => {
     await gw.stop();
   });
 
-  test('when accept() runs out of descriptors the gateway backs off instead of spinning, then recovers', async () => {
+  // Not under the sanitizers: UBSan checks a virtual call's vptr by writing it to a pipe, which a
+  // process out of descriptors cannot open, so every virtual call then reports an "invalid vptr"
+  // and aborts (tests/sanitizers/README.md). The release build runs it.
+  test('when accept() runs out of descriptors the gateway backs off instead of spinning, then recovers', {
+    skip: SANITIZED && 'UBSan vptr checks need a free descriptor',
+  }, async () => {
     const up = await upstream();
     // A connection bound far above what 64 descriptors allow: accept() itself fails with EMFILE.
     const gw = await startGateway({ server: { max_connections: 10000 }, models: [model('m', up.url)], nofile: 64 });

@@ -201,7 +201,9 @@ TEST(RecordCodec, TimeRangeComesFromTheIds) {
 
 TEST(RecordCodec, DamagedBlobsAreRefusedWithoutReadingPastTheEnd) {
   BatchEncoder encoder;
-  for (int i = 0; i < 3; ++i) encoder.add(full_record(i));
+  // The records outlive finish(): the encoder's dictionary refers to their strings.
+  const std::vector<DecisionRecord> records = {full_record(0), full_record(1), full_record(2)};
+  for (const auto& r : records) encoder.add(r);
   const std::string blob = encoder.finish();
   for (std::size_t cut = 0; cut < blob.size(); cut += 7) {
     bool ok = true;

@@ -25,6 +25,8 @@ export const HAVE_ROUTERBENCH = ['arc_challenge', 'mbpp', 'winograde'].every((t)
 // SB_TEST_SLOWDOWN for the sanitized build (`make test-asan`); timeouts meant for waiting on the
 // binary (not for asserting a speed) are multiplied by it.
 export const SLOWDOWN = Number(process.env.SB_TEST_SLOWDOWN) || 1;
+// True when the binary under test is the sanitized build (tests/sanitizers/README.md).
+export const SANITIZED = process.env.SB_SANITIZED === '1';
 
 // Runs the switchboard CLI to completion: spawnSync's result (status, stdout, stderr).
 export function runCli(args, { timeoutMs = 300_000 * SLOWDOWN } = {}) {
