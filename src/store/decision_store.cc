@@ -293,16 +293,24 @@ void DecisionStore::writer_loop() {
       stop = stopping_ && queue_.empty();
     }
     if (!batch.empty()) {
-      write_batch(batch);
+      // Records leave the in-memory index only once readers can see them in SQLite: after a
+      // COMMIT that failed (busy: another connection, e.g. feedback, was writing) they stay
+      // findable until a later COMMIT writes them (a lookup meanwhile found neither).
+      const bool committed = write_batch(batch);
+      const std::size_t count = batch.size();
+      uncommitted_.insert(uncommitted_.end(), batch.begin(), batch.end());
       std::lock_guard lock(mu_);
-      for (const auto& r : batch) {
-        pending_.erase(r->id);
-        if (r->stored_response) {
-          auto it = pending_responses_.find(r->stored_response->id);
-          if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
+      if (committed) {
+        for (const auto& r : uncommitted_) {
+          pending_.erase(r->id);
+          if (r->stored_response) {
+            auto it = pending_responses_.find(r->stored_response->id);
+            if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
+          }
         }
+        uncommitted_.clear();
       }
-      written_ += batch.size();
+      written_ += count;
     }
     flushed_.notify_all();
     if (stop) return;
@@ -310,7 +318,7 @@ void DecisionStore::writer_loop() {
   }
 }
 
-void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
+bool DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
   WriterState& ws = *writer_state_;
   auto prepare = [this](const char* sql, sqlite3_stmt*& stmt) {
     return stmt || sqlite3_prepare_v3(write_db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
@@ -318,7 +326,7 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
   };
   if (!prepare("BEGIN", ws.begin) || !prepare("COMMIT", ws.commit)) {
     dropped_.fetch_add(batch.size());
-    return;
+    return true;  // dropped: nothing will make them readable later
   }
   sqlite3_step(ws.begin);
   sqlite3_reset(ws.begin);
@@ -327,8 +335,9 @@ void DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
   write_stored_responses(write_db_, batch);
   // A COMMIT that fails (busy) leaves the transaction open, and the next batch's COMMIT writes
   // both.
-  sqlite3_step(ws.commit);
+  const bool committed = sqlite3_step(ws.commit) == SQLITE_DONE;
   sqlite3_reset(ws.commit);
+  return committed;
 }
 
 }  // namespace switchboard::store

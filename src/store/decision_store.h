@@ -205,7 +205,8 @@ class DecisionStore {
   void writer_loop();
   using RecordPtr = std::shared_ptr<const DecisionRecord>;
   struct WriterState;
-  void write_batch(const std::vector<RecordPtr>& batch);
+  bool write_batch(const std::vector<RecordPtr>& batch);  // false when its COMMIT failed
+  std::vector<RecordPtr> uncommitted_;  // writer thread only: written, not yet committed
   // One step of retention (one DELETE of at most delete_batch rows); true when more is to delete.
   bool retention_step();
   struct Reader;
