@@ -7,7 +7,7 @@
 // `buffer` are parsed first, synchronously, and the stream is read only when they are not enough.
 //
 // Errors, as Beast gives them: the parser's (header_limit, body_limit, bad_*, need_buffer for a
-// buffer_body whose buffer is full), the stream's (timeouts from beast::tcp_stream's expiry:
+// buffer_body whose buffer is full), the stream's (timeouts from DeadlineStream's deadline:
 // beast::error::timeout), end_of_stream when the stream ends before any byte of the message, and
 // the parser's put_eof() result when it ends within one.
 #pragma once

@@ -28,7 +28,7 @@ std::string Exchange::client_address() const {
   return ec ? std::string() : ep.address().to_string();
 }
 
-Exchange::Exchange(beast::tcp_stream& stream, Request& request, unsigned worker,
+Exchange::Exchange(DeadlineStream& stream, Request& request, unsigned worker,
                    std::chrono::milliseconds write_timeout)
     : stream_(stream), request_(request), worker_(worker), write_timeout_(write_timeout) {
   keep_alive_ = request_.keep_alive();
@@ -281,7 +281,7 @@ Error payload_too_large(std::size_t limit) {
 
 // After answering a request whose body we did not read, closing at once would make the kernel
 // reset the connection and the client could lose our answer. Read and discard for a while first.
-awaitable<void> linger_close(beast::tcp_stream& stream,
+awaitable<void> linger_close(DeadlineStream& stream,
                              std::chrono::milliseconds for_at_most = std::chrono::seconds(2),
                              std::size_t max_bytes = 256u << 20) {
   boost::system::error_code ignored;
@@ -375,17 +375,17 @@ awaitable<void> Server::accept_loop(Worker& w, unsigned index) {
         continue;  // the socket closes here
       }
       asio::co_spawn(w.io,
-                     reject(beast::tcp_stream(std::move(socket)), ConnectionSlot(&rejecting_)),
+                     reject(DeadlineStream(std::move(socket)), ConnectionSlot(&rejecting_)),
                      [](std::exception_ptr e) { log_exception(e, "rejecting a connection"); });
       continue;
     }
     asio::co_spawn(
-        w.io, session(beast::tcp_stream(std::move(socket)), index, ConnectionSlot(&connections_)),
+        w.io, session(DeadlineStream(std::move(socket)), index, ConnectionSlot(&connections_)),
         [](std::exception_ptr e) { log_exception(e, "a client connection"); });
   }
 }
 
-awaitable<void> Server::reject(beast::tcp_stream stream, ConnectionSlot slot) {
+awaitable<void> Server::reject(DeadlineStream stream, ConnectionSlot slot) {
   // Read the request's header first (briefly), so that the answer follows a request the client has
   // sent and the close does not reset a connection with unread bytes.
   constexpr auto kBrief = std::chrono::seconds(1);
@@ -409,7 +409,7 @@ awaitable<void> Server::reject(beast::tcp_stream stream, ConnectionSlot slot) {
   co_await linger_close(stream, kBrief, 1u << 20);
 }
 
-awaitable<void> Server::session(beast::tcp_stream stream, unsigned worker, ConnectionSlot slot) {
+awaitable<void> Server::session(DeadlineStream stream, unsigned worker, ConnectionSlot slot) {
   beast::flat_buffer buffer;
   for (;;) {
     BodyHold body_hold(body_bytes_);  // declared first: released after the request is gone

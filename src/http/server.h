@@ -40,6 +40,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/deadline_stream.h"
 #include "switchboard/result.h"
 
 namespace switchboard::http {
@@ -80,7 +81,7 @@ Response overloaded_response(std::string_view why);
 // duration of the handler call only.
 class Exchange {
  public:
-  Exchange(beast::tcp_stream& stream, Request& request, unsigned worker,
+  Exchange(DeadlineStream& stream, Request& request, unsigned worker,
            std::chrono::milliseconds write_timeout);
 
   Request& request() { return request_; }
@@ -123,7 +124,7 @@ class Exchange {
   void set_close_after() { close_after_ = true; }
 
  private:
-  beast::tcp_stream& stream_;
+  DeadlineStream& stream_;
   Request& request_;
   unsigned worker_;
   std::chrono::milliseconds write_timeout_;
@@ -180,8 +181,8 @@ class Server {
   };
   Server(ServerOptions options, Handler handler);
   asio::awaitable<void> accept_loop(Worker& w, unsigned index);
-  asio::awaitable<void> session(beast::tcp_stream stream, unsigned worker, ConnectionSlot slot);
-  asio::awaitable<void> reject(beast::tcp_stream stream, ConnectionSlot slot);
+  asio::awaitable<void> session(DeadlineStream stream, unsigned worker, ConnectionSlot slot);
+  asio::awaitable<void> reject(DeadlineStream stream, ConnectionSlot slot);
   asio::awaitable<void> drain_watch();
   // Adds `n` bytes to the body budget; false (and nothing added) when that would exceed it.
   bool reserve_body(std::size_t n);

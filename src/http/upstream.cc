@@ -14,10 +14,10 @@ namespace switchboard::http {
 using asio::awaitable;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using TlsStream = beast::ssl_stream<DeadlineStream>;
 
 struct UpstreamCall::Connection {
-  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<DeadlineStream> plain;
   std::unique_ptr<TlsStream> tls;
   beast::flat_buffer buffer;
   // Where response bodies are read into: allocated (not zeroed) once per connection and reused by
@@ -27,7 +27,7 @@ struct UpstreamCall::Connection {
   bool reused = false;
   Clock::time_point idle_since;  // when it was returned to the pool
 
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  DeadlineStream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
   // Calls f with whichever stream this connection has; both branches return the same type.
   template <typename F>
   auto visit(F&& f) {
@@ -73,7 +73,7 @@ UpstreamCall::UpstreamCall(std::shared_ptr<UpstreamClient> client, std::size_t k
     : client_(std::move(client)), key_(key), conn_(std::move(conn)) {}
 
 UpstreamCall::~UpstreamCall() {
-  if (conn_ && done_ && !failed_ && parser_ && parser_->keep_alive()) {
+  if (conn_ && done_ && !failed_ && parser_.keep_alive()) {
     client_->release(key_, std::move(conn_));
   }
 }
@@ -82,18 +82,16 @@ awaitable<Result<std::string_view>> UpstreamCall::read_some(Clock::time_point de
   if (done_) co_return std::string_view{};
   conn_->lowest().expires_at(deadline);
   for (;;) {
-    auto& body = parser_->get().body();
-    body.data = conn_->chunk.get();
-    body.size = Connection::kChunk;
+    parser_.body(conn_->chunk.get(), Connection::kChunk);
     auto ec =
-        co_await conn_->visit([&](auto& s) { return read_some_into(s, conn_->buffer, *parser_); });
+        co_await conn_->visit([&](auto& s) { return read_some_into(s, conn_->buffer, parser_); });
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
       failed_ = true;
       co_return classify("reading the upstream response", ec);
     }
-    std::size_t got = Connection::kChunk - parser_->get().body().size;
-    if (parser_->is_done()) done_ = true;
+    std::size_t got = Connection::kChunk - parser_.body_left();
+    if (parser_.is_done()) done_ = true;
     if (got > 0 || done_) co_return std::string_view(conn_->chunk.get(), got);
   }
 }
@@ -187,7 +185,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
   if (url.tls) {
     conn->tls = std::make_unique<TlsStream>(io_, tls_);
   } else {
-    conn->plain = std::make_unique<beast::tcp_stream>(io_);
+    conn->plain = std::make_unique<DeadlineStream>(io_);
   }
   auto& lowest = conn->lowest();
   lowest.expires_at(deadline);
@@ -237,20 +235,17 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       co_return classify("sending to " + url.authority(), wec);
     }
     std::unique_ptr<UpstreamCall> call(new UpstreamCall(shared_from_this(), target.pool_key, std::move(conn)));
-    call->parser_ = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
-    call->parser_->body_limit(boost::none);
+    call->parser_.body_limit(boost::none);
     auto& c = *call->conn_;
     const auto hec = co_await c.visit(
-        [&](auto& s) { return read_message(s, c.buffer, *call->parser_, false); });
+        [&](auto& s) { return read_message(s, c.buffer, call->parser_, false); });
     if (hec) {
       call->failed_ = true;
       if (reused && stale_connection(hec) && c.buffer.size() == 0) continue;
       co_return classify("waiting for " + url.authority(), hec);
     }
-    auto& msg = call->parser_->get();
-    call->status_ = msg.result_int();
-    call->content_type_ = msg[bhttp::field::content_type];
-    if (call->parser_->is_done()) call->done_ = true;  // e.g. 204 or empty body
+    call->status_ = call->parser_.status();
+    if (call->parser_.is_done()) call->done_ = true;  // e.g. 204 or empty body
     co_return call;
   }
 }

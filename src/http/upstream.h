@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "http/response_head_parser.h"
 #include "http/server.h"
 
 namespace switchboard::http {
@@ -54,7 +55,7 @@ class UpstreamCall {
   ~UpstreamCall();
   unsigned status() const { return status_; }
   // The response's Content-Type ("" when absent). Other upstream headers are not passed on.
-  const std::string& content_type() const { return content_type_; }
+  const std::string& content_type() const { return parser_.content_type(); }
   // Next piece of the body as it arrives (de-chunked). An empty view means the body is complete.
   // The view is valid until the next call.
   asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline);
@@ -70,9 +71,8 @@ class UpstreamCall {
   std::shared_ptr<UpstreamClient> client_;
   std::size_t key_;
   std::unique_ptr<Connection> conn_;
-  std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser_;
+  ResponseHeadParser parser_;
   unsigned status_ = 0;
-  std::string content_type_;
   bool done_ = false;
   bool failed_ = false;
 };
