@@ -46,21 +46,6 @@ awaitable<bool> Exchange::respond(Response response) {
   co_return !ec;
 }
 
-namespace {
-bool header_name_ok(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!token) return false;
-  }
-  return true;
-}
-bool header_value_ok(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-}  // namespace
-
 awaitable<bool> Exchange::respond(
     unsigned status, std::string_view content_type,
     std::span<const std::pair<std::string_view, std::string_view>> headers, std::string body) {

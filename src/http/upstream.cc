@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <optional>
 
 namespace switchboard::http {
@@ -210,14 +211,36 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
                                                                        UpstreamRequest request,
                                                                        Clock::time_point deadline) {
   const auto& url = *target.url;
-  request.version(11);
-  request.keep_alive(true);
-  request.set(bhttp::field::host, url.host_header.empty() ? url.host : url.host_header);
-  if (!target.authorization.empty()) request.set(bhttp::field::authorization, target.authorization);
-  request.prepare_payload();
-  const std::string head = head_text(request.base());
+  const std::string_view host = url.host_header.empty() ? url.host : url.host_header;
+  const bool sized = !request.body.empty() ||
+                     (request.method != bhttp::verb::get && request.method != bhttp::verb::head);
+  std::size_t size = 64 + request.target.size() + host.size() + target.authorization.size();
+  bool valid = header_value_ok(request.target) && request.target.find(' ') == std::string_view::npos &&
+               header_value_ok(host) && header_value_ok(target.authorization);
+  for (const auto& [name, value] : request.headers) {
+    valid = valid && header_name_ok(name) && header_value_ok(value);
+    size += name.size() + value.size() + 4;
+  }
+  if (!valid)
+    co_return make_error(ErrorKind::kUpstreamError, "upstream_bad_request",
+                         "the upstream request has a malformed target or header");
+  std::string head;
+  head.reserve(size);
+  const auto method = bhttp::to_string(request.method);
+  head.append(method.data(), method.size()).append(" ").append(request.target);
+  head.append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
+  for (const auto& [name, value] : request.headers)
+    head.append(name).append(": ").append(value).append("\r\n");
+  if (!target.authorization.empty())
+    head.append("Authorization: ").append(target.authorization).append("\r\n");
+  if (sized) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, request.body.size());
+    head.append("Content-Length: ").append(digits, end).append("\r\n");
+  }
+  head.append("\r\n");
   const std::array<asio::const_buffer, 2> message{
-      asio::buffer(head), asio::const_buffer(request.body().data(), request.body().size())};
+      asio::buffer(head), asio::const_buffer(request.body.data(), request.body.size())};
 
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Connection> conn;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <boost/asio/ssl.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/beast/ssl.hpp>
 #include <memory>
 #include <string>
@@ -29,14 +30,26 @@
 
 namespace switchboard::http {
 
-// An upstream request: method, target and headers set by the caller; the body is a view of memory
-// that must stay valid until start() completes.
-using UpstreamRequest = bhttp::request<bhttp::span_body<const char>>;
+// An upstream request. UpstreamClient::start writes "METHOD target HTTP/1.1", Host (the target
+// URL's), the headers in the order set, Authorization (the UpstreamTarget's), Content-Length (when
+// there is a body, or for any method but GET and HEAD), then the body — one string for the head,
+// no bhttp::fields. Every view must stay valid until start() completes: the body is never copied.
+// A header name that is not an HTTP token, or a value with CR, LF or NUL, fails start() with
+// upstream_bad_request before anything is sent.
+struct UpstreamRequest {
+  bhttp::verb method = bhttp::verb::get;
+  std::string_view target;
+  std::string_view body;
+  boost::container::small_vector<std::pair<std::string_view, std::string_view>, 6> headers;
+  void set(std::string_view name, std::string_view value) { headers.emplace_back(name, value); }
+};
 
 inline UpstreamRequest make_upstream_request(bhttp::verb method, std::string_view target,
                                              std::string_view body = {}) {
-  UpstreamRequest r{method, target, 11};
-  r.body() = {body.data(), body.size()};
+  UpstreamRequest r;
+  r.method = method;
+  r.target = target;
+  r.body = body;
   return r;
 }
 

@@ -16,8 +16,8 @@ http::asio::awaitable<Result<std::vector<std::vector<float>>>> fetch_embeddings(
   const std::string request_body =
       signals::embeddings_request_body(ep.model, inputs);  // outlives start()
   auto req = http::make_upstream_request(http::bhttp::verb::post, ep.target, request_body);
-  req.set(http::bhttp::field::content_type, "application/json");
-  req.set(http::bhttp::field::accept, "application/json");
+  req.set("Content-Type", "application/json");
+  req.set("Accept", "application/json");
   http::UpstreamTarget target{&ep.url, ep.authorization, ep.pool_key};
   const auto deadline = http::Clock::now() + ep.timeout;
   auto started = co_await client.start(target, std::move(req), deadline);

@@ -36,8 +36,8 @@ asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(
   // The body is a view of the one the executor holds (ModelCall::body outlives the call): every
   // attempt and hedge writes the same bytes, none copies them.
   auto up = http::make_upstream_request(bhttp::verb::post, target_path, call.body);
-  up.set(bhttp::field::content_type, "application/json");
-  up.set(bhttp::field::accept, call.stream ? "text/event-stream" : "application/json");
+  up.set("Content-Type", "application/json");
+  up.set("Accept", call.stream ? "text/event-stream" : "application/json");
   for (const auto& [name, value] : call.headers) up.set(name, value);
   std::string_view authorization = call.authorization;
   http::UpstreamTarget target{&rc.endpoint, authorization, call.replica->index};

@@ -40,13 +40,15 @@ struct ClientFixture {
       : client(std::make_shared<UpstreamClient>(io, *tls, 16, idle_timeout)) {}
 
   // One POST with `body`; the response body, or "error: ...".
-  std::string post(const config::Url& url, std::string_view body) {
+  std::string post(const config::Url& url, std::string_view body,
+                   std::pair<std::string_view, std::string_view> header = {}) {
     std::string out;
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
           UpstreamTarget target{&url, "", 7};
           auto req = make_upstream_request(bhttp::verb::post, "/v1/echo", body);
+          if (!header.first.empty()) req.set(header.first, header.second);
           auto started = co_await client->start(target, std::move(req),
                                                 Clock::now() + std::chrono::seconds(5));
           if (!started) {
@@ -82,8 +84,20 @@ TEST(UpstreamClient, SendsHostWithTheNonDefaultPortAndTheBodyFromAView) {
   const auto url = url_of("http://127.0.0.1:" + std::to_string(up.port()));
   const std::string body = R"({"model":"m","messages":[]})";
   EXPECT_EQ(f.post(url, body), "127.0.0.1:" + std::to_string(up.port()) + "|" + body);
-  static_assert(std::is_same_v<UpstreamRequest::body_type, bhttp::span_body<const char>>,
+  static_assert(std::is_same_v<decltype(UpstreamRequest::body), std::string_view>,
                 "the upstream request body is a view, never a copy");
+}
+
+TEST(UpstreamClient, AHeaderThatWouldSplitTheRequestIsRefusedBeforeAnythingIsSent) {
+  auto up = upstream();
+  ClientFixture f(std::chrono::seconds(30));
+  const auto url = url_of("http://127.0.0.1:" + std::to_string(up.port()));
+  EXPECT_EQ(f.post(url, "a", {"anthropic-version", "1\r\nX-Injected: 1"}),
+            "error: the upstream request has a malformed target or header");
+  EXPECT_EQ(f.post(url, "a", {"bad name", "1"}),
+            "error: the upstream request has a malformed target or header");
+  EXPECT_EQ(up->connections(), 0);  // nothing was sent: not even a connection
+  EXPECT_EQ(f.post(url, "b", {"anthropic-version", "2023-06-01"}).back(), 'b');
 }
 
 TEST(UpstreamClient, ConnectsToAnIpv6Replica) {
