@@ -64,32 +64,33 @@ awaitable<bool> Exchange::respond(
     co_return co_await respond(std::move(r));
   }
   responded_ = true;
+  using namespace std::string_view_literals;
   // As respond(Response) formats it: the status line, the fields in the order they were set,
   // then Connection (only when closing: HTTP/1.1 keeps alive by default), then Content-Length.
   std::string head;
   head.reserve(size);
-  head += "HTTP/1.1 ";
+  head += "HTTP/1.1 "sv;
   head += static_cast<char>('0' + status / 100 % 10);
   head += static_cast<char>('0' + status / 10 % 10);
   head += static_cast<char>('0' + status % 10);
   head += ' ';
   const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
   head.append(reason.data(), reason.size());
-  head += "\r\nContent-Type: ";
+  head += "\r\nContent-Type: "sv;
   head += content_type;
-  head += "\r\n";
+  head += "\r\n"sv;
   for (const auto& [name, value] : headers) {
     head += name;
-    head += ": ";
+    head += ": "sv;
     head += value;
-    head += "\r\n";
+    head += "\r\n"sv;
   }
-  if (!keep_alive_ || close_after_) head += "Connection: close\r\n";
-  head += "Content-Length: ";
+  if (!keep_alive_ || close_after_) head += "Connection: close\r\n"sv;
+  head += "Content-Length: "sv;
   char digits[24];
   auto [end, ec] = std::to_chars(digits, digits + sizeof digits, body.size());
   head.append(digits, end);
-  head += "\r\n\r\n";
+  head += "\r\n\r\n"sv;
   stream_.expires_after(write_timeout_);
   const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body)};
   auto [wec, n] = co_await asio::async_write(stream_, message, kNoThrow);

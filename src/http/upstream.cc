@@ -224,21 +224,22 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
   if (!valid)
     co_return make_error(ErrorKind::kUpstreamError, "upstream_bad_request",
                          "the upstream request has a malformed target or header");
+  using namespace std::string_view_literals;
   std::string head;
   head.reserve(size);
   const auto method = bhttp::to_string(request.method);
-  head.append(method.data(), method.size()).append(" ").append(request.target);
-  head.append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
+  head.append(method.data(), method.size()).append(" "sv).append(request.target);
+  head.append(" HTTP/1.1\r\nHost: "sv).append(host).append("\r\n"sv);
   for (const auto& [name, value] : request.headers)
-    head.append(name).append(": ").append(value).append("\r\n");
+    head.append(name).append(": "sv).append(value).append("\r\n"sv);
   if (!target.authorization.empty())
-    head.append("Authorization: ").append(target.authorization).append("\r\n");
+    head.append("Authorization: "sv).append(target.authorization).append("\r\n"sv);
   if (sized) {
     char digits[24];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, request.body.size());
-    head.append("Content-Length: ").append(digits, end).append("\r\n");
+    head.append("Content-Length: "sv).append(digits, end).append("\r\n"sv);
   }
-  head.append("\r\n");
+  head.append("\r\n"sv);
   const std::array<asio::const_buffer, 2> message{
       asio::buffer(head), asio::const_buffer(request.body.data(), request.body.size())};
 
