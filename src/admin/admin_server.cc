@@ -1,5 +1,7 @@
 #include "admin/admin_server.h"
 
+#include "config/secret_env.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -12,12 +14,13 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(const config::AdminConf
                                                          Reloader& reloader) {
   std::unique_ptr<AdminServer> s(new AdminServer());
   if (!config.key_env.empty()) {
-    const char* key = std::getenv(config.key_env.c_str());
-    if (!key || !*key)
+    auto key = config::secret_from_env(config.key_env, config.where + ": admin.key_env");
+    if (!key) return key.error();
+    if (key->empty())
       return make_error(ErrorKind::kBadRequest, "bad_config",
                         config.where + ": admin.key_env names $" + config.key_env +
                             ", which is not set (or empty)");
-    s->key_ = key;
+    s->key_ = std::move(*key);
   }
   s->pool_ = std::make_unique<asio::thread_pool>(2);
   s->services_ = std::unique_ptr<AdminServices>(

@@ -1,5 +1,7 @@
 #include "pipeline/runtime.h"
 
+#include "config/secret_env.h"
+
 #include "pipeline/native/native_api.h"
 
 #include <cstdlib>
@@ -152,12 +154,13 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
                               "': no upstream API named '" + rc.api + "'");
       std::string key;
       if (!rc.api_key_env.empty()) {
-        const char* env = std::getenv(rc.api_key_env.c_str());
-        if (!env || !*env)
+        const std::string where = config->source + ": model '" + m.name + "' replica '" + rc.id + "'";
+        auto env = config::secret_from_env(rc.api_key_env, where);
+        if (!env) return env.error();
+        if (env->empty())
           return make_error(ErrorKind::kBadRequest, "bad_config",
-                            config->source + ": model '" + m.name + "' replica '" + rc.id +
-                                "' reads its API key from $" + rc.api_key_env + ", which is not set");
-        key = env;
+                            where + " reads its API key from $" + rc.api_key_env + ", which is not set");
+        key = std::move(*env);
       }
       UpstreamCredentials credentials = api->credentials(key);
       mr.apis.push_back(api);

@@ -1,5 +1,7 @@
 #include "signals/http_embedding.h"
 
+#include "config/secret_env.h"
+
 #include <simdjson.h>
 
 #include <cmath>
@@ -105,10 +107,11 @@ Result<HttpEmbeddingEndpoint> make_http_endpoint(const ExtractorOptions& o) {
   ep.model = o.embedding_model;
   ep.timeout = o.embedding_timeout;
   if (!o.embedding_api_key_env.empty()) {
-    const char* key = std::getenv(o.embedding_api_key_env.c_str());
-    if (!key || !*key)
+    auto key = config::secret_from_env(o.embedding_api_key_env, "signals.embedding.api_key_env");
+    if (!key) return key.error();
+    if (key->empty())
       return bad("signals.embedding.api_key_env: environment variable " + o.embedding_api_key_env + " is not set");
-    ep.authorization = std::string("Bearer ") + key;
+    ep.authorization = "Bearer " + *key;
   }
   return ep;
 }

@@ -7,6 +7,8 @@
 
 using namespace switchboard;
 using ::testing::HasSubstr;
+using ::testing::AllOf;
+using ::testing::Not;
 
 namespace {
 
@@ -131,6 +133,19 @@ TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
   auto rt = pipeline::build_runtime(*cfg);
   ASSERT_TRUE(rt.ok());
   EXPECT_EQ((*rt)->find_model("a")->authorization[0], "Bearer sk-secret");
+  // A key file's trailing newline is dropped; a line break inside the key (it would split the
+  // Authorization header) is refused at load, naming the variable and not the value.
+  setenv("SB_SET_KEY", "  sk-secret\n", 1);
+  rt = pipeline::build_runtime(*cfg);
+  ASSERT_TRUE(rt.ok()) << rt.error().message;
+  EXPECT_EQ((*rt)->find_model("a")->authorization[0], "Bearer sk-secret");
+  setenv("SB_SET_KEY", "sk-se\r\nX-Injected: 1", 1);
+  EXPECT_THAT(build("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api_key_env: SB_SET_KEY}]\n"),
+              AllOf(HasSubstr("$SB_SET_KEY holds a control character"), Not(HasSubstr("Injected"))));
+  setenv("SB_SET_KEY", " \n", 1);
+  EXPECT_THAT(build("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api_key_env: SB_SET_KEY}]\n"),
+              HasSubstr("$SB_SET_KEY, which is not set"));
+  unsetenv("SB_SET_KEY");
 }
 
 TEST(Config, ParsesPoolKeys) {
