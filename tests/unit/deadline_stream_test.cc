@@ -45,6 +45,13 @@ struct Pair {
     io.run();
     if (failure) std::rethrow_exception(failure);
   }
+  // Reads one byte from `stream`: it must arrive, and be `want`.
+  asio::awaitable<void> expect_byte(char want) {
+    char byte = 0;
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(&byte, 1), kNoThrow);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(byte, want);
+  }
   asio::awaitable<void> sleep(std::chrono::milliseconds d) {
     asio::steady_timer t(io, d);
     co_await t.async_wait(kNoThrow);
@@ -89,10 +96,7 @@ TEST(DeadlineStream, ADeadlinePassedWithNothingPendingClosesNothing) {
     EXPECT_TRUE(p.stream.socket().is_open());
     p.stream.expires_after(5s);  // a new deadline before the next operation
     co_await asio::async_write(p.peer, asio::buffer("y", 1), kNoThrow);
-    char byte = 0;
-    auto [ec, n] = co_await p.stream.async_read_some(asio::buffer(&byte, 1), kNoThrow);
-    EXPECT_FALSE(ec) << ec.message();
-    EXPECT_EQ(byte, 'y');
+    co_await p.expect_byte('y');
   });
 }
 
@@ -136,10 +140,7 @@ TEST(DeadlineStream, ExpiresNeverDisarmsTheDeadline) {
       co_await p.sleep(200ms);
       co_await asio::async_write(p.peer, asio::buffer("n", 1), kNoThrow);
     }, asio::detached);
-    char byte = 0;
-    auto [ec, n] = co_await p.stream.async_read_some(asio::buffer(&byte, 1), kNoThrow);
-    EXPECT_FALSE(ec) << ec.message();
-    EXPECT_EQ(byte, 'n');
+    co_await p.expect_byte('n');
   });
 }
 
@@ -154,9 +155,7 @@ TEST(DeadlineStream, CancellationOfOneOperationReachesTheSocketAndKeepsItOpen) {
     EXPECT_EQ(first.index(), 1u);  // the timer won; the read was cancelled
     EXPECT_TRUE(p.stream.socket().is_open());
     co_await asio::async_write(p.peer, asio::buffer("c", 1), kNoThrow);
-    auto [ec, n] = co_await p.stream.async_read_some(asio::buffer(&byte, 1), kNoThrow);
-    EXPECT_FALSE(ec) << ec.message();
-    EXPECT_EQ(byte, 'c');
+    co_await p.expect_byte('c');
   });
 }
 
