@@ -212,7 +212,8 @@ describe('session config errors', () => {
   });
 });
 
-// The margin on utilities: a bandit route (cold LinUCB, α = 0: predictions only) learns from
+// The margin on utilities: a bandit route (cold LinUCB, α = 0.1: a little exploration, so that the
+// untried model-b — priced above model-a from the start by its list price — gets tried) learns from
 // feedback that model-a is bad; a session started on model-a then switches when model-b's utility
 // beats it by more than the margin, and stays when λ (the cost term) brings the gain under it.
 describe('session margin on a learning route', () => {
@@ -223,7 +224,7 @@ describe('session margin on a learning route', () => {
     gw = await startGateway({
       models: [model(A, echo.url, { price: CHEAP }), model(B, echo.url)],
       routes: [{
-        name: 'learn', policy: { type: 'bandit', alpha: 0, embedding_weight: 0 },
+        name: 'learn', policy: { type: 'bandit', alpha: 0.1, embedding_weight: 0 },
         session: { switch_margin: 0.05 },
       }],
     });

@@ -9,7 +9,9 @@
 #include "policies/bandit/bandit_policy.h"
 #include "policies/bandit/linear_arm.h"
 #include "policies/elo/elo_policy.h"
+#include "config/config.h"
 #include "policies/objective.h"
+#include "switchboard/policy.h"
 
 namespace switchboard::policies {
 namespace {
@@ -119,6 +121,52 @@ TEST(BanditPolicy, CostIsLearnedAndPricedByLambda) {
   d = p.choose(req, with_embedding(1));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->plan.model, "a");
+}
+
+// Before any feedback a cold bandit prices models from the config's list prices: the expensive
+// model listed first (which a tie would pick) is not taken for free. An untried model's list price
+// is then scaled by what the route's answers really cost against their list price, and a model's
+// own billed costs replace the estimate.
+TEST(BanditPolicy, ListPricesPriceModelsBeforeTheirFirstBilledAnswer) {
+  auto config = config::parse_config(R"(models:
+  - name: a
+    price: {input_per_mtok: 10, output_per_mtok: 30}
+    replicas: [{url: "http://127.0.0.1:1"}]
+  - name: b
+    price: {input_per_mtok: 0.1, output_per_mtok: 0.2}
+    replicas: [{url: "http://127.0.0.1:2"}]
+)",
+                                     "prices.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const YAML::Node spec = YAML::Load("{type: bandit, alpha: 0, lambda: 100}");
+  const std::string where = "prices.yaml:route";
+  const PolicyFactory* factory = PolicyRegistry::instance().find("bandit");
+  ASSERT_TRUE(factory);
+  auto made = (*factory)(PolicyContext{spec, **config, where});
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  auto& p = dynamic_cast<bandit::BanditPolicy&>(**made);
+  RouteRequest req;
+  req.prompt_text = "q";
+  req.prompt_tokens = 1000;
+  // a: 0.01 + 30 × 256 / 1e6 = $0.01768 (λ·cost 1.77); b: 0.0001 + 0.2 × 256 / 1e6 = $0.0001512.
+  auto d = p.choose(req, with_embedding(1));
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->plan.model, "b");
+  ASSERT_EQ(d->candidates.size(), 2u);
+  EXPECT_NEAR(d->candidates[0].predicted_cost, 0.01768, 1e-9);
+  EXPECT_NEAR(d->candidates[1].predicted_cost, 0.0001512, 1e-9);
+  // b's answers bill half their list-price estimate: a, still untried, is priced at half too.
+  Feedback billed = score_feedback("b", 1, 0.5, 0.0001512 / 2);
+  billed.prompt_tokens = 1000;
+  ASSERT_FALSE(p.observe(billed));
+  d = p.choose(req, with_embedding(1));
+  ASSERT_TRUE(d);
+  EXPECT_NEAR(d->candidates[0].predicted_cost, 0.01768 / 2, 1e-9);
+  // Its own billed answers replace the estimate.
+  Feedback own = score_feedback("a", 1, 0.5, 0.0002);
+  own.prompt_tokens = 1000;
+  for (int i = 0; i < 5; ++i) ASSERT_FALSE(p.observe(own));
+  EXPECT_NEAR(p.state()->costs[0].predict(1000), 0.0002, 1e-5);
 }
 
 // A preference without a score rates both answers: winner 1, loser 0 (tie 0.5 each), each at its

@@ -13,6 +13,10 @@
 
 namespace switchboard::policies::bandit {
 
+Eigen::Vector2d list_price_line(double input_per_mtok, double output_per_mtok) {
+  return {output_per_mtok * kAssumedCompletionTokens / 1e6, input_per_mtok * 1000 / 1e6};
+}
+
 double CostLine::predict(std::int64_t tokens) const {
   if (n == 0) return 0;
   const Eigen::Vector2d w = a.ldlt().solve(b);
@@ -37,6 +41,7 @@ BanditPolicy::BanditPolicy(std::shared_ptr<const Objective> objective, BanditOpt
       LinearArm::make(options_.dim + 1, options_.prior, options_.bias_prior));
   s->arms.assign(objective_->models().size(), arm);  // shared until first updated
   s->costs.resize(objective_->models().size());
+  options_.list_prices.resize(objective_->models().size(), Eigen::Vector2d::Zero());
   s->detectors.assign(objective_->models().size(),
                       ChangeDetector{options_.change_delta, options_.change_threshold});
   s->learning.assign(objective_->models().size(), !options_.detect_changes);
@@ -79,6 +84,17 @@ Result<std::vector<ModelPrediction>> BanditPolicy::offline_predictions(
   return std::vector<ModelPrediction>(objective_->models().size());
 }
 
+double BanditPolicy::list_price(std::size_t m, std::int64_t tokens) const {
+  const Eigen::Vector2d& w = options_.list_prices[m];
+  return w[0] + w[1] * static_cast<double>(tokens) / 1000.0;
+}
+
+double BanditPolicy::cost_of(const BanditState& s, std::size_t m, std::int64_t tokens) const {
+  if (s.costs[m].n > 0) return s.costs[m].predict(tokens);
+  const double ratio = s.listed > 0 ? s.billed / s.listed : 1.0;
+  return ratio * list_price(m, tokens);
+}
+
 Result<Decision> BanditPolicy::choose(const RouteRequest& request, const Signals& signals) const {
   const std::shared_ptr<const BanditState> s = state_.load();
   auto predictions = offline_predictions(request, signals);
@@ -96,7 +112,7 @@ Result<Decision> BanditPolicy::choose(const RouteRequest& request, const Signals
                              : options_.alpha * w * normal(rng);
     ModelPrediction& p = (*predictions)[m];
     p.quality += arm.mean(x) + bonus;
-    if (!learned_) p.cost = s->costs[m].predict(request.prompt_tokens);
+    if (!learned_) p.cost = cost_of(*s, m, request.prompt_tokens);
   }
   auto d = objective_->decide("bandit", *predictions, request);
   if (d)
@@ -143,6 +159,10 @@ std::optional<Error> BanditPolicy::observe(const Feedback& f) {
       arm = std::make_shared<const LinearArm>(arm->updated(xs[k], targets[k], options_.discount));
     next->arms[a] = std::move(arm);
     next->costs[a] = next->costs[a].updated(rewards[k].prompt_tokens, rewards[k].cost);
+    if (const double listed = list_price(a, rewards[k].prompt_tokens); listed > 0) {
+      next->billed += rewards[k].cost;
+      next->listed += listed;
+    }
   }
   ++next->observations;
   state_.store(std::move(next));
@@ -192,6 +212,7 @@ nlohmann::json BanditPolicy::save() const {
   for (const auto& c : s->costs)
     j["costs"].push_back(
         {{"a", {c.a(0, 0), c.a(0, 1), c.a(1, 0), c.a(1, 1)}}, {"b", {c.b[0], c.b[1]}}, {"n", c.n}});
+  j["cost_calibration"] = {s->billed, s->listed};
   j["detectors"] = nlohmann::json::array();
   for (std::size_t m = 0; m < s->detectors.size(); ++m) {
     auto d = s->detectors[m].to_json();
@@ -246,6 +267,13 @@ std::optional<Error> BanditPolicy::restore(const nlohmann::json& j) {
       c.b << cb[0], cb[1];
       c.n = costs[m].at("n").get<std::uint64_t>();
       next->costs[m] = c;
+    }
+    next->billed = next->listed = 0;
+    if (const auto it = j.find("cost_calibration"); it != j.end()) {
+      const auto cal = it->get<std::vector<double>>();
+      if (cal.size() != 2 || !(cal[0] >= 0) || !(cal[1] >= 0)) return bad("a malformed cost calibration");
+      next->billed = cal[0];
+      next->listed = cal[1];
     }
     if (const auto it = j.find("detectors"); it != j.end()) {
       if (!it->is_array() || it->size() != models.size()) return bad("wrong number of detectors");
@@ -391,6 +419,11 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
     auto settings = parse_objective_settings(ctx.spec, ctx.config, ctx.where, std::nullopt);
     if (!settings) return settings.error();
     objective = std::make_shared<const Objective>(std::move(*settings));
+    for (const auto& name : objective->models()) {
+      const config::ModelConfig* m = ctx.config.find_model(name);
+      o.list_prices.push_back(m ? list_price_line(m->price.input_per_mtok, m->price.output_per_mtok)
+                                : Eigen::Vector2d::Zero());
+    }
   }
   return std::unique_ptr<Policy>(std::make_unique<BanditPolicy>(objective, o, std::move(offline)));
 }

@@ -7,8 +7,13 @@
 //   context: task       x = [one-hot(task label hashed into `task_buckets` slots), 1]: with a few
 //                       labels (one slot each) this is a per-model, per-task mean — few parameters
 //                       per arm, so it learns from far fewer feedback events than 101 weights do;
-// a per-model ridge line in the prompt's tokens predicts cost (learned from the billed costs of its
-// feedback; 0 until the model has any, so untried models look cheap). The decision is the shared
+// a per-model ridge line in the prompt's tokens predicts cost, learned from the billed costs of its
+// feedback. Before a model's first billed answer its cost is its list price (`price:` in the
+// config: input price × prompt tokens + output price × kAssumedCompletionTokens) times the route's
+// billed/listed ratio so far (Σ billed ÷ Σ the same list-price estimate, over the feedback of priced
+// models; 1 before any), so that an untried expensive model does not look free, and an untried
+// model is compared on the answer lengths the route really sees; 0 for a model without a price.
+// The decision is the shared
 // Objective's (policies/objective.h): argmax q − λ·cost, i.e. the reward score − λ·cost, with q
 //   linucb:   θᵀx + α·width(x)
 //   thompson: θᵀx + α·width(x)·N(0,1), drawn from a generator seeded by (seed, observations,
@@ -81,7 +86,16 @@ struct BanditOptions {
   std::uint64_t seed = 1;
   // x has dim + 1 entries: the embedding's dimension, or the number of task buckets.
   std::size_t dim = 100;
+  // Per model of the objective (empty = none): the list-price cost line (list_price_line()).
+  std::vector<Eigen::Vector2d> list_prices;
 };
+
+// Completion tokens assumed by the list-price cost prior (a chat answer of a few paragraphs).
+inline constexpr double kAssumedCompletionTokens = 256;
+
+// The list-price line [USD at 0 prompt tokens, USD per 1,000 prompt tokens] of a model priced
+// `input_per_mtok` / `output_per_mtok` USD per million tokens.
+Eigen::Vector2d list_price_line(double input_per_mtok, double output_per_mtok);
 
 // Per-model cost line: ridge regression of cost on [1, tokens/1000].
 struct CostLine {
@@ -98,6 +112,7 @@ struct BanditState {
   std::vector<ChangeDetector> detectors;  // per model; used when options.detect_changes
   std::vector<bool> learning;             // per model: its detector has raised an alarm
   std::uint64_t observations = 0;
+  double billed = 0, listed = 0;  // Σ billed cost, Σ list-price estimate (priced models' feedback)
 };
 
 class BanditPolicy final : public LearningPolicy {
@@ -112,7 +127,8 @@ class BanditPolicy final : public LearningPolicy {
   std::uint64_t observations() const override { return state_.load()->observations; }
   nlohmann::json summary() const override;
   // {"models":[...], "dim", "observations", "arms":[null | {"p","a","b","n"}],
-  // "costs":[{"a","b","n"}]} (matrices row-major; an arm never updated is null). restore()
+  // "costs":[{"a","b","n"}], "cost_calibration":[billed, listed]} (matrices row-major; an arm
+  // never updated is null; cost_calibration optional on restore). restore()
   // refactors A⁻¹ and θ.
   nlohmann::json save() const override;
   std::optional<Error> restore(const nlohmann::json& state) override;
@@ -124,6 +140,10 @@ class BanditPolicy final : public LearningPolicy {
   Eigen::VectorXd context(const Signals& signals) const;
 
  private:
+  // Model m's list-price estimate for a prompt of `tokens` (0 without a price), and its predicted
+  // cost: its learned line once billed, else the list price times the billed/listed ratio.
+  double list_price(std::size_t m, std::int64_t tokens) const;
+  double cost_of(const BanditState& s, std::size_t m, std::int64_t tokens) const;
   Result<std::vector<ModelPrediction>> offline_predictions(const RouteRequest& request,
                                                            const Signals& signals) const;
 
