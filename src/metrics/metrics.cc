@@ -163,9 +163,14 @@ std::string GatewayMetrics::render() {
   sample(out, "switchboard_requests_in_flight", "", in_flight.value());
   out +=
       "# HELP switchboard_decisions_dropped_total Decision records dropped because the writer "
-      "queue was full.\n"
+      "queue was full (or, at shutdown, they could not be written in time).\n"
       "# TYPE switchboard_decisions_dropped_total counter\n";
   sample(out, "switchboard_decisions_dropped_total", "", decisions_dropped.value());
+  out +=
+      "# HELP switchboard_decision_write_failures_total Decision-record transactions that failed "
+      "(database locked elsewhere, disk full, ...) and were rolled back to be tried again.\n"
+      "# TYPE switchboard_decision_write_failures_total counter\n";
+  sample(out, "switchboard_decision_write_failures_total", "", decision_write_failures.value());
   return out;
 }
 

@@ -283,6 +283,7 @@ struct GatewayMetrics {
   void decisions_dropped_total_set(std::uint64_t n) {
     decisions_dropped.set(static_cast<std::int64_t>(n));
   }
+  Gauge decision_write_failures;  // mirrors DecisionStore::write_failures()
 
   // Called at the start of render(), e.g. to copy replica load into replica_in_flight.
   std::function<void()> before_render;

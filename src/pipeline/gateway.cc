@@ -97,6 +97,7 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
       }
     }
     metrics_.decisions_dropped_total_set(store_->dropped());
+    metrics_.decision_write_failures.set(static_cast<std::int64_t>(store_->write_failures()));
     if (rt->control) {
       for (const auto& m : rt->control->models()) {
         metrics_.model_price.with({m.model}).set(m.price);

@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <optional>
 #include <random>
+
+#include <spdlog/spdlog.h>
 
 #include "store/decision_batches.h"
 #include "store/legacy_decisions.h"
@@ -21,6 +24,9 @@ namespace {
 // full speed (~24k records/s) a transaction every ~5 ms, never a burst of thousands.
 constexpr std::size_t kBatchSize = 128;
 constexpr auto kBatchWindow = std::chrono::milliseconds(50);  // longest a record waits in memory
+// A failed transaction is tried again after kRetryFirst, doubling up to kRetryMost.
+constexpr auto kRetryFirst = std::chrono::milliseconds(100);
+constexpr auto kRetryMost = std::chrono::milliseconds(2'000);
 
 constexpr const char* kPragmas = R"sql(
 PRAGMA journal_mode=WAL;
@@ -75,11 +81,13 @@ struct DecisionStore::WriterState {
   ~WriterState() {
     sqlite3_finalize(begin);
     sqlite3_finalize(commit);
+    sqlite3_finalize(rollback);
   }
   BatchWriter batches;
   BatchEncoder encoder;
   sqlite3_stmt* begin = nullptr;
   sqlite3_stmt* commit = nullptr;
+  sqlite3_stmt* rollback = nullptr;
 };
 
 Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& path,
@@ -97,7 +105,7 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
     sqlite3_free(err);
     return make_error(ErrorKind::kInternal, "store_error", "opening " + path + ": " + msg);
   }
-  sqlite3_busy_timeout(store->write_db_, 5000);
+  sqlite3_busy_timeout(store->write_db_, static_cast<int>(options.busy_timeout.count()));
   if (std::string why = create_batch_tables(store->write_db_); !why.empty())
     return make_error(ErrorKind::kInternal, "store_error",
                       "creating the schema in " + path + ": " + why);
@@ -251,7 +259,11 @@ bool DecisionStore::retention_step() {
     excess_rows_ = deleted < limit ? 0 : excess_rows_ - deleted;
   }
   if (deleted > 0) expire_stored_responses(write_db_);  // with their decision records
-  sqlite3_exec(write_db_, "COMMIT", nullptr, nullptr, nullptr);
+  if (sqlite3_exec(write_db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    // Not deleted after all (busy, …): rolled back; the next pass tries again.
+    sqlite3_exec(write_db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return false;
+  }
   expired_.fetch_add(static_cast<std::uint64_t>(deleted));
   return aging_ || excess_rows_ > 0;
 }
@@ -263,59 +275,95 @@ void DecisionStore::writer_loop() {
   const bool retention = options_.retention_days > 0 || options_.max_rows > 0;
   next_retention_ = std::chrono::steady_clock::now();  // a first pass at start-up
   bool more_to_delete = false;
+  std::vector<RecordPtr> failed;  // a batch whose transaction failed: tried again first
+  int failures = 0;               // in a row
+  std::optional<std::chrono::steady_clock::time_point> give_up_at;  // set once stopping
   for (;;) {
     std::vector<RecordPtr> batch;
     bool stop = false;
     {
       std::unique_lock lock(mu_);
       auto ready = [&] { return !queue_.empty() || stopping_ || flush_requested_; };
-      // While retention has rows left to delete, go on at once (after this batch of inserts).
-      if (!more_to_delete) {
-        // Asleep until a record is queued (or retention is due), ...
-        if (retention)
-          wake_.wait_until(lock, next_retention_, ready);
-        else
-          wake_.wait(lock, ready);
-        // ... then the batch fills for up to kBatchWindow.
-        if (!queue_.empty())
-          wake_.wait_for(lock, kBatchWindow, [&] {
-            return queue_.size() >= kBatchSize || stopping_ || flush_requested_;
-          });
-      }
-      flush_requested_ = false;
-      batch.reserve(std::min(queue_.size(), kBatchSize));
-      while (!queue_.empty() && batch.size() < kBatchSize) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      if (!failed.empty()) {
+        // Back off before the next try: 100 ms doubling to 2 s (a stop only shortens it).
+        const auto backoff = kRetryFirst * (1 << std::min(failures - 1, 4));
+        wake_.wait_for(lock, std::min(backoff, kRetryMost), [&] { return stopping_; });
+        batch = std::move(failed);
+        failed.clear();
+      } else {
+        // While retention has rows left to delete, go on at once (after this batch of inserts).
+        if (!more_to_delete) {
+          // Asleep until a record is queued (or retention is due), ...
+          if (retention)
+            wake_.wait_until(lock, next_retention_, ready);
+          else
+            wake_.wait(lock, ready);
+          // ... then the batch fills for up to kBatchWindow.
+          if (!queue_.empty())
+            wake_.wait_for(lock, kBatchWindow, [&] {
+              return queue_.size() >= kBatchSize || stopping_ || flush_requested_;
+            });
+        }
+        flush_requested_ = false;
+        batch.reserve(std::min(queue_.size(), kBatchSize));
+        while (!queue_.empty() && batch.size() < kBatchSize) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
       // A flush covers every record queued before it: the rest go at once too.
       if (!queue_.empty()) flush_requested_ = true;
+      if (stopping_ && !give_up_at)
+        give_up_at = std::chrono::steady_clock::now() + options_.stop_grace;
       stop = stopping_ && queue_.empty();
     }
     if (!batch.empty()) {
-      // Records leave the in-memory index only once readers can see them in SQLite: after a
-      // COMMIT that failed (busy: another connection, e.g. feedback, was writing) they stay
-      // findable until a later COMMIT writes them (a lookup meanwhile found neither).
-      const bool committed = write_batch(batch);
-      const std::size_t count = batch.size();
-      uncommitted_.insert(uncommitted_.end(), batch.begin(), batch.end());
-      std::lock_guard lock(mu_);
-      if (committed) {
-        for (const auto& r : uncommitted_) {
-          pending_.erase(r->id);
-          if (r->stored_response) {
-            auto it = pending_responses_.find(r->stored_response->id);
-            if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
+      if (write_batch(batch)) {
+        failures = 0;
+        finish_batch(batch, false);
+      } else {
+        write_failures_.fetch_add(1);
+        ++failures;
+        if (failures == 1 || failures % 100 == 0)
+          spdlog::warn("decision store: writing {} records failed ({} tries so far): {}; trying again",
+                       batch.size(), failures, sqlite3_errmsg(write_db_));
+        if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
+          // Shutting down and out of time: this batch and everything still queued are dropped.
+          std::vector<RecordPtr> rest;
+          {
+            std::lock_guard lock(mu_);
+            rest.assign(std::make_move_iterator(queue_.begin()),
+                        std::make_move_iterator(queue_.end()));
+            queue_.clear();
           }
+          spdlog::error("decision store: stopping; {} records could not be written",
+                        batch.size() + rest.size());
+          finish_batch(batch, true);
+          finish_batch(rest, true);
+          stop = true;
+        } else {
+          failed = std::move(batch);
+          stop = false;
         }
-        uncommitted_.clear();
       }
-      written_ += count;
     }
     flushed_.notify_all();
-    if (stop) return;
-    if (retention) more_to_delete = retention_step();
+    if (stop && failed.empty()) return;
+    if (retention && failed.empty()) more_to_delete = retention_step();
   }
+}
+
+void DecisionStore::finish_batch(const std::vector<RecordPtr>& batch, bool dropped) {
+  if (dropped) dropped_.fetch_add(batch.size());
+  std::lock_guard lock(mu_);
+  for (const auto& r : batch) {
+    pending_.erase(r->id);
+    if (r->stored_response) {
+      auto it = pending_responses_.find(r->stored_response->id);
+      if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
+    }
+  }
+  written_ += batch.size();
 }
 
 bool DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
@@ -324,20 +372,22 @@ bool DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
     return stmt || sqlite3_prepare_v3(write_db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
                                       nullptr) == SQLITE_OK;
   };
-  if (!prepare("BEGIN", ws.begin) || !prepare("COMMIT", ws.commit)) {
-    dropped_.fetch_add(batch.size());
-    return true;  // dropped: nothing will make them readable later
-  }
-  sqlite3_step(ws.begin);
-  sqlite3_reset(ws.begin);
+  auto step = [](sqlite3_stmt* stmt) {
+    const bool done = sqlite3_step(stmt) == SQLITE_DONE;
+    sqlite3_reset(stmt);
+    return done;
+  };
+  if (!prepare("BEGIN IMMEDIATE", ws.begin) || !prepare("COMMIT", ws.commit) ||
+      !prepare("ROLLBACK", ws.rollback))
+    return false;
+  if (sqlite3_get_autocommit(write_db_) == 0) step(ws.rollback);  // never inside another one
+  // IMMEDIATE: the write lock is taken (or waited for) here, before anything is written.
+  if (!step(ws.begin)) return false;
   for (const auto& record : batch) ws.encoder.add(*record);
-  if (!ws.batches.write(ws.encoder)) dropped_.fetch_add(batch.size());
-  write_stored_responses(write_db_, batch);
-  // A COMMIT that fails (busy) leaves the transaction open, and the next batch's COMMIT writes
-  // both.
-  const bool committed = sqlite3_step(ws.commit) == SQLITE_DONE;
-  sqlite3_reset(ws.commit);
-  return committed;
+  const bool ok = ws.batches.write(ws.encoder) && write_stored_responses(write_db_, batch) &&
+                  step(ws.commit);
+  if (!ok && sqlite3_get_autocommit(write_db_) == 0) step(ws.rollback);
+  return ok;
 }
 
 }  // namespace switchboard::store

@@ -164,6 +164,11 @@ struct StoreOptions {
   std::int64_t max_rows = 0;  // 0 = no bound
   std::chrono::milliseconds retention_interval{60'000};
   std::size_t delete_batch = 1000;
+  // How long the writer waits for another connection's write lock before a try fails (then the
+  // batch is tried again after a back-off), and how long it keeps trying at shutdown before the
+  // records still unwritten are dropped (counted).
+  std::chrono::milliseconds busy_timeout{5'000};
+  std::chrono::milliseconds stop_grace{10'000};
 };
 
 class DecisionStore {
@@ -194,9 +199,11 @@ class DecisionStore {
   std::int64_t stored_count();
   // Records deleted by retention so far.
   std::uint64_t expired() const { return expired_.load(); }
-  // Blocks until every record queued before the call is in SQLite.
+  // Blocks until every record queued before the call is in SQLite (or, at shutdown, given up).
   void flush();
   std::uint64_t dropped() const { return dropped_.load(); }
+  // Transactions that failed and were rolled back to be tried again.
+  std::uint64_t write_failures() const { return write_failures_.load(); }
   // The database file (store/decision_query.h opens its own read connections on it).
   const std::string& path() const { return path_; }
 
@@ -205,8 +212,12 @@ class DecisionStore {
   void writer_loop();
   using RecordPtr = std::shared_ptr<const DecisionRecord>;
   struct WriterState;
-  bool write_batch(const std::vector<RecordPtr>& batch);  // false when its COMMIT failed
-  std::vector<RecordPtr> uncommitted_;  // writer thread only: written, not yet committed
+  // One transaction: BEGIN IMMEDIATE, the batch, its stored responses, COMMIT. False when any
+  // step failed; the transaction is then rolled back, as if never tried.
+  bool write_batch(const std::vector<RecordPtr>& batch);
+  // The writer's end of a batch: out of the in-memory index, counted as written (flush() waits on
+  // that count). `dropped`: it was given up, not stored.
+  void finish_batch(const std::vector<RecordPtr>& batch, bool dropped);
   // One step of retention (one DELETE of at most delete_batch rows); true when more is to delete.
   bool retention_step();
   struct Reader;
@@ -235,6 +246,7 @@ class DecisionStore {
   bool stopping_ = false;                                   // guarded by mu_
   bool flush_requested_ = false;                            // guarded by mu_
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> write_failures_{0};
   std::thread writer_;
 };
 

@@ -32,20 +32,22 @@ std::string create_responses_table(sqlite3* db) {
   return {};
 }
 
-void write_stored_responses(sqlite3* db,
+bool write_stored_responses(sqlite3* db,
                             const std::vector<std::shared_ptr<const DecisionRecord>>& batch) {
   sqlite3_stmt* stmt = nullptr;
+  bool ok = true;
   for (const auto& r : batch) {
     if (!r->stored_response) continue;
-    if (!stmt && sqlite3_prepare_v2(db, kInsert, -1, &stmt, nullptr) != SQLITE_OK) return;
+    if (!stmt && sqlite3_prepare_v2(db, kInsert, -1, &stmt, nullptr) != SQLITE_OK) return false;
     const StoredResponse& s = *r->stored_response;
     sqlite3_bind_text(stmt, 1, r->id.data(), static_cast<int>(r->id.size()), SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, s.id.data(), static_cast<int>(s.id.size()), SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, s.items.data(), static_cast<int>(s.items.size()), SQLITE_STATIC);
-    sqlite3_step(stmt);
+    ok = sqlite3_step(stmt) == SQLITE_DONE && ok;
     sqlite3_reset(stmt);
   }
   sqlite3_finalize(stmt);
+  return ok;
 }
 
 void expire_stored_responses(sqlite3* db) {

@@ -18,8 +18,9 @@ namespace switchboard::store {
 
 // "" when done, else SQLite's message.
 std::string create_responses_table(sqlite3* db);
-// Inside the writer's transaction: the batch's records that carry a stored response.
-void write_stored_responses(sqlite3* db,
+// Inside the writer's transaction: the batch's records that carry a stored response. False when
+// one could not be written.
+bool write_stored_responses(sqlite3* db,
                             const std::vector<std::shared_ptr<const DecisionRecord>>& batch);
 // Deletes the rows older than the oldest decision record left (all of them when none is left).
 void expire_stored_responses(sqlite3* db);

@@ -390,3 +390,108 @@ TEST(DecisionStore, SearchPagesInIdOrderAcrossBatches) {
   EXPECT_EQ(exported, 41);
   EXPECT_EQ(*count_stored_decisions(path), 41);
 }
+
+namespace {
+// Another connection holding the database's write lock (BEGIN IMMEDIATE) until release().
+struct ForeignWriter {
+  sqlite3* db = nullptr;
+  explicit ForeignWriter(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  void release() { EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK); }
+  ~ForeignWriter() { sqlite3_close(db); }
+};
+
+DecisionRecord record_with_id() {
+  DecisionRecord r;
+  r.id = new_decision_id();
+  r.route = "auto";
+  r.model = "m";
+  r.outcome = "ok";
+  return r;
+}
+
+// Waits (up to 10 s) until the store has failed at least one transaction.
+bool wait_for_a_failed_write(DecisionStore& store) {
+  for (int i = 0; i < 1000 && store.write_failures() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return store.write_failures() > 0;
+}
+
+StoreOptions quick_busy_timeout() {
+  StoreOptions o;
+  o.busy_timeout = std::chrono::milliseconds(20);
+  return o;
+}
+}  // namespace
+
+TEST(DecisionStore, ABatchBlockedByAnotherWriterIsKeptFindableAndWrittenLater) {
+  auto path = temp_db("locked");
+  auto store = DecisionStore::open(path, quick_busy_timeout());
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ForeignWriter other(path);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto r = record_with_id();
+    ids.push_back(r.id);
+    (*store)->record(std::move(r));
+  }
+  ASSERT_TRUE(wait_for_a_failed_write(**store));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a few more tries fail
+  for (const auto& id : ids) EXPECT_TRUE((*store)->find_pending(id)) << id;
+  EXPECT_EQ((*store)->dropped(), 0u);
+  EXPECT_EQ((*store)->stored_count(), 0);
+
+  other.release();
+  (*store)->flush();
+  for (const auto& id : ids) {
+    EXPECT_TRUE((*store)->find_stored(id)) << id;
+    EXPECT_FALSE((*store)->find_pending(id)) << id;
+  }
+  EXPECT_EQ((*store)->stored_count(), 3);
+  EXPECT_EQ((*store)->dropped(), 0u);
+}
+
+TEST(DecisionStore, AStopWhileAnotherWriterHoldsTheLockWaitsForItWithinTheGrace) {
+  auto path = temp_db("locked_stop");
+  std::string id;
+  {
+    auto store = DecisionStore::open(path, quick_busy_timeout());
+    ASSERT_TRUE(store.ok());
+    ForeignWriter other(path);
+    auto r = record_with_id();
+    id = r.id;
+    (*store)->record(std::move(r));
+    ASSERT_TRUE(wait_for_a_failed_write(**store));
+    std::thread releaser([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      other.release();
+    });
+    store->reset();  // stops while the lock is still held
+    releaser.join();
+  }
+  auto reopened = DecisionStore::open(path);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_TRUE((*reopened)->find_stored(id));
+}
+
+TEST(DecisionStore, AStopGivesUpAfterItsGraceWhenTheLockIsNeverReleased) {
+  auto path = temp_db("locked_forever");
+  auto options = quick_busy_timeout();
+  options.stop_grace = std::chrono::milliseconds(200);
+  std::string id;
+  auto store = DecisionStore::open(path, options);
+  ASSERT_TRUE(store.ok());
+  {
+    ForeignWriter holder(path);
+    auto r = record_with_id();
+    id = r.id;
+    (*store)->record(std::move(r));
+    ASSERT_TRUE(wait_for_a_failed_write(**store));
+    store->reset();  // returns once the grace is over: the record is given up (counted as dropped)
+  }
+  auto reopened = DecisionStore::open(path);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_FALSE((*reopened)->find_stored(id));
+}
