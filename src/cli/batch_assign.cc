@@ -155,7 +155,7 @@ int run_batch_assign(const BatchAssignOptions& o) {
       for (const auto& c : d->candidates) models.push_back(c.model);
       if (models.empty())
         return fail(2, "route '" + route + "''s policy (" + d->policy +
-                           ") predicts nothing: use a learned policy (knn, classifier, mf)");
+                           ") predicts nothing: use a learned policy (knn, classifier, mf, blend)");
       p.models = models.size();
     }
     if (d->candidates.size() != models.size())

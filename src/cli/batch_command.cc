@@ -97,7 +97,7 @@ const CommandRegistrar kBatch(
                      "Assign mode: prompts (JSONL: recorded outcomes, or custom_id/id with "
                      "prompt/messages/body.messages)");
       app.add_option("--budget", a->budget, "Assign mode: total budget in USD (default: none)");
-      app.add_option("--policy", a->policy, "Assign mode: learned policy type (knn, classifier, mf)");
+      app.add_option("--policy", a->policy, "Assign mode: learned policy type (knn, classifier, mf, blend)");
       app.add_option("--model-dir", a->model_dir, "Assign mode: its trained model directory");
       app.add_option("--capacity", a->capacity, "Assign mode: MODEL=N, at most N prompts (repeatable)");
       app.add_option("--out", a->out, "Assign mode: directory for the per-model Batch-API files");

@@ -65,4 +65,10 @@ using PolicyTrainer = std::function<Result<TrainedPolicy>(const TrainContext&)>;
 using TrainerRegistry = Registry<PolicyTrainer>;
 using TrainerRegistrar = Registrar<PolicyTrainer>;
 
+// For trainers made of other policies (cascade, blend): trains `spec` (with `type`) by its
+// registered trainer on ctx's data into OUT/`sub`. Errors name `owner` (kBadRequest: a type with no
+// trainer; kInternal: the directory cannot be created).
+Result<TrainedPolicy> train_nested(const TrainContext& ctx, const YAML::Node& spec,
+                                   const std::string& sub, const std::string& owner);
+
 }  // namespace switchboard::policies

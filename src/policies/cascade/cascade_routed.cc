@@ -38,24 +38,6 @@ Error bad(const std::string& m) {
   return make_error(ErrorKind::kBadRequest, "bad_data", "cascade: " + m);
 }
 
-// Trains `spec` (with `type`) by its registered trainer into OUT/sub.
-Result<TrainedPolicy> train_nested(const TrainContext& ctx, const YAML::Node& spec,
-                                   const std::string& sub) {
-  namespace fs = std::filesystem;
-  const std::string type = spec["type"].as<std::string>("");
-  const PolicyTrainer* trainer = TrainerRegistry::instance().find(type);
-  if (!trainer) return bad("'" + type + "' has no trainer");
-  const std::string dir = (fs::path(ctx.out_dir) / sub).string();
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    return make_error(ErrorKind::kInternal, "write_failed",
-                      "cannot create " + dir + ": " + ec.message());
-  TrainContext nested{ctx.train, ctx.models,         YAML::Clone(spec), dir,
-                      ctx.seed,  ctx.signal_options, ctx.train_path,    ctx.progress};
-  return (*trainer)(nested);
-}
-
 }  // namespace
 
 Result<TrainedPolicy> train_routed_cascade(const TrainContext& ctx) {
@@ -88,12 +70,12 @@ Result<TrainedPolicy> train_routed_cascade(const TrainContext& ctx) {
     first_spec = YAML::Clone(base["first"]);
   else
     first_spec["type"] = "classifier";
-  auto first = train_nested(ctx, first_spec, "first");
+  auto first = train_nested(ctx, first_spec, "first", "cascade");
   if (!first) return first.error();
   YAML::Node verifier_spec;
   verifier_spec["type"] = "verifier";
   for (const auto& m : models) verifier_spec["models"].push_back(m);
-  auto verifier = train_nested(ctx, verifier_spec, "verifier");
+  auto verifier = train_nested(ctx, verifier_spec, "verifier", "cascade");
   if (!verifier) return verifier.error();
 
   YAML::Node spec;
