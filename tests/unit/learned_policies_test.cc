@@ -75,6 +75,9 @@ Trained train(const std::string& policy, std::uint64_t seed = 7, const std::stri
   YAML::Node base;
   base["type"] = policy;
   if (policy == "knn") base["k"] = 5;
+  if (policy == "blend")
+    base["members"] = YAML::Load(
+        "[{type: classifier, weight: 2}, {type: knn, k: 5, weight: 1}, {type: mf, weight: 1}]");
   policies::TrainContext ctx{data, {"coder", "premium", "writer"}, base, dir, seed};
   auto result = (*trainer)(ctx);
   EXPECT_TRUE(result) << (result ? "" : result.error().message);
@@ -158,9 +161,10 @@ TEST_P(LearnedPolicyTest, RoutesEachPromptToTheModelThatAnswersItWell) {
 TEST_P(LearnedPolicyTest, SameSeedSameModel) {
   Trained a = train(GetParam(), 3, "_a");
   Trained b = train(GetParam(), 3, "_b");
-  for (const auto& entry : fs::directory_iterator(a.dir)) {
-    const auto name = entry.path().filename().string();
-    if (name == "manifest.json") continue;  // holds the creation time and the directory
+  for (const auto& entry : fs::recursive_directory_iterator(a.dir)) {
+    if (!entry.is_regular_file()) continue;
+    const auto name = fs::relative(entry.path(), a.dir).string();
+    if (entry.path().filename() == "manifest.json") continue;  // the creation time, the directory
     std::ifstream fa(entry.path(), std::ios::binary), fb(fs::path(b.dir) / name, std::ios::binary);
     std::string ta((std::istreambuf_iterator<char>(fa)), {}),
         tb((std::istreambuf_iterator<char>(fb)), {});
@@ -177,7 +181,8 @@ TEST_P(LearnedPolicyTest, ModelDirectoryRoundTripAndChecks) {
   EXPECT_EQ(m->models, (std::vector<std::string>{"coder", "premium", "writer"}));
   EXPECT_EQ(m->train_records, 80u);
   EXPECT_EQ(m->train_hash, policies::outcomes_hash(train_data()));
-  EXPECT_EQ(m->embedding_dim, GetParam() == "classifier" ? 0u : 100u);
+  // A blend's own manifest has no embedding: its members' do.
+  EXPECT_EQ(m->embedding_dim, GetParam() == "classifier" || GetParam() == "blend" ? 0u : 100u);
   // Written back (as calibrate does) and read again: the same manifest.
   m->objectives = policies::Objectives{0, 42, 1e6};
   ASSERT_FALSE(policies::write_manifest(t.dir, *m));
@@ -215,7 +220,75 @@ TEST_P(LearnedPolicyTest, ModelDirectoryRoundTripAndChecks) {
   EXPECT_FALSE(pipeline::build_runtime(config_with(wrong, {"coder", "premium", "writer"})));
 }
 
-INSTANTIATE_TEST_SUITE_P(Policies, LearnedPolicyTest, ::testing::Values("knn", "classifier", "mf"));
+INSTANTIATE_TEST_SUITE_P(Policies, LearnedPolicyTest,
+                         ::testing::Values("knn", "classifier", "mf", "blend"));
+
+// A blend predicts the weighted mean of its members' predictions, member by member as each
+// predicts alone (built from the blend's own sub-directories).
+TEST(BlendPolicy, PredictsTheWeightedMeanOfItsMembers) {
+  Trained t = train("blend", 7, "_mean");
+  ASSERT_TRUE(t.spec.IsMap());
+  auto cfg = config_with(t.spec, {"coder", "premium", "writer"});
+  const std::vector<std::pair<std::string, double>> members = {
+      {"m0-classifier", 2}, {"m1-knn", 1}, {"m2-mf", 1}};
+  for (const auto& [sub, weight] : members) {
+    config::RouteConfig rc;
+    rc.name = sub;
+    rc.policy = YAML::Load("{type: " + sub.substr(3) + ", model_dir: '" +
+                           (fs::path(t.dir) / sub).string() + "'}");
+    rc.policy_type = sub.substr(3);
+    rc.where = "test.yaml:2:1";
+    cfg->routes.push_back(rc);
+  }
+  auto rt = pipeline::build_runtime(cfg);
+  ASSERT_TRUE(rt) << rt.error().message;
+  for (const std::string prompt :
+       {code_prompt(1, 2), poem_prompt(3, 4), std::string("hello, how are you?")}) {
+    api::ChatRequest req;
+    req.model = "auto";
+    req.prompt_text = prompt;
+    req.message_count = 1;
+    const Signals sig = (*rt)->signals_for(req);
+    auto blend = (*rt)->decide("auto", pipeline::route_request(req, 20.0), sig);
+    ASSERT_TRUE(blend) << blend.error().message;
+    for (const auto& c : blend->candidates) {
+      double quality = 0, cost = 0;
+      for (const auto& [sub, weight] : members) {
+        auto d = (*rt)->decide(sub, pipeline::route_request(req, 20.0), sig);
+        ASSERT_TRUE(d) << d.error().message;
+        for (const auto& mc : d->candidates)
+          if (mc.model == c.model) {
+            quality += weight / 4 * mc.predicted_quality;
+            cost += weight / 4 * mc.predicted_cost;
+          }
+      }
+      EXPECT_NEAR(c.predicted_quality, quality, 1e-9) << c.model << " on " << prompt;
+      EXPECT_NEAR(c.predicted_cost, cost, 1e-12) << c.model << " on " << prompt;
+    }
+  }
+}
+
+TEST(BlendPolicy, RefusesABadMemberList) {
+  Trained t = train("blend", 7, "_bad");
+  ASSERT_TRUE(t.spec.IsMap());
+  auto build_with = [&](const std::string& members_json) {
+    std::ofstream(fs::path(t.dir) / "blend.json") << members_json;
+    return pipeline::build_runtime(config_with(t.spec, {"coder", "premium", "writer"}));
+  };
+  auto zero = build_with(R"({"members": [{"dir": "m1-knn", "weight": 0}]})");
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message.find("`weight` must be a finite number > 0"), std::string::npos)
+      << zero.error().message;
+  auto outside = build_with(R"({"members": [{"dir": "../elsewhere"}]})");
+  ASSERT_FALSE(outside);
+  EXPECT_NE(outside.error().message.find("sub-directory"), std::string::npos);
+  auto missing = build_with(R"({"members": [{"dir": "m9-none"}]})");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("member m9-none"), std::string::npos)
+      << missing.error().message;
+  EXPECT_FALSE(build_with(R"({"members": []})"));
+  EXPECT_TRUE(build_with(R"({"members": [{"dir": "m2-mf"}, {"dir": "m1-knn", "weight": 3}]})"));
+}
 
 }  // namespace
 }  // namespace switchboard
