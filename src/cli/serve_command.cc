@@ -127,7 +127,10 @@ int run_serve(const ServeOptions& opts) {
   reloads.join();
   if (admin_server) admin_server->stop();
   gateway->detach();
-  gateway->decisions().flush();
+  // Bounded: a database locked elsewhere does not hold the stop (the store's destructor then
+  // tries once more for its own grace, and counts what it gives up).
+  if (!gateway->decisions().flush(store_options.stop_grace))
+    spdlog::warn("decision records still unwritten after {} s", store_options.stop_grace.count() / 1000);
   spdlog::info("switchboard stopped");
   return 0;
 }

@@ -183,12 +183,17 @@ void DecisionStore::record(DecisionRecord&& record) {
   if (wake) wake_.notify_one();
 }
 
-void DecisionStore::flush() {
+bool DecisionStore::flush(std::optional<std::chrono::milliseconds> within) {
   std::unique_lock lock(mu_);
   auto target = enqueued_;
   flush_requested_ = true;
   wake_.notify_one();
-  flushed_.wait(lock, [&] { return written_ >= target || stopping_; });
+  auto done = [&] { return written_ >= target || stopping_; };
+  if (!within) {
+    flushed_.wait(lock, done);
+    return true;
+  }
+  return flushed_.wait_for(lock, *within, done);
 }
 
 std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {

@@ -199,8 +199,9 @@ class DecisionStore {
   std::int64_t stored_count();
   // Records deleted by retention so far.
   std::uint64_t expired() const { return expired_.load(); }
-  // Blocks until every record queued before the call is in SQLite (or, at shutdown, given up).
-  void flush();
+  // Blocks until every record queued before the call is in SQLite (or, at shutdown, given up),
+  // or for at most `within`; false when it gave up waiting (the records stay queued).
+  bool flush(std::optional<std::chrono::milliseconds> within = std::nullopt);
   std::uint64_t dropped() const { return dropped_.load(); }
   // Transactions that failed and were rolled back to be tried again.
   std::uint64_t write_failures() const { return write_failures_.load(); }

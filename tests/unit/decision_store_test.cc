@@ -442,9 +442,10 @@ TEST(DecisionStore, ABatchBlockedByAnotherWriterIsKeptFindableAndWrittenLater) {
   for (const auto& id : ids) EXPECT_TRUE((*store)->find_pending(id)) << id;
   EXPECT_EQ((*store)->dropped(), 0u);
   EXPECT_EQ((*store)->stored_count(), 0);
+  EXPECT_FALSE((*store)->flush(std::chrono::milliseconds(50)));  // a bounded wait gives up
 
   other.release();
-  (*store)->flush();
+  EXPECT_TRUE((*store)->flush());
   for (const auto& id : ids) {
     EXPECT_TRUE((*store)->find_stored(id)) << id;
     EXPECT_FALSE((*store)->find_pending(id)) << id;
