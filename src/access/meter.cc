@@ -4,6 +4,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "access/key_store.h"
 
@@ -22,7 +26,7 @@ std::string usage_hour(std::int64_t time_ms) {
   return buf;
 }
 
-Result<std::unique_ptr<Meter>> Meter::open(const std::string& path) {
+Result<std::unique_ptr<Meter>> Meter::open(const std::string& path, MeterOptions options) {
   // The key store creates the tables.
   auto ks = KeyStore::open(path);
   if (!ks) return ks.error();
@@ -31,7 +35,8 @@ Result<std::unique_ptr<Meter>> Meter::open(const std::string& path) {
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK)
     return make_error(ErrorKind::kInternal, "store_error", "opening " + path + " for metering");
-  sqlite3_busy_timeout(m->db_, 5000);
+  m->options_ = options;
+  sqlite3_busy_timeout(m->db_, static_cast<int>(options.busy_timeout.count()));
   m->thread_ = std::thread([p = m.get()] { p->loop(); });
   return m;
 }
@@ -75,6 +80,7 @@ void Meter::flush() {
 }
 
 void Meter::loop() {
+  std::optional<std::chrono::steady_clock::time_point> give_up_at;  // set once stopping
   for (;;) {
     std::map<RowKey, Sums> batch;
     bool stop;
@@ -85,35 +91,61 @@ void Meter::loop() {
       batch.swap(rows_);
       ++generation_;
       stop = stopping_;
+      if (stop && !give_up_at)
+        give_up_at = std::chrono::steady_clock::now() + options_.stop_grace;
     }
-    if (!batch.empty()) write(batch);
+    const bool written = batch.empty() || write(batch);
+    if (!written) {
+      write_failures_.fetch_add(1);
+      const bool give_up = stop && std::chrono::steady_clock::now() >= *give_up_at;
+      if (give_up) {
+        dropped_.fetch_add(batch.size());
+      } else {
+        // Back into the map, summed with what arrived meanwhile; tried again with it.
+        std::lock_guard lock(mu_);
+        for (auto& [k, s] : batch) {
+          Sums& into = rows_[k];
+          into.requests += s.requests;
+          into.refused += s.refused;
+          into.prompt += s.prompt;
+          into.completion += s.completion;
+          into.cost += s.cost;
+        }
+        stop = false;
+      }
+      if (write_failures_.load() == 1 || write_failures_.load() % 100 == 0)
+        spdlog::warn("usage meter: writing {} rows failed ({} failures so far): {}{}",
+                     batch.size(), write_failures_.load(), sqlite3_errmsg(db_),
+                     give_up ? "; stopping, dropped" : "; trying again");
+    }
     {
       std::lock_guard lock(mu_);
-      done_ = generation_;
+      if (written) done_ = generation_;
     }
     written_.notify_all();
     if (stop) return;
+    // A stop while the writes fail: try again at once, but not in a busy loop.
+    if (!written) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 
-void Meter::write(const std::map<RowKey, Sums>& rows) {
-  sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+bool Meter::write(const std::map<RowKey, Sums>& rows) {
+  if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  // IMMEDIATE: the write lock is taken (or waited for) before anything is added.
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return false;
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(
-          db_,
-          "INSERT INTO usage (hour,key,team,route,model,requests,refused,prompt_tokens,"
-          "completion_tokens,cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?) "
-          "ON CONFLICT(hour,key,team,route,model) DO UPDATE SET "
-          "requests = requests + excluded.requests, refused = refused + excluded.refused, "
-          "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
-          "completion_tokens = completion_tokens + excluded.completion_tokens, "
-          "cost_usd = cost_usd + excluded.cost_usd",
-          -1, &st, nullptr) != SQLITE_OK) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    dropped_.fetch_add(rows.size());
-    return;
-  }
-  for (const auto& [k, s] : rows) {
+  bool ok = sqlite3_prepare_v2(
+                db_,
+                "INSERT INTO usage (hour,key,team,route,model,requests,refused,prompt_tokens,"
+                "completion_tokens,cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(hour,key,team,route,model) DO UPDATE SET "
+                "requests = requests + excluded.requests, refused = refused + excluded.refused, "
+                "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+                "completion_tokens = completion_tokens + excluded.completion_tokens, "
+                "cost_usd = cost_usd + excluded.cost_usd",
+                -1, &st, nullptr) == SQLITE_OK;
+  for (auto it = rows.begin(); ok && it != rows.end(); ++it) {
+    const auto& [k, s] = *it;
     int i = 0;
     for (const std::string* t :
          {&std::get<0>(k), &std::get<1>(k), &std::get<2>(k), &std::get<3>(k), &std::get<4>(k)})
@@ -123,11 +155,14 @@ void Meter::write(const std::map<RowKey, Sums>& rows) {
     sqlite3_bind_int64(st, ++i, s.prompt);
     sqlite3_bind_int64(st, ++i, s.completion);
     sqlite3_bind_double(st, ++i, s.cost);
-    if (sqlite3_step(st) != SQLITE_DONE) dropped_.fetch_add(1);
+    ok = sqlite3_step(st) == SQLITE_DONE;
     sqlite3_reset(st);
   }
   sqlite3_finalize(st);
-  sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  ok = ok && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
+  if (!ok && sqlite3_get_autocommit(db_) == 0)
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return ok;
 }
 
 Result<std::vector<UsageRow>> query_usage(const std::string& path, const std::string& group_by,

@@ -5,10 +5,15 @@
 // distinct hour/key/team/route/model, so memory is bounded by what is in use within a second);
 // a background thread writes the sums in one transaction per second (UPSERT adding to the row).
 // If more than `max_rows` distinct rows wait (SQLite far behind), new events are dropped and
-// counted (dropped()).
+// counted (dropped()). A transaction that fails (the database locked elsewhere for longer than
+// `busy_timeout`, a full disk) is rolled back and its sums go back into the map, to be added to the
+// next second's (write_failures() counts them): spend is never lost while the process runs, so
+// budgets and reports stay whole. At shutdown the writer keeps trying for `stop_grace`, then drops
+// and counts what is left.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -42,13 +47,19 @@ struct UsageRow {
   double cost_usd = 0;
 };
 
+struct MeterOptions {
+  std::chrono::milliseconds busy_timeout{5'000};
+  std::chrono::milliseconds stop_grace{10'000};
+};
+
 class Meter {
  public:
-  static Result<std::unique_ptr<Meter>> open(const std::string& path);
+  static Result<std::unique_ptr<Meter>> open(const std::string& path, MeterOptions options = {});
   ~Meter();  // writes what is left
   void record(UsageEvent e);
   void flush();  // blocks until everything recorded before the call is in SQLite
   std::uint64_t dropped() const { return dropped_.load(); }
+  std::uint64_t write_failures() const { return write_failures_.load(); }
 
  private:
   Meter() = default;
@@ -58,7 +69,8 @@ class Meter {
     double cost = 0;
   };
   using RowKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
-  void write(const std::map<RowKey, Sums>& rows);
+  // One transaction adding `rows` to the table; false (rolled back, nothing added) on failure.
+  bool write(const std::map<RowKey, Sums>& rows);
 
   sqlite3* db_ = nullptr;  // writer thread only (after open)
   std::mutex mu_;
@@ -68,6 +80,8 @@ class Meter {
   std::uint64_t done_ = 0;                 // guarded by mu_: batches written
   bool stopping_ = false, flush_ = false;  // guarded by mu_
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> write_failures_{0};
+  MeterOptions options_;   // constant after open()
   std::thread thread_;
   static constexpr std::size_t kMaxRows = 100'000;
 };

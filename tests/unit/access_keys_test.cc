@@ -2,8 +2,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "access/key.h"
 #include "access/key_store.h"
@@ -183,6 +187,38 @@ TEST(AccessMeter, SumsUsagePerHourKeyTeamRouteAndModel) {
   EXPECT_EQ((*by_model)[0].group, "big");
   EXPECT_FALSE(query_usage(path, "key; DROP TABLE usage", 0));
   EXPECT_EQ(usage_hour(1'764'633'600'000 + 3'600'000 * 13 + 5), "2025-12-02T13");
+}
+
+// Spend recorded while another connection holds the database's write lock is kept and added
+// later — never lost — and a stop while it is held waits for it within the grace.
+TEST(AccessMeter, SpendRecordedWhileTheDatabaseIsLockedIsWrittenOnceItIsFree) {
+  auto path = temp_db("meter_locked");
+  MeterOptions options;
+  options.busy_timeout = std::chrono::milliseconds(20);
+  auto meter = Meter::open(path, options);
+  ASSERT_TRUE(meter) << meter.error().message;
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const std::int64_t t = 1'764'633'600'000;
+  (*meter)->record({t, "a", "ml", "auto", "big", false, 10, 5, 0.25});
+  for (int i = 0; i < 500 && (*meter)->write_failures() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_GT((*meter)->write_failures(), 0u);
+  (*meter)->record({t + 1000, "a", "ml", "auto", "big", false, 20, 5, 0.5});  // sums with it
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  });
+  meter->reset();  // stops while the lock is still held
+  releaser.join();
+  sqlite3_close(other);
+  auto by_key = query_usage(path, "key", 0);
+  ASSERT_TRUE(by_key) << by_key.error().message;
+  ASSERT_EQ(by_key->size(), 1u);
+  EXPECT_EQ((*by_key)[0].requests, 2);
+  EXPECT_EQ((*by_key)[0].prompt_tokens, 30);
+  EXPECT_NEAR((*by_key)[0].cost_usd, 0.75, 1e-9);
 }
 
 }  // namespace
