@@ -48,6 +48,20 @@ class Stage {
   // A required stage cannot be switched off by a route (parse, decide, execute).
   virtual bool required() const { return false; }
   virtual boost::asio::awaitable<StageResult> run(pipeline::RequestContext& ctx) const = 0;
+  // True for a SyncStage: the runner calls its run_now() directly.
+  virtual bool synchronous() const { return false; }
+};
+
+// A stage that never waits (no I/O, nothing to await): run_now() does the work, and the stage
+// runner calls it directly — no coroutine frame is allocated, resumed and freed for it on every
+// request. run() wraps it for callers that await a Stage.
+class SyncStage : public Stage {
+ public:
+  virtual StageResult run_now(pipeline::RequestContext& ctx) const = 0;
+  boost::asio::awaitable<StageResult> run(pipeline::RequestContext& ctx) const final {
+    co_return run_now(ctx);
+  }
+  bool synchronous() const final { return true; }
 };
 
 namespace config {

@@ -116,7 +116,10 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
     StageResult result;
     std::optional<std::string> crash;
     try {
-      result = co_await stage.run(ctx);
+      if (stage.synchronous())
+        result = static_cast<const SyncStage&>(stage).run_now(ctx);  // no coroutine frame
+      else
+        result = co_await stage.run(ctx);
     } catch (...) {
       crash = describe_current_exception();
     }
@@ -185,7 +188,10 @@ asio::awaitable<void> StageRunner::run(RequestContext& ctx) const {
   start = Clock::now();  // the reply (if any) was sent in between
   std::optional<std::string> record_crash;
   try {
-    co_await record.run(ctx);
+    if (record.synchronous())
+      static_cast<const SyncStage&>(record).run_now(ctx);
+    else
+      co_await record.run(ctx);
   } catch (...) {
     record_crash = describe_current_exception();
   }

@@ -277,6 +277,70 @@ TEST(StageRunner, ExplainOnlyStopsAfterDecideAndRecordsNothing) {
   EXPECT_EQ(f.spans(f.ctx.rec), (std::vector<std::string>{"parse:next", "decide:next"}));
 }
 
+// A stage that never waits (SyncStage): the runner calls run_now(), not run().
+class FakeSyncStage final : public SyncStage {
+ public:
+  FakeSyncStage(std::string name, std::vector<std::string>& log, Does does)
+      : name_(std::move(name)), log_(log), does_(does) {}
+  std::string_view name() const override { return name_; }
+  StageResult run_now(RequestContext& ctx) const override {
+    log_.push_back(name_ + " (sync)");
+    switch (does_) {
+      case Does::kEnd:
+        ctx.reply = RequestContext::Reply{200, "application/json", R"({"sync":true})"};
+        return StageResult::end();
+      case Does::kFail:
+        return StageResult::fail(make_error(ErrorKind::kBadRequest, "prompt_rejected", "no"),
+                                 "client_error");
+      case Does::kThrow:
+        throw std::runtime_error("boom");
+      default:
+        return StageResult::next();
+    }
+  }
+
+ private:
+  std::string name_;
+  std::vector<std::string>& log_;
+  Does does_;
+};
+
+TEST(StageRunner, SynchronousStagesMixWithAwaitingOnesAndEndTheRequestTheSameWay) {
+  Fixture f;
+  std::vector<std::unique_ptr<Stage>> list;
+  list.push_back(std::make_unique<FakeSyncStage>("parse", f.log, Does::kNext));
+  list.push_back(std::make_unique<FakeStage>("signals", f.log, Does::kSleep));
+  list.push_back(std::make_unique<FakeSyncStage>("decide", f.log, Does::kEnd));
+  list.push_back(std::make_unique<FakeStage>("execute", f.log, Does::kNext));
+  list.push_back(std::make_unique<FakeSyncStage>("record", f.log, Does::kNext));
+  StageRunner r(std::move(list));
+  f.run(r);
+  EXPECT_EQ(f.log, (std::vector<std::string>{"parse (sync)", "signals", "decide (sync)",
+                                             "record (sync)"}));
+  EXPECT_EQ(f.client.status, 200u);
+  EXPECT_EQ(f.client.body, R"({"sync":true})");
+  const auto& rec = f.sink.records.at(0);
+  EXPECT_EQ(f.spans(rec), (std::vector<std::string>{"parse:next", "signals:next", "decide:end",
+                                                    "record:next"}));
+  EXPECT_GE(rec.stages[1].us, 5000.0);
+}
+
+TEST(StageRunner, AnExceptionFromASynchronousStageIsContainedAndRecorded) {
+  Fixture f;
+  std::vector<std::unique_ptr<Stage>> list;
+  list.push_back(std::make_unique<FakeSyncStage>("parse", f.log, Does::kThrow));
+  list.push_back(std::make_unique<FakeSyncStage>("decide", f.log, Does::kNext));
+  list.push_back(std::make_unique<FakeSyncStage>("record", f.log, Does::kNext));
+  StageRunner r(std::move(list));
+  f.run(r);
+  EXPECT_EQ(f.log, (std::vector<std::string>{"parse (sync)", "record (sync)"}));
+  EXPECT_EQ(f.client.status, 500u);
+  EXPECT_EQ(f.client.error_code, "internal_error");
+  const auto& rec = f.sink.records.at(0);
+  EXPECT_EQ(rec.outcome, "internal_error");
+  EXPECT_NE(rec.error_message.find("stage parse failed: boom"), std::string::npos);
+}
+
 TEST(StageRunner, TheStandardRunnerHasTheGatewaysOrder) {
   auto config = config::parse_config(R"(
 listen: 127.0.0.1:0

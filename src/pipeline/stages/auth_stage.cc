@@ -41,33 +41,33 @@ std::string_view bearer_token(std::optional<std::string_view> header) {
   return v;
 }
 
-class AuthStage final : public Stage {
+class AuthStage final : public SyncStage {
  public:
   AuthStage(std::shared_ptr<access::AccessService> service, bool required)
       : service_(std::move(service)), required_(required) {}
   std::string_view name() const override { return "auth"; }
   bool required() const override { return true; }
 
-  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
-    if (ctx.trusted) co_return StageResult::next();
+  StageResult run_now(RequestContext& ctx) const override {
+    if (ctx.trusted) return StageResult::next();
     std::string_view token = bearer_token(ctx.headers.find("authorization"));
     // Anthropic's clients send their key as x-api-key (docs/apis.md): the same keys work there.
     if (token.empty()) token = trimmed(ctx.headers.find("x-api-key"));
     if (token.empty()) {
-      if (!required_) co_return StageResult::next();
-      co_return refuse(ctx,
+      if (!required_) return StageResult::next();
+      return refuse(ctx,
                        "missing API key: send `Authorization: Bearer sk-sb-...` or `x-api-key: "
                        "sk-sb-...` (create one with `switchboard keys create`)");
     }
     auto key = service_->find(token);
     if (!key) {
-      if (!required_) co_return StageResult::next();
-      co_return refuse(ctx, "incorrect API key provided: unknown or revoked key");
+      if (!required_) return StageResult::next();
+      return refuse(ctx, "incorrect API key provided: unknown or revoked key");
     }
     ctx.rec.key_name = key->key.name;
     ctx.rec.key_team = key->key.team;
     ctx.api_key = std::move(key);
-    co_return StageResult::next();
+    return StageResult::next();
   }
 
  private:

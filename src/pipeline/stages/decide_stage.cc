@@ -8,11 +8,11 @@
 namespace switchboard::pipeline {
 namespace {
 
-class DecideStage final : public Stage {
+class DecideStage final : public SyncStage {
  public:
   std::string_view name() const override { return "decide"; }
   bool required() const override { return true; }
-  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+  StageResult run_now(RequestContext& ctx) const override {
     CapacityController* control = ctx.runtime->control.get();
     if (control) ctx.route_request.prices = control;
     auto decided = ctx.runtime->decide(ctx.req.model, ctx.route_request, ctx.signals);
@@ -23,7 +23,7 @@ class DecideStage final : public Stage {
       }
       const char* outcome =
           decided.error().kind == ErrorKind::kNotFound ? "client_error" : "no_candidate";
-      co_return StageResult::fail(decided.error(), outcome);
+      return StageResult::fail(decided.error(), outcome);
     }
     ctx.route_label = ctx.req.model;
     ctx.rec.policy = decided->policy;
@@ -44,7 +44,7 @@ class DecideStage final : public Stage {
                            c.rec.cost_usd);
       });
     }
-    co_return StageResult::next();
+    return StageResult::next();
   }
 };
 

@@ -40,26 +40,26 @@ std::string untrusted_text(const api::ChatRequest& req) {
   return out;
 }
 
-class GuardStage final : public Stage {
+class GuardStage final : public SyncStage {
  public:
   std::map<std::string, guard::GuardSettings, std::less<>> routes;
   std::optional<guard::GuardSettings> direct;  // the top-level section, for model names
 
   std::string_view name() const override { return "guard"; }
 
-  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+  StageResult run_now(RequestContext& ctx) const override {
     // Embeddings requests are not guarded (docs/apis.md): the guard reads and rewrites chat
     // messages.
-    if (ctx.kind != RequestKind::kChat) co_return StageResult::next();
+    if (ctx.kind != RequestKind::kChat) return StageResult::next();
     const guard::GuardSettings* g = nullptr;
     if (ctx.route) {
       if (auto it = routes.find(ctx.route->config->name); it != routes.end()) g = &it->second;
     } else if (direct) {
       g = &*direct;
     }
-    if (!g) co_return StageResult::next();
+    if (!g) return StageResult::next();
     if (g->pii && g->pii->scan_mask()) {
-      if (auto refused = check_pii(ctx, *g->pii)) co_return std::move(*refused);
+      if (auto refused = check_pii(ctx, *g->pii)) return std::move(*refused);
     }
     std::string text;
     if (g->jailbreak || g->domain) text = untrusted_text(ctx.req);
@@ -73,14 +73,14 @@ class GuardStage final : public Stage {
       c.us = us_since(start);
       ctx.rec.guard.push_back(c);
       if (c.verdict == "block" && !ctx.explain_only)
-        co_return StageResult::fail(
+        return StageResult::fail(
             make_error(ErrorKind::kForbidden, "prompt_rejected",
                        "the request was rejected: it looks like an attempt to override the "
                        "assistant's instructions (jailbreak or prompt injection)"),
             "guard_blocked");
       if (c.verdict == "route") {
         route_to(ctx, j.route_to);
-        co_return StageResult::next();  // the safe model answers; the domain is not checked
+        return StageResult::next();  // the safe model answers; the domain is not checked
       }
     }
     if (g->domain) {
@@ -95,14 +95,14 @@ class GuardStage final : public Stage {
       if (c.verdict == "reject" && !ctx.explain_only) {
         const std::string served =
             ctx.route ? "route '" + ctx.route->config->name + "'" : "this gateway";
-        co_return StageResult::fail(
+        return StageResult::fail(
             make_error(ErrorKind::kBadRequest, "out_of_domain",
                        "the request is outside the domain " + served + " serves"),
             "guard_blocked");
       }
       if (c.verdict == "route") route_to(ctx, d.route_to);
     }
-    co_return StageResult::next();
+    return StageResult::next();
   }
 
  private:

@@ -31,7 +31,7 @@ std::int64_t steady_ms() {
       .count();
 }
 
-class ImplicitFeedbackStage final : public Stage {
+class ImplicitFeedbackStage final : public SyncStage {
  public:
   std::string_view name() const override { return "implicit_feedback"; }
 
@@ -87,9 +87,9 @@ class ImplicitFeedbackStage final : public Stage {
     return std::unique_ptr<Stage>(std::move(stage));
   }
 
-  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+  StageResult run_now(RequestContext& ctx) const override {
     if (!ctx.route || !ctx.implicit || ctx.explain_only || ctx.kind != RequestKind::kChat)
-      co_return StageResult::next();
+      return StageResult::next();
     std::string client = ctx.api_key ? "key:" + ctx.api_key->key.id
                                      : "ip:" + (ctx.client_address ? ctx.client_address() : "");
     const std::uint64_t key =
@@ -100,7 +100,7 @@ class ImplicitFeedbackStage final : public Stage {
       if (c.error || c.rec.status != 200 || c.rec.outcome != "ok") return;
       tracker->put(key, c.rec.id, steady_ms());
     });
-    co_return StageResult::next();
+    return StageResult::next();
   }
 
  private:

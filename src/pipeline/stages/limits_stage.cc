@@ -29,25 +29,25 @@ std::int64_t now_ms() {
       .count();
 }
 
-class LimitsStage final : public Stage {
+class LimitsStage final : public SyncStage {
  public:
   explicit LimitsStage(std::shared_ptr<access::AccessService> service)
       : service_(std::move(service)) {}
   std::string_view name() const override { return "limits"; }
   bool required() const override { return true; }
 
-  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
-    if (ctx.trusted) co_return StageResult::next();
+  StageResult run_now(RequestContext& ctx) const override {
+    if (ctx.trusted) return StageResult::next();
     auto key = ctx.api_key;
     if (!key) {
       if (!ctx.explain_only) settle_later(ctx, nullptr, {});
-      co_return StageResult::next();
+      return StageResult::next();
     }
     const access::Key& k = key->key;
     // What it may ask for.
     const bool is_route = ctx.route != nullptr;
     if (!k.may_name(ctx.req.model, is_route)) {
-      co_return refuse(ctx, key, {},
+      return refuse(ctx, key, {},
                        make_error(ErrorKind::kForbidden, "model_not_allowed",
                                   "key '" + k.name + "' may not use " +
                                       (is_route ? "route" : "model") + " '" + ctx.req.model + "'"),
@@ -55,7 +55,7 @@ class LimitsStage final : public Stage {
     }
     for (const auto& [header, objective] : objective_headers(ctx)) {
       if (k.may_use_objective(objective)) continue;
-      co_return refuse(
+      return refuse(
           ctx, key, {},
           make_error(ErrorKind::kForbidden, "objective_not_allowed",
                      "key '" + k.name + "' may not use " + std::string(header) +
@@ -63,11 +63,11 @@ class LimitsStage final : public Stage {
                                                               : std::string())),
           "forbidden");
     }
-    if (ctx.explain_only) co_return StageResult::next();
+    if (ctx.explain_only) return StageResult::next();
     // How much.
     if (service_->has_redis() && ctx.metrics) watch_state(*ctx.metrics);
     if (k.limits.any() && !service_->state_up() && !service_->fail_open()) {
-      co_return refuse(
+      return refuse(
           ctx, key, {},
           make_error(ErrorKind::kUnavailable, "rate_limit_state_unavailable",
                      "the shared rate-limit state is unreachable and the gateway is "
@@ -77,11 +77,11 @@ class LimitsStage final : public Stage {
     access::Admission a = service_->limiter().admit(k, ctx.signals.prompt_tokens, now_ms());
     ctx.limit_headers = a.headers;
     if (!a.ok) {
-      co_return refuse(ctx, key, a, std::move(*a.error), a.outcome);
+      return refuse(ctx, key, a, std::move(*a.error), a.outcome);
     }
     service_->kick();
     settle_later(ctx, key, std::move(a));
-    co_return StageResult::next();
+    return StageResult::next();
   }
 
  private:

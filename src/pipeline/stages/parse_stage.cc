@@ -9,15 +9,15 @@
 namespace switchboard::pipeline {
 namespace {
 
-class ParseStage final : public Stage {
+class ParseStage final : public SyncStage {
  public:
   std::string_view name() const override { return "parse"; }
   bool required() const override { return true; }
-  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
-    if (ctx.read_error) co_return StageResult::fail(*ctx.read_error, "client_error");
+  StageResult run_now(RequestContext& ctx) const override {
+    if (ctx.read_error) return StageResult::fail(*ctx.read_error, "client_error");
     auto parsed = ctx.kind == RequestKind::kEmbeddings ? api::parse_embeddings_request(ctx.body)
                                                        : api::parse_chat_request(ctx.body);
-    if (!parsed) co_return StageResult::fail(parsed.error(), "client_error");
+    if (!parsed) return StageResult::fail(parsed.error(), "client_error");
     ctx.req = std::move(*parsed);
     ctx.rec.route = ctx.req.model;
     ctx.rec.stream = ctx.req.stream;
@@ -28,8 +28,8 @@ class ParseStage final : public Stage {
       ctx.disabled_stages = route->disabled_stages;
     }
     if (auto bad = apply_routing_headers(ctx.headers, ctx.route_request))
-      co_return StageResult::fail(std::move(*bad), "client_error");
-    co_return StageResult::next();
+      return StageResult::fail(std::move(*bad), "client_error");
+    return StageResult::next();
   }
 };
 

@@ -11,10 +11,10 @@
 namespace switchboard::pipeline {
 namespace {
 
-class RecordStage final : public Stage {
+class RecordStage final : public SyncStage {
  public:
   std::string_view name() const override { return "record"; }
-  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
+  StageResult run_now(RequestContext& ctx) const override {
     auto& rec = ctx.rec;
     rec.latency_ms =
         std::chrono::duration<double, std::milli>(Clock::now() - ctx.received_at).count();
@@ -33,7 +33,7 @@ class RecordStage final : public Stage {
       c.time_ms = rec.time_ms;
       ctx.contexts->put(rec.id, std::move(c));
     }
-    co_return StageResult::next();
+    return StageResult::next();
   }
 };
 

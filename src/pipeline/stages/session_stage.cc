@@ -97,7 +97,7 @@ Result<session::Settings> parse_settings(const YAML::Node& node, const std::stri
   return s;
 }
 
-class SessionStage final : public Stage {
+class SessionStage final : public SyncStage {
  public:
   std::string_view name() const override { return "session"; }
 
@@ -117,10 +117,10 @@ class SessionStage final : public Stage {
     return std::unique_ptr<Stage>(std::move(stage));
   }
 
-  asio::awaitable<StageResult> run(RequestContext& ctx) const override {
-    if (!ctx.route || ctx.kind != RequestKind::kChat) co_return StageResult::next();
+  StageResult run_now(RequestContext& ctx) const override {
+    if (!ctx.route || ctx.kind != RequestKind::kChat) return StageResult::next();
     auto found = routes_.find(ctx.route->config->name);
-    if (found == routes_.end()) co_return StageResult::next();
+    if (found == routes_.end()) return StageResult::next();
     const RouteSessions& rs = found->second;
     const std::int64_t now = steady_ms();
 
@@ -130,7 +130,7 @@ class SessionStage final : public Stage {
     store::SessionRecord rec;
     if (auto header = ctx.headers.find("x-session-id"); header && !header->empty()) {
       if (header->size() > kMaxSessionIdBytes)
-        co_return StageResult::fail(
+        return StageResult::fail(
             make_error(ErrorKind::kBadRequest, "invalid_request",
                        fmt::format("x-session-id must be at most {} bytes", kMaxSessionIdBytes)),
             "client_error");
@@ -154,7 +154,7 @@ class SessionStage final : public Stage {
     ctx.rec.session = std::move(rec);
 
     ctx.after_decide.push_back([turn](RequestContext& c) { amend(c, *turn); });
-    if (ctx.explain_only) co_return StageResult::next();
+    if (ctx.explain_only) return StageResult::next();
 
     std::shared_ptr<AnswerTap> tap;
     if (ctx.client) {
@@ -177,7 +177,7 @@ class SessionStage final : public Stage {
           conversation = session::conversation_hash(c.req, answer->content);
       turn->table->update(turn->key, next, conversation, steady_ms());
     });
-    co_return StageResult::next();
+    return StageResult::next();
   }
 
  private:
