@@ -268,7 +268,6 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       if (reused && stale_connection(hec) && c.buffer.size() == 0) continue;
       co_return classify("waiting for " + url.authority(), hec);
     }
-    call->status_ = call->parser_.status();
     if (call->parser_.is_done()) call->done_ = true;  // e.g. 204 or empty body
     co_return call;
   }

@@ -66,7 +66,7 @@ class UpstreamClient;
 class UpstreamCall {
  public:
   ~UpstreamCall();
-  unsigned status() const { return status_; }
+  unsigned status() const { return parser_.status(); }
   // The response's Content-Type ("" when absent). Other upstream headers are not passed on.
   const std::string& content_type() const { return parser_.content_type(); }
   // Next piece of the body as it arrives (de-chunked). An empty view means the body is complete.
@@ -85,7 +85,6 @@ class UpstreamCall {
   std::size_t key_;
   std::unique_ptr<Connection> conn_;
   ResponseHeadParser parser_;
-  unsigned status_ = 0;
   bool done_ = false;
   bool failed_ = false;
 };
