@@ -115,7 +115,7 @@ void Meter::loop() {
       }
       if (write_failures_.load() == 1 || write_failures_.load() % 100 == 0)
         spdlog::warn("usage meter: writing {} rows failed ({} failures so far): {}{}",
-                     batch.size(), write_failures_.load(), sqlite3_errmsg(db_),
+                     batch.size(), write_failures_.load(), last_error_,
                      give_up ? "; stopping, dropped" : "; trying again");
     }
     {
@@ -132,7 +132,10 @@ void Meter::loop() {
 bool Meter::write(const std::map<RowKey, Sums>& rows) {
   if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   // IMMEDIATE: the write lock is taken (or waited for) before anything is added.
-  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return false;
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    last_error_ = sqlite3_errmsg(db_);
+    return false;
+  }
   sqlite3_stmt* st = nullptr;
   bool ok = sqlite3_prepare_v2(
                 db_,
@@ -160,8 +163,10 @@ bool Meter::write(const std::map<RowKey, Sums>& rows) {
   }
   sqlite3_finalize(st);
   ok = ok && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
-  if (!ok && sqlite3_get_autocommit(db_) == 0)
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!ok) {
+    last_error_ = sqlite3_errmsg(db_);  // before the rollback replaces it
+    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
   return ok;
 }
 

@@ -71,6 +71,7 @@ class Meter {
   using RowKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
   // One transaction adding `rows` to the table; false (rolled back, nothing added) on failure.
   bool write(const std::map<RowKey, Sums>& rows);
+  std::string last_error_;  // writer thread only: SQLite's message for the last failed write
 
   sqlite3* db_ = nullptr;  // writer thread only (after open)
   std::mutex mu_;

@@ -331,7 +331,7 @@ void DecisionStore::writer_loop() {
         ++failures;
         if (failures == 1 || failures % 100 == 0)
           spdlog::warn("decision store: writing {} records failed ({} tries so far): {}; trying again",
-                       batch.size(), failures, sqlite3_errmsg(write_db_));
+                       batch.size(), failures, last_error_);
         if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
           // Shutting down and out of time: this batch and everything still queued are dropped.
           std::vector<RecordPtr> rest;
@@ -383,15 +383,23 @@ bool DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
     return done;
   };
   if (!prepare("BEGIN IMMEDIATE", ws.begin) || !prepare("COMMIT", ws.commit) ||
-      !prepare("ROLLBACK", ws.rollback))
+      !prepare("ROLLBACK", ws.rollback)) {
+    last_error_ = sqlite3_errmsg(write_db_);
     return false;
+  }
   if (sqlite3_get_autocommit(write_db_) == 0) step(ws.rollback);  // never inside another one
   // IMMEDIATE: the write lock is taken (or waited for) here, before anything is written.
-  if (!step(ws.begin)) return false;
+  if (!step(ws.begin)) {
+    last_error_ = sqlite3_errmsg(write_db_);
+    return false;
+  }
   for (const auto& record : batch) ws.encoder.add(*record);
   const bool ok = ws.batches.write(ws.encoder) && write_stored_responses(write_db_, batch) &&
                   step(ws.commit);
-  if (!ok && sqlite3_get_autocommit(write_db_) == 0) step(ws.rollback);
+  if (!ok) {
+    last_error_ = sqlite3_errmsg(write_db_);  // before the rollback replaces it
+    if (sqlite3_get_autocommit(write_db_) == 0) step(ws.rollback);
+  }
   return ok;
 }
 

@@ -216,6 +216,7 @@ class DecisionStore {
   // One transaction: BEGIN IMMEDIATE, the batch, its stored responses, COMMIT. False when any
   // step failed; the transaction is then rolled back, as if never tried.
   bool write_batch(const std::vector<RecordPtr>& batch);
+  std::string last_error_;  // writer thread only: SQLite's message for the last failed write
   // The writer's end of a batch: out of the in-memory index, counted as written (flush() waits on
   // that count). `dropped`: it was given up, not stored.
   void finish_batch(const std::vector<RecordPtr>& batch, bool dropped);
