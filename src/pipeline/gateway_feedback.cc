@@ -18,6 +18,7 @@
 #include "api/errors.h"
 #include "api/feedback.h"
 #include "pipeline/gateway.h"
+#include "pipeline/learning/context_codec.h"
 #include "pipeline/learning/learner.h"
 
 namespace switchboard::pipeline {
@@ -38,6 +39,33 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The decision's context: in memory, else (persisted) in the decision store. Blocking (SQLite).
+std::optional<learning::DecisionContext> find_context(learning::ContextCache& contexts,
+                                                      store::DecisionStore& store,
+                                                      const std::string& id) {
+  if (auto c = contexts.get(id)) return c;
+  if (!contexts.limits().persist) return std::nullopt;
+  const auto encoded = store.find_learning_context(id);
+  if (!encoded) return std::nullopt;
+  return learning::decode_context(*encoded);
+}
+
+// The learning event of feedback on the decision `id` with context `c` (moved from); the caller
+// sets the score or the pairwise fields.
+learning::LearnEvent learn_event(const std::string& id, learning::DecisionContext& c) {
+  learning::LearnEvent event;
+  event.route = c.route;
+  event.decision_id = id;
+  Feedback& f = event.feedback;
+  f.signals = std::move(c.signals);
+  f.prompt_text = std::move(c.prompt_text);
+  f.prompt_tokens = c.prompt_tokens;
+  f.model = c.model;
+  f.cost = c.cost;
+  f.lambda = c.lambda;
+  return event;
 }
 
 }  // namespace
@@ -171,20 +199,12 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
 
   // The learning event, from the decisions' contexts.
   std::string learning = "no_context";
-  auto ctx_a = contexts_->get(ids[0]);
+  auto ctx_a = find_context(*contexts_, *store_, ids[0]);
   std::optional<learning::DecisionContext> ctx_b;
-  if (pairwise) ctx_b = contexts_->get(ids[1]);
+  if (pairwise) ctx_b = find_context(*contexts_, *store_, ids[1]);
   if (ctx_a && (!pairwise || ctx_b)) {
-    learning::LearnEvent event;
-    event.route = ctx_a->route;
-    event.decision_id = ids[0];
+    learning::LearnEvent event = learn_event(ids[0], *ctx_a);
     Feedback& f = event.feedback;
-    f.signals = std::move(ctx_a->signals);
-    f.prompt_text = std::move(ctx_a->prompt_text);
-    f.prompt_tokens = ctx_a->prompt_tokens;
-    f.model = ctx_a->model;
-    f.cost = ctx_a->cost;
-    f.lambda = ctx_a->lambda;
     if (pairwise) {
       f.other = ctx_b->model;
       f.other_cost = ctx_b->cost;
@@ -249,22 +269,13 @@ std::string Gateway::implicit_feedback_blocking(const std::string& decision_id, 
     return "duplicate";
   }
   metrics_.feedback.with({route, "implicit", "accepted"}).inc();
-  auto ctx = contexts_->get(decision_id);
+  auto ctx = find_context(*contexts_, *store_, decision_id);
   if (!ctx) {
     metrics_.learned.with({route, "no_context"}).inc();
     return "no_context";
   }
-  learning::LearnEvent event;
-  event.route = ctx->route;
-  event.decision_id = decision_id;
-  Feedback& f = event.feedback;
-  f.signals = std::move(ctx->signals);
-  f.prompt_text = std::move(ctx->prompt_text);
-  f.prompt_tokens = ctx->prompt_tokens;
-  f.model = ctx->model;
-  f.cost = ctx->cost;
-  f.lambda = ctx->lambda;
-  f.score = score;
+  learning::LearnEvent event = learn_event(decision_id, *ctx);
+  event.feedback.score = score;
   return learner_->submit(std::move(event)) ? "queued" : "dropped";
 }
 

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "store/decision_batches.h"
+#include "store/learning_contexts.h"
 #include "store/legacy_decisions.h"
 #include "store/record_codec.h"
 #include "store/stored_responses.h"
@@ -112,6 +113,9 @@ Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::string& pa
   if (std::string why = create_responses_table(store->write_db_); !why.empty())
     return make_error(ErrorKind::kInternal, "store_error",
                       "creating the responses table in " + path + ": " + why);
+  if (std::string why = create_learning_contexts_table(store->write_db_); !why.empty())
+    return make_error(ErrorKind::kInternal, "store_error",
+                      "creating the learning_contexts table in " + path + ": " + why);
   // A database of the one-row-per-record format: its records move into batches, once.
   std::int64_t moved = 0;
   if (std::string why = migrate_legacy_decisions(store->write_db_, moved); !why.empty())
@@ -162,14 +166,22 @@ DecisionStore::~DecisionStore() {
   sqlite3_close_v2(write_db_);
 }
 
+std::size_t DecisionStore::weight(const DecisionRecord& r) {
+  return (r.stored_response ? r.stored_response->items.size() : 0) +
+         (r.learning_context ? r.learning_context->size() : 0);
+}
+
 void DecisionStore::record(DecisionRecord&& record) {
   bool wake;
+  const std::size_t w = weight(record);
   {
     std::lock_guard lock(mu_);
-    if (queue_.size() >= options_.max_pending) {
+    if (queue_.size() >= options_.max_pending ||
+        (w > 0 && pending_bytes_ + w > options_.max_pending_bytes)) {
       dropped_.fetch_add(1);
       return;
     }
+    pending_bytes_ += w;
     auto shared = std::make_shared<const DecisionRecord>(std::move(record));
     pending_[shared->id] = shared;
     if (shared->stored_response) pending_responses_[shared->stored_response->id] = shared;
@@ -212,6 +224,18 @@ std::optional<std::string> DecisionStore::find_response(const std::string& respo
   auto items = read_stored_response(reader->db, response_id);
   return_reader(std::move(reader));
   return items;
+}
+
+std::optional<std::string> DecisionStore::find_learning_context(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = pending_.find(id); it != pending_.end()) return it->second->learning_context;
+  }
+  auto reader = take_reader();
+  if (!reader) return std::nullopt;
+  auto context = read_learning_context(reader->db, id);
+  return_reader(std::move(reader));
+  return context;
 }
 
 std::optional<DecisionRecord> DecisionStore::find_pending(const std::string& id) {
@@ -263,7 +287,10 @@ bool DecisionStore::retention_step() {
         delete_oldest_batched(write_db_, std::numeric_limits<std::int64_t>::max(), limit), 0);
     excess_rows_ = deleted < limit ? 0 : excess_rows_ - deleted;
   }
-  if (deleted > 0) expire_stored_responses(write_db_);  // with their decision records
+  if (deleted > 0) {  // with their decision records
+    expire_stored_responses(write_db_);
+    expire_learning_contexts(write_db_);
+  }
   if (sqlite3_exec(write_db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     // Not deleted after all (busy, …): rolled back; the next pass tries again.
     sqlite3_exec(write_db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -363,6 +390,7 @@ void DecisionStore::finish_batch(const std::vector<RecordPtr>& batch, bool dropp
   std::lock_guard lock(mu_);
   for (const auto& r : batch) {
     pending_.erase(r->id);
+    pending_bytes_ -= weight(*r);
     if (r->stored_response) {
       auto it = pending_responses_.find(r->stored_response->id);
       if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
@@ -395,7 +423,7 @@ bool DecisionStore::write_batch(const std::vector<RecordPtr>& batch) {
   }
   for (const auto& record : batch) ws.encoder.add(*record);
   const bool ok = ws.batches.write(ws.encoder) && write_stored_responses(write_db_, batch) &&
-                  step(ws.commit);
+                  write_learning_contexts(write_db_, batch) && step(ws.commit);
   if (!ok) {
     last_error_ = sqlite3_errmsg(write_db_);  // before the rollback replaces it
     if (sqlite3_get_autocommit(write_db_) == 0) step(ws.rollback);

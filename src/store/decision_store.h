@@ -154,12 +154,18 @@ struct DecisionRecord {
   std::optional<CacheRecord> cache;                      // routes with a cache only
   std::optional<SessionRecord> session;                  // routes with sessions only
   std::optional<StoredResponse> stored_response;  // `store: true` Responses requests (not in to_json)
+  // Routes whose policy learns: what it decided on, encoded by pipeline/learning/context_codec.h
+  // (opaque here; not in to_json), kept for feedback (store/learning_contexts.h).
+  std::optional<std::string> learning_context;
 
   nlohmann::json to_json() const;
 };
 
 struct StoreOptions {
   std::size_t max_pending = 100'000;
+  // Bound on the queued records' stored responses and learning contexts (prompts, up to tens of
+  // KB each): past it new records are dropped and counted like past max_pending.
+  std::size_t max_pending_bytes = std::size_t{256} << 20;
   double retention_days = 0;  // 0 = keep records forever
   std::int64_t max_rows = 0;  // 0 = no bound
   std::chrono::milliseconds retention_interval{60'000};
@@ -195,6 +201,10 @@ class DecisionStore {
   // The items of a stored response (StoredResponse), queued or in SQLite (blocking: run it off the
   // event loop). nullopt when unknown (never stored, or expired).
   std::optional<std::string> find_response(const std::string& response_id);
+  // The learning context stored with decision `id` (DecisionRecord::learning_context), queued or
+  // in SQLite (blocking: run it off the event loop). nullopt when there is none (the decision is
+  // unknown, expired, or had none).
+  std::optional<std::string> find_learning_context(const std::string& id);
   // Records in SQLite (blocking; for tests and tools).
   std::int64_t stored_count();
   // Records deleted by retention so far.
@@ -220,6 +230,8 @@ class DecisionStore {
   // The writer's end of a batch: out of the in-memory index, counted as written (flush() waits on
   // that count). `dropped`: it was given up, not stored.
   void finish_batch(const std::vector<RecordPtr>& batch, bool dropped);
+  // What a queued record counts against max_pending_bytes.
+  static std::size_t weight(const DecisionRecord& r);
   // One step of retention (one DELETE of at most delete_batch rows); true when more is to delete.
   bool retention_step();
   struct Reader;
@@ -245,6 +257,7 @@ class DecisionStore {
   // guarded by mu_: the queued records' stored responses, by response id
   std::unordered_map<std::string_view, RecordPtr> pending_responses_;
   std::uint64_t enqueued_ = 0, written_ = 0;                // guarded by mu_
+  std::size_t pending_bytes_ = 0;  // guarded by mu_: pending_'s responses and contexts (weight())
   bool stopping_ = false;                                   // guarded by mu_
   bool flush_requested_ = false;                            // guarded by mu_
   std::atomic<std::uint64_t> dropped_{0};

@@ -1,6 +1,7 @@
 // POST /v1/feedback and online learning while serving (docs/online.md): a bandit route learns from
 // feedback that punishes one model and rewards the other for a class of prompts, keeps what it
-// learned across a restart (SQLite), and two gateways sharing one Redis stream of feedback reach
+// learned across a restart (SQLite) and learns from feedback on decisions made before it, and two
+// gateways sharing one Redis stream of feedback reach
 // the same choices. Plus the endpoint's errors (400, 404, 409) in OpenAI's shape and its metrics.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -213,6 +214,10 @@ describe('POST /v1/feedback', () => {
     await gw.proc.waitFor(/reload \(sighup\) #1/, 10000);
     for (const p of MATH) assert.equal((await choice(gw.base, 'adaptive', p)).model, B, 'after the reload');
 
+    // Two answers whose feedback comes only after the restart below.
+    const late = [await ask(gw.base, 'adaptive', POETRY[1]), await ask(gw.base, 'adaptive', POETRY[2])];
+    for (const a of late) assert.equal(a.model, A);
+
     // A graceful restart on the same database: the state was saved at shutdown and is restored.
     await gw.stop('SIGTERM');
     gw = await startGateway({ models, routes, sqlite });
@@ -224,39 +229,58 @@ describe('POST /v1/feedback', () => {
     after.candidates.forEach((c, i) => assert.ok(
       Math.abs(c.predicted_quality - learnedMath[0].candidates[i].predicted_quality) < 1e-9,
       `${c.model}: ${c.predicted_quality} vs ${learnedMath[0].candidates[i].predicted_quality}`));
+    // Feedback on decisions made before the restart: their contexts come from the database.
+    for (const a of late) {
+      const r = await feedback(gw.base, { decision_id: a.id, score: 1 });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.learning, 'queued');
+    }
+    await eventually(async () => (await metric(gw.base, 'switchboard_learning_observations',
+      { route: 'adaptive' })) === 26);
   });
 });
 
-// `feedback: {context_cache: {max_entries, ttl_s}}`: feedback on a decision whose context was
-// evicted (too many newer ones) or expired is stored but not learned from.
+// `feedback: {context_cache: {max_entries, ttl_s, persist}}`: a decision's context leaves memory
+// when newer ones evict it or it expires. Kept in the decision store (`persist`, the default), its
+// feedback is still learned from; memory-only (`persist: false`), it is stored but not learned.
 describe('the context cache\'s limits come from the config', () => {
-  let gw;
+  let memoryOnly;
+  let persisted;
   before(async () => {
     const echo = await echoUpstream();
-    gw = await startGateway({
+    const config = (persist) => ({
       models: [model(A, echo.url), model(B, echo.url)],
       routes: [{ name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } }],
-      extraConfig: { feedback: { context_cache: { max_entries: 2, ttl_s: 1 } } },
+      extraConfig: { feedback: { context_cache: { max_entries: 2, ttl_s: 1, persist } } },
     });
+    [memoryOnly, persisted] = await Promise.all([startGateway(config(false)), startGateway(config(true))]);
   });
   after(() => stopAll());
 
-  test('max_entries evicts the oldest, ttl_s expires', async () => {
-    const first = await ask(gw.base, 'adaptive', 'one');
-    await ask(gw.base, 'adaptive', 'two');
-    const third = await ask(gw.base, 'adaptive', 'three');
-    await sleep(100);  // the contexts are kept just after the answer
-    const evicted = await feedback(gw.base, { decision_id: first.id, score: 1 });
-    assert.equal(evicted.status, 200, evicted.text);
-    assert.equal(evicted.json.learning, 'no_context');
-    const kept = await feedback(gw.base, { decision_id: third.id, score: 1 });
-    assert.equal(kept.json.learning, 'queued');
-    const late = await ask(gw.base, 'adaptive', 'four');
-    await sleep(1500);
-    const expired = await feedback(gw.base, { decision_id: late.id, score: 1 });
-    assert.equal(expired.status, 200, expired.text);
-    assert.equal(expired.json.learning, 'no_context');
-  });
+  for (const [name, gw, learning] of [['memory only', () => memoryOnly, 'no_context'],
+    ['persisted', () => persisted, 'queued']]) {
+    test(`max_entries evicts the oldest, ttl_s expires (${name}: ${learning})`, async () => {
+      const base = gw().base;
+      const first = await ask(base, 'adaptive', 'one');
+      await ask(base, 'adaptive', 'two');
+      const third = await ask(base, 'adaptive', 'three');
+      await sleep(100);  // the contexts are kept just after the answer
+      const evicted = await feedback(base, { decision_id: first.id, score: 1 });
+      assert.equal(evicted.status, 200, evicted.text);
+      assert.equal(evicted.json.learning, learning);
+      const kept = await feedback(base, { decision_id: third.id, score: 1 });
+      assert.equal(kept.json.learning, 'queued');
+      const late = await ask(base, 'adaptive', 'four');
+      await sleep(1500);
+      const expired = await feedback(base, { decision_id: late.id, score: 1 });
+      assert.equal(expired.status, 200, expired.text);
+      assert.equal(expired.json.learning, learning);
+      // What was queued was learned: the policy's own count of observations.
+      const learned = learning === 'queued' ? 3 : 1;
+      await eventually(async () => (await metric(base, 'switchboard_learning_observations',
+        { route: 'adaptive' })) === learned);
+    });
+  }
 });
 
 const haveRedis = spawnSync('redis-server', ['--version']).status === 0;

@@ -454,6 +454,39 @@ TEST(DecisionStore, ABatchBlockedByAnotherWriterIsKeptFindableAndWrittenLater) {
   EXPECT_EQ((*store)->dropped(), 0u);
 }
 
+// Queued learning contexts and stored conversations count against max_pending_bytes: past it a
+// record is dropped (counted), never kept in memory without bound; records carrying neither are
+// not held back by it. (Nothing is written meanwhile: another connection holds the write lock.)
+TEST(DecisionStore, QueuedContextsAndConversationsAreBoundedInBytes) {
+  auto path = temp_db("bytes");
+  StoreOptions o = quick_busy_timeout();
+  o.max_pending_bytes = 1000;
+  auto store = DecisionStore::open(path, o);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ForeignWriter other(path);
+  auto with_context = [](char c) {
+    auto r = record_with_id();
+    r.learning_context = std::string(600, c);
+    return r;
+  };
+  const DecisionRecord big = with_context('x'), big2 = with_context('y');
+  const DecisionRecord plain = record_with_id();
+  (*store)->record(big);
+  (*store)->record(big2);  // 1,200 bytes would be queued: dropped
+  (*store)->record(plain);
+  EXPECT_EQ((*store)->dropped(), 1u);
+  EXPECT_TRUE((*store)->find_pending(big.id));
+  EXPECT_TRUE((*store)->find_pending(plain.id));
+  EXPECT_FALSE((*store)->find_pending(big2.id));
+  other.release();
+  ASSERT_TRUE((*store)->flush());
+  EXPECT_EQ((*store)->stored_count(), 2);
+  (*store)->record(big2);  // the first one is written: room again
+  ASSERT_TRUE((*store)->flush());
+  EXPECT_EQ((*store)->dropped(), 1u);
+  EXPECT_EQ((*store)->find_learning_context(big2.id), big2.learning_context);
+}
+
 TEST(DecisionStore, AStopWhileAnotherWriterHoldsTheLockWaitsForItWithinTheGrace) {
   auto path = temp_db("locked_stop");
   std::string id;

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "pipeline/learning/context_cache.h"
+#include "pipeline/learning/context_codec.h"
 #include "pipeline/learning/learner.h"
 #include "policies/bandit/bandit_policy.h"
 #include "policies/correction/correction_policy.h"
@@ -143,7 +144,11 @@ TEST(ContextCache, LimitsFromConfig) {
   EXPECT_EQ(d->max_entries, 100'000u);
   EXPECT_EQ(d->max_bytes, std::size_t{256} << 20);
   EXPECT_EQ(d->ttl, std::chrono::seconds(3600));
+  EXPECT_TRUE(d->persist);
   ASSERT_TRUE(limits_of("{implicit: {window_s: 5}}"));
+  auto memory_only = limits_of("{context_cache: {persist: false}}");
+  ASSERT_TRUE(memory_only);
+  EXPECT_FALSE(memory_only->persist);
   auto l = limits_of("{context_cache: {max_entries: 10, max_mb: 2, max_prompt_kb: 4, ttl_s: 60}}");
   ASSERT_TRUE(l);
   EXPECT_EQ(l->max_entries, 10u);
@@ -162,6 +167,8 @@ TEST(ContextCache, LimitsFromConfig) {
   EXPECT_NE(msg("{context_cache: {max_mb: 0}}").find("max_mb"), std::string::npos);
   EXPECT_NE(msg("{context_cache: {size: 3}}").find("unknown key 'size'"), std::string::npos);
   EXPECT_NE(msg("{context_cache: 5}").find("must be a mapping"), std::string::npos);
+  EXPECT_NE(msg("{context_cache: {persist: maybe}}").find("persist must be true or false"),
+            std::string::npos);
   EXPECT_EQ(msg("{context_cache: {ttl_s: 0}}").rfind("gw.yaml:", 0), 0u);
 }
 
@@ -259,6 +266,45 @@ TEST(LearningState, EloSaveRestore) {
   ASSERT_FALSE(q.restore(p.save()));
   EXPECT_EQ(q.observations(), 10u);
   EXPECT_EQ(q.save(), p.save());
+}
+
+// What the decision store keeps per decision of a learning route: every field back exactly, the
+// prompt cut to the limit, and garbage refused.
+TEST(DecisionContextCodec, RoundTripIsExactAndCutsThePrompt) {
+  pipeline::learning::DecisionContext c;
+  c.route = "adaptive";
+  c.model = "b";
+  c.signals.embedding = {0.1f, -0.7f, 1e-8f, 0.123456789f};
+  c.signals.task = "math";
+  c.signals.task_confidence = 0.75f;
+  c.signals.has_code = true;
+  c.signals.prompt_tokens = 12;
+  c.prompt_text = "what is 2+2? \"quoted\"";
+  c.prompt_tokens = 13;
+  c.cost = 0.000123456789;
+  c.lambda = 20;
+  c.time_ms = 1'764'000'000'123;
+  auto back = pipeline::learning::decode_context(pipeline::learning::encode_context(c, 1024));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->route, c.route);
+  EXPECT_EQ(back->model, c.model);
+  EXPECT_EQ(back->signals.embedding, c.signals.embedding);
+  EXPECT_EQ(back->signals.task, "math");
+  EXPECT_EQ(back->signals.task_confidence, 0.75f);
+  EXPECT_TRUE(back->signals.has_code);
+  EXPECT_EQ(back->signals.prompt_tokens, 12);
+  EXPECT_EQ(back->prompt_text, c.prompt_text);
+  EXPECT_EQ(back->prompt_tokens, 13);
+  EXPECT_EQ(back->cost, c.cost);
+  EXPECT_EQ(back->lambda, 20);
+  EXPECT_EQ(back->time_ms, c.time_ms);
+  c.lambda.reset();
+  back = pipeline::learning::decode_context(pipeline::learning::encode_context(c, 4));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->prompt_text, "what");
+  EXPECT_FALSE(back->lambda);
+  EXPECT_FALSE(pipeline::learning::decode_context("{"));
+  EXPECT_FALSE(pipeline::learning::decode_context(R"({"route":"r"})"));  // no model
 }
 
 TEST(LearnEvent, StreamJsonRoundTripIsExact) {

@@ -1,12 +1,14 @@
-// Stored Responses conversations in the decision store (store/stored_responses.h): found while
-// queued and once written, the API column round-trips, and retention expires a conversation with
-// its decision record.
+// What the decision store keeps beside a record: stored Responses conversations
+// (store/stored_responses.h) and learning routes' contexts (store/learning_contexts.h) — found
+// while queued and once written, expired by retention with their decision records (the bound on
+// their queued bytes: decision_store_test.cc).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "store/decision_store.h"
 
@@ -73,6 +75,51 @@ TEST(StoredResponses, ExpireWithTheirDecisionRecords) {
   EXPECT_FALSE((*store)->find_response("resp_4"));  // its record was deleted: so was it
   EXPECT_TRUE((*store)->find_response("resp_5"));
   EXPECT_TRUE((*store)->find_response("resp_9"));
+}
+
+TEST(LearningContexts, FoundQueuedAndWrittenAbsentOtherwise) {
+  auto store = DecisionStore::open(temp_db("ctx_find"));
+  ASSERT_TRUE(store.ok());
+  DecisionRecord with = record_at(now_ms(), 1);
+  with.learning_context = std::string("{\"model\":\"a\"}\0binary", 20);
+  const DecisionRecord without = record_at(now_ms(), 2);
+  (*store)->record(with);
+  (*store)->record(without);
+  EXPECT_EQ((*store)->find_learning_context(with.id), with.learning_context);
+  (*store)->flush();
+  EXPECT_EQ((*store)->find_learning_context(with.id), with.learning_context);  // bytes, exactly
+  EXPECT_FALSE((*store)->find_learning_context(without.id));
+  EXPECT_FALSE((*store)->find_learning_context("dec_unknown"));
+  EXPECT_FALSE((*store)->find_stored(with.id)->to_json().contains("learning_context"));
+  // A new store on the same file (a restart) still has it.
+  const std::string path = (*store)->path();
+  store->reset();
+  auto reopened = DecisionStore::open(path);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->find_learning_context(with.id), with.learning_context);
+}
+
+TEST(LearningContexts, ExpireWithTheirDecisionRecords) {
+  StoreOptions o;
+  o.max_rows = 5;
+  o.retention_interval = std::chrono::milliseconds(50);
+  auto store = DecisionStore::open(temp_db("ctx_expire"), o);
+  ASSERT_TRUE(store.ok());
+  const auto now = now_ms();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) {
+    DecisionRecord r = record_at(now - 100'000 + i * 1000, i);
+    r.learning_context = "context " + std::to_string(i);
+    ids.push_back(r.id);
+    (*store)->record(std::move(r));
+  }
+  (*store)->flush();
+  for (int i = 0; i < 200 && (*store)->stored_count() != 5; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ((*store)->stored_count(), 5);
+  EXPECT_FALSE((*store)->find_learning_context(ids[4]));
+  EXPECT_EQ((*store)->find_learning_context(ids[5]), "context 5");
+  EXPECT_EQ((*store)->find_learning_context(ids[9]), "context 9");
 }
 
 }  // namespace

@@ -78,6 +78,14 @@ Result<ContextLimits> parse_context_limits(const config::Config& config) {
   if (!node.IsMap()) return bad(node, " must be a mapping");
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
+    if (key == "persist") {
+      try {
+        limits.persist = kv.second.as<bool>();
+      } catch (const YAML::Exception&) {
+        return bad(kv.second, ".persist must be true or false");
+      }
+      continue;
+    }
     struct Range {
       const char* key;
       std::int64_t lo, hi;
@@ -91,7 +99,8 @@ Result<ContextLimits> parse_context_limits(const config::Config& config) {
       if (key == r.key) range = &r;
     if (!range)
       return bad(kv.first,
-                 ": unknown key '" + key + "' (known: max_entries, max_mb, max_prompt_kb, ttl_s)");
+                 ": unknown key '" + key +
+                     "' (known: max_entries, max_mb, max_prompt_kb, ttl_s, persist)");
     std::int64_t v = 0;
     try {
       v = kv.second.as<std::int64_t>();

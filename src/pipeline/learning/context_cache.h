@@ -1,8 +1,10 @@
 // What a learning policy decided on, kept in memory per decision id until feedback arrives
 // (docs/online.md): the request's signals (embedding, task), prompt text and token estimate, the
-// model that answered, its cost and the λ of the decision. Decision records in SQLite do not hold
-// the prompt or its embedding, so this is the only copy: feedback that arrives after an entry
-// expired or was evicted is stored but not learned from (`no_context`).
+// model that answered, its cost and the λ of the decision. With `persist` (the default) the record
+// stage also hands the context, encoded (context_codec.h), to the decision store, which keeps it
+// beside the decision record until retention deletes both: feedback that arrives after an entry
+// left this cache — or after a restart — finds it there. Without, this is the only copy: such
+// feedback is stored but not learned from (`no_context`).
 //
 // Bounded: at most `max_entries` entries and `max_bytes` of prompt text and embeddings, oldest out
 // first; entries older than `ttl` are dropped. A prompt longer than `max_prompt_bytes` is kept
@@ -47,15 +49,16 @@ struct ContextLimits {
   std::size_t max_bytes = std::size_t{256} << 20;
   std::size_t max_prompt_bytes = 32 * 1024;
   std::chrono::seconds ttl{3600};
+  bool persist = true;  // also kept in the decision store's database (see above)
 };
 
 // The limits of `feedback: {context_cache: {max_entries: N (100000), max_mb: N (256),
-// max_prompt_kb: N (32), ttl_s: N (3600)}}` in the config's top-level sections; every key optional,
-// the defaults above when the section or a key is absent. kBadRequest (`bad_config`, message with
-// file:line:column) for a key of the wrong type or out of range: max_entries in [1, 100000000],
-// max_mb in [1, 1048576], max_prompt_kb in [1, 16384], ttl_s in [1, 604800] (a week), or an
-// unknown key. Other keys of `feedback:` are not checked here (the implicit_feedback stage checks
-// the section as a whole and calls this).
+// max_prompt_kb: N (32), ttl_s: N (3600), persist: B (true)}}` in the config's top-level sections;
+// every key optional, the defaults above when the section or a key is absent. kBadRequest
+// (`bad_config`, message with file:line:column) for a key of the wrong type or out of range:
+// max_entries in [1, 100000000], max_mb in [1, 1048576], max_prompt_kb in [1, 16384], ttl_s in
+// [1, 604800] (a week), persist not a boolean, or an unknown key. Other keys of `feedback:` are
+// not checked here (the implicit_feedback stage checks the section as a whole and calls this).
 Result<ContextLimits> parse_context_limits(const config::Config& config);
 
 class ContextCache {
@@ -65,6 +68,7 @@ class ContextCache {
   std::optional<DecisionContext> get(const std::string& decision_id);
   std::size_t size() const;
   std::size_t bytes() const;
+  const ContextLimits& limits() const { return limits_; }
 
  private:
   static std::size_t weight(const DecisionContext& c);

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "pipeline/learning/context_codec.h"
+
 namespace switchboard::pipeline::learning {
 namespace {
 
@@ -45,33 +47,6 @@ struct Reply {
     if (r) freeReplyObject(r);
   }
 };
-
-}  // namespace
-
-namespace {
-
-// A request's signals in a stream event (the keys of the event's top level, and of other_context).
-void put_signals(nlohmann::json& j, const Signals& s) {
-  j["embedding"] = s.embedding;
-  j["task"] = s.task;
-  j["task_confidence"] = s.task_confidence;
-  j["language"] = s.language;
-  j["has_code"] = s.has_code;
-  j["signal_tokens"] = s.prompt_tokens;
-  j["messages"] = s.message_count;
-}
-
-Signals get_signals(const nlohmann::json& j) {
-  Signals s;
-  s.embedding = j.value("embedding", std::vector<float>{});
-  s.task = j.value("task", "");
-  s.task_confidence = j.value("task_confidence", 0.0f);
-  s.language = j.value("language", "");
-  s.has_code = j.value("has_code", false);
-  s.prompt_tokens = j.value("signal_tokens", std::int64_t{0});
-  s.message_count = j.value("messages", std::size_t{0});
-  return s;
-}
 
 }  // namespace
 

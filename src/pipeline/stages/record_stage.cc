@@ -2,7 +2,9 @@
 // the record to RequestContext::sink (SQLite when serving). Runs even when an earlier stage ended
 // the request; a route may switch it off (no record, no request metrics). For a route whose policy
 // learns (switchboard/learning.h), an answered request's context (signals, prompt, model, cost) is
-// kept for POST /v1/feedback (pipeline/learning/context_cache.h).
+// kept for POST /v1/feedback (pipeline/learning/context_cache.h): in memory, and — unless
+// `feedback.context_cache.persist` is off — encoded in the record for the decision store.
+#include "pipeline/learning/context_codec.h"
 #include "pipeline/request_context.h"
 #include "pipeline/request_metrics.h"
 #include "switchboard/learning.h"
@@ -31,6 +33,8 @@ class RecordStage final : public SyncStage {
       c.cost = rec.cost_usd;
       c.lambda = ctx.route_request.lambda;
       c.time_ms = rec.time_ms;
+      const auto& limits = ctx.contexts->limits();
+      if (limits.persist) rec.learning_context = learning::encode_context(c, limits.max_prompt_bytes);
       ctx.contexts->put(rec.id, std::move(c));
     }
     return StageResult::next();
