@@ -87,26 +87,47 @@ bool CapacityController::active_for(std::string_view route) const {
   return !models_.empty() || find_route(route) != nullptr;
 }
 
+CapacityFleet::Measures CapacityController::measure(double dt) {
+  std::lock_guard lock(step_mu_);
+  CapacityFleet::Measures x;
+  for (auto& m : models_) {
+    const auto requests = m->requests.load(std::memory_order_relaxed);
+    const auto tokens = m->tokens.load(std::memory_order_relaxed);
+    if (m->capacity.unit == "rps")
+      x.models.push_back(static_cast<double>(requests - m->last_requests) / dt);
+    else if (m->capacity.unit == "tokens_per_s")
+      x.models.push_back(static_cast<double>(tokens - m->last_tokens) / dt);
+    else
+      x.models.push_back(static_cast<double>(
+          std::max<std::int64_t>(0, m->in_flight.load(std::memory_order_relaxed))));
+    m->last_requests = requests;
+    m->last_tokens = tokens;
+  }
+  for (auto& r : routes_) {
+    const double spend = r->spend.load(std::memory_order_relaxed);
+    x.routes.push_back((spend - r->last_spend) / dt * 3600.0);  // USD per hour this interval
+    r->last_spend = spend;
+  }
+  return x;
+}
+
 void CapacityController::step(double dt, std::int64_t now_ms) {
   if (!(dt > 0)) return;
+  CapacityFleet::Measures x = measure(dt);
+  // Shared: the fleet's sums (one Redis round trip, outside the lock readers of to_json() take).
+  if (fleet_) {
+    auto fleet = fleet_->exchange(x, now_ms);
+    gateways_.store(fleet ? fleet->gateways : 1, std::memory_order_relaxed);
+    if (fleet) x = std::move(*fleet);
+  }
   std::lock_guard lock(step_mu_);
   const double a = settings_.smoothing;
   Entry e;
   e.t_ms = now_ms;
-  for (auto& m : models_) {
-    const auto requests = m->requests.load(std::memory_order_relaxed);
-    const auto tokens = m->tokens.load(std::memory_order_relaxed);
-    double x = 0;  // this interval's load in the capacity's unit
-    if (m->capacity.unit == "rps")
-      x = static_cast<double>(requests - m->last_requests) / dt;
-    else if (m->capacity.unit == "tokens_per_s")
-      x = static_cast<double>(tokens - m->last_tokens) / dt;
-    else
-      x = static_cast<double>(
-          std::max<std::int64_t>(0, m->in_flight.load(std::memory_order_relaxed)));
-    m->last_requests = requests;
-    m->last_tokens = tokens;
-    const double load = m->seen ? a * x + (1 - a) * m->load.load(std::memory_order_relaxed) : x;
+  for (std::size_t i = 0; i < models_.size(); ++i) {
+    auto& m = models_[i];
+    const double load =
+        m->seen ? a * x.models[i] + (1 - a) * m->load.load(std::memory_order_relaxed) : x.models[i];
     m->seen = true;
     m->load.store(load, std::memory_order_relaxed);
     const double p = clamp(m->price.load(std::memory_order_relaxed) +
@@ -116,11 +137,10 @@ void CapacityController::step(double dt, std::int64_t now_ms) {
     e.prices.push_back(p);
     e.loads.push_back(load);
   }
-  for (auto& r : routes_) {
-    const double spend = r->spend.load(std::memory_order_relaxed);
-    const double x = (spend - r->last_spend) / dt * 3600.0;  // USD per hour this interval
-    r->last_spend = spend;
-    const double rate = r->seen ? a * x + (1 - a) * r->rate.load(std::memory_order_relaxed) : x;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    auto& r = routes_[i];
+    const double rate =
+        r->seen ? a * x.routes[i] + (1 - a) * r->rate.load(std::memory_order_relaxed) : x.routes[i];
     r->seen = true;
     r->rate.store(rate, std::memory_order_relaxed);
     const double l = clamp(
@@ -132,6 +152,24 @@ void CapacityController::step(double dt, std::int64_t now_ms) {
   }
   history_.push_back(std::move(e));
   while (history_.size() > settings_.history) history_.pop_front();
+}
+
+void CapacityController::share(std::unique_ptr<CapacityFleet> fleet) {
+  std::lock_guard lock(thread_mu_);
+  if (thread_.joinable()) return;
+  fleet_ = std::move(fleet);
+}
+
+std::vector<std::string> CapacityController::model_names() const {
+  std::vector<std::string> out;
+  for (const auto& m : models_) out.push_back(m->name);
+  return out;
+}
+
+std::vector<std::string> CapacityController::route_names() const {
+  std::vector<std::string> out;
+  for (const auto& r : routes_) out.push_back(r->name);
+  return out;
 }
 
 std::size_t CapacityController::carry_over(const CapacityController& old) {
@@ -209,6 +247,8 @@ std::vector<CapacityController::RouteState> CapacityController::routes() const {
 nlohmann::json CapacityController::to_json() const {
   nlohmann::json j;
   j["interval_ms"] = settings_.interval.count();
+  j["shared"] = fleet_ != nullptr;
+  j["gateways"] = gateways_.load(std::memory_order_relaxed);
   j["models"] = nlohmann::json::array();
   for (const auto& m : models())
     j["models"].push_back({{"model", m.model},

@@ -14,6 +14,10 @@
 // budget. Policies read the values lock-free through DualPrices
 // (include/switchboard/dual_prices.h).
 //
+// Several gateways (`state: {redis: URL}`): share() gives the controller a CapacityFleet
+// (pipeline/capacity_fleet.h); each step then publishes this gateway's measured load and spend and
+// steps on the fleet's sums, so a capacity or budget holds for all gateways together.
+//
 // Contract: the set of models and routes is fixed at construction (from the config); lookups of
 // names not in it return 0 / do nothing. All public methods are thread-safe. The thread runs only
 // after start() (the gateway starts it; offline evaluation does not, and sees prices of 0); the
@@ -33,6 +37,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "pipeline/capacity_fleet.h"
 #include "switchboard/dual_prices.h"
 
 namespace switchboard::pipeline {
@@ -69,6 +74,11 @@ class CapacityController final : public DualPrices {
   // Runs step() every interval on a thread of its own, until destruction. Idempotent; does nothing
   // when empty().
   void start();
+  // Steps on the fleet's sums from now on (call before start(); ignored after).
+  void share(std::unique_ptr<CapacityFleet> fleet);
+  // The controlled models and routes, in the order CapacityFleet::Measures uses.
+  std::vector<std::string> model_names() const;
+  std::vector<std::string> route_names() const;
 
   struct ModelState {
     std::string model, unit;
@@ -81,7 +91,8 @@ class CapacityController final : public DualPrices {
   std::vector<ModelState> models() const;
   std::vector<RouteState> routes() const;
   // {"interval_ms", "models": [...], "routes": [...], "history": [{"t_ms", "prices": {model: p},
-  //  "loads": {...}, "lambdas": {route: l}, "spend_usd_per_hour": {...}}]} (GET /v1/capacity).
+  //  "loads": {...}, "lambdas": {route: l}, "spend_usd_per_hour": {...}}], "shared": shared
+  //  through a fleet, "gateways": how many the last step's sums covered} (GET /v1/capacity).
   nlohmann::json to_json() const;
 
  private:
@@ -104,6 +115,8 @@ class CapacityController final : public DualPrices {
     bool seen = false;
   };
   ModelSlot* find_model(std::string_view name) const;
+  // This gateway's figures of the last `dt` seconds (advances the counters' marks).
+  CapacityFleet::Measures measure(double dt);
   RouteSlot* find_route(std::string_view name) const;
   void loop();
 
@@ -117,6 +130,9 @@ class CapacityController final : public DualPrices {
     std::vector<double> prices, loads, lambdas, spends;
   };
   std::deque<Entry> history_;
+
+  std::unique_ptr<CapacityFleet> fleet_;  // set before the thread starts; used by it only
+  std::atomic<std::size_t> gateways_{1};
 
   std::mutex thread_mu_;
   std::condition_variable wake_;

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "access/settings.h"
 #include "pipeline/capacity_controller.h"
 #include "pipeline/embedding_step.h"
 #include "pipeline/stage_runner.h"
@@ -126,7 +127,12 @@ Result<Decision> Runtime::decide(std::string_view name, const RouteRequest& requ
 }
 
 void Runtime::start_control() const {
-  if (control) control->start();
+  if (!control) return;
+  // With `state: {redis: URL}` capacities and budgets hold for the fleet (capacity_fleet.h).
+  if (auto settings = access::parse_access_settings(*config); settings && settings->redis)
+    control->share(redis_capacity_fleet(*settings->redis, control->model_names(),
+                                        control->route_names(), config->control.interval));
+  control->start();
 }
 
 std::string_view Runtime::adapter_of(std::string_view name) const {

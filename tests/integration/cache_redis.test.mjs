@@ -3,31 +3,12 @@
 // call; when Redis goes away, requests bypass the cache and still succeed.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import {
-  startGateway, model, stopAll, chatBody, postChat, getDecision, closedPort, tempDir, sleep,
+  startGateway, model, stopAll, chatBody, postChat, getDecision, sleep,
 } from './lib/harness.mjs';
+import { SKIP_NO_REDIS, startRedis } from './lib/redis.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
-const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
-
-async function startRedis() {
-  const port = await closedPort();
-  const dir = tempDir('sb-redis-');
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-                                      '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (/Ready to accept connections/.test(out)) { clearTimeout(timer); resolve(); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited ${code}:\n${out}`)); });
-  });
-  return { port, proc, url: `redis://127.0.0.1:${port}` };
-}
-
-describe('cache shared through Redis', { skip: haveRedis ? false : 'redis-server is not installed (apt-get install redis-server; CI installs it)' }, () => {
+describe('cache shared through Redis', { skip: SKIP_NO_REDIS }, () => {
   let redis;
   let echo;
   let gwA;

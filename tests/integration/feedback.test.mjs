@@ -5,12 +5,12 @@
 // the same choices. Plus the endpoint's errors (400, 404, 409) in OpenAI's shape and its metrics.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import {
-  startGateway, model, stopAll, chatBody, postChat, getJson, closedPort, tempDir, sleep,
+  startGateway, model, stopAll, chatBody, postChat, getJson, tempDir, sleep,
   expectErrorShape, parseMetrics,
 } from './lib/harness.mjs';
+import { SKIP_NO_REDIS, startRedis } from './lib/redis.mjs';
 import { echoUpstream } from './lib/echo_upstream.mjs';
 
 const A = 'model-a';
@@ -283,26 +283,7 @@ describe('the context cache\'s limits come from the config', () => {
   }
 });
 
-const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
-
-async function startRedis() {
-  const port = await closedPort();
-  const dir = tempDir('sb-redis-');
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (/Ready to accept connections/.test(out)) { clearTimeout(timer); resolve(); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited ${code}:\n${out}`)); });
-  });
-  return { port, proc, url: `redis://127.0.0.1:${port}` };
-}
-
-describe('learning shared by two gateways through Redis', { skip: haveRedis ? false : 'redis-server is not installed' }, () => {
+describe('learning shared by two gateways through Redis', { skip: SKIP_NO_REDIS }, () => {
   let redis;
   let gw1;
   let gw2;

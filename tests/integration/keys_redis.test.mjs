@@ -4,34 +4,17 @@
 // refuses limited keys with 503.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import {
-  startGateway, model, stopAll, chatBody, postChat, getJson, closedPort, tempDir, sleep,
+  startGateway, model, stopAll, chatBody, postChat, getJson, tempDir, sleep,
   expectErrorShape, parseMetrics,
 } from './lib/harness.mjs';
+import { SKIP_NO_REDIS, startRedis } from './lib/redis.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
 import { createKey, bearer } from './lib/keys.mjs';
 
-const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
 const COST = (5 * 10 + 7 * 30) / 1e6;
-
-async function startRedis(portWanted) {
-  const port = portWanted ?? await closedPort();
-  const dir = tempDir('sb-redis-');
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-                                      '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (/Ready to accept connections/.test(out)) { clearTimeout(timer); resolve(); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited ${code}:\n${out}`)); });
-  });
-  return { port, proc, url: `redis://127.0.0.1:${port}` };
-}
 
 async function eventually(fn, ms = 5000) {
   const deadline = Date.now() + ms;
@@ -47,7 +30,7 @@ function metric(text, name) {
   return parseMetrics(text).find((s) => s.name === name)?.value;
 }
 
-describe('rate limits shared through Redis', { skip: haveRedis ? false : 'redis-server is not installed (apt-get install redis-server; CI installs it)' }, () => {
+describe('rate limits shared through Redis', { skip: SKIP_NO_REDIS }, () => {
   let redis;
   let gwA;
   let gwB;

@@ -177,3 +177,56 @@ routes:
   EXPECT_EQ(changed.route_lambda("r2"), 0);
   EXPECT_TRUE(changed.to_json()["history"].empty());
 }
+
+namespace {
+// A fleet of gateways as a test double: adds the other gateways' figures to this one's and keeps
+// what it was given; `reachable` false answers like an unreachable Redis.
+struct FakeFleet final : pipeline::CapacityFleet {
+  Measures others;
+  bool reachable = true;
+  std::vector<Measures> published;
+  std::optional<Measures> exchange(const Measures& local, std::int64_t) override {
+    published.push_back(local);
+    if (!reachable) return std::nullopt;
+    Measures sum = local;
+    for (std::size_t i = 0; i < sum.models.size(); ++i) sum.models[i] += others.models[i];
+    for (std::size_t i = 0; i < sum.routes.size(); ++i) sum.routes[i] += others.routes[i];
+    sum.gateways = 2;
+    return sum;
+  }
+};
+}  // namespace
+
+// Shared through a fleet, the controller publishes its own measured figures and steps on the
+// fleet's sums: a gateway exactly at a capacity alone still raises the price when another gateway
+// loads the same model; unreachable, it steps on its own figures.
+TEST(CapacityController, StepsOnTheFleetsSumsWhenShared) {
+  auto cfg = config_with("control: {price_step: 0.1, lambda_step: 10, smoothing: 1}\n");
+  pipeline::CapacityController c(*cfg);
+  auto fleet = std::make_unique<FakeFleet>();
+  FakeFleet* f = fleet.get();
+  EXPECT_EQ(c.model_names(), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(c.route_names(), (std::vector<std::string>{"r"}));
+  f->others.models = {10, 0};   // another gateway sends `a` 10 rps
+  f->others.routes = {36};      // and spends the route's whole budget
+  c.share(std::move(fleet));
+  // This gateway: 10 requests in 1 s to `a` (its capacity) and $0.01 (its budget rate).
+  for (int i = 0; i < 10; ++i) c.on_start("a"), c.on_finish("a", "r", 10, 0.001);
+  c.step(1.0, 1);
+  ASSERT_EQ(f->published.size(), 1u);
+  EXPECT_DOUBLE_EQ(f->published[0].models[0], 10);  // its own figures
+  EXPECT_NEAR(f->published[0].routes[0], 36, 1e-9);
+  EXPECT_NEAR(c.model_price("a"), 0.1, 1e-12);   // 20 rps against 10: +0.1
+  EXPECT_NEAR(c.route_lambda("r"), 10, 1e-9);    // $72/h against $36/h: +10
+  auto j = c.to_json();
+  EXPECT_EQ(j["shared"], true);
+  EXPECT_EQ(j["gateways"], 2);
+  EXPECT_DOUBLE_EQ(j["models"][0]["load"].get<double>(), 20);
+  // Unreachable: its own 10 rps, exactly the capacity — the price stays.
+  f->reachable = false;
+  for (int i = 0; i < 10; ++i) c.on_start("a"), c.on_finish("a", "r", 10, 0.001);
+  c.step(1.0, 2);
+  EXPECT_NEAR(c.model_price("a"), 0.1, 1e-12);
+  EXPECT_NEAR(c.route_lambda("r"), 10, 1e-9);
+  EXPECT_EQ(c.to_json()["gateways"], 1);
+}

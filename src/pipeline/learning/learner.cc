@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/redis_link.h"
 #include "pipeline/learning/context_codec.h"
 
 namespace switchboard::pipeline::learning {
@@ -134,8 +135,7 @@ void Learner::stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   started_ = false;
-  if (redis_) redisFree(redis_);
-  redis_ = nullptr;
+  redis_.reset();
 }
 
 bool Learner::submit(LearnEvent event) {
@@ -251,60 +251,30 @@ void Learner::save_now() {
   if (auto rt = runtime_()) save_all(*rt);
 }
 
-void Learner::redis_down(const std::string& why) {
-  if (redis_up_)
-    spdlog::warn(
-        "learning state: redis at {} unreachable ({}); feedback is learned by this gateway only",
-        options_.redis->url, why);
-  redis_up_ = false;
-  if (redis_) redisFree(redis_);
-  redis_ = nullptr;
+redisContext* Learner::connect() {
+  if (!redis_) {
+    const auto& s = *options_.redis;
+    redis_ = std::make_unique<RedisLink>(
+        RedisAddress{s.url, s.host, s.port, s.db, std::max(s.timeout, std::chrono::milliseconds(1000))},
+        "learning state", "feedback is learned by this gateway only");
+  }
+  return redis_->get();
 }
 
-bool Learner::connect() {
-  if (redis_) return true;
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_connect_) return false;
-  next_connect_ = now + std::chrono::seconds(1);
-  const auto& s = *options_.redis;
-  const auto ms = std::max<std::int64_t>(s.timeout.count(), 1000);
-  const timeval tv{static_cast<long>(ms / 1000), static_cast<long>((ms % 1000) * 1000)};
-  redisContext* c = redisConnectWithTimeout(s.host.c_str(), s.port, tv);
-  if (!c || c->err) {
-    const std::string why = c ? c->errstr : "out of memory";
-    if (c) redisFree(c);
-    redis_down(why);
-    return false;
-  }
-  redisSetTimeout(c, tv);
-  if (s.db != 0) {
-    Reply r(redisCommand(c, "SELECT %d", s.db));
-    if (!r.r || r.r->type == REDIS_REPLY_ERROR) {
-      redisFree(c);
-      redis_down("SELECT failed");
-      return false;
-    }
-  }
-  redis_ = c;
-  if (!redis_up_) spdlog::info("learning state: redis at {} reachable again", s.url);
-  redis_up_ = true;
-  return true;
-}
-
-bool Learner::publish(const std::deque<LearnEvent>& events) {
+bool Learner::publish(redisContext* c, const std::deque<LearnEvent>& events) {
   const std::string max = std::to_string(options_.stream_max);
   for (const auto& e : events) {
     const std::string body = event_json(e);
     const char* argv[] = {
         "XADD", options_.stream.c_str(), "MAXLEN", "~", max.c_str(), "*", "e", body.c_str()};
     const std::size_t lens[] = {4, options_.stream.size(), 6, 1, max.size(), 1, 1, body.size()};
-    redisAppendCommandArgv(redis_, 8, argv, lens);
+    redisAppendCommandArgv(c, 8, argv, lens);
   }
   bool ok = true;
   for (std::size_t i = 0; i < events.size(); ++i) {
     void* raw = nullptr;
-    if (redisGetReply(redis_, &raw) != REDIS_OK || !raw) {
-      redis_down(redis_->errstr[0] ? redis_->errstr : "no reply");
+    if (redisGetReply(c, &raw) != REDIS_OK || !raw) {
+      redis_->down(c->errstr[0] ? c->errstr : "no reply");
       return false;
     }
     Reply r(raw);
@@ -313,7 +283,7 @@ bool Learner::publish(const std::deque<LearnEvent>& events) {
   return ok;
 }
 
-bool Learner::consume() {
+bool Learner::consume(redisContext* c) {
   for (;;) {
     std::string from;
     {
@@ -323,9 +293,9 @@ bool Learner::consume() {
     const char* argv[] = {"XREAD",     "COUNT", "500", "STREAMS", options_.stream.c_str(),
                           from.c_str()};
     const std::size_t lens[] = {5, 5, 3, 7, options_.stream.size(), from.size()};
-    Reply r(redisCommandArgv(redis_, 6, argv, lens));
+    Reply r(redisCommandArgv(c, 6, argv, lens));
     if (!r.r) {
-      redis_down(redis_->errstr[0] ? redis_->errstr : "no reply");
+      redis_->down(c->errstr[0] ? c->errstr : "no reply");
       return false;
     }
     if (r.r->type != REDIS_REPLY_ARRAY || r.r->elements == 0) return true;  // nil: nothing new
@@ -362,12 +332,13 @@ void Learner::loop() {
       stop = stopping_;
     }
     if (shared()) {
-      const bool sent = batch.empty() || (connect() && publish(batch));
+      redisContext* c = batch.empty() ? nullptr : connect();
+      const bool sent = batch.empty() || (c && publish(c, batch));
       if (!sent) {  // Redis down: learn locally rather than not at all
         std::lock_guard lock(apply_mu_);
         for (const auto& e : batch) apply(e);
       }
-      if (connect()) consume();
+      if (redisContext* r = connect()) consume(r);
     } else if (!batch.empty()) {
       std::lock_guard lock(apply_mu_);
       for (const auto& e : batch) apply(e);

@@ -42,6 +42,10 @@
 
 struct redisContext;
 
+namespace switchboard {
+class RedisLink;
+}
+
 namespace switchboard::pipeline::learning {
 
 struct LearnerOptions {
@@ -91,11 +95,11 @@ class Learner {
   void apply(const LearnEvent& event);  // apply_mu_ held
   void save_all(Runtime& runtime);      // apply_mu_ held
   void restore_all(Runtime& runtime);   // apply_mu_ held
-  // Redis (thread only): connect, XADD the batch (false: not sent), XREAD and apply what is new.
-  bool connect();
-  bool publish(const std::deque<LearnEvent>& events);
-  bool consume();
-  void redis_down(const std::string& why);
+  // Redis (thread only): the connection (null while down), XADD the batch (false: not sent),
+  // XREAD and apply what is new.
+  redisContext* connect();
+  bool publish(redisContext* c, const std::deque<LearnEvent>& events);
+  bool consume(redisContext* c);
 
   const LearnerOptions options_;
   RuntimeSource runtime_;
@@ -106,9 +110,7 @@ class Learner {
   std::map<std::string, std::uint64_t> saved_observations_;  // guarded by apply_mu_
   std::string last_id_ = "0";  // guarded by apply_mu_: stream position
 
-  redisContext* redis_ = nullptr;  // thread only
-  bool redis_up_ = true;           // thread only
-  std::chrono::steady_clock::time_point next_connect_{};
+  std::unique_ptr<RedisLink> redis_;  // thread only (and stop() after it)
 
   std::mutex mu_;
   std::condition_variable wake_;

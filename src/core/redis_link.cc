@@ -1,0 +1,58 @@
+#include "core/redis_link.h"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+namespace switchboard {
+
+RedisLink::RedisLink(RedisAddress address, std::string what, std::string consequence)
+    : address_(std::move(address)), what_(std::move(what)), consequence_(std::move(consequence)) {}
+
+RedisLink::~RedisLink() {
+  if (ctx_) redisFree(ctx_);
+}
+
+void RedisLink::down(const std::string& why) {
+  if (up_)
+    spdlog::warn("{}: redis at {} unreachable ({}); {}", what_, address_.url, why, consequence_);
+  up_ = false;
+  if (ctx_) redisFree(ctx_);
+  ctx_ = nullptr;
+}
+
+redisContext* RedisLink::get() {
+  if (ctx_) return ctx_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_attempt_) return nullptr;
+  next_attempt_ = now + std::chrono::seconds(1);
+  const auto ms = std::max<std::int64_t>(address_.timeout.count(), 1);
+  const timeval tv{static_cast<long>(ms / 1000), static_cast<long>((ms % 1000) * 1000)};
+  redisContext* c = redisConnectWithTimeout(address_.host.c_str(), address_.port, tv);
+  if (!c || c->err) {
+    const std::string why = c ? c->errstr : "out of memory";
+    if (c) redisFree(c);
+    down(why);
+    return nullptr;
+  }
+  redisSetTimeout(c, tv);
+  if (address_.db != 0) {
+    auto* r = static_cast<redisReply*>(redisCommand(c, "SELECT %d", address_.db));
+    const bool ok = r && r->type != REDIS_REPLY_ERROR;
+    if (r) freeReplyObject(r);
+    if (!ok) {
+      redisFree(c);
+      down("SELECT failed");
+      return nullptr;
+    }
+  }
+  ctx_ = c;
+  if (!up_) spdlog::info("{}: redis at {} reachable again", what_, address_.url);
+  up_ = true;
+  return ctx_;
+}
+
+}  // namespace switchboard

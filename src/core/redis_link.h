@@ -1,0 +1,44 @@
+// One hiredis connection for a background thread that shares state through Redis: connects on
+// demand (at most one attempt a second), selects the database, applies the timeout to every
+// command, and logs each outage once ("<what>: redis at URL unreachable (why); <consequence>")
+// and each recovery once. Not thread-safe: one owner thread.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+struct redisContext;
+
+namespace switchboard {
+
+struct RedisAddress {
+  std::string url;  // for messages
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::chrono::milliseconds timeout{100};
+};
+
+class RedisLink {
+ public:
+  RedisLink(RedisAddress address, std::string what, std::string consequence);
+  ~RedisLink();
+  RedisLink(const RedisLink&) = delete;
+  RedisLink& operator=(const RedisLink&) = delete;
+
+  // The connected context, or null (unreachable, or the last attempt was less than a second ago).
+  redisContext* get();
+  // Drops the connection after a failed command (`why`: its error); the next get() reconnects.
+  void down(const std::string& why);
+  bool up() const { return up_; }
+  const RedisAddress& address() const { return address_; }
+
+ private:
+  const RedisAddress address_;
+  const std::string what_, consequence_;
+  redisContext* ctx_ = nullptr;
+  bool up_ = true;  // false from the first failure until a connection succeeds again
+  std::chrono::steady_clock::time_point next_attempt_{};
+};
+
+}  // namespace switchboard
