@@ -63,14 +63,47 @@ std::int64_t lower_time(const std::string& lo) {
 
 }  // namespace
 
-std::string create_batch_tables(sqlite3* db) {
+std::string exec_schema(sqlite3* db, const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db, kCreate, nullptr, nullptr, &err) != SQLITE_OK) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
     return msg;
   }
   return {};
+}
+
+std::string create_batch_tables(sqlite3* db) {
+  return exec_schema(db, kCreate);
+}
+
+std::optional<std::string> select_bytes(sqlite3* db, const char* select_sql,
+                                        std::string_view key) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, select_sql, -1, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return std::nullopt;
+  }
+  sqlite3_bind_text(stmt, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  std::optional<std::string> out;
+  if (sqlite3_step(stmt) == SQLITE_ROW) {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, 0));
+    out.emplace(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0)));
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+void expire_beside_batches(sqlite3* db, const char* delete_sql) {
+  // Every id of a record still stored sorts at or above the prefix of the oldest one's time.
+  const auto oldest = oldest_batched(db);
+  const std::string below = oldest ? id_prefix(*oldest) : std::string("~");
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, delete_sql, -1, &stmt, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(stmt, 1, below.data(), static_cast<int>(below.size()), SQLITE_STATIC);
+    sqlite3_step(stmt);
+  }
+  sqlite3_finalize(stmt);
 }
 
 BatchWriter::~BatchWriter() {

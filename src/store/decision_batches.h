@@ -31,6 +31,9 @@ namespace switchboard::store {
 // Creates the tables and index if needed. "" when done, else SQLite's message.
 std::string create_batch_tables(sqlite3* db);
 
+// Runs schema statements (`sql`, possibly several). "" when done, else SQLite's message.
+std::string exec_schema(sqlite3* db, const char* sql);
+
 // Inserts batches (the writer thread's, and the migration's at open). Owns its prepared statements;
 // used by one thread at a time.
 class BatchWriter {
@@ -60,6 +63,14 @@ std::int64_t count_batched(sqlite3* db);
 
 // The earliest record time left, nullopt when there is none.
 std::optional<std::int64_t> oldest_batched(sqlite3* db);
+
+// For a table kept beside the records and keyed by decision id (stored responses, learning
+// contexts): runs `delete_sql` ("DELETE FROM t WHERE decision_id < ?") with the id prefix of the
+// oldest record left, so its rows go with their records (all of them when no record is left).
+void expire_beside_batches(sqlite3* db, const char* delete_sql);
+// The first column of the first row `select_sql` (one `?`, bound to `key`) returns, as bytes;
+// nullopt when there is no row or the query fails.
+std::optional<std::string> select_bytes(sqlite3* db, const char* select_sql, std::string_view key);
 
 // Up to `limit` records with lo <= id < hi (an empty bound is no bound) for which `match` is true,
 // highest ids first. Reads the batches newest first and stops once no older batch can hold a

@@ -20,13 +20,7 @@ constexpr const char* kSelect = "SELECT context FROM learning_contexts WHERE dec
 }  // namespace
 
 std::string create_learning_contexts_table(sqlite3* db) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, kCreate, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return msg;
-  }
-  return {};
+  return exec_schema(db, kCreate);
 }
 
 bool write_learning_contexts(sqlite3* db,
@@ -47,31 +41,11 @@ bool write_learning_contexts(sqlite3* db,
 }
 
 void expire_learning_contexts(sqlite3* db) {
-  const auto oldest = oldest_batched(db);
-  const std::string below = oldest ? id_prefix(*oldest) : std::string("~");
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, kExpire, -1, &stmt, nullptr) == SQLITE_OK) {
-    sqlite3_bind_text(stmt, 1, below.data(), static_cast<int>(below.size()), SQLITE_STATIC);
-    sqlite3_step(stmt);
-  }
-  sqlite3_finalize(stmt);
+  expire_beside_batches(db, kExpire);
 }
 
 std::optional<std::string> read_learning_context(sqlite3* db, const std::string& decision_id) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, kSelect, -1, &stmt, nullptr) != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    return std::nullopt;
-  }
-  sqlite3_bind_text(stmt, 1, decision_id.data(), static_cast<int>(decision_id.size()),
-                    SQLITE_TRANSIENT);
-  std::optional<std::string> out;
-  if (sqlite3_step(stmt) == SQLITE_ROW) {
-    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, 0));
-    out.emplace(data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0)));
-  }
-  sqlite3_finalize(stmt);
-  return out;
+  return select_bytes(db, kSelect, decision_id);
 }
 
 }  // namespace switchboard::store

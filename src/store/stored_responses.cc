@@ -23,13 +23,7 @@ constexpr const char* kSelect =
 }  // namespace
 
 std::string create_responses_table(sqlite3* db) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, kCreate, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return msg;
-  }
-  return {};
+  return exec_schema(db, kCreate);
 }
 
 bool write_stored_responses(sqlite3* db,
@@ -51,32 +45,11 @@ bool write_stored_responses(sqlite3* db,
 }
 
 void expire_stored_responses(sqlite3* db) {
-  // Every id of a record still stored sorts at or above the prefix of the oldest one's time.
-  const auto oldest = oldest_batched(db);
-  const std::string below = oldest ? id_prefix(*oldest) : std::string("~");
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, kExpire, -1, &stmt, nullptr) == SQLITE_OK) {
-    sqlite3_bind_text(stmt, 1, below.data(), static_cast<int>(below.size()), SQLITE_STATIC);
-    sqlite3_step(stmt);
-  }
-  sqlite3_finalize(stmt);
+  expire_beside_batches(db, kExpire);
 }
 
 std::optional<std::string> read_stored_response(sqlite3* db, const std::string& response_id) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, kSelect, -1, &stmt, nullptr) != SQLITE_OK) {
-    sqlite3_finalize(stmt);
-    return std::nullopt;
-  }
-  sqlite3_bind_text(stmt, 1, response_id.data(), static_cast<int>(response_id.size()),
-                    SQLITE_TRANSIENT);
-  std::optional<std::string> out;
-  if (sqlite3_step(stmt) == SQLITE_ROW) {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    if (text) out.emplace(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0)));
-  }
-  sqlite3_finalize(stmt);
-  return out;
+  return select_bytes(db, kSelect, response_id);
 }
 
 }  // namespace switchboard::store
