@@ -113,9 +113,11 @@ void Meter::loop() {
         }
         stop = false;
       }
-      if (write_failures_.load() == 1 || write_failures_.load() % 100 == 0)
+      // Logged at the first failure, every 100th, and always at the final drop.
+      const auto failures = write_failures_.load();
+      if (give_up || failures == 1 || failures % 100 == 0)
         spdlog::warn("usage meter: writing {} rows failed ({} failures so far): {}{}",
-                     batch.size(), write_failures_.load(), last_error_,
+                     batch.size(), failures, last_error_,
                      give_up ? "; stopping, dropped" : "; trying again");
     }
     {

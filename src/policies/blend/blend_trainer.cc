@@ -60,10 +60,8 @@ Result<TrainedPolicy> train_blend(const TrainContext& ctx) {
     listed.push_back(std::move(b));
   }
   if (auto err = write_blend_members(ctx.out_dir, listed)) return *err;
+  // The members are listed once, in blend.json (what the policy reads).
   Manifest manifest = base_manifest(ctx, "blend", *table);
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& b : listed) list.push_back({{"dir", b.dir}, {"weight", b.weight}});
-  manifest.hyperparameters["members"] = list;
   if (auto err = write_manifest(ctx.out_dir, manifest)) return *err;
   return TrainedPolicy{output_spec(ctx, "blend", {}), Sweep{}};
 }
