@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -305,6 +306,15 @@ TEST(DecisionContextCodec, RoundTripIsExactAndCutsThePrompt) {
   EXPECT_FALSE(back->lambda);
   EXPECT_FALSE(pipeline::learning::decode_context("{"));
   EXPECT_FALSE(pipeline::learning::decode_context(R"({"route":"r"})"));  // no model
+  EXPECT_FALSE(pipeline::learning::decode_context(
+      R"({"route":"r","model":"m","embedding_text":"0.5 x"})"));
+  // Every float back exactly, in about 10 characters each.
+  c.signals.embedding.clear();
+  for (int i = 0; i < 100; ++i) c.signals.embedding.push_back(std::sin(i * 0.731f) / 7.0f);
+  c.prompt_text.clear();
+  const std::string encoded = pipeline::learning::encode_context(c, 1024);
+  EXPECT_LT(encoded.size(), 1400u);
+  EXPECT_EQ(pipeline::learning::decode_context(encoded)->signals.embedding, c.signals.embedding);
 }
 
 TEST(LearnEvent, StreamJsonRoundTripIsExact) {

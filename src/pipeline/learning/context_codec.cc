@@ -1,5 +1,9 @@
 #include "pipeline/learning/context_codec.h"
 
+#include <fmt/format.h>
+
+#include <charconv>
+
 namespace switchboard::pipeline::learning {
 
 void put_signals(nlohmann::json& j, const Signals& s) {
@@ -24,11 +28,41 @@ Signals get_signals(const nlohmann::json& j) {
   return s;
 }
 
+namespace {
+
+// An embedding as the shortest decimal forms that read back as the same floats, space-separated
+// (about half the size of JSON numbers, which print each float as a 17-digit double).
+std::string floats_text(const std::vector<float>& v) {
+  return fmt::format("{}", fmt::join(v, " "));
+}
+
+std::optional<std::vector<float>> parse_floats(std::string_view text) {
+  std::vector<float> out;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    if (*p == ' ') {
+      ++p;
+      continue;
+    }
+    float f = 0;
+    auto [next, ec] = std::from_chars(p, end, f);
+    if (ec != std::errc()) return std::nullopt;
+    out.push_back(f);
+    p = next;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string encode_context(const DecisionContext& c, std::size_t max_prompt_bytes) {
   nlohmann::json j;
   j["route"] = c.route;
   j["model"] = c.model;
   put_signals(j, c.signals);
+  j.erase("embedding");
+  j["embedding_text"] = floats_text(c.signals.embedding);
   j["prompt_text"] = std::string_view(c.prompt_text).substr(0, max_prompt_bytes);
   j["prompt_tokens"] = c.prompt_tokens;
   j["cost"] = c.cost;
@@ -44,6 +78,11 @@ std::optional<DecisionContext> decode_context(std::string_view text) {
     c.route = j.at("route").get<std::string>();
     c.model = j.at("model").get<std::string>();
     c.signals = get_signals(j);
+    if (const auto e = j.find("embedding_text"); e != j.end()) {
+      auto floats = parse_floats(e->get<std::string>());
+      if (!floats) return std::nullopt;
+      c.signals.embedding = std::move(*floats);
+    }
     c.prompt_text = j.value("prompt_text", "");
     c.prompt_tokens = j.value("prompt_tokens", std::int64_t{0});
     c.cost = j.value("cost", 0.0);
