@@ -1,7 +1,6 @@
 #include "access/redis_sync.h"
 
 #include <hiredis/hiredis.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <optional>
@@ -28,7 +27,15 @@ void append(redisContext* c, std::initializer_list<std::string_view> args) {
 }  // namespace
 
 RedisSync::RedisSync(RedisSettings settings, CounterTable& table)
-    : settings_(std::move(settings)), table_(table) {
+    : settings_(std::move(settings)),
+      table_(table),
+      link_(RedisAddress{settings_.url, settings_.host, settings_.port, settings_.db,
+                         settings_.timeout},
+            "rate-limit state",
+            std::string("serving on this gateway's local counters (") +
+                (settings_.fail_open ? "fail_open: requests go on"
+                                     : "fail closed: limited keys are refused with 503") +
+                ")") {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -39,7 +46,6 @@ RedisSync::~RedisSync() {
   }
   wake_.notify_all();
   thread_.join();
-  if (ctx_) redisFree(ctx_);
 }
 
 void RedisSync::kick() {
@@ -47,48 +53,11 @@ void RedisSync::kick() {
 }
 
 void RedisSync::set_up(bool up, const std::string& why) {
-  if (!up) errors_.fetch_add(1, std::memory_order_relaxed);
-  if (up_.exchange(up) == up) return;
-  if (up)
-    spdlog::info("rate-limit state: redis at {} reachable again; counters shared", settings_.url);
-  else
-    spdlog::warn(
-        "rate-limit state: redis at {} unreachable ({}); serving on this gateway's local counters "
-        "({})",
-        settings_.url, why,
-        settings_.fail_open ? "fail_open: requests go on"
-                            : "fail closed: limited keys are refused with 503");
+  up_.store(up, std::memory_order_relaxed);
+  if (!up) link_.down(why);  // logged once per outage (and counted); the next round reconnects
 }
 
-bool RedisSync::connect() {
-  if (ctx_) return true;
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_connect_) return false;
-  next_connect_ = now + std::chrono::seconds(1);
-  const timeval tv{static_cast<long>(settings_.timeout.count() / 1000),
-                   static_cast<long>((settings_.timeout.count() % 1000) * 1000)};
-  redisContext* c = redisConnectWithTimeout(settings_.host.c_str(), settings_.port, tv);
-  if (!c || c->err) {
-    set_up(false, c ? c->errstr : "out of memory");
-    if (c) redisFree(c);
-    return false;
-  }
-  redisSetTimeout(c, tv);
-  if (settings_.db != 0) {
-    auto* r = static_cast<redisReply*>(redisCommand(c, "SELECT %d", settings_.db));
-    const bool ok = r && r->type != REDIS_REPLY_ERROR;
-    if (r) freeReplyObject(r);
-    if (!ok) {
-      set_up(false, "SELECT failed");
-      redisFree(c);
-      return false;
-    }
-  }
-  ctx_ = c;
-  return true;
-}
-
-bool RedisSync::sync_once() {
+bool RedisSync::sync_once(redisContext* ctx) {
   // New counts go at once; every counter's total (the other gateways' counts) is read back every
   // kRefreshRounds sync intervals.
   const auto now = std::chrono::steady_clock::now();
@@ -99,10 +68,10 @@ bool RedisSync::sync_once() {
     // Nothing to count: a PING now and then keeps up() true to the facts.
     if (now < next_ping_) return true;
     next_ping_ = now + std::chrono::seconds(1);
-    auto* r = static_cast<redisReply*>(redisCommand(ctx_, "PING"));
+    auto* r = static_cast<redisReply*>(redisCommand(ctx, "PING"));
     const bool ok = r != nullptr;
     if (r) freeReplyObject(r);
-    if (!ok) set_up(false, ctx_->errstr);
+    set_up(ok, ok ? "" : ctx->errstr);
     return ok;
   }
   std::vector<std::string> names;
@@ -110,10 +79,10 @@ bool RedisSync::sync_once() {
   for (const auto& d : taken) {
     names.push_back(settings_.prefix + d.name);
     const std::string delta = std::to_string(d.delta);
-    append(ctx_, {"INCRBY", names.back(), delta});
+    append(ctx, {"INCRBY", names.back(), delta});
     if (d.delta != 0) {
       const std::string at = std::to_string(d.expires_ms);
-      append(ctx_, {"PEXPIREAT", names.back(), at});
+      append(ctx, {"PEXPIREAT", names.back(), at});
     }
   }
   std::vector<std::optional<std::int64_t>> totals(taken.size());
@@ -122,8 +91,8 @@ bool RedisSync::sync_once() {
     const int replies = taken[i].delta != 0 ? 2 : 1;
     for (int k = 0; k < replies; ++k) {
       void* raw = nullptr;
-      if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) {
-        why = ctx_->errstr[0] ? ctx_->errstr : "no reply";
+      if (redisGetReply(ctx, &raw) != REDIS_OK || !raw) {
+        why = ctx->errstr[0] ? ctx->errstr : "no reply";
         break;
       }
       auto* r = static_cast<redisReply*>(raw);
@@ -156,10 +125,10 @@ void RedisSync::loop() {
       stop = stopping_;
     }
     kicked_.store(false, std::memory_order_release);
-    if (connect() && !sync_once()) {
-      redisFree(ctx_);
-      ctx_ = nullptr;
-    }
+    if (redisContext* ctx = link_.get())
+      sync_once(ctx);  // a failure drops the connection (set_up)
+    else if (!link_.up())
+      up_.store(false, std::memory_order_relaxed);  // could not connect
     if (stop) return;
   }
 }

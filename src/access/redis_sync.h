@@ -23,6 +23,7 @@
 
 #include "access/counters.h"
 #include "access/settings.h"
+#include "core/redis_link.h"
 
 struct redisContext;
 
@@ -37,28 +38,26 @@ class RedisSync {
   void kick();
   // The last round trip succeeded (true until the first one failed).
   bool up() const { return up_.load(std::memory_order_relaxed); }
-  std::uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+  // Failed connects and round trips so far.
+  std::uint64_t errors() const { return link_.failures(); }
   std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
   const RedisSettings& settings() const { return settings_; }
 
  private:
   void loop();
-  bool connect();
-  bool sync_once();  // false on an I/O error (connection dropped)
+  bool sync_once(redisContext* ctx);  // false on an I/O error or error reply (connection dropped)
   void set_up(bool up, const std::string& why);
 
   const RedisSettings settings_;
   CounterTable& table_;
-  // Sync thread only.
-  redisContext* ctx_ = nullptr;
-  std::chrono::steady_clock::time_point next_connect_{};
+  RedisLink link_;  // sync thread only (failures() from any)
   std::chrono::steady_clock::time_point next_ping_{};
   std::chrono::steady_clock::time_point next_full_{};
   static constexpr int kRefreshRounds = 5;
 
   std::atomic<bool> up_{true};
   std::atomic<bool> kicked_{false};
-  std::atomic<std::uint64_t> errors_{0}, syncs_{0};
+  std::atomic<std::uint64_t> syncs_{0};
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mu_

@@ -1,7 +1,6 @@
 #include "cache/redis_store.h"
 
 #include <hiredis/hiredis.h>
-#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <cstring>
@@ -72,6 +71,9 @@ RedisStore::RedisStore(RedisSettings settings, std::string cache_name, Limits li
     : settings_(std::move(settings)),
       prefix_(settings_.prefix + cache_name + ":"),
       limits_(limits),
+      link_(RedisAddress{settings_.url, settings_.host, settings_.port, settings_.db,
+                         settings_.timeout},
+            "cache", "requests bypass the cache until it is back"),
       index_(dim) {
   thread_ = std::thread([this] { loop(); });
 }
@@ -83,7 +85,6 @@ RedisStore::~RedisStore() {
   }
   wake_.notify_all();
   thread_.join();
-  disconnect();
 }
 
 bool RedisStore::submit(std::function<void()> run) {
@@ -111,44 +112,23 @@ void RedisStore::loop() {
 }
 
 bool RedisStore::connected() {
-  if (ctx_) return true;
-  const auto now = Clock::now();
-  if (now < next_connect_) return false;
-  next_connect_ = now + std::chrono::seconds(1);
-  timeval tv{static_cast<long>(settings_.timeout.count() / 1000),
-             static_cast<long>((settings_.timeout.count() % 1000) * 1000)};
-  redisContext* c = redisConnectWithTimeout(settings_.host.c_str(), settings_.port, tv);
-  if (!c || c->err) {
-    spdlog::warn("cache: cannot connect to redis at {}: {} (cache bypassed; retrying in 1 s)",
-                 settings_.url, c ? c->errstr : "out of memory");
-    if (c) redisFree(c);
-    return false;
+  ctx_ = link_.get();
+  if (!ctx_) return false;
+  if (link_.connections() != connection_) {
+    // A new connection may be to a restarted (emptied) server: resync the local index from
+    // scratch.
+    connection_ = link_.connections();
+    index_.clear();
+    label_of_.clear();
+    id_of_.clear();
+    synced_seq_ = 0;
   }
-  redisSetTimeout(c, tv);
-  if (settings_.db != 0) {
-    ReplyPtr r{static_cast<redisReply*>(redisCommand(c, "SELECT %d", settings_.db))};
-    if (!r.r || r->type == REDIS_REPLY_ERROR) {
-      redisFree(c);
-      return false;
-    }
-  }
-  ctx_ = c;
-  // A new connection may be to a restarted (emptied) server: resync the local index from scratch.
-  index_.clear();
-  label_of_.clear();
-  id_of_.clear();
-  synced_seq_ = 0;
   return true;
-}
-
-void RedisStore::disconnect() {
-  if (ctx_) redisFree(ctx_);
-  ctx_ = nullptr;
 }
 
 namespace {
 // One command; throws RedisDown (and drops the connection) on an I/O error or timeout.
-ReplyPtr command(redisContext*& ctx, std::initializer_list<std::string_view> args) {
+ReplyPtr command(RedisLink& link, redisContext*& ctx, std::initializer_list<std::string_view> args) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
   for (auto a : args) {
@@ -158,8 +138,8 @@ ReplyPtr command(redisContext*& ctx, std::initializer_list<std::string_view> arg
   auto* r = static_cast<redisReply*>(
       redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
   if (!r) {
-    std::string why = ctx->errstr;
-    redisFree(ctx);
+    std::string why = ctx->errstr[0] ? ctx->errstr : "no reply";
+    link.down(why);  // frees the connection; logged once per outage
     ctx = nullptr;
     throw RedisDown{why};
   }
@@ -184,7 +164,7 @@ void RedisStore::sync() {
   }
   const std::string from = "(" + std::to_string(static_cast<long long>(synced_seq_));
   const std::string log = prefix_ + "log";
-  ReplyPtr ids = command(ctx_, {"ZRANGEBYSCORE", log, from, "+inf", "WITHSCORES"});
+  ReplyPtr ids = command(link_, ctx_, {"ZRANGEBYSCORE", log, from, "+inf", "WITHSCORES"});
   if (ids->type != REDIS_REPLY_ARRAY) return;
   for (std::size_t i = 0; i + 1 < ids->elements; i += 2) {
     const std::string id(str(ids->element[i]));
@@ -192,12 +172,12 @@ void RedisStore::sync() {
     synced_seq_ = std::max(synced_seq_, seq);
     if (label_of_.count(id)) continue;
     const std::string key = prefix_ + "e:" + id;
-    ReplyPtr m = command(ctx_, {"HMGET", key, "p", "f", "v"});
+    ReplyPtr m = command(link_, ctx_, {"HMGET", key, "p", "f", "v"});
     if (m->type != REDIS_REPLY_ARRAY || m->elements != 3 ||
         m->element[0]->type != REDIS_REPLY_STRING) {
       // Expired or evicted: drop it from the log and the LRU set too.
-      command(ctx_, {"ZREM", log, id});
-      command(ctx_, {"ZREM", prefix_ + "lru", id});
+      command(link_, ctx_, {"ZREM", log, id});
+      command(link_, ctx_, {"ZREM", prefix_ + "lru", id});
       continue;
     }
     const std::string_view p = str(m->element[0]), f = str(m->element[1]), v = str(m->element[2]);
@@ -216,16 +196,16 @@ void RedisStore::sync() {
 
 std::optional<Hit> RedisStore::find(const Query& q) {
   auto fetch = [&](const std::string& id, float sim, bool exact) -> std::optional<Hit> {
-    ReplyPtr a = command(ctx_, {"HGET", prefix_ + "e:" + id, "a"});
+    ReplyPtr a = command(link_, ctx_, {"HGET", prefix_ + "e:" + id, "a"});
     auto answer = Answer::deserialise(str(a.r));
     if (!answer) return std::nullopt;
     const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count());
-    command(ctx_, {"ZADD", prefix_ + "lru", now, id});
+    command(link_, ctx_, {"ZADD", prefix_ + "lru", now, id});
     return Hit{id, sim, exact, std::move(*answer)};
   };
-  ReplyPtr x = command(ctx_, {"GET", prefix_ + "x:" + q.exact.hex()});
+  ReplyPtr x = command(link_, ctx_, {"GET", prefix_ + "x:" + q.exact.hex()});
   if (auto id = str(x.r); !id.empty()) {
     if (auto hit = fetch(std::string(id), 1.0f, true)) return hit;
   }
@@ -249,27 +229,27 @@ void RedisStore::put(const Entry& e) {
                              e.embedding.size() * sizeof(float));
   const std::string answer = e.answer.serialise();
   const std::string exact = e.exact.hex();
-  command(ctx_, {"HSET", key, "x", exact, "p", partition, "f", features, "v", emb, "a", answer});
-  command(ctx_, {"PEXPIRE", key, ttl});
-  command(ctx_, {"SET", xkey, id, "PX", ttl});
-  ReplyPtr seq = command(ctx_, {"INCR", prefix_ + "seq"});
+  command(link_, ctx_, {"HSET", key, "x", exact, "p", partition, "f", features, "v", emb, "a", answer});
+  command(link_, ctx_, {"PEXPIRE", key, ttl});
+  command(link_, ctx_, {"SET", xkey, id, "PX", ttl});
+  ReplyPtr seq = command(link_, ctx_, {"INCR", prefix_ + "seq"});
   const std::string seq_s = std::to_string(seq->type == REDIS_REPLY_INTEGER ? seq->integer : 0);
-  if (!e.embedding.empty()) command(ctx_, {"ZADD", prefix_ + "log", seq_s, id});
+  if (!e.embedding.empty()) command(link_, ctx_, {"ZADD", prefix_ + "log", seq_s, id});
   const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
-  command(ctx_, {"ZADD", prefix_ + "lru", now, id});
-  ReplyPtr n = command(ctx_, {"ZCARD", prefix_ + "lru"});
+  command(link_, ctx_, {"ZADD", prefix_ + "lru", now, id});
+  ReplyPtr n = command(link_, ctx_, {"ZCARD", prefix_ + "lru"});
   if (n->type == REDIS_REPLY_INTEGER &&
       static_cast<std::size_t>(n->integer) > limits_.max_entries) {
     const std::string excess =
         std::to_string(static_cast<std::size_t>(n->integer) - limits_.max_entries);
-    ReplyPtr old = command(ctx_, {"ZPOPMIN", prefix_ + "lru", excess});
+    ReplyPtr old = command(link_, ctx_, {"ZPOPMIN", prefix_ + "lru", excess});
     if (old->type == REDIS_REPLY_ARRAY) {
       for (std::size_t i = 0; i + 1 < old->elements; i += 2) {
         const std::string victim(str(old->element[i]));
-        command(ctx_, {"DEL", prefix_ + "e:" + victim});
-        command(ctx_, {"ZREM", prefix_ + "log", victim});
+        command(link_, ctx_, {"DEL", prefix_ + "e:" + victim});
+        command(link_, ctx_, {"ZREM", prefix_ + "log", victim});
         forget(victim);
       }
     }
@@ -289,7 +269,6 @@ bool RedisStore::lookup(Query q, Done done) {
     try {
       done(find(q));
     } catch (const RedisDown& d) {
-      spdlog::warn("cache: redis at {} failed: {} (cache bypassed)", settings_.url, d.why);
       done(make_error(ErrorKind::kUnavailable, "cache_unavailable", "redis: " + d.why));
     }
   });
@@ -300,8 +279,8 @@ void RedisStore::insert(Entry e) {
     if (!connected()) return;
     try {
       put(e);
-    } catch (const RedisDown& d) {
-      spdlog::warn("cache: storing in redis at {} failed: {}", settings_.url, d.why);
+    } catch (const RedisDown&) {
+      // Logged by the link (once per outage); the entry is not stored.
     }
   });
 }

@@ -35,6 +35,7 @@
 #include <unordered_map>
 
 #include "cache/cache_config.h"
+#include "core/redis_link.h"
 #include "cache/semantic_index.h"
 #include "cache/store.h"
 
@@ -61,8 +62,8 @@ class RedisStore final : public CacheStore {
   bool submit(std::function<void()> run);
   void loop();
   // Redis thread only.
+  // The connection (null while Redis is unreachable); a new one resyncs the local index.
   bool connected();
-  void disconnect();
   std::optional<Hit> find(const Query& q);  // throws RedisDown
   void put(const Entry& e);                 // throws RedisDown
   void sync();                              // throws RedisDown
@@ -72,8 +73,9 @@ class RedisStore final : public CacheStore {
   const std::string prefix_;
   const Limits limits_;
   // Redis thread only.
-  redisContext* ctx_ = nullptr;
-  Clock::time_point next_connect_{};
+  RedisLink link_;
+  redisContext* ctx_ = nullptr;  // link_'s connection during a job; null once it failed
+  std::uint64_t connection_ = 0;  // link_.connections() the local index was synced with
   SemanticIndex index_;
   std::unordered_map<std::string, std::uint64_t> label_of_;
   std::unordered_map<std::uint64_t, std::string> id_of_;

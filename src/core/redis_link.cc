@@ -17,6 +17,7 @@ RedisLink::~RedisLink() {
 }
 
 void RedisLink::down(const std::string& why) {
+  failures_.fetch_add(1, std::memory_order_relaxed);
   if (up_)
     spdlog::warn("{}: redis at {} unreachable ({}); {}", what_, address_.url, why, consequence_);
   up_ = false;
@@ -50,6 +51,7 @@ redisContext* RedisLink::get() {
     }
   }
   ctx_ = c;
+  ++connections_;
   if (!up_) spdlog::info("{}: redis at {} reachable again", what_, address_.url);
   up_ = true;
   return ctx_;

@@ -1,10 +1,12 @@
 // One hiredis connection for a background thread that shares state through Redis: connects on
 // demand (at most one attempt a second), selects the database, applies the timeout to every
 // command, and logs each outage once ("<what>: redis at URL unreachable (why); <consequence>")
-// and each recovery once. Not thread-safe: one owner thread.
+// and each recovery once. Not thread-safe: one owner thread (failures() may be read by any).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 struct redisContext;
@@ -31,6 +33,11 @@ class RedisLink {
   // Drops the connection after a failed command (`why`: its error); the next get() reconnects.
   void down(const std::string& why);
   bool up() const { return up_; }
+  // Connections made so far: a change means a new connection (the server may have restarted
+  // empty since the previous one).
+  std::uint64_t connections() const { return connections_; }
+  // Failed connects and down() calls so far.
+  std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
   const RedisAddress& address() const { return address_; }
 
  private:
@@ -38,6 +45,8 @@ class RedisLink {
   const std::string what_, consequence_;
   redisContext* ctx_ = nullptr;
   bool up_ = true;  // false from the first failure until a connection succeeds again
+  std::atomic<std::uint64_t> failures_{0};
+  std::uint64_t connections_ = 0;
   std::chrono::steady_clock::time_point next_attempt_{};
 };
 
