@@ -5,9 +5,22 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <random>
 #include <utility>
 
 namespace switchboard {
+
+const std::string& process_instance_id() {
+  static const std::string id = [] {
+    std::random_device rd;
+    const std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd();
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return std::string(buf);
+  }();
+  return id;
+}
 
 RedisLink::RedisLink(RedisAddress address, std::string what, std::string consequence)
     : address_(std::move(address)), what_(std::move(what)), consequence_(std::move(consequence)) {}

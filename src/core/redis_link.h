@@ -21,6 +21,9 @@ struct RedisAddress {
   std::chrono::milliseconds timeout{100};
 };
 
+// This process's id among the gateways sharing one Redis (16 random hex digits, made once).
+const std::string& process_instance_id();
+
 class RedisLink {
  public:
   RedisLink(RedisAddress address, std::string what, std::string consequence);

@@ -6,7 +6,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <random>
 
 #include "core/redis_link.h"
 
@@ -14,18 +13,6 @@ namespace switchboard::pipeline {
 namespace {
 
 constexpr std::int64_t kForgetMs = 60'000;  // fields older than this are deleted
-
-// One id per gateway process, shared by the controllers of its successive runtimes.
-const std::string& gateway_id() {
-  static const std::string id = [] {
-    std::random_device rd;
-    const std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd();
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return std::string(buf);
-  }();
-  return id;
-}
 
 struct Reply {
   redisReply* r = nullptr;
@@ -61,8 +48,8 @@ class RedisFleet final : public CapacityFleet {
     redisContext* c = link_.up() ? link_.get() : nullptr;
     if (!c) return;
     for (const auto& key : keys_)
-      redisAppendCommand(c, "HDEL %b %b", key.data(), key.size(), gateway_id().data(),
-                         gateway_id().size());
+      redisAppendCommand(c, "HDEL %b %b", key.data(), key.size(), process_instance_id().data(),
+                         process_instance_id().size());
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       Reply r;
       if (redisGetReply(c, reinterpret_cast<void**>(&r.r)) != REDIS_OK) break;
@@ -72,7 +59,7 @@ class RedisFleet final : public CapacityFleet {
   std::optional<Measures> exchange(const Measures& local, std::int64_t now_ms) override {
     redisContext* c = link_.get();
     if (!c) return std::nullopt;
-    const std::string& id = gateway_id();
+    const std::string& id = process_instance_id();
     const std::string ttl = std::to_string(kForgetMs);
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       const double v = i < models_ ? local.models[i] : local.routes[i - models_];

@@ -14,6 +14,7 @@
 #include "pipeline/explain.h"
 #include "pipeline/http_upstream.h"
 #include "pipeline/learning/learner.h"
+#include "pipeline/learning/shared_repeats.h"
 #include "pipeline/replica_monitor.h"
 #include "pipeline/routing_headers.h"
 #include "pipeline/runtime_reload.h"
@@ -182,6 +183,7 @@ void Gateway::attach(http::Server& server) {
 }
 
 void Gateway::detach() {
+  repeats_.reset();  // no more deliveries to the lookup pool
   // Lookups still running finish (their answers go to the stopped workers and are dropped).
   if (lookups_) lookups_->join();
   lookups_.reset();

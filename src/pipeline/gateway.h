@@ -56,6 +56,7 @@ namespace asio = boost::asio;
 namespace learning {
 class Learner;
 class ContextCache;
+class SharedRepeats;
 }  // namespace learning
 
 class Gateway final : private ImplicitFeedbackSink {
@@ -131,8 +132,13 @@ class Gateway final : private ImplicitFeedbackSink {
   // Opens the feedback table and starts the learner (attach()); feedback is answered 503 when
   // the table cannot be opened.
   void start_learning();
-  // ImplicitFeedbackSink: implicit_feedback_blocking() on the lookup pool.
+  // ImplicitFeedbackSink: implicit_feedback_blocking() on the lookup pool; the fleet's repeat
+  // table through repeats_ (when gateways share state).
   void implicit_feedback(std::string decision_id, double score) override;
+  void fleet_answered(std::uint64_t key, std::string decision_id,
+                      std::chrono::milliseconds window) override;
+  void fleet_asked(std::uint64_t key, double score) override;
+  void fleet_forget(std::uint64_t key) override;
 
   mutable std::mutex runtime_mu_;
   std::shared_ptr<Runtime> runtime_;              // guarded by runtime_mu_
@@ -156,6 +162,9 @@ class Gateway final : private ImplicitFeedbackSink {
   std::unique_ptr<learning::Learner> learner_;
   // Decision lookups in SQLite (attach() to detach()); declared after store_, so it is gone first.
   std::unique_ptr<asio::thread_pool> lookups_;
+  // The fleet's repeat table for implicit feedback (`state: {redis: URL}`; attach() to detach());
+  // declared after lookups_, which its deliveries use, so it is gone first.
+  std::unique_ptr<learning::SharedRepeats> repeats_;
   AnsweredResponses answered_;
 };
 

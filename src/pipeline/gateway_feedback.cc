@@ -20,6 +20,7 @@
 #include "pipeline/gateway.h"
 #include "pipeline/learning/context_codec.h"
 #include "pipeline/learning/learner.h"
+#include "pipeline/learning/shared_repeats.h"
 
 namespace switchboard::pipeline {
 namespace {
@@ -93,9 +94,27 @@ void Gateway::start_learning() {
   learning::LearnerOptions options;
   if (auto settings = access::parse_access_settings(*rt->config); settings && settings->redis)
     options.redis = settings->redis;
+  if (options.redis)
+    repeats_ = std::make_unique<learning::SharedRepeats>(
+        *options.redis, [this](std::string decision_id, double score) {
+          implicit_feedback(std::move(decision_id), score);
+        });
   learner_ = std::make_unique<learning::Learner>(
       options, [this] { return runtime(); }, *feedback_, &metrics_);
   learner_->start();
+}
+
+void Gateway::fleet_answered(std::uint64_t key, std::string decision_id,
+                             std::chrono::milliseconds window) {
+  if (repeats_) repeats_->answered(key, std::move(decision_id), window);
+}
+
+void Gateway::fleet_asked(std::uint64_t key, double score) {
+  if (repeats_) repeats_->asked(key, score);
+}
+
+void Gateway::fleet_forget(std::uint64_t key) {
+  if (repeats_) repeats_->forget(key);
 }
 
 asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {

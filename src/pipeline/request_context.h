@@ -66,6 +66,14 @@ class ImplicitFeedbackSink {
   // A negative signal on `decision_id` (the client asked the same prompt again): score `score`.
   // Must not block.
   virtual void implicit_feedback(std::string decision_id, double score) = 0;
+  // The fleet's repeat table (`state: {redis: URL}`, pipeline/learning/shared_repeats.h; these do
+  // nothing without one). Must not block. This gateway answered the repeat key `key` with
+  // `decision_id`, remembered for `window`; a request for `key` arrived that the local table did
+  // not know (another gateway's answer gets the negative `score`); one it knew (forget the fleet's).
+  virtual void fleet_answered(std::uint64_t /*key*/, std::string /*decision_id*/,
+                              std::chrono::milliseconds /*window*/) {}
+  virtual void fleet_asked(std::uint64_t /*key*/, double /*score*/) {}
+  virtual void fleet_forget(std::uint64_t /*key*/) {}
 };
 
 struct RequestContext {

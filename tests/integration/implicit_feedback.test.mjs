@@ -1,7 +1,8 @@
 // Implicit feedback (docs/online.md): with `feedback: {implicit: {window_s: N}}`, the same client
 // asking the same prompt of the same route again within N s stores a negative score for the first
 // answer (kind `implicit`), which the route's learning policy learns like POST /v1/feedback's —
-// and never when the decision already had feedback, nor after the window, nor for another prompt.
+// and never when the decision already had feedback, nor after the window, nor for another prompt;
+// with gateways sharing Redis, also when the repeat reaches another gateway.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -10,6 +11,7 @@ import {
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { echoUpstream } from './lib/echo_upstream.mjs';
+import { SKIP_NO_REDIS, startRedis } from './lib/redis.mjs';
 
 const A = 'model-a';
 const B = 'model-b';
@@ -132,5 +134,57 @@ describe('implicit feedback config', () => {
       assert.match(proc.output, needle);
       assert.match(proc.output, /c\.yaml:\d+:\d+: feedback/);
     }
+  });
+});
+
+// Gateways sharing state (`state: {redis: URL}`) share the repeat table too
+// (pipeline/learning/shared_repeats.h): the client's repeat on the *other* gateway scores the first
+// answer on the gateway that gave it (its record and context are there), and both learn it through
+// the shared feedback stream; a repeat on the same gateway is still counted once.
+describe('implicit feedback across two gateways sharing Redis', { skip: SKIP_NO_REDIS }, () => {
+  let redis;
+  let gw1;
+  let gw2;
+  before(async () => {
+    let echo;
+    [redis, echo] = await Promise.all([startRedis(), echoUpstream()]);
+    const config = {
+      models: [model(A, echo.url), model(B, echo.url)],
+      routes: [{ name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } }],
+      extraConfig: { feedback: { implicit: { window_s: 5 } }, state: { redis: redis.url } },
+    };
+    [gw1, gw2] = await Promise.all([startGateway(config), startGateway(config)]);
+  });
+  after(async () => {
+    redis?.proc.kill('SIGKILL');
+    await stopAll();
+  });
+
+  const observations = (base) => metric(base, 'switchboard_learning_observations', { route: 'adaptive' });
+
+  test('a repeat on the other gateway scores the first answer where it was given', async () => {
+    const first = await ask(gw1.base, 'adaptive', 'which planet is the largest');
+    await sleep(200);  // its record, context and the fleet's entry are written after the answer
+    await ask(gw2.base, 'adaptive', 'which planet is the largest');
+    assert.ok(await eventually(async () => (await implicitAccepted(gw1.base, 'adaptive')) === 1),
+      'gateway 1 stored the implicit feedback on its decision');
+    assert.equal(await implicitAccepted(gw2.base, 'adaptive'), 0);
+    // Learned by both through the shared feedback stream.
+    assert.ok(await eventually(async () => (await observations(gw1.base)) === 1 && (await observations(gw2.base)) === 1));
+    const again = await post(gw1.base, '/v1/feedback', { decision_id: first.id, score: 1 });
+    assert.equal(again.status, 409, again.text);
+  });
+
+  test('a repeat on the same gateway counts once; another prompt not at all', async () => {
+    await ask(gw2.base, 'adaptive', 'what is the boiling point of water');
+    await sleep(200);
+    await ask(gw2.base, 'adaptive', 'what is the boiling point of water');
+    await ask(gw1.base, 'adaptive', 'what is the freezing point of water');
+    assert.ok(await eventually(async () => (await implicitAccepted(gw2.base, 'adaptive')) === 1));
+    await sleep(500);  // time for a second count, were there one
+    const duplicates = (base) => metric(base, 'switchboard_feedback_total', { route: 'adaptive', kind: 'implicit', result: 'duplicate' });
+    assert.equal(await implicitAccepted(gw2.base, 'adaptive'), 1);
+    assert.equal(await implicitAccepted(gw1.base, 'adaptive'), 1);  // the first test's only
+    assert.equal(await duplicates(gw1.base) + await duplicates(gw2.base), 0);
   });
 });

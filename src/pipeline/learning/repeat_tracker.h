@@ -26,6 +26,7 @@ class RepeatTracker {
   // Stores `decision_id` as the answer under `key` (replacing any).
   void put(std::uint64_t key, std::string decision_id, std::int64_t now_ms);
   std::size_t size() const;
+  std::int64_t window_ms() const { return window_ms_; }
 
  private:
   struct Entry {

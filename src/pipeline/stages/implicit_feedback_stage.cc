@@ -11,7 +11,9 @@
 // gateway stores it as feedback of kind `implicit` — unless the decision already has feedback —
 // and gives it to the route's learning policy like POST /v1/feedback's). Once this request is
 // answered (outcome ok), its own decision is stored under the same key. Memory: a RepeatTracker
-// (bounded, LRU + window).
+// (bounded, LRU + window). Gateways sharing state (`state: {redis: URL}`) also keep the table in
+// Redis (pipeline/learning/shared_repeats.h): a repeat the local table does not know is looked up
+// there, and one asked on another gateway scores the answer where it was given.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -94,11 +96,16 @@ class ImplicitFeedbackStage final : public SyncStage {
                                      : "ip:" + (ctx.client_address ? ctx.client_address() : "");
     const std::uint64_t key =
         learning::repeat_key(client, ctx.route->config->name, ctx.req.prompt_text);
-    if (auto previous = tracker_->take(key, steady_ms()))
+    if (auto previous = tracker_->take(key, steady_ms())) {
       ctx.implicit->implicit_feedback(std::move(*previous), score_);
+      ctx.implicit->fleet_forget(key);
+    } else {
+      ctx.implicit->fleet_asked(key, score_);  // answered on another gateway, maybe
+    }
     ctx.after_answer.push_back([tracker = tracker_, key](RequestContext& c) {
       if (c.error || c.rec.status != 200 || c.rec.outcome != "ok") return;
       tracker->put(key, c.rec.id, steady_ms());
+      c.implicit->fleet_answered(key, c.rec.id, std::chrono::milliseconds(tracker->window_ms()));
     });
     return StageResult::next();
   }
