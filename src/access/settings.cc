@@ -1,7 +1,8 @@
 #include "access/settings.h"
 
-#include <charconv>
 #include <set>
+
+#include "core/redis_link.h"
 
 namespace switchboard::access {
 namespace {
@@ -61,33 +62,13 @@ class Reader {
 }  // namespace
 
 Result<RedisSettings> parse_redis_url(const std::string& url) {
+  auto address = parse_redis_address(url);
+  if (!address) return address.error();
   RedisSettings s;
-  s.url = url;
-  auto bad = [&](const std::string& why) {
-    return make_error(ErrorKind::kBadRequest, "bad_config", "'" + url + "': " + why);
-  };
-  std::string_view rest = url;
-  if (!rest.starts_with("redis://")) return bad("not a redis URL (redis://HOST[:PORT][/DB])");
-  rest.remove_prefix(8);
-  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-    const auto db = rest.substr(slash + 1);
-    rest = rest.substr(0, slash);
-    if (!db.empty()) {
-      auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), s.db);
-      if (ec != std::errc() || p != db.data() + db.size() || s.db < 0) return bad("bad database");
-    }
-  }
-  if (rest.find('@') != std::string_view::npos)
-    return bad("credentials in the URL are not supported");
-  if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    const auto port = rest.substr(colon + 1);
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), s.port);
-    if (ec != std::errc() || p != port.data() + port.size() || s.port <= 0 || s.port > 65535)
-      return bad("bad port");
-    rest = rest.substr(0, colon);
-  }
-  if (rest.empty()) return bad("no host");
-  s.host = std::string(rest);
+  s.url = address->url;
+  s.host = address->host;
+  s.port = address->port;
+  s.db = address->db;
   return s;
 }
 

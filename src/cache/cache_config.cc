@@ -3,6 +3,8 @@
 #include <cmath>
 #include <set>
 
+#include "core/redis_link.h"
+
 namespace switchboard::cache {
 namespace {
 
@@ -87,39 +89,13 @@ bool CacheSettings::any_semantic() const {
 }
 
 Result<RedisSettings> parse_redis_url(const std::string& url) {
+  auto address = parse_redis_address(url);
+  if (!address) return address.error();
   RedisSettings s;
-  s.url = url;
-  std::string_view rest = url;
-  if (!rest.starts_with("redis://"))
-    return make_error(ErrorKind::kBadRequest, "bad_config",
-                      "'" + url + "' is no redis URL (redis://HOST:PORT[/DB])");
-  rest.remove_prefix(8);
-  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-    const std::string db(rest.substr(slash + 1));
-    rest = rest.substr(0, slash);
-    if (!db.empty()) {
-      char* end = nullptr;
-      const long v = std::strtol(db.c_str(), &end, 10);
-      if (*end || v < 0 || v > 1'000)
-        return make_error(ErrorKind::kBadRequest, "bad_config", "bad database in '" + url + "'");
-      s.db = static_cast<int>(v);
-    }
-  }
-  if (rest.find('@') != std::string_view::npos)
-    return make_error(ErrorKind::kBadRequest, "bad_config",
-                      "'" + url + "': credentials in the URL are not supported");
-  if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    const std::string port(rest.substr(colon + 1));
-    char* end = nullptr;
-    const long v = std::strtol(port.c_str(), &end, 10);
-    if (port.empty() || *end || v <= 0 || v > 65535)
-      return make_error(ErrorKind::kBadRequest, "bad_config", "bad port in '" + url + "'");
-    s.port = static_cast<int>(v);
-    rest = rest.substr(0, colon);
-  }
-  if (rest.empty())
-    return make_error(ErrorKind::kBadRequest, "bad_config", "no host in '" + url + "'");
-  s.host = std::string(rest);
+  s.url = address->url;
+  s.host = address->host;
+  s.port = address->port;
+  s.db = address->db;
   return s;
 }
 

@@ -4,12 +4,45 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
+#include <string_view>
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <utility>
 
 namespace switchboard {
+
+Result<RedisAddress> parse_redis_address(const std::string& url) {
+  RedisAddress a;
+  a.url = url;
+  auto bad = [&](const std::string& why) {
+    return make_error(ErrorKind::kBadRequest, "bad_config", "'" + url + "': " + why);
+  };
+  std::string_view rest = url;
+  if (!rest.starts_with("redis://")) return bad("not a redis URL (redis://HOST[:PORT][/DB])");
+  rest.remove_prefix(8);
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    const auto db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    if (!db.empty()) {
+      auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), a.db);
+      if (ec != std::errc() || p != db.data() + db.size() || a.db < 0) return bad("bad database");
+    }
+  }
+  if (rest.find('@') != std::string_view::npos)
+    return bad("credentials in the URL are not supported");
+  if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    const auto port = rest.substr(colon + 1);
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
+    if (ec != std::errc() || p != port.data() + port.size() || a.port <= 0 || a.port > 65535)
+      return bad("bad port");
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty()) return bad("no host");
+  a.host = std::string(rest);
+  return a;
+}
 
 const std::string& process_instance_id() {
   static const std::string id = [] {

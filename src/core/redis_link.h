@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "switchboard/result.h"
+
 struct redisContext;
 
 namespace switchboard {
@@ -20,6 +22,10 @@ struct RedisAddress {
   int db = 0;
   std::chrono::milliseconds timeout{100};
 };
+
+// `redis://HOST[:PORT][/DB]` (no credentials). kBadRequest (`bad_config`) naming the URL and what
+// is wrong: not a redis URL, no host, a bad port (1–65535) or database (≥ 0).
+Result<RedisAddress> parse_redis_address(const std::string& url);
 
 // This process's id among the gateways sharing one Redis (16 random hex digits, made once).
 const std::string& process_instance_id();

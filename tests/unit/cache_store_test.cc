@@ -272,7 +272,7 @@ routes:
   EXPECT_NE(bad("    cache: {thresold: 0.9}\n").find("unknown key 'thresold'"), std::string::npos);
   EXPECT_NE(bad("    cache: {store: nowhere}\n").find("no cache store 'nowhere'"),
             std::string::npos);
-  EXPECT_NE(bad("    cache: on\n", "cache: {redis: \"http://x\"}\n").find("no redis URL"),
+  EXPECT_NE(bad("    cache: on\n", "cache: {redis: \"http://x\"}\n").find("not a redis URL"),
             std::string::npos);
   EXPECT_NE(
       bad("    cache: {name: x, ttl_s: 5}\n  - name: b\n    policy: {type: static, model: m}\n"
