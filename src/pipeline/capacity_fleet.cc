@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -38,6 +39,11 @@ class RedisFleet final : public CapacityFleet {
       : link_(RedisAddress{s.url, s.host, s.port, s.db, s.timeout}, "capacity state",
               "prices follow this gateway's own load and spend until it is back"),
         fresh_ms_(std::max<std::int64_t>(3 * interval.count(), 2000)) {
+    // Per controller, not per process: after a hot reload the old runtime's controller (still
+    // counting its requests in flight) and the new one publish side by side, and the old one's
+    // clean-up must not delete the new one's figures.
+    static std::atomic<std::uint64_t> controllers{0};
+    id_ = process_instance_id() + "." + std::to_string(controllers.fetch_add(1) + 1);
     for (auto& m : models) keys_.push_back(s.prefix + "cap:m:" + m);
     for (auto& r : routes) keys_.push_back(s.prefix + "cap:r:" + r);
     models_ = models.size();
@@ -48,8 +54,7 @@ class RedisFleet final : public CapacityFleet {
     redisContext* c = link_.up() ? link_.get() : nullptr;
     if (!c) return;
     for (const auto& key : keys_)
-      redisAppendCommand(c, "HDEL %b %b", key.data(), key.size(), process_instance_id().data(),
-                         process_instance_id().size());
+      redisAppendCommand(c, "HDEL %b %b", key.data(), key.size(), id_.data(), id_.size());
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       Reply r;
       if (redisGetReply(c, reinterpret_cast<void**>(&r.r)) != REDIS_OK) break;
@@ -59,7 +64,7 @@ class RedisFleet final : public CapacityFleet {
   std::optional<Measures> exchange(const Measures& local, std::int64_t now_ms) override {
     redisContext* c = link_.get();
     if (!c) return std::nullopt;
-    const std::string& id = process_instance_id();
+    const std::string& id = id_;
     const std::string ttl = std::to_string(kForgetMs);
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       const double v = i < models_ ? local.models[i] : local.routes[i - models_];
@@ -123,6 +128,7 @@ class RedisFleet final : public CapacityFleet {
  private:
   RedisLink link_;
   const std::int64_t fresh_ms_;
+  std::string id_;  // this controller's field in every hash
   std::vector<std::string> keys_;  // models' then routes'
   std::size_t models_ = 0;
 };

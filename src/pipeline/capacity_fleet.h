@@ -31,7 +31,9 @@ class CapacityFleet {
   // Per model and per route, in the order of the names the fleet was made with.
   struct Measures {
     std::vector<double> models, routes;
-    std::size_t gateways = 1;  // exchange(): how many gateways the sums cover (this one included)
+    // exchange(): how many controllers the sums cover (this one included): one per gateway, two
+    // for a gateway whose previous runtime still finishes requests after a hot reload.
+    std::size_t gateways = 1;
   };
   virtual ~CapacityFleet() = default;
   // Publishes this gateway's `local` figures and returns the fleet's sums (this gateway's
