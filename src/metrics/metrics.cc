@@ -144,6 +144,7 @@ std::string GatewayMetrics::render() {
   route_budget.render(out);
   feedback.render(out);
   learned.render(out);
+  learning_contexts.render(out);
   learning_observations.render(out);
   if (ratelimit_state_present.load(std::memory_order_relaxed)) {
     out +=

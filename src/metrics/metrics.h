@@ -269,6 +269,11 @@ struct GatewayMetrics {
   Family<Counter> learned{"switchboard_feedback_learned_total",
                           "Feedback events handed to the routes' learning policies, by result.",
                           {"route", "result"}};
+  // Where the context of feedback handed to a learning policy was found: memory (the context
+  // cache) or store (the decision store's database, once the cache let it go; docs/online.md).
+  Family<Counter> learning_contexts{"switchboard_learning_contexts_total",
+                                    "Decision contexts found for feedback, by where (memory, store).",
+                                    {"source"}};
   Family<Gauge> learning_observations{
       "switchboard_learning_observations",
       "Feedback events the route's learning policy's current state has learned from.",

@@ -42,15 +42,21 @@ std::int64_t now_ms() {
       .count();
 }
 
-// The decision's context: in memory, else (persisted) in the decision store. Blocking (SQLite).
+// The decision's context: in memory, else (persisted) in the decision store; counted by where it
+// was found. Blocking (SQLite).
 std::optional<learning::DecisionContext> find_context(learning::ContextCache& contexts,
                                                       store::DecisionStore& store,
+                                                      metrics::GatewayMetrics& metrics,
                                                       const std::string& id) {
-  if (auto c = contexts.get(id)) return c;
+  if (auto c = contexts.get(id)) {
+    metrics.learning_contexts.with({"memory"}).inc();
+    return c;
+  }
   if (!contexts.limits().persist) return std::nullopt;
   const auto encoded = store.find_learning_context(id);
-  if (!encoded) return std::nullopt;
-  return learning::decode_context(*encoded);
+  auto c = encoded ? learning::decode_context(*encoded) : std::nullopt;
+  if (c) metrics.learning_contexts.with({"store"}).inc();
+  return c;
 }
 
 // The learning event of feedback on the decision `id` with context `c` (moved from); the caller
@@ -218,9 +224,9 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
 
   // The learning event, from the decisions' contexts.
   std::string learning = "no_context";
-  auto ctx_a = find_context(*contexts_, *store_, ids[0]);
+  auto ctx_a = find_context(*contexts_, *store_, metrics_, ids[0]);
   std::optional<learning::DecisionContext> ctx_b;
-  if (pairwise) ctx_b = find_context(*contexts_, *store_, ids[1]);
+  if (pairwise) ctx_b = find_context(*contexts_, *store_, metrics_, ids[1]);
   if (ctx_a && (!pairwise || ctx_b)) {
     learning::LearnEvent event = learn_event(ids[0], *ctx_a);
     Feedback& f = event.feedback;
@@ -288,7 +294,7 @@ std::string Gateway::implicit_feedback_blocking(const std::string& decision_id, 
     return "duplicate";
   }
   metrics_.feedback.with({route, "implicit", "accepted"}).inc();
-  auto ctx = find_context(*contexts_, *store_, decision_id);
+  auto ctx = find_context(*contexts_, *store_, metrics_, decision_id);
   if (!ctx) {
     metrics_.learned.with({route, "no_context"}).inc();
     return "no_context";

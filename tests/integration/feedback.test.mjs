@@ -279,6 +279,11 @@ describe('the context cache\'s limits come from the config', () => {
       const learned = learning === 'queued' ? 3 : 1;
       await eventually(async () => (await metric(base, 'switchboard_learning_observations',
         { route: 'adaptive' })) === learned);
+      // Where the contexts came from: the kept one from memory, the evicted and expired ones from
+      // the database (persisted only).
+      assert.equal(await metric(base, 'switchboard_learning_contexts_total', { source: 'memory' }), 1);
+      assert.equal(await metric(base, 'switchboard_learning_contexts_total', { source: 'store' }),
+        learning === 'queued' ? 2 : 0);
     });
   }
 });
