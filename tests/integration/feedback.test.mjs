@@ -10,7 +10,7 @@ import {
   startGateway, model, stopAll, chatBody, postChat, getJson, tempDir, sleep,
   expectErrorShape, parseMetrics,
 } from './lib/harness.mjs';
-import { SKIP_NO_REDIS, startRedis } from './lib/redis.mjs';
+import { SKIP_NO_REDIS, twoGatewaysSharingRedis } from './lib/redis.mjs';
 import { echoUpstream } from './lib/echo_upstream.mjs';
 
 const A = 'model-a';
@@ -293,14 +293,12 @@ describe('learning shared by two gateways through Redis', { skip: SKIP_NO_REDIS 
   let gw1;
   let gw2;
   before(async () => {
-    let echo;
-    [redis, echo] = await Promise.all([startRedis(), echoUpstream()]);
-    const cfg = {
-      models: [model(A, echo.url), model(B, echo.url)],
+    let gws;
+    ({ redis, gws } = await twoGatewaysSharingRedis((url) => ({
+      models: [model(A, url), model(B, url)],
       routes: [{ name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } }],
-      extraConfig: { state: { redis: redis.url } },
-    };
-    [gw1, gw2] = await Promise.all([startGateway(cfg), startGateway(cfg)]);
+    })));
+    [gw1, gw2] = gws;
   });
   after(async () => {
     redis?.proc.kill('SIGKILL');

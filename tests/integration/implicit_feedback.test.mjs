@@ -11,7 +11,7 @@ import {
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { echoUpstream } from './lib/echo_upstream.mjs';
-import { SKIP_NO_REDIS, startRedis } from './lib/redis.mjs';
+import { SKIP_NO_REDIS, twoGatewaysSharingRedis } from './lib/redis.mjs';
 
 const A = 'model-a';
 const B = 'model-b';
@@ -146,14 +146,13 @@ describe('implicit feedback across two gateways sharing Redis', { skip: SKIP_NO_
   let gw1;
   let gw2;
   before(async () => {
-    let echo;
-    [redis, echo] = await Promise.all([startRedis(), echoUpstream()]);
-    const config = {
-      models: [model(A, echo.url), model(B, echo.url)],
+    let gws;
+    ({ redis, gws } = await twoGatewaysSharingRedis((url) => ({
+      models: [model(A, url), model(B, url)],
       routes: [{ name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } }],
-      extraConfig: { feedback: { implicit: { window_s: 5 } }, state: { redis: redis.url } },
-    };
-    [gw1, gw2] = await Promise.all([startGateway(config), startGateway(config)]);
+      extraConfig: { feedback: { implicit: { window_s: 5 } } },
+    })));
+    [gw1, gw2] = gws;
   });
   after(async () => {
     redis?.proc.kill('SIGKILL');

@@ -1,7 +1,8 @@
 // A redis-server for a test (Debian's; CI installs it): started on an ephemeral (or given) loopback
 // port with nothing saved to disk. HAVE_REDIS / SKIP_NO_REDIS for describe()'s skip option.
 import { spawn, spawnSync } from 'node:child_process';
-import { closedPort, tempDir } from './harness.mjs';
+import { closedPort, tempDir, startGateway } from './harness.mjs';
+import { echoUpstream } from './echo_upstream.mjs';
 
 export const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
 export const SKIP_NO_REDIS = HAVE_REDIS ? false
@@ -23,4 +24,14 @@ export async function startRedis(portWanted) {
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited ${code}:\n${out}`)); });
   });
   return { port, proc, url: `redis://127.0.0.1:${port}` };
+}
+
+// A redis-server, an echo upstream and two gateways sharing the server: `config(echoUrl)` gives
+// startGateway()'s options without the state section, which is added. { redis, gws: [g1, g2] }.
+export async function twoGatewaysSharingRedis(config) {
+  const [redis, echo] = await Promise.all([startRedis(), echoUpstream()]);
+  const options = config(echo.url);
+  options.extraConfig = { ...(options.extraConfig ?? {}), state: { redis: redis.url } };
+  const gws = await Promise.all([startGateway(options), startGateway(options)]);
+  return { redis, gws };
 }
