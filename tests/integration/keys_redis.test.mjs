@@ -74,9 +74,10 @@ describe('rate limits shared through Redis', { skip: SKIP_NO_REDIS }, () => {
         assert.equal(r.headers.get('x-ratelimit-limit-requests'), '6');
         assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '0');
       }
-      // The other gateway has the count after one sync (kicked at once, sync_ms 20): 400 ms leaves
-      // room for a loaded CI machine (one run with 100 ms saw the other gateway a sync behind).
-      await sleep(400);
+      // The other gateway has the count after one sync (kicked at once, sync_ms 20) and its next
+      // full read-back (every 100 ms): 1 s leaves room for a loaded CI machine (runs with 100 ms,
+      // and once with 400 ms, saw the other gateway a sync behind).
+      await sleep(1000);
     }
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429, 429, 429],
       'each gateway alone would have admitted 6; together they admitted 6');
