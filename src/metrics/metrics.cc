@@ -132,6 +132,7 @@ std::string GatewayMetrics::render() {
   cache_lookups.render(out);
   cache_saved.render(out);
   session_turns.render(out);
+  session_sync.render(out);
   key_requests.render(out);
   key_tokens.render(out);
   key_cost.render(out);

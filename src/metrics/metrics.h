@@ -222,6 +222,12 @@ struct GatewayMetrics {
                                 "Requests of routes with sessions, by session action (new, same "
                                 "model, stayed despite a better choice, switched, none).",
                                 {"route", "action"}};
+  // Sessions shared through Redis (pipeline/session/shared_sessions.h): turns published to the
+  // other gateways, merged from them, dropped (queue full, Redis unreachable); since start.
+  Family<Gauge> session_sync{"switchboard_session_sync",
+                             "Session turns shared with other gateways through Redis since start, "
+                             "by event (published, merged, dropped).",
+                             {"event"}};
   Family<Counter> cache_saved{
       "switchboard_cache_saved_usd_total",
       "Cost of the upstream calls cache hits avoided (each cached answer's original cost).",

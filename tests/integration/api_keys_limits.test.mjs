@@ -8,20 +8,10 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import {
-  startReplay, startGateway, model, stopAll, getDecision, sleep, GPT4,
+  startReplay, startGateway, model, stopAll, getDecision, sleep, GPT4, eventually
 } from './lib/harness.mjs';
 import { createKey, bearer } from './lib/keys.mjs';
 import { postJson } from './lib/post.mjs';
-
-async function eventually(fn, ms = 5000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
 
 describe('auth and limits on every API', () => {
   let gw;

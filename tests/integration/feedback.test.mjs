@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   startGateway, model, stopAll, chatBody, postChat, getJson, tempDir, sleep,
-  expectErrorShape, parseMetrics,
+  expectErrorShape, parseMetrics, eventually, metricSum
 } from './lib/harness.mjs';
 import { SKIP_NO_REDIS, twoGatewaysSharingRedis } from './lib/redis.mjs';
 import { echoUpstream } from './lib/echo_upstream.mjs';
@@ -55,22 +55,7 @@ async function choice(base, route, prompt) {
   return r.json;
 }
 
-async function metric(base, name, labels = {}) {
-  const text = (await getJson(base, '/metrics')).text;
-  const s = parseMetrics(text).filter((x) => x.name === name &&
-    Object.entries(labels).every(([k, v]) => x.labels[k] === v));
-  return s.reduce((a, x) => a + x.value, 0);
-}
-
-async function eventually(fn, ms = 10000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
+const metric = metricSum;
 
 // Math: A is bad (0), B good (1); poetry: the opposite.
 const reward = (cls, m) => ((cls === 'math') === (m === B) ? 1 : 0);

@@ -6,7 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startGateway, model, stopAll, chatBody, postChat, getJson, sleep, parseMetrics, tempDir, startProcess,
+  startGateway, model, stopAll, chatBody, postChat, getJson, sleep, parseMetrics, tempDir, startProcess, eventually, metricSum
 } from './lib/harness.mjs';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,21 +33,7 @@ async function ask(base, route, prompt) {
   return { id: r.headers.get('x-switchboard-decision'), model: r.headers.get('x-switchboard-model') };
 }
 
-async function metric(base, name, labels) {
-  const text = (await getJson(base, '/metrics')).text;
-  return parseMetrics(text).filter((x) => x.name === name &&
-    Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
-}
-
-async function eventually(fn, ms = 5000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) return v;
-    await sleep(50);
-  }
-}
+const metric = metricSum;
 
 const implicitAccepted = (base, route) =>
   metric(base, 'switchboard_feedback_total', { route, kind: 'implicit', result: 'accepted' });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import {
   startGateway, model, stopAll, chatBody, postChat, getDecision, getJson, sleep, expectErrorShape,
-  parseMetrics, streamChat,
+  parseMetrics, streamChat, eventually
 } from './lib/harness.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
 import { keysCli, createKey, bearer } from './lib/keys.mjs';
@@ -18,16 +18,6 @@ import { keysCli, createKey, bearer } from './lib/keys.mjs';
 const COST = (5 * 10 + 7 * 30) / 1e6;
 
 // Retries `fn` until it returns a truthy value (the gateway reloads keys every 200 ms here).
-async function eventually(fn, ms = 5000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
-
 describe('API keys', () => {
   let echo;
   let gw;

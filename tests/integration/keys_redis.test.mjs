@@ -8,23 +8,13 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import {
   startGateway, model, stopAll, chatBody, postChat, getJson, tempDir, sleep,
-  expectErrorShape, parseMetrics,
+  expectErrorShape, parseMetrics, eventually
 } from './lib/harness.mjs';
 import { SKIP_NO_REDIS, startRedis } from './lib/redis.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
 import { createKey, bearer } from './lib/keys.mjs';
 
 const COST = (5 * 10 + 7 * 30) / 1e6;
-
-async function eventually(fn, ms = 5000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
 
 function metric(text, name) {
   return parseMetrics(text).find((s) => s.name === name)?.value;

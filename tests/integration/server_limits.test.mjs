@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   startGateway, model, stopAll, chatBody, postChat, getJson, fakeUpstream, completionJson, rawConnect, sleep,
-  expectErrorShape, withTimeout, SANITIZED,
+  expectErrorShape, withTimeout, SANITIZED, eventually
 } from './lib/harness.mjs';
 
 async function upstream() {
@@ -19,16 +19,6 @@ async function upstream() {
 }
 
 // Polls `fn` until it returns a truthy value (or throws after `ms`).
-async function eventually(fn, ms = 10000, what = 'condition') {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
-    await sleep(50);
-  }
-}
-
 // Opens `n` raw connections that send nothing (each is accepted and waits for a header).
 async function idleConnections(port, n) {
   const out = [];

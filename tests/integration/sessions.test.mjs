@@ -6,7 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startGateway, model, stopAll, postChat, getJson, getDecision, sleep, expectErrorShape,
-  parseMetrics, tempDir, startProcess,
+  parseMetrics, tempDir, startProcess, metricSum
 } from './lib/harness.mjs';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -48,11 +48,7 @@ async function conversation(base, route, opts = {}) {
   return turns;
 }
 
-async function metric(base, name, labels) {
-  const text = (await getJson(base, '/metrics')).text;
-  return parseMetrics(text).filter((x) => x.name === name &&
-    Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
-}
+const metric = metricSum;
 
 describe('sessions', () => {
   let gw;

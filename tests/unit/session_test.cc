@@ -69,6 +69,25 @@ TEST(SessionTable, ConversationMovesOnWithTheSession) {
   EXPECT_EQ(t.find_conversation(22, 2), std::optional<std::uint64_t>(5));
 }
 
+TEST(SessionTable, MergesOnlyTurnsNewerThanItKnows) {
+  SessionTable t(10, 1000);
+  EXPECT_TRUE(t.merge(7, State{"a", 1, 1, 0}, 31, 0));  // unknown: recorded
+  EXPECT_EQ(t.find_conversation(31, 1), std::optional<std::uint64_t>(7));
+  EXPECT_FALSE(t.merge(7, State{"b", 0, 1, 0}, 32, 2));  // the same turn: the local one stays
+  t.update(7, State{"a", 1, 2, 0}, 33, 3);                // this gateway answered turn 2
+  EXPECT_FALSE(t.merge(7, State{"b", 0, 2, 1}, 34, 4));
+  EXPECT_TRUE(t.merge(7, State{"b", 2, 3, 1}, 35, 5));  // another gateway answered turn 3
+  auto s = t.find(7, 6);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->model, "b");
+  EXPECT_EQ(s->turns, 3);
+  EXPECT_EQ(t.find_conversation(35, 6), std::optional<std::uint64_t>(7));
+  EXPECT_FALSE(t.find_conversation(33, 6));
+  // An expired local session does not hold back an older turn.
+  EXPECT_TRUE(t.merge(7, State{"c", 0, 1, 0}, 36, 5000));
+  EXPECT_EQ(t.find(7, 5001)->model, "c");
+}
+
 TEST(SessionHash, NextTurnsHistoryIsTheLastTurnWithItsAnswer) {
   auto turn1 = chat(R"([{"role":"system","content":"be brief"},{"role":"user","content":"hi"}])");
   auto turn2 =

@@ -14,28 +14,25 @@
 // owner is this gateway to `deliver` (the gateway's implicit feedback, as for a local repeat).
 //
 // Never on the request path: the calls append to a bounded queue (1,024 jobs; full: dropped,
-// counted) served by that thread, which also polls the stream every 50 ms. The thread starts at
-// the first call, so a gateway without implicit feedback never polls. Redis unreachable: the jobs
-// are dropped (repeats on the same gateway still count, through the local table), the outage is
-// logged once (core/redis_link.h), reconnects at most once a second.
+// counted) served by that thread (a core/redis_worker.h RedisWorker), which also polls the stream
+// every 50 ms. The thread starts at the first call, so a gateway without implicit feedback never
+// polls. Redis unreachable: the jobs are dropped (repeats on the same gateway still count, through
+// the local table), the outage is logged once, reconnects at most once a second.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "access/settings.h"
 
 namespace switchboard {
-class RedisLink;
-}
+class RedisWorker;
+class StreamTail;
+}  // namespace switchboard
 
 namespace switchboard::pipeline::learning {
 
@@ -49,35 +46,18 @@ class SharedRepeats {
   void asked(std::uint64_t key, double score);
   void forget(std::uint64_t key);
 
-  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped() const;
   std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
 
  private:
-  struct Job {
-    enum class Kind { kAnswered, kAsked, kForget } kind;
-    std::uint64_t key = 0;
-    std::string decision_id;
-    std::int64_t window_ms = 0;
-    double score = 0;
-  };
-  void submit(Job job);
-  void loop();
-  void run(const Job& job);  // thread only
-  void poll();               // thread only: the stream's new entries
+  void poll();  // worker thread: the stream's new entries
   std::string key_name(std::uint64_t key) const;
 
   const std::string prefix_, stream_;
   const Deliver deliver_;
-  std::unique_ptr<RedisLink> link_;  // thread only
-  std::string last_id_;              // thread only: "" until read at connect
-  std::uint64_t connection_ = 0;     // thread only: link_'s connection last_id_ belongs to
-
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<Job> queue_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;     // started by the first submit()
-  std::atomic<std::uint64_t> dropped_{0}, delivered_{0};
+  std::unique_ptr<StreamTail> tail_;     // worker thread only
+  std::unique_ptr<RedisWorker> worker_;  // last: its thread stops before the rest goes
+  std::atomic<std::uint64_t> delivered_{0};
 };
 
 }  // namespace switchboard::pipeline::learning

@@ -75,6 +75,22 @@ std::optional<std::uint64_t> SessionTable::find_conversation(std::uint64_t conve
 void SessionTable::update(std::uint64_t key, const State& state, std::uint64_t conversation,
                           std::int64_t now_ms) {
   std::lock_guard lock(mu_);
+  put(key, state, conversation, now_ms);
+}
+
+bool SessionTable::merge(std::uint64_t key, const State& state, std::uint64_t conversation,
+                         std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (auto it = by_key_.find(key); it != by_key_.end() &&
+                                   it->second->last_ms + ttl_ms_ > now_ms &&
+                                   it->second->state.turns >= state.turns)
+    return false;
+  put(key, state, conversation, now_ms);
+  return true;
+}
+
+void SessionTable::put(std::uint64_t key, const State& state, std::uint64_t conversation,
+                       std::int64_t now_ms) {
   auto it = by_key_.find(key);
   if (it == by_key_.end()) {
     while (lru_.size() >= max_) {
@@ -110,10 +126,28 @@ std::uint64_t SessionTable::expired() const {
   return expired_;
 }
 
+namespace {
+struct Tables {
+  std::mutex mu;
+  std::map<std::string, std::weak_ptr<SessionTable>, std::less<>> by_route;
+};
+Tables& tables_of_runtimes() {
+  static Tables t;
+  return t;
+}
+}  // namespace
+
+std::shared_ptr<SessionTable> existing_table(std::string_view route) {
+  Tables& all = tables_of_runtimes();
+  std::lock_guard lock(all.mu);
+  auto it = all.by_route.find(route);
+  return it == all.by_route.end() ? nullptr : it->second.lock();
+}
+
 std::shared_ptr<SessionTable> shared_table(const std::string& route, const Settings& settings) {
-  static std::mutex mu;
-  static std::map<std::string, std::weak_ptr<SessionTable>, std::less<>> tables;
-  std::lock_guard lock(mu);
+  Tables& all = tables_of_runtimes();
+  std::lock_guard lock(all.mu);
+  auto& tables = all.by_route;
   for (auto it = tables.begin(); it != tables.end();)  // forget tables no runtime holds
     it = it->second.expired() ? tables.erase(it) : std::next(it);
   auto& slot = tables[route];

@@ -56,6 +56,10 @@ class SessionTable {
   // recently used session when full.
   void update(std::uint64_t key, const State& state, std::uint64_t conversation,
               std::int64_t now_ms);
+  // A turn another gateway answered (pipeline/session/shared_sessions.h): recorded as update()
+  // does, unless this table knows the session at that turn or a later one. True when recorded.
+  bool merge(std::uint64_t key, const State& state, std::uint64_t conversation,
+             std::int64_t now_ms);
 
   std::size_t size() const;
   std::size_t max_sessions() const { return max_; }
@@ -72,6 +76,8 @@ class SessionTable {
   };
   using List = std::list<Entry>;
   void erase(List::iterator it);  // mu_ held
+  void put(std::uint64_t key, const State& state, std::uint64_t conversation,
+           std::int64_t now_ms);  // mu_ held
 
   const std::size_t max_;
   const std::int64_t ttl_ms_;
@@ -86,6 +92,8 @@ class SessionTable {
 // a hot reload that keeps a route's max_sessions and ttl_s keeps its sessions (other bounds: a new
 // table). Thread-safe; the table lives as long as a runtime holds it.
 std::shared_ptr<SessionTable> shared_table(const std::string& route, const Settings& settings);
+// The table of `route` a runtime holds now, or null (no runtime has sessions on that route).
+std::shared_ptr<SessionTable> existing_table(std::string_view route);
 
 // 64-bit FNV-1a of `kind`, a NUL byte and `id`: the key of a session named by the client
 // (kind "header" or "user"), or of a new header-less one (kind "prefix", id = its decision id).

@@ -14,9 +14,12 @@
 //
 // Settings, per route: `session: {sticky: true, switch_margin: 0.05, ttl_s: 1800,
 // max_sessions: 100000}`. Memory: one SessionTable per route with sessions (bounded, LRU + TTL),
-// kept across hot reloads that do not change the route's bounds.
+// kept across hot reloads that do not change the route's bounds. With `state: {redis: URL}` each
+// recorded turn is also published to the other gateways (pipeline/session/shared_sessions.h), which
+// merge it into their tables; /metrics then shows switchboard_session_sync{event}.
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -24,7 +27,10 @@
 #include "cache/answer.h"
 #include "pipeline/answer_tap.h"
 #include "pipeline/request_context.h"
+#include "access/settings.h"
+#include "metrics/metrics.h"
 #include "pipeline/session/session_table.h"
+#include "pipeline/session/shared_sessions.h"
 #include "switchboard/stage.h"
 
 namespace switchboard::pipeline {
@@ -50,6 +56,8 @@ struct RouteSessions {
 // (RouteRequest::session_model views `state.model`).
 struct Turn {
   std::shared_ptr<session::SessionTable> table;
+  std::shared_ptr<session::SharedSessions> fleet;  // null: this gateway's sessions only
+  std::string route;                               // published with the turn (fleet only)
   session::Settings settings;
   std::uint64_t key = 0;
   std::optional<session::State> state;  // the session before this turn (nullopt: new)
@@ -114,6 +122,9 @@ class SessionStage final : public SyncStage {
       stage->routes_.emplace(r.name, std::move(rs));
     }
     if (stage->routes_.empty()) return std::unique_ptr<Stage>();
+    auto access = access::parse_access_settings(config);
+    if (!access) return access.error();
+    if (access->redis) stage->fleet_ = session::SharedSessions::acquire(*access->redis);
     return std::unique_ptr<Stage>(std::move(stage));
   }
 
@@ -124,8 +135,11 @@ class SessionStage final : public SyncStage {
     const RouteSessions& rs = found->second;
     const std::int64_t now = steady_ms();
 
+    if (fleet_ && ctx.metrics) watch_fleet(*ctx.metrics);
     auto turn = std::make_shared<Turn>();
     turn->table = rs.table;
+    turn->fleet = fleet_;
+    if (fleet_) turn->route = found->first;
     turn->settings = rs.settings;
     store::SessionRecord rec;
     if (auto header = ctx.headers.find("x-session-id"); header && !header->empty()) {
@@ -176,6 +190,8 @@ class SessionStage final : public SyncStage {
         if (auto answer = tap->answer())
           conversation = session::conversation_hash(c.req, answer->content);
       turn->table->update(turn->key, next, conversation, steady_ms());
+      if (turn->fleet)
+        turn->fleet->publish(turn->route, turn->key, next, conversation, turn->settings.ttl_ms);
     });
     return StageResult::next();
   }
@@ -227,7 +243,21 @@ class SessionStage final : public SyncStage {
       ctx.metrics->session_turns.with({ctx.route_label, rec.action}).inc();
   }
 
+  // /metrics shows the fleet's session sync from then on (read at each scrape).
+  void watch_fleet(metrics::GatewayMetrics& m) const {
+    if (hooked_.load(std::memory_order_acquire) == &m || hooked_.exchange(&m) == &m) return;
+    m.add_render_hook([&m, weak = std::weak_ptr<session::SharedSessions>(fleet_)] {
+      auto fleet = weak.lock();
+      if (!fleet) return;
+      m.session_sync.with({"published"}).set(static_cast<std::int64_t>(fleet->published()));
+      m.session_sync.with({"merged"}).set(static_cast<std::int64_t>(fleet->merged()));
+      m.session_sync.with({"dropped"}).set(static_cast<std::int64_t>(fleet->dropped()));
+    });
+  }
+
   std::map<std::string, RouteSessions, std::less<>> routes_;
+  std::shared_ptr<session::SharedSessions> fleet_;
+  mutable std::atomic<metrics::GatewayMetrics*> hooked_{nullptr};
 };
 
 const StageRegistrar kRegister("session",

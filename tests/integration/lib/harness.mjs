@@ -541,6 +541,26 @@ export function expectErrorShape(assert, json, code) {
 }
 
 // Parses Prometheus text into [{name, labels: {...}, value}].
+// Calls fn (sync or async) every 50 ms until it returns something truthy, which is returned; throws naming
+// `what` (and fn's last error, if it threw) when `ms` pass first.
+export async function eventually(fn, ms = 10000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    let error;
+    const v = await Promise.resolve().then(fn).catch((e) => { error = e; });
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms${error ? `: ${error.message}` : ''}`);
+    await sleep(50);
+  }
+}
+
+// The sum of the samples of metric `name` on the gateway at `base` whose labels include `labels`.
+export async function metricSum(base, name, labels = {}) {
+  const text = (await getJson(base, '/metrics')).text;
+  return parseMetrics(text).filter((x) => x.name === name &&
+    Object.entries(labels).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
+}
+
 export function parseMetrics(text) {
   const out = [];
   for (const line of text.split('\n')) {

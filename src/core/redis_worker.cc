@@ -1,0 +1,136 @@
+#include "core/redis_worker.h"
+
+#include <hiredis/hiredis.h>
+
+#include <cstdlib>
+
+namespace switchboard {
+namespace {
+
+struct Reply {
+  redisReply* r = nullptr;
+  explicit Reply(void* p) : r(static_cast<redisReply*>(p)) {}
+  ~Reply() {
+    if (r) freeReplyObject(r);
+  }
+};
+
+std::string_view text(const redisReply* r) {
+  return r && r->str ? std::string_view(r->str, r->len) : std::string_view();
+}
+
+}  // namespace
+
+RedisWorker::RedisWorker(RedisAddress address, std::string what, std::string consequence,
+                         std::size_t max_queue, std::chrono::milliseconds interval, Poll poll)
+    : link_(std::move(address), std::move(what), std::move(consequence)),
+      max_queue_(max_queue),
+      interval_(interval),
+      poll_(std::move(poll)) {}
+
+RedisWorker::~RedisWorker() { stop(); }
+
+void RedisWorker::start() {
+  std::lock_guard lock(mu_);
+  if (!stopping_ && !thread_.joinable()) thread_ = std::thread([this] { loop(); });
+}
+
+void RedisWorker::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool RedisWorker::submit(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || queue_.size() >= max_queue_) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    queue_.push_back(std::move(job));
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void RedisWorker::failed(redisContext* c) {
+  link_.down(c && c->errstr[0] ? c->errstr : "no reply");
+}
+
+void RedisWorker::loop() {
+  for (;;) {
+    std::deque<Job> jobs;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, interval_, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      jobs.swap(queue_);
+    }
+    for (auto& job : jobs) {
+      redisContext* c = link_.get();
+      if (c && job(c)) continue;
+      if (c) failed(c);
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (poll_) poll_();
+  }
+}
+
+std::string_view StreamEntry::field(std::string_view name) const {
+  for (const auto& [k, v] : fields)
+    if (k == name) return v;
+  return {};
+}
+
+std::int64_t StreamEntry::time_ms() const { return std::atoll(id.c_str()); }
+
+std::vector<StreamEntry> StreamTail::read(RedisWorker& worker, std::size_t count) {
+  std::vector<StreamEntry> out;
+  redisContext* c = worker.connection();
+  if (!c) return out;
+  if (last_id_.empty() || connection_ != worker.link().connections()) {
+    last_id_ = "0-0";
+    if (from_ == From::kEnd) {
+      Reply last(redisCommand(c, "XREVRANGE %b + - COUNT 1", stream_.data(), stream_.size()));
+      if (!last.r) {
+        worker.failed(c);
+        return out;
+      }
+      if (last.r->type == REDIS_REPLY_ARRAY && last.r->elements == 1 &&
+          last.r->element[0]->type == REDIS_REPLY_ARRAY && last.r->element[0]->elements >= 1)
+        last_id_ = std::string(text(last.r->element[0]->element[0]));
+    }
+    connection_ = worker.link().connections();
+  }
+  const std::string n = std::to_string(count);
+  Reply r(redisCommand(c, "XREAD COUNT %b STREAMS %b %b", n.data(), n.size(), stream_.data(),
+                       stream_.size(), last_id_.data(), last_id_.size()));
+  if (!r.r) {
+    worker.failed(c);
+    return out;
+  }
+  if (r.r->type != REDIS_REPLY_ARRAY || r.r->elements == 0) return out;  // nothing new
+  const redisReply* stream = r.r->element[0];
+  if (stream->type != REDIS_REPLY_ARRAY || stream->elements < 2) return out;
+  const redisReply* entries = stream->element[1];
+  out.reserve(entries->elements);
+  for (std::size_t i = 0; i < entries->elements; ++i) {
+    const redisReply* entry = entries->element[i];
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
+    StreamEntry e;
+    e.id = std::string(text(entry->element[0]));
+    last_id_ = e.id;
+    const redisReply* fields = entry->element[1];
+    for (std::size_t k = 0; k + 1 < fields->elements; k += 2)
+      e.fields.emplace_back(text(fields->element[k]), text(fields->element[k + 1]));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace switchboard
