@@ -21,6 +21,8 @@ if [[ "${1:-}" == "--test" ]]; then packages+=(redis-server); fi
 if [[ "${1:-}" == "--test" ]]; then packages+=(chromium fonts-dejavu-core); fi
 # Lints the deployment files (deploy/, docs/deploy.md).
 if [[ "${1:-}" == "--test" ]]; then packages+=(yamllint); fi
+# The decision-store health test holds a foreign write lock with Debian's sqlite3 shell.
+if [[ "${1:-}" == "--test" ]]; then packages+=(sqlite3); fi
 if [[ "${1:-}" == "--bench" ]]; then packages+=(wrk nginx-light valgrind); fi
 # bench/soak.sh and bench/streams.sh: Node drivers; the soak reads decision records with sqlite3.
 if [[ "${1:-}" == "--soak" ]]; then packages+=(nodejs npm sqlite3); fi

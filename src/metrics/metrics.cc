@@ -133,6 +133,7 @@ std::string GatewayMetrics::render() {
   cache_saved.render(out);
   session_turns.render(out);
   session_sync.render(out);
+  implicit_shared.render(out);
   key_requests.render(out);
   key_tokens.render(out);
   key_cost.render(out);
@@ -173,6 +174,12 @@ std::string GatewayMetrics::render() {
       "(database locked elsewhere, disk full, ...) and were rolled back to be tried again.\n"
       "# TYPE switchboard_decision_write_failures_total counter\n";
   sample(out, "switchboard_decision_write_failures_total", "", decision_write_failures.value());
+  out +=
+      "# HELP switchboard_decision_store_failing_seconds How long decision records have failed to "
+      "be written (0 while writes succeed); GET /healthz says degraded meanwhile.\n"
+      "# TYPE switchboard_decision_store_failing_seconds gauge\n";
+  sample(out, "switchboard_decision_store_failing_seconds", "",
+         decision_store_failing_seconds.value());
   return out;
 }
 

@@ -228,6 +228,13 @@ struct GatewayMetrics {
                              "Session turns shared with other gateways through Redis since start, "
                              "by event (published, merged, dropped).",
                              {"event"}};
+  // Implicit feedback across gateways (pipeline/learning/shared_repeats.h): repeats of this
+  // gateway's answers seen by others and delivered here, and jobs dropped (queue full, Redis
+  // unreachable); since start.
+  Family<Gauge> implicit_shared{"switchboard_implicit_feedback_shared",
+                                "Implicit feedback shared with other gateways through Redis since "
+                                "start, by event (delivered, dropped).",
+                                {"event"}};
   Family<Counter> cache_saved{
       "switchboard_cache_saved_usd_total",
       "Cost of the upstream calls cache hits avoided (each cached answer's original cost).",
@@ -295,6 +302,7 @@ struct GatewayMetrics {
     decisions_dropped.set(static_cast<std::int64_t>(n));
   }
   Gauge decision_write_failures;  // mirrors DecisionStore::write_failures()
+  Value decision_store_failing_seconds;  // since the first of the failed writes in a row; 0 = ok
 
   // Called at the start of render(), e.g. to copy replica load into replica_in_flight.
   std::function<void()> before_render;

@@ -73,6 +73,22 @@ void CapacityController::on_finish(std::string_view model, std::string_view rout
     r->spend.fetch_add(cost_usd, std::memory_order_relaxed);
 }
 
+void CapacityController::on_finish_calls(std::string_view first, std::string_view route,
+                                         const std::vector<CallLoad>& calls, double cost_usd) {
+  bool first_counted = false;
+  for (const CallLoad& call : calls) {
+    auto* m = find_model(call.model);
+    if (!m) continue;
+    if (!first_counted && call.model == first)
+      first_counted = true;
+    else
+      m->requests.fetch_add(1, std::memory_order_relaxed);
+    if (call.tokens > 0)
+      m->tokens.fetch_add(static_cast<std::uint64_t>(call.tokens), std::memory_order_relaxed);
+  }
+  on_finish(first, route, 0, cost_usd);  // in flight and the route's spend
+}
+
 double CapacityController::model_price(std::string_view model) const {
   auto* m = find_model(model);
   return m ? m->price.load(std::memory_order_relaxed) : 0.0;

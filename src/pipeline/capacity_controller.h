@@ -57,6 +57,16 @@ class CapacityController final : public DualPrices {
   // The same request answered (or failed): its tokens and cost.
   void on_finish(std::string_view model, std::string_view route, std::int64_t tokens,
                  double cost_usd);
+  // The same request, when its plan made several calls (a cascade, an ensemble), answered: every
+  // call counts against its model's requests and tokens (the call to `first`, the plan's model,
+  // was counted by on_start), the summed cost against the route's budget. Concurrency is the
+  // first model's only (later calls run within the request's time).
+  struct CallLoad {
+    std::string_view model;
+    std::int64_t tokens = 0;
+  };
+  void on_finish_calls(std::string_view first, std::string_view route,
+                       const std::vector<CallLoad>& calls, double cost_usd);
 
   double model_price(std::string_view model) const override;
   double route_lambda(std::string_view route) const override;

@@ -28,6 +28,12 @@ using asio::awaitable;
 
 namespace {
 
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 http::Response json_response(unsigned status, std::string body) {
   http::Response r{static_cast<http::bhttp::status>(status), 11};
   r.set(http::bhttp::field::content_type, "application/json");
@@ -99,6 +105,15 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
     }
     metrics_.decisions_dropped_total_set(store_->dropped());
     metrics_.decision_write_failures.set(static_cast<std::int64_t>(store_->write_failures()));
+    if (repeats_) {
+      metrics_.implicit_shared.with({"delivered"}).set(
+          static_cast<std::int64_t>(repeats_->delivered()));
+      metrics_.implicit_shared.with({"dropped"}).set(
+          static_cast<std::int64_t>(repeats_->dropped()));
+    }
+    const auto health = store_->health();
+    metrics_.decision_store_failing_seconds.set(
+        health.failing ? static_cast<double>(unix_ms() - health.failing_since_ms) / 1000.0 : 0.0);
     if (rt->control) {
       for (const auto& m : rt->control->models()) {
         metrics_.model_price.with({m.model}).set(m.price);
@@ -225,8 +240,7 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
     if (method == verb::get)
       co_return co_await decision(ex, target.substr(std::string_view("/v1/decisions/").size()));
   } else if (target == "/healthz") {
-    if (method == verb::get)
-      co_return (void) co_await ex.respond(json_response(200, R"({"status":"ok"})"));
+    if (method == verb::get) co_return (void) co_await ex.respond(health_response());
   } else if (target == "/readyz") {
     if (method == verb::get) {
       bool draining = server_ && server_->draining();
@@ -255,12 +269,27 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
                  std::string(req.method_string()) + " is not allowed on " + std::string(target))));
 }
 
+http::Response Gateway::health_response() {
+  // 200 while the process serves, also when degraded: restarting would not mend a full disk or a
+  // foreign lock, and the gateway goes on answering (records queue, bounded, then are dropped).
+  const auto h = store_->health();
+  nlohmann::json store{{"status", h.failing ? "failing" : "ok"},
+                       {"queued", h.queued},
+                       {"dropped", h.dropped}};
+  if (h.failing) {
+    store["failing_for_s"] = static_cast<double>(unix_ms() - h.failing_since_ms) / 1000.0;
+    store["failed_tries"] = h.failed_tries;
+    store["error"] = h.error;
+  }
+  const nlohmann::json body{{"status", h.failing ? "degraded" : "ok"},
+                            {"decision_store", std::move(store)}};
+  return json_response(200, body.dump());
+}
+
 void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const Runtime& runtime) {
   // The id first: a request that fails from here on is still recorded under it.
   ctx.rec.id = store::new_decision_id();
-  ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+  ctx.rec.time_ms = unix_ms();
   ctx.body = ex.request().body();
   // The headers the stages read, in one pass over the request's fields (the first of a repeated
   // one wins, RequestHeaders::find): the routing headers; the API key for the auth stage

@@ -107,6 +107,8 @@ class Gateway final : private ImplicitFeedbackSink {
   std::string implicit_feedback_blocking(const std::string& decision_id, double score);
 
  private:
+  // GET /healthz: {"status": "ok" | "degraded", "decision_store": {...}} (docs/reliability.md).
+  http::Response health_response();
   struct Worker;  // per worker thread: its upstream and embedding source, its cached runtime
   // The worker's cached runtime, refreshed when replace_runtime() ran since.
   const std::shared_ptr<Runtime>& runtime_for(Worker& worker);

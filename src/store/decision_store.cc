@@ -352,9 +352,11 @@ void DecisionStore::writer_loop() {
     if (!batch.empty()) {
       if (write_batch(batch)) {
         failures = 0;
+        note_write(true);
         finish_batch(batch, false);
       } else {
         write_failures_.fetch_add(1);
+        note_write(false);
         ++failures;
         if (failures == 1 || failures % 100 == 0)
           spdlog::warn("decision store: writing {} records failed ({} tries so far): {}; trying again",
@@ -383,6 +385,39 @@ void DecisionStore::writer_loop() {
     if (stop && failed.empty()) return;
     if (retention && failed.empty()) more_to_delete = retention_step();
   }
+}
+
+void DecisionStore::note_write(bool ok) {
+  std::lock_guard lock(health_mu_);
+  if (ok) {
+    failing_since_ms_ = 0;
+    failed_tries_ = 0;
+    failing_error_.clear();
+    return;
+  }
+  if (!failing_since_ms_)
+    failing_since_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  ++failed_tries_;
+  failing_error_ = last_error_;
+}
+
+DecisionStore::Health DecisionStore::health() {
+  Health h;
+  {
+    std::lock_guard lock(health_mu_);
+    h.failing = failing_since_ms_ != 0;
+    h.failing_since_ms = failing_since_ms_;
+    h.failed_tries = failed_tries_;
+    h.error = failing_error_;
+  }
+  {
+    std::lock_guard lock(mu_);
+    h.queued = static_cast<std::size_t>(enqueued_ - written_);  // queued or being (re)tried
+  }
+  h.dropped = dropped();
+  return h;
 }
 
 void DecisionStore::finish_batch(const std::vector<RecordPtr>& batch, bool dropped) {

@@ -215,6 +215,16 @@ class DecisionStore {
   std::uint64_t dropped() const { return dropped_.load(); }
   // Transactions that failed and were rolled back to be tried again.
   std::uint64_t write_failures() const { return write_failures_.load(); }
+  // Whether records are being written now (GET /healthz, docs/reliability.md).
+  struct Health {
+    bool failing = false;              // the last write failed (it is being tried again)
+    std::int64_t failing_since_ms = 0;  // Unix ms of the first failure in a row (failing only)
+    std::uint64_t failed_tries = 0;     // failed tries in a row
+    std::string error;                  // SQLite's message for the last failure (failing only)
+    std::size_t queued = 0;             // records not written yet (queued or being retried)
+    std::uint64_t dropped = 0;          // dropped() so far
+  };
+  Health health();
   // The database file (store/decision_query.h opens its own read connections on it).
   const std::string& path() const { return path_; }
 
@@ -262,6 +272,12 @@ class DecisionStore {
   bool flush_requested_ = false;                            // guarded by mu_
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> write_failures_{0};
+  // The current run of failed writes (Health): set by the writer, read by health().
+  std::mutex health_mu_;
+  std::int64_t failing_since_ms_ = 0;  // guarded by health_mu_: 0 = the last write succeeded
+  std::uint64_t failed_tries_ = 0;     // guarded by health_mu_
+  std::string failing_error_;          // guarded by health_mu_
+  void note_write(bool ok);            // writer thread
   std::thread writer_;
 };
 

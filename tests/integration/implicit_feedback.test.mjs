@@ -154,6 +154,8 @@ describe('implicit feedback across two gateways sharing Redis', { skip: SKIP_NO_
     assert.ok(await eventually(async () => (await implicitAccepted(gw1.base, 'adaptive')) === 1),
       'gateway 1 stored the implicit feedback on its decision');
     assert.equal(await implicitAccepted(gw2.base, 'adaptive'), 0);
+    assert.equal(await metric(gw1.base, 'switchboard_implicit_feedback_shared', { event: 'delivered' }), 1);
+    assert.equal(await metric(gw2.base, 'switchboard_implicit_feedback_shared', { event: 'delivered' }), 0);
     // Learned by both through the shared feedback stream.
     assert.ok(await eventually(async () => (await observations(gw1.base)) === 1 && (await observations(gw2.base)) === 1));
     const again = await post(gw1.base, '/v1/feedback', { decision_id: first.id, score: 1 });

@@ -69,6 +69,23 @@ TEST(CapacityController, ConcurrentCapacityReadsRequestsInFlight) {
   EXPECT_NEAR(c.model_price("c"), 0.0, 1e-12);  // 0 in flight: −0.1
 }
 
+TEST(CapacityController, AMultiCallPlanCountsEveryCallOnItsModel) {
+  auto cfg = config_with("control: {price_step: 0.1, smoothing: 1}\n");
+  pipeline::CapacityController c(*cfg);
+  // 20 cascades a second start on b and escalate to a: 20 calls a second against a's 10 rps.
+  for (int i = 0; i < 20; ++i) {
+    c.on_start("b");
+    c.on_finish_calls("b", "r", {{"b", 30}, {"a", 50}}, 0.01);
+  }
+  c.step(1.0, 1);
+  EXPECT_NEAR(c.model_price("a"), 0.1, 1e-12);  // +0.1 × (20/10 − 1)
+  // The same on a concurrency cap: in flight is the first model's, settled by on_finish_calls.
+  for (int i = 0; i < 4; ++i) c.on_start("c");
+  for (int i = 0; i < 4; ++i) c.on_finish_calls("c", "r", {{"c", 5}, {"b", 5}}, 0);
+  c.step(1.0, 2);
+  EXPECT_EQ(c.model_price("c"), 0);  // nothing left in flight
+}
+
 TEST(CapacityController, BudgetLambdaTracksSpendRate) {
   auto cfg = config_with("control: {lambda_step: 10, smoothing: 1}\n");
   pipeline::CapacityController c(*cfg);

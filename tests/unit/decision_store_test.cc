@@ -437,8 +437,15 @@ TEST(DecisionStore, ABatchBlockedByAnotherWriterIsKeptFindableAndWrittenLater) {
     ids.push_back(r.id);
     (*store)->record(std::move(r));
   }
+  EXPECT_FALSE((*store)->health().failing);
   ASSERT_TRUE(wait_for_a_failed_write(**store));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a few more tries fail
+  const auto sick = (*store)->health();
+  EXPECT_TRUE(sick.failing);
+  EXPECT_GE(sick.failed_tries, 2u);
+  EXPECT_GT(sick.failing_since_ms, 0);
+  EXPECT_NE(sick.error.find("locked"), std::string::npos) << sick.error;
+  EXPECT_EQ(sick.queued, 3u);  // the batch being retried
   for (const auto& id : ids) EXPECT_TRUE((*store)->find_pending(id)) << id;
   EXPECT_EQ((*store)->dropped(), 0u);
   EXPECT_EQ((*store)->stored_count(), 0);
@@ -452,6 +459,11 @@ TEST(DecisionStore, ABatchBlockedByAnotherWriterIsKeptFindableAndWrittenLater) {
   }
   EXPECT_EQ((*store)->stored_count(), 3);
   EXPECT_EQ((*store)->dropped(), 0u);
+  const auto well = (*store)->health();
+  EXPECT_FALSE(well.failing);
+  EXPECT_EQ(well.failed_tries, 0u);
+  EXPECT_EQ(well.error, "");
+  EXPECT_EQ(well.queued, 0u);
 }
 
 // Queued learning contexts and stored conversations count against max_pending_bytes: past it a

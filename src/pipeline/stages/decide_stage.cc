@@ -37,11 +37,18 @@ class DecideStage final : public SyncStage {
     ctx.rec.model = ctx.decision->plan.model;
     if (control && !ctx.explain_only) {
       // Capacity load and route spend (docs/capacity.md): counted when routed, settled once
-      // answered (the model that answered may be a fallback; the plan's first model is counted).
+      // answered (a single call: the plan's model is counted, even when a fallback answered; a
+      // multi-call plan: every call, on its own model).
       control->on_start(ctx.rec.model);
       ctx.after_answer.push_back([control, model = ctx.rec.model](RequestContext& c) {
-        control->on_finish(model, c.route_label, c.rec.prompt_tokens + c.rec.completion_tokens,
-                           c.rec.cost_usd);
+        if (c.rec.calls.empty())
+          return control->on_finish(model, c.route_label,
+                                    c.rec.prompt_tokens + c.rec.completion_tokens, c.rec.cost_usd);
+        std::vector<CapacityController::CallLoad> calls;
+        calls.reserve(c.rec.calls.size());
+        for (const auto& call : c.rec.calls)
+          calls.push_back({call.model, call.prompt_tokens + call.completion_tokens});
+        control->on_finish_calls(model, c.route_label, calls, c.rec.cost_usd);
       });
     }
     return StageResult::next();
