@@ -24,11 +24,11 @@
 #include <map>
 #include <memory>
 
+#include "access/settings.h"
 #include "cache/answer.h"
+#include "metrics/metrics.h"
 #include "pipeline/answer_tap.h"
 #include "pipeline/request_context.h"
-#include "access/settings.h"
-#include "metrics/metrics.h"
 #include "pipeline/session/session_table.h"
 #include "pipeline/session/shared_sessions.h"
 #include "switchboard/stage.h"
