@@ -223,10 +223,13 @@ struct GatewayMetrics {
                                 "model, stayed despite a better choice, switched, none).",
                                 {"route", "action"}};
   // Sessions shared through Redis (pipeline/session/shared_sessions.h): turns published to the
-  // other gateways, merged from them, dropped (queue full, Redis unreachable); since start.
+  // other gateways, merged from them, dropped (queue full, Redis unreachable); and kept in SQLite
+  // across restarts (pipeline/session/stored_sessions.h): turns saved, sessions restored at
+  // start-up, turns not saved (queue full, SQLite failing); since start.
   Family<Gauge> session_sync{"switchboard_session_sync",
-                             "Session turns shared with other gateways through Redis since start, "
-                             "by event (published, merged, dropped).",
+                             "Session turns shared with other gateways through Redis and kept in "
+                             "SQLite since start, by event (published, merged, dropped; saved, "
+                             "restored, save_dropped).",
                              {"event"}};
   // Implicit feedback across gateways (pipeline/learning/shared_repeats.h): repeats of this
   // gateway's answers seen by others and delivered here, and jobs dropped (queue full, Redis

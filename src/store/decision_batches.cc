@@ -7,6 +7,7 @@
 #include <map>
 
 #include "store/record_codec.h"
+#include "store/sqlite_statement.h"
 
 namespace switchboard::store {
 namespace {
@@ -25,17 +26,6 @@ CREATE TABLE IF NOT EXISTS decision_meta (name TEXT PRIMARY KEY NOT NULL, value)
 
 constexpr std::int64_t kNoBound = std::numeric_limits<std::int64_t>::max();
 
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
-      sqlite3_finalize(s);
-      s = nullptr;
-    }
-  }
-  ~Stmt() { sqlite3_finalize(s); }
-  explicit operator bool() const { return s != nullptr; }
-};
 
 std::string_view blob(sqlite3_stmt* s, int i) {
   const void* p = sqlite3_column_blob(s, i);
@@ -45,7 +35,7 @@ std::string_view blob(sqlite3_stmt* s, int i) {
 }
 
 std::int64_t max_span(sqlite3* db) {
-  Stmt st(db, "SELECT value FROM decision_meta WHERE name = 'max_span_ms'");
+  Statement st(db, "SELECT value FROM decision_meta WHERE name = 'max_span_ms'");
   if (st && sqlite3_step(st.s) == SQLITE_ROW) return sqlite3_column_int64(st.s, 0);
   return 0;
 }
@@ -152,7 +142,7 @@ bool BatchWriter::write(BatchEncoder& encoder) {
 std::optional<DecisionRecord> find_batched(sqlite3* db, std::string_view id) {
   const std::int64_t t = id_time_ms(id);
   const bool timed = t >= 0;
-  Stmt st(db, timed ? "SELECT data FROM decision_batches WHERE min_ms BETWEEN ?1 AND ?2 AND "
+  Statement st(db, timed ? "SELECT data FROM decision_batches WHERE min_ms BETWEEN ?1 AND ?2 AND "
                       "max_ms >= ?2 ORDER BY min_ms DESC"
                     : "SELECT data FROM decision_batches ORDER BY seq DESC");
   if (!st) return std::nullopt;
@@ -166,13 +156,13 @@ std::optional<DecisionRecord> find_batched(sqlite3* db, std::string_view id) {
 }
 
 std::int64_t count_batched(sqlite3* db) {
-  Stmt st(db, "SELECT coalesce(sum(count), 0) FROM decision_batches");
+  Statement st(db, "SELECT coalesce(sum(count), 0) FROM decision_batches");
   if (st && sqlite3_step(st.s) == SQLITE_ROW) return sqlite3_column_int64(st.s, 0);
   return -1;
 }
 
 std::optional<std::int64_t> oldest_batched(sqlite3* db) {
-  Stmt st(db, "SELECT min(min_ms) FROM decision_batches");
+  Statement st(db, "SELECT min(min_ms) FROM decision_batches");
   if (st && sqlite3_step(st.s) == SQLITE_ROW && sqlite3_column_type(st.s, 0) != SQLITE_NULL)
     return sqlite3_column_int64(st.s, 0);
   return std::nullopt;
@@ -185,7 +175,7 @@ bool newest_batched(sqlite3* db, const std::string& lo, const std::string& hi, s
   if (limit == 0) return true;
   const std::int64_t span = max_span(db);
   const std::int64_t t_hi = upper_time(hi), t_lo = lower_time(lo);
-  Stmt st(db,
+  Statement st(db,
           "SELECT min_ms, data FROM decision_batches WHERE min_ms <= ?1 AND min_ms >= ?2 AND "
           "max_ms >= ?3 ORDER BY min_ms DESC");
   if (!st) return false;
@@ -220,11 +210,11 @@ bool newest_batched(sqlite3* db, const std::string& lo, const std::string& hi, s
 
 std::int64_t delete_oldest_batched(sqlite3* db, std::int64_t cutoff_ms, std::int64_t quota) {
   std::int64_t deleted = 0;
-  Stmt next(db,
+  Statement next(db,
             "SELECT seq, max_ms, count, data FROM decision_batches WHERE min_ms < ? "
             "ORDER BY min_ms LIMIT 1");
-  Stmt drop(db, "DELETE FROM decision_batches WHERE seq = ?");
-  Stmt rewrite(db, "UPDATE decision_batches SET min_ms = ?, max_ms = ?, count = ?, data = ? "
+  Statement drop(db, "DELETE FROM decision_batches WHERE seq = ?");
+  Statement rewrite(db, "UPDATE decision_batches SET min_ms = ?, max_ms = ?, count = ?, data = ? "
                    "WHERE seq = ?");
   if (!next || !drop || !rewrite) return -1;
   while (deleted < quota) {

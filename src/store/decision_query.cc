@@ -8,6 +8,7 @@
 #include "store/decision_batches.h"
 #include "store/decision_store.h"
 #include "store/record_codec.h"
+#include "store/sqlite_statement.h"
 
 namespace switchboard::store {
 namespace {
@@ -16,11 +17,6 @@ struct Db {
   sqlite3* db = nullptr;
   ~Db() { sqlite3_close_v2(db); }
 };
-
-Error sqlite_error(sqlite3* db, const std::string& what) {
-  return make_error(ErrorKind::kInternal, "store_error",
-                    what + ": " + (db ? sqlite3_errmsg(db) : "cannot allocate"));
-}
 
 // The lowest of the upper bounds given ("" = none).
 void lower_to(std::string& hi, const std::string& bound) {

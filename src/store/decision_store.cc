@@ -16,6 +16,7 @@
 #include "store/learning_contexts.h"
 #include "store/legacy_decisions.h"
 #include "store/record_codec.h"
+#include "store/sqlite_statement.h"
 #include "store/stored_responses.h"
 
 namespace switchboard::store {
@@ -41,11 +42,6 @@ PRAGMA wal_autocheckpoint=4096;
 // (sqlite3_memory_used, soft heap limits). Off for the process, before SQLite initialises (a static
 // initialiser: the auth stage may open its key store before the decision store is opened).
 [[maybe_unused]] const int kNoMemoryStatistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-
-Error sqlite_error(sqlite3* db, const std::string& what) {
-  return make_error(ErrorKind::kInternal, "store_error",
-                    what + ": " + (db ? sqlite3_errmsg(db) : "cannot allocate"));
-}
 
 constexpr char kHex[] = "0123456789abcdef";
 

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite_statement.h"
+
 namespace switchboard::store {
 namespace {
 
@@ -18,36 +20,6 @@ CREATE TABLE IF NOT EXISTS learning_state (
   policy TEXT, signature TEXT, observations INTEGER, stream_id TEXT, state TEXT, time_ms INTEGER
 ) WITHOUT ROWID;
 )sql";
-
-Error sqlite_error(sqlite3* db, const std::string& what) {
-  return make_error(ErrorKind::kInternal, "store_error",
-                    what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
-  ~Stmt() { sqlite3_finalize(s); }
-  void text(int i, const std::string& v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void real(int i, const std::optional<double>& v) {
-    if (v)
-      sqlite3_bind_double(s, i, *v);
-    else
-      sqlite3_bind_null(s, i);
-  }
-  std::string col_text(int i) {
-    const auto* t = sqlite3_column_text(s, i);
-    return t ? std::string(reinterpret_cast<const char*>(t),
-                           static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
-             : std::string();
-  }
-  std::optional<double> col_real(int i) {
-    if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-    return sqlite3_column_double(s, i);
-  }
-};
 
 }  // namespace
 
@@ -77,7 +49,7 @@ Result<bool> FeedbackStore::add(const std::vector<FeedbackRow>& rows) {
   if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
     return sqlite_error(db_, "storing feedback");
   for (const auto& r : rows) {
-    Stmt st(db_,
+    Statement st(db_,
             "INSERT INTO feedback (decision_id,time_ms,kind,score,other_id,outcome,route,model,"
             "source) VALUES (?,?,?,?,?,?,?,?,?)");
     st.text(1, r.decision_id);
@@ -108,7 +80,7 @@ Result<bool> FeedbackStore::add(const std::vector<FeedbackRow>& rows) {
 
 std::optional<FeedbackRow> FeedbackStore::find(const std::string& id) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
+  Statement st(db_,
           "SELECT decision_id,time_ms,kind,score,other_id,outcome,route,model,source FROM feedback "
           "WHERE decision_id = ?");
   st.text(1, id);
@@ -128,13 +100,13 @@ std::optional<FeedbackRow> FeedbackStore::find(const std::string& id) {
 
 std::int64_t FeedbackStore::count() {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT count(*) FROM feedback");
+  Statement st(db_, "SELECT count(*) FROM feedback");
   return sqlite3_step(st.s) == SQLITE_ROW ? sqlite3_column_int64(st.s, 0) : 0;
 }
 
 Result<bool> FeedbackStore::save_state(const LearningStateRow& r) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
+  Statement st(db_,
           "INSERT OR REPLACE INTO learning_state (route,policy,signature,observations,stream_id,"
           "state,time_ms) VALUES (?,?,?,?,?,?,?)");
   st.text(1, r.route);
@@ -150,7 +122,7 @@ Result<bool> FeedbackStore::save_state(const LearningStateRow& r) {
 
 std::optional<LearningStateRow> FeedbackStore::load_state(const std::string& route) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
+  Statement st(db_,
           "SELECT route,policy,signature,observations,stream_id,state,time_ms FROM learning_state "
           "WHERE route = ?");
   st.text(1, route);

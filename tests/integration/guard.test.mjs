@@ -80,6 +80,13 @@ describe('guard stage', () => {
           },
         },
         { name: 'redact-only', policy: { type: 'static', model: 'main-model' }, guard: { pii: 'redact' } },
+        {  // a multi-call plan: its final answer is delivered by the plan, not the single-call path
+          name: 'guarded-cascade',
+          policy: { type: 'cascade', tiers: [
+            { model: 'safe-model', judge: { type: 'agreement' }, threshold: 0, on_unavailable: 'accept' },
+            { model: 'main-model' }] },
+          guard: { pii: { default: 'redact', restore: true } },
+        },
         {
           name: 'to-safe', policy: { type: 'static', model: 'main-model' },
           guard: { jailbreak: { model: modelDir, route_to: 'safe-model' } },
@@ -126,6 +133,17 @@ describe('guard stage', () => {
     const r = await streamChat(gw.base, chatBody('guarded', `My address is ${EMAIL}.`));
     assert.equal(r.status, 200);
     assert.equal(r.text, `Noted: ${EMAIL} `);
+  });
+
+  test('a cascade\'s final answer gets the originals back too, whole and streamed', async () => {
+    const r = await postChat(gw.base, chatBody('guarded-cascade', `Please email ${EMAIL} today.`));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('x-switchboard-calls'), '1');
+    assert.equal(r.json.choices[0].message.content, `Noted: ${EMAIL}`);
+    const s = await streamChat(gw.base, chatBody('guarded-cascade', `Write to ${EMAIL} and ${PHONE}.`));
+    assert.equal(s.status, 200);
+    assert.equal(s.text, `Noted: ${EMAIL} ${PHONE}`);
+    for (const req of safe.requests.slice(-2)) assert.ok(!req.body.includes(EMAIL), req.body);
   });
 
   test('without restore the client sees the placeholders', async () => {

@@ -118,6 +118,13 @@ routes:
       tiers:
         - {models: [cheap1, cheap2], judge: test_same, threshold: 1}
         - {model: strong}
+  - name: cascade_zero_budget
+    policy:
+      type: cascade
+      max_cost: 0
+      tiers:
+        - {models: [cheap1, cheap2], judge: test_same, threshold: 1}
+        - {model: strong}
   - name: cascade_calls
     policy:
       type: cascade
@@ -357,6 +364,16 @@ TEST(CascadePlan, StopsAtTheCostBoundWithTheBestAnswerSoFar) {
   EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok", "cheap2@0:ok"}));
   EXPECT_NE(r.record.reason.find("stopped by max_cost"), std::string::npos) << r.record.reason;
   EXPECT_TRUE(r.record.calls[0].accepted);
+}
+
+TEST(CascadePlan, AZeroCostBoundStillMakesTheFirstTierButNeverEscalates) {
+  Offline o;
+  eval::OfflineRunner runner(*o.runtime, o.recorded);
+  auto r = runner.run(body("cascade_zero_budget", "split?"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(content(r), "A");
+  EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok", "cheap2@0:ok"}));
+  EXPECT_NE(r.record.reason.find("stopped by max_cost"), std::string::npos) << r.record.reason;
 }
 
 TEST(CascadePlan, StopsAtTheCallBound) {

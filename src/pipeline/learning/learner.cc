@@ -14,6 +14,9 @@
 namespace switchboard::pipeline::learning {
 namespace {
 
+// Decision ids remembered of events applied locally after an unacknowledged XADD (Learner::loop).
+constexpr std::size_t kMaxUnacknowledged = 4096;
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -261,7 +264,7 @@ redisContext* Learner::connect() {
   return redis_->get();
 }
 
-bool Learner::publish(redisContext* c, const std::deque<LearnEvent>& events) {
+std::vector<bool> Learner::publish(redisContext* c, const std::deque<LearnEvent>& events) {
   const std::string max = std::to_string(options_.stream_max);
   for (const auto& e : events) {
     const std::string body = event_json(e);
@@ -270,17 +273,17 @@ bool Learner::publish(redisContext* c, const std::deque<LearnEvent>& events) {
     const std::size_t lens[] = {4, options_.stream.size(), 6, 1, max.size(), 1, 1, body.size()};
     redisAppendCommandArgv(c, 8, argv, lens);
   }
-  bool ok = true;
+  std::vector<bool> acknowledged(events.size(), false);
   for (std::size_t i = 0; i < events.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(c, &raw) != REDIS_OK || !raw) {
       redis_->down(c->errstr[0] ? c->errstr : "no reply");
-      return false;
+      break;  // the rest: unknown, treated as not acknowledged
     }
     Reply r(raw);
-    if (r.r->type == REDIS_REPLY_ERROR) ok = false;
+    acknowledged[i] = r.r->type != REDIS_REPLY_ERROR;
   }
-  return ok;
+  return acknowledged;
 }
 
 bool Learner::consume(redisContext* c) {
@@ -310,12 +313,28 @@ bool Learner::consume(redisContext* c) {
       const redisReply* fields = entry->element[1];
       for (std::size_t k = 0; k + 1 < fields->elements; k += 2) {
         if (std::string_view(fields->element[k]->str, fields->element[k]->len) != "e") continue;
-        if (auto e = parse_event_json(
-                std::string_view(fields->element[k + 1]->str, fields->element[k + 1]->len)))
-          apply(*e);
+        auto e = parse_event_json(
+            std::string_view(fields->element[k + 1]->str, fields->element[k + 1]->len));
+        if (!e) continue;
+        // Already applied here when its XADD looked lost (publish()).
+        if (auto u = std::find(unacknowledged_.begin(), unacknowledged_.end(), e->decision_id);
+            u != unacknowledged_.end()) {
+          unacknowledged_.erase(u);
+          continue;
+        }
+        apply_safely(*e);
       }
     }
     if (entries->elements < 500) return true;
+  }
+}
+
+void Learner::apply_safely(const LearnEvent& event) {
+  try {
+    apply(event);
+  } catch (const std::exception& e) {
+    spdlog::error("route '{}': feedback on {} not learned: {}", event.route, event.decision_id,
+                  e.what());
   }
 }
 
@@ -333,19 +352,29 @@ void Learner::loop() {
     }
     if (shared()) {
       redisContext* c = batch.empty() ? nullptr : connect();
-      const bool sent = batch.empty() || (c && publish(c, batch));
-      if (!sent) {  // Redis down: learn locally rather than not at all
+      std::vector<bool> acknowledged(batch.size(), false);
+      if (c) acknowledged = publish(c, batch);
+      {  // Not acknowledged (Redis down, an error reply): learn locally rather than not at all.
         std::lock_guard lock(apply_mu_);
-        for (const auto& e : batch) apply(e);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          if (acknowledged[i]) continue;
+          apply_safely(batch[i]);
+          unacknowledged_.push_back(batch[i].decision_id);
+          if (unacknowledged_.size() > kMaxUnacknowledged) unacknowledged_.pop_front();
+        }
       }
       if (redisContext* r = connect()) consume(r);
     } else if (!batch.empty()) {
       std::lock_guard lock(apply_mu_);
-      for (const auto& e : batch) apply(e);
+      for (const auto& e : batch) apply_safely(e);
     }
     const auto now = std::chrono::steady_clock::now();
     if (stop || now >= next_save) {
-      save_now();
+      try {
+        save_now();
+      } catch (const std::exception& e) {
+        spdlog::error("learning state not saved: {}", e.what());
+      }
       next_save = now + options_.save_every;
     }
     if (stop) return;

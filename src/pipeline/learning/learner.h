@@ -12,7 +12,12 @@
 //     id it applied) — its own events too, after they come back — so every gateway applies the same
 //     events in the same order and their policies reach the same state. Redis unreachable: the
 //     thread applies its own events locally (the gateways then diverge until restarted), logs a
-//     warning once per outage, and retries at most once a second.
+//     warning once per outage, and retries at most once a second. An event whose XADD was not
+//     acknowledged (an error reply, or the connection lost before its reply) is applied locally
+//     and its decision id remembered (at most kMaxUnacknowledged): if it did reach the stream
+//     after all, consume() skips it there, so no event is learned twice.
+//   - an exception out of a policy's observe() or save() is logged and the event or the save is
+//     skipped; the thread goes on.
 //   - every `save_every`, and at stop(), saves each learning policy whose state changed
 //     (LearningPolicy::save()) to the `learning_state` table, with the route's policy spec as
 //     YAML (the signature) and the last stream id applied. start() restores each route's saved
@@ -28,6 +33,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -95,11 +101,12 @@ class Learner {
   void apply(const LearnEvent& event);  // apply_mu_ held
   void save_all(Runtime& runtime);      // apply_mu_ held
   void restore_all(Runtime& runtime);   // apply_mu_ held
-  // Redis (thread only): the connection (null while down), XADD the batch (false: not sent),
-  // XREAD and apply what is new.
+  // Redis (thread only): the connection (null while down), XADD the batch (per event: true when
+  // the stream acknowledged it), XREAD and apply what is new.
   redisContext* connect();
-  bool publish(redisContext* c, const std::deque<LearnEvent>& events);
+  std::vector<bool> publish(redisContext* c, const std::deque<LearnEvent>& events);
   bool consume(redisContext* c);
+  void apply_safely(const LearnEvent& event);  // apply_mu_ held; logs an exception, goes on
 
   const LearnerOptions options_;
   RuntimeSource runtime_;
@@ -109,6 +116,9 @@ class Learner {
   std::mutex apply_mu_;
   std::map<std::string, std::uint64_t> saved_observations_;  // guarded by apply_mu_
   std::string last_id_ = "0";  // guarded by apply_mu_: stream position
+  // Decision ids of this gateway's events applied locally because their XADD was not
+  // acknowledged, oldest first (bounded); guarded by apply_mu_.
+  std::deque<std::string> unacknowledged_;
 
   std::unique_ptr<RedisLink> redis_;  // thread only (and stop() after it)
 

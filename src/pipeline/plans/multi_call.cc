@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <forward_list>
 
+#include "guard/redact.h"
+
 namespace switchboard::pipeline::plans {
 
 using asio::awaitable;
@@ -45,9 +47,16 @@ awaitable<void> call_one(RequestContext& ctx, CallState& st, const ModelRuntime&
       out.error =
           make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no replica answered");
     }
-  } catch (const std::exception&) {
-    out.error = make_error(ErrorKind::kUpstreamTimeout, "deadline",
-                           "the plan's deadline passed before " + m.config->name + " answered");
+  } catch (const boost::system::system_error& e) {
+    // The plan's deadline cancels the calls still running (operation_aborted).
+    if (e.code() == asio::error::operation_aborted)
+      out.error = make_error(ErrorKind::kUpstreamTimeout, "deadline",
+                             "the plan's deadline passed before " + m.config->name + " answered");
+    else
+      out.error = make_error(ErrorKind::kUpstreamError, "upstream_unreachable",
+                             m.config->name + ": " + e.what());
+  } catch (const std::exception& e) {
+    out.error = make_error(ErrorKind::kInternal, "internal_error", m.config->name + ": " + e.what());
   }
 }
 
@@ -74,7 +83,7 @@ Spend::Spend(const PlanBounds& bounds, Clock::time_point start) : bounds_(bounds
 }
 
 std::size_t Spend::allowed(std::size_t wanted, std::string& why) const {
-  if (bounds_.max_cost && cost_ >= *bounds_.max_cost) {
+  if (bounds_.max_cost && calls_ > 0 && cost_ >= *bounds_.max_cost) {
     why = "max_cost";
     return 0;
   }
@@ -98,13 +107,18 @@ void Spend::add(const MemberAnswer& m, const RequestContext& ctx) {
 }
 
 void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& rec) {
-  if (!m.attempt || !m.answer) return;
-  if (m.answer->usage) {
+  // A 200 whose body did not parse was still served (and billed) by the upstream: priced on the
+  // body's size, like an answer without usage.
+  if (!m.attempt) return;
+  if (m.answer && m.answer->usage) {
     rec.prompt_tokens = m.answer->usage->prompt_tokens;
     rec.completion_tokens = m.answer->usage->completion_tokens;
   } else {
     rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
-    rec.completion_tokens = api::estimate_tokens(m.answer->content.size());
+    const std::size_t chars = m.answer ? m.answer->content.size()
+                              : m.attempt->body ? m.attempt->body->size()
+                                                : 0;
+    rec.completion_tokens = api::estimate_tokens(chars);
   }
   if (auto billed = m.attempt->call->billed_usd())
     rec.cost_usd = *billed;
@@ -195,12 +209,19 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
   ctx.calls_header = std::to_string(spend.calls());
   auto headers = ctx.response_headers();
   bool client_ok = true;
+  // The guard's redacted values go back into the answer (guard/redact.h), as on a single call.
   if (!ctx.req.stream) {
     std::string body = std::move(*a.body);
+    if (!ctx.restore.empty()) body = guard::restore_json_text(body, ctx.restore);
     client_ok = co_await ctx.client->respond(200, "application/json", headers, std::move(body));
   } else {
     // The answer was buffered: the client's first token waits for every call of the plan.
-    const std::string events = api::completion_as_sse(*final.answer, ctx.req.include_usage);
+    std::string events = api::completion_as_sse(*final.answer, ctx.req.include_usage);
+    if (!ctx.restore.empty()) {
+      guard::StreamRestorer restorer(ctx.restore);
+      events = restorer.feed(events);
+      events += restorer.finish();
+    }
     client_ok = co_await ctx.client->start_stream(headers);
     if (client_ok) client_ok = co_await ctx.client->write_chunk(events);
     if (client_ok) client_ok = co_await ctx.client->finish_stream();

@@ -37,6 +37,8 @@ class Spend {
  public:
   Spend(const PlanBounds& bounds, Clock::time_point start);
   // How many of `wanted` more calls the bounds allow now (0: stop); `why` says which bound.
+  // `max_cost` bounds what comes after the first call: a plan always makes one (max_cost 0 means
+  // "no escalation", as a single call's max_cost never leaves a request unanswered).
   std::size_t allowed(std::size_t wanted, std::string& why) const;
   void add(const MemberAnswer& m, const RequestContext& ctx);
   int calls() const { return calls_; }

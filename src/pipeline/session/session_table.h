@@ -10,6 +10,7 @@
 // tests can drive expiry.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -31,6 +32,7 @@ struct Settings {
   double switch_margin = 0.05;  // in the objective's utility (quality points)
   std::int64_t ttl_ms = 1'800'000;
   std::size_t max_sessions = 100'000;
+  bool persist = true;  // saved to the decision store's SQLite file, restored at start-up
 };
 
 // What is remembered of one session.
@@ -66,6 +68,9 @@ class SessionTable {
   std::int64_t ttl_ms() const { return ttl_ms_; }
   std::uint64_t evicted() const;  // by the bound
   std::uint64_t expired() const;  // by the TTL
+  // True for the first caller only: whoever fills a new table from saved sessions
+  // (pipeline/session/stored_sessions.h) does it once, not at every reload that keeps the table.
+  bool claim_restore() { return !restore_claimed_.exchange(true); }
 
  private:
   struct Entry {
@@ -86,6 +91,7 @@ class SessionTable {
   std::unordered_map<std::uint64_t, List::iterator> by_key_;
   std::unordered_map<std::uint64_t, std::uint64_t> by_conversation_;  // hash → session key
   std::uint64_t evicted_ = 0, expired_ = 0;
+  std::atomic<bool> restore_claimed_{false};
 };
 
 // The table of route `route`, shared by every runtime alive that asks for it with the same bounds:

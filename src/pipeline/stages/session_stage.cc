@@ -13,11 +13,15 @@
 // turn, action, model, reason}; switchboard_session_turns_total counts the actions.
 //
 // Settings, per route: `session: {sticky: true, switch_margin: 0.05, ttl_s: 1800,
-// max_sessions: 100000}`. Memory: one SessionTable per route with sessions (bounded, LRU + TTL),
-// kept across hot reloads that do not change the route's bounds. With `state: {redis: URL}` each
-// recorded turn is also published to the other gateways (pipeline/session/shared_sessions.h), which
-// merge it into their tables; /metrics then shows switchboard_session_sync{event}.
+// max_sessions: 100000, persist: true}`. Memory: one SessionTable per route with sessions (bounded,
+// LRU + TTL), kept across hot reloads that do not change the route's bounds. With `persist` (the
+// default) each recorded turn is also saved to the decision store's SQLite file and a new table is
+// filled from it (pipeline/session/stored_sessions.h), so sessions survive a restart. With
+// `state: {redis: URL}` each recorded turn is also published to the other gateways
+// (pipeline/session/shared_sessions.h), which merge it into their tables. /metrics shows
+// switchboard_session_sync{event} once a session route served a request.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +35,7 @@
 #include "pipeline/request_context.h"
 #include "pipeline/session/session_table.h"
 #include "pipeline/session/shared_sessions.h"
+#include "pipeline/session/stored_sessions.h"
 #include "switchboard/stage.h"
 
 namespace switchboard::pipeline {
@@ -50,6 +55,7 @@ std::int64_t steady_ms() {
 struct RouteSessions {
   session::Settings settings;
   std::shared_ptr<session::SessionTable> table;  // shared across reloads (session::shared_table)
+  std::shared_ptr<session::StoredSessions> saved;  // null: `persist: false`, or no SQLite
 };
 
 // What one request knows of its session, shared by its after_decide and after_answer callbacks
@@ -57,7 +63,8 @@ struct RouteSessions {
 struct Turn {
   std::shared_ptr<session::SessionTable> table;
   std::shared_ptr<session::SharedSessions> fleet;  // null: this gateway's sessions only
-  std::string route;                               // published with the turn (fleet only)
+  std::shared_ptr<session::StoredSessions> saved;  // null: not persisted
+  std::string route;                               // published and saved with the turn
   session::Settings settings;
   std::uint64_t key = 0;
   std::optional<session::State> state;  // the session before this turn (nullopt: new)
@@ -94,9 +101,11 @@ Result<session::Settings> parse_settings(const YAML::Node& node, const std::stri
         const auto n = v.as<std::int64_t>();
         if (n < 1 || n > 100'000'000) return bad(v, ".max_sessions must be in [1, 100000000]");
         s.max_sessions = static_cast<std::size_t>(n);
+      } else if (key == "persist") {
+        s.persist = v.as<bool>();
       } else {
         return bad(kv.first, ": unknown key '" + key +
-                                 "' (known: sticky, switch_margin, ttl_s, max_sessions)");
+                                 "' (known: sticky, switch_margin, ttl_s, max_sessions, persist)");
       }
     } catch (const YAML::Exception&) {
       return bad(v, "." + key + " has the wrong type");
@@ -119,6 +128,11 @@ class SessionStage final : public SyncStage {
       RouteSessions rs;
       rs.settings = *settings;
       rs.table = session::shared_table(r.name, *settings);
+      if (settings->persist) rs.saved = stage->stored(config.store.sqlite_path);
+      // A new table (start-up, or a reload that changed its bounds) starts from the saved sessions.
+      if (rs.saved && rs.table->claim_restore())
+        if (const auto n = rs.saved->restore(r.name, *rs.table))
+          spdlog::info("route '{}': {} live sessions restored", r.name, n);
       stage->routes_.emplace(r.name, std::move(rs));
     }
     if (stage->routes_.empty()) return std::unique_ptr<Stage>();
@@ -135,11 +149,12 @@ class SessionStage final : public SyncStage {
     const RouteSessions& rs = found->second;
     const std::int64_t now = steady_ms();
 
-    if (fleet_ && ctx.metrics) watch_fleet(*ctx.metrics);
+    if (ctx.metrics && (fleet_ || stored_)) watch_sync(*ctx.metrics);
     auto turn = std::make_shared<Turn>();
     turn->table = rs.table;
     turn->fleet = fleet_;
-    if (fleet_) turn->route = found->first;
+    turn->saved = rs.saved;
+    if (fleet_ || rs.saved) turn->route = found->first;
     turn->settings = rs.settings;
     store::SessionRecord rec;
     if (auto header = ctx.headers.find("x-session-id"); header && !header->empty()) {
@@ -192,6 +207,9 @@ class SessionStage final : public SyncStage {
       turn->table->update(turn->key, next, conversation, steady_ms());
       if (turn->fleet)
         turn->fleet->publish(turn->route, turn->key, next, conversation, turn->settings.ttl_ms);
+      if (turn->saved)
+        turn->saved->save(turn->route, turn->key, next, conversation, turn->settings.ttl_ms,
+                          turn->settings.max_sessions);
     });
     return StageResult::next();
   }
@@ -243,20 +261,45 @@ class SessionStage final : public SyncStage {
       ctx.metrics->session_turns.with({ctx.route_label, rec.action}).inc();
   }
 
-  // /metrics shows the fleet's session sync from then on (read at each scrape).
-  void watch_fleet(metrics::GatewayMetrics& m) const {
+  // The SQLite side of `persist` (one per file; null, logged, when it cannot be opened).
+  std::shared_ptr<session::StoredSessions> stored(const std::string& sqlite_path) {
+    if (!stored_ && !stored_failed_) {
+      auto s = session::StoredSessions::acquire(sqlite_path);
+      if (s)
+        stored_ = std::move(*s);
+      else
+        spdlog::warn("sessions are not persisted: {}", s.error().message);
+      stored_failed_ = !s;
+    }
+    return stored_;
+  }
+
+  // /metrics shows the session sync — the fleet's and SQLite's — from then on (read at each
+  // scrape).
+  void watch_sync(metrics::GatewayMetrics& m) const {
     if (hooked_.load(std::memory_order_acquire) == &m || hooked_.exchange(&m) == &m) return;
-    m.add_render_hook([&m, weak = std::weak_ptr<session::SharedSessions>(fleet_)] {
-      auto fleet = weak.lock();
-      if (!fleet) return;
-      m.session_sync.with({"published"}).set(static_cast<std::int64_t>(fleet->published()));
-      m.session_sync.with({"merged"}).set(static_cast<std::int64_t>(fleet->merged()));
-      m.session_sync.with({"dropped"}).set(static_cast<std::int64_t>(fleet->dropped()));
+    m.add_render_hook([&m, fleet_weak = std::weak_ptr<session::SharedSessions>(fleet_),
+                       stored_weak = std::weak_ptr<session::StoredSessions>(stored_)] {
+      auto set = [&m](const char* event, std::uint64_t v) {
+        m.session_sync.with({event}).set(static_cast<std::int64_t>(v));
+      };
+      if (auto fleet = fleet_weak.lock()) {
+        set("published", fleet->published());
+        set("merged", fleet->merged());
+        set("dropped", fleet->dropped());
+      }
+      if (auto stored = stored_weak.lock()) {
+        set("saved", stored->saved());
+        set("restored", stored->restored());
+        set("save_dropped", stored->dropped());
+      }
     });
   }
 
   std::map<std::string, RouteSessions, std::less<>> routes_;
   std::shared_ptr<session::SharedSessions> fleet_;
+  std::shared_ptr<session::StoredSessions> stored_;
+  bool stored_failed_ = false;
   mutable std::atomic<metrics::GatewayMetrics*> hooked_{nullptr};
 };
 

@@ -344,7 +344,7 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
     }
     if (const auto& a = ctx.spec["task_buckets"]) {
       const auto n = a.as<long long>();
-      if (n < 1 || n > 4096) return err("`task_buckets` must be an integer in [1, 4096]");
+      if (n < 1 || n > 256) return err("`task_buckets` must be an integer in [1, 256]");
       o.dim = static_cast<std::size_t>(n);
     } else if (o.context == Context::kTask) {
       o.dim = 16;
