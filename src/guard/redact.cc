@@ -1,5 +1,7 @@
 #include "guard/redact.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace switchboard::guard {
@@ -96,6 +98,38 @@ std::string restore_plain(std::string_view text,
   return out;
 }
 }  // namespace
+
+std::string restore_text(std::string_view text,
+                         const std::vector<std::pair<std::string, std::string>>& placeholders) {
+  return restore_plain(text, placeholders);
+}
+
+std::string unrestore_text(std::string_view text,
+                           const std::vector<std::pair<std::string, std::string>>& placeholders) {
+  std::vector<const std::pair<std::string, std::string>*> by_length;
+  for (const auto& p : placeholders)
+    if (!p.second.empty()) by_length.push_back(&p);
+  std::stable_sort(by_length.begin(), by_length.end(),
+                   [](const auto* a, const auto* b) { return a->second.size() > b->second.size(); });
+  std::string out;
+  out.reserve(text.size());
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto* match = static_cast<const std::pair<std::string, std::string>*>(nullptr);
+    for (const auto* p : by_length)
+      if (text.compare(pos, p->second.size(), p->second) == 0) {
+        match = p;
+        break;
+      }
+    if (match) {
+      out += match->first;
+      pos += match->second.size();
+    } else {
+      out += text[pos++];
+    }
+  }
+  return out;
+}
 
 std::string restore_json_text(
     std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders) {

@@ -38,6 +38,16 @@ Result<std::string> redact_chat_body(std::string_view body, std::uint64_t mask, 
 std::string restore_json_text(std::string_view json,
                               const std::vector<std::pair<std::string, std::string>>& placeholders);
 
+// `text` (plain, not JSON) with each placeholder replaced by its original.
+std::string restore_text(std::string_view text,
+                         const std::vector<std::pair<std::string, std::string>>& placeholders);
+// The inverse, for an answer that was restored for the client and is kept beyond the request (the
+// response cache, the session's conversation hash): `text` with every occurrence of an original
+// value replaced by its placeholder, longest values first — the form another request that redacts
+// to the same body can restore with its own values, and the history the next turn redacts to.
+std::string unrestore_text(std::string_view text,
+                           const std::vector<std::pair<std::string, std::string>>& placeholders);
+
 // Restores placeholders in a streamed answer (server-sent events of chat completion chunks).
 // A placeholder may arrive split over several chunks ("[EM", "AIL_", "1]"): text that could still
 // become a placeholder is held back per choice until it can be decided, and released with the next

@@ -10,7 +10,8 @@ import {
   startGateway, model, stopAll, chatBody, postChat, getJson, tempDir, sleep,
   expectErrorShape, parseMetrics, eventually, metricSum
 } from './lib/harness.mjs';
-import { SKIP_NO_REDIS, twoGatewaysSharingRedis } from './lib/redis.mjs';
+import { SKIP_NO_REDIS, twoGatewaysSharingRedis, startRedis } from './lib/redis.mjs';
+import { startRespProxy } from './lib/resp_proxy.mjs';
 import { echoUpstream } from './lib/echo_upstream.mjs';
 
 const A = 'model-a';
@@ -305,5 +306,49 @@ describe('learning shared by two gateways through Redis', { skip: SKIP_NO_REDIS 
       assert.equal((await choice(gw.base, 'adaptive', MATH[1])).model, B);
       assert.equal((await choice(gw.base, 'adaptive', POETRY[1])).model, A);
     }
+  });
+});
+
+// An XADD whose reply is lost after Redis ran it (here: every other one answered with an error by a
+// proxy): the gateway learns the event locally at once, and skips it when it comes back from the
+// stream — every event is learned exactly once, on both gateways.
+describe('feedback events whose XADD reply is lost are learned once', { skip: SKIP_NO_REDIS }, () => {
+  let redis;
+  let proxy;
+  let liar;
+  let honest;
+  before(async () => {
+    redis = await startRedis();
+    proxy = await startRespProxy(redis.port,
+      (name, i) => (name === 'XADD' && i % 2 === 1 ? 'OOM command not allowed (injected)' : null));
+    const echo = await echoUpstream();
+    const options = (url) => ({
+      models: [model(A, echo.url), model(B, echo.url)],
+      routes: [{ name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } }],
+      extraConfig: { state: { redis: url } },
+    });
+    [liar, honest] = await Promise.all([startGateway(options(proxy.url)), startGateway(options(redis.url))]);
+  });
+  after(async () => {
+    await proxy?.close();
+    redis?.proc.kill('SIGKILL');
+    await stopAll();
+  });
+
+  test('observations equal the feedback events, on the gateway told "failed" and on the other', async () => {
+    await train(liar.base, 'adaptive', 4);  // 8 events, all sent through the lying proxy
+    for (const gw of [liar, honest])
+      await eventually(async () => (await metric(gw.base, 'switchboard_learning_observations',
+        { route: 'adaptive' })) === 8, 10000, `gateway ${gw.port} learned the 8 events`);
+    assert.equal(proxy.counts.get('XADD'), 8, 'one XADD per event, every other one "failed"');
+    await sleep(300);  // a few more stream reads: nothing is applied twice
+    for (const gw of [liar, honest])
+      assert.equal(await metric(gw.base, 'switchboard_learning_observations', { route: 'adaptive' }), 8);
+    // The same events learned, though not in the same order (the liar applied the "failed" ones
+    // first): the same predictions up to rounding.
+    const c = [await choice(liar.base, 'adaptive', MATH[0]), await choice(honest.base, 'adaptive', MATH[0])];
+    c[0].candidates.forEach((x, i) => assert.ok(
+      Math.abs(x.predicted_quality - c[1].candidates[i].predicted_quality) < 1e-9,
+      `${x.model}: ${x.predicted_quality} vs ${c[1].candidates[i].predicted_quality}`));
   });
 });

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BIN, SOURCE_DIR, startGateway, model, stopAll, postChat, getDecision, streamChat, fakeUpstream,
-  completionJson, chunkEvent, expectErrorShape, tempDir, chatBody,
+  completionJson, chunkEvent, expectErrorShape, tempDir, chatBody, sleep,
 } from './lib/harness.mjs';
 
 const EMAIL = 'jane.doe@example.com';
@@ -80,6 +80,15 @@ describe('guard stage', () => {
           },
         },
         { name: 'redact-only', policy: { type: 'static', model: 'main-model' }, guard: { pii: 'redact' } },
+        {
+          name: 'guarded-cached', policy: { type: 'static', model: 'safe-model' },
+          guard: { pii: { default: 'redact', restore: true } }, cache: { ttl_s: 600 },
+        },
+        {  // "code" → main-model, the rest → safe-model; conversations found by their history
+          name: 'guarded-session',
+          policy: { type: 'rules', rules: [{ when: { keywords: ['code'] }, model: 'main-model' }], default: 'safe-model' },
+          guard: { pii: { default: 'redact', restore: true } }, session: { persist: false },
+        },
         {  // a multi-call plan: its final answer is delivered by the plan, not the single-call path
           name: 'guarded-cascade',
           policy: { type: 'cascade', tiers: [
@@ -144,6 +153,42 @@ describe('guard stage', () => {
     assert.equal(s.status, 200);
     assert.equal(s.text, `Noted: ${EMAIL} ${PHONE}`);
     for (const req of safe.requests.slice(-2)) assert.ok(!req.body.includes(EMAIL), req.body);
+  });
+
+  test('a cached answer never carries another user\'s values: each hit gets its own back', async () => {
+    const ask = (email) => postChat(gw.base, chatBody('guarded-cached', `Confirm my address ${email} please.`,
+      { temperature: 0 }));
+    const jane = await ask(EMAIL);
+    assert.equal(jane.status, 200, jane.text);
+    assert.equal(jane.headers.get('x-switchboard-cache'), 'miss');
+    assert.equal(jane.json.choices[0].message.content, `Noted: ${EMAIL}`);
+    // Another user's request redacts to the same body: a hit, with that user's address.
+    const bob = await ask('bob@example.org');
+    assert.equal(bob.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(bob.json.choices[0].message.content, 'Noted: bob@example.org');
+    const s = await streamChat(gw.base, chatBody('guarded-cached', 'Confirm my address eve@example.net please.',
+      { temperature: 0 }));
+    assert.equal(s.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(s.text, 'Noted: eve@example.net');
+    const raw = JSON.stringify(s.events);
+    assert.ok(!raw.includes(EMAIL) && !raw.includes('bob@'), raw);
+  });
+
+  test('a conversation whose restored answer held PII is found by its history', async () => {
+    const first = [{ role: 'user', content: `Hello, my address is ${EMAIL}.` }];
+    const t1 = await postChat(gw.base, { model: 'guarded-session', messages: first });
+    assert.equal(t1.status, 200, t1.text);
+    assert.equal(t1.headers.get('x-switchboard-model'), 'safe-model');
+    const answer = t1.json.choices[0].message.content;
+    assert.equal(answer, `Noted: ${EMAIL}`);
+    await sleep(100);  // the turn is recorded once answered
+    const t2 = await postChat(gw.base, { model: 'guarded-session', messages: [...first,
+      { role: 'assistant', content: answer }, { role: 'user', content: 'now write some code' }] });
+    assert.equal(t2.status, 200, t2.text);
+    const d = await getDecision(gw.base, t2.headers.get('x-switchboard-decision'));
+    assert.equal(d.session.kind, 'prefix');
+    assert.equal(d.session.turn, 2, JSON.stringify(d.session));
+    assert.equal(t2.headers.get('x-switchboard-model'), 'safe-model', 'the session stays on its model');
   });
 
   test('without restore the client sees the placeholders', async () => {

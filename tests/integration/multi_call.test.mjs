@@ -109,6 +109,10 @@ describe('multi-call routes', () => {
     }
     const sum = d.calls.reduce((s, c) => s + c.cost_usd, 0);
     assert.ok(Math.abs(d.cost_usd - sum) < 1e-12, `cost_usd ${d.cost_usd} = the calls' ${sum}`);
+    // Every call's tokens count (limits, metering, metrics); the client's usage is the final call's.
+    for (const k of ['prompt_tokens', 'completion_tokens'])
+      assert.equal(d.usage[k], d.calls.reduce((s, c) => s + c[k], 0), k);
+    assert.equal(res.json.usage.completion_tokens, d.calls[2].completion_tokens);
     assert.equal(d.model, STRONG);
   });
 

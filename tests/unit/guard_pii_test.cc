@@ -235,5 +235,18 @@ TEST(GuardRestore, PlaceholderPrefixSuffix) {
   EXPECT_EQ(placeholder_prefix_suffix("abc"), 0u);
 }
 
+TEST(GuardRestore, PlainTextAndItsInverse) {
+  const std::vector<std::pair<std::string, std::string>> p = {
+      {"[EMAIL_1]", "a@b.co"}, {"[EMAIL_2]", "longer.a@b.co"}, {"[PHONE_1]", "555-0100"}};
+  const std::string answer = "Mail [EMAIL_1] or [EMAIL_2], call [PHONE_1]; [not one] [EMAIL_9]";
+  const std::string restored = restore_text(answer, p);
+  EXPECT_EQ(restored, "Mail a@b.co or longer.a@b.co, call 555-0100; [not one] [EMAIL_9]");
+  // Back to the placeholders; the longer value is not cut by the shorter one it ends with.
+  EXPECT_EQ(unrestore_text(restored, p), answer);
+  EXPECT_EQ(unrestore_text("nothing here", p), "nothing here");
+  EXPECT_EQ(unrestore_text("a@b.coa@b.co", p), "[EMAIL_1][EMAIL_1]");
+  EXPECT_EQ(unrestore_text("x", {{"[E_1]", ""}}), "x") << "an empty value matches nothing";
+}
+
 }  // namespace
 }  // namespace switchboard::guard

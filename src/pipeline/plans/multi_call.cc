@@ -193,7 +193,6 @@ std::vector<JudgeAnswer> judge_answers(const std::vector<MemberAnswer*>& answere
 awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, const Spend& spend) {
   auto& rec = ctx.rec;
   Attempt& a = *final.attempt;
-  const auto& call = rec.calls[final.call];
   rec.calls[final.call].accepted = true;
   ctx.model = final.model;
   rec.model = final.model->config->name;
@@ -202,8 +201,13 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
   ctx.metrics->upstream_latency.with({rec.model, rec.replica}).observe(rec.upstream_ms / 1000);
   rec.status = 200;
   rec.outcome = "ok";
-  rec.prompt_tokens = call.prompt_tokens;
-  rec.completion_tokens = call.completion_tokens;
+  // Every call was billed: limits, metering and the token metrics count them all.
+  rec.prompt_tokens = 0;
+  rec.completion_tokens = 0;
+  for (const auto& c : rec.calls) {
+    rec.prompt_tokens += c.prompt_tokens;
+    rec.completion_tokens += c.completion_tokens;
+  }
   rec.tokens_source = final.answer->usage ? "upstream" : "estimated";
   rec.cost_usd = spend.cost();
   ctx.calls_header = std::to_string(spend.calls());

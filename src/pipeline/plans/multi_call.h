@@ -63,9 +63,10 @@ asio::awaitable<std::vector<MemberAnswer>> call_parallel(
 std::vector<JudgeAnswer> judge_answers(const std::vector<MemberAnswer*>& answered);
 
 // Sends `final` to the client — the whole JSON, or for a streaming request the buffered answer
-// re-chunked as chat.completion.chunk events — marks its call accepted, and fills the record:
-// model, replica, usage of the final answer, cost_usd = every call's cost (spend), and the
-// x-switchboard-calls header.
+// re-chunked as chat.completion.chunk events, with the guard's placeholders restored — marks its
+// call accepted, and fills the record: model, replica, prompt/completion tokens and cost_usd
+// summed over every call (all were billed: rate limits, metering and the token metrics count them;
+// the client's body keeps the final call's own usage), and the x-switchboard-calls header.
 asio::awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final,
                                            const Spend& spend);
 

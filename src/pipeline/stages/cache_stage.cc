@@ -36,6 +36,7 @@
 #include "cache/prompt_analysis.h"
 #include "cache/redis_store.h"
 #include "cache/request_key.h"
+#include "guard/redact.h"
 #include "pipeline/answer_tap.h"
 #include "pipeline/request_context.h"
 #include "signals/extractor.h"
@@ -185,20 +186,27 @@ class CacheStage final : public Stage {
         ctx.metrics->cache_lookups.with({ctx.route_label, "hit"}).inc();
         ctx.metrics->cache_saved.with({ctx.route_label}).inc(hit->answer.cost_usd);
       }
+      // Kept with the guard's placeholders (below): this request's own values go back in.
+      std::optional<cache::Answer> restored;
+      if (!ctx.restore.empty()) {
+        restored = hit->answer;
+        restored->content = guard::restore_text(restored->content, ctx.restore);
+      }
+      const cache::Answer& answer = restored ? *restored : hit->answer;
       const std::string response_id = "chatcmpl-" + rec.id;
       const auto created = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
       if (!ctx.req.stream) {
         ctx.reply.emplace();
-        ctx.reply->body = cache::completion_body(hit->answer, response_id, created);
+        ctx.reply->body = cache::completion_body(answer, response_id, created);
         co_return StageResult::end();
       }
       rec.status = 200;
       rec.outcome = "ok";
       if (!ctx.client) co_return StageResult::end();
       const std::string sse =
-          cache::completion_sse(hit->answer, response_id, created, ctx.req.include_usage);
+          cache::completion_sse(answer, response_id, created, ctx.req.include_usage);
       const auto headers = ctx.response_headers();
       bool ok = co_await ctx.client->start_stream(headers);
       if (ok) ok = co_await ctx.client->write_chunk(sse);
@@ -221,6 +229,10 @@ class CacheStage final : public Stage {
           auto answer = tap->answer();
           if (!answer) return;
           answer->cost_usd = c.rec.cost_usd;
+          // The client got the guard's originals back (pii restore); the cache keeps the
+          // placeholders, as the key does: another user whose request redacts to the same body
+          // must get their own values, never these.
+          if (!c.restore.empty()) answer->content = guard::unrestore_text(answer->content, c.restore);
           entry.answer = std::move(*answer);
           store->insert(std::move(entry));
           if (c.rec.cache) c.rec.cache->note = "stored";

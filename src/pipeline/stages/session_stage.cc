@@ -30,6 +30,7 @@
 
 #include "access/settings.h"
 #include "cache/answer.h"
+#include "guard/redact.h"
 #include "metrics/metrics.h"
 #include "pipeline/answer_tap.h"
 #include "pipeline/request_context.h"
@@ -201,9 +202,13 @@ class SessionStage final : public SyncStage {
       if (c.replica && c.rec.model == turn->chosen)
         next.replica = static_cast<std::int32_t>(c.replica->ordinal);
       std::uint64_t conversation = 0;
+      // The request is the guard's redacted one; so is the next turn's history, answer included:
+      // the answer the client got back with its originals is hashed with the placeholders again.
       if (tap)
         if (auto answer = tap->answer())
-          conversation = session::conversation_hash(c.req, answer->content);
+          conversation = session::conversation_hash(
+              c.req, c.restore.empty() ? answer->content
+                                       : guard::unrestore_text(answer->content, c.restore));
       turn->table->update(turn->key, next, conversation, steady_ms());
       if (turn->fleet)
         turn->fleet->publish(turn->route, turn->key, next, conversation, turn->settings.ttl_ms);
