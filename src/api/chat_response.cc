@@ -144,4 +144,62 @@ std::string completion_as_sse(const CompletionAnswer& a, bool include_usage,
   return out;
 }
 
+std::optional<std::string> completion_body_as_sse(std::string_view body, bool include_usage,
+                                                  std::size_t piece_chars) {
+  nlohmann::json whole = nlohmann::json::parse(body, nullptr, false);
+  if (!whole.is_object() || !whole.contains("choices") || !whole["choices"].is_array())
+    return std::nullopt;
+  nlohmann::json head = nlohmann::json::object();
+  for (const char* k : {"id", "created", "model", "system_fingerprint"})
+    if (whole.contains(k)) head[k] = whole[k];
+  head["object"] = "chat.completion.chunk";
+  auto chunk = [&head](std::size_t index, nlohmann::json delta, nlohmann::json finish) {
+    nlohmann::json c = head;
+    c["choices"] = nlohmann::json::array(
+        {{{"index", index}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}});
+    return c;
+  };
+  std::string out;
+  std::size_t position = 0;
+  for (const auto& choice : whole["choices"]) {
+    if (!choice.is_object()) continue;
+    const std::size_t index = choice.contains("index") && choice["index"].is_number_unsigned()
+                                  ? choice["index"].get<std::size_t>()
+                                  : position;
+    ++position;
+    const nlohmann::json message =
+        choice.contains("message") && choice["message"].is_object() ? choice["message"]
+                                                                     : nlohmann::json::object();
+    const std::string role =
+        message.contains("role") && message["role"].is_string() ? message["role"].get<std::string>()
+                                                                : "assistant";
+    out += event(chunk(index, {{"role", role}, {"content", ""}}, nullptr));
+    if (message.contains("content") && message["content"].is_string())
+      for (auto piece : pieces(message["content"].get_ref<const std::string&>(), piece_chars))
+        out += event(chunk(index, {{"content", std::string(piece)}}, nullptr));
+    if (message.contains("refusal") && message["refusal"].is_string())
+      out += event(chunk(index, {{"refusal", message["refusal"]}}, nullptr));
+    if (message.contains("tool_calls") && message["tool_calls"].is_array() &&
+        !message["tool_calls"].empty()) {
+      nlohmann::json calls = message["tool_calls"];
+      std::size_t k = 0;
+      for (auto& call : calls)
+        if (call.is_object()) call["index"] = k++;
+      out += event(chunk(index, {{"tool_calls", std::move(calls)}}, nullptr));
+    }
+    nlohmann::json finish = "stop";
+    if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
+      finish = choice["finish_reason"];
+    out += event(chunk(index, nlohmann::json::object(), std::move(finish)));
+  }
+  if (include_usage && whole.contains("usage") && whole["usage"].is_object()) {
+    nlohmann::json u = head;
+    u["choices"] = nlohmann::json::array();
+    u["usage"] = whole["usage"];
+    out += event(u);
+  }
+  out += "data: [DONE]\n\n";
+  return out;
+}
+
 }  // namespace switchboard::api

@@ -40,6 +40,15 @@ std::string buffered_call_body(std::string_view body, std::string_view model, bo
 std::string synthesis_call_body(std::string_view body, std::string_view model,
                                 std::string_view prompt);
 
+// The whole chat.completion `body` as the events a streaming client gets, nothing of it lost: for
+// each choice (in order, by its index) a role chunk, its content in pieces of about `piece_chars`
+// characters, its refusal, its tool calls (one delta, each call with its "index"), then a chunk
+// with its finish reason; the body's id, created, model and system_fingerprint on every chunk; a
+// usage chunk when `include_usage` and the body has usage; then "data: [DONE]". nullopt when the
+// body is not a JSON object with a `choices` array.
+std::optional<std::string> completion_body_as_sse(std::string_view body, bool include_usage,
+                                                  std::size_t piece_chars = 24);
+
 // The answer as the events a streaming client gets: a role chunk, the content in pieces of about
 // `piece_chars` characters (cut at UTF-8 character boundaries), a chunk with the finish reason,
 // a usage chunk when `include_usage` and the answer has usage, then "data: [DONE]".

@@ -220,7 +220,11 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
     client_ok = co_await ctx.client->respond(200, "application/json", headers, std::move(body));
   } else {
     // The answer was buffered: the client's first token waits for every call of the plan.
-    std::string events = api::completion_as_sse(*final.answer, ctx.req.include_usage);
+    // Re-chunked from the whole body, so that tool calls, refusals and every choice survive.
+    std::string events = a.body ? api::completion_body_as_sse(*a.body, ctx.req.include_usage)
+                                      .value_or(std::string())
+                                : std::string();
+    if (events.empty()) events = api::completion_as_sse(*final.answer, ctx.req.include_usage);
     if (!ctx.restore.empty()) {
       guard::StreamRestorer restorer(ctx.restore);
       events = restorer.feed(events);
@@ -248,6 +252,14 @@ awaitable<StageResult> deliver_failure(RequestContext& ctx, std::vector<MemberAn
     StageResult r = co_await deliver(ctx, *held->held, held->model);
     ctx.rec.cost_usd = cost;
     co_return r;
+  }
+  // The record names the last call made (in plan order), not whichever parallel call happened to
+  // finish last: the same record online and offline.
+  if (!all.empty()) {
+    const MemberAnswer& last = all.back();
+    const Attempt* a = last.attempt ? &*last.attempt : last.held ? &*last.held : nullptr;
+    ctx.rec.model = last.model->config->name;
+    ctx.rec.replica = a ? a->replica->config->id : std::string();
   }
   if (!last_error)
     last_error = make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no model answered");

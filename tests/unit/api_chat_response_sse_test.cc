@@ -1,0 +1,85 @@
+// A buffered chat.completion body re-sent to a streaming client (api/chat_response.h:
+// completion_body_as_sse), as multi-call plans deliver their final answer: every choice, tool call,
+// refusal and the usage survive; untrusted bodies never throw.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/chat_response.h"
+
+namespace switchboard::api {
+namespace {
+
+std::vector<nlohmann::json> events_of(const std::string& sse) {
+  std::vector<nlohmann::json> out;
+  std::size_t at = 0;
+  while ((at = sse.find("data: ", at)) != std::string::npos) {
+    const std::size_t end = sse.find("\n\n", at);
+    const std::string data = sse.substr(at + 6, end - at - 6);
+    out.push_back(data == "[DONE]" ? nlohmann::json("[DONE]") : nlohmann::json::parse(data));
+    at = end;
+  }
+  return out;
+}
+
+TEST(CompletionBodyAsSse, ToolCallsChoicesAndUsageSurvive) {
+  const std::string body = R"({"id":"c1","object":"chat.completion","created":7,"model":"m",
+    "system_fingerprint":"fp","choices":[
+      {"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
+        {"id":"t1","type":"function","function":{"name":"get","arguments":"{\"a\":1}"}},
+        {"id":"t2","type":"function","function":{"name":"put","arguments":"{}"}}]},
+       "finish_reason":"tool_calls"},
+      {"index":1,"message":{"role":"assistant","content":"héllo wörld, a longer answer"},
+       "finish_reason":"length"}],
+    "usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}})";
+  auto sse = completion_body_as_sse(body, true, 8);
+  ASSERT_TRUE(sse);
+  const auto ev = events_of(*sse);
+  ASSERT_GE(ev.size(), 7u);
+  EXPECT_EQ(ev.back(), "[DONE]");
+  std::string content1;
+  nlohmann::json tools;
+  std::vector<std::string> finishes(2);
+  for (const auto& e : ev) {
+    if (e == "[DONE]") continue;
+    EXPECT_EQ(e["object"], "chat.completion.chunk");
+    EXPECT_EQ(e["id"], "c1");
+    EXPECT_EQ(e["system_fingerprint"], "fp");
+    if (e["choices"].empty()) {
+      EXPECT_EQ(e["usage"]["total_tokens"], 14);
+      continue;
+    }
+    const auto& c = e["choices"][0];
+    const std::size_t i = c["index"];
+    const auto& d = c["delta"];
+    if (i == 1 && d.contains("content")) content1 += d["content"].get<std::string>();
+    if (d.contains("tool_calls")) tools = d["tool_calls"];
+    if (c["finish_reason"].is_string()) finishes[i] = c["finish_reason"];
+  }
+  EXPECT_EQ(content1, "héllo wörld, a longer answer");
+  ASSERT_EQ(tools.size(), 2u);
+  EXPECT_EQ(tools[0]["index"], 0);
+  EXPECT_EQ(tools[1]["index"], 1);
+  EXPECT_EQ(tools[0]["function"]["arguments"], "{\"a\":1}");
+  EXPECT_EQ(finishes, (std::vector<std::string>{"tool_calls", "length"}));
+  // Without include_usage: no usage chunk.
+  const auto plain = events_of(*completion_body_as_sse(body, false));
+  for (const auto& e : plain) EXPECT_FALSE(e.is_object() && e.contains("usage"));
+}
+
+TEST(CompletionBodyAsSse, UntrustedBodiesNeverThrow) {
+  for (const char* bad : {"", "nope", "[]", "{}", R"({"choices":7})"})
+    EXPECT_FALSE(completion_body_as_sse(bad, true)) << bad;
+  for (const char* odd : {R"({"choices":[1,"x",null]})", R"({"choices":[{"message":7}]})",
+                          R"({"choices":[{"message":{"content":5,"tool_calls":"x"}}]})",
+                          R"({"choices":[{"index":-3,"message":{"role":9}}],"usage":"u"})"}) {
+    auto sse = completion_body_as_sse(odd, true);
+    ASSERT_TRUE(sse) << odd;
+    EXPECT_EQ(events_of(*sse).back(), "[DONE]") << odd;
+  }
+}
+
+}  // namespace
+}  // namespace switchboard::api
