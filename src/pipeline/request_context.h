@@ -137,6 +137,9 @@ struct RequestContext {
   store::DecisionRecord rec;
   // cache: x-switchboard-cache for the client (hit, miss, bypass); empty on routes not cached.
   std::string_view cache_status;
+  // Set by `implicit_feedback`: this request repeats the same client's prompt answered within the
+  // feedback window — a sign the answer did not satisfy — so the cache answers it afresh.
+  bool repeat = false;
   // auth: the API key the client presented (null: none, or auth not configured).
   std::shared_ptr<const access::LiveKey> api_key;
   // limits: retry-after and x-ratelimit-* for the client (on every answer of a limited key).

@@ -29,12 +29,12 @@ namespace switchboard::pipeline {
 // `auth` runs before `parse` (a request without a valid key is refused 401 before its body is
 // read, like OpenAI's API); `limits` after it (it needs the named route or model and the prompt's
 // token estimate), before anything costly (docs/keys.md).
-// `implicit_feedback` (docs/online.md) and `session` (docs/sessions.md) run before `decide`;
-// `session` amends its decision (RequestContext::after_decide).
-inline constexpr const char* kStageOrder[] = {"auth",    "parse",   "limits",
-                                              "guard",   "cache",   "signals",
-                                              "implicit_feedback", "session", "decide",
-                                              "execute", "record"};
+// `implicit_feedback` (docs/online.md) runs before `cache`: a repeat is scored even when the cache
+// could answer it, and the cache then answers it afresh (RequestContext::repeat). `session`
+// (docs/sessions.md) runs before `decide` and amends its decision (RequestContext::after_decide).
+inline constexpr const char* kStageOrder[] = {"auth",    "parse",   "limits",  "guard",
+                                              "implicit_feedback",  "cache",   "signals",
+                                              "session", "decide",  "execute", "record"};
 
 class StageRunner {
  public:

@@ -47,6 +47,7 @@ describe('implicit feedback', () => {
       routes: [
         { name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } },
         { name: 'fixed', policy: { type: 'static', model: A } },
+        { name: 'cached', policy: { type: 'static', model: A }, cache: { ttl_s: 600 } },
       ],
       extraConfig: { feedback: { implicit: { window_s: WINDOW_S } } },
     });
@@ -64,6 +65,27 @@ describe('implicit feedback', () => {
     // The first decision now has feedback: an explicit one is refused like a second feedback.
     const r = await post(gw.base, '/v1/feedback', { decision_id: first.id, score: 1 });
     assert.equal(r.status, 409, r.text);
+  });
+
+  test('a repeat on a cached route is scored and answered afresh, not served the same answer', async () => {
+    const q = (p) => postChat(gw.base, chatBody('cached', p, { temperature: 0 }));
+    const first = await q('what is the boiling point of water');
+    assert.equal(first.headers.get('x-switchboard-cache'), 'miss');
+    await sleep(150);
+    const accepted = await implicitAccepted(gw.base, 'cached');
+    const again = await q('what is the boiling point of water');
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.headers.get('x-switchboard-cache'), 'bypass', 'the cached answer did not do');
+    assert.notEqual(again.headers.get('x-switchboard-decision'), first.headers.get('x-switchboard-decision'));
+    assert.ok(await eventually(async () => (await implicitAccepted(gw.base, 'cached')) === accepted + 1),
+      'the first answer was scored');
+    const d = await getJson(gw.base, `/v1/decisions/${again.headers.get('x-switchboard-decision')}`);
+    assert.equal(d.json.cache.status, 'bypass');
+    assert.match(d.json.cache.note, /repeat.*answered afresh; stored/);
+    // After the window the fresh answer is served from the cache again.
+    await sleep(WINDOW_S * 1000 + 200);
+    const later = await q('what is the boiling point of water');
+    assert.equal(later.headers.get('x-switchboard-cache'), 'hit');
   });
 
   test('not when the decision already has explicit feedback', async () => {

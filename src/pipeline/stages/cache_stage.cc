@@ -135,7 +135,7 @@ class CacheStage final : public Stage {
     // An exact hit needs neither the guard features nor the embedding (most of a semantic lookup's
     // CPU): an in-process store is asked for the exact key first. (A remote store gets one
     // round trip with everything.)
-    if (semantic && !route.store->asynchronous()) {
+    if (semantic && !route.store->asynchronous() && !ctx.repeat) {
       cache::Query exact_only;
       exact_only.exact = q.exact;
       exact_only.partition = q.partition;
@@ -157,6 +157,9 @@ class CacheStage final : public Stage {
     // What a miss stores, kept before the query is handed to the store.
     cache::Entry entry{q.exact, q.partition, q.features, q.embedding, {}};
 
+    if (ctx.repeat)  // the client asked again: the answer it got did not do
+      co_return tap_answer(ctx, route, std::move(entry), "bypass",
+                           "a repeat within feedback.implicit.window_s: answered afresh");
     if (found) {
       // Answered by the exact key above.
     } else if (!route.store->asynchronous()) {
@@ -215,11 +218,19 @@ class CacheStage final : public Stage {
       co_return StageResult::end();
     }
 
-    // A miss: tap the answer, store it once the request was answered.
-    ctx.cache_status = "miss";
-    rec.cache->status = "miss";
-    if (ctx.metrics) ctx.metrics->cache_lookups.with({ctx.route_label, "miss"}).inc();
-    if (!ctx.client) co_return StageResult::next();
+    co_return tap_answer(ctx, route, std::move(entry), "miss", "");
+  }
+
+ private:
+  // A miss (or a repeat): tap the answer, store it once the request was answered.
+  static StageResult tap_answer(RequestContext& ctx, const CachedRoute& route, cache::Entry entry,
+                                std::string_view status, std::string note) {
+    auto& rec = ctx.rec;
+    ctx.cache_status = status;
+    rec.cache->status = std::string(status);
+    rec.cache->note = std::move(note);
+    if (ctx.metrics) ctx.metrics->cache_lookups.with({ctx.route_label, status}).inc();
+    if (!ctx.client) return StageResult::next();
     auto tap = std::make_shared<AnswerTap>(ctx.client, kMaxCaptured);
     ctx.client = tap.get();
     ctx.after_answer.push_back(
@@ -235,12 +246,12 @@ class CacheStage final : public Stage {
           if (!c.restore.empty()) answer->content = guard::unrestore_text(answer->content, c.restore);
           entry.answer = std::move(*answer);
           store->insert(std::move(entry));
-          if (c.rec.cache) c.rec.cache->note = "stored";
+          if (c.rec.cache)
+            c.rec.cache->note = c.rec.cache->note.empty() ? "stored" : c.rec.cache->note + "; stored";
         });
-    co_return StageResult::next();
+    return StageResult::next();
   }
 
- private:
   // Hands `q` to an asynchronous store and waits for its answer at most `wait`; nullopt when the
   // store refused the job (queue full) or did not answer in time.
   static asio::awaitable<std::optional<Result<std::optional<cache::Hit>>>> await_lookup(

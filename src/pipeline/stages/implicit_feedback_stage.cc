@@ -13,7 +13,9 @@
 // answered (outcome ok), its own decision is stored under the same key. Memory: a RepeatTracker
 // (bounded, LRU + window). Gateways sharing state (`state: {redis: URL}`) also keep the table in
 // Redis (pipeline/learning/shared_repeats.h): a repeat the local table does not know is looked up
-// there, and one asked on another gateway scores the answer where it was given.
+// there, and one asked on another gateway scores the answer where it was given. The stage runs
+// before `cache`: a repeat it finds here sets RequestContext::repeat, and the cache stage then
+// answers it afresh (and stores the new answer) instead of serving the same answer again.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -97,6 +99,7 @@ class ImplicitFeedbackStage final : public SyncStage {
     const std::uint64_t key =
         learning::repeat_key(client, ctx.route->config->name, ctx.req.prompt_text);
     if (auto previous = tracker_->take(key, steady_ms())) {
+      ctx.repeat = true;
       ctx.implicit->implicit_feedback(std::move(*previous), score_);
       ctx.implicit->fleet_forget(key);
     } else {
