@@ -144,6 +144,22 @@ std::string completion_as_sse(const CompletionAnswer& a, bool include_usage,
   return out;
 }
 
+std::string without_unrequested_logprobs(std::string_view client_body, std::string body) {
+  if (body.find("\"logprobs\"") == std::string::npos) return body;
+  const nlohmann::json client = nlohmann::json::parse(client_body, nullptr, false);
+  if (!client.is_object()) return body;
+  if (auto it = client.find("logprobs"); it != client.end() && it->is_boolean() && it->get<bool>())
+    return body;
+  nlohmann::json whole = nlohmann::json::parse(body, nullptr, false);
+  if (!whole.is_object() || !whole.contains("choices") || !whole["choices"].is_array())
+    return body;
+  bool removed = false;
+  for (auto& choice : whole["choices"])
+    if (choice.is_object()) removed = choice.erase("logprobs") > 0 || removed;
+  if (!removed) return body;
+  return whole.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::optional<std::string> completion_body_as_sse(std::string_view body, bool include_usage,
                                                   std::size_t piece_chars) {
   nlohmann::json whole = nlohmann::json::parse(body, nullptr, false);

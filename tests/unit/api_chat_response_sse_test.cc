@@ -81,5 +81,20 @@ TEST(CompletionBodyAsSse, UntrustedBodiesNeverThrow) {
   }
 }
 
+TEST(WithoutUnrequestedLogprobs, OnlyWhatTheClientAskedFor) {
+  const std::string body =
+      R"({"id":"c","choices":[{"index":0,"message":{"content":"B"},"logprobs":{"content":[]}}]})";
+  const std::string asked = R"({"model":"r","messages":[],"logprobs":true})";
+  const std::string not_asked = R"({"model":"r","messages":[]})";
+  EXPECT_EQ(without_unrequested_logprobs(asked, body), body);
+  const auto stripped = nlohmann::json::parse(without_unrequested_logprobs(not_asked, body));
+  EXPECT_FALSE(stripped["choices"][0].contains("logprobs"));
+  EXPECT_EQ(stripped["choices"][0]["message"]["content"], "B");
+  const std::string plain = R"({"choices":[{"message":{"content":"x"}}]})";
+  EXPECT_EQ(without_unrequested_logprobs(not_asked, plain), plain) << "nothing to remove";
+  EXPECT_EQ(without_unrequested_logprobs(not_asked, "not json \"logprobs\""),
+            "not json \"logprobs\"");
+}
+
 }  // namespace
 }  // namespace switchboard::api
