@@ -25,18 +25,8 @@ CREATE TABLE IF NOT EXISTS learning_state (
 
 Result<std::unique_ptr<FeedbackStore>> FeedbackStore::open(const std::string& path) {
   std::unique_ptr<FeedbackStore> fs(new FeedbackStore());
-  if (sqlite3_open_v2(path.c_str(), &fs->db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK)
-    return sqlite_error(fs->db_, "opening " + path);
-  sqlite3_busy_timeout(fs->db_, 5000);
-  char* err = nullptr;
-  if (sqlite3_exec(fs->db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return make_error(ErrorKind::kInternal, "store_error",
-                      "creating the feedback tables in " + path + ": " + msg);
-  }
+  if (auto opened = open_database(path, kSchema, "the feedback tables", &fs->db_); !opened)
+    return opened.error();
   return fs;
 }
 

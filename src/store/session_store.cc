@@ -28,18 +28,8 @@ std::uint64_t as_hash(std::int64_t v) { return static_cast<std::uint64_t>(v); }
 
 Result<std::unique_ptr<SessionStore>> SessionStore::open(const std::string& path) {
   std::unique_ptr<SessionStore> ss(new SessionStore());
-  if (sqlite3_open_v2(path.c_str(), &ss->db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK)
-    return sqlite_error(ss->db_, "opening " + path);
-  sqlite3_busy_timeout(ss->db_, 5000);
-  char* err = nullptr;
-  if (sqlite3_exec(ss->db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return make_error(ErrorKind::kInternal, "store_error",
-                      "creating the sessions table in " + path + ": " + msg);
-  }
+  if (auto opened = open_database(path, kSchema, "the sessions table", &ss->db_); !opened)
+    return opened.error();
   return ss;
 }
 

@@ -21,6 +21,26 @@ inline Error sqlite_error(sqlite3* db, const std::string& what) {
                     what + ": " + (db ? sqlite3_errmsg(db) : "cannot allocate"));
 }
 
+// Opens (creating) the SQLite file `path` into `*db` for one thread at a time (the caller
+// serialises: SQLITE_OPEN_NOMUTEX), with a 5 s busy timeout, and runs `schema`. `what` names the
+// tables in the error ("the feedback tables"). On error `*db` may be set: the caller closes it.
+inline Result<bool> open_database(const std::string& path, const char* schema,
+                                  const std::string& what, sqlite3** db) {
+  if (sqlite3_open_v2(path.c_str(), db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    return sqlite_error(*db, "opening " + path);
+  sqlite3_busy_timeout(*db, 5000);
+  char* err = nullptr;
+  if (sqlite3_exec(*db, schema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return make_error(ErrorKind::kInternal, "store_error",
+                      "creating " + what + " in " + path + ": " + msg);
+  }
+  return true;
+}
+
 struct Statement {
   sqlite3_stmt* s = nullptr;
   Statement(sqlite3* db, const char* sql) {

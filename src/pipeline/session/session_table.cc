@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 namespace switchboard::pipeline::session {
@@ -30,6 +31,18 @@ std::uint64_t nonzero(std::uint64_t h) {
 }
 
 }  // namespace
+
+std::int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 SessionTable::SessionTable(std::size_t max_sessions, std::int64_t ttl_ms)
     : max_(max_sessions == 0 ? 1 : max_sessions), ttl_ms_(ttl_ms) {}

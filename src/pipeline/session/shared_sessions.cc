@@ -18,18 +18,6 @@ constexpr auto kPoll = std::chrono::milliseconds(50);
 constexpr std::size_t kReadCount = 1000;
 constexpr int kReadsPerPoll = 20;  // catching up after a connect: at most 20,000 entries a poll
 
-std::int64_t system_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 std::int64_t number(std::string_view s) { return std::atoll(std::string(s).c_str()); }
 std::uint64_t hex(std::string_view s) { return std::strtoull(std::string(s).c_str(), nullptr, 16); }
 
@@ -85,7 +73,7 @@ void SharedSessions::poll() {
   const std::string& self = process_instance_id();
   for (int i = 0; i < kReadsPerPoll; ++i) {
     const auto entries = tail_->read(*worker_, kReadCount);
-    const std::int64_t now = system_ms(), steady = steady_ms();
+    const std::int64_t now = wall_now_ms(), steady = steady_now_ms();
     for (const StreamEntry& e : entries) {
       if (e.field("g") == self) continue;
       const std::int64_t age = std::max<std::int64_t>(0, now - e.time_ms());

@@ -12,18 +12,6 @@ constexpr std::size_t kMaxQueue = 65'536;
 constexpr auto kWriteEvery = std::chrono::milliseconds(200);
 constexpr auto kPruneEvery = std::chrono::seconds(60);
 
-std::int64_t system_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Result<std::shared_ptr<StoredSessions>> StoredSessions::acquire(const std::string& sqlite_path) {
@@ -51,7 +39,7 @@ StoredSessions::~StoredSessions() {
 }
 
 std::size_t StoredSessions::restore(const std::string& route, SessionTable& table) {
-  const std::int64_t now = system_ms(), steady = steady_ms();
+  const std::int64_t now = wall_now_ms(), steady = steady_now_ms();
   auto rows = store_->live(route, now, table.max_sessions());
   if (!rows) {
     spdlog::warn("route '{}': sessions not restored: {}", route, rows.error().message);
@@ -71,7 +59,7 @@ std::size_t StoredSessions::restore(const std::string& route, SessionTable& tabl
 void StoredSessions::save(const std::string& route, std::uint64_t key, const State& state,
                           std::uint64_t conversation, std::int64_t ttl_ms,
                           std::size_t max_sessions) {
-  const std::int64_t now = system_ms();
+  const std::int64_t now = wall_now_ms();
   {
     std::lock_guard lock(mu_);
     if (queue_.size() >= kMaxQueue || stop_) {
@@ -138,7 +126,7 @@ void StoredSessions::prune() {
     std::lock_guard lock(mu_);
     limits = limits_;
   }
-  if (auto r = store_->prune(system_ms(), limits); !r)
+  if (auto r = store_->prune(wall_now_ms(), limits); !r)
     spdlog::warn("sessions not pruned: {}", r.error().message);
 }
 

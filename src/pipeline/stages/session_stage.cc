@@ -47,12 +47,6 @@ constexpr std::size_t kMaxSessionIdBytes = 256;
 // by its id.
 constexpr std::size_t kMaxCaptured = 4u << 20;
 
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 struct RouteSessions {
   session::Settings settings;
   std::shared_ptr<session::SessionTable> table;  // shared across reloads (session::shared_table)
@@ -148,7 +142,7 @@ class SessionStage final : public SyncStage {
     auto found = routes_.find(ctx.route->config->name);
     if (found == routes_.end()) return StageResult::next();
     const RouteSessions& rs = found->second;
-    const std::int64_t now = steady_ms();
+    const std::int64_t now = session::steady_now_ms();
 
     if (ctx.metrics && (fleet_ || stored_)) watch_sync(*ctx.metrics);
     auto turn = std::make_shared<Turn>();
@@ -209,7 +203,7 @@ class SessionStage final : public SyncStage {
           conversation = session::conversation_hash(
               c.req, c.restore.empty() ? answer->content
                                        : guard::unrestore_text(answer->content, c.restore));
-      turn->table->update(turn->key, next, conversation, steady_ms());
+      turn->table->update(turn->key, next, conversation, session::steady_now_ms());
       if (turn->fleet)
         turn->fleet->publish(turn->route, turn->key, next, conversation, turn->settings.ttl_ms);
       if (turn->saved)
