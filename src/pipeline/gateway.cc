@@ -21,6 +21,7 @@
 #include "pipeline/stage_runner.h"
 #include "pipeline/translating_writer.h"
 #include "pool/health.h"
+#include "store/record_codec.h"
 
 namespace switchboard::pipeline {
 
@@ -504,7 +505,10 @@ awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
   auto render = [](const store::DecisionRecord& r) {
     return r.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
-  if (auto pending = store_->find_pending(key)) {
+  // An id this gateway never issues ("dec_" + 11 hex digits of its time + ...) would be looked
+  // for in every stored batch: no lookup at all.
+  if (store::id_time_ms(key) < 0) {
+  } else if (auto pending = store_->find_pending(key)) {
     body = render(*pending);  // still queued: an in-memory lookup
   } else if (lookups_) {
     // SQLite may block (file locks, a cold page cache): never on this worker's event loop. The

@@ -18,6 +18,7 @@
 #include "api/errors.h"
 #include "api/feedback.h"
 #include "pipeline/gateway.h"
+#include "store/record_codec.h"
 #include "pipeline/learning/context_codec.h"
 #include "pipeline/learning/learner.h"
 #include "pipeline/learning/shared_repeats.h"
@@ -163,8 +164,11 @@ http::Response Gateway::feedback_blocking(std::string_view body) {
     ids = {fb.decision_id};
   Stored out;
   for (const auto& id : ids) {
-    auto rec = store_->find_pending(id);
-    if (!rec) rec = store_->find_stored(id);
+    // An id of another form than the gateway's ("dec_" + 11 hex digits of its time + ...) is not
+    // looked up: it could only be found by reading every stored batch.
+    std::optional<store::DecisionRecord> rec;
+    if (store::id_time_ms(id) >= 0) rec = store_->find_pending(id);
+    if (!rec && store::id_time_ms(id) >= 0) rec = store_->find_stored(id);
     if (!rec) {
       out.missing = id;
       return feedback_answer(fb, ids, out);
@@ -267,8 +271,11 @@ void Gateway::implicit_feedback(std::string decision_id, double score) {
 
 std::string Gateway::implicit_feedback_blocking(const std::string& decision_id, double score) {
   if (!feedback_ || !contexts_ || !learner_) return "unavailable";
-  auto rec = store_->find_pending(decision_id);
-  if (!rec) rec = store_->find_stored(decision_id);
+  std::optional<store::DecisionRecord> rec;
+  if (store::id_time_ms(decision_id) >= 0) {
+    rec = store_->find_pending(decision_id);
+    if (!rec) rec = store_->find_stored(decision_id);
+  }
   const auto rt = runtime();
   if (!rec) {
     metrics_.feedback.with({"", "implicit", "not_found"}).inc();

@@ -115,6 +115,14 @@ describe('POST /v1/feedback', () => {
     const missing = await post(gw.base, '/v1/feedback', { decision_id: 'dec_000000000000000000000000', score: 1 });
     assert.equal(missing.status, 404);
     assert.equal(expectErrorShape(assert, missing.json, 'decision_not_found').type, 'invalid_request_error');
+    // Ids of a form the gateway never issues are 404 without reading the store.
+    for (const bad of ['x', 'dec_zzzzzzzzzzz', '../../etc/passwd']) {
+      const r = await post(gw.base, '/v1/feedback', { decision_id: bad, score: 1 });
+      assert.equal(r.status, 404, r.text);
+      expectErrorShape(assert, r.json, 'decision_not_found');
+      const g = await getJson(gw.base, `/v1/decisions/${encodeURIComponent(bad)}`);
+      assert.equal(g.status, 404, g.text);
+    }
     const { id } = await ask(gw.base, 'fixed', 'hello there');
     const first = await feedback(gw.base, { decision_id: id, score: 0.5 });
     assert.equal(first.status, 200, first.text);
@@ -125,7 +133,7 @@ describe('POST /v1/feedback', () => {
     expectErrorShape(assert, again.json, 'feedback_exists');
     assert.equal(await metric(gw.base, 'switchboard_feedback_total', { route: 'fixed', result: 'accepted' }), 1);
     assert.equal(await metric(gw.base, 'switchboard_feedback_total', { route: 'fixed', result: 'duplicate' }), 1);
-    assert.equal(await metric(gw.base, 'switchboard_feedback_total', { result: 'not_found' }), 1);
+    assert.equal(await metric(gw.base, 'switchboard_feedback_total', { result: 'not_found' }), 4);
     assert.ok(await metric(gw.base, 'switchboard_feedback_total', { result: 'bad_request' }) >= 5);
   });
 
