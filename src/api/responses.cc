@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "api/chat_reading.h"
@@ -101,10 +102,20 @@ std::int64_t now_s() {
       .count();
 }
 
-std::string suffix_of(const std::string& chat_id) {
-  std::string_view id = chat_id;
-  if (id.starts_with("chatcmpl-")) id.remove_prefix(9);
-  return std::string(id.empty() ? "switchboard" : id);
+// The suffix of a new response's ids (resp_…, msg_…, fc_…): 128 random bits in hex, drawn from
+// the system's entropy source, never from the upstream's completion id — a stored conversation is
+// found by its response id alone (`previous_response_id`), so the id must be unique and
+// unguessable whatever the upstream calls its completions (some number them 0–999).
+std::string new_response_suffix() {
+  thread_local std::random_device entropy;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(32);
+  for (int word = 0; word < 4; ++word) {
+    std::uint32_t bits = entropy();
+    for (int i = 0; i < 8; ++i, bits >>= 4) out.push_back(kHex[bits & 15]);
+  }
+  return out;
 }
 
 json usage_json(const std::optional<TokenCounts>& u) {
@@ -136,7 +147,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   Result<std::string> whole(std::string_view body) override {
     auto a = read_chat_completion(body);
     if (!a) return a.error();
-    const std::string suffix = suffix_of(a->id);
+    const std::string suffix = new_response_suffix();
     json output = json::array();
     if (!a->content.empty() || a->tool_calls.empty())
       output.push_back({{"type", "message"},
@@ -284,7 +295,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string start(const ChatChunk& c) {
     if (started_) return "";
     started_ = true;
-    suffix_ = suffix_of(c.id);
+    suffix_ = new_response_suffix();
     id_ = "resp_" + suffix_;
     created_ = c.created ? c.created : now_s();
     chat_model_ = c.model;

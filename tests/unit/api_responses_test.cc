@@ -117,7 +117,14 @@ TEST(ResponsesAnswer, WholeTextAnswer) {
   ASSERT_TRUE(out);
   json j = json::parse(*out);
   EXPECT_EQ(j["object"], "response");
-  EXPECT_EQ(j["id"], "resp_abc");
+  // The gateway's own id, 128 random bits, never the upstream's completion id ("chatcmpl-abc"):
+  // stored conversations are found by it alone.
+  const std::string id = j["id"];
+  EXPECT_EQ(id.size(), 5u + 32u) << id;
+  EXPECT_EQ(id.rfind("resp_", 0), 0u) << id;
+  EXPECT_EQ(id.find("abc"), std::string::npos) << id;
+  EXPECT_NE(json::parse(*t->whole(chat_completion("Hello there")))["id"], id) << "unique";
+  EXPECT_EQ(j["output"][0]["id"], "msg_" + id.substr(5));
   EXPECT_EQ(j["status"], "completed");
   EXPECT_EQ(j["model"], "auto");
   EXPECT_EQ(j["instructions"], "Be brief.");
