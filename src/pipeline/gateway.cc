@@ -502,7 +502,9 @@ awaitable<void> Gateway::models(http::Exchange& ex) {
 awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
   std::string key(id);
   std::optional<std::string> body;
-  auto render = [](const store::DecisionRecord& r) {
+  // Not behind API keys (docs/keys.md, "Limits"): with an `admin:` section the records move to
+  // the admin listener.
+  auto render = [](const store::DecisionRecord& r) -> std::optional<std::string> {
     return r.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
   // An id this gateway never issues ("dec_" + 11 hex digits of its time + ...) would be looked
@@ -516,10 +518,10 @@ awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
     // frame outlives the lookup): GCC 12 may copy a closure in a co_await expression bitwise.
     body = co_await asio::co_spawn(
         *lookups_,
-        [store = store_.get(), key = &key, render]() -> awaitable<std::optional<std::string>> {
+        [store = store_.get(), key = &key, render = &render]() -> awaitable<std::optional<std::string>> {
           auto r = store->find_stored(*key);
           if (!r) co_return std::nullopt;
-          co_return render(*r);
+          co_return (*render)(*r);
         },
         asio::use_awaitable);
   } else if (auto stored = store_->find_stored(key)) {

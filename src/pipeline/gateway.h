@@ -99,7 +99,9 @@ class Gateway final : private ImplicitFeedbackSink {
   // POST /v1/feedback's whole work on a body (docs/online.md): parse, look the decisions up, store
   // the feedback, hand it to the learner; the answer in OpenAI's shape. Blocking (SQLite): call it
   // from a thread pool, never an event loop. Thread-safe; 503 before attach() or after detach().
-  http::Response feedback_blocking(std::string_view body);
+  // `owner`: the API key name every decision must have been made with (a decision of another key
+  // is 404, as if unknown); null: any (the admin listener, or no key in use).
+  http::Response feedback_blocking(std::string_view body, const std::string* owner = nullptr);
   // Implicit feedback (docs/online.md, pipeline/stages/implicit_feedback_stage.cc): `score` for
   // `decision_id`, stored with kind and source `implicit` unless the decision already has feedback,
   // then learned like POST /v1/feedback's. Blocking (SQLite). Returns what happened: "queued",
@@ -107,6 +109,11 @@ class Gateway final : private ImplicitFeedbackSink {
   std::string implicit_feedback_blocking(const std::string& decision_id, double score);
 
  private:
+  // Who asks the gateway's own POST /v1/feedback, checked as the
+  // auth stage checks a request (docs/keys.md): nullopt when the config has no `auth:` section, or
+  // the request presents no key and `auth.required` is false (no ownership check then); the key's
+  // name when it presents a live key; else 401 invalid_api_key.
+  Result<std::optional<std::string>> caller_key(http::Exchange& ex);
   // GET /healthz: {"status": "ok" | "degraded", "decision_store": {...}} (docs/reliability.md).
   http::Response health_response();
   struct Worker;  // per worker thread: its upstream and embedding source, its cached runtime

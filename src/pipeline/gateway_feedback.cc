@@ -14,14 +14,16 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "access/credentials.h"
+#include "access/service.h"
 #include "access/settings.h"
 #include "api/errors.h"
 #include "api/feedback.h"
 #include "pipeline/gateway.h"
-#include "store/record_codec.h"
 #include "pipeline/learning/context_codec.h"
 #include "pipeline/learning/learner.h"
 #include "pipeline/learning/shared_repeats.h"
+#include "store/record_codec.h"
 
 namespace switchboard::pipeline {
 namespace {
@@ -124,13 +126,49 @@ void Gateway::fleet_forget(std::uint64_t key) {
   if (repeats_) repeats_->forget(key);
 }
 
+Result<std::optional<std::string>> Gateway::caller_key(http::Exchange& ex) {
+  const auto rt = runtime();
+  auto settings = access::parse_access_settings(*rt->config);
+  if (!settings || !settings->configured) return std::optional<std::string>();
+  auto service = access::AccessService::acquire(*settings);
+  if (!service) return service.error();
+  auto header = [&ex](std::string_view name) -> std::optional<std::string_view> {
+    auto it = ex.request().find(boost::beast::string_view(name.data(), name.size()));
+    if (it == ex.request().end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  };
+  const std::string_view secret =
+      access::presented_secret(header("authorization"), header("x-api-key"));
+  auto refuse = [this](const char* why) {
+    metrics_.auth_refusals.with({"invalid_api_key"}).inc();
+    return make_error(ErrorKind::kUnauthorized, "invalid_api_key", why);
+  };
+  if (secret.empty()) {
+    if (!settings->required) return std::optional<std::string>();
+    return refuse("missing API key: send `Authorization: Bearer sk-sb-...` or `x-api-key: ...`");
+  }
+  auto key = (*service)->find(secret);
+  if (!key) {
+    if (!settings->required) return std::optional<std::string>();
+    return refuse("incorrect API key provided: unknown or revoked key");
+  }
+  return std::optional<std::string>(key->key.name);
+}
+
 asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
   if (ex.read_error()) {
     http::Response r = error_reply(http_status(ex.read_error()->kind), *ex.read_error());
     co_return (void) co_await ex.respond(std::move(r));
   }
+  // A caller with a key rates only decisions made with it; without `auth:`, anyone any.
+  auto caller = caller_key(ex);
+  if (!caller) {
+    http::Response r = error_reply(http_status(caller.error().kind), caller.error());
+    co_return (void) co_await ex.respond(std::move(r));
+  }
+  const std::string* owner = *caller ? &**caller : nullptr;
   if (!lookups_) {
-    http::Response r = feedback_blocking(ex.request().body());
+    http::Response r = feedback_blocking(ex.request().body(), owner);
     co_return (void) co_await ex.respond(std::move(r));
   }
   // SQLite may block: the whole of it runs on the lookup pool, never on this worker's event loop.
@@ -139,14 +177,14 @@ asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
   const std::string* body = &ex.request().body();
   http::Response reply = co_await asio::co_spawn(
       *lookups_,
-      [self = this, body]() -> asio::awaitable<http::Response> {
-        co_return self->feedback_blocking(*body);
+      [self = this, body, owner]() -> asio::awaitable<http::Response> {
+        co_return self->feedback_blocking(*body, owner);
       },
       asio::use_awaitable);
   co_await ex.respond(std::move(reply));
 }
 
-http::Response Gateway::feedback_blocking(std::string_view body) {
+http::Response Gateway::feedback_blocking(std::string_view body, const std::string* owner) {
   auto parsed = api::parse_feedback(body);
   if (!parsed) {
     metrics_.feedback.with({"", "unknown", "bad_request"}).inc();
@@ -169,6 +207,7 @@ http::Response Gateway::feedback_blocking(std::string_view body) {
     std::optional<store::DecisionRecord> rec;
     if (store::id_time_ms(id) >= 0) rec = store_->find_pending(id);
     if (!rec && store::id_time_ms(id) >= 0) rec = store_->find_stored(id);
+    if (rec && owner && rec->key_name != *owner) rec.reset();  // another key's: not yours to see
     if (!rec) {
       out.missing = id;
       return feedback_answer(fb, ids, out);

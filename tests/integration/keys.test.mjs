@@ -343,3 +343,41 @@ describe('without an auth section nothing changes', () => {
 });
 
 void path;
+
+// POST /v1/feedback with keys in use: a key rates only its own decisions; no key is a 401.
+describe('feedback under API keys', () => {
+  let gw;
+  let alice;
+  let bob;
+  before(async () => {
+    const echo = await echoUpstream();
+    gw = await startGateway({
+      models: [model(FAKE, echo.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
+      extraConfig: { auth: { required: true, reload_ms: 100 } },
+    });
+    alice = createKey(gw.sqlite, 'alice').secret;
+    bob = createKey(gw.sqlite, 'bob').secret;
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'hi'), { headers: bearer(bob) })).status === 200);
+  });
+  after(stopAll);
+
+  test('another key\'s decision is 404, no key 401, the owner 200', async () => {
+    const r = await postChat(gw.base, chatBody('auto', 'rate me'), { headers: bearer(alice) });
+    assert.equal(r.status, 200, r.text);
+    const id = r.headers.get('x-switchboard-decision');
+    await getDecision(gw.base, id);  // written
+    const send = (headers) => fetch(`${gw.base}/v1/feedback`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ decision_id: id, score: 0 }),
+    }).then(async (res) => ({ status: res.status, json: await res.json() }));
+    const anonymous = await send({});
+    assert.equal(anonymous.status, 401);
+    expectErrorShape(assert, anonymous.json, 'invalid_api_key');
+    const other = await send(bearer(bob));
+    assert.equal(other.status, 404, 'not yours: as if unknown');
+    expectErrorShape(assert, other.json, 'decision_not_found');
+    const owner = await send(bearer(alice));
+    assert.equal(owner.status, 200, JSON.stringify(owner.json));
+  });
+});

@@ -10,36 +10,13 @@
 // Offline runs (RequestContext::trusted) pass.
 #include <spdlog/spdlog.h>
 
+#include "access/credentials.h"
 #include "access/service.h"
 #include "pipeline/request_context.h"
 #include "switchboard/stage.h"
 
 namespace switchboard::pipeline {
 namespace {
-
-// The header's value, spaces trimmed; empty when absent.
-std::string_view trimmed(std::optional<std::string_view> header) {
-  if (!header) return {};
-  std::string_view v = *header;
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
-// The token of "Bearer <token>" (scheme case-insensitive, spaces trimmed); empty when absent.
-std::string_view bearer_token(std::optional<std::string_view> header) {
-  if (!header) return {};
-  std::string_view v = *header;
-  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-  constexpr std::string_view kScheme = "bearer ";
-  if (v.size() < kScheme.size()) return {};
-  for (std::size_t i = 0; i < kScheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(v[i])) != kScheme[i]) return {};
-  v.remove_prefix(kScheme.size());
-  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
 
 class AuthStage final : public SyncStage {
  public:
@@ -50,9 +27,9 @@ class AuthStage final : public SyncStage {
 
   StageResult run_now(RequestContext& ctx) const override {
     if (ctx.trusted) return StageResult::next();
-    std::string_view token = bearer_token(ctx.headers.find("authorization"));
     // Anthropic's clients send their key as x-api-key (docs/apis.md): the same keys work there.
-    if (token.empty()) token = trimmed(ctx.headers.find("x-api-key"));
+    const std::string_view token = access::presented_secret(ctx.headers.find("authorization"),
+                                                            ctx.headers.find("x-api-key"));
     if (token.empty()) {
       if (!required_) return StageResult::next();
       return refuse(ctx,
