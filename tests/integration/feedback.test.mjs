@@ -61,13 +61,20 @@ const metric = metricSum;
 // Math: A is bad (0), B good (1); poetry: the opposite.
 const reward = (cls, m) => ((cls === 'math') === (m === B) ? 1 : 0);
 
+// Each event is learned before the next ask, so what the policy tries next does not depend on how
+// fast the learner thread runs (a loaded or sanitized build is slower).
 async function train(base, route, rounds) {
+  const observed = () => metric(base, 'switchboard_learning_observations', { route });
+  const start = await observed();
+  let sent = 0;
   for (let i = 0; i < rounds; ++i) {
     for (const [cls, prompts] of [['math', MATH], ['poetry', POETRY]]) {
       const { id, model: m } = await ask(base, route, prompts[i % prompts.length]);
       const r = await feedback(base, { decision_id: id, score: reward(cls, m) });
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.learning, 'queued');
+      sent += 1;
+      await eventually(async () => (await observed()) >= start + sent, 10000, `event ${sent} learned`);
     }
   }
 }
