@@ -130,6 +130,7 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
     tk.prev = table_.get(name_of(key, 't', a.minute - 1));
     tk.cur = table_.watch(name_of(key, 't', a.minute), expires);
   }
+  watch_next_minute(key, a.minute);
   auto limit_headers = [&](const char* kind, std::int64_t limit, const SlidingWindow& w,
                            std::int64_t now_cost) {
     const auto remaining = std::max<std::int64_t>(
@@ -181,6 +182,12 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
   if (l.requests_per_minute > 0) limit_headers("requests", l.requests_per_minute, rq, 1);
   if (l.tokens_per_minute > 0) limit_headers("tokens", l.tokens_per_minute, tk, a.estimated_tokens);
   return a;
+}
+
+void Limiter::watch_next_minute(const Key& key, std::int64_t minute) {
+  const std::int64_t expires = (minute + 3) * kMinuteMs;
+  if (key.limits.requests_per_minute > 0) table_.watch(name_of(key, 'r', minute + 1), expires);
+  if (key.limits.tokens_per_minute > 0) table_.watch(name_of(key, 't', minute + 1), expires);
 }
 
 void Limiter::watch(const Key& key, std::int64_t now_ms) {

@@ -75,6 +75,12 @@ class Limiter {
   static std::int64_t month_start_ms(std::int64_t month);
 
  private:
+  // Keeps the key's next-minute rate counters in the table (zero until counted), so that with
+  // Redis the sync thread reads the other gateways' counts in them before this gateway's first
+  // check of that minute (without it, that check saw only its own count: one gateway admitted
+  // what another had already admitted in the new minute's first moments).
+  void watch_next_minute(const Key& key, std::int64_t minute);
+
   CounterTable& table_;
 };
 

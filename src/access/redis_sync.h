@@ -6,9 +6,10 @@
 // counter's total over all gateways, which becomes the local base. Every 5 `sync` intervals
 // (100 ms by default) it also reads back every live counter's total (INCRBY 0), so each gateway
 // sees the others' counts within about that time, and N gateways enforce one limit with an
-// overshoot bounded by what all of them admit during that lag (docs/keys.md). A counter this
-// gateway never touched (the first request of a key in a minute) is known after its first check
-// (the limiter watches it); budget counters of all keys with budgets are watched from start-up.
+// overshoot bounded by what all of them admit during that lag (docs/keys.md). The limiter
+// watches a key's next-minute counters ahead, so only a counter this gateway never touched (a
+// key's first request after a minute without one) is known only after its first check; budget
+// counters of all keys with budgets are watched from start-up.
 //
 // Redis unreachable (connect refused, a timeout, an error reply): the deltas stay local (restored
 // to pending, sent after reconnecting, so totals end up right), up() turns false, a warning is

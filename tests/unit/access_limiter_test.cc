@@ -1,6 +1,10 @@
 // Rate limits and budgets (access/limiter.h) over the counter table (access/counters.h).
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "access/counters.h"
 #include "access/limiter.h"
 
@@ -149,6 +153,31 @@ TEST(Limiter, KeysWithoutLimitsAreNotCounted) {
   EXPECT_TRUE(a.ok);
   EXPECT_TRUE(a.headers.empty());
   EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(Limiter, NextMinutesCountsFromOtherGatewaysAreKnownBeforeItsFirstCheck) {
+  CounterTable t;
+  Limiter lim(t);
+  KeyLimits l;
+  l.requests_per_minute = 6;
+  const Key k = key_with(l);
+  ASSERT_TRUE(lim.admit(k, 0, kT0 + 59'000).ok);  // this gateway's only request of the minute
+  // A sync at the minute's end: the next minute's counter is among those read back, and other
+  // gateways have admitted 5 in its first moments.
+  auto taken = t.take(kT0 + 59'500);
+  std::vector<std::optional<std::int64_t>> totals;
+  bool next_minute_read = false;
+  const std::string next_minute = "key_test:r:" + std::to_string(kT0 / 60'000 + 1);
+  for (const auto& d : taken) {
+    const bool next = d.name == next_minute;
+    next_minute_read |= next && d.delta == 0;
+    totals.push_back(next ? std::optional<std::int64_t>(5) : std::optional<std::int64_t>(1));
+  }
+  ASSERT_TRUE(next_minute_read);
+  t.settle(taken, totals);
+  // Half a second into the new minute: 1 * (1 - 0.5/60) + 5 + 1 > 6.
+  auto a = lim.admit(k, 0, kT0 + 60'500);
+  EXPECT_FALSE(a.ok) << "the first check of a minute counts what the others admitted in it";
 }
 
 TEST(CounterTable, SyncMovesDeltasAndSettlesGlobalTotals) {
