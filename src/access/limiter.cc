@@ -184,6 +184,16 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
   return a;
 }
 
+void Limiter::restore_spend(const Key& key, std::int64_t now_ms, double today_usd,
+                            double month_usd) {
+  const std::int64_t day = day_of(now_ms), month = month_of(now_ms);
+  auto lock = table_.lock();
+  if (key.limits.usd_per_day > 0 && today_usd > 0)
+    table_.add(name_of(key, 'd', day), micros(today_usd), (day + 2) * kDayMs);
+  if (key.limits.usd_per_month > 0 && month_usd > 0)
+    table_.add(name_of(key, 'm', month), micros(month_usd), month_start_ms(month + 2));
+}
+
 void Limiter::watch_next_minute(const Key& key, std::int64_t minute) {
   const std::int64_t expires = (minute + 3) * kMinuteMs;
   if (key.limits.requests_per_minute > 0) table_.watch(name_of(key, 'r', minute + 1), expires);

@@ -63,6 +63,9 @@ class Limiter {
   // Keeps the key's current budget counters in the table (access/counters.h watch()), so that with
   // Redis their totals are known before this gateway admits the key's first request.
   void watch(const Key& key, std::int64_t now_ms);
+  // Adds spend recorded before this process started (the usage table, without Redis) to the
+  // key's day and month budget counters of `now_ms`, so a restart does not renew a budget.
+  void restore_spend(const Key& key, std::int64_t now_ms, double today_usd, double month_usd);
   // Spend so far in the UTC day / month of `now_ms` (for listings and tests), USD.
   double spent_today(const Key& key, std::int64_t now_ms);
   double spent_this_month(const Key& key, std::int64_t now_ms);

@@ -34,6 +34,7 @@ Result<std::shared_ptr<AccessService>> AccessService::acquire(const AccessSettin
     s->meter_ = std::move(*m);
   }
   if (settings.redis) s->sync_ = std::make_unique<RedisSync>(*settings.redis, s->counters_);
+  else if (s->meter_) s->restore_budgets();
   s->housekeeping();
   s->registry_ = std::thread([p = s.get()] { p->registry_loop(); });
   slot = s;
@@ -126,6 +127,49 @@ void AccessService::housekeeping() {
     for (const auto& [hash, live] : *index)
       if (live->key.limits.usd_per_day > 0 || live->key.limits.usd_per_month > 0)
         limiter_.watch(live->key, now);
+}
+
+void AccessService::restore_budgets() {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const std::int64_t day_start = Limiter::day_of(now) * 86'400'000;
+  const std::int64_t month_start = Limiter::month_start_ms(Limiter::month_of(now));
+  auto today = query_usage(settings_.keys_db, "key", day_start);
+  auto month = query_usage(settings_.keys_db, "key", month_start);
+  if (!today || !month) {
+    spdlog::warn("keys: cannot read earlier spend from {} ({}): budgets start from zero",
+                 settings_.keys_db, (!today ? today.error() : month.error()).message);
+    return;
+  }
+  auto by_key = [](const std::vector<UsageRow>& rows) {
+    std::unordered_map<std::string, double> spend;
+    for (const auto& r : rows) spend[r.group] = r.cost_usd;
+    return spend;
+  };
+  const auto spent_today = by_key(*today), spent_month = by_key(*month);
+  auto spend_of = [](const std::unordered_map<std::string, double>& spend,
+                     const std::string& name) {
+    auto it = spend.find(name);
+    return it == spend.end() ? 0.0 : it->second;
+  };
+  std::shared_ptr<const Index> index;
+  {
+    std::lock_guard lock(index_mu_);
+    index = index_;
+  }
+  std::size_t restored = 0;
+  for (const auto& [hash, live] : *index) {
+    const Key& k = live->key;
+    if (k.limits.usd_per_day <= 0 && k.limits.usd_per_month <= 0) continue;
+    const double d = spend_of(spent_today, k.name), m = spend_of(spent_month, k.name);
+    if (d <= 0 && m <= 0) continue;
+    limiter_.restore_spend(k, now, d, m);
+    ++restored;
+  }
+  if (restored > 0)
+    spdlog::info("keys: earlier spend of {} key(s) with budgets restored from {}", restored,
+                 settings_.keys_db);
 }
 
 void AccessService::registry_loop() {

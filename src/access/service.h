@@ -66,6 +66,10 @@ class AccessService {
   // Drops expired counters (without Redis) and watches the budget counters of keys with budgets
   // (with Redis). Registry thread (and acquire()).
   void housekeeping();
+  // Without Redis: today's and this month's spend per key from the usage table (written by the
+  // meter, which is what outlives the process) into the budget counters. Start-up only; a
+  // failure is logged and the budgets start from zero.
+  void restore_budgets();
   using Index = std::unordered_map<std::string, std::shared_ptr<const LiveKey>>;  // by hash
 
   const AccessSettings settings_;

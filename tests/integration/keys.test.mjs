@@ -301,6 +301,20 @@ describe('API keys', () => {
     const byRoute = JSON.parse(keysCli(['usage', '--db', db, '--by', 'route', '--json']).stdout);
     assert.ok(byRoute.find((x) => x.route === 'other'), 'refused requests are metered under their route');
   });
+
+  test('a restart does not renew a budget: spend is read back from the usage table', async () => {
+    // Last in this suite: the gateway restarts (same keys database, no Redis).
+    const config = gw.config;
+    await gw.stop('SIGTERM');
+    gw = await startGateway({
+      models: config.models, routes: config.routes, sqlite: db, extraConfig: { auth: config.auth },
+    });
+    const r = await postChat(gw.base, chatBody('auto', 'after restart'), { headers: bearer(secrets.budget.secret) });
+    assert.equal(r.status, 429, r.text);
+    expectErrorShape(assert, r.json, 'budget_exceeded');
+    const open = await postChat(gw.base, chatBody('auto', 'x'), { headers: bearer(secrets.open.secret) });
+    assert.equal(open.status, 200, 'keys without budgets are unaffected');
+  });
 });
 
 describe('auth.required: false keeps the open behaviour', () => {
