@@ -501,15 +501,25 @@ awaitable<void> Gateway::models(http::Exchange& ex) {
 
 awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
   std::string key(id);
+  // With `auth:`, a caller presenting a key reads only the decisions made with it (another key's
+  // is 404, as an unknown one); `auth.required` refuses a caller without a key (401). With an
+  // `admin:` section the records are on the admin listener, for every key (docs/keys.md).
+  auto caller = caller_key(ex);
+  if (!caller) {
+    http::Response r = error_response(caller.error());
+    co_return (void) co_await ex.respond(std::move(r));
+  }
+  const std::string* owner = *caller ? &**caller : nullptr;
   std::optional<std::string> body;
-  // Not behind API keys (docs/keys.md, "Limits"): with an `admin:` section the records move to
-  // the admin listener.
-  auto render = [](const store::DecisionRecord& r) -> std::optional<std::string> {
+  auto render = [owner](const store::DecisionRecord& r) -> std::optional<std::string> {
+    if (owner && r.key_name != *owner) return std::nullopt;
     return r.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
   // An id this gateway never issues ("dec_" + 11 hex digits of its time + ...) would be looked
   // for in every stored batch: no lookup at all.
-  if (store::id_time_ms(key) < 0) {
+  const bool well_formed = store::id_time_ms(key) >= 0;
+  if (!well_formed) {
+    body = std::nullopt;
   } else if (auto pending = store_->find_pending(key)) {
     body = render(*pending);  // still queued: an in-memory lookup
   } else if (lookups_) {

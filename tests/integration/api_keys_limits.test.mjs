@@ -39,7 +39,8 @@ describe('auth and limits on every API', () => {
       model: 'auto', max_tokens: 100, messages: [{ role: 'user', content: 'hello' }],
     }).withResponse();
     assert.equal(msg.type, 'message');
-    const ok = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+    const ok = await getDecision(gw.base, response.headers.get('x-switchboard-decision'),
+      { headers: bearer(secrets.autoOnly.secret) });
     assert.deepEqual(ok.key, { name: 'auto-only', team: 'web' });
     assert.equal(ok.api, 'messages');
     await assert.rejects(
@@ -51,7 +52,8 @@ describe('auth and limits on every API', () => {
     assert.equal(raw.status, 403);
     assert.equal(raw.json.type, 'error');
     assert.equal(raw.json.error.type, 'permission_error');
-    const d = await getDecision(gw.base, raw.headers.get('x-switchboard-decision'));
+    const d = await getDecision(gw.base, raw.headers.get('x-switchboard-decision'),
+      { headers: bearer(secrets.autoOnly.secret) });
     assert.equal(d.api, 'messages');
     assert.equal(d.status, 403);
     assert.deepEqual(d.key, { name: 'auto-only', team: 'web' });
@@ -76,7 +78,7 @@ describe('auth and limits on every API', () => {
       const r = await postJson(gw.base, path, body, h);
       assert.equal(r.status, 403, `${path}: ${r.text}`);
       assert.equal(typeof r.json.error.message, 'string', path);
-      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'), { headers: h });
       assert.equal(d.api, api, path);
       assert.deepEqual(d.key, { name: 'auto-only', team: 'web' }, path);
     }
@@ -89,7 +91,8 @@ describe('auth and limits on every API', () => {
       assert.equal(data.data[0].embedding.length, 8);
       assert.equal(response.headers.get('x-ratelimit-limit-requests'), '2');
       assert.equal(response.headers.get('x-ratelimit-remaining-requests'), String(1 - i));
-      const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+      const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'),
+        { headers: bearer(secrets.rpm.secret) });
       assert.equal(d.api, 'embeddings');
       assert.deepEqual(d.key, { name: 'rpm2', team: 'ml' });
       assert.ok(d.usage.prompt_tokens > 0);
@@ -98,7 +101,7 @@ describe('auth and limits on every API', () => {
     assert.equal(r.status, 429);
     assert.equal(r.json.error.code, 'rate_limit_exceeded');
     assert.ok(Number(r.headers.get('retry-after')) >= 1);
-    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'), { headers: bearer(secrets.rpm.secret) });
     assert.equal(d.api, 'embeddings');
     assert.equal(d.outcome, 'rate_limited');
   });

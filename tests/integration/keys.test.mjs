@@ -8,6 +8,7 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import {
   startGateway, model, stopAll, chatBody, postChat, getDecision, getJson, sleep, expectErrorShape,
+  storedDecision,
   parseMetrics, streamChat, eventually
 } from './lib/harness.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
@@ -69,7 +70,12 @@ describe('API keys', () => {
     const e = expectErrorShape(assert, r.json, 'invalid_api_key');
     assert.equal(e.type, 'authentication_error');
     assert.match(e.message, /missing API key/);
-    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    // No key may read a key-less request's record (docs/keys.md): it is in the store.
+    const id = r.headers.get('x-switchboard-decision');
+    const read = await getJson(gw.base, `/v1/decisions/${id}`);
+    assert.equal(read.status, 401, 'reading records needs a key too');
+    assert.equal((await getJson(gw.base, `/v1/decisions/${id}`, bearer(secrets.open.secret))).status, 404);
+    const d = await storedDecision(db, id);
     assert.equal(d.status, 401);
     assert.equal(d.outcome, 'unauthorized');
     assert.equal(d.key, null);
@@ -96,7 +102,7 @@ describe('API keys', () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.choices[0].message.content, 'answer to: hello');
     assert.equal(r.headers.get('x-ratelimit-limit-requests'), null, 'no limits, no headers');
-    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'), { headers: bearer(secrets.open.secret) });
     assert.deepEqual(d.key, { name: 'open', team: 'platform' });
     assert.deepEqual(d.stages.map((s) => s.name),
       ['auth', 'parse', 'limits', 'signals', 'decide', 'execute', 'record']);
@@ -111,7 +117,7 @@ describe('API keys', () => {
       assert.equal(r.status, 403, name);
       const e = expectErrorShape(assert, r.json, 'model_not_allowed');
       assert.match(e.message, new RegExp(`'${name}'`));
-      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'), h);
       assert.equal(d.outcome, 'forbidden');
       assert.deepEqual(d.key, { name: 'auto-only', team: 'web' });
     }
@@ -153,7 +159,7 @@ describe('API keys', () => {
     assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '0');
     assert.ok(r.headers.get('x-ratelimit-reset-requests'));
     assert.equal(echo.requests.length, n0, 'the refused request never reached a model');
-    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'), h);
     assert.equal(d.outcome, 'rate_limited');
     assert.equal(d.error.code, 'rate_limit_exceeded');
     assert.deepEqual(d.key, { name: 'rpm3', team: 'ml' });
@@ -189,7 +195,7 @@ describe('API keys', () => {
     const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
     const retry = Number(r.headers.get('retry-after'));
     assert.ok(Math.abs(retry - (midnight - Date.now()) / 1000) < 5, `retry-after ${retry}`);
-    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'), h);
     assert.equal(d.outcome, 'budget_exceeded');
   });
 
@@ -262,7 +268,7 @@ describe('API keys', () => {
     assert.equal(res.headers.get('x-ratelimit-remaining-requests'), '1', 'the explanations were not counted');
     assert.equal(res.text, 'answer to: stream me');
     assert.equal(res.events.at(-1).data, '[DONE]');
-    const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
+    const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'), { headers: bearer(k.secret) });
     assert.deepEqual(d.key, { name: 'streamer', team: 'web' });
     assert.equal(d.stream, true);
   });
@@ -380,7 +386,7 @@ describe('feedback under API keys', () => {
     const r = await postChat(gw.base, chatBody('auto', 'rate me'), { headers: bearer(alice) });
     assert.equal(r.status, 200, r.text);
     const id = r.headers.get('x-switchboard-decision');
-    await getDecision(gw.base, id);  // written
+    await getDecision(gw.base, id, { headers: bearer(alice) });  // written
     const send = (headers) => fetch(`${gw.base}/v1/feedback`, {
       method: 'POST', headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ decision_id: id, score: 0 }),
@@ -393,5 +399,14 @@ describe('feedback under API keys', () => {
     expectErrorShape(assert, other.json, 'decision_not_found');
     const owner = await send(bearer(alice));
     assert.equal(owner.status, 200, JSON.stringify(owner.json));
+    // Its record likewise (GET /v1/decisions/{id} on the public listener).
+    const path = `/v1/decisions/${id}`;
+    assert.equal((await getJson(gw.base, path)).status, 401);
+    const bobs = await getJson(gw.base, path, bearer(bob));
+    assert.equal(bobs.status, 404);
+    expectErrorShape(assert, bobs.json, 'decision_not_found');
+    const alices = await getJson(gw.base, path, bearer(alice));
+    assert.equal(alices.status, 200);
+    assert.equal(alices.json.key.name, 'alice');
   });
 });

@@ -330,8 +330,8 @@ export async function postChat(base, body, { headers = {}, signal } = {}) {
   return { status: res.status, headers: res.headers, text, json };
 }
 
-export async function getJson(base, p) {
-  const res = await fetch(`${base}${p}`);
+export async function getJson(base, p, headers = {}) {
+  const res = await fetch(`${base}${p}`, { headers });
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }
@@ -339,13 +339,29 @@ export async function getJson(base, p) {
 }
 
 // GET /v1/decisions/{id}, retried briefly (the record is written right after the response).
-export async function getDecision(base, id, { timeoutMs = 5000 } = {}) {
+// With `auth:` a caller reads its own key's decisions only: pass that key's headers.
+export async function getDecision(base, id, { timeoutMs = 5000, headers = {} } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await getJson(base, `/v1/decisions/${encodeURIComponent(id)}`);
+    const r = await getJson(base, `/v1/decisions/${encodeURIComponent(id)}`, headers);
     if (r.status === 200) return r.json;
     if (Date.now() > deadline) throw new Error(`decision ${id}: HTTP ${r.status} ${r.text}`);
     await sleep(50);
+  }
+}
+
+// A decision record as the store's SQLite file holds it (`switchboard decisions`), waiting until
+// the gateway's writer has written it: for records no API key may read (a request refused for
+// having no key) on a gateway without an admin listener.
+export async function storedDecision(sqlite, id, { timeoutMs = 10_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = runCli(['decisions', '--store', sqlite]);
+    const found = r.status === 0 &&
+      r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((d) => d.id === id);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`decision ${id} not in ${sqlite}: ${r.stderr}`);
+    await sleep(100);
   }
 }
 
