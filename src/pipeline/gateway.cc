@@ -361,8 +361,13 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
       if (const config::ApiSettings* settings = runtime->config->find_api(fe.name());
           settings && settings->store) {
         const api::ConversationRequest asked = fe.conversation(ctx.body);
-        if (!asked.previous_id.empty()) {
-          std::optional<std::string> items = co_await stored_items(asked.previous_id);
+        // A conversation stored with an API key continues with that key only. A caller the auth
+        // stage will refuse (no key or an unknown one where keys are required) is not looked up.
+        auto caller = asked.previous_id.empty() ? Result<std::optional<std::string>>(std::nullopt)
+                                                : caller_key(ex);
+        if (!asked.previous_id.empty() && caller) {
+          const std::string caller_name = caller->value_or("");
+          std::optional<std::string> items = co_await stored_items(asked.previous_id, caller_name);
           if (!items) {
             ctx.read_error =
                 make_error(ErrorKind::kNotFound, "previous_response_not_found",
@@ -428,26 +433,29 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   std::rethrow_exception(crash);
 }
 
-awaitable<std::optional<std::string>> Gateway::stored_items(const std::string& response_id) {
-  std::optional<std::string> items = co_await find_stored_items(response_id);
+awaitable<std::optional<std::string>> Gateway::stored_items(const std::string& response_id,
+                                                             const std::string& caller) {
+  std::optional<std::string> items = co_await find_stored_items(response_id, caller);
   // Answered but not yet recorded (answered_responses.h): wait for the record, up to 2 s.
   for (int i = 0; !items && answered_.contains(response_id) && i < 400; ++i) {
     const auto executor = co_await asio::this_coro::executor;
     asio::steady_timer wait(executor, std::chrono::milliseconds(5));
     co_await wait.async_wait(asio::use_awaitable);
-    items = co_await find_stored_items(response_id);
+    items = co_await find_stored_items(response_id, caller);
   }
   co_return items;
 }
 
-awaitable<std::optional<std::string>> Gateway::find_stored_items(const std::string& response_id) {
-  if (!lookups_) co_return store_->find_response(response_id);  // tests: nothing to block
+awaitable<std::optional<std::string>> Gateway::find_stored_items(const std::string& response_id,
+                                                                  const std::string& caller) {
+  if (!lookups_) co_return store_->find_response(response_id, caller);  // tests: nothing to block
   // SQLite may block: never on this worker's event loop (as decision() does). The lambda captures
   // only pointers (GCC 12 may copy a closure in a co_await expression bitwise).
   std::optional<std::string> items = co_await asio::co_spawn(
       *lookups_,
-      [store = store_.get(), id = &response_id]() -> awaitable<std::optional<std::string>> {
-        co_return store->find_response(*id);
+      [store = store_.get(), id = &response_id,
+       caller = &caller]() -> awaitable<std::optional<std::string>> {
+        co_return store->find_response(*id, *caller);
       },
       asio::use_awaitable);
   co_return items;

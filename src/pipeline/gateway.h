@@ -125,8 +125,12 @@ class Gateway final : private ImplicitFeedbackSink {
   // The registered front end serving POST `path`, or null.
   const FrontEnd* front_for(std::string_view path) const;
   // The items of a stored conversation (DecisionStore::find_response), looked up off the worker.
-  asio::awaitable<std::optional<std::string>> stored_items(const std::string& response_id);
-  asio::awaitable<std::optional<std::string>> find_stored_items(const std::string& response_id);
+  // `caller` is the requesting API key's name ("" without one): a conversation stored with a key
+  // is found for that key only.
+  asio::awaitable<std::optional<std::string>> stored_items(const std::string& response_id,
+                                                           const std::string& caller);
+  asio::awaitable<std::optional<std::string>> find_stored_items(const std::string& response_id,
+                                                                const std::string& caller);
   // Runs a request to an API front end through the stages.
   asio::awaitable<void> front(http::Exchange& exchange, const FrontEnd& front);
   asio::awaitable<void> explain_route(http::Exchange& exchange);

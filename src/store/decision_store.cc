@@ -209,15 +209,18 @@ std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
   return find_stored(id);
 }
 
-std::optional<std::string> DecisionStore::find_response(const std::string& response_id) {
+std::optional<std::string> DecisionStore::find_response(const std::string& response_id,
+                                                         std::string_view caller_key) {
   {
     std::lock_guard lock(mu_);
-    if (auto it = pending_responses_.find(response_id); it != pending_responses_.end())
-      return it->second->stored_response->items;
+    if (auto it = pending_responses_.find(response_id); it != pending_responses_.end()) {
+      const std::string& owner = it->second->key_name;
+      if (owner.empty() || owner == caller_key) return it->second->stored_response->items;
+    }
   }
   auto reader = take_reader();
   if (!reader) return std::nullopt;
-  auto items = read_stored_response(reader->db, response_id);
+  auto items = read_stored_response(reader->db, response_id, caller_key);
   return_reader(std::move(reader));
   return items;
 }

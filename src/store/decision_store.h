@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -199,8 +200,10 @@ class DecisionStore {
   // A record in SQLite (blocking: run it off the event loop). nullopt when absent or unreadable.
   std::optional<DecisionRecord> find_stored(const std::string& id);
   // The items of a stored response (StoredResponse), queued or in SQLite (blocking: run it off the
-  // event loop). nullopt when unknown (never stored, or expired).
-  std::optional<std::string> find_response(const std::string& response_id);
+  // event loop), stored by the API key named `caller_key` or without a key. nullopt when unknown
+  // (never stored, expired, or another key's).
+  std::optional<std::string> find_response(const std::string& response_id,
+                                           std::string_view caller_key = {});
   // The learning context stored with decision `id` (DecisionRecord::learning_context), queued or
   // in SQLite (blocking: run it off the event loop). nullopt when there is none (the decision is
   // unknown, expired, or had none).

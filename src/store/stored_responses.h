@@ -1,13 +1,14 @@
 // The `responses` table of the decision store's database: Responses-API conversations kept for
 // `previous_response_id` (store::StoredResponse, docs/apis.md). One row per stored response,
 // keyed by its decision record's id (so rows sort by time like the decisions) with the response id
-// indexed; retention deletes the rows whose decision record is gone. Used by DecisionStore only
+// indexed, and the name of the API key that stored it; retention deletes the rows whose decision record is gone. Used by DecisionStore only
 // (its writer thread writes and expires, its read connections look up).
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/decision_store.h"
@@ -24,7 +25,10 @@ bool write_stored_responses(sqlite3* db,
                             const std::vector<std::shared_ptr<const DecisionRecord>>& batch);
 // Deletes the rows older than the oldest decision record left (all of them when none is left).
 void expire_stored_responses(sqlite3* db);
-// The items stored under `response_id` (the latest, should an upstream reuse an id).
-std::optional<std::string> read_stored_response(sqlite3* db, const std::string& response_id);
+// The items stored under `response_id` (the latest, should an upstream reuse an id) by the API key
+// named `caller_key`, or by a request without a key ("": anyone's). A conversation stored with a
+// key is not found for another key or none.
+std::optional<std::string> read_stored_response(sqlite3* db, const std::string& response_id,
+                                                std::string_view caller_key);
 
 }  // namespace switchboard::store

@@ -24,10 +24,11 @@ describe('auth and limits on every API', () => {
         { name: 'auto', policy: { type: 'static', model: GPT4 } },
         { name: 'other', policy: { type: 'static', model: GPT4 } },
       ],
-      extraConfig: { auth: { required: true, reload_ms: 100 } },
+      extraConfig: { auth: { required: true, reload_ms: 100 }, apis: { responses: { store: true } } },
     });
     secrets.autoOnly = createKey(gw.sqlite, 'auto-only', { team: 'web', routes: 'auto' });
     secrets.rpm = createKey(gw.sqlite, 'rpm2', { team: 'ml', rpm: 2 });
+    secrets.other = createKey(gw.sqlite, 'other-team', { team: 'ops' });
     await eventually(async () => (await postJson(gw.base, '/v1/embeddings', { model: 'auto', input: 'warm' },
       bearer(secrets.autoOnly.secret))).status === 200);
   });
@@ -82,6 +83,24 @@ describe('auth and limits on every API', () => {
       assert.equal(d.api, api, path);
       assert.deepEqual(d.key, { name: 'auto-only', team: 'web' }, path);
     }
+  });
+
+  test('a stored Responses conversation continues with the key that stored it only', async () => {
+    const mine = bearer(secrets.autoOnly.secret);
+    const first = await postJson(gw.base, '/v1/responses', { model: 'auto', input: 'Remember: blue.', store: true }, mine);
+    assert.equal(first.status, 200, first.text);
+    const next = { model: 'auto', input: 'Which colour?', previous_response_id: first.json.id };
+    const same = await eventually(async () => {
+      const r = await postJson(gw.base, '/v1/responses', next, mine);
+      return r.status === 200 ? r : undefined;
+    });
+    assert.equal(same.json.object, 'response');
+    const other = await postJson(gw.base, '/v1/responses', next, bearer(secrets.other.secret));
+    assert.equal(other.status, 404, other.text);
+    assert.equal(other.json.error.code, 'previous_response_not_found', 'another key\'s conversation is unknown to it');
+    const none = await postJson(gw.base, '/v1/responses', next);
+    assert.equal(none.status, 401, 'no key: refused by the auth stage, nothing looked up');
+    assert.equal(none.json.error.code, 'invalid_api_key');
   });
 
   test('embeddings are metered by the limits stage: requests per minute, x-ratelimit-* headers, 429', async () => {

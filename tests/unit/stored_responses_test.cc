@@ -3,6 +3,7 @@
 // while queued and once written, expired by retention with their decision records (the bound on
 // their queued bytes: decision_store_test.cc).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -57,6 +58,42 @@ TEST(StoredResponses, FoundQueuedAndWrittenUnknownIsNot) {
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->api, "responses");
   EXPECT_EQ(rec->to_json()["api"], "responses");
+}
+
+TEST(StoredResponses, AConversationStoredWithAKeyIsThatKeysOnly) {
+  const std::string path = temp_db("keys");
+  auto store = DecisionStore::open(path);
+  ASSERT_TRUE(store.ok());
+  DecisionRecord alices = record_at(now_ms(), 1, "resp_alice");
+  alices.key_name = "alice";
+  DecisionRecord open = record_at(now_ms(), 2, "resp_open");  // stored without a key
+  (*store)->record(alices);
+  (*store)->record(open);
+  for (int pass = 0; pass < 2; ++pass) {  // queued, then written
+    SCOPED_TRACE(pass == 0 ? "queued" : "written");
+    EXPECT_TRUE((*store)->find_response("resp_alice", "alice"));
+    EXPECT_FALSE((*store)->find_response("resp_alice", "bob"));
+    EXPECT_FALSE((*store)->find_response("resp_alice", ""));
+    EXPECT_TRUE((*store)->find_response("resp_open", "bob"));
+    EXPECT_TRUE((*store)->find_response("resp_open", ""));
+    (*store)->flush();
+  }
+  // A database from before keys were recorded gains the column; its rows are anyone's.
+  store->reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const std::string old_table =
+        "DROP TABLE responses; CREATE TABLE responses (decision_id TEXT PRIMARY KEY NOT NULL, "
+        "response_id TEXT NOT NULL, items TEXT NOT NULL) WITHOUT ROWID; "
+        "INSERT INTO responses VALUES ('" +
+        alices.id + "', 'resp_old', '[]')";
+    ASSERT_EQ(sqlite3_exec(db, old_table.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto reopened = DecisionStore::open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_TRUE((*reopened)->find_response("resp_old", "bob"));
 }
 
 TEST(StoredResponses, ExpireWithTheirDecisionRecords) {
