@@ -162,7 +162,8 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
       if (t < 0) {
         refuse(limited("rate_limit_exceeded",
                        "the request's ~" + std::to_string(a.estimated_tokens) +
-                           " prompt tokens exceed key '" + key.name + "''s limit of " +
+                           " tokens (its prompt's estimate plus max_tokens) exceed key '" +
+                           key.name + "''s limit of " +
                            std::to_string(l.tokens_per_minute) + " tokens per minute"),
                "rate_limited", 60);
       } else {
@@ -209,12 +210,21 @@ void Limiter::watch(const Key& key, std::int64_t now_ms) {
 }
 
 void Limiter::settle(const Key& key, const Admission& a, std::int64_t actual_tokens,
-                     double cost_usd) {
+                     double cost_usd, std::int64_t now_ms) {
   if (!a.counted || !key.limits.any()) return;
   auto lock = table_.lock();
   const std::int64_t correction = std::max<std::int64_t>(actual_tokens, 0) - a.estimated_tokens;
-  if (correction != 0 && key.limits.tokens_per_minute > 0)
-    table_.add(name_of(key, 't', a.minute), correction, (a.minute + 2) * kMinuteMs);
+  if (correction != 0 && key.limits.tokens_per_minute > 0) {
+    const std::int64_t minute = std::max(minute_of(now_ms), a.minute);
+    if (correction > 0) {
+      // Tokens beyond the reservation count in the minute the request ended: a stream that
+      // outlived its admission minute still weighs on the window the next checks read.
+      table_.add(name_of(key, 't', minute), correction, (minute + 2) * kMinuteMs);
+    } else if (a.minute >= minute - 1) {
+      // An unused reservation goes back while its minute is still read (it is gone after).
+      table_.add(name_of(key, 't', a.minute), correction, (a.minute + 2) * kMinuteMs);
+    }
+  }
   const std::int64_t spent = micros(cost_usd);
   if (spent > 0) {
     if (key.limits.usd_per_day > 0)

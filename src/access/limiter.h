@@ -8,9 +8,10 @@
 // Budgets (USD per UTC day and per UTC calendar month) are micro-dollar counters per period; a
 // request is admitted while the period's spend is below the budget, and its cost is added once it
 // was answered (settle()), so one request may overshoot a budget by its own cost.
-// Tokens: admit() counts the request's estimated prompt tokens; settle() corrects the count to the
-// actual prompt + completion tokens (refunding the estimate of a request that never reached a
-// model).
+// Tokens: admit() reserves the request's estimated prompt tokens plus its max_tokens (as OpenAI
+// counts them); settle() corrects the count to the actual prompt + completion tokens: what exceeds
+// the reservation is counted in the minute the request ended (a long stream keeps weighing on the
+// window), an unused reservation is refunded while its minute is still read.
 #pragma once
 
 #include <cstdint>
@@ -56,10 +57,13 @@ class Limiter {
  public:
   explicit Limiter(CounterTable& table) : table_(table) {}
   // Checks the key's budgets and rate limits at `now_ms`; when everything fits, counts the request
-  // (1 request, `estimated_tokens` tokens) and returns ok with the x-ratelimit-* headers.
+  // (1 request, `estimated_tokens` tokens: its prompt's estimate plus max_tokens) and returns ok
+  // with the x-ratelimit-* headers.
   Admission admit(const Key& key, std::int64_t estimated_tokens, std::int64_t now_ms);
-  // After the answer: the actual tokens replace the estimate and `cost_usd` is spent.
-  void settle(const Key& key, const Admission& a, std::int64_t actual_tokens, double cost_usd);
+  // After the answer (at `now_ms`): the actual tokens replace the reservation and `cost_usd` is
+  // spent (in the day and month the request was admitted in, as the usage meter records it).
+  void settle(const Key& key, const Admission& a, std::int64_t actual_tokens, double cost_usd,
+              std::int64_t now_ms);
   // Keeps the key's current budget counters in the table (access/counters.h watch()), so that with
   // Redis their totals are known before this gateway admits the key's first request.
   void watch(const Key& key, std::int64_t now_ms);

@@ -94,7 +94,7 @@ TEST(Limiter, TokensCountTheEstimateThenTheActualUsage) {
   // 800 counted; 300 more does not fit...
   EXPECT_FALSE(lim.admit(k, 300, kT0 + 2).ok);
   // ...until the first request turns out to have used 100 tokens in all (its estimate refunded).
-  lim.settle(k, a, 100, 0);
+  lim.settle(k, a, 100, 0, kT0 + 2);
   auto c = lim.admit(k, 300, kT0 + 3);
   ASSERT_TRUE(c.ok);
   EXPECT_EQ(header(c, "x-ratelimit-remaining-tokens"), "200");
@@ -102,6 +102,36 @@ TEST(Limiter, TokensCountTheEstimateThenTheActualUsage) {
   auto huge = lim.admit(k, 5000, kT0 + 4);
   ASSERT_FALSE(huge.ok);
   EXPECT_NE(huge.error->message.find("exceed"), std::string::npos);
+}
+
+TEST(Limiter, TokensBeyondTheReservationCountInTheMinuteTheRequestEnded) {
+  CounterTable t;
+  Limiter lim(t);
+  KeyLimits l;
+  l.tokens_per_minute = 1000;
+  const Key k = key_with(l);
+  // A stream admitted with 100 reserved ends two minutes later having used 900.
+  auto a = lim.admit(k, 100, kT0 + 10'000);
+  ASSERT_TRUE(a.ok);
+  lim.settle(k, a, 900, 0, kT0 + 130'000);
+  // The 800 beyond the reservation weigh on the minute it ended in (its admission minute is no
+  // longer read): 800 + 201 > 1000.
+  EXPECT_FALSE(lim.admit(k, 201, kT0 + 131'000).ok);
+  EXPECT_TRUE(lim.admit(k, 200, kT0 + 131'000).ok);
+}
+
+TEST(Limiter, AnUnusedReservationIsRefundedWhileItsMinuteIsRead) {
+  CounterTable t;
+  Limiter lim(t);
+  KeyLimits l;
+  l.tokens_per_minute = 1000;
+  const Key k = key_with(l);
+  // 50 prompt tokens + max_tokens 800 reserved; the answer took 100 in all.
+  auto a = lim.admit(k, 850, kT0);
+  ASSERT_TRUE(a.ok);
+  EXPECT_FALSE(lim.admit(k, 800, kT0 + 1'000).ok) << "reserved until answered";
+  lim.settle(k, a, 100, 0, kT0 + 30'000);
+  EXPECT_TRUE(lim.admit(k, 800, kT0 + 31'000).ok);
 }
 
 TEST(Limiter, DailyBudgetIsSpentAfterTheAnswerAndRenewsAtMidnightUtc) {
@@ -115,10 +145,10 @@ TEST(Limiter, DailyBudgetIsSpentAfterTheAnswerAndRenewsAtMidnightUtc) {
   ASSERT_TRUE(a.ok);
   auto b = lim.admit(k, 10, noon + 1);  // admitted: nothing is spent until an answer
   ASSERT_TRUE(b.ok);
-  lim.settle(k, a, 10, 0.6);
+  lim.settle(k, a, 10, 0.6, noon);
   EXPECT_NEAR(lim.spent_today(k, noon), 0.6, 1e-9);
   ASSERT_TRUE(lim.admit(k, 10, noon + 2).ok);  // 0.6 < 1.0
-  lim.settle(k, b, 10, 0.6);                   // may overshoot by one request's cost
+  lim.settle(k, b, 10, 0.6, noon);                   // may overshoot by one request's cost
   auto refused = lim.admit(k, 10, noon + 3);
   ASSERT_FALSE(refused.ok);
   EXPECT_EQ(refused.error->code, "budget_exceeded");
@@ -134,7 +164,7 @@ TEST(Limiter, MonthlyBudgetRenewsOnTheFirst) {
   l.usd_per_month = 2.0;
   const Key k = key_with(l);
   auto a = lim.admit(k, 1, kT0);
-  lim.settle(k, a, 1, 2.5);
+  lim.settle(k, a, 1, 2.5, kT0);
   const std::int64_t later = kT0 + 10LL * 86'400'000;  // Dec 12
   auto refused = lim.admit(k, 1, later);
   ASSERT_FALSE(refused.ok);

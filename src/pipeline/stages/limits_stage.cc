@@ -74,7 +74,10 @@ class LimitsStage final : public SyncStage {
                      "configured to fail closed (state.fail_open: false); retry later"),
           "rate_limit_state_unavailable");
     }
-    access::Admission a = service_->limiter().admit(k, ctx.signals.prompt_tokens, now_ms());
+    // Tokens reserved: the prompt's estimate plus what the answer may take (max_tokens, as
+    // OpenAI counts it; bounded by the parser), corrected once answered.
+    const std::int64_t reserved = ctx.signals.prompt_tokens + ctx.req.max_tokens.value_or(0);
+    access::Admission a = service_->limiter().admit(k, reserved, now_ms());
     ctx.limit_headers = a.headers;
     if (!a.ok) {
       return refuse(ctx, key, a, std::move(*a.error), a.outcome);
@@ -116,7 +119,7 @@ class LimitsStage final : public SyncStage {
                                rec.outcome == "budget_exceeded" ||
                                rec.outcome == "rate_limit_state_unavailable";
           if (key) {
-            service->limiter().settle(key->key, a, tokens, rec.cost_usd);
+            service->limiter().settle(key->key, a, tokens, rec.cost_usd, now_ms());
             if (a.counted) service->kick();
             if (auto* m = c.metrics) {
               const std::string outcome = rec.outcome.empty() ? std::string("ok") : rec.outcome;
