@@ -104,7 +104,20 @@ models:
   - {name: cheap2, replicas: [{url: "http://127.0.0.1:9", name: c2}]}
   - {name: cheap3, replicas: [{url: "http://127.0.0.1:9", name: c3}]}
   - {name: strong, replicas: [{url: "http://127.0.0.1:9", name: s1}]}
+  - name: hedged
+    hedge: {after_ms: 20}
+    replicas:
+      - {url: "http://127.0.0.1:9", name: h1}
+      - {url: "http://127.0.0.1:9", name: h2}
+      - {url: "http://127.0.0.1:9", name: h3}
 routes:
+  - name: cascade_deadline_hedged
+    policy:
+      type: cascade
+      deadline_ms: 200
+      tiers:
+        - {models: [cheap1, hedged], judge: test_same, threshold: 0.5}
+        - {model: strong}
   - name: cascade
     policy:
       type: cascade
@@ -428,6 +441,24 @@ TEST(CascadePlan, AHangingProbeIsCutAtTheDeadline) {
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.record.model, "cheap1");
   EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok", "cheap2@0:deadline"}));
+}
+
+TEST(CascadePlan, AHedgedCallCutAtTheDeadlineTriesNoFurtherReplica) {
+  Offline o;
+  Faulty upstream(o.recorded, "hedged", true);  // every replica of `hedged` hangs
+  eval::OfflineRunner runner(*o.runtime, upstream);
+  auto r = runner.run(body("cascade_deadline_hedged", "split?"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.record.model, "cheap1");
+  EXPECT_EQ(upstream.calls_["hedged"], 2) << "the first replica and its hedge";
+  std::vector<std::string> attempts;
+  for (const auto& a : r.record.attempts)
+    if (a.model == "hedged") attempts.push_back(a.replica + ":" + a.result);
+  EXPECT_EQ(attempts.size(), 2u);
+  // The deadline ended the call: no retry was counted (nor a retry-budget token taken) after it.
+  const std::string metrics = runner.metrics().render();
+  EXPECT_EQ(metrics.find("switchboard_retries_total{model=\"hedged\"}"), std::string::npos)
+      << metrics;
 }
 
 TEST(CascadePlan, AStreamingRequestGetsTheFinalAnswerAsChunks) {
