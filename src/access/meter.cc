@@ -120,6 +120,11 @@ void Meter::loop() {
                      batch.size(), failures, last_error_,
                      give_up ? "; stopping, dropped" : "; trying again");
     }
+    if (options_.retention.count() > 0 && !stop &&
+        (!next_prune_ || std::chrono::steady_clock::now() >= *next_prune_)) {
+      prune();
+      next_prune_ = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    }
     {
       std::lock_guard lock(mu_);
       if (written) done_ = generation_;
@@ -170,6 +175,23 @@ bool Meter::write(const std::map<RowKey, Sums>& rows) {
     if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   return ok;
+}
+
+void Meter::prune() {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const std::string before = usage_hour(
+      now - std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention).count());
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM usage WHERE hour < ?", -1, &st, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, before.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_DONE)
+      pruned_.fetch_add(static_cast<std::uint64_t>(sqlite3_changes(db_)));
+    else
+      spdlog::warn("usage meter: deleting rows before {} failed: {}", before, sqlite3_errmsg(db_));
+  }
+  sqlite3_finalize(st);
 }
 
 Result<std::vector<UsageRow>> query_usage(const std::string& path, const std::string& group_by,

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -50,6 +51,8 @@ struct UsageRow {
 struct MeterOptions {
   std::chrono::milliseconds busy_timeout{5'000};
   std::chrono::milliseconds stop_grace{10'000};
+  // Rows of hours older than this are deleted, at start and then hourly (0: kept forever).
+  std::chrono::hours retention{0};
 };
 
 class Meter {
@@ -60,6 +63,7 @@ class Meter {
   void flush();  // blocks until everything recorded before the call is in SQLite
   std::uint64_t dropped() const { return dropped_.load(); }
   std::uint64_t write_failures() const { return write_failures_.load(); }
+  std::uint64_t pruned() const { return pruned_.load(); }  // rows deleted by retention
 
  private:
   Meter() = default;
@@ -71,6 +75,9 @@ class Meter {
   using RowKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
   // One transaction adding `rows` to the table; false (rolled back, nothing added) on failure.
   bool write(const std::map<RowKey, Sums>& rows);
+  // Deletes the rows older than options_.retention (writer thread; failures logged, retried in
+  // an hour).
+  void prune();
   std::string last_error_;  // writer thread only: SQLite's message for the last failed write
 
   sqlite3* db_ = nullptr;  // writer thread only (after open)
@@ -82,6 +89,8 @@ class Meter {
   bool stopping_ = false, flush_ = false;  // guarded by mu_
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> write_failures_{0};
+  std::atomic<std::uint64_t> pruned_{0};
+  std::optional<std::chrono::steady_clock::time_point> next_prune_;  // writer thread only
   MeterOptions options_;   // constant after open()
   std::thread thread_;
   static constexpr std::size_t kMaxRows = 100'000;

@@ -29,7 +29,9 @@ Result<std::shared_ptr<AccessService>> AccessService::acquire(const AccessSettin
   std::shared_ptr<AccessService> s(new AccessService(settings));
   if (auto e = s->reload_keys()) return *e;
   if (settings.meter) {
-    auto m = Meter::open(settings.keys_db);
+    MeterOptions options;
+    options.retention = std::chrono::hours(24 * settings.usage_retention_days);
+    auto m = Meter::open(settings.keys_db, options);
     if (!m) return m.error();
     s->meter_ = std::move(*m);
   }

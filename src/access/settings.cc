@@ -54,6 +54,15 @@ class Reader {
     if (v <= 0) fail(n, what + " must be a whole number of milliseconds > 0");
     return std::chrono::milliseconds(v);
   }
+  std::int64_t whole(const YAML::Node& n, const std::string& what, std::int64_t min) const {
+    std::int64_t v = -1;
+    try {
+      if (n.IsScalar()) v = n.as<std::int64_t>();
+    } catch (const YAML::Exception&) {
+    }
+    if (v != 0 && v < min) fail(n, what + " must be 0 or a whole number >= " + std::to_string(min));
+    return v;
+  }
 
  private:
   std::string source_;
@@ -81,11 +90,16 @@ Result<AccessSettings> parse_access_settings(const config::Config& config) {
       const YAML::Node& a = it->second;
       out.configured = true;
       if (!a.IsNull()) {
-        r.keys(a, {"required", "keys_db", "reload_ms", "meter"}, "the auth section");
+        r.keys(a, {"required", "keys_db", "reload_ms", "meter", "usage_retention_days"},
+               "the auth section");
         if (a["required"]) out.required = r.boolean(a["required"], "auth.required");
         if (a["keys_db"]) out.keys_db = r.str(a["keys_db"], "auth.keys_db");
         if (a["reload_ms"]) out.reload = r.millis(a["reload_ms"], "auth.reload_ms");
         if (a["meter"]) out.meter = r.boolean(a["meter"], "auth.meter");
+        // At least a month and a day: budgets are restored from this month's rows at start-up.
+        if (a["usage_retention_days"])
+          out.usage_retention_days =
+              r.whole(a["usage_retention_days"], "auth.usage_retention_days", 32);
       }
     }
     if (auto it = config.sections.find("state"); it != config.sections.end()) {

@@ -6,6 +6,7 @@
 //     keys_db: ./keys.db     # SQLite file of keys and usage; default: store.sqlite
 //     reload_ms: 1000        # how often the gateway looks for keys created or revoked elsewhere
 //     meter: true            # usage rows (key, team, route, model, hour) in keys_db
+//     usage_retention_days: 400  # usage rows older than this are deleted (hourly); 0 keeps all
 //   state:
 //     redis: redis://127.0.0.1:6379/0   # share rate-limit and budget counters between gateways
 //     fail_open: true        # Redis unreachable: keep serving on local counters (false: 503)
@@ -40,6 +41,7 @@ struct AccessSettings {
   std::string keys_db;
   std::chrono::milliseconds reload{1000};
   bool meter = true;
+  std::int64_t usage_retention_days = 400;  // 0: never pruned; else >= 32
   std::optional<RedisSettings> redis;  // `state: {redis: ...}`
 };
 

@@ -189,6 +189,29 @@ TEST(AccessMeter, SumsUsagePerHourKeyTeamRouteAndModel) {
   EXPECT_EQ(usage_hour(1'764'633'600'000 + 3'600'000 * 13 + 5), "2025-12-02T13");
 }
 
+TEST(AccessMeter, RowsOlderThanTheRetentionAreDeleted) {
+  auto path = temp_db("meter_retention");
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  {
+    auto meter = Meter::open(path);  // no retention: everything is kept
+    ASSERT_TRUE(meter) << meter.error().message;
+    (*meter)->record({now - 5 * 86'400'000LL, "old", "ml", "auto", "big", false, 1, 1, 0.1});
+    (*meter)->record({now, "new", "ml", "auto", "big", false, 1, 1, 0.1});
+  }
+  ASSERT_EQ(query_usage(path, "key", 0)->size(), 2u);
+  MeterOptions options;
+  options.retention = std::chrono::hours(48);
+  auto meter = Meter::open(path, options);
+  ASSERT_TRUE(meter) << meter.error().message;
+  (*meter)->flush();  // the first round prunes
+  EXPECT_EQ((*meter)->pruned(), 1u);
+  auto left = query_usage(path, "key", 0);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].group, "new");
+}
+
 // Spend recorded while another connection holds the database's write lock is kept and added
 // later — never lost — and a stop while it is held waits for it within the grace.
 TEST(AccessMeter, SpendRecordedWhileTheDatabaseIsLockedIsWrittenOnceItIsFree) {
@@ -261,6 +284,13 @@ TEST(AccessSettings, DefaultsAndErrorsWithTheirPlace) {
   auto url = settings_of("auth: {}\nstate: {redis: 'http://x'}\n");
   ASSERT_FALSE(url);
   EXPECT_NE(url.error().message.find("redis://"), std::string::npos);
+  EXPECT_EQ(on->usage_retention_days, 400);
+  auto keep = settings_of("auth: {usage_retention_days: 0}\n");
+  ASSERT_TRUE(keep) << keep.error().message;
+  EXPECT_EQ(keep->usage_retention_days, 0);
+  auto short_retention = settings_of("auth: {usage_retention_days: 7}\n");
+  ASSERT_FALSE(short_retention) << "a budget month needs its rows";
+  EXPECT_NE(short_retention.error().message.find(">= 32"), std::string::npos);
 }
 
 }  // namespace
