@@ -57,7 +57,7 @@ void Meter::record(UsageEvent e) {
            std::move(e.model)};
   auto it = rows_.find(k);
   if (it == rows_.end()) {
-    if (rows_.size() >= kMaxRows) {
+    if (rows_.size() + writing_ >= options_.max_rows) {
       dropped_.fetch_add(1);
       return;
     }
@@ -89,6 +89,7 @@ void Meter::loop() {
       wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || flush_; });
       flush_ = false;
       batch.swap(rows_);
+      writing_ = batch.size();
       ++generation_;
       stop = stopping_;
       if (stop && !give_up_at)
@@ -103,6 +104,7 @@ void Meter::loop() {
       } else {
         // Back into the map, summed with what arrived meanwhile; tried again with it.
         std::lock_guard lock(mu_);
+        writing_ = 0;
         for (auto& [k, s] : batch) {
           Sums& into = rows_[k];
           into.requests += s.requests;
@@ -128,6 +130,7 @@ void Meter::loop() {
     {
       std::lock_guard lock(mu_);
       if (written) done_ = generation_;
+      writing_ = 0;  // written, dropped, or back in rows_
     }
     written_.notify_all();
     if (stop) return;

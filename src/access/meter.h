@@ -4,8 +4,9 @@
 // record() never blocks the request path: it adds to an in-memory map under a mutex (one row per
 // distinct hour/key/team/route/model, so memory is bounded by what is in use within a second);
 // a background thread writes the sums in one transaction per second (UPSERT adding to the row).
-// If more than `max_rows` distinct rows wait (SQLite far behind), new events are dropped and
-// counted (dropped()). A transaction that fails (the database locked elsewhere for longer than
+// If `max_rows` distinct rows wait — queued and being written together, so a batch that failed
+// and went back never takes the total past it (SQLite far behind or failing) — events for new rows
+// are dropped and counted (dropped()); events for rows already waiting are still summed. A transaction that fails (the database locked elsewhere for longer than
 // `busy_timeout`, a full disk) is rolled back and its sums go back into the map, to be added to the
 // next second's (write_failures() counts them): spend is never lost while the process runs, so
 // budgets and reports stay whole. At shutdown the writer keeps trying for `stop_grace`, then drops
@@ -53,6 +54,7 @@ struct MeterOptions {
   std::chrono::milliseconds stop_grace{10'000};
   // Rows of hours older than this are deleted, at start and then hourly (0: kept forever).
   std::chrono::hours retention{0};
+  std::size_t max_rows = 100'000;  // distinct rows waiting (queued + being written)
 };
 
 class Meter {
@@ -64,6 +66,11 @@ class Meter {
   std::uint64_t dropped() const { return dropped_.load(); }
   std::uint64_t write_failures() const { return write_failures_.load(); }
   std::uint64_t pruned() const { return pruned_.load(); }  // rows deleted by retention
+  // Distinct rows waiting to be written (queued and in the batch being written).
+  std::size_t waiting() {
+    std::lock_guard lock(mu_);
+    return rows_.size() + writing_;
+  }
 
  private:
   Meter() = default;
@@ -84,6 +91,7 @@ class Meter {
   std::mutex mu_;
   std::condition_variable wake_, written_;
   std::map<RowKey, Sums> rows_;            // guarded by mu_
+  std::size_t writing_ = 0;                // guarded by mu_: rows in the batch being written
   std::uint64_t generation_ = 0;           // guarded by mu_: batches taken
   std::uint64_t done_ = 0;                 // guarded by mu_: batches written
   bool stopping_ = false, flush_ = false;  // guarded by mu_
@@ -93,7 +101,6 @@ class Meter {
   std::optional<std::chrono::steady_clock::time_point> next_prune_;  // writer thread only
   MeterOptions options_;   // constant after open()
   std::thread thread_;
-  static constexpr std::size_t kMaxRows = 100'000;
 };
 
 // Usage summed over rows since `since_ms` (hour granularity), grouped by "key", "team", "route",

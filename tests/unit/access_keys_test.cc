@@ -189,6 +189,34 @@ TEST(AccessMeter, SumsUsagePerHourKeyTeamRouteAndModel) {
   EXPECT_EQ(usage_hour(1'764'633'600'000 + 3'600'000 * 13 + 5), "2025-12-02T13");
 }
 
+// While writes fail, a failed batch goes back beside the rows that arrived meanwhile: together
+// they stay within max_rows (new rows beyond it are dropped and counted, never the spend of a row
+// already waiting).
+TEST(AccessMeter, RowsWaitingStayBoundedWhileWritesFail) {
+  auto path = temp_db("meter_bound");
+  MeterOptions options;
+  options.busy_timeout = std::chrono::milliseconds(100);
+  options.max_rows = 10;
+  auto meter = Meter::open(path, options);
+  ASSERT_TRUE(meter) << meter.error().message;
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const std::int64_t t = 1'764'633'600'000;
+  std::size_t most = 0;
+  for (int i = 0; i < 60; ++i) {  // ~3 s: three failed rounds, each with new distinct rows
+    for (int j = 0; j < 3; ++j)
+      (*meter)->record({t, "k" + std::to_string(i * 3 + j), "ml", "auto", "big", false, 1, 1, 0});
+    most = std::max(most, (*meter)->waiting());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GE((*meter)->write_failures(), 2u);
+  EXPECT_LE(most, 10u);
+  EXPECT_GT((*meter)->dropped(), 0u);
+  EXPECT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+}
+
 TEST(AccessMeter, RowsOlderThanTheRetentionAreDeleted) {
   auto path = temp_db("meter_retention");
   const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
