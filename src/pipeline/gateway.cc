@@ -341,18 +341,23 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   std::string continued;
   std::unique_ptr<api::ConversationCapture> capture;
   std::optional<CapturingWriter> capturing;
-  // The stored response this request answered, until its record is queued (answered_responses.h).
+  // The stored response this request answered, until its record is queued (pending_ids.h).
   std::string kept;
   struct Forget {
-    AnsweredResponses& answered;
+    PendingIds& answered;
     const std::string& id;
     ~Forget() {
       if (!id.empty()) answered.remove(id);
     }
   } forget{answered_, kept};
+  // This request's decision id, until its record is queued: feedback for it waits for the record.
+  std::string decision;
+  Forget unrecorded{unrecorded_, decision};
   std::exception_ptr crash;
   try {
     prepare(ctx, ex, *workers_[ex.worker()], *runtime);
+    decision = ctx.rec.id;
+    unrecorded_.add(decision);
     ctx.kind = fe.kind();
     ctx.upstream_path = fe.upstream_path();
     ctx.rec.api = fe.name();
@@ -436,7 +441,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
 awaitable<std::optional<std::string>> Gateway::stored_items(const std::string& response_id,
                                                              const std::string& caller) {
   std::optional<std::string> items = co_await find_stored_items(response_id, caller);
-  // Answered but not yet recorded (answered_responses.h): wait for the record, up to 2 s.
+  // Answered but not yet recorded (pending_ids.h): wait for the record, up to 2 s.
   for (int i = 0; !items && answered_.contains(response_id) && i < 400; ++i) {
     const auto executor = co_await asio::this_coro::executor;
     asio::steady_timer wait(executor, std::chrono::milliseconds(5));
@@ -518,6 +523,8 @@ awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
     co_return (void) co_await ex.respond(std::move(r));
   }
   const std::string* owner = *caller ? &**caller : nullptr;
+  // A request still being answered (a stream) has no record yet: wait for it, a while.
+  co_await wait_recorded(key, std::chrono::seconds(10));
   std::optional<std::string> body;
   auto render = [owner](const store::DecisionRecord& r) -> std::optional<std::string> {
     if (owner && r.key_name != *owner) return std::nullopt;

@@ -43,7 +43,7 @@
 #include "http/server.h"
 #include "http/upstream.h"
 #include "metrics/metrics.h"
-#include "pipeline/answered_responses.h"
+#include "pipeline/pending_ids.h"
 #include "pipeline/front_end.h"
 #include "pipeline/request_context.h"
 #include "pipeline/runtime.h"
@@ -136,6 +136,10 @@ class Gateway final : private ImplicitFeedbackSink {
   asio::awaitable<void> explain_route(http::Exchange& exchange);
   asio::awaitable<void> models(http::Exchange& exchange);
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
+  // Returns once decision `id` is no longer in flight (its record queued), checking every 5 ms,
+  // or after `most`: feedback and record lookups sent during a stream or right after its last
+  // byte find the record instead of a 404.
+  asio::awaitable<void> wait_recorded(const std::string& id, std::chrono::milliseconds most);
   asio::awaitable<void> feedback(http::Exchange& exchange);
   struct Stored;  // gateway_feedback.cc
   // The answer to a feedback request once its decisions were looked up and its rows stored (or
@@ -178,7 +182,8 @@ class Gateway final : private ImplicitFeedbackSink {
   // The fleet's repeat table for implicit feedback (`state: {redis: URL}`; attach() to detach());
   // declared after lookups_, which its deliveries use, so it is gone first.
   std::unique_ptr<learning::SharedRepeats> repeats_;
-  AnsweredResponses answered_;
+  PendingIds answered_;    // stored Responses answers not yet recorded (pending_ids.h)
+  PendingIds unrecorded_;  // decisions whose record is not queued yet (pending_ids.h)
 };
 
 }  // namespace switchboard::pipeline

@@ -155,6 +155,15 @@ Result<std::optional<std::string>> Gateway::caller_key(http::Exchange& ex) {
   return std::optional<std::string>(key->key.name);
 }
 
+asio::awaitable<void> Gateway::wait_recorded(const std::string& id,
+                                             std::chrono::milliseconds most) {
+  const auto until = std::chrono::steady_clock::now() + most;
+  while (unrecorded_.contains(id) && std::chrono::steady_clock::now() < until) {
+    asio::steady_timer wait(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
+    co_await wait.async_wait(asio::use_awaitable);
+  }
+}
+
 asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
   if (ex.read_error()) {
     http::Response r = error_reply(http_status(ex.read_error()->kind), *ex.read_error());
@@ -167,6 +176,12 @@ asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
     co_return (void) co_await ex.respond(std::move(r));
   }
   const std::string* owner = *caller ? &**caller : nullptr;
+  // Feedback on an answer still streaming, or sent the moment its last byte arrived: its record
+  // is not queued yet. Wait for it (the stream's end, at most 10 s) rather than answer 404.
+  if (auto asked = api::parse_feedback(ex.request().body())) {
+    for (const std::string* id : {&asked->decision_id, &asked->decision_a, &asked->decision_b})
+      if (!id->empty()) co_await wait_recorded(*id, std::chrono::seconds(10));
+  }
   if (!lookups_) {
     http::Response r = feedback_blocking(ex.request().body(), owner);
     co_return (void) co_await ex.respond(std::move(r));

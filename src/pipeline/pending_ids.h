@@ -1,0 +1,52 @@
+// Ids of things a client already knows about but that are not in the decision store yet, so that a
+// follow-up arriving in between (possibly on another worker thread) waits for the record instead of
+// being answered 404. The gateway keeps two:
+// - decision ids from the moment a request gets one until its record is queued: the client has the
+//   id from the first byte of the answer (x-switchboard-decision), and `POST /v1/feedback` for it
+//   may come during a stream or right after its last byte;
+// - stored Responses answers (docs/apis.md) until their record, which carries the conversation, is
+//   queued: a `previous_response_id` follow-up sent at once.
+// Thread-safe; sharded by the id's hash, so that the per-request add/remove of the workers rarely
+// meet on one mutex.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+namespace switchboard::pipeline {
+
+class PendingIds {
+ public:
+  void add(const std::string& id) {
+    Shard& s = shard(id);
+    std::lock_guard lock(s.mu);
+    s.ids.insert(id);
+  }
+  void remove(const std::string& id) {
+    Shard& s = shard(id);
+    std::lock_guard lock(s.mu);
+    s.ids.erase(id);
+  }
+  bool contains(const std::string& id) const {
+    const Shard& s = shard(id);
+    std::lock_guard lock(s.mu);
+    return s.ids.contains(id);
+  }
+
+ private:
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_set<std::string> ids;
+  };
+  static constexpr std::size_t kShards = 16;
+  Shard& shard(const std::string& id) { return shards_[std::hash<std::string>{}(id) % kShards]; }
+  const Shard& shard(const std::string& id) const {
+    return shards_[std::hash<std::string>{}(id) % kShards];
+  }
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace switchboard::pipeline
