@@ -31,10 +31,12 @@ namespace switchboard::pipeline {
 // token estimate), before anything costly (docs/keys.md).
 // `implicit_feedback` (docs/online.md) runs before `cache`: a repeat is scored even when the cache
 // could answer it, and the cache then answers it afresh (RequestContext::repeat). `session`
-// (docs/sessions.md) runs before `decide` and amends its decision (RequestContext::after_decide).
-inline constexpr const char* kStageOrder[] = {"auth",    "parse",   "limits",  "guard",
-                                              "implicit_feedback",  "cache",   "signals",
-                                              "session", "decide",  "execute", "record"};
+// (docs/sessions.md) runs before `cache` too, so that a turn the cache answers still counts in
+// its session (and keeps it alive), and amends the decision of a turn that reaches `decide`
+// (RequestContext::after_decide).
+inline constexpr const char* kStageOrder[] = {"auth",    "parse",   "limits", "guard",
+                                              "implicit_feedback",  "session", "cache",
+                                              "signals", "decide",  "execute", "record"};
 
 class StageRunner {
  public:

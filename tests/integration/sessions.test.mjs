@@ -61,6 +61,7 @@ describe('sessions', () => {
         { name: 'chat', policy: rules, session: { sticky: true, switch_margin: 0.05, ttl_s: 600 } },
         { name: 'loose', policy: rules, session: { sticky: false } },
         { name: 'plain', policy: rules },
+        { name: 'cached_chat', policy: rules, session: { sticky: true }, cache: { ttl_s: 600 } },
       ],
     });
   });
@@ -99,6 +100,27 @@ describe('sessions', () => {
     const other = await turn(gw.base, 'chat', [{ role: 'user', content: 'code please' }],
       { headers: { 'x-session-id': 'conv-header-2' } });
     assert.equal(other.model, B);
+  });
+
+  test('a turn the cache answers counts in its session and keeps its model', async () => {
+    // The same first turn asked again in the session (a retry) is answered by the cache: it counts
+    // as the session's turn 2, so the next decided turn is turn 3, still on A.
+    const headers = { 'x-session-id': 'conv-cached-1' };
+    const first = [{ role: 'user', content: 'hello, who are you?' }];
+    const t1 = await turn(gw.base, 'cached_chat', first, { headers });
+    const again = await postChat(gw.base, { model: 'cached_chat', messages: first }, { headers });
+    assert.equal(again.headers.get('x-switchboard-cache'), 'hit');
+    await sleep(TURN_GAP_MS);
+    const t3 = await turn(gw.base, 'cached_chat', [...first, { role: 'assistant', content: t1.answer },
+      { role: 'user', content: 'now write some code for me' }], { headers });
+    const [d1, d2, d3] = await Promise.all([t1.id, again.headers.get('x-switchboard-decision'), t3.id]
+      .map((id) => getDecision(gw.base, id)));
+    assert.equal(d2.session.id, d1.session.id);
+    assert.equal(d2.session.action, 'cached');
+    assert.equal(d2.session.turn, 2);
+    assert.equal(d3.session.id, d1.session.id);
+    assert.equal(d3.session.turn, 3);
+    assert.equal(t3.model, A, 'kept on the session\'s model (the policy alone says B)');
   });
 
   test('a header-less conversation is found by its prefix', async () => {

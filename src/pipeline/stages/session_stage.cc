@@ -9,7 +9,8 @@
 // the session's model unless another model's utility beats it by more than `switch_margin`
 // (session::stickiness()), and points the balancer at the replica that answered the last turn
 // (RouteRequest::session_replica, honoured by the `session_affinity` balancer). Once the request
-// was answered (after_answer) it records the turn. The decision record gets `session` {kind, id,
+// was answered (after_answer) it records the turn — also one the cache answered (it runs before
+// `cache`; the session keeps its model, action "cached"). The decision record gets `session` {kind, id,
 // turn, action, model, reason}; switchboard_session_turns_total counts the actions.
 //
 // Settings, per route: `session: {sticky: true, switch_margin: 0.05, ttl_s: 1800,
@@ -187,6 +188,15 @@ class SessionStage final : public SyncStage {
     }
     ctx.after_answer.push_back([turn, tap](RequestContext& c) {
       if (tap) c.client = nullptr;  // the tap dies with this callback
+      // A turn the cache answered made no decision: it counts in its session, which keeps its
+      // model (a session the cache would start has none yet: it starts with its next decided turn).
+      if (turn->chosen.empty() && turn->state && c.rec.cache && c.rec.cache->status == "hit" &&
+          c.rec.session) {
+        turn->chosen = turn->state->model;
+        c.rec.session->action = "cached";
+        c.rec.session->reason = "answered from the cache; the session stays on " + turn->chosen;
+        if (c.metrics) c.metrics->session_turns.with({c.route_label, "cached"}).inc();
+      }
       if (c.error || c.rec.status != 200 || c.rec.outcome != "ok" || turn->chosen.empty()) return;
       session::State next = turn->state.value_or(session::State{});
       next.model = turn->chosen;
