@@ -187,13 +187,15 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     co_return a;
   };
   auto won = co_await (primary() || hedge());
+  Attempt a = std::visit([](Attempt& w) { return std::move(w); }, won);
   // The branches turn their own cancellation into a cancelled attempt; when the cancellation came
   // from outside (a plan's deadline, the client gone), the call ends here as an unhedged one
-  // would, instead of the retry loop taking a token and trying another replica.
+  // would, instead of the retry loop taking a token and trying another replica. A good answer that
+  // came in before it is kept.
   asio::cancellation_state outer = co_await asio::this_coro::cancellation_state;
-  if (outer.cancelled() != asio::cancellation_type::none)
+  if (a.retryable() && outer.cancelled() != asio::cancellation_type::none)
     throw boost::system::system_error(asio::error::operation_aborted);
-  co_return std::visit([](Attempt& a) { return std::move(a); }, won);
+  co_return a;
 }
 
 }  // namespace

@@ -121,6 +121,7 @@ describe('sessions', () => {
     assert.equal(d3.session.id, d1.session.id);
     assert.equal(d3.session.turn, 3);
     assert.equal(t3.model, A, 'kept on the session\'s model (the policy alone says B)');
+    assert.equal(t3.replica, t1.replica, 'and on the replica holding the conversation');
   });
 
   test('a header-less conversation is found by its prefix', async () => {

@@ -190,8 +190,10 @@ class SessionStage final : public SyncStage {
       if (tap) c.client = nullptr;  // the tap dies with this callback
       // A turn the cache answered made no decision: it counts in its session, which keeps its
       // model (a session the cache would start has none yet: it starts with its next decided turn).
+      bool cached = false;
       if (turn->chosen.empty() && turn->state && c.rec.cache && c.rec.cache->status == "hit" &&
           c.rec.session) {
+        cached = true;
         turn->chosen = turn->state->model;
         c.rec.session->action = "cached";
         c.rec.session->reason = "answered from the cache; the session stays on " + turn->chosen;
@@ -202,7 +204,8 @@ class SessionStage final : public SyncStage {
       next.model = turn->chosen;
       next.turns += 1;
       if (turn->switched) next.switches += 1;
-      next.replica = -1;
+      // A cached turn called no replica: the one holding the conversation stays the session's.
+      if (!cached) next.replica = -1;
       if (c.replica && c.rec.model == turn->chosen)
         next.replica = static_cast<std::int32_t>(c.replica->ordinal);
       std::uint64_t conversation = 0;
