@@ -109,10 +109,11 @@ class Gateway final : private ImplicitFeedbackSink {
   std::string implicit_feedback_blocking(const std::string& decision_id, double score);
 
  private:
-  // Who asks the gateway's own POST /v1/feedback, checked as the
-  // auth stage checks a request (docs/keys.md): nullopt when the config has no `auth:` section, or
-  // the request presents no key and `auth.required` is false (no ownership check then); the key's
-  // name when it presents a live key; else 401 invalid_api_key.
+  // Who asks the gateway's own POST /v1/feedback or GET /v1/decisions/{id}, checked as the auth
+  // stage checks a request (docs/keys.md): nullopt when the config has no `auth:` section (no
+  // ownership check then); the key's name when it presents a live key; "" (the anonymous owner:
+  // key-less decisions only) when it presents none or an unknown one and `auth.required` is
+  // false; else 401 invalid_api_key.
   Result<std::optional<std::string>> caller_key(http::Exchange& ex);
   // GET /healthz: {"status": "ok" | "degraded", "decision_store": {...}} (docs/reliability.md).
   http::Response health_response();

@@ -143,13 +143,15 @@ Result<std::optional<std::string>> Gateway::caller_key(http::Exchange& ex) {
     metrics_.auth_refusals.with({"invalid_api_key"}).inc();
     return make_error(ErrorKind::kUnauthorized, "invalid_api_key", why);
   };
+  // Where keys are optional, a caller without one (or with an unknown one, served as anonymous
+  // by the auth stage) is the anonymous owner "": it sees only the decisions made without a key.
   if (secret.empty()) {
-    if (!settings->required) return std::optional<std::string>();
+    if (!settings->required) return std::optional<std::string>(std::string());
     return refuse("missing API key: send `Authorization: Bearer sk-sb-...` or `x-api-key: ...`");
   }
   auto key = (*service)->find(secret);
   if (!key) {
-    if (!settings->required) return std::optional<std::string>();
+    if (!settings->required) return std::optional<std::string>(std::string());
     return refuse("incorrect API key provided: unknown or revoked key");
   }
   return std::optional<std::string>(key->key.name);
@@ -169,7 +171,8 @@ asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
     http::Response r = error_reply(http_status(ex.read_error()->kind), *ex.read_error());
     co_return (void) co_await ex.respond(std::move(r));
   }
-  // A caller with a key rates only decisions made with it; without `auth:`, anyone any.
+  // With `auth:` a caller rates only the decisions made with its key (or, without one, only the
+  // key-less ones); without `auth:`, anyone any.
   auto caller = caller_key(ex);
   if (!caller) {
     http::Response r = error_reply(http_status(caller.error().kind), caller.error());

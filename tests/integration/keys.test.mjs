@@ -345,6 +345,61 @@ describe('auth.required: false keeps the open behaviour', () => {
   });
 });
 
+describe('auth.required: false: a caller without a key sees key-less decisions only', () => {
+  let gw;
+  let alice;
+  before(async () => {
+    const echo = await echoUpstream();
+    gw = await startGateway({
+      models: [model(FAKE, echo.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
+      extraConfig: { auth: { required: false, reload_ms: 100 } },
+    });
+    alice = createKey(gw.sqlite, 'alice').secret;
+    // Until the gateway has loaded the key, alice is served (and reads) as anonymous.
+    await eventually(async () => {
+      const r = await postChat(gw.base, chatBody('auto', 'hi'), { headers: bearer(alice) });
+      const read = await getJson(gw.base, `/v1/decisions/${r.headers.get('x-switchboard-decision')}`, bearer(alice));
+      return read.status === 200 && read.json.key?.name === 'alice';
+    });
+  });
+  after(stopAll);
+
+  const rate = (base, id, headers) => fetch(`${base}/v1/feedback`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ decision_id: id, score: 1 }),
+  }).then(async (res) => ({ status: res.status, json: await res.json() }));
+
+  test('a keyed decision is 404 to no key and to an unknown key; its owner reads and rates it', async () => {
+    const r = await postChat(gw.base, chatBody('auto', 'mine'), { headers: bearer(alice) });
+    assert.equal(r.status, 200, r.text);
+    const id = r.headers.get('x-switchboard-decision');
+    const path = `/v1/decisions/${id}`;
+    const owners = await getDecision(gw.base, id, { headers: bearer(alice) });
+    assert.equal(owners.key.name, 'alice');
+    for (const headers of [{}, bearer('sk-sb-unknown')]) {
+      const read = await getJson(gw.base, path, headers);
+      assert.equal(read.status, 404, 'not the anonymous caller\'s decision');
+      expectErrorShape(assert, read.json, 'decision_not_found');
+      const rated = await rate(gw.base, id, headers);
+      assert.equal(rated.status, 404, JSON.stringify(rated.json));
+      expectErrorShape(assert, rated.json, 'decision_not_found');
+    }
+    assert.equal((await rate(gw.base, id, bearer(alice))).status, 200);
+  });
+
+  test('a key-less decision is read and rated without a key; a key does not see it', async () => {
+    const r = await postChat(gw.base, chatBody('auto', 'anyone\'s'));
+    assert.equal(r.status, 200, r.text);
+    const id = r.headers.get('x-switchboard-decision');
+    const d = await getDecision(gw.base, id);
+    assert.equal(d.key, null);
+    assert.equal((await getJson(gw.base, `/v1/decisions/${id}`, bearer(alice))).status, 404);
+    assert.equal((await rate(gw.base, id, bearer(alice))).status, 404);
+    assert.equal((await rate(gw.base, id, {})).status, 200);
+  });
+});
+
 describe('without an auth section nothing changes', () => {
   let gw;
   before(async () => {
