@@ -8,7 +8,8 @@ using nlohmann::json;
 
 std::string Answer::serialise() const {
   return json{{"c", content},       {"f", finish_reason},     {"m", model},
-              {"p", prompt_tokens}, {"t", completion_tokens}, {"u", cost_usd}}
+              {"p", prompt_tokens}, {"t", completion_tokens}, {"u", cost_usd},
+              {"r", routed_model}}
       .dump();
 }
 
@@ -23,6 +24,7 @@ std::optional<Answer> Answer::deserialise(std::string_view text) {
     a.prompt_tokens = j.at("p").get<std::int64_t>();
     a.completion_tokens = j.at("t").get<std::int64_t>();
     a.cost_usd = j.at("u").get<double>();
+    if (auto r = j.find("r"); r != j.end() && r->is_string()) a.routed_model = r->get<std::string>();
     return a;
   } catch (const std::exception&) {
     return std::nullopt;

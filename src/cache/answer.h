@@ -22,11 +22,14 @@ struct Answer {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   double cost_usd = 0;  // what the answer cost when it was produced: saved by each hit
+  // The configured model whose answer this is (the route's choice; "" for an entry stored before
+  // it was kept): a session the hit starts goes on with it.
+  std::string routed_model;
 
   // A compact JSON object, for the Redis store.
   std::string serialise() const;
   static std::optional<Answer> deserialise(std::string_view text);
-  std::size_t bytes() const { return content.size() + finish_reason.size() + model.size() + 64; }
+  std::size_t bytes() const { return content.size() + finish_reason.size() + model.size() + routed_model.size() + 64; }
 };
 
 std::optional<Answer> answer_from_body(std::string_view body);

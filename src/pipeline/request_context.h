@@ -137,6 +137,8 @@ struct RequestContext {
   store::DecisionRecord rec;
   // cache: x-switchboard-cache for the client (hit, miss, bypass); empty on routes not cached.
   std::string_view cache_status;
+  // cache: on a hit, the configured model whose stored answer it is ("" if the entry predates it).
+  std::string cache_model;
   // Set by `implicit_feedback`: this request repeats the same client's prompt answered within the
   // feedback window — a sign the answer did not satisfy — so the cache answers it afresh.
   bool repeat = false;

@@ -124,6 +124,27 @@ describe('sessions', () => {
     assert.equal(t3.replica, t1.replica, 'and on the replica holding the conversation');
   });
 
+  test('a session whose first turn the cache answers starts on the cached answer\'s model', async () => {
+    // The first turn of conv-cached-1 (answered by A) is asked again to open another session.
+    const headers = { 'x-session-id': 'conv-cached-2' };
+    const first = [{ role: 'user', content: 'hello, who are you?' }];
+    const t1 = await turn(gw.base, 'cached_chat', first, { headers });
+    const d1 = await getDecision(gw.base, t1.id);
+    assert.equal(d1.cache.status, 'hit');
+    assert.equal(d1.session.action, 'cached');
+    assert.equal(d1.session.turn, 1);
+    assert.equal(d1.session.model, A);
+    await sleep(TURN_GAP_MS);
+    const t2 = await turn(gw.base, 'cached_chat', [...first, { role: 'assistant', content: t1.answer },
+      { role: 'user', content: 'a sorting routine in go, as code' }], { headers });
+    const d2 = await getDecision(gw.base, t2.id);
+    assert.equal(d2.cache.status, 'miss');
+    assert.equal(d2.session.id, d1.session.id);
+    assert.equal(d2.session.turn, 2);
+    assert.equal(d2.session.action, 'stayed');
+    assert.equal(t2.model, A, 'kept on the cached answer\'s model (the policy alone says B)');
+  });
+
   test('a header-less conversation is found by its prefix', async () => {
     const turns = await conversation(gw.base, 'chat');
     assert.deepEqual(turns.map((t) => t.model), [A, A, A]);

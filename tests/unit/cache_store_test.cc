@@ -103,6 +103,11 @@ TEST(CacheAnswer, FromBodyAndBack) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->content, a->content);
   EXPECT_EQ(Answer::deserialise(a->serialise())->content, "Hi there");
+  // The routed model travels with the entry (Redis); an entry stored before it was kept reads "".
+  a->routed_model = "fast";
+  EXPECT_EQ(Answer::deserialise(a->serialise())->routed_model, "fast");
+  EXPECT_EQ(Answer::deserialise(R"({"c":"x","f":"stop","m":"m1","p":1,"t":1,"u":0})")->routed_model,
+            "");
   // Not storable: tool calls, two choices, no finish_reason, an error.
   EXPECT_FALSE(answer_from_body(
       R"({"choices":[{"message":{"content":null,"tool_calls":[{}]},"finish_reason":"tool_calls"}]})"));

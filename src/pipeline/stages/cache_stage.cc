@@ -175,6 +175,7 @@ class CacheStage final : public Stage {
 
     if (const auto& hit = **found) {
       ctx.cache_status = "hit";
+      ctx.cache_model = hit->answer.routed_model;
       rec.cache->status = "hit";
       rec.cache->entry = hit->id;
       rec.cache->similarity = hit->similarity;
@@ -240,6 +241,7 @@ class CacheStage final : public Stage {
           auto answer = tap->answer();
           if (!answer) return;
           answer->cost_usd = c.rec.cost_usd;
+          answer->routed_model = c.rec.model;
           // The client got the guard's originals back (pii restore); the cache keeps the
           // placeholders, as the key does: another user whose request redacts to the same body
           // must get their own values, never these.

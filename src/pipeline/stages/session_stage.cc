@@ -10,7 +10,7 @@
 // (session::stickiness()), and points the balancer at the replica that answered the last turn
 // (RouteRequest::session_replica, honoured by the `session_affinity` balancer). Once the request
 // was answered (after_answer) it records the turn — also one the cache answered (it runs before
-// `cache`; the session keeps its model, action "cached"). The decision record gets `session` {kind, id,
+// `cache`; the session keeps its model, or starts on the cached answer's, action "cached"). The decision record gets `session` {kind, id,
 // turn, action, model, reason}; switchboard_session_turns_total counts the actions.
 //
 // Settings, per route: `session: {sticky: true, switch_margin: 0.05, ttl_s: 1800,
@@ -189,14 +189,18 @@ class SessionStage final : public SyncStage {
     ctx.after_answer.push_back([turn, tap](RequestContext& c) {
       if (tap) c.client = nullptr;  // the tap dies with this callback
       // A turn the cache answered made no decision: it counts in its session, which keeps its
-      // model (a session the cache would start has none yet: it starts with its next decided turn).
+      // model; a session the cache starts goes on with the model whose stored answer it got.
       bool cached = false;
-      if (turn->chosen.empty() && turn->state && c.rec.cache && c.rec.cache->status == "hit" &&
-          c.rec.session) {
+      if (turn->chosen.empty() && c.rec.cache && c.rec.cache->status == "hit" && c.rec.session &&
+          (turn->state || !c.cache_model.empty())) {
         cached = true;
-        turn->chosen = turn->state->model;
+        turn->chosen = turn->state ? turn->state->model : c.cache_model;
         c.rec.session->action = "cached";
-        c.rec.session->reason = "answered from the cache; the session stays on " + turn->chosen;
+        c.rec.session->model = turn->chosen;
+        c.rec.session->reason =
+            turn->state ? "answered from the cache; the session stays on " + turn->chosen
+                        : "answered from the cache with " + turn->chosen +
+                              "'s answer; the session starts on it";
         if (c.metrics) c.metrics->session_turns.with({c.route_label, "cached"}).inc();
       }
       if (c.error || c.rec.status != 200 || c.rec.outcome != "ok" || turn->chosen.empty()) return;
