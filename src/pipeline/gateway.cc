@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/chat_request.h"
+#include "access/credentials.h"
 #include "api/errors.h"
 #include "pipeline/capacity_controller.h"
 #include "pipeline/capturing_writer.h"
@@ -357,7 +358,8 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   try {
     prepare(ctx, ex, *workers_[ex.worker()], *runtime);
     decision = ctx.rec.id;
-    unrecorded_.add(decision);
+    unrecorded_.add(decision, presented_key_tag(access::presented_secret(
+                                  ctx.headers.find("authorization"), ctx.headers.find("x-api-key"))));
     ctx.kind = fe.kind();
     ctx.upstream_path = fe.upstream_path();
     ctx.rec.api = fe.name();
@@ -524,7 +526,7 @@ awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
   }
   const std::string* owner = *caller ? &**caller : nullptr;
   // A request still being answered (a stream) has no record yet: wait for it, a while.
-  co_await wait_recorded(key, std::chrono::seconds(10));
+  co_await wait_recorded(key, std::chrono::seconds(10), ex, owner != nullptr);
   std::optional<std::string> body;
   auto render = [owner](const store::DecisionRecord& r) -> std::optional<std::string> {
     if (owner && r.key_name != *owner) return std::nullopt;

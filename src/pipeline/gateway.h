@@ -139,8 +139,13 @@ class Gateway final : private ImplicitFeedbackSink {
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
   // Returns once decision `id` is no longer in flight (its record queued), checking every 5 ms,
   // or after `most`: feedback and record lookups sent during a stream or right after its last
-  // byte find the record instead of a 404.
-  asio::awaitable<void> wait_recorded(const std::string& id, std::chrono::milliseconds most);
+  // byte find the record instead of a 404. With `auth:` (`checked`) it waits only for a request
+  // that presented the same API key (or none) as `ex` does: another key's in-flight id is not
+  // the caller's to see, so it is answered (404) at once.
+  asio::awaitable<void> wait_recorded(const std::string& id, std::chrono::milliseconds most,
+                                      http::Exchange& ex, bool checked);
+  // A fingerprint of the API key a request presents (0: none), tagging its in-flight decision id.
+  static std::uint64_t presented_key_tag(std::string_view secret);
   asio::awaitable<void> feedback(http::Exchange& exchange);
   struct Stored;  // gateway_feedback.cc
   // The answer to a feedback request once its decisions were looked up and its rows stored (or

@@ -126,19 +126,25 @@ void Gateway::fleet_forget(std::uint64_t key) {
   if (repeats_) repeats_->forget(key);
 }
 
+namespace {
+// The API key `ex` presents (Authorization: Bearer, or x-api-key); empty when none.
+std::string_view presented_secret_of(http::Exchange& ex) {
+  auto header = [&ex](std::string_view name) -> std::optional<std::string_view> {
+    auto it = ex.request().find(boost::beast::string_view(name.data(), name.size()));
+    if (it == ex.request().end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  };
+  return access::presented_secret(header("authorization"), header("x-api-key"));
+}
+}  // namespace
+
 Result<std::optional<std::string>> Gateway::caller_key(http::Exchange& ex) {
   const auto rt = runtime();
   auto settings = access::parse_access_settings(*rt->config);
   if (!settings || !settings->configured) return std::optional<std::string>();
   auto service = access::AccessService::acquire(*settings);
   if (!service) return service.error();
-  auto header = [&ex](std::string_view name) -> std::optional<std::string_view> {
-    auto it = ex.request().find(boost::beast::string_view(name.data(), name.size()));
-    if (it == ex.request().end()) return std::nullopt;
-    return std::string_view(it->value().data(), it->value().size());
-  };
-  const std::string_view secret =
-      access::presented_secret(header("authorization"), header("x-api-key"));
+  const std::string_view secret = presented_secret_of(ex);
   auto refuse = [this](const char* why) {
     metrics_.auth_refusals.with({"invalid_api_key"}).inc();
     return make_error(ErrorKind::kUnauthorized, "invalid_api_key", why);
@@ -157,10 +163,19 @@ Result<std::optional<std::string>> Gateway::caller_key(http::Exchange& ex) {
   return std::optional<std::string>(key->key.name);
 }
 
+std::uint64_t Gateway::presented_key_tag(std::string_view secret) {
+  return secret.empty() ? 0 : std::hash<std::string_view>{}(secret) | 1;
+}
+
 asio::awaitable<void> Gateway::wait_recorded(const std::string& id,
-                                             std::chrono::milliseconds most) {
+                                             std::chrono::milliseconds most,
+                                             http::Exchange& ex, bool checked) {
+  auto pending = [this, &id, checked,
+                  tag = checked ? presented_key_tag(presented_secret_of(ex)) : 0] {
+    return checked ? unrecorded_.contains(id, tag) : unrecorded_.contains(id);
+  };
   const auto until = std::chrono::steady_clock::now() + most;
-  while (unrecorded_.contains(id) && std::chrono::steady_clock::now() < until) {
+  while (pending() && std::chrono::steady_clock::now() < until) {
     asio::steady_timer wait(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
     co_await wait.async_wait(asio::use_awaitable);
   }
@@ -183,7 +198,7 @@ asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
   // is not queued yet. Wait for it (the stream's end, at most 10 s) rather than answer 404.
   if (auto asked = api::parse_feedback(ex.request().body())) {
     for (const std::string* id : {&asked->decision_id, &asked->decision_a, &asked->decision_b})
-      if (!id->empty()) co_await wait_recorded(*id, std::chrono::seconds(10));
+      if (!id->empty()) co_await wait_recorded(*id, std::chrono::seconds(10), ex, owner != nullptr);
   }
   if (!lookups_) {
     http::Response r = feedback_blocking(ex.request().body(), owner);

@@ -6,6 +6,8 @@
 //   may come during a stream or right after its last byte;
 // - stored Responses answers (docs/apis.md) until their record, which carries the conversation, is
 //   queued: a `previous_response_id` follow-up sent at once.
+// Each id carries a tag its adder chose (the gateway: a fingerprint of the API key the request
+// presented), so that a waiter can tell an id that is not its own and not wait for it.
 // Thread-safe; sharded by the id's hash, so that the per-request add/remove of the workers rarely
 // meet on one mutex.
 #pragma once
@@ -14,16 +16,17 @@
 #include <functional>
 #include <mutex>
 #include <string>
-#include <unordered_set>
+#include <cstdint>
+#include <unordered_map>
 
 namespace switchboard::pipeline {
 
 class PendingIds {
  public:
-  void add(const std::string& id) {
+  void add(const std::string& id, std::uint64_t tag = 0) {
     Shard& s = shard(id);
     std::lock_guard lock(s.mu);
-    s.ids.insert(id);
+    s.ids.insert_or_assign(id, tag);
   }
   void remove(const std::string& id) {
     Shard& s = shard(id);
@@ -35,11 +38,18 @@ class PendingIds {
     std::lock_guard lock(s.mu);
     return s.ids.contains(id);
   }
+  // Whether `id` is pending with tag `tag`.
+  bool contains(const std::string& id, std::uint64_t tag) const {
+    const Shard& s = shard(id);
+    std::lock_guard lock(s.mu);
+    auto it = s.ids.find(id);
+    return it != s.ids.end() && it->second == tag;
+  }
 
  private:
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_set<std::string> ids;
+    std::unordered_map<std::string, std::uint64_t> ids;
   };
   static constexpr std::size_t kShards = 16;
   Shard& shard(const std::string& id) { return shards_[std::hash<std::string>{}(id) % kShards]; }

@@ -1,13 +1,15 @@
 // Feedback and record lookups for a decision whose record is not written yet (docs/online.md): the
 // client has the decision id from the first byte of the answer, so `POST /v1/feedback` and
 // `GET /v1/decisions/{id}` may arrive while the answer still streams, or the moment its last byte
-// did. The gateway waits for the record instead of answering 404.
+// did. The gateway waits for the record instead of answering 404 — but with API keys only for
+// the key that made the request: another key's in-flight id is a 404 at once.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startGateway, model, stopAll, chatBody, postChat, fakeUpstream, chunkEvent, completionJson,
-  sleep, SseParser,
+  sleep, SseParser, eventually,
 } from './lib/harness.mjs';
+import { createKey, bearer } from './lib/keys.mjs';
 
 const SLOW = 'slow-model';
 
@@ -83,5 +85,61 @@ describe('feedback for a decision still being answered', () => {
     const r = await postFeedback(gw.base, { decision_id: 'dec_000000000000000000000000', score: 1 });
     assert.equal(r.status, 404);
     assert.ok(Date.now() - t0 < 2000, 'no wait for a decision that is not in flight');
+  });
+});
+
+describe('another key\'s decision in flight', () => {
+  let gw;
+  let alice;
+  let bob;
+  let streamEnded = false;
+  before(async () => {
+    // Streams one chunk, holds the stream 3 s, then ends it.
+    const upstream = await fakeUpstream(async (req, res, body) => {
+      if (!JSON.parse(body).stream) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(completionJson(SLOW, 'at once'));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunkEvent(SLOW, 'held '));
+      await sleep(3000);
+      streamEnded = true;
+      res.write(chunkEvent(SLOW, null, 'stop'));
+      res.end('data: [DONE]\n\n');
+    });
+    gw = await startGateway({
+      models: [model(SLOW, upstream.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: SLOW } }],
+      extraConfig: { auth: { required: true, reload_ms: 100 } },
+    });
+    alice = createKey(gw.sqlite, 'alice').secret;
+    bob = createKey(gw.sqlite, 'bob').secret;
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'hi'), { headers: bearer(bob) })).status === 200);
+  });
+  after(stopAll);
+
+  test('is 404 at once to another key, not after the stream; its owner gets it once recorded', async () => {
+    const res = await fetch(`${gw.base}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...bearer(alice) },
+      body: JSON.stringify(chatBody('auto', 'hold on', { stream: true })),
+    });
+    assert.equal(res.status, 200);
+    const id = res.headers.get('x-switchboard-decision');
+    const owners = fetch(`${gw.base}/v1/decisions/${id}`, { headers: bearer(alice) })
+      .then(async (r) => ({ status: r.status, json: await r.json(), ended: streamEnded }));
+    const record = await fetch(`${gw.base}/v1/decisions/${id}`, { headers: bearer(bob) });
+    assert.equal(record.status, 404);
+    const rated = await fetch(`${gw.base}/v1/feedback`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...bearer(bob) },
+      body: JSON.stringify({ decision_id: id, score: 0 }),
+    });
+    assert.equal(rated.status, 404);
+    assert.equal(streamEnded, false, 'answered while alice\'s answer was still streaming');
+    await res.text();
+    const own = await owners;
+    assert.equal(own.status, 200, JSON.stringify(own.json));
+    assert.equal(own.ended, true, 'the owner waited for the record');
+    assert.equal(own.json.key.name, 'alice');
   });
 });
