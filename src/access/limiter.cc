@@ -225,13 +225,24 @@ void Limiter::settle(const Key& key, const Admission& a, std::int64_t actual_tok
       table_.add(name_of(key, 't', a.minute), correction, (a.minute + 2) * kMinuteMs);
     }
   }
-  const std::int64_t spent = micros(cost_usd);
-  if (spent > 0) {
+  const std::int64_t spent = micros(cost_usd) - a.reserved_micros;
+  if (spent != 0) {
     if (key.limits.usd_per_day > 0)
       table_.add(name_of(key, 'd', a.day), spent, (a.day + 2) * kDayMs);
     if (key.limits.usd_per_month > 0)
       table_.add(name_of(key, 'm', a.month), spent, month_start_ms(a.month + 2));
   }
+}
+
+void Limiter::reserve_spend(const Key& key, Admission& a, double usd) {
+  const std::int64_t reserve = micros(usd);
+  if (!a.counted || reserve <= 0) return;
+  if (key.limits.usd_per_day <= 0 && key.limits.usd_per_month <= 0) return;
+  auto lock = table_.lock();
+  if (key.limits.usd_per_day > 0) table_.add(name_of(key, 'd', a.day), reserve, (a.day + 2) * kDayMs);
+  if (key.limits.usd_per_month > 0)
+    table_.add(name_of(key, 'm', a.month), reserve, month_start_ms(a.month + 2));
+  a.reserved_micros += reserve;
 }
 
 double Limiter::spent_today(const Key& key, std::int64_t now_ms) {

@@ -154,6 +154,10 @@ struct RequestContext {
   // (capacity) and acted on; each may amend `decision` (the session stage keeps a session's model
   // there, pipeline/stages/session_stage.cc). Run in explain-only mode too.
   std::vector<std::function<void(RequestContext&)>> after_decide;
+  // Run by `decide` after every after_decide, once the plan is final and `rec.model` and
+  // `rec.candidates` hold it; read-only. Not in explain-only mode. The limits stage reserves a
+  // budgeted key's estimated spend here.
+  std::vector<std::function<void(RequestContext&)>> on_plan;
   bool recorded = false;  // the runner handed `rec` to the sink (it is moved-from then)
 
   // x-switchboard-decision, -model, -replica, -cache and -calls (multi-call plans) for the client.

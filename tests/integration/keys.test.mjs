@@ -8,7 +8,7 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import {
   startGateway, model, stopAll, chatBody, postChat, getDecision, getJson, sleep, expectErrorShape,
-  storedDecision,
+  storedDecision, fakeUpstream, completionJson,
   parseMetrics, streamChat, eventually
 } from './lib/harness.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
@@ -463,5 +463,61 @@ describe('feedback under API keys', () => {
     const alices = await getJson(gw.base, path, bearer(alice));
     assert.equal(alices.status, 200);
     assert.equal(alices.json.key.name, 'alice');
+  });
+});
+
+// A budget counts the estimated spend of requests still running (access/limiter.h): a second
+// request while the first is being answered is refused when the first one's estimate (its
+// max_tokens at the model's price) already fills the budget; the actual cost replaces the
+// estimate once answered.
+describe('budgets and requests running at once', () => {
+  let gw;
+  let secret;
+  let arrived;
+  let release = () => {};
+  before(async () => {
+    // Holds the answer to a request with max_tokens until the test releases it.
+    const upstream = await fakeUpstream(async (req, res, body) => {
+      if (JSON.parse(body).max_tokens) {
+        const held = new Promise((resolve) => { release = resolve; });
+        arrived?.();
+        await held;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(FAKE, 'a held answer'));
+    });
+    gw = await startGateway({
+      models: [model(FAKE, upstream.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
+      extraConfig: { auth: { required: true, reload_ms: 100 } },
+    });
+    secret = createKey(gw.sqlite, 'budgeted', { usdPerDay: COST * 1.5 }).secret;
+  });
+  after(stopAll);
+
+  test('an in-flight estimate fills the budget; the actual cost replaces it once answered', async () => {
+    const upstreamGot = () => new Promise((resolve) => { arrived = resolve; });
+    // Until the key is loaded the first request is a 401; it is retried.
+    let first;
+    await eventually(async () => {
+      const got = upstreamGot();
+      first = postChat(gw.base, chatBody('auto', 'long answer please', { max_tokens: 100 }), { headers: bearer(secret) });
+      const early = await Promise.race([got.then(() => null), first]);
+      if (early) return false;  // answered without reaching the upstream: not loaded yet
+      return true;
+    });
+    // 100 tokens at $30 per million reserve $0.003: more than the budget of 1.5 answers.
+    const second = await postChat(gw.base, chatBody('auto', 'me too'), { headers: bearer(secret) });
+    assert.equal(second.status, 429, second.text);
+    expectErrorShape(assert, second.json, 'budget_exceeded');
+    release();
+    assert.equal((await first).status, 200);
+    // The first answer cost COST (5 + 7 tokens): below the budget, so one more is admitted...
+    const third = await postChat(gw.base, chatBody('auto', 'and now?'), { headers: bearer(secret) });
+    assert.equal(third.status, 200, third.text);
+    // ...and that one spends the budget.
+    const fourth = await postChat(gw.base, chatBody('auto', 'again'), { headers: bearer(secret) });
+    assert.equal(fourth.status, 429);
+    expectErrorShape(assert, fourth.json, 'budget_exceeded');
   });
 });

@@ -157,6 +157,35 @@ TEST(Limiter, DailyBudgetIsSpentAfterTheAnswerAndRenewsAtMidnightUtc) {
   EXPECT_TRUE(lim.admit(k, 10, kT0 + 86'400'000).ok) << "a new day";
 }
 
+TEST(Limiter, ARunningRequestsReservedEstimateCountsUntilItsActualCostReplacesIt) {
+  CounterTable t;
+  Limiter lim(t);
+  KeyLimits l;
+  l.usd_per_day = 1.0;
+  l.usd_per_month = 5.0;
+  const Key k = key_with(l);
+  const std::int64_t noon = kT0 + 12 * 3'600'000;
+  auto a = lim.admit(k, 10, noon);
+  ASSERT_TRUE(a.ok);
+  lim.reserve_spend(k, a, 1.2);  // routed: its estimate fills the day's budget
+  EXPECT_NEAR(lim.spent_today(k, noon), 1.2, 1e-9);
+  EXPECT_NEAR(lim.spent_this_month(k, noon), 1.2, 1e-9);
+  auto b = lim.admit(k, 10, noon + 1);
+  ASSERT_FALSE(b.ok) << "another request while the first runs";
+  EXPECT_EQ(b.error->code, "budget_exceeded");
+  lim.settle(k, a, 10, 0.3, noon + 2);  // it cost less than estimated: the rest goes back
+  EXPECT_NEAR(lim.spent_today(k, noon), 0.3, 1e-9);
+  EXPECT_NEAR(lim.spent_this_month(k, noon), 0.3, 1e-9);
+  auto c = lim.admit(k, 10, noon + 3);
+  ASSERT_TRUE(c.ok);
+  lim.reserve_spend(k, c, 0.1);
+  lim.settle(k, c, 10, 0.5, noon + 4);  // and more than estimated: the excess is spent
+  EXPECT_NEAR(lim.spent_today(k, noon), 0.8, 1e-9);
+  // A refused request reserves nothing.
+  lim.reserve_spend(k, b, 3.0);
+  EXPECT_NEAR(lim.spent_today(k, noon), 0.8, 1e-9);
+}
+
 TEST(Limiter, MonthlyBudgetRenewsOnTheFirst) {
   CounterTable t;
   Limiter lim(t);

@@ -35,6 +35,8 @@ class DecideStage final : public SyncStage {
     // explain-only run answers them from the decision (pipeline/explain.cc).
     if (!ctx.explain_only) ctx.rec.candidates = std::move(ctx.decision->candidates);
     ctx.rec.model = ctx.decision->plan.model;
+    if (!ctx.explain_only)
+      for (auto& hook : ctx.on_plan) hook(ctx);
     if (control && !ctx.explain_only) {
       // Capacity load and route spend (docs/capacity.md): counted when routed, settled once
       // answered (a single call: the plan's model is counted, even when a fallback answered; a

@@ -10,9 +10,11 @@
 // Refusals carry retry-after (429) and x-ratelimit-{limit,remaining,reset}-{requests,tokens}; so
 // does every answer of a rate-limited key. The key's counters are checked and counted in memory
 // (access/limiter.h; shared through Redis by a background thread with `state:`), never waiting on
-// I/O. An after-answer hook (RequestContext::after_answer) then settles the request: actual tokens
-// replace the estimate, its cost is spent from the budgets, the usage meter and the per-key metrics
-// get it. POST /v1/route checks permissions only (it counts nothing).
+// I/O. For a key with a budget, a hook on the final plan (RequestContext::on_plan) reserves the
+// plan's estimated cost in the budgets (plan_cost_estimate() below), so that requests running at
+// once see each other's spend. An after-answer hook (RequestContext::after_answer) then settles the
+// request: actual tokens replace the estimate, its actual cost replaces the reservation, the usage
+// meter and the per-key metrics get it. POST /v1/route checks permissions only (it counts nothing).
 #include <atomic>
 #include <chrono>
 
@@ -27,6 +29,30 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// What the plan about to run will cost, estimated before any call: per model it may call (a
+// single plan's model; every tier's and the synthesizer of a multi-call plan), the larger of the
+// policy's predicted cost and its list price for the prompt plus `max_tokens` (0 when the request
+// sets none: the prompt alone then). Fallbacks are not counted: only one model answers.
+double plan_cost_estimate(const RequestContext& ctx) {
+  if (!ctx.decision || !ctx.runtime) return 0;
+  const Plan& plan = ctx.decision->plan;
+  const std::int64_t completion = ctx.req.max_tokens.value_or(0);
+  auto one = [&](const std::string& model) {
+    double usd = 0;
+    if (const auto* m = ctx.runtime->config->find_model(model))
+      usd = m->price.cost(ctx.signals.prompt_tokens, completion);
+    for (const auto& c : ctx.rec.candidates)
+      if (c.model == model && c.predicted_cost > usd) usd = c.predicted_cost;
+    return usd;
+  };
+  if (plan.tiers.empty()) return plan.model.empty() ? 0 : one(plan.model);
+  double total = 0;
+  for (const auto& tier : plan.tiers)
+    for (const auto& m : tier.models) total += one(m);
+  if (!plan.aggregate.model.empty()) total += one(plan.aggregate.model);
+  return total;
 }
 
 class LimitsStage final : public SyncStage {
@@ -108,9 +134,15 @@ class LimitsStage final : public SyncStage {
     return StageResult::fail(std::move(e), outcome);
   }
 
-  // After the answer: settle the counters, meter, count per key.
+  // Once routed, reserve a budgeted key's estimated spend; after the answer, settle the counters,
+  // meter, count per key.
   void settle_later(RequestContext& ctx, std::shared_ptr<const access::LiveKey> key,
-                    access::Admission a) const {
+                    access::Admission admission) const {
+    auto a = std::make_shared<access::Admission>(std::move(admission));
+    if (key && a->counted && (key->key.limits.usd_per_day > 0 || key->key.limits.usd_per_month > 0))
+      ctx.on_plan.push_back([service = service_, key, a](RequestContext& c) {
+        service->limiter().reserve_spend(key->key, *a, plan_cost_estimate(c));
+      });
     ctx.after_answer.push_back(
         [service = service_, key = std::move(key), a = std::move(a)](RequestContext& c) {
           const auto& rec = c.rec;
@@ -119,8 +151,8 @@ class LimitsStage final : public SyncStage {
                                rec.outcome == "budget_exceeded" ||
                                rec.outcome == "rate_limit_state_unavailable";
           if (key) {
-            service->limiter().settle(key->key, a, tokens, rec.cost_usd, now_ms());
-            if (a.counted) service->kick();
+            service->limiter().settle(key->key, *a, tokens, rec.cost_usd, now_ms());
+            if (a->counted) service->kick();
             if (auto* m = c.metrics) {
               const std::string outcome = rec.outcome.empty() ? std::string("ok") : rec.outcome;
               m->key_requests.with({key->label, key->team_label, outcome}).inc();
