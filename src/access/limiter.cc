@@ -86,8 +86,12 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
   const auto& l = key.limits;
   if (!l.any()) return a;
   const double elapsed_s = static_cast<double>(now_ms - a.minute * kMinuteMs) / 1000.0;
-  auto refuse = [&](Error e, const char* outcome, double retry_s) {
+  // `final_answer`: retrying soon cannot help (a spent budget, a request larger than the limit):
+  // x-should-retry: false, which the official OpenAI and Anthropic SDKs obey instead of retrying
+  // a 429 on their own.
+  auto refuse = [&](Error e, const char* outcome, double retry_s, bool final_answer = false) {
     a.ok = false;
+    if (final_answer) a.headers.emplace_back("x-should-retry", "false");
     a.error = std::move(e);
     a.outcome = outcome;
     a.retry_after_s = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(retry_s)));
@@ -104,7 +108,7 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
       refuse(limited("budget_exceeded", "key '" + key.name + "' spent its daily budget ($" +
                                             money(spent / 1e6) + " of $" + money(l.usd_per_day) +
                                             " today, UTC); it renews at 00:00 UTC"),
-             "budget_exceeded", static_cast<double>((a.day + 1) * kDayMs - now_ms) / 1000.0);
+             "budget_exceeded", static_cast<double>((a.day + 1) * kDayMs - now_ms) / 1000.0, true);
       return a;
     }
   }
@@ -115,7 +119,8 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
       refuse(limited("budget_exceeded", "key '" + key.name + "' spent its monthly budget ($" +
                                             money(spent / 1e6) + " of $" + money(l.usd_per_month) +
                                             " this month, UTC); it renews on the 1st"),
-             "budget_exceeded", static_cast<double>(month_start_ms(a.month + 1) - now_ms) / 1000.0);
+             "budget_exceeded", static_cast<double>(month_start_ms(a.month + 1) - now_ms) / 1000.0,
+             true);
       return a;
     }
   }
@@ -165,7 +170,7 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
                            " tokens (its prompt's estimate plus max_tokens) exceed key '" +
                            key.name + "''s limit of " +
                            std::to_string(l.tokens_per_minute) + " tokens per minute"),
-               "rate_limited", 60);
+               "rate_limited", 60, true);
       } else {
         refuse(limited("rate_limit_exceeded", "key '" + key.name + "' is over its limit of " +
                                                   std::to_string(l.tokens_per_minute) +

@@ -103,9 +103,21 @@ bool RedisSync::sync_once(redisContext* ctx) {
     }
   }
   if (!why.empty()) {
-    // Some increments may have been applied before the failure; we cannot tell which, so all are
-    // resent later (an over-count, never an under-count).
-    table_.restore(taken);
+    // The increments Redis confirmed were applied. Any other may or may not have been: an
+    // increase is resent later (at worst counted twice: an over-count), a decrease (a refunded
+    // reservation) is not (resent, it could count twice: an under-count, a budget given back).
+    std::vector<CounterTable::Delta> applied, resend;
+    std::vector<std::optional<std::int64_t>> applied_totals;
+    for (std::size_t i = 0; i < taken.size(); ++i) {
+      if (totals[i] || taken[i].delta < 0) {
+        applied.push_back(taken[i]);
+        applied_totals.push_back(totals[i]);
+      } else {
+        resend.push_back(taken[i]);
+      }
+    }
+    table_.settle(applied, applied_totals);
+    table_.restore(resend);
     set_up(false, why);
     return false;
   }

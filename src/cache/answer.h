@@ -22,8 +22,8 @@ struct Answer {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   double cost_usd = 0;  // what the answer cost when it was produced: saved by each hit
-  // The configured model whose answer this is (the route's choice; "" for an entry stored before
-  // it was kept): a session the hit starts goes on with it.
+  // The configured model that answered a single-call plan ("" for a multi-call plan's answer, or
+  // an entry stored before it was kept): a session the hit starts goes on with it.
   std::string routed_model;
 
   // A compact JSON object, for the Redis store.

@@ -517,7 +517,8 @@ awaitable<void> Gateway::models(http::Exchange& ex) {
 awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
   std::string key(id);
   // With `auth:`, a caller presenting a key reads only the decisions made with it (another key's
-  // is 404, as an unknown one); `auth.required` refuses a caller without a key (401). With an
+  // is 404, as an unknown one); `auth.required` refuses a caller without a key (401), else it
+  // reads the decisions made without a key only. With an
   // `admin:` section the records are on the admin listener, for every key (docs/keys.md).
   auto caller = caller_key(ex);
   if (!caller) {
@@ -526,7 +527,7 @@ awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
   }
   const std::string* owner = *caller ? &**caller : nullptr;
   // A request still being answered (a stream) has no record yet: wait for it, a while.
-  co_await wait_recorded(key, std::chrono::seconds(10), ex, owner != nullptr);
+  co_await wait_recorded(key, std::chrono::seconds(10), ex, owner);
   std::optional<std::string> body;
   auto render = [owner](const store::DecisionRecord& r) -> std::optional<std::string> {
     if (owner && r.key_name != *owner) return std::nullopt;

@@ -139,11 +139,12 @@ class Gateway final : private ImplicitFeedbackSink {
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
   // Returns once decision `id` is no longer in flight (its record queued), checking every 5 ms,
   // or after `most`: feedback and record lookups sent during a stream or right after its last
-  // byte find the record instead of a 404. With `auth:` (`checked`) it waits only for a request
-  // that presented the same API key (or none) as `ex` does: another key's in-flight id is not
-  // the caller's to see, so it is answered (404) at once.
+  // byte find the record instead of a 404. With `auth:` (`owner` not null: the caller's key name,
+  // "" for the anonymous owner) it waits only for a request that presented the same API key as
+  // `ex` does (the anonymous owner: also one that presented none): another key's in-flight id is
+  // not the caller's to see, so it is answered (404) at once.
   asio::awaitable<void> wait_recorded(const std::string& id, std::chrono::milliseconds most,
-                                      http::Exchange& ex, bool checked);
+                                      http::Exchange& ex, const std::string* owner);
   // A fingerprint of the API key a request presents (0: none), tagging its in-flight decision id.
   static std::uint64_t presented_key_tag(std::string_view secret);
   asio::awaitable<void> feedback(http::Exchange& exchange);

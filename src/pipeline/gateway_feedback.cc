@@ -169,10 +169,11 @@ std::uint64_t Gateway::presented_key_tag(std::string_view secret) {
 
 asio::awaitable<void> Gateway::wait_recorded(const std::string& id,
                                              std::chrono::milliseconds most,
-                                             http::Exchange& ex, bool checked) {
-  auto pending = [this, &id, checked,
-                  tag = checked ? presented_key_tag(presented_secret_of(ex)) : 0] {
-    return checked ? unrecorded_.contains(id, tag) : unrecorded_.contains(id);
+                                             http::Exchange& ex, const std::string* owner) {
+  auto pending = [this, &id, checked = owner != nullptr, anonymous = owner && owner->empty(),
+                  tag = owner ? presented_key_tag(presented_secret_of(ex)) : 0] {
+    if (!checked) return unrecorded_.contains(id);
+    return unrecorded_.contains(id, tag) || (anonymous && unrecorded_.contains(id, 0));
   };
   const auto until = std::chrono::steady_clock::now() + most;
   while (pending() && std::chrono::steady_clock::now() < until) {
@@ -198,7 +199,7 @@ asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
   // is not queued yet. Wait for it (the stream's end, at most 10 s) rather than answer 404.
   if (auto asked = api::parse_feedback(ex.request().body())) {
     for (const std::string* id : {&asked->decision_id, &asked->decision_a, &asked->decision_b})
-      if (!id->empty()) co_await wait_recorded(*id, std::chrono::seconds(10), ex, owner != nullptr);
+      if (!id->empty()) co_await wait_recorded(*id, std::chrono::seconds(10), ex, owner);
   }
   if (!lookups_) {
     http::Response r = feedback_blocking(ex.request().body(), owner);

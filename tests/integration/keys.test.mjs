@@ -197,6 +197,16 @@ describe('API keys', () => {
     assert.ok(Math.abs(retry - (midnight - Date.now()) / 1000) < 5, `retry-after ${retry}`);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'), h);
     assert.equal(d.outcome, 'budget_exceeded');
+    assert.equal(r.headers.get('x-should-retry'), 'false', 'a spent budget is final until its period ends');
+    // The official client obeys it: one request, none of its own retries (it would retry a 429
+    // twice otherwise).
+    const refusals = async () => parseMetrics((await getJson(gw.base, '/metrics')).text)
+      .find((s) => s.name === 'switchboard_auth_refusals_total' && s.labels.code === 'budget_exceeded')?.value ?? 0;
+    const before = await refusals();
+    const sdk = new OpenAI({ baseURL: `${gw.base}/v1`, apiKey: secrets.budget.secret, maxRetries: 2, timeout: 10000 });
+    await assert.rejects(sdk.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'four' }] }),
+      (err) => err instanceof OpenAI.RateLimitError && err.code === 'budget_exceeded');
+    assert.equal(await refusals(), before + 1, 'not retried');
   });
 
   test('a revoked key is refused within reload_ms', async () => {
@@ -293,10 +303,10 @@ describe('API keys', () => {
       const r = keysCli(['usage', '--db', db, '--by', 'key', '--json']);
       const rows = r.status === 0 ? JSON.parse(r.stdout) : [];
       const b = rows.find((x) => x.key === 'budget');
-      return b && b.requests === 3 ? rows : undefined;
+      return b && b.requests === 4 ? rows : undefined;
     });
     const b = usage.find((x) => x.key === 'budget');
-    assert.equal(b.refused, 1);
+    assert.equal(b.refused, 2, 'the refusal and the SDK\'s one request (not retried)');
     assert.equal(b.prompt_tokens, 10);
     assert.equal(b.completion_tokens, 14);
     assert.ok(Math.abs(b.cost_usd - 2 * COST) < 1e-9);
@@ -512,9 +522,11 @@ describe('budgets and requests running at once', () => {
     expectErrorShape(assert, second.json, 'budget_exceeded');
     release();
     assert.equal((await first).status, 200);
+    await sleep(100);  // settled right after the answer was sent
     // The first answer cost COST (5 + 7 tokens): below the budget, so one more is admitted...
     const third = await postChat(gw.base, chatBody('auto', 'and now?'), { headers: bearer(secret) });
     assert.equal(third.status, 200, third.text);
+    await sleep(100);
     // ...and that one spends the budget.
     const fourth = await postChat(gw.base, chatBody('auto', 'again'), { headers: bearer(secret) });
     assert.equal(fourth.status, 429);

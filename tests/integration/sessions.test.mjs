@@ -125,9 +125,11 @@ describe('sessions', () => {
   });
 
   test('a session whose first turn the cache answers starts on the cached answer\'s model', async () => {
-    // The first turn of conv-cached-1 (answered by A) is asked again to open another session.
+    // A first turn answered by A (and cached) in one session is asked again to open another.
+    const first = [{ role: 'user', content: 'good morning, anyone there?' }];
+    const seeded = await turn(gw.base, 'cached_chat', first, { headers: { 'x-session-id': 'conv-cached-seed' } });
+    assert.equal(seeded.model, A);
     const headers = { 'x-session-id': 'conv-cached-2' };
-    const first = [{ role: 'user', content: 'hello, who are you?' }];
     const t1 = await turn(gw.base, 'cached_chat', first, { headers });
     const d1 = await getDecision(gw.base, t1.id);
     assert.equal(d1.cache.status, 'hit');

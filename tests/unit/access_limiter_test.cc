@@ -74,6 +74,7 @@ TEST(Limiter, RequestsPerMinuteAreEnforcedWithHeaders) {
   // into this minute that is 55 + 20 = 75 s.
   EXPECT_EQ(refused.retry_after_s, 75);
   EXPECT_EQ(header(refused, "retry-after"), "75");
+  EXPECT_EQ(header(refused, "x-should-retry"), "<absent>") << "retrying later helps";
   EXPECT_FALSE(refused.counted);
   // Refusals are not counted: at 75 s it fits again.
   EXPECT_FALSE(lim.admit(k, 10, kT0 + 79'000).ok);
@@ -102,6 +103,7 @@ TEST(Limiter, TokensCountTheEstimateThenTheActualUsage) {
   auto huge = lim.admit(k, 5000, kT0 + 4);
   ASSERT_FALSE(huge.ok);
   EXPECT_NE(huge.error->message.find("exceed"), std::string::npos);
+  EXPECT_EQ(header(huge, "x-should-retry"), "false") << "it never fits: no retry helps";
 }
 
 TEST(Limiter, TokensBeyondTheReservationCountInTheMinuteTheRequestEnded) {
@@ -154,6 +156,7 @@ TEST(Limiter, DailyBudgetIsSpentAfterTheAnswerAndRenewsAtMidnightUtc) {
   EXPECT_EQ(refused.error->code, "budget_exceeded");
   EXPECT_STREQ(refused.outcome, "budget_exceeded");
   EXPECT_EQ(refused.retry_after_s, 12 * 3600) << "until 00:00 UTC";
+  EXPECT_EQ(header(refused, "x-should-retry"), "false") << "SDKs must not retry on their own";
   EXPECT_TRUE(lim.admit(k, 10, kT0 + 86'400'000).ok) << "a new day";
 }
 

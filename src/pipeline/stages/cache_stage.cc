@@ -241,7 +241,9 @@ class CacheStage final : public Stage {
           auto answer = tap->answer();
           if (!answer) return;
           answer->cost_usd = c.rec.cost_usd;
-          answer->routed_model = c.rec.model;
+          // A single call's model (the plan's, or the fallback that answered); a cascade's or an
+          // ensemble's answer is no one model's.
+          if (c.rec.calls.empty()) answer->routed_model = c.rec.model;
           // The client got the guard's originals back (pii restore); the cache keeps the
           // placeholders, as the key does: another user whose request redacts to the same body
           // must get their own values, never these.

@@ -138,10 +138,13 @@ class LimitsStage final : public SyncStage {
   // meter, count per key.
   void settle_later(RequestContext& ctx, std::shared_ptr<const access::LiveKey> key,
                     access::Admission admission) const {
+    // A request cut before its after-answer hooks ran (its coroutine destroyed by a shutdown's
+    // drain timeout) keeps what it reserved counted: it may well have been billed.
     auto a = std::make_shared<access::Admission>(std::move(admission));
     if (key && a->counted && (key->key.limits.usd_per_day > 0 || key->key.limits.usd_per_month > 0))
       ctx.on_plan.push_back([service = service_, key, a](RequestContext& c) {
         service->limiter().reserve_spend(key->key, *a, plan_cost_estimate(c));
+        service->kick();  // other gateways see the reservation at the next sync
       });
     ctx.after_answer.push_back(
         [service = service_, key = std::move(key), a = std::move(a)](RequestContext& c) {

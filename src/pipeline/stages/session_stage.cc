@@ -192,7 +192,8 @@ class SessionStage final : public SyncStage {
       // model; a session the cache starts goes on with the model whose stored answer it got.
       bool cached = false;
       if (turn->chosen.empty() && c.rec.cache && c.rec.cache->status == "hit" && c.rec.session &&
-          (turn->state || !c.cache_model.empty())) {
+          (turn->state ||
+           (!c.cache_model.empty() && c.runtime && c.runtime->config->find_model(c.cache_model)))) {
         cached = true;
         turn->chosen = turn->state ? turn->state->model : c.cache_model;
         c.rec.session->action = "cached";
