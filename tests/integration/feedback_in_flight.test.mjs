@@ -13,6 +13,22 @@ import { createKey, bearer } from './lib/keys.mjs';
 
 const SLOW = 'slow-model';
 
+// A fake upstream that answers a whole completion at once, and a stream with what `pieces(res)`
+// writes, then its end.
+function streamingUpstream(pieces) {
+  return fakeUpstream(async (req, res, body) => {
+    if (!JSON.parse(body).stream) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(SLOW, 'at once'));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    await pieces(res);
+    res.write(chunkEvent(SLOW, null, 'stop'));
+    res.end('data: [DONE]\n\n');
+  });
+}
+
 async function postFeedback(base, body) {
   const res = await fetch(`${base}/v1/feedback`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
@@ -23,20 +39,12 @@ async function postFeedback(base, body) {
 describe('feedback for a decision still being answered', () => {
   let gw;
   before(async () => {
-    // Streams four chunks 200 ms apart; answers a whole completion at once.
-    const upstream = await fakeUpstream(async (req, res, body) => {
-      if (!JSON.parse(body).stream) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(completionJson(SLOW, 'at once'));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
+    // Streams four chunks 200 ms apart.
+    const upstream = await streamingUpstream(async (res) => {
       for (const piece of ['one ', 'two ', 'three ', 'four']) {
         res.write(chunkEvent(SLOW, piece));
         await sleep(200);
       }
-      res.write(chunkEvent(SLOW, null, 'stop'));
-      res.end('data: [DONE]\n\n');
     });
     gw = await startGateway({
       models: [model(SLOW, upstream.url)],
@@ -95,18 +103,10 @@ describe('another key\'s decision in flight', () => {
   let streamEnded = false;
   before(async () => {
     // Streams one chunk, holds the stream 3 s, then ends it.
-    const upstream = await fakeUpstream(async (req, res, body) => {
-      if (!JSON.parse(body).stream) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(completionJson(SLOW, 'at once'));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const upstream = await streamingUpstream(async (res) => {
       res.write(chunkEvent(SLOW, 'held '));
       await sleep(3000);
       streamEnded = true;
-      res.write(chunkEvent(SLOW, null, 'stop'));
-      res.end('data: [DONE]\n\n');
     });
     gw = await startGateway({
       models: [model(SLOW, upstream.url)],

@@ -18,7 +18,17 @@ import { keysCli, createKey, bearer } from './lib/keys.mjs';
 // $0.00026 per request.
 const COST = (5 * 10 + 7 * 30) / 1e6;
 
-// Retries `fn` until it returns a truthy value (the gateway reloads keys every 200 ms here).
+// A gateway on an echo upstream with one static route `auto` and `auth: {required}` (keys
+// reloaded every 100 ms).
+async function echoGatewayWithAuth(required) {
+  const echo = await echoUpstream();
+  return startGateway({
+    models: [model(FAKE, echo.url)],
+    routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
+    extraConfig: { auth: { required, reload_ms: 100 } },
+  });
+}
+
 describe('API keys', () => {
   let echo;
   let gw;
@@ -337,12 +347,7 @@ describe('auth.required: false keeps the open behaviour', () => {
   let gw;
   let secret;
   before(async () => {
-    const echo = await echoUpstream();
-    gw = await startGateway({
-      models: [model(FAKE, echo.url)],
-      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
-      extraConfig: { auth: { required: false, reload_ms: 100 } },
-    });
+    gw = await echoGatewayWithAuth(false);
     secret = createKey(gw.sqlite, 'limited', { rpm: 1 }).secret;
   });
   after(stopAll);
@@ -359,12 +364,7 @@ describe('auth.required: false: a caller without a key sees key-less decisions o
   let gw;
   let alice;
   before(async () => {
-    const echo = await echoUpstream();
-    gw = await startGateway({
-      models: [model(FAKE, echo.url)],
-      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
-      extraConfig: { auth: { required: false, reload_ms: 100 } },
-    });
+    gw = await echoGatewayWithAuth(false);
     alice = createKey(gw.sqlite, 'alice').secret;
     // Until the gateway has loaded the key, alice is served (and reads) as anonymous.
     await eventually(async () => {
@@ -435,12 +435,7 @@ describe('feedback under API keys', () => {
   let alice;
   let bob;
   before(async () => {
-    const echo = await echoUpstream();
-    gw = await startGateway({
-      models: [model(FAKE, echo.url)],
-      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
-      extraConfig: { auth: { required: true, reload_ms: 100 } },
-    });
+    gw = await echoGatewayWithAuth(true);
     alice = createKey(gw.sqlite, 'alice').secret;
     bob = createKey(gw.sqlite, 'bob').secret;
     await eventually(async () => (await postChat(gw.base, chatBody('auto', 'hi'), { headers: bearer(bob) })).status === 200);
