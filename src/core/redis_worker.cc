@@ -22,10 +22,12 @@ std::string_view text(const redisReply* r) {
 }  // namespace
 
 RedisWorker::RedisWorker(RedisAddress address, std::string what, std::string consequence,
-                         std::size_t max_queue, std::chrono::milliseconds interval, Poll poll)
+                         std::size_t max_queue, std::chrono::milliseconds interval, Poll poll,
+                         std::chrono::milliseconds hold)
     : link_(std::move(address), std::move(what), std::move(consequence)),
       max_queue_(max_queue),
       interval_(interval),
+      hold_(hold),
       poll_(std::move(poll)) {}
 
 RedisWorker::~RedisWorker() { stop(); }
@@ -63,6 +65,12 @@ void RedisWorker::failed(redisContext* c) {
 }
 
 void RedisWorker::loop() {
+  struct Waiting {
+    Job job;
+    std::chrono::steady_clock::time_point since;
+    bool failed_once = false;
+  };
+  std::deque<Waiting> waiting;  // thread only: jobs not run yet, oldest first
   for (;;) {
     std::deque<Job> jobs;
     {
@@ -71,10 +79,26 @@ void RedisWorker::loop() {
       if (stopping_) return;
       jobs.swap(queue_);
     }
-    for (auto& job : jobs) {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& job : jobs) waiting.push_back({std::move(job), now});
+    while (!waiting.empty()) {
       redisContext* c = link_.get();
-      if (c && job(c)) continue;
-      if (c) failed(c);
+      if (!c) break;  // unreachable: the jobs wait
+      if (waiting.front().job(c)) {
+        waiting.pop_front();
+        continue;
+      }
+      failed(c);
+      if (waiting.front().failed_once) {
+        waiting.pop_front();
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        waiting.front().failed_once = true;  // once more, after the reconnection
+      }
+    }
+    while (!waiting.empty() &&
+           (waiting.size() > max_queue_ || now - waiting.front().since >= hold_)) {
+      waiting.pop_front();
       dropped_.fetch_add(1, std::memory_order_relaxed);
     }
     if (poll_) poll_();

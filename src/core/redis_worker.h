@@ -6,9 +6,11 @@
 // full or the worker stops); the thread, started by the first submit() or start(), takes the whole
 // queue, runs each job with the live connection, then calls `poll` — after each batch and at least
 // every `interval`. A job returns false when its command failed: the connection is dropped and the
-// job counted as dropped, as is every job while Redis is unreachable (reconnects at most once a
-// second; RedisLink logs the outage and the recovery once). A poll whose command fails calls
-// failed(c).
+// job runs once more after the reconnection (jobs must bear running twice). While Redis is
+// unreachable (reconnects at most once a second; RedisLink logs the outage and the recovery once)
+// jobs wait, oldest first, for at most `hold` and within the queue's bound again; then they are
+// dropped and counted — so a blip of a second loses nothing, an outage costs bounded memory. A poll
+// whose command fails calls failed(c).
 //
 // StreamTail: the entries of one stream past those already read, for a worker's poll: after each
 // new connection it starts again, from the stream's end (entries older than the connection were
@@ -43,13 +45,14 @@ class RedisWorker {
   using Job = std::function<bool(redisContext*)>;  // false: its command failed
   using Poll = std::function<void()>;
   RedisWorker(RedisAddress address, std::string what, std::string consequence,
-              std::size_t max_queue, std::chrono::milliseconds interval, Poll poll);
+              std::size_t max_queue, std::chrono::milliseconds interval, Poll poll,
+              std::chrono::milliseconds hold = std::chrono::seconds(5));
   ~RedisWorker();
   RedisWorker(const RedisWorker&) = delete;
   RedisWorker& operator=(const RedisWorker&) = delete;
 
   void start();
-  void stop();  // joins the thread; queued jobs are dropped (not counted)
+  void stop();  // joins the thread; queued and waiting jobs are dropped (not counted)
   bool submit(Job job);
 
   // Thread only: the live connection or null, and the report of a failed command on it.
@@ -66,6 +69,7 @@ class RedisWorker {
   RedisLink link_;  // thread only (but up() and failures() may be read by any)
   const std::size_t max_queue_;
   const std::chrono::milliseconds interval_;
+  const std::chrono::milliseconds hold_;
   const Poll poll_;
   std::mutex mu_;
   std::condition_variable wake_;

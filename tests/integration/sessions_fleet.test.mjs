@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import {
   startGateway, model, stopAll, postChat, getDecision, sleep, eventually, metricSum,
 } from './lib/harness.mjs';
-import { SKIP_NO_REDIS, twoGatewaysSharingRedis } from './lib/redis.mjs';
+import { SKIP_NO_REDIS, twoGatewaysSharingRedis, startRedis } from './lib/redis.mjs';
 
 const A = 'model-a';
 const B = 'model-b';
@@ -121,6 +121,19 @@ describe('sessions across two gateways sharing Redis', { skip: SKIP_NO_REDIS }, 
     const d = await getDecision(gw3.base, t4.id);
     assert.equal(d.session.turn, 4);
     assert.equal(d.session.action, 'stayed');
+  });
+
+  test('a turn published while Redis restarts waits for it and reaches the other gateway', async () => {
+    // Redis restarted empty on its port: the turn's publish fails, waits (RedisWorker's hold), and
+    // is sent once gateway 1 reconnects; gateway 2 reconnects too and reads the new stream.
+    redis.proc.kill('SIGKILL');
+    await sleep(100);
+    const before = await merged(gw2);
+    const t1 = await turn(gw1, [{ role: 'user', content: PROMPTS[0] }], { headers: { 'x-session-id': 'fleet-conv-blip' } });
+    assert.equal(t1.model, A);
+    redis = await startRedis(redis.port);
+    await eventually(async () => (await merged(gw2)) > before, 10000,
+      'gateway 2 merged the turn published during the restart');
   });
 
   test('without Redis each gateway keeps its own sessions and answers every turn', async () => {

@@ -1,5 +1,5 @@
-// core/redis_worker.h without a Redis server: the queue's bound, drops while Redis is unreachable,
-// the poll's schedule, and a stop that never waits on a socket. (With a redis-server the worker is
+// core/redis_worker.h without a Redis server: the queue's bound, drops after the hold while Redis is
+// unreachable, the poll's schedule, and a stop that never waits on a socket. (With a redis-server the worker is
 // exercised by tests/integration/implicit_feedback.test.mjs and sessions_fleet.test.mjs.)
 #include <gtest/gtest.h>
 
@@ -25,9 +25,9 @@ RedisAddress unreachable() {
 
 }  // namespace
 
-TEST(RedisWorker, DropsAndCountsJobsWhileRedisIsUnreachable) {
+TEST(RedisWorker, JobsWaitForRedisAtMostTheirHoldThenAreDroppedAndCounted) {
   std::atomic<int> polls{0}, ran{0};
-  RedisWorker w(unreachable(), "test", "nothing shared", 1000, 10ms, [&] { ++polls; });
+  RedisWorker w(unreachable(), "test", "nothing shared", 1000, 10ms, [&] { ++polls; }, 100ms);
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(w.submit([&](redisContext*) { return bool(++ran); }));
   for (int i = 0; i < 200 && (w.dropped() < 5 || polls < 3); ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(w.dropped(), 5u);
