@@ -51,8 +51,7 @@ bool SharedSessions::up() const { return worker_->up(); }
 
 void SharedSessions::publish(const std::string& route, std::uint64_t key, const State& state,
                              std::uint64_t conversation, std::int64_t ttl_ms) {
-  const bool queued = worker_->submit([this, route, key, state, conversation,
-                                       ttl_ms](redisContext* c) {
+  worker_->submit([this, route, key, state, conversation, ttl_ms](redisContext* c) {
     const std::string k = fmt::format("{:016x}", key), cv = fmt::format("{:016x}", conversation);
     const std::string p = std::to_string(state.replica), t = std::to_string(state.turns),
                       s = std::to_string(state.switches), ttl = std::to_string(ttl_ms);
@@ -63,10 +62,11 @@ void SharedSessions::publish(const std::string& route, std::uint64_t key, const 
         k.size(), cv.data(), cv.size(), state.model.data(), state.model.size(), p.data(), p.size(),
         t.data(), t.size(), s.data(), s.size(), ttl.data(), ttl.size()));
     if (!r) return false;
+    const bool added = r->type != REDIS_REPLY_ERROR;
     freeReplyObject(r);
-    return true;
+    if (added) published_.fetch_add(1, std::memory_order_relaxed);  // in the stream: published
+    return added;
   });
-  if (queued) published_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void SharedSessions::poll() {
