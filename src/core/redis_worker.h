@@ -8,8 +8,9 @@
 // every `interval`. A job returns false when its command failed: the connection is dropped and the
 // job runs once more after the reconnection (jobs must bear running twice). While Redis is
 // unreachable (reconnects at most once a second; RedisLink logs the outage and the recovery once)
-// jobs wait, oldest first, for at most `hold` and within the queue's bound again; then they are
-// dropped and counted — so a blip of a second loses nothing, an outage costs bounded memory. A poll
+// jobs wait, oldest first, for at most `hold` and within the queue's bound again (so at most twice
+// `max_queue` jobs are held in all); then they are dropped and counted — so a blip of a second
+// loses nothing, an outage costs bounded memory. A poll
 // whose command fails calls failed(c).
 //
 // StreamTail: the entries of one stream past those already read, for a worker's poll: after each

@@ -16,8 +16,10 @@
 // Never on the request path: the calls append to a bounded queue (1,024 jobs; full: dropped,
 // counted) served by that thread (a core/redis_worker.h RedisWorker), which also polls the stream
 // every 50 ms. The thread starts at the first call, so a gateway without implicit feedback never
-// polls. Redis unreachable: the jobs are dropped (repeats on the same gateway still count, through
-// the local table), the outage is logged once, reconnects at most once a second.
+// polls. Redis unreachable: the jobs wait for the reconnection up to the worker's hold (5 s), then
+// are dropped (repeats on the same gateway still count, through the local table), the outage is
+// logged once, reconnects at most once a second. A repeat's event sent while the owner's reader
+// was reconnecting can still be missed: the reader starts at the stream's end on each connection.
 #pragma once
 
 #include <atomic>

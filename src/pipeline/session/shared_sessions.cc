@@ -61,11 +61,12 @@ void SharedSessions::publish(const std::string& route, std::uint64_t key, const 
         stream_.data(), stream_.size(), g.data(), g.size(), route.data(), route.size(), k.data(),
         k.size(), cv.data(), cv.size(), state.model.data(), state.model.size(), p.data(), p.size(),
         t.data(), t.size(), s.data(), s.size(), ttl.data(), ttl.size()));
-    if (!r) return false;
-    const bool added = r->type != REDIS_REPLY_ERROR;
+    if (!r) return false;  // the connection failed: the job runs again after reconnecting
+    // An error reply (OOM at maxmemory, READONLY, ...) leaves the connection usable: the turn is
+    // not published, and not retried.
+    if (r->type != REDIS_REPLY_ERROR) published_.fetch_add(1, std::memory_order_relaxed);
     freeReplyObject(r);
-    if (added) published_.fetch_add(1, std::memory_order_relaxed);  // in the stream: published
-    return added;
+    return true;
   });
 }
 

@@ -10,7 +10,9 @@
 // comes seconds after the answer, finds a table that merged the previous turn within one poll
 // (50 ms) and a round trip. After each (re)connection the reader starts at the stream's start, so a
 // gateway started later learns the sessions that are still live. Redis unreachable: turns stay on
-// the gateway that answered them (publishing drops, counted), the outage is logged once. Replica
+// the gateway that answered them; a turn's publish waits for the reconnection up to the worker's
+// hold (5 s), then is dropped and counted; the outage is logged once. `published` counts the
+// turns Redis added to the stream. Replica
 // affinity across gateways holds when they list a model's replicas in the same order
 // (Replica::ordinal).
 //
