@@ -124,6 +124,7 @@ std::string GatewayMetrics::render() {
   cost.render(out);
   replica_in_flight.render(out);
   replica_available.render(out);
+  replica_reported_waiting.render(out);
   retries.render(out);
   budget_exhausted.render(out);
   hedges.render(out);

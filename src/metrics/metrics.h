@@ -213,6 +213,10 @@ struct GatewayMetrics {
   Family<Gauge> replica_available{"switchboard_replica_available",
                                   "1 when the replica may be picked (not ejected, not down).",
                                   {"model", "replica"}};
+  Family<Gauge> replica_reported_waiting{
+      "switchboard_replica_reported_waiting",
+      "Requests waiting on the replica as its last load report said (load_metrics); -1 = no fresh report.",
+      {"model", "replica"}};
   Family<Counter> cache_lookups{"switchboard_cache_requests_total",
                                 "Requests of cached routes, by cache result (hit, miss, bypass).",
                                 {"route", "result"}};

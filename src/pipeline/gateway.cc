@@ -103,6 +103,9 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
         metrics_.replica_in_flight.with({name, r->config->id}).set(r->in_flight.load());
         metrics_.replica_available.with({name, r->config->id})
             .set(pool::available(*r, now) ? 1 : 0);
+        if (model.config->pool.load_metrics.enabled)
+          metrics_.replica_reported_waiting.with({name, r->config->id})
+              .set(r->reported.waiting.load(std::memory_order_relaxed));
       }
     }
     metrics_.decisions_dropped_total_set(store_->dropped());

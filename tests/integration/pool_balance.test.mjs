@@ -9,6 +9,19 @@ import {
 
 const replicaOf = (r) => r.headers.get('x-switchboard-replica');
 
+// Waits until the gateway's last load report of `replica` says `waiting` requests wait (its
+// switchboard_replica_reported_waiting gauge), so a test acts on a report the gateway has, not on
+// a guess at scrape timing.
+async function reportedWaiting(gw, replica, waiting, deadlineMs = 10000) {
+  const line = new RegExp(`^switchboard_replica_reported_waiting\\{[^}]*replica="${replica}"[^}]*\\} (-?\\d+)$`, 'm');
+  let last;
+  for (const end = Date.now() + deadlineMs; Date.now() < end; await sleep(50)) {
+    last = (await (await fetch(`${gw.base}/metrics`)).text()).match(line)?.[1];
+    if (Number(last) === waiting) return;
+  }
+  assert.fail(`replica ${replica}: reported waiting ${last}, expected ${waiting}`);
+}
+
 async function countPerReplica(base, n, concurrency, name = GPT4) {
   const counts = {};
   let i = 0;
@@ -68,16 +81,17 @@ describe('reported load', () => {
   // A report is up to one interval old, and a request that ended between the server's count and the
   // answer's arrival can count until the next scrape: so a rough split, not an exact one.
   test('with equal load both replicas are used; a reported backlog steers traffic away', async () => {
-    await sleep(300);
+    await reportedWaiting(gw, `127.0.0.1:${a.port}`, 0);
+    await reportedWaiting(gw, `127.0.0.1:${b.port}`, 0);
     const even = await countPerReplica(gw.base, 20, 1);
     assert.ok((even[`127.0.0.1:${a.port}`] ?? 0) >= 5, JSON.stringify(even));
     assert.ok((even[`127.0.0.1:${b.port}`] ?? 0) >= 5, JSON.stringify(even));
     await b.setFaults({ extra_waiting: 50 });
-    await sleep(400);  // a few scrape intervals
+    await reportedWaiting(gw, `127.0.0.1:${b.port}`, 50);
     const steered = await countPerReplica(gw.base, 20, 2);
     assert.equal(steered[`127.0.0.1:${a.port}`], 20, JSON.stringify(steered));
     await b.setFaults({ extra_waiting: 0 });
-    await sleep(400);
+    await reportedWaiting(gw, `127.0.0.1:${b.port}`, 0);
     const again = await countPerReplica(gw.base, 20, 1);
     assert.ok((again[`127.0.0.1:${b.port}`] ?? 0) >= 5, JSON.stringify(again));
   });
