@@ -3,6 +3,7 @@
 // Anthropic's terms (usage.input_tokens / output_tokens; in a stream from message_start and
 // message_delta). Other clients skip the replica (api_mismatch).
 #include "api/messages.h"
+#include "api/messages_answer.h"
 #include "pipeline/native/native_api.h"
 
 namespace switchboard::pipeline {
@@ -17,6 +18,10 @@ class AnthropicApi final : public PassThroughApi {
   }
   std::unique_ptr<UsageMeter> stream_meter() const override {
     return std::make_unique<MeterOf<api::MessagesStreamMeter>>();
+  }
+  std::optional<api::TextAnswer> answer(std::string_view captured, bool streamed) const override {
+    if (!streamed) return api::anthropic_answer(captured);
+    return api::read_stream(captured, *api::anthropic_answer_reader());
   }
   UpstreamCredentials credentials(std::string_view key) const override {
     UpstreamCredentials c;

@@ -12,6 +12,10 @@ UpstreamCredentials NativeApi::credentials(std::string_view key) const {
   return c;
 }
 
+std::optional<api::TextAnswer> NativeApi::answer(std::string_view, bool) const {
+  return std::nullopt;
+}
+
 std::string PassThroughApi::refusal(const RequestContext& ctx, const CallState& st,
                                     const Replica& replica) const {
   const std::string id = replica.config ? replica.config->id : std::to_string(replica.ordinal);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "api/sse.h"
+#include "api/text_answer.h"
 #include "switchboard/balancer.h"
 #include "switchboard/registry.h"
 #include "switchboard/response_writer.h"
@@ -81,6 +82,10 @@ class NativeApi {
   virtual std::unique_ptr<UsageMeter> stream_meter() const = 0;
   // The replica's key (without "Bearer "; "" = none) as this API takes it. Default: a bearer token.
   virtual UpstreamCredentials credentials(std::string_view key) const;
+  // The finished text answer in an answer this API's replica sent natively to its client (a whole
+  // body, or a stream's bytes), for the cache and sessions (pipeline/answer_tap.h); nullopt when
+  // it is not one (api/text_answer.h). Default: none read.
+  virtual std::optional<api::TextAnswer> answer(std::string_view captured, bool streamed) const;
 };
 
 // A native API: a client of the same API (RequestContext::native_api == name()) has its own body

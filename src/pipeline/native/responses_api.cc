@@ -3,6 +3,7 @@
 // (usage.input_tokens / output_tokens; in a stream from response.completed's response.usage).
 // Other clients skip the replica (api_mismatch).
 #include "api/responses_meter.h"
+#include "api/responses_answer.h"
 #include "pipeline/native/native_api.h"
 
 namespace switchboard::pipeline {
@@ -17,6 +18,10 @@ class ResponsesApi final : public PassThroughApi {
   }
   std::unique_ptr<UsageMeter> stream_meter() const override {
     return std::make_unique<MeterOf<api::ResponsesStreamMeter>>();
+  }
+  std::optional<api::TextAnswer> answer(std::string_view captured, bool streamed) const override {
+    if (!streamed) return api::responses_answer(captured);
+    return api::read_stream(captured, *api::responses_answer_reader());
   }
 };
 

@@ -232,11 +232,10 @@ class CacheStage final : public Stage {
     rec.cache->note = std::move(note);
     if (ctx.metrics) ctx.metrics->cache_lookups.with({ctx.route_label, status}).inc();
     if (!ctx.client) return StageResult::next();
-    auto tap = std::make_shared<AnswerTap>(ctx.client, kMaxCaptured);
-    ctx.client = tap.get();
+    auto tap = AnswerTaps::install(ctx, kMaxCaptured);
     ctx.after_answer.push_back(
         [tap, store = route.store, entry = std::move(entry)](RequestContext& c) mutable {
-          c.client = nullptr;  // the tap dies with this callback; nothing writes after the answer
+          tap->remove(c);  // the taps die with this callback; nothing writes after the answer
           if (c.error || c.rec.status != 200 || c.rec.outcome != "ok") return;
           auto answer = tap->answer();
           if (!answer) return;

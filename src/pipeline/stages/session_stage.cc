@@ -181,13 +181,10 @@ class SessionStage final : public SyncStage {
     ctx.after_decide.push_back([turn](RequestContext& c) { amend(c, *turn); });
     if (ctx.explain_only) return StageResult::next();
 
-    std::shared_ptr<AnswerTap> tap;
-    if (ctx.client) {
-      tap = std::make_shared<AnswerTap>(ctx.client, kMaxCaptured);
-      ctx.client = tap.get();
-    }
+    std::shared_ptr<AnswerTaps> tap;
+    if (ctx.client) tap = AnswerTaps::install(ctx, kMaxCaptured);
     ctx.after_answer.push_back([turn, tap](RequestContext& c) {
-      if (tap) c.client = nullptr;  // the tap dies with this callback
+      if (tap) tap->remove(c);  // the taps die with this callback
       // A turn the cache answered made no decision: it counts in its session, which keeps its
       // model; a session the cache starts goes on with the model whose stored answer it got.
       bool cached = false;

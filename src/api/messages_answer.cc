@@ -1,0 +1,110 @@
+#include "api/messages_answer.h"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace switchboard::api {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string string_at(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<std::int64_t> tokens_at(const json& j, const char* key) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<std::int64_t>();
+}
+
+// stop_reason in chat terms; "" = not a finished text answer.
+std::string finish_of(const json& stop_reason) {
+  if (!stop_reason.is_string()) return "";
+  const auto& s = stop_reason.get_ref<const std::string&>();
+  if (s == "end_turn" || s == "stop_sequence") return "stop";
+  if (s == "max_tokens") return "length";
+  return "";
+}
+
+const json& member(const json& j, const char* key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+class MessagesAnswerReader final : public TextAnswerReader {
+ public:
+  void on_event(std::string_view data) override {
+    if (bad_) return;
+    json e = json::parse(data, nullptr, false);
+    if (e.is_discarded() || !e.is_object()) return;  // not an event of this API: ignored
+    const std::string type = string_at(e, "type");
+    if (type == "message_start") {
+      const json& m = member(e, "message");
+      a_.model = string_at(m, "model");
+      take_usage(member(m, "usage"));
+    } else if (type == "content_block_start") {
+      const json& block = member(e, "content_block");
+      if (string_at(block, "type") != "text") bad_ = true;
+      else a_.content += string_at(block, "text");
+    } else if (type == "content_block_delta") {
+      const json& delta = member(e, "delta");
+      if (string_at(delta, "type") != "text_delta") bad_ = true;
+      else a_.content += string_at(delta, "text");
+    } else if (type == "message_delta") {
+      const json& stop = member(member(e, "delta"), "stop_reason");
+      if (!stop.is_null()) a_.finish_reason = finish_of(stop), stopped_ = true;
+      take_usage(member(e, "usage"));
+    } else if (type == "message_stop") {
+      done_ = true;
+    } else if (type == "error") {
+      bad_ = true;
+    }
+  }
+  std::optional<TextAnswer> result() const override {
+    if (bad_ || !done_ || !stopped_ || a_.finish_reason.empty()) return std::nullopt;
+    return a_;
+  }
+
+ private:
+  void take_usage(const json& usage) {
+    if (auto n = tokens_at(usage, "input_tokens")) a_.prompt_tokens = *n;
+    if (auto n = tokens_at(usage, "output_tokens")) a_.completion_tokens = *n;
+  }
+  TextAnswer a_;
+  bool bad_ = false, done_ = false, stopped_ = false;
+};
+
+}  // namespace
+
+std::optional<TextAnswer> anthropic_answer(std::string_view message_json) {
+  json j = json::parse(message_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  if (j.contains("type") && string_at(j, "type") != "message") return std::nullopt;
+  const json& content = member(j, "content");
+  if (!content.is_array()) return std::nullopt;
+  TextAnswer a;
+  for (const json& block : content) {
+    if (string_at(block, "type") != "text" || !member(block, "text").is_string())
+      return std::nullopt;
+    a.content += block["text"].get_ref<const std::string&>();
+  }
+  a.finish_reason = finish_of(member(j, "stop_reason"));
+  if (a.finish_reason.empty()) return std::nullopt;
+  a.model = string_at(j, "model");
+  const json& usage = member(j, "usage");
+  a.prompt_tokens = tokens_at(usage, "input_tokens").value_or(0);
+  a.completion_tokens = tokens_at(usage, "output_tokens").value_or(0);
+  return a;
+}
+
+std::unique_ptr<TextAnswerReader> anthropic_answer_reader() {
+  return std::make_unique<MessagesAnswerReader>();
+}
+
+}  // namespace switchboard::api

@@ -1,0 +1,21 @@
+// The finished text answer of an Anthropic Messages reply (api/text_answer.h), for answers a
+// replica with `api: anthropic` sent natively: a whole `message` body, or its stream's events.
+//
+// Taken only when complete and text-only: every content block is `text` (a tool_use, thinking or
+// other block gives nullopt), stop_reason is end_turn or stop_sequence ("stop") or max_tokens
+// ("length") — tool_use, pause_turn, refusal or none give nullopt; a stream must end with
+// message_stop and carry no error event. Tokens from usage.input_tokens / output_tokens.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "api/text_answer.h"
+
+namespace switchboard::api {
+
+std::optional<TextAnswer> anthropic_answer(std::string_view message_json);
+std::unique_ptr<TextAnswerReader> anthropic_answer_reader();
+
+}  // namespace switchboard::api

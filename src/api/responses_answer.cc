@@ -1,0 +1,103 @@
+#include "api/responses_answer.h"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace switchboard::api {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string string_at(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::int64_t tokens_at(const json& usage, const char* key) {
+  if (!usage.is_object()) return 0;
+  auto it = usage.find(key);
+  return it != usage.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+
+std::optional<TextAnswer> answer_of(const json& r) {
+  if (!r.is_object()) return std::nullopt;
+  TextAnswer a;
+  const std::string status = string_at(r, "status");
+  if (status == "completed") {
+    a.finish_reason = "stop";
+  } else if (status == "incomplete" && r.contains("incomplete_details") &&
+             string_at(r["incomplete_details"], "reason") == "max_output_tokens") {
+    a.finish_reason = "length";
+  } else {
+    return std::nullopt;
+  }
+  auto output = r.find("output");
+  if (output == r.end() || !output->is_array()) return std::nullopt;
+  bool any = false;
+  for (const json& item : *output) {
+    const std::string type = string_at(item, "type");
+    if (type == "reasoning") continue;
+    if (type != "message" || !item.contains("content") || !item["content"].is_array())
+      return std::nullopt;
+    for (const json& part : item["content"]) {
+      if (string_at(part, "type") != "output_text" || !part.contains("text") ||
+          !part["text"].is_string())
+        return std::nullopt;
+      a.content += part["text"].get_ref<const std::string&>();
+      any = true;
+    }
+  }
+  if (!any) return std::nullopt;
+  a.model = string_at(r, "model");
+  if (auto u = r.find("usage"); u != r.end()) {
+    a.prompt_tokens = tokens_at(*u, "input_tokens");
+    a.completion_tokens = tokens_at(*u, "output_tokens");
+  }
+  return a;
+}
+
+class ResponsesAnswerReader final : public TextAnswerReader {
+ public:
+  void on_event(std::string_view data) override {
+    if (bad_) return;
+    // Cheap skip of the deltas: only terminal events and errors matter.
+    if (data.find("response.completed") == std::string_view::npos &&
+        data.find("response.incomplete") == std::string_view::npos &&
+        data.find("error") == std::string_view::npos &&
+        data.find("response.failed") == std::string_view::npos)
+      return;
+    json e = json::parse(data, nullptr, false);
+    if (e.is_discarded() || !e.is_object()) return;
+    const std::string type = string_at(e, "type");
+    if (type == "error" || type == "response.failed") {
+      bad_ = true;
+    } else if (type == "response.completed" || type == "response.incomplete") {
+      if (auto r = e.find("response"); r != e.end()) answer_ = answer_of(*r);
+      ended_ = true;
+    }
+  }
+  std::optional<TextAnswer> result() const override {
+    if (bad_ || !ended_) return std::nullopt;
+    return answer_;
+  }
+
+ private:
+  std::optional<TextAnswer> answer_;
+  bool bad_ = false, ended_ = false;
+};
+
+}  // namespace
+
+std::optional<TextAnswer> responses_answer(std::string_view response_json) {
+  json j = json::parse(response_json, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return answer_of(j);
+}
+
+std::unique_ptr<TextAnswerReader> responses_answer_reader() {
+  return std::make_unique<ResponsesAnswerReader>();
+}
+
+}  // namespace switchboard::api

@@ -1,0 +1,37 @@
+// One finished text answer, read from whatever API shape it arrived in (chat completions,
+// Anthropic Messages, OpenAI Responses), in chat-completions terms: what the response cache stores
+// and the session stage hashes. finish_reason is chat's ("stop", "length"), whichever API
+// answered, so a stored answer can be replayed to a client of any API.
+//
+// TextAnswerReader is the stream side: fed each server-sent event's data of one API's stream, it
+// gives the answer once the stream finished cleanly with one text answer; nullopt otherwise (an
+// error event, a tool call, no terminal event, an unknown shape). Pure, never throws.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace switchboard::api {
+
+struct TextAnswer {
+  std::string content;
+  std::string finish_reason;  // "stop" or "length"
+  std::string model;          // as the upstream named it
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+};
+
+class TextAnswerReader {
+ public:
+  virtual ~TextAnswerReader() = default;
+  virtual void on_event(std::string_view data) = 0;
+  virtual std::optional<TextAnswer> result() const = 0;
+};
+
+// Every SSE event's data in `stream` (a whole captured stream's bytes) fed to `reader`; its
+// result. nullopt when the stream overflowed the SSE parser's bounds.
+std::optional<TextAnswer> read_stream(std::string_view stream, TextAnswerReader& reader);
+
+}  // namespace switchboard::api

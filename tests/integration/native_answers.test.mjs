@@ -1,0 +1,110 @@
+// Answers a replica sends natively to a client of its own API (`api: anthropic` to a Messages
+// client, `api: responses` to a Responses client: passed through, never translated) are read by
+// the cache and the sessions as well as chat answers are: a cached route stores them (plain and
+// streamed) and answers the repeat without calling the replica; a session finds the next
+// header-less turn of such a conversation by its prefix.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import {
+  startReplay, startGateway, model, stopAll, demoPrompt, getDecision, sleep, GPT4,
+} from './lib/harness.mjs';
+import { anthropicUpstream } from './lib/anthropic_upstream.mjs';
+
+const KEY = 'sk-ant-test-native-answers';
+const CLAUDE = 'claude-native';
+const RESP = 'resp-native';
+
+describe('natively passed-through answers in the cache and the sessions', () => {
+  let gw;
+  let anthropic;
+  let openai;
+  let upstream;
+  let replay;
+  before(async () => {
+    [upstream, replay] = await Promise.all([anthropicUpstream(KEY), startReplay({ model: GPT4 })]);
+    gw = await startGateway({
+      models: [
+        model(CLAUDE, [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }]),
+        model(RESP, [{ url: replay.url, api: 'responses', upstream_model: GPT4 }]),
+      ],
+      routes: [
+        { name: 'claude-cached', policy: { type: 'static', model: CLAUDE }, cache: { ttl_s: 600 } },
+        { name: 'resp-cached', policy: { type: 'static', model: RESP }, cache: { ttl_s: 600 } },
+        { name: 'claude-session', policy: { type: 'static', model: CLAUDE }, session: { sticky: true } },
+      ],
+      env: { SB_TEST_ANTHROPIC_KEY: KEY },
+    });
+    anthropic = new Anthropic({ apiKey: 'client-key', baseURL: gw.base, maxRetries: 0 });
+    openai = new OpenAI({ apiKey: 'test-key', baseURL: `${gw.base}/v1`, maxRetries: 0 });
+  });
+  after(stopAll);
+
+  const messages = (text) => ({ model: 'claude-cached', max_tokens: 100, messages: [{ role: 'user', content: text }] });
+
+  test('Messages: a native answer is stored; the repeat is a hit the replica never sees', async () => {
+    const { data: first, response: r1 } = await anthropic.messages.create(messages('cache this one')).withResponse();
+    assert.equal(first.id, 'msg_native_01', 'the first answer came natively');
+    assert.equal(r1.headers.get('x-switchboard-cache'), 'miss');
+    const d1 = await getDecision(gw.base, r1.headers.get('x-switchboard-decision'));
+    assert.deepEqual(d1.cache, { status: 'miss', note: 'stored' });
+    const calls = upstream.requests.length;
+    const { data: again, response: r2 } = await anthropic.messages.create(messages('cache this one')).withResponse();
+    assert.equal(r2.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(upstream.requests.length, calls, 'the replica was not called again');
+    assert.equal(again.type, 'message');
+    assert.equal(again.content[0].text, 'native answer to: cache this one');
+    assert.equal(again.stop_reason, 'end_turn');
+    const d2 = await getDecision(gw.base, r2.headers.get('x-switchboard-decision'));
+    assert.equal(d2.cache.status, 'hit');
+    assert.equal(d2.cache.saved_usd, d1.cost_usd);
+  });
+
+  test('Messages: a streamed native answer is stored too', async () => {
+    const stream = anthropic.messages.stream(messages('stream then cache'));
+    assert.equal((await stream.finalMessage()).content[0].text, 'native answer to: stream then cache');
+    const calls = upstream.requests.length;
+    const { data, response } = await anthropic.messages.create(messages('stream then cache')).withResponse();
+    assert.equal(response.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(upstream.requests.length, calls);
+    assert.equal(data.content[0].text, 'native answer to: stream then cache');
+  });
+
+  test('Responses: plain and streamed native answers are stored', async () => {
+    const p = demoPrompt(GPT4, 4);
+    const before = (await replay.stats()).requests;
+    const { data: r1, response: h1 } = await openai.responses.create({ model: 'resp-cached', input: p.prompt }).withResponse();
+    assert.equal(h1.headers.get('x-switchboard-cache'), 'miss');
+    const { data: r2, response: h2 } = await openai.responses.create({ model: 'resp-cached', input: p.prompt }).withResponse();
+    assert.equal(h2.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(r2.output_text, r1.output_text);
+    assert.equal(r2.output_text, p.response);
+
+    const q = demoPrompt(GPT4, 5);
+    const stream = await openai.responses.create({ model: 'resp-cached', input: q.prompt, stream: true });
+    let text = '';
+    for await (const e of stream) if (e.type === 'response.output_text.delta') text += e.delta;
+    assert.equal(text, q.response);
+    const { data: r3, response: h3 } = await openai.responses.create({ model: 'resp-cached', input: q.prompt }).withResponse();
+    assert.equal(h3.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(r3.output_text, q.response);
+    assert.equal((await replay.stats()).requests - before, 2, 'one replica call per distinct prompt');
+  });
+
+  test('a header-less Messages conversation answered natively is found by its prefix', async () => {
+    const first = [{ role: 'user', content: 'hello, natively' }];
+    const { data: a1, response: r1 } = await anthropic.messages
+      .create({ model: 'claude-session', max_tokens: 100, messages: first }).withResponse();
+    assert.equal(a1.id, 'msg_native_01');
+    await sleep(100);
+    const { response: r2 } = await anthropic.messages.create({
+      model: 'claude-session', max_tokens: 100,
+      messages: [...first, { role: 'assistant', content: a1.content[0].text }, { role: 'user', content: 'and again' }],
+    }).withResponse();
+    const [d1, d2] = await Promise.all([r1, r2].map((r) => getDecision(gw.base, r.headers.get('x-switchboard-decision'))));
+    assert.equal(d1.session.kind, 'prefix');
+    assert.equal(d2.session.id, d1.session.id, 'the second turn continues the first one\'s session');
+    assert.equal(d2.session.turn, 2);
+  });
+});

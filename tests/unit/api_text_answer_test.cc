@@ -1,0 +1,126 @@
+// Reading one finished text answer from the Anthropic Messages and OpenAI Responses shapes
+// (api/messages_answer.h, api/responses_answer.h): what the cache stores of an answer passed
+// through natively. Only complete text answers are taken.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "api/messages_answer.h"
+#include "api/responses_answer.h"
+
+namespace switchboard::api {
+namespace {
+
+std::string ev(const std::string& name, const std::string& data) {
+  return "event: " + name + "\ndata: " + data + "\n\n";
+}
+
+TEST(AnthropicAnswer, ReadsTextBlocksStopReasonAndUsage) {
+  auto a = anthropic_answer(
+      R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-x",)"
+      R"("content":[{"type":"text","text":"Hello, "},{"type":"text","text":"world"}],)"
+      R"("stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":3}})");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->content, "Hello, world");
+  EXPECT_EQ(a->finish_reason, "stop");
+  EXPECT_EQ(a->model, "claude-x");
+  EXPECT_EQ(a->prompt_tokens, 12);
+  EXPECT_EQ(a->completion_tokens, 3);
+  auto cut = anthropic_answer(
+      R"({"type":"message","content":[{"type":"text","text":"Hel"}],"stop_reason":"max_tokens"})");
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->finish_reason, "length");
+}
+
+TEST(AnthropicAnswer, RefusesToolUseUnfinishedAndErrors) {
+  EXPECT_FALSE(anthropic_answer(
+      R"({"type":"message","content":[{"type":"text","text":"x"},{"type":"tool_use","id":"t","name":"f","input":{}}],"stop_reason":"tool_use"})"));
+  EXPECT_FALSE(anthropic_answer(R"({"type":"message","content":[{"type":"text","text":"x"}],"stop_reason":null})"));
+  EXPECT_FALSE(anthropic_answer(R"({"type":"error","error":{"type":"overloaded_error","message":"busy"}})"));
+  EXPECT_FALSE(anthropic_answer("not json"));
+  EXPECT_FALSE(anthropic_answer(R"({"type":"message","content":"text","stop_reason":"end_turn"})"));
+}
+
+std::string anthropic_stream(const std::string& stop, bool with_stop_event) {
+  std::string s = ev("message_start",
+                     R"({"type":"message_start","message":{"model":"claude-x","content":[],"usage":{"input_tokens":9,"output_tokens":1}}})");
+  s += ev("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+  s += ev("ping", R"({"type":"ping"})");
+  s += ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi "}})");
+  s += ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"there"}})");
+  s += ev("content_block_stop", R"({"type":"content_block_stop","index":0})");
+  s += ev("message_delta", R"({"type":"message_delta","delta":{"stop_reason":")" + stop + R"("},"usage":{"output_tokens":4}})");
+  if (with_stop_event) s += ev("message_stop", R"({"type":"message_stop"})");
+  return s;
+}
+
+TEST(AnthropicAnswer, ReadsAStreamThatEndsWithMessageStop) {
+  auto a = read_stream(anthropic_stream("end_turn", true), *anthropic_answer_reader());
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->content, "Hi there");
+  EXPECT_EQ(a->finish_reason, "stop");
+  EXPECT_EQ(a->model, "claude-x");
+  EXPECT_EQ(a->prompt_tokens, 9);
+  EXPECT_EQ(a->completion_tokens, 4);
+  EXPECT_FALSE(read_stream(anthropic_stream("end_turn", false), *anthropic_answer_reader()))
+      << "a stream cut before message_stop";
+  EXPECT_FALSE(read_stream(anthropic_stream("tool_use", true), *anthropic_answer_reader()));
+  EXPECT_FALSE(read_stream(ev("error", R"({"type":"error","error":{"type":"overloaded_error"}})") +
+                               anthropic_stream("end_turn", true),
+                           *anthropic_answer_reader()));
+  std::string tool = anthropic_stream("end_turn", true);
+  tool.insert(tool.find("event: content_block_stop"),
+              ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}})"));
+  EXPECT_FALSE(read_stream(tool, *anthropic_answer_reader()));
+}
+
+constexpr const char* kResponse =
+    R"({"id":"resp_1","object":"response","status":"completed","model":"gpt-x",)"
+    R"("output":[{"type":"reasoning","summary":[]},{"type":"message","role":"assistant",)"
+    R"("content":[{"type":"output_text","text":"Forty-two","annotations":[]}]}],)"
+    R"("usage":{"input_tokens":7,"output_tokens":2}})";
+
+TEST(ResponsesAnswer, ReadsMessageTextSkippingReasoning) {
+  auto a = responses_answer(kResponse);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->content, "Forty-two");
+  EXPECT_EQ(a->finish_reason, "stop");
+  EXPECT_EQ(a->model, "gpt-x");
+  EXPECT_EQ(a->prompt_tokens, 7);
+  EXPECT_EQ(a->completion_tokens, 2);
+  auto cut = responses_answer(
+      R"({"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[{"type":"message","content":[{"type":"output_text","text":"For"}]}]})");
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->finish_reason, "length");
+}
+
+TEST(ResponsesAnswer, RefusesFunctionCallsRefusalsAndUnfinishedResponses) {
+  EXPECT_FALSE(responses_answer(
+      R"({"status":"completed","output":[{"type":"function_call","name":"f","arguments":"{}","call_id":"c"}]})"));
+  EXPECT_FALSE(responses_answer(
+      R"({"status":"completed","output":[{"type":"message","content":[{"type":"refusal","refusal":"no"}]}]})"));
+  EXPECT_FALSE(responses_answer(
+      R"({"status":"incomplete","incomplete_details":{"reason":"content_filter"},"output":[{"type":"message","content":[{"type":"output_text","text":"x"}]}]})"));
+  EXPECT_FALSE(responses_answer(R"({"status":"failed","output":[]})"));
+  EXPECT_FALSE(responses_answer(R"({"status":"completed","output":[]})"));
+}
+
+TEST(ResponsesAnswer, ReadsTheStreamsTerminalEvent) {
+  const std::string deltas =
+      ev("response.created", R"({"type":"response.created","response":{"status":"in_progress","output":[]}})") +
+      ev("response.output_text.delta", R"({"type":"response.output_text.delta","delta":"Forty"})") +
+      ev("response.output_text.delta", R"({"type":"response.output_text.delta","delta":"-two"})");
+  auto a = read_stream(deltas + ev("response.completed", std::string(R"({"type":"response.completed","response":)") + kResponse + "}"),
+                       *responses_answer_reader());
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->content, "Forty-two");
+  EXPECT_FALSE(read_stream(deltas, *responses_answer_reader())) << "no terminal event";
+  EXPECT_FALSE(read_stream(deltas + ev("response.failed", R"({"type":"response.failed","response":{"status":"failed"}})"),
+                           *responses_answer_reader()));
+  EXPECT_FALSE(read_stream(ev("error", R"({"type":"error","message":"boom"})") + deltas +
+                               ev("response.completed", std::string(R"({"type":"response.completed","response":)") + kResponse + "}"),
+                           *responses_answer_reader()));
+}
+
+}  // namespace
+}  // namespace switchboard::api
