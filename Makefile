@@ -1,7 +1,9 @@
 # Switchboard — top-level commands. `make run` and `make test` work on a fresh Debian 12 (as root).
 BUILD ?= build
 JOBS ?= $(shell nproc)
-CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# -g1 (line tables and function names: enough for backtraces and perf) instead of -g: a third less
+# compile time, and compiling is most of CI's time.
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 
 .PHONY: run test test-asan build deps test-deps weights bench fuzz format clean
 
