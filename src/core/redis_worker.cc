@@ -117,20 +117,22 @@ std::vector<StreamEntry> StreamTail::read(RedisWorker& worker, std::size_t count
   std::vector<StreamEntry> out;
   redisContext* c = worker.connection();
   if (!c) return out;
-  if (last_id_.empty() || connection_ != worker.link().connections()) {
-    last_id_ = "0-0";
+  const bool reconnected = connection_ != worker.link().connections();
+  if (last_id_.empty() || (reconnected && from_ == From::kStart)) {
+    std::string start = "0-0";
     if (from_ == From::kEnd) {
       Reply last(redisCommand(c, "XREVRANGE %b + - COUNT 1", stream_.data(), stream_.size()));
       if (!last.r) {
         worker.failed(c);
-        return out;
+        return out;  // not positioned: tried again on the next connection
       }
       if (last.r->type == REDIS_REPLY_ARRAY && last.r->elements == 1 &&
           last.r->element[0]->type == REDIS_REPLY_ARRAY && last.r->element[0]->elements >= 1)
-        last_id_ = std::string(text(last.r->element[0]->element[0]));
+        start = std::string(text(last.r->element[0]->element[0]));
     }
-    connection_ = worker.link().connections();
+    last_id_ = std::move(start);
   }
+  connection_ = worker.link().connections();
   const std::string n = std::to_string(count);
   Reply r(redisCommand(c, "XREAD COUNT %b STREAMS %b %b", n.data(), n.size(), stream_.data(),
                        stream_.size(), last_id_.data(), last_id_.size()));

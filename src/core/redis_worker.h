@@ -13,9 +13,12 @@
 // loses nothing, an outage costs bounded memory. A poll
 // whose command fails calls failed(c).
 //
-// StreamTail: the entries of one stream past those already read, for a worker's poll: after each
-// new connection it starts again, from the stream's end (entries older than the connection were
-// for whoever ran then) or from its start (a replicated log the reader catches up with).
+// StreamTail: the entries of one stream past those already read, for a worker's poll. kEnd starts
+// at the stream's end on the first connection (older entries were for whoever ran then) and, after
+// a reconnection, goes on past the last entry it read or positioned on (entries added while the
+// link was down are this process's to read; a Redis restarted empty numbers its new entries from
+// the clock, so they are still past it); kStart reads from the stream's start after each
+// connection (a replicated log the reader catches up with).
 //
 // Contract: the owner calls stop() in its destructor before the members `poll` uses go away;
 // thread-only calls are marked.
@@ -98,8 +101,8 @@ class StreamTail {
  private:
   const std::string stream_;
   const From from_;
-  std::string last_id_;           // "" until positioned on the current connection
-  std::uint64_t connection_ = 0;  // the link's connection last_id_ belongs to
+  std::string last_id_;           // "" until positioned (kStart: on the current connection)
+  std::uint64_t connection_ = 0;  // the link's connection the position was taken on
 };
 
 }  // namespace switchboard

@@ -2,7 +2,8 @@
 // asking the same prompt of the same route again within N s stores a negative score for the first
 // answer (kind `implicit`), which the route's learning policy learns like POST /v1/feedback's —
 // and never when the decision already had feedback, nor after the window, nor for another prompt;
-// with gateways sharing Redis, also when the repeat reaches another gateway.
+// with gateways sharing Redis, also when the repeat reaches another gateway (even while the first
+// gateway's link to Redis is down).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -11,7 +12,8 @@ import {
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { echoUpstream } from './lib/echo_upstream.mjs';
-import { SKIP_NO_REDIS, twoGatewaysSharingRedis } from './lib/redis.mjs';
+import { SKIP_NO_REDIS, twoGatewaysSharingRedis, startRedis } from './lib/redis.mjs';
+import { startRespProxy } from './lib/resp_proxy.mjs';
 
 const A = 'model-a';
 const B = 'model-b';
@@ -195,5 +197,68 @@ describe('implicit feedback across two gateways sharing Redis', { skip: SKIP_NO_
     assert.equal(await implicitAccepted(gw2.base, 'adaptive'), 1);
     assert.equal(await implicitAccepted(gw1.base, 'adaptive'), 1);  // the first test's only
     assert.equal(await duplicates(gw1.base) + await duplicates(gw2.base), 0);
+  });
+});
+
+// Lost links and replies: the repeat reaches the other gateway while the first one's link to Redis
+// is cut — once it reconnects, the first gateway reads the stream on from where it was (not from
+// its new end), so the repeat still scores its answer; and the other gateway's link drops right
+// after Redis ran a repeat job — the job runs again after the reconnection and the repeat is
+// delivered, once.
+describe('implicit feedback across lost links to Redis', { skip: SKIP_NO_REDIS }, () => {
+  let redis;
+  let proxy;   // gateway 1's way to Redis
+  let lossy;   // gateway 2's: when asked, loses the reply to its next repeat job with the connection
+  let dropNextRepeat = false;
+  let gw1;
+  let gw2;
+  before(async () => {
+    const echo = await echoUpstream();
+    redis = await startRedis();
+    proxy = await startRespProxy(redis.port, () => null);
+    lossy = await startRespProxy(redis.port, (name) => {
+      if (!dropNextRepeat || (name !== 'EVAL' && name !== 'GETDEL')) return null;
+      dropNextRepeat = false;
+      return 'DROP';
+    });
+    const options = (url) => ({
+      models: [model(A, echo.url), model(B, echo.url)],
+      routes: [{ name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } }],
+      extraConfig: { feedback: { implicit: { window_s: 10 } }, state: { redis: url } },
+    });
+    [gw1, gw2] = await Promise.all([startGateway(options(proxy.url)), startGateway(options(lossy.url))]);
+  });
+  after(async () => {
+    await proxy?.close();
+    await lossy?.close();
+    redis?.proc.kill('SIGKILL');
+    await stopAll();
+  });
+
+  test('a repeat sent while the owner is disconnected is read after it reconnects', async () => {
+    await ask(gw1.base, 'adaptive', 'how far away is the moon');
+    await sleep(300);  // the owner's entry reaches Redis after the answer
+    proxy.cut(1500);
+    await sleep(200);  // gateway 1's next poll finds the link down
+    await ask(gw2.base, 'adaptive', 'how far away is the moon');
+    assert.ok(await eventually(async () => (await implicitAccepted(gw1.base, 'adaptive')) === 1, 10000,
+      'gateway 1 scored its answer after reconnecting'));
+    assert.equal(await metric(gw1.base, 'switchboard_implicit_feedback_shared', { event: 'delivered' }), 1);
+  });
+
+  test('a repeat job whose reply was lost runs again and is delivered once', async () => {
+    const delivered = () => metric(gw1.base, 'switchboard_implicit_feedback_shared', { event: 'delivered' });
+    const [accepted0, delivered0] = [await implicitAccepted(gw1.base, 'adaptive'), await delivered()];
+    await ask(gw1.base, 'adaptive', 'what is the speed of light');
+    await sleep(300);
+    dropNextRepeat = true;
+    await ask(gw2.base, 'adaptive', 'what is the speed of light');
+    assert.ok(await eventually(async () => (await implicitAccepted(gw1.base, 'adaptive')) === accepted0 + 1, 10000,
+      'gateway 1 scored its answer'));
+    assert.equal(dropNextRepeat, false, 'the reply was dropped');
+    await sleep(500);  // time for a second delivery, were there one
+    assert.equal(await implicitAccepted(gw1.base, 'adaptive'), accepted0 + 1);
+    assert.equal(await delivered(), delivered0 + 1);
+    assert.equal(await metric(gw1.base, 'switchboard_feedback_total', { route: 'adaptive', kind: 'implicit', result: 'duplicate' }), 0);
   });
 });

@@ -65,19 +65,24 @@ void SharedRepeats::forget(std::uint64_t key) {
   });
 }
 
+// Takes another gateway's answer out of Redis and appends the repeat for its owner in one atomic
+// step, so a job run again after a lost reply neither loses the repeat (a GETDEL whose reply was
+// lost) nor sends it twice (the second run finds the key gone).
+constexpr const char* kTakeAndAppend = R"lua(
+local v = redis.call('GETDEL', KEYS[1])
+if not v then return 0 end
+local s = string.find(v, ' ', 1, true)
+if not s then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '10000', '*', 'owner', string.sub(v, 1, s - 1),
+           'decision', string.sub(v, s + 1), 'score', ARGV[1])
+return 1
+)lua";
+
 void SharedRepeats::asked(std::uint64_t key, double score) {
   worker_->submit([this, key = key_name(key), score](redisContext* c) {
-    Reply got(redisCommand(c, "GETDEL %b", key.data(), key.size()));
-    if (!got.r) return false;
-    if (got.r->type != REDIS_REPLY_STRING) return true;  // no answer of another gateway to score
-    const std::string_view value(got.r->str, got.r->len);
-    const auto space = value.find(' ');
-    if (space == std::string_view::npos) return true;
-    const std::string owner(value.substr(0, space)), decision(value.substr(space + 1));
     const std::string text = std::to_string(score);
-    Reply r(redisCommand(c, "XADD %b MAXLEN ~ 10000 * owner %b decision %b score %b",
-                         stream_.data(), stream_.size(), owner.data(), owner.size(),
-                         decision.data(), decision.size(), text.data(), text.size()));
+    Reply r(redisCommand(c, "EVAL %s 2 %b %b %b", kTakeAndAppend, key.data(), key.size(),
+                         stream_.data(), stream_.size(), text.data(), text.size()));
     return r.r != nullptr;
   });
 }

@@ -8,10 +8,12 @@
 //   answered(key, decision, window)  SET <prefix>rep:<key> "<gateway id> <decision>" PX window
 //   asked(key, score)                a request the local table did not know: GETDEL the key; an
 //                                    answer found there goes, as an entry {owner, decision, score},
-//                                    to the stream <prefix>implicit (capped at ~10,000 entries)
+//                                    to the stream <prefix>implicit (capped at ~10,000 entries) —
+//                                    both in one Lua script, so a retried job sends it once
 //   forget(key)                      the local table knew it: DEL (so it is not counted twice)
-// and a thread that reads the stream (from its end when it connects) and hands every entry whose
-// owner is this gateway to `deliver` (the gateway's implicit feedback, as for a local repeat).
+// and a thread that reads the stream (from its end when it starts; after a reconnection, on from
+// the last entry read) and hands every entry whose owner is this gateway to `deliver` (the
+// gateway's implicit feedback, as for a local repeat).
 //
 // Never on the request path: the calls append to a bounded queue (1,024 jobs; full: dropped,
 // counted) served by that thread (a core/redis_worker.h RedisWorker), which also polls the stream

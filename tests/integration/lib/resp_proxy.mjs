@@ -1,9 +1,11 @@
 // A TCP proxy in front of a redis-server that can lie about replies: every command is forwarded,
 // and `rewrite(name, index)` — the command's upper-case name and how many commands of that name
 // the proxy saw before it, over all connections — may return an error text that replaces Redis's
-// reply (the command still ran). It models a reply lost after Redis applied the command: an OOM
-// error on a retry, a timeout, a proxy failure. Parses RESP (arrays, bulk and simple strings,
-// errors, integers, RESP2 nils) just enough to frame commands and replies.
+// reply (the command still ran), or the word DROP, which closes the connection instead of
+// answering. It models a reply lost after Redis applied the command: an OOM error on a retry, a
+// timeout, a proxy failure, a connection lost. Parses RESP (arrays, bulk and simple strings,
+// errors, integers, RESP2 nils) just enough to frame commands and replies. `cut(ms)` drops every
+// connection and refuses new ones for `ms` (a network partition between one client and Redis).
 import net from 'node:net';
 
 // The end offset of the RESP value starting at `pos` in `buf`, or -1 when incomplete.
@@ -37,9 +39,12 @@ function commandName(buf, pos) {
 export async function startRespProxy(redisPort, rewrite) {
   const counts = new Map();
   const sockets = new Set();
+  let refuseUntil = 0;
   const server = net.createServer((client) => {
+    if (Date.now() < refuseUntil) { client.destroy(); return; }
     const upstream = net.connect(redisPort, '127.0.0.1');
     sockets.add(client); sockets.add(upstream);
+    const close = () => { client.destroy(); upstream.destroy(); };
     const pending = [];  // per command sent and not yet answered: the error to answer, or null
     let fromClient = Buffer.alloc(0);
     let fromRedis = Buffer.alloc(0);
@@ -60,11 +65,11 @@ export async function startRespProxy(redisPort, rewrite) {
       let end;
       while ((end = respEnd(fromRedis, 0)) > 0) {
         const lie = pending.shift();
+        if (lie === 'DROP') { close(); return; }
         client.write(lie ? `-${lie}\r\n` : fromRedis.subarray(0, end));
         fromRedis = fromRedis.subarray(end);
       }
     });
-    const close = () => { client.destroy(); upstream.destroy(); };
     client.on('error', close); upstream.on('error', close);
     client.on('close', close); upstream.on('close', close);
   });
@@ -72,6 +77,7 @@ export async function startRespProxy(redisPort, rewrite) {
   const { port } = server.address();
   return {
     port, url: `redis://127.0.0.1:${port}`, counts,
+    cut: (ms) => { refuseUntil = Date.now() + ms; for (const s of sockets) s.destroy(); sockets.clear(); },
     close: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(r)); },
   };
 }
