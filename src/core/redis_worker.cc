@@ -76,7 +76,11 @@ void RedisWorker::loop() {
     {
       std::unique_lock lock(mu_);
       wake_.wait_for(lock, interval_, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
+      if (stopping_) {  // never waits on a socket: what was not run is dropped and counted
+        dropped_.fetch_add(queue_.size() + waiting.size(), std::memory_order_relaxed);
+        queue_.clear();
+        return;
+      }
       jobs.swap(queue_);
     }
     const auto now = std::chrono::steady_clock::now();

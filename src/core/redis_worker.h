@@ -56,7 +56,7 @@ class RedisWorker {
   RedisWorker& operator=(const RedisWorker&) = delete;
 
   void start();
-  void stop();  // joins the thread; queued and waiting jobs are dropped (not counted)
+  void stop();  // joins the thread; queued and waiting jobs are dropped and counted
   bool submit(Job job);
 
   // Thread only: the live connection or null, and the report of a failed command on it.

@@ -54,3 +54,13 @@ TEST(RedisWorker, TheQueueIsBounded) {
   release = true;
   w.stop();
 }
+
+TEST(RedisWorker, JobsStillWaitingOrQueuedAtStopAreCountedAsDropped) {
+  std::atomic<int> polls{0};
+  RedisWorker w(unreachable(), "test", "nothing shared", 100, 10ms, [&] { ++polls; }, 10s);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(w.submit([](redisContext*) { return true; }));
+  for (int i = 0; i < 200 && polls < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(w.dropped(), 0u) << "held, within their hold";
+  w.stop();
+  EXPECT_EQ(w.dropped(), 4u);
+}
