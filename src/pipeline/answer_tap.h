@@ -13,19 +13,18 @@
 // that API answers through unchanged. Exactly one of them sees a request's answer.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <memory>
 
 #include "cache/answer.h"
 #include "switchboard/response_writer.h"
 
 namespace switchboard::pipeline {
 
-class NativeApi;            // pipeline/native/native_api.h
-struct RequestContext;      // pipeline/request_context.h
+class NativeApi;        // pipeline/native/native_api.h
+struct RequestContext;  // pipeline/request_context.h
 
 class AnswerTap final : public ResponseWriter {
  public:
