@@ -8,7 +8,7 @@
 // resolve them once and keep the reference, e.g. in its per-replica state, and from then on
 // update it with atomics only, without the mutex or the label lookup:
 //
-//   metrics::Counter& ok = m.requests.with({route, model, replica, "200"});  // once
+//   metrics::Counter& ok = m.requests.with({route, model, replica, "200", "chat"});  // once
 //   ok.inc();                                                                // per request
 //
 // Counter/Gauge/Histogram updates are relaxed atomics (no ordering with other memory is needed:
@@ -175,12 +175,14 @@ class SeriesSlot {
 
 // The gateway's metrics. One instance per process.
 struct GatewayMetrics {
+  // `api`: the client API the request came in on (chat, responses, messages, completions,
+  // embeddings: the front end's name, as in the decision record).
   Family<Counter> requests{"switchboard_requests_total",
-                           "Chat requests answered, by outcome.",
-                           {"route", "model", "replica", "status"}};
+                           "Requests answered, by outcome and client API.",
+                           {"route", "model", "replica", "status", "api"}};
   Family<Counter> errors{"switchboard_request_errors_total",
-                         "Requests that ended in an error, by error code.",
-                         {"route", "model", "code"}};
+                         "Requests that ended in an error, by error code and client API.",
+                         {"route", "model", "code", "api"}};
   Family<Histogram> latency{"switchboard_request_duration_seconds",
                             "Time from request received to response complete.",
                             {"route", "model", "replica"}};

@@ -88,7 +88,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     rec.outcome = "stream_broken";
     rec.error_code = e.code;
     rec.error_message = e.message;
-    ctx.metrics->errors.with({ctx.route_label, rec.model, e.code}).inc();
+    ctx.metrics->errors.with({ctx.route_label, rec.model, e.code, rec.api}).inc();
     // Close whatever event the upstream broke off in, so the error is an event of its own.
     if (client_ok && !closing.empty()) client_ok = co_await client.write_chunk(closing);
     if (client_ok) client_ok = co_await client.stream_error(e);

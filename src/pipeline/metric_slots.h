@@ -3,21 +3,26 @@
 // ModelRuntime, pipeline/runtime.h), so a reload builds fresh ones; built by build_runtime().
 //
 // Only the label sets of the hot path have slots: a successful request's
-// switchboard_requests_total{status="200"} and its duration, per route and replica; the upstream
+// switchboard_requests_total{status="200", api="chat"} and its duration, per route and replica
+// (other client APIs, far rarer behind a router, count through Family::with()); the upstream
 // latency per replica; tokens and cost per model. Anything else (errors, other statuses, LoRA
 // adapters named as the model, multi-call plans' calls) goes through Family::with() as before.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <string_view>
 
 #include "metrics/metrics.h"
 
 namespace switchboard::pipeline {
 
 // One request label set (route or model named by the client) on one replica.
+// The client API whose successful requests have a slot (the decision record's `api`).
+inline constexpr std::string_view kSlottedApi = "chat";
+
 struct ReplicaSlots {
-  metrics::SeriesSlot<metrics::Counter> ok;         // switchboard_requests_total{..., status="200"}
+  metrics::SeriesSlot<metrics::Counter> ok;  // switchboard_requests_total{..., "200", kSlottedApi}
   metrics::SeriesSlot<metrics::Histogram> latency;  // switchboard_request_duration_seconds
 };
 

@@ -39,10 +39,13 @@ void count_request(RequestContext& ctx) {
   const auto& rec = ctx.rec;
   const double seconds = rec.latency_ms / 1000;
   ReplicaSlots* slots = slots_of(ctx);
-  if (slots && rec.status == 200) {
-    slots->ok.get(m->requests, {ctx.route_label, rec.model, rec.replica, "200"}).inc();
+  if (slots && rec.status == 200 && rec.api == kSlottedApi) {
+    slots->ok.get(m->requests, {ctx.route_label, rec.model, rec.replica, "200", kSlottedApi})
+        .inc();
   } else {
-    m->requests.with({ctx.route_label, rec.model, rec.replica, std::to_string(rec.status)}).inc();
+    m->requests
+        .with({ctx.route_label, rec.model, rec.replica, std::to_string(rec.status), rec.api})
+        .inc();
   }
   if (slots) {
     slots->latency.get(m->latency, {ctx.route_label, rec.model, rec.replica}).observe(seconds);

@@ -93,7 +93,7 @@ asio::awaitable<void> StageRunner::send_error(RequestContext& ctx, const Error& 
   rec.error_code = e.code;
   rec.error_message = e.message;
   ctx.error = e;
-  if (ctx.metrics) ctx.metrics->errors.with({ctx.route_label, rec.model, e.code}).inc();
+  if (ctx.metrics) ctx.metrics->errors.with({ctx.route_label, rec.model, e.code, rec.api}).inc();
   if (ctx.explain_only || !ctx.client) co_return;
   auto headers = ctx.response_headers();
   if (!co_await ctx.client->error(e, headers)) rec.outcome = "client_gone";

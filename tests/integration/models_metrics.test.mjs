@@ -74,8 +74,9 @@ describe('models and metrics', () => {
     assert.equal(sumFor((s) => s.labels.status === '404'), 1);
     assert.equal(sumFor(() => true), 4, 'one count per chat request');
     for (const s of requests) {
-      for (const k of ['route', 'model', 'replica', 'status']) assert.ok(k in s.labels, `${k} label: ${JSON.stringify(s)}`);
+      for (const k of ['route', 'model', 'replica', 'status', 'api']) assert.ok(k in s.labels, `${k} label: ${JSON.stringify(s)}`);
     }
+    assert.equal(sumFor((s) => s.labels.api === 'chat'), 4, 'chat completions are api="chat"');
     // An unknown model name must not become a label value (bounded cardinality).
     assert.ok(!text.includes('"nope"'), 'client-supplied unknown model name is not a label');
 
@@ -99,5 +100,31 @@ describe('models and metrics', () => {
     assert.ok(cost.length === 1 && cost[0].value > 0, 'cost counter for the model');
     const tokens = samples.filter((s) => s.name === 'switchboard_tokens_total' && s.labels.model === MIXTRAL);
     assert.ok(tokens.some((s) => s.labels.kind === 'completion' && s.value > 0));
+  });
+
+  test('GET /metrics: requests and errors are counted per client API', async () => {
+    const p = demoPrompt(MIXTRAL, 1);
+    const post = (path, body) => fetch(`${gw.base}${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const responses = await post('/v1/responses', { model: 'auto', input: p.prompt });
+    assert.equal(responses.status, 200, await responses.text());
+    const messages = await post('/v1/messages', {
+      model: 'auto', max_tokens: 64, messages: [{ role: 'user', content: p.prompt }],
+    });
+    assert.equal(messages.status, 200, await messages.text());
+    const bad = await post('/v1/messages', { model: 'auto', messages: 'not a list' });
+    assert.equal(bad.status, 400, await bad.text());
+
+    const samples = parseMetrics(await (await fetch(`${gw.base}/metrics`)).text());
+    const count = (name, pred) => samples.filter((s) => s.name === name && pred(s.labels))
+      .reduce((n, s) => n + s.value, 0);
+    const requests = (pred) => count('switchboard_requests_total', pred);
+    assert.equal(requests((l) => l.api === 'responses' && l.route === 'auto' && l.status === '200'), 1);
+    assert.equal(requests((l) => l.api === 'messages' && l.route === 'auto' && l.status === '200'), 1);
+    assert.equal(requests((l) => l.api === 'messages' && l.status === '400'), 1);
+    assert.equal(requests((l) => l.api === 'chat'), 4, 'the chat requests of the test before');
+    assert.equal(count('switchboard_request_errors_total', (l) => l.api === 'messages'), 1);
+    assert.equal(count('switchboard_request_errors_total', (l) => l.api === 'responses'), 0);
   });
 });

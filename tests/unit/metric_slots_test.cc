@@ -133,12 +133,12 @@ TEST(RequestMetrics, NegativeUsageFromAnUpstreamDoesNotDecreaseACounter) {
   EXPECT_DOUBLE_EQ(m.tokens.with({"big", "completion"}).value(), 10);
   EXPECT_DOUBLE_EQ(m.cost.with({"big"}).value(), cost);
   // Both requests were counted, on the route's series and the model's direct one.
-  EXPECT_EQ(m.requests.with({"auto", "big", "big-1", "200"}).value(), 2);
+  EXPECT_EQ(m.requests.with({"auto", "big", "big-1", "200", "chat"}).value(), 2);
   EXPECT_EQ(m.latency.with({"auto", "big", "big-1"}).count(), 2u);
   EXPECT_EQ(m.upstream_latency.with({"big", "big-1"}).count(), 2u);
   ASSERT_EQ(runner.run(body("big")).status, 200u);
-  EXPECT_EQ(m.requests.with({"big", "big", "big-1", "200"}).value(), 1);
-  EXPECT_EQ(m.requests.with({"auto", "big", "big-1", "200"}).value(), 2);
+  EXPECT_EQ(m.requests.with({"big", "big", "big-1", "200", "chat"}).value(), 1);
+  EXPECT_EQ(m.requests.with({"auto", "big", "big-1", "200", "chat"}).value(), 2);
 }
 
 TEST(RequestMetrics, TwoRunnersSharingARuntimeEachCountTheirOwnRequests) {
@@ -150,8 +150,8 @@ TEST(RequestMetrics, TwoRunnersSharingARuntimeEachCountTheirOwnRequests) {
   ASSERT_EQ(a.run(body("auto")).status, 200u);
   ASSERT_EQ(b.run(body("auto")).status, 200u);
   ASSERT_EQ(b.run(body("auto")).status, 200u);
-  EXPECT_EQ(a.metrics().requests.with({"auto", "big", "big-1", "200"}).value(), 1);
-  EXPECT_EQ(b.metrics().requests.with({"auto", "big", "big-1", "200"}).value(), 2);
+  EXPECT_EQ(a.metrics().requests.with({"auto", "big", "big-1", "200", "chat"}).value(), 1);
+  EXPECT_EQ(b.metrics().requests.with({"auto", "big", "big-1", "200", "chat"}).value(), 2);
   EXPECT_DOUBLE_EQ(b.metrics().tokens.with({"big", "prompt"}).value(), 6);
 }
 
