@@ -21,6 +21,9 @@ class ConversationCapture {
   struct Stored {
     std::string id;     // the id the client will name (the response's id)
     std::string items;  // the conversation so far, as the API's input items (JSON array text)
+    // The answer as the client got it (the response object's JSON text, marked `"store": true`),
+    // for retrieval by id (GET /v1/responses/{id}).
+    std::string response;
   };
   virtual ~ConversationCapture() = default;
   virtual void whole(std::string_view body) = 0;

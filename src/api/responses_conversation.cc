@@ -80,8 +80,11 @@ class ResponsesCapture final : public ConversationCapture {
     if (status != "completed" && status != "incomplete") return;
     json items = input_;
     for (json& item : output_items(response)) items.push_back(std::move(item));
+    json kept = response;
+    kept["store"] = true;
     stored_ = Stored{response["id"].get<std::string>(),
-                     items.dump(-1, ' ', false, json::error_handler_t::replace)};
+                     items.dump(-1, ' ', false, json::error_handler_t::replace),
+                     kept.dump(-1, ' ', false, json::error_handler_t::replace)};
   }
   json input_ = json::array();
   std::optional<Stored> stored_;

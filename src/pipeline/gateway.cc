@@ -14,6 +14,7 @@
 #include "pipeline/exchange_writer.h"
 #include "pipeline/explain.h"
 #include "pipeline/http_upstream.h"
+#include "pipeline/json_responses.h"
 #include "pipeline/learning/learner.h"
 #include "pipeline/learning/shared_repeats.h"
 #include "pipeline/replica_monitor.h"
@@ -34,17 +35,6 @@ std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-http::Response json_response(unsigned status, std::string body) {
-  http::Response r{static_cast<http::bhttp::status>(status), 11};
-  r.set(http::bhttp::field::content_type, "application/json");
-  r.body() = std::move(body);
-  return r;
-}
-
-http::Response error_response(const Error& e) {
-  return json_response(http_status(e.kind), api::error_json(e));
 }
 
 // Decision records go to SQLite through the store's queue.
@@ -241,6 +231,10 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
       http::Response r = json_response(200, j.dump());
       co_return (void) co_await ex.respond(std::move(r));
     }
+  } else if (target.starts_with("/v1/responses/")) {
+    if (method == verb::get || method == verb::delete_)
+      co_return co_await stored_response_endpoint(
+          ex, target.substr(std::string_view("/v1/responses/").size()));
   } else if (target.starts_with("/v1/decisions/") && public_decisions_) {
     if (method == verb::get)
       co_return co_await decision(ex, target.substr(std::string_view("/v1/decisions/").size()));
@@ -377,12 +371,13 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
                                                 : caller_key(ex);
         if (!asked.previous_id.empty() && caller) {
           const std::string caller_name = caller->value_or("");
-          std::optional<std::string> items = co_await stored_items(asked.previous_id, caller_name);
-          if (!items) {
+          std::optional<store::StoredResponse> previous =
+              co_await stored_response(asked.previous_id, caller_name);
+          if (!previous) {
             ctx.read_error =
                 make_error(ErrorKind::kNotFound, "previous_response_not_found",
                            "Previous response with id '" + asked.previous_id + "' not found.");
-          } else if (auto body = fe.continue_from(ctx.body, *items); !body) {
+          } else if (auto body = fe.continue_from(ctx.body, previous->items); !body) {
             ctx.read_error = body.error();
           } else {
             continued = std::move(*body);
@@ -443,32 +438,32 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   std::rethrow_exception(crash);
 }
 
-awaitable<std::optional<std::string>> Gateway::stored_items(const std::string& response_id,
-                                                             const std::string& caller) {
-  std::optional<std::string> items = co_await find_stored_items(response_id, caller);
+awaitable<std::optional<store::StoredResponse>> Gateway::stored_response(
+    const std::string& response_id, const std::string& caller) {
+  std::optional<store::StoredResponse> found = co_await find_stored_response(response_id, caller);
   // Answered but not yet recorded (pending_ids.h): wait for the record, up to 2 s.
-  for (int i = 0; !items && answered_.contains(response_id) && i < 400; ++i) {
+  for (int i = 0; !found && answered_.contains(response_id) && i < 400; ++i) {
     const auto executor = co_await asio::this_coro::executor;
     asio::steady_timer wait(executor, std::chrono::milliseconds(5));
     co_await wait.async_wait(asio::use_awaitable);
-    items = co_await find_stored_items(response_id, caller);
+    found = co_await find_stored_response(response_id, caller);
   }
-  co_return items;
+  co_return found;
 }
 
-awaitable<std::optional<std::string>> Gateway::find_stored_items(const std::string& response_id,
-                                                                  const std::string& caller) {
+awaitable<std::optional<store::StoredResponse>> Gateway::find_stored_response(
+    const std::string& response_id, const std::string& caller) {
   if (!lookups_) co_return store_->find_response(response_id, caller);  // tests: nothing to block
   // SQLite may block: never on this worker's event loop (as decision() does). The lambda captures
   // only pointers (GCC 12 may copy a closure in a co_await expression bitwise).
-  std::optional<std::string> items = co_await asio::co_spawn(
+  std::optional<store::StoredResponse> found = co_await asio::co_spawn(
       *lookups_,
       [store = store_.get(), id = &response_id,
-       caller = &caller]() -> awaitable<std::optional<std::string>> {
+       caller = &caller]() -> awaitable<std::optional<store::StoredResponse>> {
         co_return store->find_response(*id, *caller);
       },
       asio::use_awaitable);
-  co_return items;
+  co_return found;
 }
 
 awaitable<void> Gateway::explain_route(http::Exchange& ex) {

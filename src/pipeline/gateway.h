@@ -125,13 +125,15 @@ class Gateway final : private ImplicitFeedbackSink {
   void prepare(RequestContext& ctx, http::Exchange& exchange, Worker& worker, const Runtime& runtime);
   // The registered front end serving POST `path`, or null.
   const FrontEnd* front_for(std::string_view path) const;
-  // The items of a stored conversation (DecisionStore::find_response), looked up off the worker.
-  // `caller` is the requesting API key's name ("" without one): a conversation stored with a key
-  // is found for that key only.
-  asio::awaitable<std::optional<std::string>> stored_items(const std::string& response_id,
-                                                           const std::string& caller);
-  asio::awaitable<std::optional<std::string>> find_stored_items(const std::string& response_id,
-                                                                const std::string& caller);
+  // A stored conversation (DecisionStore::find_response), looked up off the worker; one answered
+  // but not yet recorded is waited for (up to 2 s). `caller` is the requesting API key's name (""
+  // without one): a conversation stored with a key is found for that key only.
+  asio::awaitable<std::optional<store::StoredResponse>> stored_response(
+      const std::string& response_id, const std::string& caller);
+  asio::awaitable<std::optional<store::StoredResponse>> find_stored_response(
+      const std::string& response_id, const std::string& caller);
+  // GET and DELETE /v1/responses/{id} (gateway_responses.cc, docs/apis.md).
+  asio::awaitable<void> stored_response_endpoint(http::Exchange& exchange, std::string_view id);
   // Runs a request to an API front end through the stages.
   asio::awaitable<void> front(http::Exchange& exchange, const FrontEnd& front);
   asio::awaitable<void> explain_route(http::Exchange& exchange);

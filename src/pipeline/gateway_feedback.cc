@@ -20,6 +20,7 @@
 #include "api/errors.h"
 #include "api/feedback.h"
 #include "pipeline/gateway.h"
+#include "pipeline/json_responses.h"
 #include "pipeline/learning/context_codec.h"
 #include "pipeline/learning/learner.h"
 #include "pipeline/learning/shared_repeats.h"
@@ -28,15 +29,8 @@
 namespace switchboard::pipeline {
 namespace {
 
-http::Response json_reply(unsigned status, std::string body) {
-  http::Response r{static_cast<http::bhttp::status>(status), 11};
-  r.set(http::bhttp::field::content_type, "application/json");
-  r.body() = std::move(body);
-  return r;
-}
-
 http::Response error_reply(unsigned status, const Error& e) {
-  return json_reply(status, api::error_json(e));
+  return json_response(status, api::error_json(e));
 }
 
 std::int64_t now_ms() {
@@ -333,7 +327,7 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
     body["model"] = stored.records[0].model;
     body["score"] = fb.score;
   }
-  return json_reply(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Gateway::implicit_feedback(std::string decision_id, double score) {

@@ -163,7 +163,8 @@ DecisionStore::~DecisionStore() {
 }
 
 std::size_t DecisionStore::weight(const DecisionRecord& r) {
-  return (r.stored_response ? r.stored_response->items.size() : 0) +
+  return (r.stored_response ? r.stored_response->items.size() + r.stored_response->response.size()
+                            : 0) +
          (r.learning_context ? r.learning_context->size() : 0);
 }
 
@@ -209,20 +210,49 @@ std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
   return find_stored(id);
 }
 
-std::optional<std::string> DecisionStore::find_response(const std::string& response_id,
-                                                         std::string_view caller_key) {
+std::optional<StoredResponse> DecisionStore::find_response(const std::string& response_id,
+                                                            std::string_view caller_key) {
   {
     std::lock_guard lock(mu_);
     if (auto it = pending_responses_.find(response_id); it != pending_responses_.end()) {
       const std::string& owner = it->second->key_name;
-      if (owner.empty() || owner == caller_key) return it->second->stored_response->items;
+      if (owner.empty() || owner == caller_key) return *it->second->stored_response;
     }
   }
   auto reader = take_reader();
   if (!reader) return std::nullopt;
-  auto items = read_stored_response(reader->db, response_id, caller_key);
+  auto found = read_stored_response(reader->db, response_id, caller_key);
   return_reader(std::move(reader));
-  return items;
+  return found;
+}
+
+bool DecisionStore::erase_response(const std::string& response_id, std::string_view caller_key,
+                                   std::string* error) {
+  bool queued = false;
+  {
+    std::lock_guard lock(mu_);
+    queued = pending_responses_.contains(response_id);
+  }
+  if (queued) {
+    flush(options_.busy_timeout);
+    std::lock_guard lock(mu_);
+    if (pending_responses_.contains(response_id)) {
+      if (error) *error = "the response is still being written (the store is failing)";
+      return false;
+    }
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    if (error) *error = db ? sqlite3_errmsg(db) : "cannot open " + path_;
+    sqlite3_close_v2(db);
+    return false;
+  }
+  sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
+  const auto deleted = delete_stored_response(db, response_id, caller_key);
+  if (!deleted && error) *error = sqlite3_errmsg(db);
+  sqlite3_close_v2(db);
+  return deleted.value_or(false);
 }
 
 std::optional<std::string> DecisionStore::find_learning_context(const std::string& id) {

@@ -116,13 +116,14 @@ struct SessionRecord {
   bool operator==(const SessionRecord&) const = default;
 };
 
-// A Responses-API answer kept for a later request's `previous_response_id` (docs/apis.md): the
-// conversation so far — input items then output items, as a JSON array's text — under the
-// response id the client saw. Written with its decision record, in the `responses` table, and
-// expired with it.
+// A Responses-API answer kept for a later request's `previous_response_id` and for retrieval
+// (GET /v1/responses/{id}; docs/apis.md): the conversation so far — input items then output
+// items, as a JSON array's text — and the response object the client got, under the response id
+// the client saw. Written with its decision record, in the `responses` table, and expired with it.
 struct StoredResponse {
-  std::string id;     // the response id ("resp_...")
-  std::string items;  // JSON array text
+  std::string id;        // the response id ("resp_...")
+  std::string items;     // JSON array text
+  std::string response;  // JSON object text ("" in rows stored before it was kept)
 };
 
 struct DecisionRecord {
@@ -199,11 +200,17 @@ class DecisionStore {
   std::optional<DecisionRecord> find_pending(const std::string& id);
   // A record in SQLite (blocking: run it off the event loop). nullopt when absent or unreadable.
   std::optional<DecisionRecord> find_stored(const std::string& id);
-  // The items of a stored response (StoredResponse), queued or in SQLite (blocking: run it off the
-  // event loop), stored by the API key named `caller_key` or without a key. nullopt when unknown
-  // (never stored, expired, or another key's).
-  std::optional<std::string> find_response(const std::string& response_id,
-                                           std::string_view caller_key = {});
+  // A stored response (StoredResponse), queued or in SQLite (blocking: run it off the event loop),
+  // stored by the API key named `caller_key` or without a key. nullopt when unknown (never stored,
+  // expired, deleted, or another key's).
+  std::optional<StoredResponse> find_response(const std::string& response_id,
+                                              std::string_view caller_key = {});
+  // Deletes the stored response `response_id` of `caller_key` (or of no key), as find_response()
+  // finds it: one still queued is first written (flush, up to busy_timeout). Blocking (SQLite, on
+  // a short-lived connection of its own; the writer thread is not involved). False when there
+  // was none to delete, or it could not be deleted (then `error` says why, if given).
+  bool erase_response(const std::string& response_id, std::string_view caller_key,
+                      std::string* error = nullptr);
   // The learning context stored with decision `id` (DecisionRecord::learning_context), queued or
   // in SQLite (blocking: run it off the event loop). nullopt when there is none (the decision is
   // unknown, expired, or had none).

@@ -13,28 +13,42 @@ CREATE TABLE IF NOT EXISTS responses (
   decision_id TEXT PRIMARY KEY NOT NULL,
   response_id TEXT NOT NULL,
   items TEXT NOT NULL,
-  key TEXT NOT NULL DEFAULT ''
+  key TEXT NOT NULL DEFAULT '',
+  response TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS responses_by_id ON responses(response_id);
 )sql";
-// Databases written before conversations were tied to keys: their rows have no key (anyone's).
-constexpr const char* kHasKey =
-    "SELECT count(*) FROM pragma_table_info('responses') WHERE name = 'key'";
-constexpr const char* kAddKey = "ALTER TABLE responses ADD COLUMN key TEXT NOT NULL DEFAULT ''";
+// Columns added since the table's first version, with what their older rows hold: no key
+// (anyone's conversation), no response object (not retrievable by GET; still continued).
+constexpr struct {
+  const char* name;
+  const char* add;
+} kLaterColumns[] = {
+    {"key", "ALTER TABLE responses ADD COLUMN key TEXT NOT NULL DEFAULT ''"},
+    {"response", "ALTER TABLE responses ADD COLUMN response TEXT NOT NULL DEFAULT ''"},
+};
+constexpr const char* kHasColumn =
+    "SELECT count(*) FROM pragma_table_info('responses') WHERE name = ?";
 constexpr const char* kInsert =
-    "INSERT OR REPLACE INTO responses (decision_id,response_id,items,key) VALUES (?,?,?,?)";
+    "INSERT OR REPLACE INTO responses (decision_id,response_id,items,key,response) "
+    "VALUES (?,?,?,?,?)";
 constexpr const char* kExpire = "DELETE FROM responses WHERE decision_id < ?";
 constexpr const char* kSelect =
-    "SELECT items FROM responses WHERE response_id = ? AND key IN ('', ?) "
+    "SELECT items, response FROM responses WHERE response_id = ? AND key IN ('', ?) "
     "ORDER BY decision_id DESC LIMIT 1";
+constexpr const char* kDelete = "DELETE FROM responses WHERE response_id = ? AND key IN ('', ?)";
 }  // namespace
 
 std::string create_responses_table(sqlite3* db) {
   if (auto e = exec_schema(db, kCreate); !e.empty()) return e;
-  Statement has(db, kHasKey);
-  if (sqlite3_step(has.s) != SQLITE_ROW) return sqlite3_errmsg(db);
-  if (has.col_int(0) > 0) return "";
-  return exec_schema(db, kAddKey);
+  for (const auto& column : kLaterColumns) {
+    Statement has(db, kHasColumn);
+    has.text(1, column.name);
+    if (sqlite3_step(has.s) != SQLITE_ROW) return sqlite3_errmsg(db);
+    if (has.col_int(0) > 0) continue;
+    if (auto e = exec_schema(db, column.add); !e.empty()) return e;
+  }
+  return "";
 }
 
 bool write_stored_responses(sqlite3* db,
@@ -50,6 +64,8 @@ bool write_stored_responses(sqlite3* db,
     sqlite3_bind_text(stmt, 3, s.items.data(), static_cast<int>(s.items.size()), SQLITE_STATIC);
     sqlite3_bind_text(stmt, 4, r->key_name.data(), static_cast<int>(r->key_name.size()),
                       SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, s.response.data(), static_cast<int>(s.response.size()),
+                      SQLITE_STATIC);
     ok = sqlite3_step(stmt) == SQLITE_DONE && ok;
     sqlite3_reset(stmt);
   }
@@ -61,13 +77,23 @@ void expire_stored_responses(sqlite3* db) {
   expire_beside_batches(db, kExpire);
 }
 
-std::optional<std::string> read_stored_response(sqlite3* db, const std::string& response_id,
-                                                std::string_view caller_key) {
+std::optional<StoredResponse> read_stored_response(sqlite3* db, const std::string& response_id,
+                                                   std::string_view caller_key) {
   Statement select(db, kSelect);
   select.text(1, response_id);
   select.text(2, caller_key);
   if (sqlite3_step(select.s) != SQLITE_ROW) return std::nullopt;
-  return select.col_text(0);
+  return StoredResponse{response_id, select.col_text(0), select.col_text(1)};
+}
+
+std::optional<bool> delete_stored_response(sqlite3* db, const std::string& response_id,
+                                           std::string_view caller_key) {
+  Statement del(db, kDelete);
+  if (!del.s) return std::nullopt;
+  del.text(1, response_id);
+  del.text(2, caller_key);
+  if (sqlite3_step(del.s) != SQLITE_DONE) return std::nullopt;
+  return sqlite3_changes(db) > 0;
 }
 
 }  // namespace switchboard::store

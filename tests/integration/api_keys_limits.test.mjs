@@ -101,6 +101,16 @@ describe('auth and limits on every API', () => {
     const none = await postJson(gw.base, '/v1/responses', next);
     assert.equal(none.status, 401, 'no key: refused by the auth stage, nothing looked up');
     assert.equal(none.json.error.code, 'invalid_api_key');
+    // Read back and deleted by the same key only.
+    const url = `${gw.base}/v1/responses/${first.json.id}`;
+    assert.equal((await fetch(url, { headers: bearer(secrets.other.secret) })).status, 404);
+    assert.equal((await fetch(url)).status, 401);
+    assert.equal((await fetch(url, { method: 'DELETE', headers: bearer(secrets.other.secret) })).status, 404);
+    const read = await fetch(url, { headers: mine });
+    assert.equal(read.status, 200);
+    assert.equal((await read.json()).id, first.json.id);
+    assert.equal((await fetch(url, { method: 'DELETE', headers: mine })).status, 200);
+    assert.equal((await fetch(url, { headers: mine })).status, 404);
   });
 
   test('embeddings are metered by the limits stage: requests per minute, x-ratelimit-* headers, 429', async () => {

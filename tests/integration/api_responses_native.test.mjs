@@ -167,6 +167,53 @@ describe('Responses passed through to an api: responses replica; previous_respon
     assert.equal(d.outcome, 'client_error');
     assert.equal(d.error.code, 'previous_response_not_found');
   });
+
+  test('responses.retrieve and responses.delete: a stored answer read back as the client got it, then deleted', async () => {
+    const plain = await openai.responses.create({ model: 'auto', store: true, input: 'Keep this one.' });
+    const got = await openai.responses.retrieve(plain.id);
+    assert.equal(got.id, plain.id);
+    assert.equal(got.object, 'response');
+    assert.equal(got.status, 'completed');
+    assert.equal(got.store, true, 'the stored copy says it was stored');
+    assert.equal(got.output_text, plain.output_text);
+    assert.deepEqual(got.usage, plain.usage);
+    // A streamed answer passed through natively: the completed event's response is what is kept.
+    const stream = await openai.responses.create({ model: 'native', stream: true, store: true, input: 'Stream and keep.' });
+    let completed;
+    for await (const ev of stream) if (ev.type === 'response.completed') completed = ev.response;
+    assert.ok(completed);
+    const streamed = await openai.responses.retrieve(completed.id);
+    assert.equal(streamed.id, completed.id);
+    assert.deepEqual(streamed.output, completed.output);
+    // An answer not asked to be stored, and an unknown id: 404 in OpenAI's shape.
+    const notStored = await openai.responses.create({ model: 'auto', input: 'Do not keep.' });
+    for (const id of [notStored.id, 'resp_nope']) {
+      await assert.rejects(openai.responses.retrieve(id),
+        (e) => e.status === 404 && e.error?.code === 'response_not_found', id);
+    }
+    // No replay as events.
+    const asStream = await fetch(`${gw.base}/v1/responses/${plain.id}?stream=true`);
+    assert.equal(asStream.status, 400);
+    assert.equal((await asStream.json()).error.code, 'unsupported_parameter');
+    const items = await fetch(`${gw.base}/v1/responses/${plain.id}/input_items`);
+    assert.equal(items.status, 404);
+
+    // Deleted: the SDK's delete resolves; it is gone for retrieval and for previous_response_id.
+    const del = await fetch(`${gw.base}/v1/responses/${plain.id}`, { method: 'DELETE' });
+    assert.equal(del.status, 200);
+    assert.deepEqual(await del.json(), { id: plain.id, object: 'response', deleted: true });
+    await openai.responses.delete(completed.id);
+    for (const id of [plain.id, completed.id]) {
+      await assert.rejects(openai.responses.retrieve(id), (e) => e.status === 404, id);
+      await assert.rejects(openai.responses.delete(id), (e) => e.status === 404, id);
+      await assert.rejects(
+        openai.responses.create({ model: 'auto', input: 'and now?', previous_response_id: id }),
+        (e) => e.status === 404 && e.error?.code === 'previous_response_not_found', id);
+    }
+    // Other methods on the path are refused.
+    const put = await fetch(`${gw.base}/v1/responses/${notStored.id}`, { method: 'PUT' });
+    assert.equal(put.status, 405);
+  });
 });
 
 describe('previous_response_id without apis.responses.store', () => {
@@ -184,5 +231,10 @@ describe('previous_response_id without apis.responses.store', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'unsupported_parameter');
     assert.match(r.json.error.message, /apis.responses.store/);
+    const get = await fetch(`${gw.base}/v1/responses/${first.json.id}`);
+    assert.equal(get.status, 404);
+    const body = await get.json();
+    assert.equal(body.error.code, 'response_not_found');
+    assert.match(body.error.message, /apis.responses.store is off/);
   });
 });

@@ -81,6 +81,12 @@ TEST(ResponsesConversation, CaptureOfAWholeAnswer) {
   EXPECT_EQ(
       items[2],
       json::parse(R"({"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"})"));
+  // The response object as the client got it, marked stored, for GET /v1/responses/{id}.
+  json response = json::parse(stored->response);
+  EXPECT_EQ(response["id"], "resp_7");
+  EXPECT_EQ(response["store"], true);
+  ASSERT_EQ(response["output"].size(), 3u);  // unchanged: the reasoning item is the client's
+  EXPECT_EQ(response["output"][1]["content"][0]["text"], "Hello Ada");
   // Nothing from a failed response or a body that is not one.
   auto failed = responses_capture(R"({"input":"x"})");
   failed->whole(R"({"id":"resp_8","status":"failed","output":[]})");
@@ -104,6 +110,10 @@ TEST(ResponsesConversation, CaptureOfAStreamTakesTheCompletedEvent) {
   json items = json::parse(stored->items);
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[1]["content"][0]["text"], "Hello");
+  json response = json::parse(stored->response);  // the completed event's response
+  EXPECT_EQ(response["status"], "completed");
+  EXPECT_EQ(response["store"], true);
+  EXPECT_EQ(response["output"][0]["content"][0]["text"], "Hello");
 }
 
 }  // namespace

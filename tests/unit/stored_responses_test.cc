@@ -37,7 +37,8 @@ DecisionRecord record_at(std::int64_t ms, int n, const std::string& response_id 
   r.outcome = "ok";
   if (!response_id.empty())
     r.stored_response =
-        StoredResponse{response_id, R"([{"role":"user","content":")" + response_id + "\"}]"};
+        StoredResponse{response_id, R"([{"role":"user","content":")" + response_id + "\"}]",
+                       R"({"id":")" + response_id + R"(","object":"response","store":true})"};
   return r;
 }
 
@@ -48,11 +49,13 @@ TEST(StoredResponses, FoundQueuedAndWrittenUnknownIsNot) {
   (*store)->record(r);
   auto queued = (*store)->find_response("resp_a");  // still in memory (or just written)
   ASSERT_TRUE(queued);
-  EXPECT_NE(queued->find("resp_a"), std::string::npos);
+  EXPECT_NE(queued->items.find("resp_a"), std::string::npos);
+  EXPECT_EQ(queued->response, R"({"id":"resp_a","object":"response","store":true})");
   (*store)->flush();
   auto written = (*store)->find_response("resp_a");
   ASSERT_TRUE(written);
-  EXPECT_EQ(*written, *queued);
+  EXPECT_EQ(written->items, queued->items);
+  EXPECT_EQ(written->response, queued->response);
   EXPECT_FALSE((*store)->find_response("resp_b"));
   auto rec = (*store)->find_stored(r.id);
   ASSERT_TRUE(rec);
@@ -93,7 +96,36 @@ TEST(StoredResponses, AConversationStoredWithAKeyIsThatKeysOnly) {
   }
   auto reopened = DecisionStore::open(path);
   ASSERT_TRUE(reopened.ok()) << reopened.error().message;
-  EXPECT_TRUE((*reopened)->find_response("resp_old", "bob"));
+  auto old = (*reopened)->find_response("resp_old", "bob");
+  ASSERT_TRUE(old);  // gained both later columns: anyone's, and no response object kept
+  EXPECT_EQ(old->items, "[]");
+  EXPECT_EQ(old->response, "");
+}
+
+TEST(StoredResponses, ErasedByTheirOwnerOnlyQueuedOrWritten) {
+  auto store = DecisionStore::open(temp_db("erase"));
+  ASSERT_TRUE(store.ok());
+  DecisionRecord alices = record_at(now_ms(), 1, "resp_alice");
+  alices.key_name = "alice";
+  (*store)->record(alices);
+  (*store)->record(record_at(now_ms(), 2, "resp_open"));
+  std::string error;
+  // Another key (or none) cannot delete alice's: nothing found, no error, still there.
+  EXPECT_FALSE((*store)->erase_response("resp_alice", "bob", &error));
+  EXPECT_FALSE((*store)->erase_response("resp_alice", "", &error));
+  EXPECT_EQ(error, "");
+  EXPECT_TRUE((*store)->find_response("resp_alice", "alice"));
+  // Her own key deletes it, even while it may still be queued (it is written first).
+  EXPECT_TRUE((*store)->erase_response("resp_alice", "alice", &error)) << error;
+  EXPECT_FALSE((*store)->find_response("resp_alice", "alice"));
+  EXPECT_FALSE((*store)->erase_response("resp_alice", "alice", &error));  // already gone
+  EXPECT_EQ(error, "");
+  // A key-less one is anyone's; the decision record itself stays.
+  (*store)->flush();
+  EXPECT_TRUE((*store)->erase_response("resp_open", "bob", &error)) << error;
+  EXPECT_FALSE((*store)->find_response("resp_open"));
+  EXPECT_EQ((*store)->stored_count(), 2);
+  EXPECT_FALSE((*store)->erase_response("resp_never", "", &error));
 }
 
 TEST(StoredResponses, ExpireWithTheirDecisionRecords) {

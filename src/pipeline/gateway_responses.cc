@@ -1,0 +1,107 @@
+// GET and DELETE /v1/responses/{id}: a stored Responses-API answer read back or deleted
+// (pipeline/gateway.h, docs/apis.md). Only with `apis.responses.store: true`, and only answers
+// kept because their request said `store: true`. With `auth:`, an answer stored with an API key
+// is that key's alone (another key, or none, gets 404 as for an unknown id). SQLite is read and
+// written on the lookup pool, never on a worker's event loop.
+#include <nlohmann/json.hpp>
+
+#include "pipeline/gateway.h"
+#include "pipeline/json_responses.h"
+
+namespace switchboard::pipeline {
+
+namespace {
+
+Error not_found(const std::string& id) {
+  return make_error(ErrorKind::kNotFound, "response_not_found",
+                    "Response with id '" + id + "' not found.");
+}
+
+// Whether the query asks for the response as a stream of events (`?stream=true`).
+bool wants_stream(std::string_view target) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return false;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (pair == "stream=true" || pair == "stream=1") return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+asio::awaitable<void> Gateway::stored_response_endpoint(http::Exchange& ex, std::string_view tail) {
+  const bool erase = ex.request().method() == http::bhttp::verb::delete_;
+  const std::string id(tail);
+  std::optional<Error> refusal;
+  if (id.empty() || id.find('/') != std::string::npos) {
+    refusal = make_error(ErrorKind::kNotFound, "not_found",
+                         "no such endpoint: " + std::string(ex.request().method_string()) +
+                             " /v1/responses/" + id +
+                             " (a stored response is read or deleted by its id only; its input "
+                             "items are not listed)");
+  } else if (!erase && wants_stream(ex.request().target())) {
+    refusal = make_error(ErrorKind::kBadRequest, "unsupported_parameter",
+                         "stream: a stored response is returned whole (JSON), not replayed as "
+                         "events; retrieve it without stream=true");
+  } else if (const config::ApiSettings* s = runtime()->config->find_api("responses");
+             !s || !s->store) {
+    refusal = make_error(ErrorKind::kNotFound, "response_not_found",
+                         "Response with id '" + id +
+                             "' not found: this gateway does not store responses "
+                             "(apis.responses.store is off).");
+  }
+  if (refusal) co_return (void) co_await ex.respond(error_response(*refusal));
+  auto caller = caller_key(ex);
+  if (!caller) co_return (void) co_await ex.respond(error_response(caller.error()));
+  const std::string owner = caller->value_or("");
+
+  std::optional<store::StoredResponse> found = co_await stored_response(id, owner);
+  if (!found) co_return (void) co_await ex.respond(error_response(not_found(id)));
+  if (!erase) {
+    // Rows stored before the response object was kept hold only the conversation.
+    if (found->response.empty())
+      co_return (void) co_await ex.respond(error_response(make_error(
+          ErrorKind::kNotFound, "response_not_found",
+          "Response with id '" + id +
+              "' was stored before responses were kept for retrieval: it can still be continued "
+              "with previous_response_id, not read.")));
+    co_return (void) co_await ex.respond(json_response(200, std::move(found->response)));
+  }
+
+  struct Erased {
+    bool done = false;
+    std::string error;
+  };
+  auto run = [store = store_.get(), id = &id, owner = &owner] {
+    Erased e;
+    e.done = store->erase_response(*id, *owner, &e.error);
+    return e;
+  };
+  Erased erased;
+  if (!lookups_) {
+    erased = run();  // tests: nothing to block
+  } else {
+    // The lambda captures only pointers (this frame outlives it; GCC 12 may copy a closure in a
+    // co_await expression bitwise).
+    erased = co_await asio::co_spawn(
+        *lookups_, [run = &run]() -> asio::awaitable<Erased> { co_return (*run)(); },
+        asio::use_awaitable);
+  }
+  if (!erased.done) {
+    // Found a moment ago: either deleted meanwhile (404) or the store failed (503, say why).
+    Error e = erased.error.empty()
+                  ? not_found(id)
+                  : make_error(ErrorKind::kUnavailable, "store_unavailable",
+                               "the stored response could not be deleted: " + erased.error);
+    co_return (void) co_await ex.respond(error_response(e));
+  }
+  const nlohmann::json body{{"id", id}, {"object", "response"}, {"deleted", true}};
+  co_await ex.respond(json_response(200, body.dump()));
+}
+
+}  // namespace switchboard::pipeline

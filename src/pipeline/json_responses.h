@@ -1,0 +1,24 @@
+// The gateway's own JSON answers (not an upstream's): a body with its status, and an error in
+// OpenAI's shape with the status of its kind. Shared by the gateway's endpoint handlers.
+#pragma once
+
+#include <string>
+
+#include "api/errors.h"
+#include "http/server.h"
+#include "switchboard/result.h"
+
+namespace switchboard::pipeline {
+
+inline http::Response json_response(unsigned status, std::string body) {
+  http::Response r{static_cast<http::bhttp::status>(status), 11};
+  r.set(http::bhttp::field::content_type, "application/json");
+  r.body() = std::move(body);
+  return r;
+}
+
+inline http::Response error_response(const Error& e) {
+  return json_response(http_status(e.kind), api::error_json(e));
+}
+
+}  // namespace switchboard::pipeline
