@@ -240,14 +240,15 @@ void Limiter::settle(const Key& key, const Admission& a, std::int64_t actual_tok
 }
 
 void Limiter::reserve_spend(const Key& key, Admission& a, double usd) {
-  const std::int64_t reserve = micros(usd);
-  if (!a.counted || reserve <= 0) return;
+  if (!a.counted) return;
   if (key.limits.usd_per_day <= 0 && key.limits.usd_per_month <= 0) return;
+  const std::int64_t change = std::max<std::int64_t>(micros(usd), 0) - a.reserved_micros;
+  if (change == 0) return;
   auto lock = table_.lock();
-  if (key.limits.usd_per_day > 0) table_.add(name_of(key, 'd', a.day), reserve, (a.day + 2) * kDayMs);
+  if (key.limits.usd_per_day > 0) table_.add(name_of(key, 'd', a.day), change, (a.day + 2) * kDayMs);
   if (key.limits.usd_per_month > 0)
-    table_.add(name_of(key, 'm', a.month), reserve, month_start_ms(a.month + 2));
-  a.reserved_micros += reserve;
+    table_.add(name_of(key, 'm', a.month), change, month_start_ms(a.month + 2));
+  a.reserved_micros += change;
 }
 
 double Limiter::spent_today(const Key& key, std::int64_t now_ms) {

@@ -6,10 +6,11 @@
 // s. It never resets abruptly at a minute boundary (no double burst), needs two integers per
 // window — INCRBY-able in Redis — and is exact within a minute.
 // Budgets (USD per UTC day and per UTC calendar month) are micro-dollar counters per period; a
-// request is admitted while the period's spend is below the budget. Once routed, its estimated
-// cost is reserved in them (reserve_spend()), and once answered its actual cost replaces the
-// reservation (settle()): requests running at once count each other's estimates, so concurrent
-// requests cannot all pass a nearly spent budget; one request may overshoot it by its own cost.
+// request is admitted while the period's spend is below the budget. Its estimated cost is reserved
+// in them (reserve_spend(): at admission, then replaced by a closer estimate once routed), and
+// once answered its actual cost replaces the reservation (settle()): requests running at once
+// count each other's estimates, so concurrent requests cannot all pass a nearly spent budget; one
+// request may overshoot it by its own cost.
 // Tokens: admit() reserves the request's estimated prompt tokens plus its max_tokens (as OpenAI
 // counts them); settle() corrects the count to the actual prompt + completion tokens: what exceeds
 // the reservation is counted in the minute the request ended (a long stream keeps weighing on the
@@ -63,9 +64,10 @@ class Limiter {
   // (1 request, `estimated_tokens` tokens: its prompt's estimate plus max_tokens) and returns ok
   // with the x-ratelimit-* headers.
   Admission admit(const Key& key, std::int64_t estimated_tokens, std::int64_t now_ms);
-  // Once the admitted request is routed: reserves its estimated cost `usd` in the key's budgets
-  // (the day and month it was admitted in), remembered in `a` for settle(). No-op for a key
-  // without budgets or a request not counted.
+  // Reserves the admitted request's estimated cost `usd` in the key's budgets (the day and month
+  // it was admitted in), in place of what it reserved before (a later, closer estimate replaces
+  // an earlier one, up or down); remembered in `a` for settle(). No-op for a key without budgets
+  // or a request not counted.
   void reserve_spend(const Key& key, Admission& a, double usd);
   // After the answer (at `now_ms`): the actual tokens replace the reservation and `cost_usd` is
   // spent (in the day and month the request was admitted in, as the usage meter records it)

@@ -528,3 +528,64 @@ describe('budgets and requests running at once', () => {
     expectErrorShape(assert, fourth.json, 'budget_exceeded');
   });
 });
+
+// The budget reservation starts at admission (pipeline/spend_estimate.h): a request held between
+// admission and routing — here by its route's embedding call — already counts its most expensive
+// possible cost, so a second request of the key is refused instead of passing unseen.
+describe('budgets: a request not yet routed already counts', () => {
+  let gw;
+  let secret;
+  let embeddingArrived;
+  let releaseEmbedding = () => {};
+  let holdNext = false;
+  before(async () => {
+    const upstream = await fakeUpstream(async (req, res, body) => {
+      if (req.url === '/v1/embeddings') {
+        if (holdNext) {
+          holdNext = false;
+          const held = new Promise((resolve) => { releaseEmbedding = resolve; });
+          embeddingArrived?.();
+          await held;
+        }
+        const inputs = [].concat(JSON.parse(body).input);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({
+          object: 'list', model: 'fake-embed', usage: { prompt_tokens: 1, total_tokens: 1 },
+          data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [1, 2, 3, 4] })),
+        }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(FAKE, 'an answer'));
+    });
+    gw = await startGateway({
+      models: [model(FAKE, upstream.url)],
+      routes: [{ name: 'emb', signals: ['embedding'], policy: { type: 'static', model: FAKE } }],
+      extraConfig: {
+        auth: { required: true, reload_ms: 100 },
+        signals: { embedding: { provider: 'http', url: upstream.url, model: 'fake-embed', timeout_ms: 10000 } },
+      },
+    });
+    secret = createKey(gw.sqlite, 'budgeted', { usdPerDay: COST * 1.5 }).secret;
+    await eventually(async () =>
+      (await postChat(gw.base, chatBody('emb', 'warm up'), { headers: bearer(secret) })).status !== 401);
+  });
+  after(stopAll);
+
+  test('while the first waits for its embedding, its admission estimate fills the budget', async () => {
+    // The warm-up spent COST of the 1.5 × COST budget. The next request (max_tokens 100: up to
+    // $0.003 at $30 per million) is admitted and held at its route's embedding call.
+    holdNext = true;
+    const arrived = new Promise((resolve) => { embeddingArrived = resolve; });
+    const first = postChat(gw.base, chatBody('emb', 'held before routing', { max_tokens: 100 }), { headers: bearer(secret) });
+    await arrived;
+    const second = await postChat(gw.base, chatBody('emb', 'me too'), { headers: bearer(secret) });
+    assert.equal(second.status, 429, second.text);
+    expectErrorShape(assert, second.json, 'budget_exceeded');
+    releaseEmbedding();
+    const done = await first;
+    assert.equal(done.status, 200, done.text);
+    const d = await getDecision(gw.base, done.headers.get('x-switchboard-decision'), { headers: bearer(secret) });
+    assert.equal(d.outcome, 'ok');
+  });
+});

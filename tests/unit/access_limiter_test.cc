@@ -189,6 +189,28 @@ TEST(Limiter, ARunningRequestsReservedEstimateCountsUntilItsActualCostReplacesIt
   EXPECT_NEAR(lim.spent_today(k, noon), 0.8, 1e-9);
 }
 
+TEST(Limiter, ALaterEstimateReplacesTheReservationUpOrDown) {
+  CounterTable t;
+  Limiter lim(t);
+  KeyLimits l;
+  l.usd_per_day = 10.0;
+  const Key k = key_with(l);
+  const std::int64_t noon = kT0 + 12 * 3'600'000;
+  auto a = lim.admit(k, 10, noon);
+  ASSERT_TRUE(a.ok);
+  lim.reserve_spend(k, a, 2.0);  // at admission: the most it could cost
+  EXPECT_NEAR(lim.spent_today(k, noon), 2.0, 1e-9);
+  lim.reserve_spend(k, a, 0.25);  // routed to a cheaper model: replaced, not added
+  EXPECT_NEAR(lim.spent_today(k, noon), 0.25, 1e-9);
+  lim.reserve_spend(k, a, 0.5);
+  EXPECT_NEAR(lim.spent_today(k, noon), 0.5, 1e-9);
+  lim.reserve_spend(k, a, -1.0);  // nonsense estimates reserve nothing
+  EXPECT_NEAR(lim.spent_today(k, noon), 0.0, 1e-9);
+  lim.reserve_spend(k, a, 0.5);
+  lim.settle(k, a, 10, 0.125, noon + 1);  // the actual cost replaces the last estimate
+  EXPECT_NEAR(lim.spent_today(k, noon), 0.125, 1e-9);
+}
+
 TEST(Limiter, MonthlyBudgetRenewsOnTheFirst) {
   CounterTable t;
   Limiter lim(t);

@@ -10,9 +10,10 @@
 // Refusals carry retry-after (429) and x-ratelimit-{limit,remaining,reset}-{requests,tokens}; so
 // does every answer of a rate-limited key. The key's counters are checked and counted in memory
 // (access/limiter.h; shared through Redis by a background thread with `state:`), never waiting on
-// I/O. For a key with a budget, a hook on the final plan (RequestContext::on_plan) reserves the
-// plan's estimated cost in the budgets (plan_cost_estimate() below), so that requests running at
-// once see each other's spend. An after-answer hook (RequestContext::after_answer) then settles the
+// I/O. For a key with a budget, the request's most expensive possible cost is reserved in the
+// budgets at admission, and a hook on the final plan (RequestContext::on_plan) replaces it with
+// the plan's estimated cost (pipeline/spend_estimate.h), so that requests running at once see
+// each other's spend from the moment they are admitted. An after-answer hook (RequestContext::after_answer) then settles the
 // request: actual tokens replace the estimate, its actual cost replaces the reservation, the usage
 // meter and the per-key metrics get it. POST /v1/route checks permissions only (it counts nothing).
 #include <atomic>
@@ -20,6 +21,7 @@
 
 #include "access/service.h"
 #include "pipeline/request_context.h"
+#include "pipeline/spend_estimate.h"
 #include "switchboard/stage.h"
 
 namespace switchboard::pipeline {
@@ -31,34 +33,10 @@ std::int64_t now_ms() {
       .count();
 }
 
-// What the plan about to run will cost, estimated before any call: per model it may call (a
-// single plan's model; every tier's and the synthesizer of a multi-call plan), the larger of the
-// policy's predicted cost and its list price for the prompt plus `max_tokens` (0 when the request
-// sets none: the prompt alone then). Fallbacks are not counted: only one model answers.
-double plan_cost_estimate(const RequestContext& ctx) {
-  if (!ctx.decision || !ctx.runtime) return 0;
-  const Plan& plan = ctx.decision->plan;
-  const std::int64_t completion = ctx.req.max_tokens.value_or(0);
-  auto one = [&](const std::string& model) {
-    double usd = 0;
-    if (const auto* m = ctx.runtime->config->find_model(model))
-      usd = m->price.cost(ctx.signals.prompt_tokens, completion);
-    for (const auto& c : ctx.rec.candidates)
-      if (c.model == model && c.predicted_cost > usd) usd = c.predicted_cost;
-    return usd;
-  };
-  if (plan.tiers.empty()) return plan.model.empty() ? 0 : one(plan.model);
-  double total = 0;
-  for (const auto& tier : plan.tiers)
-    for (const auto& m : tier.models) total += one(m);
-  if (!plan.aggregate.model.empty()) total += one(plan.aggregate.model);
-  return total;
-}
-
 class LimitsStage final : public SyncStage {
  public:
-  explicit LimitsStage(std::shared_ptr<access::AccessService> service)
-      : service_(std::move(service)) {}
+  LimitsStage(std::shared_ptr<access::AccessService> service, const config::Config& config)
+      : service_(std::move(service)), means_(std::make_shared<CompletionMeans>(config)) {}
   std::string_view name() const override { return "limits"; }
   bool required() const override { return true; }
 
@@ -108,6 +86,7 @@ class LimitsStage final : public SyncStage {
     if (!a.ok) {
       return refuse(ctx, key, a, std::move(*a.error), a.outcome);
     }
+    if (has_budget(k)) service_->limiter().reserve_spend(k, a, admission_spend_estimate(ctx, *means_));
     service_->kick();
     settle_later(ctx, key, std::move(a));
     return StageResult::next();
@@ -141,14 +120,15 @@ class LimitsStage final : public SyncStage {
     // A request cut before its after-answer hooks ran (its coroutine destroyed by a shutdown's
     // drain timeout) keeps what it reserved counted: it may well have been billed.
     auto a = std::make_shared<access::Admission>(std::move(admission));
-    if (key && a->counted && (key->key.limits.usd_per_day > 0 || key->key.limits.usd_per_month > 0))
-      ctx.on_plan.push_back([service = service_, key, a](RequestContext& c) {
-        service->limiter().reserve_spend(key->key, *a, plan_cost_estimate(c));
+    if (key && a->counted && has_budget(key->key))
+      ctx.on_plan.push_back([service = service_, means = means_, key, a](RequestContext& c) {
+        service->limiter().reserve_spend(key->key, *a, plan_spend_estimate(c, *means));
         service->kick();  // other gateways see the reservation at the next sync
       });
     ctx.after_answer.push_back(
-        [service = service_, key = std::move(key), a = std::move(a)](RequestContext& c) {
+        [service = service_, means = means_, key = std::move(key), a = std::move(a)](RequestContext& c) {
           const auto& rec = c.rec;
+          observe_completions(*means, rec);
           const std::int64_t tokens = rec.prompt_tokens + rec.completion_tokens;
           const bool refused = rec.outcome == "forbidden" || rec.outcome == "rate_limited" ||
                                rec.outcome == "budget_exceeded" ||
@@ -181,6 +161,18 @@ class LimitsStage final : public SyncStage {
         });
   }
 
+  static bool has_budget(const access::Key& k) {
+    return k.limits.usd_per_day > 0 || k.limits.usd_per_month > 0;
+  }
+
+  // What each model that answered took (every call of a multi-call plan); a cached answer was
+  // not generated now.
+  static void observe_completions(CompletionMeans& means, const store::DecisionRecord& rec) {
+    if (rec.status != 200 || (rec.cache && rec.cache->status == "hit")) return;
+    if (rec.calls.empty()) return means.observe(rec.model, rec.completion_tokens);
+    for (const auto& call : rec.calls) means.observe(call.model, call.completion_tokens);
+  }
+
   // /metrics shows the Redis state from then on (read at each scrape, not only on requests).
   void watch_state(metrics::GatewayMetrics& m) const {
     if (hooked_.load(std::memory_order_acquire) == &m || hooked_.exchange(&m) == &m) return;
@@ -194,6 +186,8 @@ class LimitsStage final : public SyncStage {
   }
 
   std::shared_ptr<access::AccessService> service_;
+  // Shared with the hooks, which may outlive the stage (a request running across a reload).
+  std::shared_ptr<CompletionMeans> means_;
   mutable std::atomic<metrics::GatewayMetrics*> hooked_{nullptr};
 };
 
@@ -205,7 +199,7 @@ const StageRegistrar kRegister("limits",
                                  auto service = access::AccessService::acquire(*settings);
                                  if (!service) return service.error();
                                  return std::unique_ptr<Stage>(
-                                     std::make_unique<LimitsStage>(std::move(*service)));
+                                     std::make_unique<LimitsStage>(std::move(*service), sc.config));
                                });
 
 }  // namespace

@@ -1,0 +1,76 @@
+#include "pipeline/spend_estimate.h"
+
+#include <algorithm>
+
+namespace switchboard::pipeline {
+
+namespace {
+constexpr double kNewest = 1.0 / 16;
+
+// The completion tokens assumed for one call of `model`.
+std::int64_t completion_of(const RequestContext& ctx, const CompletionMeans& means,
+                           std::string_view model) {
+  if (ctx.req.max_tokens) return *ctx.req.max_tokens;
+  return means.mean(model);
+}
+
+double list_cost(const RequestContext& ctx, const CompletionMeans& means,
+                 const config::ModelConfig& m) {
+  return m.price.cost(ctx.signals.prompt_tokens, completion_of(ctx, means, m.name));
+}
+}  // namespace
+
+CompletionMeans::CompletionMeans(const config::Config& config) {
+  for (const auto& m : config.models)
+    means_.emplace(m.name, std::make_unique<std::atomic<double>>(0.0));
+}
+
+void CompletionMeans::observe(std::string_view model, std::int64_t completion_tokens) {
+  if (completion_tokens <= 0) return;
+  auto it = means_.find(model);
+  if (it == means_.end()) return;
+  std::atomic<double>& mean = *it->second;
+  const auto x = static_cast<double>(completion_tokens);
+  double old = mean.load(std::memory_order_relaxed);
+  // The first answer sets the mean; later ones move it by kNewest of the difference.
+  while (!mean.compare_exchange_weak(old, old == 0 ? x : old + kNewest * (x - old),
+                                     std::memory_order_relaxed)) {
+  }
+}
+
+std::int64_t CompletionMeans::mean(std::string_view model) const {
+  auto it = means_.find(model);
+  if (it == means_.end()) return 0;
+  return static_cast<std::int64_t>(it->second->load(std::memory_order_relaxed) + 0.5);
+}
+
+double admission_spend_estimate(const RequestContext& ctx, const CompletionMeans& means) {
+  if (!ctx.runtime) return 0;
+  const config::Config& config = *ctx.runtime->config;
+  if (!ctx.route)
+    if (const auto* m = config.find_model(ctx.req.model)) return list_cost(ctx, means, *m);
+  // A route (or an adapter's name): any configured model may answer.
+  double most = 0;
+  for (const auto& m : config.models) most = std::max(most, list_cost(ctx, means, m));
+  return most;
+}
+
+double plan_spend_estimate(const RequestContext& ctx, const CompletionMeans& means) {
+  if (!ctx.decision || !ctx.runtime) return 0;
+  const Plan& plan = ctx.decision->plan;
+  auto one = [&](const std::string& model) {
+    double usd = 0;
+    if (const auto* m = ctx.runtime->config->find_model(model)) usd = list_cost(ctx, means, *m);
+    for (const auto& c : ctx.rec.candidates)
+      if (c.model == model && c.predicted_cost > usd) usd = c.predicted_cost;
+    return usd;
+  };
+  if (plan.tiers.empty()) return plan.model.empty() ? 0 : one(plan.model);
+  double total = 0;
+  for (const auto& tier : plan.tiers)
+    for (const auto& m : tier.models) total += one(m);
+  if (!plan.aggregate.model.empty()) total += one(plan.aggregate.model);
+  return total;
+}
+
+}  // namespace switchboard::pipeline

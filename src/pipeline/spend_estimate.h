@@ -1,0 +1,48 @@
+// What a request of a budgeted API key may spend, estimated before its answer (docs/keys.md,
+// "Budgets"; used by the limits stage). The budgets count these estimates while requests run, so
+// that requests in flight at once see each other's spend; the actual cost replaces them once
+// answered (access/limiter.h).
+//
+// Two moments:
+// - at admission, before any model is chosen: what the request could cost at most — the model
+//   it names, or for a route the most expensive configured model;
+// - once its plan is known: per model the plan may call, the larger of the policy's predicted
+//   cost and that model's list price.
+// Both price the prompt's estimated tokens plus the completion's: the request's max_tokens when
+// it sets one, else the model's recent mean completion (CompletionMeans), so an answer without a
+// limit is not counted as free while it runs.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "pipeline/request_context.h"
+
+namespace switchboard::pipeline {
+
+// Each configured model's recent completion length: an exponentially weighted mean of its
+// answers' completion tokens (weight 1/16 for the newest, i.e. about the last 16 answers).
+// Thread-safe, lock-free; the set of models is fixed at construction.
+class CompletionMeans {
+ public:
+  explicit CompletionMeans(const config::Config& config);
+  // A finished answer of `model` (unknown models and counts ≤ 0 are ignored).
+  void observe(std::string_view model, std::int64_t completion_tokens);
+  // 0 before the model's first answer.
+  std::int64_t mean(std::string_view model) const;
+
+ private:
+  std::map<std::string, std::unique_ptr<std::atomic<double>>, std::less<>> means_;
+};
+
+// USD; 0 without a runtime.
+double admission_spend_estimate(const RequestContext& ctx, const CompletionMeans& means);
+// USD; 0 before a decision. Fallbacks are not counted: only one model answers.
+double plan_spend_estimate(const RequestContext& ctx, const CompletionMeans& means);
+
+}  // namespace switchboard::pipeline

@@ -1,0 +1,91 @@
+// Budget estimates before an answer (pipeline/spend_estimate.h): the completion length assumed
+// when a request sets no max_tokens, and what a request reserves at admission and once routed.
+#include "pipeline/spend_estimate.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+constexpr const char* kConfig = R"(
+models:
+  - name: cheap
+    price: {input_per_mtok: 1, output_per_mtok: 2}
+    replicas: [{url: "http://127.0.0.1:1"}]
+  - name: dear
+    price: {input_per_mtok: 10, output_per_mtok: 30}
+    replicas: [{url: "http://127.0.0.1:2"}]
+routes:
+  - name: auto
+    policy: {type: static, model: cheap}
+)";
+
+std::shared_ptr<const config::Config> parsed() {
+  auto c = config::parse_config(kConfig, "spend_estimate_test.yaml");
+  EXPECT_TRUE(c) << c.error().message;
+  return *c;
+}
+
+TEST(CompletionMeans, FirstAnswerSetsTheMeanLaterOnesMoveItBySixteenths) {
+  auto config = parsed();
+  CompletionMeans means(*config);
+  EXPECT_EQ(means.mean("cheap"), 0);
+  means.observe("cheap", 160);
+  EXPECT_EQ(means.mean("cheap"), 160);
+  means.observe("cheap", 320);
+  EXPECT_EQ(means.mean("cheap"), 170);  // 160 + (320 - 160) / 16
+  means.observe("cheap", 0);            // nothing to learn from
+  means.observe("cheap", -5);
+  means.observe("nope", 1000);          // not a configured model
+  EXPECT_EQ(means.mean("cheap"), 170);
+  EXPECT_EQ(means.mean("dear"), 0);
+  EXPECT_EQ(means.mean("nope"), 0);
+}
+
+TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrTheMean) {
+  auto config = parsed();
+  CompletionMeans means(*config);
+  Runtime runtime;
+  runtime.config = config;
+  RouteRuntime route;
+  route.config = &config->routes[0];
+  RequestContext ctx;
+  ctx.runtime = &runtime;
+  ctx.signals.prompt_tokens = 1000;
+  ctx.req.model = "cheap";
+  ctx.req.max_tokens = 500;
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means), (1000 * 1 + 500 * 2) / 1e6);
+  ctx.route = &route;  // a route: any model may answer, so the dearest counts
+  ctx.req.model = "auto";
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means), (1000 * 10 + 500 * 30) / 1e6);
+  // Without max_tokens: the prompt alone until the models have answered, then their means.
+  ctx.req.max_tokens.reset();
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means), 1000 * 10 / 1e6);
+  means.observe("dear", 200);
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means), (1000 * 10 + 200 * 30) / 1e6);
+}
+
+TEST(SpendEstimate, OnceRoutedThePlansModelsAtTheirPriceOrTheirPrediction) {
+  auto config = parsed();
+  CompletionMeans means(*config);
+  means.observe("cheap", 100);
+  Runtime runtime;
+  runtime.config = config;
+  RequestContext ctx;
+  ctx.runtime = &runtime;
+  ctx.signals.prompt_tokens = 1000;
+  EXPECT_DOUBLE_EQ(plan_spend_estimate(ctx, means), 0);  // no decision yet
+  ctx.decision.emplace();
+  ctx.decision->plan.model = "cheap";
+  EXPECT_DOUBLE_EQ(plan_spend_estimate(ctx, means), (1000 * 1 + 100 * 2) / 1e6);
+  Candidate c;
+  c.model = "cheap";
+  c.predicted_cost = 0.5;  // the policy predicts more: the larger counts
+  ctx.rec.candidates.push_back(c);
+  EXPECT_DOUBLE_EQ(plan_spend_estimate(ctx, means), 0.5);
+}
+
+}  // namespace
+}  // namespace switchboard::pipeline
