@@ -48,7 +48,7 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
                                        : std::string_view(m.config->name);
   a.sent_at = Clock::now();
   const auto deadline = a.sent_at + m.config->timeout;
-  a.api = m.apis[r.ordinal];
+  a.api = &m.apis[r.ordinal]->serving(ctx, st);
   if (std::string why = a.api->refusal(ctx, st, r); !why.empty()) {
     a.api_mismatch = true;
     a.error = make_error(ErrorKind::kUpstreamError, "api_mismatch", why);
@@ -69,7 +69,7 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
   if (!started) {
     a.error = started.error();
   } else {
-    a.call = std::move(*started);
+    a.call = a.api->adapt(ctx, std::move(*started));
     if (!st.streams(ctx)) {
       auto whole = co_await a.call->read_all(kMaxUpstreamBody, deadline);
       if (whole) {
@@ -122,7 +122,7 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     Attempt a;
     a.model = &m;
     a.replica = &r;
-    a.api = m.apis[r.ordinal];
+    a.api = &m.apis[r.ordinal]->serving(ctx, st);
     a.cancelled = true;
     return a;
   };

@@ -1,11 +1,13 @@
 // Native pass-through of POST /v1/messages to a replica with `api: anthropic`: the client's body
 // goes to the replica's /v1/messages unchanged (model renamed) with the key as x-api-key, the answer
-// and the stream come back byte for byte, usage and cost are recorded from Anthropic's usage. A
-// chat request to such a model cannot use it (api_mismatch); a model with both kinds of replicas
-// serves both APIs.
+// and the stream come back byte for byte, usage and cost are recorded from Anthropic's usage.
+// Chat-completions (and Responses) clients of such a model are translated to Messages and back
+// (api/chat_to_messages.h): plain, streamed, tool calls; what the translation cannot carry skips
+// the replica (api_mismatch).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import {
   startReplay, startGateway, model, stopAll, getDecision, postChat, chatBody, GPT4, GPT4_PRICE,
 } from './lib/harness.mjs';
@@ -17,6 +19,7 @@ const CLAUDE = 'claude-native';
 describe('Messages passed through to an Anthropic-compatible replica', () => {
   let gw;
   let client;
+  let openai;
   let upstream;
   before(async () => {
     upstream = await anthropicUpstream(KEY);
@@ -25,10 +28,12 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       models: [
         model(CLAUDE, [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY', upstream_model: 'claude-upstream' }]),
         model(GPT4, chat.url),
+        model('claude-wrong-key', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_WRONG_KEY' }]),
       ],
       routes: [{ name: 'claude', policy: { type: 'static', model: CLAUDE } }],
-      env: { SB_TEST_ANTHROPIC_KEY: KEY },
+      env: { SB_TEST_ANTHROPIC_KEY: KEY, SB_TEST_WRONG_KEY: 'not-the-key' },
     });
+    openai = new OpenAI({ apiKey: 'client-key-not-forwarded', baseURL: `${gw.base}/v1`, maxRetries: 0 });
     client = new Anthropic({ apiKey: 'client-key-not-forwarded', baseURL: gw.base, maxRetries: 0 });
   });
   after(stopAll);
@@ -76,15 +81,115 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     assert.deepEqual(d.usage, { prompt_tokens: 21, completion_tokens: 8, source: 'upstream' });
   });
 
-  test('chat completions to that model: no replica speaks chat (502 api_mismatch, replica not ejected)', async () => {
-    const r = await postChat(gw.base, chatBody(CLAUDE, 'hi'));
+  test('chat completions to that model are translated to Messages and back (openai SDK, whole)', async () => {
+    const { data: c, response } = await openai.chat.completions.create({
+      model: CLAUDE, temperature: 1.5, stop: ['END'], user: 'u-7',
+      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi from chat' }],
+    }).withResponse();
+    assert.equal(c.object, 'chat.completion');
+    assert.equal(c.id, 'msg_native_01');
+    assert.equal(c.choices[0].message.content, 'native answer to: hi from chat');
+    assert.equal(c.choices[0].finish_reason, 'stop');
+    assert.deepEqual(c.usage, { prompt_tokens: 21, completion_tokens: 8, total_tokens: 29 });
+    const got = upstream.requests.at(-1);
+    assert.equal(got.url, '/v1/messages');
+    assert.equal(got.headers['x-api-key'], KEY);
+    const body = JSON.parse(got.body);
+    assert.deepEqual(body, {
+      model: 'claude-upstream', max_tokens: 4096, system: 'Be brief.',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'hi from chat' }] }],
+      temperature: 1, stop_sequences: ['END'], metadata: { user_id: 'u-7' },
+    });
+    const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+    assert.equal(d.model, CLAUDE);
+    assert.equal(d.outcome, 'ok');
+    assert.equal(d.attempts[0].result, 'ok');
+    assert.deepEqual(d.usage, { prompt_tokens: 21, completion_tokens: 8, source: 'upstream' });
+  });
+
+  test('chat completions streamed over Messages: text deltas, finish reason, usage chunk, [DONE]', async () => {
+    const stream = await openai.chat.completions.create({
+      model: CLAUDE, stream: true, stream_options: { include_usage: true }, max_tokens: 64,
+      messages: [{ role: 'user', content: 'stream over messages' }],
+    });
+    let text = '';
+    let finish;
+    let usage;
+    for await (const chunk of stream) {
+      if (chunk.usage) usage = chunk.usage;
+      for (const ch of chunk.choices) {
+        text += ch.delta?.content ?? '';
+        if (ch.finish_reason) finish = ch.finish_reason;
+      }
+    }
+    assert.equal(text, 'native answer to: stream over messages');
+    assert.equal(finish, 'stop');
+    assert.deepEqual(usage, { prompt_tokens: 21, completion_tokens: 8, total_tokens: 29 });
+    const body = JSON.parse(upstream.requests.at(-1).body);
+    assert.equal(body.stream, true);
+    assert.equal(body.max_tokens, 64);
+  });
+
+  test('tool calls over Messages, whole and streamed, and the tool result sent back as tool_result', async () => {
+    const tools = [{ type: 'function', function: { name: 'weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const messages = [{ role: 'user', content: 'weather in Paris?' }];
+    const c = await openai.chat.completions.create({ model: CLAUDE, tools, tool_choice: 'required', messages });
+    assert.equal(c.choices[0].finish_reason, 'tool_calls');
+    assert.equal(c.choices[0].message.content, 'Let me check.');
+    assert.deepEqual(c.choices[0].message.tool_calls, [{ id: 'toolu_01', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }]);
+    const sent = JSON.parse(upstream.requests.at(-1).body);
+    assert.deepEqual(sent.tools, [{ name: 'weather', description: 'Weather in a city', input_schema: tools[0].function.parameters }]);
+    assert.deepEqual(sent.tool_choice, { type: 'any' });
+
+    const stream = await openai.chat.completions.create({ model: CLAUDE, tools, stream: true, messages });
+    const calls = {};
+    let finish;
+    for await (const chunk of stream) {
+      for (const ch of chunk.choices) {
+        if (ch.finish_reason) finish = ch.finish_reason;
+        for (const t of ch.delta?.tool_calls ?? []) {
+          calls[t.index] ??= { id: '', name: '', arguments: '' };
+          if (t.id) calls[t.index].id = t.id;
+          if (t.function?.name) calls[t.index].name = t.function.name;
+          calls[t.index].arguments += t.function?.arguments ?? '';
+        }
+      }
+    }
+    assert.equal(finish, 'tool_calls');
+    assert.deepEqual(calls, { 0: { id: 'toolu_01', name: 'weather', arguments: '{"city":"Paris"}' } });
+
+    const next = await openai.chat.completions.create({
+      model: CLAUDE, tools,
+      messages: [...messages, c.choices[0].message, { role: 'tool', tool_call_id: 'toolu_01', content: 'sunny, 21 C' }],
+    });
+    assert.equal(next.choices[0].message.content, 'the tool said: sunny, 21 C');
+    const turn = JSON.parse(upstream.requests.at(-1).body).messages;
+    assert.deepEqual(turn.map((m) => m.role), ['user', 'assistant', 'user']);
+    assert.deepEqual(turn[1].content, [{ type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_01', name: 'weather', input: { city: 'Paris' } }]);
+    assert.deepEqual(turn[2].content, [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'sunny, 21 C' }]);
+  });
+
+  test('what the translation cannot carry skips the replica (502 api_mismatch, not ejected); its errors come back in OpenAI\'s shape', async () => {
+    const r = await postChat(gw.base, chatBody(CLAUDE, 'two please', { n: 2 }));
     assert.equal(r.status, 502, r.text);
     assert.equal(r.json.error.code, 'api_mismatch');
+    assert.match(r.json.error.message, /n other than 1/);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.attempts[0].result, 'api_mismatch');
     // Messages still reach it.
     const msg = await client.messages.create({ model: CLAUDE, max_tokens: 10, messages: [{ role: 'user', content: 'still there?' }] });
     assert.equal(msg.content[0].text, 'native answer to: still there?');
+    // The replica's own refusal (a wrong key) reaches the chat client as an OpenAI error.
+    await assert.rejects(
+      openai.chat.completions.create({ model: 'claude-wrong-key', messages: [{ role: 'user', content: 'hi' }] }),
+      (e) => e.status === 401 && /invalid x-api-key/.test(e.message) && e.type === 'authentication_error');
+  });
+
+  test('a Responses client over the Messages replica (translated twice)', async () => {
+    const r = await openai.responses.create({ model: CLAUDE, input: 'hello responses' });
+    assert.equal(r.status, 'completed');
+    assert.equal(r.output_text, 'native answer to: hello responses');
+    assert.deepEqual([r.usage.input_tokens, r.usage.output_tokens], [21, 8]);
   });
 
   test('the same SDK to a chat model is translated as before', async () => {

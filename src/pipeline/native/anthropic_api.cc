@@ -1,10 +1,14 @@
 // `api: anthropic`: the replica speaks Anthropic Messages. /v1/messages clients are passed through
 // (POST /v1/messages, the key as x-api-key with anthropic-version 2023-06-01), metered in
 // Anthropic's terms (usage.input_tokens / output_tokens; in a stream from message_start and
-// message_delta). Other clients skip the replica (api_mismatch).
+// message_delta). Other clients are served through the chat translation
+// (anthropic_translated.h).
 #include "api/messages.h"
 #include "api/messages_answer.h"
+#include "pipeline/native/anthropic_translated.h"
 #include "pipeline/native/native_api.h"
+#include "pipeline/model_call.h"
+#include "pipeline/request_context.h"
 
 namespace switchboard::pipeline {
 namespace {
@@ -12,6 +16,12 @@ namespace {
 class AnthropicApi final : public PassThroughApi {
  public:
   std::string_view name() const override { return "anthropic"; }
+  // A Messages client is passed through unless the pass-through cannot take its call (a
+  // multi-call plan's buffered call, a body the guard rewrote): then, as every other client, it
+  // goes through the chat translation.
+  const NativeApi& serving(const RequestContext& ctx, const CallState& st) const override {
+    return passes_through(ctx, st) ? *this : chat_over_anthropic();
+  }
   std::string_view path(const RequestContext&) const override { return "/v1/messages"; }
   std::optional<api::Usage> usage(std::string_view whole) const override {
     return api::anthropic_usage(whole);

@@ -33,6 +33,10 @@ std::string PassThroughApi::refusal(const RequestContext& ctx, const CallState& 
   return {};
 }
 
+bool PassThroughApi::passes_through(const RequestContext& ctx, const CallState& st) const {
+  return ctx.native_api == name() && !st.buffered && ctx.rewritten_body.empty();
+}
+
 std::string_view PassThroughApi::body(const RequestContext& ctx, CallState& st,
                                       std::string_view model) const {
   // Kept with the state's other renamed bodies, under a key no model name has.

@@ -1,7 +1,9 @@
 // The API an upstream replica speaks (`models[].replicas[].api`, docs/apis.md), as one registered
 // object per API, in this folder: `chat` (OpenAI chat completions: every client API is translated
 // to it), `anthropic` (Anthropic Messages) and `responses` (OpenAI Responses), the last two
-// passing a client of the same API through natively. A new upstream API is a new file here
+// passing a client of the same API through natively. `anthropic` also serves every other client
+// through the chat translation (anthropic_translated.cc: the chat request translated to Messages,
+// the answer back to chat). A new upstream API is a new file here
 // (`NativeApiRegistrar kRegister("name", &instance)`); the executor never branches on the name.
 //
 // Resolved once per replica when the runtime is built (ModelRuntime::apis); each model call asks
@@ -24,6 +26,7 @@
 #include "switchboard/balancer.h"
 #include "switchboard/registry.h"
 #include "switchboard/response_writer.h"
+#include "switchboard/upstream.h"
 
 namespace switchboard::pipeline {
 
@@ -66,6 +69,17 @@ class NativeApi {
  public:
   virtual ~NativeApi() = default;
   virtual std::string_view name() const = 0;  // the `api:` value
+  // The object that serves this request on a replica speaking this API (asked first, once per
+  // attempt): itself by default; an API may hand requests of other clients to a translating one.
+  virtual const NativeApi& serving(const RequestContext&, const CallState&) const {
+    return *this;
+  }
+  // The upstream's response as the rest of the executor reads it (metering, deliver(), multi-call
+  // plans): unchanged by default; a translating API presents its answer in chat completions.
+  virtual std::unique_ptr<UpstreamResponse> adapt(const RequestContext&,
+                                                  std::unique_ptr<UpstreamResponse> r) const {
+    return r;
+  }
   // Why this request cannot be sent to `replica` (which speaks this API); "" = it can. A refusal
   // is the attempt result api_mismatch (not a failure of the replica).
   virtual std::string refusal(const RequestContext& ctx, const CallState& st,
@@ -94,6 +108,8 @@ class NativeApi {
 // calls, bodies the guard rewrote.
 class PassThroughApi : public NativeApi {
  public:
+  // Whether the request can be passed through (refusal() is "" for every replica of this API).
+  bool passes_through(const RequestContext& ctx, const CallState& st) const;
   std::string refusal(const RequestContext& ctx, const CallState& st,
                       const Replica& replica) const override;
   std::string_view body(const RequestContext& ctx, CallState& st,

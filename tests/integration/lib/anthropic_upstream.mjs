@@ -1,6 +1,8 @@
 // A fake Anthropic-compatible upstream (fakes are for upstream LLMs only) for native pass-through:
 // answers POST /v1/messages with a `message` ("native answer to: <last user text>") or its event
-// stream, with ids and usage no translation would produce; 401 without the expected x-api-key.
+// stream, with ids and usage no translation would produce; with `tools`, a tool_use of the first
+// tool, then "the tool said: <result>" once a tool_result comes back; 401 without the expected
+// x-api-key.
 // `requests` keeps what reached it.
 import { fakeUpstream } from './harness.mjs';
 
@@ -13,7 +15,37 @@ export async function anthropicUpstream(apiKey) {
     }
     const j = JSON.parse(body);
     const last = j.messages.at(-1).content;
-    const text = `native answer to: ${typeof last === 'string' ? last : last.map((b) => b.text ?? '').join(' ')}`;
+    const ev = (name, data) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+    // With tools, a first turn asks for the first tool (input {"city":"Paris"}); a turn carrying
+    // a tool_result is answered with its content.
+    const toolResult = Array.isArray(last) ? last.find((b) => b.type === 'tool_result') : undefined;
+    if (j.tools?.length && !toolResult) {
+      const call = { type: 'tool_use', id: 'toolu_01', name: j.tools[0].name, input: { city: 'Paris' } };
+      const message = {
+        id: 'msg_native_tool', type: 'message', role: 'assistant', model: j.model,
+        content: [{ type: 'text', text: 'Let me check.' }, call], stop_reason: 'tool_use', stop_sequence: null,
+        usage: { input_tokens: 30, output_tokens: 12 },
+      };
+      if (!j.stream) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(message));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(ev('message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { input_tokens: 30, output_tokens: 1 } } }));
+      res.write(ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
+      res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Let me check.' } }));
+      res.write(ev('content_block_stop', { type: 'content_block_stop', index: 0 }));
+      res.write(ev('content_block_start', { type: 'content_block_start', index: 1, content_block: { ...call, input: {} } }));
+      res.write(ev('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":' } }));
+      res.write(ev('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '"Paris"}' } }));
+      res.write(ev('content_block_stop', { type: 'content_block_stop', index: 1 }));
+      res.write(ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 12 } }));
+      res.end(ev('message_stop', { type: 'message_stop' }));
+      return;
+    }
+    const text = toolResult ? `the tool said: ${toolResult.content}`
+      : `native answer to: ${typeof last === 'string' ? last : last.map((b) => b.text ?? '').join(' ')}`;
     const message = {
       id: 'msg_native_01', type: 'message', role: 'assistant', model: j.model,
       content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null,
@@ -24,7 +56,6 @@ export async function anthropicUpstream(apiKey) {
       res.end(JSON.stringify(message));
       return;
     }
-    const ev = (name, data) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(ev('message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { input_tokens: 21, output_tokens: 1 } } }));
     res.write(ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));

@@ -1,0 +1,419 @@
+#include "api/chat_to_messages.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/json_util.h"
+
+namespace switchboard::api {
+
+using json = nlohmann::json;
+
+namespace {
+
+Error unsupported(const std::string& what) {
+  return make_error(ErrorKind::kBadRequest, "unsupported_for_anthropic",
+                    what + " cannot be sent to an Anthropic Messages upstream");
+}
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An image_url part as an Anthropic image block: a base64 data URL, or any other URL by reference.
+std::optional<json> image_block(const json& part) {
+  const json* url = nullptr;
+  if (auto i = part.find("image_url"); i != part.end()) {
+    if (i->is_string()) url = &*i;
+    else if (i->is_object() && i->contains("url") && (*i)["url"].is_string()) url = &(*i)["url"];
+  }
+  if (!url) return std::nullopt;
+  const std::string& u = url->get_ref<const std::string&>();
+  if (u.starts_with("data:")) {
+    const auto semi = u.find(";base64,");
+    if (semi == std::string::npos) return std::nullopt;
+    return json{{"type", "image"},
+                {"source",
+                 {{"type", "base64"},
+                  {"media_type", u.substr(5, semi - 5)},
+                  {"data", u.substr(semi + 8)}}}};
+  }
+  return json{{"type", "image"}, {"source", {{"type", "url"}, {"url", u}}}};
+}
+
+// A message's content as Anthropic blocks (empty text left out: Anthropic refuses it).
+Result<json> content_blocks(const json& content, const std::string& where, bool images) {
+  json blocks = json::array();
+  if (content.is_null()) return blocks;
+  if (content.is_string()) {
+    if (!content.get_ref<const std::string&>().empty())
+      blocks.push_back({{"type", "text"}, {"text", content}});
+    return blocks;
+  }
+  if (!content.is_array()) return invalid_request(where + ".content must be a string or parts");
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    const json& part = content[i];
+    const std::string at = where + ".content[" + std::to_string(i) + "]";
+    if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
+      return invalid_request(at + " must be an object with a type");
+    const std::string& type = part["type"].get_ref<const std::string&>();
+    if (type == "text" || type == "refusal") {
+      const char* key = type == "text" ? "text" : "refusal";
+      if (!part.contains(key) || !part[key].is_string())
+        return invalid_request(at + "." + key + " must be a string");
+      if (!part[key].get_ref<const std::string&>().empty())
+        blocks.push_back({{"type", "text"}, {"text", part[key]}});
+    } else if (type == "image_url" && images) {
+      auto block = image_block(part);
+      if (!block) return invalid_request(at + ".image_url must hold a URL or a base64 data URL");
+      blocks.push_back(std::move(*block));
+    } else {
+      return unsupported("a content part of type '" + type + "' (" + at + ")");
+    }
+  }
+  return blocks;
+}
+
+// Text of a tool message's content (a string, or text parts joined).
+std::string tool_text(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string out;
+  if (content.is_array())
+    for (const json& p : content)
+      if (p.is_object() && p.contains("text") && p["text"].is_string()) {
+        if (!out.empty()) out += "\n";
+        out += p["text"].get<std::string>();
+      }
+  return out;
+}
+
+Result<json> tool_definition(const json& tool, std::size_t i) {
+  const std::string at = "tools[" + std::to_string(i) + "]";
+  if (!tool.is_object() || tool.value("type", std::string()) != "function" ||
+      !tool.contains("function") || !tool["function"].is_object())
+    return unsupported(at + " (only function tools)");
+  const json& f = tool["function"];
+  if (!f.contains("name") || !f["name"].is_string())
+    return invalid_request(at + ".function.name must be a string");
+  json out{{"name", f["name"]}};
+  if (f.contains("description") && f["description"].is_string()) out["description"] = f["description"];
+  out["input_schema"] = f.contains("parameters") && f["parameters"].is_object()
+                            ? f["parameters"]
+                            : json{{"type", "object"}, {"properties", json::object()}};
+  return out;
+}
+
+Result<json> tool_choice(const json& choice, bool parallel_off) {
+  json out;
+  if (choice.is_string()) {
+    const std::string& c = choice.get_ref<const std::string&>();
+    if (c == "auto") out = {{"type", "auto"}};
+    else if (c == "required") out = {{"type", "any"}};
+    else if (c == "none") out = {{"type", "none"}};
+    else return invalid_request("tool_choice must be auto, required, none or a function");
+  } else if (choice.is_object() && choice.contains("function") && choice["function"].is_object() &&
+             choice["function"].contains("name") && choice["function"]["name"].is_string()) {
+    out = {{"type", "tool"}, {"name", choice["function"]["name"]}};
+  } else {
+    return invalid_request("tool_choice must be auto, required, none or a function");
+  }
+  if (parallel_off && out["type"] != "none") out["disable_parallel_tool_use"] = true;
+  return out;
+}
+
+const char* finish_reason(const std::string& stop_reason) {
+  if (stop_reason == "max_tokens") return "length";
+  if (stop_reason == "tool_use") return "tool_calls";
+  if (stop_reason == "refusal") return "content_filter";
+  return "stop";  // end_turn, stop_sequence, pause_turn
+}
+
+std::int64_t int_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return 0;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+
+// Anthropic's prompt tokens: uncached input plus what was written to and read from its cache.
+std::int64_t input_tokens(const json& usage) {
+  return int_at(usage, "input_tokens") + int_at(usage, "cache_creation_input_tokens") +
+         int_at(usage, "cache_read_input_tokens");
+}
+
+json usage_json(std::int64_t prompt, std::int64_t completion) {
+  return {{"prompt_tokens", prompt},
+          {"completion_tokens", completion},
+          {"total_tokens", prompt + completion}};
+}
+
+std::string string_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return {};
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+Result<std::string> chat_to_messages_request(std::string_view chat_body, std::string_view model) {
+  json chat = json::parse(chat_body, nullptr, false);
+  if (!chat.is_object()) return invalid_request("the body must be a JSON object");
+  if (chat.contains("n") && !chat["n"].is_null() && chat["n"] != 1)
+    return unsupported("n other than 1");
+  if (chat.value("logprobs", false) == true) return unsupported("logprobs");
+  if (auto rf = chat.find("response_format"); rf != chat.end() && rf->is_object() &&
+                                              rf->value("type", std::string("text")) != "text")
+    return unsupported("response_format " + rf->value("type", std::string()));
+  if (chat.contains("audio") && !chat["audio"].is_null()) return unsupported("audio output");
+
+  json out{{"model", std::string(model)}};
+  std::int64_t max_tokens = kDefaultMaxTokens;
+  for (const char* k : {"max_completion_tokens", "max_tokens"})
+    if (chat.contains(k) && chat[k].is_number_integer()) max_tokens = chat[k].get<std::int64_t>();
+  out["max_tokens"] = std::max<std::int64_t>(max_tokens, 1);
+
+  std::string system;
+  std::vector<std::pair<std::string, json>> turns;  // role, blocks
+  auto add = [&turns](const char* role, json blocks) {
+    if (blocks.empty()) return;
+    if (!turns.empty() && turns.back().first == role) {
+      for (json& b : blocks) turns.back().second.push_back(std::move(b));
+    } else {
+      turns.emplace_back(role, std::move(blocks));
+    }
+  };
+  const json& messages = chat.contains("messages") ? chat["messages"] : json();
+  if (!messages.is_array()) return invalid_request("messages must be an array");
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const json& m = messages[i];
+    const std::string at = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+      return invalid_request(at + " must be an object with a role");
+    const std::string& role = m["role"].get_ref<const std::string&>();
+    const json content = m.contains("content") ? m["content"] : json();
+    if (role == "system" || role == "developer") {
+      auto blocks = content_blocks(content, at, false);
+      if (!blocks) return blocks.error();
+      for (const json& b : *blocks) {
+        if (!system.empty()) system += "\n\n";
+        system += b["text"].get<std::string>();
+      }
+    } else if (role == "user") {
+      auto blocks = content_blocks(content, at, true);
+      if (!blocks) return blocks.error();
+      add("user", std::move(*blocks));
+    } else if (role == "assistant") {
+      auto blocks = content_blocks(content, at, false);
+      if (!blocks) return blocks.error();
+      if (auto calls = m.find("tool_calls"); calls != m.end() && calls->is_array()) {
+        for (std::size_t c = 0; c < calls->size(); ++c) {
+          const json& call = (*calls)[c];
+          const std::string cat = at + ".tool_calls[" + std::to_string(c) + "]";
+          const json& f = call.is_object() && call.contains("function") ? call["function"] : json();
+          if (string_at(call, "id").empty() || string_at(f, "name").empty())
+            return invalid_request(cat + " needs an id and a function name");
+          json input = json::parse(string_at(f, "arguments").empty()
+                                       ? std::string("{}")
+                                       : string_at(f, "arguments"),
+                                   nullptr, false);
+          if (!input.is_object())
+            return invalid_request(cat + ".function.arguments must be a JSON object's text");
+          blocks->push_back({{"type", "tool_use"},
+                             {"id", call["id"]},
+                             {"name", f["name"]},
+                             {"input", std::move(input)}});
+        }
+      }
+      add("assistant", std::move(*blocks));
+    } else if (role == "tool") {
+      if (string_at(m, "tool_call_id").empty())
+        return invalid_request(at + ".tool_call_id must be a string");
+      add("user", json::array({{{"type", "tool_result"},
+                                {"tool_use_id", m["tool_call_id"]},
+                                {"content", tool_text(content)}}}));
+    } else {
+      return unsupported("a message of role '" + role + "' (" + at + ")");
+    }
+  }
+  if (!system.empty()) out["system"] = system;
+  json msgs = json::array();
+  for (auto& [role, blocks] : turns) msgs.push_back({{"role", role}, {"content", std::move(blocks)}});
+  out["messages"] = std::move(msgs);
+
+  if (auto t = chat.find("temperature"); t != chat.end() && t->is_number())
+    out["temperature"] = std::clamp(t->get<double>(), 0.0, 1.0);
+  if (auto t = chat.find("top_p"); t != chat.end() && t->is_number()) out["top_p"] = *t;
+  if (auto s = chat.find("stop"); s != chat.end()) {
+    json stops = json::array();
+    if (s->is_string()) stops.push_back(*s);
+    if (s->is_array())
+      for (const json& x : *s)
+        if (x.is_string()) stops.push_back(x);
+    if (!stops.empty()) out["stop_sequences"] = std::move(stops);
+  }
+  if (chat.value("stream", false) == true) out["stream"] = true;
+  if (auto tools = chat.find("tools"); tools != chat.end() && tools->is_array() && !tools->empty()) {
+    json defs = json::array();
+    for (std::size_t i = 0; i < tools->size(); ++i) {
+      auto d = tool_definition((*tools)[i], i);
+      if (!d) return d.error();
+      defs.push_back(std::move(*d));
+    }
+    out["tools"] = std::move(defs);
+    const bool parallel_off = chat.value("parallel_tool_calls", true) == false;
+    if (auto c = chat.find("tool_choice"); c != chat.end() && !c->is_null()) {
+      auto choice = tool_choice(*c, parallel_off);
+      if (!choice) return choice.error();
+      out["tool_choice"] = std::move(*choice);
+    } else if (parallel_off) {
+      out["tool_choice"] = {{"type", "auto"}, {"disable_parallel_tool_use", true}};
+    }
+  }
+  if (auto u = chat.find("user"); u != chat.end() && u->is_string())
+    out["metadata"] = {{"user_id", *u}};
+  return dump_json(out);
+}
+
+Result<std::string> messages_to_chat_completion(std::string_view message_json) {
+  json m = json::parse(message_json, nullptr, false);
+  if (!m.is_object() || string_at(m, "type") != "message" || !m.contains("content") ||
+      !m["content"].is_array())
+    return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                      "the Anthropic upstream's answer is not a message");
+  std::string text;
+  json calls = json::array();
+  for (const json& b : m["content"]) {
+    const std::string type = string_at(b, "type");
+    if (type == "text") {
+      text += string_at(b, "text");
+    } else if (type == "tool_use") {
+      calls.push_back({{"id", string_at(b, "id")},
+                       {"type", "function"},
+                       {"function",
+                        {{"name", string_at(b, "name")},
+                         {"arguments", dump_json(b.contains("input") ? b["input"] : json::object())}}}});
+    }
+  }
+  json message{{"role", "assistant"}, {"content", text.empty() && !calls.empty() ? json() : json(text)}};
+  if (!calls.empty()) message["tool_calls"] = std::move(calls);
+  const json usage = m.contains("usage") ? m["usage"] : json();
+  json out{{"id", string_at(m, "id")},
+           {"object", "chat.completion"},
+           {"created", now_s()},
+           {"model", string_at(m, "model")},
+           {"choices",
+            json::array({{{"index", 0},
+                          {"message", std::move(message)},
+                          {"finish_reason", finish_reason(string_at(m, "stop_reason"))}}})}};
+  if (usage.is_object()) out["usage"] = usage_json(input_tokens(usage), int_at(usage, "output_tokens"));
+  return dump_json(out);
+}
+
+std::string messages_error_to_openai(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  std::string type = "upstream_error", message;
+  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+    type = string_at(j["error"], "type");
+    message = string_at(j["error"], "message");
+  }
+  if (message.empty()) message = std::string(body.substr(0, 512));
+  return dump_json({{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}});
+}
+
+std::string MessagesToChatStream::chunk(const std::string& delta_json, const char* finish,
+                                        bool with_usage) {
+  std::string out = "data: {\"id\":" + dump_json(id_) +
+                    ",\"object\":\"chat.completion.chunk\",\"created\":" +
+                    std::to_string(created_) + ",\"model\":" + dump_json(model_) +
+                    ",\"choices\":[{\"index\":0,\"delta\":" + delta_json +
+                    ",\"finish_reason\":" + (finish ? dump_json(finish) : std::string("null")) + "}]";
+  if (with_usage) out += ",\"usage\":" + dump_json(usage_json(input_tokens_, output_tokens_));
+  return out + "}\n\n";
+}
+
+std::string MessagesToChatStream::event(std::string_view data) {
+  json e = json::parse(data, nullptr, false);
+  if (!e.is_object()) return {};
+  const std::string type = string_at(e, "type");
+  if (type == "message_start") {
+    const json& m = e.contains("message") ? e["message"] : json();
+    if (!string_at(m, "id").empty()) id_ = string_at(m, "id");
+    model_ = string_at(m, "model");
+    created_ = now_s();
+    if (m.is_object() && m.contains("usage")) {
+      input_tokens_ = input_tokens(m["usage"]);
+      output_tokens_ = int_at(m["usage"], "output_tokens");
+    }
+    started_ = true;
+    return chunk(R"({"role":"assistant","content":""})", nullptr, false);
+  }
+  if (!started_ && type != "error") return {};
+  if (type == "content_block_start") {
+    const json& b = e.contains("content_block") ? e["content_block"] : json();
+    const std::string kind = string_at(b, "type");
+    block_tool_ = -1;
+    if (kind == "tool_use") {
+      block_tool_ = tools_++;
+      json delta{{"tool_calls",
+                  json::array({{{"index", block_tool_},
+                                {"id", string_at(b, "id")},
+                                {"type", "function"},
+                                {"function", {{"name", string_at(b, "name")}, {"arguments", ""}}}}})}};
+      return chunk(dump_json(delta), nullptr, false);
+    }
+    if (kind == "text" && !string_at(b, "text").empty())
+      return chunk(dump_json({{"content", string_at(b, "text")}}), nullptr, false);
+    if (kind != "text") block_tool_ = -2;  // thinking and other blocks: not relayed
+    return {};
+  }
+  if (type == "content_block_delta") {
+    const json& d = e.contains("delta") ? e["delta"] : json();
+    const std::string kind = string_at(d, "type");
+    if (kind == "text_delta" && block_tool_ == -1)
+      return chunk(dump_json({{"content", string_at(d, "text")}}), nullptr, false);
+    if (kind == "input_json_delta" && block_tool_ >= 0)
+      return chunk(dump_json({{"tool_calls",
+                               json::array({{{"index", block_tool_},
+                                             {"function", {{"arguments", string_at(d, "partial_json")}}}}})}}),
+                   nullptr, false);
+    return {};
+  }
+  if (type == "message_delta") {
+    if (e.contains("usage") && e["usage"].is_object()) {
+      if (int_at(e["usage"], "output_tokens") > 0) output_tokens_ = int_at(e["usage"], "output_tokens");
+      if (input_tokens(e["usage"]) > 0) input_tokens_ = input_tokens(e["usage"]);
+    }
+    const json& d = e.contains("delta") ? e["delta"] : json();
+    return chunk("{}", finish_reason(string_at(d, "stop_reason")), !include_usage_);
+  }
+  if (type == "message_stop") {
+    std::string out;
+    if (include_usage_) {
+      out = "data: {\"id\":" + dump_json(id_) +
+            ",\"object\":\"chat.completion.chunk\",\"created\":" + std::to_string(created_) +
+            ",\"model\":" + dump_json(model_) + ",\"choices\":[],\"usage\":" +
+            dump_json(usage_json(input_tokens_, output_tokens_)) + "}\n\n";
+    }
+    return out + "data: [DONE]\n\n";
+  }
+  if (type == "error") {
+    const json& err = e.contains("error") ? e["error"] : json();
+    std::string message = string_at(err, "message");
+    if (message.empty()) message = "the Anthropic upstream sent an error event";
+    return "data: " +
+           dump_json({{"error",
+                       {{"message", message},
+                        {"type", string_at(err, "type").empty() ? std::string("upstream_error")
+                                                                : string_at(err, "type")},
+                        {"code", nullptr}}}}) +
+           "\n\n";
+  }
+  return {};  // ping, content_block_stop, unknown events
+}
+
+}  // namespace switchboard::api

@@ -1,0 +1,71 @@
+// OpenAI chat completions over an Anthropic Messages upstream (a replica with `api: anthropic`
+// serving a client that is not itself an Anthropic client; docs/apis.md): the request translated
+// to a Messages request, and the upstream's answers — whole, streamed, errors — translated back to
+// chat completions, so that everything after the upstream (metering, the cache, judges, the
+// client's own front end) sees a chat answer.
+//
+// Request mapping: system and developer messages → `system` (text joined by blank lines); user
+// messages → user turns (text parts, images as `image_url` data URLs → base64 image blocks, other
+// URLs → url image blocks); assistant messages → assistant turns (text, `tool_calls` → tool_use
+// blocks with the arguments parsed as JSON); `tool` messages → tool_result blocks in a user turn;
+// consecutive turns of one role are merged (Anthropic's turns alternate). max_tokens /
+// max_completion_tokens → max_tokens (kDefaultMaxTokens when the request sets neither: Anthropic
+// requires one); temperature (clamped to Anthropic's [0, 1]), top_p, stop → stop_sequences,
+// stream, tools (function tools → {name, description, input_schema}), tool_choice (auto, required
+// → any, none, a named function → tool), parallel_tool_calls false → disable_parallel_tool_use,
+// user → metadata.user_id. Refused (translate() errors, kBadRequest "unsupported_for_anthropic"):
+// n > 1, logprobs, audio or file content parts, a non-function tool, a malformed message.
+//
+// Answers: a `message` becomes a chat.completion (text joined, tool_use → tool_calls with the
+// input as JSON text; stop_reason end_turn / stop_sequence → stop, max_tokens → length, tool_use
+// → tool_calls, refusal → content_filter; usage input + cache tokens → prompt_tokens, output →
+// completion_tokens); thinking blocks are left out. A stream's events become chat.completion.chunk
+// events (role first, text deltas, tool call starts and argument deltas by tool index, the finish
+// reason, usage — as its own choice-less chunk when the client asked stream_options.include_usage,
+// else on the finishing chunk), then [DONE]; an `error` event becomes a chunk carrying `error`.
+// Pure, no I/O; never throws on any input (upstream bodies are untrusted).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "switchboard/result.h"
+
+namespace switchboard::api {
+
+inline constexpr std::int64_t kDefaultMaxTokens = 4096;
+
+// The Messages request for chat-completions `chat_body`, naming `model`.
+Result<std::string> chat_to_messages_request(std::string_view chat_body, std::string_view model);
+
+// A whole `message` body as a chat.completion; kUpstreamError "upstream_bad_answer" when it is not
+// a message.
+Result<std::string> messages_to_chat_completion(std::string_view message_json);
+
+// An Anthropic error body ({"type":"error","error":{"type","message"}}) in OpenAI's error shape; a
+// body of another shape becomes an OpenAI error carrying its first 512 bytes.
+std::string messages_error_to_openai(std::string_view body);
+
+// A Messages event stream as chat.completion.chunk events: fed each event's data, in order.
+class MessagesToChatStream {
+ public:
+  // `include_usage`: the client asked for a separate usage chunk (stream_options.include_usage).
+  explicit MessagesToChatStream(bool include_usage) : include_usage_(include_usage) {}
+  // The chat SSE bytes ("data: ...\n\n" events) for one upstream event's data (maybe none);
+  // message_stop gives the last ones and "data: [DONE]".
+  std::string event(std::string_view data);
+
+ private:
+  std::string chunk(const std::string& delta_json, const char* finish, bool with_usage);
+  bool include_usage_;
+  std::string id_ = "chatcmpl-anthropic", model_;
+  std::int64_t created_ = 0;
+  std::int64_t input_tokens_ = 0, output_tokens_ = 0;
+  int tools_ = 0;           // tool_use blocks started so far
+  int block_tool_ = -1;     // the open block's tool index (-1: a text or other block)
+  std::string stop_reason_;
+  bool started_ = false;
+};
+
+}  // namespace switchboard::api
