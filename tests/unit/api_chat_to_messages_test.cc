@@ -1,0 +1,241 @@
+// Chat completions over an Anthropic Messages upstream (api/chat_to_messages.h): the request
+// translated to Messages, the answers (whole, streamed, errors) read back as chat completions.
+#include "api/chat_to_messages.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace switchboard::api {
+namespace {
+
+using json = nlohmann::json;
+
+json request(const json& chat) {
+  auto r = chat_to_messages_request(chat.dump(), "claude-x");
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  return r ? json::parse(*r) : json();
+}
+
+TEST(ChatToMessages, SystemTurnsImagesToolsAndSettings) {
+  const json chat = {
+      {"model", "auto"},
+      {"max_completion_tokens", 77},
+      {"temperature", 0.3},
+      {"top_p", 0.9},
+      {"stop", "END"},
+      {"user", "u1"},
+      {"messages",
+       {{{"role", "system"}, {"content", "Rule one."}},
+        {{"role", "developer"}, {"content", {{{"type", "text"}, {"text", "Rule two."}}}}},
+        {{"role", "user"},
+         {"content",
+          {{{"type", "text"}, {"text", "look"}},
+           {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AAAA"}}}},
+           {{"type", "image_url"}, {"image_url", {{"url", "https://x/y.jpg"}}}}}}},
+        {{"role", "user"}, {"content", "and this"}},  // merged into the turn before
+        {{"role", "assistant"},
+         {"content", ""},
+         {"tool_calls",
+          {{{"id", "c1"},
+            {"type", "function"},
+            {"function", {{"name", "f"}, {"arguments", R"({"a":1})"}}}}}}},
+        {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "42"}}}},
+      {"tools",
+       {{{"type", "function"},
+         {"function", {{"name", "f"}, {"parameters", {{"type", "object"}}}}}}}},
+      {"tool_choice", {{"type", "function"}, {"function", {{"name", "f"}}}}},
+      {"parallel_tool_calls", false}};
+  const json m = request(chat);
+  EXPECT_EQ(m["model"], "claude-x");
+  EXPECT_EQ(m["max_tokens"], 77);
+  EXPECT_EQ(m["system"], "Rule one.\n\nRule two.");
+  EXPECT_DOUBLE_EQ(m["temperature"].get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(m["top_p"].get<double>(), 0.9);
+  EXPECT_EQ(m["stop_sequences"], json({"END"}));
+  EXPECT_EQ(m["metadata"], json({{"user_id", "u1"}}));
+  ASSERT_EQ(m["messages"].size(), 3u);
+  const json& user = m["messages"][0];
+  EXPECT_EQ(user["role"], "user");
+  ASSERT_EQ(user["content"].size(), 4u);
+  EXPECT_EQ(user["content"][1],
+            json::parse(R"({"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}})"));
+  EXPECT_EQ(user["content"][2],
+            json::parse(R"({"type":"image","source":{"type":"url","url":"https://x/y.jpg"}})"));
+  EXPECT_EQ(user["content"][3]["text"], "and this");
+  EXPECT_EQ(m["messages"][1]["content"],  // the empty text left out
+            json::parse(R"([{"type":"tool_use","id":"c1","name":"f","input":{"a":1}}])"));
+  EXPECT_EQ(m["messages"][2]["content"],
+            json::parse(R"([{"type":"tool_result","tool_use_id":"c1","content":"42"}])"));
+  EXPECT_EQ(m["tools"], json::parse(R"([{"name":"f","input_schema":{"type":"object"}}])"));
+  EXPECT_EQ(m["tool_choice"],
+            json::parse(R"({"type":"tool","name":"f","disable_parallel_tool_use":true})"));
+  EXPECT_FALSE(m.contains("stream"));
+}
+
+TEST(ChatToMessages, DefaultsAndClamps) {
+  const json m = request({{"model", "a"},
+                          {"stream", true},
+                          {"temperature", 1.8},
+                          {"messages", {{{"role", "user"}, {"content", "hi"}}}}});
+  EXPECT_EQ(m["max_tokens"], kDefaultMaxTokens);  // Anthropic requires one
+  EXPECT_DOUBLE_EQ(m["temperature"].get<double>(), 1.0);
+  EXPECT_EQ(m["stream"], true);
+  EXPECT_FALSE(m.contains("system"));
+}
+
+TEST(ChatToMessages, RefusesWhatItCannotCarry) {
+  const json hi = {{{"role", "user"}, {"content", "hi"}}};
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"messages", hi}, {"n", 2}}, "n other than 1"},
+      {{{"messages", hi}, {"logprobs", true}}, "logprobs"},
+      {{{"messages", hi}, {"response_format", {{"type", "json_schema"}}}}, "response_format"},
+      {{{"messages", {{{"role", "user"}, {"content", {{{"type", "input_audio"}}}}}}}},
+       "input_audio"},
+      {{{"messages", {{{"role", "function"}, {"content", "x"}}}}}, "role 'function'"},
+      {{{"messages", hi}, {"tools", {{{"type", "web_search"}}}}}, "only function tools"},
+  };
+  for (const auto& [chat, needle] : cases) {
+    auto r = chat_to_messages_request(chat.dump(), "m");
+    ASSERT_FALSE(r) << chat.dump();
+    EXPECT_EQ(r.error().code, "unsupported_for_anthropic");
+    EXPECT_NE(r.error().message.find(needle), std::string::npos) << r.error().message;
+  }
+  for (const char* bad : {"nope", "[]", R"({"messages":5})",
+                          R"({"messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":"[1]"}}]}]})",
+                          R"({"messages":[{"role":"tool","content":"x"}]})"}) {
+    auto r = chat_to_messages_request(bad, "m");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().kind, ErrorKind::kBadRequest) << bad;
+  }
+}
+
+TEST(MessagesToChat, WholeAnswersTextToolsUsageAndStopReasons) {
+  auto c = messages_to_chat_completion(
+      R"({"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[)"
+      R"({"type":"thinking","thinking":"hmm"},{"type":"text","text":"Hi "},{"type":"text","text":"there"},)"
+      R"({"type":"tool_use","id":"t1","name":"f","input":{"x":[1,2]}}],"stop_reason":"tool_use",)"
+      R"("usage":{"input_tokens":10,"cache_read_input_tokens":90,"output_tokens":5}})");
+  ASSERT_TRUE(c);
+  const json j = json::parse(*c);
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["id"], "msg_1");
+  EXPECT_EQ(j["model"], "claude");
+  const json& choice = j["choices"][0];
+  EXPECT_EQ(choice["message"]["content"], "Hi there");  // the thinking block left out
+  EXPECT_EQ(choice["message"]["tool_calls"][0]["function"]["arguments"], R"({"x":[1,2]})");
+  EXPECT_EQ(choice["finish_reason"], "tool_calls");
+  EXPECT_EQ(j["usage"], json::parse(R"({"prompt_tokens":100,"completion_tokens":5,"total_tokens":105})"));
+  for (auto [reason, finish] : std::vector<std::pair<const char*, const char*>>{
+           {"end_turn", "stop"}, {"stop_sequence", "stop"}, {"max_tokens", "length"},
+           {"refusal", "content_filter"}}) {
+    auto r = messages_to_chat_completion(std::string(R"({"type":"message","content":[],"stop_reason":")") +
+                                         reason + "\"}");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(json::parse(*r)["choices"][0]["finish_reason"], finish) << reason;
+  }
+  for (const char* bad : {"", "garbage", R"({"type":"error"})", R"({"type":"message"})"}) {
+    auto r = messages_to_chat_completion(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, "upstream_bad_answer");
+  }
+}
+
+TEST(MessagesToChat, ErrorBodiesInOpenAIShape) {
+  json e = json::parse(messages_error_to_openai(
+      R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"));
+  EXPECT_EQ(e["error"]["message"], "Overloaded");
+  EXPECT_EQ(e["error"]["type"], "overloaded_error");
+  e = json::parse(messages_error_to_openai("<html>bad gateway</html>"));
+  EXPECT_EQ(e["error"]["message"], "<html>bad gateway</html>");
+}
+
+// The chunks' JSON objects and whether [DONE] came, from the translated SSE bytes.
+struct Chunks {
+  std::vector<json> events;
+  bool done = false;
+};
+Chunks feed(MessagesToChatStream& s, const std::vector<std::string>& events) {
+  Chunks out;
+  for (const auto& e : events) {
+    const std::string sse = s.event(e);
+    std::size_t pos = 0;
+    while ((pos = sse.find("data: ", pos)) != std::string::npos) {
+      const auto end = sse.find("\n\n", pos);
+      const std::string data = sse.substr(pos + 6, end - pos - 6);
+      if (data == "[DONE]") out.done = true;
+      else out.events.push_back(json::parse(data));
+      pos = end;
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string> kToolStream = {
+    R"({"type":"message_start","message":{"id":"msg_s","model":"claude","usage":{"input_tokens":7,"output_tokens":1}}})",
+    R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}})",
+    R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"secret"}})",
+    R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}})",
+    R"({"type":"ping"})",
+    R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hel"}})",
+    R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"lo"}})",
+    R"({"type":"content_block_stop","index":1})",
+    R"({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"t1","name":"f","input":{}}})",
+    R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}})",
+    R"({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"1}"}})",
+    R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}})",
+    R"({"type":"message_stop"})"};
+
+TEST(MessagesToChatStream, TextToolCallsFinishAndUsageOnTheLastChunk) {
+  MessagesToChatStream s(/*include_usage=*/false);
+  const Chunks c = feed(s, kToolStream);
+  ASSERT_TRUE(c.done);
+  ASSERT_EQ(c.events.size(), 7u);  // role, 2 texts, the tool call start, 2 argument deltas, finish
+  EXPECT_EQ(c.events[0]["choices"][0]["delta"]["role"], "assistant");
+  EXPECT_EQ(c.events[0]["id"], "msg_s");
+  std::string text, args;
+  for (const auto& e : c.events) {
+    EXPECT_EQ(e["object"], "chat.completion.chunk");
+    const json& d = e["choices"][0]["delta"];
+    if (d.contains("content")) text += d["content"].get<std::string>();
+    if (d.contains("tool_calls")) {
+      EXPECT_EQ(d["tool_calls"][0]["index"], 0);
+      args += d["tool_calls"][0]["function"]["arguments"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(text, "Hello");  // the thinking delta not relayed
+  EXPECT_EQ(args, R"({"a":1})");
+}
+
+TEST(MessagesToChatStream, FinishChunkCarriesUsageOrASeparateUsageChunkWhenAsked) {
+  MessagesToChatStream plain(false);
+  Chunks c = feed(plain, kToolStream);
+  ASSERT_FALSE(c.events.empty());
+  // The event before [DONE] is the finishing one, with the usage.
+  const json& last = c.events.back();
+  EXPECT_EQ(last["choices"][0]["finish_reason"], "tool_calls");
+  EXPECT_EQ(last["usage"], json::parse(R"({"prompt_tokens":7,"completion_tokens":9,"total_tokens":16})"));
+
+  MessagesToChatStream asked(true);
+  c = feed(asked, kToolStream);
+  ASSERT_GE(c.events.size(), 2u);
+  EXPECT_FALSE(c.events[c.events.size() - 2].contains("usage"));
+  EXPECT_EQ(c.events.back()["choices"], json::array());
+  EXPECT_EQ(c.events.back()["usage"]["completion_tokens"], 9);
+  EXPECT_TRUE(c.done);
+}
+
+TEST(MessagesToChatStream, ErrorEventsAndGarbage) {
+  MessagesToChatStream s(false);
+  Chunks c = feed(s, {"not json", R"({"type":"content_block_delta"})",  // before message_start
+                      R"({"type":"error","error":{"type":"overloaded_error","message":"busy"}})"});
+  ASSERT_EQ(c.events.size(), 1u);
+  EXPECT_EQ(c.events[0]["error"]["message"], "busy");
+  EXPECT_EQ(c.events[0]["error"]["type"], "overloaded_error");
+  EXPECT_FALSE(c.done);
+}
+
+}  // namespace
+}  // namespace switchboard::api
