@@ -1,11 +1,16 @@
-// api::parse_chat_request on arbitrary bodies, and api::rewrite_model on the accepted ones.
-// Properties: no crash or UB; an accepted request satisfies the documented bounds; rewriting the
-// model of an accepted body gives a body that is accepted again with exactly the new model.
+// api::parse_chat_request on arbitrary bodies, and api::rewrite_model and the translation to an
+// Anthropic Messages request (api::chat_to_messages_request) on the accepted ones. Properties: no
+// crash or UB; an accepted request satisfies the documented bounds; rewriting the model of an
+// accepted body gives a body that is accepted again with exactly the new model; a translation is
+// a 400 or a JSON object naming the model, with max_tokens ≥ 1 and a messages array.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "api/chat_request.h"
+#include "api/chat_to_messages.h"
 #include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -34,5 +39,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(again->model == "fuzz/model\"\\");
   FUZZ_CHECK(again->prompt_text == req->prompt_text);
   FUZZ_CHECK(again->stream == req->stream && again->max_tokens == req->max_tokens);
+
+  auto messages = api::chat_to_messages_request(body, "claude\"");
+  if (!messages) {
+    FUZZ_CHECK(messages.error().kind == ErrorKind::kBadRequest);
+    return 0;
+  }
+  const auto m = nlohmann::json::parse(*messages, nullptr, false);
+  FUZZ_CHECK(m.is_object() && m["model"] == "claude\"");
+  FUZZ_CHECK(m["max_tokens"].is_number_integer() && m["max_tokens"].get<std::int64_t>() >= 1);
+  FUZZ_CHECK(m["messages"].is_array());
   return 0;
 }

@@ -2,7 +2,10 @@
 // The first 5 bytes choose the line and event bounds and seed the piece sizes; the rest is the
 // stream. Properties: no crash or UB; the pieces never change the events, the overflow or the
 // boundary state (compared with feeding the stream whole); the buffers stay within their bounds;
-// after sse_closing_bytes() an error event is parsed by a client as an event of its own.
+// after sse_closing_bytes() an error event is parsed by a client as an event of its own. The same
+// events read as an Anthropic Messages stream (api::MessagesToChatStream), and the bytes as a whole
+// Messages body or error body, always translate to well-formed chat completions: SSE events whose
+// data is [DONE] or a JSON object, a chat.completion or an upstream_bad_answer, an OpenAI error.
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -10,6 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "api/chat_to_messages.h"
 #include "api/sse.h"
 #include "fuzz_check.h"
 
@@ -79,5 +85,37 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(client.feed(sent));
   FUZZ_CHECK(client.at_event_boundary());
   FUZZ_CHECK(last == "{\"error\":{}}");
+
+  // An Anthropic upstream's stream, translated event by event, then re-read as a chat client does.
+  for (const bool include_usage : {false, true}) {
+    switchboard::api::MessagesToChatStream translate(include_usage);
+    std::string chat;
+    SseParser upstream([&](std::string_view d) { chat += translate.event(d); });
+    upstream.feed(stream);
+    upstream.finish();
+    bool done = false;
+    SseParser reader(
+        [&](std::string_view d) {
+          FUZZ_CHECK(!done);  // nothing after [DONE]
+          if (d == "[DONE]") {
+            done = true;
+            return;
+          }
+          FUZZ_CHECK(nlohmann::json::parse(d, nullptr, false).is_object());
+        },
+        chat.size() + 1, chat.size() + 1);
+    FUZZ_CHECK(reader.feed(chat));
+    FUZZ_CHECK(reader.at_event_boundary());
+  }
+  auto completion = switchboard::api::messages_to_chat_completion(stream);
+  if (completion) {
+    const auto j = nlohmann::json::parse(*completion, nullptr, false);
+    FUZZ_CHECK(j.is_object() && j["choices"].is_array() && j["choices"].size() == 1);
+  } else {
+    FUZZ_CHECK(completion.error().code == "upstream_bad_answer");
+  }
+  const auto error = nlohmann::json::parse(switchboard::api::messages_error_to_openai(stream),
+                                           nullptr, false);
+  FUZZ_CHECK(error.is_object() && error["error"]["message"].is_string());
   return 0;
 }

@@ -337,6 +337,7 @@ std::string MessagesToChatStream::chunk(const std::string& delta_json, const cha
 }
 
 std::string MessagesToChatStream::event(std::string_view data) {
+  if (stopped_) return {};
   json e = json::parse(data, nullptr, false);
   if (!e.is_object()) return {};
   const std::string type = string_at(e, "type");
@@ -392,6 +393,7 @@ std::string MessagesToChatStream::event(std::string_view data) {
     return chunk("{}", finish_reason(string_at(d, "stop_reason")), !include_usage_);
   }
   if (type == "message_stop") {
+    stopped_ = true;
     std::string out;
     if (include_usage_) {
       out = "data: {\"id\":" + dump_json(id_) +

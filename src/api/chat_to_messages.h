@@ -53,7 +53,7 @@ class MessagesToChatStream {
   // `include_usage`: the client asked for a separate usage chunk (stream_options.include_usage).
   explicit MessagesToChatStream(bool include_usage) : include_usage_(include_usage) {}
   // The chat SSE bytes ("data: ...\n\n" events) for one upstream event's data (maybe none);
-  // message_stop gives the last ones and "data: [DONE]".
+  // message_stop gives the last ones and "data: [DONE]"; whatever comes after it is dropped.
   std::string event(std::string_view data);
 
  private:
@@ -66,6 +66,7 @@ class MessagesToChatStream {
   int block_tool_ = -1;     // the open block's tool index (-1: a text or other block)
   std::string stop_reason_;
   bool started_ = false;
+  bool stopped_ = false;  // message_stop came: nothing follows [DONE]
 };
 
 }  // namespace switchboard::api

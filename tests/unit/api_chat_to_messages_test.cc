@@ -225,6 +225,9 @@ TEST(MessagesToChatStream, FinishChunkCarriesUsageOrASeparateUsageChunkWhenAsked
   EXPECT_EQ(c.events.back()["choices"], json::array());
   EXPECT_EQ(c.events.back()["usage"]["completion_tokens"], 9);
   EXPECT_TRUE(c.done);
+  // Nothing after [DONE], whatever the upstream sends next.
+  EXPECT_EQ(asked.event(R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"late"}})"), "");
+  EXPECT_EQ(asked.event(R"({"type":"message_stop"})"), "");
 }
 
 TEST(MessagesToChatStream, ErrorEventsAndGarbage) {
