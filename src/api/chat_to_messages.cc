@@ -134,28 +134,18 @@ const char* finish_reason(const std::string& stop_reason) {
   return "stop";  // end_turn, stop_sequence, pause_turn
 }
 
-std::int64_t int_at(const json& obj, const char* key) {
-  if (!obj.is_object()) return 0;
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
-}
+std::int64_t tokens_at(const json& usage, const char* key) { return int_at(usage, key).value_or(0); }
 
 // Anthropic's prompt tokens: uncached input plus what was written to and read from its cache.
 std::int64_t input_tokens(const json& usage) {
-  return int_at(usage, "input_tokens") + int_at(usage, "cache_creation_input_tokens") +
-         int_at(usage, "cache_read_input_tokens");
+  return tokens_at(usage, "input_tokens") + tokens_at(usage, "cache_creation_input_tokens") +
+         tokens_at(usage, "cache_read_input_tokens");
 }
 
 json usage_json(std::int64_t prompt, std::int64_t completion) {
   return {{"prompt_tokens", prompt},
           {"completion_tokens", completion},
           {"total_tokens", prompt + completion}};
-}
-
-std::string string_at(const json& obj, const char* key) {
-  if (!obj.is_object()) return {};
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -187,7 +177,7 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
       turns.emplace_back(role, std::move(blocks));
     }
   };
-  const json& messages = chat.contains("messages") ? chat["messages"] : json();
+  const json& messages = member(chat, "messages");
   if (!messages.is_array()) return invalid_request("messages must be an array");
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const json& m = messages[i];
@@ -195,7 +185,7 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
       return invalid_request(at + " must be an object with a role");
     const std::string& role = m["role"].get_ref<const std::string&>();
-    const json content = m.contains("content") ? m["content"] : json();
+    const json& content = member(m, "content");
     if (role == "system" || role == "developer") {
       auto blocks = content_blocks(content, at, false);
       if (!blocks) return blocks.error();
@@ -214,7 +204,7 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
         for (std::size_t c = 0; c < calls->size(); ++c) {
           const json& call = (*calls)[c];
           const std::string cat = at + ".tool_calls[" + std::to_string(c) + "]";
-          const json& f = call.is_object() && call.contains("function") ? call["function"] : json();
+          const json& f = member(call, "function");
           if (string_at(call, "id").empty() || string_at(f, "name").empty())
             return invalid_request(cat + " needs an id and a function name");
           json input = json::parse(string_at(f, "arguments").empty()
@@ -301,7 +291,7 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json) {
   }
   json message{{"role", "assistant"}, {"content", text.empty() && !calls.empty() ? json() : json(text)}};
   if (!calls.empty()) message["tool_calls"] = std::move(calls);
-  const json usage = m.contains("usage") ? m["usage"] : json();
+  const json& usage = member(m, "usage");
   json out{{"id", string_at(m, "id")},
            {"object", "chat.completion"},
            {"created", now_s()},
@@ -310,7 +300,7 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json) {
             json::array({{{"index", 0},
                           {"message", std::move(message)},
                           {"finish_reason", finish_reason(string_at(m, "stop_reason"))}}})}};
-  if (usage.is_object()) out["usage"] = usage_json(input_tokens(usage), int_at(usage, "output_tokens"));
+  if (usage.is_object()) out["usage"] = usage_json(input_tokens(usage), tokens_at(usage, "output_tokens"));
   return dump_json(out);
 }
 
@@ -342,20 +332,20 @@ std::string MessagesToChatStream::event(std::string_view data) {
   if (!e.is_object()) return {};
   const std::string type = string_at(e, "type");
   if (type == "message_start") {
-    const json& m = e.contains("message") ? e["message"] : json();
+    const json& m = member(e, "message");
     if (!string_at(m, "id").empty()) id_ = string_at(m, "id");
     model_ = string_at(m, "model");
     created_ = now_s();
     if (m.is_object() && m.contains("usage")) {
       input_tokens_ = input_tokens(m["usage"]);
-      output_tokens_ = int_at(m["usage"], "output_tokens");
+      output_tokens_ = tokens_at(m["usage"], "output_tokens");
     }
     started_ = true;
     return chunk(R"({"role":"assistant","content":""})", nullptr, false);
   }
   if (!started_ && type != "error") return {};
   if (type == "content_block_start") {
-    const json& b = e.contains("content_block") ? e["content_block"] : json();
+    const json& b = member(e, "content_block");
     const std::string kind = string_at(b, "type");
     block_tool_ = -1;
     if (kind == "tool_use") {
@@ -373,7 +363,7 @@ std::string MessagesToChatStream::event(std::string_view data) {
     return {};
   }
   if (type == "content_block_delta") {
-    const json& d = e.contains("delta") ? e["delta"] : json();
+    const json& d = member(e, "delta");
     const std::string kind = string_at(d, "type");
     if (kind == "text_delta" && block_tool_ == -1)
       return chunk(dump_json({{"content", string_at(d, "text")}}), nullptr, false);
@@ -386,10 +376,10 @@ std::string MessagesToChatStream::event(std::string_view data) {
   }
   if (type == "message_delta") {
     if (e.contains("usage") && e["usage"].is_object()) {
-      if (int_at(e["usage"], "output_tokens") > 0) output_tokens_ = int_at(e["usage"], "output_tokens");
+      if (tokens_at(e["usage"], "output_tokens") > 0) output_tokens_ = tokens_at(e["usage"], "output_tokens");
       if (input_tokens(e["usage"]) > 0) input_tokens_ = input_tokens(e["usage"]);
     }
-    const json& d = e.contains("delta") ? e["delta"] : json();
+    const json& d = member(e, "delta");
     return chunk("{}", finish_reason(string_at(d, "stop_reason")), !include_usage_);
   }
   if (type == "message_stop") {
@@ -404,7 +394,7 @@ std::string MessagesToChatStream::event(std::string_view data) {
     return out + "data: [DONE]\n\n";
   }
   if (type == "error") {
-    const json& err = e.contains("error") ? e["error"] : json();
+    const json& err = member(e, "error");
     std::string message = string_at(err, "message");
     if (message.empty()) message = "the Anthropic upstream sent an error event";
     return "data: " +

@@ -4,6 +4,24 @@
 
 namespace switchboard::api {
 
+const nlohmann::json& member(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+std::string string_at(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = member(j, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+std::optional<std::int64_t> int_at(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = member(j, key);
+  if (!v.is_number_integer()) return std::nullopt;
+  return v.get<std::int64_t>();
+}
+
 Result<nlohmann::json> parse_request_object(std::string_view body) {
   using nlohmann::json;
   std::set<std::string, std::less<>> seen;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,14 @@ inline std::string dump_json(const nlohmann::json& j) {
 inline Error invalid_request(const std::string& message) {
   return make_error(ErrorKind::kBadRequest, "invalid_request", message);
 }
+
+// Reading untrusted JSON without throwing: `key` of an object, when it has the wanted type.
+// member(): a null json when `j` is not an object or has no `key`.
+const nlohmann::json& member(const nlohmann::json& j, const char* key);
+// string_at(): "" when absent or not a string.
+std::string string_at(const nlohmann::json& j, const char* key);
+// int_at(): nullopt when absent or not an integer.
+std::optional<std::int64_t> int_at(const nlohmann::json& j, const char* key);
 
 // Parses a request body that must be one JSON object whose top-level keys are all distinct: 400
 // `invalid_json` when it is not JSON, `invalid_request` when it is not an object or repeats a key

@@ -3,23 +3,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "api/json_util.h"
+
 namespace switchboard::api {
 
 using json = nlohmann::json;
 
 namespace {
-
-std::string string_at(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<std::int64_t> tokens_at(const json& j, const char* key) {
-  if (!j.is_object()) return std::nullopt;
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
-  return it->get<std::int64_t>();
-}
 
 // stop_reason in chat terms; "" = not a finished text answer.
 std::string finish_of(const json& stop_reason) {
@@ -28,13 +18,6 @@ std::string finish_of(const json& stop_reason) {
   if (s == "end_turn" || s == "stop_sequence") return "stop";
   if (s == "max_tokens") return "length";
   return "";
-}
-
-const json& member(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
 }
 
 class MessagesAnswerReader final : public TextAnswerReader {
@@ -73,8 +56,8 @@ class MessagesAnswerReader final : public TextAnswerReader {
 
  private:
   void take_usage(const json& usage) {
-    if (auto n = tokens_at(usage, "input_tokens")) a_.prompt_tokens = *n;
-    if (auto n = tokens_at(usage, "output_tokens")) a_.completion_tokens = *n;
+    if (auto n = int_at(usage, "input_tokens")) a_.prompt_tokens = *n;
+    if (auto n = int_at(usage, "output_tokens")) a_.completion_tokens = *n;
   }
   TextAnswer a_;
   bool bad_ = false, done_ = false, stopped_ = false;
@@ -98,8 +81,8 @@ std::optional<TextAnswer> anthropic_answer(std::string_view message_json) {
   if (a.finish_reason.empty()) return std::nullopt;
   a.model = string_at(j, "model");
   const json& usage = member(j, "usage");
-  a.prompt_tokens = tokens_at(usage, "input_tokens").value_or(0);
-  a.completion_tokens = tokens_at(usage, "output_tokens").value_or(0);
+  a.prompt_tokens = int_at(usage, "input_tokens").value_or(0);
+  a.completion_tokens = int_at(usage, "output_tokens").value_or(0);
   return a;
 }
 

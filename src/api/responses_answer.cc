@@ -3,23 +3,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "api/json_util.h"
+
 namespace switchboard::api {
 
 using json = nlohmann::json;
 
 namespace {
 
-std::string string_at(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::int64_t tokens_at(const json& usage, const char* key) {
-  if (!usage.is_object()) return 0;
-  auto it = usage.find(key);
-  return it != usage.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
-}
+std::int64_t tokens_at(const json& usage, const char* key) { return int_at(usage, key).value_or(0); }
 
 std::optional<TextAnswer> answer_of(const json& r) {
   if (!r.is_object()) return std::nullopt;
