@@ -121,7 +121,9 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
   }
   h.bytes("\x1emessages");
   // Messages: role and normalised text. A message with fields beyond role/content (name,
-  // tool_calls, tool_call_id) adds its minified object, so such histories match only exactly.
+  // tool_calls, tool_call_id), or whose content has parts other than text (an image), adds its
+  // minified object, so such histories match only exactly: two questions about different images
+  // must not share an answer.
   simdjson::dom::array messages;
   simdjson::dom::element messages_el;
   if (top.at_key("messages").get(messages_el) == simdjson::SUCCESS &&
@@ -132,8 +134,16 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
       simdjson::dom::object obj;
       if (m.get_object().get(obj) != simdjson::SUCCESS) continue;
       bool extra = false;
-      for (auto f : obj)
+      for (auto f : obj) {
         if (f.key != "role" && f.key != "content") extra = true;
+        simdjson::dom::array parts;
+        if (f.key == "content" && f.value.get_array().get(parts) == simdjson::SUCCESS)
+          for (auto part : parts) {
+            std::string_view type;
+            if (part.at_key("type").get_string().get(type) != simdjson::SUCCESS || type != "text")
+              extra = true;
+          }
+      }
       if (extra) h.bytes(simdjson::minify(m));
       if (i < req.messages.size()) {
         h.bytes(req.messages[i].role);

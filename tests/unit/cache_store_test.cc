@@ -53,6 +53,27 @@ TEST(CacheKey, ParametersAndHistoryChangeTheKey) {
   EXPECT_NE(a.exact, other.exact);
 }
 
+TEST(CacheKey, ImagesArePartOfTheKeyAndMatchOnlyExactly) {
+  auto with_image = [](const std::string& url) {
+    return norm(R"({"model":"r","messages":[{"role":"user","content":[)"
+                R"({"type":"text","text":"What is in this picture?"},)"
+                R"({"type":"image_url","image_url":{"url":")" + url + R"("}}]}]})");
+  };
+  const auto cat = with_image("data:image/png;base64,Y2F0");
+  const auto dog = with_image("data:image/png;base64,ZG9n");
+  EXPECT_NE(cat.exact, dog.exact);
+  EXPECT_EQ(cat.exact, with_image("data:image/png;base64,Y2F0").exact);
+  // Not in the partition of the same question without an image (no semantic match across).
+  const auto text = norm(
+      R"({"model":"r","messages":[{"role":"user","content":"What is in this picture?"}]})");
+  EXPECT_NE(cat.partition, text.partition);
+  EXPECT_NE(cat.partition, dog.partition);
+  // Text parts alone normalise as before.
+  const auto parts = norm(R"({"model":"r","messages":[{"role":"user","content":[)"
+                          R"({"type":"text","text":"What is in this picture?"}]}]})");
+  EXPECT_EQ(parts.exact, text.exact);
+}
+
 TEST(CacheKey, DeterministicRule) {
   EXPECT_TRUE(norm(R"({"model":"r","messages":[{"role":"user","content":"x"}]})").deterministic);
   EXPECT_TRUE(norm(R"({"model":"r","messages":[{"role":"user","content":"x"}],"temperature":0})")
