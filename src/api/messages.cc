@@ -29,6 +29,18 @@ Result<std::string> tool_result_text(const json& content, const std::string& whe
   return out;
 }
 
+// An image block's source as the URL of a chat image_url part: base64 data as a data URL, a url
+// source as it is; nullopt for other sources (files).
+std::optional<std::string> image_url_of(const json& block) {
+  const json& source = member(block, "source");
+  const std::string type = string_at(source, "type");
+  if (type == "base64" && !string_at(source, "media_type").empty() &&
+      member(source, "data").is_string())
+    return "data:" + string_at(source, "media_type") + ";base64," + string_at(source, "data");
+  if (type == "url" && !string_at(source, "url").empty()) return string_at(source, "url");
+  return std::nullopt;
+}
+
 // Appends the chat messages one Anthropic message becomes.
 std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
   const std::string where = "messages[" + std::to_string(index) + "]";
@@ -49,6 +61,8 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
     return invalid_request(where + ".content must be a string or an array of blocks");
   std::string text;
   bool has_text = false;
+  json parts = json::array();  // a user message's text and images, in order (when it has images)
+  bool has_image = false;
   json tool_calls = json::array();
   json tool_results = json::array();
   for (std::size_t i = 0; i < content->size(); ++i) {
@@ -63,6 +77,14 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
       if (has_text) text += '\n';
       text += b["text"].get<std::string>();
       has_text = true;
+      parts.push_back({{"type", "text"}, {"text", b["text"]}});
+    } else if (type == "image" && role == "user") {
+      auto url = image_url_of(b);
+      if (!url)
+        return invalid_request(bw + " (image) needs a base64 source with media_type and data, or a "
+                               "url source");
+      parts.push_back({{"type", "image_url"}, {"image_url", {{"url", std::move(*url)}}}});
+      has_image = true;
     } else if (type == "tool_use" && role == "assistant") {
       if (!b.contains("id") || !b["id"].is_string() || !b.contains("name") ||
           !b["name"].is_string())
@@ -83,7 +105,7 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
     } else {
       return invalid_request(bw + ": content blocks of type \"" + type +
                              "\" are not supported in a " + role + " message (supported: text" +
-                             (role == "user" ? ", tool_result" : ", tool_use") + ")");
+                             (role == "user" ? ", image, tool_result" : ", tool_use") + ")");
     }
   }
   for (auto& r : tool_results) out.push_back(std::move(r));
@@ -91,6 +113,8 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
     json msg = {{"role", "assistant"}, {"content", has_text ? json(text) : json(nullptr)}};
     if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
     if (has_text || msg.contains("tool_calls")) out.push_back(std::move(msg));
+  } else if (has_image) {
+    out.push_back({{"role", "user"}, {"content", std::move(parts)}});
   } else if (has_text || tool_results.empty()) {
     out.push_back({{"role", "user"}, {"content", text}});
   }

@@ -1,7 +1,8 @@
 // The Anthropic Messages API (POST /v1/messages) over an OpenAI chat-completions upstream.
 //
 // Request: `model`, `max_tokens` (required), `system` (string or text blocks), `messages` (user and
-// assistant turns; content a string or blocks: text, tool_use, tool_result), `stop_sequences`,
+// assistant turns; content a string or blocks: text, image — a base64 or url source, sent as a
+// chat image_url part — tool_use, tool_result), `stop_sequences`,
 // `temperature`, `top_p`, `stream`, `tools` ({name, description, input_schema}), `tool_choice`
 // (auto, any, tool, none), `metadata` (ignored), `top_k` (ignored: chat completions has none).
 // Translated to one chat request: system first, tool_use blocks → assistant tool_calls,
@@ -34,7 +35,8 @@ struct MessagesRequest {
 
 // Errors (kBadRequest, "invalid_request"; the message names the field): not a JSON object,
 // `model` / `max_tokens` / `messages` missing or of the wrong type, a role other than user or
-// assistant, a content block of an unsupported type (image, document, ...), a tool_use without id
+// assistant, a content block of an unsupported type (document, ...) or an image without a
+// base64 or url source, a tool_use without id
 // or name, a tool_result without tool_use_id, a tool without name.
 Result<MessagesRequest> parse_messages_request(std::string_view body);
 

@@ -29,13 +29,45 @@ Result<std::string> content_text(const json& content, const std::string& where) 
     const std::string type = p["type"].get<std::string>();
     if (type != "input_text" && type != "output_text" && type != "text")
       return invalid_request(pw + ": parts of type \"" + type +
-                             "\" are not supported (supported: input_text, output_text)");
+                             "\" are not supported (supported: input_text, output_text, "
+                             "input_image in user messages)");
     if (!p.contains("text") || !p["text"].is_string())
       return invalid_request(pw + ".text must be a string");
     if (!out.empty()) out += '\n';
     out += p["text"].get<std::string>();
   }
   return out;
+}
+
+// A user message's content as chat parts when it holds an input_image (input_text → text,
+// input_image with an image_url → image_url with its detail); an empty array when it holds no
+// image (the text path then reads it). An input_image without image_url (a file_id) is refused.
+Result<json> image_parts(const json& content, const std::string& where) {
+  json parts = json::array();
+  if (!content.is_array()) return parts;
+  bool image = false;
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    const json& p = content[i];
+    const std::string type = string_at(p, "type");
+    if (type == "input_image") {
+      const std::string url = string_at(p, "image_url");
+      if (url.empty())
+        return invalid_request(where + ".content[" + std::to_string(i) +
+                               "] (input_image) needs an image_url (file_id is not supported)");
+      json image_url = {{"url", url}};
+      if (!string_at(p, "detail").empty()) image_url["detail"] = string_at(p, "detail");
+      parts.push_back({{"type", "image_url"}, {"image_url", std::move(image_url)}});
+      image = true;
+    } else if (type == "input_text" || type == "output_text" || type == "text") {
+      if (!member(p, "text").is_string())
+        return invalid_request(where + ".content[" + std::to_string(i) + "].text must be a string");
+      parts.push_back({{"type", "text"}, {"text", p["text"]}});
+    } else {
+      return invalid_request(where + ".content[" + std::to_string(i) + "]: parts of type \"" +
+                             type + "\" are not supported (supported: input_text, input_image)");
+    }
+  }
+  return image ? parts : json::array();
 }
 
 std::optional<Error> add_input_item(const json& item, std::size_t i, json& messages) {
@@ -52,6 +84,15 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
     if (role != "user" && role != "assistant" && role != "system")
       return invalid_request(where + ".role must be user, assistant, system or developer");
     if (!item.contains("content")) return invalid_request(where + ".content is required");
+    // A user message with images becomes chat content parts (text and image_url, in order).
+    if (role == "user") {
+      auto parts = image_parts(item["content"], where);
+      if (!parts) return parts.error();
+      if (!parts->empty()) {
+        messages.push_back({{"role", role}, {"content", std::move(*parts)}});
+        return std::nullopt;
+      }
+    }
     auto text = content_text(item["content"], where);
     if (!text) return text.error();
     // Consecutive assistant text after tool calls stays a message of its own.

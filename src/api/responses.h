@@ -1,13 +1,14 @@
 // The OpenAI Responses API (POST /v1/responses) over an OpenAI chat-completions upstream.
 //
 // Request: `model`, `input` (a string, or items: messages {role, content: string or
-// input_text/output_text parts}, function_call, function_call_output), `instructions` (a system
+// input_text/output_text parts, and input_image parts with an image_url in user messages — sent as
+// chat image_url parts}, function_call, function_call_output), `instructions` (a system
 // message first), `max_output_tokens`, `temperature`, `top_p`, `stream`, `tools` (type function
 // only), `tool_choice`, `parallel_tool_calls`, `text.format` (text, json_object, json_schema),
 // `user`; `store`, `metadata`, `include`, `reasoning`, `truncation` are accepted and ignored here.
 // `previous_response_id` is refused (400 unsupported_parameter): with stored conversations on
 // (`apis.responses.store`), the gateway replaces it by the stored items before this parse
-// (api/responses_conversation.h). Other input item types (images, files, reasoning) are refused.
+// (api/responses_conversation.h). Other input item types (files, reasoning) are refused.
 //
 // Answers: a chat.completion becomes a `response` (status completed, or incomplete with reason
 // max_output_tokens; output: a message item with one output_text part, then function_call items;

@@ -15,8 +15,9 @@ describe('Anthropic Messages API', () => {
   let gw;
   let client;
   let tools;
+  let backend;
   before(async () => {
-    const backend = await startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 });
+    backend = await startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 });
     tools = await toolUpstream();
     gw = await startGateway({
       models: [model(GPT4, backend.url), model(TOOL_MODEL, tools.url)],
@@ -25,6 +26,23 @@ describe('Anthropic Messages API', () => {
     client = new Anthropic({ apiKey: 'test-key', baseURL: gw.base, maxRetries: 0 });
   });
   after(stopAll);
+
+  test('an image block reaches the chat upstream as an image_url part, the text still answered', async () => {
+    const p = demoPrompt(GPT4, 2);
+    const msg = await client.messages.create({
+      model: 'auto', max_tokens: 1024,
+      messages: [{ role: 'user', content: [
+        { type: 'text', text: p.prompt },
+        { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+      ] }],
+    });
+    assert.equal(msg.content[0].text, p.response);
+    const res = await fetch(`${backend.url}/admin/received`);
+    const got = (await res.json()).requests.at(-1);
+    assert.deepEqual(got.body.messages, [{ role: 'user', content: [
+      { type: 'text', text: p.prompt }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+    ] }]);
+  });
 
   test('messages.create: the recorded answer as a message, usage, decision recorded', async () => {
     const p = demoPrompt(GPT4, 1);

@@ -29,6 +29,21 @@ describe('OpenAI Responses API and the clients built on it', () => {
   });
   after(stopAll);
 
+  test('an input_image reaches the chat upstream as an image_url part, the text still answered', async () => {
+    const p = demoPrompt(GPT4, 2);
+    const image = 'data:image/png;base64,iVBORw0KGgo=';
+    const r = await openai.responses.create({
+      model: 'auto',
+      input: [{ role: 'user', content: [{ type: 'input_text', text: p.prompt }, { type: 'input_image', image_url: image, detail: 'low' }] }],
+    });
+    assert.equal(r.output_text, p.response);
+    const res = await fetch(`${backend.url}/admin/received`);
+    const got = (await res.json()).requests.at(-1);
+    assert.deepEqual(got.body.messages, [{ role: 'user', content: [
+      { type: 'text', text: p.prompt }, { type: 'image_url', image_url: { url: image, detail: 'low' } },
+    ] }]);
+  });
+
   test('responses.create: output_text is the recorded answer; usage; decision recorded', async () => {
     const p = demoPrompt(GPT4, 0);
     const { data: r, response } = await openai.responses
@@ -161,7 +176,7 @@ describe('OpenAI Responses API and the clients built on it', () => {
     const cases = [
       ['[1,2', 'invalid_json', /not valid JSON/],
       [{ model: 'auto' }, 'invalid_request', /input is required/],
-      [{ model: 'auto', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] }, 'invalid_request', /input_image/],
+      [{ model: 'auto', input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file-1' }] }] }, 'invalid_request', /file_id is not supported/],
       [{ model: 'auto', input: 'x', previous_response_id: 'resp_1' }, 'unsupported_parameter', /previous_response_id/],
       [{ model: 'auto', input: 'x', max_output_tokens: -3 }, 'invalid_request', /max_output_tokens/],
     ];

@@ -34,6 +34,17 @@ TEST(MessagesRequest, SystemMessagesStopAndParameters) {
   EXPECT_FALSE(chat.contains("stream"));
 }
 
+TEST(MessagesRequest, UserImagesBecomeImageUrlParts) {
+  json chat = chat_of(R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[
+    {"type":"text","text":"Compare"},
+    {"type":"image","source":{"type":"base64","media_type":"image/jpeg","data":"/9j/"}},
+    {"type":"image","source":{"type":"url","url":"https://example.com/b.png"}}]}]})");
+  EXPECT_EQ(chat["messages"], json::parse(R"([{"role":"user","content":[
+    {"type":"text","text":"Compare"},
+    {"type":"image_url","image_url":{"url":"data:image/jpeg;base64,/9j/"}},
+    {"type":"image_url","image_url":{"url":"https://example.com/b.png"}}]}])"));
+}
+
 TEST(MessagesRequest, SystemAsBlocksAndStreamAsksForUsage) {
   json chat = chat_of(R"({"model":"m","max_tokens":5,"stream":true,
     "system":[{"type":"text","text":"one"},{"type":"text","text":"two"}],
@@ -95,7 +106,11 @@ TEST(MessagesRequest, MalformedRequestsAreNamed) {
        "messages[0].role"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user"}]})", "messages[0].content"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{}}]}]})",
-       "\"image\" are not supported"},
+       "(image) needs a base64 source"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"image","source":{"type":"url","url":"u"}}]}]})",
+       "\"image\" are not supported in a assistant message"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","source":{}}]}]})",
+       "\"document\" are not supported"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result"}]}]})",
        "tool_use_id"},
       {R"({"model":"m","max_tokens":5,"stream":"yes","messages":[{"role":"user","content":"x"}]})",

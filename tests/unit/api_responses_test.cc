@@ -42,6 +42,17 @@ TEST(ResponsesRequest, MessageItemsWithPartsAndStream) {
   EXPECT_EQ(chat["stream_options"]["include_usage"], true);
 }
 
+TEST(ResponsesRequest, UserImagesBecomeImageUrlParts) {
+  json chat = chat_of(R"({"model":"m","input":[{"role":"user","content":[
+    {"type":"input_text","text":"What is this?"},
+    {"type":"input_image","image_url":"data:image/png;base64,AAAA","detail":"low"},
+    {"type":"input_image","image_url":"https://example.com/cat.jpg"}]}]})");
+  EXPECT_EQ(chat["messages"], json::parse(R"([{"role":"user","content":[
+    {"type":"text","text":"What is this?"},
+    {"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}},
+    {"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}]}])"));
+}
+
 TEST(ResponsesRequest, FunctionToolsCallsAndOutputs) {
   json chat = chat_of(R"({"model":"m","tool_choice":"required",
     "tools":[{"type":"function","name":"get_weather","description":"d","parameters":{"type":"object"},"strict":true}],
@@ -83,7 +94,9 @@ TEST(ResponsesRequest, MalformedRequestsAreNamed) {
       {R"({"model":"m"})", "invalid_request", "input is required"},
       {R"({"model":"m","input":[]})", "invalid_request", "input must not be empty"},
       {R"({"model":"m","input":5})", "invalid_request", "input must be"},
-      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","image_url":"x"}]}]})",
+      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"f"}]}]})",
+       "invalid_request", "file_id is not supported"},
+      {R"({"model":"m","input":[{"role":"assistant","content":[{"type":"input_image","image_url":"x"}]}]})",
        "invalid_request", "input_image"},
       {R"({"model":"m","input":[{"type":"reasoning","summary":[]}]})", "invalid_request",
        "\"reasoning\""},
