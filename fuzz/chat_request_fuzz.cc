@@ -1,8 +1,9 @@
 // api::parse_chat_request on arbitrary bodies, and api::rewrite_model and the translation to an
-// Anthropic Messages request (api::chat_to_messages_request) on the accepted ones. Properties: no
-// crash or UB; an accepted request satisfies the documented bounds; rewriting the model of an
-// accepted body gives a body that is accepted again with exactly the new model; a translation is
-// a 400 or a JSON object naming the model, with max_tokens ≥ 1 and a messages array.
+// Anthropic Messages and OpenAI Responses requests (api::chat_to_messages_request,
+// api::chat_to_responses_request) on the accepted ones. Properties: no crash or UB; an accepted
+// request satisfies the documented bounds; rewriting the model of an accepted body gives a body
+// that is accepted again with exactly the new model; a translation is a 400 or a JSON object
+// naming the model (Messages: max_tokens ≥ 1 and a messages array; Responses: an input array).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -11,6 +12,7 @@
 
 #include "api/chat_request.h"
 #include "api/chat_to_messages.h"
+#include "api/chat_to_responses.h"
 #include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -39,6 +41,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(again->model == "fuzz/model\"\\");
   FUZZ_CHECK(again->prompt_text == req->prompt_text);
   FUZZ_CHECK(again->stream == req->stream && again->max_tokens == req->max_tokens);
+
+  auto responses = api::chat_to_responses_request(body, "gpt\\");
+  if (!responses) {
+    FUZZ_CHECK(responses.error().kind == ErrorKind::kBadRequest);
+  } else {
+    const auto r = nlohmann::json::parse(*responses, nullptr, false);
+    FUZZ_CHECK(r.is_object() && r["model"] == "gpt\\" && r["input"].is_array());
+  }
 
   auto messages = api::chat_to_messages_request(body, "claude\"");
   if (!messages) {

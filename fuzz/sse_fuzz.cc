@@ -3,9 +3,10 @@
 // stream. Properties: no crash or UB; the pieces never change the events, the overflow or the
 // boundary state (compared with feeding the stream whole); the buffers stay within their bounds;
 // after sse_closing_bytes() an error event is parsed by a client as an event of its own. The same
-// events read as an Anthropic Messages stream (api::MessagesToChatStream), and the bytes as a whole
-// Messages body or error body, always translate to well-formed chat completions: SSE events whose
-// data is [DONE] or a JSON object, a chat.completion or an upstream_bad_answer, an OpenAI error.
+// events read as an Anthropic Messages or OpenAI Responses stream (api::messages_to_chat,
+// api::responses_to_chat), and the bytes as a whole body or error body of either, always translate
+// to well-formed chat completions: SSE events whose data is [DONE] (last) or a JSON object, a
+// chat.completion or an upstream_bad_answer, an OpenAI error.
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/chat_to_messages.h"
+#include "api/chat_to_responses.h"
 #include "api/sse.h"
 #include "fuzz_check.h"
 
@@ -86,11 +88,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(client.at_event_boundary());
   FUZZ_CHECK(last == "{\"error\":{}}");
 
-  // An Anthropic upstream's stream, translated event by event, then re-read as a chat client does.
-  for (const bool include_usage : {false, true}) {
-    switchboard::api::MessagesToChatStream translate(include_usage);
+  // An upstream's stream, translated event by event, then re-read as a chat client does.
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool include_usage = variant % 2;
+    auto translate = variant < 2 ? switchboard::api::messages_to_chat(include_usage)
+                                 : switchboard::api::responses_to_chat(include_usage);
     std::string chat;
-    SseParser upstream([&](std::string_view d) { chat += translate.event(d); });
+    SseParser upstream([&](std::string_view d) { chat += translate->event(d); });
     upstream.feed(stream);
     upstream.finish();
     bool done = false;
@@ -107,15 +111,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(reader.feed(chat));
     FUZZ_CHECK(reader.at_event_boundary());
   }
-  auto completion = switchboard::api::messages_to_chat_completion(stream);
-  if (completion) {
-    const auto j = nlohmann::json::parse(*completion, nullptr, false);
-    FUZZ_CHECK(j.is_object() && j["choices"].is_array() && j["choices"].size() == 1);
-  } else {
-    FUZZ_CHECK(completion.error().code == "upstream_bad_answer");
+  for (int api = 0; api < 2; ++api) {
+    auto reader = api == 0 ? switchboard::api::messages_to_chat(false)
+                           : switchboard::api::responses_to_chat(false);
+    auto completion = reader->whole(stream);
+    if (completion) {
+      const auto j = nlohmann::json::parse(*completion, nullptr, false);
+      FUZZ_CHECK(j.is_object() && j["choices"].is_array() && j["choices"].size() == 1);
+    } else {
+      FUZZ_CHECK(completion.error().code == "upstream_bad_answer");
+    }
+    const auto error = nlohmann::json::parse(reader->error_body(stream), nullptr, false);
+    FUZZ_CHECK(error.is_object() && error["error"]["message"].is_string());
   }
-  const auto error = nlohmann::json::parse(switchboard::api::messages_error_to_openai(stream),
-                                           nullptr, false);
-  FUZZ_CHECK(error.is_object() && error["error"]["message"].is_string());
   return 0;
 }

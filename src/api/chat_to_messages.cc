@@ -1,7 +1,6 @@
 #include "api/chat_to_messages.h"
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -18,12 +17,6 @@ namespace {
 Error unsupported(const std::string& what) {
   return make_error(ErrorKind::kBadRequest, "unsupported_for_anthropic",
                     what + " cannot be sent to an Anthropic Messages upstream");
-}
-
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // An image_url part as an Anthropic image block: a base64 data URL, or any other URL by reference.
@@ -140,12 +133,6 @@ std::int64_t tokens_at(const json& usage, const char* key) { return int_at(usage
 std::int64_t input_tokens(const json& usage) {
   return tokens_at(usage, "input_tokens") + tokens_at(usage, "cache_creation_input_tokens") +
          tokens_at(usage, "cache_read_input_tokens");
-}
-
-json usage_json(std::int64_t prompt, std::int64_t completion) {
-  return {{"prompt_tokens", prompt},
-          {"completion_tokens", completion},
-          {"total_tokens", prompt + completion}};
 }
 
 }  // namespace
@@ -294,13 +281,14 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json) {
   const json& usage = member(m, "usage");
   json out{{"id", string_at(m, "id")},
            {"object", "chat.completion"},
-           {"created", now_s()},
+           {"created", unix_seconds()},
            {"model", string_at(m, "model")},
            {"choices",
             json::array({{{"index", 0},
                           {"message", std::move(message)},
                           {"finish_reason", finish_reason(string_at(m, "stop_reason"))}}})}};
-  if (usage.is_object()) out["usage"] = usage_json(input_tokens(usage), tokens_at(usage, "output_tokens"));
+  if (usage.is_object())
+    out["usage"] = chat_usage_json({input_tokens(usage), tokens_at(usage, "output_tokens")});
   return dump_json(out);
 }
 
@@ -315,17 +303,6 @@ std::string messages_error_to_openai(std::string_view body) {
   return dump_json({{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}});
 }
 
-std::string MessagesToChatStream::chunk(const std::string& delta_json, const char* finish,
-                                        bool with_usage) {
-  std::string out = "data: {\"id\":" + dump_json(id_) +
-                    ",\"object\":\"chat.completion.chunk\",\"created\":" +
-                    std::to_string(created_) + ",\"model\":" + dump_json(model_) +
-                    ",\"choices\":[{\"index\":0,\"delta\":" + delta_json +
-                    ",\"finish_reason\":" + (finish ? dump_json(finish) : std::string("null")) + "}]";
-  if (with_usage) out += ",\"usage\":" + dump_json(usage_json(input_tokens_, output_tokens_));
-  return out + "}\n\n";
-}
-
 std::string MessagesToChatStream::event(std::string_view data) {
   if (stopped_) return {};
   json e = json::parse(data, nullptr, false);
@@ -333,79 +310,81 @@ std::string MessagesToChatStream::event(std::string_view data) {
   const std::string type = string_at(e, "type");
   if (type == "message_start") {
     const json& m = member(e, "message");
-    if (!string_at(m, "id").empty()) id_ = string_at(m, "id");
-    model_ = string_at(m, "model");
-    created_ = now_s();
-    if (m.is_object() && m.contains("usage")) {
-      input_tokens_ = input_tokens(m["usage"]);
-      output_tokens_ = tokens_at(m["usage"], "output_tokens");
-    }
+    out_.start(string_at(m, "id"), string_at(m, "model"));
+    usage_ = {input_tokens(member(m, "usage")), tokens_at(member(m, "usage"), "output_tokens")};
     started_ = true;
-    return chunk(R"({"role":"assistant","content":""})", nullptr, false);
+    return out_.delta({{"role", "assistant"}, {"content", ""}});
   }
-  if (!started_ && type != "error") return {};
+  if (type == "error") {
+    const json& err = member(e, "error");
+    std::string message = string_at(err, "message");
+    if (message.empty()) message = "the Anthropic upstream sent an error event";
+    return ChatChunkWriter::error(string_at(err, "type"), message);
+  }
+  if (!started_) return {};
   if (type == "content_block_start") {
     const json& b = member(e, "content_block");
     const std::string kind = string_at(b, "type");
     block_tool_ = -1;
     if (kind == "tool_use") {
       block_tool_ = tools_++;
-      json delta{{"tool_calls",
-                  json::array({{{"index", block_tool_},
-                                {"id", string_at(b, "id")},
-                                {"type", "function"},
-                                {"function", {{"name", string_at(b, "name")}, {"arguments", ""}}}}})}};
-      return chunk(dump_json(delta), nullptr, false);
+      return out_.delta(
+          {{"tool_calls",
+            json::array({{{"index", block_tool_},
+                          {"id", string_at(b, "id")},
+                          {"type", "function"},
+                          {"function", {{"name", string_at(b, "name")}, {"arguments", ""}}}}})}});
     }
-    if (kind == "text" && !string_at(b, "text").empty())
-      return chunk(dump_json({{"content", string_at(b, "text")}}), nullptr, false);
-    if (kind != "text") block_tool_ = -2;  // thinking and other blocks: not relayed
+    if (kind != "text") {
+      block_tool_ = -2;  // thinking and other blocks: not relayed
+      return {};
+    }
+    if (!string_at(b, "text").empty()) return out_.delta({{"content", string_at(b, "text")}});
     return {};
   }
   if (type == "content_block_delta") {
     const json& d = member(e, "delta");
     const std::string kind = string_at(d, "type");
     if (kind == "text_delta" && block_tool_ == -1)
-      return chunk(dump_json({{"content", string_at(d, "text")}}), nullptr, false);
+      return out_.delta({{"content", string_at(d, "text")}});
     if (kind == "input_json_delta" && block_tool_ >= 0)
-      return chunk(dump_json({{"tool_calls",
-                               json::array({{{"index", block_tool_},
-                                             {"function", {{"arguments", string_at(d, "partial_json")}}}}})}}),
-                   nullptr, false);
+      return out_.delta(
+          {{"tool_calls",
+            json::array({{{"index", block_tool_},
+                          {"function", {{"arguments", string_at(d, "partial_json")}}}}})}});
     return {};
   }
   if (type == "message_delta") {
-    if (e.contains("usage") && e["usage"].is_object()) {
-      if (tokens_at(e["usage"], "output_tokens") > 0) output_tokens_ = tokens_at(e["usage"], "output_tokens");
-      if (input_tokens(e["usage"]) > 0) input_tokens_ = input_tokens(e["usage"]);
-    }
-    const json& d = member(e, "delta");
-    return chunk("{}", finish_reason(string_at(d, "stop_reason")), !include_usage_);
+    const json& usage = member(e, "usage");
+    if (tokens_at(usage, "output_tokens") > 0) usage_.completion = tokens_at(usage, "output_tokens");
+    if (input_tokens(usage) > 0) usage_.prompt = input_tokens(usage);
+    return out_.delta(json::object(), finish_reason(string_at(member(e, "delta"), "stop_reason")),
+                      include_usage_ ? nullptr : &usage_);
   }
   if (type == "message_stop") {
     stopped_ = true;
-    std::string out;
-    if (include_usage_) {
-      out = "data: {\"id\":" + dump_json(id_) +
-            ",\"object\":\"chat.completion.chunk\",\"created\":" + std::to_string(created_) +
-            ",\"model\":" + dump_json(model_) + ",\"choices\":[],\"usage\":" +
-            dump_json(usage_json(input_tokens_, output_tokens_)) + "}\n\n";
-    }
-    return out + "data: [DONE]\n\n";
-  }
-  if (type == "error") {
-    const json& err = member(e, "error");
-    std::string message = string_at(err, "message");
-    if (message.empty()) message = "the Anthropic upstream sent an error event";
-    return "data: " +
-           dump_json({{"error",
-                       {{"message", message},
-                        {"type", string_at(err, "type").empty() ? std::string("upstream_error")
-                                                                : string_at(err, "type")},
-                        {"code", nullptr}}}}) +
-           "\n\n";
+    return (include_usage_ ? out_.usage_chunk(usage_) : std::string()) + ChatChunkWriter::done();
   }
   return {};  // ping, content_block_stop, unknown events
+}
+
+namespace {
+class MessagesReader final : public UpstreamToChat {
+ public:
+  explicit MessagesReader(bool include_usage) : stream_(include_usage) {}
+  Result<std::string> whole(std::string_view body) override {
+    return messages_to_chat_completion(body);
+  }
+  std::string error_body(std::string_view body) override { return messages_error_to_openai(body); }
+  std::string event(std::string_view data) override { return stream_.event(data); }
+
+ private:
+  MessagesToChatStream stream_;
+};
+}  // namespace
+
+std::unique_ptr<UpstreamToChat> messages_to_chat(bool include_usage) {
+  return std::make_unique<MessagesReader>(include_usage);
 }
 
 }  // namespace switchboard::api

@@ -27,9 +27,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "api/chat_chunks.h"
+#include "api/upstream_to_chat.h"
 #include "switchboard/result.h"
 
 namespace switchboard::api {
@@ -57,16 +60,17 @@ class MessagesToChatStream {
   std::string event(std::string_view data);
 
  private:
-  std::string chunk(const std::string& delta_json, const char* finish, bool with_usage);
   bool include_usage_;
-  std::string id_ = "chatcmpl-anthropic", model_;
-  std::int64_t created_ = 0;
-  std::int64_t input_tokens_ = 0, output_tokens_ = 0;
+  ChatChunkWriter out_;
+  ChatUsage usage_;
   int tools_ = 0;           // tool_use blocks started so far
   int block_tool_ = -1;     // the open block's tool index (-1: a text or other block)
   std::string stop_reason_;
   bool started_ = false;
   bool stopped_ = false;  // message_stop came: nothing follows [DONE]
 };
+
+// The three above as one reader (pipeline/native/anthropic_translated.cc).
+std::unique_ptr<UpstreamToChat> messages_to_chat(bool include_usage);
 
 }  // namespace switchboard::api

@@ -2,7 +2,8 @@
 // here a replay backend answering /v1/responses natively), and stored conversations
 // (`previous_response_id` with `store: true` under `apis.responses.store`), with the official
 // openai client. The replica must receive the client's Responses body (model renamed), not a
-// chat translation; its answer and stream come back as they are, metered and recorded.
+// chat translation; its answer and stream come back as they are, metered and recorded. A
+// chat-completions client of that model is translated to the Responses API and back.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -101,10 +102,53 @@ describe('Responses passed through to an api: responses replica; previous_respon
     assert.ok(d.cost_usd > 0);
   });
 
-  test('a chat-completions client on that model: no replica speaks chat (502 api_mismatch)', async () => {
-    const r = await postChat(gw.base, chatBody('native', 'hi'));
+  test('chat completions over the Responses replica: translated to input items and back, whole and streamed', async () => {
+    const p = demoPrompt(GPT4, 2);
+    const { data: c, response } = await openai.chat.completions.create({
+      model: 'native', max_tokens: 999, temperature: 0,
+      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: p.prompt }],
+    }).withResponse();
+    assert.equal(c.object, 'chat.completion');
+    assert.equal(c.choices[0].message.content, p.response);
+    assert.equal(c.choices[0].finish_reason, 'stop');
+    assert.ok(c.usage.prompt_tokens > 0 && c.usage.completion_tokens > 0);
+    const got = (await received(native)).at(-1);
+    assert.equal(got.path, '/v1/responses');
+    assert.deepEqual(got.body, {
+      model: GPT4, store: false, max_output_tokens: 999, temperature: 0,
+      input: [{ type: 'message', role: 'system', content: 'Be brief.' }, { type: 'message', role: 'user', content: p.prompt }],
+    });
+    const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+    assert.equal(d.api, 'chat');
+    assert.equal(d.model, NATIVE);
+    assert.deepEqual(d.usage, { prompt_tokens: c.usage.prompt_tokens, completion_tokens: c.usage.completion_tokens, source: 'upstream' });
+
+    const stream = await openai.chat.completions.create({
+      model: 'native', stream: true, stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: p.prompt }],
+    });
+    let text = '';
+    let finish;
+    let usage;
+    for await (const chunk of stream) {
+      if (chunk.usage) usage = chunk.usage;
+      for (const ch of chunk.choices) {
+        text += ch.delta?.content ?? '';
+        if (ch.finish_reason) finish = ch.finish_reason;
+      }
+    }
+    assert.equal(text, p.response);
+    assert.equal(finish, 'stop');
+    assert.equal(usage.completion_tokens, c.usage.completion_tokens);  // no system message this time
+    assert.ok(usage.prompt_tokens > 0 && usage.prompt_tokens < c.usage.prompt_tokens);
+    assert.equal((await received(native)).at(-1).body.stream, true);
+  });
+
+  test('what the Responses API cannot carry (stop sequences) skips the replica: 502 api_mismatch', async () => {
+    const r = await postChat(gw.base, chatBody('native', 'hi', { stop: ['END'] }));
     assert.equal(r.status, 502);
     assert.equal(r.json.error.code, 'api_mismatch');
+    assert.match(r.json.error.message, /no stop sequences/);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.api, 'chat');
     assert.equal(d.attempts[0].result, 'api_mismatch');

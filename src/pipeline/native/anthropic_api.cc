@@ -2,10 +2,10 @@
 // (POST /v1/messages, the key as x-api-key with anthropic-version 2023-06-01), metered in
 // Anthropic's terms (usage.input_tokens / output_tokens; in a stream from message_start and
 // message_delta). Other clients are served through the chat translation
-// (anthropic_translated.h).
+// (translated_api.h).
 #include "api/messages.h"
 #include "api/messages_answer.h"
-#include "pipeline/native/anthropic_translated.h"
+#include "pipeline/native/translated_api.h"
 #include "pipeline/native/native_api.h"
 #include "pipeline/model_call.h"
 #include "pipeline/request_context.h"

@@ -1,125 +1,22 @@
-#include "pipeline/native/anthropic_translated.h"
-
+// Chat completions over an `api: anthropic` replica (translated_api.h, api/chat_to_messages.h):
+// every client but an Anthropic one the pass-through can take, posted to /v1/messages.
 #include "api/chat_to_messages.h"
-#include "api/sse.h"
-#include "pipeline/model_call.h"
+#include "pipeline/native/translated_api.h"
 
 namespace switchboard::pipeline {
 namespace {
 
-constexpr std::size_t kMaxBody = 64 * 1024 * 1024;
-
-// The replica's Messages answer read as chat completions: a whole body translated at once, an
-// event stream event by event (bounded like the relay's parser), an error body in OpenAI's shape.
-class ChatFromMessages final : public UpstreamResponse {
- public:
-  ChatFromMessages(std::unique_ptr<UpstreamResponse> inner, bool include_usage)
-      : inner_(std::move(inner)),
-        streamed_(inner_->status() == 200 &&
-                  inner_->content_type().starts_with("text/event-stream")),
-        content_type_(streamed_ ? "text/event-stream" : "application/json"),
-        stream_(include_usage),
-        parser_([this](std::string_view data) { out_ += stream_.event(data); }) {}
-
-  unsigned status() const override { return inner_->status(); }
-  const std::string& content_type() const override { return content_type_; }
-  std::optional<double> billed_usd() const override { return inner_->billed_usd(); }
-  std::optional<double> recorded_latency_ms() const override {
-    return inner_->recorded_latency_ms();
-  }
-
-  asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline) override {
-    if (!streamed_) {  // a whole body, translated, in one piece
-      if (whole_done_) co_return std::string_view();
-      auto all = co_await read_all(kMaxBody, deadline);
-      if (!all) co_return all.error();
-      out_ = std::move(*all);
-      whole_done_ = true;
-      co_return std::string_view(out_);
-    }
-    out_.clear();
-    while (out_.empty()) {
-      if (ended_) co_return std::string_view();
-      auto piece = co_await inner_->read_some(deadline);
-      if (!piece) co_return piece.error();
-      if (piece->empty()) {
-        parser_.finish();
-        ended_ = true;
-        continue;
-      }
-      if (!parser_.feed(*piece))
-        co_return make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
-                             "a line or event of the Anthropic upstream's stream exceeds " +
-                                 std::to_string(api::SseParser::kDefaultMaxEventBytes) + " bytes");
-    }
-    co_return std::string_view(out_);
-  }
-
-  asio::awaitable<Result<std::string>> read_all(std::size_t limit,
-                                                Clock::time_point deadline) override {
-    if (streamed_) {
-      std::string all;
-      for (;;) {
-        auto piece = co_await read_some(deadline);
-        if (!piece) co_return piece.error();
-        if (piece->empty()) co_return all;
-        if (all.size() + piece->size() > limit)
-          co_return make_error(ErrorKind::kUpstreamError, "upstream_response_too_large",
-                               "the upstream's answer exceeds " + std::to_string(limit) + " bytes");
-        all.append(*piece);
-      }
-    }
-    auto body = co_await inner_->read_all(limit, deadline);
-    if (!body) co_return body.error();
-    if (inner_->status() != 200) co_return api::messages_error_to_openai(*body);
-    co_return api::messages_to_chat_completion(*body);
-  }
-
- private:
-  std::unique_ptr<UpstreamResponse> inner_;
-  const bool streamed_;
-  const std::string content_type_;
-  api::MessagesToChatStream stream_;
-  std::string out_;  // what the last read_some() returns
-  api::SseParser parser_;
-  bool ended_ = false, whole_done_ = false;
-};
-
-class ChatOverAnthropic final : public NativeApi {
+class ChatOverAnthropic final : public TranslatedApi {
  public:
   std::string_view name() const override { return "anthropic"; }
-  std::string refusal(const RequestContext& ctx, const CallState& st,
-                      const Replica& replica) const override {
-    const std::string id = replica.config ? replica.config->id : std::to_string(replica.ordinal);
-    if (ctx.kind != RequestKind::kChat)
-      return "replica " + id + " speaks the anthropic API, which has no embeddings";
-    const std::string_view chat = st.buffered ? std::string_view(*st.buffered) : ctx.body;
-    auto translated = api::chat_to_messages_request(chat, "m");
-    if (!translated) return "replica " + id + ": " + translated.error().message;
-    return {};
-  }
   std::string_view path(const RequestContext&) const override { return "/v1/messages"; }
-  std::string_view body(const RequestContext& ctx, CallState& st,
-                        std::string_view model) const override {
-    // Kept with the state's other renamed bodies, under a key no model name has.
-    const std::string key = "\x02messages:" + std::string(model);
-    for (const auto& [n, b] : st.rewritten)
-      if (n == key) return b;
-    const std::string_view chat = st.buffered ? std::string_view(*st.buffered) : ctx.body;
-    auto translated = api::chat_to_messages_request(chat, model);  // refusal() checked it
-    return st.rewritten.emplace_front(key, translated ? std::move(*translated) : std::string("{}"))
-        .second;
+
+ protected:
+  Result<std::string> translate(std::string_view chat, std::string_view model) const override {
+    return api::chat_to_messages_request(chat, model);
   }
-  ResponseWriter& writer(const RequestContext& ctx) const override { return *ctx.client; }
-  std::optional<api::Usage> usage(std::string_view whole) const override {
-    return api::parse_usage(whole);
-  }
-  std::unique_ptr<UsageMeter> stream_meter() const override {
-    return std::make_unique<MeterOf<api::StreamMeter>>();
-  }
-  std::unique_ptr<UpstreamResponse> adapt(const RequestContext& ctx,
-                                          std::unique_ptr<UpstreamResponse> r) const override {
-    return std::make_unique<ChatFromMessages>(std::move(r), ctx.req.include_usage);
+  std::unique_ptr<api::UpstreamToChat> reader(bool include_usage) const override {
+    return api::messages_to_chat(include_usage);
   }
 };
 

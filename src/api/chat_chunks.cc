@@ -1,0 +1,61 @@
+#include "api/chat_chunks.h"
+
+#include <chrono>
+
+#include "api/json_util.h"
+
+namespace switchboard::api {
+
+using json = nlohmann::json;
+
+json chat_usage_json(const ChatUsage& u) {
+  return {{"prompt_tokens", u.prompt},
+          {"completion_tokens", u.completion},
+          {"total_tokens", u.prompt + u.completion}};
+}
+
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void ChatChunkWriter::start(std::string answer_id, std::string answer_model) {
+  if (!answer_id.empty()) id = std::move(answer_id);
+  model = std::move(answer_model);
+  created = unix_seconds();
+}
+
+std::string ChatChunkWriter::delta(const json& d, const char* finish, const ChatUsage* usage) const {
+  json chunk{{"id", id},
+             {"object", "chat.completion.chunk"},
+             {"created", created},
+             {"model", model},
+             {"choices",
+              json::array({{{"index", 0},
+                            {"delta", d},
+                            {"finish_reason", finish ? json(finish) : json(nullptr)}}})}};
+  if (usage) chunk["usage"] = chat_usage_json(*usage);
+  return "data: " + dump_json(chunk) + "\n\n";
+}
+
+std::string ChatChunkWriter::usage_chunk(const ChatUsage& u) const {
+  const json chunk{{"id", id},
+                   {"object", "chat.completion.chunk"},
+                   {"created", created},
+                   {"model", model},
+                   {"choices", json::array()},
+                   {"usage", chat_usage_json(u)}};
+  return "data: " + dump_json(chunk) + "\n\n";
+}
+
+std::string ChatChunkWriter::error(const std::string& type, const std::string& message) {
+  return "data: " +
+         dump_json({{"error",
+                     {{"message", message},
+                      {"type", type.empty() ? std::string("upstream_error") : type},
+                      {"code", nullptr}}}}) +
+         "\n\n";
+}
+
+}  // namespace switchboard::api

@@ -1,0 +1,38 @@
+// Writing a chat.completion.chunk stream (server-sent events in OpenAI's shape) from another
+// API's events (api/chat_to_messages.h, api/chat_to_responses.h): the chunks of one answer share
+// its id, model and creation time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace switchboard::api {
+
+struct ChatUsage {
+  std::int64_t prompt = 0, completion = 0;
+};
+// {"prompt_tokens","completion_tokens","total_tokens"}.
+nlohmann::json chat_usage_json(const ChatUsage& u);
+
+class ChatChunkWriter {
+ public:
+  std::string id = "chatcmpl-translated", model;
+  std::int64_t created = 0;  // unix seconds (set by start())
+  // Sets the answer's id and model, the time now.
+  void start(std::string answer_id, std::string answer_model);
+  // "data: {chunk}\n\n" with one choice carrying `delta` (and `finish`, unless null).
+  std::string delta(const nlohmann::json& delta, const char* finish = nullptr,
+                    const ChatUsage* usage = nullptr) const;
+  // A choice-less chunk with the usage (stream_options.include_usage).
+  std::string usage_chunk(const ChatUsage& u) const;
+  // An error as OpenAI-compatible servers send it mid-stream: {"error":{message,type,code}}.
+  static std::string error(const std::string& type, const std::string& message);
+  static std::string done() { return "data: [DONE]\n\n"; }
+};
+
+// Seconds since the epoch.
+std::int64_t unix_seconds();
+
+}  // namespace switchboard::api

@@ -1,0 +1,132 @@
+#include "pipeline/native/translated_api.h"
+
+#include "api/sse.h"
+#include "pipeline/model_call.h"
+
+namespace switchboard::pipeline {
+namespace {
+
+constexpr std::size_t kMaxBody = 64 * 1024 * 1024;
+
+// The replica's answer read as chat completions: a whole body translated at once, an event
+// stream event by event (bounded like the relay's parser), an error body in OpenAI's shape.
+class ChatFromUpstream final : public UpstreamResponse {
+ public:
+  ChatFromUpstream(std::unique_ptr<UpstreamResponse> inner,
+                   std::unique_ptr<api::UpstreamToChat> reader)
+      : inner_(std::move(inner)),
+        reader_(std::move(reader)),
+        streamed_(inner_->status() == 200 &&
+                  inner_->content_type().starts_with("text/event-stream")),
+        content_type_(streamed_ ? "text/event-stream" : "application/json"),
+        parser_([this](std::string_view data) { out_ += reader_->event(data); }) {}
+
+  unsigned status() const override { return inner_->status(); }
+  const std::string& content_type() const override { return content_type_; }
+  std::optional<double> billed_usd() const override { return inner_->billed_usd(); }
+  std::optional<double> recorded_latency_ms() const override {
+    return inner_->recorded_latency_ms();
+  }
+
+  asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline) override {
+    if (!streamed_) {  // a whole body, translated, in one piece
+      if (whole_done_) co_return std::string_view();
+      auto all = co_await read_all(kMaxBody, deadline);
+      if (!all) co_return all.error();
+      out_ = std::move(*all);
+      whole_done_ = true;
+      co_return std::string_view(out_);
+    }
+    out_.clear();
+    while (out_.empty()) {
+      if (ended_) co_return std::string_view();
+      auto piece = co_await inner_->read_some(deadline);
+      if (!piece) co_return piece.error();
+      if (piece->empty()) {
+        parser_.finish();
+        ended_ = true;
+        continue;
+      }
+      if (!parser_.feed(*piece))
+        co_return make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
+                             "a line or event of the upstream's stream exceeds " +
+                                 std::to_string(api::SseParser::kDefaultMaxEventBytes) + " bytes");
+    }
+    co_return std::string_view(out_);
+  }
+
+  asio::awaitable<Result<std::string>> read_all(std::size_t limit,
+                                                Clock::time_point deadline) override {
+    if (streamed_) {
+      std::string all;
+      for (;;) {
+        auto piece = co_await read_some(deadline);
+        if (!piece) co_return piece.error();
+        if (piece->empty()) co_return all;
+        if (all.size() + piece->size() > limit)
+          co_return make_error(ErrorKind::kUpstreamError, "upstream_response_too_large",
+                               "the upstream's answer exceeds " + std::to_string(limit) + " bytes");
+        all.append(*piece);
+      }
+    }
+    auto body = co_await inner_->read_all(limit, deadline);
+    if (!body) co_return body.error();
+    if (inner_->status() != 200) co_return reader_->error_body(*body);
+    co_return reader_->whole(*body);
+  }
+
+ private:
+  std::unique_ptr<UpstreamResponse> inner_;
+  std::unique_ptr<api::UpstreamToChat> reader_;
+  const bool streamed_;
+  const std::string content_type_;
+  std::string out_;  // what the last read_some() returns
+  api::SseParser parser_;
+  bool ended_ = false, whole_done_ = false;
+};
+
+// The chat body this call sends (a multi-call plan's buffered one, else the request's).
+std::string_view chat_of(const RequestContext& ctx, const CallState& st) {
+  return st.buffered ? std::string_view(*st.buffered) : std::string_view(ctx.body);
+}
+
+}  // namespace
+
+std::string TranslatedApi::refusal(const RequestContext& ctx, const CallState& st,
+                                   const Replica& replica) const {
+  const std::string id = replica.config ? replica.config->id : std::to_string(replica.ordinal);
+  const std::string api(name());
+  if (ctx.kind != RequestKind::kChat)
+    return "replica " + id + " speaks the " + api + " API, which has no embeddings";
+  auto translated = translate(chat_of(ctx, st), "m");
+  if (!translated) return "replica " + id + " (" + api + " API): " + translated.error().message;
+  return {};
+}
+
+std::string_view TranslatedApi::body(const RequestContext& ctx, CallState& st,
+                                     std::string_view model) const {
+  // Kept with the state's other renamed bodies, under a key no model name has.
+  const std::string key = "\x02" + std::string(name()) + ":" + std::string(model);
+  for (const auto& [n, b] : st.rewritten)
+    if (n == key) return b;
+  auto translated = translate(chat_of(ctx, st), model);  // refusal() checked it
+  return st.rewritten.emplace_front(key, translated ? std::move(*translated) : std::string("{}"))
+      .second;
+}
+
+ResponseWriter& TranslatedApi::writer(const RequestContext& ctx) const { return *ctx.client; }
+
+std::optional<api::Usage> TranslatedApi::usage(std::string_view whole) const {
+  return api::parse_usage(whole);
+}
+
+std::unique_ptr<UsageMeter> TranslatedApi::stream_meter() const {
+  return std::make_unique<MeterOf<api::StreamMeter>>();
+}
+
+std::unique_ptr<UpstreamResponse> TranslatedApi::adapt(const RequestContext& ctx,
+                                                       std::unique_ptr<UpstreamResponse> r) const {
+  return std::make_unique<ChatFromUpstream>(std::move(r), reader(ctx.req.include_usage));
+}
+
+}  // namespace switchboard::pipeline

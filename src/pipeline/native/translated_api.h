@@ -1,0 +1,45 @@
+// Chat completions over a replica that speaks another API (docs/apis.md): what serves a request
+// the replica's own API cannot pass through (NativeApi::serving()). The chat-completions request
+// the stages parsed — a multi-call plan's buffered body too — is translated into the replica's
+// API and posted to its path with its credentials; the replica's answer — whole, streamed or an
+// error — is read back as chat completions before anything else sees it (adapt()), so metering,
+// deliver(), the cache, judges and the client's own front end work as with a chat replica.
+// Refused (api_mismatch): embeddings, and requests the translation cannot carry (its message says
+// what). One subclass per upstream API: anthropic_translated.cc, responses_translated.cc.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "api/upstream_to_chat.h"
+#include "pipeline/native/native_api.h"
+#include "switchboard/result.h"
+
+namespace switchboard::pipeline {
+
+class TranslatedApi : public NativeApi {
+ public:
+  std::string refusal(const RequestContext& ctx, const CallState& st,
+                      const Replica& replica) const override;
+  std::string_view body(const RequestContext& ctx, CallState& st,
+                        std::string_view model) const override;
+  ResponseWriter& writer(const RequestContext& ctx) const override;
+  std::optional<api::Usage> usage(std::string_view whole) const override;
+  std::unique_ptr<UsageMeter> stream_meter() const override;
+  std::unique_ptr<UpstreamResponse> adapt(const RequestContext& ctx,
+                                          std::unique_ptr<UpstreamResponse> r) const override;
+
+ protected:
+  // The replica's request for chat-completions `chat`, naming `model`; kBadRequest when the
+  // translation cannot carry it.
+  virtual Result<std::string> translate(std::string_view chat, std::string_view model) const = 0;
+  // A reader of one call's answer.
+  virtual std::unique_ptr<api::UpstreamToChat> reader(bool include_usage) const = 0;
+};
+
+// The translating objects of the registered APIs that have one.
+const NativeApi& chat_over_anthropic();
+const NativeApi& chat_over_responses();
+
+}  // namespace switchboard::pipeline
