@@ -21,6 +21,9 @@ std::int64_t unix_seconds() {
 }
 
 void ChatChunkWriter::start(std::string answer_id, std::string answer_model) {
+  // Repeated in every chunk: an upstream's oversized id or model must not multiply the stream.
+  if (answer_id.size() > kMaxNameBytes) answer_id.resize(kMaxNameBytes);
+  if (answer_model.size() > kMaxNameBytes) answer_model.resize(kMaxNameBytes);
   if (!answer_id.empty()) id = std::move(answer_id);
   model = std::move(answer_model);
   created = unix_seconds();

@@ -3,6 +3,7 @@
 // its id, model and creation time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -20,7 +21,8 @@ class ChatChunkWriter {
  public:
   std::string id = "chatcmpl-translated", model;
   std::int64_t created = 0;  // unix seconds (set by start())
-  // Sets the answer's id and model, the time now.
+  static constexpr std::size_t kMaxNameBytes = 256;
+  // Sets the answer's id and model (each cut to kMaxNameBytes), the time now.
   void start(std::string answer_id, std::string answer_model);
   // "data: {chunk}\n\n" with one choice carrying `delta` (and `finish`, unless null).
   std::string delta(const nlohmann::json& delta, const char* finish = nullptr,

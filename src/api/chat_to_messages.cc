@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json_util.h"
+#include "api/messages.h"
 
 namespace switchboard::api {
 
@@ -88,7 +89,7 @@ std::string tool_text(const json& content) {
 
 Result<json> tool_definition(const json& tool, std::size_t i) {
   const std::string at = "tools[" + std::to_string(i) + "]";
-  if (!tool.is_object() || tool.value("type", std::string()) != "function" ||
+  if (!tool.is_object() || string_at(tool, "type") != "function" ||
       !tool.contains("function") || !tool["function"].is_object())
     return unsupported(at + " (only function tools)");
   const json& f = tool["function"];
@@ -121,19 +122,17 @@ Result<json> tool_choice(const json& choice, bool parallel_off) {
 }
 
 const char* finish_reason(const std::string& stop_reason) {
-  if (stop_reason == "max_tokens") return "length";
+  if (stop_reason == "max_tokens" || stop_reason == "model_context_window_exceeded") return "length";
   if (stop_reason == "tool_use") return "tool_calls";
   if (stop_reason == "refusal") return "content_filter";
   return "stop";  // end_turn, stop_sequence, pause_turn
 }
 
-std::int64_t tokens_at(const json& usage, const char* key) { return int_at(usage, key).value_or(0); }
-
-// Anthropic's prompt tokens: uncached input plus what was written to and read from its cache.
-std::int64_t input_tokens(const json& usage) {
-  return tokens_at(usage, "input_tokens") + tokens_at(usage, "cache_creation_input_tokens") +
-         tokens_at(usage, "cache_read_input_tokens");
+std::int64_t tokens_at(const json& usage, const char* key) {
+  return std::max<std::int64_t>(int_at(usage, key).value_or(0), 0);
 }
+
+std::int64_t input_tokens(const json& usage) { return anthropic_prompt_tokens(usage).value_or(0); }
 
 }  // namespace
 
@@ -142,10 +141,10 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
   if (!chat.is_object()) return invalid_request("the body must be a JSON object");
   if (chat.contains("n") && !chat["n"].is_null() && chat["n"] != 1)
     return unsupported("n other than 1");
-  if (chat.value("logprobs", false) == true) return unsupported("logprobs");
-  if (auto rf = chat.find("response_format"); rf != chat.end() && rf->is_object() &&
-                                              rf->value("type", std::string("text")) != "text")
-    return unsupported("response_format " + rf->value("type", std::string()));
+  if (member(chat, "logprobs") == true) return unsupported("logprobs");
+  if (const json& rf = member(chat, "response_format");
+      rf.is_object() && !string_at(rf, "type").empty() && string_at(rf, "type") != "text")
+    return unsupported("response_format " + string_at(rf, "type"));
   if (chat.contains("audio") && !chat["audio"].is_null()) return unsupported("audio output");
 
   json out{{"model", std::string(model)}};
@@ -233,7 +232,7 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
         if (x.is_string()) stops.push_back(x);
     if (!stops.empty()) out["stop_sequences"] = std::move(stops);
   }
-  if (chat.value("stream", false) == true) out["stream"] = true;
+  if (member(chat, "stream") == true) out["stream"] = true;
   if (auto tools = chat.find("tools"); tools != chat.end() && tools->is_array() && !tools->empty()) {
     json defs = json::array();
     for (std::size_t i = 0; i < tools->size(); ++i) {
@@ -242,7 +241,7 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
       defs.push_back(std::move(*d));
     }
     out["tools"] = std::move(defs);
-    const bool parallel_off = chat.value("parallel_tool_calls", true) == false;
+    const bool parallel_off = member(chat, "parallel_tool_calls") == false;
     if (auto c = chat.find("tool_choice"); c != chat.end() && !c->is_null()) {
       auto choice = tool_choice(*c, parallel_off);
       if (!choice) return choice.error();
@@ -287,8 +286,10 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json) {
             json::array({{{"index", 0},
                           {"message", std::move(message)},
                           {"finish_reason", finish_reason(string_at(m, "stop_reason"))}}})}};
-  if (usage.is_object())
+  if (usage.is_object()) {
     out["usage"] = chat_usage_json({input_tokens(usage), tokens_at(usage, "output_tokens")});
+    out["usage"]["prompt_tokens_details"] = {{"cached_tokens", tokens_at(usage, "cache_read_input_tokens")}};
+  }
   return dump_json(out);
 }
 
@@ -316,6 +317,7 @@ std::string MessagesToChatStream::event(std::string_view data) {
     return out_.delta({{"role", "assistant"}, {"content", ""}});
   }
   if (type == "error") {
+    stopped_ = true;
     const json& err = member(e, "error");
     std::string message = string_at(err, "message");
     if (message.empty()) message = "the Anthropic upstream sent an error event";
@@ -377,6 +379,7 @@ class MessagesReader final : public UpstreamToChat {
   }
   std::string error_body(std::string_view body) override { return messages_error_to_openai(body); }
   std::string event(std::string_view data) override { return stream_.event(data); }
+  bool finished() const override { return stream_.finished(); }
 
  private:
   MessagesToChatStream stream_;

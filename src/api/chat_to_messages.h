@@ -56,8 +56,11 @@ class MessagesToChatStream {
   // `include_usage`: the client asked for a separate usage chunk (stream_options.include_usage).
   explicit MessagesToChatStream(bool include_usage) : include_usage_(include_usage) {}
   // The chat SSE bytes ("data: ...\n\n" events) for one upstream event's data (maybe none);
-  // message_stop gives the last ones and "data: [DONE]"; whatever comes after it is dropped.
+  // message_stop gives the last ones and "data: [DONE]"; whatever comes after it (or after an
+  // error event) is dropped.
   std::string event(std::string_view data);
+  // message_stop or an error event came.
+  bool finished() const { return stopped_; }
 
  private:
   bool include_usage_;
@@ -67,7 +70,7 @@ class MessagesToChatStream {
   int block_tool_ = -1;     // the open block's tool index (-1: a text or other block)
   std::string stop_reason_;
   bool started_ = false;
-  bool stopped_ = false;  // message_stop came: nothing follows [DONE]
+  bool stopped_ = false;  // message_stop or an error came: nothing follows
 };
 
 // The three above as one reader (pipeline/native/anthropic_translated.cc).

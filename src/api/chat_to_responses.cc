@@ -152,6 +152,7 @@ class ResponsesReader final : public UpstreamToChat {
     if (!e.is_object()) return {};
     const std::string type = string_at(e, "type");
     if (type == "error") {
+      stopped_ = true;
       std::string message = string_at(e, "message");
       if (message.empty()) message = string_at(member(e, "error"), "message");
       if (message.empty()) message = "the Responses upstream sent an error event";
@@ -204,6 +205,7 @@ class ResponsesReader final : public UpstreamToChat {
     }
     return {};  // in_progress, content parts, output_text.done, item done, reasoning, ...
   }
+  bool finished() const override { return stopped_; }
 
  private:
   bool include_usage_;
@@ -219,7 +221,7 @@ Result<std::string> chat_to_responses_request(std::string_view chat_body, std::s
   if (!chat.is_object()) return invalid_request("the body must be a JSON object");
   if (chat.contains("n") && !chat["n"].is_null() && chat["n"] != 1)
     return unsupported("n other than 1");
-  if (chat.value("logprobs", false) == true) return unsupported("logprobs");
+  if (member(chat, "logprobs") == true) return unsupported("logprobs");
   if (auto s = chat.find("stop"); s != chat.end() && !s->is_null())
     return unsupported("stop (the Responses API has no stop sequences)");
   if (chat.contains("audio") && !chat["audio"].is_null()) return unsupported("audio output");
@@ -279,7 +281,7 @@ Result<std::string> chat_to_responses_request(std::string_view chat_body, std::s
   if (member(chat, "parallel_tool_calls").is_boolean())
     out["parallel_tool_calls"] = chat["parallel_tool_calls"];
   if (member(chat, "user").is_string()) out["user"] = chat["user"];
-  if (chat.value("stream", false) == true) out["stream"] = true;
+  if (member(chat, "stream") == true) out["stream"] = true;
   if (const json& tools = member(chat, "tools"); tools.is_array() && !tools.empty()) {
     json defs = json::array();
     for (std::size_t i = 0; i < tools.size(); ++i) {

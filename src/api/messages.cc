@@ -2,7 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "api/chat_reading.h"
+#include "api/chat_request.h"
 #include "api/json_util.h"
 
 namespace switchboard::api {
@@ -401,16 +404,21 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   return r;
 }
 
+std::optional<std::int64_t> anthropic_prompt_tokens(const json& usage) {
+  std::optional<std::int64_t> total;
+  for (const char* key : {"input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"})
+    if (auto n = int_at(usage, key))
+      total = saturating_add(total.value_or(0), std::max<std::int64_t>(*n, 0));
+  return total;
+}
+
 std::optional<Usage> anthropic_usage(std::string_view message_json) {
   json j = json::parse(message_json, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("usage") || !j["usage"].is_object())
-    return std::nullopt;
-  const json& u = j["usage"];
+  const json& u = member(j, "usage");
+  if (!u.is_object()) return std::nullopt;
   Usage out;
-  if (u.contains("input_tokens") && u["input_tokens"].is_number_integer())
-    out.prompt_tokens = u["input_tokens"].get<std::int64_t>();
-  if (u.contains("output_tokens") && u["output_tokens"].is_number_integer())
-    out.completion_tokens = u["output_tokens"].get<std::int64_t>();
+  out.prompt_tokens = anthropic_prompt_tokens(u).value_or(0);
+  out.completion_tokens = std::max<std::int64_t>(int_at(u, "output_tokens").value_or(0), 0);
   return out;
 }
 
@@ -418,18 +426,14 @@ void MessagesStreamMeter::on_event(std::string_view data) {
   json j = json::parse(data, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string()) return;
   const std::string& type = j["type"].get_ref<const std::string&>();
-  auto tokens = [](const json& usage, const char* key) -> std::optional<std::int64_t> {
-    if (!usage.is_object() || !usage.contains(key) || !usage[key].is_number_integer())
-      return std::nullopt;
-    return usage[key].get<std::int64_t>();
+  auto read = [this](const json& usage) {
+    if (auto n = anthropic_prompt_tokens(usage)) input_ = n;
+    if (auto n = int_at(usage, "output_tokens")) output_ = std::max<std::int64_t>(*n, 0);
   };
-  if (type == "message_start" && j.contains("message") && j["message"].is_object() &&
-      j["message"].contains("usage")) {
-    if (auto n = tokens(j["message"]["usage"], "input_tokens")) input_ = n;
-    if (auto n = tokens(j["message"]["usage"], "output_tokens")) output_ = n;
-  } else if (type == "message_delta" && j.contains("usage")) {
-    if (auto n = tokens(j["usage"], "output_tokens")) output_ = n;
-    if (auto n = tokens(j["usage"], "input_tokens")) input_ = n;
+  if (type == "message_start") {
+    read(member(member(j, "message"), "usage"));
+  } else if (type == "message_delta") {
+    read(member(j, "usage"));
   } else if (type == "content_block_delta") {
     ++chunks_;
   } else if (type == "message_stop") {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/json_util.h"
+#include "api/messages.h"
 
 namespace switchboard::api {
 
@@ -56,7 +57,7 @@ class MessagesAnswerReader final : public TextAnswerReader {
 
  private:
   void take_usage(const json& usage) {
-    if (auto n = int_at(usage, "input_tokens")) a_.prompt_tokens = *n;
+    if (auto n = anthropic_prompt_tokens(usage)) a_.prompt_tokens = *n;
     if (auto n = int_at(usage, "output_tokens")) a_.completion_tokens = *n;
   }
   TextAnswer a_;
@@ -81,7 +82,7 @@ std::optional<TextAnswer> anthropic_answer(std::string_view message_json) {
   if (a.finish_reason.empty()) return std::nullopt;
   a.model = string_at(j, "model");
   const json& usage = member(j, "usage");
-  a.prompt_tokens = int_at(usage, "input_tokens").value_or(0);
+  a.prompt_tokens = anthropic_prompt_tokens(usage).value_or(0);
   a.completion_tokens = int_at(usage, "output_tokens").value_or(0);
   return a;
 }

@@ -22,6 +22,9 @@ class UpstreamToChat {
   // One event's data of the upstream's stream: the chat SSE bytes it gives (possibly none);
   // the stream's end gives "data: [DONE]", after which nothing more is given.
   virtual std::string event(std::string_view data) = 0;
+  // Whether the stream came to its end: the final event ([DONE] given) or an error event relayed.
+  // A stream that ends before is cut short (pipeline/native/translated_api.cc reports it broken).
+  virtual bool finished() const = 0;
 };
 
 }  // namespace switchboard::api

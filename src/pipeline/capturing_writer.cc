@@ -17,7 +17,9 @@ CapturingWriter::CapturingWriter(ResponseWriter& inner, api::ConversationCapture
 void CapturingWriter::keep() {
   if (broken_) return;
   auto stored = capture_.result();
-  if (!stored || stored->items.size() + stored->response.size() > max_bytes_) return;
+  if (!stored || stored->items.size() > max_bytes_) return;
+  // The conversation first: the response object (for GET) is kept only when both fit.
+  if (stored->items.size() + stored->response.size() > max_bytes_) stored->response.clear();
   record_.stored_response = store::StoredResponse{std::move(stored->id), std::move(stored->items),
                                                   std::move(stored->response)};
   if (on_kept_) on_kept_(record_.stored_response->id);

@@ -37,6 +37,8 @@ bool wants_stream(std::string_view target) {
 asio::awaitable<void> Gateway::stored_response_endpoint(http::Exchange& ex, std::string_view tail) {
   const bool erase = ex.request().method() == http::bhttp::verb::delete_;
   const std::string id(tail);
+  const std::shared_ptr<Runtime> rt = runtime();  // holds the settings read below
+  const config::ApiSettings* settings = rt->config->find_api("responses");
   std::optional<Error> refusal;
   if (id.empty() || id.find('/') != std::string::npos) {
     refusal = make_error(ErrorKind::kNotFound, "not_found",
@@ -48,29 +50,43 @@ asio::awaitable<void> Gateway::stored_response_endpoint(http::Exchange& ex, std:
     refusal = make_error(ErrorKind::kBadRequest, "unsupported_parameter",
                          "stream: a stored response is returned whole (JSON), not replayed as "
                          "events; retrieve it without stream=true");
-  } else if (const config::ApiSettings* s = runtime()->config->find_api("responses");
-             !s || !s->store) {
+  } else if (!settings || !settings->store) {
     refusal = make_error(ErrorKind::kNotFound, "response_not_found",
                          "Response with id '" + id +
                              "' not found: this gateway does not store responses "
                              "(apis.responses.store is off).");
   }
-  if (refusal) co_return (void) co_await ex.respond(error_response(*refusal));
+  // (Responses are built before each co_await: GCC 12 may destroy temporaries inside a co_await
+  // expression twice.)
+  if (refusal) {
+    http::Response r = error_response(*refusal);
+    co_return (void) co_await ex.respond(std::move(r));
+  }
   auto caller = caller_key(ex);
-  if (!caller) co_return (void) co_await ex.respond(error_response(caller.error()));
+  if (!caller) {
+    http::Response r = error_response(caller.error());
+    co_return (void) co_await ex.respond(std::move(r));
+  }
   const std::string owner = caller->value_or("");
 
   std::optional<store::StoredResponse> found = co_await stored_response(id, owner);
-  if (!found) co_return (void) co_await ex.respond(error_response(not_found(id)));
+  if (!found) {
+    http::Response r = error_response(not_found(id));
+    co_return (void) co_await ex.respond(std::move(r));
+  }
   if (!erase) {
-    // Rows stored before the response object was kept hold only the conversation.
-    if (found->response.empty())
-      co_return (void) co_await ex.respond(error_response(make_error(
-          ErrorKind::kNotFound, "response_not_found",
-          "Response with id '" + id +
-              "' was stored before responses were kept for retrieval: it can still be continued "
-              "with previous_response_id, not read.")));
-    co_return (void) co_await ex.respond(json_response(200, std::move(found->response)));
+    // Kept for previous_response_id only: a row stored before the response object was kept, or
+    // one whose response object did not fit max_stored_bytes.
+    http::Response r =
+        found->response.empty()
+            ? error_response(make_error(
+                  ErrorKind::kNotFound, "response_not_found",
+                  "Response with id '" + id +
+                      "' was kept for previous_response_id only (stored before responses were "
+                      "kept for retrieval, or larger than apis.responses.max_stored_bytes): it "
+                      "can be continued, not read."))
+            : json_response(200, std::move(found->response));
+    co_return (void) co_await ex.respond(std::move(r));
   }
 
   struct Erased {
@@ -98,10 +114,12 @@ asio::awaitable<void> Gateway::stored_response_endpoint(http::Exchange& ex, std:
                   ? not_found(id)
                   : make_error(ErrorKind::kUnavailable, "store_unavailable",
                                "the stored response could not be deleted: " + erased.error);
-    co_return (void) co_await ex.respond(error_response(e));
+    http::Response r = error_response(e);
+    co_return (void) co_await ex.respond(std::move(r));
   }
   const nlohmann::json body{{"id", id}, {"object", "response"}, {"deleted", true}};
-  co_await ex.respond(json_response(200, body.dump()));
+  http::Response r = json_response(200, body.dump());
+  co_await ex.respond(std::move(r));
 }
 
 }  // namespace switchboard::pipeline

@@ -44,14 +44,48 @@ std::int64_t CompletionMeans::mean(std::string_view model) const {
   return static_cast<std::int64_t>(it->second->load(std::memory_order_relaxed) + 0.5);
 }
 
-double admission_spend_estimate(const RequestContext& ctx, const CompletionMeans& means) {
+RouteModels::RouteModels(const config::Config& config) {
+  for (std::size_t i = 0; i < config.models.size() && i < 64; ++i)
+    model_bits_.emplace(config.models[i].name, i);
+  for (const auto& r : config.routes)
+    routes_.emplace(r.name, std::make_unique<std::atomic<std::uint64_t>>(0));
+}
+
+void RouteModels::saw(const RequestContext& ctx) {
+  if (!ctx.route || !ctx.decision) return;
+  auto it = routes_.find(ctx.route->config->name);
+  if (it == routes_.end()) return;
+  std::uint64_t bits = 0;
+  auto add = [&](std::string_view model) {
+    auto m = model_bits_.find(model);
+    bits |= m == model_bits_.end() ? kAll : std::uint64_t{1} << m->second;
+  };
+  for (const auto& c : ctx.rec.candidates) add(c.model);
+  for (const auto& m : ctx.decision->plan.models()) add(m);
+  it->second->fetch_or(bits, std::memory_order_relaxed);
+}
+
+std::vector<const config::ModelConfig*> RouteModels::models_of(const config::Config& config,
+                                                               std::string_view route) const {
+  std::vector<const config::ModelConfig*> out;
+  auto it = routes_.find(route);
+  const std::uint64_t bits = it == routes_.end() ? 0 : it->second->load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < config.models.size(); ++i)
+    if (bits == 0 || bits == kAll || (i < 64 && (bits >> i & 1))) out.push_back(&config.models[i]);
+  return out;
+}
+
+double admission_spend_estimate(const RequestContext& ctx, const CompletionMeans& means,
+                                const RouteModels& routes) {
   if (!ctx.runtime) return 0;
   const config::Config& config = *ctx.runtime->config;
   if (!ctx.route)
     if (const auto* m = config.find_model(ctx.req.model)) return list_cost(ctx, means, *m);
-  // A route (or an adapter's name): any configured model may answer.
+  // A route: the dearest model its decisions have named (any, before its first; an adapter's
+  // name: any).
   double most = 0;
-  for (const auto& m : config.models) most = std::max(most, list_cost(ctx, means, m));
+  for (const auto* m : routes.models_of(config, ctx.route ? ctx.route->config->name : ""))
+    most = std::max(most, list_cost(ctx, means, *m));
   return most;
 }
 

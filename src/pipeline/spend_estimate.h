@@ -5,7 +5,9 @@
 //
 // Two moments:
 // - at admission, before any model is chosen: what the request could cost at most — the model
-//   it names, or for a route the most expensive configured model;
+//   it names, or for a route the most expensive of the models its decisions have named so far
+//   (RouteModels: every candidate and every model of the plans), every configured model before
+//   the route's first decision;
 // - once its plan is known: per model the plan may call, the larger of the policy's predicted
 //   cost and that model's list price.
 // Both price the prompt's estimated tokens plus the completion's: the request's max_tokens when
@@ -19,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "pipeline/request_context.h"
@@ -40,8 +43,28 @@ class CompletionMeans {
   std::map<std::string, std::unique_ptr<std::atomic<double>>, std::less<>> means_;
 };
 
+// The models each route's decisions have named: candidates and plan models, one bit per configured
+// model (the first 64; a route that named a model beyond them counts every model). Thread-safe,
+// lock-free; routes and models fixed at construction.
+class RouteModels {
+ public:
+  explicit RouteModels(const config::Config& config);
+  // Notes the decision's candidates and plan models for its route (no-op without a route).
+  void saw(const RequestContext& ctx);
+  // The configured models the route has named, or every configured model when it has named none
+  // yet (or one beyond the first 64).
+  std::vector<const config::ModelConfig*> models_of(const config::Config& config,
+                                                    std::string_view route) const;
+
+ private:
+  static constexpr std::uint64_t kAll = ~std::uint64_t{0};
+  std::map<std::string, std::size_t, std::less<>> model_bits_;
+  std::map<std::string, std::unique_ptr<std::atomic<std::uint64_t>>, std::less<>> routes_;
+};
+
 // USD; 0 without a runtime.
-double admission_spend_estimate(const RequestContext& ctx, const CompletionMeans& means);
+double admission_spend_estimate(const RequestContext& ctx, const CompletionMeans& means,
+                                const RouteModels& routes);
 // USD; 0 before a decision. Fallbacks are not counted: only one model answers.
 double plan_spend_estimate(const RequestContext& ctx, const CompletionMeans& means);
 

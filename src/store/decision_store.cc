@@ -234,7 +234,8 @@ bool DecisionStore::erase_response(const std::string& response_id, std::string_v
     queued = pending_responses_.contains(response_id);
   }
   if (queued) {
-    flush(options_.busy_timeout);
+    // Bounded: this runs on a lookup thread other lookups share.
+    flush(std::min(options_.busy_timeout, std::chrono::milliseconds(1000)));
     std::lock_guard lock(mu_);
     if (pending_responses_.contains(response_id)) {
       if (error) *error = "the response is still being written (the store is failing)";
@@ -248,7 +249,7 @@ bool DecisionStore::erase_response(const std::string& response_id, std::string_v
     sqlite3_close_v2(db);
     return false;
   }
-  sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
+  sqlite3_busy_timeout(db, static_cast<int>(std::min<std::int64_t>(options_.busy_timeout.count(), 1000)));
   const auto deleted = delete_stored_response(db, response_id, caller_key);
   if (!deleted && error) *error = sqlite3_errmsg(db);
   sqlite3_close_v2(db);

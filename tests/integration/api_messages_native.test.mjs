@@ -90,7 +90,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     assert.equal(c.id, 'msg_native_01');
     assert.equal(c.choices[0].message.content, 'native answer to: hi from chat');
     assert.equal(c.choices[0].finish_reason, 'stop');
-    assert.deepEqual(c.usage, { prompt_tokens: 21, completion_tokens: 8, total_tokens: 29 });
+    assert.deepEqual(c.usage, { prompt_tokens: 21, completion_tokens: 8, total_tokens: 29, prompt_tokens_details: { cached_tokens: 0 } });
     const got = upstream.requests.at(-1);
     assert.equal(got.url, '/v1/messages');
     assert.equal(got.headers['x-api-key'], KEY);
@@ -128,6 +128,21 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     const body = JSON.parse(upstream.requests.at(-1).body);
     assert.equal(body.stream, true);
     assert.equal(body.max_tokens, 64);
+  });
+
+  test('a translated stream the replica closes before message_stop is reported broken, not complete', async () => {
+    const res = await fetch(`${gw.base}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: CLAUDE, stream: true, messages: [{ role: 'user', content: 'please cut me short' }] }),
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /native answer/);  // what came before the cut was relayed
+    assert.doesNotMatch(text, /"finish_reason":"stop"/);  // never presented as a finished answer
+    assert.match(text, /upstream_stream_broken/);
+    assert.match(text, /ended before its final event/);
+    const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'stream_broken');
   });
 
   test('tool calls over Messages, whole and streamed, and the tool result sent back as tool_result', async () => {

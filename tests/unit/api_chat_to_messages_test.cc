@@ -75,6 +75,20 @@ TEST(ChatToMessages, SystemTurnsImagesToolsAndSettings) {
   EXPECT_FALSE(m.contains("stream"));
 }
 
+TEST(ChatToMessages, NullOptionalFieldsAreAbsentNotErrors) {
+  // What parse_chat_request lets through must not throw here (the attempt would fail as a 500).
+  const json m = request(json::parse(R"({"model":"a","stream":null,"logprobs":null,
+    "parallel_tool_calls":null,"response_format":{"type":null},"temperature":null,"stop":null,
+    "tool_choice":null,"user":null,"messages":[{"role":"user","content":"hi"}]})"));
+  EXPECT_FALSE(m.contains("stream"));
+  EXPECT_FALSE(m.contains("temperature"));
+  auto r = chat_to_messages_request(
+      R"({"messages":[{"role":"user","content":"hi"}],"tools":[{"type":null}]})", "m");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "unsupported_for_anthropic");
+  EXPECT_FALSE(chat_to_messages_request(R"({"messages":[{"role":null}]})", "m"));
+}
+
 TEST(ChatToMessages, DefaultsAndClamps) {
   const json m = request({{"model", "a"},
                           {"stream", true},
@@ -127,7 +141,8 @@ TEST(MessagesToChat, WholeAnswersTextToolsUsageAndStopReasons) {
   EXPECT_EQ(choice["message"]["content"], "Hi there");  // the thinking block left out
   EXPECT_EQ(choice["message"]["tool_calls"][0]["function"]["arguments"], R"({"x":[1,2]})");
   EXPECT_EQ(choice["finish_reason"], "tool_calls");
-  EXPECT_EQ(j["usage"], json::parse(R"({"prompt_tokens":100,"completion_tokens":5,"total_tokens":105})"));
+  EXPECT_EQ(j["usage"], json::parse(R"({"prompt_tokens":100,"completion_tokens":5,"total_tokens":105,
+    "prompt_tokens_details":{"cached_tokens":90}})"));
   for (auto [reason, finish] : std::vector<std::pair<const char*, const char*>>{
            {"end_turn", "stop"}, {"stop_sequence", "stop"}, {"max_tokens", "length"},
            {"refusal", "content_filter"}}) {

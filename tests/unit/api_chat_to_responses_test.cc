@@ -56,6 +56,15 @@ TEST(ChatToResponses, MessagesToolsFormatsAndSettings) {
       R"({"format":{"type":"json_schema","name":"out","schema":{"type":"object"},"strict":true}})"));
 }
 
+TEST(ChatToResponses, NullOptionalFieldsAreAbsentNotErrors) {
+  const json r = request(json::parse(R"({"model":"a","stream":null,"logprobs":null,"stop":null,
+    "parallel_tool_calls":null,"response_format":{"type":null},"temperature":null,"user":null,
+    "messages":[{"role":"user","content":"hi"}]})"));
+  EXPECT_FALSE(r.contains("stream"));
+  EXPECT_FALSE(r.contains("temperature"));
+  EXPECT_FALSE(r.contains("text"));
+}
+
 TEST(ChatToResponses, RefusesWhatItCannotCarry) {
   const json hi = {{{"role", "user"}, {"content", "hi"}}};
   const std::vector<std::pair<json, std::string>> cases = {

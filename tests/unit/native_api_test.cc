@@ -58,6 +58,20 @@ TEST(NativeApis, WholeAnswersAreMeteredInTheirOwnShape) {
   auto a = api("anthropic").usage(R"({"usage":{"input_tokens":7,"output_tokens":2}})");
   ASSERT_TRUE(a);
   EXPECT_EQ(a->prompt_tokens, 7);
+  // Anthropic's prompt-cache tokens count as prompt tokens (as the translation counts them);
+  // negative counts from a broken upstream as none.
+  a = api("anthropic").usage(
+      R"({"usage":{"input_tokens":7,"cache_creation_input_tokens":100,"cache_read_input_tokens":900,"output_tokens":-2}})");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->prompt_tokens, 1007);
+  EXPECT_EQ(a->completion_tokens, 0);
+  auto anthropic_meter = api("anthropic").stream_meter();
+  anthropic_meter->on_event(
+      R"({"type":"message_start","message":{"usage":{"input_tokens":3,"cache_read_input_tokens":40,"output_tokens":1}}})");
+  anthropic_meter->on_event(R"({"type":"message_delta","usage":{"output_tokens":9}})");
+  ASSERT_TRUE(anthropic_meter->reported_usage());
+  EXPECT_EQ(anthropic_meter->reported_usage()->prompt_tokens, 43);
+  EXPECT_EQ(anthropic_meter->reported_usage()->completion_tokens, 9);
   EXPECT_FALSE(api("responses").usage("not json"));
   EXPECT_FALSE(api("responses").usage(R"({"usage":null})"));
 }
@@ -119,6 +133,39 @@ TEST(NativeApis, PassThroughServesOnlyClientsOfItsOwnApi) {
   st.buffered.reset();
   ctx.rewritten_body = "{}";  // the guard rewrote it
   EXPECT_NE(api("responses").refusal(ctx, st, replica).find("guard"), std::string::npos);
+}
+
+TEST(NativeApis, WhatThePassThroughCannotTakeIsServedByTheTranslation) {
+  config::ReplicaConfig rc;
+  rc.id = "r1";
+  Replica replica;
+  replica.config = &rc;
+  RequestContext ctx;
+  CallState st;
+  ctx.body = R"({"model":"m","messages":[{"role":"user","content":"hi"}],"stop":"END"})";
+  for (const char* name : {"anthropic", "responses"}) {
+    SCOPED_TRACE(name);
+    const NativeApi& registered = api(name);
+    ctx.native_api = {};  // a chat client
+    const NativeApi& chat = registered.serving(ctx, st);
+    EXPECT_NE(&chat, &registered);
+    EXPECT_EQ(chat.name(), name);
+    EXPECT_EQ(chat.path(ctx), registered.path(ctx));
+    ctx.native_api = name;  // a client of the replica's own API: passed through
+    EXPECT_EQ(&registered.serving(ctx, st), &registered);
+    st.buffered = R"({"model":"m","messages":[{"role":"user","content":"x"}]})";  // multi-call
+    EXPECT_EQ(&registered.serving(ctx, st), &chat);
+    EXPECT_EQ(chat.refusal(ctx, st, replica), "");
+    st.buffered.reset();
+    // The translation reads the chat body: the Responses API has no stop sequences.
+    const std::string why = chat.refusal(ctx, st, replica);
+    EXPECT_EQ(why.empty(), std::string(name) == "anthropic") << why;
+    ctx.kind = RequestKind::kEmbeddings;
+    EXPECT_NE(chat.refusal(ctx, st, replica).find("no embeddings"), std::string::npos);
+    ctx.kind = RequestKind::kChat;
+  }
+  // The chat API serves everything itself.
+  EXPECT_EQ(&api("chat").serving(ctx, st), &api("chat"));
 }
 
 }  // namespace

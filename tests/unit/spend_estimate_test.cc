@@ -47,6 +47,7 @@ TEST(CompletionMeans, FirstAnswerSetsTheMeanLaterOnesMoveItBySixteenths) {
 TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrTheMean) {
   auto config = parsed();
   CompletionMeans means(*config);
+  RouteModels routes(*config);
   Runtime runtime;
   runtime.config = config;
   RouteRuntime route;
@@ -56,15 +57,29 @@ TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrThe
   ctx.signals.prompt_tokens = 1000;
   ctx.req.model = "cheap";
   ctx.req.max_tokens = 500;
-  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means), (1000 * 1 + 500 * 2) / 1e6);
-  ctx.route = &route;  // a route: any model may answer, so the dearest counts
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 1 + 500 * 2) / 1e6);
+  ctx.route = &route;  // a route before its first decision: any model may answer
   ctx.req.model = "auto";
-  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means), (1000 * 10 + 500 * 30) / 1e6);
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 10 + 500 * 30) / 1e6);
   // Without max_tokens: the prompt alone until the models have answered, then their means.
   ctx.req.max_tokens.reset();
-  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means), 1000 * 10 / 1e6);
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), 1000 * 10 / 1e6);
   means.observe("dear", 200);
-  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means), (1000 * 10 + 200 * 30) / 1e6);
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 10 + 200 * 30) / 1e6);
+  // Once the route has decided — its candidates and plan name only the cheap model — the
+  // admission estimate is the cheap model's.
+  ctx.req.max_tokens = 500;
+  ctx.decision.emplace();
+  ctx.decision->plan.model = "cheap";
+  Candidate c;
+  c.model = "cheap";
+  ctx.rec.candidates.push_back(c);
+  routes.saw(ctx);
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 1 + 500 * 2) / 1e6);
+  // A fallback to the dear model widens it again.
+  ctx.decision->plan.fallbacks = {"dear"};
+  routes.saw(ctx);
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 10 + 500 * 30) / 1e6);
 }
 
 TEST(SpendEstimate, OnceRoutedThePlansModelsAtTheirPriceOrTheirPrediction) {

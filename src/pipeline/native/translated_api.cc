@@ -37,20 +37,27 @@ class ChatFromUpstream final : public UpstreamResponse {
       whole_done_ = true;
       co_return std::string_view(out_);
     }
+    // What was translated before a failure goes out first; the failure with the next call.
     out_.clear();
     while (out_.empty()) {
+      if (failure_) co_return *failure_;
       if (ended_) co_return std::string_view();
       auto piece = co_await inner_->read_some(deadline);
       if (!piece) co_return piece.error();
       if (piece->empty()) {
         parser_.finish();
         ended_ = true;
+        // A stream that stops before its final event (no error said why) is cut short, not done:
+        // the relay reports it broken instead of passing a truncated answer as complete.
+        if (!reader_->finished())
+          failure_ = make_error(ErrorKind::kUpstreamError, "upstream_stream_cut",
+                                "the upstream's stream ended before its final event");
         continue;
       }
       if (!parser_.feed(*piece))
-        co_return make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
-                             "a line or event of the upstream's stream exceeds " +
-                                 std::to_string(api::SseParser::kDefaultMaxEventBytes) + " bytes");
+        failure_ = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
+                              "a line or event of the upstream's stream exceeds " +
+                                  std::to_string(api::SseParser::kDefaultMaxEventBytes) + " bytes");
     }
     co_return std::string_view(out_);
   }
@@ -83,6 +90,7 @@ class ChatFromUpstream final : public UpstreamResponse {
   std::string out_;  // what the last read_some() returns
   api::SseParser parser_;
   bool ended_ = false, whole_done_ = false;
+  std::optional<Error> failure_;  // returned once out_ is sent
 };
 
 // The chat body this call sends (a multi-call plan's buffered one, else the request's).

@@ -36,7 +36,9 @@ std::int64_t now_ms() {
 class LimitsStage final : public SyncStage {
  public:
   LimitsStage(std::shared_ptr<access::AccessService> service, const config::Config& config)
-      : service_(std::move(service)), means_(std::make_shared<CompletionMeans>(config)) {}
+      : service_(std::move(service)),
+        means_(std::make_shared<CompletionMeans>(config)),
+        routes_(std::make_shared<RouteModels>(config)) {}
   std::string_view name() const override { return "limits"; }
   bool required() const override { return true; }
 
@@ -86,7 +88,8 @@ class LimitsStage final : public SyncStage {
     if (!a.ok) {
       return refuse(ctx, key, a, std::move(*a.error), a.outcome);
     }
-    if (has_budget(k)) service_->limiter().reserve_spend(k, a, admission_spend_estimate(ctx, *means_));
+    if (has_budget(k))
+      service_->limiter().reserve_spend(k, a, admission_spend_estimate(ctx, *means_, *routes_));
     service_->kick();
     settle_later(ctx, key, std::move(a));
     return StageResult::next();
@@ -120,11 +123,14 @@ class LimitsStage final : public SyncStage {
     // A request cut before its after-answer hooks ran (its coroutine destroyed by a shutdown's
     // drain timeout) keeps what it reserved counted: it may well have been billed.
     auto a = std::make_shared<access::Admission>(std::move(admission));
-    if (key && a->counted && has_budget(key->key))
+    if (key && a->counted && has_budget(key->key)) {
       ctx.on_plan.push_back([service = service_, means = means_, key, a](RequestContext& c) {
         service->limiter().reserve_spend(key->key, *a, plan_spend_estimate(c, *means));
         service->kick();  // other gateways see the reservation at the next sync
       });
+    }
+    // Every routed request teaches the admission estimate which models its route may use.
+    ctx.on_plan.push_back([routes = routes_](RequestContext& c) { routes->saw(c); });
     ctx.after_answer.push_back(
         [service = service_, means = means_, key = std::move(key), a = std::move(a)](RequestContext& c) {
           const auto& rec = c.rec;
@@ -188,6 +194,7 @@ class LimitsStage final : public SyncStage {
   std::shared_ptr<access::AccessService> service_;
   // Shared with the hooks, which may outlive the stage (a request running across a reload).
   std::shared_ptr<CompletionMeans> means_;
+  std::shared_ptr<RouteModels> routes_;
   mutable std::atomic<metrics::GatewayMetrics*> hooked_{nullptr};
 };
 

@@ -61,6 +61,10 @@ export async function anthropicUpstream(apiKey) {
     res.write(ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
     res.write(ev('ping', { type: 'ping' }));
     const half = Math.ceil(text.length / 2);
+    if (text.includes('cut me')) {  // the upstream closes cleanly mid-answer, with no final event
+      res.end(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(0, half) } }));
+      return;
+    }
     res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(0, half) } }));
     res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(half) } }));
     res.write(ev('content_block_stop', { type: 'content_block_stop', index: 0 }));
