@@ -11,7 +11,8 @@ using json = nlohmann::json;
 json chat_usage_json(const ChatUsage& u) {
   return {{"prompt_tokens", u.prompt},
           {"completion_tokens", u.completion},
-          {"total_tokens", u.prompt + u.completion}};
+          {"total_tokens", u.prompt + u.completion},
+          {"prompt_tokens_details", {{"cached_tokens", u.cached}}}};
 }
 
 std::int64_t unix_seconds() {

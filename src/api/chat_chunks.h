@@ -13,8 +13,9 @@ namespace switchboard::api {
 
 struct ChatUsage {
   std::int64_t prompt = 0, completion = 0;
+  std::int64_t cached = 0;  // of `prompt`, read from the provider's prompt cache
 };
-// {"prompt_tokens","completion_tokens","total_tokens"}.
+// {"prompt_tokens","completion_tokens","total_tokens","prompt_tokens_details":{"cached_tokens"}}.
 nlohmann::json chat_usage_json(const ChatUsage& u);
 
 class ChatChunkWriter {

@@ -286,10 +286,9 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json) {
             json::array({{{"index", 0},
                           {"message", std::move(message)},
                           {"finish_reason", finish_reason(string_at(m, "stop_reason"))}}})}};
-  if (usage.is_object()) {
-    out["usage"] = chat_usage_json({input_tokens(usage), tokens_at(usage, "output_tokens")});
-    out["usage"]["prompt_tokens_details"] = {{"cached_tokens", tokens_at(usage, "cache_read_input_tokens")}};
-  }
+  if (usage.is_object())
+    out["usage"] = chat_usage_json({input_tokens(usage), tokens_at(usage, "output_tokens"),
+                                    tokens_at(usage, "cache_read_input_tokens")});
   return dump_json(out);
 }
 
@@ -312,7 +311,9 @@ std::string MessagesToChatStream::event(std::string_view data) {
   if (type == "message_start") {
     const json& m = member(e, "message");
     out_.start(string_at(m, "id"), string_at(m, "model"));
-    usage_ = {input_tokens(member(m, "usage")), tokens_at(member(m, "usage"), "output_tokens")};
+    const json& usage = member(m, "usage");
+    usage_ = {input_tokens(usage), tokens_at(usage, "output_tokens"),
+              tokens_at(usage, "cache_read_input_tokens")};
     started_ = true;
     return out_.delta({{"role", "assistant"}, {"content", ""}});
   }
@@ -360,6 +361,8 @@ std::string MessagesToChatStream::event(std::string_view data) {
     const json& usage = member(e, "usage");
     if (tokens_at(usage, "output_tokens") > 0) usage_.completion = tokens_at(usage, "output_tokens");
     if (input_tokens(usage) > 0) usage_.prompt = input_tokens(usage);
+    if (tokens_at(usage, "cache_read_input_tokens") > 0)
+      usage_.cached = tokens_at(usage, "cache_read_input_tokens");
     return out_.delta(json::object(), finish_reason(string_at(member(e, "delta"), "stop_reason")),
                       include_usage_ ? nullptr : &usage_);
   }

@@ -1,5 +1,6 @@
 #include "api/chat_to_responses.h"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -89,7 +90,10 @@ const char* finish_of(const json& response, bool calls) {
 
 ChatUsage usage_of(const json& response) {
   const json& u = member(response, "usage");
-  return {int_at(u, "input_tokens").value_or(0), int_at(u, "output_tokens").value_or(0)};
+  return {std::max<std::int64_t>(int_at(u, "input_tokens").value_or(0), 0),
+          std::max<std::int64_t>(int_at(u, "output_tokens").value_or(0), 0),
+          std::max<std::int64_t>(
+              int_at(member(u, "input_tokens_details"), "cached_tokens").value_or(0), 0)};
 }
 
 class ResponsesReader final : public UpstreamToChat {

@@ -419,6 +419,8 @@ std::optional<Usage> anthropic_usage(std::string_view message_json) {
   Usage out;
   out.prompt_tokens = anthropic_prompt_tokens(u).value_or(0);
   out.completion_tokens = std::max<std::int64_t>(int_at(u, "output_tokens").value_or(0), 0);
+  out.cached_prompt_tokens =
+      std::max<std::int64_t>(int_at(u, "cache_read_input_tokens").value_or(0), 0);
   return out;
 }
 
@@ -428,6 +430,7 @@ void MessagesStreamMeter::on_event(std::string_view data) {
   const std::string& type = j["type"].get_ref<const std::string&>();
   auto read = [this](const json& usage) {
     if (auto n = anthropic_prompt_tokens(usage)) input_ = n;
+    if (auto n = int_at(usage, "cache_read_input_tokens")) cached_ = std::max<std::int64_t>(*n, 0);
     if (auto n = int_at(usage, "output_tokens")) output_ = std::max<std::int64_t>(*n, 0);
   };
   if (type == "message_start") {
@@ -445,7 +448,7 @@ void MessagesStreamMeter::on_event(std::string_view data) {
 
 std::optional<Usage> MessagesStreamMeter::reported_usage() const {
   if (!input_ && !output_) return std::nullopt;
-  return Usage{input_.value_or(0), output_.value_or(0)};
+  return Usage{input_.value_or(0), output_.value_or(0), cached_};
 }
 
 std::unique_ptr<AnswerTranslator> messages_translator(const MessagesRequest* request) {

@@ -17,7 +17,11 @@ std::optional<Usage> usage_of(const json& response) {
     return t != it->end() && t->is_number_integer() ? t->get<std::int64_t>() : 0;
   };
   if (!it->contains("input_tokens") && !it->contains("output_tokens")) return std::nullopt;
-  return Usage{tokens("input_tokens"), tokens("output_tokens")};
+  std::int64_t cached = 0;
+  if (auto d = it->find("input_tokens_details"); d != it->end() && d->is_object())
+    if (auto c = d->find("cached_tokens"); c != d->end() && c->is_number_integer())
+      cached = c->get<std::int64_t>();
+  return Usage{tokens("input_tokens"), tokens("output_tokens"), cached};
 }
 }  // namespace
 

@@ -150,6 +150,23 @@ bool read_usage(simdjson::ondemand::value value, Usage& out) {
   for (auto field : usage) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    if (key == "prompt_tokens_details") {
+      simdjson::ondemand::object details;
+      if (auto e = field.value().get_object().get(details); e != simdjson::SUCCESS) {
+        if (!recoverable(e)) return false;
+        continue;
+      }
+      for (auto d : details) {
+        std::string_view dkey;
+        if (d.unescaped_key().get(dkey) != simdjson::SUCCESS) return false;
+        if (dkey != "cached_tokens") continue;
+        std::int64_t n = 0;
+        auto e = d.value().get_int64().get(n);
+        if (e == simdjson::SUCCESS) out.cached_prompt_tokens = n;
+        else if (!recoverable(e)) return false;
+      }
+      continue;
+    }
     std::int64_t* target = key == "prompt_tokens"       ? &out.prompt_tokens
                            : key == "completion_tokens" ? &out.completion_tokens
                                                         : nullptr;

@@ -80,6 +80,9 @@ std::string_view sse_closing_bytes(const SseParser& parser);
 struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
+  // Of prompt_tokens, those read from the provider's prompt cache (priced by
+  // config::Price::cached_input_per_mtok): chat's prompt_tokens_details.cached_tokens.
+  std::int64_t cached_prompt_tokens = 0;
 };
 
 // Reads "usage" from a chat.completion or chat.completion.chunk JSON object, if present and not

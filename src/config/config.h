@@ -3,6 +3,8 @@
 // "FILE:LINE:COLUMN: reason" and the gateway refuses to start. Every key is documented in README.md.
 #pragma once
 
+#include <algorithm>
+
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -40,8 +42,18 @@ Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& text);
 struct Price {
   double input_per_mtok = 0;   // USD per million prompt tokens
   double output_per_mtok = 0;  // USD per million completion tokens
-  double cost(std::int64_t prompt_tokens, std::int64_t completion_tokens) const {
-    return (prompt_tokens * input_per_mtok + completion_tokens * output_per_mtok) / 1e6;
+  // USD per million prompt tokens read from the provider's prompt cache (OpenAI's
+  // prompt_tokens_details.cached_tokens, Anthropic's cache_read_input_tokens); unset = the input
+  // price.
+  std::optional<double> cached_input_per_mtok;
+  // `cached_tokens` are part of `prompt_tokens` (clamped to [0, prompt_tokens]).
+  double cost(std::int64_t prompt_tokens, std::int64_t completion_tokens,
+              std::int64_t cached_tokens = 0) const {
+    const std::int64_t cached = std::clamp<std::int64_t>(cached_tokens, 0, std::max<std::int64_t>(prompt_tokens, 0));
+    return (static_cast<double>(prompt_tokens - cached) * input_per_mtok +
+            static_cast<double>(cached) * cached_input_per_mtok.value_or(input_per_mtok) +
+            static_cast<double>(completion_tokens) * output_per_mtok) /
+           1e6;
   }
 };
 

@@ -29,6 +29,8 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
         model(CLAUDE, [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY', upstream_model: 'claude-upstream' }]),
         model(GPT4, chat.url),
         model('claude-wrong-key', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_WRONG_KEY' }]),
+        model('claude-cached', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }],
+          { price: { input_per_mtok: 10, output_per_mtok: 30, cached_input_per_mtok: 1 } }),
       ],
       routes: [{ name: 'claude', policy: { type: 'static', model: CLAUDE } }],
       env: { SB_TEST_ANTHROPIC_KEY: KEY, SB_TEST_WRONG_KEY: 'not-the-key' },
@@ -124,7 +126,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     }
     assert.equal(text, 'native answer to: stream over messages');
     assert.equal(finish, 'stop');
-    assert.deepEqual(usage, { prompt_tokens: 21, completion_tokens: 8, total_tokens: 29 });
+    assert.deepEqual(usage, { prompt_tokens: 21, completion_tokens: 8, total_tokens: 29, prompt_tokens_details: { cached_tokens: 0 } });
     const body = JSON.parse(upstream.requests.at(-1).body);
     assert.equal(body.stream, true);
     assert.equal(body.max_tokens, 64);
@@ -198,6 +200,23 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     await assert.rejects(
       openai.chat.completions.create({ model: 'claude-wrong-key', messages: [{ role: 'user', content: 'hi' }] }),
       (e) => e.status === 401 && /invalid x-api-key/.test(e.message) && e.type === 'authentication_error');
+  });
+
+  test('prompt-cache reads are prompt tokens priced at the cached price, passed through or translated', async () => {
+    const price = (21 * 10 + 1000 * 1 + 8 * 30) / 1e6;
+    const { response: native } = await client.messages.create({
+      model: 'claude-cached', max_tokens: 10, messages: [{ role: 'user', content: 'answer from the cache' }],
+    }).withResponse();
+    const { data: c, response: translated } = await openai.chat.completions.create({
+      model: 'claude-cached', messages: [{ role: 'user', content: 'answer from the cache' }],
+    }).withResponse();
+    assert.equal(c.usage.prompt_tokens, 1021);
+    assert.deepEqual(c.usage.prompt_tokens_details, { cached_tokens: 1000 });
+    for (const res of [native, translated]) {
+      const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
+      assert.deepEqual(d.usage, { prompt_tokens: 1021, completion_tokens: 8, source: 'upstream' });
+      assert.ok(Math.abs(d.cost_usd - price) < 1e-12, `${d.cost_usd} vs ${price}`);
+    }
   });
 
   test('a Responses client over the Messages replica (translated twice)', async () => {

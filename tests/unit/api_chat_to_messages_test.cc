@@ -231,7 +231,8 @@ TEST(MessagesToChatStream, FinishChunkCarriesUsageOrASeparateUsageChunkWhenAsked
   // The event before [DONE] is the finishing one, with the usage.
   const json& last = c.events.back();
   EXPECT_EQ(last["choices"][0]["finish_reason"], "tool_calls");
-  EXPECT_EQ(last["usage"], json::parse(R"({"prompt_tokens":7,"completion_tokens":9,"total_tokens":16})"));
+  EXPECT_EQ(last["usage"], json::parse(R"({"prompt_tokens":7,"completion_tokens":9,"total_tokens":16,
+    "prompt_tokens_details":{"cached_tokens":0}})"));
 
   MessagesToChatStream asked(true);
   c = feed(asked, kToolStream);

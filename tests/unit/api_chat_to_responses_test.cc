@@ -99,7 +99,8 @@ TEST(ResponsesToChat, WholeAnswers) {
   EXPECT_EQ(j["choices"][0]["message"]["content"], "Hi there");
   EXPECT_EQ(j["choices"][0]["message"]["tool_calls"][0]["id"], "c9");
   EXPECT_EQ(j["choices"][0]["finish_reason"], "tool_calls");
-  EXPECT_EQ(j["usage"], json::parse(R"({"prompt_tokens":12,"completion_tokens":3,"total_tokens":15})"));
+  EXPECT_EQ(j["usage"], json::parse(R"({"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,
+    "prompt_tokens_details":{"cached_tokens":0}})"));
 
   c = reader->whole(R"({"object":"response","status":"incomplete",
     "incomplete_details":{"reason":"max_output_tokens"},"output":[

@@ -16,7 +16,7 @@ const char* kGood = R"(listen: 127.0.0.1:9000
 server: {threads: 2, max_body_bytes: 1024}
 models:
   - name: big
-    price: {input_per_mtok: 10.0, output_per_mtok: 30.0}
+    price: {input_per_mtok: 10.0, output_per_mtok: 30.0, cached_input_per_mtok: 1.0}
     context_window: 128000
     replicas:
       - url: https://api.example.com/v1
@@ -50,6 +50,14 @@ TEST(Config, ParsesEveryDocumentedKey) {
   const auto& big = c.models[0];
   EXPECT_DOUBLE_EQ(big.price.input_per_mtok, 10.0);
   EXPECT_DOUBLE_EQ(big.price.cost(1000, 1000), 0.04);
+  // Cached prompt tokens at the cached price (1.0 here), clamped to the prompt.
+  ASSERT_TRUE(big.price.cached_input_per_mtok);
+  EXPECT_DOUBLE_EQ(big.price.cost(1000, 1000, 800), (200 * 10.0 + 800 * 1.0 + 1000 * 30.0) / 1e6);
+  EXPECT_DOUBLE_EQ(big.price.cost(1000, 0, 5000), 1000 * 1.0 / 1e6);
+  EXPECT_DOUBLE_EQ(big.price.cost(1000, 0, -5), 1000 * 10.0 / 1e6);
+  // Unset: the input price.
+  EXPECT_FALSE(c.models[1].price.cached_input_per_mtok);
+  EXPECT_DOUBLE_EQ(c.models[1].price.cost(100, 0, 100), c.models[1].price.cost(100, 0));
   EXPECT_EQ(big.context_window, 128000);
   EXPECT_TRUE(big.replicas[0].endpoint.tls);
   EXPECT_EQ(big.replicas[0].endpoint.host, "api.example.com");

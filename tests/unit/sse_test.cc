@@ -66,6 +66,21 @@ TEST(Usage, ParsedFromCompletionBodies) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->prompt_tokens, 12);
   EXPECT_EQ(u->completion_tokens, 34);
+  // OpenAI's cached prompt tokens; details of another shape count as none.
+  auto cached = parse_usage(
+      R"({"usage":{"prompt_tokens":1000,"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":800},"completion_tokens":5}})");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(cached->prompt_tokens, 1000);
+  EXPECT_EQ(cached->cached_prompt_tokens, 800);
+  EXPECT_EQ(cached->completion_tokens, 5);
+  auto odd = parse_usage(R"({"usage":{"prompt_tokens_details":null,"prompt_tokens":3,"completion_tokens":1}})");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->prompt_tokens, 3);
+  EXPECT_EQ(odd->cached_prompt_tokens, 0);
+  StreamMeter m;
+  m.on_event(R"({"choices":[],"usage":{"prompt_tokens":50,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":40}}})");
+  ASSERT_TRUE(m.reported_usage());
+  EXPECT_EQ(m.reported_usage()->cached_prompt_tokens, 40);
   EXPECT_FALSE(parse_usage(R"({"id":"x"})"));
   EXPECT_FALSE(parse_usage(R"({"usage":null})"));
   EXPECT_FALSE(parse_usage("garbage"));

@@ -46,10 +46,13 @@ export async function anthropicUpstream(apiKey) {
     }
     const text = toolResult ? `the tool said: ${toolResult.content}`
       : `native answer to: ${typeof last === 'string' ? last : last.map((b) => b.text ?? '').join(' ')}`;
+    // "from the cache" in the question: the prompt was mostly read from Anthropic's prompt cache.
+    const usage = text.includes('from the cache')
+      ? { input_tokens: 21, cache_read_input_tokens: 1000, output_tokens: 8 }
+      : { input_tokens: 21, output_tokens: 8 };
     const message = {
       id: 'msg_native_01', type: 'message', role: 'assistant', model: j.model,
-      content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null,
-      usage: { input_tokens: 21, output_tokens: 8 },
+      content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage,
     };
     if (!j.stream) {
       res.writeHead(200, { 'content-type': 'application/json' });
