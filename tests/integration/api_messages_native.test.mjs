@@ -12,6 +12,7 @@ import {
   startReplay, startGateway, model, stopAll, getDecision, postChat, chatBody, GPT4, GPT4_PRICE,
 } from './lib/harness.mjs';
 import { anthropicUpstream } from './lib/anthropic_upstream.mjs';
+import { readChatStream } from './lib/post.mjs';
 
 const KEY = 'sk-ant-test-123';
 const CLAUDE = 'claude-native';
@@ -114,16 +115,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       model: CLAUDE, stream: true, stream_options: { include_usage: true }, max_tokens: 64,
       messages: [{ role: 'user', content: 'stream over messages' }],
     });
-    let text = '';
-    let finish;
-    let usage;
-    for await (const chunk of stream) {
-      if (chunk.usage) usage = chunk.usage;
-      for (const ch of chunk.choices) {
-        text += ch.delta?.content ?? '';
-        if (ch.finish_reason) finish = ch.finish_reason;
-      }
-    }
+    const { text, finish, usage } = await readChatStream(stream);
     assert.equal(text, 'native answer to: stream over messages');
     assert.equal(finish, 'stop');
     assert.deepEqual(usage, { prompt_tokens: 21, completion_tokens: 8, total_tokens: 29, prompt_tokens_details: { cached_tokens: 0 } });
@@ -159,19 +151,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     assert.deepEqual(sent.tool_choice, { type: 'any' });
 
     const stream = await openai.chat.completions.create({ model: CLAUDE, tools, stream: true, messages });
-    const calls = {};
-    let finish;
-    for await (const chunk of stream) {
-      for (const ch of chunk.choices) {
-        if (ch.finish_reason) finish = ch.finish_reason;
-        for (const t of ch.delta?.tool_calls ?? []) {
-          calls[t.index] ??= { id: '', name: '', arguments: '' };
-          if (t.id) calls[t.index].id = t.id;
-          if (t.function?.name) calls[t.index].name = t.function.name;
-          calls[t.index].arguments += t.function?.arguments ?? '';
-        }
-      }
-    }
+    const { calls, finish } = await readChatStream(stream);
     assert.equal(finish, 'tool_calls');
     assert.deepEqual(calls, { 0: { id: 'toolu_01', name: 'weather', arguments: '{"city":"Paris"}' } });
 

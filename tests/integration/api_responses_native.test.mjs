@@ -11,7 +11,7 @@ import {
   startReplay, startGateway, model, stopAll, demoPrompt, getDecision, postChat, chatBody, GPT4,
   GPT4_PRICE,
 } from './lib/harness.mjs';
-import { postJson } from './lib/post.mjs';
+import { postJson, readChatStream } from './lib/post.mjs';
 
 const NATIVE = 'resp-native';
 
@@ -127,16 +127,7 @@ describe('Responses passed through to an api: responses replica; previous_respon
       model: 'native', stream: true, stream_options: { include_usage: true },
       messages: [{ role: 'user', content: p.prompt }],
     });
-    let text = '';
-    let finish;
-    let usage;
-    for await (const chunk of stream) {
-      if (chunk.usage) usage = chunk.usage;
-      for (const ch of chunk.choices) {
-        text += ch.delta?.content ?? '';
-        if (ch.finish_reason) finish = ch.finish_reason;
-      }
-    }
+    const { text, finish, usage } = await readChatStream(stream);
     assert.equal(text, p.response);
     assert.equal(finish, 'stop');
     assert.equal(usage.completion_tokens, c.usage.completion_tokens);  // no system message this time

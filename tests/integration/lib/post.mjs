@@ -15,3 +15,23 @@ export async function postJson(base, path, body, headers = {}) {
 export function eventNames(text) {
   return [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
 }
+
+// What an openai SDK chat-completions stream carried: the text, the finish reason, the usage
+// (its own chunk or the finishing one's) and the tool calls assembled by index.
+export async function readChatStream(stream) {
+  const out = { text: '', finish: undefined, usage: undefined, calls: {} };
+  for await (const chunk of stream) {
+    if (chunk.usage) out.usage = chunk.usage;
+    for (const ch of chunk.choices) {
+      out.text += ch.delta?.content ?? '';
+      if (ch.finish_reason) out.finish = ch.finish_reason;
+      for (const t of ch.delta?.tool_calls ?? []) {
+        out.calls[t.index] ??= { id: '', name: '', arguments: '' };
+        if (t.id) out.calls[t.index].id = t.id;
+        if (t.function?.name) out.calls[t.index].name = t.function.name;
+        out.calls[t.index].arguments += t.function?.arguments ?? '';
+      }
+    }
+  }
+  return out;
+}
