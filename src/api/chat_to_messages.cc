@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/anthropic_usage.h"
 #include "api/json_util.h"
-#include "api/messages.h"
 
 namespace switchboard::api {
 

@@ -404,14 +404,6 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   return r;
 }
 
-std::optional<std::int64_t> anthropic_prompt_tokens(const json& usage) {
-  std::optional<std::int64_t> total;
-  for (const char* key : {"input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"})
-    if (auto n = int_at(usage, key))
-      total = saturating_add(total.value_or(0), std::max<std::int64_t>(*n, 0));
-  return total;
-}
-
 std::optional<Usage> anthropic_usage(std::string_view message_json) {
   json j = json::parse(message_json, nullptr, false);
   const json& u = member(j, "usage");

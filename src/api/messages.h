@@ -21,8 +21,7 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json_fwd.hpp>
-
+#include "api/anthropic_usage.h"
 #include "api/answer_translator.h"
 #include "api/sse.h"
 #include "switchboard/result.h"
@@ -44,12 +43,6 @@ Result<MessagesRequest> parse_messages_request(std::string_view body);
 
 // `request` may be null (the request did not parse): only the error methods are used then.
 std::unique_ptr<AnswerTranslator> messages_translator(const MessagesRequest* request);
-
-// The prompt tokens of an Anthropic `usage` object, as OpenAI counts them: input_tokens plus the
-// tokens written to and read from Anthropic's prompt cache (each ≥ 0, the sum saturating);
-// nullopt when it has none of the three. Every Anthropic path counts them so (pass-through and
-// translation alike), priced at the model's input price (docs/apis.md).
-std::optional<std::int64_t> anthropic_prompt_tokens(const nlohmann::json& usage);
 
 // Metering an answer passed through natively from an Anthropic-compatible upstream (replica
 // `api: anthropic`): the usage of a whole `message` body ({"usage":{"input_tokens",
