@@ -65,9 +65,10 @@ describe('rate limits shared through Redis', { skip: SKIP_NO_REDIS }, () => {
         assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '0');
       }
       // The other gateway has the count after one sync (kicked at once, sync_ms 20) and its next
-      // full read-back (every 100 ms): 1 s leaves room for a loaded CI machine (runs with 100 ms,
-      // and once with 400 ms, saw the other gateway a sync behind).
-      await sleep(1000);
+      // full read-back (every 100 ms): 2 s leaves room for a loaded CI machine (runs with 100 ms,
+      // once with 400 ms, and once with 1 s — the sanitized run on 2 busy cores — saw the other
+      // gateway a sync behind).
+      await sleep(2000);
     }
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429, 429, 429],
       'each gateway alone would have admitted 6; together they admitted 6');
