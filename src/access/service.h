@@ -51,6 +51,8 @@ class AccessService {
   bool has_redis() const { return sync_ != nullptr; }
   bool fail_open() const { return !sync_ || sync_->settings().fail_open; }
   std::uint64_t state_errors() const { return sync_ ? sync_->errors() : 0; }
+  // Round trips that sent counts or read totals back (PINGs of an idle gateway not counted).
+  std::uint64_t state_syncs() const { return sync_ ? sync_->syncs() : 0; }
   void meter(UsageEvent e) {
     if (meter_) meter_->record(std::move(e));
   }

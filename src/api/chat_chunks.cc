@@ -9,10 +9,12 @@ namespace switchboard::api {
 using json = nlohmann::json;
 
 json chat_usage_json(const ChatUsage& u) {
-  return {{"prompt_tokens", u.prompt},
-          {"completion_tokens", u.completion},
-          {"total_tokens", u.prompt + u.completion},
-          {"prompt_tokens_details", {{"cached_tokens", u.cached}}}};
+  json out = {{"prompt_tokens", u.prompt},
+              {"completion_tokens", u.completion},
+              {"total_tokens", u.prompt + u.completion},
+              {"prompt_tokens_details", {{"cached_tokens", u.cached}}}};
+  if (u.written > 0) out["cache_creation_input_tokens"] = u.written;
+  return out;
 }
 
 std::int64_t unix_seconds() {

@@ -13,9 +13,12 @@ namespace switchboard::api {
 
 struct ChatUsage {
   std::int64_t prompt = 0, completion = 0;
-  std::int64_t cached = 0;  // of `prompt`, read from the provider's prompt cache
+  std::int64_t cached = 0;   // of `prompt`, read from the provider's prompt cache
+  std::int64_t written = 0;  // of `prompt`, written into it
 };
-// {"prompt_tokens","completion_tokens","total_tokens","prompt_tokens_details":{"cached_tokens"}}.
+// {"prompt_tokens","completion_tokens","total_tokens","prompt_tokens_details":{"cached_tokens"}},
+// and "cache_creation_input_tokens" when some were written (chat has no field of its own for
+// them; OpenAI-compatible proxies of Anthropic models use this name).
 nlohmann::json chat_usage_json(const ChatUsage& u);
 
 class ChatChunkWriter {

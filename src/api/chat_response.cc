@@ -84,8 +84,16 @@ Result<CompletionAnswer> parse_completion(std::string_view body) {
   if (doc["usage"].get(usage) == simdjson::SUCCESS && usage.is_object()) {
     std::int64_t p = 0, c = 0;
     if (usage["prompt_tokens"].get_int64().get(p) == simdjson::SUCCESS &&
-        usage["completion_tokens"].get_int64().get(c) == simdjson::SUCCESS)
+        usage["completion_tokens"].get_int64().get(c) == simdjson::SUCCESS) {
       a.usage = Usage{p, c};
+      std::int64_t cached = 0;
+      if (usage["prompt_tokens_details"]["cached_tokens"].get_int64().get(cached) ==
+          simdjson::SUCCESS)
+        a.usage->cached_prompt_tokens = cached;
+      std::int64_t written = 0;
+      if (usage["cache_creation_input_tokens"].get_int64().get(written) == simdjson::SUCCESS)
+        a.usage->cache_write_prompt_tokens = written;
+    }
   }
   return a;
 }

@@ -288,7 +288,8 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json) {
                           {"finish_reason", finish_reason(string_at(m, "stop_reason"))}}})}};
   if (usage.is_object())
     out["usage"] = chat_usage_json({input_tokens(usage), tokens_at(usage, "output_tokens"),
-                                    tokens_at(usage, "cache_read_input_tokens")});
+                                    tokens_at(usage, "cache_read_input_tokens"),
+                                    tokens_at(usage, "cache_creation_input_tokens")});
   return dump_json(out);
 }
 
@@ -313,7 +314,8 @@ std::string MessagesToChatStream::event(std::string_view data) {
     out_.start(string_at(m, "id"), string_at(m, "model"));
     const json& usage = member(m, "usage");
     usage_ = {input_tokens(usage), tokens_at(usage, "output_tokens"),
-              tokens_at(usage, "cache_read_input_tokens")};
+              tokens_at(usage, "cache_read_input_tokens"),
+              tokens_at(usage, "cache_creation_input_tokens")};
     started_ = true;
     return out_.delta({{"role", "assistant"}, {"content", ""}});
   }
@@ -363,6 +365,8 @@ std::string MessagesToChatStream::event(std::string_view data) {
     if (input_tokens(usage) > 0) usage_.prompt = input_tokens(usage);
     if (tokens_at(usage, "cache_read_input_tokens") > 0)
       usage_.cached = tokens_at(usage, "cache_read_input_tokens");
+    if (tokens_at(usage, "cache_creation_input_tokens") > 0)
+      usage_.written = tokens_at(usage, "cache_creation_input_tokens");
     return out_.delta(json::object(), finish_reason(string_at(member(e, "delta"), "stop_reason")),
                       include_usage_ ? nullptr : &usage_);
   }

@@ -413,6 +413,8 @@ std::optional<Usage> anthropic_usage(std::string_view message_json) {
   out.completion_tokens = std::max<std::int64_t>(int_at(u, "output_tokens").value_or(0), 0);
   out.cached_prompt_tokens =
       std::max<std::int64_t>(int_at(u, "cache_read_input_tokens").value_or(0), 0);
+  out.cache_write_prompt_tokens =
+      std::max<std::int64_t>(int_at(u, "cache_creation_input_tokens").value_or(0), 0);
   return out;
 }
 
@@ -423,6 +425,8 @@ void MessagesStreamMeter::on_event(std::string_view data) {
   auto read = [this](const json& usage) {
     if (auto n = anthropic_prompt_tokens(usage)) input_ = n;
     if (auto n = int_at(usage, "cache_read_input_tokens")) cached_ = std::max<std::int64_t>(*n, 0);
+    if (auto n = int_at(usage, "cache_creation_input_tokens"))
+      written_ = std::max<std::int64_t>(*n, 0);
     if (auto n = int_at(usage, "output_tokens")) output_ = std::max<std::int64_t>(*n, 0);
   };
   if (type == "message_start") {
@@ -440,7 +444,7 @@ void MessagesStreamMeter::on_event(std::string_view data) {
 
 std::optional<Usage> MessagesStreamMeter::reported_usage() const {
   if (!input_ && !output_) return std::nullopt;
-  return Usage{input_.value_or(0), output_.value_or(0), cached_};
+  return Usage{input_.value_or(0), output_.value_or(0), cached_, written_};
 }
 
 std::unique_ptr<AnswerTranslator> messages_translator(const MessagesRequest* request) {

@@ -62,7 +62,8 @@ class MessagesStreamMeter {
 
  private:
   std::optional<std::int64_t> input_, output_;
-  std::int64_t cached_ = 0;  // cache_read_input_tokens
+  std::int64_t cached_ = 0;   // cache_read_input_tokens
+  std::int64_t written_ = 0;  // cache_creation_input_tokens
   std::int64_t chunks_ = 0;
   bool done_ = false, error_ = false;
 };

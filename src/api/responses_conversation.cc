@@ -1,5 +1,6 @@
 #include "api/responses_conversation.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace switchboard::api {
@@ -122,6 +123,104 @@ Result<std::string> responses_continue(std::string_view body, std::string_view i
 
 std::unique_ptr<ConversationCapture> responses_capture(std::string_view request_body) {
   return std::make_unique<ResponsesCapture>(request_body);
+}
+
+
+namespace {
+
+// An input item as OpenAI lists it (see responses_input_items).
+json listed_item(json item, std::string_view response_id, std::size_t index) {
+  if (!item.is_object()) item = json{{"type", "message"}, {"role", "user"}, {"content", item}};
+  if (!item.contains("type")) item["type"] = "message";
+  const std::string type = item["type"].is_string() ? item["type"].get<std::string>() : "";
+  if (!item.contains("id") || !item["id"].is_string()) {
+    std::string_view stem = response_id;
+    if (stem.starts_with("resp_")) stem.remove_prefix(5);
+    const char* prefix = type == "message"                ? "msg"
+                         : type == "function_call"        ? "fc"
+                         : type == "function_call_output" ? "fco"
+                                                          : "item";
+    item["id"] = std::string(prefix) + "_" + std::string(stem) + "_" + std::to_string(index);
+  }
+  if (type == "message") {
+    if (auto c = item.find("content"); c != item.end() && c->is_string()) {
+      const bool assistant = item.value("role", std::string()) == "assistant";
+      *c = json::array({{{"type", assistant ? "output_text" : "input_text"}, {"text", *c}}});
+    }
+    if (!item.contains("status")) item["status"] = "completed";
+  }
+  return item;
+}
+
+Error bad_query(const std::string& message) {
+  return make_error(ErrorKind::kBadRequest, "invalid_request", message);
+}
+
+}  // namespace
+
+Result<InputItemsQuery> parse_input_items_query(std::string_view query) {
+  InputItemsQuery q;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (name == "order") {
+      if (value != "asc" && value != "desc")
+        return bad_query("order must be asc or desc, got '" + std::string(value) + "'");
+      q.ascending = value == "asc";
+    } else if (name == "limit") {
+      int n = 0;
+      bool digits = !value.empty() && value.size() <= 3;
+      for (char ch : value) {
+        if (ch < '0' || ch > '9') digits = false;
+        n = n * 10 + (ch - '0');
+      }
+      if (!digits || n < 1 || n > 100)
+        return bad_query("limit must be an integer from 1 to 100, got '" + std::string(value) +
+                         "'");
+      q.limit = n;
+    } else if (name == "after") {
+      q.after = std::string(value);
+    }
+  }
+  return q;
+}
+
+Result<std::string> responses_input_items(std::string_view response_id, std::string_view items,
+                                          std::string_view response, const InputItemsQuery& q) {
+  json all = json::parse(items, nullptr, false);
+  json answer = parse_object(response);
+  if (!all.is_array() || !answer.is_object())
+    return make_error(ErrorKind::kInternal, "stored_response_unreadable",
+                      "the stored response's items are not readable");
+  const std::size_t outputs = output_items(answer).size();
+  const std::size_t inputs = all.size() >= outputs ? all.size() - outputs : 0;
+  json listed = json::array();
+  for (std::size_t i = 0; i < inputs; ++i)
+    listed.push_back(listed_item(std::move(all[i]), response_id, i));
+  if (!q.ascending) std::reverse(listed.begin(), listed.end());
+  std::size_t start = 0;
+  if (!q.after.empty()) {
+    while (start < listed.size() && listed[start]["id"] != q.after) ++start;
+    if (start == listed.size())
+      return bad_query("after: no input item '" + q.after + "' in response '" +
+                       std::string(response_id) + "'");
+    ++start;
+  }
+  json data = json::array();
+  for (std::size_t i = start; i < listed.size() && data.size() < static_cast<std::size_t>(q.limit);
+       ++i)
+    data.push_back(std::move(listed[i]));
+  const bool more = start + data.size() < listed.size();
+  json out = {{"object", "list"},
+              {"data", data},
+              {"first_id", data.empty() ? json() : data.front()["id"]},
+              {"last_id", data.empty() ? json() : data.back()["id"]},
+              {"has_more", more}};
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace switchboard::api

@@ -167,9 +167,10 @@ bool read_usage(simdjson::ondemand::value value, Usage& out) {
       }
       continue;
     }
-    std::int64_t* target = key == "prompt_tokens"       ? &out.prompt_tokens
-                           : key == "completion_tokens" ? &out.completion_tokens
-                                                        : nullptr;
+    std::int64_t* target = key == "prompt_tokens"                 ? &out.prompt_tokens
+                           : key == "completion_tokens"           ? &out.completion_tokens
+                           : key == "cache_creation_input_tokens" ? &out.cache_write_prompt_tokens
+                                                                  : nullptr;
     if (!target) continue;  // the iteration skips the value
     std::int64_t n = 0;
     auto e = field.value().get_int64().get(n);

@@ -83,6 +83,11 @@ struct Usage {
   // Of prompt_tokens, those read from the provider's prompt cache (priced by
   // config::Price::cached_input_per_mtok): chat's prompt_tokens_details.cached_tokens.
   std::int64_t cached_prompt_tokens = 0;
+  // Of prompt_tokens, those written into the provider's prompt cache (priced by
+  // config::Price::cache_write_input_per_mtok): Anthropic's cache_creation_input_tokens, and the
+  // same name at the top of a chat usage object (as OpenAI-compatible proxies of Anthropic
+  // models report it).
+  std::int64_t cache_write_prompt_tokens = 0;
 };
 
 // Reads "usage" from a chat.completion or chat.completion.chunk JSON object, if present and not

@@ -243,7 +243,8 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
   }
   if (node["price"]) {
     w.only_keys(node["price"], what + ".price",
-                {"input_per_mtok", "output_per_mtok", "cached_input_per_mtok"});
+                {"input_per_mtok", "output_per_mtok", "cached_input_per_mtok",
+                 "cache_write_input_per_mtok"});
     if (node["price"]["input_per_mtok"])
       m.price.input_per_mtok = w.non_negative(node["price"]["input_per_mtok"], "price.input_per_mtok");
     if (node["price"]["output_per_mtok"])
@@ -251,6 +252,9 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
     if (node["price"]["cached_input_per_mtok"])
       m.price.cached_input_per_mtok =
           w.non_negative(node["price"]["cached_input_per_mtok"], "price.cached_input_per_mtok");
+    if (node["price"]["cache_write_input_per_mtok"])
+      m.price.cache_write_input_per_mtok = w.non_negative(node["price"]["cache_write_input_per_mtok"],
+                                                          "price.cache_write_input_per_mtok");
   }
   if (node["context_window"]) m.context_window = w.positive_int(node["context_window"], what + ".context_window");
   if (node["timeout_ms"]) m.timeout = w.millis(node["timeout_ms"], what + ".timeout_ms");

@@ -46,12 +46,20 @@ struct Price {
   // prompt_tokens_details.cached_tokens, Anthropic's cache_read_input_tokens); unset = the input
   // price.
   std::optional<double> cached_input_per_mtok;
-  // `cached_tokens` are part of `prompt_tokens` (clamped to [0, prompt_tokens]).
+  // USD per million prompt tokens written into the provider's prompt cache (Anthropic's
+  // cache_creation_input_tokens, billed at 1.25x the input price for a 5-minute cache); unset =
+  // the input price.
+  std::optional<double> cache_write_input_per_mtok;
+  // `cached_tokens` and `written_tokens` are part of `prompt_tokens` (each clamped to what is
+  // left of it).
   double cost(std::int64_t prompt_tokens, std::int64_t completion_tokens,
-              std::int64_t cached_tokens = 0) const {
-    const std::int64_t cached = std::clamp<std::int64_t>(cached_tokens, 0, std::max<std::int64_t>(prompt_tokens, 0));
-    return (static_cast<double>(prompt_tokens - cached) * input_per_mtok +
+              std::int64_t cached_tokens = 0, std::int64_t written_tokens = 0) const {
+    const std::int64_t prompt = std::max<std::int64_t>(prompt_tokens, 0);
+    const std::int64_t cached = std::clamp<std::int64_t>(cached_tokens, 0, prompt);
+    const std::int64_t written = std::clamp<std::int64_t>(written_tokens, 0, prompt - cached);
+    return (static_cast<double>(prompt - cached - written) * input_per_mtok +
             static_cast<double>(cached) * cached_input_per_mtok.value_or(input_per_mtok) +
+            static_cast<double>(written) * cache_write_input_per_mtok.value_or(input_per_mtok) +
             static_cast<double>(completion_tokens) * output_per_mtok) /
            1e6;
   }

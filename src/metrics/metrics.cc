@@ -160,6 +160,11 @@ std::string GatewayMetrics::render() {
         "rate-limit state (Redis).\n"
         "# TYPE switchboard_ratelimit_state_errors_total counter\n";
     sample(out, "switchboard_ratelimit_state_errors_total", "", ratelimit_state_errors.value());
+    out +=
+        "# HELP switchboard_ratelimit_state_syncs_total Round trips to the shared rate-limit "
+        "state (Redis) that sent this gateway's counts or read every gateway's totals back.\n"
+        "# TYPE switchboard_ratelimit_state_syncs_total counter\n";
+    sample(out, "switchboard_ratelimit_state_syncs_total", "", ratelimit_state_syncs.value());
   }
   out +=
       "# HELP switchboard_requests_in_flight Chat requests being served now.\n"

@@ -300,10 +300,12 @@ struct GatewayMetrics {
       "switchboard_learning_observations",
       "Feedback events the route's learning policy's current state has learned from.",
       {"route"}};
-  // Rate-limit state in Redis (`state:`): 1 while reachable; errors counts failed round trips.
-  // Rendered only once a limits stage with Redis set them.
+  // Rate-limit state in Redis (`state:`): 1 while reachable; errors counts failed round trips,
+  // syncs the ones that sent counts or read the shared totals back. Rendered only once a limits
+  // stage with Redis set them.
   Gauge ratelimit_state_up;
   Gauge ratelimit_state_errors;
+  Gauge ratelimit_state_syncs;
   std::atomic<bool> ratelimit_state_present{false};
   Gauge in_flight;
   Gauge decisions_dropped;  // mirrors DecisionStore::dropped()

@@ -14,13 +14,16 @@ using asio::awaitable;
 namespace {
 constexpr std::size_t kMaxUpstreamBody = 64 * 1024 * 1024;
 
-// `cached`: of the prompt tokens, those the provider read from its prompt cache (priced apart).
-void set_cost(RequestContext& ctx, const UpstreamResponse& upstream, std::int64_t cached) {
+// `usage` (the upstream's, when it reported one) also says which prompt tokens the provider read
+// from or wrote into its prompt cache (priced apart).
+void set_cost(RequestContext& ctx, const UpstreamResponse& upstream,
+              const std::optional<api::Usage>& usage) {
   if (auto billed = upstream.billed_usd()) {
     ctx.rec.cost_usd = *billed;
   } else {
-    ctx.rec.cost_usd =
-        ctx.model->config->price.cost(ctx.rec.prompt_tokens, ctx.rec.completion_tokens, cached);
+    ctx.rec.cost_usd = ctx.model->config->price.cost(
+        ctx.rec.prompt_tokens, ctx.rec.completion_tokens, usage ? usage->cached_prompt_tokens : 0,
+        usage ? usage->cache_write_prompt_tokens : 0);
   }
 }
 
@@ -101,9 +104,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   if (client_ok) client_ok = co_await client.finish_stream();
   if (!client_ok && rec.outcome == "ok") rec.outcome = "client_gone";
   const std::optional<api::Usage> reported = meter->reported_usage();
-  std::int64_t cached = 0;
   if (reported) {
-    cached = reported->cached_prompt_tokens;
     rec.prompt_tokens = reported->prompt_tokens;
     rec.completion_tokens = reported->completion_tokens;
     rec.tokens_source = "upstream";
@@ -112,7 +113,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     rec.completion_tokens = meter->content_chunks();
     rec.tokens_source = "counted";
   }
-  set_cost(ctx, upstream, cached);
+  set_cost(ctx, upstream, reported);
   co_return StageResult::next();
 }
 
@@ -137,17 +138,16 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   rec.status = static_cast<int>(upstream.status());
   if (upstream.status() == 200) {
     rec.outcome = "ok";
-    std::int64_t cached = 0;
-    if (auto usage = answer.api->usage(whole)) {
+    const std::optional<api::Usage> usage = answer.api->usage(whole);
+    if (usage) {
       rec.prompt_tokens = usage->prompt_tokens;
       rec.completion_tokens = usage->completion_tokens;
       rec.tokens_source = "upstream";
-      cached = usage->cached_prompt_tokens;
     } else {
       rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
       rec.tokens_source = "estimated";
     }
-    set_cost(ctx, upstream, cached);
+    set_cost(ctx, upstream, usage);
   } else {
     // The upstream's own error is passed through unchanged; the record keeps its status.
     rec.outcome = upstream.status() >= 500 ? "upstream_error" : "client_error";

@@ -132,7 +132,8 @@ class Gateway final : private ImplicitFeedbackSink {
       const std::string& response_id, const std::string& caller);
   asio::awaitable<std::optional<store::StoredResponse>> find_stored_response(
       const std::string& response_id, const std::string& caller);
-  // GET and DELETE /v1/responses/{id} (gateway_responses.cc, docs/apis.md).
+  // GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items (gateway_responses.cc,
+  // docs/apis.md).
   asio::awaitable<void> stored_response_endpoint(http::Exchange& exchange, std::string_view id);
   // Runs a request to an API front end through the stages.
   asio::awaitable<void> front(http::Exchange& exchange, const FrontEnd& front);

@@ -1,10 +1,12 @@
-// GET and DELETE /v1/responses/{id}: a stored Responses-API answer read back or deleted
+// GET and DELETE /v1/responses/{id}: a stored Responses-API answer read back or deleted, and
+// GET /v1/responses/{id}/input_items: the items it was generated from, a page at a time
 // (pipeline/gateway.h, docs/apis.md). Only with `apis.responses.store: true`, and only answers
 // kept because their request said `store: true`. With `auth:`, an answer stored with an API key
 // is that key's alone (another key, or none, gets 404 as for an unknown id). SQLite is read and
 // written on the lookup pool, never on a worker's event loop.
 #include <nlohmann/json.hpp>
 
+#include "api/responses_conversation.h"
 #include "pipeline/gateway.h"
 #include "pipeline/json_responses.h"
 
@@ -17,11 +19,14 @@ Error not_found(const std::string& id) {
                     "Response with id '" + id + "' not found.");
 }
 
+std::string_view query_of(std::string_view target) {
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
 // Whether the query asks for the response as a stream of events (`?stream=true`).
 bool wants_stream(std::string_view target) {
-  const auto q = target.find('?');
-  if (q == std::string_view::npos) return false;
-  std::string_view query = target.substr(q + 1);
+  std::string_view query = query_of(target);
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
@@ -36,17 +41,23 @@ bool wants_stream(std::string_view target) {
 
 asio::awaitable<void> Gateway::stored_response_endpoint(http::Exchange& ex, std::string_view tail) {
   const bool erase = ex.request().method() == http::bhttp::verb::delete_;
-  const std::string id(tail);
+  const std::size_t slash = tail.find('/');
+  const std::string id(tail.substr(0, slash));
+  const bool list_inputs = slash != std::string_view::npos && tail.substr(slash) == "/input_items";
   const std::shared_ptr<Runtime> rt = runtime();  // holds the settings read below
   const config::ApiSettings* settings = rt->config->find_api("responses");
   std::optional<Error> refusal;
-  if (id.empty() || id.find('/') != std::string::npos) {
+  Result<api::InputItemsQuery> query = api::InputItemsQuery{};
+  if (list_inputs) query = api::parse_input_items_query(query_of(ex.request().target()));
+  if (id.empty() || (slash != std::string_view::npos && (!list_inputs || erase))) {
     refusal = make_error(ErrorKind::kNotFound, "not_found",
                          "no such endpoint: " + std::string(ex.request().method_string()) +
-                             " /v1/responses/" + id +
-                             " (a stored response is read or deleted by its id only; its input "
-                             "items are not listed)");
-  } else if (!erase && wants_stream(ex.request().target())) {
+                             " /v1/responses/" + std::string(tail) +
+                             " (a stored response is read or deleted by its id; its input items "
+                             "are listed by GET /v1/responses/{id}/input_items)");
+  } else if (!query) {
+    refusal = query.error();
+  } else if (!erase && !list_inputs && wants_stream(ex.request().target())) {
     refusal = make_error(ErrorKind::kBadRequest, "unsupported_parameter",
                          "stream: a stored response is returned whole (JSON), not replayed as "
                          "events; retrieve it without stream=true");
@@ -72,6 +83,12 @@ asio::awaitable<void> Gateway::stored_response_endpoint(http::Exchange& ex, std:
   std::optional<store::StoredResponse> found = co_await stored_response(id, owner);
   if (!found) {
     http::Response r = error_response(not_found(id));
+    co_return (void) co_await ex.respond(std::move(r));
+  }
+  if (list_inputs && !found->response.empty()) {
+    auto listed = api::responses_input_items(id, found->items, found->response, *query);
+    http::Response r =
+        listed ? json_response(200, std::move(*listed)) : error_response(listed.error());
     co_return (void) co_await ex.respond(std::move(r));
   }
   if (!erase) {

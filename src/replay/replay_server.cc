@@ -169,6 +169,10 @@ awaitable<void> ReplayService::handle(http::Exchange& ex) {
     if (verb != bhttp::verb::post) co_return co_await method_not_allowed(ex, "POST");
     co_return co_await responses(ex);
   }
+  if (path == "/v1/messages") {
+    if (verb != bhttp::verb::post) co_return co_await method_not_allowed(ex, "POST");
+    co_return co_await messages(ex);
+  }
   if (path == "/admin/received") {
     if (verb != bhttp::verb::get) co_return co_await method_not_allowed(ex, "GET");
     http::Response r = json_response(bhttp::status::ok, received_json(), version);

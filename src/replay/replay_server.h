@@ -3,6 +3,8 @@
 //
 // Endpoints:
 //   POST /v1/chat/completions  recorded answer (or placeholder), plain or streamed (SSE)
+//   POST /v1/responses         the same answer in the OpenAI Responses API's shape (replay_native.cc)
+//   POST /v1/messages          the same answer in the Anthropic Messages API's shape
 //   POST /v1/embeddings        with --embedding-dim N: deterministic vectors (replay_embeddings.h);
 //                              otherwise 404
 //   GET  /v1/models            the one model served
@@ -11,8 +13,9 @@
 //                              answered), vllm:num_requests_waiting (0 + the extra_waiting fault),
 //                              vllm:gpu_cache_usage_perc (running / 100, at most 1)
 //   POST /admin/faults         TEST ONLY: change fault settings live; answers with the settings
-//   GET  /admin/stats          TEST ONLY: {"requests": N}, N = chat-completion and embeddings
-//                              requests received
+//   GET  /admin/stats          TEST ONLY: {"requests": N}, N = chat-completion, Responses,
+//                              Messages and embeddings requests received
+//   GET  /admin/received       TEST ONLY: the last request bodies (keep_received)
 // Any other path is 404, a known path with another method 405, both with OpenAI error bodies.
 //
 // Fault injection: each chat-completion request draws one number from a PRNG seeded with --seed
@@ -30,7 +33,9 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 
+#include "api/answer_translator.h"
 #include "data/outcomes.h"
 #include "http/server.h"
 #include "replay/replay_core.h"
@@ -101,12 +106,18 @@ class ReplayService {
  private:
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   boost::asio::awaitable<void> embeddings(http::Exchange& ex);
-  // POST /v1/responses, natively (replay_responses.cc): the request read as the gateway's
-  // translation reads it, the recorded answer in the Responses shape (whole, or the Responses
-  // event sequence), as an upstream with `api: responses` answers.
+  // POST /v1/responses and POST /v1/messages, natively (replay_native.cc): the request read as
+  // the gateway's front end for that API reads it, the recorded answer in the API's shape (whole,
+  // or its event sequence), as an upstream with `api: responses` / `api: anthropic` answers.
   boost::asio::awaitable<void> responses(http::Exchange& ex);
-  // The last kKeepReceived request bodies of /v1/chat/completions and /v1/responses (each cut to
-  // kKeepBytes), for tests: GET /admin/received → {"requests":[{"path","body"}...]}, oldest first.
+  boost::asio::awaitable<void> messages(http::Exchange& ex);
+  template <class Request>
+  boost::asio::awaitable<void> native(
+      http::Exchange& ex, std::string_view path, Result<Request> (*parse)(std::string_view),
+      std::unique_ptr<api::AnswerTranslator> (*make_translator)(const Request*));
+  // The last kKeepReceived request bodies of /v1/chat/completions, /v1/responses and
+  // /v1/messages (each cut to kKeepBytes), for tests: GET /admin/received →
+  // {"requests":[{"path","body"}...]}, oldest first.
   void keep_received(std::string_view path, std::string_view body);
   std::string received_json() const;
   boost::asio::awaitable<void> admin_faults(http::Exchange& ex);

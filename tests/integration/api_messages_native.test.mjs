@@ -31,9 +31,15 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
         model(GPT4, chat.url),
         model('claude-wrong-key', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_WRONG_KEY' }]),
         model('claude-cached', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }],
-          { price: { input_per_mtok: 10, output_per_mtok: 30, cached_input_per_mtok: 1 } }),
+          { price: { input_per_mtok: 10, output_per_mtok: 30, cached_input_per_mtok: 1, cache_write_input_per_mtok: 12.5 } }),
+        model('claude-cached-2', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }],
+          { price: { input_per_mtok: 10, output_per_mtok: 30, cached_input_per_mtok: 2 } }),
       ],
-      routes: [{ name: 'claude', policy: { type: 'static', model: CLAUDE } }],
+      routes: [
+        { name: 'claude', policy: { type: 'static', model: CLAUDE } },
+        { name: 'cached-pair', policy: { type: 'ensemble', members: ['claude-cached', 'claude-cached-2'],
+          judge: 'agreement', aggregator: 'vote' } },
+      ],
       env: { SB_TEST_ANTHROPIC_KEY: KEY, SB_TEST_WRONG_KEY: 'not-the-key' },
     });
     openai = new OpenAI({ apiKey: 'client-key-not-forwarded', baseURL: `${gw.base}/v1`, maxRetries: 0 });
@@ -197,6 +203,47 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       assert.deepEqual(d.usage, { prompt_tokens: 1021, completion_tokens: 8, source: 'upstream' });
       assert.ok(Math.abs(d.cost_usd - price) < 1e-12, `${d.cost_usd} vs ${price}`);
     }
+  });
+
+  test('prompt-cache writes are priced at the cache-write price: passed through, translated, streamed', async () => {
+    const price = (21 * 10 + 300 * 12.5 + 8 * 30) / 1e6;
+    const question = [{ role: 'user', content: 'write this into the cache' }];
+    const { response: native } = await client.messages.create({
+      model: 'claude-cached', max_tokens: 10, messages: question,
+    }).withResponse();
+    const { data: events, response: nativeStream } = await client.messages.create({
+      model: 'claude-cached', max_tokens: 10, stream: true, messages: question,
+    }).withResponse();
+    for await (const ev of events) if (ev.type === 'message_start') assert.equal(ev.message.usage.cache_creation_input_tokens, 300);
+    const { data: c, response: translated } = await openai.chat.completions.create({
+      model: 'claude-cached', messages: question,
+    }).withResponse();
+    assert.equal(c.usage.prompt_tokens, 321);
+    assert.equal(c.usage.cache_creation_input_tokens, 300);
+    const { data: stream, response: translatedStream } = await openai.chat.completions.create({
+      model: 'claude-cached', messages: question, stream: true, stream_options: { include_usage: true },
+    }).withResponse();
+    const { usage } = await readChatStream(stream);
+    assert.equal(usage.cache_creation_input_tokens, 300);
+    for (const res of [native, nativeStream, translated, translatedStream]) {
+      const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
+      assert.deepEqual(d.usage, { prompt_tokens: 321, completion_tokens: 8, source: 'upstream' });
+      assert.ok(Math.abs(d.cost_usd - price) < 1e-12, `${d.cost_usd} vs ${price}`);
+    }
+  });
+
+  test('each call of a multi-call plan is priced with its cached prompt tokens', async () => {
+    const { response } = await openai.chat.completions.create({
+      model: 'cached-pair', messages: [{ role: 'user', content: 'answer from the cache' }],
+    }).withResponse();
+    assert.equal(response.headers.get('x-switchboard-calls'), '2');
+    const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+    const byModel = Object.fromEntries(d.calls.map((c) => [c.model, c.cost_usd]));
+    const one = (21 * 10 + 1000 * 1 + 8 * 30) / 1e6;
+    const two = (21 * 10 + 1000 * 2 + 8 * 30) / 1e6;
+    assert.ok(Math.abs(byModel['claude-cached'] - one) < 1e-12, `${byModel['claude-cached']} vs ${one}`);
+    assert.ok(Math.abs(byModel['claude-cached-2'] - two) < 1e-12, `${byModel['claude-cached-2']} vs ${two}`);
+    assert.ok(Math.abs(d.cost_usd - (one + two)) < 1e-12, `${d.cost_usd}`);
   });
 
   test('a Responses client over the Messages replica (translated twice)', async () => {

@@ -230,8 +230,6 @@ describe('Responses passed through to an api: responses replica; previous_respon
     const asStream = await fetch(`${gw.base}/v1/responses/${plain.id}?stream=true`);
     assert.equal(asStream.status, 400);
     assert.equal((await asStream.json()).error.code, 'unsupported_parameter');
-    const items = await fetch(`${gw.base}/v1/responses/${plain.id}/input_items`);
-    assert.equal(items.status, 404);
 
     // Deleted: the SDK's delete resolves; it is gone for retrieval and for previous_response_id.
     const del = await fetch(`${gw.base}/v1/responses/${plain.id}`, { method: 'DELETE' });
@@ -248,6 +246,50 @@ describe('Responses passed through to an api: responses replica; previous_respon
     // Other methods on the path are refused.
     const put = await fetch(`${gw.base}/v1/responses/${notStored.id}`, { method: 'PUT' });
     assert.equal(put.status, 405);
+  });
+
+  test('responses.inputItems.list: the items a stored response was generated from, paged', async () => {
+    const first = await openai.responses.create({ model: 'auto', store: true, input: 'First question.' });
+    const second = await openai.responses.create({
+      model: 'native', store: true, previous_response_id: first.id,
+      input: [{ role: 'user', content: 'Second question.' },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'With a part.' }] }],
+    });
+    // Auto-paginated one item a page (`after` = the last id), newest first by default.
+    const all = [];
+    for await (const item of openai.responses.inputItems.list(second.id, { limit: 1 })) all.push(item);
+    assert.deepEqual(all.map((i) => i.role), ['user', 'user', 'assistant', 'user']);
+    assert.deepEqual(all.map((i) => i.content[0].text),
+      ['With a part.', 'Second question.', first.output_text, 'First question.']);
+    assert.deepEqual(all.map((i) => i.content[0].type), ['input_text', 'input_text', 'output_text', 'input_text']);
+    assert.ok(all.every((i) => i.type === 'message' && i.status === 'completed'));
+    assert.equal(new Set(all.map((i) => i.id)).size, 4, 'each item has its own id');
+    // Oldest first, one page: the same ids (stable across calls), reversed.
+    const asc = await openai.responses.inputItems.list(second.id, { order: 'asc' });
+    assert.deepEqual(asc.data.map((i) => i.id), all.map((i) => i.id).reverse());
+    assert.equal(asc.has_more, false);
+    const page = await openai.responses.inputItems.list(second.id, { order: 'asc', limit: 2, after: all[3].id });
+    assert.deepEqual(page.data.map((i) => i.id), [all[2].id, all[1].id]);
+    assert.equal(page.has_more, true);
+    const raw = await (await fetch(`${gw.base}/v1/responses/${second.id}/input_items?order=asc&limit=2&after=${all[3].id}`)).json();
+    assert.equal(raw.object, 'list');
+    assert.equal(raw.first_id, all[2].id);
+    assert.equal(raw.last_id, all[1].id);
+    // The first response's input is its own only (not its answer).
+    const firstItems = await openai.responses.inputItems.list(first.id);
+    assert.deepEqual(firstItems.data.map((i) => i.content[0].text), ['First question.']);
+    // Bad paging: 400 in OpenAI's shape; an unknown or unstored id: 404; no DELETE on the list.
+    for (const q of ['limit=0', 'limit=101', 'limit=x', 'order=sideways', 'after=msg_nope']) {
+      const r = await fetch(`${gw.base}/v1/responses/${second.id}/input_items?${q}`);
+      assert.equal(r.status, 400, q);
+      assert.equal((await r.json()).error.code, 'invalid_request', q);
+    }
+    await assert.rejects(openai.responses.inputItems.list('resp_nope'),
+      (e) => e.status === 404 && e.error?.code === 'response_not_found');
+    const del = await fetch(`${gw.base}/v1/responses/${second.id}/input_items`, { method: 'DELETE' });
+    assert.equal(del.status, 404);
+    const other = await fetch(`${gw.base}/v1/responses/${second.id}/something`);
+    assert.equal(other.status, 404);
   });
 });
 

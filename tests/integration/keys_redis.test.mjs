@@ -20,6 +20,21 @@ function metric(text, name) {
   return parseMetrics(text).find((s) => s.name === name)?.value;
 }
 
+async function syncs(gw) {
+  return metric((await getJson(gw.base, '/metrics')).text, 'switchboard_ratelimit_state_syncs_total') ?? 0;
+}
+
+// Waits until `gw` has completed `n` more round trips to Redis than now: the n-th started after
+// the first one completed, so after anything counted before this call.
+async function moreSyncs(gw, n) {
+  const from = await syncs(gw);
+  for (const deadline = Date.now() + 15000; ;) {
+    if ((await syncs(gw)) >= from + n) return;
+    assert.ok(Date.now() < deadline, `${gw.base} did not sync with Redis`);
+    await sleep(20);
+  }
+}
+
 describe('rate limits shared through Redis', { skip: SKIP_NO_REDIS }, () => {
   let redis;
   let gwA;
@@ -64,11 +79,13 @@ describe('rate limits shared through Redis', { skip: SKIP_NO_REDIS }, () => {
         assert.equal(r.headers.get('x-ratelimit-limit-requests'), '6');
         assert.equal(r.headers.get('x-ratelimit-remaining-requests'), '0');
       }
-      // The other gateway has the count after one sync (kicked at once, sync_ms 20) and its next
-      // full read-back (every 100 ms): 2 s leaves room for a loaded CI machine (runs with 100 ms,
-      // once with 400 ms, and once with 1 s — the sanitized run on 2 busy cores — saw the other
-      // gateway a sync behind).
-      await sleep(2000);
+      // The count reaches Redis with this gateway's next sync (2: the first may have started
+      // before the request was counted); the other gateway has it after its next full read-back
+      // (3: at most one of its syncs only sends its own trailing counts, one may have started
+      // before; each sync after that reads every total back). Gateway B reads the key's counter
+      // back once it has counted the key itself (i > 0).
+      await moreSyncs(gw, 2);
+      if (i > 0) await moreSyncs(gw === gwA ? gwB : gwA, 3);
     }
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429, 429, 429],
       'each gateway alone would have admitted 6; together they admitted 6');

@@ -1,6 +1,7 @@
 // Chat completions over an Anthropic Messages upstream (api/chat_to_messages.h): the request
 // translated to Messages, the answers (whole, streamed, errors) read back as chat completions.
 #include "api/chat_to_messages.h"
+#include "api/sse.h"
 
 #include <gtest/gtest.h>
 
@@ -131,7 +132,7 @@ TEST(MessagesToChat, WholeAnswersTextToolsUsageAndStopReasons) {
       R"({"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[)"
       R"({"type":"thinking","thinking":"hmm"},{"type":"text","text":"Hi "},{"type":"text","text":"there"},)"
       R"({"type":"tool_use","id":"t1","name":"f","input":{"x":[1,2]}}],"stop_reason":"tool_use",)"
-      R"("usage":{"input_tokens":10,"cache_read_input_tokens":90,"output_tokens":5}})");
+      R"("usage":{"input_tokens":10,"cache_read_input_tokens":90,"cache_creation_input_tokens":20,"output_tokens":5}})");
   ASSERT_TRUE(c);
   const json j = json::parse(*c);
   EXPECT_EQ(j["object"], "chat.completion");
@@ -141,8 +142,14 @@ TEST(MessagesToChat, WholeAnswersTextToolsUsageAndStopReasons) {
   EXPECT_EQ(choice["message"]["content"], "Hi there");  // the thinking block left out
   EXPECT_EQ(choice["message"]["tool_calls"][0]["function"]["arguments"], R"({"x":[1,2]})");
   EXPECT_EQ(choice["finish_reason"], "tool_calls");
-  EXPECT_EQ(j["usage"], json::parse(R"({"prompt_tokens":100,"completion_tokens":5,"total_tokens":105,
-    "prompt_tokens_details":{"cached_tokens":90}})"));
+  // Cache reads and writes are prompt tokens; the writes under the name OpenAI-compatible proxies
+  // of Anthropic models give them.
+  EXPECT_EQ(j["usage"], json::parse(R"({"prompt_tokens":120,"completion_tokens":5,"total_tokens":125,
+    "prompt_tokens_details":{"cached_tokens":90},"cache_creation_input_tokens":20})"));
+  auto read_back = parse_usage(*c);
+  ASSERT_TRUE(read_back);
+  EXPECT_EQ(read_back->cached_prompt_tokens, 90);
+  EXPECT_EQ(read_back->cache_write_prompt_tokens, 20);
   for (auto [reason, finish] : std::vector<std::pair<const char*, const char*>>{
            {"end_turn", "stop"}, {"stop_sequence", "stop"}, {"max_tokens", "length"},
            {"refusal", "content_filter"}}) {

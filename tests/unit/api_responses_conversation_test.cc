@@ -116,5 +116,82 @@ TEST(ResponsesConversation, CaptureOfAStreamTakesTheCompletedEvent) {
   EXPECT_EQ(response["output"][0]["content"][0]["text"], "Hello");
 }
 
+// A stored conversation: a tool call and its output, then this response's own input, then its
+// answer (the output item the capture appended last).
+const char* kItems =
+    R"([{"role":"user","content":"weather?"},)"
+    R"({"type":"function_call","call_id":"c1","name":"w","arguments":"{}"},)"
+    R"({"type":"function_call_output","call_id":"c1","output":"sunny"},)"
+    R"({"type":"message","role":"user","content":[{"type":"input_text","text":"so?"}],"id":"msg_own"},)"
+    R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Sunny."}]}])";
+const char* kResponse =
+    R"({"id":"resp_abc","output":[{"type":"message","role":"assistant",)"
+    R"("content":[{"type":"output_text","text":"Sunny."}]}]})";
+
+json list(const InputItemsQuery& q) {
+  auto r = responses_input_items("resp_abc", kItems, kResponse, q);
+  EXPECT_TRUE(r.ok());
+  return r ? json::parse(*r) : json();
+}
+
+TEST(ResponsesInputItems, TheInputWithoutTheAnswerNewestFirst) {
+  json l = list({});
+  EXPECT_EQ(l["object"], "list");
+  ASSERT_EQ(l["data"].size(), 4u);  // the answer is not an input item
+  EXPECT_EQ(l["data"][0]["id"], "msg_own");  // its own id kept
+  EXPECT_EQ(l["data"][1]["id"], "fco_abc_2");
+  EXPECT_EQ(l["data"][2]["id"], "fc_abc_1");
+  EXPECT_EQ(l["data"][2]["name"], "w");
+  const json& first = l["data"][3];
+  EXPECT_EQ(first["id"], "msg_abc_0");
+  EXPECT_EQ(first["type"], "message");  // added where the client left it out
+  EXPECT_EQ(first["status"], "completed");
+  EXPECT_EQ(first["content"], json::parse(R"([{"type":"input_text","text":"weather?"}])"));
+  EXPECT_EQ(l["first_id"], "msg_own");
+  EXPECT_EQ(l["last_id"], "msg_abc_0");
+  EXPECT_EQ(l["has_more"], false);
+}
+
+TEST(ResponsesInputItems, PagesAscendingAfterAnId) {
+  InputItemsQuery q;
+  q.ascending = true;
+  q.limit = 2;
+  json l = list(q);
+  ASSERT_EQ(l["data"].size(), 2u);
+  EXPECT_EQ(l["data"][0]["id"], "msg_abc_0");
+  EXPECT_EQ(l["has_more"], true);
+  q.after = l["last_id"];
+  l = list(q);
+  ASSERT_EQ(l["data"].size(), 2u);
+  EXPECT_EQ(l["data"][0]["id"], "fco_abc_2");
+  EXPECT_EQ(l["data"][1]["id"], "msg_own");
+  EXPECT_EQ(l["has_more"], false);
+  q.after = "msg_own";  // the last one: an empty page
+  l = list(q);
+  EXPECT_TRUE(l["data"].empty());
+  EXPECT_TRUE(l["first_id"].is_null());
+  q.after = "msg_unknown";
+  auto bad = responses_input_items("resp_abc", kItems, kResponse, q);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, ErrorKind::kBadRequest);
+  EXPECT_FALSE(responses_input_items("resp_abc", "{}", kResponse, {}).ok());
+  EXPECT_FALSE(responses_input_items("resp_abc", kItems, "", {}).ok());
+}
+
+TEST(ResponsesInputItems, Query) {
+  auto q = parse_input_items_query("order=asc&limit=100&after=msg_1&include[]=x");
+  ASSERT_TRUE(q.ok());
+  EXPECT_TRUE(q->ascending);
+  EXPECT_EQ(q->limit, 100);
+  EXPECT_EQ(q->after, "msg_1");
+  q = parse_input_items_query("");
+  ASSERT_TRUE(q.ok());
+  EXPECT_FALSE(q->ascending);
+  EXPECT_EQ(q->limit, 20);
+  for (const char* bad : {"limit=0", "limit=101", "limit=", "limit=1e2", "limit=-1",
+                          "limit=0001", "order=up", "order="})
+    EXPECT_FALSE(parse_input_items_query(bad).ok()) << bad;
+}
+
 }  // namespace
 }  // namespace switchboard::api

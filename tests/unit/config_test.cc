@@ -16,7 +16,7 @@ const char* kGood = R"(listen: 127.0.0.1:9000
 server: {threads: 2, max_body_bytes: 1024}
 models:
   - name: big
-    price: {input_per_mtok: 10.0, output_per_mtok: 30.0, cached_input_per_mtok: 1.0}
+    price: {input_per_mtok: 10.0, output_per_mtok: 30.0, cached_input_per_mtok: 1.0, cache_write_input_per_mtok: 12.5}
     context_window: 128000
     replicas:
       - url: https://api.example.com/v1
@@ -55,9 +55,15 @@ TEST(Config, ParsesEveryDocumentedKey) {
   EXPECT_DOUBLE_EQ(big.price.cost(1000, 1000, 800), (200 * 10.0 + 800 * 1.0 + 1000 * 30.0) / 1e6);
   EXPECT_DOUBLE_EQ(big.price.cost(1000, 0, 5000), 1000 * 1.0 / 1e6);
   EXPECT_DOUBLE_EQ(big.price.cost(1000, 0, -5), 1000 * 10.0 / 1e6);
+  // Cache writes at the cache-write price (12.5 here), clamped to what the reads left.
+  EXPECT_DOUBLE_EQ(big.price.cost(1000, 0, 100, 500), (400 * 10.0 + 100 * 1.0 + 500 * 12.5) / 1e6);
+  EXPECT_DOUBLE_EQ(big.price.cost(1000, 0, 800, 500), (800 * 1.0 + 200 * 12.5) / 1e6);
+  EXPECT_DOUBLE_EQ(big.price.cost(1000, 0, 0, -1), 1000 * 10.0 / 1e6);
   // Unset: the input price.
   EXPECT_FALSE(c.models[1].price.cached_input_per_mtok);
+  EXPECT_FALSE(c.models[1].price.cache_write_input_per_mtok);
   EXPECT_DOUBLE_EQ(c.models[1].price.cost(100, 0, 100), c.models[1].price.cost(100, 0));
+  EXPECT_DOUBLE_EQ(c.models[1].price.cost(100, 0, 0, 100), c.models[1].price.cost(100, 0));
   EXPECT_EQ(big.context_window, 128000);
   EXPECT_TRUE(big.replicas[0].endpoint.tls);
   EXPECT_EQ(big.replicas[0].endpoint.host, "api.example.com");

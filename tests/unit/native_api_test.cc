@@ -64,13 +64,17 @@ TEST(NativeApis, WholeAnswersAreMeteredInTheirOwnShape) {
       R"({"usage":{"input_tokens":7,"cache_creation_input_tokens":100,"cache_read_input_tokens":900,"output_tokens":-2}})");
   ASSERT_TRUE(a);
   EXPECT_EQ(a->prompt_tokens, 1007);
+  EXPECT_EQ(a->cached_prompt_tokens, 900);
+  EXPECT_EQ(a->cache_write_prompt_tokens, 100);
   EXPECT_EQ(a->completion_tokens, 0);
   auto anthropic_meter = api("anthropic").stream_meter();
   anthropic_meter->on_event(
-      R"({"type":"message_start","message":{"usage":{"input_tokens":3,"cache_read_input_tokens":40,"output_tokens":1}}})");
+      R"({"type":"message_start","message":{"usage":{"input_tokens":3,"cache_read_input_tokens":40,"cache_creation_input_tokens":5,"output_tokens":1}}})");
   anthropic_meter->on_event(R"({"type":"message_delta","usage":{"output_tokens":9}})");
   ASSERT_TRUE(anthropic_meter->reported_usage());
-  EXPECT_EQ(anthropic_meter->reported_usage()->prompt_tokens, 43);
+  EXPECT_EQ(anthropic_meter->reported_usage()->prompt_tokens, 48);
+  EXPECT_EQ(anthropic_meter->reported_usage()->cached_prompt_tokens, 40);
+  EXPECT_EQ(anthropic_meter->reported_usage()->cache_write_prompt_tokens, 5);
   EXPECT_EQ(anthropic_meter->reported_usage()->completion_tokens, 9);
   EXPECT_FALSE(api("responses").usage("not json"));
   EXPECT_FALSE(api("responses").usage(R"({"usage":null})"));

@@ -77,6 +77,12 @@ TEST(Usage, ParsedFromCompletionBodies) {
   ASSERT_TRUE(odd);
   EXPECT_EQ(odd->prompt_tokens, 3);
   EXPECT_EQ(odd->cached_prompt_tokens, 0);
+  EXPECT_EQ(odd->cache_write_prompt_tokens, 0);
+  // Cache writes where OpenAI-compatible proxies of Anthropic models report them.
+  auto written = parse_usage(
+      R"({"usage":{"prompt_tokens":600,"completion_tokens":1,"cache_creation_input_tokens":500}})");
+  ASSERT_TRUE(written);
+  EXPECT_EQ(written->cache_write_prompt_tokens, 500);
   StreamMeter m;
   m.on_event(R"({"choices":[],"usage":{"prompt_tokens":50,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":40}}})");
   ASSERT_TRUE(m.reported_usage());

@@ -110,9 +110,13 @@ void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& r
   // A 200 whose body did not parse was still served (and billed) by the upstream: priced on the
   // body's size, like an answer without usage.
   if (!m.attempt) return;
+  // Of the prompt tokens, those read from / written into the provider's prompt cache.
+  std::int64_t cached = 0, written = 0;
   if (m.answer && m.answer->usage) {
     rec.prompt_tokens = m.answer->usage->prompt_tokens;
     rec.completion_tokens = m.answer->usage->completion_tokens;
+    cached = m.answer->usage->cached_prompt_tokens;
+    written = m.answer->usage->cache_write_prompt_tokens;
   } else {
     rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
     const std::size_t chars = m.answer ? m.answer->content.size()
@@ -123,7 +127,8 @@ void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& r
   if (auto billed = m.attempt->call->billed_usd())
     rec.cost_usd = *billed;
   else
-    rec.cost_usd = m.model->config->price.cost(rec.prompt_tokens, rec.completion_tokens);
+    rec.cost_usd = m.model->config->price.cost(rec.prompt_tokens, rec.completion_tokens, cached,
+                                                written);
 }
 
 awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,

@@ -188,6 +188,7 @@ class LimitsStage final : public SyncStage {
       if (!service) return;
       m.ratelimit_state_up.set(service->state_up() ? 1 : 0);
       m.ratelimit_state_errors.set(static_cast<std::int64_t>(service->state_errors()));
+      m.ratelimit_state_syncs.set(static_cast<std::int64_t>(service->state_syncs()));
     });
   }
 

@@ -46,10 +46,13 @@ export async function anthropicUpstream(apiKey) {
     }
     const text = toolResult ? `the tool said: ${toolResult.content}`
       : `native answer to: ${typeof last === 'string' ? last : last.map((b) => b.text ?? '').join(' ')}`;
-    // "from the cache" in the question: the prompt was mostly read from Anthropic's prompt cache.
+    // "from the cache" in the question: the prompt was mostly read from Anthropic's prompt cache;
+    // "into the cache": part of it was written into the cache.
     const usage = text.includes('from the cache')
       ? { input_tokens: 21, cache_read_input_tokens: 1000, output_tokens: 8 }
-      : { input_tokens: 21, output_tokens: 8 };
+      : text.includes('into the cache')
+        ? { input_tokens: 21, cache_creation_input_tokens: 300, output_tokens: 8 }
+        : { input_tokens: 21, output_tokens: 8 };
     const message = {
       id: 'msg_native_01', type: 'message', role: 'assistant', model: j.model,
       content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage,
@@ -60,7 +63,7 @@ export async function anthropicUpstream(apiKey) {
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write(ev('message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { input_tokens: 21, output_tokens: 1 } } }));
+    res.write(ev('message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } }));
     res.write(ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
     res.write(ev('ping', { type: 'ping' }));
     const half = Math.ceil(text.length / 2);

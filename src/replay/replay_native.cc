@@ -1,11 +1,13 @@
-// POST /v1/responses on the replay backend: an upstream that speaks the OpenAI Responses API
-// natively (a gateway replica with `api: responses`). The request is read the way the gateway's
-// own translation reads it (api::parse_responses_request: the same prompt key as the equivalent
-// chat request), the answer is the recorded one, and the Responses shapes — the whole `response`,
-// or response.created … response.output_text.delta … response.completed with sequence numbers —
-// are made by the api module's Responses translator from the chat answer the backend would have
-// given, so they are exactly what a client of the gateway sees. Faults: the error rate and the
-// timings (ttft, tokens per second) apply; hang and drop are chat-only.
+// The replay backend's native front ends: POST /v1/responses (an upstream that speaks the OpenAI
+// Responses API, a gateway replica with `api: responses`) and POST /v1/messages (the Anthropic
+// Messages API, `api: anthropic`). The request is read the way the gateway's own front end for
+// that API reads it (api::parse_responses_request / parse_messages_request: the same prompt key
+// as the equivalent chat request), the answer is the recorded one, and the API's shapes — the
+// whole body, or its event sequence (response.created … response.completed; message_start …
+// message_stop) — are made by the api module's translator from the chat answer the backend would
+// have given, so they are exactly what a client of the gateway sees. Errors are in the API's
+// own shape. Faults: the error rate and the timings (ttft, tokens per second) apply; hang and
+// drop are chat-only. Authentication headers are not checked.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/errors.h"
+#include "api/messages.h"
 #include "api/responses.h"
 #include "replay/replay_server.h"
 #include "replay/replay_wire.h"
@@ -64,6 +67,17 @@ std::string ReplayService::received_json() const {
 }
 
 awaitable<void> ReplayService::responses(http::Exchange& ex) {
+  return native(ex, "/v1/responses", &api::parse_responses_request, &api::responses_translator);
+}
+
+awaitable<void> ReplayService::messages(http::Exchange& ex) {
+  return native(ex, "/v1/messages", &api::parse_messages_request, &api::messages_translator);
+}
+
+template <class Request>
+awaitable<void> ReplayService::native(
+    http::Exchange& ex, std::string_view path, Result<Request> (*parse)(std::string_view),
+    std::unique_ptr<api::AnswerTranslator> (*make_translator)(const Request*)) {
   const std::int64_t number = requests_.fetch_add(1, std::memory_order_relaxed) + 1;
   running_.fetch_add(1, std::memory_order_relaxed);
   struct Done {
@@ -71,13 +85,14 @@ awaitable<void> ReplayService::responses(http::Exchange& ex) {
     ~Done() { n.fetch_sub(1, std::memory_order_relaxed); }
   } done{running_};
   const unsigned version = ex.request().version();
-  keep_received("/v1/responses", ex.request().body());
-  auto fail = [&ex, version](const Error& e) -> awaitable<void> {
-    http::Response r =
-        json_answer(static_cast<bhttp::status>(http_status(e.kind)), api::error_json(e), version);
+  keep_received(path, ex.request().body());
+  auto rreq = parse(ex.request().body());
+  auto translator = make_translator(rreq ? &*rreq : nullptr);
+  auto fail = [&ex, version, &translator](const Error& e) -> awaitable<void> {
+    http::Response r = json_answer(static_cast<bhttp::status>(http_status(e.kind)),
+                                   translator->error_body(e), version);
     co_await ex.respond(std::move(r));
   };
-  auto rreq = api::parse_responses_request(ex.request().body());
   if (!rreq) {
     const Error e = rreq.error();
     co_return co_await fail(e);
@@ -102,7 +117,6 @@ awaitable<void> ReplayService::responses(http::Exchange& ex) {
   const double gap_ms = f.tokens_per_sec > 0 ? 1000.0 / f.tokens_per_sec : 0;
   auto exec = ex.executor();
   co_await pause(exec, f.ttft_ms);
-  auto translator = api::responses_translator(&*rreq);
 
   if (!rreq->stream) {
     co_await pause(exec, gap_ms * static_cast<double>(pieces.size()));
