@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/query_string.h"
 #include "http/server.h"
 #include "switchboard/registry.h"
 
@@ -84,8 +85,5 @@ using AdminRouteRegistrar = Registrar<AdminRouteInstaller>;
 // JSON responses in the admin API's shape; errors are OpenAI-shaped like the public API's.
 http::Response json_response(unsigned status, std::string body);
 http::Response error_response(const Error& e);
-
-// Splits and percent-decodes a query string ("a=1&b=x%20y").
-std::map<std::string, std::string, std::less<>> parse_query(std::string_view query);
 
 }  // namespace switchboard::admin

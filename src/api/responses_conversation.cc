@@ -1,7 +1,10 @@
 #include "api/responses_conversation.h"
 
 #include <algorithm>
+#include <set>
 #include <nlohmann/json.hpp>
+
+#include "core/query_string.h"
 
 namespace switchboard::api {
 
@@ -129,22 +132,30 @@ std::unique_ptr<ConversationCapture> responses_capture(std::string_view request_
 namespace {
 
 // An input item as OpenAI lists it (see responses_input_items).
-json listed_item(json item, std::string_view response_id, std::size_t index) {
+json listed_item(json item, std::string_view response_id, std::size_t index,
+                 std::set<std::string>& seen) {
   if (!item.is_object()) item = json{{"type", "message"}, {"role", "user"}, {"content", item}};
-  if (!item.contains("type")) item["type"] = "message";
-  const std::string type = item["type"].is_string() ? item["type"].get<std::string>() : "";
-  if (!item.contains("id") || !item["id"].is_string()) {
+  // As the request parser reads it: an item without a string type is a message.
+  if (!item.contains("type") || !item["type"].is_string()) item["type"] = "message";
+  const std::string type = item["type"].get<std::string>();
+  // Ids are unique within the list (`after` must name one item): a client's id seen before
+  // is replaced like a missing one.
+  if (!item.contains("id") || !item["id"].is_string() ||
+      !seen.insert(item["id"].get<std::string>()).second) {
     std::string_view stem = response_id;
     if (stem.starts_with("resp_")) stem.remove_prefix(5);
     const char* prefix = type == "message"                ? "msg"
                          : type == "function_call"        ? "fc"
                          : type == "function_call_output" ? "fco"
                                                           : "item";
-    item["id"] = std::string(prefix) + "_" + std::string(stem) + "_" + std::to_string(index);
+    std::string id = std::string(prefix) + "_" + std::string(stem) + "_" + std::to_string(index);
+    while (!seen.insert(id).second) id += "_";
+    item["id"] = std::move(id);
   }
   if (type == "message") {
     if (auto c = item.find("content"); c != item.end() && c->is_string()) {
-      const bool assistant = item.value("role", std::string()) == "assistant";
+      const auto role = item.find("role");
+      const bool assistant = role != item.end() && *role == "assistant";
       *c = json::array({{{"type", assistant ? "output_text" : "input_text"}, {"text", *c}}});
     }
     if (!item.contains("status")) item["status"] = "completed";
@@ -160,32 +171,25 @@ Error bad_query(const std::string& message) {
 
 Result<InputItemsQuery> parse_input_items_query(std::string_view query) {
   InputItemsQuery q;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const auto eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    if (name == "order") {
-      if (value != "asc" && value != "desc")
-        return bad_query("order must be asc or desc, got '" + std::string(value) + "'");
-      q.ascending = value == "asc";
-    } else if (name == "limit") {
-      int n = 0;
-      bool digits = !value.empty() && value.size() <= 3;
-      for (char ch : value) {
-        if (ch < '0' || ch > '9') digits = false;
-        n = n * 10 + (ch - '0');
-      }
-      if (!digits || n < 1 || n > 100)
-        return bad_query("limit must be an integer from 1 to 100, got '" + std::string(value) +
-                         "'");
-      q.limit = n;
-    } else if (name == "after") {
-      q.after = std::string(value);
-    }
+  const auto fields = parse_query(query);
+  if (auto it = fields.find("order"); it != fields.end()) {
+    if (it->second != "asc" && it->second != "desc")
+      return bad_query("order must be asc or desc, got '" + it->second + "'");
+    q.ascending = it->second == "asc";
   }
+  if (auto it = fields.find("limit"); it != fields.end()) {
+    const std::string& value = it->second;
+    int n = 0;
+    bool digits = !value.empty() && value.size() <= 3;
+    for (char ch : value) {
+      if (ch < '0' || ch > '9') digits = false;
+      n = n * 10 + (ch - '0');
+    }
+    if (!digits || n < 1 || n > 100)
+      return bad_query("limit must be an integer from 1 to 100, got '" + value + "'");
+    q.limit = n;
+  }
+  if (auto it = fields.find("after"); it != fields.end()) q.after = it->second;
   return q;
 }
 
@@ -199,8 +203,9 @@ Result<std::string> responses_input_items(std::string_view response_id, std::str
   const std::size_t outputs = output_items(answer).size();
   const std::size_t inputs = all.size() >= outputs ? all.size() - outputs : 0;
   json listed = json::array();
+  std::set<std::string> seen;
   for (std::size_t i = 0; i < inputs; ++i)
-    listed.push_back(listed_item(std::move(all[i]), response_id, i));
+    listed.push_back(listed_item(std::move(all[i]), response_id, i, seen));
   if (!q.ascending) std::reverse(listed.begin(), listed.end());
   std::size_t start = 0;
   if (!q.after.empty()) {

@@ -35,8 +35,9 @@ std::unique_ptr<ConversationCapture> responses_capture(std::string_view request_
 // GET /v1/responses/{id}/input_items (the openai SDK's responses.inputItems.list): the items the
 // stored response was generated from — its whole input, the conversation it continued included —
 // that is the stored conversation `items` without the response's own output items. Each item as
-// OpenAI lists it: an `id` (its own, else one made from the response id and its position, stable
-// across calls), `type` (message when absent), a message's string content as one input_text
+// OpenAI lists it: an `id` (its own, else — or when an earlier item has it — one made from the
+// response id and its position: unique in the list, stable across calls), `type` (message when
+// it is not a string), a message's string content as one input_text
 // (output_text for the assistant) part, `status` completed. A page: `order` asc or desc (the
 // default, newest first), `limit` 1-100 (20), `after` an item id (the page starts past it).
 struct InputItemsQuery {
@@ -44,8 +45,9 @@ struct InputItemsQuery {
   int limit = 20;
   std::string after;
 };
-// Errors (kBadRequest, invalid_request): limit out of range or not a number, order not asc/desc,
-// an unknown parameter value; reads `limit`, `order`, `after` (others, like include[], ignored).
+// The query string percent-decoded (core/query_string.h). Errors (kBadRequest, invalid_request):
+// limit out of range or not a number, order not asc/desc; reads `limit`, `order`, `after`
+// (others, like include[], ignored).
 Result<InputItemsQuery> parse_input_items_query(std::string_view query);
 // {"object":"list","data":[...],"first_id","last_id","has_more"}. Errors: `after` names no item
 // (kBadRequest, invalid_request); `items` or `response` unreadable (kInternal).

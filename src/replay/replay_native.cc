@@ -78,12 +78,8 @@ template <class Request>
 awaitable<void> ReplayService::native(
     http::Exchange& ex, std::string_view path, Result<Request> (*parse)(std::string_view),
     std::unique_ptr<api::AnswerTranslator> (*make_translator)(const Request*)) {
-  const std::int64_t number = requests_.fetch_add(1, std::memory_order_relaxed) + 1;
-  running_.fetch_add(1, std::memory_order_relaxed);
-  struct Done {
-    std::atomic<std::int64_t>& n;
-    ~Done() { n.fetch_sub(1, std::memory_order_relaxed); }
-  } done{running_};
+  const InFlight in_flight = begin_request();
+  const std::int64_t number = in_flight.number;
   const unsigned version = ex.request().version();
   keep_received(path, ex.request().body());
   auto rreq = parse(ex.request().body());

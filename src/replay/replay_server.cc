@@ -265,12 +265,8 @@ std::string ReplayService::metrics_text() const {
 }
 
 awaitable<void> ReplayService::chat(http::Exchange& ex) {
-  const std::int64_t number = requests_.fetch_add(1, std::memory_order_relaxed) + 1;
-  running_.fetch_add(1, std::memory_order_relaxed);
-  struct Done {
-    std::atomic<std::int64_t>& n;
-    ~Done() { n.fetch_sub(1, std::memory_order_relaxed); }
-  } done{running_};
+  const InFlight in_flight = begin_request();
+  const std::int64_t number = in_flight.number;
   auto req = parse_replay_request(ex.request().body());
   if (!req) co_return co_await send_error(ex, req.error());
 

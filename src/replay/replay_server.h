@@ -104,6 +104,17 @@ class ReplayService {
   std::size_t prompts() const { return book_.size(); }
 
  private:
+  // A chat, Responses or Messages request: counted as received (its number) and as running until
+  // the InFlight is destroyed.
+  struct InFlight {
+    std::atomic<std::int64_t>& running;
+    std::int64_t number;
+    ~InFlight() { running.fetch_sub(1, std::memory_order_relaxed); }
+  };
+  InFlight begin_request() {
+    running_.fetch_add(1, std::memory_order_relaxed);
+    return InFlight{running_, requests_.fetch_add(1, std::memory_order_relaxed) + 1};
+  }
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   boost::asio::awaitable<void> embeddings(http::Exchange& ex);
   // POST /v1/responses and POST /v1/messages, natively (replay_native.cc): the request read as

@@ -214,7 +214,9 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     const { data: events, response: nativeStream } = await client.messages.create({
       model: 'claude-cached', max_tokens: 10, stream: true, messages: question,
     }).withResponse();
-    for await (const ev of events) if (ev.type === 'message_start') assert.equal(ev.message.usage.cache_creation_input_tokens, 300);
+    let started;
+    for await (const ev of events) if (ev.type === 'message_start') started = ev.message;
+    assert.equal(started?.usage.cache_creation_input_tokens, 300, 'the stream passed through');
     const { data: c, response: translated } = await openai.chat.completions.create({
       model: 'claude-cached', messages: question,
     }).withResponse();

@@ -83,7 +83,8 @@ describe('rate limits shared through Redis', { skip: SKIP_NO_REDIS }, () => {
       // before the request was counted); the other gateway has it after its next full read-back
       // (3: at most one of its syncs only sends its own trailing counts, one may have started
       // before; each sync after that reads every total back). Gateway B reads the key's counter
-      // back once it has counted the key itself (i > 0).
+      // back once it has counted the key itself (i > 0; before its first request its /metrics
+      // has no sync counter yet).
       await moreSyncs(gw, 2);
       if (i > 0) await moreSyncs(gw === gwA ? gwB : gwA, 3);
     }

@@ -148,7 +148,7 @@ TEST(AdminRoutes, ExactThenLongestPrefixAndMethodNotAllowed) {
   EXPECT_EQ(post.handler, nullptr);
   EXPECT_TRUE(post.path_known);
   EXPECT_FALSE(routes.find(verb::get, "/nope").path_known);
-  auto q = admin::parse_query("id=dec%5F1&model=a%2Fb+c&empty=&x");
+  auto q = parse_query("id=dec%5F1&model=a%2Fb+c&empty=&x");
   EXPECT_EQ(q["id"], "dec_1");
   EXPECT_EQ(q["model"], "a/b c");
   EXPECT_EQ(q["empty"], "");

@@ -178,6 +178,35 @@ TEST(ResponsesInputItems, PagesAscendingAfterAnId) {
   EXPECT_FALSE(responses_input_items("resp_abc", kItems, "", {}).ok());
 }
 
+TEST(ResponsesInputItems, IdsAreUniqueAndTypesAsTheParserReadsThem) {
+  // A client id given twice (re-sent with previous_response_id), and an item whose type is null.
+  const char* items =
+      R"([{"id":"a b","type":"message","role":"user","content":"one"},)"
+      R"({"id":"a b","type":null,"role":"user","content":"two"},)"
+      R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hi"}]}])";
+  const char* response =
+      R"({"output":[{"type":"message","content":[{"type":"output_text","text":"Hi"}]}]})";
+  InputItemsQuery q;
+  q.ascending = true;
+  auto r = responses_input_items("resp_x", items, response, q);
+  ASSERT_TRUE(r.ok());
+  json l = json::parse(*r);
+  ASSERT_EQ(l["data"].size(), 2u);
+  EXPECT_EQ(l["data"][0]["id"], "a b");
+  EXPECT_EQ(l["data"][1]["id"], "msg_x_1");
+  EXPECT_EQ(l["data"][1]["type"], "message");
+  EXPECT_EQ(l["data"][1]["content"][0]["type"], "input_text");
+  // Paging one at a time ends: `after` names exactly one item (given percent-encoded).
+  auto query = parse_input_items_query("order=asc&limit=1&after=a%20b");
+  ASSERT_TRUE(query.ok());
+  r = responses_input_items("resp_x", items, response, *query);
+  ASSERT_TRUE(r.ok());
+  l = json::parse(*r);
+  ASSERT_EQ(l["data"].size(), 1u);
+  EXPECT_EQ(l["data"][0]["id"], "msg_x_1");
+  EXPECT_EQ(l["has_more"], false);
+}
+
 TEST(ResponsesInputItems, Query) {
   auto q = parse_input_items_query("order=asc&limit=100&after=msg_1&include[]=x");
   ASSERT_TRUE(q.ok());
