@@ -9,12 +9,13 @@ int hex(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+}  // namespace
 
-std::string decode(std::string_view s) {
+std::string percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
+    if (s[i] == '+' && plus_is_space) {
       out += ' ';
     } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
       out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
@@ -25,7 +26,6 @@ std::string decode(std::string_view s) {
   }
   return out;
 }
-}  // namespace
 
 std::map<std::string, std::string, std::less<>> parse_query(std::string_view q) {
   std::map<std::string, std::string, std::less<>> out;
@@ -35,8 +35,8 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view q) 
     q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
     if (part.empty()) continue;
     const auto eq = part.find('=');
-    auto key = decode(part.substr(0, eq));
-    auto value = eq == std::string_view::npos ? std::string() : decode(part.substr(eq + 1));
+    auto key = percent_decode(part.substr(0, eq));
+    auto value = eq == std::string_view::npos ? std::string() : percent_decode(part.substr(eq + 1));
     out.insert_or_assign(std::move(key), std::move(value));
   }
   return out;

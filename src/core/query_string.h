@@ -12,4 +12,7 @@ namespace switchboard {
 
 std::map<std::string, std::string, std::less<>> parse_query(std::string_view query);
 
+// One name or value (or a path segment, where '+' is kept: `plus_is_space` false) decoded.
+std::string percent_decode(std::string_view text, bool plus_is_space = true);
+
 }  // namespace switchboard

@@ -218,8 +218,9 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
     if (method == verb::post) co_return co_await explain_route(ex);
   } else if (target == "/v1/feedback") {
     if (method == verb::post) co_return co_await feedback(ex);
-  } else if (target == "/v1/models") {
-    if (method == verb::get) co_return co_await models(ex);
+  } else if (target == "/v1/models" || target.starts_with("/v1/models/")) {
+    if (method == verb::get)
+      co_return co_await models(ex, target.substr(std::min(target.size(), std::size_t{11})));
   } else if (target == "/v1/capacity") {
     if (method == verb::get) {
       // Capacity prices, budget λ and their history (docs/capacity.md).
@@ -482,34 +483,6 @@ awaitable<void> Gateway::explain_route(http::Exchange& ex) {
   const nlohmann::json body = route_explanation(ctx);
   co_await ex.respond(
       json_response(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-}
-
-awaitable<void> Gateway::models(http::Exchange& ex) {
-  const std::shared_ptr<Runtime> runtime = runtime_for(*workers_[ex.worker()]);
-  nlohmann::json data = nlohmann::json::array();
-  for (const auto& m : runtime->config->models) {
-    data.push_back(
-        {{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"}});
-  }
-  // LoRA adapters as vLLM lists them: their own id, the base model as parent.
-  for (const auto& m : runtime->config->models) {
-    for (const auto& a : m.pool.adapters)
-      data.push_back({{"id", a},
-                      {"object", "model"},
-                      {"created", 0},
-                      {"owned_by", "switchboard"},
-                      {"parent", m.name},
-                      {"root", m.name}});
-  }
-  for (const auto& r : runtime->config->routes) {
-    data.push_back({{"id", r.name},
-                    {"object", "model"},
-                    {"created", 0},
-                    {"owned_by", "switchboard-route"},
-                    {"policy", r.policy_type}});
-  }
-  nlohmann::json body = {{"object", "list"}, {"data", data}};
-  co_await ex.respond(json_response(200, body.dump()));
 }
 
 awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {

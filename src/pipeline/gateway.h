@@ -138,7 +138,9 @@ class Gateway final : private ImplicitFeedbackSink {
   // Runs a request to an API front end through the stages.
   asio::awaitable<void> front(http::Exchange& exchange, const FrontEnd& front);
   asio::awaitable<void> explain_route(http::Exchange& exchange);
-  asio::awaitable<void> models(http::Exchange& exchange);
+  // GET /v1/models and /v1/models/{id} (`id`: the path after "/v1/models/", "" for the list), in
+  // OpenAI's shape or, for a client sending anthropic-version, Anthropic's (gateway_models.cc).
+  asio::awaitable<void> models(http::Exchange& exchange, std::string_view id);
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
   // Returns once decision `id` is no longer in flight (its record queued), checking every 5 ms,
   // or after `most`: feedback and record lookups sent during a stream or right after its last

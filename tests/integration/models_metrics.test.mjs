@@ -1,7 +1,10 @@
-// GET /v1/models lists the configured models and routes; GET /metrics exposes request counters and
-// the latency histogram labelled with the model after traffic.
+// GET /v1/models lists the configured models and routes, GET /v1/models/{id} reads one (both
+// in OpenAI's shape, or Anthropic's for the Anthropic SDK); GET /metrics exposes request counters
+// and the latency histogram labelled with the model after traffic.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getJson,
   parseMetrics, GPT4, MIXTRAL,
@@ -45,6 +48,36 @@ describe('models and metrics', () => {
     const auto = r.json.data.find((m) => m.id === 'auto');
     const direct = r.json.data.find((m) => m.id === GPT4);
     assert.notEqual(auto.owned_by, direct.owned_by, 'routes are distinguishable from models');
+  });
+
+  test('GET /v1/models/{id}: one model or route (a "/" in the name percent-encoded), else 404', async () => {
+    const openai = new OpenAI({ apiKey: 'k', baseURL: `${gw.base}/v1`, maxRetries: 0 });
+    const m = await openai.models.retrieve(MIXTRAL);  // the SDK sends mistralai%2Fmixtral-8x7b-chat
+    assert.equal(m.id, MIXTRAL);
+    assert.equal(m.object, 'model');
+    assert.equal(m.owned_by, 'switchboard');
+    const route = await openai.models.retrieve('auto');
+    assert.equal(route.owned_by, 'switchboard-route');
+    const plain = await getJson(gw.base, `/v1/models/${MIXTRAL}`);  // unencoded works too
+    assert.equal(plain.json.id, MIXTRAL);
+    await assert.rejects(openai.models.retrieve('nope'),
+      (e) => e.status === 404 && e.error?.code === 'model_not_found' && /nope/.test(e.message));
+  });
+
+  test('the Anthropic SDK lists and reads models in its own shape', async () => {
+    const anthropic = new Anthropic({ apiKey: 'k', baseURL: gw.base, maxRetries: 0 });
+    const listed = [];
+    for await (const m of anthropic.models.list()) listed.push(m);
+    assert.deepEqual(new Set(listed.map((m) => m.id)), new Set([GPT4, MIXTRAL, 'auto', 'best']));
+    for (const m of listed) {
+      assert.equal(m.type, 'model');
+      assert.equal(typeof m.display_name, 'string');
+      assert.ok(!Number.isNaN(Date.parse(m.created_at)), m.created_at);
+    }
+    const one = await anthropic.models.retrieve(GPT4);
+    assert.deepEqual([one.type, one.id], ['model', GPT4]);
+    await assert.rejects(anthropic.models.retrieve('nope'),
+      (e) => e.status === 404 && e.error?.error?.type === 'not_found_error');
   });
 
   test('GET /metrics: requests_total and the latency histogram carry the model label', async () => {
