@@ -31,6 +31,12 @@ class AnswerTranslator {
   virtual std::string error_event(const Error& error) = 0;
   // An upstream's own non-200 body (OpenAI-shaped, or anything) in the API's error shape.
   virtual std::string upstream_error_body(unsigned status, std::string_view body) const = 0;
+  // The stored-conversation state the API's answers report, set by the gateway before any answer
+  // (the Responses API's `store` and `previous_response_id`; other APIs have none: ignored).
+  virtual void set_conversation(bool stored, std::string_view previous_id) {
+    (void)stored;
+    (void)previous_id;
+  }
 };
 
 // The message of an OpenAI-shaped error body ({"error":{"message":...}}), else the body itself

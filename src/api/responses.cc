@@ -185,6 +185,11 @@ class ResponsesTranslator final : public AnswerTranslator {
     }
   }
 
+  void set_conversation(bool stored, std::string_view previous_id) override {
+    store_ = stored;
+    previous_id_ = std::string(previous_id);
+  }
+
   Result<std::string> whole(std::string_view body) override {
     auto a = read_chat_completion(body);
     if (!a) return a.error();
@@ -309,8 +314,8 @@ class ResponsesTranslator final : public AnswerTranslator {
             {"model", model_.empty() ? upstream_model : model_},
             {"output", json::array()},
             {"parallel_tool_calls", true},
-            {"previous_response_id", nullptr},
-            {"store", false},
+            {"previous_response_id", previous_id_.empty() ? json(nullptr) : json(previous_id_)},
+            {"store", store_},
             {"text", {{"format", {{"type", "text"}}}}},
             {"tool_choice", "auto"},
             {"tools", json::array()},
@@ -383,6 +388,9 @@ class ResponsesTranslator final : public AnswerTranslator {
   // From the request.
   std::string model_, instructions_;
   std::optional<std::int64_t> max_output_tokens_;
+  // From the gateway (set_conversation).
+  bool store_ = false;
+  std::string previous_id_;
   // The stream's state.
   bool started_ = false, finished_ = false;
   std::int64_t sequence_ = 0;

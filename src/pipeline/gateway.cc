@@ -336,8 +336,9 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   ExchangeWriter writer(ex);
   FrontRequest translated;
   std::optional<TranslatingWriter> translating, native;
-  // Stored conversations (docs/apis.md): the body continued from one, and the capture of this one.
-  std::string continued;
+  // Stored conversations (docs/apis.md): the body continued from one (and its id), and the capture
+  // of this one.
+  std::string continued, continued_from;
   std::unique_ptr<api::ConversationCapture> capture;
   std::optional<CapturingWriter> capturing;
   // The stored response this request answered, until its record is queued (pending_ids.h).
@@ -383,6 +384,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
           } else {
             continued = std::move(*body);
             ctx.body = continued;
+            continued_from = asked.previous_id;
           }
         }
         if (asked.store && !ctx.read_error) {
@@ -406,7 +408,12 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
       if (translated.body) ctx.body = *translated.body;
       if (translated.error) ctx.read_error = std::move(translated.error);  // parse fails with it
     }
-    if (translated.translator) ctx.client = &translating.emplace(*out, *translated.translator);
+    if (translated.translator) {
+      // What the answer says of the conversation: stored when asked and on (kept unless it turns
+      // out larger than max_stored_bytes), and the response it continued.
+      translated.translator->set_conversation(capture != nullptr, continued_from);
+      ctx.client = &translating.emplace(*out, *translated.translator);
+    }
     if (!fe.native_api().empty() && translated.translator && !ctx.read_error) {
       ctx.native_api = fe.native_api();
       ctx.native_body = client_body;

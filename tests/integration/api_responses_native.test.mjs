@@ -155,6 +155,11 @@ describe('Responses passed through to an api: responses replica; previous_respon
       model: 'auto', input: 'What is my name?', previous_response_id: first.id,
     });
     assert.equal(second.status, 'completed');
+    // The answers say what happened to the conversation, as OpenAI's do.
+    assert.equal(first.store, true);
+    assert.equal(first.previous_response_id, null);
+    assert.equal(second.store, false, 'not asked to be stored');
+    assert.equal(second.previous_response_id, first.id);
     const got = (await received(chatOnly)).at(-1);
     assert.equal(got.path, '/v1/chat/completions');
     const msgs = got.body.messages;
@@ -222,6 +227,7 @@ describe('Responses passed through to an api: responses replica; previous_respon
     assert.deepEqual(streamed.output, completed.output);
     // An answer not asked to be stored, and an unknown id: 404 in OpenAI's shape.
     const notStored = await openai.responses.create({ model: 'auto', input: 'Do not keep.' });
+    assert.equal(notStored.store, false);
     for (const id of [notStored.id, 'resp_nope']) {
       await assert.rejects(openai.responses.retrieve(id),
         (e) => e.status === 404 && e.error?.code === 'response_not_found', id);
@@ -304,6 +310,7 @@ describe('previous_response_id without apis.responses.store', () => {
   test('refused with 400 unsupported_parameter; store: true is accepted and nothing is kept', async () => {
     const first = await postJson(gw.base, '/v1/responses', { model: GPT4, input: 'hi', store: true });
     assert.equal(first.status, 200);
+    assert.equal(first.json.store, false, 'the answer says it was not stored');
     const r = await postJson(gw.base, '/v1/responses', { model: GPT4, input: 'x', previous_response_id: first.json.id });
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'unsupported_parameter');
