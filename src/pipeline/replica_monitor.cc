@@ -22,13 +22,18 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kRelaxed = std::memory_order_relaxed;
 constexpr std::size_t kMaxBody = 4 * 1024 * 1024;
 
-// GET `path` on the replica (with its credentials); the status and body, or an error.
+// GET `path` on the replica with its credentials as its API sends them (a bearer token, or
+// Anthropic's x-api-key and anthropic-version: without them an Anthropic endpoint answers 401 and
+// a health check would mark the replica down); the status and body, or an error. (The target is
+// kept in a named string: the request holds a view of it.)
 awaitable<Result<std::pair<unsigned, std::string>>> get(http::UpstreamClient& client,
                                                         const ModelRuntime& m, const Replica& r,
                                                         const std::string& path,
                                                         std::chrono::milliseconds timeout) {
   const auto& rc = *r.config;
-  auto req = http::make_upstream_request(http::bhttp::verb::get, rc.endpoint.base_path + path);
+  const std::string target_path = rc.endpoint.base_path + path;
+  auto req = http::make_upstream_request(http::bhttp::verb::get, target_path);
+  for (const auto& [name, value] : m.upstream_headers[r.ordinal]) req.set(name, value);
   http::UpstreamTarget target{&rc.endpoint, m.authorization[r.ordinal], r.index};
   const auto deadline = Clock::now() + timeout;
   auto started = co_await client.start(target, std::move(req), deadline);

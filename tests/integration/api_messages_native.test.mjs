@@ -10,6 +10,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import {
   startReplay, startGateway, model, stopAll, getDecision, postChat, chatBody, GPT4, GPT4_PRICE,
+  eventually, metricSum,
 } from './lib/harness.mjs';
 import { anthropicUpstream } from './lib/anthropic_upstream.mjs';
 import { readChatStream } from './lib/post.mjs';
@@ -260,5 +261,33 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     assert.equal(msg.type, 'message');
     assert.match(msg.id, /^msg_/);
     assert.notEqual(msg.id, 'msg_native_01');
+  });
+});
+
+describe('active health checks of an Anthropic replica', () => {
+  let gw;
+  let upstream;
+  before(async () => {
+    upstream = await anthropicUpstream(KEY);
+    const check = { health_check: { path: '/v1/models', interval_ms: 100, timeout_ms: 500, unhealthy_after: 1, healthy_after: 1 } };
+    gw = await startGateway({
+      models: [
+        model('claude-checked', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }], check),
+        model('claude-checked-bad-key', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_WRONG_KEY' }], check),
+      ],
+      env: { SB_TEST_ANTHROPIC_KEY: KEY, SB_TEST_WRONG_KEY: 'not-the-key' },
+    });
+  });
+  after(stopAll);
+
+  test('the check sends the replica\'s x-api-key and anthropic-version: a good key stays up, a bad one goes down', async () => {
+    const available = async (m) => metricSum(gw.base, 'switchboard_replica_available', { model: m });
+    await eventually(async () => (await available('claude-checked-bad-key')) === 0, 10000, 'the bad key marked down');
+    const checks = upstream.requests.filter((r) => r.method === 'GET' && r.url === '/v1/models');
+    const good = checks.filter((r) => r.headers['x-api-key'] === KEY);
+    assert.ok(good.length >= 1, `${checks.length} checks`);
+    assert.equal(good[0].headers['anthropic-version'], '2023-06-01');
+    assert.equal(good[0].headers.authorization, undefined);
+    assert.equal(await available('claude-checked'), 1, 'the replica with the right key passes its checks');
   });
 });

@@ -2,7 +2,8 @@
 // answers POST /v1/messages with a `message` ("native answer to: <last user text>") or its event
 // stream, with ids and usage no translation would produce; with `tools`, a tool_use of the first
 // tool, then "the tool said: <result>" once a tool_result comes back; 401 without the expected
-// x-api-key.
+// x-api-key; GET /v1/models (as a health check may use it) answers a model list, 400 without
+// anthropic-version.
 // `requests` keeps what reached it.
 import { fakeUpstream } from './harness.mjs';
 
@@ -11,6 +12,13 @@ export async function anthropicUpstream(apiKey) {
     if (req.headers['x-api-key'] !== apiKey) {
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }));
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      const ok = Boolean(req.headers['anthropic-version']);
+      res.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(ok ? { data: [], has_more: false, first_id: null, last_id: null }
+        : { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' } }));
       return;
     }
     const j = JSON.parse(body);
