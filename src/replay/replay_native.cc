@@ -104,12 +104,10 @@ awaitable<void> ReplayService::native(
                                "injected failure (replay-backend error rate)");
     co_return co_await fail(e);
   }
-  const std::string model = req->model.empty() ? model_ : req->model;
-  const Answer answer = answer_for(book_, *req, model, prices_);
+  const Recorded rec = recorded(*req, number);
+  const Answer& answer = rec.answer;
+  const CompletionHead& head = rec.head;
   const auto pieces = split_pieces(answer.text);
-  const CompletionHead head{
-      "chatcmpl-replay-" + prompt_hash(req->prompt_key) + "-" + std::to_string(number), model,
-      static_cast<std::int64_t>(std::time(nullptr))};
   const double gap_ms = f.tokens_per_sec > 0 ? 1000.0 / f.tokens_per_sec : 0;
   auto exec = ex.executor();
   co_await pause(exec, f.ttft_ms);

@@ -264,6 +264,16 @@ std::string ReplayService::metrics_text() const {
   return out;
 }
 
+ReplayService::Recorded ReplayService::recorded(const ReplayRequest& req,
+                                                std::int64_t number) const {
+  const std::string model = req.model.empty() ? model_ : req.model;
+  Answer answer = answer_for(book_, req, model, prices_);
+  CompletionHead head{
+      "chatcmpl-replay-" + prompt_hash(req.prompt_key) + "-" + std::to_string(number), model,
+      static_cast<std::int64_t>(std::time(nullptr))};
+  return {std::move(answer), std::move(head)};
+}
+
 awaitable<void> ReplayService::chat(http::Exchange& ex) {
   const InFlight in_flight = begin_request();
   const std::int64_t number = in_flight.number;
@@ -283,12 +293,10 @@ awaitable<void> ReplayService::chat(http::Exchange& ex) {
     co_return;
   }
 
-  const std::string model = req->model.empty() ? model_ : req->model;
-  const Answer answer = answer_for(book_, *req, model, prices_);
+  const Recorded rec = recorded(*req, number);
+  const Answer& answer = rec.answer;
+  const CompletionHead& head = rec.head;
   const auto pieces = split_pieces(answer.text);
-  const CompletionHead head{
-      "chatcmpl-replay-" + prompt_hash(req->prompt_key) + "-" + std::to_string(number), model,
-      static_cast<std::int64_t>(std::time(nullptr))};
   const microseconds gap =
       f.tokens_per_sec > 0 ? from_ms(1000.0 / f.tokens_per_sec) : microseconds(0);
   const unsigned version = ex.request().version();

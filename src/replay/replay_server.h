@@ -39,6 +39,7 @@
 #include "data/outcomes.h"
 #include "http/server.h"
 #include "replay/replay_core.h"
+#include "replay/replay_wire.h"
 
 namespace switchboard::replay {
 
@@ -115,6 +116,13 @@ class ReplayService {
     running_.fetch_add(1, std::memory_order_relaxed);
     return InFlight{running_, requests_.fetch_add(1, std::memory_order_relaxed) + 1};
   }
+  // The recorded answer to `req` (for the model it names, else the served one) and the head of
+  // its chat chunks (request number `number`).
+  struct Recorded {
+    Answer answer;
+    CompletionHead head;
+  };
+  Recorded recorded(const ReplayRequest& req, std::int64_t number) const;
   boost::asio::awaitable<void> chat(http::Exchange& ex);
   boost::asio::awaitable<void> embeddings(http::Exchange& ex);
   // POST /v1/responses and POST /v1/messages, natively (replay_native.cc): the request read as

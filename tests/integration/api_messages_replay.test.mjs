@@ -11,14 +11,9 @@ import OpenAI from 'openai';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, getDecision, GPT4, GPT4_PRICE,
 } from './lib/harness.mjs';
-import { readChatStream } from './lib/post.mjs';
+import { readChatStream, received } from './lib/post.mjs';
 
 const NATIVE = 'claude-replay';
-
-async function received(backend) {
-  const res = await fetch(`${backend.url}/admin/received`);
-  return (await res.json()).requests;
-}
 
 describe('replay backend answering /v1/messages', () => {
   let replay;

@@ -11,14 +11,9 @@ import {
   startReplay, startGateway, model, stopAll, demoPrompt, getDecision, postChat, chatBody, GPT4,
   GPT4_PRICE,
 } from './lib/harness.mjs';
-import { postJson, readChatStream } from './lib/post.mjs';
+import { postJson, readChatStream, received } from './lib/post.mjs';
 
 const NATIVE = 'resp-native';
-
-async function received(backend) {
-  const res = await fetch(`${backend.url}/admin/received`);
-  return (await res.json()).requests;
-}
 
 describe('Responses passed through to an api: responses replica; previous_response_id', () => {
   let gw;

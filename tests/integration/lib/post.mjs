@@ -35,3 +35,9 @@ export async function readChatStream(stream) {
   }
   return out;
 }
+
+// The last request bodies a replay backend received (GET /admin/received), oldest first.
+export async function received(backend) {
+  const res = await fetch(`${backend.url}/admin/received`);
+  return (await res.json()).requests;
+}
