@@ -2,10 +2,13 @@
 // (pipeline/gateway.h, docs/apis.md). OpenAI's shape ({"object":"list","data":[{"id","object":
 // "model","created","owned_by"}]}; one model alone), or — for a client that sends
 // `anthropic-version`, as Anthropic's SDK does — Anthropic's ({"data":[{"type":"model","id",
-// "display_name","created_at"}],"has_more","first_id","last_id"}; one model alone). The id in
+// "display_name","created_at"}],"has_more","first_id","last_id"}, paged by `limit`, `after_id`,
+// `before_id`; one model alone). The id in
 // the path is percent-decoded (SDKs encode the '/' of names like "mistralai/mixtral-8x7b-chat").
 // An unknown id is 404 model_not_found in the client's API's shape. Not behind API keys (as the
 // list always was: names are not secrets; docs/keys.md).
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "api/messages.h"
@@ -50,6 +53,56 @@ json anthropic_model(const json& m) {
           {"created_at", "1970-01-01T00:00:00Z"}};
 }
 
+std::string_view query_of(std::string_view target) {
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+// One page of Anthropic's list: `limit` 1-1000 (default 20), then the items after `after_id` or
+// the `limit` items just before `before_id`.
+Result<json> anthropic_page(const json& list,
+                            const std::map<std::string, std::string, std::less<>>& query) {
+  std::size_t limit = 20;
+  if (auto it = query.find("limit"); it != query.end()) {
+    const std::string& v = it->second;
+    std::size_t n = 0;
+    bool ok = !v.empty() && v.size() <= 4;
+    for (char c : v) {
+      if (c < '0' || c > '9') ok = false;
+      n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (!ok || n < 1 || n > 1000)
+      return make_error(ErrorKind::kBadRequest, "invalid_request",
+                        "limit: must be an integer from 1 to 1000, got '" + v.substr(0, 64) + "'");
+    limit = n;
+  }
+  auto position = [&list](const std::string& id) -> Result<std::size_t> {
+    for (std::size_t i = 0; i < list.size(); ++i)
+      if (list[i]["id"] == id) return i;
+    return make_error(ErrorKind::kBadRequest, "invalid_request",
+                      "no model '" + id.substr(0, 256) + "' to page from");
+  };
+  std::size_t begin = 0, end = list.size();
+  if (auto it = query.find("before_id"); it != query.end()) {
+    auto at = position(it->second);
+    if (!at) return at.error();
+    end = *at;
+    begin = end > limit ? end - limit : 0;
+  } else if (auto after = query.find("after_id"); after != query.end()) {
+    auto at = position(after->second);
+    if (!at) return at.error();
+    begin = *at + 1;
+  }
+  end = std::min(end, begin + limit);
+  json data = json::array();
+  for (std::size_t i = begin; i < end; ++i) data.push_back(list[i]);
+  const bool before = query.contains("before_id");
+  return json{{"data", data},
+              {"has_more", before ? begin > 0 : end < list.size()},
+              {"first_id", data.empty() ? json() : data.front()["id"]},
+              {"last_id", data.empty() ? json() : data.back()["id"]}};
+}
+
 }  // namespace
 
 asio::awaitable<void> Gateway::models(http::Exchange& ex, std::string_view raw_id) {
@@ -63,11 +116,11 @@ asio::awaitable<void> Gateway::models(http::Exchange& ex, std::string_view raw_i
     } else {
       json list = json::array();
       for (const json& m : data) list.push_back(anthropic_model(m));
-      json body = {{"data", list},
-                   {"has_more", false},
-                   {"first_id", list.empty() ? json() : list.front()["id"]},
-                   {"last_id", list.empty() ? json() : list.back()["id"]}};
-      r = json_response(200, body.dump());
+      auto page = anthropic_page(list, parse_query(query_of(ex.request().target())));
+      r = page ? json_response(200, page->dump())
+               : json_response(400, api::anthropic_error_json(
+                                        api::anthropic_error_type(page.error().kind),
+                                        page.error().message));
     }
     co_return (void) co_await ex.respond(std::move(r));
   }

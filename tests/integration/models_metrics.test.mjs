@@ -74,6 +74,18 @@ describe('models and metrics', () => {
       assert.equal(typeof m.display_name, 'string');
       assert.ok(!Number.isNaN(Date.parse(m.created_at)), m.created_at);
     }
+    // Paged as Anthropic pages: one a page, the SDK follows after_id to the end; before_id back.
+    const paged = [];
+    for await (const m of anthropic.models.list({ limit: 1 })) paged.push(m.id);
+    assert.deepEqual(paged, listed.map((m) => m.id));
+    const back = await anthropic.models.list({ limit: 2, before_id: paged[3] });
+    assert.deepEqual(back.data.map((m) => m.id), [paged[1], paged[2]]);
+    assert.equal(back.has_more, true);
+    for (const q of ['limit=0', 'limit=1001', 'limit=x', 'after_id=nope']) {
+      const r = await fetch(`${gw.base}/v1/models?${q}`, { headers: { 'anthropic-version': '2023-06-01' } });
+      assert.equal(r.status, 400, q);
+      assert.equal((await r.json()).error.type, 'invalid_request_error', q);
+    }
     const one = await anthropic.models.retrieve(GPT4);
     assert.deepEqual([one.type, one.id], ['model', GPT4]);
     await assert.rejects(anthropic.models.retrieve('nope'),
