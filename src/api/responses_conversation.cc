@@ -178,16 +178,9 @@ Result<InputItemsQuery> parse_input_items_query(std::string_view query) {
     q.ascending = it->second == "asc";
   }
   if (auto it = fields.find("limit"); it != fields.end()) {
-    const std::string& value = it->second;
-    int n = 0;
-    bool digits = !value.empty() && value.size() <= 3;
-    for (char ch : value) {
-      if (ch < '0' || ch > '9') digits = false;
-      n = n * 10 + (ch - '0');
-    }
-    if (!digits || n < 1 || n > 100)
-      return bad_query("limit must be an integer from 1 to 100, got '" + value + "'");
-    q.limit = n;
+    const auto n = bounded_integer(it->second, 1, 100);
+    if (!n) return bad_query("limit must be an integer from 1 to 100, got '" + it->second + "'");
+    q.limit = static_cast<int>(*n);
   }
   if (auto it = fields.find("after"); it != fields.end()) q.after = it->second;
   return q;

@@ -42,4 +42,22 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view q) 
   return out;
 }
 
+std::string_view query_of(std::string_view target) {
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+std::optional<std::size_t> bounded_integer(std::string_view value, std::size_t lo, std::size_t hi) {
+  if (value.empty() || value.size() > 9) return std::nullopt;
+  std::size_t n = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (n < lo || n > hi) return std::nullopt;
+  return n;
+}
+
+bool query_flag(std::string_view value) { return value == "true" || value == "1"; }
+
 }  // namespace switchboard

@@ -53,28 +53,18 @@ json anthropic_model(const json& m) {
           {"created_at", "1970-01-01T00:00:00Z"}};
 }
 
-std::string_view query_of(std::string_view target) {
-  const auto q = target.find('?');
-  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-}
-
 // One page of Anthropic's list: `limit` 1-1000 (default 20), then the items after `after_id` or
 // the `limit` items just before `before_id`.
 Result<json> anthropic_page(const json& list,
                             const std::map<std::string, std::string, std::less<>>& query) {
   std::size_t limit = 20;
   if (auto it = query.find("limit"); it != query.end()) {
-    const std::string& v = it->second;
-    std::size_t n = 0;
-    bool ok = !v.empty() && v.size() <= 4;
-    for (char c : v) {
-      if (c < '0' || c > '9') ok = false;
-      n = n * 10 + static_cast<std::size_t>(c - '0');
-    }
-    if (!ok || n < 1 || n > 1000)
+    const auto n = bounded_integer(it->second, 1, 1000);
+    if (!n)
       return make_error(ErrorKind::kBadRequest, "invalid_request",
-                        "limit: must be an integer from 1 to 1000, got '" + v.substr(0, 64) + "'");
-    limit = n;
+                        "limit: must be an integer from 1 to 1000, got '" +
+                            it->second.substr(0, 64) + "'");
+    limit = *n;
   }
   auto position = [&list](const std::string& id) -> Result<std::size_t> {
     for (std::size_t i = 0; i < list.size(); ++i)

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/responses_conversation.h"
+#include "core/query_string.h"
 #include "pipeline/gateway.h"
 #include "pipeline/json_responses.h"
 
@@ -19,22 +20,11 @@ Error not_found(const std::string& id) {
                     "Response with id '" + id + "' not found.");
 }
 
-std::string_view query_of(std::string_view target) {
-  const auto q = target.find('?');
-  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-}
-
 // Whether the query asks for the response as a stream of events (`?stream=true`).
 bool wants_stream(std::string_view target) {
-  std::string_view query = query_of(target);
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    if (pair == "stream=true" || pair == "stream=1") return true;
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return false;
+  const auto query = parse_query(query_of(target));
+  const auto it = query.find("stream");
+  return it != query.end() && query_flag(it->second);
 }
 
 }  // namespace
