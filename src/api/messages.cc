@@ -44,8 +44,34 @@ std::optional<std::string> image_url_of(const json& block) {
   return std::nullopt;
 }
 
+// A plain-text document's text (source type "text", or "content" of text blocks); nullopt for
+// other documents (PDF, url, file), which only Anthropic reads.
+std::optional<std::string> document_text(const json& block) {
+  const json& source = member(block, "source");
+  const std::string type = string_at(source, "type");
+  std::string title = string_at(block, "title");
+  std::string text;
+  if (type == "text" && member(source, "data").is_string()) {
+    text = source["data"].get<std::string>();
+  } else if (type == "content") {
+    auto joined = tool_result_text(member(source, "content"), "document");
+    if (!joined) return std::nullopt;
+    text = std::move(*joined);
+  } else {
+    return std::nullopt;
+  }
+  return title.empty() ? text : title + "\n\n" + text;
+}
+
+// Keeps the first reason a request can only be passed through natively.
+void only_natively(std::string& native_only, std::string why) {
+  if (native_only.empty())
+    native_only = std::move(why) + ": passed only to replicas with api: anthropic";
+}
+
 // Appends the chat messages one Anthropic message becomes.
-std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
+std::optional<Error> add_message(const json& m, std::size_t index, json& out,
+                                 std::string& native_only) {
   const std::string where = "messages[" + std::to_string(index) + "]";
   if (!m.is_object()) return invalid_request(where + " must be an object");
   auto role_it = m.find("role");
@@ -54,6 +80,7 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
   const std::string role = role_it->get<std::string>();
   if (role != "user" && role != "assistant")
     return invalid_request(where + ".role must be \"user\" or \"assistant\", not \"" + role + "\"");
+  const std::string in_role = role == "user" ? "a user message" : "an assistant message";
   auto content = m.find("content");
   if (content == m.end()) return invalid_request(where + ".content is required");
   if (content->is_string()) {
@@ -88,6 +115,17 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
                                "url source");
       parts.push_back({{"type", "image_url"}, {"image_url", {{"url", std::move(*url)}}}});
       has_image = true;
+    } else if (type == "document" && role == "user") {
+      if (auto doc = document_text(b)) {
+        if (has_text) text += '\n';
+        text += *doc;
+        has_text = true;
+        parts.push_back({{"type", "text"}, {"text", std::move(*doc)}});
+      } else {
+        only_natively(native_only, bw + ": a document that is not plain text");
+      }
+    } else if ((type == "thinking" || type == "redacted_thinking") && role == "assistant") {
+      continue;  // chat completions take no reasoning back
     } else if (type == "tool_use" && role == "assistant") {
       if (!b.contains("id") || !b["id"].is_string() || !b.contains("name") ||
           !b["name"].is_string())
@@ -105,10 +143,12 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out) {
       if (b.value("is_error", false)) t = "Error: " + t;
       tool_results.push_back(
           {{"role", "tool"}, {"tool_call_id", b["tool_use_id"]}, {"content", t}});
-    } else {
+    } else if (type == "image" || type == "tool_use" || type == "tool_result" ||
+               type == "thinking" || type == "redacted_thinking") {
       return invalid_request(bw + ": content blocks of type \"" + type +
-                             "\" are not supported in a " + role + " message (supported: text" +
-                             (role == "user" ? ", image, tool_result" : ", tool_use") + ")");
+                             "\" are not allowed in " + in_role);
+    } else {
+      only_natively(native_only, bw + ": content blocks of type \"" + type + "\" in " + in_role);
     }
   }
   for (auto& r : tool_results) out.push_back(std::move(r));
@@ -342,7 +382,12 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   if (m == j.end() || !m->is_array() || m->empty())
     return invalid_request("messages is required and must be a non-empty array");
   for (std::size_t i = 0; i < m->size(); ++i)
-    if (auto e = add_message((*m)[i], i, messages)) return *e;
+    if (auto e = add_message((*m)[i], i, messages, r.native_only)) return *e;
+  if (auto t = j.find("thinking"); t != j.end() && !t->is_null()) {
+    if (!t->is_object() || !member(*t, "type").is_string())
+      return invalid_request("thinking must be an object with a string type");
+    if ((*t)["type"] != "disabled") only_natively(r.native_only, "thinking (extended thinking)");
+  }
 
   json chat = {
       {"model", r.model}, {"messages", std::move(messages)}, {"max_tokens", j["max_tokens"]}};
@@ -369,9 +414,10 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
       const std::string tw = "tools[" + std::to_string(i) + "]";
       if (!tool.is_object() || !tool.contains("name") || !tool["name"].is_string())
         return invalid_request(tw + " needs a string name");
-      if (tool.contains("type") && tool["type"].is_string() && tool["type"] != "custom")
-        return invalid_request(tw + ": server tools of type " + tool["type"].dump() +
-                               " are not supported");
+      if (tool.contains("type") && tool["type"].is_string() && tool["type"] != "custom") {
+        only_natively(r.native_only, tw + ": server tool of type " + tool["type"].dump());
+        continue;
+      }
       json fn = {{"name", tool["name"]}};
       if (tool.contains("description")) fn["description"] = tool["description"];
       fn["parameters"] =

@@ -32,13 +32,20 @@ struct MessagesRequest {
   std::string model;
   bool stream = false;
   std::string chat_body;  // the equivalent chat-completions request
+  // Why only a replica speaking Anthropic Messages can answer it ("" = any can): the first part
+  // chat completions cannot carry (extended `thinking`, a server tool, a document that is not
+  // plain text, a content block of another type). chat_body leaves such parts out; it is what
+  // routing reads.
+  std::string native_only;
 };
 
+// Thinking and redacted_thinking blocks of assistant messages are left out of chat_body (chat
+// completions take no reasoning back); they reach Anthropic replicas with the client's body.
 // Errors (kBadRequest, "invalid_request"; the message names the field): not a JSON object,
 // `model` / `max_tokens` / `messages` missing or of the wrong type, a role other than user or
-// assistant, a content block of an unsupported type (document, ...) or an image without a
-// base64 or url source, a tool_use without id
-// or name, a tool_result without tool_use_id, a tool without name.
+// assistant, a block that is not an object with a string type, an image in an assistant message
+// or without a base64 or url source, a tool_use without id or name, a tool_result without
+// tool_use_id, a tool without name.
 Result<MessagesRequest> parse_messages_request(std::string_view body);
 
 // `request` may be null (the request did not parse): only the error methods are used then.

@@ -15,8 +15,20 @@ using nlohmann::json;
 
 namespace {
 
-// A message item's content: a string, or input_text / output_text parts joined by '\n'.
-Result<std::string> content_text(const json& content, const std::string& where) {
+// Keeps the first reason a request can only be passed through natively.
+void only_natively(std::string& native_only, std::string why) {
+  if (native_only.empty())
+    native_only = std::move(why) + ": passed only to replicas with api: responses";
+}
+
+bool is_text_part(const std::string& type) {
+  return type == "input_text" || type == "output_text" || type == "text";
+}
+
+// A message item's content: a string, or input_text / output_text parts joined by '\n'. Other
+// parts (files, audio, refusals) are left out, noted in `native_only`.
+Result<std::string> content_text(const json& content, const std::string& where,
+                                 std::string& native_only) {
   if (content.is_string()) return content.get<std::string>();
   if (!content.is_array())
     return invalid_request(where + ".content must be a string or an array of parts");
@@ -27,10 +39,10 @@ Result<std::string> content_text(const json& content, const std::string& where) 
     if (!p.is_object() || !p.contains("type") || !p["type"].is_string())
       return invalid_request(pw + " must be an object with a string type");
     const std::string type = p["type"].get<std::string>();
-    if (type != "input_text" && type != "output_text" && type != "text")
-      return invalid_request(pw + ": parts of type \"" + type +
-                             "\" are not supported (supported: input_text, output_text, "
-                             "input_image in user messages)");
+    if (!is_text_part(type)) {
+      only_natively(native_only, pw + ": parts of type \"" + type + "\"");
+      continue;
+    }
     if (!p.contains("text") || !p["text"].is_string())
       return invalid_request(pw + ".text must be a string");
     if (!out.empty()) out += '\n';
@@ -41,8 +53,9 @@ Result<std::string> content_text(const json& content, const std::string& where) 
 
 // A user message's content as chat parts when it holds an input_image (input_text → text,
 // input_image with an image_url → image_url with its detail); an empty array when it holds no
-// image (the text path then reads it). An input_image without image_url (a file_id) is refused.
-Result<json> image_parts(const json& content, const std::string& where) {
+// image (the text path then reads it). An input_image without image_url (a file_id) and parts of
+// other types are left out, noted in `native_only`.
+Result<json> image_parts(const json& content, const std::string& where, std::string& native_only) {
   json parts = json::array();
   if (!content.is_array()) return parts;
   bool image = false;
@@ -51,26 +64,29 @@ Result<json> image_parts(const json& content, const std::string& where) {
     const std::string type = string_at(p, "type");
     if (type == "input_image") {
       const std::string url = string_at(p, "image_url");
-      if (url.empty())
-        return invalid_request(where + ".content[" + std::to_string(i) +
-                               "] (input_image) needs an image_url (file_id is not supported)");
+      if (url.empty()) {
+        only_natively(native_only, where + ".content[" + std::to_string(i) +
+                                       "]: an input_image without image_url (a file_id)");
+        continue;
+      }
       json image_url = {{"url", url}};
       if (!string_at(p, "detail").empty()) image_url["detail"] = string_at(p, "detail");
       parts.push_back({{"type", "image_url"}, {"image_url", std::move(image_url)}});
       image = true;
-    } else if (type == "input_text" || type == "output_text" || type == "text") {
+    } else if (is_text_part(type)) {
       if (!member(p, "text").is_string())
         return invalid_request(where + ".content[" + std::to_string(i) + "].text must be a string");
       parts.push_back({{"type", "text"}, {"text", p["text"]}});
     } else {
-      return invalid_request(where + ".content[" + std::to_string(i) + "]: parts of type \"" +
-                             type + "\" are not supported (supported: input_text, input_image)");
+      only_natively(native_only, where + ".content[" + std::to_string(i) + "]: parts of type \"" +
+                                     type + "\"");
     }
   }
   return image ? parts : json::array();
 }
 
-std::optional<Error> add_input_item(const json& item, std::size_t i, json& messages) {
+std::optional<Error> add_input_item(const json& item, std::size_t i, json& messages,
+                                    std::string& native_only) {
   const std::string where = "input[" + std::to_string(i) + "]";
   if (!item.is_object()) return invalid_request(where + " must be an object");
   const std::string type = item.contains("type") && item["type"].is_string()
@@ -86,14 +102,14 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
     if (!item.contains("content")) return invalid_request(where + ".content is required");
     // A user message with images becomes chat content parts (text and image_url, in order).
     if (role == "user") {
-      auto parts = image_parts(item["content"], where);
+      auto parts = image_parts(item["content"], where, native_only);
       if (!parts) return parts.error();
       if (!parts->empty()) {
         messages.push_back({{"role", role}, {"content", std::move(*parts)}});
         return std::nullopt;
       }
     }
-    auto text = content_text(item["content"], where);
+    auto text = content_text(item["content"], where, native_only);
     if (!text) return text.error();
     // Consecutive assistant text after tool calls stays a message of its own.
     messages.push_back({{"role", role}, {"content", *text}});
@@ -125,16 +141,16 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
     if (item["output"].is_string()) {
       output = item["output"].get<std::string>();
     } else {
-      auto text = content_text(item["output"], where + ".output");
+      auto text = content_text(item["output"], where + ".output", native_only);
       if (!text) return text.error();
       output = *text;
     }
     messages.push_back({{"role", "tool"}, {"tool_call_id", item["call_id"]}, {"content", output}});
     return std::nullopt;
   }
-  return invalid_request(
-      where + ": input items of type \"" + type +
-      "\" are not supported (supported: message, function_call, function_call_output)");
+  if (type == "reasoning") return std::nullopt;  // chat completions take no reasoning back
+  only_natively(native_only, where + ": input items of type \"" + type + "\"");
+  return std::nullopt;
 }
 
 std::int64_t now_s() {
@@ -439,7 +455,7 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   } else if (in->is_array()) {
     if (in->empty()) return invalid_request("input must not be empty");
     for (std::size_t i = 0; i < in->size(); ++i)
-      if (auto e = add_input_item((*in)[i], i, messages)) return *e;
+      if (auto e = add_input_item((*in)[i], i, messages, r.native_only)) return *e;
   } else {
     return invalid_request("input must be a string or an array of items");
   }
@@ -461,6 +477,13 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     chat[k] = j[k];
   }
   if (auto u = j.find("user"); u != j.end() && u->is_string()) chat["user"] = *u;
+  if (auto rs = j.find("reasoning"); rs != j.end() && !rs->is_null()) {
+    if (!rs->is_object()) return invalid_request("reasoning must be an object");
+    if (const json& effort = member(*rs, "effort"); effort.is_string())
+      chat["reasoning_effort"] = effort;
+    else if (!effort.is_null())
+      return invalid_request("reasoning.effort must be a string");
+  }
   if (auto p = j.find("parallel_tool_calls"); p != j.end() && p->is_boolean())
     chat["parallel_tool_calls"] = *p;
   if (auto t = j.find("tools"); t != j.end() && !t->is_null()) {
@@ -469,8 +492,12 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     for (std::size_t i = 0; i < t->size(); ++i) {
       const json& tool = (*t)[i];
       const std::string tw = "tools[" + std::to_string(i) + "]";
-      if (!tool.is_object() || tool.value("type", "") != "function")
-        return invalid_request(tw + ": only tools of type function are supported");
+      if (!tool.is_object() || !member(tool, "type").is_string())
+        return invalid_request(tw + " must be an object with a string type");
+      if (tool["type"] != "function") {
+        only_natively(r.native_only, tw + ": built-in tool of type " + tool["type"].dump());
+        continue;
+      }
       if (!tool.contains("name") || !tool["name"].is_string())
         return invalid_request(tw + " needs a string name");
       json fn = {{"name", tool["name"]}};
@@ -492,6 +519,8 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     } else if (c->is_object() && c->value("type", "") == "function" && c->contains("name") &&
                (*c)["name"].is_string()) {
       chat["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
+    } else if (c->is_object() && member(*c, "type").is_string() && (*c)["type"] != "function") {
+      only_natively(r.native_only, "tool_choice of type " + (*c)["type"].dump());
     } else {
       return invalid_request(
           "tool_choice must be auto, none, required or {\"type\":\"function\",\"name\":...}");

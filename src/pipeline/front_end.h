@@ -35,6 +35,10 @@ struct FrontRequest {
   // The request is malformed for this API: `parse` fails with it (a 400 in the API's shape,
   // recorded like any other).
   std::optional<Error> error;
+  // Why only a replica speaking native_api() can answer it ("" = any can): `body` left out parts
+  // the translation cannot carry. Every other replica refuses it (api_mismatch) with this reason,
+  // and the cache is bypassed (its key is read from `body`).
+  std::string native_only;
 };
 
 class FrontEnd {

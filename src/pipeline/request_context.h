@@ -86,6 +86,8 @@ struct RequestContext {
   // native answer unchanged (errors still in the client API's shape).
   std::string_view native_api;
   std::string_view native_body;
+  // Why only a replica speaking native_api can answer ("" = any can; FrontRequest::native_only).
+  std::string_view native_only;
   ResponseWriter* native_client = nullptr;
   RequestHeaders headers;
   // The client's IP address ("" unknown), asked for only by the stages that need it: it costs a

@@ -38,6 +38,8 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       ],
       routes: [
         { name: 'claude', policy: { type: 'static', model: CLAUDE } },
+        { name: 'claude-cache', policy: { type: 'static', model: CLAUDE }, cache: { ttl_s: 600 } },
+        { name: 'gpt4-cache', policy: { type: 'static', model: GPT4 }, cache: { ttl_s: 600 } },
         { name: 'cached-pair', policy: { type: 'ensemble', members: ['claude-cached', 'claude-cached-2'],
           judge: 'agreement', aggregator: 'vote' } },
       ],
@@ -187,6 +189,61 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     await assert.rejects(
       openai.chat.completions.create({ model: 'claude-wrong-key', messages: [{ role: 'user', content: 'hi' }] }),
       (e) => e.status === 401 && /invalid x-api-key/.test(e.message) && e.type === 'authentication_error');
+  });
+
+  test('what only Anthropic reads (a PDF, extended thinking, a server tool) passes through to it; a chat model refuses it by name; the cache bypasses it', async () => {
+    const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0xLjQK' } };
+    const asks = [
+      { why: /messages\[0\]\.content\[0\]: a document that is not plain text/,
+        body: { messages: [{ role: 'user', content: [pdf, { type: 'text', text: 'summarise the pdf' }] }] } },
+      { why: /thinking \(extended thinking\)/,
+        body: { thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'think hard' }] } },
+      { why: /tools\[0\]: server tool of type "web_search_20250305"/,
+        body: { tools: [{ type: 'web_search_20250305', name: 'web_search' }], messages: [{ role: 'user', content: 'search it' }] } },
+    ];
+    for (const { why, body } of asks) {
+      // Twice to a cached route: both reach the replica, unchanged.
+      for (let i = 0; i < 2; ++i) {
+        const before = upstream.requests.length;
+        const { data: msg, response } = await client.messages.create({ model: 'claude-cache', max_tokens: 20, ...body }).withResponse();
+        assert.match(msg.id, /^msg_native_/);  // the replica's own answer, unchanged
+        assert.equal(response.headers.get('x-switchboard-cache'), 'bypass');
+        assert.equal(upstream.requests.length, before + 1);
+        const sent = JSON.parse(upstream.requests.at(-1).body);
+        assert.deepEqual(sent.messages, body.messages);
+        for (const k of ['thinking', 'tools']) assert.deepEqual(sent[k], body[k]);
+        const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+        assert.match(d.cache.note, why);
+      }
+      // To a chat model: refused with the reason, in Anthropic's shape, the replica not ejected.
+      const res = await fetch(`${gw.base}/v1/messages`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model: 'gpt4-cache', max_tokens: 20, ...body }),
+      });
+      const err = await res.json();
+      assert.equal(res.status, 502);
+      assert.equal(err.type, 'error');
+      assert.match(err.error.message, why);
+      assert.match(err.error.message, /speaks chat completions; .*passed only to replicas with api: anthropic/);
+      const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
+      assert.equal(d.attempts[0].result, 'api_mismatch');
+      assert.equal(d.outcome, 'upstream_error');
+    }
+    // Thinking sent back in the conversation: passed through as it is; to a chat model it is
+    // left out (chat completions take no reasoning back) and the request is answered.
+    const history = [
+      { role: 'user', content: 'first' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'let me see', signature: 'sig' }, { type: 'text', text: 'one' }] },
+      { role: 'user', content: 'second' },
+    ];
+    const native = await client.messages.create({ model: 'claude', max_tokens: 20, messages: history });
+    assert.equal(native.content[0].text, 'native answer to: second');
+    assert.deepEqual(JSON.parse(upstream.requests.at(-1).body).messages, history);
+    const { data: translated, response } = await client.messages.create({ model: GPT4, max_tokens: 20, messages: history }).withResponse();
+    assert.equal(translated.type, 'message');
+    const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+    assert.equal(d.model, GPT4);
+    assert.equal(d.outcome, 'ok');
   });
 
   test('prompt-cache reads are prompt tokens priced at the cached price, passed through or translated', async () => {

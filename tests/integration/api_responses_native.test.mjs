@@ -140,6 +140,44 @@ describe('Responses passed through to an api: responses replica; previous_respon
     assert.equal(d.attempts[0].result, 'api_mismatch');
   });
 
+  test('what only the Responses API reads (a built-in tool, a file) passes through to it; a chat model refuses it by name; reasoning items sent back are dropped for chat', async () => {
+    const p = demoPrompt(GPT4, 2);
+    const asks = [
+      { why: /tools\[0\]: built-in tool of type "web_search_preview"/,
+        body: { tools: [{ type: 'web_search_preview' }], input: p.prompt } },
+      { why: /input\[0\]\.content\[1\]: parts of type "input_file"/,
+        body: { input: [{ role: 'user', content: [{ type: 'input_text', text: p.prompt }, { type: 'input_file', file_id: 'file-abc' }] }] } },
+    ];
+    for (const { why, body } of asks) {
+      const { data: r } = await openai.responses.create({ model: 'native', ...body }).withResponse();
+      assert.equal(r.output_text, p.response);
+      const got = (await received(native)).at(-1);
+      assert.deepEqual(got.body.input, body.input);
+      assert.deepEqual(got.body.tools, body.tools);
+      await assert.rejects(openai.responses.create({ model: 'auto', ...body }),
+        (e) => e.status === 502 && e.code === 'api_mismatch' && why.test(e.message) &&
+          /speaks chat completions; .*passed only to replicas with api: responses/.test(e.message));
+    }
+    // A reasoning model's items sent back statelessly: the reasoning item is left out for chat,
+    // reasoning.effort becomes reasoning_effort.
+    const before = (await received(chatOnly)).length;
+    const r = await openai.responses.create({
+      model: 'auto', reasoning: { effort: 'low' },
+      input: [
+        { role: 'user', content: 'first question' },
+        { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'opaque' },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'first answer' }] },
+        { role: 'user', content: p.prompt },
+      ],
+    });
+    assert.equal(r.status, 'completed');  // (the replay has no answer recorded for this conversation)
+    const all = await received(chatOnly);
+    assert.equal(all.length, before + 1);
+    const sent = all.at(-1).body;
+    assert.equal(sent.reasoning_effort, 'low');
+    assert.deepEqual(sent.messages.map((m) => m.role), ['user', 'assistant', 'user']);
+  });
+
   test('previous_response_id through the translation to chat: the second upstream request carries turn one', async () => {
     const first = await openai.responses.create({
       model: 'auto', store: true, instructions: 'Be brief.',

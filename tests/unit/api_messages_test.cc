@@ -88,6 +88,56 @@ TEST(MessagesRequest, ToolChoiceKinds) {
   EXPECT_EQ(choice(R"({"type":"none"})"), "none");
 }
 
+// What chat completions cannot carry is left out of the chat body and named in native_only
+// (the first such part); reasoning sent back is dropped without it.
+TEST(MessagesRequest, WhatOnlyAnthropicCanCarry) {
+  auto chat_of = [](const MessagesRequest& r) { return nlohmann::json::parse(r.chat_body); };
+  auto r = parse_messages_request(R"({"model":"m","max_tokens":5,"messages":[
+      {"role":"user","content":"q"},
+      {"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"s"},
+        {"type":"redacted_thinking","data":"x"},{"type":"text","text":"a"}]},
+      {"role":"user","content":"next"}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->native_only, "");
+  EXPECT_EQ(chat_of(*r)["messages"][1], (nlohmann::json{{"role", "assistant"}, {"content", "a"}}));
+
+  r = parse_messages_request(R"({"model":"m","max_tokens":5,"thinking":{"type":"disabled"},
+      "messages":[{"role":"user","content":[
+        {"type":"document","title":"Notes","source":{"type":"text","media_type":"text/plain","data":"body"}},
+        {"type":"text","text":"sum it up"}]}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->native_only, "");
+  EXPECT_EQ(chat_of(*r)["messages"][0]["content"], "Notes\n\nbody\nsum it up");
+
+  struct Case {
+    const char* body;
+    const char* reason;
+  } cases[] = {
+      {R"({"model":"m","max_tokens":5,"thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"x"}]})",
+       "thinking (extended thinking)"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBE"}},{"type":"text","text":"x"}]}]})",
+       "messages[0].content[0]: a document that is not plain text"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"search_result","source":"s","title":"t","content":[]}]}]})",
+       "messages[0].content[0]: content blocks of type \"search_result\" in a user message"},
+      {R"({"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"x"}]})",
+       "tools[1]: server tool of type \"web_search_20250305\""},
+  };
+  for (const auto& c : cases) {
+    auto n = parse_messages_request(c.body);
+    ASSERT_TRUE(n) << c.body << " -> " << n.error().message;
+    EXPECT_EQ(n->native_only, std::string(c.reason) + ": passed only to replicas with api: anthropic")
+        << c.body;
+  }
+  // The custom tool stays; the server tool is left out.
+  auto t = parse_messages_request(cases[3].body);
+  EXPECT_EQ(chat_of(*t)["tools"].size(), 1u);
+  // Two reasons: the first is kept.
+  auto two = parse_messages_request(R"({"model":"m","max_tokens":5,"thinking":{"type":"enabled","budget_tokens":1024},
+      "messages":[{"role":"user","content":[{"type":"container_upload","file_id":"f"}]}]})");
+  ASSERT_TRUE(two);
+  EXPECT_NE(two->native_only.find("container_upload"), std::string::npos) << two->native_only;
+}
+
 TEST(MessagesRequest, MalformedRequestsAreNamed) {
   struct Case {
     const char* body;
@@ -108,9 +158,11 @@ TEST(MessagesRequest, MalformedRequestsAreNamed) {
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{}}]}]})",
        "(image) needs a base64 source"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"image","source":{"type":"url","url":"u"}}]}]})",
-       "\"image\" are not supported in a assistant message"},
-      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","source":{}}]}]})",
-       "\"document\" are not supported"},
+       "\"image\" are not allowed in an assistant message"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_use","id":"t","name":"f"}]}]})",
+       "\"tool_use\" are not allowed in a user message"},
+      {R"({"model":"m","max_tokens":5,"thinking":"on","messages":[{"role":"user","content":"x"}]})",
+       "thinking must be an object"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result"}]}]})",
        "tool_use_id"},
       {R"({"model":"m","max_tokens":5,"stream":"yes","messages":[{"role":"user","content":"x"}]})",

@@ -82,6 +82,49 @@ TEST(ResponsesRequest, TextFormatBecomesResponseFormat) {
             false);
 }
 
+// What chat completions cannot carry is left out of the chat body and named in native_only
+// (the first such part); reasoning items sent back are dropped without it.
+TEST(ResponsesRequest, WhatOnlyTheResponsesApiCanCarry) {
+  auto r = parse_responses_request(R"({"model":"m","reasoning":{"effort":"high","summary":"auto"},
+      "input":[{"role":"user","content":"q"},
+        {"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"x"},
+        {"type":"message","role":"assistant","content":[{"type":"output_text","text":"a"}]},
+        {"role":"user","content":"next"}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->native_only, "");
+  const auto chat = nlohmann::json::parse(r->chat_body);
+  EXPECT_EQ(chat["reasoning_effort"], "high");
+  ASSERT_EQ(chat["messages"].size(), 3u);
+  EXPECT_EQ(chat["messages"][1]["content"], "a");
+
+  struct Case {
+    const char* body;
+    const char* reason;
+  } cases[] = {
+      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"f"},{"type":"input_text","text":"x"}]}]})",
+       "input[0].content[0]: an input_image without image_url (a file_id)"},
+      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"f"},{"type":"input_text","text":"x"}]}]})",
+       "input[0].content[0]: parts of type \"input_file\""},
+      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","image_url":"data:x"},{"type":"input_audio","input_audio":{}}]}]})",
+       "input[0].content[1]: parts of type \"input_audio\""},
+      {R"({"model":"m","input":[{"type":"item_reference","id":"msg_1"},{"role":"user","content":"x"}]})",
+       "input[0]: input items of type \"item_reference\""},
+      {R"({"model":"m","input":"x","tools":[{"type":"function","name":"f"},{"type":"web_search"}]})",
+       "tools[1]: built-in tool of type \"web_search\""},
+      {R"({"model":"m","input":"x","tool_choice":{"type":"file_search"}})",
+       "tool_choice of type \"file_search\""},
+  };
+  for (const auto& c : cases) {
+    auto n = parse_responses_request(c.body);
+    ASSERT_TRUE(n) << c.body << " -> " << n.error().message;
+    EXPECT_EQ(n->native_only, std::string(c.reason) + ": passed only to replicas with api: responses")
+        << c.body;
+  }
+  // The function tool stays; the built-in one is left out.
+  EXPECT_EQ(nlohmann::json::parse(parse_responses_request(cases[4].body)->chat_body)["tools"].size(),
+            1u);
+}
+
 TEST(ResponsesRequest, MalformedRequestsAreNamed) {
   struct Case {
     const char* body;
@@ -94,19 +137,17 @@ TEST(ResponsesRequest, MalformedRequestsAreNamed) {
       {R"({"model":"m"})", "invalid_request", "input is required"},
       {R"({"model":"m","input":[]})", "invalid_request", "input must not be empty"},
       {R"({"model":"m","input":5})", "invalid_request", "input must be"},
-      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"f"}]}]})",
-       "invalid_request", "file_id is not supported"},
-      {R"({"model":"m","input":[{"role":"assistant","content":[{"type":"input_image","image_url":"x"}]}]})",
-       "invalid_request", "input_image"},
-      {R"({"model":"m","input":[{"type":"reasoning","summary":[]}]})", "invalid_request",
-       "\"reasoning\""},
+      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_text","text":5}]}]})",
+       "invalid_request", "input[0].content[0].text"},
+      {R"({"model":"m","input":"x","reasoning":"high"})", "invalid_request", "reasoning"},
+      {R"({"model":"m","input":"x","reasoning":{"effort":3}})", "invalid_request",
+       "reasoning.effort"},
       {R"({"model":"m","input":[{"role":"tool","content":"x"}]})", "invalid_request",
        "input[0].role"},
       {R"({"model":"m","input":"x","max_output_tokens":0})", "invalid_request",
        "max_output_tokens"},
       {R"({"model":"m","input":"x","stream":1})", "invalid_request", "stream"},
-      {R"({"model":"m","input":"x","tools":[{"type":"web_search"}]})", "invalid_request",
-       "tools[0]"},
+      {R"({"model":"m","input":"x","tools":[{"name":"f"}]})", "invalid_request", "tools[0]"},
       {R"({"model":"m","input":"x","tool_choice":"sometimes"})", "invalid_request", "tool_choice"},
       {R"({"model":"m","input":"x","previous_response_id":"resp_1"})", "unsupported_parameter",
        "previous_response_id"},

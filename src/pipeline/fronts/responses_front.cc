@@ -20,6 +20,7 @@ class ResponsesFront final : public FrontEnd {
     }
     out.translator = api::responses_translator(&*r);
     out.body = std::move(r->chat_body);
+    out.native_only = std::move(r->native_only);
     return out;
   }
   std::string_view native_api() const override { return "responses"; }

@@ -1,5 +1,6 @@
 // `api: chat` (the default): the replica speaks OpenAI chat completions (and embeddings). Every
-// client API is translated to it by its front end; the body is the one the stages parsed (with the
+// client API is translated to it by its front end (refused: a request only a native replica can
+// answer, RequestContext::native_only); the body is the one the stages parsed (with the
 // model renamed), posted to the front end's path, and the answer goes back through the front end's
 // translator.
 #include "pipeline/model_call.h"
@@ -11,8 +12,11 @@ namespace {
 class ChatApi final : public NativeApi {
  public:
   std::string_view name() const override { return "chat"; }
-  std::string refusal(const RequestContext&, const CallState&, const Replica&) const override {
-    return {};
+  std::string refusal(const RequestContext& ctx, const CallState&,
+                      const Replica& replica) const override {
+    if (ctx.native_only.empty()) return {};
+    return "replica " + (replica.config ? replica.config->id : std::to_string(replica.ordinal)) +
+           " of " + replica.model + " speaks chat completions; " + std::string(ctx.native_only);
   }
   std::string_view path(const RequestContext& ctx) const override { return ctx.upstream_path; }
   std::string_view body(const RequestContext& ctx, CallState& st,

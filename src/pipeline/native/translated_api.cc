@@ -106,6 +106,8 @@ std::string TranslatedApi::refusal(const RequestContext& ctx, const CallState& s
   const std::string api(name());
   if (ctx.kind != RequestKind::kChat)
     return "replica " + id + " speaks the " + api + " API, which has no embeddings";
+  if (!ctx.native_only.empty())
+    return "replica " + id + " speaks the " + api + " API; " + std::string(ctx.native_only);
   auto translated = translate(chat_of(ctx, st), "m");
   if (!translated) return "replica " + id + " (" + api + " API): " + translated.error().message;
   return {};

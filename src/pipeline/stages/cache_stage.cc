@@ -3,7 +3,8 @@
 //
 // Lookup (this stage, after guard, before signals): a route with a `cache:` section has its
 // request normalised (cache/request_key.h); a request that is not deterministic (temperature ≠ 0,
-// tools, n > 1; unless the route says deterministic_only: false — n > 1 never) bypasses. The exact
+// tools, n > 1; unless the route says deterministic_only: false — n > 1 never) bypasses, as does
+// one only a native replica can answer (RequestContext::native_only). The exact
 // key is looked up, then, for semantic routes, the GloVe embedding of the prompt (the same vector
 // the signals stage would compute: it is left in ctx.signals so that stage does not compute it
 // again) against the cache's hnswlib index, with the guards of cache/features.h on the last
@@ -120,6 +121,9 @@ class CacheStage final : public Stage {
       if (ctx.metrics) ctx.metrics->cache_lookups.with({ctx.route_label, "bypass"}).inc();
       return StageResult::next();
     };
+    // Its key would miss what the translation left out (a PDF, a built-in tool, thinking).
+    if (!ctx.native_only.empty())
+      co_return bypass("only a native replica can answer it (" + std::string(ctx.native_only) + ")");
     auto norm = cache::normalise(ctx.body, ctx.req);
     if (!norm) co_return bypass("unreadable request");
     if (norm->multiple_choices) co_return bypass("n > 1");
