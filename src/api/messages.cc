@@ -386,7 +386,8 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   if (auto t = j.find("thinking"); t != j.end() && !t->is_null()) {
     if (!t->is_object() || !member(*t, "type").is_string())
       return invalid_request("thinking must be an object with a string type");
-    if ((*t)["type"] != "disabled") only_natively(r.native_only, "thinking (extended thinking)");
+    // Passed through to Anthropic replicas; chat completions have no thinking budget, so a chat
+    // replica answers without extended thinking (a hint, unlike a document or a tool).
   }
 
   json chat = {

@@ -33,14 +33,16 @@ struct MessagesRequest {
   bool stream = false;
   std::string chat_body;  // the equivalent chat-completions request
   // Why only a replica speaking Anthropic Messages can answer it ("" = any can): the first part
-  // chat completions cannot carry (extended `thinking`, a server tool, a document that is not
-  // plain text, a content block of another type). chat_body leaves such parts out; it is what
+  // chat completions cannot carry (a server tool, a document that is not plain text, a content
+  // block of another type). chat_body leaves such parts out; it is what
   // routing reads.
   std::string native_only;
 };
 
 // Thinking and redacted_thinking blocks of assistant messages are left out of chat_body (chat
-// completions take no reasoning back); they reach Anthropic replicas with the client's body.
+// completions take no reasoning back), and so is `thinking` (chat has no thinking budget: a chat
+// replica answers without extended thinking); they reach Anthropic replicas with the client's
+// body.
 // Errors (kBadRequest, "invalid_request"; the message names the field): not a JSON object,
 // `model` / `max_tokens` / `messages` missing or of the wrong type, a role other than user or
 // assistant, a block that is not an object with a string type, an image in an assistant message
