@@ -357,7 +357,10 @@ std::string anthropic_error_json(std::string_view type, std::string_view message
   return dump_json({{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
 }
 
-Result<MessagesRequest> parse_messages_request(std::string_view body) {
+namespace {
+
+// A Messages request; `counting`: a count_tokens request (no max_tokens, no stream).
+Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
   auto parsed = parse_request_object(body);
   if (!parsed) return parsed.error();
   json& j = *parsed;
@@ -365,9 +368,14 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   if (!j.contains("model") || !j["model"].is_string() || j["model"].get<std::string>().empty())
     return invalid_request("model is required and must be a non-empty string");
   r.model = j["model"].get<std::string>();
-  if (!j.contains("max_tokens")) return invalid_request("max_tokens is required");
-  if (!j["max_tokens"].is_number_integer() || j["max_tokens"].get<std::int64_t>() < 1)
+  if (counting) {
+    j.erase("max_tokens");
+    j.erase("stream");
+  } else if (!j.contains("max_tokens")) {
+    return invalid_request("max_tokens is required");
+  } else if (!j["max_tokens"].is_number_integer() || j["max_tokens"].get<std::int64_t>() < 1) {
     return invalid_request("max_tokens must be a positive integer");
+  }
   if (j.contains("stream") && !j["stream"].is_boolean())
     return invalid_request("stream must be a boolean");
   r.stream = j.value("stream", false);
@@ -390,8 +398,8 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
     // replica answers without extended thinking (a hint, unlike a document or a tool).
   }
 
-  json chat = {
-      {"model", r.model}, {"messages", std::move(messages)}, {"max_tokens", j["max_tokens"]}};
+  json chat = {{"model", r.model}, {"messages", std::move(messages)}};
+  if (!counting) chat["max_tokens"] = j["max_tokens"];
   if (r.stream) {
     chat["stream"] = true;
     chat["stream_options"] = {{"include_usage", true}};
@@ -449,6 +457,16 @@ Result<MessagesRequest> parse_messages_request(std::string_view body) {
   }
   r.chat_body = dump_json(chat);
   return r;
+}
+
+}  // namespace
+
+Result<MessagesRequest> parse_messages_request(std::string_view body) {
+  return parse_messages(body, false);
+}
+
+Result<MessagesRequest> parse_count_tokens_request(std::string_view body) {
+  return parse_messages(body, true);
 }
 
 std::optional<Usage> anthropic_usage(std::string_view message_json) {

@@ -50,6 +50,10 @@ struct MessagesRequest {
 // tool_use_id, a tool without name.
 Result<MessagesRequest> parse_messages_request(std::string_view body);
 
+// A POST /v1/messages/count_tokens body: a Messages request without max_tokens (ignored when
+// present, as `stream` is); chat_body has no max_tokens.
+Result<MessagesRequest> parse_count_tokens_request(std::string_view body);
+
 // `request` may be null (the request did not parse): only the error methods are used then.
 std::unique_ptr<AnswerTranslator> messages_translator(const MessagesRequest* request);
 

@@ -136,6 +136,8 @@ std::shared_ptr<Runtime> Gateway::runtime() const {
   return runtime_;
 }
 
+Upstream& Gateway::upstream_of(Worker& w) { return *w.upstream; }
+
 const std::shared_ptr<Runtime>& Gateway::runtime_for(Worker& w) {
   const auto g = generation_.load(std::memory_order_acquire);
   if (!w.runtime || w.generation != g) {
@@ -214,6 +216,8 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
 
   if (const FrontEnd* fe = front_for(target)) {
     if (method == verb::post) co_return co_await front(ex, *fe);
+  } else if (target == "/v1/messages/count_tokens") {
+    if (method == verb::post) co_return co_await count_tokens(ex);
   } else if (target == "/v1/route") {
     if (method == verb::post) co_return co_await explain_route(ex);
   } else if (target == "/v1/feedback") {

@@ -50,6 +50,10 @@
 #include "store/decision_store.h"
 #include "store/feedback_store.h"
 
+namespace switchboard::access {
+struct LiveKey;  // access/key.h
+}  // namespace switchboard::access
+
 namespace switchboard::pipeline {
 
 namespace asio = boost::asio;
@@ -115,11 +119,22 @@ class Gateway final : private ImplicitFeedbackSink {
   // key-less decisions only) when it presents none or an unknown one and `auth.required` is
   // false; else 401 invalid_api_key.
   Result<std::optional<std::string>> caller_key(http::Exchange& ex);
+  // The same, with the live key itself when one was presented (null otherwise), for its
+  // permissions.
+  struct Caller {
+    std::optional<std::string> name;
+    std::shared_ptr<const access::LiveKey> key;
+  };
+  Result<Caller> caller(http::Exchange& ex);
+  // POST /v1/messages/count_tokens (gateway_count_tokens.cc, docs/apis.md).
+  asio::awaitable<void> count_tokens(http::Exchange& exchange);
   // GET /healthz: {"status": "ok" | "degraded", "decision_store": {...}} (docs/reliability.md).
   http::Response health_response();
   struct Worker;  // per worker thread: its upstream and embedding source, its cached runtime
   // The worker's cached runtime, refreshed when replace_runtime() ran since.
   const std::shared_ptr<Runtime>& runtime_for(Worker& worker);
+  // The worker's upstream client.
+  Upstream& upstream_of(Worker& worker);
   void start_monitors();
   // Builds the request context of a request to a front end (before its translation).
   void prepare(RequestContext& ctx, http::Exchange& exchange, Worker& worker, const Runtime& runtime);

@@ -132,10 +132,10 @@ std::string_view presented_secret_of(http::Exchange& ex) {
 }
 }  // namespace
 
-Result<std::optional<std::string>> Gateway::caller_key(http::Exchange& ex) {
+Result<Gateway::Caller> Gateway::caller(http::Exchange& ex) {
   const auto rt = runtime();
   auto settings = access::parse_access_settings(*rt->config);
-  if (!settings || !settings->configured) return std::optional<std::string>();
+  if (!settings || !settings->configured) return Caller{};
   auto service = access::AccessService::acquire(*settings);
   if (!service) return service.error();
   const std::string_view secret = presented_secret_of(ex);
@@ -146,15 +146,21 @@ Result<std::optional<std::string>> Gateway::caller_key(http::Exchange& ex) {
   // Where keys are optional, a caller without one (or with an unknown one, served as anonymous
   // by the auth stage) is the anonymous owner "": it sees only the decisions made without a key.
   if (secret.empty()) {
-    if (!settings->required) return std::optional<std::string>(std::string());
+    if (!settings->required) return Caller{std::string(), nullptr};
     return refuse("missing API key: send `Authorization: Bearer sk-sb-...` or `x-api-key: ...`");
   }
   auto key = (*service)->find(secret);
   if (!key) {
-    if (!settings->required) return std::optional<std::string>(std::string());
+    if (!settings->required) return Caller{std::string(), nullptr};
     return refuse("incorrect API key provided: unknown or revoked key");
   }
-  return std::optional<std::string>(key->key.name);
+  return Caller{key->key.name, std::move(key)};
+}
+
+Result<std::optional<std::string>> Gateway::caller_key(http::Exchange& ex) {
+  auto c = caller(ex);
+  if (!c) return c.error();
+  return std::move(c->name);
 }
 
 std::uint64_t Gateway::presented_key_tag(std::string_view secret) {

@@ -248,6 +248,51 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     assert.equal(d.outcome, 'ok');
   });
 
+  test('count_tokens: an Anthropic replica counts (its answer and errors as they are); a chat model or a route is estimated; keys and bad input refused in Anthropic\'s shape', async () => {
+    const body = { model: 'claude', messages: [{ role: 'user', content: 'how many tokens is this?' }], system: 'Be brief.' };
+    // The SDK against a route: estimated (its model is chosen per request).
+    const routed = await client.messages.countTokens(body).withResponse();
+    assert.equal(routed.response.headers.get('x-switchboard-tokens-source'), 'estimated');
+    const expected = Math.ceil('Be brief.\nhow many tokens is this?'.length / 4);
+    assert.equal(routed.data.input_tokens, expected);
+    // The model itself: its Anthropic replica is asked, with the client's body (model renamed,
+    // the replica's key).
+    const before = upstream.requests.length;
+    const asked = await client.messages.countTokens({ ...body, model: CLAUDE }).withResponse();
+    assert.equal(asked.response.headers.get('x-switchboard-tokens-source'), 'upstream');
+    assert.equal(upstream.requests.length, before + 1);
+    const got = upstream.requests.at(-1);
+    assert.equal(got.url, '/v1/messages/count_tokens');
+    assert.equal(got.headers['x-api-key'], KEY);
+    const sent = JSON.parse(got.body);
+    assert.equal(sent.model, 'claude-upstream');
+    assert.deepEqual(sent.messages, body.messages);
+    assert.equal(asked.data.input_tokens, 1000 + got.body.length);
+    // The replica's own refusal comes back as it is.
+    await assert.rejects(client.messages.countTokens({ ...body, model: CLAUDE, max_tokens: 5 }),
+      (e) => e.status === 400 && /Extra inputs/.test(e.message));
+    // A PDF: counted by the Anthropic replica; for a chat model it cannot be estimated.
+    const pdf = { role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0xLjQK' } }] };
+    assert.ok((await client.messages.countTokens({ model: CLAUDE, messages: [pdf] })).input_tokens > 1000);
+    await assert.rejects(client.messages.countTokens({ model: GPT4, messages: [pdf] }),
+      (e) => e.status === 400 && e.type === 'invalid_request_error' && /cannot count .*a document that is not plain text/.test(e.message));
+    // A chat model with tools: the estimate counts the tools too.
+    const tools = [{ name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const plain = await client.messages.countTokens({ model: GPT4, messages: body.messages });
+    const withTools = await client.messages.countTokens({ model: GPT4, messages: body.messages, tools });
+    assert.ok(withTools.input_tokens > plain.input_tokens + 10, `${withTools.input_tokens} vs ${plain.input_tokens}`);
+    // Unknown names, malformed bodies: Anthropic-shaped errors.
+    await assert.rejects(client.messages.countTokens({ ...body, model: 'nope' }),
+      (e) => e.status === 404 && e.type === 'not_found_error' && /unknown model or route 'nope'/.test(e.message));
+    const res = await fetch(`${gw.base}/v1/messages/count_tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"claude","messages":[]}' });
+    assert.equal(res.status, 400);
+    const err = await res.json();
+    assert.equal(err.type, 'error');
+    assert.match(err.error.message, /messages is required/);
+    const get = await fetch(`${gw.base}/v1/messages/count_tokens`);
+    assert.equal(get.status, 405);
+  });
+
   test('prompt-cache reads are prompt tokens priced at the cached price, passed through or translated', async () => {
     const price = (21 * 10 + 1000 * 1 + 8 * 30) / 1e6;
     const { response: native } = await client.messages.create({

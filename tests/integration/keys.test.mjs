@@ -12,6 +12,7 @@ import {
   parseMetrics, streamChat, eventually
 } from './lib/harness.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
+import { postJson } from './lib/post.mjs';
 import { keysCli, createKey, bearer } from './lib/keys.mjs';
 
 // The echo upstream reports 5 prompt + 7 completion tokens; at $10/$30 per million that is
@@ -131,6 +132,16 @@ describe('API keys', () => {
       assert.equal(d.outcome, 'forbidden');
       assert.deepEqual(d.key, { name: 'auto-only', team: 'web' });
     }
+    // count_tokens too, in Anthropic's shape; no key or an unknown one where keys are required: 401.
+    const count = (name, headers) => postJson(gw.base, '/v1/messages/count_tokens',
+      { model: name, messages: [{ role: 'user', content: 'x' }] }, headers);
+    assert.equal((await count('auto', bearer(secrets.routes.secret))).status, 200);
+    const refused = await count(FAKE, bearer(secrets.routes.secret));
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.error.type, 'permission_error');
+    assert.match(refused.json.error.message, new RegExp(`may not use model '${FAKE}'`));
+    for (const headers of [{}, { 'x-api-key': 'sk-sb-0000' }])
+      assert.equal((await count('auto', headers)).json.error.type, 'authentication_error');
   });
 
   test('objectives the key may not ask for: 403 objective_not_allowed', async () => {

@@ -187,7 +187,7 @@ TEST(MessagesRequest, MalformedRequestsAreNamed) {
 }
 
 TEST(MessagesAnswer, WholeTextAnswer) {
-  MessagesRequest req{"auto", false, ""};
+  MessagesRequest req{"auto", false, "", ""};
   auto t = messages_translator(&req);
   auto out = t->whole(chat_completion("Hello there"));
   ASSERT_TRUE(out);
@@ -227,7 +227,7 @@ TEST(MessagesAnswer, NotAChatCompletionIsAnError) {
 }
 
 TEST(MessagesStream, TextEventOrder) {
-  MessagesRequest req{"auto", true, ""};
+  MessagesRequest req{"auto", true, "", ""};
   auto t = messages_translator(&req);
   auto events = parse_events(run_stream(*t, text_stream()));
   EXPECT_EQ(names(events),

@@ -165,7 +165,7 @@ TEST(ResponsesRequest, MalformedRequestsAreNamed) {
 }
 
 TEST(ResponsesAnswer, WholeTextAnswer) {
-  ResponsesRequest req{"auto", false, "Be brief.", 100, ""};
+  ResponsesRequest req{"auto", false, "Be brief.", 100, "", ""};
   auto t = responses_translator(&req);
   auto out = t->whole(chat_completion("Hello there"));
   ASSERT_TRUE(out);
@@ -210,7 +210,7 @@ TEST(ResponsesAnswer, LengthIsIncompleteAndToolCallsAreItems) {
 }
 
 TEST(ResponsesStream, TextEventSequence) {
-  ResponsesRequest req{"auto", true, "", std::nullopt, ""};
+  ResponsesRequest req{"auto", true, "", std::nullopt, "", ""};
   auto t = responses_translator(&req);
   auto events = parse_events(run_stream(*t, text_stream()));
   EXPECT_EQ(names(events),

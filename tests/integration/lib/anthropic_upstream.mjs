@@ -3,7 +3,8 @@
 // stream, with ids and usage no translation would produce; with `tools`, a tool_use of the first
 // tool, then "the tool said: <result>" once a tool_result comes back; 401 without the expected
 // x-api-key; GET /v1/models (as a health check may use it) answers a model list, 400 without
-// anthropic-version.
+// anthropic-version; POST /v1/messages/count_tokens answers {"input_tokens": 1000 + the body's
+// length} (400 for a body with max_tokens: the real endpoint does not take it).
 // `requests` keeps what reached it.
 import { fakeUpstream } from './harness.mjs';
 
@@ -22,6 +23,13 @@ export async function anthropicUpstream(apiKey) {
       return;
     }
     const j = JSON.parse(body);
+    if (req.url === '/v1/messages/count_tokens') {
+      const bad = j.max_tokens !== undefined;
+      res.writeHead(bad ? 400 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(bad ? { type: 'error', error: { type: 'invalid_request_error', message: 'max_tokens: Extra inputs are not permitted' } }
+        : { input_tokens: 1000 + body.length }));
+      return;
+    }
     const last = j.messages.at(-1).content;
     const ev = (name, data) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
     // With tools, a first turn asks for the first tool (input {"city":"Paris"}); a turn carrying
