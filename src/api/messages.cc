@@ -14,8 +14,17 @@ using nlohmann::json;
 
 namespace {
 
-// Text of a tool_result's content: a string, or text blocks joined by '\n'.
-Result<std::string> tool_result_text(const json& content, const std::string& where) {
+// Keeps the first reason a request can only be passed through natively.
+void only_natively(std::string& native_only, std::string why) {
+  if (native_only.empty())
+    native_only = std::move(why) + ": passed only to replicas with api: anthropic";
+}
+
+// Text of a tool_result's content: a string, or text blocks joined by '\n'. With `native_only`,
+// blocks of other types (images, documents, search results) are left out and noted there;
+// without, they are an error.
+Result<std::string> tool_result_text(const json& content, const std::string& where,
+                                     std::string* native_only = nullptr) {
   if (content.is_null()) return std::string();
   if (content.is_string()) return content.get<std::string>();
   if (!content.is_array())
@@ -23,9 +32,14 @@ Result<std::string> tool_result_text(const json& content, const std::string& whe
   std::string out;
   for (std::size_t i = 0; i < content.size(); ++i) {
     const json& b = content[i];
+    const std::string bw = where + ".content[" + std::to_string(i) + "]";
+    if (native_only && b.is_object() && member(b, "type").is_string() && b["type"] != "text") {
+      only_natively(*native_only, bw + ": blocks of type " + b["type"].dump() + " in a tool_result");
+      continue;
+    }
     if (!b.is_object() || b.value("type", "") != "text" || !b.contains("text") ||
         !b["text"].is_string())
-      return invalid_request(where + ".content[" + std::to_string(i) + "] must be a text block");
+      return invalid_request(bw + " must be a text block");
     if (!out.empty()) out += '\n';
     out += b["text"].get<std::string>();
   }
@@ -44,8 +58,9 @@ std::optional<std::string> image_url_of(const json& block) {
   return std::nullopt;
 }
 
-// A plain-text document's text (source type "text", or "content" of text blocks); nullopt for
-// other documents (PDF, url, file), which only Anthropic reads.
+// A plain-text document as text (its title, its context, then source type "text" data or the text
+// blocks of a "content" source); nullopt for other documents (PDF, url, file), which only
+// Anthropic reads.
 std::optional<std::string> document_text(const json& block) {
   const json& source = member(block, "source");
   const std::string type = string_at(source, "type");
@@ -60,13 +75,9 @@ std::optional<std::string> document_text(const json& block) {
   } else {
     return std::nullopt;
   }
+  const std::string context = string_at(block, "context");
+  if (!context.empty()) text = context + "\n\n" + text;
   return title.empty() ? text : title + "\n\n" + text;
-}
-
-// Keeps the first reason a request can only be passed through natively.
-void only_natively(std::string& native_only, std::string why) {
-  if (native_only.empty())
-    native_only = std::move(why) + ": passed only to replicas with api: anthropic";
 }
 
 // Appends the chat messages one Anthropic message becomes.
@@ -137,7 +148,8 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out,
     } else if (type == "tool_result" && role == "user") {
       if (!b.contains("tool_use_id") || !b["tool_use_id"].is_string())
         return invalid_request(bw + " (tool_result) needs a string tool_use_id");
-      auto result_text = tool_result_text(b.contains("content") ? b["content"] : json(), bw);
+      auto result_text =
+          tool_result_text(b.contains("content") ? b["content"] : json(), bw, &native_only);
       if (!result_text) return result_text.error();
       std::string t = std::move(*result_text);
       if (b.value("is_error", false)) t = "Error: " + t;

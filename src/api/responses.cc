@@ -39,6 +39,11 @@ Result<std::string> content_text(const json& content, const std::string& where,
     if (!p.is_object() || !p.contains("type") || !p["type"].is_string())
       return invalid_request(pw + " must be an object with a string type");
     const std::string type = p["type"].get<std::string>();
+    if (type == "refusal" && member(p, "refusal").is_string()) {  // an echoed assistant refusal
+      if (!out.empty()) out += '\n';
+      out += p["refusal"].get<std::string>();
+      continue;
+    }
     if (!is_text_part(type)) {
       only_natively(native_only, pw + ": parts of type \"" + type + "\"");
       continue;
@@ -477,13 +482,6 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     chat[k] = j[k];
   }
   if (auto u = j.find("user"); u != j.end() && u->is_string()) chat["user"] = *u;
-  if (auto rs = j.find("reasoning"); rs != j.end() && !rs->is_null()) {
-    if (!rs->is_object()) return invalid_request("reasoning must be an object");
-    if (const json& effort = member(*rs, "effort"); effort.is_string())
-      chat["reasoning_effort"] = effort;
-    else if (!effort.is_null())
-      return invalid_request("reasoning.effort must be a string");
-  }
   if (auto p = j.find("parallel_tool_calls"); p != j.end() && p->is_boolean())
     chat["parallel_tool_calls"] = *p;
   if (auto t = j.find("tools"); t != j.end() && !t->is_null()) {
@@ -495,7 +493,7 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
       if (!tool.is_object() || !member(tool, "type").is_string())
         return invalid_request(tw + " must be an object with a string type");
       if (tool["type"] != "function") {
-        only_natively(r.native_only, tw + ": built-in tool of type " + tool["type"].dump());
+        only_natively(r.native_only, tw + ": tools of type " + tool["type"].dump());
         continue;
       }
       if (!tool.contains("name") || !tool["name"].is_string())

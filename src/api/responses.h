@@ -37,14 +37,15 @@ struct ResponsesRequest {
   std::optional<std::int64_t> max_output_tokens;
   std::string chat_body;  // the equivalent chat-completions request
   // Why only a replica speaking the Responses API can answer it ("" = any can): the first part
-  // chat completions cannot carry (a built-in tool, a file input, an input item of another type
-  // than message, function_call, function_call_output or reasoning). chat_body leaves such parts
-  // out; it is what routing reads.
+  // chat completions cannot carry (a built-in or custom tool, a file input, an input item of
+  // another type than message, function_call, function_call_output or reasoning). chat_body
+  // leaves such parts out; it is what routing reads.
   std::string native_only;
 };
 
 // `reasoning` items of the input are left out of chat_body (chat completions take no reasoning
-// back); `reasoning.effort` becomes chat's reasoning_effort.
+// back), and so is the `reasoning` setting (a route may pick a model that has none; chat's
+// reasoning_effort is refused by models without reasoning).
 // Errors (kBadRequest; code invalid_request, or unsupported_parameter for previous_response_id;
 // the message names the field).
 Result<ResponsesRequest> parse_responses_request(std::string_view body);

@@ -48,8 +48,7 @@ std::string_view query_of(std::string_view target) {
 }
 
 std::optional<std::size_t> bounded_integer(std::string_view value, std::size_t lo, std::size_t hi) {
-  if (value.empty() || value.size() > 9 || (value.size() > 1 && value[0] == '0'))
-    return std::nullopt;
+  if (value.empty() || value.size() > 9) return std::nullopt;
   std::size_t n = 0;
   for (char c : value) {
     if (c < '0' || c > '9') return std::nullopt;

@@ -20,8 +20,8 @@ std::string percent_decode(std::string_view text, bool plus_is_space = true);
 // The query part of a request target ("/v1/x?a=1" -> "a=1"); empty when there is none.
 std::string_view query_of(std::string_view target);
 
-// A query value that must be a plain decimal integer in [lo, hi] (no sign, spaces or leading
-// zeros, at most 9 digits); nullopt otherwise.
+// A query value that must be a plain decimal integer in [lo, hi] (no sign, no spaces, at most
+// 9 digits; leading zeros allowed); nullopt otherwise.
 std::optional<std::size_t> bounded_integer(std::string_view value, std::size_t lo, std::size_t hi);
 
 // Whether a query value means true ("true" or "1"), as `?stream=true` does.

@@ -245,7 +245,8 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
           "; every replica of " + m.config->name + " is ejected or down, tried anyway";
     }
     pool::RetryBudget::Token token;  // held while this retry waits for its answer
-    if (!st.first) {
+    const bool first_try = st.first;
+    if (!first_try) {
       token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
       if (!token) {
         ctx.rec.attempts.push_back(
@@ -254,7 +255,6 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
         out.stop = true;
         break;
       }
-      ctx.metrics->retries.with({m.config->name}).inc();
     }
     st.first = false;
     Replica& r = m.balancer->pick(candidates, ctx.route_request);
@@ -268,6 +268,15 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     }
     ctx.rec.model = m.config->name;
     ctx.rec.replica = a.replica->config->id;
+    if (a.api_mismatch) {
+      // Not sent (the replica speaks another API; recorded): no attempt spent, not a retry, so a
+      // model whose replicas speak different APIs reaches the one that takes the request.
+      st.first = first_try;
+      out.error = a.error;
+      --n;
+      continue;
+    }
+    if (!first_try) ctx.metrics->retries.with({m.config->name}).inc();
     if (!a.retryable()) {
       out.answer = std::move(a);
     } else if (a.call) {

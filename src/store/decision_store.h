@@ -67,7 +67,7 @@ struct AttemptRecord {
 // One check of the guard stage (docs/guard.md): what it found, what it did, how long it took. Never
 // holds the text it matched: personal data appears as kinds and counts only.
 struct GuardCheck {
-  std::string check;    // pii | jailbreak | domain
+  std::string check;    // pii | jailbreak | domain | unreadable (native-only parts)
   std::string verdict;  // pass | redact | block | route | reject (explain-only: what it would do)
   std::vector<std::pair<std::string, int>> kinds;  // pii: kind -> spans found
   std::optional<double> score;                     // jailbreak: P(attack); domain: distance

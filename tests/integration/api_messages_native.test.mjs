@@ -30,6 +30,10 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       models: [
         model(CLAUDE, [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY', upstream_model: 'claude-upstream' }]),
         model(GPT4, chat.url),
+        // One chat replica and one Anthropic replica, one attempt per request: a request only the
+        // Anthropic one takes must reach it whichever the balancer tries first.
+        model('claude-mixed', [{ url: chat.url }, { url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }],
+          { balancer: 'round_robin', retry: { max_attempts: 1 } }),
         model('claude-wrong-key', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_WRONG_KEY' }]),
         model('claude-cached', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }],
           { price: { input_per_mtok: 10, output_per_mtok: 30, cached_input_per_mtok: 1, cache_write_input_per_mtok: 12.5 } }),
@@ -40,6 +44,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
         { name: 'claude', policy: { type: 'static', model: CLAUDE } },
         { name: 'claude-cache', policy: { type: 'static', model: CLAUDE }, cache: { ttl_s: 600 } },
         { name: 'gpt4-cache', policy: { type: 'static', model: GPT4 }, cache: { ttl_s: 600 } },
+        { name: 'claude-guarded', policy: { type: 'static', model: CLAUDE }, guard: { pii: 'redact' } },
         { name: 'cached-pair', policy: { type: 'ensemble', members: ['claude-cached', 'claude-cached-2'],
           judge: 'agreement', aggregator: 'vote' } },
       ],
@@ -227,6 +232,35 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       assert.equal(d.attempts[0].result, 'api_mismatch');
       assert.equal(d.outcome, 'upstream_error');
     }
+    // A model with replicas of both APIs: the chat one is skipped without spending the attempt.
+    const mismatches = [];
+    for (let i = 0; i < 4; ++i) {
+      const { data: msg, response } = await client.messages.create({ model: 'claude-mixed', max_tokens: 20, ...asks[0].body }).withResponse();
+      assert.match(msg.id, /^msg_native_/);
+      const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+      mismatches.push(d.attempts.filter((a) => a.result === 'api_mismatch').length);
+      assert.equal(d.attempts.at(-1).result, 'ok');
+    }
+    assert.ok(mismatches.includes(1), `the chat replica was tried first at least once: ${mismatches}`);
+    // A guarded route cannot check what it cannot read: refused, recorded, nothing sent upstream.
+    const before = upstream.requests.length;
+    await assert.rejects(client.messages.create({ model: 'claude-guarded', max_tokens: 20, ...asks[0].body }),
+      (e) => e.status === 400 && e.type === 'invalid_request_error' &&
+        /a part the guard cannot read \(messages\[0\]\.content\[0\]: a document that is not plain text/.test(e.message));
+    assert.equal(upstream.requests.length, before);
+    const ok = await client.messages.create({ model: 'claude-guarded', max_tokens: 20, messages: [{ role: 'user', content: 'plain text is checked' }] }).withResponse();
+    const g = await getDecision(gw.base, ok.response.headers.get('x-switchboard-decision'));
+    assert.deepEqual(g.guard.map((c) => c.check), ['pii']);
+    // A tool result with a screenshot: only Anthropic reads it.
+    const shot = [
+      { role: 'user', content: 'take a screenshot' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_9', name: 'screenshot', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_9', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] }] },
+    ];
+    await client.messages.create({ model: 'claude', max_tokens: 20, messages: shot });
+    assert.deepEqual(JSON.parse(upstream.requests.at(-1).body).messages, shot);
+    await assert.rejects(client.messages.create({ model: GPT4, max_tokens: 20, messages: shot }),
+      (e) => e.status === 502 && /messages\[2\]\.content\[0\]\.content\[0\]: blocks of type .{1,2}image.{1,2} in a tool_result/.test(e.message));
     // Extended thinking and thinking sent back in the conversation: passed through as they are;
     // to a chat model they are left out (chat completions have no thinking budget and take no
     // reasoning back) and the request is answered.

@@ -177,7 +177,7 @@ describe('OpenAI Responses API and the clients built on it', () => {
       ['[1,2', 'invalid_json', /not valid JSON/],
       [{ model: 'auto' }, 'invalid_request', /input is required/],
       [{ model: 'auto', input: [{ role: 'user', content: [{ type: 'input_text', text: 7 }] }] }, 'invalid_request', /input\[0\]\.content\[0\]\.text must be a string/],
-      [{ model: 'auto', input: 'x', reasoning: { effort: 1 } }, 'invalid_request', /reasoning\.effort must be a string/],
+      [{ model: 'auto', input: 'x', tools: [{ name: 'f' }] }, 'invalid_request', /tools\[0\] must be an object with a string type/],
       [{ model: 'auto', input: 'x', previous_response_id: 'resp_1' }, 'unsupported_parameter', /previous_response_id/],
       [{ model: 'auto', input: 'x', max_output_tokens: -3 }, 'invalid_request', /max_output_tokens/],
     ];

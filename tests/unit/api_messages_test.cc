@@ -103,11 +103,14 @@ TEST(MessagesRequest, WhatOnlyAnthropicCanCarry) {
 
   r = parse_messages_request(R"({"model":"m","max_tokens":5,"thinking":{"type":"disabled"},
       "messages":[{"role":"user","content":[
-        {"type":"document","title":"Notes","source":{"type":"text","media_type":"text/plain","data":"body"}},
+        {"type":"document","title":"Notes","context":"from a meeting","source":{"type":"text","media_type":"text/plain","data":"body"}},
+        {"type":"document","source":{"type":"content","content":[{"type":"text","text":"p1"},{"type":"text","text":"p2"}]}},
         {"type":"text","text":"sum it up"}]}]})");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->native_only, "");
-  EXPECT_EQ(chat_of(*r)["messages"][0]["content"], "Notes\n\nbody\nsum it up");
+  EXPECT_EQ(chat_of(*r)["messages"][0]["content"], "Notes\n\nfrom a meeting\n\nbody\np1\np2\nsum it up");
+  // The system prompt takes text blocks only.
+  EXPECT_FALSE(parse_messages_request(R"({"model":"m","max_tokens":5,"system":[{"type":"image","source":{}}],"messages":[{"role":"user","content":"x"}]})"));
 
   struct Case {
     const char* body;
@@ -119,6 +122,8 @@ TEST(MessagesRequest, WhatOnlyAnthropicCanCarry) {
        "messages[0].content[0]: content blocks of type \"search_result\" in a user message"},
       {R"({"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"x"}]})",
        "tools[1]: server tool of type \"web_search_20250305\""},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"shot:"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}}]}]}]})",
+       "messages[0].content[0].content[1]: blocks of type \"image\" in a tool_result"},
   };
   for (const auto& c : cases) {
     auto n = parse_messages_request(c.body);

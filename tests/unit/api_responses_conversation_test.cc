@@ -218,7 +218,7 @@ TEST(ResponsesInputItems, Query) {
   EXPECT_FALSE(q->ascending);
   EXPECT_EQ(q->limit, 20);
   for (const char* bad : {"limit=0", "limit=101", "limit=", "limit=1e2", "limit=-1",
-                          "limit=0001", "order=up", "order="})
+                          "limit=0101", "order=up", "order="})
     EXPECT_FALSE(parse_input_items_query(bad).ok()) << bad;
 }
 

@@ -106,6 +106,11 @@ std::string TranslatedApi::refusal(const RequestContext& ctx, const CallState& s
   const std::string api(name());
   if (ctx.kind != RequestKind::kChat)
     return "replica " + id + " speaks the " + api + " API, which has no embeddings";
+  if (!ctx.native_only.empty() && ctx.native_api == name())
+    return "replica " + id + " speaks the " + api + " API, but this request is not passed through (" +
+           (st.buffered ? "a multi-call plan's calls are chat completions"
+                        : "the guard rewrote it") +
+           ") and the translation cannot carry it: " + std::string(ctx.native_only);
   if (!ctx.native_only.empty())
     return "replica " + id + " speaks the " + api + " API; " + std::string(ctx.native_only);
   auto translated = translate(chat_of(ctx, st), "m");

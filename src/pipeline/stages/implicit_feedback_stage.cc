@@ -92,7 +92,10 @@ class ImplicitFeedbackStage final : public SyncStage {
   }
 
   StageResult run_now(RequestContext& ctx) const override {
-    if (!ctx.route || !ctx.implicit || ctx.explain_only || ctx.kind != RequestKind::kChat)
+    // A native-only request's prompt text misses what was left out (two PDFs asked the same
+    // question are not a repeat), so it is never taken for one.
+    if (!ctx.route || !ctx.implicit || ctx.explain_only || ctx.kind != RequestKind::kChat ||
+        !ctx.native_only.empty())
       return StageResult::next();
     std::string client = ctx.api_key ? "key:" + ctx.api_key->key.id
                                      : "ip:" + (ctx.client_address ? ctx.client_address() : "");
