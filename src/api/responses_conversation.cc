@@ -26,7 +26,8 @@ json input_items(const json& request) {
   return in->is_array() ? *in : json::array();
 }
 
-// A response's output items as input items for a later request.
+// A response's output items as input items for a later request: assistant messages (their
+// output_text), function calls and reasoning items; built-in tool calls are not kept.
 json output_items(const json& response) {
   json out = json::array();
   auto output = response.find("output");
@@ -53,6 +54,14 @@ json output_items(const json& response) {
           call[k] = item[k];
       }
       if (ok) out.push_back(std::move(call));
+    } else if (type == "reasoning" && item.contains("id") && item["id"].is_string()) {
+      // A reasoning model's reasoning, for a native replica to continue from (left out when the
+      // next turn is translated to chat).
+      json reasoning = {{"type", "reasoning"}, {"id", item["id"]}};
+      reasoning["summary"] = item.contains("summary") ? item["summary"] : json::array();
+      if (item.contains("encrypted_content") && item["encrypted_content"].is_string())
+        reasoning["encrypted_content"] = item["encrypted_content"];
+      out.push_back(std::move(reasoning));
     }
   }
   return out;

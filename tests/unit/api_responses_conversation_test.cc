@@ -63,7 +63,8 @@ TEST(ResponsesConversation, CaptureOfAWholeAnswer) {
   EXPECT_FALSE(cap->result());
   cap->whole(
       R"({"id":"resp_7","object":"response","status":"completed","output":[)"
-      R"({"type":"reasoning","id":"rs_1","summary":[]},)"
+      R"({"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAA","status":null},)"
+      R"({"type":"web_search_call","id":"ws_1","status":"completed"},)"
       R"({"type":"message","id":"msg_1","role":"assistant","status":"completed",)"
       R"("content":[{"type":"output_text","text":"Hello Ada","annotations":[]}]},)"
       R"({"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":"{}"}]})");
@@ -71,22 +72,24 @@ TEST(ResponsesConversation, CaptureOfAWholeAnswer) {
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->id, "resp_7");
   json items = json::parse(stored->items);
-  ASSERT_EQ(items.size(), 3u);  // input, message, function call; the reasoning item left out
+  // input, reasoning, message, function call; the built-in tool call left out
+  ASSERT_EQ(items.size(), 4u);
   EXPECT_EQ(items[0],
             json::parse(R"({"type":"message","role":"user","content":"my name is Ada"})"));
+  EXPECT_EQ(items[1], json::parse(R"({"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAA"})"));
   EXPECT_EQ(
-      items[1],
+      items[2],
       json::parse(
           R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello Ada"}]})"));
   EXPECT_EQ(
-      items[2],
+      items[3],
       json::parse(R"({"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"})"));
   // The response object as the client got it, marked stored, for GET /v1/responses/{id}.
   json response = json::parse(stored->response);
   EXPECT_EQ(response["id"], "resp_7");
   EXPECT_EQ(response["store"], true);
-  ASSERT_EQ(response["output"].size(), 3u);  // unchanged: the reasoning item is the client's
-  EXPECT_EQ(response["output"][1]["content"][0]["text"], "Hello Ada");
+  ASSERT_EQ(response["output"].size(), 4u);  // unchanged: every item is the client's
+  EXPECT_EQ(response["output"][2]["content"][0]["text"], "Hello Ada");
   // Nothing from a failed response or a body that is not one.
   auto failed = responses_capture(R"({"input":"x"})");
   failed->whole(R"({"id":"resp_8","status":"failed","output":[]})");
