@@ -120,6 +120,10 @@ class Policy {
   virtual Result<Decision> choose(const RouteRequest& request, const Signals& signals) const = 0;
   // The signals choose() reads beyond the always-present ones.
   virtual SignalNeeds needs() const { return {}; }
+  // Every configured model a plan of this policy may call (chosen, fallback, tier, member,
+  // aggregator), fixed at construction; empty = not known (any configured model). Budgets reserve
+  // for the dearest of them; GET /v1/models lists them.
+  virtual std::vector<std::string> models() const { return {}; }
 };
 
 struct PolicyContext {

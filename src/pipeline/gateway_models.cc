@@ -23,7 +23,8 @@ namespace {
 using json = nlohmann::json;
 
 // Every name a client can send as `model`, in OpenAI's shape.
-json model_objects(const config::Config& config) {
+json model_objects(const Runtime& runtime) {
+  const config::Config& config = *runtime.config;
   json data = json::array();
   for (const auto& m : config.models)
     data.push_back({{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"}});
@@ -36,12 +37,20 @@ json model_objects(const config::Config& config) {
                       {"owned_by", "switchboard"},
                       {"parent", m.name},
                       {"root", m.name}});
-  for (const auto& r : config.routes)
-    data.push_back({{"id", r.name},
-                    {"object", "model"},
-                    {"created", 0},
-                    {"owned_by", "switchboard-route"},
-                    {"policy", r.policy_type}});
+  for (const auto& r : config.routes) {
+    json route = {{"id", r.name},
+                  {"object", "model"},
+                  {"created", 0},
+                  {"owned_by", "switchboard-route"},
+                  {"policy", r.policy_type}};
+    // The models its plans may call, when its policy says (Policy::models()).
+    if (const RouteRuntime* rr = runtime.find_route(r.name); rr && !rr->models.empty()) {
+      json models = json::array();
+      for (const auto* m : rr->models) models.push_back(m->name);
+      route["models"] = std::move(models);
+    }
+    data.push_back(std::move(route));
+  }
   return data;
 }
 
@@ -98,7 +107,7 @@ Result<json> anthropic_page(const json& list,
 asio::awaitable<void> Gateway::models(http::Exchange& ex, std::string_view raw_id) {
   const std::shared_ptr<Runtime> runtime = runtime_for(*workers_[ex.worker()]);
   const bool anthropic = ex.request().find("anthropic-version") != ex.request().end();
-  json data = model_objects(*runtime->config);
+  json data = model_objects(*runtime);
   http::Response r;
   if (raw_id.empty()) {
     if (!anthropic) {

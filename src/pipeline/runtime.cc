@@ -209,8 +209,20 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
       needs.task |= name == "task";
     }
     rt->needs |= needs;
+    // The configured models its plans may call; empty when the policy does not say or names one
+    // that is not a configured model (an adapter).
+    std::vector<const config::ModelConfig*> models;
+    for (const auto& name : (*policy)->models()) {
+      const config::ModelConfig* m = config->find_model(name);
+      if (!m) {
+        models.clear();
+        break;
+      }
+      models.push_back(m);
+    }
     rt->routes.emplace(route.name, RouteRuntime{&route, std::move(*policy), needs, 0,
-                                                std::make_unique<RouteSlots>(rt->replica_count)});
+                                                std::make_unique<RouteSlots>(rt->replica_count),
+                                                std::move(models)});
   }
   if (auto control = std::make_shared<CapacityController>(*config); !control->empty())
     rt->control = std::move(control);

@@ -47,6 +47,8 @@ struct RouteRuntime {
   SignalNeeds needs;  // policy->needs(), cached
   std::uint32_t disabled_stages = 0;  // the stages its `stages:` switches off (StageRunner bits)
   std::unique_ptr<RouteSlots> metric_slots;  // never null after build_runtime()
+  // policy->models() resolved: the models its plans may call; empty = not known (any).
+  std::vector<const config::ModelConfig*> models;
 };
 
 class StageRunner;         // pipeline/stage_runner.h

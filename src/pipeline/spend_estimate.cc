@@ -81,9 +81,13 @@ double admission_spend_estimate(const RequestContext& ctx, const CompletionMeans
   const config::Config& config = *ctx.runtime->config;
   if (!ctx.route)
     if (const auto* m = config.find_model(ctx.req.model)) return list_cost(ctx, means, *m);
-  // A route: the dearest model its decisions have named (any, before its first; an adapter's
-  // name: any).
+  // A route: the dearest model its policy may call; for a policy that does not say, the dearest
+  // its decisions have named (any, before its first; an adapter's name: any).
   double most = 0;
+  if (ctx.route && !ctx.route->models.empty()) {
+    for (const auto* m : ctx.route->models) most = std::max(most, list_cost(ctx, means, *m));
+    return most;
+  }
   for (const auto* m : routes.models_of(config, ctx.route ? ctx.route->config->name : ""))
     most = std::max(most, list_cost(ctx, means, *m));
   return most;

@@ -5,9 +5,10 @@
 //
 // Two moments:
 // - at admission, before any model is chosen: what the request could cost at most — the model
-//   it names, or for a route the most expensive of the models its decisions have named so far
-//   (RouteModels: every candidate and every model of the plans), every configured model before
-//   the route's first decision;
+//   it names, or for a route the most expensive of the models its policy may call
+//   (Policy::models(), RouteRuntime::models); for a policy that does not say, of the models its
+//   decisions have named so far (RouteModels: every candidate and every model of the plans),
+//   every configured model before the route's first decision;
 // - once its plan is known: per model the plan may call, the larger of the policy's predicted
 //   cost and that model's list price.
 // Both price the prompt's estimated tokens plus the completion's: the request's max_tokens when

@@ -93,6 +93,7 @@ class LearnedPolicy : public Policy {
   virtual Result<std::vector<ModelPrediction>> predict(const RouteRequest& request,
                                                        const Signals& signals) const = 0;
   const Objective& objective() const { return *objective_; }
+  std::vector<std::string> models() const override { return objective_->models(); }
 
  private:
   std::string name_;

@@ -48,6 +48,10 @@ describe('models and metrics', () => {
     const auto = r.json.data.find((m) => m.id === 'auto');
     const direct = r.json.data.find((m) => m.id === GPT4);
     assert.notEqual(auto.owned_by, direct.owned_by, 'routes are distinguishable from models');
+    // A route lists the models its plans may call (its policy's models: chosen and fallbacks).
+    assert.deepEqual(auto.models, [MIXTRAL, GPT4]);
+    assert.deepEqual(r.json.data.find((m) => m.id === 'best').models, [GPT4]);
+    assert.equal(direct.models, undefined);
   });
 
   test('GET /v1/models/{id}: one model or route (a "/" in the name percent-encoded), else 404', async () => {

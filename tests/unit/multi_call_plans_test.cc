@@ -543,6 +543,55 @@ TEST(EnsemblePlan, SynthesizeCallsTheAggregatorWithTheAnswers) {
   EXPECT_NE(content(r), "D");
 }
 
+// Policy::models(), resolved per route (RouteRuntime::models): what budgets reserve for and
+// GET /v1/models lists.
+TEST(PlanPolicies, SayWhichModelsTheirPlansMayCall) {
+  Offline o;
+  auto models = [&o](const char* route) {
+    std::vector<std::string> out;
+    for (const auto* m : o.runtime->find_route(route)->models) out.push_back(m->name);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(models("cascade"), (V{"cheap1", "cheap2", "strong"}));
+  EXPECT_EQ(models("cascade_reuse"), (V{"cheap1", "cheap3", "strong"}));
+  EXPECT_EQ(models("cascade_utility"), V{});  // its first policy does not say: unknown
+  EXPECT_EQ(models("vote"), (V{"cheap1", "cheap2", "cheap3"}));
+  EXPECT_EQ(models("synth"), (V{"cheap1", "cheap2", "strong"}));
+  EXPECT_EQ(models("recruit"), (V{"cheap2", "cheap3", "strong"}));
+
+  auto c = config::parse_config(R"(
+models:
+  - {name: a, replicas: [{url: "http://127.0.0.1:9"}]}
+  - {name: b, replicas: [{url: "http://127.0.0.1:9"}]}
+  - {name: c, replicas: [{url: "http://127.0.0.1:9"}]}
+  - {name: d, replicas: [{url: "http://127.0.0.1:9"}]}
+routes:
+  - {name: fixed, policy: {type: static, model: b, fallbacks: [a]}}
+  - name: ruled
+    policy:
+      type: rules
+      rules:
+        - {when: {prompt_tokens: {gt: 100}}, models: [c, a]}
+        - {when: {has_code: true}, model: d}
+      default: {model: b, fallbacks: [a]}
+  - name: cascaded
+    policy: {type: cascade, first: {type: static, model: c}, tiers: [{models: [first, a], judge: agreement, threshold: 1}, {model: d}]}
+)",
+                                "models.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  auto rt = pipeline::build_runtime(*c);
+  ASSERT_TRUE(rt) << rt.error().message;
+  auto of = [&rt](const char* route) {
+    std::vector<std::string> out;
+    for (const auto* m : (*rt)->find_route(route)->models) out.push_back(m->name);
+    return out;
+  };
+  EXPECT_EQ(of("fixed"), (V{"b", "a"}));
+  EXPECT_EQ(of("ruled"), (V{"b", "a", "c", "d"}));
+  EXPECT_EQ(of("cascaded"), (V{"c", "a", "d"}));
+}
+
 TEST(EnsemblePlan, RecruitsTheNestedPolicysModels) {
   Offline o;
   eval::OfflineRunner runner(*o.runtime, o.recorded);

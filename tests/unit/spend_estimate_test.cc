@@ -58,7 +58,7 @@ TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrThe
   ctx.req.model = "cheap";
   ctx.req.max_tokens = 500;
   EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 1 + 500 * 2) / 1e6);
-  ctx.route = &route;  // a route before its first decision: any model may answer
+  ctx.route = &route;  // a policy that does not say, before its first decision: any model
   ctx.req.model = "auto";
   EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 10 + 500 * 30) / 1e6);
   // Without max_tokens: the prompt alone until the models have answered, then their means.
@@ -79,6 +79,26 @@ TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrThe
   // A fallback to the dear model widens it again.
   ctx.decision->plan.fallbacks = {"dear"};
   routes.saw(ctx);
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 10 + 500 * 30) / 1e6);
+}
+
+TEST(SpendEstimate, ARouteWhosePolicySaysItsModelsReservesForTheDearestOfThemFromTheStart) {
+  auto config = parsed();
+  CompletionMeans means(*config);
+  RouteModels routes(*config);
+  Runtime runtime;
+  runtime.config = config;
+  RouteRuntime route;
+  route.config = &config->routes[0];
+  route.models = {config->find_model("cheap")};  // Policy::models() of `static: cheap`
+  RequestContext ctx;
+  ctx.runtime = &runtime;
+  ctx.route = &route;
+  ctx.signals.prompt_tokens = 1000;
+  ctx.req.model = "auto";
+  ctx.req.max_tokens = 500;
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 1 + 500 * 2) / 1e6);
+  route.models.push_back(config->find_model("dear"));
   EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 10 + 500 * 30) / 1e6);
 }
 

@@ -122,6 +122,7 @@ class BanditPolicy final : public LearningPolicy {
                std::unique_ptr<Policy> offline);
 
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override;
+  std::vector<std::string> models() const override { return objective_->models(); }
   SignalNeeds needs() const override;
   std::optional<Error> observe(const Feedback& feedback) override;
   std::uint64_t observations() const override { return state_.load()->observations; }

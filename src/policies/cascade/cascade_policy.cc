@@ -43,6 +43,18 @@ class CascadePolicy final : public Policy {
         first_(std::move(first)) {}
 
   SignalNeeds needs() const override { return first_ ? first_->needs() : SignalNeeds{}; }
+  // The tiers' models and the first policy's (unknown when the first policy's are).
+  std::vector<std::string> models() const override {
+    Plan every;
+    if (first_) {
+      every.fallbacks = first_->models();
+      if (every.fallbacks.empty()) return {};
+    }
+    for (const auto& t : tiers_)
+      for (const auto& m : t.models)
+        if (m != kFirst) every.fallbacks.push_back(m);
+    return every.models();
+  }
 
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override {
     Decision d;

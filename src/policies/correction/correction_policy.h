@@ -57,6 +57,7 @@ class CorrectionPolicy final : public LearningPolicy {
   CorrectionPolicy(std::unique_ptr<Policy> base, CorrectionOptions options);
 
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override;
+  std::vector<std::string> models() const override { return base_->models(); }
   SignalNeeds needs() const override;
   std::optional<Error> observe(const Feedback& feedback) override;
   std::uint64_t observations() const override { return state_.load()->observations; }

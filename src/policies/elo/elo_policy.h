@@ -52,6 +52,7 @@ class EloPolicy final : public LearningPolicy {
   EloPolicy(std::shared_ptr<const Objective> objective, double k, bool per_task,
             std::uint64_t min_games);
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override;
+  std::vector<std::string> models() const override { return objective_->models(); }
   SignalNeeds needs() const override;
   std::optional<Error> observe(const Feedback& feedback) override;
   std::uint64_t observations() const override { return state_.load()->observations; }

@@ -49,6 +49,14 @@ class EnsemblePolicy final : public Policy {
   SignalNeeds needs() const override {
     return recruit_.policy ? recruit_.policy->needs() : SignalNeeds{};
   }
+  // The members (fixed, or those the recruiting policy may pick) and the aggregator.
+  std::vector<std::string> models() const override {
+    Plan every;
+    every.fallbacks = recruit_.policy ? recruit_.policy->models() : members_;
+    if (every.fallbacks.empty()) return {};
+    if (!aggregate_.model.empty()) every.fallbacks.push_back(aggregate_.model);
+    return every.models();
+  }
 
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override {
     Decision d;

@@ -57,6 +57,14 @@ class RulesPolicy final : public Policy {
   }
 
   SignalNeeds needs() const override { return needs_; }
+  std::vector<std::string> models() const override {
+    Plan every = Plan::single(default_model_, default_fallbacks_);
+    for (const auto& r : rules_) {
+      every.fallbacks.push_back(r.model);
+      every.fallbacks.insert(every.fallbacks.end(), r.fallbacks.begin(), r.fallbacks.end());
+    }
+    return every.models();
+  }
 
  private:
   // Constant after construction.

@@ -9,6 +9,7 @@ class StaticPolicy final : public Policy {
  public:
   explicit StaticPolicy(Decision decision) : decision_(std::move(decision)) {}
   Result<Decision> choose(const RouteRequest&, const Signals&) const override { return decision_; }
+  std::vector<std::string> models() const override { return decision_.plan.models(); }
 
  private:
   Decision decision_;
