@@ -1,5 +1,7 @@
 #include "api/chat_to_messages.h"
 
+#include <cctype>
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -136,15 +138,70 @@ std::int64_t input_tokens(const json& usage) { return anthropic_prompt_tokens(us
 
 }  // namespace
 
+namespace {
+
+// Whether Anthropic takes `name` as a tool name (^[a-zA-Z0-9_-]{1,64}$).
+bool tool_name_ok(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  return true;
+}
+
+// The JSON response_format (json_object or json_schema) of a chat request; null for none.
+const json& json_format(const json& chat) {
+  static const json kNone;
+  const json& rf = member(chat, "response_format");
+  const std::string type = string_at(rf, "type");
+  return type == "json_object" || type == "json_schema" ? rf : kNone;
+}
+
+std::string output_tool_of(const json& format) {
+  if (format.is_null()) return {};
+  const std::string name = string_at(member(format, "json_schema"), "name");
+  return tool_name_ok(name) ? name : std::string(kStructuredOutputTool);
+}
+
+// The forced tool a JSON response_format becomes: its schema as the tool's input schema (an
+// object at the root, as Anthropic requires), or any object for json_object.
+Result<json> output_tool(const json& format) {
+  json schema = {{"type", "object"}};
+  std::string description = "Give your answer as this tool's input: a JSON object.";
+  if (string_at(format, "type") == "json_schema") {
+    const json& js = member(format, "json_schema");
+    if (js.contains("schema")) {
+      if (!js["schema"].is_object() || string_at(js["schema"], "type") != "object")
+        return unsupported("response_format json_schema whose root is not an object");
+      schema = js["schema"];
+    }
+    if (!string_at(js, "description").empty())
+      description += " " + string_at(js, "description");
+  }
+  return json{{"name", output_tool_of(format)},
+              {"description", std::move(description)},
+              {"input_schema", std::move(schema)}};
+}
+
+}  // namespace
+
+std::string structured_output_tool(std::string_view chat_body) {
+  const json chat = json::parse(chat_body, nullptr, false);
+  return chat.is_object() ? output_tool_of(json_format(chat)) : std::string();
+}
+
 Result<std::string> chat_to_messages_request(std::string_view chat_body, std::string_view model) {
   json chat = json::parse(chat_body, nullptr, false);
   if (!chat.is_object()) return invalid_request("the body must be a JSON object");
   if (chat.contains("n") && !chat["n"].is_null() && chat["n"] != 1)
     return unsupported("n other than 1");
   if (member(chat, "logprobs") == true) return unsupported("logprobs");
-  if (const json& rf = member(chat, "response_format");
-      rf.is_object() && !string_at(rf, "type").empty() && string_at(rf, "type") != "text")
+  const json& format = json_format(chat);
+  if (const json& rf = member(chat, "response_format"); format.is_null() && rf.is_object() &&
+                                                        !string_at(rf, "type").empty() &&
+                                                        string_at(rf, "type") != "text")
     return unsupported("response_format " + string_at(rf, "type"));
+  if (!format.is_null() && member(chat, "tools").is_array() && !chat["tools"].empty())
+    return unsupported("a JSON response_format together with tools");
   if (chat.contains("audio") && !chat["audio"].is_null()) return unsupported("audio output");
 
   json out{{"model", std::string(model)}};
@@ -250,23 +307,34 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
       out["tool_choice"] = {{"type", "auto"}, {"disable_parallel_tool_use", true}};
     }
   }
+  if (!format.is_null()) {
+    auto tool = output_tool(format);
+    if (!tool) return tool.error();
+    out["tool_choice"] = {{"type", "tool"}, {"name", (*tool)["name"]}};
+    out["tools"] = json::array({std::move(*tool)});
+  }
   if (auto u = chat.find("user"); u != chat.end() && u->is_string())
     out["metadata"] = {{"user_id", *u}};
   return dump_json(out);
 }
 
-Result<std::string> messages_to_chat_completion(std::string_view message_json) {
+Result<std::string> messages_to_chat_completion(std::string_view message_json,
+                                                std::string_view output_tool) {
   json m = json::parse(message_json, nullptr, false);
   if (!m.is_object() || string_at(m, "type") != "message" || !m.contains("content") ||
       !m["content"].is_array())
     return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                       "the Anthropic upstream's answer is not a message");
   std::string text;
+  bool structured = false;  // the answer is the output tool's input (a JSON response_format)
   json calls = json::array();
   for (const json& b : m["content"]) {
     const std::string type = string_at(b, "type");
     if (type == "text") {
-      text += string_at(b, "text");
+      if (output_tool.empty()) text += string_at(b, "text");  // else: words around the JSON
+    } else if (type == "tool_use" && !output_tool.empty() && string_at(b, "name") == output_tool) {
+      text = dump_json(b.contains("input") ? b["input"] : json::object());
+      structured = true;
     } else if (type == "tool_use") {
       calls.push_back({{"id", string_at(b, "id")},
                        {"type", "function"},
@@ -285,7 +353,9 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json) {
            {"choices",
             json::array({{{"index", 0},
                           {"message", std::move(message)},
-                          {"finish_reason", finish_reason(string_at(m, "stop_reason"))}}})}};
+                          {"finish_reason", structured && calls.empty()
+                                                ? "stop"
+                                                : finish_reason(string_at(m, "stop_reason"))}}})}};
   if (usage.is_object())
     out["usage"] = chat_usage_json({input_tokens(usage), tokens_at(usage, "output_tokens"),
                                     tokens_at(usage, "cache_read_input_tokens"),
@@ -331,6 +401,15 @@ std::string MessagesToChatStream::event(std::string_view data) {
     const json& b = member(e, "content_block");
     const std::string kind = string_at(b, "type");
     block_tool_ = -1;
+    if (kind == "tool_use" && !output_tool_.empty() && string_at(b, "name") == output_tool_) {
+      block_tool_ = kOutputBlock;  // its input is the answer's content
+      structured_ = true;
+      return {};
+    }
+    if (kind == "text" && !output_tool_.empty()) {
+      block_tool_ = -2;  // words around the JSON answer: not relayed
+      return {};
+    }
     if (kind == "tool_use") {
       block_tool_ = tools_++;
       return out_.delta(
@@ -352,6 +431,8 @@ std::string MessagesToChatStream::event(std::string_view data) {
     const std::string kind = string_at(d, "type");
     if (kind == "text_delta" && block_tool_ == -1)
       return out_.delta({{"content", string_at(d, "text")}});
+    if (kind == "input_json_delta" && block_tool_ == kOutputBlock)
+      return out_.delta({{"content", string_at(d, "partial_json")}});
     if (kind == "input_json_delta" && block_tool_ >= 0)
       return out_.delta(
           {{"tool_calls",
@@ -367,7 +448,9 @@ std::string MessagesToChatStream::event(std::string_view data) {
       usage_.cached = tokens_at(usage, "cache_read_input_tokens");
     if (tokens_at(usage, "cache_creation_input_tokens") > 0)
       usage_.written = tokens_at(usage, "cache_creation_input_tokens");
-    return out_.delta(json::object(), finish_reason(string_at(member(e, "delta"), "stop_reason")),
+    const std::string stop = string_at(member(e, "delta"), "stop_reason");
+    return out_.delta(json::object(),
+                      structured_ && tools_ == 0 ? "stop" : finish_reason(stop),
                       include_usage_ ? nullptr : &usage_);
   }
   if (type == "message_stop") {
@@ -380,21 +463,23 @@ std::string MessagesToChatStream::event(std::string_view data) {
 namespace {
 class MessagesReader final : public UpstreamToChat {
  public:
-  explicit MessagesReader(bool include_usage) : stream_(include_usage) {}
+  MessagesReader(bool include_usage, std::string output_tool)
+      : output_tool_(std::move(output_tool)), stream_(include_usage, output_tool_) {}
   Result<std::string> whole(std::string_view body) override {
-    return messages_to_chat_completion(body);
+    return messages_to_chat_completion(body, output_tool_);
   }
   std::string error_body(std::string_view body) override { return messages_error_to_openai(body); }
   std::string event(std::string_view data) override { return stream_.event(data); }
   bool finished() const override { return stream_.finished(); }
 
  private:
+  std::string output_tool_;
   MessagesToChatStream stream_;
 };
 }  // namespace
 
-std::unique_ptr<UpstreamToChat> messages_to_chat(bool include_usage) {
-  return std::make_unique<MessagesReader>(include_usage);
+std::unique_ptr<UpstreamToChat> messages_to_chat(bool include_usage, std::string output_tool) {
+  return std::make_unique<MessagesReader>(include_usage, std::move(output_tool));
 }
 
 }  // namespace switchboard::api

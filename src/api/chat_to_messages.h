@@ -13,8 +13,12 @@
 // requires one); temperature (clamped to Anthropic's [0, 1]), top_p, stop → stop_sequences,
 // stream, tools (function tools → {name, description, input_schema}), tool_choice (auto, required
 // → any, none, a named function → tool), parallel_tool_calls false → disable_parallel_tool_use,
-// user → metadata.user_id. Refused (translate() errors, kBadRequest "unsupported_for_anthropic"):
-// n > 1, logprobs, audio or file content parts, a non-function tool, a malformed message.
+// user → metadata.user_id; a JSON response_format (json_object, json_schema) → one forced tool
+// (structured_output_tool(): the schema's name, its schema as the input schema), whose input is
+// read back as the answer's content. Refused (translate() errors, kBadRequest
+// "unsupported_for_anthropic"): n > 1, logprobs, audio or file content parts, a non-function
+// tool, a JSON response_format with tools or whose schema's root is not an object, a malformed
+// message.
 //
 // Answers: a `message` becomes a chat.completion (text joined, tool_use → tool_calls with the
 // input as JSON text; stop_reason end_turn / stop_sequence → stop, max_tokens → length, tool_use
@@ -38,13 +42,21 @@
 namespace switchboard::api {
 
 inline constexpr std::int64_t kDefaultMaxTokens = 4096;
+// The forced tool's name when a json_schema has no name Anthropic takes as a tool name.
+inline constexpr const char* kStructuredOutputTool = "json_response";
 
 // The Messages request for chat-completions `chat_body`, naming `model`.
 Result<std::string> chat_to_messages_request(std::string_view chat_body, std::string_view model);
 
+// The forced tool a chat request's JSON response_format becomes over Anthropic; "" when it has
+// none.
+std::string structured_output_tool(std::string_view chat_body);
+
 // A whole `message` body as a chat.completion; kUpstreamError "upstream_bad_answer" when it is not
-// a message.
-Result<std::string> messages_to_chat_completion(std::string_view message_json);
+// a message. With `output_tool` (structured_output_tool()), that tool's call is the answer: its
+// input as the content (JSON text), finish_reason stop; text blocks beside it are left out.
+Result<std::string> messages_to_chat_completion(std::string_view message_json,
+                                                std::string_view output_tool = {});
 
 // An Anthropic error body ({"type":"error","error":{"type","message"}}) in OpenAI's error shape; a
 // body of another shape becomes an OpenAI error carrying its first 512 bytes.
@@ -54,7 +66,9 @@ std::string messages_error_to_openai(std::string_view body);
 class MessagesToChatStream {
  public:
   // `include_usage`: the client asked for a separate usage chunk (stream_options.include_usage).
-  explicit MessagesToChatStream(bool include_usage) : include_usage_(include_usage) {}
+  // `output_tool`: as for messages_to_chat_completion(); its input's deltas are content deltas.
+  explicit MessagesToChatStream(bool include_usage, std::string output_tool = {})
+      : include_usage_(include_usage), output_tool_(std::move(output_tool)) {}
   // The chat SSE bytes ("data: ...\n\n" events) for one upstream event's data (maybe none);
   // message_stop gives the last ones and "data: [DONE]"; whatever comes after it (or after an
   // error event) is dropped.
@@ -63,7 +77,10 @@ class MessagesToChatStream {
   bool finished() const { return stopped_; }
 
  private:
+  static constexpr int kOutputBlock = -3;  // block_tool_ of the output tool's block
   bool include_usage_;
+  std::string output_tool_;
+  bool structured_ = false;  // the output tool's block came
   ChatChunkWriter out_;
   ChatUsage usage_;
   int tools_ = 0;           // tool_use blocks started so far
@@ -74,6 +91,6 @@ class MessagesToChatStream {
 };
 
 // The three above as one reader (pipeline/native/anthropic_translated.cc).
-std::unique_ptr<UpstreamToChat> messages_to_chat(bool include_usage);
+std::unique_ptr<UpstreamToChat> messages_to_chat(bool include_usage, std::string output_tool = {});
 
 }  // namespace switchboard::api

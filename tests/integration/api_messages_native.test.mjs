@@ -180,6 +180,41 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     assert.deepEqual(turn[2].content, [{ type: 'tool_result', tool_use_id: 'toolu_01', content: 'sunny, 21 C' }]);
   });
 
+  test('structured output over Messages: a JSON response_format is a forced tool whose input is the answer (chat whole and streamed, Responses)', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+    const response_format = { type: 'json_schema', json_schema: { name: 'place', schema, strict: true } };
+    const messages = [{ role: 'user', content: 'where is the Louvre?' }];
+    const { data: c, response } = await openai.chat.completions.create({ model: CLAUDE, response_format, messages }).withResponse();
+    assert.equal(c.choices[0].finish_reason, 'stop');
+    assert.equal(c.choices[0].message.tool_calls, undefined);
+    assert.deepEqual(JSON.parse(c.choices[0].message.content), { city: 'Paris' });
+    const sent = JSON.parse(upstream.requests.at(-1).body);
+    assert.equal(sent.tools.length, 1);
+    assert.equal(sent.tools[0].name, 'place');
+    assert.deepEqual(sent.tools[0].input_schema, schema);
+    assert.deepEqual(sent.tool_choice, { type: 'tool', name: 'place' });
+    const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'ok');
+
+    const stream = await openai.chat.completions.create({ model: CLAUDE, response_format: { type: 'json_object' }, stream: true, messages });
+    const { text, finish, calls } = await readChatStream(stream);
+    assert.equal(finish, 'stop');
+    assert.deepEqual(calls, {});
+    assert.deepEqual(JSON.parse(text), { city: 'Paris' });
+    assert.equal(JSON.parse(upstream.requests.at(-1).body).tools[0].name, 'json_response');
+
+    // A Responses client asking for a JSON schema, translated to chat and then to Messages.
+    const r = await new OpenAI({ apiKey: 'k', baseURL: `${gw.base}/v1`, maxRetries: 0 }).responses.create({
+      model: CLAUDE, input: 'where is the Louvre?', text: { format: { type: 'json_schema', name: 'place', schema, strict: true } },
+    });
+    assert.deepEqual(JSON.parse(r.output_text), { city: 'Paris' });
+    // With tools too it cannot be carried.
+    const both = await postChat(gw.base, chatBody(CLAUDE, 'x', { response_format: { type: 'json_object' },
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }));
+    assert.equal(both.status, 502);
+    assert.match(both.json.error.message, /JSON response_format together with tools/);
+  });
+
   test('what the translation cannot carry skips the replica (502 api_mismatch, not ejected); its errors come back in OpenAI\'s shape', async () => {
     const r = await postChat(gw.base, chatBody(CLAUDE, 'two please', { n: 2 }));
     assert.equal(r.status, 502, r.text);

@@ -106,7 +106,15 @@ TEST(ChatToMessages, RefusesWhatItCannotCarry) {
   const std::vector<std::pair<json, std::string>> cases = {
       {{{"messages", hi}, {"n", 2}}, "n other than 1"},
       {{{"messages", hi}, {"logprobs", true}}, "logprobs"},
-      {{{"messages", hi}, {"response_format", {{"type", "json_schema"}}}}, "response_format"},
+      {{{"messages", hi}, {"response_format", {{"type", "grammar"}}}}, "response_format grammar"},
+      {{{"messages", hi},
+        {"response_format",
+         {{"type", "json_schema"}, {"json_schema", {{"name", "list"}, {"schema", {{"type", "array"}}}}}}}},
+       "root is not an object"},
+      {{{"messages", hi},
+        {"response_format", {{"type", "json_object"}}},
+        {"tools", {{{"type", "function"}, {"function", {{"name", "f"}}}}}}},
+       "together with tools"},
       {{{"messages", {{{"role", "user"}, {"content", {{{"type", "input_audio"}}}}}}}},
        "input_audio"},
       {{{"messages", {{{"role", "function"}, {"content", "x"}}}}}, "role 'function'"},
@@ -229,6 +237,73 @@ TEST(MessagesToChatStream, TextToolCallsFinishAndUsageOnTheLastChunk) {
   }
   EXPECT_EQ(text, "Hello");  // the thinking delta not relayed
   EXPECT_EQ(args, R"({"a":1})");
+}
+
+// A JSON response_format over Anthropic: one forced tool whose input is the answer.
+TEST(ChatToMessages, JsonResponseFormatsBecomeAForcedToolReadBackAsContent) {
+  const json hi = {{{"role", "user"}, {"content", "hi"}}};
+  const json schema = {{"type", "object"},
+                       {"properties", {{"answer", {{"type", "integer"}}}}},
+                       {"required", {"answer"}}};
+  const json chat = {{"messages", hi},
+                     {"response_format",
+                      {{"type", "json_schema"},
+                       {"json_schema", {{"name", "math_answer"}, {"description", "The sum."},
+                                        {"schema", schema}, {"strict", true}}}}}};
+  json m = request(chat);
+  ASSERT_EQ(m["tools"].size(), 1u);
+  EXPECT_EQ(m["tools"][0]["name"], "math_answer");
+  EXPECT_EQ(m["tools"][0]["input_schema"], schema);
+  EXPECT_NE(m["tools"][0]["description"].get<std::string>().find("The sum."), std::string::npos);
+  EXPECT_EQ(m["tool_choice"], (json{{"type", "tool"}, {"name", "math_answer"}}));
+  EXPECT_EQ(structured_output_tool(chat.dump()), "math_answer");
+  // json_object: any object, under the default name; a schema name Anthropic refuses: the same.
+  json any = request({{"messages", hi}, {"response_format", {{"type", "json_object"}}}});
+  EXPECT_EQ(any["tools"][0]["name"], kStructuredOutputTool);
+  EXPECT_EQ(any["tools"][0]["input_schema"], (json{{"type", "object"}}));
+  EXPECT_EQ(structured_output_tool(
+                json{{"messages", hi},
+                     {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "a b"}}}}}}
+                    .dump()),
+            kStructuredOutputTool);
+  EXPECT_EQ(structured_output_tool(json{{"messages", hi}}.dump()), "");
+  EXPECT_EQ(structured_output_tool(json{{"messages", hi}, {"response_format", {{"type", "text"}}}}.dump()), "");
+
+  // The answer: the tool's input as the content, finish stop; the words beside it left out.
+  const std::string message = R"({"id":"msg_j","type":"message","model":"claude","role":"assistant",
+      "content":[{"type":"text","text":"Here it is:"},
+                 {"type":"tool_use","id":"t","name":"math_answer","input":{"answer":4}}],
+      "stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":3}})";
+  auto whole = messages_to_chat_completion(message, "math_answer");
+  ASSERT_TRUE(whole);
+  const json c = json::parse(*whole);
+  EXPECT_EQ(c["choices"][0]["message"]["content"], R"({"answer":4})");
+  EXPECT_FALSE(c["choices"][0]["message"].contains("tool_calls"));
+  EXPECT_EQ(c["choices"][0]["finish_reason"], "stop");
+  // Without the output tool it is an ordinary tool call.
+  EXPECT_EQ(json::parse(*messages_to_chat_completion(message))["choices"][0]["finish_reason"],
+            "tool_calls");
+
+  MessagesToChatStream stream(false, "math_answer");
+  const Chunks chunks = feed(stream, {
+      R"({"type":"message_start","message":{"id":"msg_j","model":"claude","usage":{"input_tokens":5,"output_tokens":1}}})",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Here it is:"}})",
+      R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"math_answer","input":{}}})",
+      R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"answer\""}})",
+      R"({"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":":4}"}})",
+      R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":3}})",
+      R"({"type":"message_stop"})"});
+  ASSERT_TRUE(chunks.done);
+  std::string text, finish;
+  for (const auto& e : chunks.events) {
+    const json& d = e["choices"][0]["delta"];
+    EXPECT_FALSE(d.contains("tool_calls"));
+    if (d.contains("content")) text += d["content"].get<std::string>();
+    if (!e["choices"][0]["finish_reason"].is_null()) finish = e["choices"][0]["finish_reason"];
+  }
+  EXPECT_EQ(text, R"({"answer":4})");
+  EXPECT_EQ(finish, "stop");
 }
 
 TEST(MessagesToChatStream, FinishChunkCarriesUsageOrASeparateUsageChunkWhenAsked) {

@@ -2,6 +2,7 @@
 // every client but an Anthropic one the pass-through can take, posted to /v1/messages.
 #include "api/chat_to_messages.h"
 #include "pipeline/native/translated_api.h"
+#include "pipeline/request_context.h"
 
 namespace switchboard::pipeline {
 namespace {
@@ -15,8 +16,8 @@ class ChatOverAnthropic final : public TranslatedApi {
   Result<std::string> translate(std::string_view chat, std::string_view model) const override {
     return api::chat_to_messages_request(chat, model);
   }
-  std::unique_ptr<api::UpstreamToChat> reader(bool include_usage) const override {
-    return api::messages_to_chat(include_usage);
+  std::unique_ptr<api::UpstreamToChat> reader(const RequestContext& ctx) const override {
+    return api::messages_to_chat(ctx.req.include_usage, api::structured_output_tool(ctx.body));
   }
 };
 

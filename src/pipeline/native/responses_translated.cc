@@ -2,6 +2,7 @@
 // every client but a Responses one the pass-through can take, posted to /v1/responses.
 #include "api/chat_to_responses.h"
 #include "pipeline/native/translated_api.h"
+#include "pipeline/request_context.h"
 
 namespace switchboard::pipeline {
 namespace {
@@ -15,8 +16,8 @@ class ChatOverResponses final : public TranslatedApi {
   Result<std::string> translate(std::string_view chat, std::string_view model) const override {
     return api::chat_to_responses_request(chat, model);
   }
-  std::unique_ptr<api::UpstreamToChat> reader(bool include_usage) const override {
-    return api::responses_to_chat(include_usage);
+  std::unique_ptr<api::UpstreamToChat> reader(const RequestContext& ctx) const override {
+    return api::responses_to_chat(ctx.req.include_usage);
   }
 };
 

@@ -141,7 +141,7 @@ std::unique_ptr<UsageMeter> TranslatedApi::stream_meter() const {
 
 std::unique_ptr<UpstreamResponse> TranslatedApi::adapt(const RequestContext& ctx,
                                                        std::unique_ptr<UpstreamResponse> r) const {
-  return std::make_unique<ChatFromUpstream>(std::move(r), reader(ctx.req.include_usage));
+  return std::make_unique<ChatFromUpstream>(std::move(r), reader(ctx));
 }
 
 }  // namespace switchboard::pipeline

@@ -34,8 +34,8 @@ class TranslatedApi : public NativeApi {
   // The replica's request for chat-completions `chat`, naming `model`; kBadRequest when the
   // translation cannot carry it.
   virtual Result<std::string> translate(std::string_view chat, std::string_view model) const = 0;
-  // A reader of one call's answer.
-  virtual std::unique_ptr<api::UpstreamToChat> reader(bool include_usage) const = 0;
+  // A reader of one call's answer to the request of `ctx`.
+  virtual std::unique_ptr<api::UpstreamToChat> reader(const RequestContext& ctx) const = 0;
 };
 
 // The translating objects of the registered APIs that have one.
