@@ -542,6 +542,26 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   return r;
 }
 
+Result<ResponsesRequest> parse_input_tokens_request(std::string_view body) {
+  auto parsed = parse_request_object(body);
+  if (!parsed) return parsed.error();
+  json& j = *parsed;
+  for (const char* k : {"previous_response_id", "conversation"})
+    if (j.contains(k) && !j[k].is_null())
+      return make_error(ErrorKind::kBadRequest, "unsupported_parameter",
+                        std::string(k) +
+                            " is not supported when counting tokens here: send the whole "
+                            "conversation in input");
+  const bool named = j.contains("model") && !j["model"].is_null();
+  if (!named) j["model"] = "-";
+  if (!j.contains("input") || j["input"].is_null()) j["input"] = "";
+  j.erase("stream");
+  auto r = parse_responses_request(dump_json(j));
+  if (!r) return r.error();
+  if (!named) r->model.clear();
+  return r;
+}
+
 std::unique_ptr<AnswerTranslator> responses_translator(const ResponsesRequest* request) {
   return std::make_unique<ResponsesTranslator>(request);
 }

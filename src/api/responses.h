@@ -50,6 +50,11 @@ struct ResponsesRequest {
 // the message names the field).
 Result<ResponsesRequest> parse_responses_request(std::string_view body);
 
+// A POST /v1/responses/input_tokens body: a Responses request whose `model` and `input` may be
+// absent (model "" then; no input counts as an empty one). previous_response_id and
+// conversation are refused (unsupported_parameter).
+Result<ResponsesRequest> parse_input_tokens_request(std::string_view body);
+
 // `request` may be null (the request did not parse): only the error methods are used then.
 std::unique_ptr<AnswerTranslator> responses_translator(const ResponsesRequest* request);
 

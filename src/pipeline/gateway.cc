@@ -216,8 +216,8 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
 
   if (const FrontEnd* fe = front_for(target)) {
     if (method == verb::post) co_return co_await front(ex, *fe);
-  } else if (target == "/v1/messages/count_tokens") {
-    if (method == verb::post) co_return co_await count_tokens(ex);
+  } else if (const TokenCountApi* counting = token_count_api(target)) {
+    if (method == verb::post) co_return co_await count_tokens(ex, *counting);
   } else if (target == "/v1/route") {
     if (method == verb::post) co_return co_await explain_route(ex);
   } else if (target == "/v1/feedback") {

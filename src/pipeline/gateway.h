@@ -57,6 +57,10 @@ struct LiveKey;  // access/key.h
 namespace switchboard::pipeline {
 
 namespace asio = boost::asio;
+
+// A token-counting endpoint's API (gateway_count_tokens.cc): the one served at `path`, or null.
+struct TokenCountApi;
+const TokenCountApi* token_count_api(std::string_view path);
 namespace learning {
 class Learner;
 class ContextCache;
@@ -126,8 +130,9 @@ class Gateway final : private ImplicitFeedbackSink {
     std::shared_ptr<const access::LiveKey> key;
   };
   Result<Caller> caller(http::Exchange& ex);
-  // POST /v1/messages/count_tokens (gateway_count_tokens.cc, docs/apis.md).
-  asio::awaitable<void> count_tokens(http::Exchange& exchange);
+  // POST /v1/messages/count_tokens and /v1/responses/input_tokens (gateway_count_tokens.cc,
+  // docs/apis.md).
+  asio::awaitable<void> count_tokens(http::Exchange& exchange, const TokenCountApi& api);
   // GET /healthz: {"status": "ok" | "degraded", "decision_store": {...}} (docs/reliability.md).
   http::Response health_response();
   struct Worker;  // per worker thread: its upstream and embedding source, its cached runtime

@@ -216,6 +216,7 @@ awaitable<void> ReplayService::handle(http::Exchange& ex) {
     co_await ex.respond(json_response(bhttp::status::ok, j.dump(), version));
     co_return;
   }
+  if (verb == bhttp::verb::post) keep_received(path, ex.request().body());  // what was asked
   co_await send_error(
       ex, make_error(ErrorKind::kNotFound, "not_found", "no route for " + std::string(path)));
 }

@@ -15,7 +15,8 @@
 //   POST /admin/faults         TEST ONLY: change fault settings live; answers with the settings
 //   GET  /admin/stats          TEST ONLY: {"requests": N}, N = chat-completion, Responses,
 //                              Messages and embeddings requests received
-//   GET  /admin/received       TEST ONLY: the last request bodies (keep_received)
+//   GET  /admin/received       TEST ONLY: the last request bodies (keep_received): chat,
+//                              Responses, Messages, and POSTs to paths it does not serve
 // Any other path is 404, a known path with another method 405, both with OpenAI error bodies.
 //
 // Fault injection: each chat-completion request draws one number from a PRNG seeded with --seed

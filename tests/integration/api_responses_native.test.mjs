@@ -179,6 +179,30 @@ describe('Responses passed through to an api: responses replica; previous_respon
     assert.deepEqual(sent.messages.map((m) => m.role), ['user', 'assistant', 'user']);
   });
 
+  test('responses.inputTokens.count: estimated (a replica without the endpoint, a route, no model); OpenAI-shaped errors', async () => {
+    const input = 'How many tokens does this take, roughly?';
+    const expected = Math.ceil(input.length / 4);
+    for (const model of [NATIVE, 'auto', undefined]) {
+      const asking = `${input} (${model})`;
+      const { data, response } = await openai.responses.inputTokens.count({ model, input: asking }).withResponse();
+      assert.deepEqual(data, { object: 'response.input_tokens', input_tokens: Math.ceil(asking.length / 4) }, String(model));
+      assert.equal(response.headers.get('x-switchboard-tokens-source'), 'estimated');
+      // The native replica is asked first (the replay backend has no such endpoint: 404).
+      const asked = (await received(native)).filter((r) => r.body?.input === asking);
+      assert.deepEqual(asked.map((r) => r.path), model === NATIVE ? ['/v1/responses/input_tokens'] : []);
+    }
+    // Instructions and tools count too.
+    const tools = [{ type: 'function', name: 'lookup', description: 'Look a word up', parameters: { type: 'object', properties: { word: { type: 'string' } } } }];
+    const more = await openai.responses.inputTokens.count({ model: 'auto', input, instructions: 'Answer in French.', tools });
+    assert.ok(more.input_tokens > expected + 10, String(more.input_tokens));
+    await assert.rejects(openai.responses.inputTokens.count({ model: 'nope', input }),
+      (e) => e.status === 404 && e.code === 'model_not_found');
+    await assert.rejects(openai.responses.inputTokens.count({ model: 'auto', input, previous_response_id: 'resp_1' }),
+      (e) => e.status === 400 && e.code === 'unsupported_parameter');
+    await assert.rejects(openai.responses.inputTokens.count({ model: 'auto', input, tools: [{ type: 'web_search_preview' }] }),
+      (e) => e.status === 400 && /cannot count this request here: tools\[0\]: tools of type/.test(e.message));
+  });
+
   test('previous_response_id through the translation to chat: the second upstream request carries turn one', async () => {
     const first = await openai.responses.create({
       model: 'auto', store: true, instructions: 'Be brief.',
