@@ -318,6 +318,20 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
   return dump_json(out);
 }
 
+namespace {
+// The input of content block `index` of a message as JSON text, its keys in the order written
+// (nlohmann::json sorts them); "{}" when it has none.
+std::string ordered_input(std::string_view message_json, std::size_t index) {
+  const auto m = nlohmann::ordered_json::parse(message_json, nullptr, false);
+  const auto& content = m.is_object() && m.contains("content") ? m["content"] : m;
+  if (!content.is_array() || index >= content.size() || !content[index].is_object() ||
+      !content[index].contains("input"))
+    return "{}";
+  return content[index]["input"].dump(-1, ' ', false,
+                                      nlohmann::ordered_json::error_handler_t::replace);
+}
+}  // namespace
+
 Result<std::string> messages_to_chat_completion(std::string_view message_json,
                                                 std::string_view output_tool) {
   json m = json::parse(message_json, nullptr, false);
@@ -328,12 +342,13 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json,
   std::string text;
   bool structured = false;  // the answer is the output tool's input (a JSON response_format)
   json calls = json::array();
-  for (const json& b : m["content"]) {
+  for (std::size_t index = 0; index < m["content"].size(); ++index) {
+    const json& b = m["content"][index];
     const std::string type = string_at(b, "type");
     if (type == "text") {
       if (output_tool.empty()) text += string_at(b, "text");  // else: words around the JSON
     } else if (type == "tool_use" && !output_tool.empty() && string_at(b, "name") == output_tool) {
-      text = dump_json(b.contains("input") ? b["input"] : json::object());
+      text = ordered_input(message_json, index);  // the keys in the model's order, as streamed
       structured = true;
     } else if (type == "tool_use") {
       calls.push_back({{"id", string_at(b, "id")},
@@ -353,7 +368,8 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json,
            {"choices",
             json::array({{{"index", 0},
                           {"message", std::move(message)},
-                          {"finish_reason", structured && calls.empty()
+                          {"finish_reason", structured && calls.empty() &&
+                                                    string_at(m, "stop_reason") == "tool_use"
                                                 ? "stop"
                                                 : finish_reason(string_at(m, "stop_reason"))}}})}};
   if (usage.is_object())
@@ -450,7 +466,8 @@ std::string MessagesToChatStream::event(std::string_view data) {
       usage_.written = tokens_at(usage, "cache_creation_input_tokens");
     const std::string stop = string_at(member(e, "delta"), "stop_reason");
     return out_.delta(json::object(),
-                      structured_ && tools_ == 0 ? "stop" : finish_reason(stop),
+                      structured_ && tools_ == 0 && stop == "tool_use" ? "stop"
+                                                                      : finish_reason(stop),
                       include_usage_ ? nullptr : &usage_);
   }
   if (type == "message_stop") {

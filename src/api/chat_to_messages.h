@@ -54,7 +54,8 @@ std::string structured_output_tool(std::string_view chat_body);
 
 // A whole `message` body as a chat.completion; kUpstreamError "upstream_bad_answer" when it is not
 // a message. With `output_tool` (structured_output_tool()), that tool's call is the answer: its
-// input as the content (JSON text), finish_reason stop; text blocks beside it are left out.
+// input as the content (JSON text, keys in the order written), finish_reason stop when the model
+// ended on it (tool_use; max_tokens is still length); text blocks beside it are left out.
 Result<std::string> messages_to_chat_completion(std::string_view message_json,
                                                 std::string_view output_tool = {});
 

@@ -11,11 +11,14 @@
 // gateway estimates: the request read as chat
 // completions (the text of its messages and tools, about four characters per token: the estimate
 // routing and budgets use). `x-switchboard-tokens-source` says which: `upstream` or `estimated`.
-// A route (its model is chosen per request) is estimated. A request with parts only the native
-// API reads (a PDF, a file, ...) cannot be estimated: 400 unless a native replica counts it.
+// A route (its model is chosen per request) and a LoRA adapter's name are estimated. A request
+// with parts only the native API reads (a PDF, a file, ...) cannot be estimated: 400 unless a
+// native replica counts it. The body goes to the replica as the client sent it (fields its
+// counting endpoint does not take are refused by it, as they would be without the gateway).
 //
-// Keys as for the other endpoints (`auth:`; a key may count only names it may use); no model is
-// called, so nothing is counted against a key's limits or budget and no decision is recorded.
+// Keys as for the other endpoints (`auth:`; a key may count only names it may use). No model
+// answers: nothing counts against a key's rate limits or budget, no decision is recorded, and a
+// replica's counting call does not touch its health or load figures.
 #include <nlohmann/json.hpp>
 
 #include "access/key.h"
@@ -127,7 +130,8 @@ asio::awaitable<void> Gateway::count_tokens(http::Exchange& ex, const TokenCount
     const bool is_route = runtime->find_route(request->model) != nullptr;
     if (request->model.empty()) {
       // Nothing named: estimated, whatever the key may use.
-    } else if (!is_route && !runtime->find_model(request->model)) {
+    } else if (!is_route && !runtime->find_model(request->model) &&
+               !runtime->config->find_adapter_model(request->model)) {
       refusal = make_error(ErrorKind::kNotFound, "model_not_found",
                            "model: unknown model or route '" + request->model.substr(0, 256) +
                                "' (GET /v1/models lists them)");

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <variant>
 
 #include "api/chat_request.h"
@@ -153,26 +154,28 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     if (ec || race.decided) co_return cancelled(first);
     pool::CandidateBuffer buffer;
     auto c = pool::healthy_candidates(m.replica_ptrs, st.tried, pool::steady_ms(), buffer);
+    Replica* second = c.replicas.empty() ? nullptr : &m.balancer->pick(c.replicas, ctx.route_request);
+    // A replica of another API than the request's is no hedge (nothing spent on it).
+    if (second && !m.apis[second->ordinal]->serving(ctx, st).refusal(ctx, st, *second).empty())
+      second = nullptr;
     pool::RetryBudget::Token token;
-    if (!c.replicas.empty())
-      token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
-    if (c.replicas.empty() || !token) {
-      if (!c.replicas.empty()) {
+    if (second) token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
+    if (!second || !token) {
+      if (second) {
         ctx.rec.attempts.push_back({m.config->name, "", "budget_exhausted", std::nullopt, true, 0});
         ctx.metrics->budget_exhausted.with({m.config->name}).inc();
       }
       co_await park();  // no hedge: the primary decides
       co_return cancelled(first);
     }
-    Replica& second = m.balancer->pick(c.replicas, ctx.route_request);
-    st.tried.push_back(&second);
+    st.tried.push_back(second);
     ctx.metrics->hedges.with({m.config->name}).inc();
     race.hedge_running = true;
     Attempt a;
     try {
-      a = co_await run_attempt(ctx, st, m, second);
+      a = co_await run_attempt(ctx, st, m, *second);
     } catch (const std::exception&) {
-      a = cancelled(second);
+      a = cancelled(*second);
     }
     race.hedge_running = false;
     if (race.decided) a.cancelled = true;
@@ -226,27 +229,48 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
   ctx.route_request.prefix_blocks = st.blocks;
   ctx.route_request.adapter = ctx.adapter;
   st.tried.clear();
+  bool sent = false;                     // an attempt went out (a refused replica is not one)
+  std::vector<Replica*> not_tried;       // the last model's replicas tried anyway
   for (std::int32_t n = 0; n < pc.retry.max_attempts && !out.answer && !out.stop; ++n) {
     auto c = pool::healthy_candidates(m.replica_ptrs, st.tried, pool::steady_ms(), st.buffer);
     std::span<Replica* const> candidates = c.replicas;
     if (candidates.empty()) {
-      if (!st.tried.empty()) break;  // every available replica of this model was tried
-      if (!last) {                   // none is available: on to the next model
+      if (sent) break;  // every available replica of this model was tried
+      if (!last) {      // none is available: on to the next model
         ctx.rec.attempts.push_back(
             {m.config->name, "", "no_healthy_replica", std::nullopt, false, c.unavailable});
         ctx.rec.reason += "; no healthy replica of " + m.config->name;
         break;
       }
-      // The last model has no healthy replica either: better a replica that may have recovered
-      // than no answer.
-      candidates = m.replica_ptrs;
-      if (candidates.empty()) break;
-      ctx.rec.reason +=
-          "; every replica of " + m.config->name + " is ejected or down, tried anyway";
+      // The last model has no healthy replica either (or none that takes this request): better
+      // a replica that may have recovered than no answer.
+      not_tried.clear();
+      for (Replica* r : m.replica_ptrs)
+        if (std::find(st.tried.begin(), st.tried.end(), r) == st.tried.end()) not_tried.push_back(r);
+      if (not_tried.empty()) break;
+      candidates = not_tried;
+      if (st.tried.empty())
+        ctx.rec.reason +=
+            "; every replica of " + m.config->name + " is ejected or down, tried anyway";
+    }
+    Replica& r = m.balancer->pick(candidates, ctx.route_request);
+    st.tried.push_back(&r);
+    // A replica that speaks another API than this request can use is skipped before anything is
+    // spent on it: no attempt, no retry budget, no hedge (recorded as api_mismatch), so a model
+    // whose replicas speak different APIs reaches the one that takes the request.
+    if (std::string why = m.apis[r.ordinal]->serving(ctx, st).refusal(ctx, st, r); !why.empty()) {
+      Attempt refused;
+      refused.model = &m;
+      refused.replica = &r;
+      refused.api_mismatch = true;
+      refused.error = make_error(ErrorKind::kUpstreamError, "api_mismatch", why);
+      note_attempt(ctx, refused, false, c.unavailable);
+      if (!out.error) out.error = refused.error;
+      --n;
+      continue;
     }
     pool::RetryBudget::Token token;  // held while this retry waits for its answer
-    const bool first_try = st.first;
-    if (!first_try) {
+    if (!st.first) {
       token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
       if (!token) {
         ctx.rec.attempts.push_back(
@@ -255,10 +279,10 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
         out.stop = true;
         break;
       }
+      ctx.metrics->retries.with({m.config->name}).inc();
     }
     st.first = false;
-    Replica& r = m.balancer->pick(candidates, ctx.route_request);
-    st.tried.push_back(&r);
+    sent = true;
     Attempt a;
     if (pc.hedge.enabled && !st.streams(ctx) && m.replica_ptrs.size() > 1) {
       a = co_await hedged_attempt(ctx, st, m, r, c.unavailable);
@@ -268,15 +292,6 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     }
     ctx.rec.model = m.config->name;
     ctx.rec.replica = a.replica->config->id;
-    if (a.api_mismatch) {
-      // Not sent (the replica speaks another API; recorded): no attempt spent, not a retry, so a
-      // model whose replicas speak different APIs reaches the one that takes the request.
-      st.first = first_try;
-      out.error = a.error;
-      --n;
-      continue;
-    }
-    if (!first_try) ctx.metrics->retries.with({m.config->name}).inc();
     if (!a.retryable()) {
       out.answer = std::move(a);
     } else if (a.call) {

@@ -280,6 +280,13 @@ TEST(ChatToMessages, JsonResponseFormatsBecomeAForcedToolReadBackAsContent) {
   EXPECT_EQ(c["choices"][0]["message"]["content"], R"({"answer":4})");
   EXPECT_FALSE(c["choices"][0]["message"].contains("tool_calls"));
   EXPECT_EQ(c["choices"][0]["finish_reason"], "stop");
+  // The keys in the order the model wrote them; cut by max_tokens: length, not a finished answer.
+  const std::string cut = R"({"id":"m","type":"message","model":"c","role":"assistant",
+      "content":[{"type":"tool_use","id":"t","name":"math_answer","input":{"zeta":1,"alpha":{"y":2,"b":3}}}],
+      "stop_reason":"max_tokens","usage":{"input_tokens":5,"output_tokens":3}})";
+  const json cc = json::parse(*messages_to_chat_completion(cut, "math_answer"));
+  EXPECT_EQ(cc["choices"][0]["message"]["content"], R"({"zeta":1,"alpha":{"y":2,"b":3}})");
+  EXPECT_EQ(cc["choices"][0]["finish_reason"], "length");
   // Without the output tool it is an ordinary tool call.
   EXPECT_EQ(json::parse(*messages_to_chat_completion(message))["choices"][0]["finish_reason"],
             "tool_calls");
@@ -304,6 +311,14 @@ TEST(ChatToMessages, JsonResponseFormatsBecomeAForcedToolReadBackAsContent) {
   }
   EXPECT_EQ(text, R"({"answer":4})");
   EXPECT_EQ(finish, "stop");
+  MessagesToChatStream truncated(false, "math_answer");
+  const Chunks t = feed(truncated, {
+      R"({"type":"message_start","message":{"id":"msg_j","model":"claude","usage":{"input_tokens":5,"output_tokens":1}}})",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"math_answer","input":{}}})",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"answer\""}})",
+      R"({"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":3}})",
+      R"({"type":"message_stop"})"});
+  EXPECT_EQ(t.events.back()["choices"][0]["finish_reason"], "length");
 }
 
 TEST(MessagesToChatStream, FinishChunkCarriesUsageOrASeparateUsageChunkWhenAsked) {

@@ -52,7 +52,7 @@ class CascadePolicy final : public Policy {
     }
     for (const auto& t : tiers_)
       for (const auto& m : t.models)
-        if (m != kFirst) every.fallbacks.push_back(m);
+        if (!first_ || m != kFirst) every.fallbacks.push_back(m);
     return every.models();
   }
 
