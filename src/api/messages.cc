@@ -14,6 +14,22 @@ using nlohmann::json;
 
 namespace {
 
+// A search_result block as text (its title, its source, then its text blocks); nullopt when it
+// is malformed.
+std::optional<std::string> search_result_text(const json& block) {
+  const json& content = member(block, "content");
+  if (!content.is_array()) return std::nullopt;
+  std::string text = string_at(block, "title");
+  if (!string_at(block, "source").empty())
+    text += (text.empty() ? "" : " ") + std::string("(") + string_at(block, "source") + ")";
+  for (const json& b : content) {
+    if (string_at(b, "type") != "text" || !member(b, "text").is_string()) return std::nullopt;
+    if (!text.empty()) text += '\n';
+    text += b["text"].get<std::string>();
+  }
+  return text;
+}
+
 // Keeps the first reason a request can only be passed through natively.
 void only_natively(std::string& native_only, std::string why) {
   if (native_only.empty())
@@ -34,7 +50,13 @@ Result<std::string> tool_result_text(const json& content, const std::string& whe
     const json& b = content[i];
     const std::string bw = where + ".content[" + std::to_string(i) + "]";
     if (native_only && b.is_object() && member(b, "type").is_string() && b["type"] != "text") {
-      only_natively(*native_only, bw + ": blocks of type " + b["type"].dump() + " in a tool_result");
+      if (auto found = b["type"] == "search_result" ? search_result_text(b) : std::nullopt) {
+        if (!out.empty()) out += '\n';
+        out += *found;
+      } else {
+        only_natively(*native_only,
+                      bw + ": blocks of type " + b["type"].dump() + " in a tool_result");
+      }
       continue;
     }
     if (!b.is_object() || b.value("type", "") != "text" || !b.contains("text") ||
@@ -135,6 +157,12 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out,
       } else {
         only_natively(native_only, bw + ": a document that is not plain text");
       }
+    } else if (type == "search_result" && role == "user" && search_result_text(b)) {
+      std::string found = *search_result_text(b);
+      if (has_text) text += '\n';
+      text += found;
+      has_text = true;
+      parts.push_back({{"type", "text"}, {"text", std::move(found)}});
     } else if ((type == "thinking" || type == "redacted_thinking") && role == "assistant") {
       continue;  // chat completions take no reasoning back
     } else if (type == "tool_use" && role == "assistant") {

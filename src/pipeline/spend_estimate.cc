@@ -1,6 +1,7 @@
 #include "pipeline/spend_estimate.h"
 
 #include <algorithm>
+#include <mutex>
 
 namespace switchboard::pipeline {
 
@@ -23,6 +24,19 @@ double list_cost(const RequestContext& ctx, const CompletionMeans& means,
 CompletionMeans::CompletionMeans(const config::Config& config) {
   for (const auto& m : config.models)
     means_.emplace(m.name, std::make_unique<std::atomic<double>>(0.0));
+}
+
+std::shared_ptr<CompletionMeans> CompletionMeans::continued(const config::Config& config) {
+  static std::mutex mu;
+  static std::weak_ptr<CompletionMeans> last;
+  auto next = std::make_shared<CompletionMeans>(config);
+  std::lock_guard lock(mu);
+  if (const auto previous = last.lock())
+    for (auto& [model, mean] : next->means_)
+      if (auto it = previous->means_.find(model); it != previous->means_.end())
+        mean->store(it->second->load(std::memory_order_relaxed), std::memory_order_relaxed);
+  last = next;
+  return next;
 }
 
 void CompletionMeans::observe(std::string_view model, std::int64_t completion_tokens) {

@@ -35,6 +35,9 @@ namespace switchboard::pipeline {
 class CompletionMeans {
  public:
   explicit CompletionMeans(const config::Config& config);
+  // One for `config` that starts from the means of the previous one made by continued() (the
+  // running gateway's, before a config reload) for the models both have. Thread-safe.
+  static std::shared_ptr<CompletionMeans> continued(const config::Config& config);
   // A finished answer of `model` (unknown models and counts ≤ 0 are ignored).
   void observe(std::string_view model, std::int64_t completion_tokens);
   // 0 before the model's first answer.

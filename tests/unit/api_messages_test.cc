@@ -109,6 +109,18 @@ TEST(MessagesRequest, WhatOnlyAnthropicCanCarry) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->native_only, "");
   EXPECT_EQ(chat_of(*r)["messages"][0]["content"], "Notes\n\nfrom a meeting\n\nbody\np1\np2\nsum it up");
+  // Search results (RAG) are text: their title, source and text blocks, also inside a tool result.
+  r = parse_messages_request(R"({"model":"m","max_tokens":5,"messages":[
+      {"role":"user","content":[{"type":"search_result","source":"https://kb/1","title":"Policy",
+        "content":[{"type":"text","text":"Refunds within 30 days."}]},{"type":"text","text":"refund window?"}]},
+      {"role":"assistant","content":[{"type":"tool_use","id":"t","name":"search","input":{}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[
+        {"type":"search_result","source":"kb/2","title":"FAQ","content":[{"type":"text","text":"Ask support."}]}]}]}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->native_only, "");
+  EXPECT_EQ(chat_of(*r)["messages"][0]["content"],
+            "Policy (https://kb/1)\nRefunds within 30 days.\nrefund window?");
+  EXPECT_EQ(chat_of(*r)["messages"][2]["content"], "FAQ (kb/2)\nAsk support.");
   // The system prompt takes text blocks only.
   EXPECT_FALSE(parse_messages_request(R"({"model":"m","max_tokens":5,"system":[{"type":"image","source":{}}],"messages":[{"role":"user","content":"x"}]})"));
 
@@ -118,8 +130,8 @@ TEST(MessagesRequest, WhatOnlyAnthropicCanCarry) {
   } cases[] = {
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBE"}},{"type":"text","text":"x"}]}]})",
        "messages[0].content[0]: a document that is not plain text"},
-      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"search_result","source":"s","title":"t","content":[]}]}]})",
-       "messages[0].content[0]: content blocks of type \"search_result\" in a user message"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"mcp_tool_result","tool_use_id":"m","content":[]}]}]})",
+       "messages[0].content[0]: content blocks of type \"mcp_tool_result\" in a user message"},
       {R"({"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"x"}]})",
        "tools[1]: server tool of type \"web_search_20250305\""},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"shot:"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}}]}]}]})",

@@ -44,6 +44,28 @@ TEST(CompletionMeans, FirstAnswerSetsTheMeanLaterOnesMoveItBySixteenths) {
   EXPECT_EQ(means.mean("nope"), 0);
 }
 
+TEST(CompletionMeans, ContinuedAcrossAReloadForTheModelsKept) {
+  auto config = parsed();
+  auto before = CompletionMeans::continued(*config);
+  before->observe("cheap", 160);
+  before->observe("dear", 300);
+  auto renamed = config::parse_config(R"(
+models:
+  - name: cheap
+    replicas: [{url: "http://127.0.0.1:1"}]
+  - name: other
+    replicas: [{url: "http://127.0.0.1:2"}]
+)",
+                                      "reloaded.yaml");
+  ASSERT_TRUE(renamed) << renamed.error().message;
+  auto after = CompletionMeans::continued(**renamed);
+  EXPECT_EQ(after->mean("cheap"), 160);  // kept
+  EXPECT_EQ(after->mean("other"), 0);    // new
+  EXPECT_EQ(after->mean("dear"), 0);     // gone with its model
+  after->observe("cheap", 320);
+  EXPECT_EQ(before->mean("cheap"), 160);  // each instance its own from then on
+}
+
 TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrTheMean) {
   auto config = parsed();
   CompletionMeans means(*config);

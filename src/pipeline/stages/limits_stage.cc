@@ -37,7 +37,7 @@ class LimitsStage final : public SyncStage {
  public:
   LimitsStage(std::shared_ptr<access::AccessService> service, const config::Config& config)
       : service_(std::move(service)),
-        means_(std::make_shared<CompletionMeans>(config)),
+        means_(CompletionMeans::continued(config)),  // kept across config reloads
         routes_(std::make_shared<RouteModels>(config)) {}
   std::string_view name() const override { return "limits"; }
   bool required() const override { return true; }
