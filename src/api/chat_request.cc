@@ -77,7 +77,8 @@ simdjson::dom::parser& thread_parser() {
   return parser;
 }
 
-void append_content(simdjson::dom::element content, std::string& out) {
+// Appends a message's text to `out`; `files` is set when it has a file part.
+void append_content(simdjson::dom::element content, std::string& out, bool& files) {
   std::string_view text;
   if (content.get_string().get(text) == simdjson::SUCCESS) {
     out.append(text);
@@ -88,7 +89,9 @@ void append_content(simdjson::dom::element content, std::string& out) {
   bool first = true;
   for (auto part : parts) {
     std::string_view type, piece;
-    if (part["type"].get_string().get(type) != simdjson::SUCCESS || type != "text") continue;
+    if (part["type"].get_string().get(type) != simdjson::SUCCESS) continue;
+    if (type == "file") files = true;
+    if (type != "text") continue;
     if (part["text"].get_string().get(piece) != simdjson::SUCCESS) continue;
     if (!first) out.push_back('\n');
     out.append(piece);
@@ -215,7 +218,7 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
     if (req.message_count > 0) req.prompt_text.push_back('\n');
     MessageSpan span{std::string(role), req.prompt_text.size(), 0};
     if (auto content = m["content"]; content.error() == simdjson::SUCCESS)
-      append_content(content.value_unsafe(), req.prompt_text);
+      append_content(content.value_unsafe(), req.prompt_text, req.has_files);
     span.length = req.prompt_text.size() - span.offset;
     req.messages.push_back(std::move(span));
     ++req.message_count;

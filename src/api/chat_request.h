@@ -30,6 +30,8 @@ struct ChatRequest {
   // whose {"type":"text"} parts are joined by '\n'.
   std::string prompt_text;
   std::vector<MessageSpan> messages;  // one per message, in order
+  // A message has a {"type":"file"} part (a PDF, ...): content the text above does not hold.
+  bool has_files = false;
   std::int64_t estimated_prompt_tokens = 0;
   // The body's `user` field when it is a string ("" otherwise): an end-user id, which the session
   // stage uses to recognise a conversation (docs/sessions.md).

@@ -43,6 +43,22 @@ std::optional<json> image_block(const json& part) {
   return json{{"type", "image"}, {"source", {{"type", "url"}, {"url", u}}}};
 }
 
+// A file part with inline data (file.file_data, a base64 data URL) as an Anthropic document block
+// (titled with its file name); nullopt for a file_id (the provider's own, unknown to Anthropic).
+std::optional<json> document_block(const json& part) {
+  const json& file = member(part, "file");
+  const std::string data = string_at(file, "file_data");
+  const auto semi = data.find(";base64,");
+  if (!data.starts_with("data:") || semi == std::string::npos) return std::nullopt;
+  json block = {{"type", "document"},
+                {"source",
+                 {{"type", "base64"},
+                  {"media_type", data.substr(5, semi - 5)},
+                  {"data", data.substr(semi + 8)}}}};
+  if (!string_at(file, "filename").empty()) block["title"] = string_at(file, "filename");
+  return block;
+}
+
 // A message's content as Anthropic blocks (empty text left out: Anthropic refuses it).
 Result<json> content_blocks(const json& content, const std::string& where, bool images) {
   json blocks = json::array();
@@ -68,6 +84,10 @@ Result<json> content_blocks(const json& content, const std::string& where, bool 
     } else if (type == "image_url" && images) {
       auto block = image_block(part);
       if (!block) return invalid_request(at + ".image_url must hold a URL or a base64 data URL");
+      blocks.push_back(std::move(*block));
+    } else if (type == "file" && images) {
+      auto block = document_block(part);
+      if (!block) return unsupported("a file part without base64 file_data (" + at + ")");
       blocks.push_back(std::move(*block));
     } else {
       return unsupported("a content part of type '" + type + "' (" + at + ")");

@@ -6,7 +6,8 @@
 //
 // Request mapping: system and developer messages → `system` (text joined by blank lines); user
 // messages → user turns (text parts, images as `image_url` data URLs → base64 image blocks, other
-// URLs → url image blocks); assistant messages → assistant turns (text, `tool_calls` → tool_use
+// URLs → url image blocks, file parts with base64 file_data → document blocks titled with the
+// file name); assistant messages → assistant turns (text, `tool_calls` → tool_use
 // blocks with the arguments parsed as JSON); `tool` messages → tool_result blocks in a user turn;
 // consecutive turns of one role are merged (Anthropic's turns alternate). max_tokens /
 // max_completion_tokens → max_tokens (kDefaultMaxTokens when the request sets neither: Anthropic
@@ -16,7 +17,7 @@
 // user → metadata.user_id; a JSON response_format (json_object, json_schema) → one forced tool
 // (structured_output_tool(): the schema's name, its schema as the input schema), whose input is
 // read back as the answer's content. Refused (translate() errors, kBadRequest
-// "unsupported_for_anthropic"): n > 1, logprobs, audio or file content parts, a non-function
+// "unsupported_for_anthropic"): n > 1, logprobs, audio parts, file parts by file_id, a non-function
 // tool, a JSON response_format with tools or whose schema's root is not an object, a malformed
 // message.
 //

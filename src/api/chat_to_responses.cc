@@ -39,6 +39,15 @@ Result<json> user_content(const json& content, const std::string& where) {
       json part{{"type", "input_image"}, {"image_url", url}};
       part["detail"] = string_at(image, "detail").empty() ? "auto" : string_at(image, "detail");
       parts.push_back(std::move(part));
+    } else if (type == "file") {
+      // A file inline (file_data) or by the provider's id: an input_file part either way.
+      const json& file = member(p, "file");
+      json part{{"type", "input_file"}};
+      for (const char* k : {"file_data", "file_id", "filename"})
+        if (!string_at(file, k).empty()) part[k] = string_at(file, k);
+      if (!part.contains("file_data") && !part.contains("file_id"))
+        return invalid_request(at + ".file needs file_data or file_id");
+      parts.push_back(std::move(part));
     } else {
       return unsupported("a content part of type '" + type + "' (" + at + ")");
     }

@@ -4,7 +4,8 @@
 // them.
 //
 // Request mapping: messages → `input` items (system → role system, developer → developer; user
-// content a string, or parts: text → input_text, image_url → input_image with its detail;
+// content a string, or parts: text → input_text, image_url → input_image with its detail, file →
+// input_file (file_data or file_id, and filename);
 // assistant text → an assistant message with an output_text part, `tool_calls` → function_call
 // items; `tool` messages → function_call_output items); max_tokens / max_completion_tokens →
 // max_output_tokens; temperature, top_p, parallel_tool_calls, user, stream; function `tools` →
@@ -12,7 +13,7 @@
 // required, none, a named function → {type: function, name}); `response_format` json_object /
 // json_schema → `text.format`; `store: false` (the gateway keeps conversations itself, docs/apis.md).
 // Refused (kBadRequest "unsupported_for_responses"): n > 1, logprobs, stop (the Responses API has
-// no stop sequences), audio or file parts, non-function tools, a malformed message.
+// no stop sequences), audio parts, non-function tools, a malformed message.
 //
 // Answers: a `response` becomes a chat.completion (the message items' output_text joined, refusal
 // parts as the content when there is no text, function_call items → tool_calls; finish_reason

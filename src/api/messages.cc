@@ -14,6 +14,21 @@ using nlohmann::json;
 
 namespace {
 
+// A base64 document (a PDF) as a chat file part (file_data as a data URL, the title as its file
+// name); nullopt for other sources (url, file ids), which only Anthropic reads.
+std::optional<json> file_part(const json& block) {
+  const json& source = member(block, "source");
+  if (string_at(source, "type") != "base64" || string_at(source, "media_type").empty() ||
+      !member(source, "data").is_string())
+    return std::nullopt;
+  const std::string title = string_at(block, "title");
+  return json{{"type", "file"},
+              {"file",
+               {{"filename", title.empty() ? std::string("document.pdf") : title},
+                {"file_data", "data:" + string_at(source, "media_type") + ";base64," +
+                                  source["data"].get<std::string>()}}}};
+}
+
 // A search_result block as text (its title, its source, then its text blocks); nullopt when it
 // is malformed.
 std::optional<std::string> search_result_text(const json& block) {
@@ -154,8 +169,11 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out,
         text += *doc;
         has_text = true;
         parts.push_back({{"type", "text"}, {"text", std::move(*doc)}});
+      } else if (auto file = file_part(b)) {
+        parts.push_back(std::move(*file));
+        has_image = true;  // content parts, as for an image
       } else {
-        only_natively(native_only, bw + ": a document that is not plain text");
+        only_natively(native_only, bw + ": a document that is neither plain text nor base64 data");
       }
     } else if (type == "search_result" && role == "user" && search_result_text(b)) {
       std::string found = *search_result_text(b);

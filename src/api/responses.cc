@@ -56,10 +56,11 @@ Result<std::string> content_text(const json& content, const std::string& where,
   return out;
 }
 
-// A user message's content as chat parts when it holds an input_image (input_text → text,
-// input_image with an image_url → image_url with its detail); an empty array when it holds no
-// image (the text path then reads it). An input_image without image_url (a file_id) and parts of
-// other types are left out, noted in `native_only`.
+// A user message's content as chat parts when it holds an input_image or an inline input_file
+// (input_text → text, input_image with an image_url → image_url with its detail, input_file with
+// file_data → a file part); an empty array when it holds neither (the text path then reads it).
+// An input_image without image_url (a file_id), an input_file by id or URL and parts of other
+// types are left out, noted in `native_only`.
 Result<json> image_parts(const json& content, const std::string& where, std::string& native_only) {
   json parts = json::array();
   if (!content.is_array()) return parts;
@@ -82,6 +83,12 @@ Result<json> image_parts(const json& content, const std::string& where, std::str
       if (!member(p, "text").is_string())
         return invalid_request(where + ".content[" + std::to_string(i) + "].text must be a string");
       parts.push_back({{"type", "text"}, {"text", p["text"]}});
+    } else if (type == "input_file" && string_at(p, "file_data").starts_with("data:")) {
+      // A file given inline (a PDF): a chat file part. By id or URL: only natively.
+      json file = {{"file_data", p["file_data"]}};
+      file["filename"] = string_at(p, "filename").empty() ? "document.pdf" : string_at(p, "filename");
+      parts.push_back({{"type", "file"}, {"file", std::move(file)}});
+      image = true;
     } else {
       only_natively(native_only, where + ".content[" + std::to_string(i) + "]: parts of type \"" +
                                      type + "\"");

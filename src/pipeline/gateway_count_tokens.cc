@@ -12,8 +12,8 @@
 // completions (the text of its messages and tools, about four characters per token: the estimate
 // routing and budgets use). `x-switchboard-tokens-source` says which: `upstream` or `estimated`.
 // A route (its model is chosen per request) and a LoRA adapter's name are estimated. A request
-// with parts only the native API reads (a PDF, a file, ...) cannot be estimated: 400 unless a
-// native replica counts it. The body goes to the replica as the client sent it (fields its
+// with a file (a PDF) or parts only the native API reads cannot be estimated: 400 unless a native
+// replica counts it. The body goes to the replica as the client sent it (fields its
 // counting endpoint does not take are refused by it, as they would be without the gateway).
 //
 // Keys as for the other endpoints (`auth:`; a key may count only names it may use). No model
@@ -91,6 +91,10 @@ http::Response counted(std::string body, std::string_view source, std::string_vi
 Result<std::int64_t> estimate(const CountRequest& m) {
   auto chat = api::parse_chat_request(m.chat_body);
   if (!chat) return chat.error();
+  if (chat->has_files)
+    return make_error(ErrorKind::kBadRequest, "invalid_request",
+                      "cannot count this request here: a file (a PDF, ...) is not estimated, and "
+                      "no replica of '" + m.model.substr(0, 256) + "' that speaks this API is up to count it");
   const auto body = nlohmann::json::parse(m.chat_body, nullptr, false);
   std::size_t tool_chars = 0;
   if (body.is_object() && body.contains("tools")) tool_chars = body["tools"].dump().size();

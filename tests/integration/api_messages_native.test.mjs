@@ -13,7 +13,7 @@ import {
   eventually, metricSum,
 } from './lib/harness.mjs';
 import { anthropicUpstream } from './lib/anthropic_upstream.mjs';
-import { readChatStream } from './lib/post.mjs';
+import { readChatStream, received } from './lib/post.mjs';
 
 const KEY = 'sk-ant-test-123';
 const CLAUDE = 'claude-native';
@@ -23,9 +23,10 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
   let client;
   let openai;
   let upstream;
+  let chat;  // the replay backend behind GPT4
   before(async () => {
     upstream = await anthropicUpstream(KEY);
-    const chat = await startReplay({ model: GPT4 });
+    chat = await startReplay({ model: GPT4 });
     gw = await startGateway({
       models: [
         model(CLAUDE, [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY', upstream_model: 'claude-upstream' }]),
@@ -231,11 +232,11 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       (e) => e.status === 401 && /invalid x-api-key/.test(e.message) && e.type === 'authentication_error');
   });
 
-  test('what only Anthropic reads (a PDF, a server tool) passes through to it; a chat model refuses it by name; the cache bypasses it', async () => {
-    const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0xLjQK' } };
+  test('what only Anthropic reads (a PDF by URL, a server tool) passes through to it; a chat model refuses it by name; the cache bypasses it', async () => {
+    const byUrl = { type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } };
     const asks = [
-      { why: /messages\[0\]\.content\[0\]: a document that is not plain text/,
-        body: { messages: [{ role: 'user', content: [pdf, { type: 'text', text: 'summarise the pdf' }] }] } },
+      { why: /messages\[0\]\.content\[0\]: a document that is neither plain text nor base64 data/,
+        body: { messages: [{ role: 'user', content: [byUrl, { type: 'text', text: 'summarise the pdf' }] }] } },
       { why: /tools\[0\]: server tool of type "web_search_20250305"/,
         body: { tools: [{ type: 'web_search_20250305', name: 'web_search' }], messages: [{ role: 'user', content: 'search it' }] } },
     ];
@@ -277,12 +278,30 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       assert.equal(d.attempts.at(-1).result, 'ok');
     }
     assert.ok(mismatches.includes(1), `the chat replica was tried first at least once: ${mismatches}`);
+    // A PDF given inline (base64) is a chat file part: a chat model gets it, Anthropic the
+    // client's body unchanged.
+    const pdf = { type: 'document', title: 'report.pdf', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0xLjQK' } };
+    const pdfAsk = [{ role: 'user', content: [pdf, { type: 'text', text: 'summarise the pdf' }] }];
+    await client.messages.create({ model: 'claude', max_tokens: 20, messages: pdfAsk });
+    assert.deepEqual(JSON.parse(upstream.requests.at(-1).body).messages, pdfAsk);
+    const toChat = await client.messages.create({ model: GPT4, max_tokens: 20, messages: pdfAsk });
+    assert.equal(toChat.type, 'message');
+    const chatGot = (await received(chat)).at(-1).body.messages[0].content;
+    assert.deepEqual(chatGot, [{ type: 'file', file: { filename: 'report.pdf', file_data: 'data:application/pdf;base64,JVBERi0xLjQK' } },
+      { type: 'text', text: 'summarise the pdf' }]);
+    // And the other way: an openai SDK client's PDF reaches Claude as a document block.
+    await openai.chat.completions.create({ model: CLAUDE, messages: [{ role: 'user', content: [
+      { type: 'file', file: { filename: 'report.pdf', file_data: 'data:application/pdf;base64,JVBERi0xLjQK' } },
+      { type: 'text', text: 'summarise the pdf' }] }] });
+    assert.deepEqual(JSON.parse(upstream.requests.at(-1).body).messages[0].content, pdfAsk[0].content);
     // A guarded route cannot check what it cannot read: refused, recorded, nothing sent upstream.
-    const before = upstream.requests.length;
-    await assert.rejects(client.messages.create({ model: 'claude-guarded', max_tokens: 20, ...asks[0].body }),
-      (e) => e.status === 400 && e.type === 'invalid_request_error' &&
-        /a part the guard cannot read \(messages\[0\]\.content\[0\]: a document that is not plain text/.test(e.message));
-    assert.equal(upstream.requests.length, before);
+    for (const [messages, part] of [[asks[0].body.messages, /messages\[0\]\.content\[0\]: a document that is neither/], [pdfAsk, /a file part/]]) {
+      const before = upstream.requests.length;
+      await assert.rejects(client.messages.create({ model: 'claude-guarded', max_tokens: 20, messages }),
+        (e) => e.status === 400 && e.type === 'invalid_request_error' &&
+          /a part the guard cannot read/.test(e.message) && part.test(e.message));
+      assert.equal(upstream.requests.length, before);
+    }
     const ok = await client.messages.create({ model: 'claude-guarded', max_tokens: 20, messages: [{ role: 'user', content: 'plain text is checked' }] }).withResponse();
     const g = await getDecision(gw.base, ok.response.headers.get('x-switchboard-decision'));
     assert.deepEqual(g.guard.map((c) => c.check), ['pii']);
@@ -344,7 +363,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     const pdf = { role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0xLjQK' } }] };
     assert.ok((await client.messages.countTokens({ model: CLAUDE, messages: [pdf] })).input_tokens > 1000);
     await assert.rejects(client.messages.countTokens({ model: GPT4, messages: [pdf] }),
-      (e) => e.status === 400 && e.type === 'invalid_request_error' && /cannot count .*a document that is not plain text/.test(e.message));
+      (e) => e.status === 400 && e.type === 'invalid_request_error' && /cannot count this request here: a file/.test(e.message));
     // A chat model with tools: the estimate counts the tools too.
     const tools = [{ name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }];
     const plain = await client.messages.countTokens({ model: GPT4, messages: body.messages });

@@ -101,6 +101,22 @@ TEST(ChatToMessages, DefaultsAndClamps) {
   EXPECT_FALSE(m.contains("system"));
 }
 
+TEST(ChatToMessages, FilePartsWithDataBecomeDocuments) {
+  json m = request({{"messages",
+                     {{{"role", "user"},
+                       {"content",
+                        {{{"type", "file"}, {"file", {{"filename", "a.pdf"}, {"file_data", "data:application/pdf;base64,JVBE"}}}},
+                         {{"type", "text"}, {"text", "summarise"}}}}}}}});
+  EXPECT_EQ(m["messages"][0]["content"][0],
+            (json{{"type", "document"},
+                  {"source", {{"type", "base64"}, {"media_type", "application/pdf"}, {"data", "JVBE"}}},
+                  {"title", "a.pdf"}}));
+  auto by_id = chat_to_messages_request(
+      json{{"messages", {{{"role", "user"}, {"content", {{{"type", "file"}, {"file", {{"file_id", "file-1"}}}}}}}}}}.dump(), "m");
+  ASSERT_FALSE(by_id);
+  EXPECT_NE(by_id.error().message.find("without base64 file_data"), std::string::npos);
+}
+
 TEST(ChatToMessages, RefusesWhatItCannotCarry) {
   const json hi = {{{"role", "user"}, {"content", "hi"}}};
   const std::vector<std::pair<json, std::string>> cases = {

@@ -65,6 +65,24 @@ TEST(ChatToResponses, NullOptionalFieldsAreAbsentNotErrors) {
   EXPECT_FALSE(r.contains("text"));
 }
 
+TEST(ChatToResponses, FilePartsBecomeInputFiles) {
+  const json chat = {{"messages",
+                      {{{"role", "user"},
+                        {"content",
+                         {{{"type", "text"}, {"text", "summarise"}},
+                          {{"type", "file"}, {"file", {{"filename", "a.pdf"}, {"file_data", "data:application/pdf;base64,JVBE"}}}},
+                          {{"type", "file"}, {"file", {{"file_id", "file-1"}}}}}}}}}};
+  auto r = chat_to_responses_request(chat.dump(), "m");
+  ASSERT_TRUE(r) << r.error().message;
+  const json parts = json::parse(*r)["input"][0]["content"];
+  EXPECT_EQ(parts[1], (json{{"type", "input_file"}, {"filename", "a.pdf"}, {"file_data", "data:application/pdf;base64,JVBE"}}));
+  EXPECT_EQ(parts[2], (json{{"type", "input_file"}, {"file_id", "file-1"}}));
+  auto bad = chat_to_responses_request(
+      json{{"messages", {{{"role", "user"}, {"content", {{{"type", "file"}, {"file", json::object()}}}}}}}}.dump(), "m");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("file_data or file_id"), std::string::npos);
+}
+
 TEST(ChatToResponses, RefusesWhatItCannotCarry) {
   const json hi = {{{"role", "user"}, {"content", "hi"}}};
   const std::vector<std::pair<json, std::string>> cases = {
@@ -72,7 +90,7 @@ TEST(ChatToResponses, RefusesWhatItCannotCarry) {
       {{{"messages", hi}, {"logprobs", true}}, "logprobs"},
       {{{"messages", hi}, {"stop", "END"}}, "no stop sequences"},
       {{{"messages", hi}, {"tools", {{{"type", "custom"}}}}}, "only function tools"},
-      {{{"messages", {{{"role", "user"}, {"content", {{{"type", "file"}}}}}}}}, "'file'"},
+      {{{"messages", {{{"role", "user"}, {"content", {{{"type", "input_audio"}}}}}}}}, "'input_audio'"},
   };
   for (const auto& [chat, needle] : cases) {
     auto r = chat_to_responses_request(chat.dump(), "m");

@@ -109,6 +109,15 @@ TEST(MessagesRequest, WhatOnlyAnthropicCanCarry) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->native_only, "");
   EXPECT_EQ(chat_of(*r)["messages"][0]["content"], "Notes\n\nfrom a meeting\n\nbody\np1\np2\nsum it up");
+  // A base64 PDF is a chat file part (titled, else document.pdf), beside the text.
+  r = parse_messages_request(R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[
+      {"type":"document","title":"report.pdf","source":{"type":"base64","media_type":"application/pdf","data":"JVBE"}},
+      {"type":"text","text":"summarise it"}]}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->native_only, "");
+  EXPECT_EQ(chat_of(*r)["messages"][0]["content"],
+            nlohmann::json::parse(R"([{"type":"file","file":{"filename":"report.pdf","file_data":"data:application/pdf;base64,JVBE"}},
+                                      {"type":"text","text":"summarise it"}])"));
   // Search results (RAG) are text: their title, source and text blocks, also inside a tool result.
   r = parse_messages_request(R"({"model":"m","max_tokens":5,"messages":[
       {"role":"user","content":[{"type":"search_result","source":"https://kb/1","title":"Policy",
@@ -128,8 +137,8 @@ TEST(MessagesRequest, WhatOnlyAnthropicCanCarry) {
     const char* body;
     const char* reason;
   } cases[] = {
-      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBE"}},{"type":"text","text":"x"}]}]})",
-       "messages[0].content[0]: a document that is not plain text"},
+      {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://x/a.pdf"}},{"type":"text","text":"x"}]}]})",
+       "messages[0].content[0]: a document that is neither plain text nor base64 data"},
       {R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"mcp_tool_result","tool_use_id":"m","content":[]}]}]})",
        "messages[0].content[0]: content blocks of type \"mcp_tool_result\" in a user message"},
       {R"({"model":"m","max_tokens":5,"tools":[{"name":"f","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"x"}]})",

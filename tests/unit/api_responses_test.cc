@@ -99,6 +99,15 @@ TEST(ResponsesRequest, WhatOnlyTheResponsesApiCanCarry) {
   ASSERT_EQ(chat["messages"].size(), 3u);
   EXPECT_EQ(chat["messages"][1]["content"], "a\nno");
 
+  // An inline file (file_data) is a chat file part; by id or URL only natively.
+  auto inline_file = parse_responses_request(R"({"model":"m","input":[{"role":"user","content":[
+      {"type":"input_file","filename":"r.pdf","file_data":"data:application/pdf;base64,JVBE"},
+      {"type":"input_text","text":"summarise"}]}]})");
+  ASSERT_TRUE(inline_file) << inline_file.error().message;
+  EXPECT_EQ(inline_file->native_only, "");
+  EXPECT_EQ(nlohmann::json::parse(inline_file->chat_body)["messages"][0]["content"][0],
+            nlohmann::json::parse(R"({"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE","filename":"r.pdf"}})"));
+
   struct Case {
     const char* body;
     const char* reason;

@@ -29,6 +29,12 @@ TEST(ChatRequest, ExtractsWhatTheGatewayNeeds) {
   EXPECT_EQ(r->text_of(r->messages[0]), "Be brief.");
   EXPECT_EQ(r->user_text(), "Hello");
   EXPECT_EQ(r->estimated_prompt_tokens, api::estimate_tokens(r->prompt_text.size()));
+  EXPECT_FALSE(r->has_files);  // an image is not a file
+  auto pdf = api::parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":[
+      {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE"}},{"type":"text","text":"sum"}]}]})");
+  ASSERT_TRUE(pdf.ok());
+  EXPECT_TRUE(pdf->has_files);
+  EXPECT_EQ(pdf->prompt_text, "sum");
 }
 
 TEST(ChatRequest, RejectsMalformedInputWithPreciseMessages) {

@@ -9,8 +9,10 @@
 //   jailbreak  the n-gram classifier on the user and tool messages: block (403 prompt_rejected) or
 //              route_to a designated safe model
 //   domain     distance to the route's example prompts: reject (400 out_of_domain) or route_to
-// Before them: a request with parts the checks cannot read (RequestContext::native_only: a PDF,
-// a file, ...) is refused (400 guard_cannot_inspect; check `unreadable` in the record).
+// Before them: a request with parts the checks cannot read (a file part such as a PDF, or what a
+// native-only request's translation left out: RequestContext::native_only) is refused (400
+// guard_cannot_inspect; check `unreadable` in the record). Images are not refused (the checks do
+// not read them either).
 // Each check, its verdict and its time go into the decision record (never the matched text).
 // POST /v1/route (explain-only) runs the checks and records what they would do, but never refuses,
 // so the explanation shows the guard's verdicts beside the decision.
@@ -63,13 +65,14 @@ class GuardStage final : public SyncStage {
     // Parts the translation left out (native-only: a PDF, a file, a server tool's results) are
     // invisible to every check, so a guarded route refuses the request rather than pass them on
     // unchecked.
-    if (!ctx.native_only.empty()) {
+    if (!ctx.native_only.empty() || ctx.req.has_files) {
       ctx.rec.guard.push_back({"unreadable", "block", {}, std::nullopt, std::nullopt, "", 0});
+      const std::string part = !ctx.native_only.empty() ? std::string(ctx.native_only)
+                                                         : std::string("a file part (a PDF, ...)");
       if (!ctx.explain_only)
         return StageResult::fail(
             make_error(ErrorKind::kBadRequest, "guard_cannot_inspect",
-                       "this request has a part the guard cannot read (" +
-                           std::string(ctx.native_only) +
+                       "this request has a part the guard cannot read (" + part +
                            "); requests with such parts are refused where a guard is on"),
             "guard_blocked");
     }
