@@ -37,7 +37,7 @@ std::optional<json> image_block(const json& part) {
     return json{{"type", "image"},
                 {"source",
                  {{"type", "base64"},
-                  {"media_type", u.substr(5, semi - 5)},
+                  {"media_type", u.substr(5, u.find(';') - 5)},  // parameters cut
                   {"data", u.substr(semi + 8)}}}};
   }
   return json{{"type", "image"}, {"source", {{"type", "url"}, {"url", u}}}};
@@ -53,7 +53,7 @@ std::optional<json> document_block(const json& part) {
   json block = {{"type", "document"},
                 {"source",
                  {{"type", "base64"},
-                  {"media_type", data.substr(5, semi - 5)},
+                  {"media_type", data.substr(5, data.find(';') - 5)},  // parameters cut
                   {"data", data.substr(semi + 8)}}}};
   if (!string_at(file, "filename").empty()) block["title"] = string_at(file, "filename");
   return block;

@@ -93,8 +93,8 @@ Result<std::int64_t> estimate(const CountRequest& m) {
   if (!chat) return chat.error();
   if (chat->has_files)
     return make_error(ErrorKind::kBadRequest, "invalid_request",
-                      "cannot count this request here: a file (a PDF, ...) is not estimated, and "
-                      "no replica of '" + m.model.substr(0, 256) + "' that speaks this API is up to count it");
+                      "cannot count this request here: a file (a PDF, ...) is not estimated; a "
+                      "model (not a route) with a replica up that speaks this API counts it");
   const auto body = nlohmann::json::parse(m.chat_body, nullptr, false);
   std::size_t tool_chars = 0;
   if (body.is_object() && body.contains("tools")) tool_chars = body["tools"].dump().size();

@@ -154,10 +154,11 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     if (ec || race.decided) co_return cancelled(first);
     pool::CandidateBuffer buffer;
     auto c = pool::healthy_candidates(m.replica_ptrs, st.tried, pool::steady_ms(), buffer);
-    Replica* second = c.replicas.empty() ? nullptr : &m.balancer->pick(c.replicas, ctx.route_request);
-    // A replica of another API than the request's is no hedge (nothing spent on it).
-    if (second && !m.apis[second->ordinal]->serving(ctx, st).refusal(ctx, st, *second).empty())
-      second = nullptr;
+    // Only replicas that take the request's API can hedge (nothing is spent on the others).
+    std::vector<Replica*> takers;
+    for (Replica* r : c.replicas)
+      if (m.apis[r->ordinal]->serving(ctx, st).refusal(ctx, st, *r).empty()) takers.push_back(r);
+    Replica* second = takers.empty() ? nullptr : &m.balancer->pick(takers, ctx.route_request);
     pool::RetryBudget::Token token;
     if (second) token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
     if (!second || !token) {
@@ -231,15 +232,20 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
   st.tried.clear();
   bool sent = false;                     // an attempt went out (a refused replica is not one)
   std::vector<Replica*> not_tried;       // the last model's replicas tried anyway
+  bool tried_anyway = false;
   for (std::int32_t n = 0; n < pc.retry.max_attempts && !out.answer && !out.stop; ++n) {
     auto c = pool::healthy_candidates(m.replica_ptrs, st.tried, pool::steady_ms(), st.buffer);
     std::span<Replica* const> candidates = c.replicas;
     if (candidates.empty()) {
       if (sent) break;  // every available replica of this model was tried
       if (!last) {      // none is available: on to the next model
-        ctx.rec.attempts.push_back(
-            {m.config->name, "", "no_healthy_replica", std::nullopt, false, c.unavailable});
-        ctx.rec.reason += "; no healthy replica of " + m.config->name;
+        if (st.tried.empty()) {
+          ctx.rec.attempts.push_back(
+              {m.config->name, "", "no_healthy_replica", std::nullopt, false, c.unavailable});
+          ctx.rec.reason += "; no healthy replica of " + m.config->name;
+        } else {  // the healthy ones speak another API (their refusals are recorded)
+          ctx.rec.reason += "; no healthy replica of " + m.config->name + " takes this request";
+        }
         break;
       }
       // The last model has no healthy replica either (or none that takes this request): better
@@ -249,9 +255,11 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
         if (std::find(st.tried.begin(), st.tried.end(), r) == st.tried.end()) not_tried.push_back(r);
       if (not_tried.empty()) break;
       candidates = not_tried;
-      if (st.tried.empty())
+      if (!tried_anyway)
         ctx.rec.reason +=
-            "; every replica of " + m.config->name + " is ejected or down, tried anyway";
+            "; every replica of " + m.config->name + " that takes this request is ejected or "
+            "down, tried anyway";
+      tried_anyway = true;
     }
     Replica& r = m.balancer->pick(candidates, ctx.route_request);
     st.tried.push_back(&r);

@@ -23,19 +23,20 @@ double list_cost(const RequestContext& ctx, const CompletionMeans& means,
 
 CompletionMeans::CompletionMeans(const config::Config& config) {
   for (const auto& m : config.models)
-    means_.emplace(m.name, std::make_unique<std::atomic<double>>(0.0));
+    means_.emplace(m.name, std::make_shared<std::atomic<double>>(0.0));
 }
 
 std::shared_ptr<CompletionMeans> CompletionMeans::continued(const config::Config& config) {
   static std::mutex mu;
-  static std::weak_ptr<CompletionMeans> last;
+  static std::map<std::string, std::weak_ptr<std::atomic<double>>, std::less<>> shared;
   auto next = std::make_shared<CompletionMeans>(config);
   std::lock_guard lock(mu);
-  if (const auto previous = last.lock())
-    for (auto& [model, mean] : next->means_)
-      if (auto it = previous->means_.find(model); it != previous->means_.end())
-        mean->store(it->second->load(std::memory_order_relaxed), std::memory_order_relaxed);
-  last = next;
+  for (auto& [model, mean] : next->means_) {
+    if (auto live = shared[model].lock())
+      mean = std::move(live);  // the same mean as the running gateway's
+    else
+      shared[model] = mean;
+  }
   return next;
 }
 

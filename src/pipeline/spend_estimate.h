@@ -35,8 +35,10 @@ namespace switchboard::pipeline {
 class CompletionMeans {
  public:
   explicit CompletionMeans(const config::Config& config);
-  // One for `config` that starts from the means of the previous one made by continued() (the
-  // running gateway's, before a config reload) for the models both have. Thread-safe.
+  // One for `config` whose means are those of every other made by continued() in this process,
+  // per model name: a config reload keeps the running gateway's means for the models it keeps
+  // (and answers the old runtime finishes still count), a reload that fails changes nothing.
+  // Thread-safe.
   static std::shared_ptr<CompletionMeans> continued(const config::Config& config);
   // A finished answer of `model` (unknown models and counts ≤ 0 are ignored).
   void observe(std::string_view model, std::int64_t completion_tokens);
@@ -44,7 +46,7 @@ class CompletionMeans {
   std::int64_t mean(std::string_view model) const;
 
  private:
-  std::map<std::string, std::unique_ptr<std::atomic<double>>, std::less<>> means_;
+  std::map<std::string, std::shared_ptr<std::atomic<double>>, std::less<>> means_;
 };
 
 // The models each route's decisions have named: candidates and plan models, one bit per configured

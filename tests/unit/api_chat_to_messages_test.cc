@@ -111,6 +111,11 @@ TEST(ChatToMessages, FilePartsWithDataBecomeDocuments) {
             (json{{"type", "document"},
                   {"source", {{"type", "base64"}, {"media_type", "application/pdf"}, {"data", "JVBE"}}},
                   {"title", "a.pdf"}}));
+  json named = request({{"messages",
+                         {{{"role", "user"},
+                           {"content",
+                            {{{"type", "file"}, {"file", {{"file_data", "data:application/pdf;name=a.pdf;base64,JVBE"}}}}}}}}}});
+  EXPECT_EQ(named["messages"][0]["content"][0]["source"]["media_type"], "application/pdf");
   auto by_id = chat_to_messages_request(
       json{{"messages", {{{"role", "user"}, {"content", {{{"type", "file"}, {"file", {{"file_id", "file-1"}}}}}}}}}}.dump(), "m");
   ASSERT_FALSE(by_id);

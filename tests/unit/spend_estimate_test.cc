@@ -47,6 +47,7 @@ TEST(CompletionMeans, FirstAnswerSetsTheMeanLaterOnesMoveItBySixteenths) {
 TEST(CompletionMeans, ContinuedAcrossAReloadForTheModelsKept) {
   auto config = parsed();
   auto before = CompletionMeans::continued(*config);
+  EXPECT_EQ(before->mean("cheap"), 0);
   before->observe("cheap", 160);
   before->observe("dear", 300);
   auto renamed = config::parse_config(R"(
@@ -62,8 +63,12 @@ models:
   EXPECT_EQ(after->mean("cheap"), 160);  // kept
   EXPECT_EQ(after->mean("other"), 0);    // new
   EXPECT_EQ(after->mean("dear"), 0);     // gone with its model
-  after->observe("cheap", 320);
-  EXPECT_EQ(before->mean("cheap"), 160);  // each instance its own from then on
+  // One mean per model: what the old runtime's last answers add still counts.
+  before->observe("cheap", 320);
+  EXPECT_EQ(after->mean("cheap"), 170);
+  // A reload that fails (its instance dropped) changes nothing.
+  CompletionMeans::continued(*config).reset();
+  EXPECT_EQ(CompletionMeans::continued(**renamed)->mean("cheap"), 170);
 }
 
 TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrTheMean) {

@@ -92,10 +92,10 @@ class ImplicitFeedbackStage final : public SyncStage {
   }
 
   StageResult run_now(RequestContext& ctx) const override {
-    // A native-only request's prompt text misses what was left out (two PDFs asked the same
-    // question are not a repeat), so it is never taken for one.
+    // A request with a file, or a native-only one, has content its prompt text misses (two PDFs
+    // asked the same question are not a repeat), so it is never taken for one.
     if (!ctx.route || !ctx.implicit || ctx.explain_only || ctx.kind != RequestKind::kChat ||
-        !ctx.native_only.empty())
+        !ctx.native_only.empty() || ctx.req.has_files)
       return StageResult::next();
     std::string client = ctx.api_key ? "key:" + ctx.api_key->key.id
                                      : "ip:" + (ctx.client_address ? ctx.client_address() : "");
