@@ -31,8 +31,8 @@ struct HedgeRace {
   bool hedge_running = false;   // the hedge was sent and has not finished
 };
 
-// One attempt on replica `r` of `m`: sends the request, waits for the head (and, unless streaming,
-// the body).
+// One attempt on replica `r` of `m`, whose API takes the request (the callers check refusal()
+// first): sends the request, waits for the head (and, unless streaming, the body).
 awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m,
                                Replica& r) {
   Attempt a;
@@ -49,12 +49,7 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
                                        : std::string_view(m.config->name);
   a.sent_at = Clock::now();
   const auto deadline = a.sent_at + m.config->timeout;
-  a.api = &m.apis[r.ordinal]->serving(ctx, st);
-  if (std::string why = a.api->refusal(ctx, st, r); !why.empty()) {
-    a.api_mismatch = true;
-    a.error = make_error(ErrorKind::kUpstreamError, "api_mismatch", why);
-    co_return a;
-  }
+  a.api = &m.apis[r.ordinal]->serving(ctx, st);  // its refusal() was checked by the caller
   const std::string_view path = a.api->path(ctx);
   const std::string_view body = a.api->body(ctx, st, upstream_name);
   ModelCall call{m.config->name,
