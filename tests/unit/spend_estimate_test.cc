@@ -71,14 +71,22 @@ models:
   EXPECT_EQ(CompletionMeans::continued(**renamed)->mean("cheap"), 170);
 }
 
-TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrTheMean) {
-  auto config = parsed();
-  CompletionMeans means(*config);
-  RouteModels routes(*config);
+// A request of the `auto` route at admission: config, means, the routes' models seen, a runtime.
+struct Admission {
+  std::shared_ptr<const config::Config> config = parsed();
+  CompletionMeans means{*config};
+  RouteModels routes{*config};
   Runtime runtime;
-  runtime.config = config;
   RouteRuntime route;
-  route.config = &config->routes[0];
+  Admission() {
+    runtime.config = config;
+    route.config = &config->routes[0];
+  }
+};
+
+TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrTheMean) {
+  Admission a;
+  auto& [config, means, routes, runtime, route] = a;
   RequestContext ctx;
   ctx.runtime = &runtime;
   ctx.signals.prompt_tokens = 1000;
@@ -110,13 +118,8 @@ TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrThe
 }
 
 TEST(SpendEstimate, ARouteWhosePolicySaysItsModelsReservesForTheDearestOfThemFromTheStart) {
-  auto config = parsed();
-  CompletionMeans means(*config);
-  RouteModels routes(*config);
-  Runtime runtime;
-  runtime.config = config;
-  RouteRuntime route;
-  route.config = &config->routes[0];
+  Admission a;
+  auto& [config, means, routes, runtime, route] = a;
   route.models = {config->find_model("cheap")};  // Policy::models() of `static: cheap`
   RequestContext ctx;
   ctx.runtime = &runtime;
