@@ -1,5 +1,7 @@
 #include "api/chat_reading.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "api/answer_translator.h"
@@ -17,10 +19,20 @@ std::int64_t int_of(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
+std::int64_t detail_of(const json& usage, const char* details, const char* key) {
+  auto it = usage.find(details);
+  return it != usage.end() && it->is_object() ? std::max<std::int64_t>(int_of(*it, key), 0) : 0;
+}
 std::optional<TokenCounts> usage_of(const json& j) {
   auto it = j.find("usage");
   if (it == j.end() || !it->is_object()) return std::nullopt;
-  return TokenCounts{int_of(*it, "prompt_tokens"), int_of(*it, "completion_tokens")};
+  return TokenCounts{int_of(*it, "prompt_tokens"), int_of(*it, "completion_tokens"),
+                     detail_of(*it, "prompt_tokens_details", "cached_tokens"),
+                     detail_of(*it, "completion_tokens_details", "reasoning_tokens")};
+}
+std::string reasoning_of(const json& message) {
+  std::string r = str(message, "reasoning_content");
+  return r.empty() ? str(message, "reasoning") : r;
 }
 std::vector<ToolCallPart> tool_calls_of(const json& holder) {
   std::vector<ToolCallPart> out;
@@ -64,6 +76,7 @@ Result<ChatAnswer> read_chat_completion(std::string_view body) {
   a.model = str(j, "model");
   a.created = int_of(j, "created");
   a.content = str(msg, "content");
+  a.reasoning = reasoning_of(msg);
   a.finish_reason = str(choice, "finish_reason");
   a.tool_calls = tool_calls_of(msg);
   a.usage = usage_of(j);
@@ -93,6 +106,7 @@ std::optional<ChatChunk> read_chat_chunk(std::string_view data) {
     c.finish_reason = str(choice, "finish_reason");
     if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
       c.content = str(*d, "content");
+      c.reasoning = reasoning_of(*d);
       c.tool_calls = tool_calls_of(*d);
     }
   }

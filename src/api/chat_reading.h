@@ -22,12 +22,19 @@ struct ToolCallPart {
 
 struct TokenCounts {
   std::int64_t prompt = 0, completion = 0;
+  std::int64_t cached = 0;     // usage.prompt_tokens_details.cached_tokens
+  std::int64_t reasoning = 0;  // usage.completion_tokens_details.reasoning_tokens
 };
+
+// A reasoning model's reasoning as chat-completions servers send it beside the answer: the
+// message's (or delta's) `reasoning_content` (vLLM's reasoning parsers, DeepSeek, SGLang), else
+// its `reasoning` (vLLM's newer name, Ollama, OpenRouter); "" when neither is a string.
 
 struct ChatAnswer {
   std::string id, model;
   std::int64_t created = 0;
   std::string content;        // choices[0].message.content ("" when null)
+  std::string reasoning;      // choices[0].message's reasoning ("" when none)
   std::string finish_reason;  // "" when absent
   std::vector<ToolCallPart> tool_calls;
   std::optional<TokenCounts> usage;
@@ -40,6 +47,7 @@ struct ChatChunk {
   std::string id, model;
   std::int64_t created = 0;
   std::string content;                   // the delta's content ("" when none)
+  std::string reasoning;                 // the delta's reasoning ("" when none)
   std::vector<ToolCallPart> tool_calls;  // the delta's tool-call pieces
   std::string finish_reason;             // "" when none
   std::optional<TokenCounts> usage;

@@ -198,6 +198,10 @@ std::optional<std::string> completion_body_as_sse(std::string_view body, bool in
         message.contains("role") && message["role"].is_string() ? message["role"].get<std::string>()
                                                                 : "assistant";
     out += event(chunk(index, {{"role", role}, {"content", ""}}, nullptr));
+    for (const char* key : {"reasoning_content", "reasoning"})  // a reasoning model's, as named
+      if (message.contains(key) && message[key].is_string())
+        for (auto piece : pieces(message[key].get_ref<const std::string&>(), piece_chars))
+          out += event(chunk(index, {{key, std::string(piece)}}, nullptr));
     if (message.contains("content") && message["content"].is_string())
       for (auto piece : pieces(message["content"].get_ref<const std::string&>(), piece_chars))
         out += event(chunk(index, {{"content", std::string(piece)}}, nullptr));

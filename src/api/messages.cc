@@ -240,16 +240,31 @@ std::string message_id(const std::string& chat_id) {
   return "msg_" + std::string(id.empty() ? "switchboard" : id);
 }
 
+// Chat usage in Anthropic's terms: input_tokens leaves out the tokens read from the prompt cache
+// (chat's prompt_tokens counts them), which cache_read_input_tokens carries.
+json usage_json(const std::optional<TokenCounts>& u) {
+  if (!u) return {{"input_tokens", 0}, {"output_tokens", 0}};
+  const std::int64_t cached = std::clamp<std::int64_t>(u->cached, 0, std::max<std::int64_t>(u->prompt, 0));
+  json out = {{"input_tokens", u->prompt - cached}, {"output_tokens", u->completion}};
+  if (cached > 0) out["cache_read_input_tokens"] = cached;
+  return out;
+}
+
+json thinking_block(std::string text) {
+  return {{"type", "thinking"}, {"thinking", std::move(text)}, {"signature", ""}};
+}
+
 class MessagesTranslator final : public AnswerTranslator {
  public:
   explicit MessagesTranslator(const MessagesRequest* r) {
-    if (r) model_ = r->model;
+    if (r) model_ = r->model, thinking_ = r->thinking;
   }
 
   Result<std::string> whole(std::string_view body) override {
     auto a = read_chat_completion(body);
     if (!a) return a.error();
     json content = json::array();
+    if (thinking_ && !a->reasoning.empty()) content.push_back(thinking_block(a->reasoning));
     if (!a->content.empty()) content.push_back({{"type", "text"}, {"text", a->content}});
     for (const auto& tc : a->tool_calls)
       content.push_back({{"type", "tool_use"},
@@ -263,9 +278,7 @@ class MessagesTranslator final : public AnswerTranslator {
               {"content", std::move(content)},
               {"stop_reason", stop_reason_of(a->finish_reason, !a->tool_calls.empty())},
               {"stop_sequence", nullptr},
-              {"usage",
-               {{"input_tokens", a->usage ? a->usage->prompt : 0},
-                {"output_tokens", a->usage ? a->usage->completion : 0}}}};
+              {"usage", usage_json(a->usage)}};
     return dump_json(j);
   }
 
@@ -277,6 +290,21 @@ class MessagesTranslator final : public AnswerTranslator {
       return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     std::string out = start(*c);
+    if (thinking_ && !c->reasoning.empty()) {
+      if (open_ != Open::kThinking) {
+        out += close_block();
+        open_ = Open::kThinking;
+        out += named_event("content_block_start",
+                           dump_json({{"type", "content_block_start"},
+                                      {"index", index_},
+                                      {"content_block", thinking_block("")}}));
+      }
+      out += named_event(
+          "content_block_delta",
+          dump_json({{"type", "content_block_delta"},
+                     {"index", index_},
+                     {"delta", {{"type", "thinking_delta"}, {"thinking", c->reasoning}}}}));
+    }
     if (!c->content.empty()) {
       if (open_ != Open::kText) {
         out += close_block();
@@ -322,8 +350,7 @@ class MessagesTranslator final : public AnswerTranslator {
     std::string out = start(ChatChunk{});
     out += close_block();
     finished_ = true;
-    json usage = {{"output_tokens", usage_ ? usage_->completion : 0}};
-    if (usage_) usage["input_tokens"] = usage_->prompt;
+    json usage = usage_ ? usage_json(usage_) : json{{"output_tokens", 0}};
     out += named_event("message_delta",
                        dump_json({{"type", "message_delta"},
                                   {"delta",
@@ -355,7 +382,7 @@ class MessagesTranslator final : public AnswerTranslator {
   }
 
  private:
-  enum class Open { kNone, kText, kTool };
+  enum class Open { kNone, kThinking, kText, kTool };
   std::string start(const ChatChunk& c) {
     if (started_) return "";
     started_ = true;
@@ -375,6 +402,7 @@ class MessagesTranslator final : public AnswerTranslator {
   }
 
   std::string model_;
+  bool thinking_ = false;  // the client asked for thinking: the replica's reasoning is relayed
   bool started_ = false, finished_ = false, saw_tool_ = false;
   Open open_ = Open::kNone;
   std::size_t index_ = 0;       // the current (or next) content block
@@ -452,6 +480,7 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
   if (auto t = j.find("thinking"); t != j.end() && !t->is_null()) {
     if (!t->is_object() || !member(*t, "type").is_string())
       return invalid_request("thinking must be an object with a string type");
+    r.thinking = string_at(*t, "type") != "disabled";
     // Passed through to Anthropic replicas; chat completions have no thinking budget, so a chat
     // replica answers without extended thinking (a hint, unlike a document or a tool).
   }

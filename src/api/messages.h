@@ -8,10 +8,12 @@
 // Translated to one chat request: system first, tool_use blocks → assistant tool_calls,
 // tool_result blocks → role "tool" messages, stop_sequences → stop, tools → function tools.
 //
-// Answers: a chat.completion becomes a `message` (text and tool_use blocks, stop_reason end_turn /
-// max_tokens / tool_use / stop_sequence, usage input/output tokens); a chunk stream becomes
-// message_start, content_block_start, content_block_delta (text_delta, input_json_delta),
-// content_block_stop, message_delta, message_stop. Errors are Anthropic's
+// Answers: a chat.completion becomes a `message`: a thinking block when the client asked for
+// thinking and the replica reasoned (its signature empty: no Anthropic model signed it), text and
+// tool_use blocks, stop_reason end_turn / max_tokens / tool_use / stop_sequence, usage input,
+// output and cache-read tokens. A chunk stream becomes message_start, content_block_start,
+// content_block_delta (thinking_delta, text_delta, input_json_delta), content_block_stop,
+// message_delta, message_stop. Errors are Anthropic's
 // {"type":"error","error":{"type":"invalid_request_error","message":...}}.
 #pragma once
 
@@ -37,6 +39,10 @@ struct MessagesRequest {
   // block of another type). chat_body leaves such parts out; it is what
   // routing reads.
   std::string native_only;
+  // The client turned extended thinking on (`thinking` of a type other than "disabled"): a chat
+  // replica's reasoning (api/chat_reading.h) reaches it as `thinking` blocks; without it the
+  // reasoning is left out, as Anthropic sends no thinking unless asked.
+  bool thinking = false;
 };
 
 // Thinking and redacted_thinking blocks of assistant messages are left out of chat_body (chat

@@ -190,10 +190,22 @@ std::string new_response_suffix() {
 json usage_json(const std::optional<TokenCounts>& u) {
   if (!u) return nullptr;
   return {{"input_tokens", u->prompt},
-          {"input_tokens_details", {{"cached_tokens", 0}}},
+          {"input_tokens_details", {{"cached_tokens", u->cached}}},
           {"output_tokens", u->completion},
-          {"output_tokens_details", {{"reasoning_tokens", 0}}},
+          {"output_tokens_details", {{"reasoning_tokens", u->reasoning}}},
           {"total_tokens", u->prompt + u->completion}};
+}
+
+json reasoning_part(const std::string& text) {
+  return {{"type", "reasoning_text"}, {"text", text}};
+}
+
+// A reasoning item: the replica's reasoning as its content (no summary: none was written).
+json reasoning_item(const std::string& id, const std::string& text) {
+  return {{"type", "reasoning"},
+          {"id", id},
+          {"summary", json::array()},
+          {"content", text.empty() ? json::array() : json::array({reasoning_part(text)})}};
 }
 
 json text_part(const std::string& text) {
@@ -223,6 +235,7 @@ class ResponsesTranslator final : public AnswerTranslator {
     if (!a) return a.error();
     const std::string suffix = new_response_suffix();
     json output = json::array();
+    if (!a->reasoning.empty()) output.push_back(reasoning_item("rs_" + suffix, a->reasoning));
     if (!a->content.empty() || a->tool_calls.empty())
       output.push_back({{"type", "message"},
                         {"id", "msg_" + suffix},
@@ -249,8 +262,10 @@ class ResponsesTranslator final : public AnswerTranslator {
       return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     std::string out = start(*c);
+    if (!c->reasoning.empty()) out += reasoning_delta(c->reasoning);
     if (!c->content.empty()) {
       if (!message_open_) {
+        out += close_reasoning();
         out += close_tool();
         message_open_ = true;
         message_index_ = output_.size();
@@ -275,6 +290,7 @@ class ResponsesTranslator final : public AnswerTranslator {
     }
     for (const auto& tc : c->tool_calls) {
       if (!tool_open_ || tc.index != tool_index_) {
+        out += close_reasoning();
         out += close_message();
         out += close_tool();
         tool_open_ = true;
@@ -305,6 +321,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string finish() override {
     if (finished_) return "";
     std::string out = start(ChatChunk{});
+    out += close_reasoning();
     out += close_message();
     out += close_tool();
     finished_ = true;
@@ -379,6 +396,49 @@ class ResponsesTranslator final : public AnswerTranslator {
     return out;
   }
   std::string tool_item_id() const { return "fc_" + suffix_ + "_" + std::to_string(tool_index_); }
+  // A piece of the replica's reasoning: into the open reasoning item, or a new one (numbered
+  // after the first, when the replica reasons again after answering).
+  std::string reasoning_delta(const std::string& piece) {
+    std::string out;
+    if (!reasoning_open_) {
+      out += close_message();
+      out += close_tool();
+      reasoning_open_ = true;
+      reasoning_index_ = output_.size();
+      reasoning_id_ = "rs_" + suffix_ + (reasonings_ ? "_" + std::to_string(reasonings_) : "");
+      ++reasonings_;
+      reasoning_text_.clear();
+      output_.push_back(reasoning_item(reasoning_id_, ""));
+      out += emit("response.output_item.added",
+                  {{"output_index", reasoning_index_}, {"item", output_[reasoning_index_]}});
+      out += emit("response.content_part.added", {{"item_id", reasoning_id_},
+                                                  {"output_index", reasoning_index_},
+                                                  {"content_index", 0},
+                                                  {"part", reasoning_part("")}});
+    }
+    reasoning_text_ += piece;
+    out += emit("response.reasoning_text.delta", {{"item_id", reasoning_id_},
+                                                  {"output_index", reasoning_index_},
+                                                  {"content_index", 0},
+                                                  {"delta", piece}});
+    return out;
+  }
+  std::string close_reasoning() {
+    if (!reasoning_open_) return "";
+    reasoning_open_ = false;
+    std::string out = emit("response.reasoning_text.done", {{"item_id", reasoning_id_},
+                                                            {"output_index", reasoning_index_},
+                                                            {"content_index", 0},
+                                                            {"text", reasoning_text_}});
+    out += emit("response.content_part.done", {{"item_id", reasoning_id_},
+                                               {"output_index", reasoning_index_},
+                                               {"content_index", 0},
+                                               {"part", reasoning_part(reasoning_text_)}});
+    output_[reasoning_index_] = reasoning_item(reasoning_id_, reasoning_text_);
+    out += emit("response.output_item.done",
+                {{"output_index", reasoning_index_}, {"item", output_[reasoning_index_]}});
+    return out;
+  }
   std::string close_message() {
     if (!message_open_) return "";
     message_open_ = false;
@@ -425,6 +485,9 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string suffix_, id_, chat_model_;
   std::int64_t created_ = 0;
   json output_ = json::array();
+  bool reasoning_open_ = false;
+  std::size_t reasoning_index_ = 0, reasonings_ = 0;
+  std::string reasoning_id_, reasoning_text_;
   bool message_open_ = false;
   std::size_t message_index_ = 0;
   std::string text_;

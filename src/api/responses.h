@@ -8,13 +8,16 @@
 // `user`; `store`, `metadata`, `include`, `reasoning`, `truncation` are accepted and ignored here.
 // `previous_response_id` is refused (400 unsupported_parameter): with stored conversations on
 // (`apis.responses.store`), the gateway replaces it by the stored items before this parse
-// (api/responses_conversation.h). Other input item types (files, reasoning) are refused.
+// (api/responses_conversation.h). Reasoning items are left out; parts chat cannot carry make the
+// request native-only (below).
 //
 // Answers: a chat.completion becomes a `response` (status completed, or incomplete with reason
-// max_output_tokens; output: a message item with one output_text part, then function_call items;
-// usage input/output/total tokens). A chunk stream becomes response.created, response.in_progress,
-// then per item response.output_item.added, (response.content_part.added,
-// response.output_text.delta*, response.output_text.done, response.content_part.done) or
+// max_output_tokens; output: a reasoning item with the replica's reasoning as one reasoning_text
+// part when it reasoned (api/chat_reading.h), a message item with one output_text part, then
+// function_call items; usage input (cached), output (reasoning) and total tokens). A chunk stream
+// becomes response.created, response.in_progress, then per item response.output_item.added,
+// (response.content_part.added, response.reasoning_text.delta* or response.output_text.delta*,
+// response.reasoning_text.done or response.output_text.done, response.content_part.done) or
 // (response.function_call_arguments.delta*, response.function_call_arguments.done),
 // response.output_item.done, and finally response.completed (or response.incomplete), each with
 // a sequence_number. Errors are OpenAI's {"error":{...}}; in a stream, an `error` event.

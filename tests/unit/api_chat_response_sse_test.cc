@@ -69,6 +69,25 @@ TEST(CompletionBodyAsSse, ToolCallsChoicesAndUsageSurvive) {
   for (const auto& e : plain) EXPECT_FALSE(e.is_object() && e.contains("usage"));
 }
 
+TEST(CompletionBodyAsSse, ReasoningStreamsBeforeTheContentUnderItsOwnName) {
+  for (const char* key : {"reasoning_content", "reasoning"}) {
+    nlohmann::json body = nlohmann::json::parse(
+        R"({"id":"c1","object":"chat.completion","created":7,"model":"m","choices":[
+            {"index":0,"message":{"role":"assistant","content":"42"},"finish_reason":"stop"}]})");
+    body["choices"][0]["message"][key] = "six times seven, carried over";
+    const auto ev = events_of(*completion_body_as_sse(body.dump(), false, 8));
+    std::string reasoning, order;
+    for (const auto& e : ev) {
+      if (e == "[DONE]" || e["choices"].empty()) continue;
+      const auto& d = e["choices"][0]["delta"];
+      if (d.contains(key)) reasoning += d[key].get<std::string>(), order += "r";
+      if (d.contains("content") && d["content"] != "") order += "c";
+    }
+    EXPECT_EQ(reasoning, "six times seven, carried over") << key;
+    EXPECT_EQ(order, "rrrrc") << key;  // in pieces of about 8 characters, all before the answer
+  }
+}
+
 TEST(CompletionBodyAsSse, UntrustedBodiesNeverThrow) {
   for (const char* bad : {"", "nope", "[]", "{}", R"({"choices":7})"})
     EXPECT_FALSE(completion_body_as_sse(bad, true)) << bad;

@@ -245,6 +245,34 @@ TEST(MessagesAnswer, WholeToolCall) {
   EXPECT_EQ(j["model"], "upstream-model");  // no request: the upstream's name
 }
 
+TEST(MessagesAnswer, ReasoningIsAThinkingBlockWhenThinkingWasAsked) {
+  auto asked = parse_messages_request(
+      R"({"model":"auto","max_tokens":64,"thinking":{"type":"enabled","budget_tokens":1024},
+          "messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(asked);
+  EXPECT_TRUE(asked->thinking);
+  for (const char* key : {"reasoning_content", "reasoning"}) {
+    json j = json::parse(*messages_translator(&*asked)->whole(reasoning_completion(key)));
+    EXPECT_EQ(j["content"], json::parse(R"([{"type":"thinking","thinking":"Thinking.","signature":""},
+                                            {"type":"text","text":"Hello"}])"))
+        << key;
+    // Chat's prompt_tokens count the cached ones; Anthropic's input_tokens do not.
+    EXPECT_EQ(j["usage"], json::parse(R"({"input_tokens":7,"cache_read_input_tokens":4,
+                                          "output_tokens":9})"));
+  }
+  // Not asked (no thinking, or thinking disabled): Anthropic sends no thinking, nor does the gateway.
+  for (const char* body :
+       {R"({"model":"auto","max_tokens":64,"messages":[{"role":"user","content":"hi"}]})",
+        R"({"model":"auto","max_tokens":64,"thinking":{"type":"disabled"},
+            "messages":[{"role":"user","content":"hi"}]})"}) {
+    auto plain = parse_messages_request(body);
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->thinking) << body;
+    json j = json::parse(*messages_translator(&*plain)->whole(reasoning_completion()));
+    EXPECT_EQ(j["content"], json::parse(R"([{"type":"text","text":"Hello"}])")) << body;
+  }
+}
+
 TEST(MessagesAnswer, NotAChatCompletionIsAnError) {
   auto t = messages_translator(nullptr);
   auto out = t->whole(R"({"object":"list"})");
@@ -268,6 +296,36 @@ TEST(MessagesStream, TextEventOrder) {
   EXPECT_EQ(events[5].data["delta"]["stop_reason"], "end_turn");
   EXPECT_EQ(events[5].data["usage"]["output_tokens"], 5);
   for (const auto& e : events) EXPECT_EQ(e.data["type"], e.name);
+}
+
+TEST(MessagesStream, ReasoningStreamsAsAThinkingBlockBeforeTheText) {
+  MessagesRequest req{"auto", true, "", "", true};
+  auto t = messages_translator(&req);
+  auto events = parse_events(run_stream(*t, reasoning_stream()));
+  EXPECT_EQ(names(events),
+            (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
+                                      "content_block_delta", "content_block_stop",
+                                      "content_block_start", "content_block_delta",
+                                      "content_block_delta", "content_block_stop", "message_delta",
+                                      "message_stop"}));
+  EXPECT_EQ(events[1].data["content_block"],
+            json::parse(R"({"type":"thinking","thinking":"","signature":""})"));
+  EXPECT_EQ(events[1].data["index"], 0);
+  EXPECT_EQ(events[2].data["delta"], json::parse(R"({"type":"thinking_delta","thinking":"Think"})"));
+  EXPECT_EQ(events[3].data["delta"]["thinking"], "ing.");
+  EXPECT_EQ(events[5].data["index"], 1);
+  EXPECT_EQ(events[5].data["content_block"]["type"], "text");
+  EXPECT_EQ(events[6].data["delta"]["text"], "Hel");
+  EXPECT_EQ(events[9].data["usage"],
+            json::parse(R"({"input_tokens":7,"cache_read_input_tokens":4,"output_tokens":9})"));
+
+  req.thinking = false;  // not asked: the same stream without the thinking block
+  auto plain = parse_events(run_stream(*messages_translator(&req), reasoning_stream()));
+  EXPECT_EQ(names(plain),
+            (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
+                                      "content_block_delta", "content_block_stop", "message_delta",
+                                      "message_stop"}));
+  EXPECT_EQ(plain[1].data["content_block"]["type"], "text");
 }
 
 TEST(MessagesStream, ToolUseEvents) {

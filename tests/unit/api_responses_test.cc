@@ -243,6 +243,59 @@ TEST(ResponsesStream, TextEventSequence) {
   EXPECT_EQ(done["id"], events[0].data["response"]["id"]);
 }
 
+TEST(ResponsesAnswer, ReasoningIsAReasoningItemBeforeTheMessage) {
+  for (const char* key : {"reasoning_content", "reasoning"}) {
+    json j = json::parse(*responses_translator(nullptr)->whole(reasoning_completion(key)));
+    ASSERT_EQ(j["output"].size(), 2u) << key;
+    const std::string suffix = j["id"].get<std::string>().substr(5);
+    EXPECT_EQ(j["output"][0], (json{{"type", "reasoning"},
+                                    {"id", "rs_" + suffix},
+                                    {"summary", json::array()},
+                                    {"content", json::parse(
+                                                    R"([{"type":"reasoning_text","text":"Thinking."}])")}}));
+    EXPECT_EQ(j["output"][1]["content"][0]["text"], "Hello");
+    EXPECT_EQ(j["usage"]["input_tokens_details"]["cached_tokens"], 4);
+    EXPECT_EQ(j["usage"]["output_tokens_details"]["reasoning_tokens"], 3);
+  }
+  // No reasoning: no reasoning item, and zero details.
+  json plain = json::parse(*responses_translator(nullptr)->whole(chat_completion("Hello")));
+  ASSERT_EQ(plain["output"].size(), 1u);
+  EXPECT_EQ(plain["output"][0]["type"], "message");
+  EXPECT_EQ(plain["usage"]["output_tokens_details"]["reasoning_tokens"], 0);
+}
+
+TEST(ResponsesStream, ReasoningTextEventsThenTheMessage) {
+  auto events = parse_events(run_stream(*responses_translator(nullptr), reasoning_stream()));
+  EXPECT_EQ(names(events),
+            (std::vector<std::string>{
+                "response.created", "response.in_progress", "response.output_item.added",
+                "response.content_part.added", "response.reasoning_text.delta",
+                "response.reasoning_text.delta", "response.reasoning_text.done",
+                "response.content_part.done", "response.output_item.done",
+                "response.output_item.added", "response.content_part.added",
+                "response.output_text.delta", "response.output_text.delta",
+                "response.output_text.done", "response.content_part.done",
+                "response.output_item.done", "response.completed"}));
+  for (std::size_t i = 0; i < events.size(); ++i)
+    EXPECT_EQ(events[i].data["sequence_number"], i);
+  const std::string id = events[2].data["item"]["id"];
+  EXPECT_EQ(id.rfind("rs_", 0), 0u) << id;
+  EXPECT_EQ(events[2].data["item"]["type"], "reasoning");
+  EXPECT_EQ(events[3].data["part"], json::parse(R"({"type":"reasoning_text","text":""})"));
+  EXPECT_EQ(events[4].data["delta"], "Think");
+  EXPECT_EQ(events[4].data["item_id"], id);
+  EXPECT_EQ(events[4].data["output_index"], 0);
+  EXPECT_EQ(events[6].data["text"], "Thinking.");
+  EXPECT_EQ(events[8].data["item"]["content"][0]["text"], "Thinking.");
+  EXPECT_EQ(events[9].data["output_index"], 1);
+  const json& done = events.back().data["response"];
+  ASSERT_EQ(done["output"].size(), 2u);
+  EXPECT_EQ(done["output"][0]["content"][0]["text"], "Thinking.");
+  EXPECT_EQ(done["output"][1]["content"][0]["text"], "Hello");
+  EXPECT_EQ(done["usage"]["output_tokens_details"]["reasoning_tokens"], 3);
+  EXPECT_EQ(done["usage"]["input_tokens_details"]["cached_tokens"], 4);
+}
+
 TEST(ResponsesStream, FunctionCallEvents) {
   auto t = responses_translator(nullptr);
   auto events = parse_events(run_stream(*t, tool_stream()));

@@ -52,6 +52,40 @@ inline std::vector<std::string> text_stream() {
           "[DONE]"};
 }
 
+// A reasoning model's answer as a chat-completions server streams it (vLLM's reasoning parser):
+// role, reasoning "Think" + "ing.", the answer "Hel" + "lo", stop, usage with cached and
+// reasoning token details, [DONE].
+inline std::vector<std::string> reasoning_stream() {
+  return {chunk({{"role", "assistant"}, {"content", ""}}),
+          chunk({{"reasoning_content", "Think"}}),
+          chunk({{"reasoning_content", "ing."}}),
+          chunk({{"content", "Hel"}}),
+          chunk({{"content", "lo"}}),
+          chunk(json::object(), "stop"),
+          json{{"id", "chatcmpl-abc"},
+               {"object", "chat.completion.chunk"},
+               {"choices", json::array()},
+               {"usage",
+                {{"prompt_tokens", 11},
+                 {"completion_tokens", 9},
+                 {"prompt_tokens_details", {{"cached_tokens", 4}}},
+                 {"completion_tokens_details", {{"reasoning_tokens", 3}}}}}}
+              .dump(),
+          "[DONE]"};
+}
+
+// A whole answer with reasoning under `key` ("reasoning_content" or "reasoning") and the usage
+// details of reasoning_stream().
+inline std::string reasoning_completion(const std::string& key = "reasoning_content") {
+  json j = json::parse(chat_completion("Hello"));
+  j["choices"][0]["message"][key] = "Thinking.";
+  j["usage"] = {{"prompt_tokens", 11},
+                {"completion_tokens", 9},
+                {"prompt_tokens_details", {{"cached_tokens", 4}}},
+                {"completion_tokens_details", {{"reasoning_tokens", 3}}}};
+  return j.dump();
+}
+
 // A tool call streamed: role, call start (id, name), two argument pieces, finish tool_calls.
 inline std::vector<std::string> tool_stream() {
   return {chunk({{"role", "assistant"}, {"content", nullptr}}),
