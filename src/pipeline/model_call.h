@@ -87,6 +87,11 @@ struct CallState {
   // Multi-call plans (pipeline/plans/): the body every call of this state sends instead of the
   // client's (before the model rename), read whole, never relayed as a stream (stream false).
   std::optional<std::string> buffered;
+  // The request translated for replicas of another upstream API (pipeline/native/
+  // translated_api.h) — or why the translation cannot carry it — once per API and state, under
+  // the API's name, with an empty model name that each call's body renames. A memo, so filled
+  // from const paths too (refusal() is asked for every replica).
+  mutable std::forward_list<std::pair<std::string_view, Result<std::string>>> translations;
   // The body as the upstream named `name` must see it (the client's when the name is the same).
   // Valid as long as this CallState.
   std::string_view body_for(const RequestContext& ctx, std::string_view name);

@@ -4,11 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <nlohmann/json.hpp>
+
 #include "config/config.h"
 #include "pipeline/model_call.h"
 
 namespace switchboard::pipeline {
 namespace {
+
+using json = nlohmann::json;
 
 const NativeApi& api(const std::string& name) {
   const NativeApi* a = find_native_api(name);
@@ -157,13 +162,26 @@ TEST(NativeApis, WhatThePassThroughCannotTakeIsServedByTheTranslation) {
     EXPECT_EQ(chat.path(ctx), registered.path(ctx));
     ctx.native_api = name;  // a client of the replica's own API: passed through
     EXPECT_EQ(&registered.serving(ctx, st), &registered);
-    st.buffered = R"({"model":"m","messages":[{"role":"user","content":"x"}]})";  // multi-call
-    EXPECT_EQ(&registered.serving(ctx, st), &chat);
-    EXPECT_EQ(chat.refusal(ctx, st, replica), "");
-    st.buffered.reset();
+    CallState plan;  // a multi-call plan's call: its own state, its own body
+    plan.buffered = R"({"model":"m","messages":[{"role":"user","content":"x"}]})";
+    EXPECT_EQ(&registered.serving(ctx, plan), &chat);
+    EXPECT_EQ(chat.refusal(ctx, plan, replica), "");
     // The translation reads the chat body: the Responses API has no stop sequences.
     const std::string why = chat.refusal(ctx, st, replica);
     EXPECT_EQ(why.empty(), std::string(name) == "anthropic") << why;
+    // Translated once per state and API, then renamed per model.
+    EXPECT_EQ(chat.refusal(ctx, st, replica), why);
+    if (why.empty()) {
+      const auto a = json::parse(chat.body(ctx, st, "claude-a"));
+      const auto b = json::parse(chat.body(ctx, st, "claude-b"));
+      EXPECT_EQ(a["model"], "claude-a");
+      EXPECT_EQ(b["model"], "claude-b");
+      EXPECT_EQ(a["stop_sequences"], json::array({"END"}));
+      auto same = b;
+      same["model"] = "claude-a";
+      EXPECT_EQ(same, a);
+      EXPECT_EQ(std::distance(st.translations.begin(), st.translations.end()), 1);
+    }
     ctx.kind = RequestKind::kEmbeddings;
     EXPECT_NE(chat.refusal(ctx, st, replica).find("no embeddings"), std::string::npos);
     ctx.kind = RequestKind::kChat;

@@ -1,5 +1,6 @@
 #include "pipeline/native/translated_api.h"
 
+#include "api/chat_request.h"
 #include "api/sse.h"
 #include "pipeline/model_call.h"
 
@@ -113,9 +114,16 @@ std::string TranslatedApi::refusal(const RequestContext& ctx, const CallState& s
            ") and the translation cannot carry it: " + std::string(ctx.native_only);
   if (!ctx.native_only.empty())
     return "replica " + id + " speaks the " + api + " API; " + std::string(ctx.native_only);
-  auto translated = translate(chat_of(ctx, st), "m");
+  const auto& translated = translation(ctx, st);
   if (!translated) return "replica " + id + " (" + api + " API): " + translated.error().message;
   return {};
+}
+
+const Result<std::string>& TranslatedApi::translation(const RequestContext& ctx,
+                                                      const CallState& st) const {
+  for (const auto& [api, translated] : st.translations)
+    if (api == name()) return translated;
+  return st.translations.emplace_front(name(), translate(chat_of(ctx, st), "")).second;
 }
 
 std::string_view TranslatedApi::body(const RequestContext& ctx, CallState& st,
@@ -124,8 +132,9 @@ std::string_view TranslatedApi::body(const RequestContext& ctx, CallState& st,
   const std::string key = "\x02" + std::string(name()) + ":" + std::string(model);
   for (const auto& [n, b] : st.rewritten)
     if (n == key) return b;
-  auto translated = translate(chat_of(ctx, st), model);  // refusal() checked it
-  return st.rewritten.emplace_front(key, translated ? std::move(*translated) : std::string("{}"))
+  const auto& translated = translation(ctx, st);  // refusal() checked it
+  return st.rewritten
+      .emplace_front(key, translated ? api::rewrite_model(*translated, model) : std::string("{}"))
       .second;
 }
 

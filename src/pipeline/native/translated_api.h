@@ -31,11 +31,15 @@ class TranslatedApi : public NativeApi {
                                           std::unique_ptr<UpstreamResponse> r) const override;
 
  protected:
-  // The replica's request for chat-completions `chat`, naming `model`; kBadRequest when the
-  // translation cannot carry it.
+  // The replica's request for chat-completions `chat`, naming `model` (its only use of it: the
+  // body's top-level "model"); kBadRequest when the translation cannot carry it.
   virtual Result<std::string> translate(std::string_view chat, std::string_view model) const = 0;
   // A reader of one call's answer to the request of `ctx`.
   virtual std::unique_ptr<api::UpstreamToChat> reader(const RequestContext& ctx) const = 0;
+
+ private:
+  // translate() of the chat body `st` sends, with an empty model name, made once per state.
+  const Result<std::string>& translation(const RequestContext& ctx, const CallState& st) const;
 };
 
 // The translating objects of the registered APIs that have one.
