@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace switchboard::api {
 namespace {
@@ -198,10 +200,21 @@ std::optional<std::string> completion_body_as_sse(std::string_view body, bool in
         message.contains("role") && message["role"].is_string() ? message["role"].get<std::string>()
                                                                 : "assistant";
     out += event(chunk(index, {{"role", role}, {"content", ""}}, nullptr));
-    for (const char* key : {"reasoning_content", "reasoning"})  // a reasoning model's, as named
-      if (message.contains(key) && message[key].is_string())
-        for (auto piece : pieces(message[key].get_ref<const std::string&>(), piece_chars))
-          out += event(chunk(index, {{key, std::string(piece)}}, nullptr));
+    // A reasoning model's reasoning, under the name(s) the message gave it: servers that send
+    // both (vLLM) send the same text in the same delta, so a reader of either gets it once.
+    std::vector<const char*> names;
+    const std::string* reasoning = nullptr;
+    for (const char* key : {"reasoning_content", "reasoning"})
+      if (message.contains(key) && message[key].is_string()) {
+        names.push_back(key);
+        if (!reasoning) reasoning = &message[key].get_ref<const std::string&>();
+      }
+    if (reasoning)
+      for (auto piece : pieces(*reasoning, piece_chars)) {
+        nlohmann::json delta = nlohmann::json::object();
+        for (const char* key : names) delta[key] = std::string(piece);
+        out += event(chunk(index, std::move(delta), nullptr));
+      }
     if (message.contains("content") && message["content"].is_string())
       for (auto piece : pieces(message["content"].get_ref<const std::string&>(), piece_chars))
         out += event(chunk(index, {{"content", std::string(piece)}}, nullptr));

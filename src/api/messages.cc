@@ -445,6 +445,39 @@ std::string anthropic_error_json(std::string_view type, std::string_view message
 
 namespace {
 
+bool unsigned_thinking(const json& block) {
+  return block.is_object() && string_at(block, "type") == "thinking" &&
+         string_at(block, "signature").empty();
+}
+
+// `request` without the unsigned thinking blocks of its assistant turns (MessagesRequest::
+// native_body); nullopt when it has none.
+std::optional<std::string> without_unsigned_thinking(json request) {
+  // Whether the last assistant turn began with one and continues (it calls a tool, or the client
+  // prefills it): Anthropic then requires a signed thinking block first.
+  bool found = false, last_began_with_one = false;
+  json& messages = request["messages"];
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    json& m = messages[i];
+    if (!m.is_object() || string_at(m, "role") != "assistant") continue;
+    json& content = m["content"];
+    last_began_with_one = content.is_array() && !content.empty() && unsigned_thinking(content[0]);
+    if (!content.is_array()) continue;
+    if (last_began_with_one && i + 1 < messages.size())
+      last_began_with_one = std::any_of(content.begin(), content.end(), [](const json& b) {
+        return b.is_object() && string_at(b, "type") == "tool_use";
+      });
+    json kept = json::array();
+    for (json& block : content)
+      if (!unsigned_thinking(block)) kept.push_back(std::move(block));
+    found |= kept.size() != content.size();
+    content = std::move(kept);
+  }
+  if (!found) return std::nullopt;
+  if (last_began_with_one) request.erase("thinking");
+  return dump_json(request);
+}
+
 // A Messages request; `counting`: a count_tokens request (no max_tokens, no stream).
 Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
   auto parsed = parse_request_object(body);
@@ -477,6 +510,8 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     return invalid_request("messages is required and must be a non-empty array");
   for (std::size_t i = 0; i < m->size(); ++i)
     if (auto e = add_message((*m)[i], i, messages, r.native_only)) return *e;
+  if (body.find("\"thinking\"") != std::string_view::npos)  // cheap skip of the common case
+    r.native_body = without_unsigned_thinking(j);
   if (auto t = j.find("thinking"); t != j.end() && !t->is_null()) {
     if (!t->is_object() || !member(*t, "type").is_string())
       return invalid_request("thinking must be an object with a string type");

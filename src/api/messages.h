@@ -43,6 +43,12 @@ struct MessagesRequest {
   // replica's reasoning (api/chat_reading.h) reaches it as `thinking` blocks; without it the
   // reasoning is left out, as Anthropic sends no thinking unless asked.
   bool thinking = false;
+  // The body an Anthropic replica gets instead of the client's, when the client's holds thinking
+  // blocks without a signature (a chat replica's reasoning as the gateway gave it, sent back):
+  // Anthropic refuses them, so they are left out — and `thinking` too when the last assistant
+  // turn began with one and goes on (a tool call, or a prefill: Anthropic then requires a signed
+  // one first). nullopt: the client's body as is.
+  std::optional<std::string> native_body;
 };
 
 // Thinking and redacted_thinking blocks of assistant messages are left out of chat_body (chat

@@ -1,5 +1,6 @@
 #include "api/responses.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <random>
@@ -190,9 +191,9 @@ std::string new_response_suffix() {
 json usage_json(const std::optional<TokenCounts>& u) {
   if (!u) return nullptr;
   return {{"input_tokens", u->prompt},
-          {"input_tokens_details", {{"cached_tokens", u->cached}}},
+          {"input_tokens_details", {{"cached_tokens", std::min(u->cached, u->prompt)}}},
           {"output_tokens", u->completion},
-          {"output_tokens_details", {{"reasoning_tokens", u->reasoning}}},
+          {"output_tokens_details", {{"reasoning_tokens", std::min(u->reasoning, u->completion)}}},
           {"total_tokens", u->prompt + u->completion}};
 }
 
@@ -269,20 +270,25 @@ class ResponsesTranslator final : public AnswerTranslator {
         out += close_tool();
         message_open_ = true;
         message_index_ = output_.size();
+        // A message after another item (reasoning or a tool call after some text): a new item,
+        // numbered after the first, with its own text.
+        message_id_ = "msg_" + suffix_ + (messages_ ? "_" + std::to_string(messages_) : "");
+        ++messages_;
+        text_.clear();
         output_.push_back({{"type", "message"},
-                           {"id", "msg_" + suffix_},
+                           {"id", message_id_},
                            {"status", "in_progress"},
                            {"role", "assistant"},
                            {"content", json::array()}});
         out += emit("response.output_item.added",
                     {{"output_index", message_index_}, {"item", output_[message_index_]}});
-        out += emit("response.content_part.added", {{"item_id", "msg_" + suffix_},
+        out += emit("response.content_part.added", {{"item_id", message_id_},
                                                     {"output_index", message_index_},
                                                     {"content_index", 0},
                                                     {"part", text_part("")}});
       }
       text_ += c->content;
-      out += emit("response.output_text.delta", {{"item_id", "msg_" + suffix_},
+      out += emit("response.output_text.delta", {{"item_id", message_id_},
                                                  {"output_index", message_index_},
                                                  {"content_index", 0},
                                                  {"delta", c->content},
@@ -442,7 +448,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string close_message() {
     if (!message_open_) return "";
     message_open_ = false;
-    const std::string item_id = "msg_" + suffix_;
+    const std::string& item_id = message_id_;
     std::string out = emit("response.output_text.done", {{"item_id", item_id},
                                                          {"output_index", message_index_},
                                                          {"content_index", 0},
@@ -489,7 +495,8 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::size_t reasoning_index_ = 0, reasonings_ = 0;
   std::string reasoning_id_, reasoning_text_;
   bool message_open_ = false;
-  std::size_t message_index_ = 0;
+  std::size_t message_index_ = 0, messages_ = 0;
+  std::string message_id_;
   std::string text_;
   bool tool_open_ = false;
   std::size_t tool_index_ = 0, tool_output_index_ = 0;

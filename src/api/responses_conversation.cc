@@ -27,7 +27,8 @@ json input_items(const json& request) {
 }
 
 // A response's output items as input items for a later request: assistant messages (their
-// output_text), function calls and reasoning items; built-in tool calls are not kept.
+// output_text), function calls and reasoning items (not those given as plain text, below);
+// built-in tool calls are not kept.
 json output_items(const json& response) {
   json out = json::array();
   auto output = response.find("output");
@@ -54,9 +55,14 @@ json output_items(const json& response) {
           call[k] = item[k];
       }
       if (ok) out.push_back(std::move(call));
-    } else if (type == "reasoning" && item.contains("id") && item["id"].is_string()) {
+    } else if (type == "reasoning" && item.contains("id") && item["id"].is_string() &&
+               (item.contains("encrypted_content") || !item.contains("content") ||
+                !item["content"].is_array() || item["content"].empty())) {
       // A reasoning model's reasoning, for a native replica to continue from (left out when the
-      // next turn is translated to chat).
+      // next turn is translated to chat). Not kept: reasoning given as its text without
+      // encrypted_content — a chat replica's, translated by the gateway under an id no server
+      // knows, or a server's that does not encrypt — which a server looking reasoning items up
+      // by id (OpenAI's) would refuse on the next turn, wherever the route sends it.
       json reasoning = {{"type", "reasoning"}, {"id", item["id"]}};
       reasoning["summary"] = item.contains("summary") ? item["summary"] : json::array();
       if (item.contains("encrypted_content") && item["encrypted_content"].is_string())

@@ -7,10 +7,11 @@ namespace switchboard::cache {
 using nlohmann::json;
 
 std::string Answer::serialise() const {
-  return json{{"c", content},       {"f", finish_reason},     {"m", model},
-              {"p", prompt_tokens}, {"t", completion_tokens}, {"u", cost_usd},
-              {"r", routed_model}}
-      .dump();
+  json j = {{"c", content},       {"f", finish_reason},     {"m", model},
+            {"p", prompt_tokens}, {"t", completion_tokens}, {"u", cost_usd},
+            {"r", routed_model}};
+  if (!reasoning.empty()) j["g"] = reasoning;
+  return j.dump();
 }
 
 std::optional<Answer> Answer::deserialise(std::string_view text) {
@@ -25,6 +26,7 @@ std::optional<Answer> Answer::deserialise(std::string_view text) {
     a.completion_tokens = j.at("t").get<std::int64_t>();
     a.cost_usd = j.at("u").get<double>();
     if (auto r = j.find("r"); r != j.end() && r->is_string()) a.routed_model = r->get<std::string>();
+    if (auto g = j.find("g"); g != j.end() && g->is_string()) a.reasoning = g->get<std::string>();
     return a;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -39,6 +41,13 @@ void read_usage(const json& j, Answer& a) {
     a.prompt_tokens = u["prompt_tokens"].get<std::int64_t>();
   if (u.contains("completion_tokens") && u["completion_tokens"].is_number_integer())
     a.completion_tokens = u["completion_tokens"].get<std::int64_t>();
+}
+// The reasoning of a message or delta, under either name servers give it.
+std::string reasoning_of(const json& m) {
+  for (const char* key : {"reasoning_content", "reasoning"})
+    if (auto r = m.find(key); r != m.end() && r->is_string() && !r->get_ref<const std::string&>().empty())
+      return r->get<std::string>();
+  return {};
 }
 bool has_tool_calls(const json& m) {
   return (m.contains("tool_calls") && !m["tool_calls"].is_null()) ||
@@ -58,6 +67,7 @@ std::optional<Answer> answer_from_body(std::string_view body) {
   if (!c.contains("finish_reason") || !c["finish_reason"].is_string()) return std::nullopt;
   Answer a;
   a.content = m["content"].get<std::string>();
+  a.reasoning = reasoning_of(m);
   a.finish_reason = c["finish_reason"].get<std::string>();
   if (j.contains("model") && j["model"].is_string()) a.model = j["model"].get<std::string>();
   read_usage(j, a);
@@ -92,6 +102,7 @@ std::optional<Answer> answer_from_sse(std::string_view stream) {
         if (has_tool_calls(d)) return false;
         if (d.contains("content") && d["content"].is_string())
           a.content += d["content"].get<std::string>();
+        a.reasoning += reasoning_of(d);
       }
       if (c.contains("finish_reason") && c["finish_reason"].is_string()) {
         a.finish_reason = c["finish_reason"].get<std::string>();
@@ -151,30 +162,35 @@ std::string completion_body(const Answer& a, std::string_view id, std::int64_t c
                                       {"message", {{"role", "assistant"}, {"content", a.content}}},
                                       {"finish_reason", a.finish_reason}}})},
             {"usage", usage_json(a)}};
+  if (!a.reasoning.empty()) j["choices"][0]["message"]["reasoning_content"] = a.reasoning;
   return j.dump();
 }
 
 std::string completion_sse(const Answer& a, std::string_view id, std::int64_t created,
                            bool include_usage, std::size_t piece) {
   std::string out;
-  out.reserve(a.content.size() * 2 + 512);
+  out.reserve((a.content.size() + a.reasoning.size()) * 2 + 512);
   out += chunk(id, created, a.model,
                json::array({{{"index", 0},
                              {"delta", {{"role", "assistant"}, {"content", ""}}},
                              {"finish_reason", nullptr}}}));
-  std::size_t pos = 0;
-  while (pos < a.content.size()) {
-    std::size_t end = std::min(a.content.size(), pos + piece);
-    // Never cut a UTF-8 sequence: back up over continuation bytes.
-    while (end < a.content.size() && end > pos + 1 &&
-           (static_cast<unsigned char>(a.content[end]) & 0xC0) == 0x80)
-      --end;
-    out += chunk(id, created, a.model,
-                 json::array({{{"index", 0},
-                               {"delta", {{"content", a.content.substr(pos, end - pos)}}},
-                               {"finish_reason", nullptr}}}));
-    pos = end;
-  }
+  // `text` as deltas of `key`, in pieces that never cut a UTF-8 sequence.
+  auto deltas = [&](const char* key, const std::string& text) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t end = std::min(text.size(), pos + piece);
+      while (end < text.size() && end > pos + 1 &&
+             (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+        --end;
+      out += chunk(id, created, a.model,
+                   json::array({{{"index", 0},
+                                 {"delta", {{key, text.substr(pos, end - pos)}}},
+                                 {"finish_reason", nullptr}}}));
+      pos = end;
+    }
+  };
+  deltas("reasoning_content", a.reasoning);
+  deltas("content", a.content);
   out += chunk(
       id, created, a.model,
       json::array({{{"index", 0}, {"delta", json::object()}, {"finish_reason", a.finish_reason}}}));

@@ -25,11 +25,17 @@ struct Answer {
   // The configured model that answered a single-call plan ("" for a multi-call plan's answer, or
   // an entry stored before it was kept): a session the hit starts goes on with it.
   std::string routed_model;
+  // A reasoning model's reasoning beside the content (`reasoning_content`, or `reasoning`, of the
+  // message or the deltas); a hit gives it back as `reasoning_content`. "" when none.
+  std::string reasoning;
 
   // A compact JSON object, for the Redis store.
   std::string serialise() const;
   static std::optional<Answer> deserialise(std::string_view text);
-  std::size_t bytes() const { return content.size() + finish_reason.size() + model.size() + routed_model.size() + 64; }
+  std::size_t bytes() const {
+    return content.size() + reasoning.size() + finish_reason.size() + model.size() +
+           routed_model.size() + 64;
+  }
 };
 
 std::optional<Answer> answer_from_body(std::string_view body);
@@ -38,7 +44,7 @@ std::optional<Answer> answer_from_sse(std::string_view stream);
 // A chat.completion body for a hit. `id` names the response ("chatcmpl-<entry id>"); `created` is
 // the unix time of the hit.
 std::string completion_body(const Answer& a, std::string_view id, std::int64_t created);
-// The same answer as SSE chunks (role, content in pieces of at most `piece` bytes cut at UTF-8
+// The same answer as SSE chunks (role, reasoning then content in pieces of at most `piece` bytes cut at UTF-8
 // boundaries, finish_reason, the usage chunk when `include_usage`), ending with `data: [DONE]`.
 std::string completion_sse(const Answer& a, std::string_view id, std::int64_t created,
                            bool include_usage, std::size_t piece = 256);

@@ -184,14 +184,17 @@ std::string StreamRestorer::feed(std::string_view in) {
 std::string StreamRestorer::flush_held() {
   std::string out;
   for (std::size_t i = 0; i < held_.size(); ++i) {
-    if (held_[i].empty()) continue;
+    nlohmann::json delta = nlohmann::json::object();
+    for (std::size_t f = 0; f < kTextFields.size(); ++f) {
+      if (held_[i][f].empty()) continue;
+      delta[kTextFields[f]] = restore_plain(held_[i][f], placeholders_);
+      held_[i][f].clear();
+    }
+    if (delta.empty()) continue;
     nlohmann::json ev = {{"object", "chat.completion.chunk"},
                          {"choices",
-                          {{{"index", i},
-                            {"delta", {{"content", restore_plain(held_[i], placeholders_)}}},
-                            {"finish_reason", nullptr}}}}};
+                          {{{"index", i}, {"delta", std::move(delta)}, {"finish_reason", nullptr}}}}};
     out += "data: " + ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
-    held_[i].clear();
   }
   return out;
 }
@@ -206,7 +209,8 @@ std::string StreamRestorer::process_event(std::string_view event) {
   if (!data.empty() && data.front() == ' ') data.remove_prefix(1);
   if (data == "[DONE]") return flush_held() + std::string(event);
   bool holding = false;
-  for (const auto& h : held_) holding |= !h.empty();
+  for (const auto& fields : held_)
+    for (const auto& h : fields) holding |= !h.empty();
   if (!holding && data.find('[') == std::string_view::npos) return std::string(event);
   auto j = nlohmann::json::parse(data, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("choices") || !j["choices"].is_array())
@@ -219,22 +223,30 @@ std::string StreamRestorer::process_event(std::string_view event) {
     const bool finished = choice.contains("finish_reason") && !choice["finish_reason"].is_null();
     auto delta = choice.find("delta");
     if (delta == choice.end() || !delta->is_object()) continue;
-    auto content = delta->find("content");
-    if (content == delta->end() || !content->is_string()) {
-      if (finished && !held_[index].empty()) {
-        (*delta)["content"] = restore_plain(held_[index], placeholders_);
-        held_[index].clear();
+    bool carries_text = false;  // held text of one field is released with the next of another
+    for (const char* field : kTextFields) {
+      auto it = delta->find(field);
+      carries_text |= it != delta->end() && it->is_string();
+    }
+    for (std::size_t f = 0; f < kTextFields.size(); ++f) {
+      std::string& held = held_[index][f];
+      auto value = delta->find(kTextFields[f]);
+      if (value == delta->end() || !value->is_string()) {
+        if ((finished || carries_text) && !held.empty()) {
+          (*delta)[kTextFields[f]] = restore_plain(held, placeholders_);
+          held.clear();
+        }
+        continue;
       }
-      continue;
+      std::string text = held + value->get<std::string>();
+      held.clear();
+      if (!finished) {
+        const std::size_t keep = placeholder_prefix_suffix(text);
+        held = text.substr(text.size() - keep);
+        text.resize(text.size() - keep);
+      }
+      *value = restore_plain(text, placeholders_);
     }
-    std::string text = held_[index] + content->get<std::string>();
-    held_[index].clear();
-    if (!finished) {
-      const std::size_t keep = placeholder_prefix_suffix(text);
-      held_[index] = text.substr(text.size() - keep);
-      text.resize(text.size() - keep);
-    }
-    *content = restore_plain(text, placeholders_);
   }
   return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,11 +49,12 @@ std::string restore_text(std::string_view text,
 std::string unrestore_text(std::string_view text,
                            const std::vector<std::pair<std::string, std::string>>& placeholders);
 
-// Restores placeholders in a streamed answer (server-sent events of chat completion chunks).
-// A placeholder may arrive split over several chunks ("[EM", "AIL_", "1]"): text that could still
-// become a placeholder is held back per choice until it can be decided, and released with the next
-// content, the choice's finish_reason, or the final [DONE]. Events that carry no content pass
-// through unchanged.
+// Restores placeholders in a streamed answer (server-sent events of chat completion chunks): in
+// each delta's content and reasoning (`reasoning_content`, `reasoning`: a reasoning model may
+// repeat what the prompt held). A placeholder may arrive split over several chunks ("[EM",
+// "AIL_", "1]"): text that could still become a placeholder is held back per choice and field
+// until it can be decided, and released with the next text of any field, the choice's
+// finish_reason, or the final [DONE]. Events that carry no text pass through unchanged.
 class StreamRestorer {
  public:
   explicit StreamRestorer(std::vector<std::pair<std::string, std::string>> placeholders);
@@ -67,7 +69,11 @@ class StreamRestorer {
 
   std::vector<std::pair<std::string, std::string>> placeholders_;
   std::string pending_;            // bytes of an incomplete event
-  std::vector<std::string> held_;  // per choice index: text that may be a placeholder's start
+  // The delta fields whose text is restored.
+  static constexpr std::array<const char*, 3> kTextFields = {"reasoning_content", "reasoning",
+                                                             "content"};
+  // Per choice index and field: text that may be a placeholder's start.
+  std::vector<std::array<std::string, kTextFields.size()>> held_;
 };
 
 // The length of the longest suffix of `text` that could be the start of a placeholder ("[",

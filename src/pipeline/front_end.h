@@ -39,6 +39,10 @@ struct FrontRequest {
   // the translation cannot carry. Every other replica refuses it (api_mismatch) with this reason,
   // and the cache is bypassed (its key is read from `body`).
   std::string native_only;
+  // The body a replica speaking native_api() gets, when not the client's own (parts no native
+  // server takes left out, e.g. api/messages.h MessagesRequest::native_body); nullopt = the
+  // client's.
+  std::optional<std::string> native_body;
 };
 
 class FrontEnd {

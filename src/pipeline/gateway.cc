@@ -420,7 +420,8 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
     }
     if (!fe.native_api().empty() && translated.translator && !ctx.read_error) {
       ctx.native_api = fe.native_api();
-      ctx.native_body = client_body;
+      ctx.native_body = translated.native_body ? std::string_view(*translated.native_body)
+                                               : client_body;
       ctx.native_only = translated.native_only;
       ctx.native_client = &native.emplace(*out, *translated.translator, /*pass_answers=*/true);
     }

@@ -19,6 +19,7 @@
 // Keys as for the other endpoints (`auth:`; a key may count only names it may use). No model
 // answers: nothing counts against a key's rate limits or budget, no decision is recorded, and a
 // replica's counting call does not touch its health or load figures.
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "access/key.h"
@@ -41,12 +42,15 @@ struct CountRequest {
   std::string model;  // "" = none named (estimated)
   std::string chat_body;
   std::string native_only;
+  std::optional<std::string> native_body;  // what a native replica gets, when not the client's
 };
 
 template <typename Parsed>
 Result<CountRequest> count_request(Result<Parsed> r) {
   if (!r) return r.error();
-  return CountRequest{std::move(r->model), std::move(r->chat_body), std::move(r->native_only)};
+  CountRequest out{std::move(r->model), std::move(r->chat_body), std::move(r->native_only), {}};
+  if constexpr (requires { r->native_body; }) out.native_body = std::move(r->native_body);
+  return out;
 }
 
 }  // namespace
@@ -155,7 +159,8 @@ asio::awaitable<void> Gateway::count_tokens(http::Exchange& ex, const TokenCount
   if (Replica* replica = model ? native_replica(*model, api.native_api) : nullptr) {
     const auto& rc = *replica->config;
     const std::string body = api::rewrite_model(
-        ex.request().body(), rc.upstream_model.empty() ? model->config->name : rc.upstream_model);
+        request->native_body ? std::string_view(*request->native_body) : ex.request().body(),
+        rc.upstream_model.empty() ? model->config->name : rc.upstream_model);
     const auto deadline = std::chrono::steady_clock::now() + model->config->timeout;
     ModelCall call{model->config->name,
                    replica,

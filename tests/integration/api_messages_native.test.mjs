@@ -334,6 +334,21 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
     assert.equal(d.model, GPT4);
     assert.equal(d.outcome, 'ok');
+    // Thinking a chat replica gave (unsigned, as the gateway relays it) sent back to an Anthropic
+    // replica: left out, since Anthropic refuses an empty signature; the signed one stays. The
+    // count_tokens call gets the same body.
+    const mixed = [
+      ...history,
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'from a chat model', signature: '' }, { type: 'text', text: 'two' }] },
+      { role: 'user', content: 'third' },
+    ];
+    await client.messages.create({ model: 'claude', max_tokens: 2000, thinking, messages: mixed });
+    const cleaned = JSON.parse(upstream.requests.at(-1).body);
+    assert.deepEqual(cleaned.messages.slice(0, 3), history);
+    assert.deepEqual(cleaned.messages[3].content, [{ type: 'text', text: 'two' }]);
+    assert.deepEqual(cleaned.thinking, thinking);
+    await client.messages.countTokens({ model: 'claude', thinking, messages: mixed });
+    assert.deepEqual(JSON.parse(upstream.requests.at(-1).body).messages[3].content, [{ type: 'text', text: 'two' }]);
   });
 
   test('count_tokens: an Anthropic replica counts (its answer and errors as they are); a chat model or a route is estimated; keys and bad input refused in Anthropic\'s shape', async () => {

@@ -86,6 +86,22 @@ TEST(CompletionBodyAsSse, ReasoningStreamsBeforeTheContentUnderItsOwnName) {
     EXPECT_EQ(reasoning, "six times seven, carried over") << key;
     EXPECT_EQ(order, "rrrrc") << key;  // in pieces of about 8 characters, all before the answer
   }
+  // Both names (vLLM sends both, the same text): each piece under both, in one delta — a reader of
+  // either gets the reasoning once.
+  const std::string both = R"({"choices":[{"index":0,"message":{"role":"assistant","content":"42",
+      "reasoning_content":"why so","reasoning":"why so"},"finish_reason":"stop"}]})";
+  std::string first, second;
+  for (const auto& e : events_of(*completion_body_as_sse(both, false, 3))) {
+    if (e == "[DONE]" || e["choices"].empty()) continue;
+    const auto& d = e["choices"][0]["delta"];
+    EXPECT_EQ(d.contains("reasoning_content"), d.contains("reasoning")) << d;
+    if (d.contains("reasoning_content")) {
+      first += d["reasoning_content"].get<std::string>();
+      second += d["reasoning"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(first, "why so");
+  EXPECT_EQ(second, "why so");
 }
 
 TEST(CompletionBodyAsSse, UntrustedBodiesNeverThrow) {

@@ -273,6 +273,46 @@ TEST(MessagesAnswer, ReasoningIsAThinkingBlockWhenThinkingWasAsked) {
   }
 }
 
+TEST(MessagesRequest, UnsignedThinkingIsLeftOutOfWhatAnthropicGets) {
+  // A plain conversation: the client's body as is.
+  auto plain = parse_messages_request(
+      R"({"model":"m","max_tokens":9,"thinking":{"type":"enabled","budget_tokens":1024},
+          "messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[
+            {"type":"thinking","thinking":"signed","signature":"EqQB"},{"type":"text","text":"yo"}]},
+            {"role":"user","content":"and?"}]})");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->native_body);
+  // A chat replica's thinking sent back (empty signature): left out; thinking kept, since the
+  // last assistant turn does not begin with one.
+  auto r = parse_messages_request(
+      R"({"model":"m","max_tokens":9,"thinking":{"type":"enabled","budget_tokens":1024},
+          "messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[
+            {"type":"thinking","thinking":"mine","signature":""},{"type":"text","text":"yo"}]},
+            {"role":"user","content":"and?"},{"role":"assistant","content":"ok"},
+            {"role":"user","content":"so?"}]})");
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(r->native_body);
+  json native = json::parse(*r->native_body);
+  EXPECT_EQ(native["messages"][1]["content"], json::parse(R"([{"type":"text","text":"yo"}])"));
+  EXPECT_EQ(native["messages"][3]["content"], "ok");
+  EXPECT_TRUE(native.contains("thinking"));
+  EXPECT_EQ(native["max_tokens"], 9);
+  // The last assistant turn began with one (a tool loop): Anthropic would require a signed one,
+  // so thinking is off for that request.
+  auto loop = parse_messages_request(
+      R"({"model":"m","max_tokens":9,"thinking":{"type":"enabled","budget_tokens":1024},
+          "messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":[
+            {"type":"thinking","thinking":"call it"},
+            {"type":"tool_use","id":"t1","name":"w","input":{}}]},
+            {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"sun"}]}]})");
+  ASSERT_TRUE(loop);
+  ASSERT_TRUE(loop->native_body);
+  native = json::parse(*loop->native_body);
+  EXPECT_FALSE(native.contains("thinking"));
+  EXPECT_EQ(native["messages"][1]["content"].size(), 1u);
+  EXPECT_EQ(native["messages"][1]["content"][0]["type"], "tool_use");
+}
+
 TEST(MessagesAnswer, NotAChatCompletionIsAnError) {
   auto t = messages_translator(nullptr);
   auto out = t->whole(R"({"object":"list"})");

@@ -58,6 +58,26 @@ TEST(ResponsesConversation, ContinuedBodyPrependsTheStoredItems) {
   EXPECT_EQ(bad.error().kind, ErrorKind::kInternal);
 }
 
+TEST(ResponsesConversation, ReasoningGivenAsTextIsNotKept) {
+  // A chat replica's reasoning as the gateway gives it (or a server's that does not encrypt): its
+  // id is known to no server that looks reasoning up by id, so it is not sent on.
+  auto cap = responses_capture(R"({"model":"m","input":"why?","store":true})");
+  cap->whole(
+      R"({"id":"resp_9","object":"response","status":"completed","output":[)"
+      R"({"type":"reasoning","id":"rs_9","summary":[],"content":[{"type":"reasoning_text","text":"hm"}]},)"
+      R"({"type":"reasoning","id":"rs_10","summary":[],"content":[{"type":"reasoning_text","text":"x"}],)"
+      R"("encrypted_content":"gAAA"},)"
+      R"({"type":"message","id":"msg_9","role":"assistant","status":"completed",)"
+      R"("content":[{"type":"output_text","text":"because","annotations":[]}]}]})");
+  auto stored = cap->result();
+  ASSERT_TRUE(stored);
+  json items = json::parse(stored->items);
+  ASSERT_EQ(items.size(), 3u);  // the input, the encrypted reasoning, the message
+  EXPECT_EQ(items[1]["id"], "rs_10");
+  EXPECT_EQ(items[2]["type"], "message");
+  EXPECT_EQ(json::parse(stored->response)["output"].size(), 3u);  // the client's, unchanged
+}
+
 TEST(ResponsesConversation, CaptureOfAWholeAnswer) {
   auto cap = responses_capture(R"({"model":"m","input":"my name is Ada","store":true})");
   EXPECT_FALSE(cap->result());

@@ -296,6 +296,26 @@ TEST(ResponsesStream, ReasoningTextEventsThenTheMessage) {
   EXPECT_EQ(done["usage"]["input_tokens_details"]["cached_tokens"], 4);
 }
 
+TEST(ResponsesStream, TextAgainAfterReasoningIsANewMessageWithItsOwnText) {
+  const std::vector<std::string> s = {chunk({{"content", "First."}}),
+                                      chunk({{"reasoning_content", "Hmm."}}),
+                                      chunk({{"content", "Second."}}), chunk(json::object(), "stop"),
+                                      "[DONE]"};
+  auto events = parse_events(run_stream(*responses_translator(nullptr), s));
+  const json& output = events.back().data["response"]["output"];
+  ASSERT_EQ(output.size(), 3u);
+  EXPECT_EQ(output[0]["type"], "message");
+  EXPECT_EQ(output[0]["content"][0]["text"], "First.");
+  EXPECT_EQ(output[1]["type"], "reasoning");
+  EXPECT_EQ(output[2]["type"], "message");
+  EXPECT_EQ(output[2]["content"][0]["text"], "Second.");
+  EXPECT_NE(output[0]["id"], output[2]["id"]);
+  std::vector<std::string> done_texts;
+  for (const auto& e : events)
+    if (e.name == "response.output_text.done") done_texts.push_back(e.data["text"]);
+  EXPECT_EQ(done_texts, (std::vector<std::string>{"First.", "Second."}));
+}
+
 TEST(ResponsesStream, FunctionCallEvents) {
   auto t = responses_translator(nullptr);
   auto events = parse_events(run_stream(*t, tool_stream()));

@@ -153,6 +153,42 @@ TEST(CacheAnswer, FromStreamOnlyWhenComplete) {
   EXPECT_FALSE(answer_from_sse("data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"));
 }
 
+TEST(CacheAnswer, ReasoningIsKeptWholeStreamedAndInRedis) {
+  // Under either name a server gives it, from a whole body and from a stream.
+  for (const char* key : {"reasoning_content", "reasoning"}) {
+    nlohmann::json body = nlohmann::json::parse(
+        R"({"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"42"},
+            "finish_reason":"stop"}]})");
+    body["choices"][0]["message"][key] = "six times seven";
+    auto a = answer_from_body(body.dump());
+    ASSERT_TRUE(a) << key;
+    EXPECT_EQ(a->reasoning, "six times seven") << key;
+  }
+  Answer a{"Forty-two.", "stop", "m", 4, 7, 0.5};
+  a.reasoning = "Six times sevén is forty-two.";
+  const std::string sse = completion_sse(a, "id", 1, false, 5);
+  EXPECT_LT(sse.find("reasoning_content"), sse.find("\"content\":\"Forty"))
+      << "the reasoning streams first";
+  auto back = answer_from_sse(sse);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->reasoning, a.reasoning);  // UTF-8 never cut
+  EXPECT_EQ(back->content, a.content);
+  auto whole = answer_from_body(completion_body(a, "chatcmpl-1", 1));
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->reasoning, a.reasoning);
+  EXPECT_EQ(nlohmann::json::parse(completion_body(a, "c", 1))["choices"][0]["message"]
+                                                              ["reasoning_content"],
+            a.reasoning);
+  EXPECT_EQ(Answer::deserialise(a.serialise())->reasoning, a.reasoning);
+  // No reasoning: none in the body, and an entry stored before it was kept reads "".
+  a.reasoning.clear();
+  EXPECT_FALSE(nlohmann::json::parse(completion_body(a, "c", 1))["choices"][0]["message"].contains(
+      "reasoning_content"));
+  EXPECT_EQ(completion_sse(a, "id", 1, false).find("reasoning"), std::string::npos);
+  EXPECT_EQ(Answer::deserialise(R"({"c":"x","f":"stop","m":"m1","p":1,"t":1,"u":0})")->reasoning,
+            "");
+}
+
 Entry entry(std::uint64_t n, std::size_t content_bytes = 10) {
   Entry e;
   e.exact = {n, n};

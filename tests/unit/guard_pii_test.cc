@@ -172,16 +172,17 @@ TEST(GuardRestore, WholeAnswerJsonEscaped) {
             "Write to a@example.com; key line1\nline\"2; [EMAIL_12] [X");
 }
 
-std::string event(const std::string& content, bool finish = false) {
+std::string event(const std::string& content, bool finish = false,
+                  const char* field = "content") {
   nlohmann::json j = {{"choices",
                        {{{"index", 0},
-                         {"delta", {{"content", content}}},
+                         {"delta", {{field, content}}},
                          {"finish_reason", finish ? nlohmann::json("stop") : nlohmann::json()}}}}};
   return "data: " + j.dump() + "\n\n";
 }
 
-// The client's text out of a stream of events.
-std::string content_of(const std::string& sse) {
+// The client's text (of delta field `field`) out of a stream of events.
+std::string content_of(const std::string& sse, const char* field = "content") {
   std::string out;
   std::size_t pos = 0;
   while ((pos = sse.find("data: ", pos)) != std::string::npos) {
@@ -190,8 +191,8 @@ std::string content_of(const std::string& sse) {
     pos = end;
     if (data == "[DONE]") continue;
     auto j = nlohmann::json::parse(data);
-    if (j["choices"][0]["delta"].contains("content"))
-      out += j["choices"][0]["delta"]["content"].get<std::string>();
+    if (j["choices"][0]["delta"].contains(field))
+      out += j["choices"][0]["delta"][field].get<std::string>();
   }
   return out;
 }
@@ -215,6 +216,29 @@ TEST(GuardRestore, StreamedPlaceholderSplitOverChunks) {
   EXPECT_EQ(content_of(out),
             "Hello write to a@example.com or call +1 415 555 2671. [Note] done [EMA");
   EXPECT_NE(out.find("data: [DONE]"), std::string::npos);
+}
+
+TEST(GuardRestore, StreamedReasoningIsRestoredAndReleasedBeforeTheAnswer) {
+  for (const char* field : {"reasoning_content", "reasoning"}) {
+    StreamRestorer r(Placeholders{{"[EMAIL_1]", "a@example.com"}});
+    std::string out = r.feed(event("They wrote [EMA", false, field));
+    out += r.feed(event("IL_1] and [EM", false, field));
+    out += r.feed(event("Mail ", false, "content"));  // the answer starts: held reasoning first
+    out += r.feed(event("[EMAIL_1]", true, "content"));
+    out += r.feed("data: [DONE]\n\n");
+    out += r.finish();
+    EXPECT_EQ(content_of(out, field), "They wrote a@example.com and [EM") << field;
+    EXPECT_EQ(content_of(out), "Mail a@example.com") << field;
+    // Every piece of reasoning reaches the client no later than the answer's first piece (in the
+    // same delta at the latest, which readers take reasoning first).
+    std::size_t event_no = 0, last_reasoning = 0, first_content = 0;
+    for (std::size_t at = 0; (at = out.find("data: ", at)) != std::string::npos; ++at, ++event_no) {
+      const std::string one = out.substr(at, out.find("\n\n", at) - at);
+      if (one.find(field) != std::string::npos) last_reasoning = event_no;
+      if (one.find("\"content\"") != std::string::npos && !first_content) first_content = event_no;
+    }
+    EXPECT_LE(last_reasoning, first_content) << out;
+  }
 }
 
 TEST(GuardRestore, HeldTextFlushedAtDone) {
