@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -202,6 +203,27 @@ Result<json> output_tool(const json& format) {
               {"input_schema", std::move(schema)}};
 }
 
+// Extended thinking for chat's `reasoning_effort` (kThinkingBudgets), or null: no effort, "none",
+// an unknown one, a forced tool (Anthropic does not think then; a JSON response_format is one), a
+// tool loop going on (the last assistant turn called tools: Anthropic wants its signed thinking
+// back, which chat completions cannot carry), or max_tokens too small for the least budget.
+json thinking_for(const json& chat, bool forced_tool, std::int64_t max_tokens) {
+  const std::string effort = string_at(chat, "reasoning_effort");
+  std::int64_t budget = 0;
+  for (const auto& [name, tokens] : kThinkingBudgets)
+    if (effort == name) budget = tokens;
+  if (budget == 0 || forced_tool) return nullptr;
+  const json& messages = member(chat, "messages");
+  for (auto m = messages.rbegin(); m != messages.rend(); ++m)
+    if (m->is_object() && string_at(*m, "role") == "assistant") {
+      if (member(*m, "tool_calls").is_array() && !(*m)["tool_calls"].empty()) return nullptr;
+      break;
+    }
+  budget = std::min(budget, max_tokens / 2);  // half of max_tokens, at most, for thinking
+  if (budget < kMinThinkingBudget) return nullptr;
+  return {{"type", "enabled"}, {"budget_tokens", budget}};
+}
+
 }  // namespace
 
 std::string structured_output_tool(std::string_view chat_body) {
@@ -225,10 +247,10 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
   if (chat.contains("audio") && !chat["audio"].is_null()) return unsupported("audio output");
 
   json out{{"model", std::string(model)}};
-  std::int64_t max_tokens = kDefaultMaxTokens;
+  std::optional<std::int64_t> asked_max;
   for (const char* k : {"max_completion_tokens", "max_tokens"})
-    if (chat.contains(k) && chat[k].is_number_integer()) max_tokens = chat[k].get<std::int64_t>();
-  out["max_tokens"] = std::max<std::int64_t>(max_tokens, 1);
+    if (chat.contains(k) && chat[k].is_number_integer()) asked_max = chat[k].get<std::int64_t>();
+  out["max_tokens"] = std::max<std::int64_t>(asked_max.value_or(kDefaultMaxTokens), 1);
 
   std::string system;
   std::vector<std::pair<std::string, json>> turns;  // role, blocks
@@ -335,6 +357,19 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
   }
   if (auto u = chat.find("user"); u != chat.end() && u->is_string())
     out["metadata"] = {{"user_id", *u}};
+  const std::string forced = string_at(member(out, "tool_choice"), "type");
+  const std::int64_t room =
+      asked_max ? out["max_tokens"].get<std::int64_t>() : 2 * kThinkingBudgets[3].second;
+  if (json thinking = thinking_for(chat, forced == "any" || forced == "tool", room);
+      !thinking.is_null()) {
+    // Without max_tokens: the budget besides the default answer's tokens.
+    if (!asked_max)
+      out["max_tokens"] = thinking["budget_tokens"].get<std::int64_t>() + kDefaultMaxTokens;
+    out["thinking"] = std::move(thinking);
+    // Sampling Anthropic does not take with thinking: temperature other than 1, top_p below 0.95.
+    out.erase("temperature");
+    if (out.contains("top_p") && out["top_p"].get<double>() < 0.95) out.erase("top_p");
+  }
   return dump_json(out);
 }
 
@@ -359,7 +394,7 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json,
       !m["content"].is_array())
     return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                       "the Anthropic upstream's answer is not a message");
-  std::string text;
+  std::string text, reasoning;
   bool structured = false;  // the answer is the output tool's input (a JSON response_format)
   json calls = json::array();
   for (std::size_t index = 0; index < m["content"].size(); ++index) {
@@ -367,6 +402,8 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json,
     const std::string type = string_at(b, "type");
     if (type == "text") {
       if (output_tool.empty()) text += string_at(b, "text");  // else: words around the JSON
+    } else if (type == "thinking") {
+      reasoning += string_at(b, "thinking");
     } else if (type == "tool_use" && !output_tool.empty() && string_at(b, "name") == output_tool) {
       text = ordered_input(message_json, index);  // the keys in the model's order, as streamed
       structured = true;
@@ -380,6 +417,7 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json,
   }
   json message{{"role", "assistant"}, {"content", text.empty() && !calls.empty() ? json() : json(text)}};
   if (!calls.empty()) message["tool_calls"] = std::move(calls);
+  if (!reasoning.empty()) message["reasoning_content"] = std::move(reasoning);
   const json& usage = member(m, "usage");
   json out{{"id", string_at(m, "id")},
            {"object", "chat.completion"},
@@ -455,8 +493,14 @@ std::string MessagesToChatStream::event(std::string_view data) {
                           {"type", "function"},
                           {"function", {{"name", string_at(b, "name")}, {"arguments", ""}}}}})}});
     }
+    if (kind == "thinking") {
+      block_tool_ = kThinkingBlock;  // relayed as reasoning_content
+      if (!string_at(b, "thinking").empty())
+        return out_.delta({{"reasoning_content", string_at(b, "thinking")}});
+      return {};
+    }
     if (kind != "text") {
-      block_tool_ = -2;  // thinking and other blocks: not relayed
+      block_tool_ = -2;  // redacted thinking and other blocks: not relayed
       return {};
     }
     if (!string_at(b, "text").empty()) return out_.delta({{"content", string_at(b, "text")}});
@@ -467,6 +511,8 @@ std::string MessagesToChatStream::event(std::string_view data) {
     const std::string kind = string_at(d, "type");
     if (kind == "text_delta" && block_tool_ == -1)
       return out_.delta({{"content", string_at(d, "text")}});
+    if (kind == "thinking_delta" && block_tool_ == kThinkingBlock)
+      return out_.delta({{"reasoning_content", string_at(d, "thinking")}});
     if (kind == "input_json_delta" && block_tool_ == kOutputBlock)
       return out_.delta({{"content", string_at(d, "partial_json")}});
     if (kind == "input_json_delta" && block_tool_ >= 0)

@@ -16,7 +16,12 @@
 // → any, none, a named function → tool), parallel_tool_calls false → disable_parallel_tool_use,
 // user → metadata.user_id; a JSON response_format (json_object, json_schema) → one forced tool
 // (structured_output_tool(): the schema's name, its schema as the input schema), whose input is
-// read back as the answer's content. Refused (translate() errors, kBadRequest
+// read back as the answer's content; reasoning_effort → extended thinking with the budget of
+// kThinkingBudgets, at most half of the client's max_tokens (without one, max_tokens is the budget
+// + kDefaultMaxTokens); temperature, and top_p below 0.95, are left out (Anthropic takes neither
+// with thinking). No thinking when a tool is forced, the last assistant turn called tools
+// (Anthropic wants its signed thinking back, which chat cannot carry), half of max_tokens is below
+// kMinThinkingBudget, or the effort is "none" or unknown. Refused (translate() errors, kBadRequest
 // "unsupported_for_anthropic"): n > 1, logprobs, audio parts, file parts by file_id, a non-function
 // tool, a JSON response_format with tools or whose schema's root is not an object, a malformed
 // message.
@@ -24,8 +29,9 @@
 // Answers: a `message` becomes a chat.completion (text joined, tool_use → tool_calls with the
 // input as JSON text; stop_reason end_turn / stop_sequence → stop, max_tokens → length, tool_use
 // → tool_calls, refusal → content_filter; usage input + cache tokens → prompt_tokens, output →
-// completion_tokens); thinking blocks are left out. A stream's events become chat.completion.chunk
-// events (role first, text deltas, tool call starts and argument deltas by tool index, the finish
+// completion_tokens); thinking blocks become the message's `reasoning_content` (redacted ones are
+// left out). A stream's events become chat.completion.chunk events (role first, thinking deltas
+// as reasoning_content, text deltas, tool call starts and argument deltas by tool index, the finish
 // reason, usage — as its own choice-less chunk when the client asked stream_options.include_usage,
 // else on the finishing chunk), then [DONE]; an `error` event becomes a chunk carrying `error`.
 // Pure, no I/O; never throws on any input (upstream bodies are untrusted).
@@ -35,6 +41,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "api/chat_chunks.h"
 #include "api/upstream_to_chat.h"
@@ -43,6 +50,11 @@
 namespace switchboard::api {
 
 inline constexpr std::int64_t kDefaultMaxTokens = 4096;
+// Extended thinking's budget per chat `reasoning_effort` (at most half of max_tokens), and the least
+// Anthropic takes.
+inline constexpr std::pair<const char*, std::int64_t> kThinkingBudgets[] = {
+    {"minimal", 1024}, {"low", 2048}, {"medium", 8192}, {"high", 24576}};
+inline constexpr std::int64_t kMinThinkingBudget = 1024;
 // The forced tool's name when a json_schema has no name Anthropic takes as a tool name.
 inline constexpr const char* kStructuredOutputTool = "json_response";
 
@@ -79,7 +91,8 @@ class MessagesToChatStream {
   bool finished() const { return stopped_; }
 
  private:
-  static constexpr int kOutputBlock = -3;  // block_tool_ of the output tool's block
+  static constexpr int kOutputBlock = -3;    // block_tool_ of the output tool's block
+  static constexpr int kThinkingBlock = -4;  // block_tool_ of a thinking block
   bool include_usage_;
   std::string output_tool_;
   bool structured_ = false;  // the output tool's block came

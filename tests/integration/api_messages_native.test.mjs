@@ -154,6 +154,34 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     assert.equal(d.outcome, 'stream_broken');
   });
 
+  test('reasoning_effort over Messages: extended thinking asked, the thinking back as reasoning_content (whole and streamed)', async () => {
+    const messages = [{ role: 'user', content: 'Think first.' }];
+    const c = await openai.chat.completions.create({ model: CLAUDE, reasoning_effort: 'low', temperature: 0.3, messages });
+    assert.equal(c.choices[0].message.content, 'native answer to: Think first.');
+    assert.equal(c.choices[0].message.reasoning_content, 'thought about: Think first.');
+    const sent = JSON.parse(upstream.requests.at(-1).body);
+    assert.deepEqual(sent.thinking, { type: 'enabled', budget_tokens: 2048 });
+    assert.equal(sent.max_tokens, 2048 + 4096);
+    assert.equal(sent.temperature, undefined, 'Anthropic takes no temperature with thinking');
+    const stream = await openai.chat.completions.create({ model: CLAUDE, reasoning_effort: 'low', stream: true, messages });
+    let reasoning = '';
+    let content = '';
+    for await (const chunk of stream) {
+      const d = chunk.choices[0]?.delta ?? {};
+      if (d.reasoning_content) {
+        assert.equal(content, '', 'the thinking comes before the answer');
+        reasoning += d.reasoning_content;
+      }
+      content += d.content ?? '';
+    }
+    assert.equal(reasoning, 'thought about: Think first.');
+    assert.equal(content, 'native answer to: Think first.');
+    // Without reasoning_effort: no thinking asked, none relayed.
+    const plain = await openai.chat.completions.create({ model: CLAUDE, messages });
+    assert.equal(plain.choices[0].message.reasoning_content, undefined);
+    assert.equal(JSON.parse(upstream.requests.at(-1).body).thinking, undefined);
+  });
+
   test('tool calls over Messages, whole and streamed, and the tool result sent back as tool_result', async () => {
     const tools = [{ type: 'function', function: { name: 'weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
     const messages = [{ role: 'user', content: 'weather in Paris?' }];
@@ -325,7 +353,8 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     ];
     const thinking = { type: 'enabled', budget_tokens: 1024 };
     const native = await client.messages.create({ model: 'claude', max_tokens: 2000, thinking, messages: history });
-    assert.equal(native.content[0].text, 'native answer to: second');
+    assert.deepEqual(native.content[0], { type: 'thinking', thinking: 'thought about: second', signature: 'sig-1' });
+    assert.equal(native.content[1].text, 'native answer to: second');
     const sent = JSON.parse(upstream.requests.at(-1).body);
     assert.deepEqual(sent.messages, history);
     assert.deepEqual(sent.thinking, thinking);

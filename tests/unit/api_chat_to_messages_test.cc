@@ -101,6 +101,54 @@ TEST(ChatToMessages, DefaultsAndClamps) {
   EXPECT_FALSE(m.contains("system"));
 }
 
+TEST(ChatToMessages, ReasoningEffortBecomesExtendedThinking) {
+  const json ask = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "why?"}}}}};
+  // Without max_tokens: the effort's budget, and room for the default answer besides.
+  json r = ask;
+  r["reasoning_effort"] = "high";
+  r["temperature"] = 0.2;
+  r["top_p"] = 0.5;
+  json out = request(r);
+  EXPECT_EQ(out["thinking"], json::parse(R"({"type":"enabled","budget_tokens":24576})"));
+  EXPECT_EQ(out["max_tokens"], 24576 + kDefaultMaxTokens);
+  EXPECT_FALSE(out.contains("temperature"));  // Anthropic takes neither with thinking
+  EXPECT_FALSE(out.contains("top_p"));
+  // With max_tokens: at most half of it; top_p ≥ 0.95 kept.
+  r["max_tokens"] = 6000;
+  r["top_p"] = 0.97;
+  out = request(r);
+  EXPECT_EQ(out["thinking"]["budget_tokens"], 3000);
+  EXPECT_EQ(out["max_tokens"], 6000);
+  EXPECT_EQ(out["top_p"], 0.97);
+  r["reasoning_effort"] = "low";
+  EXPECT_EQ(request(r)["thinking"]["budget_tokens"], 2048);
+  // No thinking: none asked, "none", unknown, too few tokens, a forced tool, a tool loop going on.
+  for (auto [effort, max] : std::vector<std::pair<const char*, int>>{
+           {"", 0}, {"none", 0}, {"extreme", 0}, {"high", 2047}}) {
+    json q = ask;
+    q["temperature"] = 0.2;
+    if (*effort) q["reasoning_effort"] = effort;
+    if (max) q["max_tokens"] = max;
+    json o = request(q);
+    EXPECT_FALSE(o.contains("thinking")) << effort << " " << max;
+    EXPECT_EQ(o["temperature"], 0.2) << effort;
+  }
+  json forced = ask;
+  forced["reasoning_effort"] = "medium";
+  forced["response_format"] = {{"type", "json_object"}};
+  EXPECT_FALSE(request(forced).contains("thinking"));
+  json loop = ask;
+  loop["reasoning_effort"] = "medium";
+  loop["tools"] = json::parse(R"([{"type":"function","function":{"name":"f"}}])");
+  loop["messages"].push_back(json::parse(
+      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]})"));
+  loop["messages"].push_back(json::parse(R"({"role":"tool","tool_call_id":"c1","content":"sun"})"));
+  EXPECT_FALSE(request(loop).contains("thinking"));
+  loop["messages"].push_back(json::parse(R"({"role":"assistant","content":"It is sunny."})"));
+  loop["messages"].push_back(json::parse(R"({"role":"user","content":"and tomorrow?"})"));
+  EXPECT_EQ(request(loop)["thinking"]["budget_tokens"], 8192);  // the loop ended
+}
+
 TEST(ChatToMessages, FilePartsWithDataBecomeDocuments) {
   json m = request({{"messages",
                      {{{"role", "user"},
@@ -168,7 +216,8 @@ TEST(MessagesToChat, WholeAnswersTextToolsUsageAndStopReasons) {
   EXPECT_EQ(j["id"], "msg_1");
   EXPECT_EQ(j["model"], "claude");
   const json& choice = j["choices"][0];
-  EXPECT_EQ(choice["message"]["content"], "Hi there");  // the thinking block left out
+  EXPECT_EQ(choice["message"]["content"], "Hi there");
+  EXPECT_EQ(choice["message"]["reasoning_content"], "hmm");  // the thinking block
   EXPECT_EQ(choice["message"]["tool_calls"][0]["function"]["arguments"], R"({"x":[1,2]})");
   EXPECT_EQ(choice["finish_reason"], "tool_calls");
   // Cache reads and writes are prompt tokens; the writes under the name OpenAI-compatible proxies
@@ -243,7 +292,9 @@ TEST(MessagesToChatStream, TextToolCallsFinishAndUsageOnTheLastChunk) {
   MessagesToChatStream s(/*include_usage=*/false);
   const Chunks c = feed(s, kToolStream);
   ASSERT_TRUE(c.done);
-  ASSERT_EQ(c.events.size(), 7u);  // role, 2 texts, the tool call start, 2 argument deltas, finish
+  // role, the thinking, 2 texts, the tool call start, 2 argument deltas, finish
+  ASSERT_EQ(c.events.size(), 8u);
+  EXPECT_EQ(c.events[1]["choices"][0]["delta"], json::parse(R"({"reasoning_content":"secret"})"));
   EXPECT_EQ(c.events[0]["choices"][0]["delta"]["role"], "assistant");
   EXPECT_EQ(c.events[0]["id"], "msg_s");
   std::string text, args;
@@ -256,7 +307,7 @@ TEST(MessagesToChatStream, TextToolCallsFinishAndUsageOnTheLastChunk) {
       args += d["tool_calls"][0]["function"]["arguments"].get<std::string>();
     }
   }
-  EXPECT_EQ(text, "Hello");  // the thinking delta not relayed
+  EXPECT_EQ(text, "Hello");  // the thinking delta is not content
   EXPECT_EQ(args, R"({"a":1})");
 }
 

@@ -4,7 +4,9 @@
 // tool, then "the tool said: <result>" once a tool_result comes back; 401 without the expected
 // x-api-key; GET /v1/models (as a health check may use it) answers a model list, 400 without
 // anthropic-version; POST /v1/messages/count_tokens answers {"input_tokens": 1000 + the body's
-// length} (400 for a body with max_tokens: the real endpoint does not take it).
+// length} (400 for a body with max_tokens: the real endpoint does not take it). With extended
+// thinking on (`thinking.type` enabled), the plain answer begins with a signed thinking block
+// ("thought about: <last user text>"), whole and streamed (thinking_delta, signature_delta).
 // `requests` keeps what reached it.
 import { fakeUpstream } from './harness.mjs';
 
@@ -69,9 +71,12 @@ export async function anthropicUpstream(apiKey) {
       : text.includes('into the cache')
         ? { input_tokens: 21, cache_creation_input_tokens: 300, output_tokens: 8 }
         : { input_tokens: 21, output_tokens: 8 };
+    const thought = j.thinking?.type === 'enabled' && !toolResult
+      ? `thought about: ${typeof last === 'string' ? last : last.map((b) => b.text ?? '').join(' ')}` : null;
     const message = {
       id: 'msg_native_01', type: 'message', role: 'assistant', model: j.model,
-      content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage,
+      content: [...(thought ? [{ type: 'thinking', thinking: thought, signature: 'sig-1' }] : []), { type: 'text', text }],
+      stop_reason: 'end_turn', stop_sequence: null, usage,
     };
     if (!j.stream) {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -80,16 +85,24 @@ export async function anthropicUpstream(apiKey) {
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(ev('message_start', { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } }));
-    res.write(ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
+    const at = thought ? 1 : 0;  // the text block's index
+    if (thought) {
+      res.write(ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }));
+      res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: thought.slice(0, 8) } }));
+      res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: thought.slice(8) } }));
+      res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'sig-1' } }));
+      res.write(ev('content_block_stop', { type: 'content_block_stop', index: 0 }));
+    }
+    res.write(ev('content_block_start', { type: 'content_block_start', index: at, content_block: { type: 'text', text: '' } }));
     res.write(ev('ping', { type: 'ping' }));
     const half = Math.ceil(text.length / 2);
     if (text.includes('cut me')) {  // the upstream closes cleanly mid-answer, with no final event
-      res.end(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(0, half) } }));
+      res.end(ev('content_block_delta', { type: 'content_block_delta', index: at, delta: { type: 'text_delta', text: text.slice(0, half) } }));
       return;
     }
-    res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(0, half) } }));
-    res.write(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(half) } }));
-    res.write(ev('content_block_stop', { type: 'content_block_stop', index: 0 }));
+    res.write(ev('content_block_delta', { type: 'content_block_delta', index: at, delta: { type: 'text_delta', text: text.slice(0, half) } }));
+    res.write(ev('content_block_delta', { type: 'content_block_delta', index: at, delta: { type: 'text_delta', text: text.slice(half) } }));
+    res.write(ev('content_block_stop', { type: 'content_block_stop', index: at }));
     res.write(ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 8 } }));
     res.end(ev('message_stop', { type: 'message_stop' }));
   });
