@@ -207,7 +207,7 @@ std::optional<std::string> completion_body_as_sse(std::string_view body, bool in
     for (const char* key : {"reasoning_content", "reasoning"})
       if (message.contains(key) && message[key].is_string()) {
         names.push_back(key);
-        if (!reasoning) reasoning = &message[key].get_ref<const std::string&>();
+        if (!reasoning || reasoning->empty()) reasoning = &message[key].get_ref<const std::string&>();
       }
     if (reasoning)
       for (auto piece : pieces(*reasoning, piece_chars)) {

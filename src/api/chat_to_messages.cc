@@ -357,11 +357,13 @@ Result<std::string> chat_to_messages_request(std::string_view chat_body, std::st
   }
   if (auto u = chat.find("user"); u != chat.end() && u->is_string())
     out["metadata"] = {{"user_id", *u}};
+  // A prefill (the last turn the assistant's) is refused by Anthropic with thinking: none then.
+  const bool prefill = !turns.empty() && turns.back().first == "assistant";
   const std::string forced = string_at(member(out, "tool_choice"), "type");
   const std::int64_t room =
       asked_max ? out["max_tokens"].get<std::int64_t>() : 2 * kThinkingBudgets[3].second;
   if (json thinking = thinking_for(chat, forced == "any" || forced == "tool", room);
-      !thinking.is_null()) {
+      !thinking.is_null() && !prefill) {
     // Without max_tokens: the budget besides the default answer's tokens.
     if (!asked_max)
       out["max_tokens"] = thinking["budget_tokens"].get<std::int64_t>() + kDefaultMaxTokens;

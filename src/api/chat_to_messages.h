@@ -20,8 +20,10 @@
 // kThinkingBudgets, at most half of the client's max_tokens (without one, max_tokens is the budget
 // + kDefaultMaxTokens); temperature, and top_p below 0.95, are left out (Anthropic takes neither
 // with thinking). No thinking when a tool is forced, the last assistant turn called tools
-// (Anthropic wants its signed thinking back, which chat cannot carry), half of max_tokens is below
-// kMinThinkingBudget, or the effort is "none" or unknown. Refused (translate() errors, kBadRequest
+// (Anthropic wants its signed thinking back, which chat cannot carry), the last turn is the
+// assistant's (a prefill), half of max_tokens is below kMinThinkingBudget, or the effort is "none"
+// or unknown. A model without extended thinking (Claude 3.5 and older) refuses `thinking`: send
+// such a model no reasoning_effort. Refused (translate() errors, kBadRequest
 // "unsupported_for_anthropic"): n > 1, logprobs, audio parts, file parts by file_id, a non-function
 // tool, a JSON response_format with tools or whose schema's root is not an object, a malformed
 // message.

@@ -474,6 +474,14 @@ std::optional<std::string> without_unsigned_thinking(json request) {
     content = std::move(kept);
   }
   if (!found) return std::nullopt;
+  // A turn that held only such thinking (a chat replica cut off while reasoning) goes: Anthropic
+  // refuses empty content, and joins the turns around it.
+  json turns = json::array();
+  for (json& m : messages)
+    if (!(m.is_object() && string_at(m, "role") == "assistant" &&
+          member(m, "content").is_array() && m["content"].empty()))
+      turns.push_back(std::move(m));
+  messages = std::move(turns);
   if (last_began_with_one) request.erase("thinking");
   return dump_json(request);
 }

@@ -12,6 +12,11 @@ using json = nlohmann::json;
 
 namespace {
 
+bool member_is_string(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string();
+}
+
 json parse_object(std::string_view text) {
   json j = json::parse(text, nullptr, false);
   return j.is_object() ? j : json();
@@ -56,7 +61,7 @@ json output_items(const json& response) {
       }
       if (ok) out.push_back(std::move(call));
     } else if (type == "reasoning" && item.contains("id") && item["id"].is_string() &&
-               (item.contains("encrypted_content") || !item.contains("content") ||
+               (member_is_string(item, "encrypted_content") || !item.contains("content") ||
                 !item["content"].is_array() || item["content"].empty())) {
       // A reasoning model's reasoning, for a native replica to continue from (left out when the
       // next turn is translated to chat). Not kept: reasoning given as its text without

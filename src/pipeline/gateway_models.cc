@@ -8,6 +8,7 @@
 // An unknown id is 404 model_not_found in the client's API's shape. Not behind API keys (as the
 // list always was: names are not secrets; docs/keys.md).
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -27,20 +28,23 @@ json model_objects(const Runtime& runtime) {
   const config::Config& config = *runtime.config;
   json data = json::array();
   for (const auto& m : config.models)
-    data.push_back({{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "switchboard"}});
+    data.push_back({{"id", m.name},
+                    {"object", "model"},
+                    {"created", runtime.loaded_at},
+                    {"owned_by", "switchboard"}});
   // LoRA adapters as vLLM lists them: their own id, the base model as parent.
   for (const auto& m : config.models)
     for (const auto& a : m.pool.adapters)
       data.push_back({{"id", a},
                       {"object", "model"},
-                      {"created", 0},
+                      {"created", runtime.loaded_at},
                       {"owned_by", "switchboard"},
                       {"parent", m.name},
                       {"root", m.name}});
   for (const auto& r : config.routes) {
     json route = {{"id", r.name},
                   {"object", "model"},
-                  {"created", 0},
+                  {"created", runtime.loaded_at},
                   {"owned_by", "switchboard-route"},
                   {"policy", r.policy_type}};
     // The models its plans may call, when its policy says (Policy::models()).
@@ -56,10 +60,15 @@ json model_objects(const Runtime& runtime) {
 
 json anthropic_model(const json& m) {
   const std::string id = m["id"].get<std::string>();
+  const std::time_t created = m["created"].get<std::int64_t>();
+  std::tm tm{};
+  gmtime_r(&created, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return {{"type", "model"},
           {"id", id},
           {"display_name", m.contains("policy") ? "route " + id : id},
-          {"created_at", "1970-01-01T00:00:00Z"}};
+          {"created_at", when}};
 }
 
 // One page of Anthropic's list: `limit` 1-1000 (default 20), then the items after `after_id` or

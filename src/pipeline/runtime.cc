@@ -1,5 +1,7 @@
 #include "pipeline/runtime.h"
 
+#include <ctime>
+
 #include "config/secret_env.h"
 
 #include "pipeline/native/native_api.h"
@@ -143,6 +145,7 @@ std::string_view Runtime::adapter_of(std::string_view name) const {
 Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Config> config) {
   auto rt = std::make_unique<Runtime>();
   rt->config = config;
+  rt->loaded_at = static_cast<std::int64_t>(std::time(nullptr));
   for (const auto& m : config->models) {
     ModelRuntime mr;
     mr.config = &m;

@@ -63,6 +63,8 @@ struct Runtime {
   std::map<std::string, ModelRuntime, std::less<>> models;
   std::map<std::string, RouteRuntime, std::less<>> routes;
   std::size_t replica_count = 0;
+  // When this configuration was loaded (unix seconds): the `created` of GET /v1/models' entries.
+  std::int64_t loaded_at = 0;
   // Loaded with the union of every route's SignalNeeds (only the weights some policy reads).
   std::shared_ptr<const signals::Extractor> extractor;
   SignalNeeds needs;  // that union

@@ -40,9 +40,11 @@ describe('models and metrics', () => {
     const ids = r.json.data.map((m) => m.id);
     assert.deepEqual(new Set(ids), new Set([GPT4, MIXTRAL, 'auto', 'best']));
     assert.equal(ids.length, 4, 'no duplicates');
+    const now = Date.now() / 1000;
     for (const m of r.json.data) {
       assert.equal(m.object, 'model');
-      assert.equal(typeof m.created, 'number');
+      // When the configuration was loaded: this gateway's start, not 1970.
+      assert.ok(m.created > now - 600 && m.created <= now + 1, String(m.created));
       assert.equal(typeof m.owned_by, 'string');
     }
     const auto = r.json.data.find((m) => m.id === 'auto');
@@ -76,7 +78,7 @@ describe('models and metrics', () => {
     for (const m of listed) {
       assert.equal(m.type, 'model');
       assert.equal(typeof m.display_name, 'string');
-      assert.ok(!Number.isNaN(Date.parse(m.created_at)), m.created_at);
+      assert.ok(Math.abs(Date.parse(m.created_at) - Date.now()) < 600_000, m.created_at);
     }
     // Paged as Anthropic pages: one a page, the SDK follows after_id to the end; before_id back.
     const paged = [];

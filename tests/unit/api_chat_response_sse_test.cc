@@ -102,6 +102,16 @@ TEST(CompletionBodyAsSse, ReasoningStreamsBeforeTheContentUnderItsOwnName) {
   }
   EXPECT_EQ(first, "why so");
   EXPECT_EQ(second, "why so");
+  // An empty first name does not hide the second.
+  const std::string empty_first = R"({"choices":[{"index":0,"message":{"content":"42",
+      "reasoning_content":"","reasoning":"because"},"finish_reason":"stop"}]})";
+  std::string got;
+  for (const auto& e : events_of(*completion_body_as_sse(empty_first, false))) {
+    if (e == "[DONE]" || e["choices"].empty()) continue;
+    const auto& d = e["choices"][0]["delta"];
+    if (d.contains("reasoning")) got += d["reasoning"].get<std::string>();
+  }
+  EXPECT_EQ(got, "because");
 }
 
 TEST(CompletionBodyAsSse, UntrustedBodiesNeverThrow) {

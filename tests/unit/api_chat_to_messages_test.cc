@@ -147,6 +147,8 @@ TEST(ChatToMessages, ReasoningEffortBecomesExtendedThinking) {
   loop["messages"].push_back(json::parse(R"({"role":"assistant","content":"It is sunny."})"));
   loop["messages"].push_back(json::parse(R"({"role":"user","content":"and tomorrow?"})"));
   EXPECT_EQ(request(loop)["thinking"]["budget_tokens"], 8192);  // the loop ended
+  loop["messages"].push_back(json::parse(R"({"role":"assistant","content":"Tomorrow it will"})"));
+  EXPECT_FALSE(request(loop).contains("thinking"));  // a prefill: Anthropic refuses it thinking
 }
 
 TEST(ChatToMessages, FilePartsWithDataBecomeDocuments) {

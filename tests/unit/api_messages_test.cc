@@ -311,6 +311,17 @@ TEST(MessagesRequest, UnsignedThinkingIsLeftOutOfWhatAnthropicGets) {
   EXPECT_FALSE(native.contains("thinking"));
   EXPECT_EQ(native["messages"][1]["content"].size(), 1u);
   EXPECT_EQ(native["messages"][1]["content"][0]["type"], "tool_use");
+  // A turn that was only such thinking (a chat replica cut off while reasoning) goes: Anthropic
+  // refuses empty content and joins the user turns around it.
+  auto cut = parse_messages_request(
+      R"({"model":"m","max_tokens":9,"messages":[{"role":"user","content":"hi"},
+          {"role":"assistant","content":[{"type":"thinking","thinking":"long...","signature":""}]},
+          {"role":"user","content":"go on"}]})");
+  ASSERT_TRUE(cut);
+  ASSERT_TRUE(cut->native_body);
+  native = json::parse(*cut->native_body);
+  ASSERT_EQ(native["messages"].size(), 2u);
+  EXPECT_EQ(native["messages"][1]["content"], "go on");
 }
 
 TEST(MessagesAnswer, NotAChatCompletionIsAnError) {

@@ -67,6 +67,8 @@ TEST(ResponsesConversation, ReasoningGivenAsTextIsNotKept) {
       R"({"type":"reasoning","id":"rs_9","summary":[],"content":[{"type":"reasoning_text","text":"hm"}]},)"
       R"({"type":"reasoning","id":"rs_10","summary":[],"content":[{"type":"reasoning_text","text":"x"}],)"
       R"("encrypted_content":"gAAA"},)"
+      R"({"type":"reasoning","id":"rs_11","summary":[],"content":[{"type":"reasoning_text","text":"y"}],)"
+      R"("encrypted_content":null},)"
       R"({"type":"message","id":"msg_9","role":"assistant","status":"completed",)"
       R"("content":[{"type":"output_text","text":"because","annotations":[]}]}]})");
   auto stored = cap->result();
@@ -75,7 +77,7 @@ TEST(ResponsesConversation, ReasoningGivenAsTextIsNotKept) {
   ASSERT_EQ(items.size(), 3u);  // the input, the encrypted reasoning, the message
   EXPECT_EQ(items[1]["id"], "rs_10");
   EXPECT_EQ(items[2]["type"], "message");
-  EXPECT_EQ(json::parse(stored->response)["output"].size(), 3u);  // the client's, unchanged
+  EXPECT_EQ(json::parse(stored->response)["output"].size(), 4u);  // the client's, unchanged
 }
 
 TEST(ResponsesConversation, CaptureOfAWholeAnswer) {
