@@ -290,35 +290,12 @@ class MessagesTranslator final : public AnswerTranslator {
       return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     std::string out = start(*c);
-    if (thinking_ && !c->reasoning.empty()) {
-      if (open_ != Open::kThinking) {
-        out += close_block();
-        open_ = Open::kThinking;
-        out += named_event("content_block_start",
-                           dump_json({{"type", "content_block_start"},
-                                      {"index", index_},
-                                      {"content_block", thinking_block("")}}));
-      }
-      out += named_event(
-          "content_block_delta",
-          dump_json({{"type", "content_block_delta"},
-                     {"index", index_},
-                     {"delta", {{"type", "thinking_delta"}, {"thinking", c->reasoning}}}}));
-    }
-    if (!c->content.empty()) {
-      if (open_ != Open::kText) {
-        out += close_block();
-        open_ = Open::kText;
-        out += named_event("content_block_start",
-                           dump_json({{"type", "content_block_start"},
-                                      {"index", index_},
-                                      {"content_block", {{"type", "text"}, {"text", ""}}}}));
-      }
-      out += named_event("content_block_delta",
-                         dump_json({{"type", "content_block_delta"},
-                                    {"index", index_},
-                                    {"delta", {{"type", "text_delta"}, {"text", c->content}}}}));
-    }
+    if (thinking_ && !c->reasoning.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "thinking_delta"}, {"thinking", c->reasoning}});
+    if (!c->content.empty())
+      out += text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
+                        {{"type", "text_delta"}, {"text", c->content}});
     for (const auto& tc : c->tool_calls) {
       if (open_ != Open::kTool || tc.index != tool_index_) {
         out += close_block();
@@ -391,6 +368,21 @@ class MessagesTranslator final : public AnswerTranslator {
                 {"content", json::array()}, {"stop_reason", nullptr},
                 {"stop_sequence", nullptr}, {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}};
     return named_event("message_start", dump_json({{"type", "message_start"}, {"message", msg}}));
+  }
+  // `delta` into the open block of `kind`, or into a new one starting as `block`.
+  std::string text_delta(Open kind, json block, json delta) {
+    std::string out;
+    if (open_ != kind) {
+      out += close_block();
+      open_ = kind;
+      out += named_event("content_block_start", dump_json({{"type", "content_block_start"},
+                                                           {"index", index_},
+                                                           {"content_block", std::move(block)}}));
+    }
+    out += named_event("content_block_delta", dump_json({{"type", "content_block_delta"},
+                                                         {"index", index_},
+                                                         {"delta", std::move(delta)}}));
+    return out;
   }
   std::string close_block() {
     if (open_ == Open::kNone) return "";
