@@ -1,0 +1,182 @@
+// What a chat-completions upstream answers — untrusted bytes — turned into each client API's
+// answer: api::messages_translator (thinking asked or not), responses_translator and
+// completions_translator, whole (whole()) and streamed (each input line as one event's data, then
+// finish()), and the response cache's reading of it (cache::answer_from_body, answer_from_sse).
+// The first byte picks the translator; the rest is the upstream's answer.
+// Properties: no crash or UB; a whole answer is a JSON object of the API's type, or the
+// upstream_bad_answer error; a stream is well-formed events — Messages: `event: T` with data of
+// type T, message_start first, content blocks opened, filled and closed in order by index, nothing
+// after message_stop or error; Responses: data of the event's type with sequence numbers 0, 1, 2…,
+// response.created first, nothing after the final response.completed / response.incomplete /
+// error; legacy completions: data a JSON object or [DONE], last. A cached answer re-sent (whole or
+// streamed) reads back the same.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/completions.h"
+#include "api/messages.h"
+#include "api/responses.h"
+#include "cache/answer.h"
+#include "fuzz_check.h"
+
+namespace {
+
+using namespace switchboard;
+using nlohmann::json;
+
+struct Event {
+  std::string name;  // "" when the event has no `event:` line
+  std::string data;
+};
+
+// The events of SSE text the translators wrote: "event: NAME\n"? "data: DATA\n\n" each, nothing
+// else (checked).
+std::vector<Event> events_of(std::string_view sse) {
+  std::vector<Event> out;
+  while (!sse.empty()) {
+    Event e;
+    if (sse.starts_with("event: ")) {
+      const auto nl = sse.find('\n');
+      FUZZ_CHECK(nl != std::string_view::npos);
+      e.name = std::string(sse.substr(7, nl - 7));
+      sse.remove_prefix(nl + 1);
+    }
+    FUZZ_CHECK(sse.starts_with("data: "));
+    const auto end = sse.find("\n\n");
+    FUZZ_CHECK(end != std::string_view::npos);
+    e.data = std::string(sse.substr(6, end - 6));
+    FUZZ_CHECK(e.data.find('\n') == std::string::npos);
+    sse.remove_prefix(end + 2);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+json object_of(const std::string& data) {
+  json j = json::parse(data, nullptr, false);
+  FUZZ_CHECK(j.is_object());
+  return j;
+}
+
+void check_messages_stream(const std::vector<Event>& events) {
+  bool started = false, ended = false, open = false;
+  std::int64_t index = -1;  // the open (or last closed) block
+  for (const auto& e : events) {
+    FUZZ_CHECK(!ended);
+    const json j = object_of(e.data);
+    FUZZ_CHECK(j.value("type", std::string()) == e.name);
+    if (e.name == "error") {
+      ended = true;
+      continue;
+    }
+    FUZZ_CHECK(started == (e.name != "message_start"));
+    started = true;
+    if (e.name == "content_block_start") {
+      FUZZ_CHECK(!open);
+      FUZZ_CHECK(j.at("index") == index + 1);
+      index += 1;
+      open = true;
+    } else if (e.name == "content_block_delta") {
+      FUZZ_CHECK(open && j.at("index") == index);
+    } else if (e.name == "content_block_stop") {
+      FUZZ_CHECK(open && j.at("index") == index);
+      open = false;
+    } else if (e.name == "message_delta") {
+      FUZZ_CHECK(!open);
+    } else if (e.name == "message_stop") {
+      ended = true;
+    } else {
+      FUZZ_CHECK(e.name == "message_start");
+    }
+  }
+}
+
+void check_responses_stream(const std::vector<Event>& events) {
+  bool ended = false;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    FUZZ_CHECK(!ended);
+    const json j = object_of(events[i].data);
+    FUZZ_CHECK(j.value("type", std::string()) == events[i].name);
+    FUZZ_CHECK(j.at("sequence_number") == i);
+    FUZZ_CHECK((i == 0) == (events[i].name == "response.created") || events[i].name == "error");
+    ended = events[i].name == "response.completed" || events[i].name == "response.incomplete" ||
+            events[i].name == "error";
+  }
+}
+
+void check_completions_stream(const std::vector<Event>& events) {
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    FUZZ_CHECK(events[i].name.empty());
+    if (events[i].data == "[DONE]") FUZZ_CHECK(i + 1 == events.size());
+    else object_of(events[i].data);
+  }
+}
+
+// The answer as the cache keeps it, re-sent whole and streamed, reads back the same.
+void check_cache(std::string_view upstream) {
+  for (auto a : {cache::answer_from_body(upstream), cache::answer_from_sse(upstream)}) {
+    if (!a) continue;
+    for (auto back : {cache::answer_from_body(cache::completion_body(*a, "chatcmpl-x", 1)),
+                      cache::answer_from_sse(cache::completion_sse(*a, "chatcmpl-x", 1, true, 7))}) {
+      FUZZ_CHECK(back);
+      FUZZ_CHECK(back->content == a->content);
+      FUZZ_CHECK(back->reasoning == a->reasoning);
+      FUZZ_CHECK(back->finish_reason == a->finish_reason);
+      FUZZ_CHECK(back->prompt_tokens == a->prompt_tokens);
+      FUZZ_CHECK(back->completion_tokens == a->completion_tokens);
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 1) return 0;
+  const unsigned pick = data[0] % 4;
+  const std::string_view upstream(reinterpret_cast<const char*>(data) + 1, size - 1);
+
+  api::MessagesRequest messages{"route", true, "", "", pick == 1};
+  api::ResponsesRequest responses;
+  responses.model = "route";
+  std::unique_ptr<api::AnswerTranslator> t =
+      pick <= 1   ? api::messages_translator(&messages)
+      : pick == 2 ? api::responses_translator(&responses)
+                  : api::completions_translator(nullptr);
+  const char* type = pick <= 1 ? "message" : pick == 2 ? "response" : "text_completion";
+  const char* type_key = pick == 0 || pick == 1 ? "type" : "object";
+
+  if (auto whole = t->whole(upstream)) {
+    const json j = object_of(*whole);
+    FUZZ_CHECK(j.value(type_key, std::string()) == type);
+  } else {
+    FUZZ_CHECK(whole.error().code == "upstream_bad_answer");
+  }
+
+  // A fresh translator for the stream: each line is one event's data.
+  t = pick <= 1   ? api::messages_translator(&messages)
+      : pick == 2 ? api::responses_translator(&responses)
+                  : api::completions_translator(nullptr);
+  std::string sse;
+  std::size_t at = 0;
+  while (at <= upstream.size()) {
+    auto nl = upstream.find('\n', at);
+    if (nl == std::string_view::npos) nl = upstream.size();
+    sse += t->event(upstream.substr(at, nl - at));
+    at = nl + 1;
+  }
+  sse += t->finish();
+  FUZZ_CHECK(t->finish().empty());
+  const auto events = events_of(sse);
+  if (pick <= 1) check_messages_stream(events);
+  else if (pick == 2) check_responses_stream(events);
+  else check_completions_stream(events);
+
+  check_cache(upstream);
+  return 0;
+}
