@@ -261,4 +261,26 @@ std::string rewrite_model(std::string_view body, std::string_view model) {
   return out;
 }
 
+std::string with_reasoning_effort(std::string_view body, std::string_view effort) {
+  const auto open = body.find_first_not_of(" \t\r\n");
+  if (open == std::string_view::npos || body[open] != '{' ||
+      body.find("\"reasoning_effort\"") != std::string_view::npos)
+    return std::string(body);
+  const auto next = body.find_first_not_of(" \t\r\n", open + 1);
+  std::string out;
+  out.reserve(body.size() + effort.size() + 24);
+  out.append(body.substr(0, open + 1)).append("\"reasoning_effort\":");
+  append_json_string(out, effort);
+  if (next != std::string_view::npos && body[next] != '}') out.push_back(',');
+  out.append(body.substr(open + 1));
+  return out;
+}
+
+std::string without_reasoning_effort(std::string_view body) {
+  if (body.find("reasoning_effort") == std::string_view::npos) return std::string(body);
+  auto j = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (!j.is_object() || j.erase("reasoning_effort") == 0) return std::string(body);
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 }  // namespace switchboard::api

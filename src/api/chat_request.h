@@ -69,6 +69,13 @@ Result<ChatRequest> parse_chat_request(std::string_view body);
 // appears once, possibly spelled with escapes); otherwise it is returned unchanged.
 std::string rewrite_model(std::string_view body, std::string_view model);
 
+// `body` (a JSON object) with "reasoning_effort": `effort` as its first member, unless it has one
+// (then unchanged); unchanged when it is not an object.
+std::string with_reasoning_effort(std::string_view body, std::string_view effort);
+// `body` without its top-level "reasoning_effort" (its other members in their order); unchanged
+// when it has none or is not a JSON object.
+std::string without_reasoning_effort(std::string_view body);
+
 // A rough token count for text (about four characters per token, rounded up), used when the
 // upstream reports no usage. Never less than 1 for non-empty text; never overflows.
 std::int64_t estimate_tokens(std::size_t chars);

@@ -437,6 +437,14 @@ std::string anthropic_error_json(std::string_view type, std::string_view message
 
 namespace {
 
+// Chat's reasoning_effort for a thinking budget: below 4,096 tokens low, below 16,384 medium,
+// else high; medium without a budget (adaptive thinking).
+std::string effort_of_budget(const json& budget) {
+  if (!budget.is_number_integer()) return "medium";
+  const auto tokens = budget.get<std::int64_t>();
+  return tokens < 4096 ? "low" : tokens < 16384 ? "medium" : "high";
+}
+
 bool unsigned_thinking(const json& block) {
   return block.is_object() && string_at(block, "type") == "thinking" &&
          string_at(block, "signature").empty();
@@ -516,6 +524,7 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     if (!t->is_object() || !member(*t, "type").is_string())
       return invalid_request("thinking must be an object with a string type");
     r.thinking = string_at(*t, "type") != "disabled";
+    if (r.thinking) r.reasoning_effort = effort_of_budget(member(*t, "budget_tokens"));
     // Passed through to Anthropic replicas; chat completions have no thinking budget, so a chat
     // replica answers without extended thinking (a hint, unlike a document or a tool).
   }

@@ -43,6 +43,9 @@ struct MessagesRequest {
   // replica's reasoning (api/chat_reading.h) reaches it as `thinking` blocks; without it the
   // reasoning is left out, as Anthropic sends no thinking unless asked.
   bool thinking = false;
+  // Chat's reasoning_effort for that thinking (its budget: below 4,096 tokens low, below 16,384
+  // medium, else high; medium without one), for models with `reasoning: on`; "" without thinking.
+  std::string reasoning_effort;
   // The body an Anthropic replica gets instead of the client's, when the client's holds thinking
   // blocks without a signature (a chat replica's reasoning as the gateway gave it, sent back):
   // Anthropic refuses them, so they are left out — and `thinking` too when the last assistant
@@ -52,9 +55,8 @@ struct MessagesRequest {
 };
 
 // Thinking and redacted_thinking blocks of assistant messages are left out of chat_body (chat
-// completions take no reasoning back), and so is `thinking` (chat has no thinking budget: a chat
-// replica answers without extended thinking); they reach Anthropic replicas with the client's
-// body.
+// completions take no reasoning back), and so is `thinking` (reasoning_effort above carries it to
+// models that take it); they reach Anthropic replicas with the client's body.
 // Errors (kBadRequest, "invalid_request"; the message names the field): not a JSON object,
 // `model` / `max_tokens` / `messages` missing or of the wrong type, a role other than user or
 // assistant, a block that is not an object with a string type, an image in an assistant message

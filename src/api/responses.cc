@@ -523,6 +523,14 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     return invalid_request("stream must be a boolean");
   r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();
 
+  if (auto re = j.find("reasoning"); re != j.end() && !re->is_null()) {
+    if (!re->is_object()) return invalid_request("reasoning must be an object");
+    const json& effort = member(*re, "effort");
+    if (!effort.is_null() && !effort.is_string())
+      return invalid_request("reasoning.effort must be a string");
+    r.reasoning_effort = string_at(*re, "effort");
+  }
+
   json messages = json::array();
   if (auto ins = j.find("instructions"); ins != j.end() && !ins->is_null()) {
     if (!ins->is_string()) return invalid_request("instructions must be a string");

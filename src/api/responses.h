@@ -5,7 +5,8 @@
 // chat image_url parts}, function_call, function_call_output), `instructions` (a system
 // message first), `max_output_tokens`, `temperature`, `top_p`, `stream`, `tools` (type function
 // only), `tool_choice`, `parallel_tool_calls`, `text.format` (text, json_object, json_schema),
-// `user`; `store`, `metadata`, `include`, `reasoning`, `truncation` are accepted and ignored here.
+// `user`; `reasoning.effort` is kept apart (reasoning_effort below); `store`, `metadata`,
+// `include`, `truncation` and the rest of `reasoning` are accepted and ignored here.
 // `previous_response_id` is refused (400 unsupported_parameter): with stored conversations on
 // (`apis.responses.store`), the gateway replaces it by the stored items before this parse
 // (api/responses_conversation.h). Reasoning items are left out; parts chat cannot carry make the
@@ -44,6 +45,9 @@ struct ResponsesRequest {
   // another type than message, function_call, function_call_output or reasoning). chat_body
   // leaves such parts out; it is what routing reads.
   std::string native_only;
+  // `reasoning.effort` ("" = none), for models that take chat's reasoning_effort (`reasoning: on`
+  // in their config); not in chat_body, as a route may pick a model without reasoning.
+  std::string reasoning_effort;
 };
 
 // `reasoning` items of the input are left out of chat_body (chat completions take no reasoning

@@ -227,7 +227,7 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
   w.only_keys(node, what,
               {"name", "price", "context_window", "replicas", "timeout_ms", "stream_idle_timeout_ms",
                "balancer", "outlier_ejection", "retry", "hedge", "health_check", "load_metrics", "adapters",
-               "max_stream_line_bytes", "max_stream_event_bytes", "capacity"});
+               "max_stream_line_bytes", "max_stream_event_bytes", "capacity", "reasoning"});
   ModelConfig m;
   if (!node["name"]) w.fail(node, what + " needs a name");
   m.name = w.string(node["name"], what + ".name");
@@ -257,6 +257,12 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
                                                           "price.cache_write_input_per_mtok");
   }
   if (node["context_window"]) m.context_window = w.positive_int(node["context_window"], what + ".context_window");
+  if (const auto& r = node["reasoning"]) {
+    const std::string mode = w.string(r, what + ".reasoning");
+    if (mode == "on") m.reasoning = ReasoningMode::kOn;
+    else if (mode == "off") m.reasoning = ReasoningMode::kOff;
+    else if (mode != "auto") w.fail(r, what + ".reasoning must be auto, on or off, not '" + mode + "'");
+  }
   if (node["timeout_ms"]) m.timeout = w.millis(node["timeout_ms"], what + ".timeout_ms");
   if (node["max_stream_line_bytes"])
     m.max_stream_line_bytes = w.positive_int(node["max_stream_line_bytes"], what + ".max_stream_line_bytes");

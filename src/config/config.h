@@ -105,8 +105,17 @@ struct ControlConfig {
   std::size_t history = 600;  // steps kept for GET /v1/capacity (bounded ring)
 };
 
+// What a model does with a request's reasoning settings (docs/apis.md, "Reasoning settings").
+enum class ReasoningMode {
+  kAuto,  // a chat client's reasoning_effort as sent (thinking for an Anthropic replica); the
+          // other APIs' settings (Messages thinking, Responses reasoning) not sent
+  kOn,    // also the other APIs' settings, as reasoning_effort: the model takes it
+  kOff,   // no reasoning_effort (removed from a chat client's body), no thinking
+};
+
 struct ModelConfig {
   std::string name;
+  ReasoningMode reasoning = ReasoningMode::kAuto;  // `reasoning: auto | on | off`
   CapacityConfig capacity;
   Price price;
   std::int64_t context_window = 0;  // tokens; 0 = unknown

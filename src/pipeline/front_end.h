@@ -43,6 +43,9 @@ struct FrontRequest {
   // server takes left out, e.g. api/messages.h MessagesRequest::native_body); nullopt = the
   // client's.
   std::optional<std::string> native_body;
+  // The request's reasoning setting as chat's reasoning_effort ("" = none), sent to models with
+  // `reasoning: on` only (pipeline/model_call.h, CallState::body_for).
+  std::string reasoning_effort;
 };
 
 class FrontEnd {

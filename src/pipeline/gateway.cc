@@ -410,6 +410,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
     translated = fe.translate(ctx.read_error ? std::string_view() : ctx.body);
     if (!ctx.read_error) {
       if (translated.body) ctx.body = *translated.body;
+      ctx.reasoning_effort = translated.reasoning_effort;
       if (translated.error) ctx.read_error = std::move(translated.error);  // parse fails with it
     }
     if (translated.translator) {

@@ -51,7 +51,7 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
   const auto deadline = a.sent_at + m.config->timeout;
   a.api = &m.apis[r.ordinal]->serving(ctx, st);  // its refusal() was checked by the caller
   const std::string_view path = a.api->path(ctx);
-  const std::string_view body = a.api->body(ctx, st, upstream_name);
+  const std::string_view body = a.api->body(ctx, st, upstream_name, m.config->reasoning);
   ModelCall call{m.config->name,
                  &r,
                  path,
@@ -207,12 +207,37 @@ std::string Attempt::result() const {
   return "ok";
 }
 
-std::string_view CallState::body_for(const RequestContext& ctx, std::string_view name) {
-  if (!buffered && name == ctx.req.model) return ctx.body;
-  for (const auto& [n, body] : rewritten)
-    if (n == name) return body;
+bool reasoning_changes(const RequestContext& ctx, std::string_view base,
+                       config::ReasoningMode reasoning) {
+  if (reasoning == config::ReasoningMode::kOn) return !ctx.reasoning_effort.empty();
+  return reasoning == config::ReasoningMode::kOff &&
+         base.find("\"reasoning_effort\"") != std::string_view::npos;
+}
+
+std::optional<std::string> reasoning_body(const RequestContext& ctx, std::string_view base,
+                                          config::ReasoningMode reasoning) {
+  if (!reasoning_changes(ctx, base, reasoning)) return std::nullopt;
+  return reasoning == config::ReasoningMode::kOn
+             ? api::with_reasoning_effort(base, ctx.reasoning_effort)
+             : api::without_reasoning_effort(base);
+}
+
+std::string_view CallState::body_for(const RequestContext& ctx, std::string_view name,
+                                     config::ReasoningMode reasoning) {
   const std::string_view base = buffered ? std::string_view(*buffered) : ctx.body;
-  return rewritten.emplace_front(std::string(name), api::rewrite_model(base, name)).second;
+  const bool changes = reasoning_changes(ctx, base, reasoning);
+  if (!changes && !buffered && name == ctx.req.model) return ctx.body;
+  // Under the name, marked when the reasoning setting changes it (another model may share the
+  // upstream name with another setting).
+  const std::string key =
+      changes ? std::string(name) + "\x03" + std::to_string(static_cast<int>(reasoning))
+              : std::string(name);
+  for (const auto& [n, body] : rewritten)
+    if (n == key) return body;
+  const auto adjusted = changes ? reasoning_body(ctx, base, reasoning) : std::nullopt;
+  return rewritten
+      .emplace_front(key, api::rewrite_model(adjusted ? std::string_view(*adjusted) : base, name))
+      .second;
 }
 
 awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const ModelRuntime& m,

@@ -88,16 +88,27 @@ struct CallState {
   // client's (before the model rename), read whole, never relayed as a stream (stream false).
   std::optional<std::string> buffered;
   // The request translated for replicas of another upstream API (pipeline/native/
-  // translated_api.h) — or why the translation cannot carry it — once per API and state, under
-  // the API's name, with an empty model name that each call's body renames. A memo, so filled
+  // translated_api.h) — or why the translation cannot carry it — once per API, reasoning variant
+  // and state, with an empty model name that each call's body renames. A memo, so filled
   // from const paths too (refusal() is asked for every replica).
-  mutable std::forward_list<std::pair<std::string_view, Result<std::string>>> translations;
-  // The body as the upstream named `name` must see it (the client's when the name is the same).
-  // Valid as long as this CallState.
-  std::string_view body_for(const RequestContext& ctx, std::string_view name);
+  mutable std::forward_list<std::pair<std::string, Result<std::string>>> translations;
+  // The body as the upstream named `name`, of a model with `reasoning`, must see it (the client's
+  // when the name is the same and reasoning_body() changes nothing). Valid as long as this
+  // CallState.
+  std::string_view body_for(const RequestContext& ctx, std::string_view name,
+                            config::ReasoningMode reasoning);
   // Whether calls of this state ask the upstream for a stream.
   bool streams(const RequestContext& ctx) const { return !buffered && ctx.req.stream; }
 };
+
+// The chat body `base` as a model with `reasoning` gets it (config::ReasoningMode): with the
+// client API's reasoning setting as reasoning_effort (kOn, RequestContext::reasoning_effort),
+// without a chat client's reasoning_effort (kOff); nullopt = unchanged.
+std::optional<std::string> reasoning_body(const RequestContext& ctx, std::string_view base,
+                                          config::ReasoningMode reasoning);
+// Whether reasoning_body() changes `base` (cheap: no copy).
+bool reasoning_changes(const RequestContext& ctx, std::string_view base,
+                       config::ReasoningMode reasoning);
 
 struct ModelCallResult {
   std::optional<Attempt> answer;  // a good answer (not retryable)

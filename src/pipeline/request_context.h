@@ -88,6 +88,9 @@ struct RequestContext {
   std::string_view native_body;
   // Why only a replica speaking native_api can answer ("" = any can; FrontRequest::native_only).
   std::string_view native_only;
+  // The client API's reasoning setting as chat's reasoning_effort ("" = none; a chat client's is in
+  // its body): FrontRequest::reasoning_effort, sent to models with `reasoning: on`.
+  std::string_view reasoning_effort;
   ResponseWriter* native_client = nullptr;
   RequestHeaders headers;
   // The client's IP address ("" unknown), asked for only by the stages that need it: it costs a

@@ -20,7 +20,8 @@ describe('a chat replica\'s reasoning through the Messages and Responses APIs', 
   before(async () => {
     upstream = await reasoningUpstream();
     gw = await startGateway({
-      models: [model(REASONING_MODEL, upstream.url), model('escalation-model', upstream.url)],
+      models: [model(REASONING_MODEL, upstream.url), model('escalation-model', upstream.url),
+        model('thinker', upstream.url, { reasoning: 'on' }), model('plain-model', upstream.url, { reasoning: 'off' })],
       routes: [{ name: 'verified', policy: { type: 'cascade', tiers: [
         { model: REASONING_MODEL, judge: { type: 'rules', min_chars: 1 }, threshold: 0.5 },
         { model: 'escalation-model' },
@@ -127,5 +128,25 @@ describe('a chat replica\'s reasoning through the Messages and Responses APIs', 
     assert.equal(content, 'answer to: Why?');
     // The cascade's call was buffered: the replica was asked without streaming.
     assert.equal(JSON.parse(upstream.requests.at(-1).body).stream, false);
+  });
+
+  test('reasoning settings per model: on sends the other APIs\' settings as reasoning_effort, auto does not, off removes a chat client\'s', async () => {
+    const sent = () => JSON.parse(upstream.requests.at(-1).body);
+    await openai.responses.create({ model: 'thinker', input: 'Why?', reasoning: { effort: 'high' } });
+    assert.equal(sent().reasoning_effort, 'high');
+    await anthropic.messages.create({ ...ask, model: 'thinker', thinking: { type: 'enabled', budget_tokens: 2000 } });
+    assert.equal(sent().reasoning_effort, 'low');
+    await anthropic.messages.create({ ...ask, model: 'thinker' });
+    assert.equal(sent().reasoning_effort, undefined, 'no thinking asked, no effort');
+    await openai.responses.create({ model: REASONING_MODEL, input: 'Why?', reasoning: { effort: 'high' } });
+    assert.equal(sent().reasoning_effort, undefined, 'auto: a route may pick a model without reasoning');
+    await openai.chat.completions.create({ model: REASONING_MODEL, reasoning_effort: 'low', messages: [{ role: 'user', content: 'Why?' }] });
+    assert.equal(sent().reasoning_effort, 'low', 'auto: a chat client\'s own as sent');
+    const { data: c } = await openai.chat.completions.create({
+      model: 'plain-model', reasoning_effort: 'low', messages: [{ role: 'user', content: 'Why?' }],
+    }).withResponse();
+    assert.equal(c.choices[0].message.content, 'answer to: Why?');
+    assert.equal(sent().reasoning_effort, undefined, 'off: removed');
+    assert.equal(sent().model, 'plain-model');
   });
 });

@@ -260,6 +260,18 @@ TEST(MessagesAnswer, ReasoningIsAThinkingBlockWhenThinkingWasAsked) {
     EXPECT_EQ(j["usage"], json::parse(R"({"input_tokens":7,"cache_read_input_tokens":4,
                                           "output_tokens":9})"));
   }
+  EXPECT_EQ(asked->reasoning_effort, "low");  // 1,024 tokens of thinking
+  for (auto [thinking, effort] : std::vector<std::pair<const char*, const char*>>{
+           {R"({"type":"enabled","budget_tokens":4096})", "medium"},
+           {R"({"type":"enabled","budget_tokens":32000})", "high"},
+           {R"({"type":"adaptive"})", "medium"},
+           {R"({"type":"disabled"})", ""}}) {
+    auto r = parse_messages_request(std::string(R"({"model":"m","max_tokens":9,"thinking":)") +
+                                    thinking + R"(,"messages":[{"role":"user","content":"hi"}]})");
+    ASSERT_TRUE(r) << thinking;
+    EXPECT_EQ(r->reasoning_effort, effort) << thinking;
+    EXPECT_FALSE(json::parse(r->chat_body).contains("reasoning_effort")) << "not for every model";
+  }
   // Not asked (no thinking, or thinking disabled): Anthropic sends no thinking, nor does the gateway.
   for (const char* body :
        {R"({"model":"auto","max_tokens":64,"messages":[{"role":"user","content":"hi"}]})",

@@ -136,6 +136,23 @@ TEST(ResponsesRequest, WhatOnlyTheResponsesApiCanCarry) {
             1u);
 }
 
+TEST(ResponsesRequest, ReasoningEffortIsKeptApartFromTheChatBody) {
+  auto r = parse_responses_request(
+      R"({"model":"m","input":"hi","reasoning":{"effort":"high","summary":"auto"}})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reasoning_effort, "high");
+  EXPECT_FALSE(json::parse(r->chat_body).contains("reasoning_effort"));  // not for every model
+  auto none = parse_responses_request(R"({"model":"m","input":"hi","reasoning":{"summary":"auto"}})");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->reasoning_effort, "");
+  for (const char* bad : {R"({"model":"m","input":"hi","reasoning":"high"})",
+                          R"({"model":"m","input":"hi","reasoning":{"effort":3}})"}) {
+    auto e = parse_responses_request(bad);
+    ASSERT_FALSE(e) << bad;
+    EXPECT_NE(e.error().message.find("reasoning"), std::string::npos) << e.error().message;
+  }
+}
+
 TEST(ResponsesRequest, MalformedRequestsAreNamed) {
   struct Case {
     const char* body;

@@ -85,6 +85,23 @@ constexpr std::string_view kMsgs = R"("messages":[{"role":"user","content":"x"}]
 std::string body_with(std::string_view fields) {
   return "{" + std::string(fields) + "," + std::string(kMsgs) + "}";
 }
+TEST(ChatRequestBody, ReasoningEffortAddedOrRemoved) {
+  EXPECT_EQ(api::with_reasoning_effort(R"({"model":"m","messages":[]})", "high"),
+            R"({"reasoning_effort":"high","model":"m","messages":[]})");
+  EXPECT_EQ(api::with_reasoning_effort(" {}", "low"), R"( {"reasoning_effort":"low"})");
+  const std::string has = R"({"model":"m","reasoning_effort":"low"})";
+  EXPECT_EQ(api::with_reasoning_effort(has, "high"), has) << "the client's own kept";
+  EXPECT_EQ(api::with_reasoning_effort("[1]", "high"), "[1]");
+  auto added = api::parse_chat_request(api::with_reasoning_effort(
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}]})", "me\"dium"));
+  ASSERT_TRUE(added) << "still one valid request";
+  EXPECT_EQ(api::without_reasoning_effort(R"({"z":1,"reasoning_effort":"high","a":[2]})"),
+            R"({"z":1,"a":[2]})");  // the other members in their order
+  const std::string none = R"({"model":"m","messages":[{"role":"user","content":"reasoning_effort"}]})";
+  EXPECT_EQ(api::without_reasoning_effort(none), none);
+  EXPECT_EQ(api::without_reasoning_effort("not json reasoning_effort"), "not json reasoning_effort");
+}
+
 }  // namespace
 
 TEST(ChatRequest, RejectsATopLevelKeyThatRepeats) {

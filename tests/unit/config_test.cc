@@ -122,6 +122,20 @@ TEST(Config, ReplicaApi) {
   EXPECT_EQ((*responses)->models[0].replicas[0].api, "responses");
 }
 
+TEST(Config, ModelReasoning) {
+  auto cfg = config::parse_config(
+      "models:\n  - name: a\n    replicas: [{url: 'http://h:1'}]\n"
+      "  - name: b\n    reasoning: on\n    replicas: [{url: 'http://h:2'}]\n"
+      "  - name: c\n    reasoning: off\n    replicas: [{url: 'http://h:3'}]\n",
+      "reasoning.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ((*cfg)->models[0].reasoning, config::ReasoningMode::kAuto);
+  EXPECT_EQ((*cfg)->models[1].reasoning, config::ReasoningMode::kOn);
+  EXPECT_EQ((*cfg)->models[2].reasoning, config::ReasoningMode::kOff);
+  EXPECT_THAT(error_of("models:\n  - name: a\n    reasoning: maybe\n    replicas: [{url: 'http://h:1'}]\n"),
+              AllOf(HasSubstr("test.yaml:3:"), HasSubstr("reasoning must be auto, on or off")));
+}
+
 TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
   auto build = [](const std::string& yaml) {
     auto cfg = config::parse_config(yaml, "rt.yaml");

@@ -14,6 +14,9 @@ namespace switchboard::pipeline {
 namespace {
 
 using json = nlohmann::json;
+constexpr auto kAuto = config::ReasoningMode::kAuto;
+constexpr auto kOn = config::ReasoningMode::kOn;
+constexpr auto kOff = config::ReasoningMode::kOff;
 
 const NativeApi& api(const std::string& name) {
   const NativeApi* a = find_native_api(name);
@@ -136,7 +139,7 @@ TEST(NativeApis, PassThroughServesOnlyClientsOfItsOwnApi) {
   EXPECT_EQ(api("responses").refusal(ctx, st, replica), "");
   ctx.native_body = R"({"model":"auto","input":"hi"})";
   ctx.req.model = "auto";
-  EXPECT_EQ(api("responses").body(ctx, st, "gpt-up"), R"({"model":"gpt-up","input":"hi"})");
+  EXPECT_EQ(api("responses").body(ctx, st, "gpt-up", kAuto), R"({"model":"gpt-up","input":"hi"})");
   st.buffered = "{}";  // a multi-call plan's call
   EXPECT_NE(api("responses").refusal(ctx, st, replica).find("multi-call"), std::string::npos);
   st.buffered.reset();
@@ -172,8 +175,8 @@ TEST(NativeApis, WhatThePassThroughCannotTakeIsServedByTheTranslation) {
     // Translated once per state and API, then renamed per model.
     EXPECT_EQ(chat.refusal(ctx, st, replica), why);
     if (why.empty()) {
-      const auto a = json::parse(chat.body(ctx, st, "claude-a"));
-      const auto b = json::parse(chat.body(ctx, st, "claude-b"));
+      const auto a = json::parse(chat.body(ctx, st, "claude-a", kAuto));
+      const auto b = json::parse(chat.body(ctx, st, "claude-b", kAuto));
       EXPECT_EQ(a["model"], "claude-a");
       EXPECT_EQ(b["model"], "claude-b");
       EXPECT_EQ(a["stop_sequences"], json::array({"END"}));
@@ -188,6 +191,43 @@ TEST(NativeApis, WhatThePassThroughCannotTakeIsServedByTheTranslation) {
   }
   // The chat API serves everything itself.
   EXPECT_EQ(&api("chat").serving(ctx, st), &api("chat"));
+}
+
+TEST(NativeApis, ReasoningSettingsPerModel) {
+  RequestContext ctx;
+  ctx.req.model = "auto";
+  // A chat client's reasoning_effort: as sent (auto, on), removed (off).
+  ctx.body = R"({"model":"auto","reasoning_effort":"high","messages":[{"role":"user","content":"hi"}]})";
+  {
+    CallState st;
+    const NativeApi& chat = api("chat");
+    EXPECT_EQ(json::parse(chat.body(ctx, st, "o3", kAuto))["reasoning_effort"], "high");
+    EXPECT_EQ(json::parse(chat.body(ctx, st, "o4", kOn))["reasoning_effort"], "high");
+    const auto off = json::parse(chat.body(ctx, st, "gpt-4o", kOff));
+    EXPECT_FALSE(off.contains("reasoning_effort"));
+    EXPECT_EQ(off["model"], "gpt-4o");
+    EXPECT_EQ(off["messages"][0]["content"], "hi");
+    // Over Anthropic: thinking unless off.
+    ctx.native_api = {};
+    const NativeApi& claude = api("anthropic").serving(ctx, st);
+    EXPECT_TRUE(json::parse(claude.body(ctx, st, "claude", kAuto)).contains("thinking"));
+    EXPECT_FALSE(json::parse(claude.body(ctx, st, "claude-3-haiku", kOff)).contains("thinking"));
+  }
+  // Another API's setting (Messages thinking, Responses reasoning.effort): only for `on`.
+  ctx.body = R"({"model":"auto","messages":[{"role":"user","content":"hi"}]})";
+  ctx.reasoning_effort = "medium";
+  CallState st;
+  const NativeApi& chat = api("chat");
+  EXPECT_FALSE(json::parse(chat.body(ctx, st, "o3", kAuto)).contains("reasoning_effort"));
+  EXPECT_FALSE(json::parse(chat.body(ctx, st, "gpt-4o", kOff)).contains("reasoning_effort"));
+  const auto on = json::parse(chat.body(ctx, st, "o3", kOn));
+  EXPECT_EQ(on["reasoning_effort"], "medium");
+  EXPECT_EQ(on["model"], "o3");
+  // The same upstream name with another setting is its own body.
+  EXPECT_FALSE(json::parse(chat.body(ctx, st, "o3", kAuto)).contains("reasoning_effort"));
+  const NativeApi& claude = api("anthropic").serving(ctx, st);
+  EXPECT_FALSE(json::parse(claude.body(ctx, st, "claude", kAuto)).contains("thinking"));
+  EXPECT_EQ(json::parse(claude.body(ctx, st, "claude", kOn))["thinking"]["budget_tokens"], 8192);
 }
 
 }  // namespace

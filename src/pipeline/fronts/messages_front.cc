@@ -20,6 +20,7 @@ class MessagesFront final : public FrontEnd {
     out.translator = api::messages_translator(&*r);
     out.body = std::move(r->chat_body);
     out.native_only = std::move(r->native_only);
+    out.reasoning_effort = std::move(r->reasoning_effort);
     out.native_body = std::move(r->native_body);
     return out;
   }

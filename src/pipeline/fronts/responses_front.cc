@@ -21,6 +21,7 @@ class ResponsesFront final : public FrontEnd {
     out.translator = api::responses_translator(&*r);
     out.body = std::move(r->chat_body);
     out.native_only = std::move(r->native_only);
+    out.reasoning_effort = std::move(r->reasoning_effort);
     return out;
   }
   std::string_view native_api() const override { return "responses"; }

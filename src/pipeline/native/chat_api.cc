@@ -19,9 +19,9 @@ class ChatApi final : public NativeApi {
            " of " + replica.model + " speaks chat completions; " + std::string(ctx.native_only);
   }
   std::string_view path(const RequestContext& ctx) const override { return ctx.upstream_path; }
-  std::string_view body(const RequestContext& ctx, CallState& st,
-                        std::string_view model) const override {
-    return st.body_for(ctx, model);
+  std::string_view body(const RequestContext& ctx, CallState& st, std::string_view model,
+                        config::ReasoningMode reasoning) const override {
+    return st.body_for(ctx, model, reasoning);
   }
   ResponseWriter& writer(const RequestContext& ctx) const override { return *ctx.client; }
   std::optional<api::Usage> usage(std::string_view whole) const override {

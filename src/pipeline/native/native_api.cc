@@ -38,7 +38,8 @@ bool PassThroughApi::passes_through(const RequestContext& ctx, const CallState& 
 }
 
 std::string_view PassThroughApi::body(const RequestContext& ctx, CallState& st,
-                                      std::string_view model) const {
+                                      std::string_view model, config::ReasoningMode) const {
+  // The client's own body: its reasoning settings are its API's, as it sent them.
   // Kept with the state's other renamed bodies, under a key no model name has.
   const std::string key = "\x01" + std::string(name()) + ":" + std::string(model);
   for (const auto& [n, b] : st.rewritten)

@@ -23,6 +23,7 @@
 
 #include "api/sse.h"
 #include "api/text_answer.h"
+#include "config/config.h"
 #include "switchboard/balancer.h"
 #include "switchboard/registry.h"
 #include "switchboard/response_writer.h"
@@ -85,10 +86,11 @@ class NativeApi {
   virtual std::string refusal(const RequestContext& ctx, const CallState& st,
                               const Replica& replica) const = 0;
   // The path posted to (after the replica's base path) and the body, with `model` as the
-  // upstream must see it; the body stays valid as long as `st`.
+  // upstream must see it, for a model with `reasoning` (config::ReasoningMode: what it does with
+  // the request's reasoning setting); the body stays valid as long as `st`.
   virtual std::string_view path(const RequestContext& ctx) const = 0;
-  virtual std::string_view body(const RequestContext& ctx, CallState& st,
-                                std::string_view model) const = 0;
+  virtual std::string_view body(const RequestContext& ctx, CallState& st, std::string_view model,
+                                config::ReasoningMode reasoning) const = 0;
   // Where the answer goes: the client's writer in this API's shape.
   virtual ResponseWriter& writer(const RequestContext& ctx) const = 0;
   // Metering: a whole answer's usage (nullopt = none reported), and a meter for a stream.
@@ -112,8 +114,8 @@ class PassThroughApi : public NativeApi {
   bool passes_through(const RequestContext& ctx, const CallState& st) const;
   std::string refusal(const RequestContext& ctx, const CallState& st,
                       const Replica& replica) const override;
-  std::string_view body(const RequestContext& ctx, CallState& st,
-                        std::string_view model) const override;
+  std::string_view body(const RequestContext& ctx, CallState& st, std::string_view model,
+                        config::ReasoningMode reasoning) const override;
   ResponseWriter& writer(const RequestContext& ctx) const override;
 };
 

@@ -114,25 +114,37 @@ std::string TranslatedApi::refusal(const RequestContext& ctx, const CallState& s
            ") and the translation cannot carry it: " + std::string(ctx.native_only);
   if (!ctx.native_only.empty())
     return "replica " + id + " speaks the " + api + " API; " + std::string(ctx.native_only);
-  const auto& translated = translation(ctx, st);
+  const ModelRuntime* model = ctx.runtime ? ctx.runtime->find_model(replica.model) : nullptr;
+  const auto& translated =
+      translation(ctx, st, model ? model->config->reasoning : config::ReasoningMode::kAuto);
   if (!translated) return "replica " + id + " (" + api + " API): " + translated.error().message;
   return {};
 }
 
 const Result<std::string>& TranslatedApi::translation(const RequestContext& ctx,
-                                                      const CallState& st) const {
-  for (const auto& [api, translated] : st.translations)
-    if (api == name()) return translated;
-  return st.translations.emplace_front(name(), translate(chat_of(ctx, st), "")).second;
+                                                      const CallState& st,
+                                                      config::ReasoningMode reasoning) const {
+  const std::string_view chat = chat_of(ctx, st);
+  const bool changes = reasoning_changes(ctx, chat, reasoning);
+  const std::string key =
+      std::string(name()) + (changes ? ":" + std::to_string(static_cast<int>(reasoning)) : "");
+  for (const auto& [k, translated] : st.translations)
+    if (k == key) return translated;
+  const auto adjusted = changes ? reasoning_body(ctx, chat, reasoning) : std::nullopt;
+  return st.translations
+      .emplace_front(key, translate(adjusted ? std::string_view(*adjusted) : chat, ""))
+      .second;
 }
 
 std::string_view TranslatedApi::body(const RequestContext& ctx, CallState& st,
-                                     std::string_view model) const {
+                                     std::string_view model,
+                                     config::ReasoningMode reasoning) const {
   // Kept with the state's other renamed bodies, under a key no model name has.
-  const std::string key = "\x02" + std::string(name()) + ":" + std::string(model);
+  const std::string key = "\x02" + std::string(name()) + ":" +
+                          std::to_string(static_cast<int>(reasoning)) + ":" + std::string(model);
   for (const auto& [n, b] : st.rewritten)
     if (n == key) return b;
-  const auto& translated = translation(ctx, st);  // refusal() checked it
+  const auto& translated = translation(ctx, st, reasoning);  // refusal() checked it
   return st.rewritten
       .emplace_front(key, translated ? api::rewrite_model(*translated, model) : std::string("{}"))
       .second;

@@ -22,8 +22,8 @@ class TranslatedApi : public NativeApi {
  public:
   std::string refusal(const RequestContext& ctx, const CallState& st,
                       const Replica& replica) const override;
-  std::string_view body(const RequestContext& ctx, CallState& st,
-                        std::string_view model) const override;
+  std::string_view body(const RequestContext& ctx, CallState& st, std::string_view model,
+                        config::ReasoningMode reasoning) const override;
   ResponseWriter& writer(const RequestContext& ctx) const override;
   std::optional<api::Usage> usage(std::string_view whole) const override;
   std::unique_ptr<UsageMeter> stream_meter() const override;
@@ -38,8 +38,10 @@ class TranslatedApi : public NativeApi {
   virtual std::unique_ptr<api::UpstreamToChat> reader(const RequestContext& ctx) const = 0;
 
  private:
-  // translate() of the chat body `st` sends, with an empty model name, made once per state.
-  const Result<std::string>& translation(const RequestContext& ctx, const CallState& st) const;
+  // translate() of the chat body `st` sends to a model with `reasoning` (its reasoning_body()),
+  // with an empty model name, made once per state and reasoning variant.
+  const Result<std::string>& translation(const RequestContext& ctx, const CallState& st,
+                                         config::ReasoningMode reasoning) const;
 };
 
 // The translating objects of the registered APIs that have one.
