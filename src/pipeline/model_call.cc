@@ -227,16 +227,16 @@ std::string_view CallState::body_for(const RequestContext& ctx, std::string_view
   const std::string_view base = buffered ? std::string_view(*buffered) : ctx.body;
   const bool changes = reasoning_changes(ctx, base, reasoning);
   if (!changes && !buffered && name == ctx.req.model) return ctx.body;
-  // Under the name, marked when the reasoning setting changes it (another model may share the
-  // upstream name with another setting).
-  const std::string key =
-      changes ? std::string(name) + "\x03" + std::to_string(static_cast<int>(reasoning))
-              : std::string(name);
+  if (!changes) {  // the common case: under the name, found without building a key
+    for (const auto& [n, body] : rewritten)
+      if (n == name) return body;
+    return rewritten.emplace_front(std::string(name), api::rewrite_model(base, name)).second;
+  }
+  // Marked with the setting (another model may share the upstream name with another setting).
+  const std::string key = std::string(name) + "\x03" + std::to_string(static_cast<int>(reasoning));
   for (const auto& [n, body] : rewritten)
     if (n == key) return body;
-  const auto adjusted = changes ? reasoning_body(ctx, base, reasoning) : std::nullopt;
-  return rewritten
-      .emplace_front(key, api::rewrite_model(adjusted ? std::string_view(*adjusted) : base, name))
+  return rewritten.emplace_front(key, api::rewrite_model(*reasoning_body(ctx, base, reasoning), name))
       .second;
 }
 
