@@ -36,6 +36,9 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
         model('claude-mixed', [{ url: chat.url }, { url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }],
           { balancer: 'round_robin', retry: { max_attempts: 1 } }),
         model('claude-wrong-key', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_WRONG_KEY' }]),
+        // Reasoning settings of every API reach it (models[].reasoning: on).
+        model('claude-thinks', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }],
+          { reasoning: 'on' }),
         model('claude-cached', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }],
           { price: { input_per_mtok: 10, output_per_mtok: 30, cached_input_per_mtok: 1, cache_write_input_per_mtok: 12.5 } }),
         model('claude-cached-2', [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY' }],
@@ -490,6 +493,18 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     assert.equal(r.status, 'completed');
     assert.equal(r.output_text, 'native answer to: hello responses');
     assert.deepEqual([r.usage.input_tokens, r.usage.output_tokens], [21, 8]);
+  });
+
+  test('a Responses client\'s reasoning.effort over the Messages replica of a model with reasoning: on: thinking asked, its thinking a reasoning item', async () => {
+    const r = await openai.responses.create({ model: 'claude-thinks', input: 'ponder this', reasoning: { effort: 'medium' } });
+    assert.deepEqual(JSON.parse(upstream.requests.at(-1).body).thinking, { type: 'enabled', budget_tokens: 8192 });
+    assert.equal(r.output[0].type, 'reasoning');
+    assert.deepEqual(r.output[0].content, [{ type: 'reasoning_text', text: 'thought about: ponder this' }]);
+    assert.equal(r.output_text, 'native answer to: ponder this');
+    // The same request to the auto model: no thinking asked.
+    const plain = await openai.responses.create({ model: CLAUDE, input: 'ponder this', reasoning: { effort: 'medium' } });
+    assert.equal(JSON.parse(upstream.requests.at(-1).body).thinking, undefined);
+    assert.deepEqual(plain.output.map((o) => o.type), ['message']);
   });
 
   test('the same SDK to a chat model is translated as before', async () => {
