@@ -261,10 +261,28 @@ std::string rewrite_model(std::string_view body, std::string_view model) {
   return out;
 }
 
+bool has_reasoning_effort(std::string_view body) {
+  // Cheap first: neither "effort" nor an escape that could spell it.
+  if (body.find("effort") == std::string_view::npos && body.find("\\u") == std::string_view::npos)
+    return false;
+  thread_local simdjson::ondemand::parser parser;
+  thread_local PaddedScratch scratch;
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object root;
+  if (parser.iterate(scratch.view(body)).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(root) != simdjson::SUCCESS)
+    return false;
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    if (key == "reasoning_effort") return true;
+  }
+  return false;
+}
+
 std::string with_reasoning_effort(std::string_view body, std::string_view effort) {
   const auto open = body.find_first_not_of(" \t\r\n");
-  if (open == std::string_view::npos || body[open] != '{' ||
-      body.find("\"reasoning_effort\"") != std::string_view::npos)
+  if (open == std::string_view::npos || body[open] != '{' || has_reasoning_effort(body))
     return std::string(body);
   const auto next = body.find_first_not_of(" \t\r\n", open + 1);
   std::string out;
@@ -277,7 +295,7 @@ std::string with_reasoning_effort(std::string_view body, std::string_view effort
 }
 
 std::string without_reasoning_effort(std::string_view body) {
-  if (body.find("reasoning_effort") == std::string_view::npos) return std::string(body);
+  if (!has_reasoning_effort(body)) return std::string(body);
   auto j = nlohmann::ordered_json::parse(body, nullptr, false);
   if (!j.is_object() || j.erase("reasoning_effort") == 0) return std::string(body);
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);

@@ -69,11 +69,13 @@ Result<ChatRequest> parse_chat_request(std::string_view body);
 // appears once, possibly spelled with escapes); otherwise it is returned unchanged.
 std::string rewrite_model(std::string_view body, std::string_view model);
 
+// Whether `body` (a JSON object) has a top-level "reasoning_effort" (the key matched unescaped).
+bool has_reasoning_effort(std::string_view body);
 // `body` (a JSON object) with "reasoning_effort": `effort` as its first member, unless it has one
-// (then unchanged); unchanged when it is not an object.
+// at its top level (then unchanged); unchanged when it is not an object.
 std::string with_reasoning_effort(std::string_view body, std::string_view effort);
-// `body` without its top-level "reasoning_effort" (its other members in their order); unchanged
-// when it has none or is not a JSON object.
+// `body` without its top-level "reasoning_effort", however spelled (its other members in their
+// order); unchanged when it has none or is not a JSON object.
 std::string without_reasoning_effort(std::string_view body);
 
 // A rough token count for text (about four characters per token, rounded up), used when the

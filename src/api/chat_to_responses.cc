@@ -105,6 +105,18 @@ ChatUsage usage_of(const json& response) {
               int_at(member(u, "input_tokens_details"), "cached_tokens").value_or(0), 0)};
 }
 
+// A reasoning item's text: its reasoning_text content, else its summary's text (what OpenAI's
+// reasoning models give when a summary is asked for).
+std::string reasoning_text(const json& item) {
+  std::string out;
+  for (const char* key : {"content", "summary"}) {
+    if (const json& parts = member(item, key); parts.is_array())
+      for (const json& p : parts) out += string_at(p, "text");
+    if (!out.empty()) break;
+  }
+  return out;
+}
+
 class ResponsesReader final : public UpstreamToChat {
  public:
   explicit ResponsesReader(bool include_usage) : include_usage_(include_usage) {}
@@ -114,11 +126,13 @@ class ResponsesReader final : public UpstreamToChat {
     if (string_at(r, "object") != "response" || !member(r, "output").is_array())
       return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                         "the Responses upstream's answer is not a response");
-    std::string text, refusal;
+    std::string text, refusal, reasoning;
     json calls = json::array();
     for (const json& item : r["output"]) {
       const std::string type = string_at(item, "type");
-      if (type == "message" && member(item, "content").is_array()) {
+      if (type == "reasoning") {
+        reasoning += reasoning_text(item);
+      } else if (type == "message" && member(item, "content").is_array()) {
         for (const json& p : item["content"]) {
           if (string_at(p, "type") == "output_text") text += string_at(p, "text");
           if (string_at(p, "type") == "refusal") refusal += string_at(p, "refusal");
@@ -136,6 +150,7 @@ class ResponsesReader final : public UpstreamToChat {
     else message["content"] = nullptr;
     if (text.empty() && !refusal.empty()) message["refusal"] = refusal;
     if (!calls.empty()) message["tool_calls"] = calls;
+    if (!reasoning.empty()) message["reasoning_content"] = std::move(reasoning);
     const json out{{"id", string_at(r, "id")},
                    {"object", "chat.completion"},
                    {"created", int_at(r, "created_at").value_or(unix_seconds())},
@@ -181,6 +196,8 @@ class ResponsesReader final : public UpstreamToChat {
     if (!started_) return {};
     if (type == "response.output_text.delta")
       return out_.delta({{"content", string_at(e, "delta")}});
+    if (type == "response.reasoning_text.delta" || type == "response.reasoning_summary_text.delta")
+      return out_.delta({{"reasoning_content", string_at(e, "delta")}});
     if (type == "response.output_item.added") {
       const json& item = member(e, "item");
       if (string_at(item, "type") != "function_call") return {};
@@ -294,6 +311,8 @@ Result<std::string> chat_to_responses_request(std::string_view chat_body, std::s
   if (member(chat, "parallel_tool_calls").is_boolean())
     out["parallel_tool_calls"] = chat["parallel_tool_calls"];
   if (member(chat, "user").is_string()) out["user"] = chat["user"];
+  if (member(chat, "reasoning_effort").is_string())
+    out["reasoning"] = {{"effort", chat["reasoning_effort"]}};
   if (member(chat, "stream") == true) out["stream"] = true;
   if (const json& tools = member(chat, "tools"); tools.is_array() && !tools.empty()) {
     json defs = json::array();

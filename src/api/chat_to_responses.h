@@ -8,7 +8,8 @@
 // input_file (file_data or file_id, and filename);
 // assistant text → an assistant message with an output_text part, `tool_calls` → function_call
 // items; `tool` messages → function_call_output items); max_tokens / max_completion_tokens →
-// max_output_tokens; temperature, top_p, parallel_tool_calls, user, stream; function `tools` →
+// max_output_tokens; temperature, top_p, parallel_tool_calls, user, stream; reasoning_effort →
+// `reasoning.effort`; function `tools` →
 // Responses function tools ({type, name, description, parameters, strict}); `tool_choice` (auto,
 // required, none, a named function → {type: function, name}); `response_format` json_object /
 // json_schema → `text.format`; `store: false` (the gateway keeps conversations itself, docs/apis.md).
@@ -18,9 +19,10 @@
 // Answers: a `response` becomes a chat.completion (the message items' output_text joined, refusal
 // parts as the content when there is no text, function_call items → tool_calls; finish_reason
 // tool_calls when there is a call, length when incomplete for max_output_tokens, content_filter
-// when incomplete for content_filter, else stop; usage from input/output tokens; reasoning items
-// left out). A stream's events become chat.completion.chunk events: the role on response.created,
-// output_text deltas, a tool call's start on its output_item.added and its argument deltas by
+// when incomplete for content_filter, else stop; usage from input/output tokens; reasoning items'
+// reasoning_text, else their summary text, as `reasoning_content`). A stream's events become
+// chat.completion.chunk events: the role on response.created, output_text deltas, reasoning_text
+// and reasoning_summary_text deltas as reasoning_content, a tool call's start on its output_item.added and its argument deltas by
 // output index, then on response.completed / response.incomplete the finishing chunk with the usage
 // (or a choice-less usage chunk when the client asked stream_options.include_usage) and [DONE];
 // response.failed and error events become a chunk carrying `error`. Pure, no I/O; never throws.

@@ -210,8 +210,7 @@ std::string Attempt::result() const {
 bool reasoning_changes(const RequestContext& ctx, std::string_view base,
                        config::ReasoningMode reasoning) {
   if (reasoning == config::ReasoningMode::kOn) return !ctx.reasoning_effort.empty();
-  return reasoning == config::ReasoningMode::kOff &&
-         base.find("\"reasoning_effort\"") != std::string_view::npos;
+  return reasoning == config::ReasoningMode::kOff && api::has_reasoning_effort(base);
 }
 
 std::optional<std::string> reasoning_body(const RequestContext& ctx, std::string_view base,

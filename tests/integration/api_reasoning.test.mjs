@@ -25,7 +25,7 @@ describe('a chat replica\'s reasoning through the Messages and Responses APIs', 
       routes: [{ name: 'verified', policy: { type: 'cascade', tiers: [
         { model: REASONING_MODEL, judge: { type: 'rules', min_chars: 1 }, threshold: 0.5 },
         { model: 'escalation-model' },
-      ] } }],
+      ] } }, { name: 'thinker-cached', policy: { type: 'static', model: 'thinker' }, cache: { ttl_s: 600 } }],
       extraConfig: { apis: { responses: { store: true } } },
     });
     anthropic = new Anthropic({ apiKey: 'test-key', baseURL: gw.base, maxRetries: 0 });
@@ -148,5 +148,17 @@ describe('a chat replica\'s reasoning through the Messages and Responses APIs', 
     assert.equal(c.choices[0].message.content, 'answer to: Why?');
     assert.equal(sent().reasoning_effort, undefined, 'off: removed');
     assert.equal(sent().model, 'plain-model');
+  });
+
+  test('the cache keys a Responses client\'s reasoning effort: with and without it are not mixed up', async () => {
+    const ask = (extra) => openai.responses.create({ model: 'thinker-cached', input: 'Cache me?', ...extra }).withResponse();
+    const cache = (r) => r.response.headers.get('x-switchboard-cache');
+    assert.equal(cache(await ask({ reasoning: { effort: 'high' } })), 'miss');
+    assert.equal(cache(await ask({ reasoning: { effort: 'high' } })), 'hit');
+    assert.equal(cache(await ask({})), 'miss', 'no effort: another key');
+    assert.equal(cache(await ask({ reasoning: { effort: 'low' } })), 'miss', 'another effort: another key');
+    const again = await ask({});
+    assert.equal(cache(again), 'hit');
+    assert.equal(again.data.output_text, 'answer to: Cache me?');
   });
 });

@@ -192,6 +192,40 @@ TEST(ResponsesToChat, StreamTextToolCallFinishUsageThenNothing) {
   EXPECT_EQ(u[7]["usage"]["prompt_tokens"], 4);
 }
 
+TEST(ResponsesToChat, ReasoningBothWays) {
+  // reasoning_effort → reasoning.effort.
+  json chat = {{"model", "m"},
+               {"reasoning_effort", "low"},
+               {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  EXPECT_EQ(request(chat)["reasoning"], json::parse(R"({"effort":"low"})"));
+  chat.erase("reasoning_effort");
+  EXPECT_FALSE(request(chat).contains("reasoning"));
+  // Reasoning items → reasoning_content: their text, else their summary's.
+  for (auto [item, text] : std::vector<std::pair<const char*, const char*>>{
+           {R"({"type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"step 1"}]})", "step 1"},
+           {R"({"type":"reasoning","summary":[{"type":"summary_text","text":"in short"}]})", "in short"}}) {
+    auto c = responses_to_chat(false)->whole(
+        std::string(R"({"object":"response","status":"completed","output":[)") + item +
+        R"(,{"type":"message","content":[{"type":"output_text","text":"42"}]}]})");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(json::parse(*c)["choices"][0]["message"]["reasoning_content"], text) << item;
+  }
+  auto reader = responses_to_chat(false);
+  bool done = false;
+  const auto c = chunks_of(
+      *reader,
+      {R"({"type":"response.created","response":{"id":"r","model":"m"}})",
+       R"({"type":"response.reasoning_text.delta","output_index":0,"delta":"thin"})",
+       R"({"type":"response.reasoning_summary_text.delta","output_index":0,"delta":"king"})",
+       R"({"type":"response.output_text.delta","output_index":1,"delta":"42"})",
+       R"({"type":"response.completed","response":{"status":"completed"}})"},
+      &done);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(c[1]["choices"][0]["delta"], json::parse(R"({"reasoning_content":"thin"})"));
+  EXPECT_EQ(c[2]["choices"][0]["delta"], json::parse(R"({"reasoning_content":"king"})"));
+  EXPECT_EQ(c[3]["choices"][0]["delta"]["content"], "42");
+}
+
 TEST(ResponsesToChat, FailedAndErrorEvents) {
   auto reader = responses_to_chat(false);
   bool done = false;

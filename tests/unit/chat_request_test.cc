@@ -99,6 +99,15 @@ TEST(ChatRequestBody, ReasoningEffortAddedOrRemoved) {
             R"({"z":1,"a":[2]})");  // the other members in their order
   const std::string none = R"({"model":"m","messages":[{"role":"user","content":"reasoning_effort"}]})";
   EXPECT_EQ(api::without_reasoning_effort(none), none);
+  // Only a top-level key counts, however spelled: a tool's parameter of that name does not.
+  const std::string tool = R"({"model":"m","tools":[{"type":"function","function":{"name":"f",)"
+                           R"("parameters":{"properties":{"reasoning_effort":{"type":"string"}}}}}]})";
+  EXPECT_FALSE(api::has_reasoning_effort(tool));
+  EXPECT_TRUE(api::has_reasoning_effort(api::with_reasoning_effort(tool, "low")));
+  const std::string escaped = R"({"model":"m","reasoning\u005feffort":"high"})";
+  EXPECT_TRUE(api::has_reasoning_effort(escaped));
+  EXPECT_EQ(api::without_reasoning_effort(escaped), R"({"model":"m"})");
+  EXPECT_EQ(api::with_reasoning_effort(escaped, "low"), escaped);
   EXPECT_EQ(api::without_reasoning_effort("not json reasoning_effort"), "not json reasoning_effort");
 }
 

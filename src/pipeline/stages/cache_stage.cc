@@ -31,6 +31,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "api/chat_request.h"
 #include "cache/cache_config.h"
 #include "cache/features.h"
 #include "cache/memory_store.h"
@@ -121,10 +122,16 @@ class CacheStage final : public Stage {
       if (ctx.metrics) ctx.metrics->cache_lookups.with({ctx.route_label, "bypass"}).inc();
       return StageResult::next();
     };
-    // Its key would miss what the translation left out (a PDF, a built-in tool, thinking).
+    // Its key would miss what the translation left out (a document by URL, a built-in tool).
     if (!ctx.native_only.empty())
       co_return bypass("only a native replica can answer it (" + std::string(ctx.native_only) + ")");
-    auto norm = cache::normalise(ctx.body, ctx.req);
+    // A Messages or Responses client's reasoning setting is not in the chat body but changes the
+    // answer of a model that takes it: keyed as a chat client's reasoning_effort is.
+    std::string with_effort;
+    if (!ctx.reasoning_effort.empty())
+      with_effort = api::with_reasoning_effort(ctx.body, ctx.reasoning_effort);
+    auto norm = cache::normalise(with_effort.empty() ? ctx.body : std::string_view(with_effort),
+                                 ctx.req);
     if (!norm) co_return bypass("unreadable request");
     if (norm->multiple_choices) co_return bypass("n > 1");
     if (route.settings.deterministic_only && !norm->deterministic)
