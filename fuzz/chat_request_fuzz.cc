@@ -2,7 +2,8 @@
 // Anthropic Messages and OpenAI Responses requests (api::chat_to_messages_request,
 // api::chat_to_responses_request) on the accepted ones. Properties: no crash or UB; an accepted
 // request satisfies the documented bounds; rewriting the model of an accepted body gives a body
-// that is accepted again with exactly the new model; a translation is a 400 or a JSON object
+// that is accepted again with exactly the new model; adding or removing reasoning_effort keeps it
+// an accepted request with the same prompt; a translation is a 400 or a JSON object
 // naming the model (Messages: max_tokens ≥ 1 and a messages array; Responses: an input array).
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +42,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(again->model == "fuzz/model\"\\");
   FUZZ_CHECK(again->prompt_text == req->prompt_text);
   FUZZ_CHECK(again->stream == req->stream && again->max_tokens == req->max_tokens);
+
+  // A reasoning setting added (a model with `reasoning: on`) or removed (`off`): still an accepted
+  // request with the same prompt, and the setting there or gone at its top level.
+  const std::string with = api::with_reasoning_effort(body, "hi\"gh");
+  auto effortful = api::parse_chat_request(with);
+  FUZZ_CHECK(effortful.ok() && effortful->prompt_text == req->prompt_text);
+  FUZZ_CHECK(api::has_reasoning_effort(with));
+  const std::string without = api::without_reasoning_effort(with);
+  auto plain = api::parse_chat_request(without);
+  FUZZ_CHECK(plain.ok() && plain->model == req->model && plain->prompt_text == req->prompt_text);
+  FUZZ_CHECK(!api::has_reasoning_effort(without));
 
   auto responses = api::chat_to_responses_request(body, "gpt\\");
   if (!responses) {

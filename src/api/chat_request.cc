@@ -296,9 +296,41 @@ std::string with_reasoning_effort(std::string_view body, std::string_view effort
 
 std::string without_reasoning_effort(std::string_view body) {
   if (!has_reasoning_effort(body)) return std::string(body);
-  auto j = nlohmann::ordered_json::parse(body, nullptr, false);
-  if (!j.is_object() || j.erase("reasoning_effort") == 0) return std::string(body);
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  // The other members are kept byte for byte (a re-serialisation would change what a parser that
+  // reads the first of duplicate keys sees): each runs from its key's opening quote to the comma
+  // before the next key, or to the closing brace; they are joined again with commas.
+  thread_local simdjson::ondemand::parser parser;
+  thread_local PaddedScratch scratch;
+  const simdjson::padded_string_view padded = scratch.view(body);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object root;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(root) != simdjson::SUCCESS)
+    return std::string(body);
+  std::vector<std::pair<std::size_t, bool>> keys;  // {offset of the key's quote, is the setting}
+  for (auto field : root) {
+    simdjson::ondemand::field f;
+    if (std::move(field).get(f) != simdjson::SUCCESS) return std::string(body);
+    const auto at = static_cast<std::size_t>(f.key().raw() - padded.data()) - 1;
+    std::string_view key;
+    if (f.unescaped_key().get(key) != simdjson::SUCCESS) return std::string(body);
+    keys.emplace_back(at, key == "reasoning_effort");
+  }
+  const auto close = body.find_last_of('}');
+  if (keys.empty() || close == std::string_view::npos) return std::string(body);
+  std::string out(body.substr(0, keys[0].first));
+  out.reserve(body.size());
+  bool first = true;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].second) continue;
+    const std::size_t end =
+        i + 1 < keys.size() ? body.find_last_of(',', keys[i + 1].first) : close;
+    if (!first) out.push_back(',');
+    out.append(body.substr(keys[i].first, end - keys[i].first));
+    first = false;
+  }
+  out.append(body.substr(close));
+  return out;
 }
 
 }  // namespace switchboard::api

@@ -74,8 +74,8 @@ bool has_reasoning_effort(std::string_view body);
 // `body` (a JSON object) with "reasoning_effort": `effort` as its first member, unless it has one
 // at its top level (then unchanged); unchanged when it is not an object.
 std::string with_reasoning_effort(std::string_view body, std::string_view effort);
-// `body` without its top-level "reasoning_effort", however spelled (its other members in their
-// order); unchanged when it has none or is not a JSON object.
+// `body` without its top-level "reasoning_effort", however spelled (cut out of the text: the rest
+// is left byte for byte); unchanged when it has none or is not a JSON object.
 std::string without_reasoning_effort(std::string_view body);
 
 // A rough token count for text (about four characters per token, rounded up), used when the

@@ -108,6 +108,16 @@ TEST(ChatRequestBody, ReasoningEffortAddedOrRemoved) {
   EXPECT_TRUE(api::has_reasoning_effort(escaped));
   EXPECT_EQ(api::without_reasoning_effort(escaped), R"({"model":"m"})");
   EXPECT_EQ(api::with_reasoning_effort(escaped, "low"), escaped);
+  // Cut out of the text, wherever it is and however often; the rest byte for byte (a nested
+  // duplicate key stays as the client wrote it).
+  for (auto [in, out] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"reasoning_effort":"x"})", "{}"},
+           {R"( { "reasoning_effort" : "x" , "b" : 2 } )", R"( { "b" : 2 } )"},
+           {R"({"a":1,"reasoning_effort":{"k":[1,"}"]}})", R"({"a":1})"},
+           {R"({"a":1,"reasoning_effort":"x","reasoning_effort":"y"})", R"({"a":1})"},
+           {R"({"reasoning_effort":"x","a":{"r":1,"r":[2]},"reasoning_effort":null,"b":1.50})",
+            R"({"a":{"r":1,"r":[2]},"b":1.50})"}})
+    EXPECT_EQ(api::without_reasoning_effort(in), out) << in;
   EXPECT_EQ(api::without_reasoning_effort("not json reasoning_effort"), "not json reasoning_effort");
 }
 
