@@ -261,23 +261,47 @@ std::string rewrite_model(std::string_view body, std::string_view model) {
   return out;
 }
 
-bool has_reasoning_effort(std::string_view body) {
-  // Cheap first: neither "effort" nor an escape that could spell it.
-  if (body.find("effort") == std::string_view::npos && body.find("\\u") == std::string_view::npos)
-    return false;
+namespace {
+
+// The top-level members of the JSON object `body`: {offset of the key's opening quote, whether the
+// key (unescaped) is "reasoning_effort"}; nullopt when it is not a readable object.
+std::optional<std::vector<std::pair<std::size_t, bool>>> top_level_keys(std::string_view body) {
   thread_local simdjson::ondemand::parser parser;
   thread_local PaddedScratch scratch;
+  const simdjson::padded_string_view padded = scratch.view(body);
   simdjson::ondemand::document doc;
   simdjson::ondemand::object root;
-  if (parser.iterate(scratch.view(body)).get(doc) != simdjson::SUCCESS ||
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS ||
       doc.get_object().get(root) != simdjson::SUCCESS)
-    return false;
+    return std::nullopt;
+  std::vector<std::pair<std::size_t, bool>> keys;
   for (auto field : root) {
+    simdjson::ondemand::field f;
+    if (std::move(field).get(f) != simdjson::SUCCESS) return std::nullopt;
+    const auto at = static_cast<std::size_t>(f.key().raw() - padded.data()) - 1;
     std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
-    if (key == "reasoning_effort") return true;
+    if (f.unescaped_key().get(key) != simdjson::SUCCESS) return std::nullopt;
+    keys.emplace_back(at, key == "reasoning_effort");
   }
-  return false;
+  return keys;
+}
+
+bool any_effort(const std::vector<std::pair<std::size_t, bool>>& keys) {
+  return std::any_of(keys.begin(), keys.end(), [](const auto& k) { return k.second; });
+}
+
+// Cheap first: false when `body` has neither "effort" nor an escape that could spell it.
+bool may_have_effort(std::string_view body) {
+  return body.find("effort") != std::string_view::npos ||
+         body.find("\\u") != std::string_view::npos;
+}
+
+}  // namespace
+
+bool has_reasoning_effort(std::string_view body) {
+  if (!may_have_effort(body)) return false;
+  const auto keys = top_level_keys(body);
+  return keys && any_effort(*keys);
 }
 
 std::string with_reasoning_effort(std::string_view body, std::string_view effort) {
@@ -295,38 +319,22 @@ std::string with_reasoning_effort(std::string_view body, std::string_view effort
 }
 
 std::string without_reasoning_effort(std::string_view body) {
-  if (!has_reasoning_effort(body)) return std::string(body);
+  if (!may_have_effort(body)) return std::string(body);
   // The other members are kept byte for byte (a re-serialisation would change what a parser that
   // reads the first of duplicate keys sees): each runs from its key's opening quote to the comma
   // before the next key, or to the closing brace; they are joined again with commas.
-  thread_local simdjson::ondemand::parser parser;
-  thread_local PaddedScratch scratch;
-  const simdjson::padded_string_view padded = scratch.view(body);
-  simdjson::ondemand::document doc;
-  simdjson::ondemand::object root;
-  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS ||
-      doc.get_object().get(root) != simdjson::SUCCESS)
-    return std::string(body);
-  std::vector<std::pair<std::size_t, bool>> keys;  // {offset of the key's quote, is the setting}
-  for (auto field : root) {
-    simdjson::ondemand::field f;
-    if (std::move(field).get(f) != simdjson::SUCCESS) return std::string(body);
-    const auto at = static_cast<std::size_t>(f.key().raw() - padded.data()) - 1;
-    std::string_view key;
-    if (f.unescaped_key().get(key) != simdjson::SUCCESS) return std::string(body);
-    keys.emplace_back(at, key == "reasoning_effort");
-  }
+  const auto keys = top_level_keys(body);
   const auto close = body.find_last_of('}');
-  if (keys.empty() || close == std::string_view::npos) return std::string(body);
-  std::string out(body.substr(0, keys[0].first));
+  if (!keys || !any_effort(*keys) || close == std::string_view::npos) return std::string(body);
+  std::string out(body.substr(0, keys->front().first));
   out.reserve(body.size());
   bool first = true;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i].second) continue;
+  for (std::size_t i = 0; i < keys->size(); ++i) {
+    if ((*keys)[i].second) continue;
     const std::size_t end =
-        i + 1 < keys.size() ? body.find_last_of(',', keys[i + 1].first) : close;
+        i + 1 < keys->size() ? body.find_last_of(',', (*keys)[i + 1].first) : close;
     if (!first) out.push_back(',');
-    out.append(body.substr(keys[i].first, end - keys[i].first));
+    out.append(body.substr((*keys)[i].first, end - (*keys)[i].first));
     first = false;
   }
   out.append(body.substr(close));
