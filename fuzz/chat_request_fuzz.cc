@@ -52,7 +52,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string without = api::without_reasoning_effort(with);
   auto plain = api::parse_chat_request(without);
   FUZZ_CHECK(plain.ok() && plain->model == req->model && plain->prompt_text == req->prompt_text);
+  FUZZ_CHECK(plain->stream == req->stream && plain->max_tokens == req->max_tokens);
   FUZZ_CHECK(!api::has_reasoning_effort(without));
+  // Nothing else changed: the same members (read by one parser on both sides) but the setting.
+  auto before = nlohmann::ordered_json::parse(body, nullptr, false);
+  auto after = nlohmann::ordered_json::parse(without, nullptr, false);
+  if (!before.is_discarded() && before.is_object()) {
+    before.erase("reasoning_effort");
+    FUZZ_CHECK(after == before);
+  }
 
   auto responses = api::chat_to_responses_request(body, "gpt\\");
   if (!responses) {

@@ -75,7 +75,8 @@ bool has_reasoning_effort(std::string_view body);
 // at its top level (then unchanged); unchanged when it is not an object.
 std::string with_reasoning_effort(std::string_view body, std::string_view effort);
 // `body` without its top-level "reasoning_effort", however spelled (cut out of the text: the rest
-// is left byte for byte); unchanged when it has none or is not a JSON object.
+// is left byte for byte); unchanged when it has none or is not a JSON object. The body must be one
+// parse_chat_request accepted (one object, nothing after it).
 std::string without_reasoning_effort(std::string_view body);
 
 // A rough token count for text (about four characters per token, rounded up), used when the

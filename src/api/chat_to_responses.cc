@@ -196,7 +196,13 @@ class ResponsesReader final : public UpstreamToChat {
     if (!started_) return {};
     if (type == "response.output_text.delta")
       return out_.delta({{"content", string_at(e, "delta")}});
-    if (type == "response.reasoning_text.delta" || type == "response.reasoning_summary_text.delta")
+    // The reasoning's text, else its summary (as a whole answer reads it): summary deltas only
+    // while no reasoning_text came.
+    if (type == "response.reasoning_text.delta") {
+      saw_reasoning_text_ = true;
+      return out_.delta({{"reasoning_content", string_at(e, "delta")}});
+    }
+    if (type == "response.reasoning_summary_text.delta" && !saw_reasoning_text_)
       return out_.delta({{"reasoning_content", string_at(e, "delta")}});
     if (type == "response.output_item.added") {
       const json& item = member(e, "item");
@@ -242,6 +248,7 @@ class ResponsesReader final : public UpstreamToChat {
   ChatChunkWriter out_;
   std::map<std::int64_t, int> tools_;  // output index → the chat tool call's index
   bool started_ = false, stopped_ = false;
+  bool saw_reasoning_text_ = false;
 };
 
 }  // namespace

@@ -221,9 +221,17 @@ TEST(ResponsesToChat, ReasoningBothWays) {
        R"({"type":"response.completed","response":{"status":"completed"}})"},
       &done);
   ASSERT_TRUE(done);
+  // The reasoning's text; its summary only when no text came (as a whole answer reads it).
   EXPECT_EQ(c[1]["choices"][0]["delta"], json::parse(R"({"reasoning_content":"thin"})"));
-  EXPECT_EQ(c[2]["choices"][0]["delta"], json::parse(R"({"reasoning_content":"king"})"));
-  EXPECT_EQ(c[3]["choices"][0]["delta"]["content"], "42");
+  EXPECT_EQ(c[2]["choices"][0]["delta"]["content"], "42");
+  auto summary_only = responses_to_chat(false);
+  const auto d = chunks_of(
+      *summary_only,
+      {R"({"type":"response.created","response":{"id":"r","model":"m"}})",
+       R"({"type":"response.reasoning_summary_text.delta","output_index":0,"delta":"in short"})",
+       R"({"type":"response.completed","response":{"status":"completed"}})"},
+      &done);
+  EXPECT_EQ(d[1]["choices"][0]["delta"], json::parse(R"({"reasoning_content":"in short"})"));
 }
 
 TEST(ResponsesToChat, FailedAndErrorEvents) {
