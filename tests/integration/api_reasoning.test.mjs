@@ -9,7 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { startGateway, model, stopAll } from './lib/harness.mjs';
+import { startGateway, model, stopAll, getDecision } from './lib/harness.mjs';
 import { reasoningUpstream, REASONING_MODEL, REASONING } from './lib/reasoning_upstream.mjs';
 
 describe('a chat replica\'s reasoning through the Messages and Responses APIs', () => {
@@ -151,7 +151,12 @@ describe('a chat replica\'s reasoning through the Messages and Responses APIs', 
   });
 
   test('the cache keys a Responses client\'s reasoning effort: with and without it are not mixed up', async () => {
-    const ask = (extra) => openai.responses.create({ model: 'thinker-cached', input: 'Cache me?', ...extra }).withResponse();
+    // Each answer's decision read back before the next request: a miss is stored by then.
+    const ask = async (extra) => {
+      const r = await openai.responses.create({ model: 'thinker-cached', input: 'Cache me?', ...extra }).withResponse();
+      await getDecision(gw.base, r.response.headers.get('x-switchboard-decision'));
+      return r;
+    };
     const cache = (r) => r.response.headers.get('x-switchboard-cache');
     assert.equal(cache(await ask({ reasoning: { effort: 'high' } })), 'miss');
     assert.equal(cache(await ask({ reasoning: { effort: 'high' } })), 'hit');
