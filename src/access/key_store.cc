@@ -18,11 +18,28 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON api_keys(name) WHERE revoked_ms = 0;
 CREATE TABLE IF NOT EXISTS usage (
-  hour TEXT NOT NULL, key TEXT NOT NULL, team TEXT NOT NULL, route TEXT NOT NULL,
-  model TEXT NOT NULL, requests INTEGER NOT NULL, refused INTEGER NOT NULL,
+  hour TEXT NOT NULL, key TEXT NOT NULL, key_id TEXT NOT NULL DEFAULT '', team TEXT NOT NULL,
+  route TEXT NOT NULL, model TEXT NOT NULL, requests INTEGER NOT NULL, refused INTEGER NOT NULL,
   prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
-  PRIMARY KEY (hour, key, team, route, model)
+  PRIMARY KEY (hour, key, key_id, team, route, model)
 ) WITHOUT ROWID;
+)sql";
+
+// A usage table made before rows carried the key's id (session 22) is rebuilt with the column
+// (its rows get key_id ''), in one transaction; a no-op when the column is there.
+constexpr const char* kAddKeyIdToUsage = R"sql(
+CREATE TABLE usage_with_key_id (
+  hour TEXT NOT NULL, key TEXT NOT NULL, key_id TEXT NOT NULL DEFAULT '', team TEXT NOT NULL,
+  route TEXT NOT NULL, model TEXT NOT NULL, requests INTEGER NOT NULL, refused INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
+  PRIMARY KEY (hour, key, key_id, team, route, model)
+) WITHOUT ROWID;
+INSERT INTO usage_with_key_id (hour,key,key_id,team,route,model,requests,refused,prompt_tokens,
+  completion_tokens,cost_usd)
+  SELECT hour,key,'',team,route,model,requests,refused,prompt_tokens,completion_tokens,cost_usd
+  FROM usage;
+DROP TABLE usage;
+ALTER TABLE usage_with_key_id RENAME TO usage;
 )sql";
 
 constexpr const char* kColumns =
@@ -53,6 +70,31 @@ struct Stmt {
   ~Stmt() { sqlite3_finalize(s); }
 };
 
+bool usage_has_key_id(sqlite3* db) {
+  sqlite3_stmt* s = nullptr;
+  const bool has = sqlite3_prepare_v2(db, "SELECT key_id FROM usage LIMIT 0", -1, &s, nullptr) ==
+                   SQLITE_OK;
+  sqlite3_finalize(s);
+  return has;
+}
+
+// Adds key_id to an older usage table, under the write lock (another process opening the same
+// file may have done it meanwhile: checked again inside the transaction). "" or SQLite's message.
+std::string add_key_id_to_usage(sqlite3* db) {
+  char* err = nullptr;
+  bool ok = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, &err) == SQLITE_OK;
+  if (ok && !usage_has_key_id(db))
+    ok = sqlite3_exec(db, kAddKeyIdToUsage, nullptr, nullptr, &err) == SQLITE_OK;
+  ok = ok && sqlite3_exec(db, "COMMIT", nullptr, nullptr, &err) == SQLITE_OK;
+  std::string msg;
+  if (!ok) {
+    msg = err ? err : sqlite3_errmsg(db);
+    if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  sqlite3_free(err);
+  return msg;
+}
+
 Key read_key(sqlite3_stmt* s) {
   Key k;
   k.id = text(s, 0);
@@ -82,6 +124,12 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
     sqlite3_free(err);
     return make_error(ErrorKind::kInternal, "store_error",
                       "creating the key tables in " + path + ": " + msg);
+  }
+  if (!usage_has_key_id(ks->db_)) {
+    const std::string msg = add_key_id_to_usage(ks->db_);
+    if (!msg.empty())
+      return make_error(ErrorKind::kInternal, "store_error",
+                        "adding key_id to the usage table in " + path + ": " + msg);
   }
   return ks;
 }

@@ -7,7 +7,9 @@
 //
 // Schema: api_keys(id PK, name, team, hash UNIQUE, prefix, allow JSON, limits JSON, created_ms,
 // revoked_ms, updated_ms); names are unique among active keys (a partial unique index), so a name
-// of a revoked key may be used again.
+// of a revoked key may be used again. usage(hour, key name, key_id, team, route, model, sums) is
+// the meter's (access/meter.h); rows are kept per key id, so a key re-created under a revoked
+// key's name starts its budgets from zero.
 #pragma once
 
 #include <memory>

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -53,8 +54,8 @@ Meter::~Meter() {
 
 void Meter::record(UsageEvent e) {
   std::lock_guard lock(mu_);
-  RowKey k{usage_hour(e.time_ms), std::move(e.key), std::move(e.team), std::move(e.route),
-           std::move(e.model)};
+  RowKey k{usage_hour(e.time_ms), std::move(e.key),   std::move(e.key_id),
+           std::move(e.team),        std::move(e.route), std::move(e.model)};
   auto it = rows_.find(k);
   if (it == rows_.end()) {
     if (rows_.size() + writing_ >= options_.max_rows) {
@@ -149,9 +150,9 @@ bool Meter::write(const std::map<RowKey, Sums>& rows) {
   sqlite3_stmt* st = nullptr;
   bool ok = sqlite3_prepare_v2(
                 db_,
-                "INSERT INTO usage (hour,key,team,route,model,requests,refused,prompt_tokens,"
-                "completion_tokens,cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT(hour,key,team,route,model) DO UPDATE SET "
+                "INSERT INTO usage (hour,key,key_id,team,route,model,requests,refused,prompt_tokens,"
+                "completion_tokens,cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(hour,key,key_id,team,route,model) DO UPDATE SET "
                 "requests = requests + excluded.requests, refused = refused + excluded.refused, "
                 "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
                 "completion_tokens = completion_tokens + excluded.completion_tokens, "
@@ -160,8 +161,8 @@ bool Meter::write(const std::map<RowKey, Sums>& rows) {
   for (auto it = rows.begin(); ok && it != rows.end(); ++it) {
     const auto& [k, s] = *it;
     int i = 0;
-    for (const std::string* t :
-         {&std::get<0>(k), &std::get<1>(k), &std::get<2>(k), &std::get<3>(k), &std::get<4>(k)})
+    for (const std::string* t : {&std::get<0>(k), &std::get<1>(k), &std::get<2>(k),
+                                 &std::get<3>(k), &std::get<4>(k), &std::get<5>(k)})
       sqlite3_bind_text(st, ++i, t->data(), static_cast<int>(t->size()), SQLITE_STATIC);
     sqlite3_bind_int64(st, ++i, s.requests);
     sqlite3_bind_int64(st, ++i, s.refused);
@@ -226,6 +227,50 @@ Result<std::vector<UsageRow>> query_usage(const std::string& path, const std::st
     r.completion_tokens = sqlite3_column_int64(st, 4);
     r.cost_usd = sqlite3_column_double(st, 5);
     out.push_back(std::move(r));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+Result<std::map<std::string, KeySpend>> query_key_spend(const std::string& path,
+                                                        const std::vector<Key>& keys,
+                                                        std::int64_t day_start_ms,
+                                                        std::int64_t month_start_ms) {
+  auto ks = KeyStore::open(path);
+  if (!ks) return ks.error();
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2((*ks)->db(),
+                         "SELECT key_id, key, hour, sum(cost_usd) FROM usage WHERE hour >= ? AND "
+                         "key != '' GROUP BY key_id, key, hour",
+                         -1, &st, nullptr) != SQLITE_OK)
+    return make_error(ErrorKind::kInternal, "store_error", sqlite3_errmsg((*ks)->db()));
+  const std::string month = usage_hour(month_start_ms), day = usage_hour(day_start_ms);
+  sqlite3_bind_text(st, 1, month.c_str(), -1, SQLITE_TRANSIENT);
+  std::unordered_map<std::string, const Key*> by_id, by_name;
+  for (const Key& k : keys) {
+    by_id.emplace(k.id, &k);
+    by_name.emplace(k.name, &k);
+  }
+  auto column = [&](int i) {
+    auto* p = sqlite3_column_text(st, i);
+    return std::string(p ? reinterpret_cast<const char*>(p) : "");
+  };
+  std::map<std::string, KeySpend> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const std::string id = column(0), name = column(1), hour = column(2);
+    const Key* k = nullptr;
+    if (!id.empty()) {
+      auto it = by_id.find(id);
+      if (it != by_id.end()) k = it->second;
+    } else if (auto it = by_name.find(name);
+               it != by_name.end() && hour >= usage_hour(it->second->created_ms)) {
+      k = it->second;
+    }
+    if (!k) continue;
+    const double usd = sqlite3_column_double(st, 3);
+    KeySpend& s = out[k->id];
+    s.month_usd += usd;
+    if (hour >= day) s.today_usd += usd;
   }
   sqlite3_finalize(st);
   return out;

@@ -26,6 +26,7 @@
 #include <tuple>
 #include <vector>
 
+#include "access/key.h"
 #include "switchboard/result.h"
 
 struct sqlite3;
@@ -41,6 +42,7 @@ struct UsageEvent {
   bool refused = false;  // refused by the auth or limits stage
   std::int64_t prompt_tokens = 0, completion_tokens = 0;
   double cost_usd = 0;
+  std::string key_id;  // the key's id (its budgets are restored by it); "" without a key
 };
 
 struct UsageRow {
@@ -79,7 +81,9 @@ class Meter {
     std::int64_t requests = 0, refused = 0, prompt = 0, completion = 0;
     double cost = 0;
   };
-  using RowKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  // hour, key, key_id, team, route, model
+  using RowKey =
+      std::tuple<std::string, std::string, std::string, std::string, std::string, std::string>;
   // One transaction adding `rows` to the table; false (rolled back, nothing added) on failure.
   bool write(const std::map<RowKey, Sums>& rows);
   // Deletes the rows older than options_.retention (writer thread; failures logged, retried in
@@ -107,6 +111,19 @@ class Meter {
 // "model" or "hour", largest cost first. Blocking SQLite read (CLI, admin API).
 Result<std::vector<UsageRow>> query_usage(const std::string& path, const std::string& group_by,
                                           std::int64_t since_ms);
+
+// A key's spend since `since_ms` (hour granularity), read at start-up to restore budgets
+// (access/service.h): the rows metered with its id, and rows metered before rows carried an id
+// (key_id '') under its name from the hour it was created on. A key re-created under a revoked
+// key's name does not inherit the revoked key's spend (but legacy rows of both in the hour the new
+// one was created count for it: at most that hour). Blocking SQLite read.
+struct KeySpend {
+  double today_usd = 0, month_usd = 0;
+};
+Result<std::map<std::string, KeySpend>> query_key_spend(const std::string& path,
+                                                        const std::vector<Key>& keys,
+                                                        std::int64_t day_start_ms,
+                                                        std::int64_t month_start_ms);
 
 // "2026-12-02T14" for a unix ms time (UTC hour).
 std::string usage_hour(std::int64_t time_ms);

@@ -137,36 +137,27 @@ void AccessService::restore_budgets() {
                                .count();
   const std::int64_t day_start = Limiter::day_of(now) * 86'400'000;
   const std::int64_t month_start = Limiter::month_start_ms(Limiter::month_of(now));
-  auto today = query_usage(settings_.keys_db, "key", day_start);
-  auto month = query_usage(settings_.keys_db, "key", month_start);
-  if (!today || !month) {
-    spdlog::warn("keys: cannot read earlier spend from {} ({}): budgets start from zero",
-                 settings_.keys_db, (!today ? today.error() : month.error()).message);
-    return;
-  }
-  auto by_key = [](const std::vector<UsageRow>& rows) {
-    std::unordered_map<std::string, double> spend;
-    for (const auto& r : rows) spend[r.group] = r.cost_usd;
-    return spend;
-  };
-  const auto spent_today = by_key(*today), spent_month = by_key(*month);
-  auto spend_of = [](const std::unordered_map<std::string, double>& spend,
-                     const std::string& name) {
-    auto it = spend.find(name);
-    return it == spend.end() ? 0.0 : it->second;
-  };
   std::shared_ptr<const Index> index;
   {
     std::lock_guard lock(index_mu_);
     index = index_;
   }
+  std::vector<Key> budgeted;
+  for (const auto& [hash, live] : *index)
+    if (live->key.limits.usd_per_day > 0 || live->key.limits.usd_per_month > 0)
+      budgeted.push_back(live->key);
+  if (budgeted.empty()) return;
+  auto spend = query_key_spend(settings_.keys_db, budgeted, day_start, month_start);
+  if (!spend) {
+    spdlog::warn("keys: cannot read earlier spend from {} ({}): budgets start from zero",
+                 settings_.keys_db, spend.error().message);
+    return;
+  }
   std::size_t restored = 0;
-  for (const auto& [hash, live] : *index) {
-    const Key& k = live->key;
-    if (k.limits.usd_per_day <= 0 && k.limits.usd_per_month <= 0) continue;
-    const double d = spend_of(spent_today, k.name), m = spend_of(spent_month, k.name);
-    if (d <= 0 && m <= 0) continue;
-    limiter_.restore_spend(k, now, d, m);
+  for (const Key& k : budgeted) {
+    auto it = spend->find(k.id);
+    if (it == spend->end() || (it->second.today_usd <= 0 && it->second.month_usd <= 0)) continue;
+    limiter_.restore_spend(k, now, it->second.today_usd, it->second.month_usd);
     ++restored;
   }
   if (restored > 0)

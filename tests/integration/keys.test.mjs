@@ -341,6 +341,14 @@ describe('API keys', () => {
 
   test('a restart does not renew a budget: spend is read back from the usage table', async () => {
     // Last in this suite: the gateway restarts (same keys database, no Redis).
+    // A key that spends its budget, is revoked and is re-created under the same name: the new key
+    // (a new id) starts from zero, before and after the restart; spend is restored by key id.
+    const first = createKey(db, 'reborn', { team: 'ml', usdPerDay: COST * 0.5 });
+    const h = { headers: bearer(first.secret) };
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'x'), h)).status === 200);
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'x'), h)).status === 429);
+    assert.equal(keysCli(['revoke', '--db', db, 'reborn']).status, 0);
+    const second = createKey(db, 'reborn', { team: 'ml', usdPerDay: COST * 0.5 });
     const config = gw.config;
     await gw.stop('SIGTERM');
     gw = await startGateway({
@@ -351,6 +359,9 @@ describe('API keys', () => {
     expectErrorShape(assert, r.json, 'budget_exceeded');
     const open = await postChat(gw.base, chatBody('auto', 'x'), { headers: bearer(secrets.open.secret) });
     assert.equal(open.status, 200, 'keys without budgets are unaffected');
+    const reborn = await postChat(gw.base, chatBody('auto', 'x'), { headers: bearer(second.secret) });
+    assert.equal(reborn.status, 200, `a re-created key does not inherit the revoked key's spend: ${reborn.text}`);
+    assert.equal((await postChat(gw.base, chatBody('auto', 'x'), h)).status, 401, 'the revoked key stays refused');
   });
 });
 

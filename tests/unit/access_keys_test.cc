@@ -189,6 +189,62 @@ TEST(AccessMeter, SumsUsagePerHourKeyTeamRouteAndModel) {
   EXPECT_EQ(usage_hour(1'764'633'600'000 + 3'600'000 * 13 + 5), "2025-12-02T13");
 }
 
+// Budgets are restored per key id: a key re-created under a revoked key's name starts from zero.
+// A usage table made before rows carried ids is rebuilt with the column, its rows kept; they count
+// for the key of that name from the hour it was created on.
+TEST(AccessMeter, SpendIsRestoredByKeyIdAndOlderTablesAreMigrated) {
+  auto path = temp_db("meter_key_id");
+  const std::int64_t day = 1'764'633'600'000;  // 2025-12-02T00:00Z
+  const std::int64_t hour = 3'600'000;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE usage (hour TEXT NOT NULL, key TEXT NOT NULL, team TEXT "
+                           "NOT NULL, route TEXT NOT NULL, model TEXT NOT NULL, requests INTEGER "
+                           "NOT NULL, refused INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL, "
+                           "completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, PRIMARY "
+                           "KEY (hour, key, team, route, model)) WITHOUT ROWID;"
+                           "INSERT INTO usage VALUES ('2025-12-02T01','app','','auto','m',1,0,1,1,"
+                           "0.5),('2025-12-02T05','app','','auto','m',1,0,1,1,0.25);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    auto meter = Meter::open(path);  // migrates
+    ASSERT_TRUE(meter) << meter.error().message;
+    UsageEvent old_key{day + 6 * hour, "app", "", "auto", "m", false, 1, 1, 2.0};
+    old_key.key_id = "key_old";
+    UsageEvent new_key{day + 7 * hour, "app", "", "auto", "m", false, 1, 1, 0.125};
+    new_key.key_id = "key_new";
+    (*meter)->record(old_key);
+    (*meter)->record(new_key);
+  }
+  auto by_key = query_usage(path, "key", 0);
+  ASSERT_TRUE(by_key) << by_key.error().message;
+  ASSERT_EQ(by_key->size(), 1u);
+  EXPECT_NEAR((*by_key)[0].cost_usd, 2.875, 1e-9) << "reports still sum by name, old rows kept";
+
+  Key legacy, reborn;
+  legacy.id = "key_legacy";  // the key that made the rows without ids (created before them)
+  legacy.name = "app";
+  legacy.created_ms = day;
+  reborn.id = "key_new";
+  reborn.name = "app";
+  reborn.created_ms = day + 7 * hour;
+  auto spend = query_key_spend(path, {reborn}, day, day - 5 * 86'400'000);
+  ASSERT_TRUE(spend) << spend.error().message;
+  ASSERT_EQ(spend->count("key_new"), 1u);
+  EXPECT_NEAR(spend->at("key_new").today_usd, 0.125, 1e-9)
+      << "neither the revoked key's spend (id key_old) nor rows from before its creation";
+  spend = query_key_spend(path, {legacy}, day + 2 * hour, day);
+  ASSERT_TRUE(spend);
+  EXPECT_NEAR(spend->at("key_legacy").month_usd, 0.75, 1e-9) << "rows without an id, by name";
+  EXPECT_NEAR(spend->at("key_legacy").today_usd, 0.25, 1e-9) << "from the day's first hour on";
+  EXPECT_TRUE(KeyStore::open(path)) << "opening a migrated file again changes nothing";
+}
+
 // While writes fail, a failed batch goes back beside the rows that arrived meanwhile: together
 // they stay within max_rows (new rows beyond it are dropped and counted, never the spend of a row
 // already waiting).

@@ -155,6 +155,7 @@ class LimitsStage final : public SyncStage {
           e.time_ms = rec.time_ms ? rec.time_ms : now_ms();
           if (key) {
             e.key = key->key.name;
+            e.key_id = key->key.id;
             e.team = key->key.team;
           }
           e.route = rec.route;
