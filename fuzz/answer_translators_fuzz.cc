@@ -127,6 +127,7 @@ void check_cache(std::string_view upstream) {
       FUZZ_CHECK(back);
       FUZZ_CHECK(back->content == a->content);
       FUZZ_CHECK(back->reasoning == a->reasoning);
+      FUZZ_CHECK(back->tool_calls == a->tool_calls);
       FUZZ_CHECK(back->finish_reason == a->finish_reason);
       FUZZ_CHECK(back->prompt_tokens == a->prompt_tokens);
       FUZZ_CHECK(back->completion_tokens == a->completion_tokens);

@@ -11,6 +11,11 @@ std::string Answer::serialise() const {
             {"p", prompt_tokens}, {"t", completion_tokens}, {"u", cost_usd},
             {"r", routed_model}};
   if (!reasoning.empty()) j["g"] = reasoning;
+  if (!tool_calls.empty()) {
+    json calls = json::array();
+    for (const auto& t : tool_calls) calls.push_back(json::array({t.id, t.name, t.arguments}));
+    j["k"] = std::move(calls);
+  }
   return j.dump();
 }
 
@@ -27,6 +32,10 @@ std::optional<Answer> Answer::deserialise(std::string_view text) {
     a.cost_usd = j.at("u").get<double>();
     if (auto r = j.find("r"); r != j.end() && r->is_string()) a.routed_model = r->get<std::string>();
     if (auto g = j.find("g"); g != j.end() && g->is_string()) a.reasoning = g->get<std::string>();
+    if (auto k = j.find("k"); k != j.end())
+      for (const auto& t : k->get_ref<const json::array_t&>())
+        a.tool_calls.push_back({t.at(0).get<std::string>(), t.at(1).get<std::string>(),
+                                t.at(2).get<std::string>()});
     return a;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -49,11 +58,56 @@ std::string reasoning_of(const json& m) {
       return r->get<std::string>();
   return {};
 }
-bool has_tool_calls(const json& m) {
-  return (m.contains("tool_calls") && !m["tool_calls"].is_null()) ||
-         (m.contains("function_call") && !m["function_call"].is_null());
+bool has_function_call(const json& m) {
+  return m.contains("function_call") && !m["function_call"].is_null();
+}
+const std::string* string_at(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+// A message's whole `tool_calls`; false when one is not a function call with a name and string
+// arguments.
+bool read_tool_calls(const json& m, std::vector<ToolCall>& out) {
+  auto it = m.find("tool_calls");
+  if (it == m.end() || it->is_null()) return true;
+  if (!it->is_array()) return false;
+  for (const auto& c : *it) {
+    if (!c.is_object() || !c.contains("function") || !c["function"].is_object()) return false;
+    const json& f = c["function"];
+    const std::string *id = string_at(c, "id"), *name = string_at(f, "name"),
+                      *args = string_at(f, "arguments");
+    if (!name || name->empty() || !args) return false;
+    out.push_back({id ? *id : std::string(), *name, *args});
+  }
+  return true;
+}
+// Adds a stream's tool-call deltas (by index; a call's first delta names it, the others add
+// arguments) to `out`; false for a malformed delta or an index that skips ahead.
+bool add_tool_call_deltas(const json& d, std::vector<ToolCall>& out) {
+  auto it = d.find("tool_calls");
+  if (it == d.end() || it->is_null()) return true;
+  if (!it->is_array()) return false;
+  for (const auto& c : *it) {
+    if (!c.is_object() || !c.contains("index") || !c["index"].is_number_unsigned()) return false;
+    const auto index = c["index"].get<std::size_t>();
+    if (index > out.size()) return false;
+    if (index == out.size()) out.emplace_back();
+    ToolCall& t = out[index];
+    if (const std::string* id = string_at(c, "id")) t.id = *id;
+    if (auto f = c.find("function"); f != c.end()) {
+      if (!f->is_object()) return false;
+      if (const std::string* name = string_at(*f, "name")) t.name += *name;
+      if (const std::string* args = string_at(*f, "arguments")) t.arguments += *args;
+    }
+  }
+  return true;
 }
 }  // namespace
+
+void Answer::renew_tool_call_ids(std::string_view seed) {
+  for (std::size_t i = 0; i < tool_calls.size(); ++i)
+    tool_calls[i].id = "call_" + std::string(seed) + "_" + std::to_string(i);
+}
 
 std::optional<Answer> answer_from_body(std::string_view body) {
   json j = json::parse(body, nullptr, false);
@@ -63,10 +117,14 @@ std::optional<Answer> answer_from_body(std::string_view body) {
   const auto& c = j["choices"][0];
   if (!c.is_object() || !c.contains("message") || !c["message"].is_object()) return std::nullopt;
   const auto& m = c["message"];
-  if (has_tool_calls(m) || !m.contains("content") || !m["content"].is_string()) return std::nullopt;
-  if (!c.contains("finish_reason") || !c["finish_reason"].is_string()) return std::nullopt;
   Answer a;
-  a.content = m["content"].get<std::string>();
+  if (has_function_call(m) || !read_tool_calls(m, a.tool_calls)) return std::nullopt;
+  const auto content = m.find("content");
+  const bool text = content != m.end() && content->is_string();
+  if (!text && !(content != m.end() && content->is_null() && !a.tool_calls.empty()))
+    return std::nullopt;
+  if (!c.contains("finish_reason") || !c["finish_reason"].is_string()) return std::nullopt;
+  if (text) a.content = content->get<std::string>();
   a.reasoning = reasoning_of(m);
   a.finish_reason = c["finish_reason"].get<std::string>();
   if (j.contains("model") && j["model"].is_string()) a.model = j["model"].get<std::string>();
@@ -99,7 +157,7 @@ std::optional<Answer> answer_from_sse(std::string_view stream) {
       if (c.contains("index") && c["index"] != 0) return false;  // n > 1
       if (c.contains("delta") && c["delta"].is_object()) {
         const auto& d = c["delta"];
-        if (has_tool_calls(d)) return false;
+        if (has_function_call(d) || !add_tool_call_deltas(d, a.tool_calls)) return false;
         if (d.contains("content") && d["content"].is_string())
           a.content += d["content"].get<std::string>();
         a.reasoning += reasoning_of(d);
@@ -132,6 +190,8 @@ std::optional<Answer> answer_from_sse(std::string_view stream) {
   }
   if (!flush()) return std::nullopt;
   if (!done || !finished) return std::nullopt;
+  for (const auto& t : a.tool_calls)
+    if (t.name.empty()) return std::nullopt;
   return a;
 }
 
@@ -162,35 +222,57 @@ std::string completion_body(const Answer& a, std::string_view id, std::int64_t c
                                       {"message", {{"role", "assistant"}, {"content", a.content}}},
                                       {"finish_reason", a.finish_reason}}})},
             {"usage", usage_json(a)}};
-  if (!a.reasoning.empty()) j["choices"][0]["message"]["reasoning_content"] = a.reasoning;
+  json& message = j["choices"][0]["message"];
+  if (!a.reasoning.empty()) message["reasoning_content"] = a.reasoning;
+  if (!a.tool_calls.empty()) {
+    if (a.content.empty()) message["content"] = nullptr;
+    json calls = json::array();
+    for (const auto& t : a.tool_calls)
+      calls.push_back({{"id", t.id},
+                       {"type", "function"},
+                       {"function", {{"name", t.name}, {"arguments", t.arguments}}}});
+    message["tool_calls"] = std::move(calls);
+  }
   return j.dump();
 }
 
 std::string completion_sse(const Answer& a, std::string_view id, std::int64_t created,
                            bool include_usage, std::size_t piece) {
   std::string out;
-  out.reserve((a.content.size() + a.reasoning.size()) * 2 + 512);
+  out.reserve(a.bytes() * 2 + 512);
   out += chunk(id, created, a.model,
                json::array({{{"index", 0},
                              {"delta", {{"role", "assistant"}, {"content", ""}}},
                              {"finish_reason", nullptr}}}));
-  // `text` as deltas of `key`, in pieces that never cut a UTF-8 sequence.
-  auto deltas = [&](const char* key, const std::string& text) {
+  auto delta = [&](json d) {
+    out += chunk(id, created, a.model,
+                 json::array({{{"index", 0}, {"delta", std::move(d)}, {"finish_reason", nullptr}}}));
+  };
+  // `text` in pieces that never cut a UTF-8 sequence, each made into a delta by `make`.
+  auto pieces = [&](const std::string& text, auto make) {
     std::size_t pos = 0;
     while (pos < text.size()) {
       std::size_t end = std::min(text.size(), pos + piece);
       while (end < text.size() && end > pos + 1 &&
              (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
         --end;
-      out += chunk(id, created, a.model,
-                   json::array({{{"index", 0},
-                                 {"delta", {{key, text.substr(pos, end - pos)}}},
-                                 {"finish_reason", nullptr}}}));
+      delta(make(text.substr(pos, end - pos)));
       pos = end;
     }
   };
-  deltas("reasoning_content", a.reasoning);
-  deltas("content", a.content);
+  pieces(a.reasoning, [](std::string p) { return json{{"reasoning_content", std::move(p)}}; });
+  pieces(a.content, [](std::string p) { return json{{"content", std::move(p)}}; });
+  for (std::size_t i = 0; i < a.tool_calls.size(); ++i) {
+    const ToolCall& t = a.tool_calls[i];
+    delta({{"tool_calls", json::array({{{"index", i},
+                                        {"id", t.id},
+                                        {"type", "function"},
+                                        {"function", {{"name", t.name}, {"arguments", ""}}}}})}});
+    pieces(t.arguments, [i](std::string p) {
+      return json{{"tool_calls",
+                   json::array({{{"index", i}, {"function", {{"arguments", std::move(p)}}}}})}};
+    });
+  }
   out += chunk(
       id, created, a.model,
       json::array({{{"index", 0}, {"delta", json::object()}, {"finish_reason", a.finish_reason}}}));

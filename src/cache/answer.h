@@ -2,9 +2,11 @@
 // a plain answer can answer a streamed request and the other way round.
 //
 // Only complete, successful answers become one: a 200 chat.completion with exactly one choice
-// whose message has string content and no tool calls and whose finish_reason is set; or an SSE
-// stream of chat.completion.chunk events for choice 0 only, ending with `data: [DONE]`, with a
-// finish_reason, no error event and no tool-call deltas. Anything else gives nullopt (not stored).
+// whose message has string content (or null content beside tool calls) and whose finish_reason is
+// set; or an SSE stream of chat.completion.chunk events for choice 0 only, ending with
+// `data: [DONE]`, with a finish_reason and no error event. Tool calls (`tool_calls`, whole or as
+// deltas by index) are kept when each has a function name and string arguments; the legacy
+// `function_call` is not. Anything else gives nullopt (not stored).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +17,16 @@
 
 namespace switchboard::cache {
 
+// One function call the model asked for, as the upstream gave it.
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // JSON text, as the model wrote it
+  bool operator==(const ToolCall&) const = default;
+};
+
 struct Answer {
-  std::string content;
+  std::string content;  // "" beside tool calls sent with null content
   std::string finish_reason;
   std::string model;  // as the upstream named it
   std::int64_t prompt_tokens = 0;
@@ -28,13 +38,20 @@ struct Answer {
   // A reasoning model's reasoning beside the content (`reasoning_content`, or `reasoning`, of the
   // message or the deltas); a hit gives it back as `reasoning_content`. "" when none.
   std::string reasoning;
+  std::vector<ToolCall> tool_calls;
+
+  // Gives each tool call a new id, "call_<seed>_<i>": a hit must not repeat the ids of another
+  // conversation's calls (clients key tool results and UI state by them).
+  void renew_tool_call_ids(std::string_view seed);
 
   // A compact JSON object, for the Redis store.
   std::string serialise() const;
   static std::optional<Answer> deserialise(std::string_view text);
   std::size_t bytes() const {
-    return content.size() + reasoning.size() + finish_reason.size() + model.size() +
-           routed_model.size() + 64;
+    std::size_t n = content.size() + reasoning.size() + finish_reason.size() + model.size() +
+                    routed_model.size() + 64;
+    for (const auto& t : tool_calls) n += t.id.size() + t.name.size() + t.arguments.size() + 32;
+    return n;
   }
 };
 
@@ -44,7 +61,8 @@ std::optional<Answer> answer_from_sse(std::string_view stream);
 // A chat.completion body for a hit. `id` names the response ("chatcmpl-<entry id>"); `created` is
 // the unix time of the hit.
 std::string completion_body(const Answer& a, std::string_view id, std::int64_t created);
-// The same answer as SSE chunks (role, reasoning then content in pieces of at most `piece` bytes cut at UTF-8
+// The same answer as SSE chunks (role, reasoning then content, then each tool call — its id and
+// name, then its arguments — in pieces of at most `piece` bytes cut at UTF-8
 // boundaries, finish_reason, the usage chunk when `include_usage`), ending with `data: [DONE]`.
 std::string completion_sse(const Answer& a, std::string_view id, std::int64_t created,
                            bool include_usage, std::size_t piece = 256);

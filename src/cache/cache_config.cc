@@ -135,7 +135,7 @@ Result<CacheSettings> parse_cache_settings(const config::Config& config) {
       } else {
         r.keys(n,
                {"enabled", "name", "store", "semantic", "threshold", "ttl_s", "max_entries",
-                "max_bytes", "deterministic_only"},
+                "max_bytes", "deterministic_only", "tools"},
                "a route's cache section");
         if (n["enabled"] && !r.boolean(n["enabled"], "enabled")) continue;
         if (n["name"]) def.name = r.str(n["name"], "name");
@@ -159,6 +159,7 @@ Result<CacheSettings> parse_cache_settings(const config::Config& config) {
               static_cast<std::size_t>(r.number(n["max_bytes"], "max_bytes", 4096, 1e12));
         if (n["deterministic_only"])
           rc.deterministic_only = r.boolean(n["deterministic_only"], "deterministic_only");
+        if (n["tools"]) rc.tools = r.boolean(n["tools"], "tools");
       }
       rc.cache = def.name;
       if (auto c = out.caches.find(def.name); c != out.caches.end()) {

@@ -16,7 +16,8 @@
 //         ttl_s: 3600
 //         max_entries: 10000
 //         max_bytes: 67108864
-//         deterministic_only: true           # temperature 0/unset, no tools, n = 1
+//         deterministic_only: true           # temperature 0/unset, no legacy functions, n = 1
+//         tools: true                        # requests with tools, and tool-call answers (exact only)
 //
 // Routes sharing a cache must agree on its store and bounds (ttl_s, max_entries, max_bytes).
 #pragma once
@@ -58,6 +59,7 @@ struct RouteCache {
   bool semantic = true;
   float threshold = kDefaultThreshold;
   bool deterministic_only = true;
+  bool tools = true;  // false: requests carrying `tools` bypass
 };
 
 struct CacheSettings {

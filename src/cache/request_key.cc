@@ -39,6 +39,65 @@ bool ignored_field(std::string_view key) {
          key == "user" || key == "metadata" || key == "store" || key == "service_tier";
 }
 
+// Tool call ids by order of first appearance in the request: keyed as "#0", "#1", ..., not as
+// written, so that an agent's next turn after a cached tool call (whose ids the hit made anew)
+// matches the turn recorded after the original answer.
+struct CallIds {
+  std::vector<std::string_view> seen;
+  std::string ordinal(std::string_view id) {
+    auto it = std::find(seen.begin(), seen.end(), id);
+    if (it == seen.end()) it = seen.insert(seen.end(), id);
+    return "#" + std::to_string(it - seen.begin());
+  }
+};
+
+// A tool call's fields in key order (a relayed call and a cached one list them in different
+// orders), its id by ordinal and its function's name and arguments likewise sorted.
+std::string canonical_call(const simdjson::dom::object& call, CallIds& ids) {
+  std::vector<std::pair<std::string_view, std::string>> fields;
+  for (auto f : call) {
+    std::string_view id;
+    simdjson::dom::object function;
+    if (f.key == "id" && f.value.get_string().get(id) == simdjson::SUCCESS) {
+      fields.emplace_back(f.key, ids.ordinal(id));
+    } else if (f.key == "function" && f.value.get_object().get(function) == simdjson::SUCCESS) {
+      std::vector<std::pair<std::string_view, std::string>> inner;
+      for (auto g : function) inner.emplace_back(g.key, simdjson::minify(g.value));
+      std::sort(inner.begin(), inner.end());
+      std::string text;
+      for (const auto& [k, v] : inner) text.append(k).append("\x1f").append(v).append("\x1e");
+      fields.emplace_back(f.key, std::move(text));
+    } else {
+      fields.emplace_back(f.key, simdjson::minify(f.value));
+    }
+  }
+  std::sort(fields.begin(), fields.end());
+  std::string out;
+  for (const auto& [k, v] : fields) out.append(k).append("\x1f").append(v).append("\x1e");
+  return out;
+}
+
+// A message with more than role and text: each field as written (minified), but tool calls
+// canonical (canonical_call) and `tool_call_id` by ordinal.
+void hash_message(Hasher& h, const simdjson::dom::object& message, CallIds& ids) {
+  for (auto f : message) {
+    h.bytes(f.key);
+    std::string_view id;
+    simdjson::dom::array calls;
+    if (f.key == "tool_call_id" && f.value.get_string().get(id) == simdjson::SUCCESS) {
+      h.bytes(ids.ordinal(id));
+    } else if (f.key == "tool_calls" && f.value.get_array().get(calls) == simdjson::SUCCESS) {
+      for (auto call : calls) {
+        simdjson::dom::object c;
+        h.bytes(call.get_object().get(c) == simdjson::SUCCESS ? canonical_call(c, ids)
+                                                             : simdjson::minify(call));
+      }
+    } else {
+      h.bytes(simdjson::minify(f.value));
+    }
+  }
+}
+
 simdjson::dom::parser& parser() {
   thread_local simdjson::dom::parser p;
   return p;
@@ -94,12 +153,16 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
         out.deterministic = false;
         out.not_deterministic = "temperature";
       }
-    } else if (key == "tools" || key == "functions") {
+    } else if (key == "functions") {  // the legacy form: its answers are not cached
       simdjson::dom::array a;
       if (!value.is_null() && (value.get_array().get(a) != simdjson::SUCCESS || a.size() > 0)) {
         out.deterministic = false;
-        out.not_deterministic = "tools";
+        out.not_deterministic = "functions";
       }
+    } else if (key == "tools") {
+      simdjson::dom::array a;
+      out.has_tools =
+          !value.is_null() && (value.get_array().get(a) != simdjson::SUCCESS || a.size() > 0);
     } else if (key == "n") {
       std::int64_t n = 1;
       if (value.is_null()) continue;
@@ -130,6 +193,7 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
       messages_el.get_array().get(messages) == simdjson::SUCCESS && messages.size() > 0) {
     std::size_t i = 0;
     const std::size_t last = messages.size() - 1;
+    CallIds call_ids;
     for (auto m : messages) {
       simdjson::dom::object obj;
       if (m.get_object().get(obj) != simdjson::SUCCESS) continue;
@@ -144,7 +208,7 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
               extra = true;
           }
       }
-      if (extra) h.bytes(simdjson::minify(m));
+      if (extra) hash_message(h, obj, call_ids);
       if (i < req.messages.size()) {
         h.bytes(req.messages[i].role);
         if (i == last && !extra) {

@@ -12,7 +12,12 @@
 //              same partition (same system prompt, same history, same parameters).
 //   exact      partition + the last message's normalised text (128 bits).
 //
-// Deterministic: temperature absent or 0, no `tools` / `functions`, n absent or 1. Contract:
+// A message with fields beyond role and text (tool_calls, tool_call_id, name, non-text parts) is
+// keyed whole, with its tool call ids replaced by their order of first appearance in the request
+// (an agent's turn after a cached tool call matches whatever ids that call got).
+//
+// Deterministic: temperature absent or 0, no legacy `functions`, n absent or 1. `tools` is
+// reported (has_tools): the cache stage matches such requests exactly only. Contract:
 // normalise() reads the raw body (already validated by api::parse_chat_request) with simdjson;
 // errors only for a body that is not a JSON object.
 #pragma once
@@ -40,7 +45,8 @@ struct NormalisedRequest {
   std::uint64_t partition = 0;
   std::string last_text;  // the last message's normalised text (what guards compare)
   bool deterministic = true;
-  std::string not_deterministic;  // why not: "temperature", "tools", "n"
+  std::string not_deterministic;  // why not: "temperature", "functions", "n"
+  bool has_tools = false;         // a non-empty `tools`
   bool multiple_choices = false;  // n > 1: never cached (one answer is stored)
 };
 

@@ -83,13 +83,56 @@ TEST(CacheKey, DeterministicRule) {
   auto t = norm(R"({"model":"r","messages":[{"role":"user","content":"x"}],"temperature":0.7})");
   EXPECT_FALSE(t.deterministic);
   EXPECT_EQ(t.not_deterministic, "temperature");
+  // Tools are cached (exact matches only, decided by the stage); the legacy functions are not.
+  const auto tools = norm(
+      R"({"model":"r","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]})");
+  EXPECT_TRUE(tools.deterministic);
+  EXPECT_TRUE(tools.has_tools);
   EXPECT_FALSE(
-      norm(
-          R"({"model":"r","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]})")
-          .deterministic);
+      norm(R"({"model":"r","messages":[{"role":"user","content":"x"}],"tools":[]})").has_tools);
+  auto f = norm(
+      R"({"model":"r","messages":[{"role":"user","content":"x"}],"functions":[{"name":"f"}]})");
+  EXPECT_FALSE(f.deterministic);
+  EXPECT_EQ(f.not_deterministic, "functions");
   auto n = norm(R"({"model":"r","messages":[{"role":"user","content":"x"}],"n":2})");
   EXPECT_FALSE(n.deterministic);
   EXPECT_TRUE(n.multiple_choices);
+}
+
+// An agent's turn after a tool call: the call's id (and the tool result's tool_call_id) is keyed by
+// its order of appearance, and a call's fields in any order, so the turn after a cached call
+// (another id, fields as the cache writes them) matches the turn recorded after the original.
+TEST(CacheKey, ToolCallIdsAndFieldOrderDoNotMatterTheirContentDoes) {
+  auto turn = [](const std::string& call, const std::string& id, const std::string& result) {
+    return norm(R"({"model":"r","tools":[{"type":"function","function":{"name":"w"}}],"messages":[)"
+                R"({"role":"user","content":"Weather?"},)"
+                R"({"role":"assistant","content":null,"tool_calls":[)" +
+                call + R"(]},{"role":"tool","tool_call_id":")" + id + R"(","content":")" + result +
+                R"("}]})");
+  };
+  const auto a = turn(
+      R"({"id":"call_1","type":"function","function":{"name":"w","arguments":"{\"c\":\"P\"}"}})",
+      "call_1", "21C");
+  const auto b = turn(
+      R"({"function":{"arguments":"{\"c\":\"P\"}","name":"w"},"id":"call_x_0","type":"function"})",
+      "call_x_0", "21C");
+  EXPECT_EQ(a.exact, b.exact);
+  EXPECT_EQ(a.partition, b.partition);
+  EXPECT_NE(a.exact, turn(R"({"id":"call_1","type":"function","function":{"name":"w",)"
+                          R"("arguments":"{\"c\":\"L\"}"}})",
+                          "call_1", "21C")
+                         .exact)
+      << "other arguments";
+  EXPECT_NE(a.exact, turn(R"({"id":"call_1","type":"function","function":{"name":"w",)"
+                          R"("arguments":"{\"c\":\"P\"}"}})",
+                          "call_1", "5C")
+                         .exact)
+      << "another tool result";
+  EXPECT_NE(a.exact, turn(R"({"id":"call_1","type":"function","function":{"name":"w",)"
+                          R"("arguments":"{\"c\":\"P\"}"}})",
+                          "call_2", "21C")
+                         .exact)
+      << "a result for another call than the one made";
 }
 
 TEST(CacheFeatures, NumbersNegationsEntitiesLanguagesPolarity) {
@@ -129,9 +172,14 @@ TEST(CacheAnswer, FromBodyAndBack) {
   EXPECT_EQ(Answer::deserialise(a->serialise())->routed_model, "fast");
   EXPECT_EQ(Answer::deserialise(R"({"c":"x","f":"stop","m":"m1","p":1,"t":1,"u":0})")->routed_model,
             "");
-  // Not storable: tool calls, two choices, no finish_reason, an error.
+  // Not storable: a malformed tool call, the legacy function_call, two choices, no
+  // finish_reason, an error.
   EXPECT_FALSE(answer_from_body(
       R"({"choices":[{"message":{"content":null,"tool_calls":[{}]},"finish_reason":"tool_calls"}]})"));
+  EXPECT_FALSE(answer_from_body(
+      R"({"choices":[{"message":{"content":null,"function_call":{"name":"f","arguments":"{}"}},"finish_reason":"function_call"}]})"));
+  EXPECT_FALSE(answer_from_body(
+      R"({"choices":[{"message":{"content":null},"finish_reason":"stop"}]})"));
   EXPECT_FALSE(answer_from_body(
       R"({"choices":[{"message":{"content":"a"},"finish_reason":"stop"},{"message":{"content":"b"},"finish_reason":"stop"}]})"));
   EXPECT_FALSE(answer_from_body(R"({"choices":[{"message":{"content":"a"}}]})"));
@@ -151,6 +199,58 @@ TEST(CacheAnswer, FromStreamOnlyWhenComplete) {
   EXPECT_FALSE(answer_from_sse(sse.substr(0, sse.size() - 14)));
   EXPECT_FALSE(answer_from_sse(sse.substr(0, sse.size() / 2)));
   EXPECT_FALSE(answer_from_sse("data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"));
+}
+
+TEST(CacheAnswer, ToolCallsAreKeptWholeStreamedAndInRedis) {
+  const std::string body =
+      R"({"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,)"
+      R"("tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather",)"
+      R"("arguments":"{\"city\":\"Zürich\"}"}},{"id":"call_b","type":"function",)"
+      R"("function":{"name":"get_time","arguments":"{}"}}]},"finish_reason":"tool_calls"}],)"
+      R"("usage":{"prompt_tokens":9,"completion_tokens":12}})";
+  auto a = answer_from_body(body);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->tool_calls.size(), 2u);
+  EXPECT_EQ(a->tool_calls[0], (ToolCall{"call_a", "get_weather", R"({"city":"Zürich"})"}));
+  EXPECT_EQ(a->tool_calls[1].name, "get_time");
+  EXPECT_EQ(a->content, "");
+  EXPECT_EQ(a->finish_reason, "tool_calls");
+  // Whole: content null beside the calls, as OpenAI sends it.
+  const auto whole = nlohmann::json::parse(completion_body(*a, "chatcmpl-1", 1));
+  EXPECT_TRUE(whole["choices"][0]["message"]["content"].is_null());
+  EXPECT_EQ(whole["choices"][0]["message"]["tool_calls"][1]["type"], "function");
+  EXPECT_EQ(answer_from_body(whole.dump())->tool_calls, a->tool_calls);
+  // Streamed in pieces of 3 bytes (the arguments cut across deltas, UTF-8 whole) and read back.
+  const std::string sse = completion_sse(*a, "id", 1, true, 3);
+  auto back = answer_from_sse(sse);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->tool_calls, a->tool_calls);
+  EXPECT_EQ(back->finish_reason, "tool_calls");
+  // Text beside a call is kept too.
+  a->content = "Let me look.";
+  EXPECT_EQ(answer_from_sse(completion_sse(*a, "id", 1, false))->content, "Let me look.");
+  EXPECT_EQ(answer_from_body(completion_body(*a, "id", 1))->content, "Let me look.");
+  // The Redis form.
+  EXPECT_EQ(Answer::deserialise(a->serialise())->tool_calls, a->tool_calls);
+  EXPECT_FALSE(Answer::deserialise(R"({"c":"","f":"stop","m":"m","p":1,"t":1,"u":0,"k":{}})"));
+  // A hit's calls get new ids.
+  a->renew_tool_call_ids("d_1");
+  EXPECT_EQ(a->tool_calls[0].id, "call_d_1_0");
+  EXPECT_EQ(a->tool_calls[1].id, "call_d_1_1");
+  // A stream whose call never got a name, or whose deltas skip an index: not stored.
+  auto delta = [](const std::string& d, const char* finish = "null") {
+    return "data: {\"choices\":[{\"index\":0,\"delta\":" + d +
+           ",\"finish_reason\":" + finish + "}]}\n\n";
+  };
+  EXPECT_FALSE(answer_from_sse(
+      delta(R"({"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]})") +
+      delta("{}", "\"tool_calls\"") + "data: [DONE]\n\n"));
+  EXPECT_FALSE(answer_from_sse(
+      delta(R"({"tool_calls":[{"index":1,"id":"c","function":{"name":"f","arguments":"{}"}}]})") +
+      delta("{}", "\"tool_calls\"") + "data: [DONE]\n\n"));
+  EXPECT_TRUE(answer_from_sse(
+      delta(R"({"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]})") +
+      delta("{}", "\"tool_calls\"") + "data: [DONE]\n\n"));
 }
 
 TEST(CacheAnswer, ReasoningIsKeptWholeStreamedAndInRedis) {

@@ -3,8 +3,10 @@
 //
 // Lookup (this stage, after guard, before signals): a route with a `cache:` section has its
 // request normalised (cache/request_key.h); a request that is not deterministic (temperature ≠ 0,
-// tools, n > 1; unless the route says deterministic_only: false — n > 1 never) bypasses, as does
-// one only a native replica can answer (RequestContext::native_only). The exact
+// legacy functions, n > 1; unless the route says deterministic_only: false — n > 1 never)
+// bypasses, as does one with tools on a route with `tools: false` and one only a native replica
+// can answer (RequestContext::native_only). A request with tools is matched exactly only; a hit's
+// tool calls get new ids (cache::Answer::renew_tool_call_ids). The exact
 // key is looked up, then, for semantic routes, the GloVe embedding of the prompt (the same vector
 // the signals stage would compute: it is left in ctx.signals so that stage does not compute it
 // again) against the cache's hnswlib index, with the guards of cache/features.h on the last
@@ -20,7 +22,8 @@
 // pushes a callback onto RequestContext::after_answer, which the stage runner runs once the request
 // was answered, before `record`. The callback stores the answer only when the request succeeded
 // (status 200, outcome ok, no error) and the captured bytes form one complete answer
-// (cache/answer.h: a single choice with content and a finish_reason; a stream ending with [DONE]),
+// (cache/answer.h: a single choice with content or tool calls and a finish_reason; a stream
+// ending with [DONE]),
 // with the record's cost as the entry's cost. Executor, plan runners and deliver() are unchanged.
 //
 // Every response of a cached route carries `x-switchboard-cache: hit|miss|bypass`.
@@ -136,12 +139,15 @@ class CacheStage final : public Stage {
     if (norm->multiple_choices) co_return bypass("n > 1");
     if (route.settings.deterministic_only && !norm->deterministic)
       co_return bypass("not deterministic (" + norm->not_deterministic + ")");
+    if (norm->has_tools && !route.settings.tools) co_return bypass("tools (cache.tools: false)");
 
     cache::Query q;
     q.exact = norm->exact;
     q.partition = norm->partition;
     q.threshold = route.settings.threshold;
-    const bool semantic = route.settings.semantic && glove_ && !norm->last_text.empty();
+    // With tools, exact repeats only: a near-duplicate question may need other arguments.
+    const bool semantic =
+        route.settings.semantic && glove_ && !norm->last_text.empty() && !norm->has_tools;
     std::optional<Result<std::optional<cache::Hit>>> found;
     // An exact hit needs neither the guard features nor the embedding (most of a semantic lookup's
     // CPU): an in-process store is asked for the exact key first. (A remote store gets one
@@ -202,12 +208,18 @@ class CacheStage final : public Stage {
         ctx.metrics->cache_saved.with({ctx.route_label}).inc(hit->answer.cost_usd);
       }
       // Kept with the guard's placeholders (below): this request's own values go back in.
-      std::optional<cache::Answer> restored;
-      if (!ctx.restore.empty()) {
-        restored = hit->answer;
-        restored->content = guard::restore_text(restored->content, ctx.restore);
+      std::optional<cache::Answer> copy;
+      if (!ctx.restore.empty() || !hit->answer.tool_calls.empty()) {
+        copy = hit->answer;
+        copy->renew_tool_call_ids(rec.id);
+        if (!ctx.restore.empty()) {
+          copy->content = guard::restore_text(copy->content, ctx.restore);
+          // Arguments are JSON text: the values go back JSON-escaped.
+          for (auto& t : copy->tool_calls)
+            t.arguments = guard::restore_json_text(t.arguments, ctx.restore);
+        }
       }
-      const cache::Answer& answer = restored ? *restored : hit->answer;
+      const cache::Answer& answer = copy ? *copy : hit->answer;
       const std::string response_id = "chatcmpl-" + rec.id;
       const auto created = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch())
@@ -257,7 +269,11 @@ class CacheStage final : public Stage {
           // The client got the guard's originals back (pii restore); the cache keeps the
           // placeholders, as the key does: another user whose request redacts to the same body
           // must get their own values, never these.
-          if (!c.restore.empty()) answer->content = guard::unrestore_text(answer->content, c.restore);
+          if (!c.restore.empty()) {
+            answer->content = guard::unrestore_text(answer->content, c.restore);
+            for (auto& t : answer->tool_calls)
+              t.arguments = guard::unrestore_text(t.arguments, c.restore);
+          }
           entry.answer = std::move(*answer);
           store->insert(std::move(entry));
           if (c.rec.cache)
