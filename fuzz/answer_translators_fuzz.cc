@@ -9,7 +9,9 @@
 // after message_stop or error; Responses: data of the event's type with sequence numbers 0, 1, 2…,
 // response.created first, nothing after the final response.completed / response.incomplete /
 // error; legacy completions: data a JSON object or [DONE], last. A cached answer re-sent (whole or
-// streamed) reads back the same.
+// streamed) reads back the same. The guard's StreamRestorer (fed the stream in small pieces)
+// leaves a stream the cache reads as the same answer with its placeholders restored: in content
+// and reasoning as text, in tool calls' arguments JSON-escaped.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -23,6 +25,7 @@
 #include "api/messages.h"
 #include "api/responses.h"
 #include "cache/answer.h"
+#include "guard/redact.h"
 #include "fuzz_check.h"
 
 namespace {
@@ -135,6 +138,39 @@ void check_cache(std::string_view upstream) {
   }
 }
 
+// The upstream's lines as SSE events, restored by the guard in pieces of `step` bytes.
+void check_restorer(std::string_view upstream, std::size_t step) {
+  const std::vector<std::pair<std::string, std::string>> placeholders = {
+      {"[EMAIL_1]", "a@example.com"}, {"[NAME_1]", "Ann \"Q\" Lee"}};
+  std::string in;
+  std::size_t at = 0;
+  while (at <= upstream.size()) {
+    auto nl = upstream.find('\n', at);
+    if (nl == std::string_view::npos) nl = upstream.size();
+    in += "data: " + std::string(upstream.substr(at, nl - at)) + "\n\n";
+    at = nl + 1;
+  }
+  guard::StreamRestorer r(placeholders);
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += step)
+    out += r.feed(std::string_view(in).substr(i, step));
+  out += r.finish();
+  const auto before = cache::answer_from_sse(in);
+  if (!before) return;
+  const auto after = cache::answer_from_sse(out);
+  FUZZ_CHECK(after);
+  FUZZ_CHECK(after->content == guard::restore_text(before->content, placeholders));
+  FUZZ_CHECK(after->reasoning == guard::restore_text(before->reasoning, placeholders));
+  FUZZ_CHECK(after->finish_reason == before->finish_reason);
+  FUZZ_CHECK(after->tool_calls.size() == before->tool_calls.size());
+  for (std::size_t i = 0; i < before->tool_calls.size(); ++i) {
+    FUZZ_CHECK(after->tool_calls[i].id == before->tool_calls[i].id);
+    FUZZ_CHECK(after->tool_calls[i].name == before->tool_calls[i].name);
+    FUZZ_CHECK(after->tool_calls[i].arguments ==
+               guard::restore_json_text(before->tool_calls[i].arguments, placeholders));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -179,5 +215,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   else check_completions_stream(events);
 
   check_cache(upstream);
+  check_restorer(upstream, 1 + data[0] / 4 % 16);
   return 0;
 }

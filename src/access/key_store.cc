@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <optional>
 
 namespace switchboard::access {
 namespace {
@@ -24,6 +25,8 @@ CREATE TABLE IF NOT EXISTS usage (
   PRIMARY KEY (hour, key, key_id, team, route, model)
 ) WITHOUT ROWID;
 )sql";
+
+constexpr int kBusyTimeoutMs = 2000;
 
 // A usage table made before rows carried the key's id (session 22) is rebuilt with the column
 // (its rows get key_id ''), in one transaction; a no-op when the column is there.
@@ -70,11 +73,19 @@ struct Stmt {
   ~Stmt() { sqlite3_finalize(s); }
 };
 
-bool usage_has_key_id(sqlite3* db) {
+// Whether the usage table has the key_id column (PRAGMA table_info; nullopt when it cannot be
+// read, so that a failed read never passes for "missing" and rebuilds a migrated table).
+std::optional<bool> usage_has_key_id(sqlite3* db) {
   sqlite3_stmt* s = nullptr;
-  const bool has = sqlite3_prepare_v2(db, "SELECT key_id FROM usage LIMIT 0", -1, &s, nullptr) ==
-                   SQLITE_OK;
+  if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('usage')", -1, &s, nullptr) !=
+      SQLITE_OK)
+    return std::nullopt;
+  bool has = false;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    has |= text(s, 0) == "key_id";
   sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) return std::nullopt;
   return has;
 }
 
@@ -82,9 +93,12 @@ bool usage_has_key_id(sqlite3* db) {
 // file may have done it meanwhile: checked again inside the transaction). "" or SQLite's message.
 std::string add_key_id_to_usage(sqlite3* db) {
   char* err = nullptr;
+  // The rebuild of a large table takes a while: other processes opening the file wait for it.
+  sqlite3_busy_timeout(db, 60'000);
   bool ok = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, &err) == SQLITE_OK;
-  if (ok && !usage_has_key_id(db))
-    ok = sqlite3_exec(db, kAddKeyIdToUsage, nullptr, nullptr, &err) == SQLITE_OK;
+  std::optional<bool> has = ok ? usage_has_key_id(db) : std::nullopt;
+  ok = ok && has;
+  if (ok && !*has) ok = sqlite3_exec(db, kAddKeyIdToUsage, nullptr, nullptr, &err) == SQLITE_OK;
   ok = ok && sqlite3_exec(db, "COMMIT", nullptr, nullptr, &err) == SQLITE_OK;
   std::string msg;
   if (!ok) {
@@ -92,6 +106,7 @@ std::string add_key_id_to_usage(sqlite3* db) {
     if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   sqlite3_free(err);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   return msg;
 }
 
@@ -117,7 +132,7 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK)
     return sqlite_error(ks->db_, "opening " + path);
-  sqlite3_busy_timeout(ks->db_, 2000);
+  sqlite3_busy_timeout(ks->db_, kBusyTimeoutMs);
   char* err = nullptr;
   if (sqlite3_exec(ks->db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
@@ -125,7 +140,7 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
     return make_error(ErrorKind::kInternal, "store_error",
                       "creating the key tables in " + path + ": " + msg);
   }
-  if (!usage_has_key_id(ks->db_)) {
+  if (usage_has_key_id(ks->db_) != std::optional<bool>(true)) {
     const std::string msg = add_key_id_to_usage(ks->db_);
     if (!msg.empty())
       return make_error(ErrorKind::kInternal, "store_error",

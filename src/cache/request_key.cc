@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_map>
 #include <vector>
 
 namespace switchboard::cache {
@@ -43,13 +44,30 @@ bool ignored_field(std::string_view key) {
 // written, so that an agent's next turn after a cached tool call (whose ids the hit made anew)
 // matches the turn recorded after the original answer.
 struct CallIds {
-  std::vector<std::string_view> seen;
+  std::unordered_map<std::string_view, std::size_t> seen;
   std::string ordinal(std::string_view id) {
-    auto it = std::find(seen.begin(), seen.end(), id);
-    if (it == seen.end()) it = seen.insert(seen.end(), id);
-    return "#" + std::to_string(it - seen.begin());
+    const auto [it, added] = seen.try_emplace(id, seen.size());
+    return "#" + std::to_string(it->second);
   }
 };
+
+// Appends `piece` length-prefixed ("5:hello"): a sequence of pieces encoded so reads back one way.
+void append_piece(std::string& out, std::string_view piece) {
+  out += std::to_string(piece.size());
+  out += ':';
+  out += piece;
+}
+
+// Sorted (key, value) pairs, each length-prefixed.
+std::string encode_sorted(std::vector<std::pair<std::string_view, std::string>> fields) {
+  std::sort(fields.begin(), fields.end());
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    append_piece(out, k);
+    append_piece(out, v);
+  }
+  return out;
+}
 
 // A tool call's fields in key order (a relayed call and a cached one list them in different
 // orders), its id by ordinal and its function's name and arguments likewise sorted.
@@ -63,18 +81,12 @@ std::string canonical_call(const simdjson::dom::object& call, CallIds& ids) {
     } else if (f.key == "function" && f.value.get_object().get(function) == simdjson::SUCCESS) {
       std::vector<std::pair<std::string_view, std::string>> inner;
       for (auto g : function) inner.emplace_back(g.key, simdjson::minify(g.value));
-      std::sort(inner.begin(), inner.end());
-      std::string text;
-      for (const auto& [k, v] : inner) text.append(k).append("\x1f").append(v).append("\x1e");
-      fields.emplace_back(f.key, std::move(text));
+      fields.emplace_back(f.key, "{" + encode_sorted(std::move(inner)));
     } else {
       fields.emplace_back(f.key, simdjson::minify(f.value));
     }
   }
-  std::sort(fields.begin(), fields.end());
-  std::string out;
-  for (const auto& [k, v] : fields) out.append(k).append("\x1f").append(v).append("\x1e");
-  return out;
+  return encode_sorted(std::move(fields));
 }
 
 // A message with more than role and text: each field as written (minified), but tool calls
@@ -87,10 +99,11 @@ void hash_message(Hasher& h, const simdjson::dom::object& message, CallIds& ids)
     if (f.key == "tool_call_id" && f.value.get_string().get(id) == simdjson::SUCCESS) {
       h.bytes(ids.ordinal(id));
     } else if (f.key == "tool_calls" && f.value.get_array().get(calls) == simdjson::SUCCESS) {
+      h.bytes("\x1e" "calls " + std::to_string(calls.size()));
       for (auto call : calls) {
         simdjson::dom::object c;
-        h.bytes(call.get_object().get(c) == simdjson::SUCCESS ? canonical_call(c, ids)
-                                                             : simdjson::minify(call));
+        h.bytes(call.get_object().get(c) == simdjson::SUCCESS ? "o" + canonical_call(c, ids)
+                                                             : "v" + simdjson::minify(call));
       }
     } else {
       h.bytes(simdjson::minify(f.value));

@@ -139,6 +139,42 @@ std::string restore_json_text(
   return restore_plain(json, escaped);
 }
 
+namespace {
+// Restores the strings under "arguments" keys in place (JSON text in a string).
+void restore_arguments(nlohmann::json& j,
+                       const std::vector<std::pair<std::string, std::string>>& placeholders) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() == "arguments" && it->is_string())
+        *it = restore_json_text(it->get_ref<const std::string&>(), placeholders);
+      else
+        restore_arguments(*it, placeholders);
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j) restore_arguments(v, placeholders);
+  }
+}
+}  // namespace
+
+std::string restore_answer_json(
+    std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders) {
+  if (json.find("\"arguments\"") == std::string_view::npos)
+    return restore_json_text(json, placeholders);
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded()) return restore_json_text(json, placeholders);
+  restore_arguments(j, placeholders);
+  return restore_json_text(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                           placeholders);
+}
+
+std::string unrestore_json_text(
+    std::string_view text, const std::vector<std::pair<std::string, std::string>>& placeholders) {
+  std::vector<std::pair<std::string, std::string>> escaped;
+  escaped.reserve(placeholders.size());
+  for (const auto& [p, v] : placeholders) escaped.emplace_back(p, json_escaped(v));
+  return unrestore_text(unrestore_text(text, escaped), placeholders);
+}
+
 std::size_t placeholder_prefix_suffix(std::string_view text) {
   // A placeholder is '[' + A-Z+ + '_' + digits + ']'; at most 24 bytes are held.
   const std::size_t from = text.size() > 24 ? text.size() - 24 : 0;
@@ -181,15 +217,31 @@ std::string StreamRestorer::feed(std::string_view in) {
   return out;
 }
 
+bool StreamRestorer::Held::empty() const {
+  for (const auto& t : text)
+    if (!t.empty()) return false;
+  return arguments.empty();
+}
+
+namespace {
+// A tool call's arguments piece as a delta's tool_calls entry.
+nlohmann::json arguments_delta(std::size_t index, std::string arguments) {
+  return {{"index", index}, {"function", {{"arguments", std::move(arguments)}}}};
+}
+}  // namespace
+
 std::string StreamRestorer::flush_held() {
   std::string out;
   for (std::size_t i = 0; i < held_.size(); ++i) {
     nlohmann::json delta = nlohmann::json::object();
     for (std::size_t f = 0; f < kTextFields.size(); ++f) {
-      if (held_[i][f].empty()) continue;
-      delta[kTextFields[f]] = restore_plain(held_[i][f], placeholders_);
-      held_[i][f].clear();
+      if (held_[i].text[f].empty()) continue;
+      delta[kTextFields[f]] = restore_plain(held_[i].text[f], placeholders_);
+      held_[i].text[f].clear();
     }
+    for (auto& [call, held] : held_[i].arguments)
+      delta["tool_calls"].push_back(arguments_delta(call, restore_json_text(held, placeholders_)));
+    held_[i].arguments.clear();
     if (delta.empty()) continue;
     nlohmann::json ev = {{"object", "chat.completion.chunk"},
                          {"choices",
@@ -209,43 +261,103 @@ std::string StreamRestorer::process_event(std::string_view event) {
   if (!data.empty() && data.front() == ' ') data.remove_prefix(1);
   if (data == "[DONE]") return flush_held() + std::string(event);
   bool holding = false;
-  for (const auto& fields : held_)
-    for (const auto& h : fields) holding |= !h.empty();
+  for (const auto& h : held_) holding |= !h.empty();
   if (!holding && data.find('[') == std::string_view::npos) return std::string(event);
   auto j = nlohmann::json::parse(data, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("choices") || !j["choices"].is_array())
     return std::string(event);
   for (auto& choice : j["choices"]) {
     if (!choice.is_object()) continue;
-    const std::size_t index = choice.value("index", std::size_t{0});
+    // An index that is not a small unsigned integer (a float past any integer's range is UB to
+    // convert) leaves the choice as it is.
+    std::size_t index = 0;
+    if (auto i = choice.find("index"); i != choice.end()) {
+      if (i->is_number_unsigned()) {
+        index = i->get<std::size_t>();
+      } else if (i->is_number() && i->get<double>() >= 0 && i->get<double>() <= 1024 &&
+                 i->get<double>() == static_cast<double>(static_cast<int>(i->get<double>()))) {
+        index = static_cast<std::size_t>(i->get<double>());  // 0.0
+      } else {
+        continue;
+      }
+    }
     if (index > 1024) continue;
     if (held_.size() <= index) held_.resize(index + 1);
+    Held& held = held_[index];
     const bool finished = choice.contains("finish_reason") && !choice["finish_reason"].is_null();
     auto delta = choice.find("delta");
     if (delta == choice.end() || !delta->is_object()) continue;
-    bool carries_text = false;  // held text of one field is released with the next of another
+    auto calls = delta->find("tool_calls");
+    const bool has_calls = calls != delta->end() && calls->is_array() && !calls->empty();
+    // Held text of one field or call is released with the next piece of another.
+    bool carries_text = has_calls;
     for (const char* field : kTextFields) {
       auto it = delta->find(field);
       carries_text |= it != delta->end() && it->is_string();
     }
+    // `text` (held before it prepended) restored, keeping back a possible placeholder's start.
+    auto restore_piece = [&](std::string text, std::string& keep_back, bool json) {
+      if (!finished) {
+        const std::size_t keep = placeholder_prefix_suffix(text);
+        keep_back = text.substr(text.size() - keep);
+        text.resize(text.size() - keep);
+      }
+      return json ? restore_json_text(text, placeholders_) : restore_plain(text, placeholders_);
+    };
     for (std::size_t f = 0; f < kTextFields.size(); ++f) {
-      std::string& held = held_[index][f];
+      std::string& kept = held.text[f];
       auto value = delta->find(kTextFields[f]);
       if (value == delta->end() || !value->is_string()) {
-        if ((finished || carries_text) && !held.empty()) {
-          (*delta)[kTextFields[f]] = restore_plain(held, placeholders_);
-          held.clear();
+        if ((finished || carries_text) && !kept.empty()) {
+          (*delta)[kTextFields[f]] = restore_plain(kept, placeholders_);
+          kept.clear();
         }
         continue;
       }
-      std::string text = held + value->get<std::string>();
-      held.clear();
-      if (!finished) {
-        const std::size_t keep = placeholder_prefix_suffix(text);
-        held = text.substr(text.size() - keep);
-        text.resize(text.size() - keep);
+      std::string text = std::move(kept) + value->get<std::string>();
+      kept.clear();
+      *value = restore_piece(std::move(text), kept, false);
+    }
+    // Tool calls' arguments, per call index.
+    std::vector<std::size_t> pieces;  // calls with a piece in this delta
+    if (has_calls)
+      for (auto& call : *calls) {
+        if (!call.is_object() || !call.contains("index") || !call["index"].is_number_unsigned())
+          continue;
+        const auto at = call["index"].get<std::size_t>();
+        auto fn = call.find("function");
+        if (fn == call.end() || !fn->is_object()) continue;
+        auto args = fn->find("arguments");
+        if (args == fn->end() || !args->is_string()) continue;
+        pieces.push_back(at);
+        std::string text = args->get<std::string>();
+        if (auto h = held.arguments.find(at); h != held.arguments.end()) {
+          text = std::move(h->second) + text;
+          held.arguments.erase(h);
+        }
+        std::string kept;
+        *args = restore_piece(std::move(text), kept, true);
+        if (!kept.empty()) held.arguments[at] = std::move(kept);
       }
-      *value = restore_plain(text, placeholders_);
+    auto out_calls = delta->find("tool_calls");  // held arguments go out in it (not if malformed)
+    const bool can_release =
+        out_calls == delta->end() || out_calls->is_null() || out_calls->is_array();
+    if ((finished || carries_text) && can_release) {
+      // Before this delta's own calls: a reader may take a new index as the end of the last one.
+      nlohmann::json released = nlohmann::json::array();
+      for (auto it = held.arguments.begin(); it != held.arguments.end();) {
+        if (std::find(pieces.begin(), pieces.end(), it->first) != pieces.end()) {
+          ++it;
+          continue;
+        }
+        released.push_back(arguments_delta(it->first, restore_json_text(it->second, placeholders_)));
+        it = held.arguments.erase(it);
+      }
+      if (!released.empty()) {
+        auto& list = (*delta)["tool_calls"];
+        if (list.is_array()) released.insert(released.end(), list.begin(), list.end());
+        list = std::move(released);
+      }
     }
   }
   return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <array>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +40,13 @@ Result<std::string> redact_chat_body(std::string_view body, std::uint64_t mask, 
 std::string restore_json_text(std::string_view json,
                               const std::vector<std::pair<std::string, std::string>>& placeholders);
 
+// An answer's JSON body (chat completion, Responses or Messages answer) restored: as
+// restore_json_text, and every string under a key "arguments" (a tool call's arguments are JSON
+// text inside a JSON string) with its values escaped once more, so the arguments stay valid JSON
+// when a value holds a quote or a newline. Re-serialised only when the body has "arguments".
+std::string restore_answer_json(
+    std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders);
+
 // `text` (plain, not JSON) with each placeholder replaced by its original.
 std::string restore_text(std::string_view text,
                          const std::vector<std::pair<std::string, std::string>>& placeholders);
@@ -48,13 +56,20 @@ std::string restore_text(std::string_view text,
 // to the same body can restore with its own values, and the history the next turn redacts to.
 std::string unrestore_text(std::string_view text,
                            const std::vector<std::pair<std::string, std::string>>& placeholders);
+// The same for JSON text restored with restore_json_text (a tool call's arguments): the originals
+// are looked for JSON-escaped, then as written.
+std::string unrestore_json_text(
+    std::string_view text, const std::vector<std::pair<std::string, std::string>>& placeholders);
 
 // Restores placeholders in a streamed answer (server-sent events of chat completion chunks): in
 // each delta's content and reasoning (`reasoning_content`, `reasoning`: a reasoning model may
-// repeat what the prompt held). A placeholder may arrive split over several chunks ("[EM",
-// "AIL_", "1]"): text that could still become a placeholder is held back per choice and field
-// until it can be decided, and released with the next text of any field, the choice's
-// finish_reason, or the final [DONE]. Events that carry no text pass through unchanged.
+// repeat what the prompt held), and in its tool calls' `function.arguments` (JSON text: the values
+// go back JSON-escaped, as restore_json_text does). A placeholder may arrive split over several
+// chunks ("[EM", "AIL_", "1]"): text that could still become a placeholder is held back per choice
+// and field (per tool call for arguments) until it can be decided, and released with the next
+// text of any field or the next piece of any tool call (held arguments as a delta of their own
+// call's index), the choice's finish_reason, or the final [DONE]. Events that carry no text pass
+// through unchanged.
 class StreamRestorer {
  public:
   explicit StreamRestorer(std::vector<std::pair<std::string, std::string>> placeholders);
@@ -72,8 +87,13 @@ class StreamRestorer {
   // The delta fields whose text is restored.
   static constexpr std::array<const char*, 3> kTextFields = {"reasoning_content", "reasoning",
                                                              "content"};
-  // Per choice index and field: text that may be a placeholder's start.
-  std::vector<std::array<std::string, kTextFields.size()>> held_;
+  // Per choice index: text that may be a placeholder's start, per field and per tool call index.
+  struct Held {
+    std::array<std::string, kTextFields.size()> text;
+    std::map<std::size_t, std::string> arguments;
+    bool empty() const;
+  };
+  std::vector<Held> held_;
 };
 
 // The length of the longest suffix of `text` that could be the start of a placeholder ("[",

@@ -134,7 +134,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   }
   std::string& whole = *answer.body;
   if (!ctx.restore.empty() && upstream.status() == 200)
-    whole = guard::restore_json_text(whole, ctx.restore);
+    whole = guard::restore_answer_json(whole, ctx.restore);
   rec.status = static_cast<int>(upstream.status());
   if (upstream.status() == 200) {
     rec.outcome = "ok";

@@ -47,6 +47,26 @@ describe('guard stage', () => {
       const req = JSON.parse(body);
       const seen = userText(body);
       const placeholders = (seen.match(/\[[A-Z]+_\d+\]/g) ?? []).join(' ');
+      if (req.tools?.length) {  // a call to the first tool with the placeholders as its argument
+        const args = JSON.stringify({ value: placeholders });
+        if (!req.stream) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ id: 'chatcmpl-g', object: 'chat.completion', created: 1, model: name,
+            choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null,
+              tool_calls: [{ id: 'call_g', type: 'function', function: { name: req.tools[0].function.name, arguments: args } }] } }],
+            usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 } }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const call = (fn) => `data: ${JSON.stringify({ id: 'chatcmpl-g', object: 'chat.completion.chunk', created: 1, model: name,
+          choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...fn }] }, finish_reason: null }] })}\n\n`;
+        res.write(call({ id: 'call_g', type: 'function', function: { name: req.tools[0].function.name, arguments: '' } }));
+        // Pieces of 5 characters: every placeholder split.
+        for (let i = 0; i < args.length; i += 5) res.write(call({ function: { arguments: args.slice(i, i + 5) } }));
+        res.write(chunkEvent(name, null, 'tool_calls'));
+        res.end('data: [DONE]\n\n');
+        return;
+      }
       if (req.stream) {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         // Each placeholder split over two events.
@@ -58,7 +78,10 @@ describe('guard stage', () => {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(completionJson(name, `Noted: ${placeholders}`));
+      const j = JSON.parse(completionJson(name, `Noted: ${placeholders}`));
+      // A reasoning model may repeat the prompt's values in its reasoning too.
+      if (req.reasoning_effort) j.choices[0].message.reasoning_content = `They gave ${placeholders}`;
+      res.end(JSON.stringify(j));
     };
     flaky = await fakeUpstream((req, res) => { res.writeHead(503); res.end('{"error":"busy"}'); });
     main = await fakeUpstream((req, res, body) => answer(res, body, 'main-model'));
@@ -172,6 +195,50 @@ describe('guard stage', () => {
     assert.equal(s.text, 'Noted: eve@example.net');
     const raw = JSON.stringify(s.events);
     assert.ok(!raw.includes(EMAIL) && !raw.includes('bob@'), raw);
+    // The same with reasoning: stored with placeholders, each hit's reasoning restored with its own.
+    const think = (email) => postChat(gw.base, chatBody('guarded-cached', `Check my address ${email} please.`,
+      { temperature: 0, reasoning_effort: 'low' }));
+    const ann = await think(EMAIL);
+    assert.equal(ann.headers.get('x-switchboard-cache'), 'miss');
+    assert.equal(ann.json.choices[0].message.reasoning_content, `They gave ${EMAIL}`);
+    await getDecision(gw.base, ann.headers.get('x-switchboard-decision'));
+    const tom = await think('tom@example.org');
+    assert.equal(tom.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(tom.json.choices[0].message.reasoning_content, 'They gave tom@example.org');
+  });
+
+  test('tool call arguments get the originals back as valid JSON, whole, streamed and from the cache', async () => {
+    const KEY = '-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD9\n-----END RSA PRIVATE KEY-----';
+    const OTHER = '-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAOTHERKEY99\n-----END RSA PRIVATE KEY-----';
+    const tools = [{ type: 'function', function: { name: 'store', parameters: { type: 'object' } } }];
+    const argsOf = (r) => JSON.parse(r.json.choices[0].message.tool_calls[0].function.arguments);
+    // A single call's answer and a multi-call plan's (delivered by the plan).
+    for (const route of ['guarded-session', 'guarded-cascade']) {
+      const whole = await postChat(gw.base, chatBody(route, `Remember ${EMAIL} and ${KEY}`, { tools }));
+      assert.equal(whole.status, 200, whole.text);
+      assert.deepEqual(argsOf(whole), { value: `${EMAIL} ${KEY}` }, route);
+    }
+    const streamedArgs = async (route, prompt) => {
+      const s = await streamChat(gw.base, chatBody(route, prompt, { tools, temperature: 0 }));
+      assert.equal(s.status, 200);
+      let args = '';
+      for (const e of s.events) {
+        if (e.data === '[DONE]') continue;
+        for (const c of JSON.parse(e.data).choices?.[0]?.delta?.tool_calls ?? []) args += c.function?.arguments ?? '';
+      }
+      return { s, args: JSON.parse(args) };
+    };
+    assert.deepEqual((await streamedArgs('guarded-session', `Remember ${KEY} for ${EMAIL}`)).args, { value: `${KEY} ${EMAIL}` });
+    // Cached from a streamed miss: the next user's request redacts to the same body and gets its
+    // own key back, never the first user's.
+    const first = await streamedArgs('guarded-cached', `Keep ${KEY} safe`);
+    assert.equal(first.s.headers.get('x-switchboard-cache'), 'miss');
+    assert.deepEqual(first.args, { value: KEY });
+    await getDecision(gw.base, first.s.headers.get('x-switchboard-decision'));
+    const hit = await postChat(gw.base, chatBody('guarded-cached', `Keep ${OTHER} safe`, { tools, temperature: 0 }));
+    assert.equal(hit.headers.get('x-switchboard-cache'), 'hit');
+    assert.deepEqual(argsOf(hit), { value: OTHER });
+    assert.ok(!hit.text.includes('AKj34GkxFhD9'), hit.text);
   });
 
   test('a conversation whose restored answer held PII is found by its history', async () => {

@@ -242,7 +242,10 @@ TEST(AccessMeter, SpendIsRestoredByKeyIdAndOlderTablesAreMigrated) {
   ASSERT_TRUE(spend);
   EXPECT_NEAR(spend->at("key_legacy").month_usd, 0.75, 1e-9) << "rows without an id, by name";
   EXPECT_NEAR(spend->at("key_legacy").today_usd, 0.25, 1e-9) << "from the day's first hour on";
-  EXPECT_TRUE(KeyStore::open(path)) << "opening a migrated file again changes nothing";
+  ASSERT_TRUE(KeyStore::open(path));
+  spend = query_key_spend(path, {reborn}, day, day - 5 * 86'400'000);
+  ASSERT_TRUE(spend);
+  EXPECT_NEAR(spend->at("key_new").today_usd, 0.125, 1e-9) << "opening a migrated file again keeps ids";
 }
 
 // While writes fail, a failed batch goes back beside the rows that arrived meanwhile: together

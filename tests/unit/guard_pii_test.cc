@@ -2,6 +2,8 @@
 // restoring the originals in plain and streamed answers.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "guard/pii.h"
@@ -239,6 +241,44 @@ TEST(GuardRestore, StreamedReasoningIsRestoredAndReleasedBeforeTheAnswer) {
     }
     EXPECT_LE(last_reasoning, first_content) << out;
   }
+}
+
+// Tool calls' arguments are JSON text: a placeholder split over argument pieces is restored, the
+// value JSON-escaped; held arguments of one call are released when the next call starts, in a
+// delta of their own call's index.
+TEST(GuardRestore, StreamedToolCallArgumentsAreRestoredPerCall) {
+  StreamRestorer r(Placeholders{{"[EMAIL_1]", "a@example.com"}, {"[NAME_1]", "Ann \"Q\" Lee"}});
+  auto call = [](std::size_t index, const std::string& args, bool first = false) {
+    nlohmann::json c = {{"index", index}, {"function", {{"arguments", args}}}};
+    if (first) {
+      c["id"] = "call_" + std::to_string(index);
+      c["function"]["name"] = "send";
+    }
+    nlohmann::json ev = {{"choices", {{{"index", 0},
+                                       {"delta", {{"tool_calls", {c}}}},
+                                       {"finish_reason", nullptr}}}}};
+    return "data: " + ev.dump() + "\n\n";
+  };
+  std::string out = r.feed(call(0, "", true));
+  out += r.feed(call(0, "{\"to\":\"[EMA"));
+  out += r.feed(call(0, "IL_1]\",\"cc\":\"[EM"));  // "[EM" is held ...
+  out += r.feed(call(1, "{\"who\":\"[NAME_1]\"}", true));  // ... and released as call 1 starts
+  out += r.feed(event("", true));
+  out += r.feed("data: [DONE]\n\n");
+  out += r.finish();
+  std::map<std::size_t, std::string> args;
+  for (std::size_t at = 0; (at = out.find("data: {", at)) != std::string::npos; ++at) {
+    auto j = nlohmann::json::parse(out.substr(at + 6, out.find("\n\n", at) - at - 6));
+    auto& d = j["choices"][0]["delta"];
+    if (d.contains("tool_calls"))
+      for (auto& c : d["tool_calls"]) args[c["index"]] += c["function"]["arguments"].get<std::string>();
+  }
+  EXPECT_EQ(args[0], R"({"to":"a@example.com","cc":"[EM)");
+  EXPECT_EQ(nlohmann::json::parse(args[1])["who"], "Ann \"Q\" Lee") << args[1];
+  // Call 0's held piece went out before call 1's first piece.
+  const auto released = out.find(R"("arguments":"[EM")");
+  ASSERT_NE(released, std::string::npos) << out;
+  EXPECT_LT(released, out.find("call_1")) << out;
 }
 
 TEST(GuardRestore, HeldTextFlushedAtDone) {

@@ -214,6 +214,7 @@ class CacheStage final : public Stage {
         copy->renew_tool_call_ids(rec.id);
         if (!ctx.restore.empty()) {
           copy->content = guard::restore_text(copy->content, ctx.restore);
+          copy->reasoning = guard::restore_text(copy->reasoning, ctx.restore);
           // Arguments are JSON text: the values go back JSON-escaped.
           for (auto& t : copy->tool_calls)
             t.arguments = guard::restore_json_text(t.arguments, ctx.restore);
@@ -271,8 +272,9 @@ class CacheStage final : public Stage {
           // must get their own values, never these.
           if (!c.restore.empty()) {
             answer->content = guard::unrestore_text(answer->content, c.restore);
+            answer->reasoning = guard::unrestore_text(answer->reasoning, c.restore);
             for (auto& t : answer->tool_calls)
-              t.arguments = guard::unrestore_text(t.arguments, c.restore);
+              t.arguments = guard::unrestore_json_text(t.arguments, c.restore);
           }
           entry.answer = std::move(*answer);
           store->insert(std::move(entry));
