@@ -519,6 +519,10 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     return make_error(ErrorKind::kBadRequest, "unsupported_parameter",
                       "previous_response_id is not enabled on this gateway (it needs "
                       "apis.responses.store: true): send the whole conversation in input");
+  // A conversation kept by the provider (OpenAI's Conversations API): its history is not in the
+  // request, so only a replica of that API can answer it (and the cache must not).
+  if (auto c = j.find("conversation"); c != j.end() && !c->is_null())
+    only_natively(r.native_only, "conversation (history kept by the provider)");
   if (j.contains("stream") && !j["stream"].is_null() && !j["stream"].is_boolean())
     return invalid_request("stream must be a boolean");
   r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();

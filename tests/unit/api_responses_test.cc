@@ -124,6 +124,8 @@ TEST(ResponsesRequest, WhatOnlyTheResponsesApiCanCarry) {
        "tools[1]: tools of type \"web_search\""},
       {R"({"model":"m","input":"x","tool_choice":{"type":"file_search"}})",
        "tool_choice of type \"file_search\""},
+      {R"({"model":"m","input":"and then?","conversation":"conv_123"})",
+       "conversation (history kept by the provider)"},
   };
   for (const auto& c : cases) {
     auto n = parse_responses_request(c.body);
