@@ -18,7 +18,25 @@ std::string finish_of(const json& stop_reason) {
   const auto& s = stop_reason.get_ref<const std::string&>();
   if (s == "end_turn" || s == "stop_sequence") return "stop";
   if (s == "max_tokens") return "length";
+  if (s == "tool_use") return "tool_calls";
   return "";
+}
+
+// A tool_use block's call, its input kept as JSON text; nullopt when malformed.
+std::optional<ToolCall> call_of(const json& block) {
+  const json& name = member(block, "name");
+  if (!name.is_string() || name.get_ref<const std::string&>().empty()) return std::nullopt;
+  const json& input = member(block, "input");
+  return ToolCall{string_at(block, "id"), name.get<std::string>(),
+                  input.is_null() ? std::string() : dump_json(input)};
+}
+
+// A finished answer's last checks: a call without arguments has "{}" (Anthropic's empty input);
+// "tool_calls" needs calls and calls need it.
+bool finish_calls(TextAnswer& a) {
+  for (auto& t : a.tool_calls)
+    if (t.arguments.empty()) t.arguments = "{}";
+  return (a.finish_reason == "tool_calls") == !a.tool_calls.empty();
 }
 
 class MessagesAnswerReader final : public TextAnswerReader {
@@ -34,12 +52,25 @@ class MessagesAnswerReader final : public TextAnswerReader {
       take_usage(member(m, "usage"));
     } else if (type == "content_block_start") {
       const json& block = member(e, "content_block");
-      if (string_at(block, "type") != "text") bad_ = true;
-      else a_.content += string_at(block, "text");
+      const std::string kind = string_at(block, "type");
+      in_call_ = kind == "tool_use";
+      if (kind == "text") {
+        a_.content += string_at(block, "text");
+      } else if (auto call = in_call_ ? call_of(block) : std::nullopt) {
+        call->arguments.clear();  // the input comes as input_json_delta pieces
+        a_.tool_calls.push_back(std::move(*call));
+      } else {
+        bad_ = true;
+      }
     } else if (type == "content_block_delta") {
       const json& delta = member(e, "delta");
-      if (string_at(delta, "type") != "text_delta") bad_ = true;
-      else a_.content += string_at(delta, "text");
+      const std::string kind = string_at(delta, "type");
+      if (kind == "text_delta" && !in_call_) a_.content += string_at(delta, "text");
+      else if (kind == "input_json_delta" && in_call_)
+        a_.tool_calls.back().arguments += string_at(delta, "partial_json");
+      else bad_ = true;
+    } else if (type == "content_block_stop") {
+      in_call_ = false;
     } else if (type == "message_delta") {
       const json& stop = member(member(e, "delta"), "stop_reason");
       if (!stop.is_null()) a_.finish_reason = finish_of(stop), stopped_ = true;
@@ -52,7 +83,9 @@ class MessagesAnswerReader final : public TextAnswerReader {
   }
   std::optional<TextAnswer> result() const override {
     if (bad_ || !done_ || !stopped_ || a_.finish_reason.empty()) return std::nullopt;
-    return a_;
+    TextAnswer a = a_;
+    if (!finish_calls(a)) return std::nullopt;
+    return a;
   }
 
  private:
@@ -62,6 +95,7 @@ class MessagesAnswerReader final : public TextAnswerReader {
   }
   TextAnswer a_;
   bool bad_ = false, done_ = false, stopped_ = false;
+  bool in_call_ = false;  // the open block is a tool_use (its input_json_delta pieces follow)
 };
 
 }  // namespace
@@ -74,12 +108,18 @@ std::optional<TextAnswer> anthropic_answer(std::string_view message_json) {
   if (!content.is_array()) return std::nullopt;
   TextAnswer a;
   for (const json& block : content) {
-    if (string_at(block, "type") != "text" || !member(block, "text").is_string())
-      return std::nullopt;
+    const std::string kind = string_at(block, "type");
+    if (kind == "tool_use") {
+      auto call = call_of(block);
+      if (!call) return std::nullopt;
+      a.tool_calls.push_back(std::move(*call));
+      continue;
+    }
+    if (kind != "text" || !member(block, "text").is_string()) return std::nullopt;
     a.content += block["text"].get_ref<const std::string&>();
   }
   a.finish_reason = finish_of(member(j, "stop_reason"));
-  if (a.finish_reason.empty()) return std::nullopt;
+  if (a.finish_reason.empty() || !finish_calls(a)) return std::nullopt;
   a.model = string_at(j, "model");
   const json& usage = member(j, "usage");
   a.prompt_tokens = anthropic_prompt_tokens(usage).value_or(0);

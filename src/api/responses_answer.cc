@@ -31,6 +31,14 @@ std::optional<TextAnswer> answer_of(const json& r) {
   for (const json& item : *output) {
     const std::string type = string_at(item, "type");
     if (type == "reasoning") continue;
+    if (type == "function_call") {
+      const std::string name = string_at(item, "name");
+      const json& args = member(item, "arguments");
+      if (name.empty() || !args.is_string()) return std::nullopt;
+      a.tool_calls.push_back({string_at(item, "call_id"), name, args.get<std::string>()});
+      any = true;
+      continue;
+    }
     if (type != "message" || !item.contains("content") || !item["content"].is_array())
       return std::nullopt;
     for (const json& part : item["content"]) {
@@ -42,6 +50,10 @@ std::optional<TextAnswer> answer_of(const json& r) {
     }
   }
   if (!any) return std::nullopt;
+  if (!a.tool_calls.empty()) {
+    if (a.finish_reason != "stop") return std::nullopt;  // calls cut off by max_output_tokens
+    a.finish_reason = "tool_calls";
+  }
   a.model = string_at(r, "model");
   if (auto u = r.find("usage"); u != r.end()) {
     a.prompt_tokens = tokens_at(*u, "input_tokens");

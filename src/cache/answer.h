@@ -15,15 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include "api/text_answer.h"
+
 namespace switchboard::cache {
 
-// One function call the model asked for, as the upstream gave it.
-struct ToolCall {
-  std::string id;
-  std::string name;
-  std::string arguments;  // JSON text, as the model wrote it
-  bool operator==(const ToolCall&) const = default;
-};
+// One function call the model asked for (api/text_answer.h).
+using ToolCall = api::ToolCall;
 
 struct Answer {
   std::string content;  // "" beside tool calls sent with null content

@@ -17,6 +17,7 @@ std::optional<cache::Answer> AnswerTap::answer() const {
   a.model = std::move(text->model);
   a.prompt_tokens = text->prompt_tokens;
   a.completion_tokens = text->completion_tokens;
+  a.tool_calls = std::move(text->tool_calls);
   return a;
 }
 

@@ -92,6 +92,52 @@ describe('natively passed-through answers in the cache and the sessions', () => 
     assert.equal((await replay.stats()).requests - before, 2, 'one replica call per distinct prompt');
   });
 
+  test('Messages: a native tool_use answer is stored, whole and streamed; the agent\'s next turn matches across conversations', async () => {
+    const tools = [{ name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const ask = (text) => ({ model: 'claude-cached', max_tokens: 100, tools, messages: [{ role: 'user', content: text }] });
+    const { data: first, response: r1 } = await anthropic.messages.create(ask('Weather in Paris?')).withResponse();
+    assert.equal(first.id, 'msg_native_tool');
+    assert.equal(r1.headers.get('x-switchboard-cache'), 'miss');
+    assert.deepEqual((await getDecision(gw.base, r1.headers.get('x-switchboard-decision'))).cache, { status: 'miss', note: 'stored' });
+    const calls = upstream.requests.length;
+    const { data: hit, response: r2 } = await anthropic.messages.create(ask('Weather in Paris?')).withResponse();
+    assert.equal(r2.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(upstream.requests.length, calls, 'the replica was not called again');
+    assert.equal(hit.stop_reason, 'tool_use');
+    assert.equal(hit.content[0].text, 'Let me check.');
+    const use = hit.content.find((b) => b.type === 'tool_use');
+    assert.equal(use.name, 'get_weather');
+    assert.deepEqual(use.input, { city: 'Paris' });
+    assert.notEqual(use.id, 'toolu_01', 'a hit gets its own call id');
+
+    // The next turn: the call sent back with the tool's result, under the id the answer gave it.
+    const next = (answer) => ({
+      model: 'claude-cached', max_tokens: 100, tools,
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: answer.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: answer.content.find((b) => b.type === 'tool_use').id, content: '21C and sunny' }] },
+      ],
+    });
+    const { data: t1, response: n1 } = await anthropic.messages.create(next(first)).withResponse();
+    assert.equal(n1.headers.get('x-switchboard-cache'), 'miss');
+    assert.equal(t1.content[0].text, 'the tool said: 21C and sunny');
+    await getDecision(gw.base, n1.headers.get('x-switchboard-decision'));
+    const before = upstream.requests.length;
+    const { data: t2, response: n2 } = await anthropic.messages.create(next(hit)).withResponse();
+    assert.equal(n2.headers.get('x-switchboard-cache'), 'hit', 'another conversation\'s next turn, another call id');
+    assert.equal(t2.content[0].text, 'the tool said: 21C and sunny');
+    assert.equal(upstream.requests.length, before);
+
+    // Streamed natively, stored, answered again from the cache.
+    const stream = anthropic.messages.stream(ask('Weather in Lyon?'));
+    const streamed = await stream.finalMessage();
+    assert.deepEqual(streamed.content.find((b) => b.type === 'tool_use').input, { city: 'Paris' });
+    const { data: again, response: r3 } = await anthropic.messages.create(ask('Weather in Lyon?')).withResponse();
+    assert.equal(r3.headers.get('x-switchboard-cache'), 'hit');
+    assert.deepEqual(again.content.find((b) => b.type === 'tool_use').input, { city: 'Paris' });
+  });
+
   test('a header-less Messages conversation answered natively is found by its prefix', async () => {
     const first = [{ role: 'user', content: 'hello, natively' }];
     const { data: a1, response: r1 } = await anthropic.messages

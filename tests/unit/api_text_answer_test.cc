@@ -1,9 +1,10 @@
 // Reading one finished text answer from the Anthropic Messages and OpenAI Responses shapes
 // (api/messages_answer.h, api/responses_answer.h): what the cache stores of an answer passed
-// through natively. Only complete text answers are taken.
+// through natively. Only complete answers of text and function calls are taken.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "api/messages_answer.h"
 #include "api/responses_answer.h"
@@ -32,9 +33,22 @@ TEST(AnthropicAnswer, ReadsTextBlocksStopReasonAndUsage) {
   EXPECT_EQ(cut->finish_reason, "length");
 }
 
-TEST(AnthropicAnswer, RefusesToolUseUnfinishedAndErrors) {
+TEST(AnthropicAnswer, ReadsToolUseRefusesUnfinishedAndErrors) {
+  auto call = anthropic_answer(
+      R"({"type":"message","content":[{"type":"text","text":"x"},{"type":"tool_use","id":"t","name":"f","input":{"city":"Zürich","n":2}}],"stop_reason":"tool_use"})");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->content, "x");
+  EXPECT_EQ(call->finish_reason, "tool_calls");
+  ASSERT_EQ(call->tool_calls.size(), 1u);
+  EXPECT_EQ(call->tool_calls[0], (ToolCall{"t", "f", R"({"city":"Zürich","n":2})"}));
   EXPECT_FALSE(anthropic_answer(
-      R"({"type":"message","content":[{"type":"text","text":"x"},{"type":"tool_use","id":"t","name":"f","input":{}}],"stop_reason":"tool_use"})"));
+      R"({"type":"message","content":[{"type":"tool_use","id":"t","input":{}}],"stop_reason":"tool_use"})"))
+      << "a call without a name";
+  EXPECT_FALSE(anthropic_answer(
+      R"({"type":"message","content":[{"type":"tool_use","id":"t","name":"f","input":{}}],"stop_reason":"max_tokens"})"))
+      << "a call cut off";
+  EXPECT_FALSE(anthropic_answer(
+      R"({"type":"message","content":[{"type":"thinking","thinking":"t","signature":"s"}],"stop_reason":"end_turn"})"));
   EXPECT_FALSE(anthropic_answer(R"({"type":"message","content":[{"type":"text","text":"x"}],"stop_reason":null})"));
   EXPECT_FALSE(anthropic_answer(R"({"type":"error","error":{"type":"overloaded_error","message":"busy"}})"));
   EXPECT_FALSE(anthropic_answer("not json"));
@@ -74,6 +88,34 @@ TEST(AnthropicAnswer, ReadsAStreamThatEndsWithMessageStop) {
   EXPECT_FALSE(read_stream(tool, *anthropic_answer_reader()));
 }
 
+TEST(AnthropicAnswer, ReadsAStreamedToolUse) {
+  std::string s = ev("message_start", R"({"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":9}}})");
+  s += ev("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+  s += ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Checking."}})");
+  s += ev("content_block_stop", R"({"type":"content_block_stop","index":0})");
+  auto use = [](int index, const char* id, const char* name, std::vector<const char*> pieces) {
+    std::string out = ev("content_block_start", std::string(R"({"type":"content_block_start","index":)") +
+                                                    std::to_string(index) + R"(,"content_block":{"type":"tool_use","id":")" +
+                                                    id + R"(","name":")" + name + R"(","input":{}}})");
+    for (const char* p : pieces)
+      out += ev("content_block_delta", std::string(R"({"type":"content_block_delta","index":)") + std::to_string(index) +
+                                           R"(,"delta":{"type":"input_json_delta","partial_json":")" + p + R"("}})");
+    return out + ev("content_block_stop", R"({"type":"content_block_stop","index":)" + std::to_string(index) + "}");
+  };
+  s += use(1, "toolu_a", "weather", {R"({\"city\")", R"(: \"Paris\"})"});
+  s += use(2, "toolu_b", "time", {""});
+  s += ev("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}})");
+  s += ev("message_stop", R"({"type":"message_stop"})");
+  auto a = read_stream(s, *anthropic_answer_reader());
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->content, "Checking.");
+  EXPECT_EQ(a->finish_reason, "tool_calls");
+  ASSERT_EQ(a->tool_calls.size(), 2u);
+  EXPECT_EQ(a->tool_calls[0], (ToolCall{"toolu_a", "weather", R"({"city": "Paris"})"}));
+  EXPECT_EQ(a->tool_calls[1], (ToolCall{"toolu_b", "time", "{}"})) << "no input: {}";
+  EXPECT_EQ(a->completion_tokens, 30);
+}
+
 constexpr const char* kResponse =
     R"({"id":"resp_1","object":"response","status":"completed","model":"gpt-x",)"
     R"("output":[{"type":"reasoning","summary":[]},{"type":"message","role":"assistant",)"
@@ -94,9 +136,18 @@ TEST(ResponsesAnswer, ReadsMessageTextSkippingReasoning) {
   EXPECT_EQ(cut->finish_reason, "length");
 }
 
-TEST(ResponsesAnswer, RefusesFunctionCallsRefusalsAndUnfinishedResponses) {
+TEST(ResponsesAnswer, ReadsFunctionCallsRefusesRefusalsAndUnfinishedResponses) {
+  auto call = responses_answer(
+      R"({"status":"completed","output":[{"type":"function_call","name":"f","arguments":"{\"a\":1}","call_id":"c"}]})");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->finish_reason, "tool_calls");
+  ASSERT_EQ(call->tool_calls.size(), 1u);
+  EXPECT_EQ(call->tool_calls[0], (ToolCall{"c", "f", R"({"a":1})"}));
   EXPECT_FALSE(responses_answer(
-      R"({"status":"completed","output":[{"type":"function_call","name":"f","arguments":"{}","call_id":"c"}]})"));
+      R"({"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[{"type":"function_call","name":"f","arguments":"{\"a","call_id":"c"}]})"))
+      << "a call cut off";
+  EXPECT_FALSE(responses_answer(
+      R"({"status":"completed","output":[{"type":"web_search_call","id":"ws","status":"completed"}]})"));
   EXPECT_FALSE(responses_answer(
       R"({"status":"completed","output":[{"type":"message","content":[{"type":"refusal","refusal":"no"}]}]})"));
   EXPECT_FALSE(responses_answer(

@@ -213,8 +213,9 @@ class SessionStage final : public SyncStage {
       std::uint64_t conversation = 0;
       // The request is the guard's redacted one; so is the next turn's history, answer included:
       // the answer the client got back with its originals is hashed with the placeholders again.
+      // (A tool-call answer is not hashed: the next turn's history holds the calls, not text.)
       if (tap)
-        if (auto answer = tap->answer())
+        if (auto answer = tap->answer(); answer && answer->tool_calls.empty())
           conversation = session::conversation_hash(
               c.req, c.restore.empty() ? answer->content
                                        : guard::unrestore_text(answer->content, c.restore));
