@@ -363,6 +363,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
     decision = ctx.rec.id;
     unrecorded_.add(decision, presented_key_tag(access::presented_secret(
                                   ctx.headers.find("authorization"), ctx.headers.find("x-api-key"))));
+    ctx.unrecorded = &unrecorded_;
     ctx.kind = fe.kind();
     ctx.upstream_path = fe.upstream_path();
     ctx.rec.api = fe.name();

@@ -31,6 +31,8 @@
 namespace switchboard::pipeline {
 
 namespace asio = boost::asio;
+
+class PendingIds;
 using Clock = std::chrono::steady_clock;
 
 // Fills Signals::embedding for routes that need it when the provider is a service (http), after the
@@ -102,6 +104,10 @@ struct RequestContext {
   // Offline evaluation (eval, batch): no client to authenticate; the auth and limits stages pass.
   bool trusted = false;
   // Services.
+  // The gateway's in-flight decision ids (pipeline/pending_ids.h), tagged by the key the request
+  // presented; the auth stage re-tags a request served anonymously (an unknown key where keys
+  // are optional) as key-less, so that a key-less caller's lookup waits for it. Null offline.
+  PendingIds* unrecorded = nullptr;
   const Runtime* runtime = nullptr;
   Upstream* upstream = nullptr;
   ResponseWriter* client = nullptr;

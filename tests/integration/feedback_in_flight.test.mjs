@@ -143,3 +143,37 @@ describe('another key\'s decision in flight', () => {
     assert.equal(own.json.key.name, 'alice');
   });
 });
+
+describe('keys optional: a decision in flight of an unknown key', () => {
+  let gw;
+  let streamEnded = false;
+  before(async () => {
+    const upstream = await streamingUpstream(async (res) => {
+      res.write(chunkEvent(SLOW, 'held '));
+      await sleep(1500);
+      streamEnded = true;
+    });
+    gw = await startGateway({
+      models: [model(SLOW, upstream.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: SLOW } }],
+      extraConfig: { auth: { required: false, reload_ms: 100 } },
+    });
+  });
+  after(stopAll);
+
+  test('is waited for by a key-less caller, as the anonymous decision it is', async () => {
+    // An unknown key where keys are optional is served as the anonymous owner.
+    const res = await fetch(`${gw.base}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...bearer('sk-sb-not-a-key') },
+      body: JSON.stringify(chatBody('auto', 'hold on', { stream: true })),
+    });
+    assert.equal(res.status, 200);
+    const id = res.headers.get('x-switchboard-decision');
+    const record = await fetch(`${gw.base}/v1/decisions/${id}`);
+    const json = await record.json();
+    assert.equal(record.status, 200, JSON.stringify(json));
+    assert.equal(streamEnded, true, 'the key-less caller waited for the record');
+    assert.equal(json.key, null);
+    await res.text();
+  });
+});

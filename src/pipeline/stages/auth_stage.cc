@@ -12,6 +12,7 @@
 
 #include "access/credentials.h"
 #include "access/service.h"
+#include "pipeline/pending_ids.h"
 #include "pipeline/request_context.h"
 #include "switchboard/stage.h"
 
@@ -38,7 +39,11 @@ class AuthStage final : public SyncStage {
     }
     auto key = service_->find(token);
     if (!key) {
-      if (!required_) return StageResult::next();
+      if (!required_) {
+        // Served as the anonymous owner: its in-flight id is a key-less caller's to wait for.
+        if (ctx.unrecorded && !ctx.rec.id.empty()) ctx.unrecorded->add(ctx.rec.id, 0);
+        return StageResult::next();
+      }
       return refuse(ctx, "incorrect API key provided: unknown or revoked key");
     }
     ctx.rec.key_name = key->key.name;
