@@ -51,7 +51,7 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
   const auto deadline = a.sent_at + m.config->timeout;
   a.api = &m.apis[r.ordinal]->serving(ctx, st);  // its refusal() was checked by the caller
   const std::string_view path = a.api->path(ctx);
-  const std::string_view body = a.api->body(ctx, st, upstream_name, m.config->reasoning);
+  const std::string_view body = a.api->body(ctx, st, upstream_name, m.reasoning());
   ModelCall call{m.config->name,
                  &r,
                  path,
@@ -197,6 +197,28 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
   co_return a;
 }
 
+// Whether `a` is a 400 refusing the reasoning setting a chat client sent (reasoning_effort, or the
+// thinking it became for an Anthropic replica) to a model with `reasoning: auto`: the error names
+// reasoning or thinking. Reads a streamed request's error body into a.body (deliver() takes it
+// from there). Sets nothing.
+awaitable<bool> refuses_reasoning(const RequestContext& ctx, const CallState& st,
+                                  const ModelRuntime& m, Attempt& a) {
+  if (!a.call || a.call->status() != 400 || m.reasoning() != config::ReasoningMode::kAuto)
+    co_return false;
+  const std::string_view sent = st.buffered ? std::string_view(*st.buffered) : ctx.body;
+  if (!reasoning_changes(ctx, sent, config::ReasoningMode::kOff)) co_return false;
+  if (!a.body) {
+    auto whole = co_await a.call->read_all(64 * 1024, a.sent_at + m.config->timeout);
+    if (!whole) co_return false;
+    a.body = std::move(*whole);
+  }
+  std::string text = *a.body;
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  co_return text.find("reasoning") != std::string::npos ||
+      text.find("thinking") != std::string::npos;
+}
+
 }  // namespace
 
 std::string Attempt::result() const {
@@ -315,6 +337,18 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       a = co_await hedged_attempt(ctx, st, m, r, c.unavailable);
     } else {
       a = co_await run_attempt(ctx, st, m, r);
+      note_attempt(ctx, a, false, c.unavailable);
+    }
+    if (co_await refuses_reasoning(ctx, st, m, a)) {
+      // Learned for the model; this request goes again to the same replica, without it (a fix of
+      // the request, not a retry of a failure: no retry budget).
+      if (!m.reasoning_refused->exchange(true))
+        spdlog::warn("model {} refused a reasoning setting (400 from replica {}): none is sent to "
+                     "it from now on (`reasoning: off` in its config says so up front)",
+                     m.config->name, a.replica->config->id);
+      ctx.rec.attempts.back().result = "reasoning_refused";
+      ctx.rec.reason += "; " + m.config->name + " refused the reasoning setting: sent without it";
+      a = co_await run_attempt(ctx, st, m, *a.replica);
       note_attempt(ctx, a, false, c.unavailable);
     }
     ctx.rec.model = m.config->name;

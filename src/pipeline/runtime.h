@@ -3,6 +3,7 @@
 // and the balancers' internal state, which are safe for concurrent use.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,6 +38,18 @@ struct ModelRuntime {
   pool::OutlierPolicy outlier;                     // from config->pool.outlier
   std::unique_ptr<pool::RetryBudget> retry_budget;  // never null after build_runtime()
   std::unique_ptr<ModelSlots> metric_slots;         // never null after build_runtime()
+  // `reasoning: auto` and a replica answered 400 to a chat client's reasoning_effort (or the
+  // thinking it became): no reasoning setting is sent to this model any more (pipeline/
+  // model_call.h). Learned per runtime: a reload starts afresh.
+  // (Behind a pointer: the runtime is moved while it is built.)
+  std::unique_ptr<std::atomic<bool>> reasoning_refused = std::make_unique<std::atomic<bool>>(false);
+  // The reasoning mode its calls use: the configured one, or kOff once learned as above.
+  config::ReasoningMode reasoning() const {
+    return config->reasoning == config::ReasoningMode::kAuto &&
+                   reasoning_refused->load(std::memory_order_relaxed)
+               ? config::ReasoningMode::kOff
+               : config->reasoning;
+  }
 };
 
 struct HttpEmbedding;  // pipeline/embedding_step.h

@@ -116,7 +116,7 @@ std::string TranslatedApi::refusal(const RequestContext& ctx, const CallState& s
     return "replica " + id + " speaks the " + api + " API; " + std::string(ctx.native_only);
   const ModelRuntime* model = ctx.runtime ? ctx.runtime->find_model(replica.model) : nullptr;
   const auto& translated =
-      translation(ctx, st, model ? model->config->reasoning : config::ReasoningMode::kAuto);
+      translation(ctx, st, model ? model->reasoning() : config::ReasoningMode::kAuto);
   if (!translated) return "replica " + id + " (" + api + " API): " + translated.error().message;
   return {};
 }
