@@ -52,7 +52,7 @@ void append_json_string(std::string& out, std::string_view text) {
 // The top-level fields the parser reads, found in one pass.
 struct Fields {
   std::optional<simdjson::dom::element> model, stream, stream_options, max_tokens,
-      max_completion_tokens, messages, user;
+      max_completion_tokens, messages, user, tools, functions;
   void take(std::string_view key, simdjson::dom::element value) {
     if (key == "model") {
       model = value;
@@ -68,6 +68,10 @@ struct Fields {
       max_completion_tokens = value;
     } else if (key == "user") {
       user = value;
+    } else if (key == "tools") {
+      tools = value;
+    } else if (key == "functions") {
+      functions = value;
     }
   }
 };
@@ -77,8 +81,10 @@ simdjson::dom::parser& thread_parser() {
   return parser;
 }
 
-// Appends a message's text to `out`; `files` is set when it has a file part.
-void append_content(simdjson::dom::element content, std::string& out, bool& files) {
+// Appends a message's text to `out`; `files` is set when it has a file part, `images` counts its
+// image parts.
+void append_content(simdjson::dom::element content, std::string& out, bool& files,
+                    std::int64_t& images) {
   std::string_view text;
   if (content.get_string().get(text) == simdjson::SUCCESS) {
     out.append(text);
@@ -91,6 +97,7 @@ void append_content(simdjson::dom::element content, std::string& out, bool& file
     std::string_view type, piece;
     if (part["type"].get_string().get(type) != simdjson::SUCCESS) continue;
     if (type == "file") files = true;
+    if (type == "image_url") ++images;
     if (type != "text") continue;
     if (part["text"].get_string().get(piece) != simdjson::SUCCESS) continue;
     if (!first) out.push_back('\n');
@@ -208,6 +215,11 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
   simdjson::dom::array messages;
   if (!f.messages || f.messages->get_array().get(messages) != simdjson::SUCCESS)
     return invalid("'messages' is required and must be an array");
+  // Read by the model beside the messages' text (estimated_prompt_tokens).
+  std::size_t beside_text = 0;
+  std::int64_t images = 0;
+  for (const auto& defs : {f.tools, f.functions})
+    if (defs && !defs->is_null()) beside_text += simdjson::minify(*defs).size();
   for (auto message : messages) {
     simdjson::dom::object m;
     if (message.get_object().get(m) != simdjson::SUCCESS)
@@ -218,13 +230,23 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
     if (req.message_count > 0) req.prompt_text.push_back('\n');
     MessageSpan span{std::string(role), req.prompt_text.size(), 0};
     if (auto content = m["content"]; content.error() == simdjson::SUCCESS)
-      append_content(content.value_unsafe(), req.prompt_text, req.has_files);
+      append_content(content.value_unsafe(), req.prompt_text, req.has_files, images);
+    simdjson::dom::array calls;
+    if (m["tool_calls"].get_array().get(calls) == simdjson::SUCCESS)
+      for (auto call : calls) {
+        std::string_view name, arguments;
+        if (call["function"]["name"].get_string().get(name) == simdjson::SUCCESS)
+          beside_text += name.size();
+        if (call["function"]["arguments"].get_string().get(arguments) == simdjson::SUCCESS)
+          beside_text += arguments.size();
+      }
     span.length = req.prompt_text.size() - span.offset;
     req.messages.push_back(std::move(span));
     ++req.message_count;
   }
   if (req.message_count == 0) return invalid("'messages' must not be empty");
-  req.estimated_prompt_tokens = estimate_tokens(req.prompt_text.size());
+  req.estimated_prompt_tokens =
+      estimate_tokens(req.prompt_text.size() + beside_text) + images * kImageTokens;
   return req;
 }
 

@@ -91,7 +91,7 @@ http::Response counted(std::string body, std::string_view source, std::string_vi
   return r;
 }
 
-// The estimate: the text of the request's messages and the JSON of its tools.
+// The estimate: the request's messages, tools and images read as chat (api::ChatRequest).
 Result<std::int64_t> estimate(const CountRequest& m) {
   auto chat = api::parse_chat_request(m.chat_body);
   if (!chat) return chat.error();
@@ -99,10 +99,7 @@ Result<std::int64_t> estimate(const CountRequest& m) {
     return make_error(ErrorKind::kBadRequest, "invalid_request",
                       "cannot count this request here: a file (a PDF, ...) is not estimated; a "
                       "model (not a route) with a replica up that speaks this API counts it");
-  const auto body = nlohmann::json::parse(m.chat_body, nullptr, false);
-  std::size_t tool_chars = 0;
-  if (body.is_object() && body.contains("tools")) tool_chars = body["tools"].dump().size();
-  return chat->estimated_prompt_tokens + (tool_chars ? api::estimate_tokens(tool_chars) : 0);
+  return chat->estimated_prompt_tokens;  // tools and images included
 }
 
 // A replica of `m` that speaks `api` and may take a request now, or null.

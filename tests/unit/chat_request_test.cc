@@ -28,13 +28,38 @@ TEST(ChatRequest, ExtractsWhatTheGatewayNeeds) {
   EXPECT_EQ(r->messages[1].role, "user");
   EXPECT_EQ(r->text_of(r->messages[0]), "Be brief.");
   EXPECT_EQ(r->user_text(), "Hello");
-  EXPECT_EQ(r->estimated_prompt_tokens, api::estimate_tokens(r->prompt_text.size()));
+  EXPECT_EQ(r->estimated_prompt_tokens,
+            api::estimate_tokens(r->prompt_text.size()) + api::kImageTokens)
+      << "the text, and the image part";
   EXPECT_FALSE(r->has_files);  // an image is not a file
   auto pdf = api::parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":[
       {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE"}},{"type":"text","text":"sum"}]}]})");
   ASSERT_TRUE(pdf.ok());
   EXPECT_TRUE(pdf->has_files);
   EXPECT_EQ(pdf->prompt_text, "sum");
+}
+
+// What the model reads beside the messages' text counts in the estimate: the tools' JSON and the
+// earlier tool calls' names and arguments (an agent's prompt is mostly these).
+TEST(ChatRequest, TheEstimateCountsToolsAndToolCalls) {
+  const std::string tools =
+      R"([{"type":"function","function":{"name":"get_weather","description":"Weather of a city",)"
+      R"("parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}])";
+  auto plain = api::parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"Weather?"}]})");
+  auto with_tools = api::parse_chat_request(
+      R"({"model":"m","messages":[{"role":"user","content":"Weather?"}],"tools":)" + tools + "}");
+  ASSERT_TRUE(plain.ok() && with_tools.ok());
+  EXPECT_EQ(with_tools->estimated_prompt_tokens,
+            api::estimate_tokens(plain->prompt_text.size() + tools.size()));
+  auto turn = api::parse_chat_request(
+      R"({"model":"m","messages":[{"role":"user","content":"Weather?"},)"
+      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function",)"
+      R"("function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c","content":"21C"}]})");
+  ASSERT_TRUE(turn.ok()) << turn.error().message;
+  EXPECT_EQ(turn->estimated_prompt_tokens,
+            api::estimate_tokens(turn->prompt_text.size() + std::string("get_weather").size() +
+                                 std::string(R"({"city":"Paris"})").size()));
 }
 
 TEST(ChatRequest, RejectsMalformedInputWithPreciseMessages) {
