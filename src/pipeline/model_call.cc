@@ -1,5 +1,6 @@
 #include "pipeline/model_call.h"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -34,7 +35,8 @@ struct HedgeRace {
 // One attempt on replica `r` of `m`, whose API takes the request (the callers check refusal()
 // first): sends the request, waits for the head (and, unless streaming, the body).
 awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m,
-                               Replica& r) {
+                               Replica& r,
+                               std::optional<config::ReasoningMode> reasoning = std::nullopt) {
   Attempt a;
   a.model = &m;
   a.replica = &r;
@@ -51,7 +53,10 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
   const auto deadline = a.sent_at + m.config->timeout;
   a.api = &m.apis[r.ordinal]->serving(ctx, st);  // its refusal() was checked by the caller
   const std::string_view path = a.api->path(ctx);
-  const std::string_view body = a.api->body(ctx, st, upstream_name, m.reasoning());
+  a.reasoning = reasoning.value_or(m.reasoning());
+  const std::string_view body = a.api->body(ctx, st, upstream_name, a.reasoning);
+  a.sent_body = body;
+  a.upstream_name = upstream_name;
   ModelCall call{m.config->name,
                  &r,
                  path,
@@ -85,6 +90,7 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
 
 // Appends the attempt to the decision record and reports its outcome to the replica's health.
 void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unavailable) {
+  a.record = ctx.rec.attempts.size();
   ctx.rec.attempts.push_back({a.model->config->name, a.replica->config->id, a.result(), a.ms, hedge,
                               unavailable});  // unavailable: skipped as ejected or down
   if (a.cancelled || a.api_mismatch) return;  // says nothing about the replica
@@ -198,25 +204,40 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
 }
 
 // Whether `a` is a 400 refusing the reasoning setting a chat client sent (reasoning_effort, or the
-// thinking it became for an Anthropic replica) to a model with `reasoning: auto`: the error names
-// reasoning or thinking. Reads a streamed request's error body into a.body (deliver() takes it
-// from there). Sets nothing.
-awaitable<bool> refuses_reasoning(const RequestContext& ctx, const CallState& st,
-                                  const ModelRuntime& m, Attempt& a) {
-  if (!a.call || a.call->status() != 400 || m.reasoning() != config::ReasoningMode::kAuto)
+// thinking it became for an Anthropic replica) to a model with `reasoning: auto`, whose body
+// without it differs from what was sent: the error's message names reasoning_effort,
+// reasoning.effort or thinking (or its param is reasoning_effort), and not a value or a budget
+// (a model that reasons but not at that effort). Reads a streamed request's error body into
+// a.body (deliver() takes it from there); a body that cannot be read makes the attempt a failure.
+awaitable<bool> refuses_reasoning(const RequestContext& ctx, CallState& st, const ModelRuntime& m,
+                                  Attempt& a) {
+  if (!a.call || a.call->status() != 400 || m.config->reasoning != config::ReasoningMode::kAuto ||
+      a.reasoning != config::ReasoningMode::kAuto)
     co_return false;
-  const std::string_view sent = st.buffered ? std::string_view(*st.buffered) : ctx.body;
-  if (!reasoning_changes(ctx, sent, config::ReasoningMode::kOff)) co_return false;
+  // Nothing to leave out: a pass-through, or a translation that asked no thinking.
+  if (a.api->body(ctx, st, a.upstream_name, config::ReasoningMode::kOff) == a.sent_body)
+    co_return false;
   if (!a.body) {
-    auto whole = co_await a.call->read_all(64 * 1024, a.sent_at + m.config->timeout);
-    if (!whole) co_return false;
+    auto whole = co_await a.call->read_all(kMaxUpstreamBody, a.sent_at + m.config->timeout);
+    if (!whole) {
+      a.error = whole.error();
+      a.call.reset();
+      co_return false;
+    }
     a.body = std::move(*whole);
   }
-  std::string text = *a.body;
-  std::transform(text.begin(), text.end(), text.begin(),
+  const auto j = nlohmann::json::parse(*a.body, nullptr, false);
+  const auto e = j.is_object() ? j.find("error") : j.end();
+  if (e == j.end() || !e->is_object()) co_return false;
+  std::string message = e->value("message", std::string());
+  std::transform(message.begin(), message.end(), message.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  co_return text.find("reasoning") != std::string::npos ||
-      text.find("thinking") != std::string::npos;
+  const bool param = e->contains("param") && (*e)["param"] == "reasoning_effort";
+  const bool named = param || message.find("reasoning_effort") != std::string::npos ||
+                     message.find("reasoning.effort") != std::string::npos ||
+                     message.find("thinking") != std::string::npos;
+  co_return named && message.find("value") == std::string::npos &&
+      message.find("budget") == std::string::npos;
 }
 
 }  // namespace
@@ -340,16 +361,18 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       note_attempt(ctx, a, false, c.unavailable);
     }
     if (co_await refuses_reasoning(ctx, st, m, a)) {
-      // Learned for the model; this request goes again to the same replica, without it (a fix of
-      // the request, not a retry of a failure: no retry budget).
-      if (!m.reasoning_refused->exchange(true))
+      // This request goes again to the same replica without it (a fix of the request, not a retry
+      // of a failure: no retry budget). Learned for the model once that call is not refused too.
+      Replica& same = *a.replica;
+      if (a.record) ctx.rec.attempts[*a.record].result = "reasoning_refused";
+      ctx.rec.reason += "; " + m.config->name + " refused the reasoning setting: sent without it";
+      a = Attempt();  // the refused call's connection and in-flight count are released first
+      a = co_await run_attempt(ctx, st, m, same, config::ReasoningMode::kOff);
+      note_attempt(ctx, a, false, c.unavailable);
+      if (!(a.call && a.call->status() == 400) && !m.reasoning_refused->exchange(true))
         spdlog::warn("model {} refused a reasoning setting (400 from replica {}): none is sent to "
                      "it from now on (`reasoning: off` in its config says so up front)",
-                     m.config->name, a.replica->config->id);
-      ctx.rec.attempts.back().result = "reasoning_refused";
-      ctx.rec.reason += "; " + m.config->name + " refused the reasoning setting: sent without it";
-      a = co_await run_attempt(ctx, st, m, *a.replica);
-      note_attempt(ctx, a, false, c.unavailable);
+                     m.config->name, same.config->id);
     }
     ctx.rec.model = m.config->name;
     ctx.rec.replica = a.replica->config->id;

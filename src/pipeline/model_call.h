@@ -64,6 +64,12 @@ struct Attempt {
   // Not sent: the replica speaks another API than this request can use (error api_mismatch);
   // says nothing about the replica's health.
   bool api_mismatch = false;
+  // What was sent: the body (a view valid as long as the CallState), the model's name as the
+  // upstream knows it, and the reasoning mode the body was made with.
+  std::string_view sent_body, upstream_name;
+  config::ReasoningMode reasoning = config::ReasoningMode::kAuto;
+  // Its entry in the decision record's attempts (note_attempt), when noted.
+  std::optional<std::size_t> record;
 
   // Worth another replica: no answer, a 5xx, or 429 (that replica is busy).
   bool retryable() const {

@@ -153,4 +153,28 @@ describe('natively passed-through answers in the cache and the sessions', () => 
     assert.equal(d2.session.id, d1.session.id, 'the second turn continues the first one\'s session');
     assert.equal(d2.session.turn, 2);
   });
+
+  test('an agent\'s tool loop stays in its session: the turn after a tool call is found by the same prefix', async () => {
+    const tools = [{ name: 'get_weather', description: 'Weather', input_schema: { type: 'object' } }];
+    const first = [{ role: 'user', content: 'hello, agent' }];
+    const { data: a1, response: r1 } = await anthropic.messages
+      .create({ model: 'claude-session', max_tokens: 100, messages: first }).withResponse();
+    await sleep(100);
+    const second = [...first, { role: 'assistant', content: a1.content[0].text }, { role: 'user', content: 'weather in Paris?' }];
+    const { data: a2, response: r2 } = await anthropic.messages
+      .create({ model: 'claude-session', max_tokens: 100, tools, messages: second }).withResponse();
+    assert.equal(a2.stop_reason, 'tool_use');
+    await sleep(100);
+    const use = a2.content.find((b) => b.type === 'tool_use');
+    const { data: a3, response: r3 } = await anthropic.messages.create({
+      model: 'claude-session', max_tokens: 100, tools,
+      messages: [...second, { role: 'assistant', content: a2.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'sunny' }] }],
+    }).withResponse();
+    assert.equal(a3.content[0].text, 'the tool said: sunny');
+    const [d1, d2, d3] = await Promise.all([r1, r2, r3].map((r) => getDecision(gw.base, r.headers.get('x-switchboard-decision'))));
+    assert.equal(d2.session.id, d1.session.id);
+    assert.equal(d3.session.id, d1.session.id, 'the tool result\'s turn continues the session');
+    assert.equal(d3.session.turn, 3);
+  });
 });

@@ -37,6 +37,22 @@ function chatWithoutReasoning(name) {
   });
 }
 
+// A chat replica of a model that reasons: it takes reasoning_effort, but not 'minimal', and
+// refuses max_tokens above 1000.
+function chatThatReasons(name) {
+  return fakeUpstream((req, res, body) => {
+    const j = JSON.parse(body);
+    if (j.reasoning_effort === 'minimal') {
+      return error400(res, { error: { message: "Unsupported value: 'reasoning_effort' does not support 'minimal' with this model. Supported values are: 'low', 'medium', and 'high'.", type: 'invalid_request_error', param: 'reasoning_effort', code: 'unsupported_value' } });
+    }
+    if (j.max_tokens > 1000) {
+      return error400(res, { error: { message: 'max_tokens is too large: 5000', type: 'invalid_request_error', param: 'max_tokens', code: null } });
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(completionJson(name, `reasoned at ${j.reasoning_effort}`));
+  });
+}
+
 // An Anthropic replica of a model without extended thinking.
 function claudeWithoutThinking() {
   return fakeUpstream((req, res, body) => {
@@ -57,19 +73,26 @@ describe('a reasoning setting the model refuses', () => {
   let chat;
   let streamed;
   let claude;
+  let burst;
+  let reasons;
   before(async () => {
-    [chat, streamed, claude] = await Promise.all([
-      chatWithoutReasoning('plain-chat'), chatWithoutReasoning('plain-stream'), claudeWithoutThinking()]);
+    [chat, streamed, claude, burst, reasons] = await Promise.all([
+      chatWithoutReasoning('plain-chat'), chatWithoutReasoning('plain-stream'), claudeWithoutThinking(),
+      chatWithoutReasoning('plain-burst'), chatThatReasons('reasoner')]);
     gw = await startGateway({
       models: [
         model('plain-chat', chat.url),
         model('plain-stream', streamed.url),
         model('old-claude', [{ url: claude.url, api: 'anthropic' }]),
+        model('plain-burst', burst.url),
+        model('reasoner', reasons.url),
       ],
       routes: [
         { name: 'chat', policy: { type: 'static', model: 'plain-chat' } },
         { name: 'stream', policy: { type: 'static', model: 'plain-stream' } },
         { name: 'claude', policy: { type: 'static', model: 'old-claude' } },
+        { name: 'burst', policy: { type: 'static', model: 'plain-burst' } },
+        { name: 'reasons', policy: { type: 'static', model: 'reasoner' } },
       ],
     });
   });
@@ -105,12 +128,24 @@ describe('a reasoning setting the model refuses', () => {
     assert.equal(streamed.requests.length, 2);
   });
 
-  test('a 400 about something else reaches the client as it is', async () => {
-    const n0 = chat.requests.length;
-    const r = await postChat(gw.base, chatBody('chat', 'long', { max_tokens: 5000 }));
-    assert.equal(r.status, 400);
-    assert.match(r.json.error.message, /max_tokens is too large/);
-    assert.equal(chat.requests.length - n0, 1, 'not asked again');
+  test('requests sent before the model learned it are asked again too', async () => {
+    const all = await Promise.all([0, 1, 2, 3].map((i) =>
+      postChat(gw.base, chatBody('burst', `at once ${i}`, { reasoning_effort: 'low' }))));
+    for (const r of all) assert.equal(r.status, 200, r.text);
+  });
+
+  test('a 400 about something else, or about an effort value, reaches the client as it is; nothing is learned', async () => {
+    const n0 = reasons.requests.length;
+    const big = await postChat(gw.base, chatBody('reasons', 'long', { max_tokens: 5000, reasoning_effort: 'low' }));
+    assert.equal(big.status, 400);
+    assert.match(big.json.error.message, /max_tokens is too large/);
+    const minimal = await postChat(gw.base, chatBody('reasons', 'tiny', { reasoning_effort: 'minimal' }));
+    assert.equal(minimal.status, 400);
+    assert.match(minimal.json.error.message, /does not support 'minimal'/);
+    assert.equal(reasons.requests.length - n0, 2, 'neither was asked again');
+    const ok = await postChat(gw.base, chatBody('reasons', 'fine', { reasoning_effort: 'high' }));
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.choices[0].message.content, 'reasoned at high', 'the model still gets its reasoning setting');
   });
 
   test('over Anthropic: the thinking reasoning_effort became is refused, then left out', async () => {

@@ -213,12 +213,17 @@ class SessionStage final : public SyncStage {
       std::uint64_t conversation = 0;
       // The request is the guard's redacted one; so is the next turn's history, answer included:
       // the answer the client got back with its originals is hashed with the placeholders again.
-      // (A tool-call answer is not hashed: the next turn's history holds the calls, not text.)
+      // An answer with tool calls: the next turn sends the calls' results after the same last
+      // user message, so its history — what this turn was found by — stays the key.
       if (tap)
-        if (auto answer = tap->answer(); answer && answer->tool_calls.empty())
-          conversation = session::conversation_hash(
-              c.req, c.restore.empty() ? answer->content
-                                       : guard::unrestore_text(answer->content, c.restore));
+        if (auto answer = tap->answer())
+          conversation =
+              !answer->tool_calls.empty()
+                  ? session::history_hash(c.req)
+                  : session::conversation_hash(
+                        c.req, c.restore.empty()
+                                   ? answer->content
+                                   : guard::unrestore_text(answer->content, c.restore));
       turn->table->update(turn->key, next, conversation, session::steady_now_ms());
       if (turn->fleet)
         turn->fleet->publish(turn->route, turn->key, next, conversation, turn->settings.ttl_ms);
