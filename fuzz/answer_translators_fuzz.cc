@@ -131,6 +131,7 @@ void check_cache(std::string_view upstream) {
       FUZZ_CHECK(back->content == a->content);
       FUZZ_CHECK(back->reasoning == a->reasoning);
       FUZZ_CHECK(back->tool_calls == a->tool_calls);
+      FUZZ_CHECK(back->reasoning_signature == a->reasoning_signature);
       FUZZ_CHECK(back->finish_reason == a->finish_reason);
       FUZZ_CHECK(back->prompt_tokens == a->prompt_tokens);
       FUZZ_CHECK(back->completion_tokens == a->completion_tokens);
@@ -161,6 +162,7 @@ void check_restorer(std::string_view upstream, std::size_t step) {
   FUZZ_CHECK(after);
   FUZZ_CHECK(after->content == guard::restore_text(before->content, placeholders));
   FUZZ_CHECK(after->reasoning == guard::restore_text(before->reasoning, placeholders));
+  FUZZ_CHECK(after->reasoning_signature == before->reasoning_signature);
   FUZZ_CHECK(after->finish_reason == before->finish_reason);
   FUZZ_CHECK(after->tool_calls.size() == before->tool_calls.size());
   for (std::size_t i = 0; i < before->tool_calls.size(); ++i) {

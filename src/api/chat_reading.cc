@@ -34,6 +34,14 @@ std::string reasoning_of(const json& message) {
   std::string r = str(message, "reasoning_content");
   return r.empty() ? str(message, "reasoning") : r;
 }
+std::string signature_of(const json& message) {
+  auto blocks = message.find("thinking_blocks");
+  if (blocks == message.end() || !blocks->is_array()) return {};
+  for (const json& b : *blocks)
+    if (b.is_object())
+      if (std::string s = str(b, "signature"); !s.empty()) return s;
+  return {};
+}
 std::vector<ToolCallPart> tool_calls_of(const json& holder) {
   std::vector<ToolCallPart> out;
   auto it = holder.find("tool_calls");
@@ -77,6 +85,7 @@ Result<ChatAnswer> read_chat_completion(std::string_view body) {
   a.created = int_of(j, "created");
   a.content = str(msg, "content");
   a.reasoning = reasoning_of(msg);
+  a.reasoning_signature = signature_of(msg);
   a.finish_reason = str(choice, "finish_reason");
   a.tool_calls = tool_calls_of(msg);
   a.usage = usage_of(j);
@@ -107,6 +116,7 @@ std::optional<ChatChunk> read_chat_chunk(std::string_view data) {
     if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
       c.content = str(*d, "content");
       c.reasoning = reasoning_of(*d);
+      c.reasoning_signature = signature_of(*d);
       c.tool_calls = tool_calls_of(*d);
     }
   }

@@ -29,12 +29,16 @@ struct TokenCounts {
 // A reasoning model's reasoning as chat-completions servers send it beside the answer: the
 // message's (or delta's) `reasoning_content` (vLLM's reasoning parsers, DeepSeek, SGLang), else
 // its `reasoning` (vLLM's newer name, Ollama, OpenRouter); "" when neither is a string.
+// Its signature, when the reasoning is an Anthropic model's extended thinking: the `signature` of
+// the message's (or delta's) `thinking_blocks` (LiteLLM's field for Claude models; the response
+// cache writes it too), which a Messages client must send back with the thinking.
 
 struct ChatAnswer {
   std::string id, model;
   std::int64_t created = 0;
   std::string content;        // choices[0].message.content ("" when null)
   std::string reasoning;      // choices[0].message's reasoning ("" when none)
+  std::string reasoning_signature;  // its thinking_blocks' signature ("" when none)
   std::string finish_reason;  // "" when absent
   std::vector<ToolCallPart> tool_calls;
   std::optional<TokenCounts> usage;
@@ -48,6 +52,7 @@ struct ChatChunk {
   std::int64_t created = 0;
   std::string content;                   // the delta's content ("" when none)
   std::string reasoning;                 // the delta's reasoning ("" when none)
+  std::string reasoning_signature;       // the delta's thinking_blocks' signature ("" when none)
   std::vector<ToolCallPart> tool_calls;  // the delta's tool-call pieces
   std::string finish_reason;             // "" when none
   std::optional<TokenCounts> usage;

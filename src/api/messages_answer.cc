@@ -54,8 +54,13 @@ class MessagesAnswerReader final : public TextAnswerReader {
       const json& block = member(e, "content_block");
       const std::string kind = string_at(block, "type");
       in_call_ = kind == "tool_use";
+      in_thinking_ = kind == "thinking";
       if (kind == "text") {
         a_.content += string_at(block, "text");
+      } else if (in_thinking_) {
+        if (++thinking_blocks_ > 1) bad_ = true;  // one signature per answer is kept
+        a_.reasoning += string_at(block, "thinking");
+        a_.reasoning_signature += string_at(block, "signature");
       } else if (auto call = in_call_ ? call_of(block) : std::nullopt) {
         call->arguments.clear();  // the input comes as input_json_delta pieces
         a_.tool_calls.push_back(std::move(*call));
@@ -65,12 +70,17 @@ class MessagesAnswerReader final : public TextAnswerReader {
     } else if (type == "content_block_delta") {
       const json& delta = member(e, "delta");
       const std::string kind = string_at(delta, "type");
-      if (kind == "text_delta" && !in_call_) a_.content += string_at(delta, "text");
+      if (kind == "text_delta" && !in_call_ && !in_thinking_)
+        a_.content += string_at(delta, "text");
       else if (kind == "input_json_delta" && in_call_)
         a_.tool_calls.back().arguments += string_at(delta, "partial_json");
+      else if (kind == "thinking_delta" && in_thinking_)
+        a_.reasoning += string_at(delta, "thinking");
+      else if (kind == "signature_delta" && in_thinking_)
+        a_.reasoning_signature += string_at(delta, "signature");
       else bad_ = true;
     } else if (type == "content_block_stop") {
-      in_call_ = false;
+      in_call_ = in_thinking_ = false;
     } else if (type == "message_delta") {
       const json& stop = member(member(e, "delta"), "stop_reason");
       if (!stop.is_null()) a_.finish_reason = finish_of(stop), stopped_ = true;
@@ -96,6 +106,8 @@ class MessagesAnswerReader final : public TextAnswerReader {
   TextAnswer a_;
   bool bad_ = false, done_ = false, stopped_ = false;
   bool in_call_ = false;  // the open block is a tool_use (its input_json_delta pieces follow)
+  bool in_thinking_ = false;  // the open block is a thinking block
+  int thinking_blocks_ = 0;
 };
 
 }  // namespace
@@ -107,8 +119,15 @@ std::optional<TextAnswer> anthropic_answer(std::string_view message_json) {
   const json& content = member(j, "content");
   if (!content.is_array()) return std::nullopt;
   TextAnswer a;
+  int thinking_blocks = 0;
   for (const json& block : content) {
     const std::string kind = string_at(block, "type");
+    if (kind == "thinking") {
+      if (++thinking_blocks > 1 || !member(block, "thinking").is_string()) return std::nullopt;
+      a.reasoning = string_at(block, "thinking");
+      a.reasoning_signature = string_at(block, "signature");
+      continue;
+    }
     if (kind == "tool_use") {
       auto call = call_of(block);
       if (!call) return std::nullopt;

@@ -28,6 +28,9 @@ struct ToolCall {
 
 struct TextAnswer {
   std::string content;
+  // Extended thinking beside the answer (one Anthropic thinking block) and its signature, which a
+  // Messages client sends back with it; "" when none.
+  std::string reasoning, reasoning_signature;
   std::string finish_reason;  // "stop", "length" or "tool_calls"
   std::vector<ToolCall> tool_calls;
   std::string model;          // as the upstream named it

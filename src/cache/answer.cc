@@ -11,6 +11,7 @@ std::string Answer::serialise() const {
             {"p", prompt_tokens}, {"t", completion_tokens}, {"u", cost_usd},
             {"r", routed_model}};
   if (!reasoning.empty()) j["g"] = reasoning;
+  if (!reasoning_signature.empty()) j["s"] = reasoning_signature;
   if (!tool_calls.empty()) {
     json calls = json::array();
     for (const auto& t : tool_calls) calls.push_back(json::array({t.id, t.name, t.arguments}));
@@ -32,6 +33,8 @@ std::optional<Answer> Answer::deserialise(std::string_view text) {
     a.cost_usd = j.at("u").get<double>();
     if (auto r = j.find("r"); r != j.end() && r->is_string()) a.routed_model = r->get<std::string>();
     if (auto g = j.find("g"); g != j.end() && g->is_string()) a.reasoning = g->get<std::string>();
+    if (auto sg = j.find("s"); sg != j.end() && sg->is_string())
+      a.reasoning_signature = sg->get<std::string>();
     if (auto k = j.find("k"); k != j.end())
       for (const auto& t : k->get_ref<const json::array_t&>())
         a.tool_calls.push_back({t.at(0).get<std::string>(), t.at(1).get<std::string>(),
@@ -56,6 +59,16 @@ std::string reasoning_of(const json& m) {
   for (const char* key : {"reasoning_content", "reasoning"})
     if (auto r = m.find(key); r != m.end() && r->is_string() && !r->get_ref<const std::string&>().empty())
       return r->get<std::string>();
+  return {};
+}
+// The signature of a message's (or delta's) thinking_blocks (api/chat_reading.h); "" when none.
+std::string signature_of(const json& m) {
+  auto blocks = m.find("thinking_blocks");
+  if (blocks == m.end() || !blocks->is_array()) return {};
+  for (const json& b : *blocks)
+    if (b.is_object())
+      if (auto s = b.find("signature"); s != b.end() && s->is_string() && !s->get_ref<const std::string&>().empty())
+        return s->get<std::string>();
   return {};
 }
 bool has_function_call(const json& m) {
@@ -126,6 +139,7 @@ std::optional<Answer> answer_from_body(std::string_view body) {
   if (!c.contains("finish_reason") || !c["finish_reason"].is_string()) return std::nullopt;
   if (text) a.content = content->get<std::string>();
   a.reasoning = reasoning_of(m);
+  a.reasoning_signature = signature_of(m);
   a.finish_reason = c["finish_reason"].get<std::string>();
   if (j.contains("model") && j["model"].is_string()) a.model = j["model"].get<std::string>();
   read_usage(j, a);
@@ -161,6 +175,7 @@ std::optional<Answer> answer_from_sse(std::string_view stream) {
         if (d.contains("content") && d["content"].is_string())
           a.content += d["content"].get<std::string>();
         a.reasoning += reasoning_of(d);
+        a.reasoning_signature += signature_of(d);
       }
       if (c.contains("finish_reason") && c["finish_reason"].is_string()) {
         a.finish_reason = c["finish_reason"].get<std::string>();
@@ -224,6 +239,9 @@ std::string completion_body(const Answer& a, std::string_view id, std::int64_t c
             {"usage", usage_json(a)}};
   json& message = j["choices"][0]["message"];
   if (!a.reasoning.empty()) message["reasoning_content"] = a.reasoning;
+  if (!a.reasoning_signature.empty())
+    message["thinking_blocks"] = json::array(
+        {{{"type", "thinking"}, {"thinking", a.reasoning}, {"signature", a.reasoning_signature}}});
   if (!a.tool_calls.empty()) {
     if (a.content.empty()) message["content"] = nullptr;
     json calls = json::array();
@@ -261,6 +279,10 @@ std::string completion_sse(const Answer& a, std::string_view id, std::int64_t cr
     }
   };
   pieces(a.reasoning, [](std::string p) { return json{{"reasoning_content", std::move(p)}}; });
+  if (!a.reasoning_signature.empty())
+    delta({{"thinking_blocks", json::array({{{"type", "thinking"},
+                                             {"thinking", ""},
+                                             {"signature", a.reasoning_signature}}})}});
   pieces(a.content, [](std::string p) { return json{{"content", std::move(p)}}; });
   for (std::size_t i = 0; i < a.tool_calls.size(); ++i) {
     const ToolCall& t = a.tool_calls[i];

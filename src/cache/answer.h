@@ -35,6 +35,9 @@ struct Answer {
   // A reasoning model's reasoning beside the content (`reasoning_content`, or `reasoning`, of the
   // message or the deltas); a hit gives it back as `reasoning_content`. "" when none.
   std::string reasoning;
+  // The reasoning's signature when it is an Anthropic model's extended thinking (a Messages client
+  // sends it back with the thinking); written as the message's `thinking_blocks`. "" when none.
+  std::string reasoning_signature;
   std::vector<ToolCall> tool_calls;
 
   // Gives each tool call a new id, "call_<seed>_<i>": a hit must not repeat the ids of another
@@ -45,8 +48,8 @@ struct Answer {
   std::string serialise() const;
   static std::optional<Answer> deserialise(std::string_view text);
   std::size_t bytes() const {
-    std::size_t n = content.size() + reasoning.size() + finish_reason.size() + model.size() +
-                    routed_model.size() + 64;
+    std::size_t n = content.size() + reasoning.size() + reasoning_signature.size() +
+                    finish_reason.size() + model.size() + routed_model.size() + 64;
     for (const auto& t : tool_calls) n += t.id.size() + t.name.size() + t.arguments.size() + 32;
     return n;
   }
@@ -58,8 +61,8 @@ std::optional<Answer> answer_from_sse(std::string_view stream);
 // A chat.completion body for a hit. `id` names the response ("chatcmpl-<entry id>"); `created` is
 // the unix time of the hit.
 std::string completion_body(const Answer& a, std::string_view id, std::int64_t created);
-// The same answer as SSE chunks (role, reasoning then content, then each tool call — its id and
-// name, then its arguments — in pieces of at most `piece` bytes cut at UTF-8
+// The same answer as SSE chunks (role, reasoning and its signature, then content, then each tool
+// call — its id and name, then its arguments — in pieces of at most `piece` bytes cut at UTF-8
 // boundaries, finish_reason, the usage chunk when `include_usage`), ending with `data: [DONE]`.
 std::string completion_sse(const Answer& a, std::string_view id, std::int64_t created,
                            bool include_usage, std::size_t piece = 256);

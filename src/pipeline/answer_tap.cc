@@ -18,6 +18,8 @@ std::optional<cache::Answer> AnswerTap::answer() const {
   a.prompt_tokens = text->prompt_tokens;
   a.completion_tokens = text->completion_tokens;
   a.tool_calls = std::move(text->tool_calls);
+  a.reasoning = std::move(text->reasoning);
+  a.reasoning_signature = std::move(text->reasoning_signature);
   return a;
 }
 

@@ -92,6 +92,27 @@ describe('natively passed-through answers in the cache and the sessions', () => 
     assert.equal((await replay.stats()).requests - before, 2, 'one replica call per distinct prompt');
   });
 
+  test('Messages: a native answer with extended thinking is stored with its signature; hits give it back, whole and streamed', async () => {
+    const ask = { model: 'claude-cached', max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2000 },
+      messages: [{ role: 'user', content: 'think, then cache' }] };
+    const { data: first, response: r1 } = await anthropic.messages.create(ask).withResponse();
+    assert.deepEqual(first.content[0], { type: 'thinking', thinking: 'thought about: think, then cache', signature: 'sig-1' });
+    assert.equal(r1.headers.get('x-switchboard-cache'), 'miss');
+    assert.deepEqual((await getDecision(gw.base, r1.headers.get('x-switchboard-decision'))).cache, { status: 'miss', note: 'stored' });
+    const calls = upstream.requests.length;
+    const { data: hit, response: r2 } = await anthropic.messages.create(ask).withResponse();
+    assert.equal(r2.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(upstream.requests.length, calls);
+    assert.deepEqual(hit.content[0], first.content[0], 'the signed thinking block, as Anthropic sent it');
+    assert.equal(hit.content[1].text, first.content[1].text);
+    const streamed = await anthropic.messages.stream(ask).finalMessage();
+    assert.deepEqual(streamed.content[0], first.content[0]);
+    assert.equal(upstream.requests.length, calls, 'the stream was a hit too');
+    // Without thinking the same question is another entry (the reasoning setting is keyed).
+    const { response: r3 } = await anthropic.messages.create({ ...ask, thinking: undefined }).withResponse();
+    assert.equal(r3.headers.get('x-switchboard-cache'), 'miss');
+  });
+
   test('Messages: a native tool_use answer is stored, whole and streamed; the agent\'s next turn matches across conversations', async () => {
     const tools = [{ name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }];
     const ask = (text) => ({ model: 'claude-cached', max_tokens: 100, tools, messages: [{ role: 'user', content: text }] });

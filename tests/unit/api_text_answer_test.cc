@@ -47,8 +47,17 @@ TEST(AnthropicAnswer, ReadsToolUseRefusesUnfinishedAndErrors) {
   EXPECT_FALSE(anthropic_answer(
       R"({"type":"message","content":[{"type":"tool_use","id":"t","name":"f","input":{}}],"stop_reason":"max_tokens"})"))
       << "a call cut off";
+  auto thought = anthropic_answer(
+      R"({"type":"message","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"x"}],"stop_reason":"end_turn"})");
+  ASSERT_TRUE(thought);
+  EXPECT_EQ(thought->reasoning, "t");
+  EXPECT_EQ(thought->reasoning_signature, "s");
+  EXPECT_EQ(thought->content, "x");
   EXPECT_FALSE(anthropic_answer(
-      R"({"type":"message","content":[{"type":"thinking","thinking":"t","signature":"s"}],"stop_reason":"end_turn"})"));
+      R"({"type":"message","content":[{"type":"thinking","thinking":"a","signature":"s"},{"type":"thinking","thinking":"b","signature":"t"}],"stop_reason":"end_turn"})"))
+      << "two thinking blocks: one signature is kept, so not stored";
+  EXPECT_FALSE(anthropic_answer(
+      R"({"type":"message","content":[{"type":"redacted_thinking","data":"x"},{"type":"text","text":"x"}],"stop_reason":"end_turn"})"));
   EXPECT_FALSE(anthropic_answer(R"({"type":"message","content":[{"type":"text","text":"x"}],"stop_reason":null})"));
   EXPECT_FALSE(anthropic_answer(R"({"type":"error","error":{"type":"overloaded_error","message":"busy"}})"));
   EXPECT_FALSE(anthropic_answer("not json"));
@@ -86,6 +95,31 @@ TEST(AnthropicAnswer, ReadsAStreamThatEndsWithMessageStop) {
   tool.insert(tool.find("event: content_block_stop"),
               ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}})"));
   EXPECT_FALSE(read_stream(tool, *anthropic_answer_reader()));
+}
+
+TEST(AnthropicAnswer, ReadsAStreamedThinkingBlockAndItsSignature) {
+  std::string s = ev("message_start", R"({"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":9}}})");
+  s += ev("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}})");
+  s += ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me "}})");
+  s += ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"think."}})");
+  s += ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCkYIBxgC"}})");
+  s += ev("content_block_stop", R"({"type":"content_block_stop","index":0})");
+  const std::string text =
+      ev("content_block_start", R"({"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}})") +
+      ev("content_block_delta", R"({"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"42"}})") +
+      ev("content_block_stop", R"({"type":"content_block_stop","index":1})") +
+      ev("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":30}})") +
+      ev("message_stop", R"({"type":"message_stop"})");
+  auto a = read_stream(s + text, *anthropic_answer_reader());
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->reasoning, "Let me think.");
+  EXPECT_EQ(a->reasoning_signature, "EqQBCkYIBxgC");
+  EXPECT_EQ(a->content, "42");
+  // A text delta inside the thinking block is not an answer this reader knows.
+  std::string wrong = s;
+  wrong.insert(wrong.find("event: content_block_stop"),
+               ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}})"));
+  EXPECT_FALSE(read_stream(wrong + text, *anthropic_answer_reader()));
 }
 
 TEST(AnthropicAnswer, ReadsAStreamedToolUse) {

@@ -253,6 +253,22 @@ TEST(CacheAnswer, ToolCallsAreKeptWholeStreamedAndInRedis) {
       delta("{}", "\"tool_calls\"") + "data: [DONE]\n\n"));
 }
 
+// An Anthropic model's thinking keeps its signature through the cache (a Messages client sends it
+// back): written as LiteLLM's thinking_blocks, whole and streamed, and in Redis.
+TEST(CacheAnswer, ThinkingSignatureIsKeptWholeStreamedAndInRedis) {
+  Answer a{"42", "stop", "claude-x", 3, 5, 0.1};
+  a.reasoning = "Let me think.";
+  a.reasoning_signature = "EqQBCkYIBxgC";
+  const auto whole = nlohmann::json::parse(completion_body(a, "chatcmpl-1", 1));
+  EXPECT_EQ(whole["choices"][0]["message"]["thinking_blocks"][0]["signature"], "EqQBCkYIBxgC");
+  for (auto back : {answer_from_body(whole.dump()), answer_from_sse(completion_sse(a, "id", 1, false, 4)),
+                    Answer::deserialise(a.serialise())}) {
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->reasoning, a.reasoning);
+    EXPECT_EQ(back->reasoning_signature, a.reasoning_signature);
+  }
+}
+
 TEST(CacheAnswer, ReasoningIsKeptWholeStreamedAndInRedis) {
   // Under either name a server gives it, from a whole body and from a stream.
   for (const char* key : {"reasoning_content", "reasoning"}) {
