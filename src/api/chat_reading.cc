@@ -34,13 +34,13 @@ std::string reasoning_of(const json& message) {
   std::string r = str(message, "reasoning_content");
   return r.empty() ? str(message, "reasoning") : r;
 }
+// The signature of a message's (or delta's) only thinking block; "" when there is none, or more
+// than one (the reasoning is then their texts joined, which no one signature signs).
 std::string signature_of(const json& message) {
   auto blocks = message.find("thinking_blocks");
-  if (blocks == message.end() || !blocks->is_array()) return {};
-  for (const json& b : *blocks)
-    if (b.is_object())
-      if (std::string s = str(b, "signature"); !s.empty()) return s;
-  return {};
+  if (blocks == message.end() || !blocks->is_array() || blocks->size() != 1) return {};
+  const json& b = (*blocks)[0];
+  return b.is_object() && str(b, "type") == "thinking" ? str(b, "signature") : std::string();
 }
 std::vector<ToolCallPart> tool_calls_of(const json& holder) {
   std::vector<ToolCallPart> out;

@@ -76,13 +76,33 @@ struct Fields {
   }
 };
 
+// About the length of `e` as minified JSON (strings without their escapes, numbers as 6 bytes),
+// without writing it.
+std::size_t json_length(simdjson::dom::element e) {
+  simdjson::dom::array array;
+  simdjson::dom::object object;
+  std::string_view text;
+  std::size_t n = 2;  // brackets, braces or quotes
+  std::size_t items = 0;
+  if (e.get_array().get(array) == simdjson::SUCCESS) {
+    for (auto v : array) n += json_length(v), ++items;
+  } else if (e.get_object().get(object) == simdjson::SUCCESS) {
+    for (auto field : object) n += field.key.size() + 3 + json_length(field.value), ++items;
+  } else if (e.get_string().get(text) == simdjson::SUCCESS) {
+    n += text.size();
+  } else {
+    n = 6;  // a number, true, false or null
+  }
+  return items ? n + items - 1 : n;  // commas
+}
+
 simdjson::dom::parser& thread_parser() {
   thread_local simdjson::dom::parser parser;
   return parser;
 }
 
-// Appends a message's text to `out`; `files` is set when it has a file part, `images` counts its
-// image parts.
+// Appends a message's text to `out`; `files` is set when it has a file part; `images` adds its
+// image parts' tokens (kImageTokens, or kLowDetailImageTokens for detail "low").
 void append_content(simdjson::dom::element content, std::string& out, bool& files,
                     std::int64_t& images) {
   std::string_view text;
@@ -97,7 +117,12 @@ void append_content(simdjson::dom::element content, std::string& out, bool& file
     std::string_view type, piece;
     if (part["type"].get_string().get(type) != simdjson::SUCCESS) continue;
     if (type == "file") files = true;
-    if (type == "image_url") ++images;
+    if (type == "image_url") {
+      std::string_view detail;
+      const bool low = part["image_url"]["detail"].get_string().get(detail) == simdjson::SUCCESS &&
+                       detail == "low";
+      images += low ? kLowDetailImageTokens : kImageTokens;
+    }
     if (type != "text") continue;
     if (part["text"].get_string().get(piece) != simdjson::SUCCESS) continue;
     if (!first) out.push_back('\n');
@@ -219,7 +244,7 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
   std::size_t beside_text = 0;
   std::int64_t images = 0;
   for (const auto& defs : {f.tools, f.functions})
-    if (defs && !defs->is_null()) beside_text += simdjson::minify(*defs).size();
+    if (defs && !defs->is_null()) beside_text += json_length(*defs);
   for (auto message : messages) {
     simdjson::dom::object m;
     if (message.get_object().get(m) != simdjson::SUCCESS)
@@ -245,8 +270,7 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
     ++req.message_count;
   }
   if (req.message_count == 0) return invalid("'messages' must not be empty");
-  req.estimated_prompt_tokens =
-      estimate_tokens(req.prompt_text.size() + beside_text) + images * kImageTokens;
+  req.estimated_prompt_tokens = estimate_tokens(req.prompt_text.size() + beside_text) + images;
   return req;
 }
 

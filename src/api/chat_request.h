@@ -33,8 +33,9 @@ struct ChatRequest {
   // A message has a {"type":"file"} part (a PDF, ...): content the text above does not hold.
   bool has_files = false;
   // About four characters per token over the messages' text, plus what the model reads beside
-  // it: the JSON of `tools` (and legacy `functions`), the names and arguments of earlier
-  // assistant tool calls, and kImageTokens per image part. A file part (a PDF) adds nothing
+  // it: the JSON of `tools` (and legacy `functions`, about its minified length), the names and
+  // arguments of earlier assistant tool calls, and kImageTokens per image part
+  // (kLowDetailImageTokens at detail "low"). A file part (a PDF) adds nothing
   // (has_files says it is there).
   std::int64_t estimated_prompt_tokens = 0;
   // The body's `user` field when it is a string ("" otherwise): an end-user id, which the session
@@ -84,8 +85,9 @@ std::string with_reasoning_effort(std::string_view body, std::string_view effort
 std::string without_reasoning_effort(std::string_view body);
 
 // What an image part counts in estimated_prompt_tokens: OpenAI's count for a 1024×1024 image at
-// high detail (85 + 4 tiles × 170); the size is not read.
+// high detail (85 + 4 tiles × 170; the size is not read), and for any image at detail "low".
 inline constexpr std::int64_t kImageTokens = 765;
+inline constexpr std::int64_t kLowDetailImageTokens = 85;
 
 // A rough token count for text (about four characters per token, rounded up), used when the
 // upstream reports no usage. Never less than 1 for non-empty text; never overflows.

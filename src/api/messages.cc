@@ -264,7 +264,7 @@ class MessagesTranslator final : public AnswerTranslator {
     auto a = read_chat_completion(body);
     if (!a) return a.error();
     json content = json::array();
-    if (thinking_ && !a->reasoning.empty())
+    if (thinking_ && (!a->reasoning.empty() || !a->reasoning_signature.empty()))
       content.push_back(thinking_block(a->reasoning, a->reasoning_signature));
     if (!a->content.empty()) content.push_back({{"type", "text"}, {"text", a->content}});
     for (const auto& tc : a->tool_calls)
@@ -294,13 +294,11 @@ class MessagesTranslator final : public AnswerTranslator {
     if (thinking_ && !c->reasoning.empty())
       out += text_delta(Open::kThinking, thinking_block(""),
                         {{"type", "thinking_delta"}, {"thinking", c->reasoning}});
-    // The thinking's signature closes its block (Anthropic sends it last, before the block stops).
-    if (thinking_ && !c->reasoning_signature.empty() && open_ == Open::kThinking)
-      out += named_event("content_block_delta",
-                         dump_json({{"type", "content_block_delta"},
-                                    {"index", index_},
-                                    {"delta", {{"type", "signature_delta"},
-                                               {"signature", c->reasoning_signature}}}}));
+    // The thinking's signature closes its block (Anthropic sends it last, before the block stops);
+    // a signature without thinking text opens the block itself.
+    if (thinking_ && !c->reasoning_signature.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "signature_delta"}, {"signature", c->reasoning_signature}});
     if (!c->content.empty())
       out += text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
                         {{"type", "text_delta"}, {"text", c->content}});

@@ -61,15 +61,15 @@ std::string reasoning_of(const json& m) {
       return r->get<std::string>();
   return {};
 }
-// The signature of a message's (or delta's) thinking_blocks (api/chat_reading.h); "" when none.
+// The signature of a message's (or delta's) only thinking block (api/chat_reading.h); "" when
+// none or several.
 std::string signature_of(const json& m) {
   auto blocks = m.find("thinking_blocks");
-  if (blocks == m.end() || !blocks->is_array()) return {};
-  for (const json& b : *blocks)
-    if (b.is_object())
-      if (auto s = b.find("signature"); s != b.end() && s->is_string() && !s->get_ref<const std::string&>().empty())
-        return s->get<std::string>();
-  return {};
+  if (blocks == m.end() || !blocks->is_array() || blocks->size() != 1) return {};
+  const json& b = (*blocks)[0];
+  if (!b.is_object() || b.value("type", json()) != "thinking") return {};
+  auto s = b.find("signature");
+  return s != b.end() && s->is_string() ? s->get<std::string>() : std::string();
 }
 bool has_function_call(const json& m) {
   return m.contains("function_call") && !m["function_call"].is_null();
@@ -175,7 +175,7 @@ std::optional<Answer> answer_from_sse(std::string_view stream) {
         if (d.contains("content") && d["content"].is_string())
           a.content += d["content"].get<std::string>();
         a.reasoning += reasoning_of(d);
-        a.reasoning_signature += signature_of(d);
+        if (std::string sig = signature_of(d); !sig.empty()) a.reasoning_signature = std::move(sig);
       }
       if (c.contains("finish_reason") && c["finish_reason"].is_string()) {
         a.finish_reason = c["finish_reason"].get<std::string>();

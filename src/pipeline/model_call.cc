@@ -209,7 +209,7 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
 // reasoning.effort or thinking (or its param is reasoning_effort), and not a value or a budget
 // (a model that reasons but not at that effort). Reads a streamed request's error body into
 // a.body (deliver() takes it from there); a body that cannot be read makes the attempt a failure.
-awaitable<bool> refuses_reasoning(const RequestContext& ctx, CallState& st, const ModelRuntime& m,
+awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const ModelRuntime& m,
                                   Attempt& a) {
   if (!a.call || a.call->status() != 400 || m.config->reasoning != config::ReasoningMode::kAuto ||
       a.reasoning != config::ReasoningMode::kAuto)
@@ -219,9 +219,10 @@ awaitable<bool> refuses_reasoning(const RequestContext& ctx, CallState& st, cons
     co_return false;
   if (!a.body) {
     auto whole = co_await a.call->read_all(kMaxUpstreamBody, a.sent_at + m.config->timeout);
-    if (!whole) {
+    if (!whole) {  // no answer after all: a failure, recorded as one
       a.error = whole.error();
       a.call.reset();
+      if (a.record) ctx.rec.attempts[*a.record].result = a.result();
       co_return false;
     }
     a.body = std::move(*whole);
@@ -229,7 +230,8 @@ awaitable<bool> refuses_reasoning(const RequestContext& ctx, CallState& st, cons
   const auto j = nlohmann::json::parse(*a.body, nullptr, false);
   const auto e = j.is_object() ? j.find("error") : j.end();
   if (e == j.end() || !e->is_object()) co_return false;
-  std::string message = e->value("message", std::string());
+  const auto m_it = e->find("message");
+  std::string message = m_it != e->end() && m_it->is_string() ? m_it->get<std::string>() : "";
   std::transform(message.begin(), message.end(), message.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   const bool param = e->contains("param") && (*e)["param"] == "reasoning_effort";
@@ -362,14 +364,14 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     }
     if (co_await refuses_reasoning(ctx, st, m, a)) {
       // This request goes again to the same replica without it (a fix of the request, not a retry
-      // of a failure: no retry budget). Learned for the model once that call is not refused too.
+      // of a failure: no retry budget). Learned for the model once that call succeeds.
       Replica& same = *a.replica;
       if (a.record) ctx.rec.attempts[*a.record].result = "reasoning_refused";
       ctx.rec.reason += "; " + m.config->name + " refused the reasoning setting: sent without it";
       a = Attempt();  // the refused call's connection and in-flight count are released first
       a = co_await run_attempt(ctx, st, m, same, config::ReasoningMode::kOff);
       note_attempt(ctx, a, false, c.unavailable);
-      if (!(a.call && a.call->status() == 400) && !m.reasoning_refused->exchange(true))
+      if (a.call && a.call->status() / 100 == 2 && !m.reasoning_refused->exchange(true))
         spdlog::warn("model {} refused a reasoning setting (400 from replica {}): none is sent to "
                      "it from now on (`reasoning: off` in its config says so up front)",
                      m.config->name, same.config->id);

@@ -197,5 +197,25 @@ describe('natively passed-through answers in the cache and the sessions', () => 
     assert.equal(d2.session.id, d1.session.id);
     assert.equal(d3.session.id, d1.session.id, 'the tool result\'s turn continues the session');
     assert.equal(d3.session.turn, 3);
+
+    // An agent whose first turn is a tool call: its tool-result turn continues it, and another
+    // conversation with the same system prompt does not join it.
+    const system = 'You are a weather agent.';
+    const ask = [{ role: 'user', content: 'weather in Rome?' }];
+    const { data: b1, response: s1 } = await anthropic.messages
+      .create({ model: 'claude-session', max_tokens: 100, system, tools, messages: ask }).withResponse();
+    assert.equal(b1.stop_reason, 'tool_use');
+    await sleep(100);
+    const { response: other } = await anthropic.messages
+      .create({ model: 'claude-session', max_tokens: 100, system, messages: [{ role: 'user', content: 'something else' }] }).withResponse();
+    const { response: s2 } = await anthropic.messages.create({
+      model: 'claude-session', max_tokens: 100, system, tools,
+      messages: [...ask, { role: 'assistant', content: b1.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: b1.content.find((b) => b.type === 'tool_use').id, content: 'rainy' }] }],
+    }).withResponse();
+    const [e1, eo, e2] = await Promise.all([s1, other, s2].map((r) => getDecision(gw.base, r.headers.get('x-switchboard-decision'))));
+    assert.notEqual(eo.session.id, e1.session.id, 'the same system prompt alone is not the same conversation');
+    assert.equal(e2.session.id, e1.session.id, 'the tool-result turn continues the agent\'s session');
+    assert.equal(e2.session.turn, 2);
   });
 });

@@ -50,7 +50,12 @@ TEST(ChatRequest, TheEstimateCountsToolsAndToolCalls) {
       R"({"model":"m","messages":[{"role":"user","content":"Weather?"}],"tools":)" + tools + "}");
   ASSERT_TRUE(plain.ok() && with_tools.ok());
   EXPECT_EQ(with_tools->estimated_prompt_tokens,
-            api::estimate_tokens(plain->prompt_text.size() + tools.size()));
+            api::estimate_tokens(plain->prompt_text.size() + tools.size()))
+      << "the tools' minified JSON";
+  auto low = api::parse_chat_request(
+      R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x","detail":"low"}}]}]})");
+  ASSERT_TRUE(low.ok());
+  EXPECT_EQ(low->estimated_prompt_tokens, api::kLowDetailImageTokens);
   auto turn = api::parse_chat_request(
       R"({"model":"m","messages":[{"role":"user","content":"Weather?"},)"
       R"({"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function",)"

@@ -195,6 +195,21 @@ std::uint64_t history_hash(const api::ChatRequest& request) {
   return nonzero(h);
 }
 
+std::uint64_t tool_turn_hash(const api::ChatRequest& request) {
+  std::size_t last_user = request.messages.size();
+  for (std::size_t i = request.messages.size(); i-- > 0;)
+    if (request.messages[i].role == "user") {
+      last_user = i;
+      break;
+    }
+  if (last_user == request.messages.size()) return 0;
+  std::uint64_t h = kFnvOffset;
+  hash_message(h, "\x1dtool-turn", "");  // never equal to a history or conversation hash
+  for (std::size_t i = 0; i <= last_user; ++i)
+    hash_message(h, request.messages[i].role, request.text_of(request.messages[i]));
+  return nonzero(h);
+}
+
 std::uint64_t conversation_hash(const api::ChatRequest& request, std::string_view answer) {
   std::uint64_t h = kFnvOffset;
   for (const auto& m : request.messages) hash_message(h, m.role, request.text_of(m));

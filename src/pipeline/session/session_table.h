@@ -120,6 +120,11 @@ std::uint64_t history_hash(const api::ChatRequest& request);
 // the same conversation — the same messages, the answer as an assistant message, a new user
 // message — has history_hash() equal to it.
 std::uint64_t conversation_hash(const api::ChatRequest& request, std::string_view answer);
+// tool_turn_hash: the messages up to and including the last `user` message, marked apart from
+// the other two (0 when there is none). A turn answered with tool calls is indexed by it: the
+// agent's next turn sends the calls and their results after that same user message, and is
+// looked up by it when messages follow its last user message.
+std::uint64_t tool_turn_hash(const api::ChatRequest& request);
 
 // The stickiness rule, pure (the stage and the offline replay use it). `chosen` is the policy's
 // choice, `session_model` the session's model, `candidates` the policy's scored candidates.

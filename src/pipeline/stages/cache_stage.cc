@@ -208,10 +208,17 @@ class CacheStage final : public Stage {
         ctx.metrics->cache_saved.with({ctx.route_label}).inc(hit->answer.cost_usd);
       }
       // Kept with the guard's placeholders (below): this request's own values go back in.
+      // A thinking signature is bound to the model that made it: given back only when the route
+      // can call no other (the next turn, with the signed block, goes to that model); otherwise
+      // the block goes unsigned, which the Messages front leaves out of later turns for Anthropic.
+      const auto& models = ctx.route->models;
+      const bool signed_ok = models.size() == 1 && models[0]->name == hit->answer.routed_model;
       std::optional<cache::Answer> copy;
-      if (!ctx.restore.empty() || !hit->answer.tool_calls.empty()) {
+      if (!ctx.restore.empty() || !hit->answer.tool_calls.empty() ||
+          (!hit->answer.reasoning_signature.empty() && !signed_ok)) {
         copy = hit->answer;
         copy->renew_tool_call_ids(rec.id);
+        if (!signed_ok) copy->reasoning_signature.clear();
         if (!ctx.restore.empty()) {
           copy->content = guard::restore_text(copy->content, ctx.restore);
           copy->reasoning = guard::restore_text(copy->reasoning, ctx.restore);

@@ -164,7 +164,7 @@ class SessionStage final : public SyncStage {
     } else if (!ctx.req.user.empty()) {
       rec.kind = "user";
       turn->key = session::session_key("user", ctx.req.user);
-    } else if (auto key = rs.table->find_conversation(session::history_hash(ctx.req), now)) {
+    } else if (auto key = find_by_prefix(*rs.table, ctx.req, now)) {
       rec.kind = "prefix";
       turn->key = *key;
     } else {
@@ -214,12 +214,12 @@ class SessionStage final : public SyncStage {
       // The request is the guard's redacted one; so is the next turn's history, answer included:
       // the answer the client got back with its originals is hashed with the placeholders again.
       // An answer with tool calls: the next turn sends the calls' results after the same last
-      // user message, so its history — what this turn was found by — stays the key.
+      // user message (session::tool_turn_hash).
       if (tap)
         if (auto answer = tap->answer())
           conversation =
               !answer->tool_calls.empty()
-                  ? session::history_hash(c.req)
+                  ? session::tool_turn_hash(c.req)
                   : session::conversation_hash(
                         c.req, c.restore.empty()
                                    ? answer->content
@@ -235,6 +235,17 @@ class SessionStage final : public SyncStage {
   }
 
  private:
+  // A header-less turn's session by its conversation so far: an agent's turn carrying tool results
+  // (messages after its last user message) by the turn that called the tools, else by the history
+  // before its last user message (session/session_table.h).
+  static std::optional<std::uint64_t> find_by_prefix(session::SessionTable& table,
+                                                     const api::ChatRequest& req,
+                                                     std::int64_t now) {
+    if (!req.messages.empty() && req.messages.back().role != "user")
+      if (auto key = table.find_conversation(session::tool_turn_hash(req), now)) return key;
+    return table.find_conversation(session::history_hash(req), now);
+  }
+
   // After the policy decided: keep the session's model, or record the switch.
   static void amend(RequestContext& ctx, Turn& turn) {
     auto& rec = *ctx.rec.session;
