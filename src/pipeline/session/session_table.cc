@@ -181,13 +181,17 @@ std::uint64_t session_key(std::string_view kind, std::string_view id) {
   return nonzero(h);
 }
 
-std::uint64_t history_hash(const api::ChatRequest& request) {
-  std::size_t last_user = request.messages.size();
+namespace {
+// The index of the last `user` message; messages.size() when there is none.
+std::size_t last_user_index(const api::ChatRequest& request) {
   for (std::size_t i = request.messages.size(); i-- > 0;)
-    if (request.messages[i].role == "user") {
-      last_user = i;
-      break;
-    }
+    if (request.messages[i].role == "user") return i;
+  return request.messages.size();
+}
+}  // namespace
+
+std::uint64_t history_hash(const api::ChatRequest& request) {
+  const std::size_t last_user = last_user_index(request);
   if (last_user == request.messages.size() || last_user == 0) return 0;
   std::uint64_t h = kFnvOffset;
   for (std::size_t i = 0; i < last_user; ++i)
@@ -196,12 +200,7 @@ std::uint64_t history_hash(const api::ChatRequest& request) {
 }
 
 std::uint64_t tool_turn_hash(const api::ChatRequest& request) {
-  std::size_t last_user = request.messages.size();
-  for (std::size_t i = request.messages.size(); i-- > 0;)
-    if (request.messages[i].role == "user") {
-      last_user = i;
-      break;
-    }
+  const std::size_t last_user = last_user_index(request);
   if (last_user == request.messages.size()) return 0;
   std::uint64_t h = kFnvOffset;
   hash_message(h, "\x1dtool-turn", "");  // never equal to a history or conversation hash
