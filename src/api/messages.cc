@@ -74,7 +74,7 @@ Result<std::string> tool_result_text(const json& content, const std::string& whe
       }
       continue;
     }
-    if (!b.is_object() || b.value("type", "") != "text" || !b.contains("text") ||
+    if (!b.is_object() || string_at(b, "type") != "text" || !b.contains("text") ||
         !b["text"].is_string())
       return invalid_request(bw + " must be a text block");
     if (!out.empty()) out += '\n';
@@ -198,7 +198,7 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out,
           tool_result_text(b.contains("content") ? b["content"] : json(), bw, &native_only);
       if (!result_text) return result_text.error();
       std::string t = std::move(*result_text);
-      if (b.value("is_error", false)) t = "Error: " + t;
+      if (const json& e = member(b, "is_error"); e.is_boolean() && e.get<bool>()) t = "Error: " + t;
       tool_results.push_back(
           {{"role", "tool"}, {"tool_call_id", b["tool_use_id"]}, {"content", t}});
     } else if (type == "image" || type == "tool_use" || type == "tool_result" ||

@@ -615,11 +615,12 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   }
   if (auto t = j.find("text"); t != j.end() && t->is_object() && t->contains("format")) {
     const json& f = (*t)["format"];
-    const std::string type = f.is_object() ? f.value("type", "") : "";
+    const std::string type = string_at(f, "type");
     if (type == "json_object") {
       chat["response_format"] = {{"type", "json_object"}};
     } else if (type == "json_schema") {
-      json schema = {{"name", f.value("name", "response")}};
+      const std::string name = string_at(f, "name");
+      json schema = {{"name", name.empty() ? std::string("response") : name}};
       if (f.contains("schema")) schema["schema"] = f["schema"];
       if (f.contains("strict")) schema["strict"] = f["strict"];
       chat["response_format"] = {{"type", "json_schema"}, {"json_schema", std::move(schema)}};

@@ -4,6 +4,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "api/json_util.h"
 #include "core/query_string.h"
 
 namespace switchboard::api {
@@ -40,12 +41,12 @@ json output_items(const json& response) {
   if (output == response.end() || !output->is_array()) return out;
   for (const json& item : *output) {
     if (!item.is_object()) continue;
-    const std::string type = item.value("type", std::string());
+    const std::string type = string_at(item, "type");
     if (type == "message") {
       json parts = json::array();
       if (auto c = item.find("content"); c != item.end() && c->is_array())
         for (const json& p : *c)
-          if (p.is_object() && p.value("type", std::string()) == "output_text" &&
+          if (p.is_object() && string_at(p, "type") == "output_text" &&
               p.contains("text") && p["text"].is_string())
             parts.push_back({{"type", "output_text"}, {"text", p["text"]}});
       if (!parts.empty())
@@ -91,7 +92,7 @@ class ResponsesCapture final : public ConversationCapture {
       return;  // cheap skip of the deltas
     json e = parse_object(data);
     if (!e.is_object()) return;
-    const std::string type = e.value("type", std::string());
+    const std::string type = string_at(e, "type");
     if (type != "response.completed" && type != "response.incomplete") return;
     if (auto r = e.find("response"); r != e.end()) take(*r);
   }
@@ -100,7 +101,8 @@ class ResponsesCapture final : public ConversationCapture {
  private:
   void take(const json& response) {
     if (!response.is_object() || !response.contains("id") || !response["id"].is_string()) return;
-    const std::string status = response.value("status", std::string("completed"));
+    const std::string status =
+        response.contains("status") ? string_at(response, "status") : std::string("completed");
     if (status != "completed" && status != "incomplete") return;
     json items = input_;
     for (json& item : output_items(response)) items.push_back(std::move(item));

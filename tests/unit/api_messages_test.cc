@@ -77,6 +77,24 @@ TEST(MessagesRequest, ToolsToolUseAndToolResults) {
   EXPECT_EQ(m[3], (json{{"role", "user"}, {"content", "Thanks"}}));
 }
 
+// Members of an unexpected JSON type are refused (or ignored) with a 400, never an exception: a
+// tool_result's text block whose type is not a string (found by fuzz_client_apis), an is_error
+// that is not a boolean.
+TEST(MessagesRequest, MembersOfAnotherTypeAreRefusedNotThrown) {
+  auto bad = parse_messages_request(R"({"model":"m","max_tokens":5,"messages":[
+    {"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},
+    {"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":{"x":1},"text":"r"}]}]}]})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, "invalid_request");
+  EXPECT_NE(bad.error().message.find("must be a text block"), std::string::npos);
+  auto odd = parse_messages_request(R"({"model":"m","max_tokens":5,"messages":[
+    {"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},
+    {"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"r","is_error":"yes"}]}]})");
+  ASSERT_TRUE(odd) << odd.error().message;
+  EXPECT_EQ(nlohmann::json::parse(odd->chat_body)["messages"][1]["content"], "r")
+      << "is_error only when it is true";
+}
+
 TEST(MessagesRequest, ToolChoiceKinds) {
   auto choice = [](const std::string& c) {
     return chat_of(
