@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/answer_translator.h"
+#include "api/json_util.h"
 
 namespace switchboard::api {
 
@@ -29,18 +30,6 @@ std::optional<TokenCounts> usage_of(const json& j) {
   return TokenCounts{int_of(*it, "prompt_tokens"), int_of(*it, "completion_tokens"),
                      detail_of(*it, "prompt_tokens_details", "cached_tokens"),
                      detail_of(*it, "completion_tokens_details", "reasoning_tokens")};
-}
-std::string reasoning_of(const json& message) {
-  std::string r = str(message, "reasoning_content");
-  return r.empty() ? str(message, "reasoning") : r;
-}
-// The signature of a message's (or delta's) only thinking block; "" when there is none, or more
-// than one (the reasoning is then their texts joined, which no one signature signs).
-std::string signature_of(const json& message) {
-  auto blocks = message.find("thinking_blocks");
-  if (blocks == message.end() || !blocks->is_array() || blocks->size() != 1) return {};
-  const json& b = (*blocks)[0];
-  return b.is_object() && str(b, "type") == "thinking" ? str(b, "signature") : std::string();
 }
 std::vector<ToolCallPart> tool_calls_of(const json& holder) {
   std::vector<ToolCallPart> out;
@@ -84,8 +73,8 @@ Result<ChatAnswer> read_chat_completion(std::string_view body) {
   a.model = str(j, "model");
   a.created = int_of(j, "created");
   a.content = str(msg, "content");
-  a.reasoning = reasoning_of(msg);
-  a.reasoning_signature = signature_of(msg);
+  a.reasoning = chat_reasoning_of(msg);
+  a.reasoning_signature = chat_thinking_signature_of(msg);
   a.finish_reason = str(choice, "finish_reason");
   a.tool_calls = tool_calls_of(msg);
   a.usage = usage_of(j);
@@ -115,8 +104,8 @@ std::optional<ChatChunk> read_chat_chunk(std::string_view data) {
     c.finish_reason = str(choice, "finish_reason");
     if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
       c.content = str(*d, "content");
-      c.reasoning = reasoning_of(*d);
-      c.reasoning_signature = signature_of(*d);
+      c.reasoning = chat_reasoning_of(*d);
+      c.reasoning_signature = chat_thinking_signature_of(*d);
       c.tool_calls = tool_calls_of(*d);
     }
   }
@@ -140,6 +129,17 @@ std::string upstream_error_message(std::string_view body) {
     }
   }
   return std::string(body.substr(0, 512));
+}
+
+std::string chat_reasoning_of(const json& message) {
+  std::string r = str(message, "reasoning_content");
+  return r.empty() ? str(message, "reasoning") : r;
+}
+std::string chat_thinking_signature_of(const json& message) {
+  auto blocks = message.find("thinking_blocks");
+  if (blocks == message.end() || !blocks->is_array() || blocks->size() != 1) return {};
+  const json& b = (*blocks)[0];
+  return b.is_object() && str(b, "type") == "thinking" ? str(b, "signature") : std::string();
 }
 
 }  // namespace switchboard::api

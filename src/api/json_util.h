@@ -29,6 +29,13 @@ std::string string_at(const nlohmann::json& j, const char* key);
 // int_at(): nullopt when absent or not an integer.
 std::optional<std::int64_t> int_at(const nlohmann::json& j, const char* key);
 
+// A chat message's (or stream delta's) reasoning, under either name servers give it
+// (`reasoning_content`, else `reasoning`); "" when neither is a non-empty string.
+std::string chat_reasoning_of(const nlohmann::json& message);
+// The `signature` of its only `thinking_blocks` entry (LiteLLM's field for Claude's extended
+// thinking; the response cache writes it too); "" when there is none, or more than one (the
+// reasoning is then their texts joined, which no one signature signs).
+std::string chat_thinking_signature_of(const nlohmann::json& message);
 // Parses a request body that must be one JSON object whose top-level keys are all distinct: 400
 // `invalid_json` when it is not JSON, `invalid_request` when it is not an object or repeats a key
 // (named: a repeated "model" would otherwise route by one value and bill by another).

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/json_util.h"
+
 namespace switchboard::cache {
 
 using nlohmann::json;
@@ -53,23 +55,6 @@ void read_usage(const json& j, Answer& a) {
     a.prompt_tokens = u["prompt_tokens"].get<std::int64_t>();
   if (u.contains("completion_tokens") && u["completion_tokens"].is_number_integer())
     a.completion_tokens = u["completion_tokens"].get<std::int64_t>();
-}
-// The reasoning of a message or delta, under either name servers give it.
-std::string reasoning_of(const json& m) {
-  for (const char* key : {"reasoning_content", "reasoning"})
-    if (auto r = m.find(key); r != m.end() && r->is_string() && !r->get_ref<const std::string&>().empty())
-      return r->get<std::string>();
-  return {};
-}
-// The signature of a message's (or delta's) only thinking block (api/chat_reading.h); "" when
-// none or several.
-std::string signature_of(const json& m) {
-  auto blocks = m.find("thinking_blocks");
-  if (blocks == m.end() || !blocks->is_array() || blocks->size() != 1) return {};
-  const json& b = (*blocks)[0];
-  if (!b.is_object() || b.value("type", json()) != "thinking") return {};
-  auto s = b.find("signature");
-  return s != b.end() && s->is_string() ? s->get<std::string>() : std::string();
 }
 bool has_function_call(const json& m) {
   return m.contains("function_call") && !m["function_call"].is_null();
@@ -138,8 +123,8 @@ std::optional<Answer> answer_from_body(std::string_view body) {
     return std::nullopt;
   if (!c.contains("finish_reason") || !c["finish_reason"].is_string()) return std::nullopt;
   if (text) a.content = content->get<std::string>();
-  a.reasoning = reasoning_of(m);
-  a.reasoning_signature = signature_of(m);
+  a.reasoning = api::chat_reasoning_of(m);
+  a.reasoning_signature = api::chat_thinking_signature_of(m);
   a.finish_reason = c["finish_reason"].get<std::string>();
   if (j.contains("model") && j["model"].is_string()) a.model = j["model"].get<std::string>();
   read_usage(j, a);
@@ -174,8 +159,8 @@ std::optional<Answer> answer_from_sse(std::string_view stream) {
         if (has_function_call(d) || !add_tool_call_deltas(d, a.tool_calls)) return false;
         if (d.contains("content") && d["content"].is_string())
           a.content += d["content"].get<std::string>();
-        a.reasoning += reasoning_of(d);
-        if (std::string sig = signature_of(d); !sig.empty()) a.reasoning_signature = std::move(sig);
+        a.reasoning += api::chat_reasoning_of(d);
+        if (std::string sig = api::chat_thinking_signature_of(d); !sig.empty()) a.reasoning_signature = std::move(sig);
       }
       if (c.contains("finish_reason") && c["finish_reason"].is_string()) {
         a.finish_reason = c["finish_reason"].get<std::string>();
