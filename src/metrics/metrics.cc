@@ -128,6 +128,7 @@ std::string GatewayMetrics::render() {
   retries.render(out);
   budget_exhausted.render(out);
   hedges.render(out);
+  reasoning_refused.render(out);
   embeddings.render(out);
   ejections.render(out);
   cache_lookups.render(out);

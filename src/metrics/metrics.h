@@ -205,6 +205,12 @@ struct GatewayMetrics {
       "Retries (and hedges) not sent because the model's retry budget was spent.",
       {"model"}};
   Family<Counter> hedges{"switchboard_hedges_total", "Hedged attempts sent.", {"model"}};
+  // `reasoning: auto` (docs/apis.md): calls a replica refused with a 400 naming the reasoning
+  // setting, each then asked again without it. Steadily rising for a model: its config should say
+  // `reasoning: off` (the learned flag is lost at each reload).
+  Family<Counter> reasoning_refused{
+      "switchboard_reasoning_refused_total",
+      "Calls refused for their reasoning setting (400) and sent again without it.", {"model"}};
   Family<Counter> embeddings{
       "switchboard_embedding_requests_total",
       "Calls to the http embedding provider, by result (ok or the error code).",

@@ -368,6 +368,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       Replica& same = *a.replica;
       if (a.record) ctx.rec.attempts[*a.record].result = "reasoning_refused";
       ctx.rec.reason += "; " + m.config->name + " refused the reasoning setting: sent without it";
+      if (ctx.metrics) ctx.metrics->reasoning_refused.with({m.config->name}).inc();
       a = Attempt();  // the refused call's connection and in-flight count are released first
       a = co_await run_attempt(ctx, st, m, same, config::ReasoningMode::kOff);
       note_attempt(ctx, a, false, c.unavailable);

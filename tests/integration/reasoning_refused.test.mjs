@@ -119,6 +119,9 @@ describe('a reasoning setting the model refuses', () => {
     const next = sentBodies(chat, n1);
     assert.equal(next.length, 1);
     assert.equal(next[0].reasoning_effort, undefined);
+    // Counted once, for the refused call only.
+    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    assert.match(metrics, /^switchboard_reasoning_refused_total\{model="plain-chat"\} 1$/m);
   });
 
   test('a streamed request: the refusal is read and the stream comes from the second call', async () => {
