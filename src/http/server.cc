@@ -260,6 +260,15 @@ bool out_of_resources(const boost::system::error_code& ec) {
   return v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM;
 }
 
+// Room beyond the head's limit in a connection's read buffer, for chunk framing and pipelined
+// requests.
+constexpr std::size_t kMaxChunkFraming = 64 * 1024;
+
+bool expects_continue(const Request& r) {
+  auto it = r.find(bhttp::field::expect);
+  return it != r.end() && beast::iequals(it->value(), "100-continue");
+}
+
 Error payload_too_large(std::size_t limit) {
   return make_error(ErrorKind::kPayloadTooLarge, "request_too_large",
                     "request body exceeds the limit of " + std::to_string(limit) + " bytes");
@@ -396,7 +405,11 @@ awaitable<void> Server::reject(DeadlineStream stream, ConnectionSlot slot) {
 }
 
 awaitable<void> Server::session(DeadlineStream stream, unsigned worker, ConnectionSlot slot) {
-  beast::flat_buffer buffer;
+  // Bounded: a request head is at most max_header_bytes, a body moves into the request as it is
+  // parsed, and a chunk-size line or trailer that never ends fails with buffer_overflow once this
+  // is full (Beast's header limit does not cover them).
+  const std::size_t max_buffered = options_.max_header_bytes + kMaxChunkFraming;
+  beast::flat_buffer buffer(max_buffered);
   for (;;) {
     BodyHold body_hold(body_bytes_);  // declared first: released after the request is gone
     bhttp::request_parser<bhttp::string_body> parser;
@@ -432,7 +445,16 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     std::optional<Error> read_error;
     bool over_budget = false;
     auto length = parser.content_length();
-    if (length && *length > options_.max_body_bytes) {
+    const bool too_large = length && *length > options_.max_body_bytes;
+    if (!too_large && expects_continue(parser.get())) {
+      // curl and libcurl send `Expect: 100-continue` before a large body and wait a second for
+      // this before sending it anyway.
+      stream.expires_after(options_.write_timeout);
+      auto [cec, cn] = co_await asio::async_write(
+          stream, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), kNoThrow);
+      if (cec) break;
+    }
+    if (too_large) {
       read_error = payload_too_large(options_.max_body_bytes);
     } else if (length) {
       // The body's size is known: its share of the budget is taken before a byte is read.
@@ -452,6 +474,12 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
         auto [bec, bn] = co_await bhttp::async_read_some(stream, buffer, parser, kNoThrow);
         if (bec == bhttp::error::body_limit) {
           read_error = payload_too_large(options_.max_body_bytes);
+          break;
+        }
+        if (bec == bhttp::error::buffer_overflow) {
+          read_error = make_error(ErrorKind::kBadRequest, "bad_http",
+                                  "a chunk-size line or trailer of the request body is longer "
+                                  "than " + std::to_string(max_buffered) + " bytes");
           break;
         }
         if (bec) {

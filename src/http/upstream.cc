@@ -16,11 +16,15 @@ using asio::awaitable;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 using TlsStream = beast::ssl_stream<DeadlineStream>;
+constexpr std::size_t kMaxBuffered = 128 * 1024;  // of a connection's unparsed bytes
 
 struct UpstreamCall::Connection {
   std::unique_ptr<DeadlineStream> plain;
   std::unique_ptr<TlsStream> tls;
-  beast::flat_buffer buffer;
+  // Bounded: a response head is at most the parser's header limit (8 KiB), and a chunk-size line
+  // or a trailer that never ends fails with buffer_overflow once this is full, instead of growing
+  // the gateway without limit.
+  beast::flat_buffer buffer{kMaxBuffered};
   // Where response bodies are read into: allocated (not zeroed) once per connection and reused by
   // every call on it, instead of a fresh buffer per call.
   static constexpr std::size_t kChunk = 16 * 1024;
@@ -48,6 +52,10 @@ Error timed_out(const std::string& what) {
 
 Error classify(const std::string& what, const boost::system::error_code& ec) {
   if (ec == beast::error::timeout) return timed_out(what);
+  if (ec == bhttp::error::buffer_overflow)
+    return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                      what + ": a chunk-size line or trailer longer than " +
+                          std::to_string(kMaxBuffered) + " bytes");
   return unreachable(what, ec);
 }
 
@@ -74,7 +82,9 @@ UpstreamCall::UpstreamCall(std::shared_ptr<UpstreamClient> client, std::size_t k
     : client_(std::move(client)), key_(key), conn_(std::move(conn)) {}
 
 UpstreamCall::~UpstreamCall() {
-  if (conn_ && done_ && !failed_ && parser_.keep_alive()) {
+  // Only a connection with no bytes left over goes back to the pool: bytes after the answer (a
+  // 204 or 304 that came with a body, a misframed answer) would be read as the next call's answer.
+  if (conn_ && done_ && !failed_ && parser_.keep_alive() && conn_->buffer.size() == 0) {
     client_->release(key_, std::move(conn_));
   }
 }
@@ -258,14 +268,38 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       if (reused && stale_connection(wec)) continue;
       co_return classify("sending to " + url.authority(), wec);
     }
-    std::unique_ptr<UpstreamCall> call(new UpstreamCall(shared_from_this(), target.pool_key, std::move(conn)));
-    call->parser_.body_limit(boost::none);
-    auto& c = *call->conn_;
-    const auto hec = co_await c.visit(
-        [&](auto& s) { return read_message(s, c.buffer, call->parser_, false); });
+    const auto written = Clock::now();
+    std::unique_ptr<UpstreamCall> call;
+    boost::system::error_code hec;
+    // Interim answers (100 Continue, 103 Early Hints) are skipped: the final one follows on the
+    // same connection. A few at most; 101 (a protocol switch nobody asked for) is an error.
+    for (int interim = 0;; ++interim) {
+      call.reset(new UpstreamCall(shared_from_this(), target.pool_key,
+                                  call ? std::move(call->conn_) : std::move(conn)));
+      call->parser_.body_limit(boost::none);
+      auto& c = *call->conn_;
+      hec = co_await c.visit(
+          [&](auto& s) { return read_message(s, c.buffer, call->parser_, false); });
+      const unsigned status = call->parser_.status();
+      if (hec || status >= 200 || status < 100) break;
+      if (status == 101 || interim == 8) {
+        call->failed_ = true;
+        co_return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                             url.authority() + " answered " + std::to_string(status) +
+                                 (status == 101 ? " (a protocol switch)" : " too many times") +
+                                 " instead of a final answer");
+      }
+    }
     if (hec) {
       call->failed_ = true;
-      if (reused && stale_connection(hec) && c.buffer.size() == 0) continue;
+      // A reused connection the server had closed while it sat idle fails at once, before any
+      // byte: send again on a fresh one. Not when the failure came later: the server may have
+      // read and run the request before dropping it, and a second copy would run it twice (that
+      // is a failed attempt, for the caller's retry policy to judge).
+      constexpr auto kStaleWindow = std::chrono::milliseconds(100);
+      if (reused && stale_connection(hec) && call->conn_->buffer.size() == 0 &&
+          Clock::now() - written < kStaleWindow)
+        continue;
       co_return classify("waiting for " + url.authority(), hec);
     }
     if (call->parser_.is_done()) call->done_ = true;  // e.g. 204 or empty body
