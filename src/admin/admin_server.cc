@@ -1,5 +1,7 @@
 #include "admin/admin_server.h"
 
+#include "admin/browser_guard.h"
+
 #include "config/secret_env.h"
 
 #include <spdlog/spdlog.h>
@@ -22,6 +24,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(const config::AdminConf
                             ", which is not set (or empty)");
     s->key_ = std::move(*key);
   }
+  s->allowed_hosts_ = config.allowed_hosts;
   s->pool_ = std::make_unique<asio::thread_pool>(2);
   s->services_ = std::unique_ptr<AdminServices>(
       new AdminServices{gateway, timeseries, reloader, *s->pool_, &s->routes_});
@@ -80,6 +83,12 @@ asio::awaitable<void> AdminServer::handle(http::Exchange& ex) {
   if (ex.read_error()) {
     http::Response r = error_response(*ex.read_error());
     co_return (void) co_await ex.respond(std::move(r));
+  }
+  if (key_.empty()) {
+    if (auto refused = browser_refusal(req, allowed_hosts_)) {
+      http::Response r = error_response(*refused);
+      co_return (void) co_await ex.respond(std::move(r));
+    }
   }
   std::string_view target = req.target();
   std::string_view query;

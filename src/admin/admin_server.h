@@ -6,13 +6,15 @@
 // file per feature in src/admin/routes/. With `admin.key_env` set, every route except the
 // dashboard's static files needs `Authorization: Bearer <key>` (compared in constant time); a
 // missing or wrong key is answered 401 `invalid_admin_key`. The key is read from the environment
-// once at start-up; an unset or empty variable is a configuration error.
+// once at start-up; an unset or empty variable is a configuration error. Without a key, requests a
+// web page could have sent are refused (admin/browser_guard.h).
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "admin/admin_routes.h"
 #include "admin/admin_services.h"
@@ -45,7 +47,8 @@ class AdminServer {
   asio::awaitable<void> handle(http::Exchange& exchange);
   bool authorized(const http::Request& req) const;
 
-  std::string key_;  // empty: no key required
+  std::string key_;  // empty: no key required (and browser_guard.h's checks apply)
+  std::vector<std::string> allowed_hosts_;
   AdminRoutes routes_;
   std::unique_ptr<asio::thread_pool> pool_;
   std::unique_ptr<AdminServices> services_;

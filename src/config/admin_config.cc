@@ -25,10 +25,12 @@ Result<AdminConfig> parse_admin_section(const YAML::Node& node, const std::strin
   if (!node.IsMap()) return bad(node, source, "admin must be a mapping");
   for (const auto& kv : node) {
     const auto key = kv.first.Scalar();
-    if (key != "listen" && key != "key_env" && key != "public_metrics" && key != "public_decisions")
+    if (key != "listen" && key != "key_env" && key != "public_metrics" &&
+        key != "public_decisions" && key != "allowed_hosts")
       return bad(kv.first, source,
                  "unknown key '" + key +
-                     "' in admin (allowed: listen, key_env, public_metrics, public_decisions)");
+                     "' in admin (allowed: listen, key_env, public_metrics, public_decisions, "
+                     "allowed_hosts)");
   }
   const auto& listen = node["listen"];
   if (!listen) return bad(node, source, "admin needs listen: HOST:PORT");
@@ -42,6 +44,15 @@ Result<AdminConfig> parse_admin_section(const YAML::Node& node, const std::strin
     if (!k.IsScalar() || k.Scalar().empty())
       return bad(k, source, "admin.key_env must name an environment variable");
     a.key_env = k.Scalar();
+  }
+  if (const auto& hosts = node["allowed_hosts"]) {
+    if (!hosts.IsSequence()) return bad(hosts, source, "admin.allowed_hosts must be a list of host names");
+    for (const auto& h : hosts) {
+      if (!h.IsScalar() || h.Scalar().empty() ||
+          h.Scalar().find_first_of(":/ ") != std::string::npos)
+        return bad(h, source, "admin.allowed_hosts: each entry is a host name, without port or scheme");
+      a.allowed_hosts.push_back(h.Scalar());
+    }
   }
   auto flag = [&](const char* name, bool& out) -> std::optional<Error> {
     const auto& f = node[name];

@@ -7,6 +7,7 @@
 //     <key>` public_metrics: false         # keep serving GET /metrics on the public listener too
 //     public_decisions: false       # keep serving GET /v1/decisions/{id} on the public listener
 //     too
+//     allowed_hosts: [admin.internal]  # without a key: Host names accepted besides IPs/localhost
 //
 // Without the section there is no admin listener and the public listener serves /metrics and
 // /v1/decisions/{id} as before. Errors name FILE:LINE:COLUMN.
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "switchboard/result.h"
 
@@ -28,6 +30,9 @@ struct AdminConfig {
   std::string key_env;        // environment variable holding the admin key; empty = no key
   bool public_metrics = false;
   bool public_decisions = false;
+  // Without a key: Host names the listener may be addressed by besides IP addresses and
+  // localhost (admin/browser_guard.h).
+  std::vector<std::string> allowed_hosts;
   std::string where;  // "file:line:col" of the section
 
   // What the public listener serves (true when there is no admin listener).

@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startReplay, startGateway, model, stopAll, chatBody, postChat, getJson, demoPrompt, expectErrorShape,
-  startProcess, tempDir, sleep, GPT4, MIXTRAL,
+  startProcess, tempDir, sleep, rawExchange, GPT4, MIXTRAL,
 } from './lib/harness.mjs';
 import { startAdminGateway, adminFetch } from './lib/admin.mjs';
 import { writeFileSync } from 'node:fs';
@@ -209,6 +209,38 @@ describe('admin listener options', () => {
     assert.equal(d.status, 200);
     // Without key_env, the admin API is open (it listens on loopback by default).
     assert.equal((await adminFetch(gw.adminBase, '/admin/config')).status, 200);
+  });
+
+  test('without a key, what a web page could send is refused: foreign Host (DNS rebinding), cross-site changes', async () => {
+    const backend = await startReplay({ model: GPT4 });
+    const gw = await startAdminGateway({
+      models: [model(GPT4, backend.url)],
+      admin: { allowed_hosts: ['admin.internal'] },
+    });
+    const send = async (method, target, headers) => {
+      const r = await rawExchange(gw.adminPort, `${method} ${target} HTTP/1.1\r\n${headers}` +
+        'Content-Length: 0\r\nConnection: close\r\n\r\n');
+      const body = r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
+      let json;
+      try { json = JSON.parse(body); } catch { json = undefined; }
+      return { status: r.status, json };
+    };
+    const rebound = await send('GET', '/admin/config', 'Host: attacker.example:9090\r\n');
+    assert.equal(rebound.status, 403);
+    expectErrorShape(assert, rebound.json, 'host_not_allowed');
+    const local = `Host: 127.0.0.1:${gw.adminPort}\r\n`;
+    assert.equal((await send('GET', '/admin/config', local)).status, 200);
+    assert.equal((await send('GET', '/admin/config', 'Host: admin.internal\r\n')).status, 200);
+    const csrf = await send('POST', '/admin/reload', `${local}Origin: http://attacker.example\r\n`);
+    assert.equal(csrf.status, 403);
+    expectErrorShape(assert, csrf.json, 'cross_site_request');
+    const fetched = await send('POST', '/admin/reload', `${local}Sec-Fetch-Site: cross-site\r\n`);
+    assert.equal(fetched.status, 403);
+    // Its own page and tools still work.
+    const own = await send('POST', '/admin/reload',
+      `${local}Origin: http://127.0.0.1:${gw.adminPort}\r\nSec-Fetch-Site: same-origin\r\n`);
+    assert.equal(own.status, 200, JSON.stringify(own.json));
+    assert.equal((await send('POST', '/admin/reload', local)).status, 200);
   });
 
   test('without an admin section the public listener serves /metrics as before', async () => {

@@ -226,7 +226,7 @@ TEST(AdminConfig, ParsesTheSectionAndNamesMistakes) {
 models:
   - name: m
     replicas: [{url: "http://127.0.0.1:1"}]
-admin: {listen: 127.0.0.1:9191, key_env: K, public_metrics: true}
+admin: {listen: 127.0.0.1:9191, key_env: K, public_metrics: true, allowed_hosts: [admin.internal]}
 )",
                                  "a.yaml");
   ASSERT_TRUE(ok) << ok.error().message;
@@ -235,7 +235,14 @@ admin: {listen: 127.0.0.1:9191, key_env: K, public_metrics: true}
   EXPECT_EQ((*ok)->admin.key_env, "K");
   EXPECT_TRUE((*ok)->admin.public_metrics_served());
   EXPECT_FALSE((*ok)->admin.public_decisions_served());
+  EXPECT_EQ((*ok)->admin.allowed_hosts, std::vector<std::string>{"admin.internal"});
   EXPECT_NE((*ok)->text.find("9191"), std::string::npos);
+  auto host_with_port = config::parse_config(
+      "models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\nadmin: {listen: "
+      "127.0.0.1:1, allowed_hosts: [\"admin.internal:9090\"]}\n",
+      "d.yaml");
+  ASSERT_FALSE(host_with_port);
+  EXPECT_NE(host_with_port.error().message.find("without port or scheme"), std::string::npos);
   auto bad = config::parse_config(
       "models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\nadmin:\n  listen: "
       "nope\n",
