@@ -52,7 +52,7 @@ void append_json_string(std::string& out, std::string_view text) {
 // The top-level fields the parser reads, found in one pass.
 struct Fields {
   std::optional<simdjson::dom::element> model, stream, stream_options, max_tokens,
-      max_completion_tokens, messages, user, tools, functions;
+      max_completion_tokens, messages, user, tools, functions, choices;
   void take(std::string_view key, simdjson::dom::element value) {
     if (key == "model") {
       model = value;
@@ -72,6 +72,8 @@ struct Fields {
       tools = value;
     } else if (key == "functions") {
       functions = value;
+    } else if (key == "n") {
+      choices = value;
     }
   }
 };
@@ -231,6 +233,13 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
       return invalid(std::string("'") + name + "' must be an integer between 0 and " +
                      std::to_string(kMaxOutputTokens));
     req.max_tokens = n;
+  }
+
+  if (f.choices && !f.choices->is_null()) {
+    std::int64_t n = 0;
+    if (f.choices->get_int64().get(n) != simdjson::SUCCESS || n < 1 || n > kMaxChoices)
+      return invalid("'n' must be an integer between 1 and " + std::to_string(kMaxChoices));
+    req.choices = n;
   }
 
   // `user`: kept when it is a string (sessions, docs/sessions.md); anything else passes through.

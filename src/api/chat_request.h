@@ -25,6 +25,9 @@ struct ChatRequest {
   bool include_usage = false;  // stream_options.include_usage
   // max_tokens, else max_completion_tokens; within [0, kMaxOutputTokens] when present.
   std::optional<std::int64_t> max_tokens;
+  // `n`: how many choices the model writes, each up to max_tokens (1 when absent or null; within
+  // [1, kMaxChoices]). Limits and budgets reserve for all of them.
+  std::int64_t choices = 1;
   std::size_t message_count = 0;
   // Text of all messages joined by '\n'. A message's content is a string, or an array of parts
   // whose {"type":"text"} parts are joined by '\n'.
@@ -55,6 +58,8 @@ struct ChatRequest {
 
 // Largest max_tokens / max_completion_tokens accepted (2^31).
 inline constexpr std::int64_t kMaxOutputTokens = std::int64_t{1} << 31;
+// Largest `n` accepted (OpenAI's own limit).
+inline constexpr std::int64_t kMaxChoices = 128;
 // Longest `model` accepted, in bytes.
 inline constexpr std::size_t kMaxModelBytes = 256;
 
@@ -66,7 +71,8 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b);
 // object, a top-level key appears more than once (keys compared after unescaping; keys of nested
 // objects are not checked), `model` is missing, not a string, empty or longer than
 // kMaxModelBytes, `stream` is not a boolean, max_tokens / max_completion_tokens is present, not
-// null and not an integer in [0, kMaxOutputTokens], or `messages` is missing, empty or malformed.
+// null and not an integer in [0, kMaxOutputTokens], `n` is present, not null and not an integer
+// in [1, kMaxChoices], or `messages` is missing, empty or malformed.
 Result<ChatRequest> parse_chat_request(std::string_view body);
 
 // Returns `body` with the top-level "model" value replaced by `model` (JSON-escaped); the result

@@ -8,11 +8,10 @@ namespace switchboard::pipeline {
 namespace {
 constexpr double kNewest = 1.0 / 16;
 
-// The completion tokens assumed for one call of `model`.
+// The completion tokens assumed for one call of `model`: each of the request's `n` choices.
 std::int64_t completion_of(const RequestContext& ctx, const CompletionMeans& means,
                            std::string_view model) {
-  if (ctx.req.max_tokens) return *ctx.req.max_tokens;
-  return means.mean(model);
+  return ctx.req.choices * (ctx.req.max_tokens ? *ctx.req.max_tokens : means.mean(model));
 }
 
 double list_cost(const RequestContext& ctx, const CompletionMeans& means,

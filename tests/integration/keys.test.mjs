@@ -52,6 +52,7 @@ describe('API keys', () => {
     secrets.cheap = createKey(db, 'cheap', { team: 'web', objectives: 'balanced,cost' });
     secrets.rpm = createKey(db, 'rpm3', { team: 'ml', rpm: 3 });
     secrets.tpm = createKey(db, 'tpm40', { team: 'ml', tpm: 40 });
+    secrets.tpmChoices = createKey(db, 'tpm100', { team: 'ml', tpm: 100 });
     secrets.budget = createKey(db, 'budget', { team: 'ml', usdPerDay: COST * 1.5 });
     secrets.sdk = createKey(db, 'sdk', { team: 'ml', rpm: 1 });
     await eventually(async () => (await postChat(gw.base, chatBody('auto', 'hi'), { headers: bearer(secrets.sdk.secret) })).status !== 401);
@@ -199,6 +200,20 @@ describe('API keys', () => {
     assert.equal(long.status, 429);
     assert.match(expectErrorShape(assert, long.json, 'rate_limit_exceeded').message, /tokens per minute/);
     assert.equal(long.headers.get('x-ratelimit-limit-tokens'), '40');
+  });
+
+  test('tokens per minute reserve max_tokens for each of the n choices; a bad n is 400', async () => {
+    const h = { headers: bearer(secrets.tpmChoices.secret) };
+    const four = await postChat(gw.base, chatBody('auto', 'short', { max_tokens: 30, n: 4 }), h);
+    assert.equal(four.status, 429, four.text);
+    assert.match(expectErrorShape(assert, four.json, 'rate_limit_exceeded').message, /tokens per minute/);
+    const one = await postChat(gw.base, chatBody('auto', 'short', { max_tokens: 30, n: 1 }), h);
+    assert.equal(one.status, 200, one.text);
+    for (const n of [0, 129, 1.5, '2']) {
+      const bad = await postChat(gw.base, chatBody('auto', 'short', { n }), h);
+      assert.equal(bad.status, 400, `n=${n}: ${bad.text}`);
+      assert.match(expectErrorShape(assert, bad.json, 'invalid_request').message, /'n' must be an integer between 1 and 128/);
+    }
   });
 
   test('a daily budget is spent after each answer; then 429 budget_exceeded until 00:00 UTC', async () => {

@@ -93,6 +93,9 @@ TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrThe
   ctx.req.model = "cheap";
   ctx.req.max_tokens = 500;
   EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 1 + 500 * 2) / 1e6);
+  ctx.req.choices = 3;  // `n`: three answers of up to max_tokens each, one prompt
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 1 + 3 * 500 * 2) / 1e6);
+  ctx.req.choices = 1;
   ctx.route = &route;  // a policy that does not say, before its first decision: any model
   ctx.req.model = "auto";
   EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 10 + 500 * 30) / 1e6);

@@ -80,9 +80,11 @@ class LimitsStage final : public SyncStage {
                      "configured to fail closed (state.fail_open: false); retry later"),
           "rate_limit_state_unavailable");
     }
-    // Tokens reserved: the prompt's estimate plus what the answer may take (max_tokens, as
-    // OpenAI counts it; bounded by the parser), corrected once answered.
-    const std::int64_t reserved = ctx.signals.prompt_tokens + ctx.req.max_tokens.value_or(0);
+    // Tokens reserved: the prompt's estimate plus what the answers may take (max_tokens for each
+    // of the `n` choices, as OpenAI counts them; both bounded by the parser, so no overflow),
+    // corrected once answered.
+    const std::int64_t reserved =
+        ctx.signals.prompt_tokens + ctx.req.choices * ctx.req.max_tokens.value_or(0);
     access::Admission a = service_->limiter().admit(k, reserved, now_ms());
     ctx.limit_headers = a.headers;
     if (!a.ok) {
