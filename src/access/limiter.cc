@@ -13,8 +13,12 @@ std::string name_of(const Key& k, char kind, std::int64_t window) {
   return k.id + ":" + kind + ":" + std::to_string(window);
 }
 
+// Whole micro-dollars, saturating: a negative or NaN amount is 0, and anything from a trillion
+// dollars up is a trillion (llround of a double beyond INT64_MAX is undefined).
 std::int64_t micros(double usd) {
-  return static_cast<std::int64_t>(std::llround(usd * 1e6));
+  constexpr double kMost = 1e12;
+  if (!(usd > 0)) return 0;
+  return static_cast<std::int64_t>(std::llround(std::min(usd, kMost) * 1e6));
 }
 
 Error limited(std::string code, std::string message) {

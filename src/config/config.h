@@ -60,7 +60,7 @@ struct Price {
     return (static_cast<double>(prompt - cached - written) * input_per_mtok +
             static_cast<double>(cached) * cached_input_per_mtok.value_or(input_per_mtok) +
             static_cast<double>(written) * cache_write_input_per_mtok.value_or(input_per_mtok) +
-            static_cast<double>(completion_tokens) * output_per_mtok) /
+            static_cast<double>(std::max<std::int64_t>(completion_tokens, 0)) * output_per_mtok) /
            1e6;
   }
 };

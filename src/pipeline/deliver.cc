@@ -105,8 +105,8 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   if (!client_ok && rec.outcome == "ok") rec.outcome = "client_gone";
   const std::optional<api::Usage> reported = meter->reported_usage();
   if (reported) {
-    rec.prompt_tokens = reported->prompt_tokens;
-    rec.completion_tokens = reported->completion_tokens;
+    rec.prompt_tokens = reported_tokens(reported->prompt_tokens);
+    rec.completion_tokens = reported_tokens(reported->completion_tokens);
     rec.tokens_source = "upstream";
   } else {
     rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
@@ -140,8 +140,8 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
     rec.outcome = "ok";
     const std::optional<api::Usage> usage = answer.api->usage(whole);
     if (usage) {
-      rec.prompt_tokens = usage->prompt_tokens;
-      rec.completion_tokens = usage->completion_tokens;
+      rec.prompt_tokens = reported_tokens(usage->prompt_tokens);
+      rec.completion_tokens = reported_tokens(usage->completion_tokens);
       rec.tokens_source = "upstream";
     } else {
       rec.prompt_tokens = ctx.req.estimated_prompt_tokens;

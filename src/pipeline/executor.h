@@ -40,6 +40,14 @@ class Executor {
   std::map<std::string, std::unique_ptr<PlanRunner>, std::less<>> runners_;
 };
 
+// A token count an upstream reported, as the record, limits and budgets take it: within
+// [0, 2^40]. A broken or hostile upstream's negative count would refund a key's budget, and a huge
+// one overflow the budget's micro-dollars.
+inline std::int64_t reported_tokens(std::int64_t n) {
+  constexpr std::int64_t kMost = std::int64_t{1} << 40;
+  return n < 0 ? 0 : n > kMost ? kMost : n;
+}
+
 // Sends `answer` to the client — a stream relayed event by event as it arrives, or the whole body
 // — and fills the record: status, outcome, usage (reported, counted or estimated), cost (billed
 // by the upstream, else the model's price), upstream_ms. `first_choice` is the model the plan

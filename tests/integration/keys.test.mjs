@@ -626,3 +626,56 @@ describe('budgets: a request not yet routed already counts', () => {
     assert.equal(d.outcome, 'ok');
   });
 });
+
+describe('budgets: an upstream reporting negative or absurd usage', () => {
+  let gw;
+  let secret;
+  before(async () => {
+    // Streams and whole answers alike report completion_tokens -1,000,000 ($-30 at $30/M), or
+    // 10^18 prompt tokens when asked to.
+    const upstream = await fakeUpstream((req, res, body) => {
+      const huge = JSON.parse(body).messages.at(-1).content === 'huge';
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(FAKE, 'a broken meter', huge
+        ? { prompt_tokens: 1e18, completion_tokens: 1e18 }
+        : { prompt_tokens: 5, completion_tokens: -1_000_000 }));
+    });
+    gw = await startGateway({
+      models: [model(FAKE, upstream.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
+      extraConfig: { auth: { required: true, reload_ms: 100 } },
+    });
+    // Two answers' prompts ($0.00005 each) fit; a third is refused.
+    secret = createKey(gw.sqlite, 'metered', { usdPerDay: 0.00008 }).secret;
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'probe'), { headers: bearer(secret) })).status !== 401);
+  });
+  after(stopAll);
+
+  test('a negative count refunds nothing: it is recorded as 0 and the budget still runs out', async () => {
+    const h = { headers: bearer(secret) };
+    // The probe above was the first answer.
+    const second = await postChat(gw.base, chatBody('auto', 'two'), h);
+    assert.equal(second.status, 200, second.text);
+    const d = await getDecision(gw.base, second.headers.get('x-switchboard-decision'), h);
+    assert.equal(d.usage.completion_tokens, 0);
+    assert.ok(d.cost_usd >= 0, `cost ${d.cost_usd}`);
+    await sleep(100); // settled right after the answer
+    const third = await postChat(gw.base, chatBody('auto', 'three'), h);
+    assert.equal(third.status, 429, third.text);
+    expectErrorShape(assert, third.json, 'budget_exceeded');
+  });
+
+  test('an absurd count is capped: the gateway stays up and the record stays finite', async () => {
+    const other = createKey(gw.sqlite, 'absurd', { usdPerDay: 1 }).secret;
+    const h = { headers: bearer(other) };
+    let r;
+    await eventually(async () => { r = await postChat(gw.base, chatBody('auto', 'huge'), h); return r.status !== 401; });
+    assert.equal(r.status, 200, r.text);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'), h);
+    assert.equal(d.usage.completion_tokens, 2 ** 40);
+    assert.ok(Number.isFinite(d.cost_usd));
+    await sleep(100);
+    const next = await postChat(gw.base, chatBody('auto', 'next'), h);
+    assert.equal(next.status, 429, next.text);
+  });
+});

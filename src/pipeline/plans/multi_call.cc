@@ -113,8 +113,8 @@ void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& r
   // Of the prompt tokens, those read from / written into the provider's prompt cache.
   std::int64_t cached = 0, written = 0;
   if (m.answer && m.answer->usage) {
-    rec.prompt_tokens = m.answer->usage->prompt_tokens;
-    rec.completion_tokens = m.answer->usage->completion_tokens;
+    rec.prompt_tokens = reported_tokens(m.answer->usage->prompt_tokens);
+    rec.completion_tokens = reported_tokens(m.answer->usage->completion_tokens);
     cached = m.answer->usage->cached_prompt_tokens;
     written = m.answer->usage->cache_write_prompt_tokens;
   } else {
