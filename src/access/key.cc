@@ -73,6 +73,10 @@ std::optional<Error> validate(const KeySpec& spec) {
   for (char c : spec.name)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
       return bad("name '" + spec.name + "' may only use letters, digits, '_', '-' and '.'");
+  // Ids are "key_" + hex, and a key is revoked by name or id: a name that looks like an id could
+  // stand in for another key's.
+  if (spec.name.rfind("key_", 0) == 0)
+    return bad("name '" + spec.name + "' may not begin with 'key_' (key ids do)");
   if (spec.team.size() > 64) return bad("team must have at most 64 characters");
   for (const auto& o : spec.allow.objectives) {
     bool known = o == "*";

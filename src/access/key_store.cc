@@ -203,7 +203,8 @@ Result<std::vector<Key>> KeyStore::list(bool include_revoked) {
 
 Result<Key> KeyStore::revoke(const std::string& name_or_id) {
   const std::string sql =
-      std::string("SELECT ") + kColumns + " WHERE revoked_ms = 0 AND (name = ?1 OR id = ?1)";
+      std::string("SELECT ") + kColumns +
+      " WHERE revoked_ms = 0 AND (name = ?1 OR id = ?1) ORDER BY id = ?1 DESC LIMIT 1";
   Stmt find;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &find.s, nullptr) != SQLITE_OK)
     return sqlite_error(db_, "finding the key");

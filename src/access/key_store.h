@@ -40,7 +40,8 @@ class KeyStore {
   Result<CreatedKey> create(const KeySpec& spec);
   // Every key, oldest first; revoked ones too when `include_revoked`.
   Result<std::vector<Key>> list(bool include_revoked = false);
-  // Revokes the active key with this name or id. Errors: key_not_found (kNotFound).
+  // Revokes the active key with this id, else the one with this name (names cannot begin with
+  // "key_" as ids do, but an older database may hold one). Errors: key_not_found (kNotFound).
   Result<Key> revoke(const std::string& name_or_id);
   // A number that changes whenever a key is created or revoked (by any process): the registry
   // reloads when it does.

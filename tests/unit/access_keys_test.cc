@@ -111,6 +111,13 @@ TEST(AccessKeyStore, CreateListRevokeAndNameReuse) {
   auto dup = (*store)->create(spec);
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code, "key_exists");
+  // A name that looks like another key's id (which revoke() would also match) is refused.
+  KeySpec lookalike = spec;
+  lookalike.name = created->key.id;
+  auto decoy = (*store)->create(lookalike);
+  ASSERT_FALSE(decoy);
+  EXPECT_EQ(decoy.error().code, "invalid_key_spec");
+  EXPECT_NE(decoy.error().message.find("may not begin with 'key_'"), std::string::npos);
 
   auto keys = (*store)->list();
   ASSERT_TRUE(keys);
