@@ -374,12 +374,13 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
         const api::ConversationRequest asked = fe.conversation(ctx.body);
         // A conversation stored with an API key continues with that key only. A caller the auth
         // stage will refuse (no key or an unknown one where keys are required) is not looked up.
-        auto caller = asked.previous_id.empty() ? Result<std::optional<std::string>>(std::nullopt)
-                                                : caller_key(ex);
+        auto caller = asked.previous_id.empty()
+                          ? Result<std::optional<store::Owner>>(std::nullopt)
+                          : caller_key(ex);
         if (!asked.previous_id.empty() && caller) {
-          const std::string caller_name = caller->value_or("");
+          const store::Owner owner = caller->value_or(store::Owner{});
           std::optional<store::StoredResponse> previous =
-              co_await stored_response(asked.previous_id, caller_name);
+              co_await stored_response(asked.previous_id, owner);
           if (!previous) {
             ctx.read_error =
                 make_error(ErrorKind::kNotFound, "previous_response_not_found",
@@ -455,7 +456,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
 }
 
 awaitable<std::optional<store::StoredResponse>> Gateway::stored_response(
-    const std::string& response_id, const std::string& caller) {
+    const std::string& response_id, const store::Owner& caller) {
   std::optional<store::StoredResponse> found = co_await find_stored_response(response_id, caller);
   // Answered but not yet recorded (pending_ids.h): wait for the record, up to 2 s.
   for (int i = 0; !found && answered_.contains(response_id) && i < 400; ++i) {
@@ -468,7 +469,7 @@ awaitable<std::optional<store::StoredResponse>> Gateway::stored_response(
 }
 
 awaitable<std::optional<store::StoredResponse>> Gateway::find_stored_response(
-    const std::string& response_id, const std::string& caller) {
+    const std::string& response_id, const store::Owner& caller) {
   if (!lookups_) co_return store_->find_response(response_id, caller);  // tests: nothing to block
   // SQLite may block: never on this worker's event loop (as decision() does). The lambda captures
   // only pointers (GCC 12 may copy a closure in a co_await expression bitwise).
@@ -511,12 +512,12 @@ awaitable<void> Gateway::decision(http::Exchange& ex, std::string_view id) {
     http::Response r = error_response(caller.error());
     co_return (void) co_await ex.respond(std::move(r));
   }
-  const std::string* owner = *caller ? &**caller : nullptr;
+  const store::Owner* owner = *caller ? &**caller : nullptr;
   // A request still being answered (a stream) has no record yet: wait for it, a while.
   co_await wait_recorded(key, std::chrono::seconds(10), ex, owner);
   std::optional<std::string> body;
   auto render = [owner](const store::DecisionRecord& r) -> std::optional<std::string> {
-    if (owner && r.key_name != *owner) return std::nullopt;
+    if (owner && !owner->owns(r.key_name, r.time_ms)) return std::nullopt;
     return r.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
   // An id this gateway never issues ("dec_" + 11 hex digits of its time + ...) would be looked

@@ -107,9 +107,10 @@ class Gateway final : private ImplicitFeedbackSink {
   // POST /v1/feedback's whole work on a body (docs/online.md): parse, look the decisions up, store
   // the feedback, hand it to the learner; the answer in OpenAI's shape. Blocking (SQLite): call it
   // from a thread pool, never an event loop. Thread-safe; 503 before attach() or after detach().
-  // `owner`: the API key name every decision must have been made with (a decision of another key
-  // is 404, as if unknown); null: any (the admin listener, or no key in use).
-  http::Response feedback_blocking(std::string_view body, const std::string* owner = nullptr);
+  // `owner`: whose every decision must be (store/owner.h; a decision of another key, or of a
+  // revoked key of the same name, is 404, as if unknown); null: any (the admin listener, or no
+  // key in use).
+  http::Response feedback_blocking(std::string_view body, const store::Owner* owner = nullptr);
   // Implicit feedback (docs/online.md, pipeline/stages/implicit_feedback_stage.cc): `score` for
   // `decision_id`, stored with kind and source `implicit` unless the decision already has feedback,
   // then learned like POST /v1/feedback's. Blocking (SQLite). Returns what happened: "queued",
@@ -119,14 +120,14 @@ class Gateway final : private ImplicitFeedbackSink {
  private:
   // Who asks the gateway's own POST /v1/feedback or GET /v1/decisions/{id}, checked as the auth
   // stage checks a request (docs/keys.md): nullopt when the config has no `auth:` section (no
-  // ownership check then); the key's name when it presents a live key; "" (the anonymous owner:
-  // key-less decisions only) when it presents none or an unknown one and `auth.required` is
-  // false; else 401 invalid_api_key.
-  Result<std::optional<std::string>> caller_key(http::Exchange& ex);
+  // ownership check then); the key's name and creation when it presents a live key
+  // (store/owner.h); the anonymous owner (key-less decisions only) when it presents none or an
+  // unknown one and `auth.required` is false; else 401 invalid_api_key.
+  Result<std::optional<store::Owner>> caller_key(http::Exchange& ex);
   // The same, with the live key itself when one was presented (null otherwise), for its
   // permissions.
   struct Caller {
-    std::optional<std::string> name;
+    std::optional<store::Owner> owner;
     std::shared_ptr<const access::LiveKey> key;
   };
   Result<Caller> caller(http::Exchange& ex);
@@ -146,12 +147,12 @@ class Gateway final : private ImplicitFeedbackSink {
   // The registered front end serving POST `path`, or null.
   const FrontEnd* front_for(std::string_view path) const;
   // A stored conversation (DecisionStore::find_response), looked up off the worker; one answered
-  // but not yet recorded is waited for (up to 2 s). `caller` is the requesting API key's name (""
-  // without one): a conversation stored with a key is found for that key only.
+  // but not yet recorded is waited for (up to 2 s). `caller`: the requesting API key (the
+  // anonymous owner without one): a conversation stored with a key is found for that key only.
   asio::awaitable<std::optional<store::StoredResponse>> stored_response(
-      const std::string& response_id, const std::string& caller);
+      const std::string& response_id, const store::Owner& caller);
   asio::awaitable<std::optional<store::StoredResponse>> find_stored_response(
-      const std::string& response_id, const std::string& caller);
+      const std::string& response_id, const store::Owner& caller);
   // GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items (gateway_responses.cc,
   // docs/apis.md).
   asio::awaitable<void> stored_response_endpoint(http::Exchange& exchange, std::string_view id);
@@ -164,12 +165,12 @@ class Gateway final : private ImplicitFeedbackSink {
   asio::awaitable<void> decision(http::Exchange& exchange, std::string_view id);
   // Returns once decision `id` is no longer in flight (its record queued), checking every 5 ms,
   // or after `most`: feedback and record lookups sent during a stream or right after its last
-  // byte find the record instead of a 404. With `auth:` (`owner` not null: the caller's key name,
-  // "" for the anonymous owner) it waits only for a request that presented the same API key as
+  // byte find the record instead of a 404. With `auth:` (`owner` not null: the caller, or the
+  // anonymous owner) it waits only for a request that presented the same API key as
   // `ex` does (the anonymous owner: also one that presented none): another key's in-flight id is
   // not the caller's to see, so it is answered (404) at once.
   asio::awaitable<void> wait_recorded(const std::string& id, std::chrono::milliseconds most,
-                                      http::Exchange& ex, const std::string* owner);
+                                      http::Exchange& ex, const store::Owner* owner);
   // A fingerprint of the API key a request presents (0: none), tagging its in-flight decision id.
   static std::uint64_t presented_key_tag(std::string_view secret);
   asio::awaitable<void> feedback(http::Exchange& exchange);

@@ -146,21 +146,22 @@ Result<Gateway::Caller> Gateway::caller(http::Exchange& ex) {
   // Where keys are optional, a caller without one (or with an unknown one, served as anonymous
   // by the auth stage) is the anonymous owner "": it sees only the decisions made without a key.
   if (secret.empty()) {
-    if (!settings->required) return Caller{std::string(), nullptr};
+    if (!settings->required) return Caller{store::Owner{}, nullptr};
     return refuse("missing API key: send `Authorization: Bearer sk-sb-...` or `x-api-key: ...`");
   }
   auto key = (*service)->find(secret);
   if (!key) {
-    if (!settings->required) return Caller{std::string(), nullptr};
+    if (!settings->required) return Caller{store::Owner{}, nullptr};
     return refuse("incorrect API key provided: unknown or revoked key");
   }
-  return Caller{key->key.name, std::move(key)};
+  store::Owner owner{key->key.name, key->key.created_ms};
+  return Caller{std::move(owner), std::move(key)};
 }
 
-Result<std::optional<std::string>> Gateway::caller_key(http::Exchange& ex) {
+Result<std::optional<store::Owner>> Gateway::caller_key(http::Exchange& ex) {
   auto c = caller(ex);
   if (!c) return c.error();
-  return std::move(c->name);
+  return std::move(c->owner);
 }
 
 std::uint64_t Gateway::presented_key_tag(std::string_view secret) {
@@ -169,8 +170,8 @@ std::uint64_t Gateway::presented_key_tag(std::string_view secret) {
 
 asio::awaitable<void> Gateway::wait_recorded(const std::string& id,
                                              std::chrono::milliseconds most,
-                                             http::Exchange& ex, const std::string* owner) {
-  auto pending = [this, &id, checked = owner != nullptr, anonymous = owner && owner->empty(),
+                                             http::Exchange& ex, const store::Owner* owner) {
+  auto pending = [this, &id, checked = owner != nullptr, anonymous = owner && owner->key.empty(),
                   tag = owner ? presented_key_tag(presented_secret_of(ex)) : 0] {
     if (!checked) return unrecorded_.contains(id);
     return unrecorded_.contains(id, tag) || (anonymous && unrecorded_.contains(id, 0));
@@ -194,7 +195,7 @@ asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
     http::Response r = error_reply(http_status(caller.error().kind), caller.error());
     co_return (void) co_await ex.respond(std::move(r));
   }
-  const std::string* owner = *caller ? &**caller : nullptr;
+  const store::Owner* owner = *caller ? &**caller : nullptr;
   // Feedback on an answer still streaming, or sent the moment its last byte arrived: its record
   // is not queued yet. Wait for it (the stream's end, at most 10 s) rather than answer 404.
   if (auto asked = api::parse_feedback(ex.request().body())) {
@@ -218,7 +219,7 @@ asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
   co_await ex.respond(std::move(reply));
 }
 
-http::Response Gateway::feedback_blocking(std::string_view body, const std::string* owner) {
+http::Response Gateway::feedback_blocking(std::string_view body, const store::Owner* owner) {
   auto parsed = api::parse_feedback(body);
   if (!parsed) {
     metrics_.feedback.with({"", "unknown", "bad_request"}).inc();
@@ -241,7 +242,8 @@ http::Response Gateway::feedback_blocking(std::string_view body, const std::stri
     std::optional<store::DecisionRecord> rec;
     if (store::id_time_ms(id) >= 0) rec = store_->find_pending(id);
     if (!rec && store::id_time_ms(id) >= 0) rec = store_->find_stored(id);
-    if (rec && owner && rec->key_name != *owner) rec.reset();  // another key's: not yours to see
+    if (rec && owner && !owner->owns(rec->key_name, rec->time_ms))
+      rec.reset();  // another key's (or its namesake's, before this key): not yours to see
     if (!rec) {
       out.missing = id;
       return feedback_answer(fb, ids, out);

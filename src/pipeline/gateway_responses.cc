@@ -68,7 +68,7 @@ asio::awaitable<void> Gateway::stored_response_endpoint(http::Exchange& ex, std:
     http::Response r = error_response(caller.error());
     co_return (void) co_await ex.respond(std::move(r));
   }
-  const std::string owner = caller->value_or("");
+  const store::Owner owner = caller->value_or(store::Owner{});
 
   std::optional<store::StoredResponse> found = co_await stored_response(id, owner);
   if (!found) {

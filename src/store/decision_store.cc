@@ -211,22 +211,22 @@ std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
 }
 
 std::optional<StoredResponse> DecisionStore::find_response(const std::string& response_id,
-                                                            std::string_view caller_key) {
+                                                            const Owner& caller) {
   {
     std::lock_guard lock(mu_);
     if (auto it = pending_responses_.find(response_id); it != pending_responses_.end()) {
-      const std::string& owner = it->second->key_name;
-      if (owner.empty() || owner == caller_key) return *it->second->stored_response;
+      const DecisionRecord& r = *it->second;
+      if (r.key_name.empty() || caller.owns(r.key_name, r.time_ms)) return *r.stored_response;
     }
   }
   auto reader = take_reader();
   if (!reader) return std::nullopt;
-  auto found = read_stored_response(reader->db, response_id, caller_key);
+  auto found = read_stored_response(reader->db, response_id, caller);
   return_reader(std::move(reader));
   return found;
 }
 
-bool DecisionStore::erase_response(const std::string& response_id, std::string_view caller_key,
+bool DecisionStore::erase_response(const std::string& response_id, const Owner& caller,
                                    std::string* error) {
   bool queued = false;
   {
@@ -250,7 +250,7 @@ bool DecisionStore::erase_response(const std::string& response_id, std::string_v
     return false;
   }
   sqlite3_busy_timeout(db, static_cast<int>(std::min<std::int64_t>(options_.busy_timeout.count(), 1000)));
-  const auto deleted = delete_stored_response(db, response_id, caller_key);
+  const auto deleted = delete_stored_response(db, response_id, caller);
   if (!deleted && error) *error = sqlite3_errmsg(db);
   sqlite3_close_v2(db);
   return deleted.value_or(false);

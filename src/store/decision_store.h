@@ -37,6 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/owner.h"
 #include "switchboard/policy.h"
 #include "switchboard/result.h"
 
@@ -201,15 +202,15 @@ class DecisionStore {
   // A record in SQLite (blocking: run it off the event loop). nullopt when absent or unreadable.
   std::optional<DecisionRecord> find_stored(const std::string& id);
   // A stored response (StoredResponse), queued or in SQLite (blocking: run it off the event loop),
-  // stored by the API key named `caller_key` or without a key. nullopt when unknown (never stored,
+  // stored by `caller` (store/owner.h) or without a key. nullopt when unknown (never stored,
   // expired, deleted, or another key's).
   std::optional<StoredResponse> find_response(const std::string& response_id,
-                                              std::string_view caller_key = {});
-  // Deletes the stored response `response_id` of `caller_key` (or of no key), as find_response()
+                                              const Owner& caller = {});
+  // Deletes the stored response `response_id` of `caller` (or of no key), as find_response()
   // finds it: one still queued is first written (flush, up to busy_timeout). Blocking (SQLite, on
   // a short-lived connection of its own; the writer thread is not involved). False when there
   // was none to delete, or it could not be deleted (then `error` says why, if given).
-  bool erase_response(const std::string& response_id, std::string_view caller_key,
+  bool erase_response(const std::string& response_id, const Owner& caller,
                       std::string* error = nullptr);
   // The learning context stored with decision `id` (DecisionRecord::learning_context), queued or
   // in SQLite (blocking: run it off the event loop). nullopt when there is none (the decision is

@@ -33,10 +33,14 @@ constexpr const char* kInsert =
     "INSERT OR REPLACE INTO responses (decision_id,response_id,items,key,response) "
     "VALUES (?,?,?,?,?)";
 constexpr const char* kExpire = "DELETE FROM responses WHERE decision_id < ?";
+// A row stored without a key is anyone's; one stored with a key, its owner's (store/owner.h:
+// made no earlier than the key's creation, which decision ids encode).
 constexpr const char* kSelect =
-    "SELECT items, response FROM responses WHERE response_id = ? AND key IN ('', ?) "
-    "ORDER BY decision_id DESC LIMIT 1";
-constexpr const char* kDelete = "DELETE FROM responses WHERE response_id = ? AND key IN ('', ?)";
+    "SELECT items, response FROM responses WHERE response_id = ?1 "
+    "AND (key = '' OR (key = ?2 AND decision_id >= ?3)) ORDER BY decision_id DESC LIMIT 1";
+constexpr const char* kDelete =
+    "DELETE FROM responses WHERE response_id = ?1 "
+    "AND (key = '' OR (key = ?2 AND decision_id >= ?3))";
 }  // namespace
 
 std::string create_responses_table(sqlite3* db) {
@@ -78,20 +82,22 @@ void expire_stored_responses(sqlite3* db) {
 }
 
 std::optional<StoredResponse> read_stored_response(sqlite3* db, const std::string& response_id,
-                                                   std::string_view caller_key) {
+                                                   const Owner& caller) {
   Statement select(db, kSelect);
   select.text(1, response_id);
-  select.text(2, caller_key);
+  select.text(2, caller.key);
+  select.text(3, id_prefix(caller.since_ms));
   if (sqlite3_step(select.s) != SQLITE_ROW) return std::nullopt;
   return StoredResponse{response_id, select.col_text(0), select.col_text(1)};
 }
 
 std::optional<bool> delete_stored_response(sqlite3* db, const std::string& response_id,
-                                           std::string_view caller_key) {
+                                           const Owner& caller) {
   Statement del(db, kDelete);
   if (!del.s) return std::nullopt;
   del.text(1, response_id);
-  del.text(2, caller_key);
+  del.text(2, caller.key);
+  del.text(3, id_prefix(caller.since_ms));
   if (sqlite3_step(del.s) != SQLITE_DONE) return std::nullopt;
   return sqlite3_changes(db) > 0;
 }

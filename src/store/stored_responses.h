@@ -25,14 +25,14 @@ bool write_stored_responses(sqlite3* db,
                             const std::vector<std::shared_ptr<const DecisionRecord>>& batch);
 // Deletes the rows older than the oldest decision record left (all of them when none is left).
 void expire_stored_responses(sqlite3* db);
-// What is stored under `response_id` (the latest, should an upstream reuse an id) by the API key
-// named `caller_key`, or by a request without a key ("": anyone's). A conversation stored with a
-// key is not found for another key or none.
+// What is stored under `response_id` (the latest, should an upstream reuse an id) by `caller`
+// (store/owner.h), or by a request without a key (anyone's). A conversation stored with a key is
+// not found for another key, none, or a later key of the same name.
 std::optional<StoredResponse> read_stored_response(sqlite3* db, const std::string& response_id,
-                                                   std::string_view caller_key);
-// Deletes every row under `response_id` that read_stored_response() could find for `caller_key`.
+                                                   const Owner& caller);
+// Deletes every row under `response_id` that read_stored_response() could find for `caller`.
 // Whether one was deleted; nullopt on an SQLite error (sqlite3_errmsg says which).
 std::optional<bool> delete_stored_response(sqlite3* db, const std::string& response_id,
-                                           std::string_view caller_key);
+                                           const Owner& caller);
 
 }  // namespace switchboard::store

@@ -506,6 +506,30 @@ describe('feedback under API keys', () => {
     assert.equal(alices.status, 200);
     assert.equal(alices.json.key.name, 'alice');
   });
+
+  test('a key re-created under a revoked key\'s name does not see or rate the old key\'s decisions', async () => {
+    const old = createKey(gw.sqlite, 'carol').secret;
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'hi'), { headers: bearer(old) })).status === 200);
+    const r = await postChat(gw.base, chatBody('auto', 'the first carol'), { headers: bearer(old) });
+    const id = r.headers.get('x-switchboard-decision');
+    await getDecision(gw.base, id, { headers: bearer(old) });  // recorded
+    assert.equal(keysCli(['revoke', '--db', gw.sqlite, 'carol']).status, 0);
+    await sleep(5);  // the new key is created strictly after the first one's decisions
+    const renewed = createKey(gw.sqlite, 'carol').secret;
+    await eventually(async () => (await postChat(gw.base, chatBody('auto', 'hi'), { headers: bearer(renewed) })).status === 200);
+    const read = await getJson(gw.base, `/v1/decisions/${id}`, bearer(renewed));
+    assert.equal(read.status, 404, read.text);
+    expectErrorShape(assert, read.json, 'decision_not_found');
+    const rated = await fetch(`${gw.base}/v1/feedback`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...bearer(renewed) },
+      body: JSON.stringify({ decision_id: id, score: 0 }),
+    });
+    assert.equal(rated.status, 404);
+    // Its own decisions it does see.
+    const own = await postChat(gw.base, chatBody('auto', 'the second carol'), { headers: bearer(renewed) });
+    const mine = await getDecision(gw.base, own.headers.get('x-switchboard-decision'), { headers: bearer(renewed) });
+    assert.equal(mine.key.name, 'carol');
+  });
 });
 
 // A budget counts the estimated spend of requests still running (access/limiter.h): a second

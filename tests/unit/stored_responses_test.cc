@@ -74,11 +74,11 @@ TEST(StoredResponses, AConversationStoredWithAKeyIsThatKeysOnly) {
   (*store)->record(open);
   for (int pass = 0; pass < 2; ++pass) {  // queued, then written
     SCOPED_TRACE(pass == 0 ? "queued" : "written");
-    EXPECT_TRUE((*store)->find_response("resp_alice", "alice"));
-    EXPECT_FALSE((*store)->find_response("resp_alice", "bob"));
-    EXPECT_FALSE((*store)->find_response("resp_alice", ""));
-    EXPECT_TRUE((*store)->find_response("resp_open", "bob"));
-    EXPECT_TRUE((*store)->find_response("resp_open", ""));
+    EXPECT_TRUE((*store)->find_response("resp_alice", Owner{"alice"}));
+    EXPECT_FALSE((*store)->find_response("resp_alice", Owner{"bob"}));
+    EXPECT_FALSE((*store)->find_response("resp_alice", Owner{""}));
+    EXPECT_TRUE((*store)->find_response("resp_open", Owner{"bob"}));
+    EXPECT_TRUE((*store)->find_response("resp_open", Owner{""}));
     (*store)->flush();
   }
   // A database from before keys were recorded gains the column; its rows are anyone's.
@@ -96,10 +96,45 @@ TEST(StoredResponses, AConversationStoredWithAKeyIsThatKeysOnly) {
   }
   auto reopened = DecisionStore::open(path);
   ASSERT_TRUE(reopened.ok()) << reopened.error().message;
-  auto old = (*reopened)->find_response("resp_old", "bob");
+  auto old = (*reopened)->find_response("resp_old", Owner{"bob"});
   ASSERT_TRUE(old);  // gained both later columns: anyone's, and no response object kept
   EXPECT_EQ(old->items, "[]");
   EXPECT_EQ(old->response, "");
+}
+
+TEST(StoredResponses, AKeyRecreatedUnderARevokedKeysNameDoesNotInheritItsConversations) {
+  auto store = DecisionStore::open(temp_db("namesake"));
+  ASSERT_TRUE(store.ok());
+  const std::int64_t t = now_ms();
+  DecisionRecord first = record_at(t - 60'000, 1, "resp_first");  // the first "alice"'s
+  first.key_name = "alice";
+  DecisionRecord second = record_at(t, 2, "resp_second");  // the new "alice"'s
+  second.key_name = "alice";
+  (*store)->record(first);
+  (*store)->record(second);
+  const Owner old_alice{"alice", t - 120'000}, new_alice{"alice", t - 1'000};
+  for (int pass = 0; pass < 2; ++pass) {  // queued, then written
+    SCOPED_TRACE(pass == 0 ? "queued" : "written");
+    EXPECT_TRUE((*store)->find_response("resp_first", old_alice));
+    EXPECT_FALSE((*store)->find_response("resp_first", new_alice));
+    EXPECT_TRUE((*store)->find_response("resp_second", new_alice));
+    (*store)->flush();
+  }
+  std::string error;
+  EXPECT_FALSE((*store)->erase_response("resp_first", new_alice, &error));
+  EXPECT_EQ(error, "");
+  EXPECT_TRUE((*store)->find_response("resp_first", old_alice));
+}
+
+TEST(StoreOwner, OwnsItsKeysRecordsFromTheKeysCreationOn) {
+  const Owner alice{"alice", 1000};
+  EXPECT_TRUE(alice.owns("alice", 1000));
+  EXPECT_FALSE(alice.owns("alice", 999));
+  EXPECT_FALSE(alice.owns("bob", 5000));
+  EXPECT_FALSE(alice.owns("", 5000));
+  const Owner anonymous;
+  EXPECT_TRUE(anonymous.owns("", 1));
+  EXPECT_FALSE(anonymous.owns("alice", 5000));
 }
 
 TEST(StoredResponses, ErasedByTheirOwnerOnlyQueuedOrWritten) {
@@ -111,21 +146,21 @@ TEST(StoredResponses, ErasedByTheirOwnerOnlyQueuedOrWritten) {
   (*store)->record(record_at(now_ms(), 2, "resp_open"));
   std::string error;
   // Another key (or none) cannot delete alice's: nothing found, no error, still there.
-  EXPECT_FALSE((*store)->erase_response("resp_alice", "bob", &error));
-  EXPECT_FALSE((*store)->erase_response("resp_alice", "", &error));
+  EXPECT_FALSE((*store)->erase_response("resp_alice", Owner{"bob"}, &error));
+  EXPECT_FALSE((*store)->erase_response("resp_alice", Owner{""}, &error));
   EXPECT_EQ(error, "");
-  EXPECT_TRUE((*store)->find_response("resp_alice", "alice"));
+  EXPECT_TRUE((*store)->find_response("resp_alice", Owner{"alice"}));
   // Her own key deletes it, even while it may still be queued (it is written first).
-  EXPECT_TRUE((*store)->erase_response("resp_alice", "alice", &error)) << error;
-  EXPECT_FALSE((*store)->find_response("resp_alice", "alice"));
-  EXPECT_FALSE((*store)->erase_response("resp_alice", "alice", &error));  // already gone
+  EXPECT_TRUE((*store)->erase_response("resp_alice", Owner{"alice"}, &error)) << error;
+  EXPECT_FALSE((*store)->find_response("resp_alice", Owner{"alice"}));
+  EXPECT_FALSE((*store)->erase_response("resp_alice", Owner{"alice"}, &error));  // already gone
   EXPECT_EQ(error, "");
   // A key-less one is anyone's; the decision record itself stays.
   (*store)->flush();
-  EXPECT_TRUE((*store)->erase_response("resp_open", "bob", &error)) << error;
+  EXPECT_TRUE((*store)->erase_response("resp_open", Owner{"bob"}, &error)) << error;
   EXPECT_FALSE((*store)->find_response("resp_open"));
   EXPECT_EQ((*store)->stored_count(), 2);
-  EXPECT_FALSE((*store)->erase_response("resp_never", "", &error));
+  EXPECT_FALSE((*store)->erase_response("resp_never", Owner{""}, &error));
 }
 
 TEST(StoredResponses, ExpireWithTheirDecisionRecords) {
