@@ -1,5 +1,5 @@
 // HTTP framing that a broken or hostile upstream (or client) can get wrong, on raw sockets: interim
-// 1xx answers before the real one, a 204 that comes with a body, a chunk-size line that never ends,
+// 1xx answers before the real one, a 204 that comes with a body, a 200 that is an HTML page, a chunk-size line that never ends,
 // and on the front door a request's chunk-size line that never ends and `Expect: 100-continue`.
 // The gateway must answer each request with its own answer or a precise error, keep its memory
 // bounded, and never hand one request's bytes to the next on a pooled connection.
@@ -58,6 +58,10 @@ describe('upstream and client framing', () => {
         return `HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n` +
           `HTTP/1.1 100 Continue\r\n\r\n${ok('after the hints')}`;
       }
+      if (prompt === 'html') {
+        const page = '<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>';
+        return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${page.length}\r\n\r\n${page}`;
+      }
       if (prompt === 'switch') return 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n';
       if (prompt === 'no content with a body') {
         return 'HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\nGARBAGE';
@@ -96,6 +100,15 @@ describe('upstream and client framing', () => {
     assert.match(r.json.error.message, /101/);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.error.code, 'upstream_bad_answer');
+  });
+
+  test('a 200 whose body is not a JSON object (a proxy\'s HTML page) → 502 upstream_bad_answer, not a success', async () => {
+    const r = await postChat(gw.base, chatBody('framing', 'html'));
+    assert.equal(r.status, 502, r.text);
+    expectErrorShape(assert, r.json, 'upstream_bad_answer');
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'upstream_error');
+    assert.equal(d.attempts.at(-1).result, 'upstream_bad_answer');
   });
 
   test('bytes after a 204 never become the next request\'s answer', async () => {
