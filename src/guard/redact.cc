@@ -195,12 +195,16 @@ StreamRestorer::StreamRestorer(std::vector<std::pair<std::string, std::string>> 
     : placeholders_(std::move(placeholders)) {}
 
 std::string StreamRestorer::feed(std::string_view in) {
+  // What was held had no separator: search only from its last 3 bytes (a "\r\n\r\n" may span
+  // the join), so an event that never ends costs linear time, not quadratic.
+  const std::size_t resume = pending_.size() >= 3 ? pending_.size() - 3 : 0;
   pending_.append(in);
   std::string out;
   std::size_t start = 0;
   for (;;) {
-    const std::size_t lf = pending_.find("\n\n", start);
-    const std::size_t crlf = pending_.find("\r\n\r\n", start);
+    const std::size_t from = std::max(start, resume);
+    const std::size_t lf = pending_.find("\n\n", from);
+    const std::size_t crlf = pending_.find("\r\n\r\n", from);
     std::size_t end, sep;
     if (lf == std::string::npos && crlf == std::string::npos) break;
     if (crlf != std::string::npos && (lf == std::string::npos || crlf < lf)) {

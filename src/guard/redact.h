@@ -77,6 +77,8 @@ class StreamRestorer {
   std::string feed(std::string_view in);
   // Whatever is still held (a last partial event, held text as an event of its own).
   std::string finish();
+  // The bytes of the incomplete event held back: the relay bounds it as it bounds an event.
+  std::size_t pending_bytes() const { return pending_.size(); }
 
  private:
   std::string process_event(std::string_view event);

@@ -74,6 +74,13 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     if (restorer) {
       restored = restorer->feed(*piece);
       out = restored;
+      if (restorer->pending_bytes() > mc.max_stream_event_bytes) {
+        broken = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
+                            "an event of the upstream stream exceeds " +
+                                std::to_string(mc.max_stream_event_bytes) + " bytes");
+        if (!out.empty() && sse.feed(out)) client_ok = co_await client.write_chunk(out);
+        break;
+      }
       if (out.empty()) continue;
     }
     const bool within_bounds = sse.feed(out);

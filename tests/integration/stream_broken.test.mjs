@@ -48,8 +48,13 @@ describe('upstream dies mid-stream', () => {
         model(GPT4, backend.url),
         model('after-done-model', afterDone.url, { timeout_ms: 5000 }),
         model('silent-model', silent.url, { stream_idle_timeout_ms: 400, timeout_ms: 5000 }),
-        model('endless-model', endless.url, { max_stream_line_bytes: 262144, timeout_ms: 5000 }),
+        model('endless-model', endless.url, { max_stream_line_bytes: 262144, max_stream_event_bytes: 524288, timeout_ms: 5000 }),
       ],
+      // Its values restored in the client's stream: the guard holds each event until it is whole.
+      routes: [{
+        name: 'guarded-endless', policy: { type: 'static', model: 'endless-model' },
+        guard: { pii: { default: 'redact', restore: true } },
+      }],
     });
   });
   after(stopAll);
@@ -134,6 +139,17 @@ describe('upstream dies mid-stream', () => {
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'stream_broken');
     assert.equal(d.error?.code, 'upstream_stream_broken');
+  });
+
+  test('on a route that restores redacted values, an event that never ends is cut too (not held without bound)', async () => {
+    const r = await streamChat(gw.base, chatBody('guarded-endless', 'write to me at jane.doe@example.com'));
+    assert.equal(r.status, 200);
+    assert.equal(r.events.at(-1)?.data, '[DONE]');
+    assert.equal(r.events.at(-2)?.json?.error?.code, 'upstream_stream_broken', r.events.at(-2)?.data?.slice(0, 200));
+    assert.match(r.events.at(-2).json.error.message, /exceeds 524288 bytes/);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'stream_broken');
+    assert.ok(d.guard?.length, 'the guard redacted the address');
   });
 
   test('a body that breaks off after [DONE] ends the client stream normally; outcome ok', async () => {
