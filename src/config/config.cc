@@ -227,7 +227,8 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
   w.only_keys(node, what,
               {"name", "price", "context_window", "replicas", "timeout_ms", "stream_idle_timeout_ms",
                "balancer", "outlier_ejection", "retry", "hedge", "health_check", "load_metrics", "adapters",
-               "max_stream_line_bytes", "max_stream_event_bytes", "capacity", "reasoning"});
+               "max_stream_line_bytes", "max_stream_event_bytes", "max_stream_bytes",
+               "max_stream_ms", "capacity", "reasoning"});
   ModelConfig m;
   if (!node["name"]) w.fail(node, what + " needs a name");
   m.name = w.string(node["name"], what + ".name");
@@ -268,6 +269,9 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
     m.max_stream_line_bytes = w.positive_int(node["max_stream_line_bytes"], what + ".max_stream_line_bytes");
   if (node["max_stream_event_bytes"])
     m.max_stream_event_bytes = w.positive_int(node["max_stream_event_bytes"], what + ".max_stream_event_bytes");
+  if (node["max_stream_bytes"])
+    m.max_stream_bytes = w.positive_int(node["max_stream_bytes"], what + ".max_stream_bytes");
+  if (node["max_stream_ms"]) m.max_stream_duration = w.millis(node["max_stream_ms"], what + ".max_stream_ms");
   if (node["stream_idle_timeout_ms"])
     m.stream_idle_timeout = w.millis(node["stream_idle_timeout_ms"], what + ".stream_idle_timeout_ms");
   m.balancer_where = w.where(node);

@@ -125,6 +125,11 @@ struct ModelConfig {
   // client's stream ends with upstream_stream_broken (an endless line must not grow memory).
   std::size_t max_stream_line_bytes = std::size_t{1} << 20;
   std::size_t max_stream_event_bytes = std::size_t{1} << 20;
+  // Bounds on a whole stream: its bytes (as relayed to the client) and its duration from the
+  // request's start. An upstream that never stops (or drips a byte per idle timeout) must not hold
+  // a connection, and what translators keep of it, for ever.
+  std::size_t max_stream_bytes = std::size_t{64} << 20;
+  std::chrono::milliseconds max_stream_duration{1'800'000};
   std::string balancer = "least_outstanding";  // the balancer's registered type
   YAML::Node balancer_options;  // the `balancer:` mapping when given as one (has `type`), else null
   std::string balancer_where;   // "file:line:col" of `balancer:` (of the model when absent)

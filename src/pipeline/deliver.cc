@@ -56,10 +56,24 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   std::optional<guard::StreamRestorer> restorer;
   if (!ctx.restore.empty()) restorer.emplace(ctx.restore);
   std::string restored;
+  const Clock::time_point stream_end = ctx.received_at + mc.max_stream_duration;
+  std::size_t relayed = 0;
   while (client_ok) {
-    auto piece = co_await upstream.read_some(Clock::now() + mc.stream_idle_timeout);
+    const Clock::time_point deadline = std::min(Clock::now() + mc.stream_idle_timeout, stream_end);
+    auto piece = co_await upstream.read_some(deadline);
     if (!piece) {
       broken = piece.error();
+      if (Clock::now() >= stream_end)
+        broken = make_error(ErrorKind::kUpstreamTimeout, "upstream_stream_too_long",
+                            "the stream lasted longer than max_stream_ms (" +
+                                std::to_string(mc.max_stream_duration.count()) + " ms)");
+      break;
+    }
+    relayed += piece->size();
+    if (relayed > mc.max_stream_bytes) {
+      broken = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
+                          "the stream exceeds max_stream_bytes (" +
+                              std::to_string(mc.max_stream_bytes) + " bytes)");
       break;
     }
     if (piece->empty()) {  // the upstream finished its body

@@ -43,8 +43,20 @@ describe('upstream dies mid-stream', () => {
       res.write(chunkEvent('after-done', ' here', 'stop'));
       res.write('data: [DONE]\n\n', () => setTimeout(() => res.socket.destroy(), 50));
     });
+    // Valid events that never stop: 2 KiB of content every 20 ms, until the gateway hangs up.
+    const neverEnding = await fakeUpstream(async (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const piece = 'y'.repeat(2048);
+      for (let i = 0; i < 3000 && !res.destroyed; i++) {
+        res.write(chunkEvent('never-ending', piece));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      res.end();
+    });
     gw = await startGateway({
       models: [
+        model('flood-model', neverEnding.url, { max_stream_bytes: 100000, timeout_ms: 5000 }),
+        model('long-model', neverEnding.url, { max_stream_ms: 800, timeout_ms: 5000 }),
         model(GPT4, backend.url),
         model('after-done-model', afterDone.url, { timeout_ms: 5000 }),
         model('silent-model', silent.url, { stream_idle_timeout_ms: 400, timeout_ms: 5000 }),
@@ -150,6 +162,21 @@ describe('upstream dies mid-stream', () => {
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'stream_broken');
     assert.ok(d.guard?.length, 'the guard redacted the address');
+  });
+
+  test('a stream that never ends is cut at max_stream_bytes, and at max_stream_ms', async () => {
+    for (const [name, why] of [['flood-model', /exceeds max_stream_bytes \(100000 bytes\)/],
+      ['long-model', /lasted longer than max_stream_ms \(800 ms\)/]]) {
+      const r = await streamChat(gw.base, chatBody(name, 'go on'));
+      assert.equal(r.status, 200);
+      assert.equal(r.events.at(-1)?.data, '[DONE]');
+      const error = r.events.at(-2)?.json?.error;
+      assert.equal(error?.code, 'upstream_stream_broken', r.events.at(-2)?.data?.slice(0, 200));
+      assert.match(error.message, why);
+      assert.ok(r.text.length > 0, 'what came before was relayed');
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      assert.equal(d.outcome, 'stream_broken');
+    }
   });
 
   test('a body that breaks off after [DONE] ends the client stream normally; outcome ok', async () => {
