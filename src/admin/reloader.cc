@@ -1,5 +1,7 @@
 #include "admin/reloader.h"
 
+#include "access/settings.h"
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -45,8 +47,28 @@ std::vector<std::string> Reloader::restart_only_changes(const config::Config& a,
   const auto& x = a.admin;
   const auto& y = b.admin;
   if (x.enabled != y.enabled || x.host != y.host || x.port != y.port || x.key_env != y.key_env ||
-      x.public_metrics != y.public_metrics || x.public_decisions != y.public_decisions)
+      x.public_metrics != y.public_metrics || x.public_decisions != y.public_decisions ||
+      x.allowed_hosts != y.allowed_hosts)
     out.push_back("admin");
+  // The key service runs on as it started while its database and Redis stay the same (a reload
+  // that names others starts a new one); `auth.required` is the new runtime's at once.
+  auto auth_a = access::parse_access_settings(a);
+  auto auth_b = access::parse_access_settings(b);
+  const auto same_redis = [](const auto& p, const auto& q) {
+    return p.redis.has_value() == q.redis.has_value() &&
+           (!p.redis || (p.redis->url == q.redis->url && p.redis->prefix == q.redis->prefix));
+  };
+  if (auth_a && auth_b && auth_a->configured && auth_b->configured &&
+      auth_a->keys_db == auth_b->keys_db && same_redis(*auth_a, *auth_b)) {
+    const auto& p = *auth_a;
+    const auto& q = *auth_b;
+    if (p.reload != q.reload || p.meter != q.meter ||
+        p.usage_retention_days != q.usage_retention_days)
+      out.push_back("auth");
+    if (p.redis && (p.redis->fail_open != q.redis->fail_open || p.redis->sync != q.redis->sync ||
+                    p.redis->timeout != q.redis->timeout))
+      out.push_back("state");
+  }
   return out;
 }
 

@@ -314,4 +314,24 @@ TEST(Reloader, RestartOnlySettingsAreNamed) {
   EXPECT_EQ(admin::Reloader::restart_only_changes(**a, **a), std::vector<std::string>{});
   EXPECT_EQ(admin::Reloader::restart_only_changes(**a, **b),
             (std::vector<std::string>{"listen", "server", "store", "admin"}));
+  // The key service keeps its start-up settings while its database and Redis stay; `required`
+  // is the new runtime's at once, and another database starts a new service with the new ones.
+  const std::string models = "models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\n";
+  auto keyed = [&](const std::string& auth, const std::string& state) {
+    auto c = config::parse_config(models + "auth: " + auth + "\n" + state, "k.yaml");
+    EXPECT_TRUE(c) << c.error().message;
+    return *c;
+  };
+  const std::string redis = "state: {redis: \"redis://127.0.0.1:6379/0\", fail_open: true}\n";
+  auto k = keyed("{keys_db: k.db, meter: true}", redis);
+  EXPECT_EQ(admin::Reloader::restart_only_changes(*k, *keyed("{keys_db: k.db, meter: true, required: true}", redis)),
+            std::vector<std::string>{});
+  EXPECT_EQ(admin::Reloader::restart_only_changes(*k, *keyed("{keys_db: k.db, meter: false}", redis)),
+            std::vector<std::string>{"auth"});
+  EXPECT_EQ(admin::Reloader::restart_only_changes(
+                *k, *keyed("{keys_db: k.db, meter: true}",
+                           "state: {redis: \"redis://127.0.0.1:6379/0\", fail_open: false}\n")),
+            std::vector<std::string>{"state"});
+  EXPECT_EQ(admin::Reloader::restart_only_changes(*k, *keyed("{keys_db: other.db, meter: false}", redis)),
+            std::vector<std::string>{});
 }
