@@ -14,15 +14,6 @@ using asio::awaitable;
 namespace {
 constexpr std::size_t kMaxUpstreamBody = 64 * 1024 * 1024;
 
-// A whole answer's first and last non-blank bytes are braces (a cheap check on every answer; a
-// body cut short is caught by its framing when read).
-bool looks_like_json_object(std::string_view body) {
-  constexpr std::string_view kBlank = " \t\r\n";
-  const auto first = body.find_first_not_of(kBlank);
-  const auto last = body.find_last_not_of(kBlank);
-  return first != std::string_view::npos && body[first] == '{' && body[last] == '}';
-}
-
 // `usage` (the upstream's, when it reported one) also says which prompt tokens the provider read
 // from or wrote into its prompt cache (priced apart).
 void set_cost(RequestContext& ctx, const UpstreamResponse& upstream,
@@ -164,8 +155,9 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   }
   std::string& whole = *answer.body;
   if (upstream.status() == 200 && !looks_like_json_object(whole)) {
-    // An HTML error page from a proxy in front of the model, a plain-text message: every API
-    // answers with a JSON object, so this is a broken replica, not an answer to pass on.
+    // A streaming request answered whole (its body is read only here; a non-streaming one was
+    // checked in the attempt, model_call.cc): the same broken replica, found after the attempt
+    // was counted a success.
     if (answer.record) ctx.rec.attempts[*answer.record].result = "upstream_bad_answer";
     pool::record_failure(*answer.replica, answer.model->outlier, pool::steady_ms());
     co_return StageResult::fail(

@@ -73,7 +73,15 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
     a.call = a.api->adapt(ctx, std::move(*started));
     if (!st.streams(ctx)) {
       auto whole = co_await a.call->read_all(kMaxUpstreamBody, deadline);
-      if (whole) {
+      if (whole && a.call->status() == 200 && !looks_like_json_object(*whole)) {
+        // An HTML error page from a proxy in front of the model, a plain-text message: every API
+        // answers with a JSON object, so this replica is broken (a failure: retried elsewhere,
+        // counted against its health), not answering.
+        a.error = make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                             "replica " + rc.id + " of " + m.config->name +
+                                 " answered 200 with a body that is not a JSON object");
+        a.call.reset();
+      } else if (whole) {
         a.body = std::move(*whole);
       } else {
         a.error = whole.error();
@@ -243,6 +251,13 @@ awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const Mode
 }
 
 }  // namespace
+
+bool looks_like_json_object(std::string_view body) {
+  constexpr std::string_view kBlank = " \t\r\n";
+  const auto first = body.find_first_not_of(kBlank);
+  const auto last = body.find_last_not_of(kBlank);
+  return first != std::string_view::npos && body[first] == '{' && body[last] == '}';
+}
 
 std::string Attempt::result() const {
   if (cancelled) return "cancelled";

@@ -80,6 +80,11 @@ struct Attempt {
   std::string result() const;
 };
 
+// A whole answer's first and last non-blank bytes are braces: every API answers with a JSON
+// object, and this cheap check (on every answer) tells one from a proxy's HTML page or a plain-text
+// message. A body cut short is caught by its framing when read.
+bool looks_like_json_object(std::string_view body);
+
 // State shared by the calls of one request (across the models of a plan).
 struct CallState {
   bool first = true;                  // no attempt yet: the next one is not a retry

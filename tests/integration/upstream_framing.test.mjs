@@ -51,6 +51,7 @@ const ok = (text) => {
 
 describe('upstream and client framing', () => {
   let up;
+  let htmlOnly;
   let gw;
   before(async () => {
     up = await rawUpstream((prompt) => {
@@ -78,9 +79,19 @@ describe('upstream and client framing', () => {
       }
       return ok(`answer to ${prompt}`);
     });
-    gw = await startGateway({ models: [model('framing', up.url)] });
+    // A replica behind a broken proxy: every answer is an HTML page with status 200.
+    htmlOnly = await rawUpstream(() => {
+      const page = '<html><body>502 Bad Gateway</body></html>';
+      return `HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ${page.length}\r\n\r\n${page}`;
+    });
+    gw = await startGateway({
+      models: [
+        model('framing', up.url),
+        model('mixed', [htmlOnly.url, up.url], { balancer: 'round_robin' }),
+      ],
+    });
   });
-  after(async () => { up.close(); await stopAll(); });
+  after(async () => { up.close(); htmlOnly.close(); await stopAll(); });
 
   test('interim 1xx answers are skipped: the client gets the final answer, and the next request its own', async () => {
     const r = await postChat(gw.base, chatBody('framing', 'early hints'));
@@ -109,6 +120,17 @@ describe('upstream and client framing', () => {
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'upstream_error');
     assert.equal(d.attempts.at(-1).result, 'upstream_bad_answer');
+  });
+
+  test('a replica answering HTML pages is a failing replica: the request goes to the other one', async () => {
+    for (const p of ['m1', 'm2', 'm3', 'm4']) {
+      const r = await postChat(gw.base, chatBody('mixed', p));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.choices[0].message.content, `answer to ${p}`);
+    }
+    const r = await postChat(gw.base, chatBody('mixed', 'm5'));
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.ok(d.attempts.every((a) => a.result === 'ok' || a.result === 'upstream_bad_answer'), JSON.stringify(d.attempts));
   });
 
   test('bytes after a 204 never become the next request\'s answer', async () => {
