@@ -52,11 +52,21 @@ std::string authority_host(std::string_view authority) {
   return lower(colon == std::string_view::npos ? authority : authority.substr(0, colon));
 }
 
+// A browser marks its requests (every current one sends Sec-Fetch-* on each request, and Origin
+// on cross-origin and state-changing ones); tools (curl, Prometheus, scripts) send neither.
+bool from_a_browser(const http::Request& r) {
+  return r.find(bhttp::field::sec_fetch_site) != r.end() ||
+         r.find(bhttp::field::sec_fetch_mode) != r.end() ||
+         r.find(bhttp::field::sec_fetch_dest) != r.end() || r.find(bhttp::field::origin) != r.end();
+}
+
 std::optional<Error> browser_refusal(const http::Request& request,
                                      const std::vector<std::string>& allowed_hosts) {
+  if (!from_a_browser(request)) return std::nullopt;
   const std::string_view host_header = header(request, bhttp::field::host);
   if (!host_header.empty()) {
-    const std::string host = authority_host(host_header);
+    std::string host = authority_host(host_header);
+    if (!host.empty() && host.back() == '.') host.pop_back();  // "localhost." is localhost
     const bool allowed =
         is_ip_address(host) || host == "localhost" || ends_with(host, ".localhost") ||
         std::any_of(allowed_hosts.begin(), allowed_hosts.end(),

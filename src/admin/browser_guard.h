@@ -4,10 +4,12 @@
 // made to reach it from any site: a page rebinds its own name to 127.0.0.1 (DNS rebinding) and
 // reads the answers, or simply posts a form or a no-cors fetch (CSRF) to mint a key or reload. A
 // keyed listener is safe from both (a page cannot add the Authorization header cross-site without
-// a CORS grant, which this listener never gives), so these checks apply only without a key:
+// a CORS grant, which this listener never gives), so these checks apply only without a key, and
+// only to requests a browser sent (a Sec-Fetch-* or Origin header: tools such as curl or a
+// Prometheus scraper send none, and may name the listener as they like):
 //   - the Host header must name the listener as no attacker can: an IP address, `localhost` or a
-//     name under `.localhost`, or one of `admin.allowed_hosts` (a name that resolves only to it);
-//     a request without Host (HTTP/1.0, non-browser) passes;
+//     name under `.localhost` (a trailing dot allowed), or one of `admin.allowed_hosts` (a name
+//     that resolves only to it); a request without Host passes;
 //   - a request that changes state (any method but GET, HEAD, OPTIONS) must not come from another
 //     site: `Sec-Fetch-Site` must be same-origin or none when present, else `Origin` (when
 //     present) must name the same host and port as Host.

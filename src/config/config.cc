@@ -65,8 +65,11 @@ class Walker {
     if (v <= 0) fail(node, what + " must be > 0");
     return v;
   }
+  // At most 30 days: durations are added to steady_clock times (nanoseconds), where a "no limit"
+  // such as 1e13 ms would overflow; 30 days is no limit in practice.
   std::chrono::milliseconds millis(const YAML::Node& node, const std::string& what) const {
-    return std::chrono::milliseconds(positive_int(node, what));
+    constexpr std::int64_t kMost = std::int64_t{30} * 24 * 3600 * 1000;
+    return std::chrono::milliseconds(std::min<std::int64_t>(positive_int(node, what), kMost));
   }
 
  private:

@@ -446,14 +446,17 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     bool over_budget = false;
     auto length = parser.content_length();
     const bool too_large = length && *length > options_.max_body_bytes;
-    if (!too_large && expects_continue(parser.get())) {
-      // curl and libcurl send `Expect: 100-continue` before a large body and wait a second for
-      // this before sending it anyway.
+    // curl and libcurl send `Expect: 100-continue` before a large body and wait a second for an
+    // interim 100 before sending it anyway. Sent once the body's budget is taken, never to a
+    // request that will be refused without its body, and never to HTTP/1.0 (which has no 1xx).
+    const bool send_continue = expects_continue(parser.get()) && parser.get().version() >= 11;
+    auto continue_body = [&]() -> awaitable<bool> {
+      if (!send_continue) co_return true;
       stream.expires_after(options_.write_timeout);
       auto [cec, cn] = co_await asio::async_write(
           stream, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), kNoThrow);
-      if (cec) break;
-    }
+      co_return !cec;
+    };
     if (too_large) {
       read_error = payload_too_large(options_.max_body_bytes);
     } else if (length) {
@@ -462,12 +465,14 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
         over_budget = true;
       } else {
         body_hold.add(static_cast<std::size_t>(*length));
+        if (!co_await continue_body()) break;
         stream.expires_after(options_.body_timeout);
         const auto bec = co_await read_message(stream, buffer, parser, true);
         if (bec) break;  // client vanished or too slow: nobody to answer
       }
     } else {
       // Chunked (or no body): the budget is taken as the body grows.
+      if (!parser.is_done() && !co_await continue_body()) break;
       stream.expires_after(options_.body_timeout);
       bool failed = false;
       while (!parser.is_done()) {

@@ -273,7 +273,8 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
     boost::system::error_code hec;
     // Interim answers (100 Continue, 103 Early Hints) are skipped: the final one follows on the
     // same connection. A few at most; 101 (a protocol switch nobody asked for) is an error.
-    for (int interim = 0;; ++interim) {
+    int interim = 0;
+    for (;; ++interim) {
       call.reset(new UpstreamCall(shared_from_this(), target.pool_key,
                                   call ? std::move(call->conn_) : std::move(conn)));
       call->parser_.body_limit(boost::none);
@@ -297,7 +298,8 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       // read and run the request before dropping it, and a second copy would run it twice (that
       // is a failed attempt, for the caller's retry policy to judge).
       constexpr auto kStaleWindow = std::chrono::milliseconds(100);
-      if (reused && stale_connection(hec) && call->conn_->buffer.size() == 0 &&
+      // An interim answer proves the request arrived: never sent again.
+      if (reused && interim == 0 && stale_connection(hec) && call->conn_->buffer.size() == 0 &&
           Clock::now() - written < kStaleWindow)
         continue;
       co_return classify("waiting for " + url.authority(), hec);

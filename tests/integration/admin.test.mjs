@@ -225,12 +225,16 @@ describe('admin listener options', () => {
       try { json = JSON.parse(body); } catch { json = undefined; }
       return { status: r.status, json };
     };
-    const rebound = await send('GET', '/admin/config', 'Host: attacker.example:9090\r\n');
+    // What a page's fetch carries (every current browser sends Sec-Fetch-* on each request).
+    const browser = 'Sec-Fetch-Mode: cors\r\nSec-Fetch-Dest: empty\r\n';
+    const rebound = await send('GET', '/admin/config', `Host: attacker.example:9090\r\n${browser}Sec-Fetch-Site: same-origin\r\n`);
     assert.equal(rebound.status, 403);
     expectErrorShape(assert, rebound.json, 'host_not_allowed');
-    const local = `Host: 127.0.0.1:${gw.adminPort}\r\n`;
+    // A tool (a scraper, curl) names the listener as it likes.
+    assert.equal((await send('GET', '/admin/config', 'Host: switchboard-admin:9090\r\n')).status, 200);
+    const local = `Host: 127.0.0.1:${gw.adminPort}\r\n${browser}`;
     assert.equal((await send('GET', '/admin/config', local)).status, 200);
-    assert.equal((await send('GET', '/admin/config', 'Host: admin.internal\r\n')).status, 200);
+    assert.equal((await send('GET', '/admin/config', `Host: admin.internal\r\n${browser}`)).status, 200);
     const csrf = await send('POST', '/admin/reload', `${local}Origin: http://attacker.example\r\n`);
     assert.equal(csrf.status, 403);
     expectErrorShape(assert, csrf.json, 'cross_site_request');
@@ -240,7 +244,7 @@ describe('admin listener options', () => {
     const own = await send('POST', '/admin/reload',
       `${local}Origin: http://127.0.0.1:${gw.adminPort}\r\nSec-Fetch-Site: same-origin\r\n`);
     assert.equal(own.status, 200, JSON.stringify(own.json));
-    assert.equal((await send('POST', '/admin/reload', local)).status, 200);
+    assert.equal((await send('POST', '/admin/reload', `Host: 127.0.0.1:${gw.adminPort}\r\n`)).status, 200);
   });
 
   test('without an admin section the public listener serves /metrics as before', async () => {

@@ -136,7 +136,7 @@ class LimitsStage final : public SyncStage {
     ctx.after_answer.push_back(
         [service = service_, means = means_, key = std::move(key), a = std::move(a)](RequestContext& c) {
           const auto& rec = c.rec;
-          observe_completions(*means, rec);
+          observe_completions(*means, rec, c.req.choices);
           const std::int64_t tokens = rec.prompt_tokens + rec.completion_tokens;
           const bool refused = rec.outcome == "forbidden" || rec.outcome == "rate_limited" ||
                                rec.outcome == "budget_exceeded" ||
@@ -174,12 +174,13 @@ class LimitsStage final : public SyncStage {
     return k.limits.usd_per_day > 0 || k.limits.usd_per_month > 0;
   }
 
-  // What each model that answered took (every call of a multi-call plan); a cached answer was
-  // not generated now.
-  static void observe_completions(CompletionMeans& means, const store::DecisionRecord& rec) {
+  // What each model that answered took per choice (the means are per choice: estimates multiply
+  // them by `n`), for every call of a multi-call plan; a cached answer was not generated now.
+  static void observe_completions(CompletionMeans& means, const store::DecisionRecord& rec,
+                                  std::int64_t choices) {
     if (rec.status != 200 || (rec.cache && rec.cache->status == "hit")) return;
-    if (rec.calls.empty()) return means.observe(rec.model, rec.completion_tokens);
-    for (const auto& call : rec.calls) means.observe(call.model, call.completion_tokens);
+    if (rec.calls.empty()) return means.observe(rec.model, rec.completion_tokens / choices);
+    for (const auto& call : rec.calls) means.observe(call.model, call.completion_tokens / choices);
   }
 
   // /metrics shows the Redis state from then on (read at each scrape, not only on requests).
