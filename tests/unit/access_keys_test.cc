@@ -175,11 +175,11 @@ TEST(AccessMeter, SumsUsagePerHourKeyTeamRouteAndModel) {
     auto meter = Meter::open(path);
     ASSERT_TRUE(meter) << meter.error().message;
     const std::int64_t t = 1'764'633'600'000;  // 2025-12-02T00:00Z
-    (*meter)->record({t, "a", "ml", "auto", "big", false, 10, 5, 0.25});
-    (*meter)->record({t + 1000, "a", "ml", "auto", "big", false, 20, 5, 0.5});
-    (*meter)->record({t + 2000, "b", "web", "auto", "small", true, 0, 0, 0});
+    (*meter)->record({t, "a", "ml", "auto", "big", false, 10, 5, 0.25, ""});
+    (*meter)->record({t + 1000, "a", "ml", "auto", "big", false, 20, 5, 0.5, ""});
+    (*meter)->record({t + 2000, "b", "web", "auto", "small", true, 0, 0, 0, ""});
     (*meter)->flush();
-    (*meter)->record({t + 3000, "a", "ml", "direct", "small", false, 1, 1, 0.01});
+    (*meter)->record({t + 3000, "a", "ml", "direct", "small", false, 1, 1, 0.01, ""});
   }  // the destructor writes the rest
   auto by_key = query_usage(path, "key", 0);
   ASSERT_TRUE(by_key) << by_key.error().message;
@@ -221,9 +221,9 @@ TEST(AccessMeter, SpendIsRestoredByKeyIdAndOlderTablesAreMigrated) {
   {
     auto meter = Meter::open(path);  // migrates
     ASSERT_TRUE(meter) << meter.error().message;
-    UsageEvent old_key{day + 6 * hour, "app", "", "auto", "m", false, 1, 1, 2.0};
+    UsageEvent old_key{day + 6 * hour, "app", "", "auto", "m", false, 1, 1, 2.0, ""};
     old_key.key_id = "key_old";
-    UsageEvent new_key{day + 7 * hour, "app", "", "auto", "m", false, 1, 1, 0.125};
+    UsageEvent new_key{day + 7 * hour, "app", "", "auto", "m", false, 1, 1, 0.125, ""};
     new_key.key_id = "key_new";
     (*meter)->record(old_key);
     (*meter)->record(new_key);
@@ -272,7 +272,7 @@ TEST(AccessMeter, RowsWaitingStayBoundedWhileWritesFail) {
   std::size_t most = 0;
   for (int i = 0; i < 60; ++i) {  // ~3 s: three failed rounds, each with new distinct rows
     for (int j = 0; j < 3; ++j)
-      (*meter)->record({t, "k" + std::to_string(i * 3 + j), "ml", "auto", "big", false, 1, 1, 0});
+      (*meter)->record({t, "k" + std::to_string(i * 3 + j), "ml", "auto", "big", false, 1, 1, 0, ""});
     most = std::max(most, (*meter)->waiting());
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -291,8 +291,8 @@ TEST(AccessMeter, RowsOlderThanTheRetentionAreDeleted) {
   {
     auto meter = Meter::open(path);  // no retention: everything is kept
     ASSERT_TRUE(meter) << meter.error().message;
-    (*meter)->record({now - 5 * 86'400'000LL, "old", "ml", "auto", "big", false, 1, 1, 0.1});
-    (*meter)->record({now, "new", "ml", "auto", "big", false, 1, 1, 0.1});
+    (*meter)->record({now - 5 * 86'400'000LL, "old", "ml", "auto", "big", false, 1, 1, 0.1, ""});
+    (*meter)->record({now, "new", "ml", "auto", "big", false, 1, 1, 0.1, ""});
   }
   ASSERT_EQ(query_usage(path, "key", 0)->size(), 2u);
   MeterOptions options;
@@ -318,11 +318,11 @@ TEST(AccessMeter, SpendRecordedWhileTheDatabaseIsLockedIsWrittenOnceItIsFree) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   const std::int64_t t = 1'764'633'600'000;
-  (*meter)->record({t, "a", "ml", "auto", "big", false, 10, 5, 0.25});
+  (*meter)->record({t, "a", "ml", "auto", "big", false, 10, 5, 0.25, ""});
   for (int i = 0; i < 500 && (*meter)->write_failures() == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_GT((*meter)->write_failures(), 0u);
-  (*meter)->record({t + 1000, "a", "ml", "auto", "big", false, 20, 5, 0.5});  // sums with it
+  (*meter)->record({t + 1000, "a", "ml", "auto", "big", false, 20, 5, 0.5, ""});  // sums with it
   std::thread releaser([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     EXPECT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);

@@ -52,7 +52,7 @@ TEST(RoutedCascade, TrainsFirstPolicyVerifierProbesAndAGrid) {
   data::Outcomes data = train_data();
   YAML::Node base;
   base["type"] = "cascade";
-  policies::TrainContext ctx{data, {"fair", "good", "poor", "premium"}, base, dir, 1};
+  policies::TrainContext ctx{data, {"fair", "good", "poor", "premium"}, base, dir, 1, {}, {}, {}};
   auto trained = (*trainer)(ctx);
   ASSERT_TRUE(trained) << trained.error().message;
   const YAML::Node& spec = trained->spec;

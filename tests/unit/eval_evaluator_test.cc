@@ -329,8 +329,8 @@ TEST(EvalExplain, RouteExplanationFromTheStagesAndText) {
   d.policy = "p";
   d.reason = "the policy's";
   d.plan.fallbacks = {"a"};
-  d.candidates = {{"a", 0.5, -1, std::nullopt, true, ""},
-                  {"b", -1, 0.002, std::nullopt, true, "n"}};
+  d.candidates = {{"a", 0.5, -1, std::nullopt, true, "", std::nullopt, std::nullopt},
+                  {"b", -1, 0.002, std::nullopt, true, "n", std::nullopt, std::nullopt}};
   auto chat = api::chat_request_for_prompt("hello", "auto");
   ASSERT_TRUE(chat.ok());
   pipeline::RequestContext ctx;

@@ -78,7 +78,7 @@ Trained train(const std::string& policy, std::uint64_t seed = 7, const std::stri
   if (policy == "blend")
     base["members"] = YAML::Load(
         "[{type: classifier, weight: 2}, {type: knn, k: 5, weight: 1}, {type: mf, weight: 1}]");
-  policies::TrainContext ctx{data, {"coder", "premium", "writer"}, base, dir, seed};
+  policies::TrainContext ctx{data, {"coder", "premium", "writer"}, base, dir, seed, {}, {}, {}};
   auto result = (*trainer)(ctx);
   EXPECT_TRUE(result) << (result ? "" : result.error().message);
   if (!result) return {dir, {}};
@@ -242,7 +242,7 @@ TEST(BlendPolicy, PredictsTheWeightedMeanOfItsMembers) {
   }
   auto rt = pipeline::build_runtime(cfg);
   ASSERT_TRUE(rt) << rt.error().message;
-  for (const std::string prompt :
+  for (const std::string& prompt :
        {code_prompt(1, 2), poem_prompt(3, 4), std::string("hello, how are you?")}) {
     api::ChatRequest req;
     req.model = "auto";
