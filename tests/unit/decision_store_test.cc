@@ -84,7 +84,9 @@ TEST(DecisionIds, AreUniqueAndWellFormed) {
     ASSERT_EQ(id.size(), 28u);
     ASSERT_EQ(id.rfind("dec_", 0), 0u);
     ASSERT_EQ(id.find_first_not_of("0123456789abcdef", 4), std::string::npos) << id;
-    if (!ids.empty()) ASSERT_GE(id.substr(0, 15), ids.rbegin()->substr(0, 15));  // time prefix never goes back
+    if (!ids.empty()) {
+      ASSERT_GE(id.substr(0, 15), ids.rbegin()->substr(0, 15));  // time prefix never goes back
+    }
     ids.insert(id);
   }
   EXPECT_EQ(ids.size(), 10000u);
@@ -96,7 +98,7 @@ TEST(DecisionIds, AreUniqueAndWellFormed) {
 TEST(DecisionStore, CandidatesAttemptsAndStagesRoundTripThroughSqlite) {
   auto store = DecisionStore::open(temp_db("roundtrip"));
   ASSERT_TRUE(store.ok());
-  for (const std::string odd : {std::string("plain-model"), std::string("q\"uo\\te\n\xc3\xa9")}) {
+  for (const std::string& odd : {std::string("plain-model"), std::string("q\"uo\\te\n\xc3\xa9")}) {
     DecisionRecord r;
     r.id = new_decision_id();
     switchboard::Candidate a;
