@@ -33,7 +33,7 @@ struct HedgeRace {
 };
 
 // One attempt on replica `r` of `m`, whose API takes the request (the callers check refusal()
-// first): sends the request, waits for the head (and, unless streaming, the body).
+// first): sends the request, waits for the head (and, unless it is an event stream, the body).
 awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m,
                                Replica& r,
                                std::optional<config::ReasoningMode> reasoning = std::nullopt) {
@@ -71,7 +71,9 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
     a.error = started.error();
   } else {
     a.call = a.api->adapt(ctx, std::move(*started));
-    if (!st.streams(ctx)) {
+    // A whole answer is read here, also when a stream was asked for and the upstream answered
+    // whole (an error, or a server that does not stream): its body decides the attempt's result.
+    if (!st.streams(ctx) || !a.call->content_type().starts_with("text/event-stream")) {
       auto whole = co_await a.call->read_all(kMaxUpstreamBody, deadline);
       if (whole && a.call->status() == 200 && !looks_like_json_object(*whole)) {
         // An HTML error page from a proxy in front of the model, a plain-text message: every API
