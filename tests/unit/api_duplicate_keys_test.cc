@@ -35,6 +35,36 @@ TEST(ApiDuplicateKeys, NestedRepeatsAndDistinctKeysPass) {
   EXPECT_TRUE(parse_responses_request(R"({"model":"auto","input":"hi"})").ok());
 }
 
+TEST(ApiDuplicateKeys, KeysAreComparedUnescaped) {
+  expect_duplicate(parse_request_object(R"({"model":"a","mo\u0064el":"b"})"), "model");
+}
+
+TEST(ApiRequestObject, NestingBeyondTheLimitIsRefusedNotACrash) {
+  // A tool_use input 100,000 levels deep used to overflow the stack when the translator copied it.
+  std::string deep = R"({"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":)"
+                     R"([{"type":"tool_use","id":"t","name":"f","input":{"a":)";
+  deep += std::string(100'000, '[') + std::string(100'000, ']') + "}}]}]}";
+  auto r = parse_messages_request(deep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_json");
+  EXPECT_NE(r.error().message.find("deep"), std::string::npos) << r.error().message;
+  // 1,000 levels are fine.
+  std::string nested = R"({"model":"m","metadata":)" + std::string(1000, '[') +
+                       std::string(1000, ']') + "}";
+  EXPECT_TRUE(parse_request_object(nested).ok());
+}
+
+TEST(ApiRequestObject, ALongArrayOfObjectsParses) {
+  // nlohmann's callback parser (the old duplicate-key check) rescanned the array at each object's
+  // end: this body took seconds.
+  std::string body = R"({"model":"m","input":"x","metadata":[)";
+  for (int i = 0; i < 100'000; ++i) body += i ? ",{}" : "{}";
+  body += "]}";
+  auto r = parse_request_object(body);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)["metadata"].size(), 100'000u);
+}
+
 TEST(ApiDuplicateKeys, NotJsonAndNotAnObjectKeepTheirOwnErrors) {
   auto bad = parse_request_object("{\"model\":");
   ASSERT_FALSE(bad.ok());
