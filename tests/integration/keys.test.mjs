@@ -352,6 +352,16 @@ describe('API keys', () => {
     assert.ok(byModel.find((x) => x.model === FAKE).cost_usd > 0);
     const byRoute = JSON.parse(keysCli(['usage', '--db', db, '--by', 'route', '--json']).stdout);
     assert.ok(byRoute.find((x) => x.route === 'other'), 'refused requests are metered under their route');
+    // A name the client made up is metered as "other", not as a route of its own (one row per
+    // invented name would grow the table without bound).
+    const openRequests = () => JSON.parse(keysCli(['usage', '--db', db, '--by', 'key', '--json']).stdout)
+      .find((x) => x.key === 'open')?.requests ?? 0;
+    const before = openRequests();
+    const invented = await postChat(gw.base, chatBody('made-up-model-7f3a', 'hi'), { headers: bearer(secrets.open.secret) });
+    assert.equal(invented.status, 404);
+    await eventually(() => openRequests() === before + 1);
+    const routes = JSON.parse(keysCli(['usage', '--db', db, '--by', 'route', '--json']).stdout);
+    assert.equal(routes.find((x) => x.route === 'made-up-model-7f3a'), undefined);
   });
 
   test('a restart does not renew a budget: spend is read back from the usage table', async () => {

@@ -160,7 +160,12 @@ class LimitsStage final : public SyncStage {
             e.key_id = key->key.id;
             e.team = key->key.team;
           }
-          e.route = rec.route;
+          // A name the client made up (404 model_not_found) is metered as "other": one row per
+          // invented name would grow the usage table without bound.
+          const config::Config& cfg = *c.runtime->config;
+          e.route = cfg.find_route(rec.route) || cfg.find_model(rec.route) || !c.adapter.empty()
+                        ? rec.route
+                        : "other";
           e.model = rec.model;
           e.refused = refused;
           e.prompt_tokens = rec.prompt_tokens;
