@@ -1,6 +1,8 @@
 #include "guard/pii.h"
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 
 namespace switchboard::guard {
 
@@ -45,20 +47,19 @@ std::vector<PiiMatch> PiiScanner::scan(std::string_view text, std::uint64_t mask
     if (la != lb) return la > lb;
     return all[a].begin < all[b].begin;
   });
-  std::vector<PiiMatch> kept;
+  // The kept spans are disjoint: by begin, the only one `m` can overlap is the last that begins
+  // before m.end (a lookup per match, not a pass over all kept so far).
+  std::map<std::size_t, std::size_t> kept;  // begin -> index in `all`
   for (std::size_t i : order) {
     const PiiMatch& m = all[i];
-    bool overlaps = false;
-    for (const PiiMatch& k : kept)
-      if (m.begin < k.end && k.begin < m.end) {
-        overlaps = true;
-        break;
-      }
-    if (!overlaps) kept.push_back(m);
+    auto after = kept.lower_bound(m.end);
+    if (after != kept.begin() && all[std::prev(after)->second].end > m.begin) continue;
+    kept.emplace(m.begin, i);
   }
-  std::sort(kept.begin(), kept.end(),
-            [](const PiiMatch& a, const PiiMatch& b) { return a.begin < b.begin; });
-  return kept;
+  std::vector<PiiMatch> out;
+  out.reserve(kept.size());
+  for (const auto& [begin, i] : kept) out.push_back(all[i]);
+  return out;
 }
 
 bool luhn_valid(std::string_view digits) {

@@ -281,6 +281,19 @@ describe('guard stage', () => {
     assert.ok(!all.includes('4111') && !all.includes('6789') && !all.includes(EMAIL), all);
   });
 
+  test('more values to redact than a request may hold (4,096) → 400 pii_too_many, never upstream', async () => {
+    const before = received().length;
+    const many = Array.from({ length: 5000 }, (_, i) => `u${i}@example.org`).join(' ');
+    const r = await postChat(gw.base, chatBody('redact-only', `Write to ${many}`));
+    assert.equal(r.status, 400, r.text.slice(0, 300));
+    const e = expectErrorShape(assert, r.json, 'pii_too_many');
+    assert.match(e.message, /5000 values .* at most 4096/);
+    assert.equal(received().length, before, 'the upstream must not be called');
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'guard_blocked');
+    assert.deepEqual(d.guard[0].kinds, { email: 5000 });
+  });
+
   test('a jailbreak gets 403 prompt_rejected and never reaches the upstream', async () => {
     const before = received().length;
     const r = await postChat(gw.base, chatBody('guarded', JAILBREAK));

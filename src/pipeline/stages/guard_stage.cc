@@ -124,6 +124,7 @@ class GuardStage final : public SyncStage {
   }
 
  private:
+  static constexpr std::size_t kMaxRedactedSpans = 4096;
   // Scans, then blocks or redacts; returns the failure when the request is refused.
   std::optional<StageResult> check_pii(RequestContext& ctx, const guard::PiiSettings& p) const {
     const auto start = Clock::now();
@@ -143,6 +144,22 @@ class GuardStage final : public SyncStage {
     }
     if (!blocked.empty()) {
       c.verdict = "block";
+    } else if (redact && found.size() > kMaxRedactedSpans) {
+      // Each placeholder is looked up among those made so far, and restoring an answer tries
+      // them all: bounded work per request needs a bounded number of them.
+      c.verdict = "block";
+      for (std::size_t k = 0; k < counts.size(); ++k)
+        if (counts[k]) c.kinds.emplace_back(scanner.kinds()[k], counts[k]);
+      c.us = us_since(start);
+      ctx.rec.guard.push_back(std::move(c));
+      if (!ctx.explain_only)
+        return StageResult::fail(
+            make_error(ErrorKind::kBadRequest, "pii_too_many",
+                       "the request holds " + std::to_string(found.size()) +
+                           " values this route redacts; it redacts at most " +
+                           std::to_string(kMaxRedactedSpans) + " per request"),
+            "guard_blocked");
+      return std::nullopt;
     } else if (redact) {
       guard::Redaction r;
       auto body = guard::redact_chat_body(ctx.body, p.redact_mask, r);
