@@ -85,6 +85,9 @@ int run_serve(const ServeOptions& opts) {
   options.drain_timeout = s.drain_timeout;
   options.max_connections = s.max_connections;
   options.max_body_budget_bytes = s.max_body_budget_bytes;
+  options.on_refused = [gateway](std::string_view code) {
+    gateway->metrics().http_refused.with({code}).inc();
+  };
   auto server =
       http::Server::create(options, [gateway](http::Exchange& ex) { return gateway->serve(ex); });
   if (!server) {

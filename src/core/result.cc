@@ -28,9 +28,9 @@ const char* openai_error_type(ErrorKind kind) {
     case ErrorKind::kForbidden: return "invalid_request_error";
     case ErrorKind::kUnauthorized: return "authentication_error";
     case ErrorKind::kRateLimited: return "rate_limit_error";
-    case ErrorKind::kInternal: return "server_error";
+    case ErrorKind::kInternal:
+    case ErrorKind::kUnavailable: return "server_error";  // the gateway's own: overloaded, draining, no replica
     case ErrorKind::kUpstreamError:
-    case ErrorKind::kUnavailable:
     case ErrorKind::kUpstreamTimeout: return "upstream_error";
   }
   return "server_error";

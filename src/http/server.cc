@@ -148,12 +148,18 @@ std::size_t default_max_connections() {
   return static_cast<std::size_t>(std::max<std::uint64_t>(16, n));
 }
 
+Error overloaded_error(std::string_view why) {
+  return make_error(ErrorKind::kUnavailable, "overloaded",
+                    "server overloaded: " + std::string(why) + "; retry later");
+}
+
 Response overloaded_response(std::string_view why) {
+  const Error e = overloaded_error(why);
   Response r{bhttp::status::service_unavailable, 11};
   r.set(bhttp::field::content_type, "application/json");
   r.set(bhttp::field::retry_after, "1");
-  r.body() = R"({"error":{"message":"server overloaded: )" + std::string(why) +
-             R"(; retry later","type":"server_error","code":"overloaded","param":null}})";
+  r.body() = R"({"error":{"message":")" + e.message + R"(","type":")" +
+             openai_error_type(e.kind) + R"(","code":"overloaded","param":null}})";  // no quotes in `why`
   r.keep_alive(false);
   r.prepare_payload();
   return r;
@@ -394,6 +400,7 @@ awaitable<void> Server::reject(DeadlineStream stream, ConnectionSlot slot) {
     stream.close();
     co_return;
   }
+  if (options_.on_refused) options_.on_refused("overloaded");
   auto r = overloaded_response("too many connections");
   stream.expires_after(std::min<std::chrono::milliseconds>(options_.write_timeout, kBrief));
   auto [wec, wn] = co_await bhttp::async_write(stream, r, kNoThrow);
@@ -432,10 +439,12 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
                    11};
         r.set(bhttp::field::content_type, "application/json");
         r.body() = hec == bhttp::error::header_limit
-                       ? R"({"error":{"message":"request header too large","type":"invalid_request_error","code":"header_too_large"}})"
-                       : R"({"error":{"message":"malformed HTTP request","type":"invalid_request_error","code":"bad_http"}})";
+                       ? R"({"error":{"message":"request header too large","type":"invalid_request_error","code":"header_too_large","param":null}})"
+                       : R"({"error":{"message":"malformed HTTP request","type":"invalid_request_error","code":"bad_http","param":null}})";
         r.keep_alive(false);
         r.prepare_payload();
+        if (options_.on_refused)
+          options_.on_refused(hec == bhttp::error::header_limit ? "header_too_large" : "bad_http");
         stream.expires_after(options_.write_timeout);
         co_await bhttp::async_write(stream, r, kNoThrow);
       }
@@ -503,15 +512,11 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
       if (failed) break;
     }
     if (over_budget) {
-      // Nothing of this request is kept while the connection lingers.
+      // Nothing of the body is kept; the handler answers (in its API's shape, recorded) from the
+      // head alone, and the connection lingers and closes like after any other read error.
       parser.get().body() = std::string();
       body_hold.release();
-      in_flight.release();
-      auto r = overloaded_response("request bodies in memory are over the server's budget");
-      stream.expires_after(options_.write_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(stream, r, kNoThrow);
-      if (!wec) co_await linger_close(stream);
-      co_return;
+      read_error = overloaded_error("request bodies in memory are over the server's budget");
     }
     Request request = parser.release();
     Exchange exchange(stream, request, worker, options_.write_timeout);

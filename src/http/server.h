@@ -67,6 +67,10 @@ struct ServerOptions {
   std::size_t max_connections = 0;                   // 0 = default_max_connections()
   std::size_t max_body_budget_bytes = std::size_t{1} << 30;
   std::chrono::milliseconds accept_backoff{100};  // after EMFILE & co.
+  // Called (on a worker thread) for each request the server refuses itself, before any handler:
+  // `header_too_large` (431), `bad_http` (a head that does not parse, 400) and `overloaded` (over
+  // max_connections, 503). Such a request has no path or body to record; this lets it be counted.
+  std::function<void(std::string_view code)> on_refused;
 };
 
 // The default connection bound: the process's file-descriptor limit (RLIMIT_NOFILE, soft) less a
@@ -74,7 +78,11 @@ struct ServerOptions {
 // 64, at most 4096), and at least 16.
 std::size_t default_max_connections();
 
-// The 503 answer when over a bound: OpenAI's error shape, code `overloaded`, `retry-after: 1`.
+// The 503 refusal when over a bound: kUnavailable, code `overloaded`. `why` names the bound.
+Error overloaded_error(std::string_view why);
+// The answer the server writes itself (over max_connections, before any handler): OpenAI's error
+// shape of overloaded_error(why), `retry-after: 1`, connection closed. Over the body budget the
+// handler answers instead (set_read_error), in its API's shape and recorded.
 Response overloaded_response(std::string_view why);
 
 // One request and its response on a client connection. Owned by the connection; valid for the
@@ -85,8 +93,9 @@ class Exchange {
            std::chrono::milliseconds write_timeout);
 
   Request& request() { return request_; }
-  // Set when the request could not be read completely (today: body over the limit). The handler
-  // must answer it with an error; the connection closes afterwards.
+  // Set when the request could not be read completely (body over max_body_bytes: 413; over the
+  // body budget: 503 overloaded; chunk framing over the buffer: 400 bad_http). The handler must
+  // answer it with an error; the connection lingers and closes afterwards.
   const std::optional<Error>& read_error() const { return read_error_; }
   void set_read_error(Error e) { read_error_ = std::move(e); close_after_ = true; }
   unsigned worker() const { return worker_; }

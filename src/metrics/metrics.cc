@@ -129,6 +129,7 @@ std::string GatewayMetrics::render() {
   budget_exhausted.render(out);
   hedges.render(out);
   reasoning_refused.render(out);
+  http_refused.render(out);
   embeddings.render(out);
   ejections.render(out);
   cache_lookups.render(out);

@@ -211,6 +211,12 @@ struct GatewayMetrics {
   Family<Counter> reasoning_refused{
       "switchboard_reasoning_refused_total",
       "Calls refused for their reasoning setting (400) and sent again without it.", {"model"}};
+  // Requests the HTTP server refused before the gateway saw them (http::ServerOptions::on_refused):
+  // no decision record exists for these.
+  Family<Counter> http_refused{
+      "switchboard_http_refused_total",
+      "Requests refused by the HTTP server before routing: header_too_large, bad_http, overloaded.",
+      {"code"}};
   Family<Counter> embeddings{
       "switchboard_embedding_requests_total",
       "Calls to the http embedding provider, by result (ok or the error code).",

@@ -96,6 +96,8 @@ asio::awaitable<void> StageRunner::send_error(RequestContext& ctx, const Error& 
   if (ctx.metrics) ctx.metrics->errors.with({ctx.route_label, rec.model, e.code, rec.api}).inc();
   if (ctx.explain_only || !ctx.client) co_return;
   auto headers = ctx.response_headers();
+  // The server's own overload passes in a second; a client that honours retry-after waits that.
+  if (e.code == "overloaded") headers.emplace_back("retry-after", "1");
   if (!co_await ctx.client->error(e, headers)) rec.outcome = "client_gone";
 }
 

@@ -3,7 +3,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, rawExchange, rawConnect, withTimeout, GPT4,
+  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, rawExchange, rawConnect, withTimeout, GPT4, expectErrorShape, metricSum,
 } from './lib/harness.mjs';
 
 const req = (body, extra = '') =>
@@ -42,13 +42,18 @@ describe('HTTP edge cases', () => {
     assert.equal(r.status, 431, r.text.slice(0, 300));
     assert.ok(r.closed);
     const [res] = splitResponses(r.text);
-    assert.equal(JSON.parse(res.body).error.code, 'header_too_large');
+    expectErrorShape(assert, JSON.parse(res.body), 'header_too_large');
+    // No path was read, so no decision exists: the refusal is counted instead.
+    assert.equal(await metricSum(gw.base, 'switchboard_http_refused_total', { code: 'header_too_large' }), 1);
   });
 
-  test('garbage instead of HTTP → 400, connection closed', async () => {
+  test('garbage instead of HTTP → 400, connection closed, counted', async () => {
     const r = await rawExchange(gw.port, 'HELLO THERE\r\n\r\n');
     assert.equal(r.status, 400, r.text);
     assert.ok(r.closed);
+    const [res] = splitResponses(r.text);
+    expectErrorShape(assert, JSON.parse(res.body), 'bad_http');
+    assert.equal(await metricSum(gw.base, 'switchboard_http_refused_total', { code: 'bad_http' }), 1);
   });
 
   test('pipelined requests on one connection are answered in order', async () => {

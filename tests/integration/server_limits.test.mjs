@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   startGateway, model, stopAll, chatBody, postChat, getJson, fakeUpstream, completionJson, rawConnect, sleep,
-  expectErrorShape, withTimeout, SANITIZED, eventually
+  expectErrorShape, withTimeout, SANITIZED, eventually, metricSum, getDecision,
 } from './lib/harness.mjs';
 
 async function upstream() {
@@ -64,6 +64,9 @@ describe('server.max_connections', () => {
     await eventually(async () => (await postChat(gw.base, chatBody('m', 'again'))).status === 200, 10000,
                      'a request after a connection closed');
     for (const s of held) s.destroy();
+    // Refused before any path was read, so not recorded: counted (three above, and any retries of
+    // the loop before the slot freed).
+    assert.ok(await metricSum(gw.base, 'switchboard_http_refused_total', { code: 'overloaded' }) >= 3);
   });
 });
 
@@ -92,6 +95,20 @@ describe('server.max_body_budget_bytes', () => {
     assert.equal(big.status, 503, big.text);
     assert.equal(big.headers.get('retry-after'), '1');
     expectErrorShape(assert, big.json, 'overloaded');
+    // Answered by the gateway from the head alone: recorded, and in the API's own shape.
+    const d = await getDecision(gw.base, big.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'overloaded');
+    assert.equal(d.status, 503);
+    assert.equal(d.error.code, 'overloaded');
+    const msg = await fetch(`${gw.base}/v1/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'w'.repeat(20000) }] }),
+    });
+    assert.equal(msg.status, 503);
+    assert.equal(msg.headers.get('retry-after'), '1');
+    const anthropic = await msg.json();
+    assert.equal(anthropic.type, 'error');
+    assert.equal(anthropic.error.type, 'overloaded_error');
 
     const small = await postChat(gw.base, chatBody('m', 'z'.repeat(5000)));
     assert.equal(small.status, 200, small.text);

@@ -14,7 +14,10 @@ class ParseStage final : public SyncStage {
   std::string_view name() const override { return "parse"; }
   bool required() const override { return true; }
   StageResult run_now(RequestContext& ctx) const override {
-    if (ctx.read_error) return StageResult::fail(*ctx.read_error, "client_error");
+    if (ctx.read_error)  // the server could not read the body: too large, malformed, over its budget
+      return StageResult::fail(*ctx.read_error, ctx.read_error->kind == ErrorKind::kUnavailable
+                                                    ? "overloaded"
+                                                    : "client_error");
     auto parsed = ctx.kind == RequestKind::kEmbeddings ? api::parse_embeddings_request(ctx.body)
                                                        : api::parse_chat_request(ctx.body);
     if (!parsed) return StageResult::fail(parsed.error(), "client_error");
