@@ -135,7 +135,7 @@ Result<CacheSettings> parse_cache_settings(const config::Config& config) {
       } else {
         r.keys(n,
                {"enabled", "name", "store", "semantic", "threshold", "ttl_s", "max_entries",
-                "max_bytes", "deterministic_only", "tools"},
+                "max_bytes", "deterministic_only", "tools", "scope"},
                "a route's cache section");
         if (n["enabled"] && !r.boolean(n["enabled"], "enabled")) continue;
         if (n["name"]) def.name = r.str(n["name"], "name");
@@ -160,6 +160,13 @@ Result<CacheSettings> parse_cache_settings(const config::Config& config) {
         if (n["deterministic_only"])
           rc.deterministic_only = r.boolean(n["deterministic_only"], "deterministic_only");
         if (n["tools"]) rc.tools = r.boolean(n["tools"], "tools");
+        if (n["scope"]) {
+          const std::string scope = r.str(n["scope"], "scope");
+          if (scope == "key") rc.scope = CacheScope::kKey;
+          else if (scope == "team") rc.scope = CacheScope::kTeam;
+          else if (scope == "route") rc.scope = CacheScope::kRoute;
+          else r.fail(n["scope"], "cache.scope must be key, team or route, not '" + scope + "'");
+        }
       }
       rc.cache = def.name;
       if (auto c = out.caches.find(def.name); c != out.caches.end()) {

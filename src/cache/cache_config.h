@@ -18,6 +18,7 @@
 //         max_bytes: 67108864
 //         deterministic_only: true           # temperature 0/unset, no legacy functions, n = 1
 //         tools: true                        # requests with tools, and tool-call answers (exact only)
+//         scope: key                         # key | team | route: who shares answers (CacheScope)
 //
 // Routes sharing a cache must agree on its store and bounds (ttl_s, max_entries, max_bytes).
 #pragma once
@@ -54,8 +55,14 @@ struct CacheDef {
   std::string where;  // of the first route naming it
 };
 
+// Who shares a cache's answers (with API keys; without them every request is everyone's):
+// kKey — each key its own (default: a tenant's prompts and answers stay its own), kTeam — the
+// keys of one team, kRoute — every caller of the routes naming the cache.
+enum class CacheScope { kKey, kTeam, kRoute };
+
 struct RouteCache {
   std::string cache;  // CacheDef::name
+  CacheScope scope = CacheScope::kKey;
   bool semantic = true;
   float threshold = kDefaultThreshold;
   bool deterministic_only = true;

@@ -146,7 +146,8 @@ std::string collapse_whitespace(std::string_view text) {
   return out;
 }
 
-Result<NormalisedRequest> normalise(std::string_view body, const api::ChatRequest& req) {
+Result<NormalisedRequest> normalise(std::string_view body, const api::ChatRequest& req,
+                                    std::string_view scope) {
   NormalisedRequest out;
   simdjson::dom::element doc;
   if (parser().parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || !doc.is_object())
@@ -191,6 +192,10 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
   }
   std::sort(params.begin(), params.end());
   Hasher h;
+  if (!scope.empty()) {
+    h.bytes("\x1escope");
+    h.bytes(scope);
+  }
   for (const auto& [k, v] : params) {
     h.bytes(k);
     h.bytes(v);

@@ -50,7 +50,11 @@ struct NormalisedRequest {
   bool multiple_choices = false;  // n > 1: never cached (one answer is stored)
 };
 
-Result<NormalisedRequest> normalise(std::string_view body, const api::ChatRequest& req);
+// `scope`, when not empty, is hashed into both keys first: requests of different scopes (API keys,
+// teams, routing objectives: pipeline/stages/cache_stage.cc) never share an entry. "" keys as
+// before scopes existed.
+Result<NormalisedRequest> normalise(std::string_view body, const api::ChatRequest& req,
+                                    std::string_view scope = {});
 
 // Collapses whitespace runs to one space, trims both ends.
 std::string collapse_whitespace(std::string_view text);

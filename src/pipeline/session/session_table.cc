@@ -181,6 +181,15 @@ std::uint64_t session_key(std::string_view kind, std::string_view id) {
   return nonzero(h);
 }
 
+std::uint64_t scoped(std::uint64_t hash, std::string_view owner) {
+  if (owner.empty() || hash == 0) return hash;
+  std::uint64_t h = kFnvOffset;
+  fnv(h, owner);
+  fnv(h, std::string_view("\0", 1));
+  fnv(h, std::string_view(reinterpret_cast<const char*>(&hash), sizeof hash));
+  return nonzero(h);
+}
+
 namespace {
 // The index of the last `user` message; messages.size() when there is none.
 std::size_t last_user_index(const api::ChatRequest& request) {

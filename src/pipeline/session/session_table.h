@@ -110,6 +110,11 @@ std::shared_ptr<SessionTable> existing_table(std::string_view route);
 // (kind "header" or "user"), or of a new header-less one (kind "prefix", id = its decision id).
 std::uint64_t session_key(std::string_view kind, std::string_view id);
 
+// `hash` (a session key or a conversation hash) within the space of one API key, `owner` (its id):
+// two keys' clients that send the same x-session-id, `user` or conversation never share a session.
+// Unchanged for owner "" (no key) and for 0 ("none").
+std::uint64_t scoped(std::uint64_t hash, std::string_view owner);
+
 // Conversation hashes. A message is hashed as its role, a 0x1F byte, its text (ChatRequest's
 // text_of(): a string content, or the text parts of an array joined by '\n'; tool calls, images
 // and names are not hashed) and a 0x1E byte, in order, with 64-bit FNV-1a; 0 is never returned

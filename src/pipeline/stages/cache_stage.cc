@@ -44,6 +44,7 @@
 #include "guard/redact.h"
 #include "pipeline/answer_tap.h"
 #include "pipeline/request_context.h"
+#include "pipeline/routing_headers.h"
 #include "signals/extractor.h"
 #include "signals/glove.h"
 #include "signals/glove_shared.h"
@@ -134,7 +135,7 @@ class CacheStage final : public Stage {
     if (!ctx.reasoning_effort.empty())
       with_effort = api::with_reasoning_effort(ctx.body, ctx.reasoning_effort);
     auto norm = cache::normalise(with_effort.empty() ? ctx.body : std::string_view(with_effort),
-                                 ctx.req);
+                                 ctx.req, scope_of(ctx, route.settings.scope));
     if (!norm) co_return bypass("unreadable request");
     if (norm->multiple_choices) co_return bypass("n > 1");
     if (route.settings.deterministic_only && !norm->deterministic)
@@ -254,6 +255,24 @@ class CacheStage final : public Stage {
   }
 
  private:
+  // What partitions the cache besides the request (cache::normalise's `scope`): the API key or
+  // team that may share the answer (cache.scope), and the routing headers, which change the model
+  // the route would choose (an answer chosen for `x-switchboard-objective: cost` must not answer a
+  // request that asked for quality).
+  static std::string scope_of(const RequestContext& ctx, cache::CacheScope scope) {
+    std::string out;
+    if (ctx.api_key && scope == cache::CacheScope::kKey) out = "key:" + ctx.api_key->key.id;
+    if (ctx.api_key && scope == cache::CacheScope::kTeam) out = "team:" + ctx.api_key->key.team;
+    for (std::string_view name : kRoutingHeaders)
+      if (auto v = ctx.headers.find(name)) {
+        out += '\x1f';
+        out += name;
+        out += '=';
+        out += *v;
+      }
+    return out;
+  }
+
   // A miss (or a repeat): tap the answer, store it once the request was answered.
   static StageResult tap_answer(RequestContext& ctx, const CachedRoute& route, cache::Entry entry,
                                 std::string_view status, std::string note) {
@@ -268,6 +287,12 @@ class CacheStage final : public Stage {
         [tap, store = route.store, entry = std::move(entry)](RequestContext& c) mutable {
           tap->remove(c);  // the taps die with this callback; nothing writes after the answer
           if (c.error || c.rec.status != 200 || c.rec.outcome != "ok") return;
+          // The cache holds the route's answers: one that a session kept on its own model against
+          // the policy's choice (pipeline/stages/session_stage.cc) is not the route's answer.
+          if (c.rec.session && c.rec.session->action == "stayed") {
+            if (c.rec.cache) c.rec.cache->note = "not stored: the session's model answered";
+            return;
+          }
           auto answer = tap->answer();
           if (!answer) return;
           answer->cost_usd = c.rec.cost_usd;

@@ -136,7 +136,10 @@ class LimitsStage final : public SyncStage {
     ctx.after_answer.push_back(
         [service = service_, means = means_, key = std::move(key), a = std::move(a)](RequestContext& c) {
           const auto& rec = c.rec;
-          observe_completions(*means, rec, c.req.choices);
+          // The means estimate answers with no limit: one cut short by max_tokens says nothing of
+          // those (and a client sending many max_tokens: 1 requests would otherwise shrink every
+          // key's reservation for that model).
+          if (!c.req.max_tokens) observe_completions(*means, rec, c.req.choices);
           const std::int64_t tokens = rec.prompt_tokens + rec.completion_tokens;
           const bool refused = rec.outcome == "forbidden" || rec.outcome == "rate_limited" ||
                                rec.outcome == "budget_exceeded" ||

@@ -63,6 +63,7 @@ struct Turn {
   std::string route;                               // published and saved with the turn
   session::Settings settings;
   std::uint64_t key = 0;
+  std::string owner;                    // the API key's id ("" without keys): session::scoped()
   std::optional<session::State> state;  // the session before this turn (nullopt: new)
   std::string chosen;                   // the model the session goes on with
   bool switched = false;
@@ -153,6 +154,10 @@ class SessionStage final : public SyncStage {
     if (fleet_ || rs.saved) turn->route = found->first;
     turn->settings = rs.settings;
     store::SessionRecord rec;
+    // Sessions are the API key's own (the auth stage ran first): another key's client naming the
+    // same session, user or conversation gets a session of its own.
+    const std::string_view owner = ctx.api_key ? std::string_view(ctx.api_key->key.id) : "";
+    turn->owner = owner;
     if (auto header = ctx.headers.find("x-session-id"); header && !header->empty()) {
       if (header->size() > kMaxSessionIdBytes)
         return StageResult::fail(
@@ -160,11 +165,11 @@ class SessionStage final : public SyncStage {
                        fmt::format("x-session-id must be at most {} bytes", kMaxSessionIdBytes)),
             "client_error");
       rec.kind = "header";
-      turn->key = session::session_key("header", *header);
+      turn->key = session::scoped(session::session_key("header", *header), owner);
     } else if (!ctx.req.user.empty()) {
       rec.kind = "user";
-      turn->key = session::session_key("user", ctx.req.user);
-    } else if (auto key = find_by_prefix(*rs.table, ctx.req, now)) {
+      turn->key = session::scoped(session::session_key("user", ctx.req.user), owner);
+    } else if (auto key = find_by_prefix(*rs.table, ctx.req, owner, now)) {
       rec.kind = "prefix";
       turn->key = *key;
     } else {
@@ -217,13 +222,14 @@ class SessionStage final : public SyncStage {
       // user message (session::tool_turn_hash).
       if (tap)
         if (auto answer = tap->answer())
-          conversation =
+          conversation = session::scoped(
               !answer->tool_calls.empty()
                   ? session::tool_turn_hash(c.req)
                   : session::conversation_hash(
                         c.req, c.restore.empty()
                                    ? answer->content
-                                   : guard::unrestore_text(answer->content, c.restore));
+                                   : guard::unrestore_text(answer->content, c.restore)),
+              turn->owner);
       turn->table->update(turn->key, next, conversation, session::steady_now_ms());
       if (turn->fleet)
         turn->fleet->publish(turn->route, turn->key, next, conversation, turn->settings.ttl_ms);
@@ -240,10 +246,11 @@ class SessionStage final : public SyncStage {
   // before its last user message (session/session_table.h).
   static std::optional<std::uint64_t> find_by_prefix(session::SessionTable& table,
                                                      const api::ChatRequest& req,
-                                                     std::int64_t now) {
+                                                     std::string_view owner, std::int64_t now) {
     if (!req.messages.empty() && req.messages.back().role != "user")
-      if (auto key = table.find_conversation(session::tool_turn_hash(req), now)) return key;
-    return table.find_conversation(session::history_hash(req), now);
+      if (auto key = table.find_conversation(session::scoped(session::tool_turn_hash(req), owner), now))
+        return key;
+    return table.find_conversation(session::scoped(session::history_hash(req), owner), now);
   }
 
   // After the policy decided: keep the session's model, or record the switch.
