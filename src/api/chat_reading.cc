@@ -59,7 +59,7 @@ Error bad_answer(const std::string& why) {
 }  // namespace
 
 Result<ChatAnswer> read_chat_completion(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
+  json j = parse_json(body);
   if (j.is_discarded() || !j.is_object()) return bad_answer("not a JSON object");
   auto choices = j.find("choices");
   if (choices == j.end() || !choices->is_array() || choices->empty() ||
@@ -87,7 +87,7 @@ std::optional<ChatChunk> read_chat_chunk(std::string_view data) {
     c.done = true;
     return c;
   }
-  json j = json::parse(data, nullptr, false);
+  json j = parse_json(data);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   if (auto e = j.find("error"); e != j.end()) {
     c.error = e->is_object() ? str(*e, "message") : e->dump();
@@ -120,7 +120,7 @@ std::string named_event(std::string_view name, std::string_view json_text) {
 }
 
 std::string upstream_error_message(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
+  json j = parse_json(body);
   if (!j.is_discarded() && j.is_object()) {
     if (auto e = j.find("error"); e != j.end()) {
       if (e->is_object() && e->contains("message") && (*e)["message"].is_string())

@@ -1,4 +1,5 @@
 #include "api/chat_response.h"
+#include "api/json_util.h"
 
 #include <simdjson.h>
 
@@ -101,7 +102,7 @@ Result<CompletionAnswer> parse_completion(std::string_view body) {
 }
 
 std::string buffered_call_body(std::string_view body, std::string_view model, bool logprobs) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = parse_json(body);
   if (j.is_discarded() || !j.is_object()) return std::string(body);
   j["model"] = model;
   j["stream"] = false;
@@ -115,7 +116,7 @@ std::string buffered_call_body(std::string_view body, std::string_view model, bo
 
 std::string synthesis_call_body(std::string_view body, std::string_view model,
                                 std::string_view prompt) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = parse_json(body);
   if (j.is_discarded() || !j.is_object()) j = nlohmann::json::object();
   j["model"] = model;
   j["stream"] = false;
@@ -156,11 +157,11 @@ std::string completion_as_sse(const CompletionAnswer& a, bool include_usage,
 
 std::string without_unrequested_logprobs(std::string_view client_body, std::string body) {
   if (body.find("\"logprobs\"") == std::string::npos) return body;
-  const nlohmann::json client = nlohmann::json::parse(client_body, nullptr, false);
+  const nlohmann::json client = parse_json(client_body);
   if (!client.is_object()) return body;
   if (auto it = client.find("logprobs"); it != client.end() && it->is_boolean() && it->get<bool>())
     return body;
-  nlohmann::json whole = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json whole = parse_json(body);
   if (!whole.is_object() || !whole.contains("choices") || !whole["choices"].is_array())
     return body;
   bool removed = false;
@@ -172,7 +173,7 @@ std::string without_unrequested_logprobs(std::string_view client_body, std::stri
 
 std::optional<std::string> completion_body_as_sse(std::string_view body, bool include_usage,
                                                   std::size_t piece_chars) {
-  nlohmann::json whole = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json whole = parse_json(body);
   if (!whole.is_object() || !whole.contains("choices") || !whole["choices"].is_array())
     return std::nullopt;
   nlohmann::json head = nlohmann::json::object();

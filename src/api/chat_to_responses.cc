@@ -122,7 +122,7 @@ class ResponsesReader final : public UpstreamToChat {
   explicit ResponsesReader(bool include_usage) : include_usage_(include_usage) {}
 
   Result<std::string> whole(std::string_view body) override {
-    json r = json::parse(body, nullptr, false);
+    json r = parse_json(body);
     if (string_at(r, "object") != "response" || !member(r, "output").is_array())
       return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                         "the Responses upstream's answer is not a response");
@@ -164,7 +164,7 @@ class ResponsesReader final : public UpstreamToChat {
   }
 
   std::string error_body(std::string_view body) override {
-    json j = json::parse(body, nullptr, false);
+    json j = parse_json(body);
     if (member(j, "error").is_object() && member(j["error"], "message").is_string())
       return dump_json(j);  // already OpenAI's shape
     return dump_json({{"error",
@@ -176,7 +176,7 @@ class ResponsesReader final : public UpstreamToChat {
 
   std::string event(std::string_view data) override {
     if (stopped_) return {};
-    json e = json::parse(data, nullptr, false);
+    json e = parse_json(data);
     if (!e.is_object()) return {};
     const std::string type = string_at(e, "type");
     if (type == "error") {
@@ -254,7 +254,7 @@ class ResponsesReader final : public UpstreamToChat {
 }  // namespace
 
 Result<std::string> chat_to_responses_request(std::string_view chat_body, std::string_view model) {
-  json chat = json::parse(chat_body, nullptr, false);
+  json chat = parse_json(chat_body);
   if (!chat.is_object()) return invalid_request("the body must be a JSON object");
   if (chat.contains("n") && !chat["n"].is_null() && chat["n"] != 1)
     return unsupported("n other than 1");

@@ -27,6 +27,23 @@ std::optional<std::int64_t> int_at(const nlohmann::json& j, const char* key) {
   return v.get<std::int64_t>();
 }
 
+bool json_nesting_within(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const char c = text[i++];
+    if (c == '"') {  // skip the string: to its closing quote, past escapes
+      while (i < n && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
+      ++i;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
 Result<nlohmann::json> parse_request_object(std::string_view body) {
   // simdjson validates first, in linear time and with a nesting limit (1024 levels), and finds a
   // repeated top-level key. nlohmann's parser with a callback (how keys used to be checked)

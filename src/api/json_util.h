@@ -21,6 +21,21 @@ inline Error invalid_request(const std::string& message) {
   return make_error(ErrorKind::kBadRequest, "invalid_request", message);
 }
 
+// Nesting bound of JSON from outside (upstream answers and their stream events, strings a client
+// sends that hold JSON, stored conversations): nlohmann's parser is iterative, but copying, dumping
+// and comparing a value recurse, and 70,000 levels (140 KB) overflowed the stack.
+inline constexpr std::size_t kMaxJsonDepth = 1024;
+// True when no array or object in `text` nests deeper than `limit` (brackets inside strings do
+// not count). One linear pass; says nothing else of validity.
+bool json_nesting_within(std::string_view text, std::size_t limit = kMaxJsonDepth);
+// Parses JSON from outside without throwing: a discarded value (is_discarded()) when `text` is not
+// JSON or nests deeper than kMaxJsonDepth. Every parse of such text goes through here.
+template <typename Json = nlohmann::json>
+Json parse_json(std::string_view text) {
+  if (!json_nesting_within(text)) return Json(Json::value_t::discarded);
+  return Json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
 // Reading untrusted JSON without throwing: `key` of an object, when it has the wanted type.
 // member(): a null json when `j` is not an object or has no `key`.
 const nlohmann::json& member(const nlohmann::json& j, const char* key);

@@ -229,7 +229,7 @@ std::string stop_reason_of(std::string_view finish, bool tools) {
 }
 
 json tool_input(const std::string& arguments) {
-  json j = json::parse(arguments, nullptr, false);
+  json j = parse_json(arguments);
   if (!j.is_discarded() && j.is_object()) return j;
   return json::object();
 }
@@ -607,7 +607,7 @@ Result<MessagesRequest> parse_count_tokens_request(std::string_view body) {
 }
 
 std::optional<Usage> anthropic_usage(std::string_view message_json) {
-  json j = json::parse(message_json, nullptr, false);
+  json j = parse_json(message_json);
   const json& u = member(j, "usage");
   if (!u.is_object()) return std::nullopt;
   Usage out;
@@ -621,7 +621,7 @@ std::optional<Usage> anthropic_usage(std::string_view message_json) {
 }
 
 void MessagesStreamMeter::on_event(std::string_view data) {
-  json j = json::parse(data, nullptr, false);
+  json j = parse_json(data);
   if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string()) return;
   const std::string& type = j["type"].get_ref<const std::string&>();
   auto read = [this](const json& usage) {

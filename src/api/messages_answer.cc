@@ -43,7 +43,7 @@ class MessagesAnswerReader final : public TextAnswerReader {
  public:
   void on_event(std::string_view data) override {
     if (bad_) return;
-    json e = json::parse(data, nullptr, false);
+    json e = parse_json(data);
     if (e.is_discarded() || !e.is_object()) return;  // not an event of this API: ignored
     const std::string type = string_at(e, "type");
     if (type == "message_start") {
@@ -113,7 +113,7 @@ class MessagesAnswerReader final : public TextAnswerReader {
 }  // namespace
 
 std::optional<TextAnswer> anthropic_answer(std::string_view message_json) {
-  json j = json::parse(message_json, nullptr, false);
+  json j = parse_json(message_json);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   if (j.contains("type") && string_at(j, "type") != "message") return std::nullopt;
   const json& content = member(j, "content");

@@ -72,7 +72,7 @@ class ResponsesAnswerReader final : public TextAnswerReader {
         data.find("error") == std::string_view::npos &&
         data.find("response.failed") == std::string_view::npos)
       return;
-    json e = json::parse(data, nullptr, false);
+    json e = parse_json(data);
     if (e.is_discarded() || !e.is_object()) return;
     const std::string type = string_at(e, "type");
     if (type == "error" || type == "response.failed") {
@@ -95,7 +95,7 @@ class ResponsesAnswerReader final : public TextAnswerReader {
 }  // namespace
 
 std::optional<TextAnswer> responses_answer(std::string_view response_json) {
-  json j = json::parse(response_json, nullptr, false);
+  json j = parse_json(response_json);
   if (j.is_discarded()) return std::nullopt;
   return answer_of(j);
 }

@@ -19,7 +19,7 @@ bool member_is_string(const json& j, const char* key) {
 }
 
 json parse_object(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
+  json j = parse_json(text);
   return j.is_object() ? j : json();
 }
 
@@ -132,7 +132,7 @@ Result<std::string> responses_continue(std::string_view body, std::string_view i
   json j = parse_object(body);
   if (!j.is_object())
     return make_error(ErrorKind::kBadRequest, "invalid_request", "the body must be a JSON object");
-  json history = json::parse(items, nullptr, false);
+  json history = parse_json(items);
   if (!history.is_array())
     return make_error(ErrorKind::kInternal, "stored_response_unreadable",
                       "the stored conversation of previous_response_id is not readable");
@@ -210,7 +210,7 @@ Result<InputItemsQuery> parse_input_items_query(std::string_view query) {
 
 Result<std::string> responses_input_items(std::string_view response_id, std::string_view items,
                                           std::string_view response, const InputItemsQuery& q) {
-  json all = json::parse(items, nullptr, false);
+  json all = parse_json(items);
   json answer = parse_object(response);
   if (!all.is_array() || !answer.is_object())
     return make_error(ErrorKind::kInternal, "stored_response_unreadable",

@@ -1,4 +1,5 @@
 #include "api/responses_meter.h"
+#include "api/json_util.h"
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -26,13 +27,13 @@ std::optional<Usage> usage_of(const json& response) {
 }  // namespace
 
 std::optional<Usage> responses_usage(std::string_view response_json) {
-  json j = json::parse(response_json, nullptr, false);
+  json j = parse_json(response_json);
   if (j.is_discarded()) return std::nullopt;
   return usage_of(j);
 }
 
 void ResponsesStreamMeter::on_event(std::string_view data) {
-  json j = json::parse(data, nullptr, false);
+  json j = parse_json(data);
   if (j.is_discarded() || !j.is_object()) return;
   auto t = j.find("type");
   if (t == j.end() || !t->is_string()) return;

@@ -23,7 +23,7 @@ std::string Answer::serialise() const {
 }
 
 std::optional<Answer> Answer::deserialise(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
+  json j = api::parse_json(text);
   if (!j.is_object()) return std::nullopt;
   try {
     Answer a;
@@ -108,7 +108,7 @@ void Answer::renew_tool_call_ids(std::string_view seed) {
 }
 
 std::optional<Answer> answer_from_body(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
+  json j = api::parse_json(body);
   if (!j.is_object() || j.contains("error")) return std::nullopt;
   if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].size() != 1)
     return std::nullopt;
@@ -146,7 +146,7 @@ std::optional<Answer> answer_from_sse(std::string_view stream) {
       done = true;
       return true;
     }
-    json j = json::parse(event, nullptr, false);
+    json j = api::parse_json(event);
     if (!j.is_object() || j.contains("error")) return false;
     if (j.contains("model") && j["model"].is_string()) a.model = j["model"].get<std::string>();
     read_usage(j, a);

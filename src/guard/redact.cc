@@ -1,4 +1,5 @@
 #include "guard/redact.h"
+#include "api/json_util.h"
 
 #include <algorithm>
 
@@ -40,7 +41,7 @@ std::string redact_text(std::string_view text, std::uint64_t mask, Redaction& r)
 }
 
 Result<std::string> redact_chat_body(std::string_view body, std::uint64_t mask, Redaction& r) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = api::parse_json(body);
   if (j.is_discarded() || !j.is_object())
     return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not JSON");
   auto messages = j.find("messages");
@@ -160,7 +161,7 @@ std::string restore_answer_json(
     std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders) {
   if (json.find("\"arguments\"") == std::string_view::npos)
     return restore_json_text(json, placeholders);
-  auto j = nlohmann::json::parse(json, nullptr, false);
+  auto j = api::parse_json(json);
   if (j.is_discarded()) return restore_json_text(json, placeholders);
   restore_arguments(j, placeholders);
   return restore_json_text(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
@@ -267,7 +268,7 @@ std::string StreamRestorer::process_event(std::string_view event) {
   bool holding = false;
   for (const auto& h : held_) holding |= !h.empty();
   if (!holding && data.find('[') == std::string_view::npos) return std::string(event);
-  auto j = nlohmann::json::parse(data, nullptr, false);
+  auto j = api::parse_json(data);
   if (j.is_discarded() || !j.is_object() || !j.contains("choices") || !j["choices"].is_array())
     return std::string(event);
   for (auto& choice : j["choices"]) {

@@ -13,6 +13,7 @@
 
 #include "api/chat_request.h"
 #include "pool/health.h"
+#include "api/json_util.h"
 
 namespace switchboard::pipeline {
 
@@ -237,7 +238,7 @@ awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const Mode
     }
     a.body = std::move(*whole);
   }
-  const auto j = nlohmann::json::parse(*a.body, nullptr, false);
+  const auto j = api::parse_json(*a.body);
   const auto e = j.is_object() ? j.find("error") : j.end();
   if (e == j.end() || !e->is_object()) co_return false;
   const auto m_it = e->find("message");

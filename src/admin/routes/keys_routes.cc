@@ -21,6 +21,7 @@
 #include "access/settings.h"
 #include "admin/admin_services.h"
 #include "api/errors.h"
+#include "api/json_util.h"
 
 namespace switchboard::admin {
 namespace {
@@ -42,7 +43,7 @@ Result<std::string> keys_db(AdminServices& s) {
 }
 
 Result<access::KeySpec> spec_from_body(std::string_view body) {
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto j = api::parse_json(body);  // nesting bounded
   if (j.is_discarded() || !j.is_object())
     return make_error(ErrorKind::kBadRequest, "invalid_json", "the body must be a JSON object");
   access::KeySpec spec;
