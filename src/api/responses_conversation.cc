@@ -118,6 +118,14 @@ class ResponsesCapture final : public ConversationCapture {
 
 }  // namespace
 
+Error ambiguous_response_id(const std::string& response_id) {
+  return make_error(ErrorKind::kBadRequest, "response_id_ambiguous",
+                    "More than one stored response has the id '" + response_id +
+                        "': the upstream that answered reuses response ids, so which "
+                        "conversation is meant cannot be told. Start a new conversation (with "
+                        "its own input), or delete this id.");
+}
+
 ConversationRequest responses_conversation(std::string_view body) {
   ConversationRequest c;
   json j = parse_object(body);

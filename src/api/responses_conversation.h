@@ -19,6 +19,11 @@ namespace switchboard::api {
 // previous_response_id and `store` (only an explicit true: the gateway keeps nothing else).
 ConversationRequest responses_conversation(std::string_view body);
 
+// 400 `response_id_ambiguous`: more than one stored response the caller may see has the id
+// `response_id` (an upstream that reuses ids; store::StoredResponse::ambiguous). The gateway does
+// not guess which conversation is meant — the newest would hand one client another's.
+Error ambiguous_response_id(const std::string& response_id);
+
 // The body with the stored conversation `items` (a JSON array of input items) before its own
 // input (a string input becomes one user message item) and previous_response_id removed. The
 // request's own `instructions` stay (as OpenAI's: a previous response's instructions are not

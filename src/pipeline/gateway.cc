@@ -8,6 +8,7 @@
 #include "api/chat_request.h"
 #include "access/credentials.h"
 #include "api/errors.h"
+#include "api/responses_conversation.h"
 #include "pipeline/capacity_controller.h"
 #include "pipeline/capturing_writer.h"
 #include "pipeline/embedding_step.h"
@@ -385,6 +386,8 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
             ctx.read_error =
                 make_error(ErrorKind::kNotFound, "previous_response_not_found",
                            "Previous response with id '" + asked.previous_id + "' not found.");
+          } else if (previous->ambiguous) {
+            ctx.read_error = api::ambiguous_response_id(asked.previous_id);
           } else if (auto body = fe.continue_from(ctx.body, previous->items); !body) {
             ctx.read_error = body.error();
           } else {

@@ -75,6 +75,10 @@ asio::awaitable<void> Gateway::stored_response_endpoint(http::Exchange& ex, std:
     http::Response r = error_response(not_found(id));
     co_return (void) co_await ex.respond(std::move(r));
   }
+  if (found->ambiguous && !erase) {  // deleting removes them all, which is what the client can do
+    http::Response r = error_response(api::ambiguous_response_id(id));
+    co_return (void) co_await ex.respond(std::move(r));
+  }
   if (list_inputs && !found->response.empty()) {
     auto listed = api::responses_input_items(id, found->items, found->response, *query);
     http::Response r =

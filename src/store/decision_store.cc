@@ -181,7 +181,7 @@ void DecisionStore::record(DecisionRecord&& record) {
     pending_bytes_ += w;
     auto shared = std::make_shared<const DecisionRecord>(std::move(record));
     pending_[shared->id] = shared;
-    if (shared->stored_response) pending_responses_[shared->stored_response->id] = shared;
+    if (shared->stored_response) pending_responses_.emplace(shared->stored_response->id, shared);
     queue_.push_back(std::move(shared));
     ++enqueued_;
     // The writer sleeps until a first record is queued, then lets the batch fill for up to
@@ -212,17 +212,34 @@ std::optional<DecisionRecord> DecisionStore::find(const std::string& id) {
 
 std::optional<StoredResponse> DecisionStore::find_response(const std::string& response_id,
                                                             const Owner& caller) {
+  // Every response the caller may see under this id, queued or written (a record is in both for a
+  // moment: counted once, by decision id); the newest answers, unless there are two.
+  std::optional<StoredResponse> found;
+  std::string newest;  // its decision id
+  std::vector<std::string> seen;
+  auto consider = [&](const std::string& decision_id, const StoredResponse& r) {
+    if (std::find(seen.begin(), seen.end(), decision_id) != seen.end()) return;
+    seen.push_back(decision_id);
+    if (!found || decision_id > newest) {
+      found = r;
+      newest = decision_id;
+    }
+  };
   {
     std::lock_guard lock(mu_);
-    if (auto it = pending_responses_.find(response_id); it != pending_responses_.end()) {
+    auto [first, last] = pending_responses_.equal_range(response_id);
+    for (auto it = first; it != last; ++it) {
       const DecisionRecord& r = *it->second;
-      if (r.key_name.empty() || caller.owns(r.key_name, r.time_ms)) return *r.stored_response;
+      if (r.key_name.empty() || caller.owns(r.key_name, r.time_ms))
+        consider(r.id, *r.stored_response);
     }
   }
-  auto reader = take_reader();
-  if (!reader) return std::nullopt;
-  auto found = read_stored_response(reader->db, response_id, caller);
-  return_reader(std::move(reader));
+  if (auto reader = take_reader()) {
+    for (const auto& row : read_stored_responses(reader->db, response_id, caller))
+      consider(row.decision_id, row.response);
+    return_reader(std::move(reader));
+  }
+  if (found) found->ambiguous = seen.size() > 1;
   return found;
 }
 
@@ -457,8 +474,12 @@ void DecisionStore::finish_batch(const std::vector<RecordPtr>& batch, bool dropp
     pending_.erase(r->id);
     pending_bytes_ -= weight(*r);
     if (r->stored_response) {
-      auto it = pending_responses_.find(r->stored_response->id);
-      if (it != pending_responses_.end() && it->second == r) pending_responses_.erase(it);
+      auto [first, last] = pending_responses_.equal_range(r->stored_response->id);
+      for (auto it = first; it != last; ++it)
+        if (it->second == r) {
+          pending_responses_.erase(it);
+          break;
+        }
     }
   }
   written_ += batch.size();

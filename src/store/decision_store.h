@@ -125,6 +125,10 @@ struct StoredResponse {
   std::string id;        // the response id ("resp_...")
   std::string items;     // JSON array text
   std::string response;  // JSON object text ("" in rows stored before it was kept)
+  // Another response the caller may see was stored under the same id: an upstream that reuses
+  // ids (a passed-through Responses replica numbering them, or a hostile one re-issuing a
+  // victim's). Which conversation the client means cannot be told: the gateway refuses to guess.
+  bool ambiguous = false;
 };
 
 struct DecisionRecord {
@@ -276,7 +280,7 @@ class DecisionStore {
   std::deque<RecordPtr> queue_;                        // guarded by mu_
   std::unordered_map<std::string_view, RecordPtr> pending_;  // guarded by mu_: queued or being written
   // guarded by mu_: the queued records' stored responses, by response id
-  std::unordered_map<std::string_view, RecordPtr> pending_responses_;
+  std::unordered_multimap<std::string_view, RecordPtr> pending_responses_;
   std::uint64_t enqueued_ = 0, written_ = 0;                // guarded by mu_
   std::size_t pending_bytes_ = 0;  // guarded by mu_: pending_'s responses and contexts (weight())
   bool stopping_ = false;                                   // guarded by mu_

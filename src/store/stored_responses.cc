@@ -36,8 +36,8 @@ constexpr const char* kExpire = "DELETE FROM responses WHERE decision_id < ?";
 // A row stored without a key is anyone's; one stored with a key, its owner's (store/owner.h:
 // made no earlier than the key's creation, which decision ids encode).
 constexpr const char* kSelect =
-    "SELECT items, response FROM responses WHERE response_id = ?1 "
-    "AND (key = '' OR (key = ?2 AND decision_id >= ?3)) ORDER BY decision_id DESC LIMIT 1";
+    "SELECT items, response, decision_id FROM responses WHERE response_id = ?1 "
+    "AND (key = '' OR (key = ?2 AND decision_id >= ?3)) ORDER BY decision_id DESC LIMIT 3";
 constexpr const char* kDelete =
     "DELETE FROM responses WHERE response_id = ?1 "
     "AND (key = '' OR (key = ?2 AND decision_id >= ?3))";
@@ -81,14 +81,16 @@ void expire_stored_responses(sqlite3* db) {
   expire_beside_batches(db, kExpire);
 }
 
-std::optional<StoredResponse> read_stored_response(sqlite3* db, const std::string& response_id,
-                                                   const Owner& caller) {
+std::vector<StoredRow> read_stored_responses(sqlite3* db, const std::string& response_id,
+                                             const Owner& caller) {
+  std::vector<StoredRow> rows;
   Statement select(db, kSelect);
   select.text(1, response_id);
   select.text(2, caller.key);
   select.text(3, id_prefix(caller.since_ms));
-  if (sqlite3_step(select.s) != SQLITE_ROW) return std::nullopt;
-  return StoredResponse{response_id, select.col_text(0), select.col_text(1)};
+  while (sqlite3_step(select.s) == SQLITE_ROW)
+    rows.push_back({select.col_text(2), StoredResponse{response_id, select.col_text(0), select.col_text(1)}});
+  return rows;
 }
 
 std::optional<bool> delete_stored_response(sqlite3* db, const std::string& response_id,

@@ -25,12 +25,18 @@ bool write_stored_responses(sqlite3* db,
                             const std::vector<std::shared_ptr<const DecisionRecord>>& batch);
 // Deletes the rows older than the oldest decision record left (all of them when none is left).
 void expire_stored_responses(sqlite3* db);
-// What is stored under `response_id` (the latest, should an upstream reuse an id) by `caller`
-// (store/owner.h), or by a request without a key (anyone's). A conversation stored with a key is
-// not found for another key, none, or a later key of the same name.
-std::optional<StoredResponse> read_stored_response(sqlite3* db, const std::string& response_id,
-                                                   const Owner& caller);
-// Deletes every row under `response_id` that read_stored_response() could find for `caller`.
+// What is stored under `response_id` by `caller` (store/owner.h), or by a request without a key
+// (anyone's): the latest row, and `others` = the decision ids of up to two more the caller may
+// see (an upstream that reuses ids: DecisionStore::find_response marks the answer ambiguous). A
+// conversation stored with a key is not found for another key, none, or a later key of the same
+// name.
+struct StoredRow {
+  std::string decision_id;
+  StoredResponse response;
+};
+std::vector<StoredRow> read_stored_responses(sqlite3* db, const std::string& response_id,
+                                             const Owner& caller);
+// Deletes every row under `response_id` that read_stored_responses() could find for `caller`.
 // Whether one was deleted; nullopt on an SQLite error (sqlite3_errmsg says which).
 std::optional<bool> delete_stored_response(sqlite3* db, const std::string& response_id,
                                            const Owner& caller);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, getDecision, postChat, chatBody, GPT4,
-  GPT4_PRICE,
+  GPT4_PRICE, fakeUpstream, eventually,
 } from './lib/harness.mjs';
 import { postJson, readChatStream, received } from './lib/post.mjs';
 
@@ -378,5 +378,49 @@ describe('previous_response_id without apis.responses.store', () => {
     const body = await get.json();
     assert.equal(body.error.code, 'response_not_found');
     assert.match(body.error.message, /apis.responses.store is off/);
+  });
+});
+
+describe('a Responses replica that reuses its response ids', () => {
+  let gw;
+  let up;
+  before(async () => {
+    // Every answer is `resp_1`, echoing what the replica was asked.
+    up = await fakeUpstream((req, res, body) => {
+      const said = JSON.stringify(JSON.parse(body).input);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({
+        id: 'resp_1', object: 'response', status: 'completed', model: 'x',
+        output: [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed',
+          content: [{ type: 'output_text', text: `echo ${said}`, annotations: [] }] }],
+        usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 },
+      }));
+    });
+    gw = await startGateway({
+      models: [model('reuser', [{ url: up.url, api: 'responses' }])],
+      extraConfig: { apis: { responses: { store: true } } },
+    });
+  });
+  after(stopAll);
+
+  test('two stored conversations under one id: continuing or reading it is refused, never the other\'s', async () => {
+    const alice = await postJson(gw.base, '/v1/responses', { model: 'reuser', input: 'Alice: my PIN is 4242', store: true });
+    assert.equal(alice.json.id, 'resp_1');
+    // Alice's conversation alone under the id: it continues.
+    await eventually(async () => (await fetch(`${gw.base}/v1/responses/resp_1`)).status === 200, 5000, 'stored');
+    const bob = await postJson(gw.base, '/v1/responses', { model: 'reuser', input: 'Bob: hello', store: true });
+    assert.equal(bob.json.id, 'resp_1');
+    const before = up.requests.length;
+    const cont = await postJson(gw.base, '/v1/responses', { model: 'reuser', input: 'what did I say?', previous_response_id: 'resp_1' });
+    assert.equal(cont.status, 400, cont.text);
+    assert.equal(cont.json.error.code, 'response_id_ambiguous');
+    assert.equal(up.requests.length, before, 'nothing reached the replica');
+    const get = await fetch(`${gw.base}/v1/responses/resp_1`);
+    assert.equal(get.status, 400);
+    assert.equal((await get.json()).error.code, 'response_id_ambiguous');
+    // Deleting removes both; the id is then unknown.
+    const del = await fetch(`${gw.base}/v1/responses/resp_1`, { method: 'DELETE' });
+    assert.equal(del.status, 200, await del.text());
+    assert.equal((await fetch(`${gw.base}/v1/responses/resp_1`)).status, 404);
   });
 });
