@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <numeric>
 
@@ -177,8 +178,11 @@ Result<Decision> Objective::decide(std::string_view policy,
       }
     order = under;
   }
+  // A NaN utility (a prediction from a broken input) ranks last: compared as it is, it broke the
+  // sort's ordering and could come first.
+  auto ranked = [](double u) { return std::isnan(u) ? -std::numeric_limits<double>::infinity() : u; };
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    const double ua = *d.candidates[a].utility, ub = *d.candidates[b].utility;
+    const double ua = ranked(*d.candidates[a].utility), ub = ranked(*d.candidates[b].utility);
     if (ua != ub) return ua > ub;
     return predictions[a].cost < predictions[b].cost;
   });

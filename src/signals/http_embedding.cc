@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -67,8 +68,12 @@ Result<std::vector<std::vector<float>>> parse_embeddings_response(std::string_vi
     if (item["embedding"].get_array().get(values) != simdjson::SUCCESS)
       return bad_response("data[" + std::to_string(slot) + "].embedding is not an array (ask for encoding_format float)");
     std::vector<float>& v = out[slot];
-    v.reserve(values.size());
-    double norm2 = 0;
+    // Read as doubles, then scaled by the largest magnitude before the norm is taken: a value past
+    // float's range (1e39) or whose square overflows (1e300) still gives a unit vector, never an
+    // inf or a NaN (a NaN predicted quality won every comparison and stuck in a bandit's arm).
+    std::vector<double> raw;
+    raw.reserve(values.size());
+    double largest = 0;
     for (simdjson::dom::element x : values) {
       double d = 0;
       if (x.get_double().get(d) != simdjson::SUCCESS) {
@@ -78,13 +83,16 @@ Result<std::vector<std::vector<float>>> parse_embeddings_response(std::string_vi
         d = static_cast<double>(i);
       }
       if (!std::isfinite(d)) return bad_response("data[" + std::to_string(slot) + "].embedding holds a non-finite number");
-      norm2 += d * d;
-      v.push_back(static_cast<float>(d));
+      largest = std::max(largest, std::abs(d));
+      raw.push_back(d);
     }
-    if (v.empty()) return bad_response("data[" + std::to_string(slot) + "].embedding is empty");
-    if (!(norm2 > 0)) return bad_response("data[" + std::to_string(slot) + "].embedding is all zeros");
-    const double inv = 1.0 / std::sqrt(norm2);
-    for (float& f : v) f = static_cast<float>(f * inv);
+    if (raw.empty()) return bad_response("data[" + std::to_string(slot) + "].embedding is empty");
+    if (!(largest > 0)) return bad_response("data[" + std::to_string(slot) + "].embedding is all zeros");
+    double norm2 = 0;
+    for (double d : raw) norm2 += (d / largest) * (d / largest);  // each term at most 1
+    const double norm = std::sqrt(norm2);  // of the scaled vector: in [1, sqrt(n)]
+    v.reserve(raw.size());
+    for (double d : raw) v.push_back(static_cast<float>((d / largest) / norm));
     if (v.size() != out[0].size() && !out[0].empty())
       return bad_response("the embeddings have different lengths");
   }

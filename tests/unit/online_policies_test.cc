@@ -2,6 +2,8 @@
 // Thompson sampling's determinism, the atomic snapshot swap, and the Elo update.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <atomic>
 #include <cmath>
 #include <thread>
@@ -57,6 +59,18 @@ TEST(LinearArm, ShermanMorrisonMatchesHandComputedRidge) {
   EXPECT_NEAR(two.theta[1], 0.2, 1e-12);
   EXPECT_EQ(two.n, 2u);
   EXPECT_EQ(arm.n, 0u);  // the original is untouched
+}
+
+TEST(LinearArm, ANonFiniteContextOrRewardTeachesNothing) {
+  // An embedding that overflowed to inf/NaN made an arm NaN for good, and the NaN arm then won
+  // every later decision.
+  auto arm = bandit::LinearArm::make(2, 1.0).updated(Eigen::Vector2d(1, 0), 1.0);
+  Eigen::Vector2d bad(std::numeric_limits<double>::quiet_NaN(), 1);
+  for (const auto& next : {arm.updated(bad, 1.0), arm.updated(Eigen::Vector2d(0, 1), INFINITY),
+                           arm.updated(bad, 1.0, 0.9)}) {
+    EXPECT_TRUE(next.theta.allFinite());
+    EXPECT_DOUBLE_EQ(next.mean(Eigen::Vector2d(1, 0)), arm.mean(Eigen::Vector2d(1, 0)));
+  }
 }
 
 TEST(LinearArm, DiscountForgetsOldRewards) {

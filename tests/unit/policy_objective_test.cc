@@ -1,6 +1,8 @@
 // The shared objective of the learned policies: λ resolution, constraints, ordering, ties.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "config/config.h"
 #include "policies/objective.h"
 
@@ -14,6 +16,8 @@ ObjectiveSettings settings() {
   s.objectives = Objectives{0, 100, 1e6};
   return s;
 }
+
+std::vector<std::string> s_models() { return settings().models; }
 
 // big: 0.9 for $0.01, mid: 0.8 for $0.002, cheap: 0.5 for $0.0001.
 std::vector<ModelPrediction> preds() {
@@ -32,6 +36,21 @@ TEST(PolicyObjective, LambdaZeroPicksBestQuality) {
   ASSERT_EQ(d->candidates.size(), 3u);
   EXPECT_DOUBLE_EQ(*d->candidates[1].utility, 0.8);
   EXPECT_NE(d->reason.find("lambda 0 from request"), std::string::npos) << d->reason;
+}
+
+TEST(PolicyObjective, ANaNUtilityRanksLast) {
+  // A NaN prediction (an input that overflowed) compared as no number does and could come first.
+  Objective o(settings());
+  RouteRequest r;
+  r.lambda = 0;
+  for (std::size_t broken = 0; broken < 3; ++broken) {
+    auto p = preds();
+    p[broken].quality = std::numeric_limits<double>::quiet_NaN();
+    auto d = o.decide("bandit", p, r);
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_NE(d->plan.model, s_models()[broken]);
+    EXPECT_EQ(d->plan.fallbacks.back(), s_models()[broken]);
+  }
 }
 
 TEST(PolicyObjective, LambdaTradesQualityForCost) {

@@ -27,6 +27,24 @@ TEST(HttpEmbedding, ParsesAndNormalises) {
   EXPECT_FLOAT_EQ(v[2], 0.0f);
 }
 
+TEST(HttpEmbedding, ValuesPastFloatRangeStillGiveAFiniteUnitVector) {
+  // 1e39 is past float's range and 1e300 squared overflows a double: both were inf or NaN after
+  // normalising, and a NaN predicted quality won every comparison in the policies.
+  for (const char* big : {"1e39", "1e300", "-1e308"}) {
+    auto r = parse_embeddings_response(std::string(R"({"data":[{"index":0,"embedding":[)") + big +
+                                           R"(,1,2]}]})",
+                                       1);
+    ASSERT_TRUE(r.ok()) << big << ": " << r.error().message;
+    double norm2 = 0;
+    for (float f : (*r)[0]) {
+      EXPECT_TRUE(std::isfinite(f)) << big;
+      norm2 += double(f) * f;
+    }
+    EXPECT_NEAR(norm2, 1.0, 1e-6) << big;
+    EXPECT_NEAR(std::abs((*r)[0][0]), 1.0f, 1e-6) << big;
+  }
+}
+
 TEST(HttpEmbedding, BatchIsOrderedByIndex) {
   auto r = parse_embeddings_response(
       R"({"data":[{"index":1,"embedding":[0,2]},{"index":0,"embedding":[-5,0]}]})", 2);

@@ -18,6 +18,9 @@ LinearArm LinearArm::make(std::size_t dim, double prior, double bias_prior) {
 }
 
 LinearArm LinearArm::updated(const Eigen::VectorXd& x, double reward, double discount) const {
+  // A context or reward that is not finite would make the arm NaN for good (and a NaN estimate
+  // compares as no number does): such an observation teaches nothing.
+  if (!x.allFinite() || !std::isfinite(reward)) return *this;
   LinearArm next;
   next.p = p;
   if (discount < 1) {

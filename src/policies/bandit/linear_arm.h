@@ -28,6 +28,7 @@ struct LinearArm {
 
   // bias_prior ≤ 0: the same as prior.
   static LinearArm make(std::size_t dim, double prior, double bias_prior = 0);
+  // (Unchanged when `x` or `reward` is not finite.)
   LinearArm updated(const Eigen::VectorXd& x, double reward, double discount = 1) const;
   double mean(const Eigen::VectorXd& x) const { return theta.dot(x); }
   double width(const Eigen::VectorXd& x) const;
