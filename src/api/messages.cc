@@ -7,6 +7,7 @@
 #include "api/chat_reading.h"
 #include "api/chat_request.h"
 #include "api/json_util.h"
+#include "api/tool_call_sequencer.h"
 
 namespace switchboard::api {
 
@@ -302,27 +303,7 @@ class MessagesTranslator final : public AnswerTranslator {
     if (!c->content.empty())
       out += text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
                         {{"type", "text_delta"}, {"text", c->content}});
-    for (const auto& tc : c->tool_calls) {
-      if (open_ != Open::kTool || tc.index != tool_index_) {
-        out += close_block();
-        open_ = Open::kTool;
-        tool_index_ = tc.index;
-        saw_tool_ = true;
-        out += named_event("content_block_start", dump_json({{"type", "content_block_start"},
-                                                             {"index", index_},
-                                                             {"content_block",
-                                                              {{"type", "tool_use"},
-                                                               {"id", tc.id},
-                                                               {"name", tc.name},
-                                                               {"input", json::object()}}}}));
-      }
-      if (!tc.arguments.empty())
-        out += named_event(
-            "content_block_delta",
-            dump_json({{"type", "content_block_delta"},
-                       {"index", index_},
-                       {"delta", {{"type", "input_json_delta"}, {"partial_json", tc.arguments}}}}));
-    }
+    for (const auto& tc : tool_calls_.feed(c->tool_calls)) out += tool_part(tc);
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
     if (c->usage) usage_ = c->usage;
     return out;
@@ -331,6 +312,7 @@ class MessagesTranslator final : public AnswerTranslator {
   std::string finish() override {
     if (finished_) return "";
     std::string out = start(ChatChunk{});
+    for (const auto& tc : tool_calls_.flush()) out += tool_part(tc);  // calls held to the end
     out += close_block();
     finished_ = true;
     json usage = usage_ ? usage_json(usage_) : json{{"output_tokens", 0}};
@@ -366,6 +348,32 @@ class MessagesTranslator final : public AnswerTranslator {
 
  private:
   enum class Open { kNone, kThinking, kText, kTool };
+  // One tool call's piece, in ToolCallSequencer's order: a new index closes the open block and
+  // opens the call's tool_use block.
+  std::string tool_part(const ToolCallPart& tc) {
+    std::string out;
+    if (open_ != Open::kTool || tc.index != tool_index_) {
+      out += close_block();
+      open_ = Open::kTool;
+      tool_index_ = tc.index;
+      saw_tool_ = true;
+      out += named_event("content_block_start", dump_json({{"type", "content_block_start"},
+                                                           {"index", index_},
+                                                           {"content_block",
+                                                            {{"type", "tool_use"},
+                                                             {"id", tc.id},
+                                                             {"name", tc.name},
+                                                             {"input", json::object()}}}}));
+    }
+    if (!tc.arguments.empty())
+      out += named_event(
+          "content_block_delta",
+          dump_json({{"type", "content_block_delta"},
+                     {"index", index_},
+                     {"delta", {{"type", "input_json_delta"}, {"partial_json", tc.arguments}}}}));
+    return out;
+  }
+
   std::string start(const ChatChunk& c) {
     if (started_) return "";
     started_ = true;
@@ -405,6 +413,7 @@ class MessagesTranslator final : public AnswerTranslator {
   Open open_ = Open::kNone;
   std::size_t index_ = 0;       // the current (or next) content block
   std::size_t tool_index_ = 0;  // the chat tool call the open tool_use block is
+  ToolCallSequencer tool_calls_;
   std::string finish_reason_;
   std::optional<TokenCounts> usage_;
 };

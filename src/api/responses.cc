@@ -9,6 +9,7 @@
 #include "api/chat_reading.h"
 #include "api/errors.h"
 #include "api/json_util.h"
+#include "api/tool_call_sequencer.h"
 
 namespace switchboard::api {
 
@@ -294,31 +295,7 @@ class ResponsesTranslator final : public AnswerTranslator {
                                                  {"delta", c->content},
                                                  {"logprobs", json::array()}});
     }
-    for (const auto& tc : c->tool_calls) {
-      if (!tool_open_ || tc.index != tool_index_) {
-        out += close_reasoning();
-        out += close_message();
-        out += close_tool();
-        tool_open_ = true;
-        tool_index_ = tc.index;
-        tool_output_index_ = output_.size();
-        tool_args_.clear();
-        output_.push_back({{"type", "function_call"},
-                           {"id", tool_item_id()},
-                           {"call_id", tc.id},
-                           {"name", tc.name},
-                           {"arguments", ""},
-                           {"status", "in_progress"}});
-        out += emit("response.output_item.added",
-                    {{"output_index", tool_output_index_}, {"item", output_[tool_output_index_]}});
-      }
-      if (!tc.arguments.empty()) {
-        tool_args_ += tc.arguments;
-        out += emit("response.function_call_arguments.delta", {{"item_id", tool_item_id()},
-                                                               {"output_index", tool_output_index_},
-                                                               {"delta", tc.arguments}});
-      }
-    }
+    for (const auto& tc : tool_calls_.feed(c->tool_calls)) out += tool_part(tc);
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
     if (c->usage) usage_ = c->usage;
     return out;
@@ -327,6 +304,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string finish() override {
     if (finished_) return "";
     std::string out = start(ChatChunk{});
+    for (const auto& tc : tool_calls_.flush()) out += tool_part(tc);  // calls held to the end
     out += close_reasoning();
     out += close_message();
     out += close_tool();
@@ -464,6 +442,35 @@ class ResponsesTranslator final : public AnswerTranslator {
     out += emit("response.output_item.done", {{"output_index", message_index_}, {"item", item}});
     return out;
   }
+  // One tool call's piece, in ToolCallSequencer's order: a new index closes what is open and adds
+  // the call's function_call item.
+  std::string tool_part(const ToolCallPart& tc) {
+    std::string out;
+    if (!tool_open_ || tc.index != tool_index_) {
+      out += close_reasoning();
+      out += close_message();
+      out += close_tool();
+      tool_open_ = true;
+      tool_index_ = tc.index;
+      tool_output_index_ = output_.size();
+      tool_args_.clear();
+      output_.push_back({{"type", "function_call"},
+                         {"id", tool_item_id()},
+                         {"call_id", tc.id},
+                         {"name", tc.name},
+                         {"arguments", ""},
+                         {"status", "in_progress"}});
+      out += emit("response.output_item.added",
+                  {{"output_index", tool_output_index_}, {"item", output_[tool_output_index_]}});
+    }
+    if (!tc.arguments.empty()) {
+      tool_args_ += tc.arguments;
+      out += emit("response.function_call_arguments.delta", {{"item_id", tool_item_id()},
+                                                             {"output_index", tool_output_index_},
+                                                             {"delta", tc.arguments}});
+    }
+    return out;
+  }
   std::string close_tool() {
     if (!tool_open_) return "";
     tool_open_ = false;
@@ -500,6 +507,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string text_;
   bool tool_open_ = false;
   std::size_t tool_index_ = 0, tool_output_index_ = 0;
+  ToolCallSequencer tool_calls_;
   std::string tool_args_;
   std::string finish_reason_;
   std::optional<TokenCounts> usage_;

@@ -1,0 +1,65 @@
+#include "api/tool_call_sequencer.h"
+
+namespace switchboard::api {
+
+void ToolCallSequencer::ValueEnd::feed(std::string_view text) {
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    seen = true;
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') ++depth;
+    else if ((c == '}' || c == ']') && depth > 0) --depth;
+  }
+}
+
+void ToolCallSequencer::take(const ToolCallPart& p, std::vector<ToolCallPart>& out) {
+  if (done_.contains(p.index)) return;
+  if (!open_) {
+    open_ = p.index;
+    open_end_ = {};
+  }
+  if (p.index == *open_) {
+    open_end_.feed(p.arguments);
+    out.push_back(p);
+  } else {
+    auto [it, added] = held_.try_emplace(p.index, ToolCallPart{p.index, p.id, p.name, {}});
+    if (it->second.id.empty()) it->second.id = p.id;
+    if (it->second.name.empty()) it->second.name = p.name;
+    it->second.arguments += p.arguments;
+  }
+  // The open call is done once its arguments are whole and another call is waiting.
+  while (open_end_.complete() && !held_.empty()) {
+    done_.insert(*open_);
+    auto next = held_.begin();
+    open_ = next->first;
+    open_end_ = {};
+    open_end_.feed(next->second.arguments);
+    out.push_back(std::move(next->second));
+    held_.erase(next);
+  }
+}
+
+std::vector<ToolCallPart> ToolCallSequencer::feed(const std::vector<ToolCallPart>& parts) {
+  std::vector<ToolCallPart> out;
+  out.reserve(parts.size());
+  for (const auto& p : parts) take(p, out);
+  return out;
+}
+
+std::vector<ToolCallPart> ToolCallSequencer::flush() {
+  std::vector<ToolCallPart> out;
+  for (auto& [index, part] : held_) {
+    done_.insert(index);
+    out.push_back(std::move(part));
+  }
+  held_.clear();
+  return out;
+}
+
+}  // namespace switchboard::api
