@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "api/padded_scratch.h"
@@ -29,12 +30,22 @@ std::optional<std::int64_t> int_at(const nlohmann::json& j, const char* key) {
 
 bool json_nesting_within(std::string_view text, std::size_t limit) {
   std::size_t depth = 0;
+  const char* const data = text.data();
   const std::size_t n = text.size();
   for (std::size_t i = 0; i < n;) {
-    const char c = text[i++];
-    if (c == '"') {  // skip the string: to its closing quote, past escapes
-      while (i < n && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
-      ++i;
+    const char c = data[i++];
+    if (c == '"') {
+      // Skip the string with memchr (most of an answer's bytes are in strings): its end is the
+      // next quote preceded by an even run of backslashes.
+      for (;;) {
+        const void* quote = std::memchr(data + i, '"', n - i);
+        if (!quote) return true;  // unterminated: nothing nests further
+        const std::size_t q = static_cast<std::size_t>(static_cast<const char*>(quote) - data);
+        std::size_t backslashes = 0;
+        while (q - backslashes > i && data[q - backslashes - 1] == '\\') ++backslashes;
+        i = q + 1;
+        if (backslashes % 2 == 0) break;
+      }
     } else if (c == '[' || c == '{') {
       if (++depth > limit) return false;
     } else if ((c == ']' || c == '}') && depth > 0) {

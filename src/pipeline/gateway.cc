@@ -214,6 +214,12 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
   if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
   const auto method = req.method();
   using http::bhttp::verb;
+  // A request the server could not read whole (too large, over the body budget, broken chunked
+  // framing) is refused here, unless its endpoint records it (the API front ends) or answers it
+  // in its own shape (token counting, route explanation, feedback).
+  if (ex.read_error() && !front_for(target) && !token_count_api(target) &&
+      target != "/v1/route" && target != "/v1/feedback")
+    co_return (void) co_await ex.respond(error_response(*ex.read_error()));
 
   if (const FrontEnd* fe = front_for(target)) {
     if (method == verb::post) co_return co_await front(ex, *fe);
@@ -263,7 +269,6 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
       co_return (void) co_await ex.respond(std::move(r));
     }
   } else {
-    if (ex.read_error()) co_return (void) co_await ex.respond(error_response(*ex.read_error()));
     co_return (void) co_await ex.respond(error_response(make_error(
         ErrorKind::kNotFound, "not_found",
         "no such endpoint: " + std::string(req.method_string()) + " " + std::string(target))));

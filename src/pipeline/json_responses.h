@@ -17,8 +17,11 @@ inline http::Response json_response(unsigned status, std::string body) {
   return r;
 }
 
+// (The server's overload passes in a second: `retry-after: 1`, as on the API front ends.)
 inline http::Response error_response(const Error& e) {
-  return json_response(http_status(e.kind), api::error_json(e));
+  http::Response r = json_response(http_status(e.kind), api::error_json(e));
+  if (e.code == "overloaded") r.set(http::bhttp::field::retry_after, "1");
+  return r;
 }
 
 }  // namespace switchboard::pipeline

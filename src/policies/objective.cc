@@ -184,7 +184,7 @@ Result<Decision> Objective::decide(std::string_view policy,
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     const double ua = ranked(*d.candidates[a].utility), ub = ranked(*d.candidates[b].utility);
     if (ua != ub) return ua > ub;
-    return predictions[a].cost < predictions[b].cost;
+    return ranked(-predictions[a].cost) > ranked(-predictions[b].cost);  // cheaper first, NaN last
   });
   const std::size_t best = order.front();
   d.plan = Plan::single(s_.models[best]);

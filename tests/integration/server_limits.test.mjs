@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   startGateway, model, stopAll, chatBody, postChat, getJson, fakeUpstream, completionJson, rawConnect, sleep,
-  expectErrorShape, withTimeout, SANITIZED, eventually, metricSum, getDecision,
+  expectErrorShape, withTimeout, SANITIZED, eventually, metricSum, getDecision, rawExchange,
 } from './lib/harness.mjs';
 
 async function upstream() {
@@ -109,6 +109,13 @@ describe('server.max_body_budget_bytes', () => {
     const anthropic = await msg.json();
     assert.equal(anthropic.type, 'error');
     assert.equal(anthropic.error.type, 'overloaded_error');
+    // Endpoints that record nothing refuse it too, rather than serving a request not read whole.
+    for (const head of ['GET /v1/models', 'DELETE /v1/responses/resp_x', 'POST /v1/route']) {
+      const raw = await rawExchange(gw.port, `${head} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Content-Length: 20000\r\n\r\n${'v'.repeat(20000)}`);
+      assert.equal(raw.status, 503, `${head}: ${raw.text.slice(0, 200)}`);
+      assert.match(raw.text, /retry-after: 1/i, head);
+    }
 
     const small = await postChat(gw.base, chatBody('m', 'z'.repeat(5000)));
     assert.equal(small.status, 200, small.text);

@@ -20,6 +20,8 @@ describe('tenants', () => {
   let alice;
   let mallory;
   let carol; // alice's team
+  let loner1; // two keys without a team
+  let loner2;
   before(async () => {
     const echo = await echoUpstream();
     gw = await startGateway({
@@ -36,6 +38,8 @@ describe('tenants', () => {
     alice = bearer(createKey(gw.sqlite, 'alice', { team: 'hr' }).secret);
     carol = bearer(createKey(gw.sqlite, 'carol', { team: 'hr' }).secret);
     mallory = bearer(createKey(gw.sqlite, 'mallory', { team: 'sales' }).secret);
+    loner1 = bearer(createKey(gw.sqlite, 'loner1').secret);
+    loner2 = bearer(createKey(gw.sqlite, 'loner2').secret);
     await eventually(async () => (await ask('chat', 'warm up', mallory)).status === 200, 10000, 'keys loaded');
   });
   after(stopAll);
@@ -102,6 +106,11 @@ describe('tenants', () => {
     assert.equal((await ask('team_cached', q, alice)).headers.get('x-switchboard-cache'), 'miss');
     assert.equal((await ask('team_cached', q, carol)).headers.get('x-switchboard-cache'), 'hit');
     assert.equal((await ask('team_cached', q, mallory)).headers.get('x-switchboard-cache'), 'miss');
+    // Keys without a team are not one team.
+    const secret = 'Summarise our confidential acquisition plan';
+    assert.equal((await ask('team_cached', secret, loner1)).headers.get('x-switchboard-cache'), 'miss');
+    assert.equal((await ask('team_cached', secret, loner2)).headers.get('x-switchboard-cache'), 'miss');
+    assert.equal((await ask('team_cached', secret, loner1)).headers.get('x-switchboard-cache'), 'hit');
   });
 
   test('cache.scope route: shared by every key, but not across routing headers', async () => {

@@ -28,6 +28,10 @@ TEST(JsonDepth, NestingIsCountedOutsideStringsOnly) {
   EXPECT_FALSE(api::json_nesting_within(R"({"a":"\\",  "b":[[]]})", 2));
   EXPECT_TRUE(api::json_nesting_within(nested(api::kMaxJsonDepth)));
   EXPECT_FALSE(api::json_nesting_within(nested(api::kMaxJsonDepth + 1)));
+  // Runs of backslashes before a quote: even ends the string, odd escapes the quote.
+  EXPECT_TRUE(api::json_nesting_within(R"(["a\\\"[[[[", [[1]]])", 3));
+  EXPECT_FALSE(api::json_nesting_within(R"(["a\\\"[[[[", [[1]]])", 2));
+  EXPECT_FALSE(api::json_nesting_within(R"(["a\\", [[1]]])", 2));
   // An unterminated string ends the scan without reading past the text.
   EXPECT_TRUE(api::json_nesting_within(R"(["abc\)", 1));
 }

@@ -2,6 +2,8 @@
 // stickiness rule, and the session_affinity balancer.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <memory>
 #include <set>
 
@@ -134,6 +136,9 @@ TEST(Stickiness, SwitchesAwayFromAnIneligibleOrUnknownModel) {
   std::vector<Candidate> plain{cand("a", std::nullopt), cand("b", std::nullopt)};
   EXPECT_TRUE(stickiness(plain, "b", "a", 0).stay);
   EXPECT_TRUE(stickiness({}, "b", "a", 0).stay);
+  // A NaN utility (a broken input) never keeps the session: it ranks last in the objective.
+  std::vector<Candidate> nan{cand("a", std::numeric_limits<double>::quiet_NaN()), cand("b", 0.5)};
+  EXPECT_FALSE(stickiness(nan, "b", "a", 1.0).stay);
 }
 
 namespace {

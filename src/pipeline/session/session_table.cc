@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <map>
 
@@ -239,6 +240,8 @@ Verdict stickiness(const std::vector<Candidate>& candidates, std::string_view ch
   if (!mine->eligible)
     return {false, fmt::format("{} is not eligible{}{}", session_model,
                                mine->note.empty() ? "" : ": ", mine->note)};
+  if (mine->utility && std::isnan(*mine->utility))  // ranks last (policies/objective.cc)
+    return {false, fmt::format("{} has no usable utility (NaN)", session_model)};
   if (theirs && mine->utility && theirs->utility) {
     const double gain = *theirs->utility - *mine->utility;
     if (gain > margin)

@@ -261,8 +261,14 @@ class CacheStage final : public Stage {
   // request that asked for quality).
   static std::string scope_of(const RequestContext& ctx, cache::CacheScope scope) {
     std::string out;
-    if (ctx.api_key && scope == cache::CacheScope::kKey) out = "key:" + ctx.api_key->key.id;
-    if (ctx.api_key && scope == cache::CacheScope::kTeam) out = "team:" + ctx.api_key->key.team;
+    if (ctx.api_key) {
+      const access::Key& key = ctx.api_key->key;
+      // A key without a team shares with no one: "no team" is not a team.
+      if (scope == cache::CacheScope::kKey || (scope == cache::CacheScope::kTeam && key.team.empty()))
+        out = "key:" + key.id;
+      else if (scope == cache::CacheScope::kTeam)
+        out = "team:" + key.team;
+    }
     for (std::string_view name : kRoutingHeaders)
       if (auto v = ctx.headers.find(name)) {
         out += '\x1f';

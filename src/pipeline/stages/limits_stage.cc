@@ -136,10 +136,7 @@ class LimitsStage final : public SyncStage {
     ctx.after_answer.push_back(
         [service = service_, means = means_, key = std::move(key), a = std::move(a)](RequestContext& c) {
           const auto& rec = c.rec;
-          // The means estimate answers with no limit: one cut short by max_tokens says nothing of
-          // those (and a client sending many max_tokens: 1 requests would otherwise shrink every
-          // key's reservation for that model).
-          if (!c.req.max_tokens) observe_completions(*means, rec, c.req.choices);
+          observe_completions(*means, rec, c.req.choices, c.req.max_tokens);
           const std::int64_t tokens = rec.prompt_tokens + rec.completion_tokens;
           const bool refused = rec.outcome == "forbidden" || rec.outcome == "rate_limited" ||
                                rec.outcome == "budget_exceeded" ||
@@ -183,12 +180,21 @@ class LimitsStage final : public SyncStage {
   }
 
   // What each model that answered took per choice (the means are per choice: estimates multiply
-  // them by `n`), for every call of a multi-call plan; a cached answer was not generated now.
+  // them by `n`), for every call of a multi-call plan; a cached answer was not generated now. An
+  // answer that reached the request's max_tokens was cut short: it says nothing of how long the
+  // model answers (and a key sending many `max_tokens: 1` requests would otherwise shrink every
+  // key's reservations for that model). Answers within a limit count: Messages clients always
+  // send one.
   static void observe_completions(CompletionMeans& means, const store::DecisionRecord& rec,
-                                  std::int64_t choices) {
+                                  std::int64_t choices, std::optional<std::int64_t> max_tokens) {
     if (rec.status != 200 || (rec.cache && rec.cache->status == "hit")) return;
-    if (rec.calls.empty()) return means.observe(rec.model, rec.completion_tokens / choices);
-    for (const auto& call : rec.calls) means.observe(call.model, call.completion_tokens / choices);
+    auto observe = [&](const std::string& model, std::int64_t completion_tokens) {
+      const std::int64_t per_choice = completion_tokens / choices;
+      if (max_tokens && per_choice >= *max_tokens) return;
+      means.observe(model, per_choice);
+    };
+    if (rec.calls.empty()) return observe(rec.model, rec.completion_tokens);
+    for (const auto& call : rec.calls) observe(call.model, call.completion_tokens);
   }
 
   // /metrics shows the Redis state from then on (read at each scrape, not only on requests).
