@@ -533,6 +533,10 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     return invalid_request("messages is required and must be a non-empty array");
   for (std::size_t i = 0; i < m->size(); ++i)
     if (auto e = add_message((*m)[i], i, messages, r.native_only)) return *e;
+  // Blocks that carry nothing a model reads (an empty thinking block, a block of an unknown type)
+  // are left out; a request left with no message at all is refused here, as chat's parser would.
+  if (messages.empty())
+    return invalid_request("messages: no message has content to send (every block is empty or of an unknown type)");
   if (body.find("\"thinking\"") != std::string_view::npos)  // cheap skip of the common case
     r.native_body = without_unsigned_thinking(j);
   if (auto t = j.find("thinking"); t != j.end() && !t->is_null()) {

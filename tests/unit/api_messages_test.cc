@@ -480,3 +480,22 @@ TEST(MessagesErrors, AnthropicShape) {
 
 }  // namespace
 }  // namespace switchboard::api
+
+namespace switchboard::api {
+namespace {
+// Found by fuzz_client_apis: an assistant message whose blocks all drop out (an empty thinking
+// block, an unknown type) left the chat translation with no messages, which chat's own parser
+// refuses — the request must be refused at the front door, with the reason.
+TEST(MessagesRequest, AllBlocksDroppedIsRefusedNotTranslatedEmpty) {
+  for (bool counting : {false, true}) {
+    const std::string body =
+        R"({"model":"claude","max_tokens":5,"messages":[{"role":"assistant","content":[)"
+        R"({"type":"thinking","thinking":"t","signatwre":"s"},{"type":"te_result","tool_use_id":"t0"}]}]})";
+    auto r = counting ? parse_count_tokens_request(body) : parse_messages_request(body);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "invalid_request");
+    EXPECT_NE(r.error().message.find("no message has content"), std::string::npos) << r.error().message;
+  }
+}
+}  // namespace
+}  // namespace switchboard::api
