@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace switchboard::access {
@@ -119,6 +120,53 @@ KeyLimits limits_from_json(const nlohmann::json& j) {
   l.tokens_per_minute = j.value("tokens_per_minute", std::int64_t{0});
   l.usd_per_day = j.value("usd_per_day", 0.0);
   l.usd_per_month = j.value("usd_per_month", 0.0);
+  return l;
+}
+
+namespace {
+Error bad_spec(std::string message) {
+  return make_error(ErrorKind::kBadRequest, "invalid_key_spec", std::move(message));
+}
+}  // namespace
+
+Result<KeyPermissions> parse_permissions(const nlohmann::json& j) {
+  if (!j.is_object()) return bad_spec("allow must be an object {routes, models, objectives}");
+  KeyPermissions p;
+  for (const auto& [field, value] : j.items()) {
+    std::vector<std::string>* list = field == "routes"       ? &p.routes
+                                     : field == "models"     ? &p.models
+                                     : field == "objectives" ? &p.objectives
+                                                             : nullptr;
+    if (!list) return bad_spec("allow." + field + ": unknown field (routes, models, objectives)");
+    if (!value.is_array()) return bad_spec("allow." + field + " must be an array of strings");
+    for (const auto& s : value) {
+      if (!s.is_string() || s.get_ref<const std::string&>().empty())
+        return bad_spec("allow." + field + " must be an array of non-empty strings");
+      list->push_back(s.get<std::string>());
+    }
+  }
+  return p;
+}
+
+Result<KeyLimits> parse_limits(const nlohmann::json& j) {
+  if (!j.is_object()) return bad_spec("limits must be an object");
+  KeyLimits l;
+  for (const auto& [field, value] : j.items()) {
+    if (field == "requests_per_minute" || field == "tokens_per_minute") {
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 0)
+        return bad_spec("limits." + field + " must be a whole number >= 0 (0 = no limit)");
+      (field == "requests_per_minute" ? l.requests_per_minute : l.tokens_per_minute) =
+          value.get<std::int64_t>();
+    } else if (field == "usd_per_day" || field == "usd_per_month") {
+      if (!value.is_number() || !(value.get<double>() >= 0) || !std::isfinite(value.get<double>()))
+        return bad_spec("limits." + field + " must be a number >= 0 (0 = no limit)");
+      (field == "usd_per_day" ? l.usd_per_day : l.usd_per_month) = value.get<double>();
+    } else {
+      return bad_spec("limits." + field +
+                      ": unknown field (requests_per_minute, tokens_per_minute, usd_per_day, "
+                      "usd_per_month)");
+    }
+  }
   return l;
 }
 

@@ -96,6 +96,13 @@ nlohmann::json permissions_json(const KeyPermissions& p);
 nlohmann::json limits_json(const KeyLimits& l);
 KeyPermissions permissions_from_json(const nlohmann::json& j);
 KeyLimits limits_from_json(const nlohmann::json& j);
+// The same, strict, for a key spec a client sends (POST /admin/keys): every field known and of its
+// type — a list of strings for routes, models and objectives, a whole number ≥ 0 for the request
+// and token limits, a number ≥ 0 for the USD ones. The lenient readers above would take a typo or
+// a string for "no restriction" (an empty list allows everything) or a fraction for 0 (no limit).
+// Errors: kBadRequest `invalid_key_spec`, naming the field.
+Result<KeyPermissions> parse_permissions(const nlohmann::json& j);
+Result<KeyLimits> parse_limits(const nlohmann::json& j);
 // A key as listed (never the hash): {"id","name","team","prefix","routes",...,"limits",
 // "created_ms","revoked_ms"}.
 nlohmann::json key_json(const Key& k);

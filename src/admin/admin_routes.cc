@@ -51,6 +51,7 @@ http::Response json_response(unsigned status, std::string body) {
   http::Response r{static_cast<http::bhttp::status>(status), 11};
   r.set(http::bhttp::field::content_type, "application/json");
   r.set(http::bhttp::field::cache_control, "no-store");
+  r.set("x-content-type-options", "nosniff");
   r.body() = std::move(body);
   return r;
 }

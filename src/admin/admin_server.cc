@@ -37,6 +37,12 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(const config::AdminConf
   options.threads = 1;
   options.max_body_bytes = 1 << 20;
   options.max_connections = 256;
+  // An operator's tools and the dashboard send small requests at once: connections that idle or
+  // trickle are let go sooner than on the API listener, so idle sockets cannot hold all 256 slots
+  // for a minute at a time, and bodies in memory stay within 16 MiB together.
+  options.idle_timeout = std::chrono::milliseconds(10'000);
+  options.body_timeout = std::chrono::milliseconds(10'000);
+  options.max_body_budget_bytes = std::size_t{16} << 20;
   options.drain_timeout = std::chrono::milliseconds(5000);
   AdminServer* self = s.get();
   auto server =

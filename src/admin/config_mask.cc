@@ -61,6 +61,25 @@ std::string mask_url(std::string_view v) {
   return std::string(v.substr(0, host_start)) + kMask + std::string(v.substr(host_start + at));
 }
 
+std::string mask_urls_in(std::string_view text) {
+  std::string out;
+  std::size_t from = 0;
+  for (;;) {
+    const auto scheme = text.find("://", from);
+    if (scheme == std::string_view::npos) break;
+    // The URL starts after the blank or quote before its scheme and ends at the next one.
+    const auto before = text.find_last_of(" \t\n'\"`(<[{,=", scheme);
+    const std::size_t start = before == std::string_view::npos || before < from ? from : before + 1;
+    auto end = text.find_first_of(" \t\n'\"`)>]},", scheme);
+    if (end == std::string_view::npos) end = text.size();
+    out.append(text.substr(from, start - from));
+    out += mask_url(text.substr(start, end - start));
+    from = end;
+  }
+  out.append(text.substr(from));
+  return out;
+}
+
 nlohmann::json masked_config(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map: {

@@ -24,5 +24,8 @@ nlohmann::json masked_config_text(const std::string& yaml_text);
 bool secret_key(std::string_view name);
 // A URL with its user-info replaced by "***" (unchanged when it has none).
 std::string mask_url(std::string_view value);
+// Free text (an error message quoting config values) with the user-info of every URL in it masked
+// as mask_url() does: a URL runs from its scheme's "://" to the next blank or quote.
+std::string mask_urls_in(std::string_view text);
 
 }  // namespace switchboard::admin

@@ -1,5 +1,7 @@
 #include "admin/reloader.h"
 
+#include "admin/config_mask.h"
+
 #include "access/settings.h"
 
 #include <spdlog/spdlog.h>
@@ -75,8 +77,11 @@ std::vector<std::string> Reloader::restart_only_changes(const config::Config& a,
 Result<nlohmann::json> Reloader::reload(const std::string& trigger) {
   std::lock_guard one(reload_mu_);
   const auto started = std::chrono::steady_clock::now();
-  auto fail = [&](const Error& e) -> Result<nlohmann::json> {
+  auto fail = [&](Error e) -> Result<nlohmann::json> {
     failures_.fetch_add(1);
+    // The message may quote config values: a URL's password is masked before it is logged or
+    // shown (the admin API's answer, the dashboard), as /admin/config masks it.
+    e.message = mask_urls_in(e.message);
     spdlog::error("reload ({}) refused, the running config keeps serving: {}", trigger, e.message);
     return e;
   };

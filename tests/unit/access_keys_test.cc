@@ -338,6 +338,30 @@ TEST(AccessMeter, SpendRecordedWhileTheDatabaseIsLockedIsWrittenOnceItIsFree) {
   EXPECT_NEAR((*by_key)[0].cost_usd, 0.75, 1e-9);
 }
 
+TEST(AccessKey, AKeySpecFromAClientIsStrict) {
+  using nlohmann::json;
+  // Each of these used to give an unrestricted key or no limit, silently.
+  for (const char* bad : {R"({"routes":"cheap-route"})", R"({"route":["cheap-route"]})",
+                          R"(["cheap-route"])", R"({"routes":[1]})", R"({"models":[""]})"}) {
+    auto r = parse_permissions(json::parse(bad));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "invalid_key_spec");
+  }
+  for (const char* bad : {R"({"request_per_minute":5})", R"({"requests_per_minute":0.9})",
+                          R"({"tokens_per_minute":-1})", R"({"usd_per_day":"5"})", R"(5)"}) {
+    auto r = parse_limits(json::parse(bad));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("limits"), std::string::npos) << r.error().message;
+  }
+  auto allow = parse_permissions(json::parse(R"({"routes":["cheap-route"],"objectives":["cost"]})"));
+  ASSERT_TRUE(allow.ok()) << allow.error().message;
+  EXPECT_EQ(allow->routes, std::vector<std::string>{"cheap-route"});
+  auto limits = parse_limits(json::parse(R"({"requests_per_minute":1,"usd_per_day":2.5})"));
+  ASSERT_TRUE(limits.ok()) << limits.error().message;
+  EXPECT_EQ(limits->requests_per_minute, 1);
+  EXPECT_DOUBLE_EQ(limits->usd_per_day, 2.5);
+}
+
 }  // namespace
 }  // namespace switchboard::access
 

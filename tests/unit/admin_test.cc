@@ -104,6 +104,15 @@ TEST(AdminTimeSeries, MemoryIsBoundedByLabelsAndRing) {
   EXPECT_EQ(ts.snapshot(now + 10, 10, 10)["totals"]["requests"], 1);
 }
 
+TEST(AdminConfigMask, URLsQuotedInFreeTextLoseTheirPasswords) {
+  // A refused reload's message quotes config values; it is logged and shown on the dashboard.
+  EXPECT_EQ(admin::mask_urls_in("cfg.yaml:3:9: state.redis: cannot use redis://:hunter2@10.0.0.5:6379/0 (auth)"),
+            "cfg.yaml:3:9: state.redis: cannot use redis://***@10.0.0.5:6379/0 (auth)");
+  EXPECT_EQ(admin::mask_urls_in("url 'https://svc:pw@up.example/v1' and \"http://u:p@h\", http://plain/x"),
+            "url 'https://***@up.example/v1' and \"http://***@h\", http://plain/x");
+  EXPECT_EQ(admin::mask_urls_in("no url here"), "no url here");
+}
+
 TEST(AdminConfigMask, MasksSecretsButShowsVariableNames) {
   auto j = admin::masked_config_text(R"(
 models:

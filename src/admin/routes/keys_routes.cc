@@ -54,9 +54,21 @@ Result<access::KeySpec> spec_from_body(std::string_view body) {
     if (!j.contains("name") || !j["name"].is_string())
       return make_error(ErrorKind::kBadRequest, "invalid_key_spec", "name: a string is required");
     spec.name = j["name"].get<std::string>();
-    if (j.contains("team")) spec.team = j["team"].get<std::string>();
-    if (j.contains("allow")) spec.allow = access::permissions_from_json(j["allow"]);
-    if (j.contains("limits")) spec.limits = access::limits_from_json(j["limits"]);
+    if (j.contains("team")) {
+      if (!j["team"].is_string())
+        return make_error(ErrorKind::kBadRequest, "invalid_key_spec", "team must be a string");
+      spec.team = j["team"].get<std::string>();
+    }
+    if (j.contains("allow")) {
+      auto allow = access::parse_permissions(j["allow"]);
+      if (!allow) return allow.error();
+      spec.allow = std::move(*allow);
+    }
+    if (j.contains("limits")) {
+      auto limits = access::parse_limits(j["limits"]);
+      if (!limits) return limits.error();
+      spec.limits = *limits;
+    }
   } catch (const std::exception& e) {
     return make_error(ErrorKind::kBadRequest, "invalid_key_spec", e.what());
   }

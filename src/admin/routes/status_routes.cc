@@ -13,6 +13,8 @@ const AdminRouteRegistrar kStatus("status", [](AdminRoutes& routes, AdminService
   routes.add(verb::get, "/metrics", [&s](AdminRequest&) -> asio::awaitable<http::Response> {
     http::Response r{http::bhttp::status::ok, 11};
     r.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
+    r.set(http::bhttp::field::cache_control, "no-store");  // per-key spend
+    r.set("x-content-type-options", "nosniff");
     r.body() = s.gateway.metrics().render();
     co_return r;
   });
