@@ -1,5 +1,7 @@
 #include "api/chat_request.h"
 
+#include "api/json_util.h"
+
 #include "api/padded_scratch.h"
 
 #include <simdjson.h>
@@ -205,6 +207,10 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
     if (auto it = std::adjacent_find(many_keys.begin(), many_keys.end()); it != many_keys.end())
       return duplicate_key(*it);
   }
+  if (auto nested = nested_duplicate_key(doc))
+    return invalid("duplicate key '" + nested->substr(0, 64) +
+                   "' in an object of the request body (a message, a content part, a tool call): "
+                   "each field may appear once");
 
   ChatRequest req;
   std::string_view model;

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -55,6 +56,48 @@ bool json_nesting_within(std::string_view text, std::size_t limit) {
   return true;
 }
 
+namespace {
+std::optional<std::string> duplicate_in(const simdjson::dom::element& e, bool top) {
+  if (e.is_array()) {
+    for (auto v : simdjson::dom::array(e))
+      if (v.is_array() || v.is_object())
+        if (auto d = duplicate_in(v, false)) return d;
+    return std::nullopt;
+  }
+  if (!e.is_object()) return std::nullopt;
+  const simdjson::dom::object o(e);
+  if (!top) {
+    constexpr std::size_t kInline = 16;
+    std::array<std::string_view, kInline> small;
+    std::vector<std::string_view> many;
+    std::size_t n = 0;
+    const bool large = o.size() > kInline;
+    for (auto field : o) {
+      if (large) {
+        many.push_back(field.key);
+        continue;
+      }
+      for (std::size_t i = 0; i < n; ++i)
+        if (small[i] == field.key) return std::string(field.key);
+      small[n++] = field.key;
+    }
+    if (large) {
+      std::sort(many.begin(), many.end());
+      if (auto twin = std::adjacent_find(many.begin(), many.end()); twin != many.end())
+        return std::string(*twin);
+    }
+  }
+  for (auto field : o)
+    if (field.value.is_array() || field.value.is_object())
+      if (auto d = duplicate_in(field.value, false)) return d;
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::string> nested_duplicate_key(const simdjson::dom::element& doc) {
+  return duplicate_in(doc, true);
+}
+
 Result<nlohmann::json> parse_request_object(std::string_view body) {
   // simdjson validates first, in linear time and with a nesting limit (1024 levels), and finds a
   // repeated top-level key. nlohmann's parser with a callback (how keys used to be checked)
@@ -79,6 +122,11 @@ Result<nlohmann::json> parse_request_object(std::string_view body) {
     std::string repeated(*twin);
     if (repeated.size() > 64) repeated = repeated.substr(0, 64) + "...";
     return invalid_request("duplicate key '" + repeated + "' in the request body: each field may appear once");
+  }
+  if (auto nested = nested_duplicate_key(doc)) {
+    if (nested->size() > 64) *nested = nested->substr(0, 64) + "...";
+    return invalid_request("duplicate key '" + *nested +
+                           "' in an object of the request body: each field may appear once");
   }
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded())  // not expected after simdjson accepted it

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,13 @@ inline constexpr std::size_t kMaxJsonDepth = 1024;
 // True when no array or object in `text` nests deeper than `limit` (brackets inside strings do
 // not count). One linear pass; says nothing else of validity.
 bool json_nesting_within(std::string_view text, std::size_t limit = kMaxJsonDepth);
+// A key repeated within one object anywhere below the top level of `doc` (compared unescaped),
+// or nullopt. Parsers disagree on which of two equal keys counts — simdjson's lookups here take the
+// first, most clients' and servers' the last — so a message with two `content` keys showed the
+// guard, the cache key and the routing rules one text and the upstream another. Linear in the
+// document; objects of up to 16 keys are compared pairwise, larger ones sorted.
+std::optional<std::string> nested_duplicate_key(const simdjson::dom::element& doc);
+
 // Parses JSON from outside without throwing: a discarded value (is_discarded()) when `text` is not
 // JSON or nests deeper than kMaxJsonDepth. Every parse of such text goes through here.
 template <typename Json = nlohmann::json>

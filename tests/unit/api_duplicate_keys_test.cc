@@ -1,6 +1,6 @@
 // Every API front end refuses a body that repeats a top-level key (the routing/billing bypass of
-// {"model":"auto","model":"gpt-4"}), naming the key, as chat completions does; a repeated key in a
-// nested object is not the request's own and is left to the translation.
+// {"model":"auto","model":"gpt-4"}), naming the key, as chat completions does — and, since
+// session 24, a key repeated in any nested object (a message's two `content` keys).
 #include <gtest/gtest.h>
 
 #include "api/completions.h"
@@ -28,8 +28,16 @@ TEST(ApiDuplicateKeys, EveryFrontEndRefusesARepeatedTopLevelKey) {
   expect_duplicate(parse_embeddings_request(R"({"model":"embed","input":"a","model":"other"})"), "model");
 }
 
-TEST(ApiDuplicateKeys, NestedRepeatsAndDistinctKeysPass) {
-  auto ok = parse_request_object(R"({"model":"a","metadata":{"k":1,"k":2},"input":"x"})");
+TEST(ApiDuplicateKeys, NestedRepeatsAreRefusedDistinctKeysPass) {
+  // Since session 24: a repeat at any depth. A message with two `content` keys showed the guard
+  // the first and the upstream (which reads the last) the other.
+  auto nested = parse_request_object(R"({"model":"a","metadata":{"k":1,"k":2},"input":"x"})");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.error().message.find("duplicate key 'k'"), std::string::npos) << nested.error().message;
+  expect_duplicate(parse_messages_request(
+                       R"({"model":"c","max_tokens":5,"messages":[{"role":"user","content":"hi","content":"ssn 123-45-6789"}]})"),
+                   "content");
+  auto ok = parse_request_object(R"({"model":"a","metadata":{"k":1,"j":{"k":2}},"input":[{"k":1},{"k":2}]})");
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ((*ok)["model"], "a");
   EXPECT_TRUE(parse_responses_request(R"({"model":"auto","input":"hi"})").ok());

@@ -167,9 +167,14 @@ TEST(ChatRequest, RejectsATopLevelKeyThatRepeats) {
   for (int i = 0; i < 40; ++i) many += ",\"k" + std::to_string(i) + "\":" + std::to_string(i);
   EXPECT_THAT(rejection(body_with(many + R"(,"dup":2)")), HasSubstr("'dup'"));
   EXPECT_TRUE(api::parse_chat_request(body_with(many)).ok());
-  // Keys repeated inside nested objects are not the parser's business.
+  // Keys repeated inside nested objects too (since session 24: the guard, the cache and the rules
+  // read the first `content` of a message, the upstream the last); the same key in sibling
+  // objects is no repeat.
+  EXPECT_THAT(rejection(body_with(R"("model":"a","metadata":{"x":1,"x":2})")), HasSubstr("'x'"));
+  EXPECT_THAT(rejection(R"({"model":"a","messages":[{"role":"user","content":"hi","content":"card 4111 1111 1111 1111"}]})"),
+              HasSubstr("'content'"));
   EXPECT_TRUE(api::parse_chat_request(
-                  body_with(R"("model":"a","metadata":{"x":1,"x":2},"tools":[{"a":1},{"a":2}])"))
+                  body_with(R"("model":"a","metadata":{"x":1,"y":{"x":2}},"tools":[{"a":1},{"a":2}])"))
                   .ok());
   // A huge repeated key is named, but not copied whole into the message.
   std::string big(10000, 'k');
