@@ -40,28 +40,55 @@ std::string redact_text(std::string_view text, std::uint64_t mask, Redaction& r)
   return out;
 }
 
+namespace {
+// Values that are no one's words: identifiers, enumerations, names of functions and models, URLs
+// and base64 payloads (scanning an image's base64 finds "card numbers"), signatures.
+bool structural_key(std::string_view key) {
+  static constexpr std::string_view kStructuralKeys[] = {
+      "model",     "role",         "type",          "id",        "tool_call_id",
+      "call_id",   "tool_use_id",  "name",          "url",       "data",
+      "file_data", "file_id",      "media_type",    "mime_type", "detail",
+      "format",    "signature",    "encrypted_content", "object", "status",
+      "encoding_format", "service_tier", "reasoning_effort", "previous_response_id"};
+  for (std::string_view k : kStructuralKeys)
+    if (k == key) return true;
+  return false;
+}
+
+// Calls `f` on every string value of `j` that the guard reads (see scan_body).
+template <typename F>
+void for_each_text(nlohmann::json& j, const F& f) {
+  if (j.is_string()) {
+    f(j.get_ref<std::string&>());
+  } else if (j.is_array()) {
+    for (auto& v : j) for_each_text(v, f);
+  } else if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!it->is_string() || !structural_key(it.key())) for_each_text(*it, f);
+  }
+}
+}  // namespace
+
+BodyScan scan_body(std::string_view body, std::uint64_t mask) {
+  const PiiScanner& scanner = PiiScanner::instance();
+  BodyScan out;
+  out.counts.assign(scanner.kinds().size(), 0);
+  auto j = api::parse_json(body);  // nesting bounded: for_each_text recurses
+  if (j.is_discarded()) return out;
+  for_each_text(j, [&](std::string& text) {
+    for (const PiiMatch& m : scanner.scan(text, mask)) {
+      ++out.counts[m.kind];
+      ++out.matches;
+    }
+  });
+  return out;
+}
+
 Result<std::string> redact_chat_body(std::string_view body, std::uint64_t mask, Redaction& r) {
   auto j = api::parse_json(body);
   if (j.is_discarded() || !j.is_object())
     return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not JSON");
-  auto messages = j.find("messages");
-  if (messages != j.end() && messages->is_array()) {
-    for (auto& m : *messages) {
-      if (!m.is_object()) continue;
-      auto content = m.find("content");
-      if (content == m.end()) continue;
-      if (content->is_string()) {
-        *content = redact_text(content->get_ref<const std::string&>(), mask, r);
-      } else if (content->is_array()) {
-        for (auto& part : *content) {
-          if (!part.is_object()) continue;
-          auto text = part.find("text");
-          if (text != part.end() && text->is_string())
-            *text = redact_text(text->get_ref<const std::string&>(), mask, r);
-        }
-      }
-    }
-  }
+  for_each_text(j, [&](std::string& text) { text = redact_text(text, mask, r); });
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

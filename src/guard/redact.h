@@ -30,9 +30,24 @@ struct Redaction {
 // `text` with the spans of kinds in `mask` replaced by placeholders, added to `r`.
 std::string redact_text(std::string_view text, std::uint64_t mask, Redaction& r);
 
-// The chat request `body` (it passed api::parse_chat_request) with every message's text — a string
-// `content`, or the `text` of its {"type":"text"} parts — redacted as above. Other fields are kept;
-// the body is re-serialised. Errors (kBadRequest, invalid_json) only if the body is not JSON.
+// What the guard reads of a request body: every string value the upstream gets — message texts,
+// tool-call arguments and tool results, system prompts, tool descriptions, `user`, metadata, a
+// native body's thinking blocks and reasoning items — except the values of structural keys
+// (kStructuralKeys in redact.cc: ids, roles, types, names, model, URLs, base64 data, signatures).
+// Each string is scanned on its own: a match never spans two of them (an unterminated PEM header
+// in one message used to swallow a card number in the next). Before session 24 only message texts
+// were read, and tool-call arguments, a native body's thinking blocks and the like went upstream
+// unscanned.
+struct BodyScan {
+  std::vector<int> counts;  // per kind (PiiScanner::kinds())
+  std::size_t matches = 0;
+};
+// The matches of kinds in `mask` in `body` (a JSON document; nothing for one that does not parse).
+BodyScan scan_body(std::string_view body, std::uint64_t mask);
+
+// The chat request `body` (it passed api::parse_chat_request) with every string scan_body() reads
+// redacted as above. Other values are kept; the body is re-serialised. Errors (kBadRequest,
+// invalid_json) only if the body is not JSON.
 Result<std::string> redact_chat_body(std::string_view body, std::uint64_t mask, Redaction& r);
 
 // `json` (a JSON document or one event's JSON) with each placeholder replaced by its original,

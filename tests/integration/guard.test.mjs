@@ -281,6 +281,32 @@ describe('guard stage', () => {
     assert.ok(!all.includes('4111') && !all.includes('6789') && !all.includes(EMAIL), all);
   });
 
+  test('every string the upstream reads is guarded: tool-call arguments, tool results, tool descriptions, user', async () => {
+    // A blocked kind in a tool call's arguments (an agent's earlier turn) is refused like one in
+    // a message; before session 24 only message texts were scanned.
+    const before = received().length;
+    const call = { id: 'call_1', type: 'function', function: { name: 'pay', arguments: JSON.stringify({ card: CARD }) } };
+    const blocked = await postChat(gw.base, { model: 'guarded', messages: [
+      { role: 'user', content: 'pay the invoice' }, { role: 'assistant', content: null, tool_calls: [call] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'done' }] });
+    assert.equal(blocked.status, 400, blocked.text);
+    expectErrorShape(assert, blocked.json, 'pii_blocked');
+    assert.equal(received().length, before, 'the upstream must not be called');
+    // Redacted wherever it is: arguments, a tool's result, a tool's description, `user`.
+    const mailCall = { id: 'call_2', type: 'function', function: { name: 'send', arguments: JSON.stringify({ to: EMAIL }) } };
+    const r = await postChat(gw.base, { model: 'redact-only', user: EMAIL, messages: [
+      { role: 'user', content: 'mail them' }, { role: 'assistant', content: null, tool_calls: [mailCall] },
+      { role: 'tool', tool_call_id: 'call_2', content: [{ type: 'text', text: `sent to ${EMAIL}` }] }],
+    tools: [{ type: 'function', function: { name: 'send', description: `default recipient ${EMAIL}`, parameters: { type: 'object' } } }] });
+    assert.equal(r.status, 200, r.text);
+    const sent = main.requests.at(-1).body;
+    assert.ok(!sent.includes(EMAIL), sent);
+    const upstream = JSON.parse(sent);
+    assert.deepEqual(JSON.parse(upstream.messages[1].tool_calls[0].function.arguments), { to: '[EMAIL_1]' });
+    assert.equal(upstream.messages[1].tool_calls[0].function.name, 'send', 'names are not rewritten');
+    assert.equal(upstream.user, '[EMAIL_1]');
+  });
+
   test('more values to redact than a request may hold (4,096) → 400 pii_too_many, never upstream', async () => {
     const before = received().length;
     const many = Array.from({ length: 5000 }, (_, i) => `u${i}@example.org`).join(' ');
@@ -356,5 +382,49 @@ describe('guard stage', () => {
   test('the gateway log holds none of the values', async () => {
     const log = gw.proc.output;
     for (const v of [EMAIL, '555-2671', '4111', '123-45-6789']) assert.ok(!log.includes(v), v);
+  });
+});
+
+describe('guard stage on requests passed through to native replicas', () => {
+  let gw;
+  let claude;
+  before(async () => {
+    claude = await fakeUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude',
+        content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } }));
+    });
+    gw = await startGateway({
+      models: [model('claude', [{ url: claude.url, api: 'anthropic' }])],
+      routes: [
+        { name: 'native-block', policy: { type: 'static', model: 'claude' }, guard: { pii: 'block' } },
+        { name: 'native-redact', policy: { type: 'static', model: 'claude' }, guard: { pii: 'redact' } },
+      ],
+    });
+  });
+  after(stopAll);
+
+  // A signed thinking block is passed through to an Anthropic replica as the client sent it, but
+  // left out of the chat translation the guard used to read.
+  const withThinking = (route) => ({ model: route, max_tokens: 50, messages: [
+    { role: 'user', content: 'hi' },
+    { role: 'assistant', content: [{ type: 'thinking', thinking: `the user's mail is ${EMAIL}`, signature: 'sig' },
+      { type: 'text', text: 'hello' }] },
+    { role: 'user', content: 'go on' }] });
+  const post = (body) => fetch(`${gw.base}/v1/messages`, { method: 'POST',
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  test('a blocked kind in a part only the native body carries is refused', async () => {
+    const before = claude.requests.length;
+    const r = await post(withThinking('native-block'));
+    assert.equal(r.status, 400, await r.text());
+    assert.equal(claude.requests.length, before);
+  });
+
+  test('a value to redact there sends the redacted translation instead of the client\'s body', async () => {
+    const r = await post(withThinking('native-redact'));
+    assert.equal(r.status, 200, await r.text());
+    const sent = claude.requests.at(-1).body;
+    assert.ok(!sent.includes(EMAIL), sent);
   });
 });

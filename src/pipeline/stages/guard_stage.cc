@@ -129,10 +129,18 @@ class GuardStage final : public SyncStage {
   std::optional<StageResult> check_pii(RequestContext& ctx, const guard::PiiSettings& p) const {
     const auto start = Clock::now();
     const auto& scanner = guard::PiiScanner::instance();
-    const auto found = scanner.scan(ctx.req.prompt_text, p.scan_mask());
+    // Every string the upstream could read (guard::scan_body): the chat body, and the client's own
+    // body when it may be passed through to a native replica as it came (its thinking blocks and
+    // reasoning items are not in the chat translation).
+    const guard::BodyScan chat = guard::scan_body(ctx.body, p.scan_mask());
+    guard::BodyScan native;
+    if (!ctx.native_body.empty() && ctx.rewritten_body.empty())
+      native = guard::scan_body(ctx.native_body, p.scan_mask());
     store::GuardCheck c{"pii", "pass", {}, std::nullopt, std::nullopt, "", 0};
-    std::vector<int> counts(scanner.kinds().size(), 0);
-    for (const auto& m : found) ++counts[static_cast<std::size_t>(m.kind)];
+    std::vector<int> counts = chat.counts;
+    for (std::size_t k = 0; k < native.counts.size() && k < counts.size(); ++k)
+      counts[k] = std::max(counts[k], native.counts[k]);
+    const std::size_t found = std::max(chat.matches, native.matches);
     std::string blocked;
     bool redact = false;
     for (std::size_t k = 0; k < counts.size(); ++k) {
@@ -144,7 +152,7 @@ class GuardStage final : public SyncStage {
     }
     if (!blocked.empty()) {
       c.verdict = "block";
-    } else if (redact && found.size() > kMaxRedactedSpans) {
+    } else if (redact && found > kMaxRedactedSpans) {
       // Each placeholder is looked up among those made so far, and restoring an answer tries
       // them all: bounded work per request needs a bounded number of them.
       c.verdict = "block";
@@ -155,11 +163,17 @@ class GuardStage final : public SyncStage {
       if (!ctx.explain_only)
         return StageResult::fail(
             make_error(ErrorKind::kBadRequest, "pii_too_many",
-                       "the request holds " + std::to_string(found.size()) +
+                       "the request holds " + std::to_string(found) +
                            " values this route redacts; it redacts at most " +
                            std::to_string(kMaxRedactedSpans) + " per request"),
             "guard_blocked");
       return std::nullopt;
+    } else if (redact && chat.matches == 0) {
+      // Only the client's own body holds them, in parts the chat translation leaves out: the
+      // translation is sent instead (a replica that needs the native body cannot take it).
+      ctx.rewritten_body = std::string(ctx.body);
+      ctx.body = ctx.rewritten_body;
+      c.verdict = "redact";
     } else if (redact) {
       guard::Redaction r;
       auto body = guard::redact_chat_body(ctx.body, p.redact_mask, r);
