@@ -52,6 +52,10 @@ Error timed_out(const std::string& what) {
 
 Error classify(const std::string& what, const boost::system::error_code& ec) {
   if (ec == beast::error::timeout) return timed_out(what);
+  // Cancelled by the caller (a plan's deadline, a hedge that lost, shutdown): says nothing of the
+  // upstream, so not `upstream_unreachable`, which counts against the replica's health.
+  if (ec == asio::error::operation_aborted)
+    return make_error(ErrorKind::kUpstreamError, "cancelled", what + ": cancelled");
   if (ec == bhttp::error::buffer_overflow)
     return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                       what + ": a chunk-size line or trailer longer than " +

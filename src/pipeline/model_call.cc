@@ -92,6 +92,9 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
       }
     }
   }
+  // A call the caller cancelled (a plan's deadline) is no replica failure: not counted against
+  // its health (note_attempt), not retried elsewhere (call_model).
+  if (a.error && a.error->code == "cancelled") a.cancelled = true;
   a.ms = ms_since(a.sent_at);
   if (a.call) {
     if (auto recorded = a.call->recorded_latency_ms()) a.head_ms = a.ms = *recorded;
@@ -397,7 +400,10 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     }
     ctx.rec.model = m.config->name;
     ctx.rec.replica = a.replica->config->id;
-    if (!a.retryable()) {
+    if (a.cancelled && a.error) {  // the caller gave up on this call: no retry
+      out.error = a.error;
+      out.stop = true;
+    } else if (!a.retryable()) {
       out.answer = std::move(a);
     } else if (a.call) {
       out.held = std::move(a);

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  startReplay, startGateway, model, stopAll, postChat, streamChat, getDecision, tempDir,
+  startReplay, startGateway, model, stopAll, postChat, streamChat, getDecision, tempDir, fakeUpstream,
+  completionJson, sleep, metricSum,
 } from './lib/harness.mjs';
 
 const PROBE_A = 'probe-a';
@@ -148,5 +149,43 @@ describe('multi-call routes', () => {
     } finally {
       await backends[PROBE_B].setFaults({ error_rate: 0 });
     }
+  });
+});
+
+describe('a plan\'s deadline over real HTTP', () => {
+  let gw;
+  let slow;
+  before(async () => {
+    const answer = (text) => (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson('m', text));
+    };
+    const fast = await fakeUpstream(answer('A'));
+    slow = await fakeUpstream(async (req, res) => { await sleep(1200); answer('B')(req, res); });
+    const strong = await fakeUpstream(answer('A'));
+    gw = await startGateway({
+      models: [model('fast', fast.url), model('slowish', slow.url, { outlier_ejection: { consecutive_failures: 2 } }),
+        model('strong', strong.url)],
+      routes: [{ name: 'cut', policy: { type: 'cascade', deadline_ms: 300, tiers: [
+        { models: ['fast', 'slowish'], judge: { type: 'agreement' }, threshold: 1, on_unavailable: 'accept' },
+        { model: 'strong' }] } }],
+    });
+  });
+  after(stopAll);
+
+  test('a call the deadline cuts is cancelled, not a failure of its replica: no ejection', async () => {
+    for (let i = 0; i < 4; ++i) {
+      const r = await postChat(gw.base, { model: 'cut', messages: [{ role: 'user', content: `question ${i}` }] });
+      assert.equal(r.status, 200, r.text);
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      const cut = d.attempts.filter((a) => a.model === 'slowish');
+      assert.equal(cut.length, 1, JSON.stringify(d.attempts));
+      assert.equal(cut[0].result, 'cancelled');
+    }
+    assert.equal(await metricSum(gw.base, 'switchboard_replica_ejections_total', { model: 'slowish' }), 0);
+    // The replica still answers a request of its own.
+    const direct = await postChat(gw.base, { model: 'slowish', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(direct.status, 200, direct.text);
+    assert.doesNotMatch(await getDecision(gw.base, direct.headers.get('x-switchboard-decision')).then((d) => d.reason), /ejected/);
   });
 });

@@ -41,6 +41,10 @@ awaitable<void> call_one(RequestContext& ctx, CallState& st, const ModelRuntime&
     } else if (r.held) {
       out.error = make_error(ErrorKind::kUpstreamError, r.held->result(), "upstream status");
       out.held = std::move(r.held);
+    } else if (r.error && r.error->code == "cancelled") {
+      // The plan's deadline cancelled the call (as an error value, not an exception).
+      out.error = make_error(ErrorKind::kUpstreamTimeout, "deadline",
+                             "the plan's deadline passed before " + m.config->name + " answered");
     } else if (r.error) {
       out.error = std::move(r.error);
     } else {
