@@ -152,3 +152,25 @@ describe('upstream wire details', () => {
     assert.equal(d.usage.completion_tokens, 3);
   });
 });
+
+describe('an upstream that reports no usage', () => {
+  let gw;
+  before(async () => {
+    const up = await fakeUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', model: 'm',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'w'.repeat(4000) }, finish_reason: 'stop' }] }));
+    });
+    gw = await startGateway({ models: [model('m', up.url, { price: { input_per_mtok: 1, output_per_mtok: 100 } })] });
+  });
+  after(stopAll);
+
+  test('a whole answer\'s tokens are estimated from its text, and priced (keys\' budgets count them)', async () => {
+    const r = await postChat(gw.base, chatBody('m', 'hello'));
+    assert.equal(r.status, 200, r.text);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.usage.source, 'estimated');
+    assert.equal(d.usage.completion_tokens, 1000); // 4,000 characters at 4 per token
+    assert.ok(d.cost_usd >= 1000 * 100 / 1e6, `${d.cost_usd}`);
+  });
+});
