@@ -84,6 +84,11 @@ TEST(GuardPii, Card) {
   EXPECT_EQ(found("1234 5678 9012 3452"), V{});         // no known issuer
   EXPECT_EQ(found("4111 1111-1111 1111"), V{});         // mixed separators
   EXPECT_EQ(found("tracking 41111111111111110"), V{});  // 17 digits, Luhn fails
+  // Followed by its expiry or CVV: the greedy run takes their digits, the card is still found.
+  EXPECT_EQ(found("Card 4111 1111 1111 1111 12/26"), V{"card:4111 1111 1111 1111"});
+  EXPECT_EQ(found("card 4111111111111111 123"), V{"card:4111111111111111"});
+  EXPECT_EQ(found("card 4111-1111-1111-1111 2026"), V{"card:4111-1111-1111-1111"});
+  EXPECT_EQ(found("mastercard 5555 5555 5555 4444 123"), V{"card:5555 5555 5555 4444"});
 }
 
 TEST(GuardPii, Iban) {

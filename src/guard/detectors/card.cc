@@ -22,29 +22,37 @@ bool known_issuer(std::string_view d) {
   return false;
 }
 
+// 13 to 19 digits in groups with one kind of separator, a known issuer and a valid Luhn sum.
+bool card_number(std::string_view run) {
+  std::string digits;
+  char sep = 0;
+  for (const char c : run) {
+    if (is_digit(c)) {
+      digits += c;
+    } else if (sep == 0) {
+      sep = c;
+    } else if (c != sep) {
+      return false;  // mixed separators: not a card number as written
+    }
+  }
+  return digits.size() >= 13 && digits.size() <= 19 && known_issuer(digits) && luhn_valid(digits);
+}
+
 class CardDetector final : public PiiDetector {
  public:
   void find(std::string_view text, std::vector<PiiMatch>& out) const override {
     for_each_match(re_, text, [&](std::size_t b, std::size_t e, const auto&) {
       if (b > 0 && (is_word_byte(text[b - 1]) || text[b - 1] == '.')) return;
-      if (e < text.size() && (is_word_byte(text[e]) ||
-                              (text[e] == '.' && e + 1 < text.size() && is_digit(text[e + 1]))))
-        return;
-      std::string digits;
-      char sep = 0;
-      for (std::size_t i = b; i < e; ++i) {
-        const char c = text[i];
-        if (is_digit(c)) {
-          digits += c;
-        } else if (sep == 0) {
-          sep = c;
-        } else if (c != sep) {
-          return;  // mixed separators: not a card number as written
-        }
-      }
-      if (digits.size() < 13 || digits.size() > 19) return;
-      if (!known_issuer(digits) || !luhn_valid(digits)) return;
-      out.push_back({b, e, 0});
+      const bool ends_clean =
+          e == text.size() || !(is_word_byte(text[e]) ||
+                                (text[e] == '.' && e + 1 < text.size() && is_digit(text[e + 1])));
+      if (ends_clean && card_number(text.substr(b, e - b))) return out.push_back({b, e, 0});
+      // The pattern is greedy: a card followed by its expiry or CVV ("4111 1111 1111 1111 12/26",
+      // "4111111111111111 123", "4111-1111-1111-1111 2026", cut inside the year) takes their
+      // digits too. The shorter runs that end where a group ends are tried, longest first.
+      for (std::size_t k = e - 1; k > b; --k)
+        if ((text[k] == ' ' || text[k] == '-') && card_number(text.substr(b, k - b)))
+          return out.push_back({b, k, 0});
     });
   }
 
