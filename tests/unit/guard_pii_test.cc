@@ -63,6 +63,7 @@ TEST(GuardPii, Email) {
   EXPECT_EQ(found("Contact: BOB_42@Example.co.uk."), V{"email:BOB_42@Example.co.uk"});
   EXPECT_EQ(found("ping @jane on slack, or user@localhost, or a@b"), V{});
   EXPECT_EQ(found("git clone git@github"), V{});
+  EXPECT_EQ(found("mail jane@example.com--thanks"), V{"email:jane@example.com"});
 }
 
 TEST(GuardPii, Phone) {
@@ -74,6 +75,9 @@ TEST(GuardPii, Phone) {
   // Dates, versions, decimals and bare ids are not phone numbers.
   EXPECT_EQ(found("on 2023-01-15 we shipped v1.2.3 with pi=3.14159 for order 1234567890"), V{});
   EXPECT_EQ(found("the range 10-20-30 and 1/2/2024"), V{});
+  // Since session 24: North American with its country code, E.164 run together.
+  EXPECT_EQ(found("toll free 1-800-555-0199 today"), V{"phone:1-800-555-0199"});
+  EXPECT_EQ(found("whatsapp +14155552671"), V{"phone:+14155552671"});
 }
 
 TEST(GuardPii, Card) {
@@ -127,6 +131,17 @@ TEST(GuardPii, Secret) {
   // Lookalikes: a word ending in "sk-", a short sk-, an AKIA prefix, a public key.
   EXPECT_EQ(found("task-management-system-overview-document; sk-short; AKIA123"), V{});
   EXPECT_EQ(found("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"), V{});
+  // Since session 24: Stripe test keys, Hugging Face, GitLab, PGP private key blocks; an sk- run
+  // of words is no key.
+  const std::string stripe = "sk_test_" + std::string("4eC39HqLyjWDarjtT1zdp7dc");
+  EXPECT_EQ(found("stripe " + stripe), V{"secret:" + stripe});
+  const std::string hf = "hf_" + std::string("aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
+  EXPECT_EQ(found("HF token " + hf), V{"secret:" + hf});
+  const std::string gl = "glpat-" + std::string("xXy1Z2aB3cD4eF5gH6iJ");
+  EXPECT_EQ(found("gitlab " + gl), V{"secret:" + gl});
+  const std::string pgp = "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF\n-----END PGP PRIVATE KEY BLOCK-----";
+  EXPECT_EQ(found(pgp), V{"secret:" + pgp});
+  EXPECT_EQ(found("pip install sk-learn-utils-for-everyone-today"), V{});
 }
 
 TEST(GuardPii, MaskSelectsKinds) {

@@ -10,7 +10,9 @@ class EmailDetector final : public PiiDetector {
   void find(std::string_view text, std::vector<PiiMatch>& out) const override {
     if (text.find('@') == std::string_view::npos) return;
     for_each_match(re_, text, [&](std::size_t b, std::size_t e, const auto&) {
-      if (e < text.size() && (is_word_byte(text[e]) || text[e] == '-')) return;  // a longer TLD
+      // A TLD that runs on is another word; a dash after it is not part of the address (the
+      // pattern would have taken a longer domain): "jane@example.com--thanks" is an address.
+      if (e < text.size() && is_word_byte(text[e])) return;
       out.push_back({b, e, 0});
     });
   }

@@ -25,13 +25,16 @@ class PhoneDetector final : public PiiDetector {
         else if (text[i] != '+')
           separated = true;
       }
-      if (digits < 9 || digits > 15 || !separated) return;
+      // Run together, digits are more often an id — unless a '+' makes them E.164.
+      const bool e164 = text[b] == '+' && digits >= 10;
+      if (digits < 9 || digits > 15 || !(separated || e164)) return;
       out.push_back({b, e, 0});
     });
   }
 
  private:
   RE2 re_{R"(\+\d{1,3}(?:[ .\-]?\(\d{1,4}\)|[ .\-]?\d{1,5}){2,6})"
+          R"(|1[ .\-]\d{3}[ .\-]\d{3}[ .\-]\d{4})"
           R"(|\(\d{3}\) ?\d{3}[ .\-]\d{4})"
           R"(|\d{3}[.\-]\d{3}[.\-]\d{4})"
           R"(|0\d{1,4}(?:[ \-]\d{2,4}){2,4})",
