@@ -465,15 +465,15 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
 
 awaitable<std::optional<store::StoredResponse>> Gateway::stored_response(
     const std::string& response_id, const store::Owner& caller) {
-  std::optional<store::StoredResponse> found = co_await find_stored_response(response_id, caller);
-  // Answered but not yet recorded (pending_ids.h): wait for the record, up to 2 s.
-  for (int i = 0; !found && answered_.contains(response_id) && i < 400; ++i) {
+  // Answered but not yet recorded (pending_ids.h): wait for the record, up to 2 s — also when an
+  // older response under the same id was found (an upstream that reuses ids: the new record makes
+  // the id ambiguous, and the older conversation must not be continued meanwhile).
+  for (int i = 0; answered_.contains(response_id) && i < 400; ++i) {
     const auto executor = co_await asio::this_coro::executor;
     asio::steady_timer wait(executor, std::chrono::milliseconds(5));
     co_await wait.async_wait(asio::use_awaitable);
-    found = co_await find_stored_response(response_id, caller);
   }
-  co_return found;
+  co_return co_await find_stored_response(response_id, caller);
 }
 
 awaitable<std::optional<store::StoredResponse>> Gateway::find_stored_response(
