@@ -132,13 +132,17 @@ describe('guard stage', () => {
   });
   after(stopAll);
 
-  const received = () => [...flaky.requests, ...main.requests, ...safe.requests];
+  const upstreams = () => [flaky, main, safe];
+  const received = () => upstreams().flatMap((u) => u.requests);
+  // The requests each upstream received since `marks` (from mark()), whichever upstream took them.
+  const mark = () => upstreams().map((u) => u.requests.length);
+  const since = (marks) => upstreams().flatMap((u, i) => u.requests.slice(marks[i]));
 
   test('a redacted prompt reaches the upstream without the PII, the same on every attempt', async () => {
-    const before = received().length;
+    const marks = mark();
     const r = await postChat(gw.base, chatBody('guarded', `Please email ${EMAIL} or call ${PHONE} about my order.`));
     assert.equal(r.status, 200, r.text);
-    const sent = received().slice(before);
+    const sent = since(marks);
     assert.ok(sent.length >= 1);
     for (const s of sent) {
       assert.ok(!s.body.includes(EMAIL) && !s.body.includes('555-2671'), s.body);
