@@ -50,6 +50,12 @@ class Walker {
       fail(node, what + " has the wrong type (got '" + node.Scalar() + "')");
     }
   }
+  bool boolean(const YAML::Node& node, const std::string& what) const {
+    bool b = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, b))
+      fail(node, what + " must be true or false");
+    return b;
+  }
   std::string string(const YAML::Node& node, const std::string& what) const {
     auto s = scalar<std::string>(node, what);
     if (s.empty()) fail(node, what + " must not be empty");
@@ -87,7 +93,7 @@ void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
   w.only_keys(node, "server",
               {"threads", "max_body_bytes", "max_header_bytes", "idle_timeout_ms",
                "body_timeout_ms", "write_timeout_ms", "drain_timeout_ms", "max_connections",
-               "max_body_budget_bytes", "upstream_idle_timeout_ms"});
+               "max_body_budget_bytes", "upstream_idle_timeout_ms", "cancel_on_client_close"});
   if (node["threads"]) s.threads = static_cast<unsigned>(w.positive_int(node["threads"], "server.threads"));
   if (node["max_body_bytes"]) s.max_body_bytes = w.positive_int(node["max_body_bytes"], "server.max_body_bytes");
   if (node["max_header_bytes"]) s.max_header_bytes = w.positive_int(node["max_header_bytes"], "server.max_header_bytes");
@@ -103,6 +109,8 @@ void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
   if (node["upstream_idle_timeout_ms"])
     s.upstream_idle_timeout =
         w.millis(node["upstream_idle_timeout_ms"], "server.upstream_idle_timeout_ms");
+  if (node["cancel_on_client_close"])
+    s.cancel_on_client_close = w.boolean(node["cancel_on_client_close"], "server.cancel_on_client_close");
 }
 
 ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::string& what) {

@@ -176,6 +176,9 @@ struct ServerConfig {
   std::size_t max_body_budget_bytes = std::size_t{1} << 30;
   // Pooled upstream connections idle longer than this are closed, not reused.
   std::chrono::milliseconds upstream_idle_timeout{30'000};
+  // A client that closes its connection while its request waits on upstreams cancels those calls
+  // (pipeline/client_watch.h); false lets them run to their end. Read per request (reloadable).
+  bool cancel_on_client_close = true;
 };
 
 struct StoreConfig {

@@ -34,6 +34,85 @@ Exchange::Exchange(DeadlineStream& stream, Request& request, unsigned worker,
   keep_alive_ = request_.keep_alive();
 }
 
+// ---------------------------------------------------------------- watching the client
+
+// Shared by the exchange and its pending wait: `on_gone` is cleared by stop_watching(), after which
+// the wait's completion touches nothing else (the exchange, and maybe its socket, are gone).
+struct Exchange::PeerWatch {
+  std::function<void()> on_gone;
+  Exchange* exchange = nullptr;  // valid while on_gone is set
+};
+
+namespace {
+
+enum class Peer { kWaiting, kGone, kSentMore };
+
+// What a non-blocking peek at the client's socket tells.
+Peer peek(tcp::socket& socket) {
+  char c;
+  for (;;) {
+    const ssize_t n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return Peer::kSentMore;
+    if (n == 0) return Peer::kGone;
+    if (errno == EINTR) continue;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? Peer::kWaiting : Peer::kGone;
+  }
+}
+
+}  // namespace
+
+void Exchange::arm_watch(std::shared_ptr<PeerWatch> watch) {
+  tcp::socket& socket = watch->exchange->stream_.socket();
+  const auto fire = [](PeerWatch& w) {
+    auto on_gone = std::move(w.on_gone);
+    w.on_gone = nullptr;
+    w.exchange->close_after_ = true;
+    w.exchange->peer_gone_ = true;
+    on_gone();
+  };
+  // A peek first: a close that came before the wait was queued has already been reported by the
+  // event loop (edge-triggered) and would not wake the wait.
+  switch (socket.is_open() ? peek(socket) : Peer::kGone) {
+    case Peer::kGone:
+      return fire(*watch);
+    case Peer::kSentMore:
+      watch->on_gone = nullptr;
+      return;
+    case Peer::kWaiting:
+      break;
+  }
+  socket.async_wait(tcp::socket::wait_read, [watch, fire](boost::system::error_code ec) {
+    if (!watch->on_gone) return;  // stopped
+    if (ec == asio::error::operation_aborted && watch->exchange->stream_.socket().is_open()) {
+      watch->on_gone = nullptr;  // cancelled by someone else: stop watching
+      return;
+    }
+    if (ec) return fire(*watch);
+    arm_watch(watch);  // readable: peek again
+  });
+}
+
+void Exchange::watch_peer(std::function<void()> on_gone) {
+  stop_watching();
+  watch_ = std::make_shared<PeerWatch>();
+  watch_->on_gone = std::move(on_gone);
+  watch_->exchange = this;
+  arm_watch(watch_);
+}
+
+void Exchange::stop_watching() {
+  if (!watch_) return;
+  const bool waiting = static_cast<bool>(watch_->on_gone);
+  watch_->on_gone = nullptr;
+  watch_.reset();
+  // The wait completes (operation_aborted) and finds the watch stopped. Nothing else is pending on
+  // the socket here: the handler's writes are awaited, and the next read starts after it returns.
+  if (waiting) {
+    boost::system::error_code ec;
+    stream_.socket().cancel(ec);
+  }
+}
+
 awaitable<bool> Exchange::respond(Response response) {
   responded_ = true;
   response.keep_alive(keep_alive_ && !close_after_);
@@ -535,6 +614,7 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
       crashed = true;
     }
     if (crashed) exchange.set_close_after();
+    if (!exchange.responded() && exchange.peer_gone()) break;  // nobody to answer
     if (!exchange.responded()) {
       Response r{bhttp::status::internal_server_error, 11};
       r.set(bhttp::field::content_type, "application/json");

@@ -126,6 +126,20 @@ class Exchange {
     close_after_ = true;
   }
 
+  // Watches the client's connection while the handler works: `on_gone` is called (once, on this
+  // worker, from the event loop) when the client closes or resets it before stop_watching() or the
+  // end of the exchange; the connection then closes after the answer. A client that sends more
+  // bytes meanwhile (a pipelined request) cannot be told from one still waiting and is no longer
+  // watched. A client that only half-closes (shuts down its sending side) counts as gone, as with
+  // nginx. Costs one non-blocking peek and one pending wait on the socket.
+  void watch_peer(std::function<void()> on_gone);
+  void stop_watching();
+  // watch_peer() saw the client leave (nothing more is sent: the connection closes).
+  bool peer_gone() const { return peer_gone_; }
+  ~Exchange() { stop_watching(); }
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
   bool responded() const { return responded_; }
   bool close_after() const { return close_after_; }
   // What the client asked for (HTTP/1.1 without `Connection: close`), read once from the request.
@@ -133,14 +147,19 @@ class Exchange {
   void set_close_after() { close_after_ = true; }
 
  private:
+  struct PeerWatch;
+  static void arm_watch(std::shared_ptr<PeerWatch> watch);
+
   DeadlineStream& stream_;
   Request& request_;
+  std::shared_ptr<PeerWatch> watch_;
   unsigned worker_;
   std::chrono::milliseconds write_timeout_;
   Clock::time_point received_at_ = Clock::now();
   std::optional<Error> read_error_;
   bool responded_ = false;
   bool close_after_ = false;
+  bool peer_gone_ = false;
   bool keep_alive_ = true;
 };
 

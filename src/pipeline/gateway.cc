@@ -1,5 +1,7 @@
 #include "pipeline/gateway.h"
 
+#include "pipeline/client_watch.h"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/string.hpp>
@@ -363,9 +365,16 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   // This request's decision id, until its record is queued: feedback for it waits for the record.
   std::string decision;
   Forget unrecorded{unrecorded_, decision};
+  // The client's connection, watched from the first model call on (pipeline/client_watch.h).
+  ClientWatch watch(ex.executor(), [&ex](ClientWatch& w) { ex.watch_peer([&w] { w.mark_gone(); }); });
+  struct StopWatching {
+    http::Exchange& ex;
+    ~StopWatching() { ex.stop_watching(); }
+  } stop_watching{ex};
   std::exception_ptr crash;
   try {
     prepare(ctx, ex, *workers_[ex.worker()], *runtime);
+    if (runtime->config->server.cancel_on_client_close) ctx.client_watch = &watch;
     decision = ctx.rec.id;
     unrecorded_.add(decision, presented_key_tag(access::presented_secret(
                                   ctx.headers.find("authorization"), ctx.headers.find("x-api-key"))));

@@ -33,6 +33,7 @@ namespace switchboard::pipeline {
 namespace asio = boost::asio;
 
 class PendingIds;
+class ClientWatch;
 using Clock = std::chrono::steady_clock;
 
 // Fills Signals::embedding for routes that need it when the provider is a service (http), after the
@@ -111,6 +112,8 @@ struct RequestContext {
   const Runtime* runtime = nullptr;
   Upstream* upstream = nullptr;
   ResponseWriter* client = nullptr;
+  // Serving: whether the client is still there (pipeline/client_watch.h); null offline.
+  ClientWatch* client_watch = nullptr;
   EmbeddingSource* embedder = nullptr;  // null: no service-backed embedding
   metrics::GatewayMetrics* metrics = nullptr;
   RecordSink* sink = nullptr;

@@ -90,11 +90,14 @@ asio::awaitable<void> StageRunner::send_error(RequestContext& ctx, const Error& 
   auto& rec = ctx.rec;
   rec.status = http_status(e.kind);
   rec.outcome = outcome;
+  // The client closed its connection (pipeline/client_watch.h): nginx's 499, and nobody to tell.
+  const bool gone = std::string_view(outcome) == "client_gone";
+  if (gone) rec.status = 499;
   rec.error_code = e.code;
   rec.error_message = e.message;
   ctx.error = e;
   if (ctx.metrics) ctx.metrics->errors.with({ctx.route_label, rec.model, e.code, rec.api}).inc();
-  if (ctx.explain_only || !ctx.client) co_return;
+  if (ctx.explain_only || !ctx.client || gone) co_return;
   auto headers = ctx.response_headers();
   // The server's own overload passes in a second; a client that honours retry-after waits that.
   if (e.code == "overloaded") headers.emplace_back("retry-after", "1");

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <map>
 
+#include "pipeline/client_watch.h"
 #include "pipeline/plans/multi_call.h"
 
 namespace switchboard::pipeline::plans {
@@ -61,6 +62,10 @@ class CascadePlan final : public PlanRunner {
         called.push_back(name);
       }
       if (models.empty()) continue;
+      if (client_left(ctx)) {
+        stopped = "client_gone";
+        break;
+      }
       std::string why;
       const std::size_t allowed = spend.allowed(models.size(), why);
       if (allowed == 0) {

@@ -16,6 +16,7 @@
 #include <cctype>
 #include <map>
 
+#include "pipeline/client_watch.h"
 #include "pipeline/plans/multi_call.h"
 
 namespace switchboard::pipeline::plans {
@@ -150,7 +151,7 @@ class EnsemblePlan final : public PlanRunner {
       if (verdict && !verdict->note.empty()) rec.note = agg.judge_name + ": " + verdict->note;
     }
 
-    if (agg.kind == "synthesize" && !agg.model.empty()) {
+    if (agg.kind == "synthesize" && !agg.model.empty() && !client_left(ctx)) {
       const std::size_t more = spend.allowed(1, why);
       if (more == 0) {
         ctx.rec.reason += "; no synthesis (" + why + "), vote";

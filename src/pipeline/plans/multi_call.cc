@@ -5,12 +5,14 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <forward_list>
 
 #include "guard/redact.h"
+#include "pipeline/client_watch.h"
 
 namespace switchboard::pipeline::plans {
 
@@ -18,7 +20,30 @@ using asio::awaitable;
 
 namespace {
 
-// One member's call; catches the cancellation of a plan's deadline.
+// Why a member's call was cancelled: the client left, else the plan's deadline passed.
+Error cancelled_error(const RequestContext& ctx, const ModelRuntime& m) {
+  if (client_left(ctx))
+    return make_error(ErrorKind::kBadRequest, "client_gone",
+                      "the client left before " + m.config->name + " answered");
+  return make_error(ErrorKind::kUpstreamTimeout, "deadline",
+                    "the plan's deadline passed before " + m.config->name + " answered");
+}
+
+// Ends at the plan's deadline (if any) or when the client leaves (if watched); never on its own
+// otherwise (the race it is in cancels it).
+awaitable<void> plan_stop(RequestContext& ctx, std::optional<Clock::time_point> deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, deadline.value_or(Clock::time_point::max()));
+  auto expiry = timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!ctx.client_watch) {
+    co_await std::move(expiry);
+    co_return;
+  }
+  co_await (std::move(expiry) || ctx.client_watch->until_gone());
+}
+
+// One member's call; catches the cancellation of a plan's deadline or of the client's leaving.
 awaitable<void> call_one(RequestContext& ctx, CallState& st, const ModelRuntime& m, bool last,
                          MemberAnswer& out) {
   out.model = &m;
@@ -42,9 +67,9 @@ awaitable<void> call_one(RequestContext& ctx, CallState& st, const ModelRuntime&
       out.error = make_error(ErrorKind::kUpstreamError, r.held->result(), "upstream status");
       out.held = std::move(r.held);
     } else if (r.error && r.error->code == "cancelled") {
-      // The plan's deadline cancelled the call (as an error value, not an exception).
-      out.error = make_error(ErrorKind::kUpstreamTimeout, "deadline",
-                             "the plan's deadline passed before " + m.config->name + " answered");
+      // The plan's deadline or the client's leaving cancelled the call (as an error value, not an
+      // exception).
+      out.error = cancelled_error(ctx, m);
     } else if (r.error) {
       out.error = std::move(r.error);
     } else {
@@ -54,8 +79,7 @@ awaitable<void> call_one(RequestContext& ctx, CallState& st, const ModelRuntime&
   } catch (const boost::system::system_error& e) {
     // The plan's deadline cancels the calls still running (operation_aborted).
     if (e.code() == asio::error::operation_aborted)
-      out.error = make_error(ErrorKind::kUpstreamTimeout, "deadline",
-                             "the plan's deadline passed before " + m.config->name + " answered");
+      out.error = cancelled_error(ctx, m);
     else
       out.error = make_error(ErrorKind::kUpstreamError, "upstream_unreachable",
                              m.config->name + ": " + e.what());
@@ -146,18 +170,11 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
   std::vector<CallState> states(models.size());
   for (auto& st : states) st.buffered = body;
   const std::size_t attempts_before = ctx.rec.attempts.size();
-  if (auto deadline = spend.deadline()) {
-    auto executor = co_await asio::this_coro::executor;
-    asio::steady_timer timer(executor, *deadline);
+  if (spend.deadline() || ctx.client_watch) {
     auto all = call_all(ctx, states, models, last, out);
-    auto expiry = timer.async_wait(asio::use_awaitable);
-    auto race = std::move(all) || std::move(expiry);
-    try {
-      auto won = co_await std::move(race);
-      (void)won;
-    } catch (const std::exception&) {
-      // The timer's wait was cancelled: every call ended first.
-    }
+    auto race = std::move(all) || plan_stop(ctx, spend.deadline());
+    auto won = co_await std::move(race);
+    (void)won;
   } else {
     co_await call_all(ctx, states, models, last, out);
   }
@@ -199,7 +216,30 @@ std::vector<JudgeAnswer> judge_answers(const std::vector<MemberAnswer*>& answere
   return out;
 }
 
+namespace {
+
+// Every call was billed: limits, metering and the token metrics count them all.
+void record_spend(RequestContext& ctx, const Spend& spend) {
+  auto& rec = ctx.rec;
+  rec.prompt_tokens = 0;
+  rec.completion_tokens = 0;
+  for (const auto& c : rec.calls) {
+    rec.prompt_tokens += c.prompt_tokens;
+    rec.completion_tokens += c.completion_tokens;
+  }
+  rec.cost_usd = spend.cost();
+  ctx.calls_header = std::to_string(spend.calls());
+}
+
+StageResult client_gone(RequestContext& ctx, const Spend& spend) {
+  record_spend(ctx, spend);
+  return client_gone_result(ctx, 0);
+}
+
+}  // namespace
+
 awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, const Spend& spend) {
+  if (client_left(ctx)) co_return client_gone(ctx, spend);
   auto& rec = ctx.rec;
   Attempt& a = *final.attempt;
   rec.calls[final.call].accepted = true;
@@ -210,16 +250,8 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
   ctx.metrics->upstream_latency.with({rec.model, rec.replica}).observe(rec.upstream_ms / 1000);
   rec.status = 200;
   rec.outcome = "ok";
-  // Every call was billed: limits, metering and the token metrics count them all.
-  rec.prompt_tokens = 0;
-  rec.completion_tokens = 0;
-  for (const auto& c : rec.calls) {
-    rec.prompt_tokens += c.prompt_tokens;
-    rec.completion_tokens += c.completion_tokens;
-  }
+  record_spend(ctx, spend);
   rec.tokens_source = final.answer->usage ? "upstream" : "estimated";
-  rec.cost_usd = spend.cost();
-  ctx.calls_header = std::to_string(spend.calls());
   auto headers = ctx.response_headers();
   bool client_ok = true;
   // The guard's redacted values go back into the answer (guard/redact.h), as on a single call.
@@ -249,6 +281,7 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
 
 awaitable<StageResult> deliver_failure(RequestContext& ctx, std::vector<MemberAnswer>& all,
                                        const Spend& spend) {
+  if (client_left(ctx)) co_return client_gone(ctx, spend);
   ctx.calls_header = std::to_string(spend.calls());
   MemberAnswer* held = nullptr;
   std::optional<Error> last_error;

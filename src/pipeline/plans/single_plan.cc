@@ -1,5 +1,6 @@
 // "single": one model, then each fallback in order when it fails before answering (every retry
 // spent, no healthy replica). The last 5xx/429 answer is passed on when no model does better.
+#include "pipeline/client_watch.h"
 #include "pipeline/executor.h"
 
 namespace switchboard::pipeline {
@@ -16,32 +17,36 @@ struct Calls {
 // The model, then its fallbacks. A coroutine of its own so that its frame (the call state, the
 // candidate buffer, each model's result) is freed before the answer is delivered, which may take as
 // long as a stream lasts (bench/streams.sh).
-asio::awaitable<Calls> call_models(RequestContext& ctx, const Plan& plan) {
+// Fills `out` as it goes, so that what was called is known when the client leaves meanwhile.
+asio::awaitable<void> call_models(RequestContext& ctx, const Plan& plan, Calls& out) {
   std::vector<const ModelRuntime*> models;
   models.push_back(ctx.runtime->find_model(plan.model));
   for (const auto& f : plan.fallbacks) models.push_back(ctx.runtime->find_model(f));
-  Calls out;
   out.first = models[0];
   CallState st;
   for (std::size_t i = 0; i < models.size(); ++i) {
     ModelCallResult r = co_await call_model(ctx, st, *models[i], i + 1 == models.size());
     if (r.answer) {
       out.deliver = std::move(r.answer);
-      co_return out;
+      co_return;
     }
     if (r.held) out.deliver = std::move(r.held);
     if (r.error) out.error = std::move(r.error);
     if (r.stop) break;
   }
-  co_return out;
 }
 
 class SinglePlan final : public PlanRunner {
  public:
   asio::awaitable<StageResult> run(RequestContext& ctx, const Plan& plan) const override {
-    Calls calls = co_await call_models(ctx, plan);
-    if (calls.deliver) co_return co_await deliver(ctx, *calls.deliver, calls.first);
-    Error error = calls.error ? std::move(*calls.error)
+    const std::size_t attempts_before = ctx.rec.attempts.size();
+    auto calls = std::make_unique<Calls>();
+    if (!co_await unless_client_leaves(ctx, call_models(ctx, plan, *calls))) {
+      calls.reset();  // the cancelled call's connection and in-flight count are released
+      co_return client_gone_result(ctx, attempts_before);
+    }
+    if (calls->deliver) co_return co_await deliver(ctx, *calls->deliver, calls->first);
+    Error error = calls->error ? std::move(*calls->error)
                               : make_error(ErrorKind::kUpstreamError, "upstream_unreachable",
                                            "no replica answered");
     const char* outcome =

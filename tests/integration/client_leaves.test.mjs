@@ -1,0 +1,151 @@
+// A client that closes its connection while its request waits on upstreams (pipeline/
+// client_watch.h): the calls still waiting are cancelled at once (the upstream sees its connection
+// close long before it would have answered), a cascade calls no further tier, and the request is
+// recorded with outcome client_gone and status 499. A client that stays is answered as before, on
+// a keep-alive connection that serves its next request too; `server.cancel_on_client_close: false`
+// lets the call run to its end.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import {
+  startGateway, model, stopAll, fakeUpstream, completionJson, chatBody, postChat, runCli, sleep,
+  eventually, metricSum,
+} from './lib/harness.mjs';
+
+const ANSWER_AFTER_MS = 3000;
+
+// An upstream that answers after ANSWER_AFTER_MS; `calls` notes, per request, the model asked and
+// how long after it arrived the gateway closed the connection without waiting (null: answered).
+async function slowUpstream(text = 'late answer') {
+  const calls = [];
+  const up = await fakeUpstream((req, res, body) => new Promise((resolve) => {
+    const call = { model: JSON.parse(body).model, closedAfterMs: null, answered: false };
+    calls.push(call);
+    const t0 = performance.now();
+    const timer = setTimeout(() => {
+      call.answered = true;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(call.model, text));
+      resolve();
+    }, ANSWER_AFTER_MS);
+    res.on('close', () => {
+      if (!call.answered) {
+        call.closedAfterMs = performance.now() - t0;
+        clearTimeout(timer);
+      }
+      resolve();
+    });
+  }));
+  up.calls = calls;
+  return up;
+}
+
+// POSTs a chat request and closes the connection after `ms` without reading an answer.
+async function askAndLeave(base, body, ms) {
+  const controller = new AbortController();
+  const pending = postChat(base, body, { signal: controller.signal }).catch((e) => e);
+  await sleep(ms);
+  controller.abort();
+  const r = await pending;
+  assert.equal(r.name, 'AbortError', 'the request was still waiting when the client left');
+}
+
+function decisions(gw) {
+  const r = runCli(['decisions', '--store', gw.sqlite]);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+const goneRecord = (gw, route) => eventually(() => decisions(gw).find(
+  (d) => d.outcome === 'client_gone' && d.route === route), 10000, `a client_gone record for ${route}`);
+
+describe('a client that leaves cancels its calls', () => {
+  let cheap;
+  let strong;
+  let gw;
+  before(async () => {
+    [cheap, strong] = await Promise.all([slowUpstream('cheap'), slowUpstream('strong')]);
+    gw = await startGateway({
+      models: [model('cheap', cheap.url, { timeout_ms: 10000 }), model('strong', strong.url, { timeout_ms: 10000 })],
+      routes: [{ name: 'cascade', policy: {
+        type: 'cascade', tiers: [{ models: ['cheap'], judge: { type: 'agreement' }, threshold: 1 }, { model: 'strong' }],
+      } }],
+    });
+  });
+  after(stopAll);
+
+  test('a single call: the upstream call is closed at once, recorded client_gone (499)', async () => {
+    const before = cheap.calls.length;
+    await askAndLeave(gw.base, chatBody('cheap', 'tell me a long story'), 300);
+    const call = await eventually(() => cheap.calls[before]?.closedAfterMs != null && cheap.calls[before],
+      ANSWER_AFTER_MS, 'the upstream call closed before its answer');
+    assert.ok(call.closedAfterMs < ANSWER_AFTER_MS - 1000, `closed after ${call.closedAfterMs} ms`);
+    const d = await goneRecord(gw, 'cheap');
+    assert.equal(d.status, 499);
+    assert.equal(d.error.code, 'client_gone');
+    assert.deepEqual(d.attempts.map((a) => a.result), ['client_gone']);
+    assert.match(d.reason, /the client left before the answer/);
+    // Leaving says nothing about the replica: it still serves (no ejection, no retry elsewhere).
+    assert.equal(cheap.calls.length, before + 1, 'no retry after the client left');
+    assert.ok(await metricSum(gw.base, 'switchboard_request_errors_total', { code: 'client_gone' }) >= 1);
+  });
+
+  test('a cascade calls no further tier once the client left', async () => {
+    const [cheapBefore, strongBefore] = [cheap.calls.length, strong.calls.length];
+    await askAndLeave(gw.base, chatBody('cascade', 'a question for the cascade'), 300);
+    await eventually(() => cheap.calls[cheapBefore]?.closedAfterMs != null, ANSWER_AFTER_MS,
+      'the first tier closed before its answer');
+    const d = await goneRecord(gw, 'cascade');
+    assert.equal(d.status, 499);
+    assert.deepEqual(d.calls.map((c) => [c.model, c.result]), [['cheap', 'client_gone']]);
+    assert.match(d.reason, /stopped by client_gone/);
+    await sleep(300);
+    assert.equal(strong.calls.length, strongBefore, 'the second tier was never called');
+  });
+
+  test('a client that stays gets its answer, and its keep-alive connection serves the next request', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ask = (prompt) => new Promise((resolve, reject) => {
+      const payload = JSON.stringify(chatBody('cheap', prompt));
+      const req = http.request(`${gw.base}/v1/chat/completions`, {
+        method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      }, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => resolve({ status: res.statusCode, text, socket: req.socket }));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+    const first = await ask('one');
+    assert.equal(first.status, 200, first.text);
+    assert.equal(JSON.parse(first.text).choices[0].message.content, 'cheap');
+    const second = await ask('two');
+    assert.equal(second.status, 200, second.text);
+    assert.equal(second.socket, first.socket, 'the same connection served both');
+    agent.destroy();
+  });
+});
+
+describe('server.cancel_on_client_close: false', () => {
+  let up;
+  let gw;
+  before(async () => {
+    up = await slowUpstream();
+    gw = await startGateway({
+      models: [model('slow', up.url, { timeout_ms: 10000 })],
+      server: { cancel_on_client_close: false },
+    });
+  });
+  after(stopAll);
+
+  test('the call runs to its end although the client left', async () => {
+    await askAndLeave(gw.base, chatBody('slow', 'hello'), 300);
+    const call = await eventually(() => up.calls[0]?.answered && up.calls[0], ANSWER_AFTER_MS + 3000,
+      'the upstream answered');
+    assert.equal(call.closedAfterMs, null);
+    const d = await eventually(() => decisions(gw).find((x) => x.route === 'slow'), 10000, 'a record');
+    assert.equal(d.status, 200);
+    assert.deepEqual(d.attempts.map((a) => a.result), ['ok']);
+  });
+});
