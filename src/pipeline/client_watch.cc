@@ -1,9 +1,9 @@
 #include "pipeline/client_watch.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -11,19 +11,76 @@
 
 namespace switchboard::pipeline {
 
-ClientWatch::ClientWatch(asio::any_io_executor executor, Arm arm)
-    : arm_(std::move(arm)), signal_(executor, asio::steady_timer::time_point::max()) {}
+ClientWatch::ClientWatch(asio::any_io_executor executor, Arm arm, ClientWatchList* later)
+    : arm_(std::move(arm)), later_(later), signal_(executor, asio::steady_timer::time_point::max()) {}
 
 void ClientWatch::arm() {
-  if (armed_ || gone_) return;
-  armed_ = true;
+  if (asked_ || gone_) return;
+  asked_ = true;
+  if (later_)
+    later_->add(*this);
+  else
+    start();
+}
+
+void ClientWatch::start() {
+  if (is_linked()) unlink();
+  if (started_ || gone_) return;
+  started_ = true;
   if (arm_) arm_(*this);
+}
+
+ClientWatchList::ClientWatchList(asio::any_io_executor executor) : timer_(executor) {}
+
+ClientWatchList::~ClientWatchList() {
+  waiting_.clear();  // auto-unlink hooks: the watches stay valid, just unlisted
+}
+
+void ClientWatchList::add(ClientWatch& watch) {
+  watch.asked_at_ = std::chrono::steady_clock::now();
+  waiting_.push_back(watch);
+  if (timer_armed_) return;
+  timer_armed_ = true;
+  timer_.expires_at(watch.asked_at_ + kArmDelay);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: the list is going away
+    sweep();
+  });
+}
+
+void ClientWatchList::sweep() {
+  timer_armed_ = false;
+  const auto now = std::chrono::steady_clock::now();
+  while (!waiting_.empty() && waiting_.front().asked_at_ + kArmDelay <= now)
+    waiting_.front().start();  // unlinks it
+  if (waiting_.empty()) return;
+  timer_armed_ = true;
+  timer_.expires_at(waiting_.front().asked_at_ + kArmDelay);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    sweep();
+  });
 }
 
 void ClientWatch::mark_gone() {
   if (gone_) return;
   gone_ = true;
   signal_.cancel();
+  // A listener may go away as its operation ends: emit on a copy.
+  const auto listening = listening_;
+  for (auto* s : listening)
+    if (std::find(listening_.begin(), listening_.end(), s) != listening_.end())
+      s->emit(asio::cancellation_type::terminal);
+}
+
+ClientWatch::Listening::Listening(ClientWatch& watch, asio::cancellation_signal& signal)
+    : watch_(watch), signal_(&signal) {
+  watch_.listening_.push_back(signal_);
+}
+
+ClientWatch::Listening::~Listening() {
+  auto& l = watch_.listening_;
+  l.erase(std::remove(l.begin(), l.end(), signal_), l.end());
 }
 
 asio::awaitable<void> ClientWatch::until_gone() {
@@ -39,18 +96,21 @@ asio::awaitable<bool> unless_client_leaves(RequestContext& ctx, asio::awaitable<
     co_await std::move(op);
     co_return true;
   }
+  watch->arm();
+  if (watch->gone()) co_return false;
+  // `op` runs as a coroutine of its own whose cancellation slot the watch's signal drives (one
+  // spawn per call, no race and no timer: this is on every model call's path).
+  asio::cancellation_signal signal;
+  ClientWatch::Listening listening(*watch, signal);
   auto executor = co_await asio::this_coro::executor;
-  auto [order, op_error, watch_error] =
-      co_await asio::experimental::make_parallel_group(
-          asio::co_spawn(executor, std::move(op), asio::deferred),
-          asio::co_spawn(executor, watch->until_gone(), asio::deferred))
-          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-  (void)watch_error;
-  // The watch may have ended first because the race was cancelled from outside (a plan's
-  // deadline): only a client really gone counts.
-  if (order[0] == 1 && watch->gone()) co_return false;
-  if (op_error) std::rethrow_exception(op_error);
-  co_return true;
+  try {
+    co_await asio::co_spawn(executor, std::move(op),
+                            asio::bind_cancellation_slot(signal.slot(), asio::use_awaitable));
+  } catch (...) {
+    if (watch->gone()) co_return false;
+    throw;
+  }
+  co_return !watch->gone();
 }
 
 bool client_left(const RequestContext& ctx) {

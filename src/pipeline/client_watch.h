@@ -1,8 +1,10 @@
 // Whether a request's client is still there while its model calls run.
 //
 // Serving, the gateway gives each request a ClientWatch over its connection
-// (http::Exchange::watch_peer), armed at the first model call (a cache hit or a refusal never pays
-// for it). When the client closes or resets its connection, the calls still waiting on an upstream
+// (http::Exchange::watch_peer). The first model call asks for it (arm()); the watch on the socket
+// starts once the request has waited kArmDelay (ClientWatchList, one per worker): most calls end
+// before, and a cache hit or a refusal never asks, so neither pays for a peek and a pending wait.
+// A client that left before the watch started is found by its first peek. When the client closes or resets its connection, the calls still waiting on an upstream
 // are cancelled (as a plan's deadline cancels them: no health effect, no retry), a multi-call plan
 // calls nothing more, and the request is recorded with outcome `client_gone`, status 499 (nginx's
 // "client closed request") and what was spent until then. `server.cancel_on_client_close: false`
@@ -14,8 +16,12 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+#include <chrono>
 #include <functional>
+#include <vector>
 
 #include "switchboard/result.h"
 #include "switchboard/stage.h"
@@ -24,28 +30,69 @@ namespace switchboard::pipeline {
 
 struct RequestContext;
 
-class ClientWatch {
+class ClientWatchList;
+
+class ClientWatch : public boost::intrusive::list_base_hook<
+                        boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
  public:
   // `arm` starts watching the connection and calls mark_gone() when the client leaves.
   using Arm = std::function<void(ClientWatch&)>;
-  ClientWatch(boost::asio::any_io_executor executor, Arm arm);
+  // `later`: where arm() queues the watch until kArmDelay passed (null: arm() starts it at once).
+  ClientWatch(boost::asio::any_io_executor executor, Arm arm, ClientWatchList* later = nullptr);
   ClientWatch(const ClientWatch&) = delete;
   ClientWatch& operator=(const ClientWatch&) = delete;
 
-  // Arms the watch if it was not yet.
+  // Asks for the watch (queued on the ClientWatchList, or started at once without one).
   void arm();
-  // The client left: wakes every until_gone(). Idempotent.
+  // Starts watching the socket now (once).
+  void start();
+  // The client left: emits a terminal cancellation on every listening signal and wakes every
+  // until_gone(). Idempotent.
   void mark_gone();
   bool gone() const { return gone_; }
   // Arms the watch and returns once the client left, or when the waiting coroutine is cancelled
   // (the race it is in was decided otherwise): callers ask gone() afterwards.
   boost::asio::awaitable<void> until_gone();
 
+  // Registers `signal` for mark_gone() while the returned object lives.
+  class Listening {
+   public:
+    Listening(ClientWatch& watch, boost::asio::cancellation_signal& signal);
+    ~Listening();
+    Listening(const Listening&) = delete;
+    Listening& operator=(const Listening&) = delete;
+
+   private:
+    ClientWatch& watch_;
+    boost::asio::cancellation_signal* signal_;
+  };
+
  private:
+  friend class ClientWatchList;
   Arm arm_;
-  bool armed_ = false;
+  ClientWatchList* later_;
+  std::chrono::steady_clock::time_point asked_at_;
+  bool asked_ = false;
+  bool started_ = false;
   bool gone_ = false;
+  std::vector<boost::asio::cancellation_signal*> listening_;
   boost::asio::steady_timer signal_;  // never expires: mark_gone() cancels its waits
+};
+
+// A worker's watches asked for but not started yet, oldest first; a timer starts each one once it
+// has waited kArmDelay. A watch leaves the list when started or destroyed. One per worker thread.
+class ClientWatchList {
+ public:
+  static constexpr std::chrono::milliseconds kArmDelay{100};
+  explicit ClientWatchList(boost::asio::any_io_executor executor);
+  ~ClientWatchList();
+  void add(ClientWatch& watch);
+
+ private:
+  void sweep();
+  boost::intrusive::list<ClientWatch, boost::intrusive::constant_time_size<false>> waiting_;
+  boost::asio::steady_timer timer_;
+  bool timer_armed_ = false;
 };
 
 // Runs `op` to its end, unless the client leaves first: `op` is then cancelled (it must turn the

@@ -78,6 +78,7 @@ struct Gateway::Worker {
   std::unique_ptr<HttpEmbeddingSource> embedder;
   std::shared_ptr<Runtime> runtime;  // the runtime as of `generation`
   std::uint64_t generation = 0;
+  std::unique_ptr<ClientWatchList> watches;  // requests' client watches not started yet
 };
 
 Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::DecisionStore> store)
@@ -189,6 +190,7 @@ void Gateway::attach(http::Server& server) {
         server.context(i), *tls_, 256, runtime()->config->server.upstream_idle_timeout);
     w->embedder = std::make_unique<HttpEmbeddingSource>(*client, metrics_);
     w->upstream = std::make_unique<HttpUpstream>(std::move(client));
+    w->watches = std::make_unique<ClientWatchList>(server.context(i).get_executor());
     workers_.push_back(std::move(w));
   }
   lookups_ = std::make_unique<asio::thread_pool>(2);
@@ -366,7 +368,8 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   std::string decision;
   Forget unrecorded{unrecorded_, decision};
   // The client's connection, watched from the first model call on (pipeline/client_watch.h).
-  ClientWatch watch(ex.executor(), [&ex](ClientWatch& w) { ex.watch_peer([&w] { w.mark_gone(); }); });
+  ClientWatch watch(ex.executor(), [&ex](ClientWatch& w) { ex.watch_peer([&w] { w.mark_gone(); }); },
+                    workers_[ex.worker()]->watches.get());
   struct StopWatching {
     http::Exchange& ex;
     ~StopWatching() { ex.stop_watching(); }

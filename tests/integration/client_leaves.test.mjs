@@ -90,6 +90,14 @@ describe('a client that leaves cancels its calls', () => {
     assert.ok(await metricSum(gw.base, 'switchboard_request_errors_total', { code: 'client_gone' }) >= 1);
   });
 
+  test('a client that leaves before the watch starts (100 ms into the call) is found by its first look', async () => {
+    const before = cheap.calls.length;
+    await askAndLeave(gw.base, chatBody('cheap', 'leaving at once'), 30);
+    const call = await eventually(() => cheap.calls[before]?.closedAfterMs != null && cheap.calls[before],
+      ANSWER_AFTER_MS, 'the upstream call closed before its answer');
+    assert.ok(call.closedAfterMs < ANSWER_AFTER_MS - 1000, `closed after ${call.closedAfterMs} ms`);
+  });
+
   test('a cascade calls no further tier once the client left', async () => {
     const [cheapBefore, strongBefore] = [cheap.calls.length, strong.calls.length];
     await askAndLeave(gw.base, chatBody('cascade', 'a question for the cascade'), 300);
