@@ -58,7 +58,9 @@ struct Aggregate {
 // Bounds of a multi-call plan; a bound that stops a plan delivers the best answer so far.
 struct PlanBounds {
   int max_calls = 0;               // model calls at most (0 = no bound)
-  std::optional<double> max_cost;  // USD: no further tier once the calls made cost this much
+  // USD: no further tier once the calls made cost this much, nor one whose forecast cost would
+  // pass it (pipeline/plans/multi_call.h, Spend::allowed).
+  std::optional<double> max_cost;
   int deadline_ms = 0;             // for every call together (0 = only the models' timeouts)
 };
 

@@ -41,6 +41,7 @@ Exchange::Exchange(DeadlineStream& stream, Request& request, unsigned worker,
 struct Exchange::PeerWatch {
   std::function<void()> on_gone;
   Exchange* exchange = nullptr;  // valid while on_gone is set
+  asio::cancellation_signal stop;  // cancels the pending wait (and nothing else on the socket)
 };
 
 namespace {
@@ -81,19 +82,25 @@ void Exchange::arm_watch(std::shared_ptr<PeerWatch> watch) {
     case Peer::kWaiting:
       break;
   }
-  socket.async_wait(tcp::socket::wait_read, [watch, fire](boost::system::error_code ec) {
-    if (!watch->on_gone) return;  // stopped
-    if (ec == asio::error::operation_aborted && watch->exchange->stream_.socket().is_open()) {
-      watch->on_gone = nullptr;  // cancelled by someone else: stop watching
-      return;
-    }
-    if (ec) return fire(*watch);
-    arm_watch(watch);  // readable: peek again
-  });
+  auto& stop = watch->stop;
+  socket.async_wait(tcp::socket::wait_read,
+                    asio::bind_cancellation_slot(stop.slot(), [watch, fire](boost::system::error_code ec) {
+                      if (!watch->on_gone) return;  // stopped
+                      if (ec == asio::error::operation_aborted &&
+                          watch->exchange->stream_.socket().is_open()) {
+                        watch->on_gone = nullptr;  // cancelled by someone else: stop watching
+                        return;
+                      }
+                      if (ec) return fire(*watch);
+                      arm_watch(watch);  // readable: peek again
+                    }));
 }
 
 void Exchange::watch_peer(std::function<void()> on_gone) {
   stop_watching();
+  // Bytes of a next request already read into the connection's buffer (pipelined): this client
+  // is still there, and a close after them is no sign it left.
+  if (pipelined_) return;
   watch_ = std::make_shared<PeerWatch>();
   watch_->on_gone = std::move(on_gone);
   watch_->exchange = this;
@@ -104,13 +111,10 @@ void Exchange::stop_watching() {
   if (!watch_) return;
   const bool waiting = static_cast<bool>(watch_->on_gone);
   watch_->on_gone = nullptr;
+  // The wait completes (operation_aborted) and finds the watch stopped. The signal is the wait's
+  // own: no other operation on the socket is touched.
+  if (waiting) watch_->stop.emit(asio::cancellation_type::terminal);
   watch_.reset();
-  // The wait completes (operation_aborted) and finds the watch stopped. Nothing else is pending on
-  // the socket here: the handler's writes are awaited, and the next read starts after it returns.
-  if (waiting) {
-    boost::system::error_code ec;
-    stream_.socket().cancel(ec);
-  }
 }
 
 awaitable<bool> Exchange::respond(Response response) {
@@ -599,6 +603,7 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     }
     Request request = parser.release();
     Exchange exchange(stream, request, worker, options_.write_timeout);
+    exchange.pipelined_ = buffer.size() > 0;
     if (read_error) exchange.set_read_error(std::move(*read_error));
     if (draining()) exchange.set_close_after();
     bool crashed = false;

@@ -129,8 +129,8 @@ class Exchange {
   // Watches the client's connection while the handler works: `on_gone` is called (once, on this
   // worker, from the event loop) when the client closes or resets it before stop_watching() or the
   // end of the exchange; the connection then closes after the answer. A client that sends more
-  // bytes meanwhile (a pipelined request) cannot be told from one still waiting and is no longer
-  // watched. A client that only half-closes (shuts down its sending side) counts as gone, as with
+  // bytes meanwhile (a pipelined request, also one already read into the connection's buffer)
+  // cannot be told from one still waiting and is not watched. A client that only half-closes (shuts down its sending side) counts as gone, as with
   // nginx. Costs one non-blocking peek and one pending wait on the socket.
   void watch_peer(std::function<void()> on_gone);
   void stop_watching();
@@ -160,6 +160,8 @@ class Exchange {
   bool responded_ = false;
   bool close_after_ = false;
   bool peer_gone_ = false;
+  bool pipelined_ = false;  // the connection's buffer holds bytes of a next request
+  friend class Server;
   bool keep_alive_ = true;
 };
 

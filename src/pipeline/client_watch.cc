@@ -66,21 +66,25 @@ void ClientWatch::mark_gone() {
   if (gone_) return;
   gone_ = true;
   signal_.cancel();
-  // A listener may go away as its operation ends: emit on a copy.
+  // A listener may go away as its operation ends: emit on a copy. A signal without a handler
+  // drives no operation any more (it ended; its coroutine has not resumed yet).
   const auto listening = listening_;
-  for (auto* s : listening)
-    if (std::find(listening_.begin(), listening_.end(), s) != listening_.end())
-      s->emit(asio::cancellation_type::terminal);
+  for (auto* l : listening)
+    if (std::find(listening_.begin(), listening_.end(), l) != listening_.end() &&
+        l->signal_->slot().has_handler()) {
+      l->interrupted_ = true;
+      l->signal_->emit(asio::cancellation_type::terminal);
+    }
 }
 
 ClientWatch::Listening::Listening(ClientWatch& watch, asio::cancellation_signal& signal)
     : watch_(watch), signal_(&signal) {
-  watch_.listening_.push_back(signal_);
+  watch_.listening_.push_back(this);
 }
 
 ClientWatch::Listening::~Listening() {
   auto& l = watch_.listening_;
-  l.erase(std::remove(l.begin(), l.end(), signal_), l.end());
+  l.erase(std::remove(l.begin(), l.end(), this), l.end());
 }
 
 asio::awaitable<void> ClientWatch::until_gone() {
@@ -106,11 +110,11 @@ asio::awaitable<bool> unless_client_leaves(RequestContext& ctx, asio::awaitable<
   try {
     co_await asio::co_spawn(executor, std::move(op),
                             asio::bind_cancellation_slot(signal.slot(), asio::use_awaitable));
-  } catch (...) {
-    if (watch->gone()) co_return false;
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == asio::error::operation_aborted && listening.interrupted()) co_return false;
     throw;
   }
-  co_return !watch->gone();
+  co_return !listening.interrupted();
 }
 
 bool client_left(const RequestContext& ctx) {
@@ -125,6 +129,12 @@ Error client_gone_error() {
 StageResult client_gone_result(RequestContext& ctx, std::size_t attempts_from) {
   for (std::size_t i = attempts_from; i < ctx.rec.attempts.size(); ++i)
     if (ctx.rec.attempts[i].result == "cancelled") ctx.rec.attempts[i].result = "client_gone";
+  for (auto a = ctx.rec.attempts.rbegin(); a != ctx.rec.attempts.rend(); ++a)
+    if (a->result == "client_gone") {
+      ctx.rec.model = a->model;
+      ctx.rec.replica = a->replica;
+      break;
+    }
   ctx.rec.reason += "; the client left before the answer";
   return StageResult::fail(client_gone_error(), "client_gone");
 }

@@ -61,10 +61,14 @@ class ClientWatch : public boost::intrusive::list_base_hook<
     ~Listening();
     Listening(const Listening&) = delete;
     Listening& operator=(const Listening&) = delete;
+    // mark_gone() cancelled the operation this signal drives while it was running.
+    bool interrupted() const { return interrupted_; }
 
    private:
+    friend class ClientWatch;
     ClientWatch& watch_;
     boost::asio::cancellation_signal* signal_;
+    bool interrupted_ = false;
   };
 
  private:
@@ -75,7 +79,7 @@ class ClientWatch : public boost::intrusive::list_base_hook<
   bool asked_ = false;
   bool started_ = false;
   bool gone_ = false;
-  std::vector<boost::asio::cancellation_signal*> listening_;
+  std::vector<Listening*> listening_;
   boost::asio::steady_timer signal_;  // never expires: mark_gone() cancels its waits
 };
 
@@ -96,7 +100,9 @@ class ClientWatchList {
 };
 
 // Runs `op` to its end, unless the client leaves first: `op` is then cancelled (it must turn the
-// cancellation into its own result, as call_model() does) and false is returned. Without a watch
+// cancellation into its own result, as call_model() does, or throw operation_aborted) and false
+// is returned. An op that ended before the client left returns true, even when the client left
+// before this coroutine resumed. Without a watch
 // (offline, or cancel_on_client_close off) it just awaits `op`. An exception from `op` is rethrown.
 boost::asio::awaitable<bool> unless_client_leaves(RequestContext& ctx,
                                                   boost::asio::awaitable<void> op);
@@ -108,8 +114,9 @@ bool client_left(const RequestContext& ctx);
 Error client_gone_error();
 
 // Ends a request whose client left during its calls: the attempts from `attempts_from` on that the
-// watch cancelled are recorded as `client_gone`, and the runner records the request with outcome
-// client_gone (status 499). The caller has set the record's cost.
+// watch cancelled are recorded as `client_gone`, the record names the model and replica of the
+// last of them, and the runner records the request with outcome client_gone (status 499). The
+// caller has set the record's cost.
 StageResult client_gone_result(RequestContext& ctx, std::size_t attempts_from);
 
 }  // namespace switchboard::pipeline

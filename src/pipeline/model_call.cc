@@ -380,8 +380,27 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     if (pc.hedge.enabled && !st.streams(ctx) && m.replica_ptrs.size() > 1) {
       a = co_await hedged_attempt(ctx, st, m, r, c.unavailable);
     } else {
-      a = co_await run_attempt(ctx, st, m, r);
+      try {
+        a = co_await run_attempt(ctx, st, m, r);
+      } catch (const boost::system::system_error& e) {
+        // Cancelled while in a step that does not turn cancellation into a result (resolving the
+        // upstream's name): the call is still recorded, as a cancelled one.
+        if (e.code() != asio::error::operation_aborted) throw;
+        a.model = &m;
+        a.replica = &r;
+        a.api = &m.apis[r.ordinal]->serving(ctx, st);
+        a.cancelled = true;
+        note_attempt(ctx, a, false, c.unavailable);
+        throw;
+      }
       note_attempt(ctx, a, false, c.unavailable);
+    }
+    if (a.cancelled && a.error) {  // the caller gave up on this call: nothing more is sent
+      ctx.rec.model = m.config->name;
+      ctx.rec.replica = a.replica->config->id;
+      out.error = a.error;
+      out.stop = true;
+      break;
     }
     if (co_await refuses_reasoning(ctx, st, m, a)) {
       // This request goes again to the same replica without it (a fix of the request, not a retry
@@ -400,10 +419,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     }
     ctx.rec.model = m.config->name;
     ctx.rec.replica = a.replica->config->id;
-    if (a.cancelled && a.error) {  // the caller gave up on this call: no retry
-      out.error = a.error;
-      out.stop = true;
-    } else if (!a.retryable()) {
+    if (!a.retryable()) {
       out.answer = std::move(a);
     } else if (a.call) {
       out.held = std::move(a);
@@ -411,6 +427,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       out.error = a.error;
     }
   }
+  out.sent = sent;
   co_return out;
 }
 

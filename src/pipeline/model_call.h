@@ -126,6 +126,7 @@ struct ModelCallResult {
   std::optional<Attempt> held;    // the last 5xx/429 answer, passed on if nothing better comes
   std::optional<Error> error;     // the last failure without an answer
   bool stop = false;              // the retry budget refused a retry: try no other model
+  bool sent = false;              // an attempt went out (no healthy replica, or only refusals: none)
 };
 
 // `last` = no other model follows in the plan: when no replica is healthy, try one anyway.

@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
   startGateway, model, stopAll, fakeUpstream, completionJson, chatBody, postChat, runCli, sleep,
-  eventually, metricSum,
+  eventually, metricSum, rawConnect, withTimeout,
 } from './lib/harness.mjs';
 
 const ANSWER_AFTER_MS = 3000;
 
 // An upstream that answers after ANSWER_AFTER_MS; `calls` notes, per request, the model asked and
 // how long after it arrived the gateway closed the connection without waiting (null: answered).
-async function slowUpstream(text = 'late answer') {
+async function slowUpstream(text = 'late answer', answerAfterMs = ANSWER_AFTER_MS) {
   const calls = [];
   const up = await fakeUpstream((req, res, body) => new Promise((resolve) => {
     const call = { model: JSON.parse(body).model, closedAfterMs: null, answered: false };
@@ -27,7 +27,7 @@ async function slowUpstream(text = 'late answer') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(completionJson(call.model, text));
       resolve();
-    }, ANSWER_AFTER_MS);
+    }, answerAfterMs);
     res.on('close', () => {
       if (!call.answered) {
         call.closedAfterMs = performance.now() - t0;
@@ -62,12 +62,21 @@ const goneRecord = (gw, route) => eventually(() => decisions(gw).find(
 describe('a client that leaves cancels its calls', () => {
   let cheap;
   let strong;
+  let quick;
+  let failing;
   let gw;
   before(async () => {
-    [cheap, strong] = await Promise.all([slowUpstream('cheap'), slowUpstream('strong')]);
+    [cheap, strong, quick] = await Promise.all([slowUpstream('cheap'), slowUpstream('strong'), slowUpstream('quick', 400)]);
+    failing = await fakeUpstream((req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":{"message":"down"}}');
+    });
     gw = await startGateway({
-      models: [model('cheap', cheap.url, { timeout_ms: 10000 }), model('strong', strong.url, { timeout_ms: 10000 })],
-      routes: [{ name: 'cascade', policy: {
+      models: [
+        model('cheap', cheap.url, { timeout_ms: 10000 }), model('strong', strong.url, { timeout_ms: 10000 }),
+        model('quick', quick.url), model('failing', failing.url, { retry: { max_attempts: 1 } }),
+      ],
+      routes: [{ name: 'fallback', policy: { type: 'static', model: 'failing', fallbacks: ['cheap'] } }, { name: 'cascade', policy: {
         type: 'cascade', tiers: [{ models: ['cheap'], judge: { type: 'agreement' }, threshold: 1 }, { model: 'strong' }],
       } }],
     });
@@ -109,6 +118,34 @@ describe('a client that leaves cancels its calls', () => {
     assert.match(d.reason, /stopped by client_gone/);
     await sleep(300);
     assert.equal(strong.calls.length, strongBefore, 'the second tier was never called');
+  });
+
+  test('the record names the model the client left waiting for, not an earlier fallback', async () => {
+    const before = cheap.calls.length;
+    await askAndLeave(gw.base, chatBody('fallback', 'first fails, then slow'), 300);
+    await eventually(() => cheap.calls[before]?.closedAfterMs != null, ANSWER_AFTER_MS, 'the fallback call closed');
+    const d = await goneRecord(gw, 'fallback');
+    assert.equal(d.model, 'cheap');
+    assert.equal(d.replica, d.attempts.at(-1).replica);
+    assert.deepEqual(d.attempts.map((a) => [a.model, a.result]), [['failing', 'upstream_status_500'], ['cheap', 'client_gone']]);
+  });
+
+  test('a request pipelined behind another is no sign of leaving; a half-close after the last one is', async () => {
+    const req = (prompt) => {
+      const b = JSON.stringify(chatBody('quick', prompt));
+      return `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+    };
+    const before = quick.calls.length;
+    const socket = await rawConnect(gw.port);
+    socket.write(req('first') + req('second'));
+    socket.end();  // nothing more to send: counts as leaving, as with nginx, once no request is left
+    await withTimeout(socket.whenClosed, 5000, 'the connection closed');
+    // The first request was read with the second behind it in the connection's buffer: answered.
+    assert.equal((socket.received.match(/HTTP\/1\.1 200/g) ?? []).length, 1, socket.received);
+    assert.equal(quick.calls[before].answered, true);
+    // The second, after which the client shut its side: cancelled, nothing written.
+    await eventually(() => quick.calls[before + 1]?.closedAfterMs != null, 2000, 'the second call closed');
+    assert.equal((socket.received.match(/HTTP\/1\.1 /g) ?? []).length, 1, socket.received);
   });
 
   test('a client that stays gets its answer, and its keep-alive connection serves the next request', async () => {

@@ -103,7 +103,9 @@ models:
   - {name: cheap1, replicas: [{url: "http://127.0.0.1:9", name: c1}]}
   - {name: cheap2, replicas: [{url: "http://127.0.0.1:9", name: c2}]}
   - {name: cheap3, replicas: [{url: "http://127.0.0.1:9", name: c3}]}
-  - {name: strong, replicas: [{url: "http://127.0.0.1:9", name: s1}]}
+  - name: strong
+    price: {input_per_mtok: 100000, output_per_mtok: 100000}
+    replicas: [{url: "http://127.0.0.1:9", name: s1}]
   - name: hedged
     hedge: {after_ms: 20}
     replicas:
@@ -137,6 +139,28 @@ routes:
       max_cost: 0
       tiers:
         - {models: [cheap1, cheap2], judge: test_same, threshold: 1}
+        - {model: strong}
+  - name: cascade_forecast
+    policy:
+      type: cascade
+      max_cost: 0.05
+      tiers:
+        - {models: [cheap1, cheap2], judge: test_same, threshold: 1}
+        - {model: strong}
+  - name: cascade_forecast_fits
+    policy:
+      type: cascade
+      max_cost: 1000
+      tiers:
+        - {models: [cheap1, cheap2], judge: test_same, threshold: 1}
+        - {model: strong}
+  - name: cascade_skip
+    policy:
+      type: cascade
+      max_calls: 2
+      tiers:
+        - {models: [cheap3, cheap1], judge: test_first_right, threshold: 1}
+        - {model: cheap2, judge: test_first_right, threshold: 1}
         - {model: strong}
   - name: cascade_calls
     policy:
@@ -387,6 +411,36 @@ TEST(CascadePlan, AZeroCostBoundStillMakesTheFirstTierButNeverEscalates) {
   EXPECT_EQ(content(r), "A");
   EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok", "cheap2@0:ok"}));
   EXPECT_NE(r.record.reason.find("stopped by max_cost"), std::string::npos) << r.record.reason;
+}
+
+// max_cost is a ceiling, not only a stop once reached: the next tier is not called when its
+// forecast cost (list price × the prompt and the longest answer so far) would pass it.
+TEST(CascadePlan, DoesNotCallATierWhoseForecastCostWouldPassTheBound) {
+  Offline o;
+  eval::OfflineRunner runner(*o.runtime, o.recorded);
+  auto r = runner.run(body("cascade_forecast", "split?"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok", "cheap2@0:ok"}));
+  EXPECT_NE(r.record.reason.find("stopped by max_cost"), std::string::npos) << r.record.reason;
+  EXPECT_LE(r.record.cost_usd, 0.05);
+  // The same plan under a bound the forecast fits in escalates.
+  r = runner.run(body("cascade_forecast_fits", "split?"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(called(r.record),
+            (std::vector<std::string>{"cheap1@0:ok", "cheap2@0:ok", "strong@1:ok"}));
+}
+
+// A member skipped for want of a healthy replica made no call: it counts toward no bound.
+TEST(CascadePlan, ASkippedMemberCountsTowardNoCallBound) {
+  Offline o;
+  for (auto* replica : o.runtime->find_model("cheap3")->replica_ptrs) replica->health.down = true;
+  eval::OfflineRunner runner(*o.runtime, o.recorded);
+  auto r = runner.run(body("cascade_skip", "split?"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  // cheap3 skipped, cheap1 called (1 call); cheap2 within max_calls 2; strong beyond it.
+  EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap3@0:no_healthy_replica",
+                                                        "cheap1@0:ok", "cheap2@1:ok"}));
+  EXPECT_NE(r.record.reason.find("stopped by max_calls"), std::string::npos) << r.record.reason;
 }
 
 TEST(CascadePlan, StopsAtTheCallBound) {

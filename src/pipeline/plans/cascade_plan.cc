@@ -67,7 +67,7 @@ class CascadePlan final : public PlanRunner {
         break;
       }
       std::string why;
-      const std::size_t allowed = spend.allowed(models.size(), why);
+      const std::size_t allowed = spend.allowed(models, ctx, why);
       if (allowed == 0) {
         stopped = why;
         break;

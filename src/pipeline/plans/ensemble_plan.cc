@@ -93,7 +93,7 @@ class EnsemblePlan final : public PlanRunner {
     if (!plan.tiers.empty())
       for (const auto& name : plan.tiers[0].models) models.push_back(ctx.runtime->find_model(name));
     std::string why;
-    const std::size_t allowed = spend.allowed(models.size(), why);
+    const std::size_t allowed = spend.allowed(models, ctx, why);
     if (allowed < models.size()) {
       models.resize(std::max<std::size_t>(allowed, 1));
       ctx.rec.reason += fmt::format("; {} member(s) called ({})", models.size(), why);
@@ -152,14 +152,16 @@ class EnsemblePlan final : public PlanRunner {
     }
 
     if (agg.kind == "synthesize" && !agg.model.empty() && !client_left(ctx)) {
-      const std::size_t more = spend.allowed(1, why);
+      const std::string prompt = fill_template(agg.prompt_template, ctx.req.prompt_text, answered);
+      std::vector<const ModelRuntime*> aggregator{ctx.runtime->find_model(agg.model)};
+      // The synthesis prompt holds the answers: priced on its own size.
+      const auto prompt_tokens = ctx.req.estimated_prompt_tokens +
+                                 static_cast<std::int64_t>(api::estimate_tokens(prompt.size()));
+      const std::size_t more = spend.allowed(aggregator, ctx, why, prompt_tokens);
       if (more == 0) {
         ctx.rec.reason += "; no synthesis (" + why + "), vote";
       } else {
-        const std::string prompt =
-            fill_template(agg.prompt_template, ctx.req.prompt_text, answered);
         const std::string synth_body = api::synthesis_call_body(ctx.body, agg.model, prompt);
-        std::vector<const ModelRuntime*> aggregator{ctx.runtime->find_model(agg.model)};
         std::vector<MemberAnswer> out =
             co_await call_parallel(ctx, aggregator, synth_body, 1, true, spend);
         if (out[0].ok()) {

@@ -49,6 +49,7 @@ awaitable<void> call_one(RequestContext& ctx, CallState& st, const ModelRuntime&
   out.model = &m;
   try {
     ModelCallResult r = co_await call_model(ctx, st, m, last);
+    out.sent = r.sent;
     if (r.answer && r.answer->call && r.answer->call->status() == 200 && r.answer->body) {
       auto parsed = api::parse_completion(*r.answer->body);
       if (parsed) {
@@ -72,6 +73,9 @@ awaitable<void> call_one(RequestContext& ctx, CallState& st, const ModelRuntime&
       out.error = cancelled_error(ctx, m);
     } else if (r.error) {
       out.error = std::move(r.error);
+    } else if (!r.sent) {
+      out.error = make_error(ErrorKind::kUnavailable, "no_healthy_replica",
+                             "no healthy replica of " + m.config->name + " takes this request");
     } else {
       out.error =
           make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no replica answered");
@@ -110,7 +114,10 @@ Spend::Spend(const PlanBounds& bounds, Clock::time_point start) : bounds_(bounds
   if (bounds.deadline_ms > 0) deadline_ = start + std::chrono::milliseconds(bounds.deadline_ms);
 }
 
-std::size_t Spend::allowed(std::size_t wanted, std::string& why) const {
+std::size_t Spend::allowed(const std::vector<const ModelRuntime*>& models,
+                           const RequestContext& ctx, std::string& why,
+                           std::int64_t prompt_tokens) const {
+  std::size_t wanted = models.size();
   if (bounds_.max_cost && calls_ > 0 && cost_ >= *bounds_.max_cost) {
     why = "max_cost";
     return 0;
@@ -123,15 +130,40 @@ std::size_t Spend::allowed(std::size_t wanted, std::string& why) const {
     const auto left = static_cast<std::size_t>(std::max(0, bounds_.max_calls - calls_));
     if (left < wanted) {
       why = "max_calls";
-      return left;
+      wanted = left;
+    }
+  }
+  if (bounds_.max_cost && calls_ > 0) {
+    double cost = cost_;
+    for (std::size_t i = 0; i < wanted; ++i) {
+      cost += forecast(*models[i], ctx, prompt_tokens);
+      if (cost > *bounds_.max_cost) {
+        why = "max_cost";
+        return i;
+      }
     }
   }
   return wanted;
 }
 
+double Spend::forecast(const ModelRuntime& m, const RequestContext& ctx,
+                       std::int64_t prompt_tokens) const {
+  const std::int64_t prompt = std::max(
+      {prompt_tokens, ctx.req.estimated_prompt_tokens, largest_prompt_, std::int64_t{0}});
+  const std::int64_t completion =
+      longest_answer_ >= 0 ? longest_answer_ : ctx.req.max_tokens.value_or(0) * ctx.req.choices;
+  return m.config->price.cost(prompt, completion);
+}
+
 void Spend::add(const MemberAnswer& m, const RequestContext& ctx) {
+  const auto& call = ctx.rec.calls[m.call];
+  cost_ += call.cost_usd;
+  if (!m.sent) return;
   ++calls_;
-  cost_ += ctx.rec.calls[m.call].cost_usd;
+  if (m.ok()) {
+    longest_answer_ = std::max(longest_answer_, call.completion_tokens);
+    largest_prompt_ = std::max(largest_prompt_, call.prompt_tokens);
+  }
 }
 
 void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& rec) {
@@ -179,6 +211,9 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
     co_await call_all(ctx, states, models, last, out);
   }
   ctx.route_request.prefix_blocks = {};
+  if (client_left(ctx))  // the watch cancelled this tier's calls still running
+    for (std::size_t i = attempts_before; i < ctx.rec.attempts.size(); ++i)
+      if (ctx.rec.attempts[i].result == "cancelled") ctx.rec.attempts[i].result = "client_gone";
   // The calls' attempts were recorded as they ended: put them in the plan's model order (each
   // model's own tries keep their order), so that a record does not depend on timing.
   auto rank = [&models](const store::AttemptRecord& a) {
@@ -231,9 +266,10 @@ void record_spend(RequestContext& ctx, const Spend& spend) {
   ctx.calls_header = std::to_string(spend.calls());
 }
 
+// The attempts the watch cancelled were relabelled by call_parallel.
 StageResult client_gone(RequestContext& ctx, const Spend& spend) {
   record_spend(ctx, spend);
-  return client_gone_result(ctx, 0);
+  return client_gone_result(ctx, ctx.rec.attempts.size());
 }
 
 }  // namespace

@@ -29,6 +29,9 @@ struct MemberAnswer {
   std::optional<Attempt> held;                  // a non-200 answer, passed on if nothing answers
   std::optional<Error> error;                   // why there is no answer
   std::size_t call = 0;                         // index in ctx.rec.calls
+  // A request went out to a replica (a member skipped for want of a healthy replica that takes
+  // the request made no call: it counts toward no bound).
+  bool sent = true;
   bool ok() const { return answer.has_value(); }
 };
 
@@ -36,11 +39,23 @@ struct MemberAnswer {
 class Spend {
  public:
   Spend(const PlanBounds& bounds, Clock::time_point start);
-  // How many of `wanted` more calls the bounds allow now (0: stop); `why` says which bound.
-  // `max_cost` bounds what comes after the first call: a plan always makes one (max_cost 0 means
-  // "no escalation", as a single call's max_cost never leaves a request unanswered).
-  std::size_t allowed(std::size_t wanted, std::string& why) const;
+  // How many of `models` (to be called together, in this order) the bounds allow now (0: stop);
+  // `why` says which bound. `max_cost` bounds what comes after the first call: a plan always makes
+  // one (max_cost 0 means "no escalation", as a single call's max_cost never leaves a request
+  // unanswered). After it, a model is called only when its forecast cost fits in what is left of
+  // max_cost: forecast(). `prompt_tokens`: the calls' prompt when it is not the request's (the
+  // synthesis prompt), else -1.
+  std::size_t allowed(const std::vector<const ModelRuntime*>& models, const RequestContext& ctx,
+                      std::string& why, std::int64_t prompt_tokens = -1) const;
+  // What one call of `m` is expected to cost: its list price for the prompt (`prompt_tokens`, or
+  // the request's estimate, or the largest prompt an upstream of this plan reported, whichever is
+  // larger) and for the completion tokens of the plan's longest answer so far (the request's
+  // max_tokens before any answer, else none). A provider's bill may differ: max_cost can still be
+  // passed by a call whose answer runs longer than the forecast.
+  double forecast(const ModelRuntime& m, const RequestContext& ctx,
+                  std::int64_t prompt_tokens = -1) const;
   void add(const MemberAnswer& m, const RequestContext& ctx);
+  // Calls sent (skipped members not counted).
   int calls() const { return calls_; }
   double cost() const { return cost_; }
   std::optional<Clock::time_point> deadline() const { return deadline_; }
@@ -50,6 +65,8 @@ class Spend {
   std::optional<Clock::time_point> deadline_;
   int calls_ = 0;
   double cost_ = 0;
+  std::int64_t longest_answer_ = -1;  // completion tokens; -1 before any answer
+  std::int64_t largest_prompt_ = 0;   // reported prompt tokens
 };
 
 // Calls `models` in parallel, each with the buffered body `body` (renamed per model), records each
