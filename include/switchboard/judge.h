@@ -35,6 +35,9 @@ struct AnswerLogprobs {
 struct JudgeAnswer {
   std::string_view model;
   std::string_view text;                         // the answer's content (choices[0].message.content)
+  // Its tool calls, one per line as `name(arguments)` with the arguments' JSON canonical (keys
+  // sorted, no blanks); "" when it calls none (api::CompletionAnswer::tool_calls).
+  std::string_view tool_calls;
   std::optional<AnswerLogprobs> logprobs;        // absent: the upstream returned none
   std::string_view finish_reason;                // "stop", "length", ... ("" = unknown)
 };

@@ -20,6 +20,30 @@ Error bad_answer(std::string what) {
                     "the upstream's answer is not a chat completion: " + std::move(what));
 }
 
+// CompletionAnswer::tool_calls of a message.
+std::string canonical_tool_calls(simdjson::dom::element message) {
+  simdjson::dom::array calls;
+  if (message["tool_calls"].get_array().get(calls) != simdjson::SUCCESS) return {};
+  std::string out;
+  for (simdjson::dom::element call : calls) {
+    std::string_view name, arguments;
+    if (call["function"]["name"].get_string().get(name) != simdjson::SUCCESS) continue;
+    if (call["function"]["arguments"].get_string().get(arguments) != simdjson::SUCCESS)
+      arguments = {};
+    // The arguments are the model's text: re-serialised so that spacing and key order do not
+    // tell two equal calls apart (nlohmann's objects sort their keys).
+    const auto parsed = parse_json(arguments);
+    if (!out.empty()) out += '\n';
+    out += name;
+    out += '(';
+    out += parsed.is_discarded()
+               ? std::string(arguments)
+               : parsed.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += ')';
+  }
+  return out;
+}
+
 std::optional<AnswerLogprobs> read_logprobs(simdjson::dom::element choice) {
   simdjson::dom::array content;
   if (choice["logprobs"]["content"].get_array().get(content) != simdjson::SUCCESS)
@@ -81,6 +105,7 @@ Result<CompletionAnswer> parse_completion(std::string_view body) {
   if (choice["message"].get(message) != simdjson::SUCCESS || !message.is_object())
     return bad_answer("no choices[0].message");
   if (message["content"].get_string().get(s) == simdjson::SUCCESS) a.content = s;
+  a.tool_calls = canonical_tool_calls(message);
   if (choice["finish_reason"].get_string().get(s) == simdjson::SUCCESS) a.finish_reason = s;
   a.logprobs = read_logprobs(choice);
   simdjson::dom::element usage;

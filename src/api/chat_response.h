@@ -21,6 +21,10 @@ struct CompletionAnswer {
   std::string model;
   std::int64_t created = 0;
   std::string content;                     // choices[0].message.content ("" when null or absent)
+  // choices[0].message.tool_calls in a canonical form, for judging and voting: one line per call,
+  // `name(arguments)` with the arguments re-serialised (keys sorted, no blanks; as sent when they
+  // are not JSON); "" when there are none.
+  std::string tool_calls;
   std::string finish_reason;               // choices[0].finish_reason ("" when absent)
   std::optional<AnswerLogprobs> logprobs;  // choices[0].logprobs.content, when present
   std::optional<Usage> usage;

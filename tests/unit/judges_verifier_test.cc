@@ -81,6 +81,14 @@ TEST(JudgesVerifier, TrainsThroughTheRegistryAndLoads) {
   EXPECT_LT(v.scores[1], 0.2);
   EXPECT_EQ(v.confidence, v.scores[0]);
   EXPECT_NE(v.note.find("P(correct)"), std::string::npos);
+  // A tool call is no text answer: the verifier says it cannot score (the tier's on_unavailable
+  // decides), instead of scoring an empty text as a bad answer.
+  JudgeAnswer calling = answer("good", "");
+  calling.tool_calls = "get_weather({\"city\":\"Paris\"})";
+  std::vector<JudgeAnswer> with_tools{calling, answer("bad", bad)};
+  v = (*judge)->judge({"What is the weather in Paris?", with_tools});
+  EXPECT_FALSE(v.available);
+  EXPECT_NE(v.note.find("tool calls"), std::string::npos) << v.note;
 
   // A damaged directory is refused with its name.
   { std::ofstream(dir + "/weights.bin") << "junk"; }

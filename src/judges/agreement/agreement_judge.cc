@@ -40,6 +40,14 @@ class AgreementJudge final : public Judge {
     for (const auto& a : input.answers) replies.push_back(a.text);
     AnswerKind kind = AnswerKind::kText;
     v.extracted = extractor_.extract(input.prompt, replies, &kind);
+    // An answer that calls tools agrees with one that makes the same calls (canonical form:
+    // names and arguments), whatever its text says.
+    bool tools = false;
+    for (std::size_t i = 0; i < input.answers.size() && i < v.extracted.size(); ++i)
+      if (!input.answers[i].tool_calls.empty()) {
+        v.extracted[i] = "tool call: " + std::string(input.answers[i].tool_calls);
+        tools = true;
+      }
     const std::size_t n = v.extracted.size();
     std::vector<std::size_t> agreeing(n, 0);
     std::size_t best = n;  // index of the majority answer's first occurrence
@@ -52,7 +60,7 @@ class AgreementJudge final : public Judge {
     v.scores.resize(n);
     for (std::size_t i = 0; i < n; ++i)
       v.scores[i] = n ? static_cast<double>(agreeing[i]) / static_cast<double>(n) : 0.0;
-    const std::string kind_name = answer_kind_name(kind);
+    const std::string kind_name = tools ? std::string("tool calls") : answer_kind_name(kind);
     if (n < 2) {
       v.available = false;
       v.confidence = 0;

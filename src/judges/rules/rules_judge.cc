@@ -13,7 +13,8 @@
 //     fail: 0.0                # ... failing one
 //
 // Verdict: confidence = the first answer's score; scores[i] = pass or fail for answer i; the note
-// names the first answer's failed checks (the refusal phrase, the length, the pattern).
+// names the first answer's failed checks (the refusal phrase, the length, the pattern). An answer's
+// tool calls (JudgeAnswer::tool_calls) count toward its length and are matched by the patterns.
 #include <re2/re2.h>
 
 #include "judges/answer_signs.h"
@@ -70,7 +71,12 @@ class RulesJudge final : public Judge {
     auto add = [&failed](const std::string& what) {
       failed += (failed.empty() ? "" : "; ") + what;
     };
-    const std::size_t n = trimmed_size(a.text);
+    // A tool call is an answer too: its calls count toward the length and the patterns see them
+    // (after the text, one per line as `name(arguments)`).
+    std::string with_tools;
+    if (!a.tool_calls.empty()) with_tools = std::string(a.text) + "\n" + std::string(a.tool_calls);
+    const std::string_view all = a.tool_calls.empty() ? a.text : std::string_view(with_tools);
+    const std::size_t n = trimmed_size(all);
     if (spec_.refusal) {
       const auto phrase = refusal_phrase(a.text);
       if (!phrase.empty()) add("refusal ('" + std::string(phrase) + "')");
@@ -79,7 +85,7 @@ class RulesJudge final : public Judge {
       add("too short (" + std::to_string(n) + " < " + std::to_string(spec_.min_chars) + " chars)");
     if (spec_.max_chars && n > spec_.max_chars)
       add("too long (" + std::to_string(n) + " > " + std::to_string(spec_.max_chars) + " chars)");
-    const re2::StringPiece text(a.text.data(), a.text.size());
+    const re2::StringPiece text(all.data(), all.size());
     for (const auto& p : spec_.require)
       if (!RE2::PartialMatch(text, *p.re)) add("does not match '" + p.text + "'");
     for (const auto& p : spec_.reject)

@@ -24,6 +24,13 @@ class VerifierJudge final : public Judge {
       v.note = "no answer to judge";
       return v;
     }
+    // Trained on text answers: a tool call is no text it can score.
+    for (const auto& a : input.answers)
+      if (!a.tool_calls.empty()) {
+        v.available = false;
+        v.note = "tool calls: the verifier scores text answers only";
+        return v;
+      }
     for (const auto& a : input.answers)
       v.scores.push_back(model_.probability({input.prompt, a.text, a.model, a.finish_reason}));
     v.confidence = v.scores.front();

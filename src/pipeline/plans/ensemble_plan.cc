@@ -120,6 +120,8 @@ class EnsemblePlan final : public PlanRunner {
     for (std::size_t i = 0; i < answered.size(); ++i) {
       if (verdict && verdict->extracted.size() == answered.size())
         keys.push_back(verdict->extracted[i]);
+      else if (!answered[i]->answer->tool_calls.empty())  // the same calls vote together
+        keys.push_back("tool call: " + answered[i]->answer->tool_calls);
       else
         keys.emplace_back(trimmed(answered[i]->answer->content));
       // Nothing extracted: a vote of its own, never the same as another empty one.

@@ -246,8 +246,8 @@ std::vector<JudgeAnswer> judge_answers(const std::vector<MemberAnswer*>& answere
   std::vector<JudgeAnswer> out;
   out.reserve(answered.size());
   for (const auto* m : answered)
-    out.push_back({m->model->config->name, m->answer->content, m->answer->logprobs,
-                   m->answer->finish_reason});
+    out.push_back({m->model->config->name, m->answer->content, m->answer->tool_calls,
+                   m->answer->logprobs, m->answer->finish_reason});
   return out;
 }
 

@@ -163,7 +163,7 @@ Result<TrainedPolicy> train_cascade(const TrainContext& ctx) {
     for (std::size_t i = 0; i < rows.size(); ++i) {
       std::vector<JudgeAnswer> answers;
       for (std::size_t m : set)
-        answers.push_back({models[m], *rows[i].response[m], std::nullopt, "stop"});
+        answers.push_back({models[m], *rows[i].response[m], {}, std::nullopt, "stop"});
       const Verdict v = (*judge)->judge(JudgeInput{*rows[i].prompt, answers});
       conf[i] = v.available ? v.confidence : 0;
       // The tier's answer: the first whose extracted form is the majority's.
