@@ -255,6 +255,14 @@ void Limiter::reserve_spend(const Key& key, Admission& a, double usd) {
   a.reserved_micros += change;
 }
 
+void Limiter::reserve_tokens(const Key& key, Admission& a, std::int64_t tokens) {
+  if (!a.counted || key.limits.tokens_per_minute <= 0 || tokens <= a.estimated_tokens) return;
+  const std::int64_t change = tokens - a.estimated_tokens;
+  auto lock = table_.lock();
+  table_.add(name_of(key, 't', a.minute), change, (a.minute + 2) * kMinuteMs);
+  a.estimated_tokens = tokens;
+}
+
 double Limiter::spent_today(const Key& key, std::int64_t now_ms) {
   return static_cast<double>(table_.value(name_of(key, 'd', day_of(now_ms)))) / 1e6;
 }

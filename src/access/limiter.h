@@ -69,6 +69,10 @@ class Limiter {
   // an earlier one, up or down); remembered in `a` for settle(). No-op for a key without budgets
   // or a request not counted.
   void reserve_spend(const Key& key, Admission& a, double usd);
+  // Raises the admitted request's token reservation to `tokens` (never lowers it) in the minute it
+  // was admitted: once routed, a multi-call plan reserves for each call it may make, so that
+  // requests running at once see it; settle() corrects it as for the admission's.
+  void reserve_tokens(const Key& key, Admission& a, std::int64_t tokens);
   // After the answer (at `now_ms`): the actual tokens replace the reservation and `cost_usd` is
   // spent (in the day and month the request was admitted in, as the usage meter records it)
   // in place of the reserved estimate.

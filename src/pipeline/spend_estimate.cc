@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 namespace switchboard::pipeline {
 
@@ -123,6 +124,18 @@ double plan_spend_estimate(const RequestContext& ctx, const CompletionMeans& mea
     for (const auto& m : tier.models) total += one(m);
   if (!plan.aggregate.model.empty()) total += one(plan.aggregate.model);
   return total;
+}
+
+std::int64_t plan_calls_at_most(const RequestContext& ctx) {
+  if (!ctx.decision) return 1;
+  const Plan& plan = ctx.decision->plan;
+  if (plan.tiers.empty()) return 1;
+  std::set<std::string_view> models;
+  for (const auto& tier : plan.tiers)
+    for (const auto& m : tier.models) models.insert(m);
+  auto calls = static_cast<std::int64_t>(models.size()) + (plan.aggregate.model.empty() ? 0 : 1);
+  if (plan.bounds.max_calls > 0) calls = std::min<std::int64_t>(calls, plan.bounds.max_calls);
+  return std::max<std::int64_t>(calls, 1);
 }
 
 }  // namespace switchboard::pipeline

@@ -74,4 +74,9 @@ double admission_spend_estimate(const RequestContext& ctx, const CompletionMeans
 // USD; 0 before a decision. Fallbacks are not counted: only one model answers.
 double plan_spend_estimate(const RequestContext& ctx, const CompletionMeans& means);
 
+// How many model calls the decided plan may make: 1 for a single call (fallbacks answer instead,
+// not besides), each distinct model of a multi-call plan's tiers plus its aggregator, at most its
+// max_calls. 1 before a decision.
+std::int64_t plan_calls_at_most(const RequestContext& ctx);
+
 }  // namespace switchboard::pipeline

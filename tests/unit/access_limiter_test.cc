@@ -106,6 +106,26 @@ TEST(Limiter, TokensCountTheEstimateThenTheActualUsage) {
   EXPECT_EQ(header(huge, "x-should-retry"), "false") << "it never fits: no retry helps";
 }
 
+// A multi-call plan, once routed, reserves for each call it may make: requests admitted meanwhile
+// see it; its answer then settles the reservation like the admission's.
+TEST(Limiter, APlansTokenReservationRaisesTheAdmissionsAndSettlesTheSameWay) {
+  CounterTable t;
+  Limiter lim(t);
+  KeyLimits l;
+  l.tokens_per_minute = 1000;
+  const Key k = key_with(l);
+  auto a = lim.admit(k, 200, kT0);
+  ASSERT_TRUE(a.ok);
+  lim.reserve_tokens(k, a, 600);  // three calls of 200
+  EXPECT_EQ(a.estimated_tokens, 600);
+  EXPECT_FALSE(lim.admit(k, 401, kT0 + 1).ok);
+  lim.reserve_tokens(k, a, 300);  // never lowered
+  EXPECT_EQ(a.estimated_tokens, 600);
+  // The plan stopped after two calls (350 tokens): the rest is refunded.
+  lim.settle(k, a, 350, 0, kT0 + 2);
+  EXPECT_TRUE(lim.admit(k, 650, kT0 + 3).ok);
+}
+
 TEST(Limiter, TokensBeyondTheReservationCountInTheMinuteTheRequestEnded) {
   CounterTable t;
   Limiter lim(t);

@@ -155,5 +155,24 @@ TEST(SpendEstimate, OnceRoutedThePlansModelsAtTheirPriceOrTheirPrediction) {
   EXPECT_DOUBLE_EQ(plan_spend_estimate(ctx, means), 0.5);
 }
 
+TEST(SpendEstimate, APlanMayMakeEachDistinctModelsCallAndItsAggregatorsAtMostMaxCalls) {
+  RequestContext ctx;
+  EXPECT_EQ(plan_calls_at_most(ctx), 1);  // before a decision
+  ctx.decision.emplace();
+  ctx.decision->plan.model = "cheap";
+  ctx.decision->plan.fallbacks = {"dear"};
+  EXPECT_EQ(plan_calls_at_most(ctx), 1);  // a fallback answers instead, not besides
+  Plan& p = ctx.decision->plan;
+  p.kind = "cascade";
+  p.tiers.resize(2);
+  p.tiers[0].models = {"a", "b"};
+  p.tiers[1].models = {"a", "c"};  // a's answer is reused, not asked again
+  EXPECT_EQ(plan_calls_at_most(ctx), 3);
+  p.aggregate.model = "synth";
+  EXPECT_EQ(plan_calls_at_most(ctx), 4);
+  p.bounds.max_calls = 2;
+  EXPECT_EQ(plan_calls_at_most(ctx), 2);
+}
+
 }  // namespace
 }  // namespace switchboard::pipeline

@@ -131,6 +131,15 @@ class LimitsStage final : public SyncStage {
         service->kick();  // other gateways see the reservation at the next sync
       });
     }
+    // A plan of several calls reserves tokens for each (admission counted one).
+    if (key && a->counted && key->key.limits.tokens_per_minute > 0) {
+      ctx.on_plan.push_back([service = service_, key, a](RequestContext& c) {
+        const std::int64_t calls = plan_calls_at_most(c);
+        if (calls <= 1) return;
+        service->limiter().reserve_tokens(key->key, *a, a->estimated_tokens * calls);
+        service->kick();
+      });
+    }
     // Every routed request teaches the admission estimate which models its route may use.
     ctx.on_plan.push_back([routes = routes_](RequestContext& c) { routes->saw(c); });
     ctx.after_answer.push_back(
