@@ -93,6 +93,13 @@ UpstreamCall::~UpstreamCall() {
   }
 }
 
+void UpstreamCall::cancel() {
+  if (!conn_) return;
+  failed_ = true;
+  boost::system::error_code ec;
+  conn_->lowest().socket().cancel(ec);
+}
+
 awaitable<Result<std::string_view>> UpstreamCall::read_some(Clock::time_point deadline) {
   if (done_) co_return std::string_view{};
   conn_->lowest().expires_at(deadline);

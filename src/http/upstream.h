@@ -78,6 +78,8 @@ class UpstreamCall {
   asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline);
   // Reads the remaining body, failing with upstream_error beyond `limit` bytes.
   asio::awaitable<Result<std::string>> read_all(std::size_t limit, Clock::time_point deadline);
+  // Cancels a read in progress (it fails with `cancelled`); the connection is not reused.
+  void cancel();
 
  private:
   friend class UpstreamClient;

@@ -66,19 +66,15 @@ void ClientWatch::mark_gone() {
   if (gone_) return;
   gone_ = true;
   signal_.cancel();
-  // A listener may go away as its operation ends: emit on a copy. A signal without a handler
-  // drives no operation any more (it ended; its coroutine has not resumed yet).
+  // A listener may go away as its operation ends: interrupt from a copy.
   const auto listening = listening_;
   for (auto* l : listening)
-    if (std::find(listening_.begin(), listening_.end(), l) != listening_.end() &&
-        l->signal_->slot().has_handler()) {
+    if (std::find(listening_.begin(), listening_.end(), l) != listening_.end() && l->interrupt_())
       l->interrupted_ = true;
-      l->signal_->emit(asio::cancellation_type::terminal);
-    }
 }
 
-ClientWatch::Listening::Listening(ClientWatch& watch, asio::cancellation_signal& signal)
-    : watch_(watch), signal_(&signal) {
+ClientWatch::Listening::Listening(ClientWatch& watch, std::function<bool()> interrupt)
+    : watch_(watch), interrupt_(std::move(interrupt)) {
   watch_.listening_.push_back(this);
 }
 
@@ -105,7 +101,13 @@ asio::awaitable<bool> unless_client_leaves(RequestContext& ctx, asio::awaitable<
   // `op` runs as a coroutine of its own whose cancellation slot the watch's signal drives (one
   // spawn per call, no race and no timer: this is on every model call's path).
   asio::cancellation_signal signal;
-  ClientWatch::Listening listening(*watch, signal);
+  // A signal without a handler drives no operation any more (it ended; this coroutine has not
+  // resumed yet).
+  ClientWatch::Listening listening(*watch, [&signal] {
+    if (!signal.slot().has_handler()) return false;
+    signal.emit(asio::cancellation_type::terminal);
+    return true;
+  });
   auto executor = co_await asio::this_coro::executor;
   try {
     co_await asio::co_spawn(executor, std::move(op),

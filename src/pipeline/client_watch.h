@@ -4,12 +4,14 @@
 // (http::Exchange::watch_peer). The first model call asks for it (arm()); the watch on the socket
 // starts once the request has waited kArmDelay (ClientWatchList, one per worker): most calls end
 // before, and a cache hit or a refusal never asks, so neither pays for a peek and a pending wait.
-// A client that left before the watch started is found by its first peek. When the client closes or resets its connection, the calls still waiting on an upstream
-// are cancelled (as a plan's deadline cancels them: no health effect, no retry), a multi-call plan
-// calls nothing more, and the request is recorded with outcome `client_gone`, status 499 (nginx's
-// "client closed request") and what was spent until then. `server.cancel_on_client_close: false`
-// lets calls run to their end instead. Offline there is no watch (RequestContext::client_watch is
-// null) and nothing is ever cancelled.
+// A client that left before the watch started is found by its first peek. When the client closes
+// or resets its connection, the calls still waiting on an upstream are cancelled (as a plan's
+// deadline cancels them: no health effect, no retry), a multi-call plan calls nothing more, a
+// stream's pending read is cancelled (UpstreamResponse::cancel), and the request is recorded with
+// outcome `client_gone` — status 499 (nginx's "client closed request") when nothing was sent yet —
+// and what was spent until then. `server.cancel_on_client_close: false` lets calls run to their
+// end instead. Offline there is no watch (RequestContext::client_watch is null) and nothing is ever
+// cancelled.
 //
 // Not thread-safe: one per request, on the request's worker.
 #pragma once
@@ -54,20 +56,21 @@ class ClientWatch : public boost::intrusive::list_base_hook<
   // (the race it is in was decided otherwise): callers ask gone() afterwards.
   boost::asio::awaitable<void> until_gone();
 
-  // Registers `signal` for mark_gone() while the returned object lives.
+  // Registers `interrupt` for mark_gone() while the object lives: it stops the operation it
+  // stands for and returns whether that was still running.
   class Listening {
    public:
-    Listening(ClientWatch& watch, boost::asio::cancellation_signal& signal);
+    Listening(ClientWatch& watch, std::function<bool()> interrupt);
     ~Listening();
     Listening(const Listening&) = delete;
     Listening& operator=(const Listening&) = delete;
-    // mark_gone() cancelled the operation this signal drives while it was running.
+    // mark_gone() stopped the operation while it was running.
     bool interrupted() const { return interrupted_; }
 
    private:
     friend class ClientWatch;
     ClientWatch& watch_;
-    boost::asio::cancellation_signal* signal_;
+    std::function<bool()> interrupt_;
     bool interrupted_ = false;
   };
 

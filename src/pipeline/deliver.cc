@@ -5,6 +5,7 @@
 #include "api/chat_response.h"
 #include "api/sse.h"
 #include "guard/redact.h"
+#include "pipeline/client_watch.h"
 #include "pipeline/executor.h"
 #include "pipeline/request_metrics.h"
 
@@ -49,6 +50,17 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   if (!ctx.restore.empty()) restorer.emplace(ctx.restore);
   std::string restored;
   const Clock::time_point stream_end = ctx.received_at + mc.max_stream_duration;
+  // The client leaving (pipeline/client_watch.h) cancels the read waiting on the upstream: a model
+  // that streams nothing for a while (reasoning) stops generating then, not at the next write.
+  std::optional<ClientWatch::Listening> watching;
+  if (ctx.client_watch) {
+    ctx.client_watch->arm();
+    watching.emplace(*ctx.client_watch, [&upstream] {
+      upstream.cancel();
+      return true;
+    });
+    if (client_left(ctx)) upstream.cancel();
+  }
   std::size_t relayed = 0;
   while (client_ok) {
     const Clock::time_point deadline = std::min(Clock::now() + mc.stream_idle_timeout, stream_end);
@@ -104,6 +116,11 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   // before the last chunk, say) gave the whole answer: the client's stream ends normally instead of
   // with an error event after [DONE] (found by bench/soak.sh, killing backends).
   if (broken && meter->saw_done()) broken.reset();
+  if (broken && client_left(ctx)) {  // the watch cancelled the read: nobody to tell
+    broken.reset();
+    client_ok = false;
+  }
+  watching.reset();
   // What closes the event the upstream broke off in (before finish(), which ends it in the parser).
   const std::string_view closing = api::sse_closing_bytes(sse);
   sse.finish();

@@ -21,6 +21,7 @@ class HttpResponse final : public UpstreamResponse {
       std::size_t limit, UpstreamResponse::Clock::time_point deadline) override {
     return call_->read_all(limit, deadline);
   }
+  void cancel() override { call_->cancel(); }
 
  private:
   std::unique_ptr<http::UpstreamCall> call_;

@@ -172,6 +172,51 @@ describe('a client that leaves cancels its calls', () => {
   });
 });
 
+describe('a client that leaves a stream while the upstream is silent', () => {
+  let thinker;
+  let gw;
+  const calls = [];
+  before(async () => {
+    // Sends its head and a first chunk, then nothing for 3 s (a reasoning model thinking).
+    thinker = await fakeUpstream((req, res) => new Promise((resolve) => {
+      const call = { closedAfterMs: null, finished: false };
+      calls.push(call);
+      const t0 = performance.now();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'thinker',
+        choices: [{ index: 0, delta: { role: 'assistant', content: 'Hmm' }, finish_reason: null }] })}\n\n`);
+      const timer = setTimeout(() => { call.finished = true; res.end('data: [DONE]\n\n'); resolve(); }, ANSWER_AFTER_MS);
+      res.on('close', () => {
+        if (!call.finished) { call.closedAfterMs = performance.now() - t0; clearTimeout(timer); }
+        resolve();
+      });
+    }));
+    gw = await startGateway({ models: [model('thinker', thinker.url, { timeout_ms: 10000, stream_idle_timeout_ms: 10000 })] });
+  });
+  after(stopAll);
+
+  test('the upstream read is cancelled at once, not at the next chunk; recorded client_gone', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${gw.base}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chatBody('thinker', 'think hard', { stream: true })), signal: controller.signal,
+    });
+    assert.equal(res.status, 200);
+    const id = res.headers.get('x-switchboard-decision');
+    const reader = res.body.getReader();
+    await reader.read();  // the first chunk
+    await sleep(200);
+    controller.abort();
+    const call = await eventually(() => calls[0]?.closedAfterMs != null && calls[0], ANSWER_AFTER_MS,
+      'the upstream stream closed before its end');
+    assert.ok(call.closedAfterMs < ANSWER_AFTER_MS - 1000, `closed after ${call.closedAfterMs} ms`);
+    const d = await eventually(() => decisions(gw).find((x) => x.id === id), 10000, 'the record');
+    assert.equal(d.outcome, 'client_gone');
+    assert.equal(d.stream, true);
+    assert.equal(d.error, null, JSON.stringify(d.error));
+  });
+});
+
 describe('server.cancel_on_client_close: false', () => {
   let up;
   let gw;

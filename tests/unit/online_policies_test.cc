@@ -298,14 +298,15 @@ TEST(BanditPolicy, ObserveSwapsAnImmutableSnapshotWhileChooseRuns) {
     readers.emplace_back([&] {
       RouteRequest req;
       req.prompt_text = "q";
-      while (!stop) {
+      do {  // at least once, however late the thread is scheduled
         if (!p.choose(req, with_embedding(1))) ++failures;
         ++choices;
-      }
+      } while (!stop);
     });
   std::vector<std::thread> writers;
   for (int t = 0; t < 2; ++t)
     writers.emplace_back([&, t] {
+      while (choices == 0) std::this_thread::yield();  // the readers are running
       for (int i = 0; i < 500; ++i) (void)p.observe(score_feedback(t ? "a" : "b", 1, 0.5));
     });
   for (auto& w : writers) w.join();
