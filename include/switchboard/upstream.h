@@ -50,7 +50,8 @@ class UpstreamResponse {
   // The rest of the body; upstream_response_too_large (kUpstreamError) beyond `limit` bytes.
   virtual boost::asio::awaitable<Result<std::string>> read_all(std::size_t limit,
                                                                Clock::time_point deadline) = 0;
-  // Cancels a read in progress, which then fails with `cancelled` (the client left a stream).
+  // Cancels a read in progress and every later one: they fail with `cancelled` (the client left
+  // a stream).
   virtual void cancel() {}
   // What the provider billed for this call, when it says so (recorded outcomes do); otherwise the
   // executor prices the usage with the model's price.

@@ -94,14 +94,17 @@ UpstreamCall::~UpstreamCall() {
 }
 
 void UpstreamCall::cancel() {
-  if (!conn_) return;
+  cancelled_ = true;
   failed_ = true;
+  if (!conn_) return;
   boost::system::error_code ec;
   conn_->lowest().socket().cancel(ec);
 }
 
 awaitable<Result<std::string_view>> UpstreamCall::read_some(Clock::time_point deadline) {
   if (done_) co_return std::string_view{};
+  // Sticky: a cancel() that came while no read was pending stops the next one.
+  if (cancelled_) co_return classify("reading the upstream response", asio::error::operation_aborted);
   conn_->lowest().expires_at(deadline);
   for (;;) {
     parser_.body(conn_->chunk.get(), Connection::kChunk);

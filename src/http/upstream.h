@@ -78,7 +78,8 @@ class UpstreamCall {
   asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline);
   // Reads the remaining body, failing with upstream_error beyond `limit` bytes.
   asio::awaitable<Result<std::string>> read_all(std::size_t limit, Clock::time_point deadline);
-  // Cancels a read in progress (it fails with `cancelled`); the connection is not reused.
+  // Cancels a read in progress, and every later one (they fail with `cancelled`); the connection
+  // is not reused.
   void cancel();
 
  private:
@@ -93,6 +94,7 @@ class UpstreamCall {
   ResponseHeadParser parser_;
   bool done_ = false;
   bool failed_ = false;
+  bool cancelled_ = false;
 };
 
 class UpstreamClient : public std::enable_shared_from_this<UpstreamClient> {

@@ -482,6 +482,14 @@ TEST(CascadePlan, AFailedProbeIsSkippedAndAFailedTierEscalates) {
   auto r2 = runner2.run(body("cascade", "agree?"));
   ASSERT_EQ(r2.status, 200u);
   EXPECT_EQ(r2.record.model, "strong");
+  // Under a cost bound too: nothing was spent, and max_tokens (a worst case: 100,000 tokens at
+  // strong's list price are $10,000, over the bound of 1,000) does not keep the plan from its
+  // answer; the prompt alone fits.
+  nlohmann::json b = nlohmann::json::parse(body("cascade_forecast_fits", "agree?"));
+  b["max_tokens"] = 100000;
+  auto r3 = runner2.run(b.dump());
+  ASSERT_EQ(r3.status, 200u) << r3.body << r3.record.reason;
+  EXPECT_EQ(r3.record.model, "strong");
 }
 
 TEST(CascadePlan, AHangingProbeIsCutAtTheDeadline) {

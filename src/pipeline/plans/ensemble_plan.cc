@@ -67,8 +67,10 @@ std::string fill_template(const std::string& tpl, std::string_view prompt,
                           const std::vector<MemberAnswer*>& answered) {
   std::string answers;
   for (std::size_t i = 0; i < answered.size(); ++i)
-    answers += fmt::format("Answer {} ({}):\n{}\n\n", i + 1, answered[i]->model->config->name,
-                           answered[i]->answer->content);
+    answers += fmt::format("Answer {} ({}):\n{}{}{}\n\n", i + 1, answered[i]->model->config->name,
+                           answered[i]->answer->content,
+                           answered[i]->answer->tool_calls.empty() ? "" : "\nTool calls:\n",
+                           answered[i]->answer->tool_calls);
   std::string out;
   for (std::size_t i = 0; i < tpl.size();) {
     if (tpl.compare(i, 8, "{prompt}") == 0) {
@@ -156,9 +158,9 @@ class EnsemblePlan final : public PlanRunner {
     if (agg.kind == "synthesize" && !agg.model.empty() && !client_left(ctx)) {
       const std::string prompt = fill_template(agg.prompt_template, ctx.req.prompt_text, answered);
       std::vector<const ModelRuntime*> aggregator{ctx.runtime->find_model(agg.model)};
-      // The synthesis prompt holds the answers: priced on its own size.
-      const auto prompt_tokens = ctx.req.estimated_prompt_tokens +
-                                 static_cast<std::int64_t>(api::estimate_tokens(prompt.size()));
+      // The synthesis prompt (the request's text and the answers) replaces the messages: priced on
+      // its own size (forecast() takes at least the request's estimate).
+      const auto prompt_tokens = static_cast<std::int64_t>(api::estimate_tokens(prompt.size()));
       const std::size_t more = spend.allowed(aggregator, ctx, why, prompt_tokens);
       if (more == 0) {
         ctx.rec.reason += "; no synthesis (" + why + "), vote";

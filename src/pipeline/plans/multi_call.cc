@@ -150,8 +150,9 @@ double Spend::forecast(const ModelRuntime& m, const RequestContext& ctx,
                        std::int64_t prompt_tokens) const {
   const std::int64_t prompt = std::max(
       {prompt_tokens, ctx.req.estimated_prompt_tokens, largest_prompt_, std::int64_t{0}});
-  const std::int64_t completion =
-      longest_answer_ >= 0 ? longest_answer_ : ctx.req.max_tokens.value_or(0) * ctx.req.choices;
+  // Before any answer (the calls so far failed) only the prompt is forecast: max_tokens is a
+  // worst case, and pricing it would stop a plan that has spent nothing from reaching an answer.
+  const std::int64_t completion = std::max<std::int64_t>(longest_answer_, 0);
   return m.config->price.cost(prompt, completion);
 }
 

@@ -49,9 +49,9 @@ class Spend {
                       std::string& why, std::int64_t prompt_tokens = -1) const;
   // What one call of `m` is expected to cost: its list price for the prompt (`prompt_tokens`, or
   // the request's estimate, or the largest prompt an upstream of this plan reported, whichever is
-  // larger) and for the completion tokens of the plan's longest answer so far (the request's
-  // max_tokens before any answer, else none). A provider's bill may differ: max_cost can still be
-  // passed by a call whose answer runs longer than the forecast.
+  // larger) and for the completion tokens of the plan's longest answer so far (none before any
+  // answer: a plan whose calls failed is not stopped on a worst case). A provider's bill may
+  // differ: max_cost can still be passed by a call whose answer runs longer than the forecast.
   double forecast(const ModelRuntime& m, const RequestContext& ctx,
                   std::int64_t prompt_tokens = -1) const;
   void add(const MemberAnswer& m, const RequestContext& ctx);
