@@ -41,7 +41,6 @@ Exchange::Exchange(DeadlineStream& stream, Request& request, unsigned worker,
 struct Exchange::PeerWatch {
   std::function<void()> on_gone;
   Exchange* exchange = nullptr;  // valid while on_gone is set
-  asio::cancellation_signal stop;  // cancels the pending wait (and nothing else on the socket)
 };
 
 namespace {
@@ -82,18 +81,15 @@ void Exchange::arm_watch(std::shared_ptr<PeerWatch> watch) {
     case Peer::kWaiting:
       break;
   }
-  auto& stop = watch->stop;
-  socket.async_wait(tcp::socket::wait_read,
-                    asio::bind_cancellation_slot(stop.slot(), [watch, fire](boost::system::error_code ec) {
-                      if (!watch->on_gone) return;  // stopped
-                      if (ec == asio::error::operation_aborted &&
-                          watch->exchange->stream_.socket().is_open()) {
-                        watch->on_gone = nullptr;  // cancelled by someone else: stop watching
-                        return;
-                      }
-                      if (ec) return fire(*watch);
-                      arm_watch(watch);  // readable: peek again
-                    }));
+  socket.async_wait(tcp::socket::wait_read, [watch, fire](boost::system::error_code ec) {
+    if (!watch->on_gone) return;  // stopped
+    if (ec == asio::error::operation_aborted && watch->exchange->stream_.socket().is_open()) {
+      watch->on_gone = nullptr;  // cancelled by someone else: stop watching
+      return;
+    }
+    if (ec) return fire(*watch);
+    arm_watch(watch);  // readable: peek again
+  });
 }
 
 void Exchange::watch_peer(std::function<void()> on_gone) {
@@ -109,11 +105,11 @@ void Exchange::watch_peer(std::function<void()> on_gone) {
 
 void Exchange::stop_watching() {
   if (!watch_) return;
-  const bool waiting = static_cast<bool>(watch_->on_gone);
+  // The pending wait is left to complete on its own — when the client sends its next request,
+  // closes, or the connection closes — and then finds the watch stopped. Nothing is cancelled: no
+  // other operation on the socket can be touched, and nothing outlives what it points to when the
+  // connection's coroutine is destroyed at shutdown (the wait holds only the shared PeerWatch).
   watch_->on_gone = nullptr;
-  // The wait completes (operation_aborted) and finds the watch stopped. The signal is the wait's
-  // own: no other operation on the socket is touched.
-  if (waiting) watch_->stop.emit(asio::cancellation_type::terminal);
   watch_.reset();
 }
 

@@ -130,8 +130,10 @@ class Exchange {
   // worker, from the event loop) when the client closes or resets it before stop_watching() or the
   // end of the exchange; the connection then closes after the answer. A client that sends more
   // bytes meanwhile (a pipelined request, also one already read into the connection's buffer)
-  // cannot be told from one still waiting and is not watched. A client that only half-closes (shuts down its sending side) counts as gone, as with
-  // nginx. Costs one non-blocking peek and one pending wait on the socket.
+  // cannot be told from one still waiting and is not watched. A client that only half-closes
+  // (shuts down its sending side) counts as gone, as with nginx. Costs one non-blocking peek and
+  // one wait on the socket, left pending after stop_watching() until the socket is next readable
+  // (it then does nothing).
   void watch_peer(std::function<void()> on_gone);
   void stop_watching();
   // watch_peer() saw the client leave (nothing more is sent: the connection closes).
