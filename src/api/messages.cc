@@ -602,7 +602,10 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     } else {
       return invalid_request("tool_choice.type must be auto, any, tool or none");
     }
-    if (c->value("disable_parallel_tool_use", false) && chat.contains("tools"))
+    const json& serial = member(*c, "disable_parallel_tool_use");
+    if (!serial.is_null() && !serial.is_boolean())
+      return invalid_request("tool_choice.disable_parallel_tool_use must be a boolean");
+    if (serial.is_boolean() && serial.get<bool>() && chat.contains("tools"))
       chat["parallel_tool_calls"] = false;
   }
   r.chat_body = dump_json(chat);

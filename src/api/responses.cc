@@ -611,7 +611,7 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
       if (v != "auto" && v != "none" && v != "required")
         return invalid_request("tool_choice must be auto, none, required or a function");
       chat["tool_choice"] = v;
-    } else if (c->is_object() && c->value("type", "") == "function" && c->contains("name") &&
+    } else if (c->is_object() && string_at(*c, "type") == "function" && c->contains("name") &&
                (*c)["name"].is_string()) {
       chat["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
     } else if (c->is_object() && member(*c, "type").is_string() && (*c)["type"] != "function") {

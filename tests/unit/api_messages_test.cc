@@ -220,6 +220,8 @@ TEST(MessagesRequest, MalformedRequestsAreNamed) {
        "tools[0]"},
       {R"({"model":"m","max_tokens":5,"tool_choice":{"type":"maybe"},"messages":[{"role":"user","content":"x"}]})",
        "tool_choice"},
+      {R"({"model":"m","max_tokens":5,"tool_choice":{"type":"auto","disable_parallel_tool_use":"yes"},"messages":[{"role":"user","content":"x"}]})",
+       "disable_parallel_tool_use must be a boolean"},
   };
   for (const auto& c : cases) {
     auto r = parse_messages_request(c.body);

@@ -176,6 +176,9 @@ TEST(ResponsesRequest, MalformedRequestsAreNamed) {
       {R"({"model":"m","input":"x","stream":1})", "invalid_request", "stream"},
       {R"({"model":"m","input":"x","tools":[{"name":"f"}]})", "invalid_request", "tools[0]"},
       {R"({"model":"m","input":"x","tool_choice":"sometimes"})", "invalid_request", "tool_choice"},
+      // A non-string type once escaped as an exception (found by fuzz_client_apis).
+      {R"({"model":"m","input":"x","tool_choice":{"type":{"type":"function"},"name":"f"}})",
+       "invalid_request", "tool_choice"},
       {R"({"model":"m","input":"x","previous_response_id":"resp_1"})", "unsupported_parameter",
        "previous_response_id"},
       {R"({"model":"m","input":[{"type":"function_call","name":"f"}]})", "invalid_request",
