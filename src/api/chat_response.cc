@@ -196,6 +196,60 @@ std::string without_unrequested_logprobs(std::string_view client_body, std::stri
   return whole.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+// The logprobs of a stream chunk whose content is the tokens `entries` stand for.
+nlohmann::json chunk_logprobs(nlohmann::json entries) {
+  return {{"content", std::move(entries)}, {"refusal", nullptr}};
+}
+
+// A choice's content as chunks (made by `chunk(index, delta, finish)`), with its token logprobs
+// `entries` (the message's logprobs.content, or null). When the entries' tokens spell the content
+// (as they do from OpenAI and vLLM), each chunk is whole tokens, about `piece_chars` characters,
+// and carries those tokens' entries, as a streaming upstream sends them; otherwise the content
+// goes in pieces and every entry rides on its last chunk, so that a client that joins the chunks'
+// logprobs still gets them all.
+template <typename Chunk>
+std::string content_events(std::size_t index, const std::string& content,
+                           const nlohmann::json& entries, std::size_t piece_chars,
+                           const Chunk& chunk) {
+  std::string out;
+  if (entries.is_array() && !entries.empty()) {
+    std::string spelled;
+    for (const auto& e : entries) spelled += string_at(e, "token");
+    if (spelled == content) {
+      std::string text;
+      nlohmann::json group = nlohmann::json::array();
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        text += string_at(entries[i], "token");
+        group.push_back(entries[i]);
+        if (text.size() < piece_chars && i + 1 < entries.size()) continue;
+        nlohmann::json c = chunk(index, {{"content", std::move(text)}}, nullptr);
+        c["choices"][0]["logprobs"] = chunk_logprobs(std::move(group));
+        out += event(c);
+        text.clear();
+        group = nlohmann::json::array();
+      }
+      return out;
+    }
+  }
+  const auto parts = pieces(content, piece_chars);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    nlohmann::json c = chunk(index, {{"content", std::string(parts[i])}}, nullptr);
+    if (i + 1 == parts.size() && entries.is_array() && !entries.empty())
+      c["choices"][0]["logprobs"] = chunk_logprobs(entries);
+    out += event(c);
+  }
+  if (parts.empty() && entries.is_array() && !entries.empty()) {
+    nlohmann::json c = chunk(index, {{"content", ""}}, nullptr);
+    c["choices"][0]["logprobs"] = chunk_logprobs(entries);
+    out += event(c);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<std::string> completion_body_as_sse(std::string_view body, bool include_usage,
                                                   std::size_t piece_chars) {
   nlohmann::json whole = parse_json(body);
@@ -241,11 +295,16 @@ std::optional<std::string> completion_body_as_sse(std::string_view body, bool in
         for (const char* key : names) delta[key] = std::string(piece);
         out += event(chunk(index, std::move(delta), nullptr));
       }
+    const nlohmann::json& logprobs = member(choice, "logprobs");
     if (message.contains("content") && message["content"].is_string())
-      for (auto piece : pieces(message["content"].get_ref<const std::string&>(), piece_chars))
-        out += event(chunk(index, {{"content", std::string(piece)}}, nullptr));
-    if (message.contains("refusal") && message["refusal"].is_string())
-      out += event(chunk(index, {{"refusal", message["refusal"]}}, nullptr));
+      out += content_events(index, message["content"].get_ref<const std::string&>(),
+                            member(logprobs, "content"), piece_chars, chunk);
+    if (message.contains("refusal") && message["refusal"].is_string()) {
+      nlohmann::json c = chunk(index, {{"refusal", message["refusal"]}}, nullptr);
+      if (const auto& r = member(logprobs, "refusal"); r.is_array())
+        c["choices"][0]["logprobs"] = {{"content", nullptr}, {"refusal", r}};
+      out += event(c);
+    }
     if (message.contains("tool_calls") && message["tool_calls"].is_array() &&
         !message["tool_calls"].empty()) {
       nlohmann::json calls = message["tool_calls"];

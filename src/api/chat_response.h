@@ -51,8 +51,11 @@ std::string without_unrequested_logprobs(std::string_view client_body, std::stri
 
 // The whole chat.completion `body` as the events a streaming client gets, nothing of it lost: for
 // each choice (in order, by its index) a role chunk, its reasoning (`reasoning_content`, else
-// `reasoning`: the first not empty; each piece under every name the message used) in pieces, its content in pieces of about `piece_chars`
-// characters, its refusal, its tool calls (one delta, each call with its "index"), then a chunk
+// `reasoning`: the first not empty; each piece under every name the message used) in pieces, its
+// content in pieces of about `piece_chars` characters with its token logprobs (whole tokens per
+// chunk, each chunk with its tokens' entries, when the entries spell the content; else all entries
+// on the last content chunk), its refusal (with the refusal's logprobs), its tool calls (one
+// delta, each call with its "index"), then a chunk
 // with its finish reason; the body's id, created, model and system_fingerprint on every chunk; a
 // usage chunk when `include_usage` and the body has usage; then "data: [DONE]". nullopt when the
 // body is not a JSON object with a `choices` array.

@@ -128,9 +128,14 @@ Error client_gone_error() {
                     "the client closed its connection before the answer");
 }
 
-StageResult client_gone_result(RequestContext& ctx, std::size_t attempts_from) {
+void label_client_gone(RequestContext& ctx, std::size_t attempts_from) {
+  if (!client_left(ctx)) return;
   for (std::size_t i = attempts_from; i < ctx.rec.attempts.size(); ++i)
     if (ctx.rec.attempts[i].result == "cancelled") ctx.rec.attempts[i].result = "client_gone";
+}
+
+StageResult client_gone_result(RequestContext& ctx, std::size_t attempts_from) {
+  label_client_gone(ctx, attempts_from);
   for (auto a = ctx.rec.attempts.rbegin(); a != ctx.rec.attempts.rend(); ++a)
     if (a->result == "client_gone") {
       ctx.rec.model = a->model;

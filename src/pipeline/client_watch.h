@@ -116,6 +116,10 @@ bool client_left(const RequestContext& ctx);
 // The error a request whose client left is recorded with (outcome `client_gone`).
 Error client_gone_error();
 
+// Relabels the attempts from `attempts_from` on that the watch cancelled (result `cancelled`) as
+// `client_gone`; a no-op unless the client left.
+void label_client_gone(RequestContext& ctx, std::size_t attempts_from);
+
 // Ends a request whose client left during its calls: the attempts from `attempts_from` on that the
 // watch cancelled are recorded as `client_gone`, the record names the model and replica of the
 // last of them, and the runner records the request with outcome client_gone (status 499). The

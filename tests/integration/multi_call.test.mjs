@@ -189,3 +189,47 @@ describe('a plan\'s deadline over real HTTP', () => {
     assert.doesNotMatch(await getDecision(gw.base, direct.headers.get('x-switchboard-decision')).then((d) => d.reason), /ejected/);
   });
 });
+
+// A streaming client that asks for logprobs gets the final answer's, re-chunked with their tokens;
+// one that did not ask gets none, though the plan's `logprobs` judge asked the upstream for them.
+describe('logprobs through a streaming cascade', () => {
+  let gw;
+  const lp = (tokens, logprob) => tokens.map((token) => ({ token, logprob, bytes: null, top_logprobs: [] }));
+  const withLogprobs = (text, entries) => (req, res) => {
+    const j = JSON.parse(completionJson('m', text));
+    j.choices[0].logprobs = { content: entries, refusal: null };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(j));
+  };
+  const STRONG_TOKENS = ['The', ' answer', ' is', ' B', ',', ' two', ' moons', '.'];
+  before(async () => {
+    const unsure = await fakeUpstream(withLogprobs('A', lp(['A'], -2.5)));
+    const sure = await fakeUpstream(withLogprobs(STRONG_TOKENS.join(''), lp(STRONG_TOKENS, -0.01)));
+    gw = await startGateway({
+      models: [model('unsure', unsure.url), model('sure', sure.url)],
+      routes: [{ name: 'lp', policy: { type: 'cascade', tiers: [
+        { model: 'unsure', judge: { type: 'logprobs', measure: 'mean_logprob' }, threshold: 0.5 },
+        { model: 'sure' }] } }],
+    });
+  });
+  after(stopAll);
+
+  test('the final answer\'s logprobs ride with their tokens, only when asked for', async () => {
+    const ask = { model: 'lp', messages: [{ role: 'user', content: 'How many moons has Mars?' }] };
+    const res = await streamChat(gw.base, { ...ask, logprobs: true });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get('x-switchboard-calls'), '2', 'the unsure answer escalated');
+    assert.equal(res.text, STRONG_TOKENS.join(''));
+    const chunks = res.events.filter((e) => e.json?.choices?.[0]?.logprobs);
+    assert.ok(chunks.length >= 2, 'in more than one chunk');
+    for (const e of chunks) {
+      const c = e.json.choices[0];
+      assert.equal(c.logprobs.content.map((x) => x.token).join(''), c.delta.content, 'a chunk carries its own tokens');
+    }
+    assert.deepEqual(chunks.flatMap((e) => e.json.choices[0].logprobs.content.map((x) => x.token)), STRONG_TOKENS);
+    const plain = await streamChat(gw.base, ask);
+    assert.equal(plain.status, 200, plain.text);
+    assert.equal(plain.text, STRONG_TOKENS.join(''));
+    assert.ok(plain.events.every((e) => !e.json?.choices?.[0]?.logprobs), 'no logprobs when not asked for');
+  });
+});

@@ -114,6 +114,77 @@ TEST(CompletionBodyAsSse, ReasoningStreamsBeforeTheContentUnderItsOwnName) {
   EXPECT_EQ(got, "because");
 }
 
+// A streaming client that asked for logprobs gets them from a buffered answer too (they were
+// dropped before session 26): whole tokens per chunk with their entries, as a streaming upstream
+// sends them, so that joining the chunks' entries gives the message's.
+TEST(CompletionBodyAsSse, LogprobsRideWithTheirTokens) {
+  nlohmann::json body = nlohmann::json::parse(R"({"id":"c1","choices":[{"index":0,
+      "message":{"role":"assistant","content":"The answer is B."},"finish_reason":"stop"}]})");
+  nlohmann::json entries = nlohmann::json::array();
+  double lp = -0.5;
+  for (const char* t : {"The", " answer", " is", " B", "."}) {
+    entries.push_back({{"token", t}, {"logprob", lp}, {"bytes", nullptr}, {"top_logprobs", {}}});
+    lp -= 0.25;
+  }
+  body["choices"][0]["logprobs"] = {{"content", entries}, {"refusal", nullptr}};
+  const auto joined = [](const std::vector<nlohmann::json>& ev, std::string& content,
+                         std::vector<std::string>& chunk_texts) {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& e : ev) {
+      if (e == "[DONE]" || e["choices"].empty()) continue;
+      const auto& c = e["choices"][0];
+      const auto& d = c["delta"];
+      std::string text = d.contains("content") ? d["content"].get<std::string>() : "";
+      if (c.contains("logprobs") && c["logprobs"]["content"].is_array()) {
+        std::string spelled;
+        for (const auto& x : c["logprobs"]["content"]) {
+          all.push_back(x);
+          spelled += x["token"].get<std::string>();
+        }
+        chunk_texts.push_back(text + "|" + spelled);
+      }
+      content += text;
+    }
+    return all;
+  };
+  std::string content;
+  std::vector<std::string> chunks;
+  auto all = joined(events_of(*completion_body_as_sse(body.dump(), false, 8)), content, chunks);
+  EXPECT_EQ(content, "The answer is B.");
+  EXPECT_EQ(all, entries);
+  // Each chunk's text is exactly the tokens it carries, cut after about 8 characters.
+  EXPECT_EQ(chunks, (std::vector<std::string>{"The answer|The answer", " is B.| is B."}));
+
+  // Entries that do not spell the content (bytes-only tokens, a server's own tokenisation): the
+  // content goes in pieces and every entry rides on the last one.
+  body["choices"][0]["logprobs"]["content"][0]["token"] = "bytes:\\x54";
+  content.clear();
+  chunks.clear();
+  all = joined(events_of(*completion_body_as_sse(body.dump(), false, 8)), content, chunks);
+  EXPECT_EQ(content, "The answer is B.");
+  EXPECT_EQ(all.size(), entries.size());
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunks[0].substr(0, chunks[0].find('|')), "er is B.") << "the last piece";
+
+  // A refusal's logprobs go with the refusal.
+  nlohmann::json refusal = nlohmann::json::parse(R"({"choices":[{"index":0,"message":{
+      "role":"assistant","content":null,"refusal":"No."},"finish_reason":"stop",
+      "logprobs":{"content":null,"refusal":[{"token":"No.","logprob":-0.1}]}}]})");
+  bool seen = false;
+  for (const auto& e : events_of(*completion_body_as_sse(refusal.dump(), false))) {
+    if (e == "[DONE]" || e["choices"].empty()) continue;
+    const auto& c = e["choices"][0];
+    if (!c["delta"].contains("refusal")) continue;
+    seen = true;
+    EXPECT_EQ(c["logprobs"]["refusal"][0]["token"], "No.");
+  }
+  EXPECT_TRUE(seen);
+  // No logprobs in the body, none in the chunks.
+  body["choices"][0].erase("logprobs");
+  for (const auto& e : events_of(*completion_body_as_sse(body.dump(), false)))
+    if (e != "[DONE]" && !e["choices"].empty()) EXPECT_FALSE(e["choices"][0].contains("logprobs"));
+}
+
 TEST(CompletionBodyAsSse, UntrustedBodiesNeverThrow) {
   for (const char* bad : {"", "nope", "[]", "{}", R"({"choices":7})"})
     EXPECT_FALSE(completion_body_as_sse(bad, true)) << bad;

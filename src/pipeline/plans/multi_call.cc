@@ -1,15 +1,14 @@
 #include "pipeline/plans/multi_call.h"
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <forward_list>
 
 #include "guard/redact.h"
 #include "pipeline/client_watch.h"
@@ -212,9 +211,7 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
     co_await call_all(ctx, states, models, last, out);
   }
   ctx.route_request.prefix_blocks = {};
-  if (client_left(ctx))  // the watch cancelled this tier's calls still running
-    for (std::size_t i = attempts_before; i < ctx.rec.attempts.size(); ++i)
-      if (ctx.rec.attempts[i].result == "cancelled") ctx.rec.attempts[i].result = "client_gone";
+  label_client_gone(ctx, attempts_before);  // the watch cancelled this tier's calls still running
   // The calls' attempts were recorded as they ended: put them in the plan's model order (each
   // model's own tries keep their order), so that a record does not depend on timing.
   auto rank = [&models](const store::AttemptRecord& a) {
@@ -299,9 +296,12 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
   } else {
     // The answer was buffered: the client's first token waits for every call of the plan.
     // Re-chunked from the whole body, so that tool calls, refusals and every choice survive.
-    std::string events = a.body ? api::completion_body_as_sse(*a.body, ctx.req.include_usage)
-                                      .value_or(std::string())
-                                : std::string();
+    // Logprobs only when the client asked for them (a `logprobs` judge asks for its own).
+    std::string events =
+        a.body ? api::completion_body_as_sse(api::without_unrequested_logprobs(ctx.body, *a.body),
+                                             ctx.req.include_usage)
+                     .value_or(std::string())
+               : std::string();
     if (events.empty()) events = api::completion_as_sse(*final.answer, ctx.req.include_usage);
     if (!ctx.restore.empty()) {
       guard::StreamRestorer restorer(ctx.restore);
