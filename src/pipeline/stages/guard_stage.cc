@@ -3,9 +3,9 @@
 // Per route (its `guard:` section over the top-level one; requests naming a model directly get the
 // top-level one), in order:
 //   pii        personal data and secrets by kind: allow, redact (typed placeholders in the body
-//   sent
-//              upstream — then every later stage, policies included, sees the redacted text), or
-//              block (400 pii_blocked naming the kinds, never the values)
+//              sent upstream — then every later stage, policies included, sees the redacted
+//              text), or block (400 pii_blocked naming the kinds, never the values); the only
+//              check an embeddings request gets (its inputs, `user`)
 //   jailbreak  the n-gram classifier on the user and tool messages: block (403 prompt_rejected) or
 //              route_to a designated safe model
 //   domain     distance to the route's example prompts: reject (400 out_of_domain) or route_to
@@ -20,6 +20,7 @@
 #include <map>
 
 #include "api/chat_request.h"
+#include "api/embeddings.h"
 #include "guard/pii.h"
 #include "guard/redact.h"
 #include "guard/settings.h"
@@ -52,9 +53,10 @@ class GuardStage final : public SyncStage {
   std::string_view name() const override { return "guard"; }
 
   StageResult run_now(RequestContext& ctx) const override {
-    // Embeddings requests are not guarded (docs/apis.md): the guard reads and rewrites chat
-    // messages.
-    if (ctx.kind != RequestKind::kChat) return StageResult::next();
+    // An embeddings request's inputs go to a third party like a prompt does: pii applies to them
+    // (block, or redact: the vector is then the redacted text's). Jailbreak and domain do not: an
+    // embedding model follows no instruction and answers no question.
+    const bool embeddings = ctx.kind == RequestKind::kEmbeddings;
     const guard::GuardSettings* g = nullptr;
     if (ctx.route) {
       if (auto it = routes.find(ctx.route->config->name); it != routes.end()) g = &it->second;
@@ -79,6 +81,7 @@ class GuardStage final : public SyncStage {
     if (g->pii && g->pii->scan_mask()) {
       if (auto refused = check_pii(ctx, *g->pii)) return std::move(*refused);
     }
+    if (embeddings) return StageResult::next();
     std::string text;
     if (g->jailbreak || g->domain) text = untrusted_text(ctx.req);
     if (g->jailbreak) {
@@ -177,7 +180,10 @@ class GuardStage final : public SyncStage {
     } else if (redact) {
       guard::Redaction r;
       auto body = guard::redact_chat_body(ctx.body, p.redact_mask, r);
-      auto parsed = body ? api::parse_chat_request(*body) : Result<api::ChatRequest>(body.error());
+      const bool embeddings = ctx.kind == RequestKind::kEmbeddings;
+      auto parsed = !body        ? Result<api::ChatRequest>(body.error())
+                    : embeddings ? api::parse_embeddings_request(*body)
+                                 : api::parse_chat_request(*body);
       if (!parsed) {
         c.us = us_since(start);
         ctx.rec.guard.push_back(c);
@@ -192,7 +198,7 @@ class GuardStage final : public SyncStage {
       ctx.route_request.route = ctx.req.model;
       ctx.route_request.prompt_text = ctx.req.prompt_text;
       ctx.signals = signals_for(ctx.req);
-      if (p.restore) ctx.restore = std::move(r.placeholders);
+      if (p.restore && !embeddings) ctx.restore = std::move(r.placeholders);  // vectors hold no text
       counts = r.counts;
       c.verdict = "redact";
     }
