@@ -113,13 +113,27 @@ KeyPermissions permissions_from_json(const nlohmann::json& j) {
   return p;
 }
 
-KeyLimits limits_from_json(const nlohmann::json& j) {
+std::optional<KeyLimits> limits_from_json(const nlohmann::json& j) {
   KeyLimits l;
   if (!j.is_object()) return l;
-  l.requests_per_minute = j.value("requests_per_minute", std::int64_t{0});
-  l.tokens_per_minute = j.value("tokens_per_minute", std::int64_t{0});
-  l.usd_per_day = j.value("usd_per_day", 0.0);
-  l.usd_per_month = j.value("usd_per_month", 0.0);
+  bool ok = true;
+  auto whole = [&](const char* key, std::int64_t& out) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return;
+    if (it->is_number_integer() && it->get<std::int64_t>() >= 0) out = it->get<std::int64_t>();
+    else ok = false;
+  };
+  auto amount = [&](const char* key, double& out) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return;
+    if (it->is_number() && it->get<double>() >= 0) out = it->get<double>();
+    else ok = false;
+  };
+  whole("requests_per_minute", l.requests_per_minute);
+  whole("tokens_per_minute", l.tokens_per_minute);
+  amount("usd_per_day", l.usd_per_day);
+  amount("usd_per_month", l.usd_per_month);
+  if (!ok) return std::nullopt;
   return l;
 }
 

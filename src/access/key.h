@@ -95,7 +95,10 @@ std::optional<Error> validate(const KeySpec& spec);
 nlohmann::json permissions_json(const KeyPermissions& p);
 nlohmann::json limits_json(const KeyLimits& l);
 KeyPermissions permissions_from_json(const nlohmann::json& j);
-KeyLimits limits_from_json(const nlohmann::json& j);
+// Limits as stored: no limits for a row without any (not an object); nullopt when the object holds
+// a field of the wrong type or a negative value (a hand-edited row): the key store then refuses
+// the key rather than serve it without its limits (access/key_store.cc).
+std::optional<KeyLimits> limits_from_json(const nlohmann::json& j);
 // The same, strict, for a key spec a client sends (POST /admin/keys): every field known and of its
 // type — a list of strings for routes, models and objectives, a whole number ≥ 0 for the request
 // and token limits, a number ≥ 0 for the USD ones. The lenient readers above would take a typo or

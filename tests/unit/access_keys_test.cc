@@ -169,6 +169,48 @@ TEST(AccessService, FindsActiveKeysByTheirSecretOnly) {
   EXPECT_FALSE((*service)->find(created->secret));
 }
 
+// A row whose limits were edited by hand into the wrong types threw out of the key store's reader:
+// the key registry's thread then terminated the gateway a few seconds later, and start-up aborted.
+// Such a key is refused (it could otherwise spend without its bound); the others are served.
+TEST(AccessKeyStore, AKeyWithUnreadableStoredLimitsIsRefusedNotACrash) {
+  EXPECT_FALSE(limits_from_json(nlohmann::json::parse(R"({"usd_per_day":"5"})")));
+  EXPECT_FALSE(limits_from_json(nlohmann::json::parse(R"({"requests_per_minute":1.5})")));
+  EXPECT_FALSE(limits_from_json(nlohmann::json::parse(R"({"tokens_per_minute":-1})")));
+  EXPECT_EQ(limits_from_json(nlohmann::json::parse(R"({"usd_per_day":2,"requests_per_minute":3})"))
+                ->usd_per_day,
+            2.0);
+  EXPECT_EQ(*limits_from_json(nlohmann::json()), KeyLimits{}) << "a row without limits has none";
+
+  AccessSettings settings;
+  settings.configured = true;
+  settings.keys_db = temp_db("damaged");
+  settings.meter = false;
+  auto store = KeyStore::open(settings.keys_db);
+  ASSERT_TRUE(store);
+  KeySpec spec;
+  spec.name = "damaged";
+  spec.limits.usd_per_day = 1;
+  auto damaged = (*store)->create(spec);
+  spec.name = "fine";
+  auto fine = (*store)->create(spec);
+  ASSERT_TRUE(damaged && fine);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(settings.keys_db.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "UPDATE api_keys SET limits = '{\"usd_per_day\":\"5\"}', "
+                         "updated_ms = updated_ms + 1000 WHERE name = 'damaged'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto listed = (*store)->list(true);
+  ASSERT_TRUE(listed);
+  for (const auto& k : *listed) EXPECT_EQ(k.revoked_ms > 0, k.name == "damaged") << k.name;
+  auto service = AccessService::acquire(settings);
+  ASSERT_TRUE(service) << service.error().message;
+  EXPECT_FALSE((*service)->find(damaged->secret));
+  EXPECT_TRUE((*service)->find(fine->secret));
+}
+
 TEST(AccessMeter, SumsUsagePerHourKeyTeamRouteAndModel) {
   auto path = temp_db("meter");
   {
