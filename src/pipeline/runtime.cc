@@ -142,7 +142,10 @@ std::string_view Runtime::adapter_of(std::string_view name) const {
   return config->find_adapter_model(name) ? name : std::string_view{};
 }
 
-Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Config> config) {
+namespace {
+
+Result<std::unique_ptr<Runtime>> build_runtime_unguarded(
+    std::shared_ptr<const config::Config> config) {
   auto rt = std::make_unique<Runtime>();
   rt->config = config;
   rt->loaded_at = static_cast<std::int64_t>(std::time(nullptr));
@@ -202,6 +205,9 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
       policy = (*factory)(ctx);
     } catch (const YAML::Exception& e) {  // a factory read a key with the wrong shape
       return make_error(ErrorKind::kBadRequest, "bad_config", route.where + ": " + e.msg);
+    } catch (const std::exception& e) {  // a file it read (a model directory) had one
+      return make_error(ErrorKind::kBadRequest, "bad_config",
+                        route.where + ": cannot build the policy: " + e.what());
     }
     if (!policy) return policy.error();
     SignalNeeds needs = (*policy)->needs();
@@ -249,6 +255,20 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
     rt->http_embedding = std::move(*he);
   }
   return rt;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Config> config) {
+  // A file a stage or policy reads (a model directory, an examples file) may hold what its reader
+  // did not expect: the start-up or reload is refused with the reason, never a crash of a running
+  // gateway (a SIGHUP reload used to terminate the process).
+  try {
+    return build_runtime_unguarded(std::move(config));
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::kBadRequest, "bad_config",
+                      std::string("cannot build the runtime: ") + e.what());
+  }
 }
 
 }  // namespace switchboard::pipeline

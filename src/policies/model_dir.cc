@@ -129,6 +129,8 @@ Result<Manifest> load_manifest(const std::string& dir, const std::string& policy
     m.train_hash = j.at("training").value("hash", "");
     m.created = j.value("created", "");
     m.hyperparameters = j.value("hyperparameters", nlohmann::json::object());
+    if (!m.hyperparameters.is_object())
+      return bad_dir(dir, "manifest.json: hyperparameters must be an object");
     if (j.contains("objectives")) {
       const auto& o = j["objectives"];
       Objectives obj;

@@ -220,6 +220,47 @@ TEST_P(LearnedPolicyTest, ModelDirectoryRoundTripAndChecks) {
   EXPECT_FALSE(pipeline::build_runtime(config_with(wrong, {"coder", "premium", "writer"})));
 }
 
+// Every JSON file of a model directory replaced by JSON of another shape (a hand edit, a tool's
+// output): the runtime is refused with the file named, never an exception — a SIGHUP reload used to
+// terminate the gateway on `[1]` in predictors.json or `"task_token": "yes"` in the manifest.
+TEST_P(LearnedPolicyTest, DamagedModelFilesAreRefusedNotThrown) {
+  Trained t = train(GetParam(), 7, "_damaged");
+  const auto cfg = [&] { return config_with(t.spec, {"coder", "premium", "writer"}); };
+  ASSERT_TRUE(pipeline::build_runtime(cfg()));
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(t.dir))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  ASSERT_FALSE(files.empty());
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    for (const char* damaged : {"[1]", "\"text\"", "{\"calibration\": 5, \"costs\": []}"}) {
+      std::ofstream(f, std::ios::trunc) << damaged;
+      Result<std::unique_ptr<pipeline::Runtime>> rt = make_error(ErrorKind::kInternal, "", "");
+      EXPECT_NO_THROW(rt = pipeline::build_runtime(cfg())) << f << " = " << damaged;
+      EXPECT_FALSE(rt) << f << " = " << damaged;
+    }
+    std::ofstream(f, std::ios::trunc) << text;
+  }
+  // Hyper-parameters of the wrong shape in the manifest.
+  const fs::path manifest = fs::path(t.dir) / "manifest.json";
+  std::ifstream in(manifest);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  auto j = nlohmann::json::parse(text);
+  for (const nlohmann::json& hp : {nlohmann::json("x"), nlohmann::json{{"task_token", "yes"}}}) {
+    j["hyperparameters"] = hp;
+    std::ofstream(manifest, std::ios::trunc) << j.dump();
+    Result<std::unique_ptr<pipeline::Runtime>> rt = make_error(ErrorKind::kInternal, "", "");
+    EXPECT_NO_THROW(rt = pipeline::build_runtime(cfg())) << hp;
+    // Only the classifier reads task_token; every policy refuses a non-object.
+    if (hp.is_string() || GetParam() == "classifier") EXPECT_FALSE(rt) << hp;
+  }
+  std::ofstream(manifest, std::ios::trunc) << text;
+  EXPECT_TRUE(pipeline::build_runtime(cfg()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Policies, LearnedPolicyTest,
                          ::testing::Values("knn", "classifier", "mf", "blend"));
 

@@ -70,12 +70,16 @@ Result<std::unique_ptr<Policy>> make_classifier(const PolicyContext& ctx) {
   auto text = read_file((fs::path(setup->dir) / "predictors.json").string());
   if (!text) return fail("no predictors.json");
   nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded()) return fail("predictors.json is not JSON");
+  if (!j.is_object()) return fail("predictors.json is not a JSON object");
   auto calibration = QualityCalibration::from_json(j.value("calibration", nlohmann::json()), n);
   if (!calibration) return fail(calibration.error().message);
   auto costs = CostTable::from_json(j.value("costs", nlohmann::json()), n);
   if (!costs) return fail(costs.error().message);
-  const bool uses_task = setup->manifest.hyperparameters.value("task_token", false);
+  const auto task_token = setup->manifest.hyperparameters.find("task_token");
+  const bool has_task_token = task_token != setup->manifest.hyperparameters.end();
+  if (has_task_token && !task_token->is_boolean())
+    return fail("manifest.json: hyperparameters.task_token must be a boolean");
+  const bool uses_task = has_task_token && task_token->get<bool>();
   return std::unique_ptr<Policy>(std::make_unique<ClassifierPolicy>(
       setup->objective, std::move(model), std::move(*calibration), std::move(*costs), uses_task));
 }

@@ -59,7 +59,7 @@ Result<std::unique_ptr<Policy>> make_mf(const PolicyContext& ctx) {
   auto text = read_file((fs::path(setup->dir) / "weights.json").string());
   if (!text) return fail("no weights.json");
   auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded()) return fail("weights.json is not JSON");
+  if (!j.is_object()) return fail("weights.json is not a JSON object");
   auto costs = CostTable::from_json(j.value("costs", nlohmann::json()), n);
   if (!costs) return fail(costs.error().message);
   auto model = MfModel::from_json(j.value("model", nlohmann::json()), setup->manifest.embedding_dim,
