@@ -11,7 +11,9 @@
 // error; legacy completions: data a JSON object or [DONE], last. A cached answer re-sent (whole or
 // streamed) reads back the same. The guard's StreamRestorer (fed the stream in small pieces)
 // leaves a stream the cache reads as the same answer with its placeholders restored: in content
-// and reasoning as text, in tool calls' arguments JSON-escaped.
+// and reasoning as text, in tool calls' arguments JSON-escaped. A whole answer re-chunked for a
+// streaming client (api::completion_body_as_sse, as multi-call plans send theirs) is chunk objects
+// then [DONE], and its first choice's content and logprobs entries join back to the answer's.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -21,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/chat_response.h"
 #include "api/completions.h"
 #include "api/messages.h"
 #include "api/responses.h"
@@ -173,6 +176,49 @@ void check_restorer(std::string_view upstream, std::size_t step) {
   }
 }
 
+void check_rechunked(std::string_view upstream, std::size_t piece_chars) {
+  const auto sse = api::completion_body_as_sse(upstream, true, piece_chars);
+  if (!sse) return;
+  const auto events = events_of(*sse);
+  FUZZ_CHECK(!events.empty() && events.back().data == "[DONE]");
+  const json whole = json::parse(upstream, nullptr, false);
+  // The first choice, when it is the only one claiming index 0 (choices may repeat an index).
+  const json* first = nullptr;
+  std::size_t zeros = 0;
+  std::size_t position = 0;
+  for (const auto& c : whole["choices"]) {
+    if (!c.is_object()) continue;  // skipped, and not counted as a position
+    const bool has_index = c.contains("index") && c["index"].is_number_unsigned();
+    const std::size_t index = has_index ? c["index"].get<std::size_t>() : position;
+    ++position;
+    if (index == 0) ++zeros, first = &c;
+  }
+  std::string content;
+  json entries = json::array();
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    const json j = json::parse(events[i].data, nullptr, false);
+    FUZZ_CHECK(j.is_object() && j.value("object", std::string()) == "chat.completion.chunk");
+    FUZZ_CHECK(j.contains("choices") && j["choices"].is_array());
+    if (j["choices"].empty()) continue;
+    const json& c = j["choices"][0];
+    if (c["index"] != 0) continue;
+    const json& d = c["delta"];
+    if (d.contains("content") && d["content"].is_string()) content += d["content"].get<std::string>();
+    if (c.contains("logprobs") && c["logprobs"]["content"].is_array())
+      for (const auto& e : c["logprobs"]["content"]) entries.push_back(e);
+  }
+  if (zeros != 1 || !first->contains("message") || !(*first)["message"].is_object()) return;
+  const json& message = (*first)["message"];
+  if (message.contains("content") && message["content"].is_string())
+    FUZZ_CHECK(content == message["content"].get<std::string>());
+  const json* lp = first->contains("logprobs") && (*first)["logprobs"].is_object() &&
+                           (*first)["logprobs"].contains("content")
+                       ? &(*first)["logprobs"]["content"]
+                       : nullptr;
+  if (lp && lp->is_array() && message.contains("content") && message["content"].is_string())
+    FUZZ_CHECK(entries == *lp);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -218,5 +264,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   check_cache(upstream);
   check_restorer(upstream, 1 + data[0] / 4 % 16);
+  check_rechunked(upstream, 1 + data[0] / 4 % 32);
   return 0;
 }
