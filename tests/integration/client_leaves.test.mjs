@@ -13,6 +13,17 @@ import {
 } from './lib/harness.mjs';
 
 const ANSWER_AFTER_MS = 3000;
+const CHEAP_PRICE = { input_per_mtok: 1000, output_per_mtok: 3000 };
+
+// A call cut short had the whole request: its prompt (estimated) is charged at the input price, so
+// that a client leaving every request early still spends against its budget.
+function assertPromptCharged(d, calls = 1) {
+  assert.ok(d.usage.prompt_tokens > 0, JSON.stringify(d.usage));
+  assert.equal(d.usage.completion_tokens, 0);
+  assert.ok(Math.abs(d.cost_usd - d.usage.prompt_tokens * CHEAP_PRICE.input_per_mtok / 1e6) < 1e-12,
+    `cost ${d.cost_usd} for ${d.usage.prompt_tokens} prompt tokens`);
+  assert.equal(d.cost_usd > 0, calls > 0);
+}
 
 // An upstream that answers after ANSWER_AFTER_MS; `calls` notes, per request, the model asked and
 // how long after it arrived the gateway closed the connection without waiting (null: answered).
@@ -73,7 +84,8 @@ describe('a client that leaves cancels its calls', () => {
     });
     gw = await startGateway({
       models: [
-        model('cheap', cheap.url, { timeout_ms: 10000 }), model('strong', strong.url, { timeout_ms: 10000 }),
+        model('cheap', cheap.url, { timeout_ms: 10000, price: CHEAP_PRICE }),
+        model('strong', strong.url, { timeout_ms: 10000 }),
         model('quick', quick.url), model('failing', failing.url, { retry: { max_attempts: 1 } }),
       ],
       routes: [{ name: 'fallback', policy: { type: 'static', model: 'failing', fallbacks: ['cheap'] } }, { name: 'cascade', policy: {
@@ -94,6 +106,7 @@ describe('a client that leaves cancels its calls', () => {
     assert.equal(d.error.code, 'client_gone');
     assert.deepEqual(d.attempts.map((a) => a.result), ['client_gone']);
     assert.match(d.reason, /the client left before the answer/);
+    assertPromptCharged(d);
     // Leaving says nothing about the replica: it still serves (no ejection, no retry elsewhere).
     assert.equal(cheap.calls.length, before + 1, 'no retry after the client left');
     assert.ok(await metricSum(gw.base, 'switchboard_request_errors_total', { code: 'client_gone' }) >= 1);
@@ -115,6 +128,8 @@ describe('a client that leaves cancels its calls', () => {
     const d = await goneRecord(gw, 'cascade');
     assert.equal(d.status, 499);
     assert.deepEqual(d.calls.map((c) => [c.model, c.result]), [['cheap', 'client_gone']]);
+    assertPromptCharged(d);
+    assert.equal(d.calls[0].cost_usd, d.cost_usd);
     assert.match(d.reason, /stopped by client_gone/);
     await sleep(300);
     assert.equal(strong.calls.length, strongBefore, 'the second tier was never called');
@@ -128,6 +143,7 @@ describe('a client that leaves cancels its calls', () => {
     assert.equal(d.model, 'cheap');
     assert.equal(d.replica, d.attempts.at(-1).replica);
     assert.deepEqual(d.attempts.map((a) => [a.model, a.result]), [['failing', 'upstream_status_500'], ['cheap', 'client_gone']]);
+    assertPromptCharged(d);  // the failed try is not charged, the one cut short is
   });
 
   test('a request pipelined behind another is no sign of leaving; a half-close after the last one is', async () => {

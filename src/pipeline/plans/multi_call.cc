@@ -167,6 +167,14 @@ void Spend::add(const MemberAnswer& m, const RequestContext& ctx) {
 }
 
 void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& rec) {
+  // A call the plan cut short (its deadline, or the client leaving) had the whole request: its
+  // prompt is charged, at list price; what it generated before the cut is not known.
+  if (!m.attempt && m.sent && m.error &&
+      (m.error->code == "client_gone" || m.error->code == "deadline")) {
+    rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
+    rec.cost_usd = m.model->config->price.cost(rec.prompt_tokens, 0);
+    return;
+  }
   // A 200 whose body did not parse was still served (and billed) by the upstream: priced on the
   // body's size, like an answer without usage.
   if (!m.attempt) return;
