@@ -104,18 +104,34 @@ nlohmann::json limits_json(const KeyLimits& l) {
           {"usd_per_month", l.usd_per_month}};
 }
 
-KeyPermissions permissions_from_json(const nlohmann::json& j) {
+std::optional<KeyPermissions> permissions_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  bool ok = true;
+  auto list = [&](const char* key) {
+    std::vector<std::string> out;
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return out;
+    if (!it->is_array()) {
+      ok = false;
+      return out;
+    }
+    for (const auto& s : *it) {
+      if (s.is_string()) out.push_back(s.get<std::string>());
+      else ok = false;
+    }
+    return out;
+  };
   KeyPermissions p;
-  if (!j.is_object()) return p;
-  p.routes = strings(j, "routes");
-  p.models = strings(j, "models");
-  p.objectives = strings(j, "objectives");
+  p.routes = list("routes");
+  p.models = list("models");
+  p.objectives = list("objectives");
+  if (!ok) return std::nullopt;
   return p;
 }
 
 std::optional<KeyLimits> limits_from_json(const nlohmann::json& j) {
   KeyLimits l;
-  if (!j.is_object()) return l;
+  if (!j.is_object()) return std::nullopt;
   bool ok = true;
   auto whole = [&](const char* key, std::int64_t& out) {
     auto it = j.find(key);
@@ -193,6 +209,7 @@ nlohmann::json key_json(const Key& k) {
                       {"created_ms", k.created_ms},
                       {"revoked_ms", k.revoked_ms},
                       {"active", k.active()}};
+  if (!k.refused.empty()) j["refused"] = k.refused;
   j.update(permissions_json(k.allow));
   return j;
 }

@@ -59,6 +59,10 @@ struct Key {
   KeyLimits limits;
   std::int64_t created_ms = 0;
   std::int64_t revoked_ms = 0;  // 0 = active
+  // Why the key store refuses to serve this key ("" = it does not): its stored row could not be
+  // read (a hand edit, another tool). Listed and revocable like any key; never served — served
+  // without its limits or permissions it would be unbounded.
+  std::string refused;
   bool active() const { return revoked_ms == 0; }
 
   // May the client name `name` in `model`? With both lists empty, anything; otherwise a route
@@ -94,10 +98,11 @@ std::optional<Error> validate(const KeySpec& spec);
 // back (the key store keeps permissions and limits as this JSON).
 nlohmann::json permissions_json(const KeyPermissions& p);
 nlohmann::json limits_json(const KeyLimits& l);
-KeyPermissions permissions_from_json(const nlohmann::json& j);
-// Limits as stored: no limits for a row without any (not an object); nullopt when the object holds
-// a field of the wrong type or a negative value (a hand-edited row): the key store then refuses
-// the key rather than serve it without its limits (access/key_store.cc).
+// Permissions and limits as the key store keeps them (what permissions_json / limits_json wrote):
+// nullopt for anything else — not an object, a list that is not of strings, a number of the wrong
+// type or negative — and the key store then refuses the key (Key::refused) rather than serve it
+// without its bounds.
+std::optional<KeyPermissions> permissions_from_json(const nlohmann::json& j);
 std::optional<KeyLimits> limits_from_json(const nlohmann::json& j);
 // The same, strict, for a key spec a client sends (POST /admin/keys): every field known and of its
 // type — a list of strings for routes, models and objectives, a whole number ≥ 0 for the request

@@ -1,9 +1,7 @@
 #include "access/key_store.h"
 
 #include <sqlite3.h>
-#include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -119,19 +117,17 @@ Key read_key(sqlite3_stmt* s) {
   k.team = text(s, 2);
   k.hash = text(s, 3);
   k.prefix = text(s, 4);
-  k.allow = permissions_from_json(nlohmann::json::parse(text(s, 5), nullptr, false));
+  auto allow = permissions_from_json(nlohmann::json::parse(text(s, 5), nullptr, false));
   auto limits = limits_from_json(nlohmann::json::parse(text(s, 6), nullptr, false));
   k.created_ms = sqlite3_column_int64(s, 7);
   k.revoked_ms = sqlite3_column_int64(s, 8);
-  if (limits) {
-    k.limits = *limits;
-  } else if (k.revoked_ms == 0) {
-    // A row edited by hand or another tool: served without its limits it could spend without a
-    // bound, so it is refused (as revoked, from its creation) until it is fixed or re-issued.
-    spdlog::warn("keys: key {} ({}) has unreadable limits in the key store; it is refused",
-                 k.name, k.id);
-    k.revoked_ms = std::max<std::int64_t>(k.created_ms, 1);
-  }
+  if (allow) k.allow = std::move(*allow);
+  if (limits) k.limits = *limits;
+  // A row edited by hand or written by another tool: served without its permissions or limits it
+  // would be unbounded, so it is refused until it is revoked and issued again.
+  if (!allow || !limits)
+    k.refused = std::string("its stored ") + (!allow ? "permissions" : "limits") +
+                " cannot be read; revoke it and issue a new key";
   return k;
 }
 
@@ -207,10 +203,7 @@ Result<std::vector<Key>> KeyStore::list(bool include_revoked) {
     return sqlite_error(db_, "listing keys");
   std::vector<Key> out;
   int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
-    Key k = read_key(st.s);
-    if (include_revoked || k.revoked_ms == 0) out.push_back(std::move(k));  // refused by read_key
-  }
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) out.push_back(read_key(st.s));
   if (rc != SQLITE_DONE) return sqlite_error(db_, "listing keys");
   return out;
 }

@@ -96,6 +96,10 @@ std::optional<Error> AccessService::reload_keys() {
   auto index = std::make_shared<Index>();
   std::size_t n = 0;
   for (auto& k : *keys) {
+    if (!k.refused.empty()) {  // a stored row that cannot be read: never served (Key::refused)
+      spdlog::warn("keys: key {} ({}) is refused: {}", k.name, k.id, k.refused);
+      continue;
+    }
     auto live = std::make_shared<LiveKey>();
     const bool labelled = n++ < kMaxKeyLabels;
     live->label = labelled ? k.name : "other";

@@ -184,15 +184,37 @@ std::string without_unrequested_logprobs(std::string_view client_body, std::stri
   if (body.find("\"logprobs\"") == std::string::npos) return body;
   const nlohmann::json client = parse_json(client_body);
   if (!client.is_object()) return body;
-  if (auto it = client.find("logprobs"); it != client.end() && it->is_boolean() && it->get<bool>())
-    return body;
+  const auto asked = client.find("logprobs");
+  const bool wanted = asked != client.end() && asked->is_boolean() && asked->get<bool>();
+  // The alternatives per token the client asked for (none unless it named a count).
+  const auto top = client.find("top_logprobs");
+  const std::size_t alternatives =
+      wanted && top != client.end() && top->is_number_unsigned() ? top->get<std::size_t>() : 0;
   nlohmann::json whole = parse_json(body);
   if (!whole.is_object() || !whole.contains("choices") || !whole["choices"].is_array())
     return body;
-  bool removed = false;
-  for (auto& choice : whole["choices"])
-    if (choice.is_object()) removed = choice.erase("logprobs") > 0 || removed;
-  if (!removed) return body;
+  bool changed = false;
+  for (auto& choice : whole["choices"]) {
+    if (!choice.is_object()) continue;
+    if (!wanted) {
+      changed = choice.erase("logprobs") > 0 || changed;
+      continue;
+    }
+    auto lp = choice.find("logprobs");
+    if (lp == choice.end() || !lp->is_object()) continue;
+    for (const char* part : {"content", "refusal"}) {
+      auto entries = lp->find(part);
+      if (entries == lp->end() || !entries->is_array()) continue;
+      for (auto& e : *entries) {
+        if (!e.is_object()) continue;
+        auto alts = e.find("top_logprobs");
+        if (alts == e.end() || !alts->is_array() || alts->size() <= alternatives) continue;
+        alts->erase(alts->begin() + static_cast<std::ptrdiff_t>(alternatives), alts->end());
+        changed = true;
+      }
+    }
+  }
+  if (!changed) return body;
   return whole.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

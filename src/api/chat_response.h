@@ -44,9 +44,11 @@ std::string buffered_call_body(std::string_view body, std::string_view model, bo
 std::string synthesis_call_body(std::string_view body, std::string_view model,
                                 std::string_view prompt);
 
-// `body` (a chat.completion) without its choices' "logprobs" unless `client_body` asked for them
-// ("logprobs": true): a plan's `logprobs` judge asks the upstream for them, the client did not.
-// Unchanged when there is nothing to remove or either is not a JSON object.
+// `body` (a chat.completion) with its choices' "logprobs" as `client_body` asked for them: none
+// unless it sent "logprobs": true, and each token's top_logprobs cut to its "top_logprobs" count
+// (none when it named no count). A plan's `logprobs` judge asks the upstream for them, with 5
+// alternatives, whatever the client asked. Unchanged when there is nothing to remove or either is
+// not a JSON object.
 std::string without_unrequested_logprobs(std::string_view client_body, std::string body);
 
 // The whole chat.completion `body` as the events a streaming client gets, nothing of it lost: for

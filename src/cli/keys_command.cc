@@ -143,7 +143,10 @@ int list(const KeysOptions& o) {
     fmt::print("{:<20} {:<14} {:<21} {:<12} {:<16} {:<16} {:<12} {}{}\n", k.name, k.team, k.id,
                k.prefix, list_text(k.allow.routes, !k.allow.models.empty()),
                list_text(k.allow.models, !k.allow.routes.empty()), list_text(k.allow.objectives),
-               limit_text(k.limits), k.active() ? "" : "  (revoked)");
+               limit_text(k.limits),
+               !k.active()           ? "  (revoked)"
+               : !k.refused.empty() ? "  (REFUSED: " + k.refused + ")"
+                                    : std::string());
   return 0;
 }
 

@@ -47,17 +47,17 @@ Result<PiiSettings> GuardLoader::pii(const YAML::Node& node) {
     for (const auto& kv : node) {
       const std::string key = kv.first.as<std::string>();
       if (key == "default") continue;
-      if (key == "restore") {
+      if (key == "restore" || key == "embeddings") {
         if (!kv.second.IsScalar() ||
             (kv.second.Scalar() != "true" && kv.second.Scalar() != "false"))
-          return error(kv.second, "guard.pii.restore must be true or false");
-        s.restore = kv.second.Scalar() == "true";
+          return error(kv.second, "guard.pii." + key + " must be true or false");
+        (key == "restore" ? s.restore : s.embeddings) = kv.second.Scalar() == "true";
         continue;
       }
       const int k = scanner.kind_index(key);
       if (k < 0)
         return error(kv.first, "unknown kind '" + key + "' in guard.pii (kinds: " + kinds_list() +
-                                   "; also default, restore)");
+                                   "; also default, restore, embeddings)");
       auto a = kv.second.IsScalar() ? parse_action(kv.second.Scalar()) : std::nullopt;
       if (!a) return error(kv.second, "guard.pii." + key + " must be allow, redact or block");
       s.action[static_cast<std::size_t>(k)] = *a;

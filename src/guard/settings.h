@@ -7,6 +7,7 @@
 //       default: allow      # kinds not listed: allow | redact | block
 //       email: redact       # per kind: email phone card iban ssn ip secret
 //       restore: false      # put the originals back into the answer for the client
+//       embeddings: true    # also check /v1/embeddings inputs (redacted vectors, or refused)
 //     jailbreak:
 //       model: DIR-or-FILE  # trained by `switchboard train --policy guard`
 //       threshold: 0.5      # default: the model's
@@ -42,6 +43,7 @@ struct PiiSettings {
   std::uint64_t redact_mask = 0;  // kinds to redact
   std::uint64_t block_mask = 0;   // kinds that refuse the request
   bool restore = false;
+  bool embeddings = true;  // also /v1/embeddings inputs (false: chat-like requests only)
   std::uint64_t scan_mask() const { return redact_mask | block_mask; }
 };
 

@@ -136,18 +136,6 @@ void label_client_gone(RequestContext& ctx, std::size_t attempts_from) {
 
 StageResult client_gone_result(RequestContext& ctx, std::size_t attempts_from) {
   label_client_gone(ctx, attempts_from);
-  // Each try cut short had the whole request: its prompt is charged (what it generated before
-  // the cut is not known, and not charged). Without this a client that left each request early
-  // spent upstream money that no budget saw.
-  for (std::size_t i = attempts_from; i < ctx.rec.attempts.size(); ++i) {
-    const auto& a = ctx.rec.attempts[i];
-    if (a.result != "client_gone" || a.replica.empty()) continue;
-    const ModelRuntime* m = ctx.runtime ? ctx.runtime->find_model(a.model) : nullptr;
-    if (!m) continue;
-    ctx.rec.prompt_tokens += ctx.req.estimated_prompt_tokens;
-    ctx.rec.cost_usd += m->config->price.cost(ctx.req.estimated_prompt_tokens, 0);
-    ctx.rec.tokens_source = "estimated";
-  }
   for (auto a = ctx.rec.attempts.rbegin(); a != ctx.rec.attempts.rend(); ++a)
     if (a->result == "client_gone") {
       ctx.rec.model = a->model;

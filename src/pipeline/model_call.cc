@@ -259,6 +259,29 @@ awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const Mode
 
 }  // namespace
 
+CutCharge cut_tries_charge(const RequestContext& ctx, std::size_t from, std::string_view model,
+                           std::int64_t prompt_tokens) {
+  CutCharge c;
+  for (std::size_t i = from; i < ctx.rec.attempts.size(); ++i) {
+    const auto& a = ctx.rec.attempts[i];
+    if (a.replica.empty() || (!model.empty() && a.model != model)) continue;
+    if (a.result != "cancelled" && a.result != "client_gone") continue;
+    const ModelRuntime* m = ctx.runtime ? ctx.runtime->find_model(a.model) : nullptr;
+    if (!m) continue;
+    ++c.tries;
+    c.prompt_tokens += prompt_tokens;
+    c.cost_usd += m->config->price.cost(prompt_tokens, 0);
+  }
+  return c;
+}
+
+void add_cut_charge(RequestContext& ctx, const CutCharge& c) {
+  if (c.tries == 0) return;
+  ctx.rec.prompt_tokens += c.prompt_tokens;
+  ctx.rec.cost_usd += c.cost_usd;
+  ctx.rec.tokens_source = "estimated";
+}
+
 bool looks_like_json_object(std::string_view body) {
   constexpr std::string_view kBlank = " \t\r\n";
   const auto first = body.find_first_not_of(kBlank);

@@ -121,6 +121,21 @@ std::optional<std::string> reasoning_body(const RequestContext& ctx, std::string
 bool reasoning_changes(const RequestContext& ctx, std::string_view base,
                        config::ReasoningMode reasoning);
 
+// What the tries the gateway itself cut short had cost: the losing try of a hedge and a try a
+// plan's deadline stopped (result `cancelled`), a try the client left (`client_gone`). Each had the
+// whole request, so each is charged its prompt — `prompt_tokens` (an estimate) at its model's
+// input price; what it generated before the cut is not known and is not charged. Over
+// ctx.rec.attempts from `from` on, of model `model` ("" = any).
+struct CutCharge {
+  std::size_t tries = 0;
+  std::int64_t prompt_tokens = 0;
+  double cost_usd = 0;
+};
+CutCharge cut_tries_charge(const RequestContext& ctx, std::size_t from, std::string_view model,
+                           std::int64_t prompt_tokens);
+// Adds `c` to the request's record (tokens, cost; tokens_source `estimated` when it charged any).
+void add_cut_charge(RequestContext& ctx, const CutCharge& c);
+
 struct ModelCallResult {
   std::optional<Attempt> answer;  // a good answer (not retryable)
   std::optional<Attempt> held;    // the last 5xx/429 answer, passed on if nothing better comes

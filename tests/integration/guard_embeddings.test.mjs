@@ -36,6 +36,8 @@ describe('guard on embeddings', () => {
         { name: 'embed-block', policy: { type: 'static', model: 'embedder' },
           guard: { pii: { default: 'allow', card: 'block' } } },
         { name: 'embed-open', policy: { type: 'static', model: 'embedder' } },
+        { name: 'embed-off', policy: { type: 'static', model: 'embedder' },
+          guard: { pii: { default: 'block', embeddings: false } } },
       ],
     });
   });
@@ -78,11 +80,13 @@ describe('guard on embeddings', () => {
     assert.equal(seen().input, `mail ${EMAIL}`);
   });
 
-  test('an unguarded route passes the inputs as sent', async () => {
-    const r = await postJson(gw.base, '/v1/embeddings', { model: 'embed-open', input: [`card ${CARD}`] });
-    assert.equal(r.status, 200, r.text);
-    assert.deepEqual(seen().input, [`card ${CARD}`]);
-    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
-    assert.ok(!(d.guard ?? []).length, JSON.stringify(d.guard));
+  test('an unguarded route, or one with pii.embeddings false, passes the inputs as sent', async () => {
+    for (const route of ['embed-open', 'embed-off']) {
+      const r = await postJson(gw.base, '/v1/embeddings', { model: route, input: [`card ${CARD}`] });
+      assert.equal(r.status, 200, `${route}: ${r.text}`);
+      assert.deepEqual(seen().input, [`card ${CARD}`]);
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      assert.ok(!(d.guard ?? []).length, JSON.stringify(d.guard));
+    }
   });
 });

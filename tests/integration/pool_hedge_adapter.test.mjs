@@ -41,8 +41,14 @@ describe('hedging', () => {
           [`127.0.0.1:${fast.port}`, 'ok', true], [`127.0.0.1:${slow.port}`, 'cancelled', false],
         ]);
         assert.ok(d.attempts[0].ms >= 0 && d.attempts[1].ms >= 150);
+        // The cancelled try had the whole request: its prompt is charged (estimated) beside the
+        // answer's own usage, which is what the client is told.
+        assert.ok(d.usage.prompt_tokens > r.json.usage.prompt_tokens,
+          `${d.usage.prompt_tokens} prompt tokens recorded, the answer's ${r.json.usage.prompt_tokens}`);
+        assert.equal(d.usage.source, 'estimated');
       } else {
         assert.deepEqual(d.attempts.map((a) => a.result), ['ok']);
+        assert.equal(d.usage.prompt_tokens, r.json.usage.prompt_tokens);
       }
     }
     assert.ok(hedged >= 1, 'round robin put requests first on the slow replica');

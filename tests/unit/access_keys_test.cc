@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "access/key.h"
@@ -171,15 +172,23 @@ TEST(AccessService, FindsActiveKeysByTheirSecretOnly) {
 
 // A row whose limits were edited by hand into the wrong types threw out of the key store's reader:
 // the key registry's thread then terminated the gateway a few seconds later, and start-up aborted.
-// Such a key is refused (it could otherwise spend without its bound); the others are served.
-TEST(AccessKeyStore, AKeyWithUnreadableStoredLimitsIsRefusedNotACrash) {
+// A row the store cannot read (limits or permissions) is listed as refused and never served — served
+// without them it would be unbounded; the other keys are served.
+TEST(AccessKeyStore, AKeyWithAnUnreadableStoredRowIsRefusedNotACrash) {
   EXPECT_FALSE(limits_from_json(nlohmann::json::parse(R"({"usd_per_day":"5"})")));
   EXPECT_FALSE(limits_from_json(nlohmann::json::parse(R"({"requests_per_minute":1.5})")));
   EXPECT_FALSE(limits_from_json(nlohmann::json::parse(R"({"tokens_per_minute":-1})")));
+  EXPECT_FALSE(limits_from_json(nlohmann::json::parse("[1]")));
+  EXPECT_FALSE(limits_from_json(nlohmann::json::parse("{", nullptr, false))) << "truncated";
   EXPECT_EQ(limits_from_json(nlohmann::json::parse(R"({"usd_per_day":2,"requests_per_minute":3})"))
                 ->usd_per_day,
             2.0);
-  EXPECT_EQ(*limits_from_json(nlohmann::json()), KeyLimits{}) << "a row without limits has none";
+  EXPECT_EQ(*limits_from_json(nlohmann::json::object()), KeyLimits{});
+  EXPECT_FALSE(permissions_from_json(nlohmann::json::parse(R"({"routes":"onlythis"})")));
+  EXPECT_FALSE(permissions_from_json(nlohmann::json::parse(R"({"models":["a",7]})")));
+  EXPECT_FALSE(permissions_from_json(nlohmann::json::parse("7")));
+  EXPECT_EQ(permissions_from_json(nlohmann::json::parse(R"({"routes":["r"],"models":[]})"))->routes,
+            std::vector<std::string>{"r"});
 
   AccessSettings settings;
   settings.configured = true;
@@ -188,27 +197,40 @@ TEST(AccessKeyStore, AKeyWithUnreadableStoredLimitsIsRefusedNotACrash) {
   auto store = KeyStore::open(settings.keys_db);
   ASSERT_TRUE(store);
   KeySpec spec;
-  spec.name = "damaged";
   spec.limits.usd_per_day = 1;
-  auto damaged = (*store)->create(spec);
-  spec.name = "fine";
-  auto fine = (*store)->create(spec);
-  ASSERT_TRUE(damaged && fine);
+  spec.allow.routes = {"onlythis"};
+  std::map<std::string, std::string> secrets;
+  for (const char* name : {"bad_limits", "cut_limits", "bad_allow", "fine"}) {
+    spec.name = name;
+    auto created = (*store)->create(spec);
+    ASSERT_TRUE(created);
+    secrets[name] = created->secret;
+  }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(settings.keys_db.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "UPDATE api_keys SET limits = '{\"usd_per_day\":\"5\"}', "
-                         "updated_ms = updated_ms + 1000 WHERE name = 'damaged'",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  for (const char* edit :
+       {"UPDATE api_keys SET limits = '{\"usd_per_day\":\"5\"}' WHERE name = 'bad_limits'",
+        "UPDATE api_keys SET limits = '{\"usd_per_day\":1,' WHERE name = 'cut_limits'",
+        "UPDATE api_keys SET allow = '{\"routes\":\"onlythis\"}' WHERE name = 'bad_allow'",
+        "UPDATE api_keys SET updated_ms = updated_ms + 1000"})
+    ASSERT_EQ(sqlite3_exec(db, edit, nullptr, nullptr, nullptr), SQLITE_OK) << edit;
   sqlite3_close(db);
-  auto listed = (*store)->list(true);
+  auto listed = (*store)->list();
   ASSERT_TRUE(listed);
-  for (const auto& k : *listed) EXPECT_EQ(k.revoked_ms > 0, k.name == "damaged") << k.name;
+  ASSERT_EQ(listed->size(), 4u) << "refused keys are listed (active, not revoked)";
+  for (const auto& k : *listed) {
+    EXPECT_TRUE(k.active()) << k.name;
+    EXPECT_EQ(k.refused.empty(), k.name == "fine") << k.name;
+    EXPECT_EQ(access::key_json(k).contains("refused"), k.name != "fine") << k.name;
+  }
   auto service = AccessService::acquire(settings);
   ASSERT_TRUE(service) << service.error().message;
-  EXPECT_FALSE((*service)->find(damaged->secret));
-  EXPECT_TRUE((*service)->find(fine->secret));
+  for (const auto& [name, secret] : secrets)
+    EXPECT_EQ(bool((*service)->find(secret)), name == "fine") << name;
+  // Revoked, its name can be issued again.
+  ASSERT_TRUE((*store)->revoke("bad_allow"));
+  spec.name = "bad_allow";
+  EXPECT_TRUE((*store)->create(spec));
 }
 
 TEST(AccessMeter, SumsUsagePerHourKeyTeamRouteAndModel) {

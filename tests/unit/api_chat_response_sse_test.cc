@@ -212,5 +212,29 @@ TEST(WithoutUnrequestedLogprobs, OnlyWhatTheClientAskedFor) {
             "not json \"logprobs\"");
 }
 
+// A `logprobs` judge asks the upstream for 5 alternatives per token: the client gets as many as it
+// asked for (none when it named no count), not the judge's.
+TEST(WithoutUnrequestedLogprobs, TopAlternativesCutToWhatTheClientAsked) {
+  const nlohmann::json alts = nlohmann::json::parse(
+      R"([{"token":"B","logprob":-0.1},{"token":"A","logprob":-2},{"token":"C","logprob":-3},
+          {"token":"D","logprob":-4},{"token":"E","logprob":-5}])");
+  nlohmann::json body = {{"choices", {{{"index", 0}, {"message", {{"content", "B"}}},
+                                       {"logprobs", {{"content", {{{"token", "B"},
+                                                                   {"logprob", -0.1},
+                                                                   {"top_logprobs", alts}}}},
+                                                     {"refusal", nullptr}}}}}}};
+  const auto tops = [&](const std::string& client) {
+    const auto out = nlohmann::json::parse(without_unrequested_logprobs(client, body.dump()));
+    return out["choices"][0]["logprobs"]["content"][0]["top_logprobs"].size();
+  };
+  EXPECT_EQ(tops(R"({"model":"r","messages":[],"logprobs":true})"), 0u);
+  EXPECT_EQ(tops(R"({"model":"r","messages":[],"logprobs":true,"top_logprobs":2})"), 2u);
+  EXPECT_EQ(tops(R"({"model":"r","messages":[],"logprobs":true,"top_logprobs":20})"), 5u);
+  // The token's own entry stays.
+  const auto out = nlohmann::json::parse(
+      without_unrequested_logprobs(R"({"model":"r","messages":[],"logprobs":true})", body.dump()));
+  EXPECT_EQ(out["choices"][0]["logprobs"]["content"][0]["logprob"], -0.1);
+}
+
 }  // namespace
 }  // namespace switchboard::api

@@ -61,7 +61,8 @@ class GuardStageConfig : public ::testing::Test {
 TEST_F(GuardStageConfig, AcceptsEveryKey) {
   auto s = build("guard:\n  pii: redact\n",
                  "    guard:\n"
-                 "      pii: {default: allow, email: redact, card: block, restore: true}\n"
+                 "      pii: {default: allow, email: redact, card: block, restore: true, "
+                 "embeddings: false}\n"
                  "      jailbreak: {model: " +
                      dir_ + ", threshold: 0.7, route_to: safe}\n");
   ASSERT_TRUE(s) << s.error().message;
@@ -81,6 +82,8 @@ TEST_F(GuardStageConfig, ErrorsNameFileLineColumn) {
               HasSubstr("g.yaml:11:12: guard.pii must be"));
   EXPECT_THAT(error_of("", "    guard:\n      pii: {restore: yes please}\n"),
               HasSubstr("guard.pii.restore must be true or false"));
+  EXPECT_THAT(error_of("", "    guard:\n      pii: {embeddings: 1}\n"),
+              HasSubstr("guard.pii.embeddings must be true or false"));
   EXPECT_THAT(error_of("", "    guard:\n      jailbreak: {model: /nonexistent/jb.bin}\n"),
               HasSubstr("g.yaml:11:26: /nonexistent/jb.bin: cannot open the jailbreak model"));
   EXPECT_THAT(

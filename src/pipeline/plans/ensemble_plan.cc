@@ -167,7 +167,7 @@ class EnsemblePlan final : public PlanRunner {
       } else {
         const std::string synth_body = api::synthesis_call_body(ctx.body, agg.model, prompt);
         std::vector<MemberAnswer> out =
-            co_await call_parallel(ctx, aggregator, synth_body, 1, true, spend);
+            co_await call_parallel(ctx, aggregator, synth_body, 1, true, spend, prompt_tokens);
         if (out[0].ok()) {
           ctx.rec.reason +=
               fmt::format("; synthesized by {} from {} answer(s)", agg.model, answered.size());

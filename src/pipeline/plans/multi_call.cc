@@ -158,6 +158,7 @@ double Spend::forecast(const ModelRuntime& m, const RequestContext& ctx,
 void Spend::add(const MemberAnswer& m, const RequestContext& ctx) {
   const auto& call = ctx.rec.calls[m.call];
   cost_ += call.cost_usd;
+  estimated_ = estimated_ || m.estimated;
   if (!m.sent) return;
   ++calls_;
   if (m.ok()) {
@@ -166,43 +167,43 @@ void Spend::add(const MemberAnswer& m, const RequestContext& ctx) {
   }
 }
 
-void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& rec) {
-  // A call the plan cut short (its deadline, or the client leaving) had the whole request: its
-  // prompt is charged, at list price; what it generated before the cut is not known.
-  if (!m.attempt && m.sent && m.error &&
-      (m.error->code == "client_gone" || m.error->code == "deadline")) {
-    rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
-    rec.cost_usd = m.model->config->price.cost(rec.prompt_tokens, 0);
-    return;
-  }
+void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& rec,
+                std::size_t attempts_from, std::int64_t prompt_tokens) {
+  const CutCharge cut = cut_tries_charge(ctx, attempts_from, m.model->config->name, prompt_tokens);
+  rec.prompt_tokens = cut.prompt_tokens;
+  rec.cost_usd = cut.cost_usd;
+  m.estimated = cut.tries > 0;
   // A 200 whose body did not parse was still served (and billed) by the upstream: priced on the
   // body's size, like an answer without usage.
   if (!m.attempt) return;
   // Of the prompt tokens, those read from / written into the provider's prompt cache.
-  std::int64_t cached = 0, written = 0;
+  std::int64_t prompt = 0, completion = 0, cached = 0, written = 0;
   if (m.answer && m.answer->usage) {
-    rec.prompt_tokens = reported_tokens(m.answer->usage->prompt_tokens);
-    rec.completion_tokens = reported_tokens(m.answer->usage->completion_tokens);
+    prompt = reported_tokens(m.answer->usage->prompt_tokens);
+    completion = reported_tokens(m.answer->usage->completion_tokens);
     cached = m.answer->usage->cached_prompt_tokens;
     written = m.answer->usage->cache_write_prompt_tokens;
   } else {
-    rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
+    prompt = prompt_tokens;
     const std::size_t chars = m.answer ? m.answer->content.size()
                               : m.attempt->body ? m.attempt->body->size()
                                                 : 0;
-    rec.completion_tokens = api::estimate_tokens(chars);
+    completion = api::estimate_tokens(chars);
+    m.estimated = true;
   }
+  rec.prompt_tokens += prompt;
+  rec.completion_tokens = completion;
   if (auto billed = m.attempt->call->billed_usd())
-    rec.cost_usd = *billed;
+    rec.cost_usd += *billed;
   else
-    rec.cost_usd = m.model->config->price.cost(rec.prompt_tokens, rec.completion_tokens, cached,
-                                                written);
+    rec.cost_usd += m.model->config->price.cost(prompt, completion, cached, written);
 }
 
 awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
                                                    const std::vector<const ModelRuntime*>& models,
                                                    const std::string& body, int tier, bool last,
-                                                   Spend& spend) {
+                                                   Spend& spend, std::int64_t prompt_tokens) {
+  if (prompt_tokens < 0) prompt_tokens = ctx.req.estimated_prompt_tokens;
   using namespace asio::experimental::awaitable_operators;
   std::vector<MemberAnswer> out(models.size());
   // One state per call, alive until every call of the tier ended (the balancers' view of the
@@ -240,7 +241,7 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
       rec.ms = a->ms;
     }
     rec.result = m.ok() ? "ok" : m.error ? m.error->code : "upstream_unreachable";
-    price_call(ctx, m, rec);
+    price_call(ctx, m, rec, attempts_before, prompt_tokens);
     m.call = ctx.rec.calls.size();
     ctx.rec.calls.push_back(std::move(rec));
     spend.add(m, ctx);
@@ -269,6 +270,7 @@ void record_spend(RequestContext& ctx, const Spend& spend) {
     rec.completion_tokens += c.completion_tokens;
   }
   rec.cost_usd = spend.cost();
+  if (!rec.calls.empty()) rec.tokens_source = spend.estimated() ? "estimated" : "upstream";
   ctx.calls_header = std::to_string(spend.calls());
 }
 
@@ -293,7 +295,6 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
   rec.status = 200;
   rec.outcome = "ok";
   record_spend(ctx, spend);
-  rec.tokens_source = final.answer->usage ? "upstream" : "estimated";
   auto headers = ctx.response_headers();
   bool client_ok = true;
   // The guard's redacted values go back into the answer (guard/redact.h), as on a single call.
@@ -335,9 +336,8 @@ awaitable<StageResult> deliver_failure(RequestContext& ctx, std::vector<MemberAn
     if (m.error) last_error = m.error;
   }
   if (held) {
-    const double cost = spend.cost();
     StageResult r = co_await deliver(ctx, *held->held, held->model);
-    ctx.rec.cost_usd = cost;
+    record_spend(ctx, spend);  // every call of the plan, not the held answer's alone
     co_return r;
   }
   // The record names the last call made (in plan order), not whichever parallel call happened to
@@ -351,7 +351,7 @@ awaitable<StageResult> deliver_failure(RequestContext& ctx, std::vector<MemberAn
   if (!last_error)
     last_error = make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no model answered");
   if (last_error->code == "deadline") last_error->kind = ErrorKind::kUpstreamTimeout;
-  ctx.rec.cost_usd = spend.cost();
+  record_spend(ctx, spend);
   const char* outcome =
       last_error->kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
   co_return StageResult::fail(std::move(*last_error), outcome);

@@ -32,6 +32,7 @@ struct MemberAnswer {
   // A request went out to a replica (a member skipped for want of a healthy replica that takes
   // the request made no call: it counts toward no bound).
   bool sent = true;
+  bool estimated = false;  // its price is (partly) an estimate: no usage, or tries cut short
   bool ok() const { return answer.has_value(); }
 };
 
@@ -58,6 +59,8 @@ class Spend {
   // Calls sent (skipped members not counted).
   int calls() const { return calls_; }
   double cost() const { return cost_; }
+  // Some call's price was an estimate (MemberAnswer::estimated).
+  bool estimated() const { return estimated_; }
   std::optional<Clock::time_point> deadline() const { return deadline_; }
 
  private:
@@ -65,6 +68,7 @@ class Spend {
   std::optional<Clock::time_point> deadline_;
   int calls_ = 0;
   double cost_ = 0;
+  bool estimated_ = false;
   std::int64_t longest_answer_ = -1;  // completion tokens; -1 before any answer
   std::int64_t largest_prompt_ = 0;   // reported prompt tokens
 };
@@ -72,9 +76,11 @@ class Spend {
 // Calls `models` in parallel, each with the buffered body `body` (renamed per model), records each
 // call in ctx.rec.calls with `tier`, and adds them to `spend`. `last`: no other tier follows (a
 // model without a healthy replica is tried anyway).
+// `prompt_tokens`: the estimate of the calls' prompt when it is not the request's (a synthesis
+// call's), else -1.
 asio::awaitable<std::vector<MemberAnswer>> call_parallel(
     RequestContext& ctx, const std::vector<const ModelRuntime*>& models, const std::string& body,
-    int tier, bool last, Spend& spend);
+    int tier, bool last, Spend& spend, std::int64_t prompt_tokens = -1);
 
 // The judge's input for the members that answered (views into `members`).
 std::vector<JudgeAnswer> judge_answers(const std::vector<MemberAnswer*>& answered);
@@ -92,7 +98,12 @@ asio::awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& fi
 asio::awaitable<StageResult> deliver_failure(RequestContext& ctx, std::vector<MemberAnswer>& all,
                                              const Spend& spend);
 
-// The cost and tokens of one answered call: billed by the upstream, else the model's price.
-void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& rec);
+// The cost and tokens of one call: its answer's (billed by the upstream, else the model's price;
+// `prompt_tokens` the prompt's estimate when the answer reports no usage), plus the prompt of each
+// of its tries from ctx.rec.attempts[attempts_from] on that the gateway cut short (a hedge's loser,
+// the plan's deadline, the client leaving: cut_tries_charge). Sets m.estimated when any of it is
+// an estimate.
+void price_call(const RequestContext& ctx, MemberAnswer& m, store::CallRecord& rec,
+                std::size_t attempts_from, std::int64_t prompt_tokens);
 
 }  // namespace switchboard::pipeline::plans

@@ -41,11 +41,24 @@ class SinglePlan final : public PlanRunner {
   asio::awaitable<StageResult> run(RequestContext& ctx, const Plan& plan) const override {
     const std::size_t attempts_before = ctx.rec.attempts.size();
     auto calls = std::make_unique<Calls>();
+    // The tries cut short (a hedge's loser, those the client left) are charged their prompt
+    // (cut_tries_charge), whatever the outcome; the answer's own cost is set by deliver().
+    const auto charge_cut = [&ctx, attempts_before] {
+      add_cut_charge(ctx, cut_tries_charge(ctx, attempts_before, "",
+                                           ctx.req.estimated_prompt_tokens));
+    };
     if (!co_await unless_client_leaves(ctx, call_models(ctx, plan, *calls))) {
       calls.reset();  // the cancelled call's connection and in-flight count are released
-      co_return client_gone_result(ctx, attempts_before);
+      StageResult gone = client_gone_result(ctx, attempts_before);
+      charge_cut();
+      co_return gone;
     }
-    if (calls->deliver) co_return co_await deliver(ctx, *calls->deliver, calls->first);
+    if (calls->deliver) {
+      StageResult r = co_await deliver(ctx, *calls->deliver, calls->first);
+      charge_cut();
+      co_return r;
+    }
+    charge_cut();
     Error error = calls->error ? std::move(*calls->error)
                               : make_error(ErrorKind::kUpstreamError, "upstream_unreachable",
                                            "no replica answered");

@@ -78,7 +78,7 @@ class GuardStage final : public SyncStage {
                            "); requests with such parts are refused where a guard is on"),
             "guard_blocked");
     }
-    if (g->pii && g->pii->scan_mask()) {
+    if (g->pii && g->pii->scan_mask() && (!embeddings || g->pii->embeddings)) {
       if (auto refused = check_pii(ctx, *g->pii)) return std::move(*refused);
     }
     if (embeddings) return StageResult::next();
