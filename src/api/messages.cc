@@ -515,8 +515,10 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     j.erase("stream");
   } else if (!j.contains("max_tokens")) {
     return invalid_request("max_tokens is required");
-  } else if (!j["max_tokens"].is_number_integer() || j["max_tokens"].get<std::int64_t>() < 1) {
-    return invalid_request("max_tokens must be a positive integer");
+  } else if (!j["max_tokens"].is_number_integer() || j["max_tokens"].get<std::int64_t>() < 1 ||
+             j["max_tokens"].get<std::int64_t>() > kMaxOutputTokens) {
+    return invalid_request("max_tokens must be an integer between 1 and " +
+                           std::to_string(kMaxOutputTokens));
   }
   if (j.contains("stream") && !j["stream"].is_boolean())
     return invalid_request("stream must be a boolean");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/chat_reading.h"
+#include "api/chat_request.h"
 #include "api/errors.h"
 #include "api/json_util.h"
 #include "api/tool_call_sequencer.h"
@@ -561,11 +562,18 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   } else {
     return invalid_request("input must be a string or an array of items");
   }
+  // Items that carry nothing a model reads (an unknown type) are left out; a request left with no
+  // message at all is refused here, as chat's parser would (as the Messages front end does).
+  if (messages.empty())
+    return invalid_request(
+        "input: no item has content to send (every item is empty or of an unknown type)");
 
   json chat = {{"model", r.model}, {"messages", std::move(messages)}};
   if (auto m = j.find("max_output_tokens"); m != j.end() && !m->is_null()) {
-    if (!m->is_number_integer() || m->get<std::int64_t>() < 1)
-      return invalid_request("max_output_tokens must be a positive integer");
+    if (!m->is_number_integer() || m->get<std::int64_t>() < 1 ||
+        m->get<std::int64_t>() > kMaxOutputTokens)
+      return invalid_request("max_output_tokens must be an integer between 1 and " +
+                             std::to_string(kMaxOutputTokens));
     r.max_output_tokens = m->get<std::int64_t>();
     chat["max_tokens"] = *r.max_output_tokens;
   }
