@@ -510,6 +510,9 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
   if (!j.contains("model") || !j["model"].is_string() || j["model"].get<std::string>().empty())
     return invalid_request("model is required and must be a non-empty string");
   r.model = j["model"].get<std::string>();
+  if (r.model.size() > kMaxModelBytes)  // as the chat parser behind it says
+    return invalid_request("model must be at most " + std::to_string(kMaxModelBytes) +
+                           " bytes long");
   if (counting) {
     j.erase("max_tokens");
     j.erase("stream");

@@ -524,6 +524,9 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   if (!j.contains("model") || !j["model"].is_string() || j["model"].get<std::string>().empty())
     return invalid_request("model is required and must be a non-empty string");
   r.model = j["model"].get<std::string>();
+  if (r.model.size() > kMaxModelBytes)  // as the chat parser behind it says
+    return invalid_request("model must be at most " + std::to_string(kMaxModelBytes) +
+                           " bytes long");
   if (auto p = j.find("previous_response_id"); p != j.end() && !p->is_null())
     return make_error(ErrorKind::kBadRequest, "unsupported_parameter",
                       "previous_response_id is not enabled on this gateway (it needs "

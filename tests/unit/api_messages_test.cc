@@ -221,6 +221,8 @@ TEST(MessagesRequest, MalformedRequestsAreNamed) {
       {R"({"model":"m","max_tokens":5,"tool_choice":{"type":"maybe"},"messages":[{"role":"user","content":"x"}]})",
        "tool_choice"},
       // Beyond what the chat parser behind it accepts (found by fuzz_client_apis).
+      {R"({"model":"mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm","max_tokens":5,"messages":[{"role":"user","content":"x"}]})",
+       "model must be at most 256 bytes long"},
       {R"({"model":"m","max_tokens":2666666660,"messages":[{"role":"user","content":"x"}]})",
        "max_tokens must be an integer between 1 and 2147483648"},
       {R"({"model":"m","max_tokens":5,"tool_choice":{"type":"auto","disable_parallel_tool_use":"yes"},"messages":[{"role":"user","content":"x"}]})",

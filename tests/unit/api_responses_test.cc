@@ -178,6 +178,8 @@ TEST(ResponsesRequest, MalformedRequestsAreNamed) {
       {R"({"model":"m","input":"x","tool_choice":"sometimes"})", "invalid_request", "tool_choice"},
       {R"({"model":"m","input":"x","max_output_tokens":2666666660})", "invalid_request",
        "max_output_tokens must be an integer between 1 and 2147483648"},
+      {R"({"model":"mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm","input":"x"})", "invalid_request",
+       "model must be at most 256 bytes long"},
       // Nothing a model reads: refused here, not by the chat parser behind it (fuzz_client_apis).
       {R"({"model":"m","input":[{"type":"arch"}]})", "invalid_request", "no item has content"},
       // A non-string type once escaped as an exception (found by fuzz_client_apis).
