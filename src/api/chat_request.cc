@@ -54,7 +54,7 @@ void append_json_string(std::string& out, std::string_view text) {
 // The top-level fields the parser reads, found in one pass.
 struct Fields {
   std::optional<simdjson::dom::element> model, stream, stream_options, max_tokens,
-      max_completion_tokens, messages, user, tools, functions, choices;
+      max_completion_tokens, messages, user, tools, functions, choices, response_format;
   void take(std::string_view key, simdjson::dom::element value) {
     if (key == "model") {
       model = value;
@@ -76,6 +76,8 @@ struct Fields {
       functions = value;
     } else if (key == "n") {
       choices = value;
+    } else if (key == "response_format") {
+      response_format = value;
     }
   }
 };
@@ -230,6 +232,10 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
   if (f.stream_options &&
       (*f.stream_options)["include_usage"].get_bool().get(include_usage) == simdjson::SUCCESS)
     req.include_usage = include_usage;
+  std::string_view format;
+  if (f.response_format &&
+      (*f.response_format)["type"].get_string().get(format) == simdjson::SUCCESS)
+    req.json_output = format == "json_object" || format == "json_schema";
   // max_tokens wins over max_completion_tokens when both are given; both must be valid.
   for (auto [name, element] : {std::pair{"max_completion_tokens", f.max_completion_tokens},
                                std::pair{"max_tokens", f.max_tokens}}) {

@@ -23,6 +23,9 @@ struct ChatRequest {
   std::string model;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  // response_format.type is json_object or json_schema: the answer's content is JSON text (the
+  // guard restores values into it escaped as JSON string contents, guard/redact.h).
+  bool json_output = false;
   // max_tokens, else max_completion_tokens; within [0, kMaxOutputTokens] when present.
   std::optional<std::int64_t> max_tokens;
   // `n`: how many choices the model writes, each up to max_tokens (1 when absent or null; within

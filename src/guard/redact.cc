@@ -2,6 +2,7 @@
 #include "api/json_util.h"
 
 #include <algorithm>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
@@ -168,29 +169,34 @@ std::string restore_json_text(
 }
 
 namespace {
-// Restores the strings under "arguments" keys in place (JSON text in a string).
-void restore_arguments(nlohmann::json& j,
-                       const std::vector<std::pair<std::string, std::string>>& placeholders) {
+// Restores the strings under `keys` in place (JSON text in a string).
+void restore_json_strings(nlohmann::json& j, std::span<const std::string_view> keys,
+                          const std::vector<std::pair<std::string, std::string>>& placeholders) {
   if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) {
-      if (it.key() == "arguments" && it->is_string())
+      if (it->is_string() && std::find(keys.begin(), keys.end(), it.key()) != keys.end())
         *it = restore_json_text(it->get_ref<const std::string&>(), placeholders);
       else
-        restore_arguments(*it, placeholders);
+        restore_json_strings(*it, keys, placeholders);
     }
   } else if (j.is_array()) {
-    for (auto& v : j) restore_arguments(v, placeholders);
+    for (auto& v : j) restore_json_strings(v, keys, placeholders);
   }
 }
 }  // namespace
 
 std::string restore_answer_json(
-    std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders) {
-  if (json.find("\"arguments\"") == std::string_view::npos)
-    return restore_json_text(json, placeholders);
+    std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders,
+    bool content_is_json) {
+  static constexpr std::array<std::string_view, 2> kKeys = {"arguments", "content"};
+  const std::span<const std::string_view> keys(kKeys.data(), content_is_json ? 2 : 1);
+  bool has_key = false;
+  for (std::string_view k : keys)
+    has_key |= json.find("\"" + std::string(k) + "\"") != std::string_view::npos;
+  if (!has_key) return restore_json_text(json, placeholders);
   auto j = api::parse_json(json);
   if (j.is_discarded()) return restore_json_text(json, placeholders);
-  restore_arguments(j, placeholders);
+  restore_json_strings(j, keys, placeholders);
   return restore_json_text(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                            placeholders);
 }
@@ -219,8 +225,13 @@ std::size_t placeholder_prefix_suffix(std::string_view text) {
   return 0;
 }
 
-StreamRestorer::StreamRestorer(std::vector<std::pair<std::string, std::string>> placeholders)
-    : placeholders_(std::move(placeholders)) {}
+StreamRestorer::StreamRestorer(std::vector<std::pair<std::string, std::string>> placeholders,
+                               bool content_is_json)
+    : placeholders_(std::move(placeholders)), content_is_json_(content_is_json) {}
+
+std::string StreamRestorer::restore_field(std::size_t f, std::string_view text) const {
+  return json_field(f) ? restore_json_text(text, placeholders_) : restore_plain(text, placeholders_);
+}
 
 std::string StreamRestorer::feed(std::string_view in) {
   // What was held had no separator: search only from its last 3 bytes (a "\r\n\r\n" may span
@@ -268,7 +279,7 @@ std::string StreamRestorer::flush_held() {
     nlohmann::json delta = nlohmann::json::object();
     for (std::size_t f = 0; f < kTextFields.size(); ++f) {
       if (held_[i].text[f].empty()) continue;
-      delta[kTextFields[f]] = restore_plain(held_[i].text[f], placeholders_);
+      delta[kTextFields[f]] = restore_field(f, held_[i].text[f]);
       held_[i].text[f].clear();
     }
     for (auto& [call, held] : held_[i].arguments)
@@ -341,14 +352,14 @@ std::string StreamRestorer::process_event(std::string_view event) {
       auto value = delta->find(kTextFields[f]);
       if (value == delta->end() || !value->is_string()) {
         if ((finished || carries_text) && !kept.empty()) {
-          (*delta)[kTextFields[f]] = restore_plain(kept, placeholders_);
+          (*delta)[kTextFields[f]] = restore_field(f, kept);
           kept.clear();
         }
         continue;
       }
       std::string text = std::move(kept) + value->get<std::string>();
       kept.clear();
-      *value = restore_piece(std::move(text), kept, false);
+      *value = restore_piece(std::move(text), kept, json_field(f));
     }
     // Tool calls' arguments, per call index.
     std::vector<std::size_t> pieces;  // calls with a piece in this delta

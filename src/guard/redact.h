@@ -58,9 +58,12 @@ std::string restore_json_text(std::string_view json,
 // An answer's JSON body (chat completion, Responses or Messages answer) restored: as
 // restore_json_text, and every string under a key "arguments" (a tool call's arguments are JSON
 // text inside a JSON string) with its values escaped once more, so the arguments stay valid JSON
-// when a value holds a quote or a newline. Re-serialised only when the body has "arguments".
+// when a value holds a quote or a newline. With `content_is_json` (a chat answer in JSON mode:
+// api::ChatRequest::json_output) the strings under "content" too. Re-serialised only when the
+// body has one of those keys.
 std::string restore_answer_json(
-    std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders);
+    std::string_view json, const std::vector<std::pair<std::string, std::string>>& placeholders,
+    bool content_is_json = false);
 
 // `text` (plain, not JSON) with each placeholder replaced by its original.
 std::string restore_text(std::string_view text,
@@ -84,10 +87,12 @@ std::string unrestore_json_text(
 // and field (per tool call for arguments) until it can be decided, and released with the next
 // text of any field or the next piece of any tool call (held arguments as a delta of their own
 // call's index), the choice's finish_reason, or the final [DONE]. Events that carry no text pass
-// through unchanged.
+// through unchanged. With `content_is_json` (JSON mode) the content is JSON text, restored as the
+// arguments are.
 class StreamRestorer {
  public:
-  explicit StreamRestorer(std::vector<std::pair<std::string, std::string>> placeholders);
+  explicit StreamRestorer(std::vector<std::pair<std::string, std::string>> placeholders,
+                          bool content_is_json = false);
   // The bytes to send for `in`: whole events only (a partial event is kept for the next call).
   std::string feed(std::string_view in);
   // Whatever is still held (a last partial event, held text as an event of its own).
@@ -98,12 +103,17 @@ class StreamRestorer {
  private:
   std::string process_event(std::string_view event);
   std::string flush_held();
+  // Whether text field f holds JSON text, and held text of it restored.
+  bool json_field(std::size_t f) const { return content_is_json_ && f == kContentField; }
+  std::string restore_field(std::size_t f, std::string_view text) const;
 
   std::vector<std::pair<std::string, std::string>> placeholders_;
+  bool content_is_json_ = false;
   std::string pending_;            // bytes of an incomplete event
   // The delta fields whose text is restored.
   static constexpr std::array<const char*, 3> kTextFields = {"reasoning_content", "reasoning",
                                                              "content"};
+  static constexpr std::size_t kContentField = 2;
   // Per choice index: text that may be a placeholder's start, per field and per tool call index.
   struct Held {
     std::array<std::string, kTextFields.size()> text;

@@ -47,7 +47,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   std::optional<Error> broken;
   // The guard's redacted values go back into the client's stream (guard/redact.h).
   std::optional<guard::StreamRestorer> restorer;
-  if (!ctx.restore.empty()) restorer.emplace(ctx.restore);
+  if (!ctx.restore.empty()) restorer.emplace(ctx.restore, ctx.req.json_output);
   std::string restored;
   const Clock::time_point stream_end = ctx.received_at + mc.max_stream_duration;
   // The client leaving (pipeline/client_watch.h) cancels the read waiting on the upstream: a model
@@ -185,7 +185,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
         "upstream_error");
   }
   if (!ctx.restore.empty() && upstream.status() == 200)
-    whole = guard::restore_answer_json(whole, ctx.restore);
+    whole = guard::restore_answer_json(whole, ctx.restore, ctx.req.json_output);
   rec.status = static_cast<int>(upstream.status());
   if (upstream.status() == 200) {
     rec.outcome = "ok";

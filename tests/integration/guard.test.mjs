@@ -67,6 +67,19 @@ describe('guard stage', () => {
         res.end('data: [DONE]\n\n');
         return;
       }
+      if (req.response_format?.type === 'json_object') {  // JSON mode: the content is JSON text
+        const content = JSON.stringify({ seen: placeholders });
+        if (!req.stream) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(completionJson(name, content));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (let i = 0; i < content.length; i += 5) res.write(chunkEvent(name, content.slice(i, i + 5)));
+        res.write(chunkEvent(name, null, 'stop'));
+        res.end('data: [DONE]\n\n');
+        return;
+      }
       if (req.stream) {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         // Each placeholder split over two events.
@@ -169,6 +182,28 @@ describe('guard stage', () => {
     const r = await streamChat(gw.base, chatBody('guarded', `My address is ${EMAIL}.`));
     assert.equal(r.status, 200);
     assert.equal(r.text, `Noted: ${EMAIL} `);
+  });
+
+  // In JSON mode the content is JSON text: a value with newlines (a private key) goes back escaped
+  // for it, so the client can still parse the content — whole, streamed, and from the cache.
+  test('JSON-mode answers stay valid JSON with the originals restored into them', async () => {
+    const key = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc\n-----END RSA PRIVATE KEY-----';
+    const body = (route) => chatBody(route, `Store this key: ${key}`,
+      { response_format: { type: 'json_object' }, temperature: 0 });
+    const r = await postChat(gw.base, body('guarded'));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(JSON.parse(r.json.choices[0].message.content).seen, key);
+    const s = await streamChat(gw.base, body('guarded'));
+    assert.equal(s.status, 200);
+    assert.equal(JSON.parse(s.text).seen, key, s.text);
+    for (const expect of ['miss', 'hit']) {
+      const c = await postChat(gw.base, body('guarded-cached'));
+      assert.equal(c.status, 200, c.text);
+      assert.equal(c.headers.get('x-switchboard-cache'), expect);
+      assert.equal(JSON.parse(c.json.choices[0].message.content).seen, key);
+    }
+    const c = await postChat(gw.base, body('guarded-cascade'));
+    assert.equal(JSON.parse(c.json.choices[0].message.content).seen, key);
   });
 
   test('a cascade\'s final answer gets the originals back too, whole and streamed', async () => {

@@ -202,6 +202,18 @@ TEST(ChatRequest, BoundsMaxTokens) {
   }
 }
 
+TEST(ChatRequest, JsonOutputFromResponseFormat) {
+  auto with = [](const std::string& format) {
+    return api::parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}])" +
+                              (format.empty() ? "" : ",\"response_format\":" + format) + "}");
+  };
+  EXPECT_FALSE(with("")->json_output);
+  EXPECT_FALSE(with(R"({"type":"text"})")->json_output);
+  EXPECT_FALSE(with("null")->json_output);
+  EXPECT_TRUE(with(R"({"type":"json_object"})")->json_output);
+  EXPECT_TRUE(with(R"({"type":"json_schema","json_schema":{"name":"a","schema":{}}})")->json_output);
+}
+
 TEST(ChatRequest, BoundsTheModelName) {
   std::string longest(256, 'm');
   auto ok = api::parse_chat_request(body_with("\"model\":\"" + longest + "\""));

@@ -301,6 +301,43 @@ TEST(GuardRestore, StreamedToolCallArgumentsAreRestoredPerCall) {
   EXPECT_LT(released, out.find("call_1")) << out;
 }
 
+// JSON mode (response_format json_object / json_schema): the content is JSON text, so a value
+// with a quote or a newline goes back escaped twice and the content still parses; reasoning stays
+// plain text. Without the flag the same answer's content is left unparseable (the old behaviour).
+TEST(GuardRestore, JsonModeContentStaysValidJson) {
+  const Placeholders p = {{"[SECRET_1]", "line1\nline\"2"}, {"[EMAIL_1]", "a@example.com"}};
+  const std::string answer = nlohmann::json{
+      {"choices", {{{"message", {{"content", R"({"key":"[SECRET_1]","to":"[EMAIL_1]"})"},
+                                 {"reasoning_content", "the key [SECRET_1]"}}}}}}}.dump();
+  auto j = nlohmann::json::parse(restore_answer_json(answer, p, true));
+  const auto content = nlohmann::json::parse(j["choices"][0]["message"]["content"].get<std::string>());
+  EXPECT_EQ(content["key"], "line1\nline\"2");
+  EXPECT_EQ(content["to"], "a@example.com");
+  EXPECT_EQ(j["choices"][0]["message"]["reasoning_content"], "the key line1\nline\"2");
+  auto plain = nlohmann::json::parse(restore_answer_json(answer, p));
+  EXPECT_TRUE(nlohmann::json::parse(plain["choices"][0]["message"]["content"].get<std::string>(),
+                                    nullptr, false)
+                  .is_discarded());
+}
+
+TEST(GuardRestore, JsonModeStreamedContentStaysValidJson) {
+  StreamRestorer r(Placeholders{{"[SECRET_1]", "a\"b\nc"}}, true);
+  std::string out = r.feed(event("{\"key\":\"[SEC"));
+  out += r.feed(event("RET_1]\"}"));
+  out += r.feed(event("", true));
+  out += r.feed("data: [DONE]\n\n");
+  out += r.finish();
+  const std::string text = content_of(out);
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << text;
+  EXPECT_EQ(parsed["key"], "a\"b\nc");
+  // Text held at [DONE] is JSON text too.
+  StreamRestorer held(Placeholders{{"[SECRET_1]", "a\"b"}}, true);
+  std::string cut = held.feed(event("\"[SECRET_1]\" [SECRET_"));
+  cut += held.feed("data: [DONE]\n\n");
+  EXPECT_EQ(content_of(cut), "\"a\\\"b\" [SECRET_");
+}
+
 TEST(GuardRestore, HeldTextFlushedAtDone) {
   StreamRestorer r(Placeholders{{"[EMAIL_1]", "a@example.com"}});
   std::string out = r.feed(event("see [EMAIL_"));

@@ -300,7 +300,7 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
   // The guard's redacted values go back into the answer (guard/redact.h), as on a single call.
   if (!ctx.req.stream) {
     std::string body = api::without_unrequested_logprobs(ctx.body, std::move(*a.body));
-    if (!ctx.restore.empty()) body = guard::restore_answer_json(body, ctx.restore);
+    if (!ctx.restore.empty()) body = guard::restore_answer_json(body, ctx.restore, ctx.req.json_output);
     client_ok = co_await ctx.client->respond(200, "application/json", headers, std::move(body));
   } else {
     // The answer was buffered: the client's first token waits for every call of the plan.
@@ -313,7 +313,7 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
                : std::string();
     if (events.empty()) events = api::completion_as_sse(*final.answer, ctx.req.include_usage);
     if (!ctx.restore.empty()) {
-      guard::StreamRestorer restorer(ctx.restore);
+      guard::StreamRestorer restorer(ctx.restore, ctx.req.json_output);
       events = restorer.feed(events);
       events += restorer.finish();
     }

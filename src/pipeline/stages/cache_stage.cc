@@ -221,7 +221,10 @@ class CacheStage final : public Stage {
         copy->renew_tool_call_ids(rec.id);
         if (!signed_ok) copy->reasoning_signature.clear();
         if (!ctx.restore.empty()) {
-          copy->content = guard::restore_text(copy->content, ctx.restore);
+          // JSON mode: the content is JSON text, restored as the arguments are.
+          copy->content = ctx.req.json_output
+                              ? guard::restore_json_text(copy->content, ctx.restore)
+                              : guard::restore_text(copy->content, ctx.restore);
           copy->reasoning = guard::restore_text(copy->reasoning, ctx.restore);
           // Arguments are JSON text: the values go back JSON-escaped.
           for (auto& t : copy->tool_calls)
@@ -309,7 +312,9 @@ class CacheStage final : public Stage {
           // placeholders, as the key does: another user whose request redacts to the same body
           // must get their own values, never these.
           if (!c.restore.empty()) {
-            answer->content = guard::unrestore_text(answer->content, c.restore);
+            answer->content = c.req.json_output
+                                  ? guard::unrestore_json_text(answer->content, c.restore)
+                                  : guard::unrestore_text(answer->content, c.restore);
             answer->reasoning = guard::unrestore_text(answer->reasoning, c.restore);
             for (auto& t : answer->tool_calls)
               t.arguments = guard::unrestore_json_text(t.arguments, c.restore);

@@ -226,9 +226,11 @@ class SessionStage final : public SyncStage {
               !answer->tool_calls.empty()
                   ? session::tool_turn_hash(c.req)
                   : session::conversation_hash(
-                        c.req, c.restore.empty()
-                                   ? answer->content
-                                   : guard::unrestore_text(answer->content, c.restore)),
+                        c.req, c.restore.empty()     ? answer->content
+                               : c.req.json_output ? guard::unrestore_json_text(answer->content,
+                                                                                c.restore)
+                                                   : guard::unrestore_text(answer->content,
+                                                                           c.restore)),
               turn->owner);
       turn->table->update(turn->key, next, conversation, session::steady_now_ms());
       if (turn->fleet)
