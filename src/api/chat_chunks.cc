@@ -32,7 +32,8 @@ void ChatChunkWriter::start(std::string answer_id, std::string answer_model) {
   created = unix_seconds();
 }
 
-std::string ChatChunkWriter::delta(const json& d, const char* finish, const ChatUsage* usage) const {
+std::string ChatChunkWriter::delta(const json& d, const char* finish, const ChatUsage* usage,
+                                   const json* logprobs) const {
   json chunk{{"id", id},
              {"object", "chat.completion.chunk"},
              {"created", created},
@@ -42,6 +43,7 @@ std::string ChatChunkWriter::delta(const json& d, const char* finish, const Chat
                             {"delta", d},
                             {"finish_reason", finish ? json(finish) : json(nullptr)}}})}};
   if (usage) chunk["usage"] = chat_usage_json(*usage);
+  if (logprobs) chunk["choices"][0]["logprobs"] = {{"content", *logprobs}};
   return "data: " + dump_json(chunk) + "\n\n";
 }
 

@@ -52,6 +52,14 @@ std::vector<ToolCallPart> tool_calls_of(const json& holder) {
   }
   return out;
 }
+// A choice's logprobs.content as JSON array text ("" when it has none).
+std::string logprobs_of(const json& choice) {
+  auto lp = choice.find("logprobs");
+  if (lp == choice.end() || !lp->is_object()) return "";
+  auto content = lp->find("content");
+  if (content == lp->end() || !content->is_array()) return "";
+  return dump_json(*content);
+}
 Error bad_answer(const std::string& why) {
   return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                     "the upstream's answer is not a chat completion: " + why);
@@ -77,6 +85,7 @@ Result<ChatAnswer> read_chat_completion(std::string_view body) {
   a.reasoning_signature = chat_thinking_signature_of(msg);
   a.finish_reason = str(choice, "finish_reason");
   a.tool_calls = tool_calls_of(msg);
+  a.logprobs = logprobs_of(choice);
   a.usage = usage_of(j);
   return a;
 }
@@ -102,6 +111,7 @@ std::optional<ChatChunk> read_chat_chunk(std::string_view data) {
   if (choices != j.end() && choices->is_array() && !choices->empty() && (*choices)[0].is_object()) {
     const json& choice = (*choices)[0];
     c.finish_reason = str(choice, "finish_reason");
+    c.logprobs = logprobs_of(choice);
     if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
       c.content = str(*d, "content");
       c.reasoning = chat_reasoning_of(*d);

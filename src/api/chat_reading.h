@@ -42,6 +42,8 @@ struct ChatAnswer {
   std::string finish_reason;  // "" when absent
   std::vector<ToolCallPart> tool_calls;
   std::optional<TokenCounts> usage;
+  // choices[0].logprobs.content (the content's token logprobs) as JSON array text; "" when none.
+  std::string logprobs;
 };
 
 // Errors (kUpstreamError, "upstream_bad_answer"): not JSON, not an object, no choices[0].message.
@@ -55,6 +57,7 @@ struct ChatChunk {
   std::string reasoning_signature;       // the delta's thinking_blocks' signature ("" when none)
   std::vector<ToolCallPart> tool_calls;  // the delta's tool-call pieces
   std::string finish_reason;             // "" when none
+  std::string logprobs;  // the choice's logprobs.content as JSON array text ("" when none)
   std::optional<TokenCounts> usage;
   std::optional<std::string> error;  // an error event's message ({"error":...})
   bool done = false;                 // "[DONE]"

@@ -117,6 +117,14 @@ std::string reasoning_text(const json& item) {
   return out;
 }
 
+// The {token, logprob, bytes, top_logprobs} entries of a Responses `logprobs` array appended to
+// `out` (chat's logprobs.content has the same entries); anything but objects is left out.
+void append_logprobs(const json& entries, json& out) {
+  if (!entries.is_array()) return;
+  for (const json& e : entries)
+    if (e.is_object()) out.push_back(e);
+}
+
 class ResponsesReader final : public UpstreamToChat {
  public:
   explicit ResponsesReader(bool include_usage) : include_usage_(include_usage) {}
@@ -128,14 +136,19 @@ class ResponsesReader final : public UpstreamToChat {
                         "the Responses upstream's answer is not a response");
     std::string text, refusal, reasoning;
     json calls = json::array();
+    json logprobs = json::array();  // the output_text parts' token logprobs, in order
     for (const json& item : r["output"]) {
       const std::string type = string_at(item, "type");
       if (type == "reasoning") {
         reasoning += reasoning_text(item);
       } else if (type == "message" && member(item, "content").is_array()) {
         for (const json& p : item["content"]) {
-          if (string_at(p, "type") == "output_text") text += string_at(p, "text");
-          if (string_at(p, "type") == "refusal") refusal += string_at(p, "refusal");
+          if (string_at(p, "type") != "output_text") {
+            if (string_at(p, "type") == "refusal") refusal += string_at(p, "refusal");
+            continue;
+          }
+          text += string_at(p, "text");
+          append_logprobs(member(p, "logprobs"), logprobs);
         }
       } else if (type == "function_call") {
         calls.push_back({{"id", string_at(item, "call_id")},
@@ -151,15 +164,16 @@ class ResponsesReader final : public UpstreamToChat {
     if (text.empty() && !refusal.empty()) message["refusal"] = refusal;
     if (!calls.empty()) message["tool_calls"] = calls;
     if (!reasoning.empty()) message["reasoning_content"] = std::move(reasoning);
-    const json out{{"id", string_at(r, "id")},
-                   {"object", "chat.completion"},
-                   {"created", int_at(r, "created_at").value_or(unix_seconds())},
-                   {"model", string_at(r, "model")},
-                   {"choices",
-                    json::array({{{"index", 0},
-                                  {"message", std::move(message)},
-                                  {"finish_reason", finish_of(r, !calls.empty())}}})},
-                   {"usage", chat_usage_json(usage_of(r))}};
+    json out{{"id", string_at(r, "id")},
+             {"object", "chat.completion"},
+             {"created", int_at(r, "created_at").value_or(unix_seconds())},
+             {"model", string_at(r, "model")},
+             {"choices",
+              json::array({{{"index", 0},
+                            {"message", std::move(message)},
+                            {"finish_reason", finish_of(r, !calls.empty())}}})},
+             {"usage", chat_usage_json(usage_of(r))}};
+    if (!logprobs.empty()) out["choices"][0]["logprobs"] = {{"content", std::move(logprobs)}};
     return dump_json(out);
   }
 
@@ -194,8 +208,12 @@ class ResponsesReader final : public UpstreamToChat {
       return out_.delta({{"role", "assistant"}, {"content", ""}});
     }
     if (!started_) return {};
-    if (type == "response.output_text.delta")
-      return out_.delta({{"content", string_at(e, "delta")}});
+    if (type == "response.output_text.delta") {
+      json logprobs = json::array();
+      append_logprobs(member(e, "logprobs"), logprobs);
+      return out_.delta({{"content", string_at(e, "delta")}}, nullptr, nullptr,
+                        logprobs.empty() ? nullptr : &logprobs);
+    }
     // The reasoning's text, else its summary (as a whole answer reads it): summary deltas only
     // while no reasoning_text came.
     if (type == "response.reasoning_text.delta") {
@@ -258,7 +276,6 @@ Result<std::string> chat_to_responses_request(std::string_view chat_body, std::s
   if (!chat.is_object()) return invalid_request("the body must be a JSON object");
   if (chat.contains("n") && !chat["n"].is_null() && chat["n"] != 1)
     return unsupported("n other than 1");
-  if (member(chat, "logprobs") == true) return unsupported("logprobs");
   if (auto s = chat.find("stop"); s != chat.end() && !s->is_null())
     return unsupported("stop (the Responses API has no stop sequences)");
   if (chat.contains("audio") && !chat["audio"].is_null()) return unsupported("audio output");
@@ -321,6 +338,14 @@ Result<std::string> chat_to_responses_request(std::string_view chat_body, std::s
   if (member(chat, "reasoning_effort").is_string())
     out["reasoning"] = {{"effort", chat["reasoning_effort"]}};
   if (member(chat, "stream") == true) out["stream"] = true;
+  if (member(chat, "logprobs") == true) {
+    out["include"] = json::array({"message.output_text.logprobs"});
+    if (const json& top = member(chat, "top_logprobs"); !top.is_null()) {
+      if (!top.is_number_integer() || top.get<std::int64_t>() < 0 || top.get<std::int64_t>() > 20)
+        return invalid_request("top_logprobs must be an integer between 0 and 20");
+      out["top_logprobs"] = top;
+    }
+  }
   if (const json& tools = member(chat, "tools"); tools.is_array() && !tools.empty()) {
     json defs = json::array();
     for (std::size_t i = 0; i < tools.size(); ++i) {

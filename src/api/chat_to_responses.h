@@ -12,16 +12,20 @@
 // `reasoning.effort`; function `tools` →
 // Responses function tools ({type, name, description, parameters, strict}); `tool_choice` (auto,
 // required, none, a named function → {type: function, name}); `response_format` json_object /
-// json_schema → `text.format`; `store: false` (the gateway keeps conversations itself, docs/apis.md).
-// Refused (kBadRequest "unsupported_for_responses"): n > 1, logprobs, stop (the Responses API has
-// no stop sequences), audio parts, non-function tools, a malformed message.
+// json_schema → `text.format`; `logprobs` (with `top_logprobs`) → `include`
+// message.output_text.logprobs (and `top_logprobs`); `store: false` (the gateway keeps
+// conversations itself, docs/apis.md).
+// Refused (kBadRequest "unsupported_for_responses"): n > 1, stop (the Responses API has no stop
+// sequences), audio parts, non-function tools, a malformed message.
 //
 // Answers: a `response` becomes a chat.completion (the message items' output_text joined, refusal
 // parts as the content when there is no text, function_call items → tool_calls; finish_reason
 // tool_calls when there is a call, length when incomplete for max_output_tokens, content_filter
 // when incomplete for content_filter, else stop; usage from input/output tokens; reasoning items'
-// reasoning_text, else their summary text, as `reasoning_content`). A stream's events become
-// chat.completion.chunk events: the role on response.created, output_text deltas, reasoning_text
+// reasoning_text, else their summary text, as `reasoning_content`; the output_text parts' token
+// `logprobs` as the choice's logprobs.content). A stream's events become
+// chat.completion.chunk events: the role on response.created, output_text deltas (with their
+// logprobs), reasoning_text
 // and reasoning_summary_text deltas as reasoning_content, a tool call's start on its output_item.added and its argument deltas by
 // output index, then on response.completed / response.incomplete the finishing chunk with the usage
 // (or a choice-less usage chunk when the client asked stream_options.include_usage) and [DONE];

@@ -211,11 +211,23 @@ json reasoning_item(const std::string& id, const std::string& text) {
           {"content", text.empty() ? json::array() : json::array({reasoning_part(text)})}};
 }
 
-json text_part(const std::string& text) {
+json text_part(const std::string& text, json logprobs = json::array()) {
   return {{"type", "output_text"},
           {"text", text},
           {"annotations", json::array()},
-          {"logprobs", json::array()}};
+          {"logprobs", std::move(logprobs)}};
+}
+
+// Chat's token logprobs entries (JSON array text, api::ChatAnswer::logprobs) as a Responses
+// output_text's `logprobs`: the same {token, logprob, bytes, top_logprobs} objects.
+json logprob_entries(const std::string& chat_logprobs) {
+  json out = json::array();
+  if (chat_logprobs.empty()) return out;
+  json entries = parse_json(chat_logprobs);
+  if (!entries.is_array()) return out;
+  for (auto& e : entries)
+    if (e.is_object()) out.push_back(std::move(e));
+  return out;
 }
 
 class ResponsesTranslator final : public AnswerTranslator {
@@ -225,6 +237,7 @@ class ResponsesTranslator final : public AnswerTranslator {
       model_ = r->model;
       instructions_ = r->instructions;
       max_output_tokens_ = r->max_output_tokens;
+      logprobs_ = r->logprobs;
     }
   }
 
@@ -244,7 +257,9 @@ class ResponsesTranslator final : public AnswerTranslator {
                         {"id", "msg_" + suffix},
                         {"status", "completed"},
                         {"role", "assistant"},
-                        {"content", json::array({text_part(a->content)})}});
+                        {"content", json::array({text_part(
+                                        a->content, logprobs_ ? logprob_entries(a->logprobs)
+                                                              : json::array())})}});
     for (const auto& tc : a->tool_calls)
       output.push_back({{"type", "function_call"},
                         {"id", "fc_" + suffix + "_" + std::to_string(tc.index)},
@@ -277,6 +292,7 @@ class ResponsesTranslator final : public AnswerTranslator {
         message_id_ = "msg_" + suffix_ + (messages_ ? "_" + std::to_string(messages_) : "");
         ++messages_;
         text_.clear();
+        text_logprobs_ = json::array();
         output_.push_back({{"type", "message"},
                            {"id", message_id_},
                            {"status", "in_progress"},
@@ -290,11 +306,13 @@ class ResponsesTranslator final : public AnswerTranslator {
                                                     {"part", text_part("")}});
       }
       text_ += c->content;
+      json logprobs = logprobs_ ? logprob_entries(c->logprobs) : json::array();
+      for (const auto& e : logprobs) text_logprobs_.push_back(e);
       out += emit("response.output_text.delta", {{"item_id", message_id_},
                                                  {"output_index", message_index_},
                                                  {"content_index", 0},
                                                  {"delta", c->content},
-                                                 {"logprobs", json::array()}});
+                                                 {"logprobs", std::move(logprobs)}});
     }
     for (const auto& tc : tool_calls_.feed(c->tool_calls)) out += tool_part(tc);
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
@@ -432,14 +450,14 @@ class ResponsesTranslator final : public AnswerTranslator {
                                                          {"output_index", message_index_},
                                                          {"content_index", 0},
                                                          {"text", text_},
-                                                         {"logprobs", json::array()}});
+                                                         {"logprobs", text_logprobs_}});
     out += emit("response.content_part.done", {{"item_id", item_id},
                                                {"output_index", message_index_},
                                                {"content_index", 0},
-                                               {"part", text_part(text_)}});
+                                               {"part", text_part(text_, text_logprobs_)}});
     json& item = output_[message_index_];
     item["status"] = "completed";
-    item["content"] = json::array({text_part(text_)});
+    item["content"] = json::array({text_part(text_, text_logprobs_)});
     out += emit("response.output_item.done", {{"output_index", message_index_}, {"item", item}});
     return out;
   }
@@ -506,6 +524,8 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::size_t message_index_ = 0, messages_ = 0;
   std::string message_id_;
   std::string text_;
+  bool logprobs_ = false;               // the client asked for them (ResponsesRequest::logprobs)
+  json text_logprobs_ = json::array();  // the open message's token logprobs so far
   bool tool_open_ = false;
   std::size_t tool_index_ = 0, tool_output_index_ = 0;
   ToolCallSequencer tool_calls_;
@@ -513,6 +533,31 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string finish_reason_;
   std::optional<TokenCounts> usage_;
 };
+
+// `include` (an array of strings: "message.output_text.logprobs" asks for the answer's token
+// logprobs; the other values are accepted and ignored here) and `top_logprobs` (0-20 alternatives
+// per token; 1 or more asks for the logprobs too) as chat's logprobs / top_logprobs.
+std::optional<Error> parse_logprobs_request(const json& j, ResponsesRequest& r, json& chat) {
+  if (auto inc = j.find("include"); inc != j.end() && !inc->is_null()) {
+    if (!inc->is_array()) return invalid_request("include must be an array of strings");
+    for (const auto& v : *inc) {
+      if (!v.is_string()) return invalid_request("include must be an array of strings");
+      r.logprobs |= v == "message.output_text.logprobs";
+    }
+  }
+  std::int64_t top = 0;
+  if (auto t = j.find("top_logprobs"); t != j.end() && !t->is_null()) {
+    if (!t->is_number_integer() || t->get<std::int64_t>() < 0 || t->get<std::int64_t>() > 20)
+      return invalid_request("top_logprobs must be an integer between 0 and 20");
+    top = t->get<std::int64_t>();
+    r.logprobs |= top > 0;
+  }
+  if (r.logprobs) {
+    chat["logprobs"] = true;
+    if (top > 0) chat["top_logprobs"] = top;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -590,6 +635,7 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     chat[k] = j[k];
   }
   if (auto u = j.find("user"); u != j.end() && u->is_string()) chat["user"] = *u;
+  if (auto e = parse_logprobs_request(j, r, chat)) return *e;
   if (auto p = j.find("parallel_tool_calls"); p != j.end() && p->is_boolean())
     chat["parallel_tool_calls"] = *p;
   if (auto t = j.find("tools"); t != j.end() && !t->is_null()) {

@@ -5,8 +5,10 @@
 // chat image_url parts}, function_call, function_call_output), `instructions` (a system
 // message first), `max_output_tokens`, `temperature`, `top_p`, `stream`, `tools` (type function
 // only), `tool_choice`, `parallel_tool_calls`, `text.format` (text, json_object, json_schema),
-// `user`; `reasoning.effort` is kept apart (reasoning_effort below); `store`, `metadata`,
-// `include`, `truncation` and the rest of `reasoning` are accepted and ignored here.
+// `user`, `include` (message.output_text.logprobs, with `top_logprobs`: token logprobs on the
+// answer's output_text, whole and streamed; other values are ignored); `reasoning.effort` is kept
+// apart (reasoning_effort below); `store`, `metadata`, `truncation` and the rest of `reasoning`
+// are accepted and ignored here.
 // `previous_response_id` is refused (400 unsupported_parameter): with stored conversations on
 // (`apis.responses.store`), the gateway replaces it by the stored items before this parse
 // (api/responses_conversation.h). Reasoning items are left out; parts chat cannot carry make the
@@ -45,6 +47,10 @@ struct ResponsesRequest {
   // another type than message, function_call, function_call_output or reasoning). chat_body
   // leaves such parts out; it is what routing reads.
   std::string native_only;
+  // The client asked for the answer's token logprobs (`include` holds
+  // "message.output_text.logprobs", or `top_logprobs` is 1 or more): chat_body asks for them
+  // (`logprobs`, `top_logprobs`), and the answer's output_text parts and text deltas carry them.
+  bool logprobs = false;
   // `reasoning.effort` ("" = none), for models that take chat's reasoning_effort (`reasoning: on`
   // in their config); not in chat_body, as a route may pick a model without reasoning.
   std::string reasoning_effort;

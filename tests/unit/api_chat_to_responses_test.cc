@@ -87,7 +87,6 @@ TEST(ChatToResponses, RefusesWhatItCannotCarry) {
   const json hi = {{{"role", "user"}, {"content", "hi"}}};
   const std::vector<std::pair<json, std::string>> cases = {
       {{{"messages", hi}, {"n", 3}}, "n other than 1"},
-      {{{"messages", hi}, {"logprobs", true}}, "logprobs"},
       {{{"messages", hi}, {"stop", "END"}}, "no stop sequences"},
       {{{"messages", hi}, {"tools", {{{"type", "custom"}}}}}, "only function tools"},
       {{{"messages", {{{"role", "user"}, {"content", {{{"type", "input_audio"}}}}}}}}, "'input_audio'"},
@@ -190,6 +189,38 @@ TEST(ResponsesToChat, StreamTextToolCallFinishUsageThenNothing) {
   EXPECT_FALSE(u[6].contains("usage"));
   EXPECT_EQ(u[7]["choices"], json::array());
   EXPECT_EQ(u[7]["usage"]["prompt_tokens"], 4);
+}
+
+// A chat client's logprobs ask the Responses upstream for output_text logprobs; they come back as
+// the choice's logprobs.content, whole and per streamed delta.
+TEST(ResponsesToChat, LogprobsBothWays) {
+  const json hi = {{{"role", "user"}, {"content", "hi"}}};
+  const json r = request({{"messages", hi}, {"logprobs", true}, {"top_logprobs", 2}});
+  EXPECT_EQ(r["include"], json::array({"message.output_text.logprobs"}));
+  EXPECT_EQ(r["top_logprobs"], 2);
+  EXPECT_FALSE(request({{"messages", hi}, {"logprobs", false}}).contains("include"));
+  EXPECT_FALSE(chat_to_responses_request(
+      json{{"messages", hi}, {"logprobs", true}, {"top_logprobs", 99}}.dump(), "m"));
+
+  const json lp = json::parse(
+      R"([{"token":"Hi","logprob":-0.5,"bytes":[72,105],"top_logprobs":[{"token":"Hi","logprob":-0.5,"bytes":[72,105]}]}])");
+  json answer = {{"object", "response"}, {"id", "resp_l"}, {"model", "gpt-x"}, {"status", "completed"},
+                 {"output", {{{"type", "message"}, {"role", "assistant"},
+                              {"content", {{{"type", "output_text"}, {"text", "Hi"}, {"logprobs", lp}}}}}}}};
+  auto whole = responses_to_chat(false)->whole(answer.dump());
+  ASSERT_TRUE(whole);
+  const json c = json::parse(*whole);
+  EXPECT_EQ(c["choices"][0]["logprobs"]["content"], lp);
+  answer["output"][0]["content"][0]["logprobs"] = json::array();
+  EXPECT_FALSE(json::parse(*responses_to_chat(false)->whole(answer.dump()))["choices"][0].contains("logprobs"));
+
+  auto reader = responses_to_chat(false);
+  reader->event(R"({"type":"response.created","response":{"id":"resp_l","model":"gpt-x"}})");
+  const std::string chunk = reader->event(
+      json{{"type", "response.output_text.delta"}, {"delta", "Hi"}, {"logprobs", lp}}.dump());
+  const json d = json::parse(chunk.substr(6));
+  EXPECT_EQ(d["choices"][0]["delta"]["content"], "Hi");
+  EXPECT_EQ(d["choices"][0]["logprobs"]["content"], lp);
 }
 
 TEST(ResponsesToChat, ReasoningBothWays) {

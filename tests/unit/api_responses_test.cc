@@ -375,6 +375,82 @@ TEST(ResponsesStream, LengthEndsIncompleteAndErrorsEndTheStream) {
   EXPECT_EQ(t2->finish(), "");
 }
 
+// Token logprobs: asked for with include (and top_logprobs), sent upstream as chat's logprobs,
+// and returned on the answer's output_text, whole and per text delta.
+TEST(ResponsesRequest, IncludeLogprobsAsksChatForThem) {
+  json chat = chat_of(R"({"model":"m","input":"hi","include":["message.output_text.logprobs"],
+                          "top_logprobs":3})");
+  EXPECT_EQ(chat["logprobs"], true);
+  EXPECT_EQ(chat["top_logprobs"], 3);
+  EXPECT_EQ(chat_of(R"({"model":"m","input":"hi","top_logprobs":2})")["logprobs"], true);
+  for (const char* body : {R"({"model":"m","input":"hi"})",
+                           R"({"model":"m","input":"hi","include":["reasoning.encrypted_content"]})",
+                           R"({"model":"m","input":"hi","top_logprobs":0})"}) {
+    json c = chat_of(body);
+    EXPECT_FALSE(c.contains("logprobs")) << body;
+    EXPECT_FALSE(c.contains("top_logprobs")) << body;
+  }
+  for (const char* bad : {R"({"model":"m","input":"hi","include":"message.output_text.logprobs"})",
+                          R"({"model":"m","input":"hi","include":[1]})",
+                          R"({"model":"m","input":"hi","top_logprobs":21})",
+                          R"({"model":"m","input":"hi","top_logprobs":1.5})"}) {
+    auto r = parse_responses_request(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, "invalid_request") << bad;
+  }
+}
+
+json token(const std::string& t, double lp) {
+  return {{"token", t}, {"logprob", lp}, {"bytes", json::array()},
+          {"top_logprobs", {{{"token", t}, {"logprob", lp}, {"bytes", json::array()}}}}};
+}
+
+TEST(ResponsesAnswer, LogprobsOnTheOutputTextWhenAsked) {
+  json body = json::parse(chat_completion("Hello"));
+  body["choices"][0]["logprobs"] = {{"content", {token("Hel", -0.1), token("lo", -0.2)}}};
+  auto req = parse_responses_request(
+      R"({"model":"m","input":"hi","include":["message.output_text.logprobs"]})");
+  ASSERT_TRUE(req);
+  json j = json::parse(*responses_translator(&*req)->whole(body.dump()));
+  const json& lp = j["output"][0]["content"][0]["logprobs"];
+  ASSERT_EQ(lp.size(), 2u) << j.dump();
+  EXPECT_EQ(lp[0]["token"], "Hel");
+  EXPECT_EQ(lp[1]["logprob"], -0.2);
+  EXPECT_EQ(lp[1]["top_logprobs"][0]["token"], "lo");
+  // Not asked for: none, whatever the upstream sent.
+  auto plain = parse_responses_request(R"({"model":"m","input":"hi"})");
+  json k = json::parse(*responses_translator(&*plain)->whole(body.dump()));
+  EXPECT_EQ(k["output"][0]["content"][0]["logprobs"], json::array());
+}
+
+TEST(ResponsesStream, LogprobsRideWithTheirDeltas) {
+  auto req = parse_responses_request(
+      R"({"model":"m","input":"hi","stream":true,"include":["message.output_text.logprobs"]})");
+  ASSERT_TRUE(req);
+  auto t = responses_translator(&*req);
+  auto with_lp = [](const std::string& text, double lp) {
+    json c = json::parse(chunk({{"content", text}}));
+    c["choices"][0]["logprobs"] = {{"content", {token(text, lp)}}};
+    return c.dump();
+  };
+  auto events = parse_events(run_stream(
+      *t, {chunk({{"role", "assistant"}, {"content", ""}}), with_lp("Hel", -0.1), with_lp("lo", -0.2),
+           chunk(json::object(), "stop"), usage_chunk(), "[DONE]"}));
+  std::vector<json> deltas;
+  json done, final_text;
+  for (const auto& e : events) {
+    if (e.name == "response.output_text.delta") deltas.push_back(e.data["logprobs"]);
+    if (e.name == "response.output_text.done") done = e.data["logprobs"];
+    if (e.name == "response.completed") final_text = e.data["response"]["output"][0]["content"][0];
+  }
+  ASSERT_EQ(deltas.size(), 2u);
+  EXPECT_EQ(deltas[0][0]["token"], "Hel");
+  EXPECT_EQ(deltas[1][0]["logprob"], -0.2);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(final_text["logprobs"].size(), 2u);
+  EXPECT_EQ(final_text["text"], "Hello");
+}
+
 TEST(ResponsesErrors, OpenAIShape) {
   auto t = responses_translator(nullptr);
   json j = json::parse(t->error_body(make_error(ErrorKind::kBadRequest, "invalid_request", "bad")));
