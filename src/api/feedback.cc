@@ -49,7 +49,7 @@ Result<FeedbackRequest> parse_feedback(std::string_view body) {
     if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < 0 ||
         it->get<double>() > 1)
       return invalid_request("'score' must be a number in [0, 1]");
-    out.score = it->get<double>();
+    out.score = it->get<double>() + 0.0;  // -0.0 stored and echoed as 0
     return out;
   }
   out.kind = FeedbackRequest::Kind::kPairwise;

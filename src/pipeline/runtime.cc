@@ -1,6 +1,7 @@
 #include "pipeline/runtime.h"
 
 #include <ctime>
+#include <new>
 
 #include "config/secret_env.h"
 
@@ -265,6 +266,10 @@ Result<std::unique_ptr<Runtime>> build_runtime(std::shared_ptr<const config::Con
   // gateway (a SIGHUP reload used to terminate the process).
   try {
     return build_runtime_unguarded(std::move(config));
+  } catch (const std::bad_alloc&) {
+    // Not the files' fault: the machine ran out of memory (a model too large for it, say).
+    return make_error(ErrorKind::kInternal, "out_of_memory",
+                      "cannot build the runtime: out of memory while loading it");
   } catch (const std::exception& e) {
     return make_error(ErrorKind::kBadRequest, "bad_config",
                       std::string("cannot build the runtime: ") + e.what());

@@ -54,6 +54,9 @@ TEST(FeedbackBody, ScoreAndPairwiseForms) {
   EXPECT_EQ(s->kind, api::FeedbackRequest::Kind::kScore);
   EXPECT_EQ(s->decision_id, "dec_1");
   EXPECT_DOUBLE_EQ(s->score, 0.25);
+  auto zero = api::parse_feedback(R"({"decision_id":"dec_1","score":-0.0})");
+  ASSERT_TRUE(zero);
+  EXPECT_FALSE(std::signbit(zero->score)) << "-0.0 is kept as 0";
   auto p = api::parse_feedback(R"({"decision_a":"x","decision_b":"y","winner":"b"})");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->kind, api::FeedbackRequest::Kind::kPairwise);
