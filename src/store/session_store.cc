@@ -14,7 +14,7 @@ PRAGMA journal_mode=WAL;
 CREATE TABLE IF NOT EXISTS sessions (
   route TEXT NOT NULL, key INTEGER NOT NULL, conversation INTEGER NOT NULL,
   model TEXT NOT NULL, replica INTEGER NOT NULL, turns INTEGER NOT NULL, switches INTEGER NOT NULL,
-  last_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, owner INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (route, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_recent ON sessions(route, last_ms);
@@ -30,6 +30,16 @@ Result<std::unique_ptr<SessionStore>> SessionStore::open(const std::string& path
   std::unique_ptr<SessionStore> ss(new SessionStore());
   if (auto opened = open_database(path, kSchema, "the sessions table", &ss->db_); !opened)
     return opened.error();
+  // A table made before session 27 has no owner column: added, its rows owned by none (0).
+  sqlite3_stmt* probe = nullptr;
+  const bool has_owner =
+      sqlite3_prepare_v2(ss->db_, "SELECT owner FROM sessions LIMIT 0", -1, &probe, nullptr) ==
+      SQLITE_OK;
+  sqlite3_finalize(probe);
+  if (!has_owner &&
+      sqlite3_exec(ss->db_, "ALTER TABLE sessions ADD COLUMN owner INTEGER NOT NULL DEFAULT 0",
+                   nullptr, nullptr, nullptr) != SQLITE_OK)
+    return sqlite_error(ss->db_, "adding the owner column to the sessions table");
   return ss;
 }
 
@@ -43,7 +53,7 @@ Result<bool> SessionStore::save(const std::vector<SessionRow>& rows) {
     return sqlite_error(db_, "saving sessions");
   Statement st(db_,
                "INSERT OR REPLACE INTO sessions (route,key,conversation,model,replica,turns,"
-               "switches,last_ms,expires_ms) VALUES (?,?,?,?,?,?,?,?,?)");
+               "switches,last_ms,expires_ms,owner) VALUES (?,?,?,?,?,?,?,?,?,?)");
   for (const auto& r : rows) {
     sqlite3_reset(st.s);
     st.text(1, r.route);
@@ -55,6 +65,7 @@ Result<bool> SessionStore::save(const std::vector<SessionRow>& rows) {
     st.integer(7, r.switches);
     st.integer(8, r.last_ms);
     st.integer(9, r.expires_ms);
+    st.integer(10, as_int(r.owner));
     if (sqlite3_step(st.s) != SQLITE_DONE) {
       Error e = sqlite_error(db_, "saving sessions");
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -73,8 +84,8 @@ Result<std::vector<SessionRow>> SessionStore::live(const std::string& route, std
                                                    std::size_t limit) {
   std::lock_guard lock(mu_);
   Statement st(db_,
-               "SELECT key,conversation,model,replica,turns,switches,last_ms,expires_ms FROM "
-               "sessions WHERE route = ? AND expires_ms > ? ORDER BY last_ms DESC LIMIT ?");
+               "SELECT key,conversation,model,replica,turns,switches,last_ms,expires_ms,owner "
+               "FROM sessions WHERE route = ? AND expires_ms > ? ORDER BY last_ms DESC LIMIT ?");
   st.text(1, route);
   st.integer(2, now_ms);
   st.integer(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
@@ -91,6 +102,7 @@ Result<std::vector<SessionRow>> SessionStore::live(const std::string& route, std
     r.switches = st.col_int(5);
     r.last_ms = st.col_int(6);
     r.expires_ms = st.col_int(7);
+    r.owner = as_hash(st.col_int(8));
     rows.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return sqlite_error(db_, "reading sessions");

@@ -2,7 +2,7 @@
 // each live session, in the table
 //
 //   sessions(route, key, conversation, model, replica, turns, switches, last_ms, expires_ms,
-//            PRIMARY KEY (route, key))
+//            owner, PRIMARY KEY (route, key))
 //
 // of the decision store's SQLite file. Times are wall-clock milliseconds (they outlive the
 // process); keys and conversation hashes are 64-bit hashes stored bit for bit as SQLite integers.
@@ -35,6 +35,7 @@ struct SessionRow {
   std::int64_t switches = 0;
   std::int64_t last_ms = 0;     // wall clock of the turn
   std::int64_t expires_ms = 0;  // wall clock after which the row means nothing
+  std::uint64_t owner = 0;      // the session's owner (its API key's hash; 0 = none)
 };
 
 class SessionStore {

@@ -28,6 +28,7 @@ describe('tenants', () => {
       models: [model(CHEAP, echo.url), model(PRICEY, echo.url)],
       routes: [
         { name: 'chat', policy: rules, session: { sticky: true } },
+        { name: 'small', policy: rules, session: { sticky: true, max_sessions: 3 } },
         { name: 'cached', policy: rules, cache: { ttl_s: 600, semantic: false } },
         { name: 'team_cached', policy: rules, cache: { ttl_s: 600, semantic: false, scope: 'team' } },
         { name: 'shared', policy: rules, session: { sticky: true },
@@ -91,6 +92,24 @@ describe('tenants', () => {
     assert.notEqual(dOther.session.id, d1.session.id);
     assert.equal(dOther.session.action, 'new');
     assert.equal(dOther.session.turn, 1);
+  });
+
+  // The table's bound is shared fairly: a key that opens many sessions pushes out its own.
+  test('a key opening many sessions does not push another key\'s session out', async () => {
+    const keep = { 'x-session-id': 'loner-keeps-this' };
+    const first = await ask('small', 'hello', { ...loner1, ...keep });
+    assert.equal(first.status, 200, first.text);
+    for (let i = 0; i < 8; i++) {
+      const r = await ask('small', `hello ${i}`, { ...mallory, 'x-session-id': `flood-${i}` });
+      assert.equal(r.status, 200, r.text);
+    }
+    const again = await ask('small', 'hello again', { ...loner1, ...keep });
+    const d = await getDecision(gw.base, again.headers.get('x-switchboard-decision'), { headers: loner1 });
+    assert.equal(d.session.turn, 2, JSON.stringify(d.session));
+    // Mallory's oldest sessions went instead.
+    const old = await ask('small', 'hello', { ...mallory, 'x-session-id': 'flood-0' });
+    const dOld = await getDecision(gw.base, old.headers.get('x-switchboard-decision'), { headers: mallory });
+    assert.equal(dOld.session.action, 'new');
   });
 
   test('cache.scope key (the default): another key\'s identical question is a miss', async () => {

@@ -63,6 +63,44 @@ TEST(SessionTable, BoundedLeastRecentlyUsedOut) {
   EXPECT_EQ(t.size(), 3u);
 }
 
+// A full table makes room fairly among API keys: the biggest owner's least recently used session
+// goes, so a key opening many sessions pushes out its own, never a smaller key's; an expired
+// session goes first whoever owns it. With one owner it is plain LRU (above).
+TEST(SessionTable, FullTableEvictsFromTheBiggestOwner) {
+  const std::uint64_t a = owner_id("key-a"), b = owner_id("key-b");
+  ASSERT_NE(a, 0u);
+  ASSERT_NE(a, b);
+  EXPECT_EQ(owner_id(""), 0u);
+  SessionTable t(4, 1'000'000);
+  t.update(1, State{"m", -1, 1, 0, b}, 0, 0);  // b's one session, the oldest
+  for (std::uint64_t k = 10; k < 13; ++k) t.update(k, State{"m", -1, 1, 0, a}, 0, 1);
+  // a opens more: each push-out takes a's own least recently used, never b's older session.
+  for (std::uint64_t k = 13; k < 30; ++k) t.update(k, State{"m", -1, 1, 0, a}, 0, 2 + k);
+  EXPECT_EQ(t.size(), 4u);
+  EXPECT_EQ(t.owned_by(b), 1u);
+  EXPECT_EQ(t.owned_by(a), 3u);
+  EXPECT_TRUE(t.find(1, 100));
+  EXPECT_TRUE(t.find(29, 100));
+  EXPECT_FALSE(t.find(13, 100));
+  // b grows: a, the bigger, still gives way, until both hold two.
+  t.update(2, State{"m", -1, 1, 0, b}, 0, 101);
+  EXPECT_EQ(t.owned_by(a), 2u);
+  EXPECT_EQ(t.owned_by(b), 2u);
+  // A later turn by another owner's state does not move the session (its key is scoped by it).
+  t.update(2, State{"m", -1, 2, 0, a}, 0, 102);
+  EXPECT_EQ(t.owned_by(b), 2u);
+  EXPECT_EQ(t.find(2, 103)->owner, b);
+  // An expired session goes first, whoever owns it: b's session 1 (last turn at 0).
+  SessionTable e(2, 1000);
+  e.update(1, State{"m", -1, 1, 0, b}, 0, 0);
+  e.update(2, State{"m", -1, 1, 0, a}, 0, 900);
+  e.update(3, State{"m", -1, 1, 0, a}, 0, 1500);
+  EXPECT_EQ(e.expired(), 1u);
+  EXPECT_EQ(e.evicted(), 0u);
+  EXPECT_EQ(e.owned_by(b), 0u);
+  EXPECT_EQ(e.owned_by(a), 2u);
+}
+
 TEST(SessionTable, ConversationMovesOnWithTheSession) {
   SessionTable t(10, 1'000'000);
   t.update(5, State{"a"}, 11, 0);

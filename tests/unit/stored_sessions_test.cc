@@ -46,7 +46,7 @@ TEST(SessionStore, RowsRoundTripBitForBit) {
   ASSERT_TRUE(s) << s.error().message;
   // Hashes above 2^63 are stored as negative SQLite integers and come back unchanged.
   store::SessionRow r{"chat", 0xfedcba9876543210ULL, 0x8000000000000001ULL, "gpt", 3, 5, 2, 1000,
-                      5000};
+                      5000, 0x9000000000000002ULL};
   ASSERT_TRUE((*s)->save({r}));
   r.turns = 6;  // the same session's next turn replaces the row
   ASSERT_TRUE((*s)->save({r}));
@@ -61,8 +61,42 @@ TEST(SessionStore, RowsRoundTripBitForBit) {
   EXPECT_EQ(got.turns, 6);
   EXPECT_EQ(got.switches, 2);
   EXPECT_EQ(got.last_ms, 1000);
+  EXPECT_EQ(got.owner, r.owner);
   EXPECT_TRUE((*s)->live("chat", 5000, 10)->empty()) << "expired at expires_ms";
   EXPECT_TRUE((*s)->live("other", 0, 10)->empty()) << "another route's sessions";
+  std::filesystem::remove(path);
+}
+
+// A sessions table written before session 27 (no owner column) gets one; its rows are owned by
+// none, and new rows keep their owner.
+TEST(SessionStore, TableWithoutOwnerColumnIsUpgraded) {
+  const auto path = temp_db("upgrade");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE sessions (route TEXT NOT NULL, key INTEGER NOT NULL, "
+                           "conversation INTEGER NOT NULL, model TEXT NOT NULL, replica INTEGER NOT "
+                           "NULL, turns INTEGER NOT NULL, switches INTEGER NOT NULL, last_ms INTEGER "
+                           "NOT NULL, expires_ms INTEGER NOT NULL, PRIMARY KEY (route, key)) WITHOUT "
+                           "ROWID; INSERT INTO sessions VALUES ('chat',1,7,'old',0,1,0,1000,9000);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = store::SessionStore::open(path);
+  ASSERT_TRUE(s) << s.error().message;
+  store::SessionRow r = row("chat", 2, 2000, 9000);
+  r.owner = 42;
+  ASSERT_TRUE((*s)->save({r}));
+  auto live = (*s)->live("chat", 0, 10);
+  ASSERT_TRUE(live);
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_EQ((*live)[0].model, "old");
+  EXPECT_EQ((*live)[0].owner, 0u);
+  EXPECT_EQ((*live)[1].owner, 42u);
+  s->reset();
+  EXPECT_TRUE(store::SessionStore::open(path)) << "opens again once upgraded";
   std::filesystem::remove(path);
 }
 

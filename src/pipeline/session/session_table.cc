@@ -48,13 +48,51 @@ std::int64_t wall_now_ms() {
 SessionTable::SessionTable(std::size_t max_sessions, std::int64_t ttl_ms)
     : max_(max_sessions == 0 ? 1 : max_sessions), ttl_ms_(ttl_ms) {}
 
+void SessionTable::own(List::iterator it) {
+  Owned& o = owners_[it->state.owner];
+  if (!o.lru.empty()) by_size_.erase({o.lru.size(), it->state.owner});
+  o.lru.push_front(it);
+  it->owned = o.lru.begin();
+  by_size_.emplace(o.lru.size(), it->state.owner);
+}
+
+void SessionTable::disown(List::iterator it) {
+  auto o = owners_.find(it->state.owner);
+  by_size_.erase({o->second.lru.size(), it->state.owner});
+  o->second.lru.erase(it->owned);
+  if (o->second.lru.empty())
+    owners_.erase(o);
+  else
+    by_size_.emplace(o->second.lru.size(), it->state.owner);
+}
+
 void SessionTable::erase(List::iterator it) {
   if (it->conversation) {
     auto c = by_conversation_.find(it->conversation);
     if (c != by_conversation_.end() && c->second == it->key) by_conversation_.erase(c);
   }
+  disown(it);
   by_key_.erase(it->key);
   lru_.erase(it);
+}
+
+void SessionTable::touch(List::iterator it) {
+  lru_.splice(lru_.begin(), lru_, it);
+  auto& owned = owners_[it->state.owner].lru;
+  owned.splice(owned.begin(), owned, it->owned);
+}
+
+void SessionTable::make_room(std::int64_t now_ms) {
+  const auto oldest = std::prev(lru_.end());
+  if (now_ms - oldest->last_ms > ttl_ms_) {
+    erase(oldest);
+    ++expired_;
+    return;
+  }
+  // The biggest owner's least recently used session (by_size_ is never empty here).
+  const std::uint64_t owner = std::prev(by_size_.end())->second;
+  erase(owners_[owner].lru.back());
+  ++evicted_;
 }
 
 std::optional<State> SessionTable::find(std::uint64_t key, std::int64_t now_ms) {
@@ -66,7 +104,7 @@ std::optional<State> SessionTable::find(std::uint64_t key, std::int64_t now_ms) 
     ++expired_;
     return std::nullopt;
   }
-  lru_.splice(lru_.begin(), lru_, it->second);
+  touch(it->second);
   return it->second->state;
 }
 
@@ -107,15 +145,16 @@ void SessionTable::put(std::uint64_t key, const State& state, std::uint64_t conv
                        std::int64_t now_ms) {
   auto it = by_key_.find(key);
   if (it == by_key_.end()) {
-    while (lru_.size() >= max_) {
-      erase(std::prev(lru_.end()));
-      ++evicted_;
-    }
-    lru_.push_front(Entry{key, state, now_ms, 0});
+    while (lru_.size() >= max_) make_room(now_ms);
+    lru_.push_front(Entry{key, state, now_ms, 0, {}});
+    own(lru_.begin());
     it = by_key_.emplace(key, lru_.begin()).first;
   } else {
-    lru_.splice(lru_.begin(), lru_, it->second);
+    // A session keeps its first owner (its key is scoped by it, so another key cannot name it).
+    touch(it->second);
+    const std::uint64_t owner = it->second->state.owner;
     it->second->state = state;
+    it->second->state.owner = owner;
     it->second->last_ms = now_ms;
   }
   Entry& e = *it->second;
@@ -130,6 +169,11 @@ void SessionTable::put(std::uint64_t key, const State& state, std::uint64_t conv
 std::size_t SessionTable::size() const {
   std::lock_guard lock(mu_);
   return lru_.size();
+}
+std::size_t SessionTable::owned_by(std::uint64_t owner) const {
+  std::lock_guard lock(mu_);
+  auto o = owners_.find(owner);
+  return o == owners_.end() ? 0 : o->second.lru.size();
 }
 std::uint64_t SessionTable::evicted() const {
   std::lock_guard lock(mu_);
@@ -180,6 +224,10 @@ std::uint64_t session_key(std::string_view kind, std::string_view id) {
   fnv(h, std::string_view("\0", 1));
   fnv(h, id);
   return nonzero(h);
+}
+
+std::uint64_t owner_id(std::string_view key_id) {
+  return key_id.empty() ? 0 : session_key("owner", key_id);
 }
 
 std::uint64_t scoped(std::uint64_t hash, std::string_view owner) {

@@ -4,10 +4,13 @@
 // (pipeline/stages/session_stage.cc) reads it before the decision and writes it once answered.
 //
 // Contract: thread-safe (one mutex per table, held for a hash-map lookup and a list splice);
-// bounded — at most `max_sessions` sessions (least recently used out first), each forgotten
-// `ttl_ms` after its last turn; every session keeps one conversation hash (of its last turn), so
-// the prefix index is bounded by the same number. Times are the caller's (steady-clock ms), so
-// tests can drive expiry.
+// bounded — at most `max_sessions` sessions, each forgotten `ttl_ms` after its last turn; every
+// session keeps one conversation hash (of its last turn), so the prefix index is bounded by the
+// same number. A full table makes room fairly among API keys (State::owner): the least recently
+// used session goes when it has expired, else the least recently used session of the owner that
+// holds the most — so one key opening many sessions pushes out its own, not another key's (with
+// one owner, or none, it is plain LRU). Times are the caller's (steady-clock ms), so tests can
+// drive expiry.
 #pragma once
 
 #include <atomic>
@@ -16,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,6 +45,9 @@ struct State {
   std::int32_t replica = -1;  // Replica::ordinal of the replica of `model` that answered last
   std::int64_t turns = 0;     // answered turns
   std::int64_t switches = 0;  // model switches so far
+  // Who owns the session: owner_id() of the API key's id (0 = no key). The table's bound is
+  // shared fairly among owners.
+  std::uint64_t owner = 0;
 };
 
 class SessionTable {
@@ -64,6 +71,7 @@ class SessionTable {
              std::int64_t now_ms);
 
   std::size_t size() const;
+  std::size_t owned_by(std::uint64_t owner) const;  // live or not yet expired
   std::size_t max_sessions() const { return max_; }
   std::int64_t ttl_ms() const { return ttl_ms_; }
   std::uint64_t evicted() const;  // by the bound
@@ -73,14 +81,24 @@ class SessionTable {
   bool claim_restore() { return !restore_claimed_.exchange(true); }
 
  private:
+  struct Entry;
+  using List = std::list<Entry>;
+  // One owner's sessions, most recent first, and its place in by_size_.
+  struct Owned {
+    std::list<List::iterator> lru;
+  };
   struct Entry {
     std::uint64_t key = 0;
     State state;
     std::int64_t last_ms = 0;
     std::uint64_t conversation = 0;
+    std::list<List::iterator>::iterator owned;  // in owners_[state.owner].lru
   };
-  using List = std::list<Entry>;
   void erase(List::iterator it);  // mu_ held
+  void touch(List::iterator it);  // mu_ held: most recent, in both lists
+  void make_room(std::int64_t now_ms);  // mu_ held: one session out
+  void own(List::iterator it);          // mu_ held: into its owner's list
+  void disown(List::iterator it);       // mu_ held: out of it
   void put(std::uint64_t key, const State& state, std::uint64_t conversation,
            std::int64_t now_ms);  // mu_ held
 
@@ -89,6 +107,8 @@ class SessionTable {
   mutable std::mutex mu_;
   List lru_;  // most recent first
   std::unordered_map<std::uint64_t, List::iterator> by_key_;
+  std::unordered_map<std::uint64_t, Owned> owners_;
+  std::set<std::pair<std::size_t, std::uint64_t>> by_size_;  // {sessions, owner} of each owner
   std::unordered_map<std::uint64_t, std::uint64_t> by_conversation_;  // hash → session key
   std::uint64_t evicted_ = 0, expired_ = 0;
   std::atomic<bool> restore_claimed_{false};
@@ -109,6 +129,9 @@ std::shared_ptr<SessionTable> existing_table(std::string_view route);
 // 64-bit FNV-1a of `kind`, a NUL byte and `id`: the key of a session named by the client
 // (kind "header" or "user"), or of a new header-less one (kind "prefix", id = its decision id).
 std::uint64_t session_key(std::string_view kind, std::string_view id);
+
+// The State::owner of sessions of the API key of id `key_id`: 0 for "" (no key).
+std::uint64_t owner_id(std::string_view key_id);
 
 // `hash` (a session key or a conversation hash) within the space of one API key, `owner` (its id):
 // two keys' clients that send the same x-session-id, `user` or conversation never share a session.

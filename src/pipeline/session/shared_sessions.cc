@@ -54,13 +54,14 @@ void SharedSessions::publish(const std::string& route, std::uint64_t key, const 
   worker_->submit([this, route, key, state, conversation, ttl_ms](redisContext* c) {
     const std::string k = fmt::format("{:016x}", key), cv = fmt::format("{:016x}", conversation);
     const std::string p = std::to_string(state.replica), t = std::to_string(state.turns),
-                      s = std::to_string(state.switches), ttl = std::to_string(ttl_ms);
+                      s = std::to_string(state.switches), ttl = std::to_string(ttl_ms),
+                      o = fmt::format("{:016x}", state.owner);
     const std::string& g = process_instance_id();
     auto* r = static_cast<redisReply*>(redisCommand(
-        c, "XADD %b MAXLEN ~ 100000 * g %b r %b k %b c %b m %b p %b t %b s %b ttl %b",
+        c, "XADD %b MAXLEN ~ 100000 * g %b r %b k %b c %b m %b p %b t %b s %b ttl %b o %b",
         stream_.data(), stream_.size(), g.data(), g.size(), route.data(), route.size(), k.data(),
         k.size(), cv.data(), cv.size(), state.model.data(), state.model.size(), p.data(), p.size(),
-        t.data(), t.size(), s.data(), s.size(), ttl.data(), ttl.size()));
+        t.data(), t.size(), s.data(), s.size(), ttl.data(), ttl.size(), o.data(), o.size()));
     if (!r) return false;  // the connection failed: the job runs again after reconnecting
     // An error reply (OOM at maxmemory, READONLY, ...) leaves the connection usable: the turn is
     // not published, and not retried.
@@ -86,6 +87,7 @@ void SharedSessions::poll() {
       state.replica = static_cast<std::int32_t>(number(e.field("p")));
       state.turns = number(e.field("t"));
       state.switches = number(e.field("s"));
+      state.owner = hex(e.field("o"));  // 0 from a gateway before session 27
       if (state.model.empty() || state.turns < 1) continue;
       if (table->merge(hex(e.field("k")), state, hex(e.field("c")), steady - age))
         merged_.fetch_add(1, std::memory_order_relaxed);

@@ -1,7 +1,7 @@
 // Sessions across gateways (docs/sessions.md, "Several gateways"): with `state: {redis: URL}`,
 // every turn a gateway records in a route's SessionTable is also appended to the Redis stream
 // <prefix>sessions (XADD MAXLEN ~ 100000; fields g gateway, r route, k session key, c conversation
-// hash, m model, p replica ordinal, t turns, s switches, ttl), and a thread on each gateway reads
+// hash, m model, p replica ordinal, t turns, s switches, ttl, o owner), and a thread on each gateway reads
 // that stream and merges the other gateways' turns into its own tables (SessionTable::merge: the
 // route's table when this gateway has sessions on that route; a turn is skipped when the local
 // table knows the session at that turn or later, or when its TTL ran out since it was written).

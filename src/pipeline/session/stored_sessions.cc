@@ -49,7 +49,7 @@ std::size_t StoredSessions::restore(const std::string& route, SessionTable& tabl
   for (const auto& r : *rows) {  // oldest first: the most recent ends first in the LRU order
     const std::int64_t age = std::max<std::int64_t>(0, now - r.last_ms);
     if (age >= table.ttl_ms() || r.model.empty() || r.turns < 1) continue;
-    State state{r.model, r.replica, r.turns, r.switches};
+    State state{r.model, r.replica, r.turns, r.switches, r.owner};
     if (table.merge(r.key, state, r.conversation, steady - age)) ++merged;
   }
   restored_.fetch_add(merged, std::memory_order_relaxed);
@@ -68,7 +68,8 @@ void StoredSessions::save(const std::string& route, std::uint64_t key, const Sta
     }
     limits_[route] = max_sessions;
     queue_.push_back(store::SessionRow{route, key, conversation, state.model, state.replica,
-                                       state.turns, state.switches, now, now + ttl_ms});
+                                       state.turns, state.switches, now, now + ttl_ms,
+                                       state.owner});
     ++queued_total_;
   }
 }

@@ -209,6 +209,7 @@ class SessionStage final : public SyncStage {
       if (c.error || c.rec.status != 200 || c.rec.outcome != "ok" || turn->chosen.empty()) return;
       session::State next = turn->state.value_or(session::State{});
       next.model = turn->chosen;
+      next.owner = session::owner_id(turn->owner);
       next.turns += 1;
       if (turn->switched) next.switches += 1;
       // A cached turn called no replica: the one holding the conversation stays the session's.
