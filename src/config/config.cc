@@ -1,6 +1,10 @@
 #include "config/config.h"
 
+#include <simdjson.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -32,8 +36,12 @@ class Walker {
                  std::initializer_list<const char*> allowed) const {
     expect_map(node, what);
     std::set<std::string> ok(allowed.begin(), allowed.end());
+    std::set<std::string> seen;  // yaml-cpp keeps the first of two equal keys, silently
     for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) fail(kv.first, "a key in " + what + " must be a plain name");
       auto key = kv.first.as<std::string>();
+      if (!seen.insert(key).second)
+        fail(kv.first, "key '" + key + "' appears twice in " + what);
       if (!ok.count(key)) {
         std::string list;
         for (const auto* k : allowed) list += std::string(list.empty() ? "" : ", ") + k;
@@ -56,14 +64,20 @@ class Walker {
       fail(node, what + " must be true or false");
     return b;
   }
+  // A name, URL, path or type: not empty, valid UTF-8, no control characters (names end up in
+  // response headers and JSON).
   std::string string(const YAML::Node& node, const std::string& what) const {
     auto s = scalar<std::string>(node, what);
     if (s.empty()) fail(node, what + " must not be empty");
+    if (!simdjson::validate_utf8(s.data(), s.size())) fail(node, what + " must be valid UTF-8");
+    for (unsigned char c : s)
+      if (c < 0x20 || c == 0x7f)
+        fail(node, what + " must not hold control characters (a line break, a tab, ...)");
     return s;
   }
   double non_negative(const YAML::Node& node, const std::string& what) const {
     auto v = scalar<double>(node, what);
-    if (!(v >= 0)) fail(node, what + " must be >= 0");
+    if (!(v >= 0) || !std::isfinite(v)) fail(node, what + " must be >= 0 and finite");
     return v;
   }
   std::int64_t positive_int(const YAML::Node& node, const std::string& what) const {
@@ -94,7 +108,11 @@ void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
               {"threads", "max_body_bytes", "max_header_bytes", "idle_timeout_ms",
                "body_timeout_ms", "write_timeout_ms", "drain_timeout_ms", "max_connections",
                "max_body_budget_bytes", "upstream_idle_timeout_ms", "cancel_on_client_close"});
-  if (node["threads"]) s.threads = static_cast<unsigned>(w.positive_int(node["threads"], "server.threads"));
+  if (node["threads"]) {
+    const auto threads = w.positive_int(node["threads"], "server.threads");
+    if (threads > 1024) w.fail(node["threads"], "server.threads must be at most 1024");
+    s.threads = static_cast<unsigned>(threads);
+  }
   if (node["max_body_bytes"]) s.max_body_bytes = w.positive_int(node["max_body_bytes"], "server.max_body_bytes");
   if (node["max_header_bytes"]) s.max_header_bytes = w.positive_int(node["max_header_bytes"], "server.max_header_bytes");
   if (node["idle_timeout_ms"]) s.idle_timeout = w.millis(node["idle_timeout_ms"], "server.idle_timeout_ms");
@@ -458,7 +476,7 @@ std::shared_ptr<Config> parse_root(const Walker& w, const YAML::Node& root, cons
   }
   if (const auto& store = root["store"]) {
     w.only_keys(store, "store", {"sqlite", "retention_days", "max_rows"});
-    if (store["sqlite"]) cfg->store.sqlite_path = w.scalar<std::string>(store["sqlite"], "store.sqlite");
+    if (store["sqlite"]) cfg->store.sqlite_path = w.string(store["sqlite"], "store.sqlite");
     if (store["retention_days"]) {
       cfg->store.retention_days = w.non_negative(store["retention_days"], "store.retention_days");
       if (cfg->store.retention_days <= 0)
@@ -622,6 +640,17 @@ Result<SignalsConfig> parse_signals_section(const YAML::Node& signals, const std
 }
 
 Result<std::shared_ptr<const Config>> load_config(const std::string& path) {
+  // A regular file of bounded size: a directory, a device (/dev/zero) or a FIFO is refused, not
+  // read without end.
+  constexpr off_t kMaxBytes = 16 << 20;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return make_error(ErrorKind::kBadRequest, "bad_config", path + ": cannot open the file");
+  if (!S_ISREG(st.st_mode))
+    return make_error(ErrorKind::kBadRequest, "bad_config", path + ": not a regular file");
+  if (st.st_size > kMaxBytes)
+    return make_error(ErrorKind::kBadRequest, "bad_config",
+                      path + ": larger than 16 MiB (" + std::to_string(st.st_size) + " bytes)");
   std::ifstream in(path);
   if (!in) return make_error(ErrorKind::kBadRequest, "bad_config", path + ": cannot open the file");
   std::stringstream text;

@@ -257,6 +257,25 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Handler ha
                       "cannot parse listen host '" + server->options_.host + "'");
   }
   uint16_t port = server->options_.port;
+  if (port != 0) {
+    // The workers' listeners share the port with SO_REUSEPORT, which would also let them join a
+    // listener another process (a second gateway) or this one (the admin listener) already has
+    // there, and split its connections at random. A socket without SO_REUSEPORT binds only where
+    // no listener is (SO_REUSEADDR: connections in TIME_WAIT from a previous run do not count).
+    asio::io_context probe_io;
+    tcp::acceptor probe(probe_io);
+    tcp::endpoint ep(address, port);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec)
+      return make_error(ErrorKind::kInternal, "listen_failed",
+                        "cannot listen on " + server->options_.host + ":" + std::to_string(port) +
+                            ": " + ec.message() +
+                            (ec == asio::error::address_in_use
+                                 ? " (another process or listener of this one holds it)"
+                                 : ""));
+  }
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>();
     tcp::endpoint ep(address, port);

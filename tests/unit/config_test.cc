@@ -107,6 +107,33 @@ TEST(Config, RejectsBadValues) {
   EXPECT_THAT(error_of(""), HasSubstr("empty"));
 }
 
+// Since session 27: a repeated key (yaml-cpp would keep the first silently), names with control
+// characters or invalid UTF-8 (they end up in response headers and JSON), non-finite numbers,
+// thread counts past a cast, an empty store path; files that are not regular or too large.
+TEST(Config, RejectsRepeatsControlCharactersAndNonFiniteValues) {
+  const std::string replica = "    replicas: [{url: 'http://h:1'}]\n";
+  const std::string model = "models:\n  - name: a\n" + replica;
+  EXPECT_THAT(error_of("listen: h:1\nlisten: h:2\n" + model), HasSubstr("key 'listen' appears twice"));
+  EXPECT_THAT(error_of("server: {threads: 1, threads: 2}\n" + model), HasSubstr("appears twice in server"));
+  EXPECT_THAT(error_of("models:\n  - name: \"a\\nb\"\n" + replica), HasSubstr("control characters"));
+  EXPECT_THAT(error_of("models:\n  - name: \"a\\tb\"\n" + replica), HasSubstr("control characters"));
+  EXPECT_THAT(error_of("models:\n  - name: \"a\xff\"\n" + replica), HasSubstr("valid UTF-8"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: \"http://h:1/v1\\r\\nX: y\"}]\n"),
+              HasSubstr("control characters"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    price: {input_per_mtok: .inf}\n" + replica), HasSubstr("finite"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    price: {output_per_mtok: .nan}\n" + replica), HasSubstr("finite"));
+  EXPECT_THAT(error_of("server: {threads: 4294967297}\n" + model), HasSubstr("at most 1024"));
+  EXPECT_THAT(error_of(model + "store: {sqlite: ''}\n"), HasSubstr("store.sqlite must not be empty"));
+  // Non-ASCII UTF-8 names are fine.
+  EXPECT_TRUE(config::parse_config("models:\n  - name: modèle\n" + replica, "t.yaml"));
+  auto dev = config::load_config("/dev/zero");
+  ASSERT_FALSE(dev);
+  EXPECT_THAT(dev.error().message, HasSubstr("not a regular file"));
+  auto dir = config::load_config("/tmp");
+  ASSERT_FALSE(dir);
+  EXPECT_THAT(dir.error().message, HasSubstr("not a regular file"));
+}
+
 TEST(Config, ReplicaApi) {
   auto cfg = config::parse_config(
       "models:\n  - name: a\n    replicas: [{url: 'http://h:1'}, {url: 'http://h:2', api: anthropic}]\n",

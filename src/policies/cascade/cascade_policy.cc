@@ -21,6 +21,7 @@
 // kept when the judge's P(correct) is worth at least what calling the strongest model would be
 // (a calibrated judge, such as `verifier`, makes the comparison meaningful). When the nested
 // policy gives that model no utility, the tier escalates on `margin` alone (as a fixed threshold).
+#include <cmath>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -152,6 +153,8 @@ Result<PlanTier> parse_tier(const PolicyContext& ctx, const YAML::Node& node, bo
         return spec_error(where_of(ctx, node["margin"]), "`margin` is for `threshold: utility`");
       } else {
         tier.threshold = threshold ? *threshold : node["threshold"].as<double>();
+        if (!std::isfinite(tier.threshold))
+          return spec_error(where_of(ctx, node["threshold"]), "threshold must be a finite number");
       }
     } else if (!last) {
       return spec_error(where, "every tier but the last needs a `judge`");
@@ -184,6 +187,8 @@ Result<std::unique_ptr<Policy>> make_cascade(const PolicyContext& ctx) {
     } catch (const YAML::Exception& e) {
       return spec_error(where_of(ctx, n), "threshold must be a number");
     }
+    if (!std::isfinite(*threshold))
+      return spec_error(where_of(ctx, n), "threshold must be a finite number");
   }
   std::unique_ptr<Policy> first;
   if (auto n = ctx.spec["first"]) {
