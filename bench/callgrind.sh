@@ -40,6 +40,7 @@ pids+=($!)
 sed -e "s|@PREFIX@|$tmp|g" -e "s|@WORKERS@|1|g" -e "s|@UPSTREAM_PORT@|$port|g" bench/gateway.yaml.in >"$tmp/gateway.yaml"
 mkdir -p "$(dirname "$out")"
 rm -f "$out"
+: >"$tmp/gateway.log"  # exists before the loop below reads it
 valgrind --tool=callgrind --callgrind-out-file="$out" --dump-instr=no --collect-jumps=no \
   "$bin" serve --config "$tmp/gateway.yaml" >"$tmp/gateway.log" 2>&1 &
 gw=$!

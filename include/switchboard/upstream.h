@@ -26,6 +26,30 @@ namespace switchboard {
 
 struct Replica;
 
+// Stops a call from outside the coroutine awaiting it (the client left: pipeline/client_watch.h):
+// cancel() interrupts the operation under way and makes every later step of the call fail with
+// `cancelled`. The Upstream registers, around each operation it awaits, how to interrupt it (a
+// function and its argument: no allocation); it must clear it before that operation's object goes.
+// Not thread-safe: used on the call's worker.
+class CallCanceller {
+ public:
+  void cancel() {
+    cancelled_ = true;
+    if (interrupt_) interrupt_(interrupt_arg_);
+  }
+  bool cancelled() const { return cancelled_; }
+  void set_interrupt(void (*interrupt)(void*), void* arg) {
+    interrupt_ = interrupt;
+    interrupt_arg_ = arg;
+  }
+  void clear_interrupt() { set_interrupt(nullptr, nullptr); }
+
+ private:
+  bool cancelled_ = false;
+  void (*interrupt_)(void*) = nullptr;
+  void* interrupt_arg_ = nullptr;
+};
+
 struct ModelCall {
   std::string_view model;            // the configured model's name
   const Replica* replica = nullptr;  // the replica chosen by the model's balancer
@@ -36,6 +60,8 @@ struct ModelCall {
   std::chrono::steady_clock::time_point deadline;  // for the response head
   // Other headers the replica's API needs (Anthropic's x-api-key, anthropic-version); never logged.
   std::span<const std::pair<std::string, std::string>> headers = {};
+  // Lets the caller stop start() from outside (null: only asio cancellation stops it).
+  CallCanceller* canceller = nullptr;
 };
 
 class UpstreamResponse {

@@ -572,14 +572,14 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
         over_budget = true;
       } else {
         body_hold.add(static_cast<std::size_t>(*length));
-        if (!co_await continue_body()) break;
+        if (send_continue && !co_await continue_body()) break;
         stream.expires_after(options_.body_timeout);
         const auto bec = co_await read_message(stream, buffer, parser, true);
         if (bec) break;  // client vanished or too slow: nobody to answer
       }
     } else {
       // Chunked (or no body): the budget is taken as the body grows.
-      if (!parser.is_done() && !co_await continue_body()) break;
+      if (send_continue && !parser.is_done() && !co_await continue_body()) break;
       stream.expires_after(options_.body_timeout);
       bool failed = false;
       while (!parser.is_done()) {

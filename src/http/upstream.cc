@@ -63,6 +63,33 @@ Error classify(const std::string& what, const boost::system::error_code& ec) {
   return unreachable(what, ec);
 }
 
+// The operation under way on `target` interrupted by a CallCanceller (the client left).
+void interrupt(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.cancel(ignored);
+}
+void interrupt(tcp::resolver& resolver) { resolver.cancel(); }
+
+// While it lives, `canceller` (when there is one) interrupts the operation on `target`.
+template <typename T>
+class Interrupting {
+ public:
+  Interrupting(CallCanceller* canceller, T& target) : canceller_(canceller) {
+    if (canceller_)
+      canceller_->set_interrupt(+[](void* t) { interrupt(*static_cast<T*>(t)); }, &target);
+  }
+  ~Interrupting() {
+    if (canceller_) canceller_->clear_interrupt();
+  }
+  Interrupting(const Interrupting&) = delete;
+  Interrupting& operator=(const Interrupting&) = delete;
+
+ private:
+  CallCanceller* canceller_;
+};
+
+bool stopped(const CallCanceller* canceller) { return canceller && canceller->cancelled(); }
+
 // True for errors a reused keep-alive connection shows when the server closed it while idle.
 bool stale_connection(const boost::system::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
@@ -202,9 +229,13 @@ void UpstreamClient::sweep() {
 }
 
 awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::connect(
-    const config::Url& url, Clock::time_point deadline) {
+    const config::Url& url, Clock::time_point deadline, CallCanceller* canceller) {
   tcp::resolver resolver(io_);
+  std::optional<Interrupting<tcp::resolver>> resolving(std::in_place, canceller, resolver);
   auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, kNoThrow);
+  resolving.reset();
+  if (rec == asio::error::operation_aborted || stopped(canceller))
+    co_return classify("resolving " + url.host, asio::error::operation_aborted);
   if (rec) co_return unreachable("resolving " + url.host, rec);
   auto conn = std::make_unique<Connection>();
   if (url.tls) {
@@ -214,6 +245,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
   }
   auto& lowest = conn->lowest();
   lowest.expires_at(deadline);
+  const Interrupting<tcp::socket> connecting(canceller, lowest.socket());
   auto [cec, ep] = co_await lowest.async_connect(endpoints, kNoThrow);
   if (cec) co_return classify("connecting to " + url.authority(), cec);
   boost::system::error_code ignored;
@@ -228,11 +260,24 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
     auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kNoThrow);
     if (hec) co_return classify("TLS handshake with " + url.host, hec);
   }
+  if (stopped(canceller))
+    co_return classify("connecting to " + url.authority(), asio::error::operation_aborted);
   co_return conn;
 }
 
+namespace {
+// Out of start(): GCC keeps a coroutine's temporaries in its frame, and a frame over 1020 bytes is
+// never recycled by asio (thread_info_base: one byte counts 4-byte chunks).
+[[gnu::noinline]] Error interim_error(const config::Url& url, unsigned status) {
+  return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                    url.authority() + " answered " + std::to_string(status) +
+                        (status == 101 ? " (a protocol switch)" : " too many times") +
+                        " instead of a final answer");
+}
+}  // namespace
+
 awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const UpstreamTarget& target,
-                                                                       UpstreamRequest request,
+                                                                       const UpstreamRequest& request,
                                                                        Clock::time_point deadline) {
   const auto& url = *target.url;
   const std::string_view host = url.host_header.empty() ? url.host : url.host_header;
@@ -267,14 +312,20 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
   const std::array<asio::const_buffer, 2> message{
       asio::buffer(head), asio::const_buffer(request.body.data(), request.body.size())};
 
+  CallCanceller* const canceller = request.canceller;
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Connection> conn;
     if (attempt == 0) conn = take_idle(target.pool_key, Clock::now());
     if (!conn) {
-      auto fresh = co_await connect(url, deadline);
+      auto fresh = co_await connect(url, deadline, canceller);
       if (!fresh) co_return fresh.error();
       conn = std::move(*fresh);
     }
+    // Checked before each operation: a cancel() that came while the last one's completion was
+    // already queued interrupted nothing.
+    if (stopped(canceller))
+      co_return classify("sending to " + url.authority(), asio::error::operation_aborted);
+    const Interrupting<tcp::socket> on_socket(canceller, conn->lowest().socket());
     const bool reused = conn->reused;
     conn->lowest().expires_at(deadline);
     auto [wec, wn] = co_await conn->visit([&](auto& s) { return asio::async_write(s, message, kNoThrow); });
@@ -293,16 +344,17 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
                                   call ? std::move(call->conn_) : std::move(conn)));
       call->parser_.body_limit(boost::none);
       auto& c = *call->conn_;
+      if (stopped(canceller)) {
+        call->failed_ = true;
+        co_return classify("waiting for " + url.authority(), asio::error::operation_aborted);
+      }
       hec = co_await c.visit(
           [&](auto& s) { return read_message(s, c.buffer, call->parser_, false); });
       const unsigned status = call->parser_.status();
       if (hec || status >= 200 || status < 100) break;
       if (status == 101 || interim == 8) {
         call->failed_ = true;
-        co_return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
-                             url.authority() + " answered " + std::to_string(status) +
-                                 (status == 101 ? " (a protocol switch)" : " too many times") +
-                                 " instead of a final answer");
+        co_return interim_error(url, status);
       }
     }
     if (hec) {

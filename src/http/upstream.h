@@ -31,6 +31,7 @@
 #include "config/config.h"
 #include "http/response_head_parser.h"
 #include "http/server.h"
+#include "switchboard/upstream.h"
 
 namespace switchboard::http {
 
@@ -45,6 +46,9 @@ struct UpstreamRequest {
   std::string_view target;
   std::string_view body;
   boost::container::small_vector<std::pair<std::string_view, std::string_view>, 6> headers;
+  // Stops start() from outside: the resolve, connect, handshake, write or head read under way is
+  // interrupted and start() fails with `cancelled` (null: none).
+  CallCanceller* canceller = nullptr;
   void set(std::string_view name, std::string_view value) { headers.emplace_back(name, value); }
 };
 
@@ -106,9 +110,10 @@ class UpstreamClient : public std::enable_shared_from_this<UpstreamClient> {
 
   // Sends `request` (target, method, headers and body view set by the caller; Host, Authorization
   // and Content-Length are set here) and waits for the response head until `deadline`. The body
-  // must outlive this call; it is not copied.
+  // must outlive this call; it is not copied. `request` too (by reference: a copy in the
+  // coroutine's frame pushed it over asio's 1020-byte recycling limit).
   asio::awaitable<Result<std::unique_ptr<UpstreamCall>>> start(const UpstreamTarget& target,
-                                                               UpstreamRequest request,
+                                                               const UpstreamRequest& request,
                                                                Clock::time_point deadline);
   std::size_t idle_connections() const;
 
@@ -116,7 +121,8 @@ class UpstreamClient : public std::enable_shared_from_this<UpstreamClient> {
   friend class UpstreamCall;
   using Connection = UpstreamCall::Connection;
   asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const config::Url& url,
-                                                               Clock::time_point deadline);
+                                                               Clock::time_point deadline,
+                                                               CallCanceller* canceller);
   void release(std::size_t key, std::unique_ptr<Connection> conn);
   // A pooled connection for `key` that has not idled too long, or null; drops expired ones.
   std::unique_ptr<Connection> take_idle(std::size_t key, Clock::time_point now);

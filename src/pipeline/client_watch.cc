@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -11,8 +9,7 @@
 
 namespace switchboard::pipeline {
 
-ClientWatch::ClientWatch(asio::any_io_executor executor, Arm arm, ClientWatchList* later)
-    : arm_(std::move(arm)), later_(later), signal_(executor, asio::steady_timer::time_point::max()) {}
+ClientWatch::ClientWatch(Arm arm, ClientWatchList* later) : arm_(std::move(arm)), later_(later) {}
 
 void ClientWatch::arm() {
   if (asked_ || gone_) return;
@@ -65,7 +62,7 @@ void ClientWatchList::sweep() {
 void ClientWatch::mark_gone() {
   if (gone_) return;
   gone_ = true;
-  signal_.cancel();
+  if (signal_) signal_->cancel();
   // A listener may go away as its operation ends: interrupt from a copy.
   const auto listening = listening_;
   for (auto* l : listening)
@@ -86,37 +83,9 @@ ClientWatch::Listening::~Listening() {
 asio::awaitable<void> ClientWatch::until_gone() {
   arm();
   if (gone_) co_return;
-  auto [ec] = co_await signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (!signal_) signal_.emplace(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+  auto [ec] = co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
   (void)ec;
-}
-
-asio::awaitable<bool> unless_client_leaves(RequestContext& ctx, asio::awaitable<void> op) {
-  ClientWatch* watch = ctx.client_watch;
-  if (!watch) {
-    co_await std::move(op);
-    co_return true;
-  }
-  watch->arm();
-  if (watch->gone()) co_return false;
-  // `op` runs as a coroutine of its own whose cancellation slot the watch's signal drives (one
-  // spawn per call, no race and no timer: this is on every model call's path).
-  asio::cancellation_signal signal;
-  // A signal without a handler drives no operation any more (it ended; this coroutine has not
-  // resumed yet).
-  ClientWatch::Listening listening(*watch, [&signal] {
-    if (!signal.slot().has_handler()) return false;
-    signal.emit(asio::cancellation_type::terminal);
-    return true;
-  });
-  auto executor = co_await asio::this_coro::executor;
-  try {
-    co_await asio::co_spawn(executor, std::move(op),
-                            asio::bind_cancellation_slot(signal.slot(), asio::use_awaitable));
-  } catch (const boost::system::system_error& e) {
-    if (e.code() == asio::error::operation_aborted && listening.interrupted()) co_return false;
-    throw;
-  }
-  co_return !listening.interrupted();
 }
 
 bool client_left(const RequestContext& ctx) {

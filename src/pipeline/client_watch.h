@@ -5,9 +5,11 @@
 // starts once the request has waited kArmDelay (ClientWatchList, one per worker): most calls end
 // before, and a cache hit or a refusal never asks, so neither pays for a peek and a pending wait.
 // A client that left before the watch started is found by its first peek. When the client closes
-// or resets its connection, the calls still waiting on an upstream are cancelled (as a plan's
-// deadline cancels them: no health effect, no retry), a multi-call plan calls nothing more, a
-// stream's pending read is cancelled (UpstreamResponse::cancel), and the request is recorded with
+// or resets its connection, the calls still waiting on an upstream are cancelled (each attempt
+// listens: its request under way through a CallCanceller, its body's read through
+// UpstreamResponse::cancel — as a plan's deadline cancels them: no health effect, no retry, no
+// other replica or fallback tried), a multi-call plan calls nothing more, a stream's pending read
+// is cancelled, and the request is recorded with
 // outcome `client_gone` — status 499 (nginx's "client closed request") when nothing was sent yet —
 // and what was spent until then. `server.cancel_on_client_close: false` lets calls run to their
 // end instead. Offline there is no watch (RequestContext::client_watch is null) and nothing is ever
@@ -18,11 +20,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "switchboard/result.h"
@@ -40,7 +42,7 @@ class ClientWatch : public boost::intrusive::list_base_hook<
   // `arm` starts watching the connection and calls mark_gone() when the client leaves.
   using Arm = std::function<void(ClientWatch&)>;
   // `later`: where arm() queues the watch until kArmDelay passed (null: arm() starts it at once).
-  ClientWatch(boost::asio::any_io_executor executor, Arm arm, ClientWatchList* later = nullptr);
+  explicit ClientWatch(Arm arm, ClientWatchList* later = nullptr);
   ClientWatch(const ClientWatch&) = delete;
   ClientWatch& operator=(const ClientWatch&) = delete;
 
@@ -83,7 +85,9 @@ class ClientWatch : public boost::intrusive::list_base_hook<
   bool started_ = false;
   bool gone_ = false;
   std::vector<Listening*> listening_;
-  boost::asio::steady_timer signal_;  // never expires: mark_gone() cancels its waits
+  // Never expires: mark_gone() cancels its waits. Made by the first until_gone() (multi-call plans
+  // only): constructing a timer looks its service up under the io_context's mutex.
+  std::optional<boost::asio::steady_timer> signal_;
 };
 
 // A worker's watches asked for but not started yet, oldest first; a timer starts each one once it
@@ -101,14 +105,6 @@ class ClientWatchList {
   boost::asio::steady_timer timer_;
   bool timer_armed_ = false;
 };
-
-// Runs `op` to its end, unless the client leaves first: `op` is then cancelled (it must turn the
-// cancellation into its own result, as call_model() does, or throw operation_aborted) and false
-// is returned. An op that ended before the client left returns true, even when the client left
-// before this coroutine resumed. Without a watch
-// (offline, or cancel_on_client_close off) it just awaits `op`. An exception from `op` is rethrown.
-boost::asio::awaitable<bool> unless_client_leaves(RequestContext& ctx,
-                                                  boost::asio::awaitable<void> op);
 
 // Whether the request's client is known to have left.
 bool client_left(const RequestContext& ctx);

@@ -162,6 +162,8 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   const auto& mc = *answer.model->config;
   auto& upstream = *answer.call;
   ResponseWriter& client = answer.api->writer(ctx);
+  // A body the attempt read was checked there (model_call.cc): only one read here is.
+  const bool read_here = !answer.body;
   if (!answer.body) {
     auto whole = co_await upstream.read_all(kMaxUpstreamBody, answer.sent_at + mc.timeout);
     if (!whole) {
@@ -172,7 +174,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
     answer.body = std::move(*whole);
   }
   std::string& whole = *answer.body;
-  if (upstream.status() == 200 && !looks_like_json_object(whole)) {
+  if (read_here && upstream.status() == 200 && !looks_like_json_object(whole)) {
     // A streaming request answered whole (its body is read only here; a non-streaming one was
     // checked in the attempt, model_call.cc): the same broken replica, found after the attempt
     // was counted a success.

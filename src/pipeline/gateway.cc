@@ -368,7 +368,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   std::string decision;
   Forget unrecorded{unrecorded_, decision};
   // The client's connection, watched from the first model call on (pipeline/client_watch.h).
-  ClientWatch watch(ex.executor(), [&ex](ClientWatch& w) { ex.watch_peer([&w] { w.mark_gone(); }); },
+  ClientWatch watch([&ex](ClientWatch& w) { ex.watch_peer([&w] { w.mark_gone(); }); },
                     workers_[ex.worker()]->watches.get());
   struct StopWatching {
     http::Exchange& ex;

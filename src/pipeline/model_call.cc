@@ -12,8 +12,9 @@
 #include <variant>
 
 #include "api/chat_request.h"
-#include "pool/health.h"
 #include "api/json_util.h"
+#include "pipeline/client_watch.h"
+#include "pool/health.h"
 
 namespace switchboard::pipeline {
 
@@ -35,10 +36,11 @@ struct HedgeRace {
 
 // One attempt on replica `r` of `m`, whose API takes the request (the callers check refusal()
 // first): sends the request, waits for the head (and, unless it is an event stream, the body).
-awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m,
-                               Replica& r,
-                               std::optional<config::ReasoningMode> reasoning = std::nullopt) {
-  Attempt a;
+// Fills `a` (a fresh Attempt) in place: returned by value, the Attempt would sit in this frame
+// twice (the local and the promise's result) and push it over asio's 1020-byte recycling limit.
+awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRuntime& m,
+                            Replica& r, Attempt& a,
+                            std::optional<config::ReasoningMode> reasoning = std::nullopt) {
   a.model = &m;
   a.replica = &r;
   a.in_flight = InFlight(r.in_flight);
@@ -58,6 +60,9 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
   const std::string_view body = a.api->body(ctx, st, upstream_name, a.reasoning);
   a.sent_body = body;
   a.upstream_name = upstream_name;
+  // The client leaving (pipeline/client_watch.h) stops this attempt where it is: the request
+  // under way (connect, write, head) through the canceller, the body's read through the call.
+  CallCanceller canceller;
   ModelCall call{m.config->name,
                  &r,
                  path,
@@ -65,13 +70,25 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
                  m.authorization[r.ordinal],
                  st.streams(ctx),
                  deadline,
-                 m.upstream_headers[r.ordinal]};
+                 m.upstream_headers[r.ordinal],
+                 &canceller};
+  std::optional<ClientWatch::Listening> watching;
+  if (ClientWatch* watch = ctx.client_watch) {
+    watch->arm();
+    if (watch->gone()) canceller.cancel();
+    watching.emplace(*watch, [&canceller, &a] {
+      canceller.cancel();
+      if (a.call) a.call->cancel();
+      return true;
+    });
+  }
   auto started = co_await ctx.upstream->start(call);
   a.head_ms = ms_since(a.sent_at);
   if (!started) {
     a.error = started.error();
   } else {
     a.call = a.api->adapt(ctx, std::move(*started));
+    if (canceller.cancelled()) a.call->cancel();  // came as the head did: the body is not read
     // A whole answer is read here, also when a stream was asked for and the upstream answered
     // whole (an error, or a server that does not stream): its body decides the attempt's result.
     if (!st.streams(ctx) || !a.call->content_type().starts_with("text/event-stream")) {
@@ -99,7 +116,6 @@ awaitable<Attempt> run_attempt(RequestContext& ctx, CallState& st, const ModelRu
   if (a.call) {
     if (auto recorded = a.call->recorded_latency_ms()) a.head_ms = a.ms = *recorded;
   }
-  co_return a;
 }
 
 // Appends the attempt to the decision record and reports its outcome to the replica's health.
@@ -145,7 +161,7 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
   auto primary = [&]() -> awaitable<Attempt> {
     Attempt a;
     try {
-      a = co_await run_attempt(ctx, st, m, first);
+      co_await run_attempt(ctx, st, m, first, a);
     } catch (const std::exception&) {
       a = cancelled(first);
     }
@@ -190,7 +206,7 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     race.hedge_running = true;
     Attempt a;
     try {
-      a = co_await run_attempt(ctx, st, m, *second);
+      co_await run_attempt(ctx, st, m, *second, a);
     } catch (const std::exception&) {
       a = cancelled(*second);
     }
@@ -224,11 +240,16 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
 // reasoning.effort or thinking (or its param is reasoning_effort), and not a value or a budget
 // (a model that reasons but not at that effort). Reads a streamed request's error body into
 // a.body (deliver() takes it from there); a body that cannot be read makes the attempt a failure.
+// Whether `a` can be such a refusal at all (checked before refuses_reasoning(), so that an answer
+// that is not one costs no coroutine frame).
+bool may_refuse_reasoning(const ModelRuntime& m, const Attempt& a) {
+  return a.call && a.call->status() == 400 && m.config->reasoning == config::ReasoningMode::kAuto &&
+         a.reasoning == config::ReasoningMode::kAuto;
+}
+
 awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const ModelRuntime& m,
                                   Attempt& a) {
-  if (!a.call || a.call->status() != 400 || m.config->reasoning != config::ReasoningMode::kAuto ||
-      a.reasoning != config::ReasoningMode::kAuto)
-    co_return false;
+  if (!may_refuse_reasoning(m, a)) co_return false;
   // Nothing to leave out: a pass-through, or a translation that asked no thinking.
   if (a.api->body(ctx, st, a.upstream_name, config::ReasoningMode::kOff) == a.sent_body)
     co_return false;
@@ -262,6 +283,8 @@ awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const Mode
 CutCharge cut_tries_charge(const RequestContext& ctx, std::size_t from, std::string_view model,
                            std::int64_t prompt_tokens) {
   CutCharge c;
+  // The common case, one try that answered: nothing was cut.
+  if (ctx.rec.attempts.size() == from + 1 && ctx.rec.attempts[from].result == "ok") return c;
   for (std::size_t i = from; i < ctx.rec.attempts.size(); ++i) {
     const auto& a = ctx.rec.attempts[i];
     if (a.replica.empty() || (!model.empty() && a.model != model)) continue;
@@ -283,10 +306,12 @@ void add_cut_charge(RequestContext& ctx, const CutCharge& c) {
 }
 
 bool looks_like_json_object(std::string_view body) {
-  constexpr std::string_view kBlank = " \t\r\n";
-  const auto first = body.find_first_not_of(kBlank);
-  const auto last = body.find_last_not_of(kBlank);
-  return first != std::string_view::npos && body[first] == '{' && body[last] == '}';
+  // Plain loops: find_first_not_of(" \t\r\n") calls memchr once per character it looks at.
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  std::size_t first = 0, last = body.size();
+  while (first < last && blank(body[first])) ++first;
+  while (last > first && blank(body[last - 1])) --last;
+  return first < last && body[first] == '{' && body[last - 1] == '}';
 }
 
 std::string Attempt::result() const {
@@ -343,6 +368,10 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
   std::vector<Replica*> not_tried;       // the last model's replicas tried anyway
   bool tried_anyway = false;
   for (std::int32_t n = 0; n < pc.retry.max_attempts && !out.answer && !out.stop; ++n) {
+    if (client_left(ctx)) {  // nobody to answer: no other replica is tried
+      out.stop = true;
+      break;
+    }
     auto c = pool::healthy_candidates(m.replica_ptrs, st.tried, pool::steady_ms(), st.buffer);
     std::span<Replica* const> candidates = c.replicas;
     if (candidates.empty()) {
@@ -408,7 +437,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       a = co_await hedged_attempt(ctx, st, m, r, c.unavailable);
     } else {
       try {
-        a = co_await run_attempt(ctx, st, m, r);
+        co_await run_attempt(ctx, st, m, r, a);
       } catch (const boost::system::system_error& e) {
         // Cancelled while in a step that does not turn cancellation into a result (resolving the
         // upstream's name): the call is still recorded, as a cancelled one.
@@ -429,7 +458,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       out.stop = true;
       break;
     }
-    if (co_await refuses_reasoning(ctx, st, m, a)) {
+    if (may_refuse_reasoning(m, a) && co_await refuses_reasoning(ctx, st, m, a)) {
       // This request goes again to the same replica without it (a fix of the request, not a retry
       // of a failure: no retry budget). Learned for the model once that call succeeds.
       Replica& same = *a.replica;
@@ -437,7 +466,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       ctx.rec.reason += "; " + m.config->name + " refused the reasoning setting: sent without it";
       if (ctx.metrics) ctx.metrics->reasoning_refused.with({m.config->name}).inc();
       a = Attempt();  // the refused call's connection and in-flight count are released first
-      a = co_await run_attempt(ctx, st, m, same, config::ReasoningMode::kOff);
+      co_await run_attempt(ctx, st, m, same, a, config::ReasoningMode::kOff);
       note_attempt(ctx, a, false, c.unavailable);
       if (a.call && a.call->status() / 100 == 2 && !m.reasoning_refused->exchange(true))
         spdlog::warn("model {} refused a reasoning setting (400 from replica {}): none is sent to "

@@ -24,6 +24,8 @@ class ChatFromUpstream final : public UpstreamResponse {
 
   unsigned status() const override { return inner_->status(); }
   const std::string& content_type() const override { return content_type_; }
+  // The client left: the replica's read stops (before, a translated stream kept reading).
+  void cancel() override { inner_->cancel(); }
   std::optional<double> billed_usd() const override { return inner_->billed_usd(); }
   std::optional<double> recorded_latency_ms() const override {
     return inner_->recorded_latency_ms();

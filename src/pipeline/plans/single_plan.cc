@@ -9,6 +9,7 @@ namespace {
 // What the calls came to: the attempt to deliver (an answer, or the last 5xx/429 held back), else
 // the last error.
 struct Calls {
+  bool answered = false;  // `deliver` is a good answer (not a 5xx/429 held back)
   std::optional<Attempt> deliver;
   std::optional<Error> error;
   const ModelRuntime* first = nullptr;
@@ -24,10 +25,11 @@ asio::awaitable<void> call_models(RequestContext& ctx, const Plan& plan, Calls& 
   for (const auto& f : plan.fallbacks) models.push_back(ctx.runtime->find_model(f));
   out.first = models[0];
   CallState st;
-  for (std::size_t i = 0; i < models.size(); ++i) {
+  for (std::size_t i = 0; i < models.size() && !client_left(ctx); ++i) {
     ModelCallResult r = co_await call_model(ctx, st, *models[i], i + 1 == models.size());
     if (r.answer) {
       out.deliver = std::move(r.answer);
+      out.answered = true;
       co_return;
     }
     if (r.held) out.deliver = std::move(r.held);
@@ -47,7 +49,10 @@ class SinglePlan final : public PlanRunner {
       add_cut_charge(ctx, cut_tries_charge(ctx, attempts_before, "",
                                            ctx.req.estimated_prompt_tokens));
     };
-    if (!co_await unless_client_leaves(ctx, call_models(ctx, plan, *calls))) {
+    // The client leaving cancels the attempt under way (run_attempt) and stops the retries and
+    // fallbacks; an answer that came before is delivered (its write then finds the client gone).
+    co_await call_models(ctx, plan, *calls);
+    if (client_left(ctx) && !calls->answered) {
       calls.reset();  // the cancelled call's connection and in-flight count are released
       StageResult gone = client_gone_result(ctx, attempts_before);
       charge_cut();
