@@ -1,4 +1,5 @@
 #include "signals/fasttext_model.h"
+#include "signals/fasttext_file.h"
 
 #include <fasttext/fasttext.h>
 #include <sys/stat.h>
@@ -27,6 +28,10 @@ Result<std::unique_ptr<FastTextModel>> FastTextModel::load(const std::string& pa
   if (stat(path.c_str(), &st) != 0)
     return make_error(ErrorKind::kInternal, "missing_weights",
                       path + ": not found; " + install_hint);
+  // fastText's loader trusts the file (signals/fasttext_file.h).
+  if (auto checked = check_fasttext_file(path); !checked)
+    return make_error(ErrorKind::kInternal, "bad_weights",
+                      checked.error().message + "; " + install_hint);
   std::unique_ptr<FastTextModel> m(new FastTextModel());
   try {
     m->ft_->loadModel(path);

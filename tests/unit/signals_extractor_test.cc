@@ -2,6 +2,9 @@
 // weight-dependent tests fail (not skip) when the weights are absent, naming the command.
 #include <gtest/gtest.h>
 
+#include "signals/fasttext_file.h"
+#include "signals/fasttext_model.h"
+
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -256,6 +259,24 @@ TEST(SignalsCode, LineScores) {
   EXPECT_EQ(code_line_score("    return x + 1;"), 2);
   EXPECT_EQ(code_line_score("The weather is nice today."), 0);
   EXPECT_EQ(code_line_score("Explain the difference between a list and a tuple"), 0);
+}
+
+// The quantized language model (lid.176.ftz) passes the file check fastText's loader now sits
+// behind (signals/fasttext_file.h); a truncated copy of it is refused, not loaded without end.
+TEST(FastTextFile, QuantizedModelChecksAndACutCopyIsRefused) {
+  const std::string lid = default_weights_dir() + "/" + kLanguageModelFileName;
+  ASSERT_TRUE(check_fasttext_file(lid)) << "run `make weights`";
+  std::ifstream in(lid, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  const std::string cut = ::testing::TempDir() + "/sb-lid-cut.ftz";
+  for (std::size_t at : {std::size_t{200}, bytes.size() / 3, bytes.size() - 8}) {
+    std::ofstream(cut, std::ios::binary | std::ios::trunc) << bytes.substr(0, at);
+    auto r = check_fasttext_file(cut);
+    EXPECT_FALSE(r) << at;
+    auto m = FastTextModel::load(cut, "hint");
+    EXPECT_FALSE(m) << at;
+  }
+  std::remove(cut.c_str());
 }
 
 }  // namespace

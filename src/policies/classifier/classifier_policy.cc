@@ -10,6 +10,7 @@
 #include "policies/classifier/fasttext_text.h"
 #include "policies/classifier/ova_model.h"
 #include "policies/learned.h"
+#include "signals/fasttext_file.h"
 
 namespace switchboard::policies {
 namespace {
@@ -62,6 +63,9 @@ Result<std::unique_ptr<Policy>> make_classifier(const PolicyContext& ctx) {
   auto model = std::make_unique<fasttext::FastText>();
   const std::string model_path = (fs::path(setup->dir) / "model.bin").string();
   if (!fs::exists(model_path)) return fail("no model.bin");
+  // fastText's loader trusts the file: a truncated one made it grow without end.
+  if (auto checked = signals::check_fasttext_file(model_path); !checked)
+    return fail(checked.error().message);
   try {
     model->loadModel(model_path);
   } catch (const std::exception& e) {
