@@ -221,7 +221,13 @@ int run_batch_assign(const BatchAssignOptions& o) {
   }
   if (recorded) summary["recorded"] = {{"mean_score", score / n}, {"cost_usd", cost}};
   json per_model = json::object();
-  if (!o.out.empty()) std::filesystem::create_directories(o.out);
+  if (!o.out.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out, ec);
+    if (ec || !std::filesystem::is_directory(o.out))
+      return fail(1, "--out " + o.out + ": not a directory the batch files can be written to" +
+                         (ec ? " (" + ec.message() + ")" : ""));
+  }
   for (std::size_t j = 0; j < models.size(); ++j) {
     double pc = 0;
     for (auto i : by_model[j]) pc += p.cost[i * p.models + j];

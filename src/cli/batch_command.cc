@@ -9,6 +9,7 @@
 
 #include "cli/batch_assign.h"
 #include "cli/command.h"
+#include "cli/number_checks.h"
 #include "config/config.h"
 #include "data/outcomes.h"
 #include "eval/offline_runner.h"
@@ -96,7 +97,8 @@ const CommandRegistrar kBatch(
       app.add_option("--in", a->in,
                      "Assign mode: prompts (JSONL: recorded outcomes, or custom_id/id with "
                      "prompt/messages/body.messages)");
-      app.add_option("--budget", a->budget, "Assign mode: total budget in USD (default: none)");
+      app.add_option("--budget", a->budget, "Assign mode: total budget in USD (default: none)")
+          ->check(finite_number(false));
       app.add_option("--policy", a->policy, "Assign mode: learned policy type (knn, classifier, mf, blend)");
       app.add_option("--model-dir", a->model_dir, "Assign mode: its trained model directory");
       app.add_option("--capacity", a->capacity, "Assign mode: MODEL=N, at most N prompts (repeatable)");

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/number_checks.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
 #include "sim/trace.h"
@@ -48,6 +49,11 @@ Result<std::vector<std::int64_t>> parse_max_context(const std::string& spec, std
       std::int64_t value = std::stoll(part.substr(0, x));
       std::int64_t count = x == std::string::npos ? 1 : std::stoll(part.substr(x + 1));
       if (value < 0 || count <= 0) throw std::invalid_argument("");
+      // No more entries than replicas (a count of 10^10 used to fill memory before the check).
+      if (static_cast<std::uint64_t>(count) > replicas - std::min(replicas, out.size()))
+        return make_error(ErrorKind::kBadRequest, "bad_option",
+                          fmt::format("--max-context lists more than the {} replicas of --replicas",
+                                      replicas));
       for (std::int64_t i = 0; i < count; ++i) out.push_back(value);
     } catch (const std::exception&) {
       return make_error(ErrorKind::kBadRequest, "bad_option",
@@ -165,8 +171,10 @@ const CommandRegistrar kSim(
       app.add_option("--balancer-opt", o->balancer_opts,
                      "a balancer option, NAME.KEY=VALUE (repeatable)");
       app.add_option("--time-scale", o->time_scale,
-                     "divide arrival times by this (2 = twice the trace's rate)");
-      app.add_option("--rate", o->rate, "scale arrivals to this many requests per second");
+                     "divide arrival times by this (2 = twice the trace's rate)")
+          ->check(finite_number(true));
+      app.add_option("--rate", o->rate, "scale arrivals to this many requests per second")
+          ->check(finite_number(true));
       app.add_option("--limit", o->limit, "only the first N requests");
       app.add_option("--max-context", o->max_context,
                      "per-replica max context, e.g. 32768x6,131072x2");

@@ -177,7 +177,12 @@ int run_train(const TrainCliOptions& o) {
       fmt::print(stderr, "switchboard train: --param wants KEY=VALUE, got '{}'\n", kv);
       return 2;
     }
-    spec[kv.substr(0, eq)] = YAML::Load(kv.substr(eq + 1));
+    try {
+      spec[kv.substr(0, eq)] = YAML::Load(kv.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      fmt::print(stderr, "switchboard train: --param {}: not a value ({})\n", kv, e.msg);
+      return 2;
+    }
   }
   TrainProgress progress(isatty(STDERR_FILENO));
   signals::ExtractorOptions signal_options;
@@ -194,7 +199,7 @@ int run_train(const TrainCliOptions& o) {
       [&progress](std::string_view stage, std::size_t done, std::size_t total) {
         progress.update(stage, done, total);
       }};
-  auto trained = (*trainer)(ctx);
+  auto trained = policies::run_trainer(*trainer, ctx);
   if (!trained) {
     fmt::print(stderr, "switchboard train: {}\n", trained.error().message);
     return 1;

@@ -77,7 +77,7 @@ Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<Spe
     TrainContext ctx{train,         models,       given ? YAML::Clone(given->spec) : YAML::Node(),
                      dir,           options.seed, pipeline::extractor_options(signals),
                      std::string(), nullptr};
-    auto trained = (*trainer)(ctx);
+    auto trained = policies::run_trainer(*trainer, ctx);
     if (!trained) return bad("training policy '" + label + "' failed: " + trained.error().message);
     plan.spec = trained->spec;
     plan.sweep = trained->sweep;

@@ -1,8 +1,12 @@
 #include "policies/learned.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 
 #include "config/config.h"
 #include "policies/calibration.h"
@@ -243,9 +247,31 @@ YAML::Node output_spec(const TrainContext& ctx, const std::string& policy,
 }
 
 double spec_number(const TrainContext& ctx, const std::string& key, double fallback) {
-  if (ctx.base_spec && ctx.base_spec.IsMap() && ctx.base_spec[key])
-    return ctx.base_spec[key].as<double>();
-  return fallback;
+  if (!ctx.base_spec || !ctx.base_spec.IsMap() || !ctx.base_spec[key]) return fallback;
+  const YAML::Node n = ctx.base_spec[key];
+  double v = 0;
+  if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v))
+    throw std::invalid_argument("hyper-parameter '" + key + "' must be a finite number" +
+                                (n.IsScalar() ? " (got '" + n.Scalar() + "')" : ""));
+  return v;
+}
+
+std::int64_t spec_int(const TrainContext& ctx, const std::string& key, std::int64_t fallback,
+                      std::int64_t min, std::int64_t max) {
+  const double v = spec_number(ctx, key, static_cast<double>(fallback));
+  if (v != std::floor(v) || v < static_cast<double>(min) || v > static_cast<double>(max))
+    throw std::invalid_argument("hyper-parameter '" + key + "' must be an integer from " +
+                                std::to_string(min) + " to " + std::to_string(max) + " (got " +
+                                fmt::format("{:g}", v) + ")");
+  return static_cast<std::int64_t>(v);
+}
+
+std::size_t spec_folds(const TrainContext& ctx) {
+  const auto folds = spec_int(ctx, "folds", 5, 0, 100);
+  if (folds == 1)
+    throw std::invalid_argument(
+        "hyper-parameter 'folds' must be 0 (no cross-fitting) or at least 2 (got 1)");
+  return static_cast<std::size_t>(folds);
 }
 
 void report_progress(const TrainContext& ctx, std::string_view stage, std::size_t done,

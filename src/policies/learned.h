@@ -118,8 +118,14 @@ Result<RowSignals> extract_row_signals(const TrainContext& ctx, const TrainTable
 Manifest base_manifest(const TrainContext& ctx, const std::string& policy, const TrainTable& table);
 YAML::Node output_spec(const TrainContext& ctx, const std::string& policy,
                        const std::vector<std::string>& runtime_keys);
-// A hyper-parameter from the user's spec, or `fallback`.
+// A hyper-parameter from the user's spec, or `fallback`. Throws std::invalid_argument naming the
+// key when it is not a finite number (spec_int: not an integer within [min, max]); run_trainer()
+// turns that into the trainer's error.
 double spec_number(const TrainContext& ctx, const std::string& key, double fallback);
+std::int64_t spec_int(const TrainContext& ctx, const std::string& key, std::int64_t fallback,
+                      std::int64_t min, std::int64_t max);
+// `folds` for cross-fitting the calibration: 0 (none) or 2-100 (default 5).
+std::size_t spec_folds(const TrainContext& ctx);
 void report_progress(const TrainContext& ctx, std::string_view stage, std::size_t done,
                      std::size_t total);
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <new>
 
 namespace switchboard::policies {
 
@@ -12,6 +13,17 @@ std::vector<double> default_lambda_sweep() {
   for (int i = 0; i < kLogPoints; ++i)
     out.push_back(std::pow(10.0, kFromExp + (kToExp - kFromExp) * i / (kLogPoints - 1)));
   return out;
+}
+
+Result<TrainedPolicy> run_trainer(const PolicyTrainer& trainer, const TrainContext& ctx) {
+  try {
+    return trainer(ctx);
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorKind::kInternal, "out_of_memory",
+                      "training ran out of memory (a hyper-parameter too large?)");
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::kBadRequest, "bad_hyperparameter", e.what());
+  }
 }
 
 Result<TrainedPolicy> train_nested(const TrainContext& ctx, const YAML::Node& spec,

@@ -65,6 +65,11 @@ using PolicyTrainer = std::function<Result<TrainedPolicy>(const TrainContext&)>;
 using TrainerRegistry = Registry<PolicyTrainer>;
 using TrainerRegistrar = Registrar<PolicyTrainer>;
 
+// Runs `trainer` on `ctx`: what it throws (a hyper-parameter that is not a number or out of its
+// range, memory it could not get) becomes its error (kBadRequest "bad_hyperparameter", or
+// kInternal "out_of_memory"), never an exception out of the command.
+Result<TrainedPolicy> run_trainer(const PolicyTrainer& trainer, const TrainContext& ctx);
+
 // For trainers made of other policies (cascade, blend): trains `spec` (with `type`) by its
 // registered trainer on ctx's data into OUT/`sub`. Errors name `owner` (kBadRequest: a type with no
 // trainer; kInternal: the directory cannot be created).

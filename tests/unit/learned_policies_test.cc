@@ -5,11 +5,14 @@
 // registered factory from the model directory, and asked about prompts it has not seen.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <filesystem>
 #include <fstream>
 
 #include "config/config.h"
 #include "pipeline/runtime.h"
+#include "signals/fasttext_file.h"
 #include "policies/model_dir.h"
 #include "policies/trainer.h"
 
@@ -255,7 +258,9 @@ TEST_P(LearnedPolicyTest, DamagedModelFilesAreRefusedNotThrown) {
     Result<std::unique_ptr<pipeline::Runtime>> rt = make_error(ErrorKind::kInternal, "", "");
     EXPECT_NO_THROW(rt = pipeline::build_runtime(cfg())) << hp;
     // Only the classifier reads task_token; every policy refuses a non-object.
-    if (hp.is_string() || GetParam() == "classifier") EXPECT_FALSE(rt) << hp;
+    if (hp.is_string() || GetParam() == "classifier") {
+      EXPECT_FALSE(rt) << hp;
+    }
   }
   std::ofstream(manifest, std::ios::trunc) << text;
   EXPECT_TRUE(pipeline::build_runtime(cfg()));
@@ -263,6 +268,68 @@ TEST_P(LearnedPolicyTest, DamagedModelFilesAreRefusedNotThrown) {
 
 INSTANTIATE_TEST_SUITE_P(Policies, LearnedPolicyTest,
                          ::testing::Values("knn", "classifier", "mf", "blend"));
+
+// Hyper-parameters that are not numbers, or out of range, are the trainer's error naming the key
+// (before: an uncaught YAML conversion, a division by zero in fastText for bucket 0, a hang for
+// folds -1, bad_alloc for a negative dim).
+TEST(TrainerParams, BadHyperParametersAreErrorsNamingTheKey) {
+  const data::Outcomes data = train_data();
+  const std::string dir = (fs::temp_directory_path() / "sb_learned_bad_params").string();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"knn", "{k: abc}"},         {"knn", "{k: 0}"},          {"knn", "{k: 2.5}"},
+      {"classifier", "{bucket: 0}"}, {"classifier", "{folds: -1}"}, {"classifier", "{folds: 1}"},
+      {"classifier", "{lr: .nan}"}, {"mf", "{dim: -3}"},        {"mf", "{epochs: [1, 2]}"}};
+  for (const auto& [policy, params] : cases) {
+    YAML::Node spec = YAML::Load(params);
+    spec["type"] = policy;
+    const auto key = YAML::Load(params).begin()->first.as<std::string>();
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    policies::TrainContext ctx{data, {"coder", "premium", "writer"}, spec, dir, 7, {}, {}, {}};
+    const auto* trainer = policies::TrainerRegistry::instance().find(policy);
+    ASSERT_NE(trainer, nullptr);
+    Result<policies::TrainedPolicy> r = make_error(ErrorKind::kInternal, "", "");
+    EXPECT_NO_THROW(r = policies::run_trainer(*trainer, ctx)) << policy << " " << params;
+    ASSERT_FALSE(r) << policy << " " << params;
+    EXPECT_EQ(r.error().code, "bad_hyperparameter") << r.error().message;
+    EXPECT_NE(r.error().message.find("'" + key + "'"), std::string::npos) << r.error().message;
+  }
+  fs::remove_all(dir);
+}
+
+// A damaged fastText model.bin (signals/fasttext_file.h): fastText's own loader grew without end on
+// a truncated dictionary (a hot reload then killed the gateway) and aborted the process at the
+// first prediction when the header's dim disagreed with the matrices. Each is refused at build.
+TEST(ClassifierPolicy, DamagedModelBinIsRefusedBeforeFastTextReadsIt) {
+  Trained t = train("classifier", 7, "_bin");
+  const auto cfg = [&] { return config_with(t.spec, {"coder", "premium", "writer"}); };
+  ASSERT_TRUE(pipeline::build_runtime(cfg()));
+  const fs::path bin = fs::path(t.dir) / "model.bin";
+  ASSERT_TRUE(signals::check_fasttext_file(bin.string()));
+  std::ifstream in(bin, std::ios::binary);
+  const std::string good((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  const auto refused = [&](const std::string& bytes, const std::string& what) {
+    std::ofstream(bin, std::ios::binary | std::ios::trunc) << bytes;
+    auto rt = pipeline::build_runtime(cfg());
+    EXPECT_FALSE(rt) << what;
+    if (!rt) {
+      EXPECT_NE(rt.error().message.find("model.bin"), std::string::npos) << rt.error().message;
+    }
+  };
+  // Cut inside the header, the dictionary (the first word starts at byte 92), the matrices.
+  for (std::size_t at : {std::size_t{4}, std::size_t{60}, std::size_t{95}, std::size_t{1000},
+                         good.size() / 2, good.size() - 1})
+    if (at < good.size()) refused(good.substr(0, at), "cut at " + std::to_string(at));
+  std::string big_dim = good;
+  const std::int32_t dim = 1 << 30;
+  std::memcpy(big_dim.data() + 8, &dim, sizeof dim);
+  refused(big_dim, "dim 2^30");
+  refused(good + "trailing", "bytes after the end");
+  refused(std::string(64, 'x'), "not a model");
+  std::ofstream(bin, std::ios::binary | std::ios::trunc) << good;
+  EXPECT_TRUE(pipeline::build_runtime(cfg()));
+}
 
 // A blend predicts the weighted mean of its members' predictions, member by member as each
 // predicts alone (built from the blend's own sub-directories).

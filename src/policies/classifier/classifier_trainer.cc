@@ -22,14 +22,15 @@ Result<TrainedPolicy> train_classifier(const TrainContext& ctx) {
   if (!table) return table.error();
   const std::size_t n = table->models.size(), rows = table->rows.size();
   OvaParams p;
-  p.dim = static_cast<int>(spec_number(ctx, "dim", p.dim));
-  p.epoch = static_cast<int>(spec_number(ctx, "epoch", p.epoch));
-  p.word_ngrams = static_cast<int>(spec_number(ctx, "word_ngrams", p.word_ngrams));
-  p.bucket = static_cast<int>(spec_number(ctx, "bucket", p.bucket));
+  p.dim = static_cast<int>(spec_int(ctx, "dim", p.dim, 1, 1000));
+  p.epoch = static_cast<int>(spec_int(ctx, "epoch", p.epoch, 1, 10000));
+  p.word_ngrams = static_cast<int>(spec_int(ctx, "word_ngrams", p.word_ngrams, 1, 10));
+  p.bucket = static_cast<int>(spec_int(ctx, "bucket", p.bucket, 1, 1 << 27));
   p.lr = spec_number(ctx, "lr", p.lr);
+  if (!(p.lr > 0)) throw std::invalid_argument("hyper-parameter 'lr' must be > 0");
   p.threshold = spec_number(ctx, "threshold", p.threshold);
   p.seed = ctx.seed;
-  const std::size_t folds = static_cast<std::size_t>(spec_number(ctx, "folds", 5));
+  const std::size_t folds = spec_folds(ctx);
 
   // With a task classifier configured, its label (as the gateway computes it) is a feature token.
   const bool task_token = !ctx.signal_options.task_model.empty();

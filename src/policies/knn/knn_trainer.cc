@@ -21,7 +21,7 @@ Result<TrainedPolicy> train_knn(const TrainContext& ctx) {
   if (sig->dim == 0)
     return make_error(ErrorKind::kBadRequest, "train_failed",
                       "knn: the extractor has no embedding");
-  const auto k = static_cast<std::size_t>(spec_number(ctx, "k", kDefaultK));
+  const auto k = static_cast<std::size_t>(spec_int(ctx, "k", kDefaultK, 1, 100000));
   report_progress(ctx, "knn: index", 0, 3);
   auto model = KnnModel::build(*table, sig->embeddings, sig->dim, k, ctx.seed);
   if (!model) return model.error();

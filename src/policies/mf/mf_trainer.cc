@@ -34,12 +34,14 @@ Result<TrainedPolicy> train_mf(const TrainContext& ctx) {
   if (sig->dim == 0)
     return make_error(ErrorKind::kBadRequest, "train_failed", "mf: the extractor has no embedding");
   MfParams p;
-  p.dim = static_cast<int>(spec_number(ctx, "dim", p.dim));
-  p.epochs = static_cast<int>(spec_number(ctx, "epochs", p.epochs));
+  p.dim = static_cast<int>(spec_int(ctx, "dim", p.dim, 1, 4096));
+  p.epochs = static_cast<int>(spec_int(ctx, "epochs", p.epochs, 1, 100000));
   p.lr = spec_number(ctx, "lr", p.lr);
   p.l2 = spec_number(ctx, "l2", p.l2);
+  if (!(p.lr > 0) || p.l2 < 0)
+    throw std::invalid_argument("hyper-parameters 'lr' must be > 0 and 'l2' >= 0");
   p.seed = ctx.seed;
-  const std::size_t folds = static_cast<std::size_t>(spec_number(ctx, "folds", 5));
+  const std::size_t folds = spec_folds(ctx);
   const CostTable costs = CostTable::fit(*table);
   const TrainTable aug = with_task_columns(*table, costs.tasks());
   const std::size_t n = table->models.size(), rows = table->rows.size();

@@ -1,0 +1,32 @@
+// CLI11 validators for numeric options: CLI11's own Range and NonNegativeNumber let NaN through
+// (every comparison with it is false), and `inf` is a number to them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <string>
+
+namespace switchboard::cli {
+
+// A finite number >= 0 (> 0 with `positive`).
+inline CLI::Validator finite_number(bool positive) {
+  return CLI::Validator(
+      [positive](std::string& text) -> std::string {
+        double v = 0;
+        try {
+          std::size_t used = 0;
+          v = std::stod(text, &used);
+          if (used != text.size()) return "'" + text + "' is not a number";
+        } catch (const std::exception&) {
+          return "'" + text + "' is not a number";
+        }
+        if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
+        if (positive ? !(v > 0) : !(v >= 0))
+          return "'" + text + "' must be " + (positive ? "> 0" : ">= 0");
+        return "";
+      },
+      positive ? "POSITIVE" : "NON-NEGATIVE");
+}
+
+}  // namespace switchboard::cli
