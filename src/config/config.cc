@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <simdjson.h>
 #include <sys/stat.h>
 
@@ -520,6 +521,14 @@ Result<Url> parse_url(const std::string& text) {
   }
   auto slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
+  // Credentials in the URL would be sent to nobody (keys go in api_key_env) and logged with it.
+  if (authority.find('@') != std::string::npos)
+    return make_error(ErrorKind::kBadRequest, "bad_url",
+                      "url must not hold credentials (user:password@): put the key in an "
+                      "environment variable named by api_key_env");
+  if (rest.find_first_of("?#") != std::string::npos)
+    return make_error(ErrorKind::kBadRequest, "bad_url",
+                      "url must not hold a query or a fragment: '" + text + "'");
   url.base_path = slash == std::string::npos ? "" : rest.substr(slash);
   while (!url.base_path.empty() && url.base_path.back() == '/') url.base_path.pop_back();
   if (url.base_path.size() >= 3 && url.base_path.compare(url.base_path.size() - 3, 3, "/v1") == 0)
@@ -585,6 +594,10 @@ Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& text) {
     return bad("listen port must be a number 0-65535, got '" + port_text + "'");
   int port = std::stoi(port_text);
   if (port > 65535) return bad("listen port must be a number 0-65535, got '" + port_text + "'");
+  // The listener binds an address; a name is not resolved (found here, not at start-up only).
+  unsigned char address[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, host.c_str(), address) != 1 && inet_pton(AF_INET6, host.c_str(), address) != 1)
+    return bad("listen host must be an IP address (127.0.0.1, 0.0.0.0, [::1]), got '" + host + "'");
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 

@@ -1,6 +1,8 @@
 #include "policies/multi_call_spec.h"
 
 #include <algorithm>
+#include <cmath>
+#include <type_traits>
 
 #include "config/config.h"
 
@@ -116,21 +118,29 @@ const std::vector<std::string>& bounds_keys() {
 
 Result<PlanBounds> parse_bounds(const PolicyContext& ctx) {
   PlanBounds b;
-  try {
-    if (auto n = ctx.spec["max_calls"]) {
-      b.max_calls = n.as<int>();
-      if (b.max_calls < 1) return spec_error(where_of(ctx, n), "max_calls must be at least 1");
+  // Each key converted on its own, so that an error names it (yaml-cpp says "bad conversion").
+  const auto number = [&](const char* key, auto& out, const char* what) -> std::optional<Error> {
+    try {
+      out = ctx.spec[key].as<std::remove_reference_t<decltype(out)>>();
+      return std::nullopt;
+    } catch (const YAML::Exception&) {
+      return spec_error(where_of(ctx, ctx.spec[key]), std::string(key) + " must be " + what);
     }
-    if (auto n = ctx.spec["max_cost"]) {
-      b.max_cost = n.as<double>();
-      if (!(*b.max_cost >= 0)) return spec_error(where_of(ctx, n), "max_cost must be >= 0 (USD)");
-    }
-    if (auto n = ctx.spec["deadline_ms"]) {
-      b.deadline_ms = n.as<int>();
-      if (b.deadline_ms < 1) return spec_error(where_of(ctx, n), "deadline_ms must be at least 1");
-    }
-  } catch (const YAML::Exception& e) {
-    return spec_error(ctx.where, "bounds: " + e.msg);
+  };
+  if (auto n = ctx.spec["max_calls"]) {
+    if (auto e = number("max_calls", b.max_calls, "an integer")) return *e;
+    if (b.max_calls < 1) return spec_error(where_of(ctx, n), "max_calls must be at least 1");
+  }
+  if (auto n = ctx.spec["max_cost"]) {
+    double v = 0;
+    if (auto e = number("max_cost", v, "a number (USD)")) return *e;
+    if (!(v >= 0) || !std::isfinite(v))
+      return spec_error(where_of(ctx, n), "max_cost must be a finite number >= 0 (USD)");
+    b.max_cost = v;
+  }
+  if (auto n = ctx.spec["deadline_ms"]) {
+    if (auto e = number("deadline_ms", b.deadline_ms, "an integer (milliseconds)")) return *e;
+    if (b.deadline_ms < 1) return spec_error(where_of(ctx, n), "deadline_ms must be at least 1");
   }
   return b;
 }

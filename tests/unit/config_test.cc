@@ -124,6 +124,12 @@ TEST(Config, RejectsRepeatsControlCharactersAndNonFiniteValues) {
   EXPECT_THAT(error_of("models:\n  - name: a\n    price: {output_per_mtok: .nan}\n" + replica), HasSubstr("finite"));
   EXPECT_THAT(error_of("server: {threads: 4294967297}\n" + model), HasSubstr("at most 1024"));
   EXPECT_THAT(error_of(model + "store: {sqlite: ''}\n"), HasSubstr("store.sqlite must not be empty"));
+  EXPECT_THAT(error_of("listen: localhost:9000\n" + model), HasSubstr("must be an IP address"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://u:pw@h:1'}]\n"),
+              HasSubstr("must not hold credentials"));
+  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:1/v1?x=1'}]\n"),
+              HasSubstr("query"));
+  EXPECT_TRUE(config::parse_config("listen: '[::1]:9000'\n" + model, "t.yaml"));
   // Non-ASCII UTF-8 names are fine.
   EXPECT_TRUE(config::parse_config("models:\n  - name: modèle\n" + replica, "t.yaml"));
   auto dev = config::load_config("/dev/zero");
@@ -180,6 +186,18 @@ TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
               HasSubstr("unknown key 'speed'"));
   EXPECT_THAT(build("models:\n  - name: a\n    balancer: psychic\n    replicas: [{url: 'http://h:1'}]\n"),
               HasSubstr("unknown balancer 'psychic'"));
+  // Multi-call bounds and thresholds: the key named, nonsense numbers refused (since session 27).
+  const std::string cascade = model + "  - name: b\n    replicas: [{url: 'http://h:2'}]\n"
+                              "routes:\n  - name: r\n    policy:\n      type: cascade\n";
+  const std::string tiers = "      tiers: [{model: a, judge: agreement, threshold: 0.5}, {model: b}]\n";
+  EXPECT_EQ(build(cascade + tiers), "");
+  EXPECT_THAT(build(cascade + "      max_calls: many\n" + tiers), HasSubstr("max_calls must be an integer"));
+  EXPECT_THAT(build(cascade + "      deadline_ms: 3000000000\n" + tiers), HasSubstr("deadline_ms must be an integer"));
+  EXPECT_THAT(build(cascade + "      max_cost: .nan\n" + tiers), HasSubstr("max_cost must be a finite"));
+  EXPECT_THAT(build(cascade + "      threshold: .nan\n" + tiers), HasSubstr("threshold must be a finite"));
+  EXPECT_THAT(build(model + "  - name: b\n    replicas: [{url: 'http://h:2'}]\nroutes:\n  - name: r\n"
+                    "    policy: {type: ensemble, members: [a, b], member_quality: [.nan, 0.5]}\n"),
+              HasSubstr("member_quality must hold finite numbers"));
   unsetenv("SB_SURELY_UNSET_KEY");
   EXPECT_THAT(build("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api_key_env: SB_SURELY_UNSET_KEY}]\n"),
               HasSubstr("$SB_SURELY_UNSET_KEY, which is not set"));

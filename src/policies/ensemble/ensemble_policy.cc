@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "config/config.h"
 #include "policies/multi_call_spec.h"
@@ -170,6 +171,9 @@ Result<std::unique_ptr<Policy>> make_ensemble(const PolicyContext& ctx) {
         quality = q.as<std::vector<double>>();
         if (quality.size() != members.size())
           return spec_error(where_of(ctx, q), "member_quality needs one number per member");
+        for (double v : quality)
+          if (!std::isfinite(v))
+            return spec_error(where_of(ctx, q), "member_quality must hold finite numbers");
       }
     } else {
       const YAML::Node r = ctx.spec["recruit"];
@@ -183,7 +187,11 @@ Result<std::unique_ptr<Policy>> make_ensemble(const PolicyContext& ctx) {
         if (k < 1) return spec_error(where_of(ctx, r["k"]), "k must be at least 1");
         recruit.k = static_cast<std::size_t>(k);
       }
-      if (r["max_cost"]) recruit.max_cost = r["max_cost"].as<double>();
+      if (r["max_cost"]) {
+        recruit.max_cost = r["max_cost"].as<double>();
+        if (!(*recruit.max_cost >= 0) || !std::isfinite(*recruit.max_cost))
+          return spec_error(where_of(ctx, r["max_cost"]), "max_cost must be a finite USD amount >= 0");
+      }
       if (ctx.spec["member_quality"])
         return spec_error(where_of(ctx, ctx.spec["member_quality"]),
                           "member_quality is for fixed members (recruits come with predictions)");
