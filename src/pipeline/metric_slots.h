@@ -40,12 +40,15 @@ class ReplicaSlotTable {
 };
 
 struct ModelSlots {
-  explicit ModelSlots(std::size_t replicas_in_gateway, std::size_t own_replicas)
-      : direct(replicas_in_gateway),
+  explicit ModelSlots(std::size_t own_replicas)
+      : direct(own_replicas),
         upstream_latency(std::make_unique<metrics::SeriesSlot<metrics::Histogram>[]>(own_replicas)),
         own_replicas(own_replicas) {}
   metrics::SeriesSlot<metrics::Counter> prompt_tokens, completion_tokens, cost;
-  ReplicaSlotTable direct;  // requests that named this model itself
+  // Requests that named this model itself, by Replica::ordinal: only its own replicas answer them
+  // (sized by them, not by every replica of the gateway: models × replicas grew with the square of
+  // a large fleet's size).
+  ReplicaSlotTable direct;
   // switchboard_upstream_duration_seconds, by Replica::ordinal.
   std::unique_ptr<metrics::SeriesSlot<metrics::Histogram>[]> upstream_latency;
   std::size_t own_replicas;

@@ -27,8 +27,10 @@ ReplicaSlots* slots_of(const RequestContext& ctx) {
     if (!ctx.route->metric_slots || ctx.route_label != ctx.route->config->name) return nullptr;
     return ctx.route->metric_slots->by_replica.at(ctx.replica->index);
   }
-  if (!ctx.model->metric_slots || ctx.route_label != ctx.model->config->name) return nullptr;
-  return ctx.model->metric_slots->direct.at(ctx.replica->index);
+  if (!ctx.model->metric_slots || ctx.route_label != ctx.model->config->name ||
+      ctx.replica->model != ctx.model->config->name)
+    return nullptr;
+  return ctx.model->metric_slots->direct.at(ctx.replica->ordinal);
 }
 
 }  // namespace

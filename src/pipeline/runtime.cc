@@ -192,7 +192,7 @@ Result<std::unique_ptr<Runtime>> build_runtime_unguarded(
     rt->models.emplace(m.name, std::move(mr));
   }
   for (auto& [name, model] : rt->models)
-    model.metric_slots = std::make_unique<ModelSlots>(rt->replica_count, model.replicas.size());
+    model.metric_slots = std::make_unique<ModelSlots>(model.replicas.size());
   const auto& policies = PolicyRegistry::instance();
   for (const auto& route : config->routes) {
     const PolicyFactory* factory = policies.find(route.policy_type);
