@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 
 #include "pipeline/runtime.h"
 
@@ -28,6 +30,23 @@ Reloader::Reloader(std::string path, std::shared_ptr<const config::Config> loade
 std::shared_ptr<const config::Config> Reloader::config() const {
   std::lock_guard lock(mu_);
   return file_config_;
+}
+
+std::optional<Error> Reloader::would_not_start(const config::Config& c) {
+  const auto bad = [](std::string message) {
+    return make_error(ErrorKind::kBadRequest, "bad_config", std::move(message));
+  };
+  if (c.admin.enabled && !c.admin.key_env.empty()) {
+    const char* key = std::getenv(c.admin.key_env.c_str());
+    if (!key || !*key)
+      return bad(c.admin.where + ": admin.key_env names $" + c.admin.key_env +
+                 ", which is not set (or empty): the gateway would not start with this file");
+  }
+  std::error_code ec;
+  if (!c.store.sqlite_path.empty() && std::filesystem::is_directory(c.store.sqlite_path, ec))
+    return bad("store.sqlite " + c.store.sqlite_path +
+               " is a directory: the gateway would not start with this file");
+  return std::nullopt;
 }
 
 std::vector<std::string> Reloader::restart_only_changes(const config::Config& a,
@@ -90,6 +109,9 @@ Result<nlohmann::json> Reloader::reload(const std::string& trigger) {
   auto runtime = pipeline::build_runtime(*cfg);
   if (!runtime) return fail(runtime.error());
   const auto restart = restart_only_changes(*startup_, **cfg);
+  // Settings that take effect at the next start: a file that could not start is refused now, not
+  // found at the next restart.
+  if (auto e = would_not_start(**cfg)) return fail(*e);
   const std::size_t models = (*cfg)->models.size(), routes = (*cfg)->routes.size();
   const std::size_t carried = gateway_.replace_runtime(std::move(*runtime));
   {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ class Reloader {
   const std::string& path() const { return path_; }
   std::int64_t loaded_at_ms() const { return loaded_at_ms_.load(); }
 
+  // Why `config` could not start a gateway where the running one did (what only the start-up
+  // reads: the admin key's variable, the store's path), or nullopt.
+  static std::optional<Error> would_not_start(const config::Config& config);
   // The settings of `fresh` that differ from `running` and take effect only on restart.
   static std::vector<std::string> restart_only_changes(const config::Config& running,
                                                        const config::Config& fresh);

@@ -311,6 +311,28 @@ models:
   EXPECT_EQ(next, old->replica_count + 2);
 }
 
+// A file whose start-up-only settings could not start a gateway is refused at reload (since
+// session 27: it was applied, and the next restart failed).
+TEST(Reloader, AFileThatCouldNotStartIsFoundAtReload) {
+  const std::string models = "models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\n";
+  ::unsetenv("SB_RELOAD_UNSET_ADMIN_KEY");
+  auto unset = config::parse_config(
+      "admin: {listen: 127.0.0.1:9, key_env: SB_RELOAD_UNSET_ADMIN_KEY}\n" + models, "a.yaml");
+  ASSERT_TRUE(unset) << unset.error().message;
+  auto e = admin::Reloader::would_not_start(**unset);
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message.find("SB_RELOAD_UNSET_ADMIN_KEY"), std::string::npos) << e->message;
+  ::setenv("SB_RELOAD_UNSET_ADMIN_KEY", "k", 1);
+  EXPECT_FALSE(admin::Reloader::would_not_start(**unset));
+  ::unsetenv("SB_RELOAD_UNSET_ADMIN_KEY");
+  auto dir = config::parse_config("store: {sqlite: /tmp}\n" + models, "d.yaml");
+  ASSERT_TRUE(dir);
+  ASSERT_TRUE(admin::Reloader::would_not_start(**dir));
+  EXPECT_NE(admin::Reloader::would_not_start(**dir)->message.find("is a directory"), std::string::npos);
+  auto fine = config::parse_config(models, "f.yaml");
+  EXPECT_FALSE(admin::Reloader::would_not_start(**fine));
+}
+
 TEST(Reloader, RestartOnlySettingsAreNamed) {
   auto a = config::parse_config(
       "models:\n  - name: m\n    replicas: [{url: \"http://127.0.0.1:1\"}]\n", "a.yaml");
