@@ -194,43 +194,63 @@ describe('a client that leaves a stream while the upstream is silent', () => {
   const calls = [];
   before(async () => {
     // Sends its head and a first chunk, then nothing for 3 s (a reasoning model thinking).
+    // Answers chat completions, or Anthropic Messages on /v1/messages (the `api: anthropic` replica:
+    // the gateway translates its stream for the chat client).
     thinker = await fakeUpstream((req, res) => new Promise((resolve) => {
-      const call = { closedAfterMs: null, finished: false };
+      const call = { closedAfterMs: null, finished: false, anthropic: req.url.endsWith('/messages') };
       calls.push(call);
       const t0 = performance.now();
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'thinker',
-        choices: [{ index: 0, delta: { role: 'assistant', content: 'Hmm' }, finish_reason: null }] })}\n\n`);
+      if (call.anthropic) {
+        const ev = (type, data) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+        ev('message_start', { message: { id: 'msg_t', type: 'message', role: 'assistant', model: 'claude', content: [],
+          stop_reason: null, usage: { input_tokens: 5, output_tokens: 1 } } });
+        ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+        ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hmm' } });
+      } else {
+        res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'thinker',
+          choices: [{ index: 0, delta: { role: 'assistant', content: 'Hmm' }, finish_reason: null }] })}\n\n`);
+      }
       const timer = setTimeout(() => { call.finished = true; res.end('data: [DONE]\n\n'); resolve(); }, ANSWER_AFTER_MS);
       res.on('close', () => {
         if (!call.finished) { call.closedAfterMs = performance.now() - t0; clearTimeout(timer); }
         resolve();
       });
     }));
-    gw = await startGateway({ models: [model('thinker', thinker.url, { timeout_ms: 10000, stream_idle_timeout_ms: 10000 })] });
+    const opts = { timeout_ms: 10000, stream_idle_timeout_ms: 10000 };
+    gw = await startGateway({ models: [
+      model('thinker', thinker.url, opts),
+      model('claude-thinker', [{ url: thinker.url, api: 'anthropic' }], opts),
+    ] });
   });
   after(stopAll);
 
-  test('the upstream read is cancelled at once, not at the next chunk; recorded client_gone', async () => {
-    const controller = new AbortController();
-    const res = await fetch(`${gw.base}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(chatBody('thinker', 'think hard', { stream: true })), signal: controller.signal,
+  // The second: a stream translated from an Anthropic replica (before session 27 the translation
+  // did not pass the cancel on, and the read waited for the upstream's next event).
+  for (const [name, anthropic] of [['thinker', false], ['claude-thinker', true]]) {
+    test(`${name}: the upstream read is cancelled at once, not at the next chunk; recorded client_gone`, async () => {
+      const controller = new AbortController();
+      const before = calls.length;
+      const res = await fetch(`${gw.base}/v1/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(chatBody(name, 'think hard', { stream: true, max_tokens: 50 })), signal: controller.signal,
+      });
+      assert.equal(res.status, 200);
+      const id = res.headers.get('x-switchboard-decision');
+      const reader = res.body.getReader();
+      await reader.read();  // the first chunk
+      await sleep(200);
+      controller.abort();
+      const call = await eventually(() => calls[before]?.closedAfterMs != null && calls[before], ANSWER_AFTER_MS,
+        'the upstream stream closed before its end');
+      assert.equal(call.anthropic, anthropic);
+      assert.ok(call.closedAfterMs < ANSWER_AFTER_MS - 1000, `closed after ${call.closedAfterMs} ms`);
+      const d = await eventually(() => decisions(gw).find((x) => x.id === id), 10000, 'the record');
+      assert.equal(d.outcome, 'client_gone');
+      assert.equal(d.stream, true);
+      assert.equal(d.error, null, JSON.stringify(d.error));
     });
-    assert.equal(res.status, 200);
-    const id = res.headers.get('x-switchboard-decision');
-    const reader = res.body.getReader();
-    await reader.read();  // the first chunk
-    await sleep(200);
-    controller.abort();
-    const call = await eventually(() => calls[0]?.closedAfterMs != null && calls[0], ANSWER_AFTER_MS,
-      'the upstream stream closed before its end');
-    assert.ok(call.closedAfterMs < ANSWER_AFTER_MS - 1000, `closed after ${call.closedAfterMs} ms`);
-    const d = await eventually(() => decisions(gw).find((x) => x.id === id), 10000, 'the record');
-    assert.equal(d.outcome, 'client_gone');
-    assert.equal(d.stream, true);
-    assert.equal(d.error, null, JSON.stringify(d.error));
-  });
+  }
 });
 
 describe('server.cancel_on_client_close: false', () => {
