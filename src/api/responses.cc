@@ -313,6 +313,10 @@ class ResponsesTranslator final : public AnswerTranslator {
                                                  {"content_index", 0},
                                                  {"delta", c->content},
                                                  {"logprobs", std::move(logprobs)}});
+    } else if (logprobs_ && message_open_) {
+      // Token logprobs on a chunk without text (a server may send them apart) still count for the
+      // open message's done event and final part.
+      for (auto& e : logprob_entries(c->logprobs)) text_logprobs_.push_back(std::move(e));
     }
     for (const auto& tc : tool_calls_.feed(c->tool_calls)) out += tool_part(tc);
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;

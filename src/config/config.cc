@@ -596,7 +596,9 @@ Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& text) {
   if (port > 65535) return bad("listen port must be a number 0-65535, got '" + port_text + "'");
   // The listener binds an address; a name is not resolved (found here, not at start-up only).
   unsigned char address[sizeof(in6_addr)];
-  if (inet_pton(AF_INET, host.c_str(), address) != 1 && inet_pton(AF_INET6, host.c_str(), address) != 1)
+  const std::string without_zone = host.substr(0, host.find('%'));  // fe80::1%eth0
+  if (inet_pton(AF_INET, host.c_str(), address) != 1 &&
+      inet_pton(AF_INET6, without_zone.c_str(), address) != 1)
     return bad("listen host must be an IP address (127.0.0.1, 0.0.0.0, [::1]), got '" + host + "'");
   return std::make_pair(host, static_cast<uint16_t>(port));
 }

@@ -69,6 +69,15 @@ void interrupt(tcp::socket& socket) {
   socket.cancel(ignored);
 }
 void interrupt(tcp::resolver& resolver) { resolver.cancel(); }
+// A connect over several addresses goes on to the next one after a cancel: only closing the socket
+// stops it.
+struct Connecting {
+  tcp::socket& socket;
+};
+void interrupt(Connecting& c) {
+  boost::system::error_code ignored;
+  c.socket.close(ignored);
+}
 
 // While it lives, `canceller` (when there is one) interrupts the operation on `target`.
 template <typename T>
@@ -230,6 +239,8 @@ void UpstreamClient::sweep() {
 
 awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::connect(
     const config::Url& url, Clock::time_point deadline, CallCanceller* canceller) {
+  if (stopped(canceller))  // before a name lookup that nobody waits for
+    co_return classify("resolving " + url.host, asio::error::operation_aborted);
   tcp::resolver resolver(io_);
   std::optional<Interrupting<tcp::resolver>> resolving(std::in_place, canceller, resolver);
   auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, kNoThrow);
@@ -245,9 +256,14 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
   }
   auto& lowest = conn->lowest();
   lowest.expires_at(deadline);
-  const Interrupting<tcp::socket> connecting(canceller, lowest.socket());
+  Connecting closing{lowest.socket()};
+  std::optional<Interrupting<Connecting>> connecting(std::in_place, canceller, closing);
   auto [cec, ep] = co_await lowest.async_connect(endpoints, kNoThrow);
+  connecting.reset();
+  if (stopped(canceller))  // the socket was closed under the connect
+    co_return classify("connecting to " + url.authority(), asio::error::operation_aborted);
   if (cec) co_return classify("connecting to " + url.authority(), cec);
+  const Interrupting<tcp::socket> handshaking(canceller, lowest.socket());
   boost::system::error_code ignored;
   lowest.socket().set_option(tcp::no_delay(true), ignored);
   if (conn->tls) {
@@ -313,6 +329,8 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       asio::buffer(head), asio::const_buffer(request.body.data(), request.body.size())};
 
   CallCanceller* const canceller = request.canceller;
+  if (stopped(canceller))  // before a pooled connection is taken (and thrown away)
+    co_return classify("sending to " + url.authority(), asio::error::operation_aborted);
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Connection> conn;
     if (attempt == 0) conn = take_idle(target.pool_key, Clock::now());

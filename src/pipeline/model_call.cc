@@ -254,7 +254,17 @@ awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const Mode
   if (a.api->body(ctx, st, a.upstream_name, config::ReasoningMode::kOff) == a.sent_body)
     co_return false;
   if (!a.body) {
+    // The client leaving stops this read too (as it stops the attempt's own, run_attempt).
+    std::optional<ClientWatch::Listening> watching;
+    if (ClientWatch* watch = ctx.client_watch) {
+      if (watch->gone()) a.call->cancel();
+      watching.emplace(*watch, [&a] {
+        if (a.call) a.call->cancel();
+        return true;
+      });
+    }
     auto whole = co_await a.call->read_all(kMaxUpstreamBody, a.sent_at + m.config->timeout);
+    watching.reset();
     if (!whole) {  // no answer after all: a failure, recorded as one
       a.error = whole.error();
       a.call.reset();

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "store/sqlite_statement.h"
 
@@ -36,9 +37,11 @@ Result<std::unique_ptr<SessionStore>> SessionStore::open(const std::string& path
       sqlite3_prepare_v2(ss->db_, "SELECT owner FROM sessions LIMIT 0", -1, &probe, nullptr) ==
       SQLITE_OK;
   sqlite3_finalize(probe);
+  // Another process may add it between the probe and the ALTER: "duplicate column" is success.
   if (!has_owner &&
       sqlite3_exec(ss->db_, "ALTER TABLE sessions ADD COLUMN owner INTEGER NOT NULL DEFAULT 0",
-                   nullptr, nullptr, nullptr) != SQLITE_OK)
+                   nullptr, nullptr, nullptr) != SQLITE_OK &&
+      std::string_view(sqlite3_errmsg(ss->db_)).find("duplicate column") == std::string_view::npos)
     return sqlite_error(ss->db_, "adding the owner column to the sessions table");
   return ss;
 }

@@ -325,6 +325,15 @@ TEST(ClassifierPolicy, DamagedModelBinIsRefusedBeforeFastTextReadsIt) {
   const std::int32_t dim = 1 << 30;
   std::memcpy(big_dim.data() + 8, &dim, sizeof dim);
   refused(big_dim, "dim 2^30");
+  // Header values that disagree with each other (each crashed fastText: a bucket of 0 divides by
+  // zero when hashing n-grams, a bucket that does not match the input rows aborts a prediction).
+  std::int32_t bucket = 0;
+  std::memcpy(&bucket, good.data() + 8 + 8 * 4, sizeof bucket);
+  for (std::int32_t wrong : {0, bucket + 1, bucket / 2}) {
+    std::string other = good;
+    std::memcpy(other.data() + 8 + 8 * 4, &wrong, sizeof wrong);
+    refused(other, "bucket " + std::to_string(wrong) + " (trained with " + std::to_string(bucket) + ")");
+  }
   refused(good + "trailing", "bytes after the end");
   refused(std::string(64, 'x'), "not a model");
   std::ofstream(bin, std::ios::binary | std::ios::trunc) << good;

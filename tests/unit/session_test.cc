@@ -90,6 +90,15 @@ TEST(SessionTable, FullTableEvictsFromTheBiggestOwner) {
   t.update(2, State{"m", -1, 2, 0, a}, 0, 102);
   EXPECT_EQ(t.owned_by(b), 2u);
   EXPECT_EQ(t.find(2, 103)->owner, b);
+  // A session restored without an owner (a table or a gateway from before owners were kept) takes
+  // the owner of its next turn.
+  SessionTable r(10, 1'000'000);
+  r.update(5, State{"m", -1, 1, 0, 0}, 0, 0);
+  EXPECT_EQ(r.owned_by(0), 1u);
+  r.update(5, State{"m", -1, 2, 0, a}, 0, 1);
+  EXPECT_EQ(r.owned_by(0), 0u);
+  EXPECT_EQ(r.owned_by(a), 1u);
+  EXPECT_EQ(r.find(5, 2)->turns, 2);
   // An expired session goes first, whoever owns it: b's session 1 (last turn at 0).
   SessionTable e(2, 1000);
   e.update(1, State{"m", -1, 1, 0, b}, 0, 0);

@@ -150,11 +150,18 @@ void SessionTable::put(std::uint64_t key, const State& state, std::uint64_t conv
     own(lru_.begin());
     it = by_key_.emplace(key, lru_.begin()).first;
   } else {
-    // A session keeps its first owner (its key is scoped by it, so another key cannot name it).
+    // A session keeps its first owner (its key is scoped by it, so another key cannot name it) —
+    // unless it had none on record (restored from a table or a gateway before owners were kept).
     touch(it->second);
     const std::uint64_t owner = it->second->state.owner;
-    it->second->state = state;
-    it->second->state.owner = owner;
+    if (owner == 0 && state.owner != 0) {
+      disown(it->second);
+      it->second->state = state;
+      own(it->second);
+    } else {
+      it->second->state = state;
+      it->second->state.owner = owner;
+    }
     it->second->last_ms = now_ms;
   }
   Entry& e = *it->second;
