@@ -625,7 +625,16 @@ const RouteConfig* Config::find_route(std::string_view name) const {
 Result<std::shared_ptr<const Config>> parse_config(const std::string& yaml_text, const std::string& source) {
   Walker w(source);
   try {
-    YAML::Node root = YAML::Load(yaml_text);
+    // Every document is parsed: a second one (after `---`) is refused, not silently ignored.
+    const std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
+    if (documents.size() > 1) {
+      const YAML::Mark at = documents[1].Mark();
+      return make_error(ErrorKind::kBadRequest, "bad_config",
+                        source + ":" + std::to_string(at.line + 1) + ":" +
+                            std::to_string(at.column + 1) +
+                            ": a second YAML document (after `---`); the configuration is one");
+    }
+    YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
     if (!root.IsDefined() || root.IsNull())
       return make_error(ErrorKind::kBadRequest, "bad_config", source + ": the configuration is empty");
     auto cfg = parse_root(w, root, source);

@@ -1,5 +1,7 @@
 #include "judges/spec.h"
 
+#include <fmt/format.h>
+
 namespace switchboard::judges {
 
 std::string SpecReader::where(const YAML::Node& node) const {
@@ -36,8 +38,7 @@ Result<double> SpecReader::number(const std::string& key, double fallback, doubl
   if (!n) return fallback;
   double v = 0;
   if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !(v >= lo && v <= hi))
-    return error(n, "`" + key + "` must be a number in [" + std::to_string(lo) + ", " +
-                        std::to_string(hi) + "]");
+    return error(n, fmt::format("`{}` must be a number in [{:g}, {:g}]", key, lo, hi));
   return v;
 }
 

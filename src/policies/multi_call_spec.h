@@ -5,9 +5,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "switchboard/judge.h"
@@ -19,6 +21,26 @@ namespace switchboard::policies {
 // "file:line:col" of `node` given the spec's own `where` ("file:line:col" of the route's policy).
 std::string where_of(const PolicyContext& ctx, const YAML::Node& node);
 Error spec_error(const std::string& where, const std::string& reason);
+
+// `node` (the value of `key`) as a T, or an error at its position: "KEY must be DESCRIPTION (got
+// 'VALUE')". Strings must be scalars; numbers also finite.
+template <typename T>
+Result<T> value_of(const PolicyContext& ctx, const YAML::Node& node, const std::string& key,
+                   const std::string& description) {
+  T value{};
+  bool ok = node.IsScalar() || !std::is_same_v<T, std::string>;
+  if (ok) {
+    try {
+      ok = YAML::convert<T>::decode(node, value);
+    } catch (const YAML::Exception&) {
+      ok = false;
+    }
+  }
+  if constexpr (std::is_floating_point_v<T>) ok = ok && std::isfinite(value);
+  if (ok) return value;
+  return spec_error(where_of(ctx, node), key + " must be " + description +
+                                             (node.IsScalar() ? " (got '" + node.Scalar() + "')" : ""));
+}
 
 // Checks that every key of `spec` is one of `allowed` (the message lists them).
 std::optional<Error> check_keys(const PolicyContext& ctx, const YAML::Node& spec,

@@ -129,6 +129,10 @@ TEST(Config, RejectsRepeatsControlCharactersAndNonFiniteValues) {
               HasSubstr("must not hold credentials"));
   EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:1/v1?x=1'}]\n"),
               HasSubstr("query"));
+  // A second document is refused at its position, a leading `---` alone is one document.
+  EXPECT_THAT(error_of(model + "---\nlisten: h:2\n"),
+              AllOf(HasSubstr("test.yaml:5:"), HasSubstr("second YAML document")));
+  EXPECT_TRUE(config::parse_config("---\n" + model, "t.yaml"));
   EXPECT_TRUE(config::parse_config("listen: '[::1]:9000'\n" + model, "t.yaml"));
   // Non-ASCII UTF-8 names are fine.
   EXPECT_TRUE(config::parse_config("models:\n  - name: modèle\n" + replica, "t.yaml"));
@@ -198,6 +202,27 @@ TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
   EXPECT_THAT(build(model + "  - name: b\n    replicas: [{url: 'http://h:2'}]\nroutes:\n  - name: r\n"
                     "    policy: {type: ensemble, members: [a, b], member_quality: [.nan, 0.5]}\n"),
               HasSubstr("member_quality must hold finite numbers"));
+  // Values of the wrong kind name their key and position, not yaml-cpp's "bad conversion".
+  EXPECT_THAT(build(cascade + "      tiers: [{model: a, judge: agreement, threshold: high}, {model: b}]\n"),
+              AllOf(HasSubstr("rt.yaml:10:55:"), HasSubstr("threshold must be a finite number"),
+                    HasSubstr("(got 'high')")));
+  EXPECT_THAT(build(cascade + "      tiers: [{model: a, judge: agreement, threshold: 0.5, logprobs: maybe}, {model: b}]\n"),
+              HasSubstr("logprobs must be true or false (got 'maybe')"));
+  const std::string ensemble = model + "  - name: b\n    replicas: [{url: 'http://h:2'}]\nroutes:\n  - name: r\n"
+                               "    policy: {type: ensemble, ";
+  EXPECT_THAT(build(ensemble + "recruit: {policy: {type: static, model: a}, k: two}}\n"),
+              HasSubstr("recruit.k must be a whole number of members (got 'two')"));
+  EXPECT_THAT(build(ensemble + "members: [a, b], aggregator: {type: synthesize, model: a, template: [1]}}\n"),
+              HasSubstr("template must be a text"));
+  EXPECT_THAT(build(ensemble + "members: [a, b], aggregator: [1]}\n"),
+              AllOf(HasSubstr("rt.yaml:8:59:"), HasSubstr("aggregator is `vote`")));
+  EXPECT_THAT(build(ensemble + "members: [a, b], aggregator: {type: vote, size: 2}}\n"),
+              AllOf(HasSubstr("rt.yaml:8:72:"), HasSubstr("unknown key 'size' in an aggregator")));
+  EXPECT_THAT(build(ensemble + "members: [a, b], member_quality: {a: 1}}\n"),
+              HasSubstr("member_quality must be a list of finite numbers"));
+  for (const std::string& bad : {"bad conversion", "bad_conversion"})
+    EXPECT_THAT(build(ensemble + "recruit: {policy: {type: static, model: a}, max_cost: cheap}}\n"),
+                AllOf(HasSubstr("recruit.max_cost must be a USD amount"), Not(HasSubstr(bad))));
   unsetenv("SB_SURELY_UNSET_KEY");
   EXPECT_THAT(build("models:\n  - name: a\n    replicas: [{url: 'http://h:1', api_key_env: SB_SURELY_UNSET_KEY}]\n"),
               HasSubstr("$SB_SURELY_UNSET_KEY, which is not set"));

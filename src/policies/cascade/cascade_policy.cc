@@ -148,24 +148,38 @@ Result<PlanTier> parse_tier(const PolicyContext& ctx, const YAML::Node& node, bo
         if (!has_first)
           return spec_error(where_of(ctx, node["threshold"]),
                             "`threshold: utility` needs the cascade's `first` policy");
-        utility_margin = node["margin"] ? node["margin"].as<double>() : 0.0;
+        utility_margin = 0.0;
+        if (node["margin"]) {
+          auto margin = value_of<double>(ctx, node["margin"], "margin", "a number");
+          if (!margin) return margin.error();
+          utility_margin = *margin;
+        }
       } else if (node["margin"]) {
         return spec_error(where_of(ctx, node["margin"]), "`margin` is for `threshold: utility`");
       } else {
-        tier.threshold = threshold ? *threshold : node["threshold"].as<double>();
-        if (!std::isfinite(tier.threshold))
-          return spec_error(where_of(ctx, node["threshold"]), "threshold must be a finite number");
+        if (threshold) {
+          tier.threshold = *threshold;
+        } else {
+          auto own = value_of<double>(ctx, node["threshold"], "threshold",
+                                      "a finite number (confidence in [0,1]) or `utility`");
+          if (!own) return own.error();
+          tier.threshold = *own;
+        }
       }
     } else if (!last) {
       return spec_error(where, "every tier but the last needs a `judge`");
     }
     if (auto n = node["on_unavailable"]) {
-      const std::string v = n.as<std::string>();
+      const std::string v = n.IsScalar() ? n.Scalar() : "";
       if (v != "escalate" && v != "accept")
         return spec_error(where_of(ctx, n), "on_unavailable is `escalate` or `accept`");
       tier.on_unavailable = v == "accept" ? OnUnavailable::kAccept : OnUnavailable::kEscalate;
     }
-    if (auto n = node["logprobs"]) tier.logprobs = n.as<bool>();
+    if (auto n = node["logprobs"]) {
+      auto on = value_of<bool>(ctx, n, "logprobs", "true or false");
+      if (!on) return on.error();
+      tier.logprobs = *on;
+    }
   } catch (const YAML::Exception& e) {
     return spec_error(where, e.msg);
   }
@@ -182,13 +196,9 @@ Result<std::unique_ptr<Policy>> make_cascade(const PolicyContext& ctx) {
                       "cascade policy needs `tiers: [...]`, at least two (the last one final)");
   std::optional<double> threshold;
   if (auto n = ctx.spec["threshold"]) {
-    try {
-      threshold = n.as<double>();
-    } catch (const YAML::Exception& e) {
-      return spec_error(where_of(ctx, n), "threshold must be a number");
-    }
-    if (!std::isfinite(*threshold))
-      return spec_error(where_of(ctx, n), "threshold must be a finite number");
+    auto value = value_of<double>(ctx, n, "threshold", "a finite number (confidence in [0,1])");
+    if (!value) return value.error();
+    threshold = *value;
   }
   std::unique_ptr<Policy> first;
   if (auto n = ctx.spec["first"]) {

@@ -128,13 +128,16 @@ Result<Aggregate> parse_aggregator(const PolicyContext& ctx) {
   if (!node) return a;  // vote
   const std::string where = where_of(ctx, node);
   // (A fresh node: assigning to a yaml-cpp node that refers to the spec would rewrite the spec.)
+  if (!node.IsScalar() && !node.IsMap())
+    return spec_error(where, "aggregator is `vote`, `best-of`, `synthesize` or a mapping with `type`");
   YAML::Node spec(YAML::NodeType::Map);
   if (node.IsScalar())
     spec["type"] = node.Scalar();
   else
     spec = YAML::Clone(node);
-  if (auto e = check_keys(ctx, spec, "an aggregator", {"type", "model", "template"})) return *e;
-  a.kind = spec["type"] ? spec["type"].as<std::string>() : "";
+  if (node.IsMap())  // (the original node: a clone has no positions)
+    if (auto e = check_keys(ctx, node, "an aggregator", {"type", "model", "template"})) return *e;
+  a.kind = spec["type"] && spec["type"].IsScalar() ? spec["type"].Scalar() : "";
   if (a.kind != "vote" && a.kind != "best-of" && a.kind != "synthesize")
     return spec_error(where, "aggregator is `vote`, `best-of` or `synthesize`");
   if (a.kind == "synthesize") {
@@ -143,7 +146,12 @@ Result<Aggregate> parse_aggregator(const PolicyContext& ctx) {
     a.model = spec["model"].Scalar();
     if (!ctx.config.find_model(a.model))
       return spec_error(where, "unknown aggregator model '" + a.model + "'");
-    a.prompt_template = spec["template"] ? spec["template"].as<std::string>() : kDefaultTemplate;
+    a.prompt_template = kDefaultTemplate;
+    if (spec["template"]) {
+      auto text = value_of<std::string>(ctx, node["template"], "template", "a text");
+      if (!text) return text.error();
+      a.prompt_template = *text;
+    }
     if (a.prompt_template.find("{answers}") == std::string::npos)
       return spec_error(where, "the synthesize template must contain {answers}");
   } else if (spec["model"] || spec["template"]) {
@@ -168,7 +176,10 @@ Result<std::unique_ptr<Policy>> make_ensemble(const PolicyContext& ctx) {
       if (!list) return list.error();
       members = std::move(*list);
       if (auto q = ctx.spec["member_quality"]) {
-        quality = q.as<std::vector<double>>();
+        auto list = value_of<std::vector<double>>(ctx, q, "member_quality",
+                                                  "a list of finite numbers, one per member");
+        if (!list) return list.error();
+        quality = std::move(*list);
         if (quality.size() != members.size())
           return spec_error(where_of(ctx, q), "member_quality needs one number per member");
         for (double v : quality)
@@ -183,12 +194,15 @@ Result<std::unique_ptr<Policy>> make_ensemble(const PolicyContext& ctx) {
       if (!nested) return nested.error();
       recruit.policy = std::move(*nested);
       if (r["k"]) {
-        const int k = r["k"].as<int>();
-        if (k < 1) return spec_error(where_of(ctx, r["k"]), "k must be at least 1");
-        recruit.k = static_cast<std::size_t>(k);
+        auto k = value_of<int>(ctx, r["k"], "recruit.k", "a whole number of members");
+        if (!k) return k.error();
+        if (*k < 1) return spec_error(where_of(ctx, r["k"]), "k must be at least 1");
+        recruit.k = static_cast<std::size_t>(*k);
       }
       if (r["max_cost"]) {
-        recruit.max_cost = r["max_cost"].as<double>();
+        auto max_cost = value_of<double>(ctx, r["max_cost"], "recruit.max_cost", "a USD amount");
+        if (!max_cost) return max_cost.error();
+        recruit.max_cost = *max_cost;
         if (!(*recruit.max_cost >= 0) || !std::isfinite(*recruit.max_cost))
           return spec_error(where_of(ctx, r["max_cost"]), "max_cost must be a finite USD amount >= 0");
       }
