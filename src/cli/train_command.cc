@@ -136,6 +136,10 @@ int run_train_guard(const TrainCliOptions& o) {
 int run_train(const TrainCliOptions& o) {
   if (o.policy == "guard") return run_train_guard(o);
   if (o.policy == "task") {
+    if (!o.params.empty()) {
+      fmt::print(stderr, "switchboard train: the task classifier takes no --param\n");
+      return 2;
+    }
     auto data = data::read_outcomes_jsonl(o.data);
     if (!data) {
       fmt::print(stderr, "switchboard train: {}\n", data.error().message);

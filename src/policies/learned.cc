@@ -246,6 +246,22 @@ YAML::Node output_spec(const TrainContext& ctx, const std::string& policy,
   return spec;
 }
 
+void check_spec_keys(const TrainContext& ctx, const std::string& policy,
+                     const std::vector<std::string>& own) {
+  if (!ctx.base_spec || !ctx.base_spec.IsMap()) return;
+  std::vector<std::string> known = {"type", "model_dir"};
+  known.insert(known.end(), own.begin(), own.end());
+  for (const auto& k : objective_spec_keys()) known.push_back(k);
+  for (const auto& kv : ctx.base_spec) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw std::invalid_argument("unknown key '" + key + "' for the " + policy +
+                                " trainer (known: " + list + ")");
+  }
+}
+
 double spec_number(const TrainContext& ctx, const std::string& key, double fallback) {
   if (!ctx.base_spec || !ctx.base_spec.IsMap() || !ctx.base_spec[key]) return fallback;
   const YAML::Node n = ctx.base_spec[key];

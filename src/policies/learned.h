@@ -118,6 +118,13 @@ Result<RowSignals> extract_row_signals(const TrainContext& ctx, const TrainTable
 Manifest base_manifest(const TrainContext& ctx, const std::string& policy, const TrainTable& table);
 YAML::Node output_spec(const TrainContext& ctx, const std::string& policy,
                        const std::vector<std::string>& runtime_keys);
+// Throws std::invalid_argument when the user's spec has a key that is neither `type`, `model_dir`
+// (replaced by the trainer's), an objective key (objective_spec_keys) nor one of `own` (the
+// trainer's hyper-parameters and runtime keys): a misspelt hyper-parameter (`epochs` for the
+// classifier's `epoch`) is refused, not trained with its default. run_trainer() turns it into the
+// trainer's error.
+void check_spec_keys(const TrainContext& ctx, const std::string& policy,
+                     const std::vector<std::string>& own);
 // A hyper-parameter from the user's spec, or `fallback`. Throws std::invalid_argument naming the
 // key when it is not a finite number (spec_int: not an integer within [min, max]); run_trainer()
 // turns that into the trainer's error.

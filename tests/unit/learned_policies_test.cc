@@ -270,7 +270,7 @@ INSTANTIATE_TEST_SUITE_P(Policies, LearnedPolicyTest,
                          ::testing::Values("knn", "classifier", "mf", "blend"));
 
 // Hyper-parameters that are not numbers, or out of range, are the trainer's error naming the key
-// (before: an uncaught YAML conversion, a division by zero in fastText for bucket 0, a hang for
+// or unknown to the trainer (before: an uncaught YAML conversion, a division by zero in fastText for bucket 0, a hang for
 // folds -1, bad_alloc for a negative dim).
 TEST(TrainerParams, BadHyperParametersAreErrorsNamingTheKey) {
   const data::Outcomes data = train_data();
@@ -278,7 +278,10 @@ TEST(TrainerParams, BadHyperParametersAreErrorsNamingTheKey) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"knn", "{k: abc}"},         {"knn", "{k: 0}"},          {"knn", "{k: 2.5}"},
       {"classifier", "{bucket: 0}"}, {"classifier", "{folds: -1}"}, {"classifier", "{folds: 1}"},
-      {"classifier", "{lr: .nan}"}, {"mf", "{dim: -3}"},        {"mf", "{epochs: [1, 2]}"}};
+      {"classifier", "{lr: .nan}"}, {"mf", "{dim: -3}"},        {"mf", "{epochs: [1, 2]}"},
+      // Misspelt or foreign keys (since session 28; before, trained with the defaults):
+      {"classifier", "{epochs: 5}"}, {"mf", "{epoch: 5}"},        {"knn", "{neighbours: 5}"},
+      {"blend", "{member: []}"}};
   for (const auto& [policy, params] : cases) {
     YAML::Node spec = YAML::Load(params);
     spec["type"] = policy;

@@ -29,6 +29,7 @@ YAML::Node default_members() {
 }
 
 Result<TrainedPolicy> train_blend(const TrainContext& ctx) {
+  check_spec_keys(ctx, "blend", {"members"});
   const YAML::Node base = ctx.base_spec && ctx.base_spec.IsMap() ? ctx.base_spec : YAML::Node();
   const YAML::Node members = base && base["members"] ? base["members"] : default_members();
   if (!members.IsSequence() || members.size() == 0)

@@ -18,6 +18,8 @@ namespace {
 
 Result<TrainedPolicy> train_classifier(const TrainContext& ctx) {
   namespace fs = std::filesystem;
+  check_spec_keys(ctx, "classifier",
+                  {"dim", "epoch", "word_ngrams", "bucket", "lr", "threshold", "folds"});
   auto table = make_train_table(ctx.train, train_models(ctx));
   if (!table) return table.error();
   const std::size_t n = table->models.size(), rows = table->rows.size();

@@ -12,6 +12,7 @@ namespace {
 constexpr std::size_t kDefaultK = 80;  // 3-fold cross-validation on the RouterBench train split
 
 Result<TrainedPolicy> train_knn(const TrainContext& ctx) {
+  check_spec_keys(ctx, "knn", {"k"});
   auto table = make_train_table(ctx.train, train_models(ctx));
   if (!table) return table.error();
   SignalNeeds needs;

@@ -25,6 +25,7 @@ TrainTable with_task_columns(const TrainTable& table, const std::vector<std::str
 
 Result<TrainedPolicy> train_mf(const TrainContext& ctx) {
   namespace fs = std::filesystem;
+  check_spec_keys(ctx, "mf", {"dim", "epochs", "lr", "l2", "folds"});
   auto table = make_train_table(ctx.train, train_models(ctx));
   if (!table) return table.error();
   SignalNeeds needs;
