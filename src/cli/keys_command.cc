@@ -16,6 +16,7 @@
 #include "access/key_store.h"
 #include "access/meter.h"
 #include "access/settings.h"
+#include "access/unknown_names.h"
 #include "cli/command.h"
 #include "config/config.h"
 
@@ -98,6 +99,12 @@ int create(KeysOptions o) {
   o.spec.allow.routes = split(o.routes);
   o.spec.allow.models = split(o.models);
   o.spec.allow.objectives = split(o.objectives);
+  if (!o.config.empty()) {
+    // Names the configuration lacks are warned about (the route may come later), not refused.
+    if (auto cfg = config::load_config(o.config))
+      for (const auto& w : access::unknown_names(o.spec.allow, **cfg))
+        fmt::print(stderr, "switchboard keys: warning: {}\n", w);
+  }
   auto store = open_store(o);
   if (!store) return 1;
   auto created = store->create(o.spec);

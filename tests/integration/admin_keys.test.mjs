@@ -49,6 +49,7 @@ describe('admin key management', () => {
       body: JSON.stringify({ name: 'ci-bot', team: 'ml', allow: { routes: ['auto'] }, limits: { requests_per_minute: 100 } }),
     });
     assert.equal(created.status, 201, created.text);
+    assert.equal(created.json.warnings, undefined, created.text);
     secret = created.json.secret;
     assert.match(secret, /^sk-sb-/);
     // Without a key: 401; with it: 200 (the gateway was told at once, its own reload is 60 s).
@@ -62,6 +63,17 @@ describe('admin key management', () => {
     assert.ok(k, list.text);
     assert.equal(k.team, 'ml');
     assert.ok(!list.text.includes(secret), 'the listing must not carry the secret');
+  });
+
+  test('a key naming a route or model the running config lacks is created with a warning each', async () => {
+    const created = await adminFetch(gw.adminBase, '/admin/keys', {
+      key: ADMIN, method: 'POST',
+      body: JSON.stringify({ name: 'typo', allow: { routes: ['atuo', '*'], models: ['gpt-5', MIXTRAL] } }),
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.json.warnings.length, 2, created.text);
+    assert.match(created.json.warnings[0], /route 'atuo' is not in the configuration \(routes: auto\)/);
+    assert.match(created.json.warnings[1], /model 'gpt-5' is not in the configuration/);
   });
 
   test('its requests are found by key in the decision search and the usage report', async () => {

@@ -76,6 +76,17 @@ describe('API keys', () => {
     assert.match(dup.stderr, /exists/);
   });
 
+  test('create --config warns about routes and models the config lacks, and creates the key', () => {
+    const r = keysCli(['create', '--config', gw.configPath, '--name', 'typo', '--routes', 'auto,atuo',
+      '--models', 'gpt-5']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /warning: route 'atuo' is not in the configuration \(routes: auto, other\)/);
+    assert.match(r.stderr, /warning: model 'gpt-5' is not in the configuration/);
+    assert.doesNotMatch(r.stderr, /route 'auto' /);
+    assert.match(r.stdout, /created key 'typo'/);
+    assert.equal(keysCli(['revoke', '--db', db, 'typo']).status, 0);
+  });
+
   test('no key, or a malformed body without a key: 401 invalid_api_key, recorded', async () => {
     const r = await postChat(gw.base, chatBody('auto', 'hello'));
     assert.equal(r.status, 401);

@@ -2,8 +2,9 @@
 //
 //   GET    /admin/keys[?revoked=1]       the keys (never a hash or a secret)
 //   POST   /admin/keys                   {"name", "team", "allow": {...}, "limits": {...}} -> 201
-//   with
-//                                        the key and its secret (shown this once)
+//                                        with the key and its secret (shown this once), and
+//                                        `warnings` naming allowed routes/models the running
+//                                        config lacks (access/unknown_names.h)
 //   DELETE /admin/keys/{name or id}      revokes it
 //   GET    /admin/usage?by=key|team|route|model|hour[&since_ms=N]
 //
@@ -19,6 +20,7 @@
 #include "access/meter.h"
 #include "access/service.h"
 #include "access/settings.h"
+#include "access/unknown_names.h"
 #include "admin/admin_services.h"
 #include "api/errors.h"
 #include "api/json_util.h"
@@ -106,7 +108,10 @@ const AdminRouteRegistrar kKeys("keys", [](AdminRoutes& routes, AdminServices& s
   routes.add(verb::post, "/admin/keys", [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
     auto spec = spec_from_body(req.http.body());
     if (!spec) co_return error_reply(spec.error());
-    const StoreWork work = [spec = *spec](const std::string& db) -> Result<nlohmann::json> {
+    const std::vector<std::string> warnings =
+        access::unknown_names(spec->allow, *s.reloader.config());
+    const StoreWork work = [spec = *spec,
+                            &warnings](const std::string& db) -> Result<nlohmann::json> {
       auto store = access::KeyStore::open(db);
       if (!store) return store.error();
       auto created = (*store)->create(spec);
@@ -114,6 +119,7 @@ const AdminRouteRegistrar kKeys("keys", [](AdminRoutes& routes, AdminServices& s
       access::AccessService::reload_all();
       nlohmann::json out = access::key_json(created->key);
       out["secret"] = created->secret;
+      if (!warnings.empty()) out["warnings"] = warnings;
       return out;
     };
     co_return co_await with_store(s, 201, work);
