@@ -102,7 +102,9 @@ asio::awaitable<void> AdminServer::handle(http::Exchange& ex) {
     query = target.substr(q + 1);
     target = target.substr(0, q);
   }
-  const auto match = routes_.find(req.method(), target);
+  // HEAD is answered as GET (the server then sends the head alone: http::Exchange::respond).
+  const auto match = routes_.find(
+      req.method() == http::bhttp::verb::head ? http::bhttp::verb::get : req.method(), target);
   if (!match.handler) {
     Error e = match.path_known
                   ? make_error(ErrorKind::kMethodNotAllowed, "method_not_allowed",

@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include "http/arriving_body.h"
 #include "http/read.h"
 #include "http/wire.h"
 
@@ -119,7 +120,8 @@ awaitable<bool> Exchange::respond(Response response) {
   response.prepare_payload();
   stream_.expires_after(write_timeout_);
   const std::string head = head_text(response.base());
-  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(response.body())};
+  const std::array<asio::const_buffer, 2> message{
+      asio::buffer(head), asio::buffer(head_only() ? std::string_view() : response.body())};
   auto [ec, n] = co_await asio::async_write(stream_, message, kNoThrow);
   if (ec) close_after_ = true;
   co_return !ec;
@@ -171,7 +173,8 @@ awaitable<bool> Exchange::respond(
   head.append(digits, end);
   head += "\r\n\r\n"sv;
   stream_.expires_after(write_timeout_);
-  const std::array<asio::const_buffer, 2> message{asio::buffer(head), asio::buffer(body)};
+  const std::array<asio::const_buffer, 2> message{
+      asio::buffer(head), asio::buffer(head_only() ? std::string_view() : std::string_view(body))};
   auto [wec, n] = co_await asio::async_write(stream_, message, kNoThrow);
   if (wec) close_after_ = true;
   co_return !wec;
@@ -368,7 +371,15 @@ bool out_of_resources(const boost::system::error_code& ec) {
 // requests.
 constexpr std::size_t kMaxChunkFraming = 64 * 1024;
 
-bool expects_continue(const Request& r) {
+// A parser error that the request's bytes caused (as opposed to the stream ending or timing out).
+bool is_malformed(const boost::system::error_code& ec) {
+  return ec.category() == make_error_code(bhttp::error::bad_target).category() &&
+         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
+         ec != bhttp::error::need_more;
+}
+
+template <typename Head>
+bool expects_continue(const Head& r) {
   auto it = r.find(bhttp::field::expect);
   return it != r.end() && beast::iequals(it->value(), "100-continue");
 }
@@ -517,7 +528,7 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
   beast::flat_buffer buffer(max_buffered);
   for (;;) {
     BodyHold body_hold(body_bytes_);  // declared first: released after the request is gone
-    bhttp::request_parser<bhttp::string_body> parser;
+    bhttp::request_parser<ArrivingBody> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     // No body limit while reading the header: Beast would fail the header read itself on a large
     // Content-Length, and that request deserves a 413 with a decision record, not a 400.
@@ -528,9 +539,7 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     parser.body_limit(options_.max_body_bytes);
     if (hec) {
       // Oversized or malformed headers get a terse 4xx; timeouts and closes just end the connection.
-      if (hec == bhttp::error::header_limit ||
-          (hec.category() == make_error_code(bhttp::error::bad_target).category() &&
-           hec != bhttp::error::end_of_stream && hec != bhttp::error::partial_message)) {
+      if (hec == bhttp::error::header_limit || is_malformed(hec)) {
         Response r{hec == bhttp::error::header_limit
                        ? bhttp::status::request_header_fields_too_large
                        : bhttp::status::bad_request,
@@ -554,8 +563,8 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     auto length = parser.content_length();
     const bool too_large = length && *length > options_.max_body_bytes;
     // curl and libcurl send `Expect: 100-continue` before a large body and wait a second for an
-    // interim 100 before sending it anyway. Sent once the body's budget is taken, never to a
-    // request that will be refused without its body, and never to HTTP/1.0 (which has no 1xx).
+    // interim 100 before sending it anyway. Never sent to a request that will be refused without
+    // its body, nor to HTTP/1.0 (which has no 1xx).
     const bool send_continue = expects_continue(parser.get()) && parser.get().version() >= 11;
     auto continue_body = [&]() -> awaitable<bool> {
       if (!send_continue) co_return true;
@@ -566,24 +575,22 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     };
     if (too_large) {
       read_error = payload_too_large(options_.max_body_bytes);
-    } else if (length) {
-      // The body's size is known: its share of the budget is taken before a byte is read.
-      if (*length > 0 && !reserve_body(static_cast<std::size_t>(*length))) {
-        over_budget = true;
-      } else {
-        body_hold.add(static_cast<std::size_t>(*length));
-        if (send_continue && !co_await continue_body()) break;
-        stream.expires_after(options_.body_timeout);
-        const auto bec = co_await read_message(stream, buffer, parser, true);
-        if (bec) break;  // client vanished or too slow: nobody to answer
-      }
+    } else if (const auto te = parser.get().find(bhttp::field::transfer_encoding);
+               te != parser.get().end() && !parser.chunked()) {
+      // A transfer coding other than a final `chunked` leaves the body's end unknown: reading on
+      // would take the body's bytes for the next request (RFC 9112 6.3: 400, then close).
+      read_error = make_error(ErrorKind::kBadRequest, "bad_http",
+                              "Transfer-Encoding '" + std::string(te->value()) +
+                                  "' does not end in chunked: the body's length is unknown");
     } else {
-      // Chunked (or no body): the budget is taken as the body grows.
+      // Content-Length or chunked: the budget is taken as the body arrives (a declared length
+      // holds nothing before its bytes do: idle senders cannot starve the others).
       if (send_continue && !parser.is_done() && !co_await continue_body()) break;
       stream.expires_after(options_.body_timeout);
+      parser.eager(true);
       bool failed = false;
       while (!parser.is_done()) {
-        auto [bec, bn] = co_await bhttp::async_read_some(stream, buffer, parser, kNoThrow);
+        const auto bec = co_await read_some_into(stream, buffer, parser);
         if (bec == bhttp::error::body_limit) {
           read_error = payload_too_large(options_.max_body_bytes);
           break;
@@ -594,8 +601,13 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
                                   "than " + std::to_string(max_buffered) + " bytes");
           break;
         }
+        if (bec && is_malformed(bec)) {
+          read_error = make_error(ErrorKind::kBadRequest, "bad_http",
+                                  "malformed request body framing (" + bec.message() + ")");
+          break;
+        }
         if (bec) {
-          failed = true;
+          failed = true;  // the client left or was too slow: nobody to answer
           break;
         }
         const std::size_t size = parser.get().body().size();
@@ -616,7 +628,8 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
       body_hold.release();
       read_error = overloaded_error("request bodies in memory are over the server's budget");
     }
-    Request request = parser.release();
+    auto parsed = parser.release();
+    Request request(std::move(parsed.base()), std::move(parsed.body()));
     Exchange exchange(stream, request, worker, options_.write_timeout);
     exchange.pipelined_ = buffer.size() > 0;
     if (read_error) exchange.set_read_error(std::move(*read_error));

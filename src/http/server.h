@@ -93,8 +93,11 @@ class Exchange {
            std::chrono::milliseconds write_timeout);
 
   Request& request() { return request_; }
+  // A HEAD request: respond() sends the head (with the body's Content-Length) and no body.
+  bool head_only() const { return request_.method() == bhttp::verb::head; }
   // Set when the request could not be read completely (body over max_body_bytes: 413; over the
-  // body budget: 503 overloaded; chunk framing over the buffer: 400 bad_http). The handler must
+  // body budget: 503 overloaded; chunk framing over the buffer, malformed chunks, or a
+  // Transfer-Encoding that does not end in chunked: 400 bad_http). The handler must
   // answer it with an error; the connection lingers and closes afterwards.
   const std::optional<Error>& read_error() const { return read_error_; }
   void set_read_error(Error e) { read_error_ = std::move(e); close_after_ = true; }

@@ -216,8 +216,9 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
   auto& req = ex.request();
   std::string_view target = req.target();
   if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
-  const auto method = req.method();
   using http::bhttp::verb;
+  // HEAD is answered as GET (the server then sends the head alone: http::Exchange::respond).
+  const auto method = req.method() == verb::head ? verb::get : req.method();
   // A request the server could not read whole (too large, over the body budget, broken chunked
   // framing) is refused here, unless its endpoint records it (the API front ends) or answers it
   // in its own shape (token counting, route explanation, feedback).

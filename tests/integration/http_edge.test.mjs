@@ -93,4 +93,53 @@ describe('HTTP edge cases', () => {
     assert.ok(s.received.endsWith('\r\n0\r\n\r\n'), 'ends with the terminating chunk');
     assert.match(s.received, /data: \[DONE\]\n\n/);
   });
+
+  // Since session 28 (a read-only review found each):
+  test('a Transfer-Encoding not ending in chunked → 400 bad_http and close; the body is not a next request', async () => {
+    const p = demoPrompt(GPT4, 0);
+    const inner = req(JSON.stringify(chatBody(GPT4, p.prompt)));
+    for (const te of ['gzip', 'chunked, gzip', 'xchunked']) {
+      const r = await rawExchange(gw.port,
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: ${te}\r\n\r\n${inner}`);
+      assert.ok(r.closed, te);
+      const responses = splitResponses(r.text);
+      assert.deepEqual(responses.map((x) => x.status), [400], `${te}: ${r.text.slice(0, 400)}`);
+      expectErrorShape(assert, JSON.parse(responses[0].body), 'bad_http');
+      assert.match(JSON.parse(responses[0].body).error.message, /does not end in chunked/);
+      assert.ok(responses[0].headers['x-switchboard-decision'], 'recorded');
+    }
+  });
+
+  test('malformed chunked framing → 400 bad_http in the API\'s shape, recorded, not a silent close', async () => {
+    const head = 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    for (const [what, body] of [
+      ['size overflow', 'ffffffffffffffffff1\r\nabc\r\n0\r\n\r\n'],
+      ['non-hex size', 'zz\r\nabc\r\n0\r\n\r\n'],
+      ['data longer than its size', '2\r\nabcdef\r\n0\r\n\r\n'],
+    ]) {
+      const r = await rawExchange(gw.port, head + body);
+      assert.equal(r.status, 400, `${what}: ${r.text.slice(0, 300)}`);
+      const [res] = splitResponses(r.text);
+      expectErrorShape(assert, JSON.parse(res.body), 'bad_http');
+      assert.ok(res.headers['x-switchboard-decision'], `${what}: recorded`);
+    }
+    const m = await rawExchange(gw.port, 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+    assert.equal(m.status, 400, m.text.slice(0, 300));
+    assert.equal(JSON.parse(splitResponses(m.text)[0].body).type, 'error', 'Anthropic shape on /v1/messages');
+  });
+
+  test('HEAD is answered like GET without a body; the keep-alive connection stays in step', async () => {
+    const r = await rawExchange(gw.port,
+      'HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.ok(r.closed);
+    const parts = r.text.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(parts.length, 3, r.text);
+    assert.match(parts[0], /^HTTP\/1\.1 200 /);
+    assert.match(parts[0], /content-length: [1-9]/i);
+    assert.ok(parts[0].endsWith('\r\n\r\n'), 'no body after the HEAD answer');
+    assert.match(parts[1], /^HTTP\/1\.1 405 /);
+    assert.ok(parts[1].endsWith('\r\n\r\n'), 'no body after the HEAD 405');
+    assert.match(parts[2], /^HTTP\/1\.1 200 [\s\S]*"status":"ready"/);
+  });
 });
