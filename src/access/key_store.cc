@@ -209,6 +209,21 @@ Result<std::vector<Key>> KeyStore::list(bool include_revoked) {
 }
 
 Result<Key> KeyStore::revoke(const std::string& name_or_id) {
+  // Found and updated in one write transaction, taken before the read: a read transaction that
+  // then writes fails at once with SQLITE_BUSY when another connection wrote meanwhile (the busy
+  // timeout does not apply), and concurrent revokes (admin API, CLI) left keys active.
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return sqlite_error(db_, "revoking the key");
+  auto revoked = revoke_in_transaction(name_or_id);
+  if (!revoked || sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Result<Key> failed = revoked ? sqlite_error(db_, "revoking the key") : revoked;
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return failed;
+  }
+  return revoked;
+}
+
+Result<Key> KeyStore::revoke_in_transaction(const std::string& name_or_id) {
   const std::string sql =
       std::string("SELECT ") + kColumns +
       " WHERE revoked_ms = 0 AND (name = ?1 OR id = ?1) ORDER BY id = ?1 DESC LIMIT 1";
@@ -220,6 +235,7 @@ Result<Key> KeyStore::revoke(const std::string& name_or_id) {
     return make_error(ErrorKind::kNotFound, "key_not_found",
                       "no active key named or with id '" + name_or_id + "'");
   Key k = read_key(find.s);
+  sqlite3_reset(find.s);
   k.revoked_ms = now_ms();
   Stmt up;
   if (sqlite3_prepare_v2(

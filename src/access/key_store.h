@@ -41,7 +41,8 @@ class KeyStore {
   // Every key, oldest first; revoked ones too when `include_revoked`.
   Result<std::vector<Key>> list(bool include_revoked = false);
   // Revokes the active key with this id, else the one with this name (names cannot begin with
-  // "key_" as ids do, but an older database may hold one). Errors: key_not_found (kNotFound).
+  // "key_" as ids do, but an older database may hold one), in one write transaction (concurrent
+  // revokes wait for each other). Errors: key_not_found (kNotFound).
   Result<Key> revoke(const std::string& name_or_id);
   // A number that changes whenever a key is created or revoked (by any process): the registry
   // reloads when it does.
@@ -50,6 +51,7 @@ class KeyStore {
 
  private:
   KeyStore() = default;
+  Result<Key> revoke_in_transaction(const std::string& name_or_id);  // within BEGIN IMMEDIATE
   sqlite3* db_ = nullptr;
 };
 

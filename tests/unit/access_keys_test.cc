@@ -15,6 +15,7 @@
 #include "access/meter.h"
 #include "access/service.h"
 #include "access/settings.h"
+#include "access/unknown_names.h"
 #include "config/config.h"
 
 namespace switchboard::access {
@@ -139,6 +140,58 @@ TEST(AccessKeyStore, CreateListRevokeAndNameReuse) {
   auto again = (*store)->create(spec);
   ASSERT_TRUE(again);
   EXPECT_NE(again->key.id, created->key.id);
+}
+
+// Since session 28: revokes on several connections at once (admin API, CLI) wait for each other.
+// Before, a revoke read in a read transaction and then wrote: SQLite refused the write at once
+// ("database is locked", no busy wait) whenever another revoke had committed, and keys stayed
+// active.
+TEST(AccessKeyStore, ConcurrentRevokesAllLand) {
+  auto path = temp_db("revokes");
+  constexpr int kThreads = 8, kPerThread = 3;
+  {
+    auto store = KeyStore::open(path);
+    ASSERT_TRUE(store) << store.error().message;
+    for (int i = 0; i < kThreads * kPerThread; ++i) {
+      KeySpec spec;
+      spec.name = "k" + std::to_string(i);
+      ASSERT_TRUE((*store)->create(spec));
+    }
+  }
+  std::vector<std::thread> threads;
+  std::vector<std::string> failures(kThreads);
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      auto store = KeyStore::open(path);
+      if (!store) {
+        failures[t] = store.error().message;
+        return;
+      }
+      for (int i = 0; i < kPerThread; ++i)
+        if (auto r = (*store)->revoke("k" + std::to_string(t * kPerThread + i)); !r)
+          failures[t] += r.error().message + "; ";
+    });
+  for (auto& th : threads) th.join();
+  for (const auto& f : failures) EXPECT_EQ(f, "");
+  auto store = KeyStore::open(path);
+  ASSERT_TRUE(store);
+  EXPECT_TRUE((*store)->list()->empty());
+  EXPECT_EQ((*store)->list(true)->size(), static_cast<std::size_t>(kThreads * kPerThread));
+}
+
+TEST(AccessKey, UnknownNamesAreWarnings) {
+  auto cfg = config::parse_config(
+      "models:\n  - name: a\n    replicas: [{url: 'http://h:1', adapters: [a-sql]}]\n"
+      "routes:\n  - name: auto\n    policy: {type: static, model: a}\n",
+      "k.yaml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  KeyPermissions allow;
+  allow.routes = {"auto", "*", "atuo"};
+  allow.models = {"a", "a-sql", "b"};
+  const auto w = unknown_names(allow, **cfg);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0], "route 'atuo' is not in the configuration (routes: auto)");
+  EXPECT_EQ(w[1], "model 'b' is not in the configuration (models: a)");
 }
 
 TEST(AccessService, FindsActiveKeysByTheirSecretOnly) {
