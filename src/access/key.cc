@@ -90,6 +90,12 @@ std::optional<Error> validate(const KeySpec& spec) {
   if (l.requests_per_minute < 0 || l.tokens_per_minute < 0 || !(l.usd_per_day >= 0) ||
       !(l.usd_per_month >= 0))
     return bad("limits must be >= 0 (0 = no limit)");
+  // Far above any real limit, and far from overflowing the counters they are compared with.
+  constexpr std::int64_t kMaxPerMinute = 1'000'000'000'000;
+  constexpr double kMaxUsd = 1e12;
+  if (l.requests_per_minute > kMaxPerMinute || l.tokens_per_minute > kMaxPerMinute ||
+      !(l.usd_per_day <= kMaxUsd) || !(l.usd_per_month <= kMaxUsd))
+    return bad("limits must be at most 10^12 per minute (requests, tokens) and USD 10^12");
   return std::nullopt;
 }
 

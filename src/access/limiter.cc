@@ -142,9 +142,11 @@ Admission Limiter::admit(const Key& key, std::int64_t estimated_tokens, std::int
   watch_next_minute(key, a.minute);
   auto limit_headers = [&](const char* kind, std::int64_t limit, const SlidingWindow& w,
                            std::int64_t now_cost) {
-    const auto remaining = std::max<std::int64_t>(
-        0, static_cast<std::int64_t>(
-               std::floor(static_cast<double>(limit) - w.used() - static_cast<double>(now_cost))));
+    // (In double and clamped before the cast: a limit stored before they were bounded may be huge.)
+    const double left = std::clamp(
+        std::floor(static_cast<double>(limit) - w.used() - static_cast<double>(now_cost)), 0.0,
+        9.0e18);
+    const auto remaining = static_cast<std::int64_t>(left);
     a.headers.emplace_back(std::string("x-ratelimit-limit-") + kind, std::to_string(limit));
     a.headers.emplace_back(std::string("x-ratelimit-remaining-") + kind, std::to_string(remaining));
     SlidingWindow after = w;

@@ -143,6 +143,14 @@ describe('admin listener', () => {
     expectErrorShape(assert, bad.json, 'invalid_request');
     assert.match(bad.json.error.message, /limit/);
     assert.equal((await adminFetch(gw.adminBase, '/admin/decisions?since=-5', { key: KEY })).status, 400);
+    // 2^32 + 200 was cast to int: the status-200 records came back (since session 28: 400).
+    const wrapped = await adminFetch(gw.adminBase, '/admin/decisions?status=4294967496', { key: KEY });
+    assert.equal(wrapped.status, 400, wrapped.text);
+    assert.match(wrapped.json.error.message, /status/);
+    // HEAD is answered as GET, without a body.
+    const head = await fetch(`${gw.adminBase}/admin/decisions?limit=1`, { method: 'HEAD', headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
   });
 
   test('GET /admin/decisions/{id} is the whole record; an unknown id is 404', async () => {

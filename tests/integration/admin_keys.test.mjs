@@ -41,6 +41,18 @@ describe('admin key management', () => {
     });
     assert.equal(unknown.status, 400, unknown.text);
     assert.match(unknown.json.error.message, /colour/);
+    // A repeated key, at any depth, is refused (the last value won: no budget, or no restriction).
+    for (const body of ['{"name":"d1","limits":{"usd_per_day":5,"usd_per_day":0}}',
+      '{"name":"d2","allow":{"routes":["auto"]},"allow":{}}']) {
+      const dup = await adminFetch(gw.adminBase, '/admin/keys', { key: ADMIN, method: 'POST', body });
+      assert.equal(dup.status, 400, dup.text);
+      assert.match(dup.json.error.message, /duplicate key '(usd_per_day|allow)'/);
+    }
+    const huge = await adminFetch(gw.adminBase, '/admin/keys', {
+      key: ADMIN, method: 'POST', body: '{"name":"h","limits":{"requests_per_minute":9223372036854775807}}',
+    });
+    assert.equal(huge.status, 400, huge.text);
+    assert.match(huge.json.error.message, /at most/);
   });
 
   test('a created key works on the public listener at once and is listed without its secret', async () => {

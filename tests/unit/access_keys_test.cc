@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -82,6 +83,16 @@ TEST(AccessKey, SpecsAreValidated) {
   s.allow.objectives = {};
   s.limits.usd_per_day = -1;
   EXPECT_TRUE(validate(s));
+  // Bounded above too (an INT64_MAX rpm overflowed the remaining-requests header).
+  s.limits.usd_per_day = 0;
+  s.limits.requests_per_minute = std::numeric_limits<std::int64_t>::max();
+  ASSERT_TRUE(validate(s));
+  EXPECT_NE(validate(s)->message.find("at most"), std::string::npos);
+  s.limits.requests_per_minute = 1'000'000;
+  s.limits.usd_per_month = 1e300;
+  EXPECT_TRUE(validate(s));
+  s.limits.usd_per_month = 1e6;
+  EXPECT_FALSE(validate(s));
 }
 
 TEST(AccessKeyStore, CreateListRevokeAndNameReuse) {

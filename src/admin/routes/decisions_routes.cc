@@ -42,7 +42,10 @@ Result<store::DecisionQuery> query_of(const AdminRequest& req) {
     if (v.empty()) continue;
     const auto n = number<std::int64_t>(v);
     if (!n || *n < 0) return bad_param(name, v);
-    if (std::string_view(name) == "status") q.status = static_cast<int>(*n);
+    if (std::string_view(name) == "status") {
+      if (*n < 100 || *n > 599) return bad_param(name, v);  // (was cast to int unchecked)
+      q.status = static_cast<int>(*n);
+    }
     if (std::string_view(name) == "since") q.since_ms = *n;
     if (std::string_view(name) == "until") q.until_ms = *n;
     if (std::string_view(name) == "limit") {

@@ -45,9 +45,11 @@ Result<std::string> keys_db(AdminServices& s) {
 }
 
 Result<access::KeySpec> spec_from_body(std::string_view body) {
-  auto j = api::parse_json(body);  // nesting bounded
-  if (j.is_discarded() || !j.is_object())
-    return make_error(ErrorKind::kBadRequest, "invalid_json", "the body must be a JSON object");
+  // One object, nesting bounded, no key repeated at any depth (a repeated `usd_per_day` or
+  // `allow` would otherwise be read by its last value, which a reviewer of the body may not see).
+  auto parsed = api::parse_request_object(body);
+  if (!parsed) return parsed.error();
+  const nlohmann::json& j = *parsed;
   access::KeySpec spec;
   try {
     for (const auto& [k, v] : j.items())
