@@ -306,8 +306,8 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
   ctx.rec.id = store::new_decision_id();
   ctx.rec.time_ms = unix_ms();
   ctx.body = ex.request().body();
-  // The headers the stages read, in one pass over the request's fields (the first of a repeated
-  // one wins, RequestHeaders::find): the routing headers; the API key for the auth stage
+  // The headers the stages read, in one pass over the request's fields (one repeated with
+  // different values is refused by the parse stage): the routing headers; the API key for the auth stage
   // (docs/keys.md; never logged or recorded), `x-api-key` as Anthropic's clients send it; the
   // conversation a request belongs to, for the session stage (docs/sessions.md).
   static constexpr std::string_view kStageHeaders[] = {
@@ -318,7 +318,7 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
     const auto name = field.name_string();
     for (std::string_view wanted : kStageHeaders) {
       if (!boost::beast::iequals(name, wanted)) continue;
-      ctx.headers.items.emplace_back(wanted, field.value());
+      ctx.headers.add(wanted, field.value());
       break;
     }
   }

@@ -24,6 +24,10 @@ std::optional<double> parse_non_negative(std::string_view text) {
 }  // namespace
 
 std::optional<Error> apply_routing_headers(const RequestHeaders& headers, RouteRequest& rr) {
+  if (!headers.conflicting.empty())
+    return make_error(ErrorKind::kBadRequest, "invalid_header",
+                      std::string(headers.conflicting) +
+                          " appears more than once with different values; send it once");
   if (auto it = headers.find("x-switchboard-objective")) {
     std::string_view v = *it;
     if (v != "quality" && v != "balanced" && v != "cost")

@@ -6,7 +6,8 @@
 //
 // Contract: apply_routing_headers() sets the matching RouteRequest fields (views into `request`,
 // which must outlive `route_request`) and returns an Error (kBadRequest, code "invalid_header",
-// naming the header and the accepted values) for a malformed value. Absent headers change nothing.
+// naming the header and the accepted values) for a malformed value, or for a header the request
+// repeats with different values (RequestHeaders::conflicting). Absent headers change nothing.
 #pragma once
 
 #include <optional>

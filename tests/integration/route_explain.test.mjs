@@ -4,7 +4,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, getDecision, getJson,
-  expectErrorShape, GPT4, MIXTRAL,
+  expectErrorShape, GPT4, MIXTRAL, rawExchange,
 } from './lib/harness.mjs';
 
 async function postRoute(base, body, headers = {}) {
@@ -83,5 +83,13 @@ describe('POST /v1/route', () => {
     const ok = await postRoute(gw.base, chatBody('auto', 'hello'),
       { 'x-switchboard-objective': 'cost', 'x-switchboard-max-cost': '0.01' });
     assert.equal(ok.status, 200);
+    // Repeated with different values (a proxy appending its own cap): 400, recorded.
+    const body = JSON.stringify(chatBody('auto', 'hello'));
+    const raw = await rawExchange(gw.port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n' +
+      'Content-Type: application/json\r\nx-switchboard-max-cost: 5\r\nx-switchboard-max-cost: 0.0001\r\n' +
+      `Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    assert.equal(raw.status, 400, raw.text.slice(0, 400));
+    assert.match(raw.text, /x-switchboard-max-cost appears more than once with different values/);
+    assert.match(raw.text, /x-switchboard-decision: dec_/i);
   });
 });

@@ -20,7 +20,7 @@ Headers with(std::initializer_list<std::pair<const char*, const char*>> headers)
     std::string n = k;
     for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     h.names.push_back(std::move(n));
-    h.items.emplace_back(h.names.back(), v);
+    h.add(h.names.back(), v);
   }
   return h;
 }
@@ -44,6 +44,22 @@ TEST(RoutingHeaders, ReadsObjectiveLambdaAndMaxCost) {
   EXPECT_DOUBLE_EQ(*rr.lambda, 250.5);
   ASSERT_TRUE(rr.max_cost);
   EXPECT_DOUBLE_EQ(*rr.max_cost, 0.002);
+}
+
+// Since session 28: a header repeated with different values is refused (the first one won: a
+// proxy's appended max-cost lost to the client's); repeated with the same value it is one.
+TEST(RoutingHeaders, RejectsAHeaderRepeatedWithDifferentValues) {
+  auto same = with({{"x-switchboard-max-cost", "0.01"}, {"X-Switchboard-Max-Cost", "0.01"}});
+  RouteRequest rr;
+  EXPECT_FALSE(apply_routing_headers(same, rr));
+  auto differ = with({{"x-switchboard-max-cost", "5"}, {"x-switchboard-lambda", "1"},
+                      {"x-switchboard-max-cost", "0.01"}});
+  auto err = apply_routing_headers(differ, rr);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->code, "invalid_header");
+  EXPECT_NE(err->message.find("x-switchboard-max-cost appears more than once"), std::string::npos);
+  auto keys = with({{"authorization", "Bearer a"}, {"authorization", "Bearer b"}});
+  ASSERT_TRUE(apply_routing_headers(keys, rr));
 }
 
 TEST(RoutingHeaders, RejectsUnknownObjective) {
