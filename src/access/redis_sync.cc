@@ -68,7 +68,7 @@ bool RedisSync::sync_once(redisContext* ctx) {
     // Nothing to count: a PING now and then keeps up() true to the facts.
     if (now < next_ping_) return true;
     next_ping_ = now + std::chrono::seconds(1);
-    auto* r = static_cast<redisReply*>(redisCommand(ctx, "PING"));
+    auto* r = redis_command(ctx, "PING");
     const bool ok = r != nullptr;
     if (r) freeReplyObject(r);
     set_up(ok, ok ? "" : ctx->errstr);
@@ -91,7 +91,7 @@ bool RedisSync::sync_once(redisContext* ctx) {
     const int replies = taken[i].delta != 0 ? 2 : 1;
     for (int k = 0; k < replies; ++k) {
       void* raw = nullptr;
-      if (redisGetReply(ctx, &raw) != REDIS_OK || !raw) {
+      if (redis_get_reply(ctx, &raw) != REDIS_OK || !raw) {
         why = ctx->errstr[0] ? ctx->errstr : "no reply";
         break;
       }

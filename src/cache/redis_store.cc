@@ -135,8 +135,7 @@ ReplyPtr command(RedisLink& link, redisContext*& ctx, std::initializer_list<std:
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(
-      redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  auto* r = redis_command_argv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data());
   if (!r) {
     std::string why = ctx->errstr[0] ? ctx->errstr : "no reply";
     link.down(why);  // frees the connection; logged once per outage

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <string_view>
 #include <cstdint>
+#include <cstdarg>
 #include <cstdio>
 #include <random>
 #include <utility>
@@ -55,6 +56,105 @@ const std::string& process_instance_id() {
   return id;
 }
 
+namespace {
+
+// The parsed values of a reply, counted through the reader's object functions (the reader's
+// privdata points at the link's count; redis_get_reply resets it for every reply). A value over
+// the bound is refused (null: hiredis's reader then fails with "Out of memory").
+const redisReplyObjectFunctions* hiredis_functions = nullptr;
+
+bool count_objects(const redisReadTask* task, std::size_t n) {
+  auto* count = static_cast<std::size_t*>(task->privdata);
+  if (!count) return true;
+  if (n > kMaxRedisReplyObjects || *count + n > kMaxRedisReplyObjects) {
+    *count = kMaxRedisReplyObjects + 1;  // refused: redis_get_reply names the bound
+    return false;
+  }
+  *count += n;
+  return true;
+}
+void* counted_string(const redisReadTask* task, char* str, size_t len) {
+  return count_objects(task, 1) ? hiredis_functions->createString(task, str, len) : nullptr;
+}
+void* counted_array(const redisReadTask* task, int elements) {
+  return count_objects(task, 1 + static_cast<std::size_t>(std::max(elements, 0)))
+             ? hiredis_functions->createArray(task, elements)
+             : nullptr;
+}
+void* counted_integer(const redisReadTask* task, long long value) {
+  return count_objects(task, 1) ? hiredis_functions->createInteger(task, value) : nullptr;
+}
+void* counted_nil(const redisReadTask* task) {
+  return count_objects(task, 1) ? hiredis_functions->createNil(task) : nullptr;
+}
+redisReplyObjectFunctions counted_functions;
+
+int fail(redisContext* c, int err, const std::string& why) {
+  c->err = err;
+  std::snprintf(c->errstr, sizeof c->errstr, "%s", why.c_str());
+  return REDIS_ERR;
+}
+
+}  // namespace
+
+int redis_get_reply(redisContext* c, void** reply) {
+  auto* count = static_cast<std::size_t*>(c->reader->privdata);
+  if (count) *count = 0;
+  auto over_objects = [&] {
+    return fail(c, REDIS_ERR_OOM,
+                "reply of more than " + std::to_string(kMaxRedisReplyObjects) + " values");
+  };
+  void* aux = nullptr;
+  if (redisGetReplyFromReader(c, &aux) == REDIS_ERR)
+    return count && *count > kMaxRedisReplyObjects ? over_objects() : REDIS_ERR;
+  if (!aux) {
+    int written = 0;
+    do {
+      if (redisBufferWrite(c, &written) == REDIS_ERR) return REDIS_ERR;
+    } while (!written);
+    const auto timeout = c->timeout ? std::chrono::seconds(c->timeout->tv_sec) +
+                                          std::chrono::microseconds(c->timeout->tv_usec)
+                                    : std::chrono::microseconds(std::chrono::seconds(1));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t received = 0;
+    do {
+      const std::size_t before = c->reader->len;
+      if (redisBufferRead(c) == REDIS_ERR) return REDIS_ERR;
+      received += c->reader->len - std::min(before, c->reader->len);
+      if (received > kMaxRedisReplyBytes)
+        return fail(c, REDIS_ERR_IO,
+                    "reply over " + std::to_string(kMaxRedisReplyBytes >> 20) + " MiB");
+      if (redisGetReplyFromReader(c, &aux) == REDIS_ERR)
+        return count && *count > kMaxRedisReplyObjects ? over_objects() : REDIS_ERR;
+      if (!aux && std::chrono::steady_clock::now() >= deadline)
+        return fail(c, REDIS_ERR_IO, "reply not whole within the timeout");
+    } while (!aux);
+  }
+  if (reply)
+    *reply = aux;
+  else
+    freeReplyObject(aux);
+  return REDIS_OK;
+}
+
+redisReply* redis_command(redisContext* c, const char* format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  const int appended = redisvAppendCommand(c, format, ap);
+  va_end(ap);
+  void* reply = nullptr;
+  if (appended != REDIS_OK || redis_get_reply(c, &reply) != REDIS_OK) return nullptr;
+  return static_cast<redisReply*>(reply);
+}
+
+redisReply* redis_command_argv(redisContext* c, int argc, const char** argv, const size_t* lens) {
+  void* reply = nullptr;
+  if (redisAppendCommandArgv(c, argc, argv, lens) != REDIS_OK ||
+      redis_get_reply(c, &reply) != REDIS_OK)
+    return nullptr;
+  return static_cast<redisReply*>(reply);
+}
+
 RedisLink::RedisLink(RedisAddress address, std::string what, std::string consequence)
     : address_(std::move(address)), what_(std::move(what)), consequence_(std::move(consequence)) {}
 
@@ -86,8 +186,22 @@ redisContext* RedisLink::get() {
     return nullptr;
   }
   redisSetTimeout(c, tv);
+  // Count the values of every reply (redis_get_reply). Set up once: static initialisation order
+  // cannot be relied on for hiredis's own table, and every context shares it.
+  static const bool counted = [c] {
+    hiredis_functions = c->reader->fn;
+    counted_functions = *hiredis_functions;
+    counted_functions.createString = counted_string;
+    counted_functions.createArray = counted_array;
+    counted_functions.createInteger = counted_integer;
+    counted_functions.createNil = counted_nil;
+    return true;
+  }();
+  (void)counted;
+  c->reader->fn = &counted_functions;
+  c->reader->privdata = &reply_objects_;
   if (address_.db != 0) {
-    auto* r = static_cast<redisReply*>(redisCommand(c, "SELECT %d", address_.db));
+    auto* r = redis_command(c, "SELECT %d", address_.db);
     const bool ok = r && r->type != REDIS_REPLY_ERROR;
     if (r) freeReplyObject(r);
     if (!ok) {

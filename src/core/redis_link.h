@@ -12,6 +12,7 @@
 #include "switchboard/result.h"
 
 struct redisContext;
+struct redisReply;
 
 namespace switchboard {
 
@@ -29,6 +30,22 @@ Result<RedisAddress> parse_redis_address(const std::string& url);
 
 // This process's id among the gateways sharing one Redis (16 random hex digits, made once).
 const std::string& process_instance_id();
+
+// hiredis's blocking calls, bounded. hiredis bounds each read of the socket by the context's
+// timeout, not a reply: one that drips a byte at a time, or announces a bulk or array of any size
+// and keeps sending, held its thread and grew its memory without end. Here a reply must be whole
+// within the context's timeout (from the connect: RedisLink applies its address's) and within
+// kMaxRedisReplyBytes read and kMaxRedisReplyObjects parsed values; otherwise the call fails with
+// c->err set (REDIS_ERR_IO / REDIS_ERR_OOM, errstr saying which bound) and the caller drops the
+// connection as after any failed command. Contexts must come from RedisLink::get() (which counts
+// the parsed values); use these, never hiredis's redisCommand / redisGetReply.
+inline constexpr std::size_t kMaxRedisReplyBytes = 64u << 20;
+inline constexpr std::size_t kMaxRedisReplyObjects = 1u << 20;
+// As redisGetReply: REDIS_OK with *reply set (freed by the caller), or REDIS_ERR.
+int redis_get_reply(redisContext* c, void** reply);
+// As redisCommand / redisCommandArgv: the reply, or null on an error (c->err set).
+redisReply* redis_command(redisContext* c, const char* format, ...);
+redisReply* redis_command_argv(redisContext* c, int argc, const char** argv, const size_t* lens);
 
 class RedisLink {
  public:
@@ -57,6 +74,7 @@ class RedisLink {
   std::atomic<std::uint64_t> failures_{0};
   std::uint64_t connections_ = 0;
   std::chrono::steady_clock::time_point next_attempt_{};
+  std::size_t reply_objects_ = 0;  // the reader's count of values in the reply being parsed
 };
 
 }  // namespace switchboard

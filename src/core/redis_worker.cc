@@ -125,7 +125,7 @@ std::vector<StreamEntry> StreamTail::read(RedisWorker& worker, std::size_t count
   if (last_id_.empty() || (reconnected && from_ == From::kStart)) {
     std::string start = "0-0";
     if (from_ == From::kEnd) {
-      Reply last(redisCommand(c, "XREVRANGE %b + - COUNT 1", stream_.data(), stream_.size()));
+      Reply last(redis_command(c, "XREVRANGE %b + - COUNT 1", stream_.data(), stream_.size()));
       if (!last.r) {
         worker.failed(c);
         return out;  // not positioned: tried again on the next connection
@@ -138,7 +138,7 @@ std::vector<StreamEntry> StreamTail::read(RedisWorker& worker, std::size_t count
   }
   connection_ = worker.link().connections();
   const std::string n = std::to_string(count);
-  Reply r(redisCommand(c, "XREAD COUNT %b STREAMS %b %b", n.data(), n.size(), stream_.data(),
+  Reply r(redis_command(c, "XREAD COUNT %b STREAMS %b %b", n.data(), n.size(), stream_.data(),
                        stream_.size(), last_id_.data(), last_id_.size()));
   if (!r.r) {
     worker.failed(c);

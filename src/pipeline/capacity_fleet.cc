@@ -57,7 +57,7 @@ class RedisFleet final : public CapacityFleet {
       redisAppendCommand(c, "HDEL %b %b", key.data(), key.size(), id_.data(), id_.size());
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       Reply r;
-      if (redisGetReply(c, reinterpret_cast<void**>(&r.r)) != REDIS_OK) break;
+      if (redis_get_reply(c, reinterpret_cast<void**>(&r.r)) != REDIS_OK) break;
     }
   }
 
@@ -85,7 +85,7 @@ class RedisFleet final : public CapacityFleet {
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       for (int k = 0; k < 3; ++k) {
         Reply r;
-        if (redisGetReply(c, reinterpret_cast<void**>(&r.r)) != REDIS_OK || !r.r) {
+        if (redis_get_reply(c, reinterpret_cast<void**>(&r.r)) != REDIS_OK || !r.r) {
           link_.down(c->errstr[0] ? c->errstr : "no reply");
           return std::nullopt;
         }
@@ -113,8 +113,8 @@ class RedisFleet final : public CapacityFleet {
     }
     for (const auto& [i, field] : forget) {
       Reply r;
-      r.r = static_cast<redisReply*>(redisCommand(c, "HDEL %b %b", keys_[i].data(),
-                                                  keys_[i].size(), field.data(), field.size()));
+      r.r = redis_command(c, "HDEL %b %b", keys_[i].data(),
+                                                  keys_[i].size(), field.data(), field.size());
       if (!r.r) {
         link_.down(c->errstr[0] ? c->errstr : "no reply");
         break;

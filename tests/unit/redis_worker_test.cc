@@ -3,9 +3,18 @@
 // exercised by tests/integration/implicit_feedback.test.mjs and sessions_fleet.test.mjs.)
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "core/redis_link.h"
 #include "core/redis_worker.h"
@@ -63,4 +72,118 @@ TEST(RedisWorker, JobsStillWaitingOrQueuedAtStopAreCountedAsDropped) {
   EXPECT_EQ(w.dropped(), 0u) << "held, within their hold";
   w.stop();
   EXPECT_EQ(w.dropped(), 4u);
+}
+
+namespace {
+
+// A one-connection server on loopback that answers every command with `reply` (a function that
+// writes to the socket until it returns false or the peer is gone).
+class HostileRedis {
+ public:
+  explicit HostileRedis(std::function<bool(int fd)> reply) : reply_(std::move(reply)) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ::listen(listen_fd_, 4);
+    thread_ = std::thread([this] {
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      char buf[4096];
+      if (::recv(fd, buf, sizeof buf, 0) > 0)
+        while (!stop_ && reply_(fd)) {
+        }
+      ::close(fd);
+    });
+  }
+  ~HostileRedis() {
+    stop_ = true;
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    ::close(listen_fd_);
+    thread_.join();
+  }
+  RedisAddress address() const {
+    auto a = parse_redis_address("redis://127.0.0.1:" + std::to_string(port_));
+    a->timeout = 100ms;
+    return *a;
+  }
+
+ private:
+  std::function<bool(int)> reply_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+bool send_all(int fd, std::string_view bytes) {
+  return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+// The error of one PING to `server`, or "" when it answered.
+std::string ping_error(const HostileRedis& server) {
+  RedisLink link(server.address(), "test", "nothing shared");
+  redisContext* c = link.get();
+  if (!c) return "no connection";
+  redisReply* r = redis_command(c, "PING");
+  if (r) {
+    freeReplyObject(r);
+    return "";
+  }
+  return c->errstr;
+}
+
+}  // namespace
+
+// Since session 28: a reply that never ends (announced huge and streamed, or dripped a byte at a
+// time, each read within the timeout) fails at its bound instead of holding its thread and growing
+// without end.
+TEST(RedisReplies, RepliesThatNeverEndFailAtTheirBound) {
+  {
+    HostileRedis drip([](int fd) {
+      std::this_thread::sleep_for(20ms);
+      return send_all(fd, "+");
+    });
+    EXPECT_EQ(ping_error(drip), "reply not whole within the timeout");
+  }
+  {
+    const std::string chunk(64 * 1024, 'x');
+    bool head = true;
+    HostileRedis bulk([&](int fd) {
+      if (std::exchange(head, false)) return send_all(fd, "$999999999999\r\n");
+      return send_all(fd, chunk);
+    });
+    const std::string e = ping_error(bulk);
+    EXPECT_TRUE(e == "reply over 64 MiB" || e == "reply not whole within the timeout") << e;
+  }
+  {
+    std::string ones;
+    for (int i = 0; i < 16384; ++i) ones += ":1\r\n";
+    bool head = true;
+    HostileRedis array([&](int fd) {
+      if (std::exchange(head, false)) return send_all(fd, "*2000000000\r\n");
+      return send_all(fd, ones);
+    });
+    EXPECT_EQ(ping_error(array), "reply of more than 1048576 values");
+  }
+  {
+    std::string ones;
+    for (int i = 0; i < 16384; ++i) ones += "*1\r\n:1\r\n";
+    bool head = true;
+    HostileRedis nested([&](int fd) {  // an array of arrays, each small: counted all the same
+      if (std::exchange(head, false)) return send_all(fd, "*1000000\r\n");
+      return send_all(fd, ones);
+    });
+    const std::string e = ping_error(nested);
+    EXPECT_TRUE(e == "reply of more than 1048576 values" || e == "reply not whole within the timeout") << e;
+  }
+  HostileRedis fine([](int fd) {
+    send_all(fd, "+PONG\r\n");
+    return false;
+  });
+  EXPECT_EQ(ping_error(fine), "");
 }

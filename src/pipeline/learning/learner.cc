@@ -276,7 +276,7 @@ std::vector<bool> Learner::publish(redisContext* c, const std::deque<LearnEvent>
   std::vector<bool> acknowledged(events.size(), false);
   for (std::size_t i = 0; i < events.size(); ++i) {
     void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK || !raw) {
+    if (redis_get_reply(c, &raw) != REDIS_OK || !raw) {
       redis_->down(c->errstr[0] ? c->errstr : "no reply");
       break;  // the rest: unknown, treated as not acknowledged
     }
@@ -296,7 +296,7 @@ bool Learner::consume(redisContext* c) {
     const char* argv[] = {"XREAD",     "COUNT", "500", "STREAMS", options_.stream.c_str(),
                           from.c_str()};
     const std::size_t lens[] = {5, 5, 3, 7, options_.stream.size(), from.size()};
-    Reply r(redisCommandArgv(c, 6, argv, lens));
+    Reply r(redis_command_argv(c, 6, argv, lens));
     if (!r.r) {
       redis_->down(c->errstr[0] ? c->errstr : "no reply");
       return false;

@@ -52,7 +52,7 @@ void SharedRepeats::answered(std::uint64_t key, std::string decision_id,
                    window](redisContext* c) {
     const std::string value = process_instance_id() + " " + decision;
     const std::string px = std::to_string(std::max<std::int64_t>(window.count(), 1));
-    Reply r(redisCommand(c, "SET %b %b PX %b", key.data(), key.size(), value.data(), value.size(),
+    Reply r(redis_command(c, "SET %b %b PX %b", key.data(), key.size(), value.data(), value.size(),
                          px.data(), px.size()));
     return r.r != nullptr;
   });
@@ -60,7 +60,7 @@ void SharedRepeats::answered(std::uint64_t key, std::string decision_id,
 
 void SharedRepeats::forget(std::uint64_t key) {
   worker_->submit([key = key_name(key)](redisContext* c) {
-    Reply r(redisCommand(c, "DEL %b", key.data(), key.size()));
+    Reply r(redis_command(c, "DEL %b", key.data(), key.size()));
     return r.r != nullptr;
   });
 }
@@ -81,7 +81,7 @@ return 1
 void SharedRepeats::asked(std::uint64_t key, double score) {
   worker_->submit([this, key = key_name(key), score](redisContext* c) {
     const std::string text = std::to_string(score);
-    Reply r(redisCommand(c, "EVAL %s 2 %b %b %b", kTakeAndAppend, key.data(), key.size(),
+    Reply r(redis_command(c, "EVAL %s 2 %b %b %b", kTakeAndAppend, key.data(), key.size(),
                          stream_.data(), stream_.size(), text.data(), text.size()));
     return r.r != nullptr;
   });

@@ -57,11 +57,11 @@ void SharedSessions::publish(const std::string& route, std::uint64_t key, const 
                       s = std::to_string(state.switches), ttl = std::to_string(ttl_ms),
                       o = fmt::format("{:016x}", state.owner);
     const std::string& g = process_instance_id();
-    auto* r = static_cast<redisReply*>(redisCommand(
+    auto* r = redis_command(
         c, "XADD %b MAXLEN ~ 100000 * g %b r %b k %b c %b m %b p %b t %b s %b ttl %b o %b",
         stream_.data(), stream_.size(), g.data(), g.size(), route.data(), route.size(), k.data(),
         k.size(), cv.data(), cv.size(), state.model.data(), state.model.size(), p.data(), p.size(),
-        t.data(), t.size(), s.data(), s.size(), ttl.data(), ttl.size(), o.data(), o.size()));
+        t.data(), t.size(), s.data(), s.size(), ttl.data(), ttl.size(), o.data(), o.size());
     if (!r) return false;  // the connection failed: the job runs again after reconnecting
     // An error reply (OOM at maxmemory, READONLY, ...) leaves the connection usable: the turn is
     // not published, and not retried.
