@@ -155,6 +155,21 @@ redisReply* redis_command_argv(redisContext* c, int argc, const char** argv, con
   return static_cast<redisReply*>(reply);
 }
 
+std::string_view redis_text(const redisReply* r) {
+  return r && r->str ? std::string_view(r->str, r->len) : std::string_view();
+}
+
+bool is_stream_id(std::string_view id) {
+  auto number = [](std::string_view digits) {
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    return !digits.empty() && ec == std::errc() && end == digits.data() + digits.size();
+  };
+  const auto dash = id.find('-');
+  if (dash == std::string_view::npos) return number(id);
+  return number(id.substr(0, dash)) && number(id.substr(dash + 1));
+}
+
 RedisLink::RedisLink(RedisAddress address, std::string what, std::string consequence)
     : address_(std::move(address)), what_(std::move(what)), consequence_(std::move(consequence)) {}
 

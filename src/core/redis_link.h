@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "switchboard/result.h"
 
@@ -46,6 +47,11 @@ int redis_get_reply(redisContext* c, void** reply);
 // As redisCommand / redisCommandArgv: the reply, or null on an error (c->err set).
 redisReply* redis_command(redisContext* c, const char* format, ...);
 redisReply* redis_command_argv(redisContext* c, int argc, const char** argv, const size_t* lens);
+
+// A reply's string (status, string, error or verbatim), or "" (also for null or other types).
+std::string_view redis_text(const redisReply* r);
+// True for a stream entry id as Redis writes them: "MS-SEQ" (or "MS"), decimal, each < 2^64.
+bool is_stream_id(std::string_view id);
 
 class RedisLink {
  public:

@@ -15,9 +15,7 @@ struct Reply {
   }
 };
 
-std::string_view text(const redisReply* r) {
-  return r && r->str ? std::string_view(r->str, r->len) : std::string_view();
-}
+std::string_view text(const redisReply* r) { return redis_text(r); }
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 // learned across a restart (SQLite) and learns from feedback on decisions made before it, and two
 // gateways sharing one Redis stream of feedback reach
 // the same choices. Plus the endpoint's errors (400, 404, 409) in OpenAI's shape and its metrics.
+import { spawnSync } from 'node:child_process';
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -315,6 +316,38 @@ describe('learning shared by two gateways through Redis', { skip: SKIP_NO_REDIS 
       assert.equal((await choice(gw.base, 'adaptive', MATH[1])).model, B);
       assert.equal((await choice(gw.base, 'adaptive', POETRY[1])).model, A);
     }
+  });
+});
+
+// Since session 28: a stream position past the stream's newest entry (an entry with a far-future
+// id read, then Redis restarted empty: its new ids come from its clock, below the position) made
+// the gateway learn nothing more, its own feedback included, with nothing said. Now it reads on
+// from its own next entry; an entry that is not feedback is skipped.
+describe('a feedback stream position past the stream is noticed', { skip: SKIP_NO_REDIS }, () => {
+  let redis;
+  let gw;
+  before(async () => {
+    redis = await startRedis();
+    const echo = await echoUpstream();
+    gw = await startGateway({
+      models: [model(A, echo.url), model(B, echo.url)],
+      routes: [{ name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } }],
+      extraConfig: { state: { redis: redis.url } },
+    });
+  });
+  after(async () => {
+    redis?.proc.kill('SIGKILL');
+    await stopAll();
+  });
+
+  test('feedback is still learned after the stream restarts below the position', async () => {
+    await train(gw.base, 'adaptive', 1);
+    const cli = (...args) => spawnSync('redis-cli', ['-p', String(redis.port), ...args], { encoding: 'utf8' });
+    assert.match(cli('XADD', 'switchboard:feedback', '99999999999999-0', 'e', 'not json').stdout, /99999999999999-0/);
+    await sleep(300);  // read (and skipped): the position is now far ahead
+    assert.equal(cli('FLUSHALL').status, 0);
+    await train(gw.base, 'adaptive', 2);  // waits for each event to be learned
+    assert.match(gw.proc.output, /stream position 99999999999999-0 is past the stream's newest entry/);
   });
 });
 

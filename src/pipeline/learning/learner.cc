@@ -44,6 +44,16 @@ bool id_less(const std::string& a, const std::string& b) {
   return split(a) < split(b);
 }
 
+// The id just before `id` ("MS-SEQ", is_stream_id), for an exclusive XREAD from it.
+std::string id_before(const std::string& id) {
+  const auto dash = id.find('-');
+  const std::uint64_t ms = std::stoull(id.substr(0, dash));
+  const std::uint64_t seq = dash == std::string::npos ? 0 : std::stoull(id.substr(dash + 1));
+  if (seq > 0) return std::to_string(ms) + "-" + std::to_string(seq - 1);
+  if (ms == 0) return "0";
+  return std::to_string(ms - 1) + "-18446744073709551615";
+}
+
 struct Reply {
   redisReply* r = nullptr;
   explicit Reply(void* p) : r(static_cast<redisReply*>(p)) {}
@@ -228,8 +238,13 @@ void Learner::restore_all(Runtime& runtime) {
     if (metrics_)
       metrics_->learning_observations.with({name}).set(
           static_cast<std::int64_t>(policy->observations()));
-    if (shared() && !row->stream_id.empty() && id_less(last_id_, row->stream_id))
-      last_id_ = row->stream_id;
+    if (shared() && !row->stream_id.empty()) {
+      if (!is_stream_id(row->stream_id))
+        spdlog::warn("route {}: saved stream position '{}' is not a stream id; ignored", name,
+                     row->stream_id);
+      else if (id_less(last_id_, row->stream_id))
+        last_id_ = row->stream_id;
+    }
     spdlog::info("route {}: learning state restored ({} feedback events)", name,
                  policy->observations());
   }
@@ -274,6 +289,7 @@ std::vector<bool> Learner::publish(redisContext* c, const std::deque<LearnEvent>
     redisAppendCommandArgv(c, 8, argv, lens);
   }
   std::vector<bool> acknowledged(events.size(), false);
+  std::string first_id;  // of this batch's entries
   for (std::size_t i = 0; i < events.size(); ++i) {
     void* raw = nullptr;
     if (redis_get_reply(c, &raw) != REDIS_OK || !raw) {
@@ -281,13 +297,29 @@ std::vector<bool> Learner::publish(redisContext* c, const std::deque<LearnEvent>
       break;  // the rest: unknown, treated as not acknowledged
     }
     Reply r(raw);
-    acknowledged[i] = r.r->type != REDIS_REPLY_ERROR;
+    acknowledged[i] = r.r->type == REDIS_REPLY_STRING || r.r->type == REDIS_REPLY_STATUS;
+    if (acknowledged[i] && first_id.empty()) first_id = std::string(redis_text(r.r));
+  }
+  // A position at or past our own new entry (restored from a database copied from elsewhere, a
+  // clock that ran ahead) would never read anything again, our own feedback included: read from
+  // just before this batch instead.
+  if (is_stream_id(first_id)) {
+    std::lock_guard lock(apply_mu_);
+    if (!id_less(last_id_, first_id)) {
+      spdlog::warn("learning state: stream position {} is past the stream's newest entry {}; "
+                   "reading on from there",
+                   last_id_, first_id);
+      last_id_ = id_before(first_id);
+    }
   }
   return acknowledged;
 }
 
 bool Learner::consume(redisContext* c) {
-  for (;;) {
+  // At most this many full reads per poll: a stream that always has more (a flood) must not keep
+  // the thread from this gateway's own feedback, saves and stop.
+  constexpr int kMaxReads = 20;
+  for (int round = 0; round < kMaxReads; ++round) {
     std::string from;
     {
       std::lock_guard lock(apply_mu_);
@@ -301,20 +333,31 @@ bool Learner::consume(redisContext* c) {
       redis_->down(c->errstr[0] ? c->errstr : "no reply");
       return false;
     }
+    if (r.r->type == REDIS_REPLY_ERROR) {  // not the link's fault: say so, once per text
+      const std::string why(redis_text(r.r));
+      if (why != last_read_error_)
+        spdlog::warn("learning state: reading the feedback stream from {} failed: {}", from, why);
+      last_read_error_ = why;
+      return true;
+    }
+    last_read_error_.clear();
     if (r.r->type != REDIS_REPLY_ARRAY || r.r->elements == 0) return true;  // nil: nothing new
     const redisReply* stream = r.r->element[0];
     if (stream->type != REDIS_REPLY_ARRAY || stream->elements < 2) return true;
     const redisReply* entries = stream->element[1];
+    if (entries->type != REDIS_REPLY_ARRAY) return true;
     std::lock_guard lock(apply_mu_);
     for (std::size_t i = 0; i < entries->elements; ++i) {
       const redisReply* entry = entries->element[i];
       if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
-      last_id_.assign(entry->element[0]->str, entry->element[0]->len);
+      const std::string_view id = redis_text(entry->element[0]);
+      if (!is_stream_id(id) || !id_less(last_id_, std::string(id))) continue;  // not a forward id
+      last_id_.assign(id);
       const redisReply* fields = entry->element[1];
+      if (fields->type != REDIS_REPLY_ARRAY) continue;
       for (std::size_t k = 0; k + 1 < fields->elements; k += 2) {
-        if (std::string_view(fields->element[k]->str, fields->element[k]->len) != "e") continue;
-        auto e = parse_event_json(
-            std::string_view(fields->element[k + 1]->str, fields->element[k + 1]->len));
+        if (redis_text(fields->element[k]) != "e") continue;
+        auto e = parse_event_json(redis_text(fields->element[k + 1]));
         if (!e) continue;
         // Already applied here when its XADD looked lost (publish()).
         if (auto u = std::find(unacknowledged_.begin(), unacknowledged_.end(), e->decision_id);
@@ -327,6 +370,7 @@ bool Learner::consume(redisContext* c) {
     }
     if (entries->elements < 500) return true;
   }
+  return true;  // more to read: on the next poll
 }
 
 void Learner::apply_safely(const LearnEvent& event) {
