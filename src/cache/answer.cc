@@ -33,6 +33,12 @@ std::optional<Answer> Answer::deserialise(std::string_view text) {
     a.prompt_tokens = j.at("p").get<std::int64_t>();
     a.completion_tokens = j.at("t").get<std::int64_t>();
     a.cost_usd = j.at("u").get<double>();
+    // From a store other gateways (or anything with access to Redis) write: counts that would
+    // overflow a sum or bill a negative amount are not an answer.
+    constexpr std::int64_t kMaxTokens = 1'000'000'000'000;
+    if (a.prompt_tokens < 0 || a.prompt_tokens > kMaxTokens || a.completion_tokens < 0 ||
+        a.completion_tokens > kMaxTokens || !(a.cost_usd >= 0 && a.cost_usd <= 1e9))
+      return std::nullopt;
     if (auto r = j.find("r"); r != j.end() && r->is_string()) a.routed_model = r->get<std::string>();
     if (auto g = j.find("g"); g != j.end() && g->is_string()) a.reasoning = g->get<std::string>();
     if (auto sg = j.find("s"); sg != j.end() && sg->is_string())

@@ -186,6 +186,7 @@ void RedisStore::sync() {
     if (!features || v.size() != index_.dim() * sizeof(float)) continue;
     std::vector<float> emb(index_.dim());
     std::memcpy(emb.data(), v.data(), v.size());
+    if (!unit_embedding(emb)) continue;  // NaN or not normalised: it would match anything
     const std::uint64_t label = next_label_++;
     index_.add(label, partition, std::move(*features), emb);
     label_of_[id] = label;

@@ -1,5 +1,7 @@
 #include "cache/semantic_index.h"
 
+#include <cmath>
+
 // Debian's hnswlib 0.6.2 defines non-inline functions and globals in its headers, so a second
 // translation unit including it (policies/knn already does) breaks the link. Everything it
 // includes is included first; then the library is wrapped in an anonymous namespace (internal
@@ -35,6 +37,15 @@ namespace switchboard::cache {
 
 namespace {
 constexpr std::size_t kM = 16, kEfConstruction = 100, kEfSearch = 32;
+}
+
+bool unit_embedding(const std::vector<float>& embedding) {
+  double norm = 0;
+  for (float x : embedding) {
+    if (!std::isfinite(x)) return false;
+    norm += static_cast<double>(x) * x;
+  }
+  return std::abs(std::sqrt(norm) - 1.0) < 1e-3;
 }
 
 struct SemanticIndex::Hnsw {
@@ -102,7 +113,7 @@ std::vector<SemanticIndex::Candidate> SemanticIndex::search(const std::vector<fl
     const auto [distance, label] = found.top();
     found.pop();
     const float sim = 1.0f - distance;
-    if (sim < threshold) continue;
+    if (!(sim >= threshold)) continue;  // (NaN too)
     auto it = live_.find(label);
     if (it == live_.end() || it->second.partition != partition) continue;
     if (!compatible(features, it->second.features)) continue;

@@ -16,6 +16,10 @@
 
 namespace switchboard::cache {
 
+// True when every value is finite and the vector's length is 1 (within 1e-3): what the index's
+// inner product needs to be a cosine. An embedding read from a shared store is checked with it.
+bool unit_embedding(const std::vector<float>& embedding);
+
 class SemanticIndex {
  public:
   static constexpr std::size_t kRebuildMin = 1024;
@@ -24,7 +28,7 @@ class SemanticIndex {
 
   std::size_t dim() const { return dim_; }
   std::size_t size() const { return live_.size(); }
-  // `embedding` must have dim() floats.
+  // `embedding` must have dim() floats (unit_embedding() for one from outside).
   void add(std::uint64_t label, std::uint64_t partition, Features features,
            const std::vector<float>& embedding);
   void remove(std::uint64_t label);

@@ -37,6 +37,7 @@ boost::asio::awaitable<boost::system::error_code> read_some_into(Stream& stream,
       buffer.consume(used);
       if (ec == bhttp::error::need_more) {
         ec = {};
+        if (used > 0) co_return ec;  // progress (the server counts a body as it grows)
       } else if (ec || used > 0 || parser.is_done()) {
         co_return ec;
       }

@@ -6,6 +6,7 @@
 
 #include "api/chat_request.h"
 #include "cache/answer.h"
+#include "cache/semantic_index.h"
 #include "cache/cache_config.h"
 #include "cache/features.h"
 #include "cache/memory_store.h"
@@ -172,6 +173,16 @@ TEST(CacheAnswer, FromBodyAndBack) {
   EXPECT_EQ(Answer::deserialise(a->serialise())->routed_model, "fast");
   EXPECT_EQ(Answer::deserialise(R"({"c":"x","f":"stop","m":"m1","p":1,"t":1,"u":0})")->routed_model,
             "");
+  // Entries other writers put in Redis: counts that overflow or bill negative are refused.
+  EXPECT_FALSE(Answer::deserialise(R"({"c":"x","f":"stop","m":"m1","p":-5,"t":1,"u":0})"));
+  EXPECT_FALSE(
+      Answer::deserialise(R"({"c":"x","f":"stop","m":"m1","p":9223372036854775807,"t":9,"u":0})"));
+  EXPECT_FALSE(Answer::deserialise(R"({"c":"x","f":"stop","m":"m1","p":1,"t":1,"u":-1})"));
+  // An embedding read from a store must be a finite unit vector (a NaN one matched any prompt).
+  EXPECT_TRUE(unit_embedding({0.6f, 0.8f}));
+  EXPECT_FALSE(unit_embedding({0.6f, std::nanf("")}));
+  EXPECT_FALSE(unit_embedding({6.f, 8.f}));
+  EXPECT_FALSE(unit_embedding({0.f, 0.f}));
   // Not storable: a malformed tool call, the legacy function_call, two choices, no
   // finish_reason, an error.
   EXPECT_FALSE(answer_from_body(
