@@ -29,7 +29,10 @@ bool parse_field(std::string_view text, double& value, std::int64_t& ms) {
   const char* end = text.data() + text.size();
   auto v = std::from_chars(text.data(), text.data() + space, value);
   auto t = std::from_chars(text.data() + space + 1, end, ms);
-  return v.ec == std::errc() && t.ec == std::errc() && t.ptr == end && std::isfinite(value);
+  // Loads and spends other gateways wrote: finite, not negative, not absurd (one field of 1e300
+  // pinned a price at its maximum on every gateway).
+  return v.ec == std::errc() && t.ec == std::errc() && t.ptr == end && value >= 0 &&
+         value <= 1e12;
 }
 
 class RedisFleet final : public CapacityFleet {
@@ -95,11 +98,12 @@ class RedisFleet final : public CapacityFleet {
         for (std::size_t e = 0; e + 1 < r.r->elements; e += 2) {
           const redisReply* field = r.r->element[e];
           const redisReply* value = r.r->element[e + 1];
-          std::string name(field->str, field->len);
+          std::string name(redis_text(field));
           double v = 0;
           std::int64_t ms = 0;
-          if (!parse_field(std::string_view(value->str, value->len), v, ms) ||
-              ms < now_ms - kForgetMs) {
+          // A time far ahead (a gateway whose clock runs fast) would never be forgotten.
+          if (!parse_field(redis_text(value), v, ms) || ms < now_ms - kForgetMs ||
+              ms > now_ms + kForgetMs) {
             forget.emplace_back(i, std::move(name));
             continue;
           }

@@ -340,6 +340,15 @@ TEST(LearnEvent, StreamJsonRoundTripIsExact) {
   EXPECT_EQ(back->feedback.cost, e.feedback.cost);
   EXPECT_FALSE(back->feedback.other_signals);
   EXPECT_FALSE(pipeline::learning::parse_event_json("{"));
+  // Since session 28, values no gateway writes are refused (a score of 1e300 from the stream
+  // pinned every gateway's policy to one model).
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"score", 1e300}, {"score", -0.5}, {"cost", -1}, {"lambda", -2},
+           {"prompt_tokens", -7}, {"task_confidence", 3}, {"embedding", {1.0, 1e300}}}) {
+    auto j = nlohmann::json::parse(pipeline::learning::event_json(e));
+    j[field] = value;
+    EXPECT_FALSE(pipeline::learning::parse_event_json(j.dump())) << field << " " << value.dump();
+  }
   // A pairwise preference carries the other decision's request.
   e.feedback.score.reset();
   e.feedback.other = "b";

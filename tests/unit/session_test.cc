@@ -135,6 +135,13 @@ TEST(SessionTable, MergesOnlyTurnsNewerThanItKnows) {
   // An expired local session does not hold back an older turn.
   EXPECT_TRUE(t.merge(7, State{"c", 0, 1, 0}, 36, 5000));
   EXPECT_EQ(t.find(7, 5001)->model, "c");
+  // States no gateway writes (from Redis or a saved file) are refused (since session 28).
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  EXPECT_FALSE(t.merge(8, State{"a", 0, huge, 0}, 40, 5000));
+  EXPECT_FALSE(t.merge(8, State{std::string(2000, 'm'), 0, 1, 0}, 40, 5000));
+  EXPECT_FALSE(t.merge(8, State{"a", 0, 2, 5}, 40, 5000));
+  EXPECT_FALSE(t.merge(8, State{"a", -7, 2, 0}, 40, 5000));
+  EXPECT_FALSE(t.find(8, 5001));
 }
 
 TEST(SessionHash, NextTurnsHistoryIsTheLastTurnWithItsAnswer) {

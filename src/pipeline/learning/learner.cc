@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -91,6 +92,28 @@ std::string event_json(const LearnEvent& e) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+// An event from the shared stream is checked as the API checks feedback: another gateway, or
+// anything that can write to Redis, wrote it, and one absurd value (a score of 1e300) would steer
+// every gateway's policy and be saved with its state.
+bool plausible(const Feedback& f) {
+  auto unit = [](const std::optional<double>& v) { return !v || (*v >= 0 && *v <= 1); };
+  auto usd = [](double v) { return v >= 0 && v <= 1e9; };
+  auto tokens = [](std::int64_t v) { return v >= 0 && v <= 1'000'000'000'000; };
+  auto signals = [&](const Signals& s) {
+    for (float x : s.embedding)
+      if (!std::isfinite(x)) return false;
+    return s.task_confidence >= 0 && s.task_confidence <= 1 && tokens(s.prompt_tokens);
+  };
+  return unit(f.score) && unit(f.outcome) && (!f.lambda || (*f.lambda >= 0 && std::isfinite(*f.lambda))) &&
+         usd(f.cost) && usd(f.other_cost) && tokens(f.prompt_tokens) &&
+         tokens(f.other_prompt_tokens) && signals(f.signals) &&
+         (!f.other_signals || signals(*f.other_signals));
+}
+
+}  // namespace
+
 std::optional<LearnEvent> parse_event_json(std::string_view text) {
   try {
     const auto j = nlohmann::json::parse(text);
@@ -113,6 +136,7 @@ std::optional<LearnEvent> parse_event_json(std::string_view text) {
       f.other_prompt_text = o->value("prompt_text", "");
       f.other_prompt_tokens = o->value("prompt_tokens", std::int64_t{0});
     }
+    if (!plausible(f)) return std::nullopt;
     return e;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
@@ -92,8 +93,12 @@ void SharedRepeats::poll() {
   for (const StreamEntry& e : tail_->read(*worker_, 200)) {
     const auto decision = e.field("decision");
     if (e.field("owner") != self || decision.empty()) continue;
+    const auto text = e.field("score");
+    double score = -1;
+    std::from_chars(text.data(), text.data() + text.size(), score);
+    if (!(score >= 0 && score <= 1)) continue;  // not one a gateway writes (NaN too)
     delivered_.fetch_add(1, std::memory_order_relaxed);
-    deliver_(std::string(decision), std::atof(std::string(e.field("score")).c_str()));
+    deliver_(std::string(decision), score);
   }
 }
 

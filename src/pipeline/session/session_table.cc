@@ -132,6 +132,14 @@ void SessionTable::update(std::uint64_t key, const State& state, std::uint64_t c
 
 bool SessionTable::merge(std::uint64_t key, const State& state, std::uint64_t conversation,
                          std::int64_t now_ms) {
+  // From another gateway (Redis) or a saved file: what no gateway writes is refused (a turn count
+  // of 2^63 - 1 overflowed into the records; 500 names of a megabyte each filled memory).
+  constexpr std::size_t kMaxModelName = 1024;
+  constexpr std::int64_t kMaxTurns = 1'000'000'000;
+  if (state.model.empty() || state.model.size() > kMaxModelName || state.turns < 1 ||
+      state.turns > kMaxTurns || state.switches < 0 || state.switches > state.turns ||
+      state.replica < -1)
+    return false;
   std::lock_guard lock(mu_);
   if (auto it = by_key_.find(key); it != by_key_.end() &&
                                    it->second->last_ms + ttl_ms_ > now_ms &&

@@ -66,7 +66,9 @@ class SessionTable {
   void update(std::uint64_t key, const State& state, std::uint64_t conversation,
               std::int64_t now_ms);
   // A turn another gateway answered (pipeline/session/shared_sessions.h): recorded as update()
-  // does, unless this table knows the session at that turn or a later one. True when recorded.
+  // does, unless this table knows the session at that turn or a later one, or the state is one no
+  // gateway writes (no model or a name over 1 KiB, turns outside [1, 10^9], switches outside
+  // [0, turns], a replica below -1). True when recorded.
   bool merge(std::uint64_t key, const State& state, std::uint64_t conversation,
              std::int64_t now_ms);
 
