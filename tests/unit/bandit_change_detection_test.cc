@@ -3,6 +3,7 @@
 // frozen until its model's alarm and learning after it, and the detectors' save/restore.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "policies/bandit/bandit_policy.h"
@@ -108,6 +109,20 @@ TEST(BanditChangeDetection, ArmFrozenUntilItsModelChangesThenLearns) {
   auto broken = p.save();
   broken["detectors"] = nlohmann::json::array({1});
   EXPECT_TRUE(r.restore(broken));
+  // Since session 28: an arm no learning could produce is refused, and the state stays fresh (a
+  // singular A made the arm's predictions NaN for good; 1e300 pinned routing to it).
+  const auto size = p.save()["arms"][0]["a"].size();
+  for (const auto& [key, poison] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"a", std::vector<double>(size, 0.0)},
+           {"b", std::vector<double>(p.save()["arms"][0]["b"].size(), 1e300)},
+           {"a", std::vector<double>(size, std::nan(""))}}) {
+    auto bad = p.save();
+    bad["arms"][0][key] = poison;
+    bandit::BanditPolicy fresh(models_ab(), detecting(), nullptr);
+    const double before = predicted(fresh, "a");
+    EXPECT_TRUE(fresh.restore(bad)) << key;
+    EXPECT_EQ(predicted(fresh, "a"), before) << key;
+  }
 }
 
 TEST(BanditChangeDetection, OffLearnsFromEveryEvent) {

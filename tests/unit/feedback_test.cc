@@ -270,6 +270,15 @@ TEST(LearningState, EloSaveRestore) {
   ASSERT_FALSE(q.restore(p.save()));
   EXPECT_EQ(q.observations(), 10u);
   EXPECT_EQ(q.save(), p.save());
+  // Ratings no game could produce are refused (since session 28).
+  auto bad = p.save();
+  bad["global"]["rating"][0] = 1e308;
+  policies::elo::EloPolicy r(two_models(), 16, false, 20);
+  EXPECT_TRUE(r.restore(bad));
+  EXPECT_EQ(r.observations(), 0u);
+  bad = p.save();
+  bad["cost_sum"][1] = -4;
+  EXPECT_TRUE(r.restore(bad));
 }
 
 // What the decision store keeps per decision of a learning route: every field back exactly, the

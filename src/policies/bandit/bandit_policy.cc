@@ -254,14 +254,29 @@ std::optional<Error> BanditPolicy::restore(const nlohmann::json& j) {
         arm.p = Eigen::Map<const Eigen::VectorXd>(p.data(), d);
         arm.a = Eigen::Map<const Eigen::MatrixXd>(a.data(), d, d);
         arm.b = Eigen::Map<const Eigen::VectorXd>(b.data(), d);
-        arm.a_inv = arm.a.llt().solve(Eigen::MatrixXd::Identity(d, d));
+        // A (prior + Σ xxᵀ) is symmetric positive definite, and rewards are bounded: anything
+        // else (a singular matrix, 1e300) made the arm's predictions NaN or absurd for good.
+        const Eigen::LLT<Eigen::MatrixXd> llt(arm.a);
+        constexpr double kMaxMagnitude = 1e12;
+        if (!arm.a.allFinite() || !arm.b.allFinite() || !arm.p.allFinite() ||
+            llt.info() != Eigen::Success || arm.b.cwiseAbs().maxCoeff() > kMaxMagnitude ||
+            arm.a.cwiseAbs().maxCoeff() > kMaxMagnitude ||
+            !arm.a.isApprox(arm.a.transpose(), 1e-9))
+          return bad("an arm that is not a valid linear model (singular, asymmetric or not finite)");
+        arm.a_inv = llt.solve(Eigen::MatrixXd::Identity(d, d));
         arm.theta = arm.a_inv * arm.b;
+        if (!arm.a_inv.allFinite() || !arm.theta.allFinite())
+          return bad("an arm whose model is not finite");
         arm.n = aj.at("n").get<std::uint64_t>();
         next->arms[m] = std::make_shared<const LinearArm>(std::move(arm));
       }
       const auto ca = costs[m].at("a").get<std::vector<double>>();
       const auto cb = costs[m].at("b").get<std::vector<double>>();
       if (ca.size() != 4 || cb.size() != 2) return bad("a cost line of the wrong size");
+      for (double v : ca)
+        if (!std::isfinite(v) || std::abs(v) > 1e12) return bad("a cost line that is not finite");
+      for (double v : cb)
+        if (!std::isfinite(v) || std::abs(v) > 1e12) return bad("a cost line that is not finite");
       CostLine c;
       c.a << ca[0], ca[1], ca[2], ca[3];
       c.b << cb[0], cb[1];
@@ -271,7 +286,8 @@ std::optional<Error> BanditPolicy::restore(const nlohmann::json& j) {
     next->billed = next->listed = 0;
     if (const auto it = j.find("cost_calibration"); it != j.end()) {
       const auto cal = it->get<std::vector<double>>();
-      if (cal.size() != 2 || !(cal[0] >= 0) || !(cal[1] >= 0)) return bad("a malformed cost calibration");
+      if (cal.size() != 2 || !(cal[0] >= 0 && cal[0] <= 1e12) || !(cal[1] >= 0 && cal[1] <= 1e12))
+        return bad("a malformed cost calibration");
       next->billed = cal[0];
       next->listed = cal[1];
     }

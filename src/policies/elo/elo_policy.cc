@@ -157,15 +157,21 @@ std::optional<Error> EloPolicy::restore(const nlohmann::json& j) {
     auto ratings = [&](const nlohmann::json& r, Ratings& out) {
       out.rating = r.at("rating").get<std::vector<double>>();
       out.games = r.at("games").get<std::uint64_t>();
+      // Ratings move by at most k per game from 0: anything past ±10^6 was not written by a
+      // gateway (1e308 made every comparison inf − inf).
+      for (double v : out.rating)
+        if (!std::isfinite(v) || std::abs(v) > 1e6) return false;
       return out.rating.size() == models.size();
     };
-    if (!ratings(j.at("global"), next->global)) return bad("wrong number of ratings");
+    if (!ratings(j.at("global"), next->global)) return bad("wrong number or range of ratings");
     for (const auto& [task, r] : j.at("by_task").items())
-      if (!ratings(r, next->by_task[task])) return bad("wrong number of ratings");
+      if (!ratings(r, next->by_task[task])) return bad("wrong number or range of ratings");
     next->cost_sum = j.at("cost_sum").get<std::vector<double>>();
     next->cost_n = j.at("cost_n").get<std::vector<std::uint64_t>>();
     if (next->cost_sum.size() != models.size() || next->cost_n.size() != models.size())
       return bad("wrong number of costs");
+    for (double v : next->cost_sum)
+      if (!(v >= 0 && v <= 1e12)) return bad("a cost sum that is not a finite amount >= 0");
     next->observations = j.at("observations").get<std::uint64_t>();
     std::lock_guard lock(write_);
     state_.store(std::move(next));
