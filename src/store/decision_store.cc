@@ -151,15 +151,19 @@ void DecisionStore::return_reader(std::unique_ptr<Reader> r) {
 }
 
 DecisionStore::~DecisionStore() {
+  stop_writer();
+  writer_state_.reset();  // its statements, before the connection closes
+  readers_.clear();
+  sqlite3_close_v2(write_db_);
+}
+
+void DecisionStore::stop_writer() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   wake_.notify_all();
   if (writer_.joinable()) writer_.join();
-  writer_state_.reset();  // its statements, before the connection closes
-  readers_.clear();
-  sqlite3_close_v2(write_db_);
 }
 
 std::size_t DecisionStore::weight(const DecisionRecord& r) {
@@ -364,9 +368,14 @@ void DecisionStore::writer_loop() {
       std::unique_lock lock(mu_);
       auto ready = [&] { return !queue_.empty() || stopping_ || flush_requested_; };
       if (!failed.empty()) {
-        // Back off before the next try: 100 ms doubling to 2 s (a stop only shortens it).
+        // Back off before the next try: 100 ms doubling to 2 s. A stop shortens it to at most
+        // 200 ms, never to nothing (the stop's grace tried again without pause: a million tries).
         const auto backoff = kRetryFirst * (1 << std::min(failures - 1, 4));
-        wake_.wait_for(lock, std::min(backoff, kRetryMost), [&] { return stopping_; });
+        const bool was_stopping = stopping_;
+        wake_.wait_for(lock,
+                       std::min<std::chrono::milliseconds>(
+                           backoff, was_stopping ? std::chrono::milliseconds(200) : kRetryMost),
+                       [&] { return stopping_ && !was_stopping; });
         batch = std::move(failed);
         failed.clear();
       } else {

@@ -194,7 +194,10 @@ class DecisionStore {
     o.max_pending = max_pending;
     return open(path, o);
   }
-  ~DecisionStore();  // writes everything still queued, then closes
+  ~DecisionStore();  // stop_writer(), then closes
+  // Writes everything still queued (within StoreOptions::stop_grace while writes fail), then
+  // stops the writer: records queued afterwards are not written. Called by the destructor.
+  void stop_writer();
 
   // Queues the record for the writer (moved from; one move into shared storage, no copy).
   void record(DecisionRecord&& record);

@@ -524,6 +524,32 @@ TEST(DecisionStore, AStopWhileAnotherWriterHoldsTheLockWaitsForItWithinTheGrace)
   EXPECT_TRUE((*reopened)->find_stored(id));
 }
 
+// Since session 28: a write that fails at once (here a table of the same name and another shape,
+// as a foreign tool may leave) is retried during the stop's grace after a pause, not in a loop
+// (before: about a million tries and twelve thousand log lines in a 10 s grace).
+TEST(DecisionStore, AStopRetriesAFailingWriteWithPausesNotInALoop) {
+  auto path = temp_db("instant_failure");
+  auto options = quick_busy_timeout();
+  options.stop_grace = std::chrono::milliseconds(1000);
+  auto store = DecisionStore::open(path, options);
+  ASSERT_TRUE(store.ok());
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE decision_batches; CREATE TABLE decision_batches (x)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  (*store)->record(record_with_id());
+  ASSERT_TRUE(wait_for_a_failed_write(**store));
+  const std::uint64_t before = (*store)->write_failures();
+  (*store)->stop_writer();  // returns once the grace is over
+  // In the 1 s grace a try comes at most every 200 ms: a handful, however fast the machine.
+  EXPECT_LE((*store)->write_failures() - before, 8u);
+  EXPECT_GE((*store)->write_failures() - before, 1u);
+}
+
 TEST(DecisionStore, AStopGivesUpAfterItsGraceWhenTheLockIsNeverReleased) {
   auto path = temp_db("locked_forever");
   auto options = quick_busy_timeout();
