@@ -27,6 +27,12 @@ Result<std::unique_ptr<FeedbackStore>> FeedbackStore::open(const std::string& pa
   std::unique_ptr<FeedbackStore> fs(new FeedbackStore());
   if (auto opened = open_database(path, kSchema, "the feedback tables", &fs->db_); !opened)
     return opened.error();
+  for (const auto& [table, columns] :
+       {std::pair{"feedback", "decision_id,time_ms,kind,score,other_id,outcome,route,model,source"},
+        std::pair{"learning_state",
+                  "route,policy,signature,observations,stream_id,state,time_ms"}})
+    if (std::string why = check_columns(fs->db_, table, columns); !why.empty())
+      return make_error(ErrorKind::kInternal, "store_error", path + ": " + why);
   return fs;
 }
 

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "store/decision_batches.h"
+#include "store/sqlite_statement.h"
 
 namespace switchboard::store {
 
@@ -20,7 +21,8 @@ constexpr const char* kSelect = "SELECT context FROM learning_contexts WHERE dec
 }  // namespace
 
 std::string create_learning_contexts_table(sqlite3* db) {
-  return exec_schema(db, kCreate);
+  if (std::string why = exec_schema(db, kCreate); !why.empty()) return why;
+  return check_columns(db, "learning_contexts", "decision_id,context");
 }
 
 bool write_learning_contexts(sqlite3* db,

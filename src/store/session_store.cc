@@ -43,6 +43,11 @@ Result<std::unique_ptr<SessionStore>> SessionStore::open(const std::string& path
                    nullptr, nullptr, nullptr) != SQLITE_OK &&
       std::string_view(sqlite3_errmsg(ss->db_)).find("duplicate column") == std::string_view::npos)
     return sqlite_error(ss->db_, "adding the owner column to the sessions table");
+  if (std::string why = check_columns(
+          ss->db_, "sessions",
+          "route,key,conversation,model,replica,turns,switches,last_ms,expires_ms,owner");
+      !why.empty())
+    return make_error(ErrorKind::kInternal, "store_error", path + ": " + why);
   return ss;
 }
 

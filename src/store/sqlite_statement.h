@@ -41,6 +41,19 @@ inline Result<bool> open_database(const std::string& path, const char* schema,
   return true;
 }
 
+// "" when `table` has every one of `columns` (comma-separated), else why not: a table of that
+// name left by another program (or a future version) passes CREATE TABLE IF NOT EXISTS and would
+// fail every later write; refused at open instead.
+inline std::string check_columns(sqlite3* db, const std::string& table, const std::string& columns) {
+  const std::string sql = "SELECT " + columns + " FROM " + table + " LIMIT 0";
+  sqlite3_stmt* s = nullptr;
+  const bool ok = sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK;
+  std::string why = ok ? "" : "table '" + table + "' has another shape (" + sqlite3_errmsg(db) +
+                                  "): made by another program? use another file";
+  sqlite3_finalize(s);
+  return why;
+}
+
 struct Statement {
   sqlite3_stmt* s = nullptr;
   Statement(sqlite3* db, const char* sql) {

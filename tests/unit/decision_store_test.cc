@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "store/decision_query.h"
+#include "store/feedback_store.h"
+#include "store/session_store.h"
 
 using namespace switchboard::store;
 
@@ -522,6 +524,38 @@ TEST(DecisionStore, AStopWhileAnotherWriterHoldsTheLockWaitsForItWithinTheGrace)
   auto reopened = DecisionStore::open(path);
   ASSERT_TRUE(reopened.ok());
   EXPECT_TRUE((*reopened)->find_stored(id));
+}
+
+// Since session 28: tables of the store's names and another shape (another program's, in a shared
+// file) are refused when the store opens, naming the table; before, the feedback, learning-state
+// and learning-context tables passed and every later write failed.
+TEST(DecisionStore, ForeignTablesOfTheSameNameAreRefusedAtOpen) {
+  for (const auto& [table, make] : std::vector<std::pair<std::string, std::string>>{
+           {"learning_contexts", "CREATE TABLE learning_contexts (decision_id TEXT, blob BLOB)"},
+           {"feedback", "CREATE TABLE feedback (decision_id TEXT, stars INTEGER)"},
+           {"learning_state", "CREATE TABLE learning_state (route TEXT, weights TEXT)"},
+           {"sessions", "CREATE TABLE sessions (route TEXT, key INTEGER, last_ms INTEGER, expires_ms INTEGER)"}}) {
+    auto path = temp_db(("foreign_" + table).c_str());
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, make.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    std::string why;
+    if (table == "learning_contexts") {
+      auto s = DecisionStore::open(path);
+      ASSERT_FALSE(s.ok()) << table;
+      why = s.error().message;
+    } else if (table == "sessions") {
+      auto s = SessionStore::open(path);
+      ASSERT_FALSE(s.ok()) << table;
+      why = s.error().message;
+    } else {
+      auto s = FeedbackStore::open(path);
+      ASSERT_FALSE(s.ok()) << table;
+      why = s.error().message;
+    }
+    EXPECT_NE(why.find("table '" + table + "' has another shape"), std::string::npos) << why;
+  }
 }
 
 // Since session 28: a write that fails at once (here a table of the same name and another shape,
