@@ -1,5 +1,4 @@
 #include "api/responses_conversation.h"
-
 #include <algorithm>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -141,7 +140,10 @@ Result<std::string> responses_continue(std::string_view body, std::string_view i
   if (!j.is_object())
     return make_error(ErrorKind::kBadRequest, "invalid_request", "the body must be a JSON object");
   json history = parse_json(items);
-  if (!history.is_array())
+  // Items are objects; anything else was damaged in the store (and would otherwise be blamed on
+  // the client's input).
+  if (!history.is_array() ||
+      !std::all_of(history.begin(), history.end(), [](const json& i) { return i.is_object(); }))
     return make_error(ErrorKind::kInternal, "stored_response_unreadable",
                       "the stored conversation of previous_response_id is not readable");
   auto in = j.find("input");

@@ -6,6 +6,7 @@
 // written on the lookup pool, never on a worker's event loop.
 #include <nlohmann/json.hpp>
 
+#include "api/json_util.h"
 #include "api/responses_conversation.h"
 #include "core/query_string.h"
 #include "pipeline/gateway.h"
@@ -87,9 +88,14 @@ asio::awaitable<void> Gateway::stored_response_endpoint(http::Exchange& ex, std:
   }
   if (!erase) {
     // Kept for previous_response_id only: a row stored before the response object was kept, or
-    // one whose response object did not fit max_stored_bytes.
+    // one whose response object did not fit max_stored_bytes. A row that is not a response
+    // object (damaged in the store) is the gateway's error, not a 200 with garbage.
+    const bool readable = found->response.empty() || api::parse_json(found->response).is_object();
     http::Response r =
-        found->response.empty()
+        !readable ? error_response(make_error(
+                        ErrorKind::kInternal, "stored_response_unreadable",
+                        "the stored response '" + id + "' is not readable (damaged in the store)"))
+        : found->response.empty()
             ? error_response(make_error(
                   ErrorKind::kNotFound, "response_not_found",
                   "Response with id '" + id +

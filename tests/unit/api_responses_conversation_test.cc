@@ -56,6 +56,11 @@ TEST(ResponsesConversation, ContinuedBodyPrependsTheStoredItems) {
   auto bad = responses_continue(R"({"input":"x"})", "{}");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().kind, ErrorKind::kInternal);
+  // Stored items that are not objects are the store's damage, not the client's input (since
+  // session 28; they were passed on and refused as a 400 about `input`).
+  auto damaged = responses_continue(R"({"input":"x"})", "[1, \"two\"]");
+  ASSERT_FALSE(damaged);
+  EXPECT_EQ(damaged.error().code, "stored_response_unreadable");
 }
 
 TEST(ResponsesConversation, ReasoningGivenAsTextIsNotKept) {
