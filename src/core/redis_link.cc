@@ -64,13 +64,14 @@ namespace {
 const redisReplyObjectFunctions* hiredis_functions = nullptr;
 
 bool count_objects(const redisReadTask* task, std::size_t n) {
-  auto* count = static_cast<std::size_t*>(task->privdata);
-  if (!count) return true;
-  if (n > kMaxRedisReplyObjects || *count + n > kMaxRedisReplyObjects) {
-    *count = kMaxRedisReplyObjects + 1;  // refused: redis_get_reply names the bound
+  auto* watch = static_cast<RedisLink::ReplyWatch*>(task->privdata);
+  if (!watch) return true;
+  std::size_t& count = watch->objects;
+  if (n > kMaxRedisReplyObjects || count + n > kMaxRedisReplyObjects) {
+    count = kMaxRedisReplyObjects + 1;  // refused: redis_get_reply names the bound
     return false;
   }
-  *count += n;
+  count += n;
   return true;
 }
 void* counted_string(const redisReadTask* task, char* str, size_t len) {
@@ -98,7 +99,8 @@ int fail(redisContext* c, int err, const std::string& why) {
 }  // namespace
 
 int redis_get_reply(redisContext* c, void** reply) {
-  auto* count = static_cast<std::size_t*>(c->reader->privdata);
+  auto* watch = static_cast<RedisLink::ReplyWatch*>(c->reader->privdata);
+  std::size_t* count = watch ? &watch->objects : nullptr;
   if (count) *count = 0;
   auto over_objects = [&] {
     return fail(c, REDIS_ERR_OOM,
@@ -130,6 +132,8 @@ int redis_get_reply(redisContext* c, void** reply) {
         return fail(c, REDIS_ERR_IO, "reply not whole within the timeout");
     } while (!aux);
   }
+  if (watch && watch->link && static_cast<redisReply*>(aux)->type == REDIS_REPLY_ERROR)
+    watch->link->error_reply(redis_text(static_cast<redisReply*>(aux)));
   if (reply)
     *reply = aux;
   else
@@ -177,6 +181,16 @@ RedisLink::~RedisLink() {
   if (ctx_) redisFree(ctx_);
 }
 
+void RedisLink::error_reply(std::string_view text) {
+  failures_.fetch_add(1, std::memory_order_relaxed);
+  const auto now = std::chrono::steady_clock::now();
+  if (text == last_error_reply_ && now - last_error_log_ < std::chrono::minutes(1)) return;
+  last_error_reply_ = std::string(text);
+  last_error_log_ = now;
+  spdlog::warn("{}: redis at {} refused a command ({}); {}", what_, address_.url, text,
+               consequence_);
+}
+
 void RedisLink::down(const std::string& why) {
   failures_.fetch_add(1, std::memory_order_relaxed);
   if (up_)
@@ -214,17 +228,27 @@ redisContext* RedisLink::get() {
   }();
   (void)counted;
   c->reader->fn = &counted_functions;
-  c->reader->privdata = &reply_objects_;
-  if (address_.db != 0) {
-    auto* r = redis_command(c, "SELECT %d", address_.db);
-    const bool ok = r && r->type != REDIS_REPLY_ERROR;
+  reply_watch_.link = nullptr;  // the set-up's errors are the connection's: down() says them
+  c->reader->privdata = &reply_watch_;
+  // A server that takes the connection and refuses every command (it wants a password, it is
+  // loading) is not reachable: said once, with its own words, not as a recovery every second.
+  const std::string select = "SELECT " + std::to_string(address_.db);
+  for (const std::string& command : {address_.db != 0 ? select : std::string(), std::string("PING")}) {
+    if (command.empty()) continue;
+    auto* r = redis_command(c, command.c_str());
+    std::string why;
+    if (!r)
+      why = c->errstr[0] ? c->errstr : "no reply";
+    else if (r->type == REDIS_REPLY_ERROR)
+      why = command.substr(0, command.find(' ')) + ": " + std::string(redis_text(r));
     if (r) freeReplyObject(r);
-    if (!ok) {
+    if (!why.empty()) {
       redisFree(c);
-      down("SELECT failed");
+      down(why);
       return nullptr;
     }
   }
+  reply_watch_.link = this;
   ctx_ = c;
   ++connections_;
   if (!up_) spdlog::info("{}: redis at {} reachable again", what_, address_.url);

@@ -68,9 +68,20 @@ class RedisLink {
   // Connections made so far: a change means a new connection (the server may have restarted
   // empty since the previous one).
   std::uint64_t connections() const { return connections_; }
-  // Failed connects and down() calls so far.
+  // An error reply to a command: the connection is fine, Redis refused the command (OOM at
+  // maxmemory, NOAUTH, READONLY, WRONGTYPE). Logged once per distinct text a minute (with the
+  // consequence) and counted in failures(); redis_get_reply() reports every one.
+  void error_reply(std::string_view text);
+  // Failed connects, down() and error_reply() calls so far.
   std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
   const RedisAddress& address() const { return address_; }
+
+  // What a connection's reader points at (its privdata): the count of values in the reply being
+  // parsed, and the link to tell of error replies (null while the connection is being set up).
+  struct ReplyWatch {
+    std::size_t objects = 0;
+    RedisLink* link = nullptr;
+  };
 
  private:
   const RedisAddress address_;
@@ -80,7 +91,9 @@ class RedisLink {
   std::atomic<std::uint64_t> failures_{0};
   std::uint64_t connections_ = 0;
   std::chrono::steady_clock::time_point next_attempt_{};
-  std::size_t reply_objects_ = 0;  // the reader's count of values in the reply being parsed
+  ReplyWatch reply_watch_;
+  std::string last_error_reply_;
+  std::chrono::steady_clock::time_point last_error_log_{};
 };
 
 }  // namespace switchboard

@@ -76,11 +76,16 @@ TEST(RedisWorker, JobsStillWaitingOrQueuedAtStopAreCountedAsDropped) {
 
 namespace {
 
+bool send_all(int fd, std::string_view bytes) {
+  return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
 // A one-connection server on loopback that answers every command with `reply` (a function that
 // writes to the socket until it returns false or the peer is gone).
 class HostileRedis {
  public:
-  explicit HostileRedis(std::function<bool(int fd)> reply) : reply_(std::move(reply)) {
+  explicit HostileRedis(std::function<bool(int fd)> reply, bool pong_first = true)
+      : reply_(std::move(reply)), pong_first_(pong_first) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -94,7 +99,9 @@ class HostileRedis {
       const int fd = ::accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) return;
       char buf[4096];
-      if (::recv(fd, buf, sizeof buf, 0) > 0)
+      // The link's own PING when it connects is answered; then every command gets `reply`.
+      if (::recv(fd, buf, sizeof buf, 0) > 0 &&
+          (!pong_first_ || (send_all(fd, "+PONG\r\n") && ::recv(fd, buf, sizeof buf, 0) > 0)))
         while (!stop_ && reply_(fd)) {
         }
       ::close(fd);
@@ -114,15 +121,12 @@ class HostileRedis {
 
  private:
   std::function<bool(int)> reply_;
+  bool pong_first_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
-
-bool send_all(int fd, std::string_view bytes) {
-  return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
-}
 
 // The error of one PING to `server`, or "" when it answered.
 std::string ping_error(const HostileRedis& server) {
@@ -186,4 +190,36 @@ TEST(RedisReplies, RepliesThatNeverEndFailAtTheirBound) {
     return false;
   });
   EXPECT_EQ(ping_error(fine), "");
+}
+
+// Since session 28: an error reply (OOM at maxmemory, ...) is counted and logged by the link, which
+// stays up; a server that refuses even the PING on connecting (it wants a password) is down, with
+// its own words, not "reachable again" every second.
+TEST(RedisReplies, ErrorRepliesAreCountedAndAServerRefusingEverythingIsDown) {
+  {
+    HostileRedis oom([](int fd) {
+      send_all(fd, "-OOM command not allowed when used memory > 'maxmemory'\r\n");
+      return false;
+    });
+    RedisLink link(oom.address(), "test", "nothing shared");
+    redisContext* c = link.get();
+    ASSERT_TRUE(c);
+    const auto before = link.failures();
+    redisReply* r = redis_command(c, "SET a b");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->type, REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    EXPECT_EQ(link.failures(), before + 1);
+    EXPECT_TRUE(link.up());
+  }
+  HostileRedis noauth(
+      [](int fd) {
+        send_all(fd, "-NOAUTH Authentication required.\r\n");
+        return false;
+      },
+      /*pong_first=*/false);
+  RedisLink link(noauth.address(), "test", "nothing shared");
+  EXPECT_FALSE(link.get());
+  EXPECT_FALSE(link.up());
+  EXPECT_EQ(link.failures(), 1u);
 }

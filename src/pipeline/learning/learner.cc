@@ -357,14 +357,7 @@ bool Learner::consume(redisContext* c) {
       redis_->down(c->errstr[0] ? c->errstr : "no reply");
       return false;
     }
-    if (r.r->type == REDIS_REPLY_ERROR) {  // not the link's fault: say so, once per text
-      const std::string why(redis_text(r.r));
-      if (why != last_read_error_)
-        spdlog::warn("learning state: reading the feedback stream from {} failed: {}", from, why);
-      last_read_error_ = why;
-      return true;
-    }
-    last_read_error_.clear();
+    // (An error reply was logged by the link: RedisLink::error_reply.)
     if (r.r->type != REDIS_REPLY_ARRAY || r.r->elements == 0) return true;  // nil: nothing new
     const redisReply* stream = r.r->element[0];
     if (stream->type != REDIS_REPLY_ARRAY || stream->elements < 2) return true;

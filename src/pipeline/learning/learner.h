@@ -121,7 +121,6 @@ class Learner {
   std::deque<std::string> unacknowledged_;
 
   std::unique_ptr<RedisLink> redis_;  // thread only (and stop() after it)
-  std::string last_read_error_;       // thread only: the stream read's last error reply
 
   std::mutex mu_;
   std::condition_variable wake_;
