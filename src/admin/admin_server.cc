@@ -1,5 +1,6 @@
 #include "admin/admin_server.h"
 
+#include "access/credentials.h"
 #include "admin/browser_guard.h"
 
 #include "config/secret_env.h"
@@ -73,10 +74,9 @@ bool AdminServer::authorized(const http::Request& req) const {
   if (key_.empty()) return true;
   auto it = req.find(http::bhttp::field::authorization);
   if (it == req.end()) return false;
-  std::string_view v = it->value();
-  constexpr std::string_view kBearer = "Bearer ";
-  if (v.size() < kBearer.size() || v.substr(0, kBearer.size()) != kBearer) return false;
-  v.remove_prefix(kBearer.size());
+  // As the data plane reads it (the scheme's case does not matter: RFC 9110).
+  const std::string_view v = access::bearer_token(std::string_view(it->value()));
+  if (v.empty()) return false;
   // Constant time in the key's content (the length is not secret enough to hide).
   unsigned char diff = v.size() == key_.size() ? 0 : 1;
   for (std::size_t i = 0; i < key_.size(); ++i)

@@ -557,6 +557,16 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
       }
       break;
     }
+    // An absolute-form target (`POST http://host/v1/chat/completions`, as proxies send it) is
+    // its path: servers must accept it (RFC 9112 3.2.2).
+    if (const std::string_view t = parser.get().target();
+        t.starts_with("http://") || t.starts_with("https://")) {
+      const auto authority = t.find("://") + 3;
+      const auto path = t.find_first_of("/?", authority);
+      std::string origin = path == std::string_view::npos ? "/" : std::string(t.substr(path));
+      if (origin.front() == '?') origin.insert(0, "/");
+      parser.get().target(origin);
+    }
     InFlightCount in_flight(in_flight_);
     std::optional<Error> read_error;
     bool over_budget = false;

@@ -279,9 +279,18 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
         "no such endpoint: " + std::string(req.method_string()) + " " + std::string(target))));
   }
   if (ex.read_error()) co_return (void) co_await ex.respond(error_response(*ex.read_error()));
-  co_return (void) co_await ex.respond(error_response(
+  const Error not_allowed =
       make_error(ErrorKind::kMethodNotAllowed, "method_not_allowed",
-                 std::string(req.method_string()) + " is not allowed on " + std::string(target))));
+                 std::string(req.method_string()) + " is not allowed on " + std::string(target));
+  // In the endpoint's own API shape (GET /v1/messages answers as Anthropic's API would).
+  if (const FrontEnd* fe = front_for(target)) {
+    if (const auto translator = fe->translate("").translator) {
+      http::Response r = json_response(http_status(not_allowed.kind),
+                                       translator->error_body(not_allowed));
+      co_return (void) co_await ex.respond(std::move(r));
+    }
+  }
+  co_return (void) co_await ex.respond(error_response(not_allowed));
 }
 
 http::Response Gateway::health_response() {

@@ -151,6 +151,15 @@ describe('admin listener', () => {
     const head = await fetch(`${gw.adminBase}/admin/decisions?limit=1`, { method: 'HEAD', headers: { authorization: `Bearer ${KEY}` } });
     assert.equal(head.status, 200);
     assert.equal(await head.text(), '');
+    // The scheme's case does not matter; the time-series parameters are checked, not defaulted.
+    const lower = await fetch(`${gw.adminBase}/admin/decisions?limit=1`, { headers: { authorization: `bearer ${KEY}` } });
+    assert.equal(lower.status, 200);
+    for (const q of ['seconds=-1', 'seconds=abc', 'step=0', 'seconds=999999']) {
+      const ts = await adminFetch(gw.adminBase, `/admin/api/timeseries?${q}`, { key: KEY });
+      assert.equal(ts.status, 400, `${q}: ${ts.text}`);
+      assert.match(ts.json.error.message, /seconds from 1 to 86400/);
+    }
+    assert.equal((await adminFetch(gw.adminBase, '/admin/api/timeseries?seconds=60&step=5', { key: KEY })).status, 200);
   });
 
   test('GET /admin/decisions/{id} is the whole record; an unknown id is 404', async () => {

@@ -128,6 +128,20 @@ describe('HTTP edge cases', () => {
     assert.equal(JSON.parse(splitResponses(m.text)[0].body).type, 'error', 'Anthropic shape on /v1/messages');
   });
 
+  test('an absolute-form target is served as its path; GET /v1/messages is 405 in Anthropic\'s shape', async () => {
+    const p = demoPrompt(GPT4, 0);
+    const body = JSON.stringify(chatBody(GPT4, p.prompt));
+    const r = await rawExchange(gw.port, `POST http://127.0.0.1:${gw.port}/v1/chat/completions HTTP/1.1\r\n` +
+      `Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    assert.equal(JSON.parse(splitResponses(r.text)[0].body).choices[0].message.content, p.response);
+    const m = await fetch(`${gw.base}/v1/messages`);
+    assert.equal(m.status, 405);
+    const j = await m.json();
+    assert.equal(j.type, 'error');
+    assert.equal(j.error.type, 'invalid_request_error');
+  });
+
   test('HEAD is answered like GET without a body; the keep-alive connection stays in step', async () => {
     const r = await rawExchange(gw.port,
       'HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n' +
