@@ -9,6 +9,7 @@
 // adapters named as the model, multi-call plans' calls) goes through Family::with() as before.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string_view>
@@ -26,16 +27,37 @@ struct ReplicaSlots {
   metrics::SeriesSlot<metrics::Histogram> latency;  // switchboard_request_duration_seconds
 };
 
-// Slots for every replica of the gateway, indexed by Replica::index.
+// Slots for `replicas` indexes, allocated in blocks of kBlock on first use (any thread): a route
+// holds slots for the replicas that served it, not for every replica of the gateway (routes ×
+// replicas grew with the square of a large fleet: 4,000 of each were 512 MB).
 class ReplicaSlotTable {
  public:
   explicit ReplicaSlotTable(std::size_t replicas)
-      : slots_(std::make_unique<ReplicaSlots[]>(replicas)), size_(replicas) {}
+      : blocks_(std::make_unique<std::atomic<ReplicaSlots*>[]>((replicas + kBlock - 1) / kBlock)),
+        size_(replicas) {}
+  ~ReplicaSlotTable() {
+    for (std::size_t b = 0; b < (size_ + kBlock - 1) / kBlock; ++b) delete[] blocks_[b].load();
+  }
+  ReplicaSlotTable(const ReplicaSlotTable&) = delete;
+  ReplicaSlotTable& operator=(const ReplicaSlotTable&) = delete;
   // Null when `index` is out of range.
-  ReplicaSlots* at(std::size_t index) const { return index < size_ ? &slots_[index] : nullptr; }
+  ReplicaSlots* at(std::size_t index) const {
+    if (index >= size_) return nullptr;
+    std::atomic<ReplicaSlots*>& slot = blocks_[index / kBlock];
+    ReplicaSlots* block = slot.load(std::memory_order_acquire);
+    if (!block) {
+      auto* fresh = new ReplicaSlots[kBlock];
+      if (slot.compare_exchange_strong(block, fresh, std::memory_order_acq_rel))
+        block = fresh;
+      else
+        delete[] fresh;  // another thread's won; `block` is it
+    }
+    return &block[index % kBlock];
+  }
 
  private:
-  std::unique_ptr<ReplicaSlots[]> slots_;
+  static constexpr std::size_t kBlock = 16;
+  std::unique_ptr<std::atomic<ReplicaSlots*>[]> blocks_;
   std::size_t size_;
 };
 

@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "config/config.h"
 #include "eval/offline_runner.h"
 #include "metrics/metrics.h"
+#include "pipeline/metric_slots.h"
 #include "pipeline/runtime.h"
 
 namespace switchboard {
@@ -40,6 +43,21 @@ TEST(SeriesSlot, AnotherFamilyGetsItsOwnSeriesAndDoesNotTakeTheSlotOver) {
   EXPECT_NE(&a, &b);
   EXPECT_EQ(&b, &second.with({"x"}));
   EXPECT_EQ(&slot.get(first, {"x"}), &a);
+}
+
+// Since session 28: slots come in blocks allocated on first use, from any thread, the same slot
+// for an index every time; out of range is null.
+TEST(ReplicaSlotTable, BlocksAreMadeOnFirstUseAndShared) {
+  pipeline::ReplicaSlotTable table(1000);
+  EXPECT_EQ(table.at(1000), nullptr);
+  std::vector<pipeline::ReplicaSlots*> seen(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) threads.emplace_back([&, t] { seen[t] = table.at(517); });
+  for (auto& th : threads) th.join();
+  for (auto* p : seen) EXPECT_EQ(p, seen[0]);
+  EXPECT_EQ(table.at(517), seen[0]);
+  EXPECT_NE(table.at(516), seen[0]);
+  EXPECT_EQ(table.at(999), table.at(999));
 }
 
 // --- the request metrics through the runtime's slots -----------------------------------------
