@@ -34,6 +34,24 @@ struct HedgeRace {
   bool hedge_running = false;   // the hedge was sent and has not finished
 };
 
+// While `watching` holds what this sets, the client leaving (pipeline/client_watch.h) stops the
+// attempt where it is: the request under way through `canceller` (when given: connect, write,
+// head), the body's read through the attempt's call. Arms the watch; a client already gone stops
+// it at once.
+void stop_when_client_leaves(std::optional<ClientWatch::Listening>& watching,
+                             RequestContext& ctx, Attempt& a, CallCanceller* canceller) {
+  ClientWatch* watch = ctx.client_watch;
+  if (!watch) return;
+  watch->arm();
+  auto stop = [canceller, &a] {
+    if (canceller) canceller->cancel();
+    if (a.call) a.call->cancel();
+    return true;
+  };
+  if (watch->gone()) stop();
+  watching.emplace(*watch, stop);
+}
+
 // One attempt on replica `r` of `m`, whose API takes the request (the callers check refusal()
 // first): sends the request, waits for the head (and, unless it is an event stream, the body).
 // Fills `a` (a fresh Attempt) in place: returned by value, the Attempt would sit in this frame
@@ -73,15 +91,7 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
                  m.upstream_headers[r.ordinal],
                  &canceller};
   std::optional<ClientWatch::Listening> watching;
-  if (ClientWatch* watch = ctx.client_watch) {
-    watch->arm();
-    if (watch->gone()) canceller.cancel();
-    watching.emplace(*watch, [&canceller, &a] {
-      canceller.cancel();
-      if (a.call) a.call->cancel();
-      return true;
-    });
-  }
+  stop_when_client_leaves(watching, ctx, a, &canceller);
   auto started = co_await ctx.upstream->start(call);
   a.head_ms = ms_since(a.sent_at);
   if (!started) {
@@ -234,18 +244,19 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
   co_return a;
 }
 
+// Whether `a` can be a refusal of the reasoning setting at all (checked before
+// refuses_reasoning(), so that an answer that is not one costs no coroutine frame).
+bool may_refuse_reasoning(const ModelRuntime& m, const Attempt& a) {
+  return a.call && a.call->status() == 400 && m.config->reasoning == config::ReasoningMode::kAuto &&
+         a.reasoning == config::ReasoningMode::kAuto;
+}
+
 // Whether `a` is a 400 refusing the reasoning setting a chat client sent (reasoning_effort, or the
 // thinking it became for an Anthropic replica) to a model with `reasoning: auto`, whose body
 // without it differs from what was sent: the error's message names reasoning_effort,
 // reasoning.effort or thinking (or its param is reasoning_effort), and not a value or a budget
 // (a model that reasons but not at that effort). Reads a streamed request's error body into
 // a.body (deliver() takes it from there); a body that cannot be read makes the attempt a failure.
-// Whether `a` can be such a refusal at all (checked before refuses_reasoning(), so that an answer
-// that is not one costs no coroutine frame).
-bool may_refuse_reasoning(const ModelRuntime& m, const Attempt& a) {
-  return a.call && a.call->status() == 400 && m.config->reasoning == config::ReasoningMode::kAuto &&
-         a.reasoning == config::ReasoningMode::kAuto;
-}
 
 awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const ModelRuntime& m,
                                   Attempt& a) {
@@ -256,13 +267,7 @@ awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const Mode
   if (!a.body) {
     // The client leaving stops this read too (as it stops the attempt's own, run_attempt).
     std::optional<ClientWatch::Listening> watching;
-    if (ClientWatch* watch = ctx.client_watch) {
-      if (watch->gone()) a.call->cancel();
-      watching.emplace(*watch, [&a] {
-        if (a.call) a.call->cancel();
-        return true;
-      });
-    }
+    stop_when_client_leaves(watching, ctx, a, nullptr);
     auto whole = co_await a.call->read_all(kMaxUpstreamBody, a.sent_at + m.config->timeout);
     watching.reset();
     if (!whole) {  // no answer after all: a failure, recorded as one
