@@ -93,7 +93,8 @@ Result<std::vector<SessionRow>> SessionStore::live(const std::string& route, std
   std::lock_guard lock(mu_);
   Statement st(db_,
                "SELECT key,conversation,model,replica,turns,switches,last_ms,expires_ms,owner "
-               "FROM sessions WHERE route = ? AND expires_ms > ? ORDER BY last_ms DESC LIMIT ?");
+               "FROM sessions WHERE route = ? AND expires_ms > ? AND length(model) <= 1024 "
+               "ORDER BY last_ms DESC LIMIT ?");  // (longer names: not a gateway's, not read)
   st.text(1, route);
   st.integer(2, now_ms);
   st.integer(3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
