@@ -15,6 +15,9 @@ import {
   RPS, SECONDS, WARMUP, CONTROL, bodyFor, stream, prepareCapacityBench,
 } from './lib/capacity_bench.mjs';
 import { HAVE_REDIS, startRedis } from './lib/redis.mjs';
+import { spawnSync } from 'node:child_process';
+import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
+import { model, sleep } from './lib/harness.mjs';
 
 const skip = !HAVE_ROUTERBENCH ? 'no ../shared/data/routerbench_zs'
   : !HAVE_REDIS ? 'redis-server is not installed (CI installs it)' : false;
@@ -72,5 +75,38 @@ describe('capacity shared by two gateways through Redis', { skip }, () => {
       await new Promise((r) => setTimeout(r, 3 * CONTROL.interval_ms));
       assert.equal((await getJson(gw.base, '/v1/capacity')).json.gateways, 1);
     }
+  });
+});
+
+// Since session 28: a load another gateway (or anything with access to Redis) wrote that no
+// gateway measures (1e300, negative, a time far ahead) is ignored and deleted: one such field
+// pinned the model's price at its maximum on every gateway for about 45 minutes.
+describe('capacity figures read from Redis are range-checked', { skip: !HAVE_REDIS && 'redis-server is not installed (CI installs it)' }, () => {
+  let redis;
+  after(async () => {
+    redis?.proc.kill('SIGKILL');
+    await stopAll();
+  });
+
+  test('an absurd load in the shared hash moves no price', async () => {
+    redis = await startRedis();
+    const echo = await echoUpstream();
+    const gw = await startGateway({
+      models: [model(FAKE, echo.url, { capacity: { rps: 5 } })],
+      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
+      extraConfig: { control: CONTROL, state: { redis: redis.url } },
+    });
+    const cli = (...args) => spawnSync('redis-cli', ['-p', String(redis.port), ...args], { encoding: 'utf8' });
+    const key = `sb:rl:cap:m:${FAKE}`;
+    const now = Date.now();
+    for (const [field, value] of [['evil-big', `1e300 ${now}`], ['evil-negative', `-50 ${now}`],
+      ['evil-future', `40 ${now + 3_600_000}`]])
+      assert.equal(cli('HSET', key, field, value).status, 0);
+    await sleep(CONTROL.interval_ms * 8);
+    const state = (await getJson(gw.base, '/v1/capacity')).json;
+    assert.equal(state.models[0].load, 0, JSON.stringify(state.models[0]));
+    assert.equal(state.models[0].price, 0, JSON.stringify(state.models[0]));
+    // Deleted, not kept for the next reader.
+    assert.equal(cli('HEXISTS', key, 'evil-big').stdout.trim(), '0');
   });
 });
