@@ -2,6 +2,7 @@
 
 #include "http/arriving_body.h"
 #include "http/read.h"
+#include "http/request_head.h"
 #include "http/wire.h"
 
 #include <spdlog/spdlog.h>
@@ -557,16 +558,8 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
       }
       break;
     }
-    // An absolute-form target (`POST http://host/v1/chat/completions`, as proxies send it) is
-    // its path: servers must accept it (RFC 9112 3.2.2).
-    if (const std::string_view t = parser.get().target();
-        t.starts_with("http://") || t.starts_with("https://")) {
-      const auto authority = t.find("://") + 3;
-      const auto path = t.find_first_of("/?", authority);
-      std::string origin = path == std::string_view::npos ? "/" : std::string(t.substr(path));
-      if (origin.front() == '?') origin.insert(0, "/");
-      parser.get().target(origin);
-    }
+    if (const std::string_view t = parser.get().target(); t.starts_with("http"))
+      parser.get().target(origin_form(t));  // (http/request_head.h)
     InFlightCount in_flight(in_flight_);
     std::optional<Error> read_error;
     bool over_budget = false;
@@ -585,13 +578,8 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     };
     if (too_large) {
       read_error = payload_too_large(options_.max_body_bytes);
-    } else if (const auto te = parser.get().find(bhttp::field::transfer_encoding);
-               te != parser.get().end() && !parser.chunked()) {
-      // A transfer coding other than a final `chunked` leaves the body's end unknown: reading on
-      // would take the body's bytes for the next request (RFC 9112 6.3: 400, then close).
-      read_error = make_error(ErrorKind::kBadRequest, "bad_http",
-                              "Transfer-Encoding '" + std::string(te->value()) +
-                                  "' does not end in chunked: the body's length is unknown");
+    } else if (auto unframed = unframed_body(parser.get().base(), parser.chunked())) {
+      read_error = std::move(*unframed);  // (http/request_head.h)
     } else {
       // Content-Length or chunked: the budget is taken as the body arrives (a declared length
       // holds nothing before its bytes do: idle senders cannot starve the others).

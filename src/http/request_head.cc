@@ -1,0 +1,23 @@
+#include "http/request_head.h"
+
+namespace switchboard::http {
+
+std::string origin_form(std::string_view target) {
+  if (!target.starts_with("http://") && !target.starts_with("https://")) return std::string(target);
+  const auto authority = target.find("://") + 3;
+  const auto path = target.find_first_of("/?", authority);
+  if (path == std::string_view::npos) return "/";
+  std::string origin(target.substr(path));
+  if (origin.front() == '?') origin.insert(0, "/");
+  return origin;
+}
+
+std::optional<Error> unframed_body(const boost::beast::http::fields& head, bool chunked) {
+  const auto te = head.find(boost::beast::http::field::transfer_encoding);
+  if (te == head.end() || chunked) return std::nullopt;
+  return make_error(ErrorKind::kBadRequest, "bad_http",
+                    "Transfer-Encoding '" + std::string(te->value()) +
+                        "' does not end in chunked: the body's length is unknown");
+}
+
+}  // namespace switchboard::http

@@ -1,0 +1,28 @@
+// What the server makes of a request's head before it reads the body (http/server.cc), as pure
+// functions (fuzzed with the parser in fuzz/http_request_fuzz.cc):
+//  - origin_form(): an absolute-form target (`POST http://host/v1/chat/completions`, as proxies
+//    send it) is served as its path and query (RFC 9112 3.2.2: servers must accept it); other
+//    targets are returned as they are;
+//  - unframed_body(): a Transfer-Encoding whose last coding is not `chunked` leaves the body's end
+//    unknown (RFC 9112 6.3): the request is refused (400 bad_http) and the connection closed, since
+//    reading on would take the body's bytes for the next request.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "switchboard/result.h"
+
+namespace switchboard::http {
+
+std::string origin_form(std::string_view target);
+
+// The error for a head with a Transfer-Encoding the parser did not take as chunked (`chunked` is
+// what the parser found), or nullopt.
+std::optional<Error> unframed_body(const boost::beast::http::fields& head, bool chunked);
+
+}  // namespace switchboard::http
