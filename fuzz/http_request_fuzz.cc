@@ -91,7 +91,8 @@ Read ours(std::string_view bytes, std::size_t piece) {
     if (read_some(wire, buffer, parser)) return out;
   parser.body_limit(kBodyLimit);
   const std::string target = switchboard::http::origin_form(parser.get().target());
-  if (std::string_view(parser.get().target()).starts_with("http://"))
+  if (std::string_view(parser.get().target()).starts_with("http://") ||
+      std::string_view(parser.get().target()).starts_with("HTTPS://"))
     FUZZ_CHECK(!target.empty() && target.front() == '/');
   if (switchboard::http::unframed_body(parser.get().base(), parser.chunked())) {
     FUZZ_CHECK(parser.get().find(bhttp::field::transfer_encoding) != parser.get().end());

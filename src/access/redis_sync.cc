@@ -36,6 +36,8 @@ RedisSync::RedisSync(RedisSettings settings, CounterTable& table)
                 (settings_.fail_open ? "fail_open: requests go on"
                                      : "fail closed: limited keys are refused with 503") +
                 ")") {
+  // An error reply makes the shared counters untrustworthy: an outage here (set_up), said once.
+  link_.leave_error_replies_to_owner();
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -69,9 +71,11 @@ bool RedisSync::sync_once(redisContext* ctx) {
     if (now < next_ping_) return true;
     next_ping_ = now + std::chrono::seconds(1);
     auto* r = redis_command(ctx, "PING");
-    const bool ok = r != nullptr;
+    // An error reply (LOADING, NOAUTH) is no more up than no reply.
+    const bool ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
+    const std::string why = ok ? "" : r ? std::string(redis_text(r)) : std::string(ctx->errstr);
     if (r) freeReplyObject(r);
-    set_up(ok, ok ? "" : ctx->errstr);
+    set_up(ok, why);
     return ok;
   }
   std::vector<std::string> names;

@@ -161,10 +161,21 @@ void RedisStore::sync() {
     id_of_.clear();
     synced_seq_ = 0;
   }
+  // In pages, and a bounded number of them per call: a large log read at once was one reply past
+  // the Redis reply bounds (core/redis_link.h), and one call that long would hold the lookups
+  // queued behind it. What is left is read by the next calls.
+  constexpr int kPage = 2000, kPagesPerSync = 8;
+  for (int page = 0; page < kPagesPerSync; ++page)
+    if (sync_page(kPage) < static_cast<std::size_t>(kPage)) return;
+}
+
+std::size_t RedisStore::sync_page(int count) {
   const std::string from = "(" + std::to_string(static_cast<long long>(synced_seq_));
   const std::string log = prefix_ + "log";
-  ReplyPtr ids = command(link_, ctx_, {"ZRANGEBYSCORE", log, from, "+inf", "WITHSCORES"});
-  if (ids->type != REDIS_REPLY_ARRAY) return;
+  const std::string limit = std::to_string(count);
+  ReplyPtr ids = command(link_, ctx_,
+                         {"ZRANGEBYSCORE", log, from, "+inf", "WITHSCORES", "LIMIT", "0", limit});
+  if (ids->type != REDIS_REPLY_ARRAY) return 0;
   for (std::size_t i = 0; i + 1 < ids->elements; i += 2) {
     const std::string id(str(ids->element[i]));
     const double seq = std::strtod(std::string(str(ids->element[i + 1])).c_str(), nullptr);
@@ -192,6 +203,7 @@ void RedisStore::sync() {
     label_of_[id] = label;
     id_of_[label] = id;
   }
+  return ids->elements / 2;
 }
 
 std::optional<Hit> RedisStore::find(const Query& q) {

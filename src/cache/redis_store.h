@@ -67,6 +67,7 @@ class RedisStore final : public CacheStore {
   std::optional<Hit> find(const Query& q);  // throws RedisDown
   void put(const Entry& e);                 // throws RedisDown
   void sync();                              // throws RedisDown
+  std::size_t sync_page(int count);         // one page of the log; the entries read
   void forget(const std::string& id);       // local index only
 
   const RedisSettings settings_;

@@ -78,9 +78,13 @@ void* counted_string(const redisReadTask* task, char* str, size_t len) {
   return count_objects(task, 1) ? hiredis_functions->createString(task, str, len) : nullptr;
 }
 void* counted_array(const redisReadTask* task, int elements) {
-  return count_objects(task, 1 + static_cast<std::size_t>(std::max(elements, 0)))
-             ? hiredis_functions->createArray(task, elements)
-             : nullptr;
+  // The array counts as one value (its elements count as they come); an announced size past the
+  // bound is refused before hiredis allocates room for it.
+  if (static_cast<std::size_t>(std::max(elements, 0)) > kMaxRedisReplyObjects) {
+    count_objects(task, kMaxRedisReplyObjects + 1);
+    return nullptr;
+  }
+  return count_objects(task, 1) ? hiredis_functions->createArray(task, elements) : nullptr;
 }
 void* counted_integer(const redisReadTask* task, long long value) {
   return count_objects(task, 1) ? hiredis_functions->createInteger(task, value) : nullptr;
@@ -114,10 +118,13 @@ int redis_get_reply(redisContext* c, void** reply) {
     do {
       if (redisBufferWrite(c, &written) == REDIS_ERR) return REDIS_ERR;
     } while (!written);
+    // The reply as a whole: the connection's timeout (each read's bound), at least a second (a
+    // large reply from a healthy server may take longer than one read may wait).
     const auto timeout = c->timeout ? std::chrono::seconds(c->timeout->tv_sec) +
                                           std::chrono::microseconds(c->timeout->tv_usec)
-                                    : std::chrono::microseconds(std::chrono::seconds(1));
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+                                    : std::chrono::microseconds(0);
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::max<std::chrono::microseconds>(timeout, std::chrono::seconds(1));
     std::size_t received = 0;
     do {
       const std::size_t before = c->reader->len;
@@ -248,7 +255,7 @@ redisContext* RedisLink::get() {
       return nullptr;
     }
   }
-  reply_watch_.link = this;
+  reply_watch_.link = report_error_replies_ ? this : nullptr;
   ctx_ = c;
   ++connections_;
   if (!up_) spdlog::info("{}: redis at {} reachable again", what_, address_.url);

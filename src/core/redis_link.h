@@ -35,7 +35,8 @@ const std::string& process_instance_id();
 // hiredis's blocking calls, bounded. hiredis bounds each read of the socket by the context's
 // timeout, not a reply: one that drips a byte at a time, or announces a bulk or array of any size
 // and keeps sending, held its thread and grew its memory without end. Here a reply must be whole
-// within the context's timeout (from the connect: RedisLink applies its address's) and within
+// within the context's timeout (from the connect: RedisLink applies its address's), or a second
+// when that is shorter, and within
 // kMaxRedisReplyBytes read and kMaxRedisReplyObjects parsed values; otherwise the call fails with
 // c->err set (REDIS_ERR_IO / REDIS_ERR_OOM, errstr saying which bound) and the caller drops the
 // connection as after any failed command. Contexts must come from RedisLink::get() (which counts
@@ -72,6 +73,9 @@ class RedisLink {
   // maxmemory, NOAUTH, READONLY, WRONGTYPE). Logged once per distinct text a minute (with the
   // consequence) and counted in failures(); redis_get_reply() reports every one.
   void error_reply(std::string_view text);
+  // For an owner that treats an error reply as an outage itself (down()): redis_get_reply() then
+  // leaves them to it (not logged and counted twice). Before the first get().
+  void leave_error_replies_to_owner() { report_error_replies_ = false; }
   // Failed connects, down() and error_reply() calls so far.
   std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
   const RedisAddress& address() const { return address_; }
@@ -92,6 +96,7 @@ class RedisLink {
   std::uint64_t connections_ = 0;
   std::chrono::steady_clock::time_point next_attempt_{};
   ReplyWatch reply_watch_;
+  bool report_error_replies_ = true;
   std::string last_error_reply_;
   std::chrono::steady_clock::time_point last_error_log_{};
 };

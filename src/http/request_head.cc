@@ -1,9 +1,15 @@
 #include "http/request_head.h"
 
+#include <boost/beast/core/string.hpp>
+
 namespace switchboard::http {
 
 std::string origin_form(std::string_view target) {
-  if (!target.starts_with("http://") && !target.starts_with("https://")) return std::string(target);
+  // The scheme is case-insensitive (RFC 9110 4.2.3): HTTP://host/ is absolute-form too.
+  auto scheme = [&](std::string_view s) {
+    return target.size() >= s.size() && boost::beast::iequals(target.substr(0, s.size()), s);
+  };
+  if (!scheme("http://") && !scheme("https://")) return std::string(target);
   const auto authority = target.find("://") + 3;
   const auto path = target.find_first_of("/?", authority);
   if (path == std::string_view::npos) return "/";

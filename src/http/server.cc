@@ -193,7 +193,8 @@ awaitable<bool> Exchange::start_stream(ResponseHead head) {
 }
 
 awaitable<bool> Exchange::write_chunk(std::string_view data) {
-  if (data.empty()) co_return true;  // an empty chunk would end the body
+  // An empty chunk would end the body; a HEAD response has none (its head was all).
+  if (data.empty() || head_only()) co_return true;
   stream_.expires_after(write_timeout_);
   auto [ec, n] = co_await asio::async_write(
       stream_, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())), kNoThrow);
@@ -202,6 +203,7 @@ awaitable<bool> Exchange::write_chunk(std::string_view data) {
 }
 
 awaitable<bool> Exchange::finish_stream() {
+  if (head_only()) co_return true;
   stream_.expires_after(write_timeout_);
   auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), kNoThrow);
   if (ec) close_after_ = true;
@@ -558,7 +560,7 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
       }
       break;
     }
-    if (const std::string_view t = parser.get().target(); t.starts_with("http"))
+    if (const std::string_view t = parser.get().target(); !t.starts_with('/'))
       parser.get().target(origin_form(t));  // (http/request_head.h)
     InFlightCount in_flight(in_flight_);
     std::optional<Error> read_error;

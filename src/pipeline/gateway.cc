@@ -282,15 +282,21 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
   const Error not_allowed =
       make_error(ErrorKind::kMethodNotAllowed, "method_not_allowed",
                  std::string(req.method_string()) + " is not allowed on " + std::string(target));
-  // In the endpoint's own API shape (GET /v1/messages answers as Anthropic's API would).
-  if (const FrontEnd* fe = front_for(target)) {
-    if (const auto translator = fe->translate("").translator) {
-      http::Response r = json_response(http_status(not_allowed.kind),
-                                       translator->error_body(not_allowed));
-      co_return (void) co_await ex.respond(std::move(r));
-    }
-  }
-  co_return (void) co_await ex.respond(error_response(not_allowed));
+  // With the methods the path takes (RFC 9110 15.5.6), in the endpoint's own API shape (GET
+  // /v1/messages answers as Anthropic's API would).
+  const FrontEnd* fe = front_for(target);
+  const char* allow = fe || token_count_api(target) || target == "/v1/route" ||
+                              target == "/v1/feedback"
+                          ? "POST"
+                      : target.starts_with("/v1/responses/") ? "GET, HEAD, DELETE"
+                                                              : "GET, HEAD";
+  const std::unique_ptr<api::AnswerTranslator> translator =
+      fe ? fe->translate("").translator : nullptr;
+  http::Response r = translator ? json_response(http_status(not_allowed.kind),
+                                                translator->error_body(not_allowed))
+                                : error_response(not_allowed);
+  r.set(http::bhttp::field::allow, allow);
+  co_return (void) co_await ex.respond(std::move(r));
 }
 
 http::Response Gateway::health_response() {

@@ -348,6 +348,14 @@ describe('a feedback stream position past the stream is noticed', { skip: SKIP_N
     assert.equal(cli('FLUSHALL').status, 0);
     await train(gw.base, 'adaptive', 2);  // waits for each event to be learned
     assert.match(gw.proc.output, /stream position 99999999999999-0 is past the stream's newest entry/);
+    // Without publishing: the position is checked on each new connection (Redis restarted empty).
+    assert.match(cli('XADD', 'switchboard:feedback', '99999999999999-5', 'e', 'not json').stdout, /99999999999999-5/);
+    await sleep(300);
+    redis.proc.kill('SIGKILL');
+    await sleep(200);
+    redis = await startRedis(redis.port);
+    await eventually(async () => /position 99999999999999-5 is past the stream's newest entry 0; reading on/.test(gw.proc.output),
+      10000, 'the position checked on the new connection');
   });
 });
 

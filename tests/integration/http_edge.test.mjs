@@ -131,12 +131,14 @@ describe('HTTP edge cases', () => {
   test('an absolute-form target is served as its path; GET /v1/messages is 405 in Anthropic\'s shape', async () => {
     const p = demoPrompt(GPT4, 0);
     const body = JSON.stringify(chatBody(GPT4, p.prompt));
-    const r = await rawExchange(gw.port, `POST http://127.0.0.1:${gw.port}/v1/chat/completions HTTP/1.1\r\n` +
+    const r = await rawExchange(gw.port, `POST HTTP://127.0.0.1:${gw.port}/v1/chat/completions HTTP/1.1\r\n` +
       `Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     assert.equal(r.status, 200, r.text.slice(0, 300));
     assert.equal(JSON.parse(splitResponses(r.text)[0].body).choices[0].message.content, p.response);
     const m = await fetch(`${gw.base}/v1/messages`);
     assert.equal(m.status, 405);
+    assert.equal(m.headers.get('allow'), 'POST');
+    assert.equal((await fetch(`${gw.base}/healthz`, { method: 'DELETE' })).headers.get('allow'), 'GET, HEAD');
     const j = await m.json();
     assert.equal(j.type, 'error');
     assert.equal(j.error.type, 'invalid_request_error');

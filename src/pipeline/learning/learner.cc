@@ -339,7 +339,39 @@ std::vector<bool> Learner::publish(redisContext* c, const std::deque<LearnEvent>
   return acknowledged;
 }
 
+void Learner::check_position(redisContext* c) {
+  // Once per connection: a stream whose newest entry is below the position (Redis restarted empty,
+  // or from a snapshot that lost its tail) would give nothing until this gateway publishes
+  // (publish() repairs it then). Its entries up to the newest were read before (the position
+  // passed them); those after it are new: read on from the newest.
+  if (redis_->connections() == checked_connection_) return;
+  const char* argv[] = {"XREVRANGE", options_.stream.c_str(), "+", "-", "COUNT", "1"};
+  const std::size_t lens[] = {9, options_.stream.size(), 1, 1, 5, 1};
+  Reply r(redis_command_argv(c, 6, argv, lens));
+  if (!r.r) {
+    redis_->down(c->errstr[0] ? c->errstr : "no reply");
+    return;
+  }
+  checked_connection_ = redis_->connections();
+  if (r.r->type != REDIS_REPLY_ARRAY) return;
+  std::string newest = "0";
+  if (r.r->elements == 1 && r.r->element[0]->type == REDIS_REPLY_ARRAY &&
+      r.r->element[0]->elements >= 1)
+    newest = std::string(redis_text(r.r->element[0]->element[0]));
+  if (!is_stream_id(newest)) return;
+  std::lock_guard lock(apply_mu_);
+  if (id_less(newest, last_id_)) {
+    spdlog::warn("learning state: stream position {} is past the stream's newest entry {}; "
+                 "reading on from there",
+                 last_id_, newest);
+    last_id_ = newest;
+  }
+}
+
 bool Learner::consume(redisContext* c) {
+  check_position(c);
+  if (!redis_->get()) return false;  // (check_position found it down)
+  c = redis_->get();
   // At most this many full reads per poll: a stream that always has more (a flood) must not keep
   // the thread from this gateway's own feedback, saves and stop.
   constexpr int kMaxReads = 20;

@@ -106,6 +106,7 @@ class Learner {
   redisContext* connect();
   std::vector<bool> publish(redisContext* c, const std::deque<LearnEvent>& events);
   bool consume(redisContext* c);
+  void check_position(redisContext* c);  // once per connection: a position past the stream
   void apply_safely(const LearnEvent& event);  // apply_mu_ held; logs an exception, goes on
 
   const LearnerOptions options_;
@@ -121,6 +122,7 @@ class Learner {
   std::deque<std::string> unacknowledged_;
 
   std::unique_ptr<RedisLink> redis_;  // thread only (and stop() after it)
+  std::uint64_t checked_connection_ = 0;  // thread only: check_position() ran on this connection
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -257,7 +257,7 @@ std::optional<Error> BanditPolicy::restore(const nlohmann::json& j) {
         // A (prior + Σ xxᵀ) is symmetric positive definite, and rewards are bounded: anything
         // else (a singular matrix, 1e300) made the arm's predictions NaN or absurd for good.
         const Eigen::LLT<Eigen::MatrixXd> llt(arm.a);
-        constexpr double kMaxMagnitude = 1e12;
+        constexpr double kMaxMagnitude = 1e18;  // (far past any life of feedback)
         if (!arm.a.allFinite() || !arm.b.allFinite() || !arm.p.allFinite() ||
             llt.info() != Eigen::Success || arm.b.cwiseAbs().maxCoeff() > kMaxMagnitude ||
             arm.a.cwiseAbs().maxCoeff() > kMaxMagnitude ||
@@ -273,10 +273,11 @@ std::optional<Error> BanditPolicy::restore(const nlohmann::json& j) {
       const auto ca = costs[m].at("a").get<std::vector<double>>();
       const auto cb = costs[m].at("b").get<std::vector<double>>();
       if (ca.size() != 4 || cb.size() != 2) return bad("a cost line of the wrong size");
+      // (Finite only: its sums of squared prompt sizes grow without discount over a long life.)
       for (double v : ca)
-        if (!std::isfinite(v) || std::abs(v) > 1e12) return bad("a cost line that is not finite");
+        if (!std::isfinite(v)) return bad("a cost line that is not finite");
       for (double v : cb)
-        if (!std::isfinite(v) || std::abs(v) > 1e12) return bad("a cost line that is not finite");
+        if (!std::isfinite(v)) return bad("a cost line that is not finite");
       CostLine c;
       c.a << ca[0], ca[1], ca[2], ca[3];
       c.b << cb[0], cb[1];
