@@ -5,8 +5,11 @@
 
 #include <openssl/ssl.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <optional>
 
@@ -206,11 +209,26 @@ std::unique_ptr<UpstreamCall::Connection> UpstreamClient::take_idle(std::size_t 
   auto it = idle_.find(key);
   if (it == idle_.end() || it->second.empty()) return nullptr;
   auto& pool = it->second;
-  std::unique_ptr<Connection> conn = std::move(pool.back());
-  pool.pop_back();
-  if (now - conn->idle_since < idle_timeout_) return conn;
-  pool.clear();  // the newest has expired, so have the older ones: close them all
+  while (!pool.empty()) {
+    std::unique_ptr<Connection> conn = std::move(pool.back());
+    pool.pop_back();
+    if (now - conn->idle_since >= idle_timeout_) {
+      pool.clear();  // the newest has expired, so have the older ones: close them all
+      return nullptr;
+    }
+    if (quiet(*conn)) return conn;
+    // Bytes that came while it idled (a late tail of the last answer, a response nobody asked
+    // for) would be read as the next call's answer, and an end of stream is the server's close:
+    // dropped, and the next idle one tried.
+  }
   return nullptr;
+}
+
+bool UpstreamClient::quiet(Connection& conn) {
+  char byte;
+  const ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1,
+                           MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 void UpstreamClient::arm_sweep(Clock::time_point at) {

@@ -3,6 +3,7 @@
 // transparently (the client never sees the stale connection).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {
   startGateway, model, stopAll, chatBody, postChat, streamChat, fakeUpstream, completionJson, chunkEvent, sleep,
 } from './lib/harness.mjs';
@@ -54,6 +55,57 @@ describe('upstream connection pool', () => {
       const s2 = await streamChat(gw.base, chatBody('m', 'stream after idle'));
       assert.equal(s2.status, 200, `stream on a stale pooled connection: ${s2.status} ${s2.text}`);
       assert.equal(s2.text, 'ab');
+    }
+  });
+});
+
+// Since session 28 (a sweep of misbehaving upstreams found it): bytes that arrive on an idle pooled
+// connection — a response nobody asked for, a late tail of the last answer — are not the next
+// request's answer. The connection is dropped before reuse (a peek finds them) and the request goes
+// on a fresh one. Before, client B got the injected answer, recorded ok and billed.
+describe('bytes arriving on an idle pooled connection', () => {
+  let gw;
+  let upstream;
+  const answer = (text) => {
+    const body = completionJson('m', text);
+    return `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
+  before(async () => {
+    let served = 0;
+    upstream = net.createServer((socket) => {
+      let pending = '';
+      socket.on('data', (d) => {
+        pending += d.toString('latin1');
+        for (;;) {
+          const end = pending.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const length = Number(/content-length: *(\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
+          if (pending.length < end + 4 + length) return;
+          pending = pending.slice(end + 4 + length);
+          served += 1;
+          socket.write(answer(`real answer ${served}`));
+          // 30 ms later, a second response on the same connection, asked by nobody.
+          setTimeout(() => socket.write(answer('INJECTED')), 30);
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+    gw = await startGateway({
+      server: { threads: 1 }, models: [model('m', `http://127.0.0.1:${upstream.address().port}`)],
+    });
+  });
+  after(async () => {
+    upstream.close();
+    await stopAll();
+  });
+
+  test('are never read as the next request\'s answer', async () => {
+    for (let i = 0; i < 4; i++) {
+      const r = await postChat(gw.base, chatBody('m', `q${i}`));
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.json.choices[0].message.content, /^real answer/, `request ${i}: ${r.text}`);
+      await sleep(150);  // the injected bytes arrive while the connection idles
     }
   });
 });
