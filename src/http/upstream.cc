@@ -63,6 +63,14 @@ Error classify(const std::string& what, const boost::system::error_code& ec) {
     return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                       what + ": a chunk-size line or trailer longer than " +
                           std::to_string(kMaxBuffered) + " bytes");
+  // The bytes came but are not HTTP (a garbage status line, headers past the limit, broken
+  // framing): an answer that is wrong, not a server out of reach. A close (before or within the
+  // answer) is the latter.
+  if (ec.category() == make_error_code(bhttp::error::bad_version).category() &&
+      ec != bhttp::error::end_of_stream &&
+      ec != bhttp::error::partial_message)
+    return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                      what + ": not an HTTP answer (" + ec.message() + ")");
   return unreachable(what, ec);
 }
 
@@ -302,6 +310,21 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
 namespace {
 // Out of start(): GCC keeps a coroutine's temporaries in its frame, and a frame over 1020 bytes is
 // never recycled by asio (thread_info_base: one byte counts 4-byte chunks).
+// A final answer no API gives: a redirect (not followed), a status below 100 or past 599, or a
+// body in a content coding (never asked for).
+[[gnu::noinline]] Error unusable_answer(const config::Url& url, unsigned status,
+                                                       bool encoded) {
+  std::string why;
+  if (status < 100 || status > 599)
+    why = "an invalid status " + std::to_string(status);
+  else if (status >= 300 && status < 400)
+    why = std::to_string(status) + " (a redirect: not followed)";
+  else
+    why = "a body in a Content-Encoding (none was asked for)";
+  return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                    url.authority() + " answered " + why);
+}
+
 [[gnu::noinline]] Error interim_error(const config::Url& url, unsigned status) {
   return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                     url.authority() + " answered " + std::to_string(status) +
@@ -405,6 +428,11 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
           Clock::now() - written < kStaleWindow)
         continue;
       co_return classify("waiting for " + url.authority(), hec);
+    }
+    if (const unsigned status = call->parser_.status();
+        call->parser_.encoded() || status < 200 || (status >= 300 && status < 400) || status > 599) {
+      call->failed_ = true;
+      co_return unusable_answer(url, status, call->parser_.encoded());
     }
     if (call->parser_.is_done()) call->done_ = true;  // e.g. 204 or empty body
     co_return call;

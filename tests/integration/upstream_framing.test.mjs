@@ -64,6 +64,19 @@ describe('upstream and client framing', () => {
         return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${page.length}\r\n\r\n${page}`;
       }
       if (prompt === 'switch') return 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n';
+      // Since session 28 (a sweep of misbehaving upstreams):
+      if (prompt === 'redirect') return 'HTTP/1.1 302 Found\r\nLocation: http://elsewhere/\r\nContent-Length: 0\r\n\r\n';
+      if (prompt === 'status 099') return 'HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n';
+      if (prompt === 'status 999') return 'HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\n{}';
+      if (prompt === 'gzip') {
+        const body = completionJson('framing', 'compressed');
+        return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      }
+      if (prompt === 'garbage status line') return 'HTTZ/9 two hundred\r\n\r\n';
+      if (prompt === 'mixed-case event stream') {
+        const event = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'framing', choices: [{ index: 0, delta: { content: 'streamed' }, finish_reason: null }] })}\n\ndata: [DONE]\n\n`;
+        return `HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream\r\nContent-Length: ${Buffer.byteLength(event)}\r\n\r\n${event}`;
+      }
       if (prompt === 'no content with a body') {
         return 'HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\nGARBAGE';
       }
@@ -111,6 +124,25 @@ describe('upstream and client framing', () => {
     assert.match(r.json.error.message, /101/);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.error.code, 'upstream_bad_answer');
+  });
+
+  test('a redirect, a status outside 100-599, a content coding, a garbage status line → 502 upstream_bad_answer', async () => {
+    for (const [prompt, said] of [['redirect', /302 \(a redirect: not followed\)/], ['status 099', /invalid status 99/],
+      ['status 999', /invalid status 999/], ['gzip', /Content-Encoding/], ['garbage status line', /not an HTTP answer/]]) {
+      const r = await postChat(gw.base, chatBody('framing', prompt));
+      assert.equal(r.status, 502, `${prompt}: ${r.text}`);
+      expectErrorShape(assert, r.json, 'upstream_bad_answer');
+      assert.match(r.json.error.message, said, prompt);
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      assert.equal(d.attempts.at(-1).result, 'upstream_bad_answer', prompt);
+    }
+    // A media type in other letters is the same type.
+    const res = await fetch(`${gw.base}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chatBody('framing', 'mixed-case event stream', { stream: true })),
+    });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /streamed/);
   });
 
   test('a 200 whose body is not a JSON object (a proxy\'s HTML page) → 502 upstream_bad_answer, not a success', async () => {
