@@ -31,6 +31,9 @@ class ResponseWriter {
   // Ends a stream that broke after it started with the API's error event (and its end marker).
   virtual boost::asio::awaitable<bool> stream_error(const Error& error) = 0;
   virtual boost::asio::awaitable<bool> finish_stream() = 0;
+  // Why respond() wrote an error instead of the 200 answer it was given (an answer the API's
+  // shape cannot carry: pipeline/translating_writer.h), or null. Wrappers pass it on.
+  virtual const Error* refused_answer() const { return nullptr; }
 };
 
 }  // namespace switchboard

@@ -53,6 +53,7 @@ class AnswerTap final : public ResponseWriter {
     return client_->stream_error(e);
   }
   boost::asio::awaitable<bool> finish_stream() override { return client_->finish_stream(); }
+  const Error* refused_answer() const override { return client_->refused_answer(); }
 
   std::optional<cache::Answer> answer() const;
 

@@ -33,6 +33,7 @@ class CapturingWriter final : public ResponseWriter {
   boost::asio::awaitable<bool> write_chunk(std::string_view data) override;
   boost::asio::awaitable<bool> stream_error(const Error& error) override;
   boost::asio::awaitable<bool> finish_stream() override;
+  const Error* refused_answer() const override { return inner_.refused_answer(); }
 
  private:
   void keep();  // the capture's result into the record, if any and within bounds

@@ -220,6 +220,17 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   auto headers = ctx.response_headers();
   if (!co_await client.respond(upstream.status(), content_type, headers, std::move(whole)))
     rec.outcome = "client_gone";
+  if (const Error* refused = client.refused_answer()) {
+    // The client API's shape could not carry the answer (not a chat completion after all): the
+    // client got that error, and so does the record (its cost stays: the upstream produced it);
+    // the replica answered wrongly, as with a body that is not JSON.
+    rec.status = static_cast<int>(http_status(refused->kind));
+    rec.outcome = "upstream_error";
+    rec.error_code = refused->code;
+    rec.error_message = refused->message.substr(0, 512);
+    if (answer.record) ctx.rec.attempts[*answer.record].result = refused->code;
+    pool::record_failure(*answer.replica, answer.model->outlier, pool::steady_ms());
+  }
   co_return StageResult::next();
 }
 

@@ -29,6 +29,7 @@ awaitable<bool> TranslatingWriter::respond(unsigned status, std::string_view con
   }
   auto translated = translator_.whole(body);
   if (!translated) {
+    refused_ = translated.error();
     std::string err = translator_.error_body(translated.error());
     co_return co_await inner_.respond(http_status(translated.error().kind), "application/json",
                                       headers, std::move(err));

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "api/answer_translator.h"
 #include "api/sse.h"
@@ -31,8 +32,10 @@ class TranslatingWriter final : public ResponseWriter {
   boost::asio::awaitable<bool> write_chunk(std::string_view data) override;
   boost::asio::awaitable<bool> stream_error(const Error& error) override;
   boost::asio::awaitable<bool> finish_stream() override;
+  const Error* refused_answer() const override { return refused_ ? &*refused_ : nullptr; }
 
  private:
+  std::optional<Error> refused_;
   ResponseWriter& inner_;
   api::AnswerTranslator& translator_;
   const bool pass_;

@@ -73,6 +73,10 @@ describe('upstream and client framing', () => {
         return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
       }
       if (prompt === 'garbage status line') return 'HTTZ/9 two hundred\r\n\r\n';
+      if (prompt === 'not a completion') {
+        const body = '{"id":"x","object":"chat.completion","choices":{}}';
+        return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      }
       if (prompt === 'mixed-case event stream') {
         const event = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'framing', choices: [{ index: 0, delta: { content: 'streamed' }, finish_reason: null }] })}\n\ndata: [DONE]\n\n`;
         return `HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream\r\nContent-Length: ${Buffer.byteLength(event)}\r\n\r\n${event}`;
@@ -136,6 +140,18 @@ describe('upstream and client framing', () => {
       const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
       assert.equal(d.attempts.at(-1).result, 'upstream_bad_answer', prompt);
     }
+    // A JSON object that is no chat completion, for a Messages client: the 502 it gets is what
+    // the record says (it said 200 ok and charged, while the client got the error).
+    const m = await fetch(`${gw.base}/v1/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'framing', max_tokens: 10, messages: [{ role: 'user', content: 'not a completion' }] }),
+    });
+    assert.equal(m.status, 502);
+    assert.equal((await m.json()).type, 'error');
+    const md = await getDecision(gw.base, m.headers.get('x-switchboard-decision'));
+    assert.equal(md.status, 502);
+    assert.equal(md.outcome, 'upstream_error');
+    assert.equal(md.attempts.at(-1).result, 'upstream_bad_answer');
     // A media type in other letters is the same type.
     const res = await fetch(`${gw.base}/v1/chat/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
