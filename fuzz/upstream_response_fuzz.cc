@@ -6,7 +6,7 @@
 // bhttp::response_parser<string_body> on the same bytes (differential):
 //  - no crash or UB, whatever the bytes;
 //  - the two agree on whether a final answer was read whole, and then on its status, its body
-//    (after de-chunking) and — when the header holds exactly one — its Content-Type.
+//    (after de-chunking) and — when the header holds exactly one — its Content-Type (lower-cased).
 // The first two bytes pick the arrival piece size and the body buffer size; the rest is the wire.
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -20,7 +20,9 @@
 #include <string_view>
 
 #include "fuzz_check.h"
+#include "fuzz_wire.h"
 #include "http/response_head_parser.h"
+#include "switchboard/ascii.h"
 
 namespace {
 
@@ -33,49 +35,8 @@ struct Read {
   std::string body;
 };
 
-// The wire as a stream that delivers at most `piece` bytes per read.
-class Wire {
- public:
-  Wire(std::string_view bytes, std::size_t piece) : bytes_(bytes), piece_(piece) {}
-  // Appends the next piece to `buffer`; false at the end of the stream.
-  bool read_into(std::string& buffer) {
-    if (at_ == bytes_.size()) return false;
-    const std::size_t n = std::min(piece_, bytes_.size() - at_);
-    buffer.append(bytes_.substr(at_, n));
-    at_ += n;
-    return true;
-  }
-
- private:
-  std::string_view bytes_;
-  std::size_t piece_;
-  std::size_t at_ = 0;
-};
-
-// http::read_some_into, synchronously: parses what `buffer` holds, reads once more only when that
-// made no progress. Returns the parser's (or the end of stream's) error.
-boost::system::error_code read_some(Wire& wire, std::string& buffer,
-                                    switchboard::http::ResponseHeadParser& parser) {
-  boost::system::error_code ec;
-  for (;;) {
-    if (parser.is_done()) return ec;
-    if (!buffer.empty()) {
-      const std::size_t used =
-          parser.put(boost::asio::const_buffer(buffer.data(), buffer.size()), ec);
-      buffer.erase(0, used);
-      if (ec == bhttp::error::need_more) {
-        ec = {};
-      } else if (ec || used > 0 || parser.is_done()) {
-        return ec;
-      }
-    }
-    if (!wire.read_into(buffer)) {
-      if (!parser.got_some()) return bhttp::error::end_of_stream;
-      parser.put_eof(ec);
-      return ec;
-    }
-  }
-}
+using fuzz_wire::read_some;
+using fuzz_wire::Wire;
 
 Read ours(std::string_view bytes, std::size_t piece, std::size_t chunk) {
   Read out;
@@ -150,7 +111,10 @@ Read reference(std::string_view bytes, int& content_types) {
     out.whole = true;
     out.status = status;
     content_types = static_cast<int>(p.get().count(bhttp::field::content_type));
-    if (content_types == 1) out.content_type = std::string(p.get()[bhttp::field::content_type]);
+    if (content_types == 1) {  // lower-cased, as ResponseHeadParser keeps it
+      out.content_type = std::string(p.get()[bhttp::field::content_type]);
+      for (char& c : out.content_type) c = switchboard::ascii_lower(c);
+    }
     out.body = p.get().body();
     return out;
   }

@@ -1,13 +1,13 @@
 #include "http/request_head.h"
 
-#include <boost/beast/core/string.hpp>
+#include "switchboard/ascii.h"
 
 namespace switchboard::http {
 
 std::string origin_form(std::string_view target) {
   // The scheme is case-insensitive (RFC 9110 4.2.3): HTTP://host/ is absolute-form too.
   auto scheme = [&](std::string_view s) {
-    return target.size() >= s.size() && boost::beast::iequals(target.substr(0, s.size()), s);
+    return target.size() >= s.size() && ascii_iequals(target.substr(0, s.size()), s);
   };
   if (!scheme("http://") && !scheme("https://")) return std::string(target);
   const auto authority = target.find("://") + 3;

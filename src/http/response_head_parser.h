@@ -10,12 +10,13 @@
 // stops with bhttp::error::need_buffer (the buffer_body contract); body_left() is what remains.
 #pragma once
 
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cstring>
 #include <string>
 #include <string_view>
+
+#include "switchboard/ascii.h"
 
 namespace switchboard::http {
 
@@ -52,7 +53,7 @@ class ResponseHeadParser final : public boost::beast::http::basic_parser<false> 
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
     if (name == boost::beast::http::field::content_encoding)
-      encoded_ = encoded_ || !boost::beast::iequals(value, "identity");
+      encoded_ = encoded_ || !ascii_iequals(value, "identity");
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}

@@ -4,6 +4,7 @@
 #include "http/read.h"
 #include "http/request_head.h"
 #include "http/wire.h"
+#include "switchboard/ascii.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -384,7 +385,7 @@ bool is_malformed(const boost::system::error_code& ec) {
 template <typename Head>
 bool expects_continue(const Head& r) {
   auto it = r.find(bhttp::field::expect);
-  return it != r.end() && beast::iequals(it->value(), "100-continue");
+  return it != r.end() && ascii_iequals(it->value(), "100-continue");
 }
 
 Error payload_too_large(std::size_t limit) {

@@ -27,6 +27,7 @@
 #include "pipeline/translating_writer.h"
 #include "pool/health.h"
 #include "store/record_codec.h"
+#include "switchboard/ascii.h"
 
 namespace switchboard::pipeline {
 
@@ -332,7 +333,7 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
   for (const auto& field : ex.request()) {
     const auto name = field.name_string();
     for (std::string_view wanted : kStageHeaders) {
-      if (!boost::beast::iequals(name, wanted)) continue;
+      if (!ascii_iequals(name, wanted)) continue;
       ctx.headers.add(wanted, field.value());
       break;
     }
