@@ -4,11 +4,27 @@
 
 #include <simdjson.h>
 
+#include <cstring>
 #include <limits>
 
 namespace switchboard::api {
 
 namespace {
+
+struct LineEnd {
+  std::size_t at = std::string_view::npos;  // npos: no line end in the bytes
+  std::size_t length = 0;                   // 1 ("\n" or a lone "\r") or 2 ("\r\n")
+};
+
+// The first line end in `bytes`: "\n", "\r\n" or a lone "\r" (the SSE grammar's three).
+LineEnd find_line_end(std::string_view bytes) {
+  const std::size_t nl = bytes.find('\n');
+  const std::size_t span = nl == std::string_view::npos ? bytes.size() : nl;
+  const void* cr = std::memchr(bytes.data(), '\r', span);
+  if (!cr) return {nl, 1};
+  const auto at = static_cast<std::size_t>(static_cast<const char*>(cr) - bytes.data());
+  return {at, at + 1 == nl ? std::size_t{2} : std::size_t{1}};
+}
 
 std::size_t saturating_sum(std::size_t a, std::size_t b) {
   return b > std::numeric_limits<std::size_t>::max() - a ? std::numeric_limits<std::size_t>::max()
@@ -20,14 +36,21 @@ std::size_t saturating_sum(std::size_t a, std::size_t b) {
 SseParser::SseParser(OnData on_data, std::size_t max_line_bytes, std::size_t max_event_bytes)
     : on_data_(std::move(on_data)), max_line_(max_line_bytes), max_event_(max_event_bytes) {}
 
+void SseParser::skip_lf_after_cr(std::string_view& bytes) {
+  if (!after_cr_ || bytes.empty()) return;
+  after_cr_ = false;
+  if (bytes.front() == '\n') bytes.remove_prefix(1);  // a "\r\n" split between two pieces
+}
+
 bool SseParser::feed(std::string_view bytes) {
   if (overflowed_) {
     track(bytes);
     return false;
   }
+  skip_lf_after_cr(bytes);
   while (!bytes.empty()) {
-    const auto nl = bytes.find('\n');
-    const std::size_t take = nl == std::string_view::npos ? bytes.size() : nl;
+    const LineEnd end = find_line_end(bytes);
+    const std::size_t take = end.at == std::string_view::npos ? bytes.size() : end.at;
     if (line_bytes_ == 0 && take > 0) line_first_ = bytes.front();
     if (take > max_line_ - line_bytes_) {  // line_bytes_ <= max_line_ until an overflow
       overflow();
@@ -35,20 +58,21 @@ bool SseParser::feed(std::string_view bytes) {
       track(bytes.substr(take));
       return false;
     }
-    if (nl == std::string_view::npos) {
+    if (end.at == std::string_view::npos) {
       partial_line_.append(bytes);
       line_bytes_ += bytes.size();
       return true;
     }
     if (partial_line_.empty()) {
-      line(bytes.substr(0, nl));
+      line(bytes.substr(0, end.at));
     } else {
-      partial_line_.append(bytes.substr(0, nl));
+      partial_line_.append(bytes.substr(0, end.at));
       line(partial_line_);
       partial_line_.clear();  // keeps its capacity for the next split line
     }
     line_bytes_ = 0;
-    bytes.remove_prefix(nl + 1);
+    after_cr_ = end.length == 1 && bytes[end.at] == '\r' && end.at + 1 == bytes.size();
+    bytes.remove_prefix(end.at + end.length);
     if (overflowed_) {  // the event grew past its bound in line()
       track(bytes);
       return false;
@@ -75,27 +99,28 @@ void SseParser::overflow() {
 }
 
 void SseParser::track(std::string_view bytes) {
+  skip_lf_after_cr(bytes);
   while (!bytes.empty()) {
-    const auto nl = bytes.find('\n');
-    if (nl == std::string_view::npos) {
+    const LineEnd end = find_line_end(bytes);
+    if (end.at == std::string_view::npos) {
       if (line_bytes_ == 0) line_first_ = bytes.front();
       line_bytes_ = saturating_sum(line_bytes_, bytes.size());
       return;
     }
-    if (line_bytes_ == 0 && nl > 0) line_first_ = bytes.front();
-    const std::size_t length = saturating_sum(line_bytes_, nl);
-    if (length == 0 || (length == 1 && line_first_ == '\r')) {
+    if (line_bytes_ == 0 && end.at > 0) line_first_ = bytes.front();
+    const std::size_t length = saturating_sum(line_bytes_, end.at);
+    if (length == 0) {
       pending_fields_ = false;  // blank line: the event ends
     } else if (line_first_ != ':') {
       pending_fields_ = true;
     }
     line_bytes_ = 0;
-    bytes.remove_prefix(nl + 1);
+    after_cr_ = end.length == 1 && bytes[end.at] == '\r' && end.at + 1 == bytes.size();
+    bytes.remove_prefix(end.at + end.length);
   }
 }
 
 void SseParser::line(std::string_view l) {
-  if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
   if (l.empty()) {  // blank line: dispatch
     if (has_data_) on_data_(data_);
     data_.clear();
@@ -124,7 +149,8 @@ void SseParser::line(std::string_view l) {
 
 std::string_view sse_closing_bytes(const SseParser& parser) {
   if (parser.mid_line()) return "\n\n";
-  if (!parser.at_event_boundary()) return "\n";
+  // After a line ended by "\r", a "\n" would only make it "\r\n": one more ends the event.
+  if (!parser.at_event_boundary()) return parser.after_cr() ? "\n\n" : "\n";
   return "";
 }
 

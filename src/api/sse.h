@@ -1,7 +1,8 @@
 // Server-sent events (text/event-stream) as OpenAI streams use them.
 //
 // SseParser splits a byte stream that arrives in arbitrary pieces into events and hands each
-// event's data (the "data:" lines joined by '\n') to a callback. Lines end with "\n" or "\r\n".
+// event's data (the "data:" lines joined by '\n') to a callback. Lines end with "\n", "\r\n" or a
+// lone "\r" (the SSE grammar's three; a "\r\n" may be split between two pieces).
 // Comments, "event:", "id:" and "retry:" lines are ignored. Holds at most one incomplete line and
 // one incomplete event in memory, each bounded (see the constructor): an upstream that sends an
 // endless line or event overflows the parser instead of growing the gateway's memory.
@@ -27,7 +28,7 @@ class SseParser {
   static constexpr std::size_t kDefaultMaxLineBytes = std::size_t{1} << 20;
   static constexpr std::size_t kDefaultMaxEventBytes = std::size_t{1} << 20;
 
-  // `max_line_bytes` bounds one line (its bytes before the '\n', a trailing '\r' included);
+  // `max_line_bytes` bounds one line (its bytes before its line end);
   // `max_event_bytes` bounds one event's data (its data lines' values joined by '\n'). A stream
   // that exceeds either overflows, whatever the sizes of the pieces it arrives in.
   explicit SseParser(OnData on_data, std::size_t max_line_bytes = kDefaultMaxLineBytes,
@@ -49,12 +50,15 @@ class SseParser {
   bool at_event_boundary() const { return line_bytes_ == 0 && !pending_fields_; }
   // True when the bytes fed so far end inside a line (a partial line is pending).
   bool mid_line() const { return line_bytes_ != 0; }
+  // True when the last byte fed ended a line with "\r" (a "\n" next would belong to it).
+  bool after_cr() const { return after_cr_; }
   // Bytes held for the incomplete line and event (tests and fuzzing check the bounds).
   std::size_t buffered_bytes() const { return partial_line_.size() + data_.size(); }
 
  private:
   void line(std::string_view l);
   void overflow();
+  void skip_lf_after_cr(std::string_view& bytes);  // drops the "\n" of a "\r\n" split in two
   void track(std::string_view bytes);  // boundary tracking only, after an overflow
   OnData on_data_;
   const std::size_t max_line_, max_event_;
@@ -65,6 +69,7 @@ class SseParser {
   bool has_data_ = false;        // a data line is in data_
   bool pending_fields_ = false;  // a field line was seen since the last blank line
   bool overflowed_ = false;
+  bool after_cr_ = false;        // the last byte fed was a "\r" ending a line
 };
 
 // The bytes to write after the bytes fed to `parser` so that whatever is written next starts a

@@ -97,7 +97,7 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
   if (!started) {
     a.error = started.error();
   } else {
-    a.call = a.api->adapt(ctx, std::move(*started));
+    a.call = a.api->adapt(ctx, *m.config, std::move(*started));
     if (canceller.cancelled()) a.call->cancel();  // came as the head did: the body is not read
     // A whole answer is read here, also when a stream was asked for and the upstream answered
     // whole (an error, or a server that does not stream): its body decides the attempt's result.

@@ -4,6 +4,9 @@
 // connection is cut), an upstream that goes silent mid-stream (stream_idle_timeout_ms) and one whose
 // data line never ends (max_stream_line_bytes: the gateway stops relaying instead of buffering), and
 // one whose body breaks off only after its [DONE] (the client's stream is complete: no error event).
+// Also streams read through a translation (an Anthropic-speaking replica): keep-alive pings longer
+// than the idle timeout keep the stream alive, endless pings are cut at max_stream_bytes counted on
+// the upstream's bytes; and a chat stream whose lines end with a lone CR is read (metered) as one.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -16,6 +19,8 @@ describe('upstream dies mid-stream', () => {
   let silent;
   let endless;
   let afterDone;
+  let pinging;
+  let crOnly;
   let gw;
   before(async () => {
     backend = await startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 });
@@ -53,8 +58,37 @@ describe('upstream dies mid-stream', () => {
       }
       res.end();
     });
+    // An Anthropic Messages stream that pauses (pings only) for 1.2 s between its two text deltas;
+    // with "endless" in the prompt it sends nothing but pings after message_start.
+    const anthropicEv = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    pinging = await fakeUpstream(async (req, res, body) => {
+      const endlessPings = body.includes('endless');
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(anthropicEv('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'p', content: [], stop_reason: null, usage: { input_tokens: 5, output_tokens: 1 } } }));
+      res.write(anthropicEv('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
+      res.write(anthropicEv('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Slow' } }));
+      for (let i = 0; (endlessPings ? i < 2000 : i < 12) && !res.destroyed; i++) {
+        res.write(anthropicEv('ping', {}));
+        await new Promise((r) => setTimeout(r, endlessPings ? 5 : 100));
+      }
+      res.write(anthropicEv('content_block_delta', { index: 0, delta: { type: 'text_delta', text: ' answer' } }));
+      res.write(anthropicEv('content_block_stop', { index: 0 }));
+      res.write(anthropicEv('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 2 } }));
+      res.end(anthropicEv('message_stop', {}));
+    });
+    // A chat stream whose lines all end with a lone CR (the SSE grammar allows it).
+    crOnly = await fakeUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const cr = (e) => e.replaceAll('\n', '\r');
+      res.write(cr(chunkEvent('cr-model', 'Carriage')));
+      res.write(cr(chunkEvent('cr-model', ' returns', 'stop')));
+      res.end('data: [DONE]\r\r');
+    });
     gw = await startGateway({
       models: [
+        model('pinging-model', [{ url: pinging.url, api: 'anthropic' }],
+          { stream_idle_timeout_ms: 400, max_stream_bytes: 30000, timeout_ms: 20000 }),
+        model('cr-model', crOnly.url, { timeout_ms: 5000 }),
         model('flood-model', neverEnding.url, { max_stream_bytes: 100000, timeout_ms: 5000 }),
         model('long-model', neverEnding.url, { max_stream_ms: 800, timeout_ms: 5000 }),
         model(GPT4, backend.url),
@@ -205,5 +239,34 @@ describe('upstream dies mid-stream', () => {
     assert.equal(d.outcome, 'stream_broken');
     assert.equal(d.usage.completion_tokens, 2, 'two content chunks counted');
     assert.equal(d.usage.source, 'counted');
+  });
+
+  test('a translated stream whose upstream only pings for longer than stream_idle_timeout_ms goes on', async () => {
+    const r = await streamChat(gw.base, chatBody('pinging-model', 'take your time'));
+    assert.equal(r.status, 200);
+    assert.ok(!r.events.some((e) => e.json?.error), JSON.stringify(r.events.map((e) => e.data)));
+    assert.equal(r.text, 'Slow answer');
+    assert.equal(r.events.at(-1)?.data, '[DONE]');
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'ok');
+  });
+
+  test('a translated stream of endless pings is cut at max_stream_bytes of the upstream\'s bytes', async () => {
+    const r = await streamChat(gw.base, chatBody('pinging-model', 'endless'));
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'Slow');
+    const error = r.events.at(-2)?.json?.error;
+    assert.equal(error?.code, 'upstream_stream_broken', r.events.at(-2)?.data?.slice(0, 200));
+    assert.match(error.message, /exceeds max_stream_bytes \(30000 bytes\)/);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'stream_broken');
+  });
+
+  test('a stream with lone-CR line ends is read: its content chunks and [DONE] are counted', async () => {
+    const r = await streamChat(gw.base, chatBody('cr-model', 'hi'));
+    assert.equal(r.status, 200);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'ok');
+    assert.equal(d.usage.completion_tokens, 2, 'two content chunks counted');
   });
 });

@@ -38,6 +38,20 @@ TEST(SseParser, HandlesCrlfNoSpaceAndUnterminatedLastEvent) {
   EXPECT_TRUE(events_of({"id: 3\nretry: 10\n\n"}).empty());
 }
 
+// A lone "\r" ends a line too (the SSE grammar); a "\r\n" split between two pieces is one line
+// end, not a line end and a blank line (which would cut the event in two).
+TEST(SseParser, ReadsCrOnlyLineEndsAndCrlfSplitBetweenPieces) {
+  const std::vector<std::string> expected = {"a\nb", "c"};
+  EXPECT_EQ(events_of({"data: a\rdata: b\r\r: note\rdata: c\r\r"}), expected);
+  EXPECT_EQ(events_of({"data: a\r", "\ndata: b\r", "\n\r", "\ndata: c\r", "\r"}), expected);
+  EXPECT_EQ(events_of({"data: a\r", "\r", "\n", "data: b\n\n"}),
+            (std::vector<std::string>{"a", "b"}));  // the "\n" completes the blank line's "\r\n"
+  SseParser p([](std::string_view) {});
+  p.feed("data: a\r");
+  EXPECT_TRUE(p.after_cr());
+  EXPECT_EQ(sse_closing_bytes(p), "\n\n");  // "\n" alone would only complete the "\r\n"
+}
+
 TEST(StreamMeter, CountsContentUsageErrorsAndDone) {
   StreamMeter m;
   m.on_event(R"({"choices":[{"delta":{"role":"assistant"}}]})");

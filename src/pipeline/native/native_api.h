@@ -76,8 +76,10 @@ class NativeApi {
     return *this;
   }
   // The upstream's response as the rest of the executor reads it (metering, deliver(), multi-call
-  // plans): unchanged by default; a translating API presents its answer in chat completions.
+  // plans): unchanged by default; a translating API presents its answer in chat completions,
+  // reading the upstream's stream within `model`'s stream bounds.
   virtual std::unique_ptr<UpstreamResponse> adapt(const RequestContext&,
+                                                  const config::ModelConfig& /*model*/,
                                                   std::unique_ptr<UpstreamResponse> r) const {
     return r;
   }

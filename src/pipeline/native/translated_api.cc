@@ -10,17 +10,25 @@ namespace {
 constexpr std::size_t kMaxBody = 64 * 1024 * 1024;
 
 // The replica's answer read as chat completions: a whole body translated at once, an event
-// stream event by event (bounded like the relay's parser), an error body in OpenAI's shape.
+// stream event by event (bounded like the relay's parser, on the upstream's bytes), an error body
+// in OpenAI's shape.
 class ChatFromUpstream final : public UpstreamResponse {
  public:
   ChatFromUpstream(std::unique_ptr<UpstreamResponse> inner,
-                   std::unique_ptr<api::UpstreamToChat> reader)
+                   std::unique_ptr<api::UpstreamToChat> reader, const config::ModelConfig& model)
       : inner_(std::move(inner)),
         reader_(std::move(reader)),
         streamed_(inner_->status() == 200 &&
                   inner_->content_type().starts_with("text/event-stream")),
         content_type_(streamed_ ? "text/event-stream" : "application/json"),
-        parser_([this](std::string_view data) { out_ += reader_->event(data); }) {}
+        max_bytes_(model.max_stream_bytes),
+        parser_(
+            [this](std::string_view data) {
+              std::string chat = reader_->event(data);
+              if (chat.empty()) silent_event_ = true;
+              out_ += chat;
+            },
+            model.max_stream_line_bytes, model.max_stream_event_bytes) {}
 
   unsigned status() const override { return inner_->status(); }
   const std::string& content_type() const override { return content_type_; }
@@ -40,29 +48,7 @@ class ChatFromUpstream final : public UpstreamResponse {
       whole_done_ = true;
       co_return std::string_view(out_);
     }
-    // What was translated before a failure goes out first; the failure with the next call.
-    out_.clear();
-    while (out_.empty()) {
-      if (failure_) co_return *failure_;
-      if (ended_) co_return std::string_view();
-      auto piece = co_await inner_->read_some(deadline);
-      if (!piece) co_return piece.error();
-      if (piece->empty()) {
-        parser_.finish();
-        ended_ = true;
-        // A stream that stops before its final event (no error said why) is cut short, not done:
-        // the relay reports it broken instead of passing a truncated answer as complete.
-        if (!reader_->finished())
-          failure_ = make_error(ErrorKind::kUpstreamError, "upstream_stream_cut",
-                                "the upstream's stream ended before its final event");
-        continue;
-      }
-      if (!parser_.feed(*piece))
-        failure_ = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
-                              "a line or event of the upstream's stream exceeds " +
-                                  std::to_string(api::SseParser::kDefaultMaxEventBytes) + " bytes");
-    }
-    co_return std::string_view(out_);
+    co_return co_await next(deadline, true);
   }
 
   asio::awaitable<Result<std::string>> read_all(std::size_t limit,
@@ -70,7 +56,7 @@ class ChatFromUpstream final : public UpstreamResponse {
     if (streamed_) {
       std::string all;
       for (;;) {
-        auto piece = co_await read_some(deadline);
+        auto piece = co_await next(deadline, false);
         if (!piece) co_return piece.error();
         if (piece->empty()) co_return all;
         if (all.size() + piece->size() > limit)
@@ -86,11 +72,54 @@ class ChatFromUpstream final : public UpstreamResponse {
   }
 
  private:
+  // The chat SSE bytes of the next upstream piece(s) that give any; with `keep_alive`, an SSE
+  // comment once half the time to `deadline` has gone by on events that gave none.
+  asio::awaitable<Result<std::string_view>> next(Clock::time_point deadline, bool keep_alive) {
+    // What was translated before a failure goes out first; the failure with the next call.
+    const Clock::time_point started = Clock::now();
+    out_.clear();
+    silent_event_ = false;
+    while (out_.empty()) {
+      if (failure_) co_return *failure_;
+      if (ended_) co_return std::string_view();
+      if (keep_alive && silent_event_ && Clock::now() - started >= (deadline - started) / 2) {
+        out_ = ":\n\n";
+        break;
+      }
+      auto piece = co_await inner_->read_some(deadline);
+      if (!piece) co_return piece.error();
+      if (piece->empty()) {
+        parser_.finish();
+        ended_ = true;
+        // A stream that stops before its final event (no error said why) is cut short, not done:
+        // the relay reports it broken instead of passing a truncated answer as complete.
+        if (!reader_->finished())
+          failure_ = make_error(ErrorKind::kUpstreamError, "upstream_stream_cut",
+                                "the upstream's stream ended before its final event");
+        continue;
+      }
+      read_ += piece->size();
+      if (read_ > max_bytes_) {
+        failure_ = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
+                              "the upstream's stream exceeds max_stream_bytes (" +
+                                  std::to_string(max_bytes_) + " bytes)");
+        continue;
+      }
+      if (!parser_.feed(*piece))
+        failure_ = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
+                              "a line or event of the upstream's stream exceeds its bound");
+    }
+    co_return std::string_view(out_);
+  }
+
   std::unique_ptr<UpstreamResponse> inner_;
   std::unique_ptr<api::UpstreamToChat> reader_;
   const bool streamed_;
   const std::string content_type_;
+  const std::size_t max_bytes_;  // of the upstream's stream
+  std::size_t read_ = 0;         // the upstream's stream bytes read so far
   std::string out_;  // what the last read_some() returns
+  bool silent_event_ = false;  // an event since next() began translated to nothing
   api::SseParser parser_;
   bool ended_ = false, whole_done_ = false;
   std::optional<Error> failure_;  // returned once out_ is sent
@@ -163,8 +192,9 @@ std::unique_ptr<UsageMeter> TranslatedApi::stream_meter() const {
 }
 
 std::unique_ptr<UpstreamResponse> TranslatedApi::adapt(const RequestContext& ctx,
+                                                       const config::ModelConfig& model,
                                                        std::unique_ptr<UpstreamResponse> r) const {
-  return std::make_unique<ChatFromUpstream>(std::move(r), reader(ctx));
+  return std::make_unique<ChatFromUpstream>(std::move(r), reader(ctx), model);
 }
 
 }  // namespace switchboard::pipeline

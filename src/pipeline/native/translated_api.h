@@ -4,6 +4,11 @@
 // API and posted to its path with its credentials; the replica's answer — whole, streamed or an
 // error — is read back as chat completions before anything else sees it (adapt()), so metering,
 // deliver(), the cache, judges and the client's own front end work as with a chat replica.
+// A stream is read within the model's bounds on the upstream's own bytes (max_stream_bytes, the
+// line and event limits), and upstream events that translate to nothing (Anthropic's pings, a
+// block the client is not shown) keep the relay alive: once half of a read's time has gone by,
+// such an event is passed on as an SSE comment, so a replica that only sends keep-alives is not
+// cut as idle while the client sees its stream go on.
 // Refused (api_mismatch): embeddings, and requests the translation cannot carry (its message says
 // what). One subclass per upstream API: anthropic_translated.cc, responses_translated.cc.
 #pragma once
@@ -28,6 +33,7 @@ class TranslatedApi : public NativeApi {
   std::optional<api::Usage> usage(std::string_view whole) const override;
   std::unique_ptr<UsageMeter> stream_meter() const override;
   std::unique_ptr<UpstreamResponse> adapt(const RequestContext& ctx,
+                                          const config::ModelConfig& model,
                                           std::unique_ptr<UpstreamResponse> r) const override;
 
  protected:
