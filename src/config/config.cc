@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <yaml-cpp/eventhandler.h>
 
 namespace switchboard::config {
 namespace {
@@ -624,32 +625,34 @@ const RouteConfig* Config::find_route(std::string_view name) const {
 
 namespace {
 
-// The line (from 1) of a `---` that starts a second YAML document, or 0: a `---` at the start of
-// a line after any content (comments, blank lines and directives are none). Found in the text:
-// yaml-cpp 0.7's LoadAll loops without end on some malformed input (fuzz/config_fuzz.cc found one:
-// gigabytes of empty documents).
-std::size_t second_document_line(std::string_view text) {
-  bool content = false;
-  std::size_t line = 0;
-  while (!text.empty()) {
-    const std::size_t end = text.find('\n');
-    std::string_view l = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    ++line;
-    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-    if (l.starts_with("---") && (l.size() == 3 || l[3] == ' ' || l[3] == '\t')) {
-      if (content) return line;
-      content = l.find_first_not_of(" \t", 3) != std::string_view::npos &&
-                l[l.find_first_not_of(" \t", 3)] != '#';
-      continue;
-    }
-    const std::size_t first = l.find_first_not_of(" \t");
-    if (first == std::string_view::npos || l[first] == '#' || (first == 0 && l[0] == '%') ||
-        l.starts_with("..."))
-      continue;
-    content = true;
-  }
-  return 0;
+// Where a second YAML document starts, if the text has one: yaml-cpp's parser is asked for at most
+// two documents (YAML::LoadAll loops without end on some malformed input — fuzz/config_fuzz.cc
+// found one: gigabytes of empty documents; one HandleNextDocument call always ends). Content after
+// a `...` end marker and a block after a flow-style root are second documents too.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark last;
+};
+
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  if (!parser.HandleNextDocument(starts)) return std::nullopt;
+  if (!parser.HandleNextDocument(starts)) return std::nullopt;
+  return starts.last;
 }
 
 }  // namespace
@@ -657,11 +660,12 @@ std::size_t second_document_line(std::string_view text) {
 Result<std::shared_ptr<const Config>> parse_config(const std::string& yaml_text, const std::string& source) {
   Walker w(source);
   try {
-    // A second document (after `---`) is refused, not silently ignored.
-    if (const std::size_t line = second_document_line(yaml_text))
+    // A second document (after `---` or `...`) is refused, not silently ignored.
+    if (const auto second = second_document(yaml_text))
       return make_error(ErrorKind::kBadRequest, "bad_config",
-                        source + ":" + std::to_string(line) +
-                            ":1: a second YAML document (after `---`); the configuration is one");
+                        source + ":" + std::to_string(second->line + 1) + ":" +
+                            std::to_string(second->column + 1) +
+                            ": a second YAML document; the configuration is one");
     YAML::Node root = YAML::Load(yaml_text);
     if (!root.IsDefined() || root.IsNull())
       return make_error(ErrorKind::kBadRequest, "bad_config", source + ": the configuration is empty");

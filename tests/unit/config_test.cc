@@ -134,8 +134,16 @@ TEST(Config, RejectsRepeatsControlCharactersAndNonFiniteValues) {
               AllOf(HasSubstr("test.yaml:4:1:"), HasSubstr("second YAML document")));
   EXPECT_TRUE(config::parse_config("---\n" + model, "t.yaml"));
   EXPECT_TRUE(config::parse_config("# a comment\n%YAML 1.2\n--- # the one document\n" + model, "t.yaml"));
-  // yaml-cpp's LoadAll looped without end on this (fuzz/corpus/config/yaml_loadall_loop): the
-  // documents are counted in the text, and the first one parsed alone.
+  // Content after a `...` end marker, or after a flow-style root, is a second document too (it
+  // was silently dropped: an `auth:` section after `...` left the gateway without keys).
+  EXPECT_THAT(error_of(model + "...\nauth: {required: true}\n"),
+              AllOf(HasSubstr("test.yaml:5:1:"), HasSubstr("second YAML document")));
+  EXPECT_THAT(error_of("{listen: 'h:1'}\n" + model), HasSubstr("second YAML document"));
+  EXPECT_THAT(error_of("---\n---\n" + model), HasSubstr("second YAML document"));
+  EXPECT_TRUE(config::parse_config(model + "...\n", "t.yaml"));
+  EXPECT_TRUE(config::parse_config("\xEF\xBB\xBF# a comment\n---\n" + model, "t.yaml"));  // BOM
+  // yaml-cpp's LoadAll looped without end on this (fuzz/corpus/config/yaml_loadall_loop): at most
+  // two documents are asked of its parser, and the first one loaded alone.
   EXPECT_FALSE(config::parse_config(
       "# Bui# Built-in demo: three models, each stateserved by lt-in demo: three moa ed by a "
       "local replay backend (recorded anss:\n    ,  - url: http://127.0.0.1ke run` st:9103\n"
