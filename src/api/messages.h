@@ -86,6 +86,7 @@ class MessagesStreamMeter {
   std::int64_t content_chunks() const { return chunks_; }
   bool saw_done() const { return done_; }
   bool saw_error() const { return error_; }
+  bool complete() const { return done_ || error_; }  // the terminal or an error event came
 
  private:
   std::optional<std::int64_t> input_, output_;

@@ -26,6 +26,7 @@ class ResponsesStreamMeter {
   std::int64_t content_chunks() const { return chunks_; }
   bool saw_done() const { return done_; }
   bool saw_error() const { return error_; }
+  bool complete() const { return done_ || error_; }  // the terminal or an error event came
 
  private:
   std::optional<Usage> usage_;

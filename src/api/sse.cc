@@ -216,8 +216,10 @@ bool is_null(simdjson::ondemand::value& value, bool& ok) {
   return ok && null;
 }
 
-// Counts the non-empty delta contents of "choices"; false when the JSON is broken.
-bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::size_t& chars) {
+// Counts the non-empty delta contents of "choices" and notes a finish_reason that is not null;
+// false when the JSON is broken.
+bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::size_t& chars,
+                   bool& finished) {
   simdjson::ondemand::array choices;
   if (auto e = value.get_array().get(choices); e != simdjson::SUCCESS) return recoverable(e);
   for (auto choice : choices) {
@@ -231,6 +233,10 @@ bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::s
     } else if (!recoverable(e)) {
       return false;
     }
+    std::string_view reason;
+    e = choice["finish_reason"].get_string().get(reason);
+    if (e == simdjson::SUCCESS) finished = finished || !reason.empty();
+    else if (!recoverable(e)) return false;
   }
   return true;
 }
@@ -282,7 +288,7 @@ void StreamMeter::on_event(std::string_view data) {
       if (!read_usage(value, u)) return;
       usage_ = u;
     } else if (key == "choices") {
-      if (!count_content(value, content_chunks_, content_chars_)) return;
+      if (!count_content(value, content_chunks_, content_chars_, finished_)) return;
     }
   }
 }

@@ -10,7 +10,7 @@
 // StreamMeter watches a chat-completions stream (the data of each event) and counts what the
 // decision record needs: the usage the upstream reported, if any, else the number of content
 // chunks (one token per chunk is what OpenAI-compatible servers send), and whether the upstream
-// sent an error event or the final [DONE].
+// sent an error event, a finish_reason or the final [DONE].
 #pragma once
 
 #include <cstddef>
@@ -107,12 +107,16 @@ class StreamMeter {
   std::size_t content_chars() const { return content_chars_; }
   bool saw_done() const { return done_; }
   bool saw_error() const { return error_; }
+  // The answer came to its end: a choice's finish_reason, or [DONE] (or an error event). A
+  // stream whose body ends before is cut short (some servers omit [DONE]; none the finish).
+  bool complete() const { return done_ || finished_ || error_; }
 
  private:
   std::optional<Usage> usage_;
   std::int64_t content_chunks_ = 0;
   std::size_t content_chars_ = 0;
   bool done_ = false;
+  bool finished_ = false;  // a finish_reason came
   bool error_ = false;
   std::string scratch_;  // the event's data with simdjson's padding, reused between events
 };

@@ -62,6 +62,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     if (client_left(ctx)) upstream.cancel();
   }
   std::size_t relayed = 0;
+  bool ended = false;  // the upstream's body ended
   while (client_ok) {
     const Clock::time_point deadline = std::min(Clock::now() + mc.stream_idle_timeout, stream_end);
     auto piece = co_await upstream.read_some(deadline);
@@ -81,6 +82,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
       break;
     }
     if (piece->empty()) {  // the upstream finished its body
+      ended = true;
       if (restorer) {
         restored = restorer->finish();
         if (!restored.empty() && sse.feed(restored))
@@ -124,6 +126,11 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   // What closes the event the upstream broke off in (before finish(), which ends it in the parser).
   const std::string_view closing = api::sse_closing_bytes(sse);
   sse.finish();
+  // A body that ended before the answer did (no final event, no finish) was cut short: never
+  // passed off as a complete answer, to any client API.
+  if (ended && !meter->complete())
+    broken = make_error(ErrorKind::kUpstreamError, "upstream_stream_cut",
+                        "the upstream's stream ended before its final event");
   if (broken) {
     Error e =
         make_error(broken->kind, "upstream_stream_broken",

@@ -157,6 +157,21 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     assert.equal(d.outcome, 'stream_broken');
   });
 
+  test('a passed-through Messages stream the replica closes before message_stop ends with an error event', async () => {
+    const res = await fetch(`${gw.base}/v1/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: CLAUDE, max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'please cut me short' }] }),
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /native answer/);  // relayed as the replica sent it
+    assert.doesNotMatch(text, /message_stop/);
+    assert.match(text, /event: error\ndata: [^\n]*"type":"api_error"[^\n]*\n\n$/);
+    assert.match(text, /ended before its final event/);
+    const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'stream_broken');
+  });
+
   test('reasoning_effort over Messages: extended thinking asked, the thinking back as reasoning_content (whole and streamed)', async () => {
     const messages = [{ role: 'user', content: 'Think first.' }];
     const c = await openai.chat.completions.create({ model: CLAUDE, reasoning_effort: 'low', temperature: 0.3, messages });

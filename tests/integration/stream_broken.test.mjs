@@ -11,7 +11,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getDecision,
-  fakeUpstream, chunkEvent, expectErrorShape, GPT4,
+  fakeUpstream, chunkEvent, expectErrorShape, GPT4, readSse,
 } from './lib/harness.mjs';
 
 describe('upstream dies mid-stream', () => {
@@ -84,8 +84,22 @@ describe('upstream dies mid-stream', () => {
       res.write(cr(chunkEvent('cr-model', ' returns', 'stop')));
       res.end('data: [DONE]\r\r');
     });
+    // A chat stream that ends cleanly after two content chunks: no finish_reason, no [DONE].
+    const cutChat = await fakeUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunkEvent('cut-chat', 'Half'));
+      res.end(chunkEvent('cut-chat', ' an answer'));
+    });
+    // A finish_reason but no [DONE] (servers that omit it): a whole answer.
+    const noDone = await fakeUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunkEvent('no-done', 'Whole'));
+      res.end(chunkEvent('no-done', ' answer', 'stop'));
+    });
     gw = await startGateway({
       models: [
+        model('cut-chat', cutChat.url, { timeout_ms: 5000 }),
+        model('no-done', noDone.url, { timeout_ms: 5000 }),
         model('pinging-model', [{ url: pinging.url, api: 'anthropic' }],
           { stream_idle_timeout_ms: 400, max_stream_bytes: 30000, timeout_ms: 20000 }),
         model('cr-model', crOnly.url, { timeout_ms: 5000 }),
@@ -268,5 +282,31 @@ describe('upstream dies mid-stream', () => {
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'ok');
     assert.equal(d.usage.completion_tokens, 2, 'two content chunks counted');
+  });
+
+  test('a chat stream that ends before its finish_reason and [DONE] is cut short, for every client API', async () => {
+    const r = await streamChat(gw.base, chatBody('cut-chat', 'hi'));
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'Half an answer');
+    const error = r.events.at(-2)?.json?.error;
+    assert.equal(error?.code, 'upstream_stream_broken', r.events.at(-2)?.data?.slice(0, 200));
+    assert.match(error.message, /ended before its final event/);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'stream_broken');
+    // A Messages client: an error event, not end_turn and message_stop.
+    const m = await fetch(`${gw.base}/v1/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cut-chat', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const { events } = await readSse(m);
+    const types = events.map((e) => e.json?.type);
+    assert.ok(!types.includes('message_stop'), types.join(','));
+    assert.equal(types.at(-1), 'error', types.join(','));
+    // A finish_reason without [DONE] is a whole answer.
+    const whole = await streamChat(gw.base, chatBody('no-done', 'hi'));
+    assert.equal(whole.text, 'Whole answer');
+    assert.ok(!whole.events.some((e) => e.json?.error));
+    const dw = await getDecision(gw.base, whole.headers.get('x-switchboard-decision'));
+    assert.equal(dw.outcome, 'ok');
   });
 });
