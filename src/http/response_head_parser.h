@@ -52,8 +52,8 @@ class ResponseHeadParser final : public boost::beast::http::basic_parser<false> 
       for (char& c : content_type_)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
-    if (name == boost::beast::http::field::content_encoding)
-      encoded_ = encoded_ || !ascii_iequals(value, "identity");
+    if (name == boost::beast::http::field::content_encoding)  // an empty list is none
+      encoded_ = encoded_ || (!value.empty() && !ascii_iequals(value, "identity"));
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}

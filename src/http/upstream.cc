@@ -2,6 +2,7 @@
 
 #include "http/read.h"
 #include "http/wire.h"
+#include "switchboard/ascii.h"
 
 #include <openssl/ssl.h>
 
@@ -36,6 +37,13 @@ struct UpstreamCall::Connection {
   Clock::time_point idle_since;  // when it was returned to the pool
 
   DeadlineStream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  // Bytes the TLS layer took off the socket and has not handed out yet (records read ahead with
+  // the last one the answer needed): the socket's peek cannot see them.
+  bool tls_holds_bytes() {
+    if (!tls) return false;
+    SSL* ssl = tls->native_handle();
+    return SSL_has_pending(ssl) || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+  }
   // Calls f with whichever stream this connection has; both branches return the same type.
   template <typename F>
   auto visit(F&& f) {
@@ -135,7 +143,8 @@ UpstreamCall::UpstreamCall(std::shared_ptr<UpstreamClient> client, std::size_t k
 UpstreamCall::~UpstreamCall() {
   // Only a connection with no bytes left over goes back to the pool: bytes after the answer (a
   // 204 or 304 that came with a body, a misframed answer) would be read as the next call's answer.
-  if (conn_ && done_ && !failed_ && parser_.keep_alive() && conn_->buffer.size() == 0) {
+  if (conn_ && done_ && !failed_ && parser_.keep_alive() && conn_->buffer.size() == 0 &&
+      !conn_->tls_holds_bytes()) {
     client_->release(key_, std::move(conn_));
   }
 }
@@ -233,6 +242,7 @@ std::unique_ptr<UpstreamCall::Connection> UpstreamClient::take_idle(std::size_t 
 }
 
 bool UpstreamClient::quiet(Connection& conn) {
+  if (conn.tls_holds_bytes()) return false;
   char byte;
   const ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1,
                            MSG_PEEK | MSG_DONTWAIT);
@@ -340,11 +350,13 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
   const std::string_view host = url.host_header.empty() ? url.host : url.host_header;
   const bool sized = !request.body.empty() ||
                      (request.method != bhttp::verb::get && request.method != bhttp::verb::head);
-  std::size_t size = 64 + request.target.size() + host.size() + target.authorization.size();
+  std::size_t size = 96 + request.target.size() + host.size() + target.authorization.size();
   bool valid = header_value_ok(request.target) && request.target.find(' ') == std::string_view::npos &&
                header_value_ok(host) && header_value_ok(target.authorization);
+  bool accept_encoding = false;  // the caller's own Accept-Encoding replaces "identity"
   for (const auto& [name, value] : request.headers) {
     valid = valid && header_name_ok(name) && header_value_ok(value);
+    accept_encoding = accept_encoding || ascii_iequals(name, "accept-encoding");
     size += name.size() + value.size() + 4;
   }
   if (!valid)
@@ -356,6 +368,9 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
   const auto method = bhttp::to_string(request.method);
   head.append(method.data(), method.size()).append(" "sv).append(request.target);
   head.append(" HTTP/1.1\r\nHost: "sv).append(host).append("\r\n"sv);
+  // No content coding is read (an encoded answer is upstream_bad_answer): said, since a request
+  // without Accept-Encoding accepts any (RFC 9110 12.5.3).
+  if (!accept_encoding) head.append("Accept-Encoding: identity\r\n"sv);
   for (const auto& [name, value] : request.headers)
     head.append(name).append(": "sv).append(value).append("\r\n"sv);
   if (!target.authorization.empty())

@@ -126,7 +126,8 @@ class UpstreamClient : public std::enable_shared_from_this<UpstreamClient> {
   void release(std::size_t key, std::unique_ptr<Connection> conn);
   // A pooled connection for `key` that has not idled too long, or null; drops expired ones.
   std::unique_ptr<Connection> take_idle(std::size_t key, Clock::time_point now);
-  // No byte and no end of stream waiting on its socket (one non-blocking peek).
+  // No byte and no end of stream waiting on its socket (one non-blocking peek) or in its TLS
+  // layer.
   static bool quiet(Connection& conn);
   // Closes the connections idle for longer than the timeout; re-arms itself while any are pooled.
   void sweep();

@@ -30,7 +30,7 @@ async function rawUpstream(respond) {
         if (pending.length < end + 4 + length) return;
         const body = JSON.parse(pending.subarray(end + 4, end + 4 + length).toString('utf8'));
         pending = pending.subarray(end + 4 + length);
-        const answer = respond(body.messages.at(-1).content, body);
+        const answer = respond(body.messages.at(-1).content, body, head);
         if (typeof answer === 'function') await answer(s);
         else s.write(answer);
       }
@@ -54,7 +54,12 @@ describe('upstream and client framing', () => {
   let htmlOnly;
   let gw;
   before(async () => {
-    up = await rawUpstream((prompt) => {
+    up = await rawUpstream((prompt, body, head) => {
+      if (prompt === 'accept-encoding') return ok(/^accept-encoding: *(.*)$/im.exec(head)?.[1] ?? 'none');
+      if (prompt === 'identity coding') {
+        const json = completionJson('framing', 'identity');
+        return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: identity\r\nContent-Encoding:\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+      }
       if (prompt === 'early hints') {
         return `HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n` +
           `HTTP/1.1 100 Continue\r\n\r\n${ok('after the hints')}`;
@@ -128,6 +133,14 @@ describe('upstream and client framing', () => {
     assert.match(r.json.error.message, /101/);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.error.code, 'upstream_bad_answer');
+  });
+
+  test('the gateway asks for no content coding, and takes identity or an empty list as none', async () => {
+    const asked = await postChat(gw.base, chatBody('framing', 'accept-encoding'));
+    assert.equal(asked.json.choices[0].message.content, 'identity');
+    const r = await postChat(gw.base, chatBody('framing', 'identity coding'));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.choices[0].message.content, 'identity');
   });
 
   test('a redirect, a status outside 100-599, a content coding, a garbage status line → 502 upstream_bad_answer', async () => {

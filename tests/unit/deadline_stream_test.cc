@@ -4,6 +4,9 @@
 // the timer; expires_never disarms it; per-operation cancellation still reaches the socket; and
 // the upstream client speaks TLS through it (asio::ssl over DeadlineStream).
 #include <gtest/gtest.h>
+#include <netinet/tcp.h>
+
+#include <vector>
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -226,6 +229,80 @@ TEST(DeadlineStream, CarriesTlsForTheUpstreamClient) {
   }, [&](std::exception_ptr) { io.stop(); });
   io.run();
   EXPECT_EQ(out, "tls|hello");
+}
+
+
+// A TLS record that came with the last one of an answer (in the same TCP read) is held by the TLS
+// layer, where the pooled connection's socket peek cannot see it: the connection must not be
+// reused, or the record would be read as the next call's answer.
+TEST(DeadlineStream, ATlsRecordReadAheadWithAnAnswerKeepsItsConnectionOutOfThePool) {
+  asio::io_context io;
+  asio::ssl::context server_tls(asio::ssl::context::tls_server);
+  server_tls.use_certificate_chain(asio::buffer(std::string_view(kCert)));
+  server_tls.use_private_key(asio::buffer(std::string_view(kKey)), asio::ssl::context::pem);
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  const auto port = acceptor.local_endpoint().port();
+  int connections = 0;
+  auto answer = [](std::string body) {
+    beast::http::response<beast::http::string_body> res{beast::http::status::ok, 11};
+    res.set(beast::http::field::content_type, "text/plain");
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  };
+  // The first connection answers its request, then (in a second record, corked into the same
+  // TCP segment) an answer nobody asked for; any later connection answers "fresh".
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    for (;;) {
+      auto [aec, socket] = co_await acceptor.async_accept(kNoThrow);
+      if (aec) co_return;
+      const int n = connections++;
+      asio::co_spawn(io, [&, n, s = std::move(socket)]() mutable -> asio::awaitable<void> {
+        asio::ssl::stream<tcp::socket> tls(std::move(s), server_tls);
+        auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::server, kNoThrow);
+        if (hec) co_return;
+        beast::flat_buffer buffer;
+        for (;;) {
+          beast::http::request<beast::http::string_body> req;
+          auto [rec, rn] = co_await beast::http::async_read(tls, buffer, req, kNoThrow);
+          if (rec) co_return;
+          const int fd = tls.lowest_layer().native_handle();
+          int on = 1, off = 0;
+          ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+          co_await beast::http::async_write(tls, answer(n == 0 ? "first" : "fresh"), kNoThrow);
+          if (n == 0) co_await beast::http::async_write(tls, answer("injected"), kNoThrow);
+          ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+        }
+      }, asio::detached);
+    }
+  }, asio::detached);
+
+  auto client_tls = make_client_tls_context();
+  client_tls->add_certificate_authority(asio::buffer(std::string_view(kCert)));
+  auto client = std::make_shared<UpstreamClient>(io, *client_tls, 4, std::chrono::seconds(60));
+  auto url = config::parse_url("https://127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(url.ok()) << url.error().message;
+  std::vector<std::string> out;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    UpstreamTarget target{&*url, "", 1};
+    for (int i = 0; i < 2; ++i) {
+      auto started = co_await client->start(
+          target, make_upstream_request(beast::http::verb::post, "/v1/x", "hello"),
+          Clock::now() + 5s);
+      if (!started) {
+        out.push_back("error: " + started.error().message);
+        continue;
+      }
+      auto all = co_await (*started)->read_all(1 << 20, Clock::now() + 5s);
+      out.push_back(all ? *all : "error: " + all.error().message);
+      started->reset();  // back to the pool, if it may go
+      asio::steady_timer pause(io, 50ms);  // the read-ahead record is surely in by then
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+  }, [&](std::exception_ptr) { io.stop(); });
+  io.run();
+  EXPECT_EQ(out, (std::vector<std::string>{"first", "fresh"}));
+  EXPECT_EQ(connections, 2);
 }
 
 }  // namespace
