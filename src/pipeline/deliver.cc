@@ -186,7 +186,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
     // checked in the attempt, model_call.cc): the same broken replica, found after the attempt
     // was counted a success.
     if (answer.record) ctx.rec.attempts[*answer.record].result = "upstream_bad_answer";
-    pool::record_failure(*answer.replica, answer.model->outlier, pool::steady_ms());
+    count_replica_failure(ctx, answer, "upstream_bad_answer");
     co_return StageResult::fail(
         make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                    "replica " + answer.replica->config->id + " of " + mc.name +
@@ -225,23 +225,28 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   std::string_view content_type = upstream.content_type();
   if (content_type.empty()) content_type = "application/json";
   auto headers = ctx.response_headers();
-  if (!co_await client.respond(upstream.status(), content_type, headers, std::move(whole)))
-    rec.outcome = "client_gone";
-  if (const Error* refused = client.refused_answer()) {
-    // The client API's shape could not carry the answer (not a chat completion after all): the
-    // client got that error, and so does the record (its cost stays: the upstream produced it);
-    // the replica answered wrongly, as with a body that is not JSON.
-    rec.status = static_cast<int>(http_status(refused->kind));
-    rec.outcome = "upstream_error";
-    rec.error_code = refused->code;
-    rec.error_message = refused->message.substr(0, 512);
-    if (answer.record) ctx.rec.attempts[*answer.record].result = refused->code;
-    pool::record_failure(*answer.replica, answer.model->outlier, pool::steady_ms());
-  }
+  const bool client_ok =
+      co_await client.respond(upstream.status(), content_type, headers, std::move(whole));
+  if (!note_refused_answer(ctx, client, answer) && !client_ok) rec.outcome = "client_gone";
   co_return StageResult::next();
 }
 
 }  // namespace
+
+bool note_refused_answer(RequestContext& ctx, const ResponseWriter& client, Attempt& answer) {
+  const Error* refused = client.refused_answer();
+  if (!refused) return false;
+  // The replica answered wrongly, as with a body that is not JSON.
+  auto& rec = ctx.rec;
+  rec.status = static_cast<int>(http_status(refused->kind));
+  rec.outcome = "upstream_error";
+  rec.error_code = refused->code;
+  rec.error_message = refused->message.substr(0, 512);
+  ctx.metrics->errors.with({ctx.route_label, rec.model, rec.error_code, rec.api}).inc();
+  if (answer.record) rec.attempts[*answer.record].result = refused->code;
+  count_replica_failure(ctx, answer, refused->code);
+  return true;
+}
 
 // Not a coroutine: it hands back relay_stream()'s or deliver_whole()'s awaitable, so that only that
 // one's frame stays allocated while the answer goes out (as long as a stream lasts:

@@ -56,4 +56,11 @@ inline std::int64_t reported_tokens(std::int64_t n) {
 asio::awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
                                      const ModelRuntime* first_choice);
 
+// After `answer` was written through `client`: when the client API's shape could not carry it
+// (ResponseWriter::refused_answer(): not a chat completion after all), the record says what the
+// client got (its status, upstream_error, the error), the attempt's result is that error and the
+// replica's health counts a failure. The cost stays: the upstream produced the answer. True when
+// refused.
+bool note_refused_answer(RequestContext& ctx, const ResponseWriter& client, Attempt& answer);
+
 }  // namespace switchboard::pipeline

@@ -20,6 +20,15 @@ namespace switchboard::pipeline {
 
 using asio::awaitable;
 
+void count_replica_failure(RequestContext& ctx, const Attempt& a, std::string_view result) {
+  if (std::int64_t ms = pool::record_failure(*a.replica, a.model->outlier, pool::steady_ms())) {
+    ctx.metrics->ejections.with({a.model->config->name, a.replica->config->id}).inc();
+    spdlog::warn("replica {} of {} ejected for {} ms after {} failures in a row (last: {})",
+                 a.replica->config->id, a.model->config->name, ms,
+                 a.replica->health.consecutive_failures.load(std::memory_order_relaxed), result);
+  }
+}
+
 namespace {
 constexpr std::size_t kMaxUpstreamBody = 64 * 1024 * 1024;
 
@@ -138,14 +147,9 @@ void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unava
     pool::record_success(*a.replica);
     return;
   }
-  if (std::int64_t ms = pool::record_failure(*a.replica, a.model->outlier, pool::steady_ms())) {
-    ctx.metrics->ejections.with({a.model->config->name, a.replica->config->id}).inc();
-    spdlog::warn("replica {} of {} ejected for {} ms after {} failures in a row (last: {})",
-                 a.replica->config->id, a.model->config->name, ms,
-                 a.replica->health.consecutive_failures.load(std::memory_order_relaxed),
-                 a.result());
-  }
+  count_replica_failure(ctx, a, a.result());
 }
+
 
 // run_attempt() on `first`, plus — when no answer came within the model's hedge.after_ms — a second
 // one on another healthy replica (if the retry budget allows); the first good answer wins and the

@@ -85,6 +85,10 @@ struct Attempt {
 // message. A body cut short is caught by its framing when read.
 bool looks_like_json_object(std::string_view body);
 
+// Counts a failure against `a`'s replica (its health, and an ejection: metric and log) after it
+// answered with `result` (an error code): its attempt, or an answer found broken after it.
+void count_replica_failure(RequestContext& ctx, const Attempt& a, std::string_view result);
+
 // State shared by the calls of one request (across the models of a plan).
 struct CallState {
   bool first = true;                  // no attempt yet: the next one is not a retry

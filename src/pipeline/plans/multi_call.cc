@@ -302,6 +302,7 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
     std::string body = api::without_unrequested_logprobs(ctx.body, std::move(*a.body));
     if (!ctx.restore.empty()) body = guard::restore_answer_json(body, ctx.restore, ctx.req.json_output);
     client_ok = co_await ctx.client->respond(200, "application/json", headers, std::move(body));
+    if (note_refused_answer(ctx, *ctx.client, a)) co_return StageResult::next();
   } else {
     // The answer was buffered: the client's first token waits for every call of the plan.
     // Re-chunked from the whole body, so that tool calls, refusals and every choice survive.
