@@ -81,6 +81,7 @@ Result<ChatAnswer> read_chat_completion(std::string_view body) {
   a.model = str(j, "model");
   a.created = int_of(j, "created");
   a.content = str(msg, "content");
+  a.refusal = str(msg, "refusal");
   a.reasoning = chat_reasoning_of(msg);
   a.reasoning_signature = chat_thinking_signature_of(msg);
   a.finish_reason = str(choice, "finish_reason");
@@ -114,6 +115,7 @@ std::optional<ChatChunk> read_chat_chunk(std::string_view data) {
     c.logprobs = logprobs_of(choice);
     if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
       c.content = str(*d, "content");
+      c.refusal = str(*d, "refusal");
       c.reasoning = chat_reasoning_of(*d);
       c.reasoning_signature = chat_thinking_signature_of(*d);
       c.tool_calls = tool_calls_of(*d);

@@ -37,6 +37,7 @@ struct ChatAnswer {
   std::string id, model;
   std::int64_t created = 0;
   std::string content;        // choices[0].message.content ("" when null)
+  std::string refusal;        // choices[0].message.refusal ("" when null)
   std::string reasoning;      // choices[0].message's reasoning ("" when none)
   std::string reasoning_signature;  // its thinking_blocks' signature ("" when none)
   std::string finish_reason;  // "" when absent
@@ -53,6 +54,7 @@ struct ChatChunk {
   std::string id, model;
   std::int64_t created = 0;
   std::string content;                   // the delta's content ("" when none)
+  std::string refusal;                   // the delta's refusal ("" when none)
   std::string reasoning;                 // the delta's reasoning ("" when none)
   std::string reasoning_signature;       // the delta's thinking_blocks' signature ("" when none)
   std::vector<ToolCallPart> tool_calls;  // the delta's tool-call pieces

@@ -214,6 +214,7 @@ class ResponsesReader final : public UpstreamToChat {
       return out_.delta({{"content", string_at(e, "delta")}}, nullptr, nullptr,
                         logprobs.empty() ? nullptr : &logprobs);
     }
+    if (type == "response.refusal.delta") return out_.delta({{"refusal", string_at(e, "delta")}});
     // The reasoning's text, else its summary (as a whole answer reads it): summary deltas only
     // while no reasoning_text came.
     if (type == "response.reasoning_text.delta") {

@@ -37,7 +37,7 @@ class CompletionsTranslator final : public AnswerTranslator {
         {"created", a->created},
         {"model", model_.empty() ? a->model : model_},
         {"choices",
-         json::array({{{"text", a->content},
+         json::array({{{"text", a->content.empty() ? a->refusal : a->content},
                        {"index", 0},
                        {"logprobs", nullptr},
                        {"finish_reason",
@@ -56,6 +56,8 @@ class CompletionsTranslator final : public AnswerTranslator {
               {"object", "text_completion"},
               {"created", c->created},
               {"model", model_.empty() ? c->model : model_}};
+    // A refusal has no place of its own in a completion: it is the text.
+    if (c->content.empty()) c->content = std::move(c->refusal);
     const bool has_choice = !c->content.empty() || !c->finish_reason.empty();
     if (!has_choice && !c->usage) return "";  // the role chunk
     j["choices"] = json::array();

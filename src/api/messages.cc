@@ -268,6 +268,9 @@ class MessagesTranslator final : public AnswerTranslator {
     if (thinking_ && (!a->reasoning.empty() || !a->reasoning_signature.empty()))
       content.push_back(thinking_block(a->reasoning, a->reasoning_signature));
     if (!a->content.empty()) content.push_back({{"type", "text"}, {"text", a->content}});
+    // A refusal is text in Messages, with Anthropic's own stop reason for it.
+    if (a->content.empty() && !a->refusal.empty())
+      content.push_back({{"type", "text"}, {"text", a->refusal}});
     for (const auto& tc : a->tool_calls)
       content.push_back({{"type", "tool_use"},
                          {"id", tc.id},
@@ -278,7 +281,9 @@ class MessagesTranslator final : public AnswerTranslator {
               {"role", "assistant"},
               {"model", model_.empty() ? a->model : model_},
               {"content", std::move(content)},
-              {"stop_reason", stop_reason_of(a->finish_reason, !a->tool_calls.empty())},
+              {"stop_reason", !a->refusal.empty() && a->tool_calls.empty()
+                                  ? "refusal"
+                                  : stop_reason_of(a->finish_reason, !a->tool_calls.empty())},
               {"stop_sequence", nullptr},
               {"usage", usage_json(a->usage)}};
     return dump_json(j);
@@ -300,9 +305,11 @@ class MessagesTranslator final : public AnswerTranslator {
     if (thinking_ && !c->reasoning_signature.empty())
       out += text_delta(Open::kThinking, thinking_block(""),
                         {{"type", "signature_delta"}, {"signature", c->reasoning_signature}});
-    if (!c->content.empty())
-      out += text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
-                        {{"type", "text_delta"}, {"text", c->content}});
+    for (const std::string* text : {&c->content, &c->refusal})
+      if (!text->empty())
+        out += text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
+                          {{"type", "text_delta"}, {"text", *text}});
+    refused_ = refused_ || !c->refusal.empty();
     for (const auto& tc : tool_calls_.feed(c->tool_calls)) out += tool_part(tc);
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
     if (c->usage) usage_ = c->usage;
@@ -319,7 +326,9 @@ class MessagesTranslator final : public AnswerTranslator {
     out += named_event("message_delta",
                        dump_json({{"type", "message_delta"},
                                   {"delta",
-                                   {{"stop_reason", stop_reason_of(finish_reason_, saw_tool_)},
+                                   {{"stop_reason", refused_ && !saw_tool_
+                                                        ? "refusal"
+                                                        : stop_reason_of(finish_reason_, saw_tool_)},
                                     {"stop_sequence", nullptr}}},
                                   {"usage", usage}}));
     out += named_event("message_stop", R"({"type":"message_stop"})");
@@ -410,6 +419,7 @@ class MessagesTranslator final : public AnswerTranslator {
   std::string model_;
   bool thinking_ = false;  // the client asked for thinking: the replica's reasoning is relayed
   bool started_ = false, finished_ = false, saw_tool_ = false;
+  bool refused_ = false;  // a refusal came (stop_reason "refusal")
   Open open_ = Open::kNone;
   std::size_t index_ = 0;       // the current (or next) content block
   std::size_t tool_index_ = 0;  // the chat tool call the open tool_use block is

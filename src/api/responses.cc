@@ -211,6 +211,10 @@ json reasoning_item(const std::string& id, const std::string& text) {
           {"content", text.empty() ? json::array() : json::array({reasoning_part(text)})}};
 }
 
+json refusal_part(const std::string& refusal) {
+  return {{"type", "refusal"}, {"refusal", refusal}};
+}
+
 json text_part(const std::string& text, json logprobs = json::array()) {
   return {{"type", "output_text"},
           {"text", text},
@@ -252,14 +256,19 @@ class ResponsesTranslator final : public AnswerTranslator {
     const std::string suffix = new_response_suffix();
     json output = json::array();
     if (!a->reasoning.empty()) output.push_back(reasoning_item("rs_" + suffix, a->reasoning));
-    if (!a->content.empty() || a->tool_calls.empty())
+    if (!a->content.empty() || a->tool_calls.empty()) {
+      json parts = json::array();
+      if (a->content.empty() && !a->refusal.empty())  // a refusal: the message's one part
+        parts.push_back(refusal_part(a->refusal));
+      else
+        parts.push_back(
+            text_part(a->content, logprobs_ ? logprob_entries(a->logprobs) : json::array()));
       output.push_back({{"type", "message"},
                         {"id", "msg_" + suffix},
                         {"status", "completed"},
                         {"role", "assistant"},
-                        {"content", json::array({text_part(
-                                        a->content, logprobs_ ? logprob_entries(a->logprobs)
-                                                              : json::array())})}});
+                        {"content", std::move(parts)}});
+    }
     for (const auto& tc : a->tool_calls)
       output.push_back({{"type", "function_call"},
                         {"id", "fc_" + suffix + "_" + std::to_string(tc.index)},
@@ -282,29 +291,7 @@ class ResponsesTranslator final : public AnswerTranslator {
     std::string out = start(*c);
     if (!c->reasoning.empty()) out += reasoning_delta(c->reasoning);
     if (!c->content.empty()) {
-      if (!message_open_) {
-        out += close_reasoning();
-        out += close_tool();
-        message_open_ = true;
-        message_index_ = output_.size();
-        // A message after another item (reasoning or a tool call after some text): a new item,
-        // numbered after the first, with its own text.
-        message_id_ = "msg_" + suffix_ + (messages_ ? "_" + std::to_string(messages_) : "");
-        ++messages_;
-        text_.clear();
-        text_logprobs_ = json::array();
-        output_.push_back({{"type", "message"},
-                           {"id", message_id_},
-                           {"status", "in_progress"},
-                           {"role", "assistant"},
-                           {"content", json::array()}});
-        out += emit("response.output_item.added",
-                    {{"output_index", message_index_}, {"item", output_[message_index_]}});
-        out += emit("response.content_part.added", {{"item_id", message_id_},
-                                                    {"output_index", message_index_},
-                                                    {"content_index", 0},
-                                                    {"part", text_part("")}});
-      }
+      out += open_message(false);
       text_ += c->content;
       json logprobs = logprobs_ ? logprob_entries(c->logprobs) : json::array();
       for (const auto& e : logprobs) text_logprobs_.push_back(e);
@@ -317,6 +304,14 @@ class ResponsesTranslator final : public AnswerTranslator {
       // Token logprobs on a chunk without text (a server may send them apart) still count for the
       // open message's done event and final part.
       for (auto& e : logprob_entries(c->logprobs)) text_logprobs_.push_back(std::move(e));
+    }
+    if (!c->refusal.empty()) {  // a message of its own whose part is the refusal
+      out += open_message(true);
+      text_ += c->refusal;
+      out += emit("response.refusal.delta", {{"item_id", message_id_},
+                                             {"output_index", message_index_},
+                                             {"content_index", 0},
+                                             {"delta", c->refusal}});
     }
     for (const auto& tc : tool_calls_.feed(c->tool_calls)) out += tool_part(tc);
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
@@ -446,22 +441,58 @@ class ResponsesTranslator final : public AnswerTranslator {
                 {{"output_index", reasoning_index_}, {"item", output_[reasoning_index_]}});
     return out;
   }
+  // Opens a message item whose one part is output text, or a refusal (`refusal`), unless one of
+  // that kind is open; a message after another item (reasoning, a tool call, the other kind of
+  // part) is a new item, numbered after the first, with its own text.
+  std::string open_message(bool refusal) {
+    std::string out;
+    if (message_open_ && refusal_part_ == refusal) return out;
+    out += close_reasoning();
+    out += close_message();
+    out += close_tool();
+    message_open_ = true;
+    refusal_part_ = refusal;
+    message_index_ = output_.size();
+    message_id_ = "msg_" + suffix_ + (messages_ ? "_" + std::to_string(messages_) : "");
+    ++messages_;
+    text_.clear();
+    text_logprobs_ = json::array();
+    output_.push_back({{"type", "message"},
+                       {"id", message_id_},
+                       {"status", "in_progress"},
+                       {"role", "assistant"},
+                       {"content", json::array()}});
+    out += emit("response.output_item.added",
+                {{"output_index", message_index_}, {"item", output_[message_index_]}});
+    out += emit("response.content_part.added",
+                {{"item_id", message_id_},
+                 {"output_index", message_index_},
+                 {"content_index", 0},
+                 {"part", refusal ? refusal_part("") : text_part("")}});
+    return out;
+  }
   std::string close_message() {
     if (!message_open_) return "";
     message_open_ = false;
     const std::string& item_id = message_id_;
-    std::string out = emit("response.output_text.done", {{"item_id", item_id},
-                                                         {"output_index", message_index_},
-                                                         {"content_index", 0},
-                                                         {"text", text_},
-                                                         {"logprobs", text_logprobs_}});
+    std::string out =
+        refusal_part_ ? emit("response.refusal.done", {{"item_id", item_id},
+                                                       {"output_index", message_index_},
+                                                       {"content_index", 0},
+                                                       {"refusal", text_}})
+                      : emit("response.output_text.done", {{"item_id", item_id},
+                                                           {"output_index", message_index_},
+                                                           {"content_index", 0},
+                                                           {"text", text_},
+                                                           {"logprobs", text_logprobs_}});
+    const json part = refusal_part_ ? refusal_part(text_) : text_part(text_, text_logprobs_);
     out += emit("response.content_part.done", {{"item_id", item_id},
                                                {"output_index", message_index_},
                                                {"content_index", 0},
-                                               {"part", text_part(text_, text_logprobs_)}});
+                                               {"part", part}});
     json& item = output_[message_index_];
     item["status"] = "completed";
-    item["content"] = json::array({text_part(text_, text_logprobs_)});
+    item["content"] = json::array({part});
     out += emit("response.output_item.done", {{"output_index", message_index_}, {"item", item}});
     return out;
   }
@@ -525,6 +556,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::size_t reasoning_index_ = 0, reasonings_ = 0;
   std::string reasoning_id_, reasoning_text_;
   bool message_open_ = false;
+  bool refusal_part_ = false;  // the open message's part is a refusal, not output text
   std::size_t message_index_ = 0, messages_ = 0;
   std::string message_id_;
   std::string text_;

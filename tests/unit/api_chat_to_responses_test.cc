@@ -191,6 +191,22 @@ TEST(ResponsesToChat, StreamTextToolCallFinishUsageThenNothing) {
   EXPECT_EQ(u[7]["usage"]["prompt_tokens"], 4);
 }
 
+// A streamed refusal reaches chat clients as delta.refusal pieces (it was dropped: the whole answer
+// carried it, the stream did not).
+TEST(ResponsesToChat, AStreamedRefusalIsDeltaRefusal) {
+  auto reader = responses_to_chat(false);
+  bool done = false;
+  const auto c = chunks_of(
+      *reader,
+      {R"({"type":"response.created","response":{"id":"resp_r","model":"gpt-x"}})",
+       R"({"type":"response.refusal.delta","item_id":"m","output_index":0,"content_index":0,"delta":"No."})",
+       R"({"type":"response.completed","response":{"status":"completed","output":[]}})"},
+      &done);
+  ASSERT_TRUE(done);
+  ASSERT_GE(c.size(), 2u);
+  EXPECT_EQ(c[1]["choices"][0]["delta"]["refusal"], "No.");
+}
+
 // A chat client's logprobs ask the Responses upstream for output_text logprobs; they come back as
 // the choice's logprobs.content, whole and per streamed delta.
 TEST(ResponsesToChat, LogprobsBothWays) {

@@ -85,6 +85,16 @@ TEST(CompletionsAnswer, WholeAndStream) {
   EXPECT_EQ(err[1].raw, "[DONE]");
 }
 
+TEST(CompletionsAnswer, ARefusalIsTheText) {
+  json j = json::parse(*completions_translator(nullptr)->whole(refusal_completion()));
+  EXPECT_EQ(j["choices"][0]["text"], "I cannot.");
+  const std::string sse = run_stream(*completions_translator(nullptr), refusal_stream());
+  std::string text;
+  for (const auto& e : parse_events(sse))
+    if (e.data.is_object() && !e.data["choices"].empty()) text += e.data["choices"][0]["text"];
+  EXPECT_EQ(text, "I cannot.");
+}
+
 TEST(EmbeddingsRequest, InputsBecomeOneMessageForRouting) {
   auto r = parse_embeddings_request(
       R"({"model":"embed","input":["def f(): pass","hello"],"encoding_format":"base64"})");

@@ -386,6 +386,21 @@ TEST(MessagesStream, TextEventOrder) {
   for (const auto& e : events) EXPECT_EQ(e.data["type"], e.name);
 }
 
+// A chat refusal is the text of a Messages answer, with stop_reason "refusal" (it was an empty
+// answer that ended its turn).
+TEST(MessagesAnswer, ARefusalIsTextWithTheRefusalStopReason) {
+  json j = json::parse(*messages_translator(nullptr)->whole(refusal_completion()));
+  EXPECT_EQ(j["content"], json::parse(R"([{"type":"text","text":"I cannot."}])"));
+  EXPECT_EQ(j["stop_reason"], "refusal");
+  auto events = parse_events(run_stream(*messages_translator(nullptr), refusal_stream()));
+  EXPECT_EQ(names(events),
+            (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
+                                      "content_block_delta", "content_block_stop", "message_delta",
+                                      "message_stop"}));
+  EXPECT_EQ(events[2].data["delta"]["text"], "I can");
+  EXPECT_EQ(events[5].data["delta"]["stop_reason"], "refusal");
+}
+
 TEST(MessagesStream, ReasoningStreamsAsAThinkingBlockBeforeTheText) {
   MessagesRequest req{"auto", true, "", "", true};
   auto t = messages_translator(&req);

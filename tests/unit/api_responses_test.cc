@@ -271,6 +271,24 @@ TEST(ResponsesStream, TextEventSequence) {
   EXPECT_EQ(done["id"], events[0].data["response"]["id"]);
 }
 
+// A chat refusal is a message whose part is a refusal, whole and streamed (refusal delta and
+// done events); it was an empty output_text, and no message at all when streamed.
+TEST(ResponsesAnswer, ARefusalIsARefusalPart) {
+  json j = json::parse(*responses_translator(nullptr)->whole(refusal_completion()));
+  EXPECT_EQ(j["output"][0]["content"], json::parse(R"([{"type":"refusal","refusal":"I cannot."}])"));
+  auto events = parse_events(run_stream(*responses_translator(nullptr), refusal_stream()));
+  EXPECT_EQ(names(events),
+            (std::vector<std::string>{"response.created", "response.in_progress",
+                                      "response.output_item.added", "response.content_part.added",
+                                      "response.refusal.delta", "response.refusal.delta",
+                                      "response.refusal.done", "response.content_part.done",
+                                      "response.output_item.done", "response.completed"}));
+  for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].data["sequence_number"], i);
+  EXPECT_EQ(events[3].data["part"], json::parse(R"({"type":"refusal","refusal":""})"));
+  EXPECT_EQ(events[6].data["refusal"], "I cannot.");
+  EXPECT_EQ(events.back().data["response"]["output"][0]["content"][0]["refusal"], "I cannot.");
+}
+
 TEST(ResponsesAnswer, ReasoningIsAReasoningItemBeforeTheMessage) {
   for (const char* key : {"reasoning_content", "reasoning"}) {
     json j = json::parse(*responses_translator(nullptr)->whole(reasoning_completion(key)));

@@ -52,6 +52,18 @@ inline std::vector<std::string> text_stream() {
           "[DONE]"};
 }
 
+// A refusal as chat completions carry it (content null, `refusal` the text): whole, and streamed
+// as role, "I can" + "not.", stop, [DONE].
+inline std::string refusal_completion() {
+  json j = json::parse(chat_completion(""));
+  j["choices"][0]["message"]["refusal"] = "I cannot.";
+  return j.dump();
+}
+inline std::vector<std::string> refusal_stream() {
+  return {chunk({{"role", "assistant"}, {"content", ""}}), chunk({{"refusal", "I can"}}),
+          chunk({{"refusal", "not."}}), chunk(json::object(), "stop"), "[DONE]"};
+}
+
 // A reasoning model's answer as a chat-completions server streams it (vLLM's reasoning parser):
 // role, reasoning "Think" + "ing.", the answer "Hel" + "lo", stop, usage with cached and
 // reasoning token details, [DONE].
