@@ -276,6 +276,8 @@ class ResponsesTranslator final : public AnswerTranslator {
                         {"name", tc.name},
                         {"arguments", tc.arguments},
                         {"status", "completed"}});
+    // The item the token limit cut short (the last) is incomplete.
+    if (a->finish_reason == "length" && !output.empty()) output.back()["status"] = "incomplete";
     json r = skeleton("resp_" + suffix, a->created ? a->created : now_s(), a->model);
     set_final(r, a->finish_reason, std::move(output), a->usage);
     return dump_json(r);
@@ -323,9 +325,11 @@ class ResponsesTranslator final : public AnswerTranslator {
     if (finished_) return "";
     std::string out = start(ChatChunk{});
     for (const auto& tc : tool_calls_.flush()) out += tool_part(tc);  // calls held to the end
+    // What is open when the answer hit its token limit was cut short: that item is incomplete.
+    const bool cut = finish_reason_ == "length";
     out += close_reasoning();
-    out += close_message();
-    out += close_tool();
+    out += close_message(cut);
+    out += close_tool(cut);
     finished_ = true;
     json r = skeleton(id_, created_, chat_model_);
     set_final(r, finish_reason_, output_, usage_);
@@ -471,7 +475,7 @@ class ResponsesTranslator final : public AnswerTranslator {
                  {"part", refusal ? refusal_part("") : text_part("")}});
     return out;
   }
-  std::string close_message() {
+  std::string close_message(bool cut = false) {
     if (!message_open_) return "";
     message_open_ = false;
     const std::string& item_id = message_id_;
@@ -491,7 +495,7 @@ class ResponsesTranslator final : public AnswerTranslator {
                                                {"content_index", 0},
                                                {"part", part}});
     json& item = output_[message_index_];
-    item["status"] = "completed";
+    item["status"] = cut ? "incomplete" : "completed";
     item["content"] = json::array({part});
     out += emit("response.output_item.done", {{"output_index", message_index_}, {"item", item}});
     return out;
@@ -525,15 +529,16 @@ class ResponsesTranslator final : public AnswerTranslator {
     }
     return out;
   }
-  std::string close_tool() {
+  std::string close_tool(bool cut = false) {
     if (!tool_open_) return "";
     tool_open_ = false;
+    json& item = output_[tool_output_index_];
     std::string out =
         emit("response.function_call_arguments.done", {{"item_id", tool_item_id()},
                                                        {"output_index", tool_output_index_},
+                                                       {"name", item["name"]},
                                                        {"arguments", tool_args_}});
-    json& item = output_[tool_output_index_];
-    item["status"] = "completed";
+    item["status"] = cut ? "incomplete" : "completed";
     item["arguments"] = tool_args_;
     out +=
         emit("response.output_item.done", {{"output_index", tool_output_index_}, {"item", item}});

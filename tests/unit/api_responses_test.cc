@@ -235,6 +235,7 @@ TEST(ResponsesAnswer, LengthIsIncompleteAndToolCallsAreItems) {
   json cut = json::parse(*t->whole(chat_completion("Hel", "length")));
   EXPECT_EQ(cut["status"], "incomplete");
   EXPECT_EQ(cut["incomplete_details"]["reason"], "max_output_tokens");
+  EXPECT_EQ(cut["output"][0]["status"], "incomplete");  // the message the limit cut
   json calls = json::parse(
       R"([{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}])");
   json j = json::parse(*t->whole(chat_completion("", "tool_calls", calls)));
@@ -374,6 +375,8 @@ TEST(ResponsesStream, FunctionCallEvents) {
   EXPECT_EQ(events[2].data["item"]["type"], "function_call");
   EXPECT_EQ(events[2].data["item"]["call_id"], "call_1");
   EXPECT_EQ(events[5].data["arguments"], R"({"city":"Paris"})");
+  EXPECT_EQ(events[5].data["name"], "get_weather");
+  EXPECT_EQ(events.back().data["response"]["output"][0]["status"], "completed");
   EXPECT_EQ(events.back().data["response"]["output"][0]["arguments"], R"({"city":"Paris"})");
 }
 
@@ -383,6 +386,7 @@ TEST(ResponsesStream, LengthEndsIncompleteAndErrorsEndTheStream) {
   out += t->event(chunk(json::object(), "length"));
   out += t->finish();
   EXPECT_EQ(names(parse_events(out)).back(), "response.incomplete");
+  EXPECT_EQ(parse_events(out).back().data["response"]["output"][0]["status"], "incomplete");
 
   auto t2 = responses_translator(nullptr);
   t2->event(chunk({{"content", "x"}}));
