@@ -70,6 +70,8 @@ class UpstreamResponse {
   virtual ~UpstreamResponse() = default;
   virtual unsigned status() const = 0;
   virtual const std::string& content_type() const = 0;  // "" when absent
+  // The upstream's Retry-After ("" when none): passed on with a 429 or 503 it answered.
+  virtual std::string_view retry_after() const { return {}; }
   // Next piece of the body; an empty view means the body is complete. Valid until the next call.
   virtual boost::asio::awaitable<Result<std::string_view>> read_some(
       Clock::time_point deadline) = 0;

@@ -10,6 +10,8 @@
 // stops with bhttp::error::need_buffer (the buffer_body contract); body_left() is what remains.
 #pragma once
 
+#include <algorithm>
+
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cstring>
@@ -27,6 +29,9 @@ class ResponseHeadParser final : public boost::beast::http::basic_parser<false> 
   // A Content-Encoding other than identity (the gateway asks for none, and reads bodies as they
   // come: a gzip body would be passed on as text).
   bool encoded() const { return encoded_; }
+  // The answer's Retry-After (delay-seconds or an HTTP-date), "" when absent or not printable
+  // ASCII of at most 64 bytes: passed on with a 429 or 503 the client gets.
+  const std::string& retry_after() const { return retry_after_; }
 
   void body(char* data, std::size_t size) {
     data_ = data;
@@ -52,6 +57,9 @@ class ResponseHeadParser final : public boost::beast::http::basic_parser<false> 
       for (char& c : content_type_)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
+    if (name == boost::beast::http::field::retry_after && !value.empty() && value.size() <= 64 &&
+        std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c < 0x7f; }))
+      retry_after_.assign(value.data(), value.size());
     if (name == boost::beast::http::field::content_encoding)  // an empty list is none
       encoded_ = encoded_ || (!value.empty() && !ascii_iequals(value, "identity"));
   }
@@ -76,6 +84,7 @@ class ResponseHeadParser final : public boost::beast::http::basic_parser<false> 
   unsigned status_ = 0;
   bool encoded_ = false;
   std::string content_type_;
+  std::string retry_after_;
   char* data_ = nullptr;
   std::size_t left_ = 0;
 };

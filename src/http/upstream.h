@@ -79,6 +79,7 @@ class UpstreamCall {
   unsigned status() const { return parser_.status(); }
   // The response's Content-Type ("" when absent). Other upstream headers are not passed on.
   const std::string& content_type() const { return parser_.content_type(); }
+  const std::string& retry_after() const { return parser_.retry_after(); }
   // Next piece of the body as it arrives (de-chunked). An empty view means the body is complete.
   // The view is valid until the next call.
   asio::awaitable<Result<std::string_view>> read_some(Clock::time_point deadline);

@@ -13,6 +13,7 @@ class HttpResponse final : public UpstreamResponse {
   explicit HttpResponse(std::unique_ptr<http::UpstreamCall> call) : call_(std::move(call)) {}
   unsigned status() const override { return call_->status(); }
   const std::string& content_type() const override { return call_->content_type(); }
+  std::string_view retry_after() const override { return call_->retry_after(); }
   asio::awaitable<Result<std::string_view>> read_some(
       UpstreamResponse::Clock::time_point deadline) override {
     return call_->read_some(deadline);

@@ -99,7 +99,7 @@ describe('fallback to another model and retry bounds', () => {
     downPorts = await Promise.all([closedPort(), closedPort()]);
     // Three replicas that always answer 503 at once, three that answer 503 after 300 ms.
     failing = await Promise.all([0, 1, 2].map(() => fakeUpstream((req, res) => {
-      res.writeHead(503, { 'content-type': 'application/json' });
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '7' });
       res.end(JSON.stringify({ error: { message: 'overloaded', type: 'server_error', param: null, code: 'busy' } }));
     })));
     slowFailing = await Promise.all([0, 1, 2].map(() => fakeUpstream(async (req, res) => {
@@ -170,6 +170,7 @@ describe('fallback to another model and retry bounds', () => {
       const r = await postChat(gw.base, chatBody('always-503', 'hello'));
       assert.equal(r.status, 503, r.text);
       assert.equal(r.json.error.code, 'busy', 'the upstream error body is passed on');
+      assert.equal(r.headers.get('retry-after'), '7', 'and its Retry-After');
       const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
       assert.deepEqual(d.attempts.map((a) => a.result), ['upstream_status_503', 'upstream_status_503', 'upstream_status_503']);
       assert.equal(new Set(d.attempts.map((a) => a.replica)).size, 3);

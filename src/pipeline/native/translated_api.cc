@@ -32,6 +32,7 @@ class ChatFromUpstream final : public UpstreamResponse {
 
   unsigned status() const override { return inner_->status(); }
   const std::string& content_type() const override { return content_type_; }
+  std::string_view retry_after() const override { return inner_->retry_after(); }
   // The client left: the replica's read stops (before, a translated stream kept reading).
   void cancel() override { inner_->cancel(); }
   std::optional<double> billed_usd() const override { return inner_->billed_usd(); }
