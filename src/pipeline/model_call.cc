@@ -105,6 +105,12 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
   a.head_ms = ms_since(a.sent_at);
   if (!started) {
     a.error = started.error();
+  } else if (const unsigned status = (*started)->status(); status > 200 && status < 300) {
+    // Every model API answers 200 (or an error): a 201, 204 or 206 is no answer to relay (a 204
+    // has no body at all) — the replica is broken, as with a body that is not JSON.
+    a.error = make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                         "replica " + rc.id + " of " + m.config->name + " answered " +
+                             std::to_string(status) + " where a model's answer is 200");
   } else {
     a.call = a.api->adapt(ctx, *m.config, std::move(*started));
     if (canceller.cancelled()) a.call->cancel();  // came as the head did: the body is not read

@@ -73,6 +73,11 @@ describe('upstream and client framing', () => {
       if (prompt === 'redirect') return 'HTTP/1.1 302 Found\r\nLocation: http://elsewhere/\r\nContent-Length: 0\r\n\r\n';
       if (prompt === 'status 099') return 'HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n';
       if (prompt === 'status 999') return 'HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\n{}';
+      if (prompt === 'status 204') return 'HTTP/1.1 204 No Content\r\n\r\n';
+      if (prompt === 'status 206') {
+        const json = completionJson('framing', 'partial');
+        return `HTTP/1.1 206 Partial Content\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+      }
       if (prompt === 'gzip') {
         const body = completionJson('framing', 'compressed');
         return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
@@ -143,9 +148,9 @@ describe('upstream and client framing', () => {
     assert.equal(r.json.choices[0].message.content, 'identity');
   });
 
-  test('a redirect, a status outside 100-599, a content coding, a garbage status line → 502 upstream_bad_answer', async () => {
+  test('a redirect, a status outside 100-599 or a 2xx other than 200, a content coding, a garbage status line → 502 upstream_bad_answer', async () => {
     for (const [prompt, said] of [['redirect', /302 \(a redirect: not followed\)/], ['status 099', /invalid status 99/],
-      ['status 999', /invalid status 999/], ['gzip', /Content-Encoding/], ['garbage status line', /not an HTTP answer/]]) {
+      ['status 999', /invalid status 999/], ['status 204', /answered 204 where/], ['status 206', /answered 206 where/], ['gzip', /Content-Encoding/], ['garbage status line', /not an HTTP answer/]]) {
       const r = await postChat(gw.base, chatBody('framing', prompt));
       assert.equal(r.status, 502, `${prompt}: ${r.text}`);
       expectErrorShape(assert, r.json, 'upstream_bad_answer');
