@@ -20,14 +20,18 @@ std::int64_t int_of(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
+// A token count as clients are given it: never negative, at most 2^40 (sums cannot overflow).
+std::int64_t tokens_of(const json& j, const char* key) {
+  return std::clamp<std::int64_t>(int_of(j, key), 0, std::int64_t{1} << 40);
+}
 std::int64_t detail_of(const json& usage, const char* details, const char* key) {
   auto it = usage.find(details);
-  return it != usage.end() && it->is_object() ? std::max<std::int64_t>(int_of(*it, key), 0) : 0;
+  return it != usage.end() && it->is_object() ? tokens_of(*it, key) : 0;
 }
 std::optional<TokenCounts> usage_of(const json& j) {
   auto it = j.find("usage");
   if (it == j.end() || !it->is_object()) return std::nullopt;
-  return TokenCounts{int_of(*it, "prompt_tokens"), int_of(*it, "completion_tokens"),
+  return TokenCounts{tokens_of(*it, "prompt_tokens"), tokens_of(*it, "completion_tokens"),
                      detail_of(*it, "prompt_tokens_details", "cached_tokens"),
                      detail_of(*it, "completion_tokens_details", "reasoning_tokens")};
 }

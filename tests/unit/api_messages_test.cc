@@ -252,6 +252,11 @@ TEST(MessagesAnswer, WholeTextAnswer) {
   EXPECT_EQ(j["usage"], (json{{"input_tokens", 11}, {"output_tokens", 5}}));
   auto cut = t->whole(chat_completion("Hel", "length"));
   EXPECT_EQ(json::parse(*cut)["stop_reason"], "max_tokens");
+  // An upstream's negative or absurd token counts reach the client clamped to [0, 2^40].
+  json odd = json::parse(chat_completion("Hi"));
+  odd["usage"] = {{"prompt_tokens", -7}, {"completion_tokens", std::int64_t{1} << 62}};
+  EXPECT_EQ(json::parse(*t->whole(odd.dump()))["usage"],
+            (json{{"input_tokens", 0}, {"output_tokens", std::int64_t{1} << 40}}));
 }
 
 TEST(MessagesAnswer, WholeToolCall) {
