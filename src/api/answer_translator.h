@@ -7,6 +7,8 @@
 // whole() once, or event()* then finish() (after which event() returns "").
 #pragma once
 
+#include <cstdint>
+
 #include <string>
 #include <string_view>
 
@@ -37,6 +39,10 @@ class AnswerTranslator {
     (void)stored;
     (void)previous_id;
   }
+  // The request's prompt tokens as the gateway estimated them, set before a stream's first event:
+  // what a stream reports before the upstream's own count arrives (Messages' message_start carries
+  // input_tokens; clients such as LangChain's read it there). Other APIs: ignored.
+  virtual void set_prompt_tokens(std::int64_t estimated) { (void)estimated; }
 };
 
 // The message of an OpenAI-shaped error body ({"error":{"message":...}}), else the body itself

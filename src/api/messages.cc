@@ -316,6 +316,10 @@ class MessagesTranslator final : public AnswerTranslator {
     return out;
   }
 
+  void set_prompt_tokens(std::int64_t estimated) override {
+    prompt_tokens_ = std::max<std::int64_t>(estimated, 0);
+  }
+
   std::string finish() override {
     if (finished_) return "";
     std::string out = start(ChatChunk{});
@@ -389,7 +393,8 @@ class MessagesTranslator final : public AnswerTranslator {
     json msg = {{"id", message_id(c.id)},   {"type", "message"},
                 {"role", "assistant"},      {"model", model_.empty() ? c.model : model_},
                 {"content", json::array()}, {"stop_reason", nullptr},
-                {"stop_sequence", nullptr}, {"usage", {{"input_tokens", 0}, {"output_tokens", 0}}}};
+                {"stop_sequence", nullptr},
+                {"usage", {{"input_tokens", prompt_tokens_}, {"output_tokens", 0}}}};
     return named_event("message_start", dump_json({{"type", "message_start"}, {"message", msg}}));
   }
   // `delta` into the open block of `kind`, or into a new one starting as `block`.
@@ -420,6 +425,7 @@ class MessagesTranslator final : public AnswerTranslator {
   bool thinking_ = false;  // the client asked for thinking: the replica's reasoning is relayed
   bool started_ = false, finished_ = false, saw_tool_ = false;
   bool refused_ = false;  // a refusal came (stop_reason "refusal")
+  std::int64_t prompt_tokens_ = 0;  // message_start's input_tokens (the gateway's estimate)
   Open open_ = Open::kNone;
   std::size_t index_ = 0;       // the current (or next) content block
   std::size_t tool_index_ = 0;  // the chat tool call the open tool_use block is

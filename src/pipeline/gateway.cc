@@ -456,7 +456,8 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
       // What the answer says of the conversation: stored when asked and on (kept unless it turns
       // out larger than max_stored_bytes), and the response it continued.
       translated.translator->set_conversation(capture != nullptr, continued_from);
-      ctx.client = &translating.emplace(*out, *translated.translator);
+      ctx.client = &translating.emplace(*out, *translated.translator, /*pass_answers=*/false,
+                                        &ctx.req.estimated_prompt_tokens);
     }
     if (!fe.native_api().empty() && translated.translator && !ctx.read_error) {
       ctx.native_api = fe.native_api();

@@ -5,10 +5,11 @@ namespace switchboard::pipeline {
 using boost::asio::awaitable;
 
 TranslatingWriter::TranslatingWriter(ResponseWriter& inner, api::AnswerTranslator& translator,
-                                     bool pass_answers)
+                                     bool pass_answers, const std::int64_t* prompt_tokens)
     : inner_(inner),
       translator_(translator),
       pass_(pass_answers),
+      prompt_tokens_(prompt_tokens),
       parser_([this](std::string_view data) { pending_ += translator_.event(data); }) {}
 
 awaitable<bool> TranslatingWriter::respond(unsigned status, std::string_view content_type,
@@ -19,6 +20,7 @@ awaitable<bool> TranslatingWriter::respond(unsigned status, std::string_view con
     co_return co_await inner_.respond(status, "application/json", headers, std::move(translated));
   }
   if (content_type.starts_with("text/event-stream")) {  // a whole stream at once (a cached one)
+    if (prompt_tokens_) translator_.set_prompt_tokens(*prompt_tokens_);
     pending_.clear();
     parser_.feed(body);
     parser_.finish();
@@ -43,6 +45,7 @@ awaitable<bool> TranslatingWriter::error(const Error& error, Headers headers) {
 }
 
 awaitable<bool> TranslatingWriter::start_stream(Headers headers) {
+  if (prompt_tokens_ && !pass_) translator_.set_prompt_tokens(*prompt_tokens_);
   return inner_.start_stream(headers);
 }
 

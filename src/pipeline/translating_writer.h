@@ -22,9 +22,10 @@ namespace switchboard::pipeline {
 
 class TranslatingWriter final : public ResponseWriter {
  public:
-  // Both outlive the writer.
+  // All three outlive the writer. `prompt_tokens`: the request's estimate, read when a stream
+  // starts (AnswerTranslator::set_prompt_tokens()); null = none.
   TranslatingWriter(ResponseWriter& inner, api::AnswerTranslator& translator,
-                    bool pass_answers = false);
+                    bool pass_answers = false, const std::int64_t* prompt_tokens = nullptr);
   boost::asio::awaitable<bool> respond(unsigned status, std::string_view content_type,
                                        Headers headers, std::string body) override;
   boost::asio::awaitable<bool> error(const Error& error, Headers headers) override;
@@ -39,6 +40,7 @@ class TranslatingWriter final : public ResponseWriter {
   ResponseWriter& inner_;
   api::AnswerTranslator& translator_;
   const bool pass_;
+  const std::int64_t* prompt_tokens_;
   std::string pending_;  // translated bytes of the events completed by the last feed
   api::SseParser parser_;
 };

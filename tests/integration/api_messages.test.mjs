@@ -152,9 +152,13 @@ describe('Anthropic Messages API', () => {
     });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type'), /text\/event-stream/);
-    const names = eventNames(await res.text());
+    const text = await res.text();
+    const names = eventNames(text);
     assert.deepEqual(names, ['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta',
       'content_block_stop', 'message_delta', 'message_stop']);
+    // message_start carries the prompt's estimated input tokens (0 before: LangChain's count).
+    const start = JSON.parse(/event: message_start\ndata: (.*)\n/.exec(text)[1]);
+    assert.ok(start.message.usage.input_tokens > 0, JSON.stringify(start.message.usage));
   });
 
   test('errors in Anthropic shape: the SDK sees a NotFoundError for an unknown model', async () => {

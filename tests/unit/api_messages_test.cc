@@ -383,12 +383,23 @@ TEST(MessagesStream, TextEventOrder) {
                                       "message_stop"}));
   EXPECT_EQ(events[0].data["message"]["model"], "auto");
   EXPECT_EQ(events[0].data["message"]["id"], "msg_abc");
+  EXPECT_EQ(events[0].data["message"]["usage"]["input_tokens"], 0);  // no estimate given
   EXPECT_EQ(events[1].data["content_block"]["type"], "text");
   EXPECT_EQ(events[2].data["delta"], (json{{"type", "text_delta"}, {"text", "Hel"}}));
   EXPECT_EQ(events[3].data["delta"]["text"], "lo");
   EXPECT_EQ(events[5].data["delta"]["stop_reason"], "end_turn");
   EXPECT_EQ(events[5].data["usage"]["output_tokens"], 5);
   for (const auto& e : events) EXPECT_EQ(e.data["type"], e.name);
+}
+
+// message_start carries the gateway's estimate of the prompt's tokens (LangChain reads the input
+// count there); message_delta the upstream's own count.
+TEST(MessagesStream, MessageStartCarriesThePromptEstimate) {
+  auto t = messages_translator(nullptr);
+  t->set_prompt_tokens(42);
+  auto events = parse_events(run_stream(*t, text_stream()));
+  EXPECT_EQ(events[0].data["message"]["usage"]["input_tokens"], 42);
+  EXPECT_EQ(events[5].data["usage"]["input_tokens"], 11);
 }
 
 // A chat refusal is the text of a Messages answer, with stop_reason "refusal" (it was an empty
