@@ -62,6 +62,9 @@ struct ModelCall {
   std::span<const std::pair<std::string, std::string>> headers = {};
   // Lets the caller stop start() from outside (null: only asio cancellation stops it).
   CallCanceller* canceller = nullptr;
+  // Set true once the request was written whole to the replica (null: not asked), whatever
+  // happens next: a try that fails after it may have been run and billed.
+  bool* sent = nullptr;
 };
 
 class UpstreamResponse {

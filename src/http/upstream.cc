@@ -408,6 +408,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       co_return classify("sending to " + url.authority(), wec);
     }
     const auto written = Clock::now();
+    if (request.sent) *request.sent = true;
     std::unique_ptr<UpstreamCall> call;
     boost::system::error_code hec;
     // Interim answers (100 Continue, 103 Early Hints) are skipped: the final one follows on the
@@ -440,8 +441,10 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       constexpr auto kStaleWindow = std::chrono::milliseconds(100);
       // An interim answer proves the request arrived: never sent again.
       if (reused && interim == 0 && stale_connection(hec) && call->conn_->buffer.size() == 0 &&
-          Clock::now() - written < kStaleWindow)
+          Clock::now() - written < kStaleWindow) {
+        if (request.sent) *request.sent = false;  // it never reached the server
         continue;
+      }
       co_return classify("waiting for " + url.authority(), hec);
     }
     if (const unsigned status = call->parser_.status();

@@ -51,6 +51,8 @@ struct UpstreamRequest {
   // Stops start() from outside: the resolve, connect, handshake, write or head read under way is
   // interrupted and start() fails with `cancelled` (null: none).
   CallCanceller* canceller = nullptr;
+  // Set true once the request was written whole (null: not asked).
+  bool* sent = nullptr;
   void set(std::string_view name, std::string_view value) { headers.emplace_back(name, value); }
 };
 

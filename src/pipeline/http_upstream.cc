@@ -38,6 +38,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(
   // The body is a view of the one the executor holds (ModelCall::body outlives the call): every
   // attempt and hedge writes the same bytes, none copies them.
   auto up = http::make_upstream_request(bhttp::verb::post, target_path, call.body);
+  up.sent = call.sent;
   up.set("Content-Type", "application/json");
   up.set("Accept", call.stream ? "text/event-stream" : "application/json");
   for (const auto& [name, value] : call.headers) up.set(name, value);

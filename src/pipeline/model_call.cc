@@ -98,7 +98,8 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
                  st.streams(ctx),
                  deadline,
                  m.upstream_headers[r.ordinal],
-                 &canceller};
+                 &canceller,
+                 &a.sent};
   std::optional<ClientWatch::Listening> watching;
   stop_when_client_leaves(watching, ctx, a, &canceller);
   auto started = co_await ctx.upstream->start(call);
@@ -147,7 +148,7 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
 void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unavailable) {
   a.record = ctx.rec.attempts.size();
   ctx.rec.attempts.push_back({a.model->config->name, a.replica->config->id, a.result(), a.ms, hedge,
-                              unavailable});  // unavailable: skipped as ejected or down
+                              unavailable, a.sent});  // unavailable: skipped as ejected or down
   if (a.cancelled || a.api_mismatch) return;  // says nothing about the replica
   if (!a.replica_failed()) {
     pool::record_success(*a.replica);
@@ -313,7 +314,11 @@ CutCharge cut_tries_charge(const RequestContext& ctx, std::size_t from, std::str
   for (std::size_t i = from; i < ctx.rec.attempts.size(); ++i) {
     const auto& a = ctx.rec.attempts[i];
     if (a.replica.empty() || (!model.empty() && a.model != model)) continue;
-    if (a.result != "cancelled" && a.result != "client_gone") continue;
+    // Cut short by the gateway, or timed out once the replica had the request (it may have run
+    // it to the end: a provider bills what it generated, whoever waited).
+    if (a.result != "cancelled" && a.result != "client_gone" &&
+        !(a.sent && a.result == "upstream_timeout"))
+      continue;
     const ModelRuntime* m = ctx.runtime ? ctx.runtime->find_model(a.model) : nullptr;
     if (!m) continue;
     ++c.tries;

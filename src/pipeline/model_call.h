@@ -58,6 +58,7 @@ struct Attempt {
   double head_ms = 0;  // sent → response head
   double ms = 0;       // sent → answer (head for streams, whole body otherwise) or failure
   bool cancelled = false;
+  bool sent = false;  // the request was written whole to the replica (ModelCall::sent)
   // The API the replica speaks (pipeline/native/): how the answer is metered and where it goes
   // (deliver()). Set with `replica`.
   const NativeApi* api = nullptr;
@@ -125,10 +126,11 @@ std::optional<std::string> reasoning_body(const RequestContext& ctx, std::string
 bool reasoning_changes(const RequestContext& ctx, std::string_view base,
                        config::ReasoningMode reasoning);
 
-// What the tries the gateway itself cut short had cost: the losing try of a hedge and a try a
-// plan's deadline stopped (result `cancelled`), a try the client left (`client_gone`). Each had the
-// whole request, so each is charged its prompt — `prompt_tokens` (an estimate) at its model's
-// input price; what it generated before the cut is not known and is not charged. Over
+// What the tries that ended without an answer had cost: the losing try of a hedge and a try a
+// plan's deadline stopped (result `cancelled`), a try the client left (`client_gone`), and a try
+// that timed out after the replica had the whole request (`upstream_timeout`, AttemptRecord::sent:
+// the replica may have run it to its end). Each is charged its prompt — `prompt_tokens` (an
+// estimate) at its model's input price; what it generated is not known and is not charged. Over
 // ctx.rec.attempts from `from` on, of model `model` ("" = any).
 struct CutCharge {
   std::size_t tries = 0;

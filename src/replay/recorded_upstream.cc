@@ -57,6 +57,7 @@ boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> RecordedUpstre
   if (!req)
     co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", req.error().message);
   calls_.fetch_add(1, std::memory_order_relaxed);
+  if (call.sent) *call.sent = true;  // the recorded model had the request
   static const ReplayBook kEmpty;
   auto it = books_.find(call.model);
   const ReplayBook& book = it == books_.end() ? kEmpty : it->second;

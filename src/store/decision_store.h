@@ -62,6 +62,9 @@ struct AttemptRecord {
   std::optional<double> ms;    // sent → answer or failure (tries only)
   bool hedge = false;          // the hedged second attempt (or its refusal)
   std::size_t unavailable = 0; // replicas of the model skipped as ejected or down
+  // The request reached the replica (written whole): a try that failed after may have been run
+  // and billed (pipeline/model_call.h, cut_tries_charge). Not stored: used while answering.
+  bool sent = false;
   bool operator==(const AttemptRecord&) const = default;
 };
 

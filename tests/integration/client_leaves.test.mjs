@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
   startGateway, model, stopAll, fakeUpstream, completionJson, chatBody, postChat, runCli, sleep,
-  eventually, metricSum, rawConnect, withTimeout,
+  eventually, metricSum, rawConnect, withTimeout, closedPort, getDecision,
 } from './lib/harness.mjs';
 
 const ANSWER_AFTER_MS = 3000;
@@ -273,5 +273,37 @@ describe('server.cancel_on_client_close: false', () => {
     const d = await eventually(() => decisions(gw).find((x) => x.route === 'slow'), 10000, 'a record');
     assert.equal(d.status, 200);
     assert.deepEqual(d.attempts.map((a) => a.result), ['ok']);
+  });
+});
+
+// A try that times out once the replica had the whole request may have been run to its end (and
+// billed by the provider): each such try is charged its prompt, so a slow model cannot be asked
+// for free, retries included; a try that never reached a replica (nothing listens) costs nothing.
+describe('tries that time out after the request was sent', () => {
+  let gw;
+  before(async () => {
+    const slow = await Promise.all([0, 1].map(() => slowUpstream()));
+    gw = await startGateway({
+      models: [
+        model('slow-cheap', slow.map((u) => u.url), { timeout_ms: 300, price: CHEAP_PRICE, retry: { max_attempts: 2 } }),
+        model('nowhere', [`http://127.0.0.1:${await closedPort()}`], { timeout_ms: 300, price: CHEAP_PRICE }),
+      ],
+    });
+  });
+  after(stopAll);
+
+  test('each timed-out try is charged its prompt; a refused connection is not', async () => {
+    const r = await postChat(gw.base, chatBody('slow-cheap', 'a question for a slow model'));
+    assert.equal(r.status, 504, r.text);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.deepEqual(d.attempts.map((a) => a.result), ['upstream_timeout', 'upstream_timeout']);
+    assert.ok(d.usage.prompt_tokens > 0);
+    assert.ok(Math.abs(d.cost_usd - d.usage.prompt_tokens * CHEAP_PRICE.input_per_mtok / 1e6) < 1e-12);
+    const one = d.usage.prompt_tokens / 2;  // two tries, each its prompt
+    assert.equal(Math.round(one), one);
+    const n = await postChat(gw.base, chatBody('nowhere', 'a question for nobody'));
+    assert.equal(n.status, 502, n.text);
+    const dn = await getDecision(gw.base, n.headers.get('x-switchboard-decision'));
+    assert.equal(dn.cost_usd, 0);
   });
 });
