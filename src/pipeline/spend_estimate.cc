@@ -55,8 +55,9 @@ void CompletionMeans::observe(std::string_view model, std::int64_t completion_to
 
 std::int64_t CompletionMeans::mean(std::string_view model) const {
   auto it = means_.find(model);
-  if (it == means_.end()) return 0;
-  return static_cast<std::int64_t>(it->second->load(std::memory_order_relaxed) + 0.5);
+  if (it == means_.end()) return kBeforeFirstAnswer;
+  const double mean = it->second->load(std::memory_order_relaxed);
+  return mean == 0 ? kBeforeFirstAnswer : static_cast<std::int64_t>(mean + 0.5);
 }
 
 RouteModels::RouteModels(const config::Config& config) {

@@ -42,8 +42,11 @@ class CompletionMeans {
   static std::shared_ptr<CompletionMeans> continued(const config::Config& config);
   // A finished answer of `model` (unknown models and counts ≤ 0 are ignored).
   void observe(std::string_view model, std::int64_t completion_tokens);
-  // 0 before the model's first answer.
+  // kBeforeFirstAnswer before the model's first answer (after a start, a burst of requests
+  // without max_tokens reserved nothing for their answers and all passed a nearly spent budget).
   std::int64_t mean(std::string_view model) const;
+  // A long answer's length: reserved until a model has answered once, then its answers' mean.
+  static constexpr std::int64_t kBeforeFirstAnswer = 1024;
 
  private:
   std::map<std::string, std::shared_ptr<std::atomic<double>>, std::less<>> means_;

@@ -724,3 +724,34 @@ describe('budgets: an upstream reporting negative or absurd usage', () => {
     assert.equal(next.status, 429, next.text);
   });
 });
+
+// Right after a start no model has answered yet, so no mean completion is known: a long answer
+// is reserved for a request without max_tokens (it was nothing, and a burst of parallel requests
+// all passed a nearly spent budget — 40 × the budget in a sweep).
+describe('a budget right after a start', () => {
+  let gw;
+  let secret;
+  before(async () => {
+    const slow = await fakeUpstream(async (req, res) => {
+      await sleep(300);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(FAKE, 'a short answer'));
+    });
+    gw = await startGateway({
+      models: [model(FAKE, slow.url)],
+      routes: [{ name: 'auto', policy: { type: 'static', model: FAKE } }],
+      extraConfig: { auth: { required: true, reload_ms: 100 } },
+    });
+    secret = createKey(gw.sqlite, 'burst', { usdPerDay: COST * 3 }).secret;
+    await sleep(300);  // picked up within reload_ms
+  });
+  after(stopAll);
+
+  test('a burst without max_tokens before the first answer: one passes, the rest wait for it', async () => {
+    const rs = await Promise.all(Array.from({ length: 20 },
+      () => postChat(gw.base, chatBody('auto', 'burst'), { headers: bearer(secret) })));
+    const passed = rs.filter((r) => r.status === 200).length;
+    assert.equal(passed, 1, rs.map((r) => r.status).join(','));
+    for (const r of rs.filter((x) => x.status !== 200)) expectErrorShape(assert, r.json, 'budget_exceeded');
+  });
+});

@@ -28,10 +28,13 @@ std::shared_ptr<const config::Config> parsed() {
   return *c;
 }
 
+// Before a model's first answer a long answer is reserved (it was 0: a burst after a start all
+// passed a nearly spent budget); the first answer sets the mean.
 TEST(CompletionMeans, FirstAnswerSetsTheMeanLaterOnesMoveItBySixteenths) {
+  constexpr auto kCold = CompletionMeans::kBeforeFirstAnswer;
   auto config = parsed();
   CompletionMeans means(*config);
-  EXPECT_EQ(means.mean("cheap"), 0);
+  EXPECT_EQ(means.mean("cheap"), kCold);
   means.observe("cheap", 160);
   EXPECT_EQ(means.mean("cheap"), 160);
   means.observe("cheap", 320);
@@ -40,14 +43,15 @@ TEST(CompletionMeans, FirstAnswerSetsTheMeanLaterOnesMoveItBySixteenths) {
   means.observe("cheap", -5);
   means.observe("nope", 1000);          // not a configured model
   EXPECT_EQ(means.mean("cheap"), 170);
-  EXPECT_EQ(means.mean("dear"), 0);
-  EXPECT_EQ(means.mean("nope"), 0);
+  EXPECT_EQ(means.mean("dear"), kCold);
+  EXPECT_EQ(means.mean("nope"), kCold);
 }
 
 TEST(CompletionMeans, ContinuedAcrossAReloadForTheModelsKept) {
   auto config = parsed();
+  constexpr auto kCold = CompletionMeans::kBeforeFirstAnswer;
   auto before = CompletionMeans::continued(*config);
-  EXPECT_EQ(before->mean("cheap"), 0);
+  EXPECT_EQ(before->mean("cheap"), kCold);
   before->observe("cheap", 160);
   before->observe("dear", 300);
   auto renamed = config::parse_config(R"(
@@ -61,8 +65,8 @@ models:
   ASSERT_TRUE(renamed) << renamed.error().message;
   auto after = CompletionMeans::continued(**renamed);
   EXPECT_EQ(after->mean("cheap"), 160);  // kept
-  EXPECT_EQ(after->mean("other"), 0);    // new
-  EXPECT_EQ(after->mean("dear"), 0);     // gone with its model
+  EXPECT_EQ(after->mean("other"), kCold);  // new
+  EXPECT_EQ(after->mean("dear"), kCold);   // gone with its model
   // One mean per model: what the old runtime's last answers add still counts.
   before->observe("cheap", 320);
   EXPECT_EQ(after->mean("cheap"), 170);
@@ -99,9 +103,10 @@ TEST(SpendEstimate, AdmissionCountsTheNamedModelOrARoutesDearestAtMaxTokensOrThe
   ctx.route = &route;  // a policy that does not say, before its first decision: any model
   ctx.req.model = "auto";
   EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 10 + 500 * 30) / 1e6);
-  // Without max_tokens: the prompt alone until the models have answered, then their means.
+  // Without max_tokens: a long answer until the models have answered, then their means.
   ctx.req.max_tokens.reset();
-  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), 1000 * 10 / 1e6);
+  EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes),
+                   (1000 * 10 + CompletionMeans::kBeforeFirstAnswer * 30) / 1e6);
   means.observe("dear", 200);
   EXPECT_DOUBLE_EQ(admission_spend_estimate(ctx, means, routes), (1000 * 10 + 200 * 30) / 1e6);
   // Once the route has decided — its candidates and plan name only the cheap model — the
