@@ -54,10 +54,23 @@ void count_request(RequestContext& ctx) {
   } else {
     m->latency.with({ctx.route_label, rec.model, rec.replica}).observe(seconds);
   }
-  if (!ctx.model || !(rec.prompt_tokens || rec.completion_tokens)) return;
+  if (!(rec.prompt_tokens || rec.completion_tokens || rec.cost_usd > 0) || rec.model.empty())
+    return;
+  if (!rec.calls.empty()) {  // a multi-call plan: each call's tokens and cost under its own model
+    double by_calls = 0;
+    for (const auto& c : rec.calls) {
+      m->tokens.with({c.model, "prompt"}).inc(static_cast<double>(c.prompt_tokens));
+      m->tokens.with({c.model, "completion"}).inc(static_cast<double>(c.completion_tokens));
+      m->cost.with({c.model}).inc(c.cost_usd);
+      by_calls += c.cost_usd;
+    }
+    if (rec.cost_usd > by_calls) m->cost.with({rec.model}).inc(rec.cost_usd - by_calls);
+    return;
+  }
   const auto prompt = static_cast<double>(rec.prompt_tokens);
   const auto completion = static_cast<double>(rec.completion_tokens);
-  if (ModelSlots* ms = ctx.model->metric_slots.get(); ms && rec.model == ctx.model->config->name) {
+  if (ModelSlots* ms = ctx.model ? ctx.model->metric_slots.get() : nullptr;
+      ms && rec.model == ctx.model->config->name) {
     ms->prompt_tokens.get(m->tokens, {rec.model, "prompt"}).inc(prompt);
     ms->completion_tokens.get(m->tokens, {rec.model, "completion"}).inc(completion);
     ms->cost.get(m->cost, {rec.model}).inc(rec.cost_usd);

@@ -90,6 +90,8 @@ describe('multi-call routes', () => {
   });
 
   test('a cascade escalates when the cheap answers are judged unsure, and the record lists every call', async () => {
+    const cost = (model) => metricSum(gw.base, 'switchboard_cost_usd_total', { model });
+    const costBefore = { a: await cost(PROBE_A), strong: await cost(STRONG) };
     const before = await backends[STRONG].stats();
     const res = await postChat(gw.base, body('cascade', 'split'));
     assert.equal(res.status, 200, res.text);
@@ -115,6 +117,9 @@ describe('multi-call routes', () => {
       assert.equal(d.usage[k], d.calls.reduce((s, c) => s + c[k], 0), k);
     assert.equal(res.json.usage.completion_tokens, d.calls[2].completion_tokens);
     assert.equal(d.model, STRONG);
+    // The cost metric puts each call under its own model (it put the whole plan under the last).
+    assert.ok(Math.abs(await cost(PROBE_A) - costBefore.a - d.calls[0].cost_usd) < 1e-9);
+    assert.ok(Math.abs(await cost(STRONG) - costBefore.strong - d.calls[2].cost_usd) < 1e-9);
   });
 
   test('streaming from a cascade: only the final answer, re-chunked, ends with [DONE]', async () => {
