@@ -2,8 +2,8 @@
 // (http/server.cc, Server::session): a bhttp::request_parser<http::ArrivingBody> fed the bytes as
 // they arrive (in pieces of a size the input picks), the head first (header limit, no body limit),
 // then the head's checks (http/request_head.h: an absolute-form target to origin-form, a
-// Transfer-Encoding not ending in chunked refused), then the body under its limit, counted as it
-// grows. Compared with Beast's own request_parser<string_body> fed the whole wire at once
+// Transfer-Encoding not ending in chunked or an HTTP/1.1 head without exactly one Host refused),
+// then the body under its limit, counted as it grows. Compared with Beast's own request_parser<string_body> fed the whole wire at once
 // (differential):
 //  - no crash or UB, whatever the bytes;
 //  - the two agree on whether a request was read whole, and then on its method, target and body;
@@ -68,6 +68,12 @@ Read ours(std::string_view bytes, std::size_t piece) {
     out.refused = true;
     return out;
   }
+  if (switchboard::http::host_error(parser.get().base(), parser.get().version())) {
+    FUZZ_CHECK(parser.get().version() >= 11);
+    FUZZ_CHECK(parser.get().count(bhttp::field::host) != 1);
+    out.refused = true;
+    return out;
+  }
   parser.eager(true);
   std::size_t counted = 0;
   while (!parser.is_done()) {
@@ -111,7 +117,8 @@ Read reference(std::string_view bytes) {
         out.too_large = true;
         return out;
       }
-      if (switchboard::http::unframed_body(p.get().base(), p.chunked())) {
+      if (switchboard::http::unframed_body(p.get().base(), p.chunked()) ||
+          switchboard::http::host_error(p.get().base(), p.get().version())) {
         out.refused = true;
         return out;
       }

@@ -26,4 +26,14 @@ std::optional<Error> unframed_body(const boost::beast::http::fields& head, bool 
                         "' does not end in chunked: the body's length is unknown");
 }
 
+std::optional<Error> host_error(const boost::beast::http::fields& head, unsigned version) {
+  if (version < 11) return std::nullopt;
+  const auto hosts = head.count(boost::beast::http::field::host);
+  if (hosts == 1) return std::nullopt;
+  return make_error(ErrorKind::kBadRequest, "bad_http",
+                    hosts == 0 ? "an HTTP/1.1 request needs a Host header"
+                               : "an HTTP/1.1 request has one Host header, not " +
+                                     std::to_string(hosts));
+}
+
 }  // namespace switchboard::http

@@ -144,6 +144,18 @@ describe('HTTP edge cases', () => {
     assert.equal(j.error.type, 'invalid_request_error');
   });
 
+  test('an HTTP/1.1 request without a Host header, or with two, is 400 bad_http (RFC 9112 3.2)', async () => {
+    const body = JSON.stringify(chatBody(GPT4, 'x'));
+    for (const host of ['', 'Host: a\r\nHost: b\r\n']) {
+      const r = await rawExchange(gw.port, `POST /v1/chat/completions HTTP/1.1\r\n${host}` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      assert.equal(r.status, 400, r.text.slice(0, 300));
+      const error = JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).error;
+      assert.equal(error.code, 'bad_http');
+      assert.match(error.message, /Host/);
+    }
+  });
+
   test('HEAD is answered like GET without a body; the keep-alive connection stays in step', async () => {
     const r = await rawExchange(gw.port,
       'HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n' +
