@@ -176,7 +176,7 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
   if (auto err = thread_parser().parse(padded).get(doc); err) {
     return make_error(
         ErrorKind::kBadRequest, "invalid_json",
-        std::string("request body is not valid JSON: ") + simdjson::error_message(err));
+        "request body is not valid JSON: " + json_error_message(body, err));
   }
   simdjson::dom::object root;
   if (doc.get_object().get(root) != simdjson::SUCCESS)

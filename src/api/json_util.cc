@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "api/padded_scratch.h"
@@ -94,6 +98,91 @@ std::optional<std::string> duplicate_in(const simdjson::dom::element& e, bool to
 }
 }  // namespace
 
+namespace {
+
+// Whether `token` is a JSON number (RFC 8259's grammar) that simdjson holds: an integer within
+// 64 bits (signed, or unsigned when not negative), else a finite double.
+bool number_held(std::string_view token) {
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const std::size_t from = i;
+    while (i < token.size() && token[i] >= '0' && token[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < token.size() && token[i] == '-') ++i;
+  if (i < token.size() && token[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  bool integer = true;
+  if (i < token.size() && token[i] == '.') {
+    ++i;
+    integer = false;
+    if (!digits()) return false;
+  }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    integer = false;
+    if (i < token.size() && (token[i] == '+' || token[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  if (i != token.size()) return false;
+  const std::string text(token);
+  errno = 0;
+  if (integer) {
+    if (text.front() == '-') {
+      (void)std::strtoll(text.c_str(), nullptr, 10);
+    } else {
+      (void)std::strtoull(text.c_str(), nullptr, 10);
+    }
+    return errno != ERANGE;
+  }
+  const double value = std::strtod(text.c_str(), nullptr);
+  return std::isfinite(value);
+}
+
+// "the number N of 'key'" for the first number in `body` that is not held, or "".
+std::string unheld_number(std::string_view body) {
+  std::string_view key;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '"') {  // a string: a key when a ':' follows it
+      const std::size_t start = ++i;
+      while (i < body.size() && body[i] != '"') i += body[i] == '\\' ? 2 : 1;
+      if (i >= body.size()) return {};
+      std::size_t j = i + 1;
+      while (j < body.size() && (body[j] == ' ' || body[j] == '\t' || body[j] == '\n' || body[j] == '\r'))
+        ++j;
+      if (j < body.size() && body[j] == ':') key = body.substr(start, i - start);
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) continue;
+    std::size_t j = i;
+    while (j < body.size() && std::strchr("+-0123456789.eE", body[j]) && body[j] != '\0') ++j;
+    const std::string_view token = body.substr(i, j - i);
+    if (!number_held(token)) {
+      const auto cut = [](std::string_view s) {
+        return s.size() > 64 ? std::string(s.substr(0, 64)) + "..." : std::string(s);
+      };
+      return "the number " + cut(token) + (key.empty() ? "" : " of '" + cut(key) + "'") +
+             " is malformed or out of range";
+    }
+    i = j - 1;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string json_error_message(std::string_view body, simdjson::error_code error) {
+  std::string message = simdjson::error_message(error);
+  if (error == simdjson::NUMBER_ERROR) {
+    if (std::string where = unheld_number(body); !where.empty()) message += ": " + where;
+  }
+  return message;
+}
+
 std::optional<std::string> nested_duplicate_key(const simdjson::dom::element& doc) {
   return duplicate_in(doc, true);
 }
@@ -109,8 +198,7 @@ Result<nlohmann::json> parse_request_object(std::string_view body) {
   simdjson::dom::element doc;
   if (auto err = parser.parse(scratch.view(body)).get(doc); err)
     return make_error(ErrorKind::kBadRequest, "invalid_json",
-                      std::string("the request body is not valid JSON: ") +
-                          simdjson::error_message(err));
+                      "the request body is not valid JSON: " + json_error_message(body, err));
   simdjson::dom::object root;
   if (doc.get_object().get(root) != simdjson::SUCCESS)
     return invalid_request("the request body must be a JSON object");

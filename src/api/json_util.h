@@ -36,6 +36,11 @@ bool json_nesting_within(std::string_view text, std::size_t limit = kMaxJsonDept
 // document; objects of up to 16 keys are compared pairwise, larger ones sorted.
 std::optional<std::string> nested_duplicate_key(const simdjson::dom::element& doc);
 
+// simdjson's error for an unparsable body, with where a number error is when it is one: simdjson
+// only says "Problem while parsing a number", so the text is scanned for the first number JSON or
+// a double cannot hold, named with the key before it (`"temperature": 1e999`).
+std::string json_error_message(std::string_view body, simdjson::error_code error);
+
 // Parses JSON from outside without throwing: a discarded value (is_discarded()) when `text` is not
 // JSON or nests deeper than kMaxJsonDepth. Every parse of such text goes through here.
 template <typename Json = nlohmann::json>
