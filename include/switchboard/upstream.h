@@ -6,8 +6,9 @@
 // so `switchboard eval` measures exactly what `switchboard serve` does.
 //
 // Contract: start() sends one request to one replica and completes when the response head has
-// arrived (or failed); errors are values: upstream_unreachable and upstream_bad_answer
-// (kUpstreamError), upstream_timeout (kUpstreamTimeout), cancelled (the call's CallCanceller). An UpstreamResponse is used by one coroutine at a time.
+// arrived (or failed); errors are values: upstream_unreachable, upstream_bad_answer and
+// upstream_bad_request (kUpstreamError), upstream_timeout (kUpstreamTimeout), cancelled (the
+// call's CallCanceller). An UpstreamResponse is used by one coroutine at a time.
 // Both run on the request's worker thread; an Upstream is not shared between workers.
 #pragma once
 

@@ -1,5 +1,6 @@
 #include "api/chat_chunks.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "api/json_util.h"
@@ -9,11 +10,13 @@ namespace switchboard::api {
 using json = nlohmann::json;
 
 json chat_usage_json(const ChatUsage& u) {
-  json out = {{"prompt_tokens", u.prompt},
-              {"completion_tokens", u.completion},
-              {"total_tokens", u.prompt + u.completion},
-              {"prompt_tokens_details", {{"cached_tokens", u.cached}}}};
-  if (u.written > 0) out["cache_creation_input_tokens"] = u.written;
+  // Clients are given counts within [0, 2^40] (an upstream's absurd ones cannot overflow the sum).
+  const auto count = [](std::int64_t n) { return std::clamp<std::int64_t>(n, 0, kMaxTokens); };
+  json out = {{"prompt_tokens", count(u.prompt)},
+              {"completion_tokens", count(u.completion)},
+              {"total_tokens", count(u.prompt) + count(u.completion)},
+              {"prompt_tokens_details", {{"cached_tokens", count(u.cached)}}}};
+  if (u.written > 0) out["cache_creation_input_tokens"] = count(u.written);
   return out;
 }
 

@@ -19,6 +19,8 @@ struct ChatUsage {
 // {"prompt_tokens","completion_tokens","total_tokens","prompt_tokens_details":{"cached_tokens"}},
 // and "cache_creation_input_tokens" when some were written (chat has no field of its own for
 // them; OpenAI-compatible proxies of Anthropic models use this name).
+// Token counts clients are given are clamped to [0, kMaxTokens].
+inline constexpr std::int64_t kMaxTokens = std::int64_t{1} << 40;
 nlohmann::json chat_usage_json(const ChatUsage& u);
 
 class ChatChunkWriter {

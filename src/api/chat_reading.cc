@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/answer_translator.h"
+#include "api/chat_chunks.h"
 #include "api/json_util.h"
 
 namespace switchboard::api {
@@ -22,7 +23,7 @@ std::int64_t int_of(const json& j, const char* key) {
 }
 // A token count as clients are given it: never negative, at most 2^40 (sums cannot overflow).
 std::int64_t tokens_of(const json& j, const char* key) {
-  return std::clamp<std::int64_t>(int_of(j, key), 0, std::int64_t{1} << 40);
+  return std::clamp<std::int64_t>(int_of(j, key), 0, kMaxTokens);
 }
 std::int64_t detail_of(const json& usage, const char* details, const char* key) {
   auto it = usage.find(details);

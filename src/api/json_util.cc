@@ -152,8 +152,7 @@ std::string unheld_number(std::string_view body) {
       while (i < body.size() && body[i] != '"') i += body[i] == '\\' ? 2 : 1;
       if (i >= body.size()) return {};
       std::size_t j = i + 1;
-      while (j < body.size() && (body[j] == ' ' || body[j] == '\t' || body[j] == '\n' || body[j] == '\r'))
-        ++j;
+      while (j < body.size() && std::strchr(" \t\n\r", body[j]) && body[j] != '\0') ++j;
       if (j < body.size() && body[j] == ':') key = body.substr(start, i - start);
       continue;
     }

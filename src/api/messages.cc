@@ -327,13 +327,11 @@ class MessagesTranslator final : public AnswerTranslator {
     out += close_block();
     finished_ = true;
     json usage = usage_ ? usage_json(usage_) : json{{"output_tokens", 0}};
+    const std::string stop =
+        refused_ && !saw_tool_ ? "refusal" : stop_reason_of(finish_reason_, saw_tool_);
     out += named_event("message_delta",
                        dump_json({{"type", "message_delta"},
-                                  {"delta",
-                                   {{"stop_reason", refused_ && !saw_tool_
-                                                        ? "refusal"
-                                                        : stop_reason_of(finish_reason_, saw_tool_)},
-                                    {"stop_sequence", nullptr}}},
+                                  {"delta", {{"stop_reason", stop}, {"stop_sequence", nullptr}}},
                                   {"usage", usage}}));
     out += named_event("message_stop", R"({"type":"message_stop"})");
     return out;

@@ -26,7 +26,8 @@ class ResponsesStreamMeter {
   std::int64_t content_chunks() const { return chunks_; }
   bool saw_done() const { return done_; }
   bool saw_error() const { return error_; }
-  bool complete() const { return done_ || error_; }  // the terminal or an error event came
+  // The terminal or an error event came (one answer per stream: `choices` is not used).
+  bool complete(std::int64_t /*choices*/ = 1) const { return done_ || error_; }
 
  private:
   std::optional<Usage> usage_;

@@ -16,15 +16,29 @@ struct LineEnd {
   std::size_t length = 0;                   // 1 ("\n" or a lone "\r") or 2 ("\r\n")
 };
 
-// The first line end in `bytes`: "\n", "\r\n" or a lone "\r" (the SSE grammar's three).
-LineEnd find_line_end(std::string_view bytes) {
-  const std::size_t nl = bytes.find('\n');
-  const std::size_t span = nl == std::string_view::npos ? bytes.size() : nl;
-  const void* cr = std::memchr(bytes.data(), '\r', span);
-  if (!cr) return {nl, 1};
-  const auto at = static_cast<std::size_t>(static_cast<const char*>(cr) - bytes.data());
-  return {at, at + 1 == nl ? std::size_t{2} : std::size_t{1}};
-}
+// The line ends of one piece, found front to back in linear time: "\n", "\r\n" or a lone "\r"
+// (the SSE grammar's three). The next "\n" is searched once and kept while the lone-CR lines
+// before it are taken: searching it again for each of them was quadratic in a CR-only stream.
+class LineEnds {
+ public:
+  // The first line end in `rest`, a suffix of the piece (each call's a suffix of the last's).
+  LineEnd next(std::string_view rest) {
+    if (!lf_known_ || (lf_ && lf_ < rest.data())) {
+      lf_ = static_cast<const char*>(std::memchr(rest.data(), '\n', rest.size()));
+      lf_known_ = true;
+    }
+    const std::size_t nl =
+        lf_ ? static_cast<std::size_t>(lf_ - rest.data()) : std::string_view::npos;
+    const void* cr = std::memchr(rest.data(), '\r', lf_ ? nl : rest.size());
+    if (!cr) return {nl, 1};
+    const auto at = static_cast<std::size_t>(static_cast<const char*>(cr) - rest.data());
+    return {at, at + 1 == nl ? std::size_t{2} : std::size_t{1}};
+  }
+
+ private:
+  const char* lf_ = nullptr;  // the next "\n" of the piece (null: none left)
+  bool lf_known_ = false;
+};
 
 std::size_t saturating_sum(std::size_t a, std::size_t b) {
   return b > std::numeric_limits<std::size_t>::max() - a ? std::numeric_limits<std::size_t>::max()
@@ -48,8 +62,9 @@ bool SseParser::feed(std::string_view bytes) {
     return false;
   }
   skip_lf_after_cr(bytes);
+  LineEnds ends;
   while (!bytes.empty()) {
-    const LineEnd end = find_line_end(bytes);
+    const LineEnd end = ends.next(bytes);
     const std::size_t take = end.at == std::string_view::npos ? bytes.size() : end.at;
     if (line_bytes_ == 0 && take > 0) line_first_ = bytes.front();
     if (take > max_line_ - line_bytes_) {  // line_bytes_ <= max_line_ until an overflow
@@ -100,8 +115,9 @@ void SseParser::overflow() {
 
 void SseParser::track(std::string_view bytes) {
   skip_lf_after_cr(bytes);
+  LineEnds ends;
   while (!bytes.empty()) {
-    const LineEnd end = find_line_end(bytes);
+    const LineEnd end = ends.next(bytes);
     if (end.at == std::string_view::npos) {
       if (line_bytes_ == 0) line_first_ = bytes.front();
       line_bytes_ = saturating_sum(line_bytes_, bytes.size());
@@ -216,10 +232,10 @@ bool is_null(simdjson::ondemand::value& value, bool& ok) {
   return ok && null;
 }
 
-// Counts the non-empty delta contents of "choices" and notes a finish_reason that is not null;
+// Counts the non-empty delta contents of "choices" and the finish_reasons that are not null;
 // false when the JSON is broken.
 bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::size_t& chars,
-                   bool& finished) {
+                   std::int64_t& finished) {
   simdjson::ondemand::array choices;
   if (auto e = value.get_array().get(choices); e != simdjson::SUCCESS) return recoverable(e);
   for (auto choice : choices) {
@@ -235,7 +251,7 @@ bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::s
     }
     std::string_view reason;
     e = choice["finish_reason"].get_string().get(reason);
-    if (e == simdjson::SUCCESS) finished = finished || !reason.empty();
+    if (e == simdjson::SUCCESS) finished += !reason.empty();
     else if (!recoverable(e)) return false;
   }
   return true;

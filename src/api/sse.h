@@ -13,6 +13,7 @@
 // sent an error event, a finish_reason or the final [DONE].
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -107,16 +108,19 @@ class StreamMeter {
   std::size_t content_chars() const { return content_chars_; }
   bool saw_done() const { return done_; }
   bool saw_error() const { return error_; }
-  // The answer came to its end: a choice's finish_reason, or [DONE] (or an error event). A
-  // stream whose body ends before is cut short (some servers omit [DONE]; none the finish).
-  bool complete() const { return done_ || finished_ || error_; }
+  // The answer of `choices` choices (the request's n) came to its end: each choice's
+  // finish_reason, or [DONE] (or an error event). A stream whose body ends before is cut short
+  // (some servers omit [DONE]; none the finish).
+  bool complete(std::int64_t choices = 1) const {
+    return done_ || error_ || finished_ >= std::max<std::int64_t>(choices, 1);
+  }
 
  private:
   std::optional<Usage> usage_;
   std::int64_t content_chunks_ = 0;
   std::size_t content_chars_ = 0;
   bool done_ = false;
-  bool finished_ = false;  // a finish_reason came
+  std::int64_t finished_ = 0;  // finish_reasons that came
   bool error_ = false;
   std::string scratch_;  // the event's data with simdjson's padding, reused between events
 };

@@ -14,10 +14,11 @@
 // the connection closed before a whole head), upstream_bad_answer (kUpstreamError: bytes that are
 // not HTTP, a 101, endless interim answers, a redirect, a status below 100 or past 599, a content
 // coding — Accept-Encoding: identity is sent —, a chunk-size line or trailer over 128 KiB),
-// upstream_timeout (kUpstreamTimeout: the deadline passed) and cancelled (the caller's
-// CallCanceller). A request on a pooled connection that the upstream had already closed (the failure
-// comes within 100 ms of the write, before any byte) is sent once more on a fresh connection; a
-// later failure is the caller's, since the upstream may have run the request. Interim 1xx
+// upstream_timeout (kUpstreamTimeout: the deadline passed), upstream_bad_request (a target or
+// header that would split the request: nothing is sent) and cancelled (the caller's
+// CallCanceller). A request on a pooled connection that the upstream had already closed (the
+// failure comes within 100 ms of the write, before any byte) is sent once more on a fresh
+// connection; a later failure is the caller's, since the upstream may have run the request. Interim 1xx
 // answers are skipped. A connection goes back to the pool only when its answer was read
 // completely and nothing followed it.
 #pragma once

@@ -128,7 +128,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
   sse.finish();
   // A body that ended before the answer did (no final event, no finish) was cut short: never
   // passed off as a complete answer, to any client API.
-  if (ended && !meter->complete())
+  if (ended && !meter->complete(ctx.req.choices))
     broken = make_error(ErrorKind::kUpstreamError, "upstream_stream_cut",
                         "the upstream's stream ended before its final event");
   if (broken) {

@@ -286,6 +286,7 @@ describe('tries that time out after the request was sent', () => {
     gw = await startGateway({
       models: [
         model('slow-cheap', slow.map((u) => u.url), { timeout_ms: 300, price: CHEAP_PRICE, retry: { max_attempts: 2 } }),
+        model('slow-once', [slow[0].url], { timeout_ms: 300, price: CHEAP_PRICE, retry: { max_attempts: 1 } }),
         model('nowhere', [`http://127.0.0.1:${await closedPort()}`], { timeout_ms: 300, price: CHEAP_PRICE }),
       ],
     });
@@ -299,8 +300,12 @@ describe('tries that time out after the request was sent', () => {
     assert.deepEqual(d.attempts.map((a) => a.result), ['upstream_timeout', 'upstream_timeout']);
     assert.ok(d.usage.prompt_tokens > 0);
     assert.ok(Math.abs(d.cost_usd - d.usage.prompt_tokens * CHEAP_PRICE.input_per_mtok / 1e6) < 1e-12);
-    const one = d.usage.prompt_tokens / 2;  // two tries, each its prompt
-    assert.equal(Math.round(one), one);
+    // Two tries, each its prompt: twice what one try of the same prompt is charged.
+    const once = await postChat(gw.base, chatBody('slow-once', 'a question for a slow model'));
+    const d1 = await getDecision(gw.base, once.headers.get('x-switchboard-decision'));
+    assert.deepEqual(d1.attempts.map((a) => a.result), ['upstream_timeout']);
+    assert.ok(d1.usage.prompt_tokens > 0);
+    assert.equal(d.usage.prompt_tokens, 2 * d1.usage.prompt_tokens);
     const n = await postChat(gw.base, chatBody('nowhere', 'a question for nobody'));
     assert.equal(n.status, 502, n.text);
     const dn = await getDecision(gw.base, n.headers.get('x-switchboard-decision'));

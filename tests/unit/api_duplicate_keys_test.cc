@@ -1,6 +1,7 @@
 // Every API front end refuses a body that repeats a top-level key (the routing/billing bypass of
 // {"model":"auto","model":"gpt-4"}), naming the key, as chat completions does — and, since
 // session 24, a key repeated in any nested object (a message's two `content` keys).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "api/completions.h"
@@ -83,4 +84,20 @@ TEST(ApiDuplicateKeys, NotJsonAndNotAnObjectKeepTheirOwnErrors) {
 }
 
 }  // namespace
+// A number simdjson cannot hold is named with its key (simdjson says only that a number failed).
+TEST(JsonErrors, AnUnheldNumberIsNamedWithItsKey) {
+  using testing::HasSubstr;
+  const auto message = [](std::string_view body) {
+    auto r = parse_request_object(body);
+    return r ? std::string() : r.error().message;
+  };
+  EXPECT_THAT(message(R"({"model":"m","temperature": 1e999})"),
+              HasSubstr("the number 1e999 of 'temperature' is malformed or out of range"));
+  EXPECT_THAT(message(R"({"max_tokens": 99999999999999999999999})"),
+              HasSubstr("'max_tokens'"));
+  EXPECT_THAT(message(R"({"a": [1, 2, -1e400]})"), HasSubstr("-1e400 of 'a'"));
+  EXPECT_THAT(message(R"({"s": "1e999", "b": 01})"), HasSubstr("the number 01 of 'b'"));
+  EXPECT_EQ(message(R"({"a": 1e5, "b": -0.5e-3, "c": 18446744073709551615})"), "");
+}
+
 }  // namespace switchboard::api

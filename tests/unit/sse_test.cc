@@ -52,6 +52,23 @@ TEST(SseParser, ReadsCrOnlyLineEndsAndCrlfSplitBetweenPieces) {
   EXPECT_EQ(sse_closing_bytes(p), "\n\n");  // "\n" alone would only complete the "\r\n"
 }
 
+// A stream is complete at [DONE], an error event, or once every choice (the request's n) has its
+// finish_reason: a stream cut during the second of two choices is not.
+TEST(StreamMeter, CompleteWhenEveryChoiceFinished) {
+  StreamMeter m;
+  EXPECT_FALSE(m.complete());
+  m.on_event(R"({"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]})");
+  EXPECT_FALSE(m.complete());
+  m.on_event(R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})");
+  EXPECT_TRUE(m.complete(1));
+  EXPECT_FALSE(m.complete(2));
+  m.on_event(R"({"choices":[{"index":1,"delta":{},"finish_reason":"length"}]})");
+  EXPECT_TRUE(m.complete(2));
+  StreamMeter done;
+  done.on_event("[DONE]");
+  EXPECT_TRUE(done.complete(3));
+}
+
 TEST(StreamMeter, CountsContentUsageErrorsAndDone) {
   StreamMeter m;
   m.on_event(R"({"choices":[{"delta":{"role":"assistant"}}]})");

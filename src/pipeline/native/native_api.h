@@ -44,9 +44,9 @@ class UsageMeter {
   virtual std::int64_t content_chunks() const = 0;  // deltas seen: the usage when none is reported
   virtual bool saw_done() const = 0;                // the stream's terminal event arrived
   virtual bool saw_error() const = 0;               // an error event arrived
-  // The answer came to its end (its API's terminal or error event; chat: a finish_reason too):
-  // a stream whose body ends before was cut short.
-  virtual bool complete() const = 0;
+  // The answer of `choices` choices came to its end (its API's terminal or error event; chat:
+  // each choice's finish_reason too): a stream whose body ends before was cut short.
+  virtual bool complete(std::int64_t choices) const = 0;
 };
 
 // Any meter with those six members (api::StreamMeter, api::MessagesStreamMeter, ...).
@@ -58,7 +58,7 @@ class MeterOf final : public UsageMeter {
   std::int64_t content_chunks() const override { return m_.content_chunks(); }
   bool saw_done() const override { return m_.saw_done(); }
   bool saw_error() const override { return m_.saw_error(); }
-  bool complete() const override { return m_.complete(); }
+  bool complete(std::int64_t choices) const override { return m_.complete(choices); }
 
  private:
   Meter m_;
