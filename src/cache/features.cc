@@ -276,10 +276,45 @@ void FeatureBuilder::add(const WordView& w, std::string_view text) {
     f_.entities.push_back(w.plain);
 }
 
+namespace {
+
+bool operator_char(char c) {
+  switch (c) {
+    case '+': case '-': case '*': case '/': case '%': case '^': case '=': case '<': case '>':
+    case '!': case '&': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+}  // namespace
+
+void FeatureBuilder::add_operators(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (!operator_char(text[i])) continue;
+    std::size_t end = i;
+    while (end < text.size() && operator_char(text[end])) ++end;
+    const std::string_view op = text.substr(i, end - i);
+    const bool hyphen = op == "-" && i > 0 && end < text.size() && ascii_letter(text[i - 1]) &&
+                        ascii_letter(text[end]);  // well-known, e-mail
+    const bool exclamation = op.find_first_not_of('!') == std::string_view::npos;  // "Hello!"
+    if (!hyphen && !exclamation) {
+      std::uint64_t h = 0xcbf29ce484222325ULL;
+      for (char c : op) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+      f_.operators.push_back(h);
+    }
+    i = end - 1;
+  }
+}
+
 Features FeatureBuilder::finish() {
   first_occurrences(f_.numbers);
   first_occurrences(f_.polarity);
   first_occurrences(f_.entities);
+  first_occurrences(f_.operators);
   return std::move(f_);
 }
 
@@ -287,6 +322,7 @@ Features extract_features(std::string_view text, Newlines newlines) {
   FeatureBuilder b;
   scan_words(
       text, newlines, [&](const WordView& w) { b.add(w, text); }, [](std::uint64_t) {});
+  b.add_operators(text);
   return b.finish();
 }
 

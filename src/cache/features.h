@@ -11,6 +11,9 @@
 //   entities    capitalised words other than a sentence's ordinary first word, acronyms, words
 //               with inner capitals or digits (iPhone, GPT4), lowercased
 //   languages   natural and programming language names (French, Python, ...)
+//   operators   runs of + - * / % ^ = < > ! & | ~ ("2 + 3" and "2 - 3", "-5" and "5", ">=" and
+//               "<=", "15%" and "15" embed alike); not a hyphen between letters nor a run of
+//               '!' alone
 // Each is compared as a sequence of first occurrences, so that "km to miles" and "miles to km" or
 // "London to Paris" and "Paris to London" differ too (negation as a count). Contract: extract() is
 // pure, allocation-light (small vectors of 64-bit word hashes, no copy of a word) and linear in the
@@ -31,6 +34,7 @@ struct Features {
   std::vector<std::uint64_t> numbers;   // hashes, first occurrences in order
   std::vector<std::uint64_t> polarity;  // the same (polarity words, units, languages)
   std::vector<std::uint64_t> entities;  // the same
+  std::vector<std::uint64_t> operators;  // the same
   int negations = 0;
   bool operator==(const Features&) const = default;
 };
@@ -40,10 +44,12 @@ struct Features {
 Features extract_features(std::string_view text, Newlines newlines = Newlines::kStartSentence);
 
 // Builds Features word by word from a scan_words() pass (for callers that scan once for more than
-// the guards). add() each guard word of `text` in order, then finish() once.
+// the guards). add() each guard word of `text` in order, add_operators(text), then finish() once.
 class FeatureBuilder {
  public:
   void add(const WordView& word, std::string_view text);
+  // The operators of `text` (all of it, once, before finish()).
+  void add_operators(std::string_view text);
   Features finish();
 
  private:

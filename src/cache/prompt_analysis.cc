@@ -22,6 +22,7 @@ void analyse_prompt(const api::ChatRequest& req, const signals::GloveTable& glov
       last.offset + last.length == req.prompt_text.size();
   if (!fused) {
     scan_words(text, Newlines::kSpace, add, [](std::uint64_t) {});
+    builder.add_operators(text);
     features = builder.finish();
     if (embedding) glove.embed(req.prompt_text, *embedding);
     return;
@@ -32,6 +33,7 @@ void analyse_prompt(const api::ChatRequest& req, const signals::GloveTable& glov
   signals::GloveTable::word_hashes(std::string_view(req.prompt_text).substr(0, last.offset),
                                    hashes);
   scan_words(text, Newlines::kSpace, add, [](std::uint64_t h) { hashes.push_back(h); });
+  builder.add_operators(text);
   features = builder.finish();
   glove.embed_hashes(hashes, *embedding);
 }

@@ -31,6 +31,7 @@ std::string features_bytes(const Features& f) {
   put_vec(f.numbers);
   put_vec(f.polarity);
   put_vec(f.entities);
+  put_vec(f.operators);
   return out;
 }
 
@@ -53,7 +54,9 @@ std::optional<Features> features_from(std::string_view b) {
     return true;
   };
   std::uint32_t neg = 0;
-  if (!get32(neg) || !get_vec(f.numbers) || !get_vec(f.polarity) || !get_vec(f.entities))
+  // An entry written before operators were kept has none: unusable (it expires), never a match.
+  if (!get32(neg) || !get_vec(f.numbers) || !get_vec(f.polarity) || !get_vec(f.entities) ||
+      !get_vec(f.operators))
     return std::nullopt;
   f.negations = static_cast<int>(neg);
   return f;

@@ -136,6 +136,24 @@ TEST(CacheKey, ToolCallIdsAndFieldOrderDoNotMatterTheirContentDoes) {
       << "a result for another call than the one made";
 }
 
+// Operators embed alike ("Compute 2 + 3" answered with the answer to "2 - 3", similarity 1.0):
+// a swap of one keeps the cached answer away; hyphens and exclamation marks are no operators.
+TEST(CacheFeatures, OperatorsAndSigns) {
+  const auto same = [](std::string_view a, std::string_view b) {
+    return compatible(extract_features(a), extract_features(b));
+  };
+  EXPECT_FALSE(same("Compute 2 + 3", "Compute 2 - 3"));
+  EXPECT_FALSE(same("What is -5 squared?", "What is 5 squared?"));
+  EXPECT_FALSE(same("Is x >= y?", "Is x <= y?"));
+  EXPECT_FALSE(same("if a == b", "if a != b"));
+  EXPECT_FALSE(same("p && q", "p || q"));
+  EXPECT_FALSE(same("Add 15% tax", "Add 15 tax"));
+  EXPECT_FALSE(same("a + b - c", "a - b + c"));
+  EXPECT_TRUE(same("Compute 2 + 3", "compute 2 + 3, please"));
+  EXPECT_TRUE(same("a well-known e-mail trick", "a well known e mail trick"));
+  EXPECT_TRUE(same("Hello! How are you?", "Hello, how are you?"));
+}
+
 TEST(CacheFeatures, NumbersNegationsEntitiesLanguagesPolarity) {
   auto f = [](const char* s) { return extract_features(s); };
   EXPECT_EQ(f("How many calories in 2 eggs?"), f("how many calories in two eggs"));
