@@ -146,6 +146,13 @@ std::string collapse_whitespace(std::string_view text) {
   return out;
 }
 
+std::string_view trim_whitespace(std::string_view text) {
+  constexpr std::string_view kSpace = " \n\t\r\f\v";
+  const std::size_t first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
+}
+
 Result<NormalisedRequest> normalise(std::string_view body, const api::ChatRequest& req,
                                     std::string_view scope) {
   NormalisedRequest out;
@@ -232,9 +239,9 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
         if (i == last && !extra) {
           out.partition = Hasher::mix(h.a ^ (h.b << 1));
           out.last_text = collapse_whitespace(req.text_of(req.messages[i]));
-          h.bytes(out.last_text);
+          h.bytes(trim_whitespace(req.text_of(req.messages[i])));
         } else {
-          h.bytes(collapse_whitespace(req.text_of(req.messages[i])));
+          h.bytes(trim_whitespace(req.text_of(req.messages[i])));
         }
       }
       ++i;

@@ -1,7 +1,8 @@
 // What identifies a chat request for the cache, and whether it may be cached at all.
 //
 // The request is normalised before hashing: JSON whitespace and the order of top-level keys do not
-// matter, runs of whitespace inside message texts collapse to one space and are trimmed, and the
+// matter, message texts are trimmed (whitespace inside them counts: indentation is code's
+// meaning; the semantic guards compare the last text with its runs collapsed), and the
 // fields that do not change the answer are left out: `model` (the route; routes sharing a cache
 // share answers on purpose), `stream`, `stream_options`, `user`, `metadata`, `store`,
 // `service_tier`, `n` when 1. Every other top-level field (temperature, max_tokens, seed,
@@ -10,7 +11,7 @@
 //   partition  everything except the last message's text: the parameters, every earlier message,
 //              the last message's role. A semantic match is looked for only among entries of the
 //              same partition (same system prompt, same history, same parameters).
-//   exact      partition + the last message's normalised text (128 bits).
+//   exact      partition + the last message's trimmed text (128 bits).
 //
 // A message with fields beyond role and text (tool_calls, tool_call_id, name, non-text parts) is
 // keyed whole, with its tool call ids replaced by their order of first appearance in the request
@@ -58,5 +59,7 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
 
 // Collapses whitespace runs to one space, trims both ends.
 std::string collapse_whitespace(std::string_view text);
+// Trims whitespace from both ends (what the keys hash of a message's text).
+std::string_view trim_whitespace(std::string_view text);
 
 }  // namespace switchboard::cache

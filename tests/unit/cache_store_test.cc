@@ -28,10 +28,28 @@ TEST(CacheKey, WhitespaceKeyOrderStreamAndRouteDoNotMatter) {
   const auto a = norm(
       R"({"model":"r","messages":[{"role":"user","content":"Hello   world"}],"max_tokens":5})");
   const auto b = norm(R"({ "max_tokens": 5, "stream": true, "model": "other",
-      "messages": [ {"content": "  Hello world\n", "role": "user"} ], "user": "u1", "n": 1 })");
+      "messages": [ {"content": "  Hello   world\n", "role": "user"} ], "user": "u1", "n": 1 })");
   EXPECT_EQ(a.exact, b.exact);
   EXPECT_EQ(a.partition, b.partition);
   EXPECT_EQ(a.last_text, "Hello world");
+}
+
+// Whitespace inside a text is part of the exact key: indentation is code's meaning (a sweep got
+// the answer for unindented Python to the indented one, on an exact-only route).
+TEST(CacheKey, WhitespaceInsideATextCounts) {
+  const auto indented = norm(
+      R"j({"model":"r","messages":[{"role":"user","content":"Fix:\nif x:\n    y()\nz()"}]})j");
+  const auto flat = norm(
+      R"j({"model":"r","messages":[{"role":"user","content":"Fix:\nif x:\ny()\nz()"}]})j");
+  EXPECT_NE(indented.exact, flat.exact);
+  const auto tabs = norm(R"({"model":"r","messages":[{"role":"user","content":"a\tb"}]})");
+  const auto spaces = norm(R"({"model":"r","messages":[{"role":"user","content":"a b"}]})");
+  EXPECT_NE(tabs.exact, spaces.exact);
+  const auto sys1 = norm(
+      R"({"model":"r","messages":[{"role":"system","content":"a  b"},{"role":"user","content":"q"}]})");
+  const auto sys2 = norm(
+      R"({"model":"r","messages":[{"role":"system","content":"a b"},{"role":"user","content":"q"}]})");
+  EXPECT_NE(sys1.partition, sys2.partition);
 }
 
 TEST(CacheKey, ParametersAndHistoryChangeTheKey) {
