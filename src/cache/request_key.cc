@@ -180,6 +180,9 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
         out.deterministic = false;
         out.not_deterministic = "functions";
       }
+    } else if (key == "logprobs") {  // a cached answer keeps no token logprobs to give back
+      bool on = false;
+      out.logprobs = value.get_bool().get(on) == simdjson::SUCCESS && on;
     } else if (key == "tools") {
       simdjson::dom::array a;
       out.has_tools =

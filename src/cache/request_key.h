@@ -17,7 +17,8 @@
 // keyed whole, with its tool call ids replaced by their order of first appearance in the request
 // (an agent's turn after a cached tool call matches whatever ids that call got).
 //
-// Deterministic: temperature absent or 0, no legacy `functions`, n absent or 1. `tools` is
+// Deterministic: temperature absent or 0, no legacy `functions`, n absent or 1. `logprobs` asked
+// for is reported: a cached answer keeps none to give back (the cache stage bypasses). `tools` is
 // reported (has_tools): the cache stage matches such requests exactly only. Contract:
 // normalise() reads the raw body (already validated by api::parse_chat_request) with simdjson;
 // errors only for a body that is not a JSON object.
@@ -49,6 +50,7 @@ struct NormalisedRequest {
   std::string not_deterministic;  // why not: "temperature", "functions", "n"
   bool has_tools = false;         // a non-empty `tools`
   bool multiple_choices = false;  // n > 1: never cached (one answer is stored)
+  bool logprobs = false;          // logprobs: true: never cached (no logprobs are stored)
 };
 
 // `scope`, when not empty, is hashed into both keys first: requests of different scopes (API keys,

@@ -143,5 +143,12 @@ describe('semantic cache', () => {
     // n > 1 is never cached, even when deterministic.
     const bad = await postChat(gw.base, { model: 'faq', messages: [{ role: 'user', content: 'x' }], n: 3 });
     assert.equal(bad.headers.get('x-switchboard-cache'), 'bypass');
+    // Nor are logprobs asked for: a cached answer keeps none to give back.
+    for (let i = 0; i < 2; i++) {
+      const lp = await postChat(gw.base, chatBody('faq', 'logprobs please', { logprobs: true }));
+      assert.equal(lp.headers.get('x-switchboard-cache'), 'bypass');
+      const d = await getDecision(gw.base, lp.headers.get('x-switchboard-decision'));
+      assert.match(d.cache.note, /logprobs/);
+    }
   });
 });

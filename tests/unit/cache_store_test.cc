@@ -34,6 +34,14 @@ TEST(CacheKey, WhitespaceKeyOrderStreamAndRouteDoNotMatter) {
   EXPECT_EQ(a.last_text, "Hello world");
 }
 
+// Logprobs asked for are not cached: a cached answer keeps none to give back.
+TEST(CacheKey, LogprobsAreNotCached) {
+  EXPECT_TRUE(norm(R"({"model":"r","messages":[{"role":"user","content":"Hi"}],"logprobs":true})")
+                  .logprobs);
+  EXPECT_FALSE(norm(R"({"model":"r","messages":[{"role":"user","content":"Hi"}],"logprobs":false})")
+                   .logprobs);
+}
+
 // Whitespace inside a text is part of the exact key: indentation is code's meaning (a sweep got
 // the answer for unindented Python to the indented one, on an exact-only route).
 TEST(CacheKey, WhitespaceInsideATextCounts) {

@@ -138,6 +138,7 @@ class CacheStage final : public Stage {
                                  ctx.req, scope_of(ctx, route.settings.scope));
     if (!norm) co_return bypass("unreadable request");
     if (norm->multiple_choices) co_return bypass("n > 1");
+    if (norm->logprobs) co_return bypass("logprobs asked for (a cached answer keeps none)");
     if (route.settings.deterministic_only && !norm->deterministic)
       co_return bypass("not deterministic (" + norm->not_deterministic + ")");
     if (norm->has_tools && !route.settings.tools) co_return bypass("tools (cache.tools: false)");
