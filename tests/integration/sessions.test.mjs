@@ -56,9 +56,11 @@ describe('sessions', () => {
     const echo = await echoUpstream();
     const replicas = ['r1', 'r2', 'r3'].map((name) => ({ url: echo.url, name }));
     gw = await startGateway({
-      models: [model(A, replicas, { balancer }), model(B, replicas, { balancer })],
+      models: [model(A, replicas, { balancer, context_window: 1000 }),
+        model(B, replicas, { balancer, price: { input_per_mtok: 0, output_per_mtok: 0 } })],
       routes: [
         { name: 'chat', policy: rules, session: { sticky: true, switch_margin: 0.05, ttl_s: 600 } },
+        { name: 'fit', policy: rules, session: { sticky: true } },
         { name: 'loose', policy: rules, session: { sticky: false } },
         { name: 'plain', policy: rules },
         { name: 'cached_chat', policy: rules, session: { sticky: true }, cache: { ttl_s: 600 } },
@@ -75,6 +77,26 @@ describe('sessions', () => {
     assert.equal(new Set(more).size, 3, `round robin over three replicas: ${more}`);
     const d = await getDecision(gw.base, turns[1].id);
     assert.equal(d.session, null);
+  });
+
+  test('a rules route\'s session leaves a model the turn does not fit: context window, max_cost', async () => {
+    const first = await turn(gw.base, 'fit', [{ role: 'user', content: 'hello' }],
+      { headers: { 'x-session-id': 'fit-1' } });
+    assert.equal(first.model, A);
+    // A long turn (over A's 1,000-token window) the policy sends to B: the session cannot keep A.
+    const long = await turn(gw.base, 'fit', [{ role: 'user', content: `code ${'word '.repeat(1500)}` }],
+      { headers: { 'x-session-id': 'fit-1' } });
+    assert.equal(long.model, B);
+    const d = await getDecision(gw.base, long.id);
+    assert.equal(d.session.action, 'switched');
+    assert.match(d.session.reason, /context window 1000/);
+    // A turn whose max_cost A's list price exceeds (B is free).
+    await turn(gw.base, 'fit', [{ role: 'user', content: 'hello' }], { headers: { 'x-session-id': 'fit-2' } });
+    const cheap = await turn(gw.base, 'fit', [{ role: 'user', content: 'some code' }],
+      { headers: { 'x-session-id': 'fit-2', 'x-switchboard-max-cost': '0.0000001' } });
+    assert.equal(cheap.model, B);
+    const dc = await getDecision(gw.base, cheap.id);
+    assert.match(dc.session.reason, /over max_cost/);
   });
 
   test('x-session-id: three turns on one model and one replica', async () => {

@@ -190,6 +190,10 @@ TEST(Stickiness, SwitchesAwayFromAnIneligibleOrUnknownModel) {
   std::vector<Candidate> plain{cand("a", std::nullopt), cand("b", std::nullopt)};
   EXPECT_TRUE(stickiness(plain, "b", "a", 0).stay);
   EXPECT_TRUE(stickiness({}, "b", "a", 0).stay);
+  // Without candidates the caller says why the session's model cannot take the request.
+  auto unfit = stickiness({}, "b", "a", 0, "needs 900 tokens, context window 300");
+  EXPECT_FALSE(unfit.stay);
+  EXPECT_NE(unfit.reason.find("context window 300"), std::string::npos);
   // A NaN utility (a broken input) never keeps the session: it ranks last in the objective.
   std::vector<Candidate> nan{cand("a", std::numeric_limits<double>::quiet_NaN()), cand("b", 0.5)};
   EXPECT_FALSE(stickiness(nan, "b", "a", 1.0).stay);

@@ -290,15 +290,17 @@ std::uint64_t conversation_hash(const api::ChatRequest& request, std::string_vie
 }
 
 Verdict stickiness(const std::vector<Candidate>& candidates, std::string_view chosen,
-                   std::string_view session_model, double margin) {
+                   std::string_view session_model, double margin, std::string_view unfit) {
   const Candidate* mine = nullptr;
   const Candidate* theirs = nullptr;
   for (const auto& c : candidates) {
     if (c.model == session_model) mine = &c;
     if (c.model == chosen) theirs = &c;
   }
-  if (candidates.empty())
+  if (candidates.empty()) {
+    if (!unfit.empty()) return {false, fmt::format("{} is not eligible: {}", session_model, unfit)};
     return {true, "the policy lists no candidates (rules, static): the session keeps its model"};
+  }
   if (!mine) return {false, fmt::format("{} is not a candidate", session_model)};
   if (!mine->eligible)
     return {false, fmt::format("{} is not eligible{}{}", session_model,

@@ -165,8 +165,9 @@ struct Verdict {
 // Rule: when the session's model is not a candidate, or not eligible, it switches. When both have
 // a utility, it stays unless utility(chosen) − utility(session_model) > margin. When the policy
 // gives no utilities, it stays on the eligible session model; when it lists no candidates at all
-// (rules, static), it stays.
+// (rules, static), it stays unless `unfit` says why the session's model cannot take this request
+// (its context window, the request's max_cost: what the caller checked, "" = nothing).
 Verdict stickiness(const std::vector<Candidate>& candidates, std::string_view chosen,
-                   std::string_view session_model, double margin);
+                   std::string_view session_model, double margin, std::string_view unfit = {});
 
 }  // namespace switchboard::pipeline::session

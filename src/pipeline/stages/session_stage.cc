@@ -256,6 +256,25 @@ class SessionStage final : public SyncStage {
     return table.find_conversation(session::scoped(session::history_hash(req), owner), now);
   }
 
+  // Why `model` cannot take this request, for a policy that scores no candidates (rules,
+  // static): its context window, or the request's max_cost at the model's list price (the
+  // prompt's estimated tokens plus max_tokens); "" when it can. A policy with candidates says so
+  // itself (Candidate::eligible).
+  static std::string unfit(const RequestContext& ctx, std::string_view model) {
+    const ModelRuntime* m = ctx.runtime ? ctx.runtime->find_model(model) : nullptr;
+    if (!m) return "not a configured model";
+    const RouteRequest& r = ctx.route_request;
+    const std::int64_t needed = r.prompt_tokens + r.max_output_tokens;
+    if (m->config->context_window > 0 && needed > m->config->context_window)
+      return fmt::format("needs {} tokens, context window {}", needed, m->config->context_window);
+    if (r.max_cost) {
+      const double cost = m->config->price.cost(r.prompt_tokens, r.max_output_tokens);
+      if (cost > *r.max_cost)
+        return fmt::format("list cost ${:.6g} over max_cost ${:.6g}", cost, *r.max_cost);
+    }
+    return {};
+  }
+
   // After the policy decided: keep the session's model, or record the switch.
   static void amend(RequestContext& ctx, Turn& turn) {
     auto& rec = *ctx.rec.session;
@@ -275,7 +294,8 @@ class SessionStage final : public SyncStage {
       turn.switched = true;
     } else {
       auto verdict = session::stickiness(d.candidates, d.plan.model, turn.state->model,
-                                         turn.settings.switch_margin);
+                                         turn.settings.switch_margin,
+                                         d.candidates.empty() ? unfit(ctx, turn.state->model) : "");
       rec.reason = verdict.reason;
       if (verdict.stay) {
         rec.action = "stayed";
