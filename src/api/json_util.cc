@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,29 @@ std::string unheld_number(std::string_view body) {
 }
 
 }  // namespace
+
+std::optional<std::string> top_level_value(std::string_view body, std::string_view key) {
+  thread_local simdjson::dom::parser parser;
+  thread_local PaddedScratch scratch;
+  simdjson::dom::element doc, value;
+  if (parser.parse(scratch.view(body)).get(doc) != simdjson::SUCCESS) return std::nullopt;
+  simdjson::dom::object root;
+  if (doc.get_object().get(root) != simdjson::SUCCESS) return std::nullopt;
+  if (root.at_key(key).get(value) != simdjson::SUCCESS || value.is_null()) return std::nullopt;
+  return simdjson::minify(value);
+}
+
+std::string with_first_member(std::string_view body, std::string_view key, std::string_view raw) {
+  const auto open = body.find_first_not_of(" \t\r\n");
+  if (open == std::string_view::npos || body[open] != '{') return std::string(body);
+  const auto next = body.find_first_not_of(" \t\r\n", open + 1);
+  std::string out;
+  out.reserve(body.size() + key.size() + raw.size() + 8);
+  out.append(body.substr(0, open + 1)).append("\"").append(key).append("\":").append(raw);
+  if (next != std::string_view::npos && body[next] != '}') out.push_back(',');
+  out.append(body.substr(open + 1));
+  return out;
+}
 
 std::string json_error_message(std::string_view body, simdjson::error_code error) {
   std::string message = simdjson::error_message(error);

@@ -36,6 +36,13 @@ bool json_nesting_within(std::string_view text, std::size_t limit = kMaxJsonDept
 // document; objects of up to 16 keys are compared pairwise, larger ones sorted.
 std::optional<std::string> nested_duplicate_key(const simdjson::dom::element& doc);
 
+// The minified value of top-level member `key` of the JSON object `body` (nullopt when absent,
+// null, or `body` is no object).
+std::optional<std::string> top_level_value(std::string_view body, std::string_view key);
+// `body` (a JSON object) with "`key`": `raw` (JSON text) as its first member; unchanged when it is
+// not an object. `key` is written as is (no escaping: a literal key).
+std::string with_first_member(std::string_view body, std::string_view key, std::string_view raw);
+
 // simdjson's error for an unparsable body, with where a number error is when it is one: simdjson
 // only says "Problem while parsing a number", so the text is scanned for the first number JSON or
 // a double cannot hold, named with the key before it (`"temperature": 1e999`).

@@ -278,6 +278,18 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       (e) => e.status === 401 && /invalid x-api-key/.test(e.message) && e.type === 'authentication_error');
   });
 
+  test('top_k (Messages only: not in the chat body) is part of the cache key', async () => {
+    const ask = async (topK) => {
+      const { response } = await client.messages.create({ model: 'claude-cache', max_tokens: 20, top_k: topK,
+        messages: [{ role: 'user', content: 'name a fruit (top_k test)' }] }).withResponse();
+      return response.headers.get('x-switchboard-cache');
+    };
+    assert.equal(await ask(5), 'miss');
+    assert.equal(await ask(5), 'hit');
+    assert.equal(await ask(500), 'miss', 'another top_k is another answer');
+    assert.equal(JSON.parse(upstream.requests.at(-1).body).top_k, 500);
+  });
+
   test('what only Anthropic reads (a PDF by URL, a server tool) passes through to it; a chat model refuses it by name; the cache bypasses it', async () => {
     const byUrl = { type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } };
     const asks = [

@@ -35,6 +35,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "api/chat_request.h"
+#include "api/json_util.h"
 #include "cache/cache_config.h"
 #include "cache/features.h"
 #include "cache/memory_store.h"
@@ -134,9 +135,15 @@ class CacheStage final : public Stage {
     std::string with_effort;
     if (!ctx.reasoning_effort.empty())
       with_effort = api::with_reasoning_effort(ctx.body, ctx.reasoning_effort);
+    // A Messages client's top_k is not in the chat body (chat completions have none) but reaches
+    // an Anthropic replica and changes its answer: keyed too, under a name no chat field has.
+    if (ctx.native_api == "anthropic" && !ctx.native_body.empty())
+      if (auto top_k = api::top_level_value(ctx.native_body, "top_k"))
+        with_effort = api::with_first_member(
+            with_effort.empty() ? ctx.body : std::string_view(with_effort), "\\u0001top_k", *top_k);
     auto norm = cache::normalise(with_effort.empty() ? ctx.body : std::string_view(with_effort),
                                  ctx.req, scope_of(ctx, route.settings.scope));
-    if (!norm) co_return bypass("unreadable request");
+    if (!norm) co_return bypass("unreadable request (" + norm.error().message + ")");
     if (norm->multiple_choices) co_return bypass("n > 1");
     if (norm->logprobs) co_return bypass("logprobs asked for (a cached answer keeps none)");
     if (route.settings.deterministic_only && !norm->deterministic)
