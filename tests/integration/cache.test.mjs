@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getDecision,
-  GPT4,
+  GPT4, fakeUpstream, completionJson,
 } from './lib/harness.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
 
@@ -15,11 +15,20 @@ describe('semantic cache', () => {
   let gw;
   let replay;
   let echo;
+  let filtering;
   before(async () => {
     [replay, echo] = await Promise.all([startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 }), echoUpstream()]);
+    // Answers every request with a provider's content-filter stop.
+    filtering = await fakeUpstream((req, res) => {
+      const body = JSON.parse(completionJson('filtering', ''));
+      body.choices[0].finish_reason = 'content_filter';
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
     gw = await startGateway({
-      models: [model(GPT4, replay.url), model(FAKE, echo.url)],
+      models: [model(GPT4, replay.url), model(FAKE, echo.url), model('filtering', filtering.url)],
       routes: [
+        { name: 'filtered', policy: { type: 'static', model: 'filtering' }, cache: { ttl_s: 600 } },
         { name: 'cached', policy: { type: 'static', model: GPT4 }, cache: { ttl_s: 600 } },
         { name: 'faq', policy: { type: 'static', model: FAKE }, cache: { name: 'faq' } },
         { name: 'plain', policy: { type: 'static', model: FAKE } },
@@ -125,6 +134,17 @@ describe('semantic cache', () => {
     assert.equal(r.headers.get('x-switchboard-cache'), 'hit');
     assert.equal(r.json.choices[0].message.content, `answer to: ${q}`);
     assert.equal(echo.requests.length, n0);
+  });
+
+  test('an answer the provider\'s content filter stopped is not stored', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await postChat(gw.base, chatBody('filtered', 'something filtered'));
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-switchboard-cache'), 'miss');
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      assert.match(d.cache.note, /not stored: the provider's content filter/);
+    }
+    assert.equal(filtering.requests.length, 2);
   });
 
   test('non-deterministic requests bypass; uncached routes carry no cache header', async () => {

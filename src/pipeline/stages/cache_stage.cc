@@ -312,6 +312,13 @@ class CacheStage final : public Stage {
           }
           auto answer = tap->answer();
           if (!answer) return;
+          // A provider's content filter says something of this moment's policy, not of the
+          // question: asking again may be answered (an answer the token limit cut is kept: the
+          // same request, max_tokens included, gets the same cut).
+          if (answer->finish_reason == "content_filter") {
+            if (c.rec.cache) c.rec.cache->note = "not stored: the provider's content filter";
+            return;
+          }
           answer->cost_usd = c.rec.cost_usd;
           // A single call's model (the plan's, or the fallback that answered); a cascade's or an
           // ensemble's answer is no one model's.
