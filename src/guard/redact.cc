@@ -242,17 +242,18 @@ std::string StreamRestorer::feed(std::string_view in) {
   std::size_t start = 0;
   for (;;) {
     const std::size_t from = std::max(start, resume);
-    const std::size_t lf = pending_.find("\n\n", from);
-    const std::size_t crlf = pending_.find("\r\n\r\n", from);
-    std::size_t end, sep;
-    if (lf == std::string::npos && crlf == std::string::npos) break;
-    if (crlf != std::string::npos && (lf == std::string::npos || crlf < lf)) {
-      end = crlf;
-      sep = 4;
-    } else {
-      end = lf;
-      sep = 2;
+    // An event ends with a blank line: two line ends in a row, each "\n", "\r\n" or a lone "\r"
+    // (the separators below; the event's bytes run to the separator's end either way).
+    std::size_t end = std::string::npos, sep = 0;
+    for (const std::string_view blank : {"\n\n", "\r\n\r\n", "\r\r", "\n\r\n", "\r\n\n"}) {
+      const std::size_t at = pending_.find(blank, from);
+      if (at == std::string::npos) continue;
+      if (at + blank.size() < (end == std::string::npos ? end : end + sep)) {
+        end = at;
+        sep = blank.size();
+      }
     }
+    if (end == std::string::npos) break;
     out += process_event(std::string_view(pending_).substr(start, end + sep - start));
     start = end + sep;
   }
@@ -298,7 +299,7 @@ std::string StreamRestorer::process_event(std::string_view event) {
   // One "data: " line holding a JSON object, else passed through.
   std::string_view line = event;
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  if (!line.starts_with("data:") || line.find('\n') != std::string_view::npos)
+  if (!line.starts_with("data:") || line.find_first_of("\r\n") != std::string_view::npos)
     return std::string(event);
   std::string_view data = line.substr(5);
   if (!data.empty() && data.front() == ' ') data.remove_prefix(1);

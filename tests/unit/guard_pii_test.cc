@@ -240,6 +240,23 @@ TEST(GuardRestore, StreamedPlaceholderSplitOverChunks) {
   EXPECT_NE(out.find("data: [DONE]"), std::string::npos);
 }
 
+// Events may end with lone CRs or mixed line ends (the SSE grammar): each is restored as it comes,
+// not held to the stream's end.
+TEST(GuardRestore, EventsEndingWithLoneCrsAreRestoredAsTheyCome) {
+  const auto cr = [](std::string e) {
+    for (auto& c : e)
+      if (c == '\n') c = '\r';
+    return e;
+  };
+  StreamRestorer r(Placeholders{{"[EMAIL_1]", "a@example.com"}});
+  const std::string first = r.feed(cr(event("write to [EMAIL_1] ")));
+  EXPECT_NE(first.find("a@example.com"), std::string::npos) << first;
+  std::string mixed = event("or [EMAIL_1]");
+  mixed.replace(mixed.size() - 2, 2, "\n\r\n");
+  const std::string second = r.feed(mixed);
+  EXPECT_NE(second.find("a@example.com"), std::string::npos) << second;
+}
+
 TEST(GuardRestore, StreamedReasoningIsRestoredAndReleasedBeforeTheAnswer) {
   for (const char* field : {"reasoning_content", "reasoning"}) {
     StreamRestorer r(Placeholders{{"[EMAIL_1]", "a@example.com"}});
