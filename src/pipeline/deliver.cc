@@ -207,11 +207,15 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
       // No usage: the answer's tokens estimated from its text (else its body), as a multi-call
       // plan prices such a call — counting none let a key's budget and token limit miss them.
       rec.prompt_tokens = ctx.req.estimated_prompt_tokens;
-      const auto parsed = api::parse_completion(whole);
-      rec.completion_tokens =  // the first choice's text times n, else the whole body's
-          parsed && !parsed->content.empty()
-              ? api::estimate_tokens(parsed->content.size()) * ctx.req.choices
-              : api::estimate_tokens(whole.size());
+      if (ctx.kind != RequestKind::kChat) {
+        rec.completion_tokens = 0;  // embeddings generate none: their vectors are no tokens
+      } else {
+        const auto parsed = api::parse_completion(whole);
+        rec.completion_tokens =  // the first choice's text times n, else the whole body's
+            parsed && !parsed->content.empty()
+                ? api::estimate_tokens(parsed->content.size()) * ctx.req.choices
+                : api::estimate_tokens(whole.size());
+      }
       rec.tokens_source = "estimated";
     }
     set_cost(ctx, upstream, usage);

@@ -6,7 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import {
-  startReplay, startGateway, model, stopAll, demoPrompt, getDecision, getJson, GPT4,
+  startReplay, startGateway, model, stopAll, demoPrompt, getDecision, getJson, GPT4, fakeUpstream,
 } from './lib/harness.mjs';
 import { postJson } from './lib/post.mjs';
 
@@ -24,9 +24,17 @@ describe('embeddings routed among embedding models; legacy completions', () => {
     const chat = await startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 });
     code = await startReplay({ model: CODE, extraArgs: ['--embedding-dim', String(DIM)] });
     text = await startReplay({ model: TEXT, extraArgs: ['--embedding-dim', String(DIM)] });
+    // An embeddings server that reports no usage.
+    const quiet = await fakeUpstream((req, res, body) => {
+      const j = JSON.parse(body);
+      const inputs = Array.isArray(j.input) ? j.input : [j.input];
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', model: j.model,
+        data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: new Array(1536).fill(0.125) })) }));
+    });
     gw = await startGateway({
       models: [model(GPT4, chat.url), model(CODE, code.url, { price: EMBED_PRICE }),
-        model(TEXT, text.url, { price: EMBED_PRICE })],
+        model(TEXT, text.url, { price: EMBED_PRICE }), model('quiet-embed', quiet.url, { price: EMBED_PRICE })],
       routes: [
         { name: 'auto', policy: { type: 'static', model: GPT4 } },
         { name: 'embed', policy: { type: 'rules', default: TEXT, rules: [
@@ -77,6 +85,14 @@ describe('embeddings routed among embedding models; legacy completions', () => {
     assert.equal(d.usage.source, 'upstream');
     assert.ok(Math.abs(d.cost_usd - b.usage.prompt_tokens * EMBED_PRICE.input_per_mtok / 1e6) < 1e-15, String(d.cost_usd));
     assert.ok(d.cost_usd > 0);
+  });
+
+  test('embeddings without usage from the upstream: the input is estimated, no completion tokens', async () => {
+    const input = Array.from({ length: 50 }, (_, i) => `sentence number ${i} to embed`);
+    const { response } = await openai.embeddings.create({ model: 'quiet-embed', input }).withResponse();
+    const d = await getDecision(gw.base, response.headers.get('x-switchboard-decision'));
+    assert.equal(d.usage.completion_tokens, 0, 'the vectors are no tokens');
+    assert.ok(d.usage.prompt_tokens > 0 && d.usage.prompt_tokens < 2000, JSON.stringify(d.usage));
   });
 
   test('embeddings to a model by name, and the route is listed in /v1/models', async () => {
