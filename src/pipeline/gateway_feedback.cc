@@ -250,6 +250,18 @@ http::Response Gateway::feedback_blocking(std::string_view body, const store::Ow
     }
     out.records.push_back(std::move(*rec));
   }
+  // A preference compares two answers of one route: across routes, the first's learner got the
+  // pair and the second's nothing, while its decision could take no other feedback after.
+  if (fb.kind == api::FeedbackRequest::Kind::kPairwise &&
+      out.records[0].route != out.records[1].route) {
+    metrics_.feedback.with({"", "pairwise", "bad_request"}).inc();
+    return error_reply(
+        400, make_error(ErrorKind::kBadRequest, "invalid_feedback",
+                        "decisions '" + out.records[0].id + "' and '" + out.records[1].id +
+                            "' are of different routes ('" + out.records[0].route + "', '" +
+                            out.records[1].route + "'): a preference compares two answers of "
+                            "one route"));
+  }
   std::vector<store::FeedbackRow> rows;
   const std::int64_t t = now_ms();
   for (std::size_t i = 0; i < out.records.size(); ++i) {

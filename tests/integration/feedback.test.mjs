@@ -150,6 +150,13 @@ describe('POST /v1/feedback', () => {
     assert.equal(r.json.learning, 'queued');
     const twice = await post(gw.base, '/v1/feedback', { decision_id: b.id, score: 1 });
     assert.equal(twice.status, 409, 'the pair stored feedback for both decisions');
+    // A pair across two routes is refused: each route's learner would see half of it.
+    const other = await ask(gw.base, 'fixed', 'compare me three');
+    const c = await ask(gw.base, 'ranked', 'compare me four');
+    const across = await post(gw.base, '/v1/feedback', { decision_a: other.id, decision_b: c.id, winner: 'a' });
+    assert.equal(across.status, 400, across.text);
+    assert.match(expectErrorShape(assert, across.json, 'invalid_feedback').message, /different routes/);
+    assert.equal((await feedback(gw.base, { decision_id: c.id, score: 1 })).status, 200, 'nothing was stored');
     await eventually(async () => (await metric(gw.base, 'switchboard_feedback_learned_total',
       { route: 'ranked' })) >= 1);
   });
