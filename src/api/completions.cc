@@ -26,7 +26,7 @@ json usage_json(const TokenCounts& u) {
 class CompletionsTranslator final : public AnswerTranslator {
  public:
   explicit CompletionsTranslator(const CompletionsRequest* r) {
-    if (r) model_ = r->model;
+    if (r) model_ = r->model, include_usage_ = r->include_usage;
   }
   Result<std::string> whole(std::string_view body) override {
     auto a = read_chat_completion(body);
@@ -58,6 +58,7 @@ class CompletionsTranslator final : public AnswerTranslator {
               {"model", model_.empty() ? c->model : model_}};
     // A refusal has no place of its own in a completion: it is the text.
     if (c->content.empty()) c->content = std::move(c->refusal);
+    if (!include_usage_) c->usage.reset();  // asked of the upstream for the record only
     const bool has_choice = !c->content.empty() || !c->finish_reason.empty();
     if (!has_choice && !c->usage) return "";  // the role chunk
     j["choices"] = json::array();
@@ -86,6 +87,7 @@ class CompletionsTranslator final : public AnswerTranslator {
 
  private:
   std::string model_;
+  bool include_usage_ = true;  // without a request (an error's translator): as sent
   bool finished_ = false;
 };
 
@@ -144,12 +146,20 @@ Result<CompletionsRequest> parse_completions_request(std::string_view body) {
     if (!j[k].is_number()) return invalid_request(std::string(k) + " must be a number");
     chat[k] = j[k];
   }
-  for (const char* k : {"seed", "user", "stop"})
+  // Chat completions take logit_bias as the Completions API does (token ids of the model's
+  // tokenizer); parameters of chat only would be dropped here, silently changing the answer.
+  for (const char* k : {"seed", "user", "stop", "logit_bias"})
     if (j.contains(k) && !j[k].is_null()) chat[k] = j[k];
+  for (const char* k : {"response_format", "tools", "tool_choice", "functions", "messages"})
+    if (j.contains(k) && !j[k].is_null())
+      return invalid_request(std::string(k) + " is not a Completions API parameter (use "
+                             "/v1/chat/completions)");
   if (r.stream) {
     chat["stream"] = true;
-    if (auto so = j.find("stream_options"); so != j.end() && so->is_object())
-      chat["stream_options"] = *so;
+    const auto so = j.find("stream_options");
+    r.include_usage = so != j.end() && so->is_object() && so->contains("include_usage") &&
+                      (*so)["include_usage"] == true;
+    chat["stream_options"] = {{"include_usage", true}};
   }
   r.chat_body = dump_json(chat);
   return r;

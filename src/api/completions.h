@@ -23,6 +23,10 @@ namespace switchboard::api {
 struct CompletionsRequest {
   std::string model;
   bool stream = false;
+  // The client asked for a usage chunk (stream_options.include_usage). The chat body always asks
+  // the upstream for usage, so that records and budgets see its counts; the translator passes the
+  // usage chunk on only when asked.
+  bool include_usage = false;
   std::string chat_body;
 };
 

@@ -56,7 +56,7 @@ TEST(CompletionsRequest, MalformedRequestsAreNamed) {
 }
 
 TEST(CompletionsAnswer, WholeAndStream) {
-  CompletionsRequest req{"auto", false, ""};
+  CompletionsRequest req{"auto", true, /*include_usage=*/true, ""};
   auto t = completions_translator(&req);
   json j = json::parse(*t->whole(chat_completion("Hi!")));
   EXPECT_EQ(j["object"], "text_completion");
@@ -83,6 +83,29 @@ TEST(CompletionsAnswer, WholeAndStream) {
   ASSERT_EQ(err.size(), 2u);
   EXPECT_EQ(err[0].data["error"]["code"], "upstream_stream_broken");
   EXPECT_EQ(err[1].raw, "[DONE]");
+}
+
+// The chat body always asks the upstream for usage (records and budgets get its counts); the
+// client gets the usage chunk only when it asked. logit_bias is passed on; chat-only parameters are
+// refused (they were dropped, changing the answer silently).
+TEST(CompletionsRequest, UsageAskedOfTheUpstreamLogitBiasKeptChatOnlyRefused) {
+  auto r = parse_completions_request(R"({"model":"m","prompt":"p","stream":true,"logit_bias":{"50256":-100}})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->include_usage);
+  json chat = json::parse(r->chat_body);
+  EXPECT_EQ(chat["stream_options"]["include_usage"], true);
+  EXPECT_EQ(chat["logit_bias"]["50256"], -100);
+  auto events = parse_events(run_stream(*completions_translator(&*r), text_stream()));
+  for (const auto& e : events) EXPECT_FALSE(e.data.is_object() && e.data.contains("usage")) << e.raw;
+  auto asked = parse_completions_request(
+      R"({"model":"m","prompt":"p","stream":true,"stream_options":{"include_usage":true}})");
+  ASSERT_TRUE(asked);
+  EXPECT_TRUE(asked->include_usage);
+  for (const char* k : {"response_format", "tools"}) {
+    auto bad = parse_completions_request(std::string(R"({"model":"m","prompt":"p",")") + k + R"(":{}})");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find(k), std::string::npos);
+  }
 }
 
 TEST(CompletionsAnswer, ARefusalIsTheText) {
