@@ -293,8 +293,10 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
                                                               : "GET, HEAD";
   const std::unique_ptr<api::AnswerTranslator> translator =
       fe ? fe->translate("").translator : nullptr;
+  const TokenCountApi* counting = token_count_api(target);
   http::Response r = translator ? json_response(http_status(not_allowed.kind),
                                                 translator->error_body(not_allowed))
+                     : counting ? token_count_error(*counting, not_allowed)
                                 : error_response(not_allowed);
   r.set(http::bhttp::field::allow, allow);
   co_return (void) co_await ex.respond(std::move(r));

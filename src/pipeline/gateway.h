@@ -61,6 +61,8 @@ namespace asio = boost::asio;
 // A token-counting endpoint's API (gateway_count_tokens.cc): the one served at `path`, or null.
 struct TokenCountApi;
 const TokenCountApi* token_count_api(std::string_view path);
+// `e` as the token-counting endpoint of `api` answers errors (its API's shape).
+http::Response token_count_error(const TokenCountApi& api, const Error& e);
 namespace learning {
 class Learner;
 class ContextCache;

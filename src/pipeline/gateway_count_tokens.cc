@@ -113,6 +113,10 @@ Replica* native_replica(const ModelRuntime& m, std::string_view api) {
 
 }  // namespace
 
+http::Response token_count_error(const TokenCountApi& api, const Error& e) {
+  return api.error(e);
+}
+
 const TokenCountApi* token_count_api(std::string_view path) {
   if (path == kAnthropicCount.upstream_path) return &kAnthropicCount;
   if (path == kResponsesCount.upstream_path) return &kResponsesCount;

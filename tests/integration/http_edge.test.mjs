@@ -142,6 +142,10 @@ describe('HTTP edge cases', () => {
     const j = await m.json();
     assert.equal(j.type, 'error');
     assert.equal(j.error.type, 'invalid_request_error');
+    // Anthropic's token counting endpoint answers in its shape too.
+    const c = await fetch(`${gw.base}/v1/messages/count_tokens`);
+    assert.equal(c.status, 405);
+    assert.equal((await c.json()).type, 'error');
   });
 
   test('an HTTP/1.1 request without a Host header, or with two, is 400 bad_http (RFC 9112 3.2)', async () => {
