@@ -66,6 +66,8 @@ struct ModelCall {
   // Set true once the request was written whole to the replica (null: not asked), whatever
   // happens next: a try that fails after it may have been run and billed.
   bool* sent = nullptr;
+  // The client's own headers a pass-through replica gets (anthropic-beta); never logged.
+  std::span<const std::pair<std::string_view, std::string_view>> client_headers = {};
 };
 
 class UpstreamResponse {

@@ -334,6 +334,10 @@ void Gateway::prepare(RequestContext& ctx, http::Exchange& ex, Worker& w, const 
   static_assert(std::size(kRoutingHeaders) == 3, "list every routing header in kStageHeaders");
   for (const auto& field : ex.request()) {
     const auto name = field.name_string();
+    if (ascii_iequals(name, "anthropic-beta")) {  // for Anthropic replicas, passed through
+      ctx.passed_headers.emplace_back("anthropic-beta", field.value());
+      continue;
+    }
     for (std::string_view wanted : kStageHeaders) {
       if (!ascii_iequals(name, wanted)) continue;
       ctx.headers.add(wanted, field.value());

@@ -30,6 +30,7 @@
 #include "pipeline/json_responses.h"
 #include "pipeline/native/native_api.h"
 #include "pool/health.h"
+#include "switchboard/ascii.h"
 
 namespace switchboard::pipeline {
 
@@ -163,6 +164,10 @@ asio::awaitable<void> Gateway::count_tokens(http::Exchange& ex, const TokenCount
         request->native_body ? std::string_view(*request->native_body) : ex.request().body(),
         rc.upstream_model.empty() ? model->config->name : rc.upstream_model);
     const auto deadline = std::chrono::steady_clock::now() + model->config->timeout;
+    std::vector<std::pair<std::string_view, std::string_view>> passed;
+    for (const auto& field : ex.request())
+      if (ascii_iequals(field.name_string(), "anthropic-beta"))
+        passed.emplace_back("anthropic-beta", field.value());
     ModelCall call{model->config->name,
                    replica,
                    api.upstream_path,
@@ -171,6 +176,8 @@ asio::awaitable<void> Gateway::count_tokens(http::Exchange& ex, const TokenCount
                    false,
                    deadline,
                    model->upstream_headers[replica->ordinal]};
+    // As for /v1/messages: the client's anthropic-beta decides how Anthropic reads the body.
+    if (api.native_api == "anthropic") call.client_headers = passed;
     auto started = co_await upstream_of(worker).start(call);
     // A replica without the endpoint (404, 405, 501: many servers of the Responses API have
     // none) is estimated for, as one not reached or cut off is.

@@ -42,6 +42,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(
   up.set("Content-Type", "application/json");
   up.set("Accept", call.stream ? "text/event-stream" : "application/json");
   for (const auto& [name, value] : call.headers) up.set(name, value);
+  for (const auto& [name, value] : call.client_headers) up.set(name, value);
   up.canceller = call.canceller;
   std::string_view authorization = call.authorization;
   http::UpstreamTarget target{&rc.endpoint, authorization, call.replica->index};

@@ -91,6 +91,10 @@ struct RequestContext {
   std::string_view native_body;
   // Why only a replica speaking native_api can answer ("" = any can; FrontRequest::native_only).
   std::string_view native_only;
+  // The client's headers a pass-through replica gets as they are (NativeApi::
+  // passes_client_headers(): Anthropic's `anthropic-beta`, which decides how it reads the body);
+  // views into the request, which outlives the run.
+  std::vector<std::pair<std::string_view, std::string_view>> passed_headers;
   // The client API's reasoning setting as chat's reasoning_effort ("" = none; a chat client's is in
   // its body): FrontRequest::reasoning_effort, sent to models with `reasoning: on`.
   std::string_view reasoning_effort;

@@ -278,6 +278,21 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       (e) => e.status === 401 && /invalid x-api-key/.test(e.message) && e.type === 'authentication_error');
   });
 
+  test('the client\'s anthropic-beta reaches the Anthropic replica on pass-through and counting, not through a translation', async () => {
+    const messages = [{ role: 'user', content: 'beta please' }];
+    await client.beta.messages.create({ model: CLAUDE, max_tokens: 20, betas: ['beta-one', 'beta-two'], messages });
+    assert.equal(upstream.requests.at(-1).headers['anthropic-beta'], 'beta-one,beta-two');
+    await client.beta.messages.countTokens({ model: CLAUDE, betas: ['beta-three'], messages });
+    assert.equal(upstream.requests.at(-1).url, '/v1/messages/count_tokens');
+    assert.match(upstream.requests.at(-1).headers['anthropic-beta'], /^beta-three\b/);  // + the SDK's own
+    const r = await fetch(`${gw.base}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-beta': 'beta-four' },
+      body: JSON.stringify({ model: CLAUDE, messages }),
+    });
+    assert.equal(r.status, 200);
+    assert.equal(upstream.requests.at(-1).headers['anthropic-beta'], undefined, 'a chat client is translated');
+  });
+
   test('top_k (Messages only: not in the chat body) is part of the cache key', async () => {
     const ask = async (topK) => {
       const { response } = await client.messages.create({ model: 'claude-cache', max_tokens: 20, top_k: topK,

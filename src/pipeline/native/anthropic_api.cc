@@ -1,5 +1,6 @@
 // `api: anthropic`: the replica speaks Anthropic Messages. /v1/messages clients are passed through
-// (POST /v1/messages, the key as x-api-key with anthropic-version 2023-06-01), metered in
+// (POST /v1/messages, the key as x-api-key with anthropic-version 2023-06-01, the client's
+// anthropic-beta as sent), metered in
 // Anthropic's terms (usage.input_tokens / output_tokens; in a stream from message_start and
 // message_delta). Other clients are served through the chat translation
 // (translated_api.h).
@@ -23,6 +24,9 @@ class AnthropicApi final : public PassThroughApi {
     return passes_through(ctx, st) ? *this : chat_over_anthropic();
   }
   std::string_view path(const RequestContext&) const override { return "/v1/messages"; }
+  // The client's anthropic-beta flags decide how Anthropic reads the body it passes through (beta
+  // tools, a 1M context): dropped, such a request failed or was read otherwise.
+  bool passes_client_headers() const override { return true; }
   std::optional<api::Usage> usage(std::string_view whole) const override {
     return api::anthropic_usage(whole);
   }

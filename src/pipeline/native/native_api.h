@@ -74,6 +74,9 @@ class NativeApi {
  public:
   virtual ~NativeApi() = default;
   virtual std::string_view name() const = 0;  // the `api:` value
+  // Whether the client's RequestContext::passed_headers go to the replica with the request (a
+  // pass-through of the client's own API; a translation never passes them).
+  virtual bool passes_client_headers() const { return false; }
   // The object that serves this request on a replica speaking this API (asked first, once per
   // attempt): itself by default; an API may hand requests of other clients to a translating one.
   virtual const NativeApi& serving(const RequestContext&, const CallState&) const {
