@@ -209,12 +209,14 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
     if (auto it = std::adjacent_find(many_keys.begin(), many_keys.end()); it != many_keys.end())
       return duplicate_key(*it);
   }
+  const std::size_t values = json_values(doc);
   if (auto nested = nested_duplicate_key(doc))
     return invalid("duplicate key '" + nested->substr(0, 64) +
                    "' in an object of the request body (a message, a content part, a tool call): "
                    "each field may appear once");
 
   ChatRequest req;
+  req.json_values = values;
   std::string_view model;
   if (!f.model || f.model->get_string().get(model) != simdjson::SUCCESS || model.empty())
     return invalid("'model' is required and must be a non-empty string");

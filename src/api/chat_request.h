@@ -44,6 +44,9 @@ struct ChatRequest {
   // (kLowDetailImageTokens at detail "low"). A file part (a PDF) adds nothing
   // (has_files says it is there).
   std::int64_t estimated_prompt_tokens = 0;
+  // The values of the body's arrays and objects (api/json_util.h json_values): what its parsed
+  // and translated forms cost in memory, held against the server's body budget (parse stage).
+  std::size_t json_values = 0;
   // The body's `user` field when it is a string ("" otherwise): an end-user id, which the session
   // stage uses to recognise a conversation (docs/sessions.md).
   std::string user;

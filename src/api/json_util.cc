@@ -175,6 +175,26 @@ std::string unheld_number(std::string_view body) {
 
 }  // namespace
 
+std::size_t json_values(const simdjson::dom::element& doc) {
+  std::size_t n = 0;
+  if (doc.is_array()) {
+    const simdjson::dom::array a(doc);
+    for (auto v : a) n += 1 + ((v.is_array() || v.is_object()) ? json_values(v) : 0);
+  } else if (doc.is_object()) {
+    for (auto field : simdjson::dom::object(doc))
+      n += 1 + ((field.value.is_array() || field.value.is_object()) ? json_values(field.value) : 0);
+  }
+  return n;
+}
+
+std::size_t json_values(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  thread_local PaddedScratch scratch;
+  simdjson::dom::element doc;
+  if (parser.parse(scratch.view(text)).get(doc) != simdjson::SUCCESS) return 0;
+  return json_values(doc);
+}
+
 std::optional<std::string> top_level_value(std::string_view body, std::string_view key) {
   thread_local simdjson::dom::parser parser;
   thread_local PaddedScratch scratch;

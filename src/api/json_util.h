@@ -43,6 +43,12 @@ std::optional<std::string> top_level_value(std::string_view body, std::string_vi
 // not an object. `key` is written as is (no escaping: a literal key).
 std::string with_first_member(std::string_view body, std::string_view key, std::string_view raw);
 
+// The values inside `doc`'s arrays and objects (members and elements, at every depth): what a
+// parsed or translated form of it holds one node for each of. Linear in its containers.
+std::size_t json_values(const simdjson::dom::element& doc);
+// The same of JSON text (0 when it is not JSON).
+std::size_t json_values(std::string_view text);
+
 // simdjson's error for an unparsable body, with where a number error is when it is one: simdjson
 // only says "Problem while parsing a number", so the text is scanned for the first number JSON or
 // a double cannot hold, named with the key before it (`"temperature": 1e999`).

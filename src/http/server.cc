@@ -634,6 +634,11 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     auto parsed = parser.release();
     Request request(std::move(parsed.base()), std::move(parsed.body()));
     Exchange exchange(stream, request, worker, options_.write_timeout);
+    exchange.set_memory_hold([this, &body_hold](std::size_t bytes) {
+      if (!reserve_body(bytes)) return false;
+      body_hold.add(bytes);
+      return true;
+    });
     exchange.pipelined_ = buffer.size() > 0;
     if (read_error) exchange.set_read_error(std::move(*read_error));
     if (draining()) exchange.set_close_after();

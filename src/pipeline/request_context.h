@@ -103,6 +103,9 @@ struct RequestContext {
   // The client's IP address ("" unknown), asked for only by the stages that need it: it costs a
   // getpeername call. Unset offline.
   std::function<std::string()> client_address;
+  // Takes more of the server's body budget for this request (http::Exchange::hold_memory): what
+  // is built from the body counts with it; false when there is no room (null: no budget).
+  std::function<bool(std::size_t)> hold_memory;
   std::optional<Error> read_error;  // the body could not be read (too large, timeout)
   Clock::time_point received_at = Clock::now();
   bool explain_only = false;  // POST /v1/route: stop after decide, answer nothing, record nothing

@@ -97,6 +97,26 @@ describe('server.max_body_budget_bytes', () => {
     for (const s of idle) s.destroy();
   });
 
+  test('what a body parses into counts against the budget: many tiny values are 503 overloaded', async () => {
+    // 600 one-character messages: 18 KB of body, but ~1,800 values parsed (and translated for a
+    // Messages client) — a sweep held 228 MB for 14.9 MB of them. One 18 KB message is served.
+    const messages = Array.from({ length: 600 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x' }));
+    messages.push({ role: 'user', content: 'y' });
+    const many = await postChat(gw.base, { model: 'm', messages });
+    assert.equal(many.status, 503, many.text.slice(0, 200));
+    expectErrorShape(assert, many.json, 'overloaded');
+    const d = await getDecision(gw.base, many.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'overloaded');
+    const viaMessages = await fetch(`${gw.base}/v1/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', max_tokens: 5, messages }),
+    });
+    assert.equal(viaMessages.status, 503);
+    assert.equal((await viaMessages.json()).error.type, 'overloaded_error');
+    const one = await postChat(gw.base, chatBody('m', 'x'.repeat(18000)));
+    assert.equal(one.status, 200, one.text.slice(0, 200));
+  });
+
   test('a body that would exceed the budget gets 503 overloaded; the budget frees with the request', async () => {
     // One request sends 89,900 bytes of a 90,000-byte body and waits: what arrived is held.
     const body = JSON.stringify(chatBody('m', 'x'.repeat(90000 - 60)));

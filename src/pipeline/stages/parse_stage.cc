@@ -9,6 +9,10 @@
 namespace switchboard::pipeline {
 namespace {
 
+// What one value of a chat body costs once parsed and used (measured: 460,000 one-character
+// messages, 14.9 MB, held 81 MB passed through).
+constexpr std::size_t kParsedBytesPerValue = 128;
+
 class ParseStage final : public SyncStage {
  public:
   std::string_view name() const override { return "parse"; }
@@ -21,6 +25,14 @@ class ParseStage final : public SyncStage {
     auto parsed = ctx.kind == RequestKind::kEmbeddings ? api::parse_embeddings_request(ctx.body)
                                                        : api::parse_chat_request(ctx.body);
     if (!parsed) return StageResult::fail(parsed.error(), "client_error");
+    // The parsed request and what is built from it (signals, a translation's chat body, records)
+    // hold a few nodes per value of the body: held against the server's body budget with it.
+    if (ctx.hold_memory && !ctx.hold_memory(parsed->json_values * kParsedBytesPerValue))
+      return StageResult::fail(
+          make_error(ErrorKind::kUnavailable, "overloaded",
+                     "server overloaded: request bodies in memory are over the server's budget; "
+                     "retry later"),
+          "overloaded");
     ctx.req = std::move(*parsed);
     ctx.rec.route = ctx.req.model;
     ctx.rec.stream = ctx.req.stream;
