@@ -234,30 +234,43 @@ std::string StreamRestorer::restore_field(std::size_t f, std::string_view text) 
 }
 
 std::string StreamRestorer::feed(std::string_view in) {
-  // What was held had no separator: search only from its last 3 bytes (a "\r\n\r\n" may span
-  // the join), so an event that never ends costs linear time, not quadratic.
-  const std::size_t resume = pending_.size() >= 3 ? pending_.size() - 3 : 0;
+  // Events end with a blank line: a line end ("\n", "\r\n" or a lone "\r") right after a line
+  // end. Each byte is looked at once (scan_ and blank_ carry over between pieces): searching every
+  // separator from each event to the end of the piece was quadratic.
   pending_.append(in);
   std::string out;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t from = std::max(start, resume);
-    // An event ends with a blank line: two line ends in a row, each "\n", "\r\n" or a lone "\r"
-    // (the separators below; the event's bytes run to the separator's end either way).
-    std::size_t end = std::string::npos, sep = 0;
-    for (const std::string_view blank : {"\n\n", "\r\n\r\n", "\r\r", "\n\r\n", "\r\n\n"}) {
-      const std::size_t at = pending_.find(blank, from);
-      if (at == std::string::npos) continue;
-      if (at + blank.size() < (end == std::string::npos ? end : end + sep)) {
-        end = at;
-        sep = blank.size();
+  std::size_t start = 0, i = scan_;
+  const std::size_t n = pending_.size();
+  while (i < n) {
+    const char c = pending_[i];
+    if (after_cr_) {  // the last piece ended with a "\r": a "\n" now is its "\r\n"
+      after_cr_ = false;
+      if (c == '\n') {
+        if (start == i) {  // the event ended at the "\r" and went out: so does its "\n"
+          out += '\n';
+          start = i + 1;
+        }
+        ++i;
+        continue;
       }
     }
-    if (end == std::string::npos) break;
-    out += process_event(std::string_view(pending_).substr(start, end + sep - start));
-    start = end + sep;
+    if (c != '\r' && c != '\n') {
+      blank_ = false;
+      ++i;
+      continue;
+    }
+    std::size_t next = i + 1;
+    if (c == '\r' && next < n && pending_[next] == '\n') ++next;
+    if (c == '\r' && i + 1 == n) after_cr_ = true;  // its "\n", if any, is in the next piece
+    if (blank_) {  // the line that ends here is empty: the event ends with it
+      out += process_event(std::string_view(pending_).substr(start, next - start));
+      start = next;
+    }
+    blank_ = true;
+    i = next;
   }
   pending_.erase(0, start);
+  scan_ = i - start;
   return out;
 }
 
@@ -411,6 +424,9 @@ std::string StreamRestorer::finish() {
   std::string out = flush_held();
   if (!pending_.empty()) out += process_event(pending_);
   pending_.clear();
+  scan_ = 0;
+  blank_ = true;
+  after_cr_ = false;
   return out;
 }
 

@@ -110,6 +110,9 @@ class StreamRestorer {
   std::vector<std::pair<std::string, std::string>> placeholders_;
   bool content_is_json_ = false;
   std::string pending_;            // bytes of an incomplete event
+  std::size_t scan_ = 0;           // of pending_, the bytes feed() looked at already
+  bool blank_ = true;              // nothing but a line end since the last one (or the start)
+  bool after_cr_ = false;          // the last byte fed was a "\r" ending a line
   // The delta fields whose text is restored.
   static constexpr std::array<const char*, 3> kTextFields = {"reasoning_content", "reasoning",
                                                              "content"};

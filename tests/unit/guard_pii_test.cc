@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
+#include "api/sse.h"
 #include "guard/pii.h"
 #include "guard/redact.h"
 
@@ -255,6 +257,47 @@ TEST(GuardRestore, EventsEndingWithLoneCrsAreRestoredAsTheyCome) {
   mixed.replace(mixed.size() - 2, 2, "\n\r\n");
   const std::string second = r.feed(mixed);
   EXPECT_NE(second.find("a@example.com"), std::string::npos) << second;
+}
+
+// Whatever the line ends ("\n", "\r\n", a lone "\r", mixed) and wherever the pieces are cut,
+// each event reaches the client as an event of its own with its placeholder restored (review:
+// "\r\r\n", "\n\r" + data and "\r\n\r" + data were split wrongly or held to the end).
+TEST(GuardRestore, AnyLineEndsAnyCutsEachEventRestored) {
+  std::mt19937 rng(29);
+  const char* ends[] = {"\n", "\r\n", "\r"};
+  for (int round = 0; round < 300; ++round) {
+    std::string stream;
+    const int events = 1 + static_cast<int>(rng() % 5);
+    for (int e = 0; e < events; ++e) {
+      std::string ev = event("write to [EMAIL_1]");
+      ev.resize(ev.size() - 2);  // its "\n\n"
+      const char* first = ends[rng() % 3];
+      const char* second = ends[rng() % 3];
+      if (std::string_view(first) == "\r" && std::string_view(second) == "\n") second = "\r\n";
+      stream += ev + first + second;  // ("\r" then "\n" would be one line end, no blank line)
+    }
+    StreamRestorer r(Placeholders{{"[EMAIL_1]", "a@example.com"}});
+    std::string out, cuts;
+    for (std::size_t at = 0; at < stream.size();) {
+      const std::size_t n = std::min<std::size_t>(1 + rng() % 40, stream.size() - at);
+      out += r.feed(std::string_view(stream).substr(at, n));
+      at += n;
+      cuts += std::to_string(at) + " ";
+    }
+    out += r.finish();
+    std::string text;
+    int seen = 0;
+    api::SseParser client([&](std::string_view d) {
+      ++seen;
+      text += nlohmann::json::parse(d)["choices"][0]["delta"]["content"].get<std::string>();
+    });
+    client.feed(out);
+    client.finish();
+    EXPECT_EQ(seen, events) << out;
+    std::string want;
+    for (int e = 0; e < events; ++e) want += "write to a@example.com";
+    EXPECT_EQ(text, want) << "cut after " << cuts << "\n" << nlohmann::json(stream).dump();
+  }
 }
 
 TEST(GuardRestore, StreamedReasoningIsRestoredAndReleasedBeforeTheAnswer) {
