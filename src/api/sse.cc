@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -232,11 +233,11 @@ bool is_null(simdjson::ondemand::value& value, bool& ok) {
   return ok && null;
 }
 
-// Counts the non-empty delta contents of "choices" and the finish_reasons that are not null;
-// false when the JSON is broken. Each object is read in one pass over its fields: a second lookup
+// Counts the non-empty delta contents of "choices" and notes the indexes of the choices whose
+// finish_reason is not null; false when the JSON is broken. Each object is read in one pass over its fields: a second lookup
 // in an object of a broken document reached simdjson's unreachable() (UBSan, fuzz_sse).
 bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::size_t& chars,
-                   std::int64_t& finished) {
+                   std::vector<std::uint64_t>& finished) {
   simdjson::ondemand::array choices;
   if (auto e = value.get_array().get(choices); e != simdjson::SUCCESS) return recoverable(e);
   for (auto element : choices) {
@@ -245,13 +246,20 @@ bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::s
       if (!recoverable(e)) return false;
       continue;
     }
+    std::uint64_t index = 0;  // absent: the first choice
+    bool done = false;
     for (auto field : choice) {
       std::string_view key;
       if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+      if (key == "index") {
+        auto e = field.value().get_uint64().get(index);
+        if (e != simdjson::SUCCESS && !recoverable(e)) return false;
+        continue;
+      }
       if (key == "finish_reason") {
         std::string_view reason;
         auto e = field.value().get_string().get(reason);
-        if (e == simdjson::SUCCESS) finished += !reason.empty();
+        if (e == simdjson::SUCCESS) done = !reason.empty();
         else if (!recoverable(e)) return false;
         continue;
       }
@@ -277,6 +285,10 @@ bool count_content(simdjson::ondemand::value value, std::int64_t& chunks, std::s
         }
       }
     }
+    // Each choice counted once (a repeated finish_reason is one), at most 128 (the gateway's n).
+    if (done && finished.size() < 128 &&
+        std::find(finished.begin(), finished.end(), index) == finished.end())
+      finished.push_back(index);
   }
   return true;
 }

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace switchboard::api {
 
@@ -112,7 +113,8 @@ class StreamMeter {
   // finish_reason, or [DONE] (or an error event). A stream whose body ends before is cut short
   // (some servers omit [DONE]; none the finish).
   bool complete(std::int64_t choices = 1) const {
-    return done_ || error_ || finished_ >= std::max<std::int64_t>(choices, 1);
+    return done_ || error_ ||
+           static_cast<std::int64_t>(finished_.size()) >= std::max<std::int64_t>(choices, 1);
   }
 
  private:
@@ -120,7 +122,7 @@ class StreamMeter {
   std::int64_t content_chunks_ = 0;
   std::size_t content_chars_ = 0;
   bool done_ = false;
-  std::int64_t finished_ = 0;  // finish_reasons that came
+  std::vector<std::uint64_t> finished_;  // indexes of the choices whose finish_reason came
   bool error_ = false;
   std::string scratch_;  // the event's data with simdjson's padding, reused between events
 };

@@ -71,7 +71,8 @@ std::optional<Hit> MemoryStore::find(const Query& q, Clock::time_point now) {
 void MemoryStore::put(Entry e, Clock::time_point now) {
   const std::size_t bytes =
       e.answer.bytes() + e.embedding.size() * sizeof(float) * 2 +
-      (e.features.numbers.size() + e.features.entities.size() + e.features.polarity.size()) * 8 +
+      (e.features.numbers.size() + e.features.entities.size() + e.features.polarity.size() +
+       e.features.operators.size()) * 8 +
       256;
   if (bytes > limits_.max_bytes || limits_.max_entries == 0) return;
   std::lock_guard lock(mu_);

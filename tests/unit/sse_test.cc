@@ -62,6 +62,9 @@ TEST(StreamMeter, CompleteWhenEveryChoiceFinished) {
   m.on_event(R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})");
   EXPECT_TRUE(m.complete(1));
   EXPECT_FALSE(m.complete(2));
+  // A finish repeated for one choice is still one choice finished.
+  m.on_event(R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})");
+  EXPECT_FALSE(m.complete(2));
   m.on_event(R"({"choices":[{"index":1,"delta":{},"finish_reason":"length"}]})");
   EXPECT_TRUE(m.complete(2));
   StreamMeter done;
