@@ -134,7 +134,8 @@ void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
 }
 
 ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::string& what) {
-  w.only_keys(node, what, {"url", "name", "api_key_env", "upstream_model", "max_context", "adapters", "max_adapters", "api"});
+  w.only_keys(node, what, {"url", "name", "api_key_env", "upstream_model", "max_context", "adapters",
+                           "max_adapters", "api", "pass_headers"});
   ReplicaConfig r;
   if (!node["url"]) w.fail(node, what + " needs a url");
   r.url = w.string(node["url"], what + ".url");
@@ -155,6 +156,17 @@ ReplicaConfig parse_replica(const Walker& w, const YAML::Node& node, const std::
     // The names of pipeline/native/'s registered APIs (the runtime resolves them).
     if (r.api != "chat" && r.api != "anthropic" && r.api != "responses")
       w.fail(node["api"], what + ".api must be chat, anthropic or responses, not '" + r.api + "'");
+  }
+  if (const auto& pass = node["pass_headers"]) {
+    if (!pass.IsSequence()) w.fail(pass, what + ".pass_headers must be a list of header names");
+    for (const auto& h : pass) {
+      const std::string name = w.string(h, what + ".pass_headers[]");
+      if (name != "anthropic-beta")
+        w.fail(h, what + ".pass_headers: only anthropic-beta can be passed, not '" + name + "'");
+      if (r.api != "anthropic")
+        w.fail(h, what + ".pass_headers: anthropic-beta is for replicas with api: anthropic");
+      r.pass_anthropic_beta = true;
+    }
   }
   if (node["upstream_model"]) r.upstream_model = w.string(node["upstream_model"], what + ".upstream_model");
   if (node["max_context"]) r.max_context = w.positive_int(node["max_context"], what + ".max_context");

@@ -80,6 +80,10 @@ struct ReplicaConfig {
   std::int64_t max_context = 0;       // tokens (prompt + max_tokens) it accepts; 0 = not declared
   std::vector<std::string> adapters;  // LoRA adapters loaded at start (for lora_affinity)
   std::int64_t max_adapters = 0;      // adapter slots; 0 = not declared
+  // `pass_headers: [anthropic-beta]` (api: anthropic only): the client's anthropic-beta headers
+  // reach the replica with a passed-through request. Off by default: a beta runs on the operator's
+  // Anthropic account (files, tools, pricing), so the operator opts in.
+  bool pass_anthropic_beta = false;
 };
 
 // `capacity: {rps|tokens_per_s|concurrent: N}` of a model (docs/capacity.md): the load above which

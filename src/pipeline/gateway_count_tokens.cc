@@ -176,8 +176,8 @@ asio::awaitable<void> Gateway::count_tokens(http::Exchange& ex, const TokenCount
                    false,
                    deadline,
                    model->upstream_headers[replica->ordinal]};
-    // As for /v1/messages: the client's anthropic-beta decides how Anthropic reads the body.
-    if (api.native_api == "anthropic") call.client_headers = passed;
+    // As for /v1/messages: the client's anthropic-beta, when the replica lets it through.
+    if (api.native_api == "anthropic" && rc.pass_anthropic_beta) call.client_headers = passed;
     auto started = co_await upstream_of(worker).start(call);
     // A replica without the endpoint (404, 405, 501: many servers of the Responses API have
     // none) is estimated for, as one not reached or cut off is.

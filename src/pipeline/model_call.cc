@@ -100,7 +100,8 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
                  m.upstream_headers[r.ordinal],
                  &canceller,
                  &a.sent};
-  if (a.api->passes_client_headers()) call.client_headers = ctx.passed_headers;
+  if (rc.pass_anthropic_beta && a.api->passes_client_headers())
+    call.client_headers = ctx.passed_headers;
   std::optional<ClientWatch::Listening> watching;
   stop_when_client_leaves(watching, ctx, a, &canceller);
   auto started = co_await ctx.upstream->start(call);

@@ -29,7 +29,8 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     chat = await startReplay({ model: GPT4 });
     gw = await startGateway({
       models: [
-        model(CLAUDE, [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY', upstream_model: 'claude-upstream' }]),
+        model(CLAUDE, [{ url: upstream.url, api: 'anthropic', api_key_env: 'SB_TEST_ANTHROPIC_KEY', upstream_model: 'claude-upstream',
+          pass_headers: ['anthropic-beta'] }]),
         model(GPT4, chat.url),
         // One chat replica and one Anthropic replica, one attempt per request: a request only the
         // Anthropic one takes must reach it whichever the balancer tries first.
@@ -278,7 +279,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       (e) => e.status === 401 && /invalid x-api-key/.test(e.message) && e.type === 'authentication_error');
   });
 
-  test('the client\'s anthropic-beta reaches the Anthropic replica on pass-through and counting, not through a translation', async () => {
+  test('the client\'s anthropic-beta reaches an Anthropic replica with pass_headers on pass-through and counting, not through a translation nor without it', async () => {
     const messages = [{ role: 'user', content: 'beta please' }];
     await client.beta.messages.create({ model: CLAUDE, max_tokens: 20, betas: ['beta-one', 'beta-two'], messages });
     assert.equal(upstream.requests.at(-1).headers['anthropic-beta'], 'beta-one,beta-two');
@@ -291,6 +292,9 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     });
     assert.equal(r.status, 200);
     assert.equal(upstream.requests.at(-1).headers['anthropic-beta'], undefined, 'a chat client is translated');
+    // Without pass_headers on the replica (the default) nothing passes.
+    await client.beta.messages.create({ model: 'claude-thinks', max_tokens: 20, betas: ['beta-five'], messages });
+    assert.equal(upstream.requests.at(-1).headers['anthropic-beta'], undefined);
   });
 
   test('top_k (Messages only: not in the chat body) is part of the cache key', async () => {

@@ -160,6 +160,24 @@ TEST(Config, RejectsRepeatsControlCharactersAndNonFiniteValues) {
   EXPECT_THAT(dir.error().message, HasSubstr("not a regular file"));
 }
 
+// pass_headers: only anthropic-beta, only on Anthropic replicas; off by default.
+TEST(Config, ReplicaPassHeaders) {
+  auto on = config::parse_config(
+      "models:\n  - name: a\n    replicas: [{url: 'http://h:1', api: anthropic, pass_headers: [anthropic-beta]},"
+      " {url: 'http://h:2', api: anthropic}]\n",
+      "p.yaml");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE((*on)->models[0].replicas[0].pass_anthropic_beta);
+  EXPECT_FALSE((*on)->models[0].replicas[1].pass_anthropic_beta);
+  for (const char* bad : {"{url: 'http://h:1', api: anthropic, pass_headers: [authorization]}",
+                          "{url: 'http://h:1', pass_headers: [anthropic-beta]}"}) {
+    auto r = config::parse_config(std::string("models:\n  - name: a\n    replicas: [") + bad + "]\n",
+                                  "p.yaml");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_THAT(r.error().message, HasSubstr("pass_headers")) << bad;
+  }
+}
+
 TEST(Config, ReplicaApi) {
   auto cfg = config::parse_config(
       "models:\n  - name: a\n    replicas: [{url: 'http://h:1'}, {url: 'http://h:2', api: anthropic}]\n",

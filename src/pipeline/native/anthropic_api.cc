@@ -1,6 +1,6 @@
 // `api: anthropic`: the replica speaks Anthropic Messages. /v1/messages clients are passed through
 // (POST /v1/messages, the key as x-api-key with anthropic-version 2023-06-01, the client's
-// anthropic-beta as sent), metered in
+// anthropic-beta as sent when the replica has `pass_headers: [anthropic-beta]`), metered in
 // Anthropic's terms (usage.input_tokens / output_tokens; in a stream from message_start and
 // message_delta). Other clients are served through the chat translation
 // (translated_api.h).
