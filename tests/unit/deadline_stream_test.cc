@@ -185,11 +185,17 @@ PkL66kBv6ueA77+2tN8NBMt/ZAIN5PpTKRtqVHjKwUCLpHlAGmf+W3Ud
 -----END PRIVATE KEY-----
 )";
 
+// The TLS side of a test server: kCert and kKey.
+asio::ssl::context test_server_tls() {
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  tls.use_certificate_chain(asio::buffer(std::string_view(kCert)));
+  tls.use_private_key(asio::buffer(std::string_view(kKey)), asio::ssl::context::pem);
+  return tls;
+}
+
 TEST(DeadlineStream, CarriesTlsForTheUpstreamClient) {
   asio::io_context io;
-  asio::ssl::context server_tls(asio::ssl::context::tls_server);
-  server_tls.use_certificate_chain(asio::buffer(std::string_view(kCert)));
-  server_tls.use_private_key(asio::buffer(std::string_view(kKey)), asio::ssl::context::pem);
+  asio::ssl::context server_tls = test_server_tls();
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   const auto port = acceptor.local_endpoint().port();
   // The server: one TLS connection, one request, answered with "tls|<body>".
@@ -237,9 +243,7 @@ TEST(DeadlineStream, CarriesTlsForTheUpstreamClient) {
 // reused, or the record would be read as the next call's answer.
 TEST(DeadlineStream, ATlsRecordReadAheadWithAnAnswerKeepsItsConnectionOutOfThePool) {
   asio::io_context io;
-  asio::ssl::context server_tls(asio::ssl::context::tls_server);
-  server_tls.use_certificate_chain(asio::buffer(std::string_view(kCert)));
-  server_tls.use_private_key(asio::buffer(std::string_view(kKey)), asio::ssl::context::pem);
+  asio::ssl::context server_tls = test_server_tls();
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   const auto port = acceptor.local_endpoint().port();
   int connections = 0;
