@@ -6,8 +6,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startGateway, model, stopAll, postChat, getDecision, sleep, eventually, metricSum,
+  startGateway, model, stopAll, postChat, getDecision, sleep, eventually, metricSum, SLOWDOWN,
 } from './lib/harness.mjs';
+
+// Turns reach the other gateways through Redis: a wait of seconds, longer under ASan (SLOWDOWN)
+// on a loaded machine (a CI run's ASan pass missed 10 s while the machine also compiled).
+const MERGE_WAIT_MS = 10000 * SLOWDOWN;
 import { SKIP_NO_REDIS, twoGatewaysSharingRedis, startRedis } from './lib/redis.mjs';
 
 const A = 'model-a';
@@ -25,7 +29,7 @@ async function warmUp(gw) {
   const r = await postChat(gw.base, { model: 'chat', messages: [{ role: 'user', content: 'warm-up' }] },
     { headers: { 'x-session-id': `warm-up-${gw.port}` } });
   assert.equal(r.status, 200, r.text);
-  await eventually(async () => (await published(gw)) >= 1, 10000, 'the warm-up turn published');
+  await eventually(async () => (await published(gw)) >= 1, MERGE_WAIT_MS, 'the warm-up turn published');
 }
 
 // One turn on `gw`; then waits until every gateway of `peers` merged it (its merged count grew).
@@ -33,7 +37,7 @@ async function turn(gw, messages, { headers = {}, peers = [] } = {}) {
   const before = await Promise.all(peers.map(merged));
   const r = await postChat(gw.base, { model: 'chat', messages }, { headers });
   assert.equal(r.status, 200, r.text);
-  await Promise.all(peers.map((p, i) => eventually(async () => (await merged(p)) > before[i], 10000,
+  await Promise.all(peers.map((p, i) => eventually(async () => (await merged(p)) > before[i], MERGE_WAIT_MS,
     `gateway ${p.port} merged the turn`)));
   return {
     id: r.headers.get('x-switchboard-decision'),
@@ -113,7 +117,7 @@ describe('sessions across two gateways sharing Redis', { skip: SKIP_NO_REDIS }, 
     await warmUp(gw3);
     // It reads the stream from its start: every turn the other two published so far.
     const all = (await published(gw1)) + (await published(gw2));
-    await eventually(async () => (await merged(gw3)) >= all, 10000, `gateway 3 merged ${all} turns`);
+    await eventually(async () => (await merged(gw3)) >= all, MERGE_WAIT_MS, `gateway 3 merged ${all} turns`);
     messages.push({ role: 'user', content: 'and the code in go' });
     const t4 = await turn(gw3, messages, { headers });
     assert.equal(t4.model, A);
@@ -132,7 +136,7 @@ describe('sessions across two gateways sharing Redis', { skip: SKIP_NO_REDIS }, 
     const t1 = await turn(gw1, [{ role: 'user', content: PROMPTS[0] }], { headers: { 'x-session-id': 'fleet-conv-blip' } });
     assert.equal(t1.model, A);
     redis = await startRedis(redis.port);
-    await eventually(async () => (await merged(gw2)) > before, 10000,
+    await eventually(async () => (await merged(gw2)) > before, MERGE_WAIT_MS,
       'gateway 2 merged the turn published during the restart');
   });
 
@@ -152,6 +156,6 @@ describe('sessions across two gateways sharing Redis', { skip: SKIP_NO_REDIS }, 
       { role: 'user', content: 'hello again' }], { headers });
     assert.equal(t3.model, B, 'gateway 2 keeps its own session');
     await eventually(async () => (await metricSum(gw1.base, 'switchboard_session_sync',
-      { event: 'dropped' })) >= 1, 10000, 'gateway 1 counted the turn it could not publish');
+      { event: 'dropped' })) >= 1, MERGE_WAIT_MS, 'gateway 1 counted the turn it could not publish');
   });
 });
