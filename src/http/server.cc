@@ -634,10 +634,18 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     auto parsed = parser.release();
     Request request(std::move(parsed.base()), std::move(parsed.body()));
     Exchange exchange(stream, request, worker, options_.write_timeout);
-    exchange.set_memory_hold([this, &body_hold](std::size_t bytes) {
-      if (!reserve_body(bytes)) return false;
+    exchange.set_memory_hold([this, &body_hold](std::size_t bytes) -> std::optional<Error> {
+      const std::size_t budget = options_.max_body_budget_bytes;
+      if (body_hold.held() + bytes > budget)
+        return make_error(ErrorKind::kPayloadTooLarge, "request_too_large",
+                          "request too large: what its body parses into needs " +
+                              std::to_string(body_hold.held() + bytes) +
+                              " bytes of memory, over the server's budget of " +
+                              std::to_string(budget) + " (server.max_body_budget_bytes)");
+      if (!reserve_body(bytes))
+        return overloaded_error("request bodies in memory are over the server's budget");
       body_hold.add(bytes);
-      return true;
+      return std::nullopt;
     });
     exchange.pipelined_ = buffer.size() > 0;
     if (read_error) exchange.set_read_error(std::move(*read_error));

@@ -103,10 +103,15 @@ class Exchange {
   void set_read_error(Error e) { read_error_ = std::move(e); close_after_ = true; }
   // Takes `bytes` more of the server's body budget (server.max_body_budget_bytes) for this
   // request, held until it is done: what the handler builds from the body (a parsed request's
-  // values, a translation) counts with the body's own bytes. False (nothing taken) when the budget
-  // has no room: the handler answers 503 overloaded.
-  bool hold_memory(std::size_t bytes) { return hold_ ? hold_(bytes) : true; }
-  void set_memory_hold(std::function<bool(std::size_t)> hold) { hold_ = std::move(hold); }
+  // values, a translation) counts with the body's own bytes. Nothing when held; else the error to
+  // answer, nothing taken: 413 request_too_large when this request alone would need more than the
+  // whole budget (it can never be served), 503 overloaded when other requests hold the room.
+  std::optional<Error> hold_memory(std::size_t bytes) {
+    return hold_ ? hold_(bytes) : std::nullopt;
+  }
+  void set_memory_hold(std::function<std::optional<Error>(std::size_t)> hold) {
+    hold_ = std::move(hold);
+  }
   unsigned worker() const { return worker_; }
   Clock::time_point received_at() const { return received_at_; }
   asio::any_io_executor executor() { return stream_.get_executor(); }
@@ -167,7 +172,7 @@ class Exchange {
   unsigned worker_;
   std::chrono::milliseconds write_timeout_;
   Clock::time_point received_at_ = Clock::now();
-  std::function<bool(std::size_t)> hold_;
+  std::function<std::optional<Error>(std::size_t)> hold_;
   std::optional<Error> read_error_;
   bool responded_ = false;
   bool close_after_ = false;

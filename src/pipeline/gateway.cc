@@ -19,6 +19,7 @@
 #include "pipeline/explain.h"
 #include "pipeline/http_upstream.h"
 #include "pipeline/json_responses.h"
+#include "pipeline/memory_hold.h"
 #include "pipeline/learning/learner.h"
 #include "pipeline/learning/shared_repeats.h"
 #include "pipeline/replica_monitor.h"
@@ -35,10 +36,6 @@ namespace switchboard::pipeline {
 using asio::awaitable;
 
 namespace {
-
-// What one value of a body another API's front end translates costs: its parsed form and the
-// translation (measured: 14.9 MB of one-character messages held 228 MB translated to Anthropic).
-constexpr std::size_t kTranslatedBytesPerValue = 256;
 
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -415,6 +412,13 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
     ctx.upstream_path = fe.upstream_path();
     ctx.rec.api = fe.name();
     ResponseWriter* out = &writer;
+    // A translation holds a node per value of the body, and its chat body another: held against
+    // the body budget with the body (14.9 MB of one-character messages took 228 MB translated)
+    // before anything reads the body (the conversation's parse, its capture).
+    const bool translated_here = fe.kind() == RequestKind::kChat && fe.name() != "chat";
+    const std::size_t body_values = translated_here && !ctx.read_error ? api::json_values(ctx.body) : 0;
+    if (translated_here && !ctx.read_error)
+      ctx.read_error = ex.hold_memory(body_values * kTranslatedBytesPerValue);
     if (!ctx.read_error) {
       if (const config::ApiSettings* settings = runtime->config->find_api(fe.name());
           settings && settings->store) {
@@ -440,6 +444,11 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
             continued = std::move(*body);
             ctx.body = continued;
             continued_from = asked.previous_id;
+            // The stored conversation joined to the body: its bytes and its values are held too.
+            const std::size_t values = api::json_values(ctx.body);
+            ctx.read_error = ex.hold_memory(
+                continued.size() +
+                (values > body_values ? values - body_values : 0) * kTranslatedBytesPerValue);
           }
         }
         if (asked.store && !ctx.read_error) {
@@ -457,13 +466,6 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
     // The client's body as the API speaks it (continued from a stored conversation, if it was).
     const std::string_view client_body = ctx.body;
     ctx.client = out;
-    // A translation holds a node per value of the body, and its chat body another: held against
-    // the body budget with the body (14.9 MB of one-character messages took 228 MB translated).
-    if (!ctx.read_error && fe.kind() == RequestKind::kChat && fe.name() != "chat" &&
-        !ex.hold_memory(api::json_values(ctx.body) * kTranslatedBytesPerValue))
-      ctx.read_error = make_error(ErrorKind::kUnavailable, "overloaded",
-                                  "server overloaded: request bodies in memory are over the "
-                                  "server's budget; retry later");
     // A body that could not be read is translated as an empty one, for the API's error shape.
     translated = fe.translate(ctx.read_error ? std::string_view() : ctx.body);
     if (!ctx.read_error) {

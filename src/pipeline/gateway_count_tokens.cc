@@ -24,10 +24,12 @@
 
 #include "access/key.h"
 #include "api/chat_request.h"
+#include "api/json_util.h"
 #include "api/messages.h"
 #include "api/responses.h"
 #include "pipeline/gateway.h"
 #include "pipeline/json_responses.h"
+#include "pipeline/memory_hold.h"
 #include "pipeline/native/native_api.h"
 #include "pool/health.h"
 #include "switchboard/ascii.h"
@@ -133,6 +135,10 @@ asio::awaitable<void> Gateway::count_tokens(http::Exchange& ex, const TokenCount
     refusal = *ex.read_error();
   } else if (auto who = caller(ex); !who) {
     refusal = who.error();
+  } else if (auto held = ex.hold_memory(api::json_values(ex.request().body()) *
+                                        (kTranslatedBytesPerValue + kParsedBytesPerValue))) {
+    // Counting translates the body and parses the translation, as serving it would.
+    refusal = std::move(held);
   } else if (auto parsed = api.parse(ex.request().body()); !parsed) {
     refusal = parsed.error();
   } else {

@@ -104,8 +104,9 @@ struct RequestContext {
   // getpeername call. Unset offline.
   std::function<std::string()> client_address;
   // Takes more of the server's body budget for this request (http::Exchange::hold_memory): what
-  // is built from the body counts with it; false when there is no room (null: no budget).
-  std::function<bool(std::size_t)> hold_memory;
+  // is built from the body counts with it; the error to answer when it does not fit (413 never,
+  // 503 not now), nothing when held (null: no budget).
+  std::function<std::optional<Error>(std::size_t)> hold_memory;
   std::optional<Error> read_error;  // the body could not be read (too large, timeout)
   Clock::time_point received_at = Clock::now();
   bool explain_only = false;  // POST /v1/route: stop after decide, answer nothing, record nothing

@@ -77,6 +77,7 @@ describe('server.max_body_budget_bytes', () => {
     up = await upstream();
     gw = await startGateway({
       server: { max_body_budget_bytes: 100000, max_body_bytes: 1048576 }, models: [model('m', up.url)],
+      extraConfig: { apis: { responses: { store: true } } },
     });
   });
   after(stopAll);
@@ -97,24 +98,70 @@ describe('server.max_body_budget_bytes', () => {
     for (const s of idle) s.destroy();
   });
 
-  test('what a body parses into counts against the budget: many tiny values are 503 overloaded', async () => {
+  test('what a body parses into counts against the budget: 413 when it alone never fits, 503 while others hold the room', async () => {
     // 600 one-character messages: 18 KB of body, but ~1,800 values parsed (and translated for a
-    // Messages client) — a sweep held 228 MB for 14.9 MB of them. One 18 KB message is served.
+    // Messages client) — a sweep held 228 MB for 14.9 MB of them. Over the whole budget on their
+    // own, they can never be served: 413, not a 503 inviting retries (since session 30). One
+    // 18 KB message is served.
     const messages = Array.from({ length: 600 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'x' }));
     messages.push({ role: 'user', content: 'y' });
     const many = await postChat(gw.base, { model: 'm', messages });
-    assert.equal(many.status, 503, many.text.slice(0, 200));
-    expectErrorShape(assert, many.json, 'overloaded');
+    assert.equal(many.status, 413, many.text.slice(0, 200));
+    expectErrorShape(assert, many.json, 'request_too_large');
+    assert.match(many.json.error.message, /over the server's budget of 100000 \(server\.max_body_budget_bytes\)/);
     const d = await getDecision(gw.base, many.headers.get('x-switchboard-decision'));
-    assert.equal(d.outcome, 'overloaded');
-    const viaMessages = await fetch(`${gw.base}/v1/messages`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'm', max_tokens: 5, messages }),
-    });
-    assert.equal(viaMessages.status, 503);
-    assert.equal((await viaMessages.json()).error.type, 'overloaded_error');
+    assert.equal(d.status, 413);
+    assert.equal(d.error.code, 'request_too_large');
+    for (const path of ['/v1/messages', '/v1/messages/count_tokens']) {
+      const viaMessages = await fetch(`${gw.base}${path}`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', max_tokens: 5, messages }),
+      });
+      assert.equal(viaMessages.status, 413, path);
+      assert.equal((await viaMessages.json()).error.type, 'request_too_large', path);
+    }
     const one = await postChat(gw.base, chatBody('m', 'x'.repeat(18000)));
     assert.equal(one.status, 200, one.text.slice(0, 200));
+
+    // 200 of them (~600 values, ~77 KB parsed) fit the budget alone, not beside a request holding
+    // 60 KB of body: 503 overloaded, served once the other is gone.
+    const some = messages.slice(-201);
+    const body = JSON.stringify(chatBody('m', 'x'.repeat(60000)));
+    const held = await rawConnect(gw.port);
+    held.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+               `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, -10)}`);
+    await sleep(300);
+    const busy = await postChat(gw.base, { model: 'm', messages: some });
+    assert.equal(busy.status, 503, busy.text.slice(0, 200));
+    expectErrorShape(assert, busy.json, 'overloaded');
+    assert.equal((await getDecision(gw.base, busy.headers.get('x-switchboard-decision'))).outcome, 'overloaded');
+    held.write(body.slice(-10));
+    await eventually(async () => /^HTTP\/1\.1 200/.test(held.received), 10000, 'the held request answered');
+    held.destroy();
+    const later = await postChat(gw.base, { model: 'm', messages: some });
+    assert.equal(later.status, 200, later.text.slice(0, 200));
+  });
+
+  test('a stored Responses conversation a request continues is held with its body (since session 30)', async () => {
+    // 80 KB stored, then continued by a 25 KB request: 105 KB in memory for one request, over the
+    // 100 KB budget — it was held as its 25 KB body alone and served.
+    const post = (body) => fetch(`${gw.base}/v1/responses`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const first = await post({ model: 'm', input: 'a'.repeat(80000), store: true });
+    assert.equal(first.status, 200);
+    const id = (await first.json()).id;
+    const small = await eventually(async () => {
+      const r = await post({ model: 'm', input: 'b', previous_response_id: id });
+      return r.status === 200 ? r : undefined;
+    }, 10000, 'the stored response continued');
+    assert.equal((await small.json()).object, 'response');
+    const big = await post({ model: 'm', input: 'c'.repeat(25000), previous_response_id: id });
+    assert.equal(big.status, 413);
+    const e = await big.json();
+    assert.equal(e.error.code, 'request_too_large', JSON.stringify(e));
+    const d = await getDecision(gw.base, big.headers.get('x-switchboard-decision'));
+    assert.equal(d.status, 413);
   });
 
   test('a body that would exceed the budget gets 503 overloaded; the budget frees with the request', async () => {
