@@ -183,11 +183,16 @@ struct RequestContext {
   bool recorded = false;  // the runner handed `rec` to the sink (it is moved-from then)
 
   // x-switchboard-decision, -model, -replica, -cache and -calls (multi-call plans) for the client.
+  // On a cache hit -model is the model whose answer was stored (the record's model stays empty).
   std::vector<std::pair<std::string_view, std::string_view>> response_headers() const {
     std::vector<std::pair<std::string_view, std::string_view>> h;
     h.reserve(5 + limit_headers.size());
     h.emplace_back("x-switchboard-decision", rec.id);
-    if (!rec.model.empty()) h.emplace_back("x-switchboard-model", rec.model);
+    // A cache hit names the model whose stored answer it gives (no model was called for it).
+    if (!rec.model.empty())
+      h.emplace_back("x-switchboard-model", rec.model);
+    else if (!cache_model.empty())
+      h.emplace_back("x-switchboard-model", cache_model);
     if (!rec.replica.empty()) h.emplace_back("x-switchboard-replica", rec.replica);
     if (!calls_header.empty()) h.emplace_back("x-switchboard-calls", calls_header);
     if (!cache_status.empty()) h.emplace_back("x-switchboard-cache", cache_status);

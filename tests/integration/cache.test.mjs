@@ -52,6 +52,9 @@ describe('semantic cache', () => {
     assert.equal(second.status, 200, second.text);
     assert.equal(second.headers.get('x-switchboard-cache'), 'hit');
     assert.equal(second.json.choices[0].message.content, p.response);
+    assert.equal(first.headers.get('x-switchboard-model'), GPT4);
+    assert.equal(second.headers.get('x-switchboard-model'), GPT4, 'a hit names the model whose answer it is');
+    assert.equal(second.headers.get('x-switchboard-replica'), null);
     assert.equal((await replay.stats()).requests - before, 1, 'only the first request reached the backend');
     const d2 = await getDecision(gw.base, second.headers.get('x-switchboard-decision'));
     assert.equal(d2.cache.status, 'hit');
