@@ -1,8 +1,11 @@
 #include "guard/redact.h"
 #include "api/json_util.h"
+#include "guard/literal_starts.h"
 
 #include <algorithm>
+#include <optional>
 #include <span>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -20,25 +23,40 @@ std::string redact_text(std::string_view text, std::uint64_t mask, Redaction& r)
     out.append(text.substr(pos, m.begin - pos));
     const std::string_view value = text.substr(m.begin, m.end - m.begin);
     const std::string& prefix = scanner.placeholder(m.kind);
-    std::string placeholder;
-    int same_kind = 0;
-    for (const auto& [p, v] : r.placeholders) {
-      const bool kind_matches = p.compare(1, prefix.size(), prefix) == 0 &&
-                                p.size() > prefix.size() + 1 && p[prefix.size() + 1] == '_';
-      if (!kind_matches) continue;
-      ++same_kind;
-      if (v == value) placeholder = p;
-    }
-    if (placeholder.empty()) {
-      placeholder = "[" + prefix + "_" + std::to_string(same_kind + 1) + "]";
-      r.placeholders.emplace_back(placeholder, std::string(value));
+    std::string key = prefix + '\n';
+    key.append(value);
+    auto [it, made] = r.made.try_emplace(std::move(key), r.placeholders.size());
+    if (made) {
+      int& number = r.last_number[prefix];
+      std::string placeholder;
+      do placeholder = "[" + prefix + "_" + std::to_string(++number) + "]";
+      while (r.taken.contains(placeholder));
+      r.placeholders.emplace_back(std::move(placeholder), std::string(value));
     }
     ++r.counts[m.kind];
-    out += placeholder;
+    out += r.placeholders[it->second].first;
     pos = m.end;
   }
   out.append(text.substr(pos));
   return out;
+}
+
+namespace {
+// The length of the placeholder-shaped span ('[' A-Z+ '_' digits ']') at text[at], or 0.
+std::size_t placeholder_at(std::string_view text, std::size_t at) {
+  std::size_t k = at + 1;
+  while (k < text.size() && text[k] >= 'A' && text[k] <= 'Z') ++k;
+  if (k == at + 1 || k >= text.size() || text[k] != '_') return 0;
+  const std::size_t digits = ++k;
+  while (k < text.size() && text[k] >= '0' && text[k] <= '9') ++k;
+  if (k == digits || k >= text.size() || text[k] != ']') return 0;
+  return k + 1 - at;
+}
+}  // namespace
+
+void note_taken_placeholders(std::string_view text, Redaction& r) {
+  for (std::size_t at = text.find('['); at != std::string_view::npos; at = text.find('[', at + 1))
+    if (const std::size_t n = placeholder_at(text, at)) r.taken.emplace(text.substr(at, n));
 }
 
 namespace {
@@ -89,6 +107,7 @@ Result<std::string> redact_chat_body(std::string_view body, std::uint64_t mask, 
   auto j = api::parse_json(body);
   if (j.is_discarded() || !j.is_object())
     return make_error(ErrorKind::kBadRequest, "invalid_json", "the request body is not JSON");
+  for_each_text(j, [&](std::string& text) { note_taken_placeholders(text, r); });
   for_each_text(j, [&](std::string& text) { text = redact_text(text, mask, r); });
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -103,22 +122,34 @@ std::string json_escaped(std::string_view s) {
 
 std::string restore_plain(std::string_view text,
                           const std::vector<std::pair<std::string, std::string>>& placeholders) {
+  // A placeholder ends at the first ']' after its '[': looked up whole, in a table made at the
+  // first '[' when there are many (comparing each '[' with each placeholder was quadratic).
+  constexpr std::size_t kManyPlaceholders = 16;
+  std::unordered_map<std::string_view, std::string_view> table;
   std::string out;
   std::size_t pos = 0;
   while (pos < text.size()) {
     const std::size_t open = text.find('[', pos);
     if (open == std::string_view::npos) break;
     out.append(text.substr(pos, open - pos));
-    bool replaced = false;
-    for (const auto& [p, v] : placeholders) {
-      if (text.compare(open, p.size(), p) == 0) {
-        out += v;
-        pos = open + p.size();
-        replaced = true;
-        break;
-      }
+    const std::size_t n = placeholder_at(text, open);
+    const std::string_view candidate = text.substr(open, n);
+    std::optional<std::string_view> value;
+    if (n != 0 && placeholders.size() > kManyPlaceholders) {
+      if (table.empty())
+        for (const auto& [p, v] : placeholders) table.emplace(p, v);
+      if (auto it = table.find(candidate); it != table.end()) value = it->second;
+    } else if (n != 0) {
+      for (const auto& [p, v] : placeholders)
+        if (p == candidate) {
+          value = v;
+          break;
+        }
     }
-    if (!replaced) {
+    if (value) {
+      out += *value;
+      pos = open + n;
+    } else {
       out += '[';
       pos = open + 1;
     }
@@ -135,28 +166,22 @@ std::string restore_text(std::string_view text,
 
 std::string unrestore_text(std::string_view text,
                            const std::vector<std::pair<std::string, std::string>>& placeholders) {
-  std::vector<const std::pair<std::string, std::string>*> by_length;
-  for (const auto& p : placeholders)
-    if (!p.second.empty()) by_length.push_back(&p);
-  std::stable_sort(by_length.begin(), by_length.end(),
-                   [](const auto* a, const auto* b) { return a->second.size() > b->second.size(); });
+  // Leftmost first, and the longest value where several start at one place.
+  std::vector<std::string_view> values;
+  values.reserve(placeholders.size());
+  for (const auto& p : placeholders) values.push_back(p.second);
+  const auto starts = LiteralStarts(values).find(text);
+  if (starts.empty()) return std::string(text);
   std::string out;
   out.reserve(text.size());
   std::size_t pos = 0;
-  while (pos < text.size()) {
-    const auto* match = static_cast<const std::pair<std::string, std::string>*>(nullptr);
-    for (const auto* p : by_length)
-      if (text.compare(pos, p->second.size(), p->second) == 0) {
-        match = p;
-        break;
-      }
-    if (match) {
-      out += match->first;
-      pos += match->second.size();
-    } else {
-      out += text[pos++];
-    }
+  for (const auto& [at, index] : starts) {
+    if (at < pos) continue;  // inside the value replaced last
+    out.append(text.substr(pos, at - pos));
+    out += placeholders[index].first;
+    pos = at + placeholders[index].second.size();
   }
+  out.append(text.substr(pos));
   return out;
 }
 

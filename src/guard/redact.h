@@ -11,6 +11,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -23,12 +25,21 @@ struct Redaction {
   // placeholder → original value, in the order they were made.
   std::vector<std::pair<std::string, std::string>> placeholders;
   std::vector<int> counts;  // per kind (PiiScanner::kinds()): spans replaced
+  // Placeholder-shaped text the request already holds ("[EMAIL_1]" typed by the user): never made,
+  // so restoring cannot turn the user's own text into someone's address.
+  std::unordered_set<std::string> taken;
+  // How placeholders are found again: kind prefix + '\n' + value → its index in `placeholders`;
+  // the last number made per kind prefix.
+  std::unordered_map<std::string, std::size_t> made;
+  std::unordered_map<std::string, int> last_number;
 
   bool empty() const { return placeholders.empty(); }
 };
 
 // `text` with the spans of kinds in `mask` replaced by placeholders, added to `r`.
 std::string redact_text(std::string_view text, std::uint64_t mask, Redaction& r);
+// Adds every placeholder-shaped span of `text` ('[' A-Z+ '_' digits ']') to `r.taken`.
+void note_taken_placeholders(std::string_view text, Redaction& r);
 
 // What the guard reads of a request body: every string value the upstream gets — message texts,
 // tool-call arguments and tool results, system prompts, tool descriptions, `user`, metadata, a

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/sse.h"
+#include "guard/literal_starts.h"
 #include "guard/pii.h"
 #include "guard/redact.h"
 
@@ -427,6 +428,84 @@ TEST(GuardRestore, PlainTextAndItsInverse) {
   EXPECT_EQ(unrestore_text("nothing here", p), "nothing here");
   EXPECT_EQ(unrestore_text("a@b.coa@b.co", p), "[EMAIL_1][EMAIL_1]");
   EXPECT_EQ(unrestore_text("x", {{"[E_1]", ""}}), "x") << "an empty value matches nothing";
+}
+
+// The naive form of unrestore_text (at each position the longest value, leftmost first): what
+// the one-pass matcher must agree with.
+std::string unrestore_naive(std::string_view text, const Placeholders& p) {
+  std::string out;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::pair<std::string, std::string>* best = nullptr;
+    for (const auto& e : p)
+      if (!e.second.empty() && text.compare(pos, e.second.size(), e.second) == 0 &&
+          (!best || e.second.size() > best->second.size()))
+        best = &e;
+    if (best) {
+      out += best->first;
+      pos += best->second.size();
+    } else {
+      out += text[pos++];
+    }
+  }
+  return out;
+}
+
+TEST(GuardRestore, UnrestoreAgreesWithTheNaiveLongestLeftmostMatch) {
+  // Values over a 3-letter alphabet (many share prefixes and suffixes, some contain others) in
+  // texts made of them: the one-pass matcher gives what comparing every value at every byte did.
+  std::mt19937 rng(7);
+  auto word = [&](std::size_t max_len) {
+    std::string w(1 + rng() % max_len, 'a');
+    for (char& c : w) c = "abc"[rng() % 3];
+    return w;
+  };
+  for (int round = 0; round < 300; ++round) {
+    Placeholders p;
+    const std::size_t values = 1 + rng() % 12;
+    for (std::size_t i = 0; i < values; ++i)
+      p.emplace_back("[V_" + std::to_string(i + 1) + "]", word(6));
+    std::string text;
+    while (text.size() < 200) text += rng() % 2 ? p[rng() % values].second : word(3);
+    ASSERT_EQ(unrestore_text(text, p), unrestore_naive(text, p)) << "round " << round;
+  }
+}
+
+TEST(GuardRestore, LiteralStartsGivesTheLongestAtEachStart) {
+  const std::vector<std::string_view> literals = {"he", "she", "hers", "", "he", "\xff\xfe"};
+  const auto starts = LiteralStarts(literals).find("ushers \xff\xfe");
+  ASSERT_EQ(starts.size(), 3u);
+  EXPECT_EQ(starts[0].at, 1u);  // "she"
+  EXPECT_EQ(starts[0].index, 1u);
+  EXPECT_EQ(starts[1].at, 2u);  // "hers", not "he"
+  EXPECT_EQ(starts[1].index, 2u);
+  EXPECT_EQ(starts[2].at, 7u);  // bytes above 0x7f
+  EXPECT_EQ(starts[2].index, 5u);
+  EXPECT_TRUE(LiteralStarts({"", ""}).find("abc").empty());
+  EXPECT_EQ(LiteralStarts({"x", "x"}).find("x")[0].index, 0u) << "of equal ones the first";
+}
+
+TEST(GuardRestore, ManyPlaceholdersRestoredByTable) {
+  Placeholders p;
+  for (int i = 1; i <= 40; ++i) p.emplace_back("[EMAIL_" + std::to_string(i) + "]", "u" + std::to_string(i) + "@x.io");
+  EXPECT_EQ(restore_text("[EMAIL_40] [EMAIL_4] [EMAIL_41] [EMAIL_4 [[EMAIL_1]]", p),
+            "u40@x.io u4@x.io [EMAIL_41] [EMAIL_4 [u1@x.io]");
+  EXPECT_EQ(unrestore_text(restore_text("[EMAIL_12], [EMAIL_1]", p), p), "[EMAIL_12], [EMAIL_1]");
+}
+
+TEST(GuardRedact, PlaceholderShapedTextInTheRequestIsNeverMade) {
+  // The user wrote "[EMAIL_1]" themselves: the real address becomes [EMAIL_2], and restoring the
+  // answer leaves the user's own text alone (it was swapped for the address before).
+  Redaction r;
+  auto out = redact_chat_body(
+      R"({"model":"m","messages":[{"role":"user","content":"Template: [EMAIL_1] [CARD_2]."},)"
+      R"({"role":"user","content":"Mine is a@example.com"}]})",
+      ~0ull, r);
+  ASSERT_TRUE(out);
+  const auto j = nlohmann::json::parse(*out);
+  EXPECT_EQ(j["messages"][0]["content"], "Template: [EMAIL_1] [CARD_2].");
+  EXPECT_EQ(j["messages"][1]["content"], "Mine is [EMAIL_2]");
+  EXPECT_EQ(restore_text("[EMAIL_1] is a template; yours is [EMAIL_2]", r.placeholders),
+            "[EMAIL_1] is a template; yours is a@example.com");
 }
 
 }  // namespace
