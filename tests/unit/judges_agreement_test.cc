@@ -158,6 +158,16 @@ TEST(JudgesAgreement, MajorityShareIsTheConfidence) {
   v = run(**j, kArcPrompt, {"B"});
   EXPECT_FALSE(v.available);
   EXPECT_EQ(v.extracted, std::vector<std::string>{"B"});
+  // An answer the content filter cut votes for nothing (its text is partial at best).
+  std::vector<JudgeAnswer> cut(3);
+  cut[0].text = "C";
+  cut[1].text = "C";
+  cut[1].finish_reason = "content_filter";
+  cut[2].text = "B";
+  v = (*j)->judge({kArcPrompt, cut});
+  EXPECT_EQ(v.extracted[1], "");
+  EXPECT_EQ(v.scores[1], 0);
+  EXPECT_NEAR(v.confidence, 1.0 / 3, 1e-9);
 }
 
 TEST(JudgesAgreement, ReferenceFirstMeasuresAgreementWithTheFirstAnswer) {

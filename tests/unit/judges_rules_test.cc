@@ -67,6 +67,12 @@ TEST(JudgesRules, DefaultsCatchRefusalsAndEmptyAnswers) {
   EXPECT_EQ(run_judge(**j, "p", {"B"}).confidence, 1.0);
   EXPECT_EQ(run_judge(**j, "p", {"   "}).confidence, 0.0);
   EXPECT_EQ(run_judge(**j, "p", {"As an AI, I cannot"}).confidence, 0.0);
+  // An answer the provider's content filter cut is partial at best: a cascade escalates past it.
+  const std::vector<JudgeAnswer> filtered{answer("m", "Here is how to", std::nullopt, "content_filter")};
+  const Verdict v = (*j)->judge({"p", filtered});
+  EXPECT_EQ(v.confidence, 0.0);
+  EXPECT_NE(v.note.find("cut by the content filter"), std::string::npos) << v.note;
+  EXPECT_EQ(build_judge("{type: rules, refusal: false}").value()->judge({"p", filtered}).confidence, 1.0);
 }
 
 TEST(JudgesRules, ConfigErrors) {

@@ -42,9 +42,13 @@ class AgreementJudge final : public Judge {
     v.extracted = extractor_.extract(input.prompt, replies, &kind);
     // An answer that calls tools agrees with one that makes the same calls (canonical form:
     // names and arguments), whatever its text says.
+    // One the provider's content filter cut (finish_reason content_filter) is partial at best:
+    // nothing extracted, so it neither agrees nor wins a vote.
     bool tools = false;
     for (std::size_t i = 0; i < input.answers.size() && i < v.extracted.size(); ++i)
-      if (!input.answers[i].tool_calls.empty()) {
+      if (input.answers[i].finish_reason == "content_filter") {
+        v.extracted[i].clear();
+      } else if (!input.answers[i].tool_calls.empty()) {
         v.extracted[i] = "tool call: " + std::string(input.answers[i].tool_calls);
         tools = true;
       }

@@ -3,7 +3,9 @@
 //
 //   judge:
 //     type: rules
-//     refusal: true            # a refusal ("I cannot", "As an AI", "I'm sorry", …) fails
+//     refusal: true            # a refusal ("I cannot", "As an AI", "I'm sorry", …) fails, and
+//                              # so does an answer the provider's filter cut (finish_reason
+//                              # content_filter: partial at best)
 //     min_chars: 1             # shorter answers fail (after trimming blanks)
 //     max_chars: 0             # longer answers fail (0 = no bound)
 //     require: ["```"]         # RE2 patterns the answer must each match
@@ -80,6 +82,7 @@ class RulesJudge final : public Judge {
     if (spec_.refusal) {
       const auto phrase = refusal_phrase(a.text);
       if (!phrase.empty()) add("refusal ('" + std::string(phrase) + "')");
+      if (a.finish_reason == "content_filter") add("cut by the content filter");
     }
     if (n < spec_.min_chars)
       add("too short (" + std::to_string(n) + " < " + std::to_string(spec_.min_chars) + " chars)");
