@@ -63,6 +63,21 @@ TEST(ChangeDetector, QuietOnAStationaryStreamAndQuickOnAShift) {
   EXPECT_EQ(d.n, 0u);  // restarted
 }
 
+TEST(ChangeDetector, APredictionWrongFromTheFirstObservationAlarms) {
+  // A constant residual is its own running mean: the shift test alone never saw it (since
+  // session 30 the residuals are also tested against 0, with δ = 0.25).
+  bandit::ChangeDetector d;
+  int needed = 1;
+  while (!d.add(-1.0)) ASSERT_LT(++needed, 20);
+  EXPECT_EQ(needed, 11);  // 8 / (1 − 0.25) = 10.7
+  // A small stable bias (a slightly miscalibrated predictor) is left alone.
+  std::mt19937_64 rng(3);
+  std::bernoulli_distribution scores(0.7);
+  bandit::ChangeDetector e;
+  e.delta = 1e9;  // the bias test alone
+  for (int i = 0; i < 5000; ++i) ASSERT_FALSE(e.add((scores(rng) ? 1.0 : 0.0) - 0.8)) << i;
+}
+
 TEST(ChangeDetector, JsonRoundTripAndBadInput) {
   bandit::ChangeDetector d;
   for (double r : {0.2, -0.1, 0.4, 0.0}) d.add(r);
@@ -123,6 +138,19 @@ TEST(BanditChangeDetection, ArmFrozenUntilItsModelChangesThenLearns) {
     EXPECT_TRUE(fresh.restore(bad)) << key;
     EXPECT_EQ(predicted(fresh, "a"), before) << key;
   }
+}
+
+TEST(BanditChangeDetection, AnArmWrongFromTheFirstFeedbackLearns) {
+  // The arm predicts 0 for a; a scores 1 from the very first event on. Before session 30 no alarm
+  // ever came (the residuals never moved from their own mean) and the arm never learned.
+  bandit::BanditPolicy p(models_ab(), detecting(), nullptr);
+  int events = 0;
+  while (p.state()->arms[0]->n == 0) {
+    ASSERT_FALSE(p.observe(scored("a", 1.0)));
+    ASSERT_LT(++events, 20);
+  }
+  for (int i = 0; i < 10; ++i) ASSERT_FALSE(p.observe(scored("a", 1.0)));
+  EXPECT_GT(predicted(p, "a"), 0.5);
 }
 
 TEST(BanditChangeDetection, OffLearnsFromEveryEvent) {

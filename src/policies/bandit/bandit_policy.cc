@@ -43,7 +43,7 @@ BanditPolicy::BanditPolicy(std::shared_ptr<const Objective> objective, BanditOpt
   s->costs.resize(objective_->models().size());
   options_.list_prices.resize(objective_->models().size(), Eigen::Vector2d::Zero());
   s->detectors.assign(objective_->models().size(),
-                      ChangeDetector{options_.change_delta, options_.change_threshold});
+                      ChangeDetector{.delta = options_.change_delta, .threshold = options_.change_threshold});
   s->learning.assign(objective_->models().size(), !options_.detect_changes);
   state_.store(std::move(s));
 }
