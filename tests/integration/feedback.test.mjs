@@ -4,6 +4,7 @@
 // gateways sharing one Redis stream of feedback reach
 // the same choices. Plus the endpoint's errors (400, 404, 409) in OpenAI's shape and its metrics.
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -240,6 +241,29 @@ describe('POST /v1/feedback', () => {
     }
     await eventually(async () => (await metric(gw.base, 'switchboard_learning_observations',
       { route: 'adaptive' })) === 26);
+
+    // Since session 30: a route that leaves with one reload and comes back with the next (same
+    // spec) has what it learned (it came back fresh, and its saved row was overwritten with 0).
+    let reloads = 0;
+    const reloadWith = async (rs) => {
+      writeFileSync(gw.configPath, JSON.stringify({ ...gw.config, routes: rs }, null, 2));
+      gw.proc.child.kill('SIGHUP');
+      await gw.proc.waitFor(new RegExp(`reload \\(sighup\\) #${++reloads}\\b`), 10000);
+    };
+    await reloadWith(routes.filter((r) => r.name !== 'adaptive'));
+    await reloadWith(routes);
+    assert.equal(await metric(gw.base, 'switchboard_learning_observations', { route: 'adaptive' }), 26);
+    for (const p of MATH) assert.equal((await choice(gw.base, 'adaptive', p)).model, B, 'back after a reload without it');
+
+    // A new spec starts fresh (the gauge says so), and what it learns is saved under its own spec
+    // (it was not: the count matched the old spec's last save, and a restart lost it).
+    const changed = routes.map((r) => (r.name === 'adaptive' ? { ...r, policy: { ...r.policy, alpha: 0.3 } } : r));
+    await reloadWith(changed);
+    assert.equal(await metric(gw.base, 'switchboard_learning_observations', { route: 'adaptive' }), 0);
+    await train(gw.base, 'adaptive', 1);
+    await gw.stop('SIGTERM');
+    gw = await startGateway({ models, routes: changed, sqlite });
+    assert.equal(await metric(gw.base, 'switchboard_learning_observations', { route: 'adaptive' }), 2);
   });
 });
 

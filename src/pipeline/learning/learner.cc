@@ -206,9 +206,14 @@ void Learner::apply(const LearnEvent& e) {
   applied_.fetch_add(1, std::memory_order_relaxed);
   if (metrics_) {
     metrics_->learned.with({label, "applied"}).inc();
-    metrics_->learning_observations.with({label}).set(
-        static_cast<std::int64_t>(policy->observations()));
+    show_observations(label, *policy);
   }
+}
+
+void Learner::show_observations(const std::string& name, const LearningPolicy& policy) {
+  if (metrics_)
+    metrics_->learning_observations.with({name}).set(
+        static_cast<std::int64_t>(policy.observations()));
 }
 
 void Learner::save_all(Runtime& runtime) {
@@ -216,13 +221,14 @@ void Learner::save_all(Runtime& runtime) {
     auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
     if (!policy) continue;
     const auto obs = policy->observations();
-    if (auto it = saved_observations_.find(name);
-        it != saved_observations_.end() && it->second == obs)
+    std::string sig = signature(route);
+    if (auto it = saved_.find(name);
+        it != saved_.end() && it->second.observations == obs && it->second.signature == sig)
       continue;
     store::LearningStateRow row;
     row.route = name;
     row.policy = route.config->policy_type;
-    row.signature = signature(route);
+    row.signature = sig;
     row.observations = obs;
     row.stream_id = shared() ? last_id_ : "";
     row.state = policy->save().dump();
@@ -231,59 +237,70 @@ void Learner::save_all(Runtime& runtime) {
       spdlog::warn("saving the learning state of route {}: {}", name, ok.error().message);
       continue;
     }
-    saved_observations_[name] = obs;
+    saved_[name] = Saved{std::move(sig), obs};
   }
 }
 
-void Learner::restore_all(Runtime& runtime) {
-  for (auto& [name, route] : runtime.routes) {
-    auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
-    if (!policy) continue;
-    auto row = store_.load_state(name);
-    if (!row) continue;
-    if (row->signature != signature(route)) {
-      spdlog::info("route {}: the saved learning state is of another policy spec; starting fresh",
-                   name);
-      continue;
-    }
-    nlohmann::json state;
-    try {
-      state = nlohmann::json::parse(row->state);
-    } catch (const nlohmann::json::exception& e) {
-      spdlog::warn("route {}: the saved learning state is unreadable ({}); starting fresh", name,
-                   e.what());
-      continue;
-    }
-    if (auto err = policy->restore(state)) {
-      spdlog::warn("route {}: {}; starting fresh", name, err->message);
-      continue;
-    }
-    saved_observations_[name] = policy->observations();
-    if (metrics_)
-      metrics_->learning_observations.with({name}).set(
-          static_cast<std::int64_t>(policy->observations()));
-    if (shared() && !row->stream_id.empty()) {
-      if (!is_stream_id(row->stream_id))
-        spdlog::warn("route {}: saved stream position '{}' is not a stream id; ignored", name,
-                     row->stream_id);
-      else if (id_less(last_id_, row->stream_id))
-        last_id_ = row->stream_id;
-    }
-    spdlog::info("route {}: learning state restored ({} feedback events)", name,
-                 policy->observations());
+bool Learner::restore_route(const std::string& name, RouteRuntime& route) {
+  auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
+  if (!policy) return false;
+  auto row = store_.load_state(name);
+  if (!row) return false;
+  std::string sig = signature(route);
+  if (row->signature != sig) {
+    spdlog::info("route {}: the saved learning state is of another policy spec; starting fresh",
+                 name);
+    return false;
   }
+  nlohmann::json state;
+  try {
+    state = nlohmann::json::parse(row->state);
+  } catch (const nlohmann::json::exception& e) {
+    spdlog::warn("route {}: the saved learning state is unreadable ({}); starting fresh", name,
+                 e.what());
+    return false;
+  }
+  if (auto err = policy->restore(state)) {
+    spdlog::warn("route {}: {}; starting fresh", name, err->message);
+    return false;
+  }
+  saved_[name] = Saved{std::move(sig), policy->observations()};
+  show_observations(name, *policy);
+  if (shared() && !row->stream_id.empty()) {
+    if (!is_stream_id(row->stream_id))
+      spdlog::warn("route {}: saved stream position '{}' is not a stream id; ignored", name,
+                   row->stream_id);
+    else if (id_less(last_id_, row->stream_id))
+      last_id_ = row->stream_id;
+  }
+  spdlog::info("route {}: learning state restored ({} feedback events)", name,
+               policy->observations());
+  return true;
+}
+
+void Learner::restore_all(Runtime& runtime) {
+  for (auto& [name, route] : runtime.routes) restore_route(name, route);
 }
 
 void Learner::carry_over(Runtime& old, Runtime& fresh, const std::function<void()>& swap) {
   std::lock_guard lock(apply_mu_);
+  // What the old runtime learned and has not saved yet: saved first, so that a route leaving
+  // with this reload can come back later with it.
+  save_all(old);
   for (auto& [name, route] : fresh.routes) {
     auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
+    if (!policy) continue;
     auto it = old.routes.find(name);
-    if (!policy || it == old.routes.end()) continue;
-    auto* before = dynamic_cast<LearningPolicy*>(it->second.policy.get());
-    if (!before || signature(it->second) != signature(route)) continue;
-    if (auto err = policy->restore(before->save()))
-      spdlog::warn("route {}: learning state not carried over the reload: {}", name, err->message);
+    auto* before =
+        it != old.routes.end() ? dynamic_cast<LearningPolicy*>(it->second.policy.get()) : nullptr;
+    if (before && signature(it->second) == signature(route)) {
+      if (auto err = policy->restore(before->save()))
+        spdlog::warn("route {}: learning state not carried over the reload: {}", name,
+                     err->message);
+    } else {
+      restore_route(name, route);  // new to the runtime, or another spec: what was saved for it
+    }
+    show_observations(name, *policy);
   }
   swap();
 }

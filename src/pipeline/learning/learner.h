@@ -23,7 +23,9 @@
 //     YAML (the signature) and the last stream id applied. start() restores each route's saved
 //     state when the signature matches, and resumes the stream after the saved id.
 // On hot reload, carry_over() moves each route's state from the old runtime's policy to the new
-// one when the route keeps the same policy spec.
+// one when the route keeps the same policy spec; a route the old runtime did not have (or had
+// with another spec) restores its saved state, as at start(), when the saved signature matches.
+// What was saved is known per route and signature, so a route whose spec changed is saved anew.
 #pragma once
 
 #include <atomic>
@@ -101,6 +103,9 @@ class Learner {
   void apply(const LearnEvent& event);  // apply_mu_ held
   void save_all(Runtime& runtime);      // apply_mu_ held
   void restore_all(Runtime& runtime);   // apply_mu_ held
+  // The saved state of `route` into its policy when the saved signature matches; true if so.
+  bool restore_route(const std::string& name, RouteRuntime& route);  // apply_mu_ held
+  void show_observations(const std::string& name, const LearningPolicy& policy);
   // Redis (thread only): the connection (null while down), XADD the batch (per event: true when
   // the stream acknowledged it), XREAD and apply what is new.
   redisContext* connect();
@@ -115,7 +120,11 @@ class Learner {
   metrics::GatewayMetrics* metrics_;
 
   std::mutex apply_mu_;
-  std::map<std::string, std::uint64_t> saved_observations_;  // guarded by apply_mu_
+  struct Saved {
+    std::string signature;
+    std::uint64_t observations = 0;
+  };
+  std::map<std::string, Saved> saved_;  // per route: what was saved or restored last; apply_mu_
   std::string last_id_ = "0";  // guarded by apply_mu_: stream position
   // Decision ids of this gateway's events applied locally because their XADD was not
   // acknowledged, oldest first (bounded); guarded by apply_mu_.
