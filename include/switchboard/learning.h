@@ -51,6 +51,13 @@ class LearningPolicy : public Policy {
   // kBadRequest when the feedback names a model the policy does not route to, or carries neither a
   // score nor a comparison this policy learns from.
   virtual std::optional<Error> observe(const Feedback& feedback) = 0;
+  // Why this policy could never learn from `feedback` whatever its state (a kind of feedback it
+  // does not use, two answers of one model compared), or nothing. Asked before the feedback is
+  // queued, so that the client is told at once (POST /v1/feedback's `learning: not_learned`).
+  virtual std::optional<std::string> cannot_learn(const Feedback& feedback) const {
+    (void)feedback;
+    return std::nullopt;
+  }
   // How many feedback events the current snapshot has learned from.
   virtual std::uint64_t observations() const = 0;
   // A summary of the current state as JSON (for inspection and reports).

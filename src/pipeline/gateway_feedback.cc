@@ -315,6 +315,7 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
 
   // The learning event, from the decisions' contexts.
   std::string learning = "no_context";
+  std::optional<std::string> not_learned;
   auto ctx_a = find_context(*contexts_, *store_, metrics_, ids[0]);
   std::optional<learning::DecisionContext> ctx_b;
   if (pairwise) ctx_b = find_context(*contexts_, *store_, metrics_, ids[1]);
@@ -331,12 +332,23 @@ http::Response Gateway::feedback_answer(const api::FeedbackRequest& fb,
     } else {
       f.score = fb.score;
     }
-    learning = learner_->submit(std::move(event)) ? "queued" : "dropped";
+    // A policy that could never learn from it says why now (it was queued, then dropped).
+    const RouteRuntime* where = rt->find_route(event.route);
+    const auto* policy =
+        where ? dynamic_cast<const LearningPolicy*>(where->policy.get()) : nullptr;
+    if (policy) not_learned = policy->cannot_learn(f);
+    if (not_learned) {
+      learning = "not_learned";
+      metrics_.learned.with({route, "rejected"}).inc();
+    } else {
+      learning = learner_->submit(std::move(event)) ? "queued" : "dropped";
+    }
   } else {
     metrics_.learned.with({route, "no_context"}).inc();
   }
   nlohmann::json body = {
       {"object", "feedback"}, {"route", stored.records[0].route}, {"learning", learning}};
+  if (not_learned) body["learning_note"] = *not_learned;
   if (pairwise) {
     body["decision_a"] = ids[0];
     body["decision_b"] = ids[1];

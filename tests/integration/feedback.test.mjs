@@ -141,14 +141,32 @@ describe('POST /v1/feedback', () => {
   });
 
   test('pairwise preferences teach the elo route', async () => {
-    // Force one answer from each model by asking the models directly is not a route decision; ask
-    // the elo route twice and compare whatever it chose — then prefer B over A explicitly.
+    // One answer of each model: A by the route's choice, B because A cannot take max_tokens 8000.
     const a = await ask(gw.base, 'ranked', 'compare me one');
-    const b = await ask(gw.base, 'ranked', 'compare me two');
+    assert.equal(a.model, A);
+    const forced = await postChat(gw.base, chatBody('ranked', 'compare me two', { max_tokens: 8000 }));
+    const b = { id: forced.headers.get('x-switchboard-decision'), model: forced.headers.get('x-switchboard-model') };
+    assert.equal(b.model, B);
+    const learnedBefore = await metric(gw.base, 'switchboard_feedback_learned_total', { route: 'ranked', result: 'applied' });
     const r = await feedback(gw.base, { decision_a: a.id, decision_b: b.id, winner: 'b' });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.outcome, 0);
     assert.equal(r.json.learning, 'queued');
+    await eventually(async () => (await metric(gw.base, 'switchboard_feedback_learned_total',
+      { route: 'ranked', result: 'applied' })) === learnedBefore + 1, 10000, 'the pair learned');
+    // What elo can never learn from is said at once (before session 30 it was "queued", then
+    // dropped by the learner): a score, and two answers of one model.
+    const s1 = await ask(gw.base, 'ranked', 'compare me five');
+    const score = await feedback(gw.base, { decision_id: s1.id, score: 1 });
+    assert.equal(score.status, 200, score.text);
+    assert.equal(score.json.learning, 'not_learned');
+    assert.match(score.json.learning_note, /pairwise preferences only/);
+    const s2 = await ask(gw.base, 'ranked', 'compare me six');
+    const s3 = await ask(gw.base, 'ranked', 'compare me seven');
+    assert.equal(s2.model, s3.model);
+    const same = await feedback(gw.base, { decision_a: s2.id, decision_b: s3.id, winner: 'a' });
+    assert.equal(same.json.learning, 'not_learned');
+    assert.match(same.json.learning_note, /both answers are of model/);
     const twice = await post(gw.base, '/v1/feedback', { decision_id: b.id, score: 1 });
     assert.equal(twice.status, 409, 'the pair stored feedback for both decisions');
     // A pair across two routes is refused: each route's learner would see half of it.
@@ -158,8 +176,6 @@ describe('POST /v1/feedback', () => {
     assert.equal(across.status, 400, across.text);
     assert.match(expectErrorShape(assert, across.json, 'invalid_feedback').message, /different routes/);
     assert.equal((await feedback(gw.base, { decision_id: c.id, score: 1 })).status, 200, 'nothing was stored');
-    await eventually(async () => (await metric(gw.base, 'switchboard_feedback_learned_total',
-      { route: 'ranked' })) >= 1);
   });
 
   test('pairwise preferences teach the bandit both answers', async () => {

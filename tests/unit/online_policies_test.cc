@@ -356,6 +356,24 @@ TEST(EloPolicy, LearnsPreferencesAndPricesCost) {
   score_only.model = "a";
   score_only.score = 1;
   EXPECT_TRUE(p.observe(score_only));  // elo needs a comparison
+  EXPECT_NE(p.cannot_learn(score_only), std::nullopt);
+  EXPECT_EQ(p.cannot_learn(f), std::nullopt);
+  Feedback same = f;
+  same.other = "a";
+  EXPECT_NE(p.cannot_learn(same), std::nullopt);
+}
+
+TEST(EloPolicy, ModelsNotYetBilledCostTheirListPrice) {
+  // Cold ratings tie; before session 30 an unbilled model cost 0, so the first listed one won
+  // whatever its price. At λ > 0 the cheaper one by list price wins now.
+  elo::EloPolicy p(two_models(/*lambda=*/0), 16, false, 20, {{{30.0, 60.0}}, {{0.5, 1.5}}});
+  RouteRequest req;
+  req.prompt_tokens = 1000;
+  req.lambda = 10.0;
+  auto d = p.choose(req, Signals{});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->plan.model, "b");
+  EXPECT_NEAR(d->candidates[0].predicted_cost, (30.0 * 1000 + 60.0 * 256) / 1e6, 1e-12);
 }
 
 }  // namespace

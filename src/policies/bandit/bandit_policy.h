@@ -66,6 +66,7 @@
 #include "policies/bandit/change_detector.h"
 #include "policies/bandit/linear_arm.h"
 #include "policies/learned.h"
+#include "policies/list_price.h"
 #include "switchboard/learning.h"
 
 namespace switchboard::policies::bandit {
@@ -89,9 +90,6 @@ struct BanditOptions {
   // Per model of the objective (empty = none): the list-price cost line (list_price_line()).
   std::vector<Eigen::Vector2d> list_prices;
 };
-
-// Completion tokens assumed by the list-price cost prior (a chat answer of a few paragraphs).
-inline constexpr double kAssumedCompletionTokens = 256;
 
 // The list-price line [USD at 0 prompt tokens, USD per 1,000 prompt tokens] of a model priced
 // `input_per_mtok` / `output_per_mtok` USD per million tokens.

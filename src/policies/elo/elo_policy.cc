@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "config/config.h"
+#include "policies/list_price.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -34,8 +37,13 @@ std::vector<double> expected_scores(const Ratings& r) {
 }
 
 EloPolicy::EloPolicy(std::shared_ptr<const Objective> objective, double k, bool per_task,
-                     std::uint64_t min_games)
-    : objective_(std::move(objective)), k_(k), per_task_(per_task), min_games_(min_games) {
+                     std::uint64_t min_games, std::vector<std::array<double, 2>> list_prices)
+    : objective_(std::move(objective)),
+      k_(k),
+      per_task_(per_task),
+      min_games_(min_games),
+      list_prices_(std::move(list_prices)) {
+  list_prices_.resize(objective_->models().size(), {0.0, 0.0});
   auto s = std::make_shared<EloState>();
   const std::size_t n = objective_->models().size();
   s->global.rating.assign(n, 1500.0);
@@ -65,11 +73,22 @@ Result<Decision> EloPolicy::choose(const RouteRequest& request, const Signals& s
   std::vector<ModelPrediction> p(q.size());
   for (std::size_t m = 0; m < q.size(); ++m) {
     p[m].quality = q[m];
-    p[m].cost = s->cost_n[m] ? s->cost_sum[m] / static_cast<double>(s->cost_n[m]) : 0.0;
+    // Before its first billed answer a model costs its list price (it cost 0: a cold route sent
+    // everything to the first model listed, whatever its price).
+    p[m].cost = s->cost_n[m] ? s->cost_sum[m] / static_cast<double>(s->cost_n[m])
+                             : list_price(list_prices_[m][0], list_prices_[m][1],
+                                          request.prompt_tokens);
   }
   auto d = objective_->decide("elo", p, request);
   if (d) d->reason += fmt::format("; {} ratings after {} comparisons", which, table->games);
   return d;
+}
+
+std::optional<std::string> EloPolicy::cannot_learn(const Feedback& f) const {
+  if (f.other.empty()) return "elo learns from pairwise preferences only, not from scores";
+  if (f.other == f.model)
+    return "both answers are of model '" + f.model + "': elo learns from comparisons of two models";
+  return std::nullopt;
 }
 
 std::optional<Error> EloPolicy::observe(const Feedback& f) {
@@ -210,8 +229,15 @@ Result<std::unique_ptr<Policy>> make_elo(const PolicyContext& ctx) {
   if (!(k > 0) || !std::isfinite(k)) return err("`k` must be a number > 0");
   auto settings = parse_objective_settings(ctx.spec, ctx.config, ctx.where, std::nullopt);
   if (!settings) return settings.error();
-  return std::unique_ptr<Policy>(std::make_unique<EloPolicy>(
-      std::make_shared<const Objective>(std::move(*settings)), k, per_task, min_games));
+  auto objective = std::make_shared<const Objective>(std::move(*settings));
+  std::vector<std::array<double, 2>> list_prices;
+  for (const auto& name : objective->models()) {
+    const config::ModelConfig* m = ctx.config.find_model(name);
+    list_prices.push_back(m ? std::array<double, 2>{m->price.input_per_mtok, m->price.output_per_mtok}
+                            : std::array<double, 2>{0.0, 0.0});
+  }
+  return std::unique_ptr<Policy>(std::make_unique<EloPolicy>(std::move(objective), k, per_task,
+                                                             min_games, std::move(list_prices)));
 }
 
 const PolicyRegistrar kRegisterElo("elo", make_elo);

@@ -17,6 +17,8 @@
 // new one.
 #pragma once
 
+#include <array>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -49,12 +51,15 @@ struct EloState {
 
 class EloPolicy final : public LearningPolicy {
  public:
+  // `list_prices`: per model of the objective, {input, output} USD per million tokens (empty or
+  // zeros: unknown), the cost of a model before its first answer was billed.
   EloPolicy(std::shared_ptr<const Objective> objective, double k, bool per_task,
-            std::uint64_t min_games);
+            std::uint64_t min_games, std::vector<std::array<double, 2>> list_prices = {});
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override;
   std::vector<std::string> models() const override { return objective_->models(); }
   SignalNeeds needs() const override;
   std::optional<Error> observe(const Feedback& feedback) override;
+  std::optional<std::string> cannot_learn(const Feedback& feedback) const override;
   std::uint64_t observations() const override { return state_.load()->observations; }
   nlohmann::json summary() const override;
   // {"models":[...], "observations", "global":{"rating":[...],"games"}, "by_task":{task:{...}},
@@ -68,6 +73,7 @@ class EloPolicy final : public LearningPolicy {
   double k_;
   bool per_task_;
   std::uint64_t min_games_;
+  std::vector<std::array<double, 2>> list_prices_;
   std::atomic<std::shared_ptr<const EloState>> state_;
   std::mutex write_;
 };
