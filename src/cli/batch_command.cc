@@ -105,8 +105,10 @@ const CommandRegistrar kBatch(
       app.add_option("--out", a->out, "Assign mode: directory for the per-model Batch-API files");
       app.add_option("--lambda", o->lambda, "Sent as x-switchboard-lambda");
       app.add_option("--objective", o->objective, "Sent as x-switchboard-objective");
-      app.add_option("--limit", o->limit, "At most this many prompts (0 = all)");
-      app.add_option("--every", o->every, "Every Nth prompt of the file")->capture_default_str();
+      app.add_option("--limit", o->limit, "At most this many prompts (0 = all)")->check(whole_number());
+      app.add_option("--every", o->every, "Every Nth prompt of the file")
+          ->capture_default_str()
+          ->check(whole_number());
       app.add_flag("--stream", o->stream, "Ask for streamed answers");
       return [o, a] {
         if (!a->in.empty()) {

@@ -8,6 +8,7 @@
 
 #include "api/route_input.h"
 #include "cli/command.h"
+#include "cli/number_checks.h"
 #include "config/config.h"
 #include "data/outcomes.h"
 #include "eval/evaluator.h"
@@ -202,7 +203,9 @@ const CommandRegistrar kEval(
       app.add_option("--report", o->report_out, "Write a Markdown report");
       app.add_option("--artifacts", o->artifacts,
                      "Keep the trained policies' files in this directory (default: a temporary one, removed)");
-      app.add_option("--seed", o->seed, "Seed for anything random")->capture_default_str();
+      app.add_option("--seed", o->seed, "Seed for anything random")
+          ->capture_default_str()
+          ->check(whole_number());
       app.add_flag("--quiet", o->quiet, "Do not print the table");
       app.add_flag("--online", o->online,
                    "Replay TEST as a stream, feeding each decision its recorded outcome (learning policies: bandit, elo)");
@@ -216,13 +219,15 @@ const CommandRegistrar kEval(
       app.add_option("--sessions", o->sessions,
                      "Replay TEST as conversations of this many turns (per task, seeded) with and "
                      "without session stickiness; reports model switches per session "
-                     "(docs/sessions.md)");
+                     "(docs/sessions.md)")
+          ->check(whole_number());
       app.add_option("--margins", o->margins,
                      "--sessions: switch margins to compare (off, a number, always)")
           ->delimiter(',');
       app.add_option("--warmup", o->warmup,
                      "--online: TRAIN prompts streamed as feedback before TEST")
-          ->capture_default_str();
+          ->capture_default_str()
+          ->check(whole_number());
       return [o] { return run_eval(*o); };
     });
 

@@ -29,4 +29,16 @@ inline CLI::Validator finite_number(bool positive) {
       positive ? "POSITIVE" : "NON-NEGATIVE");
 }
 
+// A whole number >= 0 written in digits: CLI11 reads "-3" into an unsigned option as 2^64 - 3.
+inline CLI::Validator whole_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text.empty() || text.size() > 19 ||
+            text.find_first_not_of("0123456789") != std::string::npos)
+          return "'" + text + "' is not a whole number >= 0";
+        return "";
+      },
+      "WHOLE");
+}
+
 }  // namespace switchboard::cli

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/number_checks.h"
 #include "replay/replay_server.h"
 
 namespace switchboard::cli {
@@ -51,7 +52,9 @@ const CommandRegistrar kReplayBackend(
                      "multi-byte UTF-8 character")
           ->capture_default_str()
           ->check(CLI::IsMember({"event", "line", "utf8"}));
-      app.add_option("--seed", o->seed, "Seed of the fault PRNG")->capture_default_str();
+      app.add_option("--seed", o->seed, "Seed of the fault PRNG")
+          ->capture_default_str()
+          ->check(whole_number());
       app.add_option("--embedding-dim", o->embedding_dim,
                      "Also serve /v1/embeddings with deterministic vectors of this length (the "
                      "model need not be in the data then)");

@@ -90,9 +90,9 @@ int run_sim(const SimCliOptions& o) {
   if (o.replicas == 0 || o.replicas > 4096) return fail("--replicas must be between 1 and 4096");
   if (o.time_scale > 0 && o.rate > 0) return fail("give --time-scale or --rate, not both");
   if (o.engine.block_tokens <= 0 || o.engine.kv_tokens < o.engine.block_tokens ||
-      o.engine.max_batch <= 0 || o.engine.chunk_tokens <= 0 || o.engine.step_us < 0 ||
-      o.engine.prefill_us_per_token < 0 || o.engine.attention_us_per_ktok < 0 ||
-      o.engine.decode_us_per_ktok < 0)
+      o.engine.max_batch <= 0 || o.engine.chunk_tokens <= 0 || !(o.engine.step_us >= 0) ||
+      !(o.engine.prefill_us_per_token >= 0) || !(o.engine.attention_us_per_ktok >= 0) ||
+      !(o.engine.decode_us_per_ktok >= 0))  // NaN compares false: written to fail
     return fail("engine parameters must be positive (and --kv-tokens at least one block)");
   auto trace = sim::load_trace(o.trace, o.limit);
   if (!trace) return fail(trace.error().message);
@@ -134,7 +134,10 @@ int run_sim(const SimCliOptions& o) {
   report.requests = trace->requests.size();
   report.trace_seconds = span_s;
   report.options = opts;
-  for (const auto& name : split(o.balancers, ',')) {
+  const auto names = split(o.balancers, ',');
+  if (names.empty())
+    return fail("--balancer needs one or more balancer names, comma-separated");
+  for (const auto& name : names) {
     YAML::Node node = options.count(name) ? options[name] : YAML::Node();
     if (name == "prefix_affinity" && !(node.IsMap() && node["cache_blocks"])) {
       // The index models each replica's cache: by default exactly as large as the simulated one.
@@ -165,7 +168,9 @@ const CommandRegistrar kSim(
     [](CLI::App& app) {
       auto o = std::make_shared<SimCliOptions>();
       app.add_option("--trace", o->trace, "Mooncake JSONL or Azure LLM CSV trace")->required();
-      app.add_option("--replicas", o->replicas, "replicas in the fleet")->capture_default_str();
+      app.add_option("--replicas", o->replicas, "replicas in the fleet")
+          ->capture_default_str()
+          ->check(whole_number());
       app.add_option("--balancer", o->balancers, "comma-separated balancers to compare")
           ->capture_default_str();
       app.add_option("--balancer-opt", o->balancer_opts,
@@ -175,7 +180,7 @@ const CommandRegistrar kSim(
           ->check(finite_number(true));
       app.add_option("--rate", o->rate, "scale arrivals to this many requests per second")
           ->check(finite_number(true));
-      app.add_option("--limit", o->limit, "only the first N requests");
+      app.add_option("--limit", o->limit, "only the first N requests")->check(whole_number());
       app.add_option("--max-context", o->max_context,
                      "per-replica max context, e.g. 32768x6,131072x2");
       app.add_option("--json", o->json_out,
@@ -191,15 +196,20 @@ const CommandRegistrar kSim(
           ->capture_default_str();
       app.add_option("--chunk-tokens", e.chunk_tokens, "prefill tokens per step")
           ->capture_default_str();
-      app.add_option("--step-us", e.step_us, "fixed time per step, µs")->capture_default_str();
+      app.add_option("--step-us", e.step_us, "fixed time per step, µs")
+          ->capture_default_str()
+          ->check(finite_number(false));
       app.add_option("--prefill-us-per-token", e.prefill_us_per_token, "prefill time per token, µs")
-          ->capture_default_str();
+          ->capture_default_str()
+          ->check(finite_number(false));
       app.add_option("--attention-us-per-ktok", e.attention_us_per_ktok,
                      "extra prefill time per token per 1000 tokens of context before it, µs")
-          ->capture_default_str();
+          ->capture_default_str()
+          ->check(finite_number(false));
       app.add_option("--decode-us-per-ktok", e.decode_us_per_ktok,
                      "decode time per running request per 1000 tokens of its context, µs")
-          ->capture_default_str();
+          ->capture_default_str()
+          ->check(finite_number(false));
       return [o] { return run_sim(*o); };
     });
 

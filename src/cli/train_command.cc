@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/number_checks.h"
 #include "data/outcomes.h"
 #include "guard/jailbreak.h"
 #include "policies/trainer.h"
@@ -165,6 +166,18 @@ int run_train(const TrainCliOptions& o) {
   }
   std::vector<std::string> models = o.models.empty() ? data->models() : o.models;
   std::sort(models.begin(), models.end());
+  // Named twice, or not in the data: refused by name (a directory no route could load was
+  // written, or "fewer than 2 training records" named no model).
+  if (auto twice = std::adjacent_find(models.begin(), models.end()); twice != models.end()) {
+    fmt::print(stderr, "switchboard train: --models names '{}' twice\n", *twice);
+    return 2;
+  }
+  const std::vector<std::string> in_data = data->models();
+  for (const auto& m : models)
+    if (std::find(in_data.begin(), in_data.end(), m) == in_data.end()) {
+      fmt::print(stderr, "switchboard train: --models: '{}' has no outcome in {}\n", m, o.data);
+      return 2;
+    }
   std::error_code ec;
   std::filesystem::create_directories(o.out, ec);
   if (ec) {
@@ -231,7 +244,9 @@ const CommandRegistrar kTrain(
       app.add_option("--weights", o->weights_dir,
                      "Signal weights directory (default: the built-in one)");
       app.add_option("--task-model", o->task_model, "Task classifier for the task signal");
-      app.add_option("--seed", o->seed, "Seed for anything random")->capture_default_str();
+      app.add_option("--seed", o->seed, "Seed for anything random")
+          ->capture_default_str()
+          ->check(whole_number());
       return [o] { return run_train(*o); };
     });
 

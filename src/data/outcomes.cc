@@ -32,10 +32,12 @@ std::optional<Error> parse_outcome(const json& j, const std::string& field,
   std::optional<double> score, cost, latency;
   if (!read_number(j, "score", score) || !score || *score > 1)
     return bad(where, field + ".score must be a number in [0, 1]");
-  if (!read_number(j, "cost", cost) || !cost)
-    return bad(where, field + ".cost must be a non-negative number (USD)");
-  if (!read_number(j, "latency_ms", latency))
-    return bad(where, field + ".latency_ms must be a non-negative number");
+  // Bounded so that sums over millions of records stay finite (1e308 three times was inf).
+  constexpr double kMaxCostUsd = 1e9, kMaxLatencyMs = 1e12;
+  if (!read_number(j, "cost", cost) || !cost || *cost > kMaxCostUsd)
+    return bad(where, field + ".cost must be a number of USD in [0, 1e9]");
+  if (!read_number(j, "latency_ms", latency) || (latency && *latency > kMaxLatencyMs))
+    return bad(where, field + ".latency_ms must be a number in [0, 1e12]");
   out.score = *score;
   out.cost = *cost;
   out.latency_ms = latency;

@@ -239,8 +239,8 @@ Result<Drift> parse_drift(const std::string& text) {
   if (after.empty() || *end || a < 0)
     return bad("--drift '" + text + "': AFTER must be a non-negative integer");
   const double f = std::strtod(factor.c_str(), &end);
-  if (factor.empty() || *end || !std::isfinite(f) || f < 0)
-    return bad("--drift '" + text + "': FACTOR must be a number ≥ 0");
+  if (factor.empty() || *end || !(f >= 0 && f <= 1))  // scores stay in [0, 1]
+    return bad("--drift '" + text + "': FACTOR must be a number in [0, 1]");
   d.after = static_cast<std::size_t>(a);
   d.factor = f;
   return d;

@@ -113,5 +113,15 @@ describe('eval --online on a RouterBench sample', { skip: !HAVE_ROUTERBENCH && '
     r = run([...base, '--policy', 'elo', '--drift', `${GPT4}:10:0.5`]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /go with --online/);
+    // Since session 30: a factor above 1 (scores past 1 reached the learners) and a negative
+    // count (read as 2^64 - 5) are refused by name.
+    r = run([...base, '--online', '--policy', 'elo', '--drift', `${GPT4}:10:1.5`]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /FACTOR must be a number in \[0, 1\]/);
+    for (const flag of ['--warmup', '--sessions', '--seed']) {
+      r = run([...base, '--online', '--policy', 'elo', flag, '-5']);
+      assert.notEqual(r.status, 0, flag);
+      assert.match(r.stderr, new RegExp(`${flag}: '-5' is not a whole number`), flag);
+    }
   });
 });

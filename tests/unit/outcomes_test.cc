@@ -60,6 +60,11 @@ TEST(OutcomesJsonl, ErrorsNameFileLineAndField) {
       {R"({"id":"x","prompt":"p","outcomes":{"m":{"score":1.5,"cost":1}}})",
        ":3: outcomes.m.score"},
       {R"({"id":"x","prompt":"p","outcomes":{"m":{"score":1,"cost":"1"}}})", ":3: outcomes.m.cost"},
+      // Bounded so that sums stay finite (three of 1e308 summed to inf in a report).
+      {R"({"id":"x","prompt":"p","outcomes":{"m":{"score":1,"cost":1e308}}})",
+       ":3: outcomes.m.cost must be a number of USD in [0, 1e9]"},
+      {R"({"id":"x","prompt":"p","outcomes":{"m":{"score":1,"cost":1,"latency_ms":1e300}}})",
+       ":3: outcomes.m.latency_ms"},
       {R"({"id":"x","prompt":"p","outcomes":{"m":{"score":1,"cost":1,"response":7}}})",
        ":3: outcomes.m.response"},
       {R"({"id":"x","prompt":"p","task":1,"outcomes":{}})", ":3: task must be a string"},
