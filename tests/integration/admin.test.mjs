@@ -147,6 +147,14 @@ describe('admin listener', () => {
     const wrapped = await adminFetch(gw.adminBase, '/admin/decisions?status=4294967496', { key: KEY });
     assert.equal(wrapped.status, 400, wrapped.text);
     assert.match(wrapped.json.error.message, /status/);
+    // Since session 30: a parameter not known (a typo) and a cursor that is no decision id are
+    // refused by name; they were ignored (a whole default page, or a page from anywhere).
+    const typo = await adminFetch(gw.adminBase, '/admin/decisions?limt=5', { key: KEY });
+    assert.equal(typo.status, 400, typo.text);
+    assert.match(typo.json.error.message, /unknown query parameter 'limt'/);
+    const cursorless = await adminFetch(gw.adminBase, '/admin/decisions?before=garbage', { key: KEY });
+    assert.equal(cursorless.status, 400, cursorless.text);
+    assert.match(cursorless.json.error.message, /'before'/);
     // HEAD is answered as GET, without a body.
     const head = await fetch(`${gw.adminBase}/admin/decisions?limit=1`, { method: 'HEAD', headers: { authorization: `Bearer ${KEY}` } });
     assert.equal(head.status, 200);

@@ -1,15 +1,17 @@
 // GET /admin/decisions: search the decision records (store/decision_query.h), newest first, a page
 // at a time. Parameters: id (prefix), route, model, outcome, status, key, since, until (unix ms),
-// before (the `next` cursor of the previous page), limit (1..500, default 50). Bad parameters are
-// answered 400 `invalid_request` naming the parameter.
+// before (the `next` cursor of the previous page: a decision id), limit (1..500, default 50). Bad
+// parameters, and parameters not in this list, are answered 400 `invalid_request` naming them.
 //
 // GET /admin/decisions/{id}: one record, whole (stages with timings, candidates with predicted
 // quality and cost, attempts, calls, guard, cache, reason) — from the store's queue when it was
 // not written yet, else from SQLite.
+#include <algorithm>
 #include <charconv>
 
 #include "admin/admin_services.h"
 #include "store/decision_query.h"
+#include "store/record_codec.h"
 
 namespace switchboard::admin {
 namespace {
@@ -30,6 +32,15 @@ Error bad_param(std::string_view name, std::string_view value) {
 }
 
 Result<store::DecisionQuery> query_of(const AdminRequest& req) {
+  // A parameter not known is refused (a typo such as `limt=5` was ignored: a whole default page).
+  static constexpr std::string_view kKnown[] = {"id",     "route", "model", "outcome", "key",
+                                                "before", "status", "since", "until", "limit"};
+  for (const auto& [name, value] : req.query)
+    if (std::find(std::begin(kKnown), std::end(kKnown), name) == std::end(kKnown))
+      return make_error(ErrorKind::kBadRequest, "invalid_request",
+                        "unknown query parameter '" + name.substr(0, 64) +
+                            "' (known: id, route, model, outcome, key, before, status, since, "
+                            "until, limit)");
   store::DecisionQuery q;
   q.id = req.param("id");
   q.route = req.param("route");
@@ -37,6 +48,9 @@ Result<store::DecisionQuery> query_of(const AdminRequest& req) {
   q.outcome = req.param("outcome");
   q.key = req.param("key");
   q.before = req.param("before");
+  // The cursor is a decision id (the previous page's `next`); anything else started the search
+  // from an arbitrary place.
+  if (!q.before.empty() && store::id_time_ms(q.before) < 0) return bad_param("before", q.before);
   for (const char* name : {"status", "since", "until", "limit"}) {
     const auto v = req.param(name);
     if (v.empty()) continue;
