@@ -1,4 +1,5 @@
 #include "guard/pii.h"
+#include "guard/text_fold.h"
 
 #include <algorithm>
 #include <iterator>
@@ -28,6 +29,19 @@ int PiiScanner::kind_index(std::string_view name) const {
 }
 
 std::vector<PiiMatch> PiiScanner::scan(std::string_view text, std::uint64_t mask) const {
+  // The detectors read look-alike characters folded to ASCII (guard/text_fold.h); the spans are
+  // given back in `text`'s own offsets.
+  const std::optional<FoldedText> folded = fold_for_detection(text);
+  std::vector<PiiMatch> out = select(folded ? std::string_view(folded->text) : text, mask);
+  if (folded)
+    for (PiiMatch& m : out) {
+      m.begin = folded->origin[m.begin];
+      m.end = folded->origin[m.end];
+    }
+  return out;
+}
+
+std::vector<PiiMatch> PiiScanner::select(std::string_view text, std::uint64_t mask) const {
   std::vector<PiiMatch> all;
   for (std::size_t k = 0; k < detectors_.size(); ++k) {
     if (!(mask & (std::uint64_t{1} << k))) continue;

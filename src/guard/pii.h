@@ -51,11 +51,14 @@ class PiiScanner {
   int kind_index(std::string_view name) const;
   const std::string& placeholder(int kind) const { return placeholders_[kind]; }
   // The spans of `text` of the kinds whose bit is set in `mask` (bit i = kinds()[i]), sorted by
-  // position, without overlaps.
+  // position, without overlaps. Look-alike characters count as the ASCII they look like (no-break
+  // spaces, fullwidth digits, zero-width characters inside a value: guard/text_fold.h).
   std::vector<PiiMatch> scan(std::string_view text, std::uint64_t mask = ~std::uint64_t{0}) const;
 
  private:
   PiiScanner();
+  // The detectors of `mask` over `text` as it is, overlaps resolved.
+  std::vector<PiiMatch> select(std::string_view text, std::uint64_t mask) const;
   std::vector<std::string> kinds_;
   std::vector<std::string> placeholders_;
   std::vector<int> priorities_;

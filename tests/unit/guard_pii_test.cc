@@ -11,6 +11,7 @@
 #include "guard/literal_starts.h"
 #include "guard/pii.h"
 #include "guard/redact.h"
+#include "guard/text_fold.h"
 
 namespace switchboard::guard {
 namespace {
@@ -506,6 +507,40 @@ TEST(GuardRedact, PlaceholderShapedTextInTheRequestIsNeverMade) {
   EXPECT_EQ(j["messages"][1]["content"], "Mine is [EMAIL_2]");
   EXPECT_EQ(restore_text("[EMAIL_1] is a template; yours is [EMAIL_2]", r.placeholders),
             "[EMAIL_1] is a template; yours is a@example.com");
+}
+
+TEST(GuardFold, LookAlikesFoldToAsciiWithAMapBack) {
+  EXPECT_FALSE(fold_for_detection("plain ascii, caf\xc3\xa9 too")) << "nothing to fold";
+  // "1\u00a02" (no-break space), "\uff13" (fullwidth 3), "a\u200bb" (zero-width space inside).
+  const std::string text = "1\xc2\xa0" "2 \xef\xbc\x93 a\xe2\x80\x8b" "b\xe2\x80\x91" "c";
+  const auto f = fold_for_detection(text);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->text, "1 2 3 ab-c");
+  ASSERT_EQ(f->origin.size(), f->text.size() + 1);
+  EXPECT_EQ(f->origin[1], 1u);   // the space came from the two bytes at 1
+  EXPECT_EQ(f->origin[2], 3u);   // '2'
+  EXPECT_EQ(f->origin[4], 5u);   // '3' from the three bytes at 5
+  EXPECT_EQ(f->origin[7], 13u);  // 'b', after the removed zero-width space at 10..12
+  EXPECT_EQ(f->origin.back(), text.size());
+}
+
+TEST(GuardFold, ValuesWrittenWithLookAlikesAreRedactedWhole) {
+  // Each passed every detector before session 30 (a no-break-spaced card, fullwidth digits, a
+  // zero-width space inside an address, an SSN with non-breaking hyphens).
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"card 4111\xc2\xa0" "1111\xc2\xa0" "1111\xc2\xa0" "1111 now", "card [CARD_1] now"},
+      {"card \xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 1111 1111 1111.",
+       "card [CARD_1]."},
+      {"mail john\xe2\x80\x8b.doe@example.com today", "mail [EMAIL_1] today"},
+      {"ssn 123\xe2\x80\x91" "45\xe2\x80\x91" "6789", "ssn [SSN_1]"},
+  };
+  for (const auto& [text, expected] : cases) {
+    Redaction r;
+    EXPECT_EQ(redact_text(text, ~0ull, r), expected) << text;
+    ASSERT_EQ(r.placeholders.size(), 1u) << text;
+    // The value kept for restoring is the text as written, look-alikes and all.
+    EXPECT_NE(text.find(r.placeholders[0].second), std::string::npos) << text;
+  }
 }
 
 }  // namespace
