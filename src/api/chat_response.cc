@@ -146,7 +146,9 @@ std::string synthesis_call_body(std::string_view body, std::string_view model,
   j["model"] = model;
   j["stream"] = false;
   j.erase("stream_options");
-  j["messages"] = nlohmann::json::array({{{"role", "user"}, {"content", prompt}}});
+  nlohmann::json& messages = j["messages"];
+  if (!messages.is_array()) messages = nlohmann::json::array();
+  messages.push_back({{"role", "user"}, {"content", prompt}});
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

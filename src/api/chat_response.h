@@ -39,8 +39,10 @@ Result<CompletionAnswer> parse_completion(std::string_view body);
 // them. The body must have passed parse_chat_request (else it is returned unchanged).
 std::string buffered_call_body(std::string_view body, std::string_view model, bool logprobs);
 
-// The body of a synthesizing call: the client's request (its parameters kept) with `model`,
-// "stream" false and `messages` replaced by one user message holding `prompt`.
+// The body of a synthesizing call: the client's request (its parameters, tools and messages kept:
+// the system prompt and the earlier turns shape the final answer) with `model`, "stream" false
+// and one more user message holding `prompt` (the last question and the members' answers). Until
+// session 30 the messages were replaced by that one message: the system prompt was lost.
 std::string synthesis_call_body(std::string_view body, std::string_view model,
                                 std::string_view prompt);
 

@@ -237,4 +237,20 @@ TEST(WithoutUnrequestedLogprobs, TopAlternativesCutToWhatTheClientAsked) {
 }
 
 }  // namespace
+TEST(SynthesisCallBody, KeepsTheConversationAndAddsTheSynthesisTurn) {
+  // The system prompt and earlier turns shape the final answer: kept (before session 30 the
+  // messages were replaced by the synthesis prompt alone).
+  const std::string body =
+      R"({"model":"ens","stream":true,"stream_options":{"include_usage":true},"temperature":0.2,)"
+      R"("messages":[{"role":"system","content":"Answer in French."},{"role":"user","content":"2+2?"}]})";
+  const auto j = nlohmann::json::parse(switchboard::api::synthesis_call_body(body, "strong", "SYNTH"));
+  EXPECT_EQ(j["model"], "strong");
+  EXPECT_EQ(j["stream"], false);
+  EXPECT_FALSE(j.contains("stream_options"));
+  EXPECT_EQ(j["temperature"], 0.2);
+  ASSERT_EQ(j["messages"].size(), 3u);
+  EXPECT_EQ(j["messages"][0]["content"], "Answer in French.");
+  EXPECT_EQ(j["messages"][2], (nlohmann::json{{"role", "user"}, {"content", "SYNTH"}}));
+}
+
 }  // namespace switchboard::api

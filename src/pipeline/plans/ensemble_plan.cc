@@ -156,11 +156,19 @@ class EnsemblePlan final : public PlanRunner {
     }
 
     if (agg.kind == "synthesize" && !agg.model.empty() && !client_left(ctx)) {
-      const std::string prompt = fill_template(agg.prompt_template, ctx.req.prompt_text, answered);
+      // The question is the last user turn; the conversation before it stays in the messages.
+      std::string_view question = ctx.req.prompt_text;
+      for (auto it = ctx.req.messages.rbegin(); it != ctx.req.messages.rend(); ++it)
+        if (it->role == "user") {
+          question = ctx.req.text_of(*it);
+          break;
+        }
+      const std::string prompt = fill_template(agg.prompt_template, question, answered);
       std::vector<const ModelRuntime*> aggregator{ctx.runtime->find_model(agg.model)};
-      // The synthesis prompt (the request's text and the answers) replaces the messages: priced on
-      // its own size (forecast() takes at least the request's estimate).
-      const auto prompt_tokens = static_cast<std::int64_t>(api::estimate_tokens(prompt.size()));
+      // The synthesis prompt (the question and the answers) follows the request's messages:
+      // priced as both.
+      const auto prompt_tokens = ctx.req.estimated_prompt_tokens +
+                                 static_cast<std::int64_t>(api::estimate_tokens(prompt.size()));
       const std::size_t more = spend.allowed(aggregator, ctx, why, prompt_tokens);
       if (more == 0) {
         ctx.rec.reason += "; no synthesis (" + why + "), vote";
