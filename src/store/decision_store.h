@@ -84,7 +84,7 @@ struct GuardCheck {
 // One model call of a multi-call plan (cascade tier, ensemble member or aggregator), in call order.
 struct CallRecord {
   std::string model;
-  std::string replica;  // "" when no replica answered
+  std::string replica;  // the answer's, or a failed call's last try's; "" when none was tried
   int tier = 0;         // cascade: the tier (0 first); ensemble: 0 members, 1 aggregator
   std::string result;   // ok | an error code | upstream_status_N | deadline (cut by the plan)
   double ms = 0;        // sent → whole answer (or failure)

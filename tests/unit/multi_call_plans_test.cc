@@ -503,6 +503,11 @@ TEST(CascadePlan, AHangingProbeIsCutAtTheDeadline) {
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.record.model, "cheap1");
   EXPECT_EQ(called(r.record), (std::vector<std::string>{"cheap1@0:ok", "cheap2@0:deadline"}));
+  // The call cut at the deadline names the replica it was waiting on, and how long (since
+  // session 30: "" and 0 ms).
+  const auto& cut = r.record.calls[1];
+  EXPECT_FALSE(cut.replica.empty());
+  EXPECT_GT(cut.ms, 100.0);
 }
 
 TEST(CascadePlan, AHedgedCallCutAtTheDeadlineTriesNoFurtherReplica) {

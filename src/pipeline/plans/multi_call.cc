@@ -211,6 +211,7 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
   std::vector<CallState> states(models.size());
   for (auto& st : states) st.buffered = body;
   const std::size_t attempts_before = ctx.rec.attempts.size();
+  const auto tier_start = Clock::now();
   if (spend.deadline() || ctx.client_watch) {
     auto all = call_all(ctx, states, models, last, out);
     auto race = std::move(all) || plan_stop(ctx, spend.deadline());
@@ -239,6 +240,18 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
     if (a) {
       rec.replica = a->replica->config->id;
       rec.ms = a->ms;
+    } else {
+      // A call that failed (a bad answer, a cut body, the deadline): the replica of its last try
+      // and the time it took — the tier's, for a try cut short without a time of its own (the
+      // call said "" and 0 ms).
+      for (std::size_t i = ctx.rec.attempts.size(); i-- > attempts_before;) {
+        const auto& t = ctx.rec.attempts[i];
+        if (t.model != rec.model || t.replica.empty()) continue;
+        rec.replica = t.replica;
+        rec.ms = t.ms && *t.ms > 0 ? *t.ms
+                      : std::chrono::duration<double, std::milli>(Clock::now() - tier_start).count();
+        break;
+      }
     }
     rec.result = m.ok() ? "ok" : m.error ? m.error->code : "upstream_unreachable";
     price_call(ctx, m, rec, attempts_before, prompt_tokens);
