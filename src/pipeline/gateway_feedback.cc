@@ -222,7 +222,12 @@ asio::awaitable<void> Gateway::feedback(http::Exchange& ex) {
 http::Response Gateway::feedback_blocking(std::string_view body, const store::Owner* owner) {
   auto parsed = api::parse_feedback(body);
   if (!parsed) {
-    metrics_.feedback.with({"", "unknown", "bad_request"}).inc();
+    // Counted under the kind it meant to be when its fields say (a score out of range was
+    // counted as "unknown").
+    const char* meant = body.find("\"decision_a\"") != std::string_view::npos ? "pairwise"
+                        : body.find("\"decision_id\"") != std::string_view::npos ? "score"
+                                                                                 : "unknown";
+    metrics_.feedback.with({"", meant, "bad_request"}).inc();
     return error_reply(400, parsed.error());
   }
   if (!feedback_ || !contexts_ || !learner_)
@@ -250,6 +255,19 @@ http::Response Gateway::feedback_blocking(std::string_view body, const store::Ow
     }
     out.records.push_back(std::move(*rec));
   }
+  // Only an answer can be rated: a decision that ended in an error (refused, failed upstream,
+  // over a limit) has none (its feedback was stored with an empty model and learned nothing).
+  for (const auto& rec : out.records)
+    if (rec.status >= 400 || (rec.model.empty() && !(rec.cache && rec.cache->status == "hit"))) {
+      metrics_.feedback
+          .with({"", fb.kind == api::FeedbackRequest::Kind::kPairwise ? "pairwise" : "score",
+                 "bad_request"})
+          .inc();
+      return error_reply(
+          400, make_error(ErrorKind::kBadRequest, "invalid_feedback",
+                          "decision '" + rec.id + "' has no answer to rate (it ended " +
+                              std::to_string(rec.status) + " " + rec.outcome + ")"));
+    }
   // A preference compares two answers of one route: across routes, the first's learner got the
   // pair and the second's nothing, while its decision could take no other feedback after.
   if (fb.kind == api::FeedbackRequest::Kind::kPairwise &&

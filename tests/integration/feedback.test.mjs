@@ -138,6 +138,17 @@ describe('POST /v1/feedback', () => {
     assert.equal(await metric(gw.base, 'switchboard_feedback_total', { route: 'fixed', result: 'duplicate' }), 1);
     assert.equal(await metric(gw.base, 'switchboard_feedback_total', { result: 'not_found' }), 4);
     assert.ok(await metric(gw.base, 'switchboard_feedback_total', { result: 'bad_request' }) >= 5);
+    // A score out of range is counted under its kind (it was "unknown").
+    const before = await metric(gw.base, 'switchboard_feedback_total', { kind: 'score', result: 'bad_request' });
+    assert.equal((await post(gw.base, '/v1/feedback', { decision_id: id, score: 7 })).status, 400);
+    assert.equal(await metric(gw.base, 'switchboard_feedback_total', { kind: 'score', result: 'bad_request' }), before + 1);
+    // A decision without an answer (here: an unknown model, 404) cannot be rated (since session
+    // 30; it was stored with an empty model).
+    const failed = await postChat(gw.base, chatBody('no-such-route', 'hello'));
+    assert.equal(failed.status, 404);
+    const none = await post(gw.base, '/v1/feedback', { decision_id: failed.headers.get('x-switchboard-decision'), score: 0 });
+    assert.equal(none.status, 400, none.text);
+    assert.match(expectErrorShape(assert, none.json, 'invalid_feedback').message, /has no answer to rate \(it ended 404 /);
   });
 
   test('pairwise preferences teach the elo route', async () => {
