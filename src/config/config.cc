@@ -111,8 +111,10 @@ void parse_server(const Walker& w, const YAML::Node& node, ServerConfig& s) {
                "body_timeout_ms", "write_timeout_ms", "drain_timeout_ms", "max_connections",
                "max_body_budget_bytes", "upstream_idle_timeout_ms", "cancel_on_client_close"});
   if (node["threads"]) {
-    const auto threads = w.positive_int(node["threads"], "server.threads");
-    if (threads > 1024) w.fail(node["threads"], "server.threads must be at most 1024");
+    // 0 (the default): one per core, as README's example writes it.
+    const auto threads = w.scalar<std::int64_t>(node["threads"], "server.threads");
+    if (threads < 0 || threads > 1024)
+      w.fail(node["threads"], "server.threads must be between 0 (one per core) and 1024");
     s.threads = static_cast<unsigned>(threads);
   }
   if (node["max_body_bytes"]) s.max_body_bytes = w.positive_int(node["max_body_bytes"], "server.max_body_bytes");

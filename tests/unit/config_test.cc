@@ -122,7 +122,12 @@ TEST(Config, RejectsRepeatsControlCharactersAndNonFiniteValues) {
               HasSubstr("control characters"));
   EXPECT_THAT(error_of("models:\n  - name: a\n    price: {input_per_mtok: .inf}\n" + replica), HasSubstr("finite"));
   EXPECT_THAT(error_of("models:\n  - name: a\n    price: {output_per_mtok: .nan}\n" + replica), HasSubstr("finite"));
-  EXPECT_THAT(error_of("server: {threads: 4294967297}\n" + model), HasSubstr("at most 1024"));
+  EXPECT_THAT(error_of("server: {threads: 4294967297}\n" + model), HasSubstr("and 1024"));
+  EXPECT_THAT(error_of("server: {threads: -1}\n" + model), HasSubstr("between 0 (one per core)"));
+  // 0 is the default, one thread per core (README's example writes it; it was refused).
+  auto zero = config::parse_config("server: {threads: 0}\n" + model, "t.yaml");
+  ASSERT_TRUE(zero) << zero.error().message;
+  EXPECT_EQ((*zero)->server.threads, 0u);
   EXPECT_THAT(error_of(model + "store: {sqlite: ''}\n"), HasSubstr("store.sqlite must not be empty"));
   EXPECT_THAT(error_of("listen: localhost:9000\n" + model), HasSubstr("must be an IP address"));
   EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://u:pw@h:1'}]\n"),
