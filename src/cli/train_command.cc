@@ -234,7 +234,7 @@ const CommandRegistrar kTrain(
     [](CLI::App& app) {
       auto o = std::make_shared<TrainCliOptions>();
       app.add_option("--data", o->data, "Recorded outcomes to train on (JSONL)")->required();
-      app.add_option("--policy", o->policy, "Policy type: knn, classifier, mf (or task, guard)")
+      app.add_option("--policy", o->policy, "Policy type: knn, classifier, mf, blend (or task, guard, verifier)")
           ->required();
       app.add_option("--out", o->out, "Model directory to write")->required();
       app.add_option("--models", o->models,

@@ -583,8 +583,10 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
       read_error = payload_too_large(options_.max_body_bytes);
     } else if (auto unframed = unframed_body(parser.get().base(), parser.chunked())) {
       read_error = std::move(*unframed);  // (http/request_head.h)
+      if (options_.on_refused) options_.on_refused("bad_http");  // also when the handler records it
     } else if (auto host = host_error(parser.get().base(), parser.get().version())) {
       read_error = std::move(*host);
+      if (options_.on_refused) options_.on_refused("bad_http");
     } else {
       // Content-Length or chunked: the budget is taken as the body arrives (a declared length
       // holds nothing before its bytes do: idle senders cannot starve the others).

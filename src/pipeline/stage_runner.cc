@@ -71,6 +71,10 @@ Result<std::uint32_t> StageRunner::disable_bit(const std::string& name) const {
   }
   // A slot of the standard order that this configuration leaves out (a guard or cache no route
   // uses): there is nothing to switch off.
+  for (const char* slot : kRequiredWhenPresent)
+    if (name == slot)
+      return make_error(ErrorKind::kBadRequest, "bad_config",
+                        "stage '" + name + "' cannot be switched off");
   for (const char* slot : kStageOrder)
     if (name == slot) return std::uint32_t{0};
   std::string known;

@@ -37,6 +37,10 @@ namespace switchboard::pipeline {
 inline constexpr const char* kStageOrder[] = {"auth",    "parse",   "limits", "guard",
                                               "implicit_feedback",  "session", "cache",
                                               "signals", "decide",  "execute", "record"};
+// Slots left out of a configuration (auth and limits without an `auth:` section) whose stage is
+// required when it runs: a route cannot switch them off either (it was accepted without `auth:`,
+// and adding the section later made the whole config, or a reload, fail).
+inline constexpr const char* kRequiredWhenPresent[] = {"auth", "limits"};
 
 class StageRunner {
  public:

@@ -150,6 +150,10 @@ describe('HTTP edge cases', () => {
 
   test('an HTTP/1.1 request without a Host header, or with two, is 400 bad_http (RFC 9112 3.2)', async () => {
     const body = JSON.stringify(chatBody(GPT4, 'x'));
+    const refused = await metricSum(gw.base, 'switchboard_http_refused_total', { code: 'bad_http' });
+    // Counted as the HTTP server's refusal on any path (since session 30 also off the APIs').
+    const health = await rawExchange(gw.port, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
+    assert.equal(health.status, 400, health.text.slice(0, 300));
     for (const host of ['', 'Host: a\r\nHost: b\r\n']) {
       const r = await rawExchange(gw.port, `POST /v1/chat/completions HTTP/1.1\r\n${host}` +
         `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
@@ -158,6 +162,7 @@ describe('HTTP edge cases', () => {
       assert.equal(error.code, 'bad_http');
       assert.match(error.message, /Host/);
     }
+    assert.equal(await metricSum(gw.base, 'switchboard_http_refused_total', { code: 'bad_http' }), refused + 3);
   });
 
   test('HEAD is answered like GET without a body; the keep-alive connection stays in step', async () => {

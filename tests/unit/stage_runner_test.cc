@@ -203,6 +203,15 @@ TEST(StageRunner, RequiredStagesCannotBeSwitchedOffAndUnknownOnesAreNamed) {
   EXPECT_NE(unknown.error().message.find("no stage 'cahce' (stages: parse, decide, record)"),
             std::string::npos);
   EXPECT_TRUE(r->disable_bit("record"));
+  // auth and limits run only with an `auth:` section, and cannot be switched off either way
+  // (since session 30: without the section a route's `auth: off` passed, and adding the section
+  // later failed the whole config).
+  for (const char* absent : {"auth", "limits"}) {
+    auto off = r->disable_bit(absent);
+    ASSERT_FALSE(off) << absent;
+    EXPECT_NE(off.error().message.find("cannot be switched off"), std::string::npos);
+  }
+  EXPECT_EQ(r->disable_bit("cache").value(), 0u) << "a slot left out has nothing to switch off";
 }
 
 TEST(StageRunner, ASwitchedOffRecordStageKeepsNoRecord) {

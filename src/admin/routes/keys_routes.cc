@@ -146,7 +146,7 @@ const AdminRouteRegistrar kKeys("keys", [](AdminRoutes& routes, AdminServices& s
       auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), since);
       if (ec != std::errc{} || end != p.data() + p.size())
         co_return error_reply(
-            make_error(ErrorKind::kBadRequest, "invalid_parameter", "since_ms: a whole number"));
+            make_error(ErrorKind::kBadRequest, "invalid_request", "since_ms: a whole number"));
     }
     const StoreWork work = [by, since](const std::string& db) -> Result<nlohmann::json> {
       auto rows = access::query_usage(db, by, since);
