@@ -99,6 +99,21 @@ describe('semantic cache', () => {
     assert.equal(echo.requests.length - n0, 5);
   });
 
+  test('an anthropic-beta header partitions the cache (a beta can change the answer; since session 30)', async () => {
+    const q = 'Which beta features change the answer here?';
+    const ask = async (beta) => {
+      const r = await postChat(gw.base, chatBody('faq', q), { headers: beta ? { 'anthropic-beta': beta } : {} });
+      assert.equal(r.status, 200, r.text);
+      await getDecision(gw.base, r.headers.get('x-switchboard-decision'));  // recorded: stored if a miss
+      return r.headers.get('x-switchboard-cache');
+    };
+    assert.equal(await ask(''), 'miss');
+    assert.equal(await ask('beta-one'), 'miss');
+    assert.equal(await ask('beta-one'), 'hit');
+    assert.equal(await ask('beta-two'), 'miss');
+    assert.equal(await ask(''), 'hit');
+  });
+
   test('a streamed hit is valid SSE that the OpenAI SDK parses', async () => {
     const q = 'What is the boiling point of water at sea level?';
     const first = await postChat(gw.base, chatBody('faq', q));

@@ -267,8 +267,8 @@ class CacheStage final : public Stage {
 
  private:
   // What partitions the cache besides the request (cache::normalise's `scope`): the API key or
-  // team that may share the answer (cache.scope), and the routing headers, which change the model
-  // the route would choose (an answer chosen for `x-switchboard-objective: cost` must not answer a
+  // team that may share the answer (cache.scope), the client headers passed to replicas, and the
+  // routing headers, which change the model the route would choose (an answer chosen for `x-switchboard-objective: cost` must not answer a
   // request that asked for quality).
   static std::string scope_of(const RequestContext& ctx, cache::CacheScope scope) {
     std::string out;
@@ -287,6 +287,14 @@ class CacheStage final : public Stage {
         out += '=';
         out += *v;
       }
+    // Client headers a replica may be given (anthropic-beta, with `pass_headers`): a beta can
+    // change the answer, so an answer asked with one is not another request's (since session 30).
+    for (const auto& [name, value] : ctx.passed_headers) {
+      out += '\x1f';
+      out += name;
+      out += '=';
+      out += value;
+    }
     return out;
   }
 
