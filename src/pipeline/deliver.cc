@@ -250,16 +250,10 @@ bool note_refused_answer(RequestContext& ctx, const ResponseWriter& client, Atte
   rec.error_code = refused->code;
   rec.error_message = refused->message.substr(0, 512);
   ctx.metrics->errors.with({ctx.route_label, rec.model, rec.error_code, rec.api}).inc();
-  // Its attempt: by the index noted, unless a multi-call plan re-sorted the attempts since (then
-  // the last successful one of this model and replica).
-  const auto same = [&answer](const store::AttemptRecord& a) {
-    return a.model == answer.model->config->name && a.replica == answer.replica->config->id;
-  };
-  std::optional<std::size_t> at = answer.record;
-  if (at && (*at >= rec.attempts.size() || !same(rec.attempts[*at]))) at.reset();
-  for (std::size_t i = rec.attempts.size(); !at && i-- > 0;)
-    if (same(rec.attempts[i]) && rec.attempts[i].result == "ok") at = i;
-  if (at) rec.attempts[*at].result = refused->code;
+  // Its attempt, by the index noted (a multi-call plan that re-sorts the attempts moves the index
+  // with it: plans/multi_call.cc).
+  const std::optional<std::size_t> at = answer.record;
+  if (at && *at < rec.attempts.size()) rec.attempts[*at].result = refused->code;
   count_replica_failure(ctx, answer, refused->code);
   return true;
 }

@@ -229,9 +229,26 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
       if (models[i]->config->name == a.model) return i;
     return models.size();
   };
-  std::stable_sort(ctx.rec.attempts.begin() + static_cast<std::ptrdiff_t>(attempts_before),
-                   ctx.rec.attempts.end(),
-                   [&rank](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  // Sorted through their indices, so that each answer's Attempt::record follows its attempt (a
+  // refused answer marks its own attempt: deliver.cc note_refused_answer).
+  auto& attempts = ctx.rec.attempts;
+  std::vector<std::size_t> order(attempts.size() - attempts_before);
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = attempts_before + i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return rank(attempts[a]) < rank(attempts[b]);
+  });
+  std::vector<store::AttemptRecord> sorted;
+  sorted.reserve(order.size());
+  std::vector<std::size_t> moved_to(attempts.size());
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    moved_to[order[k]] = attempts_before + k;
+    sorted.push_back(std::move(attempts[order[k]]));
+  }
+  std::move(sorted.begin(), sorted.end(), attempts.begin() + static_cast<std::ptrdiff_t>(attempts_before));
+  for (auto& m : out)
+    for (auto* a : {m.attempt ? &*m.attempt : nullptr, m.held ? &*m.held : nullptr})
+      if (a && a->record && *a->record >= attempts_before && *a->record < attempts.size())
+        a->record = moved_to[*a->record];
   for (auto& m : out) {
     store::CallRecord rec;
     rec.model = m.model->config->name;
