@@ -46,6 +46,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::create(const config::AdminConf
   options.max_body_budget_bytes = std::size_t{16} << 20;
   options.drain_timeout = std::chrono::milliseconds(5000);
   AdminServer* self = s.get();
+  options.check_head = [self](const http::RequestHead& head) { return self->refusal(head); };
   auto server =
       http::Server::create(options, [self](http::Exchange& ex) { return self->handle(ex); });
   if (!server)
@@ -70,7 +71,7 @@ void AdminServer::stop() {
   thread_.join();
 }
 
-bool AdminServer::authorized(const http::Request& req) const {
+bool AdminServer::authorized(const http::RequestHead& req) const {
   if (key_.empty()) return true;
   auto it = req.find(http::bhttp::field::authorization);
   if (it == req.end()) return false;
@@ -84,17 +85,32 @@ bool AdminServer::authorized(const http::Request& req) const {
   return diff == 0;
 }
 
+std::optional<Error> AdminServer::refusal(const http::RequestHead& head) const {
+  if (key_.empty()) return browser_refusal(head, allowed_hosts_);
+  const auto match = match_of(head);
+  if (match.handler && !match.open && !authorized(head))
+    return make_error(ErrorKind::kUnauthorized, "invalid_admin_key",
+                      "the admin API needs Authorization: Bearer <admin key>");
+  return std::nullopt;
+}
+
+AdminRoutes::Match AdminServer::match_of(const http::RequestHead& req) const {
+  std::string_view target = req.target();
+  if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  // HEAD is answered as GET (the server then sends the head alone: http::Exchange::respond).
+  return routes_.find(
+      req.method() == http::bhttp::verb::head ? http::bhttp::verb::get : req.method(), target);
+}
+
 asio::awaitable<void> AdminServer::handle(http::Exchange& ex) {
   auto& req = ex.request();
+  // Refused from the head (the key, the browser guard: refusal(), before the body was read), or
+  // the body could not be read.
   if (ex.read_error()) {
     http::Response r = error_response(*ex.read_error());
+    if (ex.read_error()->code == "invalid_admin_key")
+      r.set(http::bhttp::field::www_authenticate, "Bearer");
     co_return (void) co_await ex.respond(std::move(r));
-  }
-  if (key_.empty()) {
-    if (auto refused = browser_refusal(req, allowed_hosts_)) {
-      http::Response r = error_response(*refused);
-      co_return (void) co_await ex.respond(std::move(r));
-    }
   }
   std::string_view target = req.target();
   std::string_view query;
@@ -102,9 +118,7 @@ asio::awaitable<void> AdminServer::handle(http::Exchange& ex) {
     query = target.substr(q + 1);
     target = target.substr(0, q);
   }
-  // HEAD is answered as GET (the server then sends the head alone: http::Exchange::respond).
-  const auto match = routes_.find(
-      req.method() == http::bhttp::verb::head ? http::bhttp::verb::get : req.method(), target);
+  const auto match = match_of(req);
   if (!match.handler) {
     Error e = match.path_known
                   ? make_error(ErrorKind::kMethodNotAllowed, "method_not_allowed",
@@ -114,13 +128,6 @@ asio::awaitable<void> AdminServer::handle(http::Exchange& ex) {
                                "no such admin endpoint: " + std::string(req.method_string()) + " " +
                                    std::string(target));
     http::Response r = error_response(e);
-    co_return (void) co_await ex.respond(std::move(r));
-  }
-  if (!match.open && !authorized(req)) {
-    http::Response r =
-        error_response(make_error(ErrorKind::kUnauthorized, "invalid_admin_key",
-                                  "the admin API needs Authorization: Bearer <admin key>"));
-    r.set(http::bhttp::field::www_authenticate, "Bearer");
     co_return (void) co_await ex.respond(std::move(r));
   }
   AdminRequest ar{req, target, match.rest, parse_query(query)};

@@ -45,7 +45,11 @@ class AdminServer {
  private:
   AdminServer() = default;
   asio::awaitable<void> handle(http::Exchange& exchange);
-  bool authorized(const http::Request& req) const;
+  bool authorized(const http::RequestHead& req) const;
+  // Why a request is refused from its head alone (the admin key; without one, the browser guard),
+  // or nothing: asked before its body is read (http::ServerOptions::check_head).
+  std::optional<Error> refusal(const http::RequestHead& head) const;
+  AdminRoutes::Match match_of(const http::RequestHead& req) const;
 
   std::string key_;  // empty: no key required (and browser_guard.h's checks apply)
   std::vector<std::string> allowed_hosts_;

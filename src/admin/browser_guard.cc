@@ -27,7 +27,7 @@ bool is_ip_address(const std::string& host) {
   return !ec;
 }
 
-std::string_view header(const http::Request& r, bhttp::field f) {
+std::string_view header(const http::RequestHead& r, bhttp::field f) {
   auto it = r.find(f);
   return it == r.end() ? std::string_view() : std::string_view(it->value());
 }
@@ -54,13 +54,13 @@ std::string authority_host(std::string_view authority) {
 
 // A browser marks its requests (every current one sends Sec-Fetch-* on each request, and Origin
 // on cross-origin and state-changing ones); tools (curl, Prometheus, scripts) send neither.
-bool from_a_browser(const http::Request& r) {
+bool from_a_browser(const http::RequestHead& r) {
   return r.find(bhttp::field::sec_fetch_site) != r.end() ||
          r.find(bhttp::field::sec_fetch_mode) != r.end() ||
          r.find(bhttp::field::sec_fetch_dest) != r.end() || r.find(bhttp::field::origin) != r.end();
 }
 
-std::optional<Error> browser_refusal(const http::Request& request,
+std::optional<Error> browser_refusal(const http::RequestHead& request,
                                      const std::vector<std::string>& allowed_hosts) {
   if (!from_a_browser(request)) return std::nullopt;
   const std::string_view host_header = header(request, bhttp::field::host);

@@ -25,7 +25,7 @@
 
 namespace switchboard::admin {
 
-std::optional<Error> browser_refusal(const http::Request& request,
+std::optional<Error> browser_refusal(const http::RequestHead& request,
                                      const std::vector<std::string>& allowed_hosts);
 
 // The host part of an HTTP authority ("h:port", "[v6]:port", "h"), lower-cased, without brackets.

@@ -579,7 +579,9 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
           stream, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), kNoThrow);
       co_return !cec;
     };
-    if (too_large) {
+    if (auto refused = options_.check_head ? options_.check_head(parser.get().base()) : std::nullopt) {
+      read_error = std::move(*refused);
+    } else if (too_large) {
       read_error = payload_too_large(options_.max_body_bytes);
     } else if (auto unframed = unframed_body(parser.get().base(), parser.chunked())) {
       read_error = std::move(*unframed);  // (http/request_head.h)

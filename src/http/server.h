@@ -50,6 +50,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
 using Request = bhttp::request<bhttp::string_body>;
+using RequestHead = bhttp::request_header<>;  // a request's start line and fields
 using Response = bhttp::response<bhttp::string_body>;
 using ResponseHead = bhttp::response<bhttp::empty_body>;
 using Clock = std::chrono::steady_clock;
@@ -71,6 +72,11 @@ struct ServerOptions {
   // `header_too_large` (431), `bad_http` (a head that does not parse, 400) and `overloaded` (over
   // max_connections, 503). Such a request has no path or body to record; this lets it be counted.
   std::function<void(std::string_view code)> on_refused;
+  // Asked (on a worker thread) with each request's head before its body is read; an error refuses
+  // the request without reading the body: the handler gets it as Exchange::read_error() and the
+  // connection closes after the answer. The admin listener checks its key here, so that no one
+  // without it can hold the listener's body budget.
+  std::function<std::optional<Error>(const RequestHead& head)> check_head;
 };
 
 // The default connection bound: the process's file-descriptor limit (RLIMIT_NOFILE, soft) less a

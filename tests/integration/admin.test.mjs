@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startReplay, startGateway, model, stopAll, chatBody, postChat, getJson, demoPrompt, expectErrorShape,
-  startProcess, tempDir, sleep, rawExchange, GPT4, MIXTRAL,
+  startProcess, tempDir, sleep, rawExchange, rawConnect, eventually, GPT4, MIXTRAL,
 } from './lib/harness.mjs';
 import { startAdminGateway, adminFetch } from './lib/admin.mjs';
 import { writeFileSync } from 'node:fs';
@@ -78,6 +78,16 @@ describe('admin listener', () => {
     }
     const reload = await adminFetch(gw.adminBase, '/admin/reload', { method: 'POST' });
     assert.equal(reload.status, 401);
+    // Refused from the head, before the body is read (since session 30): a caller without the key
+    // declaring a large body and sending none of it gets its 401 at once and holds none of the
+    // listener's body budget (bodies were read first, then refused).
+    const idle = await rawConnect(gw.adminPort);
+    idle.write(`POST /admin/reload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+               'Content-Length: 900000\r\n\r\n{');
+    await eventually(async () => /^HTTP\/1\.1 401 /.test(idle.received), 5000, 'the 401 before the body');
+    assert.match(idle.received, /www-authenticate: Bearer/i);
+    assert.match(idle.received, /invalid_admin_key/);
+    idle.destroy();
     // The dashboard's static files carry no data: served without the key.
     const page = await adminFetch(gw.adminBase, '/dashboard/');
     assert.equal(page.status, 200);
