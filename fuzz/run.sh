@@ -10,7 +10,7 @@ shift 2 || true
 here=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
 ((${#targets[@]})) || targets=(chat_request client_apis answer_translators sse config outcomes routerbench_csv
-                           upstream_response http_request)
+                           upstream_response http_request guard_text)
 status=0
 for t in "${targets[@]}"; do
   bin="$build/fuzz_$t"

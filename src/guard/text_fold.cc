@@ -8,6 +8,8 @@ namespace {
 
 // What the character of `len` bytes at `p` folds to: a byte, 0 to remove it, -1 to keep it.
 int fold(const unsigned char* p, std::size_t len) {
+  for (std::size_t k = 1; k < len; ++k)
+    if (p[k] < 0x80 || p[k] > 0xBF) return -1;  // not a well-formed character: kept as it is
   if (len == 2 && p[0] == 0xC2) {
     if (p[1] == 0xA0) return ' ';  // U+00A0 no-break space
     if (p[1] == 0xAD) return 0;    // U+00AD soft hyphen
