@@ -181,12 +181,21 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     a.cancelled = true;
     return a;
   };
+  // An attempt cut short while it ran (the race's cancellation): its send time and how long it
+  // ran are kept (the record said 0 ms for a call that waited until a plan's deadline).
+  auto cut_short = [&](Attempt& ran, Replica& r) {
+    Attempt a = cancelled(r);
+    a.sent = ran.sent;
+    a.sent_at = ran.sent_at;
+    if (ran.sent_at != Clock::time_point{}) a.ms = ms_since(ran.sent_at);
+    return a;
+  };
   auto primary = [&]() -> awaitable<Attempt> {
     Attempt a;
     try {
       co_await run_attempt(ctx, st, m, first, a);
     } catch (const std::exception&) {
-      a = cancelled(first);
+      a = cut_short(a, first);
     }
     race.primary_running = false;
     if (race.decided) a.cancelled = true;
@@ -231,7 +240,7 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     try {
       co_await run_attempt(ctx, st, m, *second, a);
     } catch (const std::exception&) {
-      a = cancelled(*second);
+      a = cut_short(a, *second);
     }
     race.hedge_running = false;
     if (race.decided) a.cancelled = true;
@@ -478,6 +487,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
         a.replica = &r;
         a.api = &m.apis[r.ordinal]->serving(ctx, st);
         a.cancelled = true;
+        if (a.sent_at != Clock::time_point{}) a.ms = ms_since(a.sent_at);  // how long it ran
         note_attempt(ctx, a, false, c.unavailable);
         throw;
       }
