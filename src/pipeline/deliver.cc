@@ -8,6 +8,7 @@
 #include "pipeline/client_watch.h"
 #include "pipeline/executor.h"
 #include "pipeline/request_metrics.h"
+#include "pool/health.h"
 
 namespace switchboard::pipeline {
 
@@ -30,8 +31,9 @@ void set_cost(RequestContext& ctx, const UpstreamResponse& upstream,
 }
 
 // Metered in the upstream's API and written to that API's writer (pipeline/native/native_api.h).
-awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstream,
-                                    const NativeApi& api) {
+awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
+  UpstreamResponse& upstream = *answer.call;
+  const NativeApi& api = *answer.api;
   const auto& mc = *ctx.model->config;
   auto& rec = ctx.rec;
   rec.status = 200;
@@ -139,6 +141,11 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     rec.error_code = e.code;
     rec.error_message = e.message;
     ctx.metrics->errors.with({ctx.route_label, rec.model, e.code, rec.api}).inc();
+    // The replica's fault, found after its attempt was counted a success: its attempt says so and
+    // it counts toward its ejection (a replica resetting every stream was never ejected).
+    if (answer.record && *answer.record < rec.attempts.size())
+      rec.attempts[*answer.record].result = e.code;
+    count_replica_failure(ctx, answer, e.code);
     // Close whatever event the upstream broke off in, so the error is an event of its own.
     if (client_ok && !closing.empty()) client_ok = co_await client.write_chunk(closing);
     if (client_ok) client_ok = co_await client.stream_error(e);
@@ -146,6 +153,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, UpstreamResponse& upstr
     rec.outcome = "client_gone";
   } else {
     rec.outcome = meter->saw_error() ? "upstream_error" : "ok";
+    pool::record_success(*answer.replica);  // (note_attempt left a stream to be judged here)
   }
   if (client_ok) client_ok = co_await client.finish_stream();
   if (!client_ok && rec.outcome == "ok") rec.outcome = "client_gone";
@@ -274,7 +282,7 @@ awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
   auto& upstream = *answer.call;
   const bool upstream_sse = upstream.content_type().starts_with("text/event-stream");
   if (ctx.req.stream && upstream.status() == 200 && upstream_sse)
-    return relay_stream(ctx, upstream, *answer.api);
+    return relay_stream(ctx, answer);
   return deliver_whole(ctx, answer);
 }
 

@@ -153,6 +153,10 @@ void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unava
                               unavailable, a.sent});  // unavailable: skipped as ejected or down
   if (a.cancelled || a.api_mismatch) return;  // says nothing about the replica
   if (!a.replica_failed()) {
+    // A stream is judged when it ends (deliver.cc relay_stream): one that breaks off is a failure.
+    if (a.call && !a.body && a.call->status() == 200 &&
+        a.call->content_type().starts_with("text/event-stream"))
+      return;
     pool::record_success(*a.replica);
     return;
   }

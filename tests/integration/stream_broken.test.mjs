@@ -10,7 +10,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getDecision,
+  startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getDecision, metricSum,
   fakeUpstream, chunkEvent, expectErrorShape, GPT4, readSse,
 } from './lib/harness.mjs';
 
@@ -99,6 +99,10 @@ describe('upstream dies mid-stream', () => {
     gw = await startGateway({
       models: [
         model('cut-chat', cutChat.url, { timeout_ms: 5000 }),
+        // One replica cuts every stream, the other answers: the cutting one is ejected.
+        model('flaky-streams', [cutChat.url, noDone.url], {
+          balancer: 'round_robin', outlier_ejection: { consecutive_failures: 2, base_ejection_ms: 60000, max_ejection_ms: 60000 },
+        }),
         model('no-done', noDone.url, { timeout_ms: 5000 }),
         model('pinging-model', [{ url: pinging.url, api: 'anthropic' }],
           { stream_idle_timeout_ms: 400, max_stream_bytes: 30000, timeout_ms: 20000 }),
@@ -148,6 +152,23 @@ describe('upstream dies mid-stream', () => {
     assert.equal(d.stream, true);
     assert.equal(d.error?.code, 'upstream_stream_broken');
     assert.equal(d.model, GPT4);
+  });
+
+  test('a broken stream counts against its replica: its attempt says so, and it is ejected (since session 30)', async () => {
+    // Before, the attempt was recorded `ok` when the head arrived and the replica's health counted
+    // a success: a replica resetting every stream was never ejected.
+    const outcomes = [];
+    for (let i = 0; i < 8; ++i) {
+      const r = await streamChat(gw.base, chatBody('flaky-streams', `question ${i}`));
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      outcomes.push(d.outcome);
+      if (d.outcome === 'stream_broken') assert.equal(d.attempts.at(-1).result, 'upstream_stream_broken');
+      else assert.equal(d.attempts.at(-1).result, 'ok');
+    }
+    // Round robin: the cutting replica served every other request until its second failure.
+    assert.deepEqual(outcomes.slice(0, 4), ['stream_broken', 'ok', 'stream_broken', 'ok']);
+    assert.deepEqual(outcomes.slice(4), ['ok', 'ok', 'ok', 'ok'], 'ejected after two broken streams');
+    assert.equal(await metricSum(gw.base, 'switchboard_replica_ejections_total', { model: 'flaky-streams' }), 1);
   });
 
   test('the gateway serves the next request normally after a broken stream', async () => {
