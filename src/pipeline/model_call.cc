@@ -420,8 +420,8 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     auto c = pool::healthy_candidates(m.replica_ptrs, st.tried, pool::steady_ms(), st.buffer);
     std::span<Replica* const> candidates = c.replicas;
     if (candidates.empty()) {
-      if (sent) break;  // every available replica of this model was tried
-      if (!last) {      // none is available: on to the next model
+      if (!last) {  // none (left) is available: on to the next model
+        if (sent) break;  // every available replica of this model was tried
         if (st.tried.empty()) {
           ctx.rec.attempts.push_back(
               {m.config->name, "", "no_healthy_replica", std::nullopt, false, c.unavailable});
@@ -439,9 +439,10 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       if (not_tried.empty()) break;
       candidates = not_tried;
       if (!tried_anyway)
-        ctx.rec.reason +=
-            "; every replica of " + m.config->name + " that takes this request is ejected or "
-            "down, tried anyway";
+        ctx.rec.reason += sent ? "; the other replicas of " + m.config->name +
+                                     " are ejected or down, tried anyway"
+                               : "; every replica of " + m.config->name +
+                                     " that takes this request is ejected or down, tried anyway";
       tried_anyway = true;
     }
     // This model's blocks again: a plan's parallel calls share the request's view, and another
@@ -497,6 +498,9 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       }
       note_attempt(ctx, a, false, c.unavailable);
     }
+    // A replica tried while ejected that answered is back: the answer was its probe (pool/health.h).
+    if (tried_anyway && !a.cancelled && !a.replica_failed())
+      a.replica->health.ejected_until_ms.store(0, std::memory_order_relaxed);
     if (a.cancelled && a.error) {  // the caller gave up on this call: nothing more is sent
       ctx.rec.model = m.config->name;
       ctx.rec.replica = a.replica->config->id;

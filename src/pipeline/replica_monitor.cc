@@ -59,8 +59,10 @@ awaitable<void> health_check_once(http::UpstreamClient& client, const ModelRunti
     failures = 0;
     ++passes;
     if (r.health.ejected_until_ms.load(kRelaxed) > pool::steady_ms()) {
+      // The ejection ends, its backoff stays: the next request is the probe, and a failure ejects
+      // the replica again for twice as long (a health endpoint that passes while requests fail
+      // re-admitted the replica every interval at the base ejection, and reset the backoff).
       r.health.ejected_until_ms.store(0, kRelaxed);
-      pool::record_success(r);
       spdlog::info("replica {} of {} passed its health check: ejection ended", r.config->id,
                    m->name);
     }

@@ -124,3 +124,34 @@ describe('active health checks', () => {
     assert.equal(up[`127.0.0.1:${a.port}`], 5, JSON.stringify(up));
   });
 });
+
+describe('a passing health check ends an ejection but keeps its backoff (since session 30)', () => {
+  let a;
+  let b;
+  let gw;
+  before(async () => {
+    [a, b] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: GPT4 })]);
+    gw = await startGateway({
+      models: [model(GPT4, [a.url, b.url], {
+        health_check: { path: '/health', interval_ms: 50, timeout_ms: 200, unhealthy_after: 2, healthy_after: 1 },
+        outlier_ejection: { consecutive_failures: 1, base_ejection_ms: 100, max_ejection_ms: 60000 },
+      })],
+    });
+  });
+  after(stopAll);
+
+  test('a replica whose /health passes while its requests fail is ejected for longer each time', async () => {
+    // The health check re-admits it within 50 ms each time; the next request to it fails again.
+    // Before, the pass also reset the backoff: every ejection lasted the base 100 ms.
+    await a.setFaults({ error_rate: 1 });
+    const ejections = () => [...gw.proc.output.matchAll(/replica 127\.0\.0\.1:\d+ of \S+ ejected for (\d+) ms/g)]
+      .map((m) => Number(m[1]));
+    for (let i = 0; i < 400 && ejections().length < 3; ++i) {
+      const r = await postChat(gw.base, chatBody(GPT4, `hello ${i}`));
+      assert.equal(r.status, 200, r.text);  // retried on the other replica
+      await sleep(10);
+    }
+    assert.deepEqual(ejections().slice(0, 3), [100, 200, 400]);
+  });
+});
+
