@@ -1,7 +1,7 @@
 // The guard's text helpers on arbitrary bytes: guard::fold_for_detection (look-alikes folded for
 // the PII detectors) and guard::unrestore_text (every redacted value back to its placeholder, one
 // Aho–Corasick pass: guard/literal_starts.h). Properties: no crash or UB; folding maps every byte
-// of the folded text to an offset of the original, in order, and folding the folded text again
+// of the folded text to an offset of the original, strictly in order, and folding the folded text again
 // finds nothing; the one-pass unrestore equals the naive leftmost-longest replacement.
 //
 // Input: up to 8 values separated by '\x01', then '\x02', then the text.
@@ -45,10 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
   if (const auto folded = fold_for_detection(input)) {
-    FUZZ_CHECK(folded->origin.size() == folded->text.size() + 1);
-    FUZZ_CHECK(folded->origin.back() == input.size());
-    for (std::size_t i = 1; i < folded->origin.size(); ++i)
-      FUZZ_CHECK(folded->origin[i - 1] <= folded->origin[i]);
+    FUZZ_CHECK(folded->shifts.front().first == 0);
+    FUZZ_CHECK(folded->origin(folded->text.size()) == input.size());
+    for (std::size_t i = 1; i <= folded->text.size(); ++i)
+      FUZZ_CHECK(folded->origin(i - 1) < folded->origin(i));
     FUZZ_CHECK(folded->text.size() <= input.size());
     FUZZ_CHECK(!fold_for_detection(folded->text));
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <stdexcept>
 
 namespace switchboard::guard {
 
@@ -16,6 +17,11 @@ PiiScanner::PiiScanner() {
   for (const auto& name : PiiDetectorRegistry::instance().names()) {
     const PiiDetectorInfo* info = PiiDetectorRegistry::instance().find(name);
     kinds_.push_back(name);
+    // Restoring finds placeholders by their shape, '[' A-Z+ '_' digits ']' (guard/redact.h).
+    if (info->placeholder.empty() ||
+        info->placeholder.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
+      throw std::logic_error("PII detector '" + name + "': its placeholder '" + info->placeholder +
+                             "' must be capital letters A-Z only");
     placeholders_.push_back(info->placeholder);
     priorities_.push_back(info->priority);
     detectors_.push_back(info->make());
@@ -29,26 +35,33 @@ int PiiScanner::kind_index(std::string_view name) const {
 }
 
 std::vector<PiiMatch> PiiScanner::scan(std::string_view text, std::uint64_t mask) const {
-  // The detectors read look-alike characters folded to ASCII (guard/text_fold.h); the spans are
-  // given back in `text`'s own offsets.
-  const std::optional<FoldedText> folded = fold_for_detection(text);
-  std::vector<PiiMatch> out = select(folded ? std::string_view(folded->text) : text, mask);
-  if (folded)
-    for (PiiMatch& m : out) {
-      m.begin = folded->origin[m.begin];
-      m.end = folded->origin[m.end];
+  std::vector<PiiMatch> all;
+  find(text, mask, all);
+  // The detectors also read look-alike characters folded to ASCII (guard/text_fold.h), the spans
+  // given back in `text`'s own offsets. Both readings count: folding joins a value to what follows
+  // a removed zero-width character or a dash turned '-', which a detector's boundary check then
+  // refuses (a card followed by U+200B and a letter, an SSN followed by an em dash).
+  if (const std::optional<FoldedText> folded = fold_for_detection(text)) {
+    const std::size_t from = all.size();
+    find(folded->text, mask, all);
+    for (std::size_t i = from; i < all.size(); ++i) {
+      all[i].begin = folded->origin(all[i].begin);
+      all[i].end = folded->origin(all[i].end);
     }
-  return out;
+  }
+  return resolve(std::move(all));
 }
 
-std::vector<PiiMatch> PiiScanner::select(std::string_view text, std::uint64_t mask) const {
-  std::vector<PiiMatch> all;
+void PiiScanner::find(std::string_view text, std::uint64_t mask, std::vector<PiiMatch>& all) const {
   for (std::size_t k = 0; k < detectors_.size(); ++k) {
     if (!(mask & (std::uint64_t{1} << k))) continue;
     const std::size_t from = all.size();
     detectors_[k]->find(text, all);
     for (std::size_t i = from; i < all.size(); ++i) all[i].kind = static_cast<int>(k);
   }
+}
+
+std::vector<PiiMatch> PiiScanner::resolve(std::vector<PiiMatch> all) const {
   if (all.size() < 2) return all;
   // By priority, then longer spans first, then by position: each kept span excludes any span it
   // overlaps.

@@ -57,8 +57,10 @@ class PiiScanner {
 
  private:
   PiiScanner();
-  // The detectors of `mask` over `text` as it is, overlaps resolved.
-  std::vector<PiiMatch> select(std::string_view text, std::uint64_t mask) const;
+  // Appends the spans the detectors of `mask` find in `text` (overlapping, unsorted).
+  void find(std::string_view text, std::uint64_t mask, std::vector<PiiMatch>& all) const;
+  // `all` without overlaps: by priority, then longer spans first; sorted by position.
+  std::vector<PiiMatch> resolve(std::vector<PiiMatch> all) const;
   std::vector<std::string> kinds_;
   std::vector<std::string> placeholders_;
   std::vector<int> priorities_;

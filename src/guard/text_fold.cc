@@ -47,6 +47,13 @@ bool may_fold(unsigned char b) { return b == 0xC2 || b == 0xE2 || b == 0xE3 || b
 
 }  // namespace
 
+std::size_t FoldedText::origin(std::size_t i) const {
+  auto it = std::upper_bound(shifts.begin(), shifts.end(), i,
+                             [](std::size_t v, const auto& s) { return v < s.first; });
+  const auto& [folded, original] = *std::prev(it);  // shifts[0] is at folded offset 0
+  return original + (i - folded);
+}
+
 std::optional<FoldedText> fold_for_detection(std::string_view text) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
@@ -64,26 +71,27 @@ std::optional<FoldedText> fold_for_detection(std::string_view text) {
   if (first == n) return std::nullopt;
   FoldedText out;
   out.text.reserve(n);
-  out.origin.reserve(n + 1);
-  for (std::size_t i = 0; i < first; ++i) {
-    out.text += text[i];
-    out.origin.push_back(static_cast<std::uint32_t>(i));
-  }
+  out.text.append(text.substr(0, first));
+  out.shifts.emplace_back(0, 0);
+  // From folded offset `at` on, the original is at `original`.
+  auto shift = [&out](std::size_t at, std::size_t original) {
+    auto& last = out.shifts.back();
+    if (last.first == at)
+      last.second = static_cast<std::uint32_t>(original);
+    else
+      out.shifts.emplace_back(static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(original));
+  };
   for (std::size_t i = first; i < n;) {
     const std::size_t len = std::min(sequence_length(bytes[i]), n - i);
     const int folded = may_fold(bytes[i]) ? fold(bytes + i, len) : -1;
-    if (folded > 0) {
-      out.text += static_cast<char>(folded);
-      out.origin.push_back(static_cast<std::uint32_t>(i));
-    } else if (folded < 0) {
-      for (std::size_t k = 0; k < len; ++k) {
-        out.text += text[i + k];
-        out.origin.push_back(static_cast<std::uint32_t>(i));
-      }
+    if (folded < 0) {
+      out.text.append(text.substr(i, len));
+    } else {
+      if (folded > 0) out.text += static_cast<char>(folded);
+      shift(out.text.size(), i + len);
     }
     i += len;
   }
-  out.origin.push_back(static_cast<std::uint32_t>(n));
   return out;
 }
 

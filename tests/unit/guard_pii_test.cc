@@ -516,12 +516,12 @@ TEST(GuardFold, LookAlikesFoldToAsciiWithAMapBack) {
   const auto f = fold_for_detection(text);
   ASSERT_TRUE(f);
   EXPECT_EQ(f->text, "1 2 3 ab-c");
-  ASSERT_EQ(f->origin.size(), f->text.size() + 1);
-  EXPECT_EQ(f->origin[1], 1u);   // the space came from the two bytes at 1
-  EXPECT_EQ(f->origin[2], 3u);   // '2'
-  EXPECT_EQ(f->origin[4], 5u);   // '3' from the three bytes at 5
-  EXPECT_EQ(f->origin[7], 13u);  // 'b', after the removed zero-width space at 10..12
-  EXPECT_EQ(f->origin.back(), text.size());
+  EXPECT_EQ(f->origin(1), 1u);   // the space came from the two bytes at 1
+  EXPECT_EQ(f->origin(2), 3u);   // '2'
+  EXPECT_EQ(f->origin(4), 5u);   // '3' from the three bytes at 5
+  EXPECT_EQ(f->origin(7), 13u);  // 'b', after the removed zero-width space at 10..12
+  EXPECT_EQ(f->origin(f->text.size()), text.size());
+  EXPECT_LE(f->shifts.size(), 6u) << "a point per folded character, not per byte";
 }
 
 TEST(GuardFold, ValuesWrittenWithLookAlikesAreRedactedWhole) {
@@ -540,6 +540,22 @@ TEST(GuardFold, ValuesWrittenWithLookAlikesAreRedactedWhole) {
     ASSERT_EQ(r.placeholders.size(), 1u) << text;
     // The value kept for restoring is the text as written, look-alikes and all.
     EXPECT_NE(text.find(r.placeholders[0].second), std::string::npos) << text;
+  }
+}
+
+TEST(GuardFold, WhatTheTextAsWrittenShowsIsStillFound) {
+  // Folding joins a value to what follows a removed character, or turns a dash into '-': the
+  // detectors' boundary checks then refuse it in the folded text. The text as written is read
+  // too (a review of session 30's first version found these let through).
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"card 4111111111111111\xe2\x80\x8bx", "card [CARD_1]\xe2\x80\x8bx"},
+      {"card x\xe2\x80\x8b" "4111111111111111", "card x\xe2\x80\x8b[CARD_1]"},
+      {"My SSN is 123-45-6789\xe2\x80\x94please keep it", "My SSN is [SSN_1]\xe2\x80\x94please keep it"},
+      {"ssn 123-45-6789\xe2\x80\x8bz", "ssn [SSN_1]\xe2\x80\x8bz"},
+  };
+  for (const auto& [text, expected] : cases) {
+    Redaction r;
+    EXPECT_EQ(redact_text(text, ~0ull, r), expected) << text;
   }
 }
 
