@@ -241,7 +241,7 @@ void Learner::save_all(Runtime& runtime) {
   }
 }
 
-bool Learner::restore_route(const std::string& name, RouteRuntime& route) {
+bool Learner::restore_route(const std::string& name, RouteRuntime& route, bool at_start) {
   auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
   if (!policy) return false;
   auto row = store_.load_state(name);
@@ -266,7 +266,9 @@ bool Learner::restore_route(const std::string& name, RouteRuntime& route) {
   }
   saved_[name] = Saved{std::move(sig), policy->observations()};
   show_observations(name, *policy);
-  if (shared() && !row->stream_id.empty()) {
+  // The stream position moves only at start: on a reload the other routes have applied the stream
+  // up to last_id_ already, and a row saved further on (by another gateway) would skip events.
+  if (at_start && shared() && !row->stream_id.empty()) {
     if (!is_stream_id(row->stream_id))
       spdlog::warn("route {}: saved stream position '{}' is not a stream id; ignored", name,
                    row->stream_id);
@@ -279,14 +281,18 @@ bool Learner::restore_route(const std::string& name, RouteRuntime& route) {
 }
 
 void Learner::restore_all(Runtime& runtime) {
-  for (auto& [name, route] : runtime.routes) restore_route(name, route);
+  for (auto& [name, route] : runtime.routes) restore_route(name, route, /*at_start=*/true);
 }
 
 void Learner::carry_over(Runtime& old, Runtime& fresh, const std::function<void()>& swap) {
   std::lock_guard lock(apply_mu_);
   // What the old runtime learned and has not saved yet: saved first, so that a route leaving
-  // with this reload can come back later with it.
-  save_all(old);
+  // with this reload can come back later with it. A failure to save stops no reload.
+  try {
+    save_all(old);
+  } catch (const std::exception& e) {
+    spdlog::warn("saving the learning state before the reload: {}", e.what());
+  }
   for (auto& [name, route] : fresh.routes) {
     auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
     if (!policy) continue;
@@ -298,7 +304,7 @@ void Learner::carry_over(Runtime& old, Runtime& fresh, const std::function<void(
         spdlog::warn("route {}: learning state not carried over the reload: {}", name,
                      err->message);
     } else {
-      restore_route(name, route);  // new to the runtime, or another spec: what was saved for it
+      restore_route(name, route, /*at_start=*/false);  // new here, or another spec: its saved state
     }
     show_observations(name, *policy);
   }
