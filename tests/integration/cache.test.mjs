@@ -26,12 +26,14 @@ describe('semantic cache', () => {
       res.end(JSON.stringify(body));
     });
     gw = await startGateway({
-      models: [model(GPT4, replay.url), model(FAKE, echo.url), model('filtering', filtering.url)],
+      models: [model(GPT4, replay.url), model(FAKE, echo.url), model('filtering', filtering.url),
+        model('beta-model', [{ url: replay.url, api: 'anthropic', pass_headers: ['anthropic-beta'] }])],
       routes: [
         { name: 'filtered', policy: { type: 'static', model: 'filtering' }, cache: { ttl_s: 600 } },
         { name: 'cached', policy: { type: 'static', model: GPT4 }, cache: { ttl_s: 600 } },
         { name: 'faq', policy: { type: 'static', model: FAKE }, cache: { name: 'faq' } },
         { name: 'plain', policy: { type: 'static', model: FAKE } },
+        { name: 'beta', policy: { type: 'static', model: 'beta-model' }, cache: { name: 'beta' } },
       ],
     });
   });
@@ -99,19 +101,24 @@ describe('semantic cache', () => {
     assert.equal(echo.requests.length - n0, 5);
   });
 
-  test('an anthropic-beta header partitions the cache (a beta can change the answer; since session 30)', async () => {
-    const q = 'Which beta features change the answer here?';
-    const ask = async (beta) => {
-      const r = await postChat(gw.base, chatBody('faq', q), { headers: beta ? { 'anthropic-beta': beta } : {} });
+  test('an anthropic-beta header partitions the cache of a route whose replicas take it (since session 30)', async () => {
+    const ask = async (route, q, beta) => {
+      const r = await postChat(gw.base, chatBody(route, q), { headers: beta ? { 'anthropic-beta': beta } : {} });
       assert.equal(r.status, 200, r.text);
       await getDecision(gw.base, r.headers.get('x-switchboard-decision'));  // recorded: stored if a miss
       return r.headers.get('x-switchboard-cache');
     };
-    assert.equal(await ask(''), 'miss');
-    assert.equal(await ask('beta-one'), 'miss');
-    assert.equal(await ask('beta-one'), 'hit');
-    assert.equal(await ask('beta-two'), 'miss');
-    assert.equal(await ask(''), 'hit');
+    // Its replica is given the client's beta (pass_headers), which can change the answer.
+    const q = 'Which beta features change the answer here?';
+    assert.equal(await ask('beta', q, ''), 'miss');
+    assert.equal(await ask('beta', q, 'beta-one'), 'miss');
+    assert.equal(await ask('beta', q, 'beta-one'), 'hit');
+    assert.equal(await ask('beta', q, 'beta-two'), 'miss');
+    assert.equal(await ask('beta', q, ''), 'hit');
+    // No replica of this route takes it: the header changes nothing, answers are shared.
+    const p = 'Does a beta header matter on an OpenAI route?';
+    assert.equal(await ask('faq', p, ''), 'miss');
+    assert.equal(await ask('faq', p, 'beta-one'), 'hit');
   });
 
   test('a streamed hit is valid SSE that the OpenAI SDK parses', async () => {

@@ -287,14 +287,20 @@ class CacheStage final : public Stage {
         out += '=';
         out += *v;
       }
-    // Client headers a replica may be given (anthropic-beta, with `pass_headers`): a beta can
-    // change the answer, so an answer asked with one is not another request's (since session 30).
-    for (const auto& [name, value] : ctx.passed_headers) {
-      out += '\x1f';
-      out += name;
-      out += '=';
-      out += value;
-    }
+    // Client headers a replica of the route may be given (anthropic-beta, with `pass_headers`): a
+    // beta can change the answer, so an answer asked with one is not another request's (since
+    // session 30). A route none of whose replicas takes them shares answers across them.
+    bool passed = !ctx.passed_headers.empty() && (!ctx.route || ctx.route->models.empty());
+    if (!ctx.passed_headers.empty() && !passed)
+      for (const config::ModelConfig* m : ctx.route->models)
+        for (const auto& replica : m->replicas) passed = passed || replica.pass_anthropic_beta;
+    if (passed)
+      for (const auto& [name, value] : ctx.passed_headers) {
+        out += '\x1f';
+        out += name;
+        out += '=';
+        out += value;
+      }
     return out;
   }
 
