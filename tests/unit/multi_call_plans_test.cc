@@ -106,6 +106,7 @@ models:
   - name: strong
     price: {input_per_mtok: 100000, output_per_mtok: 100000}
     replicas: [{url: "http://127.0.0.1:9", name: s1}]
+  - {name: narrow, context_window: 40, replicas: [{url: "http://127.0.0.1:9", name: n1}]}
   - name: hedged
     hedge: {after_ms: 20}
     replicas:
@@ -212,6 +213,8 @@ routes:
     policy: {type: ensemble, members: [cheap1, cheap2, cheap3], judge: test_right, aggregator: best-of}
   - name: synth
     policy: {type: ensemble, members: [cheap1, cheap2], aggregator: {type: synthesize, model: strong}}
+  - name: synth_narrow
+    policy: {type: ensemble, members: [cheap1, cheap2], aggregator: {type: synthesize, model: narrow}}
   - name: recruit
     policy: {type: ensemble, recruit: {policy: {type: static, model: cheap2, fallbacks: [cheap3, strong]}, k: 2}}
 )";
@@ -610,6 +613,13 @@ TEST(EnsemblePlan, SynthesizeCallsTheAggregatorWithTheAnswers) {
   EXPECT_TRUE(r.record.calls[2].accepted);
   // The synthesis prompt is not a recorded prompt: the recorded upstream's placeholder answers.
   EXPECT_NE(content(r), "D");
+  // An aggregator whose context window the synthesis prompt (the template, the question and
+  // every answer) cannot fit is not called: the vote answers, and the reason says why.
+  auto narrow = runner.run(body("synth_narrow", "split?"));
+  ASSERT_EQ(narrow.status, 200u);
+  EXPECT_EQ(narrow.record.calls.size(), 2u);
+  EXPECT_NE(narrow.record.reason.find("do not fit narrow's context window of 40"), std::string::npos)
+      << narrow.record.reason;
 }
 
 // Policy::models(), resolved per route (RouteRuntime::models): what budgets reserve for and

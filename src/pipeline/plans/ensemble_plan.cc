@@ -169,7 +169,15 @@ class EnsemblePlan final : public PlanRunner {
       // priced as both.
       const auto prompt_tokens = ctx.req.estimated_prompt_tokens +
                                  static_cast<std::int64_t>(api::estimate_tokens(prompt.size()));
-      const std::size_t more = spend.allowed(aggregator, ctx, why, prompt_tokens);
+      std::size_t more = spend.allowed(aggregator, ctx, why, prompt_tokens);
+      // The conversation, the question again and every answer: too long for the aggregator's
+      // context window, it would be refused upstream; the vote answers instead.
+      const std::int64_t window = aggregator[0] ? aggregator[0]->config->context_window : 0;
+      if (more > 0 && window > 0 && prompt_tokens + ctx.req.max_tokens.value_or(0) > window) {
+        why = fmt::format("its prompt of ~{} tokens and the answer do not fit {}'s context window of {}",
+                          prompt_tokens, agg.model, window);
+        more = 0;
+      }
       if (more == 0) {
         ctx.rec.reason += "; no synthesis (" + why + "), vote";
       } else {
