@@ -89,6 +89,33 @@ void clear_report(Replica& r) {
   r.reported.kv_usage_permille.store(-1, kRelaxed);
 }
 
+// A replica whose load is unknown (its /metrics late, failing or absurd) is not idle: an
+// overloaded server is the one whose metrics come late. It is taken to be as loaded as the busiest
+// of its model's replicas that reported lately (it looked idle, and took every request while a peer
+// reported a queue); with no recent report from any, nothing is assumed.
+void assume_busy(const ModelRuntime& mr, Replica& r) {
+  // Reports of their own from the last few scrapes only (not another's assumed one).
+  const std::int64_t since =
+      pool::steady_ms() - 3 * static_cast<std::int64_t>(mr.config->pool.load_metrics.interval.count());
+  std::int64_t running = -1, waiting = -1;
+  for (const auto& peer : mr.replicas) {
+    if (peer.get() == &r || peer->reported.updated_ms.load(kRelaxed) < since) continue;
+    const std::int64_t pr = peer->reported.running.load(kRelaxed);
+    const std::int64_t pw = peer->reported.waiting.load(kRelaxed);
+    if (pr < 0 || pw < 0 || pr + pw <= running + waiting) continue;
+    running = pr;
+    waiting = pw;
+  }
+  if (running < 0) {
+    clear_report(r);
+    return;
+  }
+  r.reported.own_at_report.store(0, kRelaxed);
+  r.reported.running.store(running, kRelaxed);
+  r.reported.waiting.store(waiting, kRelaxed);
+  r.reported.kv_usage_permille.store(-1, kRelaxed);
+}
+
 // One load scrape of `r`; `warned` says a failure was logged already (logged once per streak).
 awaitable<void> scrape_once(http::UpstreamClient& client, const ModelRuntime& mr, Replica& r,
                             bool& warned) {
@@ -97,16 +124,24 @@ awaitable<void> scrape_once(http::UpstreamClient& client, const ModelRuntime& mr
   auto res = co_await get(client, mr, r, lm.path, lm.timeout);
   pool::VllmGauges g;
   if (res && res->first == 200) g = pool::parse_vllm_gauges(res->second);
-  if (g.running && g.waiting) {
+  // A count no server has (negative, NaN, past a billion) is no report: llround of 1e19 was
+  // undefined, and 5e18 + 5e18 overflowed the balancers' sum.
+  const auto count = [](const std::optional<double>& v) {
+    return v && std::isfinite(*v) && *v >= 0 && *v <= 1e9;
+  };
+  if (count(g.running) && count(g.waiting)) {
     r.reported.own_at_report.store(r.in_flight.load(kRelaxed), kRelaxed);
     r.reported.running.store(std::llround(*g.running), kRelaxed);
     r.reported.waiting.store(std::llround(*g.waiting), kRelaxed);
     r.reported.kv_usage_permille.store(
-        g.kv_usage ? static_cast<std::int32_t>(std::lround(*g.kv_usage * 1000)) : -1, kRelaxed);
+        g.kv_usage && std::isfinite(*g.kv_usage) && *g.kv_usage >= 0 && *g.kv_usage <= 1
+            ? static_cast<std::int32_t>(std::lround(*g.kv_usage * 1000))
+            : -1,
+        kRelaxed);
     r.reported.updated_ms.store(pool::steady_ms(), kRelaxed);
     warned = false;
   } else {
-    clear_report(r);
+    assume_busy(mr, r);
     if (!warned)
       spdlog::warn("replica {} of {}: no load report from {} ({})", r.config->id, m->name, lm.path,
                    !res ? res.error().message

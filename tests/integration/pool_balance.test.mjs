@@ -5,6 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, sleep, GPT4,
+  fakeUpstream, completionJson,
 } from './lib/harness.mjs';
 
 const replicaOf = (r) => r.headers.get('x-switchboard-replica');
@@ -152,6 +153,41 @@ describe('a passing health check ends an ejection but keeps its backoff (since s
       await sleep(10);
     }
     assert.deepEqual(ejections().slice(0, 3), [100, 200, 400]);
+  });
+});
+
+describe('a replica whose load report fails (since session 30)', () => {
+  let silent;
+  let b;
+  let gw;
+  before(async () => {
+    // Answers chat requests; its /metrics fails, as an overloaded server's comes late.
+    silent = await fakeUpstream((req, res) => {
+      if (req.url.endsWith('/metrics')) {
+        res.writeHead(503);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completionJson(GPT4, 'from the silent one'));
+    });
+    b = await startReplay({ model: GPT4 });
+    gw = await startGateway({
+      models: [model(GPT4, [silent.url, b.url], { load_metrics: { path: '/metrics', interval_ms: 100 } })],
+    });
+  });
+  after(stopAll);
+
+  test('is taken to be as loaded as the busiest peer that reports, not idle', async () => {
+    // b reports a backlog of 50; the silent replica reports nothing. It looked idle and took every
+    // request; now it counts as loaded as b, and both are used.
+    await b.setFaults({ extra_waiting: 50 });
+    await reportedWaiting(gw, `127.0.0.1:${b.port}`, 50);
+    const { port } = new URL(silent.url);
+    await reportedWaiting(gw, `127.0.0.1:${port}`, 50);
+    const split = await countPerReplica(gw.base, 20, 1);
+    assert.ok((split[`127.0.0.1:${b.port}`] ?? 0) >= 4, JSON.stringify(split));
+    assert.ok((split[`127.0.0.1:${port}`] ?? 0) >= 4, JSON.stringify(split));
   });
 });
 
