@@ -31,15 +31,23 @@ std::size_t carry_over_replicas(const Runtime& old, Runtime& fresh, std::size_t&
         continue;
       }
       r->index = o->index;
-      r->health.down.store(o->health.down.load(kRelaxed), kRelaxed);
+      // The health checker's verdict and the scraper's report only while the new config still
+      // checks and scrapes: nothing else would ever change them (a replica marked down stayed
+      // down, and a last report held, until a restart).
+      const auto& pool = m.config->pool;
+      if (pool.health_check.enabled)
+        r->health.down.store(o->health.down.load(kRelaxed), kRelaxed);
       r->health.ejected_until_ms.store(o->health.ejected_until_ms.load(kRelaxed), kRelaxed);
       r->health.consecutive_failures.store(o->health.consecutive_failures.load(kRelaxed), kRelaxed);
       r->health.ejections.store(o->health.ejections.load(kRelaxed), kRelaxed);
-      r->reported.running.store(o->reported.running.load(kRelaxed), kRelaxed);
-      r->reported.waiting.store(o->reported.waiting.load(kRelaxed), kRelaxed);
-      r->reported.kv_usage_permille.store(o->reported.kv_usage_permille.load(kRelaxed), kRelaxed);
-      r->reported.updated_ms.store(o->reported.updated_ms.load(kRelaxed), kRelaxed);
-      r->reported.own_at_report.store(o->reported.own_at_report.load(kRelaxed), kRelaxed);
+      if (pool.load_metrics.enabled) {
+        r->reported.running.store(o->reported.running.load(kRelaxed), kRelaxed);
+        r->reported.waiting.store(o->reported.waiting.load(kRelaxed), kRelaxed);
+        r->reported.kv_usage_permille.store(o->reported.kv_usage_permille.load(kRelaxed),
+                                            kRelaxed);
+        r->reported.updated_ms.store(o->reported.updated_ms.load(kRelaxed), kRelaxed);
+        r->reported.own_at_report.store(o->reported.own_at_report.load(kRelaxed), kRelaxed);
+      }
       ++carried;
     }
   }

@@ -278,6 +278,8 @@ TEST(RuntimeReload, UnchangedReplicasKeepHealthAndPoolKeys) {
   auto old = parse(R"(
 models:
   - name: a
+    health_check: {path: /health}
+    load_metrics: {path: /metrics}
     replicas: [{url: "http://127.0.0.1:1"}, {url: "http://127.0.0.1:2"}]
   - name: b
     replicas: [{url: "http://127.0.0.1:3"}]
@@ -288,9 +290,13 @@ models:
   a0.health.consecutive_failures = 3;
   old->models.at("a").replicas[1]->health.ejections = 2;
   // a's second replica moved to another port; b is gone; c is new.
+  a0.reported.waiting = 40;
+  a0.reported.running = 2;
   auto fresh = parse(R"(
 models:
   - name: a
+    health_check: {path: /health}
+    load_metrics: {path: /metrics}
     replicas: [{url: "http://127.0.0.1:1"}, {url: "http://127.0.0.1:9"}]
   - name: c
     replicas: [{url: "http://127.0.0.1:3"}]
@@ -309,6 +315,21 @@ models:
   EXPECT_GE(c0.index, old->replica_count) << "same URL under another model is not the same replica";
   EXPECT_NE(c0.index, f1.index);
   EXPECT_EQ(next, old->replica_count + 2);
+  EXPECT_EQ(f0.reported.waiting.load(), 40);
+
+  // A reload that drops the health check and the scraping: nothing would ever change the verdict
+  // and the report again, so neither is carried (since session 30; the replica stayed down).
+  auto unchecked = parse(R"(
+models:
+  - name: a
+    replicas: [{url: "http://127.0.0.1:1"}]
+)");
+  std::size_t more = next;
+  EXPECT_EQ(pipeline::carry_over_replicas(*fresh, *unchecked, more), 1u);
+  const auto& u0 = *unchecked->models.at("a").replicas[0];
+  EXPECT_FALSE(u0.health.down.load());
+  EXPECT_EQ(u0.reported.waiting.load(), -1);
+  EXPECT_EQ(u0.health.ejected_until_ms.load(), 12345) << "passive ejection state is kept";
 }
 
 // A file whose start-up-only settings could not start a gateway is refused at reload (since
