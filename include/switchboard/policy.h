@@ -86,6 +86,10 @@ struct RouteRequest {
   std::string_view adapter;             // LoRA adapter the request asks for; empty = base model
   std::int64_t prompt_tokens = 0;       // estimated prompt tokens; 0 = unknown
   std::int64_t max_output_tokens = 0;   // the request's max_tokens; 0 = not given
+  // The pick is another try of this request on this model (a replica failed it, or a hedge):
+  // balancers that take turns do not advance theirs for it, so that a failing replica does not
+  // shift every later request's turn onto itself (round robin tried it first on every request).
+  bool retry = false;
   // Sessions (docs/sessions.md): the replica (Replica::ordinal of a replica of `session_model`)
   // that answered the session's last turn; -1 = none. Set by the session stage; read by the
   // `session_affinity` balancer, ignored by the others.

@@ -226,6 +226,7 @@ awaitable<Attempt> hedged_attempt(RequestContext& ctx, CallState& st, const Mode
     for (Replica* r : c.replicas)
       if (m.apis[r->ordinal]->serving(ctx, st).refusal(ctx, st, *r).empty()) takers.push_back(r);
     ctx.route_request.prefix_blocks = st.blocks;  // this model's (see call_model)
+    ctx.route_request.retry = true;
     Replica* second = takers.empty() ? nullptr : &m.balancer->pick(takers, ctx.route_request);
     pool::RetryBudget::Token token;
     if (second) token = m.retry_budget->try_acquire(pool::active_requests(m.replica_ptrs));
@@ -448,6 +449,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     // This model's blocks again: a plan's parallel calls share the request's view, and another
     // model's call may have set its own while this one awaited an attempt.
     ctx.route_request.prefix_blocks = st.blocks;
+    ctx.route_request.retry = !st.tried.empty();
     Replica& r = m.balancer->pick(candidates, ctx.route_request);
     st.tried.push_back(&r);
     // A replica that speaks another API than this request can use is skipped before anything is

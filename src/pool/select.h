@@ -30,6 +30,13 @@ class LoadSnapshot {
   std::vector<std::int64_t> large_;
 };
 
+// A balancer's turn: the next one, or for another try of one request (RouteRequest::retry) the
+// current one, not advanced.
+inline std::size_t take_turn(std::atomic<std::size_t>& next, const RouteRequest& request) {
+  return request.retry ? next.load(std::memory_order_relaxed)
+                       : next.fetch_add(1, std::memory_order_relaxed);
+}
+
 // The candidate with the lowest load(); among equals, the first found scanning from `start`
 // (callers rotate `start`, so that an idle pool is still spread evenly).
 inline Replica* least_loaded(std::span<Replica* const> candidates, std::size_t start) {

@@ -57,6 +57,24 @@ TEST(BalancerRoundRobin, VisitsReplicasInTurn) {
   EXPECT_EQ(got, (std::vector<std::size_t>{0, 1, 2, 0, 1, 2}));
 }
 
+TEST(BalancerRoundRobin, ARetryDoesNotTakeATurn) {
+  // Replica 0 fails every request it gets; each failure is retried on the other. A retry that
+  // took a turn put replica 0 first on every request (since session 30 it takes none).
+  for (const char* type : {"round_robin", "least_outstanding"}) {
+    Pool p(2, type);
+    int zero_first = 0;
+    for (int i = 0; i < 100; ++i) {
+      if (p.pick() != 0) continue;
+      ++zero_first;
+      RouteRequest retry;
+      retry.retry = true;
+      std::vector<Replica*> rest{p.ptrs[1]};
+      EXPECT_EQ(p.lb->pick(rest, retry).ordinal, 1u);
+    }
+    EXPECT_EQ(zero_first, 50) << type;
+  }
+}
+
 TEST(BalancerLeastOutstanding, PicksFewestInFlightAndRotatesTies) {
   Pool p(4, "least_outstanding");
   p.ptrs[0]->in_flight = 3;

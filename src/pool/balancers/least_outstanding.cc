@@ -9,8 +9,8 @@ namespace {
 
 class LeastOutstanding final : public Balancer {
  protected:
-  Replica& choose(std::span<Replica* const> eligible, const RouteRequest&) override {
-    return *least_loaded(eligible, next_.fetch_add(1, std::memory_order_relaxed));
+  Replica& choose(std::span<Replica* const> eligible, const RouteRequest& request) override {
+    return *least_loaded(eligible, take_turn(next_, request));
   }
 
  private:

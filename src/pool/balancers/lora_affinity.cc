@@ -41,7 +41,7 @@ class LoraAffinity final : public Balancer {
  protected:
   Replica& choose(std::span<Replica* const> eligible, const RouteRequest& request) override {
     std::size_t n = eligible.size();
-    std::size_t start = next_.fetch_add(1, std::memory_order_relaxed) % n;
+    std::size_t start = take_turn(next_, request) % n;
     if (request.adapter.empty() || n == 1) return *least_loaded(eligible, start);
     std::uint64_t a = hash(request.adapter);
     const LoadSnapshot loads(eligible);

@@ -64,7 +64,7 @@ class PrefixAffinity final : public Balancer {
  protected:
   Replica& choose(std::span<Replica* const> eligible, const RouteRequest& request) override {
     std::size_t n = eligible.size();
-    std::size_t start = next_.fetch_add(1, std::memory_order_relaxed) % n;
+    std::size_t start = take_turn(next_, request) % n;
     if (request.prefix_blocks.empty() || n == 1) return *least_loaded(eligible, start);
 
     const LoadSnapshot loads(eligible);

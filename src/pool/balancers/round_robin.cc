@@ -1,5 +1,6 @@
 // `round_robin`: replicas in turn, regardless of load. No options.
 #include "pool/options.h"
+#include "pool/select.h"
 #include "switchboard/balancer.h"
 
 namespace switchboard::pool {
@@ -7,8 +8,8 @@ namespace {
 
 class RoundRobin final : public Balancer {
  protected:
-  Replica& choose(std::span<Replica* const> eligible, const RouteRequest&) override {
-    return *eligible[next_.fetch_add(1, std::memory_order_relaxed) % eligible.size()];
+  Replica& choose(std::span<Replica* const> eligible, const RouteRequest& request) override {
+    return *eligible[take_turn(next_, request) % eligible.size()];
   }
 
  private:
