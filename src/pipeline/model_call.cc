@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
+#include <charconv>
 #include <variant>
 
 #include "api/chat_request.h"
@@ -147,6 +148,24 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
 }
 
 // Appends the attempt to the decision record and reports its outcome to the replica's health.
+// A 429 whose Retry-After gives seconds: the replica asked for a pause, so it is left out of picks
+// for that long (at most the model's max_ejection_ms) like an ejection, without counting as a
+// failure (a replica answering 429 with Retry-After: 30 kept its share of first attempts: its fast
+// refusals made it look idle to the load-aware balancers).
+void pause_for_retry_after(const Attempt& a) {
+  const std::string_view v = a.call->retry_after();
+  std::int64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec != std::errc() || end != v.data() + v.size() || seconds <= 0) return;  // (an HTTP date)
+  const std::int64_t cap = std::max<std::int64_t>(a.model->outlier.max_ejection_ms, 1000);
+  const std::int64_t until = pool::steady_ms() + std::min(std::min(seconds, cap / 1000 + 1) * 1000, cap);
+  auto& ejected = a.replica->health.ejected_until_ms;
+  std::int64_t current = ejected.load(std::memory_order_relaxed);
+  while (current < until &&
+         !ejected.compare_exchange_weak(current, until, std::memory_order_relaxed)) {
+  }
+}
+
 void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unavailable) {
   a.record = ctx.rec.attempts.size();
   ctx.rec.attempts.push_back({a.model->config->name, a.replica->config->id, a.result(), a.ms, hedge,
@@ -158,6 +177,7 @@ void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unava
         a.call->content_type().starts_with("text/event-stream"))
       return;
     pool::record_success(*a.replica);
+    if (a.call && a.call->status() == 429) pause_for_retry_after(a);
     return;
   }
   count_replica_failure(ctx, a, a.result());

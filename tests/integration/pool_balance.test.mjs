@@ -191,3 +191,27 @@ describe('a replica whose load report fails (since session 30)', () => {
   });
 });
 
+describe('a replica answering 429 with Retry-After (since session 30)', () => {
+  let busy;
+  let b;
+  let gw;
+  before(async () => {
+    busy = await fakeUpstream((req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '30' });
+      res.end(JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_error', code: 'rate_limited' } }));
+    });
+    b = await startReplay({ model: GPT4 });
+    gw = await startGateway({ models: [model(GPT4, [busy.url, b.url], { balancer: 'round_robin' })] });
+  });
+  after(stopAll);
+
+  test('is left out of picks for the pause it asked for', async () => {
+    // Its fast 429s kept it in every other turn (and made it look idle to load-aware balancers).
+    for (let i = 0; i < 10; ++i) {
+      const r = await postChat(gw.base, chatBody(GPT4, demoPrompt(GPT4, i).prompt));
+      assert.equal(r.status, 200, r.text);  // a 429 is retried on the other replica
+    }
+    assert.ok(busy.requests.length <= 1, `the busy replica got ${busy.requests.length} requests`);
+  });
+});
+
