@@ -15,28 +15,11 @@
 #include "fuzz_check.h"
 #include "guard/redact.h"
 #include "guard/text_fold.h"
+#include "guard_unrestore_reference.h"  // tests/unit/
 
 namespace {
 
 using Placeholders = std::vector<std::pair<std::string, std::string>>;
-
-std::string unrestore_naive(std::string_view text, const Placeholders& p) {
-  std::string out;
-  for (std::size_t pos = 0; pos < text.size();) {
-    const std::pair<std::string, std::string>* best = nullptr;
-    for (const auto& e : p)
-      if (!e.second.empty() && text.compare(pos, e.second.size(), e.second) == 0 &&
-          (!best || e.second.size() > best->second.size()))
-        best = &e;
-    if (best) {
-      out += best->first;
-      pos += best->second.size();
-    } else {
-      out += text[pos++];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -64,6 +47,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     values.remove_prefix(end + 1);
   }
   const std::string_view text = input.substr(split + 1);
-  FUZZ_CHECK(unrestore_text(text, p) == unrestore_naive(text, p));
+  FUZZ_CHECK(unrestore_text(text, p) == testing::unrestore_naive(text, p));
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "guard/pii.h"
 #include "guard/redact.h"
 #include "guard/text_fold.h"
+#include "guard_unrestore_reference.h"
 
 namespace switchboard::guard {
 namespace {
@@ -431,26 +432,6 @@ TEST(GuardRestore, PlainTextAndItsInverse) {
   EXPECT_EQ(unrestore_text("x", {{"[E_1]", ""}}), "x") << "an empty value matches nothing";
 }
 
-// The naive form of unrestore_text (at each position the longest value, leftmost first): what
-// the one-pass matcher must agree with.
-std::string unrestore_naive(std::string_view text, const Placeholders& p) {
-  std::string out;
-  for (std::size_t pos = 0; pos < text.size();) {
-    const std::pair<std::string, std::string>* best = nullptr;
-    for (const auto& e : p)
-      if (!e.second.empty() && text.compare(pos, e.second.size(), e.second) == 0 &&
-          (!best || e.second.size() > best->second.size()))
-        best = &e;
-    if (best) {
-      out += best->first;
-      pos += best->second.size();
-    } else {
-      out += text[pos++];
-    }
-  }
-  return out;
-}
-
 TEST(GuardRestore, UnrestoreAgreesWithTheNaiveLongestLeftmostMatch) {
   // Values over a 3-letter alphabet (many share prefixes and suffixes, some contain others) in
   // texts made of them: the one-pass matcher gives what comparing every value at every byte did.
@@ -467,7 +448,7 @@ TEST(GuardRestore, UnrestoreAgreesWithTheNaiveLongestLeftmostMatch) {
       p.emplace_back("[V_" + std::to_string(i + 1) + "]", word(6));
     std::string text;
     while (text.size() < 200) text += rng() % 2 ? p[rng() % values].second : word(3);
-    ASSERT_EQ(unrestore_text(text, p), unrestore_naive(text, p)) << "round " << round;
+    ASSERT_EQ(unrestore_text(text, p), testing::unrestore_naive(text, p)) << "round " << round;
   }
 }
 
