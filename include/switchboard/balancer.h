@@ -29,8 +29,9 @@ struct ReplicaConfig;
 }
 
 // Load a replica reports about itself (vLLM-style Prometheus gauges on its /metrics), written by a
-// scraper, read by balancers. Every field is -1 while there is no fresh report: the scraper writes
-// -1 again when a scrape fails or its last report is older than it trusts. Relaxed atomics: a
+// scraper, read by balancers. Every field is -1 while there is no report; when a scrape fails the
+// scraper writes an assumed load instead (`assumed`: the busiest recent real report of the replica
+// or its peers, pipeline/replica_monitor.cc), or -1 when there is none. Relaxed atomics: a
 // balancer may see a mix of two consecutive reports, which is harmless for a load estimate.
 struct ReportedLoad {
   std::atomic<std::int64_t> running{-1};  // vllm:num_requests_running
@@ -41,12 +42,16 @@ struct ReportedLoad {
       0};  // steady-clock milliseconds of the report, for the scraper
   std::atomic<std::int64_t> own_at_report{
       0};  // Replica::in_flight when the report arrived: this gateway's share of running + waiting
+  std::atomic<bool> assumed{false};  // running/waiting are assumed, not the replica's own report
 };
 
 // Whether a replica may be picked, written by the gateway's outlier detection (pool/health.h) and
 // active health checker (pipeline/replica_monitor.h), read on every pick. Relaxed atomics.
 struct ReplicaHealth {
   std::atomic<std::int64_t> ejected_until_ms{0};    // steady-clock ms; passive ejection ends then
+  // steady-clock ms; a pause the replica asked for (429 with Retry-After) ends then. Apart from the
+  // ejection: neither a passing health check nor an answer ends it.
+  std::atomic<std::int64_t> paused_until_ms{0};
   std::atomic<std::int32_t> consecutive_failures{0};  // failed attempts since the last success
   std::atomic<std::int32_t> ejections{0};  // ejections since the last success (backoff exponent)
   std::atomic<bool> down{false};           // the active health check's verdict

@@ -47,6 +47,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   auto headers = ctx.response_headers();
   bool client_ok = co_await client.start_stream(headers);
   std::optional<Error> broken;
+  bool over_bound = false;  // broken by a bound of the gateway's (size, duration), not the replica
   // The guard's redacted values go back into the client's stream (guard/redact.h).
   std::optional<guard::StreamRestorer> restorer;
   if (!ctx.restore.empty()) restorer.emplace(ctx.restore, ctx.req.json_output);
@@ -70,14 +71,17 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     auto piece = co_await upstream.read_some(deadline);
     if (!piece) {
       broken = piece.error();
-      if (Clock::now() >= stream_end)
+      if (Clock::now() >= stream_end) {
+        over_bound = true;
         broken = make_error(ErrorKind::kUpstreamTimeout, "upstream_stream_too_long",
                             "the stream lasted longer than max_stream_ms (" +
                                 std::to_string(mc.max_stream_duration.count()) + " ms)");
+      }
       break;
     }
     relayed += piece->size();
     if (relayed > mc.max_stream_bytes) {
+      over_bound = true;
       broken = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
                           "the stream exceeds max_stream_bytes (" +
                               std::to_string(mc.max_stream_bytes) + " bytes)");
@@ -97,6 +101,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
       restored = restorer->feed(*piece);
       out = restored;
       if (restorer->pending_bytes() > mc.max_stream_event_bytes) {
+        over_bound = true;
         broken = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
                             "an event of the upstream stream exceeds " +
                                 std::to_string(mc.max_stream_event_bytes) + " bytes");
@@ -108,6 +113,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     const bool within_bounds = sse.feed(out);
     client_ok = co_await client.write_chunk(out);
     if (!within_bounds) {
+      over_bound = true;
       broken = make_error(
           ErrorKind::kUpstreamError, "upstream_stream_too_large",
           "a line or event of the upstream stream exceeds " +
@@ -141,11 +147,12 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     rec.error_code = e.code;
     rec.error_message = e.message;
     ctx.metrics->errors.with({ctx.route_label, rec.model, e.code, rec.api}).inc();
-    // The replica's fault, found after its attempt was counted a success: its attempt says so and
-    // it counts toward its ejection (a replica resetting every stream was never ejected).
+    // The replica's fault (a reset, silence, a cut), judged now that the stream ended: its attempt
+    // says so and it counts toward its ejection (a replica resetting every stream was never
+    // ejected). A bound of the gateway's (max_stream_bytes, _ms, line and event sizes) is not.
     if (answer.record && *answer.record < rec.attempts.size())
       rec.attempts[*answer.record].result = e.code;
-    count_replica_failure(ctx, answer, e.code);
+    if (!over_bound) count_replica_failure(ctx, answer, e.code);
     // Close whatever event the upstream broke off in, so the error is an event of its own.
     if (client_ok && !closing.empty()) client_ok = co_await client.write_chunk(closing);
     if (client_ok) client_ok = co_await client.stream_error(e);
@@ -153,7 +160,15 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     rec.outcome = "client_gone";
   } else {
     rec.outcome = meter->saw_error() ? "upstream_error" : "ok";
-    pool::record_success(*answer.replica);  // (note_attempt left a stream to be judged here)
+    // (note_attempt left a stream to be judged here.) An error event instead of the answer (an
+    // Anthropic replica's overloaded_error, an engine's error then [DONE]) is the replica's fault.
+    if (meter->saw_error()) {
+      if (answer.record && *answer.record < rec.attempts.size())
+        rec.attempts[*answer.record].result = "upstream_stream_error";
+      count_replica_failure(ctx, answer, "upstream_stream_error");
+    } else {
+      pool::record_success(*answer.replica);
+    }
   }
   if (client_ok) client_ok = co_await client.finish_stream();
   if (!client_ok && rec.outcome == "ok") rec.outcome = "client_gone";

@@ -102,7 +102,9 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
             .set(pool::available(*r, now) ? 1 : 0);
         if (model.config->pool.load_metrics.enabled)
           metrics_.replica_reported_waiting.with({name, r->config->id})
-              .set(r->reported.waiting.load(std::memory_order_relaxed));
+              .set(r->reported.assumed.load(std::memory_order_relaxed)
+                       ? -1  // no report of its own (the balancers assume one: replica_monitor.cc)
+                       : r->reported.waiting.load(std::memory_order_relaxed));
       }
     }
     metrics_.decisions_dropped_total_set(store_->dropped());

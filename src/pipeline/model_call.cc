@@ -149,8 +149,8 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
 
 // Appends the attempt to the decision record and reports its outcome to the replica's health.
 // A 429 whose Retry-After gives seconds: the replica asked for a pause, so it is left out of picks
-// for that long (at most the model's max_ejection_ms) like an ejection, without counting as a
-// failure (a replica answering 429 with Retry-After: 30 kept its share of first attempts: its fast
+// for that long (at most the model's max_ejection_ms; ReplicaHealth::paused_until_ms), without
+// counting as a failure or a success (a replica answering 429 with Retry-After: 30 kept its share of first attempts: its fast
 // refusals made it look idle to the load-aware balancers).
 void pause_for_retry_after(const Attempt& a) {
   const std::string_view v = a.call->retry_after();
@@ -159,10 +159,10 @@ void pause_for_retry_after(const Attempt& a) {
   if (ec != std::errc() || end != v.data() + v.size() || seconds <= 0) return;  // (an HTTP date)
   const std::int64_t cap = std::max<std::int64_t>(a.model->outlier.max_ejection_ms, 1000);
   const std::int64_t until = pool::steady_ms() + std::min(std::min(seconds, cap / 1000 + 1) * 1000, cap);
-  auto& ejected = a.replica->health.ejected_until_ms;
-  std::int64_t current = ejected.load(std::memory_order_relaxed);
+  auto& paused = a.replica->health.paused_until_ms;
+  std::int64_t current = paused.load(std::memory_order_relaxed);
   while (current < until &&
-         !ejected.compare_exchange_weak(current, until, std::memory_order_relaxed)) {
+         !paused.compare_exchange_weak(current, until, std::memory_order_relaxed)) {
   }
 }
 
@@ -176,8 +176,11 @@ void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unava
     if (a.call && !a.body && a.call->status() == 200 &&
         a.call->content_type().starts_with("text/event-stream"))
       return;
+    if (a.call && a.call->status() == 429) {  // busy: neither a fault nor a sign of health
+      pause_for_retry_after(a);
+      return;
+    }
     pool::record_success(*a.replica);
-    if (a.call && a.call->status() == 429) pause_for_retry_after(a);
     return;
   }
   count_replica_failure(ctx, a, a.result());
@@ -500,6 +503,7 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     }
     st.first = false;
     sent = true;
+    const std::int64_t ejected_before = r.health.ejected_until_ms.load(std::memory_order_relaxed);
     Attempt a;
     if (pc.hedge.enabled && !st.streams(ctx) && m.replica_ptrs.size() > 1) {
       a = co_await hedged_attempt(ctx, st, m, r, c.unavailable);
@@ -520,9 +524,12 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
       }
       note_attempt(ctx, a, false, c.unavailable);
     }
-    // A replica tried while ejected that answered is back: the answer was its probe (pool/health.h).
-    if (tried_anyway && !a.cancelled && !a.replica_failed())
-      a.replica->health.ejected_until_ms.store(0, std::memory_order_relaxed);
+    // A replica tried while ejected that answered 200 is back: the answer was its probe
+    // (pool/health.h). Unless another request ejected it again meanwhile.
+    if (tried_anyway && !a.cancelled && a.call && a.call->status() == 200 && a.replica == &r) {
+      std::int64_t seen = ejected_before;
+      r.health.ejected_until_ms.compare_exchange_strong(seen, 0, std::memory_order_relaxed);
+    }
     if (a.cancelled && a.error) {  // the caller gave up on this call: nothing more is sent
       ctx.rec.model = m.config->name;
       ctx.rec.replica = a.replica->config->id;

@@ -87,33 +87,40 @@ void clear_report(Replica& r) {
   r.reported.running.store(-1, kRelaxed);
   r.reported.waiting.store(-1, kRelaxed);
   r.reported.kv_usage_permille.store(-1, kRelaxed);
+  r.reported.assumed.store(false, kRelaxed);
 }
 
 // A replica whose load is unknown (its /metrics late, failing or absurd) is not idle: an
 // overloaded server is the one whose metrics come late. It is taken to be as loaded as the busiest
-// of its model's replicas that reported lately (it looked idle, and took every request while a peer
-// reported a queue); with no recent report from any, nothing is assumed.
+// real report of the last three intervals — its own last one or a peer's (it looked idle, and took
+// every request while a peer reported a queue); with none, nothing is assumed (-1). Assumed values
+// are marked so, never passed on as reports: two failing replicas cannot feed each other.
 void assume_busy(const ModelRuntime& mr, Replica& r) {
-  // Reports of their own from the last few scrapes only (not another's assumed one).
-  const std::int64_t since =
-      pool::steady_ms() - 3 * static_cast<std::int64_t>(mr.config->pool.load_metrics.interval.count());
+  const std::int64_t since = pool::steady_ms() -
+                             3 * static_cast<std::int64_t>(mr.config->pool.load_metrics.interval.count());
   std::int64_t running = -1, waiting = -1;
-  for (const auto& peer : mr.replicas) {
-    if (peer.get() == &r || peer->reported.updated_ms.load(kRelaxed) < since) continue;
-    const std::int64_t pr = peer->reported.running.load(kRelaxed);
-    const std::int64_t pw = peer->reported.waiting.load(kRelaxed);
-    if (pr < 0 || pw < 0 || pr + pw <= running + waiting) continue;
-    running = pr;
-    waiting = pw;
-  }
-  if (running < 0) {
+  const Replica* from = nullptr;
+  auto consider = [&](const Replica& x) {
+    if (x.reported.assumed.load(kRelaxed) || x.reported.updated_ms.load(kRelaxed) < since) return;
+    const std::int64_t xr = x.reported.running.load(kRelaxed);
+    const std::int64_t xw = x.reported.waiting.load(kRelaxed);
+    if (xr < 0 || xw < 0 || (from && xr + xw <= running + waiting)) return;
+    running = xr;
+    waiting = xw;
+    from = &x;
+  };
+  consider(r);
+  for (const auto& peer : mr.replicas)
+    if (peer.get() != &r) consider(*peer);
+  if (!from) {
     clear_report(r);
     return;
   }
-  r.reported.own_at_report.store(0, kRelaxed);
+  if (from != &r) r.reported.own_at_report.store(0, kRelaxed);  // none of this gateway's is in it
   r.reported.running.store(running, kRelaxed);
   r.reported.waiting.store(waiting, kRelaxed);
   r.reported.kv_usage_permille.store(-1, kRelaxed);
+  r.reported.assumed.store(true, kRelaxed);
 }
 
 // One load scrape of `r`; `warned` says a failure was logged already (logged once per streak).
@@ -139,6 +146,7 @@ awaitable<void> scrape_once(http::UpstreamClient& client, const ModelRuntime& mr
             : -1,
         kRelaxed);
     r.reported.updated_ms.store(pool::steady_ms(), kRelaxed);
+    r.reported.assumed.store(false, kRelaxed);
     warned = false;
   } else {
     assume_busy(mr, r);

@@ -47,6 +47,7 @@ std::size_t carry_over_replicas(const Runtime& old, Runtime& fresh, std::size_t&
                                             kRelaxed);
         r->reported.updated_ms.store(o->reported.updated_ms.load(kRelaxed), kRelaxed);
         r->reported.own_at_report.store(o->reported.own_at_report.load(kRelaxed), kRelaxed);
+        r->reported.assumed.store(o->reported.assumed.load(kRelaxed), kRelaxed);
       }
       ++carried;
     }

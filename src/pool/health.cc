@@ -15,7 +15,8 @@ bool excluded(const Replica* r, std::span<const Replica* const> exclude) {
 }  // namespace
 
 bool available(const Replica& r, std::int64_t now_ms) {
-  return !r.health.down.load(kRelaxed) && r.health.ejected_until_ms.load(kRelaxed) <= now_ms;
+  return !r.health.down.load(kRelaxed) && r.health.ejected_until_ms.load(kRelaxed) <= now_ms &&
+         r.health.paused_until_ms.load(kRelaxed) <= now_ms;
 }
 
 std::int64_t ejection_ms(const OutlierPolicy& policy, std::int32_t k) {

@@ -96,8 +96,17 @@ describe('upstream dies mid-stream', () => {
       res.write(chunkEvent('no-done', 'Whole'));
       res.end(chunkEvent('no-done', ' answer', 'stop'));
     });
+    // An error event instead of the answer, then [DONE] (an engine that failed mid-request).
+    const erroring = await fakeUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"error":{"message":"engine overloaded","type":"server_error"}}\n\n');
+      res.end('data: [DONE]\n\n');
+    });
     gw = await startGateway({
       models: [
+        model('erroring-streams', [erroring.url, noDone.url], {
+          balancer: 'round_robin', outlier_ejection: { consecutive_failures: 2, base_ejection_ms: 60000, max_ejection_ms: 60000 },
+        }),
         model('cut-chat', cutChat.url, { timeout_ms: 5000 }),
         // One replica cuts every stream, the other answers: the cutting one is ejected.
         model('flaky-streams', [cutChat.url, noDone.url], {
@@ -169,6 +178,17 @@ describe('upstream dies mid-stream', () => {
     assert.deepEqual(outcomes.slice(0, 4), ['stream_broken', 'ok', 'stream_broken', 'ok']);
     assert.deepEqual(outcomes.slice(4), ['ok', 'ok', 'ok', 'ok'], 'ejected after two broken streams');
     assert.equal(await metricSum(gw.base, 'switchboard_replica_ejections_total', { model: 'flaky-streams' }), 1);
+  });
+
+  test('a stream that brings an error event instead of its answer counts against its replica', async () => {
+    const outcomes = [];
+    for (let i = 0; i < 6; ++i) {
+      const r = await streamChat(gw.base, chatBody('erroring-streams', `question ${i}`));
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      outcomes.push(d.attempts.at(-1).result);
+    }
+    assert.deepEqual(outcomes, ['upstream_stream_error', 'ok', 'upstream_stream_error', 'ok', 'ok', 'ok']);
+    assert.equal(await metricSum(gw.base, 'switchboard_replica_ejections_total', { model: 'erroring-streams' }), 1);
   });
 
   test('the gateway serves the next request normally after a broken stream', async () => {
