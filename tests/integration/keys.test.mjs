@@ -731,9 +731,14 @@ describe('budgets: an upstream reporting negative or absurd usage', () => {
 describe('a budget right after a start', () => {
   let gw;
   let secret;
+  // The upstream holds its answers until the test lets them go: every request of the burst is
+  // decided before any answer (a fixed 300 ms let a slow sanitized run admit a second request
+  // after the first had answered, as it rightly may).
+  let letGo = () => {};
+  let held = Promise.resolve();
   before(async () => {
     const slow = await fakeUpstream(async (req, res) => {
-      await sleep(300);
+      await held;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(completionJson(FAKE, 'a short answer'));
     });
@@ -748,8 +753,16 @@ describe('a budget right after a start', () => {
   after(stopAll);
 
   test('a burst without max_tokens before the first answer: one passes, the rest wait for it', async () => {
-    const rs = await Promise.all(Array.from({ length: 20 },
-      () => postChat(gw.base, chatBody('auto', 'burst'), { headers: bearer(secret) })));
+    held = new Promise((resolve) => { letGo = resolve; });
+    let answered = 0;
+    const burst = Promise.all(Array.from({ length: 20 },
+      () => postChat(gw.base, chatBody('auto', 'burst'), { headers: bearer(secret) })
+        .then((r) => { answered += 1; return r; })));
+    // The refused answer at once; the admitted wait for the upstream. Let it go once 19 are back
+    // (or after 10 s, when more than one was admitted).
+    await eventually(async () => answered >= 19, 10000, '19 refusals').catch(() => {});
+    letGo();
+    const rs = await burst;
     const passed = rs.filter((r) => r.status === 200).length;
     assert.equal(passed, 1, rs.map((r) => r.status).join(','));
     for (const r of rs.filter((x) => x.status !== 200)) expectErrorShape(assert, r.json, 'budget_exceeded');
