@@ -23,6 +23,13 @@ async function reportedWaiting(gw, replica, waiting, deadlineMs = 10000) {
   assert.fail(`replica ${replica}: reported waiting ${last}, expected ${waiting}`);
 }
 
+// Two replay backends of GPT-4 behind one gateway, the model configured with `extra`.
+async function twoReplicas(extra) {
+  const [a, b] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: GPT4 })]);
+  const gw = await startGateway({ models: [model(GPT4, [a.url, b.url], extra)] });
+  return { a, b, gw };
+}
+
 async function countPerReplica(base, n, concurrency, name = GPT4) {
   const counts = {};
   let i = 0;
@@ -63,10 +70,7 @@ describe('reported load', () => {
   let b;
   let gw;
   before(async () => {
-    [a, b] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: GPT4 })]);
-    gw = await startGateway({
-      models: [model(GPT4, [a.url, b.url], { load_metrics: { path: '/metrics', interval_ms: 100 } })],
-    });
+    ({ a, b, gw } = await twoReplicas({ load_metrics: { path: '/metrics', interval_ms: 100 } }));
   });
   after(stopAll);
 
@@ -103,12 +107,9 @@ describe('active health checks', () => {
   let b;
   let gw;
   before(async () => {
-    [a, b] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: GPT4 })]);
-    gw = await startGateway({
-      models: [model(GPT4, [a.url, b.url], {
+    ({ a, b, gw } = await twoReplicas({
         health_check: { path: '/health', interval_ms: 100, timeout_ms: 200, unhealthy_after: 2, healthy_after: 2 },
-      })],
-    });
+      }));
   });
   after(stopAll);
 
@@ -131,13 +132,10 @@ describe('a passing health check ends an ejection but keeps its backoff (since s
   let b;
   let gw;
   before(async () => {
-    [a, b] = await Promise.all([startReplay({ model: GPT4 }), startReplay({ model: GPT4 })]);
-    gw = await startGateway({
-      models: [model(GPT4, [a.url, b.url], {
+    ({ a, b, gw } = await twoReplicas({
         health_check: { path: '/health', interval_ms: 50, timeout_ms: 200, unhealthy_after: 2, healthy_after: 1 },
         outlier_ejection: { consecutive_failures: 1, base_ejection_ms: 100, max_ejection_ms: 60000 },
-      })],
-    });
+      }));
   });
   after(stopAll);
 
