@@ -108,8 +108,8 @@ describe('active health checks', () => {
   let gw;
   before(async () => {
     ({ a, b, gw } = await twoReplicas({
-        health_check: { path: '/health', interval_ms: 100, timeout_ms: 200, unhealthy_after: 2, healthy_after: 2 },
-      }));
+      health_check: { path: '/health', interval_ms: 100, timeout_ms: 200, unhealthy_after: 2, healthy_after: 2 },
+    }));
   });
   after(stopAll);
 
@@ -133,9 +133,9 @@ describe('a passing health check ends an ejection but keeps its backoff (since s
   let gw;
   before(async () => {
     ({ a, b, gw } = await twoReplicas({
-        health_check: { path: '/health', interval_ms: 50, timeout_ms: 200, unhealthy_after: 2, healthy_after: 1 },
-        outlier_ejection: { consecutive_failures: 1, base_ejection_ms: 100, max_ejection_ms: 60000 },
-      }));
+      health_check: { path: '/health', interval_ms: 50, timeout_ms: 200, unhealthy_after: 2, healthy_after: 1 },
+      outlier_ejection: { consecutive_failures: 1, base_ejection_ms: 100, max_ejection_ms: 60000 },
+    }));
   });
   after(stopAll);
 
