@@ -511,8 +511,11 @@ TEST(CascadePlan, AHangingProbeIsCutAtTheDeadline) {
   const auto& cut = r.record.calls[1];
   EXPECT_FALSE(cut.replica.empty());
   EXPECT_GT(cut.ms, 100.0);
-  for (const auto& a : r.record.attempts)
-    if (a.model == "cheap2") EXPECT_GT(a.ms.value_or(0), 100.0) << "the attempt's own time";
+  for (const auto& a : r.record.attempts) {
+    if (a.model == "cheap2") {
+      EXPECT_GT(a.ms.value_or(0), 100.0) << "the attempt's own time";
+    }
+  }
 }
 
 TEST(CascadePlan, AHedgedCallCutAtTheDeadlineTriesNoFurtherReplica) {
