@@ -53,6 +53,9 @@ struct ReplicaHealth {
   // ejection: neither a passing health check nor an answer ends it.
   std::atomic<std::int64_t> paused_until_ms{0};
   std::atomic<std::int32_t> consecutive_failures{0};  // failed attempts since the last success
+  // steady-clock ms of the last failure counted; a success of an attempt sent before it does not
+  // reset the counters (pool::record_success)
+  std::atomic<std::int64_t> last_failure_ms{0};
   std::atomic<std::int32_t> ejections{0};  // ejections since the last success (backoff exponent)
   std::atomic<bool> down{false};           // the active health check's verdict
 };

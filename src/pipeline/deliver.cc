@@ -167,7 +167,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
         rec.attempts[*answer.record].result = "upstream_stream_error";
       count_replica_failure(ctx, answer, "upstream_stream_error");
     } else {
-      pool::record_success(*answer.replica);
+      pool::record_success(*answer.replica, pool::steady_ms(answer.sent_at));
     }
   }
   if (client_ok) client_ok = co_await client.finish_stream();

@@ -180,7 +180,7 @@ void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unava
       pause_for_retry_after(a);
       return;
     }
-    pool::record_success(*a.replica);
+    pool::record_success(*a.replica, pool::steady_ms(a.sent_at));
     return;
   }
   count_replica_failure(ctx, a, a.result());

@@ -40,6 +40,7 @@ std::size_t carry_over_replicas(const Runtime& old, Runtime& fresh, std::size_t&
       r->health.ejected_until_ms.store(o->health.ejected_until_ms.load(kRelaxed), kRelaxed);
       r->health.consecutive_failures.store(o->health.consecutive_failures.load(kRelaxed), kRelaxed);
       r->health.ejections.store(o->health.ejections.load(kRelaxed), kRelaxed);
+      r->health.last_failure_ms.store(o->health.last_failure_ms.load(kRelaxed), kRelaxed);
       if (pool.load_metrics.enabled) {
         r->reported.running.store(o->reported.running.load(kRelaxed), kRelaxed);
         r->reported.waiting.store(o->reported.waiting.load(kRelaxed), kRelaxed);

@@ -25,7 +25,8 @@ std::int64_t ejection_ms(const OutlierPolicy& policy, std::int32_t k) {
   return std::min(ms, std::max(policy.max_ejection_ms, policy.base_ejection_ms));
 }
 
-void record_success(Replica& r) {
+void record_success(Replica& r, std::int64_t sent_ms) {
+  if (r.health.last_failure_ms.load(kRelaxed) > sent_ms) return;  // news older than a failure
   if (r.health.consecutive_failures.load(kRelaxed) != 0)
     r.health.consecutive_failures.store(0, kRelaxed);
   if (r.health.ejections.load(kRelaxed) != 0) r.health.ejections.store(0, kRelaxed);
@@ -33,6 +34,7 @@ void record_success(Replica& r) {
 
 std::int64_t record_failure(Replica& r, const OutlierPolicy& policy, std::int64_t now_ms) {
   std::int32_t failures = r.health.consecutive_failures.fetch_add(1, kRelaxed) + 1;
+  if (r.health.last_failure_ms.load(kRelaxed) < now_ms) r.health.last_failure_ms.store(now_ms, kRelaxed);
   if (policy.consecutive_failures <= 0 || failures < policy.consecutive_failures) return 0;
   std::int64_t until = r.health.ejected_until_ms.load(kRelaxed);
   if (until > now_ms) return 0;  // already ejected (a concurrent failure got there first)

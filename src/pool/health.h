@@ -6,7 +6,7 @@
 // record_success() after any other answer. After `consecutive_failures` failures in a row the
 // replica is ejected for base × 2^(k−1) ms, capped at max, where k counts its ejections since its
 // last success. When the ejection ends the replica is picked again (as a probe): one success
-// resets both counters, one more failure ejects it again for twice as long.
+// (of an attempt sent after the last failure) resets both counters, one more failure ejects it again for twice as long.
 //
 // Everything here is lock-free (relaxed atomics) and allocation-free for pools of up to 64
 // replicas; safe to call from every worker thread at once.
@@ -29,19 +29,21 @@ struct OutlierPolicy {
 };
 
 // Milliseconds of the steady clock (the time base of ejected_until_ms).
-inline std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+inline std::int64_t steady_ms(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+inline std::int64_t steady_ms() { return steady_ms(std::chrono::steady_clock::now()); }
 
 bool available(const Replica& r, std::int64_t now_ms);
 
 // The ejection time of the k-th ejection in a row (k >= 1): base × 2^(k−1), at most max.
 std::int64_t ejection_ms(const OutlierPolicy& policy, std::int32_t k);
 
-// Resets the failure and ejection counters (writes only when they are not zero already).
-void record_success(Replica& r);
+// Resets the failure and ejection counters (writes only when they are not zero already) after an
+// attempt sent at `sent_ms` (steady_ms()) succeeded — unless a failure was counted since it was
+// sent: a stream that ends well minutes after its head says nothing of the replica's state now,
+// and must not reset the backoff other requests' failures built up meanwhile.
+void record_success(Replica& r, std::int64_t sent_ms);
 // Counts a failure; ejects the replica when it reaches policy.consecutive_failures and is not
 // ejected already. Returns the ejection's length in ms when this call ejected it, else 0.
 std::int64_t record_failure(Replica& r, const OutlierPolicy& policy, std::int64_t now_ms);

@@ -259,7 +259,7 @@ TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
               AllOf(HasSubstr("rt.yaml:8:72:"), HasSubstr("unknown key 'size' in an aggregator")));
   EXPECT_THAT(build(ensemble + "members: [a, b], member_quality: {a: 1}}\n"),
               HasSubstr("member_quality must be a list of finite numbers"));
-  for (const std::string& bad : {"bad conversion", "bad_conversion"})
+  for (const char* bad : {"bad conversion", "bad_conversion"})
     EXPECT_THAT(build(ensemble + "recruit: {policy: {type: static, model: a}, max_cost: cheap}}\n"),
                 AllOf(HasSubstr("recruit.max_cost must be a USD amount"), Not(HasSubstr(bad))));
   unsetenv("SB_SURELY_UNSET_KEY");

@@ -46,10 +46,28 @@ TEST(OutlierEjection, EjectsAfterConsecutiveFailuresWithExponentialBackoff) {
   EXPECT_EQ(pool::record_failure(r, policy, now + 300), 350);
   EXPECT_EQ(pool::record_failure(r, policy, now + 650), 350);
   // One success resets everything: the next ejection is short again and needs 3 failures.
-  pool::record_success(r);
+  pool::record_success(r, now + 650);
   EXPECT_EQ(pool::record_failure(r, policy, now + 1000), 0);
   EXPECT_EQ(pool::record_failure(r, policy, now + 1000), 0);
   EXPECT_EQ(pool::record_failure(r, policy, now + 1000), 100);
+}
+
+// A stream that ends well long after it was sent (its head came before the replica began to fail)
+// says nothing of the replica now: the backoff other requests' failures built up stays.
+TEST(OutlierEjection, ASuccessSentBeforeTheLastFailureResetsNothing) {
+  Pool p(1);
+  Replica& r = *p.ptrs[0];
+  pool::OutlierPolicy policy{2, 100, 10000};
+  const std::int64_t sent = 1'000;
+  for (std::int64_t t : {2'000, 2'000, 2'100}) pool::record_failure(r, policy, t);
+  ASSERT_EQ(r.health.ejections.load(), 2);  // ejected twice meanwhile
+  pool::record_success(r, sent);            // the old stream ends well
+  EXPECT_EQ(r.health.ejections.load(), 2);
+  EXPECT_EQ(r.health.consecutive_failures.load(), 3);
+  EXPECT_EQ(pool::record_failure(r, policy, 2'300), 400);  // the backoff goes on doubling
+  pool::record_success(r, 2'600);  // a probe sent after the last failure
+  EXPECT_EQ(r.health.ejections.load(), 0);
+  EXPECT_EQ(r.health.consecutive_failures.load(), 0);
 }
 
 TEST(OutlierEjection, ZeroConsecutiveFailuresNeverEjects) {
