@@ -30,6 +30,16 @@ void set_cost(RequestContext& ctx, const UpstreamResponse& upstream,
   }
 }
 
+// The request ended in error `code` after its answer had begun to arrive: the record says so and
+// switchboard_request_errors_total counts it, as for every error ended before (stage_runner.cc).
+void note_error(RequestContext& ctx, const char* outcome, std::string code, std::string message) {
+  auto& rec = ctx.rec;
+  rec.outcome = outcome;
+  rec.error_code = std::move(code);
+  rec.error_message = std::move(message);
+  ctx.metrics->errors.with({ctx.route_label, rec.model, rec.error_code, rec.api}).inc();
+}
+
 // Metered in the upstream's API and written to that API's writer (pipeline/native/native_api.h).
 awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   UpstreamResponse& upstream = *answer.call;
@@ -143,10 +153,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     Error e =
         make_error(broken->kind, "upstream_stream_broken",
                    "the upstream stream ended abnormally after it had started: " + broken->message);
-    rec.outcome = "stream_broken";
-    rec.error_code = e.code;
-    rec.error_message = e.message;
-    ctx.metrics->errors.with({ctx.route_label, rec.model, e.code, rec.api}).inc();
+    note_error(ctx, "stream_broken", e.code, e.message);
     // The replica's fault (a reset, silence, a cut), judged now that the stream ended: its attempt
     // says so and it counts toward its ejection (a replica resetting every stream was never
     // ejected). A bound of the gateway's (max_stream_bytes, _ms, line and event sizes) is not.
@@ -159,10 +166,12 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   } else if (!client_ok) {
     rec.outcome = "client_gone";
   } else {
-    rec.outcome = meter->saw_error() ? "upstream_error" : "ok";
+    rec.outcome = "ok";
     // (note_attempt left a stream to be judged here.) An error event instead of the answer (an
     // Anthropic replica's overloaded_error, an engine's error then [DONE]) is the replica's fault.
     if (meter->saw_error()) {
+      note_error(ctx, "upstream_error", "upstream_stream_error",
+                 "the upstream sent an error event in its stream (passed on to the client)");
       if (answer.record && *answer.record < rec.attempts.size())
         rec.attempts[*answer.record].result = "upstream_stream_error";
       count_replica_failure(ctx, answer, "upstream_stream_error");
@@ -244,9 +253,8 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
     set_cost(ctx, upstream, usage);
   } else {
     // The upstream's own error is passed through unchanged; the record keeps its status.
-    rec.outcome = upstream.status() >= 500 ? "upstream_error" : "client_error";
-    rec.error_code = "upstream_status_" + std::to_string(upstream.status());
-    rec.error_message = whole.substr(0, 512);
+    note_error(ctx, upstream.status() >= 500 ? "upstream_error" : "client_error",
+               "upstream_status_" + std::to_string(upstream.status()), whole.substr(0, 512));
   }
   // (No temporaries inside co_await expressions: GCC 12 may destroy them twice.)
   std::string_view content_type = upstream.content_type();
@@ -269,10 +277,7 @@ bool note_refused_answer(RequestContext& ctx, const ResponseWriter& client, Atte
   // The replica answered wrongly, as with a body that is not JSON.
   auto& rec = ctx.rec;
   rec.status = static_cast<int>(http_status(refused->kind));
-  rec.outcome = "upstream_error";
-  rec.error_code = refused->code;
-  rec.error_message = refused->message.substr(0, 512);
-  ctx.metrics->errors.with({ctx.route_label, rec.model, rec.error_code, rec.api}).inc();
+  note_error(ctx, "upstream_error", refused->code, refused->message.substr(0, 512));
   // Its attempt, by the index noted (a multi-call plan that re-sorts the attempts moves the index
   // with it: plans/multi_call.cc).
   const std::optional<std::size_t> at = answer.record;

@@ -6,7 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getDecision,
-  fakeUpstream, closedPort, completionJson, parseMetrics, sleep, GPT4, MIXTRAL,
+  fakeUpstream, closedPort, completionJson, parseMetrics, metricSum, sleep, GPT4, MIXTRAL,
 } from './lib/harness.mjs';
 
 const replicaOf = (r) => r.headers.get('x-switchboard-replica');
@@ -179,6 +179,9 @@ describe('fallback to another model and retry bounds', () => {
     }
     const sent = failing.reduce((n, f, i) => n + f.requests.length - before[i], 0);
     assert.equal(sent, 15, '5 requests × 3 attempts, never more');
+    // The upstream's own error passed on is an error of the request's, counted by its code.
+    assert.equal(await metricSum(gw.base, 'switchboard_request_errors_total',
+                                 { model: 'always-503', code: 'upstream_status_503' }), 5);
   });
 
   test('the retry budget caps concurrent retries; exhaustion is recorded and counted', async () => {

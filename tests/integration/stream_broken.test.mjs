@@ -186,8 +186,12 @@ describe('upstream dies mid-stream', () => {
       const r = await streamChat(gw.base, chatBody('erroring-streams', `question ${i}`));
       const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
       outcomes.push(d.attempts.at(-1).result);
+      // The request's own error: recorded with its code (it had none) and counted.
+      if (d.outcome !== 'ok') assert.equal(d.error?.code, 'upstream_stream_error');
     }
     assert.deepEqual(outcomes, ['upstream_stream_error', 'ok', 'upstream_stream_error', 'ok', 'ok', 'ok']);
+    assert.equal(await metricSum(gw.base, 'switchboard_request_errors_total',
+                                 { model: 'erroring-streams', code: 'upstream_stream_error' }), 2);
     assert.equal(await metricSum(gw.base, 'switchboard_replica_ejections_total', { model: 'erroring-streams' }), 1);
   });
 
