@@ -87,6 +87,19 @@ std::string PromptRecord::user_text() const {
   return out;
 }
 
+void append_conversation_part(std::string& key, std::string_view role, std::string_view text) {
+  key += role;
+  key.push_back('\x1f');
+  key += text;
+  key.push_back('\x1e');
+}
+
+std::string PromptRecord::conversation_key() const {
+  std::string out;
+  for (const auto& m : messages) append_conversation_part(out, m.role, m.content);
+  return out;
+}
+
 std::vector<std::string> Outcomes::models() const {
   std::set<std::string> names;
   for (const auto& r : records)

@@ -46,8 +46,14 @@ struct PromptRecord {
   // The contents of the user messages joined by "\n": the key under which a request's prompt is
   // looked up (see replay/). System and assistant messages are not part of it.
   std::string user_text() const;
+  // Every message, its role included (append_conversation_part): tells apart records whose user
+  // text is the same and whose system or assistant messages differ.
+  std::string conversation_key() const;
   bool operator==(const PromptRecord&) const = default;
 };
+
+// Appends one message to a conversation key: its role, U+001F, its text, U+001E.
+void append_conversation_part(std::string& key, std::string_view role, std::string_view text);
 
 struct Outcomes {
   std::vector<PromptRecord> records;  // in file order

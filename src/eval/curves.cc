@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
 #include <utility>
 
 #include "policies/trainer.h"
@@ -14,8 +15,13 @@ Result<TestSet> TestSet::make(const data::Outcomes& test,
   TestSet t;
   t.models = test.models();
   const std::size_t nm = t.models.size();
+  std::unordered_set<std::string> seen;
   for (const auto& r : test.records) {
     if (r.outcomes.size() != nm) continue;  // outcomes is keyed by model: size says "all of them"
+    if (!seen.insert(r.conversation_key()).second) {
+      ++t.duplicates;
+      continue;
+    }
     t.records.push_back(&r);
     for (const auto& [_, o] : r.outcomes) {  // map order = sorted = models' order
       t.score_.push_back(o.score);

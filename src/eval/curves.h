@@ -14,7 +14,9 @@
 namespace switchboard::eval {
 
 // The TEST records that have an outcome for every model, with their scores and costs in a dense
-// table. Borrows the records: the Outcomes must outlive it.
+// table. A record whose whole conversation repeats an earlier one's is left out (`duplicates`):
+// the recorded upstream answers a conversation with one record's answer and bill, so its score
+// and cost would be another record's. Borrows the records: the Outcomes must outlive it.
 class TestSet {
  public:
   // Errors (kBadRequest): no record has every model's outcome.
@@ -24,6 +26,7 @@ class TestSet {
   std::vector<std::string> models;    // sorted
   std::vector<double> model_cost;     // total over records, by model index
   std::vector<double> model_quality;  // mean over records, by model index
+  std::size_t duplicates = 0;         // records left out as repeating an earlier conversation
 
   std::optional<std::size_t> model_index(std::string_view name) const;
   double score(std::size_t record, std::size_t model) const {

@@ -85,7 +85,8 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
   EvalResult result;
   result.train_records = train.records.size();
   result.test_records = test.records.size();
-  result.test_skipped = test_outcomes.records.size() - test.records.size();
+  result.test_duplicates = test.duplicates;
+  result.test_skipped = test_outcomes.records.size() - test.records.size() - test.duplicates;
   result.budgets = options.budgets;
   result.seed = options.seed;
   result.strong = options.strong;

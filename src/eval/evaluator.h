@@ -97,6 +97,7 @@ struct EvalResult {
   std::size_t train_records = 0;
   std::size_t test_records = 0;      // evaluated: those with an outcome for every model
   std::size_t test_skipped = 0;      // TEST records lacking some model's outcome
+  std::size_t test_duplicates = 0;   // TEST records repeating an earlier one's conversation (left out)
   std::vector<std::string> tasks;    // the distinct TEST task labels, sorted
   std::vector<ModelSummary> models;  // by name
   std::string max_cost_model;

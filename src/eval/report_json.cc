@@ -69,6 +69,7 @@ nlohmann::json to_json(const EvalResult& r) {
            {{"path", r.test_path},
             {"records", r.test_records},
             {"skipped", r.test_skipped},
+            {"duplicates", r.test_duplicates},
             {"tasks", r.tasks}}},
           {"seed", r.seed},
           {"strong", r.strong ? json(*r.strong) : json(nullptr)},

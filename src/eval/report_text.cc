@@ -158,6 +158,10 @@ std::string summary(const EvalResult& r) {
   std::string out = fmt::format("Test: {} prompts", r.test_records);
   if (r.test_skipped)
     out += fmt::format(" ({} skipped: not every model has an outcome)", r.test_skipped);
+  if (r.test_duplicates)
+    out += fmt::format(" ({} left out: the same conversation as an earlier record, which a replay "
+                       "answers and bills as that one)",
+                       r.test_duplicates);
   if (!tasks.empty()) out += fmt::format("; tasks: {}", tasks);
   out += fmt::format(". Train: {} prompts.\n", r.train_records);
   out += fmt::format(

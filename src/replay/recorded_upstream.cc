@@ -65,7 +65,7 @@ boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> RecordedUpstre
   auto priced = prices_.find(call.model);
   const bool has_price = priced != prices_.end() && priced->second.output_per_mtok > 0;
   const Answer answer = answer_for(book, *req, model, has_price ? priced->second : Prices{});
-  const RecordedAnswer* recorded = book.find(req->prompt_key);
+  const RecordedAnswer* recorded = book.find(*req);
   std::optional<double> billed, latency;
   if (recorded) {
     if (!has_price) billed = recorded->cost;

@@ -14,7 +14,11 @@ Result<ReplayRequest> parse_replay_request(std::string_view body) {
   req.stream = chat->stream;
   req.include_usage = chat->include_usage;
   req.prompt_key = chat->user_text();
-  for (const auto& m : chat->messages) req.prompt_chars += utf8_length(chat->text_of(m));
+  for (const auto& m : chat->messages) {
+    const std::string_view text = chat->text_of(m);
+    req.prompt_chars += utf8_length(text);
+    data::append_conversation_part(req.conversation_key, m.role, text);
+  }
   return req;
 }
 
@@ -145,23 +149,34 @@ ReplayBook ReplayBook::build(const data::Outcomes& outcomes, const std::string& 
   for (const auto& record : outcomes.records) {
     auto it = record.outcomes.find(model);
     if (it == record.outcomes.end()) continue;
-    auto [slot, inserted] = book.answers_.try_emplace(record.user_text());
-    if (inserted || (!slot->second.response && it->second.response))
-      slot->second = RecordedAnswer{it->second.response, it->second.cost, it->second.latency_ms};
+    const std::size_t at = book.answers_.size();
+    bool used = false;
+    const auto index = [&](std::unordered_map<std::string, std::size_t>& map, std::string key) {
+      auto [slot, inserted] = map.try_emplace(std::move(key), at);
+      if (!inserted && !book.answers_[slot->second].response && it->second.response)
+        slot->second = at;
+      used |= slot->second == at;
+    };
+    index(book.by_text_, record.user_text());
+    index(book.by_conversation_, record.conversation_key());
+    if (used)
+      book.answers_.push_back({it->second.response, it->second.cost, it->second.latency_ms});
   }
   return book;
 }
 
-const RecordedAnswer* ReplayBook::find(const std::string& prompt_key) const {
-  auto it = answers_.find(prompt_key);
-  return it == answers_.end() ? nullptr : &it->second;
+const RecordedAnswer* ReplayBook::find(const ReplayRequest& request) const {
+  if (auto it = by_conversation_.find(request.conversation_key); it != by_conversation_.end())
+    return &answers_[it->second];
+  auto it = by_text_.find(request.prompt_key);
+  return it == by_text_.end() ? nullptr : &answers_[it->second];
 }
 
 Answer answer_for(const ReplayBook& book, const ReplayRequest& request, const std::string& model,
                   const Prices& prices) {
   Answer a;
   std::optional<double> cost;
-  if (const RecordedAnswer* rec = book.find(request.prompt_key)) {
+  if (const RecordedAnswer* rec = book.find(request)) {
     cost = rec->cost;
     if (rec->response) {
       a.text = *rec->response;

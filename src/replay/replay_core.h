@@ -24,6 +24,9 @@ struct ReplayRequest {
   // The prompt key: the text of the user messages joined by "\n". A message's content is a string
   // or an array of parts, of which the {"type":"text","text":...} ones count, joined by "\n".
   std::string prompt_key;
+  // Every message with its role (data::append_conversation_part): looked up first, so that records
+  // sharing their user text but not their system or assistant messages are told apart.
+  std::string conversation_key;
   std::size_t prompt_chars = 0;  // code points of the text of all messages, whatever their role
 };
 
@@ -106,15 +109,19 @@ struct RecordedAnswer {
 // The recorded answers of one model, by prompt key. Immutable after build(); safe to share.
 class ReplayBook {
  public:
-  // Indexes every record that has an outcome for `model`. When several records share a prompt
-  // key, the first one with a response wins.
+  // Indexes every record that has an outcome for `model`, by its whole conversation and by its
+  // user text. When several records share a key, the first one with a response wins.
   static ReplayBook build(const data::Outcomes& outcomes, const std::string& model);
-  // nullptr when the prompt was never recorded for the model.
-  const RecordedAnswer* find(const std::string& prompt_key) const;
-  std::size_t size() const { return answers_.size(); }
+  // The answer recorded for this very conversation, else for its user text (a client that adds a
+  // system prompt of its own still gets the recorded answer); nullptr when the prompt was never
+  // recorded for the model.
+  const RecordedAnswer* find(const ReplayRequest& request) const;
+  std::size_t size() const { return by_text_.size(); }
 
  private:
-  std::unordered_map<std::string, RecordedAnswer> answers_;
+  std::vector<RecordedAnswer> answers_;
+  std::unordered_map<std::string, std::size_t> by_text_;          // user text → answers_ index
+  std::unordered_map<std::string, std::size_t> by_conversation_;  // conversation key → index
 };
 
 // What to send for a request: the recorded response, or the placeholder, and the usage.

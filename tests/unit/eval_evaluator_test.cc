@@ -165,6 +165,30 @@ TEST(EvalBaselines, SkipsIncompleteRecordsAndNeedsTasksForTaskBest) {
   for (const auto& c : r->baselines) EXPECT_NE(c.kind, "task-best");
 }
 
+// A repeated conversation would be answered and billed as its first record but scored as itself
+// (a static route's cost was the first record's, its single model's baseline each record's own).
+// One that shares only its user text is another conversation and stays.
+TEST(EvalBaselines, LeavesOutRepeatedConversations) {
+  auto test = test_data();
+  auto again = rec("r1-again", "t1", {0, 0, 0}, test.records[0].messages);
+  for (auto& [_, o] : again.outcomes) o.cost *= 100;
+  auto with_system = rec("r1-system", "t1", {0, 0, 0},
+                         {{"system", "be brief"}, test.records[0].messages[0]});
+  test.records.push_back(again);
+  test.records.push_back(with_system);
+  auto path = temp_file("policies.yaml", "only-big: {type: static, model: big}\n");
+  EvalOptions o;
+  o.policy_config = path;
+  auto r = evaluate(train_data(), test, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->test_records, 5u);
+  EXPECT_EQ(r->test_duplicates, 1u);
+  EXPECT_EQ(r->test_skipped, 0u);
+  const auto& single = find(r->baselines, "big");
+  EXPECT_NEAR(single.points[0].cost, 5.0, kEps);
+  EXPECT_NEAR(r->policies[0].points[0].cost, single.points[0].cost, kEps);
+}
+
 TEST(EvalPolicies, StaticFromPolicyConfigEqualsItsSingleModel) {
   auto path = temp_file("policies.yaml", "only-mid: {type: static, model: mid}\n");
   EvalOptions o;

@@ -232,9 +232,19 @@ TEST(ReplayBook, FindsRecordedAnswersAndFallsBack) {
   o.records = {first, again, other};
   auto book = ReplayBook::build(o, "m");
   EXPECT_EQ(book.size(), 1u);
-  ASSERT_NE(book.find("Q?"), nullptr);
-  EXPECT_EQ(book.find("Q?")->response, "the answer");  // the record with a response wins
-  EXPECT_EQ(book.find("other"), nullptr);
+  const auto ask = [](std::string text, std::vector<data::Message> conversation = {}) {
+    ReplayRequest r;
+    r.prompt_key = std::move(text);
+    for (const auto& m : conversation)
+      data::append_conversation_part(r.conversation_key, m.role, m.content);
+    return r;
+  };
+  ASSERT_NE(book.find(ask("Q?")), nullptr);
+  EXPECT_EQ(book.find(ask("Q?"))->response, "the answer");  // the record with a response wins
+  EXPECT_EQ(book.find(ask("other")), nullptr);
+  // The very conversation recorded first (its system message included) is its own record.
+  ASSERT_NE(book.find(ask("Q?", first.messages)), nullptr);
+  EXPECT_EQ(book.find(ask("Q?", first.messages))->response, std::nullopt);
 
   ReplayRequest req;
   req.prompt_key = "Q?";
@@ -247,6 +257,29 @@ TEST(ReplayBook, FindsRecordedAnswersAndFallsBack) {
   auto b = answer_for(book, req, "m-alias", Prices{10, 30});
   EXPECT_FALSE(b.recorded);
   EXPECT_EQ(b.text, placeholder_response("m-alias", "unknown"));
+}
+
+// Two records with one user text and different system prompts (or costs): each conversation is
+// answered and billed as recorded, not as the first record sharing its user text.
+TEST(ReplayBook, ConversationsSharingTheirUserTextAreToldApart) {
+  data::Outcomes o;
+  data::PromptRecord plain{"1", {{"user", "Q?"}}, "qa", {}};
+  plain.outcomes["m"] = data::ModelOutcome{1, 0.01, std::nullopt, "plain"};
+  data::PromptRecord with_system{"2", {{"system", "be brief"}, {"user", "Q?"}}, "qa", {}};
+  with_system.outcomes["m"] = data::ModelOutcome{0, 1.00, std::nullopt, "brief"};
+  o.records = {plain, with_system};
+  auto book = ReplayBook::build(o, "m");
+  auto req = parse_replay_request(
+      R"({"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"Q?"}]})");
+  ASSERT_TRUE(req);
+  ASSERT_NE(book.find(*req), nullptr);
+  EXPECT_EQ(book.find(*req)->response, "brief");
+  EXPECT_EQ(book.find(*req)->cost, 1.00);
+  // A system prompt nobody recorded: the answer to its user text.
+  req = parse_replay_request(
+      R"({"model":"m","messages":[{"role":"system","content":"other"},{"role":"user","content":"Q?"}]})");
+  ASSERT_TRUE(req);
+  EXPECT_EQ(book.find(*req)->response, "plain");
 }
 
 TEST(ReplayWire, ShapesOfBodies) {
