@@ -51,7 +51,13 @@ Result<EvalPoint> route_all(OfflineRunner& runner, const std::string& route,
     if (!m)
       return bad("policy route '" + route + "' chose '" + r.record.model + "' for prompt '" + id +
                  "', which has no recorded outcome there");
-    ++calls[*m];
+    // Each model called on this prompt counts once (a multi-call plan calls several: the strong
+    // model's share is of the prompts it was called on, whichever answer was taken).
+    std::vector<std::size_t> called{*m};
+    for (const auto& c : r.record.calls)
+      if (auto k = test.model_index(c.model); k && std::ranges::find(called, *k) == called.end())
+        called.push_back(*k);
+    for (std::size_t k : called) ++calls[k];
     // The tier the plan stopped at: the last one that made a call (a cascade tier may accept an
     // earlier tier's answer, judged again with new probes).
     std::size_t tier = 0;

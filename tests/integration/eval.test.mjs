@@ -95,7 +95,15 @@ describe('eval on RouterBench (import, baselines, policies, outputs)', { skip: !
       assert.ok(p.mean_calls >= 2 && p.mean_calls <= 3, `mean calls ${p.mean_calls}`);
       assert.ok(Math.abs(p.tier_shares.reduce((a, b) => a + b, 0) - 1) < 1e-4);
     }
-    for (const p of byName(report.policies, 'ensemble').points) assert.equal(p.mean_calls, 3);
+    // s is the share of prompts the strong model was called on, whichever answer was taken (the
+    // ensemble calls GPT-4 on every prompt; s counted only the prompts its answer won).
+    for (const p of byName(report.policies, 'ensemble').points) {
+      assert.equal(p.mean_calls, 3);
+      assert.equal(p.strong_share, 1);
+      assert.equal(Object.keys(p.shares).length, 3);
+      for (const share of Object.values(p.shares)) assert.equal(share, 1);
+    }
+    for (const p of cascade.points) assert.ok(Math.abs(p.strong_share - (p.tier_shares[1] ?? 0)) < 1e-4);
     const auto = byName(report.policies, 'auto');
     assert.equal(auto.type, 'static');
     assert.equal(auto.points.length, 1);  // a static policy has one point whatever λ
