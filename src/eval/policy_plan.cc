@@ -66,7 +66,12 @@ Result<PolicyPlan> plan_policy(const std::string& label, const std::optional<Spe
   plan.label = label;
   plan.type = given ? given->spec["type"].Scalar() : label;
   plan.where = given ? given->where : "--policy " + label;
-  if (const PolicyTrainer* trainer = TrainerRegistry::instance().find(plan.type)) {
+  // A spec that names its trained model directory (a gateway config's learned route) is evaluated
+  // as trained there: retraining on TRAIN would measure another model than the one deployed.
+  const bool trained_already = given && given->spec["model_dir"];
+  const PolicyTrainer* trainer =
+      trained_already ? nullptr : TrainerRegistry::instance().find(plan.type);
+  if (trainer) {
     namespace fs = std::filesystem;
     std::string dir = (fs::path(artifacts_dir) / label).string();
     std::error_code ec;

@@ -101,6 +101,31 @@ const TrainerRegistrar kTrained(
       return t;
     });
 
+class MidPolicy final : public Policy {
+ public:
+  Result<Decision> choose(const RouteRequest&, const Signals&) const override {
+    Decision d;
+    d.policy = "eval_test_dir";
+    d.plan.model = "mid";
+    d.reason = "test";
+    return d;
+  }
+};
+
+// A learned policy whose trainer would pick `cheap` (a knob spec), while the model directory the
+// spec names — the one a gateway serves — picks `mid`.
+const PolicyRegistrar kServedDir("eval_test_dir",
+                                 [](const PolicyContext& ctx) -> Result<std::unique_ptr<Policy>> {
+                                   EXPECT_EQ(ctx.spec["model_dir"].as<std::string>(), "/served");
+                                   return std::unique_ptr<Policy>(std::make_unique<MidPolicy>());
+                                 });
+const TrainerRegistrar kRetrained("eval_test_dir", [](const TrainContext&) -> Result<TrainedPolicy> {
+  TrainedPolicy t;
+  t.spec["type"] = "eval_test_knob";
+  t.spec["threshold"] = 1;
+  return t;
+});
+
 TEST(EvalBaselines, SingleRandomOracleTaskBest) {
   auto train = train_data();
   auto test = test_data();
@@ -216,6 +241,18 @@ TEST(EvalPolicies, GatewayConfigRoutesAreLabels) {
   auto r = evaluate(train_data(), test_data(), o);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NEAR(r->policies[0].points[0].cost, 4.0, kEps);
+}
+
+// A gateway config's learned route is evaluated with the model directory it serves, not retrained.
+TEST(EvalPolicies, ASpecNamingItsModelDirIsNotRetrained) {
+  auto path = temp_file("served.yaml", "served: {type: eval_test_dir, model_dir: /served}\n"
+                                       "fresh: {type: eval_test_dir}\n");
+  EvalOptions o;
+  o.policy_config = path;
+  auto r = evaluate(train_data(), test_data(), o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->policies[0].points[0].shares, (std::map<std::string, double>{{"mid", 1.0}}));
+  EXPECT_EQ(r->policies[1].points[0].shares, (std::map<std::string, double>{{"cheap", 1.0}}));
 }
 
 TEST(EvalPolicies, LambdaSweepReachesThePolicy) {
