@@ -14,6 +14,7 @@
 #include "policies/assignment.h"
 #include "policies/model_dir.h"
 #include "policies/route_input.h"
+#include "replay/replay_core.h"
 
 namespace switchboard::cli {
 namespace {
@@ -104,10 +105,22 @@ Result<std::shared_ptr<const config::Config>> policy_config(const BatchAssignOpt
   return config::parse_config(cfg.dump(), "batch --policy " + o.policy);
 }
 
-std::string file_name(std::string model) {
-  for (char& c : model)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_')) c = '_';
-  return model + ".jsonl";
+// One file name per model: its name with characters other than letters, digits, '-', '.' and '_'
+// made '_', plus ".jsonl" — and, when two models' names come out the same that way (`m/a` and
+// `m_a`), the hash of each one's own name before the extension, so that no file holds two models.
+std::vector<std::string> file_names(const std::vector<std::string>& models) {
+  std::vector<std::string> base;
+  std::map<std::string, int> uses;
+  for (std::string m : models) {
+    for (char& c : m)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_'))
+        c = '_';
+    ++uses[m];
+    base.push_back(std::move(m));
+  }
+  for (std::size_t j = 0; j < models.size(); ++j)
+    base[j] += (uses[base[j]] > 1 ? "-" + replay::prompt_hash(models[j]) : "") + ".jsonl";
+  return base;
 }
 
 }  // namespace
@@ -198,8 +211,10 @@ int run_batch_assign(const BatchAssignOptions& o) {
                   {"within_budget", r.within_budget},
                   {"predicted_cost_usd", r.cost},
                   {"predicted_quality_mean", r.quality / n},
-                  {"upper_bound_mean", r.upper_bound / n},
-                  {"optimality_gap_mean", r.gap() / n},
+                  // No assignment meets the budget: there is no optimum to bound (the bound
+                  // is then of the budget's multiplier at its cap, a meaningless -1e118).
+                  {"upper_bound_mean", r.within_budget ? json(r.upper_bound / n) : json(nullptr)},
+                  {"optimality_gap_mean", r.within_budget ? json(r.gap() / n) : json(nullptr)},
                   {"lambda", r.lambda},
                   {"solves", r.solves},
                   {"exchanges", r.exchanges}};
@@ -228,13 +243,14 @@ int run_batch_assign(const BatchAssignOptions& o) {
       return fail(1, "--out " + o.out + ": not a directory the batch files can be written to" +
                          (ec ? " (" + ec.message() + ")" : ""));
   }
+  const std::vector<std::string> files = file_names(models);
   for (std::size_t j = 0; j < models.size(); ++j) {
     double pc = 0;
     for (auto i : by_model[j]) pc += p.cost[i * p.models + j];
     json entry = {{"prompts", by_model[j].size()}, {"predicted_cost_usd", pc}};
     if (p.capacity[j] >= 0) entry["capacity"] = p.capacity[j];
     if (!o.out.empty() && !by_model[j].empty()) {
-      const auto path = (std::filesystem::path(o.out) / file_name(models[j])).string();
+      const auto path = (std::filesystem::path(o.out) / files[j]).string();
       std::ofstream f(path, std::ios::trunc);
       if (!f) return fail(1, "cannot write " + path);
       const auto* mc = cfg->find_model(models[j]);

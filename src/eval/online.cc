@@ -254,6 +254,10 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train,
   auto test_set = TestSet::make(test_outcomes, std::nullopt);
   if (!test_set) return test_set.error();
   const TestSet& test = *test_set;
+  if (test.models.size() < 2)
+    return bad("--online needs at least two models in TEST (its feedback compares the model "
+               "chosen with another); the test data has " +
+               std::to_string(test.models.size()));
   std::optional<TestSet> warm_set;
   if (options.warmup > 0) {
     auto w = TestSet::make(train, std::nullopt);

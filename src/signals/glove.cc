@@ -337,6 +337,11 @@ Result<std::size_t> convert_glove_json(const std::string& json_path, const std::
       } else if (key == "vectors") {
         if (dim == 0 || count == 0 || dim > 1024)
           return fail("'dimensions' and 'size' must come before 'vectors'");
+        // Every word's vector takes dim + 2 numbers of at least 2 bytes each: a `size` the file
+        // cannot hold would only allocate (1e11 words aborted on an 80-byte file).
+        if (count > json.size() / (2 * (dim + 2)))
+          return fail("'size' says " + std::to_string(count) + " words of " +
+                      std::to_string(dim) + " dimensions: more than the file holds");
         vectors.assign(count * dim, 0.0f);
         filled.assign(count, 0);
         std::vector<double> row(dim + 2);

@@ -12,6 +12,9 @@
 namespace switchboard::sim {
 namespace {
 
+constexpr std::int64_t kMaxRequestTokens = 10'000'000;  // per request, each way
+constexpr double kMaxTimestampMs = 1e15;                 // ~31,700 years
+
 Error bad(const std::string& message) {
   return make_error(ErrorKind::kBadRequest, "bad_trace", message);
 }
@@ -62,7 +65,11 @@ Result<Trace> parse_mooncake(const std::string& text, const std::string& name, s
     if (j.is_discarded() || !j.is_object()) return bad(where + "not a JSON object");
     TraceRequest r;
     try {
-      r.arrival_us = static_cast<std::int64_t>(j.at("timestamp").get<double>() * 1000.0);
+      const double ms = j.at("timestamp").get<double>();
+      // (A cast of a value beyond int64 is undefined; one that large is no time of a trace.)
+      if (!(ms >= 0 && ms <= kMaxTimestampMs))
+        return bad(where + "timestamp must be a number of ms in [0, 1e15]");
+      r.arrival_us = static_cast<std::int64_t>(ms * 1000.0);
       r.input_tokens = j.at("input_length").get<std::int64_t>();
       r.output_tokens = j.at("output_length").get<std::int64_t>();
       for (const auto& h : j.at("hash_ids")) r.blocks.push_back(h.get<std::uint64_t>());
@@ -73,8 +80,10 @@ Result<Trace> parse_mooncake(const std::string& text, const std::string& name, s
                  "needs numeric timestamp, input_length, output_length and a list hash_ids (" +
                  e.what() + ")");
     }
-    if (r.input_tokens <= 0 || r.output_tokens < 0 || r.arrival_us < 0)
-      return bad(where + "lengths and timestamp must be non-negative (input_length > 0)");
+    if (r.input_tokens <= 0 || r.output_tokens < 0)
+      return bad(where + "lengths must be non-negative (input_length > 0)");
+    if (r.input_tokens > kMaxRequestTokens || r.output_tokens > kMaxRequestTokens)
+      return bad(where + "input_length and output_length must be at most 10,000,000 tokens");
     t.requests.push_back(std::move(r));
     if (limit && t.requests.size() >= limit) break;
   }
@@ -114,6 +123,10 @@ Result<Trace> parse_azure(const std::string& text, const std::string& name, std:
     }
     if (r.input_tokens <= 0 || r.output_tokens < 0)
       return bad(where + "token counts must be positive");
+    // Each 512-token block of a request is simulated as one id: a count beyond any model's
+    // context would allocate gigabytes for one line.
+    if (r.input_tokens > kMaxRequestTokens || r.output_tokens > kMaxRequestTokens)
+      return bad(where + "ContextTokens and GeneratedTokens must be at most 10,000,000");
     std::int64_t n = (r.input_tokens + t.block_tokens - 1) / t.block_tokens;
     for (std::int64_t i = 0; i < n; ++i) r.blocks.push_back(next_block++);
     t.requests.push_back(std::move(r));

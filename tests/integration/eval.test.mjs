@@ -166,6 +166,12 @@ describe('eval on the demo data (always available)', () => {
     r = run(['eval', '--train', bad, '--test', bad]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /bad\.jsonl:1: outcomes\.m\.score must be a number in \[0, 1\]/);
+    // One model: the online replay's pairwise feedback has no other (it died of SIGFPE).
+    const one = path.join(d, 'one.jsonl');
+    writeFileSync(one, '{"id": "x", "prompt": "p", "outcomes": {"m": {"score": 1, "cost": 0.1}}}\n');
+    r = run(['eval', '--online', '--train', one, '--test', one, '--policy', 'bandit']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /--online needs at least two models in TEST/);
     r = run(['import', 'routerbench', '--in', '/nonexistent', '--out', d]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /nonexistent/);

@@ -250,6 +250,12 @@ TEST(SignalsGlove, ConvertAndLookUp) {
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("no vector for word #1 'b'"), std::string::npos)
       << missing.error().message;
+  // A `size` the file cannot hold is refused before anything is allocated (it aborted).
+  std::ofstream(json) << R"({"size":100000000000,"dimensions":100,"words":[],"vectors":{}})";
+  auto huge = convert_glove_json(json, bin);
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().message.find("more than the file holds"), std::string::npos)
+      << huge.error().message;
   std::filesystem::remove_all(dir);
 }
 

@@ -44,6 +44,11 @@ TEST(SimTrace, ParsesMooncakeLines) {
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.error().message, HasSubstr("m.jsonl:1: needs numeric timestamp"));
   EXPECT_FALSE(parse_mooncake("not json\n", "m").ok());
+  // A timestamp beyond int64's microseconds (its cast was undefined, read as "negative").
+  auto far = parse_mooncake(
+      "{\"timestamp\": 1e300, \"input_length\": 7, \"output_length\": 5, \"hash_ids\": [0]}\n", "m");
+  ASSERT_FALSE(far.ok());
+  EXPECT_THAT(far.error().message, HasSubstr("timestamp must be a number of ms in [0, 1e15]"));
 }
 
 TEST(SimTrace, ParsesAzureCsvWithDistinctBlocks) {
@@ -62,6 +67,11 @@ TEST(SimTrace, ParsesAzureCsvWithDistinctBlocks) {
       parse_azure("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,x,1\n", "a.csv");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.error().message, HasSubstr("a.csv:2:"));
+  // One block id per 512 tokens: 1e11 tokens would allocate 1.5 GB for one line.
+  auto huge = parse_azure(
+      "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,99999999999,1\n", "a.csv");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_THAT(huge.error().message, HasSubstr("at most 10,000,000"));
 }
 
 TEST(SimTrace, ReadsTheSharedTraces) {
