@@ -32,8 +32,15 @@ TokenUsage compute_usage(std::size_t prompt_chars, std::size_t response_chars,
   if (cost && prices.output_per_mtok > 0) {
     double rest = *cost - static_cast<double>(u.prompt_tokens) * prices.input_per_mtok / 1e6;
     double tokens = rest / (prices.output_per_mtok / 1e6);
-    if (rest > 0 && std::isfinite(tokens))
+    if (rest > 0 && std::isfinite(tokens)) {
       u.completion_tokens = std::max<std::int64_t>(1, std::llround(tokens));
+    } else if (std::isfinite(tokens) && prices.input_per_mtok > 0) {
+      // The prompt's estimate alone costs more than was recorded (chars / 4 overestimates
+      // tokens): one completion token, and the prompt tokens the rest of the cost pays for.
+      u.completion_tokens = 1;
+      const double prompt = (*cost - prices.output_per_mtok / 1e6) / (prices.input_per_mtok / 1e6);
+      u.prompt_tokens = std::max<std::int64_t>(1, std::llround(std::max(prompt, 0.0)));
+    }
   }
   u.total_tokens = u.prompt_tokens + u.completion_tokens;
   return u;

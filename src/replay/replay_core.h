@@ -47,8 +47,11 @@ struct TokenUsage {
 };
 
 // prompt_tokens = max(1, ceil(prompt_chars / 4)). completion_tokens reproduces `cost` at `prices`:
-// max(1, round((cost - prompt_tokens * in / 1e6) / (out / 1e6))), or, when there is no cost, the
-// output price is not positive or that difference is not positive, max(1, ceil(response_chars/4)).
+// max(1, round((cost - prompt_tokens * in / 1e6) / (out / 1e6))), or, when there is no cost or the
+// output price is not positive, max(1, ceil(response_chars/4)). When that difference is not
+// positive (the prompt's estimate alone costs more than was recorded), completion_tokens = 1 and
+// prompt_tokens = max(1, round((cost - out / 1e6) / (in / 1e6))): the bill is the recorded cost to
+// within a token's price (with no input price, the first rule's fallback).
 TokenUsage compute_usage(std::size_t prompt_chars, std::size_t response_chars,
                          std::optional<double> cost, const Prices& prices);
 

@@ -63,8 +63,18 @@ TEST(ReplayUsage, FallsBackToResponseLength) {
   Prices p{10, 30};
   EXPECT_EQ(compute_usage(1, 9, std::nullopt, p), (TokenUsage{1, 3, 4}));
   EXPECT_EQ(compute_usage(0, 0, std::nullopt, p), (TokenUsage{1, 1, 2}));
-  EXPECT_EQ(compute_usage(400, 8, 0.0005, p).completion_tokens, 2);       // cost below the prompt's
   EXPECT_EQ(compute_usage(400, 8, 0.01, Prices{}).completion_tokens, 2);  // no output price
+}
+
+// A recorded cost below the prompt's estimate (chars / 4 overestimates tokens) is still billed as
+// recorded, to within a token's price: fewer prompt tokens and one completion token (the response's
+// length on top of the estimated prompt billed up to +4.9% over the recorded cost).
+TEST(ReplayUsage, ACostBelowThePromptsEstimateIsStillReproduced) {
+  Prices p{10, 30};
+  const auto u = compute_usage(400, 8, 0.0005, p);  // the estimate, 100 tokens, costs $0.001
+  EXPECT_EQ(u, (TokenUsage{47, 1, 48}));
+  EXPECT_NEAR(u.prompt_tokens * 10e-6 + u.completion_tokens * 30e-6, 0.0005, 10e-6);
+  EXPECT_EQ(compute_usage(400, 8, 0.0, p), (TokenUsage{1, 1, 2}));  // free: the least there is
 }
 
 TEST(ReplayPlaceholder, DeterministicAndNamesModelAndHash) {
