@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "api/route_input.h"
 #include "cli/command.h"
@@ -35,8 +36,8 @@ struct EvalCliOptions {
   // --online (eval/online.h)
   bool online = false;
   std::string drift;
-  std::string reference = "classifier";
-  double lambda = 20;
+  std::optional<std::string> reference;  // --online; "classifier" when not given
+  std::optional<double> lambda;          // --online, --sessions; 20 when not given
   std::size_t warmup = 0;
   // --sessions (eval/sessions.h)
   std::size_t sessions = 0;  // turns per session; 0 = not asked
@@ -81,10 +82,15 @@ int run_online(const EvalCliOptions& o, const data::Outcomes& train, const data:
   eval::OnlineOptions options;
   options.policies = o.policies;
   options.policy_config = o.policy_config;
-  options.reference = o.reference;
-  options.lambda = o.lambda;
+  options.reference = o.reference.value_or("classifier");
+  options.lambda = o.lambda.value_or(20);
   options.seed = o.seed;
   options.warmup = o.warmup;
+  if (!o.report_out.empty()) {
+    fmt::print(stderr, "switchboard eval: --report goes with the frontier evaluation, not --online "
+                       "(--json and --plot do)\n");
+    return 2;
+  }
   options.artifacts_dir = o.artifacts;
   options.progress = [&bar](std::size_t done, std::size_t total) { bar.update(done, total); };
   if (!o.drift.empty()) {
@@ -116,9 +122,14 @@ int run_sessions(const EvalCliOptions& o, const data::Outcomes& train, const dat
   }
   if (!o.policies.empty()) options.policy = o.policies[0];
   options.policy_config = o.policy_config;
+  if (!o.plot_out.empty() || !o.report_out.empty() || o.reference) {
+    fmt::print(stderr, "switchboard eval: --plot, --report and --reference do not go with "
+                       "--sessions (its outputs: the table and --json)\n");
+    return 2;
+  }
   options.turns = o.sessions;
   if (!o.margins.empty()) options.margins = o.margins;
-  options.lambda = o.lambda;
+  options.lambda = o.lambda.value_or(20);
   options.seed = o.seed;
   options.artifacts_dir = o.artifacts;
   options.progress = [&bar](std::size_t done, std::size_t total) { bar.update(done, total); };
@@ -158,8 +169,13 @@ int run_eval(const EvalCliOptions& o) {
     return 2;
   }
   if (o.online) return run_online(o, *train, *test, bar);
-  if (!o.drift.empty() || o.warmup > 0) {
-    fmt::print(stderr, "switchboard eval: --drift and --warmup go with --online\n");
+  if (!o.drift.empty() || o.warmup > 0 || o.reference) {
+    fmt::print(stderr, "switchboard eval: --drift, --warmup and --reference go with --online\n");
+    return 2;
+  }
+  if (o.lambda) {  // the frontier sweeps λ itself
+    fmt::print(stderr, "switchboard eval: --lambda goes with --online or --sessions (the frontier "
+                       "evaluation sweeps λ)\n");
     return 2;
   }
   eval::EvalOptions options;
@@ -211,11 +227,11 @@ const CommandRegistrar kEval(
                    "Replay TEST as a stream, feeding each decision its recorded outcome (learning policies: bandit, elo)");
       app.add_option("--drift", o->drift,
                      "--online: MODEL:AFTER:FACTOR multiplies MODEL's recorded scores by FACTOR after AFTER TEST prompts");
-      app.add_option("--reference", o->reference, "--online: the offline policy to compare with")
-          ->capture_default_str();
+      app.add_option("--reference", o->reference,
+                     "--online: the offline policy to compare with (default: classifier)");
       app.add_option("--lambda", o->lambda,
-                     "--online, --sessions: λ (quality points per USD) of every policy")
-          ->capture_default_str();
+                     "--online, --sessions: λ (quality points per USD) of every policy (default: 20)")
+          ->check(finite_number(false));
       app.add_option("--sessions", o->sessions,
                      "Replay TEST as conversations of this many turns (per task, seeded) with and "
                      "without session stickiness; reports model switches per session "

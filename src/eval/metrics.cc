@@ -97,7 +97,7 @@ std::optional<double> cpt(const std::vector<CurvePoint>& points, double q_weak, 
 
 std::optional<double> quality_at_budget(const std::vector<CurvePoint>& points, double max_cost,
                                         double budget_share) {
-  if (!(max_cost > 0)) return std::nullopt;
+  if (!(max_cost >= 0)) return std::nullopt;  // (0: free data — a point that costs 0 is within)
   const double budget = budget_share * max_cost * (1 + 1e-9);
   std::optional<double> best;
   for (const auto& p : points)

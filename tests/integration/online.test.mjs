@@ -6,7 +6,7 @@
 // reference does not), plus the command's errors.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BIN, ROUTERBENCH_DATA, GPT4, tempDir, HAVE_ROUTERBENCH, runCli as run, runCliOk as runOk } from './lib/harness.mjs';
 
@@ -123,5 +123,20 @@ describe('eval --online on a RouterBench sample', { skip: !HAVE_ROUTERBENCH && '
       assert.notEqual(r.status, 0, flag);
       assert.match(r.stderr, new RegExp(`${flag}: '-5' is not a whole number`), flag);
     }
+    // Since session 31: options that a mode ignored silently (exit 0, no file written) are refused,
+    // and --lambda is checked before anything is trained.
+    for (const [mode, extra, said] of [
+      [[], ['--lambda', '5'], /--lambda goes with --online or --sessions/],
+      [[], ['--reference', 'knn'], /--reference go with --online/],
+      [['--online'], ['--report', path.join(dir, 'r.md')], /--report goes with the frontier evaluation/],
+      [['--sessions', '4'], ['--plot', path.join(dir, 's.svg')], /do not go with --sessions/],
+      [['--online'], ['--lambda', 'nan'], /--lambda: 'nan' is not a finite number/],
+      [['--online'], ['--lambda', '-5'], /--lambda: '-5' must be >= 0/],
+    ]) {
+      r = run([...base, ...mode, '--policy', 'elo', ...extra]);
+      assert.notEqual(r.status, 0, `${mode} ${extra}: ${r.stderr}`);
+      assert.match(r.stderr, said);
+    }
+    assert.ok(!existsSync(path.join(dir, 'r.md')) && !existsSync(path.join(dir, 's.svg')));
   });
 });

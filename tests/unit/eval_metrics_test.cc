@@ -125,7 +125,9 @@ TEST(QualityAtBudget, BestAffordablePoint) {
   EXPECT_NEAR(*quality_at_budget(p, 10, 0.25), 0.8, kEps);  // 2.5 is affordable but worse
   EXPECT_NEAR(*quality_at_budget(p, 10, 0.50), 0.9, kEps);
   EXPECT_FALSE(quality_at_budget(p, 10, 0.05).has_value());
-  EXPECT_FALSE(quality_at_budget(p, 0, 0.5).has_value());
+  // Free data (every cost 0): every point is within any budget (it said "-").
+  EXPECT_NEAR(*quality_at_budget({pt(0, 0.5), pt(0, 0.7)}, 0, 0.1), 0.7, kEps);
+  EXPECT_FALSE(quality_at_budget(p, -1, 0.5).has_value());
   // Exactly on the budget counts despite rounding (0.1 * 3 != 0.3 in binary).
   EXPECT_TRUE(quality_at_budget({pt(0.3, 0.5)}, 3, 0.1).has_value());
 }
