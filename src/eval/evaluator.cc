@@ -137,6 +137,13 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
     std::optional<SpecSource> given;
     for (const auto& [l, src] : configured.specs)
       if (l == label) given = src;
+    if (given && !given->not_applied.empty()) {
+      std::string keys;
+      for (const auto& k : given->not_applied) keys += (keys.empty() ? "`" : ", `") + k + ":`";
+      result.notes.push_back("route '" + label + "': its settings " + keys +
+                             " are not applied — eval runs the route's policy only (a cache hit or "
+                             "a guard's refusal has no recorded outcome to score)");
+    }
     auto plan =
         plan_policy(label, given, train, test.models, options, artifacts, configured.signals);
     if (!plan) return plan.error();

@@ -31,11 +31,12 @@ Result<PolicyConfig> load_policy_config(const std::string& path) {
   }
   PolicyConfig cfg;
   auto& out = cfg.specs;
-  auto add = [&](const YAML::Node& label, const YAML::Node& spec) -> std::optional<Error> {
+  auto add = [&](const YAML::Node& label, const YAML::Node& spec,
+                 std::vector<std::string> not_applied = {}) -> std::optional<Error> {
     if (!label.IsScalar()) return bad(mark_of(path, label) + ": a policy label must be a string");
     if (!spec.IsMap() || !spec["type"] || !spec["type"].IsScalar())
       return bad(mark_of(path, spec) + ": a policy spec must be a mapping with `type`");
-    out.push_back({label.Scalar(), {spec, mark_of(path, spec)}});
+    out.push_back({label.Scalar(), {spec, mark_of(path, spec), std::move(not_applied)}});
     return std::nullopt;
   };
   if (root.IsMap() && root["routes"]) {  // a gateway config: its routes and signals
@@ -47,7 +48,11 @@ Result<PolicyConfig> load_policy_config(const std::string& path) {
     for (const auto& r : routes) {
       if (!r.IsMap() || !r["name"] || !r["policy"])
         return bad(mark_of(path, r) + ": a route needs `name` and `policy`");
-      if (auto err = add(r["name"], r["policy"])) return *err;
+      std::vector<std::string> not_applied;
+      for (const auto& kv : r)
+        if (kv.first.IsScalar() && kv.first.Scalar() != "name" && kv.first.Scalar() != "policy")
+          not_applied.push_back(kv.first.Scalar());
+      if (auto err = add(r["name"], r["policy"], std::move(not_applied))) return *err;
     }
   } else if (root.IsMap()) {
     for (const auto& kv : root)

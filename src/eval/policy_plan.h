@@ -19,6 +19,10 @@ namespace switchboard::eval {
 struct SpecSource {
   YAML::Node spec;
   std::string where;
+  // A gateway config's route: its settings besides `policy` that eval does not apply (`cache`,
+  // `guard`, `session`, `budget`, `stages`, `signals`), named in the report so that nobody reads
+  // the curve as the route's whole behaviour.
+  std::vector<std::string> not_applied;
 };
 
 struct PolicyConfig {

@@ -71,6 +71,7 @@ nlohmann::json to_json(const EvalResult& r) {
             {"skipped", r.test_skipped},
             {"duplicates", r.test_duplicates},
             {"tasks", r.tasks}}},
+          {"notes", r.notes},
           {"seed", r.seed},
           {"strong", r.strong ? json(*r.strong) : json(nullptr)},
           {"weak", r.weak ? json(*r.weak) : json(nullptr)},

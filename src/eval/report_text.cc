@@ -170,6 +170,7 @@ std::string summary(const EvalResult& r) {
       r.max_cost_model, rounded(r.max_cost, 4));
   if (r.strong && r.weak)
     out += fmt::format("APGR and CPT: strong model {}, weak model {}.\n", *r.strong, *r.weak);
+  for (const auto& note : r.notes) out += "Note: " + note + ".\n";
   return out;
 }
 

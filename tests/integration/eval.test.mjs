@@ -104,6 +104,9 @@ describe('eval on RouterBench (import, baselines, policies, outputs)', { skip: !
       for (const share of Object.values(p.shares)) assert.equal(share, 1);
     }
     for (const p of cascade.points) assert.ok(Math.abs(p.strong_share - (p.tier_shares[1] ?? 0)) < 1e-4);
+    // The routes' caches and guards are not run offline, and the report says so.
+    assert.ok(report.notes.some((n) => n.startsWith("route 'cached': its settings `cache:` are not applied")), report.notes);
+    assert.ok(report.notes.some((n) => n.startsWith("route 'guarded': its settings `guard:`")), report.notes);
     const auto = byName(report.policies, 'auto');
     assert.equal(auto.type, 'static');
     assert.equal(auto.points.length, 1);  // a static policy has one point whatever λ
