@@ -109,9 +109,9 @@ void Family<Histogram>::render(std::string& out) const {
 }
 
 std::string GatewayMetrics::render() {
-  if (before_render) before_render();
   {
     std::lock_guard lock(hooks_mu_);
+    if (before_render) before_render();
     for (const auto& hook : render_hooks_) hook();
   }
   std::string out;

@@ -122,6 +122,15 @@ class Family {
     return series_.size();
   }
   void render(std::string& out) const;
+  // Removes the series whose label values `keep` refuses. Only for a family whose series are all
+  // set afresh on every scrape (in GatewayMetrics::before_render, which runs one at a time) and
+  // never held by reference: a replica, model or route that a reload removed must leave the
+  // exposition, not show its last value for ever.
+  template <typename Keep>
+  void retain(Keep keep) {
+    std::lock_guard lock(mu_);
+    std::erase_if(series_, [&](const auto& entry) { return !keep(entry.first); });
+  }
 
  private:
   template <typename Values>
@@ -327,7 +336,8 @@ struct GatewayMetrics {
   Gauge decision_write_failures;  // mirrors DecisionStore::write_failures()
   Value decision_store_failing_seconds;  // since the first of the failed writes in a row; 0 = ok
 
-  // Called at the start of render(), e.g. to copy replica load into replica_in_flight.
+  // Called at the start of render(), e.g. to copy replica load into replica_in_flight; never by
+  // two scrapes at once (it may Family::retain()).
   std::function<void()> before_render;
   // More such callbacks, added by stages at run time (the limits stage copies the rate-limit
   // state's health into ratelimit_state_*); thread-safe.

@@ -94,6 +94,37 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
     fronts_.emplace(path, (*FrontEndRegistry::instance().find(path))());
   metrics_.before_render = [this] {
     const auto rt = this->runtime();
+    // The series of replicas, models and routes a reload removed leave the exposition (they
+    // showed their last value for ever: a removed replica "available").
+    const auto replica_known = [&](const std::vector<std::string>& l) {
+      const auto m = rt->models.find(l[0]);
+      return m != rt->models.end() &&
+             std::ranges::any_of(m->second.replicas, [&](const auto& r) { return r->config->id == l[1]; });
+    };
+    metrics_.replica_in_flight.retain(replica_known);
+    metrics_.replica_available.retain(replica_known);
+    metrics_.replica_reported_waiting.retain([&](const std::vector<std::string>& l) {
+      const auto m = rt->models.find(l[0]);
+      return replica_known(l) && m->second.config->pool.load_metrics.enabled;
+    });
+    const auto controlled = rt->control ? rt->control->models()
+                                        : std::vector<CapacityController::ModelState>{};
+    const auto budgeted = rt->control ? rt->control->routes()
+                                      : std::vector<CapacityController::RouteState>{};
+    const auto controlled_model = [&](const std::vector<std::string>& l) {
+      return std::ranges::any_of(controlled, [&](const auto& m) {
+        return m.model == l[0] && (l.size() < 2 || m.unit == l[1]);
+      });
+    };
+    const auto budgeted_route = [&](const std::vector<std::string>& l) {
+      return std::ranges::any_of(budgeted, [&](const auto& r) { return r.route == l[0]; });
+    };
+    metrics_.model_price.retain(controlled_model);
+    metrics_.model_load.retain(controlled_model);
+    metrics_.model_capacity.retain(controlled_model);
+    metrics_.route_lambda.retain(budgeted_route);
+    metrics_.route_spend.retain(budgeted_route);
+    metrics_.route_budget.retain(budgeted_route);
     for (const auto& [name, model] : rt->models) {
       const std::int64_t now = pool::steady_ms();
       for (const auto& r : model.replicas) {
@@ -119,12 +150,12 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
     metrics_.decision_store_failing_seconds.set(
         health.failing ? static_cast<double>(unix_ms() - health.failing_since_ms) / 1000.0 : 0.0);
     if (rt->control) {
-      for (const auto& m : rt->control->models()) {
+      for (const auto& m : controlled) {
         metrics_.model_price.with({m.model}).set(m.price);
         metrics_.model_load.with({m.model, m.unit}).set(m.load);
         metrics_.model_capacity.with({m.model, m.unit}).set(m.capacity);
       }
-      for (const auto& r : rt->control->routes()) {
+      for (const auto& r : budgeted) {
         metrics_.route_lambda.with({r.route}).set(r.lambda);
         metrics_.route_spend.with({r.route}).set(r.spend_usd_per_hour);
         metrics_.route_budget.with({r.route}).set(r.budget_usd_per_hour);

@@ -2,7 +2,8 @@
 // controller starts from the old one's prices, λ and history instead of 0.
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, model, stopAll, chatBody, postChat, getJson, sleep } from './lib/harness.mjs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { startGateway, model, stopAll, chatBody, postChat, getJson, sleep, parseMetrics } from './lib/harness.mjs';
 import { echoUpstream } from './lib/echo_upstream.mjs';
 
 const A = 'model-a';
@@ -39,5 +40,33 @@ describe('capacity prices across a reload', () => {
     assert.ok(l2 > 0, `λ after the reload ${l2}`);
     assert.ok(afterReload.history.length >= before.history.length,
       `history ${afterReload.history.length} steps after, ${before.history.length} before`);
+
+    // A reload that drops the capacity, the budget and the replica (another URL) drops their
+    // series: they showed the last price, λ and "available" for ever.
+    const series = async () => {
+      const text = (await getJson(gw.base, '/metrics')).text;
+      return parseMetrics(text);
+    };
+    const seen = await series();
+    const has = (m, name, labels) => m.some((s) => s.name === name &&
+      Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+    assert.ok(has(seen, 'switchboard_model_price', { model: A }));
+    assert.ok(has(seen, 'switchboard_route_lambda', { route: 'r' }));
+    const oldReplica = seen.find((s) => s.name === 'switchboard_replica_available' && s.labels.model === A).labels.replica;
+    const echo2 = await echoUpstream();
+    const cfg = JSON.parse(readFileSync(gw.configPath, 'utf8'));
+    const m = cfg.models.find((x) => x.name === A);
+    delete m.capacity;
+    m.replicas = [{ url: echo2.url }];
+    delete cfg.routes.find((r) => r.name === 'r').budget;
+    writeFileSync(gw.configPath, JSON.stringify(cfg, null, 2));
+    gw.proc.child.kill('SIGHUP');
+    await gw.proc.waitFor(/reload \(sighup\) #2/, 10000);
+    const now = await series();
+    assert.ok(!has(now, 'switchboard_model_price', { model: A }), 'no price series once uncontrolled');
+    assert.ok(!has(now, 'switchboard_model_load', { model: A }));
+    assert.ok(!has(now, 'switchboard_route_lambda', { route: 'r' }), 'no λ series once no budget');
+    assert.ok(!has(now, 'switchboard_replica_available', { model: A, replica: oldReplica }), 'the removed replica is gone');
+    assert.ok(has(now, 'switchboard_replica_available', { model: A }), 'its successor is there');
   });
 });

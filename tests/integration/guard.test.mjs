@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BIN, SOURCE_DIR, startGateway, model, stopAll, postChat, getDecision, streamChat, fakeUpstream,
-  completionJson, chunkEvent, expectErrorShape, tempDir, chatBody, sleep,
+  completionJson, chunkEvent, expectErrorShape, tempDir, chatBody, sleep, metricSum,
 } from './lib/harness.mjs';
 
 const EMAIL = 'jane.doe@example.com';
@@ -318,6 +318,9 @@ describe('guard stage', () => {
     assert.equal(d.guard[0].verdict, 'block');
     const all = JSON.stringify(d);
     assert.ok(!all.includes('4111') && !all.includes('6789') && !all.includes(EMAIL), all);
+    // Counted under its route (it was counted under route="", with unknown models).
+    assert.equal(await metricSum(gw.base, 'switchboard_request_errors_total', { route: 'guarded', code: 'pii_blocked' }), 1);
+    assert.equal(await metricSum(gw.base, 'switchboard_request_errors_total', { route: '', code: 'pii_blocked' }), 0);
   });
 
   test('every string the upstream reads is guarded: tool-call arguments, tool results, tool descriptions, user', async () => {

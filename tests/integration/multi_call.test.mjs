@@ -76,6 +76,8 @@ describe('multi-call routes', () => {
   after(stopAll);
 
   test('a cascade stops at the first tier when the probes agree', async () => {
+    const timed = (model) => metricSum(gw.base, 'switchboard_upstream_duration_seconds_count', { model });
+    const timedBefore = [await timed(PROBE_A), await timed(PROBE_B)];
     const res = await postChat(gw.base, body('cascade', 'agree'));
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.choices[0].message.content, 'B');
@@ -87,6 +89,8 @@ describe('multi-call routes', () => {
       [[PROBE_A, 0, 'ok', true], [PROBE_B, 0, 'ok', false]]);
     assert.equal(d.calls[0].score, 1);
     assert.deepEqual(d.calls.map((c) => c.extracted), ['B', 'B']);
+    // Every call is timed, the one whose answer was not taken too (only the final one was).
+    assert.deepEqual([await timed(PROBE_A) - timedBefore[0], await timed(PROBE_B) - timedBefore[1]], [1, 1]);
   });
 
   test('a cascade escalates when the cheap answers are judged unsure, and the record lists every call', async () => {

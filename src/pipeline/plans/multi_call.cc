@@ -12,6 +12,7 @@
 
 #include "guard/redact.h"
 #include "pipeline/client_watch.h"
+#include "pipeline/request_metrics.h"
 
 namespace switchboard::pipeline::plans {
 
@@ -257,6 +258,10 @@ awaitable<std::vector<MemberAnswer>> call_parallel(RequestContext& ctx,
     if (a) {
       rec.replica = a->replica->config->id;
       rec.ms = a->ms;
+      // Every call whose response head came is timed, as a single call is (deliver.cc), whether
+      // or not its answer is the one taken.
+      if (a->call)
+        upstream_latency_series(ctx, *m.model, *a->replica).observe(a->head_ms / 1000);
     } else {
       // A call that failed (a bad answer, a cut body, the deadline): the replica of its last try
       // and the time it took — the tier's, for a try cut short without a time of its own (the
@@ -320,8 +325,7 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
   ctx.model = final.model;
   rec.model = final.model->config->name;
   rec.replica = a.replica->config->id;
-  rec.upstream_ms = a.head_ms;
-  ctx.metrics->upstream_latency.with({rec.model, rec.replica}).observe(rec.upstream_ms / 1000);
+  rec.upstream_ms = a.head_ms;  // (its upstream latency was observed with its call's)
   rec.status = 200;
   rec.outcome = "ok";
   record_spend(ctx, spend);

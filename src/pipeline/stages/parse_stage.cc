@@ -37,6 +37,9 @@ class ParseStage final : public SyncStage {
     if (const RouteRuntime* route = ctx.runtime->find_route(ctx.req.model)) {
       ctx.route = route;
       ctx.disabled_stages = route->disabled_stages;
+      // A configured name (bounded): what a later stage refuses — a guard, a header — is counted
+      // under its route, not with unknown models under "".
+      ctx.route_label = route->config->name;
     }
     if (auto bad = apply_routing_headers(ctx.headers, ctx.route_request))
       return StageResult::fail(std::move(*bad), "client_error");
