@@ -39,13 +39,17 @@ class DecideStage final : public SyncStage {
       for (auto& hook : ctx.on_plan) hook(ctx);
     if (control && !ctx.explain_only) {
       // Capacity load and route spend (docs/capacity.md): counted when routed, settled once
-      // answered (a single call: the plan's model is counted, even when a fallback answered; a
+      // answered (a single call: on the plan's model — and when a fallback model answered, a
+      // request and the tokens on that one too, else its capacity was never enforced; a
       // multi-call plan: every call, on its own model).
       control->on_start(ctx.rec.model);
       ctx.after_answer.push_back([control, model = ctx.rec.model](RequestContext& c) {
+        const std::int64_t tokens = c.rec.prompt_tokens + c.rec.completion_tokens;
+        if (c.rec.calls.empty() && c.rec.model != model && !c.rec.model.empty())
+          return control->on_finish_calls(model, c.route_label, {{c.rec.model, tokens}},
+                                          c.rec.cost_usd);
         if (c.rec.calls.empty())
-          return control->on_finish(model, c.route_label,
-                                    c.rec.prompt_tokens + c.rec.completion_tokens, c.rec.cost_usd);
+          return control->on_finish(model, c.route_label, tokens, c.rec.cost_usd);
         std::vector<CapacityController::CallLoad> calls;
         calls.reserve(c.rec.calls.size());
         for (const auto& call : c.rec.calls)
