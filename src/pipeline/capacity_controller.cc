@@ -178,7 +178,7 @@ void CapacityController::share(std::unique_ptr<CapacityFleet> fleet) {
 
 std::vector<std::string> CapacityController::model_names() const {
   std::vector<std::string> out;
-  for (const auto& m : models_) out.push_back(m->name);
+  for (const auto& m : models_) out.push_back(m->name + ":" + m->capacity.unit);
   return out;
 }
 
@@ -193,7 +193,8 @@ std::size_t CapacityController::carry_over(const CapacityController& old) {
   std::size_t carried = 0;
   for (auto& m : models_) {
     const ModelSlot* o = old.find_model(m->name);
-    if (!o || !o->seen) continue;
+    // A load measured in another unit means nothing in this one (56 req/s read as tokens/s).
+    if (!o || !o->seen || o->capacity.unit != m->capacity.unit) continue;
     m->price.store(o->price.load(std::memory_order_relaxed), std::memory_order_relaxed);
     m->load.store(o->load.load(std::memory_order_relaxed), std::memory_order_relaxed);
     m->seen = true;
@@ -213,7 +214,13 @@ std::size_t CapacityController::carry_over(const CapacityController& old) {
       if (a[i]->name != b[i]->name) return false;
     return true;
   };
-  if (same_names(models_, old.models_) && same_names(routes_, old.routes_)) history_ = old.history_;
+  auto same_units = [&] {
+    for (std::size_t i = 0; i < models_.size(); ++i)
+      if (models_[i]->capacity.unit != old.models_[i]->capacity.unit) return false;
+    return true;
+  };
+  if (same_names(models_, old.models_) && same_units() && same_names(routes_, old.routes_))
+    history_ = old.history_;
   while (history_.size() > settings_.history) history_.pop_front();
   return carried;
 }

@@ -86,7 +86,9 @@ class CapacityController final : public DualPrices {
   void start();
   // Steps on the fleet's sums from now on (call before start(); ignored after).
   void share(std::unique_ptr<CapacityFleet> fleet);
-  // The controlled models and routes, in the order CapacityFleet::Measures uses.
+  // The controlled models and routes, in the order CapacityFleet::Measures uses. A model's name
+  // is "<model>:<unit>": gateways that declare one model's capacity in different units (during a
+  // rolling change, or a reload's old and new runtime) must not add requests to tokens.
   std::vector<std::string> model_names() const;
   std::vector<std::string> route_names() const;
 

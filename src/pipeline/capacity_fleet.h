@@ -5,7 +5,7 @@
 // that all gateways see the same loads and move their prices together.
 //
 // The Redis implementation (`state: {redis: URL}`, the section the rate limits and the learner
-// share): one hash per model (`<prefix>cap:m:<name>`) and per route (`<prefix>cap:r:<name>`), one
+// share): one hash per model and capacity unit (`<prefix>cap:m:<name>:<unit>`) and per route (`<prefix>cap:r:<name>`), one
 // field per gateway process (a random id) holding "<value> <unix ms>"; each exchange is one
 // pipelined round trip (HSET + PEXPIRE + HGETALL per hash) on the controller's thread, never on
 // the request path. A field counts while younger than max(3 intervals, 2 s) (a stopped gateway's

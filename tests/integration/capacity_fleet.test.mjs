@@ -97,7 +97,7 @@ describe('capacity figures read from Redis are range-checked', { skip: !HAVE_RED
       extraConfig: { control: CONTROL, state: { redis: redis.url } },
     });
     const cli = (...args) => spawnSync('redis-cli', ['-p', String(redis.port), ...args], { encoding: 'utf8' });
-    const key = `sb:rl:cap:m:${FAKE}`;
+    const key = `sb:rl:cap:m:${FAKE}:rps`;  // per model and unit
     const now = Date.now();
     for (const [field, value] of [['evil-big', `1e300 ${now}`], ['evil-negative', `-50 ${now}`],
       ['evil-future', `40 ${now + 3_600_000}`]])

@@ -193,6 +193,24 @@ routes:
   EXPECT_EQ(changed.model_price("a"), 0);
   EXPECT_EQ(changed.route_lambda("r2"), 0);
   EXPECT_TRUE(changed.to_json()["history"].empty());
+  // Model a's capacity in another unit: its load (20 req/s) would read as 20 tokens/s.
+  auto tokens = config::parse_config(R"(models:
+  - name: a
+    capacity: {tokens_per_s: 1000}
+    replicas: [{url: "http://127.0.0.1:9"}]
+routes:
+  - name: r
+    budget: {usd_per_hour: 36}
+    policy: {type: static, model: a}
+)",
+                                     "t.yaml");
+  ASSERT_TRUE(tokens.ok());
+  pipeline::CapacityController retyped(**tokens);
+  EXPECT_EQ(retyped.carry_over(old), 1u);  // route r only
+  EXPECT_EQ(retyped.model_price("a"), 0);
+  EXPECT_EQ(retyped.to_json()["models"][0]["load"], 0);
+  EXPECT_TRUE(retyped.to_json()["history"].empty());
+  EXPECT_EQ(retyped.model_names(), std::vector<std::string>{"a:tokens_per_s"});
 }
 
 namespace {
@@ -222,7 +240,7 @@ TEST(CapacityController, StepsOnTheFleetsSumsWhenShared) {
   pipeline::CapacityController c(*cfg);
   auto fleet = std::make_unique<FakeFleet>();
   FakeFleet* f = fleet.get();
-  EXPECT_EQ(c.model_names(), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(c.model_names(), (std::vector<std::string>{"a:rps", "c:concurrent"}));
   EXPECT_EQ(c.route_names(), (std::vector<std::string>{"r"}));
   f->others.models = {10, 0};   // another gateway sends `a` 10 rps
   f->others.routes = {36};      // and spends the route's whole budget
