@@ -14,8 +14,19 @@ auto find_slot(const Slots& slots, std::string_view name) -> decltype(slots.fron
   return it != slots.end() && (*it)->name == name ? it->get() : nullptr;
 }
 
+// NaN-safe: a value that is not a number is `lo` (a NaN price or λ stayed NaN for ever).
 double clamp(double v, double lo, double hi) {
-  return std::min(std::max(v, lo), hi);
+  return std::isnan(v) ? lo : std::min(std::max(v, lo), hi);
+}
+
+// The step's direction, load / limit − 1, at most one step either way: a burst 13× over a budget
+// raised λ by 12 steps in an interval, and under budget it could only fall by one a step (a route
+// starved for a minute after a 3 s burst). Unclipped while the load stays within twice the
+// limit, so the time-average property (docs/capacity.md) holds there. NaN-safe: a ratio that is
+// not a number moves nothing.
+double excess(double load, double limit) {
+  const double e = load / limit - 1;
+  return std::isnan(e) ? 0.0 : std::clamp(e, -1.0, 1.0);
 }
 
 }  // namespace
@@ -147,7 +158,7 @@ void CapacityController::step(double dt, std::int64_t now_ms) {
     m->seen = true;
     m->load.store(load, std::memory_order_relaxed);
     const double p = clamp(m->price.load(std::memory_order_relaxed) +
-                               settings_.price_step * (load / m->capacity.limit - 1),
+                               settings_.price_step * excess(load, m->capacity.limit),
                            0, settings_.max_price);
     m->price.store(p, std::memory_order_relaxed);
     e.prices.push_back(p);
@@ -160,7 +171,7 @@ void CapacityController::step(double dt, std::int64_t now_ms) {
     r->seen = true;
     r->rate.store(rate, std::memory_order_relaxed);
     const double l = clamp(
-        r->lambda.load(std::memory_order_relaxed) + settings_.lambda_step * (rate / r->budget - 1),
+        r->lambda.load(std::memory_order_relaxed) + settings_.lambda_step * excess(rate, r->budget),
         0, settings_.max_lambda);
     r->lambda.store(l, std::memory_order_relaxed);
     e.lambdas.push_back(l);

@@ -108,6 +108,23 @@ TEST(CapacityController, BudgetLambdaTracksSpendRate) {
   EXPECT_NEAR(j["history"][0]["lambdas"]["r"].get<double>(), 10, 1e-9);
 }
 
+// A burst far over the budget moves λ one step an interval, no more: it rose by 12 steps an
+// interval at 13× the budget and fell by one, starving the route for a minute after 3 s.
+TEST(CapacityController, ABurstWindsLambdaUpNoFasterThanItUnwinds) {
+  auto cfg = config_with("control: {lambda_step: 10, price_step: 0.1, smoothing: 1}\n");
+  pipeline::CapacityController c(*cfg);
+  for (int s = 1; s <= 3; ++s) {
+    c.on_finish("a", "r", 0, 0.13);  // 13× $0.01/s
+    for (int i = 0; i < 130; ++i) c.on_start("a"), c.on_finish("a", "r", 0, 0);  // 13× 10 rps
+    c.step(1.0, s);
+  }
+  EXPECT_NEAR(c.route_lambda("r"), 30, 1e-9);
+  EXPECT_NEAR(c.model_price("a"), 0.3, 1e-9);
+  for (int s = 4; s <= 6; ++s) c.step(1.0, s);  // nothing at all: as many steps down
+  EXPECT_EQ(c.route_lambda("r"), 0);
+  EXPECT_NEAR(c.model_price("a"), 0, 1e-12);
+}
+
 TEST(CapacityController, SmoothingAveragesLoad) {
   auto cfg = config_with("control: {price_step: 0.1, smoothing: 0.5}\n");
   pipeline::CapacityController c(*cfg);
