@@ -275,7 +275,10 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
       co_return co_await models(ex, target.substr(std::min(target.size(), std::size_t{11})));
   } else if (target == "/v1/capacity") {
     if (method == verb::get) {
-      // Capacity prices, budget λ and their history (docs/capacity.md).
+      // Capacity prices, budget λ and their history (docs/capacity.md): the routes' budgets and
+      // spend are the operator's, for key holders only where keys are required.
+      if (auto who = caller(ex); !who)
+        co_return (void) co_await ex.respond(error_response(who.error()));
       const auto rt = runtime();
       nlohmann::json j = rt->control ? rt->control->to_json()
                                      : nlohmann::json{{"models", nlohmann::json::array()},

@@ -98,6 +98,11 @@ describe('API keys', () => {
     const read = await getJson(gw.base, `/v1/decisions/${id}`);
     assert.equal(read.status, 401, 'reading records needs a key too');
     assert.equal((await getJson(gw.base, `/v1/decisions/${id}`, bearer(secrets.open.secret))).status, 404);
+    // The routes' budgets and spend too (they were shown to anyone, since session 31 not).
+    const capacity = await getJson(gw.base, '/v1/capacity');
+    assert.equal(capacity.status, 401);
+    expectErrorShape(assert, capacity.json, 'invalid_api_key');
+    assert.equal((await getJson(gw.base, '/v1/capacity', bearer(secrets.open.secret))).status, 200);
     const d = await storedDecision(db, id);
     assert.equal(d.status, 401);
     assert.equal(d.outcome, 'unauthorized');
