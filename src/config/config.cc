@@ -194,11 +194,18 @@ void parse_pool(const Walker& w, const YAML::Node& node, const std::string& what
   auto& p = m.pool;
   if (const auto& n = node["outlier_ejection"]) {
     const std::string k = what + ".outlier_ejection";
-    w.only_keys(n, k, {"consecutive_failures", "base_ejection_ms", "max_ejection_ms"});
+    w.only_keys(n, k, {"consecutive_failures", "base_ejection_ms", "max_ejection_ms",
+                       "max_ejection_percent"});
     if (n["consecutive_failures"]) {
       auto v = w.scalar<std::int64_t>(n["consecutive_failures"], k + ".consecutive_failures");
       if (v < 0 || v > 1000000) w.fail(n["consecutive_failures"], k + ".consecutive_failures must be >= 0 (0 = off)");
       p.outlier.consecutive_failures = static_cast<std::int32_t>(v);
+    }
+    if (n["max_ejection_percent"]) {
+      auto v = w.scalar<std::int64_t>(n["max_ejection_percent"], k + ".max_ejection_percent");
+      if (v < 0 || v > 100)
+        w.fail(n["max_ejection_percent"], k + ".max_ejection_percent must be in [0, 100]");
+      p.outlier.max_ejection_percent = static_cast<std::int32_t>(v);
     }
     if (n["base_ejection_ms"]) p.outlier.base_ejection = w.millis(n["base_ejection_ms"], k + ".base_ejection_ms");
     if (n["max_ejection_ms"]) p.outlier.max_ejection = w.millis(n["max_ejection_ms"], k + ".max_ejection_ms");

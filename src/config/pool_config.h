@@ -14,6 +14,10 @@ struct OutlierConfig {                    // `outlier_ejection:`
   std::int32_t consecutive_failures = 5;  // failed attempts in a row that eject a replica; 0 = off
   std::chrono::milliseconds base_ejection{1000};  // first ejection; doubles per ejection in a row
   std::chrono::milliseconds max_ejection{30000};  // backoff cap
+  // At most this share of the model's replicas ejected at once (at least one): below 100, a few
+  // poison requests failing on every replica cannot eject the whole model — and a model whose
+  // replicas are all dead keeps being tried on the rest (docs/pool.md).
+  std::int32_t max_ejection_percent = 100;
 };
 
 struct RetryConfig {              // `retry:`

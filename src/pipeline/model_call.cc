@@ -22,7 +22,8 @@ namespace switchboard::pipeline {
 using asio::awaitable;
 
 void count_replica_failure(RequestContext& ctx, const Attempt& a, std::string_view result) {
-  if (std::int64_t ms = pool::record_failure(*a.replica, a.model->outlier, pool::steady_ms())) {
+  if (std::int64_t ms = pool::record_failure(*a.replica, a.model->outlier, pool::steady_ms(),
+                                             a.model->replica_ptrs)) {
     ctx.metrics->ejections.with({a.model->config->name, a.replica->config->id}).inc();
     spdlog::warn("replica {} of {} ejected for {} ms after {} failures in a row (last: {})",
                  a.replica->config->id, a.model->config->name, ms,

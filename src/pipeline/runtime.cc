@@ -187,7 +187,8 @@ Result<std::unique_ptr<Runtime>> build_runtime_unguarded(
     if (!balancer) return balancer.error();
     mr.balancer = std::move(*balancer);
     const auto& pc = m.pool;
-    mr.outlier = {pc.outlier.consecutive_failures, pc.outlier.base_ejection.count(), pc.outlier.max_ejection.count()};
+    mr.outlier = {pc.outlier.consecutive_failures, pc.outlier.base_ejection.count(),
+                  pc.outlier.max_ejection.count(), pc.outlier.max_ejection_percent};
     mr.retry_budget = std::make_unique<pool::RetryBudget>(pc.retry.budget_percent, pc.retry.min_retries);
     rt->models.emplace(m.name, std::move(mr));
   }

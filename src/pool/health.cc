@@ -32,12 +32,21 @@ void record_success(Replica& r, std::int64_t sent_ms) {
   if (r.health.ejections.load(kRelaxed) != 0) r.health.ejections.store(0, kRelaxed);
 }
 
-std::int64_t record_failure(Replica& r, const OutlierPolicy& policy, std::int64_t now_ms) {
+std::int64_t record_failure(Replica& r, const OutlierPolicy& policy, std::int64_t now_ms,
+                            std::span<Replica* const> model) {
   std::int32_t failures = r.health.consecutive_failures.fetch_add(1, kRelaxed) + 1;
   if (r.health.last_failure_ms.load(kRelaxed) < now_ms) r.health.last_failure_ms.store(now_ms, kRelaxed);
   if (policy.consecutive_failures <= 0 || failures < policy.consecutive_failures) return 0;
   std::int64_t until = r.health.ejected_until_ms.load(kRelaxed);
   if (until > now_ms) return 0;  // already ejected (a concurrent failure got there first)
+  if (!model.empty()) {
+    const auto share = static_cast<std::size_t>(std::clamp(policy.max_ejection_percent, 0, 100));
+    const auto allowed = std::max<std::size_t>(1, model.size() * share / 100);
+    std::size_t ejected = 0;
+    for (const Replica* other : model)
+      if (other != &r && other->health.ejected_until_ms.load(kRelaxed) > now_ms) ++ejected;
+    if (ejected >= allowed) return 0;  // its failures still count: ejected once another returns
+  }
   std::int32_t k = r.health.ejections.load(kRelaxed) + 1;
   std::int64_t ms = ejection_ms(policy, k);
   if (!r.health.ejected_until_ms.compare_exchange_strong(until, now_ms + ms, kRelaxed)) return 0;

@@ -26,6 +26,9 @@ struct OutlierPolicy {
   std::int32_t consecutive_failures = 5;  // failures in a row that eject; 0 = never eject
   std::int64_t base_ejection_ms = 1000;   // first ejection
   std::int64_t max_ejection_ms = 30000;   // cap of the exponential backoff
+  // Of the replicas record_failure() is shown, at most this share ejected at once — always at
+  // least one (Envoy's max_ejection_percent).
+  std::int32_t max_ejection_percent = 100;
 };
 
 // Milliseconds of the steady clock (the time base of ejected_until_ms).
@@ -45,8 +48,11 @@ std::int64_t ejection_ms(const OutlierPolicy& policy, std::int32_t k);
 // and must not reset the backoff other requests' failures built up meanwhile.
 void record_success(Replica& r, std::int64_t sent_ms);
 // Counts a failure; ejects the replica when it reaches policy.consecutive_failures and is not
-// ejected already. Returns the ejection's length in ms when this call ejected it, else 0.
-std::int64_t record_failure(Replica& r, const OutlierPolicy& policy, std::int64_t now_ms);
+// ejected already — unless `model` (all of its model's replicas, `r` among them) already has
+// max(1, max_ejection_percent % of them) ejected. Returns the ejection's length in ms when this call
+// ejected it, else 0.
+std::int64_t record_failure(Replica& r, const OutlierPolicy& policy, std::int64_t now_ms,
+                            std::span<Replica* const> model = {});
 
 // A candidate list on the stack for pools of up to 64 replicas (heap beyond).
 class CandidateBuffer {

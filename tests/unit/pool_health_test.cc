@@ -70,6 +70,29 @@ TEST(OutlierEjection, ASuccessSentBeforeTheLastFailureResetsNothing) {
   EXPECT_EQ(r.health.consecutive_failures.load(), 0);
 }
 
+// A few poison requests failing on every replica must not eject the whole model: at most
+// max(1, max_ejection_percent % of its replicas) at once; the others keep counting their failures
+// and are ejected once one returns.
+TEST(OutlierEjection, NoMoreThanMaxEjectionPercentOfTheModel) {
+  Pool p(4);
+  pool::OutlierPolicy policy{1, 1000, 1000, 50};
+  const std::int64_t now = 10'000;
+  EXPECT_EQ(pool::record_failure(*p.ptrs[0], policy, now, p.ptrs), 1000);
+  EXPECT_EQ(pool::record_failure(*p.ptrs[1], policy, now, p.ptrs), 1000);  // 2 of 4 = 50%
+  EXPECT_EQ(pool::record_failure(*p.ptrs[2], policy, now, p.ptrs), 0);     // a third: no
+  EXPECT_TRUE(pool::available(*p.ptrs[2], now));
+  EXPECT_EQ(p.ptrs[2]->health.consecutive_failures.load(), 1);
+  // The first two return: the third's next failure ejects it.
+  EXPECT_EQ(pool::record_failure(*p.ptrs[2], policy, now + 1000, p.ptrs), 1000);
+  // One replica, or a share below one replica: one may always be ejected.
+  Pool one(1);
+  EXPECT_EQ(pool::record_failure(*one.ptrs[0], policy, now, one.ptrs), 1000);
+  Pool three(3);
+  pool::OutlierPolicy ten{1, 1000, 1000, 10};
+  EXPECT_EQ(pool::record_failure(*three.ptrs[0], ten, now, three.ptrs), 1000);
+  EXPECT_EQ(pool::record_failure(*three.ptrs[1], ten, now, three.ptrs), 0);
+}
+
 TEST(OutlierEjection, ZeroConsecutiveFailuresNeverEjects) {
   Pool p(1);
   pool::OutlierPolicy off{0, 100, 100};
@@ -174,7 +197,7 @@ TEST(PoolConfig, ParsesPoolKeys) {
   auto cfg = config::parse_config(R"(models:
   - name: m
     adapters: [sql-lora]
-    outlier_ejection: {consecutive_failures: 2, base_ejection_ms: 50, max_ejection_ms: 400}
+    outlier_ejection: {consecutive_failures: 2, base_ejection_ms: 50, max_ejection_ms: 400, max_ejection_percent: 34}
     retry: {max_attempts: 4, budget_percent: 10, min_retries: 1}
     hedge: {after_ms: 300}
     health_check: {path: /health, interval_ms: 200, timeout_ms: 100, unhealthy_after: 3, healthy_after: 2}
@@ -187,6 +210,7 @@ TEST(PoolConfig, ParsesPoolKeys) {
   EXPECT_EQ(p.outlier.consecutive_failures, 2);
   EXPECT_EQ(p.outlier.base_ejection.count(), 50);
   EXPECT_EQ(p.outlier.max_ejection.count(), 400);
+  EXPECT_EQ(p.outlier.max_ejection_percent, 34);
   EXPECT_EQ(p.retry.max_attempts, 4);
   EXPECT_DOUBLE_EQ(p.retry.budget_percent, 10);
   EXPECT_EQ(p.retry.min_retries, 1);
@@ -210,6 +234,7 @@ TEST(PoolConfig, DefaultsAndErrors) {
   const auto& p = (*cfg)->models[0].pool;
   EXPECT_EQ(p.retry.max_attempts, 3);
   EXPECT_EQ(p.outlier.consecutive_failures, 5);
+  EXPECT_EQ(p.outlier.max_ejection_percent, 100);
   EXPECT_FALSE(p.hedge.enabled);
   EXPECT_FALSE(p.health_check.enabled);
   EXPECT_FALSE(p.load_metrics.enabled);
@@ -219,6 +244,10 @@ TEST(PoolConfig, DefaultsAndErrors) {
   };
   EXPECT_NE(err("models: [{name: m, retry: {tries: 2}, replicas: [{url: 'http://h:1'}]}]")
                 .find("t.yaml:1:"),
+            std::string::npos);
+  EXPECT_NE(err("models: [{name: m, outlier_ejection: {max_ejection_percent: 101}, "
+                "replicas: [{url: 'http://h:1'}]}]")
+                .find("max_ejection_percent must be in [0, 100]"),
             std::string::npos);
   EXPECT_NE(
       err("models: [{name: m, hedge: {after_ms: 5, max: 2}, replicas: [{url: 'http://h:1'}]}]")
