@@ -86,9 +86,9 @@ int run_online(const EvalCliOptions& o, const data::Outcomes& train, const data:
   options.lambda = o.lambda.value_or(20);
   options.seed = o.seed;
   options.warmup = o.warmup;
-  if (!o.report_out.empty()) {
-    fmt::print(stderr, "switchboard eval: --report goes with the frontier evaluation, not --online "
-                       "(--json and --plot do)\n");
+  if (!o.report_out.empty() || !o.strong.empty() || !o.weak.empty()) {
+    fmt::print(stderr, "switchboard eval: --report, --strong and --weak go with the frontier "
+                       "evaluation, not --online (--json and --plot do)\n");
     return 2;
   }
   options.artifacts_dir = o.artifacts;
@@ -122,9 +122,11 @@ int run_sessions(const EvalCliOptions& o, const data::Outcomes& train, const dat
   }
   if (!o.policies.empty()) options.policy = o.policies[0];
   options.policy_config = o.policy_config;
-  if (!o.plot_out.empty() || !o.report_out.empty() || o.reference) {
-    fmt::print(stderr, "switchboard eval: --plot, --report and --reference do not go with "
-                       "--sessions (its outputs: the table and --json)\n");
+  if (!o.plot_out.empty() || !o.report_out.empty() || o.reference || !o.drift.empty() ||
+      o.warmup > 0 || !o.strong.empty() || !o.weak.empty()) {
+    fmt::print(stderr, "switchboard eval: --plot, --report, --reference, --drift, --warmup, "
+                       "--strong and --weak do not go with --sessions (its outputs: the table and "
+                       "--json)\n");
     return 2;
   }
   options.turns = o.sessions;

@@ -154,7 +154,7 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
   std::shared_ptr<config::Config> cfg = make_config(plans, test.models, configured.signals);
   auto runtime = pipeline::build_runtime(cfg);
   if (!runtime) return runtime.error();
-  replay::RecordedUpstream upstream(test_outcomes);
+  replay::RecordedUpstream upstream(test.records);  // the records scored, no other
   OfflineRunner runner(**runtime, upstream);
 
   std::size_t total = 0, done = 0;

@@ -88,7 +88,7 @@ struct Runner {
     std::map<const TestSet*, std::unique_ptr<OfflineRunner>> runners;
     for (const auto& it : stream.items)
       if (!upstreams.count(it.set)) {
-        upstreams[it.set] = std::make_unique<replay::RecordedUpstream>(*outcomes_of.at(it.set));
+        upstreams[it.set] = std::make_unique<replay::RecordedUpstream>(it.set->records);
         runners[it.set] = std::make_unique<OfflineRunner>(**runtime, *upstreams[it.set]);
       }
     std::size_t done = 0;
@@ -142,8 +142,6 @@ struct Runner {
     if (learner) t.state = learner->summary();
     return t;
   }
-
-  std::map<const TestSet*, const data::Outcomes*> outcomes_of;
 };
 
 OnlineCurve summarise(const std::string& name, const std::string& type, const std::string& kind,
@@ -328,10 +326,7 @@ Result<OnlineResult> evaluate_online(const data::Outcomes& train,
                 [&](std::size_t k) {
                   done += k;
                   if (options.progress) options.progress(done, total);
-                },
-                {}};
-  runner.outcomes_of[&test] = &test_outcomes;
-  if (warm_set) runner.outcomes_of[&*warm_set] = &train;
+                }};
 
   auto reference = runner.run(*ref_plan, false);
   if (!reference) return reference.error();

@@ -4,7 +4,9 @@
 // A Family owns the series of one metric name, one per distinct label-value tuple. with() finds or
 // creates a series under the family's mutex and returns a reference that stays valid, at the same
 // address, for the life of the Family (the process's, for GatewayMetrics): series are never
-// removed or moved. So a caller that sees the same labels again (per route, model, replica) may
+// removed or moved — except by Family::retain(), used only on families whose series are all set
+// afresh on every scrape and never held (the per-replica, capacity and budget gauges of
+// GatewayMetrics::before_render). So a caller that sees the same labels again (per route, model, replica) may
 // resolve them once and keep the reference, e.g. in its per-replica state, and from then on
 // update it with atomics only, without the mutex or the label lookup:
 //
@@ -149,8 +151,8 @@ class Family {
   std::string name_, help_;
   std::vector<std::string> labels_;
   mutable std::mutex mu_;
-  // Guarded by mu_. Entries are never erased, and each T lives in its own allocation: references
-  // returned by with() stay valid.
+  // Guarded by mu_. Entries are never erased (but by retain(), on families never held by
+  // reference), and each T lives in its own allocation: references returned by with() stay valid.
   std::map<std::vector<std::string>, std::unique_ptr<T>, LabelsLess> series_;
 };
 

@@ -6,6 +6,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
 
 #include "api/chat_request.h"
 #include "access/credentials.h"
@@ -96,10 +98,11 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
     const auto rt = this->runtime();
     // The series of replicas, models and routes a reload removed leave the exposition (they
     // showed their last value for ever: a removed replica "available").
+    std::set<std::pair<std::string_view, std::string_view>> replicas;  // once per scrape
+    for (const auto& [name, model] : rt->models)
+      for (const auto& r : model.replicas) replicas.emplace(name, r->config->id);
     const auto replica_known = [&](const std::vector<std::string>& l) {
-      const auto m = rt->models.find(l[0]);
-      return m != rt->models.end() &&
-             std::ranges::any_of(m->second.replicas, [&](const auto& r) { return r->config->id == l[1]; });
+      return replicas.contains({l[0], l[1]});
     };
     metrics_.replica_in_flight.retain(replica_known);
     metrics_.replica_available.retain(replica_known);

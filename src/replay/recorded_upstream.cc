@@ -1,6 +1,7 @@
 #include "replay/recorded_upstream.h"
 
 #include <algorithm>
+#include <set>
 
 #include "replay/replay_wire.h"
 
@@ -49,6 +50,13 @@ RecordedUpstream::RecordedUpstream(const data::Outcomes& outcomes,
     : prices_(std::move(prices)) {
   for (const auto& model : outcomes.models())
     books_.emplace(model, ReplayBook::build(outcomes, model));
+}
+
+RecordedUpstream::RecordedUpstream(std::span<const data::PromptRecord* const> records) {
+  std::set<std::string> models;
+  for (const auto* r : records)
+    for (const auto& [m, _] : r->outcomes) models.insert(m);
+  for (const auto& model : models) books_.emplace(model, ReplayBook::build(records, model));
 }
 
 boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> RecordedUpstream::start(

@@ -2,8 +2,8 @@
 // recorded outcomes (data/outcomes.h), so `switchboard eval` runs prompts through the gateway's own
 // stages and executor.
 //
-// A call to model M for a prompt gets M's recorded response for that prompt (looked up by the user
-// messages' text, as the replay backend does), as a chat.completion or, for a streaming request,
+// A call to model M for a prompt gets M's recorded response for that prompt (looked up by the whole
+// conversation, then by the user messages' text, as the replay backend does), as a chat.completion or, for a streaming request,
 // the same answer as chat.completion.chunk events, with the recorded latency when there is one.
 // Cost: when M has a price here, usage is made up so that the price reproduces the recorded cost
 // (replay::compute_usage, exactly as `replay-backend --input-price/--output-price` does) and the
@@ -27,6 +27,9 @@ class RecordedUpstream final : public Upstream {
  public:
   explicit RecordedUpstream(const data::Outcomes& outcomes,
                             std::map<std::string, Prices, std::less<>> prices = {});
+  // From these records only (the evaluator's: those it scores, so that no call is answered and
+  // billed as a record it left out).
+  explicit RecordedUpstream(std::span<const data::PromptRecord* const> records);
   boost::asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> start(
       const ModelCall& call) override;
   // Calls answered so far (all threads).

@@ -152,8 +152,17 @@ std::size_t cut_offset(std::string_view event, Cut cut) {
 }
 
 ReplayBook ReplayBook::build(const data::Outcomes& outcomes, const std::string& model) {
+  std::vector<const data::PromptRecord*> records;
+  records.reserve(outcomes.records.size());
+  for (const auto& r : outcomes.records) records.push_back(&r);
+  return build(records, model);
+}
+
+ReplayBook ReplayBook::build(std::span<const data::PromptRecord* const> records,
+                             const std::string& model) {
   ReplayBook book;
-  for (const auto& record : outcomes.records) {
+  for (const data::PromptRecord* r : records) {
+    const data::PromptRecord& record = *r;
     auto it = record.outcomes.find(model);
     if (it == record.outcomes.end()) continue;
     const std::size_t at = book.answers_.size();

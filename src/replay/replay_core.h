@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -115,6 +116,8 @@ class ReplayBook {
   // Indexes every record that has an outcome for `model`, by its whole conversation and by its
   // user text. When several records share a key, the first one with a response wins.
   static ReplayBook build(const data::Outcomes& outcomes, const std::string& model);
+  static ReplayBook build(std::span<const data::PromptRecord* const> records,
+                          const std::string& model);
   // The answer recorded for this very conversation, else for its user text (a client that adds a
   // system prompt of its own still gets the recorded answer); nullptr when the prompt was never
   // recorded for the model.

@@ -128,8 +128,10 @@ describe('eval --online on a RouterBench sample', { skip: !HAVE_ROUTERBENCH && '
     for (const [mode, extra, said] of [
       [[], ['--lambda', '5'], /--lambda goes with --online or --sessions/],
       [[], ['--reference', 'knn'], /--reference go with --online/],
-      [['--online'], ['--report', path.join(dir, 'r.md')], /--report goes with the frontier evaluation/],
+      [['--online'], ['--report', path.join(dir, 'r.md')], /--report, --strong and --weak go with the frontier evaluation/],
       [['--sessions', '4'], ['--plot', path.join(dir, 's.svg')], /do not go with --sessions/],
+      [['--sessions', '4'], ['--drift', `${GPT4}:10:0.5`], /do not go with --sessions/],
+      [['--online'], ['--strong', GPT4], /--report, --strong and --weak go with the frontier evaluation/],
       [['--online'], ['--lambda', 'nan'], /--lambda: 'nan' is not a finite number/],
       [['--online'], ['--lambda', '-5'], /--lambda: '-5' must be >= 0/],
     ]) {

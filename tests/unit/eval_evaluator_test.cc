@@ -214,6 +214,26 @@ TEST(EvalBaselines, LeavesOutRepeatedConversations) {
   EXPECT_NEAR(r->policies[0].points[0].cost, single.points[0].cost, kEps);
 }
 
+// The recorded upstream answers from the records scored only: an incomplete record left out (or
+// a duplicate's first reading) must not be the one that answers and bills.
+TEST(EvalBaselines, TheRecordsLeftOutAnswerNothing) {
+  auto test = test_data();
+  auto partial = rec("r2-partial", "t1", {0, 0, 0}, test.records[1].messages);
+  partial.outcomes.erase("cheap");
+  partial.outcomes.erase("mid");
+  partial.outcomes["big"].cost = 100;
+  partial.outcomes["big"].response = "the partial record's answer";
+  test.records.insert(test.records.begin(), partial);
+  auto path = temp_file("policies.yaml", "only-big: {type: static, model: big}\n");
+  EvalOptions o;
+  o.policy_config = path;
+  auto r = evaluate(train_data(), test, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->test_skipped, 1u);
+  EXPECT_NEAR(r->policies[0].points[0].cost, 4.0, kEps);  // it was 103
+  EXPECT_NEAR(find(r->baselines, "big").points[0].cost, 4.0, kEps);
+}
+
 TEST(EvalPolicies, StaticFromPolicyConfigEqualsItsSingleModel) {
   auto path = temp_file("policies.yaml", "only-mid: {type: static, model: mid}\n");
   EvalOptions o;
