@@ -178,6 +178,15 @@ Result<LearnedSetup> setup_learned(const PolicyContext& ctx, const std::string& 
   auto manifest = load_manifest(s.dir, policy, settings->models);
   if (!manifest) return err(manifest.error().message);
   s.manifest = std::move(*manifest);
+  // Trained on GloVe (the only embedding training computes) and served with another provider's
+  // vectors: every prompt got the training means, silently (the sizes differ) — or neighbours in
+  // another space (they agree).
+  if (s.manifest.embedding_provider.starts_with("glove") &&
+      ctx.config.signals.embedding.provider != "glove")
+    return err("model directory " + s.dir + " was trained on " + s.manifest.embedding_provider +
+               " embeddings, but signals.embedding.provider is `" +
+               ctx.config.signals.embedding.provider +
+               "`: its predictions would not read the prompt (serve it with the GloVe provider)");
   // Again with the manifest's objectives underneath the spec's.
   settings = parse_objective_settings(ctx.spec, ctx.config, ctx.where, s.manifest.objectives);
   if (!settings) return settings.error();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -104,6 +105,10 @@ std::optional<Error> write_manifest(const std::string& dir, const Manifest& m) {
                            j.dump(2) + "\n");
 }
 
+namespace {
+constexpr std::size_t kMaxEmbeddingDim = 65536;  // far over any sentence embedding's
+}  // namespace
+
 Result<Manifest> load_manifest(const std::string& dir, const std::string& policy,
                                const std::vector<std::string>& models) {
   const std::string path = (std::filesystem::path(dir) / "manifest.json").string();
@@ -114,6 +119,9 @@ Result<Manifest> load_manifest(const std::string& dir, const std::string& policy
     auto j = nlohmann::json::parse(*text);
     if (j.value("format", "") != "switchboard-policy-model")
       return bad_dir(dir, "manifest.json is not a switchboard policy model");
+    if (!j.at("version").is_number_integer())
+      return bad_dir(dir, "manifest.json: version must be a whole number; retrain with "
+                          "`switchboard train`");
     m.version = j.at("version").get<int>();
     if (m.version != kModelDirVersion)
       return bad_dir(
@@ -123,6 +131,9 @@ Result<Manifest> load_manifest(const std::string& dir, const std::string& policy
     m.policy = j.at("policy").get<std::string>();
     m.models = j.at("models").get<std::vector<std::string>>();
     m.embedding_dim = j.at("embedding").at("dim").get<std::size_t>();
+    if (m.embedding_dim > kMaxEmbeddingDim)
+      return bad_dir(dir, fmt::format("manifest.json: embedding.dim {} is over {}", m.embedding_dim,
+                                      kMaxEmbeddingDim));
     m.embedding_provider = j.at("embedding").value("provider", "");
     m.train_path = j.at("training").value("path", "");
     m.train_records = j.at("training").value("records", std::size_t{0});
@@ -137,6 +148,11 @@ Result<Manifest> load_manifest(const std::string& dir, const std::string& policy
       obj.quality = o.value("quality", obj.quality);
       obj.balanced = o.value("balanced", obj.balanced);
       obj.cost = o.value("cost", obj.cost);
+      // λ values: the config key and the header refuse λ < 0 (a negative one prefers the
+      // dearest model), so does the manifest.
+      for (double l : {obj.quality, obj.balanced, obj.cost})
+        if (!std::isfinite(l) || l < 0)
+          return bad_dir(dir, "manifest.json: objectives must be finite numbers >= 0 (λ)");
       m.objectives = obj;
     }
     if (j.contains("calibration")) m.calibration = j["calibration"];

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-
 #include <filesystem>
 #include <fstream>
 
@@ -262,8 +261,52 @@ TEST_P(LearnedPolicyTest, DamagedModelFilesAreRefusedNotThrown) {
       EXPECT_FALSE(rt) << hp;
     }
   }
+  // Values a hand edit can put in the manifest that were taken as given (since session 31): a
+  // negative λ (the dearest model preferred), a version past int, an absurd embedding size.
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"objectives", {{"balanced", -1000}}}, {"version", 1e30}, {"embedding", {{"dim", 1e15}}}}) {
+    auto edited = nlohmann::json::parse(text);
+    edited[key] = value;
+    std::ofstream(manifest, std::ios::trunc) << edited.dump();
+    auto rt = pipeline::build_runtime(cfg());
+    EXPECT_FALSE(rt) << key;
+  }
   std::ofstream(manifest, std::ios::trunc) << text;
   EXPECT_TRUE(pipeline::build_runtime(cfg()));
+  // Served with another embedding provider than GloVe, which every learned model was trained on:
+  // the prompt would not be read (predictions were the training means, silently).
+  if (GetParam() != "classifier") {
+    auto http = cfg();
+    http->signals.embedding.provider = "http";
+    http->signals.embedding.url = "http://127.0.0.1:9";
+    http->signals.embedding.model = "m";
+    auto rt = pipeline::build_runtime(http);
+    ASSERT_FALSE(rt);
+    EXPECT_NE(rt.error().message.find("signals.embedding.provider is `http`"), std::string::npos)
+        << rt.error().message;
+  }
+  // A knn index whose header says other rows or another dimension than the files around it
+  // (hnswlib allocates what it says: 8 edited bytes took 6 GB).
+  if (GetParam() == "knn") {
+    const fs::path index = fs::path(t.dir) / "index.bin";
+    std::ifstream in_index(index, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in_index)), {});
+    in_index.close();
+    for (std::size_t field : {1u, 4u}) {  // max_elements; the label's offset (the vector's size)
+      std::string edited = bytes;
+      std::size_t v = 0;
+      std::memcpy(&v, edited.data() + field * sizeof v, sizeof v);
+      v = field == 1 ? std::size_t{1} << 27 : v - 200;
+      std::memcpy(edited.data() + field * sizeof v, &v, sizeof v);
+      std::ofstream(index, std::ios::binary | std::ios::trunc) << edited;
+      auto rt = pipeline::build_runtime(cfg());
+      ASSERT_FALSE(rt) << field;
+      EXPECT_NE(rt.error().message.find("index.bin does not match"), std::string::npos)
+          << rt.error().message;
+    }
+    std::ofstream(index, std::ios::binary | std::ios::trunc) << bytes;
+    EXPECT_TRUE(pipeline::build_runtime(cfg()));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, LearnedPolicyTest,

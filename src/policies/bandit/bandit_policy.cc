@@ -412,8 +412,13 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
     const auto dir = ctx.spec["warm_start"].as<std::string>();
     auto manifest = load_manifest(dir);
     if (!manifest) return err("warm_start: " + manifest.error().message);
-    if (manifest->embedding_dim && o.context == Context::kEmbedding)
-      o.dim = manifest->embedding_dim;
+    // The arms are (dim + 1)² each: sized from the bandit's own context, never from the file (an
+    // edited manifest's 8000 took a gigabyte). A warm start embedding prompts otherwise is refused.
+    if (manifest->embedding_dim && o.context == Context::kEmbedding &&
+        manifest->embedding_dim != o.dim)
+      return err(fmt::format("warm_start: {} embeds prompts in {} dimensions, the bandit's "
+                             "context in {} (GloVe's)",
+                             dir, manifest->embedding_dim, o.dim));
     YAML::Node inner = YAML::Clone(ctx.spec);
     for (const auto& k : own) inner.remove(k);
     inner["type"] = manifest->policy;

@@ -159,6 +159,23 @@ Result<KnnModel> KnnModel::load(const std::string& dir, std::size_t dim, std::si
     return bad("predictors.json does not match the models");
   const std::string index_path = (fs::path(dir) / "index.bin").string();
   if (!fs::exists(index_path)) return bad("no index.bin");
+  {
+    // hnswlib allocates what the header says before it reads a row: 8 edited bytes made it take
+    // 6 GB. The header's first fields (offsetLevel0, max_elements, cur_element_count, the size of
+    // a row, the label's and the vector's offsets in it) must say what predictors.json and the
+    // manifest say — the vector between its two offsets is `dim` floats — and the rows must fit
+    // in the file.
+    std::ifstream header(index_path, std::ios::binary);
+    std::size_t fields[6] = {};
+    header.read(reinterpret_cast<char*>(fields), sizeof fields);
+    std::error_code ec;
+    const auto file_size = fs::file_size(index_path, ec);
+    if (!header || ec || fields[1] != m.rows_ || fields[2] != m.rows_ ||
+        fields[4] < fields[5] || fields[4] - fields[5] != dim * sizeof(float) ||
+        fields[3] > file_size / std::max<std::size_t>(1, m.rows_))
+      return bad("index.bin does not match predictors.json (" + std::to_string(m.rows_) +
+                 " rows of " + std::to_string(dim) + " dimensions)");
+  }
   m.index_ = std::make_unique<Index>();
   m.index_->space = std::make_unique<hnswlib::InnerProductSpace>(dim);
   try {
