@@ -138,6 +138,12 @@ TEST(BanditChangeDetection, ArmFrozenUntilItsModelChangesThenLearns) {
     EXPECT_TRUE(fresh.restore(bad)) << key;
     EXPECT_EQ(predicted(fresh, "a"), before) << key;
   }
+  // A singular cost line (since session 31): it solved to NaN, read as a cost of 0 (a free model).
+  auto singular = p.save();
+  singular["costs"][0]["a"] = {0, 0, 0, 0};
+  singular["costs"][0]["n"] = 5;
+  bandit::BanditPolicy fresh(models_ab(), detecting(), nullptr);
+  EXPECT_TRUE(fresh.restore(singular));
 }
 
 TEST(BanditChangeDetection, AnArmWrongFromTheFirstFeedbackLearns) {

@@ -442,6 +442,16 @@ TEST(OnlineCorrection, PerModelPerTaskBiasMovesTheLearnedPolicysChoice) {
   ASSERT_FALSE(q.restore(p.save()));
   EXPECT_EQ(chosen(q, "math"), "b");
   EXPECT_NEAR(q.bias(0, "math"), -0.3, 1e-12);
+  // A table no feedback could make (since session 31): a weight cancelling the prior made one
+  // model's bias infinite, chosen for every request; |sum| > weight, or not finite.
+  for (const auto& [key, poison] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"weight", {-10.0, 0.0}}, {"sum", {1e6, 0.0}}, {"sum", {std::nan(""), 0.0}}}) {
+    auto bad = p.save();
+    bad["global"][key] = poison;
+    policies::correction::CorrectionPolicy r(std::make_unique<FixedLearned>(), o);
+    EXPECT_TRUE(r.restore(bad)) << key;
+    EXPECT_EQ(r.bias(0, ""), 0) << key;
+  }
 }
 
 // A preference without a score corrects both models: winner 1, loser 0, each at its own task.

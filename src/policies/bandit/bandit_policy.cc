@@ -281,6 +281,10 @@ std::optional<Error> BanditPolicy::restore(const nlohmann::json& j) {
       CostLine c;
       c.a << ca[0], ca[1], ca[2], ca[3];
       c.b << cb[0], cb[1];
+      // Its A is 1e-3·I plus Σ xxᵀ: symmetric positive definite. A singular one solved to NaN,
+      // which predict() read as a cost of 0 — a model made free for good.
+      if (Eigen::LLT<Eigen::Matrix2d>(c.a).info() != Eigen::Success || c.a(0, 1) != c.a(1, 0))
+        return bad("a cost line that is not a valid least-squares fit (singular or asymmetric)");
       c.n = costs[m].at("n").get<std::uint64_t>();
       next->costs[m] = c;
     }

@@ -30,11 +30,19 @@ nlohmann::json table_json(const BiasTable& t) {
   return {{"sum", t.sum}, {"weight", t.weight}, {"n", t.n}};
 }
 
+// A saved table as add() could have made it: each residual is in [-1, 1], so every weight is a
+// finite number >= 0 and |sum| <= weight (a hand-edited or corrupted row with a weight of -10
+// against the prior 10 made one model's bias infinite, chosen for every request).
 bool table_from(const nlohmann::json& j, std::size_t n, BiasTable& out) {
   out.sum = j.at("sum").get<std::vector<double>>();
   out.weight = j.at("weight").get<std::vector<double>>();
   out.n = j.at("n").get<std::vector<std::uint64_t>>();
-  return out.sum.size() == n && out.weight.size() == n && out.n.size() == n;
+  if (out.sum.size() != n || out.weight.size() != n || out.n.size() != n) return false;
+  for (std::size_t m = 0; m < n; ++m)
+    if (!std::isfinite(out.weight[m]) || out.weight[m] < 0 || !std::isfinite(out.sum[m]) ||
+        std::abs(out.sum[m]) > out.weight[m] * (1 + 1e-9) + 1e-12)
+      return false;
+  return true;
 }
 
 }  // namespace
@@ -138,9 +146,11 @@ std::optional<Error> CorrectionPolicy::restore(const nlohmann::json& j) {
     if (j.at("models").get<std::vector<std::string>>() != models)
       return bad("saved for other models");
     auto next = std::make_shared<CorrectionState>();
-    if (!table_from(j.at("global"), models.size(), next->global)) return bad("wrong table size");
+    if (!table_from(j.at("global"), models.size(), next->global))
+      return bad("a table of the wrong size or out of range");
     for (const auto& [task, t] : j.at("by_task").items())
-      if (!table_from(t, models.size(), next->by_task[task])) return bad("wrong table size");
+      if (!table_from(t, models.size(), next->by_task[task]))
+        return bad("a table of the wrong size or out of range");
     next->observations = j.at("observations").get<std::uint64_t>();
     std::lock_guard lock(write_);
     state_.store(std::move(next));
