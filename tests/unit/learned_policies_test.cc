@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "pipeline/runtime.h"
+#include "signals/extractor.h"
 #include "signals/fasttext_file.h"
 #include "policies/model_dir.h"
 #include "policies/trainer.h"
@@ -382,6 +383,17 @@ TEST(ClassifierPolicy, DamagedModelBinIsRefusedBeforeFastTextReadsIt) {
   }
   refused(good + "trailing", "bytes after the end");
   refused(std::string(64, 'x'), "not a model");
+  // Another fastText model (since session 31): the language identifier read every label as model 0.
+  {
+    std::ifstream lid(fs::path(signals::default_weights_dir()) / "lid.176.ftz", std::ios::binary);
+    ASSERT_TRUE(lid) << "make weights installs lid.176.ftz";
+    const std::string other((std::istreambuf_iterator<char>(lid)), {});
+    std::ofstream(bin, std::ios::binary | std::ios::trunc) << other;
+    auto rt = pipeline::build_runtime(cfg());
+    ASSERT_FALSE(rt);
+    EXPECT_NE(rt.error().message.find("is not this directory's classifier"), std::string::npos)
+        << rt.error().message;
+  }
   std::ofstream(bin, std::ios::binary | std::ios::trunc) << good;
   EXPECT_TRUE(pipeline::build_runtime(cfg()));
 }
