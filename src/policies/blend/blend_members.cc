@@ -28,14 +28,18 @@ Result<std::vector<BlendMember>> read_blend_members(const std::string& blend_dir
     BlendMember b;
     b.dir = m["dir"].get<std::string>();
     const fs::path p(b.dir);
-    if (b.dir.empty() || p.is_absolute() || p.lexically_normal().string().starts_with(".."))
+    const std::string normal = p.lexically_normal().string();
+    // (".": the blend itself, read again and again until the path was too long.)
+    if (b.dir.empty() || p.is_absolute() || normal.starts_with("..") || normal == "." ||
+        normal == "./")
       return bad("member dir '" + b.dir + "' must be a sub-directory of the blend's");
     if (m.contains("weight")) {
       if (!m["weight"].is_number()) return bad("member " + b.dir + ": `weight` must be a number");
       b.weight = m["weight"].get<double>();
     }
-    if (!(b.weight > 0) || !std::isfinite(b.weight))
-      return bad("member " + b.dir + ": `weight` must be a finite number > 0");
+    // (At most 1e12: two of 1e308 summed to infinity and zeroed every prediction.)
+    if (!(b.weight > 0) || !(b.weight <= 1e12))
+      return bad("member " + b.dir + ": `weight` must be a number in (0, 1e12]");
     out.push_back(std::move(b));
   }
   return out;
