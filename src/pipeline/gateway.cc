@@ -286,7 +286,9 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
       nlohmann::json j = rt->control ? rt->control->to_json()
                                      : nlohmann::json{{"models", nlohmann::json::array()},
                                                       {"routes", nlohmann::json::array()},
-                                                      {"history", nlohmann::json::array()}};
+                                                      {"history", nlohmann::json::array()},
+                                                      {"gateways", 1},
+                                                      {"shared", false}};
       http::Response r = json_response(200, j.dump());
       co_return (void) co_await ex.respond(std::move(r));
     }

@@ -79,5 +79,8 @@ describe('capacity prices across a reload', () => {
     assert.ok(!has(now, 'switchboard_route_lambda', { route: 'r' }), 'no λ series once no budget');
     assert.ok(!has(now, 'switchboard_replica_available', { model: A, replica: oldReplica }), 'the removed replica is gone');
     assert.ok(has(now, 'switchboard_replica_available', { model: A }), 'its successor is there');
+    // Nothing controlled: the same shape as ever (docs/capacity.md), `gateways` and `shared` too.
+    const empty = (await getJson(gw.base, '/v1/capacity')).json;
+    assert.deepEqual(empty, { models: [], routes: [], history: [], gateways: 1, shared: false });
   });
 });
