@@ -190,6 +190,13 @@ TEST(EvalBaselines, SkipsIncompleteRecordsAndNeedsTasksForTaskBest) {
   for (const auto& c : r->baselines) EXPECT_NE(c.kind, "task-best");
 }
 
+// The static route `only-big` evaluated on `test`.
+Result<EvalResult> evaluate_only_big(const data::Outcomes& test) {
+  EvalOptions o;
+  o.policy_config = temp_file("policies.yaml", "only-big: {type: static, model: big}\n");
+  return evaluate(train_data(), test, o);
+}
+
 // A repeated conversation would be answered and billed as its first record but scored as itself
 // (a static route's cost was the first record's, its single model's baseline each record's own).
 // One that shares only its user text is another conversation and stays.
@@ -201,10 +208,7 @@ TEST(EvalBaselines, LeavesOutRepeatedConversations) {
                          {{"system", "be brief"}, test.records[0].messages[0]});
   test.records.push_back(again);
   test.records.push_back(with_system);
-  auto path = temp_file("policies.yaml", "only-big: {type: static, model: big}\n");
-  EvalOptions o;
-  o.policy_config = path;
-  auto r = evaluate(train_data(), test, o);
+  auto r = evaluate_only_big(test);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->test_records, 5u);
   EXPECT_EQ(r->test_duplicates, 1u);
@@ -224,10 +228,7 @@ TEST(EvalBaselines, TheRecordsLeftOutAnswerNothing) {
   partial.outcomes["big"].cost = 100;
   partial.outcomes["big"].response = "the partial record's answer";
   test.records.insert(test.records.begin(), partial);
-  auto path = temp_file("policies.yaml", "only-big: {type: static, model: big}\n");
-  EvalOptions o;
-  o.policy_config = path;
-  auto r = evaluate(train_data(), test, o);
+  auto r = evaluate_only_big(test);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->test_skipped, 1u);
   EXPECT_NEAR(r->policies[0].points[0].cost, 4.0, kEps);  // it was 103
