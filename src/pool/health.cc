@@ -1,6 +1,11 @@
 #include "pool/health.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <mutex>
+
+#include "pool/spin_lock.h"
 
 namespace switchboard::pool {
 
@@ -39,8 +44,15 @@ std::int64_t record_failure(Replica& r, const OutlierPolicy& policy, std::int64_
   if (policy.consecutive_failures <= 0 || failures < policy.consecutive_failures) return 0;
   std::int64_t until = r.health.ejected_until_ms.load(kRelaxed);
   if (until > now_ms) return 0;  // already ejected (a concurrent failure got there first)
-  if (!model.empty()) {
-    const auto share = static_cast<std::size_t>(std::clamp(policy.max_ejection_percent, 0, 100));
+  const auto share = static_cast<std::size_t>(std::clamp(policy.max_ejection_percent, 0, 100));
+  // Bounded: counting the others and ejecting this one are one step for the model (two replicas
+  // reaching the threshold at once on two threads both saw room, and a model of two was ejected
+  // whole). One of a few striped locks, by the model's replica list; taken only to eject.
+  std::unique_lock<SpinLock> hold;
+  if (!model.empty() && share < 100) {
+    static std::array<SpinLock, 16> stripes;
+    hold = std::unique_lock(
+        stripes[(reinterpret_cast<std::uintptr_t>(model.data()) >> 4) % stripes.size()]);
     const auto allowed = std::max<std::size_t>(1, model.size() * share / 100);
     std::size_t ejected = 0;
     for (const Replica* other : model)

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "pipeline/runtime.h"
+#include "policies/classifier/fasttext_text.h"
 #include "signals/extractor.h"
 #include "signals/fasttext_file.h"
 #include "policies/model_dir.h"
@@ -293,12 +294,15 @@ TEST_P(LearnedPolicyTest, DamagedModelFilesAreRefusedNotThrown) {
     std::ifstream in_index(index, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in_index)), {});
     in_index.close();
-    for (std::size_t field : {1u, 4u}) {  // max_elements; the label's offset (the vector's size)
+    // max_elements; the label's offset (the vector's size); both offsets far out (a segfault).
+    std::size_t label_offset = 0;
+    std::memcpy(&label_offset, bytes.data() + 4 * sizeof label_offset, sizeof label_offset);
+    const std::size_t far = std::size_t{1'000'000'000'000};
+    for (const auto& edits : std::vector<std::vector<std::pair<std::size_t, std::size_t>>>{
+             {{1, std::size_t{1} << 27}}, {{4, label_offset - 200}}, {{4, far + 400}, {5, far}}}) {
       std::string edited = bytes;
-      std::size_t v = 0;
-      std::memcpy(&v, edited.data() + field * sizeof v, sizeof v);
-      v = field == 1 ? std::size_t{1} << 27 : v - 200;
-      std::memcpy(edited.data() + field * sizeof v, &v, sizeof v);
+      for (const auto& [at, v] : edits) std::memcpy(edited.data() + at * sizeof v, &v, sizeof v);
+      const std::size_t field = edits[0].first;
       std::ofstream(index, std::ios::binary | std::ios::trunc) << edited;
       auto rt = pipeline::build_runtime(cfg());
       ASSERT_FALSE(rt) << field;
@@ -396,6 +400,15 @@ TEST(ClassifierPolicy, DamagedModelBinIsRefusedBeforeFastTextReadsIt) {
   }
   std::ofstream(bin, std::ios::binary | std::ios::trunc) << good;
   EXPECT_TRUE(pipeline::build_runtime(cfg()));
+}
+
+// fastText takes a token starting with __label__ for a label wherever it is: a prompt quoting one
+// added a label to the classifier (which the load check then refused; predictions read it as
+// model 0). The text the classifier reads never has one.
+TEST(ClassifierPolicy, APromptsLabelLikeTokensAreNotLabels) {
+  EXPECT_EQ(policies::fasttext_text("what is __label__positive and x__label__1", "", 1000),
+            "what is _label__positive and x__label__1");
+  EXPECT_EQ(policies::fasttext_text("__label__0 first", "", 1000), "_label__0 first");
 }
 
 // A blend predicts the weighted mean of its members' predictions, member by member as each

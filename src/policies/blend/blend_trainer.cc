@@ -51,8 +51,8 @@ Result<TrainedPolicy> train_blend(const TrainContext& ctx) {
       }
       spec.remove("weight");
     }
-    if (!(weight > 0) || !std::isfinite(weight))
-      return bad(fmt::format("member {}: `weight` must be a finite number > 0", i));
+    if (!(weight > 0) || !(weight <= 1e12))  // as the blend's loader reads them (blend_members.cc)
+      return bad(fmt::format("member {}: `weight` must be a number in (0, 1e12]", i));
     const std::string type = spec["type"].as<std::string>();
     if (type == "blend") return bad("a blend cannot be a member of a blend");
     BlendMember b{fmt::format("m{}-{}", i, type), weight};

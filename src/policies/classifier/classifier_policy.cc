@@ -74,26 +74,23 @@ Result<std::unique_ptr<Policy>> make_classifier(const PolicyContext& ctx) {
   }
   // Its labels are the trainer's: __label__<model index>, __label__t:<task>, __label__none. Any
   // other fastText model (the task classifier, a language identifier) loaded and read every label
-  // as model 0: the same predictions for every prompt, silently.
+  // as model 0: the same predictions for every prompt, silently. (Other labels a prompt's text
+  // made before session 31 — fasttext_text() now neutralises them — are ignored, as predictions
+  // ignore them.)
   {
     const auto dict = model->getDictionary();
-    std::size_t model_labels = 0;
-    for (std::int32_t i = 0; i < dict->nlabels(); ++i) {
+    bool model_label = false;
+    for (std::int32_t i = 0; i < dict->nlabels() && !model_label; ++i) {
       const std::string label = dict->getLabel(i);
       const std::string_view rest = std::string_view(label).substr(
           std::min(label.size(), std::string_view("__label__").size()));
-      if (!label.starts_with("__label__") || rest == "none" || rest.starts_with("t:")) {
-        if (!label.starts_with("__label__")) return fail("model.bin: a label without __label__");
-        continue;
-      }
       std::size_t index = 0;
       const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), index);
-      if (ec != std::errc() || end != rest.data() + rest.size() || index >= n)
-        return fail("model.bin is not this directory's classifier (label '" + label +
-                    "' is not one of its " + std::to_string(n) + " models)");
-      ++model_labels;
+      model_label = ec == std::errc() && end == rest.data() + rest.size() && index < n;
     }
-    if (model_labels == 0) return fail("model.bin has no model labels: not a trained classifier");
+    if (!model_label)
+      return fail("model.bin is not this directory's classifier (none of its labels is one of "
+                  "its " + std::to_string(n) + " models)");
   }
   auto text = read_file((fs::path(setup->dir) / "predictors.json").string());
   if (!text) return fail("no predictors.json");

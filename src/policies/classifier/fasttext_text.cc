@@ -33,6 +33,11 @@ std::string fasttext_text(std::string_view text, std::string_view task, std::siz
       }
     }
   }
+  // fastText takes any token starting with __label__ for a label, wherever it is: a prompt that
+  // quotes one added a label of its own to the model (and could vote for a model index).
+  constexpr std::string_view kLabel = "__label__";
+  for (std::size_t at = out.find(kLabel); at != std::string::npos; at = out.find(kLabel, at + 1))
+    if (at == 0 || out[at - 1] == ' ') out.erase(at, 1);
   if (!task.empty()) {
     if (!out.empty()) out.push_back(' ');
     out += "__task__";

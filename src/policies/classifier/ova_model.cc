@@ -1,5 +1,6 @@
 #include "policies/classifier/ova_model.h"
 
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -78,8 +79,12 @@ void predict_ova(const fasttext::FastText& model, const std::string& text, std::
         if ((*tasks)[t] == task) (*task_probs)[t] = prob;
       continue;
     }
-    std::size_t m = std::strtoul(label.c_str() + kPrefix.size(), nullptr, 10);
-    if (m < n_models) out[m] = prob;
+    // A model's index, whole: a label that is not one (made by a prompt's text before session 31)
+    // was read as model 0 and overwrote its prediction.
+    const std::string_view rest = std::string_view(label).substr(kPrefix.size());
+    std::size_t m = 0;
+    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), m);
+    if (ec == std::errc() && end == rest.data() + rest.size() && m < n_models) out[m] = prob;
   }
 }
 

@@ -158,21 +158,32 @@ Result<KnnModel> KnnModel::load(const std::string& dir, std::size_t dim, std::si
   if (m.latency_.size() != n || m.rows_ == 0)
     return bad("predictors.json does not match the models");
   const std::string index_path = (fs::path(dir) / "index.bin").string();
-  if (!fs::exists(index_path)) return bad("no index.bin");
+  if (!fs::is_regular_file(index_path)) return bad("no index.bin (a regular file)");
   {
-    // hnswlib allocates what the header says before it reads a row: 8 edited bytes made it take
-    // 6 GB. The header's first fields (offsetLevel0, max_elements, cur_element_count, the size of
-    // a row, the label's and the vector's offsets in it) must say what predictors.json and the
-    // manifest say — the vector between its two offsets is `dim` floats — and the rows must fit
-    // in the file.
+    // hnswlib trusts its header: it allocates what it says (8 edited bytes took 6 GB) and reads
+    // rows at the offsets it says (16 made it read far outside its buffer). Its layout
+    // (hnswalg.h saveIndex): offsetLevel0, max_elements, cur_element_count, the size of a row, the
+    // label's and the vector's offsets in it (size_t each), maxlevel (int), the entry point
+    // (unsigned), maxM, maxM0 (size_t). A row is its links (maxM0 ids and their count), its
+    // vector (`dim` floats) and its label (size_t); rows as predictors.json says, all in the file.
     std::ifstream header(index_path, std::ios::binary);
     std::size_t fields[6] = {};
+    std::int32_t max_level = 0;
+    std::uint32_t entry = 0;
+    std::size_t max_m[2] = {};
     header.read(reinterpret_cast<char*>(fields), sizeof fields);
+    header.read(reinterpret_cast<char*>(&max_level), sizeof max_level);
+    header.read(reinterpret_cast<char*>(&entry), sizeof entry);
+    header.read(reinterpret_cast<char*>(max_m), sizeof max_m);
+    constexpr std::size_t kHeaderBytes = 6 * sizeof(std::size_t) + 8 + 2 * sizeof(std::size_t);
+    const std::size_t links = max_m[1] * sizeof(std::uint32_t) + sizeof(std::uint32_t);
     std::error_code ec;
     const auto file_size = fs::file_size(index_path, ec);
-    if (!header || ec || fields[1] != m.rows_ || fields[2] != m.rows_ ||
-        fields[4] < fields[5] || fields[4] - fields[5] != dim * sizeof(float) ||
-        fields[3] > file_size / std::max<std::size_t>(1, m.rows_))
+    if (!header || ec || fields[0] != 0 || fields[1] != m.rows_ || fields[2] != m.rows_ ||
+        max_m[1] > 100000 || fields[5] != links ||
+        fields[4] != links + dim * sizeof(float) || fields[3] != fields[4] + sizeof(std::size_t) ||
+        max_level < 0 || max_level > 64 || entry >= m.rows_ ||
+        fields[3] > (file_size - std::min<std::uintmax_t>(file_size, kHeaderBytes)) / m.rows_)
       return bad("index.bin does not match predictors.json (" + std::to_string(m.rows_) +
                  " rows of " + std::to_string(dim) + " dimensions)");
   }
