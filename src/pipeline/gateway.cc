@@ -24,6 +24,7 @@
 #include "pipeline/memory_hold.h"
 #include "pipeline/learning/learner.h"
 #include "pipeline/learning/shared_repeats.h"
+#include "switchboard/learning.h"
 #include "pipeline/replica_monitor.h"
 #include "pipeline/routing_headers.h"
 #include "pipeline/runtime_reload.h"
@@ -125,6 +126,15 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
     metrics_.model_price.retain(controlled_model);
     metrics_.model_load.retain(controlled_model);
     metrics_.model_capacity.retain(controlled_model);
+    // Observations of the routes that learn, read at each scrape (the learner set them, and a
+    // route a reload removed kept its last value for ever).
+    std::map<std::string_view, std::int64_t> observed;
+    for (const auto& [name, route] : rt->routes)
+      if (const auto* p = dynamic_cast<const LearningPolicy*>(route.policy.get()))
+        observed.emplace(name, static_cast<std::int64_t>(p->observations()));
+    metrics_.learning_observations.retain(
+        [&](const std::vector<std::string>& l) { return observed.contains(l[0]); });
+    for (const auto& [name, n] : observed) metrics_.learning_observations.with({name}).set(n);
     metrics_.route_lambda.retain(budgeted_route);
     metrics_.route_spend.retain(budgeted_route);
     metrics_.route_budget.retain(budgeted_route);

@@ -278,6 +278,8 @@ describe('POST /v1/feedback', () => {
       await gw.proc.waitFor(new RegExp(`reload \\(sighup\\) #${++reloads}\\b`), 10000);
     };
     await reloadWith(routes.filter((r) => r.name !== 'adaptive'));
+    // Gone from /metrics while it is gone (since session 31: its last value stayed for ever).
+    assert.ok(!(await getJson(gw.base, '/metrics')).text.includes('switchboard_learning_observations{route="adaptive"}'));
     await reloadWith(routes);
     assert.equal(await metric(gw.base, 'switchboard_learning_observations', { route: 'adaptive' }), 26);
     for (const p of MATH) assert.equal((await choice(gw.base, 'adaptive', p)).model, B, 'back after a reload without it');

@@ -204,16 +204,7 @@ void Learner::apply(const LearnEvent& e) {
     return;
   }
   applied_.fetch_add(1, std::memory_order_relaxed);
-  if (metrics_) {
-    metrics_->learned.with({label, "applied"}).inc();
-    show_observations(label, *policy);
-  }
-}
-
-void Learner::show_observations(const std::string& name, const LearningPolicy& policy) {
-  if (metrics_)
-    metrics_->learning_observations.with({name}).set(
-        static_cast<std::int64_t>(policy.observations()));
+  if (metrics_) metrics_->learned.with({label, "applied"}).inc();
 }
 
 void Learner::save_all(Runtime& runtime) {
@@ -265,7 +256,6 @@ bool Learner::restore_route(const std::string& name, RouteRuntime& route, bool a
     return false;
   }
   saved_[name] = Saved{std::move(sig), policy->observations()};
-  show_observations(name, *policy);
   // The stream position moves only at start: on a reload the other routes have applied the stream
   // up to last_id_ already, and a row saved further on (by another gateway) would skip events.
   if (at_start && shared() && !row->stream_id.empty()) {
@@ -306,7 +296,6 @@ void Learner::carry_over(Runtime& old, Runtime& fresh, const std::function<void(
     } else {
       restore_route(name, route, /*at_start=*/false);  // new here, or another spec: its saved state
     }
-    show_observations(name, *policy);
   }
   swap();
 }

@@ -106,7 +106,6 @@ class Learner {
   // The saved state of `route` into its policy when the saved signature matches; true if so. At
   // start (not on a reload) the saved stream position moves the learner's on.
   bool restore_route(const std::string& name, RouteRuntime& route, bool at_start);  // apply_mu_
-  void show_observations(const std::string& name, const LearningPolicy& policy);
   // Redis (thread only): the connection (null while down), XADD the batch (per event: true when
   // the stream acknowledged it), XREAD and apply what is new.
   redisContext* connect();
