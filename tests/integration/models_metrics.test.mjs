@@ -7,7 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getJson,
-  parseMetrics, GPT4, MIXTRAL,
+  parseMetrics, eventually, SLOWDOWN, GPT4, MIXTRAL,
 } from './lib/harness.mjs';
 
 describe('models and metrics', () => {
@@ -167,15 +167,21 @@ describe('models and metrics', () => {
     const bad = await post('/v1/messages', { model: 'auto', messages: 'not a list' });
     assert.equal(bad.status, 400, await bad.text());
 
-    const samples = parseMetrics(await (await fetch(`${gw.base}/metrics`)).text());
-    const count = (name, pred) => samples.filter((s) => s.name === name && pred(s.labels))
-      .reduce((n, s) => n + s.value, 0);
-    const requests = (pred) => count('switchboard_requests_total', pred);
-    assert.equal(requests((l) => l.api === 'responses' && l.route === 'auto' && l.status === '200'), 1);
-    assert.equal(requests((l) => l.api === 'messages' && l.route === 'auto' && l.status === '200'), 1);
-    assert.equal(requests((l) => l.api === 'messages' && l.status === '400'), 1);
-    assert.equal(requests((l) => l.api === 'chat'), 4, 'the chat requests of the test before');
-    assert.equal(count('switchboard_request_errors_total', (l) => l.api === 'messages'), 1);
-    assert.equal(count('switchboard_request_errors_total', (l) => l.api === 'responses'), 0);
+    // A request is counted once its answer is out: a scrape right after it may come first (a slow
+    // ASan run did), so the counts are read until they are all there.
+    const check = async () => {
+      const samples = parseMetrics(await (await fetch(`${gw.base}/metrics`)).text());
+      const count = (name, pred) => samples.filter((s) => s.name === name && pred(s.labels))
+        .reduce((n, s) => n + s.value, 0);
+      const requests = (pred) => count('switchboard_requests_total', pred);
+      assert.equal(requests((l) => l.api === 'responses' && l.route === 'auto' && l.status === '200'), 1);
+      assert.equal(requests((l) => l.api === 'messages' && l.route === 'auto' && l.status === '200'), 1);
+      assert.equal(requests((l) => l.api === 'messages' && l.status === '400'), 1);
+      assert.equal(requests((l) => l.api === 'chat'), 4, 'the chat requests of the test before');
+      assert.equal(count('switchboard_request_errors_total', (l) => l.api === 'messages'), 1);
+      assert.equal(count('switchboard_request_errors_total', (l) => l.api === 'responses'), 0);
+      return true;
+    };
+    await eventually(check, 5000 * SLOWDOWN, 'the counts of the three requests');
   });
 });
