@@ -292,6 +292,9 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
       m.capacity.unit = kv.first.as<std::string>();
       m.capacity.limit = w.non_negative(kv.second, what + ".capacity." + m.capacity.unit);
       if (!(m.capacity.limit > 0)) w.fail(kv.second, what + ".capacity." + m.capacity.unit + " must be > 0");
+      // Requests in flight are whole: 0.5 was read as "over capacity" with one request running.
+      if (m.capacity.unit == "concurrent" && m.capacity.limit != std::floor(m.capacity.limit))
+        w.fail(kv.second, what + ".capacity.concurrent must be a whole number of requests");
     }
   }
   if (node["price"]) {

@@ -167,6 +167,9 @@ TEST(CapacityController, ConfigErrors) {
   EXPECT_NE(bad("models: [{name: a, replicas: [{url: 'http://x:1'}]}]\ncontrol: {smoothing: 2}")
                 .find("smoothing"),
             std::string::npos);
+  EXPECT_NE(bad("models: [{name: a, capacity: {concurrent: 0.5}, replicas: [{url: 'http://x:1'}]}]")
+                .find("capacity.concurrent must be a whole number"),
+            std::string::npos);
 }
 
 TEST(CapacityController, ReloadCarriesPricesAndLambdaOver) {
