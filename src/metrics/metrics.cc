@@ -112,7 +112,7 @@ std::string GatewayMetrics::render() {
   {
     std::lock_guard lock(hooks_mu_);
     if (before_render) before_render();
-    for (const auto& hook : render_hooks_) hook();
+    std::erase_if(render_hooks_, [](const auto& hook) { return !hook(); });
   }
   std::string out;
   out.reserve(16 * 1024);

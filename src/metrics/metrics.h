@@ -342,8 +342,9 @@ struct GatewayMetrics {
   // two scrapes at once (it may Family::retain()).
   std::function<void()> before_render;
   // More such callbacks, added by stages at run time (the limits stage copies the rate-limit
-  // state's health into ratelimit_state_*); thread-safe.
-  void add_render_hook(std::function<void()> hook) {
+  // state's health into ratelimit_state_*); thread-safe. A hook returns false once what it reads
+  // is gone (after clearing the series it set); it is then dropped.
+  void add_render_hook(std::function<bool()> hook) {
     std::lock_guard lock(hooks_mu_);
     render_hooks_.push_back(std::move(hook));
   }
@@ -351,7 +352,7 @@ struct GatewayMetrics {
 
  private:
   std::mutex hooks_mu_;
-  std::vector<std::function<void()>> render_hooks_;  // guarded by hooks_mu_
+  std::vector<std::function<bool()>> render_hooks_;  // guarded by hooks_mu_
 };
 
 }  // namespace switchboard::metrics

@@ -6,10 +6,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <utility>
 
 #include "api/chat_request.h"
+#include "core/wall_clock.h"
 #include "access/credentials.h"
 #include "api/errors.h"
 #include "api/json_util.h"
@@ -28,6 +28,7 @@
 #include "pipeline/replica_monitor.h"
 #include "pipeline/routing_headers.h"
 #include "pipeline/runtime_reload.h"
+#include "pipeline/scrape_gauges.h"
 #include "pipeline/stage_runner.h"
 #include "pipeline/translating_writer.h"
 #include "pool/health.h"
@@ -39,12 +40,6 @@ namespace switchboard::pipeline {
 using asio::awaitable;
 
 namespace {
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Decision records go to SQLite through the store's queue.
 class StoreSink final : public RecordSink {
@@ -96,84 +91,7 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
   for (const auto& path : FrontEndRegistry::instance().names())
     fronts_.emplace(path, (*FrontEndRegistry::instance().find(path))());
   metrics_.before_render = [this] {
-    const auto rt = this->runtime();
-    // The series of replicas, models and routes a reload removed leave the exposition (they
-    // showed their last value for ever: a removed replica "available").
-    std::set<std::pair<std::string_view, std::string_view>> replicas;  // once per scrape
-    for (const auto& [name, model] : rt->models)
-      for (const auto& r : model.replicas) replicas.emplace(name, r->config->id);
-    const auto replica_known = [&](const std::vector<std::string>& l) {
-      return replicas.contains({l[0], l[1]});
-    };
-    metrics_.replica_in_flight.retain(replica_known);
-    metrics_.replica_available.retain(replica_known);
-    metrics_.replica_reported_waiting.retain([&](const std::vector<std::string>& l) {
-      const auto m = rt->models.find(l[0]);
-      return replica_known(l) && m->second.config->pool.load_metrics.enabled;
-    });
-    const auto controlled = rt->control ? rt->control->models()
-                                        : std::vector<CapacityController::ModelState>{};
-    const auto budgeted = rt->control ? rt->control->routes()
-                                      : std::vector<CapacityController::RouteState>{};
-    const auto controlled_model = [&](const std::vector<std::string>& l) {
-      return std::ranges::any_of(controlled, [&](const auto& m) {
-        return m.model == l[0] && (l.size() < 2 || m.unit == l[1]);
-      });
-    };
-    const auto budgeted_route = [&](const std::vector<std::string>& l) {
-      return std::ranges::any_of(budgeted, [&](const auto& r) { return r.route == l[0]; });
-    };
-    metrics_.model_price.retain(controlled_model);
-    metrics_.model_load.retain(controlled_model);
-    metrics_.model_capacity.retain(controlled_model);
-    // Observations of the routes that learn, read at each scrape (the learner set them, and a
-    // route a reload removed kept its last value for ever).
-    std::map<std::string_view, std::int64_t> observed;
-    for (const auto& [name, route] : rt->routes)
-      if (const auto* p = dynamic_cast<const LearningPolicy*>(route.policy.get()))
-        observed.emplace(name, static_cast<std::int64_t>(p->observations()));
-    metrics_.learning_observations.retain(
-        [&](const std::vector<std::string>& l) { return observed.contains(l[0]); });
-    for (const auto& [name, n] : observed) metrics_.learning_observations.with({name}).set(n);
-    metrics_.route_lambda.retain(budgeted_route);
-    metrics_.route_spend.retain(budgeted_route);
-    metrics_.route_budget.retain(budgeted_route);
-    for (const auto& [name, model] : rt->models) {
-      const std::int64_t now = pool::steady_ms();
-      for (const auto& r : model.replicas) {
-        metrics_.replica_in_flight.with({name, r->config->id}).set(r->in_flight.load());
-        metrics_.replica_available.with({name, r->config->id})
-            .set(pool::available(*r, now) ? 1 : 0);
-        if (model.config->pool.load_metrics.enabled)
-          metrics_.replica_reported_waiting.with({name, r->config->id})
-              .set(r->reported.assumed.load(std::memory_order_relaxed)
-                       ? -1  // no report of its own (the balancers assume one: replica_monitor.cc)
-                       : r->reported.waiting.load(std::memory_order_relaxed));
-      }
-    }
-    metrics_.decisions_dropped_total_set(store_->dropped());
-    metrics_.decision_write_failures.set(static_cast<std::int64_t>(store_->write_failures()));
-    if (repeats_) {
-      metrics_.implicit_shared.with({"delivered"}).set(
-          static_cast<std::int64_t>(repeats_->delivered()));
-      metrics_.implicit_shared.with({"dropped"}).set(
-          static_cast<std::int64_t>(repeats_->dropped()));
-    }
-    const auto health = store_->health();
-    metrics_.decision_store_failing_seconds.set(
-        health.failing ? static_cast<double>(unix_ms() - health.failing_since_ms) / 1000.0 : 0.0);
-    if (rt->control) {
-      for (const auto& m : controlled) {
-        metrics_.model_price.with({m.model}).set(m.price);
-        metrics_.model_load.with({m.model, m.unit}).set(m.load);
-        metrics_.model_capacity.with({m.model, m.unit}).set(m.capacity);
-      }
-      for (const auto& r : budgeted) {
-        metrics_.route_lambda.with({r.route}).set(r.lambda);
-        metrics_.route_spend.with({r.route}).set(r.spend_usd_per_hour);
-        metrics_.route_budget.with({r.route}).set(r.budget_usd_per_hour);
-      }
-    }
+    refresh_scrape_gauges(*this->runtime(), *store_, repeats_.get(), metrics_);
   };
   runtime_->start_control();
 }
@@ -289,11 +207,15 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
   } else if (target == "/v1/capacity") {
     if (method == verb::get) {
       // Capacity prices, budget λ and their history (docs/capacity.md): the routes' budgets and
-      // spend are the operator's, for key holders only where keys are required.
-      if (auto who = caller(ex); !who)
-        co_return (void) co_await ex.respond(error_response(who.error()));
+      // spend are the operator's, for key holders only where keys are required, and of a key
+      // only the routes it may name.
+      auto who = caller(ex);
+      if (!who) co_return (void) co_await ex.respond(error_response(who.error()));
+      std::function<bool(std::string_view)> visible;
+      if (who->key)
+        visible = [key = who->key](std::string_view route) { return key->key.may_name(route, true); };
       const auto rt = runtime();
-      nlohmann::json j = rt->control ? rt->control->to_json()
+      nlohmann::json j = rt->control ? rt->control->to_json(visible)
                                      : nlohmann::json{{"models", nlohmann::json::array()},
                                                       {"routes", nlohmann::json::array()},
                                                       {"history", nlohmann::json::array()},

@@ -6,6 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import {
   startGateway, model, stopAll, chatBody, postChat, getJson, tempDir, sleep,
   expectErrorShape, parseMetrics, eventually
@@ -168,5 +169,21 @@ describe('rate limits shared through Redis', { skip: SKIP_NO_REDIS }, () => {
       return total >= 8 ? total : undefined;
     });
     assert.ok(counted >= 8, `${counted}`);
+  });
+
+  test('a reload without `state` drops the shared-state series from /metrics', async () => {
+    const has = async () => (await getJson(gwA.base, '/metrics')).text.includes('switchboard_ratelimit_state_up');
+    assert.ok(await has());
+    const cfg = JSON.parse(readFileSync(gwA.configPath, 'utf8'));
+    delete cfg.state;
+    writeFileSync(gwA.configPath, JSON.stringify(cfg, null, 2));
+    gwA.proc.child.kill('SIGHUP');
+    await gwA.proc.waitFor(/reload \(sighup\) #1/, 10000);
+    // The old runtime (and its Redis state) goes once every worker served under the new one.
+    await eventually(async () => {
+      await postChat(gwA.base, chatBody('auto', 'after'), { headers: bearer(keys.free.secret) });
+      return !(await has());
+    });
+    assert.equal((await postChat(gwA.base, chatBody('auto', 'x'), { headers: bearer(keys.free.secret) })).status, 200);
   });
 });

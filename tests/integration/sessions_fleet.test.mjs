@@ -5,6 +5,7 @@
 // sessions; with Redis gone every turn is still answered, each gateway keeping its own sessions.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import {
   startGateway, model, stopAll, postChat, getDecision, sleep, eventually, metricSum, SLOWDOWN,
 } from './lib/harness.mjs';
@@ -157,5 +158,23 @@ describe('sessions across two gateways sharing Redis', { skip: SKIP_NO_REDIS }, 
     assert.equal(t3.model, B, 'gateway 2 keeps its own session');
     await eventually(async () => (await metricSum(gw1.base, 'switchboard_session_sync',
       { event: 'dropped' })) >= 1, MERGE_WAIT_MS, 'gateway 1 counted the turn it could not publish');
+  });
+
+  test('a reload without `state` drops the fleet sync series from /metrics', async () => {
+    const fleetSeries = async () => (await fetch(`${gw1.base}/metrics`).then((r) => r.text()))
+      .split('\n').filter((l) => l.startsWith('switchboard_session_sync{event="published"}'));
+    assert.equal((await fleetSeries()).length, 1);
+    const cfg = JSON.parse(readFileSync(gw1.configPath, 'utf8'));
+    delete cfg.state;
+    writeFileSync(gw1.configPath, JSON.stringify(cfg, null, 2));
+    gw1.proc.child.kill('SIGHUP');
+    await gw1.proc.waitFor(/reload \(sighup\) #1/, 10000);
+    // The old runtime (and its fleet link) goes once every worker served under the new one.
+    await eventually(async () => {
+      const r = await postChat(gw1.base, { model: 'chat', messages: [{ role: 'user', content: 'after' }] },
+        { headers: { 'x-session-id': 'fleet-after-reload' } });
+      assert.equal(r.status, 200, r.text);
+      return (await fleetSeries()).length === 0;
+    }, MERGE_WAIT_MS, 'the published series left /metrics');
   });
 });

@@ -206,16 +206,25 @@ class LimitsStage final : public SyncStage {
     for (const auto& call : rec.calls) observe(call.model, call.completion_tokens);
   }
 
-  // /metrics shows the Redis state from then on (read at each scrape, not only on requests).
+  // /metrics shows the Redis state from then on (read at each scrape, not only on requests),
+  // until the stage is replaced (the next one hooks on its first request) or the state is gone
+  // (a reload removed Redis: the series leave the exposition).
   void watch_state(metrics::GatewayMetrics& m) const {
     if (hooked_.load(std::memory_order_acquire) == &m || hooked_.exchange(&m) == &m) return;
     m.ratelimit_state_present.store(true, std::memory_order_relaxed);
-    m.add_render_hook([&m, weak = std::weak_ptr<access::AccessService>(service_)] {
+    m.add_render_hook([&m, weak = std::weak_ptr<access::AccessService>(service_),
+                       stage = std::weak_ptr<const void>(alive_)] {
       auto service = weak.lock();
-      if (!service) return;
+      if (!service) {
+        m.ratelimit_state_present.store(false, std::memory_order_relaxed);
+        return false;
+      }
+      if (stage.expired()) return false;
+      m.ratelimit_state_present.store(true, std::memory_order_relaxed);
       m.ratelimit_state_up.set(service->state_up() ? 1 : 0);
       m.ratelimit_state_errors.set(static_cast<std::int64_t>(service->state_errors()));
       m.ratelimit_state_syncs.set(static_cast<std::int64_t>(service->state_syncs()));
+      return true;
     });
   }
 
@@ -224,6 +233,7 @@ class LimitsStage final : public SyncStage {
   std::shared_ptr<CompletionMeans> means_;
   std::shared_ptr<RouteModels> routes_;
   mutable std::atomic<metrics::GatewayMetrics*> hooked_{nullptr};
+  std::shared_ptr<const int> alive_ = std::make_shared<const int>(0);  // the hook's "stage lives"
 };
 
 const StageRegistrar kRegister("limits",

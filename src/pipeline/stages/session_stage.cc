@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -337,23 +338,35 @@ class SessionStage final : public SyncStage {
 
   // /metrics shows the session sync — the fleet's and SQLite's — from then on (read at each
   // scrape).
+  // Until the stage is replaced (the next one hooks on its first request); the events of a
+  // side that is gone (a reload removed Redis or SQLite) leave the exposition.
   void watch_sync(metrics::GatewayMetrics& m) const {
     if (hooked_.load(std::memory_order_acquire) == &m || hooked_.exchange(&m) == &m) return;
     m.add_render_hook([&m, fleet_weak = std::weak_ptr<session::SharedSessions>(fleet_),
-                       stored_weak = std::weak_ptr<session::StoredSessions>(stored_)] {
+                       stored_weak = std::weak_ptr<session::StoredSessions>(stored_),
+                       stage = std::weak_ptr<const void>(alive_)] {
       auto set = [&m](const char* event, std::uint64_t v) {
         m.session_sync.with({event}).set(static_cast<std::int64_t>(v));
       };
-      if (auto fleet = fleet_weak.lock()) {
+      auto fleet = fleet_weak.lock();
+      auto stored = stored_weak.lock();
+      static constexpr std::string_view kFleet[] = {"published", "merged", "dropped"};
+      m.session_sync.retain([&](const std::vector<std::string>& l) {
+        return std::ranges::find(kFleet, l[0]) != std::end(kFleet) ? fleet != nullptr
+                                                                   : stored != nullptr;
+      });
+      if ((!fleet && !stored) || stage.expired()) return false;
+      if (fleet) {
         set("published", fleet->published());
         set("merged", fleet->merged());
         set("dropped", fleet->dropped());
       }
-      if (auto stored = stored_weak.lock()) {
+      if (stored) {
         set("saved", stored->saved());
         set("restored", stored->restored());
         set("save_dropped", stored->dropped());
       }
+      return true;
     });
   }
 
@@ -362,6 +375,7 @@ class SessionStage final : public SyncStage {
   std::shared_ptr<session::StoredSessions> stored_;
   bool stored_failed_ = false;
   mutable std::atomic<metrics::GatewayMetrics*> hooked_{nullptr};
+  std::shared_ptr<const int> alive_ = std::make_shared<const int>(0);  // the hook's "stage lives"
 };
 
 const StageRegistrar kRegister("session",
