@@ -68,6 +68,10 @@ struct ModelCall {
   bool* sent = nullptr;
   // The client's own headers a pass-through replica gets (anthropic-beta); never logged.
   std::span<const std::pair<std::string_view, std::string_view>> client_headers = {};
+  // A new connection (TCP, and TLS's handshake) must be up within this, else the attempt fails
+  // as upstream_unreachable well before `deadline` (a replica that drops SYNs must not hold the
+  // whole timeout); 0 = until `deadline`.
+  std::chrono::milliseconds connect_timeout{0};
 };
 
 class UpstreamResponse {

@@ -277,7 +277,8 @@ void parse_pool(const Walker& w, const YAML::Node& node, const std::string& what
 
 ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::string& what) {
   w.only_keys(node, what,
-              {"name", "price", "context_window", "replicas", "timeout_ms", "stream_idle_timeout_ms",
+              {"name", "price", "context_window", "replicas", "timeout_ms", "connect_timeout_ms",
+               "stream_idle_timeout_ms",
                "balancer", "outlier_ejection", "retry", "hedge", "health_check", "load_metrics", "adapters",
                "max_stream_line_bytes", "max_stream_event_bytes", "max_stream_bytes",
                "max_stream_ms", "capacity", "reasoning"});
@@ -320,6 +321,8 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
     else if (mode != "auto") w.fail(r, what + ".reasoning must be auto, on or off, not '" + mode + "'");
   }
   if (node["timeout_ms"]) m.timeout = w.millis(node["timeout_ms"], what + ".timeout_ms");
+  if (node["connect_timeout_ms"])
+    m.connect_timeout = w.millis(node["connect_timeout_ms"], what + ".connect_timeout_ms");
   if (node["max_stream_line_bytes"])
     m.max_stream_line_bytes = w.positive_int(node["max_stream_line_bytes"], what + ".max_stream_line_bytes");
   if (node["max_stream_event_bytes"])

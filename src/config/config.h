@@ -124,6 +124,9 @@ struct ModelConfig {
   Price price;
   std::int64_t context_window = 0;  // tokens; 0 = unknown
   std::chrono::milliseconds timeout{60'000};  // whole upstream request (first byte for streams)
+  // A new connection to a replica (TCP and TLS) up within this, else that attempt fails as
+  // upstream_unreachable and the next replica is tried (bounded by `timeout` all the same).
+  std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds stream_idle_timeout{60'000};  // between chunks of a stream
   // Bounds on one line and one event of an upstream's server-sent events stream; past either, the
   // client's stream ends with upstream_stream_broken (an endless line must not grow memory).

@@ -274,7 +274,8 @@ void UpstreamClient::sweep() {
 }
 
 awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::connect(
-    const config::Url& url, Clock::time_point deadline, CallCanceller* canceller) {
+    const UpstreamTarget& target, Clock::time_point deadline, CallCanceller* canceller) {
+  const config::Url& url = *target.url;
   if (stopped(canceller))  // before a name lookup that nobody waits for
     co_return classify("resolving " + url.host, asio::error::operation_aborted);
   tcp::resolver resolver(io_);
@@ -291,14 +292,25 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
     conn->plain = std::make_unique<DeadlineStream>(io_);
   }
   auto& lowest = conn->lowest();
-  lowest.expires_at(deadline);
+  // The connect bound, when it comes before the deadline: its expiry is a replica out of reach.
+  const auto connect_by = target.connect_timeout.count() > 0
+                              ? std::min(deadline, Clock::now() + target.connect_timeout)
+                              : deadline;
+  const auto failed = [&](const std::string& what, const boost::system::error_code& ec) {
+    if (ec == beast::error::timeout && connect_by < deadline)
+      return make_error(ErrorKind::kUpstreamError, "upstream_unreachable",
+                        what + ": no connection within " +
+                            std::to_string(target.connect_timeout.count()) + " ms");
+    return classify(what, ec);
+  };
+  lowest.expires_at(connect_by);
   Connecting closing{lowest.socket()};
   std::optional<Interrupting<Connecting>> connecting(std::in_place, canceller, closing);
   auto [cec, ep] = co_await lowest.async_connect(endpoints, kNoThrow);
   connecting.reset();
   if (stopped(canceller))  // the socket was closed under the connect
     co_return classify("connecting to " + url.authority(), asio::error::operation_aborted);
-  if (cec) co_return classify("connecting to " + url.authority(), cec);
+  if (cec) co_return failed("connecting to " + url.authority(), cec);
   const Interrupting<tcp::socket> handshaking(canceller, lowest.socket());
   boost::system::error_code ignored;
   lowest.socket().set_option(tcp::no_delay(true), ignored);
@@ -310,7 +322,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
       co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "cannot set TLS SNI");
     conn->tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
     auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kNoThrow);
-    if (hec) co_return classify("TLS handshake with " + url.host, hec);
+    if (hec) co_return failed("TLS handshake with " + url.host, hec);
   }
   if (stopped(canceller))
     co_return classify("connecting to " + url.authority(), asio::error::operation_aborted);
@@ -391,7 +403,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
     std::unique_ptr<Connection> conn;
     if (attempt == 0) conn = take_idle(target.pool_key, Clock::now());
     if (!conn) {
-      auto fresh = co_await connect(url, deadline, canceller);
+      auto fresh = co_await connect(target, deadline, canceller);
       if (!fresh) co_return fresh.error();
       conn = std::move(*fresh);
     }

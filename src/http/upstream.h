@@ -70,6 +70,9 @@ struct UpstreamTarget {
   const config::Url* url = nullptr;
   std::string_view authorization;  // full header value ("Bearer …"); empty = none
   std::size_t pool_key = 0;        // connections are reused only under the same key
+  // A new connection must be up (TCP and TLS) within this, else upstream_unreachable ("no
+  // connection within N ms") though the request's deadline is later; 0 = until the deadline.
+  std::chrono::milliseconds connect_timeout{0};
 };
 
 class UpstreamClient;
@@ -126,7 +129,7 @@ class UpstreamClient : public std::enable_shared_from_this<UpstreamClient> {
  private:
   friend class UpstreamCall;
   using Connection = UpstreamCall::Connection;
-  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const config::Url& url,
+  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const UpstreamTarget& target,
                                                                Clock::time_point deadline,
                                                                CallCanceller* canceller);
   void release(std::size_t key, std::unique_ptr<Connection> conn);

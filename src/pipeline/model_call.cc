@@ -102,6 +102,7 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
                  m.upstream_headers[r.ordinal],
                  &canceller,
                  &a.sent};
+  call.connect_timeout = m.config->connect_timeout;
   if (rc.pass_anthropic_beta && a.api->passes_client_headers())
     call.client_headers = ctx.passed_headers;
   std::optional<ClientWatch::Listening> watching;

@@ -1,7 +1,11 @@
 // The upstream client against an in-process upstream (an http::Server): the Host header with a
 // non-default port, IPv6 replicas, the body written from a view, reuse of pooled connections,
 // expiry of idle ones, and the retry of a request on a pooled connection the upstream had closed.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "http/upstream.h"
 #include "http_test_util.h"
@@ -39,20 +43,21 @@ struct ClientFixture {
   explicit ClientFixture(std::chrono::milliseconds idle_timeout)
       : client(std::make_shared<UpstreamClient>(io, *tls, 16, idle_timeout)) {}
 
-  // One POST with `body`; the response body, or "error: ...".
+  // One POST with `body`; the response body, or "error: <code>: <message>".
   std::string post(const config::Url& url, std::string_view body,
-                   std::pair<std::string_view, std::string_view> header = {}) {
+                   std::pair<std::string_view, std::string_view> header = {},
+                   std::chrono::milliseconds connect_timeout = {}) {
     std::string out;
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-          UpstreamTarget target{&url, "", 7};
+          UpstreamTarget target{&url, "", 7, connect_timeout};
           auto req = make_upstream_request(bhttp::verb::post, "/v1/echo", body);
           if (!header.first.empty()) req.set(header.first, header.second);
           auto started = co_await client->start(target, std::move(req),
                                                 Clock::now() + std::chrono::seconds(5));
           if (!started) {
-            out = "error: " + started.error().message;
+            out = "error: " + started.error().code + ": " + started.error().message;
             co_return;
           }
           auto all = co_await (*started)->read_all(1 << 20, Clock::now() + std::chrono::seconds(5));
@@ -93,9 +98,9 @@ TEST(UpstreamClient, AHeaderThatWouldSplitTheRequestIsRefusedBeforeAnythingIsSen
   ClientFixture f(std::chrono::seconds(30));
   const auto url = url_of("http://127.0.0.1:" + std::to_string(up.port()));
   EXPECT_EQ(f.post(url, "a", {"anthropic-version", "1\r\nX-Injected: 1"}),
-            "error: the upstream request has a malformed target or header");
+            "error: upstream_bad_request: the upstream request has a malformed target or header");
   EXPECT_EQ(f.post(url, "a", {"bad name", "1"}),
-            "error: the upstream request has a malformed target or header");
+            "error: upstream_bad_request: the upstream request has a malformed target or header");
   EXPECT_EQ(up->connections(), 0);  // nothing was sent: not even a connection
   EXPECT_EQ(f.post(url, "b", {"anthropic-version", "2023-06-01"}).back(), 'b');
 }
@@ -149,6 +154,47 @@ TEST(UpstreamClient, ARequestOnAConnectionTheUpstreamClosedIsRetriedOnAFreshOne)
     auto r = f.post(url, "b" + std::to_string(i));
     EXPECT_EQ(r.back(), '0' + i) << r;
   }
+}
+
+// A listener whose accept queue is full and never drained: the kernel drops further SYNs, so a
+// connect to it hangs (as to a replica behind a firewall that drops packets).
+struct BlackholeListener {
+  int fd = -1;
+  std::vector<int> fillers;
+  int port = 0;
+  BlackholeListener() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd, 0), 0);
+    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    port = ntohs(a.sin_port);
+    for (int i = 0; i < 4; ++i) {  // more than the queue holds: the later ones hang too
+      const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      fillers.push_back(c);
+    }
+  }
+  ~BlackholeListener() {
+    for (int c : fillers) ::close(c);
+    ::close(fd);
+  }
+};
+
+TEST(UpstreamClient, AConnectionNotUpWithinTheConnectTimeoutFailsAsUnreachableBeforeTheDeadline) {
+  BlackholeListener hole;
+  ClientFixture f(std::chrono::seconds(30));
+  const auto url = url_of("http://127.0.0.1:" + std::to_string(hole.port));
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = f.post(url, "x", {}, std::chrono::milliseconds(200));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r, "error: upstream_unreachable: connecting to 127.0.0.1:" + std::to_string(hole.port) +
+                   ": no connection within 200 ms");
+  // Not the request's 5 s deadline (a bound, not a timing claim: the kernel retries a SYN at 1 s).
+  EXPECT_LT(waited, std::chrono::milliseconds(4500));
 }
 
 }  // namespace
