@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/number_checks.h"
+#include "cli/staged_dir.h"
 #include "data/outcomes.h"
 #include "guard/jailbreak.h"
 #include "policies/trainer.h"
@@ -178,10 +179,10 @@ int run_train(const TrainCliOptions& o) {
       fmt::print(stderr, "switchboard train: --models: '{}' has no outcome in {}\n", m, o.data);
       return 2;
     }
-  std::error_code ec;
-  std::filesystem::create_directories(o.out, ec);
-  if (ec) {
-    fmt::print(stderr, "switchboard train: cannot create {}: {}\n", o.out, ec.message());
+  // Written beside --out and swapped in whole (cli/staged_dir.h).
+  auto staged = StagedDir::create(o.out);
+  if (!staged) {
+    fmt::print(stderr, "switchboard train: {}\n", staged.error().message);
     return 1;
   }
   YAML::Node spec;
@@ -209,7 +210,7 @@ int run_train(const TrainCliOptions& o) {
       *data,
       models,
       spec,
-      o.out,
+      staged->path(),
       o.seed,
       signal_options,
       o.data,
@@ -219,6 +220,10 @@ int run_train(const TrainCliOptions& o) {
   auto trained = policies::run_trainer(*trainer, ctx);
   if (!trained) {
     fmt::print(stderr, "switchboard train: {}\n", trained.error().message);
+    return 1;
+  }
+  if (auto e = staged->publish(trained->spec)) {
+    fmt::print(stderr, "switchboard train: {}\n", e->message);
     return 1;
   }
   YAML::Emitter out;

@@ -1,0 +1,43 @@
+#pragma once
+// A model directory written beside its final place and swapped in whole, so a gateway reloading
+// while `switchboard train` rewrites the directory it serves from never reads a mix of old and new
+// files (an index of one training run with the outcomes of another).
+//
+// Contract: `StagedDir staged(out)` creates an empty sibling OUT.training-PID; the trainer writes
+// there (and names it in the spec it returns: `publish` rewrites those paths to OUT); `publish`
+// moves the old OUT aside, renames the staging directory to OUT and deletes the old one. Between
+// the two renames OUT does not exist (a reload then fails and keeps the running config). The
+// destructor removes a staging directory never published.
+
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <string>
+
+#include "switchboard/result.h"
+
+namespace switchboard::cli {
+
+class StagedDir {
+ public:
+  static Result<StagedDir> create(const std::string& out);
+  StagedDir(StagedDir&& o) noexcept : out_(std::move(o.out_)), path_(std::move(o.path_)) {
+    o.path_.clear();
+  }
+  StagedDir(const StagedDir&) = delete;
+  StagedDir& operator=(const StagedDir&) = delete;
+  StagedDir& operator=(StagedDir&&) = delete;
+  ~StagedDir();
+
+  const std::string& path() const { return path_; }  // where to write
+  const std::string& out() const { return out_; }    // where it ends
+  // Swaps the staging directory in as OUT; `spec`'s strings naming the staging directory (or a
+  // path in it) name OUT instead.
+  std::optional<Error> publish(YAML::Node& spec);
+
+ private:
+  StagedDir(std::string out, std::string path) : out_(std::move(out)), path_(std::move(path)) {}
+  std::string out_, path_;
+};
+
+}  // namespace switchboard::cli
