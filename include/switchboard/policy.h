@@ -128,6 +128,10 @@ class Policy {
   // aggregator), fixed at construction; empty = not known (any configured model). Budgets reserve
   // for the dearest of them; GET /v1/models lists them.
   virtual std::vector<std::string> models() const { return {}; }
+  // Its choice trades predicted quality against cost through λ, so that a route budget's λ
+  // (DualPrices::route_lambda) moves it to cheaper models; false for policies that never weigh
+  // cost (static, rules), on whose routes a budget would do nothing and is refused.
+  virtual bool weighs_cost() const { return false; }
 };
 
 struct PolicyContext {

@@ -278,7 +278,9 @@ std::vector<CapacityController::RouteState> CapacityController::routes() const {
   return out;
 }
 
-nlohmann::json CapacityController::to_json() const {
+nlohmann::json CapacityController::to_json(
+    const std::function<bool(std::string_view)>& route_visible) const {
+  const auto visible = [&](std::string_view route) { return !route_visible || route_visible(route); };
   nlohmann::json j;
   j["interval_ms"] = settings_.interval.count();
   j["shared"] = fleet_ != nullptr;
@@ -292,7 +294,8 @@ nlohmann::json CapacityController::to_json() const {
                            {"price", m.price}});
   j["routes"] = nlohmann::json::array();
   for (const auto& r : routes())
-    j["routes"].push_back({{"route", r.route},
+    if (visible(r.route))
+      j["routes"].push_back({{"route", r.route},
                            {"budget_usd_per_hour", r.budget_usd_per_hour},
                            {"spend_usd_per_hour", r.spend_usd_per_hour},
                            {"lambda", r.lambda}});
@@ -309,6 +312,7 @@ nlohmann::json CapacityController::to_json() const {
     auto& lambdas = entry["lambdas"] = nlohmann::json::object();
     auto& spends = entry["spend_usd_per_hour"] = nlohmann::json::object();
     for (std::size_t i = 0; i < routes_.size() && i < e.lambdas.size(); ++i) {
+      if (!visible(routes_[i]->name)) continue;
       lambdas[routes_[i]->name] = e.lambdas[i];
       spends[routes_[i]->name] = e.spends[i];
     }

@@ -28,6 +28,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -105,7 +106,8 @@ class CapacityController final : public DualPrices {
   // {"interval_ms", "models": [...], "routes": [...], "history": [{"t_ms", "prices": {model: p},
   //  "loads": {...}, "lambdas": {route: l}, "spend_usd_per_hour": {...}}], "shared": shared
   //  through a fleet, "gateways": how many the last step's sums covered} (GET /v1/capacity).
-  nlohmann::json to_json() const;
+  // `route_visible` (when set) leaves out the routes it refuses, in "routes" and the history.
+  nlohmann::json to_json(const std::function<bool(std::string_view)>& route_visible = {}) const;
 
  private:
   struct ModelSlot {

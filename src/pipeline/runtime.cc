@@ -212,6 +212,16 @@ Result<std::unique_ptr<Runtime>> build_runtime_unguarded(
                         route.where + ": cannot build the policy: " + e.what());
     }
     if (!policy) return policy.error();
+    // A budget works through the policy's λ (docs/capacity.md): on a route whose policy never
+    // weighs cost it would be accepted, shown in /metrics, and change nothing.
+    if (route.budget.usd_per_hour > 0 && !(*policy)->weighs_cost())
+      return make_error(ErrorKind::kBadRequest, "bad_config",
+                        route.where + ": route '" + route.name + "' has a budget, but its '" +
+                            route.policy_type +
+                            "' policy never weighs cost, so the budget could not move its "
+                            "traffic; use a policy with a cost-quality trade-off (knn, "
+                            "classifier, mf, blend, bandit, elo, or a cascade or ensemble "
+                            "started or recruited by one)");
     SignalNeeds needs = (*policy)->needs();
     for (const auto& name : route.signals) {  // the route's own `signals:` list
       needs.language |= name == "language";

@@ -94,6 +94,7 @@ class LearnedPolicy : public Policy {
                                                        const Signals& signals) const = 0;
   const Objective& objective() const { return *objective_; }
   std::vector<std::string> models() const override { return objective_->models(); }
+  bool weighs_cost() const override { return true; }
 
  private:
   std::string name_;

@@ -19,7 +19,8 @@ describe('capacity prices across a reload', () => {
     const echo = await echoUpstream();
     const gw = await startGateway({
       models: [model(A, echo.url, { capacity: { rps: 0.5 } })],
-      routes: [{ name: 'r', policy: { type: 'static', model: A }, budget: { usd_per_hour: 0.001 } }],
+      // elo: a policy that weighs cost (a budget on a static route is refused).
+      routes: [{ name: 'r', policy: { type: 'elo' }, budget: { usd_per_hour: 0.001 } }],
       extraConfig: { control: CONTROL },
     });
     for (let i = 0; i < 12; ++i) {

@@ -773,3 +773,31 @@ describe('a budget right after a start', () => {
     for (const r of rs.filter((x) => x.status !== 200)) expectErrorShape(assert, r.json, 'budget_exceeded');
   });
 });
+
+describe('GET /v1/capacity with keys', () => {
+  after(stopAll);
+
+  test('a key sees the budgets, spend and λ history of the routes it may name only', async () => {
+    const echo = await echoUpstream();
+    const budgeted = (name) => ({ name, policy: { type: 'elo' }, budget: { usd_per_hour: 1 } });
+    const gw = await startGateway({
+      models: [model(FAKE, echo.url)],
+      routes: [budgeted('auto'), budgeted('secret-project')],
+      extraConfig: { auth: { required: true, reload_ms: 100 }, control: { interval_ms: 50 } },
+    });
+    const narrow = createKey(gw.sqlite, 'narrow', { routes: 'auto' }).secret;
+    const wide = createKey(gw.sqlite, 'wide').secret;
+    const read = async (secret) => {
+      const r = await getJson(gw.base, '/v1/capacity', bearer(secret));
+      return r.status === 200 && r.json.history.length > 0 ? r.json : undefined;
+    };
+    const all = await eventually(() => read(wide));  // picked up within reload_ms, a step taken
+    assert.deepEqual(all.routes.map((r) => r.route).sort(), ['auto', 'secret-project']);
+    const mine = await eventually(() => read(narrow));
+    assert.deepEqual(mine.routes.map((r) => r.route), ['auto']);
+    for (const step of mine.history) {
+      assert.deepEqual(Object.keys(step.lambdas), ['auto']);
+      assert.deepEqual(Object.keys(step.spend_usd_per_hour), ['auto']);
+    }
+  });
+});

@@ -229,6 +229,16 @@ TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
               HasSubstr("unknown key 'speed'"));
   EXPECT_THAT(build("models:\n  - name: a\n    balancer: psychic\n    replicas: [{url: 'http://h:1'}]\n"),
               HasSubstr("unknown balancer 'psychic'"));
+  // A budget moves traffic through the policy's λ: on a policy that never weighs cost it is
+  // refused (it was accepted and did nothing); a cost-weighing one, or a cascade it starts, takes it.
+  EXPECT_THAT(build(model + "routes:\n  - name: r\n    budget: {usd_per_hour: 1}\n"
+                            "    policy: {type: static, model: a}\n"),
+              AllOf(HasSubstr("rt.yaml:7:13:"), HasSubstr("route 'r' has a budget, but its 'static' "
+                                                       "policy never weighs cost")));
+  EXPECT_THAT(build(model + "routes:\n  - name: r\n    budget: {usd_per_hour: 1}\n"
+                            "    policy: {type: rules, rules: [], default: a}\n"),
+              HasSubstr("'rules' policy never weighs cost"));
+  EXPECT_EQ(build(model + "routes:\n  - name: r\n    budget: {usd_per_hour: 1}\n    policy: {type: elo}\n"), "");
   // Multi-call bounds and thresholds: the key named, nonsense numbers refused (since session 27).
   const std::string cascade = model + "  - name: b\n    replicas: [{url: 'http://h:2'}]\n"
                               "routes:\n  - name: r\n    policy:\n      type: cascade\n";

@@ -44,6 +44,7 @@ class CascadePolicy final : public Policy {
         first_(std::move(first)) {}
 
   SignalNeeds needs() const override { return first_ ? first_->needs() : SignalNeeds{}; }
+  bool weighs_cost() const override { return first_ && first_->weighs_cost(); }
   // The tiers' models and the first policy's (unknown when the first policy's are).
   std::vector<std::string> models() const override {
     Plan every;

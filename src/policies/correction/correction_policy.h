@@ -58,6 +58,7 @@ class CorrectionPolicy final : public LearningPolicy {
 
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override;
   std::vector<std::string> models() const override { return base_->models(); }
+  bool weighs_cost() const override { return true; }  // through the base's objective
   SignalNeeds needs() const override;
   std::optional<Error> observe(const Feedback& feedback) override;
   std::uint64_t observations() const override { return state_.load()->observations; }

@@ -57,6 +57,7 @@ class EloPolicy final : public LearningPolicy {
             std::uint64_t min_games, std::vector<std::array<double, 2>> list_prices = {});
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override;
   std::vector<std::string> models() const override { return objective_->models(); }
+  bool weighs_cost() const override { return true; }
   SignalNeeds needs() const override;
   std::optional<Error> observe(const Feedback& feedback) override;
   std::optional<std::string> cannot_learn(const Feedback& feedback) const override;

@@ -50,6 +50,7 @@ class EnsemblePolicy final : public Policy {
   SignalNeeds needs() const override {
     return recruit_.policy ? recruit_.policy->needs() : SignalNeeds{};
   }
+  bool weighs_cost() const override { return recruit_.policy && recruit_.policy->weighs_cost(); }
   // The members (fixed, or those the recruiting policy may pick) and the aggregator.
   std::vector<std::string> models() const override {
     Plan every;
