@@ -185,6 +185,30 @@ TEST(BanditPolicy, ListPricesPriceModelsBeforeTheirFirstBilledAnswer) {
 
 // A preference without a score rates both answers: winner 1, loser 0 (tie 0.5 each), each at its
 // own request's context; the arms then hold exactly what the same scores would have taught them.
+TEST(BanditPolicy, AnEmbeddingContextUnderAnotherEmbeddingProviderIsRefused) {
+  auto config = config::parse_config(R"(signals:
+  embedding: {provider: http, url: "http://127.0.0.1:3", model: e}
+models:
+  - name: a
+    replicas: [{url: "http://127.0.0.1:2"}]
+)",
+                                     "http.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const PolicyFactory* factory = PolicyRegistry::instance().find("bandit");
+  ASSERT_TRUE(factory);
+  auto make = [&](const char* yaml) {
+    const YAML::Node spec = YAML::Load(yaml);
+    return (*factory)(PolicyContext{spec, **config, "http.yaml:route"});
+  };
+  // It read no embedding (the provider's vectors never have the GloVe size) and learned from the
+  // constant term alone, silently.
+  auto refused = make("{type: bandit}");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("signals.embedding.provider is `http`"), std::string::npos)
+      << refused.error().message;
+  EXPECT_TRUE(make("{type: bandit, embedding_weight: 0}").ok());
+}
+
 TEST(BanditPolicy, LearnsFromPairwisePreferences) {
   bandit::BanditOptions o;
   o.dim = 1;

@@ -409,6 +409,13 @@ Result<std::unique_ptr<Policy>> make_bandit(const PolicyContext& ctx) {
   if (!(o.embedding_weight >= 0) || !std::isfinite(o.embedding_weight))
     return err("`embedding_weight` must be a number ≥ 0");
   if (!(o.discount > 0 && o.discount <= 1)) return err("`discount` must be in (0, 1]");
+  // The embedding context is the 100-d GloVe prompt vector; another provider's vectors (of their
+  // own size) would never fit it, and the bandit would learn from the constant term alone.
+  if (o.context == Context::kEmbedding && o.embedding_weight > 0 &&
+      ctx.config.signals.embedding.provider != "glove")
+    return err("`context: embedding` reads the GloVe prompt vector, but signals.embedding.provider "
+               "is `" + ctx.config.signals.embedding.provider +
+               "`: use `context: task`, or `embedding_weight: 0`");
 
   std::unique_ptr<Policy> offline;
   std::shared_ptr<const Objective> objective;

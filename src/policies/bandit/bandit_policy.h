@@ -121,6 +121,7 @@ class BanditPolicy final : public LearningPolicy {
 
   Result<Decision> choose(const RouteRequest& request, const Signals& signals) const override;
   std::vector<std::string> models() const override { return objective_->models(); }
+  bool weighs_cost() const override { return true; }
   SignalNeeds needs() const override;
   std::optional<Error> observe(const Feedback& feedback) override;
   std::uint64_t observations() const override { return state_.load()->observations; }
