@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <unordered_set>
 
 #include "config/config.h"
 #include "eval/curves.h"
@@ -92,6 +93,17 @@ Result<EvalResult> evaluate(const data::Outcomes& train, const data::Outcomes& t
   result.train_records = train.records.size();
   result.test_records = test.records.size();
   result.test_duplicates = test.duplicates;
+  {
+    std::unordered_set<std::string> trained;
+    trained.reserve(train.records.size());
+    for (const auto& r : train.records) trained.insert(r.conversation_key());
+    for (const auto* r : test.records) result.test_in_train += trained.contains(r->conversation_key());
+    if (result.test_in_train)
+      result.notes.push_back(
+          std::to_string(result.test_in_train) + " of the " + std::to_string(test.records.size()) +
+          " TEST prompts are also in TRAIN (the same conversation): the learned policies have seen "
+          "their outcomes, so their figures are not wholly held-out");
+  }
   result.test_skipped = test_outcomes.records.size() - test.records.size() - test.duplicates;
   result.budgets = options.budgets;
   result.seed = options.seed;

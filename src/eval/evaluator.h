@@ -98,6 +98,9 @@ struct EvalResult {
   std::size_t test_records = 0;      // evaluated: those with an outcome for every model
   std::size_t test_skipped = 0;      // TEST records lacking some model's outcome
   std::size_t test_duplicates = 0;   // TEST records repeating an earlier one's conversation (left out)
+  // Evaluated TEST records whose whole conversation is also in TRAIN (kept; a learned policy has
+  // seen their outcomes, so its figures are not held-out on them: said in `notes`).
+  std::size_t test_in_train = 0;
   // What the figures leave out, one sentence each (a route's cache or guard, which eval does not
   // run: policy_plan.h SpecSource::not_applied).
   std::vector<std::string> notes;

@@ -70,6 +70,7 @@ nlohmann::json to_json(const EvalResult& r) {
             {"records", r.test_records},
             {"skipped", r.test_skipped},
             {"duplicates", r.test_duplicates},
+            {"in_train", r.test_in_train},
             {"tasks", r.tasks}}},
           {"notes", r.notes},
           {"seed", r.seed},

@@ -235,6 +235,28 @@ TEST(EvalBaselines, TheRecordsLeftOutAnswerNothing) {
   EXPECT_NEAR(find(r->baselines, "big").points[0].cost, 4.0, kEps);
 }
 
+// A TEST prompt whose conversation TRAIN holds too is kept, counted and named in the notes: the
+// learned policies saw its outcome. One sharing only its user text is not counted.
+TEST(EvalBaselines, CountsTestPromptsAlsoInTrain) {
+  auto train = train_data();
+  const auto test = test_data();
+  train.records.push_back(rec("tr-copy", "t1", {0, 0, 0}, test.records[2].messages));
+  train.records.push_back(rec("tr-system", "t1", {0, 0, 0},
+                              {{"system", "be brief"}, test.records[3].messages[0]}));
+  EvalOptions o;
+  o.policy_config = temp_file("in_train.yaml", "only-big: {type: static, model: big}\n");
+  auto r = evaluate(train, test, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->test_records, 4u);
+  EXPECT_EQ(r->test_in_train, 1u);
+  ASSERT_EQ(r->notes.size(), 1u);
+  EXPECT_EQ(r->notes[0].rfind("1 of the 4 TEST prompts are also in TRAIN", 0), 0u) << r->notes[0];
+  auto clean = evaluate(train_data(), test, o);
+  ASSERT_TRUE(clean.ok());
+  EXPECT_EQ(clean->test_in_train, 0u);
+  EXPECT_TRUE(clean->notes.empty());
+}
+
 TEST(EvalPolicies, StaticFromPolicyConfigEqualsItsSingleModel) {
   auto path = temp_file("policies.yaml", "only-mid: {type: static, model: mid}\n");
   EvalOptions o;
