@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/wall_clock.h"
 #include "store/decision_batches.h"
 #include "store/learning_contexts.h"
 #include "store/legacy_decisions.h"
@@ -56,9 +57,7 @@ std::string id_prefix(std::int64_t time_ms) {
 
 std::string new_decision_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
+  auto ms = static_cast<std::uint64_t>(unix_ms());
   auto random = rng();
   std::string id = id_prefix(static_cast<std::int64_t>(ms & 0xfffffffffffULL));
   id.resize(4 + 11 + 13);
@@ -325,9 +324,7 @@ bool DecisionStore::retention_step() {
   sqlite3_exec(write_db_, "BEGIN", nullptr, nullptr, nullptr);
   std::int64_t deleted = 0;
   if (aging_) {
-    const auto cutoff = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count() -
+    const auto cutoff = unix_ms() -
                         static_cast<std::int64_t>(options_.retention_days * 86'400'000.0);
     deleted = std::max<std::int64_t>(delete_oldest_batched(write_db_, cutoff, batch), 0);
     if (deleted < batch) aging_ = false;  // nothing older is left (or an error)
@@ -452,9 +449,7 @@ void DecisionStore::note_write(bool ok) {
     return;
   }
   if (!failing_since_ms_)
-    failing_since_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    failing_since_ms_ = unix_ms();
   ++failed_tries_;
   failing_error_ = last_error_;
 }

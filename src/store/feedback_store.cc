@@ -19,6 +19,21 @@ CREATE TABLE IF NOT EXISTS learning_state (
   route TEXT PRIMARY KEY NOT NULL,
   policy TEXT, signature TEXT, observations INTEGER, stream_id TEXT, state TEXT, time_ms INTEGER
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learning_states (
+  route TEXT NOT NULL, signature TEXT NOT NULL, models TEXT NOT NULL,
+  policy TEXT, observations INTEGER, stream_id TEXT, state TEXT, time_ms INTEGER,
+  PRIMARY KEY (route, signature, models)
+) WITHOUT ROWID;
+)sql";
+
+// The former one-row-per-route table's rows, moved once (models unknown: "").
+constexpr const char* kMoveOldStates = R"sql(
+BEGIN IMMEDIATE;
+INSERT OR IGNORE INTO learning_states
+  SELECT route, coalesce(signature, ''), '', policy, observations, stream_id, state, time_ms
+  FROM learning_state;
+DELETE FROM learning_state;
+COMMIT;
 )sql";
 
 }  // namespace
@@ -30,9 +45,16 @@ Result<std::unique_ptr<FeedbackStore>> FeedbackStore::open(const std::string& pa
   for (const auto& [table, columns] :
        {std::pair{"feedback", "decision_id,time_ms,kind,score,other_id,outcome,route,model,source"},
         std::pair{"learning_state",
-                  "route,policy,signature,observations,stream_id,state,time_ms"}})
+                  "route,policy,signature,observations,stream_id,state,time_ms"},
+        std::pair{"learning_states",
+                  "route,signature,models,policy,observations,stream_id,state,time_ms"}})
     if (std::string why = check_columns(fs->db_, table, columns); !why.empty())
       return make_error(ErrorKind::kInternal, "store_error", path + ": " + why);
+  if (sqlite3_exec(fs->db_, kMoveOldStates, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Error e = sqlite_error(fs->db_, "moving the saved learning states");
+    sqlite3_exec(fs->db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return e;
+  }
   return fs;
 }
 
@@ -102,26 +124,41 @@ std::int64_t FeedbackStore::count() {
 
 Result<bool> FeedbackStore::save_state(const LearningStateRow& r) {
   std::lock_guard lock(mu_);
-  Statement st(db_,
-          "INSERT OR REPLACE INTO learning_state (route,policy,signature,observations,stream_id,"
-          "state,time_ms) VALUES (?,?,?,?,?,?,?)");
-  st.text(1, r.route);
-  st.text(2, r.policy);
-  st.text(3, r.signature);
-  sqlite3_bind_int64(st.s, 4, static_cast<std::int64_t>(r.observations));
-  st.text(5, r.stream_id);
-  st.text(6, r.state);
-  sqlite3_bind_int64(st.s, 7, r.time_ms);
-  if (sqlite3_step(st.s) != SQLITE_DONE) return sqlite_error(db_, "saving learning state");
+  {
+    Statement st(db_,
+                 "INSERT OR REPLACE INTO learning_states (route,signature,models,policy,"
+                 "observations,stream_id,state,time_ms) VALUES (?,?,?,?,?,?,?,?)");
+    st.text(1, r.route);
+    st.text(2, r.signature);
+    st.text(3, r.models);
+    st.text(4, r.policy);
+    sqlite3_bind_int64(st.s, 5, static_cast<std::int64_t>(r.observations));
+    st.text(6, r.stream_id);
+    st.text(7, r.state);
+    sqlite3_bind_int64(st.s, 8, r.time_ms);
+    if (sqlite3_step(st.s) != SQLITE_DONE) return sqlite_error(db_, "saving learning state");
+  }
+  Statement prune(db_,
+                  "DELETE FROM learning_states WHERE route = ?1 AND (signature, models) NOT IN "
+                  "(SELECT signature, models FROM learning_states WHERE route = ?1 "
+                  "ORDER BY time_ms DESC LIMIT ?2)");
+  prune.text(1, r.route);
+  sqlite3_bind_int(prune.s, 2, kStatesPerRoute);
+  if (sqlite3_step(prune.s) != SQLITE_DONE) return sqlite_error(db_, "pruning learning states");
   return true;
 }
 
-std::optional<LearningStateRow> FeedbackStore::load_state(const std::string& route) {
+std::optional<LearningStateRow> FeedbackStore::load_state(const std::string& route,
+                                                          const std::string& signature,
+                                                          const std::string& models) {
   std::lock_guard lock(mu_);
   Statement st(db_,
-          "SELECT route,policy,signature,observations,stream_id,state,time_ms FROM learning_state "
-          "WHERE route = ?");
+               "SELECT route,policy,signature,observations,stream_id,state,time_ms,models "
+               "FROM learning_states WHERE route = ? AND signature = ? AND models IN (?, '') "
+               "ORDER BY models DESC LIMIT 1");
   st.text(1, route);
+  st.text(2, signature);
+  st.text(3, models);
   if (sqlite3_step(st.s) != SQLITE_ROW) return std::nullopt;
   LearningStateRow r;
   r.route = st.col_text(0);
@@ -131,6 +168,7 @@ std::optional<LearningStateRow> FeedbackStore::load_state(const std::string& rou
   r.stream_id = st.col_text(4);
   r.state = st.col_text(5);
   r.time_ms = sqlite3_column_int64(st.s, 6);
+  r.models = st.col_text(7);
   return r;
 }
 

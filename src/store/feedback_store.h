@@ -2,8 +2,13 @@
 // in two tables of the decision store's SQLite file:
 //
 //   feedback(decision_id PRIMARY KEY, time_ms, kind, score, other_id, outcome, route, model,
-//   source) learning_state(route PRIMARY KEY, policy, signature, observations, stream_id, state,
-//   time_ms)
+//   source) learning_states(route, signature, models, policy, observations, stream_id, state,
+//   time_ms; PRIMARY KEY (route, signature, models))
+//
+// A route's state is kept per policy spec and model set: a spec changed and changed back, or a
+// model removed and added back, finds its state again (one row per route, overwritten by the new
+// spec's empty state, lost it for good). The newest kStatesPerRoute rows of a route are kept. Rows
+// of the former one-row-per-route table (learning_state) are moved over at open, with models "".
 //
 // One feedback row per decision: add() inserts all its rows in one transaction and inserts none
 // when any decision already has feedback (the endpoint's 409). A pairwise preference is two rows,
@@ -43,6 +48,7 @@ struct LearningStateRow {
   std::string route;
   std::string policy;     // the policy type
   std::string signature;  // the route's policy spec as YAML: restored only into the same spec
+  std::string models;     // the policy's models, comma-separated ("" = saved before they were kept)
   std::uint64_t observations = 0;
   std::string stream_id;  // the last shared-stream event applied ("" = none, or no Redis)
   std::string state;      // LearningPolicy::save(), JSON
@@ -59,8 +65,13 @@ class FeedbackStore {
   std::optional<FeedbackRow> find(const std::string& decision_id);
   std::int64_t count();
 
+  static constexpr int kStatesPerRoute = 8;
+  // Saves the row under (route, signature, models) and drops the route's rows past the newest
+  // kStatesPerRoute.
   Result<bool> save_state(const LearningStateRow& row);
-  std::optional<LearningStateRow> load_state(const std::string& route);
+  // The row of that route, spec and models; else one saved before models were kept (models "").
+  std::optional<LearningStateRow> load_state(const std::string& route, const std::string& signature,
+                                             const std::string& models);
 
  private:
   FeedbackStore() = default;

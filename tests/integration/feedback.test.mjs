@@ -293,6 +293,14 @@ describe('POST /v1/feedback', () => {
     await gw.stop('SIGTERM');
     gw = await startGateway({ models, routes: changed, sqlite });
     assert.equal(await metric(gw.base, 'switchboard_learning_observations', { route: 'adaptive' }), 2);
+    // The spec changed back: the state learned under it is there again (since session 32: the
+    // changed spec's save had overwritten it, and 26 events were lost for good).
+    reloads = 0;
+    await reloadWith(routes);
+    assert.equal(await metric(gw.base, 'switchboard_learning_observations', { route: 'adaptive' }), 26);
+    for (const p of MATH) assert.equal((await choice(gw.base, 'adaptive', p)).model, B, 'back after the spec was restored');
+    await reloadWith(changed);
+    assert.equal(await metric(gw.base, 'switchboard_learning_observations', { route: 'adaptive' }), 2);
   });
 });
 

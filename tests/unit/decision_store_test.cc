@@ -534,6 +534,7 @@ TEST(DecisionStore, ForeignTablesOfTheSameNameAreRefusedAtOpen) {
            {"learning_contexts", "CREATE TABLE learning_contexts (decision_id TEXT, blob BLOB)"},
            {"feedback", "CREATE TABLE feedback (decision_id TEXT, stars INTEGER)"},
            {"learning_state", "CREATE TABLE learning_state (route TEXT, weights TEXT)"},
+           {"learning_states", "CREATE TABLE learning_states (route TEXT, weights TEXT)"},
            {"sessions", "CREATE TABLE sessions (route TEXT, key INTEGER, last_ms INTEGER, expires_ms INTEGER)"}}) {
     auto path = temp_db(("foreign_" + table).c_str());
     sqlite3* db = nullptr;

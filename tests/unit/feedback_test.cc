@@ -4,6 +4,7 @@
 #include "api/feedback.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -208,15 +209,65 @@ TEST(FeedbackStore, OneFeedbackPerDecision) {
   st.route = "r";
   st.policy = "bandit";
   st.signature = "sig";
+  st.models = "a,b";
   st.observations = 7;
   st.state = "{}";
   ASSERT_TRUE((*fs)->save_state(st));
   st.observations = 8;
   ASSERT_TRUE((*fs)->save_state(st));  // replaces
-  auto loaded = (*fs)->load_state("r");
+  auto loaded = (*fs)->load_state("r", "sig", "a,b");
   ASSERT_TRUE(loaded);
   EXPECT_EQ(loaded->observations, 8u);
-  EXPECT_FALSE((*fs)->load_state("other"));
+  EXPECT_FALSE((*fs)->load_state("other", "sig", "a,b"));
+  // Another spec, then another model set: each its own row; the first is still there (it was
+  // overwritten, and a spec changed back found nothing).
+  st.signature = "sig2";
+  st.observations = 0;
+  ASSERT_TRUE((*fs)->save_state(st));
+  st.signature = "sig";
+  st.models = "a";
+  ASSERT_TRUE((*fs)->save_state(st));
+  EXPECT_EQ((*fs)->load_state("r", "sig", "a,b")->observations, 8u);
+  EXPECT_EQ((*fs)->load_state("r", "sig2", "a,b")->observations, 0u);
+  EXPECT_EQ((*fs)->load_state("r", "sig", "a")->observations, 0u);
+  EXPECT_FALSE((*fs)->load_state("r", "sig2", "a"));
+  // The newest kStatesPerRoute of a route are kept.
+  for (int i = 0; i < store::FeedbackStore::kStatesPerRoute; ++i) {
+    st.signature = "later" + std::to_string(i);
+    st.time_ms = 1000 + i;
+    ASSERT_TRUE((*fs)->save_state(st));
+  }
+  EXPECT_FALSE((*fs)->load_state("r", "sig", "a,b"));
+  EXPECT_TRUE((*fs)->load_state("r", "later0", "a"));
+  std::filesystem::remove(path);
+}
+
+// A file of the former one-row-per-route table: its rows are moved over at open and restored
+// into the same spec whatever the models (they were not kept).
+TEST(FeedbackStore, StatesOfTheFormerTableAreMovedAtOpen) {
+  const auto path = (std::filesystem::temp_directory_path() / "former_states.db").string();
+  std::filesystem::remove(path);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE learning_state (route TEXT PRIMARY KEY NOT NULL, policy "
+                           "TEXT, signature TEXT, observations INTEGER, stream_id TEXT, state "
+                           "TEXT, time_ms INTEGER) WITHOUT ROWID; INSERT INTO learning_state "
+                           "VALUES ('r', 'bandit', 'sig', 42, '1-0', '{}', 5);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto fs = store::FeedbackStore::open(path);
+  ASSERT_TRUE(fs.ok()) << fs.error().message;
+  auto row = (*fs)->load_state("r", "sig", "a,b");
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->observations, 42u);
+  EXPECT_EQ(row->stream_id, "1-0");
+  EXPECT_FALSE((*fs)->load_state("r", "other", "a,b"));
+  fs->reset();
+  EXPECT_TRUE(store::FeedbackStore::open(path).ok());  // opened again: nothing moved twice
   std::filesystem::remove(path);
 }
 

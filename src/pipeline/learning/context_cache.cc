@@ -3,18 +3,9 @@
 #include <fmt/format.h>
 
 #include "config/config.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::pipeline::learning {
-namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 std::size_t ContextCache::weight(const DecisionContext& c) {
   return 256 + c.prompt_text.size() + c.signals.embedding.size() * sizeof(float) + c.route.size() +
          c.model.size() + c.signals.task.size();
@@ -23,7 +14,7 @@ std::size_t ContextCache::weight(const DecisionContext& c) {
 void ContextCache::put(const std::string& id, DecisionContext context) {
   if (context.prompt_text.size() > limits_.max_prompt_bytes)
     context.prompt_text.resize(limits_.max_prompt_bytes);
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_ms();
   const std::size_t w = weight(context);
   std::lock_guard lock(mu_);
   auto [it, fresh] = entries_.try_emplace(id, std::move(context));
@@ -48,7 +39,7 @@ void ContextCache::evict(std::int64_t now) {
 
 std::optional<DecisionContext> ContextCache::get(const std::string& id) {
   std::lock_guard lock(mu_);
-  evict(now_ms());
+  evict(unix_ms());
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
   return it->second;

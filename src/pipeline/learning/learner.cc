@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/redis_link.h"
+#include "core/wall_clock.h"
 #include "pipeline/learning/context_codec.h"
 
 namespace switchboard::pipeline::learning {
@@ -18,16 +19,18 @@ namespace {
 // Decision ids remembered of events applied locally after an unacknowledged XADD (Learner::loop).
 constexpr std::size_t kMaxUnacknowledged = 4096;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string signature(const RouteRuntime& route) {
   YAML::Emitter out;
   out << route.config->policy;
   return out.c_str();
+}
+
+// The models the route's policy routes to (a spec naming none takes every configured model: a
+// reload removing one changes them, not the spec).
+std::string models_of(const RouteRuntime& route) {
+  std::string out;
+  for (const auto& m : route.policy->models()) out += (out.empty() ? "" : ",") + m;
+  return out;
 }
 
 // Stream ids "MS-SEQ" in order.
@@ -213,33 +216,36 @@ void Learner::save_all(Runtime& runtime) {
     if (!policy) continue;
     const auto obs = policy->observations();
     std::string sig = signature(route);
-    if (auto it = saved_.find(name);
-        it != saved_.end() && it->second.observations == obs && it->second.signature == sig)
+    std::string models = models_of(route);
+    if (auto it = saved_.find(name); it != saved_.end() && it->second.observations == obs &&
+                                     it->second.signature == sig + '\n' + models)
       continue;
     store::LearningStateRow row;
     row.route = name;
     row.policy = route.config->policy_type;
     row.signature = sig;
+    row.models = models;
     row.observations = obs;
     row.stream_id = shared() ? last_id_ : "";
     row.state = policy->save().dump();
-    row.time_ms = now_ms();
+    row.time_ms = unix_ms();
     if (auto ok = store_.save_state(row); !ok) {
       spdlog::warn("saving the learning state of route {}: {}", name, ok.error().message);
       continue;
     }
-    saved_[name] = Saved{std::move(sig), obs};
+    saved_[name] = Saved{sig + '\n' + models, obs};
   }
 }
 
 bool Learner::restore_route(const std::string& name, RouteRuntime& route, bool at_start) {
   auto* policy = dynamic_cast<LearningPolicy*>(route.policy.get());
   if (!policy) return false;
-  auto row = store_.load_state(name);
-  if (!row) return false;
-  std::string sig = signature(route);
-  if (row->signature != sig) {
-    spdlog::info("route {}: the saved learning state is of another policy spec; starting fresh",
+  const std::string sig = signature(route);
+  const std::string models = models_of(route);
+  auto row = store_.load_state(name, sig, models);
+  if (!row) {
+    spdlog::info("route {}: no learning state saved for this policy spec and models; starting "
+                 "fresh",
                  name);
     return false;
   }
@@ -255,7 +261,7 @@ bool Learner::restore_route(const std::string& name, RouteRuntime& route, bool a
     spdlog::warn("route {}: {}; starting fresh", name, err->message);
     return false;
   }
-  saved_[name] = Saved{std::move(sig), policy->observations()};
+  saved_[name] = Saved{sig + '\n' + models, policy->observations()};
   // The stream position moves only at start: on a reload the other routes have applied the stream
   // up to last_id_ already, and a row saved further on (by another gateway) would skip events.
   if (at_start && shared() && !row->stream_id.empty()) {
@@ -289,7 +295,8 @@ void Learner::carry_over(Runtime& old, Runtime& fresh, const std::function<void(
     auto it = old.routes.find(name);
     auto* before =
         it != old.routes.end() ? dynamic_cast<LearningPolicy*>(it->second.policy.get()) : nullptr;
-    if (before && signature(it->second) == signature(route)) {
+    if (before && signature(it->second) == signature(route) &&
+        models_of(it->second) == models_of(route)) {
       if (auto err = policy->restore(before->save()))
         spdlog::warn("route {}: learning state not carried over the reload: {}", name,
                      err->message);

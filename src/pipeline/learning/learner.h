@@ -19,13 +19,15 @@
 //   - an exception out of a policy's observe() or save() is logged and the event or the save is
 //     skipped; the thread goes on.
 //   - every `save_every`, and at stop(), saves each learning policy whose state changed
-//     (LearningPolicy::save()) to the `learning_state` table, with the route's policy spec as
-//     YAML (the signature) and the last stream id applied. start() restores each route's saved
-//     state when the signature matches, and resumes the stream after the saved id.
+//     (LearningPolicy::save()) to the `learning_states` table, under the route, its policy spec
+//     as YAML (the signature) and the policy's models, with the last stream id applied. start()
+//     restores each route's state saved under the same signature and models, and resumes the
+//     stream after the saved id.
 // On hot reload, carry_over() moves each route's state from the old runtime's policy to the new
-// one when the route keeps the same policy spec; a route the old runtime did not have (or had
-// with another spec) restores its saved state, as at start(), when the saved signature matches.
-// What was saved is known per route and signature, so a route whose spec changed is saved anew.
+// one when the route keeps the same policy spec and models; a route the old runtime did not have
+// (or had with another spec or models) restores the state saved under its own, as at start(). A
+// state is saved per signature and models (the newest few per route are kept: store/
+// feedback_store.h), so a spec or model set changed and changed back finds its state again.
 #pragma once
 
 #include <atomic>
