@@ -1,4 +1,5 @@
 #include "access/key_store.h"
+#include "core/wall_clock.h"
 
 #include <sqlite3.h>
 
@@ -51,12 +52,6 @@ constexpr const char* kColumns =
 // updated_ms of a change: its time, but always above every earlier change's, so that two changes
 // within one millisecond still move version() (a create and a revoke in the same ms did not).
 #define kNextUpdate "max(?, (SELECT coalesce(max(updated_ms), 0) + 1 FROM api_keys))"
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Error sqlite_error(sqlite3* db, const std::string& what) {
   return make_error(ErrorKind::kInternal, "store_error",
@@ -172,7 +167,7 @@ Result<CreatedKey> KeyStore::create(const KeySpec& spec) {
   k.prefix = out.secret.substr(0, 12);
   k.allow = spec.allow;
   k.limits = spec.limits;
-  k.created_ms = now_ms();
+  k.created_ms = unix_ms();
   Stmt st;
   if (sqlite3_prepare_v2(db_,
                          "INSERT INTO api_keys (id,name,team,hash,prefix,allow,limits,created_ms,"
@@ -236,7 +231,7 @@ Result<Key> KeyStore::revoke_in_transaction(const std::string& name_or_id) {
                       "no active key named or with id '" + name_or_id + "'");
   Key k = read_key(find.s);
   sqlite3_reset(find.s);
-  k.revoked_ms = now_ms();
+  k.revoked_ms = unix_ms();
   Stmt up;
   if (sqlite3_prepare_v2(
           db_, "UPDATE api_keys SET revoked_ms = ?, updated_ms = " kNextUpdate " WHERE id = ?", -1,

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "access/key_store.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::access {
 
@@ -182,9 +183,7 @@ bool Meter::write(const std::map<RowKey, Sums>& rows) {
 }
 
 void Meter::prune() {
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t now = unix_ms();
   const std::string before = usage_hour(
       now - std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention).count());
   sqlite3_stmt* st = nullptr;

@@ -1,4 +1,5 @@
 #include "access/redis_sync.h"
+#include "core/wall_clock.h"
 
 #include <hiredis/hiredis.h>
 
@@ -7,12 +8,6 @@
 
 namespace switchboard::access {
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void append(redisContext* c, std::initializer_list<std::string_view> args) {
   std::vector<const char*> argv;
@@ -65,7 +60,7 @@ bool RedisSync::sync_once(redisContext* ctx) {
   const auto now = std::chrono::steady_clock::now();
   const bool full = now >= next_full_;
   if (full) next_full_ = now + kRefreshRounds * settings_.sync;
-  auto taken = table_.take(now_ms(), full);
+  auto taken = table_.take(unix_ms(), full);
   if (taken.empty()) {
     // Nothing to count: a PING now and then keeps up() true to the facts.
     if (now < next_ping_) return true;

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "access/key_store.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::access {
 namespace {
@@ -119,9 +120,7 @@ std::optional<Error> AccessService::reload_keys() {
 }
 
 void AccessService::housekeeping() {
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t now = unix_ms();
   if (!sync_) counters_.expire(now);  // with Redis, the sync thread drops expired counters
   std::shared_ptr<const Index> index;
   {
@@ -136,9 +135,7 @@ void AccessService::housekeeping() {
 }
 
 void AccessService::restore_budgets() {
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t now = unix_ms();
   const std::int64_t day_start = Limiter::day_of(now) * 86'400'000;
   const std::int64_t month_start = Limiter::month_start_ms(Limiter::month_of(now));
   std::shared_ptr<const Index> index;

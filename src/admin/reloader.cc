@@ -1,6 +1,7 @@
 #include "admin/reloader.h"
 
 #include "admin/config_mask.h"
+#include "core/wall_clock.h"
 
 #include "access/settings.h"
 
@@ -13,18 +14,10 @@
 #include "pipeline/runtime.h"
 
 namespace switchboard::admin {
-namespace {
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 Reloader::Reloader(std::string path, std::shared_ptr<const config::Config> loaded,
                    pipeline::Gateway& gateway)
     : path_(std::move(path)), gateway_(gateway), file_config_(loaded), startup_(std::move(loaded)) {
-  loaded_at_ms_ = now_ms();
+  loaded_at_ms_ = unix_ms();
 }
 
 std::shared_ptr<const config::Config> Reloader::config() const {
@@ -119,7 +112,7 @@ Result<nlohmann::json> Reloader::reload(const std::string& trigger) {
     file_config_ = *cfg;
   }
   const auto generation = generation_.fetch_add(1) + 1;
-  loaded_at_ms_ = now_ms();
+  loaded_at_ms_ = unix_ms();
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   std::string restart_text;

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "api/json_util.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::api {
 
@@ -18,12 +19,6 @@ json chat_usage_json(const ChatUsage& u) {
               {"prompt_tokens_details", {{"cached_tokens", count(u.cached)}}}};
   if (u.written > 0) out["cache_creation_input_tokens"] = count(u.written);
   return out;
-}
-
-std::int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 void ChatChunkWriter::start(std::string answer_id, std::string answer_model) {

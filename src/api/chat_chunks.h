@@ -42,7 +42,4 @@ class ChatChunkWriter {
   static std::string done() { return "data: [DONE]\n\n"; }
 };
 
-// Seconds since the epoch.
-std::int64_t unix_seconds();
-
 }  // namespace switchboard::api

@@ -11,6 +11,7 @@
 
 #include "api/anthropic_usage.h"
 #include "api/json_util.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::api {
 

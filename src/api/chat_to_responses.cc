@@ -8,6 +8,7 @@
 
 #include "api/chat_chunks.h"
 #include "api/json_util.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::api {
 

@@ -11,6 +11,7 @@
 #include "api/errors.h"
 #include "api/json_util.h"
 #include "api/tool_call_sequencer.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::api {
 
@@ -168,12 +169,6 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
   return std::nullopt;
 }
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The suffix of a new response's ids (resp_…, msg_…, fc_…): 128 random bits in hex, drawn from
 // the system's entropy source, never from the upstream's completion id — a stored conversation is
 // found by its response id alone (`previous_response_id`), so the id must be unique and
@@ -278,7 +273,7 @@ class ResponsesTranslator final : public AnswerTranslator {
                         {"status", "completed"}});
     // The item the token limit cut short (the last) is incomplete.
     if (a->finish_reason == "length" && !output.empty()) output.back()["status"] = "incomplete";
-    json r = skeleton("resp_" + suffix, a->created ? a->created : now_s(), a->model);
+    json r = skeleton("resp_" + suffix, a->created ? a->created : unix_seconds(), a->model);
     set_final(r, a->finish_reason, std::move(output), a->usage);
     return dump_json(r);
   }
@@ -394,7 +389,7 @@ class ResponsesTranslator final : public AnswerTranslator {
     started_ = true;
     suffix_ = new_response_suffix();
     id_ = "resp_" + suffix_;
-    created_ = c.created ? c.created : now_s();
+    created_ = c.created ? c.created : unix_seconds();
     chat_model_ = c.model;
     json r = skeleton(id_, created_, chat_model_);
     std::string out = emit("response.created", {{"response", r}});

@@ -1,4 +1,5 @@
 #include "cache/redis_store.h"
+#include "core/wall_clock.h"
 
 #include <hiredis/hiredis.h>
 
@@ -214,9 +215,7 @@ std::optional<Hit> RedisStore::find(const Query& q) {
     ReplyPtr a = command(link_, ctx_, {"HGET", prefix_ + "e:" + id, "a"});
     auto answer = Answer::deserialise(str(a.r));
     if (!answer) return std::nullopt;
-    const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
+    const std::string now = std::to_string(unix_ms());
     command(link_, ctx_, {"ZADD", prefix_ + "lru", now, id});
     return Hit{id, sim, exact, std::move(*answer)};
   };
@@ -250,9 +249,7 @@ void RedisStore::put(const Entry& e) {
   ReplyPtr seq = command(link_, ctx_, {"INCR", prefix_ + "seq"});
   const std::string seq_s = std::to_string(seq->type == REDIS_REPLY_INTEGER ? seq->integer : 0);
   if (!e.embedding.empty()) command(link_, ctx_, {"ZADD", prefix_ + "log", seq_s, id});
-  const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
+  const std::string now = std::to_string(unix_ms());
   command(link_, ctx_, {"ZADD", prefix_ + "lru", now, id});
   ReplyPtr n = command(link_, ctx_, {"ZCARD", prefix_ + "lru"});
   if (n->type == REDIS_REPLY_INTEGER &&

@@ -19,6 +19,7 @@
 #include "access/unknown_names.h"
 #include "cli/command.h"
 #include "config/config.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::cli {
 namespace {
@@ -172,9 +173,7 @@ int revoke(const KeysOptions& o) {
 int usage(const KeysOptions& o) {
   auto path = db_path(o);
   if (!path) return 2;
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = unix_ms();
   auto rows =
       access::query_usage(*path, o.by, now - static_cast<std::int64_t>(o.days * 86'400'000));
   if (!rows) {

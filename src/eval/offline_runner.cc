@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "api/errors.h"
+#include "core/wall_clock.h"
 #include "pipeline/embedding_blocking.h"
 #include "pipeline/explain.h"
 #include "pipeline/stage_runner.h"
@@ -132,9 +133,7 @@ OfflineResult OfflineRunner::run_stages(std::string_view body,
   ctx.metrics = explain_only ? nullptr : &metrics_;  // an explanation is not a request
   ctx.sink = &sink;
   ctx.rec.id = store::new_decision_id();
-  ctx.rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+  ctx.rec.time_ms = unix_ms();
   std::exception_ptr failure;
   boost::asio::co_spawn(io_, runtime_.runner->run(ctx),
                         [&failure](std::exception_ptr e) { failure = e; });

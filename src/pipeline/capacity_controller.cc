@@ -1,4 +1,5 @@
 #include "pipeline/capacity_controller.h"
+#include "core/wall_clock.h"
 
 #include <algorithm>
 #include <chrono>
@@ -253,9 +254,7 @@ void CapacityController::loop() {
     const auto now = clock::now();
     const double dt = std::chrono::duration<double>(now - last).count();
     last = now;
-    const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+    const auto wall = unix_ms();
     step(dt, wall);
     lock.lock();
   }

@@ -19,6 +19,7 @@
 #include "access/settings.h"
 #include "api/errors.h"
 #include "api/feedback.h"
+#include "core/wall_clock.h"
 #include "pipeline/gateway.h"
 #include "pipeline/json_responses.h"
 #include "pipeline/learning/context_codec.h"
@@ -31,12 +32,6 @@ namespace {
 
 http::Response error_reply(unsigned status, const Error& e) {
   return json_response(status, api::error_json(e));
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // The decision's context: in memory, else (persisted) in the decision store; counted by where it
@@ -281,7 +276,7 @@ http::Response Gateway::feedback_blocking(std::string_view body, const store::Ow
                             "one route"));
   }
   std::vector<store::FeedbackRow> rows;
-  const std::int64_t t = now_ms();
+  const std::int64_t t = unix_ms();
   for (std::size_t i = 0; i < out.records.size(); ++i) {
     store::FeedbackRow row;
     row.decision_id = out.records[i].id;
@@ -402,7 +397,7 @@ std::string Gateway::implicit_feedback_blocking(const std::string& decision_id, 
       rt->find_route(rec->route) || rt->find_model(rec->route) ? rec->route : "other";
   store::FeedbackRow row;
   row.decision_id = rec->id;
-  row.time_ms = now_ms();
+  row.time_ms = unix_ms();
   row.kind = "implicit";
   row.score = score;
   row.route = rec->route;

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "admin/admin_services.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::admin {
 namespace {
@@ -27,9 +28,7 @@ Result<std::size_t> param(const AdminRequest& req, std::string_view name, std::s
 const AdminRouteRegistrar kTimeseries("timeseries", [](AdminRoutes& routes, AdminServices& s) {
   routes.add(verb::get, "/admin/api/timeseries",
              [&s](AdminRequest& req) -> asio::awaitable<http::Response> {
-               const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count();
+               const auto now = unix_seconds();
                const auto seconds = param(req, "seconds", 300), step = param(req, "step", 5);
                if (!seconds) co_return error_response(seconds.error());
                if (!step) co_return error_response(step.error());

@@ -1,4 +1,5 @@
 #include "pipeline/session/session_table.h"
+#include "core/wall_clock.h"
 
 #include <fmt/format.h>
 
@@ -36,12 +37,6 @@ std::uint64_t nonzero(std::uint64_t h) {
 std::int64_t steady_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t wall_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 

@@ -116,10 +116,9 @@ class SessionTable {
   std::atomic<bool> restore_claimed_{false};
 };
 
-// Clocks of the session code: steady milliseconds (the tables' times), and wall-clock milliseconds
-// (what outlives the process or crosses machines: Redis entries, SQLite rows).
+// The session tables' clock: steady milliseconds. What outlives the process or crosses machines
+// (Redis entries, SQLite rows) uses wall-clock milliseconds (core/wall_clock.h).
 std::int64_t steady_now_ms();
-std::int64_t wall_now_ms();
 
 // The table of route `route`, shared by every runtime alive that asks for it with the same bounds:
 // a hot reload that keeps a route's max_sessions and ttl_s keeps its sessions (other bounds: a new

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "core/redis_worker.h"
+#include "core/wall_clock.h"
 
 namespace switchboard::pipeline::session {
 namespace {
@@ -75,7 +76,7 @@ void SharedSessions::poll() {
   const std::string& self = process_instance_id();
   for (int i = 0; i < kReadsPerPoll; ++i) {
     const auto entries = tail_->read(*worker_, kReadCount);
-    const std::int64_t now = wall_now_ms(), steady = steady_now_ms();
+    const std::int64_t now = unix_ms(), steady = steady_now_ms();
     for (const StreamEntry& e : entries) {
       if (e.field("g") == self) continue;
       const std::int64_t age = std::max<std::int64_t>(0, now - e.time_ms());

@@ -1,4 +1,5 @@
 #include "pipeline/session/stored_sessions.h"
+#include "core/wall_clock.h"
 
 #include <spdlog/spdlog.h>
 
@@ -39,7 +40,7 @@ StoredSessions::~StoredSessions() {
 }
 
 std::size_t StoredSessions::restore(const std::string& route, SessionTable& table) {
-  const std::int64_t now = wall_now_ms(), steady = steady_now_ms();
+  const std::int64_t now = unix_ms(), steady = steady_now_ms();
   auto rows = store_->live(route, now, table.max_sessions());
   if (!rows) {
     spdlog::warn("route '{}': sessions not restored: {}", route, rows.error().message);
@@ -59,7 +60,7 @@ std::size_t StoredSessions::restore(const std::string& route, SessionTable& tabl
 void StoredSessions::save(const std::string& route, std::uint64_t key, const State& state,
                           std::uint64_t conversation, std::int64_t ttl_ms,
                           std::size_t max_sessions) {
-  const std::int64_t now = wall_now_ms();
+  const std::int64_t now = unix_ms();
   {
     std::lock_guard lock(mu_);
     if (queue_.size() >= kMaxQueue || stop_) {
@@ -127,7 +128,7 @@ void StoredSessions::prune() {
     std::lock_guard lock(mu_);
     limits = limits_;
   }
-  if (auto r = store_->prune(wall_now_ms(), limits); !r)
+  if (auto r = store_->prune(unix_ms(), limits); !r)
     spdlog::warn("sessions not pruned: {}", r.error().message);
 }
 

@@ -42,6 +42,7 @@
 #include "cache/prompt_analysis.h"
 #include "cache/redis_store.h"
 #include "cache/request_key.h"
+#include "core/wall_clock.h"
 #include "guard/redact.h"
 #include "pipeline/answer_tap.h"
 #include "pipeline/request_context.h"
@@ -241,9 +242,7 @@ class CacheStage final : public Stage {
       }
       const cache::Answer& answer = copy ? *copy : hit->answer;
       const std::string response_id = "chatcmpl-" + rec.id;
-      const auto created = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+      const auto created = unix_seconds();
       if (!ctx.req.stream) {
         ctx.reply.emplace();
         ctx.reply->body = cache::completion_body(answer, response_id, created);

@@ -20,18 +20,13 @@
 #include <chrono>
 
 #include "access/service.h"
+#include "core/wall_clock.h"
 #include "pipeline/request_context.h"
 #include "pipeline/spend_estimate.h"
 #include "switchboard/stage.h"
 
 namespace switchboard::pipeline {
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class LimitsStage final : public SyncStage {
  public:
@@ -85,7 +80,7 @@ class LimitsStage final : public SyncStage {
     // corrected once answered.
     const std::int64_t reserved =
         ctx.signals.prompt_tokens + ctx.req.choices * ctx.req.max_tokens.value_or(0);
-    access::Admission a = service_->limiter().admit(k, reserved, now_ms());
+    access::Admission a = service_->limiter().admit(k, reserved, unix_ms());
     ctx.limit_headers = a.headers;
     if (!a.ok) {
       return refuse(ctx, key, a, std::move(*a.error), a.outcome);
@@ -151,7 +146,7 @@ class LimitsStage final : public SyncStage {
                                rec.outcome == "budget_exceeded" ||
                                rec.outcome == "rate_limit_state_unavailable";
           if (key) {
-            service->limiter().settle(key->key, *a, tokens, rec.cost_usd, now_ms());
+            service->limiter().settle(key->key, *a, tokens, rec.cost_usd, unix_ms());
             if (a->counted) service->kick();
             if (auto* m = c.metrics) {
               const std::string outcome = rec.outcome.empty() ? std::string("ok") : rec.outcome;
@@ -163,7 +158,7 @@ class LimitsStage final : public SyncStage {
             }
           }
           access::UsageEvent e;
-          e.time_ms = rec.time_ms ? rec.time_ms : now_ms();
+          e.time_ms = rec.time_ms ? rec.time_ms : unix_ms();
           if (key) {
             e.key = key->key.name;
             e.key_id = key->key.id;
