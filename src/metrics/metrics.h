@@ -304,7 +304,8 @@ struct GatewayMetrics {
   Family<Value> route_budget{"switchboard_route_budget_usd_per_hour", "The route's budget.",
                              {"route"}};
   // Online learning (docs/online.md): POST /v1/feedback by kind (score, pairwise, implicit) and
-  // result (accepted, not_found, duplicate, bad_request); route labels are configured names only.
+  // result (accepted, not_found, duplicate, bad_request; implicit: not_learned when the route's
+  // policy never learns a score); route labels are configured names only.
   Family<Counter> feedback{"switchboard_feedback_total",
                            "Feedback received (POST /v1/feedback and implicit), by result.",
                            {"route", "kind", "result"}};

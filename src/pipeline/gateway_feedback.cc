@@ -395,6 +395,19 @@ std::string Gateway::implicit_feedback_blocking(const std::string& decision_id, 
   }
   const std::string route =
       rt->find_route(rec->route) || rt->find_model(rec->route) ? rec->route : "other";
+  // A route whose policy learns but never from a score (elo: preferences only) gets no implicit
+  // score: stored, it took the decision's one feedback, and the client's explicit preference on
+  // it (the re-ask is how an A/B pair is made) was refused 409.
+  if (const RouteRuntime* where = rt->find_route(rec->route))
+    if (const auto* policy = dynamic_cast<const LearningPolicy*>(where->policy.get())) {
+      Feedback probe;
+      probe.model = rec->model;
+      probe.score = score;
+      if (policy->cannot_learn(probe)) {
+        metrics_.feedback.with({route, "implicit", "not_learned"}).inc();
+        return "not_learned";
+      }
+    }
   store::FeedbackRow row;
   row.decision_id = rec->id;
   row.time_ms = unix_ms();

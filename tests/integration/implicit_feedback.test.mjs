@@ -50,6 +50,7 @@ describe('implicit feedback', () => {
         { name: 'adaptive', policy: { type: 'bandit', alpha: 0.2 } },
         { name: 'fixed', policy: { type: 'static', model: A } },
         { name: 'cached', policy: { type: 'static', model: A }, cache: { ttl_s: 600 } },
+        { name: 'ranked', policy: { type: 'elo' } },
       ],
       extraConfig: { feedback: { implicit: { window_s: WINDOW_S } } },
     });
@@ -111,6 +112,19 @@ describe('implicit feedback', () => {
     await sleep(400);
     assert.equal(await implicitAccepted(gw.base, 'adaptive'), 1);
     assert.equal(await implicitAccepted(gw.base, 'fixed'), 0);
+  });
+
+  test('an elo route (preferences only) stores no implicit score: the pair can still be rated', async () => {
+    const first = await ask(gw.base, 'ranked', 'which is better, tea or coffee');
+    await sleep(150);
+    const second = await ask(gw.base, 'ranked', 'which is better, tea or coffee');
+    assert.ok(await eventually(async () => (await metric(gw.base, 'switchboard_feedback_total',
+      { route: 'ranked', kind: 'implicit', result: 'not_learned' })) === 1));
+    assert.equal(await implicitAccepted(gw.base, 'ranked'), 0);
+    // The re-ask is how the client got its two answers; its preference is taken (it was 409:
+    // the implicit score, which elo never learns, had used the first decision's one feedback).
+    const r = await post(gw.base, '/v1/feedback', { decision_a: first.id, decision_b: second.id, winner: 'b' });
+    assert.equal(r.status, 200, r.text);
   });
 
   test('a route whose policy does not learn stores it without learning', async () => {
