@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <cmath>
@@ -79,6 +80,13 @@ std::optional<Error> validate(const KeySpec& spec) {
   if (spec.name.rfind("key_", 0) == 0)
     return bad("name '" + spec.name + "' may not begin with 'key_' (key ids do)");
   if (spec.team.size() > 64) return bad("team must have at most 64 characters");
+  // A metrics label and a column of `keys list`: text on one line (a byte that is not UTF-8
+  // aborted the JSON listing of every key, after this one was stored).
+  if (!simdjson::validate_utf8(spec.team.data(), spec.team.size()))
+    return bad("team must be valid UTF-8");
+  for (unsigned char c : spec.team)
+    if (c < 0x20 || c == 0x7f)
+      return bad("team must not hold control characters (a line break, a tab, ...)");
   for (const auto& o : spec.allow.objectives) {
     bool known = o == "*";
     for (const char* k : kObjectives) known = known || o == k;
@@ -122,8 +130,10 @@ std::optional<KeyPermissions> permissions_from_json(const nlohmann::json& j) {
       return out;
     }
     for (const auto& s : *it) {
-      if (s.is_string()) out.push_back(s.get<std::string>());
-      else ok = false;
+      if (s.is_string())
+        out.push_back(s.get<std::string>());
+      else
+        ok = false;
     }
     return out;
   };
@@ -142,14 +152,18 @@ std::optional<KeyLimits> limits_from_json(const nlohmann::json& j) {
   auto whole = [&](const char* key, std::int64_t& out) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return;
-    if (it->is_number_integer() && it->get<std::int64_t>() >= 0) out = it->get<std::int64_t>();
-    else ok = false;
+    if (it->is_number_integer() && it->get<std::int64_t>() >= 0)
+      out = it->get<std::int64_t>();
+    else
+      ok = false;
   };
   auto amount = [&](const char* key, double& out) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return;
-    if (it->is_number() && it->get<double>() >= 0) out = it->get<double>();
-    else ok = false;
+    if (it->is_number() && it->get<double>() >= 0)
+      out = it->get<double>();
+    else
+      ok = false;
   };
   whole("requests_per_minute", l.requests_per_minute);
   whole("tokens_per_minute", l.tokens_per_minute);

@@ -9,6 +9,7 @@
 
 #include "api/route_input.h"
 #include "cli/command.h"
+#include "cli/json_text.h"
 #include "cli/number_checks.h"
 #include "config/config.h"
 #include "data/outcomes.h"
@@ -87,8 +88,9 @@ int run_online(const EvalCliOptions& o, const data::Outcomes& train, const data:
   options.seed = o.seed;
   options.warmup = o.warmup;
   if (!o.report_out.empty() || !o.strong.empty() || !o.weak.empty()) {
-    fmt::print(stderr, "switchboard eval: --report, --strong and --weak go with the frontier "
-                       "evaluation, not --online (--json and --plot do)\n");
+    fmt::print(stderr,
+               "switchboard eval: --report, --strong and --weak go with the frontier "
+               "evaluation, not --online (--json and --plot do)\n");
     return 2;
   }
   options.artifacts_dir = o.artifacts;
@@ -108,7 +110,8 @@ int run_online(const EvalCliOptions& o, const data::Outcomes& train, const data:
   }
   if (!o.quiet) fmt::print("{}", eval::online_to_table(*result));
   bool ok = true;
-  if (!o.json_out.empty()) ok &= write_file(o.json_out, eval::online_to_json(*result).dump(2) + "\n");
+  if (!o.json_out.empty())
+    ok &= write_file(o.json_out, json_text(eval::online_to_json(*result)) + "\n");
   if (!o.plot_out.empty()) ok &= write_file(o.plot_out, eval::online_to_svg(*result));
   return ok ? 0 : 1;
 }
@@ -124,9 +127,10 @@ int run_sessions(const EvalCliOptions& o, const data::Outcomes& train, const dat
   options.policy_config = o.policy_config;
   if (!o.plot_out.empty() || !o.report_out.empty() || o.reference || !o.drift.empty() ||
       o.warmup > 0 || !o.strong.empty() || !o.weak.empty()) {
-    fmt::print(stderr, "switchboard eval: --plot, --report, --reference, --drift, --warmup, "
-                       "--strong and --weak do not go with --sessions (its outputs: the table and "
-                       "--json)\n");
+    fmt::print(stderr,
+               "switchboard eval: --plot, --report, --reference, --drift, --warmup, "
+               "--strong and --weak do not go with --sessions (its outputs: the table and "
+               "--json)\n");
     return 2;
   }
   options.turns = o.sessions;
@@ -142,7 +146,7 @@ int run_sessions(const EvalCliOptions& o, const data::Outcomes& train, const dat
   }
   if (!o.quiet) fmt::print("{}", eval::sessions_to_table(*result));
   if (!o.json_out.empty() &&
-      !write_file(o.json_out, eval::sessions_to_json(*result).dump(2) + "\n"))
+      !write_file(o.json_out, json_text(eval::sessions_to_json(*result)) + "\n"))
     return 1;
   return 0;
 }
@@ -176,8 +180,9 @@ int run_eval(const EvalCliOptions& o) {
     return 2;
   }
   if (o.lambda) {  // the frontier sweeps λ itself
-    fmt::print(stderr, "switchboard eval: --lambda goes with --online or --sessions (the frontier "
-                       "evaluation sweeps λ)\n");
+    fmt::print(stderr,
+               "switchboard eval: --lambda goes with --online or --sessions (the frontier "
+               "evaluation sweeps λ)\n");
     return 2;
   }
   eval::EvalOptions options;
@@ -197,7 +202,7 @@ int run_eval(const EvalCliOptions& o) {
   result->test_path = o.test;
   if (!o.quiet) fmt::print("{}", eval::to_table(*result));
   bool ok = true;
-  if (!o.json_out.empty()) ok &= write_file(o.json_out, eval::to_json(*result).dump(2) + "\n");
+  if (!o.json_out.empty()) ok &= write_file(o.json_out, json_text(eval::to_json(*result)) + "\n");
   if (!o.plot_out.empty()) ok &= write_file(o.plot_out, eval::to_svg(*result));
   if (!o.report_out.empty()) ok &= write_file(o.report_out, eval::to_markdown(*result));
   return ok ? 0 : 1;
@@ -219,20 +224,24 @@ const CommandRegistrar kEval(
       app.add_option("--json", o->json_out, "Write every point and metric as JSON");
       app.add_option("--plot", o->plot_out, "Write an SVG plot of the frontiers");
       app.add_option("--report", o->report_out, "Write a Markdown report");
-      app.add_option("--artifacts", o->artifacts,
-                     "Keep the trained policies' files in this directory (default: a temporary one, removed)");
+      app.add_option(
+          "--artifacts", o->artifacts,
+          "Keep the trained policies' files in this directory (default: a temporary one, removed)");
       app.add_option("--seed", o->seed, "Seed for anything random")
           ->capture_default_str()
           ->check(whole_number());
       app.add_flag("--quiet", o->quiet, "Do not print the table");
       app.add_flag("--online", o->online,
-                   "Replay TEST as a stream, feeding each decision its recorded outcome (learning policies: bandit, elo)");
+                   "Replay TEST as a stream, feeding each decision its recorded outcome (learning "
+                   "policies: bandit, elo)");
       app.add_option("--drift", o->drift,
-                     "--online: MODEL:AFTER:FACTOR multiplies MODEL's recorded scores by FACTOR after AFTER TEST prompts");
+                     "--online: MODEL:AFTER:FACTOR multiplies MODEL's recorded scores by FACTOR "
+                     "after AFTER TEST prompts");
       app.add_option("--reference", o->reference,
                      "--online: the offline policy to compare with (default: classifier)");
-      app.add_option("--lambda", o->lambda,
-                     "--online, --sessions: λ (quality points per USD) of every policy (default: 20)")
+      app.add_option(
+             "--lambda", o->lambda,
+             "--online, --sessions: λ (quality points per USD) of every policy (default: 20)")
           ->check(finite_number(false));
       app.add_option("--sessions", o->sessions,
                      "Replay TEST as conversations of this many turns (per task, seeded) with and "
@@ -276,10 +285,9 @@ int run_route(const RouteCliOptions& o) {
     return 2;
   }
   const std::string route_name = o.route.empty() ? cfg.routes.front().name : o.route;
-  const std::string body =
-      nlohmann::json{{"model", route_name},
-                     {"messages", {{{"role", "user"}, {"content", o.prompt}}}}}
-          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string body = nlohmann::json{{"model", route_name},
+                                          {"messages", {{{"role", "user"}, {"content", o.prompt}}}}}
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const std::string lambda = o.lambda ? fmt::format("{}", *o.lambda) : "";
   pipeline::RequestHeaders headers;
   if (o.lambda) headers.items.emplace_back("x-switchboard-lambda", lambda);
@@ -290,8 +298,9 @@ int run_route(const RouteCliOptions& o) {
     return 1;
   }
   if (!r.explanation) {
-    const Error e = r.error ? *r.error
-                            : make_error(ErrorKind::kInternal, "internal_error", "no decision was made");
+    const Error e =
+        r.error ? *r.error
+                : make_error(ErrorKind::kInternal, "internal_error", "no decision was made");
     if (e.kind == ErrorKind::kNotFound) {
       std::string names;
       for (const auto& route : cfg.routes) names += (names.empty() ? "" : ", ") + route.name;
@@ -303,9 +312,8 @@ int run_route(const RouteCliOptions& o) {
     return 1;
   }
   if (o.json)
-    fmt::print("{}\n", r.explanation->dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-  else
-  {
+    fmt::print("{}\n", json_text(*r.explanation));
+  else {
     Decision decision = *r.decision;
     decision.reason = r.explanation->value("reason", decision.reason);
     fmt::print("{}", eval::explain_decision_text(decision, route_name, o.lambda, r.signals));

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -18,6 +19,7 @@
 #include "access/settings.h"
 #include "access/unknown_names.h"
 #include "cli/command.h"
+#include "cli/json_text.h"
 #include "config/config.h"
 #include "core/wall_clock.h"
 
@@ -66,10 +68,25 @@ std::optional<std::string> db_path(const KeysOptions& o) {
   return s->keys_db;
 }
 
+// Only `create` makes a key database: listing, revoking or reading usage from a path that holds
+// none (a typo, a relative path read from another directory) said "no keys" and left an empty
+// database there.
+bool exists_or_say(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) return true;
+  fmt::print(stderr,
+             "switchboard keys: no key database at {} (keys are created with `switchboard keys "
+             "create`; a relative path is read from the current directory)\n",
+             path);
+  return false;
+}
+
 // The keys store named by --db or the config, or nullptr after printing why it cannot be opened.
-std::unique_ptr<access::KeyStore> open_store(const KeysOptions& o) {
+// `create`: made when absent.
+std::unique_ptr<access::KeyStore> open_store(const KeysOptions& o, bool create = false) {
   auto path = db_path(o);
   if (!path) return nullptr;
+  if (!create && !exists_or_say(*path)) return nullptr;
   auto store = access::KeyStore::open(*path);
   if (!store) {
     fmt::print(stderr, "switchboard keys: {}\n", store.error().message);
@@ -106,7 +123,7 @@ int create(KeysOptions o) {
       for (const auto& w : access::unknown_names(o.spec.allow, **cfg))
         fmt::print(stderr, "switchboard keys: warning: {}\n", w);
   }
-  auto store = open_store(o);
+  auto store = open_store(o, /*create=*/true);
   if (!store) return 1;
   auto created = store->create(o.spec);
   if (!created) {
@@ -115,7 +132,7 @@ int create(KeysOptions o) {
   }
   if (o.json) {
     nlohmann::json j = {{"key", access::key_json(created->key)}, {"secret", created->secret}};
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", json_text(j));
     return 0;
   }
   const auto& k = created->key;
@@ -142,7 +159,7 @@ int list(const KeysOptions& o) {
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& k : *keys) arr.push_back(access::key_json(k));
-    fmt::print("{}\n", arr.dump(2));
+    fmt::print("{}\n", json_text(arr));
     return 0;
   }
   fmt::print("{:<20} {:<14} {:<21} {:<12} {:<16} {:<16} {:<12} {}\n", "NAME", "TEAM", "ID",
@@ -152,7 +169,7 @@ int list(const KeysOptions& o) {
                k.prefix, list_text(k.allow.routes, !k.allow.models.empty()),
                list_text(k.allow.models, !k.allow.routes.empty()), list_text(k.allow.objectives),
                limit_text(k.limits),
-               !k.active()           ? "  (revoked)"
+               !k.active()          ? "  (revoked)"
                : !k.refused.empty() ? "  (REFUSED: " + k.refused + ")"
                                     : std::string());
   return 0;
@@ -173,6 +190,7 @@ int revoke(const KeysOptions& o) {
 int usage(const KeysOptions& o) {
   auto path = db_path(o);
   if (!path) return 2;
+  if (!exists_or_say(*path)) return 1;
   const auto now = unix_ms();
   auto rows =
       access::query_usage(*path, o.by, now - static_cast<std::int64_t>(o.days * 86'400'000));
@@ -189,7 +207,7 @@ int usage(const KeysOptions& o) {
                      {"prompt_tokens", r.prompt_tokens},
                      {"completion_tokens", r.completion_tokens},
                      {"cost_usd", r.cost_usd}});
-    fmt::print("{}\n", arr.dump(2));
+    fmt::print("{}\n", json_text(arr));
     return 0;
   }
   fmt::print("{:<28} {:>9} {:>8} {:>12} {:>12} {:>12}\n", o.by, "requests", "refused", "prompt_tok",

@@ -1,4 +1,9 @@
-// Entry point: dispatches to the registered subcommands (src/cli/*_command.cc).
+// Entry point: dispatches to the registered subcommands (src/cli/*_command.cc). A command that
+// lets an exception out ends with its message and exit status 1, not std::terminate's abort (each
+// command reports its own errors; this is the net under them).
+#include <fmt/format.h>
+
+#include <exception>
 #include <map>
 
 #include "cli/command.h"
@@ -16,7 +21,13 @@ int main(int argc, char** argv) {
   }
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, run] : mains) {
-    if (sub->parsed()) return run();
+    if (!sub->parsed()) continue;
+    try {
+      return run();
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "switchboard {}: {}\n", sub->get_name(), e.what());
+      return 1;
+    }
   }
   return 2;
 }

@@ -25,27 +25,27 @@ const CommandRegistrar kReplayBackend(
           ->check(CLI::Range(1, 256));
       app.add_option("--input-price", o->prices.input_per_mtok, "USD per million prompt tokens")
           ->capture_default_str()
-          ->check(CLI::NonNegativeNumber);
+          ->check(finite_number(false));
       app.add_option("--output-price", o->prices.output_per_mtok,
                      "USD per million completion tokens")
           ->capture_default_str()
-          ->check(CLI::NonNegativeNumber);
+          ->check(finite_number(false));
       app.add_option("--ttft-ms", o->faults.ttft_ms, "Delay before the first byte of an answer")
           ->capture_default_str()
-          ->check(CLI::NonNegativeNumber);
+          ->check(finite_number(false));
       app.add_option("--tokens-per-sec", o->faults.tokens_per_sec, "Stream pacing (0 = no pacing)")
           ->capture_default_str()
-          ->check(CLI::NonNegativeNumber);
+          ->check(finite_number(false));
       app.add_option("--error-rate", o->faults.error_rate,
                      "Share of requests answered with HTTP 500")
           ->capture_default_str()
-          ->check(CLI::Range(0.0, 1.0));
+          ->check(finite_number(false) & CLI::Range(0.0, 1.0));
       app.add_option("--hang-rate", o->faults.hang_rate, "Share of requests never answered")
           ->capture_default_str()
-          ->check(CLI::Range(0.0, 1.0));
+          ->check(finite_number(false) & CLI::Range(0.0, 1.0));
       app.add_option("--drop-rate", o->faults.drop_rate, "Share of requests cut off half-way")
           ->capture_default_str()
-          ->check(CLI::Range(0.0, 1.0));
+          ->check(finite_number(false) & CLI::Range(0.0, 1.0));
       auto cut = std::make_shared<std::string>("event");
       app.add_option("--cut", *cut,
                      "Where a dropped stream is cut: after a whole event, mid-line, or inside a "
@@ -55,9 +55,12 @@ const CommandRegistrar kReplayBackend(
       app.add_option("--seed", o->seed, "Seed of the fault PRNG")
           ->capture_default_str()
           ->check(whole_number());
+      // Bounded like a request's `dimensions` (replay_embeddings.cc): 99999999999 aborted the
+      // server at its first embedding.
       app.add_option("--embedding-dim", o->embedding_dim,
-                     "Also serve /v1/embeddings with deterministic vectors of this length (the "
-                     "model need not be in the data then)");
+                     "Also serve /v1/embeddings with deterministic vectors of this length, at "
+                     "most 8192 (the model need not be in the data then)")
+          ->check(whole_number() & CLI::Range(0, 8192));
       return [o, cut] {
         o->faults.cut = replay::parse_cut(*cut).value_or(replay::Cut::kEvent);
         return replay::run_replay_backend(*o);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/json_text.h"
 #include "cli/number_checks.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
@@ -51,9 +52,9 @@ Result<std::vector<std::int64_t>> parse_max_context(const std::string& spec, std
       if (value < 0 || count <= 0) throw std::invalid_argument("");
       // No more entries than replicas (a count of 10^10 used to fill memory before the check).
       if (static_cast<std::uint64_t>(count) > replicas - std::min(replicas, out.size()))
-        return make_error(ErrorKind::kBadRequest, "bad_option",
-                          fmt::format("--max-context lists more than the {} replicas of --replicas",
-                                      replicas));
+        return make_error(
+            ErrorKind::kBadRequest, "bad_option",
+            fmt::format("--max-context lists more than the {} replicas of --replicas", replicas));
       for (std::int64_t i = 0; i < count; ++i) out.push_back(value);
     } catch (const std::exception&) {
       return make_error(ErrorKind::kBadRequest, "bad_option",
@@ -125,7 +126,11 @@ int run_sim(const SimCliOptions& o) {
     std::string name = kv.substr(0, dot), key = kv.substr(dot + 1, eq - dot - 1);
     YAML::Node& node = options[name];
     if (!node.IsMap()) node["type"] = name;
-    node[key] = YAML::Load(kv.substr(eq + 1));
+    try {
+      node[key] = YAML::Load(kv.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      return fail("--balancer-opt " + kv + ": not a value (" + e.msg + ")");
+    }
   }
 
   sim::Report report;
@@ -135,8 +140,7 @@ int run_sim(const SimCliOptions& o) {
   report.trace_seconds = span_s;
   report.options = opts;
   const auto names = split(o.balancers, ',');
-  if (names.empty())
-    return fail("--balancer needs one or more balancer names, comma-separated");
+  if (names.empty()) return fail("--balancer needs one or more balancer names, comma-separated");
   for (const auto& name : names) {
     YAML::Node node = options.count(name) ? options[name] : YAML::Node();
     if (name == "prefix_affinity" && !(node.IsMap() && node["cache_blocks"])) {
@@ -157,7 +161,7 @@ int run_sim(const SimCliOptions& o) {
     if (!used) return fail("--balancer-opt names '" + name + "', which is not in --balancer");
   }
   if (o.json_out != "-") fmt::print("{}", sim::report_text(report));
-  if (!o.json_out.empty() && !write_file(o.json_out, sim::report_json(report).dump(2) + "\n"))
+  if (!o.json_out.empty() && !write_file(o.json_out, json_text(sim::report_json(report)) + "\n"))
     return 1;
   if (!o.svg_out.empty() && !write_file(o.svg_out, sim::report_svg(report))) return 1;
   return 0;

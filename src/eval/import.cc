@@ -46,7 +46,8 @@ void discard(std::ofstream& os, const fs::path& tmp) {
   fs::remove(tmp, ignored);
 }
 
-// One split, file by file: only one CSV's records are in memory at a time.
+// One split, file by file: only one CSV's records are in memory at a time. Written to OUT.tmp;
+// the caller renames it once both splits are whole.
 Result<ImportedSplit> import_split(const std::string& in_dir, const std::string& suffix,
                                    const fs::path& out) {
   auto files = split_files(in_dir, suffix);
@@ -84,11 +85,6 @@ Result<ImportedSplit> import_split(const std::string& in_dir, const std::string&
     discard(os, tmp);
     return write_failed("write to " + tmp.string() + " failed");
   }
-  std::error_code ec;
-  fs::rename(tmp, out, ec);
-  if (ec)
-    return write_failed("cannot rename " + tmp.string() + " to " + out.string() + ": " +
-                        ec.message());
   split.models.assign(models.begin(), models.end());
   split.tasks.assign(tasks.begin(), tasks.end());
   return split;
@@ -105,8 +101,22 @@ Result<ImportSummary> import_routerbench(const std::string& in_dir, const std::s
   if (!train) return train.error();
   summary.train = std::move(*train);
   auto test = import_split(in_dir, "_test.csv", fs::path(out_dir) / "test.jsonl");
-  if (!test) return test.error();
+  if (!test) {
+    fs::remove(summary.train.path + ".tmp", ec);
+    return test.error();
+  }
   summary.test = std::move(*test);
+  // Both splits are whole: only now do they replace the old ones (a failed test split left the
+  // new train.jsonl beside the old test.jsonl). Between the two renames a reader may see a new
+  // train with the old test; a failure of the second rename is reported.
+  for (const auto* split : {&summary.train, &summary.test}) {
+    fs::rename(split->path + ".tmp", split->path, ec);
+    if (ec) {
+      const std::string why = ec.message();
+      for (const auto* s : {&summary.train, &summary.test}) fs::remove(s->path + ".tmp", ec);
+      return write_failed("cannot rename " + split->path + ".tmp to " + split->path + ": " + why);
+    }
+  }
   return summary;
 }
 

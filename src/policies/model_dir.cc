@@ -102,7 +102,7 @@ std::optional<Error> write_manifest(const std::string& dir, const Manifest& m) {
                        {"cost", m.objectives->cost}};
   if (!m.calibration.is_null()) j["calibration"] = m.calibration;
   return write_file_atomic((std::filesystem::path(dir) / "manifest.json").string(),
-                           j.dump(2) + "\n");
+                           j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 namespace {
@@ -120,8 +120,9 @@ Result<Manifest> load_manifest(const std::string& dir, const std::string& policy
     if (j.value("format", "") != "switchboard-policy-model")
       return bad_dir(dir, "manifest.json is not a switchboard policy model");
     if (!j.at("version").is_number_integer())
-      return bad_dir(dir, "manifest.json: version must be a whole number; retrain with "
-                          "`switchboard train`");
+      return bad_dir(dir,
+                     "manifest.json: version must be a whole number; retrain with "
+                     "`switchboard train`");
     m.version = j.at("version").get<int>();
     if (m.version != kModelDirVersion)
       return bad_dir(

@@ -5,6 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import OpenAI from 'openai';
 import {
   startGateway, model, stopAll, chatBody, postChat, getDecision, getJson, sleep, expectErrorShape,
@@ -74,6 +75,15 @@ describe('API keys', () => {
     const dup = keysCli(['create', '--db', db, '--name', 'open']);
     assert.notEqual(dup.status, 0);
     assert.match(dup.stderr, /exists/);
+    // Only create makes a database: a list, usage or revoke of a path holding none says so and
+    // leaves nothing there (an empty database was made, and "no keys" listed).
+    const typo = `${db}.typo`;
+    for (const args of [['list'], ['usage'], ['revoke', 'open']]) {
+      const r = keysCli([args[0], '--db', typo, ...args.slice(1)]);
+      assert.notEqual(r.status, 0, args[0]);
+      assert.match(r.stderr, /no key database at .*\.typo/);
+    }
+    assert.ok(!existsSync(typo));
   });
 
   test('create --config warns about routes and models the config lacks, and creates the key', () => {

@@ -93,6 +93,14 @@ TEST(AccessKey, SpecsAreValidated) {
   EXPECT_TRUE(validate(s));
   s.limits.usd_per_month = 1e6;
   EXPECT_FALSE(validate(s));
+  // The team: one line of UTF-8 (a byte that is not aborted `keys list --json` for every key).
+  s.team = "platform — ü";
+  EXPECT_FALSE(validate(s));
+  s.team = "bad\xff";
+  ASSERT_TRUE(validate(s));
+  EXPECT_NE(validate(s)->message.find("UTF-8"), std::string::npos);
+  s.team = "two\nlines";
+  EXPECT_TRUE(validate(s));
 }
 
 TEST(AccessKeyStore, CreateListRevokeAndNameReuse) {

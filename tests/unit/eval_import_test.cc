@@ -28,6 +28,11 @@ void write(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;
 }
 
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 TEST(ImportRouterBench, WritesBothSplits) {
   auto in = fresh_dir("in");
   write(in / "a_train.csv",
@@ -93,6 +98,30 @@ TEST(ImportRouterBench, Errors) {
   EXPECT_NE(r.error().message.find("a_train.csv:2"), std::string::npos);
 
   EXPECT_FALSE(import_routerbench("/nonexistent/dir", fresh_dir("x").string()).ok());
+}
+
+// A re-import whose test split fails leaves both old splits as they were (the new train.jsonl
+// was in place beside the old test.jsonl) and no temporary file.
+TEST(ImportRouterBench, AFailedTestSplitReplacesNeitherSplit) {
+  auto in = fresh_dir("again");
+  write(in / "a_train.csv",
+        std::string(kHeader) + "0,x.1,['q'],a,1.0,0.0,['y'],['n'],0.2,0.1,m1\n");
+  write(in / "a_test.csv",
+        std::string(kHeader) + "0,x.9,['q'],a,1.0,0.0,['y'],['n'],0.2,0.1,m1\n");
+  auto out = fresh_dir("again_out");
+  ASSERT_TRUE(import_routerbench(in.string(), out.string()).ok());
+  const auto before_train = read(out / "train.jsonl"), before_test = read(out / "test.jsonl");
+  write(in / "a_train.csv",
+        std::string(kHeader) + "0,x.2,['other'],a,1.0,0.0,['y'],['n'],0.2,0.1,m1\n");
+  write(in / "a_test.csv",
+        std::string(kHeader) + "0,x.9,['q'],a,2.0,0.0,['y'],['n'],0.2,0.1,m1\n");  // score 2
+  auto r = import_routerbench(in.string(), out.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("a_test.csv:2"), std::string::npos) << r.error().message;
+  EXPECT_EQ(read(out / "train.jsonl"), before_train);
+  EXPECT_EQ(read(out / "test.jsonl"), before_test);
+  EXPECT_FALSE(fs::exists(out / "train.jsonl.tmp"));
+  EXPECT_FALSE(fs::exists(out / "test.jsonl.tmp"));
 }
 
 }  // namespace

@@ -155,6 +155,23 @@ TEST(RouterBenchCsv, ErrorsNameLineAndColumn) {
   }
   std::istringstream no_prompt(",sample_id,eval_name,m1\n");
   EXPECT_FALSE(read_routerbench_csv(no_prompt, "h.csv").ok());
+  // A column named twice: which one held the scores was the first's, silently.
+  std::istringstream twice(",sample_id,prompt,eval_name,m1,m1\n0,a,['p'],qa,1.0,0.0\n");
+  auto dup = read_routerbench_csv(twice, "dup.csv");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.error().message.find("column 'm1' appears twice"), std::string::npos)
+      << dup.error().message;
+}
+
+// The header's columns are looked up by hash: 150,000 model columns (a 1 MB header line) are
+// read at once, not in minutes (no timing asserted: the layout is checked).
+TEST(RouterBenchCsv, AWideHeaderIsReadWhole) {
+  std::string header = ",sample_id,prompt,eval_name";
+  for (int i = 0; i < 150000; ++i) header += ",m" + std::to_string(i);
+  std::istringstream in(header + "\n");
+  auto out = read_routerbench_csv(in, "wide.csv");
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->records.empty());
 }
 
 TEST(RouterBenchCsv, MissingDirectoryIsAnError) {
