@@ -3,11 +3,12 @@
 // while `switchboard train` rewrites the directory it serves from never reads a mix of old and new
 // files (an index of one training run with the outcomes of another).
 //
-// Contract: `StagedDir staged(out)` creates an empty sibling OUT.training-PID; the trainer writes
-// there (and names it in the spec it returns: `publish` rewrites those paths to OUT); `publish`
-// moves the old OUT aside, renames the staging directory to OUT and deletes the old one. Between
-// the two renames OUT does not exist (a reload then fails and keeps the running config). The
-// destructor removes a staging directory never published.
+// Contract: `StagedDir::create(out)` refuses an OUT that is not new, empty or a model directory
+// (a manifest.json: anything else there would be deleted), or that is or holds the current
+// directory; it creates an empty sibling OUT.training-PID. The trainer writes there (and names it
+// in the spec it returns: `publish` rewrites those paths to OUT); `publish` swaps it with OUT in
+// one atomic rename (renameat2 RENAME_EXCHANGE: OUT never goes missing) and deletes the old
+// files. The destructor removes a staging directory never published.
 
 #include <yaml-cpp/yaml.h>
 

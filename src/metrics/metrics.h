@@ -6,7 +6,7 @@
 // address, for the life of the Family (the process's, for GatewayMetrics): series are never
 // removed or moved — except by Family::retain(), used only on families whose series are all set
 // afresh on every scrape and never held (the per-replica, capacity and budget gauges of
-// GatewayMetrics::before_render). So a caller that sees the same labels again (per route, model, replica) may
+// GatewayMetrics::before_render, and session_sync, set by a render hook). So a caller that sees the same labels again (per route, model, replica) may
 // resolve them once and keep the reference, e.g. in its per-replica state, and from then on
 // update it with atomics only, without the mutex or the label lookup:
 //
@@ -125,8 +125,8 @@ class Family {
   }
   void render(std::string& out) const;
   // Removes the series whose label values `keep` refuses. Only for a family whose series are all
-  // set afresh on every scrape (in GatewayMetrics::before_render, which runs one at a time) and
-  // never held by reference: a replica, model or route that a reload removed must leave the
+  // set afresh on every scrape (in GatewayMetrics::before_render or a render hook, which run one
+  // scrape at a time) and never held by reference: a replica, model or route that a reload removed must leave the
   // exposition, not show its last value for ever.
   template <typename Keep>
   void retain(Keep keep) {

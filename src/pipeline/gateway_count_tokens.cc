@@ -182,6 +182,7 @@ asio::awaitable<void> Gateway::count_tokens(http::Exchange& ex, const TokenCount
                    false,
                    deadline,
                    model->upstream_headers[replica->ordinal]};
+    call.connect_timeout = model->config->connect_timeout;
     // As for /v1/messages: the client's anthropic-beta, when the replica lets it through.
     if (api.native_api == "anthropic" && rc.pass_anthropic_beta) call.client_headers = passed;
     auto started = co_await upstream_of(worker).start(call);

@@ -34,7 +34,8 @@ awaitable<Result<std::pair<unsigned, std::string>>> get(http::UpstreamClient& cl
   const std::string target_path = rc.endpoint.base_path + path;
   auto req = http::make_upstream_request(http::bhttp::verb::get, target_path);
   for (const auto& [name, value] : m.upstream_headers[r.ordinal]) req.set(name, value);
-  http::UpstreamTarget target{&rc.endpoint, m.authorization[r.ordinal], r.index};
+  http::UpstreamTarget target{&rc.endpoint, m.authorization[r.ordinal], r.index,
+                              m.config->connect_timeout};
   const auto deadline = Clock::now() + timeout;
   auto started = co_await client.start(target, std::move(req), deadline);
   if (!started) co_return started.error();

@@ -26,15 +26,26 @@ CREATE TABLE IF NOT EXISTS learning_states (
 ) WITHOUT ROWID;
 )sql";
 
-// The former one-row-per-route table's rows, moved once (models unknown: "").
-constexpr const char* kMoveOldStates = R"sql(
+// The former one-row-per-route table's rows, copied once (models unknown: ""); the old table
+// is left as it was, so the previous version still finds its states after a downgrade.
+constexpr const char* kCopyOldStates = R"sql(
 BEGIN IMMEDIATE;
 INSERT OR IGNORE INTO learning_states
   SELECT route, coalesce(signature, ''), '', policy, observations, stream_id, state, time_ms
   FROM learning_state;
-DELETE FROM learning_state;
+PRAGMA user_version = 1;
 COMMIT;
 )sql";
+
+int user_version(sqlite3* db) {
+  sqlite3_stmt* st = nullptr;
+  int v = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
 
 }  // namespace
 
@@ -50,8 +61,9 @@ Result<std::unique_ptr<FeedbackStore>> FeedbackStore::open(const std::string& pa
                   "route,signature,models,policy,observations,stream_id,state,time_ms"}})
     if (std::string why = check_columns(fs->db_, table, columns); !why.empty())
       return make_error(ErrorKind::kInternal, "store_error", path + ": " + why);
-  if (sqlite3_exec(fs->db_, kMoveOldStates, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Error e = sqlite_error(fs->db_, "moving the saved learning states");
+  if (user_version(fs->db_) < 1 &&
+      sqlite3_exec(fs->db_, kCopyOldStates, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Error e = sqlite_error(fs->db_, "copying the saved learning states");
     sqlite3_exec(fs->db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return e;
   }

@@ -8,7 +8,8 @@
 // A route's state is kept per policy spec and model set: a spec changed and changed back, or a
 // model removed and added back, finds its state again (one row per route, overwritten by the new
 // spec's empty state, lost it for good). The newest kStatesPerRoute rows of a route are kept. Rows
-// of the former one-row-per-route table (learning_state) are moved over at open, with models "".
+// of the former one-row-per-route table (learning_state) are copied over once (the file's
+// user_version 0 → 1), with models "", and left there for a downgrade.
 //
 // One feedback row per decision: add() inserts all its rows in one transaction and inserts none
 // when any decision already has feedback (the endpoint's 409). A pairwise preference is two rows,

@@ -30,6 +30,7 @@ TEST(StagedDir, ReplacesTheOldDirectoryWholeAndRenamesTheSpecsPaths) {
   const fs::path root = fs::temp_directory_path() / "staged";
   const fs::path out = root / "knn";
   fs::create_directories(out);
+  write(out / "manifest.json", "{}");  // a model directory: it may be replaced
   write(out / "index.bin", "old index");
   write(out / "stale.bin", "a file the new run does not write");
 
@@ -49,7 +50,7 @@ TEST(StagedDir, ReplacesTheOldDirectoryWholeAndRenamesTheSpecsPaths) {
   ASSERT_FALSE(staged->publish(spec));
 
   EXPECT_EQ(entries(root), std::vector<std::string>{"knn"});  // no staging, no old copy
-  EXPECT_EQ(entries(out), (std::vector<std::string>{"index.bin", "warm_start"}));
+  EXPECT_EQ(entries(out), (std::vector<std::string>{".switchboard-train", "index.bin", "warm_start"}));
   EXPECT_EQ(read(out / "index.bin"), "new index");
   EXPECT_EQ(spec["model_dir"].as<std::string>(), out.string());
   EXPECT_EQ(spec["warm_start"].as<std::string>(), (out / "warm_start").string());
@@ -79,7 +80,31 @@ TEST(StagedDir, ANewDirectoryIsCreatedWithItsParents) {
   YAML::Node spec;
   ASSERT_FALSE(staged->publish(spec));
   EXPECT_EQ(read(out / "model.bin"), "m");
+  // No manifest.json there, but a training run's marker: it may be trained into again.
+  EXPECT_TRUE(StagedDir::create(out.string()).ok());
   EXPECT_FALSE(StagedDir::create("/").ok());  // no directory to write beside
+}
+
+// What --out would replace whole must be a model directory (or new, or empty): a project
+// directory, a file or the current directory were deleted.
+TEST(StagedDir, RefusesToReplaceWhatNoTrainingWrote) {
+  const fs::path root = fs::temp_directory_path() / "refused";
+  fs::create_directories(root / "project");
+  write(root / "project" / "notes.txt", "keep me");
+  write(root / "file", "keep me too");
+  fs::create_directories(root / "empty");
+  auto project = StagedDir::create((root / "project").string());
+  ASSERT_FALSE(project.ok());
+  EXPECT_NE(project.error().message.find("no manifest.json"), std::string::npos);
+  EXPECT_FALSE(StagedDir::create((root / "file").string()).ok());
+  const auto cwd = fs::current_path();
+  fs::current_path(root / "project");
+  EXPECT_FALSE(StagedDir::create(".").ok());
+  EXPECT_FALSE(StagedDir::create("..").ok());  // holds the current directory
+  fs::current_path(cwd);
+  EXPECT_TRUE(StagedDir::create((root / "empty").string()).ok());
+  EXPECT_EQ(read(root / "project" / "notes.txt"), "keep me");
+  EXPECT_EQ(read(root / "file"), "keep me too");
 }
 
 }  // namespace

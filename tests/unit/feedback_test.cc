@@ -242,8 +242,8 @@ TEST(FeedbackStore, OneFeedbackPerDecision) {
   std::filesystem::remove(path);
 }
 
-// A file of the former one-row-per-route table: its rows are moved over at open and restored
-// into the same spec whatever the models (they were not kept).
+// A file of the former one-row-per-route table: its rows are copied over once at open and
+// restored into the same spec whatever the models (they were not kept); the old table keeps them.
 TEST(FeedbackStore, StatesOfTheFormerTableAreMovedAtOpen) {
   const auto path = (std::filesystem::temp_directory_path() / "former_states.db").string();
   std::filesystem::remove(path);
@@ -266,8 +266,24 @@ TEST(FeedbackStore, StatesOfTheFormerTableAreMovedAtOpen) {
   EXPECT_EQ(row->observations, 42u);
   EXPECT_EQ(row->stream_id, "1-0");
   EXPECT_FALSE((*fs)->load_state("r", "other", "a,b"));
+  // Saved anew under the models, then opened again: the old row is not copied over it again.
+  row->models = "a,b";
+  row->observations = 50;
+  ASSERT_TRUE((*fs)->save_state(*row));
   fs->reset();
-  EXPECT_TRUE(store::FeedbackStore::open(path).ok());  // opened again: nothing moved twice
+  auto again = store::FeedbackStore::open(path);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->load_state("r", "sig", "a,b")->observations, 50u);
+  EXPECT_EQ((*again)->load_state("r", "sig", "c")->observations, 42u);  // the legacy row
+  again->reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM learning_state", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1);  // kept for the previous version
+  sqlite3_finalize(st);
+  sqlite3_close(db);
   std::filesystem::remove(path);
 }
 

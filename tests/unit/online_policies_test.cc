@@ -183,8 +183,6 @@ TEST(BanditPolicy, ListPricesPriceModelsBeforeTheirFirstBilledAnswer) {
   EXPECT_NEAR(p.state()->costs[0].predict(1000), 0.0002, 1e-5);
 }
 
-// A preference without a score rates both answers: winner 1, loser 0 (tie 0.5 each), each at its
-// own request's context; the arms then hold exactly what the same scores would have taught them.
 TEST(BanditPolicy, AnEmbeddingContextUnderAnotherEmbeddingProviderIsRefused) {
   auto config = config::parse_config(R"(signals:
   embedding: {provider: http, url: "http://127.0.0.1:3", model: e}
@@ -209,6 +207,8 @@ models:
   EXPECT_TRUE(make("{type: bandit, embedding_weight: 0}").ok());
 }
 
+// A preference without a score rates both answers: winner 1, loser 0 (tie 0.5 each), each at its
+// own request's context; the arms then hold exactly what the same scores would have taught them.
 TEST(BanditPolicy, LearnsFromPairwisePreferences) {
   bandit::BanditOptions o;
   o.dim = 1;

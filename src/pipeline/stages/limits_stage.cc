@@ -209,12 +209,13 @@ class LimitsStage final : public SyncStage {
     m.ratelimit_state_present.store(true, std::memory_order_relaxed);
     m.add_render_hook([&m, weak = std::weak_ptr<access::AccessService>(service_),
                        stage = std::weak_ptr<const void>(alive_)] {
+      // Gone, or the stage replaced (a request still running may hold the service past it): the
+      // series leave, and a newer stage's hook, run later in the same scrape, shows them again.
       auto service = weak.lock();
-      if (!service) {
+      if (!service || stage.expired()) {
         m.ratelimit_state_present.store(false, std::memory_order_relaxed);
         return false;
       }
-      if (stage.expired()) return false;
       m.ratelimit_state_present.store(true, std::memory_order_relaxed);
       m.ratelimit_state_up.set(service->state_up() ? 1 : 0);
       m.ratelimit_state_errors.set(static_cast<std::int64_t>(service->state_errors()));

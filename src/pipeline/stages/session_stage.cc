@@ -348,14 +348,17 @@ class SessionStage final : public SyncStage {
       auto set = [&m](const char* event, std::uint64_t v) {
         m.session_sync.with({event}).set(static_cast<std::int64_t>(v));
       };
-      auto fleet = fleet_weak.lock();
-      auto stored = stored_weak.lock();
+      // The stage replaced (a turn still running may hold the fleet past it): all its series
+      // leave; a newer stage's hook, run later in the same scrape, sets its own again.
+      const bool live = !stage.expired();
+      auto fleet = live ? fleet_weak.lock() : nullptr;
+      auto stored = live ? stored_weak.lock() : nullptr;
       static constexpr std::string_view kFleet[] = {"published", "merged", "dropped"};
       m.session_sync.retain([&](const std::vector<std::string>& l) {
         return std::ranges::find(kFleet, l[0]) != std::end(kFleet) ? fleet != nullptr
                                                                    : stored != nullptr;
       });
-      if ((!fleet && !stored) || stage.expired()) return false;
+      if (!fleet && !stored) return false;
       if (fleet) {
         set("published", fleet->published());
         set("merged", fleet->merged());
