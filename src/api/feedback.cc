@@ -13,7 +13,7 @@ Result<std::string> id_field(const nlohmann::json& j, const char* name) {
   if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
       it->get_ref<const std::string&>().size() > 200)
     return invalid_request(std::string("'") + name +
-                           "' must be a decision id (a non-empty string)");
+                           "' must be a decision id (a non-empty string of at most 200 bytes)");
   return it->get<std::string>();
 }
 

@@ -20,6 +20,7 @@
 #include "access/unknown_names.h"
 #include "cli/command.h"
 #include "cli/json_text.h"
+#include "cli/number_checks.h"
 #include "config/config.h"
 #include "core/wall_clock.h"
 
@@ -250,7 +251,8 @@ const CommandRegistrar kKeys(
       CLI::App* u = app.add_subcommand("usage", "Metered usage (tokens, USD) by key, team, ...");
       common(u);
       u->add_option("--by", o->by, "key, team, route, model or hour (default key)");
-      u->add_option("--days", o->days, "the last N days (default 1)");
+      u->add_option("--days", o->days, "the last N days (default 1)")
+          ->check(finite_number(true) & CLI::Range(0.0, 36500.0));
       return [o, c, l, r] {
         if (c->parsed()) return create(*o);
         if (l->parsed()) return list(*o);

@@ -3,6 +3,7 @@
 // load spread per balancer — as a table, JSON and an SVG plot.
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -17,6 +18,12 @@
 
 namespace switchboard::cli {
 namespace {
+
+// Bounds that keep the engine's microsecond clock (int64) far from overflowing: 1e308 µs per step
+// wrapped to a negative busy time and 0 completions, and a time scale of 1e-13 pushed arrivals
+// past the end of time (10 of 200 requests completed, exit 0).
+constexpr double kMaxMicros = 1e9;  // per step, or per token: 1000 s
+constexpr double kMinTimeScale = 1e-6, kMaxTimeScale = 1e6;
 
 struct SimCliOptions {
   std::string trace;
@@ -95,6 +102,18 @@ int run_sim(const SimCliOptions& o) {
       !(o.engine.prefill_us_per_token >= 0) || !(o.engine.attention_us_per_ktok >= 0) ||
       !(o.engine.decode_us_per_ktok >= 0))  // NaN compares false: written to fail
     return fail("engine parameters must be positive (and --kv-tokens at least one block)");
+  // The outputs must not overwrite the trace or each other (the JSON was lost under the SVG).
+  const auto same = [](const std::string& a, const std::string& b) {
+    if (a.empty() || b.empty()) return false;
+    if (a == "-" || b == "-") return a == b;
+    std::error_code ec;
+    return std::filesystem::equivalent(a, b, ec) ||
+           std::filesystem::absolute(a, ec).lexically_normal() ==
+               std::filesystem::absolute(b, ec).lexically_normal();
+  };
+  if (same(o.json_out, o.trace) || same(o.svg_out, o.trace))
+    return fail("--json and --svg must not name the trace " + o.trace);
+  if (same(o.json_out, o.svg_out)) return fail("--json and --svg name the same output");
   auto trace = sim::load_trace(o.trace, o.limit);
   if (!trace) return fail(trace.error().message);
   if (trace->format == "mooncake" && o.engine.block_tokens != 512)
@@ -114,6 +133,10 @@ int run_sim(const SimCliOptions& o) {
   if (o.rate > 0) {
     if (span_s <= 0) return fail("--rate needs a trace whose arrivals span some time");
     opts.time_scale = o.rate / (static_cast<double>(trace->requests.size()) / span_s);
+    if (!(opts.time_scale >= kMinTimeScale && opts.time_scale <= kMaxTimeScale))
+      return fail(fmt::format("--rate {} scales the trace's arrivals by {:g}, outside [{:g}, {:g}] "
+                              "(its times would overflow or vanish)",
+                              o.rate, opts.time_scale, kMinTimeScale, kMaxTimeScale));
   }
 
   // Options per balancer: NAME.KEY=VALUE.
@@ -181,7 +204,7 @@ const CommandRegistrar kSim(
                      "a balancer option, NAME.KEY=VALUE (repeatable)");
       app.add_option("--time-scale", o->time_scale,
                      "divide arrival times by this (2 = twice the trace's rate)")
-          ->check(finite_number(true));
+          ->check(finite_number(true) & CLI::Range(kMinTimeScale, kMaxTimeScale));
       app.add_option("--rate", o->rate, "scale arrivals to this many requests per second")
           ->check(finite_number(true));
       app.add_option("--limit", o->limit, "only the first N requests")->check(whole_number());
@@ -202,18 +225,18 @@ const CommandRegistrar kSim(
           ->capture_default_str();
       app.add_option("--step-us", e.step_us, "fixed time per step, µs")
           ->capture_default_str()
-          ->check(finite_number(false));
+          ->check(finite_number(false) & CLI::Range(0.0, kMaxMicros));
       app.add_option("--prefill-us-per-token", e.prefill_us_per_token, "prefill time per token, µs")
           ->capture_default_str()
-          ->check(finite_number(false));
+          ->check(finite_number(false) & CLI::Range(0.0, kMaxMicros));
       app.add_option("--attention-us-per-ktok", e.attention_us_per_ktok,
                      "extra prefill time per token per 1000 tokens of context before it, µs")
           ->capture_default_str()
-          ->check(finite_number(false));
+          ->check(finite_number(false) & CLI::Range(0.0, kMaxMicros));
       app.add_option("--decode-us-per-ktok", e.decode_us_per_ktok,
                      "decode time per running request per 1000 tokens of its context, µs")
           ->capture_default_str()
-          ->check(finite_number(false));
+          ->check(finite_number(false) & CLI::Range(0.0, kMaxMicros));
       return [o] { return run_sim(*o); };
     });
 
