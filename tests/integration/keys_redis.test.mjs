@@ -6,10 +6,9 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
 import {
   startGateway, model, stopAll, chatBody, postChat, getJson, tempDir, sleep,
-  expectErrorShape, parseMetrics, eventually
+  expectErrorShape, parseMetrics, eventually, reloadConfig
 } from './lib/harness.mjs';
 import { SKIP_NO_REDIS, startRedis } from './lib/redis.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
@@ -174,11 +173,7 @@ describe('rate limits shared through Redis', { skip: SKIP_NO_REDIS }, () => {
   test('a reload without `state` drops the shared-state series from /metrics', async () => {
     const has = async () => (await getJson(gwA.base, '/metrics')).text.includes('switchboard_ratelimit_state_up');
     assert.ok(await has());
-    const cfg = JSON.parse(readFileSync(gwA.configPath, 'utf8'));
-    delete cfg.state;
-    writeFileSync(gwA.configPath, JSON.stringify(cfg, null, 2));
-    gwA.proc.child.kill('SIGHUP');
-    await gwA.proc.waitFor(/reload \(sighup\) #1/, 10000);
+    await reloadConfig(gwA, (cfg) => { delete cfg.state; }, 1);
     // The old runtime (and its Redis state) goes once every worker served under the new one.
     await eventually(async () => {
       await postChat(gwA.base, chatBody('auto', 'after'), { headers: bearer(keys.free.secret) });

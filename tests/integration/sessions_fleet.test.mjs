@@ -5,9 +5,8 @@
 // sessions; with Redis gone every turn is still answered, each gateway keeping its own sessions.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import {
-  startGateway, model, stopAll, postChat, getDecision, sleep, eventually, metricSum, SLOWDOWN,
+  startGateway, model, stopAll, postChat, getDecision, sleep, eventually, metricSum, SLOWDOWN, reloadConfig,
 } from './lib/harness.mjs';
 
 // Turns reach the other gateways through Redis: a wait of seconds, longer under ASan (SLOWDOWN)
@@ -164,11 +163,7 @@ describe('sessions across two gateways sharing Redis', { skip: SKIP_NO_REDIS }, 
     const fleetSeries = async () => (await fetch(`${gw1.base}/metrics`).then((r) => r.text()))
       .split('\n').filter((l) => l.startsWith('switchboard_session_sync{event="published"}'));
     assert.equal((await fleetSeries()).length, 1);
-    const cfg = JSON.parse(readFileSync(gw1.configPath, 'utf8'));
-    delete cfg.state;
-    writeFileSync(gw1.configPath, JSON.stringify(cfg, null, 2));
-    gw1.proc.child.kill('SIGHUP');
-    await gw1.proc.waitFor(/reload \(sighup\) #1/, 10000);
+    await reloadConfig(gw1, (cfg) => { delete cfg.state; }, 1);
     // The old runtime (and its fleet link) goes once every worker served under the new one.
     await eventually(async () => {
       const r = await postChat(gw1.base, { model: 'chat', messages: [{ role: 'user', content: 'after' }] },

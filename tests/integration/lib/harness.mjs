@@ -559,6 +559,16 @@ export function expectErrorShape(assert, json, code) {
 // Parses Prometheus text into [{name, labels: {...}, value}].
 // Calls fn (sync or async) every 50 ms until it returns something truthy, which is returned; throws naming
 // `what` (and fn's last error, if it threw) when `ms` pass first.
+// Rewrites the gateway's config file through `edit(config)` and reloads it (SIGHUP), waiting for
+// the log line of reload number `generation` (1 for the gateway's first).
+export async function reloadConfig(gw, edit, generation) {
+  const config = JSON.parse(readFileSync(gw.configPath, 'utf8'));
+  edit(config);
+  writeFileSync(gw.configPath, JSON.stringify(config, null, 2));
+  gw.proc.child.kill('SIGHUP');
+  await gw.proc.waitFor(new RegExp(`reload \\(sighup\\) #${generation}\\b`), 10000);
+}
+
 export async function eventually(fn, ms = 10000, what = 'condition') {
   const deadline = Date.now() + ms;
   for (;;) {
