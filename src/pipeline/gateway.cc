@@ -2,6 +2,7 @@
 
 #include "pipeline/client_watch.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/string.hpp>
@@ -145,6 +146,15 @@ std::size_t Gateway::replace_runtime(std::unique_ptr<Runtime> fresh) {
   } else {
     swap();
   }
+  // Each worker drops the old runtime now, on its own thread, not at its next request: an idle
+  // worker kept it (its stages, their Redis links and threads, its metrics hooks) for as long as
+  // no request reached it — for ever on a quiet gateway. Handlers posted after detach() never run
+  // (the server's io_contexts have stopped by then).
+  if (server_)
+    for (unsigned i = 0; i < workers_.size(); ++i)
+      asio::post(server_->context(i), [this, i] {
+        if (i < workers_.size()) runtime_for(*workers_[i]);
+      });
   return carried;
 }
 

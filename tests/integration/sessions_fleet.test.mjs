@@ -164,12 +164,12 @@ describe('sessions across two gateways sharing Redis', { skip: SKIP_NO_REDIS }, 
       .split('\n').filter((l) => l.startsWith('switchboard_session_sync{event="published"}'));
     assert.equal((await fleetSeries()).length, 1);
     await reloadConfig(gw1, (cfg) => { delete cfg.state; }, 1);
-    // The old runtime (and its fleet link) goes once every worker served under the new one.
-    await eventually(async () => {
-      const r = await postChat(gw1.base, { model: 'chat', messages: [{ role: 'user', content: 'after' }] },
-        { headers: { 'x-session-id': 'fleet-after-reload' } });
-      assert.equal(r.status, 200, r.text);
-      return (await fleetSeries()).length === 0;
-    }, MERGE_WAIT_MS, 'the published series left /metrics');
+    // Every worker drops the old runtime (and its fleet link) at the reload, not at its next
+    // request: none is sent before the series are gone.
+    await eventually(async () => (await fleetSeries()).length === 0, MERGE_WAIT_MS,
+      'the published series left /metrics');
+    const r = await postChat(gw1.base, { model: 'chat', messages: [{ role: 'user', content: 'after' }] },
+      { headers: { 'x-session-id': 'fleet-after-reload' } });
+    assert.equal(r.status, 200, r.text);
   });
 });
