@@ -211,8 +211,9 @@ class Server {
   // Client connections open now (rejected ones not counted) and the bound in force.
   std::int64_t connections() const { return connections_.load(std::memory_order_relaxed); }
   std::size_t max_connections() const { return max_connections_; }
-  // Bytes of request bodies held now.
+  // Bytes of request bodies (and what they parse into) held now, and the bound in force.
   std::size_t body_bytes_held() const { return body_bytes_.load(std::memory_order_relaxed); }
+  std::size_t max_body_budget() const { return options_.max_body_budget_bytes; }
   // Each worker's io_context, index = Exchange::worker(); for per-worker clients.
   asio::io_context& context(unsigned worker);
 

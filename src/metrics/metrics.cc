@@ -172,6 +172,27 @@ std::string GatewayMetrics::render() {
       "# HELP switchboard_requests_in_flight Chat requests being served now.\n"
       "# TYPE switchboard_requests_in_flight gauge\n";
   sample(out, "switchboard_requests_in_flight", "", in_flight.value());
+  if (front_door_present.load(std::memory_order_relaxed)) {
+    out +=
+        "# HELP switchboard_client_connections Client connections open now.\n"
+        "# TYPE switchboard_client_connections gauge\n";
+    sample(out, "switchboard_client_connections", "", client_connections.value());
+    out +=
+        "# HELP switchboard_client_connections_max The bound on open client connections "
+        "(server.max_connections, or derived from the descriptor limit).\n"
+        "# TYPE switchboard_client_connections_max gauge\n";
+    sample(out, "switchboard_client_connections_max", "", client_connections_max.value());
+    out +=
+        "# HELP switchboard_request_body_bytes Bytes of request bodies, and of what they parse "
+        "into, held in memory now.\n"
+        "# TYPE switchboard_request_body_bytes gauge\n";
+    sample(out, "switchboard_request_body_bytes", "", request_body_bytes.value());
+    out +=
+        "# HELP switchboard_request_body_budget_bytes The bound on request_body_bytes "
+        "(server.max_body_budget_bytes); a request past it is answered 503 overloaded.\n"
+        "# TYPE switchboard_request_body_budget_bytes gauge\n";
+    sample(out, "switchboard_request_body_budget_bytes", "", request_body_budget_bytes.value());
+  }
   out +=
       "# HELP switchboard_decisions_dropped_total Decision records dropped because the writer "
       "queue was full (or, at shutdown, they could not be written in time).\n"

@@ -332,6 +332,14 @@ struct GatewayMetrics {
   Gauge ratelimit_state_syncs;
   std::atomic<bool> ratelimit_state_present{false};
   Gauge in_flight;
+  // The front door's bounds and their use (http::Server), rendered once a server set them:
+  // client connections open and server.max_connections; request-body bytes in memory and
+  // server.max_body_budget_bytes.
+  Gauge client_connections;
+  Gauge client_connections_max;
+  Gauge request_body_bytes;
+  Gauge request_body_budget_bytes;
+  std::atomic<bool> front_door_present{false};
   Gauge decisions_dropped;  // mirrors DecisionStore::dropped()
   void decisions_dropped_total_set(std::uint64_t n) {
     decisions_dropped.set(static_cast<std::int64_t>(n));

@@ -93,6 +93,7 @@ Gateway::Gateway(std::unique_ptr<Runtime> runtime, std::unique_ptr<store::Decisi
     fronts_.emplace(path, (*FrontEndRegistry::instance().find(path))());
   metrics_.before_render = [this] {
     refresh_scrape_gauges(*this->runtime(), *store_, repeats_.get(), metrics_);
+    if (const auto* server = server_) refresh_front_door_gauges(*server, metrics_);
   };
   runtime_->start_control();
 }

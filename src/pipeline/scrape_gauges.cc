@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/wall_clock.h"
+#include "http/server.h"
 #include "pipeline/capacity_controller.h"
 #include "pipeline/learning/shared_repeats.h"
 #include "pipeline/runtime.h"
@@ -102,6 +103,14 @@ void refresh_scrape_gauges(const Runtime& rt, store::DecisionStore& store,
   refresh_capacity(rt, m);
   refresh_learning(rt, m);
   refresh_store(store, repeats, m);
+}
+
+void refresh_front_door_gauges(const http::Server& server, metrics::GatewayMetrics& m) {
+  m.client_connections.set(server.connections());
+  m.client_connections_max.set(static_cast<std::int64_t>(server.max_connections()));
+  m.request_body_bytes.set(static_cast<std::int64_t>(server.body_bytes_held()));
+  m.request_body_budget_bytes.set(static_cast<std::int64_t>(server.max_body_budget()));
+  m.front_door_present.store(true, std::memory_order_relaxed);
 }
 
 }  // namespace switchboard::pipeline

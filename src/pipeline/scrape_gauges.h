@@ -9,6 +9,9 @@
 
 #include "metrics/metrics.h"
 
+namespace switchboard::http {
+class Server;
+}
 namespace switchboard::store {
 class DecisionStore;
 }
@@ -21,5 +24,8 @@ class SharedRepeats;
 // `repeats` may be null (gateways not sharing implicit feedback).
 void refresh_scrape_gauges(const Runtime& rt, store::DecisionStore& store,
                            const learning::SharedRepeats* repeats, metrics::GatewayMetrics& m);
+
+// Connections and request-body memory of the server the gateway is attached to.
+void refresh_front_door_gauges(const http::Server& server, metrics::GatewayMetrics& m);
 
 }  // namespace switchboard::pipeline

@@ -2,7 +2,7 @@
 // over server.max_body_budget_bytes are answered 503 `overloaded` with retry-after (never unbounded
 // growth); the default connection bound comes from the file-descriptor limit; and when accept()
 // runs out of descriptors the accept loop backs off instead of spinning.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
@@ -18,13 +18,20 @@ async function upstream() {
   });
 }
 
-// Polls `fn` until it returns a truthy value (or throws after `ms`).
 // Opens `n` raw connections that send nothing (each is accepted and waits for a header).
 async function idleConnections(port, n) {
   const out = [];
   for (let i = 0; i < n; i++) out.push(await rawConnect(port));
   await sleep(300); // connected is not yet accepted: let the gateway's accept loops catch up
   return out;
+}
+
+// Waits until no request body is held in memory: a request's share is released after its answer
+// is written, so a client can send its next request before then (CI saw that next request, 25 KB
+// on a 100 KB budget, answered 503 beside the 80 KB of the one just answered).
+async function noBodyHeld(gw) {
+  await eventually(async () => await metricSum(gw.base, 'switchboard_request_body_bytes') === 0,
+                   10000, 'request bodies released');
 }
 
 // CPU seconds (user + system) the process has used, from /proc.
@@ -82,6 +89,7 @@ describe('server.max_body_budget_bytes', () => {
       extraConfig: { apis: { responses: { store: true } } },
     });
   });
+  beforeEach(() => noBodyHeld(gw));
   after(stopAll);
 
   test('bodies declared and not sent hold none of the budget (since session 28)', async () => {
@@ -140,6 +148,7 @@ describe('server.max_body_budget_bytes', () => {
     held.write(body.slice(-10));
     await eventually(async () => /^HTTP\/1\.1 200/.test(held.received), 10000, 'the held request answered');
     held.destroy();
+    await noBodyHeld(gw);
     const later = await postChat(gw.base, { model: 'm', messages: some });
     assert.equal(later.status, 200, later.text.slice(0, 200));
   });
@@ -158,6 +167,7 @@ describe('server.max_body_budget_bytes', () => {
       return r.status === 200 ? r : undefined;
     }, 10000, 'the stored response continued');
     assert.equal((await small.json()).object, 'response');
+    await noBodyHeld(gw);
     const big = await post({ model: 'm', input: 'c'.repeat(25000), previous_response_id: id });
     assert.equal(big.status, 413);
     const e = await big.json();
@@ -175,6 +185,12 @@ describe('server.max_body_budget_bytes', () => {
     held.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
                `Content-Length: ${len}\r\n\r\n${body.slice(0, len - 100)}`);
     await sleep(300);
+    // What arrived is counted on /metrics, beside the bound.
+    assert.ok(await metricSum(gw.base, 'switchboard_request_body_bytes') >= len - 100);
+    assert.equal(await metricSum(gw.base, 'switchboard_request_body_budget_bytes'), 100000);
+    // The held connection and the scrape's own are open, under the bound derived from the limit.
+    assert.ok(await metricSum(gw.base, 'switchboard_client_connections') >= 2);
+    assert.ok(await metricSum(gw.base, 'switchboard_client_connections_max') >= 32);
 
     const big = await postChat(gw.base, chatBody('m', 'y'.repeat(20000)));
     assert.equal(big.status, 503, big.text);
@@ -208,6 +224,7 @@ describe('server.max_body_budget_bytes', () => {
     held.write(body.slice(len - 100));
     await eventually(async () => /^HTTP\/1\.1 200/.test(held.received), 10000, 'the held request answered');
     held.destroy();
+    await noBodyHeld(gw);
     const after = await postChat(gw.base, chatBody('m', 'y'.repeat(20000)));
     assert.equal(after.status, 200, after.text);
   });
