@@ -85,7 +85,7 @@ Result<ChatAnswer> read_chat_completion(std::string_view body) {
   a.id = str(j, "id");
   a.model = str(j, "model");
   a.created = int_of(j, "created");
-  a.content = str(msg, "content");
+  a.content = chat_content_of(msg);
   a.refusal = str(msg, "refusal");
   a.reasoning = chat_reasoning_of(msg);
   a.reasoning_signature = chat_thinking_signature_of(msg);
@@ -119,7 +119,7 @@ std::optional<ChatChunk> read_chat_chunk(std::string_view data) {
     c.finish_reason = str(choice, "finish_reason");
     c.logprobs = logprobs_of(choice);
     if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
-      c.content = str(*d, "content");
+      c.content = chat_content_of(*d);
       c.refusal = str(*d, "refusal");
       c.reasoning = chat_reasoning_of(*d);
       c.reasoning_signature = chat_thinking_signature_of(*d);
@@ -148,9 +148,36 @@ std::string upstream_error_message(std::string_view body) {
   return std::string(body.substr(0, 512));
 }
 
+namespace {
+// The `text` of the "text" parts of `parts` (an array), joined.
+std::string text_parts(const json& parts) {
+  std::string out;
+  if (!parts.is_array()) return out;
+  for (const json& p : parts)
+    if (p.is_object() && str(p, "type") == "text")
+      if (auto t = p.find("text"); t != p.end() && t->is_string())
+        out += t->get_ref<const std::string&>();
+  return out;
+}
+}  // namespace
+
+std::string chat_content_of(const json& message) {
+  auto it = message.find("content");
+  if (it == message.end()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  return text_parts(*it);
+}
+
 std::string chat_reasoning_of(const json& message) {
   std::string r = str(message, "reasoning_content");
-  return r.empty() ? str(message, "reasoning") : r;
+  if (r.empty()) r = str(message, "reasoning");
+  if (!r.empty()) return r;
+  if (auto it = message.find("content"); it != message.end() && it->is_array())
+    for (const json& p : *it)
+      if (p.is_object() && str(p, "type") == "thinking")
+        if (auto t = p.find("thinking"); t != p.end())
+          r += t->is_string() ? t->get<std::string>() : text_parts(*t);
+  return r;
 }
 std::string chat_thinking_signature_of(const json& message) {
   auto blocks = message.find("thinking_blocks");

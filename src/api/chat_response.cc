@@ -1,8 +1,10 @@
 #include "api/chat_response.h"
+#include "api/chat_chunks.h"
 #include "api/json_util.h"
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -86,6 +88,23 @@ std::string event(const nlohmann::json& j) {
   return "data: " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
 }
 
+// A message's content as text: the string, or the `text` of an array's "text" parts joined
+// (chat_content_of, for simdjson).
+std::string content_text(simdjson::dom::element message) {
+  std::string_view s;
+  if (message["content"].get_string().get(s) == simdjson::SUCCESS) return std::string(s);
+  simdjson::dom::array parts;
+  std::string out;
+  if (message["content"].get_array().get(parts) != simdjson::SUCCESS) return out;
+  for (auto part : parts) {
+    std::string_view type, text;
+    if (part["type"].get_string().get(type) == simdjson::SUCCESS && type == "text" &&
+        part["text"].get_string().get(text) == simdjson::SUCCESS)
+      out += text;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<CompletionAnswer> parse_completion(std::string_view body) {
@@ -104,7 +123,7 @@ Result<CompletionAnswer> parse_completion(std::string_view body) {
   simdjson::dom::element message;
   if (choice["message"].get(message) != simdjson::SUCCESS || !message.is_object())
     return bad_answer("no choices[0].message");
-  if (message["content"].get_string().get(s) == simdjson::SUCCESS) a.content = s;
+  a.content = content_text(message);
   a.tool_calls = canonical_tool_calls(message);
   if (choice["finish_reason"].get_string().get(s) == simdjson::SUCCESS) a.finish_reason = s;
   a.logprobs = read_logprobs(choice);
@@ -113,14 +132,16 @@ Result<CompletionAnswer> parse_completion(std::string_view body) {
     std::int64_t p = 0, c = 0;
     if (usage["prompt_tokens"].get_int64().get(p) == simdjson::SUCCESS &&
         usage["completion_tokens"].get_int64().get(c) == simdjson::SUCCESS) {
-      a.usage = Usage{p, c};
+      // Never negative, nor past 2^40 (a broken upstream's -1,000,000 tokens was a refund).
+      a.usage = Usage{std::clamp<std::int64_t>(p, 0, kMaxTokens),
+                      std::clamp<std::int64_t>(c, 0, kMaxTokens)};
       std::int64_t cached = 0;
       if (usage["prompt_tokens_details"]["cached_tokens"].get_int64().get(cached) ==
           simdjson::SUCCESS)
-        a.usage->cached_prompt_tokens = cached;
+        a.usage->cached_prompt_tokens = std::clamp<std::int64_t>(cached, 0, a.usage->prompt_tokens);
       std::int64_t written = 0;
       if (usage["cache_creation_input_tokens"].get_int64().get(written) == simdjson::SUCCESS)
-        a.usage->cache_write_prompt_tokens = written;
+        a.usage->cache_write_prompt_tokens = std::clamp<std::int64_t>(written, 0, kMaxTokens);
     }
   }
   return a;
@@ -313,6 +334,15 @@ std::optional<std::string> completion_body_as_sse(std::string_view body, bool in
         names.push_back(key);
         if (!reasoning || reasoning->empty()) reasoning = &message[key].get_ref<const std::string&>();
       }
+    // Thinking parts of an array content (chat_reasoning_of) stream as reasoning_content.
+    std::string from_parts;
+    if (!reasoning && message.contains("content") && message["content"].is_array()) {
+      from_parts = chat_reasoning_of(message);
+      if (!from_parts.empty()) {
+        names.push_back("reasoning_content");
+        reasoning = &from_parts;
+      }
+    }
     if (reasoning)
       for (auto piece : pieces(*reasoning, piece_chars)) {
         nlohmann::json delta = nlohmann::json::object();
@@ -320,9 +350,8 @@ std::optional<std::string> completion_body_as_sse(std::string_view body, bool in
         out += event(chunk(index, std::move(delta), nullptr));
       }
     const nlohmann::json& logprobs = member(choice, "logprobs");
-    if (message.contains("content") && message["content"].is_string())
-      out += content_events(index, message["content"].get_ref<const std::string&>(),
-                            member(logprobs, "content"), piece_chars, chunk);
+    if (const std::string content = chat_content_of(message); !content.empty())
+      out += content_events(index, content, member(logprobs, "content"), piece_chars, chunk);
     if (message.contains("refusal") && message["refusal"].is_string()) {
       nlohmann::json c = chunk(index, {{"refusal", message["refusal"]}}, nullptr);
       if (const auto& r = member(logprobs, "refusal"); r.is_array())

@@ -70,8 +70,13 @@ std::string string_at(const nlohmann::json& j, const char* key);
 // int_at(): nullopt when absent or not an integer.
 std::optional<std::int64_t> int_at(const nlohmann::json& j, const char* key);
 
+// A chat message's (or stream delta's) `content` as text: the string, or — from servers that
+// answer with an array of parts (Mistral's reasoning models) — the `text` of its "text" parts
+// joined; "" otherwise (null, absent, another type).
+std::string chat_content_of(const nlohmann::json& message);
 // A chat message's (or stream delta's) reasoning, under either name servers give it
-// (`reasoning_content`, else `reasoning`); "" when neither is a non-empty string.
+// (`reasoning_content`, else `reasoning`), else the text of `thinking` parts of an array
+// `content` (each `{"type": "thinking", "thinking": [text parts]}`); "" when none.
 std::string chat_reasoning_of(const nlohmann::json& message);
 // The `signature` of its only `thinking_blocks` entry (LiteLLM's field for Claude's extended
 // thinking; the response cache writes it too); "" when there is none, or more than one (the
