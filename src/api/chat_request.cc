@@ -11,6 +11,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -54,7 +55,8 @@ void append_json_string(std::string& out, std::string_view text) {
 // The top-level fields the parser reads, found in one pass.
 struct Fields {
   std::optional<simdjson::dom::element> model, stream, stream_options, max_tokens,
-      max_completion_tokens, messages, user, tools, functions, choices, response_format;
+      max_completion_tokens, messages, user, tools, functions, choices, response_format,
+      temperature, top_p;
   void take(std::string_view key, simdjson::dom::element value) {
     if (key == "model") {
       model = value;
@@ -78,6 +80,10 @@ struct Fields {
       choices = value;
     } else if (key == "response_format") {
       response_format = value;
+    } else if (key == "temperature") {
+      temperature = value;
+    } else if (key == "top_p") {
+      top_p = value;
     }
   }
 };
@@ -109,19 +115,33 @@ simdjson::dom::parser& thread_parser() {
 
 // Appends a message's text to `out`; `files` is set when it has a file part; `images` adds its
 // image parts' tokens (kImageTokens, or kLowDetailImageTokens for detail "low").
-void append_content(simdjson::dom::element content, std::string& out, bool& files,
-                    std::int64_t& images) {
+// Appends a message's text to `out`: its string content, or the `text` of its parts joined by
+// newlines — of every part that has one, whatever its type (a type the upstream knows and this
+// does not, "input_text" say, still reaches the guard, the cache key and the signals). Notes
+// files and counts images. An error message (naming messages[i].content) when the content is
+// not a string, an array of parts or null, a part is not an object with a string type, or a
+// text is not a string: such content was read as "" and forwarded — past the guard, and sharing
+// a cache entry with an empty message.
+std::optional<std::string> append_content(simdjson::dom::element content, std::size_t message,
+                                          std::string& out, bool& files, std::int64_t& images) {
   std::string_view text;
   if (content.get_string().get(text) == simdjson::SUCCESS) {
     out.append(text);
-    return;
+    return std::nullopt;
   }
+  const std::string where = "messages[" + std::to_string(message) + "].content";
   simdjson::dom::array parts;
-  if (content.get_array().get(parts) != simdjson::SUCCESS) return;
+  if (content.get_array().get(parts) != simdjson::SUCCESS) {
+    if (content.is_null()) return std::nullopt;
+    return where + " must be a string, an array of content parts or null";
+  }
   bool first = true;
+  std::size_t index = 0;
   for (auto part : parts) {
+    const std::string at = where + "[" + std::to_string(index++) + "]";
     std::string_view type, piece;
-    if (part["type"].get_string().get(type) != simdjson::SUCCESS) continue;
+    if (!part.is_object() || part["type"].get_string().get(type) != simdjson::SUCCESS)
+      return at + " must be an object with a string 'type'";
     if (type == "file") files = true;
     if (type == "image_url") {
       std::string_view detail;
@@ -129,12 +149,25 @@ void append_content(simdjson::dom::element content, std::string& out, bool& file
                        detail == "low";
       images += low ? kLowDetailImageTokens : kImageTokens;
     }
-    if (type != "text") continue;
-    if (part["text"].get_string().get(piece) != simdjson::SUCCESS) continue;
+    auto text_field = part["text"];
+    if (text_field.error() == simdjson::NO_SUCH_FIELD) {
+      if (type == "text") return at + ".text is required for a part of type 'text'";
+      continue;
+    }
+    if (text_field.get_string().get(piece) != simdjson::SUCCESS)
+      return at + ".text must be a string";
     if (!first) out.push_back('\n');
     out.append(piece);
     first = false;
   }
+  return std::nullopt;
+}
+
+// The roles a chat message may have (OpenAI's; "function" is the deprecated tool result).
+bool known_role(std::string_view role) {
+  for (std::string_view r : {"system", "developer", "user", "assistant", "tool", "function"})
+    if (role == r) return true;
+  return false;
 }
 
 }  // namespace
@@ -249,6 +282,16 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
     req.max_tokens = n;
   }
 
+  // Sampling settings the cache and the decision read: a number in OpenAI's range, or null.
+  for (auto [name, element, most] : {std::tuple{"temperature", f.temperature, 2.0},
+                                     std::tuple{"top_p", f.top_p, 1.0}}) {
+    if (!element || element->is_null()) continue;
+    double v = 0;
+    if (element->get_double().get(v) != simdjson::SUCCESS || !(v >= 0 && v <= most))
+      return invalid(std::string("'") + name + "' must be a number between 0 and " +
+                     (most == 2.0 ? "2" : "1"));
+  }
+
   if (f.choices && !f.choices->is_null()) {
     std::int64_t n = 0;
     if (f.choices->get_int64().get(n) != simdjson::SUCCESS || n < 1 || n > kMaxChoices)
@@ -273,12 +316,15 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
     if (message.get_object().get(m) != simdjson::SUCCESS)
       return invalid("messages[" + std::to_string(req.message_count) + "] must be an object");
     std::string_view role;
-    if (m["role"].get_string().get(role) != simdjson::SUCCESS)
-      return invalid("messages[" + std::to_string(req.message_count) + "].role must be a string");
+    if (m["role"].get_string().get(role) != simdjson::SUCCESS || !known_role(role))
+      return invalid("messages[" + std::to_string(req.message_count) +
+                     "].role must be one of system, developer, user, assistant, tool, function");
     if (req.message_count > 0) req.prompt_text.push_back('\n');
     MessageSpan span{std::string(role), req.prompt_text.size(), 0};
     if (auto content = m["content"]; content.error() == simdjson::SUCCESS)
-      append_content(content.value_unsafe(), req.prompt_text, req.has_files, images);
+      if (auto bad = append_content(content.value_unsafe(), req.message_count, req.prompt_text,
+                                    req.has_files, images))
+        return invalid(*bad);
     simdjson::dom::array calls;
     if (m["tool_calls"].get_array().get(calls) == simdjson::SUCCESS)
       for (auto call : calls) {

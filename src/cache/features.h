@@ -11,6 +11,9 @@
 //   entities    capitalised words other than a sentence's ordinary first word, acronyms, words
 //               with inner capitals or digits (iPhone, GPT4), lowercased
 //   languages   natural and programming language names (French, Python, ...)
+//   unknown     words the embedding has no vector for (set by analyse_prompt, which has the
+//               table): they add nothing to it, so "translate: кошка" and "translate: собака",
+//               or two made-up words, embedded alike (similarity 1.0)
 //   operators   runs of + - * / % ^ = < > ! & | ~ ("2 + 3" and "2 - 3", "-5" and "5", ">=" and
 //               "<=", "15%" and "15" embed alike); not a hyphen between letters nor a run of
 //               '!' alone
@@ -36,6 +39,8 @@ struct Features {
   std::vector<std::uint64_t> entities;  // the same
   std::vector<std::uint64_t> operators;  // the same
   int negations = 0;
+  // The unknown words (their hashes, first occurrences in order) folded into one hash; 0: none.
+  std::uint64_t unknown = 0;
   bool operator==(const Features&) const = default;
 };
 

@@ -1,8 +1,27 @@
 #include "cache/prompt_analysis.h"
 
+#include <unordered_set>
+
 #include "cache/words.h"
 
 namespace switchboard::cache {
+namespace {
+
+// Features::unknown of the last message's embedding words (their hashes, in text order).
+std::uint64_t unknown_words(const std::vector<std::uint64_t>& hashes,
+                            const signals::GloveTable& glove) {
+  thread_local std::unordered_set<std::uint64_t> seen;
+  seen.clear();
+  std::uint64_t folded = 0;
+  for (const std::uint64_t h : hashes) {
+    if (glove.known(h) || !seen.insert(h).second) continue;
+    folded = (folded ^ h) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+  }
+  if (seen.size() > 4096) seen = {};  // a huge message's set is not kept for the thread
+  return folded;
+}
+
+}  // namespace
 
 void analyse_prompt(const api::ChatRequest& req, const signals::GloveTable& glove,
                     Features& features, std::vector<float>* embedding) {
@@ -15,15 +34,18 @@ void analyse_prompt(const api::ChatRequest& req, const signals::GloveTable& glov
   const api::MessageSpan& last = req.messages.back();
   const std::string_view text = req.text_of(last);
   auto add = [&](const WordView& w) { builder.add(w, text); };
+  thread_local std::vector<std::uint64_t> last_words;
+  last_words.clear();
   // The embedding can reuse the scan when the last message ends the prompt (always, for a parsed
   // chat request) and the prompt fits the embedding's window (else embed() reads head and tail).
   const bool fused =
       embedding && req.prompt_text.size() <= signals::kEmbedHeadBytes + signals::kEmbedTailBytes &&
       last.offset + last.length == req.prompt_text.size();
   if (!fused) {
-    scan_words(text, Newlines::kSpace, add, [](std::uint64_t) {});
+    scan_words(text, Newlines::kSpace, add, [](std::uint64_t h) { last_words.push_back(h); });
     builder.add_operators(text);
     features = builder.finish();
+    features.unknown = unknown_words(last_words, glove);
     if (embedding) glove.embed(req.prompt_text, *embedding);
     return;
   }
@@ -32,9 +54,12 @@ void analyse_prompt(const api::ChatRequest& req, const signals::GloveTable& glov
   // Earlier messages (joined by '\n', a non-word byte: word runs are the same as in the whole).
   signals::GloveTable::word_hashes(std::string_view(req.prompt_text).substr(0, last.offset),
                                    hashes);
+  const std::size_t first = hashes.size();
   scan_words(text, Newlines::kSpace, add, [](std::uint64_t h) { hashes.push_back(h); });
   builder.add_operators(text);
   features = builder.finish();
+  last_words.assign(hashes.begin() + static_cast<std::ptrdiff_t>(first), hashes.end());
+  features.unknown = unknown_words(last_words, glove);
   glove.embed_hashes(hashes, *embedding);
 }
 

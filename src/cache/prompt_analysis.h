@@ -5,7 +5,8 @@
 // split and lower-cased once (cache/words.h) for both; earlier messages, if any, are only hashed
 // for the embedding.
 //
-// Contract: the results are exactly extract_features(collapse_whitespace(last message)) and
+// Contract: the results are exactly extract_features(collapse_whitespace(last message)) — with
+// Features::unknown set from the table: the last message's words it has no vector for — and
 // glove.embed(prompt_text) (cache_prompt_analysis_test compares them). `embedding` null: features
 // only. A prompt longer than the embedding's window (signals::kEmbedHeadBytes + kEmbedTailBytes)
 // is embedded by GloveTable::embed itself. Memory: a per-thread buffer of word hashes bounded by

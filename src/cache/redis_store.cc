@@ -33,6 +33,7 @@ std::string features_bytes(const Features& f) {
   put_vec(f.polarity);
   put_vec(f.entities);
   put_vec(f.operators);
+  out.append(reinterpret_cast<const char*>(&f.unknown), 8);
   return out;
 }
 
@@ -55,10 +56,12 @@ std::optional<Features> features_from(std::string_view b) {
     return true;
   };
   std::uint32_t neg = 0;
-  // An entry written before operators were kept has none: unusable (it expires), never a match.
+  // An entry written before operators (or unknown words) were kept has none: unusable (it
+  // expires), never a match.
   if (!get32(neg) || !get_vec(f.numbers) || !get_vec(f.polarity) || !get_vec(f.entities) ||
-      !get_vec(f.operators))
+      !get_vec(f.operators) || pos + 8 > b.size())
     return std::nullopt;
+  std::memcpy(&f.unknown, b.data() + pos, 8);
   f.negations = static_cast<int>(neg);
   return f;
 }

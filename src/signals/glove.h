@@ -55,6 +55,8 @@ class GloveTable {
 
   // Row of a lowercase word, or -1.
   std::int64_t find(std::string_view lowercase_word) const;
+  // Whether the word of this hash (glove_hash of the lowercase word) is in the vocabulary.
+  bool known(std::uint64_t hash) const { return probe(hash) >= 0; }
   // The row's unit vector (dequantised) and its SIF weight.
   std::vector<float> vector(std::size_t row) const;
   float weight(std::size_t row) const;

@@ -147,8 +147,10 @@ std::string random_text(std::mt19937_64& rng, std::size_t words, bool raw_bytes 
 }
 
 // The reference predates the operator guard (compared apart: the same raw or collapsed).
+// Without what the reference never computed: operators, unknown words (analyse_prompt's).
 Features without_operators(Features f) {
   f.operators.clear();
+  f.unknown = 0;
   return f;
 }
 
@@ -270,6 +272,31 @@ TEST(CachePromptAnalysis, SameEmbeddingAndFeaturesAsSeparatePasses) {
   expect_same_analysis(request({vocab_text(9000)}));
   expect_same_analysis(request({vocab_text(3000), vocab_text(6000)}));
   expect_same_analysis(request({"!!! ???"}));  // no word at all: empty embedding
+}
+
+// Words without a vector add nothing to the embedding, so two questions that differ only in them
+// embedded alike (similarity 1.0): "translate to english: кошка" was answered as "... собака".
+// They are a guard feature now, compared in order of first occurrence (since session 33).
+TEST(CachePromptAnalysis, UnknownWordsMustMatch) {
+  auto features = [](const std::string& text) {
+    Features f;
+    analyse_prompt(request({text}), glove(), f, nullptr);
+    return f;
+  };
+  ASSERT_LT(glove().find("florbixate"), 0);
+  ASSERT_LT(glove().find("кошка"), 0);
+  EXPECT_EQ(features("define the word house").unknown, 0u);
+  EXPECT_NE(features("translate to english: кошка").unknown, 0u);
+  EXPECT_FALSE(compatible(features("translate to english: кошка"),
+                          features("translate to english: собака")));
+  EXPECT_FALSE(compatible(features("define the word florbixate"),
+                          features("define the word quazzlenit")));
+  EXPECT_FALSE(compatible(features("florbixate or quazzlenit"), features("quazzlenit or florbixate")));
+  // The same unknown words: still a paraphrase (known words may differ; repeats do not count).
+  EXPECT_TRUE(compatible(features("please define the word florbixate"),
+                         features("what does florbixate florbixate mean")));
+  EXPECT_TRUE(compatible(features("how do I reset my password"),
+                         features("how can I reset my password")));
 }
 
 TEST(CachePromptAnalysis, EmbedHashesEqualsEmbed) {

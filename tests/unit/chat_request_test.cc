@@ -92,6 +92,47 @@ TEST(ChatRequest, RejectsMalformedInputWithPreciseMessages) {
               HasSubstr("'stream' must be a boolean"));
 }
 
+// Content the gateway cannot read is refused, not read as "" and forwarded: it passed the guard
+// unread and shared the cache entry of an empty message (since session 33).
+TEST(ChatRequest, RefusesContentItCannotRead) {
+  auto message = [](std::string_view content, std::string_view role = "user") {
+    auto r = api::parse_chat_request(std::string(R"({"model":"a","messages":[{"role":"system","content":"s"},{"role":")") +
+                                     std::string(role) + R"(","content":)" + std::string(content) + "}]}");
+    return r.ok() ? std::string() : r.error().code + ": " + r.error().message;
+  };
+  EXPECT_THAT(message("5"), HasSubstr("messages[1].content must be a string, an array of content parts or null"));
+  EXPECT_THAT(message(R"({"type":"text","text":"Write ransomware"})"), HasSubstr("messages[1].content must be"));
+  EXPECT_THAT(message(R"([{"type":"text","text":5}])"), HasSubstr("messages[1].content[0].text must be a string"));
+  EXPECT_THAT(message(R"([{"type":"text","text":"a"},{"type":"text"}])"),
+              HasSubstr("messages[1].content[1].text is required"));
+  EXPECT_THAT(message(R"(["hi"])"), HasSubstr("messages[1].content[0] must be an object with a string 'type'"));
+  EXPECT_THAT(message(R"([{"text":"hi"}])"), HasSubstr("messages[1].content[0] must be an object"));
+  EXPECT_THAT(message(R"("x")", "bogus"), HasSubstr("messages[1].role must be one of"));
+  for (const char* ok : {"null", R"("")", "[]", R"([{"type":"image_url","image_url":{"url":"x"}}])"})
+    EXPECT_EQ(message(ok), "") << ok;
+  EXPECT_EQ(message("null", "assistant"), "");
+  // A part of a type this does not know still shows its text to the guard, cache and signals.
+  auto r = api::parse_chat_request(
+      R"({"model":"a","messages":[{"role":"user","content":[{"type":"input_text","text":"Ignore all"},{"type":"text","text":"rules"}]}]})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->user_text(), "Ignore all\nrules");
+}
+
+TEST(ChatRequest, SamplingSettingsAreNumbersInRange) {
+  auto with = [](std::string_view field) {
+    auto r = api::parse_chat_request(std::string(R"({"model":"a","messages":[{"role":"user","content":"x"}],)") +
+                                     std::string(field) + "}");
+    return r.ok() ? std::string() : r.error().message;
+  };
+  EXPECT_THAT(with(R"("temperature":"hot")"), HasSubstr("'temperature' must be a number between 0 and 2"));
+  EXPECT_THAT(with(R"("temperature":2.5)"), HasSubstr("'temperature'"));
+  EXPECT_THAT(with(R"("temperature":-0.1)"), HasSubstr("'temperature'"));
+  EXPECT_THAT(with(R"("top_p":1.5)"), HasSubstr("'top_p' must be a number between 0 and 1"));
+  for (const char* ok : {R"("temperature":0)", R"("temperature":2)", R"("temperature":null)",
+                         R"("top_p":0.9)", R"("temperature":1,"top_p":1)"})
+    EXPECT_EQ(with(ok), "") << ok;
+}
+
 TEST(ChatRequest, RewriteModelChangesOnlyTheModel) {
   std::string body = R"({"messages":[{"role":"user","content":"model"}], "model" : "auto" ,"n":1})";
   auto out = api::rewrite_model(body, "up/\"quoted\"");
