@@ -321,7 +321,7 @@ Features FeatureBuilder::finish() {
 Features extract_features(std::string_view text, Newlines newlines) {
   FeatureBuilder b;
   scan_words(
-      text, newlines, [&](const WordView& w) { b.add(w, text); }, [](std::uint64_t) {});
+      text, newlines, [&](const WordView& w) { b.add(w, text); }, [](std::uint64_t, std::size_t) {});
   b.add_operators(text);
   return b.finish();
 }

@@ -7,7 +7,9 @@
 namespace switchboard::cache {
 namespace {
 
-// Features::unknown of the last message's embedding words (their hashes, in text order).
+// Features::unknown of the last message's embedding words (their hashes, in text order): words
+// of one or two bytes are left out (the table has no "a" nor "i"; "What is the way to reverse a
+// list" and "How do I reverse a list" are one question).
 std::uint64_t unknown_words(const std::vector<std::uint64_t>& hashes,
                             const signals::GloveTable& glove) {
   thread_local std::unordered_set<std::uint64_t> seen;
@@ -42,10 +44,13 @@ void analyse_prompt(const api::ChatRequest& req, const signals::GloveTable& glov
       embedding && req.prompt_text.size() <= signals::kEmbedHeadBytes + signals::kEmbedTailBytes &&
       last.offset + last.length == req.prompt_text.size();
   if (!fused) {
-    scan_words(text, Newlines::kSpace, add, [](std::uint64_t h) { last_words.push_back(h); });
+    scan_words(text, Newlines::kSpace, add, [](std::uint64_t h, std::size_t bytes) {
+      if (bytes > 2) last_words.push_back(h);
+    });
     builder.add_operators(text);
     features = builder.finish();
     features.unknown = unknown_words(last_words, glove);
+    if (last_words.capacity() > (std::size_t{1} << 16)) last_words = {};  // not kept per thread
     if (embedding) glove.embed(req.prompt_text, *embedding);
     return;
   }
@@ -54,11 +59,12 @@ void analyse_prompt(const api::ChatRequest& req, const signals::GloveTable& glov
   // Earlier messages (joined by '\n', a non-word byte: word runs are the same as in the whole).
   signals::GloveTable::word_hashes(std::string_view(req.prompt_text).substr(0, last.offset),
                                    hashes);
-  const std::size_t first = hashes.size();
-  scan_words(text, Newlines::kSpace, add, [](std::uint64_t h) { hashes.push_back(h); });
+  scan_words(text, Newlines::kSpace, add, [](std::uint64_t h, std::size_t bytes) {
+    hashes.push_back(h);
+    if (bytes > 2) last_words.push_back(h);
+  });
   builder.add_operators(text);
   features = builder.finish();
-  last_words.assign(hashes.begin() + static_cast<std::ptrdiff_t>(first), hashes.end());
   features.unknown = unknown_words(last_words, glove);
   glove.embed_hashes(hashes, *embedding);
 }

@@ -13,7 +13,7 @@
 // it after cache::collapse_whitespace (which turns every newline into a space).
 //
 // Contract: scan_words(text, newlines, on_word, on_glove_word) calls on_word(const WordView&) for
-// each guard word and on_glove_word(std::uint64_t hash) for each embedding word (those longer than
+// each guard word and on_glove_word(std::uint64_t hash, std::size_t bytes) for each embedding word (those longer than
 // signals::kMaxWordBytes skipped), both in text order; linear in the text.
 #pragma once
 
@@ -143,7 +143,7 @@ void scan_words(std::string_view text, Newlines newlines, WordFn&& on_word,
     std::uint64_t lo = h, plain = h, digits = h;
     bool caps = all & kUpper, ordinal = all & kOrdinal;
     if (!punctuated) {
-      if (i - w.begin <= signals::kMaxWordBytes) on_glove_word(h);
+      if (i - w.begin <= signals::kMaxWordBytes) on_glove_word(h, i - w.begin);
     } else {
       // Rare: hash again byte by byte; the embedding's words are the runs between the marks.
       lo = plain = digits = kFnvOffset;
@@ -162,12 +162,12 @@ void scan_words(std::string_view text, Newlines newlines, WordFn&& on_word,
         if (k & kWord) {
           run = (run ^ l) * kFnvPrime;
         } else {
-          if (j - run_begin <= signals::kMaxWordBytes) on_glove_word(run);
+          if (j - run_begin <= signals::kMaxWordBytes) on_glove_word(run, j - run_begin);
           run = kFnvOffset;
           run_begin = j + 1;
         }
       }
-      if (i - run_begin <= signals::kMaxWordBytes) on_glove_word(run);
+      if (i - run_begin <= signals::kMaxWordBytes) on_glove_word(run, i - run_begin);
     }
     // "C++", "C#", "F#"
     if (i < n && (p[i] == '+' || p[i] == '#') && i - w.begin == 1) {

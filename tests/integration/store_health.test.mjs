@@ -52,7 +52,7 @@ describe('decision store health', { skip: HAVE_SQLITE3 ? false : 'sqlite3 is not
     const lock = await holdWriteLock(gw.sqlite);
     const ids = [];
     for (let i = 0; i < 3; ++i) {
-      const r = await postChat(gw.base, chatBody(GPT4, demoPrompt(GPT4, i)));
+      const r = await postChat(gw.base, chatBody(GPT4, demoPrompt(GPT4, i).prompt));
       assert.equal(r.status, 200, r.text);
       ids.push(r.headers.get('x-switchboard-decision'));
     }
