@@ -213,7 +213,9 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
     answer.body = std::move(*whole);
   }
   std::string& whole = *answer.body;
-  if (read_here && upstream.status() == 200 && !looks_like_json_object(whole)) {
+  std::string problem;
+  if (read_here && upstream.status() == 200) problem = answer.api->answer_problem(ctx, whole);
+  if (!problem.empty()) {
     // A streaming request answered whole (its body is read only here; a non-streaming one was
     // checked in the attempt, model_call.cc): the same broken replica, found after the attempt
     // was counted a success.
@@ -222,7 +224,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
     co_return StageResult::fail(
         make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                    "replica " + answer.replica->config->id + " of " + mc.name +
-                       " answered 200 with a body that is not a JSON object"),
+                       " answered 200 with " + problem),
         "upstream_error");
   }
   if (!ctx.restore.empty() && upstream.status() == 200)

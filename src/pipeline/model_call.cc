@@ -124,13 +124,15 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
     // whole (an error, or a server that does not stream): its body decides the attempt's result.
     if (!st.streams(ctx) || !a.call->content_type().starts_with("text/event-stream")) {
       auto whole = co_await a.call->read_all(kMaxUpstreamBody, deadline);
-      if (whole && a.call->status() == 200 && !looks_like_json_object(*whole)) {
-        // An HTML error page from a proxy in front of the model, a plain-text message: every API
-        // answers with a JSON object, so this replica is broken (a failure: retried elsewhere,
-        // counted against its health), not answering.
+      std::string problem;
+      if (whole && a.call->status() == 200) problem = a.api->answer_problem(ctx, *whole);
+      if (!problem.empty()) {
+        // An HTML error page from a proxy in front of the model, a plain-text message, JSON of
+        // another shape: this replica is broken (a failure: retried elsewhere, counted against
+        // its health), not answering.
         a.error = make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
-                             "replica " + rc.id + " of " + m.config->name +
-                                 " answered 200 with a body that is not a JSON object");
+                             "replica " + rc.id + " of " + m.config->name + " answered 200 with " +
+                                 problem);
         a.call.reset();
       } else if (whole) {
         a.body = std::move(*whole);

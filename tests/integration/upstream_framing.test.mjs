@@ -87,6 +87,15 @@ describe('upstream and client framing', () => {
         const body = '{"id":"x","object":"chat.completion","choices":{}}';
         return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
       }
+      const shapes = {
+        'trailing bytes': `${completionJson('framing', 'x')} GARBAGE}`,
+        'another object': `{"hello":"${'x'.repeat(40000)}"}`,
+        'an error with 200': '{"error":{"message":"quota exceeded","type":"insufficient_quota"}}',
+        'choices of strings': '{"object":"chat.completion","choices":["x"]}',
+      };
+      if (shapes[prompt] !== undefined) {
+        return `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(shapes[prompt])}\r\n\r\n${shapes[prompt]}`;
+      }
       if (prompt === 'mixed-case event stream') {
         const event = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'framing', choices: [{ index: 0, delta: { content: 'streamed' }, finish_reason: null }] })}\n\ndata: [DONE]\n\n`;
         return `HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream\r\nContent-Length: ${Buffer.byteLength(event)}\r\n\r\n${event}`;
@@ -186,6 +195,22 @@ describe('upstream and client framing', () => {
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'upstream_error');
     assert.equal(d.attempts.at(-1).result, 'upstream_bad_answer');
+  });
+
+  test('a 200 that is no chat completion reaches no chat client: 502 upstream_bad_answer, not billed (since session 33)', async () => {
+    // Only the braces were checked for a chat client: these were relayed as sent, recorded ok,
+    // and the 40 KB object billed as 10,003 tokens.
+    for (const [prompt, said] of [['trailing bytes', /a body that is not JSON/],
+      ['another object', /without a `choices` array/], ['an error with 200', /without a `choices` array/],
+      ['choices of strings', /a choice without a `message` object/]]) {
+      const r = await postChat(gw.base, chatBody('framing', prompt));
+      assert.equal(r.status, 502, `${prompt}: ${r.text.slice(0, 200)}`);
+      expectErrorShape(assert, r.json, 'upstream_bad_answer');
+      assert.match(r.json.error.message, said, prompt);
+      const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+      assert.equal(d.attempts.at(-1).result, 'upstream_bad_answer', prompt);
+      assert.equal(d.cost_usd ?? 0, 0, prompt);
+    }
   });
 
   test('a replica answering HTML pages is a failing replica: the request goes to the other one', async () => {

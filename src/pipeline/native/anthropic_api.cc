@@ -6,6 +6,7 @@
 // (translated_api.h).
 #include "api/messages.h"
 #include "api/messages_answer.h"
+#include "api/answer_shape.h"
 #include "pipeline/native/translated_api.h"
 #include "pipeline/native/native_api.h"
 #include "pipeline/model_call.h"
@@ -27,6 +28,9 @@ class AnthropicApi final : public PassThroughApi {
   // The client's anthropic-beta flags decide how Anthropic reads the body it passes through (beta
   // tools, a 1M context): dropped, such a request failed or was read otherwise.
   bool passes_client_headers() const override { return true; }
+  std::string answer_problem(const RequestContext&, std::string_view whole) const override {
+    return api::answer_shape_problem(whole, api::AnswerShape::kAnthropicMessage);
+  }
   std::optional<api::Usage> usage(std::string_view whole) const override {
     return api::anthropic_usage(whole);
   }

@@ -3,6 +3,7 @@
 // answer, RequestContext::native_only); the body is the one the stages parsed (with the
 // model renamed), posted to the front end's path, and the answer goes back through the front end's
 // translator.
+#include "api/answer_shape.h"
 #include "pipeline/model_call.h"
 #include "pipeline/native/native_api.h"
 
@@ -24,6 +25,11 @@ class ChatApi final : public NativeApi {
     return st.body_for(ctx, model, reasoning);
   }
   ResponseWriter& writer(const RequestContext& ctx) const override { return *ctx.client; }
+  std::string answer_problem(const RequestContext& ctx, std::string_view whole) const override {
+    return api::answer_shape_problem(whole, ctx.kind == RequestKind::kEmbeddings
+                                                ? api::AnswerShape::kEmbeddings
+                                                : api::AnswerShape::kChatCompletion);
+  }
   std::optional<api::Usage> usage(std::string_view whole) const override {
     return api::parse_usage(whole);
   }

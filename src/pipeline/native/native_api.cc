@@ -12,6 +12,10 @@ UpstreamCredentials NativeApi::credentials(std::string_view key) const {
   return c;
 }
 
+std::string NativeApi::answer_problem(const RequestContext&, std::string_view whole) const {
+  return looks_like_json_object(whole) ? std::string() : "a body that is not a JSON object";
+}
+
 std::optional<api::TextAnswer> NativeApi::answer(std::string_view, bool) const {
   return std::nullopt;
 }

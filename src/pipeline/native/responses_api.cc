@@ -4,6 +4,7 @@
 // Other clients are served through the chat translation (translated_api.h).
 #include "api/responses_meter.h"
 #include "api/responses_answer.h"
+#include "api/answer_shape.h"
 #include "pipeline/native/native_api.h"
 #include "pipeline/native/translated_api.h"
 
@@ -20,6 +21,9 @@ class ResponsesApi final : public PassThroughApi {
     return passes_through(ctx, st) ? *this : chat_over_responses();
   }
   std::string_view path(const RequestContext&) const override { return "/v1/responses"; }
+  std::string answer_problem(const RequestContext&, std::string_view whole) const override {
+    return api::answer_shape_problem(whole, api::AnswerShape::kResponse);
+  }
   std::optional<api::Usage> usage(std::string_view whole) const override {
     return api::responses_usage(whole);
   }
