@@ -374,6 +374,26 @@ describe('guard stage', () => {
     assert.ok(jb.score >= jb.threshold);
   });
 
+  test('a jailbreak in a content part of another type or a legacy function result is read too (since session 33)', async () => {
+    // Sent as an `input_text` part or a `function` message, it passed with a score of 0.14: the
+    // classifier read only `text` parts and user and tool messages.
+    const before = received().length;
+    for (const messages of [
+      [{ role: 'user', content: [{ type: 'input_text', text: JAILBREAK }] }],
+      [{ role: 'user', content: 'Look this up.' }, { role: 'assistant', content: null, function_call: { name: 'search', arguments: '{}' } },
+        { role: 'function', name: 'search', content: JAILBREAK }],
+    ]) {
+      const r = await postChat(gw.base, { model: 'guarded', messages });
+      assert.equal(r.status, 403, r.text);
+      expectErrorShape(assert, r.json, 'prompt_rejected');
+    }
+    // Content it cannot read at all is refused before any check.
+    const unreadable = await postChat(gw.base, { model: 'guarded', messages: [{ role: 'user', content: { type: 'text', text: JAILBREAK } }] });
+    assert.equal(unreadable.status, 400, unreadable.text);
+    assert.match(unreadable.json.error.message, /messages\[0\]\.content must be a string, an array of content parts or null/);
+    assert.equal(received().length, before);
+  });
+
   test('a benign prompt mentioning security passes the classifier', async () => {
     const r = await postChat(gw.base, chatBody('guarded', 'How do I make git ignore whitespace changes in a diff?'));
     assert.equal(r.status, 200, r.text);

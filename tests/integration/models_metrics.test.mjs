@@ -7,7 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getJson,
-  parseMetrics, eventually, SLOWDOWN, GPT4, MIXTRAL,
+  parseMetrics, metricSum, eventually, SLOWDOWN, GPT4, MIXTRAL,
 } from './lib/harness.mjs';
 
 describe('models and metrics', () => {
@@ -109,6 +109,11 @@ describe('models and metrics', () => {
     const e = await postChat(gw.base, chatBody('nope', 'x'));
     assert.equal(e.status, 404);
 
+    // A request is counted once its answer is out: wait until all four are (a loaded run read the
+    // metrics first).
+    await eventually(async () => await metricSum(gw.base, 'switchboard_requests_total') === 4 &&
+                     await metricSum(gw.base, 'switchboard_request_duration_seconds_count') === 4,
+                     5000 * SLOWDOWN, 'the four requests counted');
     const res = await fetch(`${gw.base}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);

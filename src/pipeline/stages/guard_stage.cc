@@ -34,11 +34,12 @@ double us_since(Clock::time_point t) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t).count();
 }
 
-// The text the classifiers read: the user and tool messages (an injection arrives in either).
+// The text the classifiers read: the user and tool messages (an injection arrives in either;
+// "function" is the deprecated name of a tool result, as open to an indirect injection).
 std::string untrusted_text(const api::ChatRequest& req) {
   std::string out;
   for (const auto& m : req.messages) {
-    if (m.role != "user" && m.role != "tool") continue;
+    if (m.role != "user" && m.role != "tool" && m.role != "function") continue;
     if (!out.empty()) out += '\n';
     out.append(req.text_of(m));
   }
