@@ -173,6 +173,9 @@ Result<NormalisedRequest> normalise(std::string_view body, const api::ChatReques
       if (value.get_double().get(t) != simdjson::SUCCESS || t != 0) {
         out.deterministic = false;
         out.not_deterministic = "temperature";
+      } else {
+        params.emplace_back(key, "0");  // 0, 0.0 and 0e0 are one setting: one key
+        continue;
       }
     } else if (key == "functions") {  // the legacy form: its answers are not cached
       simdjson::dom::array a;

@@ -70,6 +70,12 @@ TEST(CacheKey, ParametersAndHistoryChangeTheKey) {
   EXPECT_NE(
       a.exact,
       norm(R"({"model":"r","messages":[{"role":"user","content":"Hi"}],"temperature":0})").exact);
+  // One setting written three ways is one key (0.0 missed the answer stored for 0).
+  for (const char* zero : {"0.0", "0e0", "-0"})
+    EXPECT_EQ(norm(R"({"model":"r","messages":[{"role":"user","content":"Hi"}],"temperature":0})").exact,
+              norm(std::string(R"({"model":"r","messages":[{"role":"user","content":"Hi"}],"temperature":)") +
+                   zero + "}").exact)
+        << zero;
   const auto sys = norm(
       R"({"model":"r","messages":[{"role":"system","content":"Be terse."},{"role":"user","content":"Hi"}]})");
   EXPECT_NE(a.partition, sys.partition);
