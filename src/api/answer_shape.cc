@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "api/padded_scratch.h"
+
 namespace switchboard::api {
 namespace {
 
@@ -46,7 +48,8 @@ std::string answer_shape_problem(std::string_view body, AnswerShape shape) {
   std::string problem;
   if (body.size() <= kPooledParserBytes) {
     thread_local simdjson::dom::parser pooled;
-    error = pooled.parse(body.data(), body.size()).get(root);
+    thread_local PaddedScratch scratch;  // no allocation per answer
+    error = pooled.parse(scratch.view(body)).get(root);
     if (!error) problem = check(root, shape);
   } else {
     simdjson::dom::parser large;
