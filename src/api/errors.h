@@ -3,12 +3,18 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "switchboard/result.h"
 
 namespace switchboard::api {
 
+// `param` is the request field a 400 `invalid_request` message opens with, by the messages'
+// convention ("'temperature' must be ...", "messages[1].content must be ...", "input: ..."), as
+// OpenAI's SDKs expose it (error.param); null for other errors and messages.
 std::string error_json(const Error& error);
+// That field of `message` ("" when it opens with none).
+std::string error_param(std::string_view message);
 // One server-sent event carrying the error, for streams that fail after bytes were sent:
 // "data: {\"error\":{...}}\n\n".
 std::string error_sse_event(const Error& error);

@@ -2,6 +2,7 @@
 // x-switchboard-decision header, and a decision record with the same status and the outcome.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import OpenAI from 'openai';
 import {
   startReplay, startGateway, model, stopAll, demoPrompt, chatBody, postChat, streamChat, getDecision,
   closedPort, rawExchange, expectErrorShape, fakeUpstream, GPT4,
@@ -88,20 +89,30 @@ describe('gateway errors', () => {
   });
 
   test('fields of the wrong type → 400 invalid_request', async () => {
+    // Each with the field the OpenAI SDKs read as error.param (it was always null).
     const cases = [
-      { model: 5, messages: [{ role: 'user', content: 'hi' }] },
-      { model: '', messages: [{ role: 'user', content: 'hi' }] },
-      { model: GPT4, messages: 'hi' },
-      { model: GPT4, messages: ['hi'] },
-      { model: GPT4, messages: [{ content: 'no role' }] },
-      { model: GPT4, messages: [{ role: 'user', content: 'hi' }], stream: 'yes' },
+      [{ model: 5, messages: [{ role: 'user', content: 'hi' }] }, 'model'],
+      [{ model: '', messages: [{ role: 'user', content: 'hi' }] }, 'model'],
+      [{ model: GPT4, messages: 'hi' }, 'messages'],
+      [{ model: GPT4, messages: ['hi'] }, 'messages[0]'],
+      [{ model: GPT4, messages: [{ content: 'no role' }] }, 'messages[0].role'],
+      [{ model: GPT4, messages: [{ role: 'user', content: 'hi' }], stream: 'yes' }, 'stream'],
+      [{ model: GPT4, messages: [{ role: 'user', content: 'hi' }], temperature: 'hot' }, 'temperature'],
+      [{ model: GPT4, messages: [{ role: 'user', content: { text: 'hi' } }] }, 'messages[0].content'],
+      [{ model: GPT4, messages: [{ role: 'narrator', content: 'hi' }] }, 'messages[0].role'],
     ];
-    for (const body of cases) {
+    for (const [body, param] of cases) {
       const r = await postChat(gw.base, body);
       assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.status} ${r.text}`);
       expectErrorShape(assert, r.json, 'invalid_request');
+      assert.equal(r.json.error.param, param, r.text);
       assert.match(r.headers.get('x-switchboard-decision') ?? '', /^dec_/);
     }
+    // As the official SDK shows it.
+    const client = new OpenAI({ baseURL: `${gw.base}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await assert.rejects(
+      client.chat.completions.create({ model: GPT4, messages: [{ role: 'user', content: 'hi' }], top_p: 7 }),
+      (e) => e.status === 400 && e.param === 'top_p' && /'top_p' must be a number between 0 and 1/.test(e.message));
   });
 
   test('unknown model → 404 model_not_found', async () => {

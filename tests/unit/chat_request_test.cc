@@ -343,4 +343,31 @@ TEST(Errors, OpenAIShapeAndStatusMapping) {
   // Invalid UTF-8 in a message never breaks the JSON.
   auto bad = make_error(ErrorKind::kBadRequest, "x", "bad \xff byte");
   EXPECT_NO_THROW(nlohmann::json::parse(api::error_json(bad)));
+  EXPECT_TRUE(j["error"]["param"].is_null());
+}
+
+// `param` names the field an invalid_request message opens with (OpenAI's SDKs expose it as
+// error.param; it was always null).
+TEST(Errors, ParamIsTheFieldTheMessageNames) {
+  auto param = [](std::string_view body) {
+    auto r = api::parse_chat_request(body);
+    EXPECT_FALSE(r.ok()) << body;
+    return r.ok() ? nlohmann::json() : nlohmann::json::parse(api::error_json(r.error()))["error"]["param"];
+  };
+  EXPECT_EQ(param(R"({"model":"a","messages":[{"role":"user","content":"x"}],"temperature":"hot"})"), "temperature");
+  EXPECT_EQ(param(R"({"model":"a","messages":[{"role":"user","content":5}]})"), "messages[0].content");
+  EXPECT_EQ(param(R"({"model":"a","messages":[{"role":"user","content":[{"type":"text","text":1}]}]})"),
+            "messages[0].content[0].text");
+  EXPECT_EQ(param(R"({"messages":[]})"), "model");
+  EXPECT_TRUE(param("[1]").is_null());  // "request body must be a JSON object"
+  EXPECT_EQ(api::error_param("input: token arrays are not supported"), "input");
+  EXPECT_EQ(api::error_param("text.format.type must be text"), "text.format.type");
+  EXPECT_EQ(api::error_param("max_tokens is required"), "max_tokens");
+  for (const char* none : {"the body must be a JSON object", "duplicate key 'a' in ...",
+                           "'decision_a' and 'decision_b' must differ", "x-switchboard-lambda must be",
+                           "missing field 'score'", "messages[x] must", "'open must", ""})
+    EXPECT_EQ(api::error_param(none), "") << none;
+  // Only for invalid_request.
+  auto other = make_error(ErrorKind::kNotFound, "model_not_found", "model must exist");
+  EXPECT_TRUE(nlohmann::json::parse(api::error_json(other))["error"]["param"].is_null());
 }
