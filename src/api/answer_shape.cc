@@ -15,7 +15,32 @@ std::string needs_array(simdjson::dom::object doc, const char* key, simdjson::do
   return std::string("a JSON object without a `") + key + "` array";
 }
 
-std::string check(simdjson::dom::element root, AnswerShape shape) {
+// parse_usage's reading (api/sse.cc read_usage) of a parsed chat completion.
+std::optional<Usage> usage_of(simdjson::dom::object doc) {
+  simdjson::dom::element u;
+  if (doc["usage"].get(u) != simdjson::SUCCESS || u.is_null()) return std::nullopt;
+  Usage out;
+  simdjson::dom::object usage;
+  if (u.get_object().get(usage) != simdjson::SUCCESS) return out;
+  const auto read = [&](simdjson::dom::element e, std::int64_t& target) {
+    std::int64_t n = 0;
+    if (e.get_int64().get(n) == simdjson::SUCCESS) target = n;
+  };
+  for (auto [key, value] : usage) {
+    if (key == "prompt_tokens") read(value, out.prompt_tokens);
+    else if (key == "completion_tokens") read(value, out.completion_tokens);
+    else if (key == "cache_creation_input_tokens") read(value, out.cache_write_prompt_tokens);
+    else if (key == "prompt_tokens_details") {
+      simdjson::dom::object details;
+      if (value.get_object().get(details) == simdjson::SUCCESS)
+        for (auto [dkey, dvalue] : details)
+          if (dkey == "cached_tokens") read(dvalue, out.cached_prompt_tokens);
+    }
+  }
+  return out;
+}
+
+std::string check(simdjson::dom::element root, AnswerShape shape, AnswerCheck& out) {
   simdjson::dom::object doc;
   if (root.get_object().get(doc) != simdjson::SUCCESS) return "a body that is not a JSON object";
   simdjson::dom::array items;
@@ -28,6 +53,8 @@ std::string check(simdjson::dom::element root, AnswerShape shape) {
         if (choice["message"].get_object().get(message) != simdjson::SUCCESS)
           return "a choice without a `message` object";
       }
+      out.usage_read = true;
+      out.usage = usage_of(doc);
       return {};
     }
     case AnswerShape::kEmbeddings:
@@ -42,22 +69,24 @@ std::string check(simdjson::dom::element root, AnswerShape shape) {
 
 }  // namespace
 
-std::string answer_shape_problem(std::string_view body, AnswerShape shape) {
+AnswerCheck check_answer(std::string_view body, AnswerShape shape) {
+  AnswerCheck out;
   simdjson::dom::element root;
   simdjson::error_code error;
-  std::string problem;
   if (body.size() <= kPooledParserBytes) {
     thread_local simdjson::dom::parser pooled;
     thread_local PaddedScratch scratch;  // no allocation per answer
     error = pooled.parse(scratch.view(body)).get(root);
-    if (!error) problem = check(root, shape);
+    if (!error) out.problem = check(root, shape, out);
   } else {
     simdjson::dom::parser large;
     error = large.parse(body.data(), body.size()).get(root);
-    if (!error) problem = check(root, shape);
+    if (!error) out.problem = check(root, shape, out);
   }
-  if (error) return "a body that is not JSON (" + std::string(simdjson::error_message(error)) + ")";
-  return problem;
+  if (error)
+    out.problem = "a body that is not JSON (" + std::string(simdjson::error_message(error)) + ")";
+  if (!out.problem.empty()) out = AnswerCheck{std::move(out.problem)};
+  return out;
 }
 
 }  // namespace switchboard::api

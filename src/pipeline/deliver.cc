@@ -214,7 +214,12 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   }
   std::string& whole = *answer.body;
   std::string problem;
-  if (read_here && upstream.status() == 200) problem = answer.api->answer_problem(ctx, whole);
+  if (read_here && upstream.status() == 200) {
+    api::AnswerCheck check = answer.api->check_answer(ctx, whole);
+    problem = std::move(check.problem);
+    answer.usage_read = check.usage_read;
+    answer.usage = std::move(check.usage);
+  }
   if (!problem.empty()) {
     // A streaming request answered whole (its body is read only here; a non-streaming one was
     // checked in the attempt, model_call.cc): the same broken replica, found after the attempt
@@ -232,7 +237,8 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   rec.status = static_cast<int>(upstream.status());
   if (upstream.status() == 200) {
     rec.outcome = "ok";
-    const std::optional<api::Usage> usage = answer.api->usage(whole);
+    const std::optional<api::Usage> usage =
+        answer.usage_read ? answer.usage : answer.api->usage(whole);
     if (usage) {
       rec.prompt_tokens = reported_tokens(usage->prompt_tokens);
       rec.completion_tokens = reported_tokens(usage->completion_tokens);

@@ -124,8 +124,9 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
     // whole (an error, or a server that does not stream): its body decides the attempt's result.
     if (!st.streams(ctx) || !a.call->content_type().starts_with("text/event-stream")) {
       auto whole = co_await a.call->read_all(kMaxUpstreamBody, deadline);
-      std::string problem;
-      if (whole && a.call->status() == 200) problem = a.api->answer_problem(ctx, *whole);
+      api::AnswerCheck check;
+      if (whole && a.call->status() == 200) check = a.api->check_answer(ctx, *whole);
+      const std::string& problem = check.problem;
       if (!problem.empty()) {
         // An HTML error page from a proxy in front of the model, a plain-text message, JSON of
         // another shape: this replica is broken (a failure: retried elsewhere, counted against
@@ -136,6 +137,8 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
         a.call.reset();
       } else if (whole) {
         a.body = std::move(*whole);
+        a.usage_read = check.usage_read;
+        a.usage = std::move(check.usage);
       } else {
         a.error = whole.error();
         a.call.reset();

@@ -53,6 +53,9 @@ struct Attempt {
   InFlight in_flight;
   std::unique_ptr<UpstreamResponse> call;  // the response head arrived
   std::optional<std::string> body;         // non-streaming requests: the whole body
+  // The body's usage, when the check of its shape read it (NativeApi::check_answer).
+  bool usage_read = false;
+  std::optional<api::Usage> usage;
   std::optional<Error> error;              // no (complete) answer
   Clock::time_point sent_at;
   double head_ms = 0;  // sent → response head

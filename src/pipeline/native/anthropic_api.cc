@@ -28,8 +28,8 @@ class AnthropicApi final : public PassThroughApi {
   // The client's anthropic-beta flags decide how Anthropic reads the body it passes through (beta
   // tools, a 1M context): dropped, such a request failed or was read otherwise.
   bool passes_client_headers() const override { return true; }
-  std::string answer_problem(const RequestContext&, std::string_view whole) const override {
-    return api::answer_shape_problem(whole, api::AnswerShape::kAnthropicMessage);
+  api::AnswerCheck check_answer(const RequestContext&, std::string_view whole) const override {
+    return api::check_answer(whole, api::AnswerShape::kAnthropicMessage);
   }
   std::optional<api::Usage> usage(std::string_view whole) const override {
     return api::anthropic_usage(whole);

@@ -25,10 +25,10 @@ class ChatApi final : public NativeApi {
     return st.body_for(ctx, model, reasoning);
   }
   ResponseWriter& writer(const RequestContext& ctx) const override { return *ctx.client; }
-  std::string answer_problem(const RequestContext& ctx, std::string_view whole) const override {
-    return api::answer_shape_problem(whole, ctx.kind == RequestKind::kEmbeddings
-                                                ? api::AnswerShape::kEmbeddings
-                                                : api::AnswerShape::kChatCompletion);
+  api::AnswerCheck check_answer(const RequestContext& ctx, std::string_view whole) const override {
+    return api::check_answer(whole, ctx.kind == RequestKind::kEmbeddings
+                                        ? api::AnswerShape::kEmbeddings
+                                        : api::AnswerShape::kChatCompletion);
   }
   std::optional<api::Usage> usage(std::string_view whole) const override {
     return api::parse_usage(whole);

@@ -12,8 +12,9 @@ UpstreamCredentials NativeApi::credentials(std::string_view key) const {
   return c;
 }
 
-std::string NativeApi::answer_problem(const RequestContext&, std::string_view whole) const {
-  return looks_like_json_object(whole) ? std::string() : "a body that is not a JSON object";
+api::AnswerCheck NativeApi::check_answer(const RequestContext&, std::string_view whole) const {
+  if (looks_like_json_object(whole)) return {};
+  return {"a body that is not a JSON object"};
 }
 
 std::optional<api::TextAnswer> NativeApi::answer(std::string_view, bool) const {

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/answer_shape.h"
 #include "api/sse.h"
 #include "api/text_answer.h"
 #include "config/config.h"
@@ -102,9 +103,10 @@ class NativeApi {
                                 config::ReasoningMode reasoning) const = 0;
   // Where the answer goes: the client's writer in this API's shape.
   virtual ResponseWriter& writer(const RequestContext& ctx) const = 0;
-  // What is wrong with a whole 200 answer `whole` ("" = nothing), to follow "answered 200 with "
-  // (api/answer_shape.h). Default: only that it is a JSON object's text (its braces).
-  virtual std::string answer_problem(const RequestContext& ctx, std::string_view whole) const;
+  // What is wrong with a whole 200 answer `whole` (`problem` "" = nothing), to follow "answered
+  // 200 with ", and its usage when the check read it (api/answer_shape.h). Default: only that it
+  // is a JSON object's text (its braces).
+  virtual api::AnswerCheck check_answer(const RequestContext& ctx, std::string_view whole) const;
   // Metering: a whole answer's usage (nullopt = none reported), and a meter for a stream.
   virtual std::optional<api::Usage> usage(std::string_view whole) const = 0;
   virtual std::unique_ptr<UsageMeter> stream_meter() const = 0;

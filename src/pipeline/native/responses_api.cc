@@ -21,8 +21,8 @@ class ResponsesApi final : public PassThroughApi {
     return passes_through(ctx, st) ? *this : chat_over_responses();
   }
   std::string_view path(const RequestContext&) const override { return "/v1/responses"; }
-  std::string answer_problem(const RequestContext&, std::string_view whole) const override {
-    return api::answer_shape_problem(whole, api::AnswerShape::kResponse);
+  api::AnswerCheck check_answer(const RequestContext&, std::string_view whole) const override {
+    return api::check_answer(whole, api::AnswerShape::kResponse);
   }
   std::optional<api::Usage> usage(std::string_view whole) const override {
     return api::responses_usage(whole);
