@@ -14,6 +14,7 @@
 #include "cache/cache_config.h"
 #include "cache/features.h"
 #include "cache/memory_store.h"
+#include "cache/prompt_analysis.h"
 #include "cache/request_key.h"
 #include "signals/extractor.h"
 #include "signals/glove.h"
@@ -29,6 +30,16 @@ struct Pair {
 
 class CachePairs : public ::testing::Test {
  protected:
+  // The guard features as the cache stage computes them (with the unknown words, which need the
+  // table): a one-message request through analyse_prompt.
+  static Features served_features(const std::string& text) {
+    auto req = api::parse_chat_request(
+        nlohmann::json{{"model", "m"}, {"messages", {{{"role", "user"}, {"content", text}}}}}.dump());
+    EXPECT_TRUE(req) << text;
+    Features f;
+    analyse_prompt(*req, *glove_, f, nullptr);
+    return f;
+  }
   static void SetUpTestSuite() {
     auto g =
         signals::GloveTable::open(signals::default_weights_dir() + "/" + signals::kGloveFileName);
@@ -46,7 +57,7 @@ class CachePairs : public ::testing::Test {
       float dot = 0;
       for (std::size_t i = 0; i < ea.size() && i < eb.size(); ++i) dot += ea[i] * eb[i];
       p.similarity = dot;
-      p.compatible = compatible(extract_features(p.b), extract_features(p.a));
+      p.compatible = compatible(served_features(p.b), served_features(p.a));
       pairs_->push_back(std::move(p));
     }
   }
