@@ -72,6 +72,10 @@ struct ModelCall {
   // as upstream_unreachable well before `deadline` (a replica that drops SYNs must not hold the
   // whole timeout); 0 = until `deadline`.
   std::chrono::milliseconds connect_timeout{0};
+  // Counts the copies written whole on a pooled connection the replica closed at once, before any
+  // byte of an answer, and sent again on a fresh one (null: not asked): the replica may have read
+  // them, so the decision records each (attempt result `stale_connection`).
+  int* resent = nullptr;
 };
 
 class UpstreamResponse {

@@ -454,7 +454,10 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       // An interim answer proves the request arrived: never sent again.
       if (reused && interim == 0 && stale_connection(hec) && call->conn_->buffer.size() == 0 &&
           Clock::now() - written < kStaleWindow) {
-        if (request.sent) *request.sent = false;  // it never reached the server
+        // Most likely it never reached the server (which closed the connection as it sat idle),
+        // but a server that read it and dropped the connection looks the same: counted.
+        if (request.sent) *request.sent = false;
+        if (request.resent) ++*request.resent;
         continue;
       }
       co_return classify("waiting for " + url.authority(), hec);

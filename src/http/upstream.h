@@ -54,6 +54,8 @@ struct UpstreamRequest {
   CallCanceller* canceller = nullptr;
   // Set true once the request was written whole (null: not asked).
   bool* sent = nullptr;
+  // Counts the whole copies sent again after a reused connection failed at once (null: not asked).
+  int* resent = nullptr;
   void set(std::string_view name, std::string_view value) { headers.emplace_back(name, value); }
 };
 

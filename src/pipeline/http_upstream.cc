@@ -39,6 +39,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(
   // attempt and hedge writes the same bytes, none copies them.
   auto up = http::make_upstream_request(bhttp::verb::post, target_path, call.body);
   up.sent = call.sent;
+  up.resent = call.resent;
   up.set("Content-Type", "application/json");
   up.set("Accept", call.stream ? "text/event-stream" : "application/json");
   for (const auto& [name, value] : call.headers) up.set(name, value);

@@ -103,6 +103,7 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
                  &canceller,
                  &a.sent};
   call.connect_timeout = m.config->connect_timeout;
+  call.resent = &a.resent;
   if (rc.pass_anthropic_beta && a.api->passes_client_headers())
     call.client_headers = ctx.passed_headers;
   std::optional<ClientWatch::Listening> watching;
@@ -174,6 +175,11 @@ void pause_for_retry_after(const Attempt& a) {
 }
 
 void note_attempt(RequestContext& ctx, Attempt& a, bool hedge, std::size_t unavailable) {
+  // Each copy sent again after a stale pooled connection, before the attempt it became (no
+  // failure of the replica's: it closed an idle connection).
+  for (int i = 0; i < a.resent; ++i)
+    ctx.rec.attempts.push_back({a.model->config->name, a.replica->config->id, "stale_connection",
+                                std::nullopt, hedge, 0, false});
   a.record = ctx.rec.attempts.size();
   ctx.rec.attempts.push_back({a.model->config->name, a.replica->config->id, a.result(), a.ms, hedge,
                               unavailable, a.sent});  // unavailable: skipped as ejected or down

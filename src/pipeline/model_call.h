@@ -62,6 +62,7 @@ struct Attempt {
   double ms = 0;       // sent → answer (head for streams, whole body otherwise) or failure
   bool cancelled = false;
   bool sent = false;  // the request was written whole to the replica (ModelCall::sent)
+  int resent = 0;     // copies sent again after a stale pooled connection (ModelCall::resent)
   // The API the replica speaks (pipeline/native/): how the answer is metered and where it goes
   // (deliver()). Set with `replica`.
   const NativeApi* api = nullptr;

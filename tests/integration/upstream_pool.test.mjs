@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
   startGateway, model, stopAll, chatBody, postChat, streamChat, fakeUpstream, completionJson, chunkEvent, sleep,
+  getDecision,
 } from './lib/harness.mjs';
 
 describe('upstream connection pool', () => {
@@ -107,6 +108,60 @@ describe('bytes arriving on an idle pooled connection', () => {
       assert.match(r.json.choices[0].message.content, /^real answer/, `request ${i}: ${r.text}`);
       await sleep(150);  // the injected bytes arrive while the connection idles
     }
+  });
+});
+
+// Since session 33: a reused connection that the replica drops right after reading the request
+// (as if it had closed it while idle) gets the request again on a fresh one — and the replica has
+// then read it twice. The decision records the first copy (`stale_connection`), which it did not.
+describe('a request sent again after a pooled connection fails at once', () => {
+  let gw;
+  let upstream;
+  const received = [];
+  before(async () => {
+    upstream = net.createServer((socket) => {
+      let pending = '';
+      let onThisSocket = 0;
+      socket.on('data', (d) => {
+        pending += d.toString('latin1');
+        for (;;) {
+          const end = pending.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const length = Number(/content-length: *(\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
+          if (pending.length < end + 4 + length) return;
+          const body = pending.slice(end + 4, end + 4 + length);
+          pending = pending.slice(end + 4 + length);
+          received.push(JSON.parse(body).messages[0].content);
+          if (++onThisSocket === 2) {  // the second request on a connection: read, then dropped
+            socket.destroy();
+            return;
+          }
+          const answer = completionJson('m', `answer ${received.length}`);
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer)}\r\n\r\n${answer}`);
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+    gw = await startGateway({
+      server: { threads: 1 }, models: [model('m', `http://127.0.0.1:${upstream.address().port}`)],
+    });
+  });
+  after(async () => {
+    upstream.close();
+    await stopAll();
+  });
+
+  test('is recorded as an attempt of its own', async () => {
+    const first = await postChat(gw.base, chatBody('m', 'one'));
+    assert.equal(first.status, 200, first.text);
+    const second = await postChat(gw.base, chatBody('m', 'two'));
+    assert.equal(second.status, 200, second.text);
+    assert.deepEqual(received, ['one', 'two', 'two']);
+    const d = await getDecision(gw.base, second.headers.get('x-switchboard-decision'));
+    assert.deepEqual(d.attempts.map((a) => a.result), ['stale_connection', 'ok'], JSON.stringify(d.attempts));
+    const f = await getDecision(gw.base, first.headers.get('x-switchboard-decision'));
+    assert.deepEqual(f.attempts.map((a) => a.result), ['ok']);
   });
 });
 
