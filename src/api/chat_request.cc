@@ -129,19 +129,20 @@ std::optional<std::string> append_content(simdjson::dom::element content, std::s
     out.append(text);
     return std::nullopt;
   }
-  const std::string where = "messages[" + std::to_string(message) + "].content";
+  // Built on the error path only (a request has many parts).
+  const auto where = [message] { return "messages[" + std::to_string(message) + "].content"; };
   simdjson::dom::array parts;
   if (content.get_array().get(parts) != simdjson::SUCCESS) {
     if (content.is_null()) return std::nullopt;
-    return where + " must be a string, an array of content parts or null";
+    return where() + " must be a string, an array of content parts or null";
   }
   bool first = true;
   std::size_t index = 0;
   for (auto part : parts) {
-    const std::string at = where + "[" + std::to_string(index++) + "]";
+    const auto at = [&where, i = index++] { return where() + "[" + std::to_string(i) + "]"; };
     std::string_view type, piece;
     if (!part.is_object() || part["type"].get_string().get(type) != simdjson::SUCCESS)
-      return at + " must be an object with a string 'type'";
+      return at() + " must be an object with a string 'type'";
     if (type == "file") files = true;
     if (type == "image_url") {
       std::string_view detail;
@@ -151,11 +152,11 @@ std::optional<std::string> append_content(simdjson::dom::element content, std::s
     }
     auto text_field = part["text"];
     if (text_field.error() == simdjson::NO_SUCH_FIELD) {
-      if (type == "text") return at + ".text is required for a part of type 'text'";
+      if (type == "text") return at() + ".text is required for a part of type 'text'";
       continue;
     }
     if (text_field.get_string().get(piece) != simdjson::SUCCESS)
-      return at + ".text must be a string";
+      return at() + ".text must be a string";
     if (!first) out.push_back('\n');
     out.append(piece);
     first = false;

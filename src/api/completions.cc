@@ -76,7 +76,7 @@ class CompletionsTranslator final : public AnswerTranslator {
     finished_ = true;
     return "data: [DONE]\n\n";
   }
-  std::string error_body(const Error& e) const override { return error_json(e); }
+  std::string error_body(const Error& e) const override { return error_json(e, false); }
   std::string error_event(const Error& e) override {
     finished_ = true;
     return error_sse_event(e) + "data: [DONE]\n\n";

@@ -39,10 +39,12 @@ std::string error_param(std::string_view m) {
   return {};
 }
 
-std::string error_json(const Error& error) {
+std::string error_json(const Error& error, bool chat_fields) {
   nlohmann::json param = nullptr;
   if (error.code == "invalid_request")
-    if (auto p = error_param(error.message); !p.empty()) param = std::move(p);
+    if (auto p = error_param(error.message);
+        !p.empty() && (chat_fields || !p.starts_with("messages")))
+      param = std::move(p);
   nlohmann::json j = {{"error",
                        {{"message", error.message},
                         {"type", openai_error_type(error.kind)},

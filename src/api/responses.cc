@@ -333,7 +333,7 @@ class ResponsesTranslator final : public AnswerTranslator {
     return out;
   }
 
-  std::string error_body(const Error& e) const override { return error_json(e); }
+  std::string error_body(const Error& e) const override { return error_json(e, false); }
   std::string error_event(const Error& e) override {
     finished_ = true;
     return named_event("error", dump_json({{"type", "error"},

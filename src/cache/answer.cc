@@ -124,11 +124,12 @@ std::optional<Answer> answer_from_body(std::string_view body) {
   Answer a;
   if (has_function_call(m) || !read_tool_calls(m, a.tool_calls)) return std::nullopt;
   const auto content = m.find("content");
-  const bool text = content != m.end() && content->is_string();
+  // Text: a string, or an array of parts (api::chat_content_of: the text parts joined).
+  const bool text = content != m.end() && (content->is_string() || content->is_array());
   if (!text && !(content != m.end() && content->is_null() && !a.tool_calls.empty()))
     return std::nullopt;
   if (!c.contains("finish_reason") || !c["finish_reason"].is_string()) return std::nullopt;
-  if (text) a.content = content->get<std::string>();
+  if (text) a.content = api::chat_content_of(m);
   a.reasoning = api::chat_reasoning_of(m);
   a.reasoning_signature = api::chat_thinking_signature_of(m);
   a.finish_reason = c["finish_reason"].get<std::string>();
@@ -163,8 +164,7 @@ std::optional<Answer> answer_from_sse(std::string_view stream) {
       if (c.contains("delta") && c["delta"].is_object()) {
         const auto& d = c["delta"];
         if (has_function_call(d) || !add_tool_call_deltas(d, a.tool_calls)) return false;
-        if (d.contains("content") && d["content"].is_string())
-          a.content += d["content"].get<std::string>();
+        a.content += api::chat_content_of(d);
         a.reasoning += api::chat_reasoning_of(d);
         if (std::string sig = api::chat_thinking_signature_of(d); !sig.empty()) a.reasoning_signature = std::move(sig);
       }

@@ -1,5 +1,6 @@
 #include "cache/prompt_analysis.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "cache/words.h"
@@ -12,14 +13,25 @@ namespace {
 // list" and "How do I reverse a list" are one question).
 std::uint64_t unknown_words(const std::vector<std::uint64_t>& hashes,
                             const signals::GloveTable& glove) {
-  thread_local std::unordered_set<std::uint64_t> seen;
+  // First occurrences: a short list searched linearly (no allocation per word), a hash set past
+  // 64 distinct unknown words.
+  thread_local std::vector<std::uint64_t> seen;
+  thread_local std::unordered_set<std::uint64_t> many;
   seen.clear();
+  many.clear();
   std::uint64_t folded = 0;
   for (const std::uint64_t h : hashes) {
-    if (glove.known(h) || !seen.insert(h).second) continue;
+    if (glove.known(h)) continue;
+    if (seen.size() < 64) {
+      if (std::find(seen.begin(), seen.end(), h) != seen.end()) continue;
+      seen.push_back(h);
+      if (seen.size() == 64) many.insert(seen.begin(), seen.end());
+    } else if (!many.insert(h).second) {
+      continue;
+    }
     folded = (folded ^ h) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
   }
-  if (seen.size() > 4096) seen = {};  // a huge message's set is not kept for the thread
+  if (many.size() > 4096) many = {};  // a huge message's set is not kept for the thread
   return folded;
 }
 
@@ -60,7 +72,7 @@ void analyse_prompt(const api::ChatRequest& req, const signals::GloveTable& glov
   signals::GloveTable::word_hashes(std::string_view(req.prompt_text).substr(0, last.offset),
                                    hashes);
   scan_words(text, Newlines::kSpace, add, [](std::uint64_t h, std::size_t bytes) {
-    hashes.push_back(h);
+    if (bytes <= signals::kMaxWordBytes) hashes.push_back(h);
     if (bytes > 2) last_words.push_back(h);
   });
   builder.add_operators(text);

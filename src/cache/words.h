@@ -13,8 +13,10 @@
 // it after cache::collapse_whitespace (which turns every newline into a space).
 //
 // Contract: scan_words(text, newlines, on_word, on_glove_word) calls on_word(const WordView&) for
-// each guard word and on_glove_word(std::uint64_t hash, std::size_t bytes) for each embedding word (those longer than
-// signals::kMaxWordBytes skipped), both in text order; linear in the text.
+// each guard word and on_glove_word(std::uint64_t hash, std::size_t bytes) for each embedding word,
+// both in text order; linear in the text. The embedding skips words longer than
+// signals::kMaxWordBytes (the caller's filter); the cache's unknown-word guard does not (an
+// unspaced run of Chinese is one long word).
 #pragma once
 
 #include <array>
@@ -143,7 +145,7 @@ void scan_words(std::string_view text, Newlines newlines, WordFn&& on_word,
     std::uint64_t lo = h, plain = h, digits = h;
     bool caps = all & kUpper, ordinal = all & kOrdinal;
     if (!punctuated) {
-      if (i - w.begin <= signals::kMaxWordBytes) on_glove_word(h, i - w.begin);
+      on_glove_word(h, i - w.begin);
     } else {
       // Rare: hash again byte by byte; the embedding's words are the runs between the marks.
       lo = plain = digits = kFnvOffset;
@@ -162,12 +164,12 @@ void scan_words(std::string_view text, Newlines newlines, WordFn&& on_word,
         if (k & kWord) {
           run = (run ^ l) * kFnvPrime;
         } else {
-          if (j - run_begin <= signals::kMaxWordBytes) on_glove_word(run, j - run_begin);
+          on_glove_word(run, j - run_begin);
           run = kFnvOffset;
           run_begin = j + 1;
         }
       }
-      if (i - run_begin <= signals::kMaxWordBytes) on_glove_word(run, i - run_begin);
+      on_glove_word(run, i - run_begin);
     }
     // "C++", "C#", "F#"
     if (i < n && (p[i] == '+' || p[i] == '#') && i - w.begin == 1) {

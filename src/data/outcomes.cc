@@ -1,5 +1,6 @@
 #include "data/outcomes.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -58,8 +59,16 @@ std::optional<Error> parse_messages(const json& root, const std::string& where,
       if (!m.is_object()) return bad(where, field + " must be an object");
       auto role = m.find("role");
       auto content = m.find("content");
-      if (role == m.end() || !role->is_string())
-        return bad(where, field + ".role must be a string");
+      // The roles a served request may have (api/chat_request.cc): a record the gateway would
+      // refuse is refused here, at its line, not by a training run halfway through.
+      static constexpr std::string_view kRoles[] = {"system",    "developer", "user",
+                                                    "assistant", "tool",      "function"};
+      if (role == m.end() || !role->is_string() ||
+          std::find(std::begin(kRoles), std::end(kRoles), role->get_ref<const std::string&>()) ==
+              std::end(kRoles))
+        return bad(where, field +
+                              ".role must be one of system, developer, user, assistant, tool, "
+                              "function");
       if (content == m.end() || !content->is_string())
         return bad(where, field + ".content must be a string");
       out.push_back({role->get<std::string>(), content->get<std::string>()});

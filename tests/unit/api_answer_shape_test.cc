@@ -26,11 +26,18 @@ TEST(AnswerShape, EachApiHasItsShape) {
             "a choice without a `message` object");
   EXPECT_EQ(check_answer(chat, AnswerShape::kEmbeddings).problem, "a JSON object without a `data` array");
   EXPECT_EQ(check_answer(chat, AnswerShape::kResponse).problem, "a JSON object without a `output` array");
-  // A large answer (past the pooled parser's bound) is checked all the same.
-  std::string big = R"({"choices":[{"message":{"content":")" + std::string(3 << 20, 'x') + R"("}}]})";
+  // Past the per-thread parser's bound (64 KiB), checked whole by a parser of its own.
+  std::string mid = R"({"choices":[{"message":{"content":")" + std::string(200 << 10, 'x') + R"("}}]})";
+  EXPECT_EQ(check_answer(mid, AnswerShape::kChatCompletion).problem, "");
+  EXPECT_TRUE(check_answer(mid, AnswerShape::kChatCompletion).usage_read);
+  EXPECT_NE(check_answer(mid + " x}", AnswerShape::kChatCompletion).problem, "");
+  // Past 1 MiB only the braces are checked (a DOM would take ~12 times the size), and the usage
+  // is left to the API's reader.
+  const std::string big = R"({"data":")" + std::string(3 << 20, 'x') + R"("})";
   EXPECT_EQ(check_answer(big, AnswerShape::kChatCompletion).problem, "");
-  big.pop_back();
-  EXPECT_NE(check_answer(big, AnswerShape::kChatCompletion).problem, "");
+  EXPECT_FALSE(check_answer(big, AnswerShape::kChatCompletion).usage_read);
+  EXPECT_EQ(check_answer("[" + big + "]", AnswerShape::kChatCompletion).problem,
+            "a body that is not a JSON object");
 }
 
 TEST(AnswerShape, UsageReadAsParseUsageReadsIt) {

@@ -9,6 +9,7 @@
 
 #include "api/chat_reading.h"
 #include "api/chat_response.h"
+#include "cache/answer.h"
 
 namespace switchboard::api {
 namespace {
@@ -80,6 +81,25 @@ TEST(ContentParts, ABufferedAnswerStreamedToAClientCarriesTheText) {
   }
   EXPECT_EQ(content, "The answer is 42.");
   EXPECT_EQ(reasoning, "six times seven");
+}
+
+// The response cache and the session stage read answers through cache/answer.h: the same text
+// (the review found them reading "" from parts, so such answers were never cached, and a streamed
+// one was cached as its reasoning alone).
+TEST(ContentParts, TheCacheReadsThemToo) {
+  const auto whole = cache::answer_from_body(kParts);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->content, "The answer is 42.");
+  EXPECT_EQ(whole->reasoning, "six times seven");
+  const std::string stream =
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"thinking\",\"thinking\":[{\"type\":\"text\",\"text\":\"hm\"}]}]}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"text\",\"text\":\"4\"}]}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"2\"},\"finish_reason\":\"stop\"}]}\n\n"
+      "data: [DONE]\n\n";
+  const auto streamed = cache::answer_from_sse(stream);
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->content, "42");
+  EXPECT_EQ(streamed->reasoning, "hm");
 }
 
 }  // namespace

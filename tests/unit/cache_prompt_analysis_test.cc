@@ -292,6 +292,10 @@ TEST(CachePromptAnalysis, UnknownWordsMustMatch) {
   EXPECT_FALSE(compatible(features("define the word florbixate"),
                           features("define the word quazzlenit")));
   EXPECT_FALSE(compatible(features("florbixate or quazzlenit"), features("quazzlenit or florbixate")));
+  // An unspaced run of Chinese is one word, longer than the embedding reads (48 bytes): compared
+  // all the same (the review found two such sentences at similarity 1.0).
+  EXPECT_FALSE(compatible(features("translate into english: 我今天早上在公园里看到了一只非常可爱的小狗"),
+                          features("translate into english: 我昨天晚上在图书馆里读了一本非常有趣的小说")));
   // The same unknown words: still a paraphrase (known words may differ; repeats do not count).
   EXPECT_TRUE(compatible(features("please define the word florbixate"),
                          features("what does florbixate florbixate mean")));

@@ -55,6 +55,8 @@ TEST(OutcomesJsonl, ErrorsNameFileLineAndField) {
       {R"({"id":"x","outcomes":{}})", ":3: one of prompt or messages"},
       {R"({"id":"x","prompt":3,"outcomes":{}})", ":3: prompt must be a string"},
       {R"({"id":"x","messages":[{"role":"user"}],"outcomes":{}})", ":3: messages[0].content"},
+      {R"({"id":"x","messages":[{"role":"human","content":"hi"}],"outcomes":{}})",
+       ":3: messages[0].role must be one of"},
       {R"({"id":"x","prompt":"p"})", ":3: outcomes must be an object"},
       {R"({"id":"x","prompt":"p","outcomes":{"m":{"cost":1}}})", ":3: outcomes.m.score"},
       {R"({"id":"x","prompt":"p","outcomes":{"m":{"score":1.5,"cost":1}}})",
