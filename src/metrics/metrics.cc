@@ -60,6 +60,11 @@ void sample(std::string& out, const std::string& name, const std::string& labels
   out += fmt::format("{}{} {}\n", name, labels, v);
 }
 
+// One unlabelled gauge: its HELP, TYPE and value.
+void gauge(std::string& out, const char* name, const char* help, std::int64_t v) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, v);
+}
+
 }  // namespace
 
 template <>
@@ -173,25 +178,19 @@ std::string GatewayMetrics::render() {
       "# TYPE switchboard_requests_in_flight gauge\n";
   sample(out, "switchboard_requests_in_flight", "", in_flight.value());
   if (front_door_present.load(std::memory_order_relaxed)) {
-    out +=
-        "# HELP switchboard_client_connections Client connections open now.\n"
-        "# TYPE switchboard_client_connections gauge\n";
-    sample(out, "switchboard_client_connections", "", client_connections.value());
-    out +=
-        "# HELP switchboard_client_connections_max The bound on open client connections "
-        "(server.max_connections, or derived from the descriptor limit).\n"
-        "# TYPE switchboard_client_connections_max gauge\n";
-    sample(out, "switchboard_client_connections_max", "", client_connections_max.value());
-    out +=
-        "# HELP switchboard_request_body_bytes Bytes of request bodies, and of what they parse "
-        "into, held in memory now.\n"
-        "# TYPE switchboard_request_body_bytes gauge\n";
-    sample(out, "switchboard_request_body_bytes", "", request_body_bytes.value());
-    out +=
-        "# HELP switchboard_request_body_budget_bytes The bound on request_body_bytes "
-        "(server.max_body_budget_bytes); a request past it is answered 503 overloaded.\n"
-        "# TYPE switchboard_request_body_budget_bytes gauge\n";
-    sample(out, "switchboard_request_body_budget_bytes", "", request_body_budget_bytes.value());
+    gauge(out, "switchboard_client_connections", "Client connections open now.",
+          client_connections.value());
+    gauge(out, "switchboard_client_connections_max",
+          "The bound on open client connections (server.max_connections, or derived from the "
+          "descriptor limit).",
+          client_connections_max.value());
+    gauge(out, "switchboard_request_body_bytes",
+          "Bytes of request bodies, and of what they parse into, held in memory now.",
+          request_body_bytes.value());
+    gauge(out, "switchboard_request_body_budget_bytes",
+          "The bound on request_body_bytes (server.max_body_budget_bytes); a request past it is "
+          "answered 503 overloaded.",
+          request_body_budget_bytes.value());
   }
   out +=
       "# HELP switchboard_decisions_dropped_total Decision records dropped because the writer "

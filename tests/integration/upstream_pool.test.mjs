@@ -9,6 +9,25 @@ import {
   getDecision,
 } from './lib/harness.mjs';
 
+// Calls `onRequest(body, socket)` for each whole HTTP request (Content-Length framed) a raw
+// upstream socket receives.
+function onRequests(socket, onRequest) {
+  let pending = '';
+  socket.on('data', (d) => {
+    pending += d.toString('latin1');
+    for (;;) {
+      const end = pending.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/content-length: *(\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
+      if (pending.length < end + 4 + length) return;
+      const body = pending.slice(end + 4, end + 4 + length);
+      pending = pending.slice(end + 4 + length);
+      if (onRequest(body, socket) === false) return;
+    }
+  });
+  socket.on('error', () => {});
+}
+
 describe('upstream connection pool', () => {
   let up;
   let gw;
@@ -73,24 +92,12 @@ describe('bytes arriving on an idle pooled connection', () => {
   };
   before(async () => {
     let served = 0;
-    upstream = net.createServer((socket) => {
-      let pending = '';
-      socket.on('data', (d) => {
-        pending += d.toString('latin1');
-        for (;;) {
-          const end = pending.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const length = Number(/content-length: *(\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
-          if (pending.length < end + 4 + length) return;
-          pending = pending.slice(end + 4 + length);
-          served += 1;
-          socket.write(answer(`real answer ${served}`));
-          // 30 ms later, a second response on the same connection, asked by nobody.
-          setTimeout(() => socket.write(answer('INJECTED')), 30);
-        }
-      });
-      socket.on('error', () => {});
-    });
+    upstream = net.createServer((socket) => onRequests(socket, () => {
+      served += 1;
+      socket.write(answer(`real answer ${served}`));
+      // 30 ms later, a second response on the same connection, asked by nobody.
+      setTimeout(() => socket.write(answer('INJECTED')), 30);
+    }));
     await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
     gw = await startGateway({
       server: { threads: 1 }, models: [model('m', `http://127.0.0.1:${upstream.address().port}`)],
@@ -120,27 +127,17 @@ describe('a request sent again after a pooled connection fails at once', () => {
   const received = [];
   before(async () => {
     upstream = net.createServer((socket) => {
-      let pending = '';
       let onThisSocket = 0;
-      socket.on('data', (d) => {
-        pending += d.toString('latin1');
-        for (;;) {
-          const end = pending.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const length = Number(/content-length: *(\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
-          if (pending.length < end + 4 + length) return;
-          const body = pending.slice(end + 4, end + 4 + length);
-          pending = pending.slice(end + 4 + length);
-          received.push(JSON.parse(body).messages[0].content);
-          if (++onThisSocket === 2) {  // the second request on a connection: read, then dropped
-            socket.destroy();
-            return;
-          }
-          const answer = completionJson('m', `answer ${received.length}`);
-          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer)}\r\n\r\n${answer}`);
+      onRequests(socket, (body) => {
+        received.push(JSON.parse(body).messages[0].content);
+        if (++onThisSocket === 2) {  // the second request on a connection: read, then dropped
+          socket.destroy();
+          return false;
         }
+        const answer = completionJson('m', `answer ${received.length}`);
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer)}\r\n\r\n${answer}`);
+        return true;
       });
-      socket.on('error', () => {});
     });
     await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
     gw = await startGateway({
