@@ -301,6 +301,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     const ask = async (topK) => {
       const { response } = await client.messages.create({ model: 'claude-cache', max_tokens: 20, top_k: topK,
         messages: [{ role: 'user', content: 'name a fruit (top_k test)' }] }).withResponse();
+      await getDecision(gw.base, response.headers.get('x-switchboard-decision'));  // stored if a miss
       return response.headers.get('x-switchboard-cache');
     };
     assert.equal(await ask(5), 'miss');

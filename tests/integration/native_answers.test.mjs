@@ -76,6 +76,7 @@ describe('natively passed-through answers in the cache and the sessions', () => 
     const before = (await replay.stats()).requests;
     const { data: r1, response: h1 } = await openai.responses.create({ model: 'resp-cached', input: p.prompt }).withResponse();
     assert.equal(h1.headers.get('x-switchboard-cache'), 'miss');
+    await getDecision(gw.base, h1.headers.get('x-switchboard-decision'));  // stored by then
     const { data: r2, response: h2 } = await openai.responses.create({ model: 'resp-cached', input: p.prompt }).withResponse();
     assert.equal(h2.headers.get('x-switchboard-cache'), 'hit');
     assert.equal(r2.output_text, r1.output_text);
