@@ -28,6 +28,14 @@ function onRequests(socket, onRequest) {
   socket.on('error', () => {});
 }
 
+// Listens on `upstream` (a net.Server) and starts a one-thread gateway with model `m` on it.
+async function gatewayOn(upstream) {
+  await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+  return startGateway({
+    server: { threads: 1 }, models: [model('m', `http://127.0.0.1:${upstream.address().port}`)],
+  });
+}
+
 describe('upstream connection pool', () => {
   let up;
   let gw;
@@ -98,10 +106,7 @@ describe('bytes arriving on an idle pooled connection', () => {
       // 30 ms later, a second response on the same connection, asked by nobody.
       setTimeout(() => socket.write(answer('INJECTED')), 30);
     }));
-    await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
-    gw = await startGateway({
-      server: { threads: 1 }, models: [model('m', `http://127.0.0.1:${upstream.address().port}`)],
-    });
+    gw = await gatewayOn(upstream);
   });
   after(async () => {
     upstream.close();
@@ -139,10 +144,7 @@ describe('a request sent again after a pooled connection fails at once', () => {
         return true;
       });
     });
-    await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
-    gw = await startGateway({
-      server: { threads: 1 }, models: [model('m', `http://127.0.0.1:${upstream.address().port}`)],
-    });
+    gw = await gatewayOn(upstream);
   });
   after(async () => {
     upstream.close();
