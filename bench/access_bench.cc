@@ -60,7 +60,7 @@ void BM_AdmitAndSettle(benchmark::State& state) {
   auto key = f.service->find(f.secret);
   for (auto _ : state) {
     auto a = f.service->limiter().admit(key->key, 500, now_ms());
-    f.service->limiter().settle(key->key, a, 700, 0.001);
+    f.service->limiter().settle(key->key, a, 700, 0.001, now_ms());
     benchmark::DoNotOptimize(a);
   }
 }

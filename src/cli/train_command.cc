@@ -84,6 +84,7 @@ int run_train_guard(const TrainCliOptions& o) {
   }
   guard::JailbreakTrainOptions options;
   options.seed = o.seed;
+  int folds = 0;  // --param cv=K: report K-fold cross-validation instead of writing a model
   for (const auto& kv : o.params) {
     auto eq = kv.find('=');
     const std::string key = kv.substr(0, eq),
@@ -99,19 +100,41 @@ int run_train_guard(const TrainCliOptions& o) {
         options.l2 = std::stod(value);
       else if (key == "threshold")
         options.threshold = std::stod(value);
+      else if (key == "window")
+        options.window_words = static_cast<unsigned>(std::stoul(value));
+      else if (key == "cv")
+        folds = std::stoi(value);
       else
         throw std::invalid_argument(key);
     } catch (const std::exception&) {
       fmt::print(stderr,
                  "switchboard train: bad --param '{}' for guard (epochs, dim_bits, learning_rate, "
-                 "l2, threshold)\n",
+                 "l2, threshold, window, cv)\n",
                  kv);
       return 2;
     }
   }
-  if (options.dim_bits < 8 || options.dim_bits > 26 || options.epochs < 1) {
-    fmt::print(stderr, "switchboard train: dim_bits must be in [8, 26] and epochs >= 1\n");
+  if (options.dim_bits < 8 || options.dim_bits > 26 || options.epochs < 1 ||
+      options.window_words > 4096) {
+    fmt::print(stderr,
+               "switchboard train: dim_bits must be in [8, 26], epochs >= 1 and window in [0, "
+               "4096] words (0: the whole text)\n");
     return 2;
+  }
+  if (folds != 0) {
+    auto cv = guard::cross_validate_jailbreak(*examples, options, folds);
+    if (!cv) {
+      fmt::print(stderr, "switchboard train: {}: {}\n", o.data, cv.error().message);
+      return 1;
+    }
+    const auto& s = cv->at_threshold;
+    const double p = s.precision(), r = s.recall();
+    fmt::print(
+        "{}-fold cross-validation on {} examples: AUC {:.3f}; at threshold {}: precision {:.3f}, "
+        "recall {:.3f}, F1 {:.3f} (tp {} fp {} tn {} fn {}); no model written\n",
+        folds, examples->size(), cv->auc, options.threshold, p, r,
+        p + r > 0 ? 2 * p * r / (p + r) : 0.0, s.tp, s.fp, s.tn, s.fn);
+    return 0;
   }
   auto model = guard::train_jailbreak(*examples, options);
   if (!model) {

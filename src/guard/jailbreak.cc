@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -11,132 +12,30 @@
 namespace switchboard::guard {
 
 namespace {
-constexpr char kMagic[8] = {'S', 'B', 'G', 'R', 'D', 'J', 'B', '1'};
-// Weight of a character n-gram relative to a word: 0.1 was best of {1, 0.5, 0.25, 0.1, 0} in 5-fold
-// cross-validation on tests/data/guard/train.jsonl (F1 0.857 vs 0.832 at 1).
-constexpr float kCharGramWeight = 0.1f;
-
-std::uint64_t fnv(std::string_view s, std::uint64_t h = 14695981039346656037ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-std::uint64_t mix(std::uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  return h;
-}
-
-bool word_byte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' || c >= 0x80;
-}
+// Version 1: bits, bias, threshold, weights. Version 2 adds the window (words) after the threshold.
+constexpr char kMagicV1[8] = {'S', 'B', 'G', 'R', 'D', 'J', 'B', '1'};
+constexpr char kMagic[8] = {'S', 'B', 'G', 'R', 'D', 'J', 'B', '2'};
+constexpr std::uint32_t kMaxWindowWords = 1u << 20;
 }  // namespace
 
 void featurize(std::string_view text, unsigned dim_bits, Features& out) {
-  out.index.clear();
-  out.value.clear();
-  std::string lowered;
-  if (text.size() > kMaxScoredBytes) {
-    lowered.append(text.substr(0, kMaxScoredBytes / 2));
-    lowered += ' ';
-    lowered.append(text.substr(text.size() - kMaxScoredBytes / 2));
-  } else {
-    lowered.assign(text);
-  }
-  for (char& c : lowered)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  const std::uint32_t mask = (1u << dim_bits) - 1;
-  // Weighted counts per hashed index in an open-addressing table (no sort: one pass): words,
-  // bigrams and marks weigh 1, character n-grams kCharGramWeight.
-  thread_local std::vector<std::uint32_t> keys;  // index + 1; 0 = empty
-  thread_local std::vector<float> weights;
-  std::size_t cap = 1024;
-  while (cap < lowered.size() * 8) cap <<= 1;
-  if (keys.size() < cap) {
-    keys.assign(cap, 0);
-    weights.assign(cap, 0);
-  }
-  const std::size_t slot_mask = cap - 1;
-  std::vector<std::uint32_t>& idx = out.index;  // the distinct indices, in first-seen order
-  auto add = [&](std::uint64_t h, float weight) {
-    const auto key = static_cast<std::uint32_t>(h) & mask;
-    std::size_t slot = (key * 0x9E3779B1u) & slot_mask;
-    while (keys[slot] != 0 && keys[slot] != key + 1) slot = (slot + 1) & slot_mask;
-    if (keys[slot] == 0) {
-      keys[slot] = key + 1;
-      idx.push_back(key);
-    }
-    weights[slot] += weight;
-  };
-  std::uint64_t prev = 0;
-  std::size_t i = 0;
-  const std::size_t n = lowered.size();
-  while (i < n) {
-    while (i < n && !word_byte(static_cast<unsigned char>(lowered[i]))) {
-      // Punctuation marks that attacks lean on count as tokens of their own.
-      const char c = lowered[i];
-      if (c == '#' || c == '<' || c == '>' || c == '[' || c == ']' || c == '{' || c == '}' ||
-          c == '|' || c == '*' || c == '=')
-        add(mix(fnv(std::string_view(&c, 1), 7)), 1.0f);
-      ++i;
-    }
-    if (i >= n) break;
-    std::size_t j = i;
-    while (j < n && word_byte(static_cast<unsigned char>(lowered[j]))) ++j;
-    const std::string_view word(lowered.data() + i, j - i);
-    const std::uint64_t wh = fnv(word);
-    add(mix(wh), 1.0f);
-    if (prev) add(mix(prev * 31 + wh + 1), 1.0f);
-    prev = wh;
-    // Character 3- to 5-grams of "<word>" (the first 24 bytes): from each start, the FNV state
-    // of the 3-, 4- and 5-byte prefixes in one pass.
-    char padded[32];
-    const std::size_t len = std::min<std::size_t>(word.size(), 24) + 2;
-    padded[0] = '<';
-    std::memcpy(padded + 1, word.data(), len - 2);
-    padded[len - 1] = '>';
-    for (std::size_t st = 0; st + 3 <= len; ++st) {
-      std::uint64_t h = 14695981039346656037ull;
-      for (std::size_t k = st; k < st + 5 && k < len; ++k) {
-        h ^= static_cast<unsigned char>(padded[k]);
-        h *= 1099511628211ull;
-        if (k >= st + 2) add(mix(h + (k - st + 1) * 0x9E3779B97F4A7C15ull), kCharGramWeight);
-      }
-    }
-    i = j;
-  }
-  std::vector<float>& val = out.value;
-  val.reserve(idx.size());
-  double norm = 0;
-  for (std::uint32_t key : idx) {
-    std::size_t slot = (key * 0x9E3779B1u) & slot_mask;
-    while (keys[slot] != key + 1) slot = (slot + 1) & slot_mask;
-    const float weight = weights[slot];
-    keys[slot] = 0;  // the table is left empty for the next call
-    weights[slot] = 0;
-    // Sub-linear in the (weighted) count: 1 + log(count) from one occurrence of a word on.
-    const float v = weight >= 1 ? 1.0f + std::log(weight) : weight;
-    val.push_back(v);
-    norm += double(v) * v;
-  }
-  if (norm > 0) {
-    const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-    for (float& v : val) v *= inv;
-  }
+  thread_local TextEvents t;
+  events_of(text, dim_bits, t);
+  features_of(t, 0, t.words(), out);
 }
 
 JailbreakModel::JailbreakModel(unsigned dim_bits, Eigen::VectorXf weights, float bias,
-                               float threshold)
-    : dim_bits_(dim_bits), weights_(std::move(weights)), bias_(bias), threshold_(threshold) {}
+                               float threshold, unsigned window_words)
+    : dim_bits_(dim_bits),
+      weights_(std::move(weights)),
+      bias_(bias),
+      threshold_(threshold),
+      window_words_(window_words) {}
 
 double JailbreakModel::score(std::string_view text) const {
-  thread_local Features f;
-  featurize(text, dim_bits_, f);
-  double z = bias_;
-  for (std::size_t i = 0; i < f.index.size(); ++i) z += double(weights_[f.index[i]]) * f.value[i];
+  thread_local TextEvents t;
+  events_of(text, dim_bits_, t);
+  const double z = max_window_logit(t, window_words_, weights_.data(), bias_).logit;
   return 1.0 / (1.0 + std::exp(-z));
 }
 
@@ -149,6 +48,8 @@ Result<bool> JailbreakModel::save(const std::string& path) const {
   out.write(reinterpret_cast<const char*>(&bits), sizeof bits);
   out.write(reinterpret_cast<const char*>(&bias_), sizeof bias_);
   out.write(reinterpret_cast<const char*>(&threshold_), sizeof threshold_);
+  const std::uint32_t window = window_words_;
+  out.write(reinterpret_cast<const char*>(&window), sizeof window);
   out.write(reinterpret_cast<const char*>(weights_.data()),
             static_cast<std::streamsize>(weights_.size() * sizeof(float)));
   out.close();
@@ -173,8 +74,12 @@ Result<std::shared_ptr<const JailbreakModel>> JailbreakModel::load(const std::st
   in.read(reinterpret_cast<char*>(&bits), sizeof bits);
   in.read(reinterpret_cast<char*>(&bias), sizeof bias);
   in.read(reinterpret_cast<char*>(&threshold), sizeof threshold);
-  if (!in || std::memcmp(magic, kMagic, sizeof magic) != 0 || bits < 8 || bits > 26)
+  const bool v1 = in && std::memcmp(magic, kMagicV1, sizeof magic) == 0;
+  if (!in || (!v1 && std::memcmp(magic, kMagic, sizeof magic) != 0) || bits < 8 || bits > 26)
     return bad("not a jailbreak model file");
+  std::uint32_t window = 0;
+  if (!v1) in.read(reinterpret_cast<char*>(&window), sizeof window);
+  if (!in || window > kMaxWindowWords) return bad("not a jailbreak model file");
   Eigen::VectorXf w(Eigen::Index{1} << bits);
   in.read(reinterpret_cast<char*>(w.data()),
           static_cast<std::streamsize>(w.size() * sizeof(float)));
@@ -182,7 +87,7 @@ Result<std::shared_ptr<const JailbreakModel>> JailbreakModel::load(const std::st
   if (!std::isfinite(bias) || !w.allFinite())
     return bad("the jailbreak model holds non-finite weights");
   return std::shared_ptr<const JailbreakModel>(
-      std::make_shared<JailbreakModel>(bits, std::move(w), bias, threshold));
+      std::make_shared<JailbreakModel>(bits, std::move(w), bias, threshold, window));
 }
 
 Result<std::vector<LabelledText>> read_labelled_jsonl(const std::string& path) {
@@ -227,9 +132,11 @@ Result<std::shared_ptr<const JailbreakModel>> train_jailbreak(
     return make_error(ErrorKind::kBadRequest, "bad_examples",
                       "the examples need both classes (attack and benign); got " +
                           std::to_string(pos) + " attacks of " + std::to_string(examples.size()));
-  std::vector<Features> feats(examples.size());
-  for (std::size_t i = 0; i < examples.size(); ++i)
-    featurize(examples[i].text, o.dim_bits, feats[i]);
+  // Each example's windows; the loss is taken on its highest-scoring one, the window that decides
+  // its score when served (a benign document's most suspect passage, an attack's injection).
+  std::vector<TextEvents> texts(examples.size());
+  for (std::size_t i = 0; i < examples.size(); ++i) events_of(examples[i].text, o.dim_bits, texts[i]);
+  Features f;
   const std::size_t dim = std::size_t{1} << o.dim_bits;
   Eigen::VectorXf w = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(dim));
   Eigen::VectorXf g2 = Eigen::VectorXf::Constant(static_cast<Eigen::Index>(dim), 1e-6f);
@@ -243,7 +150,8 @@ Result<std::shared_ptr<const JailbreakModel>> train_jailbreak(
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
     for (std::size_t k : order) {
-      const Features& f = feats[k];
+      const auto top = max_window_logit(texts[k], o.window_words, w.data(), bias);
+      features_of(texts[k], top.first, top.stop, f);
       double z = bias;
       for (std::size_t i = 0; i < f.index.size(); ++i) z += double(w[f.index[i]]) * f.value[i];
       const double p = 1.0 / (1.0 + std::exp(-z));
@@ -260,7 +168,8 @@ Result<std::shared_ptr<const JailbreakModel>> train_jailbreak(
     }
   }
   return std::shared_ptr<const JailbreakModel>(std::make_shared<JailbreakModel>(
-      o.dim_bits, std::move(w), static_cast<float>(bias), static_cast<float>(o.threshold)));
+      o.dim_bits, std::move(w), static_cast<float>(bias), static_cast<float>(o.threshold),
+      o.window_words));
 }
 
 BinaryScores evaluate_jailbreak(const JailbreakModel& model,
@@ -274,6 +183,58 @@ BinaryScores evaluate_jailbreak(const JailbreakModel& model,
       (flagged ? s.fp : s.tn)++;
   }
   return s;
+}
+
+Result<CrossValidation> cross_validate_jailbreak(const std::vector<LabelledText>& examples,
+                                                 const JailbreakTrainOptions& options, int folds) {
+  if (folds < 2 || static_cast<std::size_t>(folds) > examples.size())
+    return make_error(ErrorKind::kBadRequest, "bad_examples",
+                      "cross-validation needs 2 <= folds <= the number of examples");
+  // Stratified folds: each class shuffled, then dealt round-robin.
+  std::vector<int> fold(examples.size());
+  std::mt19937_64 rng(options.seed ^ 0x5eedf01dull);
+  for (bool cls : {false, true}) {
+    std::vector<std::size_t> members;
+    for (std::size_t i = 0; i < examples.size(); ++i)
+      if (examples[i].attack == cls) members.push_back(i);
+    std::shuffle(members.begin(), members.end(), rng);
+    for (std::size_t r = 0; r < members.size(); ++r) fold[members[r]] = static_cast<int>(r % folds);
+  }
+  std::vector<double> scores(examples.size());
+  for (int k = 0; k < folds; ++k) {
+    std::vector<LabelledText> train;
+    for (std::size_t i = 0; i < examples.size(); ++i)
+      if (fold[i] != k) train.push_back(examples[i]);
+    auto model = train_jailbreak(train, options);
+    if (!model) return model.error();
+    for (std::size_t i = 0; i < examples.size(); ++i)
+      if (fold[i] == k) scores[i] = (*model)->score(examples[i].text);
+  }
+  CrossValidation cv;
+  std::vector<std::size_t> by_score(examples.size());
+  std::iota(by_score.begin(), by_score.end(), 0);
+  std::sort(by_score.begin(), by_score.end(),
+            [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
+  // AUC by ranks (Mann-Whitney), ties sharing their mean rank.
+  double rank_sum = 0, positives = 0;
+  for (std::size_t r = 0; r < by_score.size();) {
+    std::size_t e = r;
+    while (e < by_score.size() && scores[by_score[e]] == scores[by_score[r]]) ++e;
+    const double mean_rank = (double(r) + double(e - 1)) / 2.0 + 1.0;
+    for (std::size_t q = r; q < e; ++q)
+      if (examples[by_score[q]].attack) rank_sum += mean_rank, ++positives;
+    r = e;
+  }
+  const double negatives = double(examples.size()) - positives;
+  cv.auc = (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives);
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    const bool flagged = scores[i] >= options.threshold;
+    if (examples[i].attack)
+      (flagged ? cv.at_threshold.tp : cv.at_threshold.fn)++;
+    else
+      (flagged ? cv.at_threshold.fp : cv.at_threshold.tn)++;
+  }
+  return cv;
 }
 
 }  // namespace switchboard::guard

@@ -1,7 +1,10 @@
 // The jailbreak / prompt-injection classifier: logistic regression on hashed word uni- and bigrams
 // and character 3- to 5-grams of each word, the latter at a tenth of a word's weight
-// (docs/guard.md). CPU only, one pass over the text: a
-// 2,000-token prompt costs well under a millisecond on one core.
+// (docs/guard.md). A text longer than the model's window (in words) is scored window by window
+// (windows overlap by half) and its score is the highest window's: an instruction injected into a
+// long document weighs as much as in a short one, and a long benign document is no more suspect
+// than its worst passage (a whole-text score grew with length). Training fits that same maximum.
+// CPU only: a 2,000-token prompt costs well under a millisecond on one core.
 //
 // Contract: JailbreakModel::load() reads a model file written by train_jailbreak() (errors name the
 // file); the object is immutable and thread-safe; score() does no I/O. The text scored is bounded
@@ -15,11 +18,11 @@
 #include <string_view>
 #include <vector>
 
+#include "guard/jailbreak_features.h"
 #include "switchboard/result.h"
 
 namespace switchboard::guard {
 
-inline constexpr std::size_t kMaxScoredBytes = 32 * 1024;
 inline constexpr char kJailbreakModelFile[] = "jailbreak.bin";
 
 struct LabelledText {
@@ -31,21 +34,19 @@ struct LabelledText {
 // accepted too). Errors (kBadRequest, bad_examples) name the file and line.
 Result<std::vector<LabelledText>> read_labelled_jsonl(const std::string& path);
 
-// The sparse feature vector of a text: distinct hashed indices (in first-seen order) and their
-// L2-normalised values. One pass, no sort: ~0.1-0.3 ms for 8,000 characters.
-struct Features {
-  std::vector<std::uint32_t> index;
-  std::vector<float> value;
-};
+// The feature vector of a whole text, as one window (jailbreak_features.h).
 void featurize(std::string_view text, unsigned dim_bits, Features& out);
 
 class JailbreakModel {
  public:
   static Result<std::shared_ptr<const JailbreakModel>> load(const std::string& path);
-  JailbreakModel(unsigned dim_bits, Eigen::VectorXf weights, float bias, float threshold);
+  JailbreakModel(unsigned dim_bits, Eigen::VectorXf weights, float bias, float threshold,
+                 unsigned window_words = 0);
 
-  // Probability that the text is an attack, in [0, 1].
+  // Probability that the text is an attack, in [0, 1]: its highest-scoring window's.
   double score(std::string_view text) const;
+  // Words per scored window; 0: the whole text at once (models of the first file format).
+  unsigned window_words() const { return window_words_; }
   // The decision threshold chosen at training (a route may set its own).
   double threshold() const { return threshold_; }
   unsigned dim_bits() const { return dim_bits_; }
@@ -57,6 +58,7 @@ class JailbreakModel {
   Eigen::VectorXf weights_;
   float bias_;
   float threshold_;
+  unsigned window_words_;
 };
 
 struct JailbreakTrainOptions {
@@ -65,6 +67,8 @@ struct JailbreakTrainOptions {
   double learning_rate = 0.5;
   double l2 = 1e-5;
   double threshold = 0.5;
+  // Words per window (docs/guard.md: chosen by cross-validation on the labelled set's train part).
+  unsigned window_words = 24;
   std::uint64_t seed = 1;
 };
 
@@ -81,5 +85,15 @@ struct BinaryScores {
 // The model's confusion counts on `examples` at `threshold`.
 BinaryScores evaluate_jailbreak(const JailbreakModel& model,
                                 const std::vector<LabelledText>& examples, double threshold);
+
+// k-fold cross-validation of `options` on `examples` (folds by a seeded shuffle, stratified by
+// class): the confusion counts of every example scored by the model of the folds without it, and
+// the area under the ROC curve of those scores. Errors as train_jailbreak's.
+struct CrossValidation {
+  BinaryScores at_threshold;
+  double auc = 0;
+};
+Result<CrossValidation> cross_validate_jailbreak(const std::vector<LabelledText>& examples,
+                                                 const JailbreakTrainOptions& options, int folds);
 
 }  // namespace switchboard::guard
