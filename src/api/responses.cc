@@ -327,9 +327,19 @@ class ResponsesTranslator final : public AnswerTranslator {
     out += close_tool(cut);
     finished_ = true;
     json r = skeleton(id_, created_, chat_model_);
-    set_final(r, finish_reason_, output_, usage_);
+    set_final(r, finish_reason_, json::array(), usage_);
     const char* type = r["status"] == "incomplete" ? "response.incomplete" : "response.completed";
-    out += emit(type, {{"response", std::move(r)}});
+    // The items closed so far, kept serialised, go into the response's empty `output` (the only
+    // `"output":[]` of the event: a string value's quotes are escaped).
+    std::string done = dump_json({{"response", std::move(r)},
+                                  {"type", type},
+                                  {"sequence_number", sequence_++}});
+    static constexpr std::string_view kEmpty = "\"output\":[]";
+    if (const auto at = done.find(kEmpty); at != std::string::npos)
+      done.replace(at, kEmpty.size(), "\"output\":[" + closed_output_ + "]");
+    out += named_event(type, done);
+    closed_output_.clear();
+    closed_output_.shrink_to_fit();
     return out;
   }
 
@@ -405,13 +415,12 @@ class ResponsesTranslator final : public AnswerTranslator {
       out += close_message();
       out += close_tool();
       reasoning_open_ = true;
-      reasoning_index_ = output_.size();
+      reasoning_index_ = items_++;
       reasoning_id_ = "rs_" + suffix_ + (reasonings_ ? "_" + std::to_string(reasonings_) : "");
       ++reasonings_;
       reasoning_text_.clear();
-      output_.push_back(reasoning_item(reasoning_id_, ""));
       out += emit("response.output_item.added",
-                  {{"output_index", reasoning_index_}, {"item", output_[reasoning_index_]}});
+                  {{"output_index", reasoning_index_}, {"item", reasoning_item(reasoning_id_, "")}});
       out += emit("response.content_part.added", {{"item_id", reasoning_id_},
                                                   {"output_index", reasoning_index_},
                                                   {"content_index", 0},
@@ -435,9 +444,9 @@ class ResponsesTranslator final : public AnswerTranslator {
                                                {"output_index", reasoning_index_},
                                                {"content_index", 0},
                                                {"part", reasoning_part(reasoning_text_)}});
-    output_[reasoning_index_] = reasoning_item(reasoning_id_, reasoning_text_);
-    out += emit("response.output_item.done",
-                {{"output_index", reasoning_index_}, {"item", output_[reasoning_index_]}});
+    json item = reasoning_item(reasoning_id_, reasoning_text_);
+    out += emit("response.output_item.done", {{"output_index", reasoning_index_}, {"item", item}});
+    keep(item);
     return out;
   }
   // Opens a message item whose one part is output text, or a refusal (`refusal`), unless one of
@@ -451,18 +460,18 @@ class ResponsesTranslator final : public AnswerTranslator {
     out += close_tool();
     message_open_ = true;
     refusal_part_ = refusal;
-    message_index_ = output_.size();
+    message_index_ = items_++;
     message_id_ = "msg_" + suffix_ + (messages_ ? "_" + std::to_string(messages_) : "");
     ++messages_;
     text_.clear();
     text_logprobs_ = json::array();
-    output_.push_back({{"type", "message"},
-                       {"id", message_id_},
-                       {"status", "in_progress"},
-                       {"role", "assistant"},
-                       {"content", json::array()}});
-    out += emit("response.output_item.added",
-                {{"output_index", message_index_}, {"item", output_[message_index_]}});
+    out += emit("response.output_item.added", {{"output_index", message_index_},
+                                               {"item",
+                                                {{"type", "message"},
+                                                 {"id", message_id_},
+                                                 {"status", "in_progress"},
+                                                 {"role", "assistant"},
+                                                 {"content", json::array()}}}});
     out += emit("response.content_part.added",
                 {{"item_id", message_id_},
                  {"output_index", message_index_},
@@ -489,10 +498,13 @@ class ResponsesTranslator final : public AnswerTranslator {
                                                {"output_index", message_index_},
                                                {"content_index", 0},
                                                {"part", part}});
-    json& item = output_[message_index_];
-    item["status"] = cut ? "incomplete" : "completed";
-    item["content"] = json::array({part});
+    const json item = {{"type", "message"},
+                       {"id", message_id_},
+                       {"status", cut ? "incomplete" : "completed"},
+                       {"role", "assistant"},
+                       {"content", json::array({part})}};
     out += emit("response.output_item.done", {{"output_index", message_index_}, {"item", item}});
+    keep(item);
     return out;
   }
   // One tool call's piece, in ToolCallSequencer's order: a new index closes what is open and adds
@@ -505,16 +517,12 @@ class ResponsesTranslator final : public AnswerTranslator {
       out += close_tool();
       tool_open_ = true;
       tool_index_ = tc.index;
-      tool_output_index_ = output_.size();
+      tool_output_index_ = items_++;
       tool_args_.clear();
-      output_.push_back({{"type", "function_call"},
-                         {"id", tool_item_id()},
-                         {"call_id", tc.id},
-                         {"name", tc.name},
-                         {"arguments", ""},
-                         {"status", "in_progress"}});
-      out += emit("response.output_item.added",
-                  {{"output_index", tool_output_index_}, {"item", output_[tool_output_index_]}});
+      tool_call_id_ = tc.id;
+      tool_name_ = tc.name;
+      out += emit("response.output_item.added", {{"output_index", tool_output_index_},
+                                                 {"item", tool_item("", "in_progress")}});
     }
     if (!tc.arguments.empty()) {
       tool_args_ += tc.arguments;
@@ -527,17 +535,30 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string close_tool(bool cut = false) {
     if (!tool_open_) return "";
     tool_open_ = false;
-    json& item = output_[tool_output_index_];
     std::string out =
         emit("response.function_call_arguments.done", {{"item_id", tool_item_id()},
                                                        {"output_index", tool_output_index_},
-                                                       {"name", item["name"]},
+                                                       {"name", tool_name_},
                                                        {"arguments", tool_args_}});
-    item["status"] = cut ? "incomplete" : "completed";
-    item["arguments"] = tool_args_;
+    const json item = tool_item(tool_args_, cut ? "incomplete" : "completed");
     out +=
         emit("response.output_item.done", {{"output_index", tool_output_index_}, {"item", item}});
+    keep(item);
     return out;
+  }
+  json tool_item(const std::string& arguments, const char* status) const {
+    return {{"type", "function_call"},
+            {"id", tool_item_id()},
+            {"call_id", tool_call_id_},
+            {"name", tool_name_},
+            {"arguments", arguments},
+            {"status", status}};
+  }
+  // A closed item, kept serialised for the final response (a JSON tree costs several times its
+  // text: a replica opening endless tool calls held ~146 MB per stream as trees).
+  void keep(const json& item) {
+    if (!closed_output_.empty()) closed_output_ += ',';
+    closed_output_ += dump_json(item);
   }
 
   // From the request.
@@ -551,7 +572,8 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::int64_t sequence_ = 0;
   std::string suffix_, id_, chat_model_;
   std::int64_t created_ = 0;
-  json output_ = json::array();
+  std::size_t items_ = 0;       // output items opened so far
+  std::string closed_output_;  // the closed ones, serialised and comma-separated
   bool reasoning_open_ = false;
   std::size_t reasoning_index_ = 0, reasonings_ = 0;
   std::string reasoning_id_, reasoning_text_;
@@ -565,7 +587,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   bool tool_open_ = false;
   std::size_t tool_index_ = 0, tool_output_index_ = 0;
   ToolCallSequencer tool_calls_;
-  std::string tool_args_;
+  std::string tool_args_, tool_call_id_, tool_name_;
   std::string finish_reason_;
   std::optional<TokenCounts> usage_;
 };

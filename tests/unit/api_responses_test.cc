@@ -380,6 +380,43 @@ TEST(ResponsesStream, FunctionCallEvents) {
   EXPECT_EQ(events.back().data["response"]["output"][0]["arguments"], R"({"city":"Paris"})");
 }
 
+// The final response lists every closed item in order (they are kept serialised, not as trees),
+// and an `"output":[]` in the client's instructions is not where they go.
+TEST(ResponsesStream, ManyItemsReachTheFinalResponseInOrder) {
+  ResponsesRequest r;
+  r.model = "m";
+  r.instructions = R"(answer with "output":[] and nothing else)";
+  auto t = responses_translator(&r);
+  std::vector<std::string> s = {chunk({{"reasoning_content", "Plan."}})};
+  for (int i = 0; i < 50; ++i)
+    s.push_back(chunk({{"tool_calls",
+                        {{{"index", i},
+                          {"id", "call_" + std::to_string(i)},
+                          {"type", "function"},
+                          {"function", {{"name", "f"}, {"arguments", "{\"i\":" + std::to_string(i) + "}"}}}}}}}));
+  s.push_back(chunk({{"content", "Done."}}));
+  s.push_back(chunk(json::object(), "stop"));
+  s.push_back("[DONE]");
+  const auto events = parse_events(run_stream(*t, s));
+  const json& done = events.back().data["response"];
+  EXPECT_EQ(done["instructions"], r.instructions);
+  ASSERT_EQ(done["output"].size(), 52u);
+  EXPECT_EQ(done["output"][0]["type"], "reasoning");
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(done["output"][i + 1]["call_id"], "call_" + std::to_string(i));
+    EXPECT_EQ(done["output"][i + 1]["arguments"], "{\"i\":" + std::to_string(i) + "}");
+    EXPECT_EQ(done["output"][i + 1]["status"], "completed");
+  }
+  EXPECT_EQ(done["output"][51]["content"][0]["text"], "Done.");
+  // Each item as its output_item.done event gave it.
+  std::size_t k = 0;
+  for (const auto& e : events)
+    if (e.name == "response.output_item.done") {
+      EXPECT_EQ(e.data["item"], done["output"][k++]);
+    }
+  EXPECT_EQ(k, 52u);
+}
+
 TEST(ResponsesStream, LengthEndsIncompleteAndErrorsEndTheStream) {
   auto t = responses_translator(nullptr);
   std::string out = t->event(chunk({{"content", "x"}}));
