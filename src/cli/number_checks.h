@@ -4,8 +4,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cmath>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace switchboard::cli {
 
@@ -27,6 +30,17 @@ inline CLI::Validator finite_number(bool positive) {
         return "";
       },
       positive ? "POSITIVE" : "NON-NEGATIVE");
+}
+
+// `text` as a whole number in [0, max] written in digits only (no sign, space or suffix: std::stoul
+// read "24abc" as 24 and wrapped 2^32 to 0 when cast), else nullopt.
+inline std::optional<unsigned long long> parse_whole(std::string_view text, unsigned long long max) {
+  unsigned long long v = 0;
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v > max) return std::nullopt;
+  return v;
 }
 
 // A whole number >= 0 written in digits: CLI11 reads "-3" into an unsigned option as 2^64 - 3.

@@ -54,8 +54,14 @@ Result<std::vector<std::int64_t>> parse_max_context(const std::string& spec, std
   for (const auto& part : split(spec, ',')) {
     auto x = part.find('x');
     try {
-      std::int64_t value = std::stoll(part.substr(0, x));
-      std::int64_t count = x == std::string::npos ? 1 : std::stoll(part.substr(x + 1));
+      // Digits only ("32768abc" and " 5" are refused, not read as 32768 and 5).
+      const auto whole = [](std::string_view text) {
+        const auto v = parse_whole(text, std::uint64_t{1} << 40);
+        if (!v) throw std::invalid_argument("");
+        return static_cast<std::int64_t>(*v);
+      };
+      std::int64_t value = whole(std::string_view(part).substr(0, x));
+      std::int64_t count = x == std::string::npos ? 1 : whole(std::string_view(part).substr(x + 1));
       if (value < 0 || count <= 0) throw std::invalid_argument("");
       // No more entries than replicas (a count of 10^10 used to fill memory before the check).
       if (static_cast<std::uint64_t>(count) > replicas - std::min(replicas, out.size()))

@@ -74,6 +74,13 @@ int run_train_task(const TrainCliOptions& o, const data::Outcomes& data) {
   return 0;
 }
 
+// parse_whole() or std::invalid_argument.
+unsigned long long whole_param(const std::string& text, unsigned long long max) {
+  const auto v = parse_whole(text, max);
+  if (!v) throw std::invalid_argument(text);
+  return *v;
+}
+
 // `--policy guard`: the guard's jailbreak / prompt-injection classifier (guard/jailbreak.h) on
 // labelled examples ({"text","label":"attack"|"benign"} per line), not a routing policy.
 int run_train_guard(const TrainCliOptions& o) {
@@ -91,9 +98,9 @@ int run_train_guard(const TrainCliOptions& o) {
                       value = eq == std::string::npos ? "" : kv.substr(eq + 1);
     try {
       if (key == "epochs")
-        options.epochs = std::stoi(value);
+        options.epochs = static_cast<int>(whole_param(value, 100000));
       else if (key == "dim_bits")
-        options.dim_bits = static_cast<unsigned>(std::stoul(value));
+        options.dim_bits = static_cast<unsigned>(whole_param(value, 26));
       else if (key == "learning_rate")
         options.learning_rate = std::stod(value);
       else if (key == "l2")
@@ -101,9 +108,9 @@ int run_train_guard(const TrainCliOptions& o) {
       else if (key == "threshold")
         options.threshold = std::stod(value);
       else if (key == "window")
-        options.window_words = static_cast<unsigned>(std::stoul(value));
+        options.window_words = static_cast<unsigned>(whole_param(value, guard::kMaxWindowWords));
       else if (key == "cv")
-        folds = std::stoi(value);
+        folds = static_cast<int>(whole_param(value, 1000));
       else
         throw std::invalid_argument(key);
     } catch (const std::exception&) {
@@ -115,7 +122,7 @@ int run_train_guard(const TrainCliOptions& o) {
     }
   }
   if (options.dim_bits < 8 || options.dim_bits > 26 || options.epochs < 1 ||
-      options.window_words > 4096) {
+      options.window_words > guard::kMaxWindowWords) {
     fmt::print(stderr,
                "switchboard train: dim_bits must be in [8, 26], epochs >= 1 and window in [0, "
                "4096] words (0: the whole text)\n");

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -15,7 +16,6 @@ namespace {
 // Version 1: bits, bias, threshold, weights. Version 2 adds the window (words) after the threshold.
 constexpr char kMagicV1[8] = {'S', 'B', 'G', 'R', 'D', 'J', 'B', '1'};
 constexpr char kMagic[8] = {'S', 'B', 'G', 'R', 'D', 'J', 'B', '2'};
-constexpr std::uint32_t kMaxWindowWords = 1u << 20;
 }  // namespace
 
 void featurize(std::string_view text, unsigned dim_bits, Features& out) {
@@ -79,7 +79,8 @@ Result<std::shared_ptr<const JailbreakModel>> JailbreakModel::load(const std::st
     return bad("not a jailbreak model file");
   std::uint32_t window = 0;
   if (!v1) in.read(reinterpret_cast<char*>(&window), sizeof window);
-  if (!in || window > kMaxWindowWords) return bad("not a jailbreak model file");
+  if (!in) return bad("not a jailbreak model file");
+  if (window > kMaxWindowWords) return bad("its window is over " + std::to_string(kMaxWindowWords) + " words");
   Eigen::VectorXf w(Eigen::Index{1} << bits);
   in.read(reinterpret_cast<char*>(w.data()),
           static_cast<std::streamsize>(w.size() * sizeof(float)));
@@ -119,13 +120,21 @@ Result<std::vector<LabelledText>> read_labelled_jsonl(const std::string& path) {
       attack = *label == 1;
     else
       return fail("\"label\" must be \"attack\" or \"benign\" (or 1/0)");
-    out.push_back({text->get<std::string>(), attack});
+    std::string group;
+    if (auto g = j.find("group"); g != j.end()) {
+      if (!g->is_string()) return fail("\"group\" must be a string");
+      group = g->get<std::string>();
+    }
+    out.push_back({text->get<std::string>(), attack, std::move(group)});
   }
   return out;
 }
 
 Result<std::shared_ptr<const JailbreakModel>> train_jailbreak(
     const std::vector<LabelledText>& examples, const JailbreakTrainOptions& o) {
+  if (o.window_words > kMaxWindowWords)
+    return make_error(ErrorKind::kBadRequest, "bad_options",
+                      "the window must be at most " + std::to_string(kMaxWindowWords) + " words");
   std::size_t pos = 0;
   for (const auto& e : examples) pos += e.attack;
   if (pos == 0 || pos == examples.size())
@@ -189,16 +198,45 @@ Result<CrossValidation> cross_validate_jailbreak(const std::vector<LabelledText>
                                                  const JailbreakTrainOptions& options, int folds) {
   if (folds < 2 || static_cast<std::size_t>(folds) > examples.size())
     return make_error(ErrorKind::kBadRequest, "bad_examples",
-                      "cross-validation needs 2 <= folds <= the number of examples");
-  // Stratified folds: each class shuffled, then dealt round-robin.
+                      "cross-validation needs 2 <= folds <= the number of examples (" +
+                          std::to_string(examples.size()) + ")");
+  // Folds by group: the groups of each kind (attack only, benign only, both) shuffled, then dealt
+  // round-robin, one deal across the kinds.
+  std::map<std::string, std::vector<std::size_t>> groups;
+  std::vector<std::vector<std::size_t>> units;
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    if (examples[i].group.empty())
+      units.push_back({i});
+    else
+      groups[examples[i].group].push_back(i);
+  }
+  for (auto& [name, members] : groups) units.push_back(std::move(members));
+  std::vector<std::vector<std::size_t>> by_kind[3];  // attack only, benign only, both
+  for (auto& u : units) {
+    std::size_t attacks = 0;
+    for (std::size_t i : u) attacks += examples[i].attack;
+    by_kind[attacks == u.size() ? 0 : attacks == 0 ? 1 : 2].push_back(std::move(u));
+  }
   std::vector<int> fold(examples.size());
   std::mt19937_64 rng(options.seed ^ 0x5eedf01dull);
-  for (bool cls : {false, true}) {
-    std::vector<std::size_t> members;
+  std::size_t dealt = 0;
+  for (auto& kind : by_kind) {
+    std::shuffle(kind.begin(), kind.end(), rng);
+    for (const auto& u : kind) {
+      for (std::size_t i : u) fold[i] = static_cast<int>(dealt % folds);
+      ++dealt;
+    }
+  }
+  for (int k = 0; k < folds; ++k) {
+    std::size_t attacks = 0, benign = 0;
     for (std::size_t i = 0; i < examples.size(); ++i)
-      if (examples[i].attack == cls) members.push_back(i);
-    std::shuffle(members.begin(), members.end(), rng);
-    for (std::size_t r = 0; r < members.size(); ++r) fold[members[r]] = static_cast<int>(r % folds);
+      if (fold[i] != k) (examples[i].attack ? attacks : benign)++;
+    if (attacks == 0 || benign == 0)
+      return make_error(ErrorKind::kBadRequest, "bad_examples",
+                        "cv=" + std::to_string(folds) + ": the training part of fold " +
+                            std::to_string(k + 1) +
+                            " lacks a class (too few groups of attacks or benign examples for "
+                            "that many folds)");
   }
   std::vector<double> scores(examples.size());
   for (int k = 0; k < folds; ++k) {

@@ -2,8 +2,9 @@
 // and character 3- to 5-grams of each word, the latter at a tenth of a word's weight
 // (docs/guard.md). A text longer than the model's window (in words) is scored window by window
 // (windows overlap by half) and its score is the highest window's: an instruction injected into a
-// long document weighs as much as in a short one, and a long benign document is no more suspect
-// than its worst passage (a whole-text score grew with length). Training fits that same maximum.
+// long document weighs as much as in a short one (within the head and tail read, kMaxScoredBytes),
+// and a long benign document is no more suspect than its worst passage (a whole-text score grew
+// with length). Training fits that same maximum.
 // CPU only: a 2,000-token prompt costs well under a millisecond on one core.
 //
 // Contract: JailbreakModel::load() reads a model file written by train_jailbreak() (errors name the
@@ -24,14 +25,18 @@
 namespace switchboard::guard {
 
 inline constexpr char kJailbreakModelFile[] = "jailbreak.bin";
+inline constexpr unsigned kMaxWindowWords = 4096;
 
 struct LabelledText {
   std::string text;
   bool attack = false;
+  // Examples of one group (a document and its injected twin) are never split between a
+  // cross-validation fold and its training part; "" = a group of its own.
+  std::string group;
 };
 
-// JSONL, one {"text": "...", "label": "attack" | "benign"} per line (label 1/0 and true/false are
-// accepted too). Errors (kBadRequest, bad_examples) name the file and line.
+// JSONL, one {"text": "...", "label": "attack" | "benign", "group"?: "..."} per line (label 1/0 and
+// true/false are accepted too). Errors (kBadRequest, bad_examples) name the file and line.
 Result<std::vector<LabelledText>> read_labelled_jsonl(const std::string& path);
 
 // The feature vector of a whole text, as one window (jailbreak_features.h).
@@ -68,12 +73,12 @@ struct JailbreakTrainOptions {
   double l2 = 1e-5;
   double threshold = 0.5;
   // Words per window (docs/guard.md: chosen by cross-validation on the labelled set's train part).
-  unsigned window_words = 24;
+  unsigned window_words = 32;
   std::uint64_t seed = 1;
 };
 
 // Fits the model on `examples` (both classes required; classes weighted to balance). Errors
-// (kBadRequest) when a class is missing.
+// (kBadRequest) when a class is missing or window_words is over kMaxWindowWords.
 Result<std::shared_ptr<const JailbreakModel>> train_jailbreak(
     const std::vector<LabelledText>& examples, const JailbreakTrainOptions& options);
 
@@ -86,9 +91,11 @@ struct BinaryScores {
 BinaryScores evaluate_jailbreak(const JailbreakModel& model,
                                 const std::vector<LabelledText>& examples, double threshold);
 
-// k-fold cross-validation of `options` on `examples` (folds by a seeded shuffle, stratified by
-// class): the confusion counts of every example scored by the model of the folds without it, and
-// the area under the ROC curve of those scores. Errors as train_jailbreak's.
+// k-fold cross-validation of `options` on `examples` (folds by a seeded shuffle of the groups,
+// dealt round-robin by kind — attack only, benign only, both): the confusion counts of every
+// example scored by the model of the folds without it, and the area under the ROC curve of those
+// scores. Errors (kBadRequest) when a fold's training part lacks a class, and as
+// train_jailbreak's.
 struct CrossValidation {
   BinaryScores at_threshold;
   double auc = 0;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "guard/jailbreak.h"
@@ -26,8 +27,13 @@ TEST(GuardClassifier, LabelledSetsAreBalancedAndDisjoint) {
   for (const auto& e : *train) attacks += e.attack;
   EXPECT_GT(attacks, train->size() / 3);
   EXPECT_LT(attacks, 2 * train->size() / 3);
-  for (const auto& h : *held)
+  std::set<std::string> train_groups;
+  for (const auto& t : *train)
+    if (!t.group.empty()) train_groups.insert(t.group);
+  for (const auto& h : *held) {
     for (const auto& t : *train) ASSERT_NE(h.text, t.text);
+    EXPECT_FALSE(train_groups.count(h.group)) << h.group;  // a document and its twin stay together
+  }
 }
 
 TEST(GuardClassifier, HeldOutPrecisionAndRecall) {
@@ -201,6 +207,44 @@ TEST(GuardClassifier, CrossValidationScoresEveryExampleOnce) {
   EXPECT_GT(cv->auc, 0.7);
   EXPECT_LE(cv->auc, 1.0);
   EXPECT_FALSE(cross_validate_jailbreak(*train, o, 1));
+  // Too few examples of a class for the folds: a message saying so, not a training error.
+  const std::vector<LabelledText> few = {{"a b c", true}, {"d e f", false}, {"g h i", false},
+                                         {"j k l", false}};
+  auto bad = cross_validate_jailbreak(few, o, 2);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("lacks a class"), std::string::npos) << bad.error().message;
+}
+
+// A document and its injected twin (one group) are scored by a model trained on neither. Here the
+// only signal is each document's own words (random, and each injection is unique too): split from
+// its twin, a clean document is scored by a model that learned its words as an attack's, and the
+// AUC falls far below chance; kept whole, a pair is scored by a model that saw neither.
+TEST(GuardClassifier, CrossValidationKeepsGroupsWhole) {
+  std::mt19937 rng(7);
+  auto word = [&] {
+    std::string w;
+    for (int i = 0; i < 7; ++i) w += static_cast<char>('a' + rng() % 26);
+    return w;
+  };
+  std::vector<LabelledText> grouped, split;
+  for (int i = 0; i < 30; ++i) {
+    std::string doc;
+    for (int k = 0; k < 6; ++k) doc += word() + " ";
+    const std::string twin = doc + word() + " " + word();
+    const std::string g = "doc" + std::to_string(i);
+    grouped.push_back({doc, false, g});
+    grouped.push_back({twin, true, g});
+    split.push_back({doc, false, ""});
+    split.push_back({twin, true, ""});
+  }
+  JailbreakTrainOptions o;
+  o.dim_bits = 16;
+  auto kept = cross_validate_jailbreak(grouped, o, 3);
+  auto leaked = cross_validate_jailbreak(split, o, 3);
+  ASSERT_TRUE(kept && leaked);
+  std::printf("grouped AUC %.3f, split AUC %.3f\n", kept->auc, leaked->auc);
+  EXPECT_LT(leaked->auc, 0.3);
+  EXPECT_GT(kept->auc, leaked->auc + 0.2);
 }
 
 TEST(GuardClassifier, TrainingNeedsBothClasses) {

@@ -12,8 +12,10 @@ Every example below was written for this project (no public dataset was copied).
            sources and the tests, which quote attacks, left out), used twice the same way: users
            paste long Markdown and code to summarise or review, and a model trained on short texts
            only scored them as attacks (session 33).
-Split: a stable hash of the text puts ~25% in held.jsonl (never used for training or tuning); a long
-document and its injected twin go by the hash of their source file, so no file is on both sides.
+Split: a stable hash of the text puts ~25% in held.jsonl (never used for training or tuning); a
+document and its injected twin share a "group" (the document's number, or the long document's
+source file) and go by its hash, so no document is on both sides; cross-validation
+(`switchboard train --policy guard --param cv=5`) keeps groups whole too.
 Run: python3 tests/data/guard/build_sets.py (deterministic).
 """
 import hashlib, json, os
@@ -474,7 +476,8 @@ def records():
         if t.strip(): out.append({"text": t.strip(), "label": "benign"})
     for i, doc in enumerate(DOCUMENTS):
         task = TASKS[i % len(TASKS)]
-        out.append({"text": f"{task}\n\n{doc}", "label": "benign"})
+        group = f"document {i}"
+        out.append({"text": f"{task}\n\n{doc}", "label": "benign", "group": group})
         inj = INJECTIONS[i % len(INJECTIONS)]
         # The injection goes in the middle or at the end of the document.
         if i % 2:
@@ -482,21 +485,21 @@ def records():
             doc2 = ". ".join(words[:1] + [inj] + words[1:])
         else:
             doc2 = f"{doc} {inj}"
-        out.append({"text": f"{task}\n\n{doc2}", "label": "attack"})
+        out.append({"text": f"{task}\n\n{doc2}", "label": "attack", "group": group})
     root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
     for i, (source, doc, code) in enumerate(long_documents(root)):
         tasks = CODE_TASKS if code else TASKS
         task = tasks[i % len(tasks)]
-        out.append({"text": f"{task}\n\n{doc}", "label": "benign", "source": source})
+        out.append({"text": f"{task}\n\n{doc}", "label": "benign", "group": source})
         inj = INJECTIONS[(i * 7) % len(INJECTIONS)]
-        out.append({"text": f"{task}\n\n{inject(doc, inj, i)}", "label": "attack", "source": source})
+        out.append({"text": f"{task}\n\n{inject(doc, inj, i)}", "label": "attack", "group": source})
     return out
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     train, held = [], []
     for r in records():
-        key = r.pop("source", None) or r["text"]
+        key = r.get("group") or r["text"]
         h = int(hashlib.sha256(key.encode()).hexdigest(), 16)
         (held if h % 4 == 0 else train).append(r)
     for name, rows in (("train.jsonl", train), ("held.jsonl", held)):
