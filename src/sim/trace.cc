@@ -51,14 +51,14 @@ void finish(Trace& t) {
 
 }  // namespace
 
-Result<Trace> parse_mooncake(const std::string& text, const std::string& name, std::size_t limit) {
+Result<Trace> parse_mooncake(std::istream& in, const std::string& name, std::size_t limit) {
   Trace t;
   t.format = "mooncake";
-  std::istringstream in(text);
   std::string line;
   std::size_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
+    if (line_no == 1 && line.rfind("\xef\xbb\xbf", 0) == 0) line.erase(0, 3);  // a BOM
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto where = name + ":" + std::to_string(line_no) + ": ";
     auto j = nlohmann::json::parse(line, nullptr, false);
@@ -92,10 +92,19 @@ Result<Trace> parse_mooncake(const std::string& text, const std::string& name, s
   return t;
 }
 
+Result<Trace> parse_mooncake(const std::string& text, const std::string& name, std::size_t limit) {
+  std::istringstream in(text);
+  return parse_mooncake(in, name, limit);
+}
+
 Result<Trace> parse_azure(const std::string& text, const std::string& name, std::size_t limit) {
+  std::istringstream in(text);
+  return parse_azure(in, name, limit);
+}
+
+Result<Trace> parse_azure(std::istream& in, const std::string& name, std::size_t limit) {
   Trace t;
   t.format = "azure";
-  std::istringstream in(text);
   data::CsvReader csv(in, name);
   std::vector<std::string> f;
   auto header = csv.next(f);
@@ -140,13 +149,23 @@ Result<Trace> parse_azure(const std::string& text, const std::string& name, std:
 Result<Trace> load_trace(const std::string& path, std::size_t limit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return bad(path + ": cannot open the file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string text = buf.str();
-  auto first = text.find_first_not_of(" \t\r\n\xef\xbb\xbf");
-  if (first != std::string::npos && text[first] == '{') return parse_mooncake(text, path, limit);
-  if (text.compare(first == std::string::npos ? 0 : first, 9, "TIMESTAMP") == 0)
-    return parse_azure(text, path, limit);
+  // The format by the first bytes that are not white space or a byte-order mark, then the whole
+  // file read as a stream from its start.
+  std::stringstream piped;  // a pipe cannot be read twice: it is read whole first
+  std::istream* src = &in;
+  if (in.tellg() < 0) {
+    piped << in.rdbuf();
+    src = &piped;
+  }
+  std::string head(4096, '\0');
+  src->read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(src->gcount()));
+  src->clear();
+  src->seekg(0);
+  const auto first = head.find_first_not_of(" \t\r\n\xef\xbb\xbf");
+  if (first != std::string::npos && head[first] == '{') return parse_mooncake(*src, path, limit);
+  if (first != std::string::npos && head.compare(first, 9, "TIMESTAMP") == 0)
+    return parse_azure(*src, path, limit);
   return bad(path + ": unknown trace format (expected Mooncake JSON lines or the Azure LLM CSV)");
 }
 

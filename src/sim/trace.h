@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ struct Trace {
 // Errors (kBadRequest, "bad_trace"): unreadable file, unknown format, a malformed record (the
 // message names the line). `limit` > 0 keeps only the first `limit` requests.
 Result<Trace> load_trace(const std::string& path, std::size_t limit = 0);
+// The file is read as a stream, record by record (it is never held whole: traces run to gigabytes,
+// and `limit` stops the reading early).
+Result<Trace> parse_mooncake(std::istream& in, const std::string& name, std::size_t limit = 0);
+Result<Trace> parse_azure(std::istream& in, const std::string& name, std::size_t limit = 0);
+// The same on text in memory.
 Result<Trace> parse_mooncake(const std::string& text, const std::string& name,
                              std::size_t limit = 0);
 Result<Trace> parse_azure(const std::string& text, const std::string& name, std::size_t limit = 0);

@@ -2,7 +2,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "sim/report.h"
 #include "sim/simulator.h"
@@ -86,6 +90,37 @@ TEST(SimTrace, ReadsTheSharedTraces) {
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(a->format, "azure");
   EXPECT_FALSE(load_trace(dir + "/SOURCES.md").ok());
+}
+
+// A file is read as a stream from its start (a byte-order mark and blank lines before the first
+// record are fine), and so is a pipe, which cannot be read twice.
+TEST(SimTrace, LoadsFilesAndPipesFromTheirStart) {
+  const auto dir = std::filesystem::temp_directory_path() / "sb_sim_trace_test";
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "t.jsonl").string();
+  const std::string lines =
+      "\xef\xbb\xbf\n\n"
+      "{\"timestamp\": 0, \"input_length\": 10, \"output_length\": 2, \"hash_ids\": [1]}\n"
+      "{\"timestamp\": 5, \"input_length\": 20, \"output_length\": 3, \"hash_ids\": [1, 2]}\n"
+      "{\"timestamp\": 9, \"input_length\": 30, \"output_length\": 4, \"hash_ids\": [3]}\n";
+  std::ofstream(file, std::ios::binary) << lines;
+  auto t = load_trace(file);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->requests.size(), 3u);
+  EXPECT_EQ(t->requests[0].input_tokens, 10);
+  auto two = load_trace(file, 2);
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->requests.size(), 2u);
+  const std::string fifo = (dir / "fifo").string();
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << lines; });
+  auto piped = load_trace(fifo);
+  writer.join();
+  ASSERT_TRUE(piped.ok()) << piped.error().message;
+  EXPECT_EQ(piped->requests.size(), 3u);
+  EXPECT_EQ(piped->requests[2].output_tokens, 4);
+  std::filesystem::remove_all(dir);
 }
 
 // Two conversations of two turns on two replicas. Round robin sends each second turn to the
