@@ -229,6 +229,11 @@ json logprob_entries(const std::string& chat_logprobs) {
   return out;
 }
 
+// A chat finish reason that leaves a Responses answer incomplete: the token limit, a content filter.
+bool cut_short(const std::string& finish_reason) {
+  return finish_reason == "length" || finish_reason == "content_filter";
+}
+
 class ResponsesTranslator final : public AnswerTranslator {
  public:
   explicit ResponsesTranslator(const ResponsesRequest* r) {
@@ -237,6 +242,8 @@ class ResponsesTranslator final : public AnswerTranslator {
       instructions_ = r->instructions;
       max_output_tokens_ = r->max_output_tokens;
       logprobs_ = r->logprobs;
+      echoed_ = json::parse(r->echoed, nullptr, false);
+      if (!echoed_.is_object()) echoed_ = json::object();
     }
   }
 
@@ -267,12 +274,13 @@ class ResponsesTranslator final : public AnswerTranslator {
     for (const auto& tc : a->tool_calls)
       output.push_back({{"type", "function_call"},
                         {"id", "fc_" + suffix + "_" + std::to_string(tc.index)},
-                        {"call_id", tc.id},
+                        {"call_id", tc.id.empty() ? "call_" + suffix + "_" + std::to_string(tc.index)
+                                                  : tc.id},
                         {"name", tc.name},
                         {"arguments", tc.arguments},
                         {"status", "completed"}});
-    // The item the token limit cut short (the last) is incomplete.
-    if (a->finish_reason == "length" && !output.empty()) output.back()["status"] = "incomplete";
+    // The item the token limit or a content filter cut short (the last) is incomplete.
+    if (cut_short(a->finish_reason) && !output.empty()) output.back()["status"] = "incomplete";
     json r = skeleton("resp_" + suffix, a->created ? a->created : unix_seconds(), a->model);
     set_final(r, a->finish_reason, std::move(output), a->usage);
     return dump_json(r);
@@ -320,23 +328,25 @@ class ResponsesTranslator final : public AnswerTranslator {
     if (finished_) return "";
     std::string out = start(ChatChunk{});
     for (const auto& tc : tool_calls_.flush()) out += tool_part(tc);  // calls held to the end
-    // What is open when the answer hit its token limit was cut short: that item is incomplete.
-    const bool cut = finish_reason_ == "length";
+    // What is open when the answer hit its token limit or a content filter was cut short: that
+    // item is incomplete.
+    const bool cut = cut_short(finish_reason_);
     out += close_reasoning();
     out += close_message(cut);
     out += close_tool(cut);
     finished_ = true;
     json r = skeleton(id_, created_, chat_model_);
-    set_final(r, finish_reason_, json::array(), usage_);
+    // The items closed so far, kept serialised, replace a placeholder only this stream knows (its
+    // random id is in it: no value a client sends, such as metadata, can hold it).
+    const std::string placeholder = "sb-output-" + suffix_;
+    set_final(r, finish_reason_, json(placeholder), usage_);
     const char* type = r["status"] == "incomplete" ? "response.incomplete" : "response.completed";
-    // The items closed so far, kept serialised, go into the response's empty `output` (the only
-    // `"output":[]` of the event: a string value's quotes are escaped).
     std::string done = dump_json({{"response", std::move(r)},
                                   {"type", type},
                                   {"sequence_number", sequence_++}});
-    static constexpr std::string_view kEmpty = "\"output\":[]";
-    if (const auto at = done.find(kEmpty); at != std::string::npos)
-      done.replace(at, kEmpty.size(), "\"output\":[" + closed_output_ + "]");
+    const std::string marked = "\"output\":\"" + placeholder + "\"";
+    if (const auto at = done.find(marked); at != std::string::npos)
+      done.replace(at, marked.size(), "\"output\":[" + closed_output_ + "]");
     out += named_event(type, done);
     closed_output_.clear();
     closed_output_.shrink_to_fit();
@@ -359,7 +369,7 @@ class ResponsesTranslator final : public AnswerTranslator {
  private:
   json skeleton(const std::string& id, std::int64_t created,
                 const std::string& upstream_model) const {
-    return {{"id", id},
+    json r = {{"id", id},
             {"object", "response"},
             {"created_at", created},
             {"status", "in_progress"},
@@ -377,12 +387,15 @@ class ResponsesTranslator final : public AnswerTranslator {
             {"tools", json::array()},
             {"usage", nullptr},
             {"metadata", json::object()}};
+    for (const auto& [key, value] : echoed_.items()) r[key] = value;  // what the client set
+    return r;
   }
   static void set_final(json& r, const std::string& finish, json output,
                         const std::optional<TokenCounts>& usage) {
-    if (finish == "length") {
+    if (cut_short(finish)) {  // OpenAI's two reasons for an incomplete response
       r["status"] = "incomplete";
-      r["incomplete_details"] = {{"reason", "max_output_tokens"}};
+      r["incomplete_details"] = {
+          {"reason", finish == "length" ? "max_output_tokens" : "content_filter"}};
     } else {
       r["status"] = "completed";
     }
@@ -519,7 +532,8 @@ class ResponsesTranslator final : public AnswerTranslator {
       tool_index_ = tc.index;
       tool_output_index_ = items_++;
       tool_args_.clear();
-      tool_call_id_ = tc.id;
+      // A call the upstream gave no id gets one: the client's function_call_output must name it.
+      tool_call_id_ = tc.id.empty() ? "call_" + suffix_ + "_" + std::to_string(tc.index) : tc.id;
       tool_name_ = tc.name;
       out += emit("response.output_item.added", {{"output_index", tool_output_index_},
                                                  {"item", tool_item("", "in_progress")}});
@@ -564,6 +578,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   // From the request.
   std::string model_, instructions_;
   std::optional<std::int64_t> max_output_tokens_;
+  json echoed_ = json::object();  // ResponsesRequest::echoed
   // From the gateway (set_conversation).
   bool store_ = false;
   std::string previous_id_;
@@ -630,6 +645,11 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   if (r.model.size() > kMaxModelBytes)  // as the chat parser behind it says
     return invalid_request("model must be at most " + std::to_string(kMaxModelBytes) +
                            " bytes long");
+  if (auto p = j.find("previous_response_id"); p != j.end() && !p->is_null() &&
+                                                 (!p->is_string() || p->get_ref<const std::string&>().empty()))
+    return invalid_request("previous_response_id must be a non-empty string (a response's id)");
+  if (auto s = j.find("store"); s != j.end() && !s->is_null() && !s->is_boolean())
+    return invalid_request("store must be a boolean");
   if (auto p = j.find("previous_response_id"); p != j.end() && !p->is_null())
     return make_error(ErrorKind::kBadRequest, "unsupported_parameter",
                       "previous_response_id is not enabled on this gateway (it needs "
@@ -752,6 +772,11 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     }
   }
   r.chat_body = dump_json(chat);
+  json echoed = json::object();
+  for (const char* k : {"tools", "tool_choice", "text", "metadata", "temperature", "top_p",
+                        "parallel_tool_calls"})
+    if (auto v = j.find(k); v != j.end() && !v->is_null()) echoed[k] = *v;
+  r.echoed = dump_json(echoed);
   return r;
 }
 

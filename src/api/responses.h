@@ -54,6 +54,9 @@ struct ResponsesRequest {
   // `reasoning.effort` ("" = none), for models that take chat's reasoning_effort (`reasoning: on`
   // in their config); not in chat_body, as a route may pick a model without reasoning.
   std::string reasoning_effort;
+  // The request's settings a response object repeats (OpenAI's do), as a JSON object's text:
+  // tools, tool_choice, text, metadata, temperature, top_p, parallel_tool_calls — those sent.
+  std::string echoed = "{}";
 };
 
 // `reasoning` items of the input are left out of chat_body (chat completions take no reasoning

@@ -251,9 +251,11 @@ http::Response Gateway::feedback_blocking(std::string_view body, const store::Ow
     out.records.push_back(std::move(*rec));
   }
   // Only an answer can be rated: a decision that ended in an error (refused, failed upstream,
-  // over a limit) has none (its feedback was stored with an empty model and learned nothing).
+  // over a limit) has none (its feedback was stored with an empty model and learned nothing),
+  // nor has a stream that began 200 and then broke or carried an error (outcome not "ok").
   for (const auto& rec : out.records)
-    if (rec.status >= 400 || (rec.model.empty() && !(rec.cache && rec.cache->status == "hit"))) {
+    if (rec.status >= 400 || (!rec.outcome.empty() && rec.outcome != "ok") ||
+        (rec.model.empty() && !(rec.cache && rec.cache->status == "hit"))) {
       metrics_.feedback
           .with({"", fb.kind == api::FeedbackRequest::Kind::kPairwise ? "pairwise" : "score",
                  "bad_request"})

@@ -161,6 +161,15 @@ describe('upstream dies mid-stream', () => {
     assert.equal(d.stream, true);
     assert.equal(d.error?.code, 'upstream_stream_broken');
     assert.equal(d.model, GPT4);
+    // A cut answer cannot be rated (since session 34 — it was stored as feedback on an answer the
+    // client never got whole).
+    const fb = await fetch(`${gw.base}/v1/feedback`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ decision_id: r.headers.get('x-switchboard-decision'), score: 1 }),
+    });
+    assert.equal(fb.status, 400);
+    const refused = expectErrorShape(assert, await fb.json(), 'invalid_feedback');
+    assert.match(refused.message, /has no answer to rate \(it ended 200 stream_broken\)/);
   });
 
   test('a broken stream counts against its replica: its attempt says so, and it is ejected (since session 30)', async () => {

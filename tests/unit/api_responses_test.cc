@@ -189,6 +189,13 @@ TEST(ResponsesRequest, MalformedRequestsAreNamed) {
        "previous_response_id"},
       {R"({"model":"m","input":[{"type":"function_call","name":"f"}]})", "invalid_request",
        "call_id"},
+      // A previous id that is no id is the client's mistake, not a setting of the gateway's (it
+      // was answered "not enabled on this gateway"); `store` must be a boolean (was ignored).
+      {R"({"model":"m","input":"x","previous_response_id":123})", "invalid_request",
+       "previous_response_id must be a non-empty string"},
+      {R"({"model":"m","input":"x","previous_response_id":""})", "invalid_request",
+       "previous_response_id must be a non-empty string"},
+      {R"({"model":"m","input":"x","store":"yes"})", "invalid_request", "store must be a boolean"},
   };
   for (const auto& c : cases) {
     auto r = parse_responses_request(c.body);
@@ -244,6 +251,72 @@ TEST(ResponsesAnswer, LengthIsIncompleteAndToolCallsAreItems) {
   EXPECT_EQ(j["output"][0]["call_id"], "call_1");
   EXPECT_EQ(j["output"][0]["name"], "get_weather");
   EXPECT_EQ(j["output"][0]["arguments"], R"({"city":"Paris"})");
+}
+
+// A content filter's stop is an incomplete response (OpenAI's reason content_filter), whole and
+// streamed; it was "completed", as if the answer were whole.
+TEST(ResponsesAnswer, AContentFilterStopIsIncomplete) {
+  auto t = responses_translator(nullptr);
+  json j = json::parse(*t->whole(chat_completion("Part", "content_filter")));
+  EXPECT_EQ(j["status"], "incomplete");
+  EXPECT_EQ(j["incomplete_details"]["reason"], "content_filter");
+  EXPECT_EQ(j["output"][0]["status"], "incomplete");
+  auto s = responses_translator(nullptr);
+  const auto events = parse_events(run_stream(
+      *s, {chunk({{"content", "Part"}}), chunk(json::object(), "content_filter"), "[DONE]"}));
+  EXPECT_EQ(events.back().name, "response.incomplete");
+  EXPECT_EQ(events.back().data["response"]["incomplete_details"]["reason"], "content_filter");
+  EXPECT_EQ(events.back().data["response"]["output"][0]["status"], "incomplete");
+}
+
+// The response repeats the settings the client sent (they were the defaults whatever was sent);
+// metadata shaped like the final event's output cannot stand in for it.
+TEST(ResponsesAnswer, TheRequestsSettingsAreRepeated) {
+  auto r = parse_responses_request(
+      R"({"model":"m","input":"x","temperature":0.3,"top_p":0.9,"metadata":{"output":"[]"},)"
+      R"("tool_choice":"required","text":{"format":{"type":"json_object"}},)"
+      R"("tools":[{"type":"function","name":"get_w","parameters":{"type":"object"}}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  auto check = [](const json& resp) {
+    EXPECT_EQ(resp["temperature"], 0.3);
+    EXPECT_EQ(resp["top_p"], 0.9);
+    EXPECT_EQ(resp["metadata"], json::parse(R"({"output":"[]"})"));
+    EXPECT_EQ(resp["tool_choice"], "required");
+    EXPECT_EQ(resp["text"]["format"]["type"], "json_object");
+    ASSERT_EQ(resp["tools"].size(), 1u);
+    EXPECT_EQ(resp["tools"][0]["name"], "get_w");
+  };
+  auto t = responses_translator(&*r);
+  check(json::parse(*t->whole(chat_completion("{}", "stop"))));
+  auto s = responses_translator(&*r);
+  const auto events = parse_events(
+      run_stream(*s, {chunk({{"content", "{}"}}), chunk(json::object(), "stop"), "[DONE]"}));
+  check(events.front().data["response"]);
+  check(events.back().data["response"]);
+  EXPECT_EQ(events.back().data["response"]["output"][0]["content"][0]["text"], "{}");
+}
+
+// A tool call the upstream sent without an id gets one (the client's function_call_output must
+// name it; it was "").
+TEST(ResponsesAnswer, AToolCallWithoutAnIdGetsOne) {
+  auto t = responses_translator(nullptr);
+  json calls = json::parse(
+      R"([{"type":"function","function":{"name":"f","arguments":"{}"}},)"
+      R"({"type":"function","function":{"name":"g","arguments":"{}"}}])");
+  json j = json::parse(*t->whole(chat_completion("", "tool_calls", calls)));
+  ASSERT_EQ(j["output"].size(), 2u);
+  const std::string a = j["output"][0]["call_id"], b = j["output"][1]["call_id"];
+  EXPECT_EQ(a.rfind("call_", 0), 0u) << a;
+  EXPECT_NE(a, b);
+  auto s = responses_translator(nullptr);
+  const auto events = parse_events(run_stream(
+      *s, {chunk({{"tool_calls",
+                   {{{"index", 0}, {"type", "function"},
+                     {"function", {{"name", "f"}, {"arguments", "{}"}}}}}}}),
+           chunk(json::object(), "tool_calls"), "[DONE]"}));
+  const std::string streamed = events.back().data["response"]["output"][0]["call_id"];
+  EXPECT_EQ(streamed.rfind("call_", 0), 0u) << streamed;
+  EXPECT_EQ(events[2].data["item"]["call_id"], streamed);
 }
 
 TEST(ResponsesStream, TextEventSequence) {
