@@ -648,6 +648,9 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   if (auto p = j.find("previous_response_id"); p != j.end() && !p->is_null() &&
                                                  (!p->is_string() || p->get_ref<const std::string&>().empty()))
     return invalid_request("previous_response_id must be a non-empty string (a response's id)");
+  if (auto p = j.find("previous_response_id"), c = j.find("conversation");
+      p != j.end() && !p->is_null() && c != j.end() && !c->is_null())
+    return invalid_request("previous_response_id and conversation cannot be used together");
   if (auto s = j.find("store"); s != j.end() && !s->is_null() && !s->is_boolean())
     return invalid_request("store must be a boolean");
   if (auto p = j.find("previous_response_id"); p != j.end() && !p->is_null())

@@ -139,6 +139,10 @@ Result<std::string> responses_continue(std::string_view body, std::string_view i
   json j = parse_object(body);
   if (!j.is_object())
     return make_error(ErrorKind::kBadRequest, "invalid_request", "the body must be a JSON object");
+  // OpenAI refuses the two together: the history would come twice (ours and the provider's).
+  if (auto c = j.find("conversation"); c != j.end() && !c->is_null())
+    return make_error(ErrorKind::kBadRequest, "invalid_request",
+                      "previous_response_id and conversation cannot be used together");
   json history = parse_json(items);
   // Items are objects; anything else was damaged in the store (and would otherwise be blamed on
   // the client's input).

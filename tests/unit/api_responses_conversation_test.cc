@@ -53,6 +53,11 @@ TEST(ResponsesConversation, ContinuedBodyPrependsTheStoredItems) {
   EXPECT_EQ(json::parse(*arr)["input"].size(), 3u);
   EXPECT_FALSE(responses_continue("[1]", items));
   EXPECT_FALSE(responses_continue(R"({"input":5})", items));
+  // With a provider's conversation too, the history would come twice (OpenAI refuses it: 400).
+  auto both = responses_continue(R"({"input":"x","conversation":"conv_1"})", items);
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().kind, ErrorKind::kBadRequest);
+  EXPECT_NE(both.error().message.find("cannot be used together"), std::string::npos);
   auto bad = responses_continue(R"({"input":"x"})", "{}");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().kind, ErrorKind::kInternal);

@@ -196,6 +196,8 @@ TEST(ResponsesRequest, MalformedRequestsAreNamed) {
       {R"({"model":"m","input":"x","previous_response_id":""})", "invalid_request",
        "previous_response_id must be a non-empty string"},
       {R"({"model":"m","input":"x","store":"yes"})", "invalid_request", "store must be a boolean"},
+      {R"({"model":"m","input":"x","previous_response_id":"resp_1","conversation":"conv_1"})",
+       "invalid_request", "cannot be used together"},
   };
   for (const auto& c : cases) {
     auto r = parse_responses_request(c.body);
