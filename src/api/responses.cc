@@ -127,7 +127,16 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
     }
     auto text = content_text(item["content"], where, native_only);
     if (!text) return text.error();
-    // Consecutive assistant text after tool calls stays a message of its own.
+    // Assistant text right after tool calls is the same chat turn (a chat answer of text, calls
+    // and more text was given as three items): one assistant message with both, as chat
+    // completions need (a second assistant message between the calls and their results is
+    // refused by OpenAI and by strict chat templates).
+    if (role == "assistant" && !messages.empty() && messages.back()["role"] == "assistant" &&
+        messages.back().contains("tool_calls")) {
+      json& turn = messages.back();
+      turn["content"] = (turn["content"].is_string() ? turn["content"].get<std::string>() : "") + *text;
+      return std::nullopt;
+    }
     messages.push_back({{"role", role}, {"content", *text}});
     return std::nullopt;
   }
@@ -138,10 +147,13 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
     json call = {{"id", item["call_id"]},
                  {"type", "function"},
                  {"function", {{"name", item["name"]}, {"arguments", item["arguments"]}}}};
-    // Calls that follow one another form one assistant turn.
+    // Calls that follow one another, or the assistant's text, form one assistant turn.
     if (!messages.empty() && messages.back()["role"] == "assistant" &&
         messages.back().contains("tool_calls")) {
       messages.back()["tool_calls"].push_back(std::move(call));
+    } else if (!messages.empty() && messages.back()["role"] == "assistant" &&
+               messages.back()["content"].is_string()) {
+      messages.back()["tool_calls"] = json::array({std::move(call)});
     } else {
       messages.push_back(
           {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", json::array({call})}});

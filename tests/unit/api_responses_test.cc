@@ -72,6 +72,31 @@ TEST(ResponsesRequest, FunctionToolsCallsAndOutputs) {
   EXPECT_EQ(m[2], json::parse(R"({"role":"tool","tool_call_id":"c1","content":"18C"})"));
 }
 
+// A chat answer of text, a call and more text comes back as three items: one assistant turn again,
+// the calls' results right after it (it was three assistant messages, which OpenAI refuses).
+TEST(ResponsesRequest, AnAssistantTurnOfTextAndCallsIsOneMessage) {
+  json chat = chat_of(R"({"model":"m","input":[{"role":"user","content":"Weather?"},
+             {"role":"assistant","content":[{"type":"output_text","text":"Let me check. "}]},
+             {"type":"function_call","call_id":"c1","name":"w","arguments":"{}"},
+             {"type":"function_call","call_id":"c2","name":"w","arguments":"{}"},
+             {"role":"assistant","content":[{"type":"output_text","text":"One moment."}]},
+             {"type":"function_call_output","call_id":"c1","output":"18C"},
+             {"type":"function_call_output","call_id":"c2","output":"20C"},
+             {"role":"assistant","content":"Warm."},
+             {"role":"assistant","content":"Anything else?"}]})");
+  const json& m = chat["messages"];
+  ASSERT_EQ(m.size(), 6u) << m.dump();
+  EXPECT_EQ(m[1]["role"], "assistant");
+  EXPECT_EQ(m[1]["content"], "Let me check. One moment.");
+  ASSERT_EQ(m[1]["tool_calls"].size(), 2u);
+  EXPECT_EQ(m[1]["tool_calls"][1]["id"], "c2");
+  EXPECT_EQ(m[2]["role"], "tool");
+  EXPECT_EQ(m[3]["role"], "tool");
+  // Assistant messages without calls between them stay apart (the client's own turns).
+  EXPECT_EQ(m[4]["content"], "Warm.");
+  EXPECT_EQ(m[5]["content"], "Anything else?");
+}
+
 TEST(ResponsesRequest, TextFormatBecomesResponseFormat) {
   json chat = chat_of(
       R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","name":"r","schema":{"type":"object"},"strict":true}}})");
