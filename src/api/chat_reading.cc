@@ -34,7 +34,8 @@ std::optional<TokenCounts> usage_of(const json& j) {
   if (it == j.end() || !it->is_object()) return std::nullopt;
   return TokenCounts{tokens_of(*it, "prompt_tokens"), tokens_of(*it, "completion_tokens"),
                      detail_of(*it, "prompt_tokens_details", "cached_tokens"),
-                     detail_of(*it, "completion_tokens_details", "reasoning_tokens")};
+                     detail_of(*it, "completion_tokens_details", "reasoning_tokens"),
+                     tokens_of(*it, "cache_creation_input_tokens")};
 }
 std::vector<ToolCallPart> tool_calls_of(const json& holder) {
   std::vector<ToolCallPart> out;

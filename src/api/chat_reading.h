@@ -24,6 +24,8 @@ struct TokenCounts {
   std::int64_t prompt = 0, completion = 0;
   std::int64_t cached = 0;     // usage.prompt_tokens_details.cached_tokens
   std::int64_t reasoning = 0;  // usage.completion_tokens_details.reasoning_tokens
+  std::int64_t written = 0;    // usage.cache_creation_input_tokens (Anthropic-backed chat servers:
+                               // prompt tokens written to the prompt cache)
 };
 
 // A reasoning model's reasoning as chat-completions servers send it beside the answer: the

@@ -7,6 +7,7 @@
 #include "api/chat_reading.h"
 #include "api/chat_request.h"
 #include "api/json_util.h"
+#include "api/random_id.h"
 #include "api/tool_call_sequencer.h"
 
 namespace switchboard::api {
@@ -225,6 +226,8 @@ std::optional<Error> add_message(const json& m, std::size_t index, json& out,
 
 std::string stop_reason_of(std::string_view finish, bool tools) {
   if (finish == "length") return "max_tokens";
+  // A chat replica's content filter is Anthropic's refusal (the reverse translation maps it so).
+  if (finish == "content_filter") return "refusal";
   if (finish == "tool_calls" || finish == "function_call" || tools) return "tool_use";
   return "end_turn";
 }
@@ -235,19 +238,28 @@ json tool_input(const std::string& arguments) {
   return json::object();
 }
 
-std::string message_id(const std::string& chat_id) {
-  std::string_view id = chat_id;
-  if (id.starts_with("chatcmpl-")) id.remove_prefix(9);
-  return "msg_" + std::string(id.empty() ? "switchboard" : id);
+// A new message's id: random, as Anthropic's are unique per message (it was the upstream's id,
+// "msg_switchboard" when it sent none: clients deduping messages by id merged different turns).
+std::string message_id() { return "msg_" + random_hex_id(); }
+
+// A tool call's id, or one made for a call the upstream sent without (the client's tool_result
+// must name it; it was "").
+std::string tool_use_id(const std::string& id, const std::string& message_id, std::size_t index) {
+  return id.empty() ? "toolu_" + message_id.substr(4) + "_" + std::to_string(index) : id;
 }
 
 // Chat usage in Anthropic's terms: input_tokens leaves out the tokens read from the prompt cache
 // (chat's prompt_tokens counts them), which cache_read_input_tokens carries.
+// Tokens written to the prompt cache (cache_creation_input_tokens, as Anthropic-backed chat
+// servers report them) are part of chat's prompt_tokens too, and left out of input_tokens alike.
 json usage_json(const std::optional<TokenCounts>& u) {
   if (!u) return {{"input_tokens", 0}, {"output_tokens", 0}};
-  const std::int64_t cached = std::clamp<std::int64_t>(u->cached, 0, std::max<std::int64_t>(u->prompt, 0));
-  json out = {{"input_tokens", u->prompt - cached}, {"output_tokens", u->completion}};
+  const std::int64_t prompt = std::max<std::int64_t>(u->prompt, 0);
+  const std::int64_t cached = std::clamp<std::int64_t>(u->cached, 0, prompt);
+  const std::int64_t written = std::clamp<std::int64_t>(u->written, 0, prompt - cached);
+  json out = {{"input_tokens", prompt - cached - written}, {"output_tokens", u->completion}};
   if (cached > 0) out["cache_read_input_tokens"] = cached;
+  if (written > 0) out["cache_creation_input_tokens"] = written;
   return out;
 }
 
@@ -271,12 +283,13 @@ class MessagesTranslator final : public AnswerTranslator {
     // A refusal is text in Messages, with Anthropic's own stop reason for it.
     if (a->content.empty() && !a->refusal.empty())
       content.push_back({{"type", "text"}, {"text", a->refusal}});
+    const std::string id = message_id();
     for (const auto& tc : a->tool_calls)
       content.push_back({{"type", "tool_use"},
-                         {"id", tc.id},
+                         {"id", tool_use_id(tc.id, id, tc.index)},
                          {"name", tc.name},
                          {"input", tool_input(tc.arguments)}});
-    json j = {{"id", message_id(a->id)},
+    json j = {{"id", id},
               {"type", "message"},
               {"role", "assistant"},
               {"model", model_.empty() ? a->model : model_},
@@ -372,7 +385,7 @@ class MessagesTranslator final : public AnswerTranslator {
                                                            {"index", index_},
                                                            {"content_block",
                                                             {{"type", "tool_use"},
-                                                             {"id", tc.id},
+                                                             {"id", tool_use_id(tc.id, id_, tc.index)},
                                                              {"name", tc.name},
                                                              {"input", json::object()}}}}));
     }
@@ -388,7 +401,8 @@ class MessagesTranslator final : public AnswerTranslator {
   std::string start(const ChatChunk& c) {
     if (started_) return "";
     started_ = true;
-    json msg = {{"id", message_id(c.id)},   {"type", "message"},
+    id_ = message_id();
+    json msg = {{"id", id_},   {"type", "message"},
                 {"role", "assistant"},      {"model", model_.empty() ? c.model : model_},
                 {"content", json::array()}, {"stop_reason", nullptr},
                 {"stop_sequence", nullptr},
@@ -424,6 +438,7 @@ class MessagesTranslator final : public AnswerTranslator {
   bool started_ = false, finished_ = false, saw_tool_ = false;
   bool refused_ = false;  // a refusal came (stop_reason "refusal")
   std::int64_t prompt_tokens_ = 0;  // message_start's input_tokens (the gateway's estimate)
+  std::string id_;                  // the message's id (message_start)
   Open open_ = Open::kNone;
   std::size_t index_ = 0;       // the current (or next) content block
   std::size_t tool_index_ = 0;  // the chat tool call the open tool_use block is

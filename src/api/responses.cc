@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <random>
 #include <nlohmann/json.hpp>
 
 #include "api/chat_reading.h"
 #include "api/chat_request.h"
 #include "api/errors.h"
 #include "api/json_util.h"
+#include "api/random_id.h"
 #include "api/tool_call_sequencer.h"
 #include "core/wall_clock.h"
 
@@ -181,21 +181,8 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
   return std::nullopt;
 }
 
-// The suffix of a new response's ids (resp_…, msg_…, fc_…): 128 random bits in hex, drawn from
-// the system's entropy source, never from the upstream's completion id — a stored conversation is
-// found by its response id alone (`previous_response_id`), so the id must be unique and
-// unguessable whatever the upstream calls its completions (some number them 0–999).
-std::string new_response_suffix() {
-  thread_local std::random_device entropy;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(32);
-  for (int word = 0; word < 4; ++word) {
-    std::uint32_t bits = entropy();
-    for (int i = 0; i < 8; ++i, bits >>= 4) out.push_back(kHex[bits & 15]);
-  }
-  return out;
-}
+// The suffix of a new response's ids (resp_…, msg_…, fc_…): random (api/random_id.h).
+std::string new_response_suffix() { return random_hex_id(); }
 
 json usage_json(const std::optional<TokenCounts>& u) {
   if (!u) return nullptr;

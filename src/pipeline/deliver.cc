@@ -269,7 +269,9 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   if (content_type.empty()) content_type = "application/json";
   auto headers = ctx.response_headers();
   // The upstream's own wait, with its refusal for load: clients and SDKs back off by it.
-  if ((upstream.status() == 429 || upstream.status() == 503) && !upstream.retry_after().empty())
+  // (529: Anthropic's own overload status, which its SDK retries by the header too.)
+  if ((upstream.status() == 429 || upstream.status() == 503 || upstream.status() == 529) &&
+      !upstream.retry_after().empty())
     headers.emplace_back("retry-after", upstream.retry_after());
   const bool client_ok =
       co_await client.respond(upstream.status(), content_type, headers, std::move(whole));

@@ -93,6 +93,7 @@ describe('fallback to another model and retry bounds', () => {
   let gw;
   let failing;
   let slowFailing;
+  let overloaded;
   let downPorts;
   before(async () => {
     gpt4 = await startReplay({ model: GPT4 });
@@ -107,9 +108,15 @@ describe('fallback to another model and retry bounds', () => {
       res.writeHead(503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'overloaded', type: 'server_error', param: null, code: 'busy' } }));
     })));
+    // Anthropic's own overload status, with its wait.
+    overloaded = await fakeUpstream((req, res) => {
+      res.writeHead(529, { 'content-type': 'application/json', 'retry-after': '9' });
+      res.end(JSON.stringify({ error: { message: 'overloaded', type: 'server_error', param: null, code: 'overloaded' } }));
+    });
     gw = await startGateway({
       models: [
         model(GPT4, gpt4.url),
+        model('always-529', overloaded.url, { retry: { max_attempts: 1 }, outlier_ejection: { consecutive_failures: 0 } }),
         model(MIXTRAL, downPorts.map((p) => `http://127.0.0.1:${p}`), {
           outlier_ejection: { consecutive_failures: 1, base_ejection_ms: 60000, max_ejection_ms: 60000 },
         }),
@@ -163,6 +170,12 @@ describe('fallback to another model and retry bounds', () => {
     // Every replica, not the first alone (since session 30: the first failure ended the loop).
     assert.deepEqual(d.attempts.map((a) => a.result), ['upstream_unreachable', 'upstream_unreachable']);
     assert.notEqual(d.attempts[0].replica, d.attempts[1].replica);
+  });
+
+  test('a 529 is passed on with its Retry-After, as 429 and 503 are (since session 34)', async () => {
+    const r = await postChat(gw.base, chatBody('always-529', 'hello'));
+    assert.equal(r.status, 529, r.text);
+    assert.equal(r.headers.get('retry-after'), '9');
   });
 
   test('every replica answers 503: exactly max_attempts attempts on distinct replicas, 503 passed on', async () => {

@@ -245,7 +245,11 @@ TEST(MessagesAnswer, WholeTextAnswer) {
   json j = json::parse(*out);
   EXPECT_EQ(j["type"], "message");
   EXPECT_EQ(j["role"], "assistant");
-  EXPECT_EQ(j["id"], "msg_abc");
+  // A random id, not the upstream's (chatcmpl-abc): two answers never share one.
+  const std::string id = j["id"];
+  EXPECT_EQ(id.rfind("msg_", 0), 0u) << id;
+  EXPECT_EQ(id.size(), 36u) << id;
+  EXPECT_NE(json::parse(*t->whole(chat_completion("Hello there")))["id"], j["id"]);
   EXPECT_EQ(j["model"], "auto");
   EXPECT_EQ(j["content"], json::parse(R"([{"type":"text","text":"Hello there"}])"));
   EXPECT_EQ(j["stop_reason"], "end_turn");
@@ -257,6 +261,53 @@ TEST(MessagesAnswer, WholeTextAnswer) {
   odd["usage"] = {{"prompt_tokens", -7}, {"completion_tokens", std::int64_t{1} << 62}};
   EXPECT_EQ(json::parse(*t->whole(odd.dump()))["usage"],
             (json{{"input_tokens", 0}, {"output_tokens", std::int64_t{1} << 40}}));
+}
+
+// A content filter's stop is Anthropic's refusal (it was end_turn); tokens written to the prompt
+// cache are cache_creation_input_tokens, out of input_tokens (they were dropped).
+TEST(MessagesAnswer, AContentFilterIsARefusalAndCacheWritesAreCounted) {
+  MessagesRequest req{"auto", false, "", ""};
+  auto t = messages_translator(&req);
+  EXPECT_EQ(json::parse(*t->whole(chat_completion("Part", "content_filter")))["stop_reason"],
+            "refusal");
+  json cached = json::parse(chat_completion("Hi"));
+  cached["usage"] = {{"prompt_tokens", 50},
+                     {"completion_tokens", 7},
+                     {"prompt_tokens_details", {{"cached_tokens", 30}}},
+                     {"cache_creation_input_tokens", 10}};
+  EXPECT_EQ(json::parse(*t->whole(cached.dump()))["usage"],
+            (json{{"input_tokens", 10},
+                  {"output_tokens", 7},
+                  {"cache_read_input_tokens", 30},
+                  {"cache_creation_input_tokens", 10}}));
+  auto s = messages_translator(&req);
+  auto events = parse_events(
+      run_stream(*s, {chunk({{"content", "Part"}}), chunk(json::object(), "content_filter"),
+                      "[DONE]"}));
+  EXPECT_EQ(events.at(events.size() - 2).data["delta"]["stop_reason"], "refusal");
+}
+
+// Tool calls the upstream sent without ids get unique toolu_ ids (they were "", so the client's
+// tool_result blocks could name none of them), whole and streamed.
+TEST(MessagesAnswer, ToolCallsWithoutIdsGetOnes) {
+  MessagesRequest req{"auto", false, "", ""};
+  auto t = messages_translator(&req);
+  json calls = json::parse(
+      R"([{"type":"function","function":{"name":"f","arguments":"{}"}},)"
+      R"({"type":"function","function":{"name":"g","arguments":"{}"}}])");
+  json j = json::parse(*t->whole(chat_completion("", "tool_calls", calls)));
+  ASSERT_EQ(j["content"].size(), 2u);
+  const std::string a = j["content"][0]["id"], b = j["content"][1]["id"];
+  EXPECT_EQ(a.rfind("toolu_", 0), 0u) << a;
+  EXPECT_NE(a, b);
+  auto s = messages_translator(&req);
+  auto events = parse_events(run_stream(
+      *s, {chunk({{"tool_calls",
+                   {{{"index", 0}, {"type", "function"},
+                     {"function", {{"name", "f"}, {"arguments", "{}"}}}}}}}),
+           chunk(json::object(), "tool_calls"), "[DONE]"}));
+  const std::string streamed = events.at(1).data["content_block"]["id"];
+  EXPECT_EQ(streamed.rfind("toolu_", 0), 0u) << streamed;
 }
 
 TEST(MessagesAnswer, WholeToolCall) {
@@ -382,7 +433,7 @@ TEST(MessagesStream, TextEventOrder) {
                                       "content_block_delta", "content_block_stop", "message_delta",
                                       "message_stop"}));
   EXPECT_EQ(events[0].data["message"]["model"], "auto");
-  EXPECT_EQ(events[0].data["message"]["id"], "msg_abc");
+  EXPECT_EQ(events[0].data["message"]["id"].get<std::string>().rfind("msg_", 0), 0u);
   EXPECT_EQ(events[0].data["message"]["usage"]["input_tokens"], 0);  // no estimate given
   EXPECT_EQ(events[1].data["content_block"]["type"], "text");
   EXPECT_EQ(events[2].data["delta"], (json{{"type", "text_delta"}, {"text", "Hel"}}));
