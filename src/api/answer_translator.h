@@ -39,9 +39,10 @@ class AnswerTranslator {
     (void)stored;
     (void)previous_id;
   }
-  // The request's prompt tokens as the gateway estimated them, set before a stream's first event:
-  // what a stream reports before the upstream's own count arrives (Messages' message_start carries
-  // input_tokens; clients such as LangChain's read it there). Other APIs: ignored.
+  // The request's prompt tokens as the gateway estimated them, set before a stream's first event
+  // or a whole answer: what a stream reports before the upstream's own count arrives (Messages'
+  // message_start carries input_tokens; clients such as LangChain's read it there), and what a
+  // whole answer without usage reports. Other APIs: ignored.
   virtual void set_prompt_tokens(std::int64_t estimated) { (void)estimated; }
 };
 

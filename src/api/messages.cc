@@ -298,7 +298,8 @@ class MessagesTranslator final : public AnswerTranslator {
                                   ? "refusal"
                                   : stop_reason_of(a->finish_reason, !a->tool_calls.empty())},
               {"stop_sequence", nullptr},
-              {"usage", usage_json(a->usage)}};
+              {"usage", a->usage ? usage_json(a->usage)
+                                 : json{{"input_tokens", prompt_tokens_}, {"output_tokens", 0}}}};
     return dump_json(j);
   }
 

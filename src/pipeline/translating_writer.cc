@@ -29,6 +29,8 @@ awaitable<bool> TranslatingWriter::respond(unsigned status, std::string_view con
     events += translator_.finish();
     co_return co_await inner_.respond(200, "text/event-stream", headers, std::move(events));
   }
+  // The estimate, for an answer that brings no usage of its own (a stream reports it too).
+  if (prompt_tokens_) translator_.set_prompt_tokens(*prompt_tokens_);
   auto translated = translator_.whole(body);
   if (!translated) {
     refused_ = translated.error();
