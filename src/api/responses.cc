@@ -1,6 +1,7 @@
 #include "api/responses.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -134,7 +135,13 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
     if (role == "assistant" && !messages.empty() && messages.back()["role"] == "assistant" &&
         messages.back().contains("tool_calls")) {
       json& turn = messages.back();
-      turn["content"] = (turn["content"].is_string() ? turn["content"].get<std::string>() : "") + *text;
+      std::string joined = turn["content"].is_string() ? turn["content"].get<std::string>() : "";
+      // Joined with a blank line unless white space already separates them (two sentences the
+      // client wrote as two items must not run together).
+      if (!joined.empty() && !text->empty() && !std::isspace(static_cast<unsigned char>(joined.back())) &&
+          !std::isspace(static_cast<unsigned char>(text->front())))
+        joined += "\n\n";
+      turn["content"] = joined + *text;
       return std::nullopt;
     }
     messages.push_back({{"role", role}, {"content", *text}});
@@ -758,6 +765,23 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
           "tool_choice must be auto, none, required or {\"type\":\"function\",\"name\":...}");
     }
   }
+  // What the response repeats is checked as OpenAI checks it (a wrong type was accepted and came
+  // back as sent, which typed SDKs cannot decode).
+  if (auto t = j.find("text"); t != j.end() && !t->is_null()) {
+    if (!t->is_object()) return invalid_request("text must be an object");
+    if (t->contains("format") && !(*t)["format"].is_object())
+      return invalid_request("text.format must be an object");
+  }
+  if (auto p = j.find("parallel_tool_calls"); p != j.end() && !p->is_null() && !p->is_boolean())
+    return invalid_request("parallel_tool_calls must be a boolean");
+  if (auto m = j.find("metadata"); m != j.end() && !m->is_null()) {
+    if (!m->is_object() || m->size() > 16)
+      return invalid_request("metadata must be an object of at most 16 string values");
+    for (const auto& [key, value] : m->items())
+      if (key.size() > 64 || !value.is_string() || value.get_ref<const std::string&>().size() > 512)
+        return invalid_request(
+            "metadata must map keys of at most 64 characters to strings of at most 512");
+  }
   if (auto t = j.find("text"); t != j.end() && t->is_object() && t->contains("format")) {
     const json& f = (*t)["format"];
     const std::string type = string_at(f, "type");
@@ -778,6 +802,8 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   for (const char* k : {"tools", "tool_choice", "text", "metadata", "temperature", "top_p",
                         "parallel_tool_calls"})
     if (auto v = j.find(k); v != j.end() && !v->is_null()) echoed[k] = *v;
+  if (echoed.contains("text") && !echoed["text"].contains("format"))  // e.g. only `verbosity`
+    echoed["text"]["format"] = {{"type", "text"}};
   r.echoed = dump_json(echoed);
   return r;
 }

@@ -129,7 +129,10 @@ ConversationRequest responses_conversation(std::string_view body) {
   ConversationRequest c;
   json j = parse_object(body);
   if (!j.is_object()) return c;
-  if (auto p = j.find("previous_response_id"); p != j.end() && p->is_string())
+  // With a provider's `conversation` too it is no continuation to look up: the request parser
+  // refuses the pair (400, as OpenAI; it was 404 for an unknown id, 502 for a known one).
+  if (auto p = j.find("previous_response_id"); p != j.end() && p->is_string() &&
+                                                 (!j.contains("conversation") || j["conversation"].is_null()))
     c.previous_id = p->get<std::string>();
   if (auto s = j.find("store"); s != j.end() && s->is_boolean()) c.store = s->get<bool>();
   return c;
@@ -139,10 +142,6 @@ Result<std::string> responses_continue(std::string_view body, std::string_view i
   json j = parse_object(body);
   if (!j.is_object())
     return make_error(ErrorKind::kBadRequest, "invalid_request", "the body must be a JSON object");
-  // OpenAI refuses the two together: the history would come twice (ours and the provider's).
-  if (auto c = j.find("conversation"); c != j.end() && !c->is_null())
-    return make_error(ErrorKind::kBadRequest, "invalid_request",
-                      "previous_response_id and conversation cannot be used together");
   json history = parse_json(items);
   // Items are objects; anything else was damaged in the store (and would otherwise be blamed on
   // the client's input).

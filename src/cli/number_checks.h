@@ -43,6 +43,19 @@ inline std::optional<unsigned long long> parse_whole(std::string_view text, unsi
   return v;
 }
 
+// `text` as a finite number in [lo, hi], all of it (std::stod read "0.5abc" as 0.5 and took
+// "nan"), else nullopt.
+inline std::optional<double> parse_finite(const std::string& text, double lo, double hi) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used != text.size() || !std::isfinite(v) || v < lo || v > hi) return std::nullopt;
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 // A whole number >= 0 written in digits: CLI11 reads "-3" into an unsigned option as 2^64 - 3.
 inline CLI::Validator whole_number() {
   return CLI::Validator(

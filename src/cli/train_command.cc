@@ -74,6 +74,13 @@ int run_train_task(const TrainCliOptions& o, const data::Outcomes& data) {
   return 0;
 }
 
+// parse_finite() or std::invalid_argument.
+double finite_param(const std::string& text, double lo, double hi) {
+  const auto v = parse_finite(text, lo, hi);
+  if (!v) throw std::invalid_argument(text);
+  return *v;
+}
+
 // parse_whole() or std::invalid_argument.
 unsigned long long whole_param(const std::string& text, unsigned long long max) {
   const auto v = parse_whole(text, max);
@@ -102,11 +109,11 @@ int run_train_guard(const TrainCliOptions& o) {
       else if (key == "dim_bits")
         options.dim_bits = static_cast<unsigned>(whole_param(value, 26));
       else if (key == "learning_rate")
-        options.learning_rate = std::stod(value);
+        options.learning_rate = finite_param(value, 1e-12, 1e6);
       else if (key == "l2")
-        options.l2 = std::stod(value);
+        options.l2 = finite_param(value, 0, 1e6);
       else if (key == "threshold")
-        options.threshold = std::stod(value);
+        options.threshold = finite_param(value, 0, 1);
       else if (key == "window")
         options.window_words = static_cast<unsigned>(whole_param(value, guard::kMaxWindowWords));
       else if (key == "cv")

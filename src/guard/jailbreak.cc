@@ -87,6 +87,7 @@ Result<std::shared_ptr<const JailbreakModel>> JailbreakModel::load(const std::st
   if (!in) return bad("the jailbreak model file is truncated");
   if (!std::isfinite(bias) || !w.allFinite())
     return bad("the jailbreak model holds non-finite weights");
+  if (!(threshold >= 0 && threshold <= 1)) return bad("its threshold is not in [0, 1]");
   return std::shared_ptr<const JailbreakModel>(
       std::make_shared<JailbreakModel>(bits, std::move(w), bias, threshold, window));
 }

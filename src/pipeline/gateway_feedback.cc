@@ -252,9 +252,11 @@ http::Response Gateway::feedback_blocking(std::string_view body, const store::Ow
   }
   // Only an answer can be rated: a decision that ended in an error (refused, failed upstream,
   // over a limit) has none (its feedback was stored with an empty model and learned nothing),
-  // nor has a stream that began 200 and then broke or carried an error (outcome not "ok").
+  // nor has a stream that began 200 and then broke or carried an error. A stream the client
+  // stopped (client_gone) is rated: stopping a bad answer and rating it down is common.
   for (const auto& rec : out.records)
-    if (rec.status >= 400 || (!rec.outcome.empty() && rec.outcome != "ok") ||
+    if (rec.status >= 400 ||
+        (!rec.outcome.empty() && rec.outcome != "ok" && rec.outcome != "client_gone") ||
         (rec.model.empty() && !(rec.cache && rec.cache->status == "hit"))) {
       metrics_.feedback
           .with({"", fb.kind == api::FeedbackRequest::Kind::kPairwise ? "pairwise" : "score",

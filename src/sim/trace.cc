@@ -6,6 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <streambuf>
+#include <string_view>
 
 #include "data/csv_reader.h"
 
@@ -146,27 +148,53 @@ Result<Trace> parse_azure(std::istream& in, const std::string& name, std::size_t
   return t;
 }
 
+namespace {
+// A stream's first bytes, already read to tell its format, served again before the rest: a file
+// or a pipe is read once, from its start, however much white space opens it.
+class ReplayedHead : public std::streambuf {
+ public:
+  ReplayedHead(std::string head, std::streambuf* rest) : head_(std::move(head)), rest_(rest) {
+    setg(head_.data(), head_.data(), head_.data() + head_.size());
+  }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    const std::streamsize n = rest_->sgetn(buf_, sizeof buf_);
+    if (n <= 0) return traits_type::eof();
+    setg(buf_, buf_, buf_ + n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::string head_;
+  std::streambuf* rest_;
+  char buf_[1 << 16];
+};
+}  // namespace
+
 Result<Trace> load_trace(const std::string& path, std::size_t limit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return bad(path + ": cannot open the file");
-  // The format by the first bytes that are not white space or a byte-order mark, then the whole
-  // file read as a stream from its start.
-  std::stringstream piped;  // a pipe cannot be read twice: it is read whole first
-  std::istream* src = &in;
-  if (in.tellg() < 0) {
-    piped << in.rdbuf();
-    src = &piped;
+  // The format by the first bytes that are not white space or a byte-order mark (read up to the
+  // nine bytes of "TIMESTAMP" after them), then everything from the start.
+  std::string head;
+  std::size_t first = std::string::npos;
+  for (char c; in.get(c);) {
+    head += c;
+    if (first == std::string::npos &&
+        std::string_view(" \t\r\n\xef\xbb\xbf").find(c) == std::string_view::npos)
+      first = head.size() - 1;
+    if (first != std::string::npos && head.size() >= first + 9) break;
   }
-  std::string head(4096, '\0');
-  src->read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(src->gcount()));
-  src->clear();
-  src->seekg(0);
-  const auto first = head.find_first_not_of(" \t\r\n\xef\xbb\xbf");
-  if (first != std::string::npos && head[first] == '{') return parse_mooncake(*src, path, limit);
-  if (first != std::string::npos && head.compare(first, 9, "TIMESTAMP") == 0)
-    return parse_azure(*src, path, limit);
-  return bad(path + ": unknown trace format (expected Mooncake JSON lines or the Azure LLM CSV)");
+  const bool mooncake = first != std::string::npos && head[first] == '{';
+  const bool azure = first != std::string::npos && head.compare(first, 9, "TIMESTAMP") == 0;
+  if (!mooncake && !azure)
+    return bad(path + ": unknown trace format (expected Mooncake JSON lines or the Azure LLM CSV)");
+  in.clear();
+  ReplayedHead replayed(std::move(head), in.rdbuf());
+  std::istream src(&replayed);
+  return mooncake ? parse_mooncake(src, path, limit) : parse_azure(src, path, limit);
 }
 
 }  // namespace switchboard::sim

@@ -50,6 +50,13 @@ describe('client disconnects mid-stream', () => {
     }
     assert.equal(d.outcome, 'client_gone');
     assert.equal(d.stream, true);
+    // A stream the client stopped can be rated (stopping a bad answer and rating it down is
+    // common); broken ones cannot (stream_broken.test.mjs).
+    const fb = await fetch(`${gw.base}/v1/feedback`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ decision_id: id, score: 0 }),
+    });
+    assert.equal(fb.status, 200, await fb.text());
 
     let inflight;
     for (const until = Date.now() + 5000; Date.now() < until; await sleep(50)) {

@@ -53,11 +53,14 @@ TEST(ResponsesConversation, ContinuedBodyPrependsTheStoredItems) {
   EXPECT_EQ(json::parse(*arr)["input"].size(), 3u);
   EXPECT_FALSE(responses_continue("[1]", items));
   EXPECT_FALSE(responses_continue(R"({"input":5})", items));
-  // With a provider's conversation too, the history would come twice (OpenAI refuses it: 400).
-  auto both = responses_continue(R"({"input":"x","conversation":"conv_1"})", items);
-  ASSERT_FALSE(both);
-  EXPECT_EQ(both.error().kind, ErrorKind::kBadRequest);
-  EXPECT_NE(both.error().message.find("cannot be used together"), std::string::npos);
+  // With a provider's conversation too, nothing is looked up: the request parser refuses the
+  // pair (400, as OpenAI), whether the id is known or not.
+  EXPECT_EQ(responses_conversation(
+                R"({"input":"x","previous_response_id":"resp_1","conversation":"conv_1"})")
+                .previous_id,
+            "");
+  EXPECT_EQ(responses_conversation(R"({"input":"x","previous_response_id":"resp_1"})").previous_id,
+            "resp_1");
   auto bad = responses_continue(R"({"input":"x"})", "{}");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().kind, ErrorKind::kInternal);

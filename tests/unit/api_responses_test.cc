@@ -95,6 +95,13 @@ TEST(ResponsesRequest, AnAssistantTurnOfTextAndCallsIsOneMessage) {
   // Assistant messages without calls between them stay apart (the client's own turns).
   EXPECT_EQ(m[4]["content"], "Warm.");
   EXPECT_EQ(m[5]["content"], "Anything else?");
+  // Texts not already separated by white space are joined with a blank line.
+  json apart = chat_of(R"({"model":"m","input":[{"role":"user","content":"Q"},
+             {"role":"assistant","content":"I will look it up."},
+             {"type":"function_call","call_id":"c1","name":"w","arguments":"{}"},
+             {"role":"assistant","content":"Also checking."},
+             {"type":"function_call_output","call_id":"c1","output":"x"}]})");
+  EXPECT_EQ(apart["messages"][1]["content"], "I will look it up.\n\nAlso checking.");
 }
 
 TEST(ResponsesRequest, TextFormatBecomesResponseFormat) {
@@ -223,6 +230,12 @@ TEST(ResponsesRequest, MalformedRequestsAreNamed) {
       {R"({"model":"m","input":"x","store":"yes"})", "invalid_request", "store must be a boolean"},
       {R"({"model":"m","input":"x","previous_response_id":"resp_1","conversation":"conv_1"})",
        "invalid_request", "cannot be used together"},
+      // Settings the response repeats are checked (they came back as sent).
+      {R"({"model":"m","input":"x","parallel_tool_calls":"yes"})", "invalid_request",
+       "parallel_tool_calls must be a boolean"},
+      {R"({"model":"m","input":"x","text":"plain"})", "invalid_request", "text must be an object"},
+      {R"({"model":"m","input":"x","metadata":[1,2]})", "invalid_request", "metadata must be"},
+      {R"({"model":"m","input":"x","metadata":{"k":5}})", "invalid_request", "metadata must"},
   };
   for (const auto& c : cases) {
     auto r = parse_responses_request(c.body);
@@ -315,6 +328,11 @@ TEST(ResponsesAnswer, TheRequestsSettingsAreRepeated) {
   };
   auto t = responses_translator(&*r);
   check(json::parse(*t->whole(chat_completion("{}", "stop"))));
+  // A `text` without a format keeps the default format beside what it set.
+  auto verbose = parse_responses_request(R"({"model":"m","input":"x","text":{"verbosity":"low"}})");
+  ASSERT_TRUE(verbose);
+  json v = json::parse(*responses_translator(&*verbose)->whole(chat_completion("ok", "stop")));
+  EXPECT_EQ(v["text"], json::parse(R"({"verbosity":"low","format":{"type":"text"}})"));
   auto s = responses_translator(&*r);
   const auto events = parse_events(
       run_stream(*s, {chunk({{"content", "{}"}}), chunk(json::object(), "stop"), "[DONE]"}));

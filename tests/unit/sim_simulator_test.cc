@@ -108,6 +108,12 @@ TEST(SimTrace, LoadsFilesAndPipesFromTheirStart) {
   ASSERT_TRUE(t.ok()) << t.error().message;
   EXPECT_EQ(t->requests.size(), 3u);
   EXPECT_EQ(t->requests[0].input_tokens, 10);
+  // More blank lines than any fixed look-ahead before the first record (4 KB was refused).
+  const std::string padded = (dir / "padded.jsonl").string();
+  std::ofstream(padded, std::ios::binary) << std::string(10000, '\n') << lines.substr(3);
+  auto far = load_trace(padded);
+  ASSERT_TRUE(far.ok()) << far.error().message;
+  EXPECT_EQ(far->requests.size(), 3u);
   auto two = load_trace(file, 2);
   ASSERT_TRUE(two.ok());
   EXPECT_EQ(two->requests.size(), 2u);
