@@ -300,20 +300,13 @@ TEST(MessagesAnswer, AContentFilterIsARefusalAndCacheWritesAreCounted) {
 TEST(MessagesAnswer, ToolCallsWithoutIdsGetOnes) {
   MessagesRequest req{"auto", false, "", ""};
   auto t = messages_translator(&req);
-  json calls = json::parse(
-      R"([{"type":"function","function":{"name":"f","arguments":"{}"}},)"
-      R"({"type":"function","function":{"name":"g","arguments":"{}"}}])");
-  json j = json::parse(*t->whole(chat_completion("", "tool_calls", calls)));
+  json j = json::parse(*t->whole(chat_completion("", "tool_calls", calls_without_ids())));
   ASSERT_EQ(j["content"].size(), 2u);
   const std::string a = j["content"][0]["id"], b = j["content"][1]["id"];
   EXPECT_EQ(a.rfind("toolu_", 0), 0u) << a;
   EXPECT_NE(a, b);
   auto s = messages_translator(&req);
-  auto events = parse_events(run_stream(
-      *s, {chunk({{"tool_calls",
-                   {{{"index", 0}, {"type", "function"},
-                     {"function", {{"name", "f"}, {"arguments", "{}"}}}}}}}),
-           chunk(json::object(), "tool_calls"), "[DONE]"}));
+  auto events = parse_events(run_stream(*s, tool_stream_without_id()));
   const std::string streamed = events.at(1).data["content_block"]["id"];
   EXPECT_EQ(streamed.rfind("toolu_", 0), 0u) << streamed;
 }

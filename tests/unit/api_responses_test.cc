@@ -345,20 +345,13 @@ TEST(ResponsesAnswer, TheRequestsSettingsAreRepeated) {
 // name it; it was "").
 TEST(ResponsesAnswer, AToolCallWithoutAnIdGetsOne) {
   auto t = responses_translator(nullptr);
-  json calls = json::parse(
-      R"([{"type":"function","function":{"name":"f","arguments":"{}"}},)"
-      R"({"type":"function","function":{"name":"g","arguments":"{}"}}])");
-  json j = json::parse(*t->whole(chat_completion("", "tool_calls", calls)));
+  json j = json::parse(*t->whole(chat_completion("", "tool_calls", calls_without_ids())));
   ASSERT_EQ(j["output"].size(), 2u);
   const std::string a = j["output"][0]["call_id"], b = j["output"][1]["call_id"];
   EXPECT_EQ(a.rfind("call_", 0), 0u) << a;
   EXPECT_NE(a, b);
   auto s = responses_translator(nullptr);
-  const auto events = parse_events(run_stream(
-      *s, {chunk({{"tool_calls",
-                   {{{"index", 0}, {"type", "function"},
-                     {"function", {{"name", "f"}, {"arguments", "{}"}}}}}}}),
-           chunk(json::object(), "tool_calls"), "[DONE]"}));
+  const auto events = parse_events(run_stream(*s, tool_stream_without_id()));
   const std::string streamed = events.back().data["response"]["output"][0]["call_id"];
   EXPECT_EQ(streamed.rfind("call_", 0), 0u) << streamed;
   EXPECT_EQ(events[2].data["item"]["call_id"], streamed);

@@ -120,6 +120,19 @@ struct Event {
 };
 
 // Splits SSE text into events.
+// Two tool calls an upstream sent without ids (whole), and one streamed without an id.
+inline json calls_without_ids() {
+  return json::parse(
+      R"([{"type":"function","function":{"name":"f","arguments":"{}"}},)"
+      R"({"type":"function","function":{"name":"g","arguments":"{}"}}])");
+}
+inline std::vector<std::string> tool_stream_without_id() {
+  return {chunk({{"tool_calls",
+                  {{{"index", 0}, {"type", "function"},
+                    {"function", {{"name", "f"}, {"arguments", "{}"}}}}}}}),
+          chunk(json::object(), "tool_calls"), "[DONE]"};
+}
+
 inline std::vector<Event> parse_events(const std::string& sse) {
   std::vector<Event> out;
   std::size_t pos = 0;
