@@ -1,36 +1,20 @@
-// CLI11 validators for numeric options: CLI11's own Range and NonNegativeNumber let NaN through
-// (every comparison with it is false), and `inf` is a number to them.
+// Whole-text number parsing for the command line: parse_whole / parse_finite for values read by
+// hand (`--param k=v`), and CLI11 validators built on them for options — CLI11's own Range and
+// NonNegativeNumber let NaN through (every comparison with it is false), and `inf` is a number to
+// them.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace switchboard::cli {
-
-// A finite number >= 0 (> 0 with `positive`).
-inline CLI::Validator finite_number(bool positive) {
-  return CLI::Validator(
-      [positive](std::string& text) -> std::string {
-        double v = 0;
-        try {
-          std::size_t used = 0;
-          v = std::stod(text, &used);
-          if (used != text.size()) return "'" + text + "' is not a number";
-        } catch (const std::exception&) {
-          return "'" + text + "' is not a number";
-        }
-        if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
-        if (positive ? !(v > 0) : !(v >= 0))
-          return "'" + text + "' must be " + (positive ? "> 0" : ">= 0");
-        return "";
-      },
-      positive ? "POSITIVE" : "NON-NEGATIVE");
-}
 
 // `text` as a whole number in [0, max] written in digits only (no sign, space or suffix: std::stoul
 // read "24abc" as 24 and wrapped 2^32 to 0 when cast), else nullopt.
@@ -56,12 +40,26 @@ inline std::optional<double> parse_finite(const std::string& text, double lo, do
   }
 }
 
+// CLI11 validators on the two parsers above, so an option and a `--param` value are checked alike.
+// A finite number >= 0 (> 0 with `positive`).
+inline CLI::Validator finite_number(bool positive) {
+  return CLI::Validator(
+      [positive](std::string& text) -> std::string {
+        constexpr double kMax = std::numeric_limits<double>::max();
+        const auto v = parse_finite(text, -kMax, kMax);
+        if (!v) return "'" + text + "' is not a finite number";
+        if (positive ? !(*v > 0) : !(*v >= 0))
+          return "'" + text + "' must be " + (positive ? "> 0" : ">= 0");
+        return "";
+      },
+      positive ? "POSITIVE" : "NON-NEGATIVE");
+}
+
 // A whole number >= 0 written in digits: CLI11 reads "-3" into an unsigned option as 2^64 - 3.
 inline CLI::Validator whole_number() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
-        if (text.empty() || text.size() > 19 ||
-            text.find_first_not_of("0123456789") != std::string::npos)
+        if (!parse_whole(text, std::numeric_limits<std::int64_t>::max()))
           return "'" + text + "' is not a whole number >= 0";
         return "";
       },
