@@ -273,13 +273,35 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
   if ((upstream.status() == 429 || upstream.status() == 503 || upstream.status() == 529) &&
       !upstream.retry_after().empty())
     headers.emplace_back("retry-after", upstream.retry_after());
-  const bool client_ok =
-      co_await client.respond(upstream.status(), content_type, headers, std::move(whole));
+  bool client_ok = false;
+  if (answer.restreamed && upstream.status() == 200) {
+    // The replica answered a streaming request whole: the client gets the events it asked for
+    // (re-chunked in model_call.cc), the guard's placeholders restored as in a relayed stream.
+    std::string events = std::move(*answer.restreamed);
+    client_ok = co_await send_buffered_stream(ctx, client, headers, std::move(events));
+  } else {
+    client_ok = co_await client.respond(upstream.status(), content_type, headers, std::move(whole));
+  }
   if (!note_refused_answer(ctx, client, answer) && !client_ok) rec.outcome = "client_gone";
   co_return StageResult::next();
 }
 
 }  // namespace
+
+awaitable<bool> send_buffered_stream(
+    RequestContext& ctx, ResponseWriter& client,
+    const std::vector<std::pair<std::string_view, std::string_view>>& headers,
+    std::string events) {
+  if (!ctx.restore.empty()) {
+    guard::StreamRestorer restorer(ctx.restore, ctx.req.json_output);
+    events = restorer.feed(events);
+    events += restorer.finish();
+  }
+  bool client_ok = co_await client.start_stream(headers);
+  if (client_ok) client_ok = co_await client.write_chunk(events);
+  if (client_ok) client_ok = co_await client.finish_stream();
+  co_return client_ok;
+}
 
 bool note_refused_answer(RequestContext& ctx, const ResponseWriter& client, Attempt& answer) {
   const Error* refused = client.refused_answer();

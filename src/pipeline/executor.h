@@ -11,6 +11,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "pipeline/model_call.h"
 #include "pipeline/request_context.h"
@@ -62,5 +65,12 @@ asio::awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
 // replica's health counts a failure. The cost stays: the upstream produced the answer. True when
 // refused.
 bool note_refused_answer(RequestContext& ctx, const ResponseWriter& client, Attempt& answer);
+
+// A buffered answer's stream `events` (whole SSE events) to a streaming client in one chunk, the
+// guard's redacted values restored as in a relayed stream. False when the client is gone.
+asio::awaitable<bool> send_buffered_stream(
+    RequestContext& ctx, ResponseWriter& client,
+    const std::vector<std::pair<std::string_view, std::string_view>>& headers,
+    std::string events);
 
 }  // namespace switchboard::pipeline

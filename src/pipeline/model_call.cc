@@ -118,6 +118,15 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
     a.error = make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                          "replica " + rc.id + " of " + m.config->name + " answered " +
                              std::to_string(status) + " where a model's answer is 200");
+  } else if (status == 401 || status == 403 || status == 407) {
+    // The replica (or a proxy in front of it) refused the gateway's own credentials — the
+    // operator's key, not the client's: passed on, it told the client its key was wrong and could
+    // carry the operator's key prefix ("Incorrect API key provided: sk-abc***"). A broken replica
+    // for this gateway: retried elsewhere, counted against its health; the client gets 502.
+    a.error = make_error(ErrorKind::kUpstreamError, "upstream_auth",
+                         "replica " + rc.id + " of " + m.config->name + " refused the gateway's " +
+                             "credentials (HTTP " + std::to_string(status) +
+                             "): check the model's api_key_env");
   } else {
     a.call = a.api->adapt(ctx, *m.config, std::move(*started));
     if (canceller.cancelled()) a.call->cancel();  // came as the head did: the body is not read
@@ -127,7 +136,13 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
       auto whole = co_await a.call->read_all(kMaxUpstreamBody, deadline);
       api::AnswerCheck check;
       if (whole && a.call->status() == 200) check = a.api->check_answer(ctx, *whole);
-      const std::string& problem = check.problem;
+      std::string& problem = check.problem;
+      // A server that ignores `stream` (a proxy, an old or minimal server): its whole answer is
+      // re-chunked for the client, or — where this API cannot — it is no answer to the request.
+      if (whole && problem.empty() && a.call->status() == 200 && st.streams(ctx)) {
+        a.restreamed = a.api->whole_as_stream(ctx, *whole);
+        if (!a.restreamed) problem = "a whole answer to a streaming request";
+      }
       if (!problem.empty()) {
         // An HTML error page from a proxy in front of the model, a plain-text message, JSON of
         // another shape: this replica is broken (a failure: retried elsewhere, counted against

@@ -53,6 +53,9 @@ struct Attempt {
   InFlight in_flight;
   std::unique_ptr<UpstreamResponse> call;  // the response head arrived
   std::optional<std::string> body;         // non-streaming requests: the whole body
+  // A streaming request the replica answered whole (200, not text/event-stream): `body` as the
+  // events of the client's stream (NativeApi::whole_as_stream), which deliver() sends instead.
+  std::optional<std::string> restreamed;
   // The body's usage, when the check of its shape read it (NativeApi::check_answer).
   bool usage_read = false;
   std::optional<api::Usage> usage;

@@ -273,10 +273,12 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     // Messages still reach it.
     const msg = await client.messages.create({ model: CLAUDE, max_tokens: 10, messages: [{ role: 'user', content: 'still there?' }] });
     assert.equal(msg.content[0].text, 'native answer to: still there?');
-    // The replica's own refusal (a wrong key) reaches the chat client as an OpenAI error.
+    // The replica refusing the gateway's own key is no client error: 502 upstream_auth in OpenAI's
+    // shape, naming the replica, not the upstream's text (which may quote the operator's key).
     await assert.rejects(
       openai.chat.completions.create({ model: 'claude-wrong-key', messages: [{ role: 'user', content: 'hi' }] }),
-      (e) => e.status === 401 && /invalid x-api-key/.test(e.message) && e.type === 'authentication_error');
+      (e) => e.status === 502 && e.code === 'upstream_auth' && /credentials \(HTTP 401\)/.test(e.message) &&
+        !/invalid x-api-key/.test(e.message));
   });
 
   test('the client\'s anthropic-beta reaches an Anthropic replica with pass_headers on pass-through and counting, not through a translation nor without it', async () => {

@@ -30,6 +30,10 @@ class ChatApi final : public NativeApi {
                                         ? api::AnswerShape::kEmbeddings
                                         : api::AnswerShape::kChatCompletion);
   }
+  std::optional<std::string> whole_as_stream(const RequestContext& ctx,
+                                             std::string_view whole) const override {
+    return chat_whole_as_stream(ctx, whole);
+  }
   std::optional<api::Usage> usage(std::string_view whole) const override {
     return api::parse_usage(whole);
   }

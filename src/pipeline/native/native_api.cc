@@ -1,6 +1,7 @@
 #include "pipeline/native/native_api.h"
 
 #include "api/chat_request.h"
+#include "api/chat_response.h"
 #include "config/config.h"
 #include "pipeline/model_call.h"
 
@@ -14,11 +15,23 @@ UpstreamCredentials NativeApi::credentials(std::string_view key) const {
 
 api::AnswerCheck NativeApi::check_answer(const RequestContext&, std::string_view whole) const {
   if (looks_like_json_object(whole)) return {};
-  return {"a body that is not a JSON object"};
+  api::AnswerCheck check;
+  check.problem = "a body that is not a JSON object";
+  return check;
 }
 
 std::optional<api::TextAnswer> NativeApi::answer(std::string_view, bool) const {
   return std::nullopt;
+}
+
+std::optional<std::string> NativeApi::whole_as_stream(const RequestContext&,
+                                                      std::string_view) const {
+  return std::nullopt;
+}
+
+std::optional<std::string> chat_whole_as_stream(const RequestContext& ctx, std::string_view whole) {
+  if (ctx.kind != RequestKind::kChat) return std::nullopt;  // embeddings have no stream
+  return api::completion_body_as_sse(whole, ctx.req.include_usage);
 }
 
 std::string PassThroughApi::refusal(const RequestContext& ctx, const CallState& st,

@@ -107,6 +107,13 @@ class NativeApi {
   // 200 with ", and its usage when the check read it (api/answer_shape.h). Default: only that it
   // is a JSON object's text (its braces).
   virtual api::AnswerCheck check_answer(const RequestContext& ctx, std::string_view whole) const;
+  // A whole 200 answer `whole` (its shape checked) as the events of this API's stream, for a
+  // streaming request the replica answered whole (a server that ignores `stream`): the client
+  // asked for events and gets them. nullopt when this API cannot re-chunk its answers (default):
+  // such an answer fails the attempt upstream_bad_answer (model_call.cc), since relaying JSON to a
+  // client reading events gave it an empty answer, recorded ok.
+  virtual std::optional<std::string> whole_as_stream(const RequestContext& ctx,
+                                                     std::string_view whole) const;
   // Metering: a whole answer's usage (nullopt = none reported), and a meter for a stream.
   virtual std::optional<api::Usage> usage(std::string_view whole) const = 0;
   virtual std::unique_ptr<UsageMeter> stream_meter() const = 0;
@@ -135,6 +142,10 @@ class PassThroughApi : public NativeApi {
 
 using NativeApiRegistry = Registry<const NativeApi*>;
 using NativeApiRegistrar = Registrar<const NativeApi*>;
+
+// whole_as_stream() for an answer in chat completions (a chat replica's, or one translated to chat):
+// api::completion_body_as_sse with the client's include_usage.
+std::optional<std::string> chat_whole_as_stream(const RequestContext& ctx, std::string_view whole);
 
 // The registered API of that name; null when none.
 const NativeApi* find_native_api(const std::string& name);

@@ -31,6 +31,10 @@ class TranslatedApi : public NativeApi {
                         config::ReasoningMode reasoning) const override;
   ResponseWriter& writer(const RequestContext& ctx) const override;
   std::optional<api::Usage> usage(std::string_view whole) const override;
+  std::optional<std::string> whole_as_stream(const RequestContext& ctx,
+                                             std::string_view whole) const override {
+    return chat_whole_as_stream(ctx, whole);  // its answers are read back as chat completions
+  }
   std::unique_ptr<UsageMeter> stream_meter() const override;
   std::unique_ptr<UpstreamResponse> adapt(const RequestContext& ctx,
                                           const config::ModelConfig& model,

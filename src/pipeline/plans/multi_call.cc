@@ -347,14 +347,7 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
                      .value_or(std::string())
                : std::string();
     if (events.empty()) events = api::completion_as_sse(*final.answer, ctx.req.include_usage);
-    if (!ctx.restore.empty()) {
-      guard::StreamRestorer restorer(ctx.restore, ctx.req.json_output);
-      events = restorer.feed(events);
-      events += restorer.finish();
-    }
-    client_ok = co_await ctx.client->start_stream(headers);
-    if (client_ok) client_ok = co_await ctx.client->write_chunk(events);
-    if (client_ok) client_ok = co_await ctx.client->finish_stream();
+    client_ok = co_await send_buffered_stream(ctx, *ctx.client, headers, std::move(events));
   }
   if (!client_ok) rec.outcome = "client_gone";
   co_return StageResult::next();
