@@ -45,13 +45,14 @@ std::vector<ToolCallPart> tool_calls_of(const json& holder) {
   for (const auto& tc : *it) {
     if (!tc.is_object()) continue;
     ToolCallPart p;
-    p.index = tc.contains("index") && tc["index"].is_number_unsigned()
-                  ? tc["index"].get<std::size_t>()
-                  : position;
+    p.indexed = tc.contains("index") && tc["index"].is_number_unsigned();
+    p.index = p.indexed ? tc["index"].get<std::size_t>() : position;
     p.id = str(tc, "id");
     if (auto f = tc.find("function"); f != tc.end() && f->is_object()) {
       p.name = str(*f, "name");
-      p.arguments = str(*f, "arguments");
+      const auto args = f->find("arguments");
+      p.arguments = args != f->end() && (args->is_object() || args->is_array()) ? dump_json(*args)
+                                                                                : str(*f, "arguments");
     }
     out.push_back(std::move(p));
     ++position;

@@ -17,7 +17,9 @@ struct ToolCallPart {
   std::size_t index = 0;  // position in the choice's tool_calls
   std::string id;         // "" in a stream's later deltas
   std::string name;       // "" in a stream's later deltas
-  std::string arguments;  // JSON text (whole, or a stream's piece)
+  std::string arguments;  // JSON text (whole, or a stream's piece); an object sent as JSON is
+                          // its text (some servers send arguments unquoted)
+  bool indexed = true;    // the part named its index (else `index` is its position in the list)
 };
 
 struct TokenCounts {

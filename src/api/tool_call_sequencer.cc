@@ -1,5 +1,7 @@
 #include "api/tool_call_sequencer.h"
 
+#include <algorithm>
+
 namespace switchboard::api {
 
 void ToolCallSequencer::ValueEnd::feed(std::string_view text) {
@@ -28,7 +30,8 @@ void ToolCallSequencer::take(const ToolCallPart& p, std::vector<ToolCallPart>& o
     open_end_.feed(p.arguments);
     out.push_back(p);
   } else {
-    auto [it, added] = held_.try_emplace(p.index, ToolCallPart{p.index, p.id, p.name, {}});
+    auto [it, added] = held_.try_emplace(p.index, p);
+    if (added) it->second.arguments.clear();
     if (it->second.id.empty()) it->second.id = p.id;
     if (it->second.name.empty()) it->second.name = p.name;
     it->second.arguments += p.arguments;
@@ -45,10 +48,29 @@ void ToolCallSequencer::take(const ToolCallPart& p, std::vector<ToolCallPart>& o
   }
 }
 
+ToolCallPart ToolCallSequencer::numbered(const ToolCallPart& p, bool later_in_chunk) {
+  ToolCallPart n = p;
+  if (!p.indexed) {
+    const bool starts = p.id.empty() ? !p.name.empty() : p.id != unindexed_id_;
+    if (!unindexed_ || later_in_chunk || starts) {
+      unindexed_ = next_index_;
+      unindexed_id_ = p.id;
+    }
+    n.index = *unindexed_;
+    n.indexed = true;
+  }
+  next_index_ = std::max(next_index_, n.index + 1);
+  return n;
+}
+
 std::vector<ToolCallPart> ToolCallSequencer::feed(const std::vector<ToolCallPart>& parts) {
   std::vector<ToolCallPart> out;
   out.reserve(parts.size());
-  for (const auto& p : parts) take(p, out);
+  bool later = false;  // a chunk's second unindexed part is another call (its list position)
+  for (const auto& p : parts) {
+    take(numbered(p, later), out);
+    later = later || !p.indexed;
+  }
   return out;
 }
 

@@ -11,6 +11,12 @@
 // comes out unchanged. A piece for a call already done (only whitespace, for valid arguments) is
 // dropped.
 //
+// Pieces that name no index (some servers stream each call whole without one) are numbered here: a
+// piece with an id other than the current unnumbered call's starts a new call after every index
+// seen, as does one with a name and no id; one with neither continues it (unless an unindexed part
+// came before it in the same chunk) — they were all read as index 0 and merged into one call
+// whose arguments were two JSON values.
+//
 // Contract: what feed() and flush() return is a sequence of ToolCallPart in which each index
 // appears in one run; a run's first part has the call's id and name (as far as the stream gave
 // them), later parts only arguments. Translators close the open call when the index changes.
@@ -20,6 +26,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -41,11 +48,17 @@ class ToolCallSequencer {
     bool complete() const { return seen && depth == 0 && !in_string; }
   };
   void take(const ToolCallPart& p, std::vector<ToolCallPart>& out);
+  // `p` with its index: its own, or for an unindexed piece the unnumbered call's (a new one when
+  // `later_in_chunk`: an unindexed part followed another in the same chunk's list).
+  ToolCallPart numbered(const ToolCallPart& p, bool later_in_chunk);
 
   std::optional<std::size_t> open_;
   ValueEnd open_end_;
   std::map<std::size_t, ToolCallPart> held_;  // by index: id, name and the arguments so far
   std::set<std::size_t> done_;
+  std::size_t next_index_ = 0;             // one past every index seen
+  std::optional<std::size_t> unindexed_;   // the index given to the current unnumbered call
+  std::string unindexed_id_;               // and its id
 };
 
 }  // namespace switchboard::api

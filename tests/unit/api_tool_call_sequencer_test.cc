@@ -18,7 +18,12 @@ namespace {
 using nlohmann::json;
 
 ToolCallPart part(std::size_t index, std::string args, std::string id = {}, std::string name = {}) {
-  return ToolCallPart{index, std::move(id), std::move(name), std::move(args)};
+  ToolCallPart p;
+  p.index = index;
+  p.id = std::move(id);
+  p.name = std::move(name);
+  p.arguments = std::move(args);
+  return p;
 }
 
 // The runs of a sequence: index → (id, name, arguments); fails if an index appears in two runs.
@@ -144,6 +149,61 @@ TEST(ToolCallSequencer, AResponsesClientGetsOneWholeFunctionCallItemPerCall) {
   EXPECT_EQ(done[1]["name"], "clock");
   EXPECT_EQ(json::parse(done[1]["arguments"].get<std::string>()), json({{"tz", "CET"}}));
   EXPECT_NE(done[0]["id"], done[1]["id"]);
+}
+
+// Some servers stream each call whole, without `index`: every piece was read as index 0, so two
+// calls became one whose arguments were two JSON values. A new id starts a new call; a piece
+// without an id continues the current one; a chunk listing several unindexed calls has one each.
+TEST(ToolCallSequencer, CallsWithoutIndexAreNumberedByTheirIds) {
+  auto unindexed = [](std::string args, std::string id = {}, std::string name = {}) {
+    ToolCallPart p = part(0, std::move(args), std::move(id), std::move(name));
+    p.indexed = false;
+    return p;
+  };
+  ToolCallSequencer s;
+  std::vector<ToolCallPart> out;
+  for (auto& batch : std::vector<std::vector<ToolCallPart>>{
+           {unindexed(R"({"city":)", "call_n1", "weather")},
+           {unindexed(R"("Paris"})")},
+           {unindexed(R"({"city":"Rome"})", "call_n2", "weather")},
+           {unindexed(R"({"tz":"CET"})", "", "clock"), unindexed(R"({"tz":"UTC"})", "", "clock")}}) {
+    auto got = s.feed(batch);
+    out.insert(out.end(), got.begin(), got.end());
+  }
+  auto rest = s.flush();
+  out.insert(out.end(), rest.begin(), rest.end());
+  const auto r = runs(out);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r.at(0), (std::vector<std::string>{"call_n1", "weather", R"({"city":"Paris"})"}));
+  EXPECT_EQ(r.at(1), (std::vector<std::string>{"call_n2", "weather", R"({"city":"Rome"})"}));
+  EXPECT_EQ(r.at(2)[2], R"({"tz":"CET"})");
+  EXPECT_EQ(r.at(3)[2], R"({"tz":"UTC"})");
+}
+
+// End to end through the Responses translator, from chunks without `index`, one whose arguments
+// are a JSON object rather than its text (as some servers send them): two function_call items.
+TEST(ToolCallSequencer, AResponsesClientGetsUnindexedCallsApart) {
+  auto t = responses_translator(nullptr);
+  auto unindexed_chunk = [](json call) {
+    return json{{"id", "c1"}, {"object", "chat.completion.chunk"}, {"model", "m"},
+                {"choices", json::array({{{"index", 0}, {"delta", {{"tool_calls", json::array({call})}}},
+                                          {"finish_reason", nullptr}}})}}
+        .dump();
+  };
+  std::string sse;
+  sse += t->event(unindexed_chunk({{"id", "call_n1"}, {"type", "function"},
+                                   {"function", {{"name", "weather"}, {"arguments", R"({"city":"Paris"})"}}}}));
+  sse += t->event(unindexed_chunk({{"id", "call_n2"}, {"type", "function"},
+                                   {"function", {{"name", "weather"}, {"arguments", {{"city", "Rome"}}}}}}));
+  sse += t->finish();
+  std::vector<json> done;
+  for (const auto& e : events(sse))
+    if (e["type"] == "response.output_item.done") done.push_back(e["item"]);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0]["call_id"], "call_n1");
+  EXPECT_EQ(json::parse(done[0]["arguments"].get<std::string>()), json({{"city", "Paris"}}));
+  EXPECT_EQ(done[1]["call_id"], "call_n2");
+  EXPECT_EQ(json::parse(done[1]["arguments"].get<std::string>()), json({{"city", "Rome"}}));
 }
 
 }  // namespace
