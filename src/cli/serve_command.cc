@@ -56,7 +56,8 @@ int run_serve(const ServeOptions& opts) {
   auto gateway = std::make_shared<pipeline::Gateway>(std::move(*runtime), std::move(*store));
   const auto& admin_config = cfg->admin;
   gateway->set_public_endpoints(admin_config.public_metrics_served(),
-                                admin_config.public_decisions_served());
+                                admin_config.public_decisions_served(),
+                                admin_config.enabled && admin_config.public_metrics);
   // The dashboard's live figures: every finished record is counted in the ring. (The keys module
   // passes the record's key name as the second argument.)
   admin::TimeSeries timeseries;

@@ -113,7 +113,7 @@ void Family<Histogram>::render(std::string& out) const {
   }
 }
 
-std::string GatewayMetrics::render() {
+std::string GatewayMetrics::render(bool with_keys) {
   {
     std::lock_guard lock(hooks_mu_);
     if (before_render) before_render();
@@ -142,9 +142,14 @@ std::string GatewayMetrics::render() {
   session_turns.render(out);
   session_sync.render(out);
   implicit_shared.render(out);
-  key_requests.render(out);
-  key_tokens.render(out);
-  key_cost.render(out);
+  if (with_keys) {
+    key_requests.render(out);
+    key_tokens.render(out);
+    key_cost.render(out);
+  } else {
+    out += "# switchboard_key_* (per API key) are served on the admin listener only "
+           "(docs/keys.md)\n";
+  }
   auth_refusals.render(out);
   model_price.render(out);
   model_load.render(out);

@@ -357,7 +357,10 @@ struct GatewayMetrics {
     std::lock_guard lock(hooks_mu_);
     render_hooks_.push_back(std::move(hook));
   }
-  std::string render();
+  // The Prometheus text of every family; `with_keys` false leaves out the per-key ones
+  // (switchboard_key_*: key names, teams, requests, tokens, spend), with a comment saying where
+  // they are.
+  std::string render(bool with_keys = true);
 
  private:
   std::mutex hooks_mu_;

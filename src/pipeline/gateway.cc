@@ -12,6 +12,7 @@
 #include "api/chat_request.h"
 #include "core/wall_clock.h"
 #include "access/credentials.h"
+#include "access/settings.h"
 #include "api/errors.h"
 #include "api/json_util.h"
 #include "api/responses_conversation.h"
@@ -257,7 +258,11 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
     if (method == verb::get) {
       http::Response r{http::bhttp::status::ok, 11};
       r.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
-      r.body() = metrics_.render();
+      // Per-key series only where no key is configured (none to show) or the operator asked.
+      const auto rt = runtime();
+      const auto access = access::parse_access_settings(*rt->config);
+      const bool keys_in_use = !access || access->configured;
+      r.body() = metrics_.render(public_metrics_keys_ || !keys_in_use);
       co_return (void) co_await ex.respond(std::move(r));
     }
   } else {

@@ -96,10 +96,15 @@ class Gateway final : private ImplicitFeedbackSink {
   // monitors when attached. Thread-safe. Returns how many replicas carried their state over.
   std::size_t replace_runtime(std::unique_ptr<Runtime> fresh);
   // Whether the public listener serves GET /metrics and GET /v1/decisions/{id} (both by default;
-  // off when an admin listener serves them, config/admin_config.h). Set before serving.
-  void set_public_endpoints(bool metrics, bool decisions) {
+  // off when an admin listener serves them, config/admin_config.h). `metrics_keys`: its /metrics
+  // includes the per-key series (switchboard_key_*) while API keys are configured — only when the
+  // operator asked for the public /metrics next to an admin listener (admin.public_metrics); by
+  // default tenants calling the public listener do not read each other's names, teams and spend.
+  // Set before serving.
+  void set_public_endpoints(bool metrics, bool decisions, bool metrics_keys = false) {
     public_metrics_ = metrics;
     public_decisions_ = decisions;
+    public_metrics_keys_ = metrics_keys;
   }
   // Called with every finished decision record (on the worker that finished it, before the record
   // is queued for SQLite); must be thread-safe and quick. Set before serving.
@@ -198,6 +203,7 @@ class Gateway final : private ImplicitFeedbackSink {
   std::shared_ptr<std::atomic<bool>> monitors_stop_;  // guarded by runtime_mu_: the current monitors'
   std::size_t next_index_ = 0;                    // guarded by runtime_mu_: next new pool key
   bool public_metrics_ = true, public_decisions_ = true;  // constant while serving
+  bool public_metrics_keys_ = false;
   std::function<void(const store::DecisionRecord&)> observer_;  // constant while serving
   // One of every registered front end, by path; constant after construction.
   std::map<std::string, std::unique_ptr<FrontEnd>, std::less<>> fronts_;

@@ -44,7 +44,12 @@ describe('API keys', () => {
         { name: 'auto', policy: { type: 'static', model: FAKE } },
         { name: 'other', policy: { type: 'static', model: FAKE } },
       ],
-      extraConfig: { auth: { required: true, reload_ms: 100 } },
+      // The operator keeps the public /metrics (with the per-key series) and decisions next to an
+      // admin listener; without that, the public /metrics leaves the per-key series out (below).
+      extraConfig: {
+        auth: { required: true, reload_ms: 100 },
+        admin: { listen: '127.0.0.1:0', public_metrics: true, public_decisions: true },
+      },
     });
     db = gw.sqlite;
     // Keys made by the CLI while the gateway runs: it picks them up within reload_ms.
@@ -358,6 +363,17 @@ describe('API keys', () => {
     assert.ok(Math.abs(cost.value - 2 * COST) < 1e-9, `${cost?.value}`);
     const refusals = m.find((s) => s.name === 'switchboard_auth_refusals_total' && s.labels.code === 'invalid_api_key');
     assert.ok(refusals.value >= 4);
+  });
+
+  test('without an admin listener the public /metrics leaves the per-key series out', async () => {
+    const own = await echoGatewayWithAuth(true);
+    const k = createKey(own.sqlite, 'tenant-a', { team: 'secret-team' });
+    await eventually(async () => (await postChat(own.base, chatBody('auto', 'hi'), { headers: bearer(k.secret) })).status === 200);
+    const text = (await getJson(own.base, '/metrics')).text;
+    assert.doesNotMatch(text, /^(# HELP |# TYPE )?switchboard_key_|tenant-a|secret-team/m);
+    assert.match(text, /# switchboard_key_\* \(per API key\) are served on the admin listener only/);
+    assert.match(text, /switchboard_requests_total/);  // the rest is there
+    await own.stop();
   });
 
   test('usage is metered by key, team, route and model in SQLite', async () => {
