@@ -589,11 +589,18 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     chat["stream"] = true;
     chat["stream_options"] = {{"include_usage", true}};
   }
+  // Anthropic's ranges, narrower than chat's (temperature [0, 2]): a value outside is refused
+  // here as Anthropic refuses it, not forwarded to a chat model that takes it.
   for (const char* k : {"temperature", "top_p"}) {
     if (!j.contains(k) || j[k].is_null()) continue;
-    if (!j[k].is_number()) return invalid_request(std::string(k) + " must be a number");
+    if (!j[k].is_number() || !(j[k].get<double>() >= 0 && j[k].get<double>() <= 1))
+      return invalid_request(std::string(k) + " must be a number between 0 and 1");
     chat[k] = j[k];
   }
+  // top_k is not sent to chat models (chat completions have none), but checked as Anthropic does.
+  if (const json& k = member(j, "top_k"); !k.is_null() && !k.is_number_unsigned() &&
+                                          !(k.is_number_integer() && k.get<std::int64_t>() >= 0))
+    return invalid_request("top_k must be a non-negative integer");
   if (auto s = j.find("stop_sequences"); s != j.end() && !s->is_null()) {
     if (!s->is_array()) return invalid_request("stop_sequences must be an array of strings");
     for (const auto& x : *s)

@@ -4,7 +4,8 @@
 // assistant turns; content a string or blocks: text, image — a base64 or url source, sent as a
 // chat image_url part — tool_use, tool_result), `stop_sequences`,
 // `temperature`, `top_p`, `stream`, `tools` ({name, description, input_schema}), `tool_choice`
-// (auto, any, tool, none), `metadata` (ignored), `top_k` (ignored: chat completions has none).
+// (auto, any, tool, none), `metadata` (ignored), `top_k` (checked, then ignored: chat completions
+// has none).
 // Translated to one chat request: system first, tool_use blocks → assistant tool_calls,
 // tool_result blocks → role "tool" messages, stop_sequences → stop, tools → function tools.
 //
@@ -59,9 +60,10 @@ struct MessagesRequest {
 // models that take it); they reach Anthropic replicas with the client's body.
 // Errors (kBadRequest, "invalid_request"; the message names the field): not a JSON object,
 // `model` / `max_tokens` / `messages` missing or of the wrong type, a role other than user or
-// assistant, a block that is not an object with a string type, an image in an assistant message
-// or without a base64 or url source, a tool_use without id or name, a tool_result without
-// tool_use_id, a tool without name.
+// assistant, `temperature` or `top_p` not a number in [0, 1] or `top_k` not a non-negative integer
+// (Anthropic's ranges; chat's temperature goes to 2), a block that is not an object with a string
+// type, an image in an assistant message or without a base64 or url source, a tool_use without id
+// or name, a tool_result without tool_use_id, a tool without name.
 Result<MessagesRequest> parse_messages_request(std::string_view body);
 
 // A POST /v1/messages/count_tokens body: a Messages request without max_tokens (ignored when

@@ -179,6 +179,10 @@ describe('Anthropic Messages API', () => {
       [{ model: 'auto', messages: [{ role: 'user', content: 'x' }] }, /max_tokens is required/],
       [{ model: 'auto', max_tokens: 5, messages: [{ role: 'system', content: 'x' }] }, /messages\[0\]\.role/],
       [{ model: 'auto', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'image', source: {} }] }] }, /image/],
+      // Anthropic's ranges (chat's temperature goes to 2): refused, not forwarded.
+      [{ model: 'auto', max_tokens: 5, temperature: 1.5, messages: [{ role: 'user', content: 'x' }] }, /^temperature must be a number between 0 and 1$/],
+      [{ model: 'auto', max_tokens: 5, top_p: 1.5, messages: [{ role: 'user', content: 'x' }] }, /^top_p must be a number between 0 and 1$/],
+      [{ model: 'auto', max_tokens: 5, top_k: -1, messages: [{ role: 'user', content: 'x' }] }, /^top_k must be a non-negative integer$/],
     ];
     for (const [body, says] of cases) {
       const r = await postJson(gw.base, '/v1/messages', body);

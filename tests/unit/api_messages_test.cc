@@ -237,6 +237,45 @@ TEST(MessagesRequest, MalformedRequestsAreNamed) {
   }
 }
 
+// Anthropic takes temperature and top_p in [0, 1] and top_k a non-negative integer: anything else
+// is a 400 invalid_request_error naming the field (temperature 1.5 went on to a chat model, whose
+// range is [0, 2]); the bounds themselves are accepted.
+TEST(MessagesRequest, SamplingSettingsOutsideAnthropicsRangesAreRefused) {
+  const std::string head = R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}],)";
+  struct Case {
+    const char* setting;
+    const char* says;
+  } refused[] = {
+      {R"("temperature":1.5)", "temperature must be a number between 0 and 1"},
+      {R"("temperature":-0.1)", "temperature must be a number between 0 and 1"},
+      {R"("temperature":"0.5")", "temperature must be a number between 0 and 1"},
+      {R"("top_p":1.01)", "top_p must be a number between 0 and 1"},
+      {R"("top_p":-1)", "top_p must be a number between 0 and 1"},
+      {R"("top_k":-1)", "top_k must be a non-negative integer"},
+      {R"("top_k":2.5)", "top_k must be a non-negative integer"},
+      {R"("top_k":"5")", "top_k must be a non-negative integer"},
+  };
+  for (const auto& c : refused) {
+    for (auto* parse : {&parse_messages_request, &parse_count_tokens_request}) {
+      auto r = (*parse)(head + c.setting + "}");
+      ASSERT_FALSE(r) << c.setting;
+      EXPECT_EQ(r.error().kind, ErrorKind::kBadRequest) << c.setting;
+      EXPECT_EQ(r.error().message, c.says) << c.setting;
+      json body = json::parse(messages_translator(nullptr)->error_body(r.error()));
+      EXPECT_EQ(body["type"], "error");
+      EXPECT_EQ(body["error"]["type"], "invalid_request_error");
+      EXPECT_EQ(body["error"]["message"], c.says);
+    }
+  }
+  for (const char* ok : {R"("temperature":0,"top_p":1,"top_k":0)", R"("temperature":1,"top_p":0)",
+                         R"("temperature":null,"top_p":null,"top_k":null)", R"("top_k":500)"}) {
+    auto r = parse_messages_request(head + ok + "}");
+    ASSERT_TRUE(r) << ok << ": " << r.error().message;
+    EXPECT_FALSE(json::parse(r->chat_body).contains("top_k")) << ok;
+  }
+  EXPECT_EQ(chat_of(head + R"("temperature":1,"top_p":0.25})")["temperature"], 1);
+}
+
 TEST(MessagesAnswer, WholeTextAnswer) {
   MessagesRequest req{"auto", false, "", ""};
   auto t = messages_translator(&req);
