@@ -11,8 +11,9 @@
 //
 // Answers: a chat.completion becomes a `message`: a thinking block when the client asked for
 // thinking and the replica reasoned (its signature empty: no Anthropic model signed it), text and
-// tool_use blocks, stop_reason end_turn / max_tokens / tool_use / stop_sequence, usage input,
-// output and cache-read tokens. A chunk stream becomes message_start, content_block_start,
+// tool_use blocks, stop_reason end_turn / max_tokens / tool_use / refusal / stop_sequence (with
+// `stop_sequence` the string, when the upstream named which of the request's stop sequences ended
+// the answer: MessagesRequest::stop_sequences), usage input, output and cache-read tokens. A chunk stream becomes message_start, content_block_start,
 // content_block_delta (thinking_delta, text_delta, input_json_delta), content_block_stop,
 // message_delta, message_stop. Errors are Anthropic's
 // {"type":"error","error":{"type":"invalid_request_error","message":...}}.
@@ -23,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/anthropic_usage.h"
 #include "api/answer_translator.h"
@@ -53,6 +55,10 @@ struct MessagesRequest {
   // turn began with one and goes on (a tool call, or a prefill: Anthropic then requires a signed
   // one first). nullopt: the client's body as is.
   std::optional<std::string> native_body;
+  // The request's `stop_sequences`: a chat replica's answer that names one of them as the stop
+  // that ended it (vLLM's `stop_reason`, SGLang's `matched_stop`) says stop_reason
+  // "stop_sequence" and that `stop_sequence`; any other string it names is not reported.
+  std::vector<std::string> stop_sequences;
 };
 
 // Thinking and redacted_thinking blocks of assistant messages are left out of chat_body (chat
