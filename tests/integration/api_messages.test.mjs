@@ -203,6 +203,24 @@ describe('Anthropic Messages API', () => {
     }
   });
 
+  test('stop sequences: a cache hit of such an answer names it too, whole and streamed', async () => {
+    const ask = { model: 'stop-cached', max_tokens: 50, stop_sequences: [', 3'], messages: [{ role: 'user', content: 'count to 3' }] };
+    const { data: first, response: r1 } = await client.messages.create(ask).withResponse();
+    assert.equal(r1.headers.get('x-switchboard-cache'), 'miss');
+    assert.equal(first.stop_sequence, ', 3');
+    await getDecision(gw.base, r1.headers.get('x-switchboard-decision'));  // stored before recorded
+    const calls = stops.requests.length;
+    for (const stream of [false, true]) {
+      const { data: hit, response } = await client.messages.create({ ...ask, stream }).withResponse();
+      assert.equal(response.headers.get('x-switchboard-cache'), 'hit');
+      const message = stream ? await messageOf(hit) : hit;
+      assert.equal(message.content[0].text, '1, 2');
+      assert.equal(message.stop_reason, 'stop_sequence', `stream: ${stream}`);
+      assert.equal(message.stop_sequence, ', 3', `stream: ${stream}`);
+    }
+    assert.equal(stops.requests.length, calls, 'answered from the cache');
+  });
+
   test('raw stream bytes: named events in Anthropic order', async () => {
     const res = await fetch(`${gw.base}/v1/messages`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
