@@ -110,9 +110,9 @@ bool add_tool_call_deltas(const json& d, std::vector<ToolCall>& out) {
 }
 }  // namespace
 
-void Answer::renew_tool_call_ids(std::string_view seed) {
+void Answer::renew_tool_call_ids(std::string_view seed, std::string_view prefix) {
   for (std::size_t i = 0; i < tool_calls.size(); ++i)
-    tool_calls[i].id = "call_" + std::string(seed) + "_" + std::to_string(i);
+    tool_calls[i].id = std::string(prefix) + std::string(seed) + "_" + std::to_string(i);
 }
 
 std::optional<Answer> answer_from_body(std::string_view body) {

@@ -45,9 +45,10 @@ struct Answer {
   // "" when none.
   std::string matched_stop;
 
-  // Gives each tool call a new id, "call_<seed>_<i>": a hit must not repeat the ids of another
-  // conversation's calls (clients key tool results and UI state by them).
-  void renew_tool_call_ids(std::string_view seed);
+  // Gives each tool call a new id, "<prefix><seed>_<i>": a hit must not repeat the ids of another
+  // conversation's calls (clients key tool results and UI state by them). The prefix is the
+  // client API's form: "call_" (OpenAI's), "toolu_" for a Messages client (Anthropic's).
+  void renew_tool_call_ids(std::string_view seed, std::string_view prefix = "call_");
 
   // A compact JSON object, for the Redis store.
   std::string serialise() const;

@@ -155,6 +155,7 @@ describe('natively passed-through answers in the cache and the sessions', () => 
     assert.equal(use.name, 'get_weather');
     assert.deepEqual(use.input, { city: 'Paris' });
     assert.notEqual(use.id, 'toolu_01', 'a hit gets its own call id');
+    assert.match(use.id, /^toolu_dec_/, 'in Anthropic\'s form (it was call_…)');
 
     // The next turn: the call sent back with the tool's result, under the id the answer gave it.
     const next = (answer) => ({

@@ -295,10 +295,13 @@ TEST(CacheAnswer, ToolCallsAreKeptWholeStreamedAndInRedis) {
   // The Redis form.
   EXPECT_EQ(Answer::deserialise(a->serialise())->tool_calls, a->tool_calls);
   EXPECT_FALSE(Answer::deserialise(R"({"c":"","f":"stop","m":"m","p":1,"t":1,"u":0,"k":{}})"));
-  // A hit's calls get new ids.
+  // A hit's calls get new ids, in the client API's form (toolu_… for a Messages client).
   a->renew_tool_call_ids("d_1");
   EXPECT_EQ(a->tool_calls[0].id, "call_d_1_0");
   EXPECT_EQ(a->tool_calls[1].id, "call_d_1_1");
+  a->renew_tool_call_ids("d_2", "toolu_");
+  EXPECT_EQ(a->tool_calls[0].id, "toolu_d_2_0");
+  EXPECT_EQ(a->tool_calls[1].id, "toolu_d_2_1");
   // A stream whose call never got a name, or whose deltas skip an index: not stored.
   auto delta = [](const std::string& d, const char* finish = "null") {
     return "data: {\"choices\":[{\"index\":0,\"delta\":" + d +
