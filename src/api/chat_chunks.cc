@@ -31,7 +31,7 @@ void ChatChunkWriter::start(std::string answer_id, std::string answer_model) {
 }
 
 std::string ChatChunkWriter::delta(const json& d, const char* finish, const ChatUsage* usage,
-                                   const json* logprobs) const {
+                                   const json* logprobs, const std::string& matched_stop) const {
   json chunk{{"id", id},
              {"object", "chat.completion.chunk"},
              {"created", created},
@@ -42,6 +42,7 @@ std::string ChatChunkWriter::delta(const json& d, const char* finish, const Chat
                             {"finish_reason", finish ? json(finish) : json(nullptr)}}})}};
   if (usage) chunk["usage"] = chat_usage_json(*usage);
   if (logprobs) chunk["choices"][0]["logprobs"] = {{"content", *logprobs}};
+  if (!matched_stop.empty()) chunk["choices"][0]["stop_reason"] = matched_stop;
   return "data: " + dump_json(chunk) + "\n\n";
 }
 

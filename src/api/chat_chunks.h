@@ -31,10 +31,12 @@ class ChatChunkWriter {
   // Sets the answer's id and model (each cut to kMaxNameBytes), the time now.
   void start(std::string answer_id, std::string answer_model);
   // "data: {chunk}\n\n" with one choice carrying `delta` (and `finish`, unless null; and the
-  // token logprobs entries of the delta's content as the choice's logprobs.content, unless null).
+  // token logprobs entries of the delta's content as the choice's logprobs.content, unless null;
+  // and the stop string that ended the answer as the choice's `stop_reason`, as vLLM reports it,
+  // unless empty).
   std::string delta(const nlohmann::json& delta, const char* finish = nullptr,
-                    const ChatUsage* usage = nullptr,
-                    const nlohmann::json* logprobs = nullptr) const;
+                    const ChatUsage* usage = nullptr, const nlohmann::json* logprobs = nullptr,
+                    const std::string& matched_stop = {}) const;
   // A choice-less chunk with the usage (stream_options.include_usage).
   std::string usage_chunk(const ChatUsage& u) const;
   // An error as OpenAI-compatible servers send it mid-stream: {"error":{message,type,code}}.

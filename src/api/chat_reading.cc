@@ -92,6 +92,7 @@ Result<ChatAnswer> read_chat_completion(std::string_view body) {
   a.reasoning = chat_reasoning_of(msg);
   a.reasoning_signature = chat_thinking_signature_of(msg);
   a.finish_reason = str(choice, "finish_reason");
+  a.matched_stop = chat_matched_stop_of(choice);
   a.tool_calls = tool_calls_of(msg);
   a.logprobs = logprobs_of(choice);
   a.usage = usage_of(j);
@@ -119,6 +120,7 @@ std::optional<ChatChunk> read_chat_chunk(std::string_view data) {
   if (choices != j.end() && choices->is_array() && !choices->empty() && (*choices)[0].is_object()) {
     const json& choice = (*choices)[0];
     c.finish_reason = str(choice, "finish_reason");
+    c.matched_stop = chat_matched_stop_of(choice);
     c.logprobs = logprobs_of(choice);
     if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
       c.content = chat_content_of(*d);
@@ -180,6 +182,10 @@ std::string chat_reasoning_of(const json& message) {
         if (auto t = p.find("thinking"); t != p.end())
           r += t->is_string() ? t->get<std::string>() : text_parts(*t);
   return r;
+}
+std::string chat_matched_stop_of(const json& choice) {
+  std::string s = str(choice, "stop_reason");
+  return s.empty() ? str(choice, "matched_stop") : s;
 }
 std::string chat_thinking_signature_of(const json& message) {
   auto blocks = message.find("thinking_blocks");

@@ -45,6 +45,7 @@ struct ChatAnswer {
   std::string reasoning;      // choices[0].message's reasoning ("" when none)
   std::string reasoning_signature;  // its thinking_blocks' signature ("" when none)
   std::string finish_reason;  // "" when absent
+  std::string matched_stop;   // the stop string that ended it (chat_matched_stop_of; "" when none)
   std::vector<ToolCallPart> tool_calls;
   std::optional<TokenCounts> usage;
   // choices[0].logprobs.content (the content's token logprobs) as JSON array text; "" when none.
@@ -63,6 +64,7 @@ struct ChatChunk {
   std::string reasoning_signature;       // the delta's thinking_blocks' signature ("" when none)
   std::vector<ToolCallPart> tool_calls;  // the delta's tool-call pieces
   std::string finish_reason;             // "" when none
+  std::string matched_stop;              // beside finish_reason: chat_matched_stop_of ("" when none)
   std::string logprobs;  // the choice's logprobs.content as JSON array text ("" when none)
   std::optional<TokenCounts> usage;
   std::optional<std::string> error;  // an error event's message ({"error":...})

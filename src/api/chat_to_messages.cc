@@ -436,6 +436,10 @@ Result<std::string> messages_to_chat_completion(std::string_view message_json,
                                                     string_at(m, "stop_reason") == "tool_use"
                                                 ? "stop"
                                                 : finish_reason(string_at(m, "stop_reason"))}}})}};
+  // The stop sequence that ended it, where vLLM puts it (Messages clients served through chat,
+  // a cascade's say, get it back as stop_sequence; the response cache keeps it).
+  if (string_at(m, "stop_reason") == "stop_sequence" && !string_at(m, "stop_sequence").empty())
+    out["choices"][0]["stop_reason"] = string_at(m, "stop_sequence");
   if (usage.is_object())
     out["usage"] = chat_usage_json({input_tokens(usage), tokens_at(usage, "output_tokens"),
                                     tokens_at(usage, "cache_read_input_tokens"),
@@ -540,7 +544,9 @@ std::string MessagesToChatStream::event(std::string_view data) {
     return out_.delta(json::object(),
                       structured_ && tools_ == 0 && stop == "tool_use" ? "stop"
                                                                       : finish_reason(stop),
-                      include_usage_ ? nullptr : &usage_);
+                      include_usage_ ? nullptr : &usage_, nullptr,
+                      stop == "stop_sequence" ? string_at(member(e, "delta"), "stop_sequence")
+                                              : std::string());
   }
   if (type == "message_stop") {
     stopped_ = true;

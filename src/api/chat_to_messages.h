@@ -29,7 +29,8 @@
 // message.
 //
 // Answers: a `message` becomes a chat.completion (text joined, tool_use → tool_calls with the
-// input as JSON text; stop_reason end_turn / stop_sequence → stop, max_tokens → length, tool_use
+// input as JSON text; stop_reason end_turn / stop_sequence → stop (the stop sequence as the
+// choice's `stop_reason`, as vLLM reports it), max_tokens → length, tool_use
 // → tool_calls, refusal → content_filter; usage input + cache tokens → prompt_tokens, output →
 // completion_tokens); thinking blocks become the message's `reasoning_content` (redacted ones are
 // left out). A stream's events become chat.completion.chunk events (role first, thinking deltas

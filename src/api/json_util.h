@@ -82,6 +82,10 @@ std::string chat_reasoning_of(const nlohmann::json& message);
 // thinking; the response cache writes it too); "" when there is none, or more than one (the
 // reasoning is then their texts joined, which no one signature signs).
 std::string chat_thinking_signature_of(const nlohmann::json& message);
+// The stop string that ended a chat choice, as OpenAI-compatible servers report it beside
+// finish_reason "stop": vLLM's `stop_reason`, SGLang's `matched_stop` (the response cache writes
+// `stop_reason`); "" when neither is a string (null, or an integer: a stop token's id).
+std::string chat_matched_stop_of(const nlohmann::json& choice);
 // Parses a request body that must be one JSON object whose top-level keys are all distinct: 400
 // `invalid_json` when it is not JSON, `invalid_request` when it is not an object or repeats a key
 // (named: a repeated "model" would otherwise route by one value and bill by another).

@@ -270,7 +270,7 @@ json thinking_block(std::string text, std::string signature = {}) {
 class MessagesTranslator final : public AnswerTranslator {
  public:
   explicit MessagesTranslator(const MessagesRequest* r) {
-    if (r) model_ = r->model, thinking_ = r->thinking;
+    if (r) model_ = r->model, thinking_ = r->thinking, stop_sequences_ = r->stop_sequences;
   }
 
   Result<std::string> whole(std::string_view body) override {
@@ -289,15 +289,17 @@ class MessagesTranslator final : public AnswerTranslator {
                          {"id", tool_use_id(tc.id, id, tc.index)},
                          {"name", tc.name},
                          {"input", tool_input(tc.arguments)}});
+    std::string stop = !a->refusal.empty() && a->tool_calls.empty()
+                           ? "refusal"
+                           : stop_reason_of(a->finish_reason, !a->tool_calls.empty());
+    json sequence = stop_sequence(stop, a->matched_stop);
     json j = {{"id", id},
               {"type", "message"},
               {"role", "assistant"},
               {"model", model_.empty() ? a->model : model_},
               {"content", std::move(content)},
-              {"stop_reason", !a->refusal.empty() && a->tool_calls.empty()
-                                  ? "refusal"
-                                  : stop_reason_of(a->finish_reason, !a->tool_calls.empty())},
-              {"stop_sequence", nullptr},
+              {"stop_reason", std::move(stop)},
+              {"stop_sequence", std::move(sequence)},
               {"usage", a->usage ? usage_json(a->usage)
                                  : json{{"input_tokens", prompt_tokens_}, {"output_tokens", 0}}}};
     return dump_json(j);
@@ -326,6 +328,7 @@ class MessagesTranslator final : public AnswerTranslator {
     refused_ = refused_ || !c->refusal.empty();
     for (const auto& tc : tool_calls_.feed(c->tool_calls)) out += tool_part(tc);
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
+    if (!c->matched_stop.empty()) matched_stop_ = c->matched_stop;
     if (c->usage) usage_ = c->usage;
     return out;
   }
@@ -341,11 +344,12 @@ class MessagesTranslator final : public AnswerTranslator {
     out += close_block();
     finished_ = true;
     json usage = usage_ ? usage_json(usage_) : json{{"output_tokens", 0}};
-    const std::string stop =
+    std::string stop =
         refused_ && !saw_tool_ ? "refusal" : stop_reason_of(finish_reason_, saw_tool_);
+    json sequence = stop_sequence(stop, matched_stop_);
     out += named_event("message_delta",
                        dump_json({{"type", "message_delta"},
-                                  {"delta", {{"stop_reason", stop}, {"stop_sequence", nullptr}}},
+                                  {"delta", {{"stop_reason", stop}, {"stop_sequence", sequence}}},
                                   {"usage", usage}}));
     out += named_event("message_stop", R"({"type":"message_stop"})");
     return out;
@@ -373,6 +377,16 @@ class MessagesTranslator final : public AnswerTranslator {
 
  private:
   enum class Open { kNone, kThinking, kText, kTool };
+  // An end_turn the upstream says one of the request's stop sequences ended (`matched`: chat's
+  // matched stop string) becomes "stop_sequence" in `stop`; the `stop_sequence` to report: that
+  // string, else null (none named, a string the request did not ask for, or another stop reason).
+  json stop_sequence(std::string& stop, const std::string& matched) const {
+    if (stop != "end_turn" || matched.empty() ||
+        std::find(stop_sequences_.begin(), stop_sequences_.end(), matched) == stop_sequences_.end())
+      return nullptr;
+    stop = "stop_sequence";
+    return matched;
+  }
   // One tool call's piece, in ToolCallSequencer's order: a new index closes the open block and
   // opens the call's tool_use block.
   std::string tool_part(const ToolCallPart& tc) {
@@ -436,6 +450,8 @@ class MessagesTranslator final : public AnswerTranslator {
 
   std::string model_;
   bool thinking_ = false;  // the client asked for thinking: the replica's reasoning is relayed
+  std::vector<std::string> stop_sequences_;  // the request's (MessagesRequest::stop_sequences)
+  std::string matched_stop_;                 // the stop string a chunk named (ChatChunk)
   bool started_ = false, finished_ = false, saw_tool_ = false;
   bool refused_ = false;  // a refusal came (stop_reason "refusal")
   std::int64_t prompt_tokens_ = 0;  // message_start's input_tokens (the gateway's estimate)
@@ -589,16 +605,24 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     chat["stream"] = true;
     chat["stream_options"] = {{"include_usage", true}};
   }
+  // Anthropic's ranges, narrower than chat's (temperature [0, 2]): a value outside is refused
+  // here as Anthropic refuses it, not forwarded to a chat model that takes it.
   for (const char* k : {"temperature", "top_p"}) {
     if (!j.contains(k) || j[k].is_null()) continue;
-    if (!j[k].is_number()) return invalid_request(std::string(k) + " must be a number");
+    if (!j[k].is_number() || !(j[k].get<double>() >= 0 && j[k].get<double>() <= 1))
+      return invalid_request(std::string(k) + " must be a number between 0 and 1");
     chat[k] = j[k];
   }
+  // top_k is not sent to chat models (chat completions have none), but checked as Anthropic does.
+  if (const json& k = member(j, "top_k"); !k.is_null() && !k.is_number_unsigned() &&
+                                          !(k.is_number_integer() && k.get<std::int64_t>() >= 0))
+    return invalid_request("top_k must be a non-negative integer");
   if (auto s = j.find("stop_sequences"); s != j.end() && !s->is_null()) {
     if (!s->is_array()) return invalid_request("stop_sequences must be an array of strings");
     for (const auto& x : *s)
       if (!x.is_string()) return invalid_request("stop_sequences must be an array of strings");
     if (!s->empty()) chat["stop"] = *s;
+    r.stop_sequences = s->get<std::vector<std::string>>();
   }
   if (auto t = j.find("tools"); t != j.end() && !t->is_null()) {
     if (!t->is_array()) return invalid_request("tools must be an array");

@@ -4,14 +4,16 @@
 // assistant turns; content a string or blocks: text, image — a base64 or url source, sent as a
 // chat image_url part — tool_use, tool_result), `stop_sequences`,
 // `temperature`, `top_p`, `stream`, `tools` ({name, description, input_schema}), `tool_choice`
-// (auto, any, tool, none), `metadata` (ignored), `top_k` (ignored: chat completions has none).
+// (auto, any, tool, none), `metadata` (ignored), `top_k` (checked, then ignored: chat completions
+// has none).
 // Translated to one chat request: system first, tool_use blocks → assistant tool_calls,
 // tool_result blocks → role "tool" messages, stop_sequences → stop, tools → function tools.
 //
 // Answers: a chat.completion becomes a `message`: a thinking block when the client asked for
 // thinking and the replica reasoned (its signature empty: no Anthropic model signed it), text and
-// tool_use blocks, stop_reason end_turn / max_tokens / tool_use / stop_sequence, usage input,
-// output and cache-read tokens. A chunk stream becomes message_start, content_block_start,
+// tool_use blocks, stop_reason end_turn / max_tokens / tool_use / refusal / stop_sequence (with
+// `stop_sequence` the string, when the upstream named which of the request's stop sequences ended
+// the answer: MessagesRequest::stop_sequences), usage input, output and cache-read tokens. A chunk stream becomes message_start, content_block_start,
 // content_block_delta (thinking_delta, text_delta, input_json_delta), content_block_stop,
 // message_delta, message_stop. Errors are Anthropic's
 // {"type":"error","error":{"type":"invalid_request_error","message":...}}.
@@ -22,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/anthropic_usage.h"
 #include "api/answer_translator.h"
@@ -52,6 +55,10 @@ struct MessagesRequest {
   // turn began with one and goes on (a tool call, or a prefill: Anthropic then requires a signed
   // one first). nullopt: the client's body as is.
   std::optional<std::string> native_body;
+  // The request's `stop_sequences`: a chat replica's answer that names one of them as the stop
+  // that ended it (vLLM's `stop_reason`, SGLang's `matched_stop`) says stop_reason
+  // "stop_sequence" and that `stop_sequence`; any other string it names is not reported.
+  std::vector<std::string> stop_sequences;
 };
 
 // Thinking and redacted_thinking blocks of assistant messages are left out of chat_body (chat
@@ -59,9 +66,10 @@ struct MessagesRequest {
 // models that take it); they reach Anthropic replicas with the client's body.
 // Errors (kBadRequest, "invalid_request"; the message names the field): not a JSON object,
 // `model` / `max_tokens` / `messages` missing or of the wrong type, a role other than user or
-// assistant, a block that is not an object with a string type, an image in an assistant message
-// or without a base64 or url source, a tool_use without id or name, a tool_result without
-// tool_use_id, a tool without name.
+// assistant, `temperature` or `top_p` not a number in [0, 1] or `top_k` not a non-negative integer
+// (Anthropic's ranges; chat's temperature goes to 2), a block that is not an object with a string
+// type, an image in an assistant message or without a base64 or url source, a tool_use without id
+// or name, a tool_result without tool_use_id, a tool without name.
 Result<MessagesRequest> parse_messages_request(std::string_view body);
 
 // A POST /v1/messages/count_tokens body: a Messages request without max_tokens (ignored when

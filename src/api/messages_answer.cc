@@ -22,6 +22,13 @@ std::string finish_of(const json& stop_reason) {
   return "";
 }
 
+// The stop sequence that ended the answer, of a message or a message_delta's delta: its
+// `stop_sequence` when stop_reason is "stop_sequence", else "".
+std::string matched_stop_of(const json& holder) {
+  return string_at(holder, "stop_reason") == "stop_sequence" ? string_at(holder, "stop_sequence")
+                                                              : std::string();
+}
+
 // A tool_use block's call, its input kept as JSON text; nullopt when malformed.
 std::optional<ToolCall> call_of(const json& block) {
   const json& name = member(block, "name");
@@ -84,6 +91,7 @@ class MessagesAnswerReader final : public TextAnswerReader {
     } else if (type == "message_delta") {
       const json& stop = member(member(e, "delta"), "stop_reason");
       if (!stop.is_null()) a_.finish_reason = finish_of(stop), stopped_ = true;
+      a_.matched_stop = matched_stop_of(member(e, "delta"));
       take_usage(member(e, "usage"));
     } else if (type == "message_stop") {
       done_ = true;
@@ -139,6 +147,7 @@ std::optional<TextAnswer> anthropic_answer(std::string_view message_json) {
   }
   a.finish_reason = finish_of(member(j, "stop_reason"));
   if (a.finish_reason.empty() || !finish_calls(a)) return std::nullopt;
+  a.matched_stop = matched_stop_of(j);
   a.model = string_at(j, "model");
   const json& usage = member(j, "usage");
   a.prompt_tokens = anthropic_prompt_tokens(usage).value_or(0);

@@ -5,7 +5,8 @@
 // `input` as JSON text, streamed as input_json_delta pieces) or one `thinking` block (its text and
 // signature, streamed as thinking_delta and signature_delta; a second one, redacted_thinking or
 // any other block gives nullopt), stop_reason is end_turn or stop_sequence ("stop"), max_tokens ("length") or tool_use
-// ("tool_calls", with at least one call) — pause_turn, refusal or none give nullopt; a stream must
+// ("tool_calls", with at least one call) — pause_turn, refusal or none give nullopt; a
+// stop_sequence's string is kept (TextAnswer::matched_stop); a stream must
 // end with message_stop and carry no error event. Tokens from usage.input_tokens / output_tokens.
 #pragma once
 

@@ -36,6 +36,9 @@ struct TextAnswer {
   std::string model;          // as the upstream named it
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
+  // The stop sequence that ended a "stop" answer (Anthropic's stop_sequence), which a hit gives
+  // back as chat's matched stop string (api::chat_matched_stop_of); "" when none.
+  std::string matched_stop;
 };
 
 class TextAnswerReader {

@@ -14,6 +14,7 @@ std::string Answer::serialise() const {
             {"r", routed_model}};
   if (!reasoning.empty()) j["g"] = reasoning;
   if (!reasoning_signature.empty()) j["s"] = reasoning_signature;
+  if (!matched_stop.empty()) j["q"] = matched_stop;
   if (!tool_calls.empty()) {
     json calls = json::array();
     for (const auto& t : tool_calls) calls.push_back(json::array({t.id, t.name, t.arguments}));
@@ -43,6 +44,7 @@ std::optional<Answer> Answer::deserialise(std::string_view text) {
     if (auto g = j.find("g"); g != j.end() && g->is_string()) a.reasoning = g->get<std::string>();
     if (auto sg = j.find("s"); sg != j.end() && sg->is_string())
       a.reasoning_signature = sg->get<std::string>();
+    if (auto q = j.find("q"); q != j.end() && q->is_string()) a.matched_stop = q->get<std::string>();
     if (auto k = j.find("k"); k != j.end())
       for (const auto& t : k->get_ref<const json::array_t&>())
         a.tool_calls.push_back({t.at(0).get<std::string>(), t.at(1).get<std::string>(),
@@ -108,9 +110,9 @@ bool add_tool_call_deltas(const json& d, std::vector<ToolCall>& out) {
 }
 }  // namespace
 
-void Answer::renew_tool_call_ids(std::string_view seed) {
+void Answer::renew_tool_call_ids(std::string_view seed, std::string_view prefix) {
   for (std::size_t i = 0; i < tool_calls.size(); ++i)
-    tool_calls[i].id = "call_" + std::string(seed) + "_" + std::to_string(i);
+    tool_calls[i].id = std::string(prefix) + std::string(seed) + "_" + std::to_string(i);
 }
 
 std::optional<Answer> answer_from_body(std::string_view body) {
@@ -133,6 +135,7 @@ std::optional<Answer> answer_from_body(std::string_view body) {
   a.reasoning = api::chat_reasoning_of(m);
   a.reasoning_signature = api::chat_thinking_signature_of(m);
   a.finish_reason = c["finish_reason"].get<std::string>();
+  a.matched_stop = api::chat_matched_stop_of(c);
   if (j.contains("model") && j["model"].is_string()) a.model = j["model"].get<std::string>();
   read_usage(j, a);
   return a;
@@ -170,6 +173,7 @@ std::optional<Answer> answer_from_sse(std::string_view stream) {
       }
       if (c.contains("finish_reason") && c["finish_reason"].is_string()) {
         a.finish_reason = c["finish_reason"].get<std::string>();
+        a.matched_stop = api::chat_matched_stop_of(c);
         finished = true;
       }
     }
@@ -228,6 +232,7 @@ std::string completion_body(const Answer& a, std::string_view id, std::int64_t c
                                       {"message", {{"role", "assistant"}, {"content", a.content}}},
                                       {"finish_reason", a.finish_reason}}})},
             {"usage", usage_json(a)}};
+  if (!a.matched_stop.empty()) j["choices"][0]["stop_reason"] = a.matched_stop;
   json& message = j["choices"][0]["message"];
   if (!a.reasoning.empty()) message["reasoning_content"] = a.reasoning;
   if (!a.reasoning_signature.empty())
@@ -286,9 +291,9 @@ std::string completion_sse(const Answer& a, std::string_view id, std::int64_t cr
                    json::array({{{"index", i}, {"function", {{"arguments", std::move(p)}}}}})}};
     });
   }
-  out += chunk(
-      id, created, a.model,
-      json::array({{{"index", 0}, {"delta", json::object()}, {"finish_reason", a.finish_reason}}}));
+  json finishing = {{"index", 0}, {"delta", json::object()}, {"finish_reason", a.finish_reason}};
+  if (!a.matched_stop.empty()) finishing["stop_reason"] = a.matched_stop;
+  out += chunk(id, created, a.model, json::array({std::move(finishing)}));
   if (include_usage) {
     const json u = usage_json(a);
     out += chunk(id, created, a.model, json::array(), &u);

@@ -39,17 +39,24 @@ struct Answer {
   // sends it back with the thinking); written as the message's `thinking_blocks`. "" when none.
   std::string reasoning_signature;
   std::vector<ToolCall> tool_calls;
+  // The stop string that ended the answer (api::chat_matched_stop_of: vLLM's `stop_reason`,
+  // SGLang's `matched_stop`, Anthropic's `stop_sequence`), written back as the choice's
+  // `stop_reason`, so a Messages hit says stop_reason "stop_sequence" as the live answer did;
+  // "" when none.
+  std::string matched_stop;
 
-  // Gives each tool call a new id, "call_<seed>_<i>": a hit must not repeat the ids of another
-  // conversation's calls (clients key tool results and UI state by them).
-  void renew_tool_call_ids(std::string_view seed);
+  // Gives each tool call a new id, "<prefix><seed>_<i>": a hit must not repeat the ids of another
+  // conversation's calls (clients key tool results and UI state by them). The prefix is the
+  // client API's form: "call_" (OpenAI's), "toolu_" for a Messages client (Anthropic's).
+  void renew_tool_call_ids(std::string_view seed, std::string_view prefix = "call_");
 
   // A compact JSON object, for the Redis store.
   std::string serialise() const;
   static std::optional<Answer> deserialise(std::string_view text);
   std::size_t bytes() const {
     std::size_t n = content.size() + reasoning.size() + reasoning_signature.size() +
-                    finish_reason.size() + model.size() + routed_model.size() + 64;
+                    finish_reason.size() + matched_stop.size() + model.size() +
+                    routed_model.size() + 64;
     for (const auto& t : tool_calls) n += t.id.size() + t.name.size() + t.arguments.size() + 32;
     return n;
   }

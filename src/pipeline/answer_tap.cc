@@ -14,6 +14,7 @@ std::optional<cache::Answer> AnswerTap::answer() const {
   cache::Answer a;
   a.content = std::move(text->content);
   a.finish_reason = std::move(text->finish_reason);
+  a.matched_stop = std::move(text->matched_stop);
   a.model = std::move(text->model);
   a.prompt_tokens = text->prompt_tokens;
   a.completion_tokens = text->completion_tokens;

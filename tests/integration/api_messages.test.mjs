@@ -6,22 +6,62 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import {
-  startReplay, startGateway, model, stopAll, demoPrompt, getDecision, GPT4,
+  startReplay, startGateway, model, stopAll, demoPrompt, getDecision, fakeUpstream, GPT4,
 } from './lib/harness.mjs';
 import { toolUpstream, TOOL_MODEL } from './lib/tool_upstream.mjs';
 import { postJson, eventNames } from './lib/post.mjs';
+
+// A chat server that ends each answer ("1, 2") on the last of the request's stop strings, naming
+// it as vLLM does (the choice's stop_reason) in a whole answer and as SGLang does (matched_stop) on
+// a stream's finishing chunk; without stop strings, on its end-of-sequence token (id 128009).
+const STOP_MODEL = 'stop-model';
+const stopUpstream = () => fakeUpstream((req, res, body) => {
+  const j = JSON.parse(body);
+  const matched = j.stop?.at(-1) ?? 128009;
+  const base = { id: 'chatcmpl-stop', created: 1700000000, model: STOP_MODEL };
+  if (!j.stream) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ...base, object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: '1, 2' }, finish_reason: 'stop', stop_reason: matched }],
+      usage: { prompt_tokens: 6, completion_tokens: 4, total_tokens: 10 } }));
+    return;
+  }
+  const chunk = (choice) => `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, ...choice }] })}\n\n`;
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  res.write(chunk({ delta: { role: 'assistant', content: '1, ' }, finish_reason: null }));
+  res.write(chunk({ delta: { content: '2' }, finish_reason: null }));
+  res.write(chunk({ delta: {}, finish_reason: 'stop', matched_stop: matched }));
+  res.end('data: [DONE]\n\n');
+});
+
+// A raw Messages event stream (messages.create with stream: true) as the message it builds.
+async function messageOf(stream) {
+  let message;
+  for await (const ev of stream) {
+    if (ev.type === 'message_start') message = { ...ev.message, content: [] };
+    else if (ev.type === 'content_block_start') message.content.push({ ...ev.content_block });
+    else if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') message.content.at(-1).text += ev.delta.text;
+    else if (ev.type === 'message_delta') Object.assign(message, ev.delta);
+  }
+  return message;
+}
 
 describe('Anthropic Messages API', () => {
   let gw;
   let client;
   let tools;
   let backend;
+  let stops;
   before(async () => {
     backend = await startReplay({ model: GPT4, inputPrice: 10, outputPrice: 30 });
     tools = await toolUpstream();
+    stops = await stopUpstream();
     gw = await startGateway({
-      models: [model(GPT4, backend.url), model(TOOL_MODEL, tools.url)],
-      routes: [{ name: 'auto', policy: { type: 'static', model: GPT4 } }],
+      models: [model(GPT4, backend.url), model(TOOL_MODEL, tools.url), model(STOP_MODEL, stops.url)],
+      routes: [
+        { name: 'auto', policy: { type: 'static', model: GPT4 } },
+        { name: 'stop-cached', policy: { type: 'static', model: STOP_MODEL }, cache: { ttl_s: 600 } },
+      ],
     });
     client = new Anthropic({ apiKey: 'test-key', baseURL: gw.base, maxRetries: 0 });
   });
@@ -145,6 +185,42 @@ describe('Anthropic Messages API', () => {
     assert.deepEqual(use.input, { city: 'Paris' });
   });
 
+  test('stop sequences: the one a chat server says ended the answer is stop_sequence, whole and streamed', async () => {
+    const ask = (extra) => ({ model: STOP_MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'count to 5' }], ...extra });
+    const whole = await client.messages.create(ask({ stop_sequences: ['###', ', 3'] }));  // vLLM's stop_reason
+    assert.equal(whole.stop_reason, 'stop_sequence');
+    assert.equal(whole.stop_sequence, ', 3');
+    assert.deepEqual(JSON.parse(stops.requests.at(-1).body).stop, ['###', ', 3']);
+    const streamed = await client.messages.stream(ask({ stop_sequences: [', 3'] })).finalMessage();  // SGLang's matched_stop
+    assert.equal(streamed.content[0].text, '1, 2');
+    assert.equal(streamed.stop_reason, 'stop_sequence');
+    assert.equal(streamed.stop_sequence, ', 3');
+    // Ended on the end-of-sequence token (an id, not a string): end_turn, as before.
+    for (const stream of [false, true]) {
+      const m = stream ? await client.messages.stream(ask({})).finalMessage() : await client.messages.create(ask({}));
+      assert.equal(m.stop_reason, 'end_turn');
+      assert.equal(m.stop_sequence, null);
+    }
+  });
+
+  test('stop sequences: a cache hit of such an answer names it too, whole and streamed', async () => {
+    const ask = { model: 'stop-cached', max_tokens: 50, stop_sequences: [', 3'], messages: [{ role: 'user', content: 'count to 3' }] };
+    const { data: first, response: r1 } = await client.messages.create(ask).withResponse();
+    assert.equal(r1.headers.get('x-switchboard-cache'), 'miss');
+    assert.equal(first.stop_sequence, ', 3');
+    await getDecision(gw.base, r1.headers.get('x-switchboard-decision'));  // stored before recorded
+    const calls = stops.requests.length;
+    for (const stream of [false, true]) {
+      const { data: hit, response } = await client.messages.create({ ...ask, stream }).withResponse();
+      assert.equal(response.headers.get('x-switchboard-cache'), 'hit');
+      const message = stream ? await messageOf(hit) : hit;
+      assert.equal(message.content[0].text, '1, 2');
+      assert.equal(message.stop_reason, 'stop_sequence', `stream: ${stream}`);
+      assert.equal(message.stop_sequence, ', 3', `stream: ${stream}`);
+    }
+    assert.equal(stops.requests.length, calls, 'answered from the cache');
+  });
+
   test('raw stream bytes: named events in Anthropic order', async () => {
     const res = await fetch(`${gw.base}/v1/messages`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
@@ -179,6 +255,10 @@ describe('Anthropic Messages API', () => {
       [{ model: 'auto', messages: [{ role: 'user', content: 'x' }] }, /max_tokens is required/],
       [{ model: 'auto', max_tokens: 5, messages: [{ role: 'system', content: 'x' }] }, /messages\[0\]\.role/],
       [{ model: 'auto', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'image', source: {} }] }] }, /image/],
+      // Anthropic's ranges (chat's temperature goes to 2): refused, not forwarded.
+      [{ model: 'auto', max_tokens: 5, temperature: 1.5, messages: [{ role: 'user', content: 'x' }] }, /^temperature must be a number between 0 and 1$/],
+      [{ model: 'auto', max_tokens: 5, top_p: 1.5, messages: [{ role: 'user', content: 'x' }] }, /^top_p must be a number between 0 and 1$/],
+      [{ model: 'auto', max_tokens: 5, top_k: -1, messages: [{ role: 'user', content: 'x' }] }, /^top_k must be a non-negative integer$/],
     ];
     for (const [body, says] of cases) {
       const r = await postJson(gw.base, '/v1/messages', body);

@@ -106,6 +106,7 @@ describe('response cache with tools', () => {
     assert.deepEqual(use.input, { city: 'Paris' });
     assert.equal(msg.stop_reason, 'tool_use');
     assert.notEqual(use.id, first.data.content.find((b) => b.type === 'tool_use').id);
+    assert.match(use.id, /^toolu_dec_/, 'an Anthropic tool_use id (it was call_dec_…)');
   });
 
   test('the agent\'s next turn matches across conversations whatever ids the calls got', async () => {

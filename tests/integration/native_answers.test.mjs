@@ -61,6 +61,30 @@ describe('natively passed-through answers in the cache and the sessions', () => 
     assert.equal(d2.cache.saved_usd, d1.cost_usd);
   });
 
+  test('Messages: a native answer that ended on a stop sequence is replayed so, whole and streamed', async () => {
+    const ask = () => ({ ...messages('count with a stop sequence'), stop_sequences: ['###', 'END'] });
+    const { data: first, response: r1 } = await anthropic.messages.create(ask()).withResponse();
+    assert.equal(first.id, 'msg_native_01', 'the first answer came natively');
+    assert.equal(first.stop_reason, 'stop_sequence');
+    assert.deepEqual((await getDecision(gw.base, r1.headers.get('x-switchboard-decision'))).cache, { status: 'miss', note: 'stored' });
+    const calls = upstream.requests.length;
+    const { data: hit, response: r2 } = await anthropic.messages.create(ask()).withResponse();
+    assert.equal(r2.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(hit.stop_reason, 'stop_sequence', 'it said end_turn');
+    assert.equal(hit.stop_sequence, 'END');
+    const streamed = await anthropic.messages.stream(ask()).finalMessage();
+    assert.equal(streamed.stop_reason, 'stop_sequence');
+    assert.equal(streamed.stop_sequence, 'END');
+    assert.equal(upstream.requests.length, calls, 'both were hits');
+    // Stored from a stream too.
+    const again = { ...ask(), messages: [{ role: 'user', content: 'count with a stop sequence, streamed' }] };
+    const live = await anthropic.messages.stream(again).finalMessage();
+    assert.equal(live.stop_sequence, 'END');
+    const { data: hit2, response: r3 } = await anthropic.messages.create(again).withResponse();
+    assert.equal(r3.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(hit2.stop_sequence, 'END');
+  });
+
   test('Messages: a streamed native answer is stored too', async () => {
     const stream = anthropic.messages.stream(messages('stream then cache'));
     assert.equal((await stream.finalMessage()).content[0].text, 'native answer to: stream then cache');
@@ -131,6 +155,7 @@ describe('natively passed-through answers in the cache and the sessions', () => 
     assert.equal(use.name, 'get_weather');
     assert.deepEqual(use.input, { city: 'Paris' });
     assert.notEqual(use.id, 'toolu_01', 'a hit gets its own call id');
+    assert.match(use.id, /^toolu_dec_/, 'in Anthropic\'s form (it was call_…)');
 
     // The next turn: the call sent back with the tool's result, under the id the answer gave it.
     const next = (answer) => ({

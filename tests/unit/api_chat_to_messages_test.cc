@@ -313,6 +313,41 @@ TEST(MessagesToChatStream, TextToolCallsFinishAndUsageOnTheLastChunk) {
   EXPECT_EQ(args, R"({"a":1})");
 }
 
+// An answer Anthropic ended on a stop sequence names it where vLLM does, the choice's
+// `stop_reason`, whole and on the finishing chunk (it was dropped: a Messages client served through
+// chat — a cascade's — and the cache could not say which one); other stops name none.
+TEST(MessagesToChat, TheStopSequenceIsTheChoicesStopReason) {
+  auto whole = [](const std::string& stop) {
+    auto r = messages_to_chat_completion(
+        R"({"type":"message","content":[{"type":"text","text":"a"}],)" + stop + "}");
+    EXPECT_TRUE(r);
+    return r ? json::parse(*r)["choices"][0] : json();
+  };
+  json c = whole(R"("stop_reason":"stop_sequence","stop_sequence":"END")");
+  EXPECT_EQ(c["finish_reason"], "stop");
+  EXPECT_EQ(c["stop_reason"], "END");
+  EXPECT_FALSE(whole(R"("stop_reason":"end_turn","stop_sequence":null)").contains("stop_reason"));
+  EXPECT_FALSE(whole(R"("stop_reason":"stop_sequence")").contains("stop_reason"));
+
+  for (const char* stop : {R"("stop_reason":"stop_sequence","stop_sequence":"END")",
+                           R"("stop_reason":"end_turn","stop_sequence":null)"}) {
+    MessagesToChatStream s(/*include_usage=*/true);
+    const Chunks chunks = feed(
+        s, {R"({"type":"message_start","message":{"id":"m","model":"claude","usage":{}}})",
+            R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})",
+            R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}})",
+            R"({"type":"content_block_stop","index":0})",
+            std::string(R"({"type":"message_delta","delta":{)") + stop + R"(},"usage":{"output_tokens":1}})",
+            R"({"type":"message_stop"})"});
+    ASSERT_TRUE(chunks.done);
+    const json& finishing = chunks.events.at(chunks.events.size() - 2)["choices"][0];
+    EXPECT_EQ(finishing["finish_reason"], "stop") << stop;
+    const bool named = std::string(stop).find("END") != std::string::npos;
+    EXPECT_EQ(finishing.contains("stop_reason"), named) << stop;
+    if (named) EXPECT_EQ(finishing["stop_reason"], "END");
+  }
+}
+
 // A JSON response_format over Anthropic: one forced tool whose input is the answer.
 TEST(ChatToMessages, JsonResponseFormatsBecomeAForcedToolReadBackAsContent) {
   const json hi = {{{"role", "user"}, {"content", "hi"}}};

@@ -237,6 +237,45 @@ TEST(MessagesRequest, MalformedRequestsAreNamed) {
   }
 }
 
+// Anthropic takes temperature and top_p in [0, 1] and top_k a non-negative integer: anything else
+// is a 400 invalid_request_error naming the field (temperature 1.5 went on to a chat model, whose
+// range is [0, 2]); the bounds themselves are accepted.
+TEST(MessagesRequest, SamplingSettingsOutsideAnthropicsRangesAreRefused) {
+  const std::string head = R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}],)";
+  struct Case {
+    const char* setting;
+    const char* says;
+  } refused[] = {
+      {R"("temperature":1.5)", "temperature must be a number between 0 and 1"},
+      {R"("temperature":-0.1)", "temperature must be a number between 0 and 1"},
+      {R"("temperature":"0.5")", "temperature must be a number between 0 and 1"},
+      {R"("top_p":1.01)", "top_p must be a number between 0 and 1"},
+      {R"("top_p":-1)", "top_p must be a number between 0 and 1"},
+      {R"("top_k":-1)", "top_k must be a non-negative integer"},
+      {R"("top_k":2.5)", "top_k must be a non-negative integer"},
+      {R"("top_k":"5")", "top_k must be a non-negative integer"},
+  };
+  for (const auto& c : refused) {
+    for (auto* parse : {&parse_messages_request, &parse_count_tokens_request}) {
+      auto r = (*parse)(head + c.setting + "}");
+      ASSERT_FALSE(r) << c.setting;
+      EXPECT_EQ(r.error().kind, ErrorKind::kBadRequest) << c.setting;
+      EXPECT_EQ(r.error().message, c.says) << c.setting;
+      json body = json::parse(messages_translator(nullptr)->error_body(r.error()));
+      EXPECT_EQ(body["type"], "error");
+      EXPECT_EQ(body["error"]["type"], "invalid_request_error");
+      EXPECT_EQ(body["error"]["message"], c.says);
+    }
+  }
+  for (const char* ok : {R"("temperature":0,"top_p":1,"top_k":0)", R"("temperature":1,"top_p":0)",
+                         R"("temperature":null,"top_p":null,"top_k":null)", R"("top_k":500)"}) {
+    auto r = parse_messages_request(head + ok + "}");
+    ASSERT_TRUE(r) << ok << ": " << r.error().message;
+    EXPECT_FALSE(json::parse(r->chat_body).contains("top_k")) << ok;
+  }
+  EXPECT_EQ(chat_of(head + R"("temperature":1,"top_p":0.25})")["temperature"], 1);
+}
+
 TEST(MessagesAnswer, WholeTextAnswer) {
   MessagesRequest req{"auto", false, "", ""};
   auto t = messages_translator(&req);
@@ -261,6 +300,66 @@ TEST(MessagesAnswer, WholeTextAnswer) {
   odd["usage"] = {{"prompt_tokens", -7}, {"completion_tokens", std::int64_t{1} << 62}};
   EXPECT_EQ(json::parse(*t->whole(odd.dump()))["usage"],
             (json{{"input_tokens", 0}, {"output_tokens", std::int64_t{1} << 40}}));
+}
+
+// A chat answer ended by a stop string: vLLM names it in the choice's `stop_reason`, SGLang in
+// `matched_stop` (an integer is a stop token's id). When it is one of the request's
+// stop_sequences, the message says stop_reason "stop_sequence" and which (it said end_turn, null).
+TEST(MessagesAnswer, TheStopSequenceThatEndedTheAnswerIsNamed) {
+  auto request = parse_messages_request(
+      R"({"model":"auto","max_tokens":9,"stop_sequences":["END","###"],"messages":[{"role":"user","content":"x"}]})");
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->stop_sequences, (std::vector<std::string>{"END", "###"}));
+  auto t = messages_translator(&*request);
+  auto answer = [&](const char* key, json value, const std::string& finish = "stop") {
+    json j = json::parse(chat_completion("Hello", finish));
+    j["choices"][0][key] = std::move(value);
+    return json::parse(*t->whole(j.dump()));
+  };
+  for (const char* key : {"stop_reason", "matched_stop"}) {
+    json j = answer(key, "###");
+    EXPECT_EQ(j["stop_reason"], "stop_sequence") << key;
+    EXPECT_EQ(j["stop_sequence"], "###") << key;
+    // A stop token's id, a string the request did not ask for, or no stop at all: end_turn.
+    for (json other : {json(128009), json("<|eot|>"), json(nullptr)}) {
+      json o = answer(key, other);
+      EXPECT_EQ(o["stop_reason"], "end_turn") << key << " " << other;
+      EXPECT_TRUE(o["stop_sequence"].is_null()) << key << " " << other;
+    }
+    // Cut by the token limit: max_tokens, whatever the string.
+    EXPECT_EQ(answer(key, "END", "length")["stop_reason"], "max_tokens") << key;
+    EXPECT_TRUE(answer(key, "END", "length")["stop_sequence"].is_null()) << key;
+  }
+  // A request without stop_sequences reports none, whatever the upstream names.
+  MessagesRequest plain{"auto", false, "", ""};
+  json j = json::parse(chat_completion("Hello"));
+  j["choices"][0]["stop_reason"] = "END";
+  json out = json::parse(*messages_translator(&plain)->whole(j.dump()));
+  EXPECT_EQ(out["stop_reason"], "end_turn");
+  EXPECT_TRUE(out["stop_sequence"].is_null());
+}
+
+// The same streamed: the finishing chunk names the stop; message_delta carries it.
+TEST(MessagesStream, TheStopSequenceThatEndedTheAnswerIsInMessageDelta) {
+  auto request = parse_messages_request(
+      R"({"model":"auto","max_tokens":9,"stream":true,"stop_sequences":["END"],"messages":[{"role":"user","content":"x"}]})");
+  ASSERT_TRUE(request);
+  for (const char* key : {"stop_reason", "matched_stop"}) {
+    for (json named : {json("END"), json("OTHER"), json(2)}) {
+      std::vector<std::string> stream = text_stream();
+      json finishing = json::parse(stream[3]);
+      finishing["choices"][0][key] = named;
+      stream[3] = finishing.dump();
+      auto t = messages_translator(&*request);
+      auto events = parse_events(run_stream(*t, stream));
+      ASSERT_EQ(events[5].name, "message_delta");
+      const bool ours = named == "END";
+      EXPECT_EQ(events[5].data["delta"]["stop_reason"], ours ? "stop_sequence" : "end_turn")
+          << key << " " << named;
+      EXPECT_EQ(events[5].data["delta"]["stop_sequence"], ours ? json("END") : json(nullptr))
+          << key << " " << named;
+    }
+  }
 }
 
 // A content filter's stop is Anthropic's refusal (it was end_turn); tokens written to the prompt

@@ -97,6 +97,27 @@ TEST(AnthropicAnswer, ReadsAStreamThatEndsWithMessageStop) {
   EXPECT_FALSE(read_stream(tool, *anthropic_answer_reader()));
 }
 
+// An answer ended by a stop sequence keeps which (a cache hit gives it back: it said end_turn).
+TEST(AnthropicAnswer, KeepsTheStopSequenceThatEndedIt) {
+  auto a = anthropic_answer(
+      R"({"type":"message","content":[{"type":"text","text":"1, 2"}],)"
+      R"("stop_reason":"stop_sequence","stop_sequence":", 3"})");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->finish_reason, "stop");
+  EXPECT_EQ(a->matched_stop, ", 3");
+  auto ended = anthropic_answer(
+      R"({"type":"message","content":[{"type":"text","text":"1"}],"stop_reason":"end_turn","stop_sequence":"x"})");
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->matched_stop, "");
+  auto streamed = read_stream(anthropic_stream(R"(stop_sequence","stop_sequence":"END)", true),
+                              *anthropic_answer_reader());
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->finish_reason, "stop");
+  EXPECT_EQ(streamed->matched_stop, "END");
+  EXPECT_EQ(read_stream(anthropic_stream("end_turn", true), *anthropic_answer_reader())->matched_stop,
+            "");
+}
+
 TEST(AnthropicAnswer, ReadsAStreamedThinkingBlockAndItsSignature) {
   std::string s = ev("message_start", R"({"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":9}}})");
   s += ev("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}})");

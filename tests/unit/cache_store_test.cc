@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/chat_request.h"
+#include "api/messages.h"
 #include "cache/answer.h"
 #include "cache/semantic_index.h"
 #include "cache/cache_config.h"
@@ -294,10 +295,13 @@ TEST(CacheAnswer, ToolCallsAreKeptWholeStreamedAndInRedis) {
   // The Redis form.
   EXPECT_EQ(Answer::deserialise(a->serialise())->tool_calls, a->tool_calls);
   EXPECT_FALSE(Answer::deserialise(R"({"c":"","f":"stop","m":"m","p":1,"t":1,"u":0,"k":{}})"));
-  // A hit's calls get new ids.
+  // A hit's calls get new ids, in the client API's form (toolu_… for a Messages client).
   a->renew_tool_call_ids("d_1");
   EXPECT_EQ(a->tool_calls[0].id, "call_d_1_0");
   EXPECT_EQ(a->tool_calls[1].id, "call_d_1_1");
+  a->renew_tool_call_ids("d_2", "toolu_");
+  EXPECT_EQ(a->tool_calls[0].id, "toolu_d_2_0");
+  EXPECT_EQ(a->tool_calls[1].id, "toolu_d_2_1");
   // A stream whose call never got a name, or whose deltas skip an index: not stored.
   auto delta = [](const std::string& d, const char* finish = "null") {
     return "data: {\"choices\":[{\"index\":0,\"delta\":" + d +
@@ -312,6 +316,56 @@ TEST(CacheAnswer, ToolCallsAreKeptWholeStreamedAndInRedis) {
   EXPECT_TRUE(answer_from_sse(
       delta(R"({"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]})") +
       delta("{}", "\"tool_calls\"") + "data: [DONE]\n\n"));
+}
+
+// The stop string that ended an answer (vLLM's choice `stop_reason`, SGLang's `matched_stop`, an
+// Anthropic answer's stop_sequence) is kept, whole, streamed and in Redis, and written back where
+// vLLM puts it — so a Messages client's hit says stop_reason "stop_sequence" with the string, as
+// the live answer did (it said end_turn).
+TEST(CacheAnswer, TheMatchedStopIsKeptAndAMessagesHitNamesIt) {
+  for (const char* key : {"stop_reason", "matched_stop"}) {
+    nlohmann::json body = nlohmann::json::parse(
+        R"({"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"1, 2"},
+            "finish_reason":"stop"}]})");
+    body["choices"][0][key] = ", 3";
+    auto a = answer_from_body(body.dump());
+    ASSERT_TRUE(a) << key;
+    EXPECT_EQ(a->matched_stop, ", 3") << key;
+    body["choices"][0][key] = 128009;  // a stop token's id: no string
+    EXPECT_EQ(answer_from_body(body.dump())->matched_stop, "") << key;
+  }
+  Answer a{"1, 2", "stop", "m", 4, 2, 0.5};
+  a.matched_stop = ", 3";
+  const auto whole = nlohmann::json::parse(completion_body(a, "chatcmpl-1", 1));
+  EXPECT_EQ(whole["choices"][0]["stop_reason"], ", 3");
+  const std::string sse = completion_sse(a, "id", 1, true, 3);
+  for (auto back : {answer_from_body(whole.dump()), answer_from_sse(sse),
+                    Answer::deserialise(a.serialise())}) {
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->matched_stop, ", 3");
+  }
+  EXPECT_EQ(Answer::deserialise(R"({"c":"x","f":"stop","m":"m1","p":1,"t":1,"u":0})")->matched_stop,
+            "");
+  EXPECT_FALSE(nlohmann::json::parse(completion_body(Answer{"x", "stop", "m"}, "c", 1))["choices"][0]
+                   .contains("stop_reason"));
+
+  // What a Messages client that asked for that stop sequence is given, whole and streamed.
+  auto request = api::parse_messages_request(
+      R"({"model":"auto","max_tokens":9,"stop_sequences":[", 3"],"messages":[{"role":"user","content":"count"}]})");
+  ASSERT_TRUE(request);
+  auto message = nlohmann::json::parse(*api::messages_translator(&*request)->whole(whole.dump()));
+  EXPECT_EQ(message["stop_reason"], "stop_sequence");
+  EXPECT_EQ(message["stop_sequence"], ", 3");
+  auto t = api::messages_translator(&*request);
+  std::string events;
+  for (std::size_t pos = 0; (pos = sse.find("data: ", pos)) != std::string::npos;) {
+    const auto end = sse.find("\n\n", pos);
+    events += t->event(sse.substr(pos + 6, end - pos - 6));
+    pos = end;
+  }
+  events += t->finish();
+  EXPECT_NE(events.find(R"("stop_reason":"stop_sequence","stop_sequence":", 3")"), std::string::npos)
+      << events;
 }
 
 // An Anthropic model's thinking keeps its signature through the cache (a Messages client sends it

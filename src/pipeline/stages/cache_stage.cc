@@ -6,8 +6,8 @@
 // legacy functions, n > 1; unless the route says deterministic_only: false — n > 1 never)
 // bypasses, as does one with tools on a route with `tools: false` and one only a native replica
 // can answer (RequestContext::native_only). A request with tools is matched exactly only; a hit's
-// tool calls get new ids (cache::Answer::renew_tool_call_ids). The exact
-// key is looked up, then, for semantic routes, the GloVe embedding of the prompt (the same vector
+// tool calls get new ids (cache::Answer::renew_tool_call_ids; toolu_… for a Messages client). The
+// exact key is looked up, then, for semantic routes, the GloVe embedding of the prompt (the same vector
 // the signals stage would compute: it is left in ctx.signals so that stage does not compute it
 // again) against the cache's hnswlib index, with the guards of cache/features.h on the last
 // message; features and embedding come from one pass over that message (cache/prompt_analysis.h),
@@ -227,7 +227,8 @@ class CacheStage final : public Stage {
       if (!ctx.restore.empty() || !hit->answer.tool_calls.empty() ||
           (!hit->answer.reasoning_signature.empty() && !signed_ok)) {
         copy = hit->answer;
-        copy->renew_tool_call_ids(rec.id);
+        // In the client API's form: a Messages client's tool_use ids are Anthropic's toolu_….
+        copy->renew_tool_call_ids(rec.id, rec.api == "messages" ? "toolu_" : "call_");
         if (!signed_ok) copy->reasoning_signature.clear();
         if (!ctx.restore.empty()) {
           // JSON mode: the content is JSON text, restored as the arguments are.

@@ -7,6 +7,7 @@
 // length} (400 for a body with max_tokens: the real endpoint does not take it). With extended
 // thinking on (`thinking.type` enabled), the plain answer begins with a signed thinking block
 // ("thought about: <last user text>"), whole and streamed (thinking_delta, signature_delta).
+// A question with "stop sequence" in it and `stop_sequences` ends on the last of them.
 // `requests` keeps what reached it.
 import { fakeUpstream } from './harness.mjs';
 
@@ -73,10 +74,13 @@ export async function anthropicUpstream(apiKey) {
         : { input_tokens: 21, output_tokens: 8 };
     const thought = j.thinking?.type === 'enabled' && !toolResult
       ? `thought about: ${typeof last === 'string' ? last : last.map((b) => b.text ?? '').join(' ')}` : null;
+    // "stop sequence" in the question, with stop_sequences: the answer ends on the last of them.
+    const stopped = text.includes('stop sequence') && j.stop_sequences?.length ? j.stop_sequences.at(-1) : null;
+    const stop = stopped ? { stop_reason: 'stop_sequence', stop_sequence: stopped } : { stop_reason: 'end_turn', stop_sequence: null };
     const message = {
       id: 'msg_native_01', type: 'message', role: 'assistant', model: j.model,
       content: [...(thought ? [{ type: 'thinking', thinking: thought, signature: 'sig-1' }] : []), { type: 'text', text }],
-      stop_reason: 'end_turn', stop_sequence: null, usage,
+      ...stop, usage,
     };
     if (!j.stream) {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -103,7 +107,7 @@ export async function anthropicUpstream(apiKey) {
     res.write(ev('content_block_delta', { type: 'content_block_delta', index: at, delta: { type: 'text_delta', text: text.slice(0, half) } }));
     res.write(ev('content_block_delta', { type: 'content_block_delta', index: at, delta: { type: 'text_delta', text: text.slice(half) } }));
     res.write(ev('content_block_stop', { type: 'content_block_stop', index: at }));
-    res.write(ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 8 } }));
+    res.write(ev('message_delta', { type: 'message_delta', delta: stop, usage: { output_tokens: 8 } }));
     res.end(ev('message_stop', { type: 'message_stop' }));
   });
 }
