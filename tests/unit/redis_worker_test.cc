@@ -50,12 +50,16 @@ TEST(RedisWorker, JobsWaitForRedisAtMostTheirHoldThenAreDroppedAndCounted) {
 
 TEST(RedisWorker, TheQueueIsBounded) {
   // The thread is held inside its poll, so queued jobs wait: the fourth submit finds the queue full.
-  std::atomic<bool> release{false};
+  std::atomic<bool> release{false}, polling{false};
   RedisWorker w(unreachable(), "test", "nothing shared", 3, 10ms, [&] {
+    polling = true;
     while (!release) std::this_thread::sleep_for(1ms);
   });
   w.start();
-  std::this_thread::sleep_for(30ms);  // the thread is now inside the poll
+  // Until the thread is inside the poll (a fixed 30 ms sleep was too short on a loaded machine:
+  // the thread took a job before polling, and a fourth was accepted).
+  for (int i = 0; i < 5000 && !polling; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(polling);
   int accepted = 0;
   for (int i = 0; i < 10; ++i) accepted += w.submit([](redisContext*) { return true; }) ? 1 : 0;
   EXPECT_EQ(accepted, 3);
