@@ -11,6 +11,7 @@
 #include "api/errors.h"
 #include "api/json_util.h"
 #include "api/random_id.h"
+#include "api/responses_references.h"
 #include "api/tool_call_sequencer.h"
 #include "core/wall_clock.h"
 
@@ -102,6 +103,29 @@ Result<json> image_parts(const json& content, const std::string& where, std::str
   return image ? parts : json::array();
 }
 
+// An item_reference the gateway did not resolve (api/responses_references.h: it replaces those
+// naming items of responses it stored). One to a reasoning item is left out, as reasoning items
+// are; one to an item the gateway made (a translated answer's) names nothing any replica knows: a
+// 400 saying why; another (a passed-through answer's, the replica's own id) only natively.
+std::optional<Error> add_item_reference(const json& item, const std::string& where,
+                                        std::string& native_only) {
+  if (!member(item, "id").is_string() || item["id"].get_ref<const std::string&>().empty())
+    return invalid_request(where + " (item_reference) needs a non-empty string id");
+  const std::string& id = item["id"].get_ref<const std::string&>();
+  if (id.starts_with("rs_")) return std::nullopt;  // chat completions take no reasoning back
+  if (minted_item_response(id))
+    return invalid_request(
+        where + ": item_reference '" + id +
+        "' names no item of a response this gateway stored for this caller. Responses are "
+        "kept only with apis.responses.store: true and without store: false, for the API key "
+        "that made them, until they expire (a response too large to keep whole is not "
+        "referable). Send the item itself instead (the AI SDK's OpenAI provider does with "
+        "providerOptions.openai.store: false), or continue with previous_response_id");
+  only_natively(native_only, where + ": item_reference '" + id +
+                                 "' (an item this gateway did not store: its replica's own)");
+  return std::nullopt;
+}
+
 std::optional<Error> add_input_item(const json& item, std::size_t i, json& messages,
                                     std::string& native_only) {
   const std::string where = "input[" + std::to_string(i) + "]";
@@ -184,6 +208,7 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
     return std::nullopt;
   }
   if (type == "reasoning") return std::nullopt;  // chat completions take no reasoning back
+  if (type == "item_reference") return add_item_reference(item, where, native_only);
   only_natively(native_only, where + ": input items of type \"" + type + "\"");
   return std::nullopt;
 }

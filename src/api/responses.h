@@ -8,7 +8,9 @@
 // `user`, `include` (message.output_text.logprobs, with `top_logprobs`: token logprobs on the
 // answer's output_text, whole and streamed; other values are ignored); `reasoning.effort` is kept
 // apart (reasoning_effort below); `store`, `metadata`, `truncation` and the rest of `reasoning`
-// are accepted and ignored here.
+// are accepted and ignored here. An `item_reference` the gateway did not resolve
+// (api/responses_references.h) is a 400 when it names an item the gateway made, left out when it
+// names reasoning, native-only otherwise.
 // `previous_response_id` is refused (400 unsupported_parameter): with stored conversations on
 // (`apis.responses.store`), the gateway replaces it by the stored items before this parse
 // (api/responses_conversation.h). Reasoning items are left out; parts chat cannot carry make the

@@ -151,7 +151,9 @@ TEST(ResponsesRequest, WhatOnlyTheResponsesApiCanCarry) {
       {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","image_url":"data:x"},{"type":"input_audio","input_audio":{}}]}]})",
        "input[0].content[1]: parts of type \"input_audio\""},
       {R"({"model":"m","input":[{"type":"item_reference","id":"msg_1"},{"role":"user","content":"x"}]})",
-       "input[0]: input items of type \"item_reference\""},
+       "input[0]: item_reference 'msg_1' (an item this gateway did not store: its replica's own)"},
+      {R"({"model":"m","input":[{"type":"web_search_call","id":"ws_1"},{"role":"user","content":"x"}]})",
+       "input[0]: input items of type \"web_search_call\""},
       {R"({"model":"m","input":"x","tools":[{"type":"function","name":"f"},{"type":"web_search"}]})",
        "tools[1]: tools of type \"web_search\""},
       {R"({"model":"m","input":"x","tool_choice":{"type":"file_search"}})",
@@ -166,7 +168,7 @@ TEST(ResponsesRequest, WhatOnlyTheResponsesApiCanCarry) {
         << c.body;
   }
   // The function tool stays; the built-in one is left out.
-  EXPECT_EQ(nlohmann::json::parse(parse_responses_request(cases[4].body)->chat_body)["tools"].size(),
+  EXPECT_EQ(nlohmann::json::parse(parse_responses_request(cases[5].body)->chat_body)["tools"].size(),
             1u);
 }
 
