@@ -663,6 +663,35 @@ std::optional<Error> parse_logprobs_request(const json& j, ResponsesRequest& r, 
   return std::nullopt;
 }
 
+// tool_choice {"type":"allowed_tools","mode":"auto"|"required","tools":[{"type":"function",
+// "name"}, ...]} as chat completions' {"type":"allowed_tools","allowed_tools":{"mode","tools":
+// [{"type":"function","function":{"name"}}]}}. A tool of another type in the list (a built-in
+// one) makes the request native-only (null: no chat tool_choice then).
+Result<json> allowed_tools_choice(const json& c, std::string& native_only) {
+  const std::string mode = string_at(c, "mode");
+  if (mode != "auto" && mode != "required")
+    return invalid_request("tool_choice.mode must be auto or required");
+  const json& tools = member(c, "tools");
+  if (!tools.is_array() || tools.empty())
+    return invalid_request("tool_choice.tools must be a non-empty array of tools");
+  json chat_tools = json::array();
+  for (std::size_t i = 0; i < tools.size(); ++i) {
+    const json& t = tools[i];
+    const std::string where = "tool_choice.tools[" + std::to_string(i) + "]";
+    if (!t.is_object() || !member(t, "type").is_string())
+      return invalid_request(where + " must be an object with a string type");
+    if (t["type"] != "function") {
+      only_natively(native_only, where + ": tools of type " + t["type"].dump());
+      return json();
+    }
+    if (!member(t, "name").is_string())
+      return invalid_request(where + " needs a string name");
+    chat_tools.push_back({{"type", "function"}, {"function", {{"name", t["name"]}}}});
+  }
+  return json{{"type", "allowed_tools"},
+              {"allowed_tools", {{"mode", mode}, {"tools", std::move(chat_tools)}}}};
+}
+
 }  // namespace
 
 Result<ResponsesRequest> parse_responses_request(std::string_view body) {
@@ -692,6 +721,15 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   // request, so only a replica of that API can answer it (and the cache must not).
   if (auto c = j.find("conversation"); c != j.end() && !c->is_null())
     only_natively(r.native_only, "conversation (history kept by the provider)");
+  // A stored prompt template (`prompt`: {id, version, variables}) is filled in by the provider:
+  // a chat replica would answer without it.
+  if (auto p = j.find("prompt"); p != j.end() && !p->is_null())
+    only_natively(r.native_only, "prompt (a prompt template stored by the provider)");
+  // max_tool_calls bounds calls to built-in tools, which only a Responses replica runs (tools of
+  // other types than function make the request native-only): nothing for chat to carry.
+  if (auto m = j.find("max_tool_calls"); m != j.end() && !m->is_null() &&
+                                           (!m->is_number_integer() || m->get<std::int64_t>() < 0))
+    return invalid_request("max_tool_calls must be a non-negative integer");
   if (j.contains("stream") && !j["stream"].is_null() && !j["stream"].is_boolean())
     return invalid_request("stream must be a boolean");
   r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();
@@ -783,6 +821,10 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     } else if (c->is_object() && string_at(*c, "type") == "function" && c->contains("name") &&
                (*c)["name"].is_string()) {
       chat["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
+    } else if (c->is_object() && string_at(*c, "type") == "allowed_tools") {
+      auto allowed = allowed_tools_choice(*c, r.native_only);
+      if (!allowed) return allowed.error();
+      if (!allowed->is_null()) chat["tool_choice"] = std::move(*allowed);
     } else if (c->is_object() && member(*c, "type").is_string() && (*c)["type"] != "function") {
       only_natively(r.native_only, "tool_choice of type " + (*c)["type"].dump());
     } else {
@@ -807,6 +849,13 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
         return invalid_request(
             "metadata must map keys of at most 64 characters to strings of at most 512");
   }
+  // text.verbosity: chat completions' `verbosity` (low, medium, high).
+  if (auto t = j.find("text"); t != j.end() && t->is_object()) {
+    const json& v = member(*t, "verbosity");
+    if (!v.is_null() && (!v.is_string() || (v != "low" && v != "medium" && v != "high")))
+      return invalid_request("text.verbosity must be low, medium or high");
+    if (v.is_string()) chat["verbosity"] = v;
+  }
   if (auto t = j.find("text"); t != j.end() && t->is_object() && t->contains("format")) {
     const json& f = (*t)["format"];
     const std::string type = string_at(f, "type");
@@ -825,7 +874,7 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   r.chat_body = dump_json(chat);
   json echoed = json::object();
   for (const char* k : {"tools", "tool_choice", "text", "metadata", "temperature", "top_p",
-                        "parallel_tool_calls"})
+                        "parallel_tool_calls", "max_tool_calls"})
     if (auto v = j.find(k); v != j.end() && !v->is_null()) echoed[k] = *v;
   if (echoed.contains("text") && !echoed["text"].contains("format"))  // e.g. only `verbosity`
     echoed["text"]["format"] = {{"type", "text"}};
