@@ -320,13 +320,27 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string event(std::string_view data) override {
     if (finished_) return "";
     auto c = read_chat_chunk(data);
-    if (!c) return "";
+    if (!c) {
+      if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) return "";  // says nothing
+      // Not a chunk: what it held is lost, so the answer is not passed off as complete.
+      broken_ = make_error(ErrorKind::kUpstreamError, "upstream_bad_chunk",
+                           "the upstream sent a stream event that is not JSON: " +
+                               upstream_error_message(data.substr(0, 120)));
+      return error_event(*broken_);
+    }
     if (c->error)
       return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     std::string out = start(*c);
     if (!c->reasoning.empty()) out += reasoning_delta(c->reasoning);
-    if (!c->content.empty()) {
+    if (!c->content.empty() && tool_open_) {
+      // Text while a function call is open (its arguments may go on in the next chunk): held, and
+      // given as a message of its own once the call is done (held_text()) — opening a message
+      // here cut the call in two items, the second nameless.
+      held_text_ += c->content;
+      if (logprobs_)
+        for (auto& e : logprob_entries(c->logprobs)) held_logprobs_.push_back(std::move(e));
+    } else if (!c->content.empty()) {
       out += open_message(false);
       text_ += c->content;
       json logprobs = logprobs_ ? logprob_entries(c->logprobs) : json::array();
@@ -342,6 +356,7 @@ class ResponsesTranslator final : public AnswerTranslator {
       for (auto& e : logprob_entries(c->logprobs)) text_logprobs_.push_back(std::move(e));
     }
     if (!c->refusal.empty()) {  // a message of its own whose part is the refusal
+      out += held_text();
       out += open_message(true);
       text_ += c->refusal;
       out += emit("response.refusal.delta", {{"item_id", message_id_},
@@ -364,7 +379,9 @@ class ResponsesTranslator final : public AnswerTranslator {
     const bool cut = cut_short(finish_reason_);
     out += close_reasoning();
     out += close_message(cut);
-    out += close_tool(cut);
+    out += close_tool(cut && held_text_.empty());
+    out += held_text();
+    out += close_message(cut);
     finished_ = true;
     json r = skeleton(id_, created_, chat_model_);
     // The items closed so far, kept serialised, replace a placeholder only this stream knows (its
@@ -385,7 +402,9 @@ class ResponsesTranslator final : public AnswerTranslator {
   }
 
   std::string error_body(const Error& e) const override { return error_json(e, false); }
+  const Error* broken() const override { return broken_ ? &*broken_ : nullptr; }
   std::string error_event(const Error& e) override {
+    if (finished_) return "";  // the stream already ended (completed, or with an error)
     finished_ = true;
     return named_event("error", dump_json({{"type", "error"},
                                            {"code", e.code},
@@ -393,8 +412,8 @@ class ResponsesTranslator final : public AnswerTranslator {
                                            {"param", nullptr},
                                            {"sequence_number", sequence_++}}));
   }
-  std::string upstream_error_body(unsigned, std::string_view body) const override {
-    return std::string(body);  // already OpenAI's shape
+  std::string upstream_error_body(unsigned status, std::string_view body) const override {
+    return openai_upstream_error_body(status, body);
   }
 
  private:
@@ -456,6 +475,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string reasoning_delta(const std::string& piece) {
     std::string out;
     if (!reasoning_open_) {
+      out += held_text();
       out += close_message();
       out += close_tool();
       reasoning_open_ = true;
@@ -556,6 +576,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string tool_part(const ToolCallPart& tc) {
     std::string out;
     if (!tool_open_ || tc.index != tool_index_) {
+      out += held_text();
       out += close_reasoning();
       out += close_message();
       out += close_tool();
@@ -575,6 +596,25 @@ class ResponsesTranslator final : public AnswerTranslator {
                                                              {"output_index", tool_output_index_},
                                                              {"delta", tc.arguments}});
     }
+    return out;
+  }
+  // The text held while a function call was open (event()): the call is closed and the text is
+  // a message item after it (left open: more text joins it). Held no longer than the stream's own
+  // bounds allow (max_stream_bytes: the relay ends a longer stream).
+  std::string held_text() {
+    if (held_text_.empty()) return "";
+    std::string out = open_message(false);  // closes the call
+    std::string text = std::move(held_text_);
+    json logprobs = std::move(held_logprobs_);
+    held_text_.clear();
+    held_logprobs_ = json::array();
+    text_ += text;
+    for (const auto& e : logprobs) text_logprobs_.push_back(e);
+    out += emit("response.output_text.delta", {{"item_id", message_id_},
+                                               {"output_index", message_index_},
+                                               {"content_index", 0},
+                                               {"delta", std::move(text)},
+                                               {"logprobs", std::move(logprobs)}});
     return out;
   }
   std::string close_tool(bool cut = false) {
@@ -615,6 +655,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string previous_id_;
   // The stream's state.
   bool started_ = false, finished_ = false;
+  std::optional<Error> broken_;  // an event that was no chunk ended it (broken())
   std::int64_t sequence_ = 0;
   std::string suffix_, id_, chat_model_;
   std::int64_t created_ = 0;
@@ -634,6 +675,8 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::size_t tool_index_ = 0, tool_output_index_ = 0;
   ToolCallSequencer tool_calls_;
   std::string tool_args_, tool_call_id_, tool_name_;
+  std::string held_text_;                // text that came while a call was open (held_text())
+  json held_logprobs_ = json::array();  // its token logprobs
   std::string finish_reason_;
   std::optional<TokenCounts> usage_;
 };
