@@ -31,6 +31,10 @@ class AnswerTranslator {
   virtual std::string error_body(const Error& error) const = 0;
   // An error after a stream started: the API's error event(s), ending the stream.
   virtual std::string error_event(const Error& error) = 0;
+  // The upstream's stream could not be read (an event whose data is not JSON): event() ended the
+  // client's stream with the API's error event and translates nothing more; the gateway records
+  // the answer as broken (TranslatingWriter::refused_answer()). Null while the stream reads fine.
+  virtual const Error* broken() const { return nullptr; }
   // An upstream's own non-200 body (OpenAI-shaped, or anything) in the API's error shape.
   virtual std::string upstream_error_body(unsigned status, std::string_view body) const = 0;
   // The stored-conversation state the API's answers report, set by the gateway before any answer
@@ -46,8 +50,15 @@ class AnswerTranslator {
   virtual void set_prompt_tokens(std::int64_t estimated) { (void)estimated; }
 };
 
-// The message of an OpenAI-shaped error body ({"error":{"message":...}}), else the body itself
-// cut to 512 bytes.
+// The message of an upstream's error body: OpenAI's {"error":{"message":...}}, {"error":"..."},
+// vLLM's {"object":"error","message":...}, FastAPI's {"detail": "..." or [{loc, msg}, ...]}; else
+// the body itself. At most 512 bytes (cut at a UTF-8 boundary, "..." added).
 std::string upstream_error_message(std::string_view body);
+// An upstream's non-200 body as an OpenAI error object: unchanged when it is one
+// ({"error":{"message":...}} alone), else {"error":{message (upstream_error_message), type (by
+// the status: invalid_request_error, authentication_error, permission_error, rate_limit_error,
+// server_error), code "upstream_status_<status>", param null}} — an HTML error page, vLLM's or
+// FastAPI's body, {"error":"a string"} — which OpenAI's SDKs could not read.
+std::string openai_upstream_error_body(unsigned status, std::string_view body);
 
 }  // namespace switchboard::api

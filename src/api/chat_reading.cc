@@ -140,16 +140,83 @@ std::string named_event(std::string_view name, std::string_view json_text) {
   return out;
 }
 
+namespace {
+constexpr std::size_t kMaxUpstreamMessage = 512;
+
+std::string cut_message(std::string text) {
+  if (text.size() > kMaxUpstreamMessage) {
+    std::size_t end = kMaxUpstreamMessage;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // UTF-8
+    text.resize(end);
+    text += "...";
+  }
+  return text;
+}
+
+// FastAPI's validation `detail`: a string, or [{loc: [...], msg, type}, ...] read as
+// "loc.path: msg; ...".
+std::string detail_text(const json& detail) {
+  if (detail.is_string()) return detail.get<std::string>();
+  if (!detail.is_array()) return {};
+  std::string out;
+  for (const json& d : detail) {
+    if (!d.is_object() || !d.contains("msg") || !d["msg"].is_string()) continue;
+    if (!out.empty()) out += "; ";
+    std::string loc;
+    if (auto l = d.find("loc"); l != d.end() && l->is_array())
+      for (const json& part : *l) {
+        if (!loc.empty()) loc += '.';
+        loc += part.is_string() ? part.get<std::string>() : part.dump();
+      }
+    if (!loc.empty()) out += loc + ": ";
+    out += d["msg"].get<std::string>();
+    if (out.size() > kMaxUpstreamMessage) break;
+  }
+  return out;
+}
+}  // namespace
+
 std::string upstream_error_message(std::string_view body) {
   json j = parse_json(body);
   if (!j.is_discarded() && j.is_object()) {
     if (auto e = j.find("error"); e != j.end()) {
       if (e->is_object() && e->contains("message") && (*e)["message"].is_string())
-        return (*e)["message"].get<std::string>();
-      if (e->is_string()) return e->get<std::string>();
+        return cut_message((*e)["message"].get<std::string>());
+      if (e->is_string()) return cut_message(e->get<std::string>());
+    }
+    // vLLM's and SGLang's {"object":"error","message":...}
+    if (auto m = j.find("message"); m != j.end() && m->is_string())
+      return cut_message(m->get<std::string>());
+    if (auto d = j.find("detail"); d != j.end()) {  // FastAPI's
+      std::string text = detail_text(*d);
+      if (!text.empty()) return cut_message(std::move(text));
     }
   }
-  return std::string(body.substr(0, 512));
+  return cut_message(std::string(body.substr(0, kMaxUpstreamMessage)));
+}
+
+std::string openai_upstream_error_body(unsigned status, std::string_view body) {
+  json j = parse_json(body);
+  if (!j.is_discarded() && j.is_object() && j.size() == 1) {
+    const json& e = member(j, "error");
+    if (e.is_object() && member(e, "message").is_string()) return std::string(body);
+  }
+  const char* type = status == 400 || status == 404 || status == 409 || status == 413 ||
+                             status == 422
+                         ? "invalid_request_error"
+                     : status == 401 ? "authentication_error"
+                     : status == 403 ? "permission_error"
+                     : status == 429 ? "rate_limit_error"
+                     : status >= 500 ? "server_error"
+                                     : "upstream_error";
+  std::string message = upstream_error_message(body);
+  if (message.empty()) message = "the upstream answered HTTP " + std::to_string(status);
+  return json{{"error",
+               {{"message", std::move(message)},
+                {"type", type},
+                {"code", "upstream_status_" + std::to_string(status)},
+                {"param", nullptr}}}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {

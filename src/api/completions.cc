@@ -81,8 +81,8 @@ class CompletionsTranslator final : public AnswerTranslator {
     finished_ = true;
     return error_sse_event(e) + "data: [DONE]\n\n";
   }
-  std::string upstream_error_body(unsigned, std::string_view body) const override {
-    return std::string(body);
+  std::string upstream_error_body(unsigned status, std::string_view body) const override {
+    return openai_upstream_error_body(status, body);
   }
 
  private:

@@ -11,6 +11,7 @@
 #include "api/errors.h"
 #include "api/json_util.h"
 #include "api/random_id.h"
+#include "api/responses_references.h"
 #include "api/tool_call_sequencer.h"
 #include "core/wall_clock.h"
 
@@ -102,6 +103,29 @@ Result<json> image_parts(const json& content, const std::string& where, std::str
   return image ? parts : json::array();
 }
 
+// An item_reference the gateway did not resolve (api/responses_references.h: it replaces those
+// naming items of responses it stored). One to a reasoning item is left out, as reasoning items
+// are; one to an item the gateway made (a translated answer's) names nothing any replica knows: a
+// 400 saying why; another (a passed-through answer's, the replica's own id) only natively.
+std::optional<Error> add_item_reference(const json& item, const std::string& where,
+                                        std::string& native_only) {
+  if (!member(item, "id").is_string() || item["id"].get_ref<const std::string&>().empty())
+    return invalid_request(where + " (item_reference) needs a non-empty string id");
+  const std::string& id = item["id"].get_ref<const std::string&>();
+  if (id.starts_with("rs_")) return std::nullopt;  // chat completions take no reasoning back
+  if (minted_item_response(id))
+    return invalid_request(
+        where + ": item_reference '" + id +
+        "' names no item of a response this gateway stored for this caller. Responses are "
+        "kept only with apis.responses.store: true and without store: false, for the API key "
+        "that made them, until they expire (a response too large to keep whole is not "
+        "referable). Send the item itself instead (the AI SDK's OpenAI provider does with "
+        "providerOptions.openai.store: false), or continue with previous_response_id");
+  only_natively(native_only, where + ": item_reference '" + id +
+                                 "' (an item this gateway did not store: its replica's own)");
+  return std::nullopt;
+}
+
 std::optional<Error> add_input_item(const json& item, std::size_t i, json& messages,
                                     std::string& native_only) {
   const std::string where = "input[" + std::to_string(i) + "]";
@@ -184,6 +208,7 @@ std::optional<Error> add_input_item(const json& item, std::size_t i, json& messa
     return std::nullopt;
   }
   if (type == "reasoning") return std::nullopt;  // chat completions take no reasoning back
+  if (type == "item_reference") return add_item_reference(item, where, native_only);
   only_natively(native_only, where + ": input items of type \"" + type + "\"");
   return std::nullopt;
 }
@@ -295,13 +320,27 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string event(std::string_view data) override {
     if (finished_) return "";
     auto c = read_chat_chunk(data);
-    if (!c) return "";
+    if (!c) {
+      if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) return "";  // says nothing
+      // Not a chunk: what it held is lost, so the answer is not passed off as complete.
+      broken_ = make_error(ErrorKind::kUpstreamError, "upstream_bad_chunk",
+                           "the upstream sent a stream event that is not JSON: " +
+                               upstream_error_message(data.substr(0, 120)));
+      return error_event(*broken_);
+    }
     if (c->error)
       return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     std::string out = start(*c);
     if (!c->reasoning.empty()) out += reasoning_delta(c->reasoning);
-    if (!c->content.empty()) {
+    if (!c->content.empty() && tool_open_) {
+      // Text while a function call is open (its arguments may go on in the next chunk): held, and
+      // given as a message of its own once the call is done (held_text()) — opening a message
+      // here cut the call in two items, the second nameless.
+      held_text_ += c->content;
+      if (logprobs_)
+        for (auto& e : logprob_entries(c->logprobs)) held_logprobs_.push_back(std::move(e));
+    } else if (!c->content.empty()) {
       out += open_message(false);
       text_ += c->content;
       json logprobs = logprobs_ ? logprob_entries(c->logprobs) : json::array();
@@ -317,6 +356,7 @@ class ResponsesTranslator final : public AnswerTranslator {
       for (auto& e : logprob_entries(c->logprobs)) text_logprobs_.push_back(std::move(e));
     }
     if (!c->refusal.empty()) {  // a message of its own whose part is the refusal
+      out += held_text();
       out += open_message(true);
       text_ += c->refusal;
       out += emit("response.refusal.delta", {{"item_id", message_id_},
@@ -339,7 +379,9 @@ class ResponsesTranslator final : public AnswerTranslator {
     const bool cut = cut_short(finish_reason_);
     out += close_reasoning();
     out += close_message(cut);
-    out += close_tool(cut);
+    out += close_tool(cut && held_text_.empty());
+    out += held_text();
+    out += close_message(cut);
     finished_ = true;
     json r = skeleton(id_, created_, chat_model_);
     // The items closed so far, kept serialised, replace a placeholder only this stream knows (its
@@ -360,7 +402,9 @@ class ResponsesTranslator final : public AnswerTranslator {
   }
 
   std::string error_body(const Error& e) const override { return error_json(e, false); }
+  const Error* broken() const override { return broken_ ? &*broken_ : nullptr; }
   std::string error_event(const Error& e) override {
+    if (finished_) return "";  // the stream already ended (completed, or with an error)
     finished_ = true;
     return named_event("error", dump_json({{"type", "error"},
                                            {"code", e.code},
@@ -368,8 +412,8 @@ class ResponsesTranslator final : public AnswerTranslator {
                                            {"param", nullptr},
                                            {"sequence_number", sequence_++}}));
   }
-  std::string upstream_error_body(unsigned, std::string_view body) const override {
-    return std::string(body);  // already OpenAI's shape
+  std::string upstream_error_body(unsigned status, std::string_view body) const override {
+    return openai_upstream_error_body(status, body);
   }
 
  private:
@@ -431,6 +475,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string reasoning_delta(const std::string& piece) {
     std::string out;
     if (!reasoning_open_) {
+      out += held_text();
       out += close_message();
       out += close_tool();
       reasoning_open_ = true;
@@ -531,6 +576,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string tool_part(const ToolCallPart& tc) {
     std::string out;
     if (!tool_open_ || tc.index != tool_index_) {
+      out += held_text();
       out += close_reasoning();
       out += close_message();
       out += close_tool();
@@ -550,6 +596,25 @@ class ResponsesTranslator final : public AnswerTranslator {
                                                              {"output_index", tool_output_index_},
                                                              {"delta", tc.arguments}});
     }
+    return out;
+  }
+  // The text held while a function call was open (event()): the call is closed and the text is
+  // a message item after it (left open: more text joins it). Held no longer than the stream's own
+  // bounds allow (max_stream_bytes: the relay ends a longer stream).
+  std::string held_text() {
+    if (held_text_.empty()) return "";
+    std::string out = open_message(false);  // closes the call
+    std::string text = std::move(held_text_);
+    json logprobs = std::move(held_logprobs_);
+    held_text_.clear();
+    held_logprobs_ = json::array();
+    text_ += text;
+    for (const auto& e : logprobs) text_logprobs_.push_back(e);
+    out += emit("response.output_text.delta", {{"item_id", message_id_},
+                                               {"output_index", message_index_},
+                                               {"content_index", 0},
+                                               {"delta", std::move(text)},
+                                               {"logprobs", std::move(logprobs)}});
     return out;
   }
   std::string close_tool(bool cut = false) {
@@ -590,6 +655,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string previous_id_;
   // The stream's state.
   bool started_ = false, finished_ = false;
+  std::optional<Error> broken_;  // an event that was no chunk ended it (broken())
   std::int64_t sequence_ = 0;
   std::string suffix_, id_, chat_model_;
   std::int64_t created_ = 0;
@@ -609,6 +675,8 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::size_t tool_index_ = 0, tool_output_index_ = 0;
   ToolCallSequencer tool_calls_;
   std::string tool_args_, tool_call_id_, tool_name_;
+  std::string held_text_;                // text that came while a call was open (held_text())
+  json held_logprobs_ = json::array();  // its token logprobs
   std::string finish_reason_;
   std::optional<TokenCounts> usage_;
 };
@@ -636,6 +704,35 @@ std::optional<Error> parse_logprobs_request(const json& j, ResponsesRequest& r, 
     if (top > 0) chat["top_logprobs"] = top;
   }
   return std::nullopt;
+}
+
+// tool_choice {"type":"allowed_tools","mode":"auto"|"required","tools":[{"type":"function",
+// "name"}, ...]} as chat completions' {"type":"allowed_tools","allowed_tools":{"mode","tools":
+// [{"type":"function","function":{"name"}}]}}. A tool of another type in the list (a built-in
+// one) makes the request native-only (null: no chat tool_choice then).
+Result<json> allowed_tools_choice(const json& c, std::string& native_only) {
+  const std::string mode = string_at(c, "mode");
+  if (mode != "auto" && mode != "required")
+    return invalid_request("tool_choice.mode must be auto or required");
+  const json& tools = member(c, "tools");
+  if (!tools.is_array() || tools.empty())
+    return invalid_request("tool_choice.tools must be a non-empty array of tools");
+  json chat_tools = json::array();
+  for (std::size_t i = 0; i < tools.size(); ++i) {
+    const json& t = tools[i];
+    const std::string where = "tool_choice.tools[" + std::to_string(i) + "]";
+    if (!t.is_object() || !member(t, "type").is_string())
+      return invalid_request(where + " must be an object with a string type");
+    if (t["type"] != "function") {
+      only_natively(native_only, where + ": tools of type " + t["type"].dump());
+      return json();
+    }
+    if (!member(t, "name").is_string())
+      return invalid_request(where + " needs a string name");
+    chat_tools.push_back({{"type", "function"}, {"function", {{"name", t["name"]}}}});
+  }
+  return json{{"type", "allowed_tools"},
+              {"allowed_tools", {{"mode", mode}, {"tools", std::move(chat_tools)}}}};
 }
 
 }  // namespace
@@ -667,6 +764,15 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   // request, so only a replica of that API can answer it (and the cache must not).
   if (auto c = j.find("conversation"); c != j.end() && !c->is_null())
     only_natively(r.native_only, "conversation (history kept by the provider)");
+  // A stored prompt template (`prompt`: {id, version, variables}) is filled in by the provider:
+  // a chat replica would answer without it.
+  if (auto p = j.find("prompt"); p != j.end() && !p->is_null())
+    only_natively(r.native_only, "prompt (a prompt template stored by the provider)");
+  // max_tool_calls bounds calls to built-in tools, which only a Responses replica runs (tools of
+  // other types than function make the request native-only): nothing for chat to carry.
+  if (auto m = j.find("max_tool_calls"); m != j.end() && !m->is_null() &&
+                                           (!m->is_number_integer() || m->get<std::int64_t>() < 0))
+    return invalid_request("max_tool_calls must be a non-negative integer");
   if (j.contains("stream") && !j["stream"].is_null() && !j["stream"].is_boolean())
     return invalid_request("stream must be a boolean");
   r.stream = j.contains("stream") && j["stream"].is_boolean() && j["stream"].get<bool>();
@@ -758,6 +864,10 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
     } else if (c->is_object() && string_at(*c, "type") == "function" && c->contains("name") &&
                (*c)["name"].is_string()) {
       chat["tool_choice"] = {{"type", "function"}, {"function", {{"name", (*c)["name"]}}}};
+    } else if (c->is_object() && string_at(*c, "type") == "allowed_tools") {
+      auto allowed = allowed_tools_choice(*c, r.native_only);
+      if (!allowed) return allowed.error();
+      if (!allowed->is_null()) chat["tool_choice"] = std::move(*allowed);
     } else if (c->is_object() && member(*c, "type").is_string() && (*c)["type"] != "function") {
       only_natively(r.native_only, "tool_choice of type " + (*c)["type"].dump());
     } else {
@@ -782,6 +892,13 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
         return invalid_request(
             "metadata must map keys of at most 64 characters to strings of at most 512");
   }
+  // text.verbosity: chat completions' `verbosity` (low, medium, high).
+  if (auto t = j.find("text"); t != j.end() && t->is_object()) {
+    const json& v = member(*t, "verbosity");
+    if (!v.is_null() && (!v.is_string() || (v != "low" && v != "medium" && v != "high")))
+      return invalid_request("text.verbosity must be low, medium or high");
+    if (v.is_string()) chat["verbosity"] = v;
+  }
   if (auto t = j.find("text"); t != j.end() && t->is_object() && t->contains("format")) {
     const json& f = (*t)["format"];
     const std::string type = string_at(f, "type");
@@ -800,7 +917,7 @@ Result<ResponsesRequest> parse_responses_request(std::string_view body) {
   r.chat_body = dump_json(chat);
   json echoed = json::object();
   for (const char* k : {"tools", "tool_choice", "text", "metadata", "temperature", "top_p",
-                        "parallel_tool_calls"})
+                        "parallel_tool_calls", "max_tool_calls"})
     if (auto v = j.find(k); v != j.end() && !v->is_null()) echoed[k] = *v;
   if (echoed.contains("text") && !echoed["text"].contains("format"))  // e.g. only `verbosity`
     echoed["text"]["format"] = {{"type", "text"}};

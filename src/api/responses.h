@@ -4,11 +4,16 @@
 // input_text/output_text parts, and input_image parts with an image_url in user messages — sent as
 // chat image_url parts}, function_call, function_call_output), `instructions` (a system
 // message first), `max_output_tokens`, `temperature`, `top_p`, `stream`, `tools` (type function
-// only), `tool_choice`, `parallel_tool_calls`, `text.format` (text, json_object, json_schema),
-// `user`, `include` (message.output_text.logprobs, with `top_logprobs`: token logprobs on the
+// only), `tool_choice` (allowed_tools as chat's), `parallel_tool_calls`, `text.format` (text,
+// json_object, json_schema), `text.verbosity` (chat's verbosity), `user`, `include` (message.output_text.logprobs, with `top_logprobs`: token logprobs on the
 // answer's output_text, whole and streamed; other values are ignored); `reasoning.effort` is kept
-// apart (reasoning_effort below); `store`, `metadata`, `truncation` and the rest of `reasoning`
-// are accepted and ignored here.
+// apart (reasoning_effort below); `store`, `metadata`, `truncation`, `max_tool_calls` (built-in
+// tools only) and the rest of `reasoning` are accepted and ignored here. An `item_reference` the
+// gateway did not resolve (api/responses_references.h) is a 400 when it names an item the gateway
+// made, left out when it names reasoning, native-only otherwise; a `prompt` template is
+// native-only.
+// Streams: an event that is not JSON ends the client's stream with an error event (broken());
+// text that arrives while a function call is open is held and given after the call.
 // `previous_response_id` is refused (400 unsupported_parameter): with stored conversations on
 // (`apis.responses.store`), the gateway replaces it by the stored items before this parse
 // (api/responses_conversation.h). Reasoning items are left out; parts chat cannot carry make the

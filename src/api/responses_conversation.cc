@@ -31,10 +31,9 @@ json input_items(const json& request) {
   return in->is_array() ? *in : json::array();
 }
 
-// A response's output items as input items for a later request: assistant messages (their
-// output_text), function calls and reasoning items (not those given as plain text, below);
-// built-in tool calls are not kept.
-json output_items(const json& response) {
+}  // namespace
+
+json responses_output_as_input(const json& response) {
   json out = json::array();
   auto output = response.find("output");
   if (output == response.end() || !output->is_array()) return out;
@@ -78,6 +77,8 @@ json output_items(const json& response) {
   return out;
 }
 
+namespace {
+
 class ResponsesCapture final : public ConversationCapture {
  public:
   explicit ResponsesCapture(std::string_view request_body) {
@@ -104,7 +105,7 @@ class ResponsesCapture final : public ConversationCapture {
         response.contains("status") ? string_at(response, "status") : std::string("completed");
     if (status != "completed" && status != "incomplete") return;
     json items = input_;
-    for (json& item : output_items(response)) items.push_back(std::move(item));
+    for (json& item : responses_output_as_input(response)) items.push_back(std::move(item));
     json kept = response;
     kept["store"] = true;
     stored_ = Stored{response["id"].get<std::string>(),
@@ -134,7 +135,10 @@ ConversationRequest responses_conversation(std::string_view body) {
   if (auto p = j.find("previous_response_id"); p != j.end() && p->is_string() &&
                                                  (!j.contains("conversation") || j["conversation"].is_null()))
     c.previous_id = p->get<std::string>();
-  if (auto s = j.find("store"); s != j.end() && s->is_boolean()) c.store = s->get<bool>();
+  // Kept unless the body says store: false (OpenAI's default); a `store` of another type is not
+  // (the parse refuses it).
+  auto s = j.find("store");
+  c.store = s == j.end() || s->is_null() || (s->is_boolean() && s->get<bool>());
   return c;
 }
 
@@ -228,7 +232,7 @@ Result<std::string> responses_input_items(std::string_view response_id, std::str
   if (!all.is_array() || !answer.is_object())
     return make_error(ErrorKind::kInternal, "stored_response_unreadable",
                       "the stored response's items are not readable");
-  const std::size_t outputs = output_items(answer).size();
+  const std::size_t outputs = responses_output_as_input(answer).size();
   const std::size_t inputs = all.size() >= outputs ? all.size() - outputs : 0;
   json listed = json::array();
   std::set<std::string> seen;

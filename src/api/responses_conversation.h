@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "api/conversation_capture.h"
 #include "switchboard/result.h"
 
@@ -16,7 +18,8 @@ namespace switchboard::api {
 
 // Lenient: a body that is not a JSON object, or fields of the wrong type, give {} (the front
 // end's parse reports what is wrong).
-// previous_response_id and `store` (only an explicit true: the gateway keeps nothing else).
+// previous_response_id and `store` (true unless the body says `store: false`: OpenAI's default —
+// the AI SDK's OpenAI provider leaves it out and then names earlier output by item_reference).
 ConversationRequest responses_conversation(std::string_view body);
 
 // 400 `response_id_ambiguous`: more than one stored response the caller may see has the id
@@ -36,6 +39,13 @@ Result<std::string> responses_continue(std::string_view body, std::string_view i
 // {type, call_id, name, arguments}; other items (reasoning, ...) are left out. From a whole
 // `response` body, or a stream's response.completed / response.incomplete event.
 std::unique_ptr<ConversationCapture> responses_capture(std::string_view request_body);
+
+// A response object's output items as input items for a later request (what a stored
+// conversation keeps of them): message items as assistant messages with their output_text parts,
+// function_call items as {type, call_id, name, arguments}, reasoning items with their id, summary
+// and encrypted_content — not reasoning given as plain text without encrypted_content (a chat
+// replica's, under an id only this gateway knows); built-in tool calls are left out.
+nlohmann::json responses_output_as_input(const nlohmann::json& response);
 
 // GET /v1/responses/{id}/input_items (the openai SDK's responses.inputItems.list): the items the
 // stored response was generated from — its whole input, the conversation it continued included —

@@ -214,8 +214,9 @@ struct SignalsConfig {
 };
 
 // `apis: {NAME: {...}}` (docs/apis.md): settings of one client API. Only `responses` has any:
-// `store: true` lets a Responses request with `store: true` be kept (its input and output, in
-// the decision store's database) for a later request's `previous_response_id`.
+// `store: true` lets a Responses request be kept unless it says `store: false` (its input and
+// output, in the decision store's database) for a later request's `previous_response_id` and
+// `item_reference` input items.
 struct ApiSettings {
   bool store = false;
   std::int64_t max_stored_bytes = 1 << 20;  // a conversation larger than this is not kept

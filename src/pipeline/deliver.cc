@@ -76,6 +76,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   }
   std::size_t relayed = 0;
   bool ended = false;  // the upstream's body ended
+  bool told = false;   // the client's writer already ended its stream with an error event
   while (client_ok) {
     const Clock::time_point deadline = std::min(Clock::now() + mc.stream_idle_timeout, stream_end);
     auto piece = co_await upstream.read_some(deadline);
@@ -122,6 +123,13 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     }
     const bool within_bounds = sse.feed(out);
     client_ok = co_await client.write_chunk(out);
+    // The client's writer could not read the stream (an event that is not JSON, translated for
+    // another API): it ended the client's stream with its error event; the replica broke it.
+    if (const Error* refused = client.refused_answer(); refused && client_ok) {
+      broken = *refused;
+      told = true;
+      break;
+    }
     if (!within_bounds) {
       over_bound = true;
       broken = make_error(
@@ -135,7 +143,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   // An upstream whose body breaks off after its [DONE] event (the connection closed or went silent
   // before the last chunk, say) gave the whole answer: the client's stream ends normally instead of
   // with an error event after [DONE] (found by bench/soak.sh, killing backends).
-  if (broken && meter->saw_done()) broken.reset();
+  if (broken && meter->saw_done() && !told) broken.reset();
   if (broken && client_left(ctx)) {  // the watch cancelled the read: nobody to tell
     broken.reset();
     client_ok = false;
@@ -161,8 +169,8 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
       rec.attempts[*answer.record].result = e.code;
     if (!over_bound) count_replica_failure(ctx, answer, e.code);
     // Close whatever event the upstream broke off in, so the error is an event of its own.
-    if (client_ok && !closing.empty()) client_ok = co_await client.write_chunk(closing);
-    if (client_ok) client_ok = co_await client.stream_error(e);
+    if (client_ok && !told && !closing.empty()) client_ok = co_await client.write_chunk(closing);
+    if (client_ok && !told) client_ok = co_await client.stream_error(e);
   } else if (!client_ok) {
     rec.outcome = "client_gone";
   } else {

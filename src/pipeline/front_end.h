@@ -74,6 +74,11 @@ class FrontEnd {
   virtual std::unique_ptr<api::ConversationCapture> capture(std::string_view) const {
     return nullptr;
   }
+  // The body's references to items of stored responses (the Responses API's item_reference),
+  // resolved by the gateway before translate(); null = the API has none.
+  virtual std::unique_ptr<api::ItemReferences> references(std::string_view) const {
+    return nullptr;
+  }
 };
 
 using FrontEndFactory = std::function<std::unique_ptr<FrontEnd>()>;

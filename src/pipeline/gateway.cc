@@ -368,6 +368,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
   // Stored conversations (docs/apis.md): the body continued from one (and its id), and the capture
   // of this one.
   std::string continued, continued_from;
+  std::string referenced;  // the body with its item references resolved
   std::unique_ptr<api::ConversationCapture> capture;
   std::optional<CapturingWriter> capturing;
   // The stored response this request answered, until its record is queued (pending_ids.h).
@@ -438,6 +439,24 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
             ctx.read_error = ex.hold_memory(
                 continued.size() +
                 (values > body_values ? values - body_values : 0) * kTranslatedBytesPerValue);
+          }
+        }
+        // Item references to stored responses' items, replaced by the items (before the capture:
+        // the conversation kept holds the items themselves).
+        if (!ctx.read_error) {
+          if (auto refs = fe.references(ctx.body)) {
+            auto resolved = co_await resolve_references(ex, *refs);
+            if (!resolved) {
+              ctx.read_error = resolved.error();
+            } else if (*resolved) {
+              const std::size_t values = api::json_values(**resolved);
+              const std::size_t before = ctx.body.size();
+              referenced = std::move(**resolved);
+              ctx.body = referenced;
+              ctx.read_error = ex.hold_memory(
+                  (referenced.size() > before ? referenced.size() - before : 0) +
+                  (values > body_values ? values - body_values : 0) * kTranslatedBytesPerValue);
+            }
           }
         }
         if (asked.store && !ctx.read_error) {

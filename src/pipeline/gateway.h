@@ -160,6 +160,12 @@ class Gateway final : private ImplicitFeedbackSink {
       const std::string& response_id, const store::Owner& caller);
   asio::awaitable<std::optional<store::StoredResponse>> find_stored_response(
       const std::string& response_id, const store::Owner& caller);
+  // The body's item references resolved (FrontEnd::references, gateway_references.cc): each
+  // stored response they name that the caller may see is read off the worker (as
+  // stored_response()); the resolved body, nullopt when none was. Errors: too many responses
+  // named (400).
+  asio::awaitable<Result<std::optional<std::string>>> resolve_references(
+      http::Exchange& exchange, api::ItemReferences& references);
   // GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items (gateway_responses.cc,
   // docs/apis.md).
   asio::awaitable<void> stored_response_endpoint(http::Exchange& exchange, std::string_view id);

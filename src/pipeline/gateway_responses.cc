@@ -1,7 +1,7 @@
 // GET and DELETE /v1/responses/{id}: a stored Responses-API answer read back or deleted, and
 // GET /v1/responses/{id}/input_items: the items it was generated from, a page at a time
 // (pipeline/gateway.h, docs/apis.md). Only with `apis.responses.store: true`, and only answers
-// kept because their request said `store: true`. With `auth:`, an answer stored with an API key
+// kept (their request did not say `store: false`). With `auth:`, an answer stored with an API key
 // is that key's alone (another key, or none, gets 404 as for an unknown id). SQLite is read and
 // written on the lookup pool, never on a worker's event loop.
 #include <nlohmann/json.hpp>

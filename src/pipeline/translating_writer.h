@@ -6,7 +6,9 @@
 // A whole 200 answer that is not a chat completion becomes a 502 upstream_bad_answer in the API's
 // shape (refused_answer(): the decision record says so too, executor.h note_refused_answer()).
 // A stream's chunks are split into events by an SseParser (bounded as the relay's) and each
-// event's data is translated as it arrives.
+// event's data is translated as it arrives; an event the translator cannot read ends the client's
+// stream with the API's error event (AnswerTranslator::broken()), and refused_answer() then says
+// why, for the relay to record the stream as broken (deliver.cc).
 //
 // With `pass_answers` (native pass-through: the upstream already speaks the client's API), answers
 // and stream bytes go out unchanged; only the gateway's own errors are written in the API's shape.

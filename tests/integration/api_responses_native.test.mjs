@@ -210,13 +210,13 @@ describe('Responses passed through to an api: responses replica; previous_respon
     });
     assert.equal(first.status, 'completed');
     const second = await openai.responses.create({
-      model: 'auto', input: 'What is my name?', previous_response_id: first.id,
+      model: 'auto', store: false, input: 'What is my name?', previous_response_id: first.id,
     });
     assert.equal(second.status, 'completed');
     // The answers say what happened to the conversation, as OpenAI's do.
     assert.equal(first.store, true);
     assert.equal(first.previous_response_id, null);
-    assert.equal(second.store, false, 'not asked to be stored');
+    assert.equal(second.store, false, 'asked not to be stored');
     assert.equal(second.previous_response_id, first.id);
     const got = (await received(chatOnly)).at(-1);
     assert.equal(got.path, '/v1/chat/completions');
@@ -254,7 +254,7 @@ describe('Responses passed through to an api: responses replica; previous_respon
     await assert.rejects(
       openai.responses.create({ model: 'auto', input: 'hi', previous_response_id: 'resp_nope' }),
       (e) => e.status === 404 && e.error?.code === 'previous_response_not_found');
-    const notStored = await openai.responses.create({ model: 'auto', input: 'not kept' });  // no store: true
+    const notStored = await openai.responses.create({ model: 'auto', store: false, input: 'not kept' });
     const r = await postJson(gw.base, '/v1/responses', { model: 'auto', input: 'x', previous_response_id: notStored.id });
     assert.equal(r.status, 404);
     assert.equal(r.json.error.code, 'previous_response_not_found');
@@ -283,8 +283,8 @@ describe('Responses passed through to an api: responses replica; previous_respon
     const streamed = await openai.responses.retrieve(completed.id);
     assert.equal(streamed.id, completed.id);
     assert.deepEqual(streamed.output, completed.output);
-    // An answer not asked to be stored, and an unknown id: 404 in OpenAI's shape.
-    const notStored = await openai.responses.create({ model: 'auto', input: 'Do not keep.' });
+    // An answer asked not to be stored, and an unknown id: 404 in OpenAI's shape.
+    const notStored = await openai.responses.create({ model: 'auto', store: false, input: 'Do not keep.' });
     assert.equal(notStored.store, false);
     for (const id of [notStored.id, 'resp_nope']) {
       await assert.rejects(openai.responses.retrieve(id),

@@ -18,7 +18,10 @@ TEST(ResponsesConversation, WhatTheRequestAsks) {
       R"({"model":"m","input":"hi","store":true,"previous_response_id":"resp_1"})");
   EXPECT_EQ(c.previous_id, "resp_1");
   EXPECT_TRUE(c.store);
-  EXPECT_FALSE(responses_conversation(R"({"input":"hi"})").store);  // only an explicit true
+  // Left out (or null): kept, as OpenAI's default (the AI SDK then sends item_reference).
+  EXPECT_TRUE(responses_conversation(R"({"input":"hi"})").store);
+  EXPECT_TRUE(responses_conversation(R"({"input":"hi","store":null})").store);
+  EXPECT_FALSE(responses_conversation(R"({"input":"hi","store":false})").store);
   EXPECT_FALSE(responses_conversation(R"({"store":"yes"})").store);
   EXPECT_EQ(responses_conversation("not json").previous_id, "");
   EXPECT_EQ(responses_conversation(R"({"previous_response_id":null})").previous_id, "");

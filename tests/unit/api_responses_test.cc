@@ -151,7 +151,9 @@ TEST(ResponsesRequest, WhatOnlyTheResponsesApiCanCarry) {
       {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","image_url":"data:x"},{"type":"input_audio","input_audio":{}}]}]})",
        "input[0].content[1]: parts of type \"input_audio\""},
       {R"({"model":"m","input":[{"type":"item_reference","id":"msg_1"},{"role":"user","content":"x"}]})",
-       "input[0]: input items of type \"item_reference\""},
+       "input[0]: item_reference 'msg_1' (an item this gateway did not store: its replica's own)"},
+      {R"({"model":"m","input":[{"type":"web_search_call","id":"ws_1"},{"role":"user","content":"x"}]})",
+       "input[0]: input items of type \"web_search_call\""},
       {R"({"model":"m","input":"x","tools":[{"type":"function","name":"f"},{"type":"web_search"}]})",
        "tools[1]: tools of type \"web_search\""},
       {R"({"model":"m","input":"x","tool_choice":{"type":"file_search"}})",
@@ -166,7 +168,7 @@ TEST(ResponsesRequest, WhatOnlyTheResponsesApiCanCarry) {
         << c.body;
   }
   // The function tool stays; the built-in one is left out.
-  EXPECT_EQ(nlohmann::json::parse(parse_responses_request(cases[4].body)->chat_body)["tools"].size(),
+  EXPECT_EQ(nlohmann::json::parse(parse_responses_request(cases[5].body)->chat_body)["tools"].size(),
             1u);
 }
 
@@ -619,6 +621,53 @@ TEST(ResponsesStream, LogprobsRideWithTheirDeltas) {
   ASSERT_EQ(done.size(), 2u);
   EXPECT_EQ(final_text["logprobs"].size(), 2u);
   EXPECT_EQ(final_text["text"], "Hello");
+}
+
+// Settings chat completions has too: text.verbosity as chat's `verbosity`, an allowed_tools
+// tool_choice as chat's; max_tool_calls (a bound on built-in tool calls, which only a Responses
+// replica runs) accepted and repeated. They were left out without a word.
+TEST(ResponsesRequest, VerbosityAllowedToolsAndMaxToolCalls) {
+  auto r = parse_responses_request(R"({"model":"m","input":"x","max_tool_calls":2,
+      "text":{"verbosity":"low"},"tools":[{"type":"function","name":"f"},{"type":"function","name":"g"}],
+      "tool_choice":{"type":"allowed_tools","mode":"required","tools":[{"type":"function","name":"g"}]}})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->native_only, "");
+  const json chat = json::parse(r->chat_body);
+  EXPECT_EQ(chat["verbosity"], "low");
+  EXPECT_EQ(chat["tool_choice"], json::parse(R"({"type":"allowed_tools","allowed_tools":
+      {"mode":"required","tools":[{"type":"function","function":{"name":"g"}}]}})"));
+  EXPECT_FALSE(chat.contains("max_tool_calls"));
+  const json echoed = json::parse(r->echoed);
+  EXPECT_EQ(echoed["max_tool_calls"], 2);
+  EXPECT_EQ(echoed["text"]["verbosity"], "low");
+  // A stored prompt template is filled in by the provider, and an allowed tool of a built-in
+  // type only a Responses replica runs: native-only (they were dropped without a word).
+  struct Native {
+    const char* body;
+    const char* reason;
+  } native[] = {
+      {R"({"model":"m","input":"x","prompt":{"id":"pmpt_1","version":"2","variables":{"city":"Paris"}}})",
+       "prompt (a prompt template stored by the provider)"},
+      {R"({"model":"m","input":"x","tools":[{"type":"function","name":"f"}],
+          "tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"f"},{"type":"web_search"}]}})",
+       "tool_choice.tools[1]: tools of type \"web_search\""},
+  };
+  for (const auto& c : native) {
+    auto n = parse_responses_request(c.body);
+    ASSERT_TRUE(n) << c.body << " -> " << n.error().message;
+    EXPECT_EQ(n->native_only, std::string(c.reason) + ": passed only to replicas with api: responses");
+  }
+  for (const char* bad :
+       {R"({"model":"m","input":"x","text":{"verbosity":"loud"}})",
+        R"({"model":"m","input":"x","max_tool_calls":-1})",
+        R"({"model":"m","input":"x","max_tool_calls":"2"})",
+        R"({"model":"m","input":"x","tool_choice":{"type":"allowed_tools","mode":"none","tools":[{"type":"function","name":"f"}]}})",
+        R"({"model":"m","input":"x","tool_choice":{"type":"allowed_tools","mode":"auto","tools":[]}})",
+        R"({"model":"m","input":"x","tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"function"}]}})"}) {
+    auto b = parse_responses_request(bad);
+    ASSERT_FALSE(b) << bad;
+    EXPECT_EQ(b.error().kind, ErrorKind::kBadRequest) << bad;
+  }
 }
 
 TEST(ResponsesErrors, OpenAIShape) {

@@ -2,6 +2,7 @@
 // (api/responses.h).
 #include "api/responses.h"
 #include "api/responses_conversation.h"
+#include "api/responses_references.h"
 #include "pipeline/front_end.h"
 
 namespace switchboard::pipeline {
@@ -34,6 +35,9 @@ class ResponsesFront final : public FrontEnd {
   }
   std::unique_ptr<api::ConversationCapture> capture(std::string_view body) const override {
     return api::responses_capture(body);
+  }
+  std::unique_ptr<api::ItemReferences> references(std::string_view body) const override {
+    return api::responses_item_references(body);
   }
 };
 
