@@ -366,10 +366,18 @@ std::optional<std::string> completion_body_as_sse(std::string_view body, bool in
         if (call.is_object()) call["index"] = k++;
       out += event(chunk(index, {{"tool_calls", std::move(calls)}}, nullptr));
     }
+    // A legacy function call (`functions` requests) as its own delta.
+    if (message.contains("function_call") && message["function_call"].is_object())
+      out += event(chunk(index, {{"function_call", message["function_call"]}}, nullptr));
     nlohmann::json finish = "stop";
     if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
       finish = choice["finish_reason"];
-    out += event(chunk(index, nlohmann::json::object(), std::move(finish)));
+    nlohmann::json last = chunk(index, nlohmann::json::object(), std::move(finish));
+    // The stop string that ended it (vLLM's stop_reason, SGLang's matched_stop), on the finishing
+    // chunk as those servers stream it: the Messages translator and the cache read it there.
+    for (const char* key : {"stop_reason", "matched_stop"})
+      if (choice.contains(key) && !choice[key].is_null()) last["choices"][0][key] = choice[key];
+    out += event(last);
   }
   if (include_usage && whole.contains("usage") && whole["usage"].is_object()) {
     nlohmann::json u = head;

@@ -59,9 +59,9 @@ std::string without_unrequested_logprobs(std::string_view client_body, std::stri
 // content in pieces of about `piece_chars` characters with its token logprobs (whole tokens per
 // chunk, each chunk with its tokens' entries, when the entries spell the content; else all entries
 // on the last content chunk), its refusal (with the refusal's logprobs), its tool calls (one
-// delta, each call with its "index"), then a chunk
-// with its finish reason; the body's id, created, model and system_fingerprint on every chunk; a
-// usage chunk when `include_usage` and the body has usage; then "data: [DONE]". nullopt when the
+// delta, each call with its "index"), a legacy function_call (one delta), then a chunk with its
+// finish reason and the stop string that ended it (stop_reason / matched_stop, when present); the
+// body's id, created, model and system_fingerprint on every chunk; a usage chunk when `include_usage` and the body has usage; then "data: [DONE]". nullopt when the
 // body is not a JSON object with a `choices` array.
 std::optional<std::string> completion_body_as_sse(std::string_view body, bool include_usage,
                                                   std::size_t piece_chars = 24);

@@ -51,15 +51,19 @@ void ToolCallSequencer::take(const ToolCallPart& p, std::vector<ToolCallPart>& o
 ToolCallPart ToolCallSequencer::numbered(const ToolCallPart& p, bool later_in_chunk) {
   ToolCallPart n = p;
   if (!p.indexed) {
-    const bool starts = p.id.empty() ? !p.name.empty() : p.id != unindexed_id_;
-    if (!unindexed_ || later_in_chunk || starts) {
+    if (p.id.empty() && p.name.empty() && last_ && !later_in_chunk) {
+      n.index = *last_;  // a continuation: of the call the stream was on, indexed or not
+    } else if (!p.id.empty() && unindexed_ && p.id == unindexed_id_ && !later_in_chunk) {
+      n.index = *unindexed_;  // the id repeated on every piece
+    } else {
       unindexed_ = next_index_;
       unindexed_id_ = p.id;
+      n.index = *unindexed_;
     }
-    n.index = *unindexed_;
     n.indexed = true;
   }
   next_index_ = std::max(next_index_, n.index + 1);
+  last_ = n.index;
   return n;
 }
 

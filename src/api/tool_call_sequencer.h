@@ -13,8 +13,8 @@
 //
 // Pieces that name no index (some servers stream each call whole without one) are numbered here: a
 // piece with an id other than the current unnumbered call's starts a new call after every index
-// seen, as does one with a name and no id; one with neither continues it (unless an unindexed part
-// came before it in the same chunk) — they were all read as index 0 and merged into one call
+// seen, as does one with a name and no id; one with neither continues the call of the piece before
+// it, indexed or not (unless an unindexed part came before it in the same chunk) — they were all read as index 0 and merged into one call
 // whose arguments were two JSON values.
 //
 // Contract: what feed() and flush() return is a sequence of ToolCallPart in which each index
@@ -59,6 +59,7 @@ class ToolCallSequencer {
   std::size_t next_index_ = 0;             // one past every index seen
   std::optional<std::size_t> unindexed_;   // the index given to the current unnumbered call
   std::string unindexed_id_;               // and its id
+  std::optional<std::size_t> last_;        // the index of the last piece (after numbering)
 };
 
 }  // namespace switchboard::api

@@ -12,7 +12,6 @@
 #include "api/chat_request.h"
 #include "core/wall_clock.h"
 #include "access/credentials.h"
-#include "access/settings.h"
 #include "api/errors.h"
 #include "api/json_util.h"
 #include "api/responses_conversation.h"
@@ -258,11 +257,9 @@ awaitable<void> Gateway::handle(http::Exchange& ex) {
     if (method == verb::get) {
       http::Response r{http::bhttp::status::ok, 11};
       r.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
-      // Per-key series only where no key is configured (none to show) or the operator asked.
-      const auto rt = runtime();
-      const auto access = access::parse_access_settings(*rt->config);
-      const bool keys_in_use = !access || access->configured;
-      r.body() = metrics_.render(public_metrics_keys_ || !keys_in_use);
+      // Per-key series only where the operator asked (without keys there are none; after a
+      // reload removed `auth:`, those of the former keys remain).
+      r.body() = metrics_.render(public_metrics_keys_);
       co_return (void) co_await ex.respond(std::move(r));
     }
   } else {

@@ -97,9 +97,9 @@ class Gateway final : private ImplicitFeedbackSink {
   std::size_t replace_runtime(std::unique_ptr<Runtime> fresh);
   // Whether the public listener serves GET /metrics and GET /v1/decisions/{id} (both by default;
   // off when an admin listener serves them, config/admin_config.h). `metrics_keys`: its /metrics
-  // includes the per-key series (switchboard_key_*) while API keys are configured — only when the
-  // operator asked for the public /metrics next to an admin listener (admin.public_metrics); by
-  // default tenants calling the public listener do not read each other's names, teams and spend.
+  // includes the per-key series (switchboard_key_*) — only when the operator asked for the public
+  // /metrics next to an admin listener (admin.public_metrics); by default tenants calling the
+  // public listener do not read each other's names, teams and spend.
   // Set before serving.
   void set_public_endpoints(bool metrics, bool decisions, bool metrics_keys = false) {
     public_metrics_ = metrics;

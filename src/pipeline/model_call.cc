@@ -118,11 +118,13 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
     a.error = make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                          "replica " + rc.id + " of " + m.config->name + " answered " +
                              std::to_string(status) + " where a model's answer is 200");
-  } else if (status == 401 || status == 403 || status == 407) {
+  } else if (status == 401 || status == 407) {
     // The replica (or a proxy in front of it) refused the gateway's own credentials — the
     // operator's key, not the client's: passed on, it told the client its key was wrong and could
     // carry the operator's key prefix ("Incorrect API key provided: sk-abc***"). A broken replica
     // for this gateway: retried elsewhere, counted against its health; the client gets 502.
+    // (403 is passed on: providers and filters in front of models use it for refusals of the
+    // request's content — "your input was flagged" — which the client must see.)
     a.error = make_error(ErrorKind::kUpstreamError, "upstream_auth",
                          "replica " + rc.id + " of " + m.config->name + " refused the gateway's " +
                              "credentials (HTTP " + std::to_string(status) +
@@ -142,6 +144,12 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
       if (whole && problem.empty() && a.call->status() == 200 && st.streams(ctx)) {
         a.restreamed = a.api->whole_as_stream(ctx, *whole);
         if (!a.restreamed) problem = "a whole answer to a streaming request";
+        // Its events take several times the answer's bytes (each piece a chunk of its own): held
+        // to the bound a relayed stream has.
+        else if (a.restreamed->size() > m.config->max_stream_bytes)
+          problem = "a whole answer to a streaming request whose events exceed max_stream_bytes (" +
+                    std::to_string(m.config->max_stream_bytes) + ")";
+        if (!problem.empty()) a.restreamed.reset();
       }
       if (!problem.empty()) {
         // An HTML error page from a proxy in front of the model, a plain-text message, JSON of

@@ -35,6 +35,7 @@ describe('replicas answering otherwise than asked', () => {
   let chat;
   let anthropic;
   let refusing;
+  let flagging;
   let gw;
   before(async () => {
     // Ignores `stream`: always one JSON body.
@@ -54,12 +55,20 @@ describe('replicas answering otherwise than asked', () => {
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'Incorrect API key provided: sk-ope***-key', type: 'invalid_request_error', code: 'invalid_api_key', param: null } }));
     });
+    // A provider's refusal of the request's content: 403, for the client to see.
+    flagging = await fakeUpstream((req, res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'Your input was flagged by moderation', type: 'invalid_request_error', code: 'flagged', param: null } }));
+    });
     gw = await startGateway({
       env: { SB_IT_OPERATOR_KEY: 'sk-operator-key' },
       models: [
         model('ignores-stream', chat.url),
         model('claude-whole', [{ url: anthropic.url, api: 'anthropic' }]),
         model('wrong-key', [{ url: refusing.url, api_key_env: 'SB_IT_OPERATOR_KEY' }]),
+        model('flags', flagging.url),
+        // Its re-chunked events (several times the answer's bytes) exceed the stream bound.
+        model('ignores-stream-small', chat.url, { max_stream_bytes: 600 }),
         model('wrong-key-then-good', [{ url: refusing.url, api_key_env: 'SB_IT_OPERATOR_KEY' }, { url: chat.url }],
           { balancer: 'round_robin' }),
       ],
@@ -124,6 +133,14 @@ describe('replicas answering otherwise than asked', () => {
     assert.equal(r.text, 'mail me at jane.doe@example.com');
   });
 
+  test('re-chunked events over the model\'s max_stream_bytes: 502 upstream_bad_answer, not a stream past the bound', async () => {
+    const r = await streamChat(gw.base, chatBody('ignores-stream-small', 'weather?'));
+    assert.equal(r.status, 502, r.text);
+    assert.match(JSON.parse(r.text).error.message, /exceed max_stream_bytes \(600\)/);
+    const whole = await postChat(gw.base, chatBody('ignores-stream-small', 'weather?'));
+    assert.equal(whole.status, 200, 'not streamed, the same answer is within its bounds');
+  });
+
   test('a native Messages pass-through answered whole to a stream is 502 upstream_bad_answer, recorded', async () => {
     const r = await fetch(`${gw.base}/v1/messages`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
@@ -153,6 +170,10 @@ describe('replicas answering otherwise than asked', () => {
     assert.equal(refusing.requests.at(-1).headers.authorization, 'Bearer sk-operator-key');
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.attempts[0].result, 'upstream_auth');
+    // A 403 is the provider refusing the request's content: passed on as it came.
+    const flagged = await postChat(gw.base, chatBody('flags', 'hi'));
+    assert.equal(flagged.status, 403, flagged.text);
+    assert.equal(flagged.json.error.code, 'flagged');
     // Another replica of the model is tried.
     for (let i = 0; i < 4; i += 1) {
       const ok = await postChat(gw.base, chatBody('wrong-key-then-good', 'hi'));

@@ -24,6 +24,30 @@ std::vector<nlohmann::json> events_of(const std::string& sse) {
   return out;
 }
 
+// The stop string that ended the answer (vLLM stop_reason, SGLang matched_stop) rides on the
+// finishing chunk, where the Messages translator and the cache read it; a legacy function_call is
+// a delta of its own.
+TEST(CompletionBodyAsSse, StopStringAndLegacyFunctionCallSurvive) {
+  const std::string body = R"({"id":"c1","object":"chat.completion","created":7,"model":"m",
+    "choices":[{"index":0,"message":{"role":"assistant","content":"done END"},
+      "finish_reason":"stop","stop_reason":"END"},
+     {"index":1,"message":{"role":"assistant","content":null,
+      "function_call":{"name":"get","arguments":"{}"}},"finish_reason":"function_call",
+      "matched_stop":7}]})";
+  const auto ev = events_of(*completion_body_as_sse(body, false));
+  nlohmann::json finish0, finish1, call;
+  for (const auto& e : ev) {
+    if (!e.is_object()) continue;
+    const auto& c = e["choices"][0];
+    if (c["finish_reason"] == "stop") finish0 = c;
+    if (c["finish_reason"] == "function_call") finish1 = c;
+    if (c["delta"].contains("function_call")) call = c["delta"]["function_call"];
+  }
+  EXPECT_EQ(finish0["stop_reason"], "END");
+  EXPECT_EQ(finish1["matched_stop"], 7);
+  EXPECT_EQ(call, nlohmann::json({{"name", "get"}, {"arguments", "{}"}}));
+}
+
 TEST(CompletionBodyAsSse, ToolCallsChoicesAndUsageSurvive) {
   const std::string body = R"({"id":"c1","object":"chat.completion","created":7,"model":"m",
     "system_fingerprint":"fp","choices":[

@@ -43,7 +43,9 @@ TEST(ResponsesStream, TextInsideAToolCallWaitsForTheCall) {
   std::size_t k = 0;
   std::string text;
   for (const auto& e : events) {
-    if (e.name == "response.output_item.done") EXPECT_EQ(e.data["item"], output[k++]);
+    if (e.name == "response.output_item.done") {
+      EXPECT_EQ(e.data["item"], output[k++]);
+    }
     if (e.name == "response.output_text.delta") {
       EXPECT_EQ(e.data["item_id"], output[1]["id"]);
       text += e.data["delta"].get<std::string>();

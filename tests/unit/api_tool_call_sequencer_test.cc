@@ -180,6 +180,26 @@ TEST(ToolCallSequencer, CallsWithoutIndexAreNumberedByTheirIds) {
   EXPECT_EQ(r.at(3)[2], R"({"tz":"UTC"})");
 }
 
+// A stream that names the index on a call's first piece only: the later pieces continue it (they
+// became a second, nameless call in the first version of the numbering).
+TEST(ToolCallSequencer, ContinuationsWithoutIndexFollowTheIndexedCall) {
+  ToolCallSequencer s;
+  auto cont = [](std::string args) {
+    ToolCallPart p = part(0, std::move(args));
+    p.indexed = false;
+    return p;
+  };
+  std::vector<ToolCallPart> out;
+  for (auto& batch : std::vector<std::vector<ToolCallPart>>{
+           {part(0, "", "call_a", "f")}, {cont(R"({"x":)")}, {cont("1}")}}) {
+    auto got = s.feed(batch);
+    out.insert(out.end(), got.begin(), got.end());
+  }
+  const auto r = runs(out);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r.at(0), (std::vector<std::string>{"call_a", "f", R"({"x":1})"}));
+}
+
 // End to end through the Responses translator, from chunks without `index`, one whose arguments
 // are a JSON object rather than its text (as some servers send them): two function_call items.
 TEST(ToolCallSequencer, AResponsesClientGetsUnindexedCallsApart) {

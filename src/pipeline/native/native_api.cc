@@ -1,5 +1,7 @@
 #include "pipeline/native/native_api.h"
 
+#include <algorithm>
+
 #include "api/chat_request.h"
 #include "api/chat_response.h"
 #include "config/config.h"
@@ -31,7 +33,11 @@ std::optional<std::string> NativeApi::whole_as_stream(const RequestContext&,
 
 std::optional<std::string> chat_whole_as_stream(const RequestContext& ctx, std::string_view whole) {
   if (ctx.kind != RequestKind::kChat) return std::nullopt;  // embeddings have no stream
-  return api::completion_body_as_sse(whole, ctx.req.include_usage);
+  // Pieces of 24 characters, as multi-call plans stream, but at most ~512 pieces per answer: each
+  // piece is a chunk with the answer's id and model (~165 bytes), so a large answer cut in 24s
+  // took about seven times its size.
+  const std::size_t piece = std::max<std::size_t>(24, whole.size() / 512);
+  return api::completion_body_as_sse(whole, ctx.req.include_usage, piece);
 }
 
 std::string PassThroughApi::refusal(const RequestContext& ctx, const CallState& st,
