@@ -7,6 +7,7 @@
 #include "api/chat_reading.h"
 #include "api/chat_request.h"
 #include "api/json_util.h"
+#include "api/messages_output.h"
 #include "api/random_id.h"
 #include "api/tool_call_sequencer.h"
 
@@ -667,6 +668,16 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     if (serial.is_boolean() && serial.get<bool>() && chat.contains("tools"))
       chat["parallel_tool_calls"] = false;
   }
+  // Structured outputs and effort (api/messages_output.h).
+  auto output = messages_output(j);
+  if (!output) return output.error();
+  if (!output->response_format.is_null()) chat["response_format"] = output->response_format;
+  if (!output->reasoning_effort.empty()) r.reasoning_effort = output->reasoning_effort;
+  if (!output->native_only.empty())
+    only_natively(r.native_only, output->native_only + ": an output setting chat has none of");
+  // The MCP connector and a code-execution container: Anthropic runs them; a chat model cannot.
+  for (const char* k : {"mcp_servers", "container"})
+    if (!member(j, k).is_null()) only_natively(r.native_only, std::string(k));
   r.chat_body = dump_json(chat);
   return r;
 }

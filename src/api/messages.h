@@ -5,7 +5,8 @@
 // chat image_url part — tool_use, tool_result), `stop_sequences`,
 // `temperature`, `top_p`, `stream`, `tools` ({name, description, input_schema}), `tool_choice`
 // (auto, any, tool, none), `metadata` (ignored), `top_k` (checked, then ignored: chat completions
-// has none).
+// has none), `output_config` / `output_format` (structured outputs → response_format, effort →
+// reasoning_effort: api/messages_output.h). `mcp_servers` and `container` make it native-only.
 // Translated to one chat request: system first, tool_use blocks → assistant tool_calls,
 // tool_result blocks → role "tool" messages, stop_sequences → stop, tools → function tools.
 //
@@ -69,7 +70,8 @@ struct MessagesRequest {
 // assistant, `temperature` or `top_p` not a number in [0, 1] or `top_k` not a non-negative integer
 // (Anthropic's ranges; chat's temperature goes to 2), a block that is not an object with a string
 // type, an image in an assistant message or without a base64 or url source, a tool_use without id
-// or name, a tool_result without tool_use_id, a tool without name.
+// or name, a tool_result without tool_use_id, a tool without name, output settings Anthropic
+// refuses (api/messages_output.h).
 Result<MessagesRequest> parse_messages_request(std::string_view body);
 
 // A POST /v1/messages/count_tokens body: a Messages request without max_tokens (ignored when
