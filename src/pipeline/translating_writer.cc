@@ -63,6 +63,7 @@ awaitable<bool> TranslatingWriter::write_chunk(std::string_view data) {
 
 awaitable<bool> TranslatingWriter::stream_error(const Error& error) {
   std::string out = translator_.error_event(error);
+  if (out.empty()) co_return true;  // the translator ended the stream already (stream_failure())
   co_return co_await inner_.write_chunk(out);
 }
 

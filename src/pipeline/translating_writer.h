@@ -35,6 +35,12 @@ class TranslatingWriter final : public ResponseWriter {
   boost::asio::awaitable<bool> stream_error(const Error& error) override;
   boost::asio::awaitable<bool> finish_stream() override;
   const Error* refused_answer() const override { return refused_ ? &*refused_ : nullptr; }
+  std::string answer_problem(std::string_view chat_completion) const override {
+    return pass_ ? std::string() : translator_.answer_problem(chat_completion);
+  }
+  const Error* stream_failure() const override {
+    return pass_ ? nullptr : translator_.stream_failure();
+  }
 
  private:
   std::optional<Error> refused_;
