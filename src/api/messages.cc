@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <set>
 
 #include "api/chat_reading.h"
 #include "api/chat_request.h"
@@ -233,10 +234,22 @@ std::string stop_reason_of(std::string_view finish, bool tools) {
   return "end_turn";
 }
 
-json tool_input(const std::string& arguments) {
+// A tool call's arguments as a tool_use block's `input`: the JSON object they are ({} when there
+// are none: only whitespace); nullopt when they are anything else (not JSON, an array, a number…),
+// which Anthropic's `input` cannot be.
+std::optional<json> tool_input(std::string_view arguments) {
+  if (arguments.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object();
   json j = parse_json(arguments);
-  if (!j.is_discarded() && j.is_object()) return j;
-  return json::object();
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+// The error for a tool call whose arguments are not a JSON object.
+Error bad_tool_arguments(const std::string& name, std::string_view arguments) {
+  return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                    "the arguments of the tool call " + json(name).dump() +
+                        " are not a JSON object, which a tool_use block's input must be: " +
+                        std::string(arguments.substr(0, 200)));
 }
 
 // A new message's id: random, as Anthropic's are unique per message (it was the upstream's id,
@@ -285,11 +298,14 @@ class MessagesTranslator final : public AnswerTranslator {
     if (a->content.empty() && !a->refusal.empty())
       content.push_back({{"type", "text"}, {"text", a->refusal}});
     const std::string id = message_id();
-    for (const auto& tc : a->tool_calls)
+    for (const auto& tc : a->tool_calls) {
+      auto input = tool_input(tc.arguments);
+      if (!input) return bad_tool_arguments(tc.name, tc.arguments);
       content.push_back({{"type", "tool_use"},
                          {"id", tool_use_id(tc.id, id, tc.index)},
                          {"name", tc.name},
-                         {"input", tool_input(tc.arguments)}});
+                         {"input", std::move(*input)}});
+    }
     std::string stop = !a->refusal.empty() && a->tool_calls.empty()
                            ? "refusal"
                            : stop_reason_of(a->finish_reason, !a->tool_calls.empty());
@@ -306,10 +322,28 @@ class MessagesTranslator final : public AnswerTranslator {
     return dump_json(j);
   }
 
+  std::string answer_problem(std::string_view body) const override {
+    if (body.find("tool_calls") == std::string_view::npos) return {};  // the common case
+    auto a = read_chat_completion(body);
+    if (!a) return {};
+    for (const auto& tc : a->tool_calls)
+      if (!tool_input(tc.arguments))
+        return "a tool call " + json(tc.name).dump() +
+               " whose arguments are not a JSON object (a Messages client's tool_use input must be "
+               "one)";
+    return {};
+  }
+
   std::string event(std::string_view data) override {
     if (finished_) return "";
+    if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) return "";  // no data
     auto c = read_chat_chunk(data);
-    if (!c) return "";
+    // An event that is no JSON object: the answer cannot be read on, so the stream ends with an
+    // error (stream_failure(): the decision record says so), not without the part it carried.
+    if (!c)
+      return fail(make_error(ErrorKind::kUpstreamError, "upstream_bad_event",
+                             "the upstream sent an event that is not a JSON object: " +
+                                 std::string(data.substr(0, 200))));
     if (c->error)
       return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
@@ -322,12 +356,14 @@ class MessagesTranslator final : public AnswerTranslator {
     if (thinking_ && !c->reasoning_signature.empty())
       out += text_delta(Open::kThinking, thinking_block(""),
                         {{"type", "signature_delta"}, {"signature", c->reasoning_signature}});
-    for (const std::string* text : {&c->content, &c->refusal})
-      if (!text->empty())
-        out += text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
-                          {{"type", "text_delta"}, {"text", *text}});
+    if (finished_) return out;
+    for (const std::string* text : {&c->content, &c->refusal}) out += text_part(*text);
+    if (finished_) return out;
     refused_ = refused_ || !c->refusal.empty();
-    for (const auto& tc : tool_calls_.feed(c->tool_calls)) out += tool_part(tc);
+    for (const auto& tc : tool_calls_.feed(c->tool_calls)) {
+      out += tool_part(tc);
+      if (finished_) return out;
+    }
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
     if (!c->matched_stop.empty()) matched_stop_ = c->matched_stop;
     if (c->usage) usage_ = c->usage;
@@ -342,7 +378,9 @@ class MessagesTranslator final : public AnswerTranslator {
     if (finished_) return "";
     std::string out = start(ChatChunk{});
     for (const auto& tc : tool_calls_.flush()) out += tool_part(tc);  // calls held to the end
-    out += close_block();
+    if (!finished_) out += close_block();
+    if (!finished_) out += let_out_held_text();
+    if (finished_) return out;  // a call's arguments were not an object: an error ended it
     finished_ = true;
     json usage = usage_ ? usage_json(usage_) : json{{"output_tokens", 0}};
     std::string stop =
@@ -359,10 +397,14 @@ class MessagesTranslator final : public AnswerTranslator {
   std::string error_body(const Error& e) const override {
     return anthropic_error_json(anthropic_error_type(e.kind), e.message);
   }
+  // One error ends the stream: after message_stop or an error (the translator's own included:
+  // stream_failure()), nothing more is written.
   std::string error_event(const Error& e) override {
+    if (finished_) return "";
     finished_ = true;
     return named_event("error", error_body(e));
   }
+  const Error* stream_failure() const override { return failure_ ? &*failure_ : nullptr; }
   std::string upstream_error_body(unsigned status, std::string_view body) const override {
     const char* type = status == 400                    ? "invalid_request_error"
                        : status == 401                  ? "authentication_error"
@@ -388,14 +430,51 @@ class MessagesTranslator final : public AnswerTranslator {
     stop = "stop_sequence";
     return matched;
   }
-  // One tool call's piece, in ToolCallSequencer's order: a new index closes the open block and
-  // opens the call's tool_use block.
+  // Ends the stream with the translator's own error (stream_failure()).
+  std::string fail(Error e) {
+    if (finished_) return "";
+    std::string out = error_event(e);
+    failure_ = std::move(e);
+    return out;
+  }
+  // Text (content or refusal) of a chunk. Inside a tool call whose arguments are not yet a whole
+  // JSON value it is held (let_out_held_text(): a text block after the call), so that the call
+  // stays one block; else it goes into the open text block, after any text held.
+  std::string text_part(const std::string& text) {
+    if (text.empty()) return "";
+    if (open_ == Open::kTool && parse_json(open_args_).is_discarded()) {
+      held_text_ += text;
+      return "";
+    }
+    std::string all = std::move(held_text_) + text;
+    held_text_.clear();
+    return text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
+                      {{"type", "text_delta"}, {"text", std::move(all)}});
+  }
+  // The text held inside a call (closed: none is open) as a whole text block of its own.
+  std::string let_out_held_text() {
+    if (held_text_.empty()) return "";
+    std::string text = std::move(held_text_);
+    held_text_.clear();
+    std::string out = text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
+                                 {{"type", "text_delta"}, {"text", std::move(text)}});
+    out += close_block();
+    return out;
+  }
+  // One tool call's piece, in ToolCallSequencer's order: a new index closes the open block (and
+  // lets out the text held inside it) and opens the call's tool_use block. A piece for a call whose
+  // block closed (its arguments were a whole value) is dropped.
   std::string tool_part(const ToolCallPart& tc) {
     std::string out;
+    if (closed_tools_.contains(tc.index)) return out;
     if (open_ != Open::kTool || tc.index != tool_index_) {
       out += close_block();
+      if (open_ == Open::kNone && !finished_) out += let_out_held_text();
+      if (finished_) return out;
       open_ = Open::kTool;
       tool_index_ = tc.index;
+      tool_name_ = tc.name;
+      open_args_.clear();
       saw_tool_ = true;
       out += named_event("content_block_start", dump_json({{"type", "content_block_start"},
                                                            {"index", index_},
@@ -405,6 +484,7 @@ class MessagesTranslator final : public AnswerTranslator {
                                                              {"name", tc.name},
                                                              {"input", json::object()}}}}));
     }
+    open_args_ += tc.arguments;
     if (!tc.arguments.empty())
       out += named_event(
           "content_block_delta",
@@ -430,6 +510,7 @@ class MessagesTranslator final : public AnswerTranslator {
     std::string out;
     if (open_ != kind) {
       out += close_block();
+      if (finished_) return out;
       open_ = kind;
       out += named_event("content_block_start", dump_json({{"type", "content_block_start"},
                                                            {"index", index_},
@@ -440,8 +521,14 @@ class MessagesTranslator final : public AnswerTranslator {
                                                          {"delta", std::move(delta)}}));
     return out;
   }
+  // Closes the open block; a tool_use block whose arguments are not a JSON object ends the stream
+  // with an error instead (its client could not read the call's input).
   std::string close_block() {
     if (open_ == Open::kNone) return "";
+    if (open_ == Open::kTool) {
+      closed_tools_.insert(tool_index_);
+      if (!tool_input(open_args_)) return fail(bad_tool_arguments(tool_name_, open_args_));
+    }
     open_ = Open::kNone;
     std::string out = named_event("content_block_stop",
                                   dump_json({{"type", "content_block_stop"}, {"index", index_}}));
@@ -460,6 +547,11 @@ class MessagesTranslator final : public AnswerTranslator {
   Open open_ = Open::kNone;
   std::size_t index_ = 0;       // the current (or next) content block
   std::size_t tool_index_ = 0;  // the chat tool call the open tool_use block is
+  std::string tool_name_;       // and its name
+  std::string open_args_;       // its arguments so far
+  std::set<std::size_t> closed_tools_;  // the chat tool calls whose blocks closed
+  std::string held_text_;       // text that came inside the open tool call (text_part())
+  std::optional<Error> failure_;     // the error the translator ended the stream with
   ToolCallSequencer tool_calls_;
   std::string finish_reason_;
   std::optional<TokenCounts> usage_;
