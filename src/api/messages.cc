@@ -318,7 +318,7 @@ class MessagesTranslator final : public AnswerTranslator {
               {"stop_reason", std::move(stop)},
               {"stop_sequence", std::move(sequence)},
               {"usage", a->usage ? usage_json(a->usage)
-                                 : json{{"input_tokens", prompt_tokens_}, {"output_tokens", 0}}}};
+                                 : estimated_usage(estimated_output(*a, body))}};
     return dump_json(j);
   }
 
@@ -360,6 +360,7 @@ class MessagesTranslator final : public AnswerTranslator {
     for (const std::string* text : {&c->content, &c->refusal}) out += text_part(*text);
     if (finished_) return out;
     refused_ = refused_ || !c->refusal.empty();
+    if (!c->content.empty()) ++content_chunks_;
     for (const auto& tc : tool_calls_.feed(c->tool_calls)) {
       out += tool_part(tc);
       if (finished_) return out;
@@ -382,7 +383,9 @@ class MessagesTranslator final : public AnswerTranslator {
     if (!finished_) out += let_out_held_text();
     if (finished_) return out;  // a call's arguments were not an object: an error ended it
     finished_ = true;
-    json usage = usage_ ? usage_json(usage_) : json{{"output_tokens", 0}};
+    // Without the upstream's usage, the gateway's estimate, as the decision record counts it: the
+    // prompt's estimated tokens, one token per content chunk.
+    json usage = usage_ ? usage_json(usage_) : estimated_usage(content_chunks_);
     std::string stop =
         refused_ && !saw_tool_ ? "refusal" : stop_reason_of(finish_reason_, saw_tool_);
     json sequence = stop_sequence(stop, matched_stop_);
@@ -429,6 +432,14 @@ class MessagesTranslator final : public AnswerTranslator {
       return nullptr;
     stop = "stop_sequence";
     return matched;
+  }
+  // The usage reported without the upstream's: the prompt's estimate and `output` tokens.
+  json estimated_usage(std::int64_t output) const {
+    return {{"input_tokens", prompt_tokens_}, {"output_tokens", output}};
+  }
+  // A whole answer's output tokens as the decision record estimates them (its text, else its body).
+  static std::int64_t estimated_output(const ChatAnswer& a, std::string_view body) {
+    return estimate_tokens(!a.content.empty() ? a.content.size() : body.size());
   }
   // Ends the stream with the translator's own error (stream_failure()).
   std::string fail(Error e) {
@@ -551,6 +562,7 @@ class MessagesTranslator final : public AnswerTranslator {
   std::string open_args_;       // its arguments so far
   std::set<std::size_t> closed_tools_;  // the chat tool calls whose blocks closed
   std::string held_text_;       // text that came inside the open tool call (text_part())
+  std::int64_t content_chunks_ = 0;  // chunks with content: the output estimate without usage
   std::optional<Error> failure_;     // the error the translator ended the stream with
   ToolCallSequencer tool_calls_;
   std::string finish_reason_;

@@ -22,7 +22,9 @@
 // with one is an error (kUpstreamError "upstream_bad_answer" naming the tool; answer_problem()
 // says so before the answer is taken), and a stream ends with an error event when that call's
 // block would close; so does a stream at an event that is not a JSON object ("upstream_bad_event").
-// Either is the translator's stream_failure(). Errors are Anthropic's
+// Either is the translator's stream_failure(). Without the upstream's usage, the gateway's
+// estimate: the prompt's, and output tokens of the text (whole) or one per content chunk (a
+// stream's message_delta). Errors are Anthropic's
 // {"type":"error","error":{"type":"invalid_request_error","message":...}}.
 #pragma once
 

@@ -2,7 +2,8 @@
 // 35's sweep): structured outputs reach the chat replica as response_format, mcp_servers is
 // native-only, an event that is no JSON breaks the stream (for chat clients too, recorded alike),
 // text inside a streamed tool call comes after it, tool-call arguments that are not a JSON object
-// are a bad answer (retried on another replica whole, an error event streamed).
+// are a bad answer (retried on another replica whole, an error event streamed), and a stream
+// without usage reports the gateway's estimate.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
@@ -155,5 +156,15 @@ describe('Messages over chat replicas: what Messages cannot take as sent', () =>
     d = await getDecision(gw.base, s.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'stream_broken');
     assert.match(d.error?.message, /"weather"/);
+  });
+
+  test('a stream without usage reports the estimate the decision record counts', async () => {
+    const s = await postJson(gw.base, '/v1/messages', { model: 'chat-m', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'nousage' }] });
+    const delta = s.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6))).find((e) => e.type === 'message_delta');
+    const d = await getDecision(gw.base, s.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'ok');
+    assert.equal(delta.usage.output_tokens, d.usage.completion_tokens);
+    assert.equal(delta.usage.output_tokens, 3);
+    assert.equal(delta.usage.input_tokens, d.usage.prompt_tokens);
   });
 });

@@ -1,6 +1,6 @@
 // The Messages translation's answers to what chat upstreams send that Messages cannot carry as
 // sent (session 35's sweep): text inside a streamed tool call, arguments that are not a JSON
-// object, events that are not JSON.
+// object, events that are not JSON, a stream without usage.
 #include <gtest/gtest.h>
 
 #include "api/messages.h"
@@ -154,6 +154,28 @@ TEST(MessagesStream, AnEventThatIsNotJsonEndsTheStreamWithAnError) {
   auto w = messages_translator(nullptr);
   EXPECT_EQ(parse_events(w->event(R"({"error":{"message":"boom"}})")).back().name, "error");
   EXPECT_EQ(w->stream_failure(), nullptr);
+}
+
+// Without the upstream's usage, message_delta reports the gateway's estimate as the decision
+// record counts it (the prompt's estimate, one token per content chunk); it said 0 output tokens.
+// A whole answer likewise reports its text's estimate.
+TEST(MessagesStream, WithoutUsageTheEstimateIsReported) {
+  auto t = messages_translator(nullptr);
+  t->set_prompt_tokens(42);
+  auto events = parse_events(run_stream(
+      *t, {chunk({{"content", "Hel"}}), chunk({{"content", "lo"}}), chunk(json::object(), "stop"),
+           "[DONE]"}));
+  ASSERT_EQ(events.at(events.size() - 2).name, "message_delta");
+  EXPECT_EQ(events.at(events.size() - 2).data["usage"],
+            (json{{"input_tokens", 42}, {"output_tokens", 2}}));
+
+  json whole = json::parse(chat_completion("A reply of some forty characters or so."));
+  whole.erase("usage");
+  auto w = messages_translator(nullptr);
+  w->set_prompt_tokens(42);
+  json j = json::parse(*w->whole(whole.dump()));
+  EXPECT_EQ(j["usage"]["input_tokens"], 42);
+  EXPECT_GT(j["usage"]["output_tokens"].get<int>(), 0);
 }
 
 }  // namespace
