@@ -348,14 +348,8 @@ class MessagesTranslator final : public AnswerTranslator {
       return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     std::string out = start(*c);
-    if (thinking_ && !c->reasoning.empty())
-      out += text_delta(Open::kThinking, thinking_block(""),
-                        {{"type", "thinking_delta"}, {"thinking", c->reasoning}});
-    // The thinking's signature closes its block (Anthropic sends it last, before the block stops);
-    // a signature without thinking text opens the block itself.
-    if (thinking_ && !c->reasoning_signature.empty())
-      out += text_delta(Open::kThinking, thinking_block(""),
-                        {{"type", "signature_delta"}, {"signature", c->reasoning_signature}});
+    if (thinking_ && (!c->reasoning.empty() || !c->reasoning_signature.empty()))
+      out += thinking_part(c->reasoning, c->reasoning_signature);
     if (finished_) return out;
     for (const std::string* text : {&c->content, &c->refusal}) out += text_part(*text);
     if (finished_) return out;
@@ -380,7 +374,7 @@ class MessagesTranslator final : public AnswerTranslator {
     std::string out = start(ChatChunk{});
     for (const auto& tc : tool_calls_.flush()) out += tool_part(tc);  // calls held to the end
     if (!finished_) out += close_block();
-    if (!finished_) out += let_out_held_text();
+    if (!finished_) out += let_out_held();
     if (finished_) return out;  // a call's arguments were not an object: an error ended it
     finished_ = true;
     // Without the upstream's usage, the gateway's estimate, as the decision record counts it: the
@@ -448,27 +442,61 @@ class MessagesTranslator final : public AnswerTranslator {
     failure_ = std::move(e);
     return out;
   }
-  // Text (content or refusal) of a chunk. Inside a tool call whose arguments are not yet a whole
-  // JSON value it is held (let_out_held_text(): a text block after the call), so that the call
-  // stays one block; else it goes into the open text block, after any text held.
+  // A tool call is open and its arguments are not yet a whole JSON value.
+  bool inside_call() const {
+    return open_ == Open::kTool && parse_json(open_args_).is_discarded();
+  }
+  // Text (content or refusal) of a chunk. Inside a call it is held (let_out_held(): a text
+  // block after the call), so that the call stays one block; else it goes into the open text
+  // block, after any text held.
   std::string text_part(const std::string& text) {
     if (text.empty()) return "";
-    if (open_ == Open::kTool && parse_json(open_args_).is_discarded()) {
+    if (inside_call()) {
       held_text_ += text;
       return "";
     }
+    std::string out;
+    if (!held_thinking_.empty() || !held_signature_.empty()) out += let_out_held();
     std::string all = std::move(held_text_) + text;
     held_text_.clear();
-    return text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
-                      {{"type", "text_delta"}, {"text", std::move(all)}});
+    return out + text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
+                            {{"type", "text_delta"}, {"text", std::move(all)}});
   }
-  // The text held inside a call (closed: none is open) as a whole text block of its own.
-  std::string let_out_held_text() {
-    if (held_text_.empty()) return "";
-    std::string text = std::move(held_text_);
+  // Reasoning (the client asked for thinking), held inside a call as text is. The signature
+  // closes its block (Anthropic sends it last, before the block stops); a signature without
+  // thinking text opens the block itself.
+  std::string thinking_part(const std::string& thinking, const std::string& signature) {
+    if (inside_call()) {
+      held_thinking_ += thinking;
+      if (!signature.empty()) held_signature_ = signature;
+      return "";
+    }
+    std::string out;
+    if (!held_thinking_.empty() || !held_signature_.empty() || !held_text_.empty())
+      out += let_out_held();
+    if (!thinking.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "thinking_delta"}, {"thinking", thinking}});
+    if (!signature.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "signature_delta"}, {"signature", signature}});
+    return out;
+  }
+  // What was held inside a call, as blocks of their own after it: the thinking, then the text.
+  std::string let_out_held() {
+    std::string out;
+    if (!held_thinking_.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "thinking_delta"}, {"thinking", std::move(held_thinking_)}});
+    if (!held_signature_.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "signature_delta"}, {"signature", std::move(held_signature_)}});
+    if (!held_text_.empty())
+      out += text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
+                        {{"type", "text_delta"}, {"text", std::move(held_text_)}});
+    held_thinking_.clear();
+    held_signature_.clear();
     held_text_.clear();
-    std::string out = text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
-                                 {{"type", "text_delta"}, {"text", std::move(text)}});
     out += close_block();
     return out;
   }
@@ -480,7 +508,7 @@ class MessagesTranslator final : public AnswerTranslator {
     if (closed_tools_.contains(tc.index)) return out;
     if (open_ != Open::kTool || tc.index != tool_index_) {
       out += close_block();
-      if (open_ == Open::kNone && !finished_) out += let_out_held_text();
+      if (open_ == Open::kNone && !finished_) out += let_out_held();
       if (finished_) return out;
       open_ = Open::kTool;
       tool_index_ = tc.index;
@@ -562,6 +590,7 @@ class MessagesTranslator final : public AnswerTranslator {
   std::string open_args_;       // its arguments so far
   std::set<std::size_t> closed_tools_;  // the chat tool calls whose blocks closed
   std::string held_text_;       // text that came inside the open tool call (text_part())
+  std::string held_thinking_, held_signature_;  // and reasoning (thinking_part())
   std::int64_t content_chunks_ = 0;  // chunks with content: the output estimate without usage
   std::optional<Error> failure_;     // the error the translator ended the stream with
   ToolCallSequencer tool_calls_;

@@ -16,8 +16,8 @@
 // `stop_sequence` the string, when the upstream named which of the request's stop sequences ended
 // the answer: MessagesRequest::stop_sequences), usage input, output and cache-read tokens. A chunk stream becomes message_start, content_block_start,
 // content_block_delta (thinking_delta, text_delta, input_json_delta), content_block_stop,
-// message_delta, message_stop. Text that arrives inside a tool call (its arguments not yet a whole
-// JSON value) is held and comes as a text block after the call's block. A tool call whose
+// message_delta, message_stop. Text (and reasoning) that arrives inside a tool call (its arguments
+// not yet a whole JSON value) is held and comes as a text (thinking) block after the call's block. A tool call whose
 // arguments are not a JSON object (none at all is {}) cannot be a tool_use block: a whole answer
 // with one is an error (kUpstreamError "upstream_bad_answer" naming the tool; answer_problem()
 // says so before the answer is taken), and a stream ends with an error event when that call's

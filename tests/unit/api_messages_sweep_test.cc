@@ -78,6 +78,28 @@ TEST(MessagesStream, TextInsideAToolCallComesAfterIt) {
   EXPECT_EQ(names(events).back(), "message_stop");
 }
 
+// Reasoning inside a call is held as text is, and comes as a thinking block after the call (the
+// call was cut in two; with the arguments checked, it would have ended the stream with an error).
+TEST(MessagesStream, ReasoningInsideAToolCallComesAfterIt) {
+  MessagesRequest req;
+  req.thinking = true;
+  auto t = messages_translator(&req);
+  auto events = parse_events(run_stream(
+      *t, {call_piece(R"({"a":)", true), chunk({{"reasoning_content", "hmm"}}),
+           chunk({{"content", "and text"}}), call_piece("1}"), chunk(json::object(), "tool_calls"),
+           "[DONE]"}));
+  auto b = blocks(events);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0]["type"], "tool_use");
+  EXPECT_EQ(joined(events, 0, "partial_json"), R"({"a":1})");
+  EXPECT_EQ(b[1]["type"], "thinking");
+  EXPECT_EQ(joined(events, 1, "thinking"), "hmm");
+  EXPECT_EQ(b[2]["type"], "text");
+  EXPECT_EQ(joined(events, 2, "text"), "and text");
+  EXPECT_EQ(names(events).back(), "message_stop");
+  EXPECT_EQ(t->stream_failure(), nullptr);
+}
+
 // A whole answer whose call's arguments are not a JSON object is a bad answer naming the tool (it
 // was `input: {}`); none at all is {}. answer_problem() says so before the answer is taken, so
 // that the gateway retries elsewhere.
