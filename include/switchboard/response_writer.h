@@ -34,6 +34,16 @@ class ResponseWriter {
   // Why respond() wrote an error instead of the 200 answer it was given (an answer the API's
   // shape cannot carry: pipeline/translating_writer.h), or null. Wrappers pass it on.
   virtual const Error* refused_answer() const { return nullptr; }
+  // Why write_chunk() ended the stream with an error of its own instead of what it was given (an
+  // upstream event the API's shape cannot carry: api::AnswerTranslator::stream_failure()), or
+  // null. Wrappers pass it on.
+  virtual const Error* stream_failure() const { return nullptr; }
+  // What in a whole chat-completions answer this writer's API cannot carry (api::AnswerTranslator::
+  // answer_problem()), "" when nothing: the replica's answer is then a bad one (model_call.cc).
+  virtual std::string answer_problem(std::string_view chat_completion) const {
+    (void)chat_completion;
+    return {};
+  }
 };
 
 }  // namespace switchboard

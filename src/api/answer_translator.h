@@ -29,12 +29,21 @@ class AnswerTranslator {
   virtual std::string finish() = 0;
   // An error answered before anything was sent: the API's JSON error body.
   virtual std::string error_body(const Error& error) const = 0;
-  // An error after a stream started: the API's error event(s), ending the stream.
+  // An error after a stream started: the API's error event(s), ending the stream ("" when it has
+  // ended already).
   virtual std::string error_event(const Error& error) = 0;
-  // The upstream's stream could not be read (an event whose data is not JSON): event() ended the
-  // client's stream with the API's error event and translates nothing more; the gateway records
-  // the answer as broken (TranslatingWriter::refused_answer()). Null while the stream reads fine.
-  virtual const Error* broken() const { return nullptr; }
+  // The error the translator ended a stream with on its own, because the upstream sent something
+  // the API cannot carry (an event that is not JSON, a tool call's arguments that are not an
+  // object), or null. The gateway ends the stream there and records it broken
+  // (ResponseWriter::stream_failure()).
+  virtual const Error* stream_failure() const { return nullptr; }
+  // What in a whole chat.completion (a replica's 200 answer, checked before it is taken) the API
+  // cannot carry, to follow "answered 200 with "; "" when nothing. An answer with such a part is a
+  // bad answer of that replica (retried elsewhere) rather than a 502 once taken.
+  virtual std::string answer_problem(std::string_view chat_completion) const {
+    (void)chat_completion;
+    return {};
+  }
   // An upstream's own non-200 body (OpenAI-shaped, or anything) in the API's error shape.
   virtual std::string upstream_error_body(unsigned status, std::string_view body) const = 0;
   // The stored-conversation state the API's answers report, set by the gateway before any answer

@@ -3,10 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <set>
 
 #include "api/chat_reading.h"
 #include "api/chat_request.h"
 #include "api/json_util.h"
+#include "api/messages_output.h"
 #include "api/random_id.h"
 #include "api/tool_call_sequencer.h"
 
@@ -232,10 +234,22 @@ std::string stop_reason_of(std::string_view finish, bool tools) {
   return "end_turn";
 }
 
-json tool_input(const std::string& arguments) {
+// A tool call's arguments as a tool_use block's `input`: the JSON object they are ({} when there
+// are none: only whitespace); nullopt when they are anything else (not JSON, an array, a number…),
+// which Anthropic's `input` cannot be.
+std::optional<json> tool_input(std::string_view arguments) {
+  if (arguments.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object();
   json j = parse_json(arguments);
-  if (!j.is_discarded() && j.is_object()) return j;
-  return json::object();
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+// The error for a tool call whose arguments are not a JSON object.
+Error bad_tool_arguments(const std::string& name, std::string_view arguments) {
+  return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
+                    "the arguments of the tool call " + json(name).dump() +
+                        " are not a JSON object, which a tool_use block's input must be: " +
+                        std::string(arguments.substr(0, 200)));
 }
 
 // A new message's id: random, as Anthropic's are unique per message (it was the upstream's id,
@@ -284,11 +298,14 @@ class MessagesTranslator final : public AnswerTranslator {
     if (a->content.empty() && !a->refusal.empty())
       content.push_back({{"type", "text"}, {"text", a->refusal}});
     const std::string id = message_id();
-    for (const auto& tc : a->tool_calls)
+    for (const auto& tc : a->tool_calls) {
+      auto input = tool_input(tc.arguments);
+      if (!input) return bad_tool_arguments(tc.name, tc.arguments);
       content.push_back({{"type", "tool_use"},
                          {"id", tool_use_id(tc.id, id, tc.index)},
                          {"name", tc.name},
-                         {"input", tool_input(tc.arguments)}});
+                         {"input", std::move(*input)}});
+    }
     std::string stop = !a->refusal.empty() && a->tool_calls.empty()
                            ? "refusal"
                            : stop_reason_of(a->finish_reason, !a->tool_calls.empty());
@@ -301,32 +318,47 @@ class MessagesTranslator final : public AnswerTranslator {
               {"stop_reason", std::move(stop)},
               {"stop_sequence", std::move(sequence)},
               {"usage", a->usage ? usage_json(a->usage)
-                                 : json{{"input_tokens", prompt_tokens_}, {"output_tokens", 0}}}};
+                                 : estimated_usage(estimated_output(*a, body))}};
     return dump_json(j);
+  }
+
+  std::string answer_problem(std::string_view body) const override {
+    if (body.find("tool_calls") == std::string_view::npos) return {};  // the common case
+    auto a = read_chat_completion(body);
+    if (!a) return {};
+    for (const auto& tc : a->tool_calls)
+      if (!tool_input(tc.arguments))
+        return "a tool call " + json(tc.name).dump() +
+               " whose arguments are not a JSON object (a Messages client's tool_use input must be "
+               "one)";
+    return {};
   }
 
   std::string event(std::string_view data) override {
     if (finished_) return "";
+    if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) return "";  // no data
     auto c = read_chat_chunk(data);
-    if (!c) return "";
+    // An event that is no JSON object: the answer cannot be read on, so the stream ends with an
+    // error (stream_failure(): the decision record says so), not without the part it carried.
+    if (!c)
+      return fail(make_error(ErrorKind::kUpstreamError, "upstream_bad_event",
+                             "the upstream sent an event that is not a JSON object: " +
+                                 upstream_error_message(data.substr(0, 120))));
     if (c->error)
       return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
     std::string out = start(*c);
-    if (thinking_ && !c->reasoning.empty())
-      out += text_delta(Open::kThinking, thinking_block(""),
-                        {{"type", "thinking_delta"}, {"thinking", c->reasoning}});
-    // The thinking's signature closes its block (Anthropic sends it last, before the block stops);
-    // a signature without thinking text opens the block itself.
-    if (thinking_ && !c->reasoning_signature.empty())
-      out += text_delta(Open::kThinking, thinking_block(""),
-                        {{"type", "signature_delta"}, {"signature", c->reasoning_signature}});
-    for (const std::string* text : {&c->content, &c->refusal})
-      if (!text->empty())
-        out += text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
-                          {{"type", "text_delta"}, {"text", *text}});
+    if (thinking_ && (!c->reasoning.empty() || !c->reasoning_signature.empty()))
+      out += thinking_part(c->reasoning, c->reasoning_signature);
+    if (finished_) return out;
+    for (const std::string* text : {&c->content, &c->refusal}) out += text_part(*text);
+    if (finished_) return out;
     refused_ = refused_ || !c->refusal.empty();
-    for (const auto& tc : tool_calls_.feed(c->tool_calls)) out += tool_part(tc);
+    if (!c->content.empty()) ++content_chunks_;
+    for (const auto& tc : tool_calls_.feed(c->tool_calls)) {
+      out += tool_part(tc);
+      if (finished_) return out;
+    }
     if (!c->finish_reason.empty()) finish_reason_ = c->finish_reason;
     if (!c->matched_stop.empty()) matched_stop_ = c->matched_stop;
     if (c->usage) usage_ = c->usage;
@@ -341,9 +373,13 @@ class MessagesTranslator final : public AnswerTranslator {
     if (finished_) return "";
     std::string out = start(ChatChunk{});
     for (const auto& tc : tool_calls_.flush()) out += tool_part(tc);  // calls held to the end
-    out += close_block();
+    if (!finished_) out += close_block();
+    if (!finished_) out += let_out_held();
+    if (finished_) return out;  // a call's arguments were not an object: an error ended it
     finished_ = true;
-    json usage = usage_ ? usage_json(usage_) : json{{"output_tokens", 0}};
+    // Without the upstream's usage, the gateway's estimate, as the decision record counts it: the
+    // prompt's estimated tokens, one token per content chunk.
+    json usage = usage_ ? usage_json(usage_) : estimated_usage(content_chunks_);
     std::string stop =
         refused_ && !saw_tool_ ? "refusal" : stop_reason_of(finish_reason_, saw_tool_);
     json sequence = stop_sequence(stop, matched_stop_);
@@ -358,10 +394,14 @@ class MessagesTranslator final : public AnswerTranslator {
   std::string error_body(const Error& e) const override {
     return anthropic_error_json(anthropic_error_type(e.kind), e.message);
   }
+  // One error ends the stream: after message_stop or an error (the translator's own included:
+  // stream_failure()), nothing more is written.
   std::string error_event(const Error& e) override {
+    if (finished_) return "";
     finished_ = true;
     return named_event("error", error_body(e));
   }
+  const Error* stream_failure() const override { return failure_ ? &*failure_ : nullptr; }
   std::string upstream_error_body(unsigned status, std::string_view body) const override {
     const char* type = status == 400                    ? "invalid_request_error"
                        : status == 401                  ? "authentication_error"
@@ -387,14 +427,93 @@ class MessagesTranslator final : public AnswerTranslator {
     stop = "stop_sequence";
     return matched;
   }
-  // One tool call's piece, in ToolCallSequencer's order: a new index closes the open block and
-  // opens the call's tool_use block.
+  // The usage reported without the upstream's: the prompt's estimate and `output` tokens.
+  json estimated_usage(std::int64_t output) const {
+    return {{"input_tokens", prompt_tokens_}, {"output_tokens", output}};
+  }
+  // A whole answer's output tokens as the decision record estimates them (its text, else its body).
+  static std::int64_t estimated_output(const ChatAnswer& a, std::string_view body) {
+    return estimate_tokens(!a.content.empty() ? a.content.size() : body.size());
+  }
+  // Ends the stream with the translator's own error (stream_failure()).
+  std::string fail(Error e) {
+    if (finished_) return "";
+    std::string out = error_event(e);
+    failure_ = std::move(e);
+    return out;
+  }
+  // A tool call is open and its arguments are not yet a whole JSON value.
+  bool inside_call() const {
+    return open_ == Open::kTool && parse_json(open_args_).is_discarded();
+  }
+  // Text (content or refusal) of a chunk. Inside a call it is held (let_out_held(): a text
+  // block after the call), so that the call stays one block; else it goes into the open text
+  // block, after any text held.
+  std::string text_part(const std::string& text) {
+    if (text.empty()) return "";
+    if (inside_call()) {
+      held_text_ += text;
+      return "";
+    }
+    std::string out;
+    if (!held_thinking_.empty() || !held_signature_.empty()) out += let_out_held();
+    std::string all = std::move(held_text_) + text;
+    held_text_.clear();
+    return out + text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
+                            {{"type", "text_delta"}, {"text", std::move(all)}});
+  }
+  // Reasoning (the client asked for thinking), held inside a call as text is. The signature
+  // closes its block (Anthropic sends it last, before the block stops); a signature without
+  // thinking text opens the block itself.
+  std::string thinking_part(const std::string& thinking, const std::string& signature) {
+    if (inside_call()) {
+      held_thinking_ += thinking;
+      if (!signature.empty()) held_signature_ = signature;
+      return "";
+    }
+    std::string out;
+    if (!held_thinking_.empty() || !held_signature_.empty() || !held_text_.empty())
+      out += let_out_held();
+    if (!thinking.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "thinking_delta"}, {"thinking", thinking}});
+    if (!signature.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "signature_delta"}, {"signature", signature}});
+    return out;
+  }
+  // What was held inside a call, as blocks of their own after it: the thinking, then the text.
+  std::string let_out_held() {
+    std::string out;
+    if (!held_thinking_.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "thinking_delta"}, {"thinking", std::move(held_thinking_)}});
+    if (!held_signature_.empty())
+      out += text_delta(Open::kThinking, thinking_block(""),
+                        {{"type", "signature_delta"}, {"signature", std::move(held_signature_)}});
+    if (!held_text_.empty())
+      out += text_delta(Open::kText, {{"type", "text"}, {"text", ""}},
+                        {{"type", "text_delta"}, {"text", std::move(held_text_)}});
+    held_thinking_.clear();
+    held_signature_.clear();
+    held_text_.clear();
+    out += close_block();
+    return out;
+  }
+  // One tool call's piece, in ToolCallSequencer's order: a new index closes the open block (and
+  // lets out the text held inside it) and opens the call's tool_use block. A piece for a call whose
+  // block closed (its arguments were a whole value) is dropped.
   std::string tool_part(const ToolCallPart& tc) {
     std::string out;
+    if (closed_tools_.contains(tc.index)) return out;
     if (open_ != Open::kTool || tc.index != tool_index_) {
       out += close_block();
+      if (open_ == Open::kNone && !finished_) out += let_out_held();
+      if (finished_) return out;
       open_ = Open::kTool;
       tool_index_ = tc.index;
+      tool_name_ = tc.name;
+      open_args_.clear();
       saw_tool_ = true;
       out += named_event("content_block_start", dump_json({{"type", "content_block_start"},
                                                            {"index", index_},
@@ -404,6 +523,7 @@ class MessagesTranslator final : public AnswerTranslator {
                                                              {"name", tc.name},
                                                              {"input", json::object()}}}}));
     }
+    open_args_ += tc.arguments;
     if (!tc.arguments.empty())
       out += named_event(
           "content_block_delta",
@@ -429,6 +549,7 @@ class MessagesTranslator final : public AnswerTranslator {
     std::string out;
     if (open_ != kind) {
       out += close_block();
+      if (finished_) return out;
       open_ = kind;
       out += named_event("content_block_start", dump_json({{"type", "content_block_start"},
                                                            {"index", index_},
@@ -439,8 +560,14 @@ class MessagesTranslator final : public AnswerTranslator {
                                                          {"delta", std::move(delta)}}));
     return out;
   }
+  // Closes the open block; a tool_use block whose arguments are not a JSON object ends the stream
+  // with an error instead (its client could not read the call's input).
   std::string close_block() {
     if (open_ == Open::kNone) return "";
+    if (open_ == Open::kTool) {
+      closed_tools_.insert(tool_index_);
+      if (!tool_input(open_args_)) return fail(bad_tool_arguments(tool_name_, open_args_));
+    }
     open_ = Open::kNone;
     std::string out = named_event("content_block_stop",
                                   dump_json({{"type", "content_block_stop"}, {"index", index_}}));
@@ -459,6 +586,13 @@ class MessagesTranslator final : public AnswerTranslator {
   Open open_ = Open::kNone;
   std::size_t index_ = 0;       // the current (or next) content block
   std::size_t tool_index_ = 0;  // the chat tool call the open tool_use block is
+  std::string tool_name_;       // and its name
+  std::string open_args_;       // its arguments so far
+  std::set<std::size_t> closed_tools_;  // the chat tool calls whose blocks closed
+  std::string held_text_;       // text that came inside the open tool call (text_part())
+  std::string held_thinking_, held_signature_;  // and reasoning (thinking_part())
+  std::int64_t content_chunks_ = 0;  // chunks with content: the output estimate without usage
+  std::optional<Error> failure_;     // the error the translator ended the stream with
   ToolCallSequencer tool_calls_;
   std::string finish_reason_;
   std::optional<TokenCounts> usage_;
@@ -667,6 +801,16 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     if (serial.is_boolean() && serial.get<bool>() && chat.contains("tools"))
       chat["parallel_tool_calls"] = false;
   }
+  // Structured outputs and effort (api/messages_output.h).
+  auto output = messages_output(j);
+  if (!output) return output.error();
+  if (!output->response_format.is_null()) chat["response_format"] = output->response_format;
+  if (!output->reasoning_effort.empty()) r.reasoning_effort = output->reasoning_effort;
+  if (!output->native_only.empty())
+    only_natively(r.native_only, output->native_only + ": an output setting chat has none of");
+  // The MCP connector and a code-execution container: Anthropic runs them; a chat model cannot.
+  for (const char* k : {"mcp_servers", "container"})
+    if (!member(j, k).is_null()) only_natively(r.native_only, std::string(k));
   r.chat_body = dump_json(chat);
   return r;
 }

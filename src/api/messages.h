@@ -5,7 +5,8 @@
 // chat image_url part — tool_use, tool_result), `stop_sequences`,
 // `temperature`, `top_p`, `stream`, `tools` ({name, description, input_schema}), `tool_choice`
 // (auto, any, tool, none), `metadata` (ignored), `top_k` (checked, then ignored: chat completions
-// has none).
+// has none), `output_config` / `output_format` (structured outputs → response_format, effort →
+// reasoning_effort: api/messages_output.h). `mcp_servers` and `container` make it native-only.
 // Translated to one chat request: system first, tool_use blocks → assistant tool_calls,
 // tool_result blocks → role "tool" messages, stop_sequences → stop, tools → function tools.
 //
@@ -15,7 +16,15 @@
 // `stop_sequence` the string, when the upstream named which of the request's stop sequences ended
 // the answer: MessagesRequest::stop_sequences), usage input, output and cache-read tokens. A chunk stream becomes message_start, content_block_start,
 // content_block_delta (thinking_delta, text_delta, input_json_delta), content_block_stop,
-// message_delta, message_stop. Errors are Anthropic's
+// message_delta, message_stop. Text (and reasoning) that arrives inside a tool call (its arguments
+// not yet a whole JSON value) is held and comes as a text (thinking) block after the call's block. A tool call whose
+// arguments are not a JSON object (none at all is {}) cannot be a tool_use block: a whole answer
+// with one is an error (kUpstreamError "upstream_bad_answer" naming the tool; answer_problem()
+// says so before the answer is taken), and a stream ends with an error event when that call's
+// block would close; so does a stream at an event that is not a JSON object ("upstream_bad_event").
+// Either is the translator's stream_failure(). Without the upstream's usage, the gateway's
+// estimate: the prompt's, and output tokens of the text (whole) or one per content chunk (a
+// stream's message_delta). Errors are Anthropic's
 // {"type":"error","error":{"type":"invalid_request_error","message":...}}.
 #pragma once
 
@@ -69,7 +78,8 @@ struct MessagesRequest {
 // assistant, `temperature` or `top_p` not a number in [0, 1] or `top_k` not a non-negative integer
 // (Anthropic's ranges; chat's temperature goes to 2), a block that is not an object with a string
 // type, an image in an assistant message or without a base64 or url source, a tool_use without id
-// or name, a tool_result without tool_use_id, a tool without name.
+// or name, a tool_result without tool_use_id, a tool without name, output settings Anthropic
+// refuses (api/messages_output.h).
 Result<MessagesRequest> parse_messages_request(std::string_view body);
 
 // A POST /v1/messages/count_tokens body: a Messages request without max_tokens (ignored when

@@ -323,8 +323,8 @@ class ResponsesTranslator final : public AnswerTranslator {
     if (!c) {
       if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) return "";  // says nothing
       // Not a chunk: what it held is lost, so the answer is not passed off as complete.
-      broken_ = make_error(ErrorKind::kUpstreamError, "upstream_bad_chunk",
-                           "the upstream sent a stream event that is not JSON: " +
+      broken_ = make_error(ErrorKind::kUpstreamError, "upstream_bad_event",
+                           "the upstream sent an event that is not a JSON object: " +
                                upstream_error_message(data.substr(0, 120)));
       return error_event(*broken_);
     }
@@ -402,7 +402,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   }
 
   std::string error_body(const Error& e) const override { return error_json(e, false); }
-  const Error* broken() const override { return broken_ ? &*broken_ : nullptr; }
+  const Error* stream_failure() const override { return broken_ ? &*broken_ : nullptr; }
   std::string error_event(const Error& e) override {
     if (finished_) return "";  // the stream already ended (completed, or with an error)
     finished_ = true;
@@ -655,7 +655,7 @@ class ResponsesTranslator final : public AnswerTranslator {
   std::string previous_id_;
   // The stream's state.
   bool started_ = false, finished_ = false;
-  std::optional<Error> broken_;  // an event that was no chunk ended it (broken())
+  std::optional<Error> broken_;  // an event that was no chunk ended it (stream_failure())
   std::int64_t sequence_ = 0;
   std::string suffix_, id_, chat_model_;
   std::int64_t created_ = 0;

@@ -12,7 +12,8 @@
 // gateway did not resolve (api/responses_references.h) is a 400 when it names an item the gateway
 // made, left out when it names reasoning, native-only otherwise; a `prompt` template is
 // native-only.
-// Streams: an event that is not JSON ends the client's stream with an error event (broken());
+// Streams: an event that is not JSON ends the client's stream with an error event
+// (stream_failure());
 // text that arrives while a function call is open is held and given after the call.
 // `previous_response_id` is refused (400 unsupported_parameter): with stored conversations on
 // (`apis.responses.store`), the gateway replaces it by the stored items before this parse

@@ -178,6 +178,14 @@ simdjson::ondemand::parser& meter_parser() {
   return parser;
 }
 
+// Whether `data` is one whole JSON object (validated in full, unlike an on-demand reading).
+bool json_object(std::string_view data) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  return parser.parse(simdjson::padded_string(data)).get(doc) == simdjson::SUCCESS &&
+         doc.is_object();
+}
+
 // After an error other than these (a missing field, a value of another type), simdjson's
 // on-demand iterator is left dead: touching it again is undefined behaviour (a null dereference
 // in simdjson 3.0), so the reading of that document must stop there.
@@ -314,35 +322,42 @@ void StreamMeter::on_event(std::string_view data) {
     done_ = true;
     return;
   }
+  if (data.find_first_not_of(" \t\r\n") == std::string_view::npos) return;  // no data
+  // A reading cut short is checked again whole (rare: only then is a DOM built).
+  if (!read(data) && !json_object(data)) bad_event_ = true;
+}
+
+bool StreamMeter::read(std::string_view data) {
   // Copies into a reused buffer with simdjson's padding instead of allocating per event.
   scratch_.assign(data);
   scratch_.resize(data.size() + simdjson::SIMDJSON_PADDING);
   simdjson::padded_string_view padded(scratch_.data(), data.size(), scratch_.size());
   simdjson::ondemand::document doc;
-  if (meter_parser().iterate(padded).get(doc) != simdjson::SUCCESS) return;
+  if (meter_parser().iterate(padded).get(doc) != simdjson::SUCCESS) return false;
   simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj) != simdjson::SUCCESS) return;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) return false;
   // Every error below that is not recoverable() ends the reading of this event.
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
     simdjson::ondemand::value value;
-    if (field.value().get(value) != simdjson::SUCCESS) return;
+    if (field.value().get(value) != simdjson::SUCCESS) return false;
     if (key == "error") {
       error_ = true;
     } else if (key == "usage") {
       bool ok = false;
       if (is_null(value, ok) || !ok) {
-        if (!ok) return;
+        if (!ok) return false;
         continue;
       }
       Usage u;
-      if (!read_usage(value, u)) return;
+      if (!read_usage(value, u)) return false;
       usage_ = u;
     } else if (key == "choices") {
-      if (!count_content(value, content_chunks_, content_chars_, finished_)) return;
+      if (!count_content(value, content_chunks_, content_chars_, finished_)) return false;
     }
   }
+  return true;
 }
 
 }  // namespace switchboard::api

@@ -109,6 +109,10 @@ class StreamMeter {
   std::size_t content_chars() const { return content_chars_; }
   bool saw_done() const { return done_; }
   bool saw_error() const { return error_; }
+  // An event came that is not a JSON object (not JSON at all, or another value; events without
+  // data do not count): translations cannot read it, so the gateway ends the stream there as
+  // broken (pipeline/deliver.cc), for every client API alike.
+  bool saw_bad_event() const { return bad_event_; }
   // The answer of `choices` choices (the request's n) came to its end: each choice's
   // finish_reason, or [DONE] (or an error event). A stream whose body ends before is cut short
   // (some servers omit [DONE]; none the finish).
@@ -124,7 +128,9 @@ class StreamMeter {
   bool done_ = false;
   std::vector<std::uint64_t> finished_;  // indexes of the choices whose finish_reason came
   bool error_ = false;
+  bool bad_event_ = false;
   std::string scratch_;  // the event's data with simdjson's padding, reused between events
+  bool read(std::string_view data);  // false when the reading stopped early (broken JSON, say)
 };
 
 }  // namespace switchboard::api

@@ -54,6 +54,10 @@ class AnswerTap final : public ResponseWriter {
   }
   boost::asio::awaitable<bool> finish_stream() override { return client_->finish_stream(); }
   const Error* refused_answer() const override { return client_->refused_answer(); }
+  const Error* stream_failure() const override { return client_->stream_failure(); }
+  std::string answer_problem(std::string_view whole) const override {
+    return client_->answer_problem(whole);
+  }
 
   std::optional<cache::Answer> answer() const;
 

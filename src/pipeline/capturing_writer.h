@@ -34,6 +34,10 @@ class CapturingWriter final : public ResponseWriter {
   boost::asio::awaitable<bool> stream_error(const Error& error) override;
   boost::asio::awaitable<bool> finish_stream() override;
   const Error* refused_answer() const override { return inner_.refused_answer(); }
+  const Error* stream_failure() const override { return inner_.stream_failure(); }
+  std::string answer_problem(std::string_view whole) const override {
+    return inner_.answer_problem(whole);
+  }
 
  private:
   void keep();  // the capture's result into the record, if any and within bounds

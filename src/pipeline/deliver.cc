@@ -40,6 +40,19 @@ void note_error(RequestContext& ctx, const char* outcome, std::string code, std:
   ctx.metrics->errors.with({ctx.route_label, rec.model, rec.error_code, rec.api}).inc();
 }
 
+// What of a stream relayed so far its client cannot read: an event that is no JSON object (the
+// meter's; relayed raw to a chat client, left out by translations), or a part the client's
+// translation could not carry (ResponseWriter::stream_failure(): a tool call's arguments that are
+// not an object, for a Messages client). The stream ends there, broken, whatever the client's API
+// (it ended as a complete answer without that part).
+std::optional<Error> unreadable(const UsageMeter& meter, const ResponseWriter& client) {
+  if (const Error* e = client.stream_failure()) return *e;  // what its client was told, first
+  if (meter.saw_bad_event())
+    return make_error(ErrorKind::kUpstreamError, "upstream_bad_event",
+                      "the upstream sent an event that is not a JSON object");
+  return std::nullopt;
+}
+
 // Metered in the upstream's API and written to that API's writer (pipeline/native/native_api.h).
 awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   UpstreamResponse& upstream = *answer.call;
@@ -58,6 +71,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   bool client_ok = co_await client.start_stream(headers);
   std::optional<Error> broken;
   bool over_bound = false;  // broken by a bound of the gateway's (size, duration), not the replica
+  bool bad_answer = false;  // broken by what the replica sent (unreadable())
   // The guard's redacted values go back into the client's stream (guard/redact.h).
   std::optional<guard::StreamRestorer> restorer;
   if (!ctx.restore.empty()) restorer.emplace(ctx.restore, ctx.req.json_output);
@@ -76,7 +90,6 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   }
   std::size_t relayed = 0;
   bool ended = false;  // the upstream's body ended
-  bool told = false;   // the client's writer already ended its stream with an error event
   while (client_ok) {
     const Clock::time_point deadline = std::min(Clock::now() + mc.stream_idle_timeout, stream_end);
     auto piece = co_await upstream.read_some(deadline);
@@ -123,11 +136,9 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     }
     const bool within_bounds = sse.feed(out);
     client_ok = co_await client.write_chunk(out);
-    // The client's writer could not read the stream (an event that is not JSON, translated for
-    // another API): it ended the client's stream with its error event; the replica broke it.
-    if (const Error* refused = client.refused_answer(); refused && client_ok) {
-      broken = *refused;
-      told = true;
+    if (auto bad = unreadable(*meter, client)) {
+      broken = std::move(bad);
+      bad_answer = true;
       break;
     }
     if (!within_bounds) {
@@ -143,7 +154,7 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   // An upstream whose body breaks off after its [DONE] event (the connection closed or went silent
   // before the last chunk, say) gave the whole answer: the client's stream ends normally instead of
   // with an error event after [DONE] (found by bench/soak.sh, killing backends).
-  if (broken && meter->saw_done() && !told) broken.reset();
+  if (broken && meter->saw_done() && !bad_answer) broken.reset();
   if (broken && client_left(ctx)) {  // the watch cancelled the read: nobody to tell
     broken.reset();
     client_ok = false;
@@ -169,8 +180,8 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
       rec.attempts[*answer.record].result = e.code;
     if (!over_bound) count_replica_failure(ctx, answer, e.code);
     // Close whatever event the upstream broke off in, so the error is an event of its own.
-    if (client_ok && !told && !closing.empty()) client_ok = co_await client.write_chunk(closing);
-    if (client_ok && !told) client_ok = co_await client.stream_error(e);
+    if (client_ok && !closing.empty()) client_ok = co_await client.write_chunk(closing);
+    if (client_ok) client_ok = co_await client.stream_error(e);
   } else if (!client_ok) {
     rec.outcome = "client_gone";
   } else {
@@ -188,6 +199,15 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     }
   }
   if (client_ok) client_ok = co_await client.finish_stream();
+  // What only the stream's end showed the client's translation could not carry (a call's arguments
+  // closed by the end of a body without [DONE]): the client's stream ended with its error.
+  if (const Error* failed = client.stream_failure(); failed && rec.outcome == "ok") {
+    note_error(ctx, "stream_broken", "upstream_stream_broken",
+               "the upstream stream ended abnormally after it had started: " + failed->message);
+    if (answer.record && *answer.record < rec.attempts.size())
+      rec.attempts[*answer.record].result = "upstream_stream_broken";
+    count_replica_failure(ctx, answer, "upstream_stream_broken");
+  }
   if (!client_ok && rec.outcome == "ok") rec.outcome = "client_gone";
   const std::optional<api::Usage> reported = meter->reported_usage();
   if (reported) {

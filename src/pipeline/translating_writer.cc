@@ -55,7 +55,6 @@ awaitable<bool> TranslatingWriter::write_chunk(std::string_view data) {
   if (pass_) co_return co_await inner_.write_chunk(data);
   pending_.clear();
   parser_.feed(data);
-  if (const Error* broken = translator_.broken(); broken && !refused_) refused_ = *broken;
   if (pending_.empty()) co_return true;
   std::string out = std::move(pending_);
   pending_.clear();
@@ -64,6 +63,7 @@ awaitable<bool> TranslatingWriter::write_chunk(std::string_view data) {
 
 awaitable<bool> TranslatingWriter::stream_error(const Error& error) {
   std::string out = translator_.error_event(error);
+  if (out.empty()) co_return true;  // the translator ended the stream already (stream_failure())
   co_return co_await inner_.write_chunk(out);
 }
 

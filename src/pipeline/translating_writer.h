@@ -6,9 +6,9 @@
 // A whole 200 answer that is not a chat completion becomes a 502 upstream_bad_answer in the API's
 // shape (refused_answer(): the decision record says so too, executor.h note_refused_answer()).
 // A stream's chunks are split into events by an SseParser (bounded as the relay's) and each
-// event's data is translated as it arrives; an event the translator cannot read ends the client's
-// stream with the API's error event (AnswerTranslator::broken()), and refused_answer() then says
-// why, for the relay to record the stream as broken (deliver.cc).
+// event's data is translated as it arrives; an event the translator cannot read or carry ends the
+// client's stream with the API's error event, and stream_failure() then says why, for the relay to
+// record the stream as broken (AnswerTranslator::stream_failure(), deliver.cc).
 //
 // With `pass_answers` (native pass-through: the upstream already speaks the client's API), answers
 // and stream bytes go out unchanged; only the gateway's own errors are written in the API's shape.
@@ -37,6 +37,12 @@ class TranslatingWriter final : public ResponseWriter {
   boost::asio::awaitable<bool> stream_error(const Error& error) override;
   boost::asio::awaitable<bool> finish_stream() override;
   const Error* refused_answer() const override { return refused_ ? &*refused_ : nullptr; }
+  std::string answer_problem(std::string_view chat_completion) const override {
+    return pass_ ? std::string() : translator_.answer_problem(chat_completion);
+  }
+  const Error* stream_failure() const override {
+    return pass_ ? nullptr : translator_.stream_failure();
+  }
 
  private:
   std::optional<Error> refused_;

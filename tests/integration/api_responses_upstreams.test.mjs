@@ -83,11 +83,11 @@ describe('Responses clients and what chat replicas send', () => {
     const names = eventNames(text);
     assert.equal(names.at(-1), 'error', text);
     assert.ok(!names.includes('response.completed'), 'not passed off as complete');
-    assert.match(text, /upstream_bad_chunk/);
+    assert.match(text, /upstream_bad_event/);
     const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'stream_broken');
     assert.equal(d.error.code, 'upstream_stream_broken');
-    assert.match(d.error.message, /not JSON/);
+    assert.match(d.error.message, /not a JSON object/);
   });
 
   test('text in the middle of a streamed tool call: one whole call, then the text', async () => {

@@ -380,13 +380,14 @@ TEST(MessagesAnswer, AContentFilterIsARefusalAndCacheWritesAreCounted) {
                   {"cache_read_input_tokens", 30},
                   {"cache_creation_input_tokens", 10}}));
   // A whole answer without usage reports the gateway's estimate, as a stream's message_start does
-  // (it reported 0).
+  // (it reported 0), and its text's tokens as the decision record estimates them (since session
+  // 35; it reported 0).
   auto estimated = messages_translator(&req);
   estimated->set_prompt_tokens(74);
-  json bare = json::parse(chat_completion("Hi"));
+  json bare = json::parse(chat_completion("Hi there"));
   bare.erase("usage");
   EXPECT_EQ(json::parse(*estimated->whole(bare.dump()))["usage"],
-            (json{{"input_tokens", 74}, {"output_tokens", 0}}));
+            (json{{"input_tokens", 74}, {"output_tokens", 2}}));
   auto s = messages_translator(&req);
   auto events = parse_events(
       run_stream(*s, {chunk({{"content", "Part"}}), chunk(json::object(), "content_filter"),

@@ -69,18 +69,18 @@ TEST(ResponsesStream, TextInsideAToolCallWaitsForTheCall) {
 TEST(ResponsesStream, AnEventThatIsNotJsonEndsTheStreamWithAnError) {
   auto t = responses_translator(nullptr);
   std::string out = t->event(chunk({{"role", "assistant"}, {"content", "Hel"}}));
-  EXPECT_EQ(t->broken(), nullptr);
+  EXPECT_EQ(t->stream_failure(), nullptr);
   EXPECT_EQ(t->event("   "), "");  // an empty event says nothing
   out += t->event("{not json at all");
-  ASSERT_NE(t->broken(), nullptr);
-  EXPECT_EQ(t->broken()->code, "upstream_bad_chunk");
+  ASSERT_NE(t->stream_failure(), nullptr);
+  EXPECT_EQ(t->stream_failure()->code, "upstream_bad_event");
   out += t->event(chunk({{"content", "lo"}}));
   out += t->event("[DONE]");
   out += t->finish();
   out += t->error_event(make_error(ErrorKind::kUpstreamError, "x", "y"));  // ended already
   const auto events = parse_events(out);
   EXPECT_EQ(events.back().name, "error");
-  EXPECT_EQ(events.back().data["code"], "upstream_bad_chunk");
+  EXPECT_EQ(events.back().data["code"], "upstream_bad_event");
   for (const auto& e : events) EXPECT_NE(e.name, "response.completed");
   EXPECT_EQ(std::count_if(events.begin(), events.end(), [](const Event& e) { return e.name == "error"; }), 1);
 }

@@ -54,6 +54,25 @@ TEST(SseParser, ReadsCrOnlyLineEndsAndCrlfSplitBetweenPieces) {
 
 // A stream is complete at [DONE], an error event, or once every choice (the request's n) has its
 // finish_reason: a stream cut during the second of two choices is not.
+// An event that is not a JSON object is noted (the gateway ends the stream there as broken:
+// pipeline/deliver.cc); chunks, error events, [DONE] and events without data are not. It was
+// skipped without a word, the answer ending as if complete without what it carried.
+TEST(StreamMeter, NotesAnEventThatIsNotAJsonObject) {
+  for (const char* fine : {R"({"choices":[{"index":0,"delta":{"content":"a"}}]})",
+                           R"({"error":{"message":"x"}})", "[DONE]", "", " ",
+                           R"({"choices":[{"index":0,"delta":{"content":7}}],"usage":"none"})"}) {
+    StreamMeter m;
+    m.on_event(fine);
+    EXPECT_FALSE(m.saw_bad_event()) << fine;
+  }
+  for (const char* bad : {"{not json at all", "[1,2]", "\"text\"", "42",
+                          R"({"choices":[{"index":0,"delta":{"content":"a"})"}) {
+    StreamMeter m;
+    m.on_event(bad);
+    EXPECT_TRUE(m.saw_bad_event()) << bad;
+  }
+}
+
 TEST(StreamMeter, CompleteWhenEveryChoiceFinished) {
   StreamMeter m;
   EXPECT_FALSE(m.complete());

@@ -25,10 +25,15 @@ class ChatApi final : public NativeApi {
     return st.body_for(ctx, model, reasoning);
   }
   ResponseWriter& writer(const RequestContext& ctx) const override { return *ctx.client; }
+  // The chat shape, then what the client's API cannot carry (a Messages client: a tool call's
+  // arguments that are not an object; ResponseWriter::answer_problem()).
   api::AnswerCheck check_answer(const RequestContext& ctx, std::string_view whole) const override {
-    return api::check_answer(whole, ctx.kind == RequestKind::kEmbeddings
-                                        ? api::AnswerShape::kEmbeddings
-                                        : api::AnswerShape::kChatCompletion);
+    const bool embeddings = ctx.kind == RequestKind::kEmbeddings;
+    api::AnswerCheck check = api::check_answer(
+        whole, embeddings ? api::AnswerShape::kEmbeddings : api::AnswerShape::kChatCompletion);
+    if (check.problem.empty() && !embeddings && ctx.client)
+      check.problem = ctx.client->answer_problem(whole);
+    return check;
   }
   std::optional<std::string> whole_as_stream(const RequestContext& ctx,
                                              std::string_view whole) const override {

@@ -48,6 +48,9 @@ class UsageMeter {
   // The answer of `choices` choices came to its end (its API's terminal or error event; chat:
   // each choice's finish_reason too): a stream whose body ends before was cut short.
   virtual bool complete(std::int64_t choices) const = 0;
+  // An event came that the meter could not read as its API's (not a JSON object): the stream is
+  // broken there (deliver.cc). Meters that do not tell: false.
+  virtual bool saw_bad_event() const { return false; }
 };
 
 // Any meter with those six members (api::StreamMeter, api::MessagesStreamMeter, ...).
@@ -60,6 +63,10 @@ class MeterOf final : public UsageMeter {
   bool saw_done() const override { return m_.saw_done(); }
   bool saw_error() const override { return m_.saw_error(); }
   bool complete(std::int64_t choices) const override { return m_.complete(choices); }
+  bool saw_bad_event() const override {
+    if constexpr (requires { m_.saw_bad_event(); }) return m_.saw_bad_event();
+    else return false;
+  }
 
  private:
   Meter m_;
