@@ -1,5 +1,6 @@
 #include "pipeline/exchange_writer.h"
 
+#include "api/answer_translator.h"
 #include "api/errors.h"
 
 namespace switchboard::pipeline {
@@ -15,6 +16,9 @@ void set_headers(Message& m, ResponseWriter::Headers headers) {
 
 boost::asio::awaitable<bool> ExchangeWriter::respond(unsigned status, std::string_view content_type,
                                                      Headers headers, std::string body) {
+  if (wrap_errors_ && status != 200)
+    return ex_.respond(status, "application/json", headers,
+                       api::openai_upstream_error_body(status, body));
   return ex_.respond(status, content_type, headers, std::move(body));
 }
 

@@ -478,6 +478,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
       ctx.reasoning_effort = translated.reasoning_effort;
       if (translated.error) ctx.read_error = std::move(translated.error);  // parse fails with it
     }
+    if (!translated.translator) writer.wrap_upstream_errors();  // its API is OpenAI's
     if (translated.translator) {
       // What the answer says of the conversation: stored when asked and on (kept unless it turns
       // out larger than max_stored_bytes), and the response it continued.

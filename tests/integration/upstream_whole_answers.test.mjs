@@ -72,7 +72,10 @@ describe('replicas answering otherwise than asked', () => {
         model('wrong-key-then-good', [{ url: refusing.url, api_key_env: 'SB_IT_OPERATOR_KEY' }, { url: chat.url }],
           { balancer: 'round_robin' }),
       ],
-      routes: [{ name: 'guarded-whole', policy: { type: 'static', model: 'ignores-stream' }, guard: { pii: { default: 'redact', restore: true } } }],
+      routes: [
+        { name: 'guarded-whole', policy: { type: 'static', model: 'ignores-stream' }, guard: { pii: { default: 'redact', restore: true } } },
+        { name: 'cached-whole', policy: { type: 'static', model: 'ignores-stream' }, cache: { ttl_s: 600 } },
+      ],
     });
   });
   after(stopAll);
@@ -92,6 +95,20 @@ describe('replicas answering otherwise than asked', () => {
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'ok');
     assert.deepEqual(d.usage, { prompt_tokens: 11, completion_tokens: 13, source: 'upstream' });
+  });
+
+  test('a re-chunked stream without include_usage is cached with the usage the replica reported', async () => {
+    const body = chatBody('cached-whole', 'echo: cached once');
+    const first = await streamChat(gw.base, { ...body, stream: true });
+    assert.equal(first.headers.get('x-switchboard-cache'), 'miss');
+    assert.equal(first.events.map((e) => e.json?.usage).find(Boolean), undefined, 'not asked for');
+    const d1 = await getDecision(gw.base, first.headers.get('x-switchboard-decision'));
+    assert.deepEqual(d1.cache, { status: 'miss', note: 'stored' });
+    const second = await postChat(gw.base, body);
+    assert.equal(second.headers.get('x-switchboard-cache'), 'hit');
+    assert.equal(second.json.choices[0].message.content, 'cached once');
+    // It said 0/0 tokens: the client's stream had no usage chunk to read them from.
+    assert.deepEqual(second.json.usage, { prompt_tokens: 11, completion_tokens: 13, total_tokens: 24 });
   });
 
   test('chat without stream: the same replica answers whole as before', async () => {

@@ -334,6 +334,14 @@ class CacheStage final : public Stage {
             return;
           }
           answer->cost_usd = c.rec.cost_usd;
+          // A stream that carried no usage (a whole answer re-chunked for a client that did not
+          // ask for include_usage, say) while the replica reported it: the record's counts, so
+          // a hit reports the tokens the answer took rather than 0/0.
+          if (answer->prompt_tokens == 0 && answer->completion_tokens == 0 &&
+              c.rec.tokens_source == "upstream" && c.rec.calls.empty()) {
+            answer->prompt_tokens = c.rec.prompt_tokens;
+            answer->completion_tokens = c.rec.completion_tokens;
+          }
           // A single call's model (the plan's, or the fallback that answered); a cascade's or an
           // ensemble's answer is no one model's.
           if (c.rec.calls.empty()) answer->routed_model = c.rec.model;

@@ -1,0 +1,70 @@
+// Chat-completions clients and replicas whose error bodies are not OpenAI's: an HTML page, vLLM's,
+// FastAPI's, a bare string — each reaches the client as an OpenAI error object with the upstream's
+// message (the openai SDK reads it), an OpenAI-shaped body passes unchanged, and the decision
+// record keeps the upstream's status.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { startGateway, model, stopAll, getDecision, fakeUpstream } from './lib/harness.mjs';
+import { postJson } from './lib/post.mjs';
+
+const OPENAI_BODY = JSON.stringify({
+  error: { message: 'This model does not exist', type: 'invalid_request_error', param: 'model', code: 'model_not_found' },
+});
+// Each model is one error of the fake chat replica.
+const ERRORS = {
+  'html-502': [502, 'text/html', '<html><body><h1>502 Bad Gateway</h1></body></html>'],
+  'vllm-400': [400, 'application/json', JSON.stringify({ object: 'error', message: 'max_tokens is too large', type: 'BadRequestError', param: null, code: 400 })],
+  'string-400': [400, 'application/json', JSON.stringify({ error: 'model not loaded' })],
+  'fastapi-422': [422, 'application/json', JSON.stringify({ detail: [{ loc: ['body', 'messages'], msg: 'field required', type: 'missing' }] })],
+  'openai-404': [404, 'application/json', OPENAI_BODY],
+};
+
+describe('chat clients and upstream error bodies', () => {
+  let gw;
+  let openai;
+  before(async () => {
+    const fake = await fakeUpstream((req, res, body) => {
+      const [status, type, text] = ERRORS[JSON.parse(body).model];
+      res.writeHead(status, { 'content-type': type });
+      res.end(text);
+    });
+    gw = await startGateway({ models: Object.keys(ERRORS).map((m) => model(m, fake.url)) });
+    openai = new OpenAI({ apiKey: 'x', baseURL: `${gw.base}/v1`, maxRetries: 0 });
+  });
+  after(stopAll);
+
+  test("bodies not in OpenAI's shape come as OpenAI errors, the message and status kept", async () => {
+    const expected = {
+      'html-502': [502, /502 Bad Gateway/, 'server_error'],
+      'vllm-400': [400, /^max_tokens is too large$/, 'invalid_request_error'],
+      'string-400': [400, /^model not loaded$/, 'invalid_request_error'],
+      'fastapi-422': [422, /^body\.messages: field required$/, 'invalid_request_error'],
+    };
+    const ask = (name, stream) => ({ model: name, messages: [{ role: 'user', content: 'hi' }], stream });
+    for (const [name, [status, message, type]] of Object.entries(expected)) {
+      for (const stream of [false, true]) {
+        const r = await postJson(gw.base, '/v1/chat/completions', ask(name, stream));
+        assert.equal(r.status, status, name);
+        assert.match(r.headers.get('content-type'), /application\/json/);
+        assert.ok(r.json?.error, `${name}: ${r.text}`);
+        assert.match(r.json.error.message, message, name);
+        assert.equal(r.json.error.type, type, name);
+        assert.equal(r.json.error.code, `upstream_status_${status}`);
+        const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+        assert.equal(d.status, status, name);
+        assert.equal(d.error.code, `upstream_status_${status}`);
+      }
+      // The openai SDK reads it as an API error with that message.
+      await assert.rejects(openai.chat.completions.create(ask(name, false)),
+        (e) => e.status === status && message.test(e.error?.message ?? ''), name);
+    }
+  });
+
+  test('an OpenAI error body passes unchanged', async () => {
+    const r = await postJson(gw.base, '/v1/chat/completions',
+      { model: 'openai-404', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(r.status, 404);
+    assert.equal(r.text, OPENAI_BODY);
+  });
+});
