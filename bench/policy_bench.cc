@@ -56,7 +56,7 @@ struct Fixture {
       fs::create_directories(out);
       YAML::Node base;
       base["type"] = policy;
-      policies::TrainContext ctx{*train, train->models(), base, out, 1};
+      policies::TrainContext ctx{*train, train->models(), base, out, 1, {}, {}, {}};
       auto trained = (*policies::TrainerRegistry::instance().find(policy))(ctx);
       if (!trained) die(trained.error().message);
       config::RouteConfig rc;

@@ -99,7 +99,11 @@ AnswerCheck check_answer(std::string_view body, AnswerShape shape) {
   }
   if (error)
     out.problem = "a body that is not JSON (" + std::string(simdjson::error_message(error)) + ")";
-  if (!out.problem.empty()) out = AnswerCheck{std::move(out.problem)};
+  if (!out.problem.empty()) {
+    AnswerCheck failed;
+    failed.problem = std::move(out.problem);
+    out = std::move(failed);
+  }
   return out;
 }
 

@@ -206,7 +206,9 @@ TEST(CompletionBodyAsSse, LogprobsRideWithTheirTokens) {
   // No logprobs in the body, none in the chunks.
   body["choices"][0].erase("logprobs");
   for (const auto& e : events_of(*completion_body_as_sse(body.dump(), false)))
-    if (e != "[DONE]" && !e["choices"].empty()) EXPECT_FALSE(e["choices"][0].contains("logprobs"));
+    if (e != "[DONE]" && !e["choices"].empty()) {
+      EXPECT_FALSE(e["choices"][0].contains("logprobs"));
+    }
 }
 
 TEST(CompletionBodyAsSse, UntrustedBodiesNeverThrow) {

@@ -344,7 +344,9 @@ TEST(MessagesToChat, TheStopSequenceIsTheChoicesStopReason) {
     EXPECT_EQ(finishing["finish_reason"], "stop") << stop;
     const bool named = std::string(stop).find("END") != std::string::npos;
     EXPECT_EQ(finishing.contains("stop_reason"), named) << stop;
-    if (named) EXPECT_EQ(finishing["stop_reason"], "END");
+    if (named) {
+      EXPECT_EQ(finishing["stop_reason"], "END");
+    }
   }
 }
 
