@@ -599,6 +599,11 @@ awaitable<ModelCallResult> call_model(RequestContext& ctx, CallState& st, const 
     }
   }
   out.sent = sent;
+  // No replica of the model takes what the request asks for (every one refused it before anything
+  // was sent): the request's part, not a replica, is at fault — 400, which clients do not retry
+  // (a 502 had the SDKs send it twice more).
+  if (!sent && out.error && out.error->code == "api_mismatch")
+    out.error->kind = ErrorKind::kBadRequest;
   co_return out;
 }
 

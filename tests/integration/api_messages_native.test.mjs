@@ -259,14 +259,15 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     // With tools too it cannot be carried.
     const both = await postChat(gw.base, chatBody(CLAUDE, 'x', { response_format: { type: 'json_object' },
       tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }));
-    assert.equal(both.status, 502);
+    assert.equal(both.status, 400);
     assert.match(both.json.error.message, /JSON response_format together with tools/);
   });
 
-  test('what the translation cannot carry skips the replica (502 api_mismatch, not ejected); its errors come back in OpenAI\'s shape', async () => {
+  test('what the translation cannot carry skips the replica (400 api_mismatch: no replica takes it; not ejected); its errors come back in OpenAI\'s shape', async () => {
     const r = await postChat(gw.base, chatBody(CLAUDE, 'two please', { n: 2 }));
-    assert.equal(r.status, 502, r.text);
+    assert.equal(r.status, 400, r.text);
     assert.equal(r.json.error.code, 'api_mismatch');
+    assert.equal(r.json.error.type, 'invalid_request_error');
     assert.match(r.json.error.message, /n other than 1/);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.attempts[0].result, 'api_mismatch');
@@ -340,7 +341,8 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
         body: JSON.stringify({ model: 'gpt4-cache', max_tokens: 20, ...body }),
       });
       const err = await res.json();
-      assert.equal(res.status, 502);
+      assert.equal(res.status, 400);
+      assert.equal(err.error.type, 'invalid_request_error');
       assert.equal(err.type, 'error');
       assert.match(err.error.message, why);
       assert.match(err.error.message, /speaks chat completions; .*passed only to replicas with api: anthropic/);

@@ -95,7 +95,8 @@ describe('Messages over chat replicas: what Messages cannot take as sent', () =>
 
   test('mcp_servers is native-only: a chat replica refuses it (it was dropped)', async () => {
     const r = await postJson(gw.base, '/v1/messages', { model: 'chat-m', max_tokens: 50, messages: [{ role: 'user', content: 'x' }], mcp_servers: [{ type: 'url', url: 'https://example.com/sse', name: 'ex' }] });
-    assert.equal(r.status, 502, r.text);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error.type, 'invalid_request_error');
     assert.match(r.json.error.message, /mcp_servers: passed only to replicas with api: anthropic/);
   });
 

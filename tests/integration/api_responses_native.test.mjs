@@ -130,9 +130,9 @@ describe('Responses passed through to an api: responses replica; previous_respon
     assert.equal((await received(native)).at(-1).body.stream, true);
   });
 
-  test('what the Responses API cannot carry (stop sequences) skips the replica: 502 api_mismatch', async () => {
+  test('what the Responses API cannot carry (stop sequences) skips the replica: 400 api_mismatch (no replica takes it)', async () => {
     const r = await postChat(gw.base, chatBody('native', 'hi', { stop: ['END'] }));
-    assert.equal(r.status, 502);
+    assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'api_mismatch');
     assert.match(r.json.error.message, /no stop sequences/);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
@@ -155,7 +155,7 @@ describe('Responses passed through to an api: responses replica; previous_respon
       assert.deepEqual(got.body.input, body.input);
       assert.deepEqual(got.body.tools, body.tools);
       await assert.rejects(openai.responses.create({ model: 'auto', ...body }),
-        (e) => e.status === 502 && e.code === 'api_mismatch' && why.test(e.message) &&
+        (e) => e.status === 400 && e.code === 'api_mismatch' && why.test(e.message) &&
           /speaks chat completions; .*passed only to replicas with api: responses/.test(e.message));
     }
     // A reasoning model's items sent back statelessly: the reasoning item and the reasoning
