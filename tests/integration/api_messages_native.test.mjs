@@ -396,7 +396,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
     await client.messages.create({ model: 'claude', max_tokens: 20, messages: shot });
     assert.deepEqual(JSON.parse(upstream.requests.at(-1).body).messages, shot);
     await assert.rejects(client.messages.create({ model: GPT4, max_tokens: 20, messages: shot }),
-      (e) => e.status === 502 && /messages\[2\]\.content\[0\]\.content\[0\]: blocks of type .{1,2}image.{1,2} in a tool_result/.test(e.message));
+      (e) => e.status === 400 && /messages\[2\]\.content\[0\]\.content\[0\]: blocks of type .{1,2}image.{1,2} in a tool_result/.test(e.message));
     // Extended thinking and thinking sent back in the conversation: passed through as they are;
     // to a chat model they are left out (chat completions have no thinking budget and take no
     // reasoning back) and the request is answered.
