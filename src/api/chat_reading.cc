@@ -144,13 +144,7 @@ namespace {
 constexpr std::size_t kMaxUpstreamMessage = 512;
 
 std::string cut_message(std::string text) {
-  if (text.size() > kMaxUpstreamMessage) {
-    std::size_t end = kMaxUpstreamMessage;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // UTF-8
-    text.resize(end);
-    text += "...";
-  }
-  return text;
+  return text.size() > kMaxUpstreamMessage ? quoted_prefix(text, kMaxUpstreamMessage) : text;
 }
 
 // FastAPI's validation `detail`: a string, or [{loc: [...], msg, type}, ...] read as

@@ -18,6 +18,15 @@ inline std::string dump_json(const nlohmann::json& j) {
 }
 
 // 400 `invalid_request` with `message` (which names the offending field).
+// At most `max_bytes` of `text`, cut at a UTF-8 character's start, with "..." added when cut (for
+// quoting an upstream's text in an error message).
+inline std::string quoted_prefix(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end)) + "...";
+}
+
 inline Error invalid_request(const std::string& message) {
   return make_error(ErrorKind::kBadRequest, "invalid_request", message);
 }

@@ -8,6 +8,7 @@
 #include "api/chat_reading.h"
 #include "api/chat_request.h"
 #include "api/json_util.h"
+#include "api/json_value_end.h"
 #include "api/messages_output.h"
 #include "api/random_id.h"
 #include "api/tool_call_sequencer.h"
@@ -249,7 +250,7 @@ Error bad_tool_arguments(const std::string& name, std::string_view arguments) {
   return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
                     "the arguments of the tool call " + json(name).dump() +
                         " are not a JSON object, which a tool_use block's input must be: " +
-                        std::string(arguments.substr(0, 200)));
+                        quoted_prefix(arguments, 200));
 }
 
 // A new message's id: random, as Anthropic's are unique per message (it was the upstream's id,
@@ -343,7 +344,7 @@ class MessagesTranslator final : public AnswerTranslator {
     if (!c)
       return fail(make_error(ErrorKind::kUpstreamError, "upstream_bad_event",
                              "the upstream sent an event that is not a JSON object: " +
-                                 upstream_error_message(data.substr(0, 120))));
+                                 quoted_prefix(data, 120)));
     if (c->error)
       return error_event(make_error(ErrorKind::kUpstreamError, "upstream_error", *c->error));
     if (c->done) return finish();
@@ -442,9 +443,16 @@ class MessagesTranslator final : public AnswerTranslator {
     failure_ = std::move(e);
     return out;
   }
-  // A tool call is open and its arguments are not yet a whole JSON value.
-  bool inside_call() const {
-    return open_ == Open::kTool && parse_json(open_args_).is_discarded();
+  // A tool call is open and its arguments are not yet a whole JSON value: its brackets are open,
+  // or something followed the value, or (parsed once, when they closed) they are no JSON.
+  bool inside_call() {
+    if (open_ != Open::kTool) return false;
+    if (!args_end_.complete() || args_end_.trailing()) return true;
+    if (!args_parsed_) {
+      args_json_ = !parse_json(open_args_).is_discarded();
+      args_parsed_ = true;
+    }
+    return !args_json_;
   }
   // Text (content or refusal) of a chunk. Inside a call it is held (let_out_held(): a text
   // block after the call), so that the call stays one block; else it goes into the open text
@@ -514,6 +522,8 @@ class MessagesTranslator final : public AnswerTranslator {
       tool_index_ = tc.index;
       tool_name_ = tc.name;
       open_args_.clear();
+      args_end_ = {};
+      args_parsed_ = false;
       saw_tool_ = true;
       out += named_event("content_block_start", dump_json({{"type", "content_block_start"},
                                                            {"index", index_},
@@ -524,6 +534,7 @@ class MessagesTranslator final : public AnswerTranslator {
                                                              {"input", json::object()}}}}));
     }
     open_args_ += tc.arguments;
+    args_end_.feed(tc.arguments);
     if (!tc.arguments.empty())
       out += named_event(
           "content_block_delta",
@@ -588,6 +599,9 @@ class MessagesTranslator final : public AnswerTranslator {
   std::size_t tool_index_ = 0;  // the chat tool call the open tool_use block is
   std::string tool_name_;       // and its name
   std::string open_args_;       // its arguments so far
+  JsonValueEnd args_end_;       // where they end (inside_call())
+  bool args_parsed_ = false;    // parsed once they were complete: args_json_ says whether JSON
+  bool args_json_ = false;
   std::set<std::size_t> closed_tools_;  // the chat tool calls whose blocks closed
   std::string held_text_;       // text that came inside the open tool call (text_part())
   std::string held_thinking_, held_signature_;  // and reasoning (thinking_part())
@@ -840,8 +854,15 @@ std::optional<Usage> anthropic_usage(std::string_view message_json) {
 }
 
 void MessagesStreamMeter::on_event(std::string_view data) {
+  if (done_) return;  // the answer ended: what a server sends after it is not read
   json j = parse_json(data);
-  if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string()) return;
+  if (j.is_discarded() || !j.is_object()) {
+    // ([DONE], chat's end, which some servers add to this API's streams too, is not one.)
+    if (data.find_first_not_of(" \t\r\n") != std::string_view::npos && data != "[DONE]")
+      bad_event_ = true;
+    return;
+  }
+  if (!j.contains("type") || !j["type"].is_string()) return;
   const std::string& type = j["type"].get_ref<const std::string&>();
   auto read = [this](const json& usage) {
     if (auto n = anthropic_prompt_tokens(usage)) input_ = n;

@@ -1,5 +1,7 @@
 #include "api/messages_output.h"
 
+#include <algorithm>
+
 #include "api/json_util.h"
 
 namespace switchboard::api {
@@ -8,7 +10,39 @@ using nlohmann::json;
 
 namespace {
 
-// A structured-output format (`where` names it) as chat's response_format.
+// Whether `schema` keeps to what OpenAI's strict mode takes: every object schema closed
+// (additionalProperties false) with every property required, in nested schemas too. Anthropic takes
+// more (optional properties); such a schema asked strictly was refused by OpenAI with a 400.
+bool strict_compatible(const json& schema) {
+  if (schema.is_array()) {
+    for (const json& s : schema)
+      if (!strict_compatible(s)) return false;
+    return true;
+  }
+  if (!schema.is_object()) return true;
+  const json& properties = member(schema, "properties");
+  if (string_at(schema, "type") == "object" || properties.is_object()) {
+    if (member(schema, "additionalProperties") != json(false)) return false;
+    const json& required = member(schema, "required");
+    if (properties.is_object())
+      for (const auto& [name, sub] : properties.items()) {
+        if (!required.is_array() || std::find(required.begin(), required.end(), json(name)) ==
+                                        required.end())
+          return false;
+        if (!strict_compatible(sub)) return false;
+      }
+  }
+  for (const char* key : {"items", "anyOf", "allOf", "oneOf"})
+    if (!strict_compatible(member(schema, key))) return false;
+  for (const char* key : {"$defs", "definitions"})
+    if (const json& defs = member(schema, key); defs.is_object())
+      for (const auto& [name, sub] : defs.items())
+        if (!strict_compatible(sub)) return false;
+  return true;
+}
+
+// A structured-output format (`where` names it) as chat's response_format: strict when the schema
+// is one OpenAI's strict mode takes (strict_compatible()), else the schema as guidance.
 Result<json> response_format_of(const json& format, const std::string& where) {
   if (!format.is_object() || !member(format, "type").is_string())
     return invalid_request(where + " must be an object with a string type");
@@ -19,7 +53,9 @@ Result<json> response_format_of(const json& format, const std::string& where) {
   if (!schema.is_object()) return invalid_request(where + ".schema must be a JSON schema object");
   return json{{"type", "json_schema"},
               {"json_schema",
-               {{"name", kMessagesOutputSchemaName}, {"schema", schema}, {"strict", true}}}};
+               {{"name", kMessagesOutputSchemaName},
+                {"schema", schema},
+                {"strict", strict_compatible(schema)}}}};
 }
 
 // output_config.effort as chat's reasoning_effort.

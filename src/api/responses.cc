@@ -325,7 +325,7 @@ class ResponsesTranslator final : public AnswerTranslator {
       // Not a chunk: what it held is lost, so the answer is not passed off as complete.
       broken_ = make_error(ErrorKind::kUpstreamError, "upstream_bad_event",
                            "the upstream sent an event that is not a JSON object: " +
-                               upstream_error_message(data.substr(0, 120)));
+                               quoted_prefix(data, 120));
       return error_event(*broken_);
     }
     if (c->error)

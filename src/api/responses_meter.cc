@@ -33,8 +33,14 @@ std::optional<Usage> responses_usage(std::string_view response_json) {
 }
 
 void ResponsesStreamMeter::on_event(std::string_view data) {
+  if (done_) return;  // the answer ended: what a server sends after it is not read
   json j = parse_json(data);
-  if (j.is_discarded() || !j.is_object()) return;
+  if (j.is_discarded() || !j.is_object()) {
+    // ([DONE], chat's end, which some servers add to this API's streams too, is not one.)
+    if (data.find_first_not_of(" \t\r\n") != std::string_view::npos && data != "[DONE]")
+      bad_event_ = true;
+    return;
+  }
   auto t = j.find("type");
   if (t == j.end() || !t->is_string()) return;
   const std::string& type = t->get_ref<const std::string&>();

@@ -26,13 +26,16 @@ class ResponsesStreamMeter {
   std::int64_t content_chunks() const { return chunks_; }
   bool saw_done() const { return done_; }
   bool saw_error() const { return error_; }
+  // An event came before its terminal event that is not a JSON object (events without data do not
+  // count): the gateway ends the stream there as broken (pipeline/deliver.cc), as for chat.
+  bool saw_bad_event() const { return bad_event_; }
   // The terminal or an error event came (one answer per stream: `choices` is not used).
   bool complete(std::int64_t /*choices*/ = 1) const { return done_ || error_; }
 
  private:
   std::optional<Usage> usage_;
   std::int64_t chunks_ = 0;
-  bool done_ = false, error_ = false;
+  bool done_ = false, error_ = false, bad_event_ = false;
 };
 
 }  // namespace switchboard::api

@@ -318,6 +318,7 @@ std::optional<Usage> parse_usage(std::string_view json) {
 }
 
 void StreamMeter::on_event(std::string_view data) {
+  if (done_) return;  // the answer ended: whatever a server sends after it is not read
   if (data == "[DONE]") {
     done_ = true;
     return;

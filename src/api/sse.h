@@ -109,8 +109,8 @@ class StreamMeter {
   std::size_t content_chars() const { return content_chars_; }
   bool saw_done() const { return done_; }
   bool saw_error() const { return error_; }
-  // An event came that is not a JSON object (not JSON at all, or another value; events without
-  // data do not count): translations cannot read it, so the gateway ends the stream there as
+  // An event came before [DONE] that is not a JSON object (not JSON at all, or another value;
+  // events without data, and any event after [DONE], do not count): translations cannot read it, so the gateway ends the stream there as
   // broken (pipeline/deliver.cc), for every client API alike.
   bool saw_bad_event() const { return bad_event_; }
   // The answer of `choices` choices (the request's n) came to its end: each choice's

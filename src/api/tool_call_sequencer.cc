@@ -4,22 +4,6 @@
 
 namespace switchboard::api {
 
-void ToolCallSequencer::ValueEnd::feed(std::string_view text) {
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-    seen = true;
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') ++depth;
-    else if ((c == '}' || c == ']') && depth > 0) --depth;
-  }
-}
-
 void ToolCallSequencer::take(const ToolCallPart& p, std::vector<ToolCallPart>& out) {
   if (done_.contains(p.index)) return;
   if (!open_) {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "api/chat_reading.h"
+#include "api/json_value_end.h"
 
 namespace switchboard::api {
 
@@ -40,20 +41,13 @@ class ToolCallSequencer {
   std::vector<ToolCallPart> flush();
 
  private:
-  // Where a JSON value ends, fed in pieces: brackets outside strings.
-  struct ValueEnd {
-    std::size_t depth = 0;
-    bool in_string = false, escaped = false, seen = false;
-    void feed(std::string_view text);
-    bool complete() const { return seen && depth == 0 && !in_string; }
-  };
   void take(const ToolCallPart& p, std::vector<ToolCallPart>& out);
   // `p` with its index: its own, or for an unindexed piece the unnumbered call's (a new one when
   // `later_in_chunk`: an unindexed part followed another in the same chunk's list).
   ToolCallPart numbered(const ToolCallPart& p, bool later_in_chunk);
 
   std::optional<std::size_t> open_;
-  ValueEnd open_end_;
+  JsonValueEnd open_end_;  // where the open call's arguments end
   std::map<std::size_t, ToolCallPart> held_;  // by index: id, name and the arguments so far
   std::set<std::size_t> done_;
   std::size_t next_index_ = 0;             // one past every index seen

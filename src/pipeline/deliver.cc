@@ -89,7 +89,8 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     if (client_left(ctx)) upstream.cancel();
   }
   std::size_t relayed = 0;
-  bool ended = false;  // the upstream's body ended
+  bool ended = false;     // the upstream's body ended
+  bool finished = false;  // the client's stream was finished (finish_stream())
   while (client_ok) {
     const Clock::time_point deadline = std::min(Clock::now() + mc.stream_idle_timeout, stream_end);
     auto piece = co_await upstream.read_some(deadline);
@@ -179,35 +180,35 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     if (answer.record && *answer.record < rec.attempts.size())
       rec.attempts[*answer.record].result = e.code;
     if (!over_bound) count_replica_failure(ctx, answer, e.code);
-    // Close whatever event the upstream broke off in, so the error is an event of its own.
-    if (client_ok && !closing.empty()) client_ok = co_await client.write_chunk(closing);
-    if (client_ok) client_ok = co_await client.stream_error(e);
+    // Close whatever event the upstream broke off in, so the error is an event of its own — unless
+    // the client got the answer's end already: a bad event and [DONE] in one read, relayed as
+    // they came to a chat client (nothing may follow [DONE]; the record says broken all the same).
+    const bool after_end = bad_answer && meter->saw_done();
+    if (client_ok && !after_end && !closing.empty()) client_ok = co_await client.write_chunk(closing);
+    if (client_ok && !after_end) client_ok = co_await client.stream_error(e);
   } else if (!client_ok) {
     rec.outcome = "client_gone";
   } else {
-    rec.outcome = "ok";
-    // (note_attempt left a stream to be judged here.) An error event instead of the answer (an
-    // Anthropic replica's overloaded_error, an engine's error then [DONE]) is the replica's fault.
-    if (meter->saw_error()) {
-      note_error(ctx, "upstream_error", "upstream_stream_error",
-                 "the upstream sent an error event in its stream (passed on to the client)");
-      if (answer.record && *answer.record < rec.attempts.size())
-        rec.attempts[*answer.record].result = "upstream_stream_error";
-      count_replica_failure(ctx, answer, "upstream_stream_error");
-    } else {
-      pool::record_success(*answer.replica, pool::steady_ms(answer.sent_at));
+    client_ok = co_await client.finish_stream();
+    finished = true;
+    // What only the stream's end showed the client's translation could not carry (a call's
+    // arguments closed by the end of a body without [DONE]): its stream ended with its error.
+    if (!note_refused_answer(ctx, client, answer)) {
+      rec.outcome = "ok";
+      // (note_attempt left a stream to be judged here.) An error event instead of the answer (an
+      // Anthropic replica's overloaded_error, an engine's error then [DONE]) is the replica's fault.
+      if (meter->saw_error()) {
+        note_error(ctx, "upstream_error", "upstream_stream_error",
+                   "the upstream sent an error event in its stream (passed on to the client)");
+        if (answer.record && *answer.record < rec.attempts.size())
+          rec.attempts[*answer.record].result = "upstream_stream_error";
+        count_replica_failure(ctx, answer, "upstream_stream_error");
+      } else {
+        pool::record_success(*answer.replica, pool::steady_ms(answer.sent_at));
+      }
     }
   }
-  if (client_ok) client_ok = co_await client.finish_stream();
-  // What only the stream's end showed the client's translation could not carry (a call's arguments
-  // closed by the end of a body without [DONE]): the client's stream ended with its error.
-  if (const Error* failed = client.stream_failure(); failed && rec.outcome == "ok") {
-    note_error(ctx, "stream_broken", "upstream_stream_broken",
-               "the upstream stream ended abnormally after it had started: " + failed->message);
-    if (answer.record && *answer.record < rec.attempts.size())
-      rec.attempts[*answer.record].result = "upstream_stream_broken";
-    count_replica_failure(ctx, answer, "upstream_stream_broken");
-  }
+  if (client_ok && !finished) client_ok = co_await client.finish_stream();
   if (!client_ok && rec.outcome == "ok") rec.outcome = "client_gone";
   const std::optional<api::Usage> reported = meter->reported_usage();
   if (reported) {
@@ -333,16 +334,24 @@ awaitable<bool> send_buffered_stream(
 
 bool note_refused_answer(RequestContext& ctx, const ResponseWriter& client, Attempt& answer) {
   const Error* refused = client.refused_answer();
-  if (!refused) return false;
-  // The replica answered wrongly, as with a body that is not JSON.
+  const Error* failed = refused ? nullptr : client.stream_failure();
+  if (!refused && !failed) return false;
   auto& rec = ctx.rec;
-  rec.status = static_cast<int>(http_status(refused->kind));
-  note_error(ctx, "upstream_error", refused->code, refused->message.substr(0, 512));
+  std::string result;
+  if (refused) {  // the replica answered wrongly, as with a body that is not JSON
+    rec.status = static_cast<int>(http_status(refused->kind));
+    note_error(ctx, "upstream_error", refused->code, refused->message.substr(0, 512));
+    result = refused->code;
+  } else {  // the client's stream (status 200, sent) ended with the translation's error
+    result = "upstream_stream_broken";
+    note_error(ctx, "stream_broken", result,
+               "the upstream stream ended abnormally after it had started: " + failed->message);
+  }
   // Its attempt, by the index noted (a multi-call plan that re-sorts the attempts moves the index
   // with it: plans/multi_call.cc).
   const std::optional<std::size_t> at = answer.record;
-  if (at && *at < rec.attempts.size()) rec.attempts[*at].result = refused->code;
-  count_replica_failure(ctx, answer, refused->code);
+  if (at && *at < rec.attempts.size()) rec.attempts[*at].result = result;
+  count_replica_failure(ctx, answer, result);
   return true;
 }
 

@@ -62,8 +62,9 @@ asio::awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
 // After `answer` was written through `client`: when the client API's shape could not carry it
 // (ResponseWriter::refused_answer(): not a chat completion after all), the record says what the
 // client got (its status, upstream_error, the error), the attempt's result is that error and the
-// replica's health counts a failure. The cost stays: the upstream produced the answer. True when
-// refused.
+// replica's health counts a failure; when a stream's translation ended it with its own error
+// (ResponseWriter::stream_failure()), likewise as stream_broken (upstream_stream_broken). The cost
+// stays: the upstream produced the answer. True when refused or failed.
 bool note_refused_answer(RequestContext& ctx, const ResponseWriter& client, Attempt& answer);
 
 // A buffered answer's stream `events` (whole SSE events) to a streaming client in one chunk, the

@@ -10,7 +10,17 @@ TranslatingWriter::TranslatingWriter(ResponseWriter& inner, api::AnswerTranslato
       translator_(translator),
       pass_(pass_answers),
       prompt_tokens_(prompt_tokens),
-      parser_([this](std::string_view data) { pending_ += translator_.event(data); }) {}
+      parser_([this](std::string_view data) {
+        // An event the body's end cut off before its blank line is dropped, as the SSE rules
+        // say, unless it reads as an event at all ([DONE], a JSON object): its translation would
+        // fail the stream that a chat client's relay ends as complete.
+        if (at_end_) {
+          const std::size_t start = data.find_first_not_of(" \t\r\n");
+          if (start == std::string_view::npos) return;
+          if (data[start] != '{' && data.substr(start) != "[DONE]") return;
+        }
+        pending_ += translator_.event(data);
+      }) {}
 
 awaitable<bool> TranslatingWriter::respond(unsigned status, std::string_view content_type,
                                            Headers headers, std::string body) {
@@ -70,6 +80,7 @@ awaitable<bool> TranslatingWriter::stream_error(const Error& error) {
 awaitable<bool> TranslatingWriter::finish_stream() {
   if (pass_) co_return co_await inner_.finish_stream();
   pending_.clear();
+  at_end_ = true;
   parser_.finish();
   std::string out = std::move(pending_);
   pending_.clear();

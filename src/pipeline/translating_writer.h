@@ -51,6 +51,7 @@ class TranslatingWriter final : public ResponseWriter {
   const bool pass_;
   const std::int64_t* prompt_tokens_;
   std::string pending_;  // translated bytes of the events completed by the last feed
+  bool at_end_ = false;  // finish_stream() is ending the last event
   api::SseParser parser_;
 };
 

@@ -37,6 +37,31 @@ TEST(MessagesOutput, StructuredOutputsBecomeAJsonSchemaResponseFormat) {
   EXPECT_FALSE(json::parse(none->chat_body).contains("response_format"));
 }
 
+// strict only for a schema OpenAI's strict mode takes: one with an optional property, an open
+// object (nested too, or in $defs/items/anyOf) goes as guidance (strict false) — OpenAI refused a
+// strict schema Anthropic takes with a 400.
+TEST(MessagesOutput, StrictOnlyWhenTheSchemaIsClosedAndFullyRequired) {
+  auto strict_of = [](const std::string& schema) {
+    auto r = with(R"("output_config":{"format":{"type":"json_schema","schema":)" + schema + "}}");
+    EXPECT_TRUE(r) << schema;
+    return r ? json::parse(r->chat_body)["response_format"]["json_schema"]["strict"] : json();
+  };
+  const std::string closed = kSchema;
+  EXPECT_EQ(strict_of(closed), true);
+  EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"type":"array","items":)" + closed +
+                      R"(}},"required":["a"],"additionalProperties":false})"),
+            true);
+  EXPECT_EQ(strict_of(R"({"type":"string"})"), true);
+  // An optional property; an open object; the same nested in items, anyOf, $defs.
+  EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"}},"required":["a"],"additionalProperties":false})"),
+            false);
+  EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"type":"string"}},"required":["a"]})"), false);
+  const std::string open = R"({"type":"object"})";
+  EXPECT_EQ(strict_of(R"({"type":"array","items":)" + open + "}"), false);
+  EXPECT_EQ(strict_of(R"({"anyOf":[)" + closed + "," + open + "]}"), false);
+  EXPECT_EQ(strict_of(R"({"$defs":{"x":)" + open + R"(},"type":"string"})"), false);
+}
+
 // effort is chat's reasoning_effort (the highest two are chat's high); what Anthropic refuses is
 // refused here, naming the field; another output_config member makes the request native-only.
 TEST(MessagesOutput, EffortAndWhatCannotBeCarried) {

@@ -228,3 +228,30 @@ TEST(ToolCallSequencer, AResponsesClientGetsUnindexedCallsApart) {
 
 }  // namespace
 }  // namespace switchboard::api
+
+namespace switchboard::api {
+namespace {
+
+// Where a value fed in pieces ends, without parsing: brackets inside strings do not count;
+// anything but whitespace after a complete value is trailing (no single JSON value whatever comes).
+TEST(JsonValueEnd, CompleteAndTrailingAcrossPieces) {
+  JsonValueEnd v;
+  EXPECT_FALSE(v.complete());
+  v.feed(R"(  {"a":"}]\")");
+  EXPECT_FALSE(v.complete());
+  v.feed(R"(", "b":[1,{}]})");
+  EXPECT_TRUE(v.complete());
+  EXPECT_FALSE(v.trailing());
+  v.feed(" \n\t");
+  EXPECT_FALSE(v.trailing());
+  v.feed("x");
+  EXPECT_TRUE(v.trailing());
+  JsonValueEnd scalar;
+  scalar.feed("1");
+  EXPECT_TRUE(scalar.complete());
+  scalar.feed("2");
+  EXPECT_TRUE(scalar.trailing());  // numbers in pieces are not told whole: only objects matter
+}
+
+}  // namespace
+}  // namespace switchboard::api

@@ -119,6 +119,37 @@ TEST(NativeApis, ResponsesStreamMeterReadsTheCompletedEvent) {
   chat->on_event("[DONE]");
   EXPECT_EQ(chat->content_chunks(), 1);
   EXPECT_TRUE(chat->saw_done());
+  EXPECT_FALSE(other->saw_bad_event());  // [DONE] is no bad event
+}
+
+// An event that is no JSON object before the answer's end is a bad event for the native APIs'
+// meters too (the relay breaks the stream there); after the end nothing is read.
+TEST(NativeApis, NativeMetersNoteEventsThatAreNoJsonObject) {
+  struct Case {
+    const char* api;
+    const char* event;
+    const char* end;
+  } cases[] = {
+      {"anthropic", R"({"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}})",
+       R"({"type":"message_stop"})"},
+      {"responses", R"({"type":"response.output_text.delta","delta":"x"})",
+       R"({"type":"response.completed","response":{"usage":null}})"},
+  };
+  for (const auto& c : cases) {
+    auto bad = api(c.api).stream_meter();
+    bad->on_event(c.event);
+    bad->on_event("   ");
+    EXPECT_FALSE(bad->saw_bad_event()) << c.api;
+    bad->on_event("{not json");
+    EXPECT_TRUE(bad->saw_bad_event()) << c.api;
+    auto after = api(c.api).stream_meter();
+    after->on_event(c.event);
+    after->on_event(c.end);
+    after->on_event("trailing garbage");
+    EXPECT_FALSE(after->saw_bad_event()) << c.api;
+    EXPECT_TRUE(after->saw_done()) << c.api;
+    EXPECT_EQ(after->content_chunks(), 1) << c.api;
+  }
 }
 
 TEST(NativeApis, PassThroughServesOnlyClientsOfItsOwnApi) {

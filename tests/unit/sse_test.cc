@@ -107,11 +107,21 @@ TEST(StreamMeter, CountsContentUsageErrorsAndDone) {
   EXPECT_EQ(m.reported_usage()->completion_tokens, 2);
   EXPECT_FALSE(m.saw_done());
   m.on_event("not json");
-  m.on_event("[DONE]");
-  EXPECT_TRUE(m.saw_done());
   EXPECT_FALSE(m.saw_error());
   m.on_event(R"({"error":{"message":"boom"}})");
   EXPECT_TRUE(m.saw_error());
+  m.on_event("[DONE]");
+  EXPECT_TRUE(m.saw_done());
+  // What a server sends after [DONE] is not read: the answer ended (a stray event there made a
+  // complete stream count as broken).
+  StreamMeter after;
+  after.on_event(R"({"choices":[{"delta":{"content":"x"},"finish_reason":"stop"}]})");
+  after.on_event("[DONE]");
+  after.on_event("trailing garbage");
+  after.on_event(R"({"error":{"message":"late"}})");
+  EXPECT_FALSE(after.saw_bad_event());
+  EXPECT_FALSE(after.saw_error());
+  EXPECT_EQ(after.content_chunks(), 1);
 }
 
 TEST(Usage, ParsedFromCompletionBodies) {

@@ -184,6 +184,13 @@ std::string_view TranslatedApi::body(const RequestContext& ctx, CallState& st,
 
 ResponseWriter& TranslatedApi::writer(const RequestContext& ctx) const { return *ctx.client; }
 
+api::AnswerCheck TranslatedApi::check_answer(const RequestContext& ctx,
+                                             std::string_view whole) const {
+  api::AnswerCheck check = NativeApi::check_answer(ctx, whole);
+  if (check.problem.empty() && ctx.client) check.problem = ctx.client->answer_problem(whole);
+  return check;
+}
+
 std::optional<api::Usage> TranslatedApi::usage(std::string_view whole) const {
   return api::parse_usage(whole);
 }

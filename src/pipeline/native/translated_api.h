@@ -31,6 +31,9 @@ class TranslatedApi : public NativeApi {
                         config::ReasoningMode reasoning) const override;
   ResponseWriter& writer(const RequestContext& ctx) const override;
   std::optional<api::Usage> usage(std::string_view whole) const override;
+  // A JSON object (its answers are chat completions translated here), then what the client's
+  // API cannot carry (ResponseWriter::answer_problem(), as pipeline/native/chat_api.cc).
+  api::AnswerCheck check_answer(const RequestContext& ctx, std::string_view whole) const override;
   std::optional<std::string> whole_as_stream(const RequestContext& ctx,
                                              std::string_view whole) const override {
     return chat_whole_as_stream(ctx, whole);  // its answers are read back as chat completions

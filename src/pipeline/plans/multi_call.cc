@@ -348,6 +348,7 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
                : std::string();
     if (events.empty()) events = api::completion_as_sse(*final.answer, ctx.req.include_usage);
     client_ok = co_await send_buffered_stream(ctx, *ctx.client, headers, std::move(events));
+    if (note_refused_answer(ctx, *ctx.client, a)) co_return StageResult::next();
   }
   if (!client_ok) rec.outcome = "client_gone";
   co_return StageResult::next();

@@ -200,6 +200,14 @@ class CacheStage final : public Stage {
     if (!found) co_return bypass("cache store busy or too slow");
     if (!*found) co_return bypass("cache store unavailable: " + found->error().message);
 
+    // An answer stored for a chat client that the client's API cannot carry (a tool call whose
+    // arguments are no JSON object, for a Messages client): asked of the replicas instead.
+    if (const auto& hit = **found; hit && ctx.client && !hit->answer.tool_calls.empty()) {
+      const std::string problem =
+          ctx.client->answer_problem(cache::completion_body(hit->answer, "chatcmpl-" + rec.id, 0));
+      if (!problem.empty())
+        co_return bypass("the cached answer cannot be given in this API: it has " + problem);
+    }
     if (const auto& hit = **found) {
       ctx.cache_status = "hit";
       ctx.cache_model = hit->answer.routed_model;
