@@ -64,10 +64,11 @@ class AnswerTranslator {
 // the body itself. At most 512 bytes (cut at a UTF-8 boundary, "..." added).
 std::string upstream_error_message(std::string_view body);
 // An upstream's non-200 body as an OpenAI error object: unchanged when it is one
-// ({"error":{"message":...}} alone), else {"error":{message (upstream_error_message), type (by
-// the status: invalid_request_error, authentication_error, permission_error, rate_limit_error,
-// server_error), code "upstream_status_<status>", param null}} — an HTML error page, vLLM's or
-// FastAPI's body, {"error":"a string"} — which OpenAI's SDKs could not read.
+// ({"error":{"message":...}}, other top-level keys allowed), else {"error":{message
+// (upstream_error_message), type (by the status: invalid_request_error, authentication_error,
+// permission_error, rate_limit_error, server_error), code "upstream_status_<status>", param
+// null}} — an HTML error page, vLLM's or FastAPI's body, {"error":"a string"} — which OpenAI's
+// SDKs could not read; an error object without a message keeps its own type, code and param.
 std::string openai_upstream_error_body(unsigned status, std::string_view body);
 
 }  // namespace switchboard::api

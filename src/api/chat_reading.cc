@@ -191,10 +191,9 @@ std::string upstream_error_message(std::string_view body) {
 
 std::string openai_upstream_error_body(unsigned status, std::string_view body) {
   json j = parse_json(body);
-  if (!j.is_discarded() && j.is_object() && j.size() == 1) {
-    const json& e = member(j, "error");
-    if (e.is_object() && member(e, "message").is_string()) return std::string(body);
-  }
+  // OpenAI's own shape (other top-level keys, e.g. a request id, are fine): unchanged.
+  const json& e = member(j, "error");  // null when the body is no JSON object
+  if (e.is_object() && member(e, "message").is_string()) return std::string(body);
   const char* type = status == 400 || status == 404 || status == 409 || status == 413 ||
                              status == 422
                          ? "invalid_request_error"
@@ -205,12 +204,15 @@ std::string openai_upstream_error_body(unsigned status, std::string_view body) {
                                      : "upstream_error";
   std::string message = upstream_error_message(body);
   if (message.empty()) message = "the upstream answered HTTP " + std::to_string(status);
-  return json{{"error",
-               {{"message", std::move(message)},
-                {"type", type},
-                {"code", "upstream_status_" + std::to_string(status)},
-                {"param", nullptr}}}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);
+  json out = {{"message", std::move(message)},
+              {"type", type},
+              {"code", "upstream_status_" + std::to_string(status)},
+              {"param", nullptr}};
+  // An error object without a message keeps what it does say.
+  if (e.is_object())
+    for (const char* key : {"type", "code", "param"})
+      if (const json& v = member(e, key); v.is_string()) out[key] = v;
+  return json{{"error", std::move(out)}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {

@@ -10,35 +10,53 @@ using nlohmann::json;
 
 namespace {
 
-// Whether `schema` keeps to what OpenAI's strict mode takes: every object schema closed
-// (additionalProperties false) with every property required, in nested schemas too. Anthropic takes
-// more (optional properties); such a schema asked strictly was refused by OpenAI with a 400.
-bool strict_compatible(const json& schema) {
-  if (schema.is_array()) {
-    for (const json& s : schema)
-      if (!strict_compatible(s)) return false;
-    return true;
-  }
-  if (!schema.is_object()) return true;
+// Whether `type` names an object (a string, or an array of them with "object" in it).
+bool object_typed(const json& type) {
+  if (type.is_string()) return type.get_ref<const std::string&>() == "object";
+  return type.is_array() && std::find(type.begin(), type.end(), json("object")) != type.end();
+}
+
+// Whether a (nested) `schema` keeps to what OpenAI's strict mode takes: every object schema closed
+// (additionalProperties false) with every property required; no keyword strict mode refuses
+// (allOf, oneOf, not, if/then/else, prefixItems, patternProperties, ...); no boolean schema.
+bool strict_subschema(const json& schema) {
+  if (!schema.is_object()) return false;
+  for (const char* refused : {"allOf", "oneOf", "not", "if", "then", "else", "prefixItems",
+                              "patternProperties", "dependentRequired", "dependentSchemas",
+                              "unevaluatedProperties"})
+    if (schema.contains(refused)) return false;
   const json& properties = member(schema, "properties");
-  if (string_at(schema, "type") == "object" || properties.is_object()) {
+  if (object_typed(member(schema, "type")) || properties.is_object()) {
     if (member(schema, "additionalProperties") != json(false)) return false;
     const json& required = member(schema, "required");
     if (properties.is_object())
       for (const auto& [name, sub] : properties.items()) {
-        if (!required.is_array() || std::find(required.begin(), required.end(), json(name)) ==
-                                        required.end())
+        if (!required.is_array() ||
+            std::find(required.begin(), required.end(), json(name)) == required.end())
           return false;
-        if (!strict_compatible(sub)) return false;
+        if (!strict_subschema(sub)) return false;
       }
   }
-  for (const char* key : {"items", "anyOf", "allOf", "oneOf"})
-    if (!strict_compatible(member(schema, key))) return false;
+  if (const json& items = member(schema, "items"); !items.is_null() && !strict_subschema(items))
+    return false;
+  if (const json& any = member(schema, "anyOf"); !any.is_null()) {
+    if (!any.is_array()) return false;
+    for (const json& s : any)
+      if (!strict_subschema(s)) return false;
+  }
   for (const char* key : {"$defs", "definitions"})
     if (const json& defs = member(schema, key); defs.is_object())
       for (const auto& [name, sub] : defs.items())
-        if (!strict_compatible(sub)) return false;
+        if (!strict_subschema(sub)) return false;
   return true;
+}
+
+// Whether OpenAI's strict mode takes `schema` as a response format: an object at the root (not
+// anyOf), strict all the way down (strict_subschema()). Anthropic takes more (optional
+// properties); such a schema asked strictly was refused by OpenAI with a 400.
+bool strict_compatible(const json& schema) {
+  return object_typed(member(schema, "type")) && !schema.contains("anyOf") &&
+         strict_subschema(schema);
 }
 
 // A structured-output format (`where` names it) as chat's response_format: strict when the schema

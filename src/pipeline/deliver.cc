@@ -47,7 +47,8 @@ void note_error(RequestContext& ctx, const char* outcome, std::string code, std:
 // (it ended as a complete answer without that part).
 std::optional<Error> unreadable(const UsageMeter& meter, const ResponseWriter& client) {
   if (const Error* e = client.stream_failure()) return *e;  // what its client was told, first
-  if (meter.saw_bad_event())
+  // (After an error event of the upstream's, the stream failed already: recorded as that.)
+  if (meter.saw_bad_event() && !meter.saw_error())
     return make_error(ErrorKind::kUpstreamError, "upstream_bad_event",
                       "the upstream sent an event that is not a JSON object");
   return std::nullopt;

@@ -348,7 +348,7 @@ describe('Messages passed through to an Anthropic-compatible replica', () => {
       assert.match(err.error.message, /speaks chat completions; .*passed only to replicas with api: anthropic/);
       const d = await getDecision(gw.base, res.headers.get('x-switchboard-decision'));
       assert.equal(d.attempts[0].result, 'api_mismatch');
-      assert.equal(d.outcome, 'upstream_error');
+      assert.equal(d.outcome, 'client_error');
     }
     // A model with replicas of both APIs: the chat one is skipped without spending the attempt.
     const mismatches = [];

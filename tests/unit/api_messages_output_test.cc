@@ -51,15 +51,29 @@ TEST(MessagesOutput, StrictOnlyWhenTheSchemaIsClosedAndFullyRequired) {
   EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"type":"array","items":)" + closed +
                       R"(}},"required":["a"],"additionalProperties":false})"),
             true);
-  EXPECT_EQ(strict_of(R"({"type":"string"})"), true);
+  // The root must be an object; booleans, open objects in type arrays, and keywords strict mode
+  // refuses are not strict.
+  EXPECT_EQ(strict_of(R"({"type":"string"})"), false);
+  EXPECT_EQ(strict_of(R"({"anyOf":[)" + closed + "]}"), false);
+  EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":true},"required":["a"],"additionalProperties":false})"),
+            false);
+  EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"type":["object","null"]}},"required":["a"],"additionalProperties":false})"),
+            false);
+  EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"oneOf":[{"type":"string"}]}},"required":["a"],"additionalProperties":false})"),
+            false);
+  EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["a"],"additionalProperties":false})"),
+            true);
   // An optional property; an open object; the same nested in items, anyOf, $defs.
   EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"}},"required":["a"],"additionalProperties":false})"),
             false);
   EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"type":"string"}},"required":["a"]})"), false);
   const std::string open = R"({"type":"object"})";
   EXPECT_EQ(strict_of(R"({"type":"array","items":)" + open + "}"), false);
-  EXPECT_EQ(strict_of(R"({"anyOf":[)" + closed + "," + open + "]}"), false);
-  EXPECT_EQ(strict_of(R"({"$defs":{"x":)" + open + R"(},"type":"string"})"), false);
+  EXPECT_EQ(strict_of(R"({"type":"object","properties":{"a":{"anyOf":[)" + closed + "," + open +
+                      R"(]}},"required":["a"],"additionalProperties":false})"),
+            false);
+  EXPECT_EQ(strict_of(R"({"$defs":{"x":)" + open + R"(},"type":"object","properties":{},"required":[],"additionalProperties":false})"),
+            false);
 }
 
 // effort is chat's reasoning_effort (the highest two are chat's high); what Anthropic refuses is

@@ -33,7 +33,9 @@ asio::awaitable<void> call_models(RequestContext& ctx, const Plan& plan, Calls& 
       co_return;
     }
     if (r.held) out.deliver = std::move(r.held);
-    if (r.error) out.error = std::move(r.error);
+    // A later model's error replaces an earlier one's, save api_mismatch (its replicas take no such
+    // request: a 400), which must not hide that an earlier model was sent it and failed.
+    if (r.error && !(out.error && r.error->code == "api_mismatch")) out.error = std::move(r.error);
     if (r.stop) break;
   }
 }
@@ -67,8 +69,9 @@ class SinglePlan final : public PlanRunner {
     Error error = calls->error ? std::move(*calls->error)
                               : make_error(ErrorKind::kUpstreamError, "upstream_unreachable",
                                            "no replica answered");
-    const char* outcome =
-        error.kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout" : "upstream_error";
+    const char* outcome = error.kind == ErrorKind::kUpstreamTimeout ? "upstream_timeout"
+                          : error.kind == ErrorKind::kBadRequest   ? "client_error"
+                                                                   : "upstream_error";
     co_return StageResult::fail(std::move(error), outcome);
   }
 };
