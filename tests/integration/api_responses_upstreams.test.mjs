@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startGateway, model, stopAll, getDecision, fakeUpstream } from './lib/harness.mjs';
 import { postJson, eventNames } from './lib/post.mjs';
+import { FOREIGN_ERRORS as ERRORS, FOREIGN_ERRORS_WRAPPED } from './lib/foreign_errors.mjs';
 
 const chunk = (delta, finish = null) => `data: ${JSON.stringify({
   id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1700000000, model: 'x',
@@ -16,13 +17,7 @@ const call = (index, fn, id) => chunk({
   tool_calls: [{ index, ...(id ? { id, type: 'function' } : {}), function: fn }],
 });
 
-// Each model is one behaviour of the fake chat replica.
-const ERRORS = {
-  'html-502': [502, 'text/html', '<html><body><h1>502 Bad Gateway</h1></body></html>'],
-  'vllm-400': [400, 'application/json', JSON.stringify({ object: 'error', message: 'max_tokens is too large', type: 'BadRequestError', param: null, code: 400 })],
-  'string-400': [400, 'application/json', JSON.stringify({ error: 'model not loaded' })],
-  'fastapi-422': [422, 'application/json', JSON.stringify({ detail: [{ loc: ['body', 'messages'], msg: 'field required', type: 'missing' }] })],
-};
+// Each model is one behaviour of the fake chat replica (and one of lib/foreign_errors.mjs).
 const STREAMS = {
   'bad-chunk': [chunk({ role: 'assistant', content: '' }), chunk({ content: 'before ' }),
     'data: {not json at all\n\n', chunk({ content: 'after' }), chunk({}, 'stop'), 'data: [DONE]\n\n'],
@@ -54,13 +49,7 @@ describe('Responses clients and what chat replicas send', () => {
   after(stopAll);
 
   test("upstream error bodies not in OpenAI's shape come as OpenAI errors, the message kept", async () => {
-    const expected = {
-      'html-502': [502, /502 Bad Gateway/, 'server_error'],
-      'vllm-400': [400, /^max_tokens is too large$/, 'invalid_request_error'],
-      'string-400': [400, /^model not loaded$/, 'invalid_request_error'],
-      'fastapi-422': [422, /^body\.messages: field required$/, 'invalid_request_error'],
-    };
-    for (const [name, [status, message, type]] of Object.entries(expected)) {
+    for (const [name, [status, message, type]] of Object.entries(FOREIGN_ERRORS_WRAPPED)) {
       const r = await postJson(gw.base, '/v1/responses', { model: name, input: 'hi' });
       assert.equal(r.status, status, name);
       assert.match(r.headers.get('content-type'), /application\/json/);

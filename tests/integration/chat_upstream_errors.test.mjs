@@ -7,16 +7,14 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startGateway, model, stopAll, getDecision, fakeUpstream } from './lib/harness.mjs';
 import { postJson } from './lib/post.mjs';
+import { FOREIGN_ERRORS, FOREIGN_ERRORS_WRAPPED } from './lib/foreign_errors.mjs';
 
 const OPENAI_BODY = JSON.stringify({
   error: { message: 'This model does not exist', type: 'invalid_request_error', param: 'model', code: 'model_not_found' },
 });
 // Each model is one error of the fake chat replica.
 const ERRORS = {
-  'html-502': [502, 'text/html', '<html><body><h1>502 Bad Gateway</h1></body></html>'],
-  'vllm-400': [400, 'application/json', JSON.stringify({ object: 'error', message: 'max_tokens is too large', type: 'BadRequestError', param: null, code: 400 })],
-  'string-400': [400, 'application/json', JSON.stringify({ error: 'model not loaded' })],
-  'fastapi-422': [422, 'application/json', JSON.stringify({ detail: [{ loc: ['body', 'messages'], msg: 'field required', type: 'missing' }] })],
+  ...FOREIGN_ERRORS,
   'openai-404': [404, 'application/json', OPENAI_BODY],
   // OpenAI's shape with a key of its own beside `error`: still OpenAI's, unchanged.
   'openai-extra-400': [400, 'application/json', JSON.stringify({ error: { message: 'context too long', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' }, request_id: 'req_1' })],
@@ -50,14 +48,8 @@ describe('chat clients and upstream error bodies', () => {
   after(stopAll);
 
   test("bodies not in OpenAI's shape come as OpenAI errors, the message and status kept", async () => {
-    const expected = {
-      'html-502': [502, /502 Bad Gateway/, 'server_error'],
-      'vllm-400': [400, /^max_tokens is too large$/, 'invalid_request_error'],
-      'string-400': [400, /^model not loaded$/, 'invalid_request_error'],
-      'fastapi-422': [422, /^body\.messages: field required$/, 'invalid_request_error'],
-    };
     const ask = (name, stream) => ({ model: name, messages: [{ role: 'user', content: 'hi' }], stream });
-    for (const [name, [status, message, type]] of Object.entries(expected)) {
+    for (const [name, [status, message, type]] of Object.entries(FOREIGN_ERRORS_WRAPPED)) {
       for (const stream of [false, true]) {
         const r = await postJson(gw.base, '/v1/chat/completions', ask(name, stream));
         assert.equal(r.status, status, name);
