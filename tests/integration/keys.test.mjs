@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import {
   startGateway, model, stopAll, chatBody, postChat, getDecision, getJson, sleep, expectErrorShape,
   storedDecision, fakeUpstream, completionJson,
-  parseMetrics, streamChat, eventually
+  parseMetrics, streamChat, eventually, SLOWDOWN,
 } from './lib/harness.mjs';
 import { echoUpstream, FAKE } from './lib/echo_upstream.mjs';
 import { postJson } from './lib/post.mjs';
@@ -724,6 +724,9 @@ describe('budgets: an upstream reporting negative or absurd usage', () => {
     // Two answers' prompts ($0.00005 each) fit; a third is refused.
     secret = createKey(gw.sqlite, 'metered', { usdPerDay: 0.00008 }).secret;
     await eventually(async () => (await postChat(gw.base, chatBody('auto', 'probe'), { headers: bearer(secret) })).status !== 401);
+    // The probe's admission estimate (its max_tokens) is replaced by its cost once its record is
+    // written: settled before the test's first request (the sanitized build took longer).
+    await sleep(200 * SLOWDOWN);
   });
   after(stopAll);
 

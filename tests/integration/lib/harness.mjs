@@ -229,7 +229,10 @@ export function gatewayConfig({ models, routes = [], server = {}, dir, sqlite } 
   return {
     listen: '127.0.0.1:0',
     server: {
-      threads: 2, max_body_bytes: 1048576, idle_timeout_ms: 5000, body_timeout_ms: 5000,
+      // Idle connections kept 5 s (scaled for the sanitized build: its tests pause longer between
+      // requests, and a request sent on a keep-alive connection as the gateway closes it fails
+      // with "other side closed").
+      threads: 2, max_body_bytes: 1048576, idle_timeout_ms: 5000 * SLOWDOWN, body_timeout_ms: 5000,
       write_timeout_ms: 5000, ...server,
     },
     models,
