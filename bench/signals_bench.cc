@@ -142,7 +142,9 @@ void BM_Task(benchmark::State& state) {
     state.SkipWithError("set SB_TASK_MODEL to a trained task classifier");
     return;
   }
-  static auto ex = signals::Extractor::load({"", path}, SignalNeeds{.task = true});
+  signals::ExtractorOptions options;
+  options.task_model = path;
+  static auto ex = signals::Extractor::load(options, SignalNeeds{.task = true});
   if (!ex) {
     state.SkipWithError(ex.error().message.c_str());
     return;

@@ -747,6 +747,10 @@ Result<MessagesRequest> parse_messages(std::string_view body, bool counting) {
     // replica answers without extended thinking (a hint, unlike a document or a tool).
   }
 
+  if (const json& last = messages.back(); string_at(last, "role") == "assistant" &&
+                                          member(last, "content").is_string() &&
+                                          !last.contains("tool_calls"))
+    r.prefill = true;
   json chat = {{"model", r.model}, {"messages", std::move(messages)}};
   if (!counting) chat["max_tokens"] = j["max_tokens"];
   if (r.stream) {

@@ -68,6 +68,10 @@ struct MessagesRequest {
   // that ended it (vLLM's `stop_reason`, SGLang's `matched_stop`) says stop_reason
   // "stop_sequence" and that `stop_sequence`; any other string it names is not reported.
   std::vector<std::string> stop_sequences;
+  // The last turn is the assistant's text (a prefill): Anthropic continues it, the answer holding
+  // what comes after. A chat server takes it as a finished turn unless asked to continue it
+  // (models[].prefill: continue, pipeline/model_call.cc).
+  bool prefill = false;
 };
 
 // Thinking and redacted_thinking blocks of assistant messages are left out of chat_body (chat

@@ -281,7 +281,7 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
                "stream_idle_timeout_ms",
                "balancer", "outlier_ejection", "retry", "hedge", "health_check", "load_metrics", "adapters",
                "max_stream_line_bytes", "max_stream_event_bytes", "max_stream_bytes",
-               "max_stream_ms", "capacity", "reasoning"});
+               "max_stream_ms", "capacity", "reasoning", "prefill"});
   ModelConfig m;
   if (!node["name"]) w.fail(node, what + " needs a name");
   m.name = w.string(node["name"], what + ".name");
@@ -319,6 +319,11 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
     if (mode == "on") m.reasoning = ReasoningMode::kOn;
     else if (mode == "off") m.reasoning = ReasoningMode::kOff;
     else if (mode != "auto") w.fail(r, what + ".reasoning must be auto, on or off, not '" + mode + "'");
+  }
+  if (const auto& p = node["prefill"]) {
+    const std::string mode = w.string(p, what + ".prefill");
+    if (mode == "continue") m.continue_prefill = true;
+    else if (mode != "turn") w.fail(p, what + ".prefill must be turn or continue, not '" + mode + "'");
   }
   if (node["timeout_ms"]) m.timeout = w.millis(node["timeout_ms"], what + ".timeout_ms");
   if (node["connect_timeout_ms"])

@@ -120,6 +120,11 @@ enum class ReasoningMode {
 struct ModelConfig {
   std::string name;
   ReasoningMode reasoning = ReasoningMode::kAuto;  // `reasoning: auto | on | off`
+  // `prefill: continue`: a request whose last turn is the assistant's text to be continued (an
+  // Anthropic prefill) asks this model's chat replicas to continue it — vLLM's and SGLang's
+  // `continue_final_message: true, add_generation_prompt: false` (OpenAI refuses those fields, so
+  // off by default: the turn is then sent as a finished one).
+  bool continue_prefill = false;
   CapacityConfig capacity;
   Price price;
   std::int64_t context_window = 0;  // tokens; 0 = unknown

@@ -46,6 +46,9 @@ struct FrontRequest {
   // The request's reasoning setting as chat's reasoning_effort ("" = none), sent to models with
   // `reasoning: on` only (pipeline/model_call.h, CallState::body_for).
   std::string reasoning_effort;
+  // The client's last turn is the assistant's text to be continued (an Anthropic prefill):
+  // RequestContext::continue_last_turn.
+  bool continues_last_turn = false;
 };
 
 class FrontEnd {

@@ -476,6 +476,7 @@ awaitable<void> Gateway::front(http::Exchange& ex, const FrontEnd& fe) {
     if (!ctx.read_error) {
       if (translated.body) ctx.body = *translated.body;
       ctx.reasoning_effort = translated.reasoning_effort;
+      ctx.continue_last_turn = translated.continues_last_turn;
       if (translated.error) ctx.read_error = std::move(translated.error);  // parse fails with it
     }
     if (!translated.translator) writer.wrap_upstream_errors();  // its API is OpenAI's

@@ -63,6 +63,17 @@ void stop_when_client_leaves(std::optional<ClientWatch::Listening>& watching,
   watching.emplace(*watch, stop);
 }
 
+// The body attempt `a` (its model, replica API and upstream name set) sends with `reasoning`:
+// its API's (NativeApi::body), and for a request continuing the assistant's last turn, to a chat
+// replica of a model with `prefill: continue`, asking the server to continue that turn.
+std::string_view body_to_send(const RequestContext& ctx, CallState& st, const Attempt& a,
+                              config::ReasoningMode reasoning) {
+  const std::string_view body = a.api->body(ctx, st, a.upstream_name, reasoning);
+  if (!ctx.continue_last_turn || !a.model->config->continue_prefill || a.api->name() != "chat")
+    return body;
+  return st.continuing(body);
+}
+
 // One attempt on replica `r` of `m`, whose API takes the request (the callers check refusal()
 // first): sends the request, waits for the head (and, unless it is an event stream, the body).
 // Fills `a` (a fresh Attempt) in place: returned by value, the Attempt would sit in this frame
@@ -86,9 +97,9 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
   a.api = &m.apis[r.ordinal]->serving(ctx, st);  // its refusal() was checked by the caller
   const std::string_view path = a.api->path(ctx);
   a.reasoning = reasoning.value_or(m.reasoning());
-  const std::string_view body = a.api->body(ctx, st, upstream_name, a.reasoning);
-  a.sent_body = body;
   a.upstream_name = upstream_name;
+  const std::string_view body = body_to_send(ctx, st, a, a.reasoning);
+  a.sent_body = body;
   // The client leaving (pipeline/client_watch.h) stops this attempt where it is: the request
   // under way (connect, write, head) through the canceller, the body's read through the call.
   CallCanceller canceller;
@@ -348,7 +359,7 @@ awaitable<bool> refuses_reasoning(RequestContext& ctx, CallState& st, const Mode
                                   Attempt& a) {
   if (!may_refuse_reasoning(m, a)) co_return false;
   // Nothing to leave out: a pass-through, or a translation that asked no thinking.
-  if (a.api->body(ctx, st, a.upstream_name, config::ReasoningMode::kOff) == a.sent_body)
+  if (body_to_send(ctx, st, a, config::ReasoningMode::kOff) == a.sent_body)
     co_return false;
   if (!a.body) {
     // The client leaving stops this read too (as it stops the attempt's own, run_attempt).
@@ -439,6 +450,17 @@ std::optional<std::string> reasoning_body(const RequestContext& ctx, std::string
   return reasoning == config::ReasoningMode::kOn
              ? api::with_reasoning_effort(base, ctx.reasoning_effort)
              : api::without_reasoning_effort(base);
+}
+
+std::string_view CallState::continuing(std::string_view body) {
+  // Keyed by the bytes' address: the bodies handed out stay where they are (ctx.body, `buffered`
+  // or an entry of this list), and a key starting with \x04 names no model.
+  const std::string key = "\x04" + std::to_string(reinterpret_cast<std::uintptr_t>(body.data()));
+  for (const auto& [n, b] : rewritten)
+    if (n == key) return b;
+  std::string out = api::with_first_member(body, "add_generation_prompt", "false");
+  return rewritten.emplace_front(key, api::with_first_member(out, "continue_final_message", "true"))
+      .second;
 }
 
 std::string_view CallState::body_for(const RequestContext& ctx, std::string_view name,

@@ -120,6 +120,10 @@ struct CallState {
   // CallState.
   std::string_view body_for(const RequestContext& ctx, std::string_view name,
                             config::ReasoningMode reasoning);
+  // `body` (a chat body handed out by this state or the request's) asking the server to continue
+  // the assistant's last turn (`continue_final_message: true, add_generation_prompt: false`), made
+  // once per body; valid as long as this CallState.
+  std::string_view continuing(std::string_view body);
   // Whether calls of this state ask the upstream for a stream.
   bool streams(const RequestContext& ctx) const { return !buffered && ctx.req.stream; }
 };

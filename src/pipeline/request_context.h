@@ -98,6 +98,10 @@ struct RequestContext {
   // The client API's reasoning setting as chat's reasoning_effort ("" = none; a chat client's is in
   // its body): FrontRequest::reasoning_effort, sent to models with `reasoning: on`.
   std::string_view reasoning_effort;
+  // The client's last turn is the assistant's text to be continued (FrontRequest::
+  // continues_last_turn): chat replicas of models with `prefill: continue` are asked to
+  // (continue_final_message), the others get it as a finished turn.
+  bool continue_last_turn = false;
   ResponseWriter* native_client = nullptr;
   RequestHeaders headers;
   // The client's IP address ("" unknown), asked for only by the stages that need it: it costs a

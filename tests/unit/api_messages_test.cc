@@ -34,6 +34,23 @@ TEST(MessagesRequest, SystemMessagesStopAndParameters) {
   EXPECT_FALSE(chat.contains("stream"));
 }
 
+// A last turn of the assistant's text is a prefill (to be continued); one with a tool call, or a
+// last turn of the user's, is not.
+TEST(MessagesRequest, APrefillIsTheAssistantsTextLast) {
+  auto prefill = [](const std::string& messages) {
+    auto r = parse_messages_request(R"({"model":"m","max_tokens":5,"messages":)" + messages + "}");
+    EXPECT_TRUE(r) << messages;
+    return r && r->prefill;
+  };
+  EXPECT_TRUE(prefill(R"([{"role":"user","content":"q"},{"role":"assistant","content":"{"}])"));
+  EXPECT_TRUE(prefill(
+      R"([{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"text","text":"Sure:"}]}])"));
+  EXPECT_FALSE(prefill(R"([{"role":"user","content":"q"}])"));
+  EXPECT_FALSE(prefill(R"([{"role":"assistant","content":"a"},{"role":"user","content":"q"}])"));
+  EXPECT_FALSE(prefill(R"([{"role":"user","content":"q"},{"role":"assistant","content":[
+      {"type":"tool_use","id":"t","name":"f","input":{}}]}])"));
+}
+
 TEST(MessagesRequest, UserImagesBecomeImageUrlParts) {
   json chat = chat_of(R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[
     {"type":"text","text":"Compare"},

@@ -212,6 +212,22 @@ TEST(Config, ModelReasoning) {
               AllOf(HasSubstr("test.yaml:3:"), HasSubstr("reasoning must be auto, on or off")));
 }
 
+// `prefill: continue` asks chat replicas to continue a Messages prefill; `turn` (the default) does
+// not; anything else is refused where it is written.
+TEST(Config, ModelPrefill) {
+  auto cfg = config::parse_config(
+      "models:\n  - name: a\n    replicas: [{url: 'http://h:1'}]\n"
+      "  - name: b\n    prefill: continue\n    replicas: [{url: 'http://h:2'}]\n"
+      "  - name: c\n    prefill: turn\n    replicas: [{url: 'http://h:3'}]\n",
+      "prefill.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_FALSE((*cfg)->models[0].continue_prefill);
+  EXPECT_TRUE((*cfg)->models[1].continue_prefill);
+  EXPECT_FALSE((*cfg)->models[2].continue_prefill);
+  EXPECT_THAT(error_of("models:\n  - name: a\n    prefill: yes\n    replicas: [{url: 'http://h:1'}]\n"),
+              AllOf(HasSubstr("test.yaml:3:"), HasSubstr("prefill must be turn or continue")));
+}
+
 TEST(Config, RuntimeValidatesPoliciesBalancersAndKeys) {
   auto build = [](const std::string& yaml) {
     auto cfg = config::parse_config(yaml, "rt.yaml");

@@ -22,6 +22,7 @@ class MessagesFront final : public FrontEnd {
     out.native_only = std::move(r->native_only);
     out.reasoning_effort = std::move(r->reasoning_effort);
     out.native_body = std::move(r->native_body);
+    out.continues_last_turn = r->prefill;
     return out;
   }
   std::string_view native_api() const override { return "anthropic"; }
