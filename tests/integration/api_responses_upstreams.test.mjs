@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startGateway, model, stopAll, getDecision, fakeUpstream } from './lib/harness.mjs';
 import { postJson, eventNames } from './lib/post.mjs';
-import { FOREIGN_ERRORS as ERRORS, FOREIGN_ERRORS_WRAPPED } from './lib/foreign_errors.mjs';
+import { FOREIGN_ERRORS as ERRORS, FOREIGN_ERRORS_WRAPPED, assertWrapped } from './lib/foreign_errors.mjs';
 
 const chunk = (delta, finish = null) => `data: ${JSON.stringify({
   id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1700000000, model: 'x',
@@ -51,12 +51,7 @@ describe('Responses clients and what chat replicas send', () => {
   test("upstream error bodies not in OpenAI's shape come as OpenAI errors, the message kept", async () => {
     for (const [name, [status, message, type]] of Object.entries(FOREIGN_ERRORS_WRAPPED)) {
       const r = await postJson(gw.base, '/v1/responses', { model: name, input: 'hi' });
-      assert.equal(r.status, status, name);
-      assert.match(r.headers.get('content-type'), /application\/json/);
-      assert.ok(r.json?.error, `${name}: ${r.text}`);
-      assert.match(r.json.error.message, message, name);
-      assert.equal(r.json.error.type, type, name);
-      assert.equal(r.json.error.code, `upstream_status_${status}`);
+      assertWrapped(assert, r, name);
       // The openai SDK reads it as an API error with that message.
       await assert.rejects(openai.responses.create({ model: name, input: 'hi' }),
         (e) => e.status === status && message.test(e.error?.message ?? ''), name);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startGateway, model, stopAll, getDecision, fakeUpstream } from './lib/harness.mjs';
 import { postJson } from './lib/post.mjs';
-import { FOREIGN_ERRORS, FOREIGN_ERRORS_WRAPPED } from './lib/foreign_errors.mjs';
+import { FOREIGN_ERRORS, FOREIGN_ERRORS_WRAPPED, assertWrapped } from './lib/foreign_errors.mjs';
 
 const OPENAI_BODY = JSON.stringify({
   error: { message: 'This model does not exist', type: 'invalid_request_error', param: 'model', code: 'model_not_found' },
@@ -52,12 +52,7 @@ describe('chat clients and upstream error bodies', () => {
     for (const [name, [status, message, type]] of Object.entries(FOREIGN_ERRORS_WRAPPED)) {
       for (const stream of [false, true]) {
         const r = await postJson(gw.base, '/v1/chat/completions', ask(name, stream));
-        assert.equal(r.status, status, name);
-        assert.match(r.headers.get('content-type'), /application\/json/);
-        assert.ok(r.json?.error, `${name}: ${r.text}`);
-        assert.match(r.json.error.message, message, name);
-        assert.equal(r.json.error.type, type, name);
-        assert.equal(r.json.error.code, `upstream_status_${status}`);
+        assertWrapped(assert, r, name);
         const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
         assert.equal(d.status, status, name);
         assert.equal(d.error.code, `upstream_status_${status}`);

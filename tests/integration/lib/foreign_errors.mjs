@@ -14,3 +14,14 @@ export const FOREIGN_ERRORS_WRAPPED = {
   'string-400': [400, /^model not loaded$/, 'invalid_request_error'],
   'fastapi-422': [422, /^body\.messages: field required$/, 'invalid_request_error'],
 };
+
+// Asserts that response `r` (postJson's) is the OpenAI error `name` of FOREIGN_ERRORS_WRAPPED.
+export function assertWrapped(assert, r, name) {
+  const [status, message, type] = FOREIGN_ERRORS_WRAPPED[name];
+  assert.equal(r.status, status, name);
+  assert.match(r.headers.get('content-type'), /application\/json/);
+  assert.ok(r.json?.error, `${name}: ${r.text}`);
+  assert.match(r.json.error.message, message, name);
+  assert.equal(r.json.error.type, type, name);
+  assert.equal(r.json.error.code, `upstream_status_${status}`);
+}
