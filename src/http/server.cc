@@ -119,6 +119,8 @@ void Exchange::stop_watching() {
 awaitable<bool> Exchange::respond(Response response) {
   responded_ = true;
   response.keep_alive(keep_alive_ && !close_after_);
+  if (keep_alive_ && !close_after_ && !keep_alive_hint_.empty())
+    response.set(bhttp::field::keep_alive, keep_alive_hint_);
   response.prepare_payload();
   stream_.expires_after(write_timeout_);
   const std::string head = head_text(response.base());
@@ -134,7 +136,7 @@ awaitable<bool> Exchange::respond(
     std::span<const std::pair<std::string_view, std::string_view>> headers, std::string body) {
   bool plain = status >= 200 && status <= 999 && status != 204 && status != 304 &&
                header_value_ok(content_type);
-  std::size_t size = 96 + content_type.size();
+  std::size_t size = 96 + content_type.size() + keep_alive_hint_.size();
   for (const auto& [name, value] : headers) {
     plain = plain && header_name_ok(name) && header_value_ok(value);
     size += name.size() + value.size() + 4;
@@ -149,7 +151,8 @@ awaitable<bool> Exchange::respond(
   responded_ = true;
   using namespace std::string_view_literals;
   // As respond(Response) formats it: the status line, the fields in the order they were set,
-  // then Connection (only when closing: HTTP/1.1 keeps alive by default), then Content-Length.
+  // then Connection (only when closing: HTTP/1.1 keeps alive by default) or the Keep-Alive hint,
+  // then Content-Length.
   std::string head;
   head.reserve(size);
   head += "HTTP/1.1 "sv;
@@ -168,7 +171,13 @@ awaitable<bool> Exchange::respond(
     head += value;
     head += "\r\n"sv;
   }
-  if (!keep_alive_ || close_after_) head += "Connection: close\r\n"sv;
+  if (!keep_alive_ || close_after_) {
+    head += "Connection: close\r\n"sv;
+  } else if (!keep_alive_hint_.empty()) {
+    head += "Keep-Alive: "sv;
+    head += keep_alive_hint_;
+    head += "\r\n"sv;
+  }
   head += "Content-Length: "sv;
   char digits[24];
   auto [end, ec] = std::to_chars(digits, digits + sizeof digits, body.size());
@@ -185,6 +194,8 @@ awaitable<bool> Exchange::respond(
 awaitable<bool> Exchange::start_stream(ResponseHead head) {
   responded_ = true;
   head.keep_alive(keep_alive_ && !close_after_);
+  if (keep_alive_ && !close_after_ && !keep_alive_hint_.empty())
+    head.set(bhttp::field::keep_alive, keep_alive_hint_);
   head.chunked(true);
   bhttp::response_serializer<bhttp::empty_body> serializer(head);
   stream_.expires_after(write_timeout_);
@@ -219,7 +230,11 @@ struct Server::Worker {
 };
 
 Server::Server(ServerOptions options, Handler handler)
-    : options_(std::move(options)), handler_(std::move(handler)) {}
+    : options_(std::move(options)), handler_(std::move(handler)) {
+  // Whole seconds, rounded down: a client that believes it closes no later than the server does.
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout);
+  if (seconds.count() >= 1) keep_alive_hint_ = "timeout=" + std::to_string(seconds.count());
+}
 
 Server::~Server() = default;
 
@@ -652,6 +667,7 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
       return std::nullopt;
     });
     exchange.pipelined_ = buffer.size() > 0;
+    exchange.keep_alive_hint_ = keep_alive_hint_;
     if (read_error) exchange.set_read_error(std::move(*read_error));
     if (draining()) exchange.set_close_after();
     bool crashed = false;

@@ -186,6 +186,10 @@ class Exchange {
   bool pipelined_ = false;  // the connection's buffer holds bytes of a next request
   friend class Server;
   bool keep_alive_ = true;
+  // "timeout=N": the server's idle timeout in whole seconds, sent as `Keep-Alive` on every
+  // response that keeps the connection open, so clients that reuse idle connections (undici,
+  // browsers) close them before the server does instead of racing its close with a request.
+  std::string_view keep_alive_hint_;
 };
 
 using Handler = std::function<asio::awaitable<void>(Exchange&)>;
@@ -243,6 +247,7 @@ class Server {
   void release_body(std::size_t n) { body_bytes_.fetch_sub(n, std::memory_order_relaxed); }
 
   ServerOptions options_;
+  std::string keep_alive_hint_;  // Exchange::keep_alive_hint_, made once from options_.idle_timeout
   Handler handler_;
   uint16_t port_ = 0;
   std::size_t max_connections_ = 0;  // constant after create()

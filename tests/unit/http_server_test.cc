@@ -28,6 +28,16 @@ asio::awaitable<void> handle(Exchange& ex) {
     co_await ex.respond(std::move(r));
     co_return;
   }
+  if (target == "/plain") {  // the Beast-free path
+    co_await ex.respond(200, "text/plain", {}, "plain");
+    co_return;
+  }
+  if (target == "/stream") {
+    ResponseHead head{bhttp::status::ok, 11};
+    if (co_await ex.start_stream(std::move(head)) && co_await ex.write_chunk("chunk"))
+      co_await ex.finish_stream();
+    co_return;
+  }
   Response r{bhttp::status::ok, 11};
   r.body() = std::to_string(ex.request().body().size());
   co_await ex.respond(std::move(r));
@@ -55,6 +65,32 @@ TEST(HttpServer, AnExceptionOfAnyTypeFromAHandlerIsAnswered500AndReleasesTheRequ
   }
   Client c(server.port());
   EXPECT_EQ(c.request(bhttp::verb::get, "/ok").status, 200u);
+}
+
+TEST(HttpServer, KeptAliveResponsesTellTheIdleTimeoutAndClosingOnesDoNot) {
+  ServerOptions o;
+  o.idle_timeout = std::chrono::milliseconds(7'900);  // told in whole seconds, rounded down
+  auto server = start(o);
+  Client c(server.port());
+  for (const char* target : {"/ok", "/plain", "/stream"}) {
+    auto r = c.request(bhttp::verb::get, target);
+    EXPECT_EQ(r.status, 200u) << target << ": " << r.error;
+    EXPECT_TRUE(r.keep_alive) << target;
+    EXPECT_EQ(r.keep_alive_hint, "timeout=7") << target;
+  }
+  Client closing(server.port());
+  closing.send_raw("GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto r = closing.read();
+  EXPECT_EQ(r.status, 200u) << r.error;
+  EXPECT_FALSE(r.keep_alive);
+  EXPECT_EQ(r.keep_alive_hint, "");
+
+  o.idle_timeout = std::chrono::milliseconds(500);  // under a second: no hint (0 would mean none)
+  auto quick = start(o);
+  Client q(quick.port());
+  auto qr = q.request(bhttp::verb::get, "/plain");
+  EXPECT_TRUE(qr.keep_alive);
+  EXPECT_EQ(qr.keep_alive_hint, "");
 }
 
 TEST(HttpServer, ConnectionsOverTheBoundAreAnswered503OverloadedAndClosed) {

@@ -51,6 +51,7 @@ struct ClientResponse {
   std::string decision;  // x-switchboard-decision
   std::string error;     // set when no response could be read (connection closed, timeout)
   bool keep_alive = false;
+  std::string keep_alive_hint;  // the Keep-Alive field ("timeout=N")
 };
 
 // A blocking client connection to 127.0.0.1:port with a read timeout.
@@ -101,6 +102,7 @@ class Client {
     out.retry_after = std::string(res[bhttp::field::retry_after]);
     out.decision = std::string(res["x-switchboard-decision"]);
     out.keep_alive = res.keep_alive();
+    out.keep_alive_hint = std::string(res[bhttp::field::keep_alive]);
     return out;
   }
   // True when the server closed the connection (a read sees EOF or a reset) within the timeout.
