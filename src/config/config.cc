@@ -355,6 +355,8 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
   std::set<std::string> ids;
   for (std::size_t i = 0; i < replicas.size(); ++i) {
     auto r = parse_replica(w, replicas[i], what + ".replicas[" + std::to_string(i) + "]");
+    r.public_name = replicas[i]["name"] ? r.id : "#" + std::to_string(i + 1);
+    r.label = "replica " + r.public_name + " of " + m.name;
     if (!ids.insert(r.id).second)
       w.fail(replicas[i], "duplicate replica '" + r.id + "' in model '" + m.name + "' (give it a name:)");
     m.replicas.push_back(std::move(r));

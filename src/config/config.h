@@ -67,6 +67,11 @@ struct Price {
 
 struct ReplicaConfig {
   std::string id;              // unique display name, e.g. "127.0.0.1:9001" (or `name:` if given)
+  // What clients are told (x-switchboard-replica, error messages): `name:` if given, else its
+  // position in the model's list ("#2") — never the address, which records, logs, metrics and the
+  // admin API keep (`id`). `label` is "replica <public_name> of <model>", for error messages.
+  std::string public_name;
+  std::string label;
   std::string url;             // as written
   Url endpoint;
   std::string api_key_env;     // name of the environment variable; the key itself is never stored here

@@ -273,18 +273,29 @@ void UpstreamClient::sweep() {
   if (next) arm_sweep(*next);
 }
 
+namespace {
+// How messages call the upstream (UpstreamTarget::name, else host:port, or the host alone where a
+// port means nothing). Out of the coroutines, whose frames keep such temporaries.
+[[gnu::noinline]] std::string who(const UpstreamTarget& target) {
+  return target.name.empty() ? target.url->authority() : std::string(target.name);
+}
+[[gnu::noinline]] std::string host_of(const UpstreamTarget& target) {
+  return target.name.empty() ? target.url->host : "the host of " + std::string(target.name);
+}
+}  // namespace
+
 awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::connect(
     const UpstreamTarget& target, Clock::time_point deadline, CallCanceller* canceller) {
   const config::Url& url = *target.url;
   if (stopped(canceller))  // before a name lookup that nobody waits for
-    co_return classify("resolving " + url.host, asio::error::operation_aborted);
+    co_return classify("resolving " + host_of(target), asio::error::operation_aborted);
   tcp::resolver resolver(io_);
   std::optional<Interrupting<tcp::resolver>> resolving(std::in_place, canceller, resolver);
   auto [rec, endpoints] = co_await resolver.async_resolve(url.host, url.port, kNoThrow);
   resolving.reset();
   if (rec == asio::error::operation_aborted || stopped(canceller))
-    co_return classify("resolving " + url.host, asio::error::operation_aborted);
-  if (rec) co_return unreachable("resolving " + url.host, rec);
+    co_return classify("resolving " + host_of(target), asio::error::operation_aborted);
+  if (rec) co_return unreachable("resolving " + host_of(target), rec);
   auto conn = std::make_unique<Connection>();
   if (url.tls) {
     conn->tls = std::make_unique<TlsStream>(io_, tls_);
@@ -309,8 +320,8 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
   auto [cec, ep] = co_await lowest.async_connect(endpoints, kNoThrow);
   connecting.reset();
   if (stopped(canceller))  // the socket was closed under the connect
-    co_return classify("connecting to " + url.authority(), asio::error::operation_aborted);
-  if (cec) co_return failed("connecting to " + url.authority(), cec);
+    co_return classify("connecting to " + who(target), asio::error::operation_aborted);
+  if (cec) co_return failed("connecting to " + who(target), cec);
   const Interrupting<tcp::socket> handshaking(canceller, lowest.socket());
   boost::system::error_code ignored;
   lowest.socket().set_option(tcp::no_delay(true), ignored);
@@ -322,10 +333,10 @@ awaitable<Result<std::unique_ptr<UpstreamCall::Connection>>> UpstreamClient::con
       co_return make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "cannot set TLS SNI");
     conn->tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
     auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, kNoThrow);
-    if (hec) co_return failed("TLS handshake with " + url.host, hec);
+    if (hec) co_return failed("TLS handshake with " + host_of(target), hec);
   }
   if (stopped(canceller))
-    co_return classify("connecting to " + url.authority(), asio::error::operation_aborted);
+    co_return classify("connecting to " + who(target), asio::error::operation_aborted);
   co_return conn;
 }
 
@@ -334,7 +345,7 @@ namespace {
 // never recycled by asio (thread_info_base: one byte counts 4-byte chunks).
 // A final answer no API gives: a redirect (not followed), a status below 100 or past 599, or a
 // body in a content coding (never asked for).
-[[gnu::noinline]] Error unusable_answer(const config::Url& url, unsigned status,
+[[gnu::noinline]] Error unusable_answer(const UpstreamTarget& target, unsigned status,
                                                        bool encoded) {
   std::string why;
   if (status < 100 || status > 599)
@@ -344,12 +355,12 @@ namespace {
   else
     why = "a body in a Content-Encoding (none was asked for)";
   return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
-                    url.authority() + " answered " + why);
+                    who(target) + " answered " + why);
 }
 
-[[gnu::noinline]] Error interim_error(const config::Url& url, unsigned status) {
+[[gnu::noinline]] Error interim_error(const UpstreamTarget& target, unsigned status) {
   return make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
-                    url.authority() + " answered " + std::to_string(status) +
+                    who(target) + " answered " + std::to_string(status) +
                         (status == 101 ? " (a protocol switch)" : " too many times") +
                         " instead of a final answer");
 }
@@ -398,7 +409,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
 
   CallCanceller* const canceller = request.canceller;
   if (stopped(canceller))  // before a pooled connection is taken (and thrown away)
-    co_return classify("sending to " + url.authority(), asio::error::operation_aborted);
+    co_return classify("sending to " + who(target), asio::error::operation_aborted);
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Connection> conn;
     if (attempt == 0) conn = take_idle(target.pool_key, Clock::now());
@@ -410,14 +421,14 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
     // Checked before each operation: a cancel() that came while the last one's completion was
     // already queued interrupted nothing.
     if (stopped(canceller))
-      co_return classify("sending to " + url.authority(), asio::error::operation_aborted);
+      co_return classify("sending to " + who(target), asio::error::operation_aborted);
     const Interrupting<tcp::socket> on_socket(canceller, conn->lowest().socket());
     const bool reused = conn->reused;
     conn->lowest().expires_at(deadline);
     auto [wec, wn] = co_await conn->visit([&](auto& s) { return asio::async_write(s, message, kNoThrow); });
     if (wec) {
       if (reused && stale_connection(wec)) continue;
-      co_return classify("sending to " + url.authority(), wec);
+      co_return classify("sending to " + who(target), wec);
     }
     const auto written = Clock::now();
     if (request.sent) *request.sent = true;
@@ -433,7 +444,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       auto& c = *call->conn_;
       if (stopped(canceller)) {
         call->failed_ = true;
-        co_return classify("waiting for " + url.authority(), asio::error::operation_aborted);
+        co_return classify("waiting for " + who(target), asio::error::operation_aborted);
       }
       hec = co_await c.visit(
           [&](auto& s) { return read_message(s, c.buffer, call->parser_, false); });
@@ -441,7 +452,7 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
       if (hec || status >= 200 || status < 100) break;
       if (status == 101 || interim == 8) {
         call->failed_ = true;
-        co_return interim_error(url, status);
+        co_return interim_error(target, status);
       }
     }
     if (hec) {
@@ -460,12 +471,12 @@ awaitable<Result<std::unique_ptr<UpstreamCall>>> UpstreamClient::start(const Ups
         if (request.resent) ++*request.resent;
         continue;
       }
-      co_return classify("waiting for " + url.authority(), hec);
+      co_return classify("waiting for " + who(target), hec);
     }
     if (const unsigned status = call->parser_.status();
         call->parser_.encoded() || status < 200 || (status >= 300 && status < 400) || status > 599) {
       call->failed_ = true;
-      co_return unusable_answer(url, status, call->parser_.encoded());
+      co_return unusable_answer(target, status, call->parser_.encoded());
     }
     if (call->parser_.is_done()) call->done_ = true;  // e.g. 204 or empty body
     co_return call;

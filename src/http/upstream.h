@@ -75,6 +75,9 @@ struct UpstreamTarget {
   // A new connection must be up (TCP and TLS) within this, else upstream_unreachable ("no
   // connection within N ms") though the request's deadline is later; 0 = until the deadline.
   std::chrono::milliseconds connect_timeout{0};
+  // How error messages call the upstream ("replica #1 of m"); empty: its URL's host:port. A
+  // message may reach a client, which need not learn the gateway's internal addresses.
+  std::string_view name;
 };
 
 class UpstreamClient;

@@ -258,8 +258,7 @@ awaitable<StageResult> deliver_whole(RequestContext& ctx, Attempt& answer) {
     count_replica_failure(ctx, answer, "upstream_bad_answer");
     co_return StageResult::fail(
         make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
-                   "replica " + answer.replica->config->id + " of " + mc.name +
-                       " answered 200 with " + problem),
+                   answer.replica->config->label + " answered 200 with " + problem),
         "upstream_error");
   }
   if (!ctx.restore.empty() && upstream.status() == 200)
@@ -365,6 +364,7 @@ awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
   ctx.model = answer.model;
   rec.model = answer.model->config->name;
   rec.replica = answer.replica->config->id;
+  ctx.replica_name = answer.replica->config->public_name;
   rec.upstream_ms = answer.head_ms;
   if (answer.model != first_choice) rec.reason += "; fell back to " + rec.model;
   ctx.replica = answer.replica;

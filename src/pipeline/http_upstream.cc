@@ -47,7 +47,7 @@ asio::awaitable<Result<std::unique_ptr<UpstreamResponse>>> HttpUpstream::start(
   up.canceller = call.canceller;
   std::string_view authorization = call.authorization;
   http::UpstreamTarget target{&rc.endpoint, authorization, call.replica->index,
-                              call.connect_timeout};
+                              call.connect_timeout, rc.label};
   auto started = co_await client_->start(target, std::move(up), call.deadline);
   if (!started) co_return started.error();
   co_return std::unique_ptr<UpstreamResponse>(std::make_unique<HttpResponse>(std::move(*started)));

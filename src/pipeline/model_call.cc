@@ -127,7 +127,7 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
     // Every model API answers 200 (or an error): a 201, 204 or 206 is no answer to relay (a 204
     // has no body at all) — the replica is broken, as with a body that is not JSON.
     a.error = make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
-                         "replica " + rc.id + " of " + m.config->name + " answered " +
+                         rc.label + " answered " +
                              std::to_string(status) + " where a model's answer is 200");
   } else if (status == 401 || status == 407) {
     // The replica (or a proxy in front of it) refused the gateway's own credentials — the
@@ -137,7 +137,7 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
     // (403 is passed on: providers and filters in front of models use it for refusals of the
     // request's content — "your input was flagged" — which the client must see.)
     a.error = make_error(ErrorKind::kUpstreamError, "upstream_auth",
-                         "replica " + rc.id + " of " + m.config->name + " refused the gateway's " +
+                         rc.label + " refused the gateway's " +
                              "credentials (HTTP " + std::to_string(status) +
                              "): check the model's api_key_env");
   } else {
@@ -167,7 +167,7 @@ awaitable<void> run_attempt(RequestContext& ctx, CallState& st, const ModelRunti
         // another shape: this replica is broken (a failure: retried elsewhere, counted against
         // its health), not answering.
         a.error = make_error(ErrorKind::kUpstreamError, "upstream_bad_answer",
-                             "replica " + rc.id + " of " + m.config->name + " answered 200 with " +
+                             rc.label + " answered 200 with " +
                                  problem);
         a.call.reset();
       } else if (whole) {

@@ -150,6 +150,9 @@ struct RequestContext {
   std::string_view adapter;          // decide: the LoRA adapter named as `model`
   std::string route_label;           // metrics label: only configured names (bounded cardinality)
   const ModelRuntime* model = nullptr;  // execute: the model that answered
+  // The public name (config::ReplicaConfig::public_name) of the replica in rec.replica, for
+  // x-switchboard-replica: clients are not told the replica's address.
+  std::string_view replica_name;
   const Replica* replica = nullptr;     // execute: the replica that answered (single-call plans)
   std::string calls_header;  // execute: x-switchboard-calls of a multi-call plan ("" = none)
   // A response a stage ends the request with (StageResult::end()); the runner sends it.
@@ -197,7 +200,8 @@ struct RequestContext {
       h.emplace_back("x-switchboard-model", rec.model);
     else if (!cache_model.empty())
       h.emplace_back("x-switchboard-model", cache_model);
-    if (!rec.replica.empty()) h.emplace_back("x-switchboard-replica", rec.replica);
+    if (!rec.replica.empty() && !replica_name.empty())
+      h.emplace_back("x-switchboard-replica", replica_name);
     if (!calls_header.empty()) h.emplace_back("x-switchboard-calls", calls_header);
     if (!cache_status.empty()) h.emplace_back("x-switchboard-cache", cache_status);
     for (const auto& [n, v] : limit_headers) h.emplace_back(n, v);

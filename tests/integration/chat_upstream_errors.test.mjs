@@ -93,4 +93,15 @@ describe('chat clients and upstream error bodies', () => {
     d = await getDecision(gw.base, f.headers.get('x-switchboard-decision'));
     assert.deepEqual(d.attempts.map((a) => a.result), ['upstream_unreachable', 'api_mismatch']);
   });
+
+  test('errors name a replica by its position (or name), never its address; the record keeps the address', async () => {
+    const r = await postJson(gw.base, '/v1/chat/completions', { model: 'down', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(r.status, 502, r.text);
+    assert.match(r.json.error.message, /^connecting to replica #1 of down: /);
+    const m = await postJson(gw.base, '/v1/chat/completions', { model: 'claude-only', n: 2, messages: [{ role: 'user', content: 'hi' }] });
+    assert.match(m.json.error.message, /^replica #1 of claude-only \(anthropic API\): n other than 1/);
+    for (const e of [r, m]) assert.doesNotMatch(e.text, /127\.0\.0\.1/);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.deepEqual(d.attempts.map((a) => a.replica), ['127.0.0.1:1']);
+  });
 });

@@ -218,7 +218,8 @@ describe('upstream idle expiry, Host header and IPv6 replicas', () => {
     const r = await postChat(gw6.base, chatBody('v6', 'hello'));
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.choices[0].message.content, 'over v6');
-    assert.equal(r.headers.get('x-switchboard-replica'), `[::1]:${up6.port}`);
+    assert.equal((await getDecision(gw6.base, r.headers.get('x-switchboard-decision'))).replica,
+      `[::1]:${up6.port}`);
     assert.equal(up6.requests[0].headers.host, `[::1]:${up6.port}`);
     await gw6.stop();
   });

@@ -16,8 +16,7 @@ class ChatApi final : public NativeApi {
   std::string refusal(const RequestContext& ctx, const CallState&,
                       const Replica& replica) const override {
     if (ctx.native_only.empty()) return {};
-    return "replica " + (replica.config ? replica.config->id : std::to_string(replica.ordinal)) +
-           " of " + replica.model + " speaks chat completions; " + std::string(ctx.native_only);
+    return replica_label(replica) + " speaks chat completions; " + std::string(ctx.native_only);
   }
   std::string_view path(const RequestContext& ctx) const override { return ctx.upstream_path; }
   std::string_view body(const RequestContext& ctx, CallState& st, std::string_view model,

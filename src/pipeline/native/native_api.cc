@@ -40,20 +40,25 @@ std::optional<std::string> chat_whole_as_stream(const RequestContext& ctx, std::
   return api::completion_body_as_sse(whole, ctx.req.include_usage, piece);
 }
 
+std::string replica_label(const Replica& replica) {
+  return replica.config ? replica.config->label
+                        : "replica #" + std::to_string(replica.ordinal + 1) + " of " + replica.model;
+}
+
 std::string PassThroughApi::refusal(const RequestContext& ctx, const CallState& st,
                                     const Replica& replica) const {
-  const std::string id = replica.config ? replica.config->id : std::to_string(replica.ordinal);
+  const std::string label = replica_label(replica);
   const std::string api(name());
   if (ctx.native_api != name())
-    return "replica " + id + " of " + replica.model + " speaks the " + api +
+    return label + " speaks the " + api +
            " API, not what this request needs (" +
            (ctx.native_api.empty() ? std::string("chat completions")
                                    : std::string(ctx.native_api)) +
            ")";
   if (st.buffered)
-    return "replica " + id + " speaks the " + api + " API; multi-call plans need chat completions";
+    return label + " speaks the " + api + " API; multi-call plans need chat completions";
   if (!ctx.rewritten_body.empty())
-    return "the guard rewrote the request; it is not passed through to replica " + id;
+    return "the guard rewrote the request; it is not passed through to " + label;
   return {};
 }
 

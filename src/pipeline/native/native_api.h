@@ -157,4 +157,8 @@ std::optional<std::string> chat_whole_as_stream(const RequestContext& ctx, std::
 // The registered API of that name; null when none.
 const NativeApi* find_native_api(const std::string& name);
 
+// "replica <public name> of <model>" (config::ReplicaConfig::label): how a refusal names a replica
+// to the client, without its address.
+std::string replica_label(const Replica& replica);
+
 }  // namespace switchboard::pipeline

@@ -135,21 +135,21 @@ std::string_view chat_of(const RequestContext& ctx, const CallState& st) {
 
 std::string TranslatedApi::refusal(const RequestContext& ctx, const CallState& st,
                                    const Replica& replica) const {
-  const std::string id = replica.config ? replica.config->id : std::to_string(replica.ordinal);
+  const std::string label = replica_label(replica);
   const std::string api(name());
   if (ctx.kind != RequestKind::kChat)
-    return "replica " + id + " speaks the " + api + " API, which has no embeddings";
+    return label + " speaks the " + api + " API, which has no embeddings";
   if (!ctx.native_only.empty() && ctx.native_api == name())
-    return "replica " + id + " speaks the " + api + " API, but this request is not passed through (" +
+    return label + " speaks the " + api + " API, but this request is not passed through (" +
            (st.buffered ? "a multi-call plan's calls are chat completions"
                         : "the guard rewrote it") +
            ") and the translation cannot carry it: " + std::string(ctx.native_only);
   if (!ctx.native_only.empty())
-    return "replica " + id + " speaks the " + api + " API; " + std::string(ctx.native_only);
+    return label + " speaks the " + api + " API; " + std::string(ctx.native_only);
   const ModelRuntime* model = ctx.runtime ? ctx.runtime->find_model(replica.model) : nullptr;
   const auto& translated =
       translation(ctx, st, model ? model->reasoning() : config::ReasoningMode::kAuto);
-  if (!translated) return "replica " + id + " (" + api + " API): " + translated.error().message;
+  if (!translated) return label + " (" + api + " API): " + translated.error().message;
   return {};
 }
 
