@@ -58,10 +58,17 @@ void SseParser::skip_lf_after_cr(std::string_view& bytes) {
 }
 
 bool SseParser::feed(std::string_view bytes) {
+  consumed_ = bytes.size();
+  if (stopped_) {  // nothing, but the "\n" of a "\r\n" that ended the stopping event
+    consumed_ = after_cr_ && !bytes.empty() && bytes.front() == '\n' ? 1 : 0;
+    after_cr_ = false;
+    return true;
+  }
   if (overflowed_) {
     track(bytes);
     return false;
   }
+  const char* const begin = bytes.data();
   skip_lf_after_cr(bytes);
   LineEnds ends;
   while (!bytes.empty()) {
@@ -89,6 +96,10 @@ bool SseParser::feed(std::string_view bytes) {
     line_bytes_ = 0;
     after_cr_ = end.length == 1 && bytes[end.at] == '\r' && end.at + 1 == bytes.size();
     bytes.remove_prefix(end.at + end.length);
+    if (stopped_) {  // on_data ended the stream at that line
+      consumed_ = static_cast<std::size_t>(bytes.data() - begin);
+      return true;
+    }
     if (overflowed_) {  // the event grew past its bound in line()
       track(bytes);
       return false;
@@ -98,7 +109,7 @@ bool SseParser::feed(std::string_view bytes) {
 }
 
 void SseParser::finish() {
-  if (overflowed_) return;
+  if (overflowed_ || stopped_) return;
   if (!partial_line_.empty()) {
     line(partial_line_);
     partial_line_.clear();

@@ -42,8 +42,17 @@ class SseParser {
   // delivered); the caller is expected to end the client's stream with an
   // `upstream_stream_broken` error event (see sse_closing_bytes()). Pieces of any size, even empty.
   bool feed(std::string_view bytes);
-  // Delivers a final event that was not followed by a blank line (none after an overflow).
+  // Delivers a final event that was not followed by a blank line (none after an overflow or a
+  // stop()).
   void finish();
+  // Called from on_data: the event just delivered is the stream's last. The feed() under way
+  // takes nothing after the line that ended it, later feeds nothing at all, and on_data is never
+  // called again; consumed() tells the caller how much of the last feed() to pass on.
+  void stop() { stopped_ = true; }
+  bool stopped() const { return stopped_; }
+  // Bytes of the last feed() taken: all of them, unless a stop() came in it (then up to the end
+  // of the stopping event's line; 0 for feeds after it, but the "\n" of a "\r\n" split there).
+  std::size_t consumed() const { return consumed_; }
 
   bool overflowed() const { return overflowed_; }
   // True when the bytes fed so far end exactly at an event boundary: no partial line and no
@@ -72,6 +81,8 @@ class SseParser {
   bool pending_fields_ = false;  // a field line was seen since the last blank line
   bool overflowed_ = false;
   bool after_cr_ = false;        // the last byte fed was a "\r" ending a line
+  bool stopped_ = false;
+  std::size_t consumed_ = 0;
 };
 
 // The bytes to write after the bytes fed to `parser` so that whatever is written next starts a

@@ -357,6 +357,10 @@ ModelConfig parse_model(const Walker& w, const YAML::Node& node, const std::stri
     auto r = parse_replica(w, replicas[i], what + ".replicas[" + std::to_string(i) + "]");
     r.public_name = replicas[i]["name"] ? r.id : "#" + std::to_string(i + 1);
     r.label = "replica " + r.public_name + " of " + m.name;
+    // Clients tell replicas apart by public name: a `name:` may not be another's position.
+    if (replicas[i]["name"] && r.id.starts_with('#'))
+      w.fail(replicas[i]["name"], "replica name '" + r.id + "' in model '" + m.name +
+                                      "' starts with '#', which names unnamed replicas by position");
     if (!ids.insert(r.id).second)
       w.fail(replicas[i], "duplicate replica '" + r.id + "' in model '" + m.name + "' (give it a name:)");
     m.replicas.push_back(std::move(r));

@@ -118,8 +118,9 @@ void Exchange::stop_watching() {
 
 awaitable<bool> Exchange::respond(Response response) {
   responded_ = true;
-  response.keep_alive(keep_alive_ && !close_after_);
-  if (keep_alive_ && !close_after_ && !keep_alive_hint_.empty())
+  const bool keeps = keeps_alive();
+  response.keep_alive(keeps);
+  if (keeps && !keep_alive_hint_.empty())
     response.set(bhttp::field::keep_alive, keep_alive_hint_);
   response.prepare_payload();
   stream_.expires_after(write_timeout_);
@@ -171,7 +172,7 @@ awaitable<bool> Exchange::respond(
     head += value;
     head += "\r\n"sv;
   }
-  if (!keep_alive_ || close_after_) {
+  if (!keeps_alive()) {
     head += "Connection: close\r\n"sv;
   } else if (!keep_alive_hint_.empty()) {
     head += "Keep-Alive: "sv;
@@ -193,8 +194,9 @@ awaitable<bool> Exchange::respond(
 
 awaitable<bool> Exchange::start_stream(ResponseHead head) {
   responded_ = true;
-  head.keep_alive(keep_alive_ && !close_after_);
-  if (keep_alive_ && !close_after_ && !keep_alive_hint_.empty())
+  const bool keeps = keeps_alive();
+  head.keep_alive(keeps);
+  if (keeps && !keep_alive_hint_.empty())
     head.set(bhttp::field::keep_alive, keep_alive_hint_);
   head.chunked(true);
   bhttp::response_serializer<bhttp::empty_body> serializer(head);
@@ -668,6 +670,7 @@ awaitable<void> Server::session(DeadlineStream stream, unsigned worker, Connecti
     });
     exchange.pipelined_ = buffer.size() > 0;
     exchange.keep_alive_hint_ = keep_alive_hint_;
+    exchange.draining_ = &draining_;
     if (read_error) exchange.set_read_error(std::move(*read_error));
     if (draining()) exchange.set_close_after();
     bool crashed = false;

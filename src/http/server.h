@@ -190,6 +190,13 @@ class Exchange {
   // response that keeps the connection open, so clients that reuse idle connections (undici,
   // browsers) close them before the server does instead of racing its close with a request.
   std::string_view keep_alive_hint_;
+  // The server's draining flag: a response written while it drains closes the connection after
+  // it, and says so (Connection: close, no hint) — also one whose request came before the drain.
+  const std::atomic<bool>* draining_ = nullptr;
+  bool keeps_alive() const {
+    return keep_alive_ && !close_after_ &&
+           !(draining_ && draining_->load(std::memory_order_relaxed));
+  }
 };
 
 using Handler = std::function<asio::awaitable<void>(Exchange&)>;

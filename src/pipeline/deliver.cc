@@ -64,9 +64,15 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   ResponseWriter& client = api.writer(ctx);
   const std::unique_ptr<UsageMeter> meter = api.stream_meter();
   // Fed exactly the bytes written to the client, so that an error event can be written as an event
-  // of its own whatever the upstream broke off in (sse_closing_bytes).
+  // of its own whatever the upstream broke off in (sse_closing_bytes). The stream's end event, or
+  // an event that breaks it, is the last the client gets: bytes after it in the same read (a
+  // stray event after [DONE], the rest of the answer after an event that is no JSON) are not
+  // relayed, and later reads are drained unrelayed.
   api::SseParser sse(
-      [m = meter.get()](std::string_view data) { m->on_event(data); },
+      [m = meter.get(), &sse](std::string_view data) {
+        m->on_event(data);
+        if (m->saw_done() || m->saw_bad_event()) sse.stop();
+      },
       mc.max_stream_line_bytes, mc.max_stream_event_bytes);
   auto headers = ctx.response_headers();
   bool client_ok = co_await client.start_stream(headers);
@@ -115,13 +121,14 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
     }
     if (piece->empty()) {  // the upstream finished its body
       ended = true;
-      if (restorer) {
+      if (restorer && !sse.stopped()) {
         restored = restorer->finish();
-        if (!restored.empty() && sse.feed(restored))
-          client_ok = co_await client.write_chunk(restored);
+        if (!restored.empty() && sse.feed(restored) && sse.consumed() > 0)
+          client_ok = co_await client.write_chunk(std::string_view(restored).substr(0, sse.consumed()));
       }
       break;
     }
+    if (sse.stopped()) continue;  // after the stream's last event: drained, not relayed
     std::string_view out = *piece;
     if (restorer) {
       restored = restorer->feed(*piece);
@@ -131,13 +138,14 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
         broken = make_error(ErrorKind::kUpstreamError, "upstream_stream_too_large",
                             "an event of the upstream stream exceeds " +
                                 std::to_string(mc.max_stream_event_bytes) + " bytes");
-        if (!out.empty() && sse.feed(out)) client_ok = co_await client.write_chunk(out);
+        if (!out.empty() && sse.feed(out) && sse.consumed() > 0)
+          client_ok = co_await client.write_chunk(out.substr(0, sse.consumed()));
         break;
       }
       if (out.empty()) continue;
     }
     const bool within_bounds = sse.feed(out);
-    client_ok = co_await client.write_chunk(out);
+    if (sse.consumed() > 0) client_ok = co_await client.write_chunk(out.substr(0, sse.consumed()));
     if (auto bad = unreadable(*meter, client)) {
       broken = std::move(bad);
       bad_answer = true;
@@ -182,8 +190,9 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
       rec.attempts[*answer.record].result = e.code;
     if (!over_bound) count_replica_failure(ctx, answer, e.code);
     // Close whatever event the upstream broke off in, so the error is an event of its own — unless
-    // the client got the answer's end already: a bad event and [DONE] in one read, relayed as
-    // they came to a chat client (nothing may follow [DONE]; the record says broken all the same).
+    // the client's stream ended already: a translation that failed on an event of the read that
+    // also brought [DONE] (nothing may follow the end; the record says broken all the same). A
+    // bad event the meter read stopped the relay before any [DONE] after it.
     const bool after_end = bad_answer && meter->saw_done();
     if (client_ok && !after_end && !closing.empty()) client_ok = co_await client.write_chunk(closing);
     if (client_ok && !after_end) client_ok = co_await client.stream_error(e);
@@ -364,7 +373,6 @@ awaitable<StageResult> deliver(RequestContext& ctx, Attempt& answer,
   ctx.model = answer.model;
   rec.model = answer.model->config->name;
   rec.replica = answer.replica->config->id;
-  ctx.replica_name = answer.replica->config->public_name;
   rec.upstream_ms = answer.head_ms;
   if (answer.model != first_choice) rec.reason += "; fell back to " + rec.model;
   ctx.replica = answer.replica;

@@ -18,7 +18,7 @@ http::asio::awaitable<Result<std::vector<std::vector<float>>>> fetch_embeddings(
   auto req = http::make_upstream_request(http::bhttp::verb::post, ep.target, request_body);
   req.set("Content-Type", "application/json");
   req.set("Accept", "application/json");
-  http::UpstreamTarget target{&ep.url, ep.authorization, ep.pool_key};
+  http::UpstreamTarget target{&ep.url, ep.authorization, ep.pool_key, {}, {}};
   const auto deadline = http::Clock::now() + ep.timeout;
   auto started = co_await client.start(target, std::move(req), deadline);
   if (!started) co_return started.error();

@@ -35,7 +35,7 @@ awaitable<Result<std::pair<unsigned, std::string>>> get(http::UpstreamClient& cl
   auto req = http::make_upstream_request(http::bhttp::verb::get, target_path);
   for (const auto& [name, value] : m.upstream_headers[r.ordinal]) req.set(name, value);
   http::UpstreamTarget target{&rc.endpoint, m.authorization[r.ordinal], r.index,
-                              m.config->connect_timeout};
+                              m.config->connect_timeout, {}};  // logs name the address
   const auto deadline = Clock::now() + timeout;
   auto started = co_await client.start(target, std::move(req), deadline);
   if (!started) co_return started.error();

@@ -150,9 +150,6 @@ struct RequestContext {
   std::string_view adapter;          // decide: the LoRA adapter named as `model`
   std::string route_label;           // metrics label: only configured names (bounded cardinality)
   const ModelRuntime* model = nullptr;  // execute: the model that answered
-  // The public name (config::ReplicaConfig::public_name) of the replica in rec.replica, for
-  // x-switchboard-replica: clients are not told the replica's address.
-  std::string_view replica_name;
   const Replica* replica = nullptr;     // execute: the replica that answered (single-call plans)
   std::string calls_header;  // execute: x-switchboard-calls of a multi-call plan ("" = none)
   // A response a stage ends the request with (StageResult::end()); the runner sends it.
@@ -191,6 +188,18 @@ struct RequestContext {
 
   // x-switchboard-decision, -model, -replica, -cache and -calls (multi-call plans) for the client.
   // On a cache hit -model is the model whose answer was stored (the record's model stays empty).
+  // What clients are told of the replica in rec.replica (its config::ReplicaConfig::public_name,
+  // not its address); "" when none was tried.
+  std::string_view replica_public_name() const {
+    if (rec.replica.empty()) return {};
+    const ModelRuntime* m = model && model->config->name == rec.model ? model
+                            : runtime                                  ? runtime->find_model(rec.model)
+                                                                       : nullptr;
+    if (!m) return {};
+    for (const auto& r : m->config->replicas)
+      if (r.id == rec.replica) return r.public_name;
+    return {};
+  }
   std::vector<std::pair<std::string_view, std::string_view>> response_headers() const {
     std::vector<std::pair<std::string_view, std::string_view>> h;
     h.reserve(5 + limit_headers.size());
@@ -200,8 +209,8 @@ struct RequestContext {
       h.emplace_back("x-switchboard-model", rec.model);
     else if (!cache_model.empty())
       h.emplace_back("x-switchboard-model", cache_model);
-    if (!rec.replica.empty() && !replica_name.empty())
-      h.emplace_back("x-switchboard-replica", replica_name);
+    if (const std::string_view shown = replica_public_name(); !shown.empty())
+      h.emplace_back("x-switchboard-replica", shown);
     if (!calls_header.empty()) h.emplace_back("x-switchboard-calls", calls_header);
     if (!cache_status.empty()) h.emplace_back("x-switchboard-cache", cache_status);
     for (const auto& [n, v] : limit_headers) h.emplace_back(n, v);

@@ -98,6 +98,7 @@ describe('chat clients and upstream error bodies', () => {
     const r = await postJson(gw.base, '/v1/chat/completions', { model: 'down', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(r.status, 502, r.text);
     assert.match(r.json.error.message, /^connecting to replica #1 of down: /);
+    assert.equal(r.headers.get('x-switchboard-replica'), '#1');  // the replica tried, on errors too
     const m = await postJson(gw.base, '/v1/chat/completions', { model: 'claude-only', n: 2, messages: [{ role: 'user', content: 'hi' }] });
     assert.match(m.json.error.message, /^replica #1 of claude-only \(anthropic API\): n other than 1/);
     for (const e of [r, m]) assert.doesNotMatch(e.text, /127\.0\.0\.1/);

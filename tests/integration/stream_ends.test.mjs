@@ -39,6 +39,10 @@ describe('where answers end and what a client can carry', () => {
         res.end('data: {not json\n\n' + chunk({ content: 'after' }) + chunk({}, 'stop') + 'data: [DONE]\n\n');
         return;
       }
+      if (scn === 'samepiece') {  // a whole answer, [DONE] and a stray event in one write
+        res.end(chunk({ role: 'assistant', content: 'hi' }) + chunk({}, 'stop') + 'data: [DONE]\n\ndata: trailing-garbage\n\n');
+        return;
+      }
       if (scn === 'unterminated') {  // a complete answer, then a line the body's end cuts off
         res.end(chunk({ role: 'assistant', content: 'hi' }) + chunk({}, 'stop') + 'data: trailing-unterminated');
         return;
@@ -81,30 +85,34 @@ describe('where answers end and what a client can carry', () => {
   });
   after(stopAll);
 
-  test('a bad event and [DONE] in one read: nothing after [DONE] for a chat client, recorded broken', async () => {
+  test('a bad event, the rest and [DONE] in one read: the relay stops at the bad event, then the error event (since session 37)', async () => {
     const r = await postJson(gw.base, '/v1/chat/completions', { model: 'm', stream: true, messages: [{ role: 'user', content: 'onepiece' }] });
     assert.equal(r.status, 200);
-    // Cut where the check saw the bad event: before [DONE] (then its error event and [DONE]), or
-    // after it when both came in one read — then nothing follows it.
-    const done = r.text.indexOf('data: [DONE]');
-    assert.ok(done >= 0, r.text);
-    assert.equal(r.text.slice(done).trim(), 'data: [DONE]', r.text);
+    // Nothing of what followed the bad event in its read: not the rest of the answer, not the
+    // upstream's [DONE] — the gateway's error event and its own [DONE] instead.
+    const bad = r.text.indexOf('data: {not json\n\n');
+    assert.ok(bad >= 0, r.text);
+    assert.doesNotMatch(r.text, /"content":"after"/, r.text);
+    assert.match(r.text.slice(bad), /^data: \{not json\n\ndata: \{"error":\{[^\n]*"code":"upstream_stream_broken"[^\n]*\}\n\ndata: \[DONE\]\n\n$/, r.text);
     const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
     assert.equal(d.outcome, 'stream_broken');
     assert.match(d.error.message, /not a JSON object/);
   });
 
   test('a stray event after [DONE] breaks no client\'s answer and no record', async () => {
-    const asks = {
-      '/v1/chat/completions': [{ model: 'm', stream: true, messages: [{ role: 'user', content: 'after' }] }, /data: \[DONE\]/],
-      '/v1/messages': [{ model: 'm', max_tokens: 20, stream: true, messages: [{ role: 'user', content: 'after' }] }, /event: message_stop/],
-      '/v1/responses': [{ model: 'm', stream: true, input: 'after' }, /response\.completed/],
-    };
-    for (const [path, [body, end]] of Object.entries(asks)) {
+    // (The stray event in a later read, or in the read that brought [DONE]: `samepiece`.)
+    const asks = [
+      ['/v1/chat/completions', { model: 'm', stream: true, messages: [{ role: 'user', content: 'after' }] }, /data: \[DONE\]\n\n$/],
+      ['/v1/chat/completions', { model: 'm', stream: true, messages: [{ role: 'user', content: 'samepiece' }] }, /data: \[DONE\]\n\n$/],
+      ['/v1/messages', { model: 'm', max_tokens: 20, stream: true, messages: [{ role: 'user', content: 'after' }] }, /event: message_stop/],
+      ['/v1/responses', { model: 'm', stream: true, input: 'after' }, /response\.completed/],
+    ];
+    for (const [path, body, end] of asks) {
       const r = await postJson(gw.base, path, body);
       assert.equal(r.status, 200, path);
       assert.match(r.text, end, `${path}: ${r.text}`);
       assert.doesNotMatch(r.text, /event: error|data: {"error"/, path);
+      assert.doesNotMatch(r.text, /trailing-garbage/, path);  // not relayed (since session 37)
       const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
       assert.equal(d.outcome, 'ok', path);
       assert.deepEqual(d.attempts.map((a) => a.result), ['ok'], path);

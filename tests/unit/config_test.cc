@@ -183,6 +183,25 @@ TEST(Config, ReplicaPassHeaders) {
   }
 }
 
+// Clients are told a replica's name, or its position when it has none — never its address.
+TEST(Config, ReplicaPublicNamesAreTheNameOrThePosition) {
+  auto cfg = config::parse_config(
+      "models:\n  - name: a\n    replicas: [{url: 'http://h:1'}, {url: 'http://h:2', name: gpu-b},"
+      " {url: 'http://h:3'}]\n",
+      "n.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  const auto& r = (*cfg)->models[0].replicas;
+  EXPECT_EQ(r[0].id, "h:1");
+  EXPECT_EQ(r[0].public_name, "#1");
+  EXPECT_EQ(r[0].label, "replica #1 of a");
+  EXPECT_EQ(r[1].public_name, "gpu-b");
+  EXPECT_EQ(r[1].label, "replica gpu-b of a");
+  EXPECT_EQ(r[2].public_name, "#3");
+  // A name that looks like another's position would show two replicas under one name.
+  EXPECT_THAT(error_of("models:\n  - name: a\n    replicas: [{url: 'http://h:1', name: '#2'}, {url: 'http://h:2'}]\n"),
+              HasSubstr("starts with '#'"));
+}
+
 TEST(Config, ReplicaApi) {
   auto cfg = config::parse_config(
       "models:\n  - name: a\n    replicas: [{url: 'http://h:1'}, {url: 'http://h:2', api: anthropic}]\n",

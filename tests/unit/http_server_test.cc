@@ -28,6 +28,12 @@ asio::awaitable<void> handle(Exchange& ex) {
     co_await ex.respond(std::move(r));
     co_return;
   }
+  if (target == "/slow") {  // answers after 300 ms (a drain can begin meanwhile)
+    asio::steady_timer t(ex.executor(), std::chrono::milliseconds(300));
+    co_await t.async_wait(asio::use_awaitable);
+    co_await ex.respond(200, "text/plain", {}, "slow");
+    co_return;
+  }
   if (target == "/plain") {  // the Beast-free path
     co_await ex.respond(200, "text/plain", {}, "plain");
     co_return;
@@ -91,6 +97,22 @@ TEST(HttpServer, KeptAliveResponsesTellTheIdleTimeoutAndClosingOnesDoNot) {
   auto qr = q.request(bhttp::verb::get, "/plain");
   EXPECT_TRUE(qr.keep_alive);
   EXPECT_EQ(qr.keep_alive_hint, "");
+}
+
+// A request already in the handler when the drain begins: its answer says the connection closes
+// (it does), with no keep-alive hint.
+TEST(HttpServer, AnAnswerWrittenWhileDrainingSaysTheConnectionCloses) {
+  auto server = start({});
+  Client c(server.port());
+  c.send(bhttp::verb::get, "/slow");
+  ASSERT_TRUE(eventually([&] { return server->in_flight() == 1; }));
+  server->begin_shutdown();
+  auto r = c.read();
+  EXPECT_EQ(r.status, 200u) << r.error;
+  EXPECT_EQ(r.body, "slow");
+  EXPECT_FALSE(r.keep_alive);
+  EXPECT_EQ(r.keep_alive_hint, "");
+  EXPECT_TRUE(c.closed_by_peer());
 }
 
 TEST(HttpServer, ConnectionsOverTheBoundAreAnswered503OverloadedAndClosed) {

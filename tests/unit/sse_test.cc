@@ -380,3 +380,34 @@ TEST(StreamMeter, UsageFieldsOfTheWrongTypeCountAsZero) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->prompt_tokens, 0);
 }
+
+// stop() from on_data: the stopping event is the last delivered, and consumed() tells where it
+// ended in the piece under way, whatever the chunking; later feeds take nothing.
+TEST(SseParser, StopEndsTheStreamAtTheStoppingEventWhateverTheChunking) {
+  const std::string head = "data: a\n\n: note\ndata: [DONE]\r\n\r\n";
+  const std::string stream = head + "data: after\n\ndata: more\n\n";
+  for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
+    std::vector<std::string> events;
+    SseParser* self = nullptr;
+    SseParser p([&](std::string_view d) {
+      events.emplace_back(d);
+      if (d == "[DONE]") self->stop();
+    });
+    self = &p;
+    std::string taken;
+    for (std::string_view piece : {std::string_view(stream).substr(0, cut),
+                                   std::string_view(stream).substr(cut)}) {
+      EXPECT_TRUE(p.feed(piece));
+      taken.append(piece.substr(0, p.consumed()));
+    }
+    p.finish();
+    EXPECT_EQ(events, (std::vector<std::string>{"a", "[DONE]"})) << "cut " << cut;
+    EXPECT_EQ(taken, head) << "cut " << cut;
+    EXPECT_TRUE(p.stopped());
+    EXPECT_TRUE(p.at_event_boundary()) << "cut " << cut;
+  }
+  SseParser plain([](std::string_view) {});
+  plain.feed("data: x\n\ndata: y");
+  EXPECT_EQ(plain.consumed(), 16u);  // no stop: every byte, a partial line too
+  EXPECT_FALSE(plain.stopped());
+}

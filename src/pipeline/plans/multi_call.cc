@@ -325,7 +325,6 @@ awaitable<StageResult> deliver_final(RequestContext& ctx, MemberAnswer& final, c
   ctx.model = final.model;
   rec.model = final.model->config->name;
   rec.replica = a.replica->config->id;
-  ctx.replica_name = a.replica->config->public_name;
   rec.upstream_ms = a.head_ms;  // (its upstream latency was observed with its call's)
   rec.status = 200;
   rec.outcome = "ok";
@@ -377,7 +376,6 @@ awaitable<StageResult> deliver_failure(RequestContext& ctx, std::vector<MemberAn
     const Attempt* a = last.attempt ? &*last.attempt : last.held ? &*last.held : nullptr;
     ctx.rec.model = last.model->config->name;
     ctx.rec.replica = a ? a->replica->config->id : std::string();
-    ctx.replica_name = a ? std::string_view(a->replica->config->public_name) : std::string_view();
   }
   if (!last_error)
     last_error = make_error(ErrorKind::kUpstreamError, "upstream_unreachable", "no model answered");
