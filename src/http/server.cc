@@ -120,6 +120,8 @@ awaitable<bool> Exchange::respond(Response response) {
   responded_ = true;
   const bool keeps = keeps_alive();
   response.keep_alive(keeps);
+  // An HTTP/1.0 client keeps the connection only when told (HTTP/1.1 ones by default).
+  if (keeps && request_.version() < 11) response.set(bhttp::field::connection, "keep-alive");
   if (keeps && !keep_alive_hint_.empty())
     response.set(bhttp::field::keep_alive, keep_alive_hint_);
   response.prepare_payload();
@@ -152,8 +154,8 @@ awaitable<bool> Exchange::respond(
   responded_ = true;
   using namespace std::string_view_literals;
   // As respond(Response) formats it: the status line, the fields in the order they were set,
-  // then Connection (only when closing: HTTP/1.1 keeps alive by default) or the Keep-Alive hint,
-  // then Content-Length.
+  // then Connection (when closing, or keeping an HTTP/1.0 client's: HTTP/1.1 keeps alive by
+  // default) and the Keep-Alive hint, then Content-Length.
   std::string head;
   head.reserve(size);
   head += "HTTP/1.1 "sv;
@@ -174,10 +176,13 @@ awaitable<bool> Exchange::respond(
   }
   if (!keeps_alive()) {
     head += "Connection: close\r\n"sv;
-  } else if (!keep_alive_hint_.empty()) {
-    head += "Keep-Alive: "sv;
-    head += keep_alive_hint_;
-    head += "\r\n"sv;
+  } else {
+    if (request_.version() < 11) head += "Connection: keep-alive\r\n"sv;
+    if (!keep_alive_hint_.empty()) {
+      head += "Keep-Alive: "sv;
+      head += keep_alive_hint_;
+      head += "\r\n"sv;
+    }
   }
   head += "Content-Length: "sv;
   char digits[24];

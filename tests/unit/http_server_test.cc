@@ -82,6 +82,16 @@ TEST(HttpServer, KeptAliveResponsesTellTheIdleTimeoutAndClosingOnesDoNot) {
     auto r = c.request(bhttp::verb::get, target);
     EXPECT_EQ(r.status, 200u) << target << ": " << r.error;
     EXPECT_TRUE(r.keep_alive) << target;
+    EXPECT_EQ(r.connection, "") << target;  // HTTP/1.1 keeps alive unless told otherwise
+    EXPECT_EQ(r.keep_alive_hint, "timeout=7") << target;
+  }
+  // An HTTP/1.0 client that asks to keep the connection is told it is kept (it closes otherwise).
+  Client old(server.port());
+  for (const char* target : {"/ok", "/plain"}) {
+    old.send_raw(std::string("GET ") + target + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    auto r = old.read();
+    EXPECT_EQ(r.status, 200u) << target << ": " << r.error;
+    EXPECT_EQ(r.connection, "keep-alive") << target;
     EXPECT_EQ(r.keep_alive_hint, "timeout=7") << target;
   }
   Client closing(server.port());

@@ -52,6 +52,7 @@ struct ClientResponse {
   std::string error;     // set when no response could be read (connection closed, timeout)
   bool keep_alive = false;
   std::string keep_alive_hint;  // the Keep-Alive field ("timeout=N")
+  std::string connection;       // the Connection field
 };
 
 // A blocking client connection to 127.0.0.1:port with a read timeout.
@@ -103,6 +104,7 @@ class Client {
     out.decision = std::string(res["x-switchboard-decision"]);
     out.keep_alive = res.keep_alive();
     out.keep_alive_hint = std::string(res[bhttp::field::keep_alive]);
+    out.connection = std::string(res[bhttp::field::connection]);
     return out;
   }
   // True when the server closed the connection (a read sees EOF or a reset) within the timeout.
