@@ -2,6 +2,8 @@
 // The first 5 bytes choose the line and event bounds and seed the piece sizes; the rest is the
 // stream. Properties: no crash or UB; the pieces never change the events, the overflow or the
 // boundary state (compared with feeding the stream whole); the buffers stay within their bounds;
+// stopped as the relay stops it (at [DONE] or an event that is no JSON), the bytes taken are the
+// same whatever the pieces and, parsed again, give the same events;
 // after sse_closing_bytes() an error event is parsed by a client as an event of its own. The same
 // events read as an Anthropic Messages or OpenAI Responses stream (api::messages_to_chat,
 // api::responses_to_chat), and the bytes as a whole body or error body of either, always translate
@@ -30,31 +32,41 @@ struct Outcome {
   bool overflowed = false;
   bool boundary = false;
   bool mid_line = false;
+  bool stopped = false;
+  std::string taken;  // each piece's consumed() bytes: what the relay passes on
 };
 
 Outcome run(std::string_view stream, std::size_t max_line, std::size_t max_event,
             std::uint32_t seed, bool whole) {
   Outcome out;
   switchboard::api::StreamMeter meter;
+  SseParser* self = nullptr;
   SseParser p(
       [&](std::string_view d) {
         out.events.emplace_back(d);
         meter.on_event(d);
+        if (meter.saw_done() || meter.saw_bad_event()) self->stop();
       },
       max_line, max_event);
+  self = &p;
   std::minstd_rand rng(seed);
   while (!stream.empty()) {
     std::size_t n = whole ? stream.size() : 1 + rng() % 64;
     if (n > stream.size()) n = stream.size();
     const bool ok = p.feed(stream.substr(0, n));
     FUZZ_CHECK(ok == !p.overflowed());
+    FUZZ_CHECK(p.consumed() <= n);
+    FUZZ_CHECK(p.stopped() || p.consumed() == n);
+    out.taken.append(stream.substr(0, p.consumed()));
     FUZZ_CHECK(p.buffered_bytes() <= max_line + max_event);
     stream.remove_prefix(n);
   }
   out.overflowed = p.overflowed();
   out.boundary = p.at_event_boundary();
   out.mid_line = p.mid_line();
+  out.stopped = p.stopped();
   FUZZ_CHECK(!out.boundary || !out.mid_line);
+  FUZZ_CHECK(!out.stopped || out.boundary);  // a stop comes at the end of an event
   p.finish();
   FUZZ_CHECK(meter.content_chunks() >= 0);
   return out;
@@ -74,6 +86,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(whole.events == pieces.events);
   FUZZ_CHECK(whole.overflowed == pieces.overflowed);
   FUZZ_CHECK(whole.boundary == pieces.boundary && whole.mid_line == pieces.mid_line);
+  FUZZ_CHECK(whole.stopped == pieces.stopped && whole.taken == pieces.taken);
+  if (whole.stopped) {  // what was passed on holds the same events, the stopping one last
+    std::vector<std::string> again;
+    SseParser reread([&](std::string_view d) { again.emplace_back(d); }, max_line, max_event);
+    reread.feed(whole.taken);
+    FUZZ_CHECK(reread.at_event_boundary());
+    FUZZ_CHECK(again == whole.events);
+  }
 
   // What the gateway would send: the stream, the closing bytes, an error event. A client (no
   // bounds) must see the error event last and whole.
