@@ -199,11 +199,14 @@ awaitable<bool> Exchange::respond(
 
 awaitable<bool> Exchange::start_stream(ResponseHead head) {
   responded_ = true;
+  // HTTP/1.0 has no chunked coding: its client reads the body to the connection's close.
+  unframed_ = request_.version() < 11;
+  if (unframed_) close_after_ = true;
   const bool keeps = keeps_alive();
   head.keep_alive(keeps);
   if (keeps && !keep_alive_hint_.empty())
     head.set(bhttp::field::keep_alive, keep_alive_hint_);
-  head.chunked(true);
+  head.chunked(!unframed_);
   bhttp::response_serializer<bhttp::empty_body> serializer(head);
   stream_.expires_after(write_timeout_);
   auto [ec, n] = co_await bhttp::async_write_header(stream_, serializer, kNoThrow);
@@ -215,6 +218,10 @@ awaitable<bool> Exchange::write_chunk(std::string_view data) {
   // An empty chunk would end the body; a HEAD response has none (its head was all).
   if (data.empty() || head_only()) co_return true;
   stream_.expires_after(write_timeout_);
+  if (unframed_) {
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(data), kNoThrow);
+    co_return !ec;  // (the connection closes after the body anyway)
+  }
   auto [ec, n] = co_await asio::async_write(
       stream_, bhttp::make_chunk(asio::const_buffer(data.data(), data.size())), kNoThrow);
   if (ec) close_after_ = true;
@@ -222,7 +229,7 @@ awaitable<bool> Exchange::write_chunk(std::string_view data) {
 }
 
 awaitable<bool> Exchange::finish_stream() {
-  if (head_only()) co_return true;
+  if (head_only() || unframed_) co_return true;  // an unframed body ends with the connection
   stream_.expires_after(write_timeout_);
   auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), kNoThrow);
   if (ec) close_after_ = true;

@@ -134,7 +134,8 @@ class Exchange {
       unsigned status, std::string_view content_type,
       std::span<const std::pair<std::string_view, std::string_view>> headers, std::string body);
   // Chunked streaming: the head is sent with Transfer-Encoding: chunked, each write_chunk() is
-  // one HTTP chunk flushed at once, finish_stream() sends the last chunk.
+  // one HTTP chunk flushed at once, finish_stream() sends the last chunk. To an HTTP/1.0 client
+  // (no chunked coding) the bytes go unframed and the connection's close ends the body.
   asio::awaitable<bool> start_stream(ResponseHead head);
   asio::awaitable<bool> write_chunk(std::string_view data);
   asio::awaitable<bool> finish_stream();
@@ -184,6 +185,7 @@ class Exchange {
   bool close_after_ = false;
   bool peer_gone_ = false;
   bool pipelined_ = false;  // the connection's buffer holds bytes of a next request
+  bool unframed_ = false;   // a stream to an HTTP/1.0 client: raw bytes, ended by the close
   friend class Server;
   bool keep_alive_ = true;
   // "timeout=N": the server's idle timeout in whole seconds, sent as `Keep-Alive` on every

@@ -83,6 +83,7 @@ TEST(HttpServer, KeptAliveResponsesTellTheIdleTimeoutAndClosingOnesDoNot) {
     EXPECT_EQ(r.status, 200u) << target << ": " << r.error;
     EXPECT_TRUE(r.keep_alive) << target;
     EXPECT_EQ(r.connection, "") << target;  // HTTP/1.1 keeps alive unless told otherwise
+    EXPECT_EQ(r.chunked, std::string_view(target) == "/stream") << target;
     EXPECT_EQ(r.keep_alive_hint, "timeout=7") << target;
   }
   // An HTTP/1.0 client that asks to keep the connection is told it is kept (it closes otherwise).
@@ -94,6 +95,15 @@ TEST(HttpServer, KeptAliveResponsesTellTheIdleTimeoutAndClosingOnesDoNot) {
     EXPECT_EQ(r.connection, "keep-alive") << target;
     EXPECT_EQ(r.keep_alive_hint, "timeout=7") << target;
   }
+  // A stream to an HTTP/1.0 client: not chunked (it has no such coding), ended by the close.
+  Client old_stream(server.port());
+  old_stream.send_raw("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  auto s = old_stream.read();
+  EXPECT_EQ(s.status, 200u) << s.error;
+  EXPECT_EQ(s.body, "chunk");
+  EXPECT_FALSE(s.chunked);
+  EXPECT_EQ(s.connection, "close");
+  EXPECT_TRUE(old_stream.closed_by_peer());
   Client closing(server.port());
   closing.send_raw("GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   auto r = closing.read();

@@ -53,6 +53,7 @@ struct ClientResponse {
   bool keep_alive = false;
   std::string keep_alive_hint;  // the Keep-Alive field ("timeout=N")
   std::string connection;       // the Connection field
+  bool chunked = false;         // Transfer-Encoding: chunked
 };
 
 // A blocking client connection to 127.0.0.1:port with a read timeout.
@@ -105,6 +106,7 @@ class Client {
     out.keep_alive = res.keep_alive();
     out.keep_alive_hint = std::string(res[bhttp::field::keep_alive]);
     out.connection = std::string(res[bhttp::field::connection]);
+    out.chunked = res.chunked();
     return out;
   }
   // True when the server closed the connection (a read sees EOF or a reset) within the timeout.
