@@ -54,6 +54,11 @@ std::optional<Error> unreadable(const UsageMeter& meter, const ResponseWriter& c
   return std::nullopt;
 }
 
+// How long, and for how many bytes, the relay reads on after a stream's last event, for the body's
+// end (a connection whose body was read to its end goes back to the pool).
+constexpr auto kDrainAfterEnd = std::chrono::milliseconds(250);
+constexpr std::size_t kMaxDrainBytes = 256 * 1024;
+
 // Metered in the upstream's API and written to that API's writer (pipeline/native/native_api.h).
 awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   UpstreamResponse& upstream = *answer.call;
@@ -67,11 +72,14 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   // of its own whatever the upstream broke off in (sse_closing_bytes). The stream's end event, or
   // an event that breaks it, is the last the client gets: bytes after it in the same read (a
   // stray event after [DONE], the rest of the answer after an event that is no JSON) are not
-  // relayed, and later reads are drained unrelayed.
+  // relayed. After the end event the body's own end is awaited briefly (kDrainAfterEnd,
+  // kMaxDrainBytes: the connection is reused when it comes), unrelayed; then the client's stream
+  // ends — an upstream that keeps sending after its end does not hold the client. (After an
+  // error event, which unreadable() does not count as a break, a bad event stops nothing.)
   api::SseParser sse(
       [m = meter.get(), &sse](std::string_view data) {
         m->on_event(data);
-        if (m->saw_done() || m->saw_bad_event()) sse.stop();
+        if (m->saw_done() || (m->saw_bad_event() && !m->saw_error())) sse.stop();
       },
       mc.max_stream_line_bytes, mc.max_stream_event_bytes);
   auto headers = ctx.response_headers();
@@ -98,9 +106,16 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
   std::size_t relayed = 0;
   bool ended = false;     // the upstream's body ended
   bool finished = false;  // the client's stream was finished (finish_stream())
+  std::optional<Clock::time_point> drain_until;  // set at the stream's last event
+  std::size_t drained = 0;
   while (client_ok) {
-    const Clock::time_point deadline = std::min(Clock::now() + mc.stream_idle_timeout, stream_end);
+    Clock::time_point deadline = std::min(Clock::now() + mc.stream_idle_timeout, stream_end);
+    if (sse.stopped()) {
+      if (!drain_until) drain_until = Clock::now() + kDrainAfterEnd;
+      deadline = std::min(deadline, *drain_until);
+    }
     auto piece = co_await upstream.read_some(deadline);
+    if (!piece && sse.stopped()) break;  // the answer is whole: its body's end is not waited for
     if (!piece) {
       broken = piece.error();
       if (Clock::now() >= stream_end) {
@@ -128,7 +143,13 @@ awaitable<StageResult> relay_stream(RequestContext& ctx, Attempt& answer) {
       }
       break;
     }
-    if (sse.stopped()) continue;  // after the stream's last event: drained, not relayed
+    if (sse.stopped()) {  // after the stream's last event: drained, not relayed
+      sse.feed(*piece);   // (it takes only the "\n" of a "\r\n" split at the end)
+      if (sse.consumed() > 0) client_ok = co_await client.write_chunk(piece->substr(0, sse.consumed()));
+      drained += piece->size();
+      if (drained > kMaxDrainBytes) break;
+      continue;
+    }
     std::string_view out = *piece;
     if (restorer) {
       restored = restorer->feed(*piece);

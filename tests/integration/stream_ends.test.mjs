@@ -39,6 +39,25 @@ describe('where answers end and what a client can carry', () => {
         res.end('data: {not json\n\n' + chunk({ content: 'after' }) + chunk({}, 'stop') + 'data: [DONE]\n\n');
         return;
       }
+      if (scn === 'endless') {  // [DONE], then an event every 100 ms for 10 s
+        await new Promise((r) => res.write(chunk({ role: 'assistant', content: 'hi' }) + chunk({}, 'stop') + 'data: [DONE]\n\n', r));
+        for (const t0 = Date.now(); !res.destroyed && Date.now() - t0 < 10000;) {
+          res.write('data: still-here\n\n');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        res.end();
+        return;
+      }
+      if (scn === 'crlfsplit') {  // the end's "\r\n" line end split between two writes
+        await new Promise((r) => res.write(chunk({ role: 'assistant', content: 'hi' }) + chunk({}, 'stop') + 'data: [DONE]\r\n\r', r));
+        await new Promise((r) => setTimeout(r, 50));
+        res.end('\ndata: trailing-garbage\n\n');
+        return;
+      }
+      if (scn === 'errorthenbad') {  // the replica's error event, a bad event, more, [DONE]
+        res.end('data: {"error":{"message":"overloaded"}}\n\ndata: {not json\n\n' + chunk({ content: 'more' }) + 'data: [DONE]\n\n');
+        return;
+      }
       if (scn === 'samepiece') {  // a whole answer, [DONE] and a stray event in one write
         res.end(chunk({ role: 'assistant', content: 'hi' }) + chunk({}, 'stop') + 'data: [DONE]\n\ndata: trailing-garbage\n\n');
         return;
@@ -117,6 +136,32 @@ describe('where answers end and what a client can carry', () => {
       assert.equal(d.outcome, 'ok', path);
       assert.deepEqual(d.attempts.map((a) => a.result), ['ok'], path);
     }
+  });
+
+  test('after [DONE] the client\'s stream ends though the replica sends on; a split line end is kept whole (since session 37)', async () => {
+    const t0 = Date.now();
+    const r = await postJson(gw.base, '/v1/chat/completions', { model: 'm', stream: true, messages: [{ role: 'user', content: 'endless' }] });
+    const ms = Date.now() - t0;
+    assert.equal(r.status, 200);
+    assert.match(r.text, /data: \[DONE\]\n\n$/);
+    assert.doesNotMatch(r.text, /still-here/);
+    // The replica sends for 10 s; the gateway waits a moment for its body's end, not for that.
+    assert.ok(ms < 5000, `the stream ended after ${ms} ms`);
+    let d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'ok');
+
+    const split = await postJson(gw.base, '/v1/chat/completions', { model: 'm', stream: true, messages: [{ role: 'user', content: 'crlfsplit' }] });
+    assert.ok(split.text.endsWith('data: [DONE]\r\n\r\n'), JSON.stringify(split.text.slice(-40)));
+    d = await getDecision(gw.base, split.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'ok');
+  });
+
+  test('an error event then a bad event: the replica\'s error is what the client and the record get, and the stream ends with [DONE]', async () => {
+    const r = await postJson(gw.base, '/v1/chat/completions', { model: 'm', stream: true, messages: [{ role: 'user', content: 'errorthenbad' }] });
+    assert.match(r.text, /^data: \{"error":\{"message":"overloaded"\}\}\n\n/);
+    assert.match(r.text, /data: \[DONE\]\n\n$/);
+    const d = await getDecision(gw.base, r.headers.get('x-switchboard-decision'));
+    assert.equal(d.outcome, 'upstream_error');
   });
 
   test('an event cut off by the body\'s end is dropped: every client\'s answer ends complete, recorded ok', async () => {
